@@ -1,0 +1,82 @@
+"""The ``aftercar`` command line: parsing, progress and exit codes only.
+
+Every subcommand lives in its own module of this package and exposes
+``register(app)``. Errors are mapped to exit codes here, once:
+
+* ``0``: success (warnings may have been printed);
+* ``2``: bad input (cohort, configuration, arguments, missing files), with a
+  message that names what is wrong and how to fix it, never a traceback;
+* ``1``: an analysis could not be completed (e.g. a model did not converge).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+from rich.console import Console
+
+from aftercar import __version__
+from aftercar.errors import AftercarError
+
+app = typer.Typer(
+    name="aftercar",
+    help="Outcomes research after BCMA-directed CAR T in multiple myeloma.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+#: Subcommand modules, each with a ``register(app)`` function.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+@app.callback()
+def _root() -> None:
+    """Outcomes research after BCMA-directed CAR T in multiple myeloma."""
+
+
+@app.command("version")
+def version() -> None:
+    """Print the aftercar version."""
+    typer.echo(__version__)
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"aftercar.cli.{_name}").register(app)
+
+
+def _print_error(console: Console, exc: BaseException) -> None:
+    console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code.
+
+    Usage errors (unknown option, missing argument) are reported by typer with
+    exit code 2; aftercar's own errors are printed without a traceback and
+    mapped to their ``exit_code``.
+    """
+    err = Console(stderr=True)
+    try:
+        app(args=argv, prog_name="aftercar")
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except AftercarError as exc:
+        _print_error(err, exc)
+        return exc.exit_code
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        _print_error(err, f"{exc.strerror or exc}: {exc.filename}. Fix: check the path.")
+        return 2
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point: exit with :func:`main`'s code."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()
