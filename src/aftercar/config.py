@@ -1,0 +1,316 @@
+"""The study configuration: one validated, serialisable TOML file with stage sections.
+
+The documented defaults live in ``aftercar/data/study_defaults.toml``; a user file
+overrides any subset of keys. Validation reports *every* problem at once (unknown
+section or key, wrong type, value out of range or not among the allowed choices)
+as one :class:`~aftercar.errors.ConfigError`. The configuration serialises to a
+plain dictionary and has a stable SHA-256 hash (canonical JSON, sorted keys) that
+goes into the run manifest.
+
+References
+----------
+OHDSI CohortMethod settings objects (all validation errors reported at once).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from aftercar.errors import ConfigError, Problem
+
+#: Allowed values of the keys that take one of a fixed set of choices.
+CHOICES: dict[tuple[str, str], tuple[Any, ...]] = {
+    ("endpoints", "pfs_next_line"): ("censor", "ignore"),
+    ("analysis", "km_conf_type"): ("log-log", "log", "plain"),
+    ("analysis", "proportion_method"): ("exact", "wilson"),
+    ("analysis", "cox_ties"): ("efron", "breslow"),
+}
+
+#: Allowed IMWG response codes (for ``endpoints.responders``).
+RESPONSE_CODES = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE")
+
+#: Inclusive numeric ranges (lower, upper); None = unbounded.
+RANGES: dict[tuple[str, str], tuple[float | None, float | None]] = {
+    ("endpoints", "early_relapse_months"): (0.0, None),
+    ("analysis", "conf_level"): (0.5, 0.999),
+    ("analysis", "line_number_pooled_from"): (2, None),
+    ("report", "suppress_below"): (0, None),
+}
+
+
+def _defaults() -> dict[str, dict[str, Any]]:
+    text = resources.files("aftercar.data").joinpath("study_defaults.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """A validated study configuration.
+
+    Attributes
+    ----------
+    sections
+        ``{section: {key: value}}`` with every key present (defaults filled in).
+    source
+        The TOML file it was read from, or ``"defaults"``.
+    """
+
+    sections: Mapping[str, Mapping[str, Any]]
+    source: str = "defaults"
+
+    def __getitem__(self, section: str) -> Mapping[str, Any]:
+        return self.sections[section]
+
+    def get(self, section: str, key: str) -> Any:
+        """Return ``sections[section][key]``."""
+        return self.sections[section][key]
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """Return a JSON-ready deep copy of the configuration."""
+        return json.loads(self.to_json())
+
+    def to_json(self) -> str:
+        """Return the canonical JSON text (sorted keys, no spaces) used for the hash."""
+        return json.dumps(self.sections, sort_keys=True, separators=(",", ":"))
+
+    def config_hash(self) -> str:
+        """Return the SHA-256 hex digest of :meth:`to_json` (stable across runs)."""
+        return hashlib.sha256(self.to_json().encode("utf-8")).hexdigest()
+
+    def replace(self, section: str, **values: Any) -> StudyConfig:
+        """Return a copy with keys of one section replaced (validated again)."""
+        merged = {s: dict(v) for s, v in self.sections.items()}
+        merged.setdefault(section, {}).update(values)
+        return config_from_dict(merged, source=self.source)
+
+
+def _problem(source: str, where: str, value: Any, message: str, hint: str, rule: str) -> Problem:
+    return Problem(
+        file=source,
+        row=None,
+        column=where,
+        value=None if value is None else repr(value),
+        message=message,
+        hint=hint,
+        rule=rule,
+    )
+
+
+def _type_ok(default: Any, value: Any) -> bool:
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if isinstance(default, list):
+        if not isinstance(value, list):
+            return False
+        if default:
+            return all(_type_ok(default[0], v) for v in value)
+        return True
+    return isinstance(value, type(default))
+
+
+def _type_name(default: Any) -> str:
+    if isinstance(default, list):
+        inner = _type_name(default[0]) if default else "value"
+        return f"a list of {inner}s"
+    return {bool: "true/false", int: "an integer", float: "a number", str: "a string"}.get(
+        type(default), type(default).__name__
+    )
+
+
+def _coerce(default: Any, value: Any) -> Any:
+    if isinstance(default, float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(default, list) and default and isinstance(default[0], float):
+        return [float(v) for v in value]
+    return value
+
+
+def _check_value(source: str, section: str, key: str, value: Any) -> list[Problem]:
+    where = f"{section}.{key}"
+    problems: list[Problem] = []
+    choices = CHOICES.get((section, key))
+    if choices is not None and value not in choices:
+        problems.append(
+            _problem(
+                source,
+                where,
+                value,
+                f"{where} must be one of {list(choices)}",
+                f"use one of {', '.join(map(str, choices))}",
+                "config-choice",
+            )
+        )
+    lo, hi = RANGES.get((section, key), (None, None))
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        problems.append(
+            _problem(
+                source,
+                where,
+                value,
+                f"{where} is out of range [{lo}, {hi}]",
+                f"give a value between {lo} and {hi}",
+                "config-range",
+            )
+        )
+    return problems
+
+
+def _check_lists(source: str, merged: dict[str, dict[str, Any]]) -> list[Problem]:
+    problems: list[Problem] = []
+    bad = [c for c in merged["endpoints"]["responders"] if c not in RESPONSE_CODES]
+    if bad or not merged["endpoints"]["responders"]:
+        problems.append(
+            _problem(
+                source,
+                "endpoints.responders",
+                bad or [],
+                "endpoints.responders must be a non-empty list of IMWG codes",
+                f"use codes among {', '.join(RESPONSE_CODES)}",
+                "config-response-code",
+            )
+        )
+    for key in ("os_rates_months", "landmark_months"):
+        values = merged["analysis"][key]
+        if any(v <= 0 for v in values):
+            problems.append(
+                _problem(
+                    source,
+                    f"analysis.{key}",
+                    values,
+                    f"analysis.{key} must hold positive month values",
+                    "give times in months greater than 0",
+                    "config-range",
+                )
+            )
+    return problems
+
+
+def _merge(user: Mapping[str, Any], source: str) -> tuple[dict[str, dict[str, Any]], list[Problem]]:
+    defaults = _defaults()
+    merged = {s: dict(v) for s, v in defaults.items()}
+    problems: list[Problem] = []
+    for section, values in user.items():
+        if section not in defaults:
+            problems.append(
+                _problem(
+                    source,
+                    section,
+                    None,
+                    f"unknown section [{section}]",
+                    f"use one of {', '.join(sorted(defaults))}",
+                    "config-unknown",
+                )
+            )
+            continue
+        if not isinstance(values, Mapping):
+            problems.append(
+                _problem(
+                    source,
+                    section,
+                    values,
+                    f"[{section}] must be a table of keys",
+                    f"write it as [{section}] followed by key = value lines",
+                    "config-type",
+                )
+            )
+            continue
+        for key, value in values.items():
+            default = defaults[section].get(key)
+            where = f"{section}.{key}"
+            if key not in defaults[section]:
+                hint = f"known keys of [{section}]: {', '.join(sorted(defaults[section]))}"
+                problems.append(
+                    _problem(source, where, None, f"unknown key {where}", hint, "config-unknown")
+                )
+            elif not _type_ok(default, value):
+                problems.append(
+                    _problem(
+                        source,
+                        where,
+                        value,
+                        f"{where} must be {_type_name(default)}",
+                        f"for example {key} = {json.dumps(default)}",
+                        "config-type",
+                    )
+                )
+            else:
+                coerced = _coerce(default, value)
+                problems += _check_value(source, section, key, coerced)
+                merged[section][key] = coerced
+    return merged, problems
+
+
+def config_from_dict(data: Mapping[str, Any], *, source: str = "dict") -> StudyConfig:
+    """Validate ``{section: {key: value}}`` over the defaults and return a config.
+
+    Raises
+    ------
+    ConfigError
+        Listing every problem found (unknown keys, wrong types, bad values).
+    """
+    merged, problems = _merge(data, source)
+    if not problems:
+        problems = _check_lists(source, merged)
+    if problems:
+        lines = "\n".join(f"  - {p}" for p in problems)
+        raise ConfigError(
+            f"{len(problems)} problem(s) in the study configuration:\n{lines}", problems
+        )
+    return StudyConfig(sections=merged, source=source)
+
+
+def load_config(path: str | Path | None = None) -> StudyConfig:
+    """Read a study TOML file (``None`` = the documented defaults) and validate it.
+
+    Parameters
+    ----------
+    path
+        A TOML file whose sections/keys override ``study_defaults.toml``.
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be parsed or has any invalid section, key or value
+        (all problems are listed at once).
+    """
+    if path is None:
+        return config_from_dict({}, source="defaults")
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            f"{path}: configuration file not found. Fix: check the --config path.",
+            [_problem(str(path), None, None, "file not found", "check the path", "config-file")],
+        ) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not valid TOML ({exc}). Fix: compare with study_defaults.toml.",
+            [
+                _problem(
+                    str(path),
+                    None,
+                    None,
+                    f"not valid TOML: {exc}",
+                    "compare with aftercar/data/study_defaults.toml",
+                    "config-syntax",
+                )
+            ],
+        ) from exc
+    return config_from_dict(data, source=str(path))
+
+
+def default_config_text() -> str:
+    """Return the text of the documented defaults file (for ``--help`` and docs)."""
+    return resources.files("aftercar.data").joinpath("study_defaults.toml").read_text("utf-8")

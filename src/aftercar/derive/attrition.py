@@ -1,0 +1,114 @@
+"""The cohort flow (attrition): from rows read to rows in each analysis, with reasons.
+
+Every input row is either analysed or listed with why it was not: rows the reader
+excluded (``Cohort.excluded``) and rows left out of a specific analysis (a patient
+without a usable OS time, a line whose response was not evaluable, a line without a
+usable PFS time).
+
+References
+----------
+OHDSI CohortMethod: an attrition table updated at every cohort restriction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def _row(step: str, patients: int | None, lines: int | None, note: str) -> dict[str, object]:
+    return {"step": step, "patients": patients, "lines": lines, "note": note}
+
+
+def attrition(
+    patients: pd.DataFrame,
+    lines: pd.DataFrame,
+    excluded: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Return the attrition table of a derived cohort.
+
+    Parameters
+    ----------
+    patients
+        Output of :func:`aftercar.derive.derive_patients`.
+    lines
+        Output of :func:`aftercar.derive.derive_lines`.
+    excluded
+        ``Cohort.excluded`` (``table, row, patient_id, reason``) or None.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``step, patients, lines, note`` (counts; None where a step does not
+        concern that table).
+    """
+    excluded = excluded if excluded is not None else pd.DataFrame(columns=["table"])
+    ex_p = int((excluded["table"] == "patients").sum())
+    ex_l = int((excluded["table"] == "lines").sum())
+    os_ok = patients["os_valid"].to_numpy(dtype=bool)
+    evaluable = lines["evaluable"].to_numpy(dtype=bool)
+    pfs_ok = np.isfinite(lines["pfs_months"].to_numpy(dtype=float)) & (lines["pfs_months"] >= 0)
+    rows = [
+        _row("Rows read", len(patients) + ex_p, len(lines) + ex_l, "data rows in the input"),
+        _row("Excluded on reading", ex_p, ex_l, "see input.excluded for each row and reason"),
+        _row("Analysed", len(patients), len(lines), "patients and salvage lines"),
+        _row(
+            "Patients without a salvage line",
+            int((patients["n_lines"] == 0).sum()),
+            None,
+            "kept for OS and Table 1",
+        ),
+        _row("OS analysable", int(os_ok.sum()), None, "index date and end of follow-up known"),
+        _row(
+            "Response-evaluable lines",
+            int(lines.loc[evaluable, "patient_id"].nunique()),
+            int(evaluable.sum()),
+            "best response not NE/missing (ORR denominator)",
+        ),
+        _row(
+            "Lines with NE or missing response",
+            None,
+            int((~evaluable).sum()) if len(lines) else 0,
+            "left out of ORR denominators, counted here",
+        ),
+        _row("PFS analysable lines", None, int(pfs_ok.sum()), "start and end of PFS known"),
+    ]
+    return pd.DataFrame(rows, columns=["step", "patients", "lines", "note"])
+
+
+def analysis_exclusions(patients: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
+    """List rows left out of an analysis with the reason (``table, row, patient_id, reason``).
+
+    ``row`` is the spreadsheet row number (``source_row``) when known.
+    """
+    frames = []
+    bad_os = patients.loc[~patients["os_valid"].to_numpy(dtype=bool)]
+    frames.append(
+        _listing(
+            bad_os,
+            "patients",
+            "no usable OS time (index date or end of follow-up missing, or death before index)",
+        )
+    )
+    pfs = lines["pfs_months"].to_numpy(dtype=float)
+    bad_pfs = lines.loc[~(np.isfinite(pfs) & (pfs >= 0))]
+    frames.append(_listing(bad_pfs, "lines", "no usable PFS time; left out of PFS analyses"))
+    not_eval = lines.loc[~lines["evaluable"].to_numpy(dtype=bool)]
+    frames.append(
+        _listing(
+            not_eval, "lines", "best response NE or missing; left out of response denominators"
+        )
+    )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _listing(frame: pd.DataFrame, table: str, reason: str) -> pd.DataFrame:
+    rows = frame["source_row"] if "source_row" in frame.columns else pd.Series([None] * len(frame))
+    return pd.DataFrame(
+        {
+            "table": table,
+            "row": pd.array(rows.to_numpy(), dtype="Int64"),
+            "patient_id": frame["patient_id"].astype("string").to_numpy(),
+            "reason": reason,
+        }
+    )
