@@ -1,0 +1,126 @@
+"""Checks on the arrays handed to the statistics functions.
+
+The statistics layer receives plain arrays, not files, so its errors name the
+argument and the (0-based) positions of the offending values instead of a
+spreadsheet row. Every check is vectorised; the message lists at most the first
+five positions and says how many there are in all.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from aftercar.errors import InputError
+
+_SHOW = 5
+
+
+def _positions(mask: np.ndarray) -> str:
+    idx = np.flatnonzero(mask)
+    shown = ", ".join(str(i) for i in idx[:_SHOW])
+    more = f" and {idx.size - _SHOW} more" if idx.size > _SHOW else ""
+    return f"position(s) {shown}{more} (0-based)"
+
+
+def as_float(values, name: str, *, n: int | None = None) -> np.ndarray:
+    """Return ``values`` as a finite 1-d float64 array or raise :class:`InputError`."""
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            f"`{name}` must be numeric; could not convert it ({exc}). "
+            "Fix: pass numbers (days or months), with missing values removed."
+        ) from None
+    if arr.ndim != 1:
+        arr = arr.reshape(-1) if arr.ndim == 0 else arr
+        if arr.ndim != 1:
+            raise InputError(f"`{name}` must be one-dimensional, got shape {arr.shape}.")
+    if n is not None and arr.size != n:
+        raise InputError(
+            f"`{name}` has {arr.size} values but `time` has {n}. "
+            "Fix: pass arrays of equal length, one value per subject."
+        )
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise InputError(
+            f"`{name}` has {int(bad.sum())} missing or non-finite value(s) at "
+            f"{_positions(bad)}. Fix: drop those subjects or fill the values."
+        )
+    return arr
+
+
+def as_event(values, *, n: int) -> np.ndarray:
+    """Return the event indicator as a bool array; accept bools or 0/1 numbers."""
+    arr = as_float(values, "event", n=n)
+    bad = (arr != 0) & (arr != 1)
+    if bad.any():
+        raise InputError(
+            f"`event` must be 0/1 or True/False; found other values at {_positions(bad)}. "
+            "Fix: code the event as 1 (event observed) or 0 (censored)."
+        )
+    return arr == 1
+
+
+def as_weights(values, *, n: int) -> np.ndarray:
+    """Return case weights (finite, >= 0) as float64; ``None`` gives all ones."""
+    if values is None:
+        return np.ones(n)
+    arr = as_float(values, "weights", n=n)
+    bad = arr < 0
+    if bad.any():
+        raise InputError(
+            f"`weights` must be >= 0; negative at {_positions(bad)}. "
+            "Fix: use non-negative case weights."
+        )
+    return arr
+
+
+def as_entry(values, time: np.ndarray) -> np.ndarray | None:
+    """Return delayed-entry times (must be < time), or ``None``."""
+    if values is None:
+        return None
+    arr = as_float(values, "entry", n=time.size)
+    bad = arr >= time
+    if bad.any():
+        raise InputError(
+            f"`entry` must be earlier than `time` (as R: stop time must be > start time); "
+            f"violated at {_positions(bad)}. Fix: drop rows with no time at risk."
+        )
+    return arr
+
+
+def as_labels(values, name: str, *, n: int) -> np.ndarray:
+    """Return group labels as a 1-d object/number array of length ``n`` without missing."""
+    arr = np.asarray(values)
+    if arr.ndim != 1 or arr.size != n:
+        raise InputError(
+            f"`{name}` must be one-dimensional with {n} values (one per subject); "
+            f"got shape {arr.shape}."
+        )
+    missing = _missing_mask(arr)
+    if missing.any():
+        raise InputError(
+            f"`{name}` has {int(missing.sum())} missing value(s) at {_positions(missing)}. "
+            "Fix: drop those subjects or give them an explicit level."
+        )
+    return arr
+
+
+def _missing_mask(arr: np.ndarray) -> np.ndarray:
+    if arr.dtype.kind == "f":
+        return np.isnan(arr)
+    if arr.dtype.kind == "O":
+        import pandas as pd
+
+        return np.asarray(pd.isna(arr), dtype=bool)
+    return np.zeros(arr.size, dtype=bool)
+
+
+def factorize(labels: np.ndarray) -> tuple[list, np.ndarray]:
+    """Return (sorted levels, integer codes) for a label array, like R's ``factor``."""
+    levels, codes = np.unique(labels, return_inverse=True)
+    return [_py(v) for v in levels], codes.reshape(-1)
+
+
+def _py(value):
+    return value.item() if isinstance(value, np.generic) else value
