@@ -1,0 +1,624 @@
+r"""Cox proportional hazards regression matching R ``survival::coxph`` to 1e-6.
+
+:func:`cox_ph` fits ``coxph(Surv(entry, time, event) ~ covariates + strata(...) +
+cluster(...), ties=..., weights=...)`` with R's own Newton-Raphson (start at 0,
+step halving, stop when ``|1 - loglik_old / loglik_new| <= eps``, ``eps = 1e-9``,
+``iter.max = 20``, Cholesky tolerance ``eps^0.75``), so the coefficients,
+variances, log-likelihoods, tests and iteration counts are R's to rounding.
+
+Why not statsmodels or lifelines
+--------------------------------
+Measured against R survival 3.5-3 on identical rows (issue 4): statsmodels'
+``PHReg`` matches R's coefficients and model SEs but its cluster-robust SE uses
+Breslow-form score residuals even with Efron ties (up to 1 % off R) and returns
+all-NaN SEs when any row is censored before the first event; lifelines' robust
+SE ignores ties (about 1 % off), its coefficients stop at its own tolerance
+(3e-6 off) and it has no Breslow ties. Every tool, R included, computes the
+score residuals behind the robust variance in O(n x event times) (R 44 s at
+100,000 rows); the algorithm below is O(n p) after one sort.
+
+Algorithm
+---------
+Let rows be indexed by i with covariates :math:`x_i` (centred, and scaled by
+the mean absolute deviation, as R's ``coxfit6`` does; Newton-Raphson is affine
+invariant so this only improves conditioning), case weight :math:`w_i`, risk
+score :math:`r_i = \exp(x_i'\beta)` and at-risk window ``(entry_i, stop_i]``.
+An *event group* is a distinct (stratum, event time) pair; groups are ordered
+by stratum then time, and row i is at risk for groups ``a_i <= g < b_i`` where
+``a_i``/``b_i`` come from one ``searchsorted`` of integer keys
+``stratum * (M + 1) + rank(time)`` (delayed entry and strata need no loops).
+
+*Risk-set sums.* For any row quantity :math:`v_i`, the risk-set sum at group g is
+:math:`\sum_{b_i > g} v_i - \sum_{a_i > g} v_i`: bin ``v`` at ``b`` and ``-v`` at
+``a`` with ``np.bincount`` and take a reverse cumulative sum over groups. With
+:math:`v = w r (1, x, x x')` this gives :math:`S_0, S_1, S_2` for every group in
+O(n p^2); the same sums over the group's events give :math:`D_0, D_1, D_2`.
+
+*Efron ties* (Efron 1977). A group with d events has d terms k = 0..d-1 with
+:math:`\mathrm{den}_k = S_0 - \tfrac{k}{d} D_0`,
+:math:`m_k = (S_1 - \tfrac{k}{d} D_1)/\mathrm{den}_k` and weight
+:math:`\bar w = \sum_{events} w / d`:
+
+.. math::
+
+    \ell = \sum_{events} w_i x_i'\beta - \sum_k \bar w \log \mathrm{den}_k, \quad
+    U = \sum_{events} w_i x_i - \sum_k \bar w\, m_k, \quad
+    I = \sum_k \bar w \Big[\frac{S_2 - \tfrac{k}{d} D_2}{\mathrm{den}_k}
+        - m_k m_k'\Big].
+
+Breslow (1974) is the same with k/d = 0. Terms are one per event, vectorised
+with per-group broadcasting and ``np.bincount``.
+
+*Score residuals* (Therneau & Grambsch 2000, sec. 7.2; R's ``coxscore2`` and
+``agscore2``). With hazard increments :math:`h_k = \bar w/\mathrm{den}_k`, a
+row at risk in a group but not failing there collects
+:math:`-r_i \sum_k h_k (x_i - m_k)`; a row failing in the group collects
+:math:`x_i - \tfrac1d\sum_k m_k - r_i \sum_k (1 - \tfrac{k}{d}) h_k (x_i - m_k)`.
+Writing :math:`H_g = \sum_k h_k`, :math:`XH_g = \sum_k h_k m_k` and their
+cumulative sums over groups, a row's total is
+:math:`-r_i\,[x_i (H(b_i) - H(a_i)) - (XH(b_i) - XH(a_i))]` plus, for an event
+row, the difference between the full and the down-weighted terms of its own
+group. That is O(n p) after the one sort, instead of O(n x event times).
+
+*Robust variance* (Lin & Wei 1989): ``D = (w * L) @ V`` (weighted dfbeta,
+``residuals(fit, type="dfbeta", weighted=TRUE)``), summed within cluster,
+``V_robust = D_c' D_c``; this is exactly what R's ``cluster()`` term does. The
+robust score test uses the same residuals at beta = 0 as R's ``rscore``.
+
+References
+----------
+Cox DR (1972). Regression models and life-tables. JRSS B 34:187-220.
+Efron B (1977). The efficiency of Cox's likelihood function for censored data.
+JASA 72:557-565.
+Breslow NE (1974). Covariance analysis of censored survival data. Biometrics
+30:89-99.
+Lin DY, Wei LJ (1989). The robust inference for the Cox proportional hazards
+model. JASA 84:1074-1078.
+Therneau TM, Grambsch PM (2000). Modeling Survival Data: Extending the Cox
+Model. Springer. R package ``survival`` 3.5-3 (``coxfit6.c``, ``agfit4.c``,
+``coxscore2.c``, ``agscore2.c``, ``cholesky2.c``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from aftercar.errors import ConvergenceError, InputError, StatisticalWarning
+from aftercar.stats import _cox_core as core
+
+__all__ = ["ChiSquareTest", "CoxResult", "cox_ph"]
+
+_SHOW = 5
+
+
+# --------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChiSquareTest:
+    """A chi-square test: ``statistic`` on ``df`` degrees of freedom, ``p_value``."""
+
+    statistic: float
+    df: int
+    p_value: float
+
+    @classmethod
+    def of(cls, statistic: float, df: int) -> ChiSquareTest:
+        """Build the test from its statistic and degrees of freedom."""
+        p = float(sps.chi2.sf(statistic, df)) if df > 0 else float("nan")
+        return cls(float(statistic), int(df), p)
+
+
+@dataclass(frozen=True, eq=False)
+class CoxResult:
+    """Fitted Cox model (the fields of R's ``coxph`` object and its ``summary``).
+
+    Attributes
+    ----------
+    names
+        Covariate names.
+    coef, se
+        Coefficients (log hazard ratios) and model-based standard errors
+        (``sqrt(diag(var))``). NaN for coefficients R would report as NA
+        (singular design).
+    robust_se, robust_var
+        Cluster-robust (Lin-Wei) standard errors and variance; ``None`` unless
+        ``cluster`` was given or ``robust=True``.
+    var
+        Model-based variance (inverse information; R's ``naive.var`` when clustered).
+    z, p
+        Wald z and two-sided p per coefficient, using the robust SE when present
+        (as R's ``summary.coxph``).
+    hazard_ratio, hr_lower, hr_upper
+        ``exp(coef)`` and its ``conf_level`` CI (robust SE when present).
+    loglik
+        ``(null, final)`` log partial likelihood (null = at beta = 0).
+    score_test, wald_test, lr_test
+        R's ``score`` (at beta = 0), ``wald.test`` (robust variance when
+        clustered, as R) and likelihood-ratio test.
+    robust_score_test
+        R's robust score test (``rscore``) when clustered, else ``None``.
+    iter, n, n_events, ties, conf_level, means
+        Newton-Raphson iterations (R's ``iter``), rows, events (unweighted),
+        tie method, CI level and the covariate means R centres on.
+    """
+
+    names: tuple[str, ...]
+    coef: np.ndarray
+    se: np.ndarray
+    robust_se: np.ndarray | None
+    var: np.ndarray
+    robust_var: np.ndarray | None
+    z: np.ndarray
+    p: np.ndarray
+    hazard_ratio: np.ndarray
+    hr_lower: np.ndarray
+    hr_upper: np.ndarray
+    loglik: tuple[float, float]
+    score_test: ChiSquareTest
+    wald_test: ChiSquareTest
+    lr_test: ChiSquareTest
+    robust_score_test: ChiSquareTest | None
+    iter: int
+    n: int
+    n_events: int
+    ties: str
+    conf_level: float
+    means: np.ndarray
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per covariate: coef, hazard_ratio, se, robust_se, z, p, lower, upper."""
+        robust = self.robust_se if self.robust_se is not None else np.full(len(self.names), np.nan)
+        return pd.DataFrame(
+            {
+                "coef": self.coef,
+                "hazard_ratio": self.hazard_ratio,
+                "se": self.se,
+                "robust_se": robust,
+                "z": self.z,
+                "p": self.p,
+                "lower": self.hr_lower,
+                "upper": self.hr_upper,
+            },
+            index=pd.Index(list(self.names), name="term"),
+        )
+
+    def __repr__(self) -> str:
+        frame = self.to_frame()
+        if self.robust_se is None:
+            frame = frame.drop(columns="robust_se")
+        lvl = f"{100 * self.conf_level:g}%"
+        lines = [
+            f"CoxResult(ties={self.ties!r}, n={self.n}, events={self.n_events}, iter={self.iter})",
+            frame.to_string(float_format=lambda v: f"{v:.6g}"),
+            f"(lower/upper: {lvl} CI of the hazard ratio)",
+            f"loglik: null {self.loglik[0]:.6f}, final {self.loglik[1]:.6f}",
+        ]
+        for label, t in (
+            ("Likelihood ratio", self.lr_test),
+            ("Wald", self.wald_test),
+            ("Score (logrank)", self.score_test),
+            ("Robust score", self.robust_score_test),
+        ):
+            if t is not None:
+                lines.append(f"{label} test = {t.statistic:.4f} on {t.df} df, p = {t.p_value:.4g}")
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------
+# Input checks (the stats layer gets arrays, so errors name argument + position)
+# --------------------------------------------------------------------------
+
+
+def _positions(mask: np.ndarray) -> str:
+    idx = np.flatnonzero(mask)
+    shown = ", ".join(str(i) for i in idx[:_SHOW])
+    more = f" and {idx.size - _SHOW} more" if idx.size > _SHOW else ""
+    return f"position(s) {shown}{more} (0-based)"
+
+
+def _as_float(values, name: str, n: int | None) -> np.ndarray:
+    try:
+        arr = np.asarray(values, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            f"cox_ph: `{name}` must be numeric ({exc}). Fix: pass numbers, missing values removed."
+        ) from None
+    if n is not None and arr.size != n:
+        raise InputError(
+            f"cox_ph: `{name}` has {arr.size} values but `time` has {n}. "
+            "Fix: pass one value per row."
+        )
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise InputError(
+            f"cox_ph: `{name}` has missing or non-finite values at {_positions(bad)}. "
+            "Fix: drop those rows or fill the values."
+        )
+    return arr
+
+
+def _as_codes(values, name: str, n: int) -> tuple[np.ndarray, int]:
+    arr = pd.Series(np.asarray(values, dtype=object).reshape(-1))
+    if arr.size != n:
+        raise InputError(
+            f"cox_ph: `{name}` has {arr.size} values but `time` has {n}. "
+            "Fix: pass one value per row."
+        )
+    bad = arr.isna().to_numpy()
+    if bad.any():
+        raise InputError(
+            f"cox_ph: `{name}` is missing at {_positions(bad)}. Fix: give every row a {name} value."
+        )
+    codes, uniques = pd.factorize(arr, sort=True)
+    return codes.astype(np.int64), len(uniques)
+
+
+def _covariate_matrix(covariates, n: int) -> tuple[np.ndarray, tuple[str, ...]]:
+    if isinstance(covariates, pd.Series):
+        covariates = covariates.to_frame()
+    if isinstance(covariates, pd.DataFrame):
+        names = tuple(str(c) for c in covariates.columns)
+        nonnum = [
+            c
+            for c in covariates.columns
+            if not (
+                pd.api.types.is_numeric_dtype(covariates[c])
+                or pd.api.types.is_bool_dtype(covariates[c])
+            )
+        ]
+        if nonnum:
+            raise InputError(
+                f"cox_ph: covariate column(s) {nonnum} are not numeric. "
+                "Fix: encode categories as 0/1 indicator columns."
+            )
+        x = covariates.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        x = np.asarray(covariates, dtype=np.float64)
+        if x.ndim == 1:
+            x = x[:, None]
+        names = tuple(f"x{j + 1}" for j in range(x.shape[1]) if x.ndim == 2)
+    if x.ndim != 2 or x.shape[0] != n or x.shape[1] == 0:
+        raise InputError(
+            f"cox_ph: `covariates` must be a table with {n} rows and at least one column; "
+            f"got shape {x.shape}. Fix: pass one row of covariates per time value."
+        )
+    bad = ~np.isfinite(x)
+    if bad.any():
+        cols = sorted({names[j] for j in np.flatnonzero(bad.any(axis=0))})
+        raise InputError(
+            f"cox_ph: covariate(s) {cols} have missing or non-finite values at "
+            f"{_positions(bad.any(axis=1))}. Fix: drop those rows or impute the values."
+        )
+    return np.ascontiguousarray(x), names
+
+
+def _check_event_entry_weights(time, event, entry, weights) -> None:
+    bad = (event != 0) & (event != 1)
+    if bad.any():
+        raise InputError(
+            f"cox_ph: `event` must be 0/1 or True/False; other values at {_positions(bad)}. "
+            "Fix: code 1 = event observed, 0 = censored."
+        )
+    if entry is not None:
+        bad = entry >= time
+        if bad.any():
+            raise InputError(
+                f"cox_ph: entry (start) time is not before the stop time at {_positions(bad)}. "
+                "Fix: each (start, stop] interval must have start < stop, as in R's Surv()."
+            )
+    if weights is not None:
+        bad = weights <= 0
+        if bad.any():
+            raise InputError(
+                f"cox_ph: `weights` must be > 0 (as in R coxph); not so at {_positions(bad)}. "
+                "Fix: drop rows with zero weight."
+            )
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    time: np.ndarray
+    event: np.ndarray
+    x: np.ndarray
+    names: tuple[str, ...]
+    entry: np.ndarray | None
+    weights: np.ndarray
+    strata: np.ndarray
+    cluster: tuple[np.ndarray, int] | None
+
+
+def _validate(time, event, covariates, entry, weights, strata, cluster, robust) -> _Inputs:
+    t = _as_float(time, "time", None)
+    n = t.size
+    if n == 0:
+        raise InputError("cox_ph: no rows. Fix: pass at least one row with an event.")
+    ev = _as_float(event, "event", n)
+    en = None if entry is None else _as_float(entry, "entry", n)
+    w = None if weights is None else _as_float(weights, "weights", n)
+    _check_event_entry_weights(t, ev, en, w)
+    x, names = _covariate_matrix(covariates, n)
+    st = np.zeros(n, dtype=np.int64) if strata is None else _as_codes(strata, "strata", n)[0]
+    if cluster is not None:
+        cl = _as_codes(cluster, "cluster", n)
+    elif robust:
+        cl = (np.arange(n, dtype=np.int64), n)
+    else:
+        cl = None
+    if not (ev == 1).any():
+        raise InputError(
+            "cox_ph: there are no events, so no hazard ratio can be estimated. "
+            "Fix: check the event coding (1 = event) or the selected rows."
+        )
+    wts = np.ones(n) if w is None else w
+    return _Inputs(t, ev == 1, x, names, en, wts, st, cl)
+
+
+# --------------------------------------------------------------------------
+# Newton-Raphson as R's coxfit6 / agfit4
+# --------------------------------------------------------------------------
+
+
+def _centre_scale(x: np.ndarray, w: np.ndarray):
+    """Centre by the weighted mean and scale by 1 / weighted mean |deviation| (R coxfit6).
+
+    Columns whose values all lie in {-1, 0, 1} are left alone (R's ``nocenter``).
+    """
+    zero_one = np.all(np.isin(x, (-1.0, 0.0, 1.0)), axis=0)
+    means = np.where(zero_one, 0.0, (w @ x) / w.sum())
+    xc = x - means
+    mad = (w @ np.abs(xc)) / w.sum()
+    scale = np.where(zero_one | (mad <= 0), 1.0, 1.0 / np.where(mad > 0, mad, 1.0))
+    return np.ascontiguousarray(xc * scale), means, scale
+
+
+@dataclass(frozen=True)
+class _Fit:
+    beta: np.ndarray  # scaled coordinates
+    loglik0: float
+    loglik1: float
+    sctest: float
+    imat_inv: np.ndarray  # scaled coordinates
+    u: np.ndarray  # score at the final beta, scaled coordinates
+    rank: int
+    iter: int
+    halved: bool
+
+
+def _newton(design, *, eps: float, iter_max: int, toler_chol: float) -> _Fit:
+    p = design.x.shape[1]
+    beta = np.zeros(p)
+    ev = core.evaluate(design, beta)
+    loglik0 = best = ev.loglik
+    chol, rank = core.cholesky2(ev.imat, toler_chol)
+    step = core.chsolve2(chol, ev.u)
+    sctest = float(ev.u @ step)
+    if iter_max == 0 or not np.isfinite(loglik0):
+        return _Fit(beta, loglik0, loglik0, sctest, core.chinv2(chol), ev.u, rank, 0, False)
+    newbeta = beta + step
+    halving = 0
+    for it in range(1, iter_max + 1):
+        ev = core.evaluate(design, newbeta)
+        chol, rank = core.cholesky2(ev.imat, toler_chol)
+        finite = np.isfinite(ev.loglik) and np.isfinite(ev.u).all() and np.isfinite(ev.imat).all()
+        if finite and abs(1 - best / ev.loglik) <= eps:
+            inv = core.chinv2(chol)
+            return _Fit(newbeta, loglik0, ev.loglik, sctest, inv, ev.u, rank, it, halving > 0)
+        if not finite or ev.loglik < best:
+            halving += 1
+            newbeta = (newbeta + halving * beta) / (halving + 1.0)
+        else:
+            halving = 0
+            best = ev.loglik
+            beta, newbeta = newbeta, newbeta + core.chsolve2(chol, ev.u)
+    raise ConvergenceError(
+        f"cox_ph did not converge in {iter_max} Newton-Raphson iterations "
+        f"(last log-likelihood {best:.6g}; R would warn 'Ran out of iterations'). "
+        "Fix: check for a covariate that separates events from non-events (monotone "
+        "likelihood), rescale extreme covariates, or raise iter_max."
+    )
+
+
+def _warn_infinite(fit: _Fit, coef, var, u, *, eps: float, toler_inf: float, names) -> None:
+    """R coxph.fit: warn when the loglik converged before a coefficient did."""
+    with np.errstate(invalid="ignore"):
+        step = np.abs(u @ var)
+        infs = ~np.isfinite(u) | ((step > eps) & (step > toler_inf * np.abs(coef)))
+    if infs.any():
+        which = ", ".join(n for n, bad in zip(names, infs, strict=True) if bad)
+        warnings.warn(
+            f"cox_ph: log-likelihood converged before coefficient(s) {which}; the "
+            "coefficient may be infinite (monotone likelihood: a covariate pattern "
+            "separates events from non-events). Read its hazard ratio and CI with care.",
+            StatisticalWarning,
+            stacklevel=3,
+        )
+
+
+def _robust(design, coef_scaled, var_scaled, scale, inp: _Inputs, toler_chol: float):
+    """Cluster-robust variance (and R's robust score test) in original coordinates."""
+    codes, nclus = inp.cluster
+    ev = core.evaluate(design, coef_scaled, need_imat=False)
+    resid = core.score_residuals(design, ev) * design.w[:, None]
+    dfbeta = core.cluster_sums(resid @ var_scaled, codes, nclus)
+    robust_var = (dfbeta.T @ dfbeta) * np.outer(scale, scale)
+    ev0 = core.evaluate(design, np.zeros_like(coef_scaled), need_imat=False)
+    sc0 = core.cluster_sums(core.score_residuals(design, ev0) * design.w[:, None], codes, nclus)
+    u0 = sc0.sum(axis=0)
+    rscore = core.wald_statistic(sc0.T @ sc0, u0, toler_chol)
+    return robust_var, rscore
+
+
+def _coef_table(coef, se_used, conf_level):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = coef / se_used
+    p = 2 * sps.norm.sf(np.abs(z))
+    crit = sps.norm.ppf(1 - (1 - conf_level) / 2)
+    return z, p, np.exp(coef), np.exp(coef - crit * se_used), np.exp(coef + crit * se_used)
+
+
+def cox_ph(
+    time,
+    event,
+    covariates,
+    *,
+    ties: Literal["efron", "breslow"] = "efron",
+    cluster=None,
+    strata=None,
+    entry=None,
+    weights=None,
+    robust: bool = False,
+    conf_level: float = 0.95,
+    eps: float = 1e-9,
+    iter_max: int = 20,
+    toler_chol: float = np.finfo(float).eps ** 0.75,
+    toler_inf: float | None = None,
+) -> CoxResult:
+    """Fit a Cox proportional hazards model exactly as R ``coxph``.
+
+    Parameters
+    ----------
+    time : array-like of float, shape (n,)
+        Event or censoring time (the stop time of a ``(start, stop]`` row), any
+        unit (aftercar uses months = days / 30.4375).
+    event : array-like of {0, 1} or bool, shape (n,)
+        1 = event at ``time``, 0 = censored.
+    covariates : DataFrame, Series or array-like, shape (n, p)
+        Numeric covariates; DataFrame column names are kept (else ``x1..xp``).
+    ties : {"efron", "breslow"}
+        Handling of tied event times (R's ``ties``; default Efron as R).
+    cluster : array-like, optional
+        Cluster id per row (e.g. patient id with several lines per patient):
+        robust SE as R's ``+ cluster(id)``.
+    strata : array-like, optional
+        Stratum per row: a separate baseline hazard per stratum (R ``strata()``).
+    entry : array-like of float, optional
+        Start time for counting-process input ``Surv(entry, time, event)``:
+        delayed entry (left truncation) or time-varying covariates split into
+        intervals. Must be < ``time``.
+    weights : array-like of float, optional
+        Positive case weights (R ``weights=``).
+    robust : bool
+        Robust (sandwich) variance with each row its own cluster when
+        ``cluster`` is not given (R ``robust=TRUE``).
+    conf_level : float
+        Confidence level for the hazard ratio CIs.
+    eps, iter_max, toler_chol, toler_inf
+        R's ``coxph.control`` (``toler_inf`` defaults to ``sqrt(eps)``).
+
+    Returns
+    -------
+    CoxResult
+        Coefficients, model and robust SEs, hazard ratios with CIs, log
+        likelihoods, score / Wald / LR tests (see :class:`CoxResult`).
+
+    Raises
+    ------
+    InputError
+        Missing or non-finite values, wrong lengths, event not 0/1, entry not
+        before time, non-positive weights, non-numeric covariates, no events.
+    ConvergenceError
+        Newton-Raphson did not converge in ``iter_max`` iterations.
+
+    Warns
+    -----
+    StatisticalWarning
+        A coefficient may be infinite (monotone likelihood), or the design is
+        singular (coefficients reported as NaN, R's NA).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fit = cox_ph([1, 2, 3, 4, 5, 6], [1, 1, 0, 1, 1, 0], {"x": [0, 1, 0, 1, 0, 1]}.get("x"))
+    >>> round(float(fit.coef[0]), 6), fit.iter
+    (-0.322665, 3)
+
+    References
+    ----------
+    Cox (1972); Efron (1977); Breslow (1974); Lin & Wei (1989); Therneau &
+    Grambsch (2000); see the module docstring for full citations.
+    """
+    if ties not in ("efron", "breslow"):
+        raise InputError(f"cox_ph: ties must be 'efron' or 'breslow', not {ties!r}.")
+    if not 0 < conf_level < 1:
+        raise InputError(f"cox_ph: conf_level must be in (0, 1), not {conf_level!r}.")
+    inp = _validate(time, event, covariates, entry, weights, strata, cluster, robust)
+    xs, means, scale = _centre_scale(inp.x, inp.weights)
+    design = core.build_design(xs, inp.weights, inp.event, inp.time, inp.entry, inp.strata, ties)
+    fit = _newton(design, eps=eps, iter_max=iter_max, toler_chol=toler_chol)
+    return _assemble(
+        fit,
+        design,
+        inp,
+        means,
+        scale,
+        ties=ties,
+        conf_level=conf_level,
+        eps=eps,
+        iter_max=iter_max,
+        toler_chol=toler_chol,
+        toler_inf=np.sqrt(eps) if toler_inf is None else toler_inf,
+    )
+
+
+def _assemble(
+    fit, design, inp, means, scale, *, ties, conf_level, eps, iter_max, toler_chol, toler_inf
+):
+    p = inp.x.shape[1]
+    var = fit.imat_inv * np.outer(scale, scale)
+    coef = fit.beta * scale
+    u = fit.u / scale
+    if iter_max > 1:
+        _warn_infinite(fit, coef, var, u, eps=eps, toler_inf=toler_inf, names=inp.names)
+    singular = (np.diag(var) == 0) if fit.rank < p else np.zeros(p, dtype=bool)
+    if singular.any():
+        warnings.warn(
+            "cox_ph: the covariates are collinear (X matrix deemed singular); coefficient(s) "
+            f"{[n for n, s in zip(inp.names, singular, strict=True) if s]} set to NaN as R's NA.",
+            StatisticalWarning,
+            stacklevel=3,
+        )
+    df = int(p - singular.sum())
+    robust_var = rscore = None
+    if inp.cluster is not None:
+        robust_var, rscore = _robust(design, fit.beta, fit.imat_inv, scale, inp, toler_chol)
+    used_var = var if robust_var is None else robust_var
+    wald = core.wald_statistic(used_var, np.where(singular, 0.0, coef), toler_chol)
+    coef = np.where(singular, np.nan, coef)
+    se = np.where(singular, np.nan, np.sqrt(np.diag(var)))
+    robust_se = (
+        None if robust_var is None else np.where(singular, np.nan, np.sqrt(np.diag(robust_var)))
+    )
+    z, pv, hr, lo, hi = _coef_table(coef, se if robust_se is None else robust_se, conf_level)
+    return CoxResult(
+        names=inp.names,
+        coef=coef,
+        se=se,
+        robust_se=robust_se,
+        var=var,
+        robust_var=robust_var,
+        z=z,
+        p=pv,
+        hazard_ratio=hr,
+        hr_lower=lo,
+        hr_upper=hi,
+        loglik=(fit.loglik0, fit.loglik1),
+        score_test=ChiSquareTest.of(fit.sctest, df),
+        wald_test=ChiSquareTest.of(wald, df),
+        lr_test=ChiSquareTest.of(2 * (fit.loglik1 - fit.loglik0), df),
+        robust_score_test=None if rscore is None else ChiSquareTest.of(rscore, df),
+        iter=fit.iter,
+        n=int(inp.time.size),
+        n_events=int(inp.event.sum()),
+        ties=ties,
+        conf_level=conf_level,
+        means=means,
+    )
