@@ -336,7 +336,8 @@ def guyot_reconstruct(
     for i in range(n_int - 1):
         _fit_interval(st, int(lower[i]), int(lower[i + 1]), n_risk[i], n_risk[i + 1])
     lo_last = int(lower[-1])
-    person_time = np.sum(np.diff(T[: lo_last + 1]) * (st.nhat[:lo_last] + st.nhat[1 : lo_last + 1]) / 2)
+    mid_risk = (st.nhat[:lo_last] + st.nhat[1 : lo_last + 1]) / 2.0
+    person_time = np.sum(np.diff(T[: lo_last + 1]) * mid_risk)
     cen_hazard = st.cen[:lo_last].sum() / person_time if person_time > 0 else 0.0
     _fit_last_interval(st, lo_last, float(st.nhat[lo_last]), cen_hazard, total_events)
     return _assemble(st, int(n_risk[0]), total_events)
@@ -382,7 +383,7 @@ def _accuracy(km: pd.DataFrame, ipd: pd.DataFrame, total_events) -> Reconstructi
         rmst_input=_step_rmst(t, s_in),
         rmst_reconstructed=_step_rmst(t, s_re),
         tau=float(t[-1]),
-        n=int(len(ipd)),
+        n=len(ipd),
         events=int(ipd["event"].sum()),
         events_input=None if total_events is None else int(total_events),
     )
