@@ -1,1 +1,14 @@
-"""aftercar.io."""
+"""aftercar.io: read, validate and write the curated cohort format.
+
+The format (``docs/data-format.md``) is defined once, in
+``aftercar/data/dictionary.csv``. :func:`read_cohort` returns a typed
+:class:`Cohort` or raises :class:`~aftercar.errors.CohortError` listing every
+problem; :func:`validate_cohort` returns a :class:`ValidationReport` instead;
+:func:`write_cohort` writes the format (CSV, Parquet or Excel) and
+:func:`write_template` an empty Excel workbook for clinicians to fill.
+"""
+
+from aftercar.io.checks import RULES
+from aftercar.io.cohort import Cohort, ValidationReport, read_cohort, validate_cohort
+
+__all__ = ["RULES", "Cohort", "ValidationReport", "read_cohort", "validate_cohort"]

@@ -1,0 +1,426 @@
+"""Read and validate a curated cohort: :func:`validate_cohort` and :func:`read_cohort`.
+
+Every rule of :data:`aftercar.io.checks.RULES` runs on the whole input, so one
+pass reports every problem, each naming the file (``lines.csv`` or
+``cohort.xlsx:lines``), the row as a spreadsheet shows it (header = row 1), the
+column as the user wrote it, the value, what is wrong and how to fix it.
+
+A per-rule ``policy`` decides what a hit does: ``"error"`` (the cohort cannot be
+loaded), ``"warning"`` (loaded; the problem is kept on :attr:`Cohort.warnings`) or
+``"exclude"`` (the row is left out and listed in :attr:`Cohort.excluded` with the
+reason; a patient's exclusion excludes their lines too). Defaults are in
+:data:`~aftercar.io.checks.RULES`: completely blank rows are excluded, patients
+without salvage lines, unnamed columns and lines starting before the previous line
+are warnings, everything else is an error. File-level rules (missing file, sheet
+or column) are always errors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from aftercar.errors import CohortError, ConfigError, Problem
+from aftercar.io import checks
+from aftercar.io.checks import HIT_COLUMNS, RULES, TableView
+from aftercar.io.dictionary import TABLES, columns, schema
+from aftercar.io.readers import read_raw
+from aftercar.io.tables import build_view, match_headers, missing_columns
+
+#: Rules whose policy cannot be changed (the cohort cannot be read without them).
+FIXED_RULES = frozenset(
+    {
+        "missing_path",
+        "missing_file",
+        "ambiguous_file",
+        "missing_sheet",
+        "unreadable_file",
+        "unsupported_path",
+        "empty_file",
+        "missing_column",
+        "duplicate_column",
+    }
+)
+POLICIES = ("error", "warning", "exclude")
+EXCLUDED_SCHEMA = pa.schema(
+    [
+        ("table", pa.string()),
+        ("row", pa.int64()),
+        ("patient_id", pa.string()),
+        ("reason", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """A validated, typed cohort.
+
+    Attributes
+    ----------
+    patients, lines
+        Arrow tables with the canonical columns of ``dictionary.csv`` (optional
+        columns absent from the input are all-null), ``source_row`` (the
+        spreadsheet row, header = row 1) and any user covariates.
+    excluded
+        Rows not analysed: ``table, row, patient_id, reason``.
+    warnings
+        Warning-level problems found while loading.
+    source
+        The path the cohort was read from.
+    """
+
+    patients: pa.Table
+    lines: pa.Table
+    excluded: pa.Table
+    warnings: tuple[Problem, ...] = ()
+    source: str = ""
+
+    def to_ibis(self, con=None):
+        """Return ``(patients, lines)`` as Ibis tables on ``con``.
+
+        ``con`` defaults to a new in-process DuckDB connection from
+        :func:`aftercar.backends.duckdb.connect`; the tables are created (or
+        replaced) as ``patients`` and ``lines``.
+        """
+        from aftercar.backends.duckdb import connect
+
+        con = connect() if con is None else con
+        return (
+            con.create_table("patients", self.patients, overwrite=True),
+            con.create_table("lines", self.lines, overwrite=True),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Cohort(source={self.source!r}, patients={self.patients.num_rows}, "
+            f"lines={self.lines.num_rows}, excluded={self.excluded.num_rows}, "
+            f"warnings={len(self.warnings)})"
+        )
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """The outcome of :func:`validate_cohort`.
+
+    Attributes
+    ----------
+    problems
+        Every error and warning, in file and row order.
+    summary
+        JSON-ready counts: ``source, patients, lines, patients_without_lines,
+        deaths, first_date, last_date, excluded_rows, errors, warnings``.
+    cohort
+        The loaded cohort when there are no errors, else ``None``.
+    lines
+        The lines table as far as it could be typed (cells that failed to parse
+        are null), for further checks such as regimen vocabulary that can run
+        even when other errors exist. Never analyse it when ``ok`` is false.
+    """
+
+    problems: tuple[Problem, ...]
+    summary: Mapping[str, Any]
+    cohort: Cohort | None = None
+    lines: pa.Table = field(default_factory=lambda: schema("lines").empty_table(), repr=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem has severity ``"error"``."""
+        return not any(p.severity == "error" for p in self.problems)
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        """The error-level problems."""
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        """The warning-level problems."""
+        return tuple(p for p in self.problems if p.severity == "warning")
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"ok", "summary", "problems"}`` ready for ``json.dumps``."""
+        return {
+            "ok": self.ok,
+            "summary": dict(self.summary),
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+
+def resolve_policy(policy: Mapping[str, str] | None) -> dict[str, str]:
+    """Merge ``policy`` over the defaults of :data:`RULES`; refuse unknown rules/values."""
+    out = {rule: default for rule, (default, _) in RULES.items()}
+    problems = []
+    for rule, action in (policy or {}).items():
+        if rule not in RULES:
+            problems.append(f"unknown rule {rule!r}")
+        elif action not in POLICIES:
+            problems.append(f"policy for {rule!r} must be one of {', '.join(POLICIES)}")
+        elif rule in FIXED_RULES and action != "error":
+            problems.append(f"rule {rule!r} is always an error")
+        else:
+            out[rule] = action
+    if problems:
+        raise ConfigError("invalid validation policy: " + "; ".join(problems))
+    return out
+
+
+def _cross_hits(p: TableView, ln: TableView, today: dt.date) -> list[pd.DataFrame]:
+    """Run every row-level and cross-table rule on the non-blank rows."""
+    out = [
+        checks.duplicate_patients(p),
+        checks.duplicate_lines(ln),
+        checks.line_sequence(ln),
+        checks.line_start_order(ln),
+        *checks.date_order(p, ln),
+    ]
+    if {"death_date", "last_followup_date"} & p.labels.keys():
+        out.append(checks.no_followup(p))
+    if "patient_id" in p.labels and "patient_id" in ln.labels:
+        out += [checks.unknown_patients(p, ln), checks.no_lines(p, ln)]
+    for t in (p, ln):
+        dates = [s.name for s in columns(t.name) if s.type == "date"]
+        out += checks.future_dates(t, dates, today)
+    return out
+
+
+def _nonblank(view: TableView, blank: np.ndarray) -> TableView:
+    keep = ~blank
+    return TableView(view.name, view.file, view.df[keep], view.text[keep], view.labels)
+
+
+def _to_problems(h: pd.DataFrame, views: dict[str, TableView], severity: str) -> list[Problem]:
+    files = {n: v.file for n, v in views.items()}
+    rows = {n: v.df["_row"].to_numpy() for n, v in views.items()}
+    out = []
+    for r in h.itertuples(index=False):
+        value = None if pd.isna(r.value) else str(r.value)
+        out.append(
+            Problem(
+                files[r.table],
+                int(rows[r.table][r.pos]),
+                r.column,
+                value,
+                r.message,
+                r.hint,
+                severity,
+                r.rule,
+            )
+        )  # type: ignore[arg-type]
+    return out
+
+
+def _exclusions(h: pd.DataFrame, views: dict[str, TableView]) -> pd.DataFrame:
+    """Rows to exclude (``table, pos, reason``), cascading patients to their lines."""
+    ex = h[["table", "pos", "message"]].rename(columns={"message": "reason"})
+    ex = ex.drop_duplicates(["table", "pos"])
+    p, ln = views["patients"].df, views["lines"].df
+    gone = ex[ex["table"] == "patients"]
+    if len(gone):
+        ids = p["patient_id"].iloc[gone["pos"].to_numpy()]
+        reason = dict(zip(ids, gone["reason"], strict=True))
+        hit = ln["patient_id"].isin(ids.dropna()).to_numpy()
+        cascade = pd.DataFrame(
+            {
+                "table": "lines",
+                "pos": ln["_pos"].to_numpy()[hit],
+                "reason": "patient excluded: " + ln["patient_id"][hit].map(reason).to_numpy(),
+            }
+        )
+        ex = pd.concat([ex, cascade]).drop_duplicates(["table", "pos"])
+    return ex
+
+
+def _excluded_table(ex: pd.DataFrame, views: dict[str, TableView]) -> pa.Table:
+    parts = []
+    for name in TABLES:
+        sub = ex[ex["table"] == name].sort_values("pos")
+        df = views[name].df
+        pos = sub["pos"].to_numpy(dtype=np.int64)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "table": name,
+                    "row": df["_row"].to_numpy()[pos],
+                    "patient_id": df["patient_id"].to_numpy()[pos],
+                    "reason": sub["reason"].to_numpy(),
+                }
+            )
+        )
+    frame = pd.concat(parts, ignore_index=True)
+    return pa.Table.from_pandas(frame, schema=EXCLUDED_SCHEMA, preserve_index=False)
+
+
+def _arrow(view: TableView, drop: np.ndarray) -> pa.Table:
+    df = view.df[~drop]
+    base = schema(view.name)
+    canon = [f.name for f in base if f.name != "source_row"]
+    extra = [c for c in df.columns if c not in canon and not c.startswith("_")]
+    arrays = [pa.array(df[c], from_pandas=True).cast(base.field(c).type) for c in canon]
+    arrays.append(pa.array(df["_row"].to_numpy(dtype=np.int64)))
+    arrays += [pa.array(df[c], from_pandas=True) for c in extra]
+    return pa.Table.from_arrays(arrays, names=[*canon, "source_row", *extra])
+
+
+def _derive_age(p: TableView) -> None:
+    """Fill empty ``age_at_cart`` from ``birth_date`` (years = days / 365.25)."""
+    days = (p.df["car_t_date"] - p.df["birth_date"]).dt.days
+    age = (days / 365.25).astype("Float64")
+    p.df["age_at_cart"] = p.df["age_at_cart"].fillna(age.where(age >= 0))
+
+
+def _summary(
+    source: str, cohort: tuple[pa.Table, pa.Table], excluded: int, problems: list[Problem]
+) -> dict[str, Any]:
+    patients, lines = cohort
+    dates = [
+        patients.column(s.name)
+        for s in columns("patients")
+        if s.type == "date" and s.name != "birth_date"
+    ]
+    dates += [lines.column(s.name) for s in columns("lines") if s.type == "date"]
+    lows = [d.to_pandas().min() for d in dates]
+    highs = [d.to_pandas().max() for d in dates]
+    lows = [x for x in lows if pd.notna(x)]
+    highs = [x for x in highs if pd.notna(x)]
+    with_lines = set(lines.column("patient_id").drop_null().to_pylist())
+    ids = patients.column("patient_id").drop_null().to_pylist()
+    return {
+        "source": source,
+        "patients": patients.num_rows,
+        "lines": lines.num_rows,
+        "patients_without_lines": len(set(ids) - with_lines),
+        "deaths": patients.column("death_date").drop_null().length(),
+        "first_date": min(lows).isoformat() if lows else None,
+        "last_date": max(highs).isoformat() if highs else None,
+        "excluded_rows": excluded,
+        "errors": sum(p.severity == "error" for p in problems),
+        "warnings": sum(p.severity == "warning" for p in problems),
+    }
+
+
+def _sort_key(order: dict[str, int]):
+    def key(p: Problem) -> tuple:
+        return (
+            order.get(p.file or "", len(order)),
+            p.file or "",
+            -1 if p.row is None else p.row,
+            p.column or "",
+        )
+
+    return key
+
+
+def _failed(source: str, problems: list[Problem]) -> ValidationReport:
+    empty = (schema("patients").empty_table(), schema("lines").empty_table())
+    return ValidationReport(tuple(problems), _summary(source, empty, 0, problems))
+
+
+def _structure(raw: dict) -> tuple[dict, list[Problem]]:
+    matched, problems = {}, []
+    for name in TABLES:
+        canonical, covariates, probs = match_headers(name, raw[name])
+        problems += probs + missing_columns(name, raw[name], canonical)
+        matched[name] = (canonical, covariates)
+    return matched, problems
+
+
+def validate_cohort(
+    path: str | Path,
+    *,
+    date_format: str | None = None,
+    policy: Mapping[str, str] | None = None,
+    today: dt.date | None = None,
+) -> ValidationReport:
+    """Check a cohort and report every problem at once.
+
+    Parameters
+    ----------
+    path
+        A folder with ``patients`` and ``lines`` as CSV or Parquet (stems
+        ``patients``/``lines`` or ending ``_patients``/``_lines``), or an ``.xlsx``
+        workbook with sheets ``patients`` and ``lines``.
+    date_format
+        ``strptime`` format for dates that are not ISO 8601 (e.g. ``"%d/%m/%Y"``).
+        Without it, day/month forms such as ``03/04/2021`` are refused.
+    policy
+        ``{rule: "error" | "warning" | "exclude"}`` overriding the defaults of
+        :data:`aftercar.io.checks.RULES` (see the module docstring).
+    today
+        The date after which dates count as "in the future" (default: today).
+
+    Returns
+    -------
+    ValidationReport
+        ``problems``, ``summary``, and the ``cohort`` when ``ok``.
+
+    Raises
+    ------
+    ConfigError
+        When ``policy`` names an unknown rule or action.
+    """
+    actions = resolve_policy(policy)
+    today = dt.date.today() if today is None else today
+    source = str(path)
+    try:
+        raw = read_raw(path)
+    except CohortError as exc:
+        return _failed(source, list(exc.problems))
+    matched, problems = _structure(raw)
+    views, cell_hits, blanks = {}, [pd.DataFrame(columns=HIT_COLUMNS)], {}
+    for name in TABLES:
+        views[name], found, blanks[name] = build_view(
+            name, raw[name], *matched[name], date_format=date_format
+        )
+        cell_hits.append(found)
+    _derive_age(views["patients"])
+    live = {n: _nonblank(v, blanks[n]) for n, v in views.items()}
+    found = [h for h in _cross_hits(live["patients"], live["lines"], today) if len(h)]
+    allhits = pd.concat([*cell_hits, *found], ignore_index=True)
+    action = allhits["rule"].map(actions)
+    for severity in ("error", "warning"):
+        problems += _to_problems(allhits[action == severity], views, severity)
+    problems.sort(key=_sort_key({raw[n].label: i for i, n in enumerate(TABLES)}))
+    ex = _exclusions(allhits[action == "exclude"], views)
+    drop = {
+        n: np.isin(np.arange(len(v.df)), ex.loc[ex["table"] == n, "pos"].to_numpy())
+        for n, v in views.items()
+    }
+    tables = (_arrow(views["patients"], drop["patients"]), _arrow(views["lines"], drop["lines"]))
+    excluded = _excluded_table(ex, views)
+    summary = _summary(source, tables, excluded.num_rows, problems)
+    ok = not any(p.severity == "error" for p in problems)
+    warnings = tuple(p for p in problems if p.severity == "warning")
+    cohort = Cohort(*tables, excluded, warnings, source) if ok else None
+    return ValidationReport(tuple(problems), summary, cohort, tables[1])
+
+
+def read_cohort(
+    path: str | Path,
+    *,
+    date_format: str | None = None,
+    policy: Mapping[str, str] | None = None,
+    today: dt.date | None = None,
+) -> Cohort:
+    """Read a curated cohort; raise :class:`~aftercar.errors.CohortError` listing every error.
+
+    See :func:`validate_cohort` for the parameters. Warnings are kept on
+    :attr:`Cohort.warnings`; excluded rows on :attr:`Cohort.excluded`.
+
+    Examples
+    --------
+    >>> cohort = read_cohort("my_cohort/")  # doctest: +SKIP
+    >>> cohort.patients.column("progression_date")  # doctest: +SKIP
+    """
+    report = validate_cohort(path, date_format=date_format, policy=policy, today=today)
+    if report.cohort is None:
+        n = len(report.errors)
+        raise CohortError(report.errors, f"{n} error(s) in the cohort {path}")
+    return report.cohort
