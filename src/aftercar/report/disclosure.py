@@ -1,0 +1,273 @@
+"""Small-cell disclosure control for every shared output (HTML, CSV, JSON, figures).
+
+With a threshold ``K``, every *count* from 1 to K-1 is replaced by the text
+``"<K"``; zero and counts of at least ``K`` are kept. Counts are recognised by
+name, never by guessing from the value:
+
+* dictionary keys (JSON) and table columns are counts when their lower-cased name
+  is in :data:`COUNT_KEYS`, starts with ``n_``, or ends with ``_n``, ``_count``,
+  ``_patients``, ``_lines``, ``_events``, ``_responders`` or ``_censored``;
+* under a count key, a number, or each number of a list, is a count;
+* text cells of tables of the form ``"12 (40.0%)"`` (count and percentage) and
+  ``"12/30"`` or ``"12/30 (40.0%)"`` (numerator and denominator) have their counts
+  checked, whatever the column;
+* Kaplan-Meier at-risk tables use the columns ``n_risk``, ``n_event``,
+  ``n_censor``, which are count names.
+
+Derived proportions: when any count in a dictionary (or a table row) is suppressed,
+its proportion entries (:data:`PROPORTION_KEYS`: ``estimate``, ``fraction``,
+``proportion``, ``percent``, ``pct``, ``orr`` and their confidence bounds
+``ci95``, ``lower``, ``upper``) become ``"suppressed"``, because a proportion with
+its denominator gives the numerator back. A ``"12 (40.0%)"`` cell whose count is
+suppressed becomes ``"<K"`` as a whole. Complementary (secondary) suppression,
+e.g. ``n - responders`` when only the responders are small, is *not* done; see
+``docs/report.md``.
+
+References
+----------
+.. [1] OHDSI CohortMethod / CohortDiagnostics: ``minCellCount`` small-cell
+   suppression of shared results (counts below the threshold reported as ``<K``).
+.. [2] Office for National Statistics, "Statistical disclosure control" guidance:
+   suppression of small cells and of the derived values that reveal them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Key and column names whose values are counts.
+COUNT_KEYS: frozenset[str] = frozenset(
+    {
+        "n",
+        "count",
+        "counts",
+        "events",
+        "responders",
+        "patients",
+        "lines",
+        "censored",
+        "evaluable",
+        "not_evaluable",
+        "observed",
+        "n_risk",
+        "n_event",
+        "n_censor",
+        "patients_read",
+        "lines_read",
+        "rows",
+        "deaths",
+        "progressions",
+        "excluded_rows",
+        "at_risk",
+    }
+)
+
+#: Name prefixes and suffixes that also mark a count.
+COUNT_PREFIXES: tuple[str, ...] = ("n_",)
+COUNT_SUFFIXES: tuple[str, ...] = (
+    "_n",
+    "_count",
+    "_patients",
+    "_lines",
+    "_events",
+    "_responders",
+    "_censored",
+)
+
+#: Keys holding a proportion (or its bounds) that would reveal a suppressed count.
+PROPORTION_KEYS: frozenset[str] = frozenset(
+    {
+        "estimate",
+        "fraction",
+        "proportion",
+        "percent",
+        "pct",
+        "orr",
+        "ci95",
+        "lower",
+        "upper",
+        "ci_lower",
+        "ci_upper",
+        "orr_lower",
+        "orr_upper",
+        "percent_lower",
+        "percent_upper",
+    }
+)
+
+#: Marker written in place of a proportion whose numerator was suppressed.
+SUPPRESSED = "suppressed"
+
+_COUNT_PCT = re.compile(r"^\s*(\d+)\s*\(\s*[\d.]+\s*%\s*\)\s*$")
+_FRACTION = re.compile(r"^\s*(\d+)\s*/\s*(\d+)(\s*\(\s*[\d.]+\s*%\s*\))?\s*$")
+
+
+def is_count_key(name: object) -> bool:
+    """Return True when a key or column name denotes a count (see module docs)."""
+    if not isinstance(name, str):
+        return False
+    key = name.strip().lower()
+    return key in COUNT_KEYS or key.startswith(COUNT_PREFIXES) or key.endswith(COUNT_SUFFIXES)
+
+
+def is_proportion_key(name: object) -> bool:
+    """Return True when a key or column name denotes a proportion or its bounds."""
+    if not isinstance(name, str):
+        return False
+    key = name.strip().lower()
+    return key in PROPORTION_KEYS or key.endswith(("_pct", "_percent", "_fraction", "%"))
+
+
+def marker(k: int) -> str:
+    """Return the text shown for a suppressed count, ``"<K"``."""
+    return f"<{k}"
+
+
+def _check_k(k: int | None) -> None:
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+        raise ValueError(f"suppression threshold must be a positive integer, got {k!r}")
+
+
+def _small(value: Any, k: int) -> bool:
+    """True for a real number (not bool, not NaN) with 0 < value < k."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number):
+        return False
+    return bool(0 < value < k)
+
+
+def suppress_value(value: Any, k: int | None) -> Any:
+    """Suppress one count: numbers in 1..K-1 (or any 0 < x < K) become ``"<K"``."""
+    if k is None:
+        return value
+    return marker(k) if _small(value, k) else value
+
+
+def _suppress_count_value(value: Any, k: int) -> tuple[Any, bool]:
+    """Suppress a value found under a count key; return (new value, changed)."""
+    if isinstance(value, list | tuple):
+        new = [marker(k) if _small(v, k) else v for v in value]
+        return new, any(_small(v, k) for v in value)
+    if _small(value, k):
+        return marker(k), True
+    return value, False
+
+
+def _suppress_dict(obj: Mapping[Any, Any], k: int) -> dict[Any, Any]:
+    out: dict[Any, Any] = {}
+    hit = False
+    for key, value in obj.items():
+        if is_count_key(key) and not isinstance(value, Mapping):
+            out[key], changed = _suppress_count_value(value, k)
+            hit = hit or changed
+        else:
+            out[key] = _suppress(value, k)
+    if hit:
+        for key in out:
+            if is_proportion_key(key) and not is_count_key(key):
+                out[key] = SUPPRESSED
+    return out
+
+
+def _suppress(obj: Any, k: int) -> Any:
+    if isinstance(obj, Mapping):
+        return _suppress_dict(obj, k)
+    if isinstance(obj, pd.DataFrame):
+        return suppress_table(obj, k)
+    if isinstance(obj, list | tuple):
+        return [_suppress(v, k) for v in obj]
+    return obj
+
+
+def suppress_small_counts(obj: Any, k: int | None) -> Any:
+    """Return a copy of ``obj`` with every count from 1 to K-1 replaced by ``"<K"``.
+
+    Parameters
+    ----------
+    obj
+        A JSON-like structure (nested dicts, lists, scalars) or a pandas DataFrame.
+        Counts are recognised by key or column name (see the module docstring).
+    k
+        Threshold K (a positive integer), or ``None`` for no suppression (``obj`` is
+        returned unchanged).
+
+    Returns
+    -------
+    Any
+        A new object of the same shape; the input is not modified. Tuples become
+        lists (as in JSON).
+
+    References
+    ----------
+    .. [1] OHDSI CohortMethod ``minCellCount``.
+    """
+    _check_k(k)
+    if k is None:
+        return obj
+    return _suppress(obj, k)
+
+
+def _suppress_text_cell(value: Any, k: int) -> Any:
+    """Suppress counts inside ``"12 (40%)"`` and ``"12/30 (40%)"`` text cells."""
+    if not isinstance(value, str):
+        return value
+    m = _COUNT_PCT.match(value)
+    if m:
+        return marker(k) if _small(int(m.group(1)), k) else value
+    m = _FRACTION.match(value)
+    if m:
+        num, den = int(m.group(1)), int(m.group(2))
+        if _small(num, k) or _small(den, k):
+            left = marker(k) if _small(num, k) else str(num)
+            right = marker(k) if _small(den, k) else str(den)
+            return f"{left}/{right}"
+    return value
+
+
+def _count_column(col: pd.Series, k: int) -> tuple[pd.Series, np.ndarray]:
+    """Suppress a numeric count column; return it (object dtype) and the hit mask."""
+    numeric = pd.to_numeric(col, errors="coerce")
+    mask = ((numeric > 0) & (numeric < k)).fillna(False).to_numpy(dtype=bool)
+    if not mask.any():
+        return col, mask
+    out = col.astype(object).copy()
+    out[mask] = marker(k)
+    return out, mask
+
+
+def suppress_table(df: pd.DataFrame, k: int | None) -> pd.DataFrame:
+    """Return a copy of a table with small counts suppressed, column by column.
+
+    Count columns (by name) have values in (0, K) replaced by ``"<K"``; text cells
+    of the forms ``"12 (40.0%)"`` and ``"12/30"`` are checked in every column; in
+    each row where a count was suppressed, proportion columns become
+    ``"suppressed"``.
+    """
+    _check_k(k)
+    if k is None:
+        return df
+    out = df.copy()
+    row_hit = np.zeros(len(out), dtype=bool)
+    for name in out.columns:
+        col = out[name]
+        if is_count_key(name):
+            out[name], mask = _count_column(col, k)
+            row_hit |= mask
+        elif col.dtype == object or pd.api.types.is_string_dtype(col):
+            new = col.map(lambda v: _suppress_text_cell(v, k))
+            changed = (new.astype(object) != col.astype(object)).to_numpy(dtype=bool)
+            changed &= col.notna().to_numpy(dtype=bool)
+            if changed.any():
+                out[name] = new.astype(object)
+                row_hit |= changed
+    if row_hit.any():
+        for name in out.columns:
+            if is_proportion_key(name) and not is_count_key(name):
+                col = out[name].astype(object).copy()
+                col[row_hit] = SUPPRESSED
+                out[name] = col
+    return out

@@ -1,0 +1,188 @@
+"""Shared figure style: matplotlib settings (in a context, never global), colours, saving.
+
+Text is stored as glyph outlines (``svg.fonttype = "path"``) in DejaVu Sans, which
+ships with matplotlib, so figures render identically offline on any machine.
+Colours follow the Okabe-Ito colour-blind-safe palette.
+
+References
+----------
+.. [1] Okabe M, Ito K. Color Universal Design (CUD): how to make figures and
+   presentations that are friendly to colorblind people. 2008.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import matplotlib as mpl
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+#: matplotlib settings used for every report figure (applied in a context).
+RC: dict[str, object] = {
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.labelsize": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.linewidth": 0.8,
+    "xtick.labelsize": 8.5,
+    "ytick.labelsize": 8.5,
+    "legend.fontsize": 8.5,
+    "legend.frameon": False,
+    "svg.fonttype": "path",
+    "svg.hashsalt": "aftercar",
+    "savefig.bbox": "tight",
+    "savefig.pad_inches": 0.08,
+    "figure.dpi": 100,
+    "lines.solid_capstyle": "butt",
+}
+
+#: Okabe-Ito colours (black omitted) for groups of a Kaplan-Meier figure.
+GROUP_COLOURS: tuple[str, ...] = (
+    "#0072B2",
+    "#D55E00",
+    "#009E73",
+    "#CC79A7",
+    "#E69F00",
+    "#56B4E9",
+    "#F0E442",
+    "#000000",
+)
+
+#: One colour per default therapy category (vocabulary taxonomy).
+CATEGORY_COLOURS: dict[str, str] = {
+    "car_t": "#0072B2",
+    "bispecific": "#56B4E9",
+    "adc": "#CC79A7",
+    "alkylator": "#D55E00",
+    "selinexor": "#E69F00",
+    "venetoclax": "#F0E442",
+    "anti_cd38": "#009E73",
+    "imid_pi": "#8C6D31",
+    "radiotherapy": "#999999",
+    "transplant": "#6A3D9A",
+    "other": "#BBBBBB",
+}
+
+#: Colours for user-defined categories, chosen by a stable hash of the name.
+FALLBACK_COLOURS: tuple[str, ...] = (
+    "#1B9E77",
+    "#7570B3",
+    "#E7298A",
+    "#66A61E",
+    "#A6761D",
+    "#E6AB02",
+    "#666666",
+    "#1F78B4",
+    "#B2DF8A",
+    "#FB9A99",
+)
+
+#: Colours of IMWG best-response groups (best to worst), then not evaluable.
+RESPONSE_COLOURS: dict[str, str] = {
+    "sCR/CR": "#08306B",
+    "VGPR": "#2171B5",
+    "PR": "#6BAED6",
+    "MR": "#C6DBEF",
+    "SD": "#FDD0A2",
+    "PD": "#D94801",
+    "NE/missing": "#BDBDBD",
+}
+
+#: Human labels of the default categories.
+CATEGORY_LABELS: dict[str, str] = {
+    "car_t": "CAR T",
+    "bispecific": "Bispecific",
+    "adc": "ADC",
+    "alkylator": "Alkylator",
+    "selinexor": "Selinexor",
+    "venetoclax": "Venetoclax",
+    "anti_cd38": "Anti-CD38",
+    "imid_pi": "IMiD/PI",
+    "radiotherapy": "Radiotherapy",
+    "transplant": "Transplant",
+    "other": "Other",
+}
+
+
+def category_colour(category: object) -> str:
+    """Return the colour of a therapy category (stable for user categories too)."""
+    name = str(category)
+    if name in CATEGORY_COLOURS:
+        return CATEGORY_COLOURS[name]
+    return FALLBACK_COLOURS[zlib.crc32(name.encode()) % len(FALLBACK_COLOURS)]
+
+
+def category_label(category: object) -> str:
+    """Return the display label of a category (its own name when not a default)."""
+    name = str(category)
+    return CATEGORY_LABELS.get(name, name.replace("_", " "))
+
+
+def category_order(categories: list[str]) -> list[str]:
+    """Default categories in taxonomy order, then the others alphabetically."""
+    known = [c for c in CATEGORY_COLOURS if c in categories]
+    return known + sorted(c for c in set(categories) if c not in CATEGORY_COLOURS)
+
+
+@dataclass(frozen=True)
+class FigureOutput:
+    """One rendered figure: SVG text (standalone file), PNG bytes, caption."""
+
+    key: str
+    title: str
+    caption: str
+    svg: str
+    png: bytes
+
+    def inline_svg(self) -> str:
+        """SVG for inlining in HTML: no XML prolog/DTD/metadata/namespaces; ids prefixed.
+
+        Ids get the figure key as prefix so several figures can share one page
+        without id clashes; the root ``<svg>`` gets ``id="fig-<key>"``.
+        """
+        svg = self.svg[self.svg.index("<svg") :]
+        svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
+        svg = re.sub(r'\s+xmlns(:\w+)?="[^"]*"', "", svg)
+        svg = re.sub(r'\s+version="[^"]*"', "", svg, count=1)
+        prefix = f"{self.key}-"
+        svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', svg)
+        svg = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}{m.group(1)}"', svg)
+        svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}{m.group(1)})", svg)
+        label = re.sub(r"[<>&\"]", "", self.title)
+        return svg.replace("<svg", f'<svg id="fig-{self.key}" role="img" aria-label="{label}"', 1)
+
+
+@contextmanager
+def figure_style() -> Iterator[None]:
+    """Apply :data:`RC` for the duration of a block (global rcParams are restored)."""
+    with mpl.rc_context(RC):
+        yield
+
+
+def new_figure(width: float, height: float) -> Figure:
+    """Create a figure with the Agg canvas (no pyplot, no global state)."""
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save(fig: Figure, key: str, title: str, caption: str) -> FigureOutput:
+    """Render ``fig`` to SVG and 200-dpi PNG (inside :func:`figure_style`)."""
+    meta_svg = {"Date": None, "Creator": "aftercar", "Format": None, "Type": None}
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata=meta_svg)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=200, metadata={"Software": "aftercar"})
+    return FigureOutput(
+        key=key, title=title, caption=caption, svg=buf.getvalue(), png=png.getvalue()
+    )

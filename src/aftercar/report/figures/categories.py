@@ -1,0 +1,207 @@
+"""Figures by therapy category: ORR forest plot and best-response bars.
+
+The forest plot reads ``results["by_category"][c]["orr"]`` (``responders, n,
+estimate, ci95``; exact Clopper-Pearson intervals computed by the analysis) after
+disclosure control, so a suppressed estimate is shown as text and not drawn.
+The response bars count best responses per line from ``ReportInput.lines``
+(sCR and CR pooled; NE and missing shown together).
+
+References
+----------
+.. [1] Kumar S, Paiva B, Anderson KC, et al. International Myeloma Working Group
+   consensus criteria for response and minimal residual disease assessment in
+   multiple myeloma. Lancet Oncol 2016;17:e328-e346.
+.. [2] Clopper CJ, Pearson ES. The use of confidence or fiducial limits illustrated
+   in the case of the binomial. Biometrika 1934;26:404-413.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import PercentFormatter
+
+from aftercar.report.disclosure import suppress_value
+from aftercar.report.figures._style import (
+    RESPONSE_COLOURS,
+    FigureOutput,
+    category_colour,
+    category_label,
+    category_order,
+    new_figure,
+    save,
+)
+
+FOREST_TITLE = "Overall response rate by therapy category (all salvage lines)"
+RESPONSE_TITLE = "Best response by therapy category (all salvage lines)"
+
+#: IMWG codes -> response group of the bars.
+RESPONSE_GROUPS: dict[str, str] = {
+    "sCR": "sCR/CR",
+    "CR": "sCR/CR",
+    "VGPR": "VGPR",
+    "PR": "PR",
+    "MR": "MR",
+    "SD": "SD",
+    "PD": "PD",
+    "NE": "NE/missing",
+}
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if np.isfinite(value) else None
+
+
+def _forest_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
+    by_cat = results.get("by_category") or {}
+    rows = []
+    for cat in category_order(list(by_cat)):
+        orr = (by_cat.get(cat) or {}).get("orr") or {}
+        rows.append({"label": category_label(cat), "colour": category_colour(cat), **orr})
+    extra = (
+        ("First salvage line (all)", (results.get("first_salvage") or {}).get("orr")),
+        ("First T-cell-engaging line", (results.get("tce") or {}).get("orr")),
+    )
+    for label, orr in extra:
+        if isinstance(orr, dict):
+            rows.append({"label": label, "colour": "#000000", **orr})
+    return rows
+
+
+def _forest_text(row: dict[str, Any]) -> str:
+    est = _number(row.get("estimate"))
+    ci = row.get("ci95") if isinstance(row.get("ci95"), list | tuple) else (None, None)
+    frac = f"{row.get('responders', '–')}/{row.get('n', '–')}"
+    if est is None:
+        shown = row.get("estimate")
+        return f"{frac}   {shown if isinstance(shown, str) else 'NE'}"
+    lo, hi = (_number(v) for v in ci)
+    lo_t = f"{lo:.0%}" if lo is not None else "NE"
+    hi_t = f"{hi:.0%}" if hi is not None else "NE"
+    return f"{frac}   {est:.0%} ({lo_t}–{hi_t})"
+
+
+def forest_figure(
+    results: dict[str, Any], *, reference: float | None = None, reference_label: str = ""
+) -> FigureOutput | None:
+    """Draw the ORR forest plot; ``None`` when ``results`` has no ``by_category``."""
+    rows = _forest_rows(results)
+    if not rows:
+        return None
+    fig = new_figure(7.6, 0.9 + 0.3 * len(rows))
+    ax = fig.add_subplot()
+    y = np.arange(len(rows))[::-1]
+    for yi, row in zip(y, rows, strict=True):
+        est = _number(row.get("estimate"))
+        ci = row.get("ci95") if isinstance(row.get("ci95"), list | tuple) else (None, None)
+        lo, hi = (_number(v) for v in ci)
+        if est is not None:
+            ax.plot(
+                [lo if lo is not None else est, hi if hi is not None else est],
+                [yi, yi],
+                color=row["colour"],
+                lw=1.6,
+                solid_capstyle="butt",
+            )
+            ax.plot([est], [yi], marker="s", ms=6, color=row["colour"], mec="black", mew=0.4)
+        ax.text(
+            1.04,
+            yi,
+            _forest_text(row),
+            transform=ax.get_yaxis_transform(),
+            va="center",
+            ha="left",
+            fontsize=8.5,
+        )
+    if reference is not None:
+        ax.axvline(reference, color="#777777", ls=":", lw=1)
+        ax.text(
+            reference,
+            len(rows) - 0.45,
+            reference_label,
+            ha="center",
+            va="bottom",
+            fontsize=7.5,
+            color="#555555",
+        )
+    ax.text(
+        1.04,
+        len(rows) - 0.45,
+        "Responders/n   ORR (95% CI)",
+        transform=ax.get_yaxis_transform(),
+        ha="left",
+        va="bottom",
+        fontsize=8.5,
+        weight="bold",
+    )
+    ax.set_yticks(y, [r["label"] for r in rows])
+    ax.set_ylim(-0.7, len(rows) + 0.1)
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.grid(axis="x", color="#e5e5e5", lw=0.6)
+    ax.set_axisbelow(True)
+    ax.set_xlabel("Overall response rate (≥PR), exact 95% CI")
+    ax.set_title(FOREST_TITLE, pad=16)
+    caption = "Squares: ORR; bars: exact (Clopper-Pearson) 95% CI. Evaluable lines only."
+    return save(fig, "forest_orr", FOREST_TITLE, caption)
+
+
+def response_counts(lines: pd.DataFrame) -> pd.DataFrame:
+    """Count lines per category (rows) and response group (columns), vectorised."""
+    group = lines["best_response"].map(RESPONSE_GROUPS).fillna("NE/missing")
+    counts = pd.crosstab(lines["category"].astype(str), group)
+    return counts.reindex(columns=list(RESPONSE_COLOURS), fill_value=0)
+
+
+def response_figure(lines: pd.DataFrame, *, k: int | None = None) -> FigureOutput | None:
+    """Draw 100% stacked bars of best response per category; ``None`` without lines."""
+    if lines.empty or lines["category"].notna().sum() == 0:
+        return None
+    counts = response_counts(lines[lines["category"].notna()])
+    order = category_order(list(counts.index))[::-1]
+    counts = counts.loc[order]
+    total = counts.sum(axis=1).to_numpy(dtype=float)
+    share = counts.to_numpy(dtype=float) / np.where(total > 0, total, 1)[:, None]
+    fig = new_figure(7.6, 1.3 + 0.32 * len(order))
+    ax = fig.add_subplot()
+    left = np.zeros(len(order))
+    for j, col in enumerate(counts.columns):
+        ax.barh(
+            np.arange(len(order)),
+            share[:, j],
+            left=left,
+            height=0.7,
+            color=RESPONSE_COLOURS[col],
+            label=col,
+            lw=0.3,
+            edgecolor="white",
+        )
+        left += share[:, j]
+    for i, n in enumerate(total):
+        ax.text(
+            1.01,
+            i,
+            f"n={suppress_value(int(n), k)}",
+            transform=ax.get_yaxis_transform(),
+            va="center",
+            fontsize=8.5,
+        )
+    ax.set_yticks(np.arange(len(order)), [category_label(c) for c in order])
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_xlabel("Share of lines")
+    ax.legend(
+        ncols=len(counts.columns),
+        loc="lower left",
+        bbox_to_anchor=(0, 1.0),
+        fontsize=8,
+        handlelength=1.0,
+        columnspacing=0.9,
+    )
+    ax.set_title(RESPONSE_TITLE, pad=24)
+    caption = "Best IMWG response per line; n = lines per category (NE/missing included)."
+    return save(fig, "response_by_category", RESPONSE_TITLE, caption)

@@ -1,0 +1,116 @@
+"""Render tables and nested results as escaped HTML (no external dependency).
+
+Tables are rendered from the already-suppressed DataFrames; numbers are
+formatted for reading (3 significant digits for non-integers, p-values below
+0.001 as ``<0.001``), missing values as an en dash.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from markupsafe import Markup, escape
+
+#: Titles of the tables the report knows.
+TABLE_TITLES: dict[str, str] = {
+    "table1": "Table 1. Baseline characteristics",
+    "os_summary": "Overall survival from post-CAR-T progression",
+    "response_by_category": "Response by therapy category (all salvage lines)",
+    "pfs_by_category": "Progression-free survival by therapy category",
+    "response_by_line": "Response by salvage line number",
+    "regimen_mapping": "Regimen mapping: every distinct regimen text",
+    "attrition": "Attrition: rows read, excluded and analysed",
+}
+
+#: Tables with more rows than this scroll on screen (all rows print).
+SCROLL_ROWS = 25
+
+
+def table_title(name: str) -> str:
+    """Title of a table key (a readable version of the key when unknown)."""
+    return TABLE_TITLES.get(name, name.replace("_", " ").capitalize())
+
+
+def format_value(value: Any, column: str = "") -> str:
+    """Format one cell or result value for display."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return "–"
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}" if abs(int(value)) >= 10000 else str(int(value))
+    if isinstance(value, float | np.floating):
+        return _format_float(float(value), column)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(format_value(v, column) for v in value) + "]"
+    return str(value)
+
+
+def _format_float(value: float, column: str) -> str:
+    if not math.isfinite(value):
+        return "–"
+    if "p_value" in column.lower() or column.lower() in {"p", "pvalue"}:
+        return "<0.001" if value < 0.001 else f"{value:.3f}"
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def _is_numeric(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+def table_html(df: pd.DataFrame, *, name: str) -> Markup:
+    """Render a DataFrame as an HTML ``<table>`` with escaped cells."""
+    numeric = {c for c in df.columns if _is_numeric(df[c])}
+    num = ' class="num"'
+    head = "".join(f"<th{num if c in numeric else ''}>{escape(str(c))}</th>" for c in df.columns)
+    rows = pd.Series("<tr>", index=range(len(df)), dtype=object)
+    for c in df.columns:
+        cls = num if c in numeric else ""
+        cells = df[c].astype(object).map(lambda v, c=c: str(escape(format_value(v, str(c)))))
+        rows = rows + f"<td{cls}>" + cells.to_numpy() + "</td>"
+    body = (rows + "</tr>").tolist() if len(df) else []
+    scroll = " scroll" if len(df) > SCROLL_ROWS else ""
+    return Markup(
+        f'<div class="table-wrap{scroll}" id="table-{escape(name)}">'
+        f'<table class="data"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
+
+
+def flatten(obj: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """Flatten nested dicts to ``(dotted.key, value)`` pairs; lists of dicts are indexed."""
+    if isinstance(obj, Mapping):
+        pairs: list[tuple[str, Any]] = []
+        for key, value in obj.items():
+            pairs += flatten(value, f"{prefix}.{key}" if prefix else str(key))
+        return pairs
+    if isinstance(obj, list) and obj and all(isinstance(v, Mapping) for v in obj):
+        pairs = []
+        for i, value in enumerate(obj):
+            pairs += flatten(value, f"{prefix}[{i}]")
+        return pairs
+    return [(prefix, obj)]
+
+
+def results_html(obj: Any, *, name: str, max_rows: int | None = None) -> Markup:
+    """Render a (sub)dictionary of results as a two-column key/value table."""
+    pairs = flatten(obj)
+    shown = pairs if max_rows is None else pairs[:max_rows]
+    rows = "".join(
+        f"<tr><th>{escape(k)}</th><td class='num'>{escape(format_value(v, k))}</td></tr>"
+        for k, v in shown
+    )
+    more = ""
+    if max_rows is not None and len(pairs) > max_rows:
+        more = f"<p class='note'>{len(pairs) - max_rows} more values in results.json.</p>"
+    scroll = " scroll" if len(shown) > SCROLL_ROWS else ""
+    return Markup(
+        f'<div class="table-wrap{scroll}" id="results-{escape(name)}">'
+        f'<table class="kv">{rows}</table></div>{more}'
+    )

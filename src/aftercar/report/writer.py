@@ -1,0 +1,189 @@
+"""Write a study report: ``report.html``, ``results.json``, tables, figures, manifest."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from aftercar.errors import InputError
+from aftercar.report import jsonsafe
+from aftercar.report.disclosure import suppress_small_counts, suppress_table
+from aftercar.report.figures import FigureOutput, render_figures
+from aftercar.report.html import load_index_study, render_html
+from aftercar.report.model import LINE_COLUMNS, PATIENT_COLUMNS, ReportInput, ReportPaths
+
+#: ``progress(step, done, total)`` is called before each step when given.
+ProgressCallback = Callable[[str, int, int], None]
+
+
+def _check_input(data: ReportInput) -> None:
+    """Raise :class:`InputError` naming any missing column of ``lines``/``patients``."""
+    problems = []
+    for name, frame, cols in (
+        ("lines", data.lines, LINE_COLUMNS),
+        ("patients", data.patients, PATIENT_COLUMNS),
+    ):
+        if not isinstance(frame, pd.DataFrame):
+            problems.append(f"ReportInput.{name} must be a pandas DataFrame")
+            continue
+        missing = [c for c in cols if c not in frame.columns]
+        if missing:
+            problems.append(f"ReportInput.{name} lacks column(s) {', '.join(missing)}")
+    for key, table in data.tables.items():
+        if not isinstance(table, pd.DataFrame):
+            problems.append(f"ReportInput.tables[{key!r}] must be a pandas DataFrame")
+    if problems:
+        raise InputError(
+            "cannot render the report: "
+            + "; ".join(problems)
+            + ". Fix: build ReportInput as documented in aftercar.report.model."
+        )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_tables(tables: dict[str, pd.DataFrame], outdir: Path) -> dict[str, Path]:
+    folder = outdir / "tables"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, table in tables.items():
+        path = folder / f"{name}.csv"
+        table.to_csv(path, index=False, lineterminator="\n")
+        paths[name] = path
+    return paths
+
+
+def _write_figures(figs: dict[str, FigureOutput], outdir: Path) -> dict[str, tuple[Path, Path]]:
+    folder = outdir / "figures"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for key, fig in figs.items():
+        svg, png = folder / f"{key}.svg", folder / f"{key}.png"
+        svg.write_text(fig.svg, encoding="utf-8")
+        png.write_bytes(fig.png)
+        paths[key] = (svg, png)
+    return paths
+
+
+def _manifest(meta: dict[str, Any], outdir: Path, files: list[Path], k: int | None) -> dict:
+    outputs = [
+        {"path": p.relative_to(outdir).as_posix(), "sha256": _sha256(p), "bytes": p.stat().st_size}
+        for p in files
+    ]
+    manifest = dict(meta)
+    manifest["disclosure"] = {"suppress_below": k}
+    manifest["outputs"] = outputs
+    return manifest
+
+
+def _ordered_tables(tables: dict[str, pd.DataFrame], k: int | None) -> dict[str, pd.DataFrame]:
+    """Suppress every table; known tables first, then the rest in given order."""
+    from aftercar.report.model import KNOWN_TABLES
+
+    names = [n for n in KNOWN_TABLES if n in tables] + [n for n in tables if n not in KNOWN_TABLES]
+    return {n: suppress_table(tables[n], k) for n in names}
+
+
+def write_report(
+    data: ReportInput,
+    outdir: str | Path,
+    *,
+    suppress_below: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> ReportPaths:
+    """Render a study report into ``outdir``.
+
+    Writes ``report.html`` (self-contained: inline CSS and SVG, no network
+    resource), ``results.json`` (``data.results`` after disclosure control,
+    strict JSON with NaN/inf as null), ``tables/<name>.csv`` for every table,
+    ``figures/<key>.svg`` and ``.png`` for every figure, and ``manifest.json``
+    (``data.meta`` plus the SHA-256 of every output).
+
+    Parameters
+    ----------
+    data
+        What to render (see :class:`aftercar.report.ReportInput`).
+    outdir
+        Output folder; created when absent, existing files are overwritten.
+    suppress_below
+        Disclosure threshold K: counts from 1 to K-1 appear as ``"<K"`` in every
+        output (see :mod:`aftercar.report.disclosure`); ``None`` for none.
+    progress
+        Optional callback ``progress(step, done, total)`` called before each step
+        (the CLI passes one that advances a rich progress bar).
+
+    Returns
+    -------
+    ReportPaths
+        Paths of everything written.
+
+    Raises
+    ------
+    InputError
+        When ``data`` lacks required columns, or ``suppress_below`` is not a
+        positive integer.
+    """
+    if suppress_below is not None and (
+        isinstance(suppress_below, bool)
+        or not isinstance(suppress_below, int)
+        or suppress_below < 1
+    ):
+        raise InputError(
+            f"--suppress-below must be a positive integer, got {suppress_below!r}. "
+            "Fix: pass e.g. --suppress-below 5 (or leave it out for no suppression)."
+        )
+    _check_input(data)
+    k = suppress_below
+    steps = ["disclosure control", "results.json", "tables", "figures", "report.html", "manifest"]
+
+    def step(i: int) -> None:
+        if progress is not None:
+            progress(steps[i], i, len(steps))
+
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    step(0)
+    results = suppress_small_counts(jsonsafe.to_jsonable(data.results), k)
+    tables = _ordered_tables(data.tables, k)
+    step(1)
+    results_path = out / "results.json"
+    results_path.write_text(jsonsafe.dumps(results) + "\n", encoding="utf-8")
+    step(2)
+    table_paths = _write_tables(tables, out)
+    step(3)
+    index_study = load_index_study()
+    figs = render_figures(data, results=results, k=k, index_study=index_study)
+    figure_paths = _write_figures(figs.figures, out)
+    step(4)
+    html_path = out / "report.html"
+    page = render_html(
+        data, results=results, tables=tables, figures=figs, k=k, index_study=index_study
+    )
+    html_path.write_text(page, encoding="utf-8")
+    step(5)
+    files = [html_path, results_path, *table_paths.values()]
+    for svg, png in figure_paths.values():
+        files += [svg, png]
+    manifest_path = out / "manifest.json"
+    manifest = _manifest(data.meta, out, files, k)
+    manifest_path.write_text(jsonsafe.dumps(manifest) + "\n", encoding="utf-8")
+    if progress is not None:
+        progress("done", len(steps), len(steps))
+    return ReportPaths(
+        outdir=out,
+        html=html_path,
+        results_json=results_path,
+        manifest=manifest_path,
+        tables=table_paths,
+        figures=figure_paths,
+    )
