@@ -10,5 +10,15 @@ problem; :func:`validate_cohort` returns a :class:`ValidationReport` instead;
 
 from aftercar.io.checks import RULES
 from aftercar.io.cohort import Cohort, ValidationReport, read_cohort, validate_cohort
+from aftercar.io.template import write_template
+from aftercar.io.writer import write_cohort
 
-__all__ = ["RULES", "Cohort", "ValidationReport", "read_cohort", "validate_cohort"]
+__all__ = [
+    "RULES",
+    "Cohort",
+    "ValidationReport",
+    "read_cohort",
+    "validate_cohort",
+    "write_cohort",
+    "write_template",
+]

@@ -42,6 +42,7 @@ RULES: dict[str, tuple[str, str]] = {
     "missing_column": ("error", "a required column is missing"),
     "duplicate_column": ("error", "two headers name the same column"),
     "unnamed_column": ("warning", "a column has values but no header (ignored)"),
+    "empty_cohort": ("error", "the patients table has no data rows"),
     "blank_row": ("exclude", "a row is completely empty"),
     "required_value": ("error", "a required cell is empty"),
     "date_ambiguous": ("error", "a date such as 03/04/2021 has no known day/month order"),

@@ -374,6 +374,19 @@ def validate_cohort(
     except CohortError as exc:
         return _failed(source, list(exc.problems))
     matched, problems = _structure(raw)
+    if not raw["patients"].data.notna().any(axis=None):
+        problems.append(
+            Problem(
+                raw["patients"].label,
+                None,
+                None,
+                None,
+                "the patients table has no data rows",
+                "fill in one row per patient",
+                "error",
+                "empty_cohort",
+            )
+        )
     views, cell_hits, blanks = {}, [pd.DataFrame(columns=HIT_COLUMNS)], {}
     for name in TABLES:
         views[name], found, blanks[name] = build_view(

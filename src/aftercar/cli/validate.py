@@ -1,0 +1,160 @@
+"""``aftercar validate COHORT [--json] [--date-format FMT]``: check a cohort.
+
+Prints a summary (patients, lines, date range, patients without lines, excluded
+rows, warnings) and every problem, grouped by rule, each with its file, row,
+column, value and fix. Exit code 0 when there are only warnings, 2 on errors
+(the command raises :class:`~aftercar.errors.CohortError`; the CLI maps it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Annotated
+
+import pyarrow as pa
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from aftercar.errors import CohortError, Problem
+from aftercar.io import Cohort, ValidationReport, validate_cohort
+
+
+class ShownCohortError(CohortError):
+    """A :class:`CohortError` whose problems were already printed in full."""
+
+    def __str__(self) -> str:
+        return self.summary
+
+
+def _extra_problems(cohort_or_lines: Cohort | pa.Table) -> list[Problem]:
+    """Problems found by later stages (the single plug-in point of ``validate``).
+
+    Receives the loaded :class:`~aftercar.io.Cohort` when the cohort has no
+    errors, else the lines table as far as it could be typed. Returns extra
+    problems (e.g. unrecognized regimen text as warnings, with its row).
+    """
+    return []
+
+
+def _with_extra(report: ValidationReport) -> ValidationReport:
+    target = report.cohort if report.cohort is not None else report.lines
+    extra = _extra_problems(target)
+    if not extra:
+        return report
+    problems = report.problems + tuple(extra)
+    summary = dict(report.summary)
+    summary["errors"] = sum(p.severity == "error" for p in problems)
+    summary["warnings"] = sum(p.severity == "warning" for p in problems)
+    cohort = report.cohort
+    if cohort is not None and summary["errors"]:
+        cohort = None
+    elif cohort is not None:
+        warnings = cohort.warnings + tuple(p for p in extra if p.severity == "warning")
+        cohort = dataclasses.replace(cohort, warnings=warnings)
+    return dataclasses.replace(report, problems=problems, summary=summary, cohort=cohort)
+
+
+def _summary_table(report: ValidationReport) -> Table:
+    s = report.summary
+    table = Table(title=f"Cohort {s['source']}", show_header=False, title_justify="left")
+    table.add_column("item", style="bold")
+    table.add_column("value")
+    span = f"{s['first_date']} to {s['last_date']}" if s["first_date"] else "-"
+    rows = [
+        ("patients", s["patients"]),
+        ("salvage lines", s["lines"]),
+        ("patients without lines", s["patients_without_lines"]),
+        ("deaths", s["deaths"]),
+        ("date range", span),
+        ("excluded rows", s["excluded_rows"]),
+        ("errors", s["errors"]),
+        ("warnings", s["warnings"]),
+    ]
+    for name, value in rows:
+        table.add_row(name, str(value))
+    return table
+
+
+def _problem_tables(problems: tuple[Problem, ...]) -> list[Table]:
+    groups: dict[tuple[str, str], list[Problem]] = defaultdict(list)
+    for p in problems:
+        groups[(p.severity, p.rule)].append(p)
+    tables = []
+    for (severity, rule), items in sorted(groups.items()):
+        colour = "red" if severity == "error" else "yellow"
+        hints = {p.hint for p in items}
+        caption = f"Fix: {items[0].hint}" if len(hints) == 1 else None
+        table = Table(
+            title=f"[{colour}]{severity}[/] {rule} ({len(items)})",
+            caption=caption,
+            title_justify="left",
+            caption_justify="left",
+        )
+        for name in ("file", "row", "column", "value", "problem"):
+            table.add_column(name, overflow="fold")
+        if caption is None:
+            table.add_column("fix", overflow="fold")
+        for p in items:
+            cells = [
+                p.file or "",
+                "" if p.row is None else str(p.row),
+                p.column or "",
+                "" if p.value is None else p.value,
+                p.message,
+            ]
+            table.add_row(*cells, *([] if caption else [p.hint]))
+        tables.append(table)
+    return tables
+
+
+def _excluded_table(report: ValidationReport) -> Table | None:
+    cohort = report.cohort
+    if cohort is None or cohort.excluded.num_rows == 0:
+        return None
+    table = Table(title="Rows not analysed", title_justify="left")
+    for name in ("table", "row", "patient_id", "reason"):
+        table.add_column(name, overflow="fold")
+    for r in cohort.excluded.to_pylist():
+        table.add_row(r["table"], str(r["row"]), r["patient_id"] or "", r["reason"])
+    return table
+
+
+def _print_report(report: ValidationReport) -> None:
+    console = Console(highlight=False)
+    console.print(_summary_table(report))
+    for table in _problem_tables(report.problems):
+        console.print(table)
+    excluded = _excluded_table(report)
+    if excluded is not None:
+        console.print(excluded)
+    if report.ok:
+        console.print(f"[green]valid[/]: {report.summary['warnings']} warning(s)")
+
+
+def validate(
+    cohort: Annotated[Path, typer.Argument(help="Cohort folder (CSV/Parquet) or .xlsx workbook.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object instead.")] = False,
+    date_format: Annotated[
+        str | None,
+        typer.Option("--date-format", help="strptime format of non-ISO dates, e.g. %d/%m/%Y."),
+    ] = None,
+) -> None:
+    """Check a cohort and list every problem (exit 2 on errors, 0 with warnings only)."""
+    report = _with_extra(validate_cohort(cohort, date_format=date_format))
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        _print_report(report)
+    if not report.ok:
+        n = report.summary["errors"]
+        where = "the JSON output" if as_json else "the list above"
+        raise ShownCohortError(report.errors, f"{n} error(s) in the cohort {cohort}; see {where}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``validate`` command to ``app``."""
+    app.command("validate")(validate)

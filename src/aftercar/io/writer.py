@@ -1,0 +1,120 @@
+"""Write a cohort in the curated format: CSV, Parquet or an Excel workbook.
+
+The columns written are the canonical columns of ``dictionary.csv`` in
+dictionary order (those present in the input), then any other column (user
+covariates); ``source_row`` is dropped (it belongs to the input that was read).
+Dates are written as ISO 8601 (CSV), ``date32`` (Parquet) or native Excel dates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from aftercar.errors import InputError
+from aftercar.io.dictionary import TABLES, columns
+
+FORMATS = ("csv", "parquet", "xlsx")
+
+
+def _as_arrow(data, table: str) -> pa.Table:
+    """Convert a DataFrame/Arrow table to Arrow with canonical types where known."""
+    if isinstance(data, pd.DataFrame):
+        data = pa.Table.from_pandas(data, preserve_index=False)
+    if not isinstance(data, pa.Table):
+        raise InputError(
+            f"write_cohort: {table} must be a pandas DataFrame or an Arrow table, "
+            f"not {type(data).__name__}"
+        )
+    specs = {s.name: s for s in columns(table)}
+    order = [n for n in specs if n in data.column_names]
+    order += [n for n in data.column_names if n not in specs and n != "source_row"]
+    arrays = []
+    for name in order:
+        col = data.column(name)
+        if name in specs and col.type != specs[name].arrow_type:
+            col = _cast(col, specs[name].arrow_type, table, name)
+        arrays.append(col)
+    return pa.Table.from_arrays(arrays, names=order)
+
+
+def _cast(col: pa.ChunkedArray, target: pa.DataType, table: str, name: str) -> pa.ChunkedArray:
+    if pa.types.is_null(col.type):
+        return pa.nulls(len(col), target)
+    try:
+        if pa.types.is_timestamp(col.type) and pa.types.is_date(target):
+            col = col.cast(pa.timestamp(col.type.unit))
+        return col.cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise InputError(
+            f"write_cohort: column {table}.{name} of type {col.type} cannot be "
+            f"written as {target} ({exc})"
+        ) from None
+
+
+def _xlsx(tables: dict[str, pa.Table], path: Path) -> None:
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, table in tables.items():
+            frame = table.to_pandas(date_as_object=True)
+            frame.to_excel(writer, sheet_name=name, index=False)
+            sheet = writer.sheets[name]
+            for j, field in enumerate(table.schema, start=1):
+                if pa.types.is_date(field.type):
+                    for (cell,) in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
+                        cell.number_format = "yyyy-mm-dd"
+
+
+def write_cohort(
+    patients,
+    lines,
+    out: str | Path,
+    *,
+    format: str = "csv",  # public name fixed by the cohort data contract
+    prefix: str = "",
+) -> tuple[Path, ...]:
+    """Write ``patients`` and ``lines`` in the curated cohort format.
+
+    Parameters
+    ----------
+    patients, lines
+        pandas DataFrames or Arrow tables with (a subset of) the canonical columns.
+    out
+        Output folder (created if needed). For ``format="xlsx"`` a path ending in
+        ``.xlsx`` names the workbook itself.
+    format
+        ``"csv"`` (``{prefix}patients.csv``, ``{prefix}lines.csv``), ``"parquet"``
+        (same stems) or ``"xlsx"`` (``{prefix}cohort.xlsx`` with sheets ``patients``
+        and ``lines``).
+    prefix
+        File name prefix, e.g. ``"synthetic_demo_"``; :func:`read_cohort` finds
+        stems ending ``_patients`` / ``_lines``.
+
+    Returns
+    -------
+    tuple of Path
+        The files written.
+    """
+    if format not in FORMATS:
+        raise InputError(
+            f"write_cohort: format must be one of {', '.join(FORMATS)}, not {format!r}"
+        )
+    tables = {"patients": _as_arrow(patients, "patients"), "lines": _as_arrow(lines, "lines")}
+    out = Path(out)
+    if format == "xlsx":
+        path = out if out.suffix.lower() == ".xlsx" else out / f"{prefix}cohort.xlsx"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _xlsx(tables, path)
+        return (path,)
+    out.mkdir(parents=True, exist_ok=True)
+    written: Sequence[Path] = [out / f"{prefix}{name}.{format}" for name in TABLES]
+    for name, path in zip(TABLES, written, strict=True):
+        if format == "csv":
+            pacsv.write_csv(tables[name], path)
+        else:
+            pq.write_table(tables[name], path)
+    return tuple(written)
