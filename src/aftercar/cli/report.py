@@ -1,0 +1,101 @@
+"""``aftercar report``: a cohort in, a publication-ready HTML report and results.json out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from aftercar.errors import InputError
+
+#: Share of the progress bar taken by the analysis pipeline (the rest is rendering).
+_PIPELINE_SHARE = 60.0
+
+
+def _resolve_cohort(cohort: Path | None, demo: bool) -> Path:
+    if demo and cohort is not None:
+        raise InputError(
+            "give either a COHORT path or --demo, not both. "
+            "Fix: `aftercar report COHORT -o OUT` or `aftercar report --demo -o OUT`."
+        )
+    if demo:
+        from aftercar.simulate import demo_cohort_path
+
+        return Path(demo_cohort_path())
+    if cohort is None:
+        raise InputError(
+            "no cohort given. Fix: `aftercar report COHORT -o OUT` (a folder with patients/lines "
+            "files or an .xlsx workbook), or `aftercar report --demo -o OUT`."
+        )
+    return cohort
+
+
+def _config(path: Path | None, date_format: str | None, suppress_below: int | None):
+    from aftercar.config import load_config
+
+    config = load_config(path)
+    if date_format:
+        config = config.replace("input", date_format=date_format)
+    if suppress_below is not None:
+        if suppress_below < 1:
+            raise InputError(
+                f"--suppress-below must be a positive integer, got {suppress_below}. "
+                "Fix: pass e.g. --suppress-below 5, or leave it out."
+            )
+        config = config.replace("report", suppress_below=suppress_below)
+    return config
+
+
+def report(
+    cohort: Annotated[
+        Path | None,
+        typer.Argument(help="Cohort folder (patients/lines CSV or Parquet) or .xlsx workbook."),
+    ] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")] = Path("report"),
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Study TOML (see study_defaults.toml).")
+    ] = None,
+    suppress_below: Annotated[
+        int | None,
+        typer.Option("--suppress-below", help="Show counts 1..K-1 as '<K' in every output."),
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option("--date-format", help="strptime format for ambiguous dates, e.g. %d/%m/%Y."),
+    ] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Report on the bundled synthetic demo cohort.")
+    ] = False,
+) -> None:
+    """Analyse a cohort and write report.html, results.json, tables, figures and manifest."""
+    from aftercar.pipeline import STEPS, run
+    from aftercar.report import write_report
+
+    path = _resolve_cohort(cohort, demo)
+    study = _config(config, date_format, suppress_below)
+    k = study["report"]["suppress_below"] or None
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task("aftercar report", total=100.0)
+
+        def pipeline_step(step: str, done: int, total: int) -> None:
+            bar.update(task, description=step, completed=_PIPELINE_SHARE * done / len(STEPS))
+
+        def render_step(step: str, done: int, total: int) -> None:
+            share = (100.0 - _PIPELINE_SHARE) * done / max(total, 1)
+            bar.update(task, description=f"report: {step}", completed=_PIPELINE_SHARE + share)
+
+        result = run(path, config=study, synthetic=True if demo else None, progress=pipeline_step)
+        paths = write_report(result.report_input, output, suppress_below=k, progress=render_step)
+        bar.update(task, description="done", completed=100.0)
+    typer.echo(f"Report written to {paths.html}")
+    typer.echo(f"Results: {paths.results_json}; manifest: {paths.manifest}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``report`` command to the aftercar CLI."""
+    app.command("report")(report)

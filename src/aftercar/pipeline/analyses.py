@@ -1,0 +1,280 @@
+"""The study analyses of the index study (Van Oekelen 2023), done with ``aftercar.stats``.
+
+Each function takes the derived ``patients`` / ``lines`` frames (see
+:mod:`aftercar.derive`) and returns ``(results, tables, curves)`` pieces that
+:func:`aftercar.pipeline.build.build_report_input` assembles. Every number comes
+with its n and confidence interval; not-estimable values are ``None``.
+
+Inference across repeated lines per patient is patient-clustered: response by a
+cluster-robust (sandwich) interval for the pooled proportion, PFS by a Cox model
+with a patient cluster (robust variance). Kaplan-Meier medians of pooled lines are
+descriptive.
+
+References
+----------
+Van Oekelen O, et al. Blood 2023;141:756-765 (index study).
+Kumar S, et al. Lancet Oncol 2016;17:e328-e346 (IMWG response).
+Schemper M, Smith TL. Control Clin Trials 1996;17:343-346 (reverse KM follow-up).
+Lin DY, Wei LJ. J Am Stat Assoc 1989;84:1074-1078 (robust variance, Cox).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from aftercar import stats
+from aftercar.pipeline.summaries import (
+    StatOptions,
+    clustered_block,
+    km_block,
+    logrank_block,
+    num,
+    response_block,
+    triple,
+)
+
+
+@dataclass
+class Section:
+    """Pieces of the report produced by one analysis."""
+
+    results: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    curves: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def cohort_summary(patients: pd.DataFrame, lines: pd.DataFrame, opts: StatOptions) -> Section:
+    """Patients, lines, lines per patient and median follow-up (reverse Kaplan-Meier)."""
+    per = patients["n_lines"].to_numpy()
+    os_ok = patients.loc[patients["os_valid"]]
+    fu_est, fu_lo, fu_hi = (None, None, None)
+    if len(os_ok):
+        fu_est, fu_lo, fu_hi = triple(
+            stats.median_followup(os_ok["os_months"].to_numpy(float), os_ok["os_event"].to_numpy())
+        )
+    res = {
+        "patients": len(patients),
+        "lines": len(lines),
+        "patients_with_lines": int((per > 0).sum()),
+        "patients_without_lines": int((per == 0).sum()),
+        "lines_per_patient": {
+            "median": num(np.median(per)) if len(per) else None,
+            "min": int(per.min()) if len(per) else None,
+            "max": int(per.max()) if len(per) else None,
+            "mean": num(per.mean()) if len(per) else None,
+        },
+        "median_followup_months": {
+            "n": len(os_ok),
+            "estimate": fu_est,
+            "ci95": [fu_lo, fu_hi],
+            "method": "reverse Kaplan-Meier",
+        },
+    }
+    return Section(results={"cohort": res})
+
+
+def _relapse_label(early: pd.Series, cutoff: float) -> pd.Series:
+    out = pd.Series(pd.NA, index=early.index, dtype="object")
+    known = early.notna()
+    flags = early[known].astype(bool)
+    out[known] = np.where(flags, f"Early (< {cutoff:g} mo)", f"Late (>= {cutoff:g} mo)")
+    return out
+
+
+def _grouped_km(
+    frame: pd.DataFrame,
+    group: pd.Series,
+    time: str,
+    event: str,
+    opts: StatOptions,
+    rates: tuple[float, ...] = (),
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """KM summary per group (sorted labels, missing group left out) and log-rank."""
+    blocks: dict[str, Any] = {}
+    curves: dict[str, Any] = {}
+    for label in sorted(pd.unique(group.dropna().astype(str))):
+        sub = frame.loc[(group.astype("string") == label).fillna(False).to_numpy()]
+        block, fit = km_block(sub[time], sub[event], opts, rates=rates)
+        blocks[label] = block
+        if fit is not None:
+            curves[label] = fit
+    known = group.notna().to_numpy()
+    test = logrank_block(frame.loc[known, time], frame.loc[known, event], group[known])
+    missing = int((~known).sum())
+    return {"groups": blocks, "logrank": test, "missing_group": missing}, curves
+
+
+def os_analyses(
+    patients: pd.DataFrame, opts: StatOptions, *, rates: tuple[float, ...], cutoff: float
+) -> Section:
+    """OS from relapse: KM, median with CI, rates; by early/late relapse and by product."""
+    pts = patients.loc[patients["os_valid"]].reset_index(drop=True)
+    block, fit = km_block(pts["os_months"], pts["os_event"], opts, rates=rates)
+    sec = Section()
+    sec.curves["os"] = {"All patients": fit} if fit is not None else {}
+    timing, sec.curves["os_by_relapse_timing"] = _grouped_km(
+        pts, _relapse_label(pts["early_relapse"], cutoff), "os_months", "os_event", opts, rates
+    )
+    product, sec.curves["os_by_product"] = _grouped_km(
+        pts, pts["car_t_product"].astype("string"), "os_months", "os_event", opts, rates
+    )
+    timing["cutoff_months"] = cutoff
+    block |= {"by_relapse_timing": timing, "by_product": product}
+    sec.results["os_from_progression"] = block
+    sec.tables["os_summary"] = _os_table(block, rates)
+    return sec
+
+
+def _os_row(label: str, block: dict[str, Any], rates: tuple[float, ...]) -> dict[str, Any]:
+    row = {
+        "group": label,
+        "n": block["n"],
+        "events": block["events"],
+        "median_months": block["median_months"],
+        "lower": block["ci95"][0],
+        "upper": block["ci95"][1],
+    }
+    for r, rate in zip(rates, block.get("rates", []), strict=False):
+        row[f"os_{r:g}m"] = rate["surv"]
+        row[f"os_{r:g}m_lower"] = rate["ci95"][0]
+        row[f"os_{r:g}m_upper"] = rate["ci95"][1]
+    return row
+
+
+def _os_table(block: dict[str, Any], rates: tuple[float, ...]) -> pd.DataFrame:
+    rows = [_os_row("All patients", block, rates)]
+    for key in ("by_relapse_timing", "by_product"):
+        for label, sub in block[key]["groups"].items():
+            rows.append(_os_row(label, sub, rates))
+    return pd.DataFrame(rows)
+
+
+def _depth(frame: pd.DataFrame, opts: StatOptions) -> dict[str, Any]:
+    return {
+        "orr": response_block(frame["responded"], opts),
+        "vgpr_or_better": response_block(frame["vgpr_or_better"], opts),
+        "cr_or_better": response_block(frame["cr_or_better"], opts),
+    }
+
+
+def first_salvage(lines: pd.DataFrame, opts: StatOptions) -> Section:
+    """First salvage line: ORR, >= VGPR, >= CR (exact CIs), PFS; each by category."""
+    first = lines.loc[lines["line"] == 1].reset_index(drop=True)
+    sec = Section()
+    pfs, fit = km_block(first["pfs_months"], first["pfs_event"], opts)
+    res: dict[str, Any] = {"lines": len(first), **_depth(first, opts), "pfs": pfs}
+    by_cat: dict[str, Any] = {}
+    curves: dict[str, Any] = {}
+    for cat, sub in first.groupby("category", sort=True):
+        cat_pfs, cat_fit = km_block(sub["pfs_months"], sub["pfs_event"], opts)
+        by_cat[str(cat)] = {"lines": len(sub), **_depth(sub, opts), "pfs": cat_pfs}
+        if cat_fit is not None:
+            curves[str(cat)] = cat_fit
+    res["by_category"] = by_cat
+    sec.results["first_salvage"] = res
+    sec.curves["first_salvage_pfs"] = {"First salvage": fit} if fit is not None else {}
+    sec.curves["first_salvage_pfs_by_category"] = curves
+    sec.tables["first_salvage_by_category"] = _response_table(by_cat, "category")
+    return sec
+
+
+def _group_block(sub: pd.DataFrame, opts: StatOptions) -> tuple[dict[str, Any], Any]:
+    pfs, fit = km_block(sub["pfs_months"], sub["pfs_event"], opts)
+    block = {
+        "lines": len(sub),
+        "patients": int(sub["patient_id"].nunique()),
+        "orr": clustered_block(sub["responded"], sub["patient_id"], opts),
+        "vgpr_or_better": clustered_block(sub["vgpr_or_better"], sub["patient_id"], opts),
+        "cr_or_better": clustered_block(sub["cr_or_better"], sub["patient_id"], opts),
+        "pfs": pfs,
+    }
+    return block, fit
+
+
+def grouped_lines(
+    lines: pd.DataFrame, key: pd.Series, opts: StatOptions
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Response (clustered) and PFS per group of lines; returns blocks and KM curves."""
+    blocks: dict[str, Any] = {}
+    curves: dict[str, Any] = {}
+    for label, sub in lines.groupby(key.to_numpy(), sort=True):
+        blocks[str(label)], fit = _group_block(sub, opts)
+        if fit is not None:
+            curves[str(label)] = fit
+    return blocks, curves
+
+
+def _line_group(line: pd.Series, pooled_from: int) -> pd.Series:
+    text = line.astype("int64").astype(str)
+    return text.where(line < pooled_from, f"{pooled_from}+")
+
+
+def all_lines(lines: pd.DataFrame, opts: StatOptions, *, pooled_from: int) -> Section:
+    """All lines: response and PFS by category, by line number, TCE vs other, BCMA re-targeting."""
+    sec = Section()
+    by_cat, sec.curves["pfs_by_category"] = grouped_lines(lines, lines["category"], opts)
+    groups = _line_group(lines["line"], pooled_from)
+    by_line, sec.curves["pfs_by_line"] = grouped_lines(lines, groups, opts)
+    tce_label = pd.Series(np.where(lines["tce"], "TCE", "Other"), index=lines.index)
+    tce_vs, sec.curves["pfs_tce_vs_other"] = grouped_lines(lines, tce_label, opts)
+    bcma = lines.loc[lines["bcma_directed"]]
+    retarget, sec.curves["pfs_bcma_retargeting"] = grouped_lines(bcma, bcma["category"], opts)
+    sec.results["by_category"] = by_cat
+    sec.results["all_lines"] = {
+        "lines": len(lines),
+        "patients": int(lines["patient_id"].nunique()),
+        **{k: v for k, v in _group_block(lines, opts)[0].items() if k not in ("lines",)},
+        "by_line": by_line,
+        "tce_vs_other": tce_vs,
+        "bcma_retargeting": {"lines": len(bcma), "by_category": retarget},
+        "line_groups_pooled_from": pooled_from,
+    }
+    sec.tables["response_by_category"] = _response_table(by_cat, "category")
+    sec.tables["pfs_by_category"] = _pfs_table(by_cat, "category")
+    sec.tables["response_by_line"] = _response_table(by_line, "line")
+    sec.tables["bcma_retargeting"] = _response_table(retarget, "category")
+    return sec
+
+
+def _response_table(blocks: dict[str, Any], key: str) -> pd.DataFrame:
+    rows = []
+    for label, b in blocks.items():
+        orr = b["orr"]
+        rows.append(
+            {
+                key: label,
+                "lines": b["lines"],
+                "patients": b.get("patients"),
+                "evaluable": orr["n"],
+                "not_evaluable": orr["not_evaluable"],
+                "responders": orr["responders"],
+                "orr": orr["estimate"],
+                "lower": orr["ci95"][0],
+                "upper": orr["ci95"][1],
+                "ci_method": orr["method"],
+                "vgpr_or_better_n": b["vgpr_or_better"]["responders"],
+                "cr_or_better_n": b["cr_or_better"]["responders"],
+                "pfs_median_months": b["pfs"]["median_months"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _pfs_table(blocks: dict[str, Any], key: str) -> pd.DataFrame:
+    rows = [
+        {
+            key: label,
+            "n": b["pfs"]["n"],
+            "events": b["pfs"]["events"],
+            "median_months": b["pfs"]["median_months"],
+            "lower": b["pfs"]["ci95"][0],
+            "upper": b["pfs"]["ci95"][1],
+        }
+        for label, b in blocks.items()
+    ]
+    return pd.DataFrame(rows)

@@ -1,0 +1,243 @@
+"""JSON-ready summaries of ``aftercar.stats`` results: every number with its n and CI.
+
+Each helper calls one statistic of :mod:`aftercar.stats` and returns a plain
+dictionary (numbers or ``None``; not-estimable bounds are ``None``, never NaN) in
+the shapes documented in ``docs/results-schema.md``:
+
+* time to event: ``{n, events, median_months, ci95: [lower, upper], rates}``;
+* proportion: ``{responders, n, estimate, ci95, method}``;
+* log-rank: ``{chisq, df, p_value, groups: [{group, n, observed, expected}]}``;
+* Cox: ``{n, events, terms: [{term, coef, se, robust_se, hazard_ratio, ci95, p_value}]}``.
+
+No statistic is computed here; this module only calls and formats.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from aftercar import stats
+from aftercar.errors import AftercarError, StatisticalWarning
+
+
+@dataclass(frozen=True)
+class StatOptions:
+    """Options shared by every analysis (the ``[analysis]`` section of the study TOML)."""
+
+    conf_level: float = 0.95
+    km_conf_type: str = "log-log"
+    proportion_method: str = "exact"
+    cox_ties: str = "efron"
+
+
+def num(value: Any) -> float | None:
+    """Return ``value`` as a float, or ``None`` when missing, NaN or infinite."""
+    if value is None or value is pd.NA:
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def triple(result: Any) -> tuple[float | None, float | None, float | None]:
+    """Return ``(estimate, lower, upper)`` from a stats result or a 3-tuple."""
+    if hasattr(result, "estimate") and hasattr(result, "lower"):
+        return num(result.estimate), num(result.lower), num(result.upper)
+    est, lo, hi = tuple(result)[:3]
+    return num(est), num(lo), num(hi)
+
+
+def _clean(time: Any, event: Any) -> tuple[np.ndarray, np.ndarray]:
+    t = np.asarray(time, dtype=float)
+    e = np.asarray(event, dtype=bool)
+    ok = np.isfinite(t) & (t >= 0)
+    return t[ok], e[ok]
+
+
+def km_fit(time: Any, event: Any, opts: StatOptions) -> Any | None:
+    """Fit a Kaplan-Meier curve on finite, non-negative times; ``None`` if empty."""
+    t, e = _clean(time, event)
+    if len(t) == 0:
+        return None
+    return stats.kaplan_meier(t, e, conf_type=opts.km_conf_type, conf_level=opts.conf_level)
+
+
+def km_block(
+    time: Any, event: Any, opts: StatOptions, *, rates: tuple[float, ...] = ()
+) -> tuple[dict[str, Any], Any | None]:
+    """Summarise a Kaplan-Meier fit: n, events, median with CI and rates at ``rates`` months."""
+    t, e = _clean(time, event)
+    fit = km_fit(t, e, opts)
+    block: dict[str, Any] = {"n": len(t), "events": int(e.sum())}
+    if fit is None:
+        block |= {"median_months": None, "ci95": [None, None]}
+        if rates:
+            block["rates"] = [{"months": r, "surv": None, "ci95": [None, None]} for r in rates]
+        return block, None
+    est, lo, hi = triple(fit.median())
+    block |= {"median_months": est, "ci95": [lo, hi]}
+    if rates:
+        block["rates"] = _rates(fit, rates, t)
+    return block, fit
+
+
+def _rates(fit: Any, rates: tuple[float, ...], t: np.ndarray) -> list[dict[str, Any]]:
+    at = fit.at(list(rates))
+    out = []
+    for r, (_, row) in zip(rates, at.iterrows(), strict=True):
+        beyond = bool(r <= t.max())
+        surv = num(row["surv"]) if beyond else None
+        ci = [num(row["lower"]), num(row["upper"])] if beyond else [None, None]
+        out.append({"months": float(r), "surv": surv, "ci95": ci})
+    return out
+
+
+def prop_block(x: int, n: int, opts: StatOptions) -> dict[str, Any]:
+    """Proportion ``x / n`` with its exact (or Wilson) confidence interval."""
+    block: dict[str, Any] = {"responders": int(x), "n": int(n)}
+    if n == 0:
+        return block | {"estimate": None, "ci95": [None, None], "method": opts.proportion_method}
+    res = stats.proportion_ci(
+        int(x), int(n), method=opts.proportion_method, conf_level=opts.conf_level
+    )
+    est, lo, hi = triple(res)
+    return block | {"estimate": est, "ci95": [lo, hi], "method": opts.proportion_method}
+
+
+def response_block(responded: pd.Series, opts: StatOptions) -> dict[str, Any]:
+    """ORR over evaluable lines (non-missing ``responded``), not-evaluable lines counted."""
+    known = responded.notna().to_numpy()
+    x = int(responded[known].astype(bool).sum())
+    block = prop_block(x, int(known.sum()), opts)
+    block["not_evaluable"] = int((~known).sum())
+    return block
+
+
+def clustered_block(responded: pd.Series, cluster: pd.Series, opts: StatOptions) -> dict[str, Any]:
+    """Pooled response across lines with patient-clustered (sandwich) inference.
+
+    Falls back to the exact interval (and says so in ``method``) when the clustered
+    interval cannot be formed (no evaluable line, or all or none responded).
+    """
+    known = responded.notna().to_numpy()
+    y = responded[known].astype(bool).to_numpy()
+    ids = np.asarray(cluster)[known]
+    block = prop_block(int(y.sum()), len(y), opts)
+    block["patients"] = len(pd.unique(ids))
+    block["not_evaluable"] = int((~known).sum())
+    if len(y) == 0 or y.all() or not y.any():
+        block["method"] = f"{opts.proportion_method} (clustered interval not estimable)"
+        return block
+    res = _clustered(y, ids, opts)
+    if res is not None:
+        est, lo, hi = triple(res)
+        block |= {"estimate": est, "ci95": [lo, hi], "method": "patient-clustered"}
+    return block
+
+
+def _clustered(y: np.ndarray, ids: np.ndarray, opts: StatOptions) -> Any | None:
+    try:
+        return stats.clustered_proportion(y, ids, conf_level=opts.conf_level)
+    except AftercarError as exc:
+        warnings.warn(
+            f"patient-clustered response interval not estimable ({exc}); exact interval shown",
+            StatisticalWarning,
+            stacklevel=3,
+        )
+        return None
+
+
+def logrank_block(time: Any, event: Any, group: Any) -> dict[str, Any] | None:
+    """Log-rank test across groups; ``None`` with fewer than two non-empty groups."""
+    t = np.asarray(time, dtype=float)
+    e = np.asarray(event, dtype=bool)
+    g = np.asarray(group, dtype=object)
+    ok = np.isfinite(t) & (t >= 0) & pd.notna(g)
+    t, e, g = t[ok], e[ok], g[ok].astype(str)
+    if len(np.unique(g)) < 2 or e.sum() == 0:
+        return None
+    res = stats.logrank_test(t, e, g)
+    levels = list(getattr(res, "levels", sorted(np.unique(g))))
+    counts = pd.Series(g).value_counts()
+    groups = [
+        {
+            "group": str(level),
+            "n": int(counts.get(level, 0)),
+            "observed": num(np.asarray(res.observed)[i]),
+            "expected": num(np.asarray(res.expected)[i]),
+        }
+        for i, level in enumerate(levels)
+    ]
+    return {
+        "chisq": num(res.chisq),
+        "df": int(res.df),
+        "p_value": num(res.p_value),
+        "groups": groups,
+    }
+
+
+def cox_block(result: Any, names: list[str], *, n: int, events: int) -> dict[str, Any]:
+    """Format a Cox fit: per term coefficient, SEs, hazard ratio with CI and p-value.
+
+    The CI and p-value use the robust (clustered) SE when the fit has one, as
+    R's ``summary.coxph`` does.
+    """
+    coef = np.atleast_1d(np.asarray(result.coef, dtype=float))
+    se = np.atleast_1d(np.asarray(result.se, dtype=float))
+    robust = getattr(result, "robust_se", None)
+    robust = None if robust is None else np.atleast_1d(np.asarray(robust, dtype=float))
+    lower = np.atleast_1d(np.asarray(result.hr_lower, dtype=float))
+    upper = np.atleast_1d(np.asarray(result.hr_upper, dtype=float))
+    p = np.atleast_1d(np.asarray(result.p, dtype=float))
+    terms = [
+        {
+            "term": name,
+            "coef": num(coef[i]),
+            "se": num(se[i]),
+            "robust_se": None if robust is None else num(robust[i]),
+            "hazard_ratio": num(np.exp(coef[i])),
+            "ci95": [num(lower[i]), num(upper[i])],
+            "p_value": num(p[i]),
+        }
+        for i, name in enumerate(names)
+    ]
+    return {"n": int(n), "events": int(events), "terms": terms, **_cox_tests(result)}
+
+
+def _test_dict(test: Any) -> dict[str, Any] | None:
+    if test is None:
+        return None
+    if isinstance(test, dict):
+        return {k: num(v) for k, v in test.items()}
+    fields = ("statistic", "chisq", "df", "p_value")
+    out = {f: num(getattr(test, f)) for f in fields if hasattr(test, f)}
+    if not out:
+        try:
+            stat, df, p = tuple(test)[:3]
+        except TypeError:
+            return None
+        out = {"statistic": num(stat), "df": num(df), "p_value": num(p)}
+    return out
+
+
+def _cox_tests(result: Any) -> dict[str, Any]:
+    loglik = getattr(result, "loglik", None)
+    ll = (
+        [num(v) for v in np.atleast_1d(np.asarray(loglik, dtype=float))]
+        if loglik is not None
+        else []
+    )
+    return {
+        "loglik": ll,
+        "wald_test": _test_dict(getattr(result, "wald_test", None)),
+        "score_test": _test_dict(getattr(result, "score_test", None)),
+        "lr_test": _test_dict(getattr(result, "lr_test", None)),
+    }

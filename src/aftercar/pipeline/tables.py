@@ -1,0 +1,162 @@
+"""Descriptive tables: Table 1 (baseline characteristics, missing shown) and regimen mapping.
+
+Table 1 follows the index study's baseline description (Van Oekelen 2023):
+continuous variables as median (IQR) and range, categorical ones as n (%) of
+patients with the value known; every characteristic has a ``Missing`` row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from aftercar.pipeline.summaries import num
+
+#: (column, label, kind) in display order; kind is "continuous" or "categorical".
+TABLE1_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("age_at_cart", "Age at CAR T, years", "continuous"),
+    ("sex", "Sex", "categorical"),
+    ("site", "Site", "categorical"),
+    ("car_t_product", "CAR-T product", "categorical"),
+    ("car_t_best_response", "Best response to CAR T", "categorical"),
+    ("relapse_months", "Time from CAR T to relapse, months", "continuous"),
+    ("relapse_timing", "Relapse timing", "categorical"),
+    ("high_risk_cytogenetics", "High-risk cytogenetics", "categorical"),
+    ("extramedullary_disease", "Extramedullary disease", "categorical"),
+    ("prior_lines", "Prior lines of therapy", "continuous"),
+    ("triple_class_refractory", "Triple-class refractory", "categorical"),
+    ("penta_refractory", "Penta-refractory", "categorical"),
+    ("iss_stage", "ISS stage", "categorical"),
+    ("ecog", "ECOG performance status", "categorical"),
+)
+
+
+def _fmt(x: float | None, digits: int = 1) -> str:
+    return "NA" if x is None else f"{x:.{digits}f}"
+
+
+def _continuous(values: pd.Series, label: str) -> list[dict[str, Any]]:
+    x = pd.to_numeric(values.astype("Float64"), errors="coerce").dropna().to_numpy(float)
+    if len(x) == 0:
+        return [
+            {
+                "characteristic": label,
+                "level": "median (IQR)",
+                "n": 0,
+                "percent": None,
+                "summary": "NA",
+            }
+        ]
+    q1, med, q3 = (num(v) for v in np.percentile(x, [25, 50, 75]))
+    lo, hi = num(x.min()), num(x.max())
+    return [
+        {
+            "characteristic": label,
+            "level": "median (IQR)",
+            "n": len(x),
+            "percent": None,
+            "summary": f"{_fmt(med)} ({_fmt(q1)}-{_fmt(q3)})",
+            "median": med,
+            "q1": q1,
+            "q3": q3,
+        },
+        {
+            "characteristic": label,
+            "level": "range",
+            "n": len(x),
+            "percent": None,
+            "summary": f"{_fmt(lo)}-{_fmt(hi)}",
+            "min": lo,
+            "max": hi,
+        },
+    ]
+
+
+def _level_text(value: Any) -> str:
+    if isinstance(value, bool | np.bool_):
+        return "Yes" if value else "No"
+    return str(value)
+
+
+def _categorical(values: pd.Series, label: str) -> list[dict[str, Any]]:
+    known = values.dropna()
+    counts = known.map(_level_text).value_counts().sort_index()
+    total = len(known)
+    rows = []
+    for level, n in counts.items():
+        pct = 100.0 * n / total if total else None
+        rows.append(
+            {
+                "characteristic": label,
+                "level": str(level),
+                "n": int(n),
+                "percent": pct,
+                "summary": f"{int(n)} ({_fmt(pct)}%)",
+            }
+        )
+    return rows
+
+
+def table1(patients: pd.DataFrame, *, cutoff: float) -> pd.DataFrame:
+    """Return Table 1: one row per level (or statistic) of each baseline characteristic.
+
+    Columns: ``characteristic, level, n, percent, summary`` (+ ``median, q1, q3,
+    min, max`` for continuous rows). Percentages are of patients with the value
+    known; the ``Missing`` row of each characteristic counts the others.
+    """
+    pts = patients.copy()
+    early = pts["early_relapse"]
+    pts["relapse_timing"] = pd.Series(
+        np.where(
+            early.fillna(False).astype(bool), f"Early (< {cutoff:g} mo)", f"Late (>= {cutoff:g} mo)"
+        ),
+        index=pts.index,
+    ).where(early.notna().to_numpy())
+    rows = [
+        {
+            "characteristic": "Patients",
+            "level": "",
+            "n": len(pts),
+            "percent": None,
+            "summary": str(len(pts)),
+        }
+    ]
+    for column, label, kind in TABLE1_ROWS:
+        values = pts[column] if column in pts.columns else pd.Series([pd.NA] * len(pts))
+        rows += _continuous(values, label) if kind == "continuous" else _categorical(values, label)
+        missing = int(values.isna().sum())
+        rows.append(
+            {
+                "characteristic": label,
+                "level": "Missing",
+                "n": missing,
+                "percent": 100.0 * missing / len(pts) if len(pts) else None,
+                "summary": str(missing),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def regimen_mapping(lines: pd.DataFrame, classified: pd.DataFrame) -> pd.DataFrame:
+    """Every distinct regimen text with its line and patient counts, drugs and category."""
+    counts = lines.groupby("regimen", sort=True).agg(
+        lines=("line", "size"), patients=("patient_id", "nunique")
+    )
+    cls = classified.drop_duplicates("text").set_index("text")
+    keep = [
+        c
+        for c in (
+            "drugs",
+            "procedures",
+            "category",
+            "tce",
+            "bcma_directed",
+            "targets",
+            "unrecognized",
+        )
+        if c in cls.columns
+    ]
+    out = counts.join(cls[keep], how="left").reset_index(names="regimen")
+    return out.sort_values(["lines", "regimen"], ascending=[False, True], kind="stable")

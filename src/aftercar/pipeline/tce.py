@@ -1,0 +1,274 @@
+"""T-cell-engaging therapy (TCE) and OS without immortal-time bias; Cox model of OS.
+
+* ``tce.patients`` / ``tce.fraction``: patients with at least one TCE line over
+  all patients; ``tce.orr``: best response to each such patient's *first* TCE line.
+* Time-dependent Cox model: TCE exposure as a time-varying covariate in
+  counting-process ``(start, stop]`` rows (:func:`aftercar.derive.tce_counting_process`),
+  robust variance clustered by patient.
+* Landmark analyses at the configured times: OS from the landmark by TCE received
+  by the landmark, among patients alive and followed beyond it (KM, log-rank, Cox).
+* The naive "ever received" comparison is immortal-time biased; it is shown only
+  when ``analysis.naive_tce_comparison = true`` and then always carries a warning.
+* Cox model of OS on baseline covariates that are present and not constant
+  (complete cases); skipped covariates are listed with the reason.
+
+References
+----------
+Suissa S. Am J Epidemiol 2008;167:492-499 (immortal time bias).
+Anderson JR, Cain KC, Gelber RD. J Clin Oncol 1983;1:710-719 (landmark).
+Andersen PK, Gill RD. Ann Stat 1982;10:1100-1120 (counting process Cox).
+Lin DY, Wei LJ. J Am Stat Assoc 1989;84:1074-1078 (robust variance).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from aftercar import stats
+from aftercar.derive import landmark_cohort, tce_counting_process
+from aftercar.errors import AftercarError
+from aftercar.pipeline.analyses import Section, _grouped_km
+from aftercar.pipeline.summaries import StatOptions, cox_block, prop_block, response_block
+
+NAIVE_WARNING = (
+    "Immortal-time bias: patients had to survive long enough to receive a TCE, so an "
+    "'ever received' comparison favours TCE regardless of any treatment effect. Use the "
+    "time-dependent Cox model and the landmark analyses instead."
+)
+
+
+def fit_cox(
+    time: Any,
+    event: Any,
+    covariates: pd.DataFrame,
+    opts: StatOptions,
+    notes: list[str],
+    **kwargs: Any,
+) -> dict[str, Any] | None:
+    """Fit ``aftercar.stats.cox_ph`` and format it; warnings and failures become notes."""
+    label = kwargs.pop("label", "Cox model")
+    ev = np.asarray(event, dtype=bool)
+    if ev.sum() == 0 or covariates.shape[1] == 0:
+        notes.append(f"{label}: not fitted (no events or no covariates).")
+        return None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            res = stats.cox_ph(
+                np.asarray(time, dtype=float),
+                ev,
+                covariates,
+                ties=opts.cox_ties,
+                conf_level=opts.conf_level,
+                **kwargs,
+            )
+        except AftercarError as exc:
+            notes.append(f"{label}: not estimable ({exc}).")
+            return None
+    notes.extend(f"{label}: {w.message}" for w in caught)
+    return cox_block(res, list(covariates.columns), n=len(ev), events=int(ev.sum()))
+
+
+def _first_tce_lines(lines: pd.DataFrame) -> pd.DataFrame:
+    tce = lines.loc[lines["tce"]].sort_values(["patient_id", "line"], kind="stable")
+    return tce.groupby("patient_id", sort=False).head(1)
+
+
+def _time_dependent(patients: pd.DataFrame, opts: StatOptions, notes: list[str]) -> dict:
+    cp = tce_counting_process(patients)
+    block = fit_cox(
+        cp["stop"],
+        cp["event"],
+        cp[["tce"]].astype(float),
+        opts,
+        notes,
+        entry=cp["start"].to_numpy(float),
+        cluster=cp["patient_id"].to_numpy(),
+        label="Time-dependent Cox (TCE)",
+    )
+    return {
+        "rows": len(cp),
+        "patients": int(cp["patient_id"].nunique()),
+        "exposed_patients": int(cp.loc[cp["tce"], "patient_id"].nunique()),
+        "model": block,
+        "method": "Cox model, TCE as a time-varying covariate (start, stop], "
+        "robust variance clustered by patient",
+    }
+
+
+def _landmark(patients: pd.DataFrame, at: float, opts: StatOptions, notes: list[str]):
+    lm = landmark_cohort(patients, at)
+    label = pd.Series(
+        np.where(lm["tce_by_landmark"], f"TCE by {at:g} mo", f"No TCE by {at:g} mo"), index=lm.index
+    )
+    km, curves = _grouped_km(lm, label, "time", "event", opts)
+    model = None
+    if lm["tce_by_landmark"].nunique() == 2:
+        model = fit_cox(
+            lm["time"],
+            lm["event"],
+            lm[["tce_by_landmark"]].astype(float),
+            opts,
+            notes,
+            label=f"Landmark {at:g} mo Cox (TCE)",
+        )
+    else:
+        notes.append(f"Landmark {at:g} mo: only one exposure group; no comparison.")
+    block = {
+        "landmark_months": at,
+        "patients": len(lm),
+        "tce_patients": int(lm["tce_by_landmark"].sum()),
+        "events": int(lm["event"].sum()),
+        "km": km,
+        "cox": model,
+    }
+    return block, curves
+
+
+def tce_analyses(
+    patients: pd.DataFrame,
+    lines: pd.DataFrame,
+    opts: StatOptions,
+    *,
+    landmarks: tuple[float, ...],
+    naive: bool,
+) -> Section:
+    """TCE exposure, response to the first TCE line, time-dependent Cox and landmarks."""
+    sec = Section()
+    exposed = int(patients["first_tce_months"].notna().sum())
+    fraction = prop_block(exposed, len(patients), opts)
+    res: dict[str, Any] = {
+        "patients": exposed,
+        "n": len(patients),
+        "fraction": fraction["estimate"],
+        "fraction_ci95": fraction["ci95"],
+        "orr": response_block(_first_tce_lines(lines)["responded"], opts),
+        "time_dependent_cox": _time_dependent(patients, opts, sec.notes),
+        "landmarks": {},
+    }
+    for i, at in enumerate(landmarks):
+        block, curves = _landmark(patients, at, opts, sec.notes)
+        res["landmarks"][f"{at:g}"] = block
+        sec.curves["os_tce_landmark" if i == 0 else f"os_tce_landmark_{at:g}"] = curves
+    if naive:
+        res["naive_ever_received"] = _naive(patients, opts, sec)
+    sec.results["tce"] = res
+    sec.tables["tce_os"] = _tce_table(res)
+    return sec
+
+
+def _naive(patients: pd.DataFrame, opts: StatOptions, sec: Section) -> dict[str, Any]:
+    pts = patients.loc[patients["os_valid"]]
+    label = pd.Series(
+        np.where(pts["first_tce_months"].notna(), "Ever TCE", "Never TCE"), index=pts.index
+    )
+    km, sec.curves["os_naive_ever_tce"] = _grouped_km(pts, label, "os_months", "os_event", opts)
+    sec.notes.append("Naive 'ever received TCE' OS comparison: " + NAIVE_WARNING)
+    return {"warning": NAIVE_WARNING, "km": km}
+
+
+def _hr_row(name: str, model: dict[str, Any] | None, n: int, events: int) -> dict[str, Any]:
+    term = (model or {}).get("terms", [{}])[0] if model else {}
+    ci = term.get("ci95", [None, None])
+    return {
+        "analysis": name,
+        "n": n,
+        "events": events,
+        "hazard_ratio": term.get("hazard_ratio"),
+        "lower": ci[0],
+        "upper": ci[1],
+        "p_value": term.get("p_value"),
+    }
+
+
+def _tce_table(res: dict[str, Any]) -> pd.DataFrame:
+    td = res["time_dependent_cox"]
+    model = td["model"]
+    rows = [
+        _hr_row(
+            "Time-dependent Cox (TCE as time-varying)",
+            model,
+            (model or {}).get("n", td["rows"]),
+            (model or {}).get("events", 0),
+        )
+    ]
+    for key, lm in res["landmarks"].items():
+        rows.append(
+            _hr_row(f"Landmark {key} mo (TCE by landmark)", lm["cox"], lm["patients"], lm["events"])
+        )
+    return pd.DataFrame(rows)
+
+
+def _covariate_frame(patients: pd.DataFrame, names: tuple[str, ...], notes: list[str]):
+    used: dict[str, pd.Series] = {}
+    skipped: list[dict[str, str]] = []
+    for name in names:
+        if name not in patients.columns or patients[name].isna().all():
+            skipped.append({"covariate": name, "reason": "absent from the cohort"})
+            continue
+        values = pd.to_numeric(patients[name].astype("Float64"), errors="coerce")
+        if values.dropna().nunique() < 2:
+            skipped.append({"covariate": name, "reason": "constant in the cohort"})
+            continue
+        used[name] = values
+    for s in skipped:
+        notes.append(f"Cox model of OS: covariate '{s['covariate']}' skipped ({s['reason']}).")
+    return pd.DataFrame(used, index=patients.index), skipped
+
+
+def baseline_cox(
+    patients: pd.DataFrame, opts: StatOptions, *, covariates: tuple[str, ...]
+) -> Section:
+    """Cox model of OS from relapse on the baseline covariates present (complete cases)."""
+    sec = Section()
+    pts = patients.loc[patients["os_valid"]].reset_index(drop=True)
+    frame, skipped = _covariate_frame(pts, covariates, sec.notes)
+    complete = frame.notna().all(axis=1).to_numpy()
+    frame = frame.loc[complete].astype(float)
+    constant = [c for c in frame.columns if frame[c].nunique() < 2]
+    for c in constant:
+        skipped.append({"covariate": c, "reason": "constant among complete cases"})
+        sec.notes.append(
+            f"Cox model of OS: covariate '{c}' skipped (constant among complete cases)."
+        )
+    frame = frame.drop(columns=constant)
+    sub = pts.loc[complete]
+    model = fit_cox(
+        sub["os_months"],
+        sub["os_event"],
+        frame,
+        opts,
+        sec.notes,
+        label="Cox model of OS on baseline covariates",
+    )
+    sec.results["cox_os"] = {
+        "covariates": list(frame.columns),
+        "skipped": skipped,
+        "complete_cases": int(complete.sum()),
+        "excluded_incomplete": int((~complete).sum()),
+        "model": model,
+    }
+    if model is not None:
+        events = model["events"]
+        if events < 10 * max(len(frame.columns), 1):
+            sec.notes.append(
+                f"Cox model of OS: {events} events for {len(frame.columns)} covariates "
+                "(fewer than 10 per covariate); estimates may be unstable."
+            )
+        sec.tables["cox_os"] = pd.DataFrame(
+            [
+                {
+                    "term": t["term"],
+                    "hazard_ratio": t["hazard_ratio"],
+                    "lower": t["ci95"][0],
+                    "upper": t["ci95"][1],
+                    "p_value": t["p_value"],
+                }
+                for t in model["terms"]
+            ]
+        )
+    return sec
