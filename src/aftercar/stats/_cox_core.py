@@ -91,6 +91,31 @@ def wald_statistic(var: np.ndarray, b: np.ndarray, toler: float) -> float:
     return float(np.dot(b, chsolve2(chol, b)))
 
 
+def aeq_times(
+    stop: np.ndarray, entry: np.ndarray | None, tol: float = np.sqrt(np.finfo(float).eps)
+):
+    """R's ``aeqSurv`` (``coxph.control(timefix=TRUE)``): merge times closer than ``tol``.
+
+    Consecutive distinct times whose gap is ``<= tol`` absolutely or relative to
+    the mean absolute time are replaced by the first of the run, so values such
+    as 0.1 + 0.2 and 0.3 count as tied exactly as in R. Returns new arrays and
+    the positions of intervals that collapsed to zero length (R errors on those).
+    """
+    y = np.unique(stop if entry is None else np.concatenate([stop, entry]))
+    dy = np.diff(y)
+    scale = np.mean(np.abs(y))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tied = (dy <= tol) | (dy / scale <= tol)
+    if not tied.any():
+        return stop, entry, np.zeros(stop.size, dtype=bool)
+    cuts = y[np.concatenate([[True], ~tied])]
+    new_stop = cuts[np.searchsorted(cuts, stop, side="right") - 1]
+    if entry is None:
+        return new_stop, None, np.zeros(stop.size, dtype=bool)
+    new_entry = cuts[np.searchsorted(cuts, entry, side="right") - 1]
+    return new_stop, new_entry, new_entry >= new_stop
+
+
 # --------------------------------------------------------------------------
 # Risk-set bookkeeping
 # --------------------------------------------------------------------------

@@ -82,7 +82,7 @@ Model. Springer. R package ``survival`` 3.5-3 (``coxfit6.c``, ``agfit4.c``,
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -336,6 +336,31 @@ class _Inputs:
     cluster: tuple[np.ndarray, int] | None
 
 
+def _apply_timefix(inp: _Inputs) -> _Inputs:
+    stop, entry, collapsed = core.aeq_times(inp.time, inp.entry)
+    if collapsed.any():
+        raise InputError(
+            f"cox_ph: (entry, time] intervals at {_positions(collapsed)} are shorter than the "
+            "time tolerance (R's aeqSurv error 'an interval has effective length 0'). "
+            "Fix: merge or drop those rows, or pass timefix=False."
+        )
+    return replace(inp, time=stop, entry=entry)
+
+
+def _resolve_cluster(cluster, robust, weights, n):
+    if robust is False and cluster is not None:
+        raise InputError(
+            "cox_ph: `cluster` was given with robust=False. Fix: drop `cluster` for the "
+            "model-based variance, or leave robust unset to get the cluster-robust one."
+        )
+    if cluster is not None:
+        return _as_codes(cluster, "cluster", n)
+    fractional = weights is not None and bool(np.any(weights != np.floor(weights)))
+    if robust or (robust is None and fractional):
+        return (np.arange(n, dtype=np.int64), n)
+    return None
+
+
 def _validate(time, event, covariates, entry, weights, strata, cluster, robust) -> _Inputs:
     t = _as_float(time, "time", None)
     n = t.size
@@ -347,12 +372,7 @@ def _validate(time, event, covariates, entry, weights, strata, cluster, robust) 
     _check_event_entry_weights(t, ev, en, w)
     x, names = _covariate_matrix(covariates, n)
     st = np.zeros(n, dtype=np.int64) if strata is None else _as_codes(strata, "strata", n)[0]
-    if cluster is not None:
-        cl = _as_codes(cluster, "cluster", n)
-    elif robust:
-        cl = (np.arange(n, dtype=np.int64), n)
-    else:
-        cl = None
+    cl = _resolve_cluster(cluster, robust, w, n)
     if not (ev == 1).any():
         raise InputError(
             "cox_ph: there are no events, so no hazard ratio can be estimated. "
@@ -409,7 +429,9 @@ def _newton(design, *, eps: float, iter_max: int, toler_chol: float) -> _Fit:
         ev = core.evaluate(design, newbeta)
         chol, rank = core.cholesky2(ev.imat, toler_chol)
         finite = np.isfinite(ev.loglik) and np.isfinite(ev.u).all() and np.isfinite(ev.imat).all()
-        if finite and abs(1 - best / ev.loglik) <= eps:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            change = abs(1 - np.float64(best) / np.float64(ev.loglik))  # NaN at 0/0, as C
+        if finite and change <= eps:
             inv = core.chinv2(chol)
             return _Fit(newbeta, loglik0, ev.loglik, sctest, inv, ev.u, rank, it, halving > 0)
         if not finite or ev.loglik < best:
@@ -458,11 +480,11 @@ def _robust(design, coef_scaled, var_scaled, scale, inp: _Inputs, toler_chol: fl
 
 
 def _coef_table(coef, se_used, conf_level):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = coef / se_used
-    p = 2 * sps.norm.sf(np.abs(z))
     crit = sps.norm.ppf(1 - (1 - conf_level) / 2)
-    return z, p, np.exp(coef), np.exp(coef - crit * se_used), np.exp(coef + crit * se_used)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        z = coef / se_used
+        hr, lo, hi = np.exp(coef), np.exp(coef - crit * se_used), np.exp(coef + crit * se_used)
+    return z, 2 * sps.norm.sf(np.abs(z)), hr, lo, hi
 
 
 def cox_ph(
@@ -475,7 +497,8 @@ def cox_ph(
     strata=None,
     entry=None,
     weights=None,
-    robust: bool = False,
+    robust: bool | None = None,
+    timefix: bool = True,
     conf_level: float = 0.95,
     eps: float = 1e-9,
     iter_max: int = 20,
@@ -506,9 +529,15 @@ def cox_ph(
         intervals. Must be < ``time``.
     weights : array-like of float, optional
         Positive case weights (R ``weights=``).
-    robust : bool
-        Robust (sandwich) variance with each row its own cluster when
-        ``cluster`` is not given (R ``robust=TRUE``).
+    robust : bool, optional
+        Robust (sandwich) variance. Default as R ``coxph``: on when ``cluster``
+        is given or any weight is not a whole number (then each row is its own
+        cluster); ``robust=True`` without ``cluster`` treats rows as clusters.
+        ``robust=False`` together with ``cluster`` is an error.
+    timefix : bool
+        Treat times that differ by less than ``sqrt(machine eps)`` (absolutely
+        or relative to the mean time) as tied, as R's default
+        ``coxph.control(timefix=TRUE)`` (``aeqSurv``).
     conf_level : float
         Confidence level for the hazard ratio CIs.
     eps, iter_max, toler_chol, toler_inf
@@ -551,6 +580,8 @@ def cox_ph(
     if not 0 < conf_level < 1:
         raise InputError(f"cox_ph: conf_level must be in (0, 1), not {conf_level!r}.")
     inp = _validate(time, event, covariates, entry, weights, strata, cluster, robust)
+    if timefix:
+        inp = _apply_timefix(inp)
     xs, means, scale = _centre_scale(inp.x, inp.weights)
     design = core.build_design(xs, inp.weights, inp.event, inp.time, inp.entry, inp.strata, ties)
     fit = _newton(design, eps=eps, iter_max=iter_max, toler_chol=toler_chol)
