@@ -33,11 +33,12 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from aftercar.vocab.vocabulary import WORD_SPLIT, Reading, Vocabulary, default_vocabulary, norm_key
+from aftercar.vocab.vocabulary import Reading, Vocabulary, default_vocabulary, norm_key
 
 _DASHES = re.compile(r"[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]")
 _BRACKETS = re.compile(r"[()\[\]{}]")
 _MAX_SEGMENT_WORD = 14
+_WORD = re.compile(r"[^\s\-_.'\"*#()\[\]{}<>]+")
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ def _take_annotations(text: str, vocab: Vocabulary) -> tuple[str, list[tuple[int
             piece = m.group(0).strip(" -")
             if piece:
                 found.append((m.start(), Token(piece, "annotation", (ann.label,), ann.why)))
-            return " , "
+            return ("," + " " * len(m.group(0)))[: len(m.group(0))]  # keep offsets
 
         text = ann.pattern.sub(_cut, text)
     return text, found
@@ -155,21 +156,35 @@ def _kind(names: tuple[str, ...], vocab: Vocabulary) -> str:
     return vocab.drugs[names[0]].kind
 
 
-def _read_chunk(words: list[str], vocab: Vocabulary) -> list[Token]:
-    tokens: list[Token] = []
+def _read_chunk(
+    words: list[tuple[int, int, str]], text: str, vocab: Vocabulary
+) -> list[tuple[int, Token]]:
+    """Read the words of one chunk greedily; adjacent unknown words form one piece."""
+    tokens: list[tuple[int, Token]] = []
+    texts = [w for _, _, w in words]
     i = 0
     while i < len(words):
         for j in range(min(len(words), i + vocab.max_words), i, -1):
-            hit = _lookup(words[i:j], vocab)
+            hit = _lookup(texts[i:j], vocab)
             if hit is not None:
-                text = "-".join(words[i:j])
-                tokens.append(Token(text, _kind(hit.names, vocab), hit.names, hit.how))
+                piece = text[words[i][0] : words[j - 1][1]]
+                tokens.append((words[i][0], Token(piece, _kind(hit.names, vocab), *_rest(hit))))
                 i = j
                 break
         else:
-            tokens.append(_read_word(words[i], vocab))
+            token = _read_word(texts[i], vocab)
+            last = tokens[-1][1] if tokens else None
+            if token.kind == "unrecognized" and last is not None and last.kind == token.kind:
+                start = tokens[-1][0]
+                tokens[-1] = (start, Token(text[start : words[i][1]], token.kind, (), token.how))
+            else:
+                tokens.append((words[i][0], token))
             i += 1
     return tokens
+
+
+def _rest(hit: Reading) -> tuple[tuple[str, ...], str]:
+    return hit.names, hit.how
 
 
 def _read_word(word: str, vocab: Vocabulary) -> Token:
@@ -183,16 +198,23 @@ def _read_word(word: str, vocab: Vocabulary) -> Token:
     return Token(word, _kind(names, vocab), names, how)
 
 
+def _chunks(text: str, vocab: Vocabulary) -> list[tuple[int, str]]:
+    """Split at the strong separators, keeping each chunk's offset."""
+    chunks, pos = [], 0
+    for m in vocab.separators.finditer(text):
+        chunks.append((pos, text[pos : m.start()]))
+        pos = m.end()
+    chunks.append((pos, text[pos:]))
+    return chunks
+
+
 def _tokens(text: str, vocab: Vocabulary) -> list[Token]:
     text, found = _take_annotations(_normalise(text), vocab)
-    tokens = [t for _, t in sorted(found, key=lambda p: p[0])]
-    text = _BRACKETS.sub(" , ", text)
-    for chunk in vocab.separators.split(text):
-        if chunk is None:
-            continue
-        words = [w for w in WORD_SPLIT.split(chunk) if w]
-        tokens += _read_chunk(words, vocab)
-    return tokens
+    text = _BRACKETS.sub(",", text)
+    for offset, chunk in _chunks(text, vocab):
+        words = [(offset + m.start(), offset + m.end(), m.group(0)) for m in _WORD.finditer(chunk)]
+        found += _read_chunk(words, text, vocab)
+    return [t for _, t in sorted(found, key=lambda p: p[0])]
 
 
 def _drop_unspecified(names: set[str], vocab: Vocabulary) -> set[str]:
