@@ -29,7 +29,7 @@ app = typer.Typer(
 )
 
 #: Subcommand modules, each with a ``register(app)`` function.
-COMMAND_MODULES: tuple[str, ...] = ("validate", "template", "regimens")
+COMMAND_MODULES: tuple[str, ...] = ("validate", "template", "simulate", "regimens")
 
 
 @app.callback()

@@ -1,0 +1,230 @@
+"""Simulated cohorts in the curated format (``patients`` and ``lines`` tables).
+
+Random streams: the cohort is generated in chunks of ``cohort.chunk_size``
+patients (a parameter, default 50,000); chunk ``i`` draws from
+``numpy.random.SeedSequence(seed).spawn(i + 1)[i]``. The output for a given
+``(n_patients, seed, params)`` therefore does not depend on how the chunks are
+written or on available memory, and patient ``j`` of a cohort of ``n`` is the same
+patient in any larger cohort with the same seed when ``j`` lies in a full chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from aftercar.simulate.baseline import simulate_baseline
+from aftercar.simulate.course import EVENTS, RESP_NULL, simulate_course
+from aftercar.simulate.params import RESPONSE_CODES, SimulationParams, load_params
+
+#: Curated ``patients`` columns written by the simulator, in order (issue 2).
+PATIENT_COLUMNS = (
+    "patient_id", "site", "sex", "birth_date", "age_at_cart", "car_t_product", "car_t_date",
+    "car_t_best_response", "progression_date", "death_date", "last_followup_date",
+    "high_risk_cytogenetics", "extramedullary_disease", "prior_lines",
+    "triple_class_refractory", "penta_refractory", "iss_stage", "ecog",
+)  # fmt: skip
+#: Curated ``lines`` columns, in order (issue 2).
+LINE_COLUMNS = (
+    "patient_id", "line", "regimen", "start_date", "end_date", "best_response",
+    "progression_date", "clinical_trial", "end_reason",
+)  # fmt: skip
+_RESPONSES = (*RESPONSE_CODES, "NE")
+
+
+@dataclass(frozen=True)
+class SimulatedCohort:
+    """A simulated cohort in the curated format, with its ground truth.
+
+    Attributes
+    ----------
+    patients, lines
+        Arrow tables with the curated contract columns (issue 2), ready for
+        :func:`aftercar.io.write_cohort`.
+    truth
+        One row per line: ``patient_id, line, arm, category, tce, bcma,
+        true_response`` (the arm and truth category of the regimen text, and the
+        response before assessment noise).
+    seed
+        The seed the cohort was generated from.
+    """
+
+    patients: pa.Table
+    lines: pa.Table
+    truth: pa.Table
+    seed: int
+
+    def to_frames(self) -> tuple[Any, Any]:
+        """Return ``(patients, lines)`` as pandas DataFrames."""
+        return self.patients.to_pandas(), self.lines.to_pandas()
+
+
+def _date(days: np.ndarray) -> pa.Array:
+    """Day numbers to date32 with -1 as null."""
+    return pa.array(days.astype(np.int32), type=pa.date32(), mask=days < 0)
+
+
+def _ids(prefix: str, numbers: np.ndarray) -> pa.Array:
+    text = pc.utf8_lpad(pc.cast(pa.array(numbers), pa.string()), width=7, padding="0")
+    return pc.binary_join_element_wise(prefix, text, "")
+
+
+def _take(values: tuple[str, ...], index: np.ndarray, null: np.ndarray | None = None) -> pa.Array:
+    """Strings by index, as a plain string array (optionally with nulls)."""
+    dictionary = pa.array(values, type=pa.string())
+    arr = dictionary.take(pa.array(index.astype(np.int64), mask=null))
+    return arr
+
+
+def _patients_table(pts, out, ids: pa.Array, p: SimulationParams) -> pa.Table:
+    b = p.section("baseline")
+    n = pts["car_t"].size
+    cols = {
+        "patient_id": ids,
+        "site": _take(tuple(b["sites"]), pts["site"]),
+        "sex": _take(("F", "M"), pts["male"].astype(np.int64)),
+        "birth_date": pa.nulls(n, pa.date32()),
+        "age_at_cart": pa.array(pts["age"], pa.float64()),
+        "car_t_product": _take(tuple(p.section("products")["names"]), pts["product"]),
+        "car_t_date": _date(pts["car_t"]),
+        "car_t_best_response": _take(tuple(b["car_t_response_codes"]), pts["car_t_response"]),
+        "progression_date": _date(pts["progression"]),
+        "death_date": _date(out["death"]),
+        "last_followup_date": _date(out["last_fu"]),
+        "high_risk_cytogenetics": pa.array(pts["high_risk"]),
+        "extramedullary_disease": pa.array(pts["emd"]),
+        "prior_lines": pa.array(pts["prior_lines"].astype(np.int64)),
+        "triple_class_refractory": pa.array(pts["tcr"]),
+        "penta_refractory": pa.array(pts["penta"]),
+        "iss_stage": pa.array(pts["iss"].astype(np.int64)),
+        "ecog": pa.array(pts["ecog"].astype(np.int64)),
+    }
+    return pa.table(cols)
+
+
+def _end_reasons(p: SimulationParams, lines) -> pa.Array:
+    names = (*EVENTS[:2], "switch", "lost to follow-up", "ongoing", "completed")
+    names += tuple(p.section("course")["switch_reasons"])
+    code = lines["reason"].astype(np.int64)
+    code = np.where(code == 2, len(EVENTS) + 1 + lines["switch_reason"], code)
+    return _take(names, code)
+
+
+def _lines_tables(lines, ids: pa.Array, p: SimulationParams) -> tuple[pa.Table, pa.Table]:
+    reg, arms = p.regimens, p.arms
+    pid = ids.take(pa.array(lines["patient"]))
+    resp = lines["response"]
+    lines_t = pa.table(
+        {
+            "patient_id": pid,
+            "line": pa.array(lines["line"]),
+            "regimen": _take(reg.text, lines["text"]),
+            "start_date": _date(lines["start"]),
+            "end_date": _date(lines["end"]),
+            "best_response": _take(_RESPONSES, np.maximum(resp, 0), null=resp == RESP_NULL),
+            "progression_date": _date(lines["progression"]),
+            "clinical_trial": pa.array(lines["trial"]),
+            "end_reason": _end_reasons(p, lines),
+        }
+    )
+    truth = pa.table(
+        {
+            "patient_id": pid,
+            "line": pa.array(lines["line"]),
+            "arm": _take(arms.names, lines["arm"]),
+            "category": _take(reg.category, lines["text"]),
+            "tce": pa.array(reg.tce[lines["text"]]),
+            "bcma": pa.array(reg.bcma[lines["text"]]),
+            "true_response": _take(_RESPONSES, lines["true_response"]),
+        }
+    )
+    return lines_t, truth
+
+
+def _empty_lines(p: SimulationParams) -> dict[str, np.ndarray]:
+    keys = ("patient", "line", "arm", "text", "start", "end", "response", "true_response",
+            "progression", "trial", "reason", "switch_reason")  # fmt: skip
+    out = {k: np.zeros(0, dtype=np.int64) for k in keys}
+    out["trial"] = np.zeros(0, dtype=bool)
+    return out
+
+
+def simulate_chunk(
+    n: int, seed_seq: np.random.SeedSequence, first_number: int, p: SimulationParams, *,
+    seed: int = 0,
+) -> SimulatedCohort:  # fmt: skip
+    """Simulate ``n`` patients numbered from ``first_number`` with one random stream."""
+    rng = np.random.default_rng(seed_seq)
+    pts = simulate_baseline(rng, n, p)
+    lines, out = simulate_course(rng, pts, p)
+    if not lines:
+        lines = _empty_lines(p)
+    ids = _ids(p.section("cohort")["id_prefix"], np.arange(first_number, first_number + n))
+    lines_t, truth = _lines_tables(lines, ids, p)
+    return SimulatedCohort(_patients_table(pts, out, ids, p), lines_t, truth, seed)
+
+
+def iter_chunks(
+    n_patients: int, *, seed: int, params: Mapping[str, Any] | SimulationParams | None = None
+) -> Iterator[SimulatedCohort]:
+    """Yield the cohort chunk by chunk (memory bounded by ``cohort.chunk_size``)."""
+    p = load_params(params)
+    size = int(p.section("cohort")["chunk_size"])
+    n_chunks = -(-n_patients // size)
+    children = np.random.SeedSequence(seed).spawn(n_chunks)
+    for i, child in enumerate(children):
+        n = min(size, n_patients - i * size)
+        yield simulate_chunk(n, child, 1 + i * size, p, seed=seed)
+
+
+def simulate_cohort(
+    n_patients: int, *, seed: int, params: Mapping[str, Any] | SimulationParams | None = None
+) -> SimulatedCohort:
+    """Simulate a cohort of patients relapsing after BCMA-directed CAR T.
+
+    Parameters
+    ----------
+    n_patients
+        Number of patients (>= 1).
+    seed
+        Seed of ``numpy.random.SeedSequence``; the same seed and parameters give
+        the same cohort.
+    params
+        ``None`` for the calibrated defaults (``aftercar/data/simulation.toml``),
+        a nested mapping of parameters to override, or a :class:`SimulationParams`.
+
+    Returns
+    -------
+    SimulatedCohort
+        ``patients`` and ``lines`` in the curated contract format and ``truth``.
+
+    Notes
+    -----
+    Dates are whole days; durations in months use 30.4375 days per month. Every
+    patient has at least one salvage line unless ``cohort.no_salvage_prob`` > 0
+    (as in the index study, where all 79 patients had 1-10 lines).
+
+    References
+    ----------
+    Van Oekelen O et al. Blood 2023;141:756 (calibration targets). Reyes KR et al.
+    Blood Adv 2024;8:2207 (secondary targets). Kumar S et al. Lancet Oncol
+    2016;17:e328 (IMWG response codes).
+    """
+    if int(n_patients) < 1:
+        from aftercar.errors import InputError
+
+        raise InputError(f"n_patients must be >= 1, got {n_patients}. Fix: pass a positive count.")
+    chunks = list(iter_chunks(int(n_patients), seed=seed, params=params))
+    if len(chunks) == 1:
+        return chunks[0]
+    return SimulatedCohort(
+        pa.concat_tables([c.patients for c in chunks]),
+        pa.concat_tables([c.lines for c in chunks]),
+        pa.concat_tables([c.truth for c in chunks]),
+        seed,
+    )
