@@ -29,7 +29,14 @@ app = typer.Typer(
 )
 
 #: Subcommand modules, each with a ``register(app)`` function.
-COMMAND_MODULES: tuple[str, ...] = ("validate", "template", "simulate", "regimens")
+COMMAND_MODULES: tuple[str, ...] = (
+    "validate",
+    "template",
+    "simulate",
+    "report",
+    "regimens",
+    "benchmark",
+)
 
 
 @app.callback()
