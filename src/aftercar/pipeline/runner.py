@@ -126,16 +126,28 @@ def options_from_config(config: StudyConfig) -> StatOptions:
     )
 
 
+def _study_path(value: str, config: StudyConfig) -> Path | None:
+    """A path from the study TOML: relative paths are relative to the TOML's folder."""
+    if not value:
+        return None
+    path = Path(value)
+    if not path.is_absolute() and Path(config.source).is_file():
+        path = Path(config.source).parent / path
+    return path
+
+
 def classify(texts: pd.Series, config: StudyConfig) -> pd.DataFrame:
     """Classify the distinct regimen texts with :mod:`aftercar.vocab` (taxonomy/overrides)."""
     from aftercar import vocab
 
     voc = config["vocabulary"]
-    taxonomy = vocab.load_taxonomy(voc["taxonomy"]) if voc["taxonomy"] else None
-    overrides = vocab.load_overrides(voc["overrides"]) if voc["overrides"] else None
     unique = pd.unique(texts.dropna().astype(str))
-    table = vocab.classify_regimens(list(unique), taxonomy=taxonomy, overrides=overrides)
-    out = table.to_pandas() if hasattr(table, "to_pandas") else pd.DataFrame(table)
+    table = vocab.classify_regimens(
+        list(unique),
+        taxonomy=_study_path(voc["taxonomy"], config),
+        overrides=_study_path(voc["overrides"], config),
+    )
+    out = table.to_pandas()
     out["text"] = out["text"].astype("string")
     return out
 

@@ -1,0 +1,52 @@
+"""`aftercar report`: exit codes, the validator's problem list, no traceback, output paths."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aftercar.cli import main
+
+
+def test_report_writes_outputs_and_prints_where(micro_dir: Path, tmp_path: Path, capsys):
+    out = tmp_path / "out"
+    code = main(["report", str(micro_dir), "-o", str(out), "--suppress-below", "3"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert f"Report written to {out / 'report.html'}" in captured.out
+    results = json.loads((out / "results.json").read_text())
+    assert results["first_salvage"]["orr"]["n"] == "<3"  # 2 evaluable lines, suppressed
+    assert results["cohort"]["patients"] == 4
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["report"]["suppress_below"] == 3
+
+
+def test_bad_cohort_exits_2_with_problem_list(micro_dir: Path, tmp_path: Path, capsys):
+    lines = micro_dir / "lines.csv"
+    text = lines.read_text().replace("2021-03-12", "12/03/2021", 1)
+    lines.write_text(text)
+    code = main(["report", str(micro_dir), "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "lines.csv" in err and "row 3" in err and "start_date" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out" / "report.html").exists()
+
+
+def test_cohort_and_demo_together_is_refused(micro_dir: Path, tmp_path: Path, capsys):
+    code = main(["report", str(micro_dir), "--demo", "-o", str(tmp_path / "o")])
+    assert code == 2
+    assert "not both" in capsys.readouterr().err
+
+
+def test_missing_cohort_is_refused(tmp_path: Path, capsys):
+    assert main(["report", "-o", str(tmp_path / "o")]) == 2
+    assert "no cohort given" in capsys.readouterr().err
+
+
+def test_bad_config_exits_2(micro_dir: Path, tmp_path: Path, capsys):
+    cfg = tmp_path / "study.toml"
+    cfg.write_text('[endpoints]\npfs_next_line = "never"\n')
+    code = main(["report", str(micro_dir), "-o", str(tmp_path / "o"), "--config", str(cfg)])
+    err = capsys.readouterr().err
+    assert code == 2 and "endpoints.pfs_next_line" in err and "Traceback" not in err
