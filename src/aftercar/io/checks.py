@@ -88,13 +88,15 @@ class TableView:
 
 
 HIT_COLUMNS = ["table", "pos", "column", "value", "message", "hint", "rule"]
+#: The hits of a rule that found nothing (shared; never modified).
+NO_HITS = pd.DataFrame(columns=HIT_COLUMNS)
 
 
 def hits(t: TableView, mask, column: str | None, message, hint, rule: str, value=None):
     """Build the hits of ``rule`` on the rows of ``t`` where ``mask`` is true."""
     mask = np.asarray(mask, dtype=bool)
     if not mask.any():
-        return pd.DataFrame(columns=HIT_COLUMNS)
+        return NO_HITS
     if value is None and column is not None and column in t.text:
         value = t.text[column]
     out = pd.DataFrame({"pos": t.df["_pos"].to_numpy()[mask]})
@@ -118,6 +120,8 @@ def duplicate_patients(p: TableView) -> pd.DataFrame:
     """``duplicate_patient``: the same ``patient_id`` in two rows of patients."""
     ids = p.df["patient_id"]
     dup = (ids.duplicated(keep="first") & ids.notna()).to_numpy()
+    if not dup.any():
+        return NO_HITS
     first = p.df.groupby("patient_id", dropna=True)["_row"].transform("first")
     msg = "patient_id " + _q(ids) + " already appears in row " + first.astype("string")
     return hits(
@@ -135,6 +139,8 @@ def duplicate_lines(ln: TableView) -> pd.DataFrame:
     key = ["patient_id", "line"]
     known = ln.df[key].notna().all(axis=1)
     dup = (ln.df.duplicated(key, keep="first") & known).to_numpy()
+    if not dup.any():
+        return NO_HITS
     first = ln.df[known].groupby(key)["_row"].transform("first").reindex(ln.df.index)
     msg = (
         "line "
@@ -175,7 +181,7 @@ def line_sequence(ln: TableView) -> pd.DataFrame:
     off = df[df["line"].to_numpy() != expected.to_numpy()]
     first = off.drop_duplicates("patient_id")
     if first.empty:
-        return pd.DataFrame(columns=HIT_COLUMNS)
+        return NO_HITS
     listed = df[df["patient_id"].isin(first["patient_id"])].groupby("patient_id")["line"]
     numbers = listed.agg(lambda s: ", ".join(s.astype(str)))
     counts = listed.size()
@@ -206,6 +212,8 @@ def line_start_order(ln: TableView) -> pd.DataFrame:
     df = ln.df.sort_values(["patient_id", "line"])
     prev = df.groupby("patient_id")["start_date"].shift(1)
     bad = (df["start_date"] < prev).fillna(False).reindex(ln.df.index).to_numpy(dtype=bool)
+    if not bad.any():
+        return NO_HITS
     prev = prev.reindex(ln.df.index)
     msg = (
         "start_date (" + _iso(ln.df["start_date"]) + ") is before the start of the "
@@ -225,21 +233,29 @@ def pair_order(t: TableView, earlier: str, later: str) -> pd.DataFrame:
     """``date_order`` within one row: ``earlier`` must not be after ``later``."""
     a, b = t.df[earlier], t.df[later]
     bad = (a > b).fillna(False).to_numpy(dtype=bool)
+    if not bad.any():
+        return NO_HITS
     msg = f"{later} (" + _iso(b) + f") is before {earlier} (" + _iso(a) + ")"
     return hits(t, bad, later, msg, DATE_HINT.format(earlier=earlier, later=later), "date_order")
 
 
-def _patient_dates(p: TableView, ln: TableView, column: str) -> pd.DataFrame:
-    first = p.df.drop_duplicates("patient_id")[["patient_id", column, "_row"]]
-    return ln.df[["patient_id"]].merge(first, on="patient_id", how="left").set_index(ln.df.index)
+def _patient_dates(p: TableView, ln: TableView) -> pd.DataFrame:
+    """The patient's dates and row beside each line (one merge for all checks)."""
+    cols = ["patient_id", "progression_date", "death_date", "last_followup_date", "_row"]
+    first = p.df.drop_duplicates("patient_id")[cols]
+    merged = ln.df[["patient_id"]].merge(first, on="patient_id", how="left")
+    return merged.set_index(ln.df.index)
 
 
-def cross_order(p: TableView, ln: TableView, pcol: str, lcol: str, *, line_first: bool):
+def cross_order(
+    p: TableView, ln: TableView, pdates: pd.DataFrame, pcol: str, lcol: str, *, line_first: bool
+) -> pd.DataFrame:
     """``date_order`` between a line and its patient (reported on the line's row)."""
-    pd_ = _patient_dates(p, ln, pcol)
-    pv, lv = pd_[pcol], ln.df[lcol]
+    pv, lv = pdates[pcol], ln.df[lcol]
     bad = ((lv > pv) if line_first else (lv < pv)).fillna(False).to_numpy(dtype=bool)
-    where = f", {p.file} row " + pd_["_row"].astype("Int64").astype("string") + ")"
+    if not bad.any():
+        return NO_HITS
+    where = f", {p.file} row " + pdates["_row"].astype("Int64").astype("string") + ")"
     word = "after" if line_first else "before"
     msg = f"{lcol} (" + _iso(lv) + f") is {word} the patient's {pcol} (" + _iso(pv) + where
     earlier, later = (lcol, pcol) if line_first else (pcol, lcol)
@@ -260,10 +276,11 @@ def date_order(p: TableView, ln: TableView) -> list[pd.DataFrame]:
         out += [pair_order(p, a, end) for a in ("birth_date", "car_t_date", "progression_date")]
     out.append(pair_order(p, "last_followup_date", "death_date"))
     out += [pair_order(ln, "start_date", b) for b in ("end_date", "progression_date")]
-    out.append(cross_order(p, ln, "progression_date", "start_date", line_first=False))
+    pdates = _patient_dates(p, ln)
+    out.append(cross_order(p, ln, pdates, "progression_date", "start_date", line_first=False))
     for pcol in ("death_date", "last_followup_date"):
         out += [
-            cross_order(p, ln, pcol, lcol, line_first=True)
+            cross_order(p, ln, pdates, pcol, lcol, line_first=True)
             for lcol in ("start_date", "end_date", "progression_date")
         ]
     return out
@@ -275,16 +292,17 @@ def future_dates(t: TableView, date_columns: list[str], today: dt.date) -> list[
     out = []
     for col in date_columns:
         bad = (t.df[col] > limit).fillna(False).to_numpy(dtype=bool)
-        out.append(
-            hits(
-                t,
-                bad,
-                col,
-                f"{col} is in the future (after {today.isoformat()})",
-                "check the year and the day/month order",
-                "date_future",
+        if bad.any():
+            out.append(
+                hits(
+                    t,
+                    bad,
+                    col,
+                    f"{col} is in the future (after {today.isoformat()})",
+                    "check the year and the day/month order",
+                    "date_future",
+                )
             )
-        )
     return out
 
 

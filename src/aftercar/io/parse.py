@@ -35,6 +35,15 @@ FALSE_WORDS = ("no", "n", "false", "f", "0", "0.0")
 STAGES = {"1": 1, "2": 2, "3": 3, "i": 1, "ii": 2, "iii": 3, "1.0": 1, "2.0": 2, "3.0": 3}
 
 Failures = dict[str, np.ndarray]
+EMPTY_DTYPES = {
+    "date": "datetime64[us]",
+    "float": "Float64",
+    "int": "Int64",
+    "bool": "boolean",
+    "response": "string",
+    "stage": "Int64",
+    "string": "string",
+}
 
 
 def _mask(series: pd.Series) -> np.ndarray:
@@ -126,6 +135,8 @@ def parse_column(
     text: pd.Series, spec: ColumnSpec, *, date_format: str | None = None
 ) -> tuple[pd.Series, Failures]:
     """Parse one column according to its dictionary type; see the module docstring."""
+    if not text.notna().any():
+        return pd.Series(pd.NA, index=text.index, dtype=EMPTY_DTYPES[spec.type]), {}
     if spec.type == "date":
         return parse_dates(text, date_format=date_format)
     if spec.type in ("float", "int"):

@@ -138,6 +138,8 @@ def _cell_hits(view: TableView, spec: ColumnSpec, failures: dict, date_format: s
     fmt = f" in the format {date_format}" if date_format else ""
     out = []
     for rule, mask in failures.items():
+        if not mask.any():
+            continue
         message, hint = MESSAGES[rule]
         message = message.format(
             col=spec.name,
