@@ -1,0 +1,367 @@
+"""Parser, taxonomy, overrides and table API of aftercar.vocab (hand-worked micro cases)."""
+
+from __future__ import annotations
+
+import shutil
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from aftercar.errors import VocabularyError
+from aftercar.vocab import (
+    COLUMNS,
+    classify_regimens,
+    classify_text,
+    load_overrides,
+    load_taxonomy,
+    load_vocabulary,
+    parse_regimen,
+    unrecognized_problems,
+)
+
+DATA = Path(str(resources.files("aftercar") / "data"))
+CONTRACT = (
+    "text",
+    "drugs",
+    "procedures",
+    "category",
+    "tce",
+    "bcma_directed",
+    "targets",
+    "unrecognized",
+)
+
+
+# --- parser -------------------------------------------------------------------------------
+
+
+def test_tokens_say_how_each_piece_was_read_in_reading_order():
+    parsed = parse_regimen("Dara-KPd 40 mg weekly (on trial)")
+    assert [(t.text, t.kind) for t in parsed.tokens] == [
+        ("Dara", "drug"),
+        ("KPd", "regimen"),
+        ("40 mg", "annotation"),
+        ("weekly", "annotation"),
+        ("on trial", "annotation"),
+    ]
+    assert parsed.tokens[1].names == ("carfilzomib", "pomalidomide", "dexamethasone")
+    assert "KPd" in parsed.tokens[1].how
+    assert parsed.annotations == ("dose: 40 mg", "schedule: weekly", "trial: on trial")
+
+
+def test_letter_decomposition_is_explained_code_by_code():
+    token = parse_regimen("VenDd").tokens[0]
+    assert token.kind == "regimen"
+    assert token.how == "letter codes Ven + D + d"
+
+
+def test_case_rules_upper_d_daratumumab_lower_d_dexamethasone():
+    assert parse_regimen("D").drugs == ("daratumumab",)
+    assert parse_regimen("d").drugs == ("dexamethasone",)
+    assert parse_regimen("DD").drugs == ("daratumumab", "dexamethasone")
+
+
+def test_all_lower_case_doublet_is_not_guessed():
+    parsed = parse_regimen("kd")
+    assert parsed.drugs == ()
+    assert parsed.unrecognized == ("kd",)
+
+
+def test_procedures_are_not_drugs():
+    parsed = parse_regimen("Mel200 + ASCT")
+    assert parsed.drugs == ("melphalan",)
+    assert parsed.procedures == ("autologous stem cell transplant",)
+
+
+def test_unknown_words_are_reported_never_dropped():
+    parsed = parse_regimen("Dara + Zorblatinib + dex")
+    assert parsed.unrecognized == ("Zorblatinib",)
+    assert parsed.drugs == ("daratumumab", "dexamethasone")
+
+
+def test_class_mention_is_kept_without_a_product_and_dropped_with_one():
+    assert parse_regimen("BCMA CAR T").drugs == ("unspecified bcma car t",)
+    assert parse_regimen("BCMA CAR T: cilta-cel").drugs == ("ciltacabtagene autoleucel",)
+    # a GPRC5D product does not cover a BCMA class mention
+    assert parse_regimen("BCMA CAR T + arlo-cel").drugs == (
+        "arlocabtagene autoleucel",
+        "unspecified bcma car t",
+    )
+
+
+def _write_vocab(tmp_path: Path, drugs_extra: str = "", codes: str | None = None) -> Path:
+    drugs = (DATA / "drugs.csv").read_text(encoding="utf-8") + drugs_extra
+    (tmp_path / "drugs.csv").write_text(drugs, encoding="utf-8")
+    (tmp_path / "codes.csv").write_text(
+        codes if codes is not None else (DATA / "regimen_codes.csv").read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+    shutil.copy(DATA / "regimen_grammar.toml", tmp_path / "grammar.toml")
+    return tmp_path
+
+
+def test_equally_short_decompositions_with_different_meanings_are_ambiguous(tmp_path):
+    codes = (
+        "code,match,drugs,procedures,source\n"
+        "Q,exact,bortezomib,,test\n"
+        "QW,exact,carfilzomib,,test\n"
+        "Wz,exact,lenalidomide,,test\n"
+        "z,exact,dexamethasone,,test\n"
+    )
+    d = _write_vocab(tmp_path, codes=codes)
+    vocab = load_vocabulary(d / "drugs.csv", d / "codes.csv", d / "grammar.toml")
+    parsed = parse_regimen("QWz", vocabulary=vocab)  # QW + z  or  Q + Wz
+    assert parsed.drugs == ()
+    assert parsed.tokens[0].how == "letter codes can be read more than one way"
+
+
+# --- malformed vocabulary files ---------------------------------------------------------
+
+
+def test_bad_boolean_in_drugs_csv_names_file_row_and_fix(tmp_path):
+    d = _write_vocab(tmp_path, "zzzumab,drug,anti_cd38,CD38,maybe,false,true,zzz,test\n")
+    with pytest.raises(VocabularyError, match=r"drugs.csv, row 96, column 'tce'.*Fix: write true"):
+        load_vocabulary(d / "drugs.csv", d / "codes.csv", d / "grammar.toml")
+
+
+def test_spelling_claimed_by_two_drugs_is_an_error(tmp_path):
+    d = _write_vocab(tmp_path, "zzzumab,drug,anti_cd38,CD38,false,false,true,Darzalex,test\n")
+    with pytest.raises(VocabularyError, match="'Darzalex' already means daratumumab"):
+        load_vocabulary(d / "drugs.csv", d / "codes.csv", d / "grammar.toml")
+
+
+def test_code_naming_an_unknown_drug_is_an_error(tmp_path):
+    codes = "code,match,drugs,procedures,source\nZ,exact,zorblatinib,,test\n"
+    d = _write_vocab(tmp_path, codes=codes)
+    with pytest.raises(VocabularyError, match=r"codes.csv, row 2: 'zorblatinib' not in drugs"):
+        load_vocabulary(d / "drugs.csv", d / "codes.csv", d / "grammar.toml")
+
+
+def test_bad_annotation_regex_is_an_error(tmp_path):
+    d = _write_vocab(tmp_path)
+    with (d / "grammar.toml").open("a", encoding="utf-8") as fh:
+        fh.write("\n[[annotation]]\nlabel = \"broken\"\npattern = '(unclosed'\n")
+    with pytest.raises(VocabularyError, match=r"broken.*bad regex"):
+        load_vocabulary(d / "drugs.csv", d / "codes.csv", d / "grammar.toml")
+
+
+def test_vocabulary_has_at_least_70_agents_each_with_a_source():
+    vocab = load_vocabulary()
+    assert len(vocab.drugs) >= 70
+    assert all(d.source for d in vocab.drugs.values())
+
+
+# --- taxonomy ----------------------------------------------------------------------------
+
+
+def _taxonomy(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "taxonomy.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_custom_taxonomy_changes_the_precedence(tmp_path):
+    default = (DATA / "taxonomy.toml").read_text(encoding="utf-8")
+    swapped = default.replace('  "bispecific",\n', "").replace(
+        '  "anti_cd38",\n', '  "anti_cd38",\n  "bispecific",\n'
+    )
+    tax = load_taxonomy(_taxonomy(tmp_path, swapped))
+    assert classify_text("Tec-Dara").category == "bispecific"
+    assert classify_text("Tec-Dara", taxonomy=tax).category == "anti_cd38"
+    assert classify_text("Tec alone", taxonomy=tax).category == "bispecific"
+
+
+def test_taxonomy_with_tce_category_by_drug_names(tmp_path):
+    tax = load_taxonomy(
+        _taxonomy(
+            tmp_path,
+            (
+                'default = "non_tce"\nprecedence = ["tce"]\n'
+                '[categories.tce]\nclasses = ["car_t", "bispecific", "trispecific"]\n'
+                'drugs = ["belantamab mafodotin"]\n'
+            ),
+        )
+    )
+    table = classify_regimens(["Tec", "Blenrep", "KRd"], taxonomy=tax)
+    assert table.column("category").to_pylist() == ["tce", "tce", "non_tce"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('precedence = ["x"]\n[categories.x]\nclasses = ["nonsense"]\n', "unknown class"),
+        ('precedence = ["x"]\n', r"have no \[categories"),
+        ("precedence = []\n", "non-empty list"),
+        ('precedence = ["x"]\n[categories.x]\ndrugs = ["zorblatinib"]\n', "unknown drug name"),
+        ('precedence = ["x"]\n[categories.x]\nclases = ["car_t"]\n', "unknown key"),
+        ('precedence = ["x", "x"]\n[categories.x]\n', "twice"),
+        ('default = "x"\nprecedence = ["x"]\n[categories.x]\n', "not in precedence"),
+        ("precedence = [\n", "not a valid TOML"),
+    ],
+)
+def test_malformed_taxonomy_raises_vocabulary_error_with_fix(tmp_path, text, message):
+    with pytest.raises(VocabularyError, match=message) as info:
+        load_taxonomy(_taxonomy(tmp_path, text))
+    assert "taxonomy.toml" in str(info.value)
+    assert "Fix:" in str(info.value)
+
+
+def test_missing_taxonomy_file(tmp_path):
+    with pytest.raises(VocabularyError, match="not found"):
+        load_taxonomy(tmp_path / "nope.toml")
+
+
+# --- overrides ---------------------------------------------------------------------------
+
+
+def _csv(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "overrides.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_csv_override_maps_unknown_text_to_drugs_and_category(tmp_path):
+    path = _csv(
+        tmp_path,
+        (
+            "text,drugs,category,note\n"
+            "Study XYZ arm B,ABBV-383,,blinded trial unblinded by sponsor\n"
+            "Protocol 17-123,zorblatinib,other,new oral agent\n"
+        ),
+    )
+    ovr = load_overrides(path)
+    row = classify_text("study xyz  ARM b", overrides=ovr)  # case and spaces ignored
+    assert (row.drugs, row.category, row.tce, row.bcma_directed) == (
+        "etentamig",
+        "bispecific",
+        True,
+        True,
+    )
+    assert row.unrecognized == ""
+    assert row.mapped_by.startswith("override (") and "row 2" in row.mapped_by
+    other = classify_text("Protocol 17-123", overrides=ovr)
+    assert (other.drugs, other.category, other.tce) == ("zorblatinib", "other", False)
+
+
+def test_toml_override_with_flags(tmp_path):
+    path = tmp_path / "ovr.toml"
+    path.write_text(
+        '[[override]]\ntext = "CAR-T #2 (academic)"\ndrugs = ["mystery-cel"]\n'
+        'category = "car_t"\ntce = true\nbcma_directed = true\ntargets = ["BCMA"]\n',
+        encoding="utf-8",
+    )
+    row = classify_text("CAR-T #2 (academic)", overrides=load_overrides(path))
+    assert (row.drugs, row.category, row.tce, row.bcma_directed, row.targets) == (
+        "mystery-cel",
+        "car_t",
+        True,
+        True,
+        "BCMA",
+    )
+
+
+def test_override_category_only_keeps_parsed_drugs(tmp_path):
+    path = _csv(tmp_path, "text,category\nKCd,imid_pi\n")
+    row = classify_text("KCd", overrides=load_overrides(path))
+    assert row.drugs == "carfilzomib;cyclophosphamide;dexamethasone"
+    assert row.category == "imid_pi"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("regimen,drugs\nx,dara\n", r"row 1: no 'text' column"),
+        ("text,drugs,colour\nx,dara,red\n", "unknown column"),
+        ("text,drugs\n,dara\n", r"row 2, column 'text': empty"),
+        ("text,drugs\nx,\n", "neither drugs, procedures nor category"),
+        ("text,drugs\nx,zorblatinib\n", r"row 2, column 'drugs'.*give a category"),
+        ("text,procedures\nx,surgery\n", "not a known procedure"),
+        ("text,drugs,tce\nx,dara,perhaps\n", "not a boolean"),
+        ("text,drugs\nx,dara\nX,isa\n", "already overridden at"),
+    ],
+)
+def test_malformed_override_file(tmp_path, text, message):
+    with pytest.raises(VocabularyError, match=message):
+        load_overrides(_csv(tmp_path, text))
+
+
+def test_override_category_must_exist_in_the_taxonomy(tmp_path):
+    path = _csv(tmp_path, "text,category\nKCd,chemo\n")
+    with pytest.raises(VocabularyError, match=r"row 2, column 'category': 'chemo'"):
+        classify_regimens(["KCd"], overrides=path)
+
+
+# --- table API ---------------------------------------------------------------------------
+
+
+def test_contract_columns_come_first_in_order():
+    table = classify_regimens(["KRd"])
+    assert tuple(table.column_names[: len(CONTRACT)]) == CONTRACT
+    assert tuple(table.column_names) == COLUMNS
+    assert table.schema.field("tce").type == pa.bool_()
+
+
+def test_one_row_per_input_in_order_with_repeats_and_nulls():
+    texts = ["KRd", None, "Tec", "KRd", "", "Tec", None]
+    table = classify_regimens(texts)
+    assert table.num_rows == len(texts)
+    assert table.column("text").to_pylist() == texts
+    assert table.column("category").to_pylist() == [
+        "imid_pi",
+        None,
+        "bispecific",
+        "imid_pi",
+        None,
+        "bispecific",
+        None,
+    ]
+    assert table.column("tce").to_pylist() == [False, None, True, False, None, True, None]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda t: pd.Series(t, dtype="string"),
+        lambda t: pd.Series(t, dtype=object),
+        lambda t: pa.chunked_array([t[:2], t[2:]]),
+        lambda t: pa.array(t).dictionary_encode(),
+        tuple,
+    ],
+    ids=["pandas-string", "pandas-object", "chunked", "dictionary", "tuple"],
+)
+def test_accepts_pandas_and_arrow_inputs(make):
+    texts = ["Dara-KPd", None, "ASCT"]
+    table = classify_regimens(make(texts))
+    assert table.column("category").to_pylist() == ["anti_cd38", None, "transplant"]
+
+
+def test_empty_input_gives_empty_table():
+    table = classify_regimens([])
+    assert table.num_rows == 0
+    assert tuple(table.column_names) == COLUMNS
+
+
+# --- unrecognized problems ---------------------------------------------------------------
+
+
+def test_unrecognized_problems_name_row_column_text_words_and_fix(tmp_path):
+    texts = ["KRd", "Dara + Zorblatinib", None, "Dara + Zorblatinib", "Foo"]
+    problems = unrecognized_problems(texts, [2, 3, 4, 5, 6], file="lines.csv")
+    assert [p.row for p in problems] == [3, 5, 6]
+    p = problems[0]
+    assert (p.file, p.column, p.value, p.severity, p.rule) == (
+        "lines.csv",
+        "regimen",
+        "Dara + Zorblatinib",
+        "warning",
+        "regimen-unrecognized",
+    )
+    assert "Zorblatinib" in p.message
+    assert p.hint == "add an override or correct the spelling"
+    ovr = load_overrides(_csv(tmp_path, "text,drugs,category\nFoo,zorblatinib,other\n"))
+    assert [
+        p.row for p in unrecognized_problems(texts, [2, 3, 4, 5, 6], file="x", overrides=ovr)
+    ] == [3, 5]
