@@ -16,12 +16,13 @@ name, never by guessing from the value:
 
 Derived proportions: when any count in a dictionary (or a table row) is suppressed,
 its proportion entries (:data:`PROPORTION_KEYS`: ``estimate``, ``fraction``,
-``proportion``, ``percent``, ``pct``, ``orr`` and their confidence bounds
-``ci95``, ``lower``, ``upper``) become ``"suppressed"``, because a proportion with
-its denominator gives the numerator back. A ``"12 (40.0%)"`` cell whose count is
-suppressed becomes ``"<K"`` as a whole. Complementary (secondary) suppression,
-e.g. ``n - responders`` when only the responders are small, is *not* done; see
-``docs/report.md``.
+``proportion``, ``percent``, ``pct``, ``orr``, names with ``%`` and, when such a
+point proportion is present, its confidence bounds ``ci95``, ``lower``,
+``upper``) become ``"suppressed"``, because a proportion with its denominator
+gives the numerator back. Medians and their intervals are kept. A
+``"12 (40.0%)"`` cell whose count is suppressed becomes ``"<K"`` as a whole.
+Complementary (secondary) suppression, e.g. ``n - responders`` when only the
+non-responders are few, is *not* done; see ``docs/report.md``.
 
 References
 ----------
@@ -100,6 +101,9 @@ PROPORTION_KEYS: frozenset[str] = frozenset(
     }
 )
 
+#: Bounds that are suppressed only beside a point proportion (not beside a median).
+BOUND_KEYS: frozenset[str] = frozenset({"ci95", "lower", "upper", "ci_lower", "ci_upper"})
+
 #: Marker written in place of a proportion whose numerator was suppressed.
 SUPPRESSED = "suppressed"
 
@@ -120,7 +124,14 @@ def is_proportion_key(name: object) -> bool:
     if not isinstance(name, str):
         return False
     key = name.strip().lower()
-    return key in PROPORTION_KEYS or key.endswith(("_pct", "_percent", "_fraction", "%"))
+    return key in PROPORTION_KEYS or "%" in key or key.endswith(("_pct", "_percent", "_fraction"))
+
+
+def _targets(names: list[Any]) -> list[Any]:
+    """Proportion names to suppress: bounds count only beside a point proportion."""
+    props = [n for n in names if is_proportion_key(n) and not is_count_key(n)]
+    points = [n for n in props if str(n).strip().lower() not in BOUND_KEYS]
+    return props if points else []
 
 
 def marker(k: int) -> str:
@@ -148,10 +159,16 @@ def suppress_value(value: Any, k: int | None) -> Any:
 
 
 def _suppress_count_value(value: Any, k: int) -> tuple[Any, bool]:
-    """Suppress a value found under a count key; return (new value, changed)."""
+    """Suppress a value found under a count key; return (new value, changed).
+
+    Numbers are counts; lists are searched recursively (their numbers are counts,
+    their dictionaries are handled by their own keys).
+    """
     if isinstance(value, list | tuple):
-        new = [marker(k) if _small(v, k) else v for v in value]
-        return new, any(_small(v, k) for v in value)
+        pairs = [_suppress_count_value(v, k) for v in value]
+        return [p[0] for p in pairs], any(p[1] for p in pairs)
+    if isinstance(value, Mapping):
+        return _suppress_dict(value, k), False
     if _small(value, k):
         return marker(k), True
     return value, False
@@ -167,9 +184,8 @@ def _suppress_dict(obj: Mapping[Any, Any], k: int) -> dict[Any, Any]:
         else:
             out[key] = _suppress(value, k)
     if hit:
-        for key in out:
-            if is_proportion_key(key) and not is_count_key(key):
-                out[key] = SUPPRESSED
+        for key in _targets([key for key, v in out.items() if not isinstance(v, Mapping)]):
+            out[key] = SUPPRESSED
     return out
 
 
@@ -259,15 +275,14 @@ def suppress_table(df: pd.DataFrame, k: int | None) -> pd.DataFrame:
             row_hit |= mask
         elif col.dtype == object or pd.api.types.is_string_dtype(col):
             new = col.map(lambda v: _suppress_text_cell(v, k))
-            changed = (new.astype(object) != col.astype(object)).to_numpy(dtype=bool)
-            changed &= col.notna().to_numpy(dtype=bool)
+            differs = (new.astype(object) != col.astype(object)).to_numpy(dtype=bool)
+            changed = differs & col.notna().to_numpy(dtype=bool)
             if changed.any():
                 out[name] = new.astype(object)
                 row_hit |= changed
     if row_hit.any():
-        for name in out.columns:
-            if is_proportion_key(name) and not is_count_key(name):
-                col = out[name].astype(object).copy()
-                col[row_hit] = SUPPRESSED
-                out[name] = col
+        for name in _targets(list(out.columns)):
+            col = out[name].astype(object).copy()
+            col[row_hit] = SUPPRESSED
+            out[name] = col
     return out

@@ -107,7 +107,17 @@ def forest_figure(
                 lw=1.6,
                 solid_capstyle="butt",
             )
-            ax.plot([est], [yi], marker="s", ms=6, color=row["colour"], mec="black", mew=0.4)
+            ax.plot(
+                [est],
+                [yi],
+                marker="s",
+                ms=6,
+                color=row["colour"],
+                mec="black",
+                mew=0.4,
+                clip_on=False,
+                zorder=3,
+            )
         ax.text(
             1.04,
             yi,
@@ -140,7 +150,7 @@ def forest_figure(
     )
     ax.set_yticks(y, [r["label"] for r in rows])
     ax.set_ylim(-0.7, len(rows) + 0.1)
-    ax.set_xlim(0, 1)
+    ax.set_xlim(-0.01, 1.01)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.grid(axis="x", color="#e5e5e5", lw=0.6)
     ax.set_axisbelow(True)

@@ -197,12 +197,12 @@ def _risk_table(ax: Any, curves: list[_Curve], ticks: np.ndarray, k: int | None)
         y = 1 - (i + 0.5) / n
         trans = ax.get_yaxis_transform()
         if values is None:
-            ax.text(-0.01, y, label, transform=trans, ha="right", va="center", weight="bold")
+            ax.text(-0.05, y, label, transform=trans, ha="right", va="center", weight="bold")
             continue
-        ax.text(-0.01, y, label, transform=trans, ha="right", va="center", color=colour)
+        ax.text(-0.05, y, label, transform=trans, ha="right", va="center", color=colour)
         for x, v in zip(ticks, values, strict=True):
             text = suppress_value(int(v), k)
-            ax.text(x, y, str(text), transform=trans, ha="center", va="center", fontsize=8.5)
+            ax.text(x, y, str(text), ha="center", va="center", fontsize=8.5)
     ax.set_ylim(0, 1)
     ax.set_yticks([])
     for side in ("top", "right", "left", "bottom"):
@@ -245,6 +245,7 @@ def km_figure(key: str, results: dict[str, Any], *, k: int | None = None) -> Fig
     ax.set_ylabel(spec.ylabel)
     ax.set_xlabel(spec.xlabel)
     ax.set_title(spec.title)
-    ax.legend(loc="upper right", handlelength=1.6)
+    legend = ax.legend(loc="upper right", handlelength=1.6, frameon=True, framealpha=0.85)
+    legend.get_frame().set_linewidth(0)
     _risk_table(tab, curves, ticks, k)
     return save(fig, key, spec.title, spec.caption)
