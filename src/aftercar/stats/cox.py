@@ -247,19 +247,21 @@ def _as_float(values, name: str, n: int | None) -> np.ndarray:
 
 
 def _as_codes(values, name: str, n: int) -> tuple[np.ndarray, int]:
-    arr = pd.Series(np.asarray(values, dtype=object).reshape(-1))
+    arr = values.to_numpy() if isinstance(values, pd.Series | pd.Index) else np.asarray(values)
+    if arr.ndim != 1:
+        arr = arr.reshape(-1)
     if arr.size != n:
         raise InputError(
             f"cox_ph: `{name}` has {arr.size} values but `time` has {n}. "
             "Fix: pass one value per row."
         )
-    bad = arr.isna().to_numpy()
+    bad = pd.isna(arr) if arr.dtype.kind in "OSUfcmM" else np.zeros(n, dtype=bool)
     if bad.any():
         raise InputError(
             f"cox_ph: `{name}` is missing at {_positions(bad)}. Fix: give every row a {name} value."
         )
-    codes, uniques = pd.factorize(arr, sort=True)
-    return codes.astype(np.int64), len(uniques)
+    codes, uniques = pd.factorize(arr)
+    return codes.astype(np.int64, copy=False), len(uniques)
 
 
 def _covariate_matrix(covariates, n: int) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -392,7 +394,7 @@ def _centre_scale(x: np.ndarray, w: np.ndarray):
 
     Columns whose values all lie in {-1, 0, 1} are left alone (R's ``nocenter``).
     """
-    zero_one = np.all(np.isin(x, (-1.0, 0.0, 1.0)), axis=0)
+    zero_one = np.array([bool(np.all(np.abs(col) * (np.abs(col) - 1) == 0)) for col in x.T])
     means = np.where(zero_one, 0.0, (w @ x) / w.sum())
     xc = x - means
     mad = (w @ np.abs(xc)) / w.sum()
@@ -411,18 +413,21 @@ class _Fit:
     rank: int
     iter: int
     halved: bool
+    ev0: core.Evaluation  # at beta = 0 (robust score test)
+    ev: core.Evaluation  # at the final beta (score residuals)
 
 
 def _newton(design, *, eps: float, iter_max: int, toler_chol: float) -> _Fit:
     p = design.x.shape[1]
     beta = np.zeros(p)
-    ev = core.evaluate(design, beta)
+    ev0 = ev = core.evaluate(design, beta)
     loglik0 = best = ev.loglik
     chol, rank = core.cholesky2(ev.imat, toler_chol)
     step = core.chsolve2(chol, ev.u)
     sctest = float(ev.u @ step)
     if iter_max == 0 or not np.isfinite(loglik0):
-        return _Fit(beta, loglik0, loglik0, sctest, core.chinv2(chol), ev.u, rank, 0, False)
+        inv = core.chinv2(chol)
+        return _Fit(beta, loglik0, loglik0, sctest, inv, ev.u, rank, 0, False, ev0, ev)
     newbeta = beta + step
     halving = 0
     for it in range(1, iter_max + 1):
@@ -433,7 +438,9 @@ def _newton(design, *, eps: float, iter_max: int, toler_chol: float) -> _Fit:
             change = abs(1 - np.float64(best) / np.float64(ev.loglik))  # NaN at 0/0, as C
         if finite and change <= eps:
             inv = core.chinv2(chol)
-            return _Fit(newbeta, loglik0, ev.loglik, sctest, inv, ev.u, rank, it, halving > 0)
+            return _Fit(
+                newbeta, loglik0, ev.loglik, sctest, inv, ev.u, rank, it, halving > 0, ev0, ev
+            )
         if not finite or ev.loglik < best:
             halving += 1
             newbeta = (newbeta + halving * beta) / (halving + 1.0)
@@ -465,17 +472,15 @@ def _warn_infinite(fit: _Fit, coef, var, u, *, eps: float, toler_inf: float, nam
         )
 
 
-def _robust(design, coef_scaled, var_scaled, scale, inp: _Inputs, toler_chol: float):
+def _robust(design, fit: _Fit, scale, inp: _Inputs, toler_chol: float):
     """Cluster-robust variance (and R's robust score test) in original coordinates."""
     codes, nclus = inp.cluster
-    ev = core.evaluate(design, coef_scaled, need_imat=False)
-    resid = core.score_residuals(design, ev) * design.w[:, None]
-    dfbeta = core.cluster_sums(resid @ var_scaled, codes, nclus)
+    resid = core.score_residuals(design, fit.ev) * design.w[:, None]
+    dfbeta = core.cluster_sums(resid @ fit.imat_inv, codes, nclus)
     robust_var = (dfbeta.T @ dfbeta) * np.outer(scale, scale)
-    ev0 = core.evaluate(design, np.zeros_like(coef_scaled), need_imat=False)
-    sc0 = core.cluster_sums(core.score_residuals(design, ev0) * design.w[:, None], codes, nclus)
-    u0 = sc0.sum(axis=0)
-    rscore = core.wald_statistic(sc0.T @ sc0, u0, toler_chol)
+    resid0 = core.score_residuals(design, fit.ev0) * design.w[:, None]
+    sc0 = core.cluster_sums(resid0, codes, nclus)
+    rscore = core.wald_statistic(sc0.T @ sc0, sc0.sum(axis=0), toler_chol)
     return robust_var, rscore
 
 
@@ -620,7 +625,7 @@ def _assemble(
     df = int(p - singular.sum())
     robust_var = rscore = None
     if inp.cluster is not None:
-        robust_var, rscore = _robust(design, fit.beta, fit.imat_inv, scale, inp, toler_chol)
+        robust_var, rscore = _robust(design, fit, scale, inp, toler_chol)
     used_var = var if robust_var is None else robust_var
     wald = core.wald_statistic(used_var, np.where(singular, 0.0, coef), toler_chol)
     coef = np.where(singular, np.nan, coef)
