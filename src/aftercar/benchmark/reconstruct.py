@@ -21,7 +21,7 @@ curves. BMC Med Res Methodol 2012;12:9. doi:10.1186/1471-2288-12-9
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -193,15 +193,18 @@ class _State:
     nhat: np.ndarray  # at risk just before T[k] (length K + 1)
     km: np.ndarray  # reconstructed KM at T[k]
     last: int = 0  # index of the last point with an event
+    cen_times: dict[int, np.ndarray] = field(default_factory=dict)  # by interval start
 
 
 def _spread_censoring(st: _State, lo: int, hi_excl: int, t_end: float, n_cen: int) -> None:
-    """Place ``n_cen`` censorings evenly in ``[T[lo], t_end]`` and bin them by step."""
+    """Place ``n_cen`` censorings evenly in ``(T[lo], t_end)`` and bin them by step."""
     st.cen[lo:hi_excl] = 0
+    st.cen_times[lo] = np.empty(0)
     if n_cen <= 0:
         return
     t0 = st.T[lo]
     cen_t = t0 + np.arange(1, n_cen + 1) * (t_end - t0) / (n_cen + 1)
+    st.cen_times[lo] = cen_t
     edges = np.r_[st.T[lo:hi_excl], np.inf]
     idx = np.clip(np.searchsorted(edges, cen_t, side="right") - 1, 0, hi_excl - lo - 1)
     st.cen[lo:hi_excl] = np.bincount(idx, minlength=hi_excl - lo)
@@ -223,14 +226,20 @@ def _km_pass(st: _State, lo: int, hi_excl: int, n_start: float, last: int) -> in
     return last
 
 
-def _fit_interval(st: _State, lo: int, hi_excl: int, n_risk: float, n_next: float) -> None:
-    """Find the censoring count in one interval that reproduces the next at-risk number."""
+def _fit_interval(
+    st: _State, lo: int, hi_excl: int, n_risk: float, n_next: float, t_next: float
+) -> None:
+    """Find the censoring count in one interval that reproduces the next at-risk number.
+
+    Censorings are spread evenly between the interval's first digitised time and
+    the next at-risk time ``t_next`` (they happened before that count was taken).
+    """
     n_cen = round(n_risk * st.S[hi_excl] / max(st.S[lo], 1e-12) - n_next)
     last0 = st.last
     seen: set[int] = set()
     for _ in range(_MAX_ITER):
         n_cen = int(min(max(n_cen, 0), n_risk))
-        _spread_censoring(st, lo, hi_excl, st.T[hi_excl], n_cen)
+        _spread_censoring(st, lo, hi_excl, t_next, n_cen)
         last = _km_pass(st, lo, hi_excl, n_risk, last0)
         gap = int(st.nhat[hi_excl] - n_next)
         if gap == 0 or n_cen in seen:
@@ -274,14 +283,18 @@ def _fit_last_interval(st: _State, lo: int, n_risk: float, cen_hazard: float, to
     st.last = _km_pass(st, lo, K, n_risk, last0)
 
 
-def _intervals(T: np.ndarray, at_risk: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """First digitised index in each at-risk interval; drop intervals with no points."""
+def _intervals(T: np.ndarray, at_risk: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """First digitised index, count and time of each at-risk interval.
+
+    At-risk times after the last digitised point, and intervals without any
+    digitised point (merged into the previous one), are dropped.
+    """
     t_risk = at_risk["time"].to_numpy(float)
     n_risk = at_risk["n_risk"].to_numpy(float)
     lower = np.searchsorted(T, t_risk, side="left")
     keep = lower < T.size
     keep &= np.r_[True, np.diff(lower) > 0]  # an interval without digitised points is merged
-    return lower[keep], n_risk[keep]
+    return lower[keep], n_risk[keep], t_risk[keep]
 
 
 def _prepare_curve(curve: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -324,7 +337,7 @@ def guyot_reconstruct(
     curve = check_curve(curve)
     at_risk = check_at_risk(at_risk)
     T, S = _prepare_curve(curve)
-    lower, n_risk = _intervals(T, at_risk)
+    lower, n_risk, t_risk = _intervals(T, at_risk)
     if lower.size == 0 or lower[0] != 0:
         raise InputError(
             "The at-risk table must start at time 0 (the number of patients at baseline). "
@@ -334,7 +347,7 @@ def guyot_reconstruct(
     st = _State(T, S, np.zeros(K, int), np.zeros(K, int), np.zeros(K + 1), np.ones(K))
     n_int = lower.size
     for i in range(n_int - 1):
-        _fit_interval(st, int(lower[i]), int(lower[i + 1]), n_risk[i], n_risk[i + 1])
+        _fit_interval(st, int(lower[i]), int(lower[i + 1]), n_risk[i], n_risk[i + 1], t_risk[i + 1])
     lo_last = int(lower[-1])
     mid_risk = (st.nhat[:lo_last] + st.nhat[1 : lo_last + 1]) / 2.0
     person_time = np.sum(np.diff(T[: lo_last + 1]) * mid_risk)
@@ -346,8 +359,7 @@ def guyot_reconstruct(
 def _assemble(st: _State, n0: int, total_events: int | None) -> Reconstruction:
     T = st.T
     ev_t = np.repeat(T, st.d)
-    mids = np.r_[(T[:-1] + T[1:]) / 2.0, T[-1]]
-    cen_t = np.repeat(mids, st.cen)
+    cen_t = np.concatenate([np.empty(0), *st.cen_times.values()])
     n_left = int(n0 - st.d.sum() - st.cen.sum())
     cen_t = np.r_[cen_t, np.full(max(n_left, 0), T[-1])]
     ipd = pd.DataFrame({

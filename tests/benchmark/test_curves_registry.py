@@ -1,0 +1,90 @@
+"""Reference curves fitted to published summaries, and the benchmark registry."""
+
+import numpy as np
+import pytest
+
+from aftercar.benchmark import (
+    ExponentialCurve,
+    StepCurve,
+    fit_reference_curve,
+    get_benchmark,
+    list_benchmarks,
+)
+from aftercar.errors import ConfigError, InputError
+
+
+def test_exponential_from_median_hits_the_median():
+    c = ExponentialCurve.from_median(17.9)
+    assert c.survival(17.9) == pytest.approx(0.5)
+    assert c.median() == pytest.approx(17.9)
+
+
+def test_weibull_through_median_and_landmark_is_exact():
+    c = fit_reference_curve([6.0, 17.9], [0.8, 0.5], kind="weibull")
+    np.testing.assert_allclose(c.survival([6.0, 17.9]), [0.8, 0.5], atol=1e-12)
+    assert c.median() == pytest.approx(17.9)
+
+
+def test_piecewise_exponential_passes_through_every_point():
+    times, surv = [3.0, 12.0, 24.0], [0.9, 0.6, 0.45]
+    c = fit_reference_curve(times, surv, kind="piecewise_exponential")
+    np.testing.assert_allclose(c.survival(times), surv, atol=1e-12)
+    assert c.survival(0.0) == pytest.approx(1.0)
+    assert 12.0 < c.median() < 24.0
+    assert c.survival(c.median()) == pytest.approx(0.5)
+
+
+def test_increasing_published_points_are_refused():
+    with pytest.raises(InputError, match="do not decrease"):
+        fit_reference_curve([6.0, 12.0], [0.5, 0.6])
+
+
+def test_nelson_aalen_step_curve_hand_worked():
+    # times 1,2,3 all events, 4 censored: H = 1/4, 1/4+1/3, ... at 1, 2, 3
+    c = StepCurve.from_ipd(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1, 1, 1, 0]))
+    np.testing.assert_allclose(c.cumhaz([0.5, 1.0, 2.5, 3.0, 10.0]),
+                               [0, 1 / 4, 1 / 4 + 1 / 3, 1 / 4 + 1 / 3 + 1 / 2,
+                                1 / 4 + 1 / 3 + 1 / 2])  # fmt: skip
+
+
+def test_registry_holds_the_index_study_first_with_confirmed_figures():
+    names = [b.name for b in list_benchmarks()]
+    assert names[0] == "van_oekelen_2023"
+    assert {"reyes_2024", "mouhieddine_2023"} <= set(names)
+    vo = get_benchmark("van_oekelen_2023")
+    assert vo.n == 79 and vo.doi == "10.1182/blood.2022017848"
+    assert vo.endpoint("os").median == 17.9 and vo.endpoint("os").median_ci == (14.0, None)
+    assert vo.endpoint("orr1").rate == 0.434 and vo.endpoint("orr1").n is None
+    assert vo.endpoint("pfs1").median_ci == (2.5, 4.6)
+    assert vo.endpoint("tce_orr").responders == 32 and vo.endpoint("tce_orr").n == 35
+    reyes = get_benchmark("reyes_2024")
+    assert reyes.endpoint("orr1").rate_ci == (0.28, 0.55)
+    assert reyes.endpoint("os").median == 18.0
+
+
+def test_every_benchmark_file_has_citation_source_and_km_statement():
+    for b in list_benchmarks():
+        assert b.citation and b.source_url.startswith("http") and b.population
+        assert b.km_coordinates  # says whether digitised coordinates exist
+        for ep in b.endpoints.values():
+            assert ep.rate is not None or ep.median is not None or ep.landmarks
+
+
+def test_curve_from_a_median_only_benchmark_is_exponential():
+    c = get_benchmark("van_oekelen_2023").curve("os")
+    assert c.to_dict()["kind"] == "exponential"
+    assert c.median() == pytest.approx(17.9)
+
+
+def test_unknown_benchmark_lists_the_registered_names():
+    with pytest.raises(InputError, match="van_oekelen_2023"):
+        get_benchmark("no_such_study")
+
+
+def test_user_benchmark_file_is_validated(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text('name = "mine"\ntitle = "t"\n[endpoints.os]\nmedian = 10\nbogus = 1\n')
+    with pytest.raises(ConfigError) as err:
+        get_benchmark(str(path))
+    text = " ".join(str(p) for p in err.value.problems)
+    assert "citation" in text and "bogus" in text
