@@ -30,6 +30,10 @@ from aftercar.report.figures._style import GROUP_COLOURS, FigureOutput, new_figu
 #: Most steps drawn per curve; larger curves are thinned by time bin.
 MAX_STEPS = 2000
 
+#: Censoring ticks are drawn only for groups with at most this many censored times
+#: (beyond that they merge into a band and hide the curve, Pocock et al. 2002).
+MAX_CENSOR_TICKS = 300
+
 #: Tick spacings (months) to choose from, so that at most 9 ticks are shown.
 TICK_STEPS: tuple[float, ...] = (1, 2, 3, 6, 12, 24, 36, 60, 120)
 
@@ -50,7 +54,8 @@ SPECS: dict[str, CurveSpec] = {
         "Overall survival from post-CAR-T progression",
         "Overall survival",
         _OS_X,
-        "Kaplan-Meier estimate with 95% pointwise confidence band; ticks mark censoring.",
+        "Kaplan-Meier estimate with 95% pointwise confidence band; ticks mark censoring "
+        f"(omitted for groups with more than {MAX_CENSOR_TICKS} censored times).",
     ),
     "os_by_relapse_timing": CurveSpec(
         "Overall survival by timing of relapse after CAR T",
@@ -159,13 +164,19 @@ def at_risk(curve: _Curve, ticks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return risk, events
 
 
+def _fmt_count(value: float, k: int | None) -> str:
+    """A count for display: suppressed below K, thousands separated."""
+    shown = suppress_value(round(value), k)
+    return f"{shown:,}" if isinstance(shown, int) else str(shown)
+
+
 def _fmt_months(value: Any) -> str:
     return "NE" if value is None or not np.isfinite(float(value)) else f"{float(value):.1f}"
 
 
 def _legend_label(curve: _Curve, k: int | None) -> str:
     est, lo, hi = curve.median
-    n_text = suppress_value(round(curve.n), k)
+    n_text = _fmt_count(curve.n, k)
     return (
         f"{curve.label} (n={n_text}; median {_fmt_months(est)} "
         f"[{_fmt_months(lo)}–{_fmt_months(hi)}] mo)"
@@ -180,7 +191,8 @@ def _draw_curve(ax: Any, curve: _Curve, colour: str, tmax: float, k: int | None)
     ax.step(x, np.r_[1.0, s], where="post", color=colour, lw=1.6, label=_legend_label(curve, k))
     ax.fill_between(x, np.r_[1.0, lo], np.r_[1.0, hi], step="post", color=colour, alpha=0.14, lw=0)
     cens = np.flatnonzero(curve.n_censor > 0)
-    cens = cens[thin_steps(curve.time[cens], tmax, 400)] if len(cens) else cens
+    if len(cens) > MAX_CENSOR_TICKS:
+        return
     ax.plot(curve.time[cens], curve.surv[cens], ls="none", marker="|", ms=5, mew=1.0, color=colour)
 
 
@@ -201,8 +213,7 @@ def _risk_table(ax: Any, curves: list[_Curve], ticks: np.ndarray, k: int | None)
             continue
         ax.text(-0.05, y, label, transform=trans, ha="right", va="center", color=colour)
         for x, v in zip(ticks, values, strict=True):
-            text = suppress_value(int(v), k)
-            ax.text(x, y, str(text), ha="center", va="center", fontsize=8.5)
+            ax.text(x, y, _fmt_count(v, k), ha="center", va="center", fontsize=8.5)
     ax.set_ylim(0, 1)
     ax.set_yticks([])
     for side in ("top", "right", "left", "bottom"):

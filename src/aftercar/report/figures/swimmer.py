@@ -61,6 +61,7 @@ def _segments(lines: pd.DataFrame, pos: pd.Series, follow: pd.Series) -> pd.Data
 
 
 def _draw_markers(ax, seg: pd.DataFrame, pts: pd.DataFrame) -> None:
+    scale = 1.0 if len(pts) <= 60 else 0.72
     responded = seg["responded"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     mid = ((seg["x0"] + seg["x1"]) / 2).to_numpy()
     ax.plot(
@@ -68,7 +69,7 @@ def _draw_markers(ax, seg: pd.DataFrame, pts: pd.DataFrame) -> None:
         seg["y"].to_numpy()[responded],
         ls="none",
         marker="o",
-        ms=3.4,
+        ms=3.4 * scale,
         mfc="white",
         mec="black",
         mew=0.7,
@@ -76,13 +77,19 @@ def _draw_markers(ax, seg: pd.DataFrame, pts: pd.DataFrame) -> None:
     prog = pd.to_numeric(seg["progression_months"], errors="coerce").to_numpy()
     has = np.isfinite(prog)
     ax.plot(
-        prog[has], seg["y"].to_numpy()[has], ls="none", marker="x", ms=3.4, mew=0.9, color="#B2182B"
+        prog[has],
+        seg["y"].to_numpy()[has],
+        ls="none",
+        marker="x",
+        ms=3.4 * scale,
+        mew=0.9,
+        color="#B2182B",
     )
     event = pts["os_event"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     os_m = pd.to_numeric(pts["os_months"], errors="coerce").to_numpy()
     y = np.arange(len(pts))
-    ax.plot(os_m[event], y[event], ls="none", marker="s", ms=3.0, color="black")
-    ax.plot(os_m[~event], y[~event], ls="none", marker=">", ms=3.6, color="#555555")
+    ax.plot(os_m[event], y[event], ls="none", marker="s", ms=3.0 * scale, color="black")
+    ax.plot(os_m[~event], y[~event], ls="none", marker=">", ms=3.6 * scale, color="#555555")
 
 
 def _legend(ax, categories: list[str]) -> None:
