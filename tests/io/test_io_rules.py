@@ -1,0 +1,775 @@
+"""Every validation rule: a bad micro-cohort and the exact problem it must produce."""
+
+from __future__ import annotations
+
+import pytest
+from iokit import (
+    LINE_COLUMNS,
+    LINES,
+    PATIENT_COLUMNS,
+    PATIENTS,
+    TODAY,
+    edited,
+    make_cohort,
+    write_csv,
+)
+
+from aftercar.errors import Problem
+from aftercar.io import RULES, validate_cohort
+
+P, L = "patients.csv", "lines.csv"
+
+# (id, table, spreadsheet row, column, new value, expected problem)
+CELL_CASES = [
+    (
+        "date_unparseable",
+        "patients",
+        3,
+        "car_t_date",
+        "2020-02-30",
+        Problem(
+            P,
+            3,
+            "car_t_date",
+            "2020-02-30",
+            "car_t_date is not a date",
+            "write the date as YYYY-MM-DD (e.g. 2021-04-03) or use an Excel date cell",
+            "error",
+            "date_unparseable",
+        ),
+    ),
+    (
+        "date_ambiguous",
+        "lines",
+        4,
+        "start_date",
+        "12/01/2020",
+        Problem(
+            L,
+            4,
+            "start_date",
+            "12/01/2020",
+            "start_date is an ambiguous date (day and month order unknown)",
+            "write the date as YYYY-MM-DD (e.g. 2021-04-03), or pass --date-format to say "
+            "how to read it (e.g. --date-format %d/%m/%Y)",
+            "error",
+            "date_ambiguous",
+        ),
+    ),
+    (
+        "number_unparseable",
+        "patients",
+        3,
+        "prior_lines",
+        "five",
+        Problem(
+            P,
+            3,
+            "prior_lines",
+            "five",
+            "prior_lines is not a number",
+            "write a number, with '.' as decimal point",
+            "error",
+            "number_unparseable",
+        ),
+    ),
+    (
+        "number_not_integer",
+        "patients",
+        2,
+        "ecog",
+        "1.5",
+        Problem(
+            P,
+            2,
+            "ecog",
+            "1.5",
+            "ecog must be a whole number",
+            "write a whole number, e.g. 2",
+            "error",
+            "number_not_integer",
+        ),
+    ),
+    (
+        "number_out_of_range",
+        "patients",
+        2,
+        "ecog",
+        "6",
+        Problem(
+            P,
+            2,
+            "ecog",
+            "6",
+            "ecog is outside the allowed range (0 to 5)",
+            "correct the value",
+            "error",
+            "number_out_of_range",
+        ),
+    ),
+    (
+        "number_out_of_range_open",
+        "patients",
+        2,
+        "prior_lines",
+        "-1",
+        Problem(
+            P,
+            2,
+            "prior_lines",
+            "-1",
+            "prior_lines is outside the allowed range (at least 0)",
+            "correct the value",
+            "error",
+            "number_out_of_range",
+        ),
+    ),
+    (
+        "bool_unparseable",
+        "lines",
+        2,
+        "clinical_trial",
+        "maybe",
+        Problem(
+            L,
+            2,
+            "clinical_trial",
+            "maybe",
+            "clinical_trial is not yes/no",
+            "write yes or no (also accepted: true/false, y/n, 1/0); leave empty if unknown",
+            "error",
+            "bool_unparseable",
+        ),
+    ),
+    (
+        "response_unparseable",
+        "lines",
+        3,
+        "best_response",
+        "good",
+        Problem(
+            L,
+            3,
+            "best_response",
+            "good",
+            "best_response is not an IMWG response category",
+            "use sCR, CR, VGPR, PR, MR, SD, PD or NE (full names such as 'very good partial "
+            "response' are accepted); leave empty if not assessed",
+            "error",
+            "response_unparseable",
+        ),
+    ),
+    (
+        "stage_unparseable",
+        "patients",
+        2,
+        "iss_stage",
+        "IV",
+        Problem(
+            P,
+            2,
+            "iss_stage",
+            "IV",
+            "iss_stage is not an ISS stage",
+            "write 1, 2 or 3 (I, II, III are also accepted); leave empty if unknown",
+            "error",
+            "stage_unparseable",
+        ),
+    ),
+    (
+        "required_value",
+        "lines",
+        4,
+        "regimen",
+        "",
+        Problem(
+            L,
+            4,
+            "regimen",
+            None,
+            "regimen is empty",
+            "fill in regimen (required) or delete the row",
+            "error",
+            "required_value",
+        ),
+    ),
+    (
+        "duplicate_patient",
+        "patients",
+        3,
+        "patient_id",
+        "P01",
+        Problem(
+            P,
+            3,
+            "patient_id",
+            "P01",
+            "patient_id 'P01' already appears in row 2",
+            "give each patient exactly one row in the patients table; merge or renumber the "
+            "duplicates",
+            "error",
+            "duplicate_patient",
+        ),
+    ),
+    (
+        "duplicate_line",
+        "lines",
+        3,
+        "line",
+        "1",
+        Problem(
+            L,
+            3,
+            "line",
+            "1",
+            "line 1 of patient 'P01' already appears in row 2",
+            "number each patient's lines 1, 2, 3, ... once each",
+            "error",
+            "duplicate_line",
+        ),
+    ),
+    (
+        "unknown_patient",
+        "lines",
+        4,
+        "patient_id",
+        "P09",
+        Problem(
+            L,
+            4,
+            "patient_id",
+            "P09",
+            "patient_id 'P09' is not in the patients table",
+            "add the patient to the patients table or correct the patient_id",
+            "error",
+            "unknown_patient",
+        ),
+    ),
+    (
+        "line_sequence_gap",
+        "lines",
+        3,
+        "line",
+        "3",
+        Problem(
+            L,
+            3,
+            "line",
+            "3",
+            "lines of patient 'P01' are numbered 1, 3; expected 1 to 2 without gaps",
+            "number each patient's salvage lines consecutively from 1 "
+            "(1 = first line after the CAR-T progression)",
+            "error",
+            "line_sequence",
+        ),
+    ),
+    (
+        "line_sequence_not_from_1",
+        "lines",
+        4,
+        "line",
+        "2",
+        Problem(
+            L,
+            4,
+            "line",
+            "2",
+            "lines of patient 'P02' are numbered 2; expected 1 to 1 without gaps",
+            "number each patient's salvage lines consecutively from 1 "
+            "(1 = first line after the CAR-T progression)",
+            "error",
+            "line_sequence",
+        ),
+    ),
+    (
+        "date_order_car_t_after_progression",
+        "patients",
+        2,
+        "progression_date",
+        "2019-12-01",
+        Problem(
+            P,
+            2,
+            "progression_date",
+            "2019-12-01",
+            "progression_date (2019-12-01) is before car_t_date (2020-01-10)",
+            "check both dates: car_t_date cannot be after progression_date",
+            "error",
+            "date_order",
+        ),
+    ),
+    (
+        "date_order_line_end_before_start",
+        "lines",
+        2,
+        "end_date",
+        "2020-07-01",
+        Problem(
+            L,
+            2,
+            "end_date",
+            "2020-07-01",
+            "end_date (2020-07-01) is before start_date (2020-07-10)",
+            "check both dates: start_date cannot be after end_date",
+            "error",
+            "date_order",
+        ),
+    ),
+    (
+        "date_order_line_progression_before_start",
+        "lines",
+        3,
+        "progression_date",
+        "2020-12-01",
+        Problem(
+            L,
+            3,
+            "progression_date",
+            "2020-12-01",
+            "progression_date (2020-12-01) is before start_date (2020-12-15)",
+            "check both dates: start_date cannot be after progression_date",
+            "error",
+            "date_order",
+        ),
+    ),
+    (
+        "date_order_line_before_index",
+        "lines",
+        4,
+        "start_date",
+        "2020-11-01",
+        Problem(
+            L,
+            4,
+            "start_date",
+            "2020-11-01",
+            "start_date (2020-11-01) is before the "
+            "patient's progression_date (2020-11-15, patients.csv row 3)",
+            "check both dates: progression_date cannot be after the line's start_date",
+            "error",
+            "date_order",
+        ),
+    ),
+    (
+        "date_order_line_after_death",
+        "lines",
+        3,
+        "end_date",
+        "2021-07-01",
+        Problem(
+            L,
+            3,
+            "end_date",
+            "2021-07-01",
+            "end_date (2021-07-01) is after the patient's "
+            "death_date (2021-06-01, patients.csv row 2)",
+            "check both dates: the line's end_date cannot be after death_date",
+            "error",
+            "date_order",
+        ),
+    ),
+    (
+        "date_order_line_after_last_followup",
+        "lines",
+        4,
+        "progression_date",
+        "2022-03-01",
+        Problem(
+            L,
+            4,
+            "progression_date",
+            "2022-03-01",
+            "progression_date (2022-03-01) is after "
+            "the patient's last_followup_date (2022-01-31, patients.csv row 3)",
+            "check both dates: the line's progression_date cannot be after last_followup_date",
+            "error",
+            "date_order",
+        ),
+    ),
+    (
+        "date_order_followup_before_progression",
+        "patients",
+        4,
+        "last_followup_date",
+        "2020-11-30",
+        Problem(
+            P,
+            4,
+            "last_followup_date",
+            "2020-11-30",
+            "last_followup_date (2020-11-30) is before progression_date (2020-12-01)",
+            "check both dates: progression_date cannot be after last_followup_date",
+            "error",
+            "date_order",
+        ),
+    ),
+    (
+        "date_order_birth_after_car_t",
+        "patients",
+        2,
+        "birth_date",
+        "2020-02-01",
+        Problem(
+            P,
+            2,
+            "car_t_date",
+            "2020-01-10",
+            "car_t_date (2020-01-10) is before birth_date (2020-02-01)",
+            "check both dates: birth_date cannot be after car_t_date",
+            "error",
+            "date_order",
+        ),
+    ),
+    (
+        "date_future",
+        "patients",
+        3,
+        "last_followup_date",
+        "2025-01-02",
+        Problem(
+            P,
+            3,
+            "last_followup_date",
+            "2025-01-02",
+            "last_followup_date is in the future (after 2025-01-01)",
+            "check the year and the day/month order",
+            "error",
+            "date_future",
+        ),
+    ),
+    (
+        "no_followup",
+        "patients",
+        3,
+        "last_followup_date",
+        "",
+        Problem(
+            P,
+            3,
+            "last_followup_date",
+            None,
+            "neither death_date nor last_followup_date is given",
+            "enter the date of death, or the date the patient was last known alive "
+            "in last_followup_date",
+            "error",
+            "no_followup",
+        ),
+    ),
+    (
+        "line_start_order",
+        "lines",
+        3,
+        "start_date",
+        "2020-07-05",
+        Problem(
+            L,
+            3,
+            "start_date",
+            "2020-07-05",
+            "start_date (2020-07-05) is before the start of the previous line (2020-07-10)",
+            "check the line numbers and start dates: lines are numbered in the order they started",
+            "warning",
+            "line_start_order",
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("table", "row", "column", "value", "expected"),
+    [c[1:] for c in CELL_CASES],
+    ids=[c[0] for c in CELL_CASES],
+)
+def test_cell_rule_gives_exact_problem(tmp_path, table, row, column, value, expected):
+    report = validate_cohort(
+        make_cohort(tmp_path, **edited(table, row, column, value)), today=TODAY
+    )
+    assert expected in report.problems, "\n".join(map(str, report.problems))
+    assert report.ok is (expected.severity == "warning")
+
+
+def test_followup_after_death_is_a_date_order_error(tmp_path):
+    folder = make_cohort(tmp_path, **edited("patients", 2, "last_followup_date", "2021-07-01"))
+    report = validate_cohort(folder, today=TODAY)
+    assert report.errors == (
+        Problem(
+            P,
+            2,
+            "death_date",
+            "2021-06-01",
+            "death_date (2021-06-01) is before last_followup_date (2021-07-01)",
+            "check both dates: last_followup_date cannot be after death_date",
+            "error",
+            "date_order",
+        ),
+    )
+
+
+def test_valid_cohort_has_only_the_no_lines_warning(valid_cohort):
+    report = validate_cohort(valid_cohort, today=TODAY)
+    assert report.problems == (
+        Problem(
+            P,
+            4,
+            "patient_id",
+            "P03",
+            "patient has no salvage line in the lines table",
+            "nothing to do if no treatment followed the progression: the patient is kept "
+            "and counts for overall survival",
+            "warning",
+            "no_lines",
+        ),
+    )
+
+
+def _without(columns, rows, name):
+    i = columns.index(name)
+    return [c for c in columns if c != name], [r[:i] + r[i + 1 :] for r in rows]
+
+
+@pytest.mark.parametrize("name", ["patient_id", "car_t_product", "car_t_date", "progression_date"])
+def test_missing_required_patient_column(tmp_path, name):
+    cols, rows = _without(PATIENT_COLUMNS, PATIENTS, name)
+    report = validate_cohort(
+        make_cohort(tmp_path, patients=rows, patient_columns=cols), today=TODAY
+    )
+    assert (
+        Problem(
+            P,
+            None,
+            name,
+            None,
+            f"required column '{name}' is missing",
+            f"add a column headed {name} (case, spaces and punctuation are ignored)",
+            "error",
+            "missing_column",
+        )
+        in report.problems
+    )
+
+
+@pytest.mark.parametrize("name", ["patient_id", "line", "regimen", "start_date"])
+def test_missing_required_line_column(tmp_path, name):
+    cols, rows = _without(LINE_COLUMNS, LINES, name)
+    report = validate_cohort(make_cohort(tmp_path, lines=rows, line_columns=cols), today=TODAY)
+    assert [p.rule for p in report.errors] == ["missing_column"]
+    assert report.errors[0].message == f"required column '{name}' is missing"
+    assert report.errors[0].file == L
+
+
+def test_missing_both_death_and_followup_columns(tmp_path):
+    cols, rows = _without(PATIENT_COLUMNS, PATIENTS, "death_date")
+    cols, rows = _without(cols, rows, "last_followup_date")
+    report = validate_cohort(
+        make_cohort(tmp_path, patients=rows, patient_columns=cols), today=TODAY
+    )
+    assert report.errors == (
+        Problem(
+            P,
+            None,
+            "last_followup_date",
+            None,
+            "required column 'last_followup_date' is "
+            "missing (there is no death_date column either)",
+            "add last_followup_date (date last known alive) and death_date columns",
+            "error",
+            "missing_column",
+        ),
+    )
+
+
+def test_duplicate_column(tmp_path):
+    cols = [*PATIENT_COLUMNS, "Patient ID"]
+    rows = [[*r, r[0]] for r in PATIENTS]
+    report = validate_cohort(
+        make_cohort(tmp_path, patients=rows, patient_columns=cols), today=TODAY
+    )
+    assert report.errors == (
+        Problem(
+            P,
+            None,
+            "Patient ID",
+            None,
+            "columns 'patient_id' and 'Patient ID' both mean patient_id",
+            "keep one of them or rename one",
+            "error",
+            "duplicate_column",
+        ),
+    )
+
+
+def test_unnamed_column_with_values_is_a_warning(tmp_path):
+    cols = [*PATIENT_COLUMNS, ""]
+    rows = [[*r, "note"] for r in PATIENTS]
+    report = validate_cohort(
+        make_cohort(tmp_path, patients=rows, patient_columns=cols), today=TODAY
+    )
+    assert report.ok
+    assert (
+        Problem(
+            P,
+            None,
+            "column 19",
+            None,
+            "the column has values but no header; it is ignored",
+            "give the column a header",
+            "warning",
+            "unnamed_column",
+        )
+        in report.problems
+    )
+
+
+def test_missing_path(tmp_path):
+    report = validate_cohort(tmp_path / "nope")
+    assert report.problems == (
+        Problem(
+            str(tmp_path / "nope"),
+            None,
+            None,
+            None,
+            "no such file or folder",
+            "check the path: give the folder holding patients.csv and lines.csv, or the "
+            ".xlsx workbook",
+            "error",
+            "missing_path",
+        ),
+    )
+
+
+def test_missing_file(tmp_path):
+    make_cohort(tmp_path)
+    (tmp_path / "lines.csv").unlink()
+    report = validate_cohort(tmp_path)
+    assert report.problems == (
+        Problem(
+            str(tmp_path),
+            None,
+            None,
+            None,
+            "no 'lines' table found (looked for lines.csv, lines.parquet or a file ending _lines)",
+            f"put the lines table in {tmp_path} as lines.csv",
+            "error",
+            "missing_file",
+        ),
+    )
+
+
+def test_ambiguous_file(tmp_path):
+    make_cohort(tmp_path)
+    write_csv(tmp_path / "old_patients.csv", PATIENT_COLUMNS, PATIENTS)
+    report = validate_cohort(tmp_path)
+    assert [(p.rule, p.message) for p in report.problems] == [
+        (
+            "ambiguous_file",
+            "several files could be the 'patients' table: old_patients.csv, patients.csv",
+        )
+    ]
+
+
+def test_missing_sheet(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "patients"
+    book.save(tmp_path / "c.xlsx")
+    report = validate_cohort(tmp_path / "c.xlsx")
+    assert report.problems == (
+        Problem(
+            "c.xlsx:lines",
+            None,
+            None,
+            None,
+            "the workbook has no sheet named 'lines' (sheets: patients)",
+            "name the sheet holding the lines table 'lines'",
+            "error",
+            "missing_sheet",
+        ),
+    )
+
+
+def test_unreadable_workbook(tmp_path):
+    (tmp_path / "c.xlsx").write_text("not a zip")
+    report = validate_cohort(tmp_path / "c.xlsx")
+    assert [(p.file, p.rule) for p in report.problems] == [("c.xlsx", "unreadable_file")]
+
+
+def test_non_utf8_csv(tmp_path):
+    make_cohort(tmp_path)
+    (tmp_path / "lines.csv").write_bytes("patient_id,line\nP\xe9,1\n".encode("latin-1"))
+    report = validate_cohort(tmp_path)
+    assert [(p.file, p.rule) for p in report.problems] == [("lines.csv", "unreadable_file")]
+    assert report.problems[0].hint == "save it as 'CSV UTF-8' from your spreadsheet program"
+
+
+def test_ragged_csv(tmp_path):
+    make_cohort(tmp_path)
+    (tmp_path / "lines.csv").write_text("patient_id,line\nP01,1,extra,cells\n")
+    report = validate_cohort(tmp_path)
+    assert [(p.file, p.rule) for p in report.problems] == [("lines.csv", "unreadable_file")]
+
+
+def test_empty_file(tmp_path):
+    make_cohort(tmp_path)
+    (tmp_path / "lines.csv").write_text("")
+    report = validate_cohort(tmp_path)
+    assert [(p.file, p.message, p.rule) for p in report.problems] == [
+        ("lines.csv", "the table is empty (no header row)", "empty_file")
+    ]
+
+
+def test_empty_cohort(tmp_path):
+    report = validate_cohort(make_cohort(tmp_path, patients=[], lines=[]))
+    assert report.problems == (
+        Problem(
+            P,
+            None,
+            None,
+            None,
+            "the patients table has no data rows",
+            "fill in one row per patient",
+            "error",
+            "empty_cohort",
+        ),
+    )
+
+
+def test_unsupported_path(tmp_path):
+    path = write_csv(tmp_path / "patients.csv", PATIENT_COLUMNS, PATIENTS)
+    report = validate_cohort(path)
+    assert [(p.rule, p.message) for p in report.problems] == [
+        ("unsupported_path", "not a cohort folder or .xlsx workbook")
+    ]
+
+
+def test_every_rule_is_exercised_by_a_test():
+    import pathlib
+
+    text = pathlib.Path(__file__).read_text()
+    assert [rule for rule in RULES if f'"{rule}"' not in text] == []
+
+
+def test_blank_row_policy_error(tmp_path):
+    rows = [PATIENTS[0], [""] * len(PATIENT_COLUMNS), *PATIENTS[1:]]
+    report = validate_cohort(
+        make_cohort(tmp_path, patients=rows), today=TODAY, policy={"blank_row": "error"}
+    )
+    assert report.errors == (Problem(P, 3, None, None, "blank row", "", "error", "blank_row"),)
+
+
+def test_many_problems_are_all_listed_not_just_the_first(tmp_path):
+    rows = [list(r) for r in PATIENTS]
+    for r in rows:
+        r[PATIENT_COLUMNS.index("ecog")] = "bad"
+    lines = [list(r) for r in LINES]
+    for r in lines:
+        r[LINE_COLUMNS.index("best_response")] = "??"
+    report = validate_cohort(make_cohort(tmp_path, patients=rows, lines=lines), today=TODAY)
+    assert [(p.file, p.row) for p in report.errors] == [
+        (P, 2),
+        (P, 3),
+        (P, 4),
+        (L, 2),
+        (L, 3),
+        (L, 4),
+    ]
