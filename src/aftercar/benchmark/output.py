@@ -15,6 +15,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 import numpy as np
 
 from aftercar.benchmark.compare import Comparison, RateComparison, SurvivalComparison
@@ -177,11 +178,13 @@ def write_comparison(comp: Comparison, outdir: str | Path) -> dict[str, Path]:
             curve = comp.benchmark.curve(r.endpoint, kind=r.curve["kind"] if r.curve["kind"]
                                          != "nelson_aalen" else "auto")  # fmt: skip
             fig = km_overlay_figure(r, comp.benchmark.short, curve)
-            for ext in ("svg", "png"):
-                p = out / f"km_overlay_{r.endpoint}.{ext}"
-                fig.savefig(p, format=ext, metadata={"Date": None} if ext == "svg" else None)
-                paths[p.name] = p
-            figures[r.endpoint] = _svg_text(fig)
+            # deterministic, per-figure SVG ids: two inline SVGs must not share ids
+            with matplotlib.rc_context({"svg.hashsalt": f"aftercar-{r.endpoint}"}):
+                for ext in ("svg", "png"):
+                    p = out / f"km_overlay_{r.endpoint}.{ext}"
+                    fig.savefig(p, format=ext, metadata={"Date": None} if ext == "svg" else None)
+                    paths[p.name] = p
+                figures[r.endpoint] = _svg_text(fig)
     js = out / "comparison.json"
     js.write_text(json.dumps(comp.to_dict(), indent=2, default=_json_default) + "\n", "utf-8")
     page = out / "comparison.html"

@@ -44,7 +44,8 @@ def list_cmd() -> None:
     from aftercar.benchmark import list_benchmarks
 
     table = Table(title="Published benchmarks")
-    for col in ("name", "study", "N", "endpoints", "citation"):
+    table.add_column("name", no_wrap=True)  # the name is what users type: never wrapped
+    for col in ("study", "N", "endpoints", "citation"):
         table.add_column(col, overflow="fold")
     for b in list_benchmarks():
         table.add_row(b.name, b.short, "" if b.n is None else str(b.n),

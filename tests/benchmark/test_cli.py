@@ -1,0 +1,141 @@
+"""``aftercar benchmark ...`` commands: output, files written and exit codes."""
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from aftercar.cli import main
+
+DEMO = str(resources.files("aftercar.data").joinpath("demo"))
+
+
+def test_list_shows_every_registered_benchmark(capsys):
+    assert main(["benchmark", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "van_oekelen_2023" in out and "reyes_2024" in out and "mouhieddine_2023" in out
+
+
+def test_show_prints_citation_and_endpoints(capsys):
+    assert main(["benchmark", "show", "van_oekelen_2023", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["endpoints"]["os"]["median"] == 17.9
+    assert data["doi"] == "10.1182/blood.2022017848"
+
+
+def test_show_unknown_name_exits_2_and_lists_names(capsys):
+    assert main(["benchmark", "show", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "Unknown benchmark 'nope'" in err and "van_oekelen_2023" in err
+    assert "Traceback" not in err
+
+
+def test_design_simon_json_has_exact_keys(capsys):
+    args = ["benchmark", "design", "simon", "--p0", "0.2", "--p1", "0.4", "--alpha", "0.05",
+            "--power", "0.8", "--json"]  # fmt: skip
+    assert main(args) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) == {"optimal", "minimax"}
+    assert set(data["optimal"]) == {"r1", "n1", "r", "n", "en0", "pet0"}
+    # Simon (1989) Table 1, alpha=.05 beta=.20, p0=.20 p1=.40
+    assert [data["optimal"][k] for k in ("r1", "n1", "r", "n")] == [3, 13, 12, 43]
+    assert [data["minimax"][k] for k in ("r1", "n1", "r", "n")] == [4, 18, 10, 33]
+
+
+def test_design_simon_table_and_bad_input(capsys):
+    assert main(["benchmark", "design", "simon", "--p0", "0.434", "--p1", "0.65"]) == 0
+    assert "optimal" in capsys.readouterr().out
+    assert main(["benchmark", "design", "simon", "--p0", "0.7", "--p1", "0.65"]) == 2
+    assert "must be larger than p0" in capsys.readouterr().err
+
+
+def test_design_survival(capsys):
+    args = ["benchmark", "design", "survival", "--median0", "17.9", "--median1", "27",
+            "--accrual", "24", "--followup", "12", "--json"]  # fmt: skip
+    assert main(args) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["n"] > 0 and data["achieved_power"] >= 0.8
+
+
+def test_reconstruct_writes_ipd_and_accuracy(tmp_path, capsys):
+    curve = tmp_path / "curve.csv"
+    curve.write_text("time,survival\n" + "".join(f"{t},{100 - 10 * t}\n" for t in range(1, 11)))
+    risk = tmp_path / "risk.csv"
+    risk.write_text("time,n_risk\n0,10\n5,6\n")
+    out = tmp_path / "ipd.csv"
+    args = ["benchmark", "reconstruct", str(curve), "--at-risk", str(risk), "-o", str(out),
+            "--total-events", "10"]  # fmt: skip
+    assert main(args) == 0
+    ipd = pd.read_csv(out)
+    assert list(ipd.columns) == ["time", "event"] and ipd["event"].sum() == 10
+    acc = json.loads((tmp_path / "ipd_accuracy.json").read_text())
+    assert acc["max_abs_diff"] < 1e-9
+
+
+def test_reconstruct_bad_curve_exits_2_naming_row(tmp_path, capsys):
+    curve = tmp_path / "curve.csv"
+    curve.write_text("time,survival\n0,1\n2,0.8\n1,0.7\n")
+    risk = tmp_path / "risk.csv"
+    risk.write_text("time,n_risk\n0,10\n")
+    code = main(["benchmark", "reconstruct", str(curve), "--at-risk", str(risk), "-o",
+                 str(tmp_path / "x.csv")])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "row 4" in err and "'time'" in err and "Fix" in err and "Traceback" not in err
+
+
+def test_reconstruct_missing_file_exits_2(tmp_path, capsys):
+    code = main(["benchmark", "reconstruct", str(tmp_path / "none.csv"), "--at-risk",
+                 str(tmp_path / "r.csv"), "-o", str(tmp_path / "x.csv")])  # fmt: skip
+    assert code == 2
+
+
+def test_compare_summary_responders(tmp_path, capsys):
+    args = ["benchmark", "compare", "--against", "van_oekelen_2023", "--responders", "20",
+            "--n", "30", "-o", str(tmp_path)]  # fmt: skip
+    assert main(args) == 0
+    data = json.loads((tmp_path / "comparison.json").read_text())
+    (only,) = data["comparisons"]
+    assert only["endpoint"] == "orr1" and only["responders"] == 20
+    assert (tmp_path / "comparison.html").exists()
+
+
+def test_compare_km_ipd_summary(tmp_path):
+    km = tmp_path / "km.csv"
+    km.write_text("time,event\n" + "".join(f"{t},{t % 3 != 0:d}\n" for t in range(1, 30)))
+    args = ["benchmark", "compare", "--km", str(km), "--against", "van_oekelen_2023",
+            "-o", str(tmp_path / "out")]  # fmt: skip
+    assert main(args) == 0
+    assert (tmp_path / "out" / "km_overlay_os.png").exists()
+
+
+def test_compare_demo_cohort(tmp_path, capsys):
+    args = ["benchmark", "compare", DEMO, "--against", "van_oekelen_2023", "-o", str(tmp_path),
+            "--endpoint", "os", "--endpoint", "orr1"]  # fmt: skip
+    assert main(args) == 0
+    data = json.loads((tmp_path / "comparison.json").read_text())
+    assert [c["endpoint"] for c in data["comparisons"]] == ["os", "orr1"]
+
+
+def test_compare_without_input_or_with_unknown_benchmark_exits_2(tmp_path, capsys):
+    assert main(["benchmark", "compare", "-o", str(tmp_path)]) == 2
+    assert "Nothing to compare" in capsys.readouterr().err
+    args = ["benchmark", "compare", "--responders", "3", "--n", "9", "--against", "x",
+            "-o", str(tmp_path)]  # fmt: skip
+    assert main(args) == 2
+    assert "Unknown benchmark" in capsys.readouterr().err
+    assert main(["benchmark", "compare", "--responders", "3", "-o", str(tmp_path)]) == 2
+
+
+def test_compare_missing_cohort_folder_exits_2(tmp_path, capsys):
+    assert main(["benchmark", "compare", str(tmp_path / "nope"), "-o", str(tmp_path)]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_help_lists_subcommands(capsys):
+    assert main(["benchmark", "--help"]) == 0
+    out = capsys.readouterr().out
+    for cmd in ("list", "show", "compare", "reconstruct", "design"):
+        assert cmd in out
+    assert Path(DEMO).exists()
