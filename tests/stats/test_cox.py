@@ -370,3 +370,23 @@ def test_fractional_weights_turn_on_robust_variance_as_r():
     d = case["data"]
     plain = cox_ph(d["time"], d["status"], d["sex"], weights=np.ones(len(d["time"])))
     assert plain.robust_se is None
+
+
+def test_risk_sums_of_a_stratum_ignore_huge_values_in_other_strata():
+    # stratum 1 has risk scores ~1e12 with delayed entry; stratum 0's small risk
+    # sets must come out as if fitted alone (the reverse cumulative sum is reset
+    # at stratum boundaries rather than differenced across them)
+    rng = np.random.default_rng(7)
+    n0, n1 = 50, 5000
+    stop = np.concatenate([rng.integers(1, 30, n0), rng.integers(5, 40, n1)]).astype(float)
+    entry = np.concatenate([np.zeros(n0), rng.integers(0, 4, n1)]).astype(float)
+    event = np.ones(n0 + n1, dtype=bool)
+    strata = np.repeat([0, 1], [n0, n1])
+    v = np.concatenate([rng.random(n0), 1e12 * (1 + rng.random(n1))])
+    x = np.zeros((n0 + n1, 1))
+    both = core.build_design(x, np.ones(n0 + n1), event, stop, entry, strata, "efron")
+    alone = core.build_design(
+        x[:n0], np.ones(n0), event[:n0], stop[:n0], entry[:n0], strata[:n0], "efron"
+    )
+    got = core._risk_sum(both, v)[: alone.n_groups]
+    np.testing.assert_allclose(got, core._risk_sum(alone, v[:n0]), rtol=1e-13)

@@ -135,6 +135,11 @@ class CoxDesign:
     event: np.ndarray  # (n,) bool
     a: np.ndarray  # (n,) first group the row is at risk for
     b: np.ndarray  # (n,) one past the last group the row is at risk for
+    a_bin: np.ndarray  # (n,) a + stratum code: each stratum gets its own bin range
+    b_bin: np.ndarray  # (n,) b + stratum code
+    n_bins: int
+    pos: np.ndarray  # (G,) bin just after each group (its risk set starts there)
+    boundary: np.ndarray  # (G,) first bin of the next stratum (reset point)
     dbin: np.ndarray  # (n,) own event group, or n_groups (a spare bin) when censored
     a_trivial: bool  # every row enters at the first group (no entry, no strata)
     n_groups: int
@@ -158,7 +163,25 @@ def _time_keys(stop, entry, strata):
     rank_stop = np.searchsorted(times, stop).astype(np.int64) + 1
     stride = np.int64(times.size + 1)
     base = strata.astype(np.int64) * stride
-    return base + rank_stop, base + rank_entry
+    return base + rank_stop, base + rank_entry, stride
+
+
+def _stratum_bins(groups, stride, strata, a, b):
+    """Per-stratum bin layout for the reverse cumulative risk sums.
+
+    Bin indices are shifted by the stratum code so every stratum has its own
+    range plus an end bin; the risk sum at group g is ``R[pos] - R[boundary]``
+    with R the reverse cumulative sum, which removes the rounding residue of
+    later strata exactly (their entries and exits cancel) instead of letting it
+    leak into a small risk set.
+    """
+    g_stratum = groups // stride
+    ng = groups.size
+    last = np.searchsorted(g_stratum, g_stratum, side="right") - 1  # last group of stratum
+    pos = np.arange(ng) + g_stratum + 1
+    boundary = last + g_stratum + 2
+    n_bins = int(ng + (strata.max() if strata.size else 0) + 2)
+    return a + strata, b + strata, n_bins, pos, boundary
 
 
 def _efron_terms(death_group, n_groups, ties):
@@ -173,11 +196,12 @@ def _efron_terms(death_group, n_groups, ties):
 
 def build_design(x, w, event, stop, entry, strata, ties) -> CoxDesign:
     """Sort once and index every row's risk-set window over the event groups."""
-    key_stop, key_entry = _time_keys(stop, entry, strata)
+    key_stop, key_entry, stride = _time_keys(stop, entry, strata)
     groups = np.unique(key_stop[event])
     ng = int(groups.size)
     b = np.searchsorted(groups, key_stop, side="right")
     a = np.searchsorted(groups, key_entry, side="right")
+    a_bin, b_bin, n_bins, pos, boundary = _stratum_bins(groups, stride, strata, a, b)
     dbin = np.where(event, b - 1, ng)
     death_rows = np.argsort(dbin, kind="stable")[: int(event.sum())]
     death_group = dbin[death_rows]
@@ -190,6 +214,11 @@ def build_design(x, w, event, stop, entry, strata, ties) -> CoxDesign:
         event=event,
         a=a,
         b=b,
+        a_bin=a_bin,
+        b_bin=b_bin,
+        n_bins=n_bins,
+        pos=pos,
+        boundary=boundary,
         dbin=dbin,
         a_trivial=bool(not np.any(a)),
         n_groups=ng,
@@ -208,13 +237,15 @@ def _risk_sum(design: CoxDesign, v: np.ndarray) -> np.ndarray:
 
     Rows enter at group ``a`` and leave after group ``b - 1``: the sum at group g is
     (sum over rows with b > g) - (sum over rows with a > g), a reverse cumulative
-    sum of per-group bins.
+    sum of per-group bins, reset at each stratum boundary (see ``_stratum_bins``).
     """
-    g = design.n_groups
-    binned = np.bincount(design.b, weights=v, minlength=g + 1)
+    binned = np.bincount(design.b_bin, weights=v, minlength=design.n_bins)
     if not design.a_trivial:
-        binned -= np.bincount(design.a, weights=v, minlength=g + 1)
-    return np.cumsum(binned[::-1])[::-1][1:]
+        binned -= np.bincount(design.a_bin, weights=v, minlength=design.n_bins)
+    rev = np.cumsum(binned[::-1])[::-1]
+    if design.a_trivial:
+        return rev[design.pos]
+    return rev[design.pos] - rev[design.boundary]
 
 
 def _death_sum(design: CoxDesign, v: np.ndarray) -> np.ndarray:
