@@ -52,12 +52,16 @@ class SimulatedCohort:
         response before assessment noise).
     seed
         The seed the cohort was generated from.
+    chunk_index
+        Index of the chunk (raw mode draws from ``SeedSequence(seed,
+        spawn_key=(chunk_index, 1))``); 0 for a cohort of several chunks.
     """
 
     patients: pa.Table
     lines: pa.Table
     truth: pa.Table
     seed: int
+    chunk_index: int = 0
 
     def to_frames(self) -> tuple[Any, Any]:
         """Return ``(patients, lines)`` as pandas DataFrames."""
@@ -156,7 +160,7 @@ def _empty_lines(p: SimulationParams) -> dict[str, np.ndarray]:
 
 def simulate_chunk(
     n: int, seed_seq: np.random.SeedSequence, first_number: int, p: SimulationParams, *,
-    seed: int = 0,
+    seed: int = 0, chunk_index: int = 0,
 ) -> SimulatedCohort:  # fmt: skip
     """Simulate ``n`` patients numbered from ``first_number`` with one random stream."""
     rng = np.random.default_rng(seed_seq)
@@ -166,7 +170,8 @@ def simulate_chunk(
         lines = _empty_lines(p)
     ids = _ids(p.section("cohort")["id_prefix"], np.arange(first_number, first_number + n))
     lines_t, truth = _lines_tables(lines, ids, p)
-    return SimulatedCohort(_patients_table(pts, out, ids, p), lines_t, truth, seed)
+    patients = _patients_table(pts, out, ids, p)
+    return SimulatedCohort(patients, lines_t, truth, seed, chunk_index)
 
 
 def iter_chunks(
@@ -179,7 +184,7 @@ def iter_chunks(
     children = np.random.SeedSequence(seed).spawn(n_chunks)
     for i, child in enumerate(children):
         n = min(size, n_patients - i * size)
-        yield simulate_chunk(n, child, 1 + i * size, p, seed=seed)
+        yield simulate_chunk(n, child, 1 + i * size, p, seed=seed, chunk_index=i)
 
 
 def simulate_cohort(

@@ -1,0 +1,319 @@
+"""Raw mode: EHR-like records generated from a simulated cohort, with their truth.
+
+For each chunk of a :class:`~aftercar.simulate.cohort.SimulatedCohort` this
+module writes what an EHR extract holds (``raw``: patients without progression
+date or lines, drug ``administrations``, ``procedures``, ``labs``) and the truth
+the records came from (``truth``: the IMWG response at every assessment). All
+generation is vectorised: schedules are expanded with ``np.repeat`` per drug
+(a loop over the ~30 drugs, never over patients or rows).
+
+References
+----------
+Kumar S et al. IMWG consensus criteria for response and MRD assessment. Lancet
+Oncol 2016;17:e328 (response categories 3.2 and progression 3.3 in REFERENCE).
+Label schedules: TECVAYLI, ELREXFIO, TALVEY, DARZALEX FASPRO, KYPROLIS USPI.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from aftercar.simulate.cohort import SimulatedCohort
+from aftercar.simulate.params import RESPONSE_CODES, SimulationParams, load_params
+
+_CODES = (*RESPONSE_CODES, "NE")
+
+
+@dataclass(frozen=True)
+class Drug:
+    """One drug's schedule (offsets in days from the line start)."""
+
+    name: str
+    forms: tuple[str, ...]
+    dose: float
+    unit: str
+    route: str
+    cycle: int
+    offsets: np.ndarray
+    stepup_offsets: np.ndarray
+    stepup_doses: np.ndarray
+    premed: bool
+
+
+def load_drugs() -> dict[str, Drug]:
+    """Read ``data/simulation_drugs.csv``."""
+    text = resources.files("aftercar.data").joinpath("simulation_drugs.csv").read_text("utf-8")
+    out = {}
+    for r in csv.DictReader(io.StringIO(text)):
+        full = int(r["full_start"])
+        out[r["drug"]] = Drug(
+            name=r["drug"],
+            forms=tuple(r["forms"].split("|")),
+            dose=float(r["dose"]),
+            unit=r["unit"],
+            route=r["route"],
+            cycle=int(r["cycle_days"]),
+            offsets=full + np.array([int(d) - 1 for d in r["days"].split()], dtype=np.int64),
+            stepup_offsets=np.array([int(d) for d in r["stepup_offsets"].split()], dtype=np.int64),
+            stepup_doses=np.array([float(d) for d in r["stepup_doses"].split()]),
+            premed=r["premed"] == "true",
+        )
+    return out
+
+
+class _Orders:
+    """Interns order texts (``drug``, ``unit``, ``route``) into small dictionaries."""
+
+    def __init__(self) -> None:
+        self.index: dict[tuple[str, str, str], int] = {}
+
+    def code(self, text: str, unit: str, route: str) -> int:
+        return self.index.setdefault((text, unit, route), len(self.index))
+
+    def columns(self, codes: np.ndarray) -> dict[str, pa.Array]:
+        keys = list(self.index)
+        out = {}
+        for j, name in enumerate(("drug", "unit", "route")):
+            values = pa.array([k[j] for k in keys], pa.string())
+            out[name] = values.take(pa.array(codes))
+        return out
+
+
+@dataclass
+class _Parts:
+    """Row blocks of one raw table, concatenated at the end."""
+
+    blocks: list[dict[str, np.ndarray]]
+
+    def add(self, **cols: np.ndarray) -> None:
+        self.blocks.append(cols)
+
+    def cat(self, key: str) -> np.ndarray:
+        return np.concatenate([b[key] for b in self.blocks]) if self.blocks else np.zeros(0)
+
+
+def _days(col) -> np.ndarray:
+    arr = pc.fill_null(pc.cast(col, pa.int32()), -1).to_numpy(zero_copy_only=False)
+    return np.asarray(arr, dtype=np.int64)
+
+
+def _line_frame(chunk: SimulatedCohort) -> dict[str, np.ndarray]:
+    """Per-line integer arrays needed by raw generation."""
+    p, ln = chunk.patients, chunk.lines
+    pos = pc.index_in(ln["patient_id"], value_set=p["patient_id"]).to_numpy()
+    death, last = _days(p["death_date"]), _days(p["last_followup_date"])
+    final = np.where(death >= 0, death, last)
+    end = _days(ln["end_date"])
+    start = _days(ln["start_date"])
+    codes = {c: i for i, c in enumerate(_CODES)}
+    true = np.array([codes[c] for c in chunk.truth["true_response"].to_pylist()], dtype=np.int64)
+    return {
+        "pos": pos,
+        "line": ln["line"].to_numpy(),
+        "start": start,
+        "stop": np.where(end >= 0, end, final[pos]),
+        "prog": _days(ln["progression_date"]),
+        "regimen": np.asarray(ln["regimen"].to_numpy(zero_copy_only=False)),
+        "tce": chunk.truth["tce"].to_numpy(zero_copy_only=False),
+        "category": np.asarray(chunk.truth["category"].to_numpy(zero_copy_only=False)),
+        "true": true,
+    }
+
+
+def _pairs(lf, p: SimulationParams, drugs: dict[str, Drug]):
+    """(line, drug name) pairs from each regimen text's drug list."""
+    by_text = dict(zip(p.regimens.text, p.regimens.drugs, strict=True))
+    lines_out, names_out = [], []
+    for text in np.unique(lf["regimen"]):
+        rows = np.flatnonzero(lf["regimen"] == text)
+        for name in by_text.get(str(text), ()):
+            if name in drugs:
+                lines_out.append(rows)
+                names_out.append(np.full(rows.size, name, dtype=object))
+    if not lines_out:
+        return np.zeros(0, np.int64), np.zeros(0, object)
+    return np.concatenate(lines_out), np.concatenate(names_out)
+
+
+def _expand(drug: Drug, start: np.ndarray, stop: np.ndarray):
+    """Every scheduled dosing day of ``drug`` for lines starting ``start``."""
+    dur = np.maximum(stop - start, 0)
+    n_cyc = dur // drug.cycle + 1
+    k = drug.offsets.size
+    rep = np.repeat(np.arange(start.size), n_cyc * k)
+    first = np.repeat(np.cumsum(n_cyc * k) - n_cyc * k, n_cyc * k)
+    j = np.arange(rep.size) - first
+    offset = (j // k) * drug.cycle + drug.offsets[j % k]
+    keep = offset <= dur[rep]
+    return rep[keep], offset[keep]
+
+
+def _administer(rng, lf, p, drugs, orders: _Orders, out: _Parts) -> None:
+    raw = p.section("raw")
+    pair_line, pair_drug = _pairs(lf, p, drugs)
+    for name in sorted(drugs):
+        sel = pair_line[pair_drug == name]
+        if sel.size == 0:
+            continue
+        d = drugs[name]
+        form = rng.integers(0, len(d.forms), sel.size)
+        rep, off = _expand(d, lf["start"][sel], lf["stop"][sel])
+        codes = np.array([orders.code(f"{f} {d.dose:g} {d.unit} {d.route}", d.unit, d.route)
+                          for f in d.forms])  # fmt: skip
+        doses = np.full(rep.size, d.dose)
+        day = lf["start"][sel][rep] + off
+        code = codes[form[rep]]
+        if d.stepup_offsets.size:
+            su = np.repeat(np.arange(sel.size), d.stepup_offsets.size)
+            kk = np.tile(np.arange(d.stepup_offsets.size), sel.size)
+            su_codes = np.array(
+                [[orders.code(f"{f} {x:g} {d.unit} {d.route} step-up", d.unit, d.route)
+                  for x in d.stepup_doses] for f in d.forms]
+            )  # fmt: skip
+            day = np.concatenate([lf["start"][sel][su] + d.stepup_offsets[kk], day])
+            code = np.concatenate([su_codes[form[su], kk], code])
+            doses = np.concatenate([d.stepup_doses[kk], doses])
+            rep = np.concatenate([su, rep])
+        miss = rng.random(day.size) < raw["missed_dose_prob"]
+        delay = (rng.random(day.size) < raw["delayed_dose_prob"]) * rng.integers(
+            1, raw["delay_max_days"] + 1, day.size
+        )
+        if d.cycle < 1000:
+            day = day + delay
+        keep = ~miss if d.cycle < 1000 else np.ones(day.size, bool)
+        out.add(pos=lf["pos"][sel][rep][keep], day=day[keep], code=code[keep], dose=doses[keep])
+        if d.premed:
+            _premeds(lf, sel, rep[keep], day[keep], d, raw, orders, out)
+
+
+_PREMEDS = (
+    ("acetaminophen 650 mg PO", 650, "mg", "PO"),
+    ("diphenhydrAMINE 25 mg IV", 25, "mg", "IV"),
+    ("dexamethasone 16 mg IV (premed)", 16, "mg", "IV"),
+)
+
+
+def _premeds(lf, sel, rep, day, d: Drug, raw, orders: _Orders, out: _Parts) -> None:
+    first_cycles = day - lf["start"][sel][rep] < raw["premed_cycles"] * min(d.cycle, 28)
+    for text, dose, unit, route in _PREMEDS:
+        code = orders.code(text, unit, route)
+        n = int(first_cycles.sum())
+        out.add(pos=lf["pos"][sel][rep][first_cycles], day=day[first_cycles],
+                code=np.full(n, code), dose=np.full(n, float(dose)))  # fmt: skip
+
+
+def _supportive(rng, lf, p, orders: _Orders, out: _Parts) -> None:
+    """Acyclovir, zoledronic acid and IVIG orders every ~4 weeks on each line."""
+    raw = p.section("raw")
+    step = raw["supportive_interval_days"]
+    zol_patient = rng.random(int(lf["pos"].max()) + 1 if lf["pos"].size else 0)
+    items = (
+        ("acyclovir 400 mg PO BID", 400.0, "mg", "PO", np.ones(lf["pos"].size, bool)),
+        ("zoledronic acid (ZOMETA) 4 mg IV", 4.0, "mg", "IV",
+         zol_patient[lf["pos"]] < raw["zoledronic_prob"]),
+        ("IVIG (PRIVIGEN) 0.4 g/kg IV", 0.4, "g/kg", "IV",
+         lf["tce"] & (rng.random(lf["pos"].size) < raw["ivig_on_tce_prob"])),
+    )  # fmt: skip
+    for text, dose, unit, route, who in items:
+        rows = np.flatnonzero(who)
+        n = (np.maximum(lf["stop"][rows] - lf["start"][rows], 0) // step + 1).astype(np.int64)
+        rep = np.repeat(rows, n)
+        k = np.arange(rep.size) - np.repeat(np.cumsum(n) - n, n)
+        out.add(pos=lf["pos"][rep], day=lf["start"][rep] + k * step,
+                code=np.full(rep.size, orders.code(text, unit, route)),
+                dose=np.full(rep.size, dose))  # fmt: skip
+
+
+def _car_t_events(rng, pos, infusion, raw, orders: _Orders, adm: _Parts, proc: _Parts) -> None:
+    """Apheresis, Flu/Cy lymphodepletion and infusion around each CAR-T infusion day."""
+    lo, hi = raw["apheresis_days_before"]
+    aph = infusion - rng.integers(lo, hi + 1, pos.size)
+    ld = np.asarray(raw["lymphodepletion_days"], dtype=np.int64)
+    proc.add(pos=pos, day=aph, code=np.full(pos.size, 0))
+    proc.add(pos=pos, day=infusion + ld[0], code=np.full(pos.size, 1))
+    proc.add(pos=pos, day=infusion, code=np.full(pos.size, 2))
+    for text, dose in (("fludarabine 30 mg/m2 IV", 30.0), ("cyclophosphamide 300 mg/m2 IV", 300.0)):
+        code = orders.code(text, "mg/m2", "IV")
+        for off in ld:
+            adm.add(pos=pos, day=infusion + off, code=np.full(pos.size, code),
+                    dose=np.full(pos.size, dose))  # fmt: skip
+
+
+_PROCEDURES = ("apheresis (leukapheresis)", "lymphodepletion (Flu/Cy)", "CAR-T cell infusion",
+               "autologous stem cell transplant", "radiotherapy fraction")  # fmt: skip
+
+
+def _procedures(rng, chunk, lf, raw, orders, adm: _Parts, proc: _Parts) -> None:
+    car_t = _days(chunk.patients["car_t_date"])
+    _car_t_events(rng, np.arange(car_t.size), car_t, raw, orders, adm, proc)
+    cat = lf["category"]
+    rows = np.flatnonzero(cat == "car_t")
+    _car_t_events(rng, lf["pos"][rows], lf["start"][rows], raw, orders, adm, proc)
+    rows = np.flatnonzero(cat == "transplant")
+    proc.add(pos=lf["pos"][rows], day=lf["start"][rows], code=np.full(rows.size, 3))
+    rows = np.flatnonzero(cat == "radiotherapy")
+    n = np.maximum(lf["stop"][rows] - lf["start"][rows], 0) + 1
+    rep = np.repeat(rows, n)
+    day = lf["start"][rep] + np.arange(rep.size) - np.repeat(np.cumsum(n) - n, n)
+    weekday = (day + 3) % 7 < 5  # 1970-01-01 was a Thursday
+    proc.add(pos=lf["pos"][rep][weekday], day=day[weekday], code=np.full(int(weekday.sum()), 4))
+
+
+def _sorted(ids: pa.Array, parts: _Parts, extra: dict[str, pa.Array]) -> dict[str, Any]:
+    pos, day = parts.cat("pos").astype(np.int64), parts.cat("day").astype(np.int64)
+    order = np.lexsort((day, pos))
+    return {"order": order, "patient_id": ids.take(pa.array(pos[order])),
+            "date": pa.array(day[order].astype(np.int32), pa.date32()), **extra}  # fmt: skip
+
+
+def raw_tables(
+    chunk: SimulatedCohort, *, params: Mapping[str, Any] | SimulationParams | None = None
+) -> tuple[dict[str, pa.Table], dict[str, pa.Table]]:
+    """Generate the raw records and assessment truth of one simulated chunk.
+
+    Returns
+    -------
+    (truth, raw)
+        ``truth = {"assessments": ...}``; ``raw = {"patients", "administrations",
+        "procedures", "labs"}`` as Arrow tables (schemas in ``docs/simulation.md``).
+    """
+    from aftercar.simulate.labs import lab_tables
+
+    p = load_params(params)
+    raw = p.section("raw")
+    rng = np.random.default_rng(
+        np.random.SeedSequence(chunk.seed, spawn_key=(chunk.chunk_index, 1))
+    )
+    lf = _line_frame(chunk)
+    ids = chunk.patients["patient_id"]
+    orders, adm, proc = _Orders(), _Parts([]), _Parts([])
+    _administer(rng, lf, p, load_drugs(), orders, adm)
+    _supportive(rng, lf, p, orders, adm)
+    _procedures(rng, chunk, lf, raw, orders, adm, proc)
+    a = _sorted(ids, adm, {})
+    cols = orders.columns(adm.cat("code").astype(np.int64)[a["order"]])
+    administrations = pa.table({"patient_id": a["patient_id"], "date": a["date"],
+                                "drug": cols["drug"], "dose": pa.array(adm.cat("dose")[a["order"]]),
+                                "unit": cols["unit"], "route": cols["route"]})  # fmt: skip
+    pr = _sorted(ids, proc, {})
+    names = pa.array(_PROCEDURES, pa.string()).take(
+        pa.array(proc.cat("code").astype(np.int64)[pr["order"]])
+    )
+    procedures = pa.table({"patient_id": pr["patient_id"], "date": pr["date"], "procedure": names})
+    labs, assessments = lab_tables(rng, chunk, lf, p)
+    keep = [c for c in chunk.patients.column_names if c not in ("progression_date",)]
+    return {"assessments": assessments}, {
+        "patients": chunk.patients.select(keep),
+        "administrations": administrations,
+        "procedures": procedures,
+        "labs": labs,
+    }
