@@ -366,3 +366,9 @@ def test_unrecognized_problems_name_row_column_text_words_and_fix(tmp_path):
     assert [
         p.row for p in unrecognized_problems(texts, [2, 3, 4, 5, 6], file="x", overrides=ovr)
     ] == [3, 5]
+
+
+def test_mixed_types_and_missing_markers_never_raise():
+    table = classify_regimens(["KRd", 5, None, float("nan"), pd.NA])
+    assert table.column("category").to_pylist() == ["imid_pi", "other", None, None, None]
+    assert table.column("unrecognized").to_pylist()[1] == "5"

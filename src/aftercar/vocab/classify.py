@@ -136,22 +136,36 @@ def classify_text(
     return _from_names(text, (*parsed.drugs, *parsed.procedures), parsed, tax, vocab)
 
 
-def _as_array(texts: object) -> pa.Array:
+def _to_arrow(texts: object) -> pa.Array:
     if isinstance(texts, pa.ChunkedArray):
-        texts = texts.combine_chunks()
+        return texts.combine_chunks()
     if isinstance(texts, pa.Array):
-        arr = texts
-    elif hasattr(texts, "to_numpy") and hasattr(texts, "dtype"):  # pandas / numpy-like
-        arr = pa.array(list(texts), from_pandas=True)
-    else:
-        arr = pa.array(list(texts), from_pandas=True)  # type: ignore[call-overload]
+        return texts
+    values = texts if hasattr(texts, "dtype") else list(texts)  # type: ignore[call-overload]
+    try:
+        return pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        # mixed types (e.g. numbers among texts): read each value as its text
+        return pa.array([None if _missing(v) else str(v) for v in values], type=pa.string())
+
+
+def _missing(value: object) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # NaN
+    except TypeError:  # pandas.NA
+        return True
+
+
+def _as_array(texts: object) -> pa.Array:
+    """Return ``texts`` as a pyarrow string array (nulls kept)."""
+    arr = _to_arrow(texts)
     if pa.types.is_dictionary(arr.type):
         arr = arr.cast(arr.type.value_type)
-    if pa.types.is_null(arr.type):
-        return arr.cast(pa.string())
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+    if not pa.types.is_string(arr.type):
         arr = pc.cast(arr, pa.string())
-    return arr.cast(pa.string())
+    return arr
 
 
 def _resolve_options(taxonomy, overrides, vocab) -> tuple[Taxonomy, Overrides | None]:
