@@ -73,6 +73,10 @@ PLACEMENT: dict[str, dict[str, tuple[str, ...]]] = {
 KEYWORDS: dict[str, tuple[str, ...]] = {
     "tce": ("tce", "landmark", "immortal", "time_dependent", "time_varying"),
     "cox": ("cox",),
+    "attrition": ("exclusion", "attrition"),
+    "first-salvage": ("first_salvage",),
+    "categories": ("by_line", "by_category", "bcma", "retarget"),
+    "os": ("os_", "follow"),
 }
 
 
@@ -208,7 +212,7 @@ def _place_rest(blocks, results, tables, figs, placed) -> None:
         if key not in placed_figs:
             _place_figure(blocks[_section_of(key)], key, figs)
     for key, value in results.items():
-        if key not in placed_results and _section_of(key) != "more":
+        if key not in placed_results and key not in tables and _section_of(key) != "more":
             blocks[_section_of(key)].results.append((key, results_html(value, name=key)))
 
 
