@@ -19,6 +19,7 @@ from aftercar.vocab import (
     load_taxonomy,
     load_vocabulary,
     parse_regimen,
+    suggest,
     unrecognized_problems,
 )
 
@@ -372,3 +373,12 @@ def test_mixed_types_and_missing_markers_never_raise():
     table = classify_regimens(["KRd", 5, None, float("nan"), pd.NA])
     assert table.column("category").to_pylist() == ["imid_pi", "other", None, None, None]
     assert table.column("unrecognized").to_pylist()[1] == "5"
+
+
+def test_close_misspelling_gets_a_suggestion_but_is_not_applied():
+    assert suggest("daratumunab") == "daratumumab"
+    assert suggest("Zorblatinib") is None
+    assert suggest("Foo") is None  # too short to suggest
+    assert parse_regimen("daratumunab").drugs == ()
+    (problem,) = unrecognized_problems(["daratumunab + Pd"], [7], file="lines.csv")
+    assert "daratumunab (did you mean daratumumab?)" in problem.message

@@ -25,6 +25,7 @@ from aftercar.vocab import (
     load_overrides,
     load_taxonomy,
     parse_regimen,
+    suggest,
     unrecognized_problems,
 )
 
@@ -183,8 +184,10 @@ def explain(
         tokens.add_column(name, overflow="fold")
     for t in parsed.tokens:
         style = "yellow" if t.kind == "unrecognized" else ""
+        guess = suggest(t.text, vocab) if style else None
+        how = f"{t.how} (did you mean {guess}?)" if guess else t.how
         tokens.add_row(
-            t.text, f"[{style}]{t.kind}[/]" if style else t.kind, "; ".join(t.names), t.how
+            t.text, f"[{style}]{t.kind}[/]" if style else t.kind, "; ".join(t.names), how
         )
     console.print(tokens)
     out = Table(show_header=False, title="Result", title_justify="left")

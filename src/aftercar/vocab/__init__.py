@@ -21,6 +21,7 @@ from aftercar.vocab.classify import (
     Classification,
     classify_regimens,
     classify_text,
+    suggest,
     unrecognized_problems,
 )
 from aftercar.vocab.overrides import Override, Overrides, load_overrides
@@ -47,5 +48,6 @@ __all__ = [
     "load_taxonomy",
     "load_vocabulary",
     "parse_regimen",
+    "suggest",
     "unrecognized_problems",
 ]

@@ -13,6 +13,7 @@ belantamab is BCMA-directed but not TCE).
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from aftercar.errors import Problem
 from aftercar.vocab.overrides import Override, Overrides, load_overrides
 from aftercar.vocab.parser import ParsedRegimen, parse_regimen
 from aftercar.vocab.taxonomy import Taxonomy, default_taxonomy, load_taxonomy
-from aftercar.vocab.vocabulary import Vocabulary, default_vocabulary
+from aftercar.vocab.vocabulary import Vocabulary, default_vocabulary, norm_key
 
 #: Output columns: the contract's eight first, then extras.
 COLUMNS = (
@@ -245,6 +246,29 @@ def classify_regimens(
     return pa.table(columns)
 
 
+def suggest(word: str, vocabulary: Vocabulary | None = None) -> str | None:
+    """Return the vocabulary name closest to an unrecognized ``word``, if close.
+
+    Uses :func:`difflib.get_close_matches` on the lookup keys (ratio >= 0.8,
+    words of 5+ letters/digits), e.g. ``"daratumunab"`` -> ``"daratumumab"``.
+    A suggestion is only shown to the user; it is never applied.
+    """
+    vocab = vocabulary if vocabulary is not None else default_vocabulary()
+    key = norm_key(word)
+    if len(key) < 5:
+        return None
+    close = difflib.get_close_matches(key, list(vocab.by_key), n=1, cutoff=0.8)
+    return "+".join(vocab.by_key[close[0]].names) if close else None
+
+
+def _message(words: tuple[str, ...], vocab: Vocabulary) -> str:
+    parts = []
+    for word in words:
+        guess = suggest(word, vocab)
+        parts.append(f"{word} (did you mean {guess}?)" if guess else word)
+    return "regimen has unrecognized word(s): " + ", ".join(parts)
+
+
 def unrecognized_problems(
     texts: Sequence[str | None],
     rows: Sequence[int | None],
@@ -293,7 +317,7 @@ def unrecognized_problems(
             row=row_list[k],
             column=column,
             value=uniques[codes[k]],
-            message="regimen has unrecognized word(s): " + ", ".join(words[codes[k]]),
+            message=_message(words[codes[k]], vocab),
             hint="add an override or correct the spelling",
             severity="warning",
             rule="regimen-unrecognized",
