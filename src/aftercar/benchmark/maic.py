@@ -207,32 +207,41 @@ def _batch_weights(xc: np.ndarray, counts: np.ndarray, iters: int = 60) -> np.nd
     """MAIC weights for many bootstrap replicates at once (damped Newton, vectorised).
 
     ``counts[r, i]`` is how often patient ``i`` is drawn in replicate ``r``;
-    returns per-patient weights ``exp(x_c b_r)`` (B x n), NaN rows where the
-    replicate's targets were unreachable.
+    returns per-patient weights ``exp(x_c b_r)`` (B x n). Rows are NaN where the
+    replicate cannot match the targets (a target outside the drawn patients'
+    range) or did not converge; the caller reports how many replicates were used.
     """
-    B, p = counts.shape[0], xc.shape[1]
-    b = np.zeros((B, p))
+    drawn = counts > 0
+    pos = np.stack([(drawn & (xc[:, j] > 0)).any(axis=1) for j in range(xc.shape[1])], axis=1)
+    neg = np.stack([(drawn & (xc[:, j] < 0)).any(axis=1) for j in range(xc.shape[1])], axis=1)
+    feasible = (pos & neg).all(axis=1)
+    out = np.full(counts.shape, np.nan)
+    c = counts[feasible]
+    b = np.zeros((c.shape[0], xc.shape[1]))
 
     def q(beta):
-        return np.sum(counts * np.exp(beta @ xc.T), axis=1)
+        return np.sum(c * np.exp(beta @ xc.T), axis=1)
 
     for _ in range(iters):
-        e = counts * np.exp(b @ xc.T)  # B x n
+        e = c * np.exp(b @ xc.T)  # B x n
         grad = e @ xc  # B x p
-        hess = np.einsum("bi,ij,ik->bjk", e, xc, xc) + 1e-12 * np.eye(p)
+        if np.all(np.abs(grad) <= 1e-12 * e.sum(axis=1)[:, None]):
+            break
+        hess = np.einsum("bi,ij,ik->bjk", e, xc, xc)
         step = np.linalg.solve(hess, grad[..., None])[..., 0]
-        t = np.ones(B)
+        t = np.ones(c.shape[0])
         q0 = q(b)
         for _h in range(30):  # backtracking, vectorised over replicates
-            worse = q(b - t[:, None] * step) > q0 + 1e-15
+            worse = q(b - t[:, None] * step) > q0 * (1 + 1e-15)
             if not worse.any():
                 break
             t = np.where(worse, t / 2, t)
         b = b - t[:, None] * step
     w = np.exp(b @ xc.T)
-    e = counts * w
+    e = c * w
     ok = np.max(np.abs(e @ xc) / e.sum(axis=1)[:, None], axis=1) < 1e-6
-    return np.where(ok[:, None], w, np.nan)
+    out[np.flatnonzero(feasible)[ok]] = w[ok]
+    return out
 
 
 def maic_bootstrap(

@@ -76,9 +76,7 @@ class OneSampleLogRankResult:
         return asdict(self)
 
 
-def poisson_exact_test(
-    observed: int, expected: float, *, alternative: str = "two-sided"
-) -> float:
+def poisson_exact_test(observed: int, expected: float, *, alternative: str = "two-sided") -> float:
     """Exact p-value of ``observed`` events against Poisson(``expected``).
 
     The two-sided p-value is twice the smaller tail, capped at 1 (the
