@@ -390,3 +390,22 @@ def test_risk_sums_of_a_stratum_ignore_huge_values_in_other_strata():
     )
     got = core._risk_sum(both, v)[: alone.n_groups]
     np.testing.assert_allclose(got, core._risk_sum(alone, v[:n0]), rtol=1e-13)
+
+
+def test_risk_sums_before_a_huge_late_entry_are_exact():
+    # 5000 rows with risk ~1e12 enter at t=20; the risk sets before t=20 hold only
+    # the 50 ordinary rows and must not pick up the late rows' rounding residue
+    rng = np.random.default_rng(11)
+    n0, n1 = 50, 5000
+    stop = np.concatenate([rng.integers(1, 30, n0), np.full(n1, 40)]).astype(float)
+    entry = np.concatenate([np.zeros(n0), np.full(n1, 20)]).astype(float)
+    event = np.concatenate([np.ones(n0, dtype=bool), rng.random(n1) < 0.5])
+    v = np.concatenate([rng.random(n0), 1e12 * (1 + rng.random(n1))])
+    n = n0 + n1
+    design = core.build_design(
+        np.zeros((n, 1)), np.ones(n), event, stop, entry, np.zeros(n, dtype=np.int64), "efron"
+    )
+    got = core._risk_sum(design, v, core._forward_groups(design, v))
+    times = np.unique(stop[event])
+    brute = np.array([v[(entry < t) & (stop >= t)].sum() for t in times])
+    np.testing.assert_allclose(got, brute, rtol=1e-13)

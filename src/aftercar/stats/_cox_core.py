@@ -140,6 +140,8 @@ class CoxDesign:
     n_bins: int
     pos: np.ndarray  # (G,) bin just after each group (its risk set starts there)
     boundary: np.ndarray  # (G,) first bin of the next stratum (reset point)
+    start: np.ndarray  # (G,) first bin of the group's stratum
+    has_entry: bool  # delayed entry / counting process: rows enter after the start
     dbin: np.ndarray  # (n,) own event group, or n_groups (a spare bin) when censored
     a_trivial: bool  # every row enters at the first group (no entry, no strata)
     n_groups: int
@@ -178,10 +180,11 @@ def _stratum_bins(groups, stride, strata, a, b):
     g_stratum = groups // stride
     ng = groups.size
     last = np.searchsorted(g_stratum, g_stratum, side="right") - 1  # last group of stratum
+    first = np.searchsorted(g_stratum, g_stratum, side="left")
     pos = np.arange(ng) + g_stratum + 1
     boundary = last + g_stratum + 2
     n_bins = int(ng + (strata.max() if strata.size else 0) + 2)
-    return a + strata, b + strata, n_bins, pos, boundary
+    return a + strata, b + strata, n_bins, pos, boundary, first + g_stratum
 
 
 def _efron_terms(death_group, n_groups, ties):
@@ -201,7 +204,7 @@ def build_design(x, w, event, stop, entry, strata, ties) -> CoxDesign:
     ng = int(groups.size)
     b = np.searchsorted(groups, key_stop, side="right")
     a = np.searchsorted(groups, key_entry, side="right")
-    a_bin, b_bin, n_bins, pos, boundary = _stratum_bins(groups, stride, strata, a, b)
+    a_bin, b_bin, n_bins, pos, boundary, start = _stratum_bins(groups, stride, strata, a, b)
     dbin = np.where(event, b - 1, ng)
     death_rows = np.argsort(dbin, kind="stable")[: int(event.sum())]
     death_group = dbin[death_rows]
@@ -219,6 +222,8 @@ def build_design(x, w, event, stop, entry, strata, ties) -> CoxDesign:
         n_bins=n_bins,
         pos=pos,
         boundary=boundary,
+        start=start,
+        has_entry=entry is not None,
         dbin=dbin,
         a_trivial=bool(not np.any(a)),
         n_groups=ng,
@@ -232,20 +237,43 @@ def build_design(x, w, event, stop, entry, strata, ties) -> CoxDesign:
     )
 
 
-def _risk_sum(design: CoxDesign, v: np.ndarray) -> np.ndarray:
+def _risk_sum(design: CoxDesign, v: np.ndarray, fwd: np.ndarray | None = None):
     """Sum of row values ``v`` over each event group's risk set -> (G,).
 
-    Rows enter at group ``a`` and leave after group ``b - 1``: the sum at group g is
-    (sum over rows with b > g) - (sum over rows with a > g), a reverse cumulative
-    sum of per-group bins, reset at each stratum boundary (see ``_stratum_bins``).
+    Rows enter at group ``a`` and leave after group ``b - 1``. The sum at group g
+    is (rows with b > g) - (rows with a > g), a reverse cumulative sum of
+    per-group bins reset at each stratum boundary (see ``_stratum_bins``). With
+    delayed entry it can also be taken forwards, (rows with a <= g) - (rows with
+    b <= g); groups flagged in ``fwd`` use that form, which avoids cancelling
+    the rows that have not entered yet.
     """
-    binned = np.bincount(design.b_bin, weights=v, minlength=design.n_bins)
-    if not design.a_trivial:
-        binned -= np.bincount(design.a_bin, weights=v, minlength=design.n_bins)
-    rev = np.cumsum(binned[::-1])[::-1]
+    bins_b = np.bincount(design.b_bin, weights=v, minlength=design.n_bins)
     if design.a_trivial:
-        return rev[design.pos]
-    return rev[design.pos] - rev[design.boundary]
+        return np.cumsum(bins_b[::-1])[::-1][design.pos]
+    net = bins_b - np.bincount(design.a_bin, weights=v, minlength=design.n_bins)
+    rev = np.cumsum(net[::-1])[::-1]
+    out = rev[design.pos] - rev[design.boundary]
+    if fwd is not None and fwd.any():
+        cum = np.concatenate([[0.0], np.cumsum(-net)])
+        out = np.where(fwd, cum[design.pos] - cum[design.start], out)
+    return out
+
+
+def _forward_groups(design: CoxDesign, risk: np.ndarray) -> np.ndarray | None:
+    """Groups where the forward sum touches less mass than the reverse one.
+
+    The rounding error of either form is about machine eps times the total
+    (positive) risk it accumulates: rows not yet exited (reverse) or rows
+    already entered (forward). Only delayed entry makes the choice matter.
+    """
+    if not design.has_entry or design.a_trivial:
+        return None
+    both = np.bincount(design.b_bin, weights=risk, minlength=design.n_bins) + np.bincount(
+        design.a_bin, weights=risk, minlength=design.n_bins
+    )
+    rev = np.cumsum(both[::-1])[::-1]
+    cum = np.concatenate([[0.0], np.cumsum(both)])
+    return (cum[design.pos] - cum[design.start]) < (rev[design.pos] - rev[design.boundary])
 
 
 def _death_sum(design: CoxDesign, v: np.ndarray) -> np.ndarray:
@@ -275,7 +303,7 @@ def _efron_means(design: CoxDesign, s0, s1, d0, d1):
     return den, mean
 
 
-def _information(design, risk, xr, den, mean, mw):
+def _information(design, fwd, xr, den, mean, mw):
     """Information matrix: sum over terms of mw [(S2 - f D2)/den - m m']."""
     x, (ti, tk), g, f, ng = (
         design.x,
@@ -289,7 +317,7 @@ def _information(design, risk, xr, den, mean, mw):
     second = np.empty(ti.size)
     for idx in range(ti.size):
         v = xr[ti[idx]] * x[:, tk[idx]]
-        second[idx] = c1 @ _risk_sum(design, v) - c2 @ _death_sum(design, v)
+        second[idx] = c1 @ _risk_sum(design, v, fwd) - c2 @ _death_sum(design, v)
     p = x.shape[1]
     imat = np.empty((p, p))
     imat[ti, tk] = second
@@ -310,8 +338,9 @@ def evaluate(design: CoxDesign, beta: np.ndarray, *, need_imat: bool = True) -> 
         score = np.exp(eta)
     risk = score * design.w
     xr = [risk * x[:, j] for j in range(p)]
-    s0, d0 = _risk_sum(design, risk), _death_sum(design, risk)
-    s1 = np.column_stack([_risk_sum(design, v) for v in xr])
+    fwd = _forward_groups(design, risk)
+    s0, d0 = _risk_sum(design, risk, fwd), _death_sum(design, risk)
+    s1 = np.column_stack([_risk_sum(design, v, fwd) for v in xr])
     d1 = np.column_stack([_death_sum(design, v) for v in xr])
     mw = design.group_meanwt[design.death_group]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -319,7 +348,7 @@ def evaluate(design: CoxDesign, beta: np.ndarray, *, need_imat: bool = True) -> 
         wd = design.w[design.death_rows]
         loglik = float(np.dot(wd, eta[design.death_rows]) - np.dot(mw, np.log(den)))
         u = design.wx_events - mw @ mean
-        imat = _information(design, risk, xr, den, mean, mw) if need_imat else None
+        imat = _information(design, fwd, xr, den, mean, mw) if need_imat else None
     return Evaluation(loglik, u, imat, score, s0, s1, d0, d1)
 
 
