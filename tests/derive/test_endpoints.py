@@ -164,5 +164,10 @@ def test_attrition_counts_and_exclusion_listing(micro):
     assert table.loc["Patients without a salvage line", "patients"] == 1
     assert table.loc["Response-evaluable lines", "lines"] == 2
     assert table.loc["Lines with NE or missing response", "lines"] == 2
-    listing = analysis_exclusions(pts, lines)
-    assert sorted(listing.loc[listing["table"] == "lines", "row"].tolist()) == [3, 5]
+    assert analysis_exclusions(pts, lines).empty
+    broken = micro[1].copy()
+    broken.loc[1, "start_date"] = pd.NaT
+    bad_lines = derive_lines(micro[0], broken, micro[2])
+    listing = analysis_exclusions(derive_patients(micro[0], bad_lines), bad_lines)
+    assert listing[["table", "row"]].values.tolist() == [["lines", 3]]
+    assert "PFS" in listing.loc[0, "reason"]

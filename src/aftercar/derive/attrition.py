@@ -79,6 +79,10 @@ def attrition(
 def analysis_exclusions(patients: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
     """List rows left out of an analysis with the reason (``table, row, patient_id, reason``).
 
+    Patients without a usable OS time and lines without a usable PFS time. Lines
+    whose best response is NE or missing are still analysed (PFS, counts) and are
+    counted, not listed, in :func:`attrition`.
+
     ``row`` is the spreadsheet row number (``source_row``) when known.
     """
     frames = []
@@ -93,12 +97,6 @@ def analysis_exclusions(patients: pd.DataFrame, lines: pd.DataFrame) -> pd.DataF
     pfs = lines["pfs_months"].to_numpy(dtype=float)
     bad_pfs = lines.loc[~(np.isfinite(pfs) & (pfs >= 0))]
     frames.append(_listing(bad_pfs, "lines", "no usable PFS time; left out of PFS analyses"))
-    not_eval = lines.loc[~lines["evaluable"].to_numpy(dtype=bool)]
-    frames.append(
-        _listing(
-            not_eval, "lines", "best response NE or missing; left out of response denominators"
-        )
-    )
     return pd.concat(frames, ignore_index=True)
 
 

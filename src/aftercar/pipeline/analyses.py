@@ -97,12 +97,13 @@ def _grouped_km(
     """KM summary per group (sorted labels, missing group left out) and log-rank."""
     blocks: dict[str, Any] = {}
     curves: dict[str, Any] = {}
-    for label in sorted(pd.unique(group.dropna().astype(str))):
-        sub = frame.loc[(group.astype("string") == label).fillna(False).to_numpy()]
+    codes, labels = pd.factorize(group.astype("string"), sort=True)
+    for i, label in enumerate(labels):
+        sub = frame.loc[codes == i]
         block, fit = km_block(sub[time], sub[event], opts, rates=rates)
-        blocks[label] = block
+        blocks[str(label)] = block
         if fit is not None:
-            curves[label] = fit
+            curves[str(label)] = fit
     known = group.notna().to_numpy()
     test = logrank_block(frame.loc[known, time], frame.loc[known, event], group[known])
     missing = int((~known).sum())
@@ -169,28 +170,25 @@ def first_salvage(lines: pd.DataFrame, opts: StatOptions) -> Section:
     pfs, fit = km_block(first["pfs_months"], first["pfs_event"], opts)
     res: dict[str, Any] = {"lines": len(first), **_depth(first, opts), "pfs": pfs}
     by_cat: dict[str, Any] = {}
-    curves: dict[str, Any] = {}
     for cat, sub in first.groupby("category", sort=True):
-        cat_pfs, cat_fit = km_block(sub["pfs_months"], sub["pfs_event"], opts)
+        cat_pfs, _ = km_block(sub["pfs_months"], sub["pfs_event"], opts)
         by_cat[str(cat)] = {"lines": len(sub), **_depth(sub, opts), "pfs": cat_pfs}
-        if cat_fit is not None:
-            curves[str(cat)] = cat_fit
     res["by_category"] = by_cat
     sec.results["first_salvage"] = res
     sec.curves["first_salvage_pfs"] = {"First salvage": fit} if fit is not None else {}
-    sec.curves["first_salvage_pfs_by_category"] = curves
     sec.tables["first_salvage_by_category"] = _response_table(by_cat, "category")
     return sec
 
 
 def _group_block(sub: pd.DataFrame, opts: StatOptions) -> tuple[dict[str, Any], Any]:
     pfs, fit = km_block(sub["pfs_months"], sub["pfs_event"], opts)
+    ids = sub["_pid"] if "_pid" in sub.columns else sub["patient_id"]
     block = {
         "lines": len(sub),
-        "patients": int(sub["patient_id"].nunique()),
-        "orr": clustered_block(sub["responded"], sub["patient_id"], opts),
-        "vgpr_or_better": clustered_block(sub["vgpr_or_better"], sub["patient_id"], opts),
-        "cr_or_better": clustered_block(sub["cr_or_better"], sub["patient_id"], opts),
+        "patients": int(ids.nunique()),
+        "orr": clustered_block(sub["responded"], ids, opts),
+        "vgpr_or_better": clustered_block(sub["vgpr_or_better"], ids, opts),
+        "cr_or_better": clustered_block(sub["cr_or_better"], ids, opts),
         "pfs": pfs,
     }
     return block, fit
@@ -217,13 +215,14 @@ def _line_group(line: pd.Series, pooled_from: int) -> pd.Series:
 def all_lines(lines: pd.DataFrame, opts: StatOptions, *, pooled_from: int) -> Section:
     """All lines: response and PFS by category, by line number, TCE vs other, BCMA re-targeting."""
     sec = Section()
+    lines = lines.assign(_pid=pd.factorize(lines["patient_id"])[0])
     by_cat, sec.curves["pfs_by_category"] = grouped_lines(lines, lines["category"], opts)
     groups = _line_group(lines["line"], pooled_from)
-    by_line, sec.curves["pfs_by_line"] = grouped_lines(lines, groups, opts)
+    by_line, _ = grouped_lines(lines, groups, opts)
     tce_label = pd.Series(np.where(lines["tce"], "TCE", "Other"), index=lines.index)
-    tce_vs, sec.curves["pfs_tce_vs_other"] = grouped_lines(lines, tce_label, opts)
+    tce_vs, _ = grouped_lines(lines, tce_label, opts)
     bcma = lines.loc[lines["bcma_directed"]]
-    retarget, sec.curves["pfs_bcma_retargeting"] = grouped_lines(bcma, bcma["category"], opts)
+    retarget, _ = grouped_lines(bcma, bcma["category"], opts)
     sec.results["by_category"] = by_cat
     sec.results["all_lines"] = {
         "lines": len(lines),

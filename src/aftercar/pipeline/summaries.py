@@ -159,20 +159,22 @@ def logrank_block(time: Any, event: Any, group: Any) -> dict[str, Any] | None:
     """Log-rank test across groups; ``None`` with fewer than two non-empty groups."""
     t = np.asarray(time, dtype=float)
     e = np.asarray(event, dtype=bool)
-    g = np.asarray(group, dtype=object)
-    ok = np.isfinite(t) & (t >= 0) & pd.notna(g)
-    t, e, g = t[ok], e[ok], g[ok].astype(str)
-    if len(np.unique(g)) < 2 or e.sum() == 0:
+    codes, labels = pd.factorize(pd.Series(group).astype("string"), sort=True)
+    ok = np.isfinite(t) & (t >= 0) & (codes >= 0)
+    t, e, codes = t[ok], e[ok], codes[ok]
+    if len(np.unique(codes)) < 2 or e.sum() == 0:
         return None
-    res = stats.logrank_test(t, e, g)
-    levels = list(getattr(res, "levels", sorted(np.unique(g))))
-    counts = pd.Series(g).value_counts()
+    res = stats.logrank_test(t, e, codes)
+    levels = [labels[int(c)] for c in getattr(res, "levels", np.unique(codes))]
+    counts = np.bincount(codes, minlength=len(labels))
+    observed = np.asarray(res.observed, dtype=float)
+    expected = np.asarray(res.expected, dtype=float)
     groups = [
         {
             "group": str(level),
-            "n": int(counts.get(level, 0)),
-            "observed": num(np.asarray(res.observed)[i]),
-            "expected": num(np.asarray(res.expected)[i]),
+            "n": int(counts[labels.get_loc(level)]),
+            "observed": num(observed[i]),
+            "expected": num(expected[i]),
         }
         for i, level in enumerate(levels)
     ]

@@ -74,16 +74,17 @@ def _continuous(values: pd.Series, label: str) -> list[dict[str, Any]]:
     ]
 
 
-def _level_text(value: Any) -> str:
-    if isinstance(value, bool | np.bool_):
-        return "Yes" if value else "No"
-    return str(value)
+def _level_labels(values: pd.Series) -> pd.Series:
+    """Level labels of the known values (booleans as Yes/No), vectorised."""
+    known = values.dropna()
+    if pd.api.types.is_bool_dtype(known.dtype):
+        return pd.Series(np.where(known.to_numpy(dtype=bool), "Yes", "No"), index=known.index)
+    return known.astype(str)
 
 
 def _categorical(values: pd.Series, label: str) -> list[dict[str, Any]]:
-    known = values.dropna()
-    counts = known.map(_level_text).value_counts().sort_index()
-    total = len(known)
+    counts = _level_labels(values).value_counts().sort_index()
+    total = int(counts.sum())
     rows = []
     for level, n in counts.items():
         pct = 100.0 * n / total if total else None

@@ -153,7 +153,8 @@ def tce_analyses(
     for i, at in enumerate(landmarks):
         block, curves = _landmark(patients, at, opts, sec.notes)
         res["landmarks"][f"{at:g}"] = block
-        sec.curves["os_tce_landmark" if i == 0 else f"os_tce_landmark_{at:g}"] = curves
+        if i == 0:  # the figure shows the first landmark; all are in results and tables
+            sec.curves["os_tce_landmark"] = curves
     if naive:
         res["naive_ever_received"] = _naive(patients, opts, sec)
     sec.results["tce"] = res
