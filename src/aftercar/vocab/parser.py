@@ -38,6 +38,7 @@ from aftercar.vocab.vocabulary import Reading, Vocabulary, default_vocabulary, n
 _DASHES = re.compile(r"[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]")
 _BRACKETS = re.compile(r"[()\[\]{}]")
 _MAX_SEGMENT_WORD = 14
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _WORD = re.compile(r"[^\s\-_.'\"*#()\[\]{}<>]+")
 
 
@@ -106,7 +107,7 @@ def _take_annotations(text: str, vocab: Vocabulary) -> tuple[str, list[tuple[int
             piece = m.group(0).strip(" -")
             if piece:
                 found.append((m.start(), Token(piece, "annotation", (ann.label,), ann.why)))
-            return ("," + " " * len(m.group(0)))[: len(m.group(0))]  # keep offsets
+            return " " * len(m.group(0))  # a weak separator; keeps offsets
 
         text = ann.pattern.sub(_cut, text)
     return text, found
@@ -174,9 +175,10 @@ def _read_chunk(
         else:
             token = _read_word(texts[i], vocab)
             last = tokens[-1][1] if tokens else None
-            if token.kind == "unrecognized" and last is not None and last.kind == token.kind:
+            joins = token.kind == "unrecognized" or token.names == ("number",)
+            if joins and last is not None and last.kind == "unrecognized":
                 start = tokens[-1][0]
-                tokens[-1] = (start, Token(text[start : words[i][1]], token.kind, (), token.how))
+                tokens[-1] = (start, Token(text[start : words[i][1]], last.kind, (), last.how))
             else:
                 tokens.append((words[i][0], token))
             i += 1
@@ -188,6 +190,10 @@ def _rest(hit: Reading) -> tuple[tuple[str, ...], str]:
 
 
 def _read_word(word: str, vocab: Vocabulary) -> Token:
+    if _NUMBER.fullmatch(word):
+        return Token(
+            word, "annotation", ("number",), "a bare number (dose or count) is never a drug"
+        )
     seg = _segment(word, vocab)
     if seg is None:
         return Token(word, "unrecognized", (), "not a known drug, code or annotation")
@@ -234,6 +240,8 @@ def _drop_unspecified(names: set[str], vocab: Vocabulary) -> set[str]:
 def _assemble(text: str, tokens: list[Token], vocab: Vocabulary) -> ParsedRegimen:
     names = {n for t in tokens if t.kind in ("drug", "procedure", "regimen") for n in t.names}
     names = _drop_unspecified(names, vocab)
+    if not names:  # a number means something only next to a drug
+        tokens = [_number_unrecognized(t) for t in tokens]
     drugs = tuple(sorted(n for n in names if vocab.drugs[n].kind == "drug"))
     procedures = tuple(sorted(n for n in names if vocab.drugs[n].kind == "procedure"))
     return ParsedRegimen(
@@ -244,6 +252,12 @@ def _assemble(text: str, tokens: list[Token], vocab: Vocabulary) -> ParsedRegime
         unrecognized=tuple(t.text for t in tokens if t.kind == "unrecognized"),
         tokens=tuple(tokens),
     )
+
+
+def _number_unrecognized(token: Token) -> Token:
+    if token.kind == "annotation" and token.names == ("number",):
+        return Token(token.text, "unrecognized", (), "a bare number without any drug")
+    return token
 
 
 @lru_cache(maxsize=65536)
