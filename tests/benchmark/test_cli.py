@@ -139,3 +139,16 @@ def test_help_lists_subcommands(capsys):
     for cmd in ("list", "show", "compare", "reconstruct", "design"):
         assert cmd in out
     assert Path(DEMO).exists()
+
+
+def test_compare_with_maic_writes_the_adjusted_section(tmp_path, capsys):
+    args = ["benchmark", "compare", DEMO, "--against", "mouhieddine_2023", "-o", str(tmp_path),
+            "--endpoint", "os", "--maic", "--n-boot", "150"]  # fmt: skip
+    assert main(args) == 0
+    data = json.loads((tmp_path / "comparison.json").read_text())
+    assert data["maic"]["n"] == 79 and data["maic"]["ess"] > 1
+    assert any("not matched" in n for n in data["notes"])
+    assert "Matching-adjusted" in (tmp_path / "comparison.html").read_text()
+    assert main(["benchmark", "compare", "--responders", "3", "--n", "9", "--maic",
+                 "-o", str(tmp_path)]) == 2  # fmt: skip
+    assert "--maic needs a cohort" in capsys.readouterr().err

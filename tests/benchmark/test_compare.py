@@ -111,3 +111,32 @@ def test_endpoint_missing_from_benchmark_is_noted_not_silent():
     comp = compare_cohort(eps, get_benchmark("mouhieddine_2023"), which=("orr1",))
     assert comp.results == ()
     assert any("orr1: not reported by mouhieddine_2023" in n for n in comp.notes)
+
+
+def test_maic_adjusted_comparison_matches_published_baseline():
+    from aftercar.benchmark.adjust import maic_compare
+
+    eps = cohort_endpoints(DEMO)
+    res = maic_compare(eps["patients"], get_benchmark("mouhieddine_2023"), n_boot=200, seed=3)
+    # proportions published by Mouhieddine 2023 are matched exactly
+    assert res.targets == {"high_risk_cytogenetics": 0.78, "triple_class_refractory": 0.89,
+                           "penta_refractory": 0.44}  # fmt: skip
+    for row in res.balance:
+        assert row["weighted"] == pytest.approx(row["target"], abs=1e-8)
+    # medians are not means: skipped, and said so
+    assert set(res.skipped) == {"age", "prior_lines"} and res.proxies == ()
+    assert 1 < res.ess < res.n == 79
+    assert set(res.outcomes) == {"orr1", "median_os", "median_pfs1"}
+    orr = res.outcomes["orr1"]
+    assert orr["lower"] <= orr["estimate"] <= orr["upper"] and orr["n_evaluable"] <= 79
+    proxied = maic_compare(eps["patients"], get_benchmark("mouhieddine_2023"), n_boot=100,
+                           allow_median=True)  # fmt: skip
+    assert proxied.targets["age_at_cart"] == 67.0 and "age_at_cart" in proxied.proxies
+
+
+def test_maic_without_published_baseline_is_an_input_error():
+    from aftercar.benchmark.adjust import maic_compare
+
+    eps = cohort_endpoints(DEMO)
+    with pytest.raises(InputError, match="no baseline figures"):
+        maic_compare(eps["patients"], get_benchmark("van_oekelen_2023"))

@@ -114,6 +114,7 @@ class Comparison:
     source: str
     results: tuple[RateComparison | SurvivalComparison, ...]
     notes: tuple[str, ...] = ()
+    maic: Any = None  # MaicComparison when requested
 
     def to_dict(self) -> dict[str, Any]:
         """The content of ``comparison.json``."""
@@ -124,6 +125,7 @@ class Comparison:
                           "time_zero": b.time_zero, "km_coordinates": b.km_coordinates},
             "cohort": self.source,
             "comparisons": [r.to_dict() for r in self.results],
+            "maic": None if self.maic is None else self.maic.to_dict(),
             "notes": list(self.notes),
         }  # fmt: skip
 
@@ -286,7 +288,9 @@ def cohort_endpoints(path: str | Path, *, date_format: str | None = None) -> dic
     if n_no_line:
         notes.append(f"ORR1/PFS1: {n_no_line} patient(s) with no salvage line")
     notes.append(f"ORR1: {int(len(first) - evaluable.sum())} first line(s) not evaluable")
+    per_patient = _per_patient(patients, first, evaluable, responded, pfs_ok)
     return {
+        "patients": per_patient,
         "os": pd.DataFrame({"time": patients.loc[valid, "os_months"].to_numpy(float),
                             "event": patients.loc[valid, "os_event"].to_numpy(int)}),
         "pfs1": pd.DataFrame({"time": first["pfs_months"].to_numpy(float)[pfs_ok],
@@ -295,6 +299,30 @@ def cohort_endpoints(path: str | Path, *, date_format: str | None = None) -> dic
         "source": data.source,
         "notes": notes,
     }  # fmt: skip
+
+
+_BASELINE = ("age_at_cart", "high_risk_cytogenetics", "extramedullary_disease", "prior_lines",
+             "triple_class_refractory", "penta_refractory", "iss_stage", "ecog")  # fmt: skip
+
+
+def _per_patient(patients, first, evaluable, responded, pfs_ok) -> pd.DataFrame:
+    """One row per patient: baseline covariates, OS, and first-line ORR/PFS (NaN = none)."""
+    cols = [c for c in _BASELINE if c in patients.columns]
+    out = patients[["patient_id", *cols]].copy()
+    for c in cols:
+        out[c] = pd.to_numeric(out[c].astype("Float64"), errors="coerce").astype(float)
+    valid = patients["os_valid"].to_numpy(bool)
+    out["os_time"] = np.where(valid, patients["os_months"].to_numpy(float), np.nan)
+    out["os_event"] = np.where(valid, patients["os_event"].to_numpy(float), np.nan)
+    line1 = pd.DataFrame({
+        "patient_id": first["patient_id"].to_numpy(),
+        "orr1": np.where(evaluable, responded.astype(float), np.nan),
+        "pfs1_time": np.where(pfs_ok, first["pfs_months"].to_numpy(float), np.nan),
+        "pfs1_event": np.where(pfs_ok, first["pfs_event"].to_numpy(float), np.nan),
+    })  # fmt: skip
+    out["patient_id"] = out["patient_id"].astype(str)
+    line1["patient_id"] = line1["patient_id"].astype(str)
+    return out.merge(line1, on="patient_id", how="left", validate="one_to_one")
 
 
 def compare_cohort(

@@ -251,20 +251,34 @@ def maic_bootstrap(
     responded=None,
     time=None,
     event=None,
+    survival: Mapping[str, tuple] | None = None,
     n_boot: int = 1000,
     seed: int = 20230216,
     conf_level: float = 0.95,
 ) -> dict[str, dict[str, float | None]]:
-    """Percentile bootstrap CIs for the MAIC-weighted ORR, median and ESS.
+    """Percentile bootstrap CIs for the MAIC-weighted ORR, medians and ESS.
 
     Patients are resampled with replacement; the weights are re-estimated in
     every replicate (all replicates solved together, vectorised). Seeded.
+    Outcomes may be missing (NaN) for some patients (e.g. ORR among evaluable
+    patients only): those patients still carry weight in the matching but are
+    left out of that outcome's numerator and denominator.
+
+    Parameters
+    ----------
+    responded
+        0/1 (NaN = not evaluable) per patient, for the weighted ORR.
+    time, event
+        One time-to-event outcome (months; NaN = not available): key ``median``.
+    survival
+        More time-to-event outcomes, ``{name: (time, event)}``: keys ``median_<name>``.
 
     Returns
     -------
     dict
-        ``{"orr": {...}, "median": {...}, "ess": {...}}`` each with ``estimate``,
-        ``lower``, ``upper`` and ``n_boot_used`` (replicates whose targets were reachable).
+        ``{"ess": {...}, "orr": {...}, "median": {...}, ...}`` each with
+        ``estimate``, ``lower``, ``upper`` and ``n_boot_used`` (replicates whose
+        targets were reachable and whose estimate exists).
 
     References
     ----------
@@ -291,15 +305,26 @@ def maic_bootstrap(
     summarise("ess", fit.ess, cw.sum(axis=1) ** 2 / np.sum(cw * w[ok], axis=1))
     if responded is not None:
         y = np.asarray(responded, dtype=float)
-        summarise("orr", weighted_rate(y, fit.weights), (cw @ y) / cw.sum(axis=1))
+        m = np.isfinite(y)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            reps = (cw[:, m] @ y[m]) / cw[:, m].sum(axis=1)
+        summarise("orr", weighted_rate(y[m], fit.weights[m]), reps)
+    outcomes = dict(survival or {})
     if time is not None and event is not None:
-        med = weighted_km(time, event, fit.weights).median().estimate
-        reps = np.array([_median_or_nan(time, event, row) for row in cw])
-        summarise("median", med, reps)
+        outcomes = {"": (time, event), **outcomes}
+    for name, (t, e) in outcomes.items():
+        t = np.asarray(t, dtype=float)
+        e = np.asarray(e, dtype=float)
+        m = np.isfinite(t) & np.isfinite(e)
+        med = weighted_km(t[m], e[m], fit.weights[m]).median().estimate
+        reps = np.array([_median_or_nan(t[m], e[m], row[m]) for row in cw])
+        summarise(f"median_{name}" if name else "median", med, reps)
     return out
 
 
 def _median_or_nan(time, event, w: np.ndarray) -> float:
     keep = w > 0
+    if not keep.any():
+        return np.nan
     est = weighted_km(np.asarray(time)[keep], np.asarray(event)[keep], w[keep]).median().estimate
     return np.nan if est is None else float(est)

@@ -113,6 +113,28 @@ def _surv_rows(r: SurvivalComparison) -> str:
     )
 
 
+def _maic_html(m) -> str:
+    bal = "".join(
+        f"<tr><td>{html.escape(r['covariate'])}</td><td>{_fmt(r['target'])}</td>"
+        f"<td>{_fmt(r['unweighted'])}</td><td>{_fmt(r['weighted'])}</td></tr>"
+        for r in m.balance
+    )
+    outs = "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{_fmt(o['unweighted'])}</td><td>{_fmt(o['estimate'])}"
+        f" ({_fmt(o['lower'])}-{_fmt(o['upper'])})</td><td>{o['n_boot_used']}</td></tr>"
+        for k, o in m.outcomes.items()
+    )
+    return (
+        f"<h3>Matching-adjusted indirect comparison (n = {m.n}, ESS = {m.ess:.1f})</h3>"
+        "<table><thead><tr><th>Covariate</th><th>Target</th><th>Cohort</th><th>Weighted</th>"
+        f"</tr></thead><tbody>{bal}</tbody></table>"
+        "<table><thead><tr><th>Outcome</th><th>Unweighted</th><th>Weighted (95% bootstrap CI)"
+        f"</th><th>Replicates</th></tr></thead><tbody>{outs}</tbody></table>"
+        "<p class='note'>Unanchored MAIC (NICE DSU TSD 18): valid only if every prognostic "
+        "factor and effect modifier is matched.</p>"
+    )
+
+
 _CSS = """
 .aftercar-benchmark{font-family:system-ui,-apple-system,Segoe UI,Arial,sans-serif;
  max-width:980px;color:#1d1d1f}
@@ -136,6 +158,7 @@ def render_html(comp: Comparison, figures: dict[str, str]) -> str:
         for k, svg in figures.items()
     )
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in (*comp.notes, *b.notes))
+    maic = "" if comp.maic is None else _maic_html(comp.maic)
     doi = f" doi:{html.escape(b.doi)}" if b.doi else ""
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
@@ -149,7 +172,8 @@ def render_html(comp: Comparison, figures: dict[str, str]) -> str:
         f"<p class='note'>Cohort: {html.escape(comp.source)}</p>"
         "<table><thead><tr><th>Endpoint</th><th>Benchmark endpoint</th><th>Cohort (95% CI)"
         "</th><th>Benchmark</th><th>Test</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table>{figs}<h3>Notes</h3><ul class='note'>{notes}</ul>"
+        f"<tbody>{rows}</tbody></table>{maic}{figs}"
+        f"<h3>Notes</h3><ul class='note'>{notes}</ul>"
         "</section></body></html>"
     )
 

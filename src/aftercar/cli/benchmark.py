@@ -144,6 +144,14 @@ def compare_cmd(
         "auto"
     ),
     date_format: Annotated[str | None, typer.Option(help="strptime format of dates.")] = None,
+    maic: Annotated[
+        bool, typer.Option("--maic", help="Also weight the cohort to the benchmark's baseline.")
+    ] = False,
+    maic_allow_median: Annotated[
+        bool, typer.Option(help="MAIC: use published medians as proxies for means.")
+    ] = False,
+    n_boot: Annotated[int, typer.Option(help="MAIC bootstrap replicates.")] = 1000,
+    seed: Annotated[int, typer.Option(help="MAIC bootstrap seed.")] = 20230216,
 ) -> None:
     """Compare a cohort (or summary figures) with a published benchmark."""
     from aftercar.benchmark import get_benchmark
@@ -172,9 +180,28 @@ def compare_cmd(
         raise InputError(f"--endpoint {', '.join(bad)}: not available from this input "
                          f"(available: {have}).")  # fmt: skip
     comp = compare_cohort(eps, bench, which=which, curve_kind=curve)
+    if maic:
+        comp = _with_maic(comp, eps, bench, maic_allow_median, n_boot, seed)
     paths = write_comparison(comp, outdir)
     _print_comparison(comp)
     _console().print("Wrote " + ", ".join(str(p) for p in paths.values()))
+
+
+def _with_maic(comp, eps, bench, allow_median: bool, n_boot: int, seed: int):
+    from dataclasses import replace
+
+    from aftercar.benchmark.adjust import maic_compare
+
+    if "patients" not in eps:
+        raise InputError("--maic needs a cohort with patient-level covariates, not summary "
+                         "inputs. Fix: pass a COHORT folder or workbook.")  # fmt: skip
+    if n_boot < 100:
+        raise InputError(f"--n-boot must be at least 100 (got {n_boot}).")
+    res = maic_compare(eps["patients"], bench, allow_median=allow_median, n_boot=n_boot,
+                       seed=seed)  # fmt: skip
+    notes = [f"MAIC: {k} not matched ({v})" for k, v in res.skipped.items()]
+    notes += [f"MAIC: {k} matched on a published median used as a mean" for k in res.proxies]
+    return replace(comp, maic=res, notes=(*comp.notes, *notes))
 
 
 def _print_comparison(comp) -> None:
@@ -193,13 +220,23 @@ def _print_comparison(comp) -> None:
             o = r.one_sample
             med = "NE" if r.median is None else f"{r.median:.1f}"
             table.add_row(r.endpoint, f"median {med} mo, {r.events}/{r.n} events",
-                          f"{r.curve['kind']} (median {r.curve.get('median')})",
+                          f"{r.curve['kind']} (median {_num(r.curve.get('median'))} mo)",
                           f"O/E = {o.observed}/{o.expected:.1f}, p = {o.p_value:.4g} "
                           f"(exact {o.exact_p_value:.4g})")  # fmt: skip
     con = _console()
     con.print(table)
+    if comp.maic is not None:
+        m = comp.maic
+        con.print(f"MAIC: n = {m.n}, ESS = {m.ess:.1f}; matched " + ", ".join(m.targets))
+        for key, o in m.outcomes.items():
+            con.print(f"  {key}: unweighted {_num(o['unweighted'])}, weighted "
+                      f"{_num(o['estimate'])} ({_num(o['lower'])}-{_num(o['upper'])})")  # fmt: skip
     for note in comp.notes:
         con.print(f"- {note}")
+
+
+def _num(v) -> str:
+    return "NE" if v is None or v != v else f"{v:.3g}"
 
 
 # -------------------------------------------------------------------- reconstruct
