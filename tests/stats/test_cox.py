@@ -409,3 +409,19 @@ def test_risk_sums_before_a_huge_late_entry_are_exact():
     times = np.unique(stop[event])
     brute = np.array([v[(entry < t) & (stop >= t)].sum() for t in times])
     np.testing.assert_allclose(got, brute, rtol=1e-13)
+
+
+def test_strata_from_several_columns_equal_their_combination():
+    case = next(c for c in CASES if c["name"] == "strata_veteran" and c["ties"] == "efron")
+    d = case["data"]
+    cov = pd.DataFrame({c: d[c] for c in case["covariates"]})
+    cell = pd.Series(d["celltype"])  # R factor codes 1..4 (squamous, smallcell, adeno, large)
+    two = pd.DataFrame({"a": cell.isin([1, 4]), "b": cell.isin([1, 3])})
+    assert len(two.drop_duplicates()) == 4
+    fit = cox_ph(d["time"], d["status"], cov, strata=two)
+    _check_case(fit, case)
+
+
+def test_non_numeric_covariate_array_is_an_input_error():
+    with pytest.raises(InputError, match=r"covariates. must be numeric"):
+        cox_ph([1, 2, 3], [1, 0, 1], ["a", "b", "c"])

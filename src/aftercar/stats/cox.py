@@ -247,6 +247,20 @@ def _as_float(values, name: str, n: int | None) -> np.ndarray:
 
 
 def _as_codes(values, name: str, n: int) -> tuple[np.ndarray, int]:
+    if isinstance(values, pd.DataFrame):  # several columns: one level per combination
+        if len(values) != n:
+            raise InputError(
+                f"cox_ph: `{name}` has {len(values)} rows but `time` has {n}. "
+                "Fix: pass one value per row."
+            )
+        bad = values.isna().any(axis=1).to_numpy()
+        if bad.any():
+            raise InputError(
+                f"cox_ph: `{name}` is missing at {_positions(bad)}. "
+                f"Fix: give every row a {name} value."
+            )
+        codes = values.groupby(list(values.columns), sort=True).ngroup().to_numpy()
+        return codes.astype(np.int64), int(codes.max()) + 1 if n else 0
     arr = values.to_numpy() if isinstance(values, pd.Series | pd.Index) else np.asarray(values)
     if arr.ndim != 1:
         arr = arr.reshape(-1)
@@ -284,7 +298,13 @@ def _covariate_matrix(covariates, n: int) -> tuple[np.ndarray, tuple[str, ...]]:
             )
         x = covariates.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
-        x = np.asarray(covariates, dtype=np.float64)
+        try:
+            x = np.asarray(covariates, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InputError(
+                f"cox_ph: `covariates` must be numeric ({exc}). Fix: pass a DataFrame or a "
+                "numeric array with one row per time value; encode categories as 0/1 columns."
+            ) from None
         if x.ndim == 1:
             x = x[:, None]
         names = tuple(f"x{j + 1}" for j in range(x.shape[1]) if x.ndim == 2)
@@ -526,8 +546,9 @@ def cox_ph(
     cluster : array-like, optional
         Cluster id per row (e.g. patient id with several lines per patient):
         robust SE as R's ``+ cluster(id)``.
-    strata : array-like, optional
-        Stratum per row: a separate baseline hazard per stratum (R ``strata()``).
+    strata : array-like or DataFrame, optional
+        Stratum per row: a separate baseline hazard per stratum (R ``strata()``);
+        a DataFrame stratifies by every combination of its columns.
     entry : array-like of float, optional
         Start time for counting-process input ``Surv(entry, time, event)``:
         delayed entry (left truncation) or time-varying covariates split into
