@@ -168,11 +168,21 @@ def first_salvage(lines: pd.DataFrame, opts: StatOptions) -> Section:
     first = lines.loc[lines["line"] == 1].reset_index(drop=True)
     sec = Section()
     pfs, fit = km_block(first["pfs_months"], first["pfs_event"], opts)
-    res: dict[str, Any] = {"lines": len(first), **_depth(first, opts), "pfs": pfs}
+    res: dict[str, Any] = {
+        "lines": len(first),
+        "patients": int(first["patient_id"].nunique()),
+        **_depth(first, opts),
+        "pfs": pfs,
+    }
     by_cat: dict[str, Any] = {}
     for cat, sub in first.groupby("category", sort=True):
         cat_pfs, _ = km_block(sub["pfs_months"], sub["pfs_event"], opts)
-        by_cat[str(cat)] = {"lines": len(sub), **_depth(sub, opts), "pfs": cat_pfs}
+        by_cat[str(cat)] = {
+            "lines": len(sub),
+            "patients": int(sub["patient_id"].nunique()),
+            **_depth(sub, opts),
+            "pfs": cat_pfs,
+        }
     res["by_category"] = by_cat
     sec.results["first_salvage"] = res
     sec.curves["first_salvage_pfs"] = {"First salvage": fit} if fit is not None else {}

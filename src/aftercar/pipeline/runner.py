@@ -388,7 +388,10 @@ def _assemble(
 ) -> ReportInput:
     cutoff = config["endpoints"]["early_relapse_months"]
     results: dict[str, Any] = {"input": _input_block(data)}
-    tables: dict[str, pd.DataFrame] = {"table1": table1(patients, cutoff=cutoff)}
+    baseline = table1(patients, cutoff=cutoff)
+    shown = baseline[["characteristic", "level", "n", "percent", "summary"]].copy()
+    shown["percent"] = shown["percent"].astype(float).round(1)
+    tables: dict[str, pd.DataFrame] = {"table1": shown}
     curves: dict[str, dict[str, Any]] = {}
     notes = _notes(data, lines, classified, config)
     for sec in sections:
@@ -400,7 +403,7 @@ def _assemble(
     tables["attrition"] = attrition(patients, lines, data.excluded.to_pandas())
     exclusions = analysis_exclusions(patients, lines)
     tables["analysis_exclusions"] = exclusions
-    results["table1"] = _records(tables["table1"])
+    results["table1"] = _records(baseline)
     results["attrition"] = {
         "steps": _records(tables["attrition"]),
         "analysis_exclusions": _records(exclusions),

@@ -188,13 +188,12 @@ def _hr_row(name: str, model: dict[str, Any] | None, n: int, events: int) -> dic
 
 def _tce_table(res: dict[str, Any]) -> pd.DataFrame:
     td = res["time_dependent_cox"]
-    model = td["model"]
     rows = [
         _hr_row(
-            "Time-dependent Cox (TCE as time-varying)",
-            model,
-            (model or {}).get("n", td["rows"]),
-            (model or {}).get("events", 0),
+            "Time-dependent Cox (TCE as time-varying; n = patients)",
+            td["model"],
+            td["patients"],
+            (td["model"] or {}).get("events", 0),
         )
     ]
     for key, lm in res["landmarks"].items():
