@@ -382,3 +382,10 @@ def test_close_misspelling_gets_a_suggestion_but_is_not_applied():
     assert parse_regimen("daratumunab").drugs == ()
     (problem,) = unrecognized_problems(["daratumunab + Pd"], [7], file="lines.csv")
     assert "daratumunab (did you mean daratumumab?)" in problem.message
+
+
+def test_parsed_regimen_to_frame_lists_tokens():
+    frame = parse_regimen("Tec-Dara step-up").to_frame()
+    assert list(frame.columns) == ["text", "kind", "names", "how"]
+    assert frame["names"].tolist() == ["teclistamab;daratumumab", "dosing"]
+    assert frame["kind"].tolist() == ["regimen", "annotation"]

@@ -92,6 +92,13 @@ class ParsedRegimen:
     unrecognized: tuple[str, ...]
     tokens: tuple[Token, ...]
 
+    def to_frame(self):
+        """Return the tokens as a pandas DataFrame ``text, kind, names, how``."""
+        import pandas as pd
+
+        rows = [(t.text, t.kind, ";".join(t.names), t.how) for t in self.tokens]
+        return pd.DataFrame(rows, columns=["text", "kind", "names", "how"])
+
 
 def _normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
