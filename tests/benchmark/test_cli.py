@@ -152,3 +152,15 @@ def test_compare_with_maic_writes_the_adjusted_section(tmp_path, capsys):
     assert main(["benchmark", "compare", "--responders", "3", "--n", "9", "--maic",
                  "-o", str(tmp_path)]) == 2  # fmt: skip
     assert "--maic needs a cohort" in capsys.readouterr().err
+
+
+def test_compare_bad_km_files_exit_2_naming_row_and_column(tmp_path, capsys):
+    bad = tmp_path / "ipd.csv"
+    bad.write_text("time,event\n1,1\n2,3\n")
+    assert main(["benchmark", "compare", "--km", str(bad), "-o", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "row 3" in err and "'event'" in err and "not 0 or 1" in err
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    assert main(["benchmark", "compare", "--km", str(empty), "-o", str(tmp_path)]) == 2
+    assert "cannot be read as CSV" in capsys.readouterr().err

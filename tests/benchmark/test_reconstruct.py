@@ -3,6 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aftercar.benchmark import guyot_reconstruct
 from aftercar.benchmark.reconstruct import read_at_risk_csv, read_curve_csv
@@ -124,3 +126,17 @@ def test_at_risk_table_must_start_at_zero():
     curve = pd.DataFrame({"time": [1.0, 2.0], "survival": [0.9, 0.8]})
     with pytest.raises(InputError, match="start at time 0"):
         guyot_reconstruct(curve, pd.DataFrame({"time": [1.0], "n_risk": [10]}))
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(20, 150), every=st.sampled_from([3.0, 6.0]))
+def test_reconstruction_properties(seed, n, every):
+    """Any simulated trial: n preserved, events <= n, reconstructed KM within [0, 1] and
+    non-increasing, all times >= 0."""
+    time, event = _simulated_trial(seed, n)
+    curve, at_risk = _digitise(time, event, every)
+    rec = guyot_reconstruct(curve, at_risk)
+    assert len(rec.ipd) == n and 0 <= rec.ipd["event"].sum() <= n
+    s = rec.km["survival_reconstructed"].to_numpy()
+    assert np.all((s >= 0) & (s <= 1)) and np.all(np.diff(s) <= 1e-12)
+    assert (rec.ipd["time"] >= 0).all()

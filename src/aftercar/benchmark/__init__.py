@@ -12,6 +12,7 @@
 Times are months (days / 30.4375).
 """
 
+from aftercar.benchmark.adjust import MaicComparison, maic_compare
 from aftercar.benchmark.compare import (
     Comparison,
     RateComparison,
@@ -46,6 +47,7 @@ __all__ = [
     "Comparison",
     "Endpoint",
     "ExponentialCurve",
+    "MaicComparison",
     "MaicResult",
     "OneSampleLogRankResult",
     "PiecewiseExponentialCurve",
@@ -66,6 +68,7 @@ __all__ = [
     "guyot_reconstruct",
     "list_benchmarks",
     "maic_bootstrap",
+    "maic_compare",
     "maic_weights",
     "one_sample_logrank",
     "one_sample_survival_size",

@@ -28,7 +28,14 @@ import pandas as pd
 
 from aftercar.errors import InputError, Problem
 
-__all__ = ["Reconstruction", "ReconstructionAccuracy", "guyot_reconstruct", "read_curve_csv"]
+__all__ = [
+    "Reconstruction",
+    "ReconstructionAccuracy",
+    "guyot_reconstruct",
+    "read_at_risk_csv",
+    "read_curve_csv",
+    "read_ipd_csv",
+]
 
 _MAX_ITER = 200
 
@@ -134,6 +141,25 @@ def read_at_risk_csv(path) -> pd.DataFrame:
     """Read ``time,n_risk`` from a CSV and check it (times increase, counts never do)."""
     df = _read_numeric_csv(path, ("time", "n_risk"), {"nrisk": "n_risk", "n.risk": "n_risk"})
     return check_at_risk(df, file=str(path))
+
+
+def read_ipd_csv(path) -> pd.DataFrame:
+    """Read individual patient data ``time,event`` (months; event 0/1) from a CSV.
+
+    Errors name the file, row (header = row 1), column and value.
+    """
+    df = _read_numeric_csv(path, ("time", "event"), {"status": "event"})
+    t = df["time"].to_numpy(float)
+    e = df["event"].to_numpy(float)
+    for bad, col, vals, msg, hint in (
+        (t < 0, "time", t, "is negative", "times are months from time zero (>= 0)"),
+        (~np.isin(e, (0.0, 1.0)), "event", e, "is not 0 or 1", "1 = event, 0 = censored"),
+    ):
+        if bad.any():
+            i = int(np.argmax(bad))
+            _fail(str(path), i + 2, col, vals[i], msg, hint)
+    df["event"] = df["event"].astype(int)
+    return df
 
 
 def check_curve(df: pd.DataFrame, *, file: str = "curve") -> pd.DataFrame:

@@ -96,7 +96,12 @@ def _estimate(e) -> tuple[str, str]:
 
 
 def _summary_endpoints(responders, n, km, at_risk, endpoints) -> dict:
-    from aftercar.benchmark.reconstruct import guyot_reconstruct, read_at_risk_csv, read_curve_csv
+    from aftercar.benchmark.reconstruct import (
+        guyot_reconstruct,
+        read_at_risk_csv,
+        read_curve_csv,
+        read_ipd_csv,
+    )
 
     out: dict = {"notes": []}
     if responders is not None or n is not None:
@@ -107,10 +112,13 @@ def _summary_endpoints(responders, n, km, at_risk, endpoints) -> dict:
         out[key] = (responders, n)
         out["source"] = f"summary: {responders}/{n} responders"
     if km is not None:
-        frame = pd.read_csv(km)
-        frame.columns = [str(c).strip().lower() for c in frame.columns]
-        if {"time", "event"} <= set(frame.columns):
-            ipd = frame[["time", "event"]]
+        try:
+            header = pd.read_csv(km, nrows=0).columns
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+            hint = "Fix: save it as a CSV with a header row 'time,event' or 'time,survival'."
+            raise InputError(f"{km}: cannot be read as CSV ({exc}). {hint}") from None
+        if {"time", "event"} <= {str(c).strip().lower() for c in header}:
+            ipd = read_ipd_csv(km)
         elif at_risk is None:
             raise InputError(f"{km}: has no 'time,event' columns (IPD) and no --at-risk table "
                              "was given to reconstruct IPD from a 'time,survival' curve. Fix: "
