@@ -15,7 +15,13 @@ import pytest
 from aftercar.simulate import calibration_metrics, load_params, simulate_cohort
 
 TARGETS = load_params().section("targets")
-MEDIANS = ("median_os_months", "first_line_median_pfs_months", "belantamab_median_pfs_months")
+MEDIANS = (
+    "median_os_months",
+    "first_line_median_pfs_months",
+    "belantamab_median_pfs_months",
+    "bcma_car_t_median_pfs_months",
+    "bcma_bispecific_median_pfs_months",
+)
 RATES = ("first_line_orr", "tce_patient_share", "first_tce_orr", "bcma_car_t_orr",
          "bcma_bispecific_orr")  # fmt: skip
 
@@ -53,4 +59,6 @@ def test_targets_are_the_published_figures():
     assert TARGETS["first_tce_orr"] == 0.914
     assert (TARGETS["bcma_car_t_orr"], TARGETS["bcma_bispecific_orr"]) == (0.89, 0.60)
     assert TARGETS["belantamab_median_pfs_months"] == 1.0
+    assert TARGETS["bcma_car_t_median_pfs_months"] == 8.3
+    assert TARGETS["bcma_bispecific_median_pfs_months"] == 3.6
     assert (TARGETS["median_tolerance_months"], TARGETS["rate_tolerance"]) == (0.5, 0.015)

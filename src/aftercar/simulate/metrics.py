@@ -53,7 +53,9 @@ def _km_median_numpy(time: np.ndarray, event: np.ndarray) -> float:
 
 
 def km_median(time: np.ndarray, event: np.ndarray) -> float:
-    """Kaplan-Meier median (months in, months out); NaN when not reached."""
+    """Kaplan-Meier median (months in, months out); NaN when not reached or no data."""
+    if np.asarray(time).size == 0:
+        return float("nan")
     try:
         from aftercar.stats import kaplan_meier
     except ImportError:
@@ -131,6 +133,7 @@ def calibration_metrics(cohort: Any) -> dict[str, float]:
     _, per_patient = np.unique(pid, return_counts=True)
     counts[: per_patient.size] = per_patient
     belantamab = arm == "belantamab"
+    car_t, bsab = arm == "car_t_bcma", arm == "bispecific_bcma"
     return {
         "median_os_months": km_median(os_t, os_e),
         "first_line_orr": _orr(resp[first])[0],
@@ -143,4 +146,6 @@ def calibration_metrics(cohort: Any) -> dict[str, float]:
         "bcma_car_t_orr": _orr(resp[arm == "car_t_bcma"])[0],
         "bcma_bispecific_orr": _orr(resp[arm == "bispecific_bcma"])[0],
         "belantamab_median_pfs_months": km_median(pfs_t[belantamab], pfs_e[belantamab]),
+        "bcma_car_t_median_pfs_months": km_median(pfs_t[car_t], pfs_e[car_t]),
+        "bcma_bispecific_median_pfs_months": km_median(pfs_t[bsab], pfs_e[bsab]),
     }
