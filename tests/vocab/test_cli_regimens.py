@@ -117,3 +117,38 @@ def test_explain_shows_each_piece_then_category_and_flags(capsys):
         "tce",
     ):
         assert expected in out
+
+
+def test_classify_output_folder_must_exist_exit_2(tmp_path, capsys):
+    src = tmp_path / "in.txt"
+    src.write_text("KRd\n", encoding="utf-8")
+    assert main(["regimens", "classify", str(src), "-o", str(tmp_path / "no" / "o.csv")]) == 2
+    assert "folder does not exist" in capsys.readouterr().err
+
+
+def test_column_option_on_a_text_file_is_refused(tmp_path, capsys):
+    src = tmp_path / "in.txt"
+    src.write_text("KRd\n", encoding="utf-8")
+    code = main(["regimens", "classify", str(src), "--column", "x", "-o", str(tmp_path / "o.csv")])
+    assert code == 2
+    assert "--column applies to CSV/XLSX" in capsys.readouterr().err
+
+
+def test_explain_with_override_and_custom_taxonomy(tmp_path, capsys):
+    ovr = tmp_path / "ovr.csv"
+    ovr.write_text("text,drugs,category\nArm B,etentamig,tce\n", encoding="utf-8")
+    tax = tmp_path / "tax.toml"
+    tax.write_text(
+        'precedence = ["tce"]\n[categories.tce]\nclasses = ["bispecific"]\n', encoding="utf-8"
+    )
+    args = ["regimens", "explain", "Arm B", "--overrides", str(ovr), "--taxonomy", str(tax)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "etentamig" in out and "override" in out and "tce" in out
+
+
+def test_explain_override_category_unknown_to_taxonomy_exit_2(tmp_path, capsys):
+    ovr = tmp_path / "ovr.csv"
+    ovr.write_text("text,category\nArm B,chemo\n", encoding="utf-8")
+    assert main(["regimens", "explain", "Arm B", "--overrides", str(ovr)]) == 2
+    assert "'chemo' is not a category" in capsys.readouterr().err

@@ -21,6 +21,7 @@ from aftercar.errors import InputError
 from aftercar.vocab import (
     classify_regimens,
     classify_text,
+    default_taxonomy,
     default_vocabulary,
     load_overrides,
     load_taxonomy,
@@ -172,9 +173,9 @@ def explain(
 ) -> None:
     """Show how one regimen text is read: each piece, then category and flags."""
     vocab = default_vocabulary()
-    tax = load_taxonomy(taxonomy, vocabulary=vocab) if taxonomy is not None else None
+    tax = load_taxonomy(taxonomy, vocabulary=vocab) if taxonomy is not None else default_taxonomy()
     ovr = load_overrides(overrides, vocabulary=vocab) if overrides is not None else None
-    if ovr is not None and tax is not None:
+    if ovr is not None:
         ovr.check(tax)
     parsed = parse_regimen(text, vocabulary=vocab)
     result = classify_text(text, taxonomy=tax, overrides=ovr, vocabulary=vocab)
