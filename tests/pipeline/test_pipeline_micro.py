@@ -56,7 +56,7 @@ def test_absent_covariates_skipped_with_note(result):
     cox = result.report_input.results["cox_os"]
     skipped = {s["covariate"] for s in cox["skipped"]}
     assert {"high_risk_cytogenetics", "ecog", "iss_stage"} <= skipped
-    assert any("'ecog' skipped (absent" in n for n in result.report_input.notes)
+    assert any("'ecog' (absent from the cohort)" in n for n in result.report_input.notes)
 
 
 def test_pfs_rule_from_config_changes_first_salvage_events(micro_dir):
@@ -81,3 +81,37 @@ def test_meta_provenance(result, micro_dir):
         "derive endpoints",
         "analyses",
     }
+
+
+def test_cohort_without_any_salvage_line_still_reports_os(tmp_path):
+    folder = tmp_path / "nolines"
+    folder.mkdir()
+    (folder / "patients.csv").write_text(
+        "patient_id,car_t_product,car_t_date,progression_date,death_date,last_followup_date\n"
+        "A,ide-cel,2020-01-01,2020-06-01,2021-01-01,\n"
+        "B,cilta-cel,2020-02-01,2020-09-01,,2021-06-01\n"
+    )
+    (folder / "lines.csv").write_text("patient_id,line,regimen,start_date\n")
+    res = run(folder).report_input.results
+    assert res["os_from_progression"]["n"] == 2 and res["os_from_progression"]["events"] == 1
+    assert res["first_salvage"]["orr"]["n"] == 0
+    assert res["first_salvage"]["orr"]["estimate"] is None
+    assert res["by_category"] == {}
+    assert res["tce"]["patients"] == 0 and res["tce"]["time_dependent_cox"]["model"] is None
+
+
+def test_constant_exposure_is_not_fitted_with_a_note(tmp_path):
+    folder = tmp_path / "alltce"
+    folder.mkdir()
+    (folder / "patients.csv").write_text(
+        "patient_id,car_t_product,car_t_date,progression_date,death_date,last_followup_date\n"
+        "A,ide-cel,2020-01-01,2020-06-01,2021-01-01,\n"
+        "B,ide-cel,2020-01-01,2020-06-01,,2021-03-01\n"
+    )
+    (folder / "lines.csv").write_text(
+        "patient_id,line,regimen,start_date,best_response\n"
+        "A,1,teclistamab,2020-06-01,PR\nB,1,talquetamab,2020-06-01,NE\n"
+    )
+    out = run(folder).report_input
+    assert out.results["tce"]["time_dependent_cox"]["model"] is None
+    assert any("Time-dependent Cox (TCE): not fitted (tce constant)" in n for n in out.notes)

@@ -55,6 +55,10 @@ def fit_cox(
     if ev.sum() == 0 or covariates.shape[1] == 0:
         notes.append(f"{label}: not fitted (no events or no covariates).")
         return None
+    constant = [c for c in covariates.columns if covariates[c].nunique() < 2]
+    if constant:
+        notes.append(f"{label}: not fitted ({', '.join(constant)} constant).")
+        return None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -215,8 +219,9 @@ def _covariate_frame(patients: pd.DataFrame, names: tuple[str, ...], notes: list
             skipped.append({"covariate": name, "reason": "constant in the cohort"})
             continue
         used[name] = values
-    for s in skipped:
-        notes.append(f"Cox model of OS: covariate '{s['covariate']}' skipped ({s['reason']}).")
+    if skipped:
+        listed = "; ".join(f"'{s['covariate']}' ({s['reason']})" for s in skipped)
+        notes.append(f"Cox model of OS: covariates skipped: {listed}.")
     return pd.DataFrame(used, index=patients.index), skipped
 
 
