@@ -164,3 +164,19 @@ def test_compare_bad_km_files_exit_2_naming_row_and_column(tmp_path, capsys):
     empty.write_text("")
     assert main(["benchmark", "compare", "--km", str(empty), "-o", str(tmp_path)]) == 2
     assert "cannot be read as CSV" in capsys.readouterr().err
+
+
+def test_summary_rate_uses_the_benchmarks_own_rate_endpoint(tmp_path, capsys):
+    args = ["benchmark", "compare", "--responders", "10", "--n", "20", "--against",
+            "talquetamab_prior_tcr_2025", "-o", str(tmp_path)]  # fmt: skip
+    assert main(args) == 0
+    (only,) = json.loads((tmp_path / "comparison.json").read_text())["comparisons"]
+    assert only["endpoint"] == "orr" and only["benchmark_rate"] == 0.67
+    assert main([*args, "--endpoint", "pfs"]) == 2
+    assert "not a rate endpoint" in capsys.readouterr().err
+
+
+def test_nothing_comparable_exits_2_listing_the_benchmark_endpoints(tmp_path, capsys):
+    assert main(["benchmark", "compare", DEMO, "--against", "tcr_center_2024", "-o",
+                 str(tmp_path)]) == 2  # fmt: skip
+    assert "os_car_t" in capsys.readouterr().err

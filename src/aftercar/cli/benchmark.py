@@ -95,7 +95,25 @@ def _estimate(e) -> tuple[str, str]:
 # ------------------------------------------------------------------------ compare
 
 
-def _summary_endpoints(responders, n, km, at_risk, endpoints) -> dict:
+def _pick_endpoint(bench, asked: tuple[str, ...], kind: str, default: str) -> str:
+    """The benchmark endpoint a summary input is compared with.
+
+    An explicit ``--endpoint`` of the right kind wins; else ``default`` (orr1 / os)
+    when the benchmark has it; else the benchmark's first endpoint of that kind.
+    """
+    for key in asked:
+        if key in bench.endpoints and bench.endpoints[key].kind == kind:
+            return key
+    if asked:
+        have = ", ".join(k for k, e in bench.endpoints.items() if e.kind == kind) or "none"
+        raise InputError(f"--endpoint {', '.join(asked)}: not a {kind.replace('_', '-')} "
+                         f"endpoint of '{bench.name}' (those are: {have}).")  # fmt: skip
+    if default in bench.endpoints:
+        return default
+    return next((k for k, e in bench.endpoints.items() if e.kind == kind), default)
+
+
+def _summary_endpoints(responders, n, km, at_risk, endpoints, bench) -> dict:
     from aftercar.benchmark.reconstruct import (
         guyot_reconstruct,
         read_at_risk_csv,
@@ -108,7 +126,7 @@ def _summary_endpoints(responders, n, km, at_risk, endpoints) -> dict:
         if responders is None or n is None:
             raise InputError("--responders and --n go together. Fix: give both, e.g. "
                              "--responders 12 --n 30.")  # fmt: skip
-        key = next((k for k in endpoints if k.startswith("orr")), "orr1")
+        key = _pick_endpoint(bench, endpoints, "rate", "orr1")
         out[key] = (responders, n)
         out["source"] = f"summary: {responders}/{n} responders"
     if km is not None:
@@ -126,7 +144,7 @@ def _summary_endpoints(responders, n, km, at_risk, endpoints) -> dict:
         else:
             ipd = guyot_reconstruct(read_curve_csv(km), read_at_risk_csv(at_risk)).ipd
             out["notes"].append(f"{Path(km).name}: IPD reconstructed (Guyot 2012)")
-        key = next((k for k in endpoints if not k.startswith("orr")), "os")
+        key = _pick_endpoint(bench, endpoints, "time_to_event", "os")
         out[key] = ipd
         out["source"] = (out.get("source", "") + f" KM table {Path(km).name}").strip()
     return out
@@ -177,7 +195,7 @@ def compare_cmd(
     if cohort is not None and summary:
         raise InputError("Give either a COHORT or summary inputs, not both.")
     if summary:
-        eps = _summary_endpoints(responders, n, km, at_risk, which)
+        eps = _summary_endpoints(responders, n, km, at_risk, which, bench)
         which = which or tuple(k for k in eps if k not in ("notes", "source"))
     else:
         eps = cohort_endpoints(cohort, date_format=date_format)
@@ -188,6 +206,10 @@ def compare_cmd(
         raise InputError(f"--endpoint {', '.join(bad)}: not available from this input "
                          f"(available: {have}).")  # fmt: skip
     comp = compare_cohort(eps, bench, which=which, curve_kind=curve)
+    if not comp.results:
+        why, have = "; ".join(comp.notes), ", ".join(bench.endpoints)
+        raise InputError(f"Nothing could be compared with '{bench.name}' ({why}). Its endpoints: "
+                         f"{have}. Fix: pick one with --endpoint.")  # fmt: skip
     if maic:
         comp = _with_maic(comp, eps, bench, maic_allow_median, n_boot, seed)
     paths = write_comparison(comp, outdir)
