@@ -335,3 +335,10 @@ def no_lines(p: TableView, ln: TableView) -> pd.DataFrame:
         "kept and counts for overall survival",
         "no_lines",
     )
+
+
+def rules_markdown() -> str:
+    """Render :data:`RULES` as the Markdown table used in ``docs/data-format.md``."""
+    out = ["| rule | default | what it checks |", "|---|---|---|"]
+    out += [f"| `{rule}` | {policy} | {what} |" for rule, (policy, what) in RULES.items()]
+    return "\n".join(out)
