@@ -389,3 +389,10 @@ def test_parsed_regimen_to_frame_lists_tokens():
     assert list(frame.columns) == ["text", "kind", "names", "how"]
     assert frame["names"].tolist() == ["teclistamab;daratumumab", "dosing"]
     assert frame["kind"].tolist() == ["regimen", "annotation"]
+
+
+def test_classify_text_refuses_an_override_category_unknown_to_the_taxonomy(tmp_path):
+    ovr = load_overrides(_csv(tmp_path, "text,category\nKCd,chemo\n"))
+    assert classify_text("KRd", overrides=ovr).category == "imid_pi"  # other texts unaffected
+    with pytest.raises(VocabularyError, match="'chemo' is not a category"):
+        classify_text("KCd", overrides=ovr)

@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from aftercar.errors import Problem
+from aftercar.errors import Problem, VocabularyError
 from aftercar.vocab.overrides import Override, Overrides, load_overrides
 from aftercar.vocab.parser import ParsedRegimen, parse_regimen
 from aftercar.vocab.taxonomy import Taxonomy, default_taxonomy, load_taxonomy
@@ -133,6 +133,11 @@ def classify_text(
     parsed = parse_regimen(text, vocabulary=vocab)
     override = overrides.get(text) if overrides is not None else None
     if override is not None:
+        if override.category is not None and override.category not in tax.names:
+            raise VocabularyError(
+                f"{override.where}, column 'category': {override.category!r} is not a category "
+                f"of {tax.source}. Fix: use one of {', '.join(tax.names)}."
+            )
         return _apply_override(text, override, parsed, tax, vocab)
     return _from_names(text, (*parsed.drugs, *parsed.procedures), parsed, tax, vocab)
 
