@@ -129,7 +129,7 @@ class CoxResult:
         (singular design).
     robust_se, robust_var
         Cluster-robust (Lin-Wei) standard errors and variance; ``None`` unless
-        ``cluster`` was given or ``robust=True``.
+        ``cluster`` was given, ``robust=True``, or (as R) a weight is fractional.
     var
         Model-based variance (inverse information; R's ``naive.var`` when clustered).
     z, p
