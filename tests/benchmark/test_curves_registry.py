@@ -88,3 +88,16 @@ def test_user_benchmark_file_is_validated(tmp_path):
         get_benchmark(str(path))
     text = " ".join(str(p) for p in err.value.problems)
     assert "citation" in text and "bogus" in text
+
+
+def test_malformed_endpoint_values_are_listed_not_raised_raw(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        'name = "x"\ntitle = "t"\ncitation = "c"\nsource_url = "https://x"\n'
+        'population = "p"\ntime_zero = "z"\nkm_coordinates = "none"\n'
+        '[endpoints.os]\nlandmarks = [{ t = 1 }]\n[endpoints.orr]\nrate = "abc"\n'
+    )
+    with pytest.raises(ConfigError) as err:
+        get_benchmark(str(path))
+    assert {p.column for p in err.value.problems} == {"endpoints.os", "endpoints.orr"}
+    assert "endpoints.orr" in str(err.value)

@@ -206,9 +206,15 @@ def _parse(raw: dict[str, Any], path: str) -> Benchmark:
     unknown = set(raw) - _TOP_KEYS
     if unknown:
         problems.append(_problem(file, None, sorted(unknown), "unknown top-level keys"))
-    eps = {k: _parse_endpoint(file, k, v, problems) for k, v in raw.get("endpoints", {}).items()}
+    eps = {}
+    for key, spec in raw.get("endpoints", {}).items():
+        try:
+            eps[key] = _parse_endpoint(file, key, spec, problems)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            problems.append(_problem(file, f"endpoints.{key}", spec, f"malformed ({exc!r})"))
     if problems:
-        raise ConfigError(f"Benchmark file {path} is malformed", problems)
+        listing = "".join(f"\n  - {p}" for p in problems)
+        raise ConfigError(f"Benchmark file {path} is malformed:{listing}", problems)
     return Benchmark(
         name=raw["name"], short=raw.get("short", raw["name"]), title=raw["title"],
         citation=raw["citation"], doi=raw.get("doi", ""), source_url=raw["source_url"],
