@@ -30,6 +30,7 @@ from aftercar import stats
 from aftercar.pipeline.summaries import (
     StatOptions,
     clustered_block,
+    fit_cox,
     km_block,
     logrank_block,
     num,
@@ -242,12 +243,80 @@ def all_lines(lines: pd.DataFrame, opts: StatOptions, *, pooled_from: int) -> Se
         "tce_vs_other": tce_vs,
         "bcma_retargeting": {"lines": len(bcma), "by_category": retarget},
         "line_groups_pooled_from": pooled_from,
+        "pfs_cox_tce": _pfs_cox(lines, tce_label, "Other", opts, sec.notes, "TCE vs other"),
+        "pfs_cox_by_category": _pfs_cox(
+            lines, lines["category"], _largest(lines["category"]), opts, sec.notes, "category"
+        ),
     }
     sec.tables["response_by_category"] = _response_table(by_cat, "category")
     sec.tables["pfs_by_category"] = _pfs_table(by_cat, "category")
     sec.tables["response_by_line"] = _response_table(by_line, "line")
     sec.tables["bcma_retargeting"] = _response_table(retarget, "category")
+    sec.tables["pfs_cox_lines"] = _pfs_cox_table(sec.results["all_lines"])
     return sec
+
+
+def _pfs_cox_table(res: dict[str, Any]) -> pd.DataFrame:
+    rows = []
+    for key in ("pfs_cox_tce", "pfs_cox_by_category"):
+        block = res[key]
+        for term in (block["model"] or {}).get("terms", []):
+            rows.append(
+                {
+                    "term": term["term"],
+                    "reference": block["reference"],
+                    "hazard_ratio": term["hazard_ratio"],
+                    "lower": term["ci95"][0],
+                    "upper": term["ci95"][1],
+                    "p_value": term["p_value"],
+                    "robust_se": term["robust_se"],
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=["term", "reference", "hazard_ratio", "lower", "upper", "p_value", "robust_se"],
+    )
+
+
+def _largest(labels: pd.Series) -> str | None:
+    counts = labels.value_counts()
+    return None if counts.empty else str(counts.index[0])
+
+
+def _pfs_cox(
+    lines: pd.DataFrame,
+    labels: pd.Series,
+    reference: str | None,
+    opts: StatOptions,
+    notes: list[str],
+    what: str,
+) -> dict[str, Any]:
+    """Cox model of line-level PFS on group indicators, robust variance clustered by patient.
+
+    Lines of the same patient are correlated; the cluster-robust (Lin-Wei) variance
+    keeps the inference valid. Groups are compared with ``reference``.
+    """
+    ok = np.isfinite(lines["pfs_months"].to_numpy(float)) & (lines["pfs_months"] >= 0).to_numpy()
+    sub, lab = lines.loc[ok], labels.loc[ok].astype(str)
+    levels = sorted(set(lab) - {reference}) if reference is not None else []
+    design = pd.DataFrame(
+        {f"{what}={lvl}": (lab == lvl).to_numpy(float) for lvl in levels}, index=sub.index
+    )
+    model = fit_cox(
+        sub["pfs_months"],
+        sub["pfs_event"],
+        design,
+        opts,
+        notes,
+        cluster=sub["_pid"].to_numpy(),
+        label=f"Cox model of PFS ({what})",
+    )
+    return {
+        "reference": reference,
+        "patients": int(sub["_pid"].nunique()),
+        "model": model,
+        "method": "Cox model of PFS per line, robust variance clustered by patient",
+    }
 
 
 def _response_table(blocks: dict[str, Any], key: str) -> pd.DataFrame:

@@ -243,3 +243,39 @@ def _cox_tests(result: Any) -> dict[str, Any]:
         "score_test": _test_dict(getattr(result, "score_test", None)),
         "lr_test": _test_dict(getattr(result, "lr_test", None)),
     }
+
+
+def fit_cox(
+    time: Any,
+    event: Any,
+    covariates: pd.DataFrame,
+    opts: StatOptions,
+    notes: list[str],
+    **kwargs: Any,
+) -> dict[str, Any] | None:
+    """Fit ``aftercar.stats.cox_ph`` and format it; warnings and failures become notes."""
+    label = kwargs.pop("label", "Cox model")
+    ev = np.asarray(event, dtype=bool)
+    if ev.sum() == 0 or covariates.shape[1] == 0:
+        notes.append(f"{label}: not fitted (no events or no covariates).")
+        return None
+    constant = [c for c in covariates.columns if covariates[c].nunique() < 2]
+    if constant:
+        notes.append(f"{label}: not fitted ({', '.join(constant)} constant).")
+        return None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            res = stats.cox_ph(
+                np.asarray(time, dtype=float),
+                ev,
+                covariates,
+                ties=opts.cox_ties,
+                conf_level=opts.conf_level,
+                **kwargs,
+            )
+        except AftercarError as exc:
+            notes.append(f"{label}: not estimable ({exc}).")
+            return None
+    notes.extend(f"{label}: {w.message}" for w in caught)
+    return cox_block(res, list(covariates.columns), n=len(ev), events=int(ev.sum()))

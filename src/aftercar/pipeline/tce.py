@@ -22,59 +22,20 @@ Lin DY, Wei LJ. J Am Stat Assoc 1989;84:1074-1078 (robust variance).
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from aftercar import stats
 from aftercar.derive import landmark_cohort, tce_counting_process
-from aftercar.errors import AftercarError
 from aftercar.pipeline.analyses import Section, _grouped_km
-from aftercar.pipeline.summaries import StatOptions, cox_block, prop_block, response_block
+from aftercar.pipeline.summaries import StatOptions, fit_cox, prop_block, response_block
 
 NAIVE_WARNING = (
     "Immortal-time bias: patients had to survive long enough to receive a TCE, so an "
     "'ever received' comparison favours TCE regardless of any treatment effect. Use the "
     "time-dependent Cox model and the landmark analyses instead."
 )
-
-
-def fit_cox(
-    time: Any,
-    event: Any,
-    covariates: pd.DataFrame,
-    opts: StatOptions,
-    notes: list[str],
-    **kwargs: Any,
-) -> dict[str, Any] | None:
-    """Fit ``aftercar.stats.cox_ph`` and format it; warnings and failures become notes."""
-    label = kwargs.pop("label", "Cox model")
-    ev = np.asarray(event, dtype=bool)
-    if ev.sum() == 0 or covariates.shape[1] == 0:
-        notes.append(f"{label}: not fitted (no events or no covariates).")
-        return None
-    constant = [c for c in covariates.columns if covariates[c].nunique() < 2]
-    if constant:
-        notes.append(f"{label}: not fitted ({', '.join(constant)} constant).")
-        return None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            res = stats.cox_ph(
-                np.asarray(time, dtype=float),
-                ev,
-                covariates,
-                ties=opts.cox_ties,
-                conf_level=opts.conf_level,
-                **kwargs,
-            )
-        except AftercarError as exc:
-            notes.append(f"{label}: not estimable ({exc}).")
-            return None
-    notes.extend(f"{label}: {w.message}" for w in caught)
-    return cox_block(res, list(covariates.columns), n=len(ev), events=int(ev.sum()))
 
 
 def _first_tce_lines(lines: pd.DataFrame) -> pd.DataFrame:
