@@ -127,7 +127,9 @@ class CoxDesign:
 
     Event groups are the distinct (stratum, stop time) pairs with at least one
     event, ordered by stratum then time. Row ``i`` is at risk for the groups
-    ``a[i] <= g < b[i]``; its own event (if any) is group ``b[i] - 1``.
+    ``a[i] <= g < b[i]``; its own event (if any) is group ``b[i] - 1``. Rows are
+    stored permuted (``perm``): the event rows first, ordered by group, so the
+    per-group event sums are contiguous ``np.add.reduceat`` segments.
     """
 
     x: np.ndarray  # (n, p) covariates, centred and scaled as R does (column-major)
@@ -142,11 +144,12 @@ class CoxDesign:
     boundary: np.ndarray  # (G,) first bin of the next stratum (reset point)
     start: np.ndarray  # (G,) first bin of the group's stratum
     has_entry: bool  # delayed entry / counting process: rows enter after the start
-    dbin: np.ndarray  # (n,) own event group, or n_groups (a spare bin) when censored
+    perm: np.ndarray  # (n,) original row of each stored row
+    n_events: int  # the first n_events stored rows are the events
+    gstart: np.ndarray  # (G,) first event row (and Efron term) of each group
     a_trivial: bool  # every row enters at the first group (no entry, no strata)
     n_groups: int
-    death_rows: np.ndarray  # event rows, ordered by group
-    death_group: np.ndarray  # group of each event row (same order)
+    death_group: np.ndarray  # group of each event row (stored order)
     term_frac: np.ndarray  # Efron down-weight k/d of each tied-event term (0 for Breslow)
     group_d: np.ndarray  # number of events per group
     group_meanwt: np.ndarray  # mean case weight of the events per group
@@ -205,34 +208,36 @@ def build_design(x, w, event, stop, entry, strata, ties) -> CoxDesign:
     b = np.searchsorted(groups, key_stop, side="right")
     a = np.searchsorted(groups, key_entry, side="right")
     a_bin, b_bin, n_bins, pos, boundary, start = _stratum_bins(groups, stride, strata, a, b)
-    dbin = np.where(event, b - 1, ng)
-    death_rows = np.argsort(dbin, kind="stable")[: int(event.sum())]
-    death_group = dbin[death_rows]
+    perm = np.argsort(np.where(event, b - 1, ng), kind="stable")
+    nd = int(event.sum())
+    death_group = b[perm[:nd]] - 1
     frac, group_d = _efron_terms(death_group, ng, ties)
-    deadwt = np.bincount(death_group, weights=w[death_rows], minlength=ng)
-    x = np.asfortranarray(x)
+    w = w[perm]
+    deadwt = np.bincount(death_group, weights=w[:nd], minlength=ng)
+    x = np.asfortranarray(x[perm])
     return CoxDesign(
         x=x,
         w=w,
-        event=event,
-        a=a,
-        b=b,
-        a_bin=a_bin,
-        b_bin=b_bin,
+        event=event[perm],
+        a=a[perm],
+        b=b[perm],
+        a_bin=a_bin[perm],
+        b_bin=b_bin[perm],
         n_bins=n_bins,
         pos=pos,
         boundary=boundary,
         start=start,
         has_entry=entry is not None,
-        dbin=dbin,
+        perm=perm,
+        n_events=nd,
+        gstart=np.concatenate([[0], np.cumsum(group_d)[:-1]]),
         a_trivial=bool(not np.any(a)),
         n_groups=ng,
-        death_rows=death_rows,
         death_group=death_group,
         term_frac=frac,
         group_d=group_d,
         group_meanwt=deadwt / group_d,
-        wx_events=(w * event) @ x,
+        wx_events=w[:nd] @ x[:nd],
         tri=np.triu_indices(x.shape[1]),
     )
 
@@ -278,7 +283,7 @@ def _forward_groups(design: CoxDesign, risk: np.ndarray) -> np.ndarray | None:
 
 def _death_sum(design: CoxDesign, v: np.ndarray) -> np.ndarray:
     """Sum of row values ``v`` over each group's own events -> (G,)."""
-    return np.bincount(design.dbin, weights=v, minlength=design.n_groups + 1)[:-1]
+    return np.add.reduceat(v[: design.n_events], design.gstart)
 
 
 @dataclass(frozen=True, eq=False)
@@ -306,15 +311,9 @@ def _efron_means(design: CoxDesign, s0, s1, d0, d1):
 
 def _information(design, fwd, xr, den, mean, mw):
     """Information matrix: sum over terms of mw [(S2 - f D2)/den - m m']."""
-    x, (ti, tk), g, f, ng = (
-        design.x,
-        design.tri,
-        design.death_group,
-        design.term_frac,
-        design.n_groups,
-    )
-    c1 = np.bincount(g, weights=mw / den, minlength=ng)
-    c2 = np.bincount(g, weights=mw * f / den, minlength=ng)
+    x, (ti, tk), f = design.x, design.tri, design.term_frac
+    c1 = np.add.reduceat(mw / den, design.gstart)
+    c2 = np.add.reduceat(mw * f / den, design.gstart)
     second = np.empty(ti.size)
     for idx in range(ti.size):
         v = xr[ti[idx]] * x[:, tk[idx]]
@@ -346,15 +345,15 @@ def evaluate(design: CoxDesign, beta: np.ndarray, *, need_imat: bool = True) -> 
     mw = design.group_meanwt[design.death_group]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         den, mean = _efron_means(design, s0, s1, d0, d1)
-        wd = design.w[design.death_rows]
-        loglik = float(np.dot(wd, eta[design.death_rows]) - np.dot(mw, np.log(den)))
+        nd = design.n_events
+        loglik = float(np.dot(design.w[:nd], eta[:nd]) - np.dot(mw, np.log(den)))
         u = design.wx_events - mw @ mean
         imat = _information(design, fwd, xr, den, mean, mw) if need_imat else None
     return Evaluation(loglik, u, imat, score, s0, s1, d0, d1)
 
 
 def score_residuals(design: CoxDesign, ev: Evaluation) -> np.ndarray:
-    """Per-row score residuals (n, p) exactly as R's ``coxscore2`` / ``agscore2``.
+    """Per-row score residuals (n, p, original row order) as R's ``coxscore2`` / ``agscore2``.
 
     With ``h_k = meanwt / den_k`` and ``m_k`` the k-th Efron mean of a group,
     a row at risk but not failing in the group gets ``-r_i sum_k h_k (x_i - m_k)``;
@@ -362,28 +361,29 @@ def score_residuals(design: CoxDesign, ev: Evaluation) -> np.ndarray:
     Summed over a row's (entry, stop] window this is ``-r_i (x_i H - XH)`` from
     cumulative sums over groups, plus the correction for the row's own event group.
     """
-    x, g, f, ng = design.x, design.death_group, design.term_frac, design.n_groups
+    x, g, f = design.x, design.death_group, design.term_frac
     den, mean = _efron_means(design, ev.s0, ev.s1, ev.d0, ev.d1)
     haz = design.group_meanwt[g] / den
     hdn = haz * (1 - f)
-    hsum = np.bincount(g, weights=haz, minlength=ng)
-    hdown = np.bincount(g, weights=hdn, minlength=ng)
+    gs = design.gstart
+    hsum = np.add.reduceat(haz, gs)
+    hdown = np.add.reduceat(hdn, gs)
     r = ev.score
-    rows = design.death_rows
+    rows = slice(0, design.n_events)
     cum_h = np.concatenate([[0.0], np.cumsum(hsum)])
     hwin = cum_h[design.b] if design.a_trivial else cum_h[design.b] - cum_h[design.a]
     resid = np.empty(x.shape, order="F")
     rd = r[rows]
     for j in range(x.shape[1]):
-        xh = np.bincount(g, weights=mean[:, j] * haz, minlength=ng)
-        xhd = np.bincount(g, weights=mean[:, j] * hdn, minlength=ng)
-        mbar = np.bincount(g, weights=mean[:, j], minlength=ng) / design.group_d
+        xh = np.add.reduceat(mean[:, j] * haz, gs)
+        xhd = np.add.reduceat(mean[:, j] * hdn, gs)
+        mbar = np.add.reduceat(mean[:, j], gs) / design.group_d
         cum_xh = np.concatenate([[0.0], np.cumsum(xh)])
         xwin = cum_xh[design.b] if design.a_trivial else cum_xh[design.b] - cum_xh[design.a]
         col = -r * (x[:, j] * hwin - xwin)
         xd = x[rows, j]
         col[rows] += xd - mbar[g] + rd * (xd * (hsum - hdown)[g] - (xh - xhd)[g])
-        resid[:, j] = col
+        resid[design.perm, j] = col
     return resid
 
 

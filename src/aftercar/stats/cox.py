@@ -302,10 +302,10 @@ def _warn_infinite(fit: _Fit, coef, var, u, *, eps: float, toler_inf: float, nam
 def _robust(design, fit: _Fit, scale, inp: Inputs, toler_chol: float):
     """Cluster-robust variance (and R's robust score test) in original coordinates."""
     codes, nclus = inp.cluster
-    resid = core.score_residuals(design, fit.ev) * design.w[:, None]
+    resid = core.score_residuals(design, fit.ev) * inp.weights[:, None]
     dfbeta = core.cluster_sums(resid @ fit.imat_inv, codes, nclus)
     robust_var = (dfbeta.T @ dfbeta) * np.outer(scale, scale)
-    resid0 = core.score_residuals(design, fit.ev0) * design.w[:, None]
+    resid0 = core.score_residuals(design, fit.ev0) * inp.weights[:, None]
     sc0 = core.cluster_sums(resid0, codes, nclus)
     rscore = core.wald_statistic(sc0.T @ sc0, sc0.sum(axis=0), toler_chol)
     return robust_var, rscore
