@@ -1,5 +1,6 @@
-"""One-sample log-rank test: a published worked example and hand-worked cases."""
+"""One-sample log-rank test: a published worked example, R golden values, hand-worked cases."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -7,7 +8,12 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from aftercar.benchmark import ExponentialCurve, WeibullCurve, one_sample_logrank
+from aftercar.benchmark import (
+    ExponentialCurve,
+    PiecewiseExponentialCurve,
+    WeibullCurve,
+    one_sample_logrank,
+)
 from aftercar.benchmark.onesample import poisson_exact_test
 from aftercar.errors import InputError
 
@@ -66,3 +72,25 @@ def test_one_sided_alternatives_are_complementary_tails():
 def test_bad_inputs_raise_input_error(time, event, match):
     with pytest.raises(InputError, match=match):
         one_sample_logrank(time, event, ExponentialCurve(0.1))
+
+
+GOLDEN = json.loads((Path(__file__).parent / "golden" / "onesample.json").read_text())
+ROOT = Path(__file__).parents[1] / "golden"
+
+
+def _curve(case):
+    if case["kind"] == "exponential":
+        return ExponentialCurve(case["rate"])
+    if case["kind"] == "weibull":
+        return WeibullCurve(case["shape"], case["scale"])
+    return PiecewiseExponentialCurve(tuple(case["breaks"]), tuple(case["rates"]))
+
+
+@pytest.mark.parametrize("case", GOLDEN["cases"], ids=[c["name"] for c in GOLDEN["cases"]])
+def test_matches_r_survdiff_one_sample_offset(case):
+    """R survival 3.5-3 ``survdiff(Surv(t, e) ~ offset(S0(t)))`` (golden/make_onesample.R)."""
+    data = pd.read_csv(ROOT / f"{case['data']}.csv")
+    res = one_sample_logrank(data["time"] / 30.4375, data["status"], _curve(case))
+    assert res.observed == case["observed"]
+    assert res.expected == pytest.approx(case["expected"], rel=1e-10)
+    assert res.z**2 == pytest.approx(case["chisq"], rel=1e-10)
