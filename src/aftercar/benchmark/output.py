@@ -20,7 +20,7 @@ import numpy as np
 
 from aftercar.benchmark.compare import Comparison, RateComparison, SurvivalComparison
 
-__all__ = ["km_overlay_figure", "render_html", "write_comparison"]
+__all__ = ["km_overlay_figure", "render_html", "render_section", "write_comparison"]
 
 
 def _steps(table) -> tuple[np.ndarray, np.ndarray]:
@@ -146,8 +146,8 @@ _CSS = """
 """
 
 
-def render_html(comp: Comparison, figures: dict[str, str]) -> str:
-    """Self-contained HTML section: citation, results table, inline SVG figures, notes."""
+def render_section(comp: Comparison, figures: dict[str, str]) -> str:
+    """The comparison as one ``<section>`` (scoped ``<style>`` inside) to embed in a report."""
     b = comp.benchmark
     rows = "".join(
         _rate_rows(r) if isinstance(r, RateComparison) else _surv_rows(r) for r in comp.results
@@ -161,9 +161,7 @@ def render_html(comp: Comparison, figures: dict[str, str]) -> str:
     maic = "" if comp.maic is None else _maic_html(comp.maic)
     doi = f" doi:{html.escape(b.doi)}" if b.doi else ""
     return (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>Benchmark comparison: {html.escape(b.short)}</title><style>{_CSS}</style>"
-        "</head><body><section class='aftercar-benchmark' id='benchmark-comparison'>"
+        f"<section class='aftercar-benchmark' id='benchmark-comparison'><style>{_CSS}</style>"
         f"<h2>Comparison with {html.escape(b.short)}</h2>"
         f"<p class='note'>{html.escape(b.citation)}{doi} &mdash; "
         f"{html.escape(b.source_url)}<br>Benchmark population: {html.escape(b.population)}"
@@ -173,8 +171,16 @@ def render_html(comp: Comparison, figures: dict[str, str]) -> str:
         "<table><thead><tr><th>Endpoint</th><th>Benchmark endpoint</th><th>Cohort (95% CI)"
         "</th><th>Benchmark</th><th>Test</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>{maic}{figs}"
-        f"<h3>Notes</h3><ul class='note'>{notes}</ul>"
-        "</section></body></html>"
+        f"<h3>Notes</h3><ul class='note'>{notes}</ul></section>"
+    )
+
+
+def render_html(comp: Comparison, figures: dict[str, str]) -> str:
+    """A standalone, self-contained page holding :func:`render_section`."""
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>Benchmark comparison: {html.escape(comp.benchmark.short)}</title></head>"
+        f"<body>{render_section(comp, figures)}</body></html>"
     )
 
 
