@@ -77,7 +77,13 @@ def _fmt(x: Any, digits: int = 3) -> str:
 
 
 def _p(p: float) -> str:
-    return "&lt;0.0001" if p < 1e-4 else f"{p:.4f}"
+    """``p = 0.0123`` or ``p &lt; 0.0001``."""
+    return "p &lt; 0.0001" if p < 1e-4 else f"p = {p:.4f}"
+
+
+def _mo(x: float | None) -> str:
+    """Months to one decimal, NE when not estimable."""
+    return "NE" if x is None or not math.isfinite(x) else f"{x:.1f}"
 
 
 def _rate_rows(r: RateComparison) -> str:
@@ -86,30 +92,34 @@ def _rate_rows(r: RateComparison) -> str:
         f"<td>{r.responders}/{r.n} = {100 * r.rate:.1f}% "
         f"({100 * r.lower:.1f}-{100 * r.upper:.1f})</td>"
         f"<td>{100 * r.benchmark_rate:.1f}%</td>"
-        f"<td>exact binomial p = {_p(r.p_value)}</td></tr>"
+        f"<td>exact binomial {_p(r.p_value)}</td></tr>"
     )
 
 
 def _surv_rows(r: SurvivalComparison) -> str:
     o = r.one_sample
-    bm = _fmt(r.benchmark_median)
-    if r.benchmark_median_ci:
-        bm += f" ({_fmt(r.benchmark_median_ci[0])}-{_fmt(r.benchmark_median_ci[1])})"
+    if r.benchmark_median is not None:
+        bm = f"median {_mo(r.benchmark_median)}"
+        if r.benchmark_median_ci:
+            bm += f" ({_mo(r.benchmark_median_ci[0])}-{_mo(r.benchmark_median_ci[1])})"
+        bm += " mo"
+    else:
+        bm = f"no published median; fitted curve median {_mo(r.curve.get('median'))} mo"
     test = (
         f"one-sample log-rank: O = {o.observed}, E = {o.expected:.2f}, O/E = {o.ratio:.2f} "
-        f"({o.ratio_lower:.2f}-{o.ratio_upper:.2f}), z = {o.z:.2f}, p = {_p(o.p_value)}, "
-        f"exact Poisson p = {_p(o.exact_p_value)}"
+        f"({o.ratio_lower:.2f}-{o.ratio_upper:.2f}), z = {o.z:.2f}, {_p(o.p_value)}, "
+        f"exact Poisson {_p(o.exact_p_value)}"
     )
     if r.two_sample:
         ts = r.two_sample
         test += (
-            f"; vs reconstructed IPD: log-rank p = {_p(ts['logrank_p'])}, HR = "
+            f"; vs reconstructed IPD: log-rank {_p(ts['logrank_p'])}, HR = "
             f"{ts['hazard_ratio']:.2f} ({ts['hr_lower']:.2f}-{ts['hr_upper']:.2f})"
         )
     return (
         f"<tr><th>{html.escape(r.endpoint)}</th><td>{html.escape(r.benchmark_label)}</td>"
-        f"<td>median {_fmt(r.median)} ({_fmt(r.median_lower)}-{_fmt(r.median_upper)}) mo; "
-        f"{r.events}/{r.n} events</td><td>median {bm} mo</td><td>{test}</td></tr>"
+        f"<td>median {_mo(r.median)} ({_mo(r.median_lower)}-{_mo(r.median_upper)}) mo; "
+        f"{r.events}/{r.n} events</td><td>{bm}</td><td>{test}</td></tr>"
     )
 
 
