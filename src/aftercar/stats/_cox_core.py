@@ -300,20 +300,28 @@ class Evaluation:
     d1: np.ndarray  # (G, p)
 
 
-def _efron_means(design: CoxDesign, s0, s1, d0, d1):
-    """Per event term: denominator and Efron mean ``(S1 - k/d D1) / (S0 - k/d D0)``."""
-    g, f, d = design.death_group, design.term_frac, design.group_d
+def _efron_terms_at(design: CoxDesign, s0, d0):
+    """Per event term: denominator ``S0 - f D0``, ``1/den`` and ``f/den`` (f = k/d).
+
+    The Efron mean of a term is ``m = S1 / den - f D1 / den``, so every sum over
+    terms of (scalar x m) reduces to per-group sums of the scalars times
+    ``S1`` and ``D1``: no (events x p) arrays are formed.
+    """
+    g, f = design.death_group, design.term_frac
     den = s0[g] - f * d0[g]
-    # terms are ordered by group: repeat rows (a 2-d fancy take is ~10x slower)
-    mean = (np.repeat(s1, d, axis=0) - f[:, None] * np.repeat(d1, d, axis=0)) / den[:, None]
-    return den, mean
+    inv = 1.0 / den
+    return den, inv, f * inv
 
 
-def _information(design, fwd, xr, den, mean, mw):
+def _gsum(design: CoxDesign, values: np.ndarray) -> np.ndarray:
+    """Sum per-term values within each group (terms are stored group by group)."""
+    return np.add.reduceat(values, design.gstart)
+
+
+def _information(design, fwd, xr, s1, d1, inv, fi, mw):
     """Information matrix: sum over terms of mw [(S2 - f D2)/den - m m']."""
-    x, (ti, tk), f = design.x, design.tri, design.term_frac
-    c1 = np.add.reduceat(mw / den, design.gstart)
-    c2 = np.add.reduceat(mw * f / den, design.gstart)
+    x, (ti, tk) = design.x, design.tri
+    c1, c2 = _gsum(design, mw * inv), _gsum(design, mw * fi)
     second = np.empty(ti.size)
     for idx in range(ti.size):
         v = xr[ti[idx]] * x[:, tk[idx]]
@@ -322,7 +330,15 @@ def _information(design, fwd, xr, den, mean, mw):
     imat = np.empty((p, p))
     imat[ti, tk] = second
     imat[tk, ti] = second
-    return imat - (mean * mw[:, None]).T @ mean
+    # sum_t mw m m' with m = S1 inv - D1 fi, expanded per group
+    e0, e1, e2 = (
+        _gsum(design, mw * inv * inv),
+        _gsum(design, mw * inv * fi),
+        _gsum(design, mw * fi * fi),
+    )
+    cross = (s1 * e1[:, None]).T @ d1
+    mm = (s1 * e0[:, None]).T @ s1 - cross - cross.T + (d1 * e2[:, None]).T @ d1
+    return imat - mm
 
 
 def evaluate(design: CoxDesign, beta: np.ndarray, *, need_imat: bool = True) -> Evaluation:
@@ -344,12 +360,18 @@ def evaluate(design: CoxDesign, beta: np.ndarray, *, need_imat: bool = True) -> 
     d1 = np.column_stack([_death_sum(design, v) for v in xr])
     mw = design.group_meanwt[design.death_group]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        den, mean = _efron_means(design, s0, s1, d0, d1)
+        den, inv, fi = _efron_terms_at(design, s0, d0)
         nd = design.n_events
         loglik = float(np.dot(design.w[:nd], eta[:nd]) - np.dot(mw, np.log(den)))
-        u = design.wx_events - mw @ mean
-        imat = _information(design, fwd, xr, den, mean, mw) if need_imat else None
+        u = design.wx_events - (_gsum(design, mw * inv) @ s1 - _gsum(design, mw * fi) @ d1)
+        imat = _information(design, fwd, xr, s1, d1, inv, fi, mw) if need_imat else None
     return Evaluation(loglik, u, imat, score, s0, s1, d0, d1)
+
+
+def _window(design: CoxDesign, per_group: np.ndarray) -> np.ndarray:
+    """Sum of per-group values over each row's at-risk groups ``a <= g < b``."""
+    cum = np.concatenate([[0.0], np.cumsum(per_group)])
+    return cum[design.b] if design.a_trivial else cum[design.b] - cum[design.a]
 
 
 def score_residuals(design: CoxDesign, ev: Evaluation) -> np.ndarray:
@@ -362,25 +384,26 @@ def score_residuals(design: CoxDesign, ev: Evaluation) -> np.ndarray:
     cumulative sums over groups, plus the correction for the row's own event group.
     """
     x, g, f = design.x, design.death_group, design.term_frac
-    den, mean = _efron_means(design, ev.s0, ev.s1, ev.d0, ev.d1)
-    haz = design.group_meanwt[g] / den
+    with np.errstate(divide="ignore", invalid="ignore"):
+        _, inv, fi = _efron_terms_at(design, ev.s0, ev.d0)
+    haz = design.group_meanwt[g] * inv
     hdn = haz * (1 - f)
-    gs = design.gstart
-    hsum = np.add.reduceat(haz, gs)
-    hdown = np.add.reduceat(hdn, gs)
+    hsum, hdown = _gsum(design, haz), _gsum(design, hdn)
+    # per group: XH = sum_k h_k m_k, XH_down = sum_k (1-f) h_k m_k, mbar = mean_k m_k
+    coef_xh = (_gsum(design, haz * inv), _gsum(design, haz * fi))
+    coef_xhd = (_gsum(design, hdn * inv), _gsum(design, hdn * fi))
+    coef_mb = (_gsum(design, inv) / design.group_d, _gsum(design, fi) / design.group_d)
     r = ev.score
     rows = slice(0, design.n_events)
-    cum_h = np.concatenate([[0.0], np.cumsum(hsum)])
-    hwin = cum_h[design.b] if design.a_trivial else cum_h[design.b] - cum_h[design.a]
+    hwin = _window(design, hsum)
     resid = np.empty(x.shape, order="F")
     rd = r[rows]
     for j in range(x.shape[1]):
-        xh = np.add.reduceat(mean[:, j] * haz, gs)
-        xhd = np.add.reduceat(mean[:, j] * hdn, gs)
-        mbar = np.add.reduceat(mean[:, j], gs) / design.group_d
-        cum_xh = np.concatenate([[0.0], np.cumsum(xh)])
-        xwin = cum_xh[design.b] if design.a_trivial else cum_xh[design.b] - cum_xh[design.a]
-        col = -r * (x[:, j] * hwin - xwin)
+        s1, d1 = ev.s1[:, j], ev.d1[:, j]
+        xh = coef_xh[0] * s1 - coef_xh[1] * d1
+        xhd = coef_xhd[0] * s1 - coef_xhd[1] * d1
+        mbar = coef_mb[0] * s1 - coef_mb[1] * d1
+        col = -r * (x[:, j] * hwin - _window(design, xh))
         xd = x[rows, j]
         col[rows] += xd - mbar[g] + rd * (xd * (hsum - hdown)[g] - (xh - xhd)[g])
         resid[design.perm, j] = col
