@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 #: rule id -> (default policy, what it checks). Policies: error, warning, exclude.
 RULES: dict[str, tuple[str, str]] = {
@@ -108,6 +110,18 @@ def hits(t: TableView, mask, column: str | None, message, hint, rule: str, value
     return out[HIT_COLUMNS]
 
 
+def isin(values: pd.Series, pool: pd.Series) -> np.ndarray:
+    """Vectorised ``values.isin(pool)`` for string Series (null -> False).
+
+    pandas 3 string ``isin`` converts the pool element by element in Python;
+    Arrow's ``is_in`` is a hash lookup.
+    """
+    arr = pa.array(values.astype("string"), type=pa.string(), from_pandas=True)
+    pool_arr = pa.array(pool.dropna().astype("string"), type=pa.string(), from_pandas=True)
+    found = pc.is_in(arr, value_set=pool_arr.unique())
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+
+
 def _iso(series: pd.Series) -> pd.Series:
     return series.dt.strftime("%Y-%m-%d").astype("string")
 
@@ -158,7 +172,7 @@ def duplicate_lines(ln: TableView) -> pd.DataFrame:
 def unknown_patients(p: TableView, ln: TableView) -> pd.DataFrame:
     """``unknown_patient``: a line whose ``patient_id`` is not in the patients table."""
     ids = ln.df["patient_id"]
-    bad = (ids.notna() & ~ids.isin(p.df["patient_id"].dropna())).to_numpy()
+    bad = ids.notna().to_numpy() & ~isin(ids, p.df["patient_id"])
     msg = "patient_id " + _q(ids) + " is not in the patients table"
     return hits(
         ln,
@@ -182,7 +196,7 @@ def line_sequence(ln: TableView) -> pd.DataFrame:
     first = off.drop_duplicates("patient_id")
     if first.empty:
         return NO_HITS
-    listed = df[df["patient_id"].isin(first["patient_id"])].groupby("patient_id")["line"]
+    listed = df[isin(df["patient_id"], first["patient_id"])].groupby("patient_id")["line"]
     numbers = listed.agg(lambda s: ", ".join(s.astype(str)))
     counts = listed.size()
     pid = first["patient_id"]
@@ -325,7 +339,7 @@ def no_followup(p: TableView) -> pd.DataFrame:
 def no_lines(p: TableView, ln: TableView) -> pd.DataFrame:
     """``no_lines`` (warning): a patient without any salvage line; kept for OS."""
     ids = p.df["patient_id"]
-    bad = (ids.notna() & ~ids.isin(ln.df["patient_id"].dropna())).to_numpy()
+    bad = ids.notna().to_numpy() & ~isin(ids, ln.df["patient_id"])
     return hits(
         p,
         bad,

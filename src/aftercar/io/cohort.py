@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from aftercar.errors import CohortError, ConfigError, Problem
 from aftercar.io import checks
@@ -226,7 +227,7 @@ def _exclusions(h: pd.DataFrame, views: dict[str, TableView]) -> pd.DataFrame:
     if len(gone):
         ids = p["patient_id"].iloc[gone["pos"].to_numpy()]
         reason = dict(zip(ids, gone["reason"], strict=True))
-        hit = ln["patient_id"].isin(ids.dropna()).to_numpy()
+        hit = checks.isin(ln["patient_id"], ids)
         cascade = pd.DataFrame(
             {
                 "table": "lines",
@@ -286,17 +287,17 @@ def _summary(
         if s.type == "date" and s.name != "birth_date"
     ]
     dates += [lines.column(s.name) for s in columns("lines") if s.type == "date"]
-    lows = [d.to_pandas().min() for d in dates]
-    highs = [d.to_pandas().max() for d in dates]
-    lows = [x for x in lows if pd.notna(x)]
-    highs = [x for x in highs if pd.notna(x)]
-    with_lines = set(lines.column("patient_id").drop_null().to_pylist())
-    ids = patients.column("patient_id").drop_null().to_pylist()
+    ranges = [pc.min_max(d).as_py() for d in dates]
+    lows = [r["min"] for r in ranges if r["min"] is not None]
+    highs = [r["max"] for r in ranges if r["max"] is not None]
+    ids = patients.column("patient_id").drop_null()
+    treated = pc.is_in(ids, value_set=lines.column("patient_id").drop_null().combine_chunks())
+    without = len(ids) - pc.sum(treated).as_py() if len(ids) else 0
     return {
         "source": source,
         "patients": patients.num_rows,
         "lines": lines.num_rows,
-        "patients_without_lines": len(set(ids) - with_lines),
+        "patients_without_lines": without,
         "deaths": patients.column("death_date").drop_null().length(),
         "first_date": min(lows).isoformat() if lows else None,
         "last_date": max(highs).isoformat() if highs else None,

@@ -126,7 +126,8 @@ def parse_responses(text: pd.Series) -> tuple[pd.Series, Failures]:
 
 def parse_stage(text: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, Failures]:
     """Parse ISS stage 1-3 or I-III (``"stage II"`` too); failure rule ``stage_unparseable``."""
-    stripped = text.str.replace(r"(?i)^\s*(iss\s*)?(stage\s*)?", "", regex=True)
+    # " *" rather than "\s*": pandas runs "\s" patterns in Python, row by row.
+    stripped = text.str.lower().str.replace(r"^(iss *)?(stage *)?", "", regex=True)
     values, bad = _lookup(stripped, STAGES)
     return values.astype("Int64"), {"stage_unparseable": bad}
 
