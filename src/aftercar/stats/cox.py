@@ -32,7 +32,13 @@ by stratum then time, and row i is at risk for groups ``a_i <= g < b_i`` where
 :math:`\sum_{b_i > g} v_i - \sum_{a_i > g} v_i`: bin ``v`` at ``b`` and ``-v`` at
 ``a`` with ``np.bincount`` and take a reverse cumulative sum over groups. With
 :math:`v = w r (1, x, x x')` this gives :math:`S_0, S_1, S_2` for every group in
-O(n p^2); the same sums over the group's events give :math:`D_0, D_1, D_2`.
+O(n p^2). Each stratum gets its own bin range and the cumulative sum is reset
+at its boundary, so large risk scores in one stratum cannot leak rounding error
+into small risk sets of another; with delayed entry a group's sum is taken
+forwards (:math:`\sum_{a_i \le g} - \sum_{b_i \le g}`) when that touches less
+mass than the reverse form. Event rows are stored first, grouped, so the sums
+over a group's own events (:math:`D_0, D_1, D_2`) are ``np.add.reduceat``
+segments.
 
 *Efron ties* (Efron 1977). A group with d events has d terms k = 0..d-1 with
 :math:`\mathrm{den}_k = S_0 - \tfrac{k}{d} D_0`,
@@ -46,8 +52,11 @@ O(n p^2); the same sums over the group's events give :math:`D_0, D_1, D_2`.
     I = \sum_k \bar w \Big[\frac{S_2 - \tfrac{k}{d} D_2}{\mathrm{den}_k}
         - m_k m_k'\Big].
 
-Breslow (1974) is the same with k/d = 0. Terms are one per event, vectorised
-with per-group broadcasting and ``np.bincount``.
+Breslow (1974) is the same with k/d = 0. Since
+:math:`m_k = S_1/\mathrm{den}_k - \tfrac{k}{d} D_1/\mathrm{den}_k`, every sum
+over terms is a per-group scalar sum (of :math:`1/\mathrm{den}_k`,
+:math:`\tfrac{k}{d}/\mathrm{den}_k` and their products) times :math:`S_1`,
+:math:`D_1`: O(events) scalar work plus O(groups p^2), never events x p arrays.
 
 *Score residuals* (Therneau & Grambsch 2000, sec. 7.2; R's ``coxscore2`` and
 ``agscore2``). With hazard increments :math:`h_k = \bar w/\mathrm{den}_k`, a
