@@ -427,3 +427,15 @@ def test_strata_from_several_columns_equal_their_combination():
 def test_non_numeric_covariate_array_is_an_input_error():
     with pytest.raises(InputError, match=r"covariates. must be numeric"):
         cox_ph([1, 2, 3], [1, 0, 1], ["a", "b", "c"])
+
+
+def test_to_dict_is_json_ready_with_nan_as_none():
+    case = next(c for c in CASES if c["name"] == "singular_lung" and c["ties"] == "efron")
+    with pytest.warns(StatisticalWarning):
+        fit = _fit_case(case)
+    out = json.loads(json.dumps(fit.to_dict(), allow_nan=False))
+    assert out["names"] == ["sex", "age", "age2"]
+    assert out["coef"][2] is None and out["robust_se"] == [None] * 3
+    assert out["lr_test"]["df"] == 2 and out["robust_score_test"] is None
+    assert out["coef"][0] == pytest.approx(case["coef"][0], rel=1e-9)
+    assert "<pre>" in fit._repr_html_()

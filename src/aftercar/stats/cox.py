@@ -198,6 +198,39 @@ class CoxResult:
             index=pd.Index(list(self.names), name="term"),
         )
 
+    def to_dict(self) -> dict:
+        """JSON-ready dictionary (NaN -> None): per-term table, tests, fit summary."""
+
+        def clean(values):
+            return [None if not np.isfinite(v) else float(v) for v in np.atleast_1d(values)]
+
+        terms = {key: clean(col) for key, col in self.to_frame().reset_index(drop=True).items()}
+        tests = {
+            name: None
+            if t is None
+            else {"statistic": clean(t.statistic)[0], "df": t.df, "p_value": clean(t.p_value)[0]}
+            for name, t in (
+                ("lr_test", self.lr_test),
+                ("wald_test", self.wald_test),
+                ("score_test", self.score_test),
+                ("robust_score_test", self.robust_score_test),
+            )
+        }
+        return {
+            "names": list(self.names),
+            **terms,
+            **tests,
+            "loglik": clean(self.loglik),
+            "iter": self.iter,
+            "n": self.n,
+            "n_events": self.n_events,
+            "ties": self.ties,
+            "conf_level": self.conf_level,
+        }
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{self!r}</pre>"
+
     def __repr__(self) -> str:
         frame = self.to_frame()
         if self.robust_se is None:
