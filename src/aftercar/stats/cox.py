@@ -337,7 +337,7 @@ def _warn_infinite(fit: _Fit, coef, var, u, *, eps: float, toler_inf: float, nam
             "coefficient may be infinite (monotone likelihood: a covariate pattern "
             "separates events from non-events). Read its hazard ratio and CI with care.",
             StatisticalWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
 
 
