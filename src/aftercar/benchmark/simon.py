@@ -96,34 +96,49 @@ class _BinomTables:
         self.pmf = sps.binom.pmf(np.arange(n_max + 1)[None, :], m, p)
         self.cdf = sps.binom.cdf(np.arange(n_max + 1)[None, :], m, p)
 
-    def reject(self, n1: int, n: int) -> np.ndarray:
+    def reject(self, n1: int, n: int, r1_max: int, r_max: int) -> np.ndarray:
         """P(continue past stage 1 and finish with > r responses), as an (r1, r) matrix.
 
         Entry ``[r1, r]`` sums over stage-1 responses ``x1 > r1`` of
         ``P(X1 = x1) * P(X2 > r - x1)`` with ``X1 ~ Bin(n1, p)`` and
-        ``X2 ~ Bin(n - n1, p)``. Rows ``r1 = 0..n1``, columns ``r = 0..n``.
+        ``X2 ~ Bin(n - n1, p)``. Rows ``r1 = 0..r1_max``, columns ``r = 0..r_max``.
         """
         x1 = np.arange(n1 + 1)
-        r = np.arange(n + 1)
+        r = np.arange(r_max + 1)
         sf2 = self.sf[n - n1, r[None, :] - x1[:, None] + self.off]
         contrib = self.pmf[n1, : n1 + 1, None] * sf2
         tail = np.cumsum(contrib[::-1], axis=0)[::-1]  # rows: x1 >= r1
-        return np.vstack([tail[1:], np.zeros((1, n + 1))])  # rows: x1 > r1
+        return np.vstack([tail[1:], np.zeros((1, r_max + 1))])[: r1_max + 1]  # x1 > r1
+
+    def last_above(self, m: int, level: float) -> int:
+        """Largest ``k`` with ``P(Bin(m, p) > k) >= level`` (-1 if none)."""
+        return int(np.count_nonzero(self.sf[m, self.off : self.off + m + 1] >= level)) - 1
 
 
 def _best_for_n(
     n: int, t0: _BinomTables, t1: _BinomTables, alpha: float, power: float
 ) -> SimonDesign | None:
-    """Design with the smallest ``en0`` among feasible designs of total size ``n``."""
+    """Design with the smallest ``en0`` among feasible designs of total size ``n``.
+
+    Power can only be reached if ``P(X > r | p1) >= power`` for the whole trial
+    and ``P(X1 > r1 | p1) >= power`` for stage 1 (the design rejects H0 only on
+    a subset of both events), so larger ``r`` and ``r1`` are never evaluated.
+    """
     best: SimonDesign | None = None
+    r_max = t1.last_above(n, power - _TOL)
+    if r_max < 0:
+        return None
     for n1 in range(1, n):
-        a0 = t0.reject(n1, n)
-        a1 = t1.reject(n1, n)
+        r1_max = min(t1.last_above(n1, power - _TOL), r_max)
+        if r1_max < 0:
+            continue
+        a0 = t0.reject(n1, n, r1_max, r_max)
+        a1 = t1.reject(n1, n, r1_max, r_max)
         feasible = (a0 <= alpha + _TOL) & (a1 >= power - _TOL)
-        feasible &= np.arange(n + 1)[None, :] >= np.arange(n1 + 1)[:, None]  # r >= r1
+        feasible &= np.arange(r_max + 1)[None, :] >= np.arange(r1_max + 1)[:, None]  # r >= r1
         if not feasible.any():
             continue
-        pet = t0.cdf[n1, : n1 + 1]
+        pet = t0.cdf[n1, : r1_max + 1]
         en0 = n1 + (1.0 - pet) * (n - n1)
         r1s, rs = np.nonzero(feasible)  # row-major: for each r1 the smallest r first
         k = int(np.argmin(en0[r1s]))  # en0 depends on r1 only
