@@ -31,6 +31,7 @@ def test_raw_tables_have_the_issue_columns(chunk_and_raw):
     assert raw["procedures"].column_names == ["patient_id", "date", "procedure"]
     assert raw["labs"].column_names == ["patient_id", "date", "test", "value", "unit"]
     assert "progression_date" not in raw["patients"].column_names
+    assert "car_t_best_response" not in raw["patients"].column_names
 
 
 def test_teclistamab_step_up_doses_precede_full_doses():
@@ -82,6 +83,7 @@ def test_labs_have_unit_variants_light_chain_only_and_monthly_spacing(chunk_and_
 def test_assessment_best_response_matches_the_line_truth(chunk_and_raw):
     chunk, truth, _ = chunk_and_raw
     a = truth["assessments"].to_pandas()
+    a = a[a["line"] >= 1]  # line 0 = the index CAR T (tested below)
     rank = {c: i for i, c in enumerate(["sCR", "CR", "VGPR", "PR", "MR", "SD", "PD"])}
     a["rank"] = a["response"].map(rank)
     best = a[a["response"] != "PD"].groupby(["patient_id", "line"])["rank"].min()
@@ -96,6 +98,7 @@ def test_assessment_best_response_matches_the_line_truth(chunk_and_raw):
 def test_progression_assessment_on_or_after_the_line_progression_date(chunk_and_raw):
     chunk, truth, _ = chunk_and_raw
     a = truth["assessments"].to_pandas()
+    a = a[a["line"] >= 1]
     lines = chunk.lines.to_pandas()
     first_pd = a[a["response"] == "PD"].groupby(["patient_id", "line"])["date"].min()
     merged = first_pd.to_frame("pd").join(lines.set_index(["patient_id", "line"]))
@@ -118,7 +121,11 @@ def test_raw_cli_is_byte_identical_across_runs(tmp_path):
     assert set(a) == {"truth/patients.parquet", "truth/lines.parquet", "truth/assessments.parquet",
                       "raw/patients.parquet", "raw/administrations.parquet",
                       "raw/procedures.parquet", "raw/labs.parquet"}  # fmt: skip
-    assert pq.read_table(tmp_path / "a" / "raw" / "labs.parquet").num_rows > 1000
+    labs = pq.read_table(tmp_path / "a" / "raw" / "labs.parquet")
+    assert labs.num_rows > 1000
+    # dictionary-encoded in memory, plain strings in the file
+    assert [str(t) for t in labs.schema.types] == ["string", "date32[day]", "string", "string",
+                                                   "string"]  # fmt: skip
 
 
 def test_every_drug_of_every_regimen_text_has_a_schedule():
@@ -138,3 +145,17 @@ def test_doses_are_positive_and_dates_within_follow_up(chunk_and_raw):
     assert pc.max(raw["labs"]["date"]).as_py() <= last.as_py()
     assert np.all(np.isfinite(adm["dose"].to_numpy()))
     assert isinstance(adm["drug"].type, pa.DataType)
+
+
+def test_line_zero_assessments_follow_the_car_t_response_to_the_index_progression(chunk_and_raw):
+    chunk, truth, _ = chunk_and_raw
+    a = truth["assessments"].to_pandas()
+    zero = a[a["line"] == 0]
+    p = chunk.patients.to_pandas().set_index("patient_id")
+    first_pd = zero[zero["response"] == "PD"].groupby("patient_id")["date"].min()
+    joined = first_pd.to_frame("pd").join(p[["progression_date", "car_t_best_response"]])
+    responders = joined[joined["car_t_best_response"] != "PD"]
+    assert len(responders) > 100
+    assert (responders["pd"] >= responders["progression_date"]).all()
+    # labs start after the CAR-T infusion, so the index progression is visible in raw data
+    assert zero["patient_id"].nunique() > 0.95 * len(p)

@@ -54,9 +54,9 @@ def _line_burden(rng, lf, n_pat: int, p: SimulationParams):
     nadir = np.array([raw["nadir_fraction"][c] for c in RESPONSE_CODES])
     r = nadir[np.minimum(lf["true"], _PD)]
     B = np.empty(lf["pos"].size)
-    first = lf["line"] == 1
+    first = lf["line"] == 0
     B[first] = b0[lf["pos"][first]]
-    for k in range(2, int(lf["line"].max(initial=1)) + 1):
+    for k in range(1, int(lf["line"].max(initial=0)) + 1):
         rows = np.flatnonzero(lf["line"] == k)
         prev = rows - 1  # lines are sorted by patient then line
         tpu = np.where(lf["prog"][prev] >= 0, lf["prog"][prev] - lf["start"][prev], -1)
@@ -68,9 +68,10 @@ def _line_burden(rng, lf, n_pat: int, p: SimulationParams):
 def _visits(rng, chunk, raw):
     from aftercar.simulate.raw import _days
 
-    prog = _days(chunk.patients["progression_date"])
+    first = _days(chunk.patients["car_t_date"]) + raw["visit_interval_days"]
     death, last = _days(chunk.patients["death_date"]), _days(chunk.patients["last_followup_date"])
     final = np.where(death >= 0, death, last)
+    prog = np.minimum(first, final)
     step = raw["visit_interval_days"]
     n = (final - prog) // step + 1
     pos = np.repeat(np.arange(prog.size), n)
@@ -110,9 +111,31 @@ def _confirmed(pos, li, resp) -> np.ndarray:
     return np.where(resp == _PD, next_patient & ((nxt == _PD) | ~same), same & (nxt <= resp))
 
 
+def _with_car_t(chunk, lf) -> dict[str, np.ndarray]:
+    """Prepend the index CAR T as line 0: response to it, then the index progression."""
+    from aftercar.simulate.raw import _days
+
+    n = chunk.patients.num_rows
+    codes = {c: i for i, c in enumerate(RESPONSE_CODES)}
+    resp = np.array([codes.get(c, 5) for c in chunk.patients["car_t_best_response"].to_pylist()])
+    zero = {
+        "pos": np.arange(n),
+        "line": np.zeros(n, dtype=np.int64),
+        "start": _days(chunk.patients["car_t_date"]),
+        "prog": _days(chunk.patients["progression_date"]),
+        "true": resp.astype(np.int64),
+    }
+    ext = {k: np.concatenate([zero[k], lf[k]]) for k in zero}
+    order = np.lexsort((ext["line"], ext["pos"]))
+    return {k: v[order] for k, v in ext.items()}
+
+
 def lab_tables(rng, chunk, lf, p: SimulationParams) -> tuple[pa.Table, pa.Table]:
-    """Return ``(labs, assessments)`` for one chunk."""
+    """Return ``(labs, assessments)`` for one chunk (assessment line 0 = the index CAR T)."""
+    from aftercar.simulate.raw import dict_array
+
     raw = p.section("raw")
+    lf = _with_car_t(chunk, lf)
     n_pat = chunk.patients.num_rows
     b0, r, B = _line_burden(rng, lf, n_pat, p)
     pos, day = _visits(rng, chunk, raw)
@@ -125,10 +148,10 @@ def lab_tables(rng, chunk, lf, p: SimulationParams) -> tuple[pa.Table, pa.Table]
     a_pos, a_li, a_resp, a_day = pos[has], li[has], resp[has], day[has]
     ids = chunk.patients["patient_id"]
     assessments = pa.table({
-        "patient_id": ids.take(pa.array(a_pos)),
+        "patient_id": dict_array(ids.combine_chunks(), a_pos),
         "date": pa.array(a_day.astype(np.int32), pa.date32()),
         "line": pa.array(lf["line"][a_li].astype(np.int64)),
-        "response": pa.array(RESPONSE_CODES, pa.string()).take(pa.array(a_resp)),
+        "response": dict_array(RESPONSE_CODES, a_resp),
         "confirmed": pa.array(_confirmed(a_pos, a_li, a_resp)),
     })  # fmt: skip
     first_visit = has & np.append(True, (li[1:] != li[:-1]))
@@ -136,10 +159,6 @@ def lab_tables(rng, chunk, lf, p: SimulationParams) -> tuple[pa.Table, pa.Table]
     g_l_prob = np.asarray(raw["serum_g_per_l_prob"])[pc.fill_null(site, 0).to_numpy()]
     labs = _labs(rng, chunk, (pos, day, m, first_visit), g_l_prob, raw)
     return labs, assessments
-
-
-def _fmt(x: np.ndarray) -> pa.Array:
-    return pa.array(np.round(x, 2)).cast(pa.string())
 
 
 def _labs(rng, chunk, visits, g_l_prob, raw) -> pa.Table:
@@ -159,52 +178,52 @@ def _labs(rng, chunk, visits, g_l_prob, raw) -> pa.Table:
     flc_uninv = 10.0 * noise()
     ife_pos = m >= 0.02
     blocks = []
+    every = np.ones(pos.size, bool)
 
     def add(mask, test, value, unit):
         mask = mask & (rng.random(pos.size) >= raw["test_missing_prob"])
-        blocks.append((np.flatnonzero(mask), test, value, unit))
+        rows = np.flatnonzero(mask)
+        blocks.append((rows, test, np.asarray(value, float)[rows], np.asarray(unit)[rows]))
 
     gl = g_per_l[pos]
-    add(
-        np.ones(pos.size, bool),
-        0,
-        _fmt(np.where(gl, serum * 10, serum)),
-        pa.array(np.where(gl, "g/L", "g/dL")),
-    )
+    add(every, 0, np.where(gl, serum * 10, serum), np.where(gl, 1, 0))
     mgdl = rng.random(pos.size) < raw["flc_mg_per_dl_prob"]
-    scale = np.where(mgdl, 0.1, 1.0)
-    unit = pa.array(np.where(mgdl, "mg/dL", "mg/L"))
-    kap = np.where(kappa[pos], flc_inv, flc_uninv)
-    lam = np.where(kappa[pos], flc_uninv, flc_inv)
-    add(np.ones(pos.size, bool), 1, _fmt(kap * scale), unit)
-    add(np.ones(pos.size, bool), 2, _fmt(lam * scale), unit)
+    scale, unit = np.where(mgdl, 0.1, 1.0), np.where(mgdl, 3, 2)
+    add(every, 1, np.where(kappa[pos], flc_inv, flc_uninv) * scale, unit)
+    add(every, 2, np.where(kappa[pos], flc_uninv, flc_inv) * scale, unit)
     urine = rng.random(pos.size) < raw["urine_tested_prob"]
-    add(urine, 3, _fmt(np.where(lc, 0.0, m * 90 * noise())), pa.array(np.full(pos.size, "mg/24h")))
-    ife = pa.array(np.where(ife_pos, "POSITIVE", "NEGATIVE"))
-    add(np.ones(pos.size, bool), 4, ife, pa.nulls(pos.size, pa.string()))
-    add(
-        urine,
-        5,
-        pa.array(np.where(ife_pos & ~lc, "POSITIVE", "NEGATIVE")),
-        pa.nulls(pos.size, pa.string()),
-    )
+    add(urine, 3, np.where(lc, 0.0, m * 90 * noise()), np.full(pos.size, 4))
+    # immunofixation: value -1 = POSITIVE, -2 = NEGATIVE (text results), no unit
+    add(every, 4, np.where(ife_pos, -1.0, -2.0), np.full(pos.size, -1))
+    add(urine, 5, np.where(ife_pos & ~lc, -1.0, -2.0), np.full(pos.size, -1))
     marrow = first_visit & (rng.random(pos.size) < raw["marrow_prob"])
     pct = np.where(ife_pos, np.clip(8 + 25 * m, 5, 90), rng.uniform(0.5, 3.0, pos.size))
-    add(marrow, 6, _fmt(pct), pa.array(np.full(pos.size, "%")))
+    add(marrow, 6, pct, np.full(pos.size, 5))
     return _stack(chunk, pos, day, blocks)
 
 
+UNITS = ("g/dL", "g/L", "mg/L", "mg/dL", "mg/24h", "%")
+
+
 def _stack(chunk, pos, day, blocks) -> pa.Table:
+    """Concatenate the test blocks, sort by patient, date and test, format values."""
+    from aftercar.simulate.raw import dict_array
+
     rows = np.concatenate([b[0] for b in blocks])
     test = np.concatenate([np.full(b[0].size, b[1]) for b in blocks])
-    value = pa.concat_arrays([b[2].take(pa.array(b[0])) for b in blocks])
-    unit = pa.concat_arrays([b[3].take(pa.array(b[0])) for b in blocks])
+    value = np.concatenate([b[2] for b in blocks])
+    unit = np.concatenate([b[3] for b in blocks])
     order = np.lexsort((test, day[rows], pos[rows]))
-    take = pa.array(order)
+    value, unit = value[order], unit[order]
+    text = pc.if_else(pa.array(value == -1.0), "POSITIVE", "NEGATIVE")
+    numbers = pa.array(np.round(value, 2)).cast(pa.string())
+    units = pa.DictionaryArray.from_arrays(
+        pa.array(np.maximum(unit, 0).astype(np.int32), mask=unit < 0), pa.array(UNITS)
+    )
     return pa.table({
-        "patient_id": chunk.patients["patient_id"].take(pa.array(pos[rows][order])),
+        "patient_id": dict_array(chunk.patients["patient_id"].combine_chunks(), pos[rows][order]),
         "date": pa.array(day[rows][order].astype(np.int32), pa.date32()),
-        "test": pa.array(TESTS, pa.string()).take(pa.array(test[order])),
-        "value": value.take(take),
-        "unit": unit.take(take),
+        "test": dict_array(TESTS, test[order]),
+        "value": pc.if_else(pa.array(value < 0), text, numbers),
+        "unit": units,
     })  # fmt: skip

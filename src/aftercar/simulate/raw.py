@@ -70,6 +70,12 @@ def load_drugs() -> dict[str, Drug]:
     return out
 
 
+def dict_array(values, codes: np.ndarray) -> pa.DictionaryArray:
+    """Dictionary-encoded strings (written as plain strings: see ``writer``)."""
+    dictionary = values if isinstance(values, pa.Array) else pa.array(list(values), pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), dictionary)
+
+
 class _Orders:
     """Interns order texts (``drug``, ``unit``, ``route``) into small dictionaries."""
 
@@ -83,8 +89,9 @@ class _Orders:
         keys = list(self.index)
         out = {}
         for j, name in enumerate(("drug", "unit", "route")):
-            values = pa.array([k[j] for k in keys], pa.string())
-            out[name] = values.take(pa.array(codes))
+            values, inverse = np.unique(np.array([k[j] for k in keys], dtype=object),
+                                        return_inverse=True)  # fmt: skip
+            out[name] = dict_array(values.tolist(), inverse[codes])
         return out
 
 
@@ -271,14 +278,35 @@ def _procedures(rng, chunk, lf, raw, orders, adm: _Parts, proc: _Parts) -> None:
 def _sorted(ids: pa.Array, parts: _Parts, extra: dict[str, pa.Array]) -> dict[str, Any]:
     pos, day = parts.cat("pos").astype(np.int64), parts.cat("day").astype(np.int64)
     order = np.lexsort((day, pos))
-    return {"order": order, "patient_id": ids.take(pa.array(pos[order])),
+    return {"order": order, "patient_id": dict_array(ids.combine_chunks(), pos[order]),
             "date": pa.array(day[order].astype(np.int32), pa.date32()), **extra}  # fmt: skip
 
 
+def decode(table: pa.Table) -> pa.Table:
+    """Cast dictionary-encoded string columns to plain strings."""
+    cols = [c.cast(pa.string()) if pa.types.is_dictionary(c.type) else c for c in table.columns]
+    return pa.table(cols, names=table.column_names)
+
+
 def raw_tables(
-    chunk: SimulatedCohort, *, params: Mapping[str, Any] | SimulationParams | None = None
+    chunk: SimulatedCohort,
+    *,
+    params: Mapping[str, Any] | SimulationParams | None = None,
+    encoded: bool = False,
 ) -> tuple[dict[str, pa.Table], dict[str, pa.Table]]:
     """Generate the raw records and assessment truth of one simulated chunk.
+
+    Parameters
+    ----------
+    chunk
+        One chunk from :func:`~aftercar.simulate.iter_chunks` (its ``seed`` and
+        ``chunk_index`` seed the raw random stream).
+    params
+        Simulator parameters (section ``[raw]``).
+    encoded
+        Keep low-cardinality string columns (patient_id, drug, unit, route, test,
+        procedure, response) dictionary-encoded, as the chunked writer does (the
+        files still hold plain strings); default: plain strings.
 
     Returns
     -------
@@ -305,15 +333,19 @@ def raw_tables(
                                 "drug": cols["drug"], "dose": pa.array(adm.cat("dose")[a["order"]]),
                                 "unit": cols["unit"], "route": cols["route"]})  # fmt: skip
     pr = _sorted(ids, proc, {})
-    names = pa.array(_PROCEDURES, pa.string()).take(
-        pa.array(proc.cat("code").astype(np.int64)[pr["order"]])
-    )
+    names = dict_array(_PROCEDURES, proc.cat("code").astype(np.int64)[pr["order"]])
     procedures = pa.table({"patient_id": pr["patient_id"], "date": pr["date"], "procedure": names})
     labs, assessments = lab_tables(rng, chunk, lf, p)
-    keep = [c for c in chunk.patients.column_names if c not in ("progression_date",)]
-    return {"assessments": assessments}, {
+    hidden = ("progression_date", "car_t_best_response")  # derived from records, not in an EHR
+    keep = [c for c in chunk.patients.column_names if c not in hidden]
+    truth = {"assessments": assessments}
+    records = {
         "patients": chunk.patients.select(keep),
         "administrations": administrations,
         "procedures": procedures,
         "labs": labs,
     }
+    if not encoded:
+        truth = {k: decode(v) for k, v in truth.items()}
+        records = {k: decode(v) for k, v in records.items()}
+    return truth, records

@@ -33,7 +33,10 @@ class _TableSink:
         if fmt == "csv":
             self._writer: Any = pacsv.CSVWriter(str(path), schema)
         else:
-            self._writer = pq.ParquetWriter(str(path), schema, compression="zstd")
+            # store_schema=False: dictionary-encoded string columns read back as strings
+            self._writer = pq.ParquetWriter(
+                str(path), schema, compression="zstd", store_schema=False
+            )
 
     def write(self, table: pa.Table) -> None:
         self._writer.write_table(table)
@@ -130,7 +133,7 @@ def _write_chunks(n_patients, out: Path, seed, fmt, raw, params, progress) -> tu
             if rawsink is not None:
                 from aftercar.simulate.raw import raw_tables
 
-                truth_tabs, raw_tabs = raw_tables(chunk, params=params)
+                truth_tabs, raw_tabs = raw_tables(chunk, params=params, encoded=True)
                 for name, tab in truth_tabs.items():
                     cur.write(name, tab)
                 for name, tab in raw_tabs.items():
