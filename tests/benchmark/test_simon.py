@@ -7,6 +7,8 @@ names its table row. Simon prints EN(p0) to one decimal and PET(p0) to two.
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats as sps
 
 from aftercar.benchmark import simon_two_stage
@@ -73,3 +75,43 @@ def test_invalid_design_inputs_raise_input_error(kwargs):
 def test_no_design_within_n_max_is_reported_not_silent():
     with pytest.raises(InputError, match="No Simon design with n <= 10"):
         simon_two_stage(p0=0.2, p1=0.3, n_max=10)
+
+
+def _brute_force(p0, p1, alpha, power, n_max):
+    """Every (r1, n1, r, n) by direct summation of P(X1 = x1) P(X2 = x2) over the
+    rejection region; no pruning, no shared code with the implementation."""
+    best = []
+    for n in range(2, n_max + 1):
+        for n1 in range(1, n):
+            x1 = np.arange(n1 + 1)[:, None]
+            x2 = np.arange(n - n1 + 1)[None, :]
+            j0 = sps.binom.pmf(x1, n1, p0) * sps.binom.pmf(x2, n - n1, p0)
+            j1 = sps.binom.pmf(x1, n1, p1) * sps.binom.pmf(x2, n - n1, p1)
+            for r1 in range(n1 + 1):
+                cont = x1 > r1
+                for r in range(r1, n + 1):
+                    region = cont & (x1 + x2 > r)
+                    if j0[region].sum() <= alpha + 1e-12 and j1[region].sum() >= power - 1e-12:
+                        pet = sps.binom.cdf(r1, n1, p0)
+                        best.append((n1 + (1 - pet) * (n - n1), n, r1, n1, r))
+                        break  # larger r only lowers power; the smallest feasible r is kept
+    optimal = min(best, key=lambda d: (round(d[0], 10), d[1]))
+    minimax = min(best, key=lambda d: (d[1], round(d[0], 10)))
+    return optimal, minimax
+
+
+@settings(max_examples=6, deadline=None)
+@given(p0=st.sampled_from([0.1, 0.2, 0.3, 0.434]), gap=st.sampled_from([0.25, 0.3]),
+       alpha=st.sampled_from([0.05, 0.1]), power=st.sampled_from([0.8, 0.9]))  # fmt: skip
+def test_pruned_enumeration_agrees_with_brute_force(p0, gap, alpha, power):
+    n_max = 30
+    try:
+        res = simon_two_stage(p0=p0, p1=p0 + gap, alpha=alpha, power=power, n_max=n_max)
+    except InputError:
+        with pytest.raises(ValueError):  # brute force finds nothing either
+            _brute_force(p0, p0 + gap, alpha, power, n_max)
+        return
+    opt, mmx = _brute_force(p0, p0 + gap, alpha, power, n_max)
+    assert res.optimal.en0 == pytest.approx(opt[0], abs=1e-9)
+    assert res.minimax.n == mmx[1]
+    assert res.minimax.en0 == pytest.approx(mmx[0], abs=1e-9)
