@@ -8,17 +8,39 @@ clustered response rates), ``followup`` (reverse Kaplan-Meier follow-up),
 """
 
 from aftercar.stats.cox import ChiSquareTest, CoxResult, cox_ph
+from aftercar.stats.followup import median_followup
 from aftercar.stats.km import KaplanMeier, KaplanMeierGroups, QuantileEstimate, kaplan_meier
 from aftercar.stats.logrank import LogRankResult, logrank_test
+from aftercar.stats.proportions import (
+    ClusteredProportion,
+    ProportionCI,
+    TableTest,
+    binom_test,
+    chisq_test,
+    clustered_proportion,
+    clustered_proportions,
+    fisher_test,
+    proportion_ci,
+)
 
 __all__ = [
     "ChiSquareTest",
+    "ClusteredProportion",
     "CoxResult",
     "KaplanMeier",
     "KaplanMeierGroups",
     "LogRankResult",
+    "ProportionCI",
     "QuantileEstimate",
+    "TableTest",
+    "binom_test",
+    "chisq_test",
+    "clustered_proportion",
+    "clustered_proportions",
     "cox_ph",
+    "fisher_test",
     "kaplan_meier",
     "logrank_test",
+    "median_followup",
+    "proportion_ci",
 ]
