@@ -345,7 +345,8 @@ def _robust(design, fit: _Fit, scale, inp: Inputs, toler_chol: float):
     """Cluster-robust variance (and R's robust score test) in original coordinates."""
     codes, nclus = inp.cluster
     resid = core.score_residuals(design, fit.ev) * inp.weights[:, None]
-    dfbeta = core.cluster_sums(resid @ fit.imat_inv, codes, nclus)
+    # sum within cluster first, then multiply by V: the same D as R's dfbeta collapse
+    dfbeta = core.cluster_sums(resid, codes, nclus) @ fit.imat_inv
     robust_var = (dfbeta.T @ dfbeta) * np.outer(scale, scale)
     resid0 = core.score_residuals(design, fit.ev0) * inp.weights[:, None]
     sc0 = core.cluster_sums(resid0, codes, nclus)
