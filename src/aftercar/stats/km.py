@@ -248,7 +248,7 @@ class KaplanMeier:
         if not 0.0 <= p <= 1.0:
             raise InputError(f"quantile p must be in [0, 1]; got {p!r}.")
         tab = self.table
-        x = np.concatenate(([self.start_time], tab["time"].to_numpy(float)))
+        x = np.concatenate(([0.0], tab["time"].to_numpy(float)))  # R: firstx = 0
 
         def q(curve: str) -> float | None:
             y = np.concatenate(([0.0], 1.0 - tab[curve].to_numpy(float)))
