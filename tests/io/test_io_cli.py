@@ -166,3 +166,11 @@ def test_template_refuses_to_overwrite_and_non_xlsx(capsys, tmp_path):
     assert _run(capsys, "template", "-o", str(path), "--force")[0] == 0
     code, _, err = _run(capsys, "template", "-o", str(tmp_path / "x.csv"))
     assert code == 2 and ".xlsx" in err
+
+
+@pytest.mark.parametrize("fmt", ["%Q", "day/month/year"])
+def test_bad_date_format_exits_2_without_traceback(capsys, valid_cohort, fmt):
+    code, out, err = _run(capsys, "validate", str(valid_cohort), "--date-format", fmt)
+    assert code == 2
+    assert f"--date-format '{fmt}' is not a date format" in err
+    assert "Traceback" not in out + err

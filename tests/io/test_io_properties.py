@@ -18,10 +18,10 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from iokit import LINE_COLUMNS, PATIENT_COLUMNS, TODAY, make_cohort
+from iokit import LINE_COLUMNS, LINES, PATIENT_COLUMNS, PATIENTS, TODAY, make_cohort
 
 from aftercar.cli import main
-from aftercar.io import read_cohort
+from aftercar.io import RULES, read_cohort, validate_cohort
 
 BASE = dt.date(2018, 1, 1)
 RESPONSES = [
@@ -234,3 +234,28 @@ def test_dropped_required_column_is_named(capsys, cohort, column):
     assert code == 2
     file = "patients.csv" if in_patients else "lines.csv"
     assert _has(data, file, None, column, {"missing_column"})
+
+
+ANY_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+
+
+@SETTINGS
+@given(st.sampled_from(["patients", "lines"]), st.integers(0, 100), st.integers(0, 100), ANY_TEXT)
+def test_any_text_in_any_cell_or_header_never_raises(table, i, j, text):
+    patients = [list(r) for r in PATIENTS]
+    lines = [list(r) for r in LINES]
+    rows, cols = (
+        (patients, list(PATIENT_COLUMNS)) if table == "patients" else (lines, list(LINE_COLUMNS))
+    )
+    r = i % (len(rows) + 1)
+    if r == len(rows):
+        cols[j % len(cols)] = text  # a header
+    else:
+        rows[r][j % len(cols)] = text
+    kwargs = {"patient_columns" if table == "patients" else "line_columns": cols}
+    with tempfile.TemporaryDirectory() as tmp:
+        report = validate_cohort(
+            make_cohort(Path(tmp), patients=patients, lines=lines, **kwargs), today=TODAY
+        )
+    assert all(p.rule in RULES for p in report.problems)
+    assert report.ok is (report.cohort is not None)

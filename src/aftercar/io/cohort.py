@@ -32,6 +32,7 @@ from aftercar.errors import CohortError, ConfigError, Problem
 from aftercar.io import checks
 from aftercar.io.checks import HIT_COLUMNS, RULES, TableView
 from aftercar.io.dictionary import TABLES, columns, schema
+from aftercar.io.parse import check_date_format
 from aftercar.io.readers import read_raw
 from aftercar.io.tables import build_view, match_headers, missing_columns
 
@@ -366,8 +367,11 @@ def validate_cohort(
     ------
     ConfigError
         When ``policy`` names an unknown rule or action.
+    InputError
+        When ``date_format`` is not a ``strptime`` format.
     """
     actions = resolve_policy(policy)
+    check_date_format(date_format)
     today = dt.date.today() if today is None else today
     source = str(path)
     try:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from aftercar.errors import InputError
 from aftercar.io.dictionary import ColumnSpec, response_synonyms
 
 ISO_DATE = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
@@ -48,6 +49,26 @@ EMPTY_DTYPES = {
 
 def _mask(series: pd.Series) -> np.ndarray:
     return series.fillna(False).to_numpy(dtype=bool)
+
+
+def check_date_format(date_format: str | None) -> None:
+    """Raise :class:`~aftercar.errors.InputError` when ``date_format`` is not a strptime format."""
+    if date_format is None:
+        return
+    probe = pd.Series(["2021-01-02"], dtype="string")
+    problem = None
+    if "%" not in date_format:
+        problem = "it has no % directive"
+    else:
+        try:
+            pd.to_datetime(probe, format=date_format, errors="coerce")
+        except ValueError as exc:
+            problem = str(exc)
+    if problem:
+        raise InputError(
+            f"--date-format {date_format!r} is not a date format ({problem}). "
+            "Fix: give strptime codes, e.g. %d/%m/%Y for 03/04/2021 = 3 April 2021"
+        )
 
 
 def parse_dates(text: pd.Series, *, date_format: str | None = None) -> tuple[pd.Series, Failures]:
