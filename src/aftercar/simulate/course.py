@@ -145,8 +145,13 @@ def _terminal(rng, p: SimulationParams, pts, idx, from_day, st: _State) -> None:
     st.active[idx] = False
 
 
-def _advance(rng, p, pts, st: _State, idx, event, t_event, start, last_line: bool) -> None:
-    """Update the state after the line: next start, death or censoring."""
+def _advance(rng, p, pts, st: _State, idx, ends, last_line: bool) -> None:
+    """Update the state after the line: next start, death or censoring.
+
+    ``ends`` is ``(event, t_event, start)``: the event that ended each line, its
+    time in days from the line start, and the line start day.
+    """
+    event, t_event, start = ends
     c = p.section("course")
     cutoff = to_day(p.section("cohort")["cutoff_date"])
     day = start + t_event.astype(np.int64)
@@ -213,7 +218,8 @@ def _one_line(rng, p, pts, st: _State, k: int) -> dict[str, np.ndarray]:
     st.exposed[idx, arm] = True
     st.tce_any[idx] |= p.arms.tce[arm]
     st.n_lines[idx] = k
-    _advance(rng, p, pts, st, idx, event, t_event, start, k == p.section("course")["max_lines"])
+    last = k == p.section("course")["max_lines"]
+    _advance(rng, p, pts, st, idx, (event, t_event, start), last)
     return line
 
 
