@@ -35,6 +35,7 @@ from aftercar.pipeline.summaries import (
     logrank_block,
     num,
     response_block,
+    table_test,
     triple,
 )
 
@@ -56,7 +57,12 @@ def cohort_summary(patients: pd.DataFrame, lines: pd.DataFrame, opts: StatOption
     fu_est, fu_lo, fu_hi = (None, None, None)
     if len(os_ok):
         fu_est, fu_lo, fu_hi = triple(
-            stats.median_followup(os_ok["os_months"].to_numpy(float), os_ok["os_event"].to_numpy())
+            stats.median_followup(
+                os_ok["os_months"].to_numpy(float),
+                os_ok["os_event"].to_numpy(),
+                conf_type=opts.km_conf_type,
+                conf_level=opts.conf_level,
+            )
         )
     res = {
         "patients": len(patients),
@@ -185,10 +191,24 @@ def first_salvage(lines: pd.DataFrame, opts: StatOptions) -> Section:
             "pfs": cat_pfs,
         }
     res["by_category"] = by_cat
+    res["orr_by_category_test"] = table_test(
+        _outcome_table(first, "category", "responded"), sec.notes, "First-salvage ORR by category"
+    )
     sec.results["first_salvage"] = res
     sec.curves["first_salvage_pfs"] = {"First salvage": fit} if fit is not None else {}
     sec.tables["first_salvage_by_category"] = _response_table(by_cat, "category")
     return sec
+
+
+def _outcome_table(frame: pd.DataFrame, group: str, flag: str) -> np.ndarray:
+    """Groups x (responders, non-responders) counts over evaluable rows."""
+    known = frame.loc[frame[flag].notna()]
+    yes = known[flag].astype(bool).to_numpy()
+    codes, _ = pd.factorize(known[group], sort=True)
+    k = int(codes.max()) + 1 if len(codes) else 0
+    return np.column_stack(
+        [np.bincount(codes[yes], minlength=k), np.bincount(codes[~yes], minlength=k)]
+    )
 
 
 def _group_block(sub: pd.DataFrame, opts: StatOptions) -> tuple[dict[str, Any], Any]:

@@ -25,6 +25,9 @@ import pandas as pd
 from aftercar import stats
 from aftercar.errors import AftercarError, StatisticalWarning
 
+#: Largest table total for Fisher's exact test; above it Pearson's chi-square is used.
+FISHER_MAX_N = 1000
+
 
 @dataclass(frozen=True)
 class StatOptions:
@@ -122,10 +125,11 @@ def response_block(responded: pd.Series, opts: StatOptions) -> dict[str, Any]:
 
 
 def clustered_block(responded: pd.Series, cluster: pd.Series, opts: StatOptions) -> dict[str, Any]:
-    """Pooled response across lines with patient-clustered (sandwich) inference.
+    """Pooled response across lines with patient-clustered (sandwich, logit-scale) inference.
 
-    Falls back to the exact interval (and says so in ``method``) when the clustered
-    interval cannot be formed (no evaluable line, or all or none responded).
+    When every or no line responded the sandwich is undefined and
+    :func:`aftercar.stats.clustered_proportion` gives an exact interval on the
+    number of patients instead; ``method`` says which was used.
     """
     known = responded.notna().to_numpy()
     y = responded[known].astype(bool).to_numpy()
@@ -133,26 +137,14 @@ def clustered_block(responded: pd.Series, cluster: pd.Series, opts: StatOptions)
     block = prop_block(int(y.sum()), len(y), opts)
     block["patients"] = len(pd.unique(ids))
     block["not_evaluable"] = int((~known).sum())
-    if len(y) == 0 or y.all() or not y.any():
-        block["method"] = f"{opts.proportion_method} (clustered interval not estimable)"
+    if len(y) == 0:
         return block
-    res = _clustered(y, ids, opts)
-    if res is not None:
-        est, lo, hi = triple(res)
-        block |= {"estimate": est, "ci95": [lo, hi], "method": "patient-clustered"}
-    return block
-
-
-def _clustered(y: np.ndarray, ids: np.ndarray, opts: StatOptions) -> Any | None:
-    try:
-        return stats.clustered_proportion(y, ids, conf_level=opts.conf_level)
-    except AftercarError as exc:
-        warnings.warn(
-            f"patient-clustered response interval not estimable ({exc}); exact interval shown",
-            StatisticalWarning,
-            stacklevel=3,
-        )
-        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)  # the method field says it
+        res = stats.clustered_proportion(y, ids, conf_level=opts.conf_level)
+    est, lo, hi = triple(res)
+    method = "patient-clustered" if res.method == "sandwich-logit" else res.method
+    return block | {"estimate": est, "ci95": [lo, hi], "method": method}
 
 
 def logrank_block(time: Any, event: Any, group: Any) -> dict[str, Any] | None:
@@ -279,3 +271,32 @@ def fit_cox(
             return None
     notes.extend(f"{label}: {w.message}" for w in caught)
     return cox_block(res, list(covariates.columns), n=len(ev), events=int(ev.sum()))
+
+
+def table_test(table: np.ndarray, notes: list[str], label: str) -> dict[str, Any] | None:
+    """Test of independence of a groups x outcomes table of independent observations.
+
+    Fisher's exact test (R ``fisher.test``, network algorithm) up to
+    :data:`FISHER_MAX_N` observations, Pearson's chi-square above (where the
+    exact enumeration is slow and the approximation is good); a chi-square
+    warning (small expected counts) becomes a note. ``None`` when fewer than two
+    groups or outcomes are present.
+    """
+    arr = np.asarray(table, dtype=float)
+    arr = arr[arr.sum(axis=1) > 0][:, arr.sum(axis=0) > 0]
+    if min(arr.shape, default=0) < 2:
+        return None
+    if arr.sum() <= FISHER_MAX_N:
+        res = stats.fisher_test(arr.astype(int))
+    else:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = stats.chisq_test(arr, correct=False)
+        notes.extend(f"{label}: {w.message}" for w in caught)
+    return {
+        "method": res.method,
+        "p_value": num(res.p_value),
+        "statistic": num(res.statistic),
+        "df": res.df,
+        "groups": int(arr.shape[0]),
+    }
