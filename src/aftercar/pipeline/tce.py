@@ -52,7 +52,7 @@ def _time_dependent(patients: pd.DataFrame, opts: StatOptions, notes: list[str])
         opts,
         notes,
         entry=cp["start"].to_numpy(float),
-        cluster=cp["patient_id"].to_numpy(),
+        cluster=pd.factorize(cp["patient_id"])[0],
         label="Time-dependent Cox (TCE)",
     )
     return {
