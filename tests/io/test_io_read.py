@@ -404,3 +404,13 @@ def test_to_ibis_gives_duckdb_tables(valid_cohort):
     assert con.table("patients").count().execute() == 3  # created on the given connection
     again, _ = cohort.to_ibis()  # own connection by default
     assert again.count().execute() == 3
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_semicolon_and_tab_separated_files_are_read(tmp_path, valid_cohort, sep):
+    ref = read_cohort(valid_cohort, today=TODAY)
+    for name in ("patients.csv", "lines.csv"):
+        text = (valid_cohort / name).read_text()
+        (tmp_path / name).write_text(text.replace(",", sep))
+    got = read_cohort(tmp_path, today=TODAY)
+    assert got.patients.equals(ref.patients) and got.lines.equals(ref.lines)

@@ -147,6 +147,13 @@ class ValidationReport:
         """The warning-level problems."""
         return tuple(p for p in self.problems if p.severity == "warning")
 
+    def __repr__(self) -> str:
+        s = self.summary
+        return (
+            f"ValidationReport(ok={self.ok}, errors={len(self.errors)}, "
+            f"warnings={len(self.warnings)}, patients={s['patients']}, lines={s['lines']})"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """``{"ok", "summary", "problems"}`` ready for ``json.dumps``."""
         return {
@@ -378,20 +385,36 @@ def validate_cohort(
         raw = read_raw(path)
     except CohortError as exc:
         return _failed(source, list(exc.problems))
-    matched, problems = _structure(raw)
-    if not raw["patients"].data.notna().any(axis=None):
-        problems.append(
-            Problem(
-                raw["patients"].label,
-                None,
-                None,
-                None,
-                "the patients table has no data rows",
-                "fill in one row per patient",
-                "error",
-                "empty_cohort",
-            )
+    views, hits, problems = _parse(raw, date_format, today)
+    action = hits["rule"].map(actions)
+    for severity in ("error", "warning"):
+        problems += _to_problems(hits[action == severity], views, severity)
+    problems.sort(key=_sort_key({raw[n].label: i for i, n in enumerate(TABLES)}))
+    return _assemble(source, views, problems, _exclusions(hits[action == "exclude"], views))
+
+
+def _empty_cohort(raw: dict) -> list[Problem]:
+    if raw["patients"].data.notna().any(axis=None):
+        return []
+    label = raw["patients"].label
+    return [
+        Problem(
+            label,
+            None,
+            None,
+            None,
+            "the patients table has no data rows",
+            "fill in one row per patient",
+            "error",
+            "empty_cohort",
         )
+    ]
+
+
+def _parse(raw: dict, date_format: str | None, today: dt.date):
+    """Type both tables and run every rule: ``(views, hits, structural problems)``."""
+    matched, problems = _structure(raw)
+    problems += _empty_cohort(raw)
     views, cell_hits, blanks = {}, [pd.DataFrame(columns=HIT_COLUMNS)], {}
     for name in TABLES:
         views[name], found, blanks[name] = build_view(
@@ -401,12 +424,11 @@ def validate_cohort(
     _derive_age(views["patients"])
     live = {n: _nonblank(v, blanks[n]) for n, v in views.items()}
     found = [h for h in _cross_hits(live["patients"], live["lines"], today) if len(h)]
-    allhits = pd.concat([*cell_hits, *found], ignore_index=True)
-    action = allhits["rule"].map(actions)
-    for severity in ("error", "warning"):
-        problems += _to_problems(allhits[action == severity], views, severity)
-    problems.sort(key=_sort_key({raw[n].label: i for i, n in enumerate(TABLES)}))
-    ex = _exclusions(allhits[action == "exclude"], views)
+    return views, pd.concat([*cell_hits, *found], ignore_index=True), problems
+
+
+def _assemble(source: str, views: dict, problems: list[Problem], ex: pd.DataFrame):
+    """Build the report (and the cohort when there is no error) after exclusions."""
     drop = {
         n: np.isin(np.arange(len(v.df)), ex.loc[ex["table"] == n, "pos"].to_numpy())
         for n, v in views.items()

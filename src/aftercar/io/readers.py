@@ -91,11 +91,23 @@ def _from_grid(label: str, grid: pd.DataFrame) -> RawTable:
     return RawTable(label, tuple(str(headers[j]) for j in keep), body.reset_index(drop=True), rows)
 
 
+def _separator(path: Path) -> str:
+    """``,`` unless the header holds more ``;`` or tabs (European Excel, TSV exports)."""
+    try:
+        with path.open(encoding="utf-8-sig", errors="replace") as fh:
+            header = fh.readline()
+    except OSError:
+        return ","
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
+    return max(counts, key=lambda sep: (counts[sep], sep == ","))
+
+
 def _read_csv(path: Path) -> RawTable:
     label = path.name
     try:
         grid = pd.read_csv(
             path,
+            sep=_separator(path),
             header=None,
             dtype=str,
             keep_default_na=False,

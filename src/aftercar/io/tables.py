@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from aftercar.errors import Problem
-from aftercar.io.checks import HIT_COLUMNS, TableView, hits
+from aftercar.io.checks import NO_HITS, TableView, hits
 from aftercar.io.dictionary import ColumnSpec, columns, normalize_name, snake_name
 from aftercar.io.parse import parse_bools, parse_column
 from aftercar.io.readers import RawTable
@@ -201,29 +201,26 @@ def build_view(
     df["_row"] = raw.rows
     labels = {s: raw.headers[j] for s, j in canonical.items()}
     view = TableView(name, raw.label, df, text, labels)
-    out = [pd.DataFrame(columns=HIT_COLUMNS)]
-    for spec in columns(name):
+    return view, _view_hits(view, failures, blank, date_format), blank
+
+
+def _view_hits(view: TableView, failures: dict, blank: np.ndarray, date_format: str | None):
+    """Cell-level hits of one table: parse failures, empty required cells, blank rows."""
+    out = [NO_HITS]
+    for spec in columns(view.name):
         out += _cell_hits(view, spec, failures[spec.name], date_format)
-        if spec.required and spec.name in canonical:
+        if spec.required and spec.name in view.labels:
+            empty = view.text[spec.name].isna().to_numpy() & ~blank
             out.append(
                 hits(
                     view,
-                    text[spec.name].isna().to_numpy() & ~blank,
+                    empty,
                     spec.name,
                     f"{spec.name} is empty",
                     f"fill in {spec.name} (required) or delete the row",
                     "required_value",
                 )
             )
-    out.append(
-        hits(
-            view,
-            blank,
-            None,
-            "blank row",
-            "",
-            "blank_row",
-            value=pd.Series([None] * n, dtype=object),
-        )
-    )
-    return view, pd.concat([h for h in out if len(h)] or out[:1], ignore_index=True), blank
+    none = pd.Series([None] * len(blank), dtype=object)
+    out.append(hits(view, blank, None, "blank row", "", "blank_row", value=none))
+    return pd.concat([h for h in out if len(h)] or out[:1], ignore_index=True)
