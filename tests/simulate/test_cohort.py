@@ -140,3 +140,21 @@ def test_no_salvage_option_gives_patients_without_lines():
     with_lines = pc.count_distinct(c.lines["patient_id"]).as_py()
     assert 330 < with_lines < 470
     assert c.patients.num_rows == 500
+
+
+def test_alive_patients_were_last_seen_within_60_days_before_the_cutoff(cohort_5k):
+    p = cohort_5k.patients
+    cutoff = (dt.date.fromisoformat(load_params().section("cohort")["cutoff_date"])
+              - dt.date(1970, 1, 1)).days  # fmt: skip
+    death, last = _days(p["death_date"]), _days(p["last_followup_date"])
+    lost = pc.is_in(
+        p["patient_id"],
+        value_set=cohort_5k.lines.filter(
+            pc.equal(cohort_5k.lines["end_reason"], "lost to follow-up")
+        )["patient_id"],
+    ).to_numpy(zero_copy_only=False)
+    alive_at_cutoff = np.isnan(death) & ~lost & (last > cutoff - 400)
+    recent = last[alive_at_cutoff]
+    assert (recent <= cutoff).all()
+    assert (recent >= cutoff - 60).mean() > 0.95  # the rest: lost to follow-up off therapy
+    assert (recent < cutoff).mean() > 0.9  # not all piled on the cut-off day

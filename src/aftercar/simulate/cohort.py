@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from aftercar.simulate.baseline import simulate_baseline
 from aftercar.simulate.course import EVENTS, RESP_NULL, simulate_course
-from aftercar.simulate.params import RESPONSE_CODES, SimulationParams, load_params
+from aftercar.simulate.params import RESPONSE_CODES, SimulationParams, load_params, to_day
 
 #: Curated ``patients`` columns written by the simulator, in order (issue 2).
 PATIENT_COLUMNS = (
@@ -158,6 +158,22 @@ def _empty_lines(p: SimulationParams) -> dict[str, np.ndarray]:
     return out
 
 
+def _last_contact(rng, pts, lines, last_fu: np.ndarray, p: SimulationParams) -> np.ndarray:
+    """Move administrative censoring from the cut-off to the last visit before it.
+
+    Patients alive at the cut-off were last seen 0-``last_contact_max_days`` days
+    before it, but never before their latest recorded date. Drawn from a separate
+    stream (``spawn_key=(chunk, 2)``) so the course itself is unaffected.
+    """
+    cutoff = to_day(p.section("cohort")["cutoff_date"])
+    latest = pts["progression"].copy()
+    for key in ("start", "end", "progression"):
+        np.maximum.at(latest, lines["patient"], lines[key])
+    lag = rng.integers(0, p.section("cohort")["last_contact_max_days"] + 1, last_fu.size)
+    at_cutoff = last_fu == cutoff
+    return np.where(at_cutoff, np.maximum(latest, cutoff - lag), last_fu)
+
+
 def simulate_chunk(
     n: int, seed_seq: np.random.SeedSequence, first_number: int, p: SimulationParams, *,
     seed: int = 0, chunk_index: int = 0,
@@ -168,6 +184,8 @@ def simulate_chunk(
     lines, out = simulate_course(rng, pts, p)
     if not lines:
         lines = _empty_lines(p)
+    last_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(chunk_index, 2)))
+    out["last_fu"] = _last_contact(last_rng, pts, lines, out["last_fu"], p)
     ids = _ids(p.section("cohort")["id_prefix"], np.arange(first_number, first_number + n))
     lines_t, truth = _lines_tables(lines, ids, p)
     patients = _patients_table(pts, out, ids, p)
