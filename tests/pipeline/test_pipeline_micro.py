@@ -115,3 +115,13 @@ def test_constant_exposure_is_not_fitted_with_a_note(tmp_path):
     out = run(folder).report_input
     assert out.results["tce"]["time_dependent_cox"]["model"] is None
     assert any("Time-dependent Cox (TCE): not fitted (tce constant)" in n for n in out.notes)
+
+
+def test_simulator_output_is_labelled_synthetic(tmp_path):
+    from aftercar.cli import main
+
+    folder = tmp_path / "sim"
+    assert main(["simulate", "--patients", "30", "--seed", "3", "-o", str(folder)]) == 0
+    result = run(folder)
+    assert result.report_input.meta["synthetic"] is True
+    assert result.report_input.results["meta"]["synthetic"] is True

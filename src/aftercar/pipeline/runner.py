@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import time
+import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib import metadata
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.compute as pc
 
 from aftercar import __version__
 from aftercar.config import StudyConfig, load_config
@@ -203,9 +206,7 @@ def run(
         sections = _analyses(patients, lines, config)
     inputs = input_files(data.source, data)
     if synthetic is None:
-        synthetic = bool(inputs) and all(
-            Path(i["path"]).name.lower().startswith("synthetic") for i in inputs
-        )
+        synthetic = looks_synthetic(inputs, data)
     report = _assemble(
         data,
         config,
@@ -216,6 +217,24 @@ def run(
         meta=_meta(data, config, inputs, synthetic, clock.timings),
     )
     return RunResult(report, data, config, patients, lines, classified, clock.timings)
+
+
+def looks_synthetic(inputs: list[dict[str, Any]], data: Cohort) -> bool:
+    """True when the cohort comes from aftercar's simulator.
+
+    Either every input file name starts with ``synthetic`` (the demo cohort), or
+    every patient identifier has the simulator's form: ``[cohort] id_prefix`` of
+    ``simulation.toml`` followed by a 7-digit running number.
+    """
+    if inputs and all(Path(i["path"]).name.lower().startswith("synthetic") for i in inputs):
+        return True
+    text = resources.files("aftercar.data").joinpath("simulation.toml").read_text("utf-8")
+    prefix = tomllib.loads(text).get("cohort", {}).get("id_prefix")
+    ids = data.patients.column("patient_id")
+    if not prefix or len(ids) == 0:
+        return False
+    pattern = "^" + re.escape(prefix) + "[0-9]{7}$"
+    return bool(pc.all(pc.match_substring_regex(ids, pattern)).as_py())
 
 
 def _analyses(patients: pd.DataFrame, lines: pd.DataFrame, config: StudyConfig) -> list[Section]:
