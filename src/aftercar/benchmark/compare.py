@@ -29,7 +29,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from aftercar.benchmark.curves import ReferenceCurve
 from aftercar.benchmark.onesample import OneSampleLogRankResult, one_sample_logrank
@@ -154,7 +153,8 @@ def compare_rate(
     References
     ----------
     Clopper & Pearson, Biometrika 1934. Two-sided p-value as R ``binom.test``
-    (sum of probabilities no larger than that of the observed count).
+    (sum of probabilities no larger than that of the observed count); both from
+    :func:`aftercar.stats.proportion_ci` and :func:`aftercar.stats.binom_test`.
     """
     if not (isinstance(n, int | np.integer) and n > 0):
         raise InputError(f"n must be a positive whole number (got {n!r}). Fix: e.g. --n 40.")
@@ -165,12 +165,14 @@ def compare_rate(
         )
     if not 0.0 < benchmark_rate < 1.0:
         raise InputError(f"Benchmark rate must be strictly between 0 and 1 (got {benchmark_rate})")
-    test = sps.binomtest(int(responders), int(n), benchmark_rate)
-    ci = test.proportion_ci(confidence_level=conf_level, method="exact")
+    from aftercar.stats import binom_test, proportion_ci
+
+    ci = proportion_ci(int(responders), int(n), method="exact", conf_level=conf_level)
+    p_value = binom_test(int(responders), int(n), float(benchmark_rate))
     return RateComparison(
         endpoint=endpoint, responders=int(responders), n=int(n), rate=responders / n,
-        lower=float(ci.low), upper=float(ci.high), benchmark_rate=float(benchmark_rate),
-        benchmark_label=benchmark_label, p_value=float(test.pvalue), conf_level=conf_level,
+        lower=float(ci.lower), upper=float(ci.upper), benchmark_rate=float(benchmark_rate),
+        benchmark_label=benchmark_label, p_value=float(p_value), conf_level=conf_level,
     )  # fmt: skip
 
 
