@@ -71,6 +71,16 @@ def _at_risk(key_stratum: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return rev - tail
 
 
+def _keys(t: np.ndarray, s: np.ndarray, stratified: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of the distinct (stratum, time) pairs, ordered by stratum then time."""
+    ut, t_code = np.unique(t, return_inverse=True)
+    t_code = t_code.reshape(-1)
+    if not stratified:
+        return t_code, np.zeros(ut.size, dtype=np.int64)
+    ukey, inv = np.unique(s * ut.size + t_code, return_inverse=True)
+    return inv.reshape(-1), ukey // ut.size
+
+
 def _statistic(observed, expected, variance) -> tuple[float, int]:
     use = expected > 0
     df = int(use.sum()) - 1
@@ -141,14 +151,7 @@ def logrank_test(time, event, group, *, strata=None) -> LogRankResult:
         s = _inputs.factorize(_inputs.as_labels(strata, "strata", n=t.size))[1]
     k = len(levels)
     # distinct (stratum, time) keys, ordered by stratum then time
-    order = np.lexsort((t, s))
-    ts, ss = t[order], s[order]
-    new_key = np.empty(t.size, dtype=bool)
-    new_key[:1] = True
-    new_key[1:] = (ts[1:] != ts[:-1]) | (ss[1:] != ss[:-1])
-    inv = np.empty(t.size, dtype=np.int64)
-    inv[order] = np.cumsum(new_key) - 1
-    key_stratum = ss[new_key]
+    inv, key_stratum = _keys(t, s, strata is not None)
     m = key_stratum.size
     cell = inv * k + g
     exits = np.bincount(cell, minlength=m * k).reshape(m, k).astype(float)

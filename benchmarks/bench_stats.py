@@ -1,0 +1,160 @@
+"""Speed of aftercar.stats against R survival on the same rows (issue 4).
+
+Generates N rows (default 1,000,000; fixed seed): 3 covariates, a 2-level group,
+cluster ids with ~3 rows each, whole-day times (many ties), ~30 % censored.
+Times aftercar's ``kaplan_meier``, ``logrank_test`` and (if importable) ``cox_ph``
+Efron, plain and with ``cluster=``; then runs R survival in one ``Rscript``
+process on the same rows (written once as CSV, read with ``scan``) and reports
+R's own ``system.time`` elapsed for each call, excluding reading. R is skipped
+cleanly when ``Rscript`` is absent or with ``--no-r``. A DuckDB group-by-time
+(the counts a KM table needs) is timed as the practical floor.
+
+Usage::
+
+    /work/venv/bin/python benchmarks/bench_stats.py [--rows N] [--no-r] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from aftercar.stats import kaplan_meier, logrank_test
+
+try:
+    from aftercar.stats import cox_ph
+except ImportError:  # the Cox engineer's module may not be there yet
+    cox_ph = None
+
+R_SCRIPT = r"""
+suppressMessages(library(survival))
+args <- commandArgs(TRUE); f <- args[1]; do_cluster <- args[2] == "1"
+d <- scan(f, what = list(time = 0, status = 0, grp = 0, x1 = 0, x2 = 0, x3 = 0, id = 0),
+          sep = ",", skip = 1, quiet = TRUE)
+S <- Surv(d$time, d$status)
+tm <- function(name, expr) cat(name, system.time(expr)[["elapsed"]], "\n")
+tm("kaplan_meier", fit <- survfit(S ~ 1, conf.type = "log-log"))
+tm("kaplan_meier_summary", s <- summary(fit, censored = TRUE))
+tm("logrank_test", survdiff(S ~ d$grp))
+tm("cox_efron", coxph(S ~ d$x1 + d$x2 + d$x3, ties = "efron"))
+if (do_cluster)
+  tm("cox_efron_cluster", coxph(S ~ d$x1 + d$x2 + d$x3 + cluster(d$id), ties = "efron"))
+"""
+
+
+def make_data(rows: int, seed: int) -> pd.DataFrame:
+    """Synthetic survival rows with tied whole-day times and ~3 rows per cluster."""
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(size=rows)
+    x2 = rng.integers(0, 2, rows).astype(float)
+    x3 = rng.uniform(0, 1, rows)
+    grp = rng.integers(0, 2, rows)
+    rate = np.exp(-6.0 + 0.3 * x1 + 0.5 * x2 - 0.4 * x3 + 0.2 * grp)
+    event_time = rng.exponential(1.0 / rate)
+    censor = rng.uniform(0, 1500, rows)
+    time_ = np.maximum(1.0, np.ceil(np.minimum(event_time, censor)))
+    status = (event_time <= censor).astype(int)
+    cluster = rng.permutation(np.arange(rows) // 3)
+    return pd.DataFrame(
+        {"time": time_, "status": status, "grp": grp, "x1": x1, "x2": x2, "x3": x3, "id": cluster}
+    )
+
+
+def best_of(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def time_aftercar(d: pd.DataFrame, repeat: int) -> dict[str, float]:
+    t, e, g = d["time"].to_numpy(), d["status"].to_numpy(), d["grp"].to_numpy()
+    out = {
+        "kaplan_meier": best_of(lambda: kaplan_meier(t, e), repeat),
+        "logrank_test": best_of(lambda: logrank_test(t, e, g), repeat),
+    }
+    if cox_ph is not None:
+        x = d[["x1", "x2", "x3"]].to_numpy()
+        out["cox_efron"] = best_of(lambda: cox_ph(t, e, x), max(1, repeat - 1))
+        cl = d["id"].to_numpy()
+        out["cox_efron_cluster"] = best_of(lambda: cox_ph(t, e, x, cluster=cl), max(1, repeat - 1))
+    return out
+
+
+def time_duckdb_floor(d: pd.DataFrame) -> float:
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("d", d)
+    sql = "SELECT time, sum(status) AS d, count(*) AS n FROM d GROUP BY time ORDER BY time"
+    con.execute(sql).fetchnumpy()  # warm up
+    t0 = time.perf_counter()
+    con.execute(sql).fetchnumpy()
+    return time.perf_counter() - t0
+
+
+def time_r(d: pd.DataFrame, cluster: bool) -> dict[str, float]:
+    if shutil.which("Rscript") is None:
+        print("Rscript not found: R timings skipped")
+        return {}
+    with tempfile.TemporaryDirectory() as tmp:
+        csv, script = Path(tmp) / "rows.csv", Path(tmp) / "bench.R"
+        d.to_csv(csv, index=False)
+        script.write_text(R_SCRIPT)
+        res = subprocess.run(
+            ["Rscript", str(script), str(csv), "1" if cluster else "0"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if res.returncode != 0:
+        print(f"R failed, timings skipped:\n{res.stderr}")
+        return {}
+    out = {}
+    for line in res.stdout.splitlines():
+        name, seconds = line.split()
+        out[name] = float(seconds)
+    out["kaplan_meier"] = out.get("kaplan_meier", 0.0) + out.pop("kaplan_meier_summary", 0.0)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=3, help="aftercar runs per call (best kept)")
+    ap.add_argument("--no-r", action="store_true", help="skip R")
+    ap.add_argument(
+        "--r-cluster-max-rows",
+        type=int,
+        default=100_000,
+        help="run R's cluster-robust Cox only up to this many rows (it is O(n x event times))",
+    )
+    args = ap.parse_args()
+    d = make_data(args.rows, args.seed)
+    print(
+        f"rows={args.rows:,} events={int(d.status.sum()):,} distinct times={d.time.nunique():,} "
+        f"clusters={d.id.nunique():,}"
+    )
+    ours = time_aftercar(d, args.repeat)
+    ours["duckdb_floor_km_counts"] = time_duckdb_floor(d)
+    theirs = {} if args.no_r else time_r(d, args.rows <= args.r_cluster_max_rows)
+    print("\n| call | aftercar (s) | R survival (s) | R / aftercar |\n|---|---|---|---|")
+    for name, sec in ours.items():
+        r = theirs.get(name)
+        ratio = f"{r / sec:.1f}x" if r else "-"
+        r_txt = f"{r:.3f}" if r is not None else "-"
+        print(f"| {name} | {sec:.3f} | {r_txt} | {ratio} |")
+
+
+if __name__ == "__main__":
+    main()
