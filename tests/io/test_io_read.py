@@ -414,3 +414,14 @@ def test_semicolon_and_tab_separated_files_are_read(tmp_path, valid_cohort, sep)
         (tmp_path / name).write_text(text.replace(",", sep))
     got = read_cohort(tmp_path, today=TODAY)
     assert got.patients.equals(ref.patients) and got.lines.equals(ref.lines)
+
+
+def test_tables_carry_their_file_label(tmp_path, valid_cohort):
+    from aftercar.io.cohort import file_label
+
+    cohort = read_cohort(valid_cohort, today=TODAY)
+    assert cohort.file("lines") == "lines.csv"
+    assert file_label(cohort.patients, "?") == "patients.csv"
+    path = write_cohort(cohort.patients, cohort.lines, tmp_path / "c.xlsx", format="xlsx")[0]
+    report = validate_cohort(path, today=TODAY)
+    assert file_label(report.lines, "?") == "c.xlsx:lines"

@@ -34,8 +34,10 @@ def _extra_problems(cohort_or_lines: Cohort | pa.Table) -> list[Problem]:
     """Problems found by later stages (the single plug-in point of ``validate``).
 
     Receives the loaded :class:`~aftercar.io.Cohort` when the cohort has no
-    errors, else the lines table as far as it could be typed. Returns extra
-    problems (e.g. unrecognized regimen text as warnings, with its row).
+    errors, else the lines table as far as it could be typed (cells that failed
+    to parse are null). Returns extra problems (e.g. unrecognized regimen text as
+    warnings), each naming its row (the ``source_row`` column) and its file
+    (:func:`aftercar.io.cohort.file_label` of the lines table, e.g. ``lines.csv``).
     """
     return []
 

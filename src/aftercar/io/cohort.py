@@ -51,6 +51,9 @@ FIXED_RULES = frozenset(
     }
 )
 POLICIES = ("error", "warning", "exclude")
+#: Arrow schema metadata key holding the file label (``lines.csv``, ``cohort.xlsx:lines``)
+#: of a loaded table, so later checks can name the file in their problems.
+FILE_KEY = "aftercar.file"
 EXCLUDED_SCHEMA = pa.schema(
     [
         ("table", pa.string()),
@@ -70,7 +73,8 @@ class Cohort:
     patients, lines
         Arrow tables with the canonical columns of ``dictionary.csv`` (optional
         columns absent from the input are all-null), ``source_row`` (the
-        spreadsheet row, header = row 1) and any user covariates.
+        spreadsheet row, header = row 1) and any user covariates. The schema
+        metadata key ``"aftercar.file"`` holds the file as the user sees it.
     excluded
         Rows not analysed: ``table, row, patient_id, reason``.
     warnings
@@ -84,6 +88,10 @@ class Cohort:
     excluded: pa.Table
     warnings: tuple[Problem, ...] = ()
     source: str = ""
+
+    def file(self, table: str) -> str:
+        """The input file of ``table`` (``"patients"``/``"lines"``) as the user sees it."""
+        return file_label(getattr(self, table), table)
 
     def to_ibis(self, con=None):
         """Return ``(patients, lines)`` as Ibis tables on ``con``.
@@ -161,6 +169,12 @@ class ValidationReport:
             "summary": dict(self.summary),
             "problems": [p.to_dict() for p in self.problems],
         }
+
+
+def file_label(table: pa.Table, default: str) -> str:
+    """The ``"aftercar.file"`` schema metadata of a loaded table (``default`` if absent)."""
+    meta = table.schema.metadata or {}
+    return meta.get(FILE_KEY.encode(), default.encode()).decode()
 
 
 def resolve_policy(policy: Mapping[str, str] | None) -> dict[str, str]:
@@ -275,7 +289,8 @@ def _arrow(view: TableView, drop: np.ndarray) -> pa.Table:
     arrays = [pa.array(df[c], from_pandas=True).cast(base.field(c).type) for c in canon]
     arrays.append(pa.array(df["_row"].to_numpy(dtype=np.int64)))
     arrays += [pa.array(df[c], from_pandas=True) for c in extra]
-    return pa.Table.from_arrays(arrays, names=[*canon, "source_row", *extra])
+    table = pa.Table.from_arrays(arrays, names=[*canon, "source_row", *extra])
+    return table.replace_schema_metadata({FILE_KEY: view.file})
 
 
 def _derive_age(p: TableView) -> None:
