@@ -773,3 +773,18 @@ def test_many_problems_are_all_listed_not_just_the_first(tmp_path):
         (L, 3),
         (L, 4),
     ]
+
+
+def test_covariate_clashing_with_source_row_is_a_duplicate_column(tmp_path):
+    cols = [*PATIENT_COLUMNS, "Source Row"]
+    rows = [[*r, "7"] for r in PATIENTS]
+    report = validate_cohort(
+        make_cohort(tmp_path, patients=rows, patient_columns=cols), today=TODAY
+    )
+    assert [(p.column, p.message, p.rule) for p in report.errors] == [
+        (
+            "Source Row",
+            "column 'Source Row' clashes with aftercar's own column source_row",
+            "duplicate_column",
+        )
+    ]

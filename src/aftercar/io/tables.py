@@ -91,14 +91,14 @@ def match_headers(name: str, raw: RawTable) -> tuple[dict[str, int], dict[str, i
                 for i, h in enumerate(raw.headers)
                 if i < j and (specs.get(normalize_name(h)) or snake_name(h)) == target
             ]
-            other = f"'{first[0]}'" if first else "a built-in column"
+            message = (
+                f"columns '{first[0]}' and '{header}' both mean {target}"
+                if first
+                else f"column '{header}' clashes with aftercar's own column {target}"
+            )
             problems.append(
                 _problem(
-                    raw.label,
-                    header,
-                    f"columns {other} and '{header}' both mean {target}",
-                    "keep one of them or rename one",
-                    "duplicate_column",
+                    raw.label, header, message, "keep one of them or rename one", "duplicate_column"
                 )
             )
             continue
