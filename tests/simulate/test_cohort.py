@@ -158,3 +158,8 @@ def test_alive_patients_were_last_seen_within_60_days_before_the_cutoff(cohort_5
     assert (recent <= cutoff).all()
     assert (recent >= cutoff - 60).mean() > 0.95  # the rest: lost to follow-up off therapy
     assert (recent < cutoff).mean() > 0.9  # not all piled on the cut-off day
+
+
+def test_repr_is_short_and_says_synthetic():
+    assert repr(simulate_cohort(12, seed=1)).startswith("SimulatedCohort(seed=1, patients=12, ")
+    assert "SYNTHETIC" in repr(simulate_cohort(3, seed=2))

@@ -63,6 +63,12 @@ class SimulatedCohort:
     seed: int
     chunk_index: int = 0
 
+    def __repr__(self) -> str:
+        return (
+            f"SimulatedCohort(seed={self.seed}, patients={self.patients.num_rows}, "
+            f"lines={self.lines.num_rows}, SYNTHETIC)"
+        )
+
     def to_frames(self) -> tuple[Any, Any]:
         """Return ``(patients, lines)`` as pandas DataFrames."""
         return self.patients.to_pandas(), self.lines.to_pandas()
