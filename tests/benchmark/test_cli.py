@@ -180,3 +180,14 @@ def test_nothing_comparable_exits_2_listing_the_benchmark_endpoints(tmp_path, ca
     assert main(["benchmark", "compare", DEMO, "--against", "tcr_center_2024", "-o",
                  str(tmp_path)]) == 2  # fmt: skip
     assert "os_car_t" in capsys.readouterr().err
+
+
+def test_compare_one_sided_alternative_and_status_column(tmp_path, capsys):
+    km = Path(__file__).parent / "data" / "kj1_final.csv"  # columns time, status
+    base = ["benchmark", "compare", "--km", str(km), "-o", str(tmp_path)]
+    assert main([*base, "--alternative", "greater"]) == 0
+    (os_,) = json.loads((tmp_path / "comparison.json").read_text())["comparisons"]
+    osl = os_["one_sample_logrank"]
+    assert osl["alternative"] == "greater" and osl["observed"] == 18
+    assert main([*base, "--alternative", "sideways"]) == 2
+    assert "--alternative 'sideways'" in capsys.readouterr().err

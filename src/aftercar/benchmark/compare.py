@@ -333,11 +333,14 @@ def compare_cohort(
     *,
     which: tuple[str, ...] = COHORT_ENDPOINTS,
     curve_kind: str = "auto",
+    alternative: str = "two-sided",
     conf_level: float = 0.95,
 ) -> Comparison:
     """Compare derived cohort endpoints (see :func:`cohort_endpoints`) with a benchmark.
 
     Endpoints the benchmark does not report are skipped with a note, never silently.
+    ``alternative`` applies to the one-sample log-rank tests (``"less"`` = the
+    cohort has fewer events than the benchmark predicts); rate tests are two-sided.
     """
     results: list[RateComparison | SurvivalComparison] = []
     notes = list(endpoints.get("notes", []))
@@ -357,7 +360,7 @@ def compare_cohort(
             df = endpoints[key]
             res = compare_survival(
                 df["time"], df["event"], benchmark, key, curve_kind=curve_kind,
-                conf_level=conf_level,
+                alternative=alternative, conf_level=conf_level,
             )  # fmt: skip
             results.append(res)
     return Comparison(benchmark, str(endpoints.get("source", "")), tuple(results), tuple(notes))

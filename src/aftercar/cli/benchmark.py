@@ -75,6 +75,13 @@ def show_cmd(
     for e in b.endpoints.values():
         table.add_row(e.key, e.label, "" if e.n is None else str(e.n), *_estimate(e))
     con.print(table)
+    if b.baseline:
+        base = Table(title="Published baseline (MAIC targets)")
+        for col in ("covariate", "value", "statistic"):
+            base.add_column(col)
+        for key, spec in b.baseline.items():
+            base.add_row(key, f"{spec.get('value')}", str(spec.get("statistic", "mean")))
+        con.print(base)
     for note in b.notes:
         con.print(f"- {note}")
 
@@ -135,7 +142,8 @@ def _summary_endpoints(responders, n, km, at_risk, endpoints, bench) -> dict:
         except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
             hint = "Fix: save it as a CSV with a header row 'time,event' or 'time,survival'."
             raise InputError(f"{km}: cannot be read as CSV ({exc}). {hint}") from None
-        if {"time", "event"} <= {str(c).strip().lower() for c in header}:
+        names = {str(c).strip().lower() for c in header}
+        if "time" in names and names & {"event", "status"}:
             ipd = read_ipd_csv(km)
         elif at_risk is None:
             raise InputError(f"{km}: has no 'time,event' columns (IPD) and no --at-risk table "
@@ -170,6 +178,9 @@ def compare_cmd(
         "auto"
     ),
     date_format: Annotated[str | None, typer.Option(help="strptime format of dates.")] = None,
+    alternative: Annotated[
+        str, typer.Option(help="One-sample log-rank: two-sided, less (fewer events), greater.")
+    ] = "two-sided",
     maic: Annotated[
         bool, typer.Option("--maic", help="Also weight the cohort to the benchmark's baseline.")
     ] = False,
@@ -184,6 +195,8 @@ def compare_cmd(
     from aftercar.benchmark.compare import cohort_endpoints, compare_cohort
     from aftercar.benchmark.output import write_comparison
 
+    if alternative not in ("two-sided", "less", "greater"):
+        raise InputError(f"--alternative {alternative!r}: use two-sided, less or greater.")
     if curve not in _CURVE_KINDS:
         raise InputError(f"--curve {curve!r} is not one of {', '.join(_CURVE_KINDS)}.")
     bench = get_benchmark(against)
@@ -205,7 +218,7 @@ def compare_cmd(
         have = ", ".join(k for k in eps if k not in ("notes", "source"))
         raise InputError(f"--endpoint {', '.join(bad)}: not available from this input "
                          f"(available: {have}).")  # fmt: skip
-    comp = compare_cohort(eps, bench, which=which, curve_kind=curve)
+    comp = compare_cohort(eps, bench, which=which, curve_kind=curve, alternative=alternative)
     if not comp.results:
         why, have = "; ".join(comp.notes), ", ".join(bench.endpoints)
         raise InputError(f"Nothing could be compared with '{bench.name}' ({why}). Its endpoints: "
