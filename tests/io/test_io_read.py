@@ -425,3 +425,19 @@ def test_tables_carry_their_file_label(tmp_path, valid_cohort):
     path = write_cohort(cohort.patients, cohort.lines, tmp_path / "c.xlsx", format="xlsx")[0]
     report = validate_cohort(path, today=TODAY)
     assert file_label(report.lines, "?") == "c.xlsx:lines"
+
+
+def test_iso_dates_with_time_or_without_zero_padding(tmp_path):
+    rows = [list(r) for r in PATIENTS]
+    col = PATIENT_COLUMNS.index("car_t_date")
+    rows[0][col], rows[1][col], rows[2][col] = (
+        "2020-1-10",
+        "2020-03-02T08:30:00Z",
+        "2020-05-05 00:00:00",
+    )
+    got = read_cohort(make_cohort(tmp_path, patients=rows), today=TODAY)
+    assert got.patients.column("car_t_date").to_pylist() == [
+        dt.date(2020, 1, 10),
+        dt.date(2020, 3, 2),
+        dt.date(2020, 5, 5),
+    ]

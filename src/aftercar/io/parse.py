@@ -29,7 +29,9 @@ import pandas as pd
 from aftercar.errors import InputError
 from aftercar.io.dictionary import ColumnSpec, response_synonyms
 
-ISO_DATE = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+ISO_DATE = (
+    r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+)
 AMBIGUOUS_DATE = r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}"
 TRUE_WORDS = ("yes", "y", "true", "t", "1", "1.0")
 FALSE_WORDS = ("no", "n", "false", "f", "0", "0.0")
@@ -79,7 +81,8 @@ def parse_dates(text: pd.Series, *, date_format: str | None = None) -> tuple[pd.
     """
     present = _mask(text.notna())
     iso = _mask(text.str.fullmatch(ISO_DATE))
-    values = pd.to_datetime(text.str.slice(0, 10).where(iso), format="%Y-%m-%d", errors="coerce")
+    day = text.str.split(r"[ T]", n=1, regex=True).str[0]
+    values = pd.to_datetime(day.where(iso), format="%Y-%m-%d", errors="coerce")
     ambiguous = np.zeros(len(text), dtype=bool)
     rest = present & ~iso
     if date_format is not None and rest.any():
