@@ -50,3 +50,15 @@ def test_bad_config_exits_2(micro_dir: Path, tmp_path: Path, capsys):
     code = main(["report", str(micro_dir), "-o", str(tmp_path / "o"), "--config", str(cfg)])
     err = capsys.readouterr().err
     assert code == 2 and "endpoints.pfs_next_line" in err and "Traceback" not in err
+
+
+def test_date_format_option_reads_ambiguous_dates(micro_dir: Path, tmp_path: Path, capsys):
+    lines = micro_dir / "lines.csv"
+    lines.write_text(lines.read_text().replace("2021-03-12", "12/03/2021", 1))
+    out = tmp_path / "out"
+    code = main(["report", str(micro_dir), "-o", str(out), "--date-format", "%d/%m/%Y"])
+    assert code == 0, capsys.readouterr().err
+    results = json.loads((out / "results.json").read_text())
+    assert results["cohort"]["lines"] == 4
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["input"]["date_format"] == "%d/%m/%Y"
