@@ -104,6 +104,13 @@ def test_user_covariates_are_kept_and_typed(tmp_path):
     assert t.schema.names[-4:] == ["source_row", "ldh_u_l", "prior_asct", "race"]
 
 
+def test_zero_padded_covariate_stays_text(tmp_path):
+    header = [*PATIENT_COLUMNS, "Sample"]
+    rows = [[*r, v] for r, v in zip(PATIENTS, ["007", "12", ""], strict=True)]
+    cohort = read_cohort(make_cohort(tmp_path, patients=rows, patient_columns=header), today=TODAY)
+    assert cohort.patients.column("sample").to_pylist() == ["007", "12", None]
+
+
 def test_response_codes_accept_abbreviations_and_full_names_in_any_case(tmp_path):
     texts = [
         "very good partial response",

@@ -151,12 +151,16 @@ def _cell_hits(view: TableView, spec: ColumnSpec, failures: dict, date_format: s
 
 
 def _covariate(text: pd.Series) -> pd.Series:
-    """Type a user covariate: numbers, then yes/no, else text (whole column at once)."""
+    """Type a user covariate: numbers, then yes/no, else text (whole column at once).
+
+    A column with zero-padded values such as ``007`` stays text (codes, not numbers).
+    """
     present = text.notna()
     if not present.any():
         return text.astype("string")
     numbers = pd.to_numeric(text, errors="coerce")
-    if numbers[present].notna().all():
+    codes = text.str.fullmatch(r"[+-]?0[0-9]+").fillna(False).any()  # e.g. "007": an identifier
+    if not codes and numbers[present].notna().all():
         numbers = numbers.astype("Float64")
         whole = (numbers[present] == numbers[present].round()).all()
         return numbers.round().astype("Int64") if whole else numbers
