@@ -130,3 +130,13 @@ def test_bad_input_raises_input_error(kwargs, fragment):
     time, event = kwargs.pop("time"), kwargs.pop("event")
     with pytest.raises(InputError, match=fragment):
         kaplan_meier(time, event, **kwargs)
+
+
+def test_to_dict_is_strict_json():
+    import json as _json
+
+    fit = kaplan_meier([1, 2, 3], [1, 1, 1])
+    text = _json.dumps(fit.to_dict(), allow_nan=False)
+    assert '"std_err": [' in text and "null" in text  # NaN at S = 0 became null
+    groups = kaplan_meier([1, 2, 3, 4], [1, 0, 1, 1], by=["a", "b", "a", "b"])
+    assert list(groups.to_dict()) == ["a", "b"]

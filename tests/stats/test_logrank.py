@@ -78,3 +78,9 @@ def test_to_frame_and_repr():
 def test_single_group_is_an_error():
     with pytest.raises(InputError, match="at least two groups"):
         logrank_test([1, 2], [1, 0], ["a", "a"])
+
+
+def test_to_dict_is_strict_json():
+    res = logrank_test([1, 2, 3, 4], [1, 1, 1, 0], [0, 0, 1, 1])
+    d = json.loads(json.dumps(res.to_dict(), allow_nan=False))
+    assert d["levels"] == ["0", "1"] and d["df"] == 1

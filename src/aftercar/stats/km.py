@@ -282,6 +282,18 @@ class KaplanMeier:
         """Return a copy of :attr:`table`."""
         return self.table.copy()
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (NaN as None): options, n, events, median and the table."""
+        table = self.table.astype(float).replace({np.nan: None})
+        return {
+            "conf_type": self.conf_type,
+            "conf_level": self.conf_level,
+            "n": self.n,
+            "events": self.n_events,
+            "median": self.median()._asdict(),
+            "table": {col: table[col].tolist() for col in table.columns},
+        }
+
     def __repr__(self) -> str:
         med = self.median()
         return (
@@ -332,6 +344,10 @@ class KaplanMeierGroups(Mapping):
     def to_frame(self) -> pd.DataFrame:
         """All tables stacked with a leading ``group`` column."""
         return self._stack({g: c.table for g, c in self.curves})
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready ``{str(label): curve.to_dict()}`` in level order."""
+        return {str(g): c.to_dict() for g, c in self.curves}
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{g!r}: {c!r}" for g, c in self.curves)

@@ -58,6 +58,18 @@ class LogRankResult:
             }
         )
 
+    def to_dict(self) -> dict:
+        """JSON-ready dictionary (labels as strings, arrays as lists)."""
+        return {
+            "chisq": self.chisq,
+            "df": self.df,
+            "p_value": self.p_value,
+            "levels": [str(v) for v in self.levels],
+            "n": self.n.tolist(),
+            "observed": self.observed.tolist(),
+            "expected": self.expected.tolist(),
+        }
+
     def __repr__(self) -> str:
         return f"LogRankResult(chisq={self.chisq:.4g}, df={self.df}, p_value={self.p_value:.4g})"
 
