@@ -140,3 +140,13 @@ def test_reconstruction_properties(seed, n, every):
     s = rec.km["survival_reconstructed"].to_numpy()
     assert np.all((s >= 0) & (s <= 1)) and np.all(np.diff(s) <= 1e-12)
     assert (rec.ipd["time"] >= 0).all()
+
+
+def test_unused_at_risk_rows_and_event_mismatch_are_reported():
+    curve = pd.DataFrame({"time": np.arange(1.0, 11.0), "survival": np.arange(9, -1, -1) / 10})
+    at_risk = pd.DataFrame({"time": [0.0, 5.2, 5.6, 12.0], "n_risk": [10, 5, 5, 0]})
+    rec = guyot_reconstruct(curve, at_risk, total_events=12)  # more events than patients
+    notes = " | ".join(rec.accuracy.notes)
+    assert "at-risk row 4 (time 5.6" in notes and "merged" in notes
+    assert "at-risk row 5 (time 12" in notes and "flat tail" in notes
+    assert "reconstructed events (10) differ from the published total (12)" in notes

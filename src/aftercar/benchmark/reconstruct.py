@@ -21,7 +21,7 @@ curves. BMC Med Res Methodol 2012;12:9. doi:10.1186/1471-2288-12-9
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -57,6 +57,9 @@ class ReconstructionAccuracy:
     n, events, events_input
         Patients and events in the pseudo-IPD; ``events_input`` is the published
         total when given.
+    notes
+        At-risk rows that could not be used (and why) and a reconstructed event
+        count that differs from the published total: never dropped silently.
     """
 
     max_abs_diff: float
@@ -69,6 +72,7 @@ class ReconstructionAccuracy:
     n: int
     events: int
     events_input: int | None
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready dictionary."""
@@ -320,7 +324,7 @@ def _intervals(T: np.ndarray, at_risk: pd.DataFrame) -> tuple[np.ndarray, ...]:
     lower = np.searchsorted(T, t_risk, side="left")
     keep = lower < T.size
     keep &= np.r_[True, np.diff(lower) > 0]  # an interval without digitised points is merged
-    return lower[keep], n_risk[keep], t_risk[keep]
+    return lower[keep], n_risk[keep], t_risk[keep], keep
 
 
 def _prepare_curve(curve: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -363,7 +367,7 @@ def guyot_reconstruct(
     curve = check_curve(curve)
     at_risk = check_at_risk(at_risk)
     T, S = _prepare_curve(curve)
-    lower, n_risk, t_risk = _intervals(T, at_risk)
+    lower, n_risk, t_risk, kept = _intervals(T, at_risk)
     if lower.size == 0 or lower[0] != 0:
         raise InputError(
             "The at-risk table must start at time 0 (the number of patients at baseline). "
@@ -379,7 +383,28 @@ def guyot_reconstruct(
     person_time = np.sum(np.diff(T[: lo_last + 1]) * mid_risk)
     cen_hazard = st.cen[:lo_last].sum() / person_time if person_time > 0 else 0.0
     _fit_last_interval(st, lo_last, float(st.nhat[lo_last]), cen_hazard, total_events)
-    return _assemble(st, int(n_risk[0]), total_events)
+    rec = _assemble(st, int(n_risk[0]), total_events)
+    notes = _notes(at_risk, kept, T[-1], rec.accuracy)
+    return replace(rec, accuracy=replace(rec.accuracy, notes=notes)) if notes else rec
+
+
+def _notes(at_risk: pd.DataFrame, kept: np.ndarray, t_last: float, acc) -> tuple[str, ...]:
+    """Say which at-risk rows were not used and whether the event total was matched."""
+    notes = []
+    for i in np.flatnonzero(~kept):
+        t, n = at_risk["time"].iloc[i], at_risk["n_risk"].iloc[i]
+        why = (
+            f"after the last digitised time {t_last:g}; digitise the curve's flat tail to use it"
+            if t > t_last
+            else "no digitised point between it and the next at-risk time; merged"
+        )
+        notes.append(f"at-risk row {i + 2} (time {t:g}, n_risk {n:g}) not used: {why}")
+    if acc.events_input is not None and acc.events != acc.events_input:
+        notes.append(
+            f"reconstructed events ({acc.events}) differ from the published total "
+            f"({acc.events_input}); only the last interval's censoring can absorb the difference"
+        )
+    return tuple(notes)
 
 
 def _assemble(st: _State, n0: int, total_events: int | None) -> Reconstruction:

@@ -309,9 +309,14 @@ def reconstruct_cmd(
     table.add_column("measure")
     table.add_column("value")
     for k, v in acc.items():
-        table.add_row(k, "NE" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v)))
+        if k != "notes":
+            table.add_row(
+                k, "NE" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v))
+            )
     con = _console()
     con.print(table)
+    for note in acc["notes"]:
+        con.print(f"- {note}")
     con.print(f"Wrote {out} ({acc['n']} patients, {acc['events']} events) and {report}")
 
 
