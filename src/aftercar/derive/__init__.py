@@ -6,7 +6,10 @@
   late relapse, number of lines and the start of the first T-cell-engaging line;
 * :func:`tce_counting_process` and :func:`landmark_cohort`: TCE exposure without
   immortal-time bias;
-* :func:`attrition`: the cohort flow from rows read to rows analysed.
+* :func:`attrition`: the cohort flow from rows read to rows analysed;
+* :mod:`aftercar.derive.ibis_lines`: the line endpoints as backend-neutral Ibis
+  expressions (DuckDB / Spark) for cohorts that live in a database; a parity test
+  keeps them equal to :func:`derive_lines`.
 
 Months = days / 30.4375 everywhere. Every rule and its source is in
 ``docs/methods.md``.
