@@ -159,3 +159,32 @@ def test_line_zero_assessments_follow_the_car_t_response_to_the_index_progressio
     assert (responders["pd"] >= responders["progression_date"]).all()
     # labs start after the CAR-T infusion, so the index progression is visible in raw data
     assert zero["patient_id"].nunique() > 0.95 * len(p)
+
+
+def test_noise_free_labs_meet_the_imwg_pd_rule_at_the_first_pd_assessment():
+    # IMWG 2016 (REFERENCE 3.3): serum M-protein up >= 25% and >= 0.5 g/dL from the
+    # lowest value measured on the line (>= 1 g/dL when that value is >= 5 g/dL).
+    params = {"raw": {"assay_cv": 0.0, "test_missing_prob": 0.0, "visit_missing_prob": 0.0}}
+    chunk = next(iter_chunks(1500, seed=17, params=params))
+    truth, raw = raw_tables(chunk, params=params)
+    labs = raw["labs"].to_pandas()
+    spep = labs[labs["test"] == "SPEP M-spike"].copy()
+    spep["g_dl"] = spep["value"].astype(float) / spep["unit"].map({"g/dL": 1.0, "g/L": 10.0})
+    a = (
+        truth["assessments"]
+        .to_pandas()
+        .merge(spep[["patient_id", "date", "g_dl"]], on=["patient_id", "date"])
+    )
+    a = a.sort_values(["patient_id", "line", "date"])
+    checked = 0
+    for (_, _), g in a.groupby(["patient_id", "line"], sort=False):
+        pd_rows = np.flatnonzero(g["response"].to_numpy() == "PD")
+        if pd_rows.size == 0 or pd_rows[0] == 0:
+            continue
+        before = g["g_dl"].to_numpy()[: pd_rows[0]]
+        nadir, value = before.min(), g["g_dl"].to_numpy()[pd_rows[0]]
+        if nadir <= 0:  # light-chain-only patient
+            continue
+        assert value - nadir >= max(0.25 * nadir, 1.0 if nadir >= 5 else 0.5) - 0.011
+        checked += 1
+    assert checked > 300

@@ -130,6 +130,30 @@ def _with_car_t(chunk, lf) -> dict[str, np.ndarray]:
     return {k: v[order] for k, v in ext.items()}
 
 
+def _observable_progression(li, m, progressed) -> np.ndarray:
+    """Make progression visible against the *observed* nadir of the line.
+
+    IMWG PD is a rise from the lowest value measured (>= 25% and >= 0.5 g/dL;
+    >= 1 g/dL when that value is >= 5 g/dL). The smooth trajectory guarantees it
+    against the true nadir, but visits are 4 weeks apart, so after progression
+    the burden is raised, where needed, to 1.1 x that threshold over the lowest
+    value seen at this line's earlier visits (visits are sorted by patient and
+    date, so each line's visits are contiguous).
+    """
+    if m.size == 0:
+        return m
+    new_group = np.append(True, li[1:] != li[:-1])
+    g = np.cumsum(new_group).astype(float)
+    big = float(m.max()) * 4 + 10.0
+    v = np.where(progressed, big * 0.99, m) - g * big  # pre-progression values only
+    cummin = np.minimum.accumulate(v) + g * big
+    prior = np.where(new_group, np.inf, np.append(np.inf, cummin[:-1]))
+    prior = np.where(prior >= big * 0.98, np.inf, prior)  # no earlier pre-PD visit
+    rise = np.maximum(0.25 * prior, np.where(prior >= 5.0, 1.0, 0.5))
+    need = progressed & np.isfinite(prior) & (li >= 0)
+    return np.where(need, np.maximum(m, 1.1 * (prior + rise)), m)
+
+
 def lab_tables(rng, chunk, lf, p: SimulationParams) -> tuple[pa.Table, pa.Table]:
     """Return ``(labs, assessments)`` for one chunk (assessment line 0 = the index CAR T)."""
     from aftercar.simulate.raw import dict_array
@@ -144,6 +168,8 @@ def lab_tables(rng, chunk, lf, p: SimulationParams) -> tuple[pa.Table, pa.Table]
     lic = np.maximum(li, 0)
     tpu = np.where(lf["prog"][lic] >= 0, lf["prog"][lic] - lf["start"][lic], -1)
     m = np.where(has, _trajectory(B[lic], r[lic], tpu, day - lf["start"][lic], raw), b0[pos])
+    progressed = has & (lf["prog"][lic] >= 0) & (day >= lf["prog"][lic])
+    m = _observable_progression(li, m, progressed)
     resp = _responses(lf, lic, day, m, B[lic])
     a_pos, a_li, a_resp, a_day = pos[has], li[has], resp[has], day[has]
     ids = chunk.patients["patient_id"]
