@@ -179,8 +179,8 @@ def run(
     config
         Study configuration (default: the documented defaults).
     synthetic
-        Label the report as synthetic data. ``None``: True when every input file
-        name starts with ``synthetic`` (the simulator's and the demo's naming).
+        Label the report as synthetic data. ``None``: decided by
+        :func:`looks_synthetic` (demo file names or simulator patient ids).
     progress
         Optional ``progress(step, done, total)`` callback.
 
