@@ -3,6 +3,11 @@
 Table 1 follows the index study's baseline description (Van Oekelen 2023):
 continuous variables as median (IQR) and range, categorical ones as n (%) of
 patients with the value known; every characteristic has a ``Missing`` row.
+
+References
+----------
+Van Oekelen O, et al. Blood 2023;141:756-765 (baseline characteristics reported).
+Rajkumar SV, et al. Blood 2015;126:921-922 (prior lines of therapy).
 """
 
 from __future__ import annotations
