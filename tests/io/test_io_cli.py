@@ -174,3 +174,16 @@ def test_bad_date_format_exits_2_without_traceback(capsys, valid_cohort, fmt):
     assert code == 2
     assert f"--date-format '{fmt}' is not a date format" in err
     assert "Traceback" not in out + err
+
+
+def test_many_problems_of_one_rule_are_condensed_by_row_in_display(capsys, tmp_path):
+    from iokit import LINE_COLUMNS
+
+    lines = [["P01", str(k + 1), "x", "2020-07-10", "", "excellent", "", "", ""] for k in range(25)]
+    folder = make_cohort(tmp_path, lines=lines)
+    code, out, _ = _run(capsys, "validate", str(folder))
+    assert code == 2
+    assert "response_unparseable (25)" in out
+    tail = " ".join(out.split("... and 5 more (all in --json):")[1].split())
+    assert tail.startswith("lines.csv, column 'best_response', rows 22, 23, 24, 25, 26")
+    assert LINE_COLUMNS[5] == "best_response"

@@ -2,8 +2,9 @@
 
 Prints a summary (patients, lines, date range, patients without lines, excluded
 rows, warnings) and every problem, grouped by rule, each with its file, row,
-column, value and fix. Exit code 0 when there are only warnings, 2 on errors
-(the command raises :class:`~aftercar.errors.CohortError`; the CLI maps it).
+column, value and fix (beyond 20 per rule, the others by file, column and row
+number; ``--json`` gives every problem in full). Exit code 0 when there are only
+warnings, 2 on errors (the command raises :class:`~aftercar.errors.CohortError`; the CLI maps it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pyarrow as pa
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from aftercar.errors import CohortError, Problem
 from aftercar.io import Cohort, ValidationReport, validate_cohort
@@ -81,48 +83,74 @@ def _summary_table(report: ValidationReport) -> Table:
     return table
 
 
-def _problem_tables(problems: tuple[Problem, ...]) -> list[Table]:
+#: Problems of one rule shown in full; the rest are listed by row number only.
+SHOW_IN_FULL = 20
+
+
+def _problem_table(severity: str, rule: str, items: list[Problem]) -> Table:
+    colour = "red" if severity == "error" else "yellow"
+    hints = {p.hint for p in items}
+    caption = f"Fix: {items[0].hint}" if len(hints) == 1 else None
+    table = Table(
+        title=f"[{colour}]{severity}[/] {rule} ({len(items)})",
+        caption=caption,
+        title_justify="left",
+        caption_justify="left",
+    )
+    for name in ("file", "row", "column", "value", "problem"):
+        table.add_column(name, overflow="fold")
+    if caption is None:
+        table.add_column("fix", overflow="fold")
+    for p in items[:SHOW_IN_FULL]:
+        cells = [
+            p.file or "",
+            "" if p.row is None else str(p.row),
+            p.column or "",
+            "" if p.value is None else p.value,
+            p.message,
+        ]
+        table.add_row(*cells, *([] if caption else [p.hint]))
+    return table
+
+
+def _rest(items: list[Problem]) -> Text:
+    """The problems beyond :data:`SHOW_IN_FULL`, as file, column and row numbers."""
+    where: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for p in items:
+        where[(p.file or "", p.column or "")].append("-" if p.row is None else str(p.row))
+    parts = [f"{f}, column '{c}', rows {', '.join(rows)}" for (f, c), rows in where.items()]
+    return Text(f"... and {len(items)} more (all in --json): " + "; ".join(parts))
+
+
+def _problem_tables(problems: tuple[Problem, ...]) -> list[Table | Text]:
     groups: dict[tuple[str, str], list[Problem]] = defaultdict(list)
     for p in problems:
         groups[(p.severity, p.rule)].append(p)
-    tables = []
+    out: list[Table | Text] = []
     for (severity, rule), items in sorted(groups.items()):
-        colour = "red" if severity == "error" else "yellow"
-        hints = {p.hint for p in items}
-        caption = f"Fix: {items[0].hint}" if len(hints) == 1 else None
-        table = Table(
-            title=f"[{colour}]{severity}[/] {rule} ({len(items)})",
-            caption=caption,
-            title_justify="left",
-            caption_justify="left",
-        )
-        for name in ("file", "row", "column", "value", "problem"):
-            table.add_column(name, overflow="fold")
-        if caption is None:
-            table.add_column("fix", overflow="fold")
-        for p in items:
-            cells = [
-                p.file or "",
-                "" if p.row is None else str(p.row),
-                p.column or "",
-                "" if p.value is None else p.value,
-                p.message,
-            ]
-            table.add_row(*cells, *([] if caption else [p.hint]))
-        tables.append(table)
-    return tables
+        out.append(_problem_table(severity, rule, items))
+        if len(items) > SHOW_IN_FULL:
+            out.append(_rest(items[SHOW_IN_FULL:]))
+    return out
 
 
-def _excluded_table(report: ValidationReport) -> Table | None:
+def _excluded_table(report: ValidationReport) -> list[Table | Text]:
     cohort = report.cohort
     if cohort is None or cohort.excluded.num_rows == 0:
-        return None
-    table = Table(title="Rows not analysed", title_justify="left")
+        return []
+    rows = cohort.excluded.to_pylist()
+    table = Table(title=f"Rows not analysed ({len(rows)})", title_justify="left")
     for name in ("table", "row", "patient_id", "reason"):
         table.add_column(name, overflow="fold")
-    for r in cohort.excluded.to_pylist():
+    for r in rows[:SHOW_IN_FULL]:
         table.add_row(r["table"], str(r["row"]), r["patient_id"] or "", r["reason"])
-    return table
+    if len(rows) <= SHOW_IN_FULL:
+        return [table]
+    where: dict[str, list[str]] = defaultdict(list)
+    for r in rows[SHOW_IN_FULL:]:
+        where[r["table"]].append(str(r["row"]))
+    rest = "; ".join(f"{t} rows {', '.join(v)}" for t, v in where.items())
+    return [table, Text(f"... and {len(rows) - SHOW_IN_FULL} more: {rest}")]
 
 
 def _print_report(report: ValidationReport) -> None:
@@ -130,9 +158,8 @@ def _print_report(report: ValidationReport) -> None:
     console.print(_summary_table(report))
     for table in _problem_tables(report.problems):
         console.print(table)
-    excluded = _excluded_table(report)
-    if excluded is not None:
-        console.print(excluded)
+    for item in _excluded_table(report):
+        console.print(item)
     if report.ok:
         console.print(f"[green]valid[/]: {report.summary['warnings']} warning(s)")
 
