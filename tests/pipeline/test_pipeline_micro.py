@@ -125,3 +125,24 @@ def test_simulator_output_is_labelled_synthetic(tmp_path):
     result = run(folder)
     assert result.report_input.meta["synthetic"] is True
     assert result.report_input.results["meta"]["synthetic"] is True
+
+
+def test_overrides_path_relative_to_study_toml_changes_category(micro_dir, tmp_path):
+    from aftercar.config import load_config
+
+    (tmp_path / "overrides.csv").write_text("text,category\nDCEP,other\n")
+    study = tmp_path / "study.toml"
+    study.write_text('[vocabulary]\noverrides = "overrides.csv"\n')
+    res = run(micro_dir, config=load_config(study)).report_input.results
+    assert "alkylator" not in res["by_category"]
+    assert res["by_category"]["other"]["lines"] == 1
+
+
+def test_naive_ever_tce_comparison_only_on_request_and_always_warned(micro_dir):
+    default = run(micro_dir).report_input
+    assert "naive_ever_received" not in default.results["tce"]
+    cfg = config_from_dict({"analysis": {"naive_tce_comparison": True}})
+    flagged = run(micro_dir, config=cfg).report_input
+    naive = flagged.results["tce"]["naive_ever_received"]
+    assert "Immortal-time bias" in naive["warning"]
+    assert any("Immortal-time bias" in n for n in flagged.notes)
