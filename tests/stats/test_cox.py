@@ -439,3 +439,55 @@ def test_to_dict_is_json_ready_with_nan_as_none():
     assert out["lr_test"]["df"] == 2 and out["robust_score_test"] is None
     assert out["coef"][0] == pytest.approx(case["coef"][0], rel=1e-9)
     assert "<pre>" in fit._repr_html_()
+
+
+def test_score_residuals_of_a_stratum_do_not_carry_other_strata_hazards():
+    # found by hypothesis: with a large coefficient (7.4) the cumulative hazards of
+    # earlier strata dwarf a later stratum's, and a global cumsum lost its digits
+    x = np.array(
+        [
+            [0.213643],
+            [0.21732193],
+            [2.11783876],
+            [-1.11202076],
+            [-0.37760501],
+            [2.04277161],
+            [0.646703],
+        ]
+    )
+    w = np.array([3.0, 0.5, 2.0, 1.0, 2.0, 3.0, 1.0])
+    event = np.array([1, 1, 1, 1, 1, 1, 0], dtype=bool)
+    stop = np.array([3.0, 3.0, 4.0, 5.0, 1.0, 1.0, 5.0])
+    entry = np.array([2.0, 2.0, 0.0, 3.0, 0.0, 0.0, 0.0])
+    strata = np.array([0, 0, 1, 1, 0, 2, 2])
+    fit = cox_ph(stop, event, x, entry=entry, strata=strata, weights=w, cluster=np.arange(7))
+    *_, resid = brute_force(x, w, event, stop, entry, strata, fit.coef, "efron")
+    dfbeta = (resid * w[:, None]) @ fit.var
+    np.testing.assert_allclose(fit.robust_var, dfbeta.T @ dfbeta, rtol=1e-9)
+
+
+@pytest.mark.parametrize("layout", ["padded", "loop"])
+def test_stratum_cumsum_restarts_in_every_stratum(layout):
+    rng = np.random.default_rng(5)
+    if layout == "padded":  # similar strata: the padded 2-d cumsum is used
+        strata = rng.integers(0, 4, 400)
+        stop = rng.integers(1, 50, 400).astype(float)
+    else:  # one long stratum and thousands of one-time strata: per-stratum loop
+        strata = np.concatenate([np.zeros(6000, dtype=np.int64), np.arange(1, 3001)])
+        stop = np.concatenate([np.arange(6000.0), np.ones(3000)])
+    n = stop.size
+    design = core.build_design(
+        np.zeros((n, 1)), np.ones(n), np.ones(n, dtype=bool), stop, None, strata, "efron"
+    )
+    heads, sizes = design.segments
+    assert (heads.size * sizes.max() <= 4 * design.n_bins + 4096) == (layout == "padded")
+    h = rng.random(design.n_groups)
+    got = core._stratum_cumsum(design, h)
+    g_stratum = np.searchsorted(np.cumsum(sizes - 1), np.arange(design.n_groups), side="right")
+    for s in range(heads.size):
+        local = h[g_stratum == s]
+        np.testing.assert_allclose(
+            got[heads[s] : heads[s] + sizes[s]],
+            np.concatenate([[0.0], np.cumsum(local)]),
+            rtol=1e-15,
+        )

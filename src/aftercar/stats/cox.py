@@ -268,7 +268,7 @@ def _centre_scale(x: np.ndarray, w: np.ndarray):
     xc = x - means
     mad = (w @ np.abs(xc)) / w.sum()
     scale = np.where(zero_one | (mad <= 0), 1.0, 1.0 / np.where(mad > 0, mad, 1.0))
-    return np.ascontiguousarray(xc * scale), means, scale
+    return np.asfortranarray(xc * scale), means, scale
 
 
 @dataclass(frozen=True)
@@ -342,13 +342,18 @@ def _warn_infinite(fit: _Fit, coef, var, u, *, eps: float, toler_inf: float, nam
 
 
 def _robust(design, fit: _Fit, scale, inp: Inputs, toler_chol: float):
-    """Cluster-robust variance (and R's robust score test) in original coordinates."""
+    """Cluster-robust variance (and R's robust score test) in original coordinates.
+
+    Residuals stay in the design's stored row order; the cluster codes are
+    permuted to match instead (one gather rather than a scatter per column).
+    """
     codes, nclus = inp.cluster
-    resid = core.score_residuals(design, fit.ev) * inp.weights[:, None]
+    codes = codes[design.perm]
+    resid = core.score_residuals(design, fit.ev, stored=True) * design.w[:, None]
     # sum within cluster first, then multiply by V: the same D as R's dfbeta collapse
     dfbeta = core.cluster_sums(resid, codes, nclus) @ fit.imat_inv
     robust_var = (dfbeta.T @ dfbeta) * np.outer(scale, scale)
-    resid0 = core.score_residuals(design, fit.ev0) * inp.weights[:, None]
+    resid0 = core.score_residuals(design, fit.ev0, stored=True) * design.w[:, None]
     sc0 = core.cluster_sums(resid0, codes, nclus)
     rscore = core.wald_statistic(sc0.T @ sc0, sc0.sum(axis=0), toler_chol)
     return robust_var, rscore
