@@ -448,3 +448,13 @@ def test_iso_dates_with_time_or_without_zero_padding(tmp_path):
         dt.date(2020, 3, 2),
         dt.date(2020, 5, 5),
     ]
+
+
+def test_report_to_frame_and_repr(tmp_path):
+    rows = [list(r) for r in PATIENTS]
+    rows[0][PATIENT_COLUMNS.index("ecog")] = "x"
+    report = validate_cohort(make_cohort(tmp_path, patients=rows), today=TODAY)
+    frame = report.to_frame()
+    assert list(frame["rule"]) == ["number_unparseable", "no_lines"]
+    assert list(frame["row"]) == [2, 4]
+    assert repr(report) == ("ValidationReport(ok=False, errors=1, warnings=1, patients=3, lines=3)")

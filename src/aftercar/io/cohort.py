@@ -162,6 +162,12 @@ class ValidationReport:
             f"warnings={len(self.warnings)}, patients={s['patients']}, lines={s['lines']})"
         )
 
+    def to_frame(self) -> pd.DataFrame:
+        """The problems as a DataFrame (one row per problem, the fields of Problem)."""
+        fields = ["file", "row", "column", "value", "message", "hint", "severity", "rule"]
+        frame = pd.DataFrame([p.to_dict() for p in self.problems], columns=fields)
+        return frame.astype({"row": "Int64"})
+
     def to_dict(self) -> dict[str, Any]:
         """``{"ok", "summary", "problems"}`` ready for ``json.dumps``."""
         return {
