@@ -199,7 +199,7 @@ def _administer(rng, lf, p, drugs, orders: _Orders, out: _Parts) -> None:
         keep = ~miss if d.cycle < 1000 else np.ones(day.size, bool)
         out.add(pos=lf["pos"][sel][rep][keep], day=day[keep], code=code[keep], dose=doses[keep])
         if d.premed:
-            _premeds(lf, sel, rep[keep], day[keep], d, raw, orders, out)
+            _premeds(lf, sel, (rep[keep], day[keep]), d, raw, (orders, out))
 
 
 _PREMEDS = (
@@ -209,7 +209,10 @@ _PREMEDS = (
 )
 
 
-def _premeds(lf, sel, rep, day, d: Drug, raw, orders: _Orders, out: _Parts) -> None:
+def _premeds(lf, sel, doses, d: Drug, raw, sinks: tuple[_Orders, _Parts]) -> None:
+    """Premedication on each first-cycle dose day of ``doses = (line index, day)``."""
+    rep, day = doses
+    orders, out = sinks
     first_cycles = day - lf["start"][sel][rep] < raw["premed_cycles"] * min(d.cycle, 28)
     for text, dose, unit, route in _PREMEDS:
         code = orders.code(text, unit, route)
