@@ -50,7 +50,8 @@ km <- list(
                          landmarks = c(0, 0.5, 2, 2.5, 6)),
   entry_and_fractional_weights = kmcase(c(2,3,3,5,6,8,9,12), c(1,0,1,1,0,1,1,0),
                                         entry = c(0,1,0,2,0,4,1,3), weights = c(1.5,1,0.5,2,1,1.25,1,0.75)),
-  negative_times = kmcase(c(-2,-1,0,1,3), c(1,0,1,1,0))
+  negative_times = kmcase(c(-2,-1,0,1,3), c(1,0,1,1,0)),
+  near_ties_timefix = kmcase(c(1, 1 + 1e-10, 2, 2 - 1e-12, 3, 4), c(1,1,0,1,1,0))
 )
 lr <- function(time, event, group, strata = NULL) {
   g <- factor(group)
@@ -69,7 +70,8 @@ logrank <- list(
   three_groups_ties = lr(tt, ee, gg),
   three_groups_stratified = lr(tt, ee, gg, ss),
   all_censored_group = lr(c(1,2,3,4,5,6,2,4,8), c(1,1,0,1,0,1,0,0,0), c("a","a","a","b","b","b","c","c","c")),
-  zero_expected_group = lr(c(5,6,7,8,1,2), c(1,1,0,1,0,0), c("a","a","b","b","c","c"))
+  zero_expected_group = lr(c(5,6,7,8,1,2), c(1,1,0,1,0,0), c("a","a","b","b","c","c")),
+  near_ties_timefix = lr(c(1, 1 + 1e-10, 2, 2 - 1e-12, 3, 4), c(1,1,0,1,1,0), c("a","b","a","b","a","b"))
 )
 xs <- c(0, 1, 17, 32, 35, 5); ns <- c(10, 10, 79, 35, 35, 5)
 props <- list(x = xs, n = ns,

@@ -140,3 +140,9 @@ def test_to_dict_is_strict_json():
     assert '"std_err": [' in text and "null" in text  # NaN at S = 0 became null
     groups = kaplan_meier([1, 2, 3, 4], [1, 0, 1, 1], by=["a", "b", "a", "b"])
     assert list(groups.to_dict()) == ["a", "b"]
+
+
+def test_timefix_false_keeps_near_ties_apart():
+    t = [1, 1 + 1e-10, 2, 3]
+    assert len(kaplan_meier(t, [1, 1, 0, 1]).table) == 3  # R's aeqSurv merges 1 and 1+1e-10
+    assert len(kaplan_meier(t, [1, 1, 0, 1], timefix=False).table) == 4

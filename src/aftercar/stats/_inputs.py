@@ -124,3 +124,35 @@ def factorize(labels: np.ndarray) -> tuple[list, np.ndarray]:
 
 def _py(value):
     return value.item() if isinstance(value, np.generic) else value
+
+
+def timefix(time: np.ndarray, entry: np.ndarray | None = None):
+    """Merge times that differ only by floating-point noise, as R ``aeqSurv``.
+
+    R's ``survfit``, ``survdiff`` and ``coxph`` do this by default (``timefix =
+    TRUE``): distinct times closer than sqrt(machine eps), absolutely or relative
+    to the mean absolute time, are set to the smaller one, so that e.g. months
+    computed two ways tie. Returns ``(time, entry)`` (new arrays only if changed).
+    """
+    tol = float(np.sqrt(np.finfo(float).eps))
+    both = time if entry is None else np.concatenate((entry, time))
+    y = np.unique(both)
+    if y.size < 2:
+        return time, entry
+    dy = np.diff(y)
+    tied = (dy <= tol) | (dy / np.mean(np.abs(y)) <= tol)
+    if not tied.any():
+        return time, entry
+    cuts = y[np.concatenate(([True], ~tied))]
+
+    def snap(x: np.ndarray) -> np.ndarray:
+        return cuts[np.searchsorted(cuts, x, side="right") - 1]
+
+    new_entry = None if entry is None else snap(entry)
+    new_time = snap(time)
+    if new_entry is not None and np.any(new_entry >= new_time):
+        raise InputError(
+            "After merging times that differ by less than sqrt(machine eps) (R's aeqSurv), "
+            "an (entry, time] interval has length 0. Fix: drop or correct that subject."
+        )
+    return new_time, new_entry

@@ -385,6 +385,7 @@ def kaplan_meier(
     weights=None,
     entry=None,
     by=None,
+    timefix: bool = True,
 ) -> KaplanMeier | KaplanMeierGroups:
     """Kaplan-Meier estimate of the survival function, identical to R ``survfit``.
 
@@ -413,6 +414,9 @@ def kaplan_meier(
     by
         Optional group labels; then a :class:`KaplanMeierGroups` mapping of one
         curve per group (sorted labels) is returned instead of one curve.
+    timefix
+        Merge times that differ by less than sqrt(machine eps) before fitting, as
+        R does by default (``aeqSurv``); ``False`` compares times exactly.
 
     Returns
     -------
@@ -453,6 +457,8 @@ def kaplan_meier(
     e = _inputs.as_event(event, n=t.size)
     w = _inputs.as_weights(weights, n=t.size)
     en = _inputs.as_entry(entry, t)
+    if timefix:
+        t, en = _inputs.timefix(t, en)
     if by is None:
         return _build(t, e, w, en, conf_type, conf_level)
     levels, codes = _inputs.factorize(_inputs.as_labels(by, "by", n=t.size))

@@ -107,7 +107,7 @@ def _statistic(observed, expected, variance) -> tuple[float, int]:
     return float(sol @ diff), df
 
 
-def logrank_test(time, event, group, *, strata=None) -> LogRankResult:
+def logrank_test(time, event, group, *, strata=None, timefix: bool = True) -> LogRankResult:
     """Log-rank (Mantel-Haenszel) test of equal survival across groups.
 
     Parameters
@@ -121,6 +121,8 @@ def logrank_test(time, event, group, *, strata=None) -> LogRankResult:
     strata
         Optional stratum label of each subject: observed - expected and the
         variance are summed over strata (R ``survdiff(Surv ~ g + strata(s))``).
+    timefix
+        Merge times closer than sqrt(machine eps), as R's default ``aeqSurv``.
 
     Returns
     -------
@@ -134,9 +136,7 @@ def logrank_test(time, event, group, *, strata=None) -> LogRankResult:
     ``V_gh += d (n - d) / (n^2 (n - 1)) n_g (n 1{g=h} - n_h)``. Groups with zero
     expected events are left out; the statistic is ``(O - E)' V^-1 (O - E)`` on
     the remaining groups less the first (R's choice). A singular ``V`` (which R
-    rejects) falls back to the Moore-Penrose inverse. R's ``survdiff`` also
-    merges times that differ by less than sqrt(machine eps) (``aeqSurv``); times
-    here are compared exactly.
+    rejects) falls back to the Moore-Penrose inverse.
 
     Examples
     --------
@@ -151,6 +151,8 @@ def logrank_test(time, event, group, *, strata=None) -> LogRankResult:
     Therneau TM. A Package for Survival Analysis in R (survival 3.5-3): ``survdiff``.
     """
     t = _inputs.as_float(time, "time")
+    if timefix:
+        t = _inputs.timefix(t)[0]
     e = _inputs.as_event(event, n=t.size)
     levels, g = _inputs.factorize(_inputs.as_labels(group, "group", n=t.size))
     if len(levels) < 2:
