@@ -67,7 +67,9 @@ Writing :math:`H_g = \sum_k h_k`, :math:`XH_g = \sum_k h_k m_k` and their
 cumulative sums over groups, a row's total is
 :math:`-r_i\,[x_i (H(b_i) - H(a_i)) - (XH(b_i) - XH(a_i))]` plus, for an event
 row, the difference between the full and the down-weighted terms of its own
-group. That is O(n p) after the one sort, instead of O(n x event times).
+group. That is O(n p) after the one sort, instead of O(n x event times). The
+cumulative sums restart in every stratum (a padded 2-d ``np.cumsum``), so a
+stratum's small hazards never ride on another stratum's large total.
 
 *Robust variance* (Lin & Wei 1989): ``D = (w * L) @ V`` (weighted dfbeta,
 ``residuals(fit, type="dfbeta", weighted=TRUE)``), summed within cluster,
