@@ -9,8 +9,21 @@ from aftercar.cli import main
 
 
 def test_report_writes_outputs_and_prints_where(micro_dir: Path, tmp_path: Path, capsys):
+    lines = micro_dir / "lines.csv"  # one ambiguous date, read with --date-format
+    lines.write_text(lines.read_text().replace("2021-03-12", "12/03/2021", 1))
     out = tmp_path / "out"
-    code = main(["report", str(micro_dir), "-o", str(out), "--suppress-below", "3"])
+    code = main(
+        [
+            "report",
+            str(micro_dir),
+            "-o",
+            str(out),
+            "--suppress-below",
+            "3",
+            "--date-format",
+            "%d/%m/%Y",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert f"Report written to {out / 'report.html'}" in captured.out
@@ -19,6 +32,8 @@ def test_report_writes_outputs_and_prints_where(micro_dir: Path, tmp_path: Path,
     assert results["cohort"]["patients"] == 4
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["config"]["report"]["suppress_below"] == 3
+    assert manifest["config"]["input"]["date_format"] == "%d/%m/%Y"
+    assert results["cohort"]["lines"] == 4
 
 
 def test_bad_cohort_exits_2_with_problem_list(micro_dir: Path, tmp_path: Path, capsys):
@@ -50,15 +65,3 @@ def test_bad_config_exits_2(micro_dir: Path, tmp_path: Path, capsys):
     code = main(["report", str(micro_dir), "-o", str(tmp_path / "o"), "--config", str(cfg)])
     err = capsys.readouterr().err
     assert code == 2 and "endpoints.pfs_next_line" in err and "Traceback" not in err
-
-
-def test_date_format_option_reads_ambiguous_dates(micro_dir: Path, tmp_path: Path, capsys):
-    lines = micro_dir / "lines.csv"
-    lines.write_text(lines.read_text().replace("2021-03-12", "12/03/2021", 1))
-    out = tmp_path / "out"
-    code = main(["report", str(micro_dir), "-o", str(out), "--date-format", "%d/%m/%Y"])
-    assert code == 0, capsys.readouterr().err
-    results = json.loads((out / "results.json").read_text())
-    assert results["cohort"]["lines"] == 4
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["config"]["input"]["date_format"] == "%d/%m/%Y"
