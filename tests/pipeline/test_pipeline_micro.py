@@ -21,6 +21,9 @@ def test_input_and_cohort_counts(result):
     assert res["input"]["excluded"] == []
     assert res["cohort"]["lines_per_patient"] == {"median": 1.0, "min": 0, "max": 2, "mean": 1.0}
     assert res["cohort"]["patients_without_lines"] == 1
+    steps = {s["step"]: s for s in res["attrition"]["steps"]}
+    assert steps["Rows read"]["lines"] == 4 and isinstance(steps["Rows read"]["lines"], int)
+    assert steps["OS analysable"]["lines"] is None
 
 
 def test_patient_without_lines_is_in_os(result):

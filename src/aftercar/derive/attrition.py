@@ -73,7 +73,8 @@ def attrition(
         ),
         _row("PFS analysable lines", None, int(pfs_ok.sum()), "start and end of PFS known"),
     ]
-    return pd.DataFrame(rows, columns=["step", "patients", "lines", "note"])
+    table = pd.DataFrame(rows, columns=["step", "patients", "lines", "note"])
+    return table.astype({"patients": "Int64", "lines": "Int64"})
 
 
 def analysis_exclusions(patients: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
