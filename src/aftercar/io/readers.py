@@ -56,13 +56,17 @@ def _problem(file: str | None, message: str, hint: str, rule: str) -> Problem:
 
 
 def _to_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every cell as stripped text, empty or whitespace-only cells as ``<NA>``."""
-    out = {}
-    for j in frame.columns:
-        col = frame[j]
-        text = col.astype("str").str.strip().where(col.notna())
-        out[j] = text.mask(text == "").astype("string")
-    return pd.DataFrame(out, index=frame.index, columns=frame.columns)
+    """Every cell as stripped text, empty or whitespace-only cells as ``<NA>``.
+
+    The whole grid is converted as one flat column (one set of string kernels
+    instead of one per column), then cut back into columns.
+    """
+    n, m = frame.shape
+    flat = pd.Series(frame.to_numpy(dtype=object).ravel(order="F"), dtype=object)
+    text = flat.astype("str").str.strip().where(flat.notna())
+    text = text.mask(text == "").astype("string").array
+    cols = {j: text[k * n : (k + 1) * n] for k, j in enumerate(frame.columns)}
+    return pd.DataFrame(cols, index=frame.index, columns=frame.columns) if m else frame
 
 
 def _from_grid(label: str, grid: pd.DataFrame) -> RawTable:
