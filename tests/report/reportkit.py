@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+from matplotlib import image as mpimg
 
 from aftercar.report import ReportInput
 from aftercar.stats import kaplan_meier
@@ -207,3 +213,47 @@ def build_input(*, synthetic: bool = True) -> ReportInput:
         meta=meta,
         notes=("PFS censored at next line start.",),
     )
+
+
+# --- headless Chromium -----------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("/usr/bin/chromium")
+
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+def _chromium(html: Path, tmp: Path, *extra: str) -> str:
+    profile = tmp / "chromium-profile"
+    cmd = [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *extra, html.resolve().as_uri()]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def _screenshot(html: Path, tmp: Path) -> np.ndarray:
+    png = tmp / "screenshot.png"
+    _chromium(html, tmp, f"--screenshot={png}", "--window-size=1280,4000")
+    return mpimg.imread(png)
+
+
+def assert_rendered(html: Path, tmp: Path, figures: set[str]) -> np.ndarray:
+    pixels = _screenshot(html, tmp)
+    assert pixels.shape[0] == 4000 and pixels.shape[1] == 1280
+    rgb = pixels[..., :3]
+    assert rgb.std() > 0.05, "screenshot is blank"
+    # the red SYNTHETIC DATA banner is at the top of the page
+    top = rgb[:40].reshape(-1, 3)
+    assert ((top[:, 0] > 0.6) & (top[:, 1] < 0.2) & (top[:, 2] < 0.25)).mean() > 0.5
+    dom = _chromium(html, tmp, "--dump-dom")
+    drawn = set(re.findall(r'<svg id="fig-([\w-]+)"', dom))
+    assert drawn == figures
+    return pixels

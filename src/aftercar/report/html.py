@@ -31,7 +31,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("categories", "Outcomes by therapy category"),
     ("patterns", "Treatment patterns"),
     ("tce", "T-cell-engaging therapy and immortal time"),
-    ("cox", "Cox model of overall survival"),
+    ("cox", "Cox models"),
     ("regimens", "Regimen mapping"),
     ("attrition", "Attrition and exclusions"),
     ("more", "Further tables and figures"),
@@ -272,6 +272,7 @@ def render_html(
         summary=_summary_rows(results, index_study),
         index_study=index_study,
         notes=list(data.notes),
+        months_note=not any("30.4375" in str(n) for n in data.notes),
         k=k,
         provenance=_provenance(meta),
         appendix=results_html(

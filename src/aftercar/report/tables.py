@@ -24,7 +24,21 @@ TABLE_TITLES: dict[str, str] = {
     "response_by_line": "Response by salvage line number",
     "regimen_mapping": "Regimen mapping: every distinct regimen text",
     "attrition": "Attrition: rows read, excluded and analysed",
+    "analysis_exclusions": "Rows left out of an analysis, with the reason",
+    "first_salvage_by_category": "First salvage line by therapy category",
+    "bcma_retargeting": "BCMA re-targeting (CAR T, bispecific, ADC) after BCMA CAR T",
+    "tce_os": "T-cell-engaging therapy and OS: time-dependent Cox and landmark analyses",
+    "cox_os": "Cox model of OS from post-CAR-T progression on baseline covariates",
+    "pfs_cox_lines": "Cox model of PFS per line (patient-clustered robust SE)",
 }
+
+#: Words written in capitals in titles made from table keys.
+ACRONYMS: frozenset[str] = frozenset(
+    {"os", "pfs", "orr", "tce", "bcma", "cox", "ci", "hr", "adc", "car", "ttnt", "dor"}
+)
+
+#: Columns whose ``;``-joined values are shown with a space after each ``;``.
+LIST_COLUMNS: frozenset[str] = frozenset({"drugs", "procedures", "targets", "unrecognized"})
 
 #: Tables with more rows than this scroll on screen (all rows print).
 SCROLL_ROWS = 25
@@ -32,7 +46,11 @@ SCROLL_ROWS = 25
 
 def table_title(name: str) -> str:
     """Title of a table key (a readable version of the key when unknown)."""
-    return TABLE_TITLES.get(name, name.replace("_", " ").capitalize())
+    if name in TABLE_TITLES:
+        return TABLE_TITLES[name]
+    words = [w.upper() if w in ACRONYMS else w for w in name.lower().split("_")]
+    title = " ".join(words)
+    return title[:1].upper() + title[1:]
 
 
 def format_value(value: Any, column: str = "") -> str:
@@ -73,8 +91,12 @@ def table_html(df: pd.DataFrame, *, name: str) -> Markup:
     for c in df.columns:
         cls = num if c in numeric else ""
         cells = df[c].astype(object).map(lambda v, c=c: str(escape(format_value(v, str(c)))))
+        if str(c).lower() in LIST_COLUMNS:
+            cells = cells.str.replace(";", "; ", regex=False)
         rows = rows + f"<td{cls}>" + cells.to_numpy() + "</td>"
     body = (rows + "</tr>").tolist() if len(df) else []
+    if not body:
+        body = [f'<tr><td class="empty" colspan="{max(len(df.columns), 1)}">No rows.</td></tr>']
     scroll = " scroll" if len(df) > SCROLL_ROWS else ""
     return Markup(
         f'<div class="table-wrap{scroll}" id="table-{escape(name)}">'

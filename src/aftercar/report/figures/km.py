@@ -22,10 +22,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.colors import to_rgb
 from matplotlib.ticker import PercentFormatter
 
 from aftercar.report.disclosure import suppress_value
-from aftercar.report.figures._style import GROUP_COLOURS, FigureOutput, new_figure, save
+from aftercar.report.figures._style import (
+    CATEGORY_COLOURS,
+    GROUP_COLOURS,
+    FigureOutput,
+    category_colour,
+    category_label,
+    new_figure,
+    save,
+)
 
 #: Most steps drawn per curve; larger curves are thinned by time bin.
 MAX_STEPS = 2000
@@ -33,6 +42,12 @@ MAX_STEPS = 2000
 #: Censoring ticks are drawn only for groups with at most this many censored times
 #: (beyond that they merge into a band and hide the curve, Pocock et al. 2002).
 MAX_CENSOR_TICKS = 300
+
+#: Confidence bands are drawn for at most this many groups (more would hide the curves).
+MAX_BAND_GROUPS = 3
+
+#: The cumulative-events rows are shown for at most this many groups.
+MAX_EVENT_ROW_GROUPS = 4
 
 #: Tick spacings (months) to choose from, so that at most 9 ticks are shown.
 TICK_STEPS: tuple[float, ...] = (1, 2, 3, 6, 12, 24, 36, 60, 120)
@@ -183,27 +198,34 @@ def _legend_label(curve: _Curve, k: int | None) -> str:
     )
 
 
-def _draw_curve(ax: Any, curve: _Curve, colour: str, tmax: float, k: int | None) -> None:
+def _draw_curve(
+    ax: Any, curve: _Curve, colour: str, tmax: float, k: int | None, band: bool
+) -> None:
     keep = thin_steps(curve.time, tmax)
     t, s = curve.time[keep], curve.surv[keep]
     lo, hi = curve.lower[keep], curve.upper[keep]
     x = np.r_[min(curve.start, t[0]) if len(t) else curve.start, t]
     ax.step(x, np.r_[1.0, s], where="post", color=colour, lw=1.6, label=_legend_label(curve, k))
-    ax.fill_between(x, np.r_[1.0, lo], np.r_[1.0, hi], step="post", color=colour, alpha=0.14, lw=0)
+    if band:
+        ax.fill_between(
+            x, np.r_[1.0, lo], np.r_[1.0, hi], step="post", color=colour, alpha=0.14, lw=0
+        )
     cens = np.flatnonzero(curve.n_censor > 0)
     if len(cens) > MAX_CENSOR_TICKS:
         return
     ax.plot(curve.time[cens], curve.surv[cens], ls="none", marker="|", ms=5, mew=1.0, color=colour)
 
 
-def _risk_table(ax: Any, curves: list[_Curve], ticks: np.ndarray, k: int | None) -> None:
-    """Write the at-risk and cumulative-event rows under the axis, one per group."""
+def _risk_table(
+    ax: Any, curves: list[_Curve], colours: list[str], ticks: np.ndarray, k: int | None
+) -> None:
+    """Write the at-risk (and cumulative-event) rows under the axis, one per group."""
     rows: list[tuple[str, str | None, np.ndarray | None]] = [("Number at risk", None, None)]
-    colours = [GROUP_COLOURS[i % len(GROUP_COLOURS)] for i in range(len(curves))]
     stats = [at_risk(c, ticks) for c in curves]
     rows += [(c.label, col, st[0]) for c, col, st in zip(curves, colours, stats, strict=True)]
-    rows.append(("Cumulative events", None, None))
-    rows += [(c.label, col, st[1]) for c, col, st in zip(curves, colours, stats, strict=True)]
+    if len(curves) <= MAX_EVENT_ROW_GROUPS:
+        rows.append(("Cumulative events", None, None))
+        rows += [(c.label, col, st[1]) for c, col, st in zip(curves, colours, stats, strict=True)]
     n = len(rows)
     for i, (label, colour, values) in enumerate(rows):
         y = 1 - (i + 0.5) / n
@@ -211,7 +233,8 @@ def _risk_table(ax: Any, curves: list[_Curve], ticks: np.ndarray, k: int | None)
         if values is None:
             ax.text(-0.05, y, label, transform=trans, ha="right", va="center", weight="bold")
             continue
-        ax.text(-0.05, y, label, transform=trans, ha="right", va="center", color=colour)
+        dark = tuple(0.7 * c for c in to_rgb(colour))  # readable on white, same hue
+        ax.text(-0.05, y, label, transform=trans, ha="right", va="center", color=dark)
         for x, v in zip(ticks, values, strict=True):
             ax.text(x, y, _fmt_count(v, k), ha="center", va="center", fontsize=8.5)
     ax.set_ylim(0, 1)
@@ -235,18 +258,35 @@ def km_figure(key: str, results: dict[str, Any], *, k: int | None = None) -> Fig
         Disclosure threshold: at-risk and event counts from 1 to K-1 show ``"<K"``.
     """
     spec = spec_for(key)
-    curves = [_curve(label, res) for label, res in results.items()]
+    by_category = "category" in key or all(str(g) in CATEGORY_COLOURS for g in results)
+    curves = [_curve(category_label(g) if by_category else g, res) for g, res in results.items()]
+    if by_category:
+        colours = [category_colour(g) for g in results]
+    else:
+        colours = [GROUP_COLOURS[i % len(GROUP_COLOURS)] for i in range(len(curves))]
     tmax = max((float(np.nanmax(c.time)) for c in curves if len(c.time)), default=1.0)
     tmax = max(tmax, 1.0)
     ticks = nice_ticks(tmax)
-    n_rows = 2 * len(curves) + 2
+    n_rows = (2 if len(curves) <= MAX_EVENT_ROW_GROUPS else 1) * (len(curves) + 1)
     table_h = 0.19 * n_rows
-    fig = new_figure(7.2, 3.7 + table_h)
+    outside = len(curves) > 2
+    fig = new_figure(9.6 if outside else 7.2, 3.7 + table_h)
     gs = fig.add_gridspec(2, 1, height_ratios=[3.4, table_h], hspace=0.28)
     ax = fig.add_subplot(gs[0])
     tab = fig.add_subplot(gs[1], sharex=ax)
-    for i, curve in enumerate(curves):
-        _draw_curve(ax, curve, GROUP_COLOURS[i % len(GROUP_COLOURS)], tmax, k)
+    band = len(curves) <= MAX_BAND_GROUPS
+    for curve, colour in zip(curves, colours, strict=True):
+        _draw_curve(ax, curve, colour, tmax, k, band)
+    _decorate(ax, spec, ticks, tmax, outside)
+    _risk_table(tab, curves, colours, ticks, k)
+    caption = spec.caption
+    if not band:
+        caption += f" Confidence bands omitted with more than {MAX_BAND_GROUPS} groups."
+    return save(fig, key, spec.title, caption)
+
+
+def _decorate(ax: Any, spec: CurveSpec, ticks: np.ndarray, tmax: float, outside: bool) -> None:
+    """Axes limits, ticks, labels and legend (outside on the right for > 2 groups)."""
     ax.set_xlim(0, tmax * 1.02)
     ax.set_ylim(0, 1.02)
     ax.set_xticks(ticks)
@@ -256,7 +296,8 @@ def km_figure(key: str, results: dict[str, Any], *, k: int | None = None) -> Fig
     ax.set_ylabel(spec.ylabel)
     ax.set_xlabel(spec.xlabel)
     ax.set_title(spec.title)
-    legend = ax.legend(loc="upper right", handlelength=1.6, frameon=True, framealpha=0.85)
-    legend.get_frame().set_linewidth(0)
-    _risk_table(tab, curves, ticks, k)
-    return save(fig, key, spec.title, spec.caption)
+    if outside:
+        legend = ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), handlelength=1.6)
+    else:
+        legend = ax.legend(loc="upper right", handlelength=1.6, frameon=True, framealpha=0.85)
+        legend.get_frame().set_linewidth(0)

@@ -136,7 +136,11 @@ def sequence_figure(lines: pd.DataFrame, *, k: int | None = None) -> FigureOutpu
     lowest = min((b for b, *_ in nodes.values()), default=-1.0)
     ax.set_xlim(-0.15, len(wide.columns) - 1 + 0.45)
     ax.set_ylim(lowest - gap, gap)
-    ax.set_xticks(np.arange(len(wide.columns)), [f"Salvage line {c}" for c in wide.columns])
+    sizes = wide.notna().sum()
+    ax.set_xticks(
+        np.arange(len(wide.columns)),
+        [f"Salvage line {c}\n(n={suppress_value(int(sizes[c]), k)})" for c in wide.columns],
+    )
     ax.xaxis.tick_top()
     ax.tick_params(axis="x", length=0)
     ax.set_yticks([])
