@@ -146,3 +146,8 @@ def test_timefix_false_keeps_near_ties_apart():
     t = [1, 1 + 1e-10, 2, 3]
     assert len(kaplan_meier(t, [1, 1, 0, 1]).table) == 3  # R's aeqSurv merges 1 and 1+1e-10
     assert len(kaplan_meier(t, [1, 1, 0, 1], timefix=False).table) == 4
+
+
+def test_html_repr_has_table():
+    html = kaplan_meier([1, 2, 3], [1, 0, 1])._repr_html_()
+    assert html.startswith("<p>KaplanMeier(n=3") and "<table" in html and "n_risk" in html

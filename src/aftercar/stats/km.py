@@ -26,6 +26,7 @@ Conventions copied from R survival 3.5-3 (``survfitKM``, ``survfit_confint``,
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -293,6 +294,9 @@ class KaplanMeier:
             "median": self.median()._asdict(),
             "table": {col: table[col].tolist() for col in table.columns},
         }
+
+    def _repr_html_(self) -> str:
+        return f"<p>{html.escape(repr(self))}</p>" + self.table.to_html(index=False)
 
     def __repr__(self) -> str:
         med = self.median()

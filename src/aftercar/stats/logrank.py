@@ -9,6 +9,7 @@ reversed cumulative sums, and the variance matrix is a single matrix product.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,6 +70,9 @@ class LogRankResult:
             "observed": self.observed.tolist(),
             "expected": self.expected.tolist(),
         }
+
+    def _repr_html_(self) -> str:
+        return f"<p>{html.escape(repr(self))}</p>" + self.to_frame().to_html(index=False)
 
     def __repr__(self) -> str:
         return f"LogRankResult(chisq={self.chisq:.4g}, df={self.df}, p_value={self.p_value:.4g})"
