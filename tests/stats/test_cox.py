@@ -491,3 +491,26 @@ def test_stratum_cumsum_restarts_in_every_stratum(layout):
             np.concatenate([[0.0], np.cumsum(local)]),
             rtol=1e-15,
         )
+
+
+def test_separating_fit_that_stops_on_a_flat_loglik_still_warns():
+    # hypothesis example: every event is predicted perfectly; R runs out of iterations
+    # here, aftercar's iterations stop at coef ~(60, 619, 14) with a tiny Newton step.
+    # R's step rule alone would stay silent; the covariate-range rule warns.
+    x = np.array(
+        [
+            [0.43336624, -0.24422944, 0.18819257],
+            [1.06564207, -0.30089014, -0.72719043],
+            [-2.12927257, 0.48325542, -0.5026331],
+            [1.51227349, -0.32229043, -1.72872896],
+            [-0.70503731, -0.18678579, 1.10421953],
+            [1.09608771, -2.33553076, -0.6007041],
+            [0.11754022, 0.34266018, -0.63826555],
+            [-0.53042438, -0.13534154, -0.78661727],
+        ]
+    )
+    stop = np.array([1.0, 2.0, 4.0, 2.0, 5.0, 2.0, 2.0, 4.0])
+    event = np.array([1, 1, 1, 1, 0, 0, 0, 0])
+    strata = np.array([0, 0, 1, 0, 0, 2, 2, 1])
+    with pytest.warns(StatisticalWarning, match=r"coefficient\(s\) x1, x2; the coefficient may"):
+        cox_ph(stop, event, x, strata=strata)

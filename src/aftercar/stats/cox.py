@@ -327,11 +327,22 @@ def _newton(design, *, eps: float, iter_max: int, toler_chol: float) -> _Fit:
     )
 
 
-def _warn_infinite(fit: _Fit, coef, var, u, *, eps: float, toler_inf: float, names) -> None:
-    """R coxph.fit: warn when the loglik converged before a coefficient did."""
+_MAX_LP_SPREAD = 200.0  # exp(200): a hazard ratio beyond 1e86 across the data
+
+
+def _warn_infinite(coef, var, u, x_range, *, eps: float, toler_inf: float, names) -> None:
+    """Warn when a coefficient may be infinite (monotone likelihood).
+
+    R's rule (``coxph.fit``): the next Newton step is still large relative to
+    the coefficient although the log-likelihood converged. Added here: the
+    coefficient times its covariate's range exceeds 200 on the log scale, where
+    a monotone fit can stop on a relative-change criterion with a tiny step
+    (R, on such data, usually runs out of iterations instead).
+    """
     with np.errstate(invalid="ignore"):
         step = np.abs(u @ var)
         infs = ~np.isfinite(u) | ((step > eps) & (step > toler_inf * np.abs(coef)))
+        infs |= np.abs(coef) * x_range > _MAX_LP_SPREAD
     if infs.any():
         which = ", ".join(n for n, bad in zip(names, infs, strict=True) if bad)
         warnings.warn(
@@ -503,7 +514,8 @@ def _assemble(
     coef = fit.beta * scale
     u = fit.u / scale
     if iter_max > 1:
-        _warn_infinite(fit, coef, var, u, eps=eps, toler_inf=toler_inf, names=inp.names)
+        x_range = np.ptp(inp.x, axis=0)
+        _warn_infinite(coef, var, u, x_range, eps=eps, toler_inf=toler_inf, names=inp.names)
     singular = (np.diag(var) == 0) if fit.rank < p else np.zeros(p, dtype=bool)
     if singular.any():
         warnings.warn(
