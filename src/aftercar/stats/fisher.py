@@ -132,6 +132,11 @@ def fisher_exact_pvalue(table) -> float:
         Sum of probabilities (given both margins) of tables no more probable than
         the observed one.
 
+    Examples
+    --------
+    >>> round(fisher_exact_pvalue([[2, 7, 1], [9, 4, 0], [3, 3, 5]]), 6)  # R: 0.009787
+    0.009787
+
     References
     ----------
     Fisher RA. On the interpretation of chi-square from contingency tables.
