@@ -173,3 +173,35 @@ def test_property_table_count_column_has_no_small_integer(counts, k):
     kept = [v for v in out["n_risk"] if not isinstance(v, str)]
     assert all(v == 0 or v >= k for v in kept)
     assert sum(isinstance(v, str) for v in out["n_risk"]) == sum(0 < c < k for c in counts)
+
+
+def test_unrelated_small_count_does_not_suppress_the_proportion():
+    # 1 non-evaluable line says nothing about 17 of 18 responders
+    orr = {"responders": 17, "n": 18, "estimate": 17 / 18, "ci95": [0.73, 1.0], "not_evaluable": 1}
+    out = suppress_small_counts(orr, 5)
+    assert out == {**orr, "not_evaluable": "<5"}
+
+
+def test_count_named_after_a_proportion_suppresses_only_that_proportion():
+    df = pd.DataFrame(
+        {
+            "category": ["adc"],
+            "n": [20],
+            "responders": [9],
+            "orr": [0.45],
+            "vgpr_or_better_n": [2],
+            "vgpr_or_better": [0.1],
+            "vgpr_or_better_ci95": ["[0.01, 0.3]"],
+        }
+    )
+    out = suppress_table(df, 5)
+    assert out.loc[0, "orr"] == 0.45
+    assert out.loc[0, "vgpr_or_better_n"] == "<5"
+    assert out.loc[0, "vgpr_or_better"] == SUPPRESSED
+    assert out.loc[0, "vgpr_or_better_ci95"] == SUPPRESSED
+
+
+def test_fraction_bounds_follow_the_fraction():
+    tce = {"patients": 3, "n": 79, "fraction": 3 / 79, "fraction_ci95": [0.008, 0.1]}
+    out = suppress_small_counts(tce, 5)
+    assert out["fraction"] == SUPPRESSED and out["fraction_ci95"] == SUPPRESSED

@@ -14,12 +14,13 @@ name, never by guessing from the value:
 * Kaplan-Meier at-risk tables use the columns ``n_risk``, ``n_event``,
   ``n_censor``, which are count names.
 
-Derived proportions: when any count in a dictionary (or a table row) is suppressed,
-its proportion entries (:data:`PROPORTION_KEYS`: ``estimate``, ``fraction``,
-``proportion``, ``percent``, ``pct``, ``orr``, names with ``%`` and, when such a
-point proportion is present, its confidence bounds ``ci95``, ``lower``,
-``upper``) become ``"suppressed"``, because a proportion with its denominator
-gives the numerator back. Medians and their intervals are kept. A
+Derived proportions: when a numerator or denominator count (:data:`OPERAND_KEYS`,
+or a count named after the proportion, e.g. ``vgpr_or_better_n``) in a dictionary
+(or a table row) is suppressed, its proportion entries (:data:`PROPORTION_KEYS`:
+``estimate``, ``fraction``, ``proportion``, ``percent``, ``pct``, ``orr``, names
+with ``%`` or ending ``_ci95`` and, when such a point proportion is present, the
+bounds ``ci95``, ``lower``, ``upper``) become ``"suppressed"``, because a
+proportion with its denominator gives the numerator back. Medians and their intervals are kept. A
 ``"12 (40.0%)"`` cell whose count is suppressed becomes ``"<K"`` as a whole.
 Complementary (secondary) suppression, e.g. ``n - responders`` when only the
 non-responders are few, is *not* done; see ``docs/report.md``.
@@ -104,6 +105,15 @@ PROPORTION_KEYS: frozenset[str] = frozenset(
 #: Bounds that are suppressed only beside a point proportion (not beside a median).
 BOUND_KEYS: frozenset[str] = frozenset({"ci95", "lower", "upper", "ci_lower", "ci_upper"})
 
+#: Counts that are a numerator or denominator of any proportion beside them; other
+#: counts (e.g. ``not_evaluable``) only affect proportions named after them
+#: (``vgpr_or_better_n`` -> ``vgpr_or_better``).
+OPERAND_KEYS: frozenset[str] = frozenset(
+    {"n", "count", "responders", "events", "evaluable", "patients", "x"}
+)
+
+_STEM_SUFFIXES: tuple[str, ...] = ("_lower", "_upper", "_ci95", "_estimate")
+
 #: Marker written in place of a proportion whose numerator was suppressed.
 SUPPRESSED = "suppressed"
 
@@ -124,12 +134,43 @@ def is_proportion_key(name: object) -> bool:
     if not isinstance(name, str):
         return False
     key = name.strip().lower()
-    return key in PROPORTION_KEYS or "%" in key or key.endswith(("_pct", "_percent", "_fraction"))
+    return (
+        key in PROPORTION_KEYS
+        or "%" in key
+        or key.endswith(("_pct", "_percent", "_fraction", "_ci95"))
+    )
+
+
+def _stem(name: object) -> str:
+    key = str(name).strip().lower()
+    for suffix in _STEM_SUFFIXES:
+        if key.endswith(suffix):
+            return key[: -len(suffix)]
+    return key
+
+
+def is_operand(count_name: object, proportion_name: object) -> bool:
+    """True when a suppressed count ``count_name`` reveals ``proportion_name``'s count."""
+    count = str(count_name).strip().lower()
+    if count in OPERAND_KEYS:
+        return True
+    stem = _stem(proportion_name)
+    return stem not in BOUND_KEYS and count.startswith(stem + "_")
 
 
 def _targets(names: list[Any]) -> list[Any]:
-    """Proportion names to suppress: bounds count only beside a point proportion."""
-    props = [n for n in names if is_proportion_key(n) and not is_count_key(n)]
+    """Proportion names to suppress: bounds count only beside a point proportion.
+
+    A name is a proportion when it is a proportion key, or when a count named after
+    it exists (``vgpr_or_better`` beside ``vgpr_or_better_n``), with its bounds.
+    """
+    counts = [str(n).strip().lower() for n in names if is_count_key(n)]
+
+    def named_after(name: object) -> bool:
+        stem = _stem(name)
+        return stem not in BOUND_KEYS and any(c.startswith(stem + "_") for c in counts)
+
+    props = [n for n in names if not is_count_key(n) and (is_proportion_key(n) or named_after(n))]
     points = [n for n in props if str(n).strip().lower() not in BOUND_KEYS]
     return props if points else []
 
@@ -176,16 +217,18 @@ def _suppress_count_value(value: Any, k: int) -> tuple[Any, bool]:
 
 def _suppress_dict(obj: Mapping[Any, Any], k: int) -> dict[Any, Any]:
     out: dict[Any, Any] = {}
-    hit = False
+    hits: list[Any] = []
     for key, value in obj.items():
         if is_count_key(key) and not isinstance(value, Mapping):
             out[key], changed = _suppress_count_value(value, k)
-            hit = hit or changed
+            if changed:
+                hits.append(key)
         else:
             out[key] = _suppress(value, k)
-    if hit:
+    if hits:
         for key in _targets([key for key, v in out.items() if not isinstance(v, Mapping)]):
-            out[key] = SUPPRESSED
+            if any(is_operand(h, key) for h in hits):
+                out[key] = SUPPRESSED
     return out
 
 
@@ -260,29 +303,33 @@ def suppress_table(df: pd.DataFrame, k: int | None) -> pd.DataFrame:
 
     Count columns (by name) have values in (0, K) replaced by ``"<K"``; text cells
     of the forms ``"12 (40.0%)"`` and ``"12/30"`` are checked in every column; in
-    each row where a count was suppressed, proportion columns become
-    ``"suppressed"``.
+    each row where a numerator/denominator count was suppressed, the proportion
+    columns it reveals become ``"suppressed"``.
     """
     _check_k(k)
     if k is None:
         return df
     out = df.copy()
-    row_hit = np.zeros(len(out), dtype=bool)
+    masks: dict[str, np.ndarray] = {}  # suppressed count column -> rows hit
+    text_hit = np.zeros(len(out), dtype=bool)  # "12 (40%)" cells count as operands
     for name in out.columns:
         col = out[name]
         if is_count_key(name):
-            out[name], mask = _count_column(col, k)
-            row_hit |= mask
+            out[name], masks[str(name)] = _count_column(col, k)
         elif col.dtype == object or pd.api.types.is_string_dtype(col):
             new = col.map(lambda v: _suppress_text_cell(v, k))
             differs = (new.astype(object) != col.astype(object)).to_numpy(dtype=bool)
             changed = differs & col.notna().to_numpy(dtype=bool)
             if changed.any():
                 out[name] = new.astype(object)
-                row_hit |= changed
-    if row_hit.any():
-        for name in _targets(list(out.columns)):
+                text_hit |= changed
+    for name in _targets(list(out.columns)):
+        rows = text_hit.copy()
+        for count, mask in masks.items():
+            if is_operand(count, name):
+                rows |= mask
+        if rows.any():
             col = out[name].astype(object).copy()
-            col[row_hit] = SUPPRESSED
+            col[rows] = SUPPRESSED
             out[name] = col
     return out
