@@ -81,7 +81,7 @@ def parse_dates(text: pd.Series, *, date_format: str | None = None) -> tuple[pd.
     """
     present = _mask(text.notna())
     iso = _mask(text.str.fullmatch(ISO_DATE))
-    day = text.str.split(r"[ T]", n=1, regex=True).str[0]
+    day = text.str.replace(r"[ T].*", "", regex=True)  # drop a time part
     values = pd.to_datetime(day.where(iso), format="%Y-%m-%d", errors="coerce")
     ambiguous = np.zeros(len(text), dtype=bool)
     rest = present & ~iso
