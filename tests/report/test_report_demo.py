@@ -95,3 +95,13 @@ def test_demo_headline_numbers_match_results(demo):
     assert f"{orr['responders']}/{orr['n']}" in html
     assert f"{100 * orr['estimate']:.1f}%" in html
     assert f"{results['os_from_progression']['median_months']:.1f} (" in html
+
+
+def test_demo_html_is_self_contained_with_unique_ids(demo):
+    import re
+
+    html = demo.html.read_text()
+    assert "http" not in html.lower()
+    assert not re.search(r"<(link|script|img|iframe|object|embed)\b", html, re.I)
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids))
