@@ -145,3 +145,22 @@ def test_inline_svg_prefixes_ids_and_drops_namespaces_and_prolog():
     assert "http" not in inline and "metadata" not in inline
     assert re.findall(r'id="([^"]+)"', inline) == ["fig-os", "os-g1", "os-c1"]
     assert 'href="#os-g1"' in inline and "url(#os-c1)" in inline
+
+
+def test_km_figure_survives_an_empty_group_and_a_single_subject():
+    class Empty:  # aftercar.stats refuses empty input; an upstream group may still be empty
+        table = pd.DataFrame(
+            columns=["time", "n_risk", "n_event", "n_censor", "surv", "std_err", "lower", "upper"]
+        )
+
+        def median(self):
+            return (None, None, None)
+
+    empty = Empty()
+    one = kaplan_meier(np.array([4.0]), np.array([True]))
+    curve = km._curve("empty", empty)
+    risk, events = km.at_risk(curve, np.array([0.0, 1.0]))
+    assert risk.tolist() == [0, 0] and events.tolist() == [0, 0]
+    with figure_style():
+        fig = km.km_figure("os_by_product", {"none": empty, "one": one})
+    assert fig.svg.lstrip().startswith("<?xml")

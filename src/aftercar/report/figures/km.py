@@ -172,6 +172,8 @@ def at_risk(curve: _Curve, ticks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     The number at risk at ``t`` is the risk set of the first tabulated time
     ``>= t`` (0 beyond the last time); cumulative events count times ``<= t``.
     """
+    if len(curve.time) == 0:
+        return np.zeros(len(ticks)), np.zeros(len(ticks))
     idx = np.searchsorted(curve.time, ticks, side="left")
     risk = np.where(idx < len(curve.time), curve.n_risk[np.minimum(idx, len(curve.time) - 1)], 0.0)
     cum = np.r_[0.0, np.cumsum(curve.n_event)]
