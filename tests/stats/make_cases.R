@@ -89,6 +89,11 @@ tabs <- list(matrix(c(3,1,1,3),2), matrix(c(10,2,3,15),2), matrix(c(1,2,3,4,5,6)
              matrix(c(12,5,8,3,2,9,14,6,1,0,4,7),3), matrix(c(20,15,7,10,3,12,5,9,11,2),2),
              matrix(c(8,2,5,6,1,9,0,4),2), matrix(c(25,30,40,35),2))
 fisher <- lapply(tabs, function(t) list(nrow = nrow(t), table = as.vector(t(t)), p = fisher.test(t)$p.value))
+# a table too large for FEXACT's workspace: R's Monte Carlo p-value (B = 2e5) as reference
+big <- rbind(c(16, 8, 12, 11, 21, 20, 4, 11, 32, 21, 12), c(33, 11, 32, 13, 29, 27, 5, 17, 27, 25, 13))
+set.seed(1)
+fisher_sim <- list(nrow = 2, table = as.vector(t(big)), B = 2e5,
+                   p = fisher.test(big, simulate.p.value = TRUE, B = 2e5)$p.value)
 chis <- lapply(tabs[c(2, 6, 8)], function(t) {
   r <- suppressWarnings(chisq.test(t)); list(nrow = nrow(t), table = as.vector(t(t)), statistic = unname(r$statistic), df = unname(r$parameter), p = r$p.value)
 })
@@ -101,5 +106,6 @@ fql <- quantile(survfit(Surv(ft, 1 - fe) ~ 1, conf.type = "log"), 0.5)
 follow <- list(time = ft, event = fe, loglog = c(fq$quantile, fq$lower, fq$upper), log = c(fql$quantile, fql$lower, fql$upper))
 out <- list(r_version = R.version.string, survival_version = as.character(packageVersion("survival")),
             km = km, logrank = logrank, proportions = props, binom_test = bt, fisher = fisher,
+            fisher_sim = fisher_sim,
             chisq = chis, chisq_nocorrect = chis_nocorrect, followup = follow)
 cat(toj(out), "\n", file = "r_cases.json")

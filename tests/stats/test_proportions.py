@@ -155,3 +155,22 @@ def test_intervals_contain_estimate(xn):
 def test_bad_counts_raise(x, n):
     with pytest.raises(InputError):
         proportion_ci(x, n)
+
+
+def test_fisher_monte_carlo_agrees_with_exact():
+    table = [[2, 7, 1], [9, 4, 0], [3, 3, 5]]
+    exact = fisher_test(table).p_value
+    sim = fisher_test(table, simulate=True, n_sim=20000, seed=11)
+    se = np.sqrt(exact * (1 - exact) / 20000)
+    assert abs(sim.p_value - exact) < 4 * se
+    assert "Monte Carlo, 20000 tables" in sim.method
+
+
+def test_fisher_monte_carlo_matches_r_on_table_too_large_for_exact():
+    case = R["fisher_sim"]
+    table = np.array(case["table"]).reshape(case["nrow"][0], -1)
+    with pytest.raises(InputError, match="too large"):
+        fisher_test(table)
+    sim = fisher_test(table, simulate=True, n_sim=50000, seed=3).p_value
+    ref = case["p"][0]  # R, B = 2e5: Monte Carlo error of both about 0.002 at most
+    assert abs(sim - ref) < 4 * np.sqrt(ref * (1 - ref) / 50000)

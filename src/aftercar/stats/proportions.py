@@ -29,8 +29,8 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit, logit, ndtri
-from scipy.stats import beta, binom, chi2_contingency
+from scipy.special import expit, gammaln, logit, ndtri
+from scipy.stats import beta, binom, chi2_contingency, random_table
 
 from aftercar.errors import InputError, StatisticalWarning
 from aftercar.stats import _inputs
@@ -172,13 +172,23 @@ class TableTest:
     expected: np.ndarray | None = None
 
 
-def fisher_test(table) -> TableTest:
+def fisher_test(table, *, simulate: bool = False, n_sim: int = 2000, seed=None) -> TableTest:
     """Fisher's exact test of independence for an r x c table (R ``fisher.test``).
 
     Parameters
     ----------
     table
         Counts, rows = groups (e.g. therapy categories), columns = outcomes.
+    simulate
+        ``False`` (default): the exact p-value (network algorithm); a table too
+        large to enumerate raises :class:`InputError`, as R's FEXACT stops with a
+        workspace error. ``True``: a Monte Carlo p-value as R's
+        ``simulate.p.value=TRUE``: ``(1 + #{simulated P <= observed P}) / (n_sim + 1)``
+        over ``n_sim`` tables drawn with the observed margins (Patefield 1981,
+        via :class:`scipy.stats.random_table`); reproducible with ``seed`` but not
+        the same random numbers as R.
+    n_sim, seed
+        Number of simulated tables and the random seed (``simulate=True`` only).
 
     Examples
     --------
@@ -188,8 +198,24 @@ def fisher_test(table) -> TableTest:
     References
     ----------
     Mehta CR, Patel NR. J Am Stat Assoc 1983;78:427-434 (network algorithm).
+    Patefield WM. Algorithm AS 159. Appl Stat 1981;30:91-97 (random r x c tables).
     """
-    return TableTest("Fisher's exact test", fisher_exact_pvalue(table))
+    if not simulate:
+        return TableTest("Fisher's exact test", fisher_exact_pvalue(table))
+    arr = np.asarray(table)
+    if arr.ndim != 2 or np.any(arr < 0) or np.any(arr != np.round(arr)):
+        raise InputError("fisher_test needs a 2-dimensional table of whole-number counts.")
+    if int(n_sim) < 1:
+        raise InputError(f"n_sim must be >= 1; got {n_sim!r}.")
+    arr = arr[arr.sum(axis=1) > 0][:, arr.sum(axis=0) > 0].astype(np.int64)
+    if min(arr.shape) < 2:
+        return TableTest(f"Fisher's exact test (Monte Carlo, {int(n_sim)} tables)", 1.0)
+    sims = random_table(arr.sum(axis=1), arr.sum(axis=0)).rvs(int(n_sim), random_state=seed)
+    observed = -gammaln(arr + 1.0).sum()
+    stat = -gammaln(sims + 1.0).sum(axis=(1, 2))
+    almost_one = 1 + 64 * np.finfo(float).eps  # R's tolerance
+    p = (1 + np.sum(stat <= observed / almost_one)) / (int(n_sim) + 1)
+    return TableTest(f"Fisher's exact test (Monte Carlo, {int(n_sim)} tables)", float(p))
 
 
 def chisq_test(table, *, correct: bool = True) -> TableTest:
