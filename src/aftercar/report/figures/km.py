@@ -271,15 +271,14 @@ def km_figure(key: str, results: dict[str, Any], *, k: int | None = None) -> Fig
     ticks = nice_ticks(tmax)
     n_rows = (2 if len(curves) <= MAX_EVENT_ROW_GROUPS else 1) * (len(curves) + 1)
     table_h = 0.19 * n_rows
-    outside = len(curves) > 2
-    fig = new_figure(9.6 if outside else 7.2, 3.7 + table_h)
+    fig = new_figure(7.6, 3.7 + table_h)
     gs = fig.add_gridspec(2, 1, height_ratios=[3.4, table_h], hspace=0.28)
     ax = fig.add_subplot(gs[0])
     tab = fig.add_subplot(gs[1], sharex=ax)
     band = len(curves) <= MAX_BAND_GROUPS
     for curve, colour in zip(curves, colours, strict=True):
         _draw_curve(ax, curve, colour, tmax, k, band)
-    _decorate(ax, spec, ticks, tmax, outside)
+    _decorate(ax, spec, ticks, tmax, len(curves))
     _risk_table(tab, curves, colours, ticks, k)
     caption = spec.caption
     if not band:
@@ -287,8 +286,8 @@ def km_figure(key: str, results: dict[str, Any], *, k: int | None = None) -> Fig
     return save(fig, key, spec.title, caption)
 
 
-def _decorate(ax: Any, spec: CurveSpec, ticks: np.ndarray, tmax: float, outside: bool) -> None:
-    """Axes limits, ticks, labels and legend (outside on the right for > 2 groups)."""
+def _decorate(ax: Any, spec: CurveSpec, ticks: np.ndarray, tmax: float, groups: int) -> None:
+    """Axes limits, ticks, labels and the legend (upper right, where KM curves rarely go)."""
     ax.set_xlim(0, tmax * 1.02)
     ax.set_ylim(0, 1.02)
     ax.set_xticks(ticks)
@@ -298,8 +297,12 @@ def _decorate(ax: Any, spec: CurveSpec, ticks: np.ndarray, tmax: float, outside:
     ax.set_ylabel(spec.ylabel)
     ax.set_xlabel(spec.xlabel)
     ax.set_title(spec.title)
-    if outside:
-        legend = ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), handlelength=1.6)
-    else:
-        legend = ax.legend(loc="upper right", handlelength=1.6, frameon=True, framealpha=0.85)
-        legend.get_frame().set_linewidth(0)
+    legend = ax.legend(
+        loc="upper right",
+        handlelength=1.4,
+        frameon=True,
+        framealpha=0.9,
+        fontsize=8.5 if groups <= 4 else 7.5,
+        labelspacing=0.3,
+    )
+    legend.get_frame().set_linewidth(0)
