@@ -456,6 +456,23 @@ CELL_CASES = [
         ),
     ),
     (
+        "age_mismatch",
+        "patients",
+        2,
+        "age_at_cart",
+        "65",
+        Problem(
+            P,
+            2,
+            "age_at_cart",
+            "65",
+            "age_at_cart differs from the age computed from birth_date and car_t_date (59.7)",
+            "check age_at_cart, birth_date and car_t_date",
+            "warning",
+            "age_mismatch",
+        ),
+    ),
+    (
         "line_start_order",
         "lines",
         3,

@@ -62,6 +62,7 @@ RULES: dict[str, tuple[str, str]] = {
     "line_start_order": ("warning", "a line starts before the previous line"),
     "date_order": ("error", "two dates of a patient are in the wrong order"),
     "date_future": ("error", "a date is after today"),
+    "age_mismatch": ("warning", "age_at_cart differs by > 1 year from birth_date to car_t_date"),
     "no_followup": ("error", "neither death_date nor last_followup_date is given"),
     "no_lines": ("warning", "a patient has no salvage line (kept; counts for OS)"),
 }
@@ -318,6 +319,25 @@ def future_dates(t: TableView, date_columns: list[str], today: dt.date) -> list[
                 )
             )
     return out
+
+
+def age_mismatch(p: TableView) -> pd.DataFrame:
+    """``age_mismatch`` (warning): given ``age_at_cart`` vs ``birth_date``/``car_t_date``.
+
+    Age in years = days / 365.25; more than one year apart is reported.
+    """
+    derived = (p.df["car_t_date"] - p.df["birth_date"]).dt.days / 365.25
+    bad = ((p.df["age_at_cart"] - derived).abs() > 1).fillna(False).to_numpy(dtype=bool)
+    if not bad.any():
+        return NO_HITS
+    msg = (
+        "age_at_cart differs from the age computed from birth_date and car_t_date ("
+        + derived.round(1).astype("string")
+        + ")"
+    )
+    return hits(
+        p, bad, "age_at_cart", msg, "check age_at_cart, birth_date and car_t_date", "age_mismatch"
+    )
 
 
 def no_followup(p: TableView) -> pd.DataFrame:

@@ -209,6 +209,7 @@ def _cross_hits(p: TableView, ln: TableView, today: dt.date) -> list[pd.DataFram
         checks.line_sequence(ln),
         checks.line_start_order(ln),
         *checks.date_order(p, ln),
+        checks.age_mismatch(p),
     ]
     if {"death_date", "last_followup_date"} & p.labels.keys():
         out.append(checks.no_followup(p))
