@@ -56,7 +56,7 @@ PLACEMENT: dict[str, dict[str, tuple[str, ...]]] = {
     "categories": {
         "tables": ("response_by_category", "pfs_by_category", "response_by_line"),
         "figures": ("forest_orr", "response_by_category", "pfs_by_category"),
-        "results": ("bcma_retargeting", "by_line"),
+        "results": ("all_lines", "by_category", "bcma_retargeting", "by_line"),
     },
     "patterns": {
         "tables": (),
@@ -66,6 +66,7 @@ PLACEMENT: dict[str, dict[str, tuple[str, ...]]] = {
     "tce": {"tables": (), "figures": ("os_tce_landmark",), "results": ("tce",)},
     "cox": {"tables": (), "figures": (), "results": ()},
     "regimens": {"tables": ("regimen_mapping",), "figures": (), "results": ()},
+    "methods": {"tables": (), "figures": (), "results": ("endpoints",)},
     "attrition": {"tables": ("attrition",), "figures": (), "results": ("input",)},
 }
 
