@@ -53,6 +53,13 @@ km <- list(
   negative_times = kmcase(c(-2,-1,0,1,3), c(1,0,1,1,0)),
   near_ties_timefix = kmcase(c(1, 1 + 1e-10, 2, 2 - 1e-12, 3, 4), c(1,1,0,1,1,0))
 )
+# conf_level = 0.90 on the ties case
+km90 <- list()
+for (ct in c("log", "log-log", "plain")) {
+  f <- survfit(Surv(c(1,2,2,3,4,4,5,6,7,9), c(0,1,0,1,1,1,0,1,1,0)) ~ 1, conf.type = ct, conf.int = 0.9)
+  q <- quantile(f, probs = c(0.25, 0.5, 0.75))
+  km90[[ct]] <- list(lower = f$lower, upper = f$upper, q_lower = q$lower, q_upper = q$upper)
+}
 lr <- function(time, event, group, strata = NULL) {
   g <- factor(group)
   sd <- if (is.null(strata)) survdiff(Surv(time, event) ~ g) else survdiff(Surv(time, event) ~ g + strata(strata))
@@ -106,6 +113,6 @@ fql <- quantile(survfit(Surv(ft, 1 - fe) ~ 1, conf.type = "log"), 0.5)
 follow <- list(time = ft, event = fe, loglog = c(fq$quantile, fq$lower, fq$upper), log = c(fql$quantile, fql$lower, fql$upper))
 out <- list(r_version = R.version.string, survival_version = as.character(packageVersion("survival")),
             km = km, logrank = logrank, proportions = props, binom_test = bt, fisher = fisher,
-            fisher_sim = fisher_sim,
+            fisher_sim = fisher_sim, km90 = km90,
             chisq = chis, chisq_nocorrect = chis_nocorrect, followup = follow)
 cat(toj(out), "\n", file = "r_cases.json")

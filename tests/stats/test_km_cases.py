@@ -151,3 +151,22 @@ def test_timefix_false_keeps_near_ties_apart():
 def test_html_repr_has_table():
     html = kaplan_meier([1, 2, 3], [1, 0, 1])._repr_html_()
     assert html.startswith("<p>KaplanMeier(n=3") and "<table" in html and "n_risk" in html
+
+
+@pytest.mark.parametrize("conf_type", ["log", "log-log", "plain"])
+def test_conf_level_90_matches_r(conf_type):
+    ref = json.loads((Path(__file__).with_name("r_cases.json")).read_text())["km90"][conf_type]
+    fit = kaplan_meier(
+        [1, 2, 2, 3, 4, 4, 5, 6, 7, 9],
+        [0, 1, 0, 1, 1, 1, 0, 1, 1, 0],
+        conf_type=conf_type,
+        conf_level=0.9,
+    )
+    _close(fit.table["lower"], ref["lower"])
+    _close(fit.table["upper"], ref["upper"])
+    for i, p in enumerate((0.25, 0.5, 0.75)):
+        q = fit.quantile(p)
+        for value, expected in ((q.lower, ref["q_lower"][i]), (q.upper, ref["q_upper"][i])):
+            assert (value is None) == (expected is None)
+            if expected is not None:
+                assert value == pytest.approx(expected, rel=1e-9)
