@@ -15,7 +15,7 @@ understates the uncertainty. The pooled proportion is the intercept-only
 logistic GEE with independence working correlation; its cluster-robust
 (sandwich) variance has a closed form, ``Var(logit p) = sum_g (y_g - n_g p)^2 /
 (N p (1 - p))^2`` (y_g responders and n_g lines of patient g), which is exactly
-what statsmodels' ``GEE`` (``cov_type="robust"``) and R ``geepack`` return, with
+what statsmodels' ``GEE`` (``cov_type="robust"``) returns (checked in the tests), with
 no iteration and no per-row loop. The interval is built on the logit scale and
 back-transformed, so it stays inside (0, 1). No small-sample factor G/(G - 1)
 is applied (as GEE software does by default).
