@@ -18,7 +18,7 @@ logistic GEE with independence working correlation; its cluster-robust
 what statsmodels' ``GEE`` (``cov_type="robust"``) returns (checked in the tests), with
 no iteration and no per-row loop. The interval is built on the logit scale and
 back-transformed, so it stays inside (0, 1). No small-sample factor G/(G - 1)
-is applied (as GEE software does by default).
+is applied (statsmodels GEE does not apply one by default either).
 """
 
 from __future__ import annotations
