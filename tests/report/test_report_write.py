@@ -192,3 +192,20 @@ def test_missing_columns_are_reported_by_name(tmp_path):
 def test_bad_threshold_is_an_input_error(tmp_path, k):
     with pytest.raises(InputError, match="positive integer"):
         write_report(build_input(), tmp_path, suppress_below=k)
+
+
+def test_rerun_with_suppression_removes_stale_individual_level_outputs(tmp_path):
+    data = build_input()
+    write_report(data, tmp_path)
+    assert (tmp_path / "figures" / "swimmer.png").exists()
+    (tmp_path / "notes.txt").write_text("user file")  # not ours: left alone
+    paths = write_report(replace(data, tables={}), tmp_path, suppress_below=20)
+    assert not (tmp_path / "figures" / "swimmer.png").exists()
+    assert not (tmp_path / "figures" / "swimmer.svg").exists()
+    assert list((tmp_path / "tables").iterdir()) == []
+    assert (tmp_path / "notes.txt").exists()
+    manifest = json.loads(paths.manifest.read_text())
+    assert manifest["inputs"][0]["rows"] == "<20"  # 13 input rows
+    listed = {o["path"] for o in manifest["outputs"]}
+    on_disk = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
+    assert on_disk - listed == {"notes.txt", "manifest.json"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,27 @@ def _write_figures(figs: dict[str, FigureOutput], outdir: Path) -> dict[str, tup
     return paths
 
 
+def _remove_stale(folder: Path, keep: set[Path], suffixes: tuple[str, ...]) -> list[Path]:
+    """Delete earlier outputs (by suffix) in ``folder`` that this run did not write.
+
+    A figure or table left from an earlier run (e.g. the swimmer plot of a run
+    without ``--suppress-below``) must not sit in a shared folder next to a
+    suppressed report.
+    """
+    stale = [p for p in folder.iterdir() if p.suffix in suffixes and p not in keep]
+    for path in stale:
+        path.unlink()
+    return stale
+
+
+def _shared_meta(meta: dict[str, Any], k: int | None) -> dict[str, Any]:
+    """Provenance as shared: row counts of the input files are suppressed too."""
+    shared = dict(meta)
+    if "inputs" in shared:
+        shared["inputs"] = suppress_small_counts(jsonsafe.to_jsonable(shared["inputs"]), k)
+    return shared
+
+
 def _manifest(meta: dict[str, Any], outdir: Path, files: list[Path], k: int | None) -> dict:
     outputs = [
         {"path": p.relative_to(outdir).as_posix(), "sha256": _sha256(p), "bytes": p.stat().st_size}
@@ -107,7 +129,9 @@ def write_report(
     resource), ``results.json`` (``data.results`` after disclosure control,
     strict JSON with NaN/inf as null), ``tables/<name>.csv`` for every table,
     ``figures/<key>.svg`` and ``.png`` for every figure, and ``manifest.json``
-    (``data.meta`` plus the SHA-256 of every output).
+    (``data.meta`` plus the SHA-256 of every output). CSV, SVG and PNG files left
+    in ``tables/`` and ``figures/`` by an earlier run and not rewritten are deleted,
+    so a suppressed report never sits beside unsuppressed leftovers.
 
     Parameters
     ----------
@@ -160,10 +184,14 @@ def write_report(
     results_path.write_text(jsonsafe.dumps(results) + "\n", encoding="utf-8")
     step(2)
     table_paths = _write_tables(tables, out)
+    _remove_stale(out / "tables", set(table_paths.values()), (".csv",))
     step(3)
     index_study = load_index_study()
     figs = render_figures(data, results=results, k=k, index_study=index_study)
     figure_paths = _write_figures(figs.figures, out)
+    written = {p for pair in figure_paths.values() for p in pair}
+    _remove_stale(out / "figures", written, (".svg", ".png"))
+    data = replace(data, meta=_shared_meta(data.meta, k))
     step(4)
     html_path = out / "report.html"
     page = render_html(
