@@ -170,3 +170,10 @@ def test_conf_level_90_matches_r(conf_type):
             assert (value is None) == (expected is None)
             if expected is not None:
                 assert value == pytest.approx(expected, rel=1e-9)
+
+
+def test_grouped_median_frame_is_float_with_nan_where_not_estimable():
+    groups = kaplan_meier([1, 2, 3, 4], [1, 0, 1, 1], by=["a", "b", "a", "b"])
+    med = groups.median()
+    assert med["upper"].dtype == float and med["upper"].isna().all()
+    assert med["estimate"].tolist() == [2.0, 4.0]

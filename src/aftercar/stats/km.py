@@ -333,9 +333,10 @@ class KaplanMeierGroups(Mapping):
         return out[["group", *[c for c in out.columns if c != "group"]]]
 
     def quantile(self, p: float) -> pd.DataFrame:
-        """One row per group: ``group, estimate, lower, upper`` (None = not estimable)."""
+        """One row per group: ``group, estimate, lower, upper`` (NaN = not estimable)."""
         rows = [{"group": g, **c.quantile(p)._asdict()} for g, c in self.curves]
-        return pd.DataFrame(rows, columns=["group", "estimate", "lower", "upper"])
+        frame = pd.DataFrame(rows, columns=["group", "estimate", "lower", "upper"])
+        return frame.astype({"estimate": float, "lower": float, "upper": float})
 
     def median(self) -> pd.DataFrame:
         """Median by group, see :meth:`quantile`."""
