@@ -205,3 +205,13 @@ def test_fraction_bounds_follow_the_fraction():
     tce = {"patients": 3, "n": 79, "fraction": 3 / 79, "fraction_ci95": [0.008, 0.1]}
     out = suppress_small_counts(tce, 5)
     assert out["fraction"] == SUPPRESSED and out["fraction_ci95"] == SUPPRESSED
+
+
+def test_patient_identifiers_are_withheld_under_suppression():
+    obj = {"excluded": [{"table": "lines", "row": 7, "patient_id": "P07", "reason": "x"}]}
+    assert suppress_small_counts(obj, 5)["excluded"][0]["patient_id"] == SUPPRESSED
+    df = pd.DataFrame({"table": ["lines", "lines"], "row": [7, 9], "patient_id": ["P07", None]})
+    out = suppress_table(df, 5)
+    assert out["patient_id"].tolist()[0] == SUPPRESSED and pd.isna(out["patient_id"].tolist()[1])
+    assert out["row"].tolist() == [7, 9]
+    assert suppress_table(df, None) is df

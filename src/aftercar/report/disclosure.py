@@ -22,6 +22,7 @@ with ``%`` or ending ``_ci95`` and, when such a point proportion is present, the
 bounds ``ci95``, ``lower``, ``upper``) become ``"suppressed"``, because a
 proportion with its denominator gives the numerator back. Medians and their intervals are kept. A
 ``"12 (40.0%)"`` cell whose count is suppressed becomes ``"<K"`` as a whole.
+Identifiers (:data:`IDENTIFIER_KEYS`, ``patient_id``) are withheld as well.
 Complementary (secondary) suppression, e.g. ``n - responders`` when only the
 non-responders are few, is *not* done; see ``docs/report.md``.
 
@@ -113,6 +114,10 @@ OPERAND_KEYS: frozenset[str] = frozenset(
 )
 
 _STEM_SUFFIXES: tuple[str, ...] = ("_lower", "_upper", "_ci95", "_estimate")
+
+#: Identifier keys/columns whose values are withheld under disclosure control (a
+#: shared output lists excluded rows by table and row number, not by patient).
+IDENTIFIER_KEYS: frozenset[str] = frozenset({"patient_id"})
 
 #: Marker written in place of a proportion whose numerator was suppressed.
 SUPPRESSED = "suppressed"
@@ -223,6 +228,8 @@ def _suppress_dict(obj: Mapping[Any, Any], k: int) -> dict[Any, Any]:
             out[key], changed = _suppress_count_value(value, k)
             if changed:
                 hits.append(key)
+        elif str(key).lower() in IDENTIFIER_KEYS and value is not None:
+            out[key] = SUPPRESSED
         else:
             out[key] = _suppress(value, k)
     if hits:
@@ -298,6 +305,14 @@ def _count_column(col: pd.Series, k: int) -> tuple[pd.Series, np.ndarray]:
     return out, mask
 
 
+def _text_column(col: pd.Series, k: int) -> tuple[pd.Series, np.ndarray]:
+    """Suppress counts in ``"12 (40%)"`` / ``"12/30"`` cells; return column and hit mask."""
+    new = col.map(lambda v: _suppress_text_cell(v, k))
+    differs = (new.astype(object) != col.astype(object)).to_numpy(dtype=bool)
+    changed = differs & col.notna().to_numpy(dtype=bool)
+    return (new.astype(object) if changed.any() else col), changed
+
+
 def suppress_table(df: pd.DataFrame, k: int | None) -> pd.DataFrame:
     """Return a copy of a table with small counts suppressed, column by column.
 
@@ -314,15 +329,13 @@ def suppress_table(df: pd.DataFrame, k: int | None) -> pd.DataFrame:
     text_hit = np.zeros(len(out), dtype=bool)  # "12 (40%)" cells count as operands
     for name in out.columns:
         col = out[name]
-        if is_count_key(name):
+        if str(name).lower() in IDENTIFIER_KEYS:
+            out[name] = col.astype(object).where(col.isna(), SUPPRESSED)
+        elif is_count_key(name):
             out[name], masks[str(name)] = _count_column(col, k)
         elif col.dtype == object or pd.api.types.is_string_dtype(col):
-            new = col.map(lambda v: _suppress_text_cell(v, k))
-            differs = (new.astype(object) != col.astype(object)).to_numpy(dtype=bool)
-            changed = differs & col.notna().to_numpy(dtype=bool)
-            if changed.any():
-                out[name] = new.astype(object)
-                text_hit |= changed
+            out[name], changed = _text_column(col, k)
+            text_hit |= changed
     for name in _targets(list(out.columns)):
         rows = text_hit.copy()
         for count, mask in masks.items():
