@@ -164,3 +164,19 @@ def test_km_figure_survives_an_empty_group_and_a_single_subject():
     with figure_style():
         fig = km.km_figure("os_by_product", {"none": empty, "one": one})
     assert fig.svg.lstrip().startswith("<?xml")
+
+
+def test_lines_without_category_are_drawn_as_unclassified(monkeypatch):
+    from dataclasses import replace
+
+    from reportkit import build_input
+
+    from aftercar.report.figures import _style, render_figures
+
+    data = build_input()
+    lines = data.lines.copy()
+    lines.loc[0, "category"] = None
+    monkeypatch.setitem(_style.RC, "svg.fonttype", "none")  # text as <text> to read it
+    figs = render_figures(replace(data, lines=lines), results=data.results)
+    texts = " ".join(_svg_texts(figs.figures["response_by_category"]))
+    assert "Unclassified" in texts

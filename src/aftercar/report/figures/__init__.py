@@ -83,7 +83,12 @@ def _categorical_figures(
     k: int | None,
     index_study: dict[str, Any] | None,
 ) -> None:
-    lines: pd.DataFrame = data.lines
+    # a line without a category is drawn as "unclassified", never dropped silently
+    lines: pd.DataFrame = data.lines.assign(
+        category=data.lines["category"]
+        .astype(object)
+        .where(data.lines["category"].notna(), "unclassified")
+    )
     ref, ref_label = _reference_orr(index_study)
     _add(
         out,

@@ -71,6 +71,7 @@ CATEGORY_COLOURS: dict[str, str] = {
     "radiotherapy": "#999999",
     "transplant": "#6A3D9A",
     "other": "#BBBBBB",
+    "unclassified": "#E0E0E0",
 }
 
 #: Colours for user-defined categories, chosen by a stable hash of the name.
@@ -111,6 +112,7 @@ CATEGORY_LABELS: dict[str, str] = {
     "radiotherapy": "Radiotherapy",
     "transplant": "Transplant",
     "other": "Other",
+    "unclassified": "Unclassified",
 }
 
 
