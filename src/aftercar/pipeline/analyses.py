@@ -30,6 +30,7 @@ from aftercar import stats
 from aftercar.pipeline.summaries import (
     StatOptions,
     clustered_block,
+    clustered_groups,
     fit_cox,
     km_block,
     logrank_block,
@@ -228,11 +229,29 @@ def _group_block(sub: pd.DataFrame, opts: StatOptions) -> tuple[dict[str, Any], 
 def grouped_lines(
     lines: pd.DataFrame, key: pd.Series, opts: StatOptions
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Response (clustered) and PFS per group of lines; returns blocks and KM curves."""
+    """Response (clustered by patient) and PFS per group of lines; blocks and KM curves.
+
+    ``lines`` must carry ``_pid`` (integer patient codes).
+    """
+    codes, labels = pd.factorize(key, sort=True)
+    pid = lines["_pid"].to_numpy()
+    flags = {
+        flag: clustered_groups(lines[flag], pid, codes, len(labels), opts)
+        for flag in ("responded", "vgpr_or_better", "cr_or_better")
+    }
     blocks: dict[str, Any] = {}
     curves: dict[str, Any] = {}
-    for label, sub in lines.groupby(key.to_numpy(), sort=True):
-        blocks[str(label)], fit = _group_block(sub, opts)
+    for k, label in enumerate(labels):
+        sub = lines.loc[codes == k]
+        pfs, fit = km_block(sub["pfs_months"], sub["pfs_event"], opts)
+        blocks[str(label)] = {
+            "lines": len(sub),
+            "patients": int(sub["_pid"].nunique()),
+            "orr": flags["responded"][k],
+            "vgpr_or_better": flags["vgpr_or_better"][k],
+            "cr_or_better": flags["cr_or_better"][k],
+            "pfs": pfs,
+        }
         if fit is not None:
             curves[str(label)] = fit
     return blocks, curves
