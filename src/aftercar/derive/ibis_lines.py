@@ -4,7 +4,7 @@ The same PFS / TTNT rules as :func:`aftercar.derive.derive_lines`, written once 
 Ibis expression over the cohort's ``patients`` and ``lines`` tables
 (:meth:`aftercar.io.Cohort.to_ibis`), so that a cohort that lives in a database is
 derived where it lives. The pipeline derives in-memory Arrow cohorts with the
-pandas implementation; a parity test (``tests/derive/test_ibis_parity.py``) keeps
+pandas implementation; a parity test (``tests/derive/test_derive_ibis_parity.py``) keeps
 both identical on the demo cohort under both PFS rules.
 
 The next line's start is a window ``lead(start_date)`` over each patient's lines
