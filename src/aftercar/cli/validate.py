@@ -37,11 +37,20 @@ def _extra_problems(cohort_or_lines: Cohort | pa.Table) -> list[Problem]:
 
     Receives the loaded :class:`~aftercar.io.Cohort` when the cohort has no
     errors, else the lines table as far as it could be typed (cells that failed
-    to parse are null). Returns extra problems (e.g. unrecognized regimen text as
-    warnings), each naming its row (the ``source_row`` column) and its file
-    (:func:`aftercar.io.cohort.file_label` of the lines table, e.g. ``lines.csv``).
+    to parse are null). Returns extra problems, each naming its row (the
+    ``source_row`` column) and its file (:func:`aftercar.io.cohort.file_label`
+    of the lines table, e.g. ``lines.csv``): regimen text with words the drug
+    vocabulary does not know, as warnings (rule ``regimen-unrecognized``, from
+    :func:`aftercar.vocab.unrecognized_problems`).
     """
-    return []
+    from aftercar.io.cohort import file_label
+    from aftercar.vocab import unrecognized_problems
+
+    lines = cohort_or_lines.lines if isinstance(cohort_or_lines, Cohort) else cohort_or_lines
+    if not {"regimen", "source_row"} <= set(lines.column_names):
+        return []
+    rows = lines.column("source_row").to_pylist()
+    return unrecognized_problems(lines.column("regimen"), rows, file=file_label(lines, "lines"))
 
 
 def _with_extra(report: ValidationReport) -> ValidationReport:
