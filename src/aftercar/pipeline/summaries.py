@@ -324,7 +324,8 @@ def table_test(table: np.ndarray, notes: list[str], label: str) -> dict[str, Any
 
     Fisher's exact test (R ``fisher.test``, network algorithm) up to
     :data:`FISHER_MAX_N` observations, Pearson's chi-square above (where the
-    exact enumeration is slow and the approximation is good); a chi-square
+    exact enumeration is slow and the approximation is good) and for smaller
+    tables whose exact enumeration is infeasible (a note says so); a chi-square
     warning (small expected counts) becomes a note. ``None`` when fewer than two
     groups or outcomes are present.
     """
@@ -332,9 +333,13 @@ def table_test(table: np.ndarray, notes: list[str], label: str) -> dict[str, Any
     arr = arr[arr.sum(axis=1) > 0][:, arr.sum(axis=0) > 0]
     if min(arr.shape, default=0) < 2:
         return None
+    res = None
     if arr.sum() <= FISHER_MAX_N:
-        res = stats.fisher_test(arr.astype(int))
-    else:
+        try:
+            res = stats.fisher_test(arr.astype(int))
+        except AftercarError as exc:  # the exact enumeration is too large (as R's FEXACT)
+            notes.append(f"{label}: exact test infeasible ({exc}); Pearson chi-square used.")
+    if res is None:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             res = stats.chisq_test(arr, correct=False)
