@@ -16,7 +16,7 @@ from aftercar.report.figures._style import (
     category_colour,
     figure_style,
 )
-from aftercar.report.figures.categories import response_counts
+from aftercar.report.figures.categories import _ci_methods_text, _forest_rows, response_counts
 from aftercar.report.figures.sequence import sequence_figure, sequence_table
 from aftercar.stats import kaplan_meier
 
@@ -180,3 +180,23 @@ def test_lines_without_category_are_drawn_as_unclassified(monkeypatch):
     figs = render_figures(replace(data, lines=lines), results=data.results)
     texts = " ".join(_svg_texts(figs.figures["response_by_category"]))
     assert "Unclassified" in texts
+
+
+def test_forest_caption_names_each_interval_method_it_draws():
+    # Category rows pool all lines (patient-clustered CI); first-salvage and first-TCE
+    # rows are one line per patient (exact CI): the caption must not call them all exact.
+    orr = {"responders": 3, "n": 10, "estimate": 0.3, "ci95": [0.1, 0.6]}
+    results = {
+        "by_category": {
+            "car_t": {"orr": {**orr, "method": "patient-clustered"}},
+            "imid_pi": {"orr": {**orr, "method": "patient-clustered"}},
+        },
+        "first_salvage": {"orr": {**orr, "method": "exact"}},
+    }
+    text = _ci_methods_text(_forest_rows(results))
+    assert text == (
+        "patient-clustered sandwich, logit scale; "
+        "exact Clopper-Pearson for First salvage line (all)"
+    )
+    only_exact = {"by_category": {"car_t": {"orr": {**orr, "method": "exact"}}}}
+    assert _ci_methods_text(_forest_rows(only_exact)) == "exact Clopper-Pearson"

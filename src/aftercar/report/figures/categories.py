@@ -85,6 +85,26 @@ def _forest_text(row: dict[str, Any]) -> str:
     return f"{frac}   {est:.0%} ({lo_t}–{hi_t})"
 
 
+_CI_METHOD_TEXT = {
+    "exact": "exact Clopper-Pearson",
+    "wilson": "Wilson score",
+    "patient-clustered": "patient-clustered sandwich, logit scale",
+}
+
+
+def _ci_methods_text(rows: list[dict[str, Any]]) -> str:
+    """Say which interval each row uses: the rows mix all-lines and one-line-per-patient rates."""
+    by_method: dict[str, list[str]] = {}
+    for row in rows:
+        method = str(row.get("method") or "exact")
+        by_method.setdefault(_CI_METHOD_TEXT.get(method, method), []).append(row["label"])
+    if len(by_method) == 1:
+        return next(iter(by_method))
+    common = max(by_method, key=lambda m: len(by_method[m]))
+    rest = [f"{m} for {', '.join(labels)}" for m, labels in by_method.items() if m != common]
+    return f"{common}; " + "; ".join(rest)
+
+
 def forest_figure(
     results: dict[str, Any], *, reference: float | None = None, reference_label: str = ""
 ) -> FigureOutput | None:
@@ -154,9 +174,9 @@ def forest_figure(
     ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.grid(axis="x", color="#e5e5e5", lw=0.6)
     ax.set_axisbelow(True)
-    ax.set_xlabel("Overall response rate (≥PR), exact 95% CI")
+    ax.set_xlabel("Overall response rate (≥PR), 95% CI")
     ax.set_title(FOREST_TITLE, pad=16)
-    caption = "Squares: ORR; bars: exact (Clopper-Pearson) 95% CI. Evaluable lines only."
+    caption = "Squares: ORR; bars: 95% CI (" + _ci_methods_text(rows) + "). Evaluable lines only."
     return save(fig, "forest_orr", FOREST_TITLE, caption)
 
 
