@@ -1,8 +1,10 @@
 """Simon two-stage designs against Simon (1989), Controlled Clin Trials 10:1-10.
 
-Table 1 of the paper lists designs for alpha = 0.05, beta = 0.20 and for
-alpha = beta = 0.10; Table 2 for alpha = 0.05, beta = 0.10. Each case below
-names its table row. Simon prints EN(p0) to one decimal and PET(p0) to two.
+Table 1 of the paper lists designs for p1 - p0 = 0.20 and Table 2 for
+p1 - p0 = 0.15, each under (alpha, beta) = (0.10, 0.10), (0.05, 0.20) and
+(0.05, 0.10). Every case below has p1 - p0 = 0.20 and so comes from Table 1;
+each names its (p0, p1, alpha, beta) row. Simon prints EN(p0) to one decimal
+and PET(p0) to two.
 """
 
 import numpy as np
@@ -26,7 +28,7 @@ SIMON_1989 = [
      (5, 15, 18, 46, 23.6, 0.72), (6, 19, 16, 39, 25.7, 0.67)),
     ("Table 1, alpha=.10 beta=.10, p0=.05 p1=.25", 0.05, 0.25, 0.10, 0.90,
      (0, 9, 2, 24, 14.5, 0.63), (0, 13, 2, 20, 16.4, 0.51)),
-    ("Table 2, alpha=.05 beta=.10, p0=.10 p1=.30", 0.10, 0.30, 0.05, 0.90,
+    ("Table 1, alpha=.05 beta=.10, p0=.10 p1=.30", 0.10, 0.30, 0.05, 0.90,
      (2, 18, 6, 35, 22.5, 0.73), (2, 22, 6, 33, 26.2, 0.62)),
 ]  # fmt: skip
 
