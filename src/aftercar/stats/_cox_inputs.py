@@ -15,36 +15,8 @@ import pandas as pd
 
 from aftercar.errors import InputError
 from aftercar.stats import _cox_core as core
-
-_SHOW = 5
-
-
-def _positions(mask: np.ndarray) -> str:
-    idx = np.flatnonzero(mask)
-    shown = ", ".join(str(i) for i in idx[:_SHOW])
-    more = f" and {idx.size - _SHOW} more" if idx.size > _SHOW else ""
-    return f"position(s) {shown}{more} (0-based)"
-
-
-def _as_float(values, name: str, n: int | None) -> np.ndarray:
-    try:
-        arr = np.asarray(values, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError) as exc:
-        raise InputError(
-            f"cox_ph: `{name}` must be numeric ({exc}). Fix: pass numbers, missing values removed."
-        ) from None
-    if n is not None and arr.size != n:
-        raise InputError(
-            f"cox_ph: `{name}` has {arr.size} values but `time` has {n}. "
-            "Fix: pass one value per row."
-        )
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        raise InputError(
-            f"cox_ph: `{name}` has missing or non-finite values at {_positions(bad)}. "
-            "Fix: drop those rows or fill the values."
-        )
-    return arr
+from aftercar.stats._inputs import as_float
+from aftercar.stats._inputs import positions as _positions
 
 
 def _as_codes(values, name: str, n: int) -> tuple[np.ndarray, int]:
@@ -185,13 +157,13 @@ def _resolve_cluster(cluster, robust, weights, n):
 
 
 def validate(time, event, covariates, entry, weights, strata, cluster, robust) -> Inputs:
-    t = _as_float(time, "time", None)
+    t = as_float(time, "time", caller="cox_ph")
     n = t.size
     if n == 0:
         raise InputError("cox_ph: no rows. Fix: pass at least one row with an event.")
-    ev = _as_float(event, "event", n)
-    en = None if entry is None else _as_float(entry, "entry", n)
-    w = None if weights is None else _as_float(weights, "weights", n)
+    ev = as_float(event, "event", n=n, caller="cox_ph")
+    en = None if entry is None else as_float(entry, "entry", n=n, caller="cox_ph")
+    w = None if weights is None else as_float(weights, "weights", n=n, caller="cox_ph")
     _check_event_entry_weights(t, ev, en, w)
     x, names = _covariate_matrix(covariates, n)
     st = np.zeros(n, dtype=np.int64) if strata is None else _as_codes(strata, "strata", n)[0]

@@ -15,36 +15,41 @@ from aftercar.errors import InputError
 _SHOW = 5
 
 
-def _positions(mask: np.ndarray) -> str:
+def positions(mask: np.ndarray) -> str:
     idx = np.flatnonzero(mask)
     shown = ", ".join(str(i) for i in idx[:_SHOW])
     more = f" and {idx.size - _SHOW} more" if idx.size > _SHOW else ""
     return f"position(s) {shown}{more} (0-based)"
 
 
-def as_float(values, name: str, *, n: int | None = None) -> np.ndarray:
-    """Return ``values`` as a finite 1-d float64 array or raise :class:`InputError`."""
+def as_float(values, name: str, *, n: int | None = None, caller: str = "") -> np.ndarray:
+    """Return ``values`` as a finite 1-d float64 array or raise :class:`InputError`.
+
+    ``caller`` (e.g. ``"cox_ph"``) prefixes every message so the user knows which
+    function refused the input.
+    """
+    who = f"{caller}: " if caller else ""
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise InputError(
-            f"`{name}` must be numeric; could not convert it ({exc}). "
+            f"{who}`{name}` must be numeric; could not convert it ({exc}). "
             "Fix: pass numbers (days or months), with missing values removed."
         ) from None
     if arr.ndim != 1:
         arr = arr.reshape(-1) if arr.ndim == 0 else arr
         if arr.ndim != 1:
-            raise InputError(f"`{name}` must be one-dimensional, got shape {arr.shape}.")
+            raise InputError(f"{who}`{name}` must be one-dimensional, got shape {arr.shape}.")
     if n is not None and arr.size != n:
         raise InputError(
-            f"`{name}` has {arr.size} values but `time` has {n}. "
+            f"{who}`{name}` has {arr.size} values but `time` has {n}. "
             "Fix: pass arrays of equal length, one value per subject."
         )
     bad = ~np.isfinite(arr)
     if bad.any():
         raise InputError(
-            f"`{name}` has {int(bad.sum())} missing or non-finite value(s) at "
-            f"{_positions(bad)}. Fix: drop those subjects or fill the values."
+            f"{who}`{name}` has {int(bad.sum())} missing or non-finite value(s) at "
+            f"{positions(bad)}. Fix: drop those subjects or fill the values."
         )
     return arr
 
@@ -55,7 +60,7 @@ def as_event(values, *, n: int) -> np.ndarray:
     bad = (arr != 0) & (arr != 1)
     if bad.any():
         raise InputError(
-            f"`event` must be 0/1 or True/False; found other values at {_positions(bad)}. "
+            f"`event` must be 0/1 or True/False; found other values at {positions(bad)}. "
             "Fix: code the event as 1 (event observed) or 0 (censored)."
         )
     return arr == 1
@@ -69,7 +74,7 @@ def as_weights(values, *, n: int) -> np.ndarray:
     bad = arr < 0
     if bad.any():
         raise InputError(
-            f"`weights` must be >= 0; negative at {_positions(bad)}. "
+            f"`weights` must be >= 0; negative at {positions(bad)}. "
             "Fix: use non-negative case weights."
         )
     return arr
@@ -84,7 +89,7 @@ def as_entry(values, time: np.ndarray) -> np.ndarray | None:
     if bad.any():
         raise InputError(
             f"`entry` must be earlier than `time` (as R: stop time must be > start time); "
-            f"violated at {_positions(bad)}. Fix: drop rows with no time at risk."
+            f"violated at {positions(bad)}. Fix: drop rows with no time at risk."
         )
     return arr
 
@@ -100,7 +105,7 @@ def as_labels(values, name: str, *, n: int) -> np.ndarray:
     missing = _missing_mask(arr)
     if missing.any():
         raise InputError(
-            f"`{name}` has {int(missing.sum())} missing value(s) at {_positions(missing)}. "
+            f"`{name}` has {int(missing.sum())} missing value(s) at {positions(missing)}. "
             "Fix: drop those subjects or give them an explicit level."
         )
     return arr
