@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from aftercar.pipeline.summaries import num
+from aftercar.vocab import CONTRACT_COLUMNS
 
 #: (column, label, kind) in display order; kind is "continuous" or "categorical".
 TABLE1_ROWS: tuple[tuple[str, str, str], ...] = (
@@ -151,18 +152,6 @@ def regimen_mapping(lines: pd.DataFrame, classified: pd.DataFrame) -> pd.DataFra
         lines=("line", "size"), patients=("patient_id", "nunique")
     )
     cls = classified.drop_duplicates("text").set_index("text")
-    keep = [
-        c
-        for c in (
-            "drugs",
-            "procedures",
-            "category",
-            "tce",
-            "bcma_directed",
-            "targets",
-            "unrecognized",
-        )
-        if c in cls.columns
-    ]
+    keep = [c for c in CONTRACT_COLUMNS[1:] if c in cls.columns]
     out = counts.join(cls[keep], how="left").reset_index(names="regimen")
     return out.sort_values(["lines", "regimen"], ascending=[False, True], kind="stable")

@@ -18,6 +18,7 @@ The vocabulary, the letter codes and the taxonomy are data files in
 
 from aftercar.vocab.classify import (
     COLUMNS,
+    CONTRACT_COLUMNS,
     Classification,
     classify_regimens,
     classify_text,
@@ -31,6 +32,7 @@ from aftercar.vocab.vocabulary import Drug, Vocabulary, default_vocabulary, load
 
 __all__ = [
     "COLUMNS",
+    "CONTRACT_COLUMNS",
     "Category",
     "Classification",
     "Drug",

@@ -43,6 +43,8 @@ COLUMNS = (
     "anti_myeloma",
     "mapped_by",
 )
+#: The eight columns issue 3 names for ``regimens classify`` (a public interface).
+CONTRACT_COLUMNS = COLUMNS[:8]
 _BOOL_COLUMNS = ("tce", "bcma_directed", "anti_myeloma")
 
 
