@@ -10,6 +10,7 @@ problem; :func:`validate_cohort` returns a :class:`ValidationReport` instead;
 
 from aftercar.io.checks import RULES
 from aftercar.io.cohort import Cohort, ValidationReport, read_cohort, validate_cohort
+from aftercar.io.hashing import sha256_file
 from aftercar.io.template import write_template
 from aftercar.io.writer import write_cohort
 
@@ -18,6 +19,7 @@ __all__ = [
     "Cohort",
     "ValidationReport",
     "read_cohort",
+    "sha256_file",
     "validate_cohort",
     "write_cohort",
     "write_template",

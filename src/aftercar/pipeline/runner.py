@@ -8,7 +8,6 @@ statistics themselves live in :mod:`aftercar.stats` and are called from
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 import time
 import tomllib
@@ -32,6 +31,7 @@ from aftercar.derive import (
     derive_patients,
 )
 from aftercar.io import Cohort, read_cohort
+from aftercar.io.hashing import sha256_file
 from aftercar.pipeline.analyses import (
     Section,
     all_lines,
@@ -257,14 +257,6 @@ def _analyses(patients: pd.DataFrame, lines: pd.DataFrame, config: StudyConfig) 
     ]
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def input_files(source: str, data: Cohort) -> list[dict[str, Any]]:
     """Return ``[{path, sha256, rows}]`` for the input files the cohort was read from."""
     path = Path(source)
@@ -289,7 +281,7 @@ def input_files(source: str, data: Cohort) -> list[dict[str, Any]]:
         stem = f.stem.lower()
         kind = "lines" if stem.endswith("lines") else "patients"
         n = rows["patients"] + rows["lines"] if f.suffix.lower() == ".xlsx" else rows[kind]
-        out.append({"path": str(f), "sha256": _sha256(f), "rows": n})
+        out.append({"path": str(f), "sha256": sha256_file(f), "rows": n})
     return out
 
 

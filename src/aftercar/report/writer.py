@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from aftercar.errors import InputError
+from aftercar.io.hashing import sha256_file
 from aftercar.report import jsonsafe
 from aftercar.report.disclosure import suppress_small_counts, suppress_table
 from aftercar.report.figures import FigureOutput, render_figures
@@ -43,14 +43,6 @@ def _check_input(data: ReportInput) -> None:
             + "; ".join(problems)
             + ". Fix: build ReportInput as documented in aftercar.report.model."
         )
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _write_tables(tables: dict[str, pd.DataFrame], outdir: Path) -> dict[str, Path]:
@@ -99,7 +91,11 @@ def _shared_meta(meta: dict[str, Any], k: int | None) -> dict[str, Any]:
 
 def _manifest(meta: dict[str, Any], outdir: Path, files: list[Path], k: int | None) -> dict:
     outputs = [
-        {"path": p.relative_to(outdir).as_posix(), "sha256": _sha256(p), "bytes": p.stat().st_size}
+        {
+            "path": p.relative_to(outdir).as_posix(),
+            "sha256": sha256_file(p),
+            "bytes": p.stat().st_size,
+        }
         for p in files
     ]
     manifest = dict(meta)
