@@ -82,11 +82,10 @@ def time_aftercar(d: pd.DataFrame, repeat: int) -> dict[str, float]:
         "kaplan_meier": best_of(lambda: kaplan_meier(t, e), repeat),
         "logrank_test": best_of(lambda: logrank_test(t, e, g), repeat),
     }
-    if cox_ph is not None:
-        x = d[["x1", "x2", "x3"]].to_numpy()
-        out["cox_efron"] = best_of(lambda: cox_ph(t, e, x), max(1, repeat - 1))
-        cl = d["id"].to_numpy()
-        out["cox_efron_cluster"] = best_of(lambda: cox_ph(t, e, x, cluster=cl), max(1, repeat - 1))
+    x = d[["x1", "x2", "x3"]].to_numpy()
+    out["cox_efron"] = best_of(lambda: cox_ph(t, e, x), max(1, repeat - 1))
+    cl = d["id"].to_numpy()
+    out["cox_efron_cluster"] = best_of(lambda: cox_ph(t, e, x, cluster=cl), max(1, repeat - 1))
     return out
 
 
