@@ -11,3 +11,31 @@ def test_version_prints_package_version(capsys):
 
 def test_unknown_command_is_a_usage_error_with_exit_2():
     assert main(["no-such-command"]) == 2
+
+
+def test_error_messages_keep_square_brackets(capsys, tmp_path):
+    # rich would read "[nope]" as a markup tag and drop it from the message.
+    cfg = tmp_path / "study.toml"
+    cfg.write_text("[nope]\nx = 1\n")
+    assert main(["report", "--demo", "-o", str(tmp_path / "out"), "--config", str(cfg)]) == 2
+    assert "unknown section [nope]" in capsys.readouterr().err
+
+
+def test_validate_shows_cell_values_with_brackets_as_written(capsys, tmp_path):
+    import pandas as pd
+
+    from aftercar.simulate import demo_cohort_path
+
+    demo = demo_cohort_path()
+    patients = pd.read_csv(next(demo.glob("*patients.csv")), dtype=str)
+    lines = pd.read_csv(next(demo.glob("*lines.csv")), dtype=str)
+    lines.loc[0, "best_response"] = "[bold]PR[/]"
+    patients.to_csv(tmp_path / "patients.csv", index=False)
+    lines.to_csv(tmp_path / "lines.csv", index=False)
+    assert main(["validate", str(tmp_path)]) == 2
+    assert "[bold]PR[/]" in capsys.readouterr().out
+
+
+def test_explain_shows_regimen_text_with_brackets_as_written(capsys):
+    assert main(["regimens", "explain", "[x] Dara-KPd"]) == 0
+    assert "[x] Dara-KPd" in capsys.readouterr().out

@@ -16,6 +16,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from aftercar import __version__
 from aftercar.errors import AftercarError
@@ -54,8 +55,12 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"aftercar.cli.{_name}").register(app)
 
 
-def _print_error(console: Console, exc: BaseException) -> None:
-    console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+def _print_error(console: Console, exc: BaseException | str) -> None:
+    # Escape the message: it quotes user values and TOML sections such as
+    # "[endpoints]", which rich would otherwise swallow as markup tags.
+    console.print(
+        f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from aftercar.errors import InputError
@@ -119,7 +120,7 @@ def _summary(console: Console, table: pa.Table, out: Path) -> None:
     summary.add_column("category")
     summary.add_column("rows", justify="right")
     for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0]))):
-        summary.add_row("(missing text)" if name is None else name, str(n))
+        summary.add_row("(missing text)" if name is None else escape(name), str(n))
     console.print(summary)
 
 
@@ -135,7 +136,7 @@ def _warn_unrecognized(console: Console, problems: list) -> None:
     for name in ("file", "row", "value", "problem"):
         table.add_column(name, overflow="fold")
     for p in problems[:_SHOW_UNRECOGNIZED]:
-        table.add_row(p.file or "", str(p.row), p.value or "", p.message)
+        table.add_row(escape(p.file or ""), str(p.row), escape(p.value or ""), escape(p.message))
     console.print(table)
     if len(problems) > _SHOW_UNRECOGNIZED:
         console.print(f"... and {len(problems) - _SHOW_UNRECOGNIZED} more row(s)")
@@ -180,7 +181,7 @@ def explain(
     parsed = parse_regimen(text, vocabulary=vocab)
     result = classify_text(text, taxonomy=tax, overrides=ovr, vocabulary=vocab)
     console = Console(highlight=False)
-    tokens = Table(title=f"How {text!r} was read", title_justify="left")
+    tokens = Table(title=escape(f"How {text!r} was read"), title_justify="left")
     for name in ("piece", "read as", "meaning", "why"):
         tokens.add_column(name, overflow="fold")
     for t in parsed.tokens:
@@ -188,7 +189,7 @@ def explain(
         guess = suggest(t.text, vocab) if style else None
         how = f"{t.how} (did you mean {guess}?)" if guess else t.how
         tokens.add_row(
-            t.text, f"[{style}]{t.kind}[/]" if style else t.kind, "; ".join(t.names), how
+            escape(t.text), f"[{style}]{t.kind}[/]" if style else t.kind, "; ".join(t.names), how
         )
     console.print(tokens)
     out = Table(show_header=False, title="Result", title_justify="left")
@@ -206,7 +207,7 @@ def explain(
         "mapped_by",
     ):
         value = getattr(result, name)
-        out.add_row(name, "" if value is None else str(value))
+        out.add_row(name, "" if value is None else escape(str(value)))
     console.print(out)
 
 

@@ -18,6 +18,7 @@ from typing import Annotated
 import pyarrow as pa
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -118,7 +119,8 @@ def _problem_table(severity: str, rule: str, items: list[Problem]) -> Table:
             "" if p.value is None else p.value,
             p.message,
         ]
-        table.add_row(*cells, *([] if caption else [p.hint]))
+        # Cells quote the user's own text: escape it so rich shows "[x]" as written.
+        table.add_row(*(escape(c) for c in cells), *([] if caption else [escape(p.hint)]))
     return table
 
 
@@ -152,7 +154,7 @@ def _excluded_table(report: ValidationReport) -> list[Table | Text]:
     for name in ("table", "row", "patient_id", "reason"):
         table.add_column(name, overflow="fold")
     for r in rows[:SHOW_IN_FULL]:
-        table.add_row(r["table"], str(r["row"]), r["patient_id"] or "", r["reason"])
+        table.add_row(r["table"], str(r["row"]), escape(r["patient_id"] or ""), r["reason"])
     if len(rows) <= SHOW_IN_FULL:
         return [table]
     where: dict[str, list[str]] = defaultdict(list)
