@@ -19,6 +19,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from aftercar.errors import InputError
@@ -83,7 +84,7 @@ def show_cmd(
             base.add_row(key, f"{spec.get('value')}", str(spec.get("statistic", "mean")))
         con.print(base)
     for note in b.notes:
-        con.print(f"- {note}")
+        con.print(f"- {escape(note)}")
 
 
 def _estimate(e) -> tuple[str, str]:
@@ -275,7 +276,7 @@ def _print_comparison(comp) -> None:
             con.print(f"  {key}: unweighted {_num(o['unweighted'])}, weighted "
                       f"{_num(o['estimate'])} ({_num(o['lower'])}-{_num(o['upper'])})")  # fmt: skip
     for note in comp.notes:
-        con.print(f"- {note}")
+        con.print(f"- {escape(note)}")
 
 
 def _num(v) -> str:
@@ -316,7 +317,7 @@ def reconstruct_cmd(
     con = _console()
     con.print(table)
     for note in acc["notes"]:
-        con.print(f"- {note}")
+        con.print(f"- {escape(note)}")
     con.print(f"Wrote {out} ({acc['n']} patients, {acc['events']} events) and {report}")
 
 
