@@ -262,9 +262,12 @@ class ClusteredProportion:
     se_logit
         Cluster-robust standard error of logit(estimate) (NaN when x = 0 or n).
     method
-        ``"sandwich-logit"`` or, when every or no observation responded (the
-        sandwich is then undefined), ``"exact-clusters"``: Clopper-Pearson with
-        the number of clusters as the sample size (conservative).
+        ``"sandwich-logit"`` or, when the sandwich is undefined or degenerate
+        (every or no observation responded, or a zero sandwich variance, as with a
+        single patient or every patient at the pooled rate, which would give a
+        zero-width interval), ``"exact-clusters"``: Clopper-Pearson (beta-quantile
+        form) with the number of clusters as the sample size and ``estimate *
+        n_clusters`` responders (conservative).
     """
 
     estimate: float
@@ -285,15 +288,16 @@ def _clustered(y: np.ndarray, codes: np.ndarray, level: float) -> ClusteredPropo
     n, x = y.size, int(y.sum())
     n_clusters = int(np.unique(codes).size)
     p = x / n
-    if x in (0, n):
-        lower, upper = _clopper_pearson(0 if x == 0 else n_clusters, n_clusters, 1 - level)
-        return ClusteredProportion(p, lower, upper, x, n, n_clusters, np.nan, "exact-clusters")
-    score = np.bincount(codes, weights=y - p)
-    se = float(np.sqrt(np.sum(score**2)) / (n * p * (1 - p)))
-    z = float(ndtri((1 + level) / 2))
-    eta = float(logit(p))
-    lower, upper = float(expit(eta - z * se)), float(expit(eta + z * se))
-    return ClusteredProportion(p, lower, upper, x, n, n_clusters, se, "sandwich-logit")
+    if x not in (0, n):
+        score = np.bincount(codes, weights=n * y - x)  # n * (y_g - n_g p), exact integers
+        se = float(np.sqrt(np.sum(score**2)) / n / (n * p * (1 - p)))
+        if se > 0:  # zero when every patient's own rate equals p (e.g. a single patient)
+            z = float(ndtri((1 + level) / 2))
+            eta = float(logit(p))
+            lower, upper = float(expit(eta - z * se)), float(expit(eta + z * se))
+            return ClusteredProportion(p, lower, upper, x, n, n_clusters, se, "sandwich-logit")
+    lower, upper = _clopper_pearson(p * n_clusters, n_clusters, 1 - level)
+    return ClusteredProportion(p, lower, upper, x, n, n_clusters, np.nan, "exact-clusters")
 
 
 def _clustered_inputs(responded, cluster) -> tuple[np.ndarray, np.ndarray]:
@@ -346,8 +350,13 @@ def clustered_proportion(responded, cluster, *, conf_level: float = 0.95) -> Clu
     y, codes = _clustered_inputs(responded, cluster)
     result = _clustered(y, codes, level)
     if result.method == "exact-clusters":
+        why = (
+            f"All or none of {result.n} observations responded"
+            if result.x in (0, result.n)
+            else f"The sandwich variance is zero ({result.n_clusters} patient(s))"
+        )
         warnings.warn(
-            f"All or none of {result.n} observations responded; the clustered (sandwich) "
+            f"{why}; the clustered (sandwich) "
             "interval is undefined, so an exact interval on the number of patients is given.",
             StatisticalWarning,
             stacklevel=2,
