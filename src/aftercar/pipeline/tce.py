@@ -168,6 +168,19 @@ def _tce_table(res: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _coded(name: str, values: pd.Series) -> dict[str, pd.Series]:
+    """A numeric or yes/no covariate as numbers; a text one (e.g. ``sex``, ``car_t_product``)
+    as 0/1 indicators ``name=level`` against its most frequent level (missing stays missing)."""
+    try:
+        return {name: pd.to_numeric(values.astype("Float64"), errors="coerce")}
+    except (TypeError, ValueError):  # text levels (pyarrow's ArrowInvalid is a ValueError)
+        pass
+    text = values.astype("string")
+    counts = text.value_counts()
+    levels = sorted(counts.index, key=lambda level: (-counts[level], level))
+    return {f"{name}={level}": (text == level).astype("Float64") for level in sorted(levels[1:])}
+
+
 def _covariate_frame(patients: pd.DataFrame, names: tuple[str, ...], notes: list[str]):
     used: dict[str, pd.Series] = {}
     skipped: list[dict[str, str]] = []
@@ -175,11 +188,11 @@ def _covariate_frame(patients: pd.DataFrame, names: tuple[str, ...], notes: list
         if name not in patients.columns or patients[name].isna().all():
             skipped.append({"covariate": name, "reason": "absent from the cohort"})
             continue
-        values = pd.to_numeric(patients[name].astype("Float64"), errors="coerce")
-        if values.dropna().nunique() < 2:
+        coded = _coded(name, patients[name])
+        if not coded or any(v.dropna().nunique() < 2 for v in coded.values()):
             skipped.append({"covariate": name, "reason": "constant in the cohort"})
             continue
-        used[name] = values
+        used |= coded
     if skipped:
         listed = "; ".join(f"'{s['covariate']}' ({s['reason']})" for s in skipped)
         notes.append(f"Cox model of OS: covariates skipped: {listed}.")
