@@ -332,7 +332,7 @@ def clustered_proportion(responded, cluster, *, conf_level: float = 0.95) -> Clu
     Warns
     -----
     StatisticalWarning
-        When all or no lines responded (the sandwich is undefined; an exact
+        When all or no lines responded, or the sandwich variance is zero (an exact
         interval on the number of patients is returned instead).
 
     Examples

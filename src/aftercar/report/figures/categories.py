@@ -89,7 +89,7 @@ _CI_METHOD_TEXT = {
     "exact": "exact Clopper-Pearson",
     "wilson": "Wilson score",
     "patient-clustered": "patient-clustered sandwich, logit scale",
-    "exact-clusters": "exact Clopper-Pearson on patients (all or no lines responded)",
+    "exact-clusters": "exact Clopper-Pearson on patients (sandwich undefined or zero)",
 }
 
 
