@@ -340,6 +340,15 @@ DOR_NOTE = (
 )
 
 
+def _responders_text(codes: list[str] | tuple[str, ...]) -> str:
+    """The configured response codes as prose; the IMWG default is cited as such."""
+    codes = list(codes)
+    listed = codes[0] if len(codes) == 1 else ", ".join(codes[:-1]) + " and " + codes[-1]
+    if codes == ["sCR", "CR", "VGPR", "PR"]:
+        return f"{listed} (IMWG 2016)"
+    return f"{listed} (study configuration; IMWG 2016 counts sCR, CR, VGPR and PR)"
+
+
 def _notes(
     data: Cohort, lines: pd.DataFrame, classified: pd.DataFrame, config: StudyConfig
 ) -> list[str]:
@@ -354,7 +363,7 @@ def _notes(
             if ep["pfs_next_line"] == "censor"
             else "the start of a next line is ignored (followed to death or last follow-up)."
         ),
-        "Response rates count sCR, CR, VGPR and PR (IMWG 2016) over response-evaluable "
+        f"Response rates count {_responders_text(ep['responders'])} over response-evaluable "
         "lines; "
         + (
             "NE or missing best responses are excluded from denominators and counted separately."
