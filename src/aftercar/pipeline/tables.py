@@ -83,7 +83,10 @@ def _continuous(values: pd.Series, label: str) -> list[dict[str, Any]]:
 def _level_labels(values: pd.Series) -> pd.Series:
     """Level labels of the known values (booleans as Yes/No), vectorised."""
     known = values.dropna()
-    if pd.api.types.is_bool_dtype(known.dtype):
+    # A yes/no column with missing values arrives from Arrow as object dtype.
+    if pd.api.types.is_bool_dtype(known.dtype) or (
+        len(known) and pd.api.types.infer_dtype(known, skipna=True) == "boolean"
+    ):
         return pd.Series(np.where(known.to_numpy(dtype=bool), "Yes", "No"), index=known.index)
     return known.astype(str)
 
