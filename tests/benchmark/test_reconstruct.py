@@ -150,3 +150,12 @@ def test_unused_at_risk_rows_and_event_mismatch_are_reported():
     assert "at-risk row 4 (time 5.6" in notes and "merged" in notes
     assert "at-risk row 5 (time 12" in notes and "flat tail" in notes
     assert "reconstructed events (10) differ from the published total (12)" in notes
+
+
+def test_every_bad_row_is_listed_at_once(tmp_path):
+    # Two rows out of order and one increase: all three named in one error.
+    path = _write(tmp_path, "curve.csv", "time,survival\n0,1\n2,0.8\n1,0.7\n3,0.75\n2.5,0.6\n")
+    with pytest.raises(InputError, match="3 problems") as err:
+        read_curve_csv(path)
+    got = [(p.row, p.column) for p in err.value.problems]
+    assert got == [(4, "time"), (5, "survival"), (6, "time")]

@@ -100,6 +100,25 @@ def _fail(file: str, row: int | None, column: str | None, value, message: str, h
     raise InputError(str(prob), [prob])
 
 
+def _check_rows(file: str, checks) -> None:
+    """Raise one :class:`InputError` listing every row that fails any check.
+
+    ``checks`` holds ``(bad_mask, column, values, message, hint)``; rows are
+    numbered as a spreadsheet shows them (header = row 1).
+    """
+    probs = [
+        Problem(file, int(i) + 2, col, str(vals[i]), msg, hint)
+        for bad, col, vals, msg, hint in checks
+        for i in np.flatnonzero(bad)
+    ]
+    if probs:
+        probs.sort(key=lambda p: p.row)
+        if len(probs) == 1:
+            raise InputError(str(probs[0]), probs)
+        lines = "".join(f"\n  - {p}" for p in probs)
+        raise InputError(f"{len(probs)} problems in {file}:{lines}", probs)
+
+
 def _read_numeric_csv(path, columns: tuple[str, ...], alias: dict[str, str]) -> pd.DataFrame:
     name = str(path)
     try:
@@ -155,13 +174,13 @@ def read_ipd_csv(path) -> pd.DataFrame:
     df = _read_numeric_csv(path, ("time", "event"), {"status": "event"})
     t = df["time"].to_numpy(float)
     e = df["event"].to_numpy(float)
-    for bad, col, vals, msg, hint in (
-        (t < 0, "time", t, "is negative", "times are months from time zero (>= 0)"),
-        (~np.isin(e, (0.0, 1.0)), "event", e, "is not 0 or 1", "1 = event, 0 = censored"),
-    ):
-        if bad.any():
-            i = int(np.argmax(bad))
-            _fail(str(path), i + 2, col, vals[i], msg, hint)
+    _check_rows(
+        str(path),
+        [
+            (t < 0, "time", t, "is negative", "times are months from time zero (>= 0)"),
+            (~np.isin(e, (0.0, 1.0)), "event", e, "is not 0 or 1", "1 = event, 0 = censored"),
+        ],
+    )
     df["event"] = df["event"].astype(int)
     return df
 
@@ -180,10 +199,7 @@ def check_curve(df: pd.DataFrame, *, file: str = "curve") -> pd.DataFrame:
          "row above (a KM curve never increases)",
          "re-digitise this step or set it to the value above"),
     ]  # fmt: skip
-    for bad, col, vals, msg, hint in checks:
-        if bad.any():
-            i = int(np.argmax(bad))
-            _fail(file, i + 2, col, vals[i], msg, hint)
+    _check_rows(file, checks)
     return df.reset_index(drop=True)
 
 
@@ -202,10 +218,7 @@ def check_at_risk(df: pd.DataFrame, *, file: str = "at-risk") -> pd.DataFrame:
         (n[:1] <= 0, "n_risk", n, "the first number at risk must be positive",
          "give the number of patients at time 0"),
     ]  # fmt: skip
-    for bad, col, vals, msg, hint in checks:
-        if bad.any():
-            i = int(np.argmax(bad))
-            _fail(file, i + 2, col, vals[i], msg, hint)
+    _check_rows(file, checks)
     return df.reset_index(drop=True)
 
 
