@@ -12,22 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rparity import assert_r_close
 
 from aftercar.errors import InputError
 from aftercar.stats import kaplan_meier
 
 CASES = json.loads((Path(__file__).with_name("r_cases.json")).read_text())["km"]
 COLUMNS = ("time", "n_risk", "n_event", "n_censor", "surv", "std_err", "lower", "upper")
-
-
-def _num(values) -> np.ndarray:
-    return np.array([np.nan if v is None else v for v in values], dtype=float)
-
-
-def _close(got, expected) -> None:
-    np.testing.assert_allclose(
-        np.asarray(got, dtype=float), _num(expected), rtol=1e-6, atol=1e-9, equal_nan=True
-    )
 
 
 def _fit(case, conf_type):
@@ -47,7 +38,7 @@ def test_case_matches_r(name, conf_type):
     ref = case[conf_type]
     fit = _fit(case, conf_type)
     for col in COLUMNS:
-        _close(fit.table[col], ref[col])
+        assert_r_close(fit.table[col], ref[col])
     for i, p in enumerate((0.25, 0.5, 0.75)):
         got = fit.quantile(p)
         for field, key in (("estimate", "q_estimate"), ("lower", "q_lower"), ("upper", "q_upper")):
@@ -59,7 +50,7 @@ def test_case_matches_r(name, conf_type):
     if "at_time" in ref:
         at = fit.at(ref["at_time"])
         for col in ("time", "surv", "lower", "upper"):
-            _close(at[col], ref[f"at_{col}"])
+            assert_r_close(at[col], ref[f"at_{col}"])
 
 
 def test_censored_at_event_time_counts_as_at_risk():
@@ -162,8 +153,8 @@ def test_conf_level_90_matches_r(conf_type):
         conf_type=conf_type,
         conf_level=0.9,
     )
-    _close(fit.table["lower"], ref["lower"])
-    _close(fit.table["upper"], ref["upper"])
+    assert_r_close(fit.table["lower"], ref["lower"])
+    assert_r_close(fit.table["upper"], ref["upper"])
     for i, p in enumerate((0.25, 0.5, 0.75)):
         q = fit.quantile(p)
         for value, expected in ((q.lower, ref["q_lower"][i]), (q.upper, ref["q_upper"][i])):
