@@ -8,18 +8,15 @@ statistics themselves live in :mod:`aftercar.stats` and are called from
 from __future__ import annotations
 
 import datetime as dt
-import re
 import time
-import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib import metadata, resources
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow.compute as pc
 
 from aftercar import __version__
 from aftercar.config import StudyConfig, load_config
@@ -43,6 +40,7 @@ from aftercar.pipeline.summaries import StatOptions
 from aftercar.pipeline.tables import regimen_mapping, table1
 from aftercar.pipeline.tce import baseline_cox, tce_analyses
 from aftercar.report.model import ReportInput
+from aftercar.simulate import is_simulated_ids
 
 #: ``progress(step, done, total)`` as :func:`aftercar.report.write_report` takes it.
 ProgressCallback = Callable[[str, int, int], None]
@@ -228,13 +226,7 @@ def looks_synthetic(inputs: list[dict[str, Any]], data: Cohort) -> bool:
     """
     if inputs and all(Path(i["path"]).name.lower().startswith("synthetic") for i in inputs):
         return True
-    text = resources.files("aftercar.data").joinpath("simulation.toml").read_text("utf-8")
-    prefix = tomllib.loads(text).get("cohort", {}).get("id_prefix")
-    ids = data.patients.column("patient_id")
-    if not prefix or len(ids) == 0:
-        return False
-    pattern = "^" + re.escape(prefix) + "[0-9]{7}$"
-    return bool(pc.all(pc.match_substring_regex(ids, pattern)).as_py())
+    return is_simulated_ids(data.patients.column("patient_id"))
 
 
 def _analyses(patients: pd.DataFrame, lines: pd.DataFrame, config: StudyConfig) -> list[Section]:

@@ -9,7 +9,12 @@ raw EHR-like records; :func:`demo_cohort_path` is the shipped 79-patient
 synthetic demo cohort.
 """
 
-from aftercar.simulate.cohort import SimulatedCohort, iter_chunks, simulate_cohort
+from aftercar.simulate.cohort import (
+    SimulatedCohort,
+    is_simulated_ids,
+    iter_chunks,
+    simulate_cohort,
+)
 from aftercar.simulate.demo import DEMO_PATIENTS, DEMO_SEED, demo_cohort_path
 from aftercar.simulate.metrics import calibration_metrics
 from aftercar.simulate.params import SimulationParams, load_params
@@ -22,6 +27,7 @@ __all__ = [
     "SimulationParams",
     "calibration_metrics",
     "demo_cohort_path",
+    "is_simulated_ids",
     "iter_chunks",
     "load_params",
     "simulate_cohort",

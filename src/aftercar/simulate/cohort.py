@@ -10,6 +10,7 @@ patient in any larger cohort with the same seed when ``j`` lies in a full chunk.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -79,9 +80,31 @@ def _date(days: np.ndarray) -> pa.Array:
     return pa.array(days.astype(np.int32), type=pa.date32(), mask=days < 0)
 
 
+#: Digits of the running number in a simulated patient id (``SYN-0000001``).
+ID_DIGITS = 7
+
+
 def _ids(prefix: str, numbers: np.ndarray) -> pa.Array:
-    text = pc.utf8_lpad(pc.cast(pa.array(numbers), pa.string()), width=7, padding="0")
+    text = pc.utf8_lpad(pc.cast(pa.array(numbers), pa.string()), width=ID_DIGITS, padding="0")
     return pc.binary_join_element_wise(prefix, text, "")
+
+
+def is_simulated_ids(ids: pa.Array | pa.ChunkedArray, *, params=None) -> bool:
+    """True when every id has the simulator's form: ``[cohort] id_prefix`` + 7 digits.
+
+    Parameters
+    ----------
+    ids
+        Patient identifiers (strings).
+    params
+        Simulation parameters (as :func:`load_params` accepts); the shipped
+        defaults when ``None``.
+    """
+    prefix = load_params(params).section("cohort").get("id_prefix")
+    if not prefix or len(ids) == 0:
+        return False
+    pattern = "^" + re.escape(prefix) + f"[0-9]{{{ID_DIGITS}}}$"
+    return bool(pc.all(pc.match_substring_regex(ids, pattern)).as_py())
 
 
 def _take(values: tuple[str, ...], index: np.ndarray, null: np.ndarray | None = None) -> pa.Array:
