@@ -7,6 +7,13 @@ as one :class:`~aftercar.errors.ConfigError`. The configuration serialises to a
 plain dictionary and has a stable SHA-256 hash (canonical JSON, sorted keys) that
 goes into the run manifest.
 
+Past the loader, code reads typed sections, each owned by the stage it configures:
+:attr:`StudyConfig.study`, :attr:`~StudyConfig.input` and
+:attr:`~StudyConfig.vocabulary` (this module: the pipeline hands them to ``io`` and
+``vocab``), :attr:`~StudyConfig.endpoints` (:class:`aftercar.derive.EndpointRules`),
+:attr:`~StudyConfig.analysis` (:class:`aftercar.analysis.AnalysisOptions`) and
+:attr:`~StudyConfig.report` (:class:`ReportSection`).
+
 References
 ----------
 OHDSI CohortMethod settings objects (all validation errors reported at once).
@@ -23,7 +30,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from aftercar.analysis.options import AnalysisOptions
+from aftercar.derive.rules import EndpointRules
 from aftercar.errors import ConfigError, Problem
+from aftercar.schema import response_codes
 
 #: Allowed values of the keys that take one of a fixed set of choices.
 CHOICES: dict[tuple[str, str], tuple[Any, ...]] = {
@@ -34,7 +44,7 @@ CHOICES: dict[tuple[str, str], tuple[Any, ...]] = {
 }
 
 #: Allowed IMWG response codes (for ``endpoints.responders``).
-RESPONSE_CODES = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE")
+RESPONSE_CODES = response_codes()
 
 #: Inclusive numeric ranges (lower, upper); None = unbounded.
 RANGES: dict[tuple[str, str], tuple[float | None, float | None]] = {
@@ -48,6 +58,38 @@ RANGES: dict[tuple[str, str], tuple[float | None, float | None]] = {
 def _defaults() -> dict[str, dict[str, Any]]:
     text = resources.files("aftercar.data").joinpath("study_defaults.toml").read_text("utf-8")
     return tomllib.loads(text)
+
+
+@dataclass(frozen=True)
+class StudySection:
+    """``[study]``: the title printed on the report."""
+
+    title: str
+
+
+@dataclass(frozen=True)
+class InputSection:
+    """``[input]``: how the cohort is read (``date_format`` "" = ISO and Excel dates only)."""
+
+    date_format: str = ""
+
+
+@dataclass(frozen=True)
+class VocabularySection:
+    """``[vocabulary]``: a taxonomy TOML and an override file ("" = built-in / none).
+
+    Relative paths are relative to the study TOML's folder (:meth:`StudyConfig.path`).
+    """
+
+    taxonomy: str = ""
+    overrides: str = ""
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    """``[report]``: counts from 1 to ``suppress_below - 1`` are shown as "<K" (0 = off)."""
+
+    suppress_below: int = 0
 
 
 @dataclass(frozen=True)
@@ -66,7 +108,47 @@ class StudyConfig:
     source: str = "defaults"
 
     def __getitem__(self, section: str) -> Mapping[str, Any]:
+        """The serialised values of one section (prefer the typed properties)."""
         return self.sections[section]
+
+    @property
+    def study(self) -> StudySection:
+        """The typed ``[study]`` section."""
+        return StudySection(**self.sections["study"])
+
+    @property
+    def input(self) -> InputSection:
+        """The typed ``[input]`` section."""
+        return InputSection(**self.sections["input"])
+
+    @property
+    def vocabulary(self) -> VocabularySection:
+        """The typed ``[vocabulary]`` section."""
+        return VocabularySection(**self.sections["vocabulary"])
+
+    @property
+    def endpoints(self) -> EndpointRules:
+        """The typed ``[endpoints]`` section (owned by ``derive``)."""
+        return EndpointRules(**self.sections["endpoints"])
+
+    @property
+    def analysis(self) -> AnalysisOptions:
+        """The typed ``[analysis]`` section (owned by ``analysis``)."""
+        return AnalysisOptions(**self.sections["analysis"])
+
+    @property
+    def report(self) -> ReportSection:
+        """The typed ``[report]`` section."""
+        return ReportSection(**self.sections["report"])
+
+    def path(self, value: str) -> Path | None:
+        """A path given in the study TOML: relative paths are relative to its folder."""
+        if not value:
+            return None
+        path = Path(value)
+        if not path.is_absolute() and Path(self.source).is_file():
+            path = Path(self.source).parent / path
+        return path
 
     def get(self, section: str, key: str) -> Any:
         """Return ``sections[section][key]``."""

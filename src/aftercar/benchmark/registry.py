@@ -36,7 +36,7 @@ __all__ = ["Benchmark", "Endpoint", "get_benchmark", "list_benchmarks"]
 
 _TOP_KEYS = {"name", "short", "title", "citation", "doi", "source_url", "design",
              "population", "n", "time_zero", "km_coordinates", "notes", "endpoints", "baseline",
-             "km"}  # fmt: skip
+             "km", "headline"}  # fmt: skip
 _ENDPOINT_KEYS = {"label", "n", "responders", "rate", "rate_ci", "median", "median_ci",
                   "landmarks", "events"}  # fmt: skip
 _REQUIRED = ("name", "title", "citation", "source_url", "population", "time_zero",
@@ -106,6 +106,7 @@ class Benchmark:
     baseline: dict[str, dict[str, Any]]
     km: dict[str, dict[str, Any]] = field(default_factory=dict)
     path: str = ""
+    headline: tuple[dict[str, Any], ...] = ()
 
     def endpoint(self, key: str) -> Endpoint:
         """The endpoint ``key``; :class:`InputError` listing the available ones."""
@@ -221,7 +222,7 @@ def _parse(raw: dict[str, Any], path: str) -> Benchmark:
         design=raw.get("design", ""), population=raw["population"], n=raw.get("n"),
         time_zero=raw["time_zero"], km_coordinates=raw["km_coordinates"],
         notes=tuple(raw.get("notes", ())), endpoints=eps, baseline=raw.get("baseline", {}),
-        km=raw.get("km", {}), path=path,
+        km=raw.get("km", {}), path=path, headline=tuple(raw.get("headline", ())),
     )  # fmt: skip
 
 

@@ -1,42 +1,44 @@
-"""aftercar.derive: endpoints of the post-CAR-T relapse study.
+"""aftercar.derive: the derived tables of the post-CAR-T relapse study.
 
-* :func:`derive_lines`: one row per salvage line with best response, response
-  flags, PFS and time to next treatment;
-* :func:`derive_patients`: one row per patient with OS from relapse, early vs
-  late relapse, number of lines and the start of the first T-cell-engaging line;
+One module per source turns its records into the same declared tables
+(``data/derived_tables.csv``): :mod:`aftercar.derive.curated` for the curated
+patients + lines workbook (raw records and OMOP sources go beside it). Each
+derivation is written once as an Ibis expression and run on any backend by
+:mod:`aftercar.derive.tables`:
+
+* :func:`derive_cohort`: per-line endpoints (best response, response flags, PFS,
+  TTNT) and per-patient endpoints (OS from relapse, relapse timing, lines, first
+  T-cell-engaging line), typed as declared;
 * :func:`tce_counting_process` and :func:`landmark_cohort`: TCE exposure without
   immortal-time bias;
-* :func:`attrition`: the cohort flow from rows read to rows analysed;
-* :mod:`aftercar.derive.ibis_lines`: the line endpoints as backend-neutral Ibis
-  expressions (DuckDB / Spark) for cohorts that live in a database; a parity test
-  keeps them equal to :func:`derive_lines`.
+* :class:`EndpointRules`: the typed ``[endpoints]`` section of the study TOML.
 
-Months = days / 30.4375 everywhere. Every rule and its source is in
-``docs/methods.md``.
+Months = days / 30.4375 (:data:`aftercar.schema.DAYS_PER_MONTH`). Every rule and
+its source is in ``docs/methods.md``.
 """
 
-from aftercar.derive.attrition import analysis_exclusions, attrition
-from aftercar.derive.endpoints import (
-    DAYS_PER_MONTH,
-    RESPONSE_ORDER,
-    EndpointRules,
+from aftercar.derive.curated import months_between
+from aftercar.derive.rules import EndpointRules
+from aftercar.derive.tables import (
+    DerivedCohort,
+    conform,
+    derive_cohort,
     derive_lines,
     derive_patients,
-    months_between,
-    response_flags,
+    landmark_cohort,
+    tce_counting_process,
 )
-from aftercar.derive.exposure import landmark_cohort, tce_counting_process
+from aftercar.schema import DAYS_PER_MONTH
 
 __all__ = [
     "DAYS_PER_MONTH",
-    "RESPONSE_ORDER",
+    "DerivedCohort",
     "EndpointRules",
-    "analysis_exclusions",
-    "attrition",
+    "conform",
+    "derive_cohort",
     "derive_lines",
     "derive_patients",
     "landmark_cohort",
     "months_between",
-    "response_flags",
     "tce_counting_process",
 ]

@@ -38,10 +38,12 @@ from importlib import resources
 
 import pyarrow as pa
 
+from aftercar.schema import response_codes
+
 TABLES: tuple[str, ...] = ("patients", "lines")
 
 #: Canonical IMWG response codes, best first.
-RESPONSE_CODES: tuple[str, ...] = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE")
+RESPONSE_CODES: tuple[str, ...] = response_codes()
 
 ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(),
@@ -126,14 +128,6 @@ def schema(table: str) -> pa.Schema:
     """Return the Arrow schema of the canonical columns of ``table`` plus ``source_row``."""
     fields = [pa.field(s.name, s.arrow_type) for s in columns(table)]
     return pa.schema([*fields, pa.field("source_row", pa.int64())])
-
-
-@cache
-def response_synonyms() -> dict[str, str]:
-    """Map normalised response text (lower case, punctuation as spaces) to IMWG codes."""
-    ref = resources.files("aftercar").joinpath("data", "response_codes.csv")
-    with ref.open(encoding="utf-8", newline="") as fh:
-        return {r["synonym"]: r["code"] for r in csv.DictReader(fh)}
 
 
 def markdown_table(table: str) -> str:

@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from aftercar.errors import InputError
-from aftercar.io.dictionary import ColumnSpec, response_synonyms
+from aftercar.io.dictionary import ColumnSpec
+from aftercar.schema import response_synonyms
 
 ISO_DATE = (
     r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"

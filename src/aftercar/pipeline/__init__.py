@@ -1,9 +1,11 @@
 """aftercar.pipeline: run the study end to end (read -> classify -> derive -> analyse).
 
-:func:`run` returns a :class:`RunResult` whose ``report_input`` is what
+Orchestration only: :func:`run` calls the stages in order with their typed
+configuration sections, reports progress and records provenance; it returns a
+:class:`RunResult` whose ``report_input`` is what
 :func:`aftercar.report.write_report` renders.
 """
 
-from aftercar.pipeline.runner import STEPS, RunResult, options_from_config, rules_from_config, run
+from aftercar.pipeline.runner import STEPS, RunResult, classify, derive, read, run
 
-__all__ = ["STEPS", "RunResult", "options_from_config", "rules_from_config", "run"]
+__all__ = ["STEPS", "RunResult", "classify", "derive", "read", "run"]

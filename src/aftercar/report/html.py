@@ -9,7 +9,6 @@ and an appendix listing every number of ``results.json``.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -21,6 +20,7 @@ from markupsafe import Markup
 from aftercar.report.figures import FigureSet
 from aftercar.report.model import ReportInput
 from aftercar.report.tables import format_value, results_html, table_html, table_title
+from aftercar.schema import DAYS_PER_MONTH
 
 #: (section id, heading) in page order.
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -89,12 +89,6 @@ class Block:
     figures: list[tuple[str, str, str, Markup]] = field(default_factory=list)
     results: list[tuple[str, Markup]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
-
-
-def load_index_study() -> dict[str, Any]:
-    """Published headline figures of the index study (``data/index_study.toml``)."""
-    text = resources.files("aftercar.report").joinpath("data/index_study.toml").read_text("utf-8")
-    return tomllib.loads(text)
 
 
 def _get(results: dict[str, Any], path: str) -> Any:
@@ -256,10 +250,9 @@ def render_html(
     tables: dict[str, pd.DataFrame],
     figures: FigureSet,
     k: int | None = None,
-    index_study: dict[str, Any] | None = None,
 ) -> str:
     """Render the report page from suppressed results/tables and rendered figures."""
-    index_study = index_study if index_study is not None else load_index_study()
+    index_study = data.index_study or {}
     css = resources.files("aftercar.report").joinpath("templates/report.css").read_text("utf-8")
     meta = data.meta
     template = _environment().get_template("report.html.j2")
@@ -273,7 +266,8 @@ def render_html(
         summary=_summary_rows(results, index_study),
         index_study=index_study,
         notes=list(data.notes),
-        months_note=not any("30.4375" in str(n) for n in data.notes),
+        months_note=not any(f"{DAYS_PER_MONTH:g}" in str(n) for n in data.notes),
+        days_per_month=f"{DAYS_PER_MONTH:g}",
         k=k,
         provenance=_provenance(meta),
         appendix=results_html(

@@ -1,11 +1,13 @@
-"""The hand-off between the analysis (pipeline) and the rendering (report) layers.
+"""The hand-off between the analyses and the rendering: what the report is given.
 
-The pipeline computes every number and curve; :class:`ReportInput` carries them to
+:mod:`aftercar.analysis` computes every number, curve and count (and so does not
+this package); :class:`ReportInput` carries them, with the display styles of the
+study's taxonomy and the index study's published figures, to
 :func:`aftercar.report.write_report`, which only renders, applies disclosure
-control and writes files. Nothing in this module computes statistics.
+control and writes files.
 
 Times are in months from the index date (post-CAR-T progression), months =
-days / 30.4375.
+days / :data:`aftercar.schema.DAYS_PER_MONTH`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from aftercar.analysis.model import Figures
 
 #: Table keys the report knows where to place (rendered first, in this order).
 KNOWN_TABLES: tuple[str, ...] = (
@@ -27,40 +31,18 @@ KNOWN_TABLES: tuple[str, ...] = (
     "attrition",
 )
 
-#: Curve (figure) keys the report knows where to place.
-KNOWN_CURVES: tuple[str, ...] = (
-    "os",
-    "os_by_relapse_timing",
-    "os_by_product",
-    "first_salvage_pfs",
-    "pfs_by_category",
-    "os_tce_landmark",
-)
 
-#: Columns of :attr:`ReportInput.lines` the figures read.
-LINE_COLUMNS: tuple[str, ...] = (
-    "patient_id",
-    "line",
-    "regimen",
-    "category",
-    "tce",
-    "bcma_directed",
-    "start_months",
-    "end_months",
-    "best_response",
-    "responded",
-    "progression_months",
-)
+@dataclass(frozen=True)
+class CategoryStyle:
+    """How a therapy category is shown: short label (figures), description, colour.
 
-#: Columns of :attr:`ReportInput.patients` the figures read.
-PATIENT_COLUMNS: tuple[str, ...] = (
-    "patient_id",
-    "os_months",
-    "os_event",
-    "early_relapse",
-    "car_t_product",
-    "n_lines",
-)
+    Taken from the study's taxonomy (``data/taxonomy.toml`` or the study's own).
+    """
+
+    name: str
+    label: str
+    colour: str
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -70,26 +52,15 @@ class ReportInput:
     Parameters
     ----------
     results
-        JSON-ready nested dictionary of every number (the ``results.json`` keys of
-        issue 6 and more). Not-estimable bounds are ``None``. Counts must sit under
-        count key names (see :data:`aftercar.report.disclosure.COUNT_KEYS`) so that
-        disclosure control can find them.
+        JSON-ready nested dictionary of every number (``results.json``).
+        Not-estimable bounds are ``None``. Counts sit under count key names (see
+        :data:`aftercar.report.disclosure.COUNT_KEYS`) so that disclosure control
+        can find them.
     tables
-        Named tables (``"table1"``, ``"os_summary"``, ``"response_by_category"``,
-        ``"pfs_by_category"``, ``"response_by_line"``, ``"regimen_mapping"``,
-        ``"attrition"``, and any more); every one is rendered and written as
-        ``tables/<name>.csv``. Count columns are recognised by name.
-    curves
-        Figure key -> {group label -> Kaplan-Meier result of :mod:`aftercar.stats`}
-        (objects with ``.table``, ``.median()`` and ``.at(times)``). Keys: ``"os"``,
-        ``"os_by_relapse_timing"``, ``"os_by_product"``, ``"first_salvage_pfs"``,
-        ``"pfs_by_category"``, ``"os_tce_landmark"``, and any more.
-    lines
-        One row per analysed salvage line (columns :data:`LINE_COLUMNS`; times in
-        months from the index date; ``progression_months`` null when the line did
-        not progress).
-    patients
-        One row per patient (columns :data:`PATIENT_COLUMNS`).
+        Named tables; every one is rendered and written as ``tables/<name>.csv``.
+        Count columns are recognised by name.
+    figures
+        The data of every figure (:class:`aftercar.analysis.Figures`).
     meta
         Provenance: ``title``, ``source``, ``synthetic`` (bool), ``aftercar_version``,
         ``created`` (ISO time), ``config`` (dict), ``config_hash``, ``inputs``
@@ -97,15 +68,21 @@ class ReportInput:
         ``timings`` ({stage: seconds}).
     notes
         Method notes and warnings shown in the report.
+    categories
+        Display style of each therapy category, in the taxonomy's order.
+    index_study
+        The index study's ``citation``, ``doi`` and ``headline`` rows (results.json
+        path, label, published value), from the benchmark registry; ``None`` to
+        leave the comparison out.
     """
 
     results: dict[str, Any]
     tables: dict[str, pd.DataFrame]
-    curves: dict[str, dict[str, Any]]
-    lines: pd.DataFrame
-    patients: pd.DataFrame
+    figures: Figures
     meta: dict[str, Any]
     notes: tuple[str, ...] = ()
+    categories: tuple[CategoryStyle, ...] = ()
+    index_study: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

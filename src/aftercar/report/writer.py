@@ -9,31 +9,24 @@ from typing import Any
 
 import pandas as pd
 
+from aftercar.analysis.model import Figures
 from aftercar.errors import InputError
 from aftercar.io.hashing import sha256_file
 from aftercar.report import jsonsafe
 from aftercar.report.disclosure import suppress_small_counts, suppress_table
 from aftercar.report.figures import FigureOutput, render_figures
-from aftercar.report.html import load_index_study, render_html
-from aftercar.report.model import LINE_COLUMNS, PATIENT_COLUMNS, ReportInput, ReportPaths
+from aftercar.report.html import render_html
+from aftercar.report.model import ReportInput, ReportPaths
 
 #: ``progress(step, done, total)`` is called before each step when given.
 ProgressCallback = Callable[[str, int, int], None]
 
 
 def _check_input(data: ReportInput) -> None:
-    """Raise :class:`InputError` naming any missing column of ``lines``/``patients``."""
+    """Raise :class:`InputError` naming anything of ``data`` that cannot be rendered."""
     problems = []
-    for name, frame, cols in (
-        ("lines", data.lines, LINE_COLUMNS),
-        ("patients", data.patients, PATIENT_COLUMNS),
-    ):
-        if not isinstance(frame, pd.DataFrame):
-            problems.append(f"ReportInput.{name} must be a pandas DataFrame")
-            continue
-        missing = [c for c in cols if c not in frame.columns]
-        if missing:
-            problems.append(f"ReportInput.{name} lacks column(s) {', '.join(missing)}")
+    if not isinstance(data.figures, Figures):
+        problems.append("ReportInput.figures must be aftercar.analysis.Figures")
     for key, table in data.tables.items():
         if not isinstance(table, pd.DataFrame):
             problems.append(f"ReportInput.tables[{key!r}] must be a pandas DataFrame")
@@ -43,6 +36,21 @@ def _check_input(data: ReportInput) -> None:
             + "; ".join(problems)
             + ". Fix: build ReportInput as documented in aftercar.report.model."
         )
+
+
+def _shared_results(results: dict[str, Any], k: int | None) -> dict[str, Any]:
+    """``results.json`` as shared: under disclosure control, individual-level figure
+    data (the swimmer rows) and per-row shares that could reveal a small count are
+    left out, then every count from 1 to K-1 is suppressed."""
+    if k is not None and isinstance(results.get("figures"), dict):
+        figures = dict(results["figures"])
+        figures.pop("swimmer", None)
+        bars = figures.get("response_by_category")
+        if isinstance(bars, dict):
+            rows = [{n: v for n, v in r.items() if n != "shares"} for r in bars.get("rows", [])]
+            figures["response_by_category"] = bars | {"rows": rows}
+        results = results | {"figures": figures}
+    return suppress_small_counts(jsonsafe.to_jsonable(results), k)
 
 
 def _write_tables(tables: dict[str, pd.DataFrame], outdir: Path) -> dict[str, Path]:
@@ -150,8 +158,8 @@ def write_report(
     Raises
     ------
     InputError
-        When ``data`` lacks required columns, or ``suppress_below`` is not a
-        positive integer.
+        When ``data`` is not renderable, or ``suppress_below`` is not a positive
+        integer.
     """
     if suppress_below is not None and (
         isinstance(suppress_below, bool)
@@ -173,7 +181,7 @@ def write_report(
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     step(0)
-    results = suppress_small_counts(jsonsafe.to_jsonable(data.results), k)
+    results = _shared_results(data.results, k)
     tables = _ordered_tables(data.tables, k)
     step(1)
     results_path = out / "results.json"
@@ -182,17 +190,14 @@ def write_report(
     table_paths = _write_tables(tables, out)
     _remove_stale(out / "tables", set(table_paths.values()), (".csv",))
     step(3)
-    index_study = load_index_study()
-    figs = render_figures(data, results=results, k=k, index_study=index_study)
+    figs = render_figures(data, results=results, k=k)
     figure_paths = _write_figures(figs.figures, out)
     written = {p for pair in figure_paths.values() for p in pair}
     _remove_stale(out / "figures", written, (".svg", ".png"))
     data = replace(data, meta=_shared_meta(data.meta, k))
     step(4)
     html_path = out / "report.html"
-    page = render_html(
-        data, results=results, tables=tables, figures=figs, k=k, index_study=index_study
-    )
+    page = render_html(data, results=results, tables=tables, figures=figs, k=k)
     html_path.write_text(page, encoding="utf-8")
     step(5)
     files = [html_path, results_path, *table_paths.values()]

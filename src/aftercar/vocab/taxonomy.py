@@ -16,6 +16,7 @@ rest); REFERENCE.md section 1.2 (probable salvage categories) and section 4
 from __future__ import annotations
 
 import tomllib
+import zlib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -25,7 +26,21 @@ from aftercar.errors import VocabularyError
 from aftercar.vocab.vocabulary import Drug, Vocabulary, default_vocabulary
 
 _SELECTORS = ("classes", "drugs", "procedures")
-_CATEGORY_KEYS = {"label", "description", *_SELECTORS}
+_CATEGORY_KEYS = {"label", "short", "colour", "description", *_SELECTORS}
+
+#: Colours of categories whose taxonomy gives none (a stable hash of the name picks one).
+FALLBACK_COLOURS: tuple[str, ...] = (
+    "#1B9E77",
+    "#7570B3",
+    "#E7298A",
+    "#66A61E",
+    "#A6761D",
+    "#E6AB02",
+    "#666666",
+    "#1F78B4",
+    "#B2DF8A",
+    "#FB9A99",
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +52,8 @@ class Category:
     classes: frozenset[str]
     drugs: frozenset[str]
     procedures: frozenset[str]
+    short: str = ""
+    colour: str = ""
 
     def selects(self, drug: Drug) -> bool:
         """Return True when ``drug`` puts a regimen in this category."""
@@ -60,6 +77,10 @@ class Taxonomy:
     def names(self) -> tuple[str, ...]:
         """All category names, in precedence order, default last."""
         return (*self.precedence, self.default)
+
+    def styles(self) -> tuple[Category, ...]:
+        """Every category in precedence order, default last (labels and colours for display)."""
+        return tuple(self.categories[n] for n in self.names if n in self.categories)
 
     def categorize(self, drugs: list[Drug]) -> str:
         """Return the category of a regimen made of ``drugs``."""
@@ -109,8 +130,19 @@ def _category(name: str, spec: object, path: str, vocab: Vocabulary) -> Category
                 f"unknown {kind} name(s) {bad}",
                 f"use {kind} names from the 'name' column of drugs.csv",
             )
+    label = str(spec.get("label", name))
+    colour = (
+        str(spec.get("colour", ""))
+        or FALLBACK_COLOURS[zlib.crc32(name.encode()) % len(FALLBACK_COLOURS)]
+    )
     return Category(
-        name, str(spec.get("label", name)), sel["classes"], sel["drugs"], sel["procedures"]
+        name,
+        label,
+        sel["classes"],
+        sel["drugs"],
+        sel["procedures"],
+        short=str(spec.get("short", "")) or label,
+        colour=colour,
     )
 
 
@@ -165,12 +197,9 @@ def _parse(data: dict, path: str, vocab: Vocabulary) -> Taxonomy:
             "add them to precedence or remove them",
         )
     cats = {n: _category(n, specs[n], path, vocab) for n in precedence}
-    cats[default] = Category(
-        default,
-        str(specs.get(default, {}).get("label", default)),
-        frozenset(),
-        frozenset(),
-        frozenset(),
+    spec = specs.get(default, {})
+    cats[default] = _category(
+        default, {k: v for k, v in spec.items() if k not in _SELECTORS}, path, vocab
     )
     return Taxonomy(tuple(precedence), default, cats, path)
 

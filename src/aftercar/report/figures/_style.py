@@ -15,13 +15,16 @@ from __future__ import annotations
 import io
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import matplotlib as mpl
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from aftercar.report.model import CategoryStyle
+from aftercar.schema import response_levels
 
 #: matplotlib settings used for every report figure (applied in a context).
 RC: dict[str, object] = {
@@ -58,23 +61,7 @@ GROUP_COLOURS: tuple[str, ...] = (
     "#000000",
 )
 
-#: One colour per default therapy category (vocabulary taxonomy).
-CATEGORY_COLOURS: dict[str, str] = {
-    "car_t": "#0072B2",
-    "bispecific": "#56B4E9",
-    "adc": "#CC79A7",
-    "alkylator": "#D55E00",
-    "selinexor": "#E69F00",
-    "venetoclax": "#F0E442",
-    "anti_cd38": "#009E73",
-    "imid_pi": "#8C6D31",
-    "radiotherapy": "#999999",
-    "transplant": "#6A3D9A",
-    "other": "#BBBBBB",
-    "unclassified": "#E0E0E0",
-}
-
-#: Colours for user-defined categories, chosen by a stable hash of the name.
+#: Colours of categories the study's taxonomy does not list (a stable hash picks one).
 FALLBACK_COLOURS: tuple[str, ...] = (
     "#1B9E77",
     "#7570B3",
@@ -88,52 +75,48 @@ FALLBACK_COLOURS: tuple[str, ...] = (
     "#FB9A99",
 )
 
-#: Colours of IMWG best-response groups (best to worst), then not evaluable.
-RESPONSE_COLOURS: dict[str, str] = {
-    "sCR/CR": "#08306B",
-    "VGPR": "#2171B5",
-    "PR": "#6BAED6",
-    "MR": "#C6DBEF",
-    "SD": "#FDD0A2",
-    "PD": "#D94801",
-    "NE/missing": "#BDBDBD",
-}
 
-#: Human labels of the default categories.
-CATEGORY_LABELS: dict[str, str] = {
-    "car_t": "CAR T",
-    "bispecific": "Bispecific",
-    "adc": "ADC",
-    "alkylator": "Alkylator",
-    "selinexor": "Selinexor",
-    "venetoclax": "Venetoclax",
-    "anti_cd38": "Anti-CD38",
-    "imid_pi": "IMiD/PI",
-    "radiotherapy": "Radiotherapy",
-    "transplant": "Transplant",
-    "other": "Other",
-    "unclassified": "Unclassified",
-}
+@dataclass(frozen=True)
+class Palette:
+    """Labels, colours and order of therapy categories and IMWG response groups.
 
+    Built from the study's taxonomy (:class:`~aftercar.report.model.CategoryStyle`)
+    and ``response_codes.csv``; the report never hard-codes a category.
+    """
 
-def category_colour(category: object) -> str:
-    """Return the colour of a therapy category (stable for user categories too)."""
-    name = str(category)
-    if name in CATEGORY_COLOURS:
-        return CATEGORY_COLOURS[name]
-    return FALLBACK_COLOURS[zlib.crc32(name.encode()) % len(FALLBACK_COLOURS)]
+    categories: Mapping[str, CategoryStyle]
+    responses: Mapping[str, str]
 
+    @classmethod
+    def of(cls, styles: tuple[CategoryStyle, ...]) -> Palette:
+        """The palette of a study's category styles and the IMWG response groups."""
+        responses: dict[str, str] = {}
+        for level in response_levels():
+            responses.setdefault(level.figure_group, level.colour)
+        return cls({s.name: s for s in styles}, responses)
 
-def category_label(category: object) -> str:
-    """Return the display label of a category (its own name when not a default)."""
-    name = str(category)
-    return CATEGORY_LABELS.get(name, name.replace("_", " "))
+    def colour(self, category: object) -> str:
+        """Colour of a category (stable for categories the taxonomy does not list)."""
+        name = str(category)
+        if name in self.categories:
+            return self.categories[name].colour
+        return FALLBACK_COLOURS[zlib.crc32(name.encode()) % len(FALLBACK_COLOURS)]
 
+    def label(self, category: object) -> str:
+        """Display label of a category (its name, spaced, when the taxonomy has none)."""
+        name = str(category)
+        if name in self.categories:
+            return self.categories[name].label
+        return name.replace("_", " ")
 
-def category_order(categories: list[str]) -> list[str]:
-    """Default categories in taxonomy order, then the others alphabetically."""
-    known = [c for c in CATEGORY_COLOURS if c in categories]
-    return known + sorted(c for c in set(categories) if c not in CATEGORY_COLOURS)
+    def order(self, names: list[str]) -> list[str]:
+        """Taxonomy categories in taxonomy order, then the others alphabetically."""
+        known = [c for c in self.categories if c in names]
+        return known + sorted(c for c in set(names) if c not in self.categories)
+
+    def is_category(self, name: object) -> bool:
+        """True when ``name`` is a category of the taxonomy."""
+        return str(name) in self.categories
 
 
 @dataclass(frozen=True)

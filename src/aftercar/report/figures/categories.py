@@ -3,8 +3,9 @@
 The forest plot reads ``results["by_category"][c]["orr"]`` (``responders, n,
 estimate, ci95``; exact Clopper-Pearson intervals computed by the analysis) after
 disclosure control, so a suppressed estimate is shown as text and not drawn.
-The response bars count best responses per line from ``ReportInput.lines``
-(sCR and CR pooled; NE and missing shown together).
+The response bars draw the lines per category and IMWG response group counted
+by :func:`aftercar.analysis.figures.response_bars` (sCR and CR pooled; NE and
+missing shown together).
 
 References
 ----------
@@ -20,34 +21,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from matplotlib.ticker import PercentFormatter
 
+from aftercar.analysis.model import ResponseBars
 from aftercar.report.disclosure import suppress_value
-from aftercar.report.figures._style import (
-    RESPONSE_COLOURS,
-    FigureOutput,
-    category_colour,
-    category_label,
-    category_order,
-    new_figure,
-    save,
-)
+from aftercar.report.figures._style import FigureOutput, Palette, new_figure, save
 
 FOREST_TITLE = "Overall response rate by therapy category (all salvage lines)"
 RESPONSE_TITLE = "Best response by therapy category (all salvage lines)"
-
-#: IMWG codes -> response group of the bars.
-RESPONSE_GROUPS: dict[str, str] = {
-    "sCR": "sCR/CR",
-    "CR": "sCR/CR",
-    "VGPR": "VGPR",
-    "PR": "PR",
-    "MR": "MR",
-    "SD": "SD",
-    "PD": "PD",
-    "NE": "NE/missing",
-}
 
 
 def _number(value: Any) -> float | None:
@@ -56,12 +37,12 @@ def _number(value: Any) -> float | None:
     return float(value) if np.isfinite(value) else None
 
 
-def _forest_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
+def _forest_rows(results: dict[str, Any], palette: Palette) -> list[dict[str, Any]]:
     by_cat = results.get("by_category") or {}
     rows = []
-    for cat in category_order(list(by_cat)):
+    for cat in palette.order(list(by_cat)):
         orr = (by_cat.get(cat) or {}).get("orr") or {}
-        rows.append({"label": category_label(cat), "colour": category_colour(cat), **orr})
+        rows.append({"label": palette.label(cat), "colour": palette.colour(cat), **orr})
     extra = (
         ("First salvage line (all)", (results.get("first_salvage") or {}).get("orr")),
         ("First T-cell-engaging line", (results.get("tce") or {}).get("orr")),
@@ -107,10 +88,14 @@ def _ci_methods_text(rows: list[dict[str, Any]]) -> str:
 
 
 def forest_figure(
-    results: dict[str, Any], *, reference: float | None = None, reference_label: str = ""
+    results: dict[str, Any],
+    palette: Palette,
+    *,
+    reference: float | None = None,
+    reference_label: str = "",
 ) -> FigureOutput | None:
     """Draw the ORR forest plot; ``None`` when ``results`` has no ``by_category``."""
-    rows = _forest_rows(results)
+    rows = _forest_rows(results, palette)
     if not rows:
         return None
     fig = new_figure(7.6, 0.9 + 0.3 * len(rows))
@@ -181,32 +166,27 @@ def forest_figure(
     return save(fig, "forest_orr", FOREST_TITLE, caption)
 
 
-def response_counts(lines: pd.DataFrame) -> pd.DataFrame:
-    """Count lines per category (rows) and response group (columns), vectorised."""
-    group = lines["best_response"].map(RESPONSE_GROUPS).fillna("NE/missing")
-    counts = pd.crosstab(lines["category"].astype(str), group)
-    return counts.reindex(columns=list(RESPONSE_COLOURS), fill_value=0)
-
-
-def response_figure(lines: pd.DataFrame, *, k: int | None = None) -> FigureOutput | None:
+def response_figure(
+    bars: ResponseBars | None, palette: Palette, *, k: int | None = None
+) -> FigureOutput | None:
     """Draw 100% stacked bars of best response per category; ``None`` without lines."""
-    if lines.empty or lines["category"].notna().sum() == 0:
+    if bars is None or not bars.categories:
         return None
-    counts = response_counts(lines[lines["category"].notna()])
-    order = category_order(list(counts.index))[::-1]
-    counts = counts.loc[order]
-    total = counts.sum(axis=1).to_numpy(dtype=float)
-    share = counts.to_numpy(dtype=float) / np.where(total > 0, total, 1)[:, None]
+    index = {c: i for i, c in enumerate(bars.categories)}
+    order = palette.order(list(bars.categories))[::-1]
+    rows = [index[c] for c in order]
+    share = bars.shares[rows]
+    total = bars.counts[rows].sum(axis=1)
     fig = new_figure(7.6, 1.3 + 0.32 * len(order))
     ax = fig.add_subplot()
     left = np.zeros(len(order))
-    for j, col in enumerate(counts.columns):
+    for j, col in enumerate(bars.groups):
         ax.barh(
             np.arange(len(order)),
             share[:, j],
             left=left,
             height=0.7,
-            color=RESPONSE_COLOURS[col],
+            color=palette.responses[col],
             label=col,
             lw=0.3,
             edgecolor="white",
@@ -221,12 +201,12 @@ def response_figure(lines: pd.DataFrame, *, k: int | None = None) -> FigureOutpu
             va="center",
             fontsize=8.5,
         )
-    ax.set_yticks(np.arange(len(order)), [category_label(c) for c in order])
+    ax.set_yticks(np.arange(len(order)), [palette.label(c) for c in order])
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_xlabel("Share of lines")
     ax.legend(
-        ncols=len(counts.columns),
+        ncols=len(bars.groups),
         loc="lower left",
         bbox_to_anchor=(0, 1.0),
         fontsize=8,

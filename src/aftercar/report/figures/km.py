@@ -21,20 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from matplotlib.colors import to_rgb
 from matplotlib.ticker import PercentFormatter
 
+from aftercar.analysis.model import Curve, CurveFigure
 from aftercar.report.disclosure import suppress_value
-from aftercar.report.figures._style import (
-    CATEGORY_COLOURS,
-    GROUP_COLOURS,
-    FigureOutput,
-    category_colour,
-    category_label,
-    new_figure,
-    save,
-)
+from aftercar.report.figures._style import GROUP_COLOURS, FigureOutput, Palette, new_figure, save
 
 #: Most steps drawn per curve; larger curves are thinned by time bin.
 MAX_STEPS = 2000
@@ -48,9 +40,6 @@ MAX_BAND_GROUPS = 3
 
 #: The cumulative-events rows are shown for at most this many groups.
 MAX_EVENT_ROW_GROUPS = 4
-
-#: Tick spacings (months) to choose from, so that at most 9 ticks are shown.
-TICK_STEPS: tuple[float, ...] = (1, 2, 3, 6, 12, 24, 36, 60, 120)
 
 
 @dataclass(frozen=True)
@@ -111,46 +100,6 @@ def spec_for(key: str) -> CurveSpec:
     return CurveSpec(title, "Survival probability", "Months", "Kaplan-Meier estimate.")
 
 
-@dataclass(frozen=True)
-class _Curve:
-    label: str
-    time: np.ndarray
-    n_risk: np.ndarray
-    n_event: np.ndarray
-    n_censor: np.ndarray
-    surv: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
-    median: tuple[Any, Any, Any]
-    start: float
-    n: float
-
-
-def _as_float(values: Any) -> np.ndarray:
-    return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
-
-
-def _curve(label: str, result: Any) -> _Curve:
-    table = result.table
-    try:
-        median = tuple(result.median())
-    except (ValueError, TypeError, AttributeError):
-        median = (None, None, None)
-    return _Curve(
-        label=str(label),
-        time=_as_float(table["time"]),
-        n_risk=_as_float(table["n_risk"]),
-        n_event=_as_float(table["n_event"]),
-        n_censor=_as_float(table["n_censor"]),
-        surv=_as_float(table["surv"]),
-        lower=_as_float(table["lower"]) if "lower" in table else np.full(len(table), np.nan),
-        upper=_as_float(table["upper"]) if "upper" in table else np.full(len(table), np.nan),
-        median=median,  # type: ignore[arg-type]
-        start=float(getattr(result, "start_time", 0.0) or 0.0),
-        n=float(getattr(result, "n", table["n_risk"].iloc[0] if len(table) else 0.0)),
-    )
-
-
 def thin_steps(time: np.ndarray, tmax: float, max_steps: int = MAX_STEPS) -> np.ndarray:
     """Return indices keeping the last step of each of ``max_steps`` time bins."""
     if len(time) <= max_steps or tmax <= 0:
@@ -158,27 +107,6 @@ def thin_steps(time: np.ndarray, tmax: float, max_steps: int = MAX_STEPS) -> np.
     bins = np.floor(time / tmax * max_steps).astype(np.int64)
     keep = np.r_[bins[1:] != bins[:-1], True]
     return np.flatnonzero(keep)
-
-
-def nice_ticks(tmax: float) -> np.ndarray:
-    """Month ticks from 0 with a spacing from :data:`TICK_STEPS` (at most 9 ticks)."""
-    step = next((s for s in TICK_STEPS if tmax / s <= 8), TICK_STEPS[-1])
-    return np.arange(0.0, tmax + 1e-9, step)
-
-
-def at_risk(curve: _Curve, ticks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Number at risk and cumulative events at each tick (vectorised).
-
-    The number at risk at ``t`` is the risk set of the first tabulated time
-    ``>= t`` (0 beyond the last time); cumulative events count times ``<= t``.
-    """
-    if len(curve.time) == 0:
-        return np.zeros(len(ticks)), np.zeros(len(ticks))
-    idx = np.searchsorted(curve.time, ticks, side="left")
-    risk = np.where(idx < len(curve.time), curve.n_risk[np.minimum(idx, len(curve.time) - 1)], 0.0)
-    cum = np.r_[0.0, np.cumsum(curve.n_event)]
-    events = cum[np.searchsorted(curve.time, ticks, side="right")]
-    return risk, events
 
 
 def _fmt_count(value: float, k: int | None) -> str:
@@ -191,23 +119,24 @@ def _fmt_months(value: Any) -> str:
     return "NE" if value is None or not np.isfinite(float(value)) else f"{float(value):.1f}"
 
 
-def _legend_label(curve: _Curve, k: int | None) -> str:
+def _legend_label(curve: Curve, label: str, k: int | None) -> str:
     est, lo, hi = curve.median
     n_text = _fmt_count(curve.n, k)
     return (
-        f"{curve.label} (n={n_text}; median {_fmt_months(est)} "
-        f"[{_fmt_months(lo)}–{_fmt_months(hi)}] mo)"
+        f"{label} (n={n_text}; median {_fmt_months(est)} [{_fmt_months(lo)}–{_fmt_months(hi)}] mo)"
     )
 
 
 def _draw_curve(
-    ax: Any, curve: _Curve, colour: str, tmax: float, k: int | None, band: bool
+    ax: Any, curve: Curve, label: str, colour: str, tmax: float, k: int | None, band: bool
 ) -> None:
     keep = thin_steps(curve.time, tmax)
     t, s = curve.time[keep], curve.surv[keep]
     lo, hi = curve.lower[keep], curve.upper[keep]
     x = np.r_[min(curve.start, t[0]) if len(t) else curve.start, t]
-    ax.step(x, np.r_[1.0, s], where="post", color=colour, lw=1.6, label=_legend_label(curve, k))
+    ax.step(
+        x, np.r_[1.0, s], where="post", color=colour, lw=1.6, label=_legend_label(curve, label, k)
+    )
     if band:
         ax.fill_between(
             x, np.r_[1.0, lo], np.r_[1.0, hi], step="post", color=colour, alpha=0.14, lw=0
@@ -219,20 +148,20 @@ def _draw_curve(
 
 
 def _risk_table(
-    ax: Any, curves: list[_Curve], colours: list[str], ticks: np.ndarray, k: int | None
+    ax: Any, fig: CurveFigure, labels: list[str], colours: list[str], k: int | None
 ) -> None:
     """Write the at-risk (and cumulative-event) rows under the axis, one per group."""
-    rows: list[tuple[str, str | None, np.ndarray | None]] = [("Number at risk", None, None)]
-    stats = [at_risk(c, ticks) for c in curves]
-    rows += [(c.label, col, st[0]) for c, col, st in zip(curves, colours, stats, strict=True)]
-    if len(curves) <= MAX_EVENT_ROW_GROUPS:
+    ticks = np.asarray(fig.ticks)
+    rows: list[tuple[str, str | None, tuple[int, ...] | None]] = [("Number at risk", None, None)]
+    rows += list(zip(labels, colours, fig.at_risk, strict=True))
+    if len(labels) <= MAX_EVENT_ROW_GROUPS:
         rows.append(("Cumulative events", None, None))
-        rows += [(c.label, col, st[1]) for c, col, st in zip(curves, colours, stats, strict=True)]
+        rows += list(zip(labels, colours, fig.cumulative_events, strict=True))
     n = len(rows)
     for i, (label, colour, values) in enumerate(rows):
         y = 1 - (i + 0.5) / n
         trans = ax.get_yaxis_transform()
-        if values is None:
+        if values is None or colour is None:
             ax.text(-0.05, y, label, transform=trans, ha="right", va="center", weight="bold")
             continue
         dark = tuple(0.7 * c for c in to_rgb(colour))  # readable on white, same hue
@@ -246,44 +175,44 @@ def _risk_table(
     ax.tick_params(axis="x", which="both", length=0, labelbottom=False)
 
 
-def km_figure(key: str, results: dict[str, Any], *, k: int | None = None) -> FigureOutput:
-    """Draw one Kaplan-Meier figure (all groups of ``results``) with its at-risk table.
+def km_figure(fig: CurveFigure, palette: Palette, *, k: int | None = None) -> FigureOutput:
+    """Draw one Kaplan-Meier figure (all its curves) with its at-risk table.
 
     Parameters
     ----------
-    key
-        Figure key (e.g. ``"os"``); selects titles and axis labels.
-    results
-        Group label -> Kaplan-Meier result (``.table`` with ``time, n_risk,
-        n_event, n_censor, surv, lower, upper`` and ``.median()``).
+    fig
+        The figure's data (:class:`aftercar.analysis.CurveFigure`): curves, x
+        ticks, numbers at risk and cumulative events per tick.
+    palette
+        Category labels and colours (curves of therapy categories use them).
     k
         Disclosure threshold: at-risk and event counts from 1 to K-1 show ``"<K"``.
     """
-    spec = spec_for(key)
-    by_category = "category" in key or all(str(g) in CATEGORY_COLOURS for g in results)
-    curves = [_curve(category_label(g) if by_category else g, res) for g, res in results.items()]
+    spec = spec_for(fig.key)
+    names = [c.label for c in fig.curves]
+    by_category = "category" in fig.key or all(palette.is_category(g) for g in names)
+    labels = [palette.label(g) for g in names] if by_category else names
     if by_category:
-        colours = [category_colour(g) for g in results]
+        colours = [palette.colour(g) for g in names]
     else:
-        colours = [GROUP_COLOURS[i % len(GROUP_COLOURS)] for i in range(len(curves))]
-    tmax = max((float(np.nanmax(c.time)) for c in curves if len(c.time)), default=1.0)
-    tmax = max(tmax, 1.0)
-    ticks = nice_ticks(tmax)
-    n_rows = (2 if len(curves) <= MAX_EVENT_ROW_GROUPS else 1) * (len(curves) + 1)
+        colours = [GROUP_COLOURS[i % len(GROUP_COLOURS)] for i in range(len(names))]
+    times = [float(np.nanmax(c.time)) for c in fig.curves if len(c.time)]
+    tmax = max(max(times, default=1.0), 1.0)
+    n_rows = (2 if len(names) <= MAX_EVENT_ROW_GROUPS else 1) * (len(names) + 1)
     table_h = 0.19 * n_rows
-    fig = new_figure(7.6, 3.7 + table_h)
-    gs = fig.add_gridspec(2, 1, height_ratios=[3.4, table_h], hspace=0.28)
-    ax = fig.add_subplot(gs[0])
-    tab = fig.add_subplot(gs[1], sharex=ax)
-    band = len(curves) <= MAX_BAND_GROUPS
-    for curve, colour in zip(curves, colours, strict=True):
-        _draw_curve(ax, curve, colour, tmax, k, band)
-    _decorate(ax, spec, ticks, tmax, len(curves))
-    _risk_table(tab, curves, colours, ticks, k)
+    figure = new_figure(7.6, 3.7 + table_h)
+    gs = figure.add_gridspec(2, 1, height_ratios=[3.4, table_h], hspace=0.28)
+    ax = figure.add_subplot(gs[0])
+    tab = figure.add_subplot(gs[1], sharex=ax)
+    band = len(names) <= MAX_BAND_GROUPS
+    for curve, label, colour in zip(fig.curves, labels, colours, strict=True):
+        _draw_curve(ax, curve, label, colour, tmax, k, band)
+    _decorate(ax, spec, np.asarray(fig.ticks), tmax, len(names))
+    _risk_table(tab, fig, labels, colours, k)
     caption = spec.caption
     if not band:
         caption += f" Confidence bands omitted with more than {MAX_BAND_GROUPS} groups."
-    return save(fig, key, spec.title, caption)
+    return save(figure, fig.key, spec.title, caption)
 
 
 def _decorate(ax: Any, spec: CurveSpec, ticks: np.ndarray, tmax: float, groups: int) -> None:

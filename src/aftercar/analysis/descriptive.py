@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from aftercar.pipeline.summaries import num
+from aftercar.analysis.summaries import num
 from aftercar.vocab import CONTRACT_COLUMNS
 
 #: (column, label, kind) in display order; kind is "continuous" or "categorical".

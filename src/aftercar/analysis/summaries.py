@@ -16,27 +16,17 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from aftercar import stats
+from aftercar.analysis.options import AnalysisOptions
 from aftercar.errors import AftercarError, StatisticalWarning
 
 #: Largest table total for Fisher's exact test; above it Pearson's chi-square is used.
 FISHER_MAX_N = 1000
-
-
-@dataclass(frozen=True)
-class StatOptions:
-    """Options shared by every analysis (the ``[analysis]`` section of the study TOML)."""
-
-    conf_level: float = 0.95
-    km_conf_type: str = "log-log"
-    proportion_method: str = "exact"
-    cox_ties: str = "efron"
 
 
 def num(value: Any) -> float | None:
@@ -65,7 +55,7 @@ def _clean(time: Any, event: Any) -> tuple[np.ndarray, np.ndarray]:
     return t[ok], e[ok]
 
 
-def km_fit(time: Any, event: Any, opts: StatOptions) -> Any | None:
+def km_fit(time: Any, event: Any, opts: AnalysisOptions) -> Any | None:
     """Fit a Kaplan-Meier curve on finite, non-negative times; ``None`` if empty."""
     t, e = _clean(time, event)
     if len(t) == 0:
@@ -74,7 +64,7 @@ def km_fit(time: Any, event: Any, opts: StatOptions) -> Any | None:
 
 
 def km_block(
-    time: Any, event: Any, opts: StatOptions, *, rates: tuple[float, ...] = ()
+    time: Any, event: Any, opts: AnalysisOptions, *, rates: tuple[float, ...] = ()
 ) -> tuple[dict[str, Any], Any | None]:
     """Summarise a Kaplan-Meier fit: n, events, median with CI and rates at ``rates`` months."""
     t, e = _clean(time, event)
@@ -103,7 +93,7 @@ def _rates(fit: Any, rates: tuple[float, ...], t: np.ndarray) -> list[dict[str, 
     return out
 
 
-def prop_block(x: int, n: int, opts: StatOptions) -> dict[str, Any]:
+def prop_block(x: int, n: int, opts: AnalysisOptions) -> dict[str, Any]:
     """Proportion ``x / n`` with its exact (or Wilson) confidence interval."""
     block: dict[str, Any] = {"responders": int(x), "n": int(n)}
     if n == 0:
@@ -115,7 +105,7 @@ def prop_block(x: int, n: int, opts: StatOptions) -> dict[str, Any]:
     return block | {"estimate": est, "ci95": [lo, hi], "method": opts.proportion_method}
 
 
-def response_block(responded: pd.Series, opts: StatOptions) -> dict[str, Any]:
+def response_block(responded: pd.Series, opts: AnalysisOptions) -> dict[str, Any]:
     """ORR over evaluable lines (non-missing ``responded``), not-evaluable lines counted."""
     known = responded.notna().to_numpy()
     x = int(responded[known].astype(bool).sum())
@@ -124,7 +114,9 @@ def response_block(responded: pd.Series, opts: StatOptions) -> dict[str, Any]:
     return block
 
 
-def clustered_block(responded: pd.Series, cluster: pd.Series, opts: StatOptions) -> dict[str, Any]:
+def clustered_block(
+    responded: pd.Series, cluster: pd.Series, opts: AnalysisOptions
+) -> dict[str, Any]:
     """Pooled response across lines with patient-clustered (sandwich, logit-scale) inference.
 
     When every or no line responded the sandwich is undefined and
@@ -148,7 +140,11 @@ def clustered_block(responded: pd.Series, cluster: pd.Series, opts: StatOptions)
 
 
 def clustered_groups(
-    responded: pd.Series, cluster: np.ndarray, group: np.ndarray, n_groups: int, opts: StatOptions
+    responded: pd.Series,
+    cluster: np.ndarray,
+    group: np.ndarray,
+    n_groups: int,
+    opts: AnalysisOptions,
 ) -> list[dict[str, Any]]:
     """Clustered response blocks for groups ``0 .. n_groups - 1`` in one pass.
 
@@ -287,7 +283,7 @@ def fit_cox(
     time: Any,
     event: Any,
     covariates: pd.DataFrame,
-    opts: StatOptions,
+    opts: AnalysisOptions,
     notes: list[str],
     **kwargs: Any,
 ) -> dict[str, Any] | None:

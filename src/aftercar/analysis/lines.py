@@ -1,9 +1,15 @@
-"""The study analyses of the index study (Van Oekelen 2023), done with ``aftercar.stats``.
+"""Response and PFS per salvage line: the first salvage line and all lines.
 
-Each function takes the derived ``patients`` / ``lines`` frames (see
-:mod:`aftercar.derive`) and returns ``(results, tables, curves)`` pieces that
-:func:`aftercar.pipeline.build.build_report_input` assembles. Every number comes
-with its n and confidence interval; not-estimable values are ``None``.
+* :func:`first_salvage`: ORR, >= VGPR, >= CR (exact CIs) and PFS of the first
+  salvage line, overall and by therapy category, with a test of ORR by category;
+* :func:`all_lines`: response (patient-clustered) and PFS of all lines by
+  category, by line number, TCE vs other and BCMA re-targeting, and Cox models of
+  line-level PFS with a patient cluster.
+
+Each function takes the derived ``line_endpoints`` table (:mod:`aftercar.derive`)
+and the typed options and returns an :class:`~aftercar.analysis.model.AnalysisResult`.
+Every number comes with its n and confidence interval; not-estimable values are
+``None``.
 
 Inference across repeated lines per patient is patient-clustered: response by a
 cluster-robust (sandwich) interval for the pooled proportion, PFS by a Cox model
@@ -20,150 +26,24 @@ Lin DY, Wei LJ. J Am Stat Assoc 1989;84:1074-1078 (robust variance, Cox).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from aftercar import stats
-from aftercar.pipeline.summaries import (
-    StatOptions,
+from aftercar.analysis.model import AnalysisResult
+from aftercar.analysis.options import AnalysisOptions
+from aftercar.analysis.summaries import (
     clustered_block,
     clustered_groups,
     fit_cox,
     km_block,
-    logrank_block,
-    num,
     response_block,
     table_test,
-    triple,
 )
 
 
-@dataclass
-class Section:
-    """Pieces of the report produced by one analysis."""
-
-    results: dict[str, Any] = field(default_factory=dict)
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    curves: dict[str, dict[str, Any]] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-
-
-def cohort_summary(patients: pd.DataFrame, lines: pd.DataFrame, opts: StatOptions) -> Section:
-    """Patients, lines, lines per patient and median follow-up (reverse Kaplan-Meier)."""
-    per = patients["n_lines"].to_numpy()
-    os_ok = patients.loc[patients["os_valid"]]
-    fu_est, fu_lo, fu_hi = (None, None, None)
-    if len(os_ok):
-        fu_est, fu_lo, fu_hi = triple(
-            stats.median_followup(
-                os_ok["os_months"].to_numpy(float),
-                os_ok["os_event"].to_numpy(),
-                conf_type=opts.km_conf_type,
-                conf_level=opts.conf_level,
-            )
-        )
-    res = {
-        "patients": len(patients),
-        "lines": len(lines),
-        "patients_with_lines": int((per > 0).sum()),
-        "patients_without_lines": int((per == 0).sum()),
-        "lines_per_patient": {
-            "median": num(np.median(per)) if len(per) else None,
-            "min": int(per.min()) if len(per) else None,
-            "max": int(per.max()) if len(per) else None,
-            "mean": num(per.mean()) if len(per) else None,
-        },
-        "median_followup_months": {
-            "n": len(os_ok),
-            "estimate": fu_est,
-            "ci95": [fu_lo, fu_hi],
-            "method": "reverse Kaplan-Meier",
-        },
-    }
-    return Section(results={"cohort": res})
-
-
-def _relapse_label(early: pd.Series, cutoff: float) -> pd.Series:
-    out = pd.Series(pd.NA, index=early.index, dtype="object")
-    known = early.notna()
-    flags = early[known].astype(bool)
-    out[known] = np.where(flags, f"Early (< {cutoff:g} mo)", f"Late (>= {cutoff:g} mo)")
-    return out
-
-
-def _grouped_km(
-    frame: pd.DataFrame,
-    group: pd.Series,
-    time: str,
-    event: str,
-    opts: StatOptions,
-    rates: tuple[float, ...] = (),
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """KM summary per group (sorted labels, missing group left out) and log-rank."""
-    blocks: dict[str, Any] = {}
-    curves: dict[str, Any] = {}
-    codes, labels = pd.factorize(group.astype("string"), sort=True)
-    for i, label in enumerate(labels):
-        sub = frame.loc[codes == i]
-        block, fit = km_block(sub[time], sub[event], opts, rates=rates)
-        blocks[str(label)] = block
-        if fit is not None:
-            curves[str(label)] = fit
-    known = group.notna().to_numpy()
-    test = logrank_block(frame.loc[known, time], frame.loc[known, event], group[known])
-    missing = int((~known).sum())
-    return {"groups": blocks, "logrank": test, "missing_group": missing}, curves
-
-
-def os_analyses(
-    patients: pd.DataFrame, opts: StatOptions, *, rates: tuple[float, ...], cutoff: float
-) -> Section:
-    """OS from relapse: KM, median with CI, rates; by early/late relapse and by product."""
-    pts = patients.loc[patients["os_valid"]].reset_index(drop=True)
-    block, fit = km_block(pts["os_months"], pts["os_event"], opts, rates=rates)
-    sec = Section()
-    sec.curves["os"] = {"All patients": fit} if fit is not None else {}
-    timing, sec.curves["os_by_relapse_timing"] = _grouped_km(
-        pts, _relapse_label(pts["early_relapse"], cutoff), "os_months", "os_event", opts, rates
-    )
-    product, sec.curves["os_by_product"] = _grouped_km(
-        pts, pts["car_t_product"].astype("string"), "os_months", "os_event", opts, rates
-    )
-    timing["cutoff_months"] = cutoff
-    block |= {"by_relapse_timing": timing, "by_product": product}
-    sec.results["os_from_progression"] = block
-    sec.tables["os_summary"] = _os_table(block, rates)
-    return sec
-
-
-def _os_row(label: str, block: dict[str, Any], rates: tuple[float, ...]) -> dict[str, Any]:
-    row = {
-        "group": label,
-        "n": block["n"],
-        "events": block["events"],
-        "median_months": block["median_months"],
-        "lower": block["ci95"][0],
-        "upper": block["ci95"][1],
-    }
-    for r, rate in zip(rates, block.get("rates", []), strict=False):
-        row[f"os_{r:g}m"] = rate["surv"]
-        row[f"os_{r:g}m_lower"] = rate["ci95"][0]
-        row[f"os_{r:g}m_upper"] = rate["ci95"][1]
-    return row
-
-
-def _os_table(block: dict[str, Any], rates: tuple[float, ...]) -> pd.DataFrame:
-    rows = [_os_row("All patients", block, rates)]
-    for key in ("by_relapse_timing", "by_product"):
-        for label, sub in block[key]["groups"].items():
-            rows.append(_os_row(label, sub, rates))
-    return pd.DataFrame(rows)
-
-
-def _depth(frame: pd.DataFrame, opts: StatOptions) -> dict[str, Any]:
+def _depth(frame: pd.DataFrame, opts: AnalysisOptions) -> dict[str, Any]:
     return {
         "orr": response_block(frame["responded"], opts),
         "vgpr_or_better": response_block(frame["vgpr_or_better"], opts),
@@ -171,10 +51,10 @@ def _depth(frame: pd.DataFrame, opts: StatOptions) -> dict[str, Any]:
     }
 
 
-def first_salvage(lines: pd.DataFrame, opts: StatOptions) -> Section:
+def first_salvage(lines: pd.DataFrame, opts: AnalysisOptions) -> AnalysisResult:
     """First salvage line: ORR, >= VGPR, >= CR (exact CIs), PFS; each by category."""
     first = lines.loc[lines["line"] == 1].reset_index(drop=True)
-    sec = Section()
+    sec = AnalysisResult()
     pfs, fit = km_block(first["pfs_months"], first["pfs_event"], opts)
     res: dict[str, Any] = {
         "lines": len(first),
@@ -212,7 +92,7 @@ def _outcome_table(frame: pd.DataFrame, group: str, flag: str) -> np.ndarray:
     )
 
 
-def _group_block(sub: pd.DataFrame, opts: StatOptions) -> tuple[dict[str, Any], Any]:
+def _group_block(sub: pd.DataFrame, opts: AnalysisOptions) -> tuple[dict[str, Any], Any]:
     pfs, fit = km_block(sub["pfs_months"], sub["pfs_event"], opts)
     ids = sub["_pid"] if "_pid" in sub.columns else sub["patient_id"]
     block = {
@@ -227,7 +107,7 @@ def _group_block(sub: pd.DataFrame, opts: StatOptions) -> tuple[dict[str, Any], 
 
 
 def grouped_lines(
-    lines: pd.DataFrame, key: pd.Series, opts: StatOptions
+    lines: pd.DataFrame, key: pd.Series, opts: AnalysisOptions
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Response (clustered by patient) and PFS per group of lines; blocks and KM curves.
 
@@ -262,9 +142,13 @@ def _line_group(line: pd.Series, pooled_from: int) -> pd.Series:
     return text.where(line < pooled_from, f"{pooled_from}+")
 
 
-def all_lines(lines: pd.DataFrame, opts: StatOptions, *, pooled_from: int) -> Section:
-    """All lines: response and PFS by category, by line number, TCE vs other, BCMA re-targeting."""
-    sec = Section()
+def all_lines(lines: pd.DataFrame, opts: AnalysisOptions) -> AnalysisResult:
+    """All lines: response and PFS by category, by line number, TCE vs other, BCMA re-targeting.
+
+    Lines numbered ``opts.line_number_pooled_from`` or more are pooled ("4+").
+    """
+    pooled_from = opts.line_number_pooled_from
+    sec = AnalysisResult()
     lines = lines.assign(_pid=pd.factorize(lines["patient_id"])[0])
     by_cat, sec.curves["pfs_by_category"] = grouped_lines(lines, lines["category"], opts)
     groups = _line_group(lines["line"], pooled_from)
@@ -326,7 +210,7 @@ def _pfs_cox(
     lines: pd.DataFrame,
     labels: pd.Series,
     reference: str | None,
-    opts: StatOptions,
+    opts: AnalysisOptions,
     notes: list[str],
     what: str,
 ) -> dict[str, Any]:

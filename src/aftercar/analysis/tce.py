@@ -9,8 +9,6 @@
   by the landmark, among patients alive and followed beyond it (KM, log-rank, Cox).
 * The naive "ever received" comparison is immortal-time biased; it is shown only
   when ``analysis.naive_tce_comparison = true`` and then always carries a warning.
-* Cox model of OS on baseline covariates that are present and not constant
-  (complete cases); skipped covariates are listed with the reason.
 
 References
 ----------
@@ -27,9 +25,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from aftercar.derive import landmark_cohort, tce_counting_process
-from aftercar.pipeline.analyses import Section, _grouped_km
-from aftercar.pipeline.summaries import StatOptions, fit_cox, prop_block, response_block
+from aftercar.analysis.model import AnalysisResult
+from aftercar.analysis.options import AnalysisOptions
+from aftercar.analysis.summaries import fit_cox, prop_block, response_block
+from aftercar.analysis.survival import grouped_km
+from aftercar.derive import DerivedCohort
 
 NAIVE_WARNING = (
     "Immortal-time bias: patients had to survive long enough to receive a TCE, so an "
@@ -43,8 +43,7 @@ def _first_tce_lines(lines: pd.DataFrame) -> pd.DataFrame:
     return tce.groupby("patient_id", sort=False).head(1)
 
 
-def _time_dependent(patients: pd.DataFrame, opts: StatOptions, notes: list[str]) -> dict:
-    cp = tce_counting_process(patients)
+def _time_dependent(cp: pd.DataFrame, opts: AnalysisOptions, notes: list[str]) -> dict:
     block = fit_cox(
         cp["stop"],
         cp["event"],
@@ -65,12 +64,11 @@ def _time_dependent(patients: pd.DataFrame, opts: StatOptions, notes: list[str])
     }
 
 
-def _landmark(patients: pd.DataFrame, at: float, opts: StatOptions, notes: list[str]):
-    lm = landmark_cohort(patients, at)
+def _landmark(lm: pd.DataFrame, at: float, opts: AnalysisOptions, notes: list[str]):
     label = pd.Series(
         np.where(lm["tce_by_landmark"], f"TCE by {at:g} mo", f"No TCE by {at:g} mo"), index=lm.index
     )
-    km, curves = _grouped_km(lm, label, "time", "event", opts)
+    km, curves = grouped_km(lm, label, "time", "event", opts)
     model = None
     if lm["tce_by_landmark"].nunique() == 2:
         model = fit_cox(
@@ -94,16 +92,15 @@ def _landmark(patients: pd.DataFrame, at: float, opts: StatOptions, notes: list[
     return block, curves
 
 
-def tce_analyses(
-    patients: pd.DataFrame,
-    lines: pd.DataFrame,
-    opts: StatOptions,
-    *,
-    landmarks: tuple[float, ...],
-    naive: bool,
-) -> Section:
-    """TCE exposure, response to the first TCE line, time-dependent Cox and landmarks."""
-    sec = Section()
+def tce_analyses(derived: DerivedCohort, opts: AnalysisOptions) -> AnalysisResult:
+    """TCE exposure, response to the first TCE line, time-dependent Cox and landmarks.
+
+    Uses the derived ``tce_exposure`` rows and the landmark cohorts at
+    ``opts.landmark_months``; the naive comparison only with
+    ``opts.naive_tce_comparison``.
+    """
+    patients, lines = derived.patients, derived.lines
+    sec = AnalysisResult()
     exposed = int(patients["first_tce_months"].notna().sum())
     fraction = prop_block(exposed, len(patients), opts)
     res: dict[str, Any] = {
@@ -112,27 +109,27 @@ def tce_analyses(
         "fraction": fraction["estimate"],
         "fraction_ci95": fraction["ci95"],
         "orr": response_block(_first_tce_lines(lines)["responded"], opts),
-        "time_dependent_cox": _time_dependent(patients, opts, sec.notes),
+        "time_dependent_cox": _time_dependent(derived.tce_exposure, opts, sec.notes),
         "landmarks": {},
     }
-    for i, at in enumerate(landmarks):
-        block, curves = _landmark(patients, at, opts, sec.notes)
+    for i, at in enumerate(opts.landmark_months):
+        block, curves = _landmark(derived.landmarks[at], at, opts, sec.notes)
         res["landmarks"][f"{at:g}"] = block
         if i == 0:  # the figure shows the first landmark; all are in results and tables
             sec.curves["os_tce_landmark"] = curves
-    if naive:
+    if opts.naive_tce_comparison:
         res["naive_ever_received"] = _naive(patients, opts, sec)
     sec.results["tce"] = res
     sec.tables["tce_os"] = _tce_table(res)
     return sec
 
 
-def _naive(patients: pd.DataFrame, opts: StatOptions, sec: Section) -> dict[str, Any]:
+def _naive(patients: pd.DataFrame, opts: AnalysisOptions, sec: AnalysisResult) -> dict[str, Any]:
     pts = patients.loc[patients["os_valid"]]
     label = pd.Series(
         np.where(pts["first_tce_months"].notna(), "Ever TCE", "Never TCE"), index=pts.index
     )
-    km, sec.curves["os_naive_ever_tce"] = _grouped_km(pts, label, "os_months", "os_event", opts)
+    km, sec.curves["os_naive_ever_tce"] = grouped_km(pts, label, "os_months", "os_event", opts)
     sec.notes.append("Naive 'ever received TCE' OS comparison: " + NAIVE_WARNING)
     return {"warning": NAIVE_WARNING, "km": km}
 
@@ -166,88 +163,3 @@ def _tce_table(res: dict[str, Any]) -> pd.DataFrame:
             _hr_row(f"Landmark {key} mo (TCE by landmark)", lm["cox"], lm["patients"], lm["events"])
         )
     return pd.DataFrame(rows)
-
-
-def _coded(name: str, values: pd.Series) -> dict[str, pd.Series]:
-    """A numeric or yes/no covariate as numbers; a text one (e.g. ``sex``, ``car_t_product``)
-    as 0/1 indicators ``name=level`` against its most frequent level (missing stays missing)."""
-    try:
-        return {name: pd.to_numeric(values.astype("Float64"), errors="coerce")}
-    except (TypeError, ValueError):  # text levels (pyarrow's ArrowInvalid is a ValueError)
-        pass
-    text = values.astype("string")
-    counts = text.value_counts()
-    levels = sorted(counts.index, key=lambda level: (-counts[level], level))
-    return {f"{name}={level}": (text == level).astype("Float64") for level in sorted(levels[1:])}
-
-
-def _covariate_frame(patients: pd.DataFrame, names: tuple[str, ...], notes: list[str]):
-    used: dict[str, pd.Series] = {}
-    skipped: list[dict[str, str]] = []
-    for name in names:
-        if name not in patients.columns or patients[name].isna().all():
-            skipped.append({"covariate": name, "reason": "absent from the cohort"})
-            continue
-        coded = _coded(name, patients[name])
-        if not coded or any(v.dropna().nunique() < 2 for v in coded.values()):
-            skipped.append({"covariate": name, "reason": "constant in the cohort"})
-            continue
-        used |= coded
-    if skipped:
-        listed = "; ".join(f"'{s['covariate']}' ({s['reason']})" for s in skipped)
-        notes.append(f"Cox model of OS: covariates skipped: {listed}.")
-    return pd.DataFrame(used, index=patients.index), skipped
-
-
-def baseline_cox(
-    patients: pd.DataFrame, opts: StatOptions, *, covariates: tuple[str, ...]
-) -> Section:
-    """Cox model of OS from relapse on the baseline covariates present (complete cases)."""
-    sec = Section()
-    pts = patients.loc[patients["os_valid"]].reset_index(drop=True)
-    frame, skipped = _covariate_frame(pts, covariates, sec.notes)
-    complete = frame.notna().all(axis=1).to_numpy()
-    frame = frame.loc[complete].astype(float)
-    constant = [c for c in frame.columns if frame[c].nunique() < 2]
-    for c in constant:
-        skipped.append({"covariate": c, "reason": "constant among complete cases"})
-        sec.notes.append(
-            f"Cox model of OS: covariate '{c}' skipped (constant among complete cases)."
-        )
-    frame = frame.drop(columns=constant)
-    sub = pts.loc[complete]
-    model = fit_cox(
-        sub["os_months"],
-        sub["os_event"],
-        frame,
-        opts,
-        sec.notes,
-        label="Cox model of OS on baseline covariates",
-    )
-    sec.results["cox_os"] = {
-        "covariates": list(frame.columns),
-        "skipped": skipped,
-        "complete_cases": int(complete.sum()),
-        "excluded_incomplete": int((~complete).sum()),
-        "model": model,
-    }
-    if model is not None:
-        events = model["events"]
-        if events < 10 * max(len(frame.columns), 1):
-            sec.notes.append(
-                f"Cox model of OS: {events} events for {len(frame.columns)} covariates "
-                "(fewer than 10 per covariate); estimates may be unstable."
-            )
-        sec.tables["cox_os"] = pd.DataFrame(
-            [
-                {
-                    "term": t["term"],
-                    "hazard_ratio": t["hazard_ratio"],
-                    "lower": t["ci95"][0],
-                    "upper": t["ci95"][1],
-                    "p_value": t["p_value"],
-                }
-                for t in model["terms"]
-            ]
-        )
-    return sec

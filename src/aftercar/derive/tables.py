@@ -1,0 +1,244 @@
+"""Run the derivations on a backend and return typed pandas tables.
+
+The expressions of :mod:`aftercar.derive.curated` are executed on an Ibis
+connection (in-process DuckDB by default, see :mod:`aftercar.backends`) and each
+result is conformed to its declared columns (``data/derived_tables.csv``): the
+column set, order and pandas dtype (``string``, ``int64``, ``float64``, ``bool``,
+nullable ``boolean``), so every backend gives the same typed table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from aftercar.derive import curated
+from aftercar.derive.rules import EndpointRules
+from aftercar.errors import DerivationError
+from aftercar.schema import Col, derived_columns
+
+_PANDAS_TYPES = {
+    "string": "string",
+    "int": "int64",
+    "float": "float64",
+    "bool": "bool",
+    "boolean": "boolean",
+}
+
+_TEXT = "text"
+
+
+@dataclass(frozen=True)
+class DerivedCohort:
+    """The derived tables of a cohort (pandas, typed as declared).
+
+    Attributes
+    ----------
+    patients
+        Table ``patient_endpoints``: every input patient column plus the derived
+        ones, in input order.
+    lines
+        Table ``line_endpoints``, ordered by patient and line.
+    classified
+        The regimen classification of every distinct regimen text
+        (``aftercar.vocab`` contract columns).
+    tce_exposure
+        Table ``tce_exposure``: counting-process rows split at the first TCE line.
+    landmarks
+        Landmark time (months) -> table ``landmark`` at that time.
+    """
+
+    patients: pd.DataFrame
+    lines: pd.DataFrame
+    classified: pd.DataFrame
+    tce_exposure: pd.DataFrame = field(default_factory=pd.DataFrame)
+    landmarks: Mapping[float, pd.DataFrame] = field(default_factory=dict)
+
+
+def conform(frame: pd.DataFrame, table: str, *, keep_other: bool = False) -> pd.DataFrame:
+    """Return ``frame`` with the declared columns of ``table`` in order and type.
+
+    Parameters
+    ----------
+    frame
+        A backend result (any dtypes for the same values).
+    table
+        A table of ``data/derived_tables.csv``.
+    keep_other
+        Keep columns that are not declared (after the declared ones).
+
+    Raises
+    ------
+    DerivationError
+        A declared column is missing.
+    """
+    decl = derived_columns(table)
+    missing = [c.name for c in decl if c.name not in frame.columns]
+    if missing:
+        raise DerivationError(f"derived table {table!r} lacks column(s) {missing}")
+    out = {}
+    for c in decl:
+        values = frame[c.name]
+        if c.type == "bool":
+            values = values.fillna(False).astype(bool) if values.dtype != bool else values
+        out[c.name] = values.astype(_PANDAS_TYPES[c.type])
+    typed = pd.DataFrame(out, index=frame.index)
+    if keep_other:
+        other = [c for c in frame.columns if c not in typed.columns]
+        typed = pd.concat([typed, frame[other]], axis=1)
+    return typed.reset_index(drop=True)
+
+
+def _execute(expr: ibis.Table) -> pd.DataFrame:
+    return expr.to_pyarrow().to_pandas(date_as_object=False)
+
+
+def _as_arrow(table: pa.Table | pd.DataFrame) -> pa.Table:
+    if isinstance(table, pa.Table):
+        return table
+    frame = table.reset_index(drop=True)
+    if Col.SOURCE_ROW not in frame.columns:
+        frame = frame.assign(**{Col.SOURCE_ROW: np.arange(len(frame), dtype=np.int64)})
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _classes(classified: pd.DataFrame | pa.Table) -> pa.Table:
+    frame = classified.to_pandas() if isinstance(classified, pa.Table) else classified
+    missing = [c for c in (_TEXT, *curated.CLASS_COLUMNS) if c not in frame.columns]
+    if missing:
+        raise DerivationError(f"regimen classification lacks columns {missing}")
+    frame = frame[[_TEXT, *curated.CLASS_COLUMNS]].drop_duplicates(_TEXT)
+    frame = frame.astype({_TEXT: "string", Col.DRUGS: "string", Col.CATEGORY: "string"})
+    return pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+
+
+def _connect(con: Any) -> Any:
+    if con is not None:
+        return con
+    from aftercar.backends.duckdb import connect
+
+    return connect()
+
+
+def _patients_frame(patients: pa.Table, derived: pd.DataFrame) -> pd.DataFrame:
+    """Input patient columns (input order) followed by the derived ones, typed."""
+    base = patients.to_pandas(date_as_object=False)
+    if Col.SOURCE_ROW not in base.columns:
+        base[Col.SOURCE_ROW] = np.arange(len(base), dtype=np.int64)
+    extra = derived.drop(columns=[Col.PATIENT_ID])
+    merged = base.merge(extra, on=Col.SOURCE_ROW, how="left", validate="one_to_one")
+    typed = conform(merged, "patient_endpoints", keep_other=True)
+    added = [c.name for c in derived_columns("patient_endpoints") if c.name not in base.columns]
+    return typed[[*base.columns, *added]]
+
+
+def derive_cohort(
+    patients: pa.Table | pd.DataFrame,
+    lines: pa.Table | pd.DataFrame,
+    classified: pd.DataFrame | pa.Table,
+    *,
+    rules: EndpointRules | None = None,
+    landmarks: Sequence[float] = (),
+    con: Any = None,
+) -> DerivedCohort:
+    """Derive every table of a curated cohort on a backend.
+
+    Parameters
+    ----------
+    patients, lines
+        The cohort's tables (``Cohort.patients`` / ``Cohort.lines``).
+    classified
+        ``aftercar.vocab.classify_regimens`` of the distinct regimen texts.
+    rules
+        Endpoint rules (default :class:`EndpointRules`).
+    landmarks
+        Landmark times (months from the index date) whose cohorts to derive.
+    con
+        An Ibis connection (default: a new in-process DuckDB connection).
+
+    Returns
+    -------
+    DerivedCohort
+    """
+    rules = rules or EndpointRules()
+    con = _connect(con)
+    p_arrow, l_arrow = _as_arrow(patients), _as_arrow(lines)
+    p = con.create_table("aftercar_patients", p_arrow, overwrite=True)
+    ln = con.create_table("aftercar_lines", l_arrow, overwrite=True)
+    cls = con.create_table("aftercar_classes", _classes(classified), overwrite=True)
+    line_expr = curated.line_endpoints(p, ln, cls, rules=rules)
+    line_frame = conform(_execute(line_expr), "line_endpoints")
+    line_table = con.create_table(
+        "aftercar_line_endpoints", pa.Table.from_pandas(line_frame), overwrite=True
+    )
+    derived = _execute(curated.patient_endpoints(p, line_table, rules=rules))
+    frame = _patients_frame(p_arrow, derived)
+    pt = _patient_table(frame, con)
+    exposure = conform(_execute(curated.tce_exposure(pt)), "tce_exposure")
+    cohorts = {
+        float(at): conform(_execute(curated.landmark(pt, at)), "landmark") for at in landmarks
+    }
+    cls_frame = classified.to_pandas() if isinstance(classified, pa.Table) else classified
+    return DerivedCohort(frame, line_frame, cls_frame, exposure, cohorts)
+
+
+def _patient_table(patients: pd.DataFrame, con: Any) -> ibis.Table:
+    cols = [c.name for c in derived_columns("patient_endpoints")]
+    frame = patients[[c for c in cols if c in patients.columns]].reset_index(drop=True)
+    frame = frame.assign(**{Col.SOURCE_ROW: np.arange(len(frame), dtype=np.int64)})
+    return con.create_table("aftercar_patient_endpoints", frame, overwrite=True)
+
+
+def tce_counting_process(patients: pd.DataFrame, *, con: Any = None) -> pd.DataFrame:
+    """Return table ``tce_exposure`` for derived patients (see :func:`curated.tce_exposure`)."""
+    con = _connect(con)
+    expr = curated.tce_exposure(_patient_table(patients, con))
+    return conform(_execute(expr), "tce_exposure")
+
+
+def landmark_cohort(
+    patients: pd.DataFrame, landmark_months: float, *, con: Any = None
+) -> pd.DataFrame:
+    """Return table ``landmark`` at ``landmark_months`` (see :func:`curated.landmark`)."""
+    con = _connect(con)
+    expr = curated.landmark(_patient_table(patients, con), landmark_months)
+    return conform(_execute(expr), "landmark")
+
+
+def derive_lines(
+    patients: pa.Table | pd.DataFrame,
+    lines: pa.Table | pd.DataFrame,
+    classified: pd.DataFrame | pa.Table,
+    *,
+    rules: EndpointRules | None = None,
+) -> pd.DataFrame:
+    """Return table ``line_endpoints`` of a curated cohort (see :func:`derive_cohort`)."""
+    return derive_cohort(patients, lines, classified, rules=rules).lines
+
+
+def derive_patients(
+    patients: pa.Table | pd.DataFrame,
+    line_endpoints: pd.DataFrame,
+    *,
+    rules: EndpointRules | None = None,
+) -> pd.DataFrame:
+    """Return table ``patient_endpoints`` from patients and their line endpoints.
+
+    The derived columns are computed by :func:`curated.patient_endpoints` on an
+    in-process DuckDB connection; every input patient column is kept.
+    """
+    con = _connect(None)
+    p_arrow = _as_arrow(patients)
+    p = con.create_table("aftercar_patients", p_arrow, overwrite=True)
+    frame = conform(line_endpoints, "line_endpoints") if len(line_endpoints.columns) else None
+    if frame is None:
+        raise DerivationError("line_endpoints has no columns")
+    ln = con.create_table("aftercar_line_endpoints", pa.Table.from_pandas(frame), overwrite=True)
+    derived = _execute(curated.patient_endpoints(p, ln, rules=rules))
+    return _patients_frame(p_arrow, derived)
