@@ -27,6 +27,9 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+#: The file beside a cohort that states where it came from (``{"synthetic": true, ...}``).
+PROVENANCE_FILE = "provenance.json"
+
 #: Days per month for every time in aftercar: 365.25 / 12 (months = days / 30.4375).
 DAYS_PER_MONTH = 30.4375
 

@@ -10,9 +10,10 @@ import pytest
 from scipy import stats as sps
 
 from aftercar.benchmark import compare_rate, compare_survival, get_benchmark
-from aftercar.benchmark.compare import cohort_endpoints, compare_cohort
+from aftercar.benchmark.compare import compare_cohort
 from aftercar.benchmark.output import write_comparison
 from aftercar.errors import InputError
+from aftercar.pipeline import cohort_endpoints
 from aftercar.stats import kaplan_meier
 
 DEMO = Path(str(resources.files("aftercar.data").joinpath("demo")))

@@ -8,17 +8,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aftercar.derive import derive_lines, derive_patients, landmark_cohort, tce_counting_process
-
 M = 30.4375
 
 
-def _pts(micro) -> pd.DataFrame:
-    return derive_patients(micro[0], derive_lines(*micro))
+def _pts(micro, backend) -> pd.DataFrame:
+    return backend.patients(micro[0], backend.lines(*micro))
 
 
-def test_tce_split_at_first_tce_start(micro):
-    rows = tce_counting_process(_pts(micro))
+def test_tce_split_at_first_tce_start(micro, backend):
+    rows = backend.counting_process(_pts(micro, backend))
     p3 = rows.loc[rows["patient_id"] == "P3"].reset_index(drop=True)
     assert len(p3) == 2
     assert p3.loc[0, ["start", "stop"]].tolist() == pytest.approx([0.0, 31 / M])
@@ -27,16 +25,16 @@ def test_tce_split_at_first_tce_start(micro):
     assert p3.loc[1, "tce"] and not p3.loc[1, "event"]
 
 
-def test_tce_on_index_day_exposes_whole_follow_up(micro):
-    rows = tce_counting_process(_pts(micro))
+def test_tce_on_index_day_exposes_whole_follow_up(micro, backend):
+    rows = backend.counting_process(_pts(micro, backend))
     p4 = rows.loc[rows["patient_id"] == "P4"]
     assert len(p4) == 1
     assert p4.iloc[0]["tce"] and p4.iloc[0]["event"]
     assert p4.iloc[0]["stop"] == pytest.approx(90 / M)
 
 
-def test_never_tce_single_unexposed_row_keeps_death(micro):
-    rows = tce_counting_process(_pts(micro))
+def test_never_tce_single_unexposed_row_keeps_death(micro, backend):
+    rows = backend.counting_process(_pts(micro, backend))
     p1 = rows.loc[rows["patient_id"] == "P1"]
     assert len(p1) == 1
     assert not p1.iloc[0]["tce"] and p1.iloc[0]["event"]
@@ -55,7 +53,7 @@ def _random_patients(os_t, tce_t, events) -> pd.DataFrame:
     )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(
     st.lists(
         st.tuples(
@@ -67,10 +65,10 @@ def _random_patients(os_t, tce_t, events) -> pd.DataFrame:
         max_size=30,
     )
 )
-def test_counting_process_preserves_time_and_events(rows):
+def test_counting_process_preserves_time_and_events(backend, rows):
     os_t, tce_t, events = (np.array(x) for x in zip(*rows, strict=True))
     pts = _random_patients(os_t, tce_t, events)
-    cp = tce_counting_process(pts)
+    cp = backend.counting_process(pts)
     assert (cp["stop"] > cp["start"]).all()
     per = cp.groupby("patient_id").agg(
         total=("stop", "max"),
@@ -88,9 +86,9 @@ def test_counting_process_preserves_time_and_events(rows):
     np.testing.assert_allclose(got, expected, atol=1e-12)
 
 
-def test_landmark_excludes_patients_not_alive_beyond_landmark(micro):
-    pts = _pts(micro)
-    lm = landmark_cohort(pts, 6.0)  # 6 mo = 182.6 d: P1 (181 d) and P4 (90 d) drop out
+def test_landmark_excludes_patients_not_alive_beyond_landmark(micro, backend):
+    pts = _pts(micro, backend)
+    lm = backend.landmark(pts, 6.0)  # 6 mo = 182.6 d: P1 (181 d) and P4 (90 d) drop out
     assert sorted(lm["patient_id"]) == ["P2", "P3"]
     row = lm.set_index("patient_id").loc["P3"]
     assert row["tce_by_landmark"]
@@ -98,8 +96,8 @@ def test_landmark_excludes_patients_not_alive_beyond_landmark(micro):
     assert not lm.set_index("patient_id").loc["P2", "tce_by_landmark"]
 
 
-def test_landmark_counts_tce_only_by_landmark(micro):
-    pts = _pts(micro)
-    lm = landmark_cohort(pts, 0.5)  # 15.2 d: P3's TCE at day 31 is after the landmark
+def test_landmark_counts_tce_only_by_landmark(micro, backend):
+    pts = _pts(micro, backend)
+    lm = backend.landmark(pts, 0.5)  # 15.2 d: P3's TCE at day 31 is after the landmark
     assert not lm.set_index("patient_id").loc["P3", "tce_by_landmark"]
     assert lm.set_index("patient_id").loc["P4", "tce_by_landmark"]

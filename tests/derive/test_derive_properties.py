@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aftercar.derive import EndpointRules, derive_lines, derive_patients
+from aftercar.derive import EndpointRules
 
 BASE = pd.Timestamp("2020-01-01")
 CLASSES = pd.DataFrame(
@@ -75,15 +75,15 @@ def cohorts(draw):
     return pd.DataFrame(patients), frame
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(cohorts(), st.sampled_from(["censor", "ignore"]))
-def test_endpoint_times_non_negative_and_rows_kept(cohort, rule):
+def test_endpoint_times_non_negative_and_rows_kept(backend, cohort, rule):
     patients, lines = cohort
-    out = derive_lines(patients, lines, CLASSES, rules=EndpointRules(pfs_next_line=rule))
+    out = backend.lines(patients, lines, CLASSES, rules=EndpointRules(pfs_next_line=rule))
     assert len(out) == len(lines)
     assert (out["pfs_months"] >= 0).all() and (out["ttnt_months"] >= 0).all()
     assert (out["start_months"] >= 0).all()
-    pts = derive_patients(patients, out)
+    pts = backend.patients(patients, out)
     assert (pts["os_months"] >= 0).all()
     assert pts["n_lines"].sum() == len(lines)
     # a progression on the line is always a PFS event at that date
@@ -95,11 +95,11 @@ def test_endpoint_times_non_negative_and_rows_kept(cohort, rule):
     )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(cohorts())
-def test_censor_rule_pfs_never_beyond_next_treatment(cohort):
+def test_censor_rule_pfs_never_beyond_next_treatment(backend, cohort):
     patients, lines = cohort
-    out = derive_lines(patients, lines, CLASSES)
+    out = backend.lines(patients, lines, CLASSES)
     assert (out["pfs_months"] <= out["ttnt_months"] + 1e-12).all()
     # without progression and with a next line, PFS is censored exactly at the next start
     nxt = out.groupby("patient_id")["start_months"].shift(-1)
@@ -110,11 +110,11 @@ def test_censor_rule_pfs_never_beyond_next_treatment(cohort):
     )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(cohorts())
-def test_ignore_rule_pfs_at_least_censor_rule(cohort):
+def test_ignore_rule_pfs_at_least_censor_rule(backend, cohort):
     patients, lines = cohort
-    censor = derive_lines(patients, lines, CLASSES)
-    ignore = derive_lines(patients, lines, CLASSES, rules=EndpointRules(pfs_next_line="ignore"))
+    censor = backend.lines(patients, lines, CLASSES)
+    ignore = backend.lines(patients, lines, CLASSES, rules=EndpointRules(pfs_next_line="ignore"))
     assert (ignore["pfs_months"] >= censor["pfs_months"] - 1e-12).all()
     assert (ignore["pfs_event"] >= censor["pfs_event"]).all()

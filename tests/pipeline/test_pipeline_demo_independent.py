@@ -157,7 +157,7 @@ def test_report_input_has_every_contract_key(demo):
         "pfs_by_category",
         "os_tce_landmark",
     ):
-        assert data.curves.get(key), key
+        assert data.figures.curves[key].curves, key
     assert data.meta["synthetic"] is True
     assert {i["rows"] for i in data.meta["inputs"]} == {79, len(demo.lines)}
     assert len(data.tables["regimen_mapping"]) == demo.lines["regimen"].nunique()

@@ -11,6 +11,10 @@ import numpy as np
 import pandas as pd
 from matplotlib import image as mpimg
 
+from aftercar.analysis import Figures
+from aftercar.analysis import figures as fig
+from aftercar.config import load_config
+from aftercar.pipeline.runner import category_styles, index_study
 from aftercar.report import ReportInput
 from aftercar.stats import kaplan_meier
 
@@ -207,11 +211,25 @@ def build_input(*, synthetic: bool = True) -> ReportInput:
     return ReportInput(
         results=results,
         tables=tables,
-        curves=curves,
-        lines=lines,
-        patients=pts,
+        figures=figures_of(curves, pts, lines),
         meta=meta,
         notes=("PFS censored at next line start.",),
+        categories=category_styles(load_config()),
+        index_study=index_study(),
+    )
+
+
+def figures_of(curves: dict, pts: pd.DataFrame, lines: pd.DataFrame) -> Figures:
+    """The figures' data of the micro-cohort, computed by aftercar.analysis."""
+    drawn = {
+        key: fig.curve_figure(key, {g: fig.curve(g, f) for g, f in groups.items()})
+        for key, groups in curves.items()
+    }
+    return Figures(
+        curves=drawn,
+        response_bars=fig.response_bars(lines),
+        sequence=fig.sequence(lines),
+        swimmer=fig.swimmer(pts, lines),
     )
 
 

@@ -6,33 +6,27 @@ import re
 
 import matplotlib as mpl
 import numpy as np
-import pandas as pd
-from reportkit import LINES, PATIENTS
+from reportkit import LINES
 
-from aftercar.report.figures import km, swimmer
-from aftercar.report.figures._style import (
-    CATEGORY_COLOURS,
-    FigureOutput,
-    category_colour,
-    figure_style,
-)
-from aftercar.report.figures.categories import _ci_methods_text, _forest_rows, response_counts
-from aftercar.report.figures.sequence import sequence_figure, sequence_table
+from aftercar.analysis import figures as F
+from aftercar.report.figures import km
+from aftercar.report.figures._style import FigureOutput, Palette, figure_style
+from aftercar.report.figures.categories import _ci_methods_text, _forest_rows
+from aftercar.report.figures.sequence import sequence_figure
+from aftercar.report.model import CategoryStyle
 from aftercar.stats import kaplan_meier
 
+PALETTE = Palette.of(
+    (
+        CategoryStyle("car_t", "CAR T", "#0072B2"),
+        CategoryStyle("imid_pi", "IMiD/PI", "#8C6D31"),
+        CategoryStyle("bispecific", "Bispecific", "#56B4E9"),
+    )
+)
 
-def _curve(time, event):
-    return km._curve("g", kaplan_meier(np.asarray(time, float), np.asarray(event, bool)))
 
-
-def test_at_risk_and_cumulative_events_at_ticks_hand_worked():
-    # times 1 2 2 3 5 (events at 1, 2, 2, 5; censored at 3)
-    curve = _curve([1, 2, 2, 3, 5], [1, 1, 1, 0, 1])
-    risk, events = km.at_risk(curve, np.array([0.0, 1.0, 2.0, 2.5, 4.0, 5.0, 6.0]))
-    # at risk at t = subjects with time >= t
-    assert risk.tolist() == [5, 5, 4, 2, 1, 1, 0]
-    # cumulative events with time <= t
-    assert events.tolist() == [0, 1, 3, 3, 3, 4, 4]
+def _km_fig(key, groups):
+    return F.curve_figure(key, {g: F.curve(g, fit) for g, fit in groups.items()})
 
 
 def test_thin_steps_keeps_last_step_per_bin_and_leaves_small_curves_alone():
@@ -43,14 +37,6 @@ def test_thin_steps_keeps_last_step_per_bin_and_leaves_small_curves_alone():
     assert km.thin_steps(t[:100], 10.0, 1000).tolist() == list(range(100))
 
 
-def test_nice_ticks_at_most_nine_on_month_multiples():
-    assert km.nice_ticks(30).tolist() == [0, 6, 12, 18, 24, 30]
-    assert km.nice_ticks(5).tolist() == [0, 1, 2, 3, 4, 5]
-    for tmax in (0.5, 7, 13, 61, 250, 900):
-        ticks = km.nice_ticks(tmax)
-        assert 1 <= len(ticks) <= 9 and ticks[0] == 0 and ticks[-1] <= tmax
-
-
 def _svg_texts(fig) -> list[str]:
     return re.findall(r"<text[^>]*>([^<]*)</text>", fig.svg)
 
@@ -58,8 +44,8 @@ def _svg_texts(fig) -> list[str]:
 def test_km_figure_suppresses_small_at_risk_and_event_counts():
     curve = {"All": kaplan_meier(np.arange(1.0, 13.0), np.ones(12, bool))}
     with figure_style(), mpl.rc_context({"svg.fonttype": "none"}):  # text as <text>
-        plain = km.km_figure("os", curve)
-        masked = km.km_figure("os", curve, k=5)
+        plain = km.km_figure(_km_fig("os", curve), PALETTE)
+        masked = km.km_figure(_km_fig("os", curve), PALETTE, k=5)
     # ticks 0, 2, ..., 12: at risk 12 11 9 7 5 3 1; cumulative events 0 2 4 6 8 10 12
     texts = _svg_texts(plain)
     for value in ("12", "11", "9", "7", "5", "3", "1", "0", "2", "4", "6", "8", "10"):
@@ -72,65 +58,27 @@ def test_km_figure_suppresses_small_at_risk_and_event_counts():
 def test_style_context_does_not_leak_into_global_rcparams():
     before = dict(mpl.rcParams)
     with figure_style():
-        km.km_figure("os", {"All": kaplan_meier(np.array([1.0, 2.0]), np.array([1, 0], bool))})
+        fit = kaplan_meier(np.array([1.0, 2.0]), np.array([1, 0], bool))
+        km.km_figure(_km_fig("os", {"All": fit}), PALETTE)
     assert mpl.rcParams["svg.fonttype"] == before["svg.fonttype"]
     assert mpl.rcParams["font.size"] == before["font.size"]
 
 
-def test_swimmer_samples_large_cohorts_with_seed_and_says_so():
-    n = 400
-    pts = pd.DataFrame(
-        {
-            "patient_id": [f"Q{i}" for i in range(n)],
-            "os_months": np.linspace(1, 40, n),
-            "os_event": np.arange(n) % 2 == 0,
-            "early_relapse": False,
-            "car_t_product": "x",
-            "n_lines": 1,
-        }
-    )
-    sample, note = swimmer._sample(pts)
-    again, _ = swimmer._sample(pts)
-    assert len(sample) == swimmer.MAX_PATIENTS and sample.equals(again)
-    assert "Random sample of 150 of 400 patients" in note
-    assert np.all(np.diff(sample["os_months"].to_numpy()) >= 0)
-    small, note_small = swimmer._sample(PATIENTS)
-    assert len(small) == len(PATIENTS) and note_small == ""
-
-
-def test_swimmer_segment_without_end_runs_to_next_line_or_follow_up():
-    lines = LINES[LINES["patient_id"] == "P02"].copy()
-    lines["end_months"] = np.nan
-    pos = pd.Series([0], index=["P02"])
-    follow = pd.Series([3.5], index=["P02"])
-    seg = swimmer._segments(lines, pos, follow)
-    assert seg["x1"].tolist() == [2.1, 3.5]
-
-
-def test_sequence_table_one_category_per_patient_and_line():
-    wide = sequence_table(LINES)
-    assert wide.loc["P07"].tolist() == ["selinexor", "imid_pi", "bispecific"]
-    assert wide.loc["P09"].tolist()[0] == "bispecific" and wide.loc["P09"].isna().sum() == 2
-
-
 def test_sequence_figure_hides_small_ribbons_under_suppression():
     with figure_style():
-        fig = sequence_figure(LINES, k=5)
+        fig = sequence_figure(F.sequence(LINES), PALETTE, k=5)
     assert "ribbon(s) of fewer than 5 patients not drawn" in fig.caption
 
 
-def test_response_counts_pool_scr_cr_and_missing_as_ne():
-    counts = response_counts(LINES)
-    assert counts.loc["bispecific"].sum() == 9
-    assert counts.loc["bispecific", "sCR/CR"] == 3  # P05 sCR, P08 CR, P09 CR
-    assert counts.loc["radiotherapy", "NE/missing"] == 1
-    assert counts.loc["selinexor", "NE/missing"] == 1
+def test_category_colours_come_from_the_taxonomy_and_are_stable_for_others():
+    from reportkit import build_input
 
-
-def test_category_colours_are_distinct_and_stable_for_user_categories():
-    assert len(set(CATEGORY_COLOURS.values())) == len(CATEGORY_COLOURS)
-    assert category_colour("trial_tce") == category_colour("trial_tce")
-    assert category_colour("car_t") == CATEGORY_COLOURS["car_t"]
+    palette = Palette.of(build_input().categories)
+    colours = [s.colour for s in build_input().categories]
+    assert len(set(colours)) == len(colours)
+    assert palette.colour("trial_tce") == palette.colour("trial_tce")
+    assert palette.colour("car_t") == "#0072B2" and palette.label("car_t") == "CAR T"
+    assert palette.label("trial_tce") == "trial tce"
 
 
 def test_inline_svg_prefixes_ids_and_drops_namespaces_and_prolog():
@@ -148,21 +96,11 @@ def test_inline_svg_prefixes_ids_and_drops_namespaces_and_prolog():
 
 
 def test_km_figure_survives_an_empty_group_and_a_single_subject():
-    class Empty:  # aftercar.stats refuses empty input; an upstream group may still be empty
-        table = pd.DataFrame(
-            columns=["time", "n_risk", "n_event", "n_censor", "surv", "std_err", "lower", "upper"]
-        )
-
-        def median(self):
-            return (None, None, None)
-
-    empty = Empty()
-    one = kaplan_meier(np.array([4.0]), np.array([True]))
-    curve = km._curve("empty", empty)
-    risk, events = km.at_risk(curve, np.array([0.0, 1.0]))
-    assert risk.tolist() == [0, 0] and events.tolist() == [0, 0]
+    empty = F.Curve("none", *(np.array([]) for _ in range(7)), (None, None, None), 0.0, 0.0)
+    one = F.curve("one", kaplan_meier(np.array([4.0]), np.array([True])))
+    fig_data = F.curve_figure("os_by_product", {"none": empty, "one": one})
     with figure_style():
-        fig = km.km_figure("os_by_product", {"none": empty, "one": one})
+        fig = km.km_figure(fig_data, PALETTE)
     assert fig.svg.lstrip().startswith("<?xml")
 
 
@@ -174,12 +112,13 @@ def test_lines_without_category_are_drawn_as_unclassified(monkeypatch):
     from aftercar.report.figures import _style, render_figures
 
     data = build_input()
-    lines = data.lines.copy()
+    lines = LINES.copy()
     lines.loc[0, "category"] = None
+    figures = replace(data.figures, response_bars=F.response_bars(lines))
     monkeypatch.setitem(_style.RC, "svg.fonttype", "none")  # text as <text> to read it
-    figs = render_figures(replace(data, lines=lines), results=data.results)
+    figs = render_figures(replace(data, figures=figures), results=data.results)
     texts = " ".join(_svg_texts(figs.figures["response_by_category"]))
-    assert "Unclassified" in texts
+    assert "unclassified" in texts
 
 
 def test_forest_caption_names_each_interval_method_it_draws():
@@ -193,10 +132,10 @@ def test_forest_caption_names_each_interval_method_it_draws():
         },
         "first_salvage": {"orr": {**orr, "method": "exact"}},
     }
-    text = _ci_methods_text(_forest_rows(results))
+    text = _ci_methods_text(_forest_rows(results, PALETTE))
     assert text == (
         "patient-clustered sandwich, logit scale; "
         "exact Clopper-Pearson for First salvage line (all)"
     )
     only_exact = {"by_category": {"car_t": {"orr": {**orr, "method": "exact"}}}}
-    assert _ci_methods_text(_forest_rows(only_exact)) == "exact Clopper-Pearson"
+    assert _ci_methods_text(_forest_rows(only_exact, PALETTE)) == "exact Clopper-Pearson"

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pandas as pd
 import pytest
-from reportkit import build_input
+from reportkit import LINES, build_input
 
 from aftercar.errors import InputError
 from aftercar.report import write_report
@@ -74,7 +74,7 @@ def test_html_has_every_section_and_every_figure_inline(plain):
     # headline numbers beside the index study
     assert "17.9 (14.0–NE)" in html and "54.5% (23.4%–83.2%); 6/11" in html
     # the regimen mapping lists every distinct regimen text
-    for text in build_input().lines["regimen"].unique():
+    for text in LINES["regimen"].unique():
         assert text in html
     # extra table lands in the TCE section, Cox results in the Cox section
     tce = html[html.index('<section id="tce">') : html.index('<section id="cox">')]
@@ -96,7 +96,7 @@ def test_html_is_self_contained_without_network_references(plain):
 
 def test_synthetic_banner_only_when_synthetic(tmp_path):
     data = build_input(synthetic=False)
-    paths = write_report(replace(data, curves={}), tmp_path)
+    paths = write_report(replace(data, figures=replace(data.figures, curves={})), tmp_path)
     html = paths.html.read_text()
     assert "SYNTHETIC DATA" not in html
     assert "Figure &#39;os&#39; not shown" in html or "Figure 'os' not shown" in html
@@ -181,10 +181,10 @@ def test_suppression_in_html_and_figures(suppressed):
     assert "n=12, events=10" in html
 
 
-def test_missing_columns_are_reported_by_name(tmp_path):
+def test_unrenderable_input_is_reported_by_name(tmp_path):
     data = build_input()
-    bad = replace(data, lines=data.lines.drop(columns=["category", "start_months"]))
-    with pytest.raises(InputError, match=r"lines lacks column.*category, start_months"):
+    bad = replace(data, figures={"os": None}, tables={"t": [1, 2]})
+    with pytest.raises(InputError, match=r"figures must be .*tables\['t'\] must be a pandas"):
         write_report(bad, tmp_path)
 
 

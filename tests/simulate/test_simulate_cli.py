@@ -17,7 +17,7 @@ def test_same_seed_gives_byte_identical_csv(tmp_path):
     assert main(["simulate", "--patients", "120", "--seed", "9", "-o", str(a)]) == 0
     assert main(["simulate", "--patients", "120", "--seed", "9", "-o", str(b)]) == 0
     assert _digest(a) == _digest(b)
-    assert set(_digest(a)) == {"patients.csv", "lines.csv"}
+    assert set(_digest(a)) == {"patients.csv", "lines.csv", "provenance.json"}
     cohort = read_cohort(a)
     assert cohort.patients.num_rows == 120
 

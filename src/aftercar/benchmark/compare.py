@@ -23,6 +23,7 @@ Guyot P, et al. BMC Med Res Methodol 2012;12:9 (reconstructed IPD).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from aftercar.benchmark.curves import ReferenceCurve
 from aftercar.benchmark.onesample import OneSampleLogRankResult, one_sample_logrank
 from aftercar.benchmark.registry import Benchmark
 from aftercar.errors import InputError
+from aftercar.schema import Col
 
 __all__ = [
     "Comparison",
@@ -42,6 +44,7 @@ __all__ = [
     "cohort_endpoints",
     "compare_rate",
     "compare_survival",
+    "endpoints_from_derived",
 ]
 
 #: Endpoints a curated cohort provides, and the benchmark endpoint keys they match.
@@ -251,41 +254,37 @@ def compare_survival(
 # -------------------------------------------------------------------- from cohorts
 
 
-def cohort_endpoints(path: str | Path, *, date_format: str | None = None) -> dict[str, Any]:
-    """Read a curated cohort and derive OS from relapse, first-salvage ORR and PFS.
+def endpoints_from_derived(
+    patients: pd.DataFrame, lines: pd.DataFrame, *, source: str = ""
+) -> dict[str, Any]:
+    """OS from relapse, first-salvage ORR and PFS from a cohort's derived tables.
 
-    Uses :func:`aftercar.io.read_cohort`, :func:`aftercar.vocab.classify_regimens`
-    and :func:`aftercar.derive.derive_lines` / :func:`~aftercar.derive.derive_patients`
-    with the default endpoint rules (docs/methods.md).
+    Parameters
+    ----------
+    patients, lines
+        Tables ``patient_endpoints`` and ``line_endpoints`` of
+        :func:`aftercar.derive.derive_cohort` (the pipeline derives them with the
+        study's rules: :func:`aftercar.pipeline.cohort_endpoints`).
+    source
+        Where the cohort was read from (for the comparison's provenance).
 
     Returns
     -------
     dict
         ``os``: DataFrame ``time, event`` (valid OS rows); ``pfs1``: the same for
-        line 1; ``orr1``: ``(responders, evaluable)``; ``source``; ``notes``
-        (rows left out and why).
+        line 1; ``orr1``: ``(responders, evaluable)``; ``patients``: one row per
+        patient for MAIC; ``source``; ``notes`` (rows left out and why).
     """
-    from aftercar import vocab
-    from aftercar.derive import derive_lines, derive_patients
-    from aftercar.io import read_cohort
-
-    data = read_cohort(path, date_format=date_format)
-    lines_in = data.lines.to_pandas(date_as_object=False)
-    texts = pd.unique(lines_in["regimen"].dropna().astype(str))
-    classified = vocab.classify_regimens(list(texts)).to_pandas()
-    classified["text"] = classified["text"].astype("string")
-    lines = derive_lines(data.patients, lines_in, classified)
-    patients = derive_patients(data.patients, lines)
     notes = []
-    valid = patients["os_valid"].to_numpy(bool)
+    valid = patients[Col.OS_VALID].to_numpy(bool)
     if (~valid).any():
         notes.append(f"OS: {int((~valid).sum())} patient(s) without a valid OS time left out")
-    first = lines[lines["line"] == 1]
-    pfs_ok = np.isfinite(first["pfs_months"].to_numpy(float))
+    first = lines[lines[Col.LINE] == 1]
+    pfs_ok = np.isfinite(first[Col.PFS_MONTHS].to_numpy(float))
     if (~pfs_ok).any():
         notes.append(f"PFS1: {int((~pfs_ok).sum())} first line(s) without a PFS time left out")
-    evaluable = first["evaluable"].fillna(False).to_numpy(bool)
-    responded = first["responded"].fillna(False).to_numpy(bool) & evaluable
+    evaluable = first[Col.EVALUABLE].fillna(False).to_numpy(bool)
+    responded = first[Col.RESPONDED].fillna(False).to_numpy(bool) & evaluable
     n_no_line = int(len(patients) - len(first))
     if n_no_line:
         notes.append(f"ORR1/PFS1: {n_no_line} patient(s) with no salvage line")
@@ -293,14 +292,35 @@ def cohort_endpoints(path: str | Path, *, date_format: str | None = None) -> dic
     per_patient = _per_patient(patients, first, evaluable, responded, pfs_ok)
     return {
         "patients": per_patient,
-        "os": pd.DataFrame({"time": patients.loc[valid, "os_months"].to_numpy(float),
-                            "event": patients.loc[valid, "os_event"].to_numpy(int)}),
-        "pfs1": pd.DataFrame({"time": first["pfs_months"].to_numpy(float)[pfs_ok],
-                              "event": first["pfs_event"].to_numpy(int)[pfs_ok]}),
+        "os": pd.DataFrame({"time": patients.loc[valid, Col.OS_MONTHS].to_numpy(float),
+                            "event": patients.loc[valid, Col.OS_EVENT].to_numpy(int)}),
+        "pfs1": pd.DataFrame({"time": first[Col.PFS_MONTHS].to_numpy(float)[pfs_ok],
+                              "event": first[Col.PFS_EVENT].to_numpy(int)[pfs_ok]}),
         "orr1": (int(responded.sum()), int(evaluable.sum())),
-        "source": data.source,
+        "source": source,
         "notes": notes,
     }  # fmt: skip
+
+
+def cohort_endpoints(path: str | Path, *, date_format: str | None = None) -> dict[str, Any]:
+    """Deprecated: use :func:`aftercar.pipeline.cohort_endpoints` (it takes ``config=``).
+
+    Reads, classifies and derives with the default study configuration (and
+    ``date_format``) through the pipeline, then :func:`endpoints_from_derived`.
+    """
+    warnings.warn(
+        "aftercar.benchmark.compare.cohort_endpoints is deprecated; use "
+        "aftercar.pipeline.cohort_endpoints(cohort, config=...), which applies the study TOML.",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    from aftercar import pipeline  # deprecated path only: benchmark does not use the pipeline
+    from aftercar.config import load_config
+
+    config = load_config()
+    if date_format:
+        config = config.replace("input", date_format=date_format)
+    return pipeline.cohort_endpoints(path, config=config)
 
 
 _BASELINE = ("age_at_cart", "high_risk_cytogenetics", "extramedullary_disease", "prior_lines",

@@ -179,6 +179,10 @@ def compare_cmd(
         "auto"
     ),
     date_format: Annotated[str | None, typer.Option(help="strptime format of dates.")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="Study TOML: the same rules as `aftercar report --config`."),
+    ] = None,
     alternative: Annotated[
         str, typer.Option(help="One-sample log-rank: two-sided, less (fewer events), greater.")
     ] = "two-sided",
@@ -193,7 +197,7 @@ def compare_cmd(
 ) -> None:
     """Compare a cohort (or summary figures) with a published benchmark."""
     from aftercar.benchmark import get_benchmark
-    from aftercar.benchmark.compare import cohort_endpoints, compare_cohort
+    from aftercar.benchmark.compare import compare_cohort
     from aftercar.benchmark.output import write_comparison
 
     if alternative not in ("two-sided", "less", "greater"):
@@ -212,7 +216,7 @@ def compare_cmd(
         eps = _summary_endpoints(responders, n, km, at_risk, which, bench)
         which = which or tuple(k for k in eps if k not in ("notes", "source"))
     else:
-        eps = cohort_endpoints(cohort, date_format=date_format)
+        eps = _cohort_endpoints(cohort, config, date_format)
         which = which or ("os", "pfs1", "orr1")
     bad = [k for k in which if k not in eps]
     if bad:
@@ -229,6 +233,14 @@ def compare_cmd(
     paths = write_comparison(comp, outdir)
     _print_comparison(comp)
     _console().print("Wrote " + ", ".join(str(p) for p in paths.values()))
+
+
+def _cohort_endpoints(cohort: Path, config: Path | None, date_format: str | None):
+    """Derive the cohort's endpoints through the pipeline with the study TOML."""
+    from aftercar.cli.report import study_config
+    from aftercar.pipeline import cohort_endpoints
+
+    return cohort_endpoints(cohort, config=study_config(config, date_format, None))
 
 
 def _with_maic(comp, eps, bench, allow_median: bool, n_boot: int, seed: int):

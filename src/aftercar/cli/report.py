@@ -33,7 +33,8 @@ def _resolve_cohort(cohort: Path | None, demo: bool) -> Path:
     return cohort
 
 
-def _config(path: Path | None, date_format: str | None, suppress_below: int | None):
+def study_config(path: Path | None, date_format: str | None, suppress_below: int | None):
+    """The study TOML (or defaults) with the command-line overrides applied."""
     from aftercar.config import load_config
 
     config = load_config(path)
@@ -75,8 +76,8 @@ def report(
     from aftercar.report import write_report
 
     path = _resolve_cohort(cohort, demo)
-    study = _config(config, date_format, suppress_below)
-    k = study["report"]["suppress_below"] or None
+    study = study_config(config, date_format, suppress_below)
+    k = study.report.suppress_below or None
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as bar:

@@ -21,6 +21,7 @@ import pyarrow as pa
 from aftercar.derive import curated
 from aftercar.derive.rules import EndpointRules
 from aftercar.errors import DerivationError
+from aftercar.io.dictionary import schema as input_schema
 from aftercar.schema import Col, derived_columns
 
 _PANDAS_TYPES = {
@@ -99,13 +100,19 @@ def _execute(expr: ibis.Table) -> pd.DataFrame:
     return expr.to_pyarrow().to_pandas(date_as_object=False)
 
 
-def _as_arrow(table: pa.Table | pd.DataFrame) -> pa.Table:
-    if isinstance(table, pa.Table):
-        return table
-    frame = table.reset_index(drop=True)
-    if Col.SOURCE_ROW not in frame.columns:
-        frame = frame.assign(**{Col.SOURCE_ROW: np.arange(len(frame), dtype=np.int64)})
-    return pa.Table.from_pandas(frame, preserve_index=False)
+def _as_arrow(table: pa.Table | pd.DataFrame, name: str) -> pa.Table:
+    """An input table as Arrow, untyped (all-null) columns given their contract type."""
+    if isinstance(table, pd.DataFrame):
+        table = pa.Table.from_pandas(table.reset_index(drop=True), preserve_index=False)
+    if Col.SOURCE_ROW not in table.column_names:  # the row order is the tie-breaker
+        rows = pa.array(np.arange(table.num_rows, dtype=np.int64))
+        table = table.append_column(Col.SOURCE_ROW, rows)
+    contract = input_schema(name)
+    for i, f in enumerate(table.schema):
+        if pa.types.is_null(f.type):
+            typ = contract.field(f.name).type if f.name in contract.names else pa.string()
+            table = table.set_column(i, f.name, table.column(i).cast(typ))
+    return table
 
 
 def _classes(classified: pd.DataFrame | pa.Table) -> pa.Table:
@@ -121,7 +128,7 @@ def _classes(classified: pd.DataFrame | pa.Table) -> pa.Table:
 def _connect(con: Any) -> Any:
     if con is not None:
         return con
-    from aftercar.backends.duckdb import connect
+    from aftercar.backends import connect
 
     return connect()
 
@@ -136,6 +143,19 @@ def _patients_frame(patients: pa.Table, derived: pd.DataFrame) -> pd.DataFrame:
     typed = conform(merged, "patient_endpoints", keep_other=True)
     added = [c.name for c in derived_columns("patient_endpoints") if c.name not in base.columns]
     return typed[[*base.columns, *added]]
+
+
+def _line_frame(
+    con: Any,
+    patients: ibis.Table,
+    lines: pa.Table | pd.DataFrame,
+    classified: pd.DataFrame | pa.Table,
+    rules: EndpointRules,
+) -> pd.DataFrame:
+    ln = con.create_table("aftercar_lines", _as_arrow(lines, "lines"), overwrite=True)
+    cls = con.create_table("aftercar_classes", _classes(classified), overwrite=True)
+    expr = curated.line_endpoints(patients, ln, cls, rules=rules)
+    return conform(_execute(expr), "line_endpoints")
 
 
 def derive_cohort(
@@ -168,12 +188,9 @@ def derive_cohort(
     """
     rules = rules or EndpointRules()
     con = _connect(con)
-    p_arrow, l_arrow = _as_arrow(patients), _as_arrow(lines)
+    p_arrow = _as_arrow(patients, "patients")
     p = con.create_table("aftercar_patients", p_arrow, overwrite=True)
-    ln = con.create_table("aftercar_lines", l_arrow, overwrite=True)
-    cls = con.create_table("aftercar_classes", _classes(classified), overwrite=True)
-    line_expr = curated.line_endpoints(p, ln, cls, rules=rules)
-    line_frame = conform(_execute(line_expr), "line_endpoints")
+    line_frame = _line_frame(con, p, lines, classified, rules)
     line_table = con.create_table(
         "aftercar_line_endpoints", pa.Table.from_pandas(line_frame), overwrite=True
     )
@@ -217,9 +234,12 @@ def derive_lines(
     classified: pd.DataFrame | pa.Table,
     *,
     rules: EndpointRules | None = None,
+    con: Any = None,
 ) -> pd.DataFrame:
     """Return table ``line_endpoints`` of a curated cohort (see :func:`derive_cohort`)."""
-    return derive_cohort(patients, lines, classified, rules=rules).lines
+    con = _connect(con)
+    p = con.create_table("aftercar_patients", _as_arrow(patients, "patients"), overwrite=True)
+    return _line_frame(con, p, lines, classified, rules or EndpointRules())
 
 
 def derive_patients(
@@ -227,18 +247,18 @@ def derive_patients(
     line_endpoints: pd.DataFrame,
     *,
     rules: EndpointRules | None = None,
+    con: Any = None,
 ) -> pd.DataFrame:
     """Return table ``patient_endpoints`` from patients and their line endpoints.
 
-    The derived columns are computed by :func:`curated.patient_endpoints` on an
-    in-process DuckDB connection; every input patient column is kept.
+    The derived columns are computed by :func:`curated.patient_endpoints` on
+    ``con`` (default: a new in-process DuckDB connection); every input patient
+    column is kept.
     """
-    con = _connect(None)
-    p_arrow = _as_arrow(patients)
+    con = _connect(con)
+    p_arrow = _as_arrow(patients, "patients")
     p = con.create_table("aftercar_patients", p_arrow, overwrite=True)
-    frame = conform(line_endpoints, "line_endpoints") if len(line_endpoints.columns) else None
-    if frame is None:
-        raise DerivationError("line_endpoints has no columns")
+    frame = conform(line_endpoints, "line_endpoints")
     ln = con.create_table("aftercar_line_endpoints", pa.Table.from_pandas(frame), overwrite=True)
     derived = _execute(curated.patient_endpoints(p, ln, rules=rules))
     return _patients_frame(p_arrow, derived)

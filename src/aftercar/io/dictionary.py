@@ -38,7 +38,7 @@ from importlib import resources
 
 import pyarrow as pa
 
-from aftercar.schema import response_codes
+from aftercar.schema import response_codes, response_synonyms  # noqa: F401 (re-exported)
 
 TABLES: tuple[str, ...] = ("patients", "lines")
 

@@ -6,6 +6,14 @@ configuration sections, reports progress and records provenance; it returns a
 :func:`aftercar.report.write_report` renders.
 """
 
-from aftercar.pipeline.runner import STEPS, RunResult, classify, derive, read, run
+from aftercar.pipeline.runner import (
+    STEPS,
+    RunResult,
+    classify,
+    cohort_endpoints,
+    derive,
+    read,
+    run,
+)
 
-__all__ = ["STEPS", "RunResult", "classify", "derive", "read", "run"]
+__all__ = ["STEPS", "RunResult", "classify", "cohort_endpoints", "derive", "read", "run"]

@@ -18,9 +18,7 @@ from aftercar import __version__
 from aftercar.config import StudyConfig
 from aftercar.io import Cohort
 from aftercar.io.hashing import sha256_file
-
-#: The file beside a cohort that states where it came from.
-PROVENANCE_FILE = "provenance.json"
+from aftercar.schema import PROVENANCE_FILE
 
 _DEPENDENCIES = (
     "numpy",

@@ -159,6 +159,26 @@ def _summary(data: Cohort) -> InputSummary:
     )
 
 
+def cohort_endpoints(
+    cohort: str | Path | Cohort, *, config: StudyConfig | None = None
+) -> dict[str, Any]:
+    """The endpoints a benchmark comparison needs, derived exactly as :func:`run` does.
+
+    Reads, classifies and derives with the study configuration (``[input]``,
+    ``[vocabulary]``, ``[endpoints]``), then
+    :func:`aftercar.benchmark.compare.endpoints_from_derived`; so ``aftercar
+    benchmark compare --config study.toml`` and ``aftercar report --config
+    study.toml`` see the same OS, PFS and response of every patient.
+    """
+    from aftercar.benchmark.compare import endpoints_from_derived
+
+    config = config or load_config()
+    data = read(cohort, config)
+    classified = classify(data.lines.column(Col.REGIMEN).to_pandas(), config)
+    derived = derive(data, classified, config)
+    return endpoints_from_derived(derived.patients, derived.lines, source=data.source)
+
+
 def run(
     cohort: str | Path | Cohort,
     *,

@@ -9,6 +9,7 @@ its cell contents are reproducible.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from aftercar.errors import InputError
+from aftercar.schema import PROVENANCE_FILE
 from aftercar.simulate.cohort import SimulatedCohort, iter_chunks, simulate_cohort
 from aftercar.simulate.params import SimulationParams
 
@@ -111,13 +113,32 @@ def write_simulated(
     if format == "xlsx":
         from aftercar.io.writer import write_cohort
 
+        if raw:
+            raise InputError("--raw cannot be written as xlsx. Fix: use --format csv or parquet.")
         cohort = simulate_cohort(n_patients, seed=seed, params=params)
         if progress:
             progress(n_patients)
-        if raw:
-            raise InputError("--raw cannot be written as xlsx. Fix: use --format csv or parquet.")
-        return write_cohort(cohort.patients, cohort.lines, out, format="xlsx")
-    return _write_chunks(n_patients, out, seed, format, raw, params, progress)
+        files = write_cohort(cohort.patients, cohort.lines, out, format="xlsx")
+    else:
+        files = _write_chunks(n_patients, out, seed, format, raw, params, progress)
+    folders = (out / "truth", out / "raw") if raw else (out,)
+    return files + tuple(_write_provenance(f, n_patients, seed) for f in folders)
+
+
+def _write_provenance(folder: Path, n_patients: int, seed: int) -> Path:
+    """Write ``provenance.json``: the files beside it are synthetic (the report says so)."""
+    from aftercar import __version__
+
+    path = folder / PROVENANCE_FILE
+    record = {
+        "synthetic": True,
+        "generator": "aftercar simulate",
+        "aftercar_version": __version__,
+        "patients": n_patients,
+        "seed": seed,
+    }
+    path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 def _write_chunks(n_patients, out: Path, seed, fmt, raw, params, progress) -> tuple[Path, ...]:

@@ -1,4 +1,4 @@
-"""Review: the methods note must state the response codes actually counted.
+"""the methods note must state the response codes actually counted.
 
 The note said "sCR, CR, VGPR and PR (IMWG 2016)" even when the study TOML set
 ``endpoints.responders`` to something else (e.g. adding MR), so the report

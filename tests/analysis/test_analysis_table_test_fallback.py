@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from aftercar.pipeline.summaries import table_test
+from aftercar.analysis.summaries import table_test
 
 
 def test_small_table_uses_fisher_exact():

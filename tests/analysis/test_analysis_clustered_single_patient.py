@@ -1,4 +1,4 @@
-"""Review: a category whose lines all come from one patient must not get a zero-width CI.
+"""a category whose lines all come from one patient must not get a zero-width CI.
 
 With a single patient (or every patient at the pooled rate) the cluster-robust
 variance sum_g (y_g - n_g p)^2 is exactly zero, so the sandwich interval collapses
@@ -13,9 +13,9 @@ import pytest
 from scipy.stats import beta
 
 from aftercar import stats
+from aftercar.analysis.lines import grouped_lines
+from aftercar.analysis.options import AnalysisOptions as StatOptions
 from aftercar.errors import StatisticalWarning
-from aftercar.pipeline.analyses import grouped_lines
-from aftercar.pipeline.summaries import StatOptions
 
 
 def _lines(pid, responded, category):

@@ -1,4 +1,4 @@
-"""Review: a text baseline covariate in ``analysis.cox_covariates`` must not crash the run.
+"""a text baseline covariate in ``analysis.cox_covariates`` must not crash the run.
 
 ``sex`` or ``car_t_product`` in the covariate list used to go through
 ``astype("Float64")`` and raise (a traceback instead of a report). Text covariates
@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from aftercar import stats
-from aftercar.pipeline.summaries import StatOptions
-from aftercar.pipeline.tce import baseline_cox
+from aftercar.analysis.baseline import baseline_cox
+from aftercar.analysis.options import AnalysisOptions as StatOptions
 
 
 def _patients() -> pd.DataFrame:
@@ -33,7 +33,7 @@ def _patients() -> pd.DataFrame:
 def test_text_covariate_coded_against_most_frequent_level():
     pts = _patients()
     pts.loc[7, "car_t_product"] = "ide-cel"  # ide-cel 5, cilta-cel 3 -> reference ide-cel
-    sec = baseline_cox(pts, StatOptions(), covariates=("car_t_product", "extramedullary_disease"))
+    sec = baseline_cox(pts, StatOptions(cox_covariates=("car_t_product", "extramedullary_disease")))
     cox = sec.results["cox_os"]
     assert cox["covariates"] == ["car_t_product=cilta-cel", "extramedullary_disease"]
     assert cox["complete_cases"] == 7 and cox["excluded_incomplete"] == 1
@@ -53,7 +53,7 @@ def test_text_covariate_coded_against_most_frequent_level():
 
 def test_text_covariate_with_one_level_is_skipped_as_constant():
     pts = _patients().assign(car_t_product="ide-cel")
-    sec = baseline_cox(pts, StatOptions(), covariates=("car_t_product",))
+    sec = baseline_cox(pts, StatOptions(cox_covariates=("car_t_product",)))
     assert sec.results["cox_os"]["skipped"] == [
         {"covariate": "car_t_product", "reason": "constant in the cohort"}
     ]

@@ -1,0 +1,112 @@
+"""Figure data computed by the analysis: at-risk tables, ticks, sampling, sequences, bars."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from aftercar.analysis import figures as F
+from aftercar.stats import kaplan_meier
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "report"))
+from reportkit import LINES, PATIENTS
+
+
+def _curve(time, event):
+    return F.curve("g", kaplan_meier(np.asarray(time, float), np.asarray(event, bool)))
+
+
+def test_at_risk_and_cumulative_events_at_ticks_hand_worked():
+    # times 1 2 2 3 5 (events at 1, 2, 2, 5; censored at 3)
+    curve = _curve([1, 2, 2, 3, 5], [1, 1, 1, 0, 1])
+    risk, events = F.at_risk(curve, np.array([0.0, 1.0, 2.0, 2.5, 4.0, 5.0, 6.0]))
+    # at risk at t = subjects with time >= t
+    assert risk.tolist() == [5, 5, 4, 2, 1, 1, 0]
+    # cumulative events with time <= t
+    assert events.tolist() == [0, 1, 3, 3, 3, 4, 4]
+
+
+def test_curve_figure_carries_ticks_and_at_risk_rows_per_group():
+    fig = F.curve_figure("os", {"All": _curve(np.arange(1.0, 13.0), np.ones(12))})
+    assert fig.ticks == (0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0)
+    assert fig.at_risk == ((12, 11, 9, 7, 5, 3, 1),)
+    assert fig.cumulative_events == ((0, 2, 4, 6, 8, 10, 12),)
+    as_json = fig.to_dict()
+    assert as_json["groups"][0]["at_risk"] == [12, 11, 9, 7, 5, 3, 1]
+    assert as_json["groups"][0]["n"] == 12
+
+
+def test_nice_ticks_at_most_nine_on_month_multiples():
+    assert F.nice_ticks(30).tolist() == [0, 6, 12, 18, 24, 30]
+    assert F.nice_ticks(5).tolist() == [0, 1, 2, 3, 4, 5]
+    for tmax in (0.5, 7, 13, 61, 250, 900):
+        ticks = F.nice_ticks(tmax)
+        assert 1 <= len(ticks) <= 9 and ticks[0] == 0 and ticks[-1] <= tmax
+
+
+def test_empty_curve_has_no_one_at_risk():
+    empty = F.Curve("e", *(np.array([]) for _ in range(7)), (None, None, None), 0.0, 0.0)
+    risk, events = F.at_risk(empty, np.array([0.0, 1.0]))
+    assert risk.tolist() == [0, 0] and events.tolist() == [0, 0]
+
+
+def test_swimmer_samples_large_cohorts_with_seed_and_says_so():
+    n = 400
+    pts = pd.DataFrame(
+        {
+            "patient_id": [f"Q{i}" for i in range(n)],
+            "os_months": np.linspace(1, 40, n),
+            "os_event": np.arange(n) % 2 == 0,
+        }
+    )
+    sample, note = F._sample(pts)
+    again, _ = F._sample(pts)
+    assert len(sample) == F.SWIMMER_MAX_PATIENTS and sample.equals(again)
+    assert "Random sample of 150 of 400 patients" in note
+    assert np.all(np.diff(sample["os_months"].to_numpy()) >= 0)
+    small, note_small = F._sample(PATIENTS)
+    assert len(small) == len(PATIENTS) and note_small == ""
+
+
+def test_swimmer_segment_without_end_runs_to_next_line_or_follow_up():
+    lines = LINES[LINES["patient_id"] == "P02"].copy()
+    lines["end_months"] = np.nan
+    pos = pd.Series([0], index=["P02"])
+    follow = pd.Series([3.5], index=["P02"])
+    seg = F._segments(lines, pos, follow)
+    assert seg["x1"].tolist() == [2.1, 3.5]
+
+
+def test_swimmer_rows_carry_no_patient_identifier():
+    sw = F.swimmer(PATIENTS, LINES)
+    assert "patient_id" not in sw.bars.columns and "patient_id" not in sw.segments.columns
+    assert len(sw.bars) == len(PATIENTS) and len(sw.segments) == len(LINES)
+
+
+def test_sequence_counts_patients_per_category_and_flows():
+    seq = F.sequence(LINES)
+    assert seq.lines == (1, 2, 3) and seq.patients == (12, 10, 2)
+    nodes = {(line, cat): n for line, cat, n in seq.nodes}
+    assert nodes[(1, "bispecific")] == 1 and nodes[(2, "bispecific")] == 6
+    flows = {(a, s, d): n for a, s, d, n in seq.flows}
+    assert flows[(2, "imid_pi", "bispecific")] == 1  # P07: KRd -> Talquetamab
+    assert sum(n for (a, _, _), n in flows.items() if a == 1) == 10
+
+
+def test_response_bars_pool_scr_cr_and_missing_as_ne():
+    bars = F.response_bars(LINES)
+    counts = pd.DataFrame(bars.counts, index=bars.categories, columns=bars.groups)
+    assert counts.loc["bispecific"].sum() == 9
+    assert counts.loc["bispecific", "sCR/CR"] == 3  # P05 sCR, P08 CR, P09 CR
+    assert counts.loc["radiotherapy", "NE/missing"] == 1
+    assert counts.loc["selinexor", "NE/missing"] == 1
+    assert np.allclose(bars.shares.sum(axis=1), 1.0)
+
+
+def test_lines_without_category_are_counted_as_unclassified():
+    lines = LINES.copy()
+    lines.loc[0, "category"] = None
+    assert "unclassified" in F.response_bars(lines).categories
