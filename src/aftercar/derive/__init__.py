@@ -4,7 +4,7 @@ One module per source turns its records into the same declared tables
 (``data/derived_tables.csv``): :mod:`aftercar.derive.curated` for the curated
 patients + lines workbook (raw records and OMOP sources go beside it). Each
 derivation is written once as an Ibis expression and run on any backend by
-:mod:`aftercar.derive.tables`:
+:mod:`aftercar.derive.execute`:
 
 * :func:`derive_cohort`: per-line endpoints (best response, response flags, PFS,
   TTNT) and per-patient endpoints (OS from relapse, relapse timing, lines, first
@@ -18,8 +18,7 @@ its source is in ``docs/methods.md``.
 """
 
 from aftercar.derive.curated import months_between
-from aftercar.derive.rules import EndpointRules
-from aftercar.derive.tables import (
+from aftercar.derive.execute import (
     DerivedCohort,
     conform,
     derive_cohort,
@@ -28,6 +27,7 @@ from aftercar.derive.tables import (
     landmark_cohort,
     tce_counting_process,
 )
+from aftercar.derive.rules import EndpointRules
 from aftercar.schema import DAYS_PER_MONTH
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 Each function takes Ibis tables and returns an Ibis expression; it runs where the
 tables live (in-process DuckDB by default, Spark for large cohorts: only
-:mod:`aftercar.backends` knows which). :mod:`aftercar.derive.tables` executes them
+:mod:`aftercar.backends` knows which). :mod:`aftercar.derive.execute` executes them
 and conforms the result to the declared columns of ``data/derived_tables.csv``.
 Times are months from the index date (the documented progression after CAR T) or
 from the line start, months = days / :data:`aftercar.schema.DAYS_PER_MONTH`.

@@ -18,8 +18,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from aftercar.report.figures import FigureSet
+from aftercar.report.html_tables import format_value, results_html, table_html, table_title
 from aftercar.report.model import ReportInput
-from aftercar.report.tables import format_value, results_html, table_html, table_title
 from aftercar.schema import DAYS_PER_MONTH
 
 #: (section id, heading) in page order.
