@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from aftercar.simulate.params import DAYS_PER_MONTH, SimulationParams, to_day
+from aftercar.schema import DAYS_PER_MONTH
+from aftercar.simulate.params import SimulationParams, to_day
 
 
 def _categorical(rng: np.random.Generator, probs: np.ndarray, n: int) -> np.ndarray:

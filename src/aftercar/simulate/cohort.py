@@ -19,9 +19,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aftercar.schema import response_codes
 from aftercar.simulate.baseline import simulate_baseline
 from aftercar.simulate.course import EVENTS, RESP_NULL, simulate_course
-from aftercar.simulate.params import RESPONSE_CODES, SimulationParams, load_params, to_day
+from aftercar.simulate.params import SimulationParams, load_params, to_day
 
 #: Curated ``patients`` columns written by the simulator, in order (issue 2).
 PATIENT_COLUMNS = (
@@ -35,7 +36,7 @@ LINE_COLUMNS = (
     "patient_id", "line", "regimen", "start_date", "end_date", "best_response",
     "progression_date", "clinical_trial", "end_reason",
 )  # fmt: skip
-_RESPONSES = (*RESPONSE_CODES, "NE")
+_RESPONSES = response_codes()
 
 
 @dataclass(frozen=True)

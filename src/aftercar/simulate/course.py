@@ -25,8 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from aftercar.schema import DAYS_PER_MONTH
 from aftercar.simulate.baseline import rowwise_categorical
-from aftercar.simulate.params import DAYS_PER_MONTH, RESPONSE_CODES, SimulationParams, to_day
+from aftercar.simulate.params import RESPONSE_CODES, SimulationParams, to_day
 
 #: Line end events, in the order used to break ties.
 EVENTS = ("progression", "death", "switch", "lost", "cutoff")
@@ -135,7 +136,9 @@ def _terminal(rng, p: SimulationParams, pts, idx, from_day, st: _State) -> None:
     cutoff = to_day(p.section("cohort")["cutoff_date"])
     m = idx.size
     hr = _hr(p.section("covariates"), "death_hr", pts, idx)
-    t_death = np.ceil(rng.exponential(c["terminal_median_months"] / np.log(2), m) / hr * 30.4375)
+    t_death = np.ceil(
+        rng.exponential(c["terminal_median_months"] / np.log(2), m) / hr * DAYS_PER_MONTH
+    )
     t_lost = np.ceil(rng.exponential(1.0 / c["lost_hazard_per_month"], m) * DAYS_PER_MONTH)
     death_day = from_day + np.maximum(t_death, 0).astype(np.int64)
     lost_day = from_day + t_lost.astype(np.int64)

@@ -22,7 +22,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from aftercar.simulate.params import DAYS_PER_MONTH, RESPONSE_CODES, SimulationParams
+from aftercar.schema import DAYS_PER_MONTH
+from aftercar.simulate.arrays import day_numbers, dict_array
+from aftercar.simulate.params import RESPONSE_CODES, SimulationParams
 
 _PD = RESPONSE_CODES.index("PD")
 TESTS = ("SPEP M-spike", "Kappa free light chain, serum", "Lambda free light chain, serum",
@@ -66,10 +68,12 @@ def _line_burden(rng, lf, n_pat: int, p: SimulationParams):
 
 
 def _visits(rng, chunk, raw):
-    from aftercar.simulate.raw import _days
 
-    first = _days(chunk.patients["car_t_date"]) + raw["visit_interval_days"]
-    death, last = _days(chunk.patients["death_date"]), _days(chunk.patients["last_followup_date"])
+    first = day_numbers(chunk.patients["car_t_date"]) + raw["visit_interval_days"]
+    death, last = (
+        day_numbers(chunk.patients["death_date"]),
+        day_numbers(chunk.patients["last_followup_date"]),
+    )
     final = np.where(death >= 0, death, last)
     prog = np.minimum(first, final)
     step = raw["visit_interval_days"]
@@ -113,7 +117,6 @@ def _confirmed(pos, li, resp) -> np.ndarray:
 
 def _with_car_t(chunk, lf) -> dict[str, np.ndarray]:
     """Prepend the index CAR T as line 0: response to it, then the index progression."""
-    from aftercar.simulate.raw import _days
 
     n = chunk.patients.num_rows
     codes = {c: i for i, c in enumerate(RESPONSE_CODES)}
@@ -121,8 +124,8 @@ def _with_car_t(chunk, lf) -> dict[str, np.ndarray]:
     zero = {
         "pos": np.arange(n),
         "line": np.zeros(n, dtype=np.int64),
-        "start": _days(chunk.patients["car_t_date"]),
-        "prog": _days(chunk.patients["progression_date"]),
+        "start": day_numbers(chunk.patients["car_t_date"]),
+        "prog": day_numbers(chunk.patients["progression_date"]),
         "true": resp.astype(np.int64),
     }
     ext = {k: np.concatenate([zero[k], lf[k]]) for k in zero}
@@ -156,7 +159,6 @@ def _observable_progression(li, m, progressed) -> np.ndarray:
 
 def lab_tables(rng, chunk, lf, p: SimulationParams) -> tuple[pa.Table, pa.Table]:
     """Return ``(labs, assessments)`` for one chunk (assessment line 0 = the index CAR T)."""
-    from aftercar.simulate.raw import dict_array
 
     raw = p.section("raw")
     lf = _with_car_t(chunk, lf)
@@ -233,7 +235,6 @@ UNITS = ("g/dL", "g/L", "mg/L", "mg/dL", "mg/24h", "%")
 
 def _stack(chunk, pos, day, blocks) -> pa.Table:
     """Concatenate the test blocks, sort by patient, date and test, format values."""
-    from aftercar.simulate.raw import dict_array
 
     rows = np.concatenate([b[0] for b in blocks])
     test = np.concatenate([np.full(b[0].size, b[1]) for b in blocks])

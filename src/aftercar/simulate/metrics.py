@@ -29,9 +29,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from aftercar.simulate.params import DAYS_PER_MONTH
+from aftercar.schema import DAYS_PER_MONTH, codes_where, not_evaluable_code
 
-_RESPONDERS = ("sCR", "CR", "VGPR", "PR")
+_RESPONDERS = codes_where("pr_or_better")
 
 
 def _km_median_numpy(time: np.ndarray, event: np.ndarray) -> float:
@@ -98,7 +98,9 @@ def line_pfs(patients: pa.Table, lines: pa.Table) -> tuple[np.ndarray, np.ndarra
 
 
 def _orr(responses: np.ndarray) -> tuple[float, int]:
-    evaluable = np.array([r is not None and r != "NE" for r in responses], dtype=bool)
+    evaluable = np.array(
+        [r is not None and r != not_evaluable_code() for r in responses], dtype=bool
+    )
     resp = np.isin(responses[evaluable].astype(str), _RESPONDERS)
     return (float(resp.mean()) if resp.size else float("nan")), int(evaluable.sum())
 

@@ -20,13 +20,13 @@ from typing import Any
 import numpy as np
 
 from aftercar.errors import ConfigError
+from aftercar.schema import Col, not_evaluable_code, response_codes
+from aftercar.vocab import classify_regimens
 
-#: Days per month used everywhere in aftercar (months = days / 30.4375).
-DAYS_PER_MONTH = 30.4375
 _EPOCH = dt.date(1970, 1, 1)
 
-#: IMWG best-response codes in the simulator's order (best first).
-RESPONSE_CODES = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD")
+#: IMWG best-response codes a simulated line can have (best first; never "not evaluable").
+RESPONSE_CODES = tuple(c for c in response_codes() if c != not_evaluable_code())
 
 
 def to_day(text: str) -> int:
@@ -141,12 +141,14 @@ def _regimens(arms: Arms, text: str) -> Regimens:
     missing = sorted(set(index) - {r["arm"] for r in rows})
     if missing:
         raise ConfigError(f"simulation_regimens.csv has no text for arms {missing}")
+    texts = [r["text"] for r in rows]
+    flags = classify_regimens(texts).to_pandas()  # category and flags as the report reads them
     return Regimens(
         arm=np.array([index[r["arm"]] for r in rows], dtype=np.int64),
-        text=tuple(r["text"] for r in rows),
-        category=tuple(r["category"] for r in rows),
-        tce=np.array([r["tce"] == "true" for r in rows]),
-        bcma=np.array([r["bcma"] == "true" for r in rows]),
+        text=tuple(texts),
+        category=tuple(flags[Col.CATEGORY].astype(str)),
+        tce=flags[Col.TCE].to_numpy(dtype=bool),
+        bcma=flags[Col.BCMA_DIRECTED].to_numpy(dtype=bool),
         weight=np.array([float(r["weight"]) for r in rows]),
         available_from=np.array([to_day(r["available_from"]) for r in rows], dtype=np.int64),
         trial_prob=np.array([float(r["trial_prob"]) for r in rows]),

@@ -27,10 +27,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aftercar.schema import response_codes
+from aftercar.simulate.arrays import day_numbers as _days
+from aftercar.simulate.arrays import dict_array
 from aftercar.simulate.cohort import SimulatedCohort
-from aftercar.simulate.params import RESPONSE_CODES, SimulationParams, load_params
+from aftercar.simulate.params import SimulationParams, load_params
 
-_CODES = (*RESPONSE_CODES, "NE")
+_CODES = response_codes()
 
 
 @dataclass(frozen=True)
@@ -70,12 +73,6 @@ def load_drugs() -> dict[str, Drug]:
     return out
 
 
-def dict_array(values, codes: np.ndarray) -> pa.DictionaryArray:
-    """Dictionary-encoded strings (written as plain strings: see ``writer``)."""
-    dictionary = values if isinstance(values, pa.Array) else pa.array(list(values), pa.string())
-    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), dictionary)
-
-
 class _Orders:
     """Interns order texts (``drug``, ``unit``, ``route``) into small dictionaries."""
 
@@ -106,11 +103,6 @@ class _Parts:
 
     def cat(self, key: str) -> np.ndarray:
         return np.concatenate([b[key] for b in self.blocks]) if self.blocks else np.zeros(0)
-
-
-def _days(col) -> np.ndarray:
-    arr = pc.fill_null(pc.cast(col, pa.int32()), -1).to_numpy(zero_copy_only=False)
-    return np.asarray(arr, dtype=np.int64)
 
 
 def _line_frame(chunk: SimulatedCohort) -> dict[str, np.ndarray]:
