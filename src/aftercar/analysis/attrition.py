@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from aftercar.schema import Col
+
 
 def _row(step: str, patients: int | None, lines: int | None, note: str) -> dict[str, object]:
     return {"step": step, "patients": patients, "lines": lines, "note": note}
@@ -45,23 +47,23 @@ def attrition(
     excluded = excluded if excluded is not None else pd.DataFrame(columns=["table"])
     ex_p = int((excluded["table"] == "patients").sum())
     ex_l = int((excluded["table"] == "lines").sum())
-    os_ok = patients["os_valid"].to_numpy(dtype=bool)
-    evaluable = lines["evaluable"].to_numpy(dtype=bool)
-    pfs_ok = np.isfinite(lines["pfs_months"].to_numpy(dtype=float)) & (lines["pfs_months"] >= 0)
+    os_ok = patients[Col.OS_VALID].to_numpy(dtype=bool)
+    evaluable = lines[Col.EVALUABLE].to_numpy(dtype=bool)
+    pfs_ok = np.isfinite(lines[Col.PFS_MONTHS].to_numpy(dtype=float)) & (lines[Col.PFS_MONTHS] >= 0)
     rows = [
         _row("Rows read", len(patients) + ex_p, len(lines) + ex_l, "data rows in the input"),
         _row("Excluded on reading", ex_p, ex_l, "see input.excluded for each row and reason"),
         _row("Analysed", len(patients), len(lines), "patients and salvage lines"),
         _row(
             "Patients without a salvage line",
-            int((patients["n_lines"] == 0).sum()),
+            int((patients[Col.N_LINES] == 0).sum()),
             None,
             "kept for OS and Table 1",
         ),
         _row("OS analysable", int(os_ok.sum()), None, "index date and end of follow-up known"),
         _row(
             "Response-evaluable lines",
-            int(lines.loc[evaluable, "patient_id"].nunique()),
+            int(lines.loc[evaluable, Col.PATIENT_ID].nunique()),
             int(evaluable.sum()),
             "best response not NE/missing (ORR denominator)",
         ),
@@ -87,7 +89,7 @@ def analysis_exclusions(patients: pd.DataFrame, lines: pd.DataFrame) -> pd.DataF
     ``row`` is the spreadsheet row number (``source_row``) when known.
     """
     frames = []
-    bad_os = patients.loc[~patients["os_valid"].to_numpy(dtype=bool)]
+    bad_os = patients.loc[~patients[Col.OS_VALID].to_numpy(dtype=bool)]
     frames.append(
         _listing(
             bad_os,
@@ -95,19 +97,21 @@ def analysis_exclusions(patients: pd.DataFrame, lines: pd.DataFrame) -> pd.DataF
             "no usable OS time (index date or end of follow-up missing, or death before index)",
         )
     )
-    pfs = lines["pfs_months"].to_numpy(dtype=float)
+    pfs = lines[Col.PFS_MONTHS].to_numpy(dtype=float)
     bad_pfs = lines.loc[~(np.isfinite(pfs) & (pfs >= 0))]
     frames.append(_listing(bad_pfs, "lines", "no usable PFS time; left out of PFS analyses"))
     return pd.concat(frames, ignore_index=True)
 
 
 def _listing(frame: pd.DataFrame, table: str, reason: str) -> pd.DataFrame:
-    rows = frame["source_row"] if "source_row" in frame.columns else pd.Series([None] * len(frame))
+    rows = (
+        frame[Col.SOURCE_ROW] if Col.SOURCE_ROW in frame.columns else pd.Series([None] * len(frame))
+    )
     return pd.DataFrame(
         {
             "table": table,
             "row": pd.array(rows.to_numpy(), dtype="Int64"),
-            "patient_id": frame["patient_id"].astype("string").to_numpy(),
+            Col.PATIENT_ID: frame[Col.PATIENT_ID].astype("string").to_numpy(),
             "reason": reason,
         }
     )

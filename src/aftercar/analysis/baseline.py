@@ -16,6 +16,7 @@ import pandas as pd
 from aftercar.analysis.model import AnalysisResult
 from aftercar.analysis.options import AnalysisOptions
 from aftercar.analysis.summaries import fit_cox
+from aftercar.schema import Col
 
 
 def _coded(name: str, values: pd.Series) -> dict[str, pd.Series]:
@@ -53,7 +54,7 @@ def baseline_cox(patients: pd.DataFrame, opts: AnalysisOptions) -> AnalysisResul
     """Cox model of OS from relapse on ``opts.cox_covariates`` present (complete cases)."""
     covariates = opts.cox_covariates
     sec = AnalysisResult()
-    pts = patients.loc[patients["os_valid"]].reset_index(drop=True)
+    pts = patients.loc[patients[Col.OS_VALID]].reset_index(drop=True)
     frame, skipped = _covariate_frame(pts, covariates, sec.notes)
     complete = frame.notna().all(axis=1).to_numpy()
     frame = frame.loc[complete].astype(float)
@@ -66,8 +67,8 @@ def baseline_cox(patients: pd.DataFrame, opts: AnalysisOptions) -> AnalysisResul
     frame = frame.drop(columns=constant)
     sub = pts.loc[complete]
     model = fit_cox(
-        sub["os_months"],
-        sub["os_event"],
+        sub[Col.OS_MONTHS],
+        sub[Col.OS_EVENT],
         frame,
         opts,
         sec.notes,

@@ -18,24 +18,25 @@ import numpy as np
 import pandas as pd
 
 from aftercar.analysis.summaries import num
+from aftercar.schema import Col
 from aftercar.vocab import CONTRACT_COLUMNS
 
 #: (column, label, kind) in display order; kind is "continuous" or "categorical".
 TABLE1_ROWS: tuple[tuple[str, str, str], ...] = (
-    ("age_at_cart", "Age at CAR T, years", "continuous"),
-    ("sex", "Sex", "categorical"),
-    ("site", "Site", "categorical"),
-    ("car_t_product", "CAR-T product", "categorical"),
-    ("car_t_best_response", "Best response to CAR T", "categorical"),
-    ("relapse_months", "Time from CAR T to relapse, months", "continuous"),
+    (Col.AGE_AT_CART, "Age at CAR T, years", "continuous"),
+    (Col.SEX, "Sex", "categorical"),
+    (Col.SITE, "Site", "categorical"),
+    (Col.CAR_T_PRODUCT, "CAR-T product", "categorical"),
+    (Col.CAR_T_BEST_RESPONSE, "Best response to CAR T", "categorical"),
+    (Col.RELAPSE_MONTHS, "Time from CAR T to relapse, months", "continuous"),
     ("relapse_timing", "Relapse timing", "categorical"),
-    ("high_risk_cytogenetics", "High-risk cytogenetics", "categorical"),
-    ("extramedullary_disease", "Extramedullary disease", "categorical"),
-    ("prior_lines", "Prior lines of therapy", "continuous"),
-    ("triple_class_refractory", "Triple-class refractory", "categorical"),
-    ("penta_refractory", "Penta-refractory", "categorical"),
-    ("iss_stage", "ISS stage", "categorical"),
-    ("ecog", "ECOG performance status", "categorical"),
+    (Col.HIGH_RISK_CYTOGENETICS, "High-risk cytogenetics", "categorical"),
+    (Col.EXTRAMEDULLARY_DISEASE, "Extramedullary disease", "categorical"),
+    (Col.PRIOR_LINES, "Prior lines of therapy", "continuous"),
+    (Col.TRIPLE_CLASS_REFRACTORY, "Triple-class refractory", "categorical"),
+    (Col.PENTA_REFRACTORY, "Penta-refractory", "categorical"),
+    (Col.ISS_STAGE, "ISS stage", "categorical"),
+    (Col.ECOG, "ECOG performance status", "categorical"),
 )
 
 
@@ -117,7 +118,7 @@ def table1(patients: pd.DataFrame, *, cutoff: float) -> pd.DataFrame:
     known; the ``Missing`` row of each characteristic counts the others.
     """
     pts = patients.copy()
-    early = pts["early_relapse"]
+    early = pts[Col.EARLY_RELAPSE]
     pts["relapse_timing"] = pd.Series(
         np.where(
             early.fillna(False).astype(bool), f"Early (< {cutoff:g} mo)", f"Late (>= {cutoff:g} mo)"
@@ -151,10 +152,10 @@ def table1(patients: pd.DataFrame, *, cutoff: float) -> pd.DataFrame:
 
 def regimen_mapping(lines: pd.DataFrame, classified: pd.DataFrame) -> pd.DataFrame:
     """Every distinct regimen text with its line and patient counts, drugs and category."""
-    counts = lines.groupby("regimen", sort=True).agg(
-        lines=("line", "size"), patients=("patient_id", "nunique")
+    counts = lines.groupby(Col.REGIMEN, sort=True).agg(
+        lines=(Col.LINE, "size"), patients=(Col.PATIENT_ID, "nunique")
     )
     cls = classified.drop_duplicates("text").set_index("text")
     keep = [c for c in CONTRACT_COLUMNS[1:] if c in cls.columns]
-    out = counts.join(cls[keep], how="left").reset_index(names="regimen")
-    return out.sort_values(["lines", "regimen"], ascending=[False, True], kind="stable")
+    out = counts.join(cls[keep], how="left").reset_index(names=Col.REGIMEN)
+    return out.sort_values(["lines", Col.REGIMEN], ascending=[False, True], kind="stable")

@@ -41,43 +41,46 @@ from aftercar.analysis.summaries import (
     response_block,
     table_test,
 )
+from aftercar.schema import Col
 
 
 def _depth(frame: pd.DataFrame, opts: AnalysisOptions) -> dict[str, Any]:
     return {
-        "orr": response_block(frame["responded"], opts),
-        "vgpr_or_better": response_block(frame["vgpr_or_better"], opts),
-        "cr_or_better": response_block(frame["cr_or_better"], opts),
+        "orr": response_block(frame[Col.RESPONDED], opts),
+        Col.VGPR_OR_BETTER: response_block(frame[Col.VGPR_OR_BETTER], opts),
+        Col.CR_OR_BETTER: response_block(frame[Col.CR_OR_BETTER], opts),
     }
 
 
 def first_salvage(lines: pd.DataFrame, opts: AnalysisOptions) -> AnalysisResult:
     """First salvage line: ORR, >= VGPR, >= CR (exact CIs), PFS; each by category."""
-    first = lines.loc[lines["line"] == 1].reset_index(drop=True)
+    first = lines.loc[lines[Col.LINE] == 1].reset_index(drop=True)
     sec = AnalysisResult()
-    pfs, fit = km_block(first["pfs_months"], first["pfs_event"], opts)
+    pfs, fit = km_block(first[Col.PFS_MONTHS], first[Col.PFS_EVENT], opts)
     res: dict[str, Any] = {
         "lines": len(first),
-        "patients": int(first["patient_id"].nunique()),
+        "patients": int(first[Col.PATIENT_ID].nunique()),
         **_depth(first, opts),
         "pfs": pfs,
     }
     by_cat: dict[str, Any] = {}
-    for cat, sub in first.groupby("category", sort=True):
-        cat_pfs, _ = km_block(sub["pfs_months"], sub["pfs_event"], opts)
+    for cat, sub in first.groupby(Col.CATEGORY, sort=True):
+        cat_pfs, _ = km_block(sub[Col.PFS_MONTHS], sub[Col.PFS_EVENT], opts)
         by_cat[str(cat)] = {
             "lines": len(sub),
-            "patients": int(sub["patient_id"].nunique()),
+            "patients": int(sub[Col.PATIENT_ID].nunique()),
             **_depth(sub, opts),
             "pfs": cat_pfs,
         }
     res["by_category"] = by_cat
     res["orr_by_category_test"] = table_test(
-        _outcome_table(first, "category", "responded"), sec.notes, "First-salvage ORR by category"
+        _outcome_table(first, Col.CATEGORY, Col.RESPONDED),
+        sec.notes,
+        "First-salvage ORR by category",
     )
     sec.results["first_salvage"] = res
     sec.curves["first_salvage_pfs"] = {"First salvage": fit} if fit is not None else {}
-    sec.tables["first_salvage_by_category"] = _response_table(by_cat, "category")
+    sec.tables["first_salvage_by_category"] = _response_table(by_cat, Col.CATEGORY)
     return sec
 
 
@@ -93,14 +96,14 @@ def _outcome_table(frame: pd.DataFrame, group: str, flag: str) -> np.ndarray:
 
 
 def _group_block(sub: pd.DataFrame, opts: AnalysisOptions) -> tuple[dict[str, Any], Any]:
-    pfs, fit = km_block(sub["pfs_months"], sub["pfs_event"], opts)
-    ids = sub["_pid"] if "_pid" in sub.columns else sub["patient_id"]
+    pfs, fit = km_block(sub[Col.PFS_MONTHS], sub[Col.PFS_EVENT], opts)
+    ids = sub["_pid"] if "_pid" in sub.columns else sub[Col.PATIENT_ID]
     block = {
         "lines": len(sub),
         "patients": int(ids.nunique()),
-        "orr": clustered_block(sub["responded"], ids, opts),
-        "vgpr_or_better": clustered_block(sub["vgpr_or_better"], ids, opts),
-        "cr_or_better": clustered_block(sub["cr_or_better"], ids, opts),
+        "orr": clustered_block(sub[Col.RESPONDED], ids, opts),
+        Col.VGPR_OR_BETTER: clustered_block(sub[Col.VGPR_OR_BETTER], ids, opts),
+        Col.CR_OR_BETTER: clustered_block(sub[Col.CR_OR_BETTER], ids, opts),
         "pfs": pfs,
     }
     return block, fit
@@ -117,19 +120,19 @@ def grouped_lines(
     pid = lines["_pid"].to_numpy()
     flags = {
         flag: clustered_groups(lines[flag], pid, codes, len(labels), opts)
-        for flag in ("responded", "vgpr_or_better", "cr_or_better")
+        for flag in (Col.RESPONDED, Col.VGPR_OR_BETTER, Col.CR_OR_BETTER)
     }
     blocks: dict[str, Any] = {}
     curves: dict[str, Any] = {}
     for k, label in enumerate(labels):
         sub = lines.loc[codes == k]
-        pfs, fit = km_block(sub["pfs_months"], sub["pfs_event"], opts)
+        pfs, fit = km_block(sub[Col.PFS_MONTHS], sub[Col.PFS_EVENT], opts)
         blocks[str(label)] = {
             "lines": len(sub),
             "patients": int(sub["_pid"].nunique()),
-            "orr": flags["responded"][k],
-            "vgpr_or_better": flags["vgpr_or_better"][k],
-            "cr_or_better": flags["cr_or_better"][k],
+            "orr": flags[Col.RESPONDED][k],
+            Col.VGPR_OR_BETTER: flags[Col.VGPR_OR_BETTER][k],
+            Col.CR_OR_BETTER: flags[Col.CR_OR_BETTER][k],
             "pfs": pfs,
         }
         if fit is not None:
@@ -149,18 +152,18 @@ def all_lines(lines: pd.DataFrame, opts: AnalysisOptions) -> AnalysisResult:
     """
     pooled_from = opts.line_number_pooled_from
     sec = AnalysisResult()
-    lines = lines.assign(_pid=pd.factorize(lines["patient_id"])[0])
-    by_cat, sec.curves["pfs_by_category"] = grouped_lines(lines, lines["category"], opts)
-    groups = _line_group(lines["line"], pooled_from)
+    lines = lines.assign(_pid=pd.factorize(lines[Col.PATIENT_ID])[0])
+    by_cat, sec.curves["pfs_by_category"] = grouped_lines(lines, lines[Col.CATEGORY], opts)
+    groups = _line_group(lines[Col.LINE], pooled_from)
     by_line, _ = grouped_lines(lines, groups, opts)
-    tce_label = pd.Series(np.where(lines["tce"], "TCE", "Other"), index=lines.index)
+    tce_label = pd.Series(np.where(lines[Col.TCE], "TCE", "Other"), index=lines.index)
     tce_vs, _ = grouped_lines(lines, tce_label, opts)
-    bcma = lines.loc[lines["bcma_directed"]]
-    retarget, _ = grouped_lines(bcma, bcma["category"], opts)
+    bcma = lines.loc[lines[Col.BCMA_DIRECTED]]
+    retarget, _ = grouped_lines(bcma, bcma[Col.CATEGORY], opts)
     sec.results["by_category"] = by_cat
     sec.results["all_lines"] = {
         "lines": len(lines),
-        "patients": int(lines["patient_id"].nunique()),
+        "patients": int(lines[Col.PATIENT_ID].nunique()),
         **{k: v for k, v in _group_block(lines, opts)[0].items() if k not in ("lines",)},
         "by_line": by_line,
         "tce_vs_other": tce_vs,
@@ -168,13 +171,13 @@ def all_lines(lines: pd.DataFrame, opts: AnalysisOptions) -> AnalysisResult:
         "line_groups_pooled_from": pooled_from,
         "pfs_cox_tce": _pfs_cox(lines, tce_label, "Other", opts, sec.notes, "TCE vs other"),
         "pfs_cox_by_category": _pfs_cox(
-            lines, lines["category"], _largest(lines["category"]), opts, sec.notes, "category"
+            lines, lines[Col.CATEGORY], _largest(lines[Col.CATEGORY]), opts, sec.notes, Col.CATEGORY
         ),
     }
-    sec.tables["response_by_category"] = _response_table(by_cat, "category")
-    sec.tables["pfs_by_category"] = _pfs_table(by_cat, "category")
-    sec.tables["response_by_line"] = _response_table(by_line, "line")
-    sec.tables["bcma_retargeting"] = _response_table(retarget, "category")
+    sec.tables["response_by_category"] = _response_table(by_cat, Col.CATEGORY)
+    sec.tables["pfs_by_category"] = _pfs_table(by_cat, Col.CATEGORY)
+    sec.tables["response_by_line"] = _response_table(by_line, Col.LINE)
+    sec.tables["bcma_retargeting"] = _response_table(retarget, Col.CATEGORY)
     sec.tables["pfs_cox_lines"] = _pfs_cox_table(sec.results["all_lines"])
     return sec
 
@@ -219,15 +222,17 @@ def _pfs_cox(
     Lines of the same patient are correlated; the cluster-robust (Lin-Wei) variance
     keeps the inference valid. Groups are compared with ``reference``.
     """
-    ok = np.isfinite(lines["pfs_months"].to_numpy(float)) & (lines["pfs_months"] >= 0).to_numpy()
+    ok = (
+        np.isfinite(lines[Col.PFS_MONTHS].to_numpy(float)) & (lines[Col.PFS_MONTHS] >= 0).to_numpy()
+    )
     sub, lab = lines.loc[ok], labels.loc[ok].astype(str)
     levels = sorted(set(lab) - {reference}) if reference is not None else []
     design = pd.DataFrame(
         {f"{what}={lvl}": (lab == lvl).to_numpy(float) for lvl in levels}, index=sub.index
     )
     model = fit_cox(
-        sub["pfs_months"],
-        sub["pfs_event"],
+        sub[Col.PFS_MONTHS],
+        sub[Col.PFS_EVENT],
         design,
         opts,
         notes,
@@ -251,15 +256,15 @@ def _response_table(blocks: dict[str, Any], key: str) -> pd.DataFrame:
                 key: label,
                 "lines": b["lines"],
                 "patients": b.get("patients"),
-                "evaluable": orr["n"],
+                Col.EVALUABLE: orr["n"],
                 "not_evaluable": orr["not_evaluable"],
                 "responders": orr["responders"],
                 "orr": orr["estimate"],
                 "lower": orr["ci95"][0],
                 "upper": orr["ci95"][1],
                 "ci_method": orr["method"],
-                "vgpr_or_better_n": b["vgpr_or_better"]["responders"],
-                "cr_or_better_n": b["cr_or_better"]["responders"],
+                "vgpr_or_better_n": b[Col.VGPR_OR_BETTER]["responders"],
+                "cr_or_better_n": b[Col.CR_OR_BETTER]["responders"],
                 "pfs_median_months": b["pfs"]["median_months"],
             }
         )

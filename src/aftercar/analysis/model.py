@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aftercar.schema import Col
+
 
 def _floats(values: Any) -> list[float | None]:
     arr = np.asarray(values, dtype=float)
@@ -72,8 +74,8 @@ class Curve:
             "group": self.label,
             "n": int(self.n),
             "median_months": list(self.median),
-            "start": self.start,
-            "time": _floats(self.time),
+            Col.START: self.start,
+            Col.TIME: _floats(self.time),
             "n_risk": _ints(self.n_risk),
             "n_event": _ints(self.n_event),
             "n_censor": _ints(self.n_censor),
@@ -116,7 +118,7 @@ class ResponseBars:
         """JSON form (``results.json`` ``figures.response_by_category``)."""
         rows = [
             {
-                "category": cat,
+                Col.CATEGORY: cat,
                 "lines": int(self.counts[i].sum()),
                 "counts": _ints(self.counts[i]),
                 "shares": _floats(self.shares[i]),
@@ -140,9 +142,10 @@ class Sequence:
         return {
             "kind": "sequence",
             "lines": [
-                {"line": ln, "patients": n} for ln, n in zip(self.lines, self.patients, strict=True)
+                {Col.LINE: ln, "patients": n}
+                for ln, n in zip(self.lines, self.patients, strict=True)
             ],
-            "nodes": [{"line": a, "category": c, "patients": n} for a, c, n in self.nodes],
+            "nodes": [{Col.LINE: a, Col.CATEGORY: c, "patients": n} for a, c, n in self.nodes],
             "flows": [
                 {"from_line": a, "from": s, "to": d, "patients": n} for a, s, d, n in self.flows
             ],

@@ -22,20 +22,21 @@ from aftercar import stats
 from aftercar.analysis.model import AnalysisResult
 from aftercar.analysis.options import AnalysisOptions
 from aftercar.analysis.summaries import km_block, logrank_block, num, triple
+from aftercar.schema import Col
 
 
 def cohort_summary(
     patients: pd.DataFrame, lines: pd.DataFrame, opts: AnalysisOptions
 ) -> AnalysisResult:
     """Patients, lines, lines per patient and median follow-up (reverse Kaplan-Meier)."""
-    per = patients["n_lines"].to_numpy()
-    os_ok = patients.loc[patients["os_valid"]]
+    per = patients[Col.N_LINES].to_numpy()
+    os_ok = patients.loc[patients[Col.OS_VALID]]
     fu_est, fu_lo, fu_hi = (None, None, None)
     if len(os_ok):
         fu_est, fu_lo, fu_hi = triple(
             stats.median_followup(
-                os_ok["os_months"].to_numpy(float),
-                os_ok["os_event"].to_numpy(),
+                os_ok[Col.OS_MONTHS].to_numpy(float),
+                os_ok[Col.OS_EVENT].to_numpy(),
                 conf_type=opts.km_conf_type,
                 conf_level=opts.conf_level,
             )
@@ -100,15 +101,20 @@ def os_analyses(patients: pd.DataFrame, opts: AnalysisOptions, *, cutoff: float)
     CAR-T infusion is early.
     """
     rates = opts.os_rates_months
-    pts = patients.loc[patients["os_valid"]].reset_index(drop=True)
-    block, fit = km_block(pts["os_months"], pts["os_event"], opts, rates=rates)
+    pts = patients.loc[patients[Col.OS_VALID]].reset_index(drop=True)
+    block, fit = km_block(pts[Col.OS_MONTHS], pts[Col.OS_EVENT], opts, rates=rates)
     sec = AnalysisResult()
     sec.curves["os"] = {"All patients": fit} if fit is not None else {}
     timing, sec.curves["os_by_relapse_timing"] = grouped_km(
-        pts, _relapse_label(pts["early_relapse"], cutoff), "os_months", "os_event", opts, rates
+        pts,
+        _relapse_label(pts[Col.EARLY_RELAPSE], cutoff),
+        Col.OS_MONTHS,
+        Col.OS_EVENT,
+        opts,
+        rates,
     )
     product, sec.curves["os_by_product"] = grouped_km(
-        pts, pts["car_t_product"].astype("string"), "os_months", "os_event", opts, rates
+        pts, pts[Col.CAR_T_PRODUCT].astype("string"), Col.OS_MONTHS, Col.OS_EVENT, opts, rates
     )
     timing["cutoff_months"] = cutoff
     block |= {"by_relapse_timing": timing, "by_product": product}

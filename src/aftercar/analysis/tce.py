@@ -30,6 +30,7 @@ from aftercar.analysis.options import AnalysisOptions
 from aftercar.analysis.summaries import fit_cox, prop_block, response_block
 from aftercar.analysis.survival import grouped_km
 from aftercar.derive import DerivedCohort
+from aftercar.schema import Col
 
 NAIVE_WARNING = (
     "Immortal-time bias: patients had to survive long enough to receive a TCE, so an "
@@ -39,25 +40,25 @@ NAIVE_WARNING = (
 
 
 def _first_tce_lines(lines: pd.DataFrame) -> pd.DataFrame:
-    tce = lines.loc[lines["tce"]].sort_values(["patient_id", "line"], kind="stable")
-    return tce.groupby("patient_id", sort=False).head(1)
+    tce = lines.loc[lines[Col.TCE]].sort_values([Col.PATIENT_ID, Col.LINE], kind="stable")
+    return tce.groupby(Col.PATIENT_ID, sort=False).head(1)
 
 
 def _time_dependent(cp: pd.DataFrame, opts: AnalysisOptions, notes: list[str]) -> dict:
     block = fit_cox(
-        cp["stop"],
-        cp["event"],
-        cp[["tce"]].astype(float),
+        cp[Col.STOP],
+        cp[Col.EVENT],
+        cp[[Col.TCE]].astype(float),
         opts,
         notes,
-        entry=cp["start"].to_numpy(float),
-        cluster=pd.factorize(cp["patient_id"])[0],
+        entry=cp[Col.START].to_numpy(float),
+        cluster=pd.factorize(cp[Col.PATIENT_ID])[0],
         label="Time-dependent Cox (TCE)",
     )
     return {
         "rows": len(cp),
-        "patients": int(cp["patient_id"].nunique()),
-        "exposed_patients": int(cp.loc[cp["tce"], "patient_id"].nunique()),
+        "patients": int(cp[Col.PATIENT_ID].nunique()),
+        "exposed_patients": int(cp.loc[cp[Col.TCE], Col.PATIENT_ID].nunique()),
         "model": block,
         "method": "Cox model, TCE as a time-varying covariate (start, stop], "
         "robust variance clustered by patient",
@@ -66,15 +67,16 @@ def _time_dependent(cp: pd.DataFrame, opts: AnalysisOptions, notes: list[str]) -
 
 def _landmark(lm: pd.DataFrame, at: float, opts: AnalysisOptions, notes: list[str]):
     label = pd.Series(
-        np.where(lm["tce_by_landmark"], f"TCE by {at:g} mo", f"No TCE by {at:g} mo"), index=lm.index
+        np.where(lm[Col.TCE_BY_LANDMARK], f"TCE by {at:g} mo", f"No TCE by {at:g} mo"),
+        index=lm.index,
     )
-    km, curves = grouped_km(lm, label, "time", "event", opts)
+    km, curves = grouped_km(lm, label, Col.TIME, Col.EVENT, opts)
     model = None
-    if lm["tce_by_landmark"].nunique() == 2:
+    if lm[Col.TCE_BY_LANDMARK].nunique() == 2:
         model = fit_cox(
-            lm["time"],
-            lm["event"],
-            lm[["tce_by_landmark"]].astype(float),
+            lm[Col.TIME],
+            lm[Col.EVENT],
+            lm[[Col.TCE_BY_LANDMARK]].astype(float),
             opts,
             notes,
             label=f"Landmark {at:g} mo Cox (TCE)",
@@ -84,8 +86,8 @@ def _landmark(lm: pd.DataFrame, at: float, opts: AnalysisOptions, notes: list[st
     block = {
         "landmark_months": at,
         "patients": len(lm),
-        "tce_patients": int(lm["tce_by_landmark"].sum()),
-        "events": int(lm["event"].sum()),
+        "tce_patients": int(lm[Col.TCE_BY_LANDMARK].sum()),
+        "events": int(lm[Col.EVENT].sum()),
         "km": km,
         "cox": model,
     }
@@ -101,14 +103,14 @@ def tce_analyses(derived: DerivedCohort, opts: AnalysisOptions) -> AnalysisResul
     """
     patients, lines = derived.patients, derived.lines
     sec = AnalysisResult()
-    exposed = int(patients["first_tce_months"].notna().sum())
+    exposed = int(patients[Col.FIRST_TCE_MONTHS].notna().sum())
     fraction = prop_block(exposed, len(patients), opts)
     res: dict[str, Any] = {
         "patients": exposed,
         "n": len(patients),
         "fraction": fraction["estimate"],
         "fraction_ci95": fraction["ci95"],
-        "orr": response_block(_first_tce_lines(lines)["responded"], opts),
+        "orr": response_block(_first_tce_lines(lines)[Col.RESPONDED], opts),
         "time_dependent_cox": _time_dependent(derived.tce_exposure, opts, sec.notes),
         "landmarks": {},
     }
@@ -119,17 +121,17 @@ def tce_analyses(derived: DerivedCohort, opts: AnalysisOptions) -> AnalysisResul
             sec.curves["os_tce_landmark"] = curves
     if opts.naive_tce_comparison:
         res["naive_ever_received"] = _naive(patients, opts, sec)
-    sec.results["tce"] = res
+    sec.results[Col.TCE] = res
     sec.tables["tce_os"] = _tce_table(res)
     return sec
 
 
 def _naive(patients: pd.DataFrame, opts: AnalysisOptions, sec: AnalysisResult) -> dict[str, Any]:
-    pts = patients.loc[patients["os_valid"]]
+    pts = patients.loc[patients[Col.OS_VALID]]
     label = pd.Series(
-        np.where(pts["first_tce_months"].notna(), "Ever TCE", "Never TCE"), index=pts.index
+        np.where(pts[Col.FIRST_TCE_MONTHS].notna(), "Ever TCE", "Never TCE"), index=pts.index
     )
-    km, sec.curves["os_naive_ever_tce"] = grouped_km(pts, label, "os_months", "os_event", opts)
+    km, sec.curves["os_naive_ever_tce"] = grouped_km(pts, label, Col.OS_MONTHS, Col.OS_EVENT, opts)
     sec.notes.append("Naive 'ever received TCE' OS comparison: " + NAIVE_WARNING)
     return {"warning": NAIVE_WARNING, "km": km}
 

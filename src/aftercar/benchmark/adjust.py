@@ -25,11 +25,12 @@ import pandas as pd
 from aftercar.benchmark.maic import maic_bootstrap, maic_weights
 from aftercar.benchmark.registry import Benchmark
 from aftercar.errors import InputError
+from aftercar.schema import Col
 
 __all__ = ["COHORT_COLUMNS", "MaicComparison", "maic_compare", "maic_targets"]
 
 #: Registry baseline name -> curated cohort column, where they differ.
-COHORT_COLUMNS = {"age": "age_at_cart"}
+COHORT_COLUMNS = {"age": Col.AGE_AT_CART}
 
 
 @dataclass(frozen=True)

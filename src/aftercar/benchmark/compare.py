@@ -323,28 +323,36 @@ def cohort_endpoints(path: str | Path, *, date_format: str | None = None) -> dic
     return pipeline.cohort_endpoints(path, config=config)
 
 
-_BASELINE = ("age_at_cart", "high_risk_cytogenetics", "extramedullary_disease", "prior_lines",
-             "triple_class_refractory", "penta_refractory", "iss_stage", "ecog")  # fmt: skip
+_BASELINE = (
+    Col.AGE_AT_CART,
+    Col.HIGH_RISK_CYTOGENETICS,
+    Col.EXTRAMEDULLARY_DISEASE,
+    Col.PRIOR_LINES,
+    Col.TRIPLE_CLASS_REFRACTORY,
+    Col.PENTA_REFRACTORY,
+    Col.ISS_STAGE,
+    Col.ECOG,
+)
 
 
 def _per_patient(patients, first, evaluable, responded, pfs_ok) -> pd.DataFrame:
     """One row per patient: baseline covariates, OS, and first-line ORR/PFS (NaN = none)."""
     cols = [c for c in _BASELINE if c in patients.columns]
-    out = patients[["patient_id", *cols]].copy()
+    out = patients[[Col.PATIENT_ID, *cols]].copy()
     for c in cols:
         out[c] = pd.to_numeric(out[c].astype("Float64"), errors="coerce").astype(float)
-    valid = patients["os_valid"].to_numpy(bool)
-    out["os_time"] = np.where(valid, patients["os_months"].to_numpy(float), np.nan)
-    out["os_event"] = np.where(valid, patients["os_event"].to_numpy(float), np.nan)
+    valid = patients[Col.OS_VALID].to_numpy(bool)
+    out["os_time"] = np.where(valid, patients[Col.OS_MONTHS].to_numpy(float), np.nan)
+    out[Col.OS_EVENT] = np.where(valid, patients[Col.OS_EVENT].to_numpy(float), np.nan)
     line1 = pd.DataFrame({
-        "patient_id": first["patient_id"].to_numpy(),
+        Col.PATIENT_ID: first[Col.PATIENT_ID].to_numpy(),
         "orr1": np.where(evaluable, responded.astype(float), np.nan),
-        "pfs1_time": np.where(pfs_ok, first["pfs_months"].to_numpy(float), np.nan),
-        "pfs1_event": np.where(pfs_ok, first["pfs_event"].to_numpy(float), np.nan),
+        "pfs1_time": np.where(pfs_ok, first[Col.PFS_MONTHS].to_numpy(float), np.nan),
+        "pfs1_event": np.where(pfs_ok, first[Col.PFS_EVENT].to_numpy(float), np.nan),
     })  # fmt: skip
-    out["patient_id"] = out["patient_id"].astype(str)
-    line1["patient_id"] = line1["patient_id"].astype(str)
-    return out.merge(line1, on="patient_id", how="left", validate="one_to_one")
+    out[Col.PATIENT_ID] = out[Col.PATIENT_ID].astype(str)
+    line1[Col.PATIENT_ID] = line1[Col.PATIENT_ID].astype(str)
+    return out.merge(line1, on=Col.PATIENT_ID, how="left", validate="one_to_one")
 
 
 def compare_cohort(

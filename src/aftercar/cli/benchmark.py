@@ -23,6 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from aftercar.errors import InputError
+from aftercar.schema import Col
 
 benchmark_app = typer.Typer(
     help="Compare with published post-CAR-T benchmarks and design the next trial.",
@@ -144,7 +145,7 @@ def _summary_endpoints(responders, n, km, at_risk, endpoints, bench) -> dict:
             hint = "Fix: save it as a CSV with a header row 'time,event' or 'time,survival'."
             raise InputError(f"{km}: cannot be read as CSV ({exc}). {hint}") from None
         names = {str(c).strip().lower() for c in header}
-        if "time" in names and names & {"event", "status"}:
+        if Col.TIME in names and names & {Col.EVENT, "status"}:
             ipd = read_ipd_csv(km)
         elif at_risk is None:
             raise InputError(f"{km}: has no 'time,event' columns (IPD) and no --at-risk table "

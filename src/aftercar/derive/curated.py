@@ -86,8 +86,8 @@ def _response_flags(code: Any, rules: EndpointRules) -> dict[str, Any]:
     flags = {Col.EVALUABLE: evaluable.fill_null(False)}
     for name, codes in (
         (Col.RESPONDED, rules.responders),
-        (Col.VGPR_OR_BETTER, codes_where("vgpr_or_better")),
-        (Col.CR_OR_BETTER, codes_where("cr_or_better")),
+        (Col.VGPR_OR_BETTER, codes_where(Col.VGPR_OR_BETTER)),
+        (Col.CR_OR_BETTER, codes_where(Col.CR_OR_BETTER)),
     ):
         hit = code.isin(list(codes)).fill_null(False)
         flags[name] = ibis.ifelse(evaluable, hit, null)

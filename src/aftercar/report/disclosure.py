@@ -43,6 +43,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aftercar.schema import Col
+
 #: Key and column names whose values are counts.
 COUNT_KEYS: frozenset[str] = frozenset(
     {
@@ -54,7 +56,7 @@ COUNT_KEYS: frozenset[str] = frozenset(
         "patients",
         "lines",
         "censored",
-        "evaluable",
+        Col.EVALUABLE,
         "not_evaluable",
         "observed",
         "n_risk",
@@ -110,14 +112,14 @@ BOUND_KEYS: frozenset[str] = frozenset({"ci95", "lower", "upper", "ci_lower", "c
 #: counts (e.g. ``not_evaluable``) only affect proportions named after them
 #: (``vgpr_or_better_n`` -> ``vgpr_or_better``).
 OPERAND_KEYS: frozenset[str] = frozenset(
-    {"n", "count", "responders", "events", "evaluable", "patients", "x"}
+    {"n", "count", "responders", "events", Col.EVALUABLE, "patients", "x"}
 )
 
 _STEM_SUFFIXES: tuple[str, ...] = ("_lower", "_upper", "_ci95", "_estimate")
 
 #: Identifier keys/columns whose values are withheld under disclosure control (a
 #: shared output lists excluded rows by table and row number, not by patient).
-IDENTIFIER_KEYS: frozenset[str] = frozenset({"patient_id"})
+IDENTIFIER_KEYS: frozenset[str] = frozenset({Col.PATIENT_ID})
 
 #: Marker written in place of a proportion whose numerator was suppressed.
 SUPPRESSED = "suppressed"

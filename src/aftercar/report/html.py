@@ -20,7 +20,7 @@ from markupsafe import Markup
 from aftercar.report.figures import FigureSet
 from aftercar.report.html_tables import format_value, results_html, table_html, table_title
 from aftercar.report.model import ReportInput
-from aftercar.schema import DAYS_PER_MONTH
+from aftercar.schema import DAYS_PER_MONTH, Col
 
 #: (section id, heading) in page order.
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -30,7 +30,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("first-salvage", "First salvage line"),
     ("categories", "Outcomes by therapy category"),
     ("patterns", "Treatment patterns"),
-    ("tce", "T-cell-engaging therapy and immortal time"),
+    (Col.TCE, "T-cell-engaging therapy and immortal time"),
     ("cox", "Cox models"),
     ("regimens", "Regimen mapping"),
     ("attrition", "Attrition and exclusions"),
@@ -63,7 +63,7 @@ PLACEMENT: dict[str, dict[str, tuple[str, ...]]] = {
         "figures": ("treatment_sequence", "swimmer"),
         "results": ("cohort",),
     },
-    "tce": {"tables": (), "figures": ("os_tce_landmark",), "results": ("tce",)},
+    Col.TCE: {"tables": (), "figures": ("os_tce_landmark",), "results": (Col.TCE,)},
     "cox": {"tables": (), "figures": (), "results": ()},
     "regimens": {"tables": ("regimen_mapping",), "figures": (), "results": ()},
     "methods": {"tables": (), "figures": (), "results": ("endpoints",)},
@@ -72,7 +72,7 @@ PLACEMENT: dict[str, dict[str, tuple[str, ...]]] = {
 
 #: Substrings that send further tables / results keys to a section.
 KEYWORDS: dict[str, tuple[str, ...]] = {
-    "tce": ("tce", "landmark", "immortal", "time_dependent", "time_varying"),
+    Col.TCE: (Col.TCE, "landmark", "immortal", "time_dependent", "time_varying"),
     "cox": ("cox",),
     "attrition": ("exclusion", "attrition"),
     "first-salvage": ("first_salvage",),

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup, escape
 
+from aftercar.schema import Col
+
 #: Titles of the tables the report knows.
 TABLE_TITLES: dict[str, str] = {
     "table1": "Table 1. Baseline characteristics",
@@ -34,11 +36,11 @@ TABLE_TITLES: dict[str, str] = {
 
 #: Words written in capitals in titles made from table keys.
 ACRONYMS: frozenset[str] = frozenset(
-    {"os", "pfs", "orr", "tce", "bcma", "cox", "ci", "hr", "adc", "car", "ttnt", "dor"}
+    {"os", "pfs", "orr", Col.TCE, "bcma", "cox", "ci", "hr", "adc", "car", "ttnt", "dor"}
 )
 
 #: Columns whose ``;``-joined values are shown with a space after each ``;``.
-LIST_COLUMNS: frozenset[str] = frozenset({"drugs", "procedures", "targets", "unrecognized"})
+LIST_COLUMNS: frozenset[str] = frozenset({Col.DRUGS, "procedures", "targets", "unrecognized"})
 
 #: Tables with more rows than this scroll on screen (all rows print).
 SCROLL_ROWS = 25

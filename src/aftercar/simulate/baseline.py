@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from aftercar.schema import DAYS_PER_MONTH
+from aftercar.schema import DAYS_PER_MONTH, Col
 from aftercar.simulate.params import SimulationParams, to_day
 
 
@@ -75,7 +75,7 @@ def simulate_baseline(rng: np.random.Generator, n: int, p: SimulationParams) -> 
     prior = b["prior_lines_min"] + rng.poisson(b["prior_lines_poisson_mean"], n)
     penta = rng.random(n) < b["penta_refractory_prob"]
     return {
-        "site": _categorical(rng, b["site_probs"], n),
+        Col.SITE: _categorical(rng, b["site_probs"], n),
         "male": rng.random(n) < b["male_prob"],
         "age": np.round(age, 1),
         "car_t": car_t,
@@ -85,10 +85,10 @@ def simulate_baseline(rng: np.random.Generator, n: int, p: SimulationParams) -> 
         "early": ttp < 6.0 * DAYS_PER_MONTH,
         "high_risk": rng.random(n) < b["high_risk_prob"],
         "emd": rng.random(n) < b["emd_prob"],
-        "prior_lines": np.minimum(prior, b["prior_lines_max"]),
+        Col.PRIOR_LINES: np.minimum(prior, b["prior_lines_max"]),
         # penta-refractory patients are triple-class refractory by definition
         "tcr": penta | (rng.random(n) < b["triple_class_refractory_prob"]),
         "penta": penta,
         "iss": 1 + _categorical(rng, b["iss_probs"], n),
-        "ecog": _categorical(rng, b["ecog_probs"], n),
+        Col.ECOG: _categorical(rng, b["ecog_probs"], n),
     }

@@ -19,23 +19,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from aftercar.schema import response_codes
+from aftercar.io.dictionary import columns
+from aftercar.schema import Col, response_codes
 from aftercar.simulate.baseline import simulate_baseline
 from aftercar.simulate.course import EVENTS, RESP_NULL, simulate_course
 from aftercar.simulate.params import SimulationParams, load_params, to_day
 
-#: Curated ``patients`` columns written by the simulator, in order (issue 2).
-PATIENT_COLUMNS = (
-    "patient_id", "site", "sex", "birth_date", "age_at_cart", "car_t_product", "car_t_date",
-    "car_t_best_response", "progression_date", "death_date", "last_followup_date",
-    "high_risk_cytogenetics", "extramedullary_disease", "prior_lines",
-    "triple_class_refractory", "penta_refractory", "iss_stage", "ecog",
-)  # fmt: skip
-#: Curated ``lines`` columns, in order (issue 2).
-LINE_COLUMNS = (
-    "patient_id", "line", "regimen", "start_date", "end_date", "best_response",
-    "progression_date", "clinical_trial", "end_reason",
-)  # fmt: skip
+#: Curated ``patients`` and ``lines`` columns written by the simulator, in the
+#: order of the data dictionary (``data/dictionary.csv``).
+PATIENT_COLUMNS = tuple(c.name for c in columns("patients"))
+LINE_COLUMNS = tuple(c.name for c in columns("lines"))
 _RESPONSES = response_codes()
 
 
@@ -119,24 +112,24 @@ def _patients_table(pts, out, ids: pa.Array, p: SimulationParams) -> pa.Table:
     b = p.section("baseline")
     n = pts["car_t"].size
     cols = {
-        "patient_id": ids,
-        "site": _take(tuple(b["sites"]), pts["site"]),
-        "sex": _take(("F", "M"), pts["male"].astype(np.int64)),
-        "birth_date": pa.nulls(n, pa.date32()),
-        "age_at_cart": pa.array(pts["age"], pa.float64()),
-        "car_t_product": _take(tuple(p.section("products")["names"]), pts["product"]),
-        "car_t_date": _date(pts["car_t"]),
-        "car_t_best_response": _take(tuple(b["car_t_response_codes"]), pts["car_t_response"]),
-        "progression_date": _date(pts["progression"]),
-        "death_date": _date(out["death"]),
-        "last_followup_date": _date(out["last_fu"]),
-        "high_risk_cytogenetics": pa.array(pts["high_risk"]),
-        "extramedullary_disease": pa.array(pts["emd"]),
-        "prior_lines": pa.array(pts["prior_lines"].astype(np.int64)),
-        "triple_class_refractory": pa.array(pts["tcr"]),
-        "penta_refractory": pa.array(pts["penta"]),
-        "iss_stage": pa.array(pts["iss"].astype(np.int64)),
-        "ecog": pa.array(pts["ecog"].astype(np.int64)),
+        Col.PATIENT_ID: ids,
+        Col.SITE: _take(tuple(b["sites"]), pts[Col.SITE]),
+        Col.SEX: _take(("F", "M"), pts["male"].astype(np.int64)),
+        Col.BIRTH_DATE: pa.nulls(n, pa.date32()),
+        Col.AGE_AT_CART: pa.array(pts["age"], pa.float64()),
+        Col.CAR_T_PRODUCT: _take(tuple(p.section("products")["names"]), pts["product"]),
+        Col.CAR_T_DATE: _date(pts["car_t"]),
+        Col.CAR_T_BEST_RESPONSE: _take(tuple(b["car_t_response_codes"]), pts["car_t_response"]),
+        Col.PROGRESSION_DATE: _date(pts["progression"]),
+        Col.DEATH_DATE: _date(out["death"]),
+        Col.LAST_FOLLOWUP_DATE: _date(out["last_fu"]),
+        Col.HIGH_RISK_CYTOGENETICS: pa.array(pts["high_risk"]),
+        Col.EXTRAMEDULLARY_DISEASE: pa.array(pts["emd"]),
+        Col.PRIOR_LINES: pa.array(pts[Col.PRIOR_LINES].astype(np.int64)),
+        Col.TRIPLE_CLASS_REFRACTORY: pa.array(pts["tcr"]),
+        Col.PENTA_REFRACTORY: pa.array(pts["penta"]),
+        Col.ISS_STAGE: pa.array(pts["iss"].astype(np.int64)),
+        Col.ECOG: pa.array(pts[Col.ECOG].astype(np.int64)),
     }
     return pa.table(cols)
 
@@ -155,24 +148,24 @@ def _lines_tables(lines, ids: pa.Array, p: SimulationParams) -> tuple[pa.Table, 
     resp = lines["response"]
     lines_t = pa.table(
         {
-            "patient_id": pid,
-            "line": pa.array(lines["line"]),
-            "regimen": _take(reg.text, lines["text"]),
-            "start_date": _date(lines["start"]),
-            "end_date": _date(lines["end"]),
-            "best_response": _take(_RESPONSES, np.maximum(resp, 0), null=resp == RESP_NULL),
-            "progression_date": _date(lines["progression"]),
-            "clinical_trial": pa.array(lines["trial"]),
-            "end_reason": _end_reasons(p, lines),
+            Col.PATIENT_ID: pid,
+            Col.LINE: pa.array(lines[Col.LINE]),
+            Col.REGIMEN: _take(reg.text, lines["text"]),
+            Col.START_DATE: _date(lines[Col.START]),
+            Col.END_DATE: _date(lines["end"]),
+            Col.BEST_RESPONSE: _take(_RESPONSES, np.maximum(resp, 0), null=resp == RESP_NULL),
+            Col.PROGRESSION_DATE: _date(lines["progression"]),
+            Col.CLINICAL_TRIAL: pa.array(lines["trial"]),
+            Col.END_REASON: _end_reasons(p, lines),
         }
     )
     truth = pa.table(
         {
-            "patient_id": pid,
-            "line": pa.array(lines["line"]),
+            Col.PATIENT_ID: pid,
+            Col.LINE: pa.array(lines[Col.LINE]),
             "arm": _take(arms.names, lines["arm"]),
-            "category": _take(reg.category, lines["text"]),
-            "tce": pa.array(reg.tce[lines["text"]]),
+            Col.CATEGORY: _take(reg.category, lines["text"]),
+            Col.TCE: pa.array(reg.tce[lines["text"]]),
             "bcma": pa.array(reg.bcma[lines["text"]]),
             "true_response": _take(_RESPONSES, lines["true_response"]),
         }
@@ -181,7 +174,7 @@ def _lines_tables(lines, ids: pa.Array, p: SimulationParams) -> tuple[pa.Table, 
 
 
 def _empty_lines(p: SimulationParams) -> dict[str, np.ndarray]:
-    keys = ("patient", "line", "arm", "text", "start", "end", "response", "true_response",
+    keys = ("patient", Col.LINE, "arm", "text", Col.START, "end", "response", "true_response",
             "progression", "trial", "reason", "switch_reason")  # fmt: skip
     out = {k: np.zeros(0, dtype=np.int64) for k in keys}
     out["trial"] = np.zeros(0, dtype=bool)
@@ -197,7 +190,7 @@ def _last_contact(rng, pts, lines, last_fu: np.ndarray, p: SimulationParams) -> 
     """
     cutoff = to_day(p.section("cohort")["cutoff_date"])
     latest = pts["progression"].copy()
-    for key in ("start", "end", "progression"):
+    for key in (Col.START, "end", "progression"):
         np.maximum.at(latest, lines["patient"], lines[key])
     lag = rng.integers(0, p.section("cohort")["last_contact_max_days"] + 1, last_fu.size)
     at_cutoff = last_fu == cutoff

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from aftercar.schema import DAYS_PER_MONTH
+from aftercar.schema import DAYS_PER_MONTH, Col
 from aftercar.simulate.baseline import rowwise_categorical
 from aftercar.simulate.params import RESPONSE_CODES, SimulationParams, to_day
 
@@ -206,10 +206,10 @@ def _one_line(rng, p, pts, st: _State, k: int) -> dict[str, np.ndarray]:
     )
     line = {
         "patient": idx,
-        "line": np.full(idx.size, k, dtype=np.int64),
+        Col.LINE: np.full(idx.size, k, dtype=np.int64),
         "arm": arm,
         "text": text,
-        "start": start,
+        Col.START: start,
         "end": end,
         "response": _assessment(rng, p, arm, resp, event, t_event),
         "true_response": resp,
@@ -269,4 +269,4 @@ def simulate_course(
         lines = {key: v[order] for key, v in lines.items()}
     else:
         lines = {}
-    return lines, {"death": st.death, "last_fu": st.last_fu, "n_lines": st.n_lines}
+    return lines, {"death": st.death, "last_fu": st.last_fu, Col.N_LINES: st.n_lines}

@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from aftercar.schema import DAYS_PER_MONTH
+from aftercar.schema import DAYS_PER_MONTH, Col
 from aftercar.simulate.arrays import day_numbers, dict_array
 from aftercar.simulate.params import RESPONSE_CODES, SimulationParams
 
@@ -56,23 +56,23 @@ def _line_burden(rng, lf, n_pat: int, p: SimulationParams):
     nadir = np.array([raw["nadir_fraction"][c] for c in RESPONSE_CODES])
     r = nadir[np.minimum(lf["true"], _PD)]
     B = np.empty(lf["pos"].size)
-    first = lf["line"] == 0
+    first = lf[Col.LINE] == 0
     B[first] = b0[lf["pos"][first]]
-    for k in range(1, int(lf["line"].max(initial=0)) + 1):
-        rows = np.flatnonzero(lf["line"] == k)
+    for k in range(1, int(lf[Col.LINE].max(initial=0)) + 1):
+        rows = np.flatnonzero(lf[Col.LINE] == k)
         prev = rows - 1  # lines are sorted by patient then line
-        tpu = np.where(lf["prog"][prev] >= 0, lf["prog"][prev] - lf["start"][prev], -1)
-        u = lf["start"][rows] - lf["start"][prev]
+        tpu = np.where(lf["prog"][prev] >= 0, lf["prog"][prev] - lf[Col.START][prev], -1)
+        u = lf[Col.START][rows] - lf[Col.START][prev]
         B[rows] = np.maximum(_trajectory(B[prev], r[prev], tpu, u, raw), 0.05)
     return b0, r, B
 
 
 def _visits(rng, chunk, raw):
 
-    first = day_numbers(chunk.patients["car_t_date"]) + raw["visit_interval_days"]
+    first = day_numbers(chunk.patients[Col.CAR_T_DATE]) + raw["visit_interval_days"]
     death, last = (
-        day_numbers(chunk.patients["death_date"]),
-        day_numbers(chunk.patients["last_followup_date"]),
+        day_numbers(chunk.patients[Col.DEATH_DATE]),
+        day_numbers(chunk.patients[Col.LAST_FOLLOWUP_DATE]),
     )
     final = np.where(death >= 0, death, last)
     prog = np.minimum(first, final)
@@ -89,7 +89,7 @@ def _visits(rng, chunk, raw):
 def _assign(lf, pos, day) -> np.ndarray:
     """Index of the latest line started on or before each visit (-1 = none)."""
     big = np.int64(1 << 32)
-    key_l = lf["pos"].astype(np.int64) * big + lf["start"]
+    key_l = lf["pos"].astype(np.int64) * big + lf[Col.START]
     idx = np.searchsorted(key_l, pos.astype(np.int64) * big + day, side="right") - 1
     ok = (idx >= 0) & (lf["pos"][np.maximum(idx, 0)] == pos)
     return np.where(ok, idx, -1)
@@ -120,16 +120,16 @@ def _with_car_t(chunk, lf) -> dict[str, np.ndarray]:
 
     n = chunk.patients.num_rows
     codes = {c: i for i, c in enumerate(RESPONSE_CODES)}
-    resp = np.array([codes.get(c, 5) for c in chunk.patients["car_t_best_response"].to_pylist()])
+    resp = np.array([codes.get(c, 5) for c in chunk.patients[Col.CAR_T_BEST_RESPONSE].to_pylist()])
     zero = {
         "pos": np.arange(n),
-        "line": np.zeros(n, dtype=np.int64),
-        "start": day_numbers(chunk.patients["car_t_date"]),
-        "prog": day_numbers(chunk.patients["progression_date"]),
+        Col.LINE: np.zeros(n, dtype=np.int64),
+        Col.START: day_numbers(chunk.patients[Col.CAR_T_DATE]),
+        "prog": day_numbers(chunk.patients[Col.PROGRESSION_DATE]),
         "true": resp.astype(np.int64),
     }
     ext = {k: np.concatenate([zero[k], lf[k]]) for k in zero}
-    order = np.lexsort((ext["line"], ext["pos"]))
+    order = np.lexsort((ext[Col.LINE], ext["pos"]))
     return {k: v[order] for k, v in ext.items()}
 
 
@@ -168,22 +168,22 @@ def lab_tables(rng, chunk, lf, p: SimulationParams) -> tuple[pa.Table, pa.Table]
     li = _assign(lf, pos, day)
     has = li >= 0
     lic = np.maximum(li, 0)
-    tpu = np.where(lf["prog"][lic] >= 0, lf["prog"][lic] - lf["start"][lic], -1)
-    m = np.where(has, _trajectory(B[lic], r[lic], tpu, day - lf["start"][lic], raw), b0[pos])
+    tpu = np.where(lf["prog"][lic] >= 0, lf["prog"][lic] - lf[Col.START][lic], -1)
+    m = np.where(has, _trajectory(B[lic], r[lic], tpu, day - lf[Col.START][lic], raw), b0[pos])
     progressed = has & (lf["prog"][lic] >= 0) & (day >= lf["prog"][lic])
     m = _observable_progression(li, m, progressed)
     resp = _responses(lf, lic, day, m, B[lic])
     a_pos, a_li, a_resp, a_day = pos[has], li[has], resp[has], day[has]
-    ids = chunk.patients["patient_id"]
+    ids = chunk.patients[Col.PATIENT_ID]
     assessments = pa.table({
-        "patient_id": dict_array(ids.combine_chunks(), a_pos),
+        Col.PATIENT_ID: dict_array(ids.combine_chunks(), a_pos),
         "date": pa.array(a_day.astype(np.int32), pa.date32()),
-        "line": pa.array(lf["line"][a_li].astype(np.int64)),
+        Col.LINE: pa.array(lf[Col.LINE][a_li].astype(np.int64)),
         "response": dict_array(RESPONSE_CODES, a_resp),
         "confirmed": pa.array(_confirmed(a_pos, a_li, a_resp)),
     })  # fmt: skip
     first_visit = has & np.append(True, (li[1:] != li[:-1]))
-    site = pc.index_in(chunk.patients["site"], value_set=pa.array(p.section("baseline")["sites"]))
+    site = pc.index_in(chunk.patients[Col.SITE], value_set=pa.array(p.section("baseline")["sites"]))
     g_l_prob = np.asarray(raw["serum_g_per_l_prob"])[pc.fill_null(site, 0).to_numpy()]
     labs = _labs(rng, chunk, (pos, day, m, first_visit), g_l_prob, raw)
     return labs, assessments
@@ -247,8 +247,9 @@ def _stack(chunk, pos, day, blocks) -> pa.Table:
     units = pa.DictionaryArray.from_arrays(
         pa.array(np.maximum(unit, 0).astype(np.int32), mask=unit < 0), pa.array(UNITS)
     )
+    ids = chunk.patients[Col.PATIENT_ID].combine_chunks()
     return pa.table({
-        "patient_id": dict_array(chunk.patients["patient_id"].combine_chunks(), pos[rows][order]),
+        Col.PATIENT_ID: dict_array(ids, pos[rows][order]),
         "date": pa.array(day[rows][order].astype(np.int32), pa.date32()),
         "test": dict_array(TESTS, test[order]),
         "value": pc.if_else(pa.array(value < 0), text, numbers),

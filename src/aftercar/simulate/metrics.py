@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from aftercar.schema import DAYS_PER_MONTH, codes_where, not_evaluable_code
+from aftercar.schema import DAYS_PER_MONTH, Col, codes_where, not_evaluable_code
 
 _RESPONDERS = codes_where("pr_or_better")
 
@@ -72,21 +72,21 @@ def _days(col: pa.ChunkedArray) -> np.ndarray:
 
 def os_from_relapse(patients: pa.Table) -> tuple[np.ndarray, np.ndarray]:
     """OS time (months) and event from the post-CAR-T progression."""
-    death = _days(patients["death_date"])
-    last = _days(patients["last_followup_date"])
+    death = _days(patients[Col.DEATH_DATE])
+    last = _days(patients[Col.LAST_FOLLOWUP_DATE])
     event = ~np.isnan(death)
     end = np.where(event, death, last)
-    return (end - _days(patients["progression_date"])) / DAYS_PER_MONTH, event
+    return (end - _days(patients[Col.PROGRESSION_DATE])) / DAYS_PER_MONTH, event
 
 
 def line_pfs(patients: pa.Table, lines: pa.Table) -> tuple[np.ndarray, np.ndarray]:
     """PFS time (months) and event of every line (lines sorted by patient, line)."""
-    pid = lines["patient_id"].to_numpy(zero_copy_only=False)
-    start = _days(lines["start_date"])
-    prog = _days(lines["progression_date"])
-    pos = pc.index_in(lines["patient_id"], value_set=patients["patient_id"]).to_numpy()
-    death = _days(patients["death_date"])[pos]
-    last = _days(patients["last_followup_date"])[pos]
+    pid = lines[Col.PATIENT_ID].to_numpy(zero_copy_only=False)
+    start = _days(lines[Col.START_DATE])
+    prog = _days(lines[Col.PROGRESSION_DATE])
+    pos = pc.index_in(lines[Col.PATIENT_ID], value_set=patients[Col.PATIENT_ID]).to_numpy()
+    death = _days(patients[Col.DEATH_DATE])[pos]
+    last = _days(patients[Col.LAST_FOLLOWUP_DATE])[pos]
     same_next = np.append(pid[1:] == pid[:-1], False)
     next_start = np.append(start[1:], np.nan)
     has_next = same_next & ~np.isnan(next_start)
@@ -122,11 +122,11 @@ def calibration_metrics(cohort: Any) -> dict[str, float]:
     pts, lines, truth = cohort.patients, cohort.lines, cohort.truth
     os_t, os_e = os_from_relapse(pts)
     pfs_t, pfs_e = line_pfs(pts, lines)
-    line_no = lines["line"].to_numpy()
-    resp = np.asarray(lines["best_response"].to_pylist(), dtype=object)
+    line_no = lines[Col.LINE].to_numpy()
+    resp = np.asarray(lines[Col.BEST_RESPONSE].to_pylist(), dtype=object)
     arm = np.asarray(truth["arm"].to_pylist(), dtype=object)
-    tce = truth["tce"].to_numpy(zero_copy_only=False)
-    pid = lines["patient_id"].to_numpy(zero_copy_only=False)
+    tce = truth[Col.TCE].to_numpy(zero_copy_only=False)
+    pid = lines[Col.PATIENT_ID].to_numpy(zero_copy_only=False)
     first = line_no == 1
     tce_idx = np.flatnonzero(tce)
     _, first_tce_pos = np.unique(pid[tce_idx], return_index=True)

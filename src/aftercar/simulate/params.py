@@ -117,8 +117,8 @@ def _arms(raw: Mapping[str, Any]) -> Arms:
     nonresp = np.array([a["nonresp"] for _, a in items], dtype=float)
     return Arms(
         names=tuple(n for n, _ in items),
-        category=tuple(a["category"] for _, a in items),
-        tce=np.array([a["tce"] for _, a in items], dtype=bool),
+        category=tuple(a[Col.CATEGORY] for _, a in items),
+        tce=np.array([a[Col.TCE] for _, a in items], dtype=bool),
         bcma=np.array([a["bcma"] for _, a in items], dtype=bool),
         weight=col("weight"),
         repeat_factor=col("repeat_factor"),
@@ -152,7 +152,7 @@ def _regimens(arms: Arms, text: str) -> Regimens:
         weight=np.array([float(r["weight"]) for r in rows]),
         available_from=np.array([to_day(r["available_from"]) for r in rows], dtype=np.int64),
         trial_prob=np.array([float(r["trial_prob"]) for r in rows]),
-        drugs=tuple(tuple(d for d in r["drugs"].split(";") if d) for r in rows),
+        drugs=tuple(tuple(d for d in r[Col.DRUGS].split(";") if d) for r in rows),
     )
 
 

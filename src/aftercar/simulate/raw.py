@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from aftercar.schema import response_codes
+from aftercar.schema import Col, response_codes
 from aftercar.simulate.arrays import day_numbers as _days
 from aftercar.simulate.arrays import dict_array
 from aftercar.simulate.cohort import SimulatedCohort
@@ -108,22 +108,22 @@ class _Parts:
 def _line_frame(chunk: SimulatedCohort) -> dict[str, np.ndarray]:
     """Per-line integer arrays needed by raw generation."""
     p, ln = chunk.patients, chunk.lines
-    pos = pc.index_in(ln["patient_id"], value_set=p["patient_id"]).to_numpy()
-    death, last = _days(p["death_date"]), _days(p["last_followup_date"])
+    pos = pc.index_in(ln[Col.PATIENT_ID], value_set=p[Col.PATIENT_ID]).to_numpy()
+    death, last = _days(p[Col.DEATH_DATE]), _days(p[Col.LAST_FOLLOWUP_DATE])
     final = np.where(death >= 0, death, last)
-    end = _days(ln["end_date"])
-    start = _days(ln["start_date"])
+    end = _days(ln[Col.END_DATE])
+    start = _days(ln[Col.START_DATE])
     codes = {c: i for i, c in enumerate(_CODES)}
     true = np.array([codes[c] for c in chunk.truth["true_response"].to_pylist()], dtype=np.int64)
     return {
         "pos": pos,
-        "line": ln["line"].to_numpy(),
-        "start": start,
-        "stop": np.where(end >= 0, end, final[pos]),
-        "prog": _days(ln["progression_date"]),
-        "regimen": np.asarray(ln["regimen"].to_numpy(zero_copy_only=False)),
-        "tce": chunk.truth["tce"].to_numpy(zero_copy_only=False),
-        "category": np.asarray(chunk.truth["category"].to_numpy(zero_copy_only=False)),
+        Col.LINE: ln[Col.LINE].to_numpy(),
+        Col.START: start,
+        Col.STOP: np.where(end >= 0, end, final[pos]),
+        "prog": _days(ln[Col.PROGRESSION_DATE]),
+        Col.REGIMEN: np.asarray(ln[Col.REGIMEN].to_numpy(zero_copy_only=False)),
+        Col.TCE: chunk.truth[Col.TCE].to_numpy(zero_copy_only=False),
+        Col.CATEGORY: np.asarray(chunk.truth[Col.CATEGORY].to_numpy(zero_copy_only=False)),
         "true": true,
     }
 
@@ -132,8 +132,8 @@ def _pairs(lf, p: SimulationParams, drugs: dict[str, Drug]):
     """(line, drug name) pairs from each regimen text's drug list."""
     by_text = dict(zip(p.regimens.text, p.regimens.drugs, strict=True))
     lines_out, names_out = [], []
-    for text in np.unique(lf["regimen"]):
-        rows = np.flatnonzero(lf["regimen"] == text)
+    for text in np.unique(lf[Col.REGIMEN]):
+        rows = np.flatnonzero(lf[Col.REGIMEN] == text)
         for name in by_text.get(str(text), ()):
             if name in drugs:
                 lines_out.append(rows)
@@ -165,11 +165,11 @@ def _administer(rng, lf, p, drugs, orders: _Orders, out: _Parts) -> None:
             continue
         d = drugs[name]
         form = rng.integers(0, len(d.forms), sel.size)
-        rep, off = _expand(d, lf["start"][sel], lf["stop"][sel])
+        rep, off = _expand(d, lf[Col.START][sel], lf[Col.STOP][sel])
         codes = np.array([orders.code(f"{f} {d.dose:g} {d.unit} {d.route}", d.unit, d.route)
                           for f in d.forms])  # fmt: skip
         doses = np.full(rep.size, d.dose)
-        day = lf["start"][sel][rep] + off
+        day = lf[Col.START][sel][rep] + off
         code = codes[form[rep]]
         if d.stepup_offsets.size:
             su = np.repeat(np.arange(sel.size), d.stepup_offsets.size)
@@ -178,7 +178,7 @@ def _administer(rng, lf, p, drugs, orders: _Orders, out: _Parts) -> None:
                 [[orders.code(f"{f} {x:g} {d.unit} {d.route} step-up", d.unit, d.route)
                   for x in d.stepup_doses] for f in d.forms]
             )  # fmt: skip
-            day = np.concatenate([lf["start"][sel][su] + d.stepup_offsets[kk], day])
+            day = np.concatenate([lf[Col.START][sel][su] + d.stepup_offsets[kk], day])
             code = np.concatenate([su_codes[form[su], kk], code])
             doses = np.concatenate([d.stepup_doses[kk], doses])
             rep = np.concatenate([su, rep])
@@ -205,7 +205,7 @@ def _premeds(lf, sel, doses, d: Drug, raw, sinks: tuple[_Orders, _Parts]) -> Non
     """Premedication on each first-cycle dose day of ``doses = (line index, day)``."""
     rep, day = doses
     orders, out = sinks
-    first_cycles = day - lf["start"][sel][rep] < raw["premed_cycles"] * min(d.cycle, 28)
+    first_cycles = day - lf[Col.START][sel][rep] < raw["premed_cycles"] * min(d.cycle, 28)
     for text, dose, unit, route in _PREMEDS:
         code = orders.code(text, unit, route)
         n = int(first_cycles.sum())
@@ -223,14 +223,14 @@ def _supportive(rng, lf, p, orders: _Orders, out: _Parts) -> None:
         ("zoledronic acid (ZOMETA) 4 mg IV", 4.0, "mg", "IV",
          zol_patient[lf["pos"]] < raw["zoledronic_prob"]),
         ("IVIG (PRIVIGEN) 0.4 g/kg IV", 0.4, "g/kg", "IV",
-         lf["tce"] & (rng.random(lf["pos"].size) < raw["ivig_on_tce_prob"])),
+         lf[Col.TCE] & (rng.random(lf["pos"].size) < raw["ivig_on_tce_prob"])),
     )  # fmt: skip
     for text, dose, unit, route, who in items:
         rows = np.flatnonzero(who)
-        n = (np.maximum(lf["stop"][rows] - lf["start"][rows], 0) // step + 1).astype(np.int64)
+        n = (np.maximum(lf[Col.STOP][rows] - lf[Col.START][rows], 0) // step + 1).astype(np.int64)
         rep = np.repeat(rows, n)
         k = np.arange(rep.size) - np.repeat(np.cumsum(n) - n, n)
-        out.add(pos=lf["pos"][rep], day=lf["start"][rep] + k * step,
+        out.add(pos=lf["pos"][rep], day=lf[Col.START][rep] + k * step,
                 code=np.full(rep.size, orders.code(text, unit, route)),
                 dose=np.full(rep.size, dose))  # fmt: skip
 
@@ -255,17 +255,17 @@ _PROCEDURES = ("apheresis (leukapheresis)", "lymphodepletion (Flu/Cy)", "CAR-T c
 
 
 def _procedures(rng, chunk, lf, raw, orders, adm: _Parts, proc: _Parts) -> None:
-    car_t = _days(chunk.patients["car_t_date"])
+    car_t = _days(chunk.patients[Col.CAR_T_DATE])
     _car_t_events(rng, np.arange(car_t.size), car_t, raw, orders, adm, proc)
-    cat = lf["category"]
+    cat = lf[Col.CATEGORY]
     rows = np.flatnonzero(cat == "car_t")
-    _car_t_events(rng, lf["pos"][rows], lf["start"][rows], raw, orders, adm, proc)
+    _car_t_events(rng, lf["pos"][rows], lf[Col.START][rows], raw, orders, adm, proc)
     rows = np.flatnonzero(cat == "transplant")
-    proc.add(pos=lf["pos"][rows], day=lf["start"][rows], code=np.full(rows.size, 3))
+    proc.add(pos=lf["pos"][rows], day=lf[Col.START][rows], code=np.full(rows.size, 3))
     rows = np.flatnonzero(cat == "radiotherapy")
-    n = np.maximum(lf["stop"][rows] - lf["start"][rows], 0) + 1
+    n = np.maximum(lf[Col.STOP][rows] - lf[Col.START][rows], 0) + 1
     rep = np.repeat(rows, n)
-    day = lf["start"][rep] + np.arange(rep.size) - np.repeat(np.cumsum(n) - n, n)
+    day = lf[Col.START][rep] + np.arange(rep.size) - np.repeat(np.cumsum(n) - n, n)
     weekday = (day + 3) % 7 < 5  # 1970-01-01 was a Thursday
     proc.add(pos=lf["pos"][rep][weekday], day=day[weekday], code=np.full(int(weekday.sum()), 4))
 
@@ -273,7 +273,7 @@ def _procedures(rng, chunk, lf, raw, orders, adm: _Parts, proc: _Parts) -> None:
 def _sorted(ids: pa.Array, parts: _Parts, extra: dict[str, pa.Array]) -> dict[str, Any]:
     pos, day = parts.cat("pos").astype(np.int64), parts.cat("day").astype(np.int64)
     order = np.lexsort((day, pos))
-    return {"order": order, "patient_id": dict_array(ids.combine_chunks(), pos[order]),
+    return {"order": order, Col.PATIENT_ID: dict_array(ids.combine_chunks(), pos[order]),
             "date": pa.array(day[order].astype(np.int32), pa.date32()), **extra}  # fmt: skip
 
 
@@ -317,21 +317,23 @@ def raw_tables(
         np.random.SeedSequence(chunk.seed, spawn_key=(chunk.chunk_index, 1))
     )
     lf = _line_frame(chunk)
-    ids = chunk.patients["patient_id"]
+    ids = chunk.patients[Col.PATIENT_ID]
     orders, adm, proc = _Orders(), _Parts([]), _Parts([])
     _administer(rng, lf, p, load_drugs(), orders, adm)
     _supportive(rng, lf, p, orders, adm)
     _procedures(rng, chunk, lf, raw, orders, adm, proc)
     a = _sorted(ids, adm, {})
     cols = orders.columns(adm.cat("code").astype(np.int64)[a["order"]])
-    administrations = pa.table({"patient_id": a["patient_id"], "date": a["date"],
+    administrations = pa.table({Col.PATIENT_ID: a[Col.PATIENT_ID], "date": a["date"],
                                 "drug": cols["drug"], "dose": pa.array(adm.cat("dose")[a["order"]]),
                                 "unit": cols["unit"], "route": cols["route"]})  # fmt: skip
     pr = _sorted(ids, proc, {})
     names = dict_array(_PROCEDURES, proc.cat("code").astype(np.int64)[pr["order"]])
-    procedures = pa.table({"patient_id": pr["patient_id"], "date": pr["date"], "procedure": names})
+    procedures = pa.table(
+        {Col.PATIENT_ID: pr[Col.PATIENT_ID], "date": pr["date"], "procedure": names}
+    )
     labs, assessments = lab_tables(rng, chunk, lf, p)
-    hidden = ("progression_date", "car_t_best_response")  # derived from records, not in an EHR
+    hidden = (Col.PROGRESSION_DATE, Col.CAR_T_BEST_RESPONSE)  # derived from records, not in an EHR
     keep = [c for c in chunk.patients.column_names if c not in hidden]
     truth = {"assessments": assessments}
     records = {

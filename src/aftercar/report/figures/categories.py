@@ -26,6 +26,7 @@ from matplotlib.ticker import PercentFormatter
 from aftercar.analysis.model import ResponseBars
 from aftercar.report.disclosure import suppress_value
 from aftercar.report.figures._style import FigureOutput, Palette, new_figure, save
+from aftercar.schema import Col
 
 FOREST_TITLE = "Overall response rate by therapy category (all salvage lines)"
 RESPONSE_TITLE = "Best response by therapy category (all salvage lines)"
@@ -45,7 +46,7 @@ def _forest_rows(results: dict[str, Any], palette: Palette) -> list[dict[str, An
         rows.append({"label": palette.label(cat), "colour": palette.colour(cat), **orr})
     extra = (
         ("First salvage line (all)", (results.get("first_salvage") or {}).get("orr")),
-        ("First T-cell-engaging line", (results.get("tce") or {}).get("orr")),
+        ("First T-cell-engaging line", (results.get(Col.TCE) or {}).get("orr")),
     )
     for label, orr in extra:
         if isinstance(orr, dict):

@@ -27,6 +27,7 @@ from matplotlib.ticker import PercentFormatter
 from aftercar.analysis.model import Curve, CurveFigure
 from aftercar.report.disclosure import suppress_value
 from aftercar.report.figures._style import GROUP_COLOURS, FigureOutput, Palette, new_figure, save
+from aftercar.schema import Col
 
 #: Most steps drawn per curve; larger curves are thinned by time bin.
 MAX_STEPS = 2000
@@ -190,7 +191,7 @@ def km_figure(fig: CurveFigure, palette: Palette, *, k: int | None = None) -> Fi
     """
     spec = spec_for(fig.key)
     names = [c.label for c in fig.curves]
-    by_category = "category" in fig.key or all(palette.is_category(g) for g in names)
+    by_category = Col.CATEGORY in fig.key or all(palette.is_category(g) for g in names)
     labels = [palette.label(g) for g in names] if by_category else names
     if by_category:
         colours = [palette.colour(g) for g in names]
