@@ -1,0 +1,148 @@
+"""Imports flow one way between the stages, and no module imports itself back.
+
+Stages (``docs/architecture.md``): ``schema`` and ``errors`` are the foundation;
+``io -> vocab -> derive -> analysis -> report``; ``stats`` is pure statistics;
+``backends`` knows the engines; ``benchmark`` and ``simulate`` sit beside;
+``config``, ``pipeline`` and ``cli`` are on top. Every import of every module is
+read from its syntax tree, deferred (function-level) imports included.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+import aftercar
+
+SRC = Path(aftercar.__file__).resolve().parent
+
+FOUNDATION = {"errors", "schema", "__init__"}
+
+#: Stage -> the stages it may import (besides itself and the foundation).
+ALLOWED: dict[str, set[str]] = {
+    "errors": set(),
+    "schema": set(),
+    "backends": set(),
+    "stats": set(),
+    "io": {"backends"},
+    "vocab": {"io"},
+    "derive": {"io", "vocab", "backends"},
+    "analysis": {"stats", "derive", "io", "vocab"},
+    "report": {"analysis", "io"},
+    "benchmark": {"stats", "io"},
+    "simulate": {"io", "vocab", "stats"},
+    "config": {"derive", "analysis"},
+    "pipeline": {"io", "vocab", "derive", "analysis", "report", "config", "backends", "benchmark"},
+    "cli": {
+        "io",
+        "vocab",
+        "derive",
+        "analysis",
+        "report",
+        "config",
+        "backends",
+        "benchmark",
+        "simulate",
+        "pipeline",
+        "stats",
+    },  # fmt: skip
+}
+
+
+#: Deprecated entry points kept for callers of aftercar 0.1 that reach a later stage
+#: (deferred import, only when called; to be removed in 0.3). Nothing else may.
+DEPRECATED_SHIMS: dict[str, set[str]] = {
+    # benchmark.compare.cohort_endpoints -> aftercar.pipeline.cohort_endpoints
+    "aftercar.benchmark.compare": {"aftercar.pipeline", "aftercar.config"},
+}
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(SRC).with_suffix("").parts
+    return ".".join(("aftercar", *parts)).removesuffix(".__init__")
+
+
+def _stage(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def _imports(path: Path) -> set[str]:
+    module = _module(path)
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names if a.name.startswith("aftercar")}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1]
+                                + ([base] if base else []))  # fmt: skip
+            if base.startswith("aftercar"):
+                for alias in node.names:
+                    sub = f"{base}.{alias.name}"
+                    known = (SRC.parent / sub.replace(".", "/")).with_suffix(".py").exists()
+                    package_dir = (SRC.parent / sub.replace(".", "/")).is_dir()
+                    out.add(sub if known or package_dir else base)
+    return out
+
+
+def _graph() -> dict[str, set[str]]:
+    graph = {_module(p): _imports(p) for p in SRC.rglob("*.py")}
+    for module, shims in DEPRECATED_SHIMS.items():
+        assert shims <= graph[module], f"{module}: the deprecated shim is gone; drop it here"
+        graph[module] -= shims
+    return graph
+
+
+def test_stages_import_only_earlier_stages():
+    bad = []
+    for module, targets in _graph().items():
+        stage = _stage(module)
+        allowed = ALLOWED.get(stage, set()) | FOUNDATION | {stage}
+        bad += [f"{module} -> {t}" for t in sorted(targets) if _stage(t) not in allowed]
+    assert bad == []
+
+
+def test_report_neither_computes_with_nor_imports_stats_derive_vocab_or_simulate():
+    graph = _graph()
+    hits = [
+        f"{m} -> {t}"
+        for m, targets in graph.items()
+        if _stage(m) == "report"
+        for t in targets
+        if _stage(t) in {"stats", "derive", "vocab", "simulate"}
+    ]
+    assert hits == []
+
+
+def test_no_import_cycle_between_modules():
+    graph = _graph()
+    nodes = set(graph)
+    edges = {m: {t for t in ts if t in nodes and not m.startswith(t + ".") and t != m}
+             for m, ts in graph.items()}  # fmt: skip
+    # package __init__ files re-export their modules: an edge into a package is an
+    # edge into what the package imports, so cycles through __init__ are real too.
+    state: dict[str, int] = defaultdict(int)
+    cycles: list[list[str]] = []
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(edges[node]):
+            if state[nxt] == 1:
+                cycles.append([*stack[stack.index(nxt) :], nxt])
+            elif state[nxt] == 0:
+                visit(nxt, [*stack, nxt])
+        state[node] = 2
+
+    for start in sorted(nodes):
+        if state[start] == 0:
+            visit(start, [start])
+    assert cycles == []
+
+
+def test_pipeline_is_orchestration_sized():
+    lines = sum(len(p.read_text("utf-8").splitlines()) for p in (SRC / "pipeline").glob("*.py"))
+    assert lines < 600
