@@ -118,7 +118,9 @@ def response_bars(lines: pd.DataFrame) -> ResponseBars | None:
     arr = counts.to_numpy(dtype=float)
     total = arr.sum(axis=1)
     shares = arr / np.where(total > 0, total, 1)[:, None]
-    return ResponseBars(tuple(counts.index), groups, arr.astype(np.int64), shares)
+    return ResponseBars(
+        tuple(counts.index), groups, arr.astype(np.int64), shares, total.astype(np.int64)
+    )
 
 
 def sequence(lines: pd.DataFrame, max_lines: int = SEQUENCE_LINES) -> Sequence | None:

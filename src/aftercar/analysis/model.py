@@ -113,13 +113,14 @@ class ResponseBars:
     groups: tuple[str, ...]
     counts: np.ndarray
     shares: np.ndarray
+    lines: np.ndarray
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (``results.json`` ``figures.response_by_category``)."""
         rows = [
             {
                 Col.CATEGORY: cat,
-                "lines": int(self.counts[i].sum()),
+                "lines": int(self.lines[i]),
                 "counts": _ints(self.counts[i]),
                 "shares": _floats(self.shares[i]),
             }

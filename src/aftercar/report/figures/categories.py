@@ -177,7 +177,7 @@ def response_figure(
     order = palette.order(list(bars.categories))[::-1]
     rows = [index[c] for c in order]
     share = bars.shares[rows]
-    total = bars.counts[rows].sum(axis=1)
+    total = bars.lines[rows]
     fig = new_figure(7.6, 1.3 + 0.32 * len(order))
     ax = fig.add_subplot()
     left = np.zeros(len(order))
