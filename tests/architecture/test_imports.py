@@ -46,7 +46,7 @@ ALLOWED: dict[str, set[str]] = {
         "simulate",
         "pipeline",
         "stats",
-    },  # fmt: skip
+    },
 }
 
 
