@@ -126,6 +126,12 @@ class VocabularyError(AftercarError, ValueError):
     exit_code = 2
 
 
+class OutputError(AftercarError, OSError):
+    """An output cannot be written (folder not ours, read-only, disk full, bad path)."""
+
+    exit_code = 2
+
+
 class DerivationError(AftercarError, RuntimeError):
     """A derivation (lines, responses, endpoints) could not be carried out."""
 

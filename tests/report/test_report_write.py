@@ -199,7 +199,7 @@ def test_rerun_with_suppression_removes_stale_individual_level_outputs(tmp_path)
     write_report(data, tmp_path)
     assert (tmp_path / "figures" / "swimmer.png").exists()
     (tmp_path / "notes.txt").write_text("user file")  # not ours: left alone
-    paths = write_report(replace(data, tables={}), tmp_path, suppress_below=20)
+    paths = write_report(replace(data, tables={}), tmp_path, suppress_below=20, force=True)
     assert not (tmp_path / "figures" / "swimmer.png").exists()
     assert not (tmp_path / "figures" / "swimmer.svg").exists()
     assert list((tmp_path / "tables").iterdir()) == []

@@ -70,13 +70,31 @@ def report(
     demo: Annotated[
         bool, typer.Option("--demo", help="Report on the bundled synthetic demo cohort.")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Write into a folder that holds the input or files aftercar did not write "
+            "(they are left untouched).",
+        ),
+    ] = False,
+    reproducible: Annotated[
+        bool,
+        typer.Option(
+            "--reproducible",
+            help="Byte-identical outputs for identical input: creation time from "
+            "SOURCE_DATE_EPOCH (else 1970-01-01) and no timings.",
+        ),
+    ] = False,
 ) -> None:
     """Analyse a cohort and write report.html, results.json, tables, figures and manifest."""
     from aftercar.pipeline import STEPS, run
     from aftercar.report import write_report
+    from aftercar.report.output import check_target
 
     path = _resolve_cohort(cohort, demo)
     study = study_config(config, date_format, suppress_below)
+    check_target(output, [path], force=force)  # before the analysis: fail fast
     k = study.report.suppress_below or None
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
@@ -91,7 +109,14 @@ def report(
             bar.update(task, description=f"report: {step}", completed=_PIPELINE_SHARE + share)
 
         result = run(path, config=study, synthetic=True if demo else None, progress=pipeline_step)
-        paths = write_report(result.report_input, output, suppress_below=k, progress=render_step)
+        paths = write_report(
+            result.report_input,
+            output,
+            suppress_below=k,
+            progress=render_step,
+            force=force,
+            reproducible=reproducible,
+        )
         bar.update(task, description="done", completed=100.0)
     typer.echo(f"Report written to {paths.html}")
     typer.echo(f"Results: {paths.results_json}; manifest: {paths.manifest}")

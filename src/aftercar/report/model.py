@@ -96,6 +96,21 @@ class ReportPaths:
     tables: dict[str, Path] = field(default_factory=dict)
     figures: dict[str, tuple[Path, Path]] = field(default_factory=dict)
 
+    def moved(self, old: Path, new: Path) -> ReportPaths:
+        """The same paths under ``new`` instead of ``old`` (after the staging folder moved)."""
+
+        def at(path: Path) -> Path:
+            return new / path.relative_to(old)
+
+        return ReportPaths(
+            outdir=new,
+            html=at(self.html),
+            results_json=at(self.results_json),
+            manifest=at(self.manifest),
+            tables={k: at(p) for k, p in self.tables.items()},
+            figures={k: (at(svg), at(png)) for k, (svg, png) in self.figures.items()},
+        )
+
     def all_files(self) -> list[Path]:
         """Return every written file (report, JSON, tables, figures, manifest)."""
         files = [self.html, self.results_json, self.manifest, *self.tables.values()]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +19,7 @@ from aftercar.report.disclosure import suppress_small_counts, suppress_table
 from aftercar.report.figures import FigureOutput, render_figures
 from aftercar.report.html import render_html
 from aftercar.report.model import ReportInput, ReportPaths
+from aftercar.report.output import MANIFEST, check_target, commit, staging
 
 #: ``progress(step, done, total)`` is called before each step when given.
 ProgressCallback = Callable[[str, int, int], None]
@@ -76,19 +79,6 @@ def _write_figures(figs: dict[str, FigureOutput], outdir: Path) -> dict[str, tup
     return paths
 
 
-def _remove_stale(folder: Path, keep: set[Path], suffixes: tuple[str, ...]) -> list[Path]:
-    """Delete earlier outputs (by suffix) in ``folder`` that this run did not write.
-
-    A figure or table left from an earlier run (e.g. the swimmer plot of a run
-    without ``--suppress-below``) must not sit in a shared folder next to a
-    suppressed report.
-    """
-    stale = [p for p in folder.iterdir() if p.suffix in suffixes and p not in keep]
-    for path in stale:
-        path.unlink()
-    return stale
-
-
 def _shared_meta(meta: dict[str, Any], k: int | None) -> dict[str, Any]:
     """Provenance as shared: row counts of the input files are suppressed too."""
     shared = dict(meta)
@@ -120,35 +110,60 @@ def _ordered_tables(tables: dict[str, pd.DataFrame], k: int | None) -> dict[str,
     return {n: suppress_table(tables[n], k) for n in names}
 
 
+def reproducible_meta(meta: dict[str, Any], epoch: int | None = None) -> dict[str, Any]:
+    """Provenance without what changes between identical runs.
+
+    The creation time becomes ``epoch`` (seconds since 1970, default the
+    ``SOURCE_DATE_EPOCH`` environment variable, else 0) and the step timings are
+    dropped, so identical inputs give byte-identical outputs.
+    """
+    if epoch is None:
+        epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0") or 0)
+    created = dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="seconds")
+    return {**meta, "created": created, "timings": {}}
+
+
+def _input_paths(meta: dict[str, Any]) -> list[Path]:
+    return [Path(i["path"]) for i in meta.get("inputs", []) if isinstance(i, dict) and "path" in i]
+
+
 def write_report(
     data: ReportInput,
     outdir: str | Path,
     *,
     suppress_below: int | None = None,
     progress: ProgressCallback | None = None,
+    force: bool = False,
+    reproducible: bool = False,
 ) -> ReportPaths:
-    """Render a study report into ``outdir``.
+    """Render a study report into ``outdir``, whole or not at all.
 
     Writes ``report.html`` (self-contained: inline CSS and SVG, no network
     resource), ``results.json`` (``data.results`` after disclosure control,
     strict JSON with NaN/inf as null), ``tables/<name>.csv`` for every table,
     ``figures/<key>.svg`` and ``.png`` for every figure, and ``manifest.json``
-    (``data.meta`` plus the SHA-256 of every output). CSV, SVG and PNG files left
-    in ``tables/`` and ``figures/`` by an earlier run and not rewritten are deleted,
-    so a suppressed report never sits beside unsuppressed leftovers.
+    (``data.meta`` plus the SHA-256 of every output). Everything is written into a
+    staging folder and moved into place when complete (:mod:`aftercar.report.output`):
+    the files of an earlier aftercar report are replaced, nothing else is touched.
 
     Parameters
     ----------
     data
         What to render (see :class:`aftercar.report.ReportInput`).
     outdir
-        Output folder; created when absent, existing files are overwritten.
+        Output folder: new, empty, or holding an earlier aftercar report.
     suppress_below
         Disclosure threshold K: counts from 1 to K-1 appear as ``"<K"`` in every
         output (see :mod:`aftercar.report.disclosure`); ``None`` for none.
     progress
         Optional callback ``progress(step, done, total)`` called before each step
         (the CLI passes one that advances a rich progress bar).
+    force
+        Write even when ``outdir`` holds the input or files aftercar did not write
+        (they are left untouched).
+    reproducible
+        Fix the creation time (``SOURCE_DATE_EPOCH``) and drop timings, so identical
+        input gives byte-identical output (:func:`reproducible_meta`).
 
     Returns
     -------
@@ -160,7 +175,22 @@ def write_report(
     InputError
         When ``data`` is not renderable, or ``suppress_below`` is not a positive
         integer.
+    OutputError
+        When ``outdir`` is not aftercar's to write or cannot be written (exit code 2).
     """
+    _check_threshold(suppress_below)
+    _check_input(data)
+    out = Path(outdir)
+    check_target(out, _input_paths(data.meta), force=force)
+    if reproducible:
+        data = replace(data, meta=reproducible_meta(data.meta))
+    with staging(out) as tmp:
+        paths = _render_into(data, tmp, suppress_below, progress)
+        commit(tmp, out)
+    return paths.moved(tmp, out)
+
+
+def _check_threshold(suppress_below: int | None) -> None:
     if suppress_below is not None and (
         isinstance(suppress_below, bool)
         or not isinstance(suppress_below, int)
@@ -170,16 +200,17 @@ def write_report(
             f"--suppress-below must be a positive integer, got {suppress_below!r}. "
             "Fix: pass e.g. --suppress-below 5 (or leave it out for no suppression)."
         )
-    _check_input(data)
-    k = suppress_below
+
+
+def _render_into(
+    data: ReportInput, out: Path, k: int | None, progress: ProgressCallback | None
+) -> ReportPaths:
     steps = ["disclosure control", "results.json", "tables", "figures", "report.html", "manifest"]
 
     def step(i: int) -> None:
         if progress is not None:
             progress(steps[i], i, len(steps))
 
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
     step(0)
     results = _shared_results(data.results, k)
     tables = _ordered_tables(data.tables, k)
@@ -188,12 +219,9 @@ def write_report(
     results_path.write_text(jsonsafe.dumps(results) + "\n", encoding="utf-8")
     step(2)
     table_paths = _write_tables(tables, out)
-    _remove_stale(out / "tables", set(table_paths.values()), (".csv",))
     step(3)
     figs = render_figures(data, results=results, k=k)
     figure_paths = _write_figures(figs.figures, out)
-    written = {p for pair in figure_paths.values() for p in pair}
-    _remove_stale(out / "figures", written, (".svg", ".png"))
     data = replace(data, meta=_shared_meta(data.meta, k))
     step(4)
     html_path = out / "report.html"
@@ -203,7 +231,7 @@ def write_report(
     files = [html_path, results_path, *table_paths.values()]
     for svg, png in figure_paths.values():
         files += [svg, png]
-    manifest_path = out / "manifest.json"
+    manifest_path = out / MANIFEST
     manifest = _manifest(data.meta, out, files, k)
     manifest_path.write_text(jsonsafe.dumps(manifest) + "\n", encoding="utf-8")
     if progress is not None:
