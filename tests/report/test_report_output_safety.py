@@ -36,7 +36,7 @@ def test_user_files_in_tables_and_figures_are_never_deleted(tmp_path):
     write_report(build_input(), out)
     (out / "tables" / "my_analysis.csv").write_text("mine\n")
     (out / "figures" / "logo.svg").write_text("<svg/>")
-    with pytest.raises(OutputError, match="did not write.*my_analysis.csv"):
+    with pytest.raises(OutputError, match=r"did not write.*my_analysis\.csv"):
         write_report(build_input(), out)
     write_report(build_input(), out, force=True)
     assert (out / "tables" / "my_analysis.csv").read_text() == "mine\n"
