@@ -16,7 +16,6 @@ import json
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -123,6 +122,8 @@ def _pick_endpoint(bench, asked: tuple[str, ...], kind: str, default: str) -> st
 
 
 def _summary_endpoints(responders, n, km, at_risk, endpoints, bench) -> dict:
+    import pandas as pd
+
     from aftercar.benchmark.reconstruct import (
         guyot_reconstruct,
         read_at_risk_csv,
@@ -308,6 +309,8 @@ def reconstruct_cmd(
     ] = None,
 ) -> None:
     """Reconstruct pseudo-IPD from a published KM curve (Guyot et al. 2012)."""
+    import pandas as pd
+
     from aftercar.benchmark.reconstruct import guyot_reconstruct, read_at_risk_csv, read_curve_csv
 
     if total_events is not None and total_events < 0:
