@@ -79,12 +79,16 @@ class StudyResults:
         The data of every figure.
     notes
         Method notes and warnings.
+    warnings
+        Everything the user should look at: input warnings, then the analyses'
+        warnings (models not fitted, covariates skipped, sparse groups, ...).
     """
 
     results: dict[str, Any]
     tables: dict[str, pd.DataFrame]
     figures: Figures
     notes: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = field(default=())
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -157,10 +161,12 @@ def analyse(
     shown["percent"] = shown["percent"].astype(float).round(1)
     tables: dict[str, pd.DataFrame] = {"table1": shown}
     notes = method_notes(rules) + input_notes(derived.classified, inputs.warnings)
+    warnings = [f"input: {w}" for w in inputs.warnings]
     for sec in sections:
         results.update(sec.results)
         tables.update(sec.tables)
         notes += sec.notes
+        warnings += sec.notes
     tables["regimen_mapping"] = regimen_mapping(derived.lines, derived.classified)
     tables["attrition"] = attrition(derived.patients, derived.lines, inputs.excluded)
     tables["analysis_exclusions"] = analysis_exclusions(derived.patients, derived.lines)
@@ -183,4 +189,4 @@ def analyse(
     results["notes"] = notes
     figures = _figures(derived, sections)
     results["figures"] = figures.to_dict()
-    return StudyResults(results=results, tables=tables, figures=figures, notes=tuple(notes))
+    return StudyResults(results, tables, figures, tuple(notes), tuple(warnings))

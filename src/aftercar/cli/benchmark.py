@@ -309,7 +309,6 @@ def reconstruct_cmd(
     ] = None,
 ) -> None:
     """Reconstruct pseudo-IPD from a published KM curve (Guyot et al. 2012)."""
-    import pandas as pd
 
     from aftercar.benchmark.reconstruct import guyot_reconstruct, read_at_risk_csv, read_curve_csv
 

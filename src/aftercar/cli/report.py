@@ -118,8 +118,24 @@ def report(
             reproducible=reproducible,
         )
         bar.update(task, description="done", completed=100.0)
+    _print_warnings(result.report_input.warnings, paths.warnings, console)
     typer.echo(f"Report written to {paths.html}")
     typer.echo(f"Results: {paths.results_json}; manifest: {paths.manifest}")
+
+
+#: Warnings printed at the end of a run (all of them are in warnings.txt).
+SHOWN_WARNINGS = 10
+
+
+def _print_warnings(warnings: tuple[str, ...], path: Path | None, console: Console) -> None:
+    """Print the number of warnings and the first ones (the rest are in ``path``)."""
+    if not warnings:
+        return
+    console.print(f"{len(warnings)} warning(s); all are in {path}:", style="yellow", markup=False)
+    for text in warnings[:SHOWN_WARNINGS]:
+        console.print(f"  - {text}", markup=False, highlight=False, soft_wrap=True)
+    if len(warnings) > SHOWN_WARNINGS:
+        console.print(f"  ... and {len(warnings) - SHOWN_WARNINGS} more", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -235,5 +235,6 @@ def run(
         notes=study.notes,
         categories=category_styles(config),
         index_study=index_study(),
+        warnings=study.warnings,
     )
     return RunResult(report, data, config, derived, study, clock.timings)

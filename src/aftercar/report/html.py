@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -233,6 +234,17 @@ def _provenance(meta: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def source_label(meta: dict[str, Any]) -> str:
+    """The input as the report header names it: file names and short SHA-256, no folders."""
+    inputs = [i for i in meta.get("inputs") or [] if isinstance(i, dict) and i.get("path")]
+    if inputs:
+        return ", ".join(
+            f"{Path(str(i['path'])).name} (sha256 {str(i.get('sha256', ''))[:12]})" for i in inputs
+        )
+    source = meta.get("source")
+    return Path(str(source)).name if source else "not recorded"
+
+
 def _environment() -> Environment:
     return Environment(
         loader=PackageLoader("aftercar.report", "templates"),
@@ -260,6 +272,7 @@ def render_html(
         title=meta.get("title") or "aftercar report",
         meta=meta,
         synthetic=bool(meta.get("synthetic")),
+        source_label=source_label(meta),
         css=Markup(css),
         sections=SECTIONS,
         blocks=_build_blocks(data, results, tables, figures),

@@ -74,6 +74,8 @@ class ReportInput:
         The index study's ``citation``, ``doi`` and ``headline`` rows (results.json
         path, label, published value), from the benchmark registry; ``None`` to
         leave the comparison out.
+    warnings
+        Warnings of the run (input and analyses), written to ``warnings.txt``.
     """
 
     results: dict[str, Any]
@@ -83,6 +85,7 @@ class ReportInput:
     notes: tuple[str, ...] = ()
     categories: tuple[CategoryStyle, ...] = ()
     index_study: dict[str, Any] | None = None
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class ReportPaths:
     manifest: Path
     tables: dict[str, Path] = field(default_factory=dict)
     figures: dict[str, tuple[Path, Path]] = field(default_factory=dict)
+    warnings: Path | None = None
 
     def moved(self, old: Path, new: Path) -> ReportPaths:
         """The same paths under ``new`` instead of ``old`` (after the staging folder moved)."""
@@ -109,11 +113,14 @@ class ReportPaths:
             manifest=at(self.manifest),
             tables={k: at(p) for k, p in self.tables.items()},
             figures={k: (at(svg), at(png)) for k, (svg, png) in self.figures.items()},
+            warnings=None if self.warnings is None else at(self.warnings),
         )
 
     def all_files(self) -> list[Path]:
         """Return every written file (report, JSON, tables, figures, manifest)."""
         files = [self.html, self.results_json, self.manifest, *self.tables.values()]
+        if self.warnings is not None:
+            files.append(self.warnings)
         for svg, png in self.figures.values():
             files += [svg, png]
         return files

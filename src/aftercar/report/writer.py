@@ -80,10 +80,19 @@ def _write_figures(figs: dict[str, FigureOutput], outdir: Path) -> dict[str, tup
 
 
 def _shared_meta(meta: dict[str, Any], k: int | None) -> dict[str, Any]:
-    """Provenance as shared: row counts of the input files are suppressed too."""
+    """Provenance as shared: under disclosure control, input row counts are suppressed
+    too and input paths are reduced to file names (no folder of the machine is shown)."""
     shared = dict(meta)
+    if k is None:
+        return shared
     if "inputs" in shared:
-        shared["inputs"] = suppress_small_counts(jsonsafe.to_jsonable(shared["inputs"]), k)
+        inputs = [
+            {**i, "path": Path(str(i.get("path", ""))).name} if isinstance(i, dict) else i
+            for i in shared["inputs"]
+        ]
+        shared["inputs"] = suppress_small_counts(jsonsafe.to_jsonable(inputs), k)
+    if shared.get("source"):
+        shared["source"] = Path(str(shared["source"])).name
     return shared
 
 
@@ -141,7 +150,8 @@ def write_report(
     Writes ``report.html`` (self-contained: inline CSS and SVG, no network
     resource), ``results.json`` (``data.results`` after disclosure control,
     strict JSON with NaN/inf as null), ``tables/<name>.csv`` for every table,
-    ``figures/<key>.svg`` and ``.png`` for every figure, and ``manifest.json``
+    ``figures/<key>.svg`` and ``.png`` for every figure, ``warnings.txt`` (every
+    warning of the run, one per line), and ``manifest.json``
     (``data.meta`` plus the SHA-256 of every output). Everything is written into a
     staging folder and moved into place when complete (:mod:`aftercar.report.output`):
     the files of an earlier aftercar report are replaced, nothing else is touched.
@@ -228,7 +238,9 @@ def _render_into(
     page = render_html(data, results=results, tables=tables, figures=figs, k=k)
     html_path.write_text(page, encoding="utf-8")
     step(5)
-    files = [html_path, results_path, *table_paths.values()]
+    warnings_path = out / "warnings.txt"
+    warnings_path.write_text("".join(f"{w}\n" for w in data.warnings), encoding="utf-8")
+    files = [html_path, results_path, warnings_path, *table_paths.values()]
     for svg, png in figure_paths.values():
         files += [svg, png]
     manifest_path = out / MANIFEST
@@ -243,4 +255,5 @@ def _render_into(
         manifest=manifest_path,
         tables=table_paths,
         figures=figure_paths,
+        warnings=warnings_path,
     )

@@ -1,0 +1,29 @@
+"""The run's warnings reach the terminal and warnings.txt; the header names files, not folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aftercar.cli import main
+from aftercar.simulate import demo_cohort_path
+
+
+def test_report_prints_warnings_and_writes_all_of_them(tmp_path, capsys):
+    study = tmp_path / "study.toml"
+    study.write_text('[analysis]\ncox_covariates = ["age_at_cart", "no_such_column"]\n')
+    out = tmp_path / "out"
+    assert main(["report", "--demo", "-o", str(out), "--config", str(study)]) == 0
+    err = capsys.readouterr().err
+    written = (out / "warnings.txt").read_text().splitlines()
+    assert any("no_such_column" in w and "absent from the cohort" in w for w in written)
+    assert f"{len(written)} warning(s); all are in" in err
+    assert "no_such_column" in err
+
+
+def test_header_names_input_files_and_hashes_never_the_folder(tmp_path):
+    out = tmp_path / "out"
+    assert main(["report", "--demo", "-o", str(out)]) == 0
+    html = (out / "report.html").read_text()
+    header = html[html.index('class="subtitle"') :][:600]
+    assert "synthetic_demo_patients.csv (sha256 " in header
+    assert str(Path(demo_cohort_path())) not in header
