@@ -34,6 +34,7 @@ ALLOWED: dict[str, set[str]] = {
     "simulate": {"io", "vocab", "stats"},
     "config": {"derive", "analysis"},
     "pipeline": {"io", "vocab", "derive", "analysis", "report", "config", "backends", "benchmark"},
+    "api": {"io", "derive", "analysis", "report", "config", "pipeline"},
     "cli": {
         "io",
         "vocab",
