@@ -92,7 +92,7 @@ class Study:
         return run(self.cohort, config=self.config)
 
     def report(self, outdir: str | Path, **options: Any) -> Any:
-        """Write the study report into ``outdir`` (options of :func:`aftercar.report.write_report`)."""
+        """Write the study report into ``outdir`` (see :func:`aftercar.report.write_report`)."""
         from aftercar.report import write_report
 
         k = options.pop("suppress_below", None) or self.config.report.suppress_below or None
