@@ -78,6 +78,14 @@ def report(
             "(they are left untouched).",
         ),
     ] = False,
+    adam: Annotated[
+        bool,
+        typer.Option(
+            "--adam",
+            help="Also write CDISC ADaM datasets (ADSL, ADTTE, ADRS) as CSV and Parquet "
+            "under OUTDIR/adam (one row per patient: not with --suppress-below).",
+        ),
+    ] = False,
     reproducible: Annotated[
         bool,
         typer.Option(
@@ -96,6 +104,12 @@ def report(
     study = study_config(config, date_format, suppress_below)
     check_target(output, [path], force=force)  # before the analysis: fail fast
     k = study.report.suppress_below or None
+    if adam and k:
+        raise InputError(
+            "--adam writes one row per patient, which --suppress-below does not allow in a "
+            "shared output. Fix: write the ADaM datasets in a separate run without "
+            "--suppress-below and keep them inside the institution."
+        )
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as bar:
@@ -108,7 +122,13 @@ def report(
             share = (100.0 - _PIPELINE_SHARE) * done / max(total, 1)
             bar.update(task, description=f"report: {step}", completed=_PIPELINE_SHARE + share)
 
-        result = run(path, config=study, synthetic=True if demo else None, progress=pipeline_step)
+        result = run(
+            path,
+            config=study,
+            synthetic=True if demo else None,
+            progress=pipeline_step,
+            adam=adam,
+        )
         paths = write_report(
             result.report_input,
             output,

@@ -20,6 +20,7 @@ import pandas as pd
 
 from aftercar import __version__
 from aftercar.analysis import InputSummary, StudyResults, analyse
+from aftercar.analysis.adam import adam_datasets
 from aftercar.config import StudyConfig, load_config
 from aftercar.derive import DerivedCohort, derive_cohort
 from aftercar.io import Cohort, read_cohort
@@ -185,6 +186,7 @@ def run(
     config: StudyConfig | None = None,
     synthetic: bool | None = None,
     progress: ProgressCallback | None = None,
+    adam: bool = False,
 ) -> RunResult:
     """Run the study on a cohort and return what the report renders.
 
@@ -200,6 +202,8 @@ def run(
         provenance (:func:`aftercar.pipeline.provenance.is_synthetic`).
     progress
         Optional ``progress(step, done, total)`` callback.
+    adam
+        Also build the CDISC ADaM analysis datasets (ADSL, ADTTE, ADRS) to export.
 
     Raises
     ------
@@ -236,5 +240,6 @@ def run(
         categories=category_styles(config),
         index_study=index_study(),
         warnings=study.warnings,
+        datasets=adam_datasets(derived.patients, derived.lines) if adam else {},
     )
     return RunResult(report, data, config, derived, study, clock.timings)

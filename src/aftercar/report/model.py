@@ -76,6 +76,9 @@ class ReportInput:
         leave the comparison out.
     warnings
         Warnings of the run (input and analyses), written to ``warnings.txt``.
+    datasets
+        Analysis datasets to export (``adsl``, ``adtte``, ``adrs``: CDISC ADaM,
+        :mod:`aftercar.analysis.adam`), written as ``adam/<name>.csv`` and ``.parquet``.
     """
 
     results: dict[str, Any]
@@ -86,6 +89,7 @@ class ReportInput:
     categories: tuple[CategoryStyle, ...] = ()
     index_study: dict[str, Any] | None = None
     warnings: tuple[str, ...] = ()
+    datasets: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,7 @@ class ReportPaths:
     tables: dict[str, Path] = field(default_factory=dict)
     figures: dict[str, tuple[Path, Path]] = field(default_factory=dict)
     warnings: Path | None = None
+    datasets: dict[str, tuple[Path, Path]] = field(default_factory=dict)
 
     def moved(self, old: Path, new: Path) -> ReportPaths:
         """The same paths under ``new`` instead of ``old`` (after the staging folder moved)."""
@@ -114,6 +119,7 @@ class ReportPaths:
             tables={k: at(p) for k, p in self.tables.items()},
             figures={k: (at(svg), at(png)) for k, (svg, png) in self.figures.items()},
             warnings=None if self.warnings is None else at(self.warnings),
+            datasets={k: (at(csv), at(pq)) for k, (csv, pq) in self.datasets.items()},
         )
 
     def all_files(self) -> list[Path]:
@@ -123,4 +129,6 @@ class ReportPaths:
             files.append(self.warnings)
         for svg, png in self.figures.values():
             files += [svg, png]
+        for csv, parquet in self.datasets.values():
+            files += [csv, parquet]
         return files

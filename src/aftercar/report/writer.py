@@ -25,8 +25,29 @@ from aftercar.report.output import MANIFEST, check_target, commit, staging
 ProgressCallback = Callable[[str, int, int], None]
 
 
-def _check_input(data: ReportInput) -> None:
+def _write_datasets(datasets: dict[str, pd.DataFrame], outdir: Path) -> dict[str, tuple]:
+    """Analysis datasets as CSV (dates ISO) and Parquet under ``adam/``."""
+    if not datasets:
+        return {}
+    folder = outdir / "adam"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, frame in datasets.items():
+        csv, parquet = folder / f"{name}.csv", folder / f"{name}.parquet"
+        frame.to_csv(csv, index=False, lineterminator="\n")
+        frame.to_parquet(parquet, index=False)
+        paths[name] = (csv, parquet)
+    return paths
+
+
+def _check_input(data: ReportInput, k: int | None = None) -> None:
     """Raise :class:`InputError` naming anything of ``data`` that cannot be rendered."""
+    if data.datasets and k is not None:
+        raise InputError(
+            "analysis datasets (--adam) hold one row per patient, which disclosure control "
+            f"(--suppress-below {k}) does not allow in a shared output. Fix: write them in a "
+            "separate run without --suppress-below, and keep them inside the institution."
+        )
     problems = []
     if not isinstance(data.figures, Figures):
         problems.append("ReportInput.figures must be aftercar.analysis.Figures")
@@ -189,7 +210,7 @@ def write_report(
         When ``outdir`` is not aftercar's to write or cannot be written (exit code 2).
     """
     _check_threshold(suppress_below)
-    _check_input(data)
+    _check_input(data, suppress_below)
     out = Path(outdir)
     check_target(out, _input_paths(data.meta), force=force)
     if reproducible:
@@ -240,7 +261,9 @@ def _render_into(
     step(5)
     warnings_path = out / "warnings.txt"
     warnings_path.write_text("".join(f"{w}\n" for w in data.warnings), encoding="utf-8")
+    dataset_paths = _write_datasets(data.datasets, out)
     files = [html_path, results_path, warnings_path, *table_paths.values()]
+    files += [p for pair in dataset_paths.values() for p in pair]
     for svg, png in figure_paths.values():
         files += [svg, png]
     manifest_path = out / MANIFEST
@@ -256,4 +279,5 @@ def _render_into(
         tables=table_paths,
         figures=figure_paths,
         warnings=warnings_path,
+        datasets=dataset_paths,
     )
