@@ -120,7 +120,7 @@ def adsl(patients: pd.DataFrame) -> pd.DataFrame:
     missing = pd.Series(pd.NA, index=patients.index)
     out = {"STUDYID": STUDYID, "USUBJID": patients[Col.PATIENT_ID].astype("string")}
     for name, (column, kind) in _ADSL.items():
-        out[name] = _as(patients[column] if column in patients else missing, kind)
+        out[name] = _as(patients.get(column, missing), kind)
     out["DTHFL"] = _flag(patients[Col.DEATH_DATE].notna())
     out["TCEFL"] = _flag(patients[Col.FIRST_TCE_MONTHS].notna())
     return pd.DataFrame(out, index=patients.index)[list(COLUMNS["adsl"])].reset_index(drop=True)
