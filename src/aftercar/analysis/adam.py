@@ -71,7 +71,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "ADT",
         "TRTP",
         "TRTCAT",
-    ),  # fmt: skip
+    ),
     "adrs": (
         "STUDYID",
         "USUBJID",
@@ -87,7 +87,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "BCMAFL",
         "EVALFL",
         "RSPFL",
-    ),  # fmt: skip
+    ),
 }
 
 _PARAMS = {
