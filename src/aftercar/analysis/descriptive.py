@@ -110,6 +110,15 @@ def _categorical(values: pd.Series, label: str) -> list[dict[str, Any]]:
     return rows
 
 
+def relapse_timing(patients: pd.DataFrame, cutoff: float) -> pd.Series:
+    """``Early (< cutoff mo)`` / ``Late (>= cutoff mo)`` per patient; missing when unknown."""
+    early = patients[Col.EARLY_RELAPSE]
+    known = early.notna().to_numpy()
+    flags = early.astype("boolean").fillna(False).to_numpy(dtype=bool)
+    labels = np.where(flags, f"Early (< {cutoff:g} mo)", f"Late (>= {cutoff:g} mo)")
+    return pd.Series(labels, index=patients.index, dtype=object).where(known)
+
+
 def table1(patients: pd.DataFrame, *, cutoff: float) -> pd.DataFrame:
     """Return Table 1: one row per level (or statistic) of each baseline characteristic.
 

@@ -29,6 +29,9 @@ class AnalysisOptions:
         Lines numbered at or above this are pooled in the by-line analyses ("4+").
     naive_tce_comparison
         Also show the immortal-time-biased "ever received TCE" comparison.
+    table1_by
+        Grouping variable of Table 1 (a patient column or ``"relapse_timing"``);
+        ``""`` for the Overall column only.
     """
 
     conf_level: float = 0.95
@@ -40,6 +43,7 @@ class AnalysisOptions:
     cox_ties: str = "efron"
     line_number_pooled_from: int = 4
     naive_tce_comparison: bool = False
+    table1_by: str = ""
 
     def __post_init__(self) -> None:
         for name in ("os_rates_months", "landmark_months", "cox_covariates"):

@@ -24,6 +24,7 @@ from aftercar.analysis.methods import DOR_NOTE, input_notes, method_notes
 from aftercar.analysis.model import AnalysisResult, Figures
 from aftercar.analysis.options import AnalysisOptions
 from aftercar.analysis.survival import cohort_summary, os_analyses
+from aftercar.analysis.table1 import table1_wide
 from aftercar.analysis.tce import tce_analyses
 from aftercar.derive import DerivedCohort, EndpointRules
 from aftercar.schema import DAYS_PER_MONTH, Col
@@ -167,6 +168,15 @@ def analyse(
         tables.update(sec.tables)
         notes += sec.notes
         warnings += sec.notes
+    wide, results["table1_wide"] = table1_wide(
+        derived.patients, cutoff=rules.early_relapse_months, by=options.table1_by or None
+    )
+    tables["table1_wide"] = wide
+    missing = results["table1_wide"]["missing_group"]
+    if missing:
+        note = f"Table 1 by {options.table1_by}: {missing} patient(s) without a value are in "
+        notes.append(note + "the Overall column only.")
+        warnings.append(notes[-1])
     tables["regimen_mapping"] = regimen_mapping(derived.lines, derived.classified)
     tables["attrition"] = attrition(derived.patients, derived.lines, inputs.excluded)
     tables["analysis_exclusions"] = analysis_exclusions(derived.patients, derived.lines)

@@ -78,6 +78,14 @@ def report(
             "(they are left untouched).",
         ),
     ] = False,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="Table 1 by group: a patient column (site, car_t_product, ...) or "
+            "relapse_timing; with p-values across groups.",
+        ),
+    ] = None,
     adam: Annotated[
         bool,
         typer.Option(
@@ -102,6 +110,8 @@ def report(
 
     path = _resolve_cohort(cohort, demo)
     study = study_config(config, date_format, suppress_below)
+    if by:
+        study = study.replace("analysis", table1_by=by)
     check_target(output, [path], force=force)  # before the analysis: fail fast
     k = study.report.suppress_below or None
     if adam and k:

@@ -43,7 +43,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
 
 #: Where known tables, figures and result keys go.
 PLACEMENT: dict[str, dict[str, tuple[str, ...]]] = {
-    "table1": {"tables": ("table1",), "figures": (), "results": ()},
+    "table1": {"tables": ("table1_wide",), "figures": (), "results": ()},
     "os": {
         "tables": ("os_summary",),
         "figures": ("os", "os_by_relapse_timing", "os_by_product"),

@@ -172,7 +172,7 @@ def write_report(
     resource), ``results.json`` (``data.results`` after disclosure control,
     strict JSON with NaN/inf as null), ``tables/<name>.csv`` for every table,
     ``figures/<key>.svg`` and ``.png`` for every figure, ``warnings.txt`` (every
-    warning of the run, one per line), and ``manifest.json``
+    warning of the run, one per line; only when there is one), and ``manifest.json``
     (``data.meta`` plus the SHA-256 of every output). Everything is written into a
     staging folder and moved into place when complete (:mod:`aftercar.report.output`):
     the files of an earlier aftercar report are replaced, nothing else is touched.
@@ -259,10 +259,12 @@ def _render_into(
     page = render_html(data, results=results, tables=tables, figures=figs, k=k)
     html_path.write_text(page, encoding="utf-8")
     step(5)
-    warnings_path = out / "warnings.txt"
-    warnings_path.write_text("".join(f"{w}\n" for w in data.warnings), encoding="utf-8")
+    warnings_path = out / "warnings.txt" if data.warnings else None
+    if warnings_path is not None:
+        warnings_path.write_text("".join(f"{w}\n" for w in data.warnings), encoding="utf-8")
     dataset_paths = _write_datasets(data.datasets, out)
-    files = [html_path, results_path, warnings_path, *table_paths.values()]
+    files = [html_path, results_path, *table_paths.values()]
+    files += [warnings_path] if warnings_path is not None else []
     files += [p for pair in dataset_paths.values() for p in pair]
     for svg, png in figure_paths.values():
         files += [svg, png]

@@ -22,6 +22,7 @@ from aftercar.stats.proportions import (
     fisher_test,
     proportion_ci,
 )
+from aftercar.stats.ranks import RankTest, kruskal_test, wilcoxon_test
 
 __all__ = [
     "ChiSquareTest",
@@ -32,6 +33,7 @@ __all__ = [
     "LogRankResult",
     "ProportionCI",
     "QuantileEstimate",
+    "RankTest",
     "TableTest",
     "binom_test",
     "chisq_test",
@@ -40,7 +42,9 @@ __all__ = [
     "cox_ph",
     "fisher_test",
     "kaplan_meier",
+    "kruskal_test",
     "logrank_test",
     "median_followup",
     "proportion_ci",
+    "wilcoxon_test",
 ]
