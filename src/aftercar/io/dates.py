@@ -224,18 +224,39 @@ def _order_note(col: DateColumn, decided: np.ndarray, ambiguous: np.ndarray, fir
     )
 
 
-def _suggested(col: DateColumn) -> str | None:
-    """A ``--date-format`` matching the order the column's own values settle, if any."""
-    f = col.forms
-    numeric = f.kind == NUMERIC
-    day_first, month_first = civil(f.y, f.b, f.a), civil(f.y, f.a, f.b)
+def _settled(forms: Forms) -> tuple[str | None, np.ndarray]:
+    """``("day" | "month" | None, values that settle it)``: the order a column's values show."""
+    numeric = forms.kind == NUMERIC
+    day_first, month_first = civil(forms.y, forms.b, forms.a), civil(forms.y, forms.a, forms.b)
     only_d = numeric & ~np.isnat(day_first) & np.isnat(month_first)
     only_m = numeric & np.isnat(day_first) & ~np.isnat(month_first)
     if only_d.any() == only_m.any():
+        return None, only_d
+    return ("day", only_d) if only_d.any() else ("month", only_m)
+
+
+def order_format(order: str, sample: str) -> str:
+    """The strptime format of a day/month ``order`` written like ``sample`` (its separator)."""
+    sep = next((c for c in sample if c in "/.-"), "/")
+    return sep.join(("%d", "%m", "%Y") if order == "day" else ("%m", "%d", "%Y"))
+
+
+def settled_order(text: pd.Series) -> str | None:
+    """``"day"`` or ``"month"`` when a date column's own values settle the order, else None."""
+    if not text.notna().any():
         return None
-    text, _ = col.example(only_d if only_d.any() else only_m)
-    sep = next(c for c in text if c in "/.-")
-    return sep.join(("%d", "%m", "%Y") if only_d.any() else ("%m", "%d", "%Y"))
+    return _settled(Forms.read(Distinct.of(text).values))[0]
+
+
+def ambiguous_hint(example: str) -> str:
+    """The hint of ``date_ambiguous``, suggesting ``--date-format example``."""
+    return AMBIGUOUS_HINT.format(example=example)
+
+
+def _suggested(col: DateColumn) -> str | None:
+    """A ``--date-format`` matching the order the column's own values settle, if any."""
+    order, settling = _settled(col.forms)
+    return None if order is None else order_format(order, col.example(settling)[0])
 
 
 def _to_days(parsed: pd.Series) -> np.ndarray:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from aftercar.errors import Problem
+from aftercar.io import dates
 from aftercar.io.cells import Finding
 from aftercar.io.checks import HIT_COLUMNS, NO_HITS, TableView, hits
 from aftercar.io.dictionary import ColumnSpec, columns, normalize_name, snake_name
@@ -215,6 +216,34 @@ def _formula_masks(raw: RawTable, canonical: dict[str, int]) -> dict[str, np.nda
     return out
 
 
+def _ambiguity_hints(name: str, text: pd.DataFrame, findings: dict[str, list[Finding]]) -> None:
+    """Suggest the day/month order the table's other date columns settle (if they agree).
+
+    A column whose day/month dates all read both ways is refused (its own values
+    are what counts); the hint then names the format the rest of the file shows.
+    """
+    default = dates.ambiguous_hint("%d/%m/%Y")
+    unsettled = {
+        c: f
+        for c, fs in findings.items()
+        for f in fs
+        if f.rule == "date_ambiguous" and f.hint == default
+    }
+    if not unsettled:
+        return
+    others = [s.name for s in columns(name) if s.type == "date" and s.name not in unsettled]
+    orders = {dates.settled_order(text[c]) for c in others} - {None}
+    if len(orders) != 1:
+        return
+    order = orders.pop()
+    for column, f in unsettled.items():
+        sample = str(text[column][f.mask].iloc[0])
+        hint = dates.ambiguous_hint(dates.order_format(order, sample))
+        findings[column] = [
+            Finding(g.rule, g.mask, g.message, hint) if g is f else g for g in findings[column]
+        ]
+
+
 def build_view(
     name: str,
     raw: RawTable,
@@ -251,6 +280,7 @@ def build_view(
             window=(windows or {}).get(spec.name, ANY_DATE),
             rows=raw.rows,
         )
+    _ambiguity_hints(name, text, findings)
     df = pd.DataFrame(typed, index=raw.data.index)
     for cov, j in covariates.items():
         df[cov] = _covariate(raw.data[j])
