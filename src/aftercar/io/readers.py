@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from aftercar.errors import CohortError, Problem
 from aftercar.io.dictionary import TABLES, normalize_name
+from aftercar.io.safe_text import restore_formula_text
 
 TABULAR_SUFFIXES = (".csv", ".parquet", ".pq")
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
@@ -68,36 +69,43 @@ def _problem(file: str | None, message: str, hint: str, rule: str) -> Problem:
     return Problem(file, None, None, None, message, hint, "error", rule)
 
 
-def _edges_may_be_space(col: pa.LargeStringArray) -> bool:
-    """Whether some cell may start or end with white space (first/last bytes, numpy).
+def _edges(col: pa.LargeStringArray) -> tuple[bool, bool]:
+    """Whether some cell may start or end with white space, and whether one starts with ``'``.
 
-    A byte <= 32 (space, tab, line breaks, controls) or >= 128 (a non-ASCII
-    character, which may be Unicode white space such as U+00A0) counts.
+    Read from the first and last bytes of the cells (numpy on the Arrow buffers): a
+    byte <= 32 (space, tab, line breaks, controls) or >= 128 (a non-ASCII
+    character, which may be Unicode white space such as U+00A0) counts as space.
     """
     if col.null_count == len(col) or col.buffers()[2] is None:
-        return False
+        return False, False
     offsets = np.frombuffer(col.buffers()[1], np.int64, len(col) + 1, col.offset * 8)
     data = np.frombuffer(col.buffers()[2], np.uint8)
     nonempty = offsets[1:] > offsets[:-1]
-    edges = np.concatenate([data[offsets[:-1][nonempty]], data[offsets[1:][nonempty] - 1]])
-    return bool(((edges <= 32) | (edges >= 128)).any())
+    first = data[offsets[:-1][nonempty]]
+    edges = np.concatenate([first, data[offsets[1:][nonempty] - 1]])
+    return bool(((edges <= 32) | (edges >= 128)).any()), bool((first == ord("'")).any())
 
 
 def _clean(col: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
     """Strip every cell; empty or whitespace-only cells become null (Arrow kernels).
 
-    The result is one contiguous chunk (hash kernels on many small chunks are slow).
+    A quote that neutralised a formula (``'=x``, see :mod:`aftercar.io.safe_text`)
+    is removed, as a spreadsheet does with a typed ``'``. The result is one
+    contiguous chunk (hash kernels on many small chunks are slow).
     """
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks() if col.num_chunks else pa.array([], pa.large_string())
     if not pa.types.is_large_string(col.type):
         col = col.cast(pa.large_string())
-    spaces = _edges_may_be_space(col)
-    if not spaces and not pc.any(pc.equal(pc.binary_length(col), 0)).as_py():
+    spaces, quote = _edges(col)
+    if spaces:
+        col = pc.utf8_trim_whitespace(col)
+    if spaces or quote:
+        col = restore_formula_text(col)
+    empty = pc.equal(pc.binary_length(col), 0)
+    if not pc.any(empty).as_py():
         return pa.chunked_array([col])
-    trimmed = pc.utf8_trim_whitespace(col) if spaces else col
-    empty = pc.equal(pc.binary_length(trimmed), 0)
-    return pa.chunked_array([pc.if_else(empty, pa.scalar(None, pa.large_string()), trimmed)])
+    return pa.chunked_array([pc.if_else(empty, pa.scalar(None, pa.large_string()), col)])
 
 
 def _empty_table(label: str) -> CohortError:
