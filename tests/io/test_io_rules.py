@@ -1103,3 +1103,12 @@ def test_date_format_contradicting_the_column_is_an_error_for_the_column(tmp_pat
             "date_unparseable",
         ),
     )
+
+
+def test_column_rules_cannot_exclude_rows(valid_cohort):
+    from aftercar.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="'date_order_inferred' is about a whole column"):
+        validate_cohort(valid_cohort, policy={"date_order_inferred": "exclude"})
+    report = validate_cohort(valid_cohort, today=TODAY, policy={"date_format_mismatch": "warning"})
+    assert report.ok

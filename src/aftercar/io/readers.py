@@ -7,6 +7,12 @@ text (native Excel dates become ISO ``YYYY-MM-DD HH:MM:SS``, Parquet dates ISO,
 numbers their decimal form) so that one set of vectorised parsers checks them
 all, and keeps each row's number as a spreadsheet shows it (header = row 1).
 
+CSV files are read by Arrow's multi-threaded reader straight into Arrow-backed
+text columns (stripping and empty-cell handling are Arrow kernels); a file Arrow
+refuses (ragged rows, bad UTF-8) goes to pandas, which reads it or says why not.
+Workbooks also note which cells were native numbers (Excel date serials in a date
+column) and which formulas have no saved result (they would read as empty).
+
 Nothing here raises anything but :class:`~aftercar.errors.CohortError`: missing,
 ambiguous or unreadable files become :class:`~aftercar.errors.Problem` records.
 """
