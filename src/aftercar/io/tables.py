@@ -16,10 +16,10 @@ import pandas as pd
 
 from aftercar.errors import Problem
 from aftercar.io import dates
-from aftercar.io.cells import Finding
+from aftercar.io.cells import Distinct, Finding
 from aftercar.io.checks import HIT_COLUMNS, NO_HITS, TableView, hits
 from aftercar.io.dictionary import ColumnSpec, columns, normalize_name, snake_name
-from aftercar.io.parse import ANY_DATE, parse_bools, parse_column
+from aftercar.io.parse import ANY_DATE, MAX_WHOLE, parse_bools, parse_column
 from aftercar.io.readers import RawTable
 
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -187,19 +187,20 @@ def formula_hits(view: TableView, raw: RawTable) -> pd.DataFrame:
 
 
 def _covariate(text: pd.Series) -> pd.Series:
-    """Type a user covariate: numbers, then yes/no, else text (whole column at once).
+    """Type a user covariate: numbers, then yes/no, else text (on its distinct values).
 
     A column with zero-padded values such as ``007`` stays text (codes, not numbers).
     """
-    present = text.notna()
-    if not present.any():
+    if not text.notna().any():
         return text.astype("string")
-    numbers = pd.to_numeric(text, errors="coerce")
-    codes = text.str.fullmatch(r"[+-]?0[0-9]+").fillna(False).any()  # e.g. "007": an identifier
-    if not codes and numbers[present].notna().all():
-        numbers = numbers.astype("Float64")
-        whole = (numbers[present] == numbers[present].round()).all()
-        return numbers.round().astype("Int64") if whole else numbers
+    cells = Distinct.of(text)
+    numbers = np.asarray(pd.to_numeric(cells.values.astype(object), errors="coerce"), float)
+    codes = cells.values.str.fullmatch(r"[+-]?0[0-9]+").any()  # e.g. "007": an identifier
+    if not codes and not np.isnan(numbers).any():
+        typed = pd.Series(pd.array(cells.spread(numbers, np.nan), dtype="Float64"), text.index)
+        finite = np.isfinite(numbers) & (np.abs(numbers) <= MAX_WHOLE)
+        whole = finite.all() and bool((numbers == np.round(numbers)).all())
+        return typed.round().astype("Int64") if whole else typed
     bools, failures = parse_bools(text)
     if not failures["bool_unparseable"].any():
         return bools
