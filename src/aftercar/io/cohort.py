@@ -250,27 +250,39 @@ def _nonblank(view: TableView, blank: np.ndarray) -> TableView:
     return view.subset(~blank)
 
 
-def _to_problems(h: pd.DataFrame, views: dict[str, TableView], severity: str) -> list[Problem]:
-    """Problems from hits (``pos`` -1: a problem about a whole column, without a row)."""
+def _to_problems(h: pd.DataFrame, views: dict[str, TableView], severity: np.ndarray) -> list:
+    """Problems from hits, in file, row and column order (errors first on ties).
+
+    ``pos`` -1 marks a problem about a whole column (no row). The order is the one
+    :func:`_sort_key` gives, computed with one numpy lexsort instead of a Python key
+    per problem.
+    """
     files = {n: v.file for n, v in views.items()}
     rows = {n: np.append(v.df["_row"].to_numpy(), -1) for n, v in views.items()}
     table = h["table"].to_numpy(dtype=object)
     pos = h["pos"].to_numpy(dtype=np.int64)
     row = np.full(len(h), -1, dtype=np.int64)
-    for name in views:
+    rank = np.zeros(len(h), dtype=np.int64)
+    for k, name in enumerate(views):
         here = table == name
         row[here] = rows[name][pos[here]]
-    value = [None if pd.isna(v) else str(v) for v in h["value"].tolist()]
+        rank[here] = k
+    column = h["column"].astype(object).where(h["column"].notna(), "").to_numpy(dtype=object)
+    by_column = np.unique(column.astype(str), return_inverse=True)[1]
+    warning = np.asarray(severity, dtype=object) == "warning"
+    order = np.lexsort((np.arange(len(h)), warning, by_column, row, rank))
+    value = [None if pd.isna(v) else str(v) for v in h["value"].to_numpy(dtype=object)[order]]
     return [
-        Problem(files[t], None if r < 0 else int(r), c, v, m, hint, severity, rule)  # type: ignore[arg-type]
-        for t, r, c, v, m, hint, rule in zip(
-            table,
-            row.tolist(),
-            h["column"].tolist(),
+        Problem(files[t], None if r < 0 else r, c, v, m, hint, sev, rule)  # type: ignore[arg-type]
+        for t, r, c, v, m, hint, sev, rule in zip(
+            table[order].tolist(),
+            row[order].tolist(),
+            h["column"].to_numpy(dtype=object)[order].tolist(),
             value,
-            h["message"].tolist(),
-            h["hint"].tolist(),
-            h["rule"].tolist(),
+            h["message"].to_numpy(dtype=object)[order].tolist(),
+            h["hint"].to_numpy(dtype=object)[order].tolist(),
+            np.asarray(severity, dtype=object)[order].tolist(),
+            h["rule"].to_numpy(dtype=object)[order].tolist(),
             strict=True,
         )
     ]
@@ -458,11 +470,13 @@ def validate_cohort(
     except CohortError as exc:
         return _failed(source, list(exc.problems))
     views, hits, problems = _parse(raw, date_formats(date_format), limits)
-    action = hits["rule"].map(actions)
-    for severity in ("error", "warning"):
-        problems += _to_problems(hits[action == severity], views, severity)
-    problems.sort(key=_sort_key({raw[n].label: i for i, n in enumerate(TABLES)}))
-    return _assemble(source, views, problems, _exclusions(hits[action == "exclude"], views))
+    action = hits["rule"].map(actions).to_numpy(dtype=object)
+    shown = action != "exclude"
+    found = _to_problems(hits[shown], views, action[shown])
+    if problems:  # file-level problems: merge them in (rare; a Python sort is fine)
+        order = _sort_key({raw[n].label: i for i, n in enumerate(TABLES)})
+        found = sorted(problems + found, key=order)
+    return _assemble(source, views, found, _exclusions(hits[~shown], views))
 
 
 def _empty_cohort(raw: dict) -> list[Problem]:

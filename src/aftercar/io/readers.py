@@ -84,8 +84,10 @@ def _edges(col: pa.LargeStringArray) -> tuple[bool, bool]:
     """
     if col.null_count == len(col) or col.buffers()[2] is None:
         return False, False
-    offsets = np.frombuffer(col.buffers()[1], np.int64, len(col) + 1, col.offset * 8)
     data = np.frombuffer(col.buffers()[2], np.uint8)
+    if not ((data <= 32) | (data >= 128) | (data == ord("'"))).any():
+        return False, False  # no such byte anywhere (dates, codes, ids): nothing to look at
+    offsets = np.frombuffer(col.buffers()[1], np.int64, len(col) + 1, col.offset * 8)
     nonempty = offsets[1:] > offsets[:-1]
     first = data[offsets[:-1][nonempty]]
     edges = np.concatenate([first, data[offsets[1:][nonempty] - 1]])
