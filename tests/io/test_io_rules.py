@@ -1112,3 +1112,18 @@ def test_column_rules_cannot_exclude_rows(valid_cohort):
         validate_cohort(valid_cohort, policy={"date_order_inferred": "exclude"})
     report = validate_cohort(valid_cohort, today=TODAY, policy={"date_format_mismatch": "warning"})
     assert report.ok
+
+
+def test_serials_do_not_count_against_a_date_format(tmp_path):
+    rows = _native(PATIENTS, PATIENT_COLUMNS)
+    col = PATIENT_COLUMNS.index("car_t_date")
+    rows[0][col], rows[1][col], rows[2][col] = "10/01/2020", 43892, 43956  # text, serials
+    path = _workbook(tmp_path / "c.xlsx", rows, _native(LINES, LINE_COLUMNS))
+    report = validate_cohort(path, today=TODAY, date_format="%d/%m/%Y")
+    assert report.ok, report.errors
+    assert report.cohort.patients.column("car_t_date").to_pylist() == [
+        dt.date(2020, 1, 10),
+        dt.date(2020, 3, 2),
+        dt.date(2020, 5, 5),
+    ]
+    assert [p.rule for p in report.warnings] == ["date_excel_serial"] * 2 + ["no_lines"]

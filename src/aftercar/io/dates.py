@@ -402,7 +402,8 @@ def parse_dates(
     values, findings
         ``datetime64[us]`` values (``NaT`` when empty or not read) and the findings.
     """
-    cells = Distinct.of(text)
+    serial = numbers is not None and bool(numbers.any())
+    cells = Distinct.of(text.mask(numbers) if serial else text)  # serials are read below
     forms = Forms.read(cells.values)
     rows = np.arange(2, 2 + len(text)) if rows is None else rows
     status = np.zeros(len(forms.date), np.int8)
@@ -416,12 +417,9 @@ def parse_dates(
         _infer_order(col)
     values = cells.spread(col.date, NAT)
     findings = _findings(col, example)
-    if numbers is not None and numbers.any():
-        serial, extra = _serials(text, numbers, window, spec.name)
-        values = np.where(numbers, serial, values)
-        findings = [
-            f if f.mask is None else Finding(f.rule, f.mask & ~numbers, f.message, f.hint)
-            for f in findings
-        ] + extra
+    if serial:
+        dates, extra = _serials(text, numbers, window, spec.name)
+        values = np.where(numbers, dates, values)
+        findings += extra
     out = pd.Series(values.astype("datetime64[us]"), index=text.index)
     return out, [f for f in findings if f.mask is None or f.mask.any()]
