@@ -1043,8 +1043,14 @@ def test_number_outside_the_plausible_dates_is_not_read_as_a_serial(tmp_path):
 def test_number_typed_as_text_in_a_csv_date_column_is_not_a_serial(tmp_path):
     folder = make_cohort(tmp_path, **edited("patients", 3, "car_t_date", "43892"))
     report = validate_cohort(folder, today=TODAY)
-    assert [(p.row, p.message, p.rule) for p in report.errors] == [
-        (3, "car_t_date is not a date", "date_unparseable")
+    assert [(p.row, p.message, p.rule, p.hint) for p in report.errors] == [
+        (
+            3,
+            "car_t_date is not a date",
+            "date_unparseable",
+            "43892 looks like an Excel date serial number (= 2020-03-02): format the column as "
+            "dates in Excel before saving it, or write YYYY-MM-DD",
+        )
     ]
 
 

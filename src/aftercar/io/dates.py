@@ -358,13 +358,38 @@ STATUS_TEXT = {
 }
 
 
-def _findings(col: DateColumn, example: str) -> list[Finding]:
+def _serial_hints(col: DateColumn, window: tuple[dt.date, dt.date]) -> pd.Series | str:
+    """The hint for text dates that are not dates; a per-row one where the text is a
+    five-digit number that an Excel date serial would make a plausible date (a
+    number-formatted date column saved as CSV)."""
+    values = col.cells.values
+    digits = values.str.fullmatch(r"\d{5}").fillna(False).to_numpy(dtype=bool)
+    digits &= col.status == BAD
+    if not digits.any():
+        return DATE_HINT
+    serial = pd.to_numeric(values.where(digits), errors="coerce").fillna(0).to_numpy(np.int64)
+    date = EXCEL_EPOCH + serial.astype("timedelta64[D]")
+    lo, hi = (np.datetime64(d, "D") for d in window)
+    digits &= (date >= lo) & (date <= hi)
+    hint = np.where(
+        digits,
+        values.astype(object).to_numpy()
+        + " looks like an Excel date serial number (= "
+        + np.datetime_as_string(date).astype(object)
+        + "): format the column as dates in Excel before saving it, or write YYYY-MM-DD",
+        DATE_HINT,
+    )
+    return pd.Series(col.cells.spread(hint.astype(object), DATE_HINT), dtype=object)
+
+
+def _findings(col: DateColumn, example: str, window: tuple[dt.date, dt.date]) -> list[Finding]:
     out = []
     for status, (rule, message, hint) in STATUS_TEXT.items():
         mask = col.cells.spread(col.status == status, False)
         if mask.any():
             text = message.format(col=col.spec.name, fmt=col.fmt, mixed=col.mixed)
-            out.append(Finding(rule, mask, text, hint.format(example=example)))
+            tip = _serial_hints(col, window) if status == BAD else hint.format(example=example)
+            out.append(Finding(rule, mask, text, tip))
     return out + col.notes
 
 
@@ -416,7 +441,7 @@ def parse_dates(
         col.status[forms.kind == SHORT] = TWO_DIGIT
         _infer_order(col)
     values = cells.spread(col.date, NAT)
-    findings = _findings(col, example)
+    findings = _findings(col, example, window)
     if serial:
         dates, extra = _serials(text, numbers, window, spec.name)
         values = np.where(numbers, dates, values)
