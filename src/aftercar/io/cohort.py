@@ -470,6 +470,11 @@ def validate_cohort(
     except CohortError as exc:
         return _failed(source, list(exc.problems))
     views, hits, problems = _parse(raw, date_formats(date_format), limits)
+    return _report(source, raw, views, hits, problems, actions)
+
+
+def _report(source: str, raw: dict, views: dict, hits: pd.DataFrame, problems: list, actions):
+    """Apply the policy to the hits, order every problem and assemble the report."""
     action = hits["rule"].map(actions).to_numpy(dtype=object)
     shown = action != "exclude"
     found = _to_problems(hits[shown], views, action[shown])
