@@ -13,6 +13,16 @@ after CAR T): ``birth_date <= car_t_date <= progression_date <= line start_date
 and ``last_followup_date`` on or after every other date of the patient, and
 ``last_followup_date <= death_date``.
 
+Plausibility (:class:`Plausibility`, bounds configurable): no date after today
+(``date_future``) or, but for ``birth_date``, before 1990-01-01, and no Excel
+empty-cell date such as 1899-12-30 (``date_too_early``); an age at CAR T of 18 to
+100 years (``age_implausible``). Cells found implausible are masked before the
+order rules run, so one bad cell gives one problem.
+
+The row rules group and join on integer patient codes (:func:`patient_codes`)
+and one sort of the lines (:class:`LineOrder`), with numpy: no Python loop over
+rows and no repeated hashing of the id text.
+
 References
 ----------
 Van Oekelen O et al. Interventions and outcomes of patients with multiple myeloma
