@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from iokit import (
     LINE_COLUMNS,
@@ -18,6 +20,10 @@ from aftercar.errors import Problem
 from aftercar.io import RULES, validate_cohort
 
 P, L = "patients.csv", "lines.csv"
+AGE_HINT = (
+    "check birth_date, car_t_date and age_at_cart (the year, the day/month order); ages "
+    "outside 18 to 100 years are not plausible here (the limits are the age_range setting)"
+)
 
 # (id, table, spreadsheet row, column, new value, expected problem)
 CELL_CASES = [
@@ -438,6 +444,77 @@ CELL_CASES = [
         ),
     ),
     (
+        "date_too_early",
+        "patients",
+        3,
+        "car_t_date",
+        "1989-12-31",
+        Problem(
+            P,
+            3,
+            "car_t_date",
+            "1989-12-31",
+            "car_t_date (1989-12-31) is before 1990-01-01",
+            "check the year; dates before 1990-01-01 are not plausible here (the limit is the "
+            "earliest_date setting)",
+            "error",
+            "date_too_early",
+        ),
+    ),
+    (
+        "date_too_early_excel_zero_date",
+        "lines",
+        4,
+        "end_date",
+        "1899-12-30",
+        Problem(
+            L,
+            4,
+            "end_date",
+            "1899-12-30",
+            "end_date (1899-12-30) is the date Excel shows for an empty or zero cell",
+            "1899-12-30 / 1900-01-01 is what Excel shows for an empty or zero date cell (e.g. a "
+            "formula or a link that returned 0): enter the real date or leave the cell empty",
+            "error",
+            "date_too_early",
+        ),
+    ),
+    (
+        "age_implausible_from_birth_date",
+        "patients",
+        2,
+        "birth_date",
+        "1850-01-01",
+        Problem(
+            P,
+            2,
+            "birth_date",
+            "1850-01-01",
+            "the age at CAR T from birth_date (1850-01-01) to car_t_date (2020-01-10) is 170.0 "
+            "years, outside 18 to 100",
+            AGE_HINT,
+            "error",
+            "age_implausible",
+        ),
+    ),
+    (
+        "age_implausible_typed",
+        "patients",
+        3,
+        "age_at_cart",
+        "15",
+        Problem(
+            P,
+            3,
+            "age_at_cart",
+            "15",
+            "age_at_cart is outside the plausible range 18 to 100 years",
+            AGE_HINT,
+            "error",
+            "age_implausible",
+        ),
+    ),
+    (
         "no_followup",
         "patients",
         3,
@@ -805,3 +882,254 @@ def test_covariate_clashing_with_source_row_is_a_duplicate_column(tmp_path):
             "duplicate_column",
         )
     ]
+
+
+def test_one_implausible_date_gives_one_problem(tmp_path):
+    # 1900-01-01 is also before birth_date: only the plausibility problem is reported.
+    folder = make_cohort(tmp_path, **edited("patients", 2, "car_t_date", "1900-01-01"))
+    report = validate_cohort(folder, today=TODAY)
+    assert [(p.rule, p.row, p.column) for p in report.errors] == [
+        ("date_too_early", 2, "car_t_date")
+    ]
+
+
+def test_birth_date_before_1990_is_fine_and_excel_zero_birth_date_is_not(tmp_path):
+    assert validate_cohort(make_cohort(tmp_path / "a"), today=TODAY).ok  # born 1960
+    folder = make_cohort(tmp_path / "b", **edited("patients", 2, "birth_date", "1899-12-30"))
+    report = validate_cohort(folder, today=TODAY)
+    assert [(p.rule, p.row, p.column) for p in report.errors] == [
+        ("date_too_early", 2, "birth_date")
+    ]
+
+
+def test_plausibility_bounds_are_parameters(tmp_path):
+    folder = make_cohort(tmp_path, **edited("patients", 3, "car_t_date", "1989-12-31"))
+    assert validate_cohort(folder, today=TODAY, earliest_date=dt.date(1980, 1, 1)).ok
+    young = make_cohort(tmp_path / "y", **edited("patients", 3, "age_at_cart", "15"))
+    assert validate_cohort(young, today=TODAY, age_range=(12, 100)).ok
+    valid = make_cohort(tmp_path / "v")
+    # Ages: P01 59.7 (from birth_date), P02 64.5 and P03 70 (typed).
+    report = validate_cohort(valid, today=TODAY, age_range=(18, 60))
+    assert [(p.rule, p.row, p.column) for p in report.errors] == [
+        ("age_implausible", 3, "age_at_cart"),
+        ("age_implausible", 4, "age_at_cart"),
+    ]
+    report = validate_cohort(valid, today=TODAY, age_range=(18, 59))
+    assert (report.errors[0].row, report.errors[0].column) == (2, "birth_date")
+
+
+def test_unparseable_follow_up_gives_one_problem_not_also_no_followup(tmp_path):
+    folder = make_cohort(tmp_path, **edited("patients", 3, "last_followup_date", "31/31/2021"))
+    report = validate_cohort(folder, today=TODAY)
+    assert [(p.rule, p.row, p.column, p.value) for p in report.errors] == [
+        ("date_unparseable", 3, "last_followup_date", "31/31/2021")
+    ]
+
+
+def _workbook(path, patients, lines=LINES):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "patients"
+    sheet.append(PATIENT_COLUMNS)
+    for r in patients:
+        sheet.append(r)
+    other = book.create_sheet("lines")
+    other.append(LINE_COLUMNS)
+    for r in lines:
+        other.append(r)
+    book.save(path)
+    return path
+
+
+def _native(rows, columns):
+    """Rows with ISO dates as native dates and whole numbers as numbers, as Excel holds them."""
+    out = []
+    for row in rows:
+        cells = []
+        for col, value in zip(columns, row, strict=True):
+            if value and col.endswith("date"):
+                cells.append(dt.datetime.fromisoformat(value))
+            elif value and col in ("line", "prior_lines", "ecog"):
+                cells.append(int(value))
+            else:
+                cells.append(value or None)
+        out.append(cells)
+    return out
+
+
+def test_formula_without_saved_result_is_reported_by_cell(tmp_path):
+    rows = _native(PATIENTS, PATIENT_COLUMNS)
+    rows[1][PATIENT_COLUMNS.index("last_followup_date")] = "=J3+30"  # openpyxl saves no result
+    path = _workbook(tmp_path / "c.xlsx", rows, _native(LINES, LINE_COLUMNS))
+    report = validate_cohort(path, today=TODAY)
+    assert report.errors == (
+        Problem(
+            "c.xlsx:patients",
+            3,
+            "last_followup_date",
+            "=J3+30",
+            "cell K3 holds a formula with no saved result, so it reads as empty",
+            "open the workbook in Excel or LibreOffice and save it again (so that the "
+            "formula's result is stored), or type the value instead of the formula",
+            "error",
+            "formula_no_value",
+        ),
+    )
+
+
+def test_formula_with_saved_result_reads_its_value(tmp_path):
+    import openpyxl
+
+    rows = _native(PATIENTS, PATIENT_COLUMNS)
+    path = _workbook(tmp_path / "c.xlsx", rows, _native(LINES, LINE_COLUMNS))
+    # Give cell K3 a formula *and* a cached result, as Excel saves it.
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    cached = '<c r="K3" t="n"><f>J3+30</f><v>44592</v></c>'  # 2022-01-31
+    start = sheet.index('<c r="K3"')
+    end = sheet.index("</c>", start) + len("</c>")
+    parts["xl/worksheets/sheet1.xml"] = (sheet[:start] + cached + sheet[end:]).encode()
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    assert openpyxl.load_workbook(path)["patients"]["K3"].value == "=J3+30"
+    report = validate_cohort(path, today=TODAY)
+    assert [p.rule for p in report.problems] == ["date_excel_serial", "no_lines"]
+
+
+def test_excel_serial_in_number_cell_is_read_with_a_warning(tmp_path):
+    rows = _native(PATIENTS, PATIENT_COLUMNS)
+    rows[1][PATIENT_COLUMNS.index("car_t_date")] = 43892  # = 2020-03-02
+    path = _workbook(tmp_path / "c.xlsx", rows, _native(LINES, LINE_COLUMNS))
+    report = validate_cohort(path, today=TODAY)
+    assert report.ok
+    assert report.warnings[0] == Problem(
+        "c.xlsx:patients",
+        3,
+        "car_t_date",
+        "43892",
+        "car_t_date is an Excel date serial number in a number-formatted cell (43892 = 2020-03-02)",
+        "format the column as dates in Excel (Format Cells > Date) so that dates are stored as "
+        "dates",
+        "warning",
+        "date_excel_serial",
+    )
+    dates = report.cohort.patients.column("car_t_date").to_pylist()
+    assert dates[1] == dt.date(2020, 3, 2)
+
+
+def test_number_outside_the_plausible_dates_is_not_read_as_a_serial(tmp_path):
+    rows = _native(PATIENTS, PATIENT_COLUMNS)
+    rows[1][PATIENT_COLUMNS.index("car_t_date")] = 5
+    path = _workbook(tmp_path / "c.xlsx", rows, _native(LINES, LINE_COLUMNS))
+    report = validate_cohort(path, today=TODAY)
+    assert [(p.row, p.column, p.value, p.message, p.rule) for p in report.errors] == [
+        (
+            3,
+            "car_t_date",
+            "5",
+            "car_t_date is a number, not a date (as an Excel date serial it would be "
+            "1900-01-05, outside 1990-01-01 to 2025-01-01)",
+            "date_unparseable",
+        )
+    ]
+
+
+def test_number_typed_as_text_in_a_csv_date_column_is_not_a_serial(tmp_path):
+    folder = make_cohort(tmp_path, **edited("patients", 3, "car_t_date", "43892"))
+    report = validate_cohort(folder, today=TODAY)
+    assert [(p.row, p.message, p.rule, p.hint) for p in report.errors] == [
+        (
+            3,
+            "car_t_date is not a date",
+            "date_unparseable",
+            "43892 looks like an Excel date serial number (= 2020-03-02): format the column as "
+            "dates in Excel before saving it, or write YYYY-MM-DD",
+        )
+    ]
+
+
+def test_day_month_order_inferred_from_the_column_is_a_column_warning(tmp_path):
+    rows = [list(r) for r in PATIENTS]
+    col = PATIENT_COLUMNS.index("progression_date")
+    rows[0][col], rows[1][col], rows[2][col] = "07/01/2020", "11/15/2020", "12/01/2020"
+    report = validate_cohort(make_cohort(tmp_path, patients=rows), today=TODAY)
+    assert report.ok
+    assert report.warnings[0] == Problem(
+        P,
+        None,
+        "progression_date",
+        None,
+        "progression_date: 2 date(s) such as 07/01/2020 (row 2) could be read either way; they "
+        "are read as month/day/year, as 11/15/2020 (row 3) can only be read that way",
+        "check that the whole column is written month/day/year; if some dates are not, write "
+        "them as YYYY-MM-DD",
+        "warning",
+        "date_order_inferred",
+    )
+    assert report.cohort.patients.column("progression_date").to_pylist() == [
+        dt.date(2020, 7, 1),
+        dt.date(2020, 11, 15),
+        dt.date(2020, 12, 1),
+    ]
+
+
+def test_date_format_contradicting_the_column_is_an_error_for_the_column(tmp_path):
+    rows = [list(r) for r in PATIENTS]
+    col = PATIENT_COLUMNS.index("progression_date")
+    rows[0][col], rows[1][col], rows[2][col] = "07/01/2020", "11/15/2020", "12/01/2020"
+    folder = make_cohort(tmp_path, patients=rows)
+    report = validate_cohort(folder, today=TODAY, date_format="%d/%m/%Y")
+    assert report.errors == (
+        Problem(
+            P,
+            None,
+            "progression_date",
+            None,
+            "progression_date: 1 of 3 dates do not fit --date-format %d/%m/%Y, so none of the "
+            "column's dates is read with it (they could have day and month swapped)",
+            "the column's own dates are written %m/%d/%Y: pass --date-format %m/%d/%Y for it, "
+            "or leave --date-format out and let aftercar infer the order",
+            "error",
+            "date_format_mismatch",
+        ),
+        Problem(
+            P,
+            3,
+            "progression_date",
+            "11/15/2020",
+            "progression_date is not a date in the format %d/%m/%Y",
+            "write the date as YYYY-MM-DD (e.g. 2021-04-03) or use an Excel date cell",
+            "error",
+            "date_unparseable",
+        ),
+    )
+
+
+def test_column_rules_cannot_exclude_rows(valid_cohort):
+    from aftercar.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="'date_order_inferred' is about a whole column"):
+        validate_cohort(valid_cohort, policy={"date_order_inferred": "exclude"})
+    report = validate_cohort(valid_cohort, today=TODAY, policy={"date_format_mismatch": "warning"})
+    assert report.ok
+
+
+def test_serials_do_not_count_against_a_date_format(tmp_path):
+    rows = _native(PATIENTS, PATIENT_COLUMNS)
+    col = PATIENT_COLUMNS.index("car_t_date")
+    rows[0][col], rows[1][col], rows[2][col] = "10/01/2020", 43892, 43956  # text, serials
+    path = _workbook(tmp_path / "c.xlsx", rows, _native(LINES, LINE_COLUMNS))
+    report = validate_cohort(path, today=TODAY, date_format="%d/%m/%Y")
+    assert report.ok, report.errors
+    assert report.cohort.patients.column("car_t_date").to_pylist() == [
+        dt.date(2020, 1, 10),
+        dt.date(2020, 3, 2),
+        dt.date(2020, 5, 5),
+    ]
+    assert [p.rule for p in report.warnings] == ["date_excel_serial"] * 2 + ["no_lines"]

@@ -1,4 +1,4 @@
-"""``aftercar validate COHORT [--json] [--date-format FMT]``: check a cohort.
+"""``aftercar validate COHORT [--json] [--date-format FMT ...]``: check a cohort.
 
 Prints a summary (patients, lines, date range, patients without lines, excluded
 rows, warnings) and every problem, grouped by rule, each with its file, row,
@@ -10,6 +10,7 @@ warnings, 2 on errors (the command raises :class:`~aftercar.errors.CohortError`;
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -22,8 +23,9 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from aftercar.errors import CohortError, Problem
+from aftercar.errors import CohortError, InputError, Problem
 from aftercar.io import Cohort, ValidationReport, validate_cohort
+from aftercar.io.cohort import AGE_RANGE, EARLIEST_DATE
 
 
 class ShownCohortError(CohortError):
@@ -175,16 +177,63 @@ def _print_report(report: ValidationReport) -> None:
         console.print(f"[green]valid[/]: {report.summary['warnings']} warning(s)")
 
 
+def _age_range(text: str | None) -> tuple[float, float]:
+    if text is None:
+        return AGE_RANGE
+    parts = text.replace(",", "-").split("-")
+    try:
+        low, high = (float(x) for x in parts)
+    except ValueError:
+        low = high = float("nan")
+    if not low < high:
+        raise InputError(
+            f"--age-range {text!r} is not an age range. Fix: give MIN-MAX in years, e.g. 18-100"
+        )
+    return low, high
+
+
+def _earliest(text: str | None) -> dt.date:
+    if text is None:
+        return EARLIEST_DATE
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            f"--earliest-date {text!r} is not a date. Fix: write it as YYYY-MM-DD, e.g. 1990-01-01"
+        ) from None
+
+
 def validate(
     cohort: Annotated[Path, typer.Argument(help="Cohort folder (CSV/Parquet) or .xlsx workbook.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object instead.")] = False,
     date_format: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--date-format",
+            help="strptime format of dates that are neither ISO nor written with a month "
+            "name, e.g. %d/%m/%Y. Repeat it to give several: each date column uses the first "
+            "that reads all of its dates. Without it, the day/month order is inferred per "
+            "column where the column settles it.",
+        ),
+    ] = None,
+    earliest_date: Annotated[
         str | None,
-        typer.Option("--date-format", help="strptime format of non-ISO dates, e.g. %d/%m/%Y."),
+        typer.Option(help="Dates before it are errors (YYYY-MM-DD; default 1990-01-01)."),
+    ] = None,
+    age_range: Annotated[
+        str | None,
+        typer.Option(help="Plausible age at CAR T in years, MIN-MAX (default 18-100)."),
     ] = None,
 ) -> None:
     """Check a cohort and list every problem (exit 2 on errors, 0 with warnings only)."""
-    report = _with_extra(validate_cohort(cohort, date_format=date_format))
+    report = _with_extra(
+        validate_cohort(
+            cohort,
+            date_format=date_format or None,
+            earliest_date=_earliest(earliest_date),
+            age_range=_age_range(age_range),
+        )
+    )
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
     else:

@@ -13,6 +13,16 @@ after CAR T): ``birth_date <= car_t_date <= progression_date <= line start_date
 and ``last_followup_date`` on or after every other date of the patient, and
 ``last_followup_date <= death_date``.
 
+Plausibility (:class:`Plausibility`, bounds configurable): no date after today
+(``date_future``) or, but for ``birth_date``, before 1990-01-01, and no Excel
+empty-cell date such as 1899-12-30 (``date_too_early``); an age at CAR T of 18 to
+100 years (``age_implausible``). Cells found implausible are masked before the
+order rules run, so one bad cell gives one problem.
+
+The row rules group and join on integer patient codes (:func:`patient_codes`)
+and one sort of the lines (:class:`LineOrder`), with numpy: no Python loop over
+rows and no repeated hashing of the id text.
+
 References
 ----------
 Van Oekelen O et al. Interventions and outcomes of patients with multiple myeloma
@@ -25,7 +35,8 @@ therapy in multiple myeloma. Blood 2015;126:921-922 (lines of therapy).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -47,8 +58,15 @@ RULES: dict[str, tuple[str, str]] = {
     "empty_cohort": ("error", "the patients table has no data rows"),
     "blank_row": ("exclude", "a row is completely empty"),
     "required_value": ("error", "a required cell is empty"),
+    "formula_no_value": ("error", "a workbook formula has no saved result (it reads as empty)"),
     "date_ambiguous": ("error", "a date such as 03/04/2021 has no known day/month order"),
+    "date_order_inferred": (
+        "warning",
+        "the day/month order of a date column was inferred from its own values",
+    ),
+    "date_format_mismatch": ("error", "a --date-format fits some but not all dates of a column"),
     "date_unparseable": ("error", "a cell of a date column is not a date"),
+    "date_excel_serial": ("warning", "a date is an Excel serial number in a number cell"),
     "number_unparseable": ("error", "a cell of a number column is not a number"),
     "number_not_integer": ("error", "a whole number has a fraction"),
     "number_out_of_range": ("error", "a number is outside its allowed range"),
@@ -62,6 +80,11 @@ RULES: dict[str, tuple[str, str]] = {
     "line_start_order": ("warning", "a line starts before the previous line"),
     "date_order": ("error", "two dates of a patient are in the wrong order"),
     "date_future": ("error", "a date is after today"),
+    "date_too_early": (
+        "error",
+        "a date is before 1990-01-01 or is Excel's empty-cell date (1899-12-30, 1900-01-01)",
+    ),
+    "age_implausible": ("error", "the age at CAR T is outside 18 to 100 years"),
     "age_mismatch": ("warning", "age_at_cart differs by > 1 year from birth_date to car_t_date"),
     "no_followup": ("error", "neither death_date nor last_followup_date is given"),
     "no_lines": ("warning", "a patient has no salvage line (kept; counts for OS)"),
@@ -84,10 +107,29 @@ class TableView:
     df: pd.DataFrame
     text: pd.DataFrame
     labels: dict[str, str]
+    flagged: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def label(self, column: str) -> str:
         """The user's header for ``column`` (the canonical name when absent)."""
         return self.labels.get(column, column)
+
+    def flagged_cells(self, column: str) -> np.ndarray:
+        """Cells of ``column`` already reported as unreadable (formulas without a result)."""
+        return self.flagged.get(column, np.zeros(len(self.df), dtype=bool))
+
+    def subset(self, keep: np.ndarray) -> TableView:
+        """The rows where ``keep`` is true."""
+        flagged = {c: m[keep] for c, m in self.flagged.items()}
+        return TableView(self.name, self.file, self.df[keep], self.text[keep], self.labels, flagged)
+
+    def masked(self, masks: Mapping[str, np.ndarray]) -> TableView:
+        """A copy whose ``df`` has ``NaT``/``<NA>`` in the cells ``masks`` marks per column.
+
+        Used so that a cell already reported (e.g. an implausible date) does not
+        produce a second, derived problem (e.g. a date order) in later rules.
+        """
+        df = self.df.assign(**{c: self.df[c].mask(m) for c, m in masks.items() if m.any()})
+        return TableView(self.name, self.file, df, self.text, self.labels, self.flagged)
 
 
 HIT_COLUMNS = ["table", "pos", "column", "value", "message", "hint", "rule"]
@@ -96,7 +138,12 @@ NO_HITS = pd.DataFrame(columns=HIT_COLUMNS)
 
 
 def hits(t: TableView, mask, column: str | None, message, hint, rule: str, value=None):
-    """Build the hits of ``rule`` on the rows of ``t`` where ``mask`` is true."""
+    """Build the hits of ``rule`` on the rows of ``t`` where ``mask`` is true.
+
+    ``value``, ``message`` and ``hint`` are one text for every hit, or a Series
+    with one text per row of ``t`` or per hit (the rows where ``mask`` is true,
+    in order): rules build messages for their hits only, not for every row.
+    """
     mask = np.asarray(mask, dtype=bool)
     if not mask.any():
         return NO_HITS
@@ -106,7 +153,11 @@ def hits(t: TableView, mask, column: str | None, message, hint, rule: str, value
     out["table"] = t.name
     out["column"] = t.label(column) if column else None
     for key, item in (("value", value), ("message", message), ("hint", hint)):
-        out[key] = item[mask].to_numpy() if isinstance(item, pd.Series) else item
+        if isinstance(item, pd.Series):
+            item = item[mask] if len(item) == len(mask) else item
+            out[key] = item.to_numpy(dtype=object)
+        else:
+            out[key] = item
     out["rule"] = rule
     return out[HIT_COLUMNS]
 
@@ -123,6 +174,20 @@ def isin(values: pd.Series, pool: pd.Series) -> np.ndarray:
     return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
 
 
+def patient_codes(patients: pd.Series, lines: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """One integer per ``patient_id`` shared by both tables (-1 for an empty id).
+
+    The row rules group, sort and join on these codes (numpy) instead of hashing
+    the id text again in every rule.
+    """
+    both = pa.chunked_array(
+        [pa.array(s.array, type=pa.large_string(), from_pandas=True) for s in (patients, lines)]
+    ).combine_chunks()
+    encoded = pc.dictionary_encode(both)
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes[: len(patients)], codes[len(patients) :]
+
+
 def _iso(series: pd.Series) -> pd.Series:
     return series.dt.strftime("%Y-%m-%d").astype("string")
 
@@ -131,14 +196,23 @@ def _q(series: pd.Series) -> pd.Series:
     return "'" + series.astype("string") + "'"
 
 
+def _first_rows(codes: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
+    """Per code, the spreadsheet row of its first occurrence (-1 if none)."""
+    first = np.full(size + 1, -1, dtype=np.int64)
+    known = np.flatnonzero(codes >= 0)[::-1]  # reversed: the first occurrence is written last
+    first[codes[known]] = rows[known]
+    return first
+
+
 def duplicate_patients(p: TableView) -> pd.DataFrame:
     """``duplicate_patient``: the same ``patient_id`` in two rows of patients."""
-    ids = p.df["patient_id"]
-    dup = (ids.duplicated(keep="first") & ids.notna()).to_numpy()
+    pid = p.df["_pid"].to_numpy()
+    dup = (pid >= 0) & pd.Series(pid).duplicated(keep="first").to_numpy()
     if not dup.any():
         return NO_HITS
-    first = p.df.groupby("patient_id", dropna=True)["_row"].transform("first")
-    msg = "patient_id " + _q(ids) + " already appears in row " + first.astype("string")
+    first = _first_rows(pid, p.df["_row"].to_numpy(), int(pid.max()))[pid[dup]]
+    sub = p.df[dup]
+    msg = "patient_id " + _q(sub["patient_id"]) + " already appears in row " + first.astype(str)
     return hits(
         p,
         dup,
@@ -149,21 +223,66 @@ def duplicate_patients(p: TableView) -> pd.DataFrame:
     )
 
 
-def duplicate_lines(ln: TableView) -> pd.DataFrame:
+def _line_keys(ln: TableView) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(patient code, line number, known)``: known = both present."""
+    pid = ln.df["_pid"].to_numpy()
+    line = ln.df["line"].to_numpy(dtype=np.float64, na_value=np.nan)
+    known = (pid >= 0) & ~np.isnan(line)
+    return pid, np.where(known, line, np.inf), known
+
+
+@dataclass(frozen=True)
+class LineOrder:
+    """Rows of lines with a known (patient, line), sorted by both, stably.
+
+    ``order`` holds row positions; ``pid``/``line`` the sorted keys; ``start``
+    marks each patient's first row; ``repeat`` a row whose (patient, line) equals
+    the previous one (a later duplicate, as the sort is stable).
+    """
+
+    order: np.ndarray
+    pid: np.ndarray
+    line: np.ndarray
+    start: np.ndarray
+    repeat: np.ndarray
+
+    @classmethod
+    def of(cls, ln: TableView) -> LineOrder:
+        """Sort the lines of ``ln`` (one numpy lexsort shared by the line rules)."""
+        pid, line, known = _line_keys(ln)
+        rows = np.flatnonzero(known)
+        kp, kl = pid[rows], line[rows]
+        step_p, step_l = np.diff(kp), np.diff(kl)
+        ordered = bool(((step_p > 0) | ((step_p == 0) & (step_l >= 0))).all())
+        order = rows if ordered else rows[np.lexsort((kl, kp))]  # files are usually sorted
+        spid, sline = pid[order], line[order]
+        start = np.ones(len(order), dtype=bool)
+        start[1:] = spid[1:] != spid[:-1]
+        repeat = np.zeros(len(order), dtype=bool)
+        repeat[1:] = ~start[1:] & (sline[1:] == sline[:-1])
+        return cls(order, spid, sline, start, repeat)
+
+
+def duplicate_lines(ln: TableView, order: LineOrder | None = None) -> pd.DataFrame:
     """``duplicate_line``: the same (``patient_id``, ``line``) in two rows of lines."""
-    key = ["patient_id", "line"]
-    known = ln.df[key].notna().all(axis=1)
-    dup = (ln.df.duplicated(key, keep="first") & known).to_numpy()
-    if not dup.any():
+    order = LineOrder.of(ln) if order is None else order
+    if not order.repeat.any():
         return NO_HITS
-    first = ln.df[known].groupby(key)["_row"].transform("first").reindex(ln.df.index)
+    idx = np.arange(len(order.order))
+    group = np.maximum.accumulate(np.where(~order.repeat, idx, 0))  # first row of each run
+    dpos = order.order[order.repeat]
+    sorter = np.argsort(dpos)
+    firsts = ln.df["_row"].to_numpy()[order.order[group[order.repeat]]][sorter]
+    dup = np.zeros(len(ln.df), dtype=bool)
+    dup[dpos] = True
+    sub = ln.df.iloc[dpos[sorter]]
     msg = (
         "line "
-        + ln.df["line"].astype("string")
+        + sub["line"].astype("string")
         + " of patient "
-        + _q(ln.df["patient_id"])
+        + _q(sub["patient_id"])
         + " already appears in row "
-        + first.astype("Int64").astype("string")
+        + pd.Series(firsts.astype(str), index=sub.index, dtype="string")
     )
     return hits(
         ln, dup, "line", msg, "number each patient's lines 1, 2, 3, ... once each", "duplicate_line"
@@ -172,9 +291,13 @@ def duplicate_lines(ln: TableView) -> pd.DataFrame:
 
 def unknown_patients(p: TableView, ln: TableView) -> pd.DataFrame:
     """``unknown_patient``: a line whose ``patient_id`` is not in the patients table."""
-    ids = ln.df["patient_id"]
-    bad = ids.notna().to_numpy() & ~isin(ids, p.df["patient_id"])
-    msg = "patient_id " + _q(ids) + " is not in the patients table"
+    ppid, lpid = p.df["_pid"].to_numpy(), ln.df["_pid"].to_numpy()
+    present = np.zeros(max(int(ppid.max(initial=-1)), int(lpid.max(initial=-1))) + 2, bool)
+    present[ppid[ppid >= 0]] = True
+    bad = (lpid >= 0) & ~present[lpid]
+    if not bad.any():
+        return NO_HITS
+    msg = "patient_id " + _q(ln.df["patient_id"][bad]) + " is not in the patients table"
     return hits(
         ln,
         bad,
@@ -185,54 +308,71 @@ def unknown_patients(p: TableView, ln: TableView) -> pd.DataFrame:
     )
 
 
-def line_sequence(ln: TableView) -> pd.DataFrame:
+def line_sequence(ln: TableView, order: LineOrder | None = None) -> pd.DataFrame:
     """``line_sequence``: each patient's lines must be numbered 1, 2, ..., n.
 
-    One hit per patient, on the first row whose number breaks the sequence.
+    One hit per patient, on the first row whose number breaks the sequence
+    (repeated numbers count once; they are ``duplicate_line`` problems).
     """
-    df = ln.df[ln.df[["patient_id", "line"]].notna().all(axis=1)]
-    df = df.drop_duplicates(["patient_id", "line"]).sort_values(["patient_id", "line"])
-    expected = df.groupby("patient_id").cumcount() + 1
-    off = df[df["line"].to_numpy() != expected.to_numpy()]
-    first = off.drop_duplicates("patient_id")
-    if first.empty:
+    order = LineOrder.of(ln) if order is None else order
+    keep = ~order.repeat
+    rows, spid, sline, start = (
+        order.order[keep],
+        order.pid[keep],
+        order.line[keep],
+        order.start[keep],
+    )
+    idx = np.arange(len(rows))
+    expected = idx - np.maximum.accumulate(np.where(start, idx, 0)) + 1
+    off = sline != expected
+    if not off.any():
         return NO_HITS
-    listed = df[isin(df["patient_id"], first["patient_id"])].groupby("patient_id")["line"]
+    offenders, first = np.unique(spid[off], return_index=True)
+    first_off = rows[off][first]
+    listed = pd.DataFrame({"p": spid, "l": sline.astype(np.int64)})
+    listed = listed[np.isin(spid, offenders)].groupby("p")["l"]
     numbers = listed.agg(lambda s: ", ".join(s.astype(str)))
     counts = listed.size()
-    pid = first["patient_id"]
+    sub = ln.df.iloc[np.sort(first_off)]
+    code = sub["_pid"]
     msg = (
         "lines of patient "
-        + _q(pid)
+        + _q(sub["patient_id"])
         + " are numbered "
-        + pid.map(numbers).astype("string")
+        + code.map(numbers).astype("string")
         + "; expected 1 to "
-        + pid.map(counts).astype("string")
+        + code.map(counts).astype("string")
         + " without gaps"
     )
-    mask = ln.df.index.isin(first.index)
+    mask = np.zeros(len(ln.df), dtype=bool)
+    mask[first_off] = True
     return hits(
         ln,
         mask,
         "line",
-        msg.reindex(ln.df.index),
+        msg,
         "number each patient's salvage "
         "lines consecutively from 1 (1 = first line after the CAR-T progression)",
         "line_sequence",
     )
 
 
-def line_start_order(ln: TableView) -> pd.DataFrame:
+def line_start_order(ln: TableView, order: LineOrder | None = None) -> pd.DataFrame:
     """``line_start_order`` (warning): line k starts before line k-1 of the same patient."""
-    df = ln.df.sort_values(["patient_id", "line"])
-    prev = df.groupby("patient_id")["start_date"].shift(1)
-    bad = (df["start_date"] < prev).fillna(False).reindex(ln.df.index).to_numpy(dtype=bool)
-    if not bad.any():
+    order = LineOrder.of(ln) if order is None else order
+    dates = ln.df["start_date"].to_numpy(dtype="datetime64[us]")[order.order]
+    prev = np.concatenate([np.array(["NaT"], dtype="datetime64[us]"), dates[:-1]])
+    prev[order.start] = np.datetime64("NaT", "us")
+    later = dates < prev
+    if not later.any():
         return NO_HITS
-    prev = prev.reindex(ln.df.index)
+    bad = np.zeros(len(ln.df), dtype=bool)
+    bad[order.order[later]] = True
+    before = np.zeros(len(ln.df), dtype="datetime64[us]")
+    before[order.order[later]] = prev[later]
     msg = (
-        "start_date (" + _iso(ln.df["start_date"]) + ") is before the start of the "
-        "previous line (" + _iso(prev) + ")"
+        "start_date (" + _iso(ln.df["start_date"][bad]) + ") is before the start of the "
+        "previous line (" + _iso(pd.Series(before[bad])).to_numpy() + ")"
     )
     return hits(
         ln,
@@ -250,16 +390,26 @@ def pair_order(t: TableView, earlier: str, later: str) -> pd.DataFrame:
     bad = (a > b).fillna(False).to_numpy(dtype=bool)
     if not bad.any():
         return NO_HITS
-    msg = f"{later} (" + _iso(b) + f") is before {earlier} (" + _iso(a) + ")"
+    msg = f"{later} (" + _iso(b[bad]) + f") is before {earlier} (" + _iso(a[bad]) + ")"
     return hits(t, bad, later, msg, DATE_HINT.format(earlier=earlier, later=later), "date_order")
 
 
 def _patient_dates(p: TableView, ln: TableView) -> pd.DataFrame:
-    """The patient's dates and row beside each line (one merge for all checks)."""
-    cols = ["patient_id", "progression_date", "death_date", "last_followup_date", "_row"]
-    first = p.df.drop_duplicates("patient_id")[cols]
-    merged = ln.df[["patient_id"]].merge(first, on="patient_id", how="left")
-    return merged.set_index(ln.df.index)
+    """The patient's dates and row beside each line (the patient's first row)."""
+    ppid, lpid = p.df["_pid"].to_numpy(), ln.df["_pid"].to_numpy()
+    size = max(int(ppid.max(initial=-1)), int(lpid.max(initial=-1))) + 1
+    where = np.full(size + 1, -1, dtype=np.int64)
+    known = np.flatnonzero(ppid >= 0)[::-1]
+    where[ppid[known]] = known
+    pos = where[lpid]
+    out = {}
+    for col in ("progression_date", "death_date", "last_followup_date"):
+        values = np.append(p.df[col].to_numpy(dtype="datetime64[us]"), np.datetime64("NaT"))
+        out[col] = values[pos]
+    out["_row"] = pd.array(np.append(p.df["_row"].to_numpy(), -1)[pos], dtype="Int64")
+    frame = pd.DataFrame(out, index=ln.df.index)
+    frame.loc[pos < 0, "_row"] = pd.NA
+    return frame
 
 
 def cross_order(
@@ -270,9 +420,11 @@ def cross_order(
     bad = ((lv > pv) if line_first else (lv < pv)).fillna(False).to_numpy(dtype=bool)
     if not bad.any():
         return NO_HITS
-    where = f", {p.file} row " + pdates["_row"].astype("Int64").astype("string") + ")"
+    where = f", {p.file} row " + pdates["_row"][bad].astype("string") + ")"
     word = "after" if line_first else "before"
-    msg = f"{lcol} (" + _iso(lv) + f") is {word} the patient's {pcol} (" + _iso(pv) + where
+    msg = (
+        f"{lcol} (" + _iso(lv[bad]) + f") is {word} the patient's {pcol} (" + _iso(pv[bad]) + where
+    )
     earlier, later = (lcol, pcol) if line_first else (pcol, lcol)
     hint = DATE_HINT.format(
         earlier=f"the line's {earlier}" if line_first else earlier,
@@ -301,24 +453,138 @@ def date_order(p: TableView, ln: TableView) -> list[pd.DataFrame]:
     return out
 
 
-def future_dates(t: TableView, date_columns: list[str], today: dt.date) -> list[pd.DataFrame]:
-    """``date_future``: any date after ``today``."""
-    limit = pd.Timestamp(today)
-    out = []
+@dataclass(frozen=True)
+class Plausibility:
+    """Bounds of plausible dates and ages (rules ``date_future``, ``date_too_early``,
+    ``age_implausible``).
+
+    Attributes
+    ----------
+    today
+        Dates after it are in the future (``date_future``).
+    earliest
+        Dates before it are refused (``date_too_early``; default 1990-01-01, before
+        any CAR-T therapy). ``birth_date`` is exempt; it is checked through the age.
+    min_age, max_age
+        Plausible age at CAR T in years (days / 365.25; default 18 to 100).
+    """
+
+    today: dt.date
+    earliest: dt.date = dt.date(1990, 1, 1)
+    min_age: float = 18.0
+    max_age: float = 100.0
+
+    def window(self, column: str) -> tuple[dt.date, dt.date]:
+        """Dates an Excel serial may mean in ``column`` (inclusive)."""
+        return (EXCEL_FIRST if column == "birth_date" else self.earliest, self.today)
+
+
+#: The first date of Excel's 1900 date system after its fictitious 1900-02-29.
+EXCEL_FIRST = dt.date(1900, 3, 1)
+#: What Excel shows for an empty or zero date cell (1900 and 1904 date systems).
+EXCEL_ZERO_DATES = ("1899-12-30", "1899-12-31", "1900-01-01", "1904-01-01")
+ZERO_DATE_HINT = (
+    "1899-12-30 / 1900-01-01 is what Excel shows for an empty or zero date cell (e.g. a "
+    "formula or a link that returned 0): enter the real date or leave the cell empty"
+)
+
+
+def _too_early(t: TableView, col: str, limits: Plausibility) -> tuple[pd.DataFrame, np.ndarray]:
+    values = t.df[col]
+    zero = values.isin(pd.to_datetime(list(EXCEL_ZERO_DATES))).to_numpy(dtype=bool)
+    early = zero if col == "birth_date" else (values < pd.Timestamp(limits.earliest)).fillna(False)
+    early = np.asarray(early, dtype=bool)
+    if not early.any():
+        return NO_HITS, early
+    iso = _iso(values)
+    message = (f"{col} (" + iso + ") ").where(
+        ~zero, f"{col} (" + iso + ") is the date Excel shows for an empty or zero cell"
+    )
+    message = message.where(zero, message + f"is before {limits.earliest.isoformat()}")
+    hint = pd.Series(
+        np.where(
+            zero,
+            ZERO_DATE_HINT,
+            f"check the year; dates before {limits.earliest.isoformat()} are not plausible "
+            "here (the limit is the earliest_date setting)",
+        ),
+        index=values.index,
+    )
+    return hits(t, early, col, message, hint, "date_too_early"), early
+
+
+def date_bounds(
+    t: TableView, date_columns: list[str], limits: Plausibility
+) -> tuple[list[pd.DataFrame], dict[str, np.ndarray]]:
+    """``date_future`` (after today) and ``date_too_early``; also the cells they hit."""
+    out, masks = [], {}
     for col in date_columns:
-        bad = (t.df[col] > limit).fillna(False).to_numpy(dtype=bool)
-        if bad.any():
-            out.append(
-                hits(
-                    t,
-                    bad,
-                    col,
-                    f"{col} is in the future (after {today.isoformat()})",
-                    "check the year and the day/month order",
-                    "date_future",
-                )
+        found, early = _too_early(t, col, limits)
+        future = (t.df[col] > pd.Timestamp(limits.today)).fillna(False).to_numpy(dtype=bool)
+        if future.any():
+            found = pd.concat(
+                [
+                    found,
+                    hits(
+                        t,
+                        future,
+                        col,
+                        f"{col} is in the future (after {limits.today.isoformat()})",
+                        "check the year and the day/month order",
+                        "date_future",
+                    ),
+                ]
             )
-    return out
+        out.append(found)
+        masks[col] = early | future
+    return out, masks
+
+
+def age_implausible(p: TableView, limits: Plausibility) -> tuple[pd.DataFrame, np.ndarray]:
+    """``age_implausible``: the age at CAR T outside ``min_age``-``max_age`` years.
+
+    The age from ``birth_date`` to ``car_t_date`` (days / 365.25) is reported on
+    ``birth_date``; where it cannot be computed, a typed ``age_at_cart`` on that
+    column. A birth date after the CAR-T date is a ``date_order`` problem instead.
+    Returns the hits and the rows whose ``birth_date`` was reported.
+    """
+    derived = (p.df["car_t_date"] - p.df["birth_date"]).dt.days / 365.25
+    lo, hi = limits.min_age, limits.max_age
+    outside = ((derived < lo) | (derived > hi)).fillna(False).to_numpy(dtype=bool)
+    from_birth = outside & (derived >= 0).fillna(False).to_numpy(dtype=bool)
+    typed = p.df["age_at_cart"].where(p.text["age_at_cart"].notna() & derived.isna())
+    from_typed = ((typed < lo) | (typed > hi)).fillna(False).to_numpy(dtype=bool)
+    hint = (
+        "check birth_date, car_t_date and age_at_cart (the year, the day/month order); "
+        f"ages outside {lo:g} to {hi:g} years are not plausible here (the limits are the "
+        "age_range setting)"
+    )
+    sub = p.df[from_birth]
+    found = [
+        hits(
+            p,
+            from_birth,
+            "birth_date",
+            "the age at CAR T from birth_date ("
+            + _iso(sub["birth_date"])
+            + ") to car_t_date ("
+            + _iso(sub["car_t_date"])
+            + ") is "
+            + derived[from_birth].round(1).astype("string")
+            + f" years, outside {lo:g} to {hi:g}",
+            hint,
+            "age_implausible",
+        ),
+        hits(
+            p,
+            from_typed,
+            "age_at_cart",
+            f"age_at_cart is outside the plausible range {lo:g} to {hi:g} years",
+            hint,
+            "age_implausible",
+        ),
+    ]
+    return pd.concat(found, ignore_index=True), from_birth
 
 
 def age_mismatch(p: TableView) -> pd.DataFrame:
@@ -332,7 +598,7 @@ def age_mismatch(p: TableView) -> pd.DataFrame:
         return NO_HITS
     msg = (
         "age_at_cart differs from the age computed from birth_date and car_t_date ("
-        + derived.round(1).astype("string")
+        + derived[bad].round(1).astype("string")
         + ")"
     )
     return hits(
@@ -341,8 +607,15 @@ def age_mismatch(p: TableView) -> pd.DataFrame:
 
 
 def no_followup(p: TableView) -> pd.DataFrame:
-    """``no_followup``: a patient with neither ``death_date`` nor ``last_followup_date``."""
-    bad = (p.df["death_date"].isna() & p.df["last_followup_date"].isna()).to_numpy()
+    """``no_followup``: a patient with neither ``death_date`` nor ``last_followup_date``.
+
+    Judged on the cells as written: a cell that holds text that is not a date, or a
+    formula without a result, was already reported and is not "missing" as well.
+    """
+    cols = ("death_date", "last_followup_date")
+    bad = np.ones(len(p.df), dtype=bool)
+    for c in cols:
+        bad &= p.text[c].isna().to_numpy() & ~p.flagged_cells(c)
     col = "last_followup_date" if "last_followup_date" in p.labels else "death_date"
     return hits(
         p,
@@ -358,8 +631,10 @@ def no_followup(p: TableView) -> pd.DataFrame:
 
 def no_lines(p: TableView, ln: TableView) -> pd.DataFrame:
     """``no_lines`` (warning): a patient without any salvage line; kept for OS."""
-    ids = p.df["patient_id"]
-    bad = ids.notna().to_numpy() & ~isin(ids, ln.df["patient_id"])
+    ppid, lpid = p.df["_pid"].to_numpy(), ln.df["_pid"].to_numpy()
+    treated = np.zeros(max(int(ppid.max(initial=-1)), int(lpid.max(initial=-1))) + 2, bool)
+    treated[lpid[lpid >= 0]] = True
+    bad = (ppid >= 0) & ~treated[ppid]
     return hits(
         p,
         bad,

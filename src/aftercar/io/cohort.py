@@ -18,7 +18,7 @@ or column) are always errors.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,9 +30,9 @@ import pyarrow.compute as pc
 
 from aftercar.errors import CohortError, ConfigError, Problem
 from aftercar.io import checks
-from aftercar.io.checks import HIT_COLUMNS, RULES, TableView
+from aftercar.io.checks import HIT_COLUMNS, RULES, Plausibility, TableView
 from aftercar.io.dictionary import TABLES, columns, schema
-from aftercar.io.parse import check_date_format
+from aftercar.io.parse import check_date_format, date_formats
 from aftercar.io.readers import read_raw
 from aftercar.io.tables import build_view, match_headers, missing_columns
 
@@ -51,6 +51,11 @@ FIXED_RULES = frozenset(
     }
 )
 POLICIES = ("error", "warning", "exclude")
+#: Default earliest plausible date (before any CAR-T therapy) and age range at CAR T.
+EARLIEST_DATE = dt.date(1990, 1, 1)
+AGE_RANGE = (18.0, 100.0)
+#: Rules about a whole column (reported without a row): never ``"exclude"``.
+COLUMN_RULES = frozenset({"date_order_inferred", "date_format_mismatch"})
 #: Arrow schema metadata key holding the file label (``lines.csv``, ``cohort.xlsx:lines``)
 #: of a loaded table, so later checks can name the file in their problems.
 FILE_KEY = "aftercar.file"
@@ -194,6 +199,8 @@ def resolve_policy(policy: Mapping[str, str] | None) -> dict[str, str]:
             problems.append(f"policy for {rule!r} must be one of {', '.join(POLICIES)}")
         elif rule in FIXED_RULES and action != "error":
             problems.append(f"rule {rule!r} is always an error")
+        elif rule in COLUMN_RULES and action == "exclude":
+            problems.append(f"rule {rule!r} is about a whole column and cannot exclude rows")
         else:
             out[rule] = action
     if problems:
@@ -201,13 +208,34 @@ def resolve_policy(policy: Mapping[str, str] | None) -> dict[str, str]:
     return out
 
 
-def _cross_hits(p: TableView, ln: TableView, today: dt.date) -> list[pd.DataFrame]:
-    """Run every row-level and cross-table rule on the non-blank rows."""
-    out = [
+def _plausible(
+    p: TableView, ln: TableView, limits: Plausibility
+) -> tuple[list[pd.DataFrame], TableView, TableView]:
+    """Date and age plausibility; views with the implausible cells masked for later rules."""
+    out, views = [], []
+    for t in (p, ln):
+        dates = [s.name for s in columns(t.name) if s.type == "date"]
+        found, masks = checks.date_bounds(t, dates, limits)
+        out += found
+        views.append(t.masked(masks))
+    found, birth = checks.age_implausible(views[0], limits)
+    out.append(found)
+    return out, views[0].masked({"birth_date": birth}), views[1]
+
+
+def _cross_hits(p: TableView, ln: TableView, limits: Plausibility) -> list[pd.DataFrame]:
+    """Run every row-level and cross-table rule on the non-blank rows.
+
+    Cells found implausible (dates out of bounds, an impossible age) are masked
+    for the later rules, so that one bad cell gives one problem.
+    """
+    out, p, ln = _plausible(p, ln, limits)
+    order = checks.LineOrder.of(ln)
+    out += [
         checks.duplicate_patients(p),
-        checks.duplicate_lines(ln),
-        checks.line_sequence(ln),
-        checks.line_start_order(ln),
+        checks.duplicate_lines(ln, order),
+        checks.line_sequence(ln, order),
+        checks.line_start_order(ln, order),
         *checks.date_order(p, ln),
         checks.age_mismatch(p),
     ]
@@ -215,41 +243,55 @@ def _cross_hits(p: TableView, ln: TableView, today: dt.date) -> list[pd.DataFram
         out.append(checks.no_followup(p))
     if "patient_id" in p.labels and "patient_id" in ln.labels:
         out += [checks.unknown_patients(p, ln), checks.no_lines(p, ln)]
-    for t in (p, ln):
-        dates = [s.name for s in columns(t.name) if s.type == "date"]
-        out += checks.future_dates(t, dates, today)
     return out
 
 
 def _nonblank(view: TableView, blank: np.ndarray) -> TableView:
-    keep = ~blank
-    return TableView(view.name, view.file, view.df[keep], view.text[keep], view.labels)
+    return view.subset(~blank)
 
 
-def _to_problems(h: pd.DataFrame, views: dict[str, TableView], severity: str) -> list[Problem]:
+def _to_problems(h: pd.DataFrame, views: dict[str, TableView], severity: np.ndarray) -> list:
+    """Problems from hits, in file, row and column order (errors first on ties).
+
+    ``pos`` -1 marks a problem about a whole column (no row). The order is the one
+    :func:`_sort_key` gives, computed with one numpy lexsort instead of a Python key
+    per problem.
+    """
     files = {n: v.file for n, v in views.items()}
-    rows = {n: v.df["_row"].to_numpy() for n, v in views.items()}
-    out = []
-    for r in h.itertuples(index=False):
-        value = None if pd.isna(r.value) else str(r.value)
-        out.append(
-            Problem(
-                files[r.table],
-                int(rows[r.table][r.pos]),
-                r.column,
-                value,
-                r.message,
-                r.hint,
-                severity,
-                r.rule,
-            )
-        )  # type: ignore[arg-type]
-    return out
+    rows = {n: np.append(v.df["_row"].to_numpy(), -1) for n, v in views.items()}
+    table = h["table"].to_numpy(dtype=object)
+    pos = h["pos"].to_numpy(dtype=np.int64)
+    row = np.full(len(h), -1, dtype=np.int64)
+    rank = np.zeros(len(h), dtype=np.int64)
+    for k, name in enumerate(views):
+        here = table == name
+        row[here] = rows[name][pos[here]]
+        rank[here] = k
+    column = h["column"].astype(object).where(h["column"].notna(), "").to_numpy(dtype=object)
+    by_column = np.unique(column.astype(str), return_inverse=True)[1]
+    warning = np.asarray(severity, dtype=object) == "warning"
+    order = np.lexsort((np.arange(len(h)), warning, by_column, row, rank))
+    value = [None if pd.isna(v) else str(v) for v in h["value"].to_numpy(dtype=object)[order]]
+    return [
+        Problem(files[t], None if r < 0 else r, c, v, m, hint, sev, rule)  # type: ignore[arg-type]
+        for t, r, c, v, m, hint, sev, rule in zip(
+            table[order].tolist(),
+            row[order].tolist(),
+            h["column"].to_numpy(dtype=object)[order].tolist(),
+            value,
+            h["message"].to_numpy(dtype=object)[order].tolist(),
+            h["hint"].to_numpy(dtype=object)[order].tolist(),
+            np.asarray(severity, dtype=object)[order].tolist(),
+            h["rule"].to_numpy(dtype=object)[order].tolist(),
+            strict=True,
+        )
+    ]
 
 
 def _exclusions(h: pd.DataFrame, views: dict[str, TableView]) -> pd.DataFrame:
     """Rows to exclude (``table, pos, reason``), cascading patients to their lines."""
-    ex = h[["table", "pos", "message"]].rename(columns={"message": "reason"})
+    ex = h.loc[h["pos"].to_numpy(dtype=np.int64) >= 0, ["table", "pos", "message"]]
+    ex = ex.rename(columns={"message": "reason"})
     ex = ex.drop_duplicates(["table", "pos"])
     p, ln = views["patients"].df, views["lines"].df
     gone = ex[ex["table"] == "patients"]
@@ -279,7 +321,7 @@ def _excluded_table(ex: pd.DataFrame, views: dict[str, TableView]) -> pa.Table:
                 {
                     "table": name,
                     "row": df["_row"].to_numpy()[pos],
-                    "patient_id": df["patient_id"].to_numpy()[pos],
+                    "patient_id": df["patient_id"].iloc[pos].to_numpy(dtype=object),
                     "reason": sub["reason"].to_numpy(),
                 }
             )
@@ -307,9 +349,21 @@ def _derive_age(p: TableView) -> None:
     p.df["age_at_cart"] = p.df["age_at_cart"].fillna(age.where(age >= 0))
 
 
+def _without_lines(patients: pa.Table, lines: pa.Table) -> int:
+    ids = patients.column("patient_id").drop_null()
+    treated = pc.is_in(ids, value_set=pc.unique(lines.column("patient_id").drop_null()))
+    return len(ids) - pc.sum(treated).as_py() if len(ids) else 0
+
+
 def _summary(
-    source: str, cohort: tuple[pa.Table, pa.Table], excluded: int, problems: list[Problem]
+    source: str,
+    cohort: tuple[pa.Table, pa.Table],
+    excluded: int,
+    problems: list[Problem],
+    without: int | None = None,
 ) -> dict[str, Any]:
+    """The summary of :class:`ValidationReport` (``without``: patients without lines,
+    computed from the tables when not given)."""
     patients, lines = cohort
     dates = [
         patients.column(s.name)
@@ -320,9 +374,7 @@ def _summary(
     ranges = [pc.min_max(d).as_py() for d in dates]
     lows = [r["min"] for r in ranges if r["min"] is not None]
     highs = [r["max"] for r in ranges if r["max"] is not None]
-    ids = patients.column("patient_id").drop_null()
-    treated = pc.is_in(ids, value_set=lines.column("patient_id").drop_null().combine_chunks())
-    without = len(ids) - pc.sum(treated).as_py() if len(ids) else 0
+    without = _without_lines(patients, lines) if without is None else without
     return {
         "source": source,
         "patients": patients.num_rows,
@@ -366,9 +418,11 @@ def _structure(raw: dict) -> tuple[dict, list[Problem]]:
 def validate_cohort(
     path: str | Path,
     *,
-    date_format: str | None = None,
+    date_format: str | Sequence[str] | None = None,
     policy: Mapping[str, str] | None = None,
     today: dt.date | None = None,
+    earliest_date: dt.date = EARLIEST_DATE,
+    age_range: tuple[float, float] = AGE_RANGE,
 ) -> ValidationReport:
     """Check a cohort and report every problem at once.
 
@@ -379,13 +433,21 @@ def validate_cohort(
         ``patients``/``lines`` or ending ``_patients``/``_lines``), or an ``.xlsx``
         workbook with sheets ``patients`` and ``lines``.
     date_format
-        ``strptime`` format for dates that are not ISO 8601 (e.g. ``"%d/%m/%Y"``).
-        Without it, day/month forms such as ``03/04/2021`` are refused.
+        ``strptime`` format(s) for dates that are neither ISO 8601 nor written
+        with a month name (e.g. ``"%d/%m/%Y"``); a column uses the first that
+        reads all such dates of it (:mod:`aftercar.io.dates`). Without it the
+        day/month order is inferred per column where the column settles it.
     policy
         ``{rule: "error" | "warning" | "exclude"}`` overriding the defaults of
         :data:`aftercar.io.checks.RULES` (see the module docstring).
     today
         The date after which dates count as "in the future" (default: today).
+    earliest_date
+        Dates before it (other than ``birth_date``) are errors (``date_too_early``);
+        default 1990-01-01.
+    age_range
+        Plausible age at CAR T in years, ``(min, max)``, default ``(18, 100)``;
+        outside it is an error (``age_implausible``).
 
     Returns
     -------
@@ -394,25 +456,32 @@ def validate_cohort(
 
     Raises
     ------
-    ConfigError
-        When ``policy`` names an unknown rule or action.
-    InputError
-        When ``date_format`` is not a ``strptime`` format.
+    ConfigError, InputError
+        When ``policy`` names an unknown rule or action; when a ``date_format`` is
+        not a ``strptime`` format.
     """
     actions = resolve_policy(policy)
     check_date_format(date_format)
-    today = dt.date.today() if today is None else today
+    lo, hi = (float(a) for a in age_range)
+    limits = Plausibility(dt.date.today() if today is None else today, earliest_date, lo, hi)
     source = str(path)
     try:
         raw = read_raw(path)
     except CohortError as exc:
         return _failed(source, list(exc.problems))
-    views, hits, problems = _parse(raw, date_format, today)
-    action = hits["rule"].map(actions)
-    for severity in ("error", "warning"):
-        problems += _to_problems(hits[action == severity], views, severity)
-    problems.sort(key=_sort_key({raw[n].label: i for i, n in enumerate(TABLES)}))
-    return _assemble(source, views, problems, _exclusions(hits[action == "exclude"], views))
+    views, hits, problems = _parse(raw, date_formats(date_format), limits)
+    return _report(source, raw, views, hits, problems, actions)
+
+
+def _report(source: str, raw: dict, views: dict, hits: pd.DataFrame, problems: list, actions):
+    """Apply the policy to the hits, order every problem and assemble the report."""
+    action = hits["rule"].map(actions).to_numpy(dtype=object)
+    shown = action != "exclude"
+    found = _to_problems(hits[shown], views, action[shown])
+    if problems:  # file-level problems: merge them in (rare; a Python sort is fine)
+        order = _sort_key({raw[n].label: i for i, n in enumerate(TABLES)})
+        found = sorted(problems + found, key=order)
+    return _assemble(source, views, found, _exclusions(hits[~shown], views))
 
 
 def _empty_cohort(raw: dict) -> list[Problem]:
@@ -433,20 +502,35 @@ def _empty_cohort(raw: dict) -> list[Problem]:
     ]
 
 
-def _parse(raw: dict, date_format: str | None, today: dt.date):
+def _parse(raw: dict, formats: tuple[str, ...], limits: Plausibility):
     """Type both tables and run every rule: ``(views, hits, structural problems)``."""
     matched, problems = _structure(raw)
     problems += _empty_cohort(raw)
     views, cell_hits, blanks = {}, [pd.DataFrame(columns=HIT_COLUMNS)], {}
     for name in TABLES:
+        windows = {s.name: limits.window(s.name) for s in columns(name) if s.type == "date"}
         views[name], found, blanks[name] = build_view(
-            name, raw[name], *matched[name], date_format=date_format
+            name, raw[name], *matched[name], formats=formats, windows=windows
         )
         cell_hits.append(found)
     _derive_age(views["patients"])
+    codes = checks.patient_codes(
+        views["patients"].df["patient_id"], views["lines"].df["patient_id"]
+    )
+    for name, pid in zip(TABLES, codes, strict=True):
+        views[name].df["_pid"] = pid
     live = {n: _nonblank(v, blanks[n]) for n, v in views.items()}
-    found = [h for h in _cross_hits(live["patients"], live["lines"], today) if len(h)]
+    found = [h for h in _cross_hits(live["patients"], live["lines"], limits) if len(h)]
     return views, pd.concat([*cell_hits, *found], ignore_index=True), problems
+
+
+def _untreated(views: dict, drop: dict) -> int:
+    """Analysed patients (with an id) none of whose analysed lines names them."""
+    ppid = views["patients"].df["_pid"].to_numpy()[~drop["patients"]]
+    lpid = views["lines"].df["_pid"].to_numpy()[~drop["lines"]]
+    treated = np.zeros(max(int(ppid.max(initial=-1)), int(lpid.max(initial=-1))) + 2, bool)
+    treated[lpid[lpid >= 0]] = True
+    return int(((ppid >= 0) & ~treated[ppid]).sum())
 
 
 def _assemble(source: str, views: dict, problems: list[Problem], ex: pd.DataFrame):
@@ -457,7 +541,7 @@ def _assemble(source: str, views: dict, problems: list[Problem], ex: pd.DataFram
     }
     tables = (_arrow(views["patients"], drop["patients"]), _arrow(views["lines"], drop["lines"]))
     excluded = _excluded_table(ex, views)
-    summary = _summary(source, tables, excluded.num_rows, problems)
+    summary = _summary(source, tables, excluded.num_rows, problems, _untreated(views, drop))
     ok = not any(p.severity == "error" for p in problems)
     warnings = tuple(p for p in problems if p.severity == "warning")
     cohort = Cohort(*tables, excluded, warnings, source) if ok else None
@@ -467,9 +551,11 @@ def _assemble(source: str, views: dict, problems: list[Problem], ex: pd.DataFram
 def read_cohort(
     path: str | Path,
     *,
-    date_format: str | None = None,
+    date_format: str | Sequence[str] | None = None,
     policy: Mapping[str, str] | None = None,
     today: dt.date | None = None,
+    earliest_date: dt.date = EARLIEST_DATE,
+    age_range: tuple[float, float] = AGE_RANGE,
 ) -> Cohort:
     """Read a curated cohort; raise :class:`~aftercar.errors.CohortError` listing every error.
 
@@ -479,9 +565,17 @@ def read_cohort(
     Examples
     --------
     >>> cohort = read_cohort("my_cohort/")  # doctest: +SKIP
+    >>> cohort = read_cohort("us_dates/", date_format=["%m/%d/%Y", "%m-%d-%y"])  # doctest: +SKIP
     >>> cohort.patients.column("progression_date")  # doctest: +SKIP
     """
-    report = validate_cohort(path, date_format=date_format, policy=policy, today=today)
+    report = validate_cohort(
+        path,
+        date_format=date_format,
+        policy=policy,
+        today=today,
+        earliest_date=earliest_date,
+        age_range=age_range,
+    )
     if report.cohort is None:
         n = len(report.errors)
         raise CohortError(report.errors, f"{n} error(s) in the cohort {path}")

@@ -1,15 +1,15 @@
-"""Vectorised cell parsers: text -> typed values plus a mask per failure rule.
+"""Vectorised cell parsers: text -> typed values plus the cells that failed, by rule.
 
-Each parser takes a pandas ``string`` Series (``<NA>`` = empty cell) and returns
-the typed values and ``{rule: mask}`` of the cells that failed. No Python loop
-over rows: pandas ``.str`` methods, ``to_datetime``/``to_numeric`` and hash maps.
+Each parser takes a pandas ``string`` Series (``<NA>`` = empty cell), works on
+its *distinct* texts (:class:`~aftercar.io.cells.Distinct`: Arrow dictionary
+encoding, then one numpy take back to the rows) and returns the typed values and
+the failed cells as :class:`~aftercar.io.cells.Finding` records. No Python loop
+over rows.
 
 Rules
 -----
-* Dates: ISO 8601 ``YYYY-MM-DD`` (optionally followed by a time, as Excel date
-  cells read) or, when ``date_format`` is given, that ``strptime`` format.
-  Day/month forms such as ``03/04/2021`` are refused as ambiguous unless a
-  ``date_format`` says how to read them.
+* Dates: see :mod:`aftercar.io.dates` (ISO 8601, month names, day/month forms
+  with the order inferred per column, Excel serials, ``--date-format``).
 * Booleans: yes/no, true/false, y/n, 1/0 in any case.
 * Responses: IMWG codes or full names in any case, punctuation ignored
   (``"very good partial response"``, ``"vgpr"``, ``"sCR"``).
@@ -18,25 +18,31 @@ Rules
 References
 ----------
 Kumar S et al. Lancet Oncol 2016;17:e328-e346 (IMWG response categories).
-ISO 8601-1:2019 Date and time - Representations for information interchange.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable, Sequence
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from aftercar.errors import InputError
+from aftercar.io.cells import Distinct, Finding, as_text
+from aftercar.io.dates import parse_dates
 from aftercar.io.dictionary import ColumnSpec
 from aftercar.schema import response_synonyms
 
-ISO_DATE = (
-    r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
-)
-AMBIGUOUS_DATE = r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}"
 TRUE_WORDS = ("yes", "y", "true", "t", "1", "1.0")
 FALSE_WORDS = ("no", "n", "false", "f", "0", "0.0")
 STAGES = {"1": 1, "2": 2, "3": 3, "i": 1, "ii": 2, "iii": 3, "1.0": 1, "2.0": 2, "3.0": 3}
+#: Largest whole number an ``int`` column holds exactly (2**53, the float64 limit).
+MAX_WHOLE = 2.0**53
+#: Dates an Excel serial may mean when no plausibility window is given.
+ANY_DATE = (dt.date(1900, 3, 1), dt.date(9999, 12, 31))
 
 Failures = dict[str, np.ndarray]
 EMPTY_DTYPES = {
@@ -50,50 +56,36 @@ EMPTY_DTYPES = {
 }
 
 
-def _mask(series: pd.Series) -> np.ndarray:
-    return series.fillna(False).to_numpy(dtype=bool)
-
-
-def check_date_format(date_format: str | None) -> None:
-    """Raise :class:`~aftercar.errors.InputError` when ``date_format`` is not a strptime format."""
+def date_formats(date_format: str | Sequence[str] | None) -> tuple[str, ...]:
+    """``date_format`` as a tuple of formats (one string, several, or none)."""
     if date_format is None:
-        return
-    probe = pd.Series(["2021-01-02"], dtype="string")
-    problem = None
-    if "%" not in date_format:
-        problem = "it has no % directive"
-    else:
-        try:
-            pd.to_datetime(probe, format=date_format, errors="coerce")
-        except ValueError as exc:
-            problem = str(exc)
-    if problem:
-        raise InputError(
-            f"--date-format {date_format!r} is not a date format ({problem}). "
-            "Fix: give strptime codes, e.g. %d/%m/%Y for 03/04/2021 = 3 April 2021"
-        )
+        return ()
+    if isinstance(date_format, str):
+        return (date_format,)
+    return tuple(date_format)
 
 
-def parse_dates(text: pd.Series, *, date_format: str | None = None) -> tuple[pd.Series, Failures]:
-    """Parse dates; return ``datetime64`` values (``NaT`` when empty or bad) and failures.
+def _format_problem(fmt: object) -> str | None:
+    if not isinstance(fmt, str):
+        return "it is not text"
+    if "%" not in fmt:
+        return "it has no % directive"
+    try:
+        pd.to_datetime(pd.Series(["2021-01-02"], dtype=object), format=fmt, errors="coerce")
+    except ValueError as exc:
+        return str(exc)
+    return None
 
-    Failure rules: ``date_ambiguous`` (day/month order unknown, no ``date_format``)
-    and ``date_unparseable``.
-    """
-    present = _mask(text.notna())
-    iso = _mask(text.str.fullmatch(ISO_DATE))
-    day = text.str.replace(r"[ T].*", "", regex=True)  # drop a time part
-    values = pd.to_datetime(day.where(iso), format="%Y-%m-%d", errors="coerce")
-    ambiguous = np.zeros(len(text), dtype=bool)
-    rest = present & ~iso
-    if date_format is not None and rest.any():
-        other = pd.to_datetime(text.where(rest), format=date_format, errors="coerce")
-        values = values.where(~rest, other.dt.normalize())
-    elif rest.any():
-        ambiguous = rest & _mask(text.str.fullmatch(AMBIGUOUS_DATE))
-    values = values.astype("datetime64[us]")
-    bad = present & values.isna().to_numpy()
-    return values, {"date_ambiguous": ambiguous, "date_unparseable": bad & ~ambiguous}
+
+def check_date_format(date_format: str | Sequence[str] | None) -> None:
+    """Raise :class:`~aftercar.errors.InputError` if a ``date_format`` is not a strptime format."""
+    for fmt in date_formats(date_format):
+        problem = _format_problem(fmt)
+        if problem:
+            raise InputError(
+                f"--date-format {fmt!r} is not a date format ({problem}). "
+                "Fix: give strptime codes, e.g. %d/%m/%Y for 03/04/2021 = 3 April 2021"
+            )
 
 
 def parse_numbers(text: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, Failures]:
@@ -101,70 +93,93 @@ def parse_numbers(text: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, Failure
 
     Failure rules: ``number_unparseable``, ``number_not_integer``, ``number_out_of_range``.
     """
-    present = _mask(text.notna())
-    numbers = pd.to_numeric(text, errors="coerce")
-    numbers = numbers.astype("Float64")
-    finite = _mask(numbers.notna()) & np.isfinite(numbers.fillna(0).to_numpy(dtype=float))
-    bad = present & ~finite
-    values = numbers.where(finite)
-    not_int = np.zeros(len(text), dtype=bool)
+    cells = Distinct.of(text)
+    number = np.asarray(pd.to_numeric(cells.values.astype(object), errors="coerce"), dtype=float)
+    finite = np.isfinite(number)
+    not_int = np.zeros(len(number), dtype=bool)
     if spec.type == "int":
-        not_int = finite & _mask(values != values.round())
-        values = values.where(~not_int).round().astype("Int64")
-    out = _range_failures(values, spec) & finite & ~not_int
-    values = values.where(~out)
-    return values, {
-        "number_unparseable": bad,
-        "number_not_integer": not_int,
-        "number_out_of_range": out,
+        not_int = finite & (number != np.round(number))
+    out = finite & ~not_int & _range_failures(number, spec)
+    if spec.type == "int":
+        out |= finite & ~not_int & (np.abs(number) > MAX_WHOLE)
+    good = finite & ~not_int & ~out
+    values = cells.spread(np.where(good, number, np.nan), np.nan)
+    typed = pd.Series(pd.array(values, dtype="Float64"), index=text.index)
+    if spec.type == "int":
+        typed = typed.round().astype("Int64")
+    return typed, {
+        "number_unparseable": cells.spread(~finite, False),
+        "number_not_integer": cells.spread(not_int, False),
+        "number_out_of_range": cells.spread(out, False),
     }
 
 
-def _range_failures(values: pd.Series, spec: ColumnSpec) -> np.ndarray:
+def _range_failures(values: np.ndarray, spec: ColumnSpec) -> np.ndarray:
     out = np.zeros(len(values), dtype=bool)
-    if spec.minimum is not None:
-        out |= _mask(values < spec.minimum)
-    if spec.maximum is not None:
-        out |= _mask(values > spec.maximum)
+    with np.errstate(invalid="ignore"):
+        if spec.minimum is not None:
+            out |= values < spec.minimum
+        if spec.maximum is not None:
+            out |= values > spec.maximum
     return out
 
 
-def _lookup(text: pd.Series, table: dict) -> tuple[pd.Series, np.ndarray]:
-    key = text.str.lower().str.replace(r"[^0-9a-z.]+", " ", regex=True).str.strip()
-    values = key.map(table)
-    bad = _mask(text.notna()) & values.isna().to_numpy()
-    return values, bad
+def _lookup(
+    text: pd.Series, table: dict, prepare: Callable[[pd.Series], pd.Series] | None = None
+) -> tuple[Distinct, np.ndarray, np.ndarray]:
+    """Map each distinct text (lower case, punctuation as spaces) through ``table``.
+
+    Returns the distinct cells, the mapped value per distinct text (object) and
+    whether it was found.
+    """
+    cells = Distinct.of(text)
+    values = cells.values if prepare is None else prepare(cells.values)
+    key = values.str.lower().str.replace(r"[^0-9a-z.]+", " ", regex=True).str.strip()
+    mapped = key.astype(object).map(table).to_numpy(dtype=object)
+    return cells, mapped, pd.notna(mapped)
+
+
+def _spread_masked(cells: Distinct, mapped: np.ndarray, known: np.ndarray, kind: str):
+    """Per-row nullable values (``boolean`` or ``Int64``) from per-distinct values."""
+    dtype = bool if kind == "boolean" else np.int64
+    values = cells.spread(np.where(known, mapped, 0).astype(dtype), dtype(0))
+    missing = cells.spread(~known, True)
+    if kind == "boolean":
+        return pd.arrays.BooleanArray(values, missing)
+    return pd.arrays.IntegerArray(values, missing)
 
 
 def parse_bools(text: pd.Series) -> tuple[pd.Series, Failures]:
     """Parse yes/no, true/false, y/n, 1/0 (any case); failure rule ``bool_unparseable``."""
     table = {**dict.fromkeys(TRUE_WORDS, True), **dict.fromkeys(FALSE_WORDS, False)}
-    values, bad = _lookup(text, table)
-    return values.astype("boolean"), {"bool_unparseable": bad}
+    cells, mapped, known = _lookup(text, table)
+    values = pd.Series(_spread_masked(cells, mapped, known, "boolean"), index=text.index)
+    return values, {"bool_unparseable": cells.spread(~known, False)}
 
 
 def parse_responses(text: pd.Series) -> tuple[pd.Series, Failures]:
     """Map response text to IMWG codes; failure rule ``response_unparseable``."""
-    values, bad = _lookup(text.str.replace(".", " ", regex=False), response_synonyms())
-    return values.astype("string"), {"response_unparseable": bad}
+    cells, mapped, known = _lookup(
+        text, response_synonyms(), lambda v: v.str.replace(".", " ", regex=False)
+    )
+    codes = pa.array(mapped, type=pa.large_string(), from_pandas=True)
+    index = pa.array(np.where(cells.codes >= 0, cells.codes, 0), mask=cells.codes < 0)
+    values = as_text(pc.take(codes, index), text.index)
+    return values, {"response_unparseable": cells.spread(~known, False)}
+
+
+def _strip_stage_words(values: pd.Series) -> pd.Series:
+    return values.str.lower().str.replace(r"^(iss\s*)?(stage\s*)?", "", regex=True)
 
 
 def parse_stage(text: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, Failures]:
     """Parse ISS stage 1-3 or I-III (``"stage II"`` too); failure rule ``stage_unparseable``."""
-    # " *" rather than "\s*": pandas runs "\s" patterns in Python, row by row.
-    stripped = text.str.lower().str.replace(r"^(iss *)?(stage *)?", "", regex=True)
-    values, bad = _lookup(stripped, STAGES)
-    return values.astype("Int64"), {"stage_unparseable": bad}
+    cells, mapped, known = _lookup(text, STAGES, _strip_stage_words)
+    values = pd.Series(_spread_masked(cells, mapped, known, "Int64"), index=text.index)
+    return values, {"stage_unparseable": cells.spread(~known, False)}
 
 
-def parse_column(
-    text: pd.Series, spec: ColumnSpec, *, date_format: str | None = None
-) -> tuple[pd.Series, Failures]:
-    """Parse one column according to its dictionary type; see the module docstring."""
-    if not text.notna().any():
-        return pd.Series(pd.NA, index=text.index, dtype=EMPTY_DTYPES[spec.type]), {}
-    if spec.type == "date":
-        return parse_dates(text, date_format=date_format)
+def _typed(text: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, Failures]:
     if spec.type in ("float", "int"):
         return parse_numbers(text, spec)
     if spec.type == "bool":
@@ -174,3 +189,28 @@ def parse_column(
     if spec.type == "stage":
         return parse_stage(text, spec)
     return text.astype("string"), {}
+
+
+def parse_column(
+    text: pd.Series,
+    spec: ColumnSpec,
+    *,
+    formats: Sequence[str] = (),
+    numbers: np.ndarray | None = None,
+    window: tuple[dt.date, dt.date] = ANY_DATE,
+    rows: np.ndarray | None = None,
+    example: str = "%d/%m/%Y",
+) -> tuple[pd.Series, list[Finding]]:
+    """Parse one column according to its dictionary type; see the module docstring.
+
+    ``formats``, ``numbers``, ``window``, ``rows`` and ``example`` concern date
+    columns only (see :func:`aftercar.io.dates.parse_dates`).
+    """
+    if not text.notna().any():
+        return pd.Series(pd.NA, index=text.index, dtype=EMPTY_DTYPES[spec.type]), []
+    if spec.type == "date":
+        return parse_dates(
+            text, spec, formats=formats, numbers=numbers, window=window, rows=rows, example=example
+        )
+    values, failures = _typed(text, spec)
+    return values, [Finding(rule, mask) for rule, mask in failures.items() if mask.any()]

@@ -7,23 +7,34 @@ text (native Excel dates become ISO ``YYYY-MM-DD HH:MM:SS``, Parquet dates ISO,
 numbers their decimal form) so that one set of vectorised parsers checks them
 all, and keeps each row's number as a spreadsheet shows it (header = row 1).
 
+CSV files are read by Arrow's multi-threaded reader straight into Arrow-backed
+text columns (stripping and empty-cell handling are Arrow kernels); a file Arrow
+refuses (ragged rows, bad UTF-8) goes to pandas, which reads it or says why not.
+Workbooks also note which cells were native numbers (Excel date serials in a date
+column) and which formulas have no saved result (they would read as empty).
+
 Nothing here raises anything but :class:`~aftercar.errors.CohortError`: missing,
 ambiguous or unreadable files become :class:`~aftercar.errors.Problem` records.
 """
 
 from __future__ import annotations
 
+import re
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from aftercar.errors import CohortError, Problem
 from aftercar.io.dictionary import TABLES, normalize_name
+from aftercar.io.safe_text import restore_formula_text
 
 TABULAR_SUFFIXES = (".csv", ".parquet", ".pq")
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
@@ -40,78 +51,208 @@ class RawTable:
     headers
         Header cells as written, one per column (position = column index).
     data
-        Cells as a string DataFrame (columns ``0..n-1``), ``<NA>`` for empty cells.
+        Cells as a string DataFrame (columns ``0..n-1``, Arrow-backed), ``<NA>``
+        for empty cells.
     rows
         Spreadsheet row number of each data row (header = row 1), int64.
+    numbers
+        Workbooks only: column position -> mask of the cells that were native
+        numbers (a number-formatted cell, e.g. an Excel date serial ``44399``).
+    formulas
+        Workbooks only: formula cells without a saved (cached) result, which read
+        as empty, as ``(data row position, column position, cell reference, formula)``.
     """
 
     label: str
     headers: tuple[str, ...]
     data: pd.DataFrame
     rows: np.ndarray
+    numbers: Mapping[int, np.ndarray] = field(default_factory=dict)
+    formulas: tuple[tuple[int, int, str, str], ...] = ()
 
 
 def _problem(file: str | None, message: str, hint: str, rule: str) -> Problem:
     return Problem(file, None, None, None, message, hint, "error", rule)
 
 
-def _to_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every cell as stripped text, empty or whitespace-only cells as ``<NA>``.
+def _edges(col: pa.LargeStringArray) -> tuple[bool, bool]:
+    """Whether some cell may start or end with white space, and whether one starts with ``'``.
 
-    The whole grid is converted as one flat column (one set of string kernels
-    instead of one per column), then cut back into columns.
+    Read from the first and last bytes of the cells (numpy on the Arrow buffers): a
+    byte <= 32 (space, tab, line breaks, controls) or >= 128 (a non-ASCII
+    character, which may be Unicode white space such as U+00A0) counts as space.
     """
-    n, m = frame.shape
-    flat = pd.Series(frame.to_numpy(dtype=object).ravel(order="F"), dtype=object)
-    text = flat.astype("str").str.strip().where(flat.notna())
-    text = text.mask(text == "").astype("string").array
-    cols = {j: text[k * n : (k + 1) * n] for k, j in enumerate(frame.columns)}
-    return pd.DataFrame(cols, index=frame.index, columns=frame.columns) if m else frame
+    if col.null_count == len(col) or col.buffers()[2] is None:
+        return False, False
+    data = np.frombuffer(col.buffers()[2], np.uint8)
+    if not ((data <= 32) | (data >= 128) | (data == ord("'"))).any():
+        return False, False  # no such byte anywhere (dates, codes, ids): nothing to look at
+    offsets = np.frombuffer(col.buffers()[1], np.int64, len(col) + 1, col.offset * 8)
+    nonempty = offsets[1:] > offsets[:-1]
+    first = data[offsets[:-1][nonempty]]
+    edges = np.concatenate([first, data[offsets[1:][nonempty] - 1]])
+    return bool(((edges <= 32) | (edges >= 128)).any()), bool((first == ord("'")).any())
 
 
-def _from_grid(label: str, grid: pd.DataFrame) -> RawTable:
-    """Split a header-less grid (first row = header) into a :class:`RawTable`."""
-    if grid.shape[0] == 0:
-        raise CohortError(
-            [
-                _problem(
-                    label,
-                    "the table is empty (no header row)",
-                    "add a header row with the column names",
-                    "empty_file",
-                )
-            ]
-        )
-    text = _to_text(grid)
-    headers = text.iloc[0].fillna("")
-    body = text.iloc[1:]
-    keep = [j for j in body.columns if headers[j] != "" or body[j].notna().any()]
-    body = body[keep]
-    nonblank = body.notna().any(axis=1).to_numpy()
+def _clean(col: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
+    """Strip every cell; empty or whitespace-only cells become null (Arrow kernels).
+
+    A quote that neutralised a formula (``'=x``, see :mod:`aftercar.io.safe_text`)
+    is removed, as a spreadsheet does with a typed ``'``. The result is one
+    contiguous chunk (hash kernels on many small chunks are slow).
+    """
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks() if col.num_chunks else pa.array([], pa.large_string())
+    if not pa.types.is_large_string(col.type):
+        col = col.cast(pa.large_string())
+    spaces, quote = _edges(col)
+    if spaces:
+        col = pc.utf8_trim_whitespace(col)
+    if spaces or quote:
+        col = restore_formula_text(col)
+    empty = pc.equal(pc.binary_length(col), 0)
+    if not pc.any(empty).as_py():
+        return pa.chunked_array([col])
+    return pa.chunked_array([pc.if_else(empty, pa.scalar(None, pa.large_string()), col)])
+
+
+def _empty_table(label: str) -> CohortError:
+    return CohortError(
+        [
+            _problem(
+                label,
+                "the table is empty (no header row)",
+                "add a header row with the column names",
+                "empty_file",
+            )
+        ]
+    )
+
+
+def _from_columns(
+    label: str,
+    headers: list[str],
+    cols: list[pa.ChunkedArray],
+    numbers: Mapping[int, np.ndarray] | None = None,
+    formulas: tuple[tuple[int, int, str, str], ...] = (),
+) -> RawTable:
+    """Build a :class:`RawTable` from cleaned header text and body columns.
+
+    Columns with neither a header nor a value are dropped, as are blank rows after
+    the last row holding a value (or a formula without a saved result).
+    """
+    n = len(cols[0]) if cols else 0
+    fcols = {j for _, j, _, _ in formulas}
+    keep = [j for j, c in enumerate(cols) if headers[j] or c.null_count < n or j in fcols]
+    nonblank = np.zeros(n, dtype=bool)
+    for j in keep:
+        nonblank |= pc.is_valid(cols[j]).to_numpy(zero_copy_only=False)
+    nonblank[[i for i, _, _, _ in formulas]] = True
     last = int(np.flatnonzero(nonblank)[-1]) + 1 if nonblank.any() else 0
-    body = body.iloc[:last]
-    body.columns = range(len(keep))
-    rows = np.arange(2, 2 + last, dtype=np.int64)
-    return RawTable(label, tuple(str(headers[j]) for j in keep), body.reset_index(drop=True), rows)
+    position = {j: k for k, j in enumerate(keep)}
+    body = pd.DataFrame(
+        {
+            k: pd.Series(pd.arrays.ArrowStringArray(cols[j].slice(0, last)))
+            for k, j in enumerate(keep)
+        },
+        index=pd.RangeIndex(last),
+        columns=range(len(keep)),
+    )
+    return RawTable(
+        label,
+        tuple(headers[j] for j in keep),
+        body,
+        np.arange(2, 2 + last, dtype=np.int64),
+        {position[j]: m[:last] for j, m in (numbers or {}).items() if j in position},
+        tuple((i, position[j], ref, f) for i, j, ref, f in formulas),
+    )
 
 
-def _separator(path: Path) -> str:
-    """``,`` unless the header holds more ``;`` or tabs (European Excel, TSV exports)."""
+def _grid_text(grid: pd.DataFrame) -> list[pa.ChunkedArray]:
+    """Every cell of an object grid as cleaned Arrow text (one conversion for the grid)."""
+    n = grid.shape[0]
+    flat = pd.Series(grid.to_numpy(dtype=object).ravel(order="F"), dtype=object)
+    text = flat.astype("str").where(flat.notna())
+    arr = _clean(pa.array(text.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True))
+    return [arr.slice(k * n, n) for k in range(grid.shape[1])]
+
+
+def _from_grid(
+    label: str,
+    grid: pd.DataFrame,
+    numbers: Mapping[int, np.ndarray] | None = None,
+    formulas: tuple[tuple[int, int, str, str], ...] = (),
+) -> RawTable:
+    """Split a header-less grid (first row = header) into a :class:`RawTable`.
+
+    ``numbers`` and ``formulas`` index the grid itself (row 0 = header).
+    """
+    if grid.shape[0] == 0:
+        raise _empty_table(label)
+    cols = _grid_text(grid)
+    headers = [c[0].as_py() or "" for c in cols]
+    body = [c.slice(1) for c in cols]
+    nums = {j: m[1:] for j, m in (numbers or {}).items()}
+    cells = tuple((i - 1, j, ref, f) for i, j, ref, f in formulas if i >= 1)
+    return _from_columns(label, headers, body, nums, cells)
+
+
+def _separator(path: Path) -> tuple[str, int]:
+    """The separator and the number of columns the header line shows.
+
+    ``,`` unless the header holds more ``;`` or tabs (European Excel, TSV exports).
+    """
     try:
         with path.open(encoding="utf-8-sig", errors="replace") as fh:
             header = fh.readline()
     except OSError:
-        return ","
+        return ",", 1
     counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
-    return max(counts, key=lambda sep: (counts[sep], sep == ","))
+    sep = max(counts, key=lambda sep: (counts[sep], sep == ","))
+    return sep, counts[sep] + 1
+
+
+def _read_csv_arrow(path: Path, sep: str, width: int) -> RawTable | None:
+    """Read a regular CSV with Arrow's multi-threaded reader, every cell as text.
+
+    Returns ``None`` when Arrow refuses the file (ragged rows, bad UTF-8, empty
+    file...): the pandas reader then reads it or explains what is wrong. Arrow names
+    the columns f0, f1, ...; the ``width`` the header shows are read as text (a
+    column beyond them, e.g. after a quoted separator, sends the file to pandas).
+    """
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True),
+            parse_options=pacsv.ParseOptions(
+                delimiter=sep, ignore_empty_lines=False, newlines_in_values=True
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f"f{j}": pa.string() for j in range(width)},
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowException, OSError):
+        return None
+    if table.num_rows == 0 or any(not pa.types.is_string(t) for t in table.schema.types):
+        return None
+    cols = [_clean(table.column(j)) for j in range(table.num_columns)]
+    headers = [c[0].as_py() or "" for c in cols]
+    return _from_columns(path.name, headers, [c.slice(1) for c in cols])
 
 
 def _read_csv(path: Path) -> RawTable:
     label = path.name
+    sep, width = _separator(path)
+    fast = _read_csv_arrow(path, sep, width)
+    if fast is not None:
+        return fast
     try:
         grid = pd.read_csv(
             path,
-            sep=_separator(path),
+            sep=sep,
             header=None,
             dtype=str,
             keep_default_na=False,
@@ -159,7 +300,7 @@ def _read_parquet(path: Path) -> RawTable:
     label = path.name
     try:
         table = pq.read_table(path)
-        cols = {i: _arrow_to_text(table.column(i)).to_pandas() for i in range(table.num_columns)}
+        cols = [_clean(_arrow_to_text(table.column(i))) for i in range(table.num_columns)]
     except (pa.ArrowException, OSError) as exc:
         raise CohortError(
             [
@@ -171,11 +312,7 @@ def _read_parquet(path: Path) -> RawTable:
                 )
             ]
         ) from None
-    header = pd.DataFrame([table.column_names], columns=range(table.num_columns))
-    grid = pd.concat(
-        [header, pd.DataFrame(cols, columns=range(table.num_columns))], ignore_index=True
-    )
-    return _from_grid(label, grid)
+    return _from_columns(label, [str(n).strip() for n in table.column_names], cols)
 
 
 def _sheet_names(book, label: str) -> dict[str, str]:
@@ -194,6 +331,57 @@ def _sheet_names(book, label: str) -> dict[str, str]:
             ]
         )
     return {t: found[t] for t in TABLES}
+
+
+#: A formula element in a worksheet's XML (``<f>``, ``<f t="shared" .../>``, ``<x:f>``).
+FORMULA_XML = re.compile(rb"<(?:\w+:)?f[ >/]")
+
+
+def _formula_cells(path: Path, sheet: str) -> dict[tuple[int, int], tuple[str, str]]:
+    """Formula cells of ``sheet`` as ``{(grid row, grid column): (cell reference, formula)}``.
+
+    Read only when some worksheet of the file holds a formula (a byte scan of the
+    XML), by a second pass that keeps formulas instead of their saved results.
+    """
+    with zipfile.ZipFile(path) as archive:
+        parts = [n for n in archive.namelist() if n.startswith("xl/worksheets/")]
+        if not any(FORMULA_XML.search(archive.read(n)) for n in parts if n.endswith(".xml")):
+            return {}
+    import openpyxl
+
+    formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        return {
+            (cell.row - 1, cell.column - 1): (cell.coordinate, str(cell.value))
+            for row in formulas[sheet].iter_rows(min_row=1)
+            for cell in row
+            if cell.data_type == "f"
+        }
+    finally:
+        formulas.close()
+
+
+#: Python types of a native number cell as openpyxl reads it (bool is not one).
+NUMBER_TYPES = np.array([int, float], dtype=object)
+
+
+def _sheet_table(path: Path, book, sheet: str) -> RawTable:
+    """One sheet as a :class:`RawTable`, noting number cells and formulas without a result."""
+    grid = pd.DataFrame.from_records(
+        list(book[sheet].iter_rows(min_row=1, values_only=True)), coerce_float=False
+    ).astype(object)
+    numbers = {}
+    for j in range(grid.shape[1]):
+        kinds = np.fromiter(map(type, grid[j].to_numpy()), dtype=object, count=grid.shape[0])
+        mask = np.isin(kinds, NUMBER_TYPES)
+        if mask.any():
+            numbers[j] = mask
+    uncached = tuple(
+        (i, j, ref, formula)
+        for (i, j), (ref, formula) in _formula_cells(path, sheet).items()
+        if i < grid.shape[0] and j < grid.shape[1] and grid.iat[i, j] is None
+    )
+    return _from_grid(f"{path.name}:{sheet}", grid, numbers, uncached)
 
 
 def _read_workbook(path: Path) -> dict[str, RawTable]:
@@ -215,13 +403,7 @@ def _read_workbook(path: Path) -> dict[str, RawTable]:
         ) from None
     try:
         names = _sheet_names(book, path.name)
-        out = {}
-        for table, sheet in names.items():
-            grid = pd.DataFrame.from_records(
-                list(book[sheet].iter_rows(min_row=1, values_only=True)), coerce_float=False
-            )
-            out[table] = _from_grid(f"{path.name}:{sheet}", grid.astype(object))
-        return out
+        return {table: _sheet_table(path, book, sheet) for table, sheet in names.items()}
     finally:
         book.close()
 

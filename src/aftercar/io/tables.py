@@ -8,24 +8,21 @@ column is parsed by :func:`aftercar.io.parse.parse_column`.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 import pandas as pd
 
 from aftercar.errors import Problem
-from aftercar.io.checks import NO_HITS, TableView, hits
+from aftercar.io import dates
+from aftercar.io.cells import Distinct, Finding
+from aftercar.io.checks import HIT_COLUMNS, NO_HITS, TableView, hits
 from aftercar.io.dictionary import ColumnSpec, columns, normalize_name, snake_name
-from aftercar.io.parse import parse_bools, parse_column
+from aftercar.io.parse import ANY_DATE, MAX_WHOLE, parse_bools, parse_column
 from aftercar.io.readers import RawTable
 
-DATE_HINT = "write the date as YYYY-MM-DD (e.g. 2021-04-03) or use an Excel date cell"
-
 MESSAGES: dict[str, tuple[str, str]] = {
-    "date_ambiguous": (
-        "{col} is an ambiguous date (day and month order unknown)",
-        "write the date as YYYY-MM-DD (e.g. 2021-04-03), or pass --date-format to say how "
-        "to read it (e.g. --date-format %d/%m/%Y)",
-    ),
-    "date_unparseable": ("{col} is not a date{fmt}", DATE_HINT),
     "number_unparseable": ("{col} is not a number", "write a number, with '.' as decimal point"),
     "number_not_integer": ("{col} must be a whole number", "write a whole number, e.g. 2"),
     "number_out_of_range": ("{col} is outside the allowed range ({range})", "correct the value"),
@@ -43,6 +40,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "write 1, 2 or 3 (I, II, III are also accepted); leave empty if unknown",
     ),
 }
+FORMULA_HINT = (
+    "open the workbook in Excel or LibreOffice and save it again (so that the formula's "
+    "result is stored), or type the value instead of the formula"
+)
 
 
 def _range_text(spec: ColumnSpec) -> str:
@@ -134,40 +135,114 @@ def missing_columns(name: str, raw: RawTable, canonical: dict[str, int]) -> list
     return out
 
 
-def _cell_hits(view: TableView, spec: ColumnSpec, failures: dict, date_format: str | None):
-    fmt = f" in the format {date_format}" if date_format else ""
+def _column_hit(view: TableView, column: str, finding: Finding) -> pd.DataFrame:
+    """A problem about a whole column: ``pos`` is -1 (reported without a row)."""
+    return pd.DataFrame(
+        [[view.name, -1, view.label(column), None, finding.message, finding.hint, finding.rule]],
+        columns=HIT_COLUMNS,
+    )
+
+
+def _cell_hits(view: TableView, spec: ColumnSpec, findings: list[Finding]) -> list[pd.DataFrame]:
     out = []
-    for rule, mask in failures.items():
-        if not mask.any():
+    for f in findings:
+        if f.mask is None:
+            out.append(_column_hit(view, spec.name, f))
             continue
-        message, hint = MESSAGES[rule]
-        message = message.format(
-            col=spec.name,
-            fmt=fmt,
-            range=_range_text(spec) if spec.minimum is not None or spec.maximum is not None else "",
+        message, hint = MESSAGES.get(f.rule, ("", ""))
+        bounds = spec.minimum is not None or spec.maximum is not None
+        message = message.format(col=spec.name, range=_range_text(spec) if bounds else "")
+        out.append(
+            hits(
+                view,
+                f.mask,
+                spec.name,
+                message if f.message is None else f.message,
+                hint if f.hint is None else f.hint,
+                f.rule,
+            )
         )
-        out.append(hits(view, mask, spec.name, message, hint, rule))
     return out
 
 
+def formula_hits(view: TableView, raw: RawTable) -> pd.DataFrame:
+    """``formula_no_value``: workbook formulas without a saved result (they read as empty)."""
+    if not raw.formulas:
+        return NO_HITS
+    pos, col, ref, formula = (list(x) for x in zip(*raw.formulas, strict=True))
+    return pd.DataFrame(
+        {
+            "table": view.name,
+            "pos": pos,
+            "column": [raw.headers[j] or f"column {j + 1}" for j in col],
+            "value": formula,
+            "message": [
+                f"cell {r} holds a formula with no saved result, so it reads as empty" for r in ref
+            ],
+            "hint": FORMULA_HINT,
+            "rule": "formula_no_value",
+        },
+        columns=HIT_COLUMNS,
+    )
+
+
 def _covariate(text: pd.Series) -> pd.Series:
-    """Type a user covariate: numbers, then yes/no, else text (whole column at once).
+    """Type a user covariate: numbers, then yes/no, else text (on its distinct values).
 
     A column with zero-padded values such as ``007`` stays text (codes, not numbers).
     """
-    present = text.notna()
-    if not present.any():
+    if not text.notna().any():
         return text.astype("string")
-    numbers = pd.to_numeric(text, errors="coerce")
-    codes = text.str.fullmatch(r"[+-]?0[0-9]+").fillna(False).any()  # e.g. "007": an identifier
-    if not codes and numbers[present].notna().all():
-        numbers = numbers.astype("Float64")
-        whole = (numbers[present] == numbers[present].round()).all()
-        return numbers.round().astype("Int64") if whole else numbers
+    cells = Distinct.of(text)
+    numbers = np.asarray(pd.to_numeric(cells.values.astype(object), errors="coerce"), float)
+    codes = cells.values.str.fullmatch(r"[+-]?0[0-9]+").any()  # e.g. "007": an identifier
+    if not codes and not np.isnan(numbers).any():
+        typed = pd.Series(pd.array(cells.spread(numbers, np.nan), dtype="Float64"), text.index)
+        finite = np.isfinite(numbers) & (np.abs(numbers) <= MAX_WHOLE)
+        whole = finite.all() and bool((numbers == np.round(numbers)).all())
+        return typed.round().astype("Int64") if whole else typed
     bools, failures = parse_bools(text)
     if not failures["bool_unparseable"].any():
         return bools
     return text.astype("string")
+
+
+def _formula_masks(raw: RawTable, canonical: dict[str, int]) -> dict[str, np.ndarray]:
+    """Per canonical column, the cells holding a formula without a saved result."""
+    out: dict[str, np.ndarray] = {}
+    where = {j: name for name, j in canonical.items()}
+    for i, j, _, _ in raw.formulas:
+        if j in where:
+            out.setdefault(where[j], np.zeros(len(raw.data), dtype=bool))[i] = True
+    return out
+
+
+def _ambiguity_hints(name: str, text: pd.DataFrame, findings: dict[str, list[Finding]]) -> None:
+    """Suggest the day/month order the table's other date columns settle (if they agree).
+
+    A column whose day/month dates all read both ways is refused (its own values
+    are what counts); the hint then names the format the rest of the file shows.
+    """
+    default = dates.ambiguous_hint("%d/%m/%Y")
+    unsettled = {
+        c: f
+        for c, fs in findings.items()
+        for f in fs
+        if f.rule == "date_ambiguous" and f.hint == default
+    }
+    if not unsettled:
+        return
+    others = [s.name for s in columns(name) if s.type == "date" and s.name not in unsettled]
+    orders = {dates.settled_order(text[c]) for c in others} - {None}
+    if len(orders) != 1:
+        return
+    order = orders.pop()
+    for column, f in unsettled.items():
+        sample = str(text[column][f.mask].iloc[0])
+        hint = dates.ambiguous_hint(dates.order_format(order, sample))
+        findings[column] = [
+            Finding(g.rule, g.mask, g.message, hint) if g is f else g for g in findings[column]
+        ]
 
 
 def build_view(
@@ -176,11 +251,14 @@ def build_view(
     canonical: dict[str, int],
     covariates: dict[str, int],
     *,
-    date_format: str | None,
+    formats: Sequence[str] = (),
+    windows: Mapping[str, tuple[dt.date, dt.date]] | None = None,
 ) -> tuple[TableView, pd.DataFrame, np.ndarray]:
     """Parse ``raw`` into a typed :class:`TableView`; return ``(view, hits, blank)``.
 
-    ``blank`` marks completely empty rows (kept in the view for accounting).
+    ``formats`` are the ``--date-format`` values; ``windows`` maps a date column to
+    the dates an Excel serial may mean there. ``blank`` marks completely empty rows
+    (kept in the view for accounting).
     """
     n = len(raw.data)
     empty = pd.Series(pd.NA, index=raw.data.index, dtype="string")
@@ -192,29 +270,36 @@ def build_view(
         index=raw.data.index,
     )
     blank = raw.data.isna().all(axis=1).to_numpy() if raw.data.shape[1] else np.ones(n, bool)
-    typed = {}
-    failures = {}
+    typed, findings = {}, {}
     for spec in columns(name):
-        typed[spec.name], failures[spec.name] = parse_column(
-            text[spec.name], spec, date_format=date_format
+        j = canonical.get(spec.name)
+        typed[spec.name], findings[spec.name] = parse_column(
+            text[spec.name],
+            spec,
+            formats=formats,
+            numbers=raw.numbers.get(j) if j is not None else None,
+            window=(windows or {}).get(spec.name, ANY_DATE),
+            rows=raw.rows,
         )
+    _ambiguity_hints(name, text, findings)
     df = pd.DataFrame(typed, index=raw.data.index)
     for cov, j in covariates.items():
         df[cov] = _covariate(raw.data[j])
     df["_pos"] = np.arange(n)
     df["_row"] = raw.rows
     labels = {s: raw.headers[j] for s, j in canonical.items()}
-    view = TableView(name, raw.label, df, text, labels)
-    return view, _view_hits(view, failures, blank, date_format), blank
+    view = TableView(name, raw.label, df, text, labels, _formula_masks(raw, canonical))
+    found = _view_hits(view, findings, blank)
+    return view, pd.concat([found, formula_hits(view, raw)], ignore_index=True), blank
 
 
-def _view_hits(view: TableView, failures: dict, blank: np.ndarray, date_format: str | None):
+def _view_hits(view: TableView, findings: dict, blank: np.ndarray) -> pd.DataFrame:
     """Cell-level hits of one table: parse failures, empty required cells, blank rows."""
     out = [NO_HITS]
     for spec in columns(view.name):
-        out += _cell_hits(view, spec, failures[spec.name], date_format)
+        out += _cell_hits(view, spec, findings[spec.name])
         if spec.required and spec.name in view.labels:
-            empty = view.text[spec.name].isna().to_numpy() & ~blank
+            empty = view.text[spec.name].isna().to_numpy() & ~blank & ~view.flagged_cells(spec.name)
             out.append(
                 hits(
                     view,

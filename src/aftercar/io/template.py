@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aftercar.io.dictionary import TABLES, ColumnSpec, columns
+from aftercar.io.safe_text import neutralise_formula
 
 MAX_ROWS = 5000
 REQUIRED_FILL = "FFD8A8"
@@ -40,7 +41,7 @@ def _header_sheet(sheet, table: str) -> None:
     from openpyxl.worksheet.datavalidation import DataValidation
 
     for j, spec in enumerate(columns(table), start=1):
-        cell = sheet.cell(row=1, column=j, value=spec.name)
+        cell = sheet.cell(row=1, column=j, value=neutralise_formula(spec.name))
         note = ("REQUIRED. " if spec.required else "") + spec.description
         cell.comment = Comment(note, "aftercar")
         letter = get_column_letter(j)
@@ -70,7 +71,7 @@ def _notes_sheet(sheet) -> None:
     from openpyxl.styles import Font
 
     for text in INTRO:
-        sheet.append([text])
+        sheet.append([neutralise_formula(text)])
     sheet.append([])
     sheet.append(["sheet", "column", "type", "required", "allowed values", "description"])
     for cell in sheet[sheet.max_row]:
@@ -78,9 +79,8 @@ def _notes_sheet(sheet) -> None:
     for table in TABLES:
         for s in columns(table):
             allowed = ", ".join(s.allowed_values) or ("yes, no" if s.type == "bool" else "")
-            sheet.append(
-                [table, s.name, s.type, "yes" if s.required else "no", allowed, s.description]
-            )
+            row = [table, s.name, s.type, "yes" if s.required else "no", allowed, s.description]
+            sheet.append([neutralise_formula(v) for v in row])
     for letter, width in zip("ABCDEF", (10, 26, 10, 10, 30, 90), strict=True):
         sheet.column_dimensions[letter].width = width
 

@@ -4,6 +4,12 @@ The columns written are the canonical columns of ``dictionary.csv`` in
 dictionary order (those present in the input), then any other column (user
 covariates); ``source_row`` is dropped (it belongs to the input that was read).
 Dates are written as ISO 8601 (CSV), ``date32`` (Parquet) or native Excel dates.
+
+CSV and xlsx are opened by spreadsheet programs: text starting with ``= + - @``,
+tab or carriage return is prefixed with a single quote
+(:func:`aftercar.io.safe_text.neutralise_formula`, OWASP CSV-injection guidance)
+and xlsx cells hold text, never a formula. The readers remove the quote again,
+so a written cohort reads back unchanged. Parquet keeps text exactly as given.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import pyarrow.parquet as pq
 
 from aftercar.errors import InputError
 from aftercar.io.dictionary import TABLES, columns
+from aftercar.io.safe_text import neutralise_table
 
 FORMATS = ("csv", "parquet", "xlsx")
 
@@ -60,7 +67,7 @@ def _cast(col: pa.ChunkedArray, target: pa.DataType, table: str, name: str) -> p
 def _xlsx(tables: dict[str, pa.Table], path: Path) -> None:
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for name, table in tables.items():
-            frame = table.to_pandas(date_as_object=True)
+            frame = neutralise_table(table).to_pandas(date_as_object=True)
             frame.to_excel(writer, sheet_name=name, index=False)
             sheet = writer.sheets[name]
             for j, field in enumerate(table.schema, start=1):
@@ -89,7 +96,8 @@ def write_cohort(
     format
         ``"csv"`` (``{prefix}patients.csv``, ``{prefix}lines.csv``), ``"parquet"``
         (same stems) or ``"xlsx"`` (``{prefix}cohort.xlsx`` with sheets ``patients``
-        and ``lines``).
+        and ``lines``). CSV and xlsx text that a spreadsheet would run as a
+        formula is prefixed with ``'`` (see the module docstring).
     prefix
         File name prefix, e.g. ``"synthetic_demo_"``; :func:`read_cohort` finds
         stems ending ``_patients`` / ``_lines``.
@@ -114,7 +122,7 @@ def write_cohort(
     written: Sequence[Path] = [out / f"{prefix}{name}.{format}" for name in TABLES]
     for name, path in zip(TABLES, written, strict=True):
         if format == "csv":
-            pacsv.write_csv(tables[name], path)
+            pacsv.write_csv(neutralise_table(tables[name]), path)
         else:
             pq.write_table(tables[name], path)
     return tuple(written)
