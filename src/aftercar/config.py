@@ -21,11 +21,12 @@ OHDSI CohortMethod settings objects (all validation errors reported at once).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -69,9 +70,24 @@ class StudySection:
 
 @dataclass(frozen=True)
 class InputSection:
-    """``[input]``: how the cohort is read (``date_format`` "" = ISO and Excel dates only)."""
+    """``[input]``: how the cohort is read.
 
-    date_format: str = ""
+    ``date_format``: a ``strptime`` format or a list of them ("" = infer the day/month
+    order per column); ``earliest_date``: dates before it are errors;
+    ``age_range``: plausible age at CAR T in years.
+    """
+
+    date_format: str | list[str] = ""
+    earliest_date: str = "1990-01-01"
+    age_range: list[float] = field(default_factory=lambda: [18.0, 100.0])
+
+    def read_options(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`aftercar.io.read_cohort` for this section."""
+        return {
+            "date_format": self.date_format or None,
+            "earliest_date": dt.date.fromisoformat(self.earliest_date),
+            "age_range": (float(self.age_range[0]), float(self.age_range[1])),
+        }
 
 
 @dataclass(frozen=True)
@@ -185,6 +201,10 @@ def _problem(source: str, where: str, value: Any, message: str, hint: str, rule:
     )
 
 
+#: Keys that take a string or a list of strings.
+STRING_OR_LIST: frozenset[tuple[str, str]] = frozenset({("input", "date_format")})
+
+
 def _type_ok(default: Any, value: Any) -> bool:
     if isinstance(default, bool):
         return isinstance(value, bool)
@@ -262,6 +282,7 @@ def _check_lists(source: str, merged: dict[str, dict[str, Any]]) -> list[Problem
                 "config-response-code",
             )
         )
+    problems += _check_input_section(source, merged["input"])
     for key in ("os_rates_months", "landmark_months"):
         values = merged["analysis"][key]
         if any(v <= 0 for v in values):
@@ -275,6 +296,25 @@ def _check_lists(source: str, merged: dict[str, dict[str, Any]]) -> list[Problem
                     "config-range",
                 )
             )
+    return problems
+
+
+def _check_input_section(source: str, section: Mapping[str, Any]) -> list[Problem]:
+    problems = []
+    try:
+        dt.date.fromisoformat(section["earliest_date"])
+    except ValueError:
+        problems.append(
+            _problem(source, "input.earliest_date", section["earliest_date"],
+                     "input.earliest_date is not a date", "write it as YYYY-MM-DD, e.g. "
+                     '"1990-01-01"', "config-range")
+        )  # fmt: skip
+    ages = section["age_range"]
+    if len(ages) != 2 or not ages[0] < ages[1]:
+        problems.append(
+            _problem(source, "input.age_range", ages, "input.age_range must be [min, max] "
+                     "with min < max", "for example age_range = [18.0, 100.0]", "config-range")
+        )  # fmt: skip
     return problems
 
 
@@ -315,6 +355,14 @@ def _merge(user: Mapping[str, Any], source: str) -> tuple[dict[str, dict[str, An
                 problems.append(
                     _problem(source, where, None, f"unknown key {where}", hint, "config-unknown")
                 )
+            elif (section, key) in STRING_OR_LIST and isinstance(value, list):
+                if not all(isinstance(v, str) for v in value):
+                    problems.append(
+                        _problem(source, where, value, f"{where} must be a string or a list "
+                                 "of strings", f'for example {key} = ["%d/%m/%Y"]', "config-type")
+                    )  # fmt: skip
+                else:
+                    merged[section][key] = list(value)
             elif not _type_ok(default, value):
                 problems.append(
                     _problem(

@@ -33,7 +33,20 @@ def _resolve_cohort(cohort: Path | None, demo: bool) -> Path:
     return cohort
 
 
-def study_config(path: Path | None, date_format: str | None, suppress_below: int | None):
+def _input_bounds(study, earliest_date: str | None, age_range: str | None):
+    """Apply --earliest-date / --age-range (parsed as ``aftercar validate`` does)."""
+    from aftercar.cli.validate import _age_range, _earliest
+
+    if earliest_date is not None:
+        study = study.replace("input", earliest_date=_earliest(earliest_date).isoformat())
+    if age_range is not None:
+        study = study.replace("input", age_range=list(_age_range(age_range)))
+    return study
+
+
+def study_config(
+    path: Path | None, date_format: str | list[str] | None, suppress_below: int | None
+):
     """The study TOML (or defaults) with the command-line overrides applied."""
     from aftercar.config import load_config
 
@@ -64,8 +77,20 @@ def report(
         typer.Option("--suppress-below", help="Show counts 1..K-1 as '<K' in every output."),
     ] = None,
     date_format: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--date-format",
+            help="strptime format of dates neither ISO nor with a month name, e.g. %d/%m/%Y "
+            "(repeat for several; each date column uses the first that reads all its dates).",
+        ),
+    ] = None,
+    earliest_date: Annotated[
         str | None,
-        typer.Option("--date-format", help="strptime format for ambiguous dates, e.g. %d/%m/%Y."),
+        typer.Option(help="Dates before it are errors (YYYY-MM-DD; default 1990-01-01)."),
+    ] = None,
+    age_range: Annotated[
+        str | None,
+        typer.Option(help="Plausible age at CAR T in years, MIN-MAX (default 18-100)."),
     ] = None,
     demo: Annotated[
         bool, typer.Option("--demo", help="Report on the bundled synthetic demo cohort.")
@@ -110,6 +135,7 @@ def report(
 
     path = _resolve_cohort(cohort, demo)
     study = study_config(config, date_format, suppress_below)
+    study = _input_bounds(study, earliest_date, age_range)
     if by:
         study = study.replace("analysis", table1_by=by)
     check_target(output, [path], force=force)  # before the analysis: fail fast

@@ -135,7 +135,7 @@ def read(cohort: str | Path | Cohort, config: StudyConfig) -> Cohort:
     """Read and validate a cohort with the study's ``[input]`` section (or pass one through)."""
     if isinstance(cohort, Cohort):
         return cohort
-    return read_cohort(cohort, date_format=config.input.date_format or None)
+    return read_cohort(cohort, **config.input.read_options())
 
 
 def derive(data: Cohort, classified: pd.DataFrame, config: StudyConfig) -> DerivedCohort:
