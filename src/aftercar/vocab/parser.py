@@ -1,45 +1,62 @@
 """Read one free-text regimen name into drugs, procedures and annotations.
 
-The rules (all tables live in data files, see :mod:`aftercar.vocab.vocabulary`):
+The rules (all tables live in data files, see :mod:`aftercar.vocab.vocabulary`
+and ``regimen_grammar.toml``):
 
-1. Annotations first: every annotation regex of ``regimen_grammar.toml`` is
-   found in the whole text and removed ("40 mg", "C1D1", "on trial",
-   "maintenance", "2nd"), so they can never be read as drugs.
-2. The remainder is split into chunks at the strong separators
-   (``+ / , & ; and with then ...``) and at parentheses.
+1. Annotations first: every annotation regex is found in the whole text and
+   removed ("40 mg", "C1D1", "on trial", "maintenance", "(transplant-eligible)",
+   "RRMM"), so they can never be read as drugs.
+2. The remainder is split into chunks at the separators (``+ / , & ; and with``)
+   and at parentheses; "->", "then", "followed by" (and "after", reversed) also
+   separate *steps* of a sequence written in one cell.
 3. Inside a chunk the words (split at spaces and hyphens) are matched greedily,
-   longest first: the concatenated words are looked up case-sensitively among
-   the regimen and letter codes (``KPd``, ``D``, ``d``, ``DT-PACE``) and then
-   case-insensitively (letters and digits only) among drug names, brands,
-   research codes, synonyms and misspellings (``REGN 5458`` = ``regn-5458``).
-   So ``ide-cel`` and ``DT-PACE`` stay whole while ``Tec-Dara`` and
-   ``Dara-KPd`` split into their parts.
-4. A single word still unmatched is decomposed into letter codes with their
-   case rules (``IsaPd`` = Isa + P + d; upper ``D`` daratumumab, lower ``d``
-   dexamethasone; a final capital ``D`` of an all-capital code is
-   dexamethasone, as in ``VRD``). The decomposition with the fewest codes wins;
-   if two decompositions tie with different meanings the word is ambiguous.
-5. Anything else is *unrecognized* and reported, never guessed.
+   longest first, case-sensitively among the regimen and letter codes (``KPd``,
+   ``D``, ``d``, ``DT-PACE``) and then case-insensitively (letters and digits
+   only, accents folded) among drug names, brands, research codes, synonyms and
+   target words (``REGN 5458`` = ``regn-5458``; ``BCMA``).
+4. A word still unmatched is read as letter codes only when it is a documented
+   combination (``[letter_codes]``: at most 5 codes ending in a dexamethasone
+   code or a named regimen code: ``DVRd``, ``VenDd``); ``PBSCT`` or ``PET`` are
+   never split. A short letter code (``T``, ``C``) next to an unknown word of the
+   same chunk becomes part of that unknown piece ("T cells", "C-CAR088").
+5. A word still unknown is corrected when exactly one vocabulary meaning is
+   within the allowed edit distance (:mod:`aftercar.vocab.corrections`); the
+   correction is reported. Anything else is *unrecognized* and reported, never
+   guessed.
+6. Target words join the class words of their step (:mod:`aftercar.vocab.assemble`).
 
 References
 ----------
-Issue 3 (letter-code case rules); REFERENCE.md section 4 (regimen acronyms).
+Issue 3 (letter-code case rules); issue 11 (real-world text); REFERENCE.md
+section 4 (regimen acronyms).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
-from aftercar.vocab.vocabulary import Reading, Vocabulary, default_vocabulary, norm_key
+from aftercar.vocab.corrections import Correction, correct
+from aftercar.vocab.grammar import LetterCodeRules
+from aftercar.vocab.vocabulary import (
+    TARGET_KIND,
+    Reading,
+    Vocabulary,
+    default_vocabulary,
+    norm_key,
+)
 
 _DASHES = re.compile(r"[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]")
 _BRACKETS = re.compile(r"[()\[\]{}]")
 _MAX_SEGMENT_WORD = 14
+_MAX_CORRECTION_WORDS = 3
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _WORD = re.compile(r"[^\s\-_.'\"*#()\[\]{}<>]+")
+_SUFFIX = re.compile(r"[a-z]{4}")
+_BIOLOGIC = ("mab", "cel", "ase", "cept", "stim", "alfa", "mig", "leucel", "dotin", "tansine")
+_CODE_HOWS = ("letter code", "regimen code", "final capital")
 
 
 @dataclass(frozen=True)
@@ -52,17 +69,23 @@ class Token:
         The piece as written.
     kind
         ``"drug"``, ``"procedure"``, ``"regimen"`` (a code for several
-        agents), ``"annotation"`` or ``"unrecognized"``.
+        agents), ``"target"`` (an antigen word such as BCMA), ``"annotation"``
+        or ``"unrecognized"``.
     names
         The drug/procedure names it maps to, or the annotation label.
     how
-        Why it was read that way (e.g. ``"letter code K"``).
+        Why it was read that way (e.g. ``"letter code K"``,
+        ``"corrected from 'Bortezomide' (spelling bortezomid)"``).
+    step
+        Which step of a sequence ("Tec -> Tal") the piece belongs to, in
+        reading order (0 when the text is not a sequence).
     """
 
     text: str
     kind: str
     names: tuple[str, ...]
     how: str
+    step: int = 0
 
 
 @dataclass(frozen=True)
@@ -83,6 +106,14 @@ class ParsedRegimen:
         Words that were not understood, in reading order.
     tokens
         Every piece with how it was read.
+    corrections
+        Misspellings read as a vocabulary spelling, as ``"written -> name"``.
+    steps
+        The drug/procedure names of each step of a sequence, in time order
+        (one step when the text is not a sequence).
+    sequence
+        True when two or more steps hold unplanned therapy ("Tec -> Tal",
+        "KPd then Dara"); "KRd then R maintenance" is one planned line.
     """
 
     text: str
@@ -91,6 +122,9 @@ class ParsedRegimen:
     annotations: tuple[str, ...]
     unrecognized: tuple[str, ...]
     tokens: tuple[Token, ...]
+    corrections: tuple[str, ...] = ()
+    steps: tuple[tuple[str, ...], ...] = ()
+    sequence: bool = False
 
     def to_frame(self):
         """Return the tokens as a pandas DataFrame ``text, kind, names, how``."""
@@ -100,10 +134,17 @@ class ParsedRegimen:
         return pd.DataFrame(rows, columns=["text", "kind", "names", "how"])
 
 
+@dataclass
+class _Chunk:
+    offset: int
+    text: str
+    step: int
+    tokens: list[tuple[int, Token]] = field(default_factory=list)
+
+
 def _normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
-    text = _DASHES.sub("-", text).replace("\u00d7", " x ")
-    return text
+    return _DASHES.sub("-", text).replace("\u00d7", " x ")
 
 
 def _take_annotations(text: str, vocab: Vocabulary) -> tuple[str, list[tuple[int, Token]]]:
@@ -128,13 +169,17 @@ def _lookup(words: list[str], vocab: Vocabulary) -> Reading | None:
     return vocab.by_key.get(norm_key(raw))
 
 
+def _rules(vocab: Vocabulary) -> LetterCodeRules:
+    return vocab.grammar.letter_codes if vocab.grammar else LetterCodeRules()
+
+
 def _segment(word: str, vocab: Vocabulary) -> list[Reading] | str | None:
     """Split ``word`` into letter codes; ``None`` if impossible, ``"ambiguous"``."""
     if not word.isalpha() or len(word) > _MAX_SEGMENT_WORD:
         return None
     all_caps = len(word) >= 2 and word.isupper()
     n = len(word)
-    # best[i] = list of candidate segmentations (as reading lists) of word[:i]
+    # best[i] = the candidate segmentations (as reading lists) of word[:i] with fewest codes
     best: list[list[list[Reading]] | None] = [None] * (n + 1)
     best[0] = [[]]
     for end in range(1, n + 1):
@@ -146,9 +191,8 @@ def _segment(word: str, vocab: Vocabulary) -> list[Reading] | str | None:
             reading = vocab.exact_codes.get(piece)
             if all_caps and end == n and piece in vocab.final_caps and start > 0:
                 reading = vocab.final_caps[piece]
-            if reading is None:
-                continue
-            options += [[*seq, reading] for seq in best[start]]
+            if reading is not None:
+                options += [[*seq, reading] for seq in best[start]]
         if options:
             fewest = min(len(o) for o in options)
             best[end] = [o for o in options if len(o) == fewest]
@@ -158,10 +202,69 @@ def _segment(word: str, vocab: Vocabulary) -> list[Reading] | str | None:
     return best[n][0] if len(meanings) == 1 else "ambiguous"
 
 
+def _documented(seq: list[Reading], rules: LetterCodeRules) -> bool:
+    """A documented combination: few codes, the last a dex/pred or named regimen code."""
+    last = seq[-1].names
+    return len(seq) <= rules.max_pieces and (len(last) > 1 or last[0] in rules.final_names)
+
+
 def _kind(names: tuple[str, ...], vocab: Vocabulary) -> str:
     if len(names) > 1:
         return "regimen"
-    return vocab.drugs[names[0]].kind
+    return vocab.drug(names[0]).kind
+
+
+def _unknown(word: str, why: str = "not a known drug, code or annotation") -> Token:
+    return Token(word, "unrecognized", (), why)
+
+
+def _read_word(word: str, vocab: Vocabulary) -> Token:
+    if _NUMBER.fullmatch(word):
+        return Token(
+            word, "annotation", ("number",), "a bare number (dose or count) is never a drug"
+        )
+    seg = _segment(word, vocab)
+    if seg is None:
+        return _unknown(word)
+    if seg == "ambiguous":
+        return _unknown(word, "letter codes can be read more than one way")
+    if not _documented(seg, _rules(vocab)):
+        return _unknown(word, "not a documented combination of letter codes")
+    names = tuple(dict.fromkeys(x for r in seg for x in r.names))
+    how = "letter codes " + " + ".join(r.how.split()[-1] for r in seg)
+    return Token(word, _kind(names, vocab), names, how)
+
+
+def _try_correction(
+    words: list[tuple[int, int, str]], i: int, text: str, vocab: Vocabulary
+) -> tuple[int, Token] | None:
+    """Correct the longest unknown span starting at word ``i`` (1-3 words)."""
+    texts = [w for _, _, w in words]
+    last = i + 1
+    while (
+        last < min(len(words), i + _MAX_CORRECTION_WORDS) and _lookup([texts[last]], vocab) is None
+    ):
+        last += 1
+    for j in range(last, i, -1):
+        found = correct("".join(texts[i:j]), vocab)
+        if found is None:
+            continue
+        piece = text[words[i][0] : words[j - 1][1]]
+        if isinstance(found, Correction):
+            how = f"corrected from {piece!r} (spelling {found.spelling})"
+            return j, Token(piece, _kind(found.names, vocab), found.names, how)
+        if j == i + 1:
+            rivals = " or ".join("+".join(m) for m in found)
+            return j, _unknown(piece, f"misspelling that could be {rivals}")
+    return None
+
+
+def _suffix(word: str, start: int, text: str, tokens: list[tuple[int, Token]], vocab) -> bool:
+    """A 4-letter FDA suffix glued to a biologic (``teclistamab-cqyv``)."""
+    if not _SUFFIX.fullmatch(word) or not tokens or start == 0 or text[start - 1] != "-":
+        return False
+    prev = tokens[-1][1]
+    return prev.kind == "drug" and any(n.endswith(_BIOLOGIC) for n in prev.names)
 
 
 def _read_chunk(
@@ -180,96 +283,126 @@ def _read_chunk(
                 i = j
                 break
         else:
-            token = _read_word(texts[i], vocab)
-            last = tokens[-1][1] if tokens else None
-            joins = token.kind == "unrecognized" or token.names == ("number",)
-            if joins and last is not None and last.kind == "unrecognized":
-                start = tokens[-1][0]
-                tokens[-1] = (start, Token(text[start : words[i][1]], last.kind, (), last.how))
-            else:
-                tokens.append((words[i][0], token))
-            i += 1
-    return tokens
+            i = _read_unmatched(words, i, text, vocab, tokens)
+    return _merge_weak(tokens, text, _rules(vocab).weak_length)
+
+
+def _read_unmatched(words, i: int, text: str, vocab: Vocabulary, tokens: list) -> int:
+    start, end, word = words[i]
+    token = _read_word(word, vocab)
+    if token.kind == "unrecognized" and token.how.startswith("not a known"):
+        if _suffix(word, start, text, tokens, vocab):
+            tokens.append((start, Token(word, "annotation", ("fda-suffix",), "FDA suffix")))
+            return i + 1
+        fixed = _try_correction(words, i, text, vocab)
+        if fixed is not None:
+            j, token = fixed
+            if token.kind != "unrecognized":
+                tokens.append((start, token))
+                return j
+    _append_joined(tokens, start, end, token, text)
+    return i + 1
+
+
+def _append_joined(tokens: list, start: int, end: int, token: Token, text: str) -> None:
+    last = tokens[-1][1] if tokens else None
+    joins = token.kind == "unrecognized" or token.names == ("number",)
+    if joins and last is not None and last.kind == "unrecognized":
+        first = tokens[-1][0]
+        tokens[-1] = (first, Token(text[first:end], last.kind, (), last.how))
+    else:
+        tokens.append((start, token))
+
+
+def _weak(token: Token, limit: int) -> bool:
+    short = len(token.text.replace("-", "").replace(" ", "")) <= limit
+    return short and token.kind in ("drug", "regimen") and token.how.startswith(_CODE_HOWS)
+
+
+def _merge_weak(tokens: list[tuple[int, Token]], text: str, limit: int) -> list[tuple[int, Token]]:
+    """Short letter codes next to an unknown word are part of it ("T cells")."""
+    if not any(t.kind == "unrecognized" for _, t in tokens):
+        return tokens
+    out: list[tuple[int, Token]] = []
+    for start, token in tokens:
+        mergeable = token.kind == "unrecognized" or _weak(token, limit)
+        prev = out[-1][1] if out else None
+        prev_ok = prev is not None and (prev.kind == "unrecognized" or _weak(prev, limit))
+        if mergeable and prev_ok and "unrecognized" in (token.kind, prev.kind):
+            first = out[-1][0]
+            piece = text[first : start + len(token.text)]
+            out[-1] = (first, _unknown(piece, "unknown word with a letter code beside it"))
+        else:
+            out.append((start, token))
+    return out
 
 
 def _rest(hit: Reading) -> tuple[tuple[str, ...], str]:
     return hit.names, hit.how
 
 
-def _read_word(word: str, vocab: Vocabulary) -> Token:
-    if _NUMBER.fullmatch(word):
-        return Token(
-            word, "annotation", ("number",), "a bare number (dose or count) is never a drug"
-        )
-    seg = _segment(word, vocab)
-    if seg is None:
-        return Token(word, "unrecognized", (), "not a known drug, code or annotation")
-    if seg == "ambiguous":
-        return Token(word, "unrecognized", (), "letter codes can be read more than one way")
-    names = tuple(dict.fromkeys(x for r in seg for x in r.names))
-    how = "letter codes " + " + ".join(r.how.split()[-1] for r in seg)
-    return Token(word, _kind(names, vocab), names, how)
-
-
-def _chunks(text: str, vocab: Vocabulary) -> list[tuple[int, str]]:
-    """Split at the strong separators, keeping each chunk's offset."""
-    chunks, pos = [], 0
+def _chunks(text: str, vocab: Vocabulary) -> list[_Chunk]:
+    """Split at the separators, keeping each chunk's offset and step (in reading order)."""
+    chunks, pos, step = [], 0, 0
     for m in vocab.separators.finditer(text):
-        chunks.append((pos, text[pos : m.start()]))
+        chunks.append(_Chunk(pos, text[pos : m.start()], step))
+        if m.lastgroup in ("sequence", "reverse"):
+            step += 1
         pos = m.end()
-    chunks.append((pos, text[pos:]))
+    chunks.append(_Chunk(pos, text[pos:], step))
     return chunks
 
 
-def _tokens(text: str, vocab: Vocabulary) -> list[Token]:
-    text, found = _take_annotations(_normalise(text), vocab)
-    text = _BRACKETS.sub(",", text)
-    for offset, chunk in _chunks(text, vocab):
-        words = [(offset + m.start(), offset + m.end(), m.group(0)) for m in _WORD.finditer(chunk)]
-        found += _read_chunk(words, text, vocab)
-    return [t for _, t in sorted(found, key=lambda p: p[0])]
+def _step_order(text: str, vocab: Vocabulary) -> list[int]:
+    """Reading-order step numbers in time order ("A after B" puts B first)."""
+    order = [0]
+    step = 0
+    for m in vocab.separators.finditer(text):
+        if m.lastgroup == "sequence":
+            step += 1
+            order.append(step)
+        elif m.lastgroup == "reverse":
+            step += 1
+            order.insert(order.index(step - 1), step)
+    return order
 
 
-def _drop_unspecified(names: set[str], vocab: Vocabulary) -> set[str]:
-    """Drop class mentions ("CAR T") covered by a named agent of that class."""
-    named = [vocab.drugs[n] for n in names if not vocab.drugs[n].unspecified]
-    keep = set()
-    for n in names:
-        d = vocab.drugs[n]
-        covered = d.unspecified and any(
-            o.drug_class == d.drug_class and set(d.targets) <= set(o.targets) for o in named
-        )
-        if not covered:
-            keep.add(n)
-    return keep
+def _step_of(offset: int, chunks: list[_Chunk]) -> int:
+    step = 0
+    for chunk in chunks:
+        if chunk.offset <= offset:
+            step = chunk.step
+    return step
 
 
-def _assemble(text: str, tokens: list[Token], vocab: Vocabulary) -> ParsedRegimen:
-    names = {n for t in tokens if t.kind in ("drug", "procedure", "regimen") for n in t.names}
-    names = _drop_unspecified(names, vocab)
-    if not names:  # a number means something only next to a drug
-        tokens = [_number_unrecognized(t) for t in tokens]
-    drugs = tuple(sorted(n for n in names if vocab.drugs[n].kind == "drug"))
-    procedures = tuple(sorted(n for n in names if vocab.drugs[n].kind == "procedure"))
-    return ParsedRegimen(
-        text=text,
-        drugs=drugs,
-        procedures=procedures,
-        annotations=tuple(f"{t.names[0]}: {t.text}" for t in tokens if t.kind == "annotation"),
-        unrecognized=tuple(t.text for t in tokens if t.kind == "unrecognized"),
-        tokens=tuple(tokens),
-    )
+def tokenise(text: str, vocab: Vocabulary) -> tuple[list[Token], str, list[int]]:
+    """Return the tokens of ``text`` in reading order, the blanked text and the step order.
 
-
-def _number_unrecognized(token: Token) -> Token:
-    if token.kind == "annotation" and token.names == ("number",):
-        return Token(token.text, "unrecognized", (), "a bare number without any drug")
-    return token
+    The blanked text is the normalised text with annotations replaced by spaces
+    (used to see whether a letter code is explained by drug names nearby).
+    """
+    blanked, found = _take_annotations(_normalise(text), vocab)
+    split = _BRACKETS.sub(",", blanked)
+    chunks = _chunks(split, vocab)
+    for chunk in chunks:
+        words = [
+            (chunk.offset + m.start(), chunk.offset + m.end(), m.group(0))
+            for m in _WORD.finditer(chunk.text)
+        ]
+        found += _read_chunk(words, split, vocab)
+    tokens = [
+        Token(t.text, t.kind, t.names, t.how, _step_of(offset, chunks))
+        for offset, t in sorted(found, key=lambda p: p[0])
+    ]
+    return tokens, blanked, _step_order(split, vocab)
 
 
 @lru_cache(maxsize=65536)
 def _parse_cached(text: str, vocab: Vocabulary) -> ParsedRegimen:
-    return _assemble(text, _tokens(text, vocab), vocab)
+    from aftercar.vocab.assemble import assemble
+
+    tokens, blanked, order = tokenise(text, vocab)
+    return assemble(text, tokens, blanked, order, vocab)
 
 
 def parse_regimen(text: str, *, vocabulary: Vocabulary | None = None) -> ParsedRegimen:
@@ -279,7 +412,7 @@ def parse_regimen(text: str, *, vocabulary: Vocabulary | None = None) -> ParsedR
     ----------
     text
         A regimen as written, e.g. ``"Dara-KPd"``, ``"Tec + dara (step-up)"``,
-        ``"REGN5458 on trial"``, ``"cilta-cel (2nd CAR T)"``.
+        ``"REGN5458 on trial"``, ``"cilta-cel (2nd CAR T)"``, ``"Tec -> Tal"``.
     vocabulary
         The vocabulary to read with; ``None`` uses the shipped one.
 
@@ -288,11 +421,15 @@ def parse_regimen(text: str, *, vocabulary: Vocabulary | None = None) -> ParsedR
     ParsedRegimen
         ``drugs`` are INN generic names in lower case (an investigational agent
         without an INN by its research code); procedures are not drugs;
-        annotations are kept; anything not understood is in ``unrecognized``.
+        annotations are kept; corrected misspellings are listed in
+        ``corrections``; anything not understood is in ``unrecognized``.
 
     References
     ----------
-    Issue 3; REFERENCE.md section 4 (drug table and regimen acronyms).
+    Issues 3 and 11; REFERENCE.md section 4 (drug table and regimen acronyms).
     """
     vocab = vocabulary if vocabulary is not None else default_vocabulary()
     return _parse_cached(str(text), vocab)
+
+
+__all__ = ["TARGET_KIND", "ParsedRegimen", "Token", "parse_regimen", "tokenise"]
