@@ -17,9 +17,9 @@ symmetric delete spelling correction).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import combinations
 
 from aftercar.vocab.grammar import CorrectionRules
 from aftercar.vocab.vocabulary import TARGET_KIND, Vocabulary, norm_key
@@ -51,10 +51,12 @@ def osa_distance(a: str, b: str) -> int:
 
 
 def _deletes(word: str, edits: int) -> set[str]:
+    """``word`` and every string made from it by deleting up to ``edits`` letters."""
     out = {word}
-    for k in range(1, min(edits, len(word) - 1) + 1):
-        for drop in combinations(range(len(word)), k):
-            out.add("".join(c for i, c in enumerate(word) if i not in drop))
+    frontier = {word}
+    for _ in range(min(edits, len(word) - 1)):
+        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
+        out |= frontier
     return out
 
 
@@ -63,7 +65,7 @@ class _Index:
     keys: dict[str, tuple[str, ...]]  # spelling key -> names
     deletes: dict[str, list[str]]
     rules: CorrectionRules
-    agents: frozenset[str]  # keys whose meaning is an agent (truncation candidates)
+    prefixes: dict[str, dict[tuple[str, ...], str]]  # agent-key prefix -> meaning -> key
 
 
 @lru_cache(maxsize=8)
@@ -80,12 +82,14 @@ def _index(vocab: Vocabulary) -> _Index:
     for key in keys:
         for d in _deletes(key, rules.edits_for(len(key))):
             deletes.setdefault(d, []).append(key)
-    agents = frozenset(
-        key
-        for key, names in keys.items()
-        if all(vocab.drug(n).role in ("anti_myeloma", "steroid") for n in names)
-    )
-    return _Index(keys, deletes, rules, agents)
+    prefixes: dict[str, dict[tuple[str, ...], str]] = {}
+    for key, names in keys.items():
+        if not all(vocab.drug(n).role in ("anti_myeloma", "steroid") for n in names):
+            continue  # truncations are read for agents only
+        shortest = max(rules.min_truncation, math.ceil(rules.truncation_ratio * len(key)))
+        for end in range(shortest, len(key)):
+            prefixes.setdefault(key[:end], {}).setdefault(names, key)
+    return _Index(keys, deletes, rules, prefixes)
 
 
 def _near(key: str, index: _Index) -> tuple[int, set[tuple[str, ...]], str] | None:
@@ -113,14 +117,7 @@ def _near(key: str, index: _Index) -> tuple[int, set[tuple[str, ...]], str] | No
 
 
 def _truncation(key: str, index: _Index) -> tuple[set[tuple[str, ...]], str] | None:
-    rules = index.rules
-    if len(key) < rules.min_truncation:
-        return None
-    hits = {
-        index.keys[cand]: cand
-        for cand in index.agents
-        if cand.startswith(key) and len(key) >= rules.truncation_ratio * len(cand)
-    }
+    hits = index.prefixes.get(key)
     return (set(hits), min(hits.values(), key=len)) if hits else None
 
 

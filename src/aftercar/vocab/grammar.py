@@ -68,6 +68,7 @@ class Grammar:
     letter_codes: LetterCodeRules
     corrections: CorrectionRules
     class_mentions: dict[str, str]
+    combined: re.Pattern[str] | None = None  # all annotations, one pass (group a<N> = rule N)
 
 
 def _fail(path: Path, where: str, what: str, fix: str) -> VocabularyError:
@@ -108,6 +109,12 @@ def _annotations(data: dict, path: Path) -> tuple[Annotation, ...]:
             ) from exc
         out.append(Annotation(entry["label"], pattern, entry.get("why", "")))
     return tuple(out)
+
+
+def _combine(annotations: tuple[Annotation, ...]) -> re.Pattern[str]:
+    """One alternation of all annotation rules, in file order (leftmost match, first rule wins)."""
+    parts = [f"(?P<a{i}>{a.pattern.pattern})" for i, a in enumerate(annotations)]
+    return re.compile("|".join(parts) or "(?!)", re.IGNORECASE)
 
 
 def _table(data: dict, key: str, path: Path) -> dict:
@@ -164,8 +171,10 @@ def load_grammar(path: Path) -> Grammar:
             "must map drug classes to labels",
             'write class_mentions = { car_t = "car t" }',
         )
+    annotations = _annotations(data, path)
     return Grammar(
-        annotations=_annotations(data, path),
+        annotations=annotations,
+        combined=_combine(annotations),
         separators=_separators(data, path),
         letter_codes=_letter_rules(data, path),
         corrections=_correction_rules(data, path),

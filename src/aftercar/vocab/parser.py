@@ -148,17 +148,21 @@ def _normalise(text: str) -> str:
 
 
 def _take_annotations(text: str, vocab: Vocabulary) -> tuple[str, list[tuple[int, Token]]]:
+    """Find every annotation (one pass of all rules, leftmost first) and blank it out."""
     found: list[tuple[int, Token]] = []
-    for ann in vocab.annotations:
+    combined = vocab.grammar.combined if vocab.grammar else None
+    if combined is None:
+        return text, found
+    rules = vocab.annotations
 
-        def _cut(m: re.Match[str], ann=ann) -> str:
-            piece = m.group(0).strip(" -")
-            if piece:
-                found.append((m.start(), Token(piece, "annotation", (ann.label,), ann.why)))
-            return " " * len(m.group(0))  # a weak separator; keeps offsets
+    def _cut(m: re.Match[str]) -> str:
+        piece = m.group(0).strip(" -")
+        if piece:
+            ann = rules[int(m.lastgroup[1:])] if m.lastgroup else rules[0]
+            found.append((m.start(), Token(piece, "annotation", (ann.label,), ann.why)))
+        return " " * len(m.group(0))  # a weak separator; keeps offsets
 
-        text = ann.pattern.sub(_cut, text)
-    return text, found
+    return combined.sub(_cut, text), found
 
 
 def _lookup(words: list[str], vocab: Vocabulary) -> Reading | None:
@@ -341,30 +345,23 @@ def _rest(hit: Reading) -> tuple[tuple[str, ...], str]:
     return hit.names, hit.how
 
 
-def _chunks(text: str, vocab: Vocabulary) -> list[_Chunk]:
-    """Split at the separators, keeping each chunk's offset and step (in reading order)."""
-    chunks, pos, step = [], 0, 0
+def _chunks(text: str, vocab: Vocabulary) -> tuple[list[_Chunk], list[int]]:
+    """Split at the separators: chunks with offset and step, and the steps in time order.
+
+    Steps are numbered in reading order; "A after B" puts B first in time.
+    """
+    chunks, pos, step, order = [], 0, 0, [0]
     for m in vocab.separators.finditer(text):
         chunks.append(_Chunk(pos, text[pos : m.start()], step))
-        if m.lastgroup in ("sequence", "reverse"):
-            step += 1
-        pos = m.end()
-    chunks.append(_Chunk(pos, text[pos:], step))
-    return chunks
-
-
-def _step_order(text: str, vocab: Vocabulary) -> list[int]:
-    """Reading-order step numbers in time order ("A after B" puts B first)."""
-    order = [0]
-    step = 0
-    for m in vocab.separators.finditer(text):
         if m.lastgroup == "sequence":
             step += 1
             order.append(step)
         elif m.lastgroup == "reverse":
             step += 1
             order.insert(order.index(step - 1), step)
-    return order
+        pos = m.end()
+    chunks.append(_Chunk(pos, text[pos:], step))
+    return chunks, order
 
 
 def _step_of(offset: int, chunks: list[_Chunk]) -> int:
@@ -383,7 +380,7 @@ def tokenise(text: str, vocab: Vocabulary) -> tuple[list[Token], str, list[int]]
     """
     blanked, found = _take_annotations(_normalise(text), vocab)
     split = _BRACKETS.sub(",", blanked)
-    chunks = _chunks(split, vocab)
+    chunks, order = _chunks(split, vocab)
     for chunk in chunks:
         words = [
             (chunk.offset + m.start(), chunk.offset + m.end(), m.group(0))
@@ -394,7 +391,7 @@ def tokenise(text: str, vocab: Vocabulary) -> tuple[list[Token], str, list[int]]
         Token(t.text, t.kind, t.names, t.how, _step_of(offset, chunks))
         for offset, t in sorted(found, key=lambda p: p[0])
     ]
-    return tokens, blanked, _step_order(split, vocab)
+    return tokens, blanked, order
 
 
 @lru_cache(maxsize=65536)

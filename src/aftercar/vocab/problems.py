@@ -159,19 +159,14 @@ def regimen_problems(
         return []
     row_list = list(rows)
     hits = np.flatnonzero(np.isin(codes, np.fromiter(found, dtype=np.int64, count=len(found))))
+    made = {
+        code: [(firsts[code]["text"], message, _HINTS[rule], rule) for rule, message in found[code]]
+        for code in found
+    }
     return [
-        Problem(
-            file=file,
-            row=row_list[k],
-            column=column,
-            value=firsts[codes[k]]["text"],
-            message=message,
-            hint=_HINTS[rule],
-            severity="warning",
-            rule=rule,
-        )
-        for k in hits
-        for rule, message in found[codes[k]]
+        Problem(file, row_list[k], column, value, message, hint, "warning", rule)
+        for k, code in zip(hits.tolist(), codes[hits].tolist(), strict=True)
+        for value, message, hint, rule in made[code]
     ]
 
 

@@ -53,6 +53,9 @@ _BOOLS = {"true": True, "false": False}
 WORD_SPLIT = re.compile(r"[\s\-_.'\"*#()\[\]{}<>]+")
 
 
+_NOT_KEY = re.compile(r"[^0-9a-z\u00b5\u03bc]")
+
+
 def norm_key(text: str) -> str:
     """Return the lookup key of ``text``: lower case, accents folded, letters and digits only.
 
@@ -63,7 +66,7 @@ def norm_key(text: str) -> str:
         text = "".join(
             c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
         )
-    return re.sub(r"[^0-9a-z\u00b5\u03bc]", "", text.casefold())
+    return _NOT_KEY.sub("", text.casefold())
 
 
 @dataclass(frozen=True)
