@@ -17,7 +17,6 @@ symmetric delete spelling correction).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -86,9 +85,10 @@ def _index(vocab: Vocabulary) -> _Index:
     for key, names in keys.items():
         if not all(vocab.drug(n).role in ("anti_myeloma", "steroid") for n in names):
             continue  # truncations are read for agents only
-        shortest = max(rules.min_truncation, math.ceil(rules.truncation_ratio * len(key)))
-        for end in range(shortest, len(key)):
-            prefixes.setdefault(key[:end], {}).setdefault(names, key)
+        for end in range(rules.min_truncation, len(key)):
+            meanings = prefixes.setdefault(key[:end], {})
+            if len(key) < len(meanings.get(names, key + "_")):
+                meanings[names] = key  # the shortest spelling of each meaning
     return _Index(keys, deletes, rules, prefixes)
 
 
@@ -118,7 +118,12 @@ def _near(key: str, index: _Index) -> tuple[int, set[tuple[str, ...]], str] | No
 
 def _truncation(key: str, index: _Index) -> tuple[set[tuple[str, ...]], str] | None:
     hits = index.prefixes.get(key)
-    return (set(hits), min(hits.values(), key=len)) if hits else None
+    if not hits:
+        return None
+    spelling = min(hits.values(), key=len)
+    if len(hits) == 1 and len(key) < index.rules.truncation_ratio * len(spelling):
+        return None  # too short a start of one name to be read as it
+    return set(hits), spelling
 
 
 @lru_cache(maxsize=65536)
