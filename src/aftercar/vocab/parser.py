@@ -177,17 +177,17 @@ def _rules(vocab: Vocabulary) -> LetterCodeRules:
     return vocab.grammar.letter_codes if vocab.grammar else LetterCodeRules()
 
 
-def _segment(word: str, vocab: Vocabulary) -> list[Reading] | str | None:
-    """Split ``word`` into letter codes; ``None`` if impossible, ``"ambiguous"``."""
+def _segment(word: str, vocab: Vocabulary) -> list[tuple[str, Reading]] | str | None:
+    """Split ``word`` into letter codes (piece, reading); ``None`` if impossible, ``"ambiguous"``."""
     if not word.isalpha() or len(word) > _MAX_SEGMENT_WORD:
         return None
     all_caps = len(word) >= 2 and word.isupper()
     n = len(word)
-    # best[i] = the candidate segmentations (as reading lists) of word[:i] with fewest codes
-    best: list[list[list[Reading]] | None] = [None] * (n + 1)
+    # best[i] = the candidate segmentations of word[:i] with the fewest codes
+    best: list[list[list[tuple[str, Reading]]] | None] = [None] * (n + 1)
     best[0] = [[]]
     for end in range(1, n + 1):
-        options: list[list[Reading]] = []
+        options: list[list[tuple[str, Reading]]] = []
         for start in range(end):
             if best[start] is None:
                 continue
@@ -196,19 +196,19 @@ def _segment(word: str, vocab: Vocabulary) -> list[Reading] | str | None:
             if all_caps and end == n and piece in vocab.final_caps and start > 0:
                 reading = vocab.final_caps[piece]
             if reading is not None:
-                options += [[*seq, reading] for seq in best[start]]
+                options += [[*seq, (piece, reading)] for seq in best[start]]
         if options:
             fewest = min(len(o) for o in options)
             best[end] = [o for o in options if len(o) == fewest]
     if best[n] is None:
         return None
-    meanings = {tuple(sorted({x for r in seq for x in r.names})) for seq in best[n]}
+    meanings = {tuple(sorted({x for _, r in seq for x in r.names})) for seq in best[n]}
     return best[n][0] if len(meanings) == 1 else "ambiguous"
 
 
-def _documented(seq: list[Reading], rules: LetterCodeRules) -> bool:
+def _documented(seq: list[tuple[str, Reading]], rules: LetterCodeRules) -> bool:
     """A documented combination: few codes, the last a dex/pred or named regimen code."""
-    last = seq[-1].names
+    last = seq[-1][1].names
     return len(seq) <= rules.max_pieces and (len(last) > 1 or last[0] in rules.final_names)
 
 
@@ -234,8 +234,8 @@ def _read_word(word: str, vocab: Vocabulary) -> Token:
         return _unknown(word, "letter codes can be read more than one way")
     if not _documented(seg, _rules(vocab)):
         return _unknown(word, "not a documented combination of letter codes")
-    names = tuple(dict.fromkeys(x for r in seg for x in r.names))
-    how = "letter codes " + " + ".join(r.how.split()[-1] for r in seg)
+    names = tuple(dict.fromkeys(x for _, r in seg for x in r.names))
+    how = "letter codes " + " + ".join(piece for piece, _ in seg)
     return Token(word, _kind(names, vocab), names, how)
 
 
@@ -268,7 +268,8 @@ def _suffix(word: str, start: int, text: str, tokens: list[tuple[int, Token]], v
     if not _SUFFIX.fullmatch(word) or not tokens or start == 0 or text[start - 1] != "-":
         return False
     prev = tokens[-1][1]
-    return prev.kind == "drug" and any(n.endswith(_BIOLOGIC) for n in prev.names)
+    named = prev.how.startswith(("name", "synonym", "corrected"))
+    return named and prev.kind == "drug" and any(n.endswith(_BIOLOGIC) for n in prev.names)
 
 
 def _read_chunk(
@@ -323,15 +324,24 @@ def _weak(token: Token, limit: int) -> bool:
     return short and token.kind in ("drug", "regimen") and token.how.startswith(_CODE_HOWS)
 
 
+def _glued_number(prev: tuple[int, Token], start: int, token: Token, text: str, limit) -> bool:
+    """A number glued by a hyphen to a short letter code ("T-12", "D-1") is one unknown code."""
+    end = prev[0] + len(prev[1].text)
+    return token.names == ("number",) and _weak(prev[1], limit) and text[end:start] == "-"
+
+
 def _merge_weak(tokens: list[tuple[int, Token]], text: str, limit: int) -> list[tuple[int, Token]]:
-    """Short letter codes next to an unknown word are part of it ("T cells")."""
-    if not any(t.kind == "unrecognized" for _, t in tokens):
-        return tokens
+    """Short letter codes next to an unknown word are part of it ("T cells", "T-12")."""
     out: list[tuple[int, Token]] = []
     for start, token in tokens:
+        end = start + len(token.text)
+        if _weak(token, limit) and text[end : end + 2] == "- ":  # "B-D0": glued to a removed piece
+            token = _unknown(token.text, "letter code glued to a code-like piece")
         mergeable = token.kind == "unrecognized" or _weak(token, limit)
         prev = out[-1][1] if out else None
         prev_ok = prev is not None and (prev.kind == "unrecognized" or _weak(prev, limit))
+        if prev is not None and _glued_number(out[-1], start, token, text, limit):
+            mergeable, prev_ok, token = True, True, _unknown(token.text)
         if mergeable and prev_ok and "unrecognized" in (token.kind, prev.kind):
             first = out[-1][0]
             piece = text[first : start + len(token.text)]
