@@ -93,7 +93,7 @@ def _known_part(part: str) -> bool:
 
 
 def _absent(word: str) -> bool:
-    """``word`` and each of its hyphen/space parts of 2+ characters are absent from the vocabulary."""
+    """``word`` and each of its hyphen/space parts of 2+ characters are not in the vocabulary."""
     parts = [p for p in word.replace(" ", "-").split("-") if p]
     return not _known_part(word) and not any(len(p) > 1 and _known_part(p) for p in parts)
 

@@ -178,7 +178,7 @@ def _rules(vocab: Vocabulary) -> LetterCodeRules:
 
 
 def _segment(word: str, vocab: Vocabulary) -> list[tuple[str, Reading]] | str | None:
-    """Split ``word`` into letter codes (piece, reading); ``None`` if impossible, ``"ambiguous"``."""
+    """Split ``word`` into (piece, reading) letter codes; None if impossible, or "ambiguous"."""
     if not word.isalpha() or len(word) > _MAX_SEGMENT_WORD:
         return None
     all_caps = len(word) >= 2 and word.isupper()
