@@ -57,6 +57,7 @@ _WORD = re.compile(r"[^\s\-_.'\"*#()\[\]{}<>]+")
 _SUFFIX = re.compile(r"[a-z]{4}")
 _BIOLOGIC = ("mab", "cel", "ase", "cept", "stim", "alfa", "mig", "leucel", "dotin", "tansine")
 _CODE_HOWS = ("letter code", "regimen code", "final capital")
+_THERAPY_KINDS = ("drug", "procedure", "regimen", TARGET_KIND)
 
 
 @dataclass(frozen=True)
@@ -397,11 +398,40 @@ def tokenise(text: str, vocab: Vocabulary) -> tuple[list[Token], str, list[int]]
             for m in _WORD.finditer(chunk.text)
         ]
         found += _read_chunk(words, split, vocab)
+    found = _history_chunks(sorted(found, key=lambda p: p[0]), chunks)
     tokens = [
-        Token(t.text, t.kind, t.names, t.how, _step_of(offset, chunks))
-        for offset, t in sorted(found, key=lambda p: p[0])
+        Token(t.text, t.kind, t.names, t.how, _step_of(offset, chunks)) for offset, t in found
     ]
     return tokens, blanked, order
+
+
+def _chunk_of(offset: int, chunks: list[_Chunk]) -> int:
+    index = 0
+    for i, chunk in enumerate(chunks):
+        if chunk.offset <= offset:
+            index = i
+    return index
+
+
+def _history_chunks(found: list[tuple[int, Token]], chunks: list[_Chunk]) -> list:
+    """Therapy named in a chunk marked as history ("Tec (prior BCMA CAR T)") is not read.
+
+    Applies only when another chunk of the text holds therapy.
+    """
+    where = [_chunk_of(offset, chunks) for offset, _ in found]
+    history = {c for c, (_, t) in zip(where, found, strict=True) if t.names == ("history",)}
+    therapy = {c for c, (_, t) in zip(where, found, strict=True) if t.kind in _THERAPY_KINDS}
+    if not history or not therapy - history:
+        return found
+    return [
+        (offset, _as_history(t) if c in history and t.kind in _THERAPY_KINDS else t)
+        for c, (offset, t) in zip(where, found, strict=True)
+    ]
+
+
+def _as_history(token: Token) -> Token:
+    why = f"earlier therapy named as history ({'; '.join(token.names)}), not part of this regimen"
+    return Token(token.text, "annotation", ("history",), why, token.step)
 
 
 @lru_cache(maxsize=65536)
