@@ -251,7 +251,11 @@ def classify_regimens(
     rows = [
         classify_text(t, taxonomy=tax, overrides=ovr, vocabulary=vocab) for t in [*uniques, None]
     ]
-    indices = encoded.indices.fill_null(len(uniques))
+    return _table(arr, rows, encoded.indices.fill_null(len(uniques)))
+
+
+def _table(arr: pa.Array, rows: list[Classification], indices: pa.Array) -> pa.Table:
+    """Take the per-distinct-text rows back to every input row."""
     columns = {}
     for name in COLUMNS:
         values = [getattr(r, name) for r in rows]

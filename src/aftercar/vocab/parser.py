@@ -157,7 +157,10 @@ def _take_annotations(text: str, vocab: Vocabulary) -> tuple[str, list[tuple[int
     rules = vocab.annotations
 
     def _cut(m: re.Match[str]) -> str:
-        piece = m.group(0).strip(" -")
+        at, piece = m.start(), m.group(0).strip(" -")
+        glued = at >= 2 and m.string[at - 1] == "-" and m.string[at - 2].isalnum()
+        if glued and any(c.isdigit() for c in piece):
+            return m.group(0)  # "BBD-D0", "XY-C12": part of a research code, not a cycle
         if piece:
             ann = rules[int(m.lastgroup[1:])] if m.lastgroup else rules[0]
             found.append((m.start(), Token(piece, "annotation", (ann.label,), ann.why)))
@@ -325,10 +328,31 @@ def _weak(token: Token, limit: int) -> bool:
     return short and token.kind in ("drug", "regimen") and token.how.startswith(_CODE_HOWS)
 
 
-def _glued_number(prev: tuple[int, Token], start: int, token: Token, text: str, limit) -> bool:
-    """A number glued by a hyphen to a short letter code ("T-12", "D-1") is one unknown code."""
+def _glued_number(prev: tuple[int, Token], start: int, token: Token, text: str) -> bool:
+    """A number glued by a hyphen to a letter code ("T-12", "BBD-0") makes an unknown code."""
     end = prev[0] + len(prev[1].text)
-    return token.names == ("number",) and _weak(prev[1], limit) and text[end:start] == "-"
+    code = prev[1].kind in ("drug", "regimen") and prev[1].how.startswith(_CODE_HOWS)
+    return token.names == ("number",) and code and text[end:start] == "-"
+
+
+def _glued(first: tuple[int, Token], start: int, text: str) -> bool:
+    end = first[0] + len(first[1].text)
+    return text[end:start] == "-"
+
+
+def _joins(prev: tuple[int, Token], start: int, token: Token, text: str, limit: int) -> bool:
+    """Whether ``token`` and the piece before it form one unknown piece.
+
+    One of them is unknown and the other a short letter code ("T cells"), or a
+    letter-code reading glued to it by a hyphen ("BBD-A0").
+    """
+    pair = (prev[1], token)
+    if not any(t.kind == "unrecognized" for t in pair):
+        return False
+    other = prev[1] if token.kind == "unrecognized" else token
+    if other.kind == "unrecognized" or _weak(other, limit):
+        return True
+    return other.how.startswith("letter codes") and _glued(prev, start, text)
 
 
 def _merge_weak(tokens: list[tuple[int, Token]], text: str, limit: int) -> list[tuple[int, Token]]:
@@ -338,12 +362,9 @@ def _merge_weak(tokens: list[tuple[int, Token]], text: str, limit: int) -> list[
         end = start + len(token.text)
         if _weak(token, limit) and text[end : end + 2] == "- ":  # "B-D0": glued to a removed piece
             token = _unknown(token.text, "letter code glued to a code-like piece")
-        mergeable = token.kind == "unrecognized" or _weak(token, limit)
-        prev = out[-1][1] if out else None
-        prev_ok = prev is not None and (prev.kind == "unrecognized" or _weak(prev, limit))
-        if prev is not None and _glued_number(out[-1], start, token, text, limit):
-            mergeable, prev_ok, token = True, True, _unknown(token.text)
-        if mergeable and prev_ok and "unrecognized" in (token.kind, prev.kind):
+        if out and _glued_number(out[-1], start, token, text):
+            token = _unknown(token.text)
+        if out and _joins(out[-1], start, token, text, limit):
             first = out[-1][0]
             piece = text[first : start + len(token.text)]
             out[-1] = (first, _unknown(piece, "unknown word with a letter code beside it"))

@@ -258,18 +258,17 @@ def _parse(data: dict, path: str, vocab: Vocabulary) -> Taxonomy:
             "add them to precedence or remove them",
         )
     cats = {n: _category(n, specs[n], path, vocab) for n in precedence}
-    spec = specs.get(default, {})
-    cats[default] = Category(
-        default,
-        str(spec.get("label", default)),
-        frozenset(),
-        frozenset(),
-        frozenset(),
-        _colour(spec, path, f"[categories.{default}]") if isinstance(spec, dict) else "",
-    )
+    cats[default] = _default_category(default, specs.get(default, {}), path)
     return Taxonomy(
         tuple(precedence), default, _fill_colours(cats), path, _unclassified(data, path)
     )
+
+
+def _default_category(name: str, spec: object, path: str) -> Category:
+    spec = spec if isinstance(spec, dict) else {}
+    colour = _colour(spec, path, f"[categories.{name}]")
+    empty: frozenset[str] = frozenset()
+    return Category(name, str(spec.get("label", name)), empty, empty, empty, colour)
 
 
 def load_taxonomy(
