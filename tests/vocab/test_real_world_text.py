@@ -269,3 +269,10 @@ def test_classification_table_has_the_new_columns_after_the_contract():
     assert table.column_names[-3:] == ["corrections", "sequence", "sequence_steps"]
     assert table.column("sequence").to_pylist() == [True, False]
     assert table.column("corrections").to_pylist() == ["", "Bortezomide -> bortezomib"]
+
+
+def test_every_drug_form_of_the_raw_simulator_is_a_known_anti_myeloma_agent():
+    forms = [f for row in _rows("simulation_drugs.csv") for f in row["forms"].split("|")]
+    got = drug_roles(forms).to_pylist()
+    assert [r["text"] for r in got if not r["known"] or r["unrecognized"]] == []
+    assert all(r["anti_myeloma"] for r in got)
