@@ -15,9 +15,6 @@ Rules applied after tokenising (each documented in ``docs/vocabulary.md``):
 - **Sequences**: two or more steps with unplanned anti-myeloma therapy ("Tec ->
   Tal") set ``sequence``; a step with a phase-of-care annotation (maintenance,
   bridging, conditioning...) or a transplant is part of a planned line.
-- **History**: in a text of several steps, a step marked as earlier therapy
-  ("cilta-cel after prior ide-cel", "Dara-Pd (prior) -> Elranatamab") is not part
-  of the regimen; its words stay in the tokens and annotations.
 """
 
 from __future__ import annotations
@@ -29,7 +26,6 @@ _THERAPY = ("drug", "procedure", "regimen")
 _NAMED = ("name", "synonym", "corrected")
 _CODES = ("letter code", "regimen code")
 _PLANNED = ("phase-of-care",)
-_HISTORY = "history"
 _MIN_NAMED = 2
 
 
@@ -142,19 +138,12 @@ def _number_unrecognized(token: Token) -> Token:
     return token
 
 
-def _drop_history(steps: dict[int, set[str]], tokens: list[Token]) -> dict[int, set[str]]:
-    """Leave out the steps marked as earlier therapy when another step holds therapy."""
-    history = {t.step for t in tokens if t.kind == "annotation" and t.names[0] == _HISTORY}
-    kept = {s: n for s, n in steps.items() if s not in history}
-    return kept if kept and len(steps) > 1 else steps
-
-
 def assemble(
     text: str, tokens: list[Token], blanked: str, order: list[int], vocab: Vocabulary
 ) -> ParsedRegimen:
     """Apply the rules of this module to the tokens of ``text``."""
     tokens = _drop_disagreeing_codes(tokens, blanked, vocab)
-    steps = _drop_history(_step_names(tokens, vocab), tokens)
+    steps = _step_names(tokens, vocab)
     names = set().union(*steps.values()) if steps else set()
     names = _drop_unspecified(names, vocab)
     if not names:  # a number means something only next to a drug

@@ -419,7 +419,7 @@ def tokenise(text: str, vocab: Vocabulary) -> tuple[list[Token], str, list[int]]
             for m in _WORD.finditer(chunk.text)
         ]
         found += _read_chunk(words, split, vocab)
-    found = _history_chunks(sorted(found, key=lambda p: p[0]), chunks)
+    found = _history_chunks(sorted(found, key=lambda p: p[0]), chunks, blanked)
     tokens = [
         Token(t.text, t.kind, t.names, t.how, _step_of(offset, chunks)) for offset, t in found
     ]
@@ -434,18 +434,50 @@ def _chunk_of(offset: int, chunks: list[_Chunk]) -> int:
     return index
 
 
-def _history_chunks(found: list[tuple[int, Token]], chunks: list[_Chunk]) -> list:
-    """Therapy named in a chunk marked as history ("Tec (prior BCMA CAR T)") is not read.
+def _groups(blanked: str, chunks: list[_Chunk]) -> list[int | None]:
+    """The parenthesis group (offset of its opening bracket) of each chunk, or None."""
+    opened: list[int] = []
+    group_at: dict[int, int | None] = {}
+    for i, ch in enumerate(blanked):
+        if ch in "([{":
+            opened.append(i)
+        elif ch in ")]}" and opened:
+            opened.pop()
+        group_at[i] = opened[-1] if opened else None
+    return [group_at.get(c.offset) if c.offset < len(blanked) else None for c in chunks]
 
-    Applies only when another chunk of the text holds therapy.
+
+def _history_targets(i: int, chunks, groups, therapy: set[int]) -> set[int]:
+    """Chunks whose therapy a history word in chunk ``i`` marks as earlier therapy."""
+    if i in therapy:
+        return {i}  # "prior ide-cel"
+    group = groups[i]
+    if group is not None:
+        inside = {j for j, g in enumerate(groups) if g == group and j in therapy}
+        if inside:
+            return inside  # "(prior: Dara-Pd)"
+        before = [j for j in range(i) if groups[j] is None and chunks[j].offset < group]
+        return {before[-1]} & therapy if before else set()  # "Dara-Pd (prior)"
+    after = [j for j in range(i + 1, len(chunks)) if chunks[j].step == chunks[i].step]
+    return {after[0]} & therapy if after else set()  # "prior: Dara-Pd"
+
+
+def _history_chunks(found: list[tuple[int, Token]], chunks: list[_Chunk], blanked: str) -> list:
+    """Therapy named as history ("Tec (prior BCMA CAR T)") is not part of the regimen.
+
+    Applies only when some therapy of the text is not marked as history.
     """
     where = [_chunk_of(offset, chunks) for offset, _ in found]
     history = {c for c, (_, t) in zip(where, found, strict=True) if t.names == ("history",)}
     therapy = {c for c, (_, t) in zip(where, found, strict=True) if t.kind in _THERAPY_KINDS}
-    if not history or not therapy - history:
+    if not history:
+        return found
+    groups = _groups(blanked, chunks)
+    marked = set().union(*(_history_targets(i, chunks, groups, therapy) for i in history))
+    if not marked or not therapy - marked:
         return found
     return [
-        (offset, _as_history(t) if c in history and t.kind in _THERAPY_KINDS else t)
+        (offset, _as_history(t) if c in marked and t.kind in _THERAPY_KINDS else t)
         for c, (offset, t) in zip(where, found, strict=True)
     ]
 
