@@ -276,3 +276,20 @@ def test_every_drug_form_of_the_raw_simulator_is_a_known_anti_myeloma_agent():
     got = drug_roles(forms).to_pylist()
     assert [r["text"] for r in got if not r["known"] or r["unrecognized"]] == []
     assert all(r["anti_myeloma"] for r in got)
+
+
+def test_a_printed_summary_keeps_the_first_rows_and_counts_them_all():
+    from aftercar.vocab import count_regimen_problems
+
+    texts = ["Dara + Zorblatinib"] * 50 + ["hospice"] * 3 + ["KRd"]
+    rows = list(range(2, len(texts) + 2))
+    table = classify_regimens(texts)
+    first = regimen_problems(texts, rows, file="x.csv", classified=table, max_per_rule=5)
+    assert [p.row for p in first if p.rule == "regimen-unrecognized"] == [2, 3, 4, 5, 6]
+    assert [p.row for p in first if p.rule == "regimen-no-therapy"] == [52, 53, 54]
+    assert count_regimen_problems(table) == {
+        "regimen-unrecognized": 50,
+        "regimen-corrected": 0,
+        "regimen-sequence": 0,
+        "regimen-no-therapy": 3,
+    }

@@ -30,6 +30,7 @@ from aftercar.vocab import (
     regimen_problems,
     suggest,
 )
+from aftercar.vocab.problems import count_regimen_problems
 
 regimens_app = typer.Typer(
     help="Map free-text regimens to drugs, procedures, therapy category and flags.",
@@ -130,9 +131,9 @@ def _summary(console: Console, table: pa.Table, out: Path) -> None:
     console.print(summary)
 
 
-def _warn_rule(console: Console, rule: str, problems: list) -> None:
+def _warn_rule(console: Console, rule: str, problems: list, total: int) -> None:
     table = Table(
-        title=f"[yellow]warning[/] {rule} ({len(problems)} row(s))",
+        title=f"[yellow]warning[/] {rule} ({total} row(s))",
         caption=f"Fix: {problems[0].hint}",
         title_justify="left",
         caption_justify="left",
@@ -142,17 +143,17 @@ def _warn_rule(console: Console, rule: str, problems: list) -> None:
     for p in problems[:_SHOW_UNRECOGNIZED]:
         table.add_row(escape(p.file or ""), str(p.row), escape(p.value or ""), escape(p.message))
     console.print(table)
-    if len(problems) > _SHOW_UNRECOGNIZED:
-        console.print(f"... and {len(problems) - _SHOW_UNRECOGNIZED} more row(s)")
+    if total > len(problems):
+        console.print(f"... and {total - len(problems)} more row(s)")
 
 
-def _warn(console: Console, problems: list) -> None:
+def _warn(console: Console, problems: list, totals: dict[str, int]) -> None:
     """One table per rule (unrecognized, corrected, sequence, no-therapy), first rows only."""
     by_rule: dict[str, list] = {}
     for p in problems:
         by_rule.setdefault(p.rule, []).append(p)
     for rule, found in by_rule.items():
-        _warn_rule(console, rule, found)
+        _warn_rule(console, rule, found, totals.get(rule, len(found)))
 
 
 def classify(
@@ -178,9 +179,15 @@ def classify(
     console = Console(highlight=False)
     _summary(console, table, output)
     problems = regimen_problems(
-        texts, rows, file=where, overrides=ovr, taxonomy=tax, classified=table
+        texts,
+        rows,
+        file=where,
+        overrides=ovr,
+        taxonomy=tax,
+        classified=table,
+        max_per_rule=_SHOW_UNRECOGNIZED,
     )
-    _warn(console, problems)
+    _warn(console, problems, count_regimen_problems(table, taxonomy=tax))
 
 
 def explain(

@@ -36,7 +36,13 @@ from aftercar.vocab.classify import (
 from aftercar.vocab.corrections import Correction, correct
 from aftercar.vocab.overrides import Override, Overrides, load_overrides
 from aftercar.vocab.parser import ParsedRegimen, Token, parse_regimen
-from aftercar.vocab.problems import RULES, regimen_problems, suggest, unrecognized_problems
+from aftercar.vocab.problems import (
+    RULES,
+    count_regimen_problems,
+    regimen_problems,
+    suggest,
+    unrecognized_problems,
+)
 from aftercar.vocab.roles import car_t_products, drug_roles, product_problems
 from aftercar.vocab.taxonomy import Category, Taxonomy, default_taxonomy, load_taxonomy
 from aftercar.vocab.vocabulary import (
@@ -66,6 +72,7 @@ __all__ = [
     "classify_regimens",
     "classify_text",
     "correct",
+    "count_regimen_problems",
     "default_taxonomy",
     "default_vocabulary",
     "drug_roles",

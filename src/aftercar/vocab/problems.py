@@ -120,6 +120,7 @@ def regimen_problems(
     taxonomy: Taxonomy | None = None,
     vocabulary: Vocabulary | None = None,
     classified: pa.Table | None = None,
+    max_per_rule: int | None = None,
 ) -> list[Problem]:
     """Return the regimen warnings of ``texts`` (one per row and rule), in row order.
 
@@ -139,6 +140,9 @@ def regimen_problems(
     classified
         The table :func:`~aftercar.vocab.classify_regimens` returned for the
         same ``texts`` (saves classifying them again).
+    max_per_rule
+        Keep only the first rows of each rule (e.g. for a printed summary; see
+        :func:`count_regimen_problems` for the totals). ``None`` keeps all.
 
     Returns
     -------
@@ -158,16 +162,39 @@ def regimen_problems(
     if not found:
         return []
     row_list = list(rows)
-    hits = np.flatnonzero(np.isin(codes, np.fromiter(found, dtype=np.int64, count=len(found))))
-    made = {
-        code: [(firsts[code]["text"], message, _HINTS[rule], rule) for rule, message in found[code]]
-        for code in found
+    out: list[tuple[int, int, Problem]] = []
+    for order, rule in enumerate(RULES):
+        mine = {code: m for code, found_ in found.items() for r, m in found_ if r == rule}
+        if not mine:
+            continue
+        wanted_codes = np.fromiter(mine, dtype=np.int64, count=len(mine))
+        hits = np.flatnonzero(np.isin(codes, wanted_codes))[:max_per_rule]
+        value = {code: firsts[code]["text"] for code in mine}
+        out += [
+            (k, order, Problem(file, row_list[k], column, value[c], mine[c], _HINTS[rule],
+                               "warning", rule))
+            for k, c in zip(hits.tolist(), codes[hits].tolist(), strict=True)
+        ]  # fmt: skip
+    return [p for _, _, p in sorted(out, key=lambda item: item[:2])]
+
+
+def count_regimen_problems(
+    classified: pa.Table, *, taxonomy: Taxonomy | None = None, rules: Sequence[str] = RULES
+) -> dict[str, int]:
+    """Count the rows each rule of :func:`regimen_problems` would warn about (vectorised).
+
+    ``classified`` is the table of :func:`~aftercar.vocab.classify_regimens`.
+    """
+    tax = taxonomy if taxonomy is not None else default_taxonomy()
+    masks = {
+        "regimen-unrecognized": pc.not_equal(classified["unrecognized"], ""),
+        "regimen-corrected": pc.not_equal(classified["corrections"], ""),
+        "regimen-sequence": classified["sequence"],
+        "regimen-no-therapy": pc.is_in(
+            classified["category"], value_set=pa.array(tax.non_therapy, pa.string())
+        ),
     }
-    return [
-        Problem(file, row_list[k], column, value, message, hint, "warning", rule)
-        for k, code in zip(hits.tolist(), codes[hits].tolist(), strict=True)
-        for value, message, hint, rule in made[code]
-    ]
+    return {rule: pc.sum(pc.fill_null(masks[rule], False)).as_py() or 0 for rule in rules}
 
 
 def unrecognized_problems(
