@@ -55,6 +55,7 @@ _MAX_CORRECTION_WORDS = 3
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _WORD = re.compile(r"[^\s\-_.'\"*#()\[\]{}<>]+")
 _SUFFIX = re.compile(r"[a-z]{4}")
+_PLUS = re.compile(r"\s\+\s")
 _BIOLOGIC = ("mab", "cel", "ase", "cept", "stim", "alfa", "mig", "leucel", "dotin", "tansine")
 _CODE_HOWS = ("letter code", "regimen code", "final capital")
 _THERAPY_KINDS = ("drug", "procedure", "regimen", TARGET_KIND)
@@ -149,11 +150,31 @@ def _normalise(text: str) -> str:
 
 
 def _take_annotations(text: str, vocab: Vocabulary) -> tuple[str, list[tuple[int, Token]]]:
-    """Find every annotation (one pass of all rules, leftmost first) and blank it out."""
+    """Find every annotation (one pass of all rules, leftmost first) and blank it out.
+
+    No annotation spans " + ", so each "+"-separated piece is annotated once and
+    reused by every text that contains it (the pieces of real regimens repeat).
+    """
+    parts: list[str] = []
+    found: list[tuple[int, Token]] = []
+    pos = 0
+    for m in [*_PLUS.finditer(text), None]:
+        end = m.start() if m is not None else len(text)
+        blanked, tokens = _annotate_piece(text[pos:end], vocab)
+        parts.append(blanked)
+        found += [(pos + offset, token) for offset, token in tokens]
+        if m is not None:
+            parts.append(m.group(0))
+            pos = m.end()
+    return "".join(parts), found
+
+
+@lru_cache(maxsize=65536)
+def _annotate_piece(text: str, vocab: Vocabulary) -> tuple[str, tuple[tuple[int, Token], ...]]:
     found: list[tuple[int, Token]] = []
     combined = vocab.grammar.combined if vocab.grammar else None
     if combined is None:
-        return text, found
+        return text, ()
     rules = vocab.annotations
 
     def _cut(m: re.Match[str]) -> str:
@@ -166,7 +187,7 @@ def _take_annotations(text: str, vocab: Vocabulary) -> tuple[str, list[tuple[int
             found.append((m.start(), Token(piece, "annotation", (ann.label,), ann.why)))
         return " " * len(m.group(0))  # a weak separator; keeps offsets
 
-    return combined.sub(_cut, text), found
+    return combined.sub(_cut, text), tuple(found)
 
 
 def _lookup(words: list[str], vocab: Vocabulary) -> Reading | None:
