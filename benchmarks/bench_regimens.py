@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -121,14 +122,18 @@ def bench_cli(texts: pa.Array) -> float:
         pacsv.write_csv(pa.table({"regimen": texts}), src)
         cmd = [sys.executable, "-c", "from aftercar.cli import run; run()",
                "regimens", "classify", str(src), "-o", str(out)]  # fmt: skip
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         done = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
         elapsed = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         if done.returncode != 0:
             raise SystemExit(f"CLI failed ({done.returncode}): {done.stderr[-2000:]}")
         n_out = sum(1 for _ in out.open(encoding="utf-8")) - 1
         assert n_out == len(texts), (n_out, len(texts))
         print(done.stdout.splitlines()[0])
+        print(f"CLI CPU time (user + system): {cpu:.2f} s; load average {os.getloadavg()[0]:.1f}")
     return elapsed
 
 
