@@ -10,7 +10,7 @@ Rules applied after tokenising (each documented in ``docs/vocabulary.md``):
   "anti-BCMA/CD3 bispecific", "BCMA/GPRC5D CAR T" give a class mention aimed at
   those targets; an effector target (CD3) with tumour targets means a
   T-cell-engaging bispecific; tumour targets alone give an
-  "unspecified <target>-directed agent" unless a named drug of the step has them.
+  "unspecified <target>-directed agent" only when the step names no therapy.
 - **Class mentions covered by a product are dropped** ("cilta-cel (2nd CAR T)").
 - **Sequences**: two or more steps with unplanned anti-myeloma therapy ("Tec ->
   Tal") set ``sequence``; a step with a phase-of-care annotation (maintenance,
@@ -86,10 +86,9 @@ def _link_step(names: set[str], targets: list[str], vocab: Vocabulary) -> set[st
     if any(roles.get(t) == "effector" for t in targets):
         base = vocab.drugs.get("unspecified bispecific")
         return names | {vocab.targeted_mention(base, tuple(tumour)).name}
-    covered = {t for d in drugs if d.anti_myeloma for t in d.targets}
-    if set(tumour) <= covered:
+    if names:  # "Tec (BCMA)": a target beside named therapy only describes it
         return names
-    return names | {vocab.targeted_mention(None, tuple(tumour)).name}
+    return {vocab.targeted_mention(None, tuple(tumour)).name}
 
 
 def _drop_unspecified(names: set[str], vocab: Vocabulary) -> set[str]:
