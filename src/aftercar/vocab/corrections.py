@@ -127,9 +127,15 @@ def _truncation(key: str, index: _Index) -> tuple[set[tuple[str, ...]], str] | N
 
 
 @lru_cache(maxsize=65536)
+def near_key(key: str, vocab: Vocabulary) -> tuple[int, set[tuple[str, ...]], str] | None:
+    """The closest vocabulary meanings of lookup key ``key`` (cached per key)."""
+    return _near(key, _index(vocab))
+
+
+@lru_cache(maxsize=65536)
 def _correct_key(key: str, vocab: Vocabulary) -> tuple[str, tuple, int, str] | None:
     index = _index(vocab)
-    near = _near(key, index)
+    near = near_key(key, vocab)
     if near is not None:
         dist, meanings, spelling = near
         if len(meanings) > 1:

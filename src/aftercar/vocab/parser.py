@@ -317,6 +317,13 @@ def _read_chunk(
     return _merge_weak(tokens, text, _rules(vocab).weak_length)
 
 
+@lru_cache(maxsize=65536)
+def _read_chunk_text(chunk: str, vocab: Vocabulary) -> tuple[tuple[int, Token], ...]:
+    """Read one chunk (offsets within the chunk); chunks repeat across texts, so cached."""
+    words = [(m.start(), m.end(), m.group(0)) for m in _WORD.finditer(chunk)]
+    return tuple(_read_chunk(words, chunk, vocab))
+
+
 def _read_unmatched(words, i: int, text: str, vocab: Vocabulary, tokens: list) -> int:
     start, end, word = words[i]
     token = _read_word(word, vocab)
@@ -435,11 +442,7 @@ def tokenise(text: str, vocab: Vocabulary) -> tuple[list[Token], str, list[int]]
     split = _BRACKETS.sub(",", blanked)
     chunks, order = _chunks(split, vocab)
     for chunk in chunks:
-        words = [
-            (chunk.offset + m.start(), chunk.offset + m.end(), m.group(0))
-            for m in _WORD.finditer(chunk.text)
-        ]
-        found += _read_chunk(words, split, vocab)
+        found += [(chunk.offset + at, token) for at, token in _read_chunk_text(chunk.text, vocab)]
     found = _history_chunks(sorted(found, key=lambda p: p[0]), chunks, blanked)
     tokens = [
         Token(t.text, t.kind, t.names, t.how, _step_of(offset, chunks)) for offset, t in found

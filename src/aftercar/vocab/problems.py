@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from aftercar.errors import Problem
 from aftercar.vocab.classify import _as_array, classify_regimens
-from aftercar.vocab.corrections import _index, _near
+from aftercar.vocab.corrections import near_key
 from aftercar.vocab.overrides import Overrides
 from aftercar.vocab.taxonomy import Taxonomy, default_taxonomy
 from aftercar.vocab.vocabulary import Vocabulary, default_vocabulary, norm_key
@@ -51,7 +51,7 @@ def suggest(word: str, vocabulary: Vocabulary | None = None) -> str | None:
     key = norm_key(word)
     if not key.isalpha():
         return None
-    near = _near(key, _index(vocab))
+    near = near_key(key, vocab)
     if near is None:
         return None
     return " or ".join(sorted("+".join(m) for m in near[1]))
