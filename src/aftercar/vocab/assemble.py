@@ -93,6 +93,8 @@ def _link_step(names: set[str], targets: list[str], vocab: Vocabulary) -> set[st
 
 def _drop_unspecified(names: set[str], vocab: Vocabulary) -> set[str]:
     """Drop class mentions ("CAR T") covered by a named agent of that class."""
+    if not any(n.startswith("unspecified ") for n in names):
+        return names
     named = [vocab.drug(n) for n in names if not vocab.drug(n).unspecified]
     keep = set()
     for n in names:
@@ -126,6 +128,8 @@ def _line_like(names: set[str], planned: bool, vocab: Vocabulary) -> bool:
 
 
 def _sequence(steps: dict[int, set[str]], tokens: list[Token], order: list[int], vocab) -> bool:
+    if len(steps) < _MIN_NAMED:
+        return False
     planned = {t.step for t in tokens if t.kind == "annotation" and t.names[0] in _PLANNED}
     line_like = [s for s in order if s in steps and _line_like(steps[s], s in planned, vocab)]
     return len(line_like) >= _MIN_NAMED

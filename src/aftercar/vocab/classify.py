@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import pyarrow as pa
@@ -74,6 +75,21 @@ def _join(items: Iterable[str]) -> str:
     return ";".join(items)
 
 
+@lru_cache(maxsize=16384)
+def _flags(names: tuple[str, ...], taxonomy: Taxonomy, vocab: Vocabulary) -> tuple:
+    """Category and flags of a set of names (many texts share one set: cached)."""
+    known = [vocab.drug(n) for n in names if vocab.knows(n)]
+    active = [d for d in known if d.anti_myeloma]
+    return (
+        taxonomy.categorize(known),
+        any(d.tce for d in active),
+        any(d.bcma_directed for d in active),
+        _join(sorted({t for d in active for t in d.targets})),
+        _join(sorted({d.drug_class for d in known})),
+        bool(active),
+    )
+
+
 def _from_names(
     text: str,
     names: tuple[str, ...],
@@ -81,20 +97,19 @@ def _from_names(
     taxonomy: Taxonomy,
     vocab: Vocabulary,
 ) -> Classification:
-    known = [vocab.drug(n) for n in names if vocab.knows(n)]
-    active = [d for d in known if d.anti_myeloma]
+    category, tce, bcma, targets, classes, active = _flags(tuple(sorted(names)), taxonomy, vocab)
     return Classification(
         text=text,
         drugs=_join(parsed.drugs),
         procedures=_join(parsed.procedures),
-        category=taxonomy.categorize(known),
-        tce=any(d.tce for d in active),
-        bcma_directed=any(d.bcma_directed for d in active),
-        targets=_join(sorted({t for d in active for t in d.targets})),
+        category=category,
+        tce=tce,
+        bcma_directed=bcma,
+        targets=targets,
         unrecognized=_join(parsed.unrecognized),
         annotations=_join(parsed.annotations),
-        drug_classes=_join(sorted({d.drug_class for d in known})),
-        anti_myeloma=bool(active),
+        drug_classes=classes,
+        anti_myeloma=active,
         mapped_by="parser",
         corrections=_join(parsed.corrections),
         sequence=parsed.sequence,

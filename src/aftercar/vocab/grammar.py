@@ -89,8 +89,8 @@ def _separators(data: dict, path: Path) -> re.Pattern[str]:
         regexes = _regex_list(data, key, path, required=kind == "plain")
         if regexes:
             parts.append(f"(?P<{kind}>" + "|".join(f"(?:{s})" for s in regexes) + ")")
-    try:
-        return re.compile("|".join(parts), re.IGNORECASE)
+    try:  # no separator starts inside a word: skip such positions at once (speed)
+        return re.compile(r"(?:(?<!\w)|(?!\w))(?:" + "|".join(parts) + ")", re.IGNORECASE)
     except re.error as exc:
         raise _fail(path, "separators", f"bad regex ({exc})", "correct the pattern") from exc
 
