@@ -18,8 +18,8 @@ Rows are drawn with Zipf-like repeats from ~1,000 realistic distinct texts
 rows (default 40 %) are drawn from ``--unknown-distinct`` distinct texts (default
 5,000) that each add an unrecognised word to a regimen (an invented trial code
 such as ``XQ-4821`` or a nonsense word). ``--unknown-distinct 0`` makes every
-such row distinct (the worst case: work grows with distinct texts, about
-0.3-0.6 ms each, not with rows). Target: < 10 s for the
+such row distinct (the worst case: work grows with distinct texts, about 0.15 ms
+of CPU each, not with rows). Target: < 10 s for the
 CLI on the project machine (2 shared cores).
 """
 

@@ -161,21 +161,25 @@ def regimen_problems(
     found = {i: m for i, r in enumerate(firsts) if (m := _messages(r, wanted, non_therapy, vocab))}
     if not found:
         return []
-    row_list = list(rows)
+    where = (file, list(rows), column)
     out: list[tuple[int, int, Problem]] = []
     for order, rule in enumerate(RULES):
         mine = {code: m for code, found_ in found.items() for r, m in found_ if r == rule}
-        if not mine:
-            continue
-        wanted_codes = np.fromiter(mine, dtype=np.int64, count=len(mine))
-        hits = np.flatnonzero(np.isin(codes, wanted_codes))[:max_per_rule]
-        value = {code: firsts[code]["text"] for code in mine}
-        out += [
-            (k, order, Problem(file, row_list[k], column, value[c], mine[c], _HINTS[rule],
-                               "warning", rule))
-            for k, c in zip(hits.tolist(), codes[hits].tolist(), strict=True)
-        ]  # fmt: skip
+        if mine:
+            out += _rule_problems(rule, order, mine, firsts, codes, where, max_per_rule)
     return [p for _, _, p in sorted(out, key=lambda item: item[:2])]
+
+
+def _rule_problems(rule, order, mine, firsts, codes, where, limit) -> list:
+    """The (row index, rule order, Problem) of the first ``limit`` rows of one rule."""
+    file, row_list, column = where
+    wanted = np.fromiter(mine, dtype=np.int64, count=len(mine))
+    hits = np.flatnonzero(np.isin(codes, wanted))[:limit]
+    return [
+        (k, order, Problem(file, row_list[k], column, firsts[c]["text"], mine[c], _HINTS[rule],
+                           "warning", rule))
+        for k, c in zip(hits.tolist(), codes[hits].tolist(), strict=True)
+    ]  # fmt: skip
 
 
 def count_regimen_problems(
