@@ -152,3 +152,26 @@ def test_explain_override_category_unknown_to_taxonomy_exit_2(tmp_path, capsys):
     ovr.write_text("text,category\nArm B,chemo\n", encoding="utf-8")
     assert main(["regimens", "explain", "Arm B", "--overrides", str(ovr)]) == 2
     assert "'chemo' is not a category" in capsys.readouterr().err
+
+
+def test_classify_warns_about_corrections_sequences_and_non_therapy_rows(tmp_path, capsys):
+    src = tmp_path / "lines.csv"
+    src.write_text("regimen\nBortezomide + dex\n\nTec -> Tal\nhospice\nKRd\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    assert main(["regimens", "classify", str(src), "-o", str(out)]) == 0
+    rows = _read(out)
+    assert len(rows) == 5  # the blank row is kept, so row numbers stay right
+    assert [r["category"] for r in rows] == ["imid_pi", "", "bispecific", "no_therapy", "imid_pi"]
+    assert rows[0]["corrections"] == "Bortezomide -> bortezomib"
+    assert rows[2]["sequence"] == "true"
+    printed = capsys.readouterr().out
+    for rule in ("regimen-corrected", "regimen-sequence", "regimen-no-therapy"):
+        assert rule in printed
+    assert "│ 4 " in printed and "│ 5 " in printed  # Tec -> Tal and hospice rows
+
+
+def test_explain_shows_the_correction(capsys):
+    assert main(["regimens", "explain", "Lenalomide maintenance"]) == 0
+    printed = capsys.readouterr().out
+    assert "corrected from 'Lenalomide'" in printed
+    assert "Lenalomide -> lenalidomide" in printed

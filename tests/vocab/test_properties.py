@@ -1,11 +1,13 @@
-"""Hypothesis properties: classify never raises and keeps one row per input."""
+"""Hypothesis properties: classify never raises and keeps one row per input; no word absent
+from the vocabulary is ever read as a drug (issue 11)."""
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from aftercar.vocab import classify_regimens, default_taxonomy
+from aftercar.vocab import classify_regimens, default_taxonomy, default_vocabulary, parse_regimen
+from aftercar.vocab.vocabulary import norm_key
 
 WORDS = [
     "Dara",
@@ -76,3 +78,71 @@ def test_repeats_give_identical_rows(values, times):
     once = classify_regimens(values).to_pylist()
     many = classify_regimens(values * times).to_pylist()
     assert many == once * times
+
+
+# --- issue 11: tokenising cannot invent drugs ---------------------------------------------
+
+VOCAB = default_vocabulary()
+_LETTER_CODES = sorted(k for k in VOCAB.exact_codes if len(k) == 1)
+_SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _known_part(part: str) -> bool:
+    """A part the vocabulary knows: a key (name, synonym, target, code) or an exact code."""
+    return norm_key(part) in VOCAB.by_key or part in VOCAB.exact_codes
+
+
+def _absent(word: str) -> bool:
+    """``word`` and each of its hyphen/space parts of 2+ characters are not in the vocabulary."""
+    parts = [p for p in word.replace(" ", "-").split("-") if p]
+    return not _known_part(word) and not any(len(p) > 1 and _known_part(p) for p in parts)
+
+
+# research-code-like words: letters and digits, optionally hyphenated ("KTX-1001", "C-CAR088")
+codes = st.from_regex(r"[A-Za-z]{1,5}-?[A-Za-z]{0,3}[0-9]{1,5}[A-Za-z]?", fullmatch=True)
+
+
+@_SETTINGS
+@given(codes)
+def test_no_code_absent_from_the_vocabulary_is_read_as_a_drug(word):
+    assume(_absent(word))
+    parsed = parse_regimen(word)
+    assert parsed.drugs == () and parsed.procedures == (), parsed.tokens
+    assert parsed.corrections == ()  # words with digits are never corrected
+
+
+@_SETTINGS
+@given(codes, st.sampled_from([" + dex", " and dexamethasone", "/Pd", " (on trial)", ""]))
+def test_an_unknown_code_beside_known_drugs_adds_no_drug(word, rest):
+    assume(_absent(word))
+    alone = set(parse_regimen(rest).drugs) if rest.strip() else set()
+    assert set(parse_regimen(word + rest).drugs) == alone
+
+
+words = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=2, max_size=12
+)
+
+
+@_SETTINGS
+@given(words)
+def test_an_absent_word_is_a_drug_only_as_documented_letter_codes_or_a_reported_correction(word):
+    assume(_absent(word))
+    parsed = parse_regimen(word)
+    for token in parsed.tokens:
+        if token.kind in ("drug", "regimen", "procedure"):
+            assert token.how.startswith(("letter codes", "corrected from")), token
+            if token.how.startswith("corrected from"):
+                assert any(c.startswith(token.text) for c in parsed.corrections)
+            else:  # a documented combination: at most 5 codes ending in dex/pred or a regimen
+                last = token.how.removeprefix("letter codes ").split(" + ")[-1]
+                assert last in VOCAB.exact_codes or last in VOCAB.final_caps
+
+
+@_SETTINGS
+@given(st.sampled_from(_LETTER_CODES), words, st.sampled_from([" ", "-"]))
+def test_a_letter_code_next_to_an_unknown_word_is_never_a_drug(code, word, glue):
+    assume(_absent(word) and parse_regimen(word).unrecognized == (word,) and len(word) > 2)
+    for text in (f"{code}{glue}{word}", f"{word}{glue}{code}"):
+        parsed = parse_regimen(text)
+        assert parsed.drugs == (), (text, parsed.tokens)

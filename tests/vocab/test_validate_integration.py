@@ -1,4 +1,9 @@
-"""``aftercar validate`` reports unrecognized regimen words as warnings with their row."""
+"""``aftercar validate`` reports unrecognized and corrected regimen words with their row.
+
+Issue 11 changed the misspelling rule: "daratumunab" is now read as daratumumab
+and reported as a correction (rule ``regimen-corrected``) instead of an
+unrecognized word with a suggestion.
+"""
 
 from __future__ import annotations
 
@@ -34,14 +39,15 @@ def test_validate_json_lists_unrecognized_regimens_as_warnings_with_rows(cohort,
     assert main(["validate", str(cohort), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] is True
-    found = [p for p in report["problems"] if p["rule"] == "regimen-unrecognized"]
-    assert [(p["row"], p["column"], p["value"], p["severity"]) for p in found] == [
-        (3, "regimen", "daratumunab + Pd", "warning"),
-        (5, "regimen", "Zorblatinib", "warning"),
+    rules = ("regimen-unrecognized", "regimen-corrected")
+    found = [p for p in report["problems"] if p["rule"] in rules]
+    assert [(p["row"], p["column"], p["value"], p["severity"], p["rule"]) for p in found] == [
+        (3, "regimen", "daratumunab + Pd", "warning", "regimen-corrected"),
+        (5, "regimen", "Zorblatinib", "warning", "regimen-unrecognized"),
     ]
     assert found[0]["file"] == "synthetic_demo_lines.csv"
-    assert "did you mean daratumumab?" in found[0]["message"]
-    assert found[0]["hint"] == "add an override or correct the spelling"
+    assert "'daratumunab' read as daratumumab" in found[0]["message"]
+    assert found[1]["hint"] == "add an override or correct the spelling"
     assert report["summary"]["warnings"] == 2
 
 
@@ -65,5 +71,5 @@ def test_regimen_warnings_are_listed_even_when_the_cohort_has_errors(cohort, cap
     assert main(["validate", str(cohort), "--json"]) == 2
     report = json.loads(capsys.readouterr().out)
     assert any(p["severity"] == "error" for p in report["problems"])
-    found = [p["row"] for p in report["problems"] if p["rule"] == "regimen-unrecognized"]
+    found = [p["row"] for p in report["problems"] if p["rule"].startswith("regimen-")]
     assert found == [3, 5]

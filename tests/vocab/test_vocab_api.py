@@ -101,7 +101,12 @@ def _write_vocab(tmp_path: Path, drugs_extra: str = "", codes: str | None = None
         encoding="utf-8",
     )
     shutil.copy(DATA / "regimen_grammar.toml", tmp_path / "grammar.toml")
+    shutil.copy(DATA / "targets.csv", tmp_path / "targets.csv")
     return tmp_path
+
+
+def _load(d: Path):
+    return load_vocabulary(d / "drugs.csv", d / "codes.csv", d / "grammar.toml", d / "targets.csv")
 
 
 def test_equally_short_decompositions_with_different_meanings_are_ambiguous(tmp_path):
@@ -113,7 +118,7 @@ def test_equally_short_decompositions_with_different_meanings_are_ambiguous(tmp_
         "z,exact,dexamethasone,,test\n"
     )
     d = _write_vocab(tmp_path, codes=codes)
-    vocab = load_vocabulary(d / "drugs.csv", d / "codes.csv", d / "grammar.toml")
+    vocab = _load(d)
     parsed = parse_regimen("QWz", vocabulary=vocab)  # QW + z  or  Q + Wz
     assert parsed.drugs == ()
     assert parsed.tokens[0].how == "letter codes can be read more than one way"
@@ -123,23 +128,24 @@ def test_equally_short_decompositions_with_different_meanings_are_ambiguous(tmp_
 
 
 def test_bad_boolean_in_drugs_csv_names_file_row_and_fix(tmp_path):
-    d = _write_vocab(tmp_path, "zzzumab,drug,anti_cd38,CD38,maybe,false,true,zzz,test\n")
+    d = _write_vocab(tmp_path, "zzzumab,drug,anti_cd38,CD38,maybe,false,true,anti_myeloma,,z,t\n")
     row = len((d / "drugs.csv").read_text(encoding="utf-8").splitlines())  # header = row 1
     with pytest.raises(VocabularyError, match=rf"drugs.csv, row {row}, column 'tce'.*Fix: write"):
-        load_vocabulary(d / "drugs.csv", d / "codes.csv", d / "grammar.toml")
+        _load(d)
 
 
 def test_spelling_claimed_by_two_drugs_is_an_error(tmp_path):
-    d = _write_vocab(tmp_path, "zzzumab,drug,anti_cd38,CD38,false,false,true,Darzalex,test\n")
+    row = "zzzumab,drug,anti_cd38,CD38,false,false,true,anti_myeloma,,Darzalex,test\n"
+    d = _write_vocab(tmp_path, row)
     with pytest.raises(VocabularyError, match="'Darzalex' already means daratumumab"):
-        load_vocabulary(d / "drugs.csv", d / "codes.csv", d / "grammar.toml")
+        _load(d)
 
 
 def test_code_naming_an_unknown_drug_is_an_error(tmp_path):
     codes = "code,match,drugs,procedures,source\nZ,exact,zorblatinib,,test\n"
     d = _write_vocab(tmp_path, codes=codes)
     with pytest.raises(VocabularyError, match=r"codes.csv, row 2: 'zorblatinib' not in drugs"):
-        load_vocabulary(d / "drugs.csv", d / "codes.csv", d / "grammar.toml")
+        _load(d)
 
 
 def test_bad_annotation_regex_is_an_error(tmp_path):
@@ -147,7 +153,7 @@ def test_bad_annotation_regex_is_an_error(tmp_path):
     with (d / "grammar.toml").open("a", encoding="utf-8") as fh:
         fh.write("\n[[annotation]]\nlabel = \"broken\"\npattern = '(unclosed'\n")
     with pytest.raises(VocabularyError, match=r"broken.*bad regex"):
-        load_vocabulary(d / "drugs.csv", d / "codes.csv", d / "grammar.toml")
+        _load(d)
 
 
 def test_vocabulary_has_at_least_70_agents_each_with_a_source():
@@ -280,7 +286,7 @@ def test_override_category_only_keeps_parsed_drugs(tmp_path):
         ("text,drugs\n,dara\n", r"row 2, column 'text': empty"),
         ("text,drugs\nx,\n", "neither drugs, procedures nor category"),
         ("text,drugs\nx,zorblatinib\n", r"row 2, column 'drugs'.*give a category"),
-        ("text,procedures\nx,surgery\n", "not a known procedure"),
+        ("text,procedures\nx,tonsillectomy\n", "not a known procedure"),
         ("text,drugs,tce\nx,dara,perhaps\n", "not a boolean"),
         ("text,drugs\nx,dara\nX,isa\n", "already overridden at"),
     ],
@@ -375,13 +381,18 @@ def test_mixed_types_and_missing_markers_never_raise():
     assert table.column("unrecognized").to_pylist()[1] == "5"
 
 
-def test_close_misspelling_gets_a_suggestion_but_is_not_applied():
+def test_close_misspelling_is_applied_and_reported_as_a_correction():
+    # issue 11 changed the rule of issue 3: an unambiguous close misspelling is read
+    # (and reported), no longer only suggested
     assert suggest("daratumunab") == "daratumumab"
     assert suggest("Zorblatinib") is None
     assert suggest("Foo") is None  # too short to suggest
-    assert parse_regimen("daratumunab").drugs == ()
+    parsed = parse_regimen("daratumunab")
+    assert parsed.drugs == ("daratumumab",)
+    assert parsed.corrections == ("daratumunab -> daratumumab",)
     (problem,) = unrecognized_problems(["daratumunab + Pd"], [7], file="lines.csv")
-    assert "daratumunab (did you mean daratumumab?)" in problem.message
+    assert problem.rule == "regimen-corrected"
+    assert "'daratumunab' read as daratumumab" in problem.message
 
 
 def test_parsed_regimen_to_frame_lists_tokens():

@@ -7,11 +7,11 @@ writes one row per input row. ``explain TEXT`` shows how one text was read.
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import typer
 from rich.console import Console
@@ -27,9 +27,10 @@ from aftercar.vocab import (
     load_overrides,
     load_taxonomy,
     parse_regimen,
+    regimen_problems,
     suggest,
-    unrecognized_problems,
 )
+from aftercar.vocab.problems import count_regimen_problems
 
 regimens_app = typer.Typer(
     help="Map free-text regimens to drugs, procedures, therapy category and flags.",
@@ -67,7 +68,11 @@ def _read_table(path: Path, column: str | None) -> tuple[list[str | None], list[
 
     if path.suffix.lower() == ".csv":
         try:
-            sheets = {path.name: pd.read_csv(path, dtype=str, keep_default_na=False)}
+            sheets = {
+                path.name: pd.read_csv(
+                    path, dtype=str, keep_default_na=False, skip_blank_lines=False
+                )
+            }
         except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise InputError(
                 f"{path}: cannot be read as CSV ({exc}). Fix: save as UTF-8 CSV."
@@ -113,8 +118,10 @@ def read_regimen_input(
 
 
 def _summary(console: Console, table: pa.Table, out: Path) -> None:
-    counts = Counter(table.column("category").to_pylist())
-    n_unique = len(set(table.column("text").to_pylist()))
+    counts = {
+        c["values"]: c["counts"] for c in pc.value_counts(table.column("category")).to_pylist()
+    }
+    n_unique = pc.count_distinct(table.column("text"), mode="all").as_py()
     console.print(f"classified {table.num_rows} row(s) ({n_unique} distinct) -> {out}")
     summary = Table(title="Categories", title_justify="left")
     summary.add_column("category")
@@ -124,12 +131,10 @@ def _summary(console: Console, table: pa.Table, out: Path) -> None:
     console.print(summary)
 
 
-def _warn_unrecognized(console: Console, problems: list) -> None:
-    if not problems:
-        return
+def _warn_rule(console: Console, rule: str, problems: list, total: int) -> None:
     table = Table(
-        title=f"[yellow]warning[/] regimen-unrecognized ({len(problems)} row(s))",
-        caption="Fix: add an override (--overrides) or correct the spelling",
+        title=f"[yellow]warning[/] {rule} ({total} row(s))",
+        caption=f"Fix: {problems[0].hint}",
         title_justify="left",
         caption_justify="left",
     )
@@ -138,8 +143,17 @@ def _warn_unrecognized(console: Console, problems: list) -> None:
     for p in problems[:_SHOW_UNRECOGNIZED]:
         table.add_row(escape(p.file or ""), str(p.row), escape(p.value or ""), escape(p.message))
     console.print(table)
-    if len(problems) > _SHOW_UNRECOGNIZED:
-        console.print(f"... and {len(problems) - _SHOW_UNRECOGNIZED} more row(s)")
+    if total > len(problems):
+        console.print(f"... and {total - len(problems)} more row(s)")
+
+
+def _warn(console: Console, problems: list, totals: dict[str, int]) -> None:
+    """One table per rule (unrecognized, corrected, sequence, no-therapy), first rows only."""
+    by_rule: dict[str, list] = {}
+    for p in problems:
+        by_rule.setdefault(p.rule, []).append(p)
+    for rule, found in by_rule.items():
+        _warn_rule(console, rule, found, totals.get(rule, len(found)))
 
 
 def classify(
@@ -164,7 +178,16 @@ def classify(
     pacsv.write_csv(table, output)
     console = Console(highlight=False)
     _summary(console, table, output)
-    _warn_unrecognized(console, unrecognized_problems(texts, rows, file=where, overrides=ovr))
+    problems = regimen_problems(
+        texts,
+        rows,
+        file=where,
+        overrides=ovr,
+        taxonomy=tax,
+        classified=table,
+        max_per_rule=_SHOW_UNRECOGNIZED,
+    )
+    _warn(console, problems, count_regimen_problems(table, taxonomy=tax))
 
 
 def explain(
@@ -203,6 +226,9 @@ def explain(
         "bcma_directed",
         "targets",
         "unrecognized",
+        "corrections",
+        "sequence",
+        "sequence_steps",
         "annotations",
         "mapped_by",
     ):

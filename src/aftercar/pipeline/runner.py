@@ -117,9 +117,10 @@ def category_styles(config: StudyConfig) -> tuple[CategoryStyle, ...]:
     from aftercar import vocab
 
     taxonomy = vocab.load_taxonomy(config.path(config.vocabulary.taxonomy))
+    colours = taxonomy.colours
     return tuple(
-        CategoryStyle(name=c.name, label=c.short, description=c.label, colour=c.colour)
-        for c in taxonomy.styles()
+        CategoryStyle(name=name, label=label, colour=colours[name])
+        for name, label in taxonomy.labels.items()
     )
 
 

@@ -13,20 +13,19 @@ belantamab is BCMA-directed but not TCE).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from aftercar.errors import Problem, VocabularyError
+from aftercar.errors import VocabularyError
 from aftercar.vocab.overrides import Override, Overrides, load_overrides
 from aftercar.vocab.parser import ParsedRegimen, parse_regimen
 from aftercar.vocab.taxonomy import Taxonomy, default_taxonomy, load_taxonomy
-from aftercar.vocab.vocabulary import Vocabulary, default_vocabulary, norm_key
+from aftercar.vocab.vocabulary import Vocabulary, default_vocabulary
 
 #: Output columns: the contract's eight first, then extras.
 COLUMNS = (
@@ -42,10 +41,13 @@ COLUMNS = (
     "drug_classes",
     "anti_myeloma",
     "mapped_by",
+    "corrections",
+    "sequence",
+    "sequence_steps",
 )
 #: The eight columns issue 3 names for ``regimens classify`` (a public interface).
 CONTRACT_COLUMNS = COLUMNS[:8]
-_BOOL_COLUMNS = ("tce", "bcma_directed", "anti_myeloma")
+_BOOL_COLUMNS = ("tce", "bcma_directed", "anti_myeloma", "sequence")
 
 
 @dataclass(frozen=True)
@@ -64,10 +66,28 @@ class Classification:
     drug_classes: str
     anti_myeloma: bool | None
     mapped_by: str
+    corrections: str = ""
+    sequence: bool | None = None
+    sequence_steps: str = ""
 
 
 def _join(items: Iterable[str]) -> str:
     return ";".join(items)
+
+
+@lru_cache(maxsize=16384)
+def _flags(names: tuple[str, ...], taxonomy: Taxonomy, vocab: Vocabulary) -> tuple:
+    """Category and flags of a set of names (many texts share one set: cached)."""
+    known = [vocab.drug(n) for n in names if vocab.knows(n)]
+    active = [d for d in known if d.anti_myeloma]
+    return (
+        taxonomy.categorize(known),
+        any(d.tce for d in active),
+        any(d.bcma_directed for d in active),
+        _join(sorted({t for d in active for t in d.targets})),
+        _join(sorted({d.drug_class for d in known})),
+        bool(active),
+    )
 
 
 def _from_names(
@@ -77,21 +97,23 @@ def _from_names(
     taxonomy: Taxonomy,
     vocab: Vocabulary,
 ) -> Classification:
-    known = [vocab.drugs[n] for n in names if n in vocab.drugs]
-    active = [d for d in known if d.anti_myeloma]
+    category, tce, bcma, targets, classes, active = _flags(tuple(sorted(names)), taxonomy, vocab)
     return Classification(
         text=text,
         drugs=_join(parsed.drugs),
         procedures=_join(parsed.procedures),
-        category=taxonomy.categorize(known),
-        tce=any(d.tce for d in active),
-        bcma_directed=any(d.bcma_directed for d in active),
-        targets=_join(sorted({t for d in active for t in d.targets})),
+        category=category,
+        tce=tce,
+        bcma_directed=bcma,
+        targets=targets,
         unrecognized=_join(parsed.unrecognized),
         annotations=_join(parsed.annotations),
-        drug_classes=_join(sorted({d.drug_class for d in known})),
-        anti_myeloma=bool(active),
+        drug_classes=classes,
+        anti_myeloma=active,
         mapped_by="parser",
+        corrections=_join(parsed.corrections),
+        sequence=parsed.sequence,
+        sequence_steps=" -> ".join("+".join(s) for s in parsed.steps) if parsed.sequence else "",
     )
 
 
@@ -102,7 +124,7 @@ def _apply_override(
     procs = o.procedures if o.procedures is not None else parsed.procedures
     merged = ParsedRegimen(text, tuple(drugs), tuple(procs), parsed.annotations, (), ())
     base = _from_names(text, (*drugs, *procs), merged, taxonomy, vocab)
-    unknown = any(n not in vocab.drugs for n in drugs)
+    unknown = any(not vocab.knows(n) for n in drugs)
     return Classification(
         text=text,
         drugs=base.drugs,
@@ -116,6 +138,7 @@ def _apply_override(
         drug_classes=base.drug_classes,
         anti_myeloma=True if unknown else base.anti_myeloma,
         mapped_by=f"override ({o.where})",
+        sequence=False,
     )
 
 
@@ -243,7 +266,11 @@ def classify_regimens(
     rows = [
         classify_text(t, taxonomy=tax, overrides=ovr, vocabulary=vocab) for t in [*uniques, None]
     ]
-    indices = encoded.indices.fill_null(len(uniques))
+    return _table(arr, rows, encoded.indices.fill_null(len(uniques)))
+
+
+def _table(arr: pa.Array, rows: list[Classification], indices: pa.Array) -> pa.Table:
+    """Take the per-distinct-text rows back to every input row."""
     columns = {}
     for name in COLUMNS:
         values = [getattr(r, name) for r in rows]
@@ -251,83 +278,3 @@ def classify_regimens(
         columns[name] = pa.array(values, type=typ).take(indices)
     columns["text"] = arr
     return pa.table(columns)
-
-
-def suggest(word: str, vocabulary: Vocabulary | None = None) -> str | None:
-    """Return the vocabulary name closest to an unrecognized ``word``, if close.
-
-    Uses :func:`difflib.get_close_matches` on the lookup keys (ratio >= 0.8,
-    words of 5+ letters/digits), e.g. ``"daratumunab"`` -> ``"daratumumab"``.
-    A suggestion is only shown to the user; it is never applied.
-    """
-    vocab = vocabulary if vocabulary is not None else default_vocabulary()
-    key = norm_key(word)
-    if len(key) < 5:
-        return None
-    close = difflib.get_close_matches(key, list(vocab.by_key), n=1, cutoff=0.8)
-    return "+".join(vocab.by_key[close[0]].names) if close else None
-
-
-def _message(words: tuple[str, ...], vocab: Vocabulary) -> str:
-    parts = []
-    for word in words:
-        guess = suggest(word, vocab)
-        parts.append(f"{word} (did you mean {guess}?)" if guess else word)
-    return "regimen has unrecognized word(s): " + ", ".join(parts)
-
-
-def unrecognized_problems(
-    texts: Sequence[str | None],
-    rows: Sequence[int | None],
-    *,
-    file: str | None,
-    column: str = "regimen",
-    overrides: Overrides | None = None,
-    vocabulary: Vocabulary | None = None,
-) -> list[Problem]:
-    """Return one warning per row whose regimen text has unrecognized words.
-
-    Parameters
-    ----------
-    texts
-        Regimen texts, one per row.
-    rows
-        Spreadsheet row numbers (header = row 1), aligned with ``texts``.
-    file
-        File name to put in each problem.
-    column
-        Column name to put in each problem (default ``"regimen"``).
-    overrides
-        Texts with an override are understood and give no problem.
-
-    Returns
-    -------
-    list of Problem
-        ``severity="warning"``, ``rule="regimen-unrecognized"``.
-    """
-    vocab = vocabulary if vocabulary is not None else default_vocabulary()
-    encoded = pc.dictionary_encode(_as_array(texts))
-    uniques = encoded.dictionary.to_pylist()
-    words: dict[int, tuple[str, ...]] = {}
-    for i, text in enumerate(uniques):
-        if not text.strip() or (overrides is not None and overrides.get(text) is not None):
-            continue
-        found = parse_regimen(text, vocabulary=vocab).unrecognized
-        if found:
-            words[i] = found
-    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-    hits = np.flatnonzero(np.isin(codes, np.fromiter(words, dtype=np.int64, count=len(words))))
-    row_list = list(rows)
-    return [
-        Problem(
-            file=file,
-            row=row_list[k],
-            column=column,
-            value=uniques[codes[k]],
-            message=_message(words[codes[k]], vocab),
-            hint="add an override or correct the spelling",
-            severity="warning",
-            rule="regimen-unrecognized",
-        )
-        for k in hits
-    ]

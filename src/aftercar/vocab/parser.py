@@ -1,45 +1,64 @@
 """Read one free-text regimen name into drugs, procedures and annotations.
 
-The rules (all tables live in data files, see :mod:`aftercar.vocab.vocabulary`):
+The rules (all tables live in data files, see :mod:`aftercar.vocab.vocabulary`
+and ``regimen_grammar.toml``):
 
-1. Annotations first: every annotation regex of ``regimen_grammar.toml`` is
-   found in the whole text and removed ("40 mg", "C1D1", "on trial",
-   "maintenance", "2nd"), so they can never be read as drugs.
-2. The remainder is split into chunks at the strong separators
-   (``+ / , & ; and with then ...``) and at parentheses.
+1. Annotations first: every annotation regex is found in the whole text and
+   removed ("40 mg", "C1D1", "on trial", "maintenance", "(transplant-eligible)",
+   "RRMM"), so they can never be read as drugs.
+2. The remainder is split into chunks at the separators (``+ / , & ; and with``)
+   and at parentheses; "->", "then", "followed by" (and "after", reversed) also
+   separate *steps* of a sequence written in one cell.
 3. Inside a chunk the words (split at spaces and hyphens) are matched greedily,
-   longest first: the concatenated words are looked up case-sensitively among
-   the regimen and letter codes (``KPd``, ``D``, ``d``, ``DT-PACE``) and then
-   case-insensitively (letters and digits only) among drug names, brands,
-   research codes, synonyms and misspellings (``REGN 5458`` = ``regn-5458``).
-   So ``ide-cel`` and ``DT-PACE`` stay whole while ``Tec-Dara`` and
-   ``Dara-KPd`` split into their parts.
-4. A single word still unmatched is decomposed into letter codes with their
-   case rules (``IsaPd`` = Isa + P + d; upper ``D`` daratumumab, lower ``d``
-   dexamethasone; a final capital ``D`` of an all-capital code is
-   dexamethasone, as in ``VRD``). The decomposition with the fewest codes wins;
-   if two decompositions tie with different meanings the word is ambiguous.
-5. Anything else is *unrecognized* and reported, never guessed.
+   longest first, case-sensitively among the regimen and letter codes (``KPd``,
+   ``D``, ``d``, ``DT-PACE``) and then case-insensitively (letters and digits
+   only, accents folded) among drug names, brands, research codes, synonyms and
+   target words (``REGN 5458`` = ``regn-5458``; ``BCMA``).
+4. A word still unmatched is read as letter codes only when it is a documented
+   combination (``[letter_codes]``: at most 5 codes ending in a dexamethasone
+   code or a named regimen code: ``DVRd``, ``VenDd``); ``PBSCT`` or ``PET`` are
+   never split. A short letter code (``T``, ``C``) next to an unknown word of the
+   same chunk becomes part of that unknown piece ("T cells", "C-CAR088").
+5. A word still unknown is corrected when exactly one vocabulary meaning is
+   within the allowed edit distance (:mod:`aftercar.vocab.corrections`); the
+   correction is reported. Anything else is *unrecognized* and reported, never
+   guessed.
+6. Target words join the class words of their step (:mod:`aftercar.vocab.assemble`).
 
 References
 ----------
-Issue 3 (letter-code case rules); REFERENCE.md section 4 (regimen acronyms).
+Issue 3 (letter-code case rules); issue 11 (real-world text); REFERENCE.md
+section 4 (regimen acronyms).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
-from aftercar.vocab.vocabulary import Reading, Vocabulary, default_vocabulary, norm_key
+from aftercar.vocab.corrections import Correction, correct
+from aftercar.vocab.grammar import LetterCodeRules
+from aftercar.vocab.vocabulary import (
+    TARGET_KIND,
+    Reading,
+    Vocabulary,
+    default_vocabulary,
+    norm_key,
+)
 
 _DASHES = re.compile(r"[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]")
 _BRACKETS = re.compile(r"[()\[\]{}]")
 _MAX_SEGMENT_WORD = 14
+_MAX_CORRECTION_WORDS = 3
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _WORD = re.compile(r"[^\s\-_.'\"*#()\[\]{}<>]+")
+_SUFFIX = re.compile(r"[a-z]{4}")
+_PLUS = re.compile(r"\s\+\s")
+_BIOLOGIC = ("mab", "cel", "ase", "cept", "stim", "alfa", "mig", "leucel", "dotin", "tansine")
+_CODE_HOWS = ("letter code", "regimen code", "final capital")
+_THERAPY_KINDS = ("drug", "procedure", "regimen", TARGET_KIND)
 
 
 @dataclass(frozen=True)
@@ -52,17 +71,23 @@ class Token:
         The piece as written.
     kind
         ``"drug"``, ``"procedure"``, ``"regimen"`` (a code for several
-        agents), ``"annotation"`` or ``"unrecognized"``.
+        agents), ``"target"`` (an antigen word such as BCMA), ``"annotation"``
+        or ``"unrecognized"``.
     names
         The drug/procedure names it maps to, or the annotation label.
     how
-        Why it was read that way (e.g. ``"letter code K"``).
+        Why it was read that way (e.g. ``"letter code K"``,
+        ``"corrected from 'Bortezomide' (spelling bortezomid)"``).
+    step
+        Which step of a sequence ("Tec -> Tal") the piece belongs to, in
+        reading order (0 when the text is not a sequence).
     """
 
     text: str
     kind: str
     names: tuple[str, ...]
     how: str
+    step: int = 0
 
 
 @dataclass(frozen=True)
@@ -83,6 +108,14 @@ class ParsedRegimen:
         Words that were not understood, in reading order.
     tokens
         Every piece with how it was read.
+    corrections
+        Misspellings read as a vocabulary spelling, as ``"written -> name"``.
+    steps
+        The drug/procedure names of each step of a sequence, in time order
+        (one step when the text is not a sequence).
+    sequence
+        True when two or more steps hold unplanned therapy ("Tec -> Tal",
+        "KPd then Dara"); "KRd then R maintenance" is one planned line.
     """
 
     text: str
@@ -91,6 +124,9 @@ class ParsedRegimen:
     annotations: tuple[str, ...]
     unrecognized: tuple[str, ...]
     tokens: tuple[Token, ...]
+    corrections: tuple[str, ...] = ()
+    steps: tuple[tuple[str, ...], ...] = ()
+    sequence: bool = False
 
     def to_frame(self):
         """Return the tokens as a pandas DataFrame ``text, kind, names, how``."""
@@ -100,24 +136,58 @@ class ParsedRegimen:
         return pd.DataFrame(rows, columns=["text", "kind", "names", "how"])
 
 
+@dataclass
+class _Chunk:
+    offset: int
+    text: str
+    step: int
+    tokens: list[tuple[int, Token]] = field(default_factory=list)
+
+
 def _normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
-    text = _DASHES.sub("-", text).replace("\u00d7", " x ")
-    return text
+    return _DASHES.sub("-", text).replace("\u00d7", " x ")
 
 
 def _take_annotations(text: str, vocab: Vocabulary) -> tuple[str, list[tuple[int, Token]]]:
+    """Find every annotation (one pass of all rules, leftmost first) and blank it out.
+
+    No annotation spans " + ", so each "+"-separated piece is annotated once and
+    reused by every text that contains it (the pieces of real regimens repeat).
+    """
+    parts: list[str] = []
     found: list[tuple[int, Token]] = []
-    for ann in vocab.annotations:
+    pos = 0
+    for m in [*_PLUS.finditer(text), None]:
+        end = m.start() if m is not None else len(text)
+        blanked, tokens = _annotate_piece(text[pos:end], vocab)
+        parts.append(blanked)
+        found += [(pos + offset, token) for offset, token in tokens]
+        if m is not None:
+            parts.append(m.group(0))
+            pos = m.end()
+    return "".join(parts), found
 
-        def _cut(m: re.Match[str], ann=ann) -> str:
-            piece = m.group(0).strip(" -")
-            if piece:
-                found.append((m.start(), Token(piece, "annotation", (ann.label,), ann.why)))
-            return " " * len(m.group(0))  # a weak separator; keeps offsets
 
-        text = ann.pattern.sub(_cut, text)
-    return text, found
+@lru_cache(maxsize=65536)
+def _annotate_piece(text: str, vocab: Vocabulary) -> tuple[str, tuple[tuple[int, Token], ...]]:
+    found: list[tuple[int, Token]] = []
+    combined = vocab.grammar.combined if vocab.grammar else None
+    if combined is None:
+        return text, ()
+    rules = vocab.annotations
+
+    def _cut(m: re.Match[str]) -> str:
+        at, piece = m.start(), m.group(0).strip(" -")
+        glued = at >= 2 and m.string[at - 1] == "-" and m.string[at - 2].isalnum()
+        if glued and any(c.isdigit() for c in piece):
+            return m.group(0)  # "BBD-D0", "XY-C12": part of a research code, not a cycle
+        if piece:
+            ann = rules[int(m.lastgroup[1:])] if m.lastgroup else rules[0]
+            found.append((m.start(), Token(piece, "annotation", (ann.label,), ann.why)))
+        return " " * len(m.group(0))  # a weak separator; keeps offsets
+
+    return combined.sub(_cut, text), tuple(found)
 
 
 def _lookup(words: list[str], vocab: Vocabulary) -> Reading | None:
@@ -128,17 +198,21 @@ def _lookup(words: list[str], vocab: Vocabulary) -> Reading | None:
     return vocab.by_key.get(norm_key(raw))
 
 
-def _segment(word: str, vocab: Vocabulary) -> list[Reading] | str | None:
-    """Split ``word`` into letter codes; ``None`` if impossible, ``"ambiguous"``."""
+def _rules(vocab: Vocabulary) -> LetterCodeRules:
+    return vocab.grammar.letter_codes if vocab.grammar else LetterCodeRules()
+
+
+def _segment(word: str, vocab: Vocabulary) -> list[tuple[str, Reading]] | str | None:
+    """Split ``word`` into (piece, reading) letter codes; None if impossible, or "ambiguous"."""
     if not word.isalpha() or len(word) > _MAX_SEGMENT_WORD:
         return None
     all_caps = len(word) >= 2 and word.isupper()
     n = len(word)
-    # best[i] = list of candidate segmentations (as reading lists) of word[:i]
-    best: list[list[list[Reading]] | None] = [None] * (n + 1)
+    # best[i] = the candidate segmentations of word[:i] with the fewest codes
+    best: list[list[list[tuple[str, Reading]]] | None] = [None] * (n + 1)
     best[0] = [[]]
     for end in range(1, n + 1):
-        options: list[list[Reading]] = []
+        options: list[list[tuple[str, Reading]]] = []
         for start in range(end):
             if best[start] is None:
                 continue
@@ -146,22 +220,81 @@ def _segment(word: str, vocab: Vocabulary) -> list[Reading] | str | None:
             reading = vocab.exact_codes.get(piece)
             if all_caps and end == n and piece in vocab.final_caps and start > 0:
                 reading = vocab.final_caps[piece]
-            if reading is None:
-                continue
-            options += [[*seq, reading] for seq in best[start]]
+            if reading is not None:
+                options += [[*seq, (piece, reading)] for seq in best[start]]
         if options:
             fewest = min(len(o) for o in options)
             best[end] = [o for o in options if len(o) == fewest]
     if best[n] is None:
         return None
-    meanings = {tuple(sorted({x for r in seq for x in r.names})) for seq in best[n]}
+    meanings = {tuple(sorted({x for _, r in seq for x in r.names})) for seq in best[n]}
     return best[n][0] if len(meanings) == 1 else "ambiguous"
+
+
+def _documented(seq: list[tuple[str, Reading]], rules: LetterCodeRules) -> bool:
+    """A documented combination: few codes, the last a dex/pred or named regimen code."""
+    last = seq[-1][1].names
+    return len(seq) <= rules.max_pieces and (len(last) > 1 or last[0] in rules.final_names)
 
 
 def _kind(names: tuple[str, ...], vocab: Vocabulary) -> str:
     if len(names) > 1:
         return "regimen"
-    return vocab.drugs[names[0]].kind
+    return vocab.drug(names[0]).kind
+
+
+def _unknown(word: str, why: str = "not a known drug, code or annotation") -> Token:
+    return Token(word, "unrecognized", (), why)
+
+
+def _read_word(word: str, vocab: Vocabulary) -> Token:
+    if _NUMBER.fullmatch(word):
+        return Token(
+            word, "annotation", ("number",), "a bare number (dose or count) is never a drug"
+        )
+    seg = _segment(word, vocab)
+    if seg is None:
+        return _unknown(word)
+    if seg == "ambiguous":
+        return _unknown(word, "letter codes can be read more than one way")
+    if not _documented(seg, _rules(vocab)):
+        return _unknown(word, "not a documented combination of letter codes")
+    names = tuple(dict.fromkeys(x for _, r in seg for x in r.names))
+    how = "letter codes " + " + ".join(piece for piece, _ in seg)
+    return Token(word, _kind(names, vocab), names, how)
+
+
+def _try_correction(
+    words: list[tuple[int, int, str]], i: int, text: str, vocab: Vocabulary
+) -> tuple[int, Token] | None:
+    """Correct the longest unknown span starting at word ``i`` (1-3 words)."""
+    texts = [w for _, _, w in words]
+    last = i + 1
+    while (
+        last < min(len(words), i + _MAX_CORRECTION_WORDS) and _lookup([texts[last]], vocab) is None
+    ):
+        last += 1
+    for j in range(last, i, -1):
+        found = correct("".join(texts[i:j]), vocab)
+        if found is None:
+            continue
+        piece = text[words[i][0] : words[j - 1][1]]
+        if isinstance(found, Correction):
+            how = f"corrected from {piece!r} (spelling {found.spelling})"
+            return j, Token(piece, _kind(found.names, vocab), found.names, how)
+        if j == i + 1:
+            rivals = " or ".join("+".join(m) for m in found)
+            return j, _unknown(piece, f"misspelling that could be {rivals}")
+    return None
+
+
+def _suffix(word: str, start: int, text: str, tokens: list[tuple[int, Token]], vocab) -> bool:
+    """A 4-letter FDA suffix glued to a biologic (``teclistamab-cqyv``)."""
+    if not _SUFFIX.fullmatch(word) or not tokens or start == 0 or text[start - 1] != "-":
+        return False
+    prev = tokens[-1][1]
+    named = prev.how.startswith(("name", "synonym", "corrected"))
+    return named and prev.kind == "drug" and any(n.endswith(_BIOLOGIC) for n in prev.names)
 
 
 def _read_chunk(
@@ -180,96 +313,210 @@ def _read_chunk(
                 i = j
                 break
         else:
-            token = _read_word(texts[i], vocab)
-            last = tokens[-1][1] if tokens else None
-            joins = token.kind == "unrecognized" or token.names == ("number",)
-            if joins and last is not None and last.kind == "unrecognized":
-                start = tokens[-1][0]
-                tokens[-1] = (start, Token(text[start : words[i][1]], last.kind, (), last.how))
-            else:
-                tokens.append((words[i][0], token))
-            i += 1
-    return tokens
+            i = _read_unmatched(words, i, text, vocab, tokens)
+    return _merge_weak(tokens, text, _rules(vocab).weak_length)
+
+
+@lru_cache(maxsize=65536)
+def _read_chunk_text(chunk: str, vocab: Vocabulary) -> tuple[tuple[int, Token], ...]:
+    """Read one chunk (offsets within the chunk); chunks repeat across texts, so cached."""
+    words = [(m.start(), m.end(), m.group(0)) for m in _WORD.finditer(chunk)]
+    return tuple(_read_chunk(words, chunk, vocab))
+
+
+def _read_unmatched(words, i: int, text: str, vocab: Vocabulary, tokens: list) -> int:
+    start, end, word = words[i]
+    token = _read_word(word, vocab)
+    if token.kind == "unrecognized" and token.how.startswith("not a known"):
+        if _suffix(word, start, text, tokens, vocab):
+            tokens.append((start, Token(word, "annotation", ("fda-suffix",), "FDA suffix")))
+            return i + 1
+        fixed = _try_correction(words, i, text, vocab)
+        if fixed is not None:
+            j, token = fixed
+            if token.kind != "unrecognized":
+                tokens.append((start, token))
+                return j
+    _append_joined(tokens, start, end, token, text)
+    return i + 1
+
+
+def _append_joined(tokens: list, start: int, end: int, token: Token, text: str) -> None:
+    last = tokens[-1][1] if tokens else None
+    joins = token.kind == "unrecognized" or token.names == ("number",)
+    if joins and last is not None and last.kind == "unrecognized":
+        first = tokens[-1][0]
+        tokens[-1] = (first, Token(text[first:end], last.kind, (), last.how))
+    else:
+        tokens.append((start, token))
+
+
+def _weak(token: Token, limit: int) -> bool:
+    short = len(token.text.replace("-", "").replace(" ", "")) <= limit
+    return short and token.kind in ("drug", "regimen") and token.how.startswith(_CODE_HOWS)
+
+
+def _glued_number(prev: tuple[int, Token], start: int, token: Token, text: str) -> bool:
+    """A number glued by a hyphen to a letter code ("T-12", "BBD-0") makes an unknown code."""
+    end = prev[0] + len(prev[1].text)
+    code = prev[1].kind in ("drug", "regimen") and prev[1].how.startswith(_CODE_HOWS)
+    return token.names == ("number",) and code and text[end:start] == "-"
+
+
+def _glued(first: tuple[int, Token], start: int, text: str) -> bool:
+    end = first[0] + len(first[1].text)
+    return text[end:start] == "-"
+
+
+def _joins(prev: tuple[int, Token], start: int, token: Token, text: str, limit: int) -> bool:
+    """Whether ``token`` and the piece before it form one unknown piece.
+
+    One of them is unknown and the other a short letter code ("T cells"), or a
+    letter-code reading glued to it by a hyphen ("BBD-A0").
+    """
+    pair = (prev[1], token)
+    if not any(t.kind == "unrecognized" for t in pair):
+        return False
+    other = prev[1] if token.kind == "unrecognized" else token
+    if other.kind == "unrecognized" or _weak(other, limit):
+        return True
+    return other.how.startswith("letter codes") and _glued(prev, start, text)
+
+
+def _merge_weak(tokens: list[tuple[int, Token]], text: str, limit: int) -> list[tuple[int, Token]]:
+    """Short letter codes next to an unknown word are part of it ("T cells", "T-12")."""
+    out: list[tuple[int, Token]] = []
+    for start, token in tokens:
+        end = start + len(token.text)
+        if _weak(token, limit) and text[end : end + 2] == "- ":  # "B-D0": glued to a removed piece
+            token = _unknown(token.text, "letter code glued to a code-like piece")
+        if out and _glued_number(out[-1], start, token, text):
+            token = _unknown(token.text)
+        if out and _joins(out[-1], start, token, text, limit):
+            first = out[-1][0]
+            piece = text[first : start + len(token.text)]
+            out[-1] = (first, _unknown(piece, "unknown word with a letter code beside it"))
+        else:
+            out.append((start, token))
+    return out
 
 
 def _rest(hit: Reading) -> tuple[tuple[str, ...], str]:
     return hit.names, hit.how
 
 
-def _read_word(word: str, vocab: Vocabulary) -> Token:
-    if _NUMBER.fullmatch(word):
-        return Token(
-            word, "annotation", ("number",), "a bare number (dose or count) is never a drug"
-        )
-    seg = _segment(word, vocab)
-    if seg is None:
-        return Token(word, "unrecognized", (), "not a known drug, code or annotation")
-    if seg == "ambiguous":
-        return Token(word, "unrecognized", (), "letter codes can be read more than one way")
-    names = tuple(dict.fromkeys(x for r in seg for x in r.names))
-    how = "letter codes " + " + ".join(r.how.split()[-1] for r in seg)
-    return Token(word, _kind(names, vocab), names, how)
+def _chunks(text: str, vocab: Vocabulary) -> tuple[list[_Chunk], list[int]]:
+    """Split at the separators: chunks with offset and step, and the steps in time order.
 
-
-def _chunks(text: str, vocab: Vocabulary) -> list[tuple[int, str]]:
-    """Split at the strong separators, keeping each chunk's offset."""
-    chunks, pos = [], 0
+    Steps are numbered in reading order; "A after B" puts B first in time.
+    """
+    chunks, pos, step, order = [], 0, 0, [0]
     for m in vocab.separators.finditer(text):
-        chunks.append((pos, text[pos : m.start()]))
+        chunks.append(_Chunk(pos, text[pos : m.start()], step))
+        if m.lastgroup == "sequence":
+            step += 1
+            order.append(step)
+        elif m.lastgroup == "reverse":
+            step += 1
+            order.insert(order.index(step - 1), step)
         pos = m.end()
-    chunks.append((pos, text[pos:]))
-    return chunks
+    chunks.append(_Chunk(pos, text[pos:], step))
+    return chunks, order
 
 
-def _tokens(text: str, vocab: Vocabulary) -> list[Token]:
-    text, found = _take_annotations(_normalise(text), vocab)
-    text = _BRACKETS.sub(",", text)
-    for offset, chunk in _chunks(text, vocab):
-        words = [(offset + m.start(), offset + m.end(), m.group(0)) for m in _WORD.finditer(chunk)]
-        found += _read_chunk(words, text, vocab)
-    return [t for _, t in sorted(found, key=lambda p: p[0])]
+def _step_of(offset: int, chunks: list[_Chunk]) -> int:
+    step = 0
+    for chunk in chunks:
+        if chunk.offset <= offset:
+            step = chunk.step
+    return step
 
 
-def _drop_unspecified(names: set[str], vocab: Vocabulary) -> set[str]:
-    """Drop class mentions ("CAR T") covered by a named agent of that class."""
-    named = [vocab.drugs[n] for n in names if not vocab.drugs[n].unspecified]
-    keep = set()
-    for n in names:
-        d = vocab.drugs[n]
-        covered = d.unspecified and any(
-            o.drug_class == d.drug_class and set(d.targets) <= set(o.targets) for o in named
-        )
-        if not covered:
-            keep.add(n)
-    return keep
+def tokenise(text: str, vocab: Vocabulary) -> tuple[list[Token], str, list[int]]:
+    """Return the tokens of ``text`` in reading order, the blanked text and the step order.
+
+    The blanked text is the normalised text with annotations replaced by spaces
+    (used to see whether a letter code is explained by drug names nearby).
+    """
+    blanked, found = _take_annotations(_normalise(text), vocab)
+    split = _BRACKETS.sub(",", blanked)
+    chunks, order = _chunks(split, vocab)
+    for chunk in chunks:
+        found += [(chunk.offset + at, token) for at, token in _read_chunk_text(chunk.text, vocab)]
+    found = _history_chunks(sorted(found, key=lambda p: p[0]), chunks, blanked)
+    tokens = [
+        Token(t.text, t.kind, t.names, t.how, _step_of(offset, chunks)) for offset, t in found
+    ]
+    return tokens, blanked, order
 
 
-def _assemble(text: str, tokens: list[Token], vocab: Vocabulary) -> ParsedRegimen:
-    names = {n for t in tokens if t.kind in ("drug", "procedure", "regimen") for n in t.names}
-    names = _drop_unspecified(names, vocab)
-    if not names:  # a number means something only next to a drug
-        tokens = [_number_unrecognized(t) for t in tokens]
-    drugs = tuple(sorted(n for n in names if vocab.drugs[n].kind == "drug"))
-    procedures = tuple(sorted(n for n in names if vocab.drugs[n].kind == "procedure"))
-    return ParsedRegimen(
-        text=text,
-        drugs=drugs,
-        procedures=procedures,
-        annotations=tuple(f"{t.names[0]}: {t.text}" for t in tokens if t.kind == "annotation"),
-        unrecognized=tuple(t.text for t in tokens if t.kind == "unrecognized"),
-        tokens=tuple(tokens),
-    )
+def _chunk_of(offset: int, chunks: list[_Chunk]) -> int:
+    index = 0
+    for i, chunk in enumerate(chunks):
+        if chunk.offset <= offset:
+            index = i
+    return index
 
 
-def _number_unrecognized(token: Token) -> Token:
-    if token.kind == "annotation" and token.names == ("number",):
-        return Token(token.text, "unrecognized", (), "a bare number without any drug")
-    return token
+def _groups(blanked: str, chunks: list[_Chunk]) -> list[int | None]:
+    """The parenthesis group (offset of its opening bracket) of each chunk, or None."""
+    opened: list[int] = []
+    group_at: dict[int, int | None] = {}
+    for i, ch in enumerate(blanked):
+        if ch in "([{":
+            opened.append(i)
+        elif ch in ")]}" and opened:
+            opened.pop()
+        group_at[i] = opened[-1] if opened else None
+    return [group_at.get(c.offset) if c.offset < len(blanked) else None for c in chunks]
+
+
+def _history_targets(i: int, chunks, groups, therapy: set[int]) -> set[int]:
+    """Chunks whose therapy a history word in chunk ``i`` marks as earlier therapy."""
+    if i in therapy:
+        return {i}  # "prior ide-cel"
+    group = groups[i]
+    if group is not None:
+        inside = {j for j, g in enumerate(groups) if g == group and j in therapy}
+        if inside:
+            return inside  # "(prior: Dara-Pd)"
+        before = [j for j in range(i) if groups[j] is None and chunks[j].offset < group]
+        return {before[-1]} & therapy if before else set()  # "Dara-Pd (prior)"
+    after = [j for j in range(i + 1, len(chunks)) if chunks[j].step == chunks[i].step]
+    return {after[0]} & therapy if after else set()  # "prior: Dara-Pd"
+
+
+def _history_chunks(found: list[tuple[int, Token]], chunks: list[_Chunk], blanked: str) -> list:
+    """Therapy named as history ("Tec (prior BCMA CAR T)") is not part of the regimen.
+
+    Applies only when some therapy of the text is not marked as history.
+    """
+    where = [_chunk_of(offset, chunks) for offset, _ in found]
+    history = {c for c, (_, t) in zip(where, found, strict=True) if t.names == ("history",)}
+    therapy = {c for c, (_, t) in zip(where, found, strict=True) if t.kind in _THERAPY_KINDS}
+    if not history:
+        return found
+    groups = _groups(blanked, chunks)
+    marked = set().union(*(_history_targets(i, chunks, groups, therapy) for i in history))
+    if not marked or not therapy - marked:
+        return found
+    return [
+        (offset, _as_history(t) if c in marked and t.kind in _THERAPY_KINDS else t)
+        for c, (offset, t) in zip(where, found, strict=True)
+    ]
+
+
+def _as_history(token: Token) -> Token:
+    why = f"earlier therapy named as history ({'; '.join(token.names)}), not part of this regimen"
+    return Token(token.text, "annotation", ("history",), why, token.step)
 
 
 @lru_cache(maxsize=65536)
 def _parse_cached(text: str, vocab: Vocabulary) -> ParsedRegimen:
-    return _assemble(text, _tokens(text, vocab), vocab)
+    from aftercar.vocab.assemble import assemble
+
+    tokens, blanked, order = tokenise(text, vocab)
+    return assemble(text, tokens, blanked, order, vocab)
 
 
 def parse_regimen(text: str, *, vocabulary: Vocabulary | None = None) -> ParsedRegimen:
@@ -279,7 +526,7 @@ def parse_regimen(text: str, *, vocabulary: Vocabulary | None = None) -> ParsedR
     ----------
     text
         A regimen as written, e.g. ``"Dara-KPd"``, ``"Tec + dara (step-up)"``,
-        ``"REGN5458 on trial"``, ``"cilta-cel (2nd CAR T)"``.
+        ``"REGN5458 on trial"``, ``"cilta-cel (2nd CAR T)"``, ``"Tec -> Tal"``.
     vocabulary
         The vocabulary to read with; ``None`` uses the shipped one.
 
@@ -288,11 +535,15 @@ def parse_regimen(text: str, *, vocabulary: Vocabulary | None = None) -> ParsedR
     ParsedRegimen
         ``drugs`` are INN generic names in lower case (an investigational agent
         without an INN by its research code); procedures are not drugs;
-        annotations are kept; anything not understood is in ``unrecognized``.
+        annotations are kept; corrected misspellings are listed in
+        ``corrections``; anything not understood is in ``unrecognized``.
 
     References
     ----------
-    Issue 3; REFERENCE.md section 4 (drug table and regimen acronyms).
+    Issues 3 and 11; REFERENCE.md section 4 (drug table and regimen acronyms).
     """
     vocab = vocabulary if vocabulary is not None else default_vocabulary()
     return _parse_cached(str(text), vocab)
+
+
+__all__ = ["TARGET_KIND", "ParsedRegimen", "Token", "parse_regimen", "tokenise"]

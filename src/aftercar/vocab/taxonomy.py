@@ -15,9 +15,10 @@ rest); REFERENCE.md section 1.2 (probable salvage categories) and section 4
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import tomllib
-import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -26,21 +27,25 @@ from aftercar.errors import VocabularyError
 from aftercar.vocab.vocabulary import Drug, Vocabulary, default_vocabulary
 
 _SELECTORS = ("classes", "drugs", "procedures")
-_CATEGORY_KEYS = {"label", "short", "colour", "description", *_SELECTORS}
-
-#: Colours of categories whose taxonomy gives none (a stable hash of the name picks one).
-FALLBACK_COLOURS: tuple[str, ...] = (
-    "#1B9E77",
-    "#7570B3",
-    "#E7298A",
-    "#66A61E",
-    "#A6761D",
-    "#E6AB02",
-    "#666666",
-    "#1F78B4",
-    "#B2DF8A",
-    "#FB9A99",
+_CATEGORY_KEYS = {"label", "colour", "description", "therapy", *_SELECTORS}
+_COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
+#: Colours given to categories of a custom taxonomy that name none (Okabe-Ito, then greys).
+FALLBACK_COLOURS = (
+    "#0072B2",
+    "#56B4E9",
+    "#CC79A7",
+    "#D55E00",
+    "#E69F00",
+    "#F0E442",
+    "#009E73",
+    "#8C6D31",
+    "#999999",
+    "#6A3D9A",
+    "#4D4D4D",
+    "#BBBBBB",
 )
+#: Name of the pseudo-category of rows without a category (blank regimen text).
+UNCLASSIFIED = "unclassified"
 
 
 @dataclass(frozen=True)
@@ -52,8 +57,8 @@ class Category:
     classes: frozenset[str]
     drugs: frozenset[str]
     procedures: frozenset[str]
-    short: str = ""
-    colour: str = ""
+    colour: str = "#BBBBBB"
+    therapy: bool = True
 
     def selects(self, drug: Drug) -> bool:
         """Return True when ``drug`` puts a regimen in this category."""
@@ -72,22 +77,46 @@ class Taxonomy:
     default: str
     categories: dict[str, Category]
     source: str
+    unclassified: Category = field(
+        default_factory=lambda: Category(
+            UNCLASSIFIED, "Unclassified", frozenset(), frozenset(), frozenset(), "#E0E0E0"
+        )
+    )
 
     @property
     def names(self) -> tuple[str, ...]:
         """All category names, in precedence order, default last."""
         return (*self.precedence, self.default)
 
-    def styles(self) -> tuple[Category, ...]:
-        """Every category in precedence order, default last (labels and colours for display)."""
-        return tuple(self.categories[n] for n in self.names if n in self.categories)
+    @property
+    def labels(self) -> dict[str, str]:
+        """Display label of every category (and of ``unclassified``), in order."""
+        cats = [*(self.categories[n] for n in self.names), self.unclassified]
+        return {c.name: c.label for c in cats}
+
+    @property
+    def colours(self) -> dict[str, str]:
+        """``#RRGGBB`` colour of every category (and of ``unclassified``), in order."""
+        cats = [*(self.categories[n] for n in self.names), self.unclassified]
+        return {c.name: c.colour for c in cats}
+
+    @property
+    def non_therapy(self) -> tuple[str, ...]:
+        """Categories that are not a line of therapy (``therapy = false``: no_therapy)."""
+        return tuple(n for n in self.names if not self.categories[n].therapy)
 
     def categorize(self, drugs: list[Drug]) -> str:
-        """Return the category of a regimen made of ``drugs``."""
+        """Return the category of a regimen made of ``drugs``.
+
+        A therapy category is selected by an anti-myeloma agent only; a category
+        with ``therapy = false`` (no_therapy) is selected by any of its agents or
+        procedures, and only when the regimen has no anti-myeloma agent at all.
+        """
         active = [d for d in drugs if d.anti_myeloma]
         for name in self.precedence:
             category = self.categories[name]
-            if any(category.selects(d) for d in active):
+            pool = active if category.therapy else ([] if active else drugs)
+            if any(category.selects(d) for d in pool):
                 return name
         return self.default
 
@@ -130,24 +159,56 @@ def _category(name: str, spec: object, path: str, vocab: Vocabulary) -> Category
                 f"unknown {kind} name(s) {bad}",
                 f"use {kind} names from the 'name' column of drugs.csv",
             )
-    label = str(spec.get("label", name))
-    colour = (
-        str(spec.get("colour", ""))
-        or FALLBACK_COLOURS[zlib.crc32(name.encode()) % len(FALLBACK_COLOURS)]
-    )
     return Category(
         name,
-        label,
+        str(spec.get("label", name)),
         sel["classes"],
         sel["drugs"],
         sel["procedures"],
-        short=str(spec.get("short", "")) or label,
-        colour=colour,
+        _colour(spec, path, where),
+        _therapy(spec, path, where),
+    )
+
+
+def _colour(spec: dict, path: str, where: str) -> str:
+    colour = spec.get("colour", "")
+    if colour and not (isinstance(colour, str) and _COLOUR.fullmatch(colour)):
+        raise _fail(path, f"{where} colour", f"{colour!r} is not #RRGGBB", 'write "#0072B2"')
+    return str(colour)
+
+
+def _therapy(spec: dict, path: str, where: str) -> bool:
+    value = spec.get("therapy", True)
+    if not isinstance(value, bool):
+        raise _fail(path, f"{where} therapy", f"{value!r} is not a boolean", "write true or false")
+    return value
+
+
+def _fill_colours(cats: dict[str, Category]) -> dict[str, Category]:
+    """Give categories without a colour one of FALLBACK_COLOURS (by position)."""
+    out = {}
+    for i, (name, cat) in enumerate(cats.items()):
+        colour = cat.colour or FALLBACK_COLOURS[i % len(FALLBACK_COLOURS)]
+        out[name] = dataclasses.replace(cat, colour=colour)
+    return out
+
+
+def _unclassified(data: dict, path: str) -> Category:
+    spec = data.get(UNCLASSIFIED, {})
+    if not isinstance(spec, dict) or set(spec) - {"label", "colour", "description"}:
+        raise _fail(path, f"[{UNCLASSIFIED}]", "may only have label and colour", "fix the table")
+    return Category(
+        UNCLASSIFIED,
+        str(spec.get("label", "Unclassified")),
+        frozenset(),
+        frozenset(),
+        frozenset(),
+        _colour(spec, path, f"[{UNCLASSIFIED}]") or "#E0E0E0",
     )
 
 
 def _parse(data: dict, path: str, vocab: Vocabulary) -> Taxonomy:
-    unknown = set(data) - {"default", "precedence", "categories"}
+    unknown = set(data) - {"default", "precedence", "categories", UNCLASSIFIED}
     if unknown:
         raise _fail(
             path,
@@ -197,11 +258,17 @@ def _parse(data: dict, path: str, vocab: Vocabulary) -> Taxonomy:
             "add them to precedence or remove them",
         )
     cats = {n: _category(n, specs[n], path, vocab) for n in precedence}
-    spec = specs.get(default, {})
-    cats[default] = _category(
-        default, {k: v for k, v in spec.items() if k not in _SELECTORS}, path, vocab
+    cats[default] = _default_category(default, specs.get(default, {}), path)
+    return Taxonomy(
+        tuple(precedence), default, _fill_colours(cats), path, _unclassified(data, path)
     )
-    return Taxonomy(tuple(precedence), default, cats, path)
+
+
+def _default_category(name: str, spec: object, path: str) -> Category:
+    spec = spec if isinstance(spec, dict) else {}
+    colour = _colour(spec, path, f"[categories.{name}]")
+    empty: frozenset[str] = frozenset()
+    return Category(name, str(spec.get("label", name)), empty, empty, empty, colour)
 
 
 def load_taxonomy(

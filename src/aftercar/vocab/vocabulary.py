@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import csv
 import re
-import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
 from aftercar.errors import VocabularyError
+from aftercar.vocab.grammar import Annotation, Grammar, load_grammar
 
 DRUG_COLUMNS = (
     "name",
@@ -32,23 +33,40 @@ DRUG_COLUMNS = (
     "tce",
     "bcma_directed",
     "anti_myeloma",
+    "role",
+    "short_name",
     "synonyms",
     "source",
 )
+TARGET_COLUMNS = ("target", "role", "synonyms", "source")
+#: Roles of drugs.csv; the first two are anti-myeloma (``anti_myeloma = true``).
+ROLES = ("anti_myeloma", "steroid", "lymphodepletion", "premedication", "supportive", "non_therapy")
+_ANTI_MYELOMA_ROLES = ("anti_myeloma", "steroid")
+TARGET_ROLES = ("tumour", "effector")
 CODE_COLUMNS = ("code", "match", "drugs", "procedures", "source")
 CODE_MATCHES = ("exact", "any_case", "final_all_caps")
 KINDS = ("drug", "procedure")
+#: Pseudo-kind of the target words of targets.csv (never a drug of a regimen).
+TARGET_KIND = "target"
 _BOOLS = {"true": True, "false": False}
 #: Words split at these characters inside a chunk (weak separators).
 WORD_SPLIT = re.compile(r"[\s\-_.'\"*#()\[\]{}<>]+")
 
 
-def norm_key(text: str) -> str:
-    """Return the lookup key of ``text``: lower case, letters and digits only.
+_NOT_KEY = re.compile(r"[^0-9a-z\u00b5\u03bc]")
 
-    ``"REGN 5458"``, ``"regn-5458"`` and ``"REGN5458"`` share the key ``"regn5458"``.
+
+def norm_key(text: str) -> str:
+    """Return the lookup key of ``text``: lower case, accents folded, letters and digits only.
+
+    ``"REGN 5458"``, ``"regn-5458"`` and ``"REGN5458"`` share the key ``"regn5458"``;
+    ``"Dexaméthasone"`` has the key of ``"dexamethasone"``.
     """
-    return re.sub(r"[^0-9a-z\u00b5\u03bc]", "", text.casefold())
+    if not text.isascii():
+        text = "".join(
+            c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
+        )
+    return _NOT_KEY.sub("", text.casefold())
 
 
 @dataclass(frozen=True)
@@ -63,6 +81,13 @@ class Drug:
     bcma_directed: bool
     anti_myeloma: bool
     source: str
+    role: str = "anti_myeloma"
+    short_name: str = ""
+
+    @property
+    def label(self) -> str:
+        """Short display name (``"ide-cel"``), else the name."""
+        return self.short_name or self.name
 
     @property
     def unspecified(self) -> bool:
@@ -78,15 +103,6 @@ class Reading:
     how: str
 
 
-@dataclass(frozen=True)
-class Annotation:
-    """One annotation rule: a case-insensitive regex with its label."""
-
-    label: str
-    pattern: re.Pattern[str]
-    why: str
-
-
 @dataclass(frozen=True, eq=False)
 class Vocabulary:
     """Everything the regimen parser reads with (hashable by identity)."""
@@ -99,10 +115,67 @@ class Vocabulary:
     separators: re.Pattern[str]
     max_words: int
     sources: tuple[str, ...] = field(default=())
+    grammar: Grammar | None = None
+    target_roles: dict[str, str] = field(default_factory=dict)
+    _made: dict[str, Drug] = field(default_factory=dict, repr=False)
 
     def classes(self) -> set[str]:
-        """Return the drug classes used in the vocabulary."""
-        return {d.drug_class for d in self.drugs.values()}
+        """Return the drug classes used in the vocabulary (drugs.csv)."""
+        return {d.drug_class for d in self.drugs.values() if d.kind != TARGET_KIND}
+
+    def drug(self, name: str) -> Drug:
+        """Return the entry called ``name``, including class mentions made from targets.
+
+        ``"unspecified bcma/gprc5d car t"`` is made on first use from the class
+        mention ``"unspecified car t"`` and the targets BCMA and GPRC5D.
+        """
+        found = self.drugs.get(name) or self._made.get(name)
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def knows(self, name: str) -> bool:
+        """Return True when :meth:`drug` can resolve ``name``."""
+        return name in self.drugs or name in self._made
+
+    def targeted_mention(self, base: Drug | None, targets: tuple[str, ...]) -> Drug:
+        """Return the class mention ``base`` aimed at ``targets`` (made once, then reused).
+
+        ``base=None`` gives an "unspecified <targets>-directed agent" (not TCE).
+        """
+        label = "/".join(t.lower() for t in targets)
+        if base is None:
+            name = f"unspecified {label}-directed agent"
+            template = Drug(
+                name,
+                "drug",
+                "targeted_unspecified",
+                (),
+                False,
+                False,
+                True,
+                "issue 11: target words without a class word",
+                "anti_myeloma",
+            )
+        else:
+            word = (self.grammar.class_mentions if self.grammar else {}).get(base.drug_class)
+            name = f"unspecified {label} {word or base.drug_class}"
+            template = base
+        if name in self.drugs:
+            return self.drugs[name]
+        if name not in self._made:
+            self._made[name] = Drug(
+                name=name,
+                kind=template.kind,
+                drug_class=template.drug_class,
+                targets=targets,
+                tce=template.tce,
+                bcma_directed="BCMA" in targets,
+                anti_myeloma=True,
+                source=f"{template.source}; targets read from the text",
+                role="anti_myeloma",
+            )
+        return self._made[name]
 
 
 def _data_path(name: str) -> Path:
@@ -165,6 +238,14 @@ def _drug_from_row(row: dict[str, str], path: Path, i: int) -> Drug:
             f"{path}, row {i}: 'drug_class' and 'source' must not be empty. "
             "Fix: give the class and where the fact comes from."
         )
+    anti = _bool(row["anti_myeloma"], path, i, "anti_myeloma")
+    role = row["role"] or ("anti_myeloma" if anti else "supportive")
+    if role not in ROLES or anti != (role in _ANTI_MYELOMA_ROLES):
+        raise VocabularyError(
+            f"{path}, row {i}, column 'role': {role!r} must be one of {ROLES} and agree "
+            f"with anti_myeloma={str(anti).lower()}. Fix: anti_myeloma is true exactly for "
+            f"the roles {_ANTI_MYELOMA_ROLES}."
+        )
     return Drug(
         name=name,
         kind=row["kind"],
@@ -172,8 +253,10 @@ def _drug_from_row(row: dict[str, str], path: Path, i: int) -> Drug:
         targets=tuple(t.upper() for t in _split(row["targets"])),
         tce=_bool(row["tce"], path, i, "tce"),
         bcma_directed=_bool(row["bcma_directed"], path, i, "bcma_directed"),
-        anti_myeloma=_bool(row["anti_myeloma"], path, i, "anti_myeloma"),
+        anti_myeloma=anti,
         source=row["source"],
+        role=role,
+        short_name=row["short_name"],
     )
 
 
@@ -251,47 +334,50 @@ def _load_codes(
     return exact, final
 
 
-def _load_grammar(path: Path) -> tuple[tuple[Annotation, ...], re.Pattern[str]]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise VocabularyError(f"{path}: not valid TOML ({exc}). Fix: correct the syntax.") from exc
-    seps = data.get("separators")
-    if not isinstance(seps, list) or not all(isinstance(s, str) for s in seps):
-        raise VocabularyError(f"{path}: 'separators' must be a list of regex strings.")
-    annotations = []
-    for n, entry in enumerate(data.get("annotation", []), start=1):
-        if not isinstance(entry, dict) or not {"label", "pattern"} <= entry.keys():
+def _load_targets(path: Path, drugs: dict[str, Drug], by_key: dict[str, Reading]) -> dict[str, str]:
+    roles: dict[str, str] = {}
+    for i, row in _read_csv(path, TARGET_COLUMNS):
+        target, role = row["target"].upper(), row["role"]
+        if not target or role not in TARGET_ROLES or not row["source"]:
             raise VocabularyError(
-                f"{path}, [[annotation]] #{n}: needs 'label' and 'pattern'. Fix: add them."
+                f"{path}, row {i}: target {target!r} needs a role in {TARGET_ROLES} and a "
+                "source. Fix: fill the target, role and source columns."
             )
-        try:
-            pattern = re.compile(entry["pattern"], re.IGNORECASE)
-        except re.error as exc:
-            raise VocabularyError(
-                f"{path}, [[annotation]] #{n} ({entry['label']}): bad regex ({exc}). "
-                "Fix: correct the pattern."
-            ) from exc
-        annotations.append(Annotation(entry["label"], pattern, entry.get("why", "")))
-    try:
-        separators = re.compile("|".join(f"(?:{s})" for s in seps), re.IGNORECASE)
-    except re.error as exc:
-        raise VocabularyError(f"{path}: bad separator regex ({exc}).") from exc
-    return tuple(annotations), separators
+        name = f"target {target.lower()}"
+        drugs[name] = Drug(
+            name,
+            TARGET_KIND,
+            "target",
+            (target,),
+            False,
+            target == "BCMA",
+            False,
+            row["source"],
+            "supportive",
+        )
+        roles[target] = role
+        reading = Reading((name,), f"target {target}")
+        for words in _split(row["synonyms"]) or (target,):
+            _add_key(by_key, norm_key(words), reading, f"{path}, row {i}", words)
+            anti = norm_key("anti " + words)
+            if anti not in by_key:  # "anti-BCMA" = BCMA unless a drug claims it (anti-CD38)
+                by_key[anti] = reading
+    return roles
 
 
 def load_vocabulary(
     drugs: str | Path | None = None,
     codes: str | Path | None = None,
     grammar: str | Path | None = None,
+    targets: str | Path | None = None,
 ) -> Vocabulary:
     """Load and check the drug vocabulary.
 
     Parameters
     ----------
-    drugs, codes, grammar
-        Paths of ``drugs.csv``, ``regimen_codes.csv`` and
-        ``regimen_grammar.toml``; ``None`` uses the files shipped with aftercar.
+    drugs, codes, grammar, targets
+        Paths of ``drugs.csv``, ``regimen_codes.csv``, ``regimen_grammar.toml``
+        and ``targets.csv``; ``None`` uses the files shipped with aftercar.
 
     Returns
     -------
@@ -308,20 +394,24 @@ def load_vocabulary(
             (drugs, "drugs.csv"),
             (codes, "regimen_codes.csv"),
             (grammar, "regimen_grammar.toml"),
+            (targets, "targets.csv"),
         )
     )
     drug_table, by_key, max_words = _load_drugs(paths[0])
     exact, final = _load_codes(paths[1], drug_table, by_key)
-    annotations, separators = _load_grammar(paths[2])
+    rules = load_grammar(paths[2])
+    roles = _load_targets(paths[3], drug_table, by_key)
     return Vocabulary(
         drugs=drug_table,
         by_key=by_key,
         exact_codes=exact,
         final_caps=final,
-        annotations=annotations,
-        separators=separators,
+        annotations=rules.annotations,
+        separators=rules.separators,
         max_words=max_words + 1,
         sources=tuple(str(p) for p in paths),
+        grammar=rules,
+        target_roles=roles,
     )
 
 

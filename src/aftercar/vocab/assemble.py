@@ -1,0 +1,166 @@
+"""From tokens to a :class:`~aftercar.vocab.parser.ParsedRegimen`.
+
+Rules applied after tokenising (each documented in ``docs/vocabulary.md``):
+
+- **Named drugs win over a letter code that explains them** (issue 11): in
+  "PDD regimen: pomalidomide, PLD, dexamethasone" or "bortezomib, PLD, dex (VDD)"
+  the code is kept as an annotation when the text names two or more drugs, the
+  code is next to a parenthesis or a colon, and its letters disagree with them.
+- **Targets join class words of their step**: "BCMA CAR T", "CART-BCMA",
+  "anti-BCMA/CD3 bispecific", "BCMA/GPRC5D CAR T" give a class mention aimed at
+  those targets; an effector target (CD3) with tumour targets means a
+  T-cell-engaging bispecific; tumour targets alone give an
+  "unspecified <target>-directed agent" only when the step names no therapy.
+- **Class mentions covered by a product are dropped** ("cilta-cel (2nd CAR T)").
+- **Sequences**: two or more steps with unplanned anti-myeloma therapy ("Tec ->
+  Tal") set ``sequence``; a step with a phase-of-care annotation (maintenance,
+  bridging, conditioning...) or a transplant is part of a planned line.
+"""
+
+from __future__ import annotations
+
+from aftercar.vocab.parser import ParsedRegimen, Token
+from aftercar.vocab.vocabulary import TARGET_KIND, Drug, Vocabulary
+
+_THERAPY = ("drug", "procedure", "regimen")
+_NAMED = ("name", "synonym", "corrected")
+_CODES = ("letter code", "regimen code")
+_PLANNED = ("phase-of-care",)
+_MIN_NAMED = 2
+
+
+def _named_drugs(tokens: list[Token], vocab: Vocabulary) -> set[str]:
+    return {
+        n
+        for t in tokens
+        if t.kind == "drug" and t.how.startswith(_NAMED)
+        for n in t.names
+        if vocab.drug(n).kind == "drug"
+    }
+
+
+def _explained(token: Token, blanked: str) -> bool:
+    """The code stands in parentheses or before a colon or an opening parenthesis."""
+    at = blanked.find(token.text)
+    if at < 0:
+        return False
+    before = blanked[:at].rstrip()
+    after = blanked[at + len(token.text) :].lstrip()
+    return before.endswith("(") or after.startswith(("(", ":"))
+
+
+def _drop_disagreeing_codes(tokens: list[Token], blanked: str, vocab: Vocabulary) -> list[Token]:
+    named = _named_drugs(tokens, vocab)
+    if len(named) < _MIN_NAMED:
+        return tokens
+    out = []
+    for t in tokens:
+        code = t.kind == "regimen" and t.how.startswith(_CODES)
+        if code and not set(t.names) <= named and _explained(t, blanked):
+            why = f"{t.how} disagrees with the drugs the text names; the named drugs are used"
+            t = Token(t.text, "annotation", ("acronym",), why, t.step)
+        out.append(t)
+    return out
+
+
+def _generic(drug: Drug, vocab: Vocabulary) -> Drug | None:
+    word = vocab.grammar.class_mentions.get(drug.drug_class) if vocab.grammar else None
+    name = f"unspecified {word}" if word else None
+    return vocab.drugs.get(name) if name else None
+
+
+def _link_step(names: set[str], targets: list[str], vocab: Vocabulary) -> set[str]:
+    """Aim the class mentions of one step at the step's tumour targets."""
+    roles = vocab.target_roles
+    tumour = sorted({t for t in targets if roles.get(t) == "tumour"})
+    if not tumour:
+        return names
+    drugs = [vocab.drug(n) for n in names]
+    mentions = [d for d in drugs if d.unspecified and _generic(d, vocab) is not None]
+    if mentions:
+        out = names - {d.name for d in mentions}
+        for d in mentions:
+            aim = tuple(sorted(set(d.targets) | set(tumour)))
+            out.add(vocab.targeted_mention(_generic(d, vocab), aim).name)
+        return out
+    if any(roles.get(t) == "effector" for t in targets):
+        base = vocab.drugs.get("unspecified bispecific")
+        return names | {vocab.targeted_mention(base, tuple(tumour)).name}
+    if names:  # "Tec (BCMA)": a target beside named therapy only describes it
+        return names
+    return {vocab.targeted_mention(None, tuple(tumour)).name}
+
+
+def _drop_unspecified(names: set[str], vocab: Vocabulary) -> set[str]:
+    """Drop class mentions ("CAR T") covered by a named agent of that class."""
+    if not any(n.startswith("unspecified ") for n in names):
+        return names
+    named = [vocab.drug(n) for n in names if not vocab.drug(n).unspecified]
+    keep = set()
+    for n in names:
+        d = vocab.drug(n)
+        covered = d.unspecified and any(
+            o.drug_class == d.drug_class and set(d.targets) <= set(o.targets) for o in named
+        )
+        if not covered:
+            keep.add(n)
+    return keep
+
+
+def _step_names(tokens: list[Token], vocab: Vocabulary) -> dict[int, set[str]]:
+    steps: dict[int, set[str]] = {}
+    targets: dict[int, list[str]] = {}
+    for t in tokens:
+        if t.kind in _THERAPY:
+            steps.setdefault(t.step, set()).update(t.names)
+        elif t.kind == TARGET_KIND:
+            targets.setdefault(t.step, []).extend(vocab.drug(n).targets[0] for n in t.names)
+    for step, found in targets.items():
+        steps[step] = _link_step(steps.get(step, set()), found, vocab)
+    return {s: _drop_unspecified(n, vocab) for s, n in steps.items() if n}
+
+
+def _line_like(names: set[str], planned: bool, vocab: Vocabulary) -> bool:
+    drugs = [vocab.drug(n) for n in names]
+    if planned or any(d.kind == "procedure" and d.drug_class == "transplant" for d in drugs):
+        return False
+    return any(d.role == "anti_myeloma" for d in drugs)
+
+
+def _sequence(steps: dict[int, set[str]], tokens: list[Token], order: list[int], vocab) -> bool:
+    if len(steps) < _MIN_NAMED:
+        return False
+    planned = {t.step for t in tokens if t.kind == "annotation" and t.names[0] in _PLANNED}
+    line_like = [s for s in order if s in steps and _line_like(steps[s], s in planned, vocab)]
+    return len(line_like) >= _MIN_NAMED
+
+
+def _number_unrecognized(token: Token) -> Token:
+    if token.kind == "annotation" and token.names == ("number",):
+        return Token(token.text, "unrecognized", (), "a bare number without any drug", token.step)
+    return token
+
+
+def assemble(
+    text: str, tokens: list[Token], blanked: str, order: list[int], vocab: Vocabulary
+) -> ParsedRegimen:
+    """Apply the rules of this module to the tokens of ``text``."""
+    tokens = _drop_disagreeing_codes(tokens, blanked, vocab)
+    steps = _step_names(tokens, vocab)
+    names = set().union(*steps.values()) if steps else set()
+    names = _drop_unspecified(names, vocab)
+    if not names:  # a number means something only next to a drug
+        tokens = [_number_unrecognized(t) for t in tokens]
+    return ParsedRegimen(
+        text=text,
+        drugs=tuple(sorted(n for n in names if vocab.drug(n).kind == "drug")),
+        procedures=tuple(sorted(n for n in names if vocab.drug(n).kind == "procedure")),
+        annotations=tuple(f"{t.names[0]}: {t.text}" for t in tokens if t.kind == "annotation"),
+        unrecognized=tuple(t.text for t in tokens if t.kind == "unrecognized"),
+        tokens=tuple(tokens),
+        corrections=tuple(
+            f"{t.text} -> {'+'.join(t.names)}" for t in tokens if t.how.startswith("corrected")
+        ),
+        steps=tuple(tuple(sorted(steps[s])) for s in order if s in steps),
+        sequence=_sequence(steps, tokens, order, vocab),
+    )

@@ -1,0 +1,186 @@
+"""The reading rules of ``regimen_grammar.toml``: annotations, separators, limits.
+
+Everything here is data (see the comments in the TOML file and
+``docs/vocabulary.md``); this module only loads and checks it. A malformed file
+raises :class:`~aftercar.errors.VocabularyError` naming the file, the entry and a fix.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from aftercar.errors import VocabularyError
+
+#: Separator kinds: a plain list separator, "A then B" and "A after B".
+SEPARATOR_KINDS = ("plain", "sequence", "reverse")
+_SEPARATOR_KEYS = {
+    "plain": "separators",
+    "sequence": "sequence_separators",
+    "reverse": "reverse_sequence_separators",
+}
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """One annotation rule: a case-insensitive regex with its label."""
+
+    label: str
+    pattern: re.Pattern[str]
+    why: str
+
+
+@dataclass(frozen=True)
+class LetterCodeRules:
+    """When a word may be read as a combination of letter codes."""
+
+    max_pieces: int = 5
+    final_names: tuple[str, ...] = ("dexamethasone", "prednisone")
+    weak_length: int = 2
+
+
+@dataclass(frozen=True)
+class CorrectionRules:
+    """Bounded edit-distance correction of misspellings and truncations."""
+
+    max_edits: tuple[tuple[int, int], ...] = ((9, 2), (5, 1))
+    prefix_for_two: int = 3
+    min_truncation: int = 6
+    truncation_ratio: float = 0.6
+    never: frozenset[str] = frozenset()
+
+    def edits_for(self, length: int) -> int:
+        """Return the largest edit distance allowed for a word of ``length`` letters."""
+        for minimum, edits in self.max_edits:
+            if length >= minimum:
+                return edits
+        return 0
+
+
+@dataclass(frozen=True)
+class Grammar:
+    """Annotations, separators and limits of the regimen reader."""
+
+    annotations: tuple[Annotation, ...]
+    separators: re.Pattern[str]
+    letter_codes: LetterCodeRules
+    corrections: CorrectionRules
+    class_mentions: dict[str, str]
+    combined: re.Pattern[str] | None = None  # all annotations, one pass (group a<N> = rule N)
+
+
+def _fail(path: Path, where: str, what: str, fix: str) -> VocabularyError:
+    return VocabularyError(f"{path}, {where}: {what}. Fix: {fix}.")
+
+
+def _regex_list(data: dict, key: str, path: Path, required: bool) -> list[str]:
+    value = data.get(key, None if required else [])
+    if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+        raise _fail(path, key, "must be a list of regex strings", f"write {key} = ['...']")
+    return value
+
+
+def _separators(data: dict, path: Path) -> re.Pattern[str]:
+    parts = []
+    for kind in ("sequence", "reverse", "plain"):  # sequence first: '->' before '-'
+        key = _SEPARATOR_KEYS[kind]
+        regexes = _regex_list(data, key, path, required=kind == "plain")
+        if regexes:
+            parts.append(f"(?P<{kind}>" + "|".join(f"(?:{s})" for s in regexes) + ")")
+    try:  # no separator starts inside a word: skip such positions at once (speed)
+        return re.compile(r"(?:(?<!\w)|(?!\w))(?:" + "|".join(parts) + ")", re.IGNORECASE)
+    except re.error as exc:
+        raise _fail(path, "separators", f"bad regex ({exc})", "correct the pattern") from exc
+
+
+def _annotations(data: dict, path: Path) -> tuple[Annotation, ...]:
+    out = []
+    for n, entry in enumerate(data.get("annotation", []), start=1):
+        where = f"[[annotation]] #{n}"
+        if not isinstance(entry, dict) or not {"label", "pattern"} <= entry.keys():
+            raise _fail(path, where, "needs 'label' and 'pattern'", "add them")
+        try:
+            pattern = re.compile(entry["pattern"], re.IGNORECASE)
+        except re.error as exc:
+            raise _fail(
+                path, f"{where} ({entry['label']})", f"bad regex ({exc})", "correct the pattern"
+            ) from exc
+        out.append(Annotation(entry["label"], pattern, entry.get("why", "")))
+    return tuple(out)
+
+
+def _combine(annotations: tuple[Annotation, ...]) -> re.Pattern[str]:
+    """One alternation of all annotation rules, in file order (leftmost match, first rule wins)."""
+    parts = [f"(?P<a{i}>{a.pattern.pattern})" for i, a in enumerate(annotations)]
+    if not parts:
+        return re.compile("(?!)")
+    # No annotation starts inside a word: skip such positions at once (a speed guard
+    # that keeps every match; checked by the case table).
+    return re.compile(r"(?:(?<!\w)|(?!\w))(?:" + "|".join(parts) + ")", re.IGNORECASE)
+
+
+def _table(data: dict, key: str, path: Path) -> dict:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise _fail(path, f"[{key}]", "is not a table", f"write [{key}] with its keys")
+    return value
+
+
+def _letter_rules(data: dict, path: Path) -> LetterCodeRules:
+    spec = _table(data, "letter_codes", path)
+    default = LetterCodeRules()
+    try:
+        return LetterCodeRules(
+            max_pieces=int(spec.get("max_pieces", default.max_pieces)),
+            final_names=tuple(str(n) for n in spec.get("final_names", default.final_names)),
+            weak_length=int(spec.get("weak_length", default.weak_length)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise _fail(
+            path, "[letter_codes]", f"bad value ({exc})", "use integers and a list"
+        ) from exc
+
+
+def _correction_rules(data: dict, path: Path) -> CorrectionRules:
+    spec = _table(data, "corrections", path)
+    default = CorrectionRules()
+    try:
+        edits = tuple((int(a), int(b)) for a, b in spec.get("max_edits", default.max_edits))
+        return CorrectionRules(
+            max_edits=tuple(sorted(edits, reverse=True)),
+            prefix_for_two=int(spec.get("prefix_for_two", default.prefix_for_two)),
+            min_truncation=int(spec.get("min_truncation", default.min_truncation)),
+            truncation_ratio=float(spec.get("truncation_ratio", default.truncation_ratio)),
+            never=frozenset(str(w).casefold() for w in spec.get("never", ())),
+        )
+    except (TypeError, ValueError) as exc:
+        raise _fail(
+            path, "[corrections]", f"bad value ({exc})", "write max_edits = [[9, 2], [5, 1]]"
+        ) from exc
+
+
+def load_grammar(path: Path) -> Grammar:
+    """Load and check ``regimen_grammar.toml`` (see the comments in that file)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise VocabularyError(f"{path}: not valid TOML ({exc}). Fix: correct the syntax.") from exc
+    mentions = _table(data, "targets", path).get("class_mentions", {})
+    if not isinstance(mentions, dict) or not all(isinstance(v, str) for v in mentions.values()):
+        raise _fail(
+            path,
+            "[targets] class_mentions",
+            "must map drug classes to labels",
+            'write class_mentions = { car_t = "car t" }',
+        )
+    annotations = _annotations(data, path)
+    return Grammar(
+        annotations=annotations,
+        combined=_combine(annotations),
+        separators=_separators(data, path),
+        letter_codes=_letter_rules(data, path),
+        corrections=_correction_rules(data, path),
+        class_mentions=dict(mentions),
+    )
