@@ -7,9 +7,9 @@ clustered response rates), ``followup`` (reverse Kaplan-Meier follow-up),
 ``cox`` (Cox proportional hazards).
 """
 
-from aftercar.stats.cox import ChiSquareTest, CoxResult, cox_ph
+from aftercar.stats.cox import ChiSquareTest, CoxControl, CoxResult, cox_ph
 from aftercar.stats.followup import median_followup
-from aftercar.stats.km import KaplanMeier, KaplanMeierGroups, QuantileEstimate, kaplan_meier
+from aftercar.stats.km import KaplanMeier, QuantileEstimate, kaplan_meier
 from aftercar.stats.logrank import LogRankResult, logrank_test
 from aftercar.stats.proportions import (
     ClusteredProportion,
@@ -26,9 +26,9 @@ from aftercar.stats.proportions import (
 __all__ = [
     "ChiSquareTest",
     "ClusteredProportion",
+    "CoxControl",
     "CoxResult",
     "KaplanMeier",
-    "KaplanMeierGroups",
     "LogRankResult",
     "ProportionCI",
     "QuantileEstimate",
@@ -44,3 +44,11 @@ __all__ = [
     "median_followup",
     "proportion_ci",
 ]
+
+
+def __getattr__(name: str):
+    if name == "KaplanMeierGroups":  # deprecated: kaplan_meier returns one type
+        from aftercar.stats import km
+
+        return km.__getattr__(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

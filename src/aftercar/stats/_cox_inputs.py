@@ -15,7 +15,7 @@ import pandas as pd
 
 from aftercar.errors import InputError
 from aftercar.stats import _cox_core as core
-from aftercar.stats._inputs import as_float
+from aftercar.stats._inputs import as_float, warn_few_clusters
 from aftercar.stats._inputs import positions as _positions
 
 
@@ -168,6 +168,8 @@ def validate(time, event, covariates, entry, weights, strata, cluster, robust) -
     x, names = _covariate_matrix(covariates, n)
     st = np.zeros(n, dtype=np.int64) if strata is None else _as_codes(strata, "strata", n)[0]
     cl = _resolve_cluster(cluster, robust, w, n)
+    if cl is not None:
+        warn_few_clusters(cl[1], "cox_ph")
     if not (ev == 1).any():
         raise InputError(
             "cox_ph: there are no events, so no hazard ratio can be estimated. "
