@@ -353,7 +353,8 @@ def _newton(design, *, eps: float, iter_max: int, toler_chol: float) -> _Fit:
     beta = np.zeros(p)
     ev0 = ev = core.evaluate(design, beta)
     loglik0 = best = ev.loglik
-    chol, rank = core.cholesky2(ev.imat, toler_chol)
+    chol, rank0 = core.cholesky2(ev.imat, toler_chol)
+    rank = rank0
     step = core.chsolve2(chol, ev.u)
     sctest = float(ev.u @ step)
     if iter_max == 0 or not np.isfinite(loglik0):
@@ -364,10 +365,14 @@ def _newton(design, *, eps: float, iter_max: int, toler_chol: float) -> _Fit:
     for it in range(1, iter_max + 1):
         ev = core.evaluate(design, newbeta)
         chol, rank = core.cholesky2(ev.imat, toler_chol)
+        # R (coxfit6 / agfit4): a non-finite fit or a change of the information
+        # matrix's rank is a failure (step halving), and no step taken while
+        # halving can end the iteration.
         finite = np.isfinite(ev.loglik) and np.isfinite(ev.u).all() and np.isfinite(ev.imat).all()
+        finite = finite and rank == rank0
         with np.errstate(divide="ignore", invalid="ignore"):
             change = abs(1 - np.float64(best) / np.float64(ev.loglik))  # NaN at 0/0, as C
-        if finite and change <= eps:
+        if finite and halving == 0 and change <= eps:
             inv = core.chinv2(chol)
             return _Fit(
                 newbeta, loglik0, ev.loglik, sctest, inv, ev.u, rank, it, halving > 0, ev0, ev

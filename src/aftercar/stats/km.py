@@ -107,7 +107,10 @@ def _robust_var(fit: dict, inv, event, w, entry) -> np.ndarray:
         if entry is not None:
             order = np.argsort(entry, kind="stable")
             cv = np.concatenate(([0.0], np.cumsum(vals[order])))
-            after = after - (cv[-1] - cv[np.searchsorted(entry[order], ut, side="left")])
+            # A(entry) is inf for a late entry after S reached 0: inf - inf there,
+            # at times where S = 0 and the variance is set to 0 below
+            with np.errstate(invalid="ignore"):
+                after = after - (cv[-1] - cv[np.searchsorted(entry[order], ut, side="left")])
         sums.append(after)
     with np.errstate(invalid="ignore"):
         at_risk = a_cum**2 * sums[0] - 2 * a_cum * sums[1] + sums[2]
