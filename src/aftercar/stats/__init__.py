@@ -4,9 +4,11 @@ Pure functions over arrays; imports no other aftercar stage (only
 ``aftercar.errors``). One module per concept: ``km`` (Kaplan-Meier),
 ``logrank`` (log-rank test), ``proportions`` (binomial intervals and tests,
 clustered response rates), ``followup`` (reverse Kaplan-Meier follow-up),
-``cox`` (Cox proportional hazards).
+``cox`` (Cox proportional hazards), ``rmst`` (restricted mean survival time),
+``competing`` (Aalen-Johansen cumulative incidence).
 """
 
+from aftercar.stats.competing import CumulativeIncidence, cumulative_incidence
 from aftercar.stats.cox import ChiSquareTest, CoxControl, CoxResult, cox_ph
 from aftercar.stats.followup import median_followup
 from aftercar.stats.km import KaplanMeier, QuantileEstimate, kaplan_meier
@@ -22,27 +24,32 @@ from aftercar.stats.proportions import (
     fisher_test,
     proportion_ci,
 )
+from aftercar.stats.rmst import RMSTResult, rmst
 
 __all__ = [
     "ChiSquareTest",
     "ClusteredProportion",
     "CoxControl",
     "CoxResult",
+    "CumulativeIncidence",
     "KaplanMeier",
     "LogRankResult",
     "ProportionCI",
     "QuantileEstimate",
+    "RMSTResult",
     "TableTest",
     "binom_test",
     "chisq_test",
     "clustered_proportion",
     "clustered_proportions",
     "cox_ph",
+    "cumulative_incidence",
     "fisher_test",
     "kaplan_meier",
     "logrank_test",
     "median_followup",
     "proportion_ci",
+    "rmst",
 ]
 
 

@@ -132,6 +132,9 @@ def _cluster_var(fit: dict, inv, event, w, entry, codes: np.ndarray) -> np.ndarr
     ut, n_risk, n_event = fit["time"], fit["n_risk"], fit["n_event"]
     k = ut.size
     a_cum = _greenwood(n_risk, n_event)
+    # A is inf once S = 0, where the variance is 0 anyway: keep inf out of the
+    # running sums, which would otherwise turn every later cluster into NaN
+    a_cum = np.where(np.isfinite(a_cum), a_cum, 0.0)
     a_entry = np.zeros_like(w)
     start = np.zeros(w.size, dtype=np.int64)
     if entry is not None:
@@ -140,6 +143,7 @@ def _cluster_var(fit: dict, inv, event, w, entry, codes: np.ndarray) -> np.ndarr
     with np.errstate(divide="ignore", invalid="ignore"):
         jump = np.where(event, 1.0 / (n_risk - n_event)[inv], 0.0)
         gone = w * (a_cum[inv] - a_entry - jump)
+    gone = np.where(np.isfinite(gone), gone, 0.0)
     when = np.concatenate((start, inv))
     d_alpha = np.concatenate((-w * a_entry, w * a_entry + gone))
     d_beta = np.concatenate((w, -w))
