@@ -9,7 +9,7 @@ num <- function(x) paste0("[", paste(ifelse(is.finite(x), formatC(as.numeric(x),
 obj <- function(x) paste0("{", paste0('"', names(x), '":', unlist(x), collapse = ","), "}")
 arr <- function(x) paste0("[", paste(x, collapse = ",\n"), "]")
 
-vet <- veteran[, c("time", "status", "trt", "celltype")]
+vet <- veteran[, c("time", "status", "trt", "celltype", "karno", "age")]
 vet$id <- seq_len(nrow(vet)); vet$cl <- (vet$id - 1) %/% 3
 write.csv(vet, "data/veteran.csv", row.names = FALSE)
 am <- aml; am$x <- as.character(am$x); am$id <- seq_len(nrow(am)); am$cl <- (am$id - 1) %/% 2

@@ -25,12 +25,14 @@ from aftercar.stats.proportions import (
     proportion_ci,
 )
 from aftercar.stats.rmst import RMSTResult, rmst
+from aftercar.stats.zph import CoxZph, cox_zph
 
 __all__ = [
     "ChiSquareTest",
     "ClusteredProportion",
     "CoxControl",
     "CoxResult",
+    "CoxZph",
     "CumulativeIncidence",
     "KaplanMeier",
     "LogRankResult",
@@ -43,6 +45,7 @@ __all__ = [
     "clustered_proportion",
     "clustered_proportions",
     "cox_ph",
+    "cox_zph",
     "cumulative_incidence",
     "fisher_test",
     "kaplan_meier",

@@ -499,3 +499,40 @@ def cluster_sums(values: np.ndarray, codes: np.ndarray, n_clusters: int) -> np.n
     for j in range(values.shape[1]):
         out[:, j] = np.bincount(codes, weights=values[:, j], minlength=n_clusters)
     return out
+
+
+def group_score_information(design: CoxDesign, beta: np.ndarray):
+    """Per event group score ``(G, p)`` and information ``(G, p, p)`` at ``beta``.
+
+    The summands of :func:`evaluate`'s ``u`` and ``imat``, one per distinct
+    (stratum, event time): what R's ``zph1``/``zph2`` weight by g(t) and g(t)^2
+    for ``cox.zph``.
+    """
+    x, p = design.x, design.x.shape[1]
+    with np.errstate(over="ignore", invalid="ignore"):
+        risk = np.exp(x @ beta) * design.w
+    xr = [risk * x[:, j] for j in range(p)]
+    fwd = _forward_groups(design, risk)
+    s0, d0 = _risk_sum(design, risk, fwd), _death_sum(design, risk)
+    s1 = np.column_stack([_risk_sum(design, v, fwd) for v in xr])
+    d1 = np.column_stack([_death_sum(design, v) for v in xr])
+    mw = design.group_meanwt[design.death_group]
+    nd = design.n_events
+    with np.errstate(divide="ignore", invalid="ignore"):
+        _, inv, fi = _efron_terms_at(design, s0, d0)
+        c1, c2 = _gsum(design, mw * inv), _gsum(design, mw * fi)
+        e0, e1, e2 = (_gsum(design, mw * a * b) for a, b in ((inv, inv), (inv, fi), (fi, fi)))
+    wx = np.add.reduceat(design.w[:nd, None] * x[:nd], design.gstart, axis=0)
+    u = wx - (c1[:, None] * s1 - c2[:, None] * d1)
+    info = np.empty((design.n_groups, p, p))
+    for j in range(p):
+        for k in range(j, p):
+            v = xr[j] * x[:, k]
+            second = c1 * _risk_sum(design, v, fwd) - c2 * _death_sum(design, v)
+            mm = (
+                e0 * s1[:, j] * s1[:, k]
+                - e1 * (s1[:, j] * d1[:, k] + d1[:, j] * s1[:, k])
+                + e2 * d1[:, j] * d1[:, k]
+            )
+            info[:, j, k] = info[:, k, j] = second - mm
+    return u, info

@@ -93,8 +93,8 @@ Model. Springer. R package ``survival`` 3.5-3 (``coxfit6.c``, ``agfit4.c``,
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -242,6 +242,8 @@ class CoxResult:
     ties: str
     conf_level: float
     means: np.ndarray
+    # the risk-set index, scaled coefficients and inputs, for diagnostics (cox_zph)
+    _state: Any = field(default=None, repr=False, compare=False)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per covariate: coef, hazard_ratio, se, robust_se, z, p, lower, upper."""
@@ -614,4 +616,5 @@ def _assemble(fit, design, inp, means, scale, *, ties, conf_level, ctl: CoxContr
         ties=ties,
         conf_level=conf_level,
         means=means,
+        _state=(design, fit.beta, inp),
     )
