@@ -2,8 +2,10 @@
 
 Generates N rows (default 1,000,000; fixed seed): 3 covariates, a 2-level group,
 cluster ids with ~3 rows each, whole-day times (many ties), ~30 % censored.
-Times aftercar's ``kaplan_meier``, ``logrank_test`` and (if importable) ``cox_ph``
-Efron, plain and with ``cluster=``; then runs R survival in one ``Rscript``
+Times aftercar's ``kaplan_meier``, ``logrank_test`` and ``cox_ph`` Efron, plain and
+with ``cluster=``, and the issue-15 additions: ``kaplan_meier(cluster=)``,
+``logrank_test(rho=1)``, ``rmst(tau=365)``, ``cumulative_incidence`` (two causes:
+status 1 split by x2) and ``cox_zph`` of the Efron fit; then runs R survival in one ``Rscript``
 process on the same rows (written once as CSV, read with ``scan``) and reports
 R's own ``system.time`` elapsed for each call, excluding reading. R is skipped
 cleanly when ``Rscript`` is absent or with ``--no-r``. A DuckDB group-by-time
@@ -26,12 +28,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from aftercar.stats import kaplan_meier, logrank_test
-
-try:
-    from aftercar.stats import cox_ph
-except ImportError:  # the Cox engineer's module may not be there yet
-    cox_ph = None
+from aftercar.stats import (
+    cox_ph,
+    cox_zph,
+    cumulative_incidence,
+    kaplan_meier,
+    logrank_test,
+    rmst,
+)
 
 R_SCRIPT = r"""
 suppressMessages(library(survival))
@@ -46,6 +50,13 @@ tm("logrank_test", survdiff(S ~ d$grp))
 tm("cox_efron", coxph(S ~ d$x1 + d$x2 + d$x3, ties = "efron"))
 if (do_cluster)
   tm("cox_efron_cluster", coxph(S ~ d$x1 + d$x2 + d$x3 + cluster(d$id), ties = "efron"))
+tm("km_cluster", survfit(S ~ 1, id = d$id, robust = TRUE, conf.type = "log-log"))
+tm("logrank_rho1", survdiff(S ~ d$grp, rho = 1))
+tm("rmst_tau365", summary(survfit(S ~ 1), rmean = 365)$table)
+cause <- factor(d$status * (1 + d$x2), 0:2)
+tm("cumulative_incidence", survfit(Surv(d$time, cause) ~ 1))
+cfit <- coxph(S ~ d$x1 + d$x2 + d$x3, ties = "efron")
+tm("cox_zph_km", cox.zph(cfit))
 """
 
 
@@ -86,6 +97,13 @@ def time_aftercar(d: pd.DataFrame, repeat: int) -> dict[str, float]:
     out["cox_efron"] = best_of(lambda: cox_ph(t, e, x), max(1, repeat - 1))
     cl = d["id"].to_numpy()
     out["cox_efron_cluster"] = best_of(lambda: cox_ph(t, e, x, cluster=cl), max(1, repeat - 1))
+    out["km_cluster"] = best_of(lambda: kaplan_meier(t, e, cluster=cl), repeat)
+    out["logrank_rho1"] = best_of(lambda: logrank_test(t, e, g, rho=1), repeat)
+    out["rmst_tau365"] = best_of(lambda: rmst(t, e, tau=365), repeat)
+    cause = e * (1 + d["x2"].to_numpy())
+    out["cumulative_incidence"] = best_of(lambda: cumulative_incidence(t, cause), repeat)
+    fit = cox_ph(t, e, x)
+    out["cox_zph_km"] = best_of(lambda: cox_zph(fit), max(1, repeat - 1))
     return out
 
 
