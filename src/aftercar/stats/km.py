@@ -149,7 +149,7 @@ def _cluster_var(fit: dict, inv, event, w, entry, codes: np.ndarray) -> np.ndarr
     d_beta = np.concatenate((w, -w))
     cl = np.concatenate((codes, codes))
     key = cl.astype(np.int64) * (k + 1) + when
-    order = np.argsort(key, kind="stable")
+    order = np.argsort(key)  # equal keys are merged below: stability not needed
     key, when, cl = key[order], when[order], cl[order]
     head = np.concatenate(([True], key[1:] != key[:-1]))
     seg = np.flatnonzero(head)
@@ -277,9 +277,9 @@ def _build(time, event, w, entry, codes, conf_type, conf_level) -> KaplanMeier:
 def _cluster_codes(cluster, n: int) -> np.ndarray | None:
     if cluster is None:
         return None
-    levels, codes = _inputs.factorize(_inputs.as_labels(cluster, "cluster", n=n))
-    _inputs.warn_few_clusters(len(levels), "kaplan_meier")
-    return codes
+    codes, uniques = pd.factorize(_inputs.as_labels(cluster, "cluster", n=n))  # hashing
+    _inputs.warn_few_clusters(len(uniques), "kaplan_meier")
+    return codes.astype(np.int64)
 
 
 def kaplan_meier(
