@@ -9,6 +9,7 @@ clustered response rates), ``followup`` (reverse Kaplan-Meier follow-up),
 """
 
 from aftercar.stats.competing import CumulativeIncidence, cumulative_incidence
+from aftercar.stats.concordance import ConcordanceResult, concordance
 from aftercar.stats.cox import ChiSquareTest, CoxControl, CoxResult, cox_ph
 from aftercar.stats.followup import median_followup
 from aftercar.stats.km import KaplanMeier, QuantileEstimate, kaplan_meier
@@ -30,6 +31,7 @@ from aftercar.stats.zph import CoxZph, cox_zph
 __all__ = [
     "ChiSquareTest",
     "ClusteredProportion",
+    "ConcordanceResult",
     "CoxControl",
     "CoxResult",
     "CoxZph",
@@ -44,6 +46,7 @@ __all__ = [
     "chisq_test",
     "clustered_proportion",
     "clustered_proportions",
+    "concordance",
     "cox_ph",
     "cox_zph",
     "cumulative_incidence",
