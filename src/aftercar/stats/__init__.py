@@ -11,6 +11,7 @@ clustered response rates), ``followup`` (reverse Kaplan-Meier follow-up),
 from aftercar.stats.competing import CumulativeIncidence, cumulative_incidence
 from aftercar.stats.concordance import ConcordanceResult, concordance
 from aftercar.stats.cox import ChiSquareTest, CoxControl, CoxResult, cox_ph
+from aftercar.stats.finegray import FineGrayResult, fine_gray
 from aftercar.stats.followup import median_followup
 from aftercar.stats.km import KaplanMeier, QuantileEstimate, kaplan_meier
 from aftercar.stats.logrank import LogRankResult, logrank_test
@@ -36,6 +37,7 @@ __all__ = [
     "CoxResult",
     "CoxZph",
     "CumulativeIncidence",
+    "FineGrayResult",
     "KaplanMeier",
     "LogRankResult",
     "ProportionCI",
@@ -50,6 +52,7 @@ __all__ = [
     "cox_ph",
     "cox_zph",
     "cumulative_incidence",
+    "fine_gray",
     "fisher_test",
     "kaplan_meier",
     "logrank_test",
