@@ -13,6 +13,7 @@ from aftercar.stats.concordance import ConcordanceResult, concordance
 from aftercar.stats.cox import ChiSquareTest, CoxControl, CoxResult, cox_ph
 from aftercar.stats.finegray import FineGrayResult, fine_gray
 from aftercar.stats.followup import median_followup
+from aftercar.stats.gray import GrayTestResult, gray_test
 from aftercar.stats.km import KaplanMeier, QuantileEstimate, kaplan_meier
 from aftercar.stats.logrank import LogRankResult, logrank_test
 from aftercar.stats.proportions import (
@@ -38,6 +39,7 @@ __all__ = [
     "CoxZph",
     "CumulativeIncidence",
     "FineGrayResult",
+    "GrayTestResult",
     "KaplanMeier",
     "LogRankResult",
     "ProportionCI",
@@ -54,6 +56,7 @@ __all__ = [
     "cumulative_incidence",
     "fine_gray",
     "fisher_test",
+    "gray_test",
     "kaplan_meier",
     "logrank_test",
     "median_followup",
