@@ -412,7 +412,7 @@ def test_risk_sums_before_a_huge_late_entry_are_exact():
         np.zeros((n, 1)), np.ones(n), event, stop, entry, np.zeros(n, dtype=np.int64), "efron"
     )
     vs = v[design.perm]  # stored (events-first) order
-    got = core._risk_sum(design, vs, core._forward_groups(design, vs))
+    got = core._risk_sum(design, vs, core.RiskPlan(core._forward_groups(design, vs), None))
     times = np.unique(stop[event])
     brute = np.array([v[(entry < t) & (stop >= t)].sum() for t in times])
     np.testing.assert_allclose(got, brute, rtol=1e-13)
