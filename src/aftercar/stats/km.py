@@ -144,33 +144,54 @@ def _cluster_var(fit: dict, inv, event, w, entry, codes: np.ndarray) -> np.ndarr
         jump = np.where(event, 1.0 / (n_risk - n_event)[inv], 0.0)
         gone = w * (a_cum[inv] - a_entry - jump)
     gone = np.where(np.isfinite(gone), gone, 0.0)
-    when = np.concatenate((start, inv))
-    d_alpha = np.concatenate((-w * a_entry, w * a_entry + gone))
-    d_beta = np.concatenate((w, -w))
-    cl = np.concatenate((codes, codes))
+    if entry is None:  # everyone is at risk from the start: no entry changes to sort
+        base_beta = np.bincount(codes, weights=w)
+        changes = (inv, gone, -w, codes)
+    else:
+        base_beta = np.zeros(int(codes.max()) + 1 if codes.size else 0)
+        changes = (
+            np.concatenate((start, inv)),
+            np.concatenate((-w * a_entry, w * a_entry + gone)),
+            np.concatenate((w, -w)),
+            np.concatenate((codes, codes)),
+        )
+    sums = _cluster_square_sums(*changes, base_beta, k)
+    with np.errstate(invalid="ignore"):
+        var = sums[0] + 2 * a_cum * sums[1] + a_cum**2 * sums[2]
+    return np.where(fit["surv"] > 0, np.maximum(var, 0.0), 0.0)
+
+
+def _cluster_square_sums(when, d_alpha, d_beta, cl, base_beta, k: int) -> list[np.ndarray]:
+    """Sums over clusters of alpha^2, alpha beta, beta^2 at each time index.
+
+    Each change adds (d_alpha, d_beta) to its cluster at time index ``when``;
+    clusters start at (0, ``base_beta``). Changes are sorted by (cluster, time),
+    merged where equal, cumulated within cluster, and the change of each
+    cluster's squares is binned by time and cumulated over time.
+    """
     key = cl.astype(np.int64) * (k + 1) + when
     order = np.argsort(key)  # equal keys are merged below: stability not needed
     key, when, cl = key[order], when[order], cl[order]
-    head = np.concatenate(([True], key[1:] != key[:-1]))
-    seg = np.flatnonzero(head)
+    seg = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
     da = np.add.reduceat(d_alpha[order], seg)
     db = np.add.reduceat(d_beta[order], seg)
     when, cl = when[seg], cl[seg]
     first = np.concatenate(([True], cl[1:] != cl[:-1]))
     alpha = _segment_cumsum(da, first)
-    beta = _segment_cumsum(db, first)
+    beta = _segment_cumsum(db, first) + base_beta[cl]
     a0, b0 = alpha - da, beta - db
+    start = np.zeros(k + 1)
+    start[0] = float(base_beta @ base_beta)
+    out = []
     with np.errstate(invalid="ignore"):
-        sums = [
-            np.cumsum(np.bincount(when, weights=new - old, minlength=k + 1))[:k]
-            for new, old in (
-                (alpha * alpha, a0 * a0),
-                (alpha * beta, a0 * b0),
-                (beta * beta, b0 * b0),
-            )
-        ]
-        var = sums[0] + 2 * a_cum * sums[1] + a_cum**2 * sums[2]
-    return np.where(fit["surv"] > 0, np.maximum(var, 0.0), 0.0)
+        for new, old, init in (
+            (alpha * alpha, a0 * a0, 0.0),
+            (alpha * beta, a0 * b0, 0.0),
+            (beta * beta, b0 * b0, start),
+        ):
+            delta = np.bincount(when, weights=new - old, minlength=k + 1) + init
+            out.append(np.cumsum(delta)[:k])
+    return out
 
 
 def _segment_cumsum(values: np.ndarray, first: np.ndarray) -> np.ndarray:
@@ -277,9 +298,15 @@ def _build(time, event, w, entry, codes, conf_type, conf_level) -> KaplanMeier:
 def _cluster_codes(cluster, n: int) -> np.ndarray | None:
     if cluster is None:
         return None
-    codes, uniques = pd.factorize(_inputs.as_labels(cluster, "cluster", n=n))  # hashing
-    _inputs.warn_few_clusters(len(uniques), "kaplan_meier")
-    return codes.astype(np.int64)
+    labels = _inputs.as_labels(cluster, "cluster", n=n)
+    if labels.dtype.kind in "iu" and labels.size and 0 <= labels.min() and labels.max() < 4 * n:
+        codes = labels.astype(np.int64)  # small non-negative ids are codes already
+        n_clusters = int(np.count_nonzero(np.bincount(codes)))
+    else:
+        codes, uniques = pd.factorize(labels)  # hashing, no sort
+        codes, n_clusters = codes.astype(np.int64), len(uniques)
+    _inputs.warn_few_clusters(n_clusters, "kaplan_meier")
+    return codes
 
 
 def kaplan_meier(
