@@ -299,7 +299,7 @@ def _cluster_codes(cluster, n: int) -> np.ndarray | None:
     if cluster is None:
         return None
     labels = _inputs.as_labels(cluster, "cluster", n=n)
-    if labels.dtype.kind in "iu" and labels.size and 0 <= labels.min() and labels.max() < 4 * n:
+    if labels.dtype.kind in "iu" and labels.size and labels.min() >= 0 and labels.max() < 4 * n:
         codes = labels.astype(np.int64)  # small non-negative ids are codes already
         n_clusters = int(np.count_nonzero(np.bincount(codes)))
     else:
