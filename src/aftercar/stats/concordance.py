@@ -16,9 +16,11 @@ containing i, and ``var`` is the sum of :math:`(w_i\,\mathrm{infl}_i)^2`.
 
 Counting: for every subject the weighted numbers of comparable partners with a
 smaller, equal or larger score, as the earlier (event) or the later member of
-a pair, come from a divide-and-conquer over the ranks of the distinct times:
-at each of the log2(K) levels the later half of every block is sorted by (block,
-score rank) and the earlier half looks its partners up with ``searchsorted``.
+a pair, come from a divide-and-conquer over the ranks of the distinct times: the
+points are kept sorted by (block, score), each of the log2(K) levels merges
+pairs of blocks (a stable sort that finds the two sorted runs), and running sums
+of the partners' weights at the run and block boundaries give every subject's
+three sums at once.
 With delayed entry the partners that had not entered by the event time are
 counted the same way (by entry rank) and subtracted. O(n log n log K),
 vectorised, never an n x n array.
@@ -85,53 +87,76 @@ class ConcordanceResult:
         )
 
 
-def _dominance(q, q_rank, p, p_rank, xr, w, levels, after: bool):
-    """Weighted (less, equal, greater)-score sums, per query, over pool points whose
-    rank is strictly after (``after``) or before the query's rank.
+def _run_sums(block, x, wpool, take):
+    """Per ``take`` position: pool weight (less, equal, greater) in score within its block.
+
+    ``block`` and ``x`` are sorted by (block, x); runs of equal (block, x) and
+    blocks are found by comparing neighbours, and running sums of pool weight at
+    their starts and ends give the three sums.
+    """
+    m = block.size
+    cw = np.concatenate(([0.0], np.cumsum(wpool)))
+    new_block = np.concatenate(([True], block[1:] != block[:-1]))
+    new_run = new_block | np.concatenate(([True], x[1:] != x[:-1]))
+    idx = np.arange(m)
+    b_start = np.maximum.accumulate(np.where(new_block, idx, 0))[take]
+    r_start = np.maximum.accumulate(np.where(new_run, idx, 0))[take]
+    b_end = np.minimum.accumulate(np.where(np.append(new_block[1:], True), idx + 1, m)[::-1])
+    r_end = np.minimum.accumulate(np.where(np.append(new_run[1:], True), idx + 1, m)[::-1])
+    b_end, r_end = b_end[::-1][take], r_end[::-1][take]
+    return np.column_stack(
+        (cw[r_start] - cw[b_start], cw[r_end] - cw[r_start], cw[b_end] - cw[r_end])
+    )
+
+
+def _sweep(q, q_rank, p, p_rank, xr, w, levels: int, after: bool | None):
+    """Weighted (less, equal, greater)-score sums per query over pool points whose rank
+    is strictly after the query's (``after=True``), before it (False) or equal (None).
 
     Divide and conquer over rank bits: a (query, pool) pair with different ranks
     shares a block of size 2^(lev+1) and falls in different halves at exactly one
-    level ``lev``, where the query is in the earlier half (``after``) or the later.
+    level. The items are kept sorted by (block, score); going up a level merges
+    pairs of sorted blocks, which a stable sort does in linear time (it finds the
+    two runs), and the items' arrays are permuted along, so every pass reads
+    memory in order.
     """
-    out = np.zeros((q.size, 3))
-    stride = np.int64(int(xr.max(initial=0)) + 2)
+    nq = q.size
+    out = np.zeros((nq, 3))
+    if nq == 0 or p.size == 0:
+        return out
+    rank = np.concatenate((q_rank, p_rank)).astype(np.int64)
+    x = np.concatenate((xr[q], xr[p]))
+    pool = np.concatenate((np.zeros(nq, bool), np.ones(p.size, bool)))
+    w_all = np.concatenate((np.zeros(nq), w[p]))
+    ident = np.arange(rank.size)
+    stride = np.int64(int(x.max()) + 1)
+    order = np.argsort(rank * stride + x, kind="stable")
+    rank, x, pool, w_all, ident = rank[order], x[order], pool[order], w_all[order], ident[order]
+    if after is None:
+        take = np.flatnonzero(~pool)
+        out[ident[take]] = _run_sums(rank, x, w_all, take)
+        return out
     for lev in range(levels):
-        q_bit = ((q_rank >> lev) & 1).astype(bool)
-        p_bit = ((p_rank >> lev) & 1).astype(bool)
-        qi = np.flatnonzero(~q_bit if after else q_bit)
-        pi = np.flatnonzero(p_bit if after else ~p_bit)
-        if qi.size and pi.size:
-            out[qi] += _block_counts(
-                q_rank[qi] >> (lev + 1),
-                xr[q[qi]],
-                p_rank[pi] >> (lev + 1),
-                xr[p[pi]],
-                w[p[pi]],
-                stride,
-            )
+        block = rank >> (lev + 1)
+        order = np.argsort(block * stride + x, kind="stable")  # merges sorted halves
+        rank, x, pool, w_all, ident = rank[order], x[order], pool[order], w_all[order], ident[order]
+        block = block[order]
+        upper = ((rank >> lev) & 1).astype(bool)
+        q_on, p_on = (~upper, upper) if after else (upper, ~upper)
+        take = np.flatnonzero(~pool & q_on)
+        if take.size:
+            out[ident[take]] += _run_sums(block, x, np.where(pool & p_on, w_all, 0.0), take)
     return out
+
+
+def _dominance(q, q_rank, p, p_rank, xr, w, levels, after: bool):
+    """Partners strictly after (``after``) or before the query's rank, see :func:`_sweep`."""
+    return _sweep(q, q_rank, p, p_rank, xr, w, levels, after)
 
 
 def _equal(q, q_rank, p, p_rank, xr, w):
     """Weighted (less, equal, greater)-score sums over pool points of the same rank."""
-    if q.size == 0 or p.size == 0:
-        return np.zeros((q.size, 3))
-    stride = np.int64(int(xr.max(initial=0)) + 2)
-    return _block_counts(q_rank, xr[q], p_rank, xr[p], w[p], stride)
-
-
-def _block_counts(q_block, q_x, p_block, p_x, p_w, stride):
-    """Weighted (less, equal, greater) score counts of the pool points in each query's block."""
-    keys = p_block.astype(np.int64) * stride + p_x
-    order = np.argsort(keys, kind="stable")
-    keys = keys[order]
-    cw = np.concatenate(([0.0], np.cumsum(p_w[order])))
-    base = q_block.astype(np.int64) * stride
-    start = np.searchsorted(keys, base, side="left")
-    end = np.searchsorted(keys, base + stride, side="left")
-    lo = np.searchsorted(keys, base + q_x, side="left")
-    hi = np.searchsorted(keys, base + q_x, side="right")
-    return np.column_stack((cw[lo] - cw[start], cw[hi] - cw[lo], cw[end] - cw[hi]))
+    return _sweep(q, q_rank, p, p_rank, xr, w, 0, None)
 
 
 def _stratum(t, d, x, w, entry):
