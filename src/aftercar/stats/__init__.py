@@ -4,8 +4,10 @@ Pure functions over arrays; imports no other aftercar stage (only
 ``aftercar.errors``). One module per concept: ``km`` (Kaplan-Meier),
 ``logrank`` (log-rank test), ``proportions`` (binomial intervals and tests,
 clustered response rates), ``followup`` (reverse Kaplan-Meier follow-up),
-``cox`` (Cox proportional hazards), ``rmst`` (restricted mean survival time),
-``competing`` (Aalen-Johansen cumulative incidence).
+``cox`` (Cox proportional hazards), ``zph`` (its proportional-hazards test),
+``concordance`` (Harrell's C), ``rmst`` (restricted mean survival time),
+``competing`` (Aalen-Johansen cumulative incidence), ``gray`` (Gray's test),
+``finegray`` (Fine-Gray subdistribution hazards). See docs/statistics.md.
 """
 
 from aftercar.stats.competing import CumulativeIncidence, cumulative_incidence
