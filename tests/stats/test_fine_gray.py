@@ -1,8 +1,8 @@
 """fine_gray against R survival 3.5-3 ``finegray()`` + ``coxph(weights = fgwt, cluster(id))``.
 
 Reference values: ``finegray_cases.json`` from ``make_finegray_cases.R`` (next to this
-file) on mgus2 (progression vs death, ties), veteran (two made-up causes, Efron and
-Breslow) and aml (a competing cause made up), data in ``data/``.
+file) on mgus2 (progression vs death, ties; and with delayed entry), veteran (two
+made-up causes, Efron and Breslow) and aml (a competing cause made up), data in ``data/``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ def _run(name):
     if name.startswith("mgus2"):
         mg = pd.read_csv(data / "mgus2.csv")
         x = pd.DataFrame({"male": (mg["sex"] == "M").astype(float), "w": mg["w"]})
-        return fine_gray(mg["etime"], mg["cause"], x, cause=1 if name == "mgus2_pcm" else 2)
+        cause = 2 if name.endswith("death") else 1
+        entry = mg["entry"] if "entry" in name else None
+        return fine_gray(mg["etime"], mg["cause"], x, cause=cause, entry=entry)
     if name.startswith("veteran"):
         vet = pd.read_csv(data / "veteran.csv")
         cause = np.where(

@@ -77,32 +77,63 @@ class FineGrayResult:
         return f"FineGrayResult(cause={self.cause})\n{self.to_frame().to_string()}"
 
 
-def _censoring_curve(t, status):
-    """R's ``Gsurv``: censoring-time KM (events leave just before censorings at a time)."""
+def _censoring_curve(t, status, entry):
+    """R's ``Gsurv``: censoring-time KM (events leave just before censorings at a time).
+
+    At risk for a censoring at c: ``entry < c`` and ``time > c``, or censored at c.
+    """
     ct, inv = np.unique(t, return_inverse=True)
     inv = inv.reshape(-1)
     k = ct.size
     cens = np.bincount(inv, weights=(status == 0).astype(float), minlength=k)
     exits = np.bincount(inv, minlength=k).astype(float)
-    after = np.concatenate((np.cumsum(exits[::-1])[::-1][1:], [0.0]))  # time > t
-    at_risk = after + cens
+    at_risk = np.concatenate((np.cumsum(exits[::-1])[::-1][1:], [0.0])) + cens
+    if entry is not None:  # not yet entered: entry >= c
+        at_risk -= entry.size - np.searchsorted(np.sort(entry), ct, side="left")
     with np.errstate(divide="ignore", invalid="ignore"):
         g = np.cumprod(np.where(cens > 0, 1.0 - cens / at_risk, 1.0))
     has = cens > 0
     return ct[has], g[has]
 
 
-def finegray_rows(time, status, /, *, cause: int = 1) -> pd.DataFrame:
+def _truncation_curve(t, entry):
+    """R's ``Hsurv`` as used by ``finegray``: at each distinct entry time e, the
+    product over later entries e' > e of (1 - entries at e' / (entry <= e' < time))."""
+    ue, inv = np.unique(entry, return_inverse=True)
+    d = np.bincount(inv.reshape(-1), minlength=ue.size).astype(float)
+    entered = np.searchsorted(np.sort(entry), ue, side="right")  # entry <= e
+    gone = np.searchsorted(np.sort(t), ue, side="right")  # time <= e
+    factor = 1.0 - d / (entered - gone)
+    after = np.concatenate((np.cumprod(factor[::-1])[::-1][1:], [1.0]))
+    return ue, after
+
+
+def _weights_curve(t, status, entry):
+    """(times, probabilities) of R's ``ct2``/``cp2`` before the final max time."""
+    ctime, cprob = _censoring_curve(t, status, entry)
+    if entry is None or not np.any(entry > t.min()):  # R: no delay, G alone
+        return ctime, cprob
+    dtime, dprob = _truncation_curve(t, entry)
+    grid = np.union1d(dtime, ctime)
+    h = dprob[np.searchsorted(dtime, grid, side="right") - 1]
+    g = np.concatenate(([1.0], cprob))[np.searchsorted(ctime, grid, side="right")]
+    return grid, h * g
+
+
+def finegray_rows(time, status, /, *, cause: int = 1, entry=None) -> pd.DataFrame:
     """Expanded ``(start, stop]`` rows of R ``finegray(Surv(time, factor(status)) ~ .)``.
 
+    With ``entry`` (delayed entry), as ``finegray(Surv(entry, time, factor(status)) ~
+    ., id=)``: the weights are G(t) H(t) (Geskus 2011), H the truncation curve.
     Returns a frame ``id`` (0-based input row), ``start``, ``stop``, ``status``
     (1 = event of interest), ``weight``.
     """
     t = _inputs.as_float(time, "time")
     st = _as_status(status, t.size)
-    t = _inputs.timefix(t)[0]
+    en = _inputs.as_entry(entry, t)
+    t, en = _inputs.timefix(t, en)
     zero = 0.0 if t.min() > 0 else 2 * float(t.min()) - 1
-    ctime, cprob = _censoring_curve(t, st)
+    ctime, cprob = _weights_curve(t, st, en)
     ct2 = np.concatenate((ctime, [t.max()]))
     cp2 = np.concatenate(([1.0], cprob))
     interest = t[st == cause]
@@ -119,7 +150,7 @@ def finegray_rows(time, status, /, *, cause: int = 1) -> pd.DataFrame:
     first = pd.DataFrame(
         {
             "id": np.arange(n),
-            "start": zero,
+            "start": zero if en is None else en,
             "stop": stop,
             "status": (st == cause).astype(int),
             "weight": 1.0,
@@ -151,6 +182,7 @@ def fine_gray(
     /,
     *,
     cause: int = 1,
+    entry=None,
     ties: str = "efron",
     conf_level: float = 0.95,
 ) -> FineGrayResult:
@@ -166,6 +198,9 @@ def fine_gray(
         Covariates, one row per subject (DataFrame, Series or array).
     cause
         The cause of interest (R's ``etype``); other causes compete.
+    entry
+        Optional delayed-entry times (< ``time``), one row per subject, as R
+        ``finegray(Surv(entry, time, status) ~ ., id=)``.
     ties, conf_level
         As :func:`~aftercar.stats.cox_ph`.
 
@@ -183,7 +218,7 @@ def fine_gray(
     Gray model under both left truncation and right censoring. Biometrics
     2011;67:39-49. Therneau TM. survival 3.5-3: ``finegray``.
     """
-    rows = finegray_rows(time, status, cause=cause)
+    rows = finegray_rows(time, status, cause=cause, entry=entry)
     x = X.to_frame() if isinstance(X, pd.Series) else X
     x = x.reset_index(drop=True) if isinstance(x, pd.DataFrame) else pd.DataFrame(np.asarray(x))
     if len(x) != int(rows["id"].max()) + 1:
