@@ -16,13 +16,12 @@ containing i, and ``var`` is the sum of :math:`(w_i\,\mathrm{infl}_i)^2`.
 
 Counting: for every subject the weighted numbers of comparable partners with a
 smaller, equal or larger score, as the earlier (event) or the later member of
-a pair, come from a divide-and-conquer over the ranks of the distinct times: the
-points are kept sorted by (block, score), each of the log2(K) levels merges
-pairs of blocks (a stable sort that finds the two sorted runs), and running sums
-of the partners' weights at the run and block boundaries give every subject's
-three sums at once.
+a pair, come from a divide-and-conquer over the bits of the time ranks: the
+points are sorted once by score, each of the log2(K) levels takes running sums
+of the partners' weights at the boundaries of the blocks and of the runs of
+equal score, then splits every block in two by a stable partition (no sort).
 With delayed entry the partners that had not entered by the event time are
-counted the same way (by entry rank) and subtracted. O(n log n log K),
+counted the same way (by entry rank) and subtracted. O(n log n + n log K),
 vectorised, never an n x n array.
 """
 
@@ -109,16 +108,36 @@ def _run_sums(block, x, wpool, take):
     )
 
 
+def _partition(block: np.ndarray, bit: np.ndarray) -> np.ndarray:
+    """Permutation that stably moves, inside every block, the ``bit == 0`` items first.
+
+    Items are contiguous by block; the result keeps their order within each half,
+    so items sorted by (block, score) become sorted by (finer block, score). O(n).
+    """
+    m = block.size
+    idx = np.arange(m)
+    head = np.concatenate(([True], block[1:] != block[:-1]))
+    b_start = np.maximum.accumulate(np.where(head, idx, 0))
+    zero = ~bit
+    cz = np.concatenate(([0], np.cumsum(zero)))
+    zeros_before = cz[idx] - cz[b_start]
+    b_end = np.minimum.accumulate(np.where(np.append(head[1:], True), idx + 1, m)[::-1])[::-1]
+    n_zero = cz[b_end] - cz[b_start]
+    pos = np.where(zero, b_start + zeros_before, b_start + n_zero + (idx - b_start - zeros_before))
+    perm = np.empty(m, dtype=np.int64)
+    perm[pos] = idx
+    return perm
+
+
 def _sweep(q, q_rank, p, p_rank, xr, w, levels: int, after: bool | None):
     """Weighted (less, equal, greater)-score sums per query over pool points whose rank
     is strictly after the query's (``after=True``), before it (False) or equal (None).
 
-    Divide and conquer over rank bits: a (query, pool) pair with different ranks
-    shares a block of size 2^(lev+1) and falls in different halves at exactly one
-    level. The items are kept sorted by (block, score); going up a level merges
-    pairs of sorted blocks, which a stable sort does in linear time (it finds the
-    two runs), and the items' arrays are permuted along, so every pass reads
-    memory in order.
+    Divide and conquer over rank bits, from the top bit down: a (query, pool) pair
+    with different ranks shares the block ``rank >> (lev + 1)`` and differs in bit
+    ``lev`` at exactly one level. Items start sorted by score (one block); after each
+    level a stable partition on the level's bit (linear, no sort) makes them sorted
+    by (finer block, score), so every level is a few passes over memory in order.
     """
     nq = q.size
     out = np.zeros((nq, 3))
@@ -129,23 +148,30 @@ def _sweep(q, q_rank, p, p_rank, xr, w, levels: int, after: bool | None):
     pool = np.concatenate((np.zeros(nq, bool), np.ones(p.size, bool)))
     w_all = np.concatenate((np.zeros(nq), w[p]))
     ident = np.arange(rank.size)
-    stride = np.int64(int(x.max()) + 1)
-    order = np.argsort(rank * stride + x, kind="stable")
-    rank, x, pool, w_all, ident = rank[order], x[order], pool[order], w_all[order], ident[order]
     if after is None:
+        order = np.argsort(rank * np.int64(int(x.max()) + 1) + x, kind="stable")
+        rank, x, pool, w_all, ident = rank[order], x[order], pool[order], w_all[order], ident[order]
         take = np.flatnonzero(~pool)
         out[ident[take]] = _run_sums(rank, x, w_all, take)
         return out
-    for lev in range(levels):
+    order = np.argsort(x, kind="stable")
+    rank, x, pool, w_all, ident = rank[order], x[order], pool[order], w_all[order], ident[order]
+    for lev in range(levels - 1, -1, -1):
         block = rank >> (lev + 1)
-        order = np.argsort(block * stride + x, kind="stable")  # merges sorted halves
-        rank, x, pool, w_all, ident = rank[order], x[order], pool[order], w_all[order], ident[order]
-        block = block[order]
         upper = ((rank >> lev) & 1).astype(bool)
         q_on, p_on = (~upper, upper) if after else (upper, ~upper)
         take = np.flatnonzero(~pool & q_on)
         if take.size:
             out[ident[take]] += _run_sums(block, x, np.where(pool & p_on, w_all, 0.0), take)
+        if lev:
+            order = _partition(block, upper)
+            rank, x, pool, w_all, ident = (
+                rank[order],
+                x[order],
+                pool[order],
+                w_all[order],
+                ident[order],
+            )
     return out
 
 
