@@ -25,11 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2, rankdata
+from scipy.stats import chi2
 
 from aftercar.errors import InputError
 from aftercar.stats import _cox_core as core
-from aftercar.stats.km import _fit_curve
 
 __all__ = ["CoxZph", "cox_zph"]
 
@@ -67,19 +66,37 @@ class CoxZph:
 
 
 def _transform(name: str, inp) -> np.ndarray:
-    """g(time) per row, as R (over all rows; KM unweighted, with entry)."""
-    times = inp.time
+    """g(time) at the event rows, as R (ranks and KM over all rows; KM unweighted).
+
+    R's ``rank(times)`` averages ties; ``km`` is 1 - the left-continuous
+    Kaplan-Meier of all rows (with their entry times). Both are read off sorted
+    arrays with ``searchsorted``; only the event rows' values are needed.
+    """
+    times, te = inp.time, inp.time[inp.event]
     if name == "identity":
-        return times.astype(float)
+        return te.astype(float)
     if name == "log":
-        if np.any(times <= 0):
+        if np.any(te <= 0):
             raise InputError("cox_zph: transform='log' needs times > 0. Fix: use 'km' or 'rank'.")
-        return np.log(times)
+        return np.log(te)
+    ordered = np.sort(times)
+    order = np.argsort(te)  # look up sorted needles: binary searches walk in order
+    ts = te[order]
+    out = np.empty(te.size)
     if name == "rank":
-        return rankdata(times)  # average ranks for ties, as R rank()
-    fit = _fit_curve(times, inp.event, np.ones(times.size), inp.entry)
-    idx = np.searchsorted(fit["time"], times, side="left")  # KM times strictly before t
-    return 1.0 - np.concatenate(([1.0], fit["surv"]))[idx]
+        lo = np.searchsorted(ordered, ts, side="left")
+        hi = np.searchsorted(ordered, ts, side="right")
+        out[order] = lo + (hi - lo + 1) / 2.0
+        return out
+    head = np.concatenate(([True], ts[1:] != ts[:-1]))
+    ue, which = ts[head], np.cumsum(head) - 1
+    d = np.bincount(which).astype(float)
+    n_risk = times.size - np.searchsorted(ordered, ue, side="left")  # time >= t
+    if inp.entry is not None:  # not yet entered: entry >= t
+        n_risk = n_risk - (times.size - np.searchsorted(np.sort(inp.entry), ue, side="left"))
+    surv_before = np.concatenate(([1.0], np.cumprod(1.0 - d / n_risk)[:-1]))
+    out[order] = 1.0 - surv_before[which]
+    return out
 
 
 def cox_zph(fit, /, *, transform: str = "km") -> CoxZph:
@@ -114,8 +131,9 @@ def cox_zph(fit, /, *, transform: str = "km") -> CoxZph:
     keep = ~np.isnan(fit.coef)
     u_g, i_g = core.group_score_information(design, np.where(keep, beta, 0.0))
     u_g, i_g = u_g[:, keep], i_g[:, keep][:, :, keep]
-    ttimes = _transform(transform, inp)
-    gtime = ttimes - ttimes[inp.event].mean()
+    g_events = _transform(transform, inp)
+    gtime = np.zeros(inp.time.size)
+    gtime[inp.event] = g_events - g_events.mean()
     g = gtime[design.perm[design.gstart]]  # g at each event group's time
     p = int(keep.sum())
     u = np.concatenate((np.zeros(p), g @ u_g))
