@@ -165,20 +165,18 @@ def _cluster_square_sums(when, d_alpha, d_beta, cl, base_beta, k: int) -> list[n
     """Sums over clusters of alpha^2, alpha beta, beta^2 at each time index.
 
     Each change adds (d_alpha, d_beta) to its cluster at time index ``when``;
-    clusters start at (0, ``base_beta``). Changes are sorted by (cluster, time),
-    merged where equal, cumulated within cluster, and the change of each
-    cluster's squares is binned by time and cumulated over time.
+    clusters start at (0, ``base_beta``). Changes are put in time order and
+    cumulated within cluster; the change of each cluster's squares is binned by
+    time and cumulated over time (successive changes of one cluster telescope).
     """
-    key = cl.astype(np.int64) * (k + 1) + when
-    order = np.argsort(key)  # equal keys are merged below: stability not needed
-    key, when, cl = key[order], when[order], cl[order]
-    seg = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
-    da = np.add.reduceat(d_alpha[order], seg)
-    db = np.add.reduceat(d_beta[order], seg)
-    when, cl = when[seg], cl[seg]
-    first = np.concatenate(([True], cl[1:] != cl[:-1]))
-    alpha = _segment_cumsum(da, first)
-    beta = _segment_cumsum(db, first) + base_beta[cl]
+    # time order (a radix sort of small integers), then running sums within each
+    # cluster by hashing (pandas groupby-cumsum): no sort by cluster is needed
+    order = np.argsort(when.astype(np.uint16) if k < 65535 else when, kind="stable")
+    when, cl = when[order], cl[order]
+    da, db = d_alpha[order], d_beta[order]
+    grouped = pd.DataFrame({"a": da, "b": db}).groupby(cl, sort=False).cumsum()
+    alpha = grouped["a"].to_numpy()
+    beta = grouped["b"].to_numpy() + base_beta[cl]
     a0, b0 = alpha - da, beta - db
     start = np.zeros(k + 1)
     start[0] = float(base_beta @ base_beta)
@@ -192,15 +190,6 @@ def _cluster_square_sums(when, d_alpha, d_beta, cl, base_beta, k: int) -> list[n
             delta = np.bincount(when, weights=new - old, minlength=k + 1) + init
             out.append(np.cumsum(delta)[:k])
     return out
-
-
-def _segment_cumsum(values: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """Cumulative sum restarted where ``first`` is True (segments are contiguous)."""
-    total = np.cumsum(values)
-    heads = np.flatnonzero(first)
-    before = np.concatenate(([0.0], total))[heads]
-    seg_id = np.cumsum(first) - 1
-    return total - before[seg_id]
 
 
 def _carry_forward(var: np.ndarray, n_event: np.ndarray) -> np.ndarray:
