@@ -86,6 +86,28 @@ class ConcordanceResult:
         )
 
 
+def _bounds(block, x):
+    """Start and end (exclusive) of each position's block and run of equal (block, x)."""
+    m = block.size
+    new_block = np.concatenate(([True], block[1:] != block[:-1]))
+    new_run = new_block | np.concatenate(([True], x[1:] != x[:-1]))
+    idx = np.arange(m)
+    b_start = np.maximum.accumulate(np.where(new_block, idx, 0))
+    r_start = np.maximum.accumulate(np.where(new_run, idx, 0))
+    b_end = np.minimum.accumulate(np.where(np.append(new_block[1:], True), idx + 1, m)[::-1])
+    r_end = np.minimum.accumulate(np.where(np.append(new_run[1:], True), idx + 1, m)[::-1])
+    return b_start, r_start, b_end[::-1], r_end[::-1]
+
+
+def _take_sums(bounds, wpool, take):
+    """Per ``take`` position: pool weight (less, equal, greater) in score within its block."""
+    b_start, r_start, b_end, r_end = (v[take] for v in bounds)
+    cw = np.concatenate(([0.0], np.cumsum(wpool)))
+    return np.column_stack(
+        (cw[r_start] - cw[b_start], cw[r_end] - cw[r_start], cw[b_end] - cw[r_end])
+    )
+
+
 def _run_sums(block, x, wpool, take):
     """Per ``take`` position: pool weight (less, equal, greater) in score within its block.
 
@@ -93,19 +115,34 @@ def _run_sums(block, x, wpool, take):
     blocks are found by comparing neighbours, and running sums of pool weight at
     their starts and ends give the three sums.
     """
-    m = block.size
-    cw = np.concatenate(([0.0], np.cumsum(wpool)))
-    new_block = np.concatenate(([True], block[1:] != block[:-1]))
-    new_run = new_block | np.concatenate(([True], x[1:] != x[:-1]))
-    idx = np.arange(m)
-    b_start = np.maximum.accumulate(np.where(new_block, idx, 0))[take]
-    r_start = np.maximum.accumulate(np.where(new_run, idx, 0))[take]
-    b_end = np.minimum.accumulate(np.where(np.append(new_block[1:], True), idx + 1, m)[::-1])
-    r_end = np.minimum.accumulate(np.where(np.append(new_run[1:], True), idx + 1, m)[::-1])
-    b_end, r_end = b_end[::-1][take], r_end[::-1][take]
-    return np.column_stack(
-        (cw[r_start] - cw[b_start], cw[r_end] - cw[r_start], cw[b_end] - cw[r_end])
-    )
+    return _take_sums(_bounds(block, x), wpool, take)
+
+
+def _sweep_both(tr, xr, w, d, levels: int):
+    """Early and late partner sums (n, 3) each, without delayed entry, in one descent.
+
+    At each level the lower half's events look at the upper half (early role) and
+    the upper half looks at the lower half's events (late role): one sorted list,
+    one set of block and run boundaries, two running sums of weight.
+    """
+    n = tr.size
+    early, late = np.zeros((n, 3)), np.zeros((n, 3))
+    order = np.argsort(xr, kind="stable")
+    rank, x, ev, ww, ident = tr[order], xr[order], d[order], w[order], order
+    for lev in range(levels - 1, -1, -1):
+        block = rank >> (lev + 1)
+        upper = ((rank >> lev) & 1).astype(bool)
+        bounds = _bounds(block, x)
+        take = np.flatnonzero(~upper & ev)
+        if take.size:
+            early[ident[take]] += _take_sums(bounds, np.where(upper, ww, 0.0), take)
+        take = np.flatnonzero(upper)
+        if take.size:
+            late[ident[take]] += _take_sums(bounds, np.where(~upper & ev, ww, 0.0), take)
+        if lev:
+            order = _partition(block, upper)
+            rank, x, ev, ww, ident = rank[order], x[order], ev[order], ww[order], ident[order]
+    return early, late
 
 
 def _partition(block: np.ndarray, bit: np.ndarray) -> np.ndarray:
@@ -197,11 +234,8 @@ def _stratum(t, d, x, w, entry):
     xr = xr.reshape(-1).astype(np.int64)
     levels = max(int(np.ceil(np.log2(max(grid.size, 2)))), 1)
     ev, cens, every = np.flatnonzero(d), np.flatnonzero(~d), np.arange(t.size)
-    early = np.zeros((t.size, 3))
-    late = np.zeros((t.size, 3))
-    early[ev] = _dominance(ev, tr[ev], every, tr, xr, w, levels, True)
+    early, late = _sweep_both(tr, xr, w, d, levels)
     early[ev] += _equal(ev, tr[ev], cens, tr[cens], xr, w)
-    late[:] = _dominance(every, tr, ev, tr[ev], xr, w, levels, False)
     late[cens] += _equal(cens, tr[cens], ev, tr[ev], xr, w)
     if entry is not None:  # drop partners that had not entered by the event time
         er = np.searchsorted(grid, entry).astype(np.int64)
