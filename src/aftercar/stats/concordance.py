@@ -126,7 +126,7 @@ def _sweep_both(tr, xr, w, d, levels: int):
     one set of block and run boundaries, two running sums of weight.
     """
     n = tr.size
-    early, late = np.zeros((n, 3)), np.zeros((n, 3))
+    acc = np.zeros((n, 6))  # early and late sums, kept in the current order
     order = np.argsort(xr, kind="stable")
     rank, x, ev, ww, ident = tr[order], xr[order], d[order], w[order], order
     for lev in range(levels - 1, -1, -1):
@@ -135,14 +135,17 @@ def _sweep_both(tr, xr, w, d, levels: int):
         bounds = _bounds(block, x)
         take = np.flatnonzero(~upper & ev)
         if take.size:
-            early[ident[take]] += _take_sums(bounds, np.where(upper, ww, 0.0), take)
+            acc[take, 0:3] += _take_sums(bounds, np.where(upper, ww, 0.0), take)
         take = np.flatnonzero(upper)
         if take.size:
-            late[ident[take]] += _take_sums(bounds, np.where(~upper & ev, ww, 0.0), take)
+            acc[take, 3:6] += _take_sums(bounds, np.where(~upper & ev, ww, 0.0), take)
         if lev:
             order = _partition(block, upper)
             rank, x, ev, ww, ident = rank[order], x[order], ev[order], ww[order], ident[order]
-    return early, late
+            acc = acc[order]
+    out = np.empty((n, 6))
+    out[ident] = acc
+    return out[:, 0:3], out[:, 3:6]
 
 
 def _partition(block: np.ndarray, bit: np.ndarray) -> np.ndarray:
