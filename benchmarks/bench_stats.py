@@ -2,12 +2,17 @@
 
 Generates N rows (default 1,000,000; fixed seed): 3 covariates, a 2-level group,
 cluster ids with ~3 rows each, whole-day times (many ties), ~30 % censored.
-Times aftercar's ``kaplan_meier``, ``logrank_test`` and (if importable) ``cox_ph``
-Efron, plain and with ``cluster=``; then runs R survival in one ``Rscript``
-process on the same rows (written once as CSV, read with ``scan``) and reports
-R's own ``system.time`` elapsed for each call, excluding reading. R is skipped
-cleanly when ``Rscript`` is absent or with ``--no-r``. A DuckDB group-by-time
-(the counts a KM table needs) is timed as the practical floor.
+Times aftercar's ``kaplan_meier``, ``logrank_test`` and ``cox_ph`` Efron, plain
+and with ``cluster=``, and the issue-15 additions: ``kaplan_meier(cluster=)``,
+``logrank_test(rho=1)``, ``rmst(tau=365)``, ``cumulative_incidence`` (two
+causes: status 1 split by x2), ``cox_zph`` of the Efron fit, ``concordance`` of
+x1, ``gray_test`` by group and ``fine_gray`` (on the first ``--fine-gray-rows``
+rows only: R's row expansion grows as competing subjects x censoring
+intervals). Then runs R survival in one ``Rscript`` process on the same rows
+(written once as CSV, read with ``scan``) and reports R's own ``system.time``
+elapsed for each call, excluding reading. R is skipped cleanly when ``Rscript``
+is absent or with ``--no-r``. A DuckDB group-by-time (the counts a KM table
+needs) is timed as the practical floor.
 
 Usage::
 
@@ -26,16 +31,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from aftercar.stats import kaplan_meier, logrank_test
-
-try:
-    from aftercar.stats import cox_ph
-except ImportError:  # the Cox engineer's module may not be there yet
-    cox_ph = None
+from aftercar.stats import (
+    concordance,
+    cox_ph,
+    cox_zph,
+    cumulative_incidence,
+    fine_gray,
+    gray_test,
+    kaplan_meier,
+    logrank_test,
+    rmst,
+)
 
 R_SCRIPT = r"""
 suppressMessages(library(survival))
-args <- commandArgs(TRUE); f <- args[1]; do_cluster <- args[2] == "1"
+args <- commandArgs(TRUE); f <- args[1]; do_cluster <- args[2] == "1"; nfg <- as.integer(args[3])
 d <- scan(f, what = list(time = 0, status = 0, grp = 0, x1 = 0, x2 = 0, x3 = 0, id = 0),
           sep = ",", skip = 1, quiet = TRUE)
 S <- Surv(d$time, d$status)
@@ -46,6 +56,21 @@ tm("logrank_test", survdiff(S ~ d$grp))
 tm("cox_efron", coxph(S ~ d$x1 + d$x2 + d$x3, ties = "efron"))
 if (do_cluster)
   tm("cox_efron_cluster", coxph(S ~ d$x1 + d$x2 + d$x3 + cluster(d$id), ties = "efron"))
+tm("km_cluster", survfit(S ~ 1, id = d$id, robust = TRUE, conf.type = "log-log"))
+tm("logrank_rho1", survdiff(S ~ d$grp, rho = 1))
+tm("rmst_tau365", summary(survfit(S ~ 1), rmean = 365)$table)
+cause <- factor(d$status * (1 + d$x2), 0:2)
+tm("cumulative_incidence", survfit(Surv(d$time, cause) ~ 1))
+cfit <- coxph(S ~ d$x1 + d$x2 + d$x3, ties = "efron")
+tm("cox_zph_km", cox.zph(cfit))
+tm("concordance", concordance(S ~ d$x1))
+tm("gray_test", cmprsk::cuminc(d$time, as.integer(as.character(cause)), d$grp)$Tests)
+k <- seq_len(nfg)
+fgd <- data.frame(t = d$time[k], ev = cause[k], x1 = d$x1[k], x3 = d$x3[k], rid = k)
+tm("fine_gray_subset", {
+  fg <- finegray(Surv(t, ev) ~ x1 + x3 + rid, data = fgd, etype = "1")
+  coxph(Surv(fgstart, fgstop, fgstatus) ~ x1 + x3 + cluster(rid), weights = fgwt, data = fg)
+})
 """
 
 
@@ -76,7 +101,7 @@ def best_of(fn, repeat: int) -> float:
     return min(times)
 
 
-def time_aftercar(d: pd.DataFrame, repeat: int) -> dict[str, float]:
+def time_aftercar(d: pd.DataFrame, repeat: int, fine_gray_rows: int) -> dict[str, float]:
     t, e, g = d["time"].to_numpy(), d["status"].to_numpy(), d["grp"].to_numpy()
     out = {
         "kaplan_meier": best_of(lambda: kaplan_meier(t, e), repeat),
@@ -86,6 +111,18 @@ def time_aftercar(d: pd.DataFrame, repeat: int) -> dict[str, float]:
     out["cox_efron"] = best_of(lambda: cox_ph(t, e, x), max(1, repeat - 1))
     cl = d["id"].to_numpy()
     out["cox_efron_cluster"] = best_of(lambda: cox_ph(t, e, x, cluster=cl), max(1, repeat - 1))
+    out["km_cluster"] = best_of(lambda: kaplan_meier(t, e, cluster=cl), repeat)
+    out["logrank_rho1"] = best_of(lambda: logrank_test(t, e, g, rho=1), repeat)
+    out["rmst_tau365"] = best_of(lambda: rmst(t, e, tau=365), repeat)
+    cause = e * (1 + d["x2"].to_numpy())
+    out["cumulative_incidence"] = best_of(lambda: cumulative_incidence(t, cause), repeat)
+    fit = cox_ph(t, e, x)
+    out["cox_zph_km"] = best_of(lambda: cox_zph(fit), max(1, repeat - 1))
+    out["concordance"] = best_of(lambda: concordance(t, e, d["x1"].to_numpy()), repeat)
+    out["gray_test"] = best_of(lambda: gray_test(t, cause, g), repeat)
+    k = slice(0, fine_gray_rows)
+    xs = d[["x1", "x3"]].iloc[k]
+    out["fine_gray_subset"] = best_of(lambda: fine_gray(t[k], cause[k], xs, cause=1), 1)
     return out
 
 
@@ -101,7 +138,7 @@ def time_duckdb_floor(d: pd.DataFrame) -> float:
     return time.perf_counter() - t0
 
 
-def time_r(d: pd.DataFrame, cluster: bool) -> dict[str, float]:
+def time_r(d: pd.DataFrame, cluster: bool, fine_gray_rows: int) -> dict[str, float]:
     if shutil.which("Rscript") is None:
         print("Rscript not found: R timings skipped")
         return {}
@@ -110,7 +147,7 @@ def time_r(d: pd.DataFrame, cluster: bool) -> dict[str, float]:
         d.to_csv(csv, index=False)
         script.write_text(R_SCRIPT)
         res = subprocess.run(
-            ["Rscript", str(script), str(csv), "1" if cluster else "0"],
+            ["Rscript", str(script), str(csv), "1" if cluster else "0", str(fine_gray_rows)],
             capture_output=True,
             text=True,
             check=False,
@@ -137,15 +174,22 @@ def main() -> None:
         default=100_000,
         help="run R's cluster-robust Cox only up to this many rows (it is O(n x event times))",
     )
+    ap.add_argument(
+        "--fine-gray-rows",
+        type=int,
+        default=20_000,
+        help="rows for the Fine-Gray timing (the expanded data grow much faster than n)",
+    )
     args = ap.parse_args()
     d = make_data(args.rows, args.seed)
     print(
         f"rows={args.rows:,} events={int(d.status.sum()):,} distinct times={d.time.nunique():,} "
         f"clusters={d.id.nunique():,}"
     )
-    ours = time_aftercar(d, args.repeat)
+    ours = time_aftercar(d, args.repeat, args.fine_gray_rows)
     ours["duckdb_floor_km_counts"] = time_duckdb_floor(d)
-    theirs = {} if args.no_r else time_r(d, args.rows <= args.r_cluster_max_rows)
+    cluster = args.rows <= args.r_cluster_max_rows
+    theirs = {} if args.no_r else time_r(d, cluster, args.fine_gray_rows)
     print("\n| call | aftercar (s) | R survival (s) | R / aftercar |\n|---|---|---|---|")
     for name in [*ours, *(k for k in theirs if k not in ours)]:
         sec, r = ours.get(name), theirs.get(name)

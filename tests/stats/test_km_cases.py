@@ -130,7 +130,7 @@ def test_to_dict_is_strict_json():
     text = _json.dumps(fit.to_dict(), allow_nan=False)
     assert '"std_err": [' in text and "null" in text  # NaN at S = 0 became null
     groups = kaplan_meier([1, 2, 3, 4], [1, 0, 1, 1], by=["a", "b", "a", "b"])
-    assert list(groups.to_dict()) == ["a", "b"]
+    assert list(groups.to_dict()["groups"]) == ["a", "b"]
 
 
 def test_timefix_false_keeps_near_ties_apart():
@@ -165,6 +165,6 @@ def test_conf_level_90_matches_r(conf_type):
 
 def test_grouped_median_frame_is_float_with_nan_where_not_estimable():
     groups = kaplan_meier([1, 2, 3, 4], [1, 0, 1, 1], by=["a", "b", "a", "b"])
-    med = groups.median()
+    med = groups.medians()
     assert med["upper"].dtype == float and med["upper"].isna().all()
     assert med["estimate"].tolist() == [2.0, 4.0]

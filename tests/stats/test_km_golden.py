@@ -96,11 +96,12 @@ def test_grouped_curves_equal_separate_fits(golden):
     spec, data = golden
     groups = kaplan_meier(data[spec["time"]], data[spec["event"]], by=data[spec["group"]])
     levels = sorted(data[spec["group"]].unique())
-    assert list(groups) == levels
+    assert list(groups.groups) == levels
+    assert type(groups) is type(kaplan_meier(data[spec["time"]], data[spec["event"]]))
     for level in levels:
         sub = data[data[spec["group"]] == level]
         alone = kaplan_meier(sub[spec["time"]], sub[spec["event"]])
         pd.testing.assert_frame_equal(groups[level].table, alone.table)
     stacked = groups.to_frame()
-    assert len(stacked) == sum(len(groups[g].table) for g in groups)
-    assert list(groups.median()["group"]) == levels
+    assert len(stacked) == sum(len(groups[g].table) for g in groups.groups)
+    assert list(groups.medians()["group"]) == levels

@@ -321,7 +321,7 @@ def _exit_bins(design: CoxDesign, v: np.ndarray) -> np.ndarray:
     return out
 
 
-def _risk_sum(design: CoxDesign, v: np.ndarray, fwd: np.ndarray | None = None):
+def _risk_sum_once(design: CoxDesign, v: np.ndarray, fwd: np.ndarray | None = None):
     """Sum of row values ``v`` over each event group's risk set -> (G,).
 
     Rows enter at group ``a`` and leave after group ``b - 1``. The sum at group g
@@ -341,6 +341,52 @@ def _risk_sum(design: CoxDesign, v: np.ndarray, fwd: np.ndarray | None = None):
         cum = np.concatenate([[0.0], np.cumsum(-net)])
         out = np.where(fwd, cum[design.pos] - cum[design.start], out)
     return out
+
+
+_BUCKET_WIDTH = 10.0  # linear predictors within e^10 of each other share a bucket
+
+
+@dataclass(frozen=True, eq=False)
+class RiskPlan:
+    """How to take risk-set sums at one beta (see :func:`plan_sums`)."""
+
+    fwd: np.ndarray | None  # groups summed forwards
+    buckets: tuple | None  # (masks (B, n), at-risk counts (B, G)) or None
+
+
+def plan_sums(design: CoxDesign, risk: np.ndarray, eta: np.ndarray) -> RiskPlan:
+    """Choose the summation for each group; split rows by size of the risk score.
+
+    With delayed entry a running sum adds rows as they enter and subtracts them
+    as they leave, so a huge risk score that has come and gone leaves rounding
+    noise of eps x exp(eta_max) in every later small risk set (near an infinite
+    coefficient this is larger than the log-likelihood's last changes). Rows are
+    then summed in buckets of similar linear predictor; a bucket with nobody at
+    risk in a group (an exact integer count) contributes exactly 0 there.
+    """
+    fwd = _forward_groups(design, risk)
+    if not design.has_entry or design.a_trivial or eta.size == 0:
+        return RiskPlan(fwd, None)
+    finite = eta[np.isfinite(eta)]
+    if finite.size == 0 or np.ptp(finite) <= _BUCKET_WIDTH:
+        return RiskPlan(fwd, None)
+    ids = np.floor((np.clip(eta, finite.min(), finite.max()) - finite.min()) / _BUCKET_WIDTH)
+    masks = [ids == b for b in np.unique(ids)]
+    counts = [_risk_sum_once(design, m.astype(float)) for m in masks]
+    return RiskPlan(fwd, (masks, counts))
+
+
+def _risk_sum(design: CoxDesign, v: np.ndarray, plan: RiskPlan | None = None):
+    """Risk-set sums of ``v`` per event group, following ``plan`` (buckets, direction)."""
+    if plan is None:
+        return _risk_sum_once(design, v)
+    if plan.buckets is None:
+        return _risk_sum_once(design, v, plan.fwd)
+    total = np.zeros(design.n_groups)
+    for mask, count in zip(*plan.buckets, strict=True):  # a few buckets, small first
+        part = _risk_sum_once(design, np.where(mask, v, 0.0), plan.fwd)
+        total += np.where(count > 0.5, part, 0.0)
+    return total
 
 
 def _forward_groups(design: CoxDesign, risk: np.ndarray) -> np.ndarray | None:
@@ -433,7 +479,7 @@ def evaluate(design: CoxDesign, beta: np.ndarray, *, need_imat: bool = True) -> 
         score = np.exp(eta)
     risk = score * design.w
     xr = [risk * x[:, j] for j in range(p)]
-    fwd = _forward_groups(design, risk)
+    fwd = plan_sums(design, risk, eta)
     s0, d0 = _risk_sum(design, risk, fwd), _death_sum(design, risk)
     s1 = np.column_stack([_risk_sum(design, v, fwd) for v in xr])
     d1 = np.column_stack([_death_sum(design, v) for v in xr])
@@ -499,3 +545,41 @@ def cluster_sums(values: np.ndarray, codes: np.ndarray, n_clusters: int) -> np.n
     for j in range(values.shape[1]):
         out[:, j] = np.bincount(codes, weights=values[:, j], minlength=n_clusters)
     return out
+
+
+def group_score_information(design: CoxDesign, beta: np.ndarray):
+    """Per event group score ``(G, p)`` and information ``(G, p, p)`` at ``beta``.
+
+    The summands of :func:`evaluate`'s ``u`` and ``imat``, one per distinct
+    (stratum, event time): what R's ``zph1``/``zph2`` weight by g(t) and g(t)^2
+    for ``cox.zph``.
+    """
+    x, p = design.x, design.x.shape[1]
+    with np.errstate(over="ignore", invalid="ignore"):
+        eta = x @ beta
+        risk = np.exp(eta) * design.w
+    xr = [risk * x[:, j] for j in range(p)]
+    fwd = plan_sums(design, risk, eta)
+    s0, d0 = _risk_sum(design, risk, fwd), _death_sum(design, risk)
+    s1 = np.column_stack([_risk_sum(design, v, fwd) for v in xr])
+    d1 = np.column_stack([_death_sum(design, v) for v in xr])
+    mw = design.group_meanwt[design.death_group]
+    nd = design.n_events
+    with np.errstate(divide="ignore", invalid="ignore"):
+        _, inv, fi = _efron_terms_at(design, s0, d0)
+        c1, c2 = _gsum(design, mw * inv), _gsum(design, mw * fi)
+        e0, e1, e2 = (_gsum(design, mw * a * b) for a, b in ((inv, inv), (inv, fi), (fi, fi)))
+    wx = np.add.reduceat(design.w[:nd, None] * x[:nd], design.gstart, axis=0)
+    u = wx - (c1[:, None] * s1 - c2[:, None] * d1)
+    info = np.empty((design.n_groups, p, p))
+    for j in range(p):
+        for k in range(j, p):
+            v = xr[j] * x[:, k]
+            second = c1 * _risk_sum(design, v, fwd) - c2 * _death_sum(design, v)
+            mm = (
+                e0 * s1[:, j] * s1[:, k]
+                - e1 * (s1[:, j] * d1[:, k] + d1[:, j] * s1[:, k])
+                + e2 * d1[:, j] * d1[:, k]
+            )
+            info[:, j, k] = info[:, k, j] = second - mm
+    return u, info

@@ -8,6 +8,7 @@ All checks are vectorised.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -15,7 +16,7 @@ import pandas as pd
 
 from aftercar.errors import InputError
 from aftercar.stats import _cox_core as core
-from aftercar.stats._inputs import as_float
+from aftercar.stats._inputs import as_float, warn_few_clusters
 from aftercar.stats._inputs import positions as _positions
 
 
@@ -168,6 +169,8 @@ def validate(time, event, covariates, entry, weights, strata, cluster, robust) -
     x, names = _covariate_matrix(covariates, n)
     st = np.zeros(n, dtype=np.int64) if strata is None else _as_codes(strata, "strata", n)[0]
     cl = _resolve_cluster(cluster, robust, w, n)
+    if cl is not None:
+        warn_few_clusters(cl[1], "cox_ph")
     if not (ev == 1).any():
         raise InputError(
             "cox_ph: there are no events, so no hazard ratio can be estimated. "
@@ -175,3 +178,62 @@ def validate(time, event, covariates, entry, weights, strata, cluster, robust) -
         )
     wts = np.ones(n) if w is None else w
     return Inputs(t, ev == 1, x, names, en, wts, st, cl)
+
+
+@dataclass(frozen=True)
+class CoxControl:
+    """Iteration and tolerance settings of :func:`cox_ph`, as R ``coxph.control``.
+
+    Attributes
+    ----------
+    eps
+        Convergence: stop when ``|1 - loglik_old / loglik_new| <= eps`` (R 1e-9).
+    iter_max
+        Maximum Newton-Raphson iterations (R ``iter.max``, 20).
+    toler_chol
+        Cholesky pivot tolerance (R ``toler.chol``, ``eps_machine ** 0.75``).
+    toler_inf
+        Relative step size above which a coefficient is flagged as possibly
+        infinite (R ``toler.inf``); ``None`` means ``sqrt(eps)`` as R.
+    """
+
+    eps: float = 1e-9
+    iter_max: int = 20
+    toler_chol: float = float(np.finfo(float).eps ** 0.75)
+    toler_inf: float | None = None
+
+    def __post_init__(self) -> None:
+        if not (self.eps > 0 and self.toler_chol > 0 and int(self.iter_max) >= 0):
+            raise InputError(
+                f"CoxControl: eps and toler_chol must be > 0 and iter_max >= 0; got {self!r}."
+            )
+
+    @property
+    def inf_tolerance(self) -> float:
+        """``toler_inf`` resolved (``sqrt(eps)`` when not given)."""
+        return float(np.sqrt(self.eps)) if self.toler_inf is None else float(self.toler_inf)
+
+
+LEGACY_CONTROL = ("eps", "iter_max", "toler_chol", "toler_inf")
+
+
+def resolve_control(control: CoxControl | None, legacy: dict) -> CoxControl:
+    """Fold the deprecated ``eps=``/``iter_max=``/... keywords into a :class:`CoxControl`."""
+    unknown = sorted(set(legacy) - set(LEGACY_CONTROL))
+    if unknown:
+        raise TypeError(f"cox_ph() got unexpected keyword argument(s) {unknown}")
+    control = CoxControl() if control is None else control
+    if not legacy:
+        return control
+    if control != CoxControl():
+        raise InputError(
+            "cox_ph: pass the tolerances either in control=CoxControl(...) or as the "
+            "deprecated keywords, not both."
+        )
+    warnings.warn(
+        f"cox_ph: the keyword(s) {sorted(legacy)} are deprecated; pass "
+        f"control=CoxControl({', '.join(f'{k}={v!r}' for k, v in legacy.items())}).",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return CoxControl(**legacy)

@@ -8,11 +8,14 @@ five positions and says how many there are in all.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-from aftercar.errors import InputError
+from aftercar.errors import InputError, StatisticalWarning
 
 _SHOW = 5
+MIN_CLUSTERS = 10  # below this a cluster-robust variance is flagged (StatisticalWarning)
 
 
 def positions(mask: np.ndarray) -> str:
@@ -161,3 +164,19 @@ def timefix(time: np.ndarray, entry: np.ndarray | None = None):
             "an (entry, time] interval has length 0. Fix: drop or correct that subject."
         )
     return new_time, new_entry
+
+
+def warn_few_clusters(n_clusters: int, caller: str) -> None:
+    """Warn when a cluster-robust variance rests on fewer than ``MIN_CLUSTERS`` clusters.
+
+    The sandwich variance is a sum over clusters; with few clusters it is
+    biased downwards and itself very variable, so its intervals are too narrow.
+    """
+    if n_clusters < MIN_CLUSTERS:
+        warnings.warn(
+            f"{caller}: the robust variance rests on {n_clusters} cluster(s), fewer than "
+            f"{MIN_CLUSTERS}; sandwich standard errors from so few clusters are too small "
+            "and unstable. Read the intervals with care.",
+            StatisticalWarning,
+            stacklevel=3,
+        )

@@ -93,8 +93,8 @@ Model. Springer. R package ``survival`` 3.5-3 (``coxfit6.c``, ``agfit4.c``,
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -102,9 +102,10 @@ from scipy import stats as sps
 
 from aftercar.errors import ConvergenceError, InputError, StatisticalWarning
 from aftercar.stats import _cox_core as core
-from aftercar.stats._cox_inputs import Inputs, apply_timefix, validate
+from aftercar.stats._cox_inputs import CoxControl, Inputs, apply_timefix, resolve_control, validate
 
-__all__ = ["ChiSquareTest", "CoxResult", "cox_ph"]
+__all__ = ["ChiSquareTest", "CoxControl", "CoxResult", "cox_ph"]
+
 
 # --------------------------------------------------------------------------
 # Results
@@ -182,6 +183,8 @@ class CoxResult:
     ties: str
     conf_level: float
     means: np.ndarray
+    # the risk-set index, scaled coefficients and inputs, for diagnostics (cox_zph)
+    _state: Any = field(default=None, repr=False, compare=False)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per covariate: coef, hazard_ratio, se, robust_se, z, p, lower, upper."""
@@ -293,7 +296,8 @@ def _newton(design, *, eps: float, iter_max: int, toler_chol: float) -> _Fit:
     beta = np.zeros(p)
     ev0 = ev = core.evaluate(design, beta)
     loglik0 = best = ev.loglik
-    chol, rank = core.cholesky2(ev.imat, toler_chol)
+    chol, rank0 = core.cholesky2(ev.imat, toler_chol)
+    rank = rank0
     step = core.chsolve2(chol, ev.u)
     sctest = float(ev.u @ step)
     if iter_max == 0 or not np.isfinite(loglik0):
@@ -304,10 +308,14 @@ def _newton(design, *, eps: float, iter_max: int, toler_chol: float) -> _Fit:
     for it in range(1, iter_max + 1):
         ev = core.evaluate(design, newbeta)
         chol, rank = core.cholesky2(ev.imat, toler_chol)
+        # R (coxfit6 / agfit4): a non-finite fit or a change of the information
+        # matrix's rank is a failure (step halving), and no step taken while
+        # halving can end the iteration.
         finite = np.isfinite(ev.loglik) and np.isfinite(ev.u).all() and np.isfinite(ev.imat).all()
+        finite = finite and rank == rank0
         with np.errstate(divide="ignore", invalid="ignore"):
             change = abs(1 - np.float64(best) / np.float64(ev.loglik))  # NaN at 0/0, as C
-        if finite and change <= eps:
+        if finite and halving == 0 and change <= eps:
             inv = core.chinv2(chol)
             return _Fit(
                 newbeta, loglik0, ev.loglik, sctest, inv, ev.u, rank, it, halving > 0, ev0, ev
@@ -393,10 +401,8 @@ def cox_ph(
     robust: bool | None = None,
     timefix: bool = True,
     conf_level: float = 0.95,
-    eps: float = 1e-9,
-    iter_max: int = 20,
-    toler_chol: float = np.finfo(float).eps ** 0.75,
-    toler_inf: float | None = None,
+    control: CoxControl | None = None,
+    **deprecated,
 ) -> CoxResult:
     """Fit a Cox proportional hazards model exactly as R ``coxph``.
 
@@ -434,8 +440,11 @@ def cox_ph(
         ``coxph.control(timefix=TRUE)`` (``aeqSurv``).
     conf_level : float
         Confidence level for the hazard ratio CIs.
-    eps, iter_max, toler_chol, toler_inf
-        R's ``coxph.control`` (``toler_inf`` defaults to ``sqrt(eps)``).
+    control : CoxControl, optional
+        Convergence tolerance, iteration limit, Cholesky and infinite-coefficient
+        tolerances (R's ``coxph.control``); default ``CoxControl()`` = R's
+        defaults. The former keywords ``eps``, ``iter_max``, ``toler_chol`` and
+        ``toler_inf`` still work with a ``DeprecationWarning``.
 
     Returns
     -------
@@ -488,27 +497,16 @@ def cox_ph(
     inp = validate(time, event, covariates, entry, weights, strata, cluster, robust)
     if timefix:
         inp = apply_timefix(inp)
+    ctl = resolve_control(control, deprecated)
     xs, means, scale = _centre_scale(inp.x, inp.weights)
     design = core.build_design(xs, inp.weights, inp.event, inp.time, inp.entry, inp.strata, ties)
-    fit = _newton(design, eps=eps, iter_max=iter_max, toler_chol=toler_chol)
-    return _assemble(
-        fit,
-        design,
-        inp,
-        means,
-        scale,
-        ties=ties,
-        conf_level=conf_level,
-        eps=eps,
-        iter_max=iter_max,
-        toler_chol=toler_chol,
-        toler_inf=np.sqrt(eps) if toler_inf is None else toler_inf,
-    )
+    fit = _newton(design, eps=ctl.eps, iter_max=int(ctl.iter_max), toler_chol=ctl.toler_chol)
+    return _assemble(fit, design, inp, means, scale, ties=ties, conf_level=conf_level, ctl=ctl)
 
 
-def _assemble(
-    fit, design, inp, means, scale, *, ties, conf_level, eps, iter_max, toler_chol, toler_inf
-):
+def _assemble(fit, design, inp, means, scale, *, ties, conf_level, ctl: CoxControl):
+    eps, iter_max, toler_chol = ctl.eps, int(ctl.iter_max), ctl.toler_chol
+    toler_inf = ctl.inf_tolerance
     p = inp.x.shape[1]
     var = fit.imat_inv * np.outer(scale, scale)
     coef = fit.beta * scale
@@ -559,4 +557,5 @@ def _assemble(
         ties=ties,
         conf_level=conf_level,
         means=means,
+        _state=(design, fit.beta, inp),
     )

@@ -26,10 +26,7 @@ Conventions copied from R survival 3.5-3 (``survfitKM``, ``survfit_confint``,
 
 from __future__ import annotations
 
-import html
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -37,18 +34,25 @@ from scipy.special import ndtri
 
 from aftercar.errors import InputError
 from aftercar.stats import _inputs
+from aftercar.stats._km_result import KaplanMeier, QuantileEstimate, grouped
+
+__all__ = ["CONF_TYPES", "MIN_CLUSTERS", "KaplanMeier", "QuantileEstimate", "kaplan_meier"]
 
 CONF_TYPES = ("log-log", "log", "plain")
 TABLE_COLUMNS = ("time", "n_risk", "n_event", "n_censor", "surv", "std_err", "lower", "upper")
-_TOL = float(np.sqrt(np.finfo(float).eps))  # R: tolerance = sqrt(.Machine$double.eps)
+MIN_CLUSTERS = _inputs.MIN_CLUSTERS
 
 
-class QuantileEstimate(NamedTuple):
-    """A survival-time quantile and its confidence limits (None = not estimable)."""
-
-    estimate: float | None
-    lower: float | None
-    upper: float | None
+def __getattr__(name: str):
+    if name == "KaplanMeierGroups":
+        warnings.warn(
+            "KaplanMeierGroups is deprecated: kaplan_meier(..., by=) returns a KaplanMeier "
+            "with one curve per group (fit.groups, fit[label], fit.medians()).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return KaplanMeier
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---------------------------------------------------------------------------
@@ -103,7 +107,10 @@ def _robust_var(fit: dict, inv, event, w, entry) -> np.ndarray:
         if entry is not None:
             order = np.argsort(entry, kind="stable")
             cv = np.concatenate(([0.0], np.cumsum(vals[order])))
-            after = after - (cv[-1] - cv[np.searchsorted(entry[order], ut, side="left")])
+            # A(entry) is inf for a late entry after S reached 0: inf - inf there,
+            # at times where S = 0 and the variance is set to 0 below
+            with np.errstate(invalid="ignore"):
+                after = after - (cv[-1] - cv[np.searchsorted(entry[order], ut, side="left")])
         sums.append(after)
     with np.errstate(invalid="ignore"):
         at_risk = a_cum**2 * sums[0] - 2 * a_cum * sums[1] + sums[2]
@@ -111,7 +118,91 @@ def _robust_var(fit: dict, inv, event, w, entry) -> np.ndarray:
     return np.where(fit["surv"] > 0, np.maximum(var, 0.0), 0.0)
 
 
-def _fit_curve(time, event, w, entry) -> dict[str, np.ndarray]:
+def _cluster_var(fit: dict, inv, event, w, entry, codes: np.ndarray) -> np.ndarray:
+    """Jackknife variance of log S with influences summed within clusters.
+
+    R ``survfit(..., id=, robust=TRUE)``: row i's weighted influence on log S(t)
+    is ``w_i (A(t) - A(e_i))`` while at risk and ``w_i (A(T_i) - A(e_i) - d_i /
+    (Y - D)(T_i))`` once gone (see :func:`_robust_var`), so a cluster's total is
+    ``alpha_c(t) + beta_c(t) A(t)``. Each row changes its cluster's (alpha, beta)
+    at entry and at exit; a cumulative sum within cluster gives them after every
+    change, and the changes of the sums of ``alpha^2, alpha beta, beta^2`` over
+    clusters, binned by time and cumulated, give the variance at every time.
+    """
+    ut, n_risk, n_event = fit["time"], fit["n_risk"], fit["n_event"]
+    k = ut.size
+    a_cum = _greenwood(n_risk, n_event)
+    # A is inf once S = 0, where the variance is 0 anyway: keep inf out of the
+    # running sums, which would otherwise turn every later cluster into NaN
+    a_cum = np.where(np.isfinite(a_cum), a_cum, 0.0)
+    a_entry = np.zeros_like(w)
+    start = np.zeros(w.size, dtype=np.int64)
+    if entry is not None:
+        start = np.searchsorted(ut, entry, side="right")
+        a_entry = np.where(start > 0, a_cum[np.maximum(start - 1, 0)], 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        jump = np.where(event, 1.0 / (n_risk - n_event)[inv], 0.0)
+        gone = w * (a_cum[inv] - a_entry - jump)
+    gone = np.where(np.isfinite(gone), gone, 0.0)
+    if entry is None:  # everyone is at risk from the start: no entry changes to sort
+        base_beta = np.bincount(codes, weights=w)
+        changes = (inv, gone, -w, codes)
+    else:
+        base_beta = np.zeros(int(codes.max()) + 1 if codes.size else 0)
+        changes = (
+            np.concatenate((start, inv)),
+            np.concatenate((-w * a_entry, w * a_entry + gone)),
+            np.concatenate((w, -w)),
+            np.concatenate((codes, codes)),
+        )
+    sums = _cluster_square_sums(*changes, base_beta, k)
+    with np.errstate(invalid="ignore"):
+        var = sums[0] + 2 * a_cum * sums[1] + a_cum**2 * sums[2]
+    return np.where(fit["surv"] > 0, np.maximum(var, 0.0), 0.0)
+
+
+def _cluster_square_sums(when, d_alpha, d_beta, cl, base_beta, k: int) -> list[np.ndarray]:
+    """Sums over clusters of alpha^2, alpha beta, beta^2 at each time index.
+
+    Each change adds (d_alpha, d_beta) to its cluster at time index ``when``;
+    clusters start at (0, ``base_beta``). Changes are put in time order and
+    cumulated within cluster; the change of each cluster's squares is binned by
+    time and cumulated over time (successive changes of one cluster telescope).
+    """
+    # time order (a radix sort of small integers), then running sums within each
+    # cluster by hashing (pandas groupby-cumsum): no sort by cluster is needed
+    order = np.argsort(when.astype(np.uint16) if k < 65535 else when, kind="stable")
+    when, cl = when[order], cl[order]
+    da, db = d_alpha[order], d_beta[order]
+    grouped = pd.DataFrame({"a": da, "b": db}).groupby(cl, sort=False).cumsum()
+    alpha = grouped["a"].to_numpy()
+    beta = grouped["b"].to_numpy() + base_beta[cl]
+    a0, b0 = alpha - da, beta - db
+    start = np.zeros(k + 1)
+    start[0] = float(base_beta @ base_beta)
+    out = []
+    with np.errstate(invalid="ignore"):
+        for new, old, init in (
+            (alpha * alpha, a0 * a0, 0.0),
+            (alpha * beta, a0 * b0, 0.0),
+            (beta * beta, b0 * b0, start),
+        ):
+            delta = np.bincount(when, weights=new - old, minlength=k + 1) + init
+            out.append(np.cumsum(delta)[:k])
+    return out
+
+
+def _carry_forward(var: np.ndarray, n_event: np.ndarray) -> np.ndarray:
+    """Repeat the variance of the last event time at censor-only times (as R).
+
+    Recomputing it there can differ by an ulp, which reorders R's quantile
+    search on the limit curves (issue 15, weighted KM quantile limits).
+    """
+    idx = np.maximum.accumulate(np.where(n_event > 0, np.arange(var.size), -1))
+    return np.where(idx >= 0, var[np.maximum(idx, 0)], 0.0)
+
+
+def _fit_curve(time, event, w, entry, codes=None) -> dict:
     """Return the survfit-style arrays for one curve (all distinct times)."""
     ut, inv = np.unique(time, return_inverse=True)
     inv = inv.reshape(-1)
@@ -128,10 +219,12 @@ def _fit_curve(time, event, w, entry) -> dict[str, np.ndarray]:
         "n_censor": n_censor,
         "surv": np.cumprod(1.0 - hazard),
     }
-    if np.all(w == np.floor(w)):
+    if codes is not None:
+        var_log = _carry_forward(_cluster_var(fit, inv, event, w, entry, codes), n_event)
+    elif np.all(w == np.floor(w)):
         var_log = _greenwood(n_risk, n_event)
     else:
-        var_log = _robust_var(fit, inv, event, w, entry)
+        var_log = _carry_forward(_robust_var(fit, inv, event, w, entry), n_event)
     fit["se_log"] = np.sqrt(var_log)
     return fit
 
@@ -165,202 +258,8 @@ def _check_options(conf_type: str, conf_level: float) -> None:
         raise InputError(f"conf_level must be strictly between 0 and 1; got {conf_level!r}.")
 
 
-# ---------------------------------------------------------------------------
-# quantiles (R's findq)
-
-
-def _approx_right(xp: np.ndarray, index: np.ndarray, p: float) -> float:
-    """R ``approx(xp, index, p, method="constant", f=1)`` for one ``p`` (NaN outside)."""
-    if xp.size == 0 or p < xp[0] or p > xp[-1]:
-        return np.nan
-    return float(index[np.searchsorted(xp, p, side="left")])
-
-
-def _findq(x: np.ndarray, y: np.ndarray, p: float) -> float:
-    """R survival's ``findq``: quantile of a step curve with the midpoint rule for ties."""
-    if np.all(np.isnan(y)) or np.nanmax(y) < p:
-        return np.nan
-    xmax = x[-1]
-    _, first = np.unique(y, return_index=True)  # NaN counts once, like duplicated()
-    keep = np.sort(first)
-    x, y = x[keep], y[keep]
-    idx = np.arange(y.size, dtype=float)
-    ok = ~np.isnan(y)
-    order = np.argsort(y[ok], kind="stable")
-    ys, ids = y[ok][order], idx[ok][order]
-    i1 = _approx_right(ys + _TOL, ids, p)
-    i2 = _approx_right(ys - _TOL, ids, p)
-    if p == 0:
-        return float(x[0])
-    quant = np.nan if np.isnan(i1) or np.isnan(i2) else (x[int(i1)] + x[int(i2)]) / 2
-    if not np.isnan(y[-1]) and abs(p - y[-1]) < _TOL and not np.isnan(i1):
-        quant = (x[int(i1)] + xmax) / 2
-    return float(quant)
-
-
-def _none(value: float) -> float | None:
-    return None if value is None or np.isnan(value) else float(value)
-
-
-# ---------------------------------------------------------------------------
-# results
-
-
-@dataclass(frozen=True, repr=False)
-class KaplanMeier:
-    """One Kaplan-Meier curve (see :func:`kaplan_meier`).
-
-    Attributes
-    ----------
-    table
-        One row per distinct time: ``time, n_risk, n_event, n_censor, surv,
-        std_err, lower, upper`` (counts are weighted sums when weights are given).
-    conf_type, conf_level
-        The interval type and level used for ``lower``/``upper``.
-    start_time
-        Where the curve starts at S = 1 (``min(0, time)``, or ``min(0, entry)``).
-    """
-
-    table: pd.DataFrame
-    conf_type: str
-    conf_level: float
-    start_time: float = 0.0
-
-    @property
-    def n(self) -> float:
-        """(Weighted) number of subjects."""
-        return float(self.table["n_event"].sum() + self.table["n_censor"].sum())
-
-    @property
-    def n_events(self) -> float:
-        """(Weighted) number of events."""
-        return float(self.table["n_event"].sum())
-
-    def quantile(self, p: float) -> QuantileEstimate:
-        """Time by which a fraction ``p`` has had the event, with confidence limits.
-
-        R's rule (``quantile.survfit``): the estimate is the first time where
-        ``1 - S(t) >= p``; if ``1 - S`` equals ``p`` (within sqrt(machine eps)) on
-        a flat segment, the midpoint of that segment (Brookmeyer & Crowley 1982
-        limits come from the same rule applied to the lower and upper curves).
-        ``None`` where the curve (or limit curve) never reaches ``p``.
-        """
-        p = float(p)
-        if not 0.0 <= p <= 1.0:
-            raise InputError(f"quantile p must be in [0, 1]; got {p!r}.")
-        tab = self.table
-        x = np.concatenate(([0.0], tab["time"].to_numpy(float)))  # R: firstx = 0
-
-        def q(curve: str) -> float | None:
-            y = np.concatenate(([0.0], 1.0 - tab[curve].to_numpy(float)))
-            return _none(_findq(x, y, p))
-
-        return QuantileEstimate(q("surv"), q("lower"), q("upper"))
-
-    def median(self) -> QuantileEstimate:
-        """Median survival time with confidence limits (``quantile(0.5)``)."""
-        return self.quantile(0.5)
-
-    def at(self, times) -> pd.DataFrame:
-        """Survival and limits at landmark ``times`` (R ``summary(fit, times=)``).
-
-        The curve is right-continuous: at a time equal to an event time the value
-        after the drop is returned; before the first time S = 1 with limits 1.
-        Times after the last observed time are not estimable: R drops them, we
-        return them with NaN so that nothing disappears silently.
-        """
-        t = _inputs.as_float(np.atleast_1d(times), "times")
-        tab = self.table
-        grid = np.concatenate(([self.start_time], tab["time"].to_numpy(float)))
-        idx = np.maximum(np.searchsorted(grid, t, side="right") - 1, 0)
-        out = {"time": t}
-        for col in ("surv", "lower", "upper"):
-            vals = np.concatenate(([1.0], tab[col].to_numpy(float)))[idx]
-            out[col] = np.where(t > grid[-1], np.nan, vals)
-        return pd.DataFrame(out)
-
-    def to_frame(self) -> pd.DataFrame:
-        """Return a copy of :attr:`table`."""
-        return self.table.copy()
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (NaN as None): options, n, events, median and the table."""
-        table = self.table.astype(float).replace({np.nan: None})
-        return {
-            "conf_type": self.conf_type,
-            "conf_level": self.conf_level,
-            "n": self.n,
-            "events": self.n_events,
-            "median": self.median()._asdict(),
-            "table": {col: table[col].tolist() for col in table.columns},
-        }
-
-    def _repr_html_(self) -> str:
-        return f"<p>{html.escape(repr(self))}</p>" + self.table.to_html(index=False)
-
-    def __repr__(self) -> str:
-        med = self.median()
-        return (
-            f"KaplanMeier(n={self.n:g}, events={self.n_events:g}, median={med.estimate} "
-            f"({self.conf_level:.0%} CI {med.lower}-{med.upper}, {self.conf_type}))"
-        )
-
-
-@dataclass(frozen=True, repr=False)
-class KaplanMeierGroups(Mapping):
-    """Kaplan-Meier curves by group: a read-only mapping label -> :class:`KaplanMeier`.
-
-    Iteration order is the sorted order of the group labels (R's factor levels).
-    """
-
-    curves: tuple[tuple[Any, KaplanMeier], ...]
-
-    def __getitem__(self, key) -> KaplanMeier:
-        for label, curve in self.curves:
-            if label == key:
-                return curve
-        raise KeyError(key)
-
-    def __iter__(self) -> Iterator:
-        return iter(label for label, _ in self.curves)
-
-    def __len__(self) -> int:
-        return len(self.curves)
-
-    def _stack(self, frames: dict) -> pd.DataFrame:
-        parts = [f.assign(group=label) for label, f in frames.items()]
-        out = pd.concat(parts, ignore_index=True)
-        return out[["group", *[c for c in out.columns if c != "group"]]]
-
-    def quantile(self, p: float) -> pd.DataFrame:
-        """One row per group: ``group, estimate, lower, upper`` (NaN = not estimable)."""
-        rows = [{"group": g, **c.quantile(p)._asdict()} for g, c in self.curves]
-        frame = pd.DataFrame(rows, columns=["group", "estimate", "lower", "upper"])
-        return frame.astype({"estimate": float, "lower": float, "upper": float})
-
-    def median(self) -> pd.DataFrame:
-        """Median by group, see :meth:`quantile`."""
-        return self.quantile(0.5)
-
-    def at(self, times) -> pd.DataFrame:
-        """Landmark survival by group: ``group, time, surv, lower, upper``."""
-        return self._stack({g: c.at(times) for g, c in self.curves})
-
-    def to_frame(self) -> pd.DataFrame:
-        """All tables stacked with a leading ``group`` column."""
-        return self._stack({g: c.table for g, c in self.curves})
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready ``{str(label): curve.to_dict()}`` in level order."""
-        return {str(g): c.to_dict() for g, c in self.curves}
-
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{g!r}: {c!r}" for g, c in self.curves)
-        return f"KaplanMeierGroups({inner})"
-
-
-def _build(time, event, w, entry, conf_type, conf_level) -> KaplanMeier:
-    fit = _fit_curve(time, event, w, entry)
+def _build(time, event, w, entry, codes, conf_type, conf_level) -> KaplanMeier:
+    fit = _fit_curve(time, event, w, entry, codes)
     lower, upper = _confint(fit["surv"], fit["se_log"], conf_type, conf_level)
     with np.errstate(invalid="ignore"):
         std_err = fit["surv"] * fit["se_log"]
@@ -378,7 +277,25 @@ def _build(time, event, w, entry, conf_type, conf_level) -> KaplanMeier:
     )
     lowest = time if entry is None else entry
     start = min(0.0, float(lowest.min())) if lowest.size else 0.0
-    return KaplanMeier(table, conf_type, float(conf_level), start)
+    if codes is not None:
+        variance = "cluster"
+    else:
+        variance = "greenwood" if np.all(w == np.floor(w)) else "robust"
+    return KaplanMeier(table, conf_type, float(conf_level), start, variance=variance)
+
+
+def _cluster_codes(cluster, n: int) -> np.ndarray | None:
+    if cluster is None:
+        return None
+    labels = _inputs.as_labels(cluster, "cluster", n=n)
+    if labels.dtype.kind in "iu" and labels.size and labels.min() >= 0 and labels.max() < 4 * n:
+        codes = labels.astype(np.int64)  # small non-negative ids are codes already
+        n_clusters = int(np.count_nonzero(np.bincount(codes)))
+    else:
+        codes, uniques = pd.factorize(labels)  # hashing, no sort
+        codes, n_clusters = codes.astype(np.int64), len(uniques)
+    _inputs.warn_few_clusters(n_clusters, "kaplan_meier")
+    return codes
 
 
 def kaplan_meier(
@@ -390,8 +307,9 @@ def kaplan_meier(
     weights=None,
     entry=None,
     by=None,
+    cluster=None,
     timefix: bool = True,
-) -> KaplanMeier | KaplanMeierGroups:
+) -> KaplanMeier:
     """Kaplan-Meier estimate of the survival function, identical to R ``survfit``.
 
     Parameters
@@ -417,19 +335,28 @@ def kaplan_meier(
         Optional delayed-entry (left-truncation) times, each < ``time``; a subject
         is at risk at ``t`` when ``entry < t <= time`` (R ``Surv(entry, time, event)``).
     by
-        Optional group labels; then a :class:`KaplanMeierGroups` mapping of one
-        curve per group (sorted labels) is returned instead of one curve.
+        Optional group labels: one curve per group (sorted labels), in the same
+        :class:`KaplanMeier` type (``fit.groups``, ``fit[label]``, frames with a
+        ``group`` column from ``medians()``, ``quantiles(p)``, ``at(times)``).
+    cluster
+        Optional cluster id per row (e.g. patient id when a patient contributes
+        several lines): the standard errors are the infinitesimal-jackknife
+        (robust) ones with influences summed within cluster, as R ``survfit(...,
+        id=cluster, robust=TRUE)``. Fewer than ``MIN_CLUSTERS`` (10) clusters
+        gives a :class:`~aftercar.errors.StatisticalWarning`.
     timefix
         Merge times that differ by less than sqrt(machine eps) before fitting, as
         R does by default (``aeqSurv``); ``False`` compares times exactly.
 
     Returns
     -------
-    KaplanMeier or KaplanMeierGroups
+    KaplanMeier
         ``.table`` (``time, n_risk, n_event, n_censor, surv, std_err, lower,
         upper``; one row per distinct time including censor-only times, as R's
-        ``summary(fit, censored=TRUE)``), ``.median()``, ``.quantile(p)``,
-        ``.at(times)``, ``.to_frame()``.
+        ``summary(fit, censored=TRUE)``; a ``group`` column first when ``by`` is
+        given), ``.median()``, ``.quantile(p)`` (one curve), ``.medians()``,
+        ``.quantiles(p)``, ``.at(times)``, ``.to_frame()``, ``.plot()``,
+        ``.survival_function_``, ``.confidence_interval_``.
 
     Raises
     ------
@@ -464,14 +391,16 @@ def kaplan_meier(
     en = _inputs.as_entry(entry, t)
     if timefix:
         t, en = _inputs.timefix(t, en)
+    codes = _cluster_codes(cluster, t.size)
     if by is None:
-        return _build(t, e, w, en, conf_type, conf_level)
-    levels, codes = _inputs.factorize(_inputs.as_labels(by, "by", n=t.size))
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(levels) + 1))
+        return _build(t, e, w, en, codes, conf_type, conf_level)
+    levels, gcodes = _inputs.factorize(_inputs.as_labels(by, "by", n=t.size))
+    order = np.argsort(gcodes, kind="stable")
+    bounds = np.searchsorted(gcodes[order], np.arange(len(levels) + 1))
     curves = []
-    for g, label in enumerate(levels):
+    for g in range(len(levels)):  # one curve per group, each vectorised
         rows = order[bounds[g] : bounds[g + 1]]
         sub_en = None if en is None else en[rows]
-        curves.append((label, _build(t[rows], e[rows], w[rows], sub_en, conf_type, conf_level)))
-    return KaplanMeierGroups(tuple(curves))
+        sub_cl = None if codes is None else codes[rows]
+        curves.append(_build(t[rows], e[rows], w[rows], sub_en, sub_cl, conf_type, conf_level))
+    return grouped(levels, curves)

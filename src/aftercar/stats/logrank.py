@@ -19,6 +19,8 @@ from scipy.stats import chi2
 from aftercar.errors import InputError
 from aftercar.stats import _inputs
 
+_RANK_TOL = float(np.finfo(float).eps ** 0.75)  # as R's Cholesky tolerance (toler.chol)
+
 
 @dataclass(frozen=True, repr=False)
 class LogRankResult:
@@ -27,8 +29,10 @@ class LogRankResult:
     Attributes
     ----------
     chisq, df, p_value
-        Test statistic, degrees of freedom (groups with expected > 0, minus 1),
-        upper-tail chi-square probability.
+        Test statistic, degrees of freedom (the rank of the variance matrix of
+        the groups with expected > 0, less the first; R's groups - 1 whenever
+        that matrix is regular), upper-tail chi-square probability. ``p_value``
+        is NaN (R's NA) when there is nothing to test (``df == 0``).
     levels
         Group labels in sorted order (R's factor levels).
     n, observed, expected
@@ -36,6 +40,12 @@ class LogRankResult:
         strata), aligned with ``levels``.
     variance
         The k x k variance matrix of observed - expected (summed over strata).
+    rho
+        The G-rho weight exponent (0 = log-rank, 1 = Peto-Peto Wilcoxon).
+    note
+        Empty when the test is regular; otherwise why ``df`` is smaller than
+        groups - 1 or why there is no p-value (no events, one group with
+        expected events, a singular variance).
     """
 
     chisq: float
@@ -46,6 +56,8 @@ class LogRankResult:
     observed: np.ndarray
     expected: np.ndarray
     variance: np.ndarray
+    rho: float = 0.0
+    note: str = ""
 
     def to_frame(self) -> pd.DataFrame:
         """Per-group table: ``group, n, observed, expected, o_minus_e``."""
@@ -64,7 +76,9 @@ class LogRankResult:
         return {
             "chisq": self.chisq,
             "df": self.df,
-            "p_value": self.p_value,
+            "p_value": None if np.isnan(self.p_value) else self.p_value,
+            "rho": self.rho,
+            "note": self.note,
             "levels": [str(v) for v in self.levels],
             "n": self.n.tolist(),
             "observed": self.observed.tolist(),
@@ -97,21 +111,60 @@ def _keys(t: np.ndarray, s: np.ndarray, stratified: bool) -> tuple[np.ndarray, n
     return inv.reshape(-1), ukey // ut.size
 
 
-def _statistic(observed, expected, variance) -> tuple[float, int]:
+def _statistic(observed, expected, variance) -> tuple[float, int, str]:
+    """(chisq, df, note): R's statistic, with df = rank of the variance used.
+
+    R drops groups with no expected events and the first remaining group, then
+    solves; where the remaining variance is singular (R's ``solve`` fails) the
+    Moore-Penrose inverse gives the statistic and its rank the degrees of freedom.
+    """
     use = expected > 0
-    df = int(use.sum()) - 1
-    if df < 1:
-        return 0.0, max(df, 0)
+    if not use.any():
+        return 0.0, 0, "no events: nothing to test"
+    if use.sum() < 2:
+        return 0.0, 0, "only one group has expected events: nothing to test"
     diff = (observed - expected)[use][1:]
     v = variance[np.ix_(use, use)][1:, 1:]
-    try:
-        sol = np.linalg.solve(v, diff)
-    except np.linalg.LinAlgError:
-        sol = np.linalg.pinv(v) @ diff
-    return float(sol @ diff), df
+    sing = np.linalg.svd(v, compute_uv=False)
+    rank = int(np.sum(sing > sing.max() * _RANK_TOL)) if sing.max() > 0 else 0
+    dropped = int((~use).sum())
+    note = f"{dropped} group(s) with no expected events left out" if dropped else ""
+    if rank == v.shape[0]:
+        return float(np.linalg.solve(v, diff) @ diff), rank, note
+    why = f"variance matrix singular (rank {rank} of {v.shape[0]}): df = rank"
+    if rank == 0:
+        return 0.0, 0, why
+    return (
+        float(np.linalg.pinv(v, rcond=_RANK_TOL) @ diff @ diff),
+        rank,
+        "; ".join(x for x in (note, why) if x),
+    )
 
 
-def logrank_test(time, event, group, *, strata=None, timefix: bool = True) -> LogRankResult:
+def _km_weights(key_stratum: np.ndarray, n_risk: np.ndarray, d: np.ndarray, rho: float):
+    """G-rho weights: pooled left-continuous KM per stratum to the power rho (R survdiff)."""
+    if rho == 0:
+        return np.ones(d.size)
+    factor = 1.0 - d / n_risk
+    first = np.concatenate(([True], key_stratum[1:] != key_stratum[:-1]))
+    zero = factor <= 0
+    with np.errstate(divide="ignore"):
+        logs = np.where(zero, 0.0, np.log(np.where(zero, 1.0, factor)))
+    log_before = _segment_cumsum(logs, first) - logs
+    zeros_before = _segment_cumsum(zero.astype(float), first) - zero
+    km = np.where(zeros_before > 0, 0.0, np.exp(log_before))
+    return km**rho
+
+
+def _segment_cumsum(values: np.ndarray, first: np.ndarray) -> np.ndarray:
+    total = np.cumsum(values)
+    before = np.concatenate(([0.0], total))[np.flatnonzero(first)]
+    return total - before[np.cumsum(first) - 1]
+
+
+def logrank_test(
+    time, event, group, *, strata=None, rho: float = 0.0, timefix: bool = True
+) -> LogRankResult:
     """Log-rank (Mantel-Haenszel) test of equal survival across groups.
 
     Parameters
@@ -125,13 +178,19 @@ def logrank_test(time, event, group, *, strata=None, timefix: bool = True) -> Lo
     strata
         Optional stratum label of each subject: observed - expected and the
         variance are summed over strata (R ``survdiff(Surv ~ g + strata(s))``).
+    rho
+        G-rho family (Harrington & Fleming 1982), R ``survdiff(rho=)``: each event
+        time is weighted by ``S(t-)^rho``, the pooled left-continuous Kaplan-Meier
+        of its stratum. 0 (default) is the log-rank test, 1 the Peto-Peto
+        modification of the Gehan-Wilcoxon test (weights early differences).
     timefix
         Merge times closer than sqrt(machine eps), as R's default ``aeqSurv``.
 
     Returns
     -------
     LogRankResult
-        ``chisq, df, p_value, levels, n, observed, expected, variance``.
+        ``chisq, df, p_value, levels, n, observed, expected, variance, rho,
+        note`` (``observed``/``expected`` are the weighted sums when rho != 0).
 
     Notes
     -----
@@ -140,7 +199,7 @@ def logrank_test(time, event, group, *, strata=None, timefix: bool = True) -> Lo
     ``V_gh += d (n - d) / (n^2 (n - 1)) n_g (n 1{g=h} - n_h)``. Groups with zero
     expected events are left out; the statistic is ``(O - E)' V^-1 (O - E)`` on
     the remaining groups less the first (R's choice). A singular ``V`` (which R
-    rejects) falls back to the Moore-Penrose inverse.
+    rejects) falls back to the Moore-Penrose inverse, with df its rank.
 
     Examples
     --------
@@ -167,9 +226,17 @@ def logrank_test(time, event, group, *, strata=None, timefix: bool = True) -> Lo
     s = np.zeros(t.size, dtype=np.int64)
     if strata is not None:
         s = _inputs.factorize(_inputs.as_labels(strata, "strata", n=t.size))[1]
-    k = len(levels)
-    # distinct (stratum, time) keys, ordered by stratum then time
-    inv, key_stratum = _keys(t, s, strata is not None)
+    rho = float(_inputs.as_float([rho], "rho")[0])
+    observed, expected, variance = _moments(t, e, g, s, len(levels), strata is not None, rho)
+    chisq, df, note = _statistic(observed, expected, variance)
+    p = float(chi2.sf(chisq, df)) if df > 0 else float("nan")
+    n = np.bincount(g, minlength=len(levels)).astype(float)
+    return LogRankResult(chisq, df, p, tuple(levels), n, observed, expected, variance, rho, note)
+
+
+def _moments(t, e, g, s, k: int, stratified: bool, rho: float):
+    """Weighted observed, expected and variance per group, summed over strata."""
+    inv, key_stratum = _keys(t, s, stratified)  # (stratum, time) keys in order
     m = key_stratum.size
     cell = inv * k + g
     exits = np.bincount(cell, minlength=m * k).reshape(m, k).astype(float)
@@ -177,14 +244,12 @@ def logrank_test(time, event, group, *, strata=None, timefix: bool = True) -> Lo
     risk = _at_risk(key_stratum, exits)
     n_risk = risk.sum(axis=1)
     d = deaths_g.sum(axis=1)
+    wt = _km_weights(key_stratum, n_risk, d, rho)
+    observed = wt @ deaths_g
     has = d > 0
-    risk, n_risk, d = risk[has], n_risk[has], d[has]
-    expected = (d / n_risk) @ risk
+    risk, n_risk, d, wt = risk[has], n_risk[has], d[has], wt[has]
+    expected = (wt * d / n_risk) @ risk
     with np.errstate(divide="ignore", invalid="ignore"):
-        tmp = np.where(n_risk > 1, d * (n_risk - d) / (n_risk * (n_risk - 1)), 0.0)
+        tmp = np.where(n_risk > 1, wt * wt * d * (n_risk - d) / (n_risk * (n_risk - 1)), 0.0)
     variance = np.diag(tmp @ risk) - (risk * (tmp / n_risk)[:, None]).T @ risk
-    observed = deaths_g.sum(axis=0)
-    chisq, df = _statistic(observed, expected, variance)
-    p = float(chi2.sf(chisq, df)) if df > 0 else 1.0
-    n = np.bincount(g, minlength=k).astype(float)
-    return LogRankResult(chisq, df, p, tuple(levels), n, observed, expected, variance)
+    return observed, expected, variance
