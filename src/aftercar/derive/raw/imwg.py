@@ -64,12 +64,14 @@ def _window_join(lines: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.Table
     those up to ``lookahead_days`` after it (the *look-ahead*, used only for progression)."""
     back = rules.get("measurable", "baseline_lookback_days")
     ahead = rules.get("progression", "lookahead_days")
-    end = ibis.coalesce(lines.window_end, lines.start_date + ibis.interval(days=_FAR))
+    lines = lines.mutate(
+        _end=ibis.coalesce(lines.window_end, lines.start_date + ibis.interval(days=_FAR))
+    )
     j = lines.join(vis, [lines.patient_id == vis.patient_id,
                          vis.date >= lines.start_date - ibis.interval(days=back),
-                         vis.date < end + ibis.interval(days=ahead)])  # fmt: skip
+                         vis.date < lines._end + ibis.interval(days=ahead)])  # fmt: skip
     j = j.drop("patient_id_right")
-    return j.mutate(lookahead=(j.date >= end).fill_null(False))
+    return j.mutate(lookahead=(j.date >= j._end).fill_null(False)).drop("_end")
 
 
 def baselines(j: ibis.Table, rules: Rules) -> ibis.Table:
