@@ -201,6 +201,24 @@ def _progression(t: ibis.Table, rules: Rules) -> ibis.Value:
     return own.fill_null(False) | serum | urine
 
 
+def _rebaseline(t: ibis.Table, rules: Rules) -> ibis.Table:
+    """Raise a stale baseline to the first on-treatment value when that is higher.
+
+    A baseline drawn days or weeks before the start misses the growth of a
+    progressing disease until therapy acts; the first value within
+    ``rebaseline_days`` after the start, when higher, is then the baseline (aftercar
+    convention for real-world lab schedules; 0 turns it off).
+    """
+    days = rules.get("measurable", "rebaseline_days")
+    w = ibis.window(group_by=t.lkey, order_by=[t.date, t.vid])
+    early = (t.date.delta(t.start_date, unit="day") <= days) & ~t.lookahead
+    first_v = ibis.ifelse(early, t.value, ibis.null("float64")).first().over(w)
+    t = t.mutate(_first_v=first_v, _first_early=early.first().over(w))
+    higher = t._first_early & (t._first_v > t.baseline)
+    t = t.mutate(baseline=ibis.ifelse(higher.fill_null(False), t._first_v, t.baseline))
+    return t.drop("_first_v", "_first_early")
+
+
 def assessments(lines: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.Table:
     """Every assessment of every line with its value, nadir, level and confirmation.
 
@@ -229,6 +247,7 @@ def assessments(lines: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.Table:
     first_la = ibis.row_number().over(ibis.window(group_by=[t.lkey, t.lookahead],
                                                   order_by=[t.date, t.vid]))  # fmt: skip
     t = t.filter(~t.lookahead | (first_la == 0))
+    t = _rebaseline(t, rules)
     w_prev = ibis.window(group_by=t.lkey, order_by=[t.date, t.vid], rows=(None, -1))
     t = t.mutate(
         nadir=_least(t.baseline, t.value.min().over(w_prev)),
