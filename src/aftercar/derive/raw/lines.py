@@ -68,14 +68,15 @@ def _regimen(j: ibis.Table, rules: Rules) -> ibis.Table:
         r0k, ["patient_id", "ingredient"])
     w = ibis.window(group_by=[late.patient_id, late.drug_class], order_by=[late.date, late.eid])
     exc = late.mutate(_rn=ibis.row_number().over(w)).filter(lambda t: t._rn == 0)
-    return r0k.union(exc.select("patient_id", "ingredient")).distinct()
+    reg = r0k.union(exc.select("patient_id", "ingredient")).distinct()
+    return reg, exc.group_by("patient_id").aggregate(b_exc=exc.date.min())
 
 
 def _breaks(j: ibis.Table, rules: Rules) -> ibis.Table:
     """Per drug-line patient: the dates of each kind of break after the start (null = none)."""
     win = rules.get("lines", "regimen_window_days")
     gap = rules.get("lines", "discontinuation_gap_days")
-    reg = _regimen(j, rules)
+    reg, b_exc = _regimen(j, rules)
     drugs = j.filter((j.kind == "drug") & (j.date > j.start_date + _days(win)))
     new = drugs.anti_join(reg, ["patient_id", "ingredient"])
     b_new = new.group_by("patient_id").aggregate(b_new=new.date.min())
@@ -84,7 +85,7 @@ def _breaks(j: ibis.Table, rules: Rules) -> ibis.Table:
     bun = j.filter((j.kind != "drug") & (j.date > j.start_date))
     b_bun = bun.group_by("patient_id").aggregate(b_bundle=bun.date.min())
     s = j.select("patient_id", "pkey", "start_date").distinct()
-    for t in (b_new, b_gap, b_bun):
+    for t in (b_new, b_gap, b_bun, b_exc):
         s = s.left_join(t, "patient_id").drop("patient_id_right")
     b1 = ibis.least(s.b_new, s.b_gap, s.b_bundle)
     return s.mutate(b1=b1)
@@ -94,14 +95,22 @@ def _progression_break(j, s: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.
     """Add ``t_pd`` (confirmed PD inside the line's window) and ``b_pd`` (next event after it)."""
     if not rules.get("lines", "new_line_after_progression"):
         return s.mutate(t_pd=ibis.null("date"), b_pd=ibis.null("date"))
-    cand = s.select("patient_id", lkey=s.pkey, start_date=s.start_date, window_end=s.b1)
+    # An IMiD/PI added under the exception ends the PD window: a progression first seen
+    # after it started (look-ahead) makes the addition a new line at its first date.
+    exc_first = s.b_exc.notnull() & (s.b1.isnull() | (s.b_exc < s.b1))
+    we = ibis.ifelse(exc_first, s.b_exc, s.b1)
+    cand = s.select("patient_id", lkey=s.pkey, start_date=s.start_date, window_end=we)
     summ, _ = assess(cand, vis, rules)
     t = summ.select(patient_id=summ.patient_id, t_pd=summ.progression_date, _we=summ.window_end)
-    t = t.filter(t.t_pd.notnull() & (t._we.isnull() | (t.t_pd < t._we))).drop("_we")
+    t = t.join(s.select("patient_id", "b_exc"), "patient_id")
+    at_exc = t.t_pd == t.b_exc
+    t = t.filter(t.t_pd.notnull() & (t._we.isnull() | (t.t_pd < t._we) | at_exc.fill_null(False)))
     after = j.join(t, "patient_id").filter(lambda x: x.date > x.t_pd)
-    b_pd = after.group_by("patient_id").aggregate(b_pd=after.date.min())
-    s = s.left_join(t, "patient_id").drop("patient_id_right")
-    return s.left_join(b_pd, "patient_id").drop("patient_id_right")
+    first_after = after.group_by("patient_id").aggregate(_after=after.date.min())
+    t = t.left_join(first_after, "patient_id").drop("patient_id_right")
+    t = t.select("patient_id", "t_pd",
+                 b_pd=ibis.ifelse(at_exc.fill_null(False), t.b_exc, t._after))  # fmt: skip
+    return s.left_join(t, "patient_id").drop("patient_id_right")
 
 
 def _end_rule(s: ibis.Table) -> ibis.Value:
