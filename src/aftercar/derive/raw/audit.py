@@ -26,7 +26,7 @@ def _key_date(bundle_id: ibis.Value) -> ibis.Value:
 def _line_rows(c, final: ibis.Table, ev, members, rules: Rules) -> ibis.Table:
     """Every administration / procedure row that belongs to a salvage line (or line 0 = index)."""
     f = final
-    m = members.join(ev.select("eid", "row"), "eid")
+    m = members.join(ev.filter(ev.kind == "drug").select("eid", "row"), "eid")
     drug = m.select("patient_id", "line", "row", table=ibis.literal("administrations"),
                     role=ibis.literal("anti-myeloma drug"))  # fmt: skip
     win = rules.get("lines", "regimen_window_days")
@@ -145,6 +145,7 @@ def _audit_assessments(index_a, line_a, norm: ibis.Table) -> ibis.Table:
                     progression_confirmed=u.pd_confirmed, lab_rows=u.lab_rows)  # fmt: skip
 
 
+_AFTER_FU = "dated after the patient's death or last follow-up date"
 _NO_INDEX = "patient has no confirmed IMWG progression after the index CAR T (no index date)"
 
 
@@ -153,11 +154,12 @@ def _adm_attrition(c, index: ibis.Table, used: ibis.Table) -> ibis.Table:
     g = a.group_by(["row", "patient_id"]).aggregate(
         date=a.date.min(), car_t_date=a.car_t_date.min(), index_date=a.index_date.min(),
         **{r: (a.role == r).any() for r in ("anchor", "steroid", "premedication", "supportive",
-                                             "unrecognised", "car_t")},
+                                             "unrecognised", "car_t", "after_followup")},
     )  # fmt: skip
     g = g.anti_join(used.filter(used.table == "administrations"), "row")
     reason = ibis.cases(
         (g.index_date.isnull(), _NO_INDEX),
+        (g.after_followup, _AFTER_FU),
         (g.anchor & (g.date < g.car_t_date), "anti-myeloma therapy before the index CAR T"),
         (g.anchor & (g.date < g.index_date), "after the index CAR T, before the index progression"),
         (g.car_t, "CAR-T product without a matching infusion"),
@@ -176,6 +178,7 @@ def _proc_attrition(c, index: ibis.Table, used: ibis.Table) -> ibis.Table:
     p = p.anti_join(used.filter(used.table == "procedures"), "row")
     reason = ibis.cases(
         (p.index_date.isnull(), _NO_INDEX),
+        (p.kind == "after_followup", _AFTER_FU),
         (p.kind == "unrecognised", "procedure text not recognised"),
         (p.date < p.index_date, "before the index progression (not part of the index CAR T)"),
         (p.kind == "apheresis", "apheresis without a CAR-T infusion in the following days"),
@@ -192,6 +195,7 @@ def _lab_attrition(norm: ibis.Table, index: ibis.Table, rules: Rules) -> ibis.Ta
     reason = ibis.cases(
         (n.param.isnull(), "test not used by the IMWG response criteria"),
         (n.index_date.isnull(), _NO_INDEX),
+        (n.fu == "after_followup", _AFTER_FU),
         (early, "before the index CAR-T baseline window"),
         else_=ibis.null("string"),
     )

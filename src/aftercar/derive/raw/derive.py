@@ -56,18 +56,33 @@ def _register(con, raw: dict[str, pa.Table]) -> dict[str, ibis.Table]:
     return out
 
 
+def _after_followup(t: ibis.Table, pats: ibis.Table, col: str, label: str) -> ibis.Table:
+    """Label rows dated after death / last follow-up (they never enter a derivation)."""
+    fu = pats.select("patient_id", _fu=ibis.coalesce(pats.death_date, pats.last_followup_date))
+    j = t.join(fu, "patient_id")
+    late = (j.date > j._fu).fill_null(False)
+    return j.mutate(**{col: ibis.ifelse(late, label, j[col])}).drop("_fu")
+
+
 def _prepare(con, raw: dict[str, pa.Table], rules: Rules, step: Progress):
     t = _register(con, raw)
     step("classifying drugs and procedures")
-    adm = con.create_table("_adm", classify_administrations(con, t["administrations"], rules),
-                           overwrite=True)  # fmt: skip
-    proc = con.create_table("_proc", classify_procedures(con, t["procedures"]), overwrite=True)
+    adm = _after_followup(classify_administrations(con, t["administrations"], rules),
+                          t["patients"], "role", "after_followup")  # fmt: skip
+    adm = con.create_table("_adm", adm, overwrite=True)
+    proc = _after_followup(classify_procedures(con, t["procedures"]), t["patients"], "kind",
+                           "after_followup")  # fmt: skip
+    proc = con.create_table("_proc", proc, overwrite=True)
     step("normalising labs")
     norm = con.create_table("_labs", normalise_labs(con, t["labs"], rules), overwrite=True)
     problems = lab_problems(norm)
     if problems:
         raise CohortError(problems, f"{len(problems)} unreadable lab row(s)")
-    vis = con.create_table("_visits", visits(norm), overwrite=True)
+    norm = con.create_table("_labs_fu", _after_followup(norm.mutate(fu=ibis.literal("")),
+                                                        t["patients"], "fu", "after_followup"),
+                            overwrite=True)  # fmt: skip
+    vis = con.create_table("_visits", visits(norm.filter(norm.fu != "after_followup")),
+                           overwrite=True)  # fmt: skip
     return t["patients"], adm, proc, norm, vis
 
 

@@ -1,0 +1,83 @@
+"""``aftercar derive``: raw records (administrations, procedures, labs) in, a curated cohort out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from aftercar.errors import InputError
+
+#: Steps reported by :func:`aftercar.derive.raw.derive.derive_raw` (for the progress bar).
+_STEPS = 7
+_FORMATS = ("csv", "parquet", "xlsx")
+
+
+def write_derivation(result, output: Path, fmt: str) -> list[Path]:
+    """Write the cohort (curated format) and ``audit/`` (+ attrition) under ``output``."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from aftercar.io import write_cohort
+
+    written = list(write_cohort(result.patients, result.lines, output, format=fmt))
+    audit = output / "audit"
+    audit.mkdir(parents=True, exist_ok=True)
+    ext = "parquet" if fmt == "parquet" else "csv"
+    tables = {**result.audit, "attrition": result.attrition}
+    for name, table in tables.items():
+        path = audit / f"{name}.{ext}"
+        if ext == "parquet":
+            pq.write_table(table, path)
+        else:
+            pacsv.write_csv(table, path)
+        written.append(path)
+    return written
+
+
+def derive(
+    rawdir: Annotated[Path, typer.Argument(help="Raw folder (patients, administrations, "
+                                           "procedures, labs; CSV or Parquet; or its raw/).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Cohort folder to write.")],
+    rules: Annotated[
+        Path | None, typer.Option("--rules", help="TOML overriding lot_rules / imwg_rules keys.")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv, parquet or xlsx.")] = "csv",
+) -> None:
+    """Derive lines of therapy and IMWG responses from raw records (curated cohort + audit)."""
+    from aftercar.derive.raw.derive import derive_raw
+    from aftercar.derive.raw.read import read_raw
+    from aftercar.derive.raw.rules import load_rules
+
+    if fmt not in _FORMATS:
+        raise InputError(f"--format must be one of {', '.join(_FORMATS)}, not {fmt!r}. "
+                         "Fix: pass --format csv, parquet or xlsx.")  # fmt: skip
+    if not rawdir.is_dir():
+        raise InputError(f"{rawdir}: not a folder. Fix: give the folder that holds the raw "
+                         "tables (patients, administrations, procedures, labs).")  # fmt: skip
+    rule_set = load_rules(rules)
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("reading raw records", total=_STEPS + 2)
+        raw = read_raw(rawdir)
+
+        def step(text: str) -> None:
+            bar.update(task, description=text, advance=1)
+
+        result = derive_raw(raw, rules=rule_set, progress=step)
+        bar.update(task, description="writing", advance=1)
+        written = write_derivation(result, output, fmt)
+        bar.update(task, description="done", completed=_STEPS + 2)
+    n_lines = result.lines.num_rows
+    typer.echo(f"{result.patients.num_rows} patients, {n_lines} lines written to {output}; "
+               f"{result.attrition.num_rows} raw rows not used (see audit/attrition).")  # fmt: skip
+    typer.echo(f"Files: {', '.join(str(p) for p in written[:2])} and audit/.")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``derive`` command to the aftercar CLI."""
+    app.command("derive")(derive)
