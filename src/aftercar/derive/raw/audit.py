@@ -216,15 +216,25 @@ def _attrition(c, index, used, norm, rules: Rules) -> ibis.Table:
     return u.order_by(["table", "row"])
 
 
-def _curated(c, index: ibis.Table, final: ibis.Table, drugs: ibis.Table):
+def _bundle_ends(c, rows: ibis.Table) -> ibis.Table:
+    """Last dated row of each line (the end of a CAR-T, transplant or radiotherapy line)."""
+    dates = c.adm.select("row", "date", table=ibis.literal("administrations")).distinct().union(
+        c.proc.select("row", "date", table=ibis.literal("procedures")))
+    j = rows.filter(rows.line > 0).join(dates, ["table", "row"])
+    return j.group_by(["patient_id", "line"]).aggregate(last_row_date=j.date.max())
+
+
+def _curated(c, index: ibis.Table, final: ibis.Table, drugs: ibis.Table, ends: ibis.Table):
     ix = index.filter(index.index_date.notnull()).select("patient_id", "index_date")
     pats = c.pats.join(ix, "patient_id")
     pats = pats.mutate(progression_date=pats.index_date,
                        car_t_best_response=ibis.null("string")).drop("index_date", "row", "pkey")
-    lines = final.left_join(drugs, ["patient_id", "line"])
+    lines = final.left_join(drugs, ["patient_id", "line"]).left_join(ends, ["patient_id", "line"])
+    end = ibis.ifelse(lines.kind == "drug", lines.end_date,
+                      ibis.greatest(lines.start_date, lines.last_row_date.fill_null(lines.start_date)))
     lines = lines.select(
-        "patient_id", "line", "start_date", "end_date", "best_response", "progression_date",
-        "kind", "end_rule", drugs=lines.drugs.fill_null(""),
+        "patient_id", "line", "start_date", "best_response", "progression_date", "kind",
+        "end_rule", end_date=end, drugs=lines.drugs.fill_null(""),
     ).order_by(["patient_id", "line"])  # fmt: skip
     return pats.order_by("patient_id").to_pyarrow(), lines.to_pyarrow()
 
@@ -252,7 +262,7 @@ def assemble(con, c, index, index_a, ev, final, members, line_a, norm, rules: Ru
 
     rows = con.create_table("_line_rows", _line_rows(c, final, ev, members, rules), overwrite=True)
     drugs = _drugs(c, rows)
-    pats, lines = _curated(c, index, final, drugs)
+    pats, lines = _curated(c, index, final, drugs, _bundle_ends(c, rows))
     audit = {
         "lines": _audit_lines(final, rows).order_by(["patient_id", "line"]).to_pyarrow(),
         "events": rows.order_by(["table", "row"]).to_pyarrow(),

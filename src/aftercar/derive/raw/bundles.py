@@ -76,7 +76,7 @@ def car_t_members(adm, proc, inf: ibis.Table, rules: Rules) -> tuple[ibis.Table,
     tol = rules.get("index", "car_t_tolerance_days")
     prod = adm.filter(adm.role == "car_t")
     prod_m = _nearest(prod, inf, -tol, tol).mutate(role=ibis.literal("car_t"))
-    bridge_m = _bridging(adm, inf, rules)
+    bridge_m = _bridging(adm, inf, rules).anti_join(ld_m, "row")
     keys = adm.select("row", "ingredient")
     a_members = ld_m.union(prod_m).union(bridge_m).join(keys.distinct(), "row")
     pr = proc.filter(proc.kind.isin(["lymphodepletion", "car_t_infusion"]))
