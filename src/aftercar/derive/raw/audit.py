@@ -230,11 +230,13 @@ def _curated(c, index: ibis.Table, final: ibis.Table, drugs: ibis.Table, ends: i
     pats = pats.mutate(progression_date=pats.index_date,
                        car_t_best_response=ibis.null("string")).drop("index_date", "row", "pkey")
     lines = final.left_join(drugs, ["patient_id", "line"]).left_join(ends, ["patient_id", "line"])
-    end = ibis.ifelse(lines.kind == "drug", lines.end_date,
-                      ibis.greatest(lines.start_date, lines.last_row_date.fill_null(lines.start_date)))
+    last = ibis.greatest(lines.start_date, lines.last_row_date.fill_null(lines.start_date))
+    before_next = lines.next_start - ibis.interval(days=1)
+    last = ibis.ifelse(lines.next_start.notnull() & (last > before_next), before_next, last)
+    end = ibis.ifelse(lines.kind == "drug", lines.end_date, last)
     lines = lines.select(
         "patient_id", "line", "start_date", "best_response", "progression_date", "kind",
-        "end_rule", end_date=end, drugs=lines.drugs.fill_null(""),
+        "end_rule", end_date=end.cast("date"), drugs=lines.drugs.fill_null(""),
     ).order_by(["patient_id", "line"])  # fmt: skip
     return pats.order_by("patient_id").to_pyarrow(), lines.to_pyarrow()
 

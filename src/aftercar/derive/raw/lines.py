@@ -7,7 +7,7 @@ progression. Line ``k`` of every patient is found at once (a loop over the line
 number, never over patients or rows):
 
 1. the line starts at the patient's first remaining event; a bundle is a line of
-   its own;
+   its own (with any drug given on its first day);
 2. the regimen = every drug first given within ``regimen_window_days`` of the start
    (OHDSI MM episodes; REFERENCE 5.5), plus an IMiD or PI added within
    ``imid_pi_addition_days`` when the regimen had no drug of that class (OHDSI (d));
@@ -175,8 +175,12 @@ def _line_tables(st: _Steps, k: int) -> tuple[ibis.Table, ibis.Table]:
         "patient_id", "start_date", "end_date", "end_rule", line=kk,
         kind=ibis.literal("drug"), bundle_id=ibis.null("string"), t_pd=s.t_pd,
     )  # fmt: skip
+    r = st.t("_remaining")
+    same_day = r.join(b.select("patient_id", b_start=b.start_date), "patient_id")
+    same_day = same_day.filter((same_day.kind == "drug") & (same_day.date == same_day.b_start))
     members = b.select("patient_id", eid=b.first_eid, line=kk).union(
-        m.select("patient_id", "eid", line=kk))
+        m.select("patient_id", "eid", line=kk)).union(
+        same_day.select("patient_id", "eid", line=kk))
     return b_lines.union(d_lines), members
 
 

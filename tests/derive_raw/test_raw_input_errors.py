@@ -1,0 +1,112 @@
+"""Bad raw input: every problem named by file, row, column, value and fix; CLI exit code 2."""
+
+from __future__ import annotations
+
+import importlib
+
+import pyarrow.csv as pacsv
+import pytest
+from raw_cases import RawBuilder
+
+from aftercar.derive.raw.read import read_raw
+from aftercar.derive.raw.rules import load_rules
+from aftercar.errors import CohortError, ConfigError
+
+
+def _write(tmp_path, builder: RawBuilder, edit=None):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for name, t in builder.tables().items():
+        t = t.drop_columns(["row"])
+        pacsv.write_csv(t, raw / f"{name}.csv")
+    if edit:
+        edit(raw)
+    return tmp_path
+
+
+def _one_patient() -> RawBuilder:
+    b = RawBuilder()
+    b.patient("P1")
+    b.drug("P1", "XPOVIO 100 mg PO", [100, 107])
+    b.serum("P1", {99: 2.0, 130: 0.9})
+    return b
+
+
+def _replace(path, old, new):
+    path.write_text(path.read_text().replace(old, new, 1))
+
+
+def test_bad_date_and_unknown_patient_are_listed(tmp_path):
+    def edit(raw):
+        _replace(raw / "administrations.csv", "2020-04-10", "10/04/2020")
+        _replace(raw / "labs.csv", '"P1"', '"P9"')
+
+    with pytest.raises(CohortError) as err:
+        read_raw(_write(tmp_path, _one_patient(), edit))
+    text = str(err.value)
+    assert "administrations.csv, row 2, column 'date': not a valid date (value: '10/04/2020')" in text
+    assert "Fix: write dates as YYYY-MM-DD" in text
+
+
+def test_unknown_patient_in_labs(tmp_path):
+    with pytest.raises(CohortError) as err:
+        read_raw(_write(tmp_path, _one_patient(),
+                        lambda raw: _replace(raw / "labs.csv", '"P1"', '"P9"')))
+    assert "labs.csv, row 2, column 'patient_id': patient is not in the patients table" in str(
+        err.value)
+
+
+def test_unknown_lab_unit_is_an_error(tmp_path):
+    from aftercar.derive.raw.derive import derive_raw
+
+    root = _write(tmp_path, _one_patient(), lambda raw: _replace(raw / "labs.csv", "g/dL", "oz"))
+    with pytest.raises(CohortError) as err:
+        derive_raw(read_raw(root))
+    assert "row 2, column 'unit'" in str(err.value) and "'oz'" in str(err.value)
+
+
+def test_missing_table(tmp_path):
+    root = _write(tmp_path, _one_patient(), lambda raw: (raw / "labs.csv").unlink())
+    with pytest.raises(CohortError) as err:
+        read_raw(root)
+    assert "the raw 'labs' table is missing" in str(err.value)
+
+
+def test_unknown_rule_key(tmp_path):
+    f = tmp_path / "rules.toml"
+    f.write_text("[lines]\nregimen_window_dayz = 28\n[measurable]\nserum_g_dl = 'one'\n")
+    with pytest.raises(ConfigError) as err:
+        load_rules(f)
+    assert "lines.regimen_window_dayz" in str(err.value)
+    assert "measurable.serum_g_dl" in str(err.value)
+
+
+def test_rules_override(tmp_path):
+    f = tmp_path / "rules.toml"
+    f.write_text("[lines]\nregimen_window_days = 28\n")
+    assert load_rules(f).get("lines", "regimen_window_days") == 28
+
+
+def test_cli_exit_code_2_on_bad_input(tmp_path, capsys):
+    from aftercar import cli
+
+    importlib.import_module("aftercar.cli.derive").register(cli.app)
+    root = _write(tmp_path, _one_patient(),
+                  lambda raw: _replace(raw / "administrations.csv", "2020-04-10", "soon"))
+    assert cli.main(["derive", str(root), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "column 'date'" in err and "Traceback" not in err
+
+
+def test_cli_writes_cohort_and_audit(tmp_path):
+    from aftercar import cli
+    from aftercar.io import read_cohort
+
+    importlib.import_module("aftercar.cli.derive").register(cli.app)
+    root = _write(tmp_path, _one_patient())
+    out = tmp_path / "cohort"
+    assert cli.main(["derive", str(root), "-o", str(out)]) == 0
+    for name in ("lines", "events", "assessments", "attrition"):
+        assert (out / "audit" / f"{name}.csv").is_file()
+    cohort = read_cohort(out)
+    assert cohort.lines.num_rows == 1
