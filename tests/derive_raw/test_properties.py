@@ -6,6 +6,7 @@ set-based, so many patients cost about as much as one).
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, defaultdict
 
 from hypothesis import HealthCheck, given, settings
@@ -57,7 +58,7 @@ def test_invariants(patients):
     for rows in lines.values():
         rows.sort(key=lambda r: r["line"])
         assert [r["line"] for r in rows] == list(range(1, len(rows) + 1))
-        for a, nxt in zip(rows, rows[1:], strict=False):
+        for a, nxt in itertools.pairwise(rows):
             assert a["end_date"] < nxt["start_date"]  # lines do not overlap
     used = Counter((r["table"], r["row"]) for r in out.audit["events"].to_pylist())
     per_row_lines = defaultdict(set)

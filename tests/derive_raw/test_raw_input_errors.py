@@ -44,7 +44,8 @@ def test_bad_date_and_unknown_patient_are_listed(tmp_path):
     with pytest.raises(CohortError) as err:
         read_raw(_write(tmp_path, _one_patient(), edit))
     text = str(err.value)
-    assert "administrations.csv, row 2, column 'date': not a valid date (value: '10/04/2020')" in text
+    assert ("administrations.csv, row 2, column 'date': not a valid date "
+            "(value: '10/04/2020')") in text
     assert "Fix: write dates as YYYY-MM-DD" in text
 
 

@@ -1,4 +1,4 @@
-"""The derivation's outputs: curated tables, the audit (why) and the attrition (what was not used)."""
+"""The derivation's outputs: curated tables, the audit (why) and the attrition (unused rows)."""
 
 from __future__ import annotations
 
@@ -99,7 +99,7 @@ def regimen_texts(drugs: list[str | None], kinds: list[str]) -> list[str]:
     """Readable regimen texts that :func:`aftercar.vocab.parse_regimen` reads back as ``drugs``."""
     cache: dict[tuple[str, str], str] = {}
     return [cache.setdefault((d or "", k), _regimen(d or "", k)) for d, k in zip(drugs, kinds,
-                                                                                 strict=True)]  # fmt: skip
+                                                                                 strict=True)]
 
 
 def _audit_lines(final: ibis.Table, rows: ibis.Table) -> ibis.Table:

@@ -99,7 +99,8 @@ def _bridging(adm: ibis.Table, inf: ibis.Table, rules: Rules) -> ibis.Table:
                               anchors.date >= b.apheresis_date - _days(cont),
                               anchors.date < b.apheresis_date])  # fmt: skip
     cont_keys = before.select(before.patient_id, before.ingredient, before.infusion_date).distinct()
-    cand = cand.select(cand.row, cand.patient_id, cand.ingredient, cand.infusion_date, cand.is_index)
+    cand = cand.select(cand.row, cand.patient_id, cand.ingredient, cand.infusion_date,
+                       cand.is_index)
     new = cand.anti_join(cont_keys, ["patient_id", "ingredient", "infusion_date"])
     return new.group_by("row").aggregate(bundle_date=new.infusion_date.min(),
                                          is_index=new.is_index.max()).mutate(
@@ -131,7 +132,7 @@ def transplants(adm: ibis.Table, proc: ibis.Table, rules: Rules) -> tuple[ibis.T
 
 
 def rt_courses(proc: ibis.Table, rules: Rules) -> ibis.Table:
-    """Radiotherapy fractions with their course: ``patient_id, row, date, course_start, course_end``."""
+    """Radiotherapy fractions and their course (``course_start``, ``course_end``)."""
     gap = rules.get("radiotherapy", "max_gap_days")
     r = proc.filter(proc.kind == "radiotherapy")
     w = ibis.window(group_by=r.patient_id, order_by=[r.date, r.row])

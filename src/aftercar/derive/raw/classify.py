@@ -1,4 +1,4 @@
-"""Raw rows -> classified events: drug texts to ingredients, procedures to kinds, labs to IMWG values.
+"""Raw rows -> classified events: drug texts to ingredients, procedures to kinds.
 
 Each distinct order, procedure or test text is read once in Python (a few hundred
 texts, never a loop over rows) through the public vocabulary

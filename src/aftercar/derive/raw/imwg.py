@@ -119,7 +119,7 @@ def _measurable(b: ibis.Table, rules: Rules) -> ibis.Table:
 def _carry(t: ibis.Table, cols: tuple[str, ...]) -> ibis.Table:
     w = ibis.window(group_by=t.lkey, order_by=[t.date, t.vid], rows=(None, 0))
     t = t.mutate(**{f"_n_{c}": t[c].count().over(w) for c in cols},
-                 _marrow_date=ibis.ifelse(t.marrow_pc.notnull(), t.date, ibis.null("date")))  # fmt: skip
+                 _marrow_date=ibis.ifelse(t.marrow_pc.notnull(), t.date, ibis.null("date")))
     t = t.mutate(_nm=t._marrow_date.count().over(w))
     out = {}
     for c in cols:
@@ -267,7 +267,8 @@ def _confirm(t: ibis.Table, rules: Rules) -> ibis.Table:
         (t.next_level == 6) | (no_next & by_therapy) | (t.lookahead & by_therapy)
     )
     nxt = ibis.ifelse(no_next | (t.next_level == 6), 5, t.next_level)
-    conf = ibis.ifelse((t.level == 6) | t.lookahead, ibis.null("int64"), ibis.greatest(t.level, nxt))
+    best = ibis.greatest(t.level, nxt)
+    conf = ibis.ifelse((t.level == 6) | t.lookahead, ibis.null("int64"), best)
     return t.select(
         "lkey", "patient_id", "date", "vid", "param", "baseline", "b_date", "value", "nadir",
         "level", "lookahead", "window_end", confirmed_level=conf.cast("int64"),

@@ -153,7 +153,7 @@ def _with_break(s: ibis.Table) -> ibis.Table:
 
 
 def _drug_step(st: _Steps, vis, rules: Rules) -> None:
-    """Line of the patients whose first remaining event is a drug (tables ``_pd_breaks``, ``_m``)."""
+    """Line of the patients whose first remaining event is a drug (``_pd_breaks``, ``_m``)."""
     st.run("_j", lambda: st.t("_remaining").join(
         st.t("_first").filter(lambda f: f.kind == "drug").select("patient_id", "start_date"),
         "patient_id"))  # fmt: skip
@@ -184,7 +184,9 @@ def _line_tables(st: _Steps, k: int) -> tuple[ibis.Table, ibis.Table]:
     return b_lines.union(d_lines), members
 
 
-def segment(con, events: ibis.Table, vis: ibis.Table, rules: Rules) -> tuple[ibis.Table, ibis.Table]:
+def segment(
+    con, events: ibis.Table, vis: ibis.Table, rules: Rules
+) -> tuple[ibis.Table, ibis.Table]:
     """Cut each patient's events into lines of therapy.
 
     Parameters

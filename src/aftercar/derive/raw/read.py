@@ -80,7 +80,7 @@ def _listed(f: Path, col: str, bad: np.ndarray, values: pa.ChunkedArray, msg: st
             hint: str) -> list[Problem]:  # fmt: skip
     idx = np.flatnonzero(bad)
     out = [Problem(f.name, int(i) + 2, col, None if values[int(i)].as_py() is None
-                   else str(values[int(i)].as_py()), msg, hint) for i in idx[:_MAX_LISTED]]  # fmt: skip
+                   else str(values[int(i)].as_py()), msg, hint) for i in idx[:_MAX_LISTED]]
     if idx.size > _MAX_LISTED:
         out.append(Problem(f.name, None, col, None, f"{idx.size - _MAX_LISTED} more row(s) "
                            f"with the same problem", hint))  # fmt: skip
@@ -123,8 +123,9 @@ def _read_table(path: Path, name: str, specs: list[RawColumn]) -> tuple[pa.Table
     t = _read_strings(f)
     absent = [s.name for s in specs if s.name not in t.column_names and s.required]
     if absent:
-        return None, [Problem(f.name, 1, c, None, "required column is missing",
-                              "add the column (see docs/derivation.md, raw format)") for c in absent]  # fmt: skip
+        hint = "add the column (see docs/derivation.md, raw format)"
+        return None, [Problem(f.name, 1, c, None, "required column is missing", hint)
+                      for c in absent]
     cols, problems = {}, []
     for s in specs:
         if s.name in t.column_names:

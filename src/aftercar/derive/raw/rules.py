@@ -44,7 +44,8 @@ class Rules:
 
     def unit_factors(self) -> dict[tuple[str, str], float]:
         """Return ``{(family, unit text): factor to the canonical unit}`` from ``[units]``."""
-        return {(f, u): float(x) for f, units in self.imwg["units"].items() for u, x in units.items()}
+        units = self.imwg["units"]
+        return {(f, u): float(x) for f, table in units.items() for u, x in table.items()}
 
 
 def _default(name: str) -> dict[str, dict[str, Any]]:
@@ -64,7 +65,7 @@ def _merge(base: dict, user: dict, where: str) -> list[Problem]:
             if key not in base[section]:
                 problems.append(Problem(where, None, f"{section}.{key}", repr(value),
                                         "unknown rule key",
-                                        f"use one of {', '.join(sorted(base[section]))}"))  # fmt: skip
+                                        f"use one of {', '.join(sorted(base[section]))}"))
             elif type(value) is not type(base[section][key]) and not (
                 isinstance(value, int | float) and isinstance(base[section][key], int | float)
             ):
@@ -98,7 +99,9 @@ def load_rules(path: str | Path | None = None) -> Rules:
     try:
         user = tomllib.loads(Path(path).read_text("utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{where}: cannot read the rules ({exc}). Fix: give a valid TOML file.") from None
+        raise ConfigError(
+            f"{where}: cannot read the rules ({exc}). Fix: give a valid TOML file."
+        ) from None
     problems = []
     for section, values in user.items():
         base = lot if section in lot else imwg
