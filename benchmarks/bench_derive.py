@@ -79,27 +79,23 @@ def _dates(df: pd.DataFrame, cols) -> pd.DataFrame:
     return df
 
 
-def _observable(truth_dir: Path) -> set[tuple[str, int]]:
-    """(patient, line) of true lines with at least one raw record in their span."""
-    adm = pq.read_table(truth_dir.parent / "raw/administrations.parquet",
-                        columns=["patient_id", "date"]).to_pandas()
-    proc = pq.read_table(truth_dir.parent / "raw/procedures.parquet",
-                         columns=["patient_id", "date"]).to_pandas()
-    rec = _dates(pd.concat([adm, proc]), ["date"])
-    lines = _dates(pq.read_table(truth_dir / "lines.parquet").to_pandas(), ["start_date"])
-    j = rec.merge(lines[["patient_id", "line", "start_date"]], on="patient_id")
-    j = j[(j.date >= j.start_date) & (j.date <= j.start_date + pd.Timedelta(days=7))]
-    return set(zip(j.patient_id, j.line, strict=True))
+def _observable(truth: pd.DataFrame) -> np.ndarray:
+    """True lines that leave a trace in the raw records: a drug, or a radiotherapy course
+    (a trial "undisclosed agent" line has no administration at all)."""
+    table = pd.read_csv(Path(__file__).parents[1] / "src/aftercar/data/simulation_regimens.csv",
+                        keep_default_na=False)
+    traced = set(table.text[(table.drugs != "") | (table.arm == "radiotherapy")])
+    return truth.regimen.isin(traced).to_numpy()
 
 
-def compare_lines(truth: pd.DataFrame, derived: pd.DataFrame, observable) -> dict:
+def compare_lines(truth: pd.DataFrame, derived: pd.DataFrame) -> dict:
     truth = truth.assign(dset=_truth_drugs(truth.regimen))
     derived = derived.assign(dset=derived.drugs.fillna("").map(
         lambda s: _canon({d for d in s.split(";") if d})))
     m = truth.merge(derived, on=["patient_id", "start_date"], how="left", suffixes=("", "_d"))
     m = m.drop_duplicates(["patient_id", "line"])
     exact = m.dset == m.dset_d
-    obs = np.array([(p, ln) in observable for p, ln in zip(m.patient_id, m.line, strict=True)])
+    obs = _observable(m)
     d2 = derived.merge(truth, on=["patient_id", "start_date"], how="left", suffixes=("", "_t"))
     return {
         "true lines": len(truth), "derived lines": len(derived),
@@ -177,7 +173,7 @@ def _report(root: Path, out) -> None:
     dp = _dates(out.patients.to_pandas(), ["progression_date"])
     labs = _dates(pq.read_table(root / "raw/labs.parquet", columns=["patient_id", "date"])
                   .to_pandas().drop_duplicates(), ["date"])
-    res = compare_lines(tl, dl, _observable(truth))
+    res = compare_lines(tl, dl)
     matched = res.pop("_matched")
     resp = compare_response(matched)
     cm = resp.pop("_confusion")
