@@ -207,16 +207,18 @@ def _rebaseline(t: ibis.Table, rules: Rules) -> ibis.Table:
     A baseline drawn days or weeks before the start misses the growth of a
     progressing disease until therapy acts; the first value within
     ``rebaseline_days`` after the start, when higher, is then the baseline (aftercar
-    convention for real-world lab schedules; 0 turns it off).
+    convention for real-world lab schedules; 0 turns it off). Applied to the
+    response parameter and to the serum and urine baselines used for progression.
     """
     days = rules.get("measurable", "rebaseline_days")
     w = ibis.window(group_by=t.lkey, order_by=[t.date, t.vid])
     early = (t.date.delta(t.start_date, unit="day") <= days) & ~t.lookahead
-    first_v = ibis.ifelse(early, t.value, ibis.null("float64")).first().over(w)
-    t = t.mutate(_first_v=first_v, _first_early=early.first().over(w))
-    higher = t._first_early & (t._first_v > t.baseline)
-    t = t.mutate(baseline=ibis.ifelse(higher.fill_null(False), t._first_v, t.baseline))
-    return t.drop("_first_v", "_first_early")
+    new = {}
+    for base, col in (("baseline", "value"), ("b_serum_m", "serum_m"), ("b_urine_m", "urine_m")):
+        first = ibis.ifelse(early, t[col], ibis.null("float64")).first().over(w)
+        higher = (early.first().over(w) & (first > t[base])).fill_null(False)
+        new[base] = ibis.ifelse(higher, first, t[base])
+    return t.mutate(**new)
 
 
 def assessments(lines: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.Table:
@@ -271,31 +273,37 @@ def _confirm(t: ibis.Table, rules: Rules) -> ibis.Table:
     conf = ibis.ifelse((t.level == 6) | t.lookahead, ibis.null("int64"), best)
     return t.select(
         "lkey", "patient_id", "date", "vid", "param", "baseline", "b_date", "value", "nadir",
-        "level", "lookahead", "window_end", confirmed_level=conf.cast("int64"),
+        "level", "lookahead", "window_end", "start_date", confirmed_level=conf.cast("int64"),
         pd_confirmed=pd_ok.fill_null(False),
         pd_date=ibis.ifelse(t.lookahead, t.window_end, t.date),
     )  # fmt: skip
 
 
-def summarise(lines: ibis.Table, a: ibis.Table) -> ibis.Table:
+def summarise(lines: ibis.Table, a: ibis.Table, rules: Rules) -> ibis.Table:
     """Per line: ``best_response`` (IMWG code; empty = not assessed), ``progression_date``.
 
-    Also ``n_assessments``, ``param`` and ``first_date`` for the audit.
+    Best response PD when the progression comes before any assessment without PD made
+    at least ``sd_min_days`` after the start (SD needs a minimum time on therapy, as in
+    RECIST 1.1 and admiralonco's ``ref_start_window``). Also ``n_assessments``,
+    ``param`` and ``first_date`` for the audit.
     """
     inside = ~a.lookahead
+    sd_min = rules.get("response", "sd_min_days")
+    late = a.date.delta(a.start_date, unit="day") >= sd_min
     s = a.group_by("lkey").aggregate(
         n_assessments=a.count(where=inside),
         param=a.param.max(),
         best_level=a.confirmed_level.min(),
         progression_date=a.pd_date.min(where=a.pd_confirmed),
         first_date=a.date.min(where=inside),
-        first_non_pd=a.date.min(where=inside & (a.level != 6)),
+        first_non_pd=a.date.min(where=inside & (a.level != 6) & late),
+        any_non_pd=a.date.min(where=inside & (a.level != 6)),
     )
     first_pd = s.progression_date.notnull() & (
         s.first_non_pd.isnull() | (s.first_non_pd > s.progression_date)
     )
     level = ibis.cases((s.best_level <= 4, s.best_level), (first_pd, 6),
-                       (s.first_non_pd.notnull(), 5), else_=ibis.null("int64"))  # fmt: skip
+                       (s.any_non_pd.notnull(), 5), else_=ibis.null("int64"))  # fmt: skip
     code = level.cases(*[(i, c) for i, c in enumerate(CODES)], else_=ibis.null("string"))
     code = ibis.ifelse(s.param.isnull(), "NE", code)
     s = s.mutate(best_response=ibis.ifelse(s.n_assessments == 0, ibis.null("string"), code))
@@ -306,4 +314,4 @@ def summarise(lines: ibis.Table, a: ibis.Table) -> ibis.Table:
 def assess(lines: ibis.Table, vis: ibis.Table, rules: Rules) -> tuple[ibis.Table, ibis.Table]:
     """Return ``(per-line summary, assessments)`` (see :func:`summarise`, :func:`assessments`)."""
     a = assessments(lines, vis, rules)
-    return summarise(lines, a), a
+    return summarise(lines, a, rules), a
