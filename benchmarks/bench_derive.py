@@ -139,6 +139,26 @@ def compare_index(truth_p, derived_p, truth_lines, labs) -> dict:
             "index date exact (observable)": (m.progression_date_d == m.observable).mean()}
 
 
+def headline(patients: pd.DataFrame, lines: pd.DataFrame) -> dict:
+    """Median OS from the index date, first-salvage ORR and first-TCE ORR of a cohort."""
+    from aftercar.stats import kaplan_meier
+    from aftercar.vocab import classify_regimens
+
+    end = patients.death_date.fillna(patients.last_followup_date)
+    months = (pd.to_datetime(end) - pd.to_datetime(patients.progression_date)).dt.days / 30.4375
+    km = kaplan_meier(months.to_numpy(), patients.death_date.notna().to_numpy())
+    evaluable = lines[lines.best_response.isin(CODES)]
+    first = evaluable[evaluable.line == 1]
+    tce = classify_regimens(lines.regimen.tolist()).column("tce").to_pylist()
+    t = lines.assign(tce=tce)
+    t = t[t.tce.fillna(False)].sort_values(["patient_id", "line"]).drop_duplicates("patient_id")
+    t = t[t.best_response.isin(CODES)]
+    return {"median OS from index (months)": km.median().estimate,
+            "first-salvage ORR": first.best_response.isin(CODES[:4]).mean(),
+            "first-TCE ORR": t.best_response.isin(CODES[:4]).mean(),
+            "patients": len(patients), "lines": len(lines)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--patients", type=int, default=2000)
@@ -182,6 +202,12 @@ def _report(root: Path, out) -> None:
         print(f"  {k:45s} {v:.4f}" if isinstance(v, float) else f"  {k:45s} {v}")
     print("best-response confusion (rows = truth, columns = derived):")
     print(cm.to_string())
+    h_true = headline(pq.read_table(truth / "patients.parquet").to_pandas(),
+                      pq.read_table(truth / "lines.parquet").to_pandas())
+    h_der = headline(out.patients.to_pandas(), out.lines.to_pandas())
+    print("headline numbers (true cohort vs derived cohort):")
+    for k in h_true:
+        print(f"  {k:45s} {h_true[k]:.3f}  {h_der[k]:.3f}")
 
 
 if __name__ == "__main__":
