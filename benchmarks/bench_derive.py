@@ -107,6 +107,18 @@ def compare_lines(truth: pd.DataFrame, derived: pd.DataFrame) -> dict:
     }
 
 
+def _observable_progression(m: pd.DataFrame, truth: pd.DataFrame, labs: pd.DataFrame):
+    """First lab visit on or after the latent progression date, or the next line's start."""
+    t = truth.sort_values(["patient_id", "line"])
+    nxt = t.assign(next_start=t.groupby("patient_id").start_date.shift(-1))
+    m = m.merge(nxt[["patient_id", "line", "next_start"]], on=["patient_id", "line"], how="left")
+    v = labs.merge(m[["patient_id", "line", "progression_date"]], on="patient_id")
+    v = v[v.date >= v.progression_date].groupby(["patient_id", "line"]).date.min()
+    m = m.join(v.rename("first_visit"), on=["patient_id", "line"])
+    obs = m[["first_visit", "next_start"]].min(axis=1).where(m.progression_date.notna())
+    return m.assign(observable=obs)
+
+
 def compare_response(m: pd.DataFrame) -> dict:
     ok = m.best_response.isin(CODES)
     x = m[ok]
@@ -116,9 +128,11 @@ def compare_response(m: pd.DataFrame) -> dict:
     cm = cm.reindex(index=[c for c in CODES if c in cm.index])
     days = (x.progression_date_d - x.progression_date).dt.days
     both_none = x.progression_date.isna() & x.progression_date_d.isna()
+    obs = (x.progression_date_d == x.observable) | both_none
     return {"best response exact": agree, "best response >= PR agreement": orr,
-            "progression date within 0 days": ((days.abs() == 0) | both_none).mean(),
-            "progression date within 7 days": ((days.abs() <= 7) | both_none).mean(),
+            "progression date within 0 days (latent)": ((days.abs() == 0) | both_none).mean(),
+            "progression date within 7 days (latent)": ((days.abs() <= 7) | both_none).mean(),
+            "progression date exact (observable)": obs.mean(),
             "_confusion": cm}
 
 
@@ -194,7 +208,7 @@ def _report(root: Path, out) -> None:
     labs = _dates(pq.read_table(root / "raw/labs.parquet", columns=["patient_id", "date"])
                   .to_pandas().drop_duplicates(), ["date"])
     res = compare_lines(tl, dl)
-    matched = res.pop("_matched")
+    matched = _observable_progression(res.pop("_matched"), tl, labs)
     resp = compare_response(matched)
     cm = resp.pop("_confusion")
     idx = compare_index(tp, dp, tl, labs)

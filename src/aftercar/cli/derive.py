@@ -16,28 +16,6 @@ _STEPS = 7
 _FORMATS = ("csv", "parquet", "xlsx")
 
 
-def write_derivation(result, output: Path, fmt: str) -> list[Path]:
-    """Write the cohort (curated format) and ``audit/`` (+ attrition) under ``output``."""
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
-    from aftercar.io import write_cohort
-
-    written = list(write_cohort(result.patients, result.lines, output, format=fmt))
-    audit = output / "audit"
-    audit.mkdir(parents=True, exist_ok=True)
-    ext = "parquet" if fmt == "parquet" else "csv"
-    tables = {**result.audit, "attrition": result.attrition}
-    for name, table in tables.items():
-        path = audit / f"{name}.{ext}"
-        if ext == "parquet":
-            pq.write_table(table, path)
-        else:
-            pacsv.write_csv(table, path)
-        written.append(path)
-    return written
-
-
 def derive(
     rawdir: Annotated[Path, typer.Argument(help="Raw folder (patients, administrations, "
                                            "procedures, labs; CSV or Parquet; or its raw/).")],
@@ -51,6 +29,7 @@ def derive(
     from aftercar.derive.raw.derive import derive_raw
     from aftercar.derive.raw.read import read_raw
     from aftercar.derive.raw.rules import load_rules
+    from aftercar.derive.raw.write import write_derivation
 
     if fmt not in _FORMATS:
         raise InputError(f"--format must be one of {', '.join(_FORMATS)}, not {fmt!r}. "
