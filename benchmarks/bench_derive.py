@@ -97,7 +97,8 @@ def compare_lines(truth: pd.DataFrame, derived: pd.DataFrame) -> dict:
     exact = m.dset == m.dset_d
     obs = _observable(m)
     d2 = derived.merge(truth, on=["patient_id", "start_date"], how="left", suffixes=("", "_t"))
-    return {
+    why = _unmatched(m[m.line_d.isna()], derived, obs[m.line_d.isna().to_numpy()])
+    return {**why,
         "true lines": len(truth), "derived lines": len(derived),
         "start date exact": m.line_d.notna().mean(),
         "start date + drug set exact": exact.mean(),
@@ -117,6 +118,26 @@ def _observable_progression(m: pd.DataFrame, truth: pd.DataFrame, labs: pd.DataF
     m = m.join(v.rename("first_visit"), on=["patient_id", "line"])
     obs = m[["first_visit", "next_start"]].min(axis=1).where(m.progression_date.notna())
     return m.assign(observable=obs)
+
+
+def _unmatched(miss: pd.DataFrame, derived: pd.DataFrame, observable: np.ndarray) -> dict:
+    """Why true lines have no derived line with the same start (shares of all true lines)."""
+    j = miss[["patient_id", "line", "start_date"]].merge(
+        derived[["patient_id", "start_date", "end_date"]], on="patient_id", suffixes=("", "_d"))
+    late = j[(j.start_date_d > j.start_date)
+             & (j.start_date_d <= j.start_date + pd.Timedelta(days=7))]
+    inside = j[(j.start_date_d < j.start_date) & (pd.to_datetime(j.end_date) >= j.start_date)]
+    keys = list(zip(miss.patient_id, miss.line, strict=True))
+    late_k = set(zip(late.patient_id, late.line, strict=True))
+    inside_k = set(zip(inside.patient_id, inside.line, strict=True))
+    n = max(len(miss), 1)
+    kinds = {"no raw trace": 0, "derived start 1-7 days later": 0,
+             "inside a longer derived line": 0, "other": 0}
+    for k, o in zip(keys, observable, strict=True):
+        kind = ("no raw trace" if not o else "derived start 1-7 days later" if k in late_k
+                else "inside a longer derived line" if k in inside_k else "other")
+        kinds[kind] += 1
+    return {f"unmatched true lines: {k}": v / n for k, v in kinds.items()}
 
 
 def compare_response(m: pd.DataFrame) -> dict:
