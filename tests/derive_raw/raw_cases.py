@@ -119,6 +119,11 @@ def _lot_cases(b: RawBuilder) -> None:
     b.drug(p, "zoledronic acid (ZOMETA) 4 mg IV", [40, 120])
     b.drug(p, "XPOVIO 100 mg PO", weekly(400, 4))
     b.drug(p, "dexamethasone 40 mg PO", weekly(400, 4))
+    # a companion steroid given 3 days before the regimen's first drug dates the line
+    p = b.patient("steroid_start")
+    b.drug(p, "XPOVIO 100 mg PO", weekly(50, 3))
+    b.drug(p, "dexamethasone 40 mg PO", weekly(200, 4))
+    b.drug(p, "POMALYST 4 mg PO", weekly(203, 4))
     # unrecognised order text
     p = b.patient("unknown_text")
     b.drug(p, "zz-unknown-agent 5 mg PO", [80])

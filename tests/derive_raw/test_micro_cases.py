@@ -58,6 +58,11 @@ def test_steroids_premedication_and_supportive_drugs(cases):
     assert sum(r.startswith("not anti-myeloma") for r in reasons) == 3  # paracetamol + 2 zoledronic
 
 
+def test_companion_steroid_dates_the_line_start(cases):
+    assert _summary(cases, "steroid_start") == [
+        (1, d(50), "selinexor"), (2, d(200), "dexamethasone;pomalidomide")]
+
+
 def test_bispecific_step_up_doses_start_the_line(cases):
     line = _lines(cases, "steroids")[0]
     assert line["start_date"] == d(100)
