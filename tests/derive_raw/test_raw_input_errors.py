@@ -111,3 +111,21 @@ def test_cli_writes_cohort_and_audit(tmp_path):
         assert (out / "audit" / f"{name}.csv").is_file()
     cohort = read_cohort(out)
     assert cohort.lines.num_rows == 1
+
+
+def test_rules_are_read_only():
+    rules = load_rules()
+    with pytest.raises(TypeError):
+        rules.lot["lines"]["regimen_window_days"] = 60  # type: ignore[index]
+    assert rules.get("lines", "regimen_window_days") == 30
+
+
+def test_every_rule_section_names_a_source():
+    from importlib import resources
+
+    for name in ("lot_rules.toml", "imwg_rules.toml"):
+        text = resources.files("aftercar.data").joinpath(name).read_text("utf-8")
+        sections = text.split("\n[")[1:]
+        for section in sections:
+            assert "Source" in section or "source" in section or "IMWG 2016" in section or (
+                "aftercar convention" in section), section.splitlines()[0]

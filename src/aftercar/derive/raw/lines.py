@@ -136,10 +136,20 @@ class _Steps:
         return self.con.table(name)
 
     def run(self, name: str, build) -> ibis.Table:
+        if self.con.name != "duckdb":  # other engines: plain Ibis, compiled every time
+            return self.con.create_table(name, build(), overwrite=True)
         if name not in self.sql:
             self.sql[name] = str(ibis.to_sql(build()))
         self.con.raw_sql(f'CREATE OR REPLACE TABLE "{name}" AS {self.sql[name]}')
         return self.con.table(name)
+
+    def replace(self, target: str, source: str) -> None:
+        """Make table ``source`` the new ``target``."""
+        if self.con.name != "duckdb":
+            self.con.create_table(target, self.t(source).to_pyarrow(), overwrite=True)
+            return
+        self.con.drop_table(target)
+        self.con.raw_sql(f'ALTER TABLE "{source}" RENAME TO "{target}"')
 
 
 def _members(j: ibis.Table, s: ibis.Table) -> ibis.Table:
@@ -217,8 +227,7 @@ def segment(
         all_members.append(con.create_table(f"_members_{k}", members_k, overwrite=True))
         con.create_table("_members_cur", all_members[-1], overwrite=True)
         st.run("_remaining_next", lambda: st.t("_remaining").anti_join(st.t("_members_cur"), "eid"))
-        con.drop_table("_remaining")
-        con.raw_sql('ALTER TABLE "_remaining_next" RENAME TO "_remaining"')
+        st.replace("_remaining", "_remaining_next")
     if not all_lines:
         empty = events.select("patient_id", "eid", line=ibis.literal(0, "int64")).limit(0)
         return _empty_lines(events), empty

@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from aftercar.errors import ConfigError, Problem
@@ -22,14 +23,22 @@ from aftercar.errors import ConfigError, Problem
 class Rules:
     """Frozen rule set: ``lot`` and ``imwg`` are ``{section: {key: value}}`` mappings.
 
-    Attribute access by ``rules.get("lines", "regimen_window_days")``; values are
-    plain TOML values (int, float, str, list, dict). Frozen so that a derivation
-    cannot change its rules half-way.
+    Read with ``rules.get("lines", "regimen_window_days")``; values are plain TOML
+    values. Frozen (read-only mappings) so that a derivation cannot change its rules
+    half-way.
     """
 
-    lot: dict[str, dict[str, Any]]
-    imwg: dict[str, dict[str, Any]]
+    lot: MappingProxyType
+    imwg: MappingProxyType
     source: str = "defaults"
+
+    @classmethod
+    def frozen(cls, lot: dict, imwg: dict, source: str = "defaults") -> Rules:
+        """Build read-only rules (sections become ``MappingProxyType``)."""
+        def ro(table: dict) -> MappingProxyType:
+            return MappingProxyType({k: MappingProxyType(dict(v)) for k, v in table.items()})
+
+        return cls(ro(lot), ro(imwg), source)
 
     def get(self, section: str, key: str) -> Any:
         """Return one rule value (looked up in the LoT rules, then the IMWG rules)."""
@@ -94,7 +103,7 @@ def load_rules(path: str | Path | None = None) -> Rules:
     """
     lot, imwg = _default("lot_rules.toml"), _default("imwg_rules.toml")
     if path is None:
-        return Rules(lot, imwg)
+        return Rules.frozen(lot, imwg)
     where = str(path)
     try:
         user = tomllib.loads(Path(path).read_text("utf-8"))
@@ -111,4 +120,4 @@ def load_rules(path: str | Path | None = None) -> Rules:
             f"{len(problems)} problem(s) in {where}:\n" + "\n".join(f"  - {p}" for p in problems),
             problems,
         )
-    return Rules(lot, imwg, source=where)
+    return Rules.frozen(lot, imwg, source=where)
