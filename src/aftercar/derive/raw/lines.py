@@ -69,7 +69,14 @@ def _regimen(j: ibis.Table, rules: Rules) -> ibis.Table:
     w = ibis.window(group_by=[late.patient_id, late.drug_class], order_by=[late.date, late.eid])
     exc = late.mutate(_rn=ibis.row_number().over(w)).filter(lambda t: t._rn == 0)
     reg = r0k.union(exc.select("patient_id", "ingredient")).distinct()
-    return reg, exc.group_by("patient_id").aggregate(b_exc=exc.date.min())
+    # drugs first given late in the window (after late_addition_days) may also be the
+    # start of a new line when the progression turns out to precede them
+    late_days = rules.get("lines", "late_addition_days")
+    firsts = r0.group_by(["patient_id", "ingredient"]).aggregate(
+        first=r0.date.min(), start_date=r0.start_date.min())
+    in_win = firsts.filter(firsts.first > firsts.start_date + _days(late_days))
+    cand = exc.select("patient_id", d=exc.date).union(in_win.select("patient_id", d=in_win.first))
+    return reg, cand.group_by("patient_id").aggregate(b_exc=cand.d.min())
 
 
 def _breaks(j: ibis.Table, rules: Rules) -> ibis.Table:
@@ -91,26 +98,36 @@ def _breaks(j: ibis.Table, rules: Rules) -> ibis.Table:
     return s.mutate(b1=b1)
 
 
+def _pd_dates(s: ibis.Table, window_end: ibis.Value, vis, rules: Rules) -> ibis.Table:
+    """``patient_id, t_pd``: the line's confirmed PD with the window ending at ``window_end``."""
+    cand = s.select("patient_id", lkey=s.pkey, start_date=s.start_date, window_end=window_end)
+    summ, _ = assess(cand, vis, rules)
+    return summ.select(patient_id=summ.patient_id, t_pd=summ.progression_date,
+                       we=summ.window_end).filter(lambda t: t.t_pd.notnull())  # fmt: skip
+
+
 def _progression_break(j, s: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.Table:
-    """Add ``t_pd`` (confirmed PD inside the line's window) and ``b_pd`` (next event after it)."""
+    """Add ``t_pd`` (confirmed PD inside the line's window) and ``b_pd`` (where it breaks).
+
+    Two windows are assessed: to the next rule break (``b1``): a PD inside it breaks the
+    line at the first event after the PD; and to the first late addition (``b_exc``: an
+    IMiD/PI under the exception, or a drug first given more than ``late_addition_days``
+    after the start): a PD first seen after that drug started (look-ahead, dated at its
+    start) makes the addition a new line at its first date.
+    """
     if not rules.get("lines", "new_line_after_progression"):
         return s.mutate(t_pd=ibis.null("date"), b_pd=ibis.null("date"))
-    # An IMiD/PI added under the exception ends the PD window: a progression first seen
-    # after it started (look-ahead) makes the addition a new line at its first date.
-    exc_first = s.b_exc.notnull() & (s.b1.isnull() | (s.b_exc < s.b1))
-    we = ibis.ifelse(exc_first, s.b_exc, s.b1)
-    cand = s.select("patient_id", lkey=s.pkey, start_date=s.start_date, window_end=we)
-    summ, _ = assess(cand, vis, rules)
-    t = summ.select(patient_id=summ.patient_id, t_pd=summ.progression_date, _we=summ.window_end)
-    t = t.join(s.select("patient_id", "b_exc"), "patient_id")
-    at_exc = t.t_pd == t.b_exc
-    t = t.filter(t.t_pd.notnull() & (t._we.isnull() | (t.t_pd < t._we) | at_exc.fill_null(False)))
-    after = j.join(t, "patient_id").filter(lambda x: x.date > x.t_pd)
-    first_after = after.group_by("patient_id").aggregate(_after=after.date.min())
-    t = t.left_join(first_after, "patient_id").drop("patient_id_right")
-    t = t.select("patient_id", "t_pd",
-                 b_pd=ibis.ifelse(at_exc.fill_null(False), t.b_exc, t._after))  # fmt: skip
-    return s.left_join(t, "patient_id").drop("patient_id_right")
+    inside = _pd_dates(s, s.b1, vis, rules)
+    inside = inside.filter(inside.we.isnull() | (inside.t_pd < inside.we)).drop("we")
+    after = j.join(inside, "patient_id").filter(lambda x: x.date > x.t_pd)
+    b_in = after.group_by("patient_id").aggregate(b_in=after.date.min())
+    early = s.b_exc.notnull() & (s.b1.isnull() | (s.b_exc < s.b1))
+    la = _pd_dates(s, ibis.ifelse(early, s.b_exc, ibis.null("date")), vis, rules)
+    la = la.filter(la.t_pd == la.we).select("patient_id", t_la=la.t_pd)
+    out = s.left_join(inside, "patient_id").drop("patient_id_right")
+    out = out.left_join(b_in, "patient_id").drop("patient_id_right")
+    out = out.left_join(la, "patient_id").drop("patient_id_right")
+    return out.mutate(t_pd=ibis.least(out.t_pd, out.t_la), b_pd=ibis.least(out.b_in, out.t_la))
 
 
 def _end_rule(s: ibis.Table) -> ibis.Value:
