@@ -208,6 +208,12 @@ def _imwg_cases(b: RawBuilder) -> None:
         b.lab(p, day, "Kappa free light chain, serum", f"{kappa:g}", "mg/dL")
         b.lab(p, day, "Lambda free light chain, serum", "1", "mg/dL")
     b.drug(p, "XPOVIO 100 mg PO", weekly(340, 20))
+    # a drug added late in the regimen window, with the progression first seen after it
+    # started (look-ahead from the nadir 0.5 to 1.2), is a new line at its first date
+    p = b.patient("labs_late_addition")
+    b.serum(p, {339: 2.0, 350: 0.5, 370: 1.2, 400: 1.4})
+    b.drug(p, "XPOVIO 100 mg PO", weekly(340, 8))
+    b.drug(p, "POMALYST 4 mg PO", weekly(362, 4))
     # no assessment in the line's window: not assessed (empty)
     p = b.patient("labs_none")
     b.drug(p, "XPOVIO 100 mg PO", weekly(340, 3))

@@ -148,6 +148,13 @@ def test_progression_from_nadir_and_retreatment_is_a_new_line(cases):
     assert lines[1]["drugs"] == "selinexor"
 
 
+def test_late_addition_after_progression_is_a_new_line(cases):
+    lines = _lines(cases, "labs_late_addition")
+    assert [(r["line"], r["start_date"], r["end_date"], r["drugs"]) for r in lines] == [
+        (1, d(340), d(361), "selinexor"), (2, d(362), d(389), "pomalidomide;selinexor")]
+    assert lines[0]["progression_date"] == d(362)  # look-ahead PD dated at the new therapy
+
+
 def test_rise_below_absolute_threshold_is_not_progression(cases):
     (line,) = _lines(cases, "labs_small_rise")
     assert (line["best_response"], line["progression_date"]) == ("PR", None)
