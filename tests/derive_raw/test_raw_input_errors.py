@@ -129,3 +129,20 @@ def test_every_rule_section_names_a_source():
         for section in sections:
             assert "Source" in section or "source" in section or "IMWG 2016" in section or (
                 "aftercar convention" in section), section.splitlines()[0]
+
+
+def test_parquet_and_csv_give_the_same_cohort(tmp_path):
+    import pyarrow.parquet as pq
+
+    from aftercar.derive.raw.derive import derive_raw
+
+    b = _one_patient()
+    csv_root = _write(tmp_path / "c", b) if (tmp_path / "c").mkdir() is None else None
+    pq_raw = tmp_path / "p" / "raw"
+    pq_raw.mkdir(parents=True)
+    for name, t in b.tables().items():
+        pq.write_table(t.drop_columns(["row"]), pq_raw / f"{name}.parquet")
+    a = derive_raw(read_raw(csv_root)).lines
+    p = derive_raw(read_raw(tmp_path / "p")).lines
+    assert a.to_pylist() == p.to_pylist()
+    assert a.num_rows == 1

@@ -66,10 +66,16 @@ def _table_file(path: Path, name: str) -> Path | None:
     return None
 
 
+#: Parquet columns already of these types are used as they are (no text round trip).
+_NATIVE = {"date": pa.types.is_date32, "float": pa.types.is_floating}
+
+
 def _read_strings(f: Path) -> pa.Table:
     if f.suffix == ".parquet":
         t = pq.read_table(f)
-        cols = [c.cast(pa.string()) if not pa.types.is_string(c.type) else c for c in t.columns]
+        cols = [c if pa.types.is_string(c.type) or pa.types.is_date32(c.type)
+                or pa.types.is_floating(c.type) else c.cast(pa.string())
+                for c in t.columns]  # fmt: skip
         return pa.table(cols, names=t.column_names)
     opts = pacsv.ConvertOptions(column_types={}, strings_can_be_null=True, auto_dict_encode=False)
     t = pacsv.read_csv(f, convert_options=opts)
@@ -88,7 +94,12 @@ def _listed(f: Path, col: str, bad: np.ndarray, values: pa.ChunkedArray, msg: st
 
 
 def _parse(f: Path, t: pa.Table, spec: RawColumn) -> tuple[pa.ChunkedArray, list[Problem]]:
-    raw = pc.utf8_trim_whitespace(t[spec.name])
+    col = t[spec.name]
+    if spec.type in _NATIVE and _NATIVE[spec.type](col.type):
+        return _native(f, col, spec)
+    if not pa.types.is_string(col.type):
+        col = col.cast(pa.string())
+    raw = pc.utf8_trim_whitespace(col)
     raw = pc.if_else(pc.equal(raw, ""), pa.scalar(None, pa.string()), raw)
     missing = pc.is_null(raw).to_numpy(zero_copy_only=False)
     problems = []
@@ -107,6 +118,15 @@ def _parse(f: Path, t: pa.Table, spec: RawColumn) -> tuple[pa.ChunkedArray, list
     if bad.any():
         problems += _listed(f, spec.name, bad, raw, f"not a valid {spec.type}", hint)
     return out, problems
+
+
+def _native(f: Path, col: pa.ChunkedArray, spec: RawColumn):
+    """A Parquet column already of the right type: only the required check."""
+    missing = pc.is_null(col).to_numpy(zero_copy_only=False)
+    if spec.required and missing.any():
+        return col, _listed(f, spec.name, missing, col, "required value is empty",
+                            f"fill in {spec.name} ({spec.description})")
+    return col, []
 
 
 def _to_float(raw: pa.ChunkedArray) -> pa.ChunkedArray:
