@@ -88,10 +88,17 @@ def test_rules_override(tmp_path):
     assert load_rules(f).get("lines", "regimen_window_days") == 28
 
 
-def test_cli_exit_code_2_on_bad_input(tmp_path, capsys):
+def _cli():
+    """The CLI with the derive command (registered here until cli/__init__ lists it)."""
     from aftercar import cli
 
-    importlib.import_module("aftercar.cli.derive").register(cli.app)
+    if not any(c.name == "derive" for c in cli.app.registered_commands):
+        importlib.import_module("aftercar.cli.derive").register(cli.app)
+    return cli
+
+
+def test_cli_exit_code_2_on_bad_input(tmp_path, capsys):
+    cli = _cli()
     root = _write(tmp_path, _one_patient(),
                   lambda raw: _replace(raw / "administrations.csv", "2020-04-10", "soon"))
     assert cli.main(["derive", str(root), "-o", str(tmp_path / "out")]) == 2
@@ -100,10 +107,9 @@ def test_cli_exit_code_2_on_bad_input(tmp_path, capsys):
 
 
 def test_cli_writes_cohort_and_audit(tmp_path):
-    from aftercar import cli
     from aftercar.io import read_cohort
 
-    importlib.import_module("aftercar.cli.derive").register(cli.app)
+    cli = _cli()
     root = _write(tmp_path, _one_patient())
     out = tmp_path / "cohort"
     assert cli.main(["derive", str(root), "-o", str(out)]) == 0
