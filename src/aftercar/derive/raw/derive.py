@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import ibis
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from aftercar.derive.raw import audit, events, lines
 from aftercar.derive.raw.classify import classify_administrations, classify_procedures
@@ -168,10 +167,4 @@ def derive_raw(
     return audit.assemble(con, c, index, index_a, ev, final, members, line_a, norm, rules)
 
 
-def drug_set(column: pa.ChunkedArray) -> pa.Array:
-    """Sort each ';'-joined drug list (for comparisons)."""
-    vals = column.to_pylist()
-    return pa.array([";".join(sorted(set(v.split(";")))) if v else "" for v in vals])
-
-
-__all__ = ["RawDerivation", "derive_raw", "drug_set", "pc"]
+__all__ = ["RawDerivation", "derive_raw"]
