@@ -1,0 +1,132 @@
+"""Raw rows -> classified events: drug texts to ingredients, procedures to kinds.
+
+Each distinct order, procedure or test text is read once in Python (a few hundred
+texts, never a loop over rows) through the public vocabulary
+(:func:`aftercar.vocab.parse_regimen`), into a small lookup table that is joined
+to the rows as an Ibis expression.
+
+Roles of an administration (one row per administration x ingredient):
+
+``anchor``
+    an anti-myeloma drug that starts, extends or advances a line;
+``car_t``
+    a CAR-T product (the line is the CAR-T bundle at the infusion date);
+``steroid``
+    dexamethasone / prednisone / methylprednisolone given without a premedication
+    mark: part of the drugs of the line it is given in, never starts or extends one;
+``premedication``, ``supportive``, ``lymphodepletion``, ``conditioning``, ``unrecognised``
+    never start, extend or advance a line (issue 12 item 2; REFERENCE 5.5 "ignore for
+    advancement"); lymphodepletion (Flu/Cy on days -7..0 of a CAR-T infusion) and
+    conditioning (melphalan on days -7..0 of an autologous transplant) are set later,
+    in :mod:`aftercar.derive.raw.bundles`.
+
+References
+----------
+OHDSI ETL-LambdaBuilder, MM treatment episodes (drug list without steroids);
+Rajkumar SV et al., Blood 2015;126:921; REFERENCE section 4 (supportive drugs).
+"""
+
+from __future__ import annotations
+
+import re
+
+import ibis
+import pyarrow as pa
+
+from aftercar.derive.raw.rules import Rules
+from aftercar.vocab import default_vocabulary, parse_regimen
+
+_WORD = re.compile(r"[a-z]+")
+
+
+def _drugs_of(text: str) -> tuple[str, ...]:
+    """Vocabulary drugs of an order text; word by word when the whole text gives none."""
+    drugs = parse_regimen(text).drugs
+    if drugs:
+        return drugs
+    return tuple(sorted({d for w in text.split() for d in parse_regimen(w).drugs}))
+
+
+def _text_rows(text: str, rules: Rules) -> list[dict]:
+    vocab = default_vocabulary()
+    steroids = set(rules.get("steroids", "ingredients"))
+    premed = re.search(rules.get("steroids", "premedication_pattern"), text, re.IGNORECASE)
+    rows = []
+    for name in _drugs_of(text):
+        d = vocab.drugs[name]
+        if name in steroids:
+            role = "premedication" if premed else "steroid"
+        elif d.drug_class == "car_t":
+            role = "car_t"
+        else:
+            role = "anchor" if d.anti_myeloma else "supportive"
+        rows.append({"drug": text, "ingredient": name, "drug_class": d.drug_class, "role": role})
+    if rows:
+        return rows
+    support = set(rules.get("supportive", "ingredients"))
+    found = [w for w in _WORD.findall(text.lower()) if w in support]
+    if found:
+        return [{"drug": text, "ingredient": found[0], "drug_class": "supportive",
+                 "role": "supportive"}]  # fmt: skip
+    return [{"drug": text, "ingredient": None, "drug_class": None, "role": "unrecognised"}]
+
+
+def drug_lookup(texts: list[str], rules: Rules) -> pa.Table:
+    """Return ``drug, ingredient, drug_class, role`` for each distinct order text.
+
+    A text naming several agents ("Tec-Dara") gives one row per ingredient.
+    """
+    rows = [r for t in texts for r in _text_rows(t, rules)]
+    schema = pa.schema([("drug", pa.string()), ("ingredient", pa.string()),
+                        ("drug_class", pa.string()), ("role", pa.string())])  # fmt: skip
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+_LYMPHODEPLETION = re.compile(r"lymphodeplet", re.IGNORECASE)
+
+
+def _procedure_kind(text: str) -> str:
+    if _LYMPHODEPLETION.search(text):
+        return "lymphodepletion"
+    vocab = default_vocabulary()
+    parsed = parse_regimen(text)
+    for name in parsed.procedures:
+        cls = vocab.drugs[name].drug_class
+        if name == "apheresis":
+            return "apheresis"
+        if cls == "transplant":
+            return "allo_transplant" if name.startswith("allogeneic") else "transplant"
+        if cls == "radiotherapy":
+            return "radiotherapy"
+    if any(vocab.drugs[n].drug_class == "car_t" for n in parsed.drugs):
+        return "car_t_infusion"
+    return "unrecognised"
+
+
+def procedure_lookup(texts: list[str]) -> pa.Table:
+    """Return ``procedure, kind`` for each distinct procedure text.
+
+    Kinds: apheresis, lymphodepletion, car_t_infusion, transplant (autologous or
+    unspecified), allo_transplant, radiotherapy, unrecognised.
+    """
+    return pa.table({"procedure": texts, "kind": [_procedure_kind(t) for t in texts]})
+
+
+def classify_administrations(con, adm: ibis.Table, rules: Rules) -> ibis.Table:
+    """Join each administration to its ingredients and roles.
+
+    Returns one row per administration x ingredient with ``patient_id, date, row,
+    drug, ingredient, drug_class, role`` (``role`` as in the module docstring).
+    """
+    texts = adm.select("drug").distinct().to_pyarrow()["drug"].to_pylist()
+    look = con.create_table("_drug_lookup", drug_lookup(texts, rules), overwrite=True)
+    return adm.join(look, "drug").select(
+        "patient_id", "date", "row", "drug", "ingredient", "drug_class", "role"
+    )
+
+
+def classify_procedures(con, proc: ibis.Table) -> ibis.Table:
+    """Join each procedure row to its kind (``patient_id, date, row, procedure, kind``)."""
+    texts = proc.select("procedure").distinct().to_pyarrow()["procedure"].to_pylist()
+    look = con.create_table("_procedure_lookup", procedure_lookup(texts), overwrite=True)
+    return proc.join(look, "procedure").select("patient_id", "date", "row", "procedure", "kind")

@@ -1,0 +1,170 @@
+"""Raw records in, curated cohort (``patients`` + ``lines``), audit and attrition out.
+
+:func:`derive_raw` runs the whole derivation on an Ibis connection (in-process
+DuckDB by default): classify rows, find bundles, date the index progression, cut
+lines (one set-based step per line number) and assess every line by IMWG 2016.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import ibis
+import pyarrow as pa
+
+from aftercar.derive.raw import audit, events, lines
+from aftercar.derive.raw.classify import classify_administrations, classify_procedures
+from aftercar.derive.raw.imwg import assess
+from aftercar.derive.raw.labs import lab_problems, normalise_labs, visits
+from aftercar.derive.raw.rules import Rules, load_rules
+from aftercar.errors import CohortError
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class RawDerivation:
+    """What :func:`derive_raw` returns (Arrow tables).
+
+    Attributes
+    ----------
+    patients, lines
+        The curated cohort (``data/dictionary.csv``); ``lines`` also has ``drugs``.
+    audit
+        ``{"lines", "events", "assessments"}``: why each line starts and ends, which
+        raw row belongs to which line (or the index CAR T) in which role, and every
+        IMWG assessment with the lab rows that set it.
+    attrition
+        ``table, row, patient_id, reason`` for every raw row not used.
+    """
+
+    patients: pa.Table
+    lines: pa.Table
+    audit: dict[str, pa.Table]
+    attrition: pa.Table
+
+
+def _register(con, raw: dict[str, pa.Table]) -> dict[str, ibis.Table]:
+    out = {name: con.create_table(f"raw_{name}", t, overwrite=True) for name, t in raw.items()}
+    p = out["patients"]
+    w = ibis.window(order_by=p.patient_id)
+    out["patients"] = con.create_table(
+        "_pats", p.mutate(pkey=ibis.row_number().over(w)), overwrite=True
+    )
+    return out
+
+
+def _after_followup(t: ibis.Table, pats: ibis.Table, col: str, label: str) -> ibis.Table:
+    """Label rows dated after death / last follow-up (they never enter a derivation)."""
+    fu = pats.select("patient_id", _fu=ibis.coalesce(pats.death_date, pats.last_followup_date))
+    j = t.join(fu, "patient_id")
+    late = (j.date > j._fu).fill_null(False)
+    return j.mutate(**{col: ibis.ifelse(late, label, j[col])}).drop("_fu")
+
+
+def _prepare(con, raw: dict[str, pa.Table], rules: Rules, step: Progress):
+    t = _register(con, raw)
+    step("classifying drugs and procedures")
+    adm = _after_followup(classify_administrations(con, t["administrations"], rules),
+                          t["patients"], "role", "after_followup")  # fmt: skip
+    adm = con.create_table("_adm", adm, overwrite=True)
+    proc = _after_followup(classify_procedures(con, t["procedures"]), t["patients"], "kind",
+                           "after_followup")  # fmt: skip
+    proc = con.create_table("_proc", proc, overwrite=True)
+    step("normalising labs")
+    norm = con.create_table("_labs", normalise_labs(con, t["labs"], rules), overwrite=True)
+    problems = lab_problems(norm)
+    if problems:
+        raise CohortError(problems, f"{len(problems)} unreadable lab row(s)")
+    norm = con.create_table("_labs_fu", _after_followup(norm.mutate(fu=ibis.literal("")),
+                                                        t["patients"], "fu", "after_followup"),
+                            overwrite=True)  # fmt: skip
+    vis = con.create_table("_visits", visits(norm.filter(norm.fu != "after_followup")),
+                           overwrite=True)  # fmt: skip
+    return t["patients"], adm, proc, norm, vis
+
+
+def _steroid_start(segs: ibis.Table, adm: ibis.Table, index: ibis.Table, rules: Rules):
+    """Date a drug line at its companion steroid when that was given a few days earlier.
+
+    A steroid without a premedication mark given up to ``steroid_dates_start_days``
+    before a line's first anti-myeloma drug, after the previous line's last
+    administration and on or after the index date, is the first day of that regimen
+    (e.g. "pom/dex" whose first pomalidomide dose was missed). A steroid never starts
+    a line on its own.
+    """
+    days = rules.get("steroids", "steroid_dates_start_days")
+    w = ibis.window(group_by=segs.patient_id, order_by=segs.line)
+    s = segs.mutate(_prev_end=segs.end_date.lag().over(w))
+    st = adm.filter(adm.role == "steroid").select("patient_id", st_date=adm.date)
+    ix = index.select("patient_id", "index_date")
+    d = s.filter(s.kind == "drug").join(st, "patient_id").join(ix, "patient_id")
+    d = d.filter((d.st_date >= d.start_date - ibis.interval(days=days))
+                 & (d.st_date < d.start_date) & (d.st_date >= d.index_date)
+                 & (d._prev_end.isnull() | (d.st_date > d._prev_end)))  # fmt: skip
+    early = d.group_by(["patient_id", "line"]).aggregate(early=d.st_date.min())
+    s = s.left_join(early, ["patient_id", "line"])
+    s = s.mutate(start_date=ibis.coalesce(s.early, s.start_date))
+    return s.drop(*[c for c in s.columns if c.endswith("_right") or c in ("early", "_prev_end")])
+
+
+def _final_lines(con, segs: ibis.Table, pats: ibis.Table, vis, rules: Rules):
+    s = segs.join(pats.select("patient_id", "pkey"), "patient_id")
+    w = ibis.window(group_by=s.patient_id, order_by=s.line)
+    s = s.mutate(next_start=s.start_date.lead().over(w), prev_end_rule=s.end_rule.lag().over(w))
+    s = con.create_table("_segments", s, overwrite=True)
+    cand = s.select("patient_id", lkey=s.pkey * 1000 + s.line, start_date=s.start_date,
+                    window_end=s.next_start)  # fmt: skip
+    summ, a = assess(cand, vis, rules)
+    summ = con.create_table("_line_summary", summ, overwrite=True)
+    s = s.mutate(lkey=s.pkey * 1000 + s.line)
+    out = s.join(summ.select("lkey", "best_response", "progression_date", "param",
+                             "n_assessments"), "lkey")  # fmt: skip
+    return con.create_table("_lines_final", out, overwrite=True), a
+
+
+def derive_raw(
+    raw: dict[str, pa.Table],
+    *,
+    rules: Rules | None = None,
+    con=None,
+    progress: Progress | None = None,
+) -> RawDerivation:
+    """Derive the curated cohort from raw records.
+
+    Parameters
+    ----------
+    raw
+        ``{"patients", "administrations", "procedures", "labs"}`` as returned by
+        :func:`aftercar.derive.raw.read.read_raw`.
+    rules
+        Rule set (default: the shipped ``lot_rules.toml`` + ``imwg_rules.toml``).
+    con
+        An Ibis connection (default: a new in-process DuckDB).
+    progress
+        Called with a short description before each step.
+
+    Returns
+    -------
+    RawDerivation
+    """
+    rules = rules or load_rules()
+    con = con if con is not None else ibis.duckdb.connect()
+    step = progress or (lambda _s: None)
+    pats, adm, proc, norm, vis = _prepare(con, raw, rules, step)
+    step("finding CAR-T, transplant and radiotherapy bundles")
+    c = events.build(con, pats, adm, proc, vis, rules)
+    step("dating the index progression")
+    index, index_a = events.index_progression(con, c, rules)
+    ev = events.salvage_events(con, c, index)
+    step("cutting lines of therapy")
+    segs, members = lines.segment(con, ev, vis, rules)
+    step("assessing IMWG responses")
+    segs = con.create_table("_segs", _steroid_start(segs, adm, index, rules), overwrite=True)
+    final, line_a = _final_lines(con, segs, pats, vis, rules)
+    step("writing the cohort and the audit")
+    return audit.assemble(con, c, index, index_a, ev, final, members, line_a, norm, rules)
+
+
+__all__ = ["RawDerivation", "derive_raw"]

@@ -1,0 +1,133 @@
+"""Assemble classified rows into the events that lines are cut from, and the index date.
+
+See :mod:`aftercar.derive.raw.bundles` for the bundle rules and
+:mod:`aftercar.derive.raw.lines` for the line rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+
+from aftercar.derive.raw import bundles
+from aftercar.derive.raw.imwg import assess
+from aftercar.derive.raw.rules import Rules
+
+
+@dataclass
+class Classified:
+    """Materialised intermediate tables of one derivation (all Ibis tables)."""
+
+    pats: ibis.Table
+    adm: ibis.Table
+    proc: ibis.Table
+    vis: ibis.Table
+    inf: ibis.Table
+    adm_members: ibis.Table
+    proc_members: ibis.Table
+    transplant_proc: ibis.Table
+    conditioning: ibis.Table
+    rt: ibis.Table
+    anchors: ibis.Table
+    bundle_events: ibis.Table
+
+
+def build(con, pats, adm, proc, vis, rules: Rules) -> Classified:
+    """Find bundles, anchors (anti-myeloma drug events outside bundles) and bundle events."""
+    inf = con.create_table("_inf", bundles.infusions(adm, proc, pats, rules), overwrite=True)
+    a_mem, p_mem = bundles.car_t_members(adm, proc, inf, rules)
+    a_mem = con.create_table("_adm_members", a_mem, overwrite=True)
+    p_mem = con.create_table("_proc_members", p_mem, overwrite=True)
+    t_proc, cond = bundles.transplants(adm, proc, rules)
+    t_proc = con.create_table("_transplants", t_proc, overwrite=True)
+    cond = con.create_table("_conditioning", cond, overwrite=True)
+    anchors = adm.filter(adm.role == "anchor").anti_join(a_mem, ["row", "ingredient"])
+    anchors = con.create_table("_anchors", anchors.anti_join(cond, ["row", "ingredient"]),
+                               overwrite=True)  # fmt: skip
+    rt = _rt(con, proc, anchors, rules)
+    ev = _bundle_events(adm, inf, t_proc, cond, rt)
+    ev = con.create_table("_bundle_events", ev, overwrite=True)
+    return Classified(pats, adm, proc, vis, inf, a_mem, p_mem, t_proc, cond, rt, anchors, ev)
+
+
+def _rt(con, proc, anchors, rules: Rules) -> ibis.Table:
+    r = bundles.rt_courses(proc, rules)
+    j = r.join(anchors, [r.patient_id == anchors.patient_id, anchors.date >= r.course_start,
+                         anchors.date <= r.course_end])  # fmt: skip
+    busy = j.select(j.patient_id, j.course_start).distinct()
+    alone = r.anti_join(busy, ["patient_id", "course_start"]).select("row").mutate(alone=True)
+    out = r.left_join(alone, "row").drop("row_right")
+    return con.create_table("_rt", out.mutate(alone=out.alone.fill_null(False)), overwrite=True)
+
+
+def _bundle_events(adm, inf, t_proc, cond, rt) -> ibis.Table:
+    c = inf.filter(~inf.is_index)
+    car_t = c.select("patient_id", date=c.infusion_date, kind=ibis.literal("car_t"),
+                     _key=c.infusion_date)  # fmt: skip
+    cd = cond.join(adm.select("row", "patient_id", "date").distinct(), "row")
+    cmin = cd.group_by(["patient_id", "bundle_date"]).aggregate(c_date=cd.date.min())
+    tb = t_proc.select("patient_id", "bundle_date").distinct()
+    tb = tb.left_join(cmin, ["patient_id", "bundle_date"])
+    tr = tb.select(tb.patient_id, date=ibis.coalesce(ibis.least(tb.bundle_date, tb.c_date),
+                                                     tb.bundle_date).cast("date"),
+                   kind=ibis.literal("transplant"), _key=tb.bundle_date)  # fmt: skip
+    ra = rt.filter(rt.alone).select("patient_id", date=rt.course_start).distinct()
+    ra = ra.mutate(kind=ibis.literal("radiotherapy"), _key=ra.date)
+    u = car_t.union(tr).union(ra)
+    return u.mutate(bundle_id=u.kind + ":" + u._key.cast("string")).drop("_key")
+
+
+def index_progression(con, c: Classified, rules: Rules) -> tuple[ibis.Table, ibis.Table]:
+    """The index date of each patient: first confirmed IMWG PD after the CAR-T infusion.
+
+    The index CAR T's assessment window runs from the infusion to the first later
+    anti-myeloma therapy (a drug or a bundle); see :mod:`aftercar.derive.raw.imwg`
+    for the look-ahead rule when that therapy starts before a lab shows the PD.
+
+    Returns ``(per patient: patient_id, pkey, car_t_date, index_date, ...summary)``
+    and the index assessments.
+    """
+    p = c.pats
+    d = c.anchors.select("patient_id", "date").union(c.bundle_events.select("patient_id", "date"))
+    j = d.join(p.select("patient_id", "car_t_date"), "patient_id")
+    j = j.filter(j.date > j.car_t_date)
+    nxt = j.group_by("patient_id").aggregate(window_end=j.date.min())
+    lines = p.left_join(nxt, "patient_id").select(
+        p.patient_id, lkey=p.pkey, start_date=p.car_t_date, window_end=nxt.window_end
+    )
+    summ, a = assess(lines, c.vis, rules)
+    by_therapy = rules.get("index", "new_therapy_without_lab_progression")
+    lab = summ.progression_date
+    date = ibis.coalesce(lab, summ.window_end) if by_therapy else lab
+    how = ibis.cases(
+        (lab.isnull() & date.notnull(), "first anti-myeloma therapy after CAR T (no lab evidence)"),
+        (lab == summ.window_end, "IMWG PD at the first lab after new therapy (look-ahead)"),
+        (lab.notnull(), "confirmed IMWG PD from the CAR-T nadir"),
+        else_=ibis.null("string"),
+    )
+    s = summ.select(patient_id=summ.patient_id, pkey=summ.lkey, car_t_date=summ.start_date,
+                    index_date=date, index_rule=how, index_window_end=summ.window_end,
+                    car_t_param=summ.param)  # fmt: skip
+    return (con.create_table("_index", s, overwrite=True),
+            con.create_table("_index_assessments", a, overwrite=True))  # fmt: skip
+
+
+def salvage_events(con, c: Classified, index: ibis.Table) -> ibis.Table:
+    """Anchors and bundle events on or after each patient's index date, with ``eid`` and ``gap``."""
+    ix = index.filter(index.index_date.notnull()).select("patient_id", "pkey", "index_date")
+    a = c.anchors.join(ix, "patient_id").filter(lambda t: t.date >= t.index_date)
+    a = a.select("patient_id", "pkey", "date", "row", "ingredient", "drug_class",
+                 kind=ibis.literal("drug"), bundle_id=ibis.null("string"))  # fmt: skip
+    b = c.bundle_events.join(ix, "patient_id").filter(lambda t: t.date >= t.index_date)
+    b = b.select("patient_id", "pkey", "date", row=ibis.literal(-1, "int64"),
+                 ingredient=ibis.null("string"), drug_class=ibis.null("string"), kind=b.kind,
+                 bundle_id=b.bundle_id)  # fmt: skip
+    u = a.union(b)
+    w = ibis.window(order_by=[u.patient_id, u.date, u.row, u.ingredient, u.bundle_id])
+    u = u.mutate(eid=ibis.row_number().over(w))
+    dr = u.filter(u.kind == "drug")
+    wd = ibis.window(group_by=dr.patient_id, order_by=[dr.date, dr.eid])
+    gaps = dr.select("eid", gap=dr.date.delta(dr.date.lag().over(wd), unit="day"))
+    u = u.left_join(gaps, "eid").drop("eid_right")
+    return con.create_table("_events", u, overwrite=True)

@@ -1,0 +1,317 @@
+"""IMWG 2016 response and progression of each line from serial labs (set-based, Ibis).
+
+For every line (``patient_id, lkey, start_date, window_end``) and the visits of
+:func:`aftercar.derive.raw.labs.visits`:
+
+1. **Baseline** (IMWG 2016: response is measured against the value before the
+   line): the last lab on or before the start date (within
+   ``baseline_lookback_days``); a lab on the start date is that line's baseline.
+   Without any such lab (e.g. no labs before a CAR-T infusion) the first visit
+   after the start is the baseline (used only to follow progression).
+2. **Measurable disease** (IMWG 2016; REFERENCE 3.1), fixed at the baseline:
+   serum M-protein >= 1.0 g/dL, else 24-h urine M-protein >= 200 mg, else
+   involved FLC >= 10 mg/dL with an abnormal kappa/lambda ratio (0.26-1.65), when
+   the parameter is dFLC = involved - uninvolved. ``fallback_to_detectable``
+   (aftercar extension, documented) follows a detectable serum M-protein, else
+   dFLC, when nothing is measurable.
+3. **Categories** at each assessment after the start and before ``window_end``
+   (the next line's start; none = end of follow-up), IMWG 2016 table (REFERENCE 3.2):
+   CR = negative serum and urine immunofixation and marrow plasma cells < 5%
+   (a missing test downgrades to VGPR, never upgrades); sCR = CR with a normal
+   FLC ratio; VGPR = >= 90% reduction (urine < 100 mg/24 h) or M-protein 0 with a
+   positive immunofixation; PR = >= 50% (urine >= 90% lower or < 200 mg/24 h);
+   MR = 25-49% (serum only; no MR by urine or FLC); SD otherwise. Urine,
+   immunofixation and marrow are carried forward from their last value in the line
+   (marrow for ``marrow_window_days``).
+4. **Progression** (IMWG 2016; REFERENCE 3.3): a rise from the nadir (lowest value
+   from the baseline to the previous assessment) of >= 25% and >= 0.5 g/dL serum
+   (>= 1 g/dL when the nadir is >= 5 g/dL), >= 200 mg/24 h urine, or > 10 mg/dL
+   dFLC; reappearance after CR needs the same absolute rise (the nadir is 0).
+5. **Confirmation** (IMWG 2016; admiralonco IMWG vignette): a category counts when
+   two consecutive assessments of the parameter reach it (SD needs none); PD is
+   confirmed by the next assessment, or by new therapy starting before it
+   (``new_therapy_confirms``), and dated at the first of the two. When new therapy
+   starts before any assessment shows the progression, the first assessment after
+   that start (the *look-ahead*) is compared with this line's nadir; a PD there is
+   the progression that prompted the new therapy, dated at the therapy's start
+   (aftercar convention, documented in ``docs/derivation.md``).
+   Best response = the best confirmed category; PD when the first assessment is a
+   confirmed PD; empty when the line has no assessment.
+
+Every window is ordered by ``(date, vid)``: ``vid`` is unique, so cumulative
+frames never sum ties together (Ibis #10698).
+
+References
+----------
+Kumar S et al., Lancet Oncol 2016;17:e328-e346 (IMWG 2016). Rajkumar SV et al.,
+Blood 2011;117:4691 (dFLC response when only FLC is measurable). aftercar
+implements the published criteria (cf. patent application WO2023174890A1).
+"""
+
+from __future__ import annotations
+
+import ibis
+
+from aftercar.derive.raw.rules import Rules
+
+#: Response codes by level (0 = best); level 6 is PD.
+CODES = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD")
+_FAR = 10**6  # days: "no end of window"
+
+
+def _window_join(lines: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.Table:
+    """Visits from ``baseline_lookback_days`` before the start to the window end, plus
+    those up to ``lookahead_days`` after it (the *look-ahead*, used only for progression)."""
+    back = rules.get("measurable", "baseline_lookback_days")
+    ahead = rules.get("progression", "lookahead_days")
+    lines = lines.mutate(
+        _end=ibis.coalesce(lines.window_end, lines.start_date + ibis.interval(days=_FAR))
+    )
+    j = lines.join(vis, [lines.patient_id == vis.patient_id,
+                         vis.date >= lines.start_date - ibis.interval(days=back),
+                         vis.date < lines._end + ibis.interval(days=ahead)])  # fmt: skip
+    j = j.drop("patient_id_right")
+    return j.mutate(lookahead=(j.date >= j._end).fill_null(False)).drop("_end")
+
+
+def baselines(j: ibis.Table, rules: Rules) -> ibis.Table:
+    """One row per line: baseline date and values, the measurable parameter and its value.
+
+    Each parameter's baseline is its last value on or before the start; a line with
+    no lab on or before its start takes each parameter's first value after it.
+    """
+    pre = j.date <= j.start_date
+    j = j.filter(~j.lookahead | pre)
+    params = ("serum_m", "urine_m", "kappa", "lambda_")
+    has_pre = j.date.max(where=pre).notnull()
+    b = j.group_by("lkey").aggregate(
+        b_date=ibis.coalesce(j.date.max(where=pre), j.date.min(where=~pre)),
+        **{f"_pre_{p}": j[p].argmax(j.date, where=pre & j[p].notnull()) for p in params},
+        **{f"_post_{p}": j[p].argmin(j.date, where=~pre & j[p].notnull()) for p in params},
+        _has_pre=has_pre,
+    )
+    b = b.mutate(**{f"b_{p}": ibis.ifelse(b._has_pre, b[f"_pre_{p}"], b[f"_post_{p}"])
+                    for p in params})  # fmt: skip
+    return _measurable(b.drop(*[c for c in b.columns if c.startswith("_")]), rules)
+
+
+def _measurable(b: ibis.Table, rules: Rules) -> ibis.Table:
+    m = rules.imwg["measurable"]
+    ratio = b.b_kappa / b.b_lambda_.nullif(0)
+    abnormal = (ratio < m["flc_ratio_low"]) | (ratio > m["flc_ratio_high"])
+    inv = ibis.ifelse(ratio >= 1, "kappa", "lambda")
+    involved = ibis.greatest(b.b_kappa, b.b_lambda_)
+    flc_ok = involved.notnull() & b.b_lambda_.notnull() & b.b_kappa.notnull()
+    strict = ibis.cases(
+        (b.b_serum_m >= m["serum_g_dl"], "serum"),
+        (b.b_urine_m >= m["urine_mg_24h"], "urine"),
+        (flc_ok & (involved >= m["flc_involved_mg_dl"]) & abnormal, "flc"),
+        else_=ibis.null("string"),
+    )
+    fallback = ibis.cases((b.b_serum_m > 0, "serum"), (flc_ok, "flc"), else_=ibis.null("string"))
+    param = ibis.coalesce(strict, fallback) if m["fallback_to_detectable"] else strict
+    b = b.mutate(param=param, involved=inv, measurable=strict.notnull())
+    dflc = ibis.ifelse(b.involved == "kappa", b.b_kappa - b.b_lambda_, b.b_lambda_ - b.b_kappa)
+    base = b.param.cases(("serum", b.b_serum_m), ("urine", b.b_urine_m), ("flc", dflc))
+    return b.mutate(baseline=base.cast("float64"))
+
+
+def _carry(t: ibis.Table, cols: tuple[str, ...]) -> ibis.Table:
+    w = ibis.window(group_by=t.lkey, order_by=[t.date, t.vid], rows=(None, 0))
+    t = t.mutate(**{f"_n_{c}": t[c].count().over(w) for c in cols},
+                 _marrow_date=ibis.ifelse(t.marrow_pc.notnull(), t.date, ibis.null("date")))
+    t = t.mutate(_nm=t._marrow_date.count().over(w))
+    out = {}
+    for c in cols:
+        g = ibis.window(group_by=[t.lkey, t[f"_n_{c}"]], order_by=[t.date, t.vid])
+        out[f"last_{c}"] = t[c].first().over(g)
+    g = ibis.window(group_by=[t.lkey, t._nm], order_by=[t.date, t.vid])
+    out["last_marrow_date"] = t._marrow_date.first().over(g)
+    return t.mutate(**out)
+
+
+def _value(t: ibis.Table) -> ibis.Value:
+    dflc = ibis.ifelse(t.involved == "kappa", t.kappa - t.lambda_, t.lambda_ - t.kappa)
+    return t.param.cases(("serum", t.serum_m), ("urine", t.urine_m), ("flc", dflc)).cast("float64")
+
+
+def _categories(t: ibis.Table, rules: Rules) -> ibis.Value:
+    """IMWG level (0 sCR .. 5 SD) of each assessment, PD left to :func:`_progression`."""
+    r, m = rules.imwg["response"], rules.imwg["measurable"]
+    red = 1 - t.value / t.baseline.nullif(0)
+    urine = t.last_urine_m
+    marrow_ok = (t.last_marrow_pc < r["cr_marrow_pct"]) & (
+        t.date.delta(t.last_marrow_date, unit="day") <= r["marrow_window_days"]
+    )
+    cr = (t.ife_serum == 0) & (t.last_ife_urine == 0) & marrow_ok.fill_null(False)
+    ratio = t.kappa / t.lambda_.nullif(0)
+    scr = cr & (ratio >= m["flc_ratio_low"]) & (ratio <= m["flc_ratio_high"])
+    u_vgpr = urine.isnull() | (urine < r["vgpr_urine_mg_24h"])
+    u_pr = urine.isnull() | (urine < r["pr_urine_mg_24h"]) | (
+        (1 - urine / t.b_urine_m.nullif(0)) >= r["pr_urine_reduction"]
+    )
+    serum = t.param == "serum"
+    vgpr = ibis.cases(
+        (serum, ((red >= r["vgpr_reduction"]) & u_vgpr) | ((t.value == 0) & (t.ife_serum == 1))),
+        (t.param == "urine", t.value < r["vgpr_urine_mg_24h"]),
+        else_=red > r["vgpr_reduction"],
+    )
+    pr = ibis.cases(
+        (serum, (red >= r["pr_reduction"]) & u_pr),
+        (t.param == "urine", (red >= r["pr_urine_reduction"]) | (t.value < r["pr_urine_mg_24h"])),
+        else_=red >= r["pr_reduction"],
+    )
+    mr = serum & (red >= r["mr_reduction"])
+    return ibis.cases(
+        (scr.fill_null(False), 0), (cr.fill_null(False), 1), (vgpr.fill_null(False), 2),
+        (pr.fill_null(False), 3), (mr.fill_null(False), 4), else_=5,
+    )  # fmt: skip
+
+
+def _least(a: ibis.Value, b: ibis.Value) -> ibis.Value:
+    return ibis.ifelse(b.isnull() | (a <= b), ibis.coalesce(a, b), b)
+
+
+def _rise(value, nadir, absolute, p, strict: bool = False) -> ibis.Value:
+    rise = value - nadir
+    enough = (rise > absolute) if strict else (rise >= absolute)
+    return ((rise >= p["relative_rise"] * nadir) & enough).fill_null(False)
+
+
+def _progression(t: ibis.Table, rules: Rules) -> ibis.Value:
+    """True where a value rose from its nadir enough for IMWG PD (REFERENCE 3.3).
+
+    Serum and urine M-protein count whatever the response parameter (IMWG 2016: "one
+    or more of"); dFLC counts only when it is the parameter (neither serum nor urine
+    measurable).
+    """
+    p = rules.imwg["progression"]
+
+    def serum_abs(nadir):
+        return ibis.ifelse(nadir >= p["serum_high_nadir_g_dl"], p["serum_abs_high_nadir_g_dl"],
+                           p["serum_abs_g_dl"])  # fmt: skip
+
+    own = t.param.cases(
+        ("serum", _rise(t.value, t.nadir, serum_abs(t.nadir), p)),
+        ("urine", _rise(t.value, t.nadir, p["urine_abs_mg_24h"], p)),
+        ("flc", _rise(t.value, t.nadir, p["dflc_abs_mg_dl"], p, strict=True)),
+    )
+    serum = _rise(t.serum_m, t.serum_nadir, serum_abs(t.serum_nadir), p)
+    urine = _rise(t.urine_m, t.urine_nadir, p["urine_abs_mg_24h"], p)
+    return own.fill_null(False) | serum | urine
+
+
+def _rebaseline(t: ibis.Table, rules: Rules) -> ibis.Table:
+    """Raise a stale baseline to the first on-treatment value when that is higher.
+
+    A baseline drawn days or weeks before the start misses the growth of a
+    progressing disease until therapy acts; the first value within
+    ``rebaseline_days`` after the start, when higher, is then the baseline (aftercar
+    convention for real-world lab schedules; 0 turns it off). Applied to the
+    response parameter and to the serum and urine baselines used for progression.
+    """
+    days = rules.get("measurable", "rebaseline_days")
+    w = ibis.window(group_by=t.lkey, order_by=[t.date, t.vid])
+    early = (t.date.delta(t.start_date, unit="day") <= days) & ~t.lookahead
+    new = {}
+    for base, col in (("baseline", "value"), ("b_serum_m", "serum_m"), ("b_urine_m", "urine_m")):
+        first = ibis.ifelse(early, t[col], ibis.null("float64")).first().over(w)
+        higher = (early.first().over(w) & (first > t[base])).fill_null(False)
+        new[base] = ibis.ifelse(higher, first, t[base])
+    return t.mutate(**new)
+
+
+def assessments(lines: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.Table:
+    """Every assessment of every line with its value, nadir, level and confirmation.
+
+    Parameters
+    ----------
+    lines
+        ``patient_id, lkey, start_date, window_end`` (``lkey`` unique; ``window_end``
+        null = to the end of follow-up).
+    vis
+        Visits from :func:`aftercar.derive.raw.labs.visits`.
+
+    Returns
+    -------
+    ibis.Table
+        ``lkey, patient_id, date, vid, param, baseline, value, nadir, level`` (0 sCR ..
+        6 PD), ``confirmed_level`` (the worse of this and the next assessment; SD when
+        there is no next one), ``pd_confirmed``.
+    """
+    j = _window_join(lines, vis, rules)
+    b = baselines(j, rules)
+    t = j.join(b, "lkey").filter(lambda t: t.date >= t.b_date)
+    t = _carry(t, ("urine_m", "marrow_pc", "ife_urine"))
+    t = t.filter((t.date > t.start_date) & (t.date > t.b_date))
+    t = t.mutate(value=_value(t))
+    t = t.filter(t.value.notnull())
+    first_la = ibis.row_number().over(ibis.window(group_by=[t.lkey, t.lookahead],
+                                                  order_by=[t.date, t.vid]))  # fmt: skip
+    t = t.filter(~t.lookahead | (first_la == 0))
+    t = _rebaseline(t, rules)
+    w_prev = ibis.window(group_by=t.lkey, order_by=[t.date, t.vid], rows=(None, -1))
+    t = t.mutate(
+        nadir=_least(t.baseline, t.value.min().over(w_prev)),
+        serum_nadir=_least(t.b_serum_m, t.serum_m.min().over(w_prev)),
+        urine_nadir=_least(t.b_urine_m, t.urine_m.min().over(w_prev)),
+    )
+    t = t.mutate(level=ibis.ifelse(_progression(t, rules), 6, _categories(t, rules)))
+    return _confirm(t, rules)
+
+
+def _confirm(t: ibis.Table, rules: Rules) -> ibis.Table:
+    w = ibis.window(group_by=t.lkey, order_by=[t.date, t.vid])
+    t = t.mutate(next_level=t.level.lead().over(w), next_la=t.lookahead.lead().over(w))
+    by_therapy = t.window_end.notnull() & rules.get("progression", "new_therapy_confirms")
+    no_next = t.next_level.isnull() | t.next_la.fill_null(False)
+    pd_ok = (t.level == 6) & (
+        (t.next_level == 6) | (no_next & by_therapy) | (t.lookahead & by_therapy)
+    )
+    nxt = ibis.ifelse(no_next | (t.next_level == 6), 5, t.next_level)
+    best = ibis.greatest(t.level, nxt)
+    conf = ibis.ifelse((t.level == 6) | t.lookahead, ibis.null("int64"), best)
+    return t.select(
+        "lkey", "patient_id", "date", "vid", "param", "baseline", "b_date", "value", "nadir",
+        "level", "lookahead", "window_end", "start_date", confirmed_level=conf.cast("int64"),
+        pd_confirmed=pd_ok.fill_null(False),
+        pd_date=ibis.ifelse(t.lookahead, t.window_end, t.date),
+    )  # fmt: skip
+
+
+def summarise(lines: ibis.Table, a: ibis.Table, rules: Rules) -> ibis.Table:
+    """Per line: ``best_response`` (IMWG code; empty = not assessed), ``progression_date``.
+
+    Best response PD when the progression comes before any assessment without PD made
+    at least ``sd_min_days`` after the start (SD needs a minimum time on therapy, as in
+    RECIST 1.1 and admiralonco's ``ref_start_window``). Also ``n_assessments``,
+    ``param`` and ``first_date`` for the audit.
+    """
+    inside = ~a.lookahead
+    sd_min = rules.get("response", "sd_min_days")
+    late = a.date.delta(a.start_date, unit="day") >= sd_min
+    s = a.group_by("lkey").aggregate(
+        n_assessments=a.count(where=inside),
+        param=a.param.max(),
+        best_level=a.confirmed_level.min(),
+        progression_date=a.pd_date.min(where=a.pd_confirmed),
+        first_date=a.date.min(where=inside),
+        first_non_pd=a.date.min(where=inside & (a.level != 6) & late),
+        any_non_pd=a.date.min(where=inside & (a.level != 6)),
+    )
+    first_pd = s.progression_date.notnull() & (
+        s.first_non_pd.isnull() | (s.first_non_pd > s.progression_date)
+    )
+    level = ibis.cases((s.best_level <= 4, s.best_level), (first_pd, 6),
+                       (s.any_non_pd.notnull(), 5), else_=ibis.null("int64"))  # fmt: skip
+    code = level.cases(*[(i, c) for i, c in enumerate(CODES)], else_=ibis.null("string"))
+    code = ibis.ifelse(s.param.isnull(), "NE", code)
+    s = s.mutate(best_response=ibis.ifelse(s.n_assessments == 0, ibis.null("string"), code))
+    out = lines.left_join(s, "lkey").drop("lkey_right")
+    return out
+
+
+def assess(lines: ibis.Table, vis: ibis.Table, rules: Rules) -> tuple[ibis.Table, ibis.Table]:
+    """Return ``(per-line summary, assessments)`` (see :func:`summarise`, :func:`assessments`)."""
+    a = assessments(lines, vis, rules)
+    return summarise(lines, a, rules), a

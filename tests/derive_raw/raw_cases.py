@@ -1,0 +1,219 @@
+"""Hand-made raw micro-cases: each patient exercises one rule, with its exact expected result.
+
+Day 0 = 2020-01-01 = every patient's index CAR-T infusion (``car_t_date``). Unless a case
+has labs, its index date comes from the rule "new therapy without lab progression"
+(the first anti-myeloma therapy after CAR T), so line 1 starts at its first drug.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+
+DAY0 = dt.date(2020, 1, 1)
+
+
+def d(day: int) -> dt.date:
+    """The date ``day`` days after the index CAR-T infusion."""
+    return DAY0 + dt.timedelta(days=day)
+
+
+class RawBuilder:
+    """Collects raw rows for several patients and returns the four raw Arrow tables."""
+
+    def __init__(self) -> None:
+        self.patients: list[dict] = []
+        self.adm: list[dict] = []
+        self.proc: list[dict] = []
+        self.labs: list[dict] = []
+
+    def patient(self, pid: str, *, death: int | None = None, last: int = 1500) -> str:
+        self.patients.append({"patient_id": pid, "car_t_product": "cilta-cel",
+                              "car_t_date": DAY0, "death_date": d(death) if death else None,
+                              "last_followup_date": None if death else d(last),
+                              "site": "test"})  # fmt: skip
+        self.procedure(pid, -30, "apheresis (leukapheresis)")
+        self.procedure(pid, 0, "CAR-T cell infusion")
+        return pid
+
+    def drug(self, pid: str, text: str, days, dose: float = 1.0) -> None:
+        for day in days:
+            self.adm.append({"patient_id": pid, "date": d(day), "drug": text, "dose": dose,
+                             "unit": "mg", "route": "IV"})  # fmt: skip
+
+    def procedure(self, pid: str, day: int, text: str) -> None:
+        self.proc.append({"patient_id": pid, "date": d(day), "procedure": text})
+
+    def lab(self, pid: str, day: int, test: str, value: str, unit: str | None) -> None:
+        self.labs.append({"patient_id": pid, "date": d(day), "test": test, "value": value,
+                          "unit": unit})  # fmt: skip
+
+    def serum(self, pid: str, series: dict[int, float], unit: str = "g/dL") -> None:
+        for day, v in series.items():
+            self.lab(pid, day, "SPEP M-spike", f"{v:g}", unit)
+
+    def tables(self) -> dict[str, pa.Table]:
+        def add_rows(rows: list[dict], schema: pa.Schema) -> pa.Table:
+            t = pa.Table.from_pylist(rows, schema=schema)
+            return t.append_column("row", pa.array(range(2, t.num_rows + 2), pa.int64()))
+
+        s, dd, f = pa.string(), pa.date32(), pa.float64()
+        return {
+            "patients": add_rows(self.patients, pa.schema(
+                [("patient_id", s), ("car_t_product", s), ("car_t_date", dd),
+                 ("death_date", dd), ("last_followup_date", dd), ("site", s)])),
+            "administrations": add_rows(self.adm, pa.schema(
+                [("patient_id", s), ("date", dd), ("drug", s), ("dose", f), ("unit", s),
+                 ("route", s)])),
+            "procedures": add_rows(self.proc, pa.schema(
+                [("patient_id", s), ("date", dd), ("procedure", s)])),
+            "labs": add_rows(self.labs, pa.schema(
+                [("patient_id", s), ("date", dd), ("test", s), ("value", s), ("unit", s)])),
+        }  # fmt: skip
+
+
+def weekly(start: int, n: int, step: int = 7) -> list[int]:
+    """``n`` dosing days from ``start`` every ``step`` days."""
+    return [start + step * i for i in range(n)]
+
+
+def build_cases() -> RawBuilder:
+    """All micro-cases in one raw dataset (one derivation per backend runs them all)."""
+    b = RawBuilder()
+    _lot_cases(b)
+    _bundle_cases(b)
+    _imwg_cases(b)
+    return b
+
+
+def _lot_cases(b: RawBuilder) -> None:
+    # regimen window: drugs first given within 30 days of the start are one regimen
+    p = b.patient("window")
+    b.drug(p, "KYPROLIS 56 mg/m2 IV", weekly(100, 8))
+    b.drug(p, "POMALYST 4 mg PO", weekly(125, 6))
+    # unplanned addition after the window: new line at its first date; drugs continue
+    p = b.patient("addition")
+    b.drug(p, "KYPROLIS 56 mg/m2 IV", weekly(100, 12))
+    b.drug(p, "DARZALEX FASPRO 1800 mg SC", weekly(150, 4))
+    # OHDSI exception: an IMiD added within 90 days to a regimen without an IMiD
+    p = b.patient("imid_exception")
+    b.drug(p, "DARZALEX FASPRO 1800 mg SC", weekly(100, 12))
+    b.drug(p, "POMALYST 4 mg PO", weekly(160, 4))
+    # dropping a drug is not a new line
+    p = b.patient("drop")
+    b.drug(p, "KYPROLIS 56 mg/m2 IV", weekly(100, 10))
+    b.drug(p, "POMALYST 4 mg PO", weekly(100, 3))
+    # a gap of more than 90 days ends the line; the same drugs later are a new line
+    p = b.patient("gap")
+    b.drug(p, "VELCADE 1.3 mg/m2 SC", weekly(100, 4))
+    b.drug(p, "VELCADE 1.3 mg/m2 SC", weekly(221 + 1, 4))
+    # steroids: with a regimen they are part of it; premedication never; alone no line
+    p = b.patient("steroids")
+    b.drug(p, "dexamethasone 40 mg PO", [60, 67])
+    b.drug(p, "TECVAYLI 0.06 mg/kg SC step-up", [100])
+    b.drug(p, "TECVAYLI 0.3 mg/kg SC step-up", [102])
+    b.drug(p, "TECVAYLI 1.5 mg/kg SC", weekly(104, 6))
+    b.drug(p, "dexamethasone 16 mg IV (premed)", [100, 102, 104])
+    b.drug(p, "acetaminophen 650 mg PO", [100])
+    b.drug(p, "zoledronic acid (ZOMETA) 4 mg IV", [40, 120])
+    b.drug(p, "XPOVIO 100 mg PO", weekly(400, 4))
+    b.drug(p, "dexamethasone 40 mg PO", weekly(400, 4))
+    # a companion steroid given 3 days before the regimen's first drug dates the line
+    p = b.patient("steroid_start")
+    b.drug(p, "XPOVIO 100 mg PO", weekly(50, 3))
+    b.drug(p, "dexamethasone 40 mg PO", weekly(200, 4))
+    b.drug(p, "POMALYST 4 mg PO", weekly(203, 4))
+    # unrecognised order text
+    p = b.patient("unknown_text")
+    b.drug(p, "zz-unknown-agent 5 mg PO", [80])
+    b.drug(p, "NINLARO 4 mg PO", weekly(100, 3))
+
+
+def _bundle_cases(b: RawBuilder) -> None:
+    # index CAR T: Flu/Cy on days -5..-3 is lymphodepletion, never a line; Cy at another time is
+    p = b.patient("flucy")
+    b.drug(p, "fludarabine 30 mg/m2 IV", [-5, -4, -3])
+    b.drug(p, "cyclophosphamide 300 mg/m2 IV", [-5, -4, -3])
+    b.drug(p, "CYTOXAN 400 mg/m2 IV", [200, 201, 202])
+    # salvage CAR T: apheresis + bridging + lymphodepletion + infusion = one line at infusion
+    p = b.patient("cart")
+    b.drug(p, "KYPROLIS 56 mg/m2 IV", weekly(100, 4))
+    b.procedure(p, 200, "apheresis (leukapheresis)")
+    b.drug(p, "TALVEY 0.4 mg/kg SC", [215, 222])  # bridging, first started after apheresis
+    b.drug(p, "fludarabine 30 mg/m2 IV", [235, 236, 237])
+    b.drug(p, "cyclophosphamide 300 mg/m2 IV", [235, 236, 237])
+    b.procedure(p, 235, "lymphodepletion (Flu/Cy)")
+    b.procedure(p, 240, "CAR-T cell infusion")
+    b.drug(p, "ABECMA 450 x10^6 CAR+ cells IV", [240])
+    b.drug(p, "POMALYST 4 mg PO", weekly(400, 3))
+    # high-dose melphalan + autologous transplant = one line; a second within 180 days: tandem
+    p = b.patient("asct")
+    b.drug(p, "MELPHALAN 200 mg/m2 IV", [98])
+    b.procedure(p, 100, "autologous stem cell transplant")
+    b.procedure(p, 190, "autologous stem cell transplant")
+    b.drug(p, "REVLIMID 25 mg PO", weekly(400, 3))
+    # radiotherapy course given alone (gaps <= 7 days) = one line
+    p = b.patient("rt")
+    for day in (100, 101, 102, 103, 104, 107, 108, 109):
+        b.procedure(p, day, "radiotherapy fraction")
+    b.drug(p, "XPOVIO 100 mg PO", weekly(300, 3))
+    # prior therapy before the index CAR T is not a salvage line
+    p = b.patient("prior")
+    b.drug(p, "REVLIMID 25 mg PO", [-200, -190])
+    b.drug(p, "BLENREP 2.5 mg/kg IV", [150])
+
+
+def _imwg_cases(b: RawBuilder) -> None:
+    # index progression from labs: CAR-T nadir 0.4, PD at day 300 (1.0 >= 0.4 + 0.5 and +25%),
+    # confirmed at day 328; first salvage on day 340; line 1 response PR confirmed (2 x >= 50%)
+    p = b.patient("labs_pr")
+    b.serum(p, {30: 2.0, 60: 1.0, 90: 0.5, 120: 0.4, 150: 0.4, 180: 0.45, 210: 0.5, 240: 0.6,
+                270: 0.8, 300: 1.0, 328: 1.3})  # fmt: skip
+    b.serum(p, {339: 1.4, 370: 0.8, 400: 0.6, 430: 0.62}, unit="g/dL")
+    b.drug(p, "XPOVIO 100 mg PO", weekly(340, 20))
+    # same course with mixed g/L units: identical dates and response
+    p = b.patient("labs_units")
+    b.serum(p, {30: 20, 60: 10, 90: 5, 120: 4, 150: 4, 180: 4.5, 210: 5, 240: 6, 270: 8,
+                300: 10, 328: 13}, unit="g/L")  # fmt: skip
+    b.serum(p, {339: 1.4, 370: 0.8, 430: 0.62}, unit="g/dL")
+    b.lab(p, 400, "SPEP M-spike", "6", "g/L")
+    b.drug(p, "XPOVIO 100 mg PO", weekly(340, 20))
+    # a single PR assessment is not confirmed (the next one is MR): best response MR
+    p = b.patient("labs_unconfirmed")
+    b.serum(p, {339: 4.0, 370: 1.9, 400: 2.3, 430: 2.35})
+    b.drug(p, "XPOVIO 100 mg PO", weekly(340, 20))
+    # CR needs negative serum and urine immunofixation and marrow < 5%; without marrow: VGPR
+    for pid, marrow in (("labs_cr", True), ("labs_no_marrow", False)):
+        p = b.patient(pid)
+        b.serum(p, {339: 2.0, 370: 0.0, 400: 0.0, 430: 0.0})
+        for day in (370, 400, 430):
+            b.lab(p, day, "Immunofixation, serum", "NEGATIVE", None)
+            b.lab(p, day, "Immunofixation, urine", "NEGATIVE", None)
+        if marrow:
+            b.lab(p, 365, "Bone marrow plasma cells", "2", "%")
+        b.drug(p, "XPOVIO 100 mg PO", weekly(340, 20))
+    # progression from the nadir on a line: nadir 0.4, PD at 0.9 (day 460) confirmed at 490
+    p = b.patient("labs_line_pd")
+    b.serum(p, {339: 2.0, 370: 0.8, 400: 0.4, 430: 0.42, 460: 0.9, 490: 1.1})
+    b.drug(p, "XPOVIO 100 mg PO", weekly(340, 30))
+    # a rise of 0.45 g/dL from the nadir (+112%, but < 0.5 g/dL) is not PD
+    p = b.patient("labs_small_rise")
+    b.serum(p, {339: 2.0, 370: 0.4, 400: 0.4, 430: 0.85, 460: 0.86})
+    b.drug(p, "XPOVIO 100 mg PO", weekly(340, 20))
+    # FLC-only disease: dFLC falls 60% twice = PR; no MR by FLC
+    p = b.patient("labs_flc")
+    for day, kappa in ((339, 60.0), (370, 24.0), (400, 22.0)):
+        b.lab(p, day, "SPEP M-spike", "0", "g/dL")
+        b.lab(p, day, "Kappa free light chain, serum", f"{kappa:g}", "mg/dL")
+        b.lab(p, day, "Lambda free light chain, serum", "1", "mg/dL")
+    b.drug(p, "XPOVIO 100 mg PO", weekly(340, 20))
+    # a drug added late in the regimen window, with the progression first seen after it
+    # started (look-ahead from the nadir 0.5 to 1.2), is a new line at its first date
+    p = b.patient("labs_late_addition")
+    b.serum(p, {339: 2.0, 350: 0.5, 370: 1.2, 400: 1.4})
+    b.drug(p, "XPOVIO 100 mg PO", weekly(340, 8))
+    b.drug(p, "POMALYST 4 mg PO", weekly(362, 4))
+    # no assessment in the line's window: not assessed (empty)
+    p = b.patient("labs_none")
+    b.drug(p, "XPOVIO 100 mg PO", weekly(340, 3))

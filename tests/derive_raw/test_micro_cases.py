@@ -1,0 +1,185 @@
+"""One hand-made micro-case per line-of-therapy and IMWG rule (see raw_cases.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from raw_cases import d
+
+
+def _lines(result, pid: str) -> list[dict]:
+    rows = result.lines.to_pylist()
+    return [r for r in rows if r["patient_id"] == pid]
+
+
+def _summary(result, pid: str) -> list[tuple]:
+    return [(r["line"], r["start_date"], r["drugs"]) for r in _lines(result, pid)]
+
+
+def _attrition(result, pid: str) -> list[str]:
+    return [r["reason"] for r in result.attrition.to_pylist() if r["patient_id"] == pid]
+
+
+def _index(result, pid: str) -> dt.date:
+    return next(r["progression_date"] for r in result.patients.to_pylist()
+                if r["patient_id"] == pid)  # fmt: skip
+
+
+def test_regimen_window(cases):
+    assert _summary(cases, "window") == [(1, d(100), "carfilzomib;pomalidomide")]
+
+
+def test_unplanned_addition_starts_a_line_and_drugs_continue(cases):
+    assert _summary(cases, "addition") == [
+        (1, d(100), "carfilzomib"), (2, d(150), "carfilzomib;daratumumab")]
+
+
+def test_imid_added_within_90_days_is_the_same_line(cases):
+    assert _summary(cases, "imid_exception") == [(1, d(100), "daratumumab;pomalidomide")]
+
+
+def test_dropping_a_drug_is_not_a_new_line(cases):
+    lines = _lines(cases, "drop")
+    assert [(r["line"], r["start_date"]) for r in lines] == [(1, d(100))]
+    assert lines[0]["end_date"] == d(163)  # end_date = last anti-myeloma administration
+
+
+def test_gap_over_90_days_is_a_new_line_with_the_same_drugs(cases):
+    assert _summary(cases, "gap") == [(1, d(100), "bortezomib"), (2, d(222), "bortezomib")]
+
+
+def test_steroids_premedication_and_supportive_drugs(cases):
+    assert _summary(cases, "steroids") == [
+        (1, d(100), "teclistamab"), (2, d(400), "dexamethasone;selinexor")]
+    reasons = _attrition(cases, "steroids")
+    assert reasons.count("steroid given alone (not anti-myeloma)") == 2
+    assert reasons.count("premedication (not anti-myeloma)") == 3
+    assert sum(r.startswith("not anti-myeloma") for r in reasons) == 3  # paracetamol + 2 zoledronic
+
+
+def test_companion_steroid_dates_the_line_start(cases):
+    assert _summary(cases, "steroid_start") == [
+        (1, d(50), "selinexor"), (2, d(200), "dexamethasone;pomalidomide")]
+
+
+def test_bispecific_step_up_doses_start_the_line(cases):
+    line = _lines(cases, "steroids")[0]
+    assert line["start_date"] == d(100)
+    assert line["regimen"] == "teclistamab"
+
+
+def test_unrecognised_text_is_listed(cases):
+    assert _attrition(cases, "unknown_text") == ["drug text not recognised by the vocabulary"]
+    assert _summary(cases, "unknown_text") == [(1, d(100), "ixazomib")]
+
+
+def test_lymphodepletion_is_not_a_line_but_cyclophosphamide_later_is(cases):
+    assert _summary(cases, "flucy") == [(1, d(200), "cyclophosphamide")]
+    events = [r for r in cases.audit["events"].to_pylist() if r["patient_id"] == "flucy"]
+    assert sum(r["role"] == "lymphodepletion" and r["line"] == 0 for r in events) == 6
+
+
+def test_car_t_bundle_is_one_line_at_the_infusion(cases):
+    assert _summary(cases, "cart") == [
+        (1, d(100), "carfilzomib"), (2, d(240), "idecabtagene vicleucel"),
+        (3, d(400), "pomalidomide")]
+    events = [r for r in cases.audit["events"].to_pylist()
+              if r["patient_id"] == "cart" and r["line"] == 2]  # fmt: skip
+    roles = sorted(r["role"] for r in events)
+    assert roles.count("bridging") == 2
+    assert roles.count("lymphodepletion") == 7  # 6 doses + 1 procedure
+    assert "apheresis" in roles and "car_t_infusion" in roles
+
+
+def test_index_car_t_is_never_a_salvage_line(cases):
+    for r in cases.lines.to_pylist():
+        assert r["start_date"] > d(0)
+    events = [r for r in cases.audit["events"].to_pylist() if r["line"] == 0]
+    assert {r["role"] for r in events} >= {"apheresis", "car_t_infusion"}
+
+
+def test_melphalan_and_transplant_are_one_line_with_tandem(cases):
+    lines = _lines(cases, "asct")
+    assert [(r["line"], r["start_date"], r["drugs"]) for r in lines] == [
+        (1, d(98), "melphalan"), (2, d(400), "lenalidomide")]
+    assert lines[0]["regimen"] == "melphalan + autologous stem cell transplant"
+
+
+def test_radiotherapy_course_alone_is_one_line(cases):
+    lines = _lines(cases, "rt")
+    assert [(r["line"], r["start_date"], r["end_date"], r["regimen"]) for r in lines] == [
+        (1, d(100), d(109), "radiotherapy"), (2, d(300), d(314), "selinexor")]
+
+
+def test_therapy_before_the_index_car_t_is_not_salvage(cases):
+    assert _summary(cases, "prior") == [(1, d(150), "belantamab mafodotin")]
+    assert _attrition(cases, "prior") == ["anti-myeloma therapy before the index CAR T"] * 2
+
+
+def test_index_date_is_first_confirmed_progression_after_car_t(cases):
+    assert _index(cases, "labs_pr") == d(300)
+    assert _index(cases, "window") == d(100)  # no labs: first new therapy
+
+
+@pytest.mark.parametrize("pid", ["labs_pr", "labs_units"])
+def test_pr_confirmed_and_units_normalised(cases, pid):
+    (line,) = _lines(cases, pid)
+    assert (line["start_date"], line["best_response"], line["progression_date"]) == (
+        d(340), "PR", None)
+    assert _index(cases, pid) == d(300)
+
+
+def test_single_pr_is_not_confirmed(cases):
+    assert _lines(cases, "labs_unconfirmed")[0]["best_response"] == "MR"
+
+
+def test_cr_needs_marrow_else_vgpr(cases):
+    assert _lines(cases, "labs_cr")[0]["best_response"] == "CR"
+    assert _lines(cases, "labs_no_marrow")[0]["best_response"] == "VGPR"
+
+
+def test_progression_from_nadir_and_retreatment_is_a_new_line(cases):
+    lines = _lines(cases, "labs_line_pd")
+    first = lines[0]
+    assert (first["line"], first["start_date"], first["best_response"],
+            first["progression_date"]) == (1, d(340), "PR", d(460))
+    assert lines[1]["start_date"] == d(466)  # first administration after the PD
+    assert lines[1]["drugs"] == "selinexor"
+
+
+def test_late_addition_after_progression_is_a_new_line(cases):
+    lines = _lines(cases, "labs_late_addition")
+    assert [(r["line"], r["start_date"], r["end_date"], r["drugs"]) for r in lines] == [
+        (1, d(340), d(361), "selinexor"), (2, d(362), d(389), "pomalidomide;selinexor")]
+    assert lines[0]["progression_date"] == d(362)  # look-ahead PD dated at the new therapy
+
+
+def test_rise_below_absolute_threshold_is_not_progression(cases):
+    (line,) = _lines(cases, "labs_small_rise")
+    assert (line["best_response"], line["progression_date"]) == ("PR", None)
+
+
+def test_flc_only_disease_pr(cases):
+    (line,) = _lines(cases, "labs_flc")
+    assert line["best_response"] == "PR"
+    a = [r for r in cases.audit["assessments"].to_pylist()
+         if r["patient_id"] == "labs_flc" and r["line"] == 1]  # fmt: skip
+    assert {r["parameter"] for r in a} == {"flc"}
+    assert a[0]["baseline"] == pytest.approx(59.0)
+
+
+def test_no_assessment_is_not_assessed(cases):
+    (line,) = _lines(cases, "labs_none")
+    assert line["best_response"] is None
+
+
+def test_every_raw_row_is_used_or_listed(cases):
+    from raw_cases import build_cases
+
+    tables = build_cases().tables()
+    used = {(r["table"], r["row"]) for r in cases.audit["events"].to_pylist()}
+    listed = {(r["table"], r["row"]) for r in cases.attrition.to_pylist()}
+    for name in ("administrations", "procedures"):
+        for row in tables[name]["row"].to_pylist():
+            assert (name, row) in used or (name, row) in listed, (name, row)

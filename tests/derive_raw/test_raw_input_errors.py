@@ -1,0 +1,154 @@
+"""Bad raw input: every problem named by file, row, column, value and fix; CLI exit code 2."""
+
+from __future__ import annotations
+
+import importlib
+
+import pyarrow.csv as pacsv
+import pytest
+from raw_cases import RawBuilder
+
+from aftercar.derive.raw.read import read_raw
+from aftercar.derive.raw.rules import load_rules
+from aftercar.errors import CohortError, ConfigError
+
+
+def _write(tmp_path, builder: RawBuilder, edit=None):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for name, t in builder.tables().items():
+        t = t.drop_columns(["row"])
+        pacsv.write_csv(t, raw / f"{name}.csv")
+    if edit:
+        edit(raw)
+    return tmp_path
+
+
+def _one_patient() -> RawBuilder:
+    b = RawBuilder()
+    b.patient("P1")
+    b.drug("P1", "XPOVIO 100 mg PO", [100, 107])
+    b.serum("P1", {99: 2.0, 130: 0.9})
+    return b
+
+
+def _replace(path, old, new):
+    path.write_text(path.read_text().replace(old, new, 1))
+
+
+def test_bad_date_and_unknown_patient_are_listed(tmp_path):
+    def edit(raw):
+        _replace(raw / "administrations.csv", "2020-04-10", "10/04/2020")
+        _replace(raw / "labs.csv", '"P1"', '"P9"')
+
+    with pytest.raises(CohortError) as err:
+        read_raw(_write(tmp_path, _one_patient(), edit))
+    text = str(err.value)
+    assert ("administrations.csv, row 2, column 'date': not a valid date "
+            "(value: '10/04/2020')") in text
+    assert "Fix: write dates as YYYY-MM-DD" in text
+
+
+def test_unknown_patient_in_labs(tmp_path):
+    with pytest.raises(CohortError) as err:
+        read_raw(_write(tmp_path, _one_patient(),
+                        lambda raw: _replace(raw / "labs.csv", '"P1"', '"P9"')))
+    assert "labs.csv, row 2, column 'patient_id': patient is not in the patients table" in str(
+        err.value)
+
+
+def test_unknown_lab_unit_is_an_error(tmp_path):
+    from aftercar.derive.raw.derive import derive_raw
+
+    root = _write(tmp_path, _one_patient(), lambda raw: _replace(raw / "labs.csv", "g/dL", "oz"))
+    with pytest.raises(CohortError) as err:
+        derive_raw(read_raw(root))
+    assert "row 2, column 'unit'" in str(err.value) and "'oz'" in str(err.value)
+
+
+def test_missing_table(tmp_path):
+    root = _write(tmp_path, _one_patient(), lambda raw: (raw / "labs.csv").unlink())
+    with pytest.raises(CohortError) as err:
+        read_raw(root)
+    assert "the raw 'labs' table is missing" in str(err.value)
+
+
+def test_unknown_rule_key(tmp_path):
+    f = tmp_path / "rules.toml"
+    f.write_text("[lines]\nregimen_window_dayz = 28\n[measurable]\nserum_g_dl = 'one'\n")
+    with pytest.raises(ConfigError) as err:
+        load_rules(f)
+    assert "lines.regimen_window_dayz" in str(err.value)
+    assert "measurable.serum_g_dl" in str(err.value)
+
+
+def test_rules_override(tmp_path):
+    f = tmp_path / "rules.toml"
+    f.write_text("[lines]\nregimen_window_days = 28\n")
+    assert load_rules(f).get("lines", "regimen_window_days") == 28
+
+
+def _cli():
+    """The CLI with the derive command (registered here until cli/__init__ lists it)."""
+    from aftercar import cli
+
+    if not any(c.name == "derive" for c in cli.app.registered_commands):
+        importlib.import_module("aftercar.cli.derive").register(cli.app)
+    return cli
+
+
+def test_cli_exit_code_2_on_bad_input(tmp_path, capsys):
+    cli = _cli()
+    root = _write(tmp_path, _one_patient(),
+                  lambda raw: _replace(raw / "administrations.csv", "2020-04-10", "soon"))
+    assert cli.main(["derive", str(root), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "column 'date'" in err and "Traceback" not in err
+
+
+def test_cli_writes_cohort_and_audit(tmp_path):
+    from aftercar.io import read_cohort
+
+    cli = _cli()
+    root = _write(tmp_path, _one_patient())
+    out = tmp_path / "cohort"
+    assert cli.main(["derive", str(root), "-o", str(out)]) == 0
+    for name in ("lines", "events", "assessments", "attrition"):
+        assert (out / "audit" / f"{name}.csv").is_file()
+    cohort = read_cohort(out)
+    assert cohort.lines.num_rows == 1
+
+
+def test_rules_are_read_only():
+    rules = load_rules()
+    with pytest.raises(TypeError):
+        rules.lot["lines"]["regimen_window_days"] = 60  # type: ignore[index]
+    assert rules.get("lines", "regimen_window_days") == 30
+
+
+def test_every_rule_section_names_a_source():
+    from importlib import resources
+
+    for name in ("lot_rules.toml", "imwg_rules.toml"):
+        text = resources.files("aftercar.data").joinpath(name).read_text("utf-8")
+        sections = text.split("\n[")[1:]
+        for section in sections:
+            assert "Source" in section or "source" in section or "IMWG 2016" in section or (
+                "aftercar convention" in section), section.splitlines()[0]
+
+
+def test_parquet_and_csv_give_the_same_cohort(tmp_path):
+    import pyarrow.parquet as pq
+
+    from aftercar.derive.raw.derive import derive_raw
+
+    b = _one_patient()
+    csv_root = _write(tmp_path / "c", b) if (tmp_path / "c").mkdir() is None else None
+    pq_raw = tmp_path / "p" / "raw"
+    pq_raw.mkdir(parents=True)
+    for name, t in b.tables().items():
+        pq.write_table(t.drop_columns(["row"]), pq_raw / f"{name}.parquet")
+    a = derive_raw(read_raw(csv_root)).lines
+    p = derive_raw(read_raw(tmp_path / "p")).lines
+    assert a.to_pylist() == p.to_pylist()
+    assert a.num_rows == 1
