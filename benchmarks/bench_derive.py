@@ -60,8 +60,10 @@ def _canon(drugs: set[str]) -> frozenset[str]:
 
 
 def _truth_drugs(regimens: pd.Series) -> pd.Series:
-    table = pd.read_csv(Path(__file__).parents[1] / "src/aftercar/data/simulation_regimens.csv",
-                        keep_default_na=False)
+    table = pd.read_csv(
+        Path(__file__).parents[1] / "src/aftercar/data/simulation_regimens.csv",
+        keep_default_na=False,
+    )
     by_text = dict(zip(table.text, table.drugs, strict=True))
     cache = {}
     for text in regimens.unique():
@@ -82,24 +84,29 @@ def _dates(df: pd.DataFrame, cols) -> pd.DataFrame:
 def _observable(truth: pd.DataFrame) -> np.ndarray:
     """True lines that leave a trace in the raw records: a drug, or a radiotherapy course
     (a trial "undisclosed agent" line has no administration at all)."""
-    table = pd.read_csv(Path(__file__).parents[1] / "src/aftercar/data/simulation_regimens.csv",
-                        keep_default_na=False)
+    table = pd.read_csv(
+        Path(__file__).parents[1] / "src/aftercar/data/simulation_regimens.csv",
+        keep_default_na=False,
+    )
     traced = set(table.text[(table.drugs != "") | (table.arm == "radiotherapy")])
     return truth.regimen.isin(traced).to_numpy()
 
 
 def compare_lines(truth: pd.DataFrame, derived: pd.DataFrame) -> dict:
     truth = truth.assign(dset=_truth_drugs(truth.regimen))
-    derived = derived.assign(dset=derived.drugs.fillna("").map(
-        lambda s: _canon({d for d in s.split(";") if d})))
+    derived = derived.assign(
+        dset=derived.drugs.fillna("").map(lambda s: _canon({d for d in s.split(";") if d}))
+    )
     m = truth.merge(derived, on=["patient_id", "start_date"], how="left", suffixes=("", "_d"))
     m = m.drop_duplicates(["patient_id", "line"])
     exact = m.dset == m.dset_d
     obs = _observable(m)
     d2 = derived.merge(truth, on=["patient_id", "start_date"], how="left", suffixes=("", "_t"))
     why = _unmatched(m[m.line_d.isna()], derived, obs[m.line_d.isna().to_numpy()])
-    return {**why,
-        "true lines": len(truth), "derived lines": len(derived),
+    return {
+        **why,
+        "true lines": len(truth),
+        "derived lines": len(derived),
         "start date exact": m.line_d.notna().mean(),
         "start date + drug set exact": exact.mean(),
         "... over observable true lines": exact[obs].mean(),
@@ -123,19 +130,32 @@ def _observable_progression(m: pd.DataFrame, truth: pd.DataFrame, labs: pd.DataF
 def _unmatched(miss: pd.DataFrame, derived: pd.DataFrame, observable: np.ndarray) -> dict:
     """Why true lines have no derived line with the same start (shares of all true lines)."""
     j = miss[["patient_id", "line", "start_date"]].merge(
-        derived[["patient_id", "start_date", "end_date"]], on="patient_id", suffixes=("", "_d"))
-    late = j[(j.start_date_d > j.start_date)
-             & (j.start_date_d <= j.start_date + pd.Timedelta(days=7))]
+        derived[["patient_id", "start_date", "end_date"]], on="patient_id", suffixes=("", "_d")
+    )
+    late = j[
+        (j.start_date_d > j.start_date) & (j.start_date_d <= j.start_date + pd.Timedelta(days=7))
+    ]
     inside = j[(j.start_date_d < j.start_date) & (pd.to_datetime(j.end_date) >= j.start_date)]
     keys = list(zip(miss.patient_id, miss.line, strict=True))
     late_k = set(zip(late.patient_id, late.line, strict=True))
     inside_k = set(zip(inside.patient_id, inside.line, strict=True))
     n = max(len(miss), 1)
-    kinds = {"no raw trace": 0, "derived start 1-7 days later": 0,
-             "inside a longer derived line": 0, "other": 0}
+    kinds = {
+        "no raw trace": 0,
+        "derived start 1-7 days later": 0,
+        "inside a longer derived line": 0,
+        "other": 0,
+    }
     for k, o in zip(keys, observable, strict=True):
-        kind = ("no raw trace" if not o else "derived start 1-7 days later" if k in late_k
-                else "inside a longer derived line" if k in inside_k else "other")
+        kind = (
+            "no raw trace"
+            if not o
+            else "derived start 1-7 days later"
+            if k in late_k
+            else "inside a longer derived line"
+            if k in inside_k
+            else "other"
+        )
         kinds[kind] += 1
     return {f"unmatched true lines: {k}": v / n for k, v in kinds.items()}
 
@@ -150,11 +170,14 @@ def compare_response(m: pd.DataFrame) -> dict:
     days = (x.progression_date_d - x.progression_date).dt.days
     both_none = x.progression_date.isna() & x.progression_date_d.isna()
     obs = (x.progression_date_d == x.observable) | both_none
-    return {"best response exact": agree, "best response >= PR agreement": orr,
-            "progression date within 0 days (latent)": ((days.abs() == 0) | both_none).mean(),
-            "progression date within 7 days (latent)": ((days.abs() <= 7) | both_none).mean(),
-            "progression date exact (observable)": obs.mean(),
-            "_confusion": cm}
+    return {
+        "best response exact": agree,
+        "best response >= PR agreement": orr,
+        "progression date within 0 days (latent)": ((days.abs() == 0) | both_none).mean(),
+        "progression date within 7 days (latent)": ((days.abs() <= 7) | both_none).mean(),
+        "progression date exact (observable)": obs.mean(),
+        "_confusion": cm,
+    }
 
 
 def compare_index(truth_p, derived_p, truth_lines, labs) -> dict:
@@ -167,11 +190,13 @@ def compare_index(truth_p, derived_p, truth_lines, labs) -> dict:
     m = m.join(v, on="patient_id").join(first.rename("first_start"), on="patient_id")
     m["observable"] = m[["first_visit", "first_start"]].min(axis=1)
     diff = (m.progression_date_d - m.progression_date).dt.days
-    return {"patients with a derived index date": m.progression_date_d.notna().mean(),
-            "index date exact (latent)": (diff == 0).mean(),
-            "index date within 7 days (latent)": (diff.abs() <= 7).mean(),
-            "index date within 28 days (latent)": (diff.abs() <= 28).mean(),
-            "index date exact (observable)": (m.progression_date_d == m.observable).mean()}
+    return {
+        "patients with a derived index date": m.progression_date_d.notna().mean(),
+        "index date exact (latent)": (diff == 0).mean(),
+        "index date within 7 days (latent)": (diff.abs() <= 7).mean(),
+        "index date within 28 days (latent)": (diff.abs() <= 28).mean(),
+        "index date exact (observable)": (m.progression_date_d == m.observable).mean(),
+    }
 
 
 def headline(patients: pd.DataFrame, lines: pd.DataFrame) -> dict:
@@ -188,10 +213,13 @@ def headline(patients: pd.DataFrame, lines: pd.DataFrame) -> dict:
     t = lines.assign(tce=tce)
     t = t[t.tce.fillna(False)].sort_values(["patient_id", "line"]).drop_duplicates("patient_id")
     t = t[t.best_response.isin(CODES)]
-    return {"median OS from index (months)": km.median().estimate,
-            "first-salvage ORR": first.best_response.isin(CODES[:4]).mean(),
-            "first-TCE ORR": t.best_response.isin(CODES[:4]).mean(),
-            "patients": len(patients), "lines": len(lines)}
+    return {
+        "median OS from index (months)": km.median().estimate,
+        "first-salvage ORR": first.best_response.isin(CODES[:4]).mean(),
+        "first-TCE ORR": t.best_response.isin(CODES[:4]).mean(),
+        "patients": len(patients),
+        "lines": len(lines),
+    }
 
 
 def main() -> None:
@@ -213,21 +241,28 @@ def main() -> None:
         out = derive_raw(raw)
         wall = time.perf_counter() - t0
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"derived {args.patients:,} patients ({n_rows:,} raw rows) in {wall:.1f} s, "
-              f"peak RSS {rss:,.0f} MiB")
+        print(
+            f"derived {args.patients:,} patients ({n_rows:,} raw rows) in {wall:.1f} s, "
+            f"peak RSS {rss:,.0f} MiB"
+        )
         if not args.speed_only:
             _report(root, out)
 
 
 def _report(root: Path, out) -> None:
     truth = root / "truth"
-    tl = _dates(pq.read_table(truth / "lines.parquet").to_pandas(),
-                ["start_date", "progression_date"])
+    tl = _dates(
+        pq.read_table(truth / "lines.parquet").to_pandas(), ["start_date", "progression_date"]
+    )
     tp = _dates(pq.read_table(truth / "patients.parquet").to_pandas(), ["progression_date"])
     dl = _dates(out.lines.to_pandas(), ["start_date", "progression_date"])
     dp = _dates(out.patients.to_pandas(), ["progression_date"])
-    labs = _dates(pq.read_table(root / "raw/labs.parquet", columns=["patient_id", "date"])
-                  .to_pandas().drop_duplicates(), ["date"])
+    labs = _dates(
+        pq.read_table(root / "raw/labs.parquet", columns=["patient_id", "date"])
+        .to_pandas()
+        .drop_duplicates(),
+        ["date"],
+    )
     res = compare_lines(tl, dl)
     matched = _observable_progression(res.pop("_matched"), tl, labs)
     resp = compare_response(matched)
@@ -237,8 +272,10 @@ def _report(root: Path, out) -> None:
         print(f"  {k:45s} {v:.4f}" if isinstance(v, float) else f"  {k:45s} {v}")
     print("best-response confusion (rows = truth, columns = derived):")
     print(cm.to_string())
-    h_true = headline(pq.read_table(truth / "patients.parquet").to_pandas(),
-                      pq.read_table(truth / "lines.parquet").to_pandas())
+    h_true = headline(
+        pq.read_table(truth / "patients.parquet").to_pandas(),
+        pq.read_table(truth / "lines.parquet").to_pandas(),
+    )
     h_der = headline(out.patients.to_pandas(), out.lines.to_pandas())
     print("headline numbers (true cohort vs derived cohort):")
     for k in h_true:

@@ -42,8 +42,11 @@ def _cohort(patients) -> RawBuilder:
     return b
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                 HealthCheck.data_too_large])
+@settings(
+    max_examples=4,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(st.lists(patient, min_size=1, max_size=25))
 def test_invariants(patients):
     b = _cohort(patients)

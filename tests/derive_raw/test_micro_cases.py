@@ -32,7 +32,9 @@ def test_regimen_window(cases):
 
 def test_unplanned_addition_starts_a_line_and_drugs_continue(cases):
     assert _summary(cases, "addition") == [
-        (1, d(100), "carfilzomib"), (2, d(150), "carfilzomib;daratumumab")]
+        (1, d(100), "carfilzomib"),
+        (2, d(150), "carfilzomib;daratumumab"),
+    ]
 
 
 def test_imid_added_within_90_days_is_the_same_line(cases):
@@ -51,7 +53,9 @@ def test_gap_over_90_days_is_a_new_line_with_the_same_drugs(cases):
 
 def test_steroids_premedication_and_supportive_drugs(cases):
     assert _summary(cases, "steroids") == [
-        (1, d(100), "teclistamab"), (2, d(400), "dexamethasone;selinexor")]
+        (1, d(100), "teclistamab"),
+        (2, d(400), "dexamethasone;selinexor"),
+    ]
     reasons = _attrition(cases, "steroids")
     assert reasons.count("steroid given alone (not anti-myeloma)") == 2
     assert reasons.count("premedication (not anti-myeloma)") == 3
@@ -60,7 +64,9 @@ def test_steroids_premedication_and_supportive_drugs(cases):
 
 def test_companion_steroid_dates_the_line_start(cases):
     assert _summary(cases, "steroid_start") == [
-        (1, d(50), "selinexor"), (2, d(200), "dexamethasone;pomalidomide")]
+        (1, d(50), "selinexor"),
+        (2, d(200), "dexamethasone;pomalidomide"),
+    ]
 
 
 def test_bispecific_step_up_doses_start_the_line(cases):
@@ -82,8 +88,10 @@ def test_lymphodepletion_is_not_a_line_but_cyclophosphamide_later_is(cases):
 
 def test_car_t_bundle_is_one_line_at_the_infusion(cases):
     assert _summary(cases, "cart") == [
-        (1, d(100), "carfilzomib"), (2, d(240), "idecabtagene vicleucel"),
-        (3, d(400), "pomalidomide")]
+        (1, d(100), "carfilzomib"),
+        (2, d(240), "idecabtagene vicleucel"),
+        (3, d(400), "pomalidomide"),
+    ]
     events = [r for r in cases.audit["events"].to_pylist()
               if r["patient_id"] == "cart" and r["line"] == 2]  # fmt: skip
     roles = sorted(r["role"] for r in events)
@@ -102,14 +110,18 @@ def test_index_car_t_is_never_a_salvage_line(cases):
 def test_melphalan_and_transplant_are_one_line_with_tandem(cases):
     lines = _lines(cases, "asct")
     assert [(r["line"], r["start_date"], r["drugs"]) for r in lines] == [
-        (1, d(98), "melphalan"), (2, d(400), "lenalidomide")]
+        (1, d(98), "melphalan"),
+        (2, d(400), "lenalidomide"),
+    ]
     assert lines[0]["regimen"] == "melphalan + autologous stem cell transplant"
 
 
 def test_radiotherapy_course_alone_is_one_line(cases):
     lines = _lines(cases, "rt")
     assert [(r["line"], r["start_date"], r["end_date"], r["regimen"]) for r in lines] == [
-        (1, d(100), d(109), "radiotherapy"), (2, d(300), d(314), "selinexor")]
+        (1, d(100), d(109), "radiotherapy"),
+        (2, d(300), d(314), "selinexor"),
+    ]
 
 
 def test_therapy_before_the_index_car_t_is_not_salvage(cases):
@@ -126,7 +138,10 @@ def test_index_date_is_first_confirmed_progression_after_car_t(cases):
 def test_pr_confirmed_and_units_normalised(cases, pid):
     (line,) = _lines(cases, pid)
     assert (line["start_date"], line["best_response"], line["progression_date"]) == (
-        d(340), "PR", None)
+        d(340),
+        "PR",
+        None,
+    )
     assert _index(cases, pid) == d(300)
 
 
@@ -142,8 +157,12 @@ def test_cr_needs_marrow_else_vgpr(cases):
 def test_progression_from_nadir_and_retreatment_is_a_new_line(cases):
     lines = _lines(cases, "labs_line_pd")
     first = lines[0]
-    assert (first["line"], first["start_date"], first["best_response"],
-            first["progression_date"]) == (1, d(340), "PR", d(460))
+    assert (
+        first["line"],
+        first["start_date"],
+        first["best_response"],
+        first["progression_date"],
+    ) == (1, d(340), "PR", d(460))
     assert lines[1]["start_date"] == d(466)  # first administration after the PD
     assert lines[1]["drugs"] == "selinexor"
 
@@ -151,7 +170,9 @@ def test_progression_from_nadir_and_retreatment_is_a_new_line(cases):
 def test_late_addition_after_progression_is_a_new_line(cases):
     lines = _lines(cases, "labs_late_addition")
     assert [(r["line"], r["start_date"], r["end_date"], r["drugs"]) for r in lines] == [
-        (1, d(340), d(361), "selinexor"), (2, d(362), d(389), "pomalidomide;selinexor")]
+        (1, d(340), d(361), "selinexor"),
+        (2, d(362), d(389), "pomalidomide;selinexor"),
+    ]
     assert lines[0]["progression_date"] == d(362)  # look-ahead PD dated at the new therapy
 
 

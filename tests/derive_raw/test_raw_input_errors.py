@@ -44,17 +44,20 @@ def test_bad_date_and_unknown_patient_are_listed(tmp_path):
     with pytest.raises(CohortError) as err:
         read_raw(_write(tmp_path, _one_patient(), edit))
     text = str(err.value)
-    assert ("administrations.csv, row 2, column 'date': not a valid date "
-            "(value: '10/04/2020')") in text
+    assert (
+        "administrations.csv, row 2, column 'date': not a valid date (value: '10/04/2020')"
+    ) in text
     assert "Fix: write dates as YYYY-MM-DD" in text
 
 
 def test_unknown_patient_in_labs(tmp_path):
     with pytest.raises(CohortError) as err:
-        read_raw(_write(tmp_path, _one_patient(),
-                        lambda raw: _replace(raw / "labs.csv", '"P1"', '"P9"')))
+        read_raw(
+            _write(tmp_path, _one_patient(), lambda raw: _replace(raw / "labs.csv", '"P1"', '"P9"'))
+        )
     assert "labs.csv, row 2, column 'patient_id': patient is not in the patients table" in str(
-        err.value)
+        err.value
+    )
 
 
 def test_unknown_lab_unit_is_an_error(tmp_path):
@@ -99,8 +102,11 @@ def _cli():
 
 def test_cli_exit_code_2_on_bad_input(tmp_path, capsys):
     cli = _cli()
-    root = _write(tmp_path, _one_patient(),
-                  lambda raw: _replace(raw / "administrations.csv", "2020-04-10", "soon"))
+    root = _write(
+        tmp_path,
+        _one_patient(),
+        lambda raw: _replace(raw / "administrations.csv", "2020-04-10", "soon"),
+    )
     assert cli.main(["derive", str(root), "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "column 'date'" in err and "Traceback" not in err
@@ -133,8 +139,12 @@ def test_every_rule_section_names_a_source():
         text = resources.files("aftercar.data").joinpath(name).read_text("utf-8")
         sections = text.split("\n[")[1:]
         for section in sections:
-            assert "Source" in section or "source" in section or "IMWG 2016" in section or (
-                "aftercar convention" in section), section.splitlines()[0]
+            assert (
+                "Source" in section
+                or "source" in section
+                or "IMWG 2016" in section
+                or ("aftercar convention" in section)
+            ), section.splitlines()[0]
 
 
 def test_parquet_and_csv_give_the_same_cohort(tmp_path):

@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "validate",
     "template",
     "simulate",
+    "derive",
     "report",
     "regimens",
     "benchmark",

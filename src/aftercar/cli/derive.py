@@ -17,8 +17,13 @@ _FORMATS = ("csv", "parquet", "xlsx")
 
 
 def derive(
-    rawdir: Annotated[Path, typer.Argument(help="Raw folder (patients, administrations, "
-                                           "procedures, labs; CSV or Parquet; or its raw/).")],
+    rawdir: Annotated[
+        Path,
+        typer.Argument(
+            help="Raw folder (patients, administrations, "
+            "procedures, labs; CSV or Parquet; or its raw/)."
+        ),
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Cohort folder to write.")],
     rules: Annotated[
         Path | None, typer.Option("--rules", help="TOML overriding lot_rules / imwg_rules keys.")

@@ -33,6 +33,20 @@ def _resolve_cohort(cohort: Path | None, demo: bool) -> Path:
     return cohort
 
 
+def _derived_if_raw(path: Path, output: Path, force: bool) -> Path:
+    """A raw-records folder is derived first (``aftercar derive``) into OUTDIR's sibling."""
+    from aftercar.derive.raw import derive_folder, is_raw_folder
+
+    if not is_raw_folder(path):
+        return path
+    from aftercar.report.output import check_target
+
+    check_target(output, [path], force=force)
+    target = output.with_name(f"{output.name}-derived-cohort")
+    typer.echo(f"{path} holds raw records: deriving the curated cohort into {target}")
+    return Path(derive_folder(path, target))
+
+
 def _input_bounds(study, earliest_date: str | None, age_range: str | None):
     """Apply --earliest-date / --age-range (parsed as ``aftercar validate`` does)."""
     from aftercar.cli.validate import _age_range, _earliest
@@ -134,6 +148,7 @@ def report(
     from aftercar.report.output import check_target
 
     path = _resolve_cohort(cohort, demo)
+    path = _derived_if_raw(path, output, force)
     study = study_config(config, date_format, suppress_below)
     study = _input_bounds(study, earliest_date, age_range)
     if by:

@@ -44,7 +44,8 @@ def _bundle_rows(c, f: ibis.Table) -> ibis.Table:
     adm_pid = c.adm.select("row", "patient_id").distinct()
     am = c.adm_members.join(adm_pid, "row").mutate(table=ibis.literal("administrations"))
     pm = c.proc_members.join(c.proc.select("row", "patient_id"), "row").mutate(
-        table=ibis.literal("procedures"))
+        table=ibis.literal("procedures")
+    )
     cm = c.conditioning.join(adm_pid, "row").mutate(table=ibis.literal("administrations"),
                                                     is_index=False)  # fmt: skip
     tp = c.transplant_proc.mutate(table=ibis.literal("procedures"), is_index=False,
@@ -82,7 +83,8 @@ def _drugs(c, rows: ibis.Table) -> ibis.Table:
     j = j.filter(j.kind.isin(["anchor", "steroid", "car_t"]))
     d = j.select("patient_id", "line", "ingredient").distinct()
     return d.group_by(["patient_id", "line"]).aggregate(
-        drugs=d.ingredient.group_concat(";", order_by=d.ingredient))
+        drugs=d.ingredient.group_concat(";", order_by=d.ingredient)
+    )
 
 
 def _regimen(drugs: str, kind: str) -> str:
@@ -98,8 +100,10 @@ def _regimen(drugs: str, kind: str) -> str:
 def regimen_texts(drugs: list[str | None], kinds: list[str]) -> list[str]:
     """Readable regimen texts that :func:`aftercar.vocab.parse_regimen` reads back as ``drugs``."""
     cache: dict[tuple[str, str], str] = {}
-    return [cache.setdefault((d or "", k), _regimen(d or "", k)) for d, k in zip(drugs, kinds,
-                                                                                 strict=True)]
+    return [
+        cache.setdefault((d or "", k), _regimen(d or "", k))
+        for d, k in zip(drugs, kinds, strict=True)
+    ]
 
 
 def _audit_lines(final: ibis.Table, rows: ibis.Table) -> ibis.Table:
@@ -135,7 +139,8 @@ def _audit_assessments(index_a, line_a, norm: ibis.Table) -> ibis.Table:
     u = ia.union(la)
     ok = norm.filter(norm.param.notnull())
     rows = ok.group_by(["patient_id", "date"]).aggregate(
-        lab_rows=ok.row.cast("string").group_concat(" ", order_by=ok.row))
+        lab_rows=ok.row.cast("string").group_concat(" ", order_by=ok.row)
+    )
     u = u.left_join(rows, ["patient_id", "date"])
     code = u.level.cases(*[(i, c) for i, c in enumerate(CODES)])
     conf = u.confirmed_level.cases(*[(i, c) for i, c in enumerate(CODES)])
@@ -218,8 +223,11 @@ def _attrition(c, index, used, norm, rules: Rules) -> ibis.Table:
 
 def _bundle_ends(c, rows: ibis.Table) -> ibis.Table:
     """Last dated row of each line (the end of a CAR-T, transplant or radiotherapy line)."""
-    dates = c.adm.select("row", "date", table=ibis.literal("administrations")).distinct().union(
-        c.proc.select("row", "date", table=ibis.literal("procedures")))
+    dates = (
+        c.adm.select("row", "date", table=ibis.literal("administrations"))
+        .distinct()
+        .union(c.proc.select("row", "date", table=ibis.literal("procedures")))
+    )
     j = rows.filter(rows.line > 0).join(dates, ["table", "row"])
     return j.group_by(["patient_id", "line"]).aggregate(last_row_date=j.date.max())
 
@@ -227,8 +235,9 @@ def _bundle_ends(c, rows: ibis.Table) -> ibis.Table:
 def _curated(c, index: ibis.Table, final: ibis.Table, drugs: ibis.Table, ends: ibis.Table):
     ix = index.filter(index.index_date.notnull()).select("patient_id", "index_date")
     pats = c.pats.join(ix, "patient_id")
-    pats = pats.mutate(progression_date=pats.index_date,
-                       car_t_best_response=ibis.null("string")).drop("index_date", "row", "pkey")
+    pats = pats.mutate(
+        progression_date=pats.index_date, car_t_best_response=ibis.null("string")
+    ).drop("index_date", "row", "pkey")
     lines = final.left_join(drugs, ["patient_id", "line"]).left_join(ends, ["patient_id", "line"])
     last = ibis.greatest(lines.start_date, lines.last_row_date.fill_null(lines.start_date))
     before_next = lines.next_start - ibis.interval(days=1)
@@ -269,7 +278,8 @@ def assemble(con, c, index, index_a, ev, final, members, line_a, norm, rules: Ru
         "lines": _audit_lines(final, rows).order_by(["patient_id", "line"]).to_pyarrow(),
         "events": rows.order_by(["table", "row"]).to_pyarrow(),
         "assessments": _audit_assessments(index_a, line_a, norm)
-        .order_by(["patient_id", "line", "date"]).to_pyarrow(),
+        .order_by(["patient_id", "line", "date"])
+        .to_pyarrow(),
     }
     attrition = _attrition(c, index, rows, norm, rules).to_pyarrow()
     return RawDerivation(pats, _finish_lines(lines), audit, attrition)

@@ -99,8 +99,9 @@ def _bridging(adm: ibis.Table, inf: ibis.Table, rules: Rules) -> ibis.Table:
                               anchors.date >= b.apheresis_date - _days(cont),
                               anchors.date < b.apheresis_date])  # fmt: skip
     cont_keys = before.select(before.patient_id, before.ingredient, before.infusion_date).distinct()
-    cand = cand.select(cand.row, cand.patient_id, cand.ingredient, cand.infusion_date,
-                       cand.is_index)
+    cand = cand.select(
+        cand.row, cand.patient_id, cand.ingredient, cand.infusion_date, cand.is_index
+    )
     new = cand.anti_join(cont_keys, ["patient_id", "ingredient", "infusion_date"])
     return new.group_by("row").aggregate(bundle_date=new.infusion_date.min(),
                                          is_index=new.is_index.max()).mutate(
@@ -128,7 +129,8 @@ def transplants(adm: ibis.Table, proc: ibis.Table, rules: Rules) -> tuple[ibis.T
                    c.date <= t.date + _days(hi)])  # fmt: skip
     cond = j.group_by(["row", "ingredient"]).aggregate(bundle_date=j.bundle_date.min())
     return t.select("patient_id", "row", "date", "bundle_date"), cond.mutate(
-        role=ibis.literal("conditioning"))
+        role=ibis.literal("conditioning")
+    )
 
 
 def rt_courses(proc: ibis.Table, rules: Rules) -> ibis.Table:

@@ -118,8 +118,10 @@ def _measurable(b: ibis.Table, rules: Rules) -> ibis.Table:
 
 def _carry(t: ibis.Table, cols: tuple[str, ...]) -> ibis.Table:
     w = ibis.window(group_by=t.lkey, order_by=[t.date, t.vid], rows=(None, 0))
-    t = t.mutate(**{f"_n_{c}": t[c].count().over(w) for c in cols},
-                 _marrow_date=ibis.ifelse(t.marrow_pc.notnull(), t.date, ibis.null("date")))
+    t = t.mutate(
+        **{f"_n_{c}": t[c].count().over(w) for c in cols},
+        _marrow_date=ibis.ifelse(t.marrow_pc.notnull(), t.date, ibis.null("date")),
+    )
     t = t.mutate(_nm=t._marrow_date.count().over(w))
     out = {}
     for c in cols:
@@ -147,8 +149,10 @@ def _categories(t: ibis.Table, rules: Rules) -> ibis.Value:
     ratio = t.kappa / t.lambda_.nullif(0)
     scr = cr & (ratio >= m["flc_ratio_low"]) & (ratio <= m["flc_ratio_high"])
     u_vgpr = urine.isnull() | (urine < r["vgpr_urine_mg_24h"])
-    u_pr = urine.isnull() | (urine < r["pr_urine_mg_24h"]) | (
-        (1 - urine / t.b_urine_m.nullif(0)) >= r["pr_urine_reduction"]
+    u_pr = (
+        urine.isnull()
+        | (urine < r["pr_urine_mg_24h"])
+        | ((1 - urine / t.b_urine_m.nullif(0)) >= r["pr_urine_reduction"])
     )
     serum = t.param == "serum"
     vgpr = ibis.cases(

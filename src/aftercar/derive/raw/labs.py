@@ -68,8 +68,11 @@ def lab_problems(norm: ibis.Table, file: str = "labs") -> list[Problem]:
     out = []
     for r in bad:
         col = "unit" if "unit" in r["problem"] else "value"
-        hint = ("add the unit to [units] in the rules TOML, or convert the value"
-                if col == "unit" else "write a plain number (or POSITIVE / NEGATIVE)")
+        hint = (
+            "add the unit to [units] in the rules TOML, or convert the value"
+            if col == "unit"
+            else "write a plain number (or POSITIVE / NEGATIVE)"
+        )
         value = r["unit"] if col == "unit" else r["text"]
         out.append(Problem(file, r["row"], col, str(value), f"{r['test']}: {r['problem']}", hint))
     return out

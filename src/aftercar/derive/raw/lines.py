@@ -65,7 +65,8 @@ def _regimen(j: ibis.Table, rules: Rules) -> ibis.Table:
                         & (drugs.date <= drugs.start_date + _days(add))
                         & drugs.drug_class.isin(classes))  # fmt: skip
     late = late.anti_join(cls0, ["patient_id", "drug_class"]).anti_join(
-        r0k, ["patient_id", "ingredient"])
+        r0k, ["patient_id", "ingredient"]
+    )
     w = ibis.window(group_by=[late.patient_id, late.drug_class], order_by=[late.date, late.eid])
     exc = late.mutate(_rn=ibis.row_number().over(w)).filter(lambda t: t._rn == 0)
     reg = r0k.union(exc.select("patient_id", "ingredient")).distinct()
@@ -73,7 +74,8 @@ def _regimen(j: ibis.Table, rules: Rules) -> ibis.Table:
     # start of a new line when the progression turns out to precede them
     late_days = rules.get("lines", "late_addition_days")
     firsts = r0.group_by(["patient_id", "ingredient"]).aggregate(
-        first=r0.date.min(), start_date=r0.start_date.min())
+        first=r0.date.min(), start_date=r0.start_date.min()
+    )
     in_win = firsts.filter(firsts.first > firsts.start_date + _days(late_days))
     cand = exc.select("patient_id", d=exc.date).union(in_win.select("patient_id", d=in_win.first))
     return reg, cand.group_by("patient_id").aggregate(b_exc=cand.d.min())
@@ -205,9 +207,11 @@ def _line_tables(st: _Steps, k: int) -> tuple[ibis.Table, ibis.Table]:
     r = st.t("_remaining")
     same_day = r.join(b.select("patient_id", b_start=b.start_date), "patient_id")
     same_day = same_day.filter((same_day.kind == "drug") & (same_day.date == same_day.b_start))
-    members = b.select("patient_id", eid=b.first_eid, line=kk).union(
-        m.select("patient_id", "eid", line=kk)).union(
-        same_day.select("patient_id", "eid", line=kk))
+    members = (
+        b.select("patient_id", eid=b.first_eid, line=kk)
+        .union(m.select("patient_id", "eid", line=kk))
+        .union(same_day.select("patient_id", "eid", line=kk))
+    )
     return b_lines.union(d_lines), members
 
 

@@ -85,8 +85,17 @@ def _read_strings(f: Path) -> pa.Table:
 def _listed(f: Path, col: str, bad: np.ndarray, values: pa.ChunkedArray, msg: str,
             hint: str) -> list[Problem]:  # fmt: skip
     idx = np.flatnonzero(bad)
-    out = [Problem(f.name, int(i) + 2, col, None if values[int(i)].as_py() is None
-                   else str(values[int(i)].as_py()), msg, hint) for i in idx[:_MAX_LISTED]]
+    out = [
+        Problem(
+            f.name,
+            int(i) + 2,
+            col,
+            None if values[int(i)].as_py() is None else str(values[int(i)].as_py()),
+            msg,
+            hint,
+        )
+        for i in idx[:_MAX_LISTED]
+    ]
     if idx.size > _MAX_LISTED:
         out.append(Problem(f.name, None, col, None, f"{idx.size - _MAX_LISTED} more row(s) "
                            f"with the same problem", hint))  # fmt: skip
@@ -124,8 +133,14 @@ def _native(f: Path, col: pa.ChunkedArray, spec: RawColumn):
     """A Parquet column already of the right type: only the required check."""
     missing = pc.is_null(col).to_numpy(zero_copy_only=False)
     if spec.required and missing.any():
-        return col, _listed(f, spec.name, missing, col, "required value is empty",
-                            f"fill in {spec.name} ({spec.description})")
+        return col, _listed(
+            f,
+            spec.name,
+            missing,
+            col,
+            "required value is empty",
+            f"fill in {spec.name} ({spec.description})",
+        )
     return col, []
 
 
@@ -144,8 +159,9 @@ def _read_table(path: Path, name: str, specs: list[RawColumn]) -> tuple[pa.Table
     absent = [s.name for s in specs if s.name not in t.column_names and s.required]
     if absent:
         hint = "add the column (see docs/derivation.md, raw format)"
-        return None, [Problem(f.name, 1, c, None, "required column is missing", hint)
-                      for c in absent]
+        return None, [
+            Problem(f.name, 1, c, None, "required column is missing", hint) for c in absent
+        ]
     cols, problems = {}, []
     for s in specs:
         if s.name in t.column_names:
@@ -170,8 +186,16 @@ def _unknown_patients(path: Path, tables: dict[str, pa.Table]) -> list[Problem]:
     dup = pc.value_counts(ids.combine_chunks())
     twice = pc.filter(dup.field("values"), pc.greater(dup.field("counts"), 1))
     for v in twice.to_pylist()[:_MAX_LISTED]:
-        problems.append(Problem(_table_file(path, "patients").name, None, "patient_id", v,
-                                "patient_id appears more than once", "keep one row per patient"))
+        problems.append(
+            Problem(
+                _table_file(path, "patients").name,
+                None,
+                "patient_id",
+                v,
+                "patient_id appears more than once",
+                "keep one row per patient",
+            )
+        )
     return problems
 
 

@@ -35,6 +35,7 @@ class Rules:
     @classmethod
     def frozen(cls, lot: dict, imwg: dict, source: str = "defaults") -> Rules:
         """Build read-only rules (sections become ``MappingProxyType``)."""
+
         def ro(table: dict) -> MappingProxyType:
             return MappingProxyType({k: MappingProxyType(dict(v)) for k, v in table.items()})
 
@@ -72,9 +73,16 @@ def _merge(base: dict, user: dict, where: str) -> list[Problem]:
             continue
         for key, value in values.items():
             if key not in base[section]:
-                problems.append(Problem(where, None, f"{section}.{key}", repr(value),
-                                        "unknown rule key",
-                                        f"use one of {', '.join(sorted(base[section]))}"))
+                problems.append(
+                    Problem(
+                        where,
+                        None,
+                        f"{section}.{key}",
+                        repr(value),
+                        "unknown rule key",
+                        f"use one of {', '.join(sorted(base[section]))}",
+                    )
+                )
             elif type(value) is not type(base[section][key]) and not (
                 isinstance(value, int | float) and isinstance(base[section][key], int | float)
             ):

@@ -1,0 +1,19 @@
+"""``aftercar report RAWDIR`` derives the curated cohort from raw records first."""
+
+from __future__ import annotations
+
+import json
+
+from aftercar.cli import main
+
+
+def test_report_detects_a_raw_folder_and_derives_it(tmp_path, capsys):
+    sim = tmp_path / "sim"
+    assert main(["simulate", "--patients", "60", "--seed", "5", "--raw", "-o", str(sim)]) == 0
+    out = tmp_path / "report"
+    assert main(["report", str(sim / "raw"), "-o", str(out)]) == 0
+    assert "holds raw records" in capsys.readouterr().out
+    derived = tmp_path / "report-derived-cohort"
+    assert (derived / "patients.csv").is_file() and (derived / "lines.csv").is_file()
+    results = json.loads((out / "results.json").read_text())
+    assert results["cohort"]["patients"] > 0 and results["cohort"]["lines"] > 0
