@@ -25,6 +25,7 @@ from aftercar.config import StudyConfig, load_config
 from aftercar.derive import DerivedCohort
 from aftercar.io import Cohort
 from aftercar.pipeline import RunResult, classify, derive, read, run
+from aftercar.schema import Col
 
 
 @dataclass
@@ -65,11 +66,11 @@ class Study:
     def derived(self) -> DerivedCohort:
         """Every derived table (computed once, then kept)."""
         if self._derived is None:
-            texts = self.cohort.lines.column("regimen").to_pandas()
+            texts = self.cohort.lines.column(Col.REGIMEN).to_pandas()
             self._derived = derive(self.cohort, classify(texts, self.config), self.config)
         return self._derived
 
-    def endpoints(self, level: Literal["patient", "line"] = "patient") -> pd.DataFrame:
+    def endpoints(self, level: Literal["patient", Col.LINE] = "patient") -> pd.DataFrame:
         """The derived endpoints, one row per patient or per salvage line.
 
         Parameters
@@ -82,7 +83,7 @@ class Study:
             response flags, drugs and category of every line. The columns are
             declared in ``data/derived_tables.csv`` (``docs/results-schema.md``).
         """
-        if level not in ("patient", "line"):
+        if level not in ("patient", Col.LINE):
             raise ValueError(f"level must be 'patient' or 'line', not {level!r}")
         derived = self.derived()
         return derived.patients if level == "patient" else derived.lines

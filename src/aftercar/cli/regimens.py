@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from aftercar.errors import InputError
+from aftercar.schema import Col
 from aftercar.vocab import (
     classify_regimens,
     classify_text,
@@ -49,14 +50,14 @@ OverridesOpt = Annotated[
 
 
 def _pick_column(columns: list[str], wanted: str | None) -> str | None:
-    target = (wanted or "regimen").casefold()
+    target = (wanted or Col.REGIMEN).casefold()
     matches = [c for c in columns if str(c).strip().casefold() == target]
     return matches[0] if matches else None
 
 
 def _no_column(path: Path, wanted: str | None, found: dict[str, list[str]]) -> InputError:
     listing = "; ".join(f"{where}: {', '.join(map(str, cols))}" for where, cols in found.items())
-    name = wanted or "regimen"
+    name = wanted or Col.REGIMEN
     return InputError(
         f"{path}: no column named {name!r} (columns found - {listing}). "
         "Fix: pass --column NAME with the column that holds the regimen texts."
@@ -119,12 +120,12 @@ def read_regimen_input(
 
 def _summary(console: Console, table: pa.Table, out: Path) -> None:
     counts = {
-        c["values"]: c["counts"] for c in pc.value_counts(table.column("category")).to_pylist()
+        c["values"]: c["counts"] for c in pc.value_counts(table.column(Col.CATEGORY)).to_pylist()
     }
     n_unique = pc.count_distinct(table.column("text"), mode="all").as_py()
     console.print(f"classified {table.num_rows} row(s) ({n_unique} distinct) -> {out}")
     summary = Table(title="Categories", title_justify="left")
-    summary.add_column("category")
+    summary.add_column(Col.CATEGORY)
     summary.add_column("rows", justify="right")
     for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0]))):
         summary.add_row("(missing text)" if name is None else escape(name), str(n))
@@ -219,11 +220,11 @@ def explain(
     out.add_column("field", style="bold")
     out.add_column("value", overflow="fold")
     for name in (
-        "drugs",
+        Col.DRUGS,
         "procedures",
-        "category",
-        "tce",
-        "bcma_directed",
+        Col.CATEGORY,
+        Col.TCE,
+        Col.BCMA_DIRECTED,
         "targets",
         "unrecognized",
         "corrections",

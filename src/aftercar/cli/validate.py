@@ -26,6 +26,7 @@ from rich.text import Text
 from aftercar.errors import CohortError, InputError, Problem
 from aftercar.io import Cohort, ValidationReport, validate_cohort
 from aftercar.io.cohort import AGE_RANGE, EARLIEST_DATE
+from aftercar.schema import Col
 
 
 class ShownCohortError(CohortError):
@@ -50,10 +51,10 @@ def _extra_problems(cohort_or_lines: Cohort | pa.Table) -> list[Problem]:
     from aftercar.vocab import unrecognized_problems
 
     lines = cohort_or_lines.lines if isinstance(cohort_or_lines, Cohort) else cohort_or_lines
-    if not {"regimen", "source_row"} <= set(lines.column_names):
+    if not {Col.REGIMEN, Col.SOURCE_ROW} <= set(lines.column_names):
         return []
-    rows = lines.column("source_row").to_pylist()
-    return unrecognized_problems(lines.column("regimen"), rows, file=file_label(lines, "lines"))
+    rows = lines.column(Col.SOURCE_ROW).to_pylist()
+    return unrecognized_problems(lines.column(Col.REGIMEN), rows, file=file_label(lines, "lines"))
 
 
 def _with_extra(report: ValidationReport) -> ValidationReport:
@@ -153,10 +154,10 @@ def _excluded_table(report: ValidationReport) -> list[Table | Text]:
         return []
     rows = cohort.excluded.to_pylist()
     table = Table(title=f"Rows not analysed ({len(rows)})", title_justify="left")
-    for name in ("table", "row", "patient_id", "reason"):
+    for name in ("table", "row", Col.PATIENT_ID, "reason"):
         table.add_column(name, overflow="fold")
     for r in rows[:SHOW_IN_FULL]:
-        table.add_row(r["table"], str(r["row"]), escape(r["patient_id"] or ""), r["reason"])
+        table.add_row(r["table"], str(r["row"]), escape(r[Col.PATIENT_ID] or ""), r["reason"])
     if len(rows) <= SHOW_IN_FULL:
         return [table]
     where: dict[str, list[str]] = defaultdict(list)

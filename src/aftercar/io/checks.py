@@ -43,6 +43,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aftercar.schema import Col
+
 #: rule id -> (default policy, what it checks). Policies: error, warning, exclude.
 RULES: dict[str, tuple[str, str]] = {
     "missing_path": ("error", "the cohort path does not exist"),
@@ -212,11 +214,11 @@ def duplicate_patients(p: TableView) -> pd.DataFrame:
         return NO_HITS
     first = _first_rows(pid, p.df["_row"].to_numpy(), int(pid.max()))[pid[dup]]
     sub = p.df[dup]
-    msg = "patient_id " + _q(sub["patient_id"]) + " already appears in row " + first.astype(str)
+    msg = "patient_id " + _q(sub[Col.PATIENT_ID]) + " already appears in row " + first.astype(str)
     return hits(
         p,
         dup,
-        "patient_id",
+        Col.PATIENT_ID,
         msg,
         "give each patient exactly one row in the patients table; merge or renumber the duplicates",
         "duplicate_patient",
@@ -226,7 +228,7 @@ def duplicate_patients(p: TableView) -> pd.DataFrame:
 def _line_keys(ln: TableView) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(patient code, line number, known)``: known = both present."""
     pid = ln.df["_pid"].to_numpy()
-    line = ln.df["line"].to_numpy(dtype=np.float64, na_value=np.nan)
+    line = ln.df[Col.LINE].to_numpy(dtype=np.float64, na_value=np.nan)
     known = (pid >= 0) & ~np.isnan(line)
     return pid, np.where(known, line, np.inf), known
 
@@ -278,14 +280,19 @@ def duplicate_lines(ln: TableView, order: LineOrder | None = None) -> pd.DataFra
     sub = ln.df.iloc[dpos[sorter]]
     msg = (
         "line "
-        + sub["line"].astype("string")
+        + sub[Col.LINE].astype("string")
         + " of patient "
-        + _q(sub["patient_id"])
+        + _q(sub[Col.PATIENT_ID])
         + " already appears in row "
         + pd.Series(firsts.astype(str), index=sub.index, dtype="string")
     )
     return hits(
-        ln, dup, "line", msg, "number each patient's lines 1, 2, 3, ... once each", "duplicate_line"
+        ln,
+        dup,
+        Col.LINE,
+        msg,
+        "number each patient's lines 1, 2, 3, ... once each",
+        "duplicate_line",
     )
 
 
@@ -297,11 +304,11 @@ def unknown_patients(p: TableView, ln: TableView) -> pd.DataFrame:
     bad = (lpid >= 0) & ~present[lpid]
     if not bad.any():
         return NO_HITS
-    msg = "patient_id " + _q(ln.df["patient_id"][bad]) + " is not in the patients table"
+    msg = "patient_id " + _q(ln.df[Col.PATIENT_ID][bad]) + " is not in the patients table"
     return hits(
         ln,
         bad,
-        "patient_id",
+        Col.PATIENT_ID,
         msg,
         "add the patient to the patients table or correct the patient_id",
         "unknown_patient",
@@ -337,7 +344,7 @@ def line_sequence(ln: TableView, order: LineOrder | None = None) -> pd.DataFrame
     code = sub["_pid"]
     msg = (
         "lines of patient "
-        + _q(sub["patient_id"])
+        + _q(sub[Col.PATIENT_ID])
         + " are numbered "
         + code.map(numbers).astype("string")
         + "; expected 1 to "
@@ -349,7 +356,7 @@ def line_sequence(ln: TableView, order: LineOrder | None = None) -> pd.DataFrame
     return hits(
         ln,
         mask,
-        "line",
+        Col.LINE,
         msg,
         "number each patient's salvage "
         "lines consecutively from 1 (1 = first line after the CAR-T progression)",
@@ -360,7 +367,7 @@ def line_sequence(ln: TableView, order: LineOrder | None = None) -> pd.DataFrame
 def line_start_order(ln: TableView, order: LineOrder | None = None) -> pd.DataFrame:
     """``line_start_order`` (warning): line k starts before line k-1 of the same patient."""
     order = LineOrder.of(ln) if order is None else order
-    dates = ln.df["start_date"].to_numpy(dtype="datetime64[us]")[order.order]
+    dates = ln.df[Col.START_DATE].to_numpy(dtype="datetime64[us]")[order.order]
     prev = np.concatenate([np.array(["NaT"], dtype="datetime64[us]"), dates[:-1]])
     prev[order.start] = np.datetime64("NaT", "us")
     later = dates < prev
@@ -371,13 +378,13 @@ def line_start_order(ln: TableView, order: LineOrder | None = None) -> pd.DataFr
     before = np.zeros(len(ln.df), dtype="datetime64[us]")
     before[order.order[later]] = prev[later]
     msg = (
-        "start_date (" + _iso(ln.df["start_date"][bad]) + ") is before the start of the "
+        "start_date (" + _iso(ln.df[Col.START_DATE][bad]) + ") is before the start of the "
         "previous line (" + _iso(pd.Series(before[bad])).to_numpy() + ")"
     )
     return hits(
         ln,
         bad,
-        "start_date",
+        Col.START_DATE,
         msg,
         "check the line numbers and start dates: lines are numbered in the order they started",
         "line_start_order",
@@ -403,7 +410,7 @@ def _patient_dates(p: TableView, ln: TableView) -> pd.DataFrame:
     where[ppid[known]] = known
     pos = where[lpid]
     out = {}
-    for col in ("progression_date", "death_date", "last_followup_date"):
+    for col in (Col.PROGRESSION_DATE, Col.DEATH_DATE, Col.LAST_FOLLOWUP_DATE):
         values = np.append(p.df[col].to_numpy(dtype="datetime64[us]"), np.datetime64("NaT"))
         out[col] = values[pos]
     out["_row"] = pd.array(np.append(p.df["_row"].to_numpy(), -1)[pos], dtype="Int64")
@@ -437,18 +444,20 @@ def date_order(p: TableView, ln: TableView) -> list[pd.DataFrame]:
     """All ``date_order`` checks within patients, within lines and between them."""
     out = [
         pair_order(p, a, b)
-        for a, b in (("birth_date", "car_t_date"), ("car_t_date", "progression_date"))
+        for a, b in ((Col.BIRTH_DATE, Col.CAR_T_DATE), (Col.CAR_T_DATE, Col.PROGRESSION_DATE))
     ]
-    for end in ("death_date", "last_followup_date"):
-        out += [pair_order(p, a, end) for a in ("birth_date", "car_t_date", "progression_date")]
-    out.append(pair_order(p, "last_followup_date", "death_date"))
-    out += [pair_order(ln, "start_date", b) for b in ("end_date", "progression_date")]
+    for end in (Col.DEATH_DATE, Col.LAST_FOLLOWUP_DATE):
+        out += [
+            pair_order(p, a, end) for a in (Col.BIRTH_DATE, Col.CAR_T_DATE, Col.PROGRESSION_DATE)
+        ]
+    out.append(pair_order(p, Col.LAST_FOLLOWUP_DATE, Col.DEATH_DATE))
+    out += [pair_order(ln, Col.START_DATE, b) for b in (Col.END_DATE, Col.PROGRESSION_DATE)]
     pdates = _patient_dates(p, ln)
-    out.append(cross_order(p, ln, pdates, "progression_date", "start_date", line_first=False))
-    for pcol in ("death_date", "last_followup_date"):
+    out.append(cross_order(p, ln, pdates, Col.PROGRESSION_DATE, Col.START_DATE, line_first=False))
+    for pcol in (Col.DEATH_DATE, Col.LAST_FOLLOWUP_DATE):
         out += [
             cross_order(p, ln, pdates, pcol, lcol, line_first=True)
-            for lcol in ("start_date", "end_date", "progression_date")
+            for lcol in (Col.START_DATE, Col.END_DATE, Col.PROGRESSION_DATE)
         ]
     return out
 
@@ -476,7 +485,7 @@ class Plausibility:
 
     def window(self, column: str) -> tuple[dt.date, dt.date]:
         """Dates an Excel serial may mean in ``column`` (inclusive)."""
-        return (EXCEL_FIRST if column == "birth_date" else self.earliest, self.today)
+        return (EXCEL_FIRST if column == Col.BIRTH_DATE else self.earliest, self.today)
 
 
 #: The first date of Excel's 1900 date system after its fictitious 1900-02-29.
@@ -492,7 +501,9 @@ ZERO_DATE_HINT = (
 def _too_early(t: TableView, col: str, limits: Plausibility) -> tuple[pd.DataFrame, np.ndarray]:
     values = t.df[col]
     zero = values.isin(pd.to_datetime(list(EXCEL_ZERO_DATES))).to_numpy(dtype=bool)
-    early = zero if col == "birth_date" else (values < pd.Timestamp(limits.earliest)).fillna(False)
+    early = (
+        zero if col == Col.BIRTH_DATE else (values < pd.Timestamp(limits.earliest)).fillna(False)
+    )
     early = np.asarray(early, dtype=bool)
     if not early.any():
         return NO_HITS, early
@@ -548,11 +559,11 @@ def age_implausible(p: TableView, limits: Plausibility) -> tuple[pd.DataFrame, n
     column. A birth date after the CAR-T date is a ``date_order`` problem instead.
     Returns the hits and the rows whose ``birth_date`` was reported.
     """
-    derived = (p.df["car_t_date"] - p.df["birth_date"]).dt.days / 365.25
+    derived = (p.df[Col.CAR_T_DATE] - p.df[Col.BIRTH_DATE]).dt.days / 365.25
     lo, hi = limits.min_age, limits.max_age
     outside = ((derived < lo) | (derived > hi)).fillna(False).to_numpy(dtype=bool)
     from_birth = outside & (derived >= 0).fillna(False).to_numpy(dtype=bool)
-    typed = p.df["age_at_cart"].where(p.text["age_at_cart"].notna() & derived.isna())
+    typed = p.df[Col.AGE_AT_CART].where(p.text[Col.AGE_AT_CART].notna() & derived.isna())
     from_typed = ((typed < lo) | (typed > hi)).fillna(False).to_numpy(dtype=bool)
     hint = (
         "check birth_date, car_t_date and age_at_cart (the year, the day/month order); "
@@ -564,11 +575,11 @@ def age_implausible(p: TableView, limits: Plausibility) -> tuple[pd.DataFrame, n
         hits(
             p,
             from_birth,
-            "birth_date",
+            Col.BIRTH_DATE,
             "the age at CAR T from birth_date ("
-            + _iso(sub["birth_date"])
+            + _iso(sub[Col.BIRTH_DATE])
             + ") to car_t_date ("
-            + _iso(sub["car_t_date"])
+            + _iso(sub[Col.CAR_T_DATE])
             + ") is "
             + derived[from_birth].round(1).astype("string")
             + f" years, outside {lo:g} to {hi:g}",
@@ -578,7 +589,7 @@ def age_implausible(p: TableView, limits: Plausibility) -> tuple[pd.DataFrame, n
         hits(
             p,
             from_typed,
-            "age_at_cart",
+            Col.AGE_AT_CART,
             f"age_at_cart is outside the plausible range {lo:g} to {hi:g} years",
             hint,
             "age_implausible",
@@ -592,8 +603,8 @@ def age_mismatch(p: TableView) -> pd.DataFrame:
 
     Age in years = days / 365.25; more than one year apart is reported.
     """
-    derived = (p.df["car_t_date"] - p.df["birth_date"]).dt.days / 365.25
-    bad = ((p.df["age_at_cart"] - derived).abs() > 1).fillna(False).to_numpy(dtype=bool)
+    derived = (p.df[Col.CAR_T_DATE] - p.df[Col.BIRTH_DATE]).dt.days / 365.25
+    bad = ((p.df[Col.AGE_AT_CART] - derived).abs() > 1).fillna(False).to_numpy(dtype=bool)
     if not bad.any():
         return NO_HITS
     msg = (
@@ -602,7 +613,7 @@ def age_mismatch(p: TableView) -> pd.DataFrame:
         + ")"
     )
     return hits(
-        p, bad, "age_at_cart", msg, "check age_at_cart, birth_date and car_t_date", "age_mismatch"
+        p, bad, Col.AGE_AT_CART, msg, "check age_at_cart, birth_date and car_t_date", "age_mismatch"
     )
 
 
@@ -612,18 +623,18 @@ def no_followup(p: TableView) -> pd.DataFrame:
     Judged on the cells as written: a cell that holds text that is not a date, or a
     formula without a result, was already reported and is not "missing" as well.
     """
-    cols = ("death_date", "last_followup_date")
+    cols = (Col.DEATH_DATE, Col.LAST_FOLLOWUP_DATE)
     bad = np.ones(len(p.df), dtype=bool)
     for c in cols:
         bad &= p.text[c].isna().to_numpy() & ~p.flagged_cells(c)
-    col = "last_followup_date" if "last_followup_date" in p.labels else "death_date"
+    col = Col.LAST_FOLLOWUP_DATE if Col.LAST_FOLLOWUP_DATE in p.labels else Col.DEATH_DATE
     return hits(
         p,
         bad,
         col,
         "neither death_date nor last_followup_date is given",
         "enter the date of death, or the date the patient was last known alive in "
-        "last_followup_date",
+        f"{Col.LAST_FOLLOWUP_DATE}",
         "no_followup",
         value=pd.Series([None] * len(p.df)),
     )
@@ -638,7 +649,7 @@ def no_lines(p: TableView, ln: TableView) -> pd.DataFrame:
     return hits(
         p,
         bad,
-        "patient_id",
+        Col.PATIENT_ID,
         "patient has no salvage line in the lines table",
         "nothing to do if no treatment followed the progression: the patient is "
         "kept and counts for overall survival",

@@ -35,6 +35,7 @@ from aftercar.io.dictionary import TABLES, columns, schema
 from aftercar.io.parse import check_date_format, date_formats
 from aftercar.io.readers import read_raw
 from aftercar.io.tables import build_view, match_headers, missing_columns
+from aftercar.schema import Col
 
 #: Rules whose policy cannot be changed (the cohort cannot be read without them).
 FIXED_RULES = frozenset(
@@ -63,7 +64,7 @@ EXCLUDED_SCHEMA = pa.schema(
     [
         ("table", pa.string()),
         ("row", pa.int64()),
-        ("patient_id", pa.string()),
+        (Col.PATIENT_ID, pa.string()),
         ("reason", pa.string()),
     ]
 )
@@ -220,7 +221,7 @@ def _plausible(
         views.append(t.masked(masks))
     found, birth = checks.age_implausible(views[0], limits)
     out.append(found)
-    return out, views[0].masked({"birth_date": birth}), views[1]
+    return out, views[0].masked({Col.BIRTH_DATE: birth}), views[1]
 
 
 def _cross_hits(p: TableView, ln: TableView, limits: Plausibility) -> list[pd.DataFrame]:
@@ -239,9 +240,9 @@ def _cross_hits(p: TableView, ln: TableView, limits: Plausibility) -> list[pd.Da
         *checks.date_order(p, ln),
         checks.age_mismatch(p),
     ]
-    if {"death_date", "last_followup_date"} & p.labels.keys():
+    if {Col.DEATH_DATE, Col.LAST_FOLLOWUP_DATE} & p.labels.keys():
         out.append(checks.no_followup(p))
-    if "patient_id" in p.labels and "patient_id" in ln.labels:
+    if Col.PATIENT_ID in p.labels and Col.PATIENT_ID in ln.labels:
         out += [checks.unknown_patients(p, ln), checks.no_lines(p, ln)]
     return out
 
@@ -296,14 +297,14 @@ def _exclusions(h: pd.DataFrame, views: dict[str, TableView]) -> pd.DataFrame:
     p, ln = views["patients"].df, views["lines"].df
     gone = ex[ex["table"] == "patients"]
     if len(gone):
-        ids = p["patient_id"].iloc[gone["pos"].to_numpy()]
+        ids = p[Col.PATIENT_ID].iloc[gone["pos"].to_numpy()]
         reason = dict(zip(ids, gone["reason"], strict=True))
-        hit = checks.isin(ln["patient_id"], ids)
+        hit = checks.isin(ln[Col.PATIENT_ID], ids)
         cascade = pd.DataFrame(
             {
                 "table": "lines",
                 "pos": ln["_pos"].to_numpy()[hit],
-                "reason": "patient excluded: " + ln["patient_id"][hit].map(reason).to_numpy(),
+                "reason": "patient excluded: " + ln[Col.PATIENT_ID][hit].map(reason).to_numpy(),
             }
         )
         ex = pd.concat([ex, cascade]).drop_duplicates(["table", "pos"])
@@ -321,7 +322,7 @@ def _excluded_table(ex: pd.DataFrame, views: dict[str, TableView]) -> pa.Table:
                 {
                     "table": name,
                     "row": df["_row"].to_numpy()[pos],
-                    "patient_id": df["patient_id"].iloc[pos].to_numpy(dtype=object),
+                    Col.PATIENT_ID: df[Col.PATIENT_ID].iloc[pos].to_numpy(dtype=object),
                     "reason": sub["reason"].to_numpy(),
                 }
             )
@@ -333,25 +334,25 @@ def _excluded_table(ex: pd.DataFrame, views: dict[str, TableView]) -> pa.Table:
 def _arrow(view: TableView, drop: np.ndarray) -> pa.Table:
     df = view.df[~drop]
     base = schema(view.name)
-    canon = [f.name for f in base if f.name != "source_row"]
+    canon = [f.name for f in base if f.name != Col.SOURCE_ROW]
     extra = [c for c in df.columns if c not in canon and not c.startswith("_")]
     arrays = [pa.array(df[c], from_pandas=True).cast(base.field(c).type) for c in canon]
     arrays.append(pa.array(df["_row"].to_numpy(dtype=np.int64)))
     arrays += [pa.array(df[c], from_pandas=True) for c in extra]
-    table = pa.Table.from_arrays(arrays, names=[*canon, "source_row", *extra])
+    table = pa.Table.from_arrays(arrays, names=[*canon, Col.SOURCE_ROW, *extra])
     return table.replace_schema_metadata({FILE_KEY: view.file})
 
 
 def _derive_age(p: TableView) -> None:
     """Fill empty ``age_at_cart`` from ``birth_date`` (years = days / 365.25)."""
-    days = (p.df["car_t_date"] - p.df["birth_date"]).dt.days
+    days = (p.df[Col.CAR_T_DATE] - p.df[Col.BIRTH_DATE]).dt.days
     age = (days / 365.25).astype("Float64")
-    p.df["age_at_cart"] = p.df["age_at_cart"].fillna(age.where(age >= 0))
+    p.df[Col.AGE_AT_CART] = p.df[Col.AGE_AT_CART].fillna(age.where(age >= 0))
 
 
 def _without_lines(patients: pa.Table, lines: pa.Table) -> int:
-    ids = patients.column("patient_id").drop_null()
-    treated = pc.is_in(ids, value_set=pc.unique(lines.column("patient_id").drop_null()))
+    ids = patients.column(Col.PATIENT_ID).drop_null()
+    treated = pc.is_in(ids, value_set=pc.unique(lines.column(Col.PATIENT_ID).drop_null()))
     return len(ids) - pc.sum(treated).as_py() if len(ids) else 0
 
 
@@ -368,7 +369,7 @@ def _summary(
     dates = [
         patients.column(s.name)
         for s in columns("patients")
-        if s.type == "date" and s.name != "birth_date"
+        if s.type == "date" and s.name != Col.BIRTH_DATE
     ]
     dates += [lines.column(s.name) for s in columns("lines") if s.type == "date"]
     ranges = [pc.min_max(d).as_py() for d in dates]
@@ -380,7 +381,7 @@ def _summary(
         "patients": patients.num_rows,
         "lines": lines.num_rows,
         "patients_without_lines": without,
-        "deaths": patients.column("death_date").drop_null().length(),
+        "deaths": patients.column(Col.DEATH_DATE).drop_null().length(),
         "first_date": min(lows).isoformat() if lows else None,
         "last_date": max(highs).isoformat() if highs else None,
         "excluded_rows": excluded,
@@ -515,7 +516,7 @@ def _parse(raw: dict, formats: tuple[str, ...], limits: Plausibility):
         cell_hits.append(found)
     _derive_age(views["patients"])
     codes = checks.patient_codes(
-        views["patients"].df["patient_id"], views["lines"].df["patient_id"]
+        views["patients"].df[Col.PATIENT_ID], views["lines"].df[Col.PATIENT_ID]
     )
     for name, pid in zip(TABLES, codes, strict=True):
         views[name].df["_pid"] = pid

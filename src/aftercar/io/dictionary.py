@@ -38,7 +38,7 @@ from importlib import resources
 
 import pyarrow as pa
 
-from aftercar.schema import response_codes, response_synonyms  # noqa: F401 (re-exported)
+from aftercar.schema import Col, response_codes, response_synonyms  # noqa: F401 (re-exported)
 
 TABLES: tuple[str, ...] = ("patients", "lines")
 
@@ -127,7 +127,7 @@ def columns(table: str) -> tuple[ColumnSpec, ...]:
 def schema(table: str) -> pa.Schema:
     """Return the Arrow schema of the canonical columns of ``table`` plus ``source_row``."""
     fields = [pa.field(s.name, s.arrow_type) for s in columns(table)]
-    return pa.schema([*fields, pa.field("source_row", pa.int64())])
+    return pa.schema([*fields, pa.field(Col.SOURCE_ROW, pa.int64())])
 
 
 def markdown_table(table: str) -> str:

@@ -21,6 +21,7 @@ from aftercar.io.checks import HIT_COLUMNS, NO_HITS, TableView, hits
 from aftercar.io.dictionary import ColumnSpec, columns, normalize_name, snake_name
 from aftercar.io.parse import ANY_DATE, MAX_WHOLE, parse_bools, parse_column
 from aftercar.io.readers import RawTable
+from aftercar.schema import Col
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "number_unparseable": ("{col} is not a number", "write a number, with '.' as decimal point"),
@@ -70,7 +71,7 @@ def match_headers(name: str, raw: RawTable) -> tuple[dict[str, int], dict[str, i
     canonical: dict[str, int] = {}
     covariates: dict[str, int] = {}
     problems = []
-    taken = {s.name for s in columns(name)} | {"source_row"}
+    taken = {s.name for s in columns(name)} | {Col.SOURCE_ROW}
     for j, header in enumerate(raw.headers):
         if header == "":
             problems.append(
@@ -120,11 +121,11 @@ def missing_columns(name: str, raw: RawTable, canonical: dict[str, int]) -> list
         for s in columns(name)
         if s.required and s.name not in canonical
     ]
-    if name == "patients" and not {"death_date", "last_followup_date"} & canonical.keys():
+    if name == "patients" and not {Col.DEATH_DATE, Col.LAST_FOLLOWUP_DATE} & canonical.keys():
         out.append(
             _problem(
                 raw.label,
-                "last_followup_date",
+                Col.LAST_FOLLOWUP_DATE,
                 "required column "
                 "'last_followup_date' is missing (there is no death_date column "
                 "either)",

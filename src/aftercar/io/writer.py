@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from aftercar.errors import InputError
 from aftercar.io.dictionary import TABLES, columns
 from aftercar.io.safe_text import neutralise_table
+from aftercar.schema import Col
 
 FORMATS = ("csv", "parquet", "xlsx")
 
@@ -40,7 +41,7 @@ def _as_arrow(data, table: str) -> pa.Table:
         )
     specs = {s.name: s for s in columns(table)}
     order = [n for n in specs if n in data.column_names]
-    order += [n for n in data.column_names if n not in specs and n != "source_row"]
+    order += [n for n in data.column_names if n not in specs and n != Col.SOURCE_ROW]
     arrays = []
     for name in order:
         col = data.column(name)

@@ -1,4 +1,4 @@
-"""From tokens to a :class:`~aftercar.vocab.parser.ParsedRegimen`.
+"""From tokens to a :class:`~aftercar.vocab.regimen.ParsedRegimen`.
 
 Rules applied after tokenising (each documented in ``docs/vocabulary.md``):
 
@@ -19,10 +19,11 @@ Rules applied after tokenising (each documented in ``docs/vocabulary.md``):
 
 from __future__ import annotations
 
-from aftercar.vocab.parser import ParsedRegimen, Token
+from aftercar.schema import Col
+from aftercar.vocab.regimen import ParsedRegimen, Token
 from aftercar.vocab.vocabulary import TARGET_KIND, Drug, Vocabulary
 
-_THERAPY = ("drug", "procedure", "regimen")
+_THERAPY = ("drug", "procedure", Col.REGIMEN)
 _NAMED = ("name", "synonym", "corrected")
 _CODES = ("letter code", "regimen code")
 _PLANNED = ("phase-of-care",)
@@ -55,7 +56,7 @@ def _drop_disagreeing_codes(tokens: list[Token], blanked: str, vocab: Vocabulary
         return tokens
     out = []
     for t in tokens:
-        code = t.kind == "regimen" and t.how.startswith(_CODES)
+        code = t.kind == Col.REGIMEN and t.how.startswith(_CODES)
         if code and not set(t.names) <= named and _explained(t, blanked):
             why = f"{t.how} disagrees with the drugs the text names; the named drugs are used"
             t = Token(t.text, "annotation", ("acronym",), why, t.step)

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from aftercar.errors import VocabularyError
+from aftercar.schema import Col
 from aftercar.vocab.overrides import Override, Overrides, load_overrides
 from aftercar.vocab.parser import ParsedRegimen, parse_regimen
 from aftercar.vocab.taxonomy import Taxonomy, default_taxonomy, load_taxonomy
@@ -30,11 +31,11 @@ from aftercar.vocab.vocabulary import Vocabulary, default_vocabulary
 #: Output columns: the contract's eight first, then extras.
 COLUMNS = (
     "text",
-    "drugs",
+    Col.DRUGS,
     "procedures",
-    "category",
-    "tce",
-    "bcma_directed",
+    Col.CATEGORY,
+    Col.TCE,
+    Col.BCMA_DIRECTED,
     "targets",
     "unrecognized",
     "annotations",
@@ -47,7 +48,7 @@ COLUMNS = (
 )
 #: The eight columns issue 3 names for ``regimens classify`` (a public interface).
 CONTRACT_COLUMNS = COLUMNS[:8]
-_BOOL_COLUMNS = ("tce", "bcma_directed", "anti_myeloma", "sequence")
+_BOOL_COLUMNS = (Col.TCE, Col.BCMA_DIRECTED, "anti_myeloma", "sequence")
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aftercar.errors import VocabularyError
+from aftercar.schema import Col
 from aftercar.vocab.taxonomy import Taxonomy
 from aftercar.vocab.vocabulary import Vocabulary, default_vocabulary, norm_key
 
-_KEYS = ("text", "drugs", "procedures", "targets", "category", "tce", "bcma_directed", "note")
+_KEYS = (
+    "text",
+    Col.DRUGS,
+    "procedures",
+    "targets",
+    Col.CATEGORY,
+    Col.TCE,
+    Col.BCMA_DIRECTED,
+    "note",
+)
 _BOOLS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 
@@ -114,11 +124,11 @@ def _override(row: dict, where: str, vocab: Vocabulary) -> Override:
     text = row.get("text")
     if not isinstance(text, str) or not text.strip():
         raise VocabularyError(f"{where}, column 'text': empty. Fix: give the regimen text.")
-    drugs, unknown = _resolve(_list(row.get("drugs"), where, "drugs"), "drug", where, vocab)
+    drugs, unknown = _resolve(_list(row.get(Col.DRUGS), where, Col.DRUGS), "drug", where, vocab)
     procs, _ = _resolve(
         _list(row.get("procedures"), where, "procedures"), "procedure", where, vocab
     )
-    category = row.get("category") or None
+    category = row.get(Col.CATEGORY) or None
     if drugs is None and procs is None and category is None:
         raise VocabularyError(
             f"{where}: override for {text!r} gives neither drugs, procedures nor category. "
@@ -136,8 +146,8 @@ def _override(row: dict, where: str, vocab: Vocabulary) -> Override:
         drugs=drugs,
         procedures=procs,
         category=str(category) if category is not None else None,
-        tce=_bool(row.get("tce"), where, "tce"),
-        bcma_directed=_bool(row.get("bcma_directed"), where, "bcma_directed"),
+        tce=_bool(row.get(Col.TCE), where, Col.TCE),
+        bcma_directed=_bool(row.get(Col.BCMA_DIRECTED), where, Col.BCMA_DIRECTED),
         targets=tuple(t.upper() for t in targets) if targets is not None else None,
         where=where,
     )

@@ -38,8 +38,11 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from aftercar.schema import Col
+from aftercar.vocab.assemble import assemble
 from aftercar.vocab.corrections import Correction, correct
 from aftercar.vocab.grammar import LetterCodeRules
+from aftercar.vocab.regimen import ParsedRegimen, Token
 from aftercar.vocab.vocabulary import (
     TARGET_KIND,
     Reading,
@@ -58,82 +61,7 @@ _SUFFIX = re.compile(r"[a-z]{4}")
 _PLUS = re.compile(r"\s\+\s")
 _BIOLOGIC = ("mab", "cel", "ase", "cept", "stim", "alfa", "mig", "leucel", "dotin", "tansine")
 _CODE_HOWS = ("letter code", "regimen code", "final capital")
-_THERAPY_KINDS = ("drug", "procedure", "regimen", TARGET_KIND)
-
-
-@dataclass(frozen=True)
-class Token:
-    """One piece of a regimen text and how it was read.
-
-    Attributes
-    ----------
-    text
-        The piece as written.
-    kind
-        ``"drug"``, ``"procedure"``, ``"regimen"`` (a code for several
-        agents), ``"target"`` (an antigen word such as BCMA), ``"annotation"``
-        or ``"unrecognized"``.
-    names
-        The drug/procedure names it maps to, or the annotation label.
-    how
-        Why it was read that way (e.g. ``"letter code K"``,
-        ``"corrected from 'Bortezomide' (spelling bortezomid)"``).
-    step
-        Which step of a sequence ("Tec -> Tal") the piece belongs to, in
-        reading order (0 when the text is not a sequence).
-    """
-
-    text: str
-    kind: str
-    names: tuple[str, ...]
-    how: str
-    step: int = 0
-
-
-@dataclass(frozen=True)
-class ParsedRegimen:
-    """A regimen text read into its parts.
-
-    Attributes
-    ----------
-    text
-        The input text.
-    drugs
-        Agent names (INN, or research code without an INN), sorted, unique.
-    procedures
-        Procedure names (transplant, radiotherapy...), sorted, unique.
-    annotations
-        Annotation pieces as ``"label: text"`` in reading order.
-    unrecognized
-        Words that were not understood, in reading order.
-    tokens
-        Every piece with how it was read.
-    corrections
-        Misspellings read as a vocabulary spelling, as ``"written -> name"``.
-    steps
-        The drug/procedure names of each step of a sequence, in time order
-        (one step when the text is not a sequence).
-    sequence
-        True when two or more steps hold unplanned therapy ("Tec -> Tal",
-        "KPd then Dara"); "KRd then R maintenance" is one planned line.
-    """
-
-    text: str
-    drugs: tuple[str, ...]
-    procedures: tuple[str, ...]
-    annotations: tuple[str, ...]
-    unrecognized: tuple[str, ...]
-    tokens: tuple[Token, ...]
-    corrections: tuple[str, ...] = ()
-    steps: tuple[tuple[str, ...], ...] = ()
-    sequence: bool = False
-
-    def to_frame(self):
-        """Return the tokens as a pandas DataFrame ``text, kind, names, how``."""
-        import pandas as pd
-
-        rows = [(t.text, t.kind, ";".join(t.names), t.how) for t in self.tokens]
-        return pd.DataFrame(rows, columns=["text", "kind", "names", "how"])
+_THERAPY_KINDS = ("drug", "procedure", Col.REGIMEN, TARGET_KIND)
 
 
 @dataclass
@@ -239,7 +167,7 @@ def _documented(seq: list[tuple[str, Reading]], rules: LetterCodeRules) -> bool:
 
 def _kind(names: tuple[str, ...], vocab: Vocabulary) -> str:
     if len(names) > 1:
-        return "regimen"
+        return Col.REGIMEN
     return vocab.drug(names[0]).kind
 
 
@@ -353,13 +281,13 @@ def _append_joined(tokens: list, start: int, end: int, token: Token, text: str) 
 
 def _weak(token: Token, limit: int) -> bool:
     short = len(token.text.replace("-", "").replace(" ", "")) <= limit
-    return short and token.kind in ("drug", "regimen") and token.how.startswith(_CODE_HOWS)
+    return short and token.kind in ("drug", Col.REGIMEN) and token.how.startswith(_CODE_HOWS)
 
 
 def _glued_number(prev: tuple[int, Token], start: int, token: Token, text: str) -> bool:
     """A number glued by a hyphen to a letter code ("T-12", "BBD-0") makes an unknown code."""
     end = prev[0] + len(prev[1].text)
-    code = prev[1].kind in ("drug", "regimen") and prev[1].how.startswith(_CODE_HOWS)
+    code = prev[1].kind in ("drug", Col.REGIMEN) and prev[1].how.startswith(_CODE_HOWS)
     return token.names == ("number",) and code and text[end:start] == "-"
 
 
@@ -513,8 +441,6 @@ def _as_history(token: Token) -> Token:
 
 @lru_cache(maxsize=65536)
 def _parse_cached(text: str, vocab: Vocabulary) -> ParsedRegimen:
-    from aftercar.vocab.assemble import assemble
-
     tokens, blanked, order = tokenise(text, vocab)
     return assemble(text, tokens, blanked, order, vocab)
 

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from aftercar.errors import Problem
+from aftercar.schema import Col
 from aftercar.vocab.classify import _as_array, classify_regimens
 from aftercar.vocab.corrections import near_key
 from aftercar.vocab.overrides import Overrides
@@ -88,12 +89,12 @@ def _messages(row: dict, rules: set[str], non_therapy: set[str], vocab) -> list[
                 "they are read as one combination",
             )
         )
-    if "regimen-no-therapy" in rules and row["category"] in non_therapy:
+    if "regimen-no-therapy" in rules and row[Col.CATEGORY] in non_therapy:
         out.append(
             (
                 "regimen-no-therapy",
-                f"not a line of therapy (category {row['category']}: "
-                f"{row['procedures'] or row['drugs']})",
+                f"not a line of therapy (category {row[Col.CATEGORY]}: "
+                f"{row['procedures'] or row[Col.DRUGS]})",
             )
         )
     return out
@@ -114,7 +115,7 @@ def regimen_problems(
     rows: Sequence[int | None],
     *,
     file: str | None,
-    column: str = "regimen",
+    column: str = Col.REGIMEN,
     rules: Sequence[str] = RULES,
     overrides: Overrides | None = None,
     taxonomy: Taxonomy | None = None,
@@ -195,7 +196,7 @@ def count_regimen_problems(
         "regimen-corrected": pc.not_equal(classified["corrections"], ""),
         "regimen-sequence": classified["sequence"],
         "regimen-no-therapy": pc.is_in(
-            classified["category"], value_set=pa.array(tax.non_therapy, pa.string())
+            classified[Col.CATEGORY], value_set=pa.array(tax.non_therapy, pa.string())
         ),
     }
     return {rule: pc.sum(pc.fill_null(masks[rule], False)).as_py() or 0 for rule in rules}
@@ -206,7 +207,7 @@ def unrecognized_problems(
     rows: Sequence[int | None],
     *,
     file: str | None,
-    column: str = "regimen",
+    column: str = Col.REGIMEN,
     overrides: Overrides | None = None,
     vocabulary: Vocabulary | None = None,
 ) -> list[Problem]:

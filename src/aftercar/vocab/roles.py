@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from aftercar.errors import Problem
+from aftercar.schema import Col
 from aftercar.vocab.classify import _as_array
 from aftercar.vocab.parser import parse_regimen
 from aftercar.vocab.vocabulary import ROLES, Drug, Vocabulary, default_vocabulary
@@ -186,7 +187,7 @@ def product_problems(
     rows: Sequence[int | None],
     *,
     file: str | None,
-    column: str = "car_t_product",
+    column: str = Col.CAR_T_PRODUCT,
     vocabulary: Vocabulary | None = None,
 ) -> list[Problem]:
     """Warnings for a CAR-T product column: unknown products and merged spellings.

@@ -24,9 +24,10 @@ from importlib import resources
 from pathlib import Path
 
 from aftercar.errors import VocabularyError
+from aftercar.schema import Col
 from aftercar.vocab.vocabulary import Drug, Vocabulary, default_vocabulary
 
-_SELECTORS = ("classes", "drugs", "procedures")
+_SELECTORS = ("classes", Col.DRUGS, "procedures")
 _CATEGORY_KEYS = {"label", "colour", "description", "therapy", *_SELECTORS}
 _COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
 #: Colours given to categories of a custom taxonomy that name none (Okabe-Ito, then greys).
@@ -149,7 +150,7 @@ def _category(name: str, spec: object, path: str, vocab: Vocabulary) -> Category
             f"unknown class(es) {bad}",
             f"use drug_class values of drugs.csv: {sorted(vocab.classes())}",
         )
-    kinds = {"drugs": "drug", "procedures": "procedure"}
+    kinds = {Col.DRUGS: "drug", "procedures": "procedure"}
     for key, kind in kinds.items():
         bad = sorted(n for n in sel[key] if getattr(vocab.drugs.get(n), "kind", None) != kind)
         if bad:
@@ -163,7 +164,7 @@ def _category(name: str, spec: object, path: str, vocab: Vocabulary) -> Category
         name,
         str(spec.get("label", name)),
         sel["classes"],
-        sel["drugs"],
+        sel[Col.DRUGS],
         sel["procedures"],
         _colour(spec, path, where),
         _therapy(spec, path, where),

@@ -23,6 +23,7 @@ from importlib import resources
 from pathlib import Path
 
 from aftercar.errors import VocabularyError
+from aftercar.schema import Col
 from aftercar.vocab.grammar import Annotation, Grammar, load_grammar
 
 DRUG_COLUMNS = (
@@ -30,8 +31,8 @@ DRUG_COLUMNS = (
     "kind",
     "drug_class",
     "targets",
-    "tce",
-    "bcma_directed",
+    Col.TCE,
+    Col.BCMA_DIRECTED,
     "anti_myeloma",
     "role",
     "short_name",
@@ -43,7 +44,7 @@ TARGET_COLUMNS = ("target", "role", "synonyms", "source")
 ROLES = ("anti_myeloma", "steroid", "lymphodepletion", "premedication", "supportive", "non_therapy")
 _ANTI_MYELOMA_ROLES = ("anti_myeloma", "steroid")
 TARGET_ROLES = ("tumour", "effector")
-CODE_COLUMNS = ("code", "match", "drugs", "procedures", "source")
+CODE_COLUMNS = ("code", "match", Col.DRUGS, "procedures", "source")
 CODE_MATCHES = ("exact", "any_case", "final_all_caps")
 KINDS = ("drug", "procedure")
 #: Pseudo-kind of the target words of targets.csv (never a drug of a regimen).
@@ -251,8 +252,8 @@ def _drug_from_row(row: dict[str, str], path: Path, i: int) -> Drug:
         kind=row["kind"],
         drug_class=row["drug_class"],
         targets=tuple(t.upper() for t in _split(row["targets"])),
-        tce=_bool(row["tce"], path, i, "tce"),
-        bcma_directed=_bool(row["bcma_directed"], path, i, "bcma_directed"),
+        tce=_bool(row[Col.TCE], path, i, Col.TCE),
+        bcma_directed=_bool(row[Col.BCMA_DIRECTED], path, i, Col.BCMA_DIRECTED),
         anti_myeloma=anti,
         source=row["source"],
         role=role,
@@ -293,7 +294,7 @@ def _load_drugs(path: Path) -> tuple[dict[str, Drug], dict[str, Reading], int]:
 
 
 def _code_names(row: dict[str, str], drugs: dict[str, Drug], path: Path, i: int) -> tuple:
-    names = _split(row["drugs"]) + _split(row["procedures"])
+    names = _split(row[Col.DRUGS]) + _split(row["procedures"])
     if not names:
         raise VocabularyError(
             f"{path}, row {i}: code {row['code']!r} maps to nothing. "

@@ -7,7 +7,9 @@ import pyarrow as pa
 
 from aftercar.derive.raw.imwg import CODES
 from aftercar.derive.raw.lines import END_RULES
+from aftercar.derive.raw.result import RawDerivation
 from aftercar.derive.raw.rules import Rules
+from aftercar.schema import Col
 
 _START_RULES = {
     "car_t": "CAR-T infusion: apheresis, bridging, lymphodepletion and infusion are one line",
@@ -27,7 +29,7 @@ def _line_rows(c, final: ibis.Table, ev, members, rules: Rules) -> ibis.Table:
     """Every administration / procedure row that belongs to a salvage line (or line 0 = index)."""
     f = final
     m = members.join(ev.filter(ev.kind == "drug").select("eid", "row"), "eid")
-    drug = m.select("patient_id", "line", "row", table=ibis.literal("administrations"),
+    drug = m.select(Col.PATIENT_ID, Col.LINE, "row", table=ibis.literal("administrations"),
                     role=ibis.literal("anti-myeloma drug"))  # fmt: skip
     win = rules.get("lines", "regimen_window_days")
     st = c.adm.filter(c.adm.role == "steroid")
@@ -35,15 +37,15 @@ def _line_rows(c, final: ibis.Table, ev, members, rules: Rules) -> ibis.Table:
     sj = st.join(dl, [st.patient_id == dl.patient_id, st.date >= dl.start_date,
                       st.date <= dl.end_date + ibis.interval(days=win)])  # fmt: skip
     sj = sj.filter(sj.next_start.isnull() | (sj.date < sj.next_start))
-    steroid = sj.select("patient_id", "line", "row", table=ibis.literal("administrations"),
+    steroid = sj.select(Col.PATIENT_ID, Col.LINE, "row", table=ibis.literal("administrations"),
                         role=ibis.literal("steroid with the line"))  # fmt: skip
     return drug.union(steroid).union(_bundle_rows(c, f))
 
 
 def _bundle_rows(c, f: ibis.Table) -> ibis.Table:
-    adm_pid = c.adm.select("row", "patient_id").distinct()
+    adm_pid = c.adm.select("row", Col.PATIENT_ID).distinct()
     am = c.adm_members.join(adm_pid, "row").mutate(table=ibis.literal("administrations"))
-    pm = c.proc_members.join(c.proc.select("row", "patient_id"), "row").mutate(
+    pm = c.proc_members.join(c.proc.select("row", Col.PATIENT_ID), "row").mutate(
         table=ibis.literal("procedures")
     )
     cm = c.conditioning.join(adm_pid, "row").mutate(table=ibis.literal("administrations"),
@@ -51,16 +53,18 @@ def _bundle_rows(c, f: ibis.Table) -> ibis.Table:
     tp = c.transplant_proc.mutate(table=ibis.literal("procedures"), is_index=False,
                                   role=ibis.literal("transplant"))  # fmt: skip
     rta = c.rt.filter(c.rt.alone)
-    rt = rta.select("patient_id", "row", bundle_date=rta.course_start,
+    rt = rta.select(Col.PATIENT_ID, "row", bundle_date=rta.course_start,
                     table=ibis.literal("procedures"), is_index=False,
                     role=ibis.literal("radiotherapy fraction"))  # fmt: skip
-    cols = ["patient_id", "row", "bundle_date", "table", "is_index", "role"]
+    cols = [Col.PATIENT_ID, "row", "bundle_date", "table", "is_index", "role"]
     u = am.select(cols).union(pm.select(cols)).union(cm.select(cols)).union(tp.select(cols))
     u = u.union(rt.select(cols))
-    b = f.filter(f.kind != "drug").select("patient_id", "line", bundle_date=_key_date(f.bundle_id))
-    sal = u.filter(~u.is_index).join(b, ["patient_id", "bundle_date"])
+    b = f.filter(f.kind != "drug").select(
+        Col.PATIENT_ID, Col.LINE, bundle_date=_key_date(f.bundle_id)
+    )
+    sal = u.filter(~u.is_index).join(b, [Col.PATIENT_ID, "bundle_date"])
     idx = u.filter(u.is_index).mutate(line=ibis.literal(0, "int64"))
-    cols2 = ["patient_id", "line", "row", "table", "role"]
+    cols2 = [Col.PATIENT_ID, Col.LINE, "row", "table", "role"]
     out = sal.select(cols2).union(idx.select(cols2))
     return out.union(_rt_with_drugs(c, f).select(cols2))
 
@@ -70,7 +74,7 @@ def _rt_with_drugs(c, f: ibis.Table) -> ibis.Table:
     dl = f.filter(f.kind == "drug")
     j = r.join(dl, [r.patient_id == dl.patient_id, r.date >= dl.start_date])
     j = j.filter(j.next_start.isnull() | (j.date < j.next_start))
-    return j.select("patient_id", "line", "row", table=ibis.literal("procedures"),
+    return j.select(Col.PATIENT_ID, Col.LINE, "row", table=ibis.literal("procedures"),
                     role=ibis.literal("radiotherapy with systemic therapy"))  # fmt: skip
 
 
@@ -81,8 +85,8 @@ def _drugs(c, rows: ibis.Table) -> ibis.Table:
     r = rows.filter((rows.table == "administrations") & rows.role.isin(roles) & (rows.line > 0))
     j = r.join(adm.select("row", "ingredient", kind=adm.role), "row")
     j = j.filter(j.kind.isin(["anchor", "steroid", "car_t"]))
-    d = j.select("patient_id", "line", "ingredient").distinct()
-    return d.group_by(["patient_id", "line"]).aggregate(
+    d = j.select(Col.PATIENT_ID, Col.LINE, "ingredient").distinct()
+    return d.group_by([Col.PATIENT_ID, Col.LINE]).aggregate(
         drugs=d.ingredient.group_concat(";", order_by=d.ingredient)
     )
 
@@ -108,14 +112,14 @@ def regimen_texts(drugs: list[str | None], kinds: list[str]) -> list[str]:
 
 def _audit_lines(final: ibis.Table, rows: ibis.Table) -> ibis.Table:
     rows = rows.filter(rows.line > 0)
-    n = rows.group_by(["patient_id", "line"]).aggregate(
+    n = rows.group_by([Col.PATIENT_ID, Col.LINE]).aggregate(
         n_rows=rows.count(),
         administration_rows=rows.row.cast("string").group_concat(
             " ", where=rows.table == "administrations", order_by=rows.row),
         procedure_rows=rows.row.cast("string").group_concat(
             " ", where=rows.table == "procedures", order_by=rows.row),
     )  # fmt: skip
-    f = final.left_join(n, ["patient_id", "line"])
+    f = final.left_join(n, [Col.PATIENT_ID, Col.LINE])
     prev = f.prev_end_rule.cases(*[(k, "after the previous line: " + v)
                                    for k, v in END_RULES.items()])  # fmt: skip
     start = ibis.cases(
@@ -125,7 +129,8 @@ def _audit_lines(final: ibis.Table, rows: ibis.Table) -> ibis.Table:
     )
     end = ibis.ifelse(f.kind == "drug", f.end_rule.cases(*END_RULES.items()),
                       "single-event line (" + f.kind + ")")  # fmt: skip
-    return f.select("patient_id", "line", "kind", "start_date", "end_date", start_rule=start,
+    keys = (Col.PATIENT_ID, Col.LINE, "kind", Col.START_DATE, Col.END_DATE)
+    return f.select(*keys, start_rule=start,
                     end_rule=end, confirmed_progression_in_window=f.t_pd,
                     response_parameter=f.param, n_assessments=f.n_assessments,
                     best_response=f.best_response, progression_date=f.progression_date,
@@ -138,13 +143,13 @@ def _audit_assessments(index_a, line_a, norm: ibis.Table) -> ibis.Table:
     la = line_a.mutate(line=(line_a.lkey % 1000).cast("int64"))
     u = ia.union(la)
     ok = norm.filter(norm.param.notnull())
-    rows = ok.group_by(["patient_id", "date"]).aggregate(
+    rows = ok.group_by([Col.PATIENT_ID, "date"]).aggregate(
         lab_rows=ok.row.cast("string").group_concat(" ", order_by=ok.row)
     )
-    u = u.left_join(rows, ["patient_id", "date"])
+    u = u.left_join(rows, [Col.PATIENT_ID, "date"])
     code = u.level.cases(*[(i, c) for i, c in enumerate(CODES)])
     conf = u.confirmed_level.cases(*[(i, c) for i, c in enumerate(CODES)])
-    return u.select("patient_id", "line", "date", parameter=u.param, baseline_date=u.b_date,
+    return u.select(Col.PATIENT_ID, Col.LINE, "date", parameter=u.param, baseline_date=u.b_date,
                     baseline=u.baseline, value=u.value, nadir=u.nadir, response=code,
                     confirmed_response=conf, look_ahead=u.lookahead,
                     progression_confirmed=u.pd_confirmed, lab_rows=u.lab_rows)  # fmt: skip
@@ -155,8 +160,8 @@ _NO_INDEX = "patient has no confirmed IMWG progression after the index CAR T (no
 
 
 def _adm_attrition(c, index: ibis.Table, used: ibis.Table) -> ibis.Table:
-    a = c.adm.join(index.select("patient_id", "car_t_date", "index_date"), "patient_id")
-    g = a.group_by(["row", "patient_id"]).aggregate(
+    a = c.adm.join(index.select(Col.PATIENT_ID, Col.CAR_T_DATE, "index_date"), Col.PATIENT_ID)
+    g = a.group_by(["row", Col.PATIENT_ID]).aggregate(
         date=a.date.min(), car_t_date=a.car_t_date.min(), index_date=a.index_date.min(),
         **{r: (a.role == r).any() for r in ("anchor", "steroid", "premedication", "supportive",
                                              "unrecognised", "car_t", "after_followup")},
@@ -175,11 +180,11 @@ def _adm_attrition(c, index: ibis.Table, used: ibis.Table) -> ibis.Table:
         (g.unrecognised, "drug text not recognised by the vocabulary"),
         else_="anti-myeloma administration not assigned to a line",
     )  # fmt: skip
-    return g.select("row", "patient_id", table=ibis.literal("administrations"), reason=reason)
+    return g.select("row", Col.PATIENT_ID, table=ibis.literal("administrations"), reason=reason)
 
 
 def _proc_attrition(c, index: ibis.Table, used: ibis.Table) -> ibis.Table:
-    p = c.proc.join(index.select("patient_id", "index_date"), "patient_id")
+    p = c.proc.join(index.select(Col.PATIENT_ID, "index_date"), Col.PATIENT_ID)
     p = p.anti_join(used.filter(used.table == "procedures"), "row")
     reason = ibis.cases(
         (p.index_date.isnull(), _NO_INDEX),
@@ -190,12 +195,12 @@ def _proc_attrition(c, index: ibis.Table, used: ibis.Table) -> ibis.Table:
         (p.kind == "lymphodepletion", "lymphodepletion without a CAR-T infusion within 7 days"),
         else_="procedure not assigned to a line",
     )
-    return p.select("row", "patient_id", table=ibis.literal("procedures"), reason=reason)
+    return p.select("row", Col.PATIENT_ID, table=ibis.literal("procedures"), reason=reason)
 
 
 def _lab_attrition(norm: ibis.Table, index: ibis.Table, rules: Rules) -> ibis.Table:
     back = rules.get("measurable", "baseline_lookback_days")
-    n = norm.join(index.select("patient_id", "car_t_date", "index_date"), "patient_id")
+    n = norm.join(index.select(Col.PATIENT_ID, Col.CAR_T_DATE, "index_date"), Col.PATIENT_ID)
     early = n.date < n.car_t_date - ibis.interval(days=back)
     reason = ibis.cases(
         (n.param.isnull(), "test not used by the IMWG response criteria"),
@@ -206,15 +211,15 @@ def _lab_attrition(norm: ibis.Table, index: ibis.Table, rules: Rules) -> ibis.Ta
     )
     n = n.mutate(reason=reason)
     n = n.filter(n.reason.notnull())
-    return n.select("row", "patient_id", table=ibis.literal("labs"), reason=n.reason)
+    return n.select("row", Col.PATIENT_ID, table=ibis.literal("labs"), reason=n.reason)
 
 
 def _attrition(c, index, used, norm, rules: Rules) -> ibis.Table:
-    p = c.pats.join(index.select("patient_id", "index_date"), "patient_id")
+    p = c.pats.join(index.select(Col.PATIENT_ID, "index_date"), Col.PATIENT_ID)
     p = p.filter(p.index_date.isnull())
-    pa_ = p.select("row", "patient_id", table=ibis.literal("patients"),
+    pa_ = p.select("row", Col.PATIENT_ID, table=ibis.literal("patients"),
                    reason=ibis.literal(_NO_INDEX))  # fmt: skip
-    cols = ["table", "row", "patient_id", "reason"]
+    cols = ["table", "row", Col.PATIENT_ID, "reason"]
     u = pa_.select(cols).union(_adm_attrition(c, index, used).select(cols))
     u = u.union(_proc_attrition(c, index, used).select(cols))
     u = u.union(_lab_attrition(norm, index, rules).select(cols))
@@ -229,56 +234,57 @@ def _bundle_ends(c, rows: ibis.Table) -> ibis.Table:
         .union(c.proc.select("row", "date", table=ibis.literal("procedures")))
     )
     j = rows.filter(rows.line > 0).join(dates, ["table", "row"])
-    return j.group_by(["patient_id", "line"]).aggregate(last_row_date=j.date.max())
+    return j.group_by([Col.PATIENT_ID, Col.LINE]).aggregate(last_row_date=j.date.max())
 
 
 def _curated(c, index: ibis.Table, final: ibis.Table, drugs: ibis.Table, ends: ibis.Table):
-    ix = index.filter(index.index_date.notnull()).select("patient_id", "index_date")
-    pats = c.pats.join(ix, "patient_id")
+    ix = index.filter(index.index_date.notnull()).select(Col.PATIENT_ID, "index_date")
+    pats = c.pats.join(ix, Col.PATIENT_ID)
     pats = pats.mutate(
         progression_date=pats.index_date, car_t_best_response=ibis.null("string")
     ).drop("index_date", "row", "pkey")
-    lines = final.left_join(drugs, ["patient_id", "line"]).left_join(ends, ["patient_id", "line"])
+    lines = final.left_join(drugs, [Col.PATIENT_ID, Col.LINE]).left_join(
+        ends, [Col.PATIENT_ID, Col.LINE]
+    )
     last = ibis.greatest(lines.start_date, lines.last_row_date.fill_null(lines.start_date))
     before_next = lines.next_start - ibis.interval(days=1)
     last = ibis.ifelse(lines.next_start.notnull() & (last > before_next), before_next, last)
     end = ibis.ifelse(lines.kind == "drug", lines.end_date, last)
     lines = lines.select(
-        "patient_id", "line", "start_date", "best_response", "progression_date", "kind",
+        Col.PATIENT_ID, Col.LINE, Col.START_DATE, Col.BEST_RESPONSE, Col.PROGRESSION_DATE, "kind",
         "end_rule", end_date=end.cast("date"), drugs=lines.drugs.fill_null(""),
-    ).order_by(["patient_id", "line"])  # fmt: skip
-    return pats.order_by("patient_id").to_pyarrow(), lines.to_pyarrow()
+    ).order_by([Col.PATIENT_ID, Col.LINE])  # fmt: skip
+    return pats.order_by(Col.PATIENT_ID).to_pyarrow(), lines.to_pyarrow()
 
 
 def _finish_lines(lines: pa.Table) -> pa.Table:
     kinds = lines["kind"].to_pylist()
-    regimen = regimen_texts(lines["drugs"].to_pylist(), kinds)
+    regimen = regimen_texts(lines[Col.DRUGS].to_pylist(), kinds)
     reason = [_END_REASON.get(r, "") or None for r in lines["end_rule"].to_pylist()]
     reason = [("completed" if k != "drug" and r == "next line started" else r)
               for k, r in zip(kinds, reason, strict=True)]  # fmt: skip
     n = lines.num_rows
     return pa.table({
-        "patient_id": lines["patient_id"], "line": lines["line"].cast(pa.int64()),
-        "regimen": pa.array(regimen, pa.string()), "start_date": lines["start_date"],
-        "end_date": lines["end_date"], "best_response": lines["best_response"],
-        "progression_date": lines["progression_date"],
-        "clinical_trial": pa.nulls(n, pa.bool_()), "end_reason": pa.array(reason, pa.string()),
-        "drugs": lines["drugs"],
+        Col.PATIENT_ID: lines[Col.PATIENT_ID], Col.LINE: lines[Col.LINE].cast(pa.int64()),
+        Col.REGIMEN: pa.array(regimen, pa.string()), Col.START_DATE: lines[Col.START_DATE],
+        Col.END_DATE: lines[Col.END_DATE], Col.BEST_RESPONSE: lines[Col.BEST_RESPONSE],
+        Col.PROGRESSION_DATE: lines[Col.PROGRESSION_DATE],
+        Col.CLINICAL_TRIAL: pa.nulls(n, pa.bool_()), Col.END_REASON: pa.array(reason, pa.string()),
+        Col.DRUGS: lines[Col.DRUGS],
     })  # fmt: skip
 
 
 def assemble(con, c, index, index_a, ev, final, members, line_a, norm, rules: Rules):
-    """Build the :class:`~aftercar.derive.raw.derive.RawDerivation` of one run."""
-    from aftercar.derive.raw.derive import RawDerivation
+    """Build the :class:`~aftercar.derive.raw.result.RawDerivation` of one run."""
 
     rows = con.create_table("_line_rows", _line_rows(c, final, ev, members, rules), overwrite=True)
     drugs = _drugs(c, rows)
     pats, lines = _curated(c, index, final, drugs, _bundle_ends(c, rows))
     audit = {
-        "lines": _audit_lines(final, rows).order_by(["patient_id", "line"]).to_pyarrow(),
+        "lines": _audit_lines(final, rows).order_by([Col.PATIENT_ID, Col.LINE]).to_pyarrow(),
         "events": rows.order_by(["table", "row"]).to_pyarrow(),
         "assessments": _audit_assessments(index_a, line_a, norm)
-        .order_by(["patient_id", "line", "date"])
+        .order_by([Col.PATIENT_ID, Col.LINE, "date"])
         .to_pyarrow(),
     }
     attrition = _attrition(c, index, rows, norm, rules).to_pyarrow()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import ibis
 
 from aftercar.derive.raw.rules import Rules
+from aftercar.schema import Col
 
 
 def _days(n: int) -> ibis.Value:
@@ -33,12 +34,12 @@ def _days(n: int) -> ibis.Value:
 def infusions(adm: ibis.Table, proc: ibis.Table, pats: ibis.Table, rules: Rules) -> ibis.Table:
     """One row per CAR-T infusion: ``patient_id, infusion_date, is_index, apheresis_date``."""
     tol = rules.get("index", "car_t_tolerance_days")
-    a = adm.filter(adm.role == "car_t").select("patient_id", "date")
-    p = proc.filter(proc.kind == "car_t_infusion").select("patient_id", "date")
-    i = pats.select("patient_id", date=pats.car_t_date)
-    u = a.union(p).union(i).join(pats.select("patient_id", "car_t_date"), "patient_id")
+    a = adm.filter(adm.role == "car_t").select(Col.PATIENT_ID, "date")
+    p = proc.filter(proc.kind == "car_t_infusion").select(Col.PATIENT_ID, "date")
+    i = pats.select(Col.PATIENT_ID, date=pats.car_t_date)
+    u = a.union(p).union(i).join(pats.select(Col.PATIENT_ID, Col.CAR_T_DATE), Col.PATIENT_ID)
     near = u.date.delta(u.car_t_date, unit="day").abs() <= tol
-    u = u.select("patient_id", infusion_date=ibis.ifelse(near, u.car_t_date, u.date),
+    u = u.select(Col.PATIENT_ID, infusion_date=ibis.ifelse(near, u.car_t_date, u.date),
                  is_index=near).distinct()  # fmt: skip
     w = ibis.window(group_by=u.patient_id, order_by=u.infusion_date)
     u = u.mutate(prev_infusion=u.infusion_date.lag().over(w))
@@ -47,8 +48,8 @@ def infusions(adm: ibis.Table, proc: ibis.Table, pats: ibis.Table, rules: Rules)
     j = u.join(aph, [u.patient_id == aph.patient_id, aph.date <= u.infusion_date,
                      aph.date >= u.infusion_date - _days(lo)])  # fmt: skip
     j = j.filter(j.prev_infusion.isnull() | (j.date > j.prev_infusion))
-    last = j.group_by(["patient_id", "infusion_date"]).aggregate(apheresis_date=j.date.max())
-    return u.left_join(last, ["patient_id", "infusion_date"]).select(
+    last = j.group_by([Col.PATIENT_ID, "infusion_date"]).aggregate(apheresis_date=j.date.max())
+    return u.left_join(last, [Col.PATIENT_ID, "infusion_date"]).select(
         u.patient_id, u.infusion_date, u.is_index, last.apheresis_date
     )
 
@@ -102,7 +103,7 @@ def _bridging(adm: ibis.Table, inf: ibis.Table, rules: Rules) -> ibis.Table:
     cand = cand.select(
         cand.row, cand.patient_id, cand.ingredient, cand.infusion_date, cand.is_index
     )
-    new = cand.anti_join(cont_keys, ["patient_id", "ingredient", "infusion_date"])
+    new = cand.anti_join(cont_keys, [Col.PATIENT_ID, "ingredient", "infusion_date"])
     return new.group_by("row").aggregate(bundle_date=new.infusion_date.min(),
                                          is_index=new.is_index.max()).mutate(
         role=ibis.literal("bridging"))  # fmt: skip
@@ -128,7 +129,7 @@ def transplants(adm: ibis.Table, proc: ibis.Table, rules: Rules) -> tuple[ibis.T
     j = c.join(t, [c.patient_id == t.patient_id, c.date >= t.date + _days(lo),
                    c.date <= t.date + _days(hi)])  # fmt: skip
     cond = j.group_by(["row", "ingredient"]).aggregate(bundle_date=j.bundle_date.min())
-    return t.select("patient_id", "row", "date", "bundle_date"), cond.mutate(
+    return t.select(Col.PATIENT_ID, "row", "date", "bundle_date"), cond.mutate(
         role=ibis.literal("conditioning")
     )
 
@@ -143,5 +144,5 @@ def rt_courses(proc: ibis.Table, rules: Rules) -> ibis.Table:
     r = r.mutate(course=new.sum().over(ibis.window(group_by=r.patient_id, order_by=[r.date, r.row],
                                                    rows=(None, 0))))  # fmt: skip
     cw = ibis.window(group_by=[r.patient_id, r.course])
-    return r.select("patient_id", "row", "date", course_start=r.date.min().over(cw),
+    return r.select(Col.PATIENT_ID, "row", "date", course_start=r.date.min().over(cw),
                     course_end=r.date.max().over(cw))  # fmt: skip

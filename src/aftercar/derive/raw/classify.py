@@ -34,6 +34,7 @@ import ibis
 import pyarrow as pa
 
 from aftercar.derive.raw.rules import Rules
+from aftercar.schema import Col
 from aftercar.vocab import default_vocabulary, parse_regimen
 
 _WORD = re.compile(r"[a-z]+")
@@ -121,7 +122,7 @@ def classify_administrations(con, adm: ibis.Table, rules: Rules) -> ibis.Table:
     texts = adm.select("drug").distinct().to_pyarrow()["drug"].to_pylist()
     look = con.create_table("_drug_lookup", drug_lookup(texts, rules), overwrite=True)
     return adm.join(look, "drug").select(
-        "patient_id", "date", "row", "drug", "ingredient", "drug_class", "role"
+        Col.PATIENT_ID, "date", "row", "drug", "ingredient", "drug_class", "role"
     )
 
 
@@ -129,4 +130,4 @@ def classify_procedures(con, proc: ibis.Table) -> ibis.Table:
     """Join each procedure row to its kind (``patient_id, date, row, procedure, kind``)."""
     texts = proc.select("procedure").distinct().to_pyarrow()["procedure"].to_pylist()
     look = con.create_table("_procedure_lookup", procedure_lookup(texts), overwrite=True)
-    return proc.join(look, "procedure").select("patient_id", "date", "row", "procedure", "kind")
+    return proc.join(look, "procedure").select(Col.PATIENT_ID, "date", "row", "procedure", "kind")

@@ -8,7 +8,6 @@ lines (one set-based step per line number) and assess every line by IMWG 2016.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import ibis
 import pyarrow as pa
@@ -17,32 +16,12 @@ from aftercar.derive.raw import audit, events, lines
 from aftercar.derive.raw.classify import classify_administrations, classify_procedures
 from aftercar.derive.raw.imwg import assess
 from aftercar.derive.raw.labs import lab_problems, normalise_labs, visits
+from aftercar.derive.raw.result import RawDerivation
 from aftercar.derive.raw.rules import Rules, load_rules
 from aftercar.errors import CohortError
+from aftercar.schema import Col
 
 Progress = Callable[[str], None]
-
-
-@dataclass
-class RawDerivation:
-    """What :func:`derive_raw` returns (Arrow tables).
-
-    Attributes
-    ----------
-    patients, lines
-        The curated cohort (``data/dictionary.csv``); ``lines`` also has ``drugs``.
-    audit
-        ``{"lines", "events", "assessments"}``: why each line starts and ends, which
-        raw row belongs to which line (or the index CAR T) in which role, and every
-        IMWG assessment with the lab rows that set it.
-    attrition
-        ``table, row, patient_id, reason`` for every raw row not used.
-    """
-
-    patients: pa.Table
-    lines: pa.Table
-    audit: dict[str, pa.Table]
-    attrition: pa.Table
 
 
 def _register(con, raw: dict[str, pa.Table]) -> dict[str, ibis.Table]:
@@ -57,8 +36,8 @@ def _register(con, raw: dict[str, pa.Table]) -> dict[str, ibis.Table]:
 
 def _after_followup(t: ibis.Table, pats: ibis.Table, col: str, label: str) -> ibis.Table:
     """Label rows dated after death / last follow-up (they never enter a derivation)."""
-    fu = pats.select("patient_id", _fu=ibis.coalesce(pats.death_date, pats.last_followup_date))
-    j = t.join(fu, "patient_id")
+    fu = pats.select(Col.PATIENT_ID, _fu=ibis.coalesce(pats.death_date, pats.last_followup_date))
+    j = t.join(fu, Col.PATIENT_ID)
     late = (j.date > j._fu).fill_null(False)
     return j.mutate(**{col: ibis.ifelse(late, label, j[col])}).drop("_fu")
 
@@ -97,29 +76,29 @@ def _steroid_start(segs: ibis.Table, adm: ibis.Table, index: ibis.Table, rules: 
     days = rules.get("steroids", "steroid_dates_start_days")
     w = ibis.window(group_by=segs.patient_id, order_by=segs.line)
     s = segs.mutate(_prev_end=segs.end_date.lag().over(w))
-    st = adm.filter(adm.role == "steroid").select("patient_id", st_date=adm.date)
-    ix = index.select("patient_id", "index_date")
-    d = s.filter(s.kind == "drug").join(st, "patient_id").join(ix, "patient_id")
+    st = adm.filter(adm.role == "steroid").select(Col.PATIENT_ID, st_date=adm.date)
+    ix = index.select(Col.PATIENT_ID, "index_date")
+    d = s.filter(s.kind == "drug").join(st, Col.PATIENT_ID).join(ix, Col.PATIENT_ID)
     d = d.filter((d.st_date >= d.start_date - ibis.interval(days=days))
                  & (d.st_date < d.start_date) & (d.st_date >= d.index_date)
                  & (d._prev_end.isnull() | (d.st_date > d._prev_end)))  # fmt: skip
-    early = d.group_by(["patient_id", "line"]).aggregate(early=d.st_date.min())
-    s = s.left_join(early, ["patient_id", "line"])
+    early = d.group_by([Col.PATIENT_ID, Col.LINE]).aggregate(early=d.st_date.min())
+    s = s.left_join(early, [Col.PATIENT_ID, Col.LINE])
     s = s.mutate(start_date=ibis.coalesce(s.early, s.start_date))
     return s.drop(*[c for c in s.columns if c.endswith("_right") or c in ("early", "_prev_end")])
 
 
 def _final_lines(con, segs: ibis.Table, pats: ibis.Table, vis, rules: Rules):
-    s = segs.join(pats.select("patient_id", "pkey"), "patient_id")
+    s = segs.join(pats.select(Col.PATIENT_ID, "pkey"), Col.PATIENT_ID)
     w = ibis.window(group_by=s.patient_id, order_by=s.line)
     s = s.mutate(next_start=s.start_date.lead().over(w), prev_end_rule=s.end_rule.lag().over(w))
     s = con.create_table("_segments", s, overwrite=True)
-    cand = s.select("patient_id", lkey=s.pkey * 1000 + s.line, start_date=s.start_date,
+    cand = s.select(Col.PATIENT_ID, lkey=s.pkey * 1000 + s.line, start_date=s.start_date,
                     window_end=s.next_start)  # fmt: skip
     summ, a = assess(cand, vis, rules)
     summ = con.create_table("_line_summary", summ, overwrite=True)
     s = s.mutate(lkey=s.pkey * 1000 + s.line)
-    out = s.join(summ.select("lkey", "best_response", "progression_date", "param",
+    out = s.join(summ.select("lkey", Col.BEST_RESPONSE, Col.PROGRESSION_DATE, "param",
                              "n_assessments"), "lkey")  # fmt: skip
     return con.create_table("_lines_final", out, overwrite=True), a
 

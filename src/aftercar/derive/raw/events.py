@@ -13,6 +13,7 @@ import ibis
 from aftercar.derive.raw import bundles
 from aftercar.derive.raw.imwg import assess
 from aftercar.derive.raw.rules import Rules
+from aftercar.schema import Col
 
 
 @dataclass
@@ -56,23 +57,23 @@ def _rt(con, proc, anchors, rules: Rules) -> ibis.Table:
     j = r.join(anchors, [r.patient_id == anchors.patient_id, anchors.date >= r.course_start,
                          anchors.date <= r.course_end])  # fmt: skip
     busy = j.select(j.patient_id, j.course_start).distinct()
-    alone = r.anti_join(busy, ["patient_id", "course_start"]).select("row").mutate(alone=True)
+    alone = r.anti_join(busy, [Col.PATIENT_ID, "course_start"]).select("row").mutate(alone=True)
     out = r.left_join(alone, "row").drop("row_right")
     return con.create_table("_rt", out.mutate(alone=out.alone.fill_null(False)), overwrite=True)
 
 
 def _bundle_events(adm, inf, t_proc, cond, rt) -> ibis.Table:
     c = inf.filter(~inf.is_index)
-    car_t = c.select("patient_id", date=c.infusion_date, kind=ibis.literal("car_t"),
+    car_t = c.select(Col.PATIENT_ID, date=c.infusion_date, kind=ibis.literal("car_t"),
                      _key=c.infusion_date)  # fmt: skip
-    cd = cond.join(adm.select("row", "patient_id", "date").distinct(), "row")
-    cmin = cd.group_by(["patient_id", "bundle_date"]).aggregate(c_date=cd.date.min())
-    tb = t_proc.select("patient_id", "bundle_date").distinct()
-    tb = tb.left_join(cmin, ["patient_id", "bundle_date"])
+    cd = cond.join(adm.select("row", Col.PATIENT_ID, "date").distinct(), "row")
+    cmin = cd.group_by([Col.PATIENT_ID, "bundle_date"]).aggregate(c_date=cd.date.min())
+    tb = t_proc.select(Col.PATIENT_ID, "bundle_date").distinct()
+    tb = tb.left_join(cmin, [Col.PATIENT_ID, "bundle_date"])
     tr = tb.select(tb.patient_id, date=ibis.coalesce(ibis.least(tb.bundle_date, tb.c_date),
                                                      tb.bundle_date).cast("date"),
                    kind=ibis.literal("transplant"), _key=tb.bundle_date)  # fmt: skip
-    ra = rt.filter(rt.alone).select("patient_id", date=rt.course_start).distinct()
+    ra = rt.filter(rt.alone).select(Col.PATIENT_ID, date=rt.course_start).distinct()
     ra = ra.mutate(kind=ibis.literal("radiotherapy"), _key=ra.date)
     u = car_t.union(tr).union(ra)
     return u.mutate(bundle_id=u.kind + ":" + u._key.cast("string")).drop("_key")
@@ -89,11 +90,13 @@ def index_progression(con, c: Classified, rules: Rules) -> tuple[ibis.Table, ibi
     and the index assessments.
     """
     p = c.pats
-    d = c.anchors.select("patient_id", "date").union(c.bundle_events.select("patient_id", "date"))
-    j = d.join(p.select("patient_id", "car_t_date"), "patient_id")
+    d = c.anchors.select(Col.PATIENT_ID, "date").union(
+        c.bundle_events.select(Col.PATIENT_ID, "date")
+    )
+    j = d.join(p.select(Col.PATIENT_ID, Col.CAR_T_DATE), Col.PATIENT_ID)
     j = j.filter(j.date > j.car_t_date)
-    nxt = j.group_by("patient_id").aggregate(window_end=j.date.min())
-    lines = p.left_join(nxt, "patient_id").select(
+    nxt = j.group_by(Col.PATIENT_ID).aggregate(window_end=j.date.min())
+    lines = p.left_join(nxt, Col.PATIENT_ID).select(
         p.patient_id, lkey=p.pkey, start_date=p.car_t_date, window_end=nxt.window_end
     )
     summ, a = assess(lines, c.vis, rules)
@@ -115,12 +118,12 @@ def index_progression(con, c: Classified, rules: Rules) -> tuple[ibis.Table, ibi
 
 def salvage_events(con, c: Classified, index: ibis.Table) -> ibis.Table:
     """Anchors and bundle events on or after each patient's index date, with ``eid`` and ``gap``."""
-    ix = index.filter(index.index_date.notnull()).select("patient_id", "pkey", "index_date")
-    a = c.anchors.join(ix, "patient_id").filter(lambda t: t.date >= t.index_date)
-    a = a.select("patient_id", "pkey", "date", "row", "ingredient", "drug_class",
+    ix = index.filter(index.index_date.notnull()).select(Col.PATIENT_ID, "pkey", "index_date")
+    a = c.anchors.join(ix, Col.PATIENT_ID).filter(lambda t: t.date >= t.index_date)
+    a = a.select(Col.PATIENT_ID, "pkey", "date", "row", "ingredient", "drug_class",
                  kind=ibis.literal("drug"), bundle_id=ibis.null("string"))  # fmt: skip
-    b = c.bundle_events.join(ix, "patient_id").filter(lambda t: t.date >= t.index_date)
-    b = b.select("patient_id", "pkey", "date", row=ibis.literal(-1, "int64"),
+    b = c.bundle_events.join(ix, Col.PATIENT_ID).filter(lambda t: t.date >= t.index_date)
+    b = b.select(Col.PATIENT_ID, "pkey", "date", row=ibis.literal(-1, "int64"),
                  ingredient=ibis.null("string"), drug_class=ibis.null("string"), kind=b.kind,
                  bundle_id=b.bundle_id)  # fmt: skip
     u = a.union(b)

@@ -53,9 +53,10 @@ from __future__ import annotations
 import ibis
 
 from aftercar.derive.raw.rules import Rules
+from aftercar.schema import Col, not_evaluable_code, response_codes
 
-#: Response codes by level (0 = best); level 6 is PD.
-CODES = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD")
+#: Response codes by level (0 = best; the last is PD): the IMWG scale without "not evaluable".
+CODES = tuple(c for c in response_codes() if c != not_evaluable_code())
 _FAR = 10**6  # days: "no end of window"
 
 
@@ -276,8 +277,8 @@ def _confirm(t: ibis.Table, rules: Rules) -> ibis.Table:
     best = ibis.greatest(t.level, nxt)
     conf = ibis.ifelse((t.level == 6) | t.lookahead, ibis.null("int64"), best)
     return t.select(
-        "lkey", "patient_id", "date", "vid", "param", "baseline", "b_date", "value", "nadir",
-        "level", "lookahead", "window_end", "start_date", confirmed_level=conf.cast("int64"),
+        "lkey", Col.PATIENT_ID, "date", "vid", "param", "baseline", "b_date", "value", "nadir",
+        "level", "lookahead", "window_end", Col.START_DATE, confirmed_level=conf.cast("int64"),
         pd_confirmed=pd_ok.fill_null(False),
         pd_date=ibis.ifelse(t.lookahead, t.window_end, t.date),
     )  # fmt: skip

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from aftercar.derive.raw.rules import Rules
 from aftercar.errors import Problem
+from aftercar.schema import Col
 
 #: IMWG parameter -> unit family.
 FAMILY = {"serum_m": "serum", "urine_m": "urine", "kappa": "flc", "lambda": "flc",
@@ -91,6 +92,6 @@ def visits(norm: ibis.Table) -> ibis.Table:
     """
     ok = norm.filter(norm.param.notnull() & norm.problem.isnull() & norm.value.notnull())
     agg = {_col(p): ok.value.max(where=ok.param == p) for p in PARAMS}
-    v = ok.group_by(["patient_id", "date"]).aggregate(**agg)
+    v = ok.group_by([Col.PATIENT_ID, "date"]).aggregate(**agg)
     w = ibis.window(order_by=[v.patient_id, v.date])
     return v.mutate(vid=ibis.row_number().over(w))

@@ -28,6 +28,7 @@ import ibis
 
 from aftercar.derive.raw.imwg import assess
 from aftercar.derive.raw.rules import Rules
+from aftercar.schema import Col
 
 #: Ends of a drug line (the ``end_rule`` of the audit).
 END_RULES = {
@@ -48,7 +49,7 @@ def _first(r: ibis.Table) -> ibis.Table:
     rank = ibis.ifelse(r.kind == "drug", 1, 0)
     w = ibis.window(group_by=r.patient_id, order_by=[r.date, rank, r.eid])
     f = r.mutate(_rn=ibis.row_number().over(w)).filter(lambda t: t._rn == 0)
-    return f.select("patient_id", "pkey", start_date=f.date, kind=f.kind, bundle_id=f.bundle_id,
+    return f.select(Col.PATIENT_ID, "pkey", start_date=f.date, kind=f.kind, bundle_id=f.bundle_id,
                     first_eid=f.eid)  # fmt: skip
 
 
@@ -59,26 +60,28 @@ def _regimen(j: ibis.Table, rules: Rules) -> ibis.Table:
     classes = rules.get("lines", "addition_exception_classes")
     drugs = j.filter(j.kind == "drug")
     r0 = drugs.filter(drugs.date <= drugs.start_date + _days(win))
-    r0k = r0.select("patient_id", "ingredient").distinct()
-    cls0 = r0.select("patient_id", "drug_class").distinct()
+    r0k = r0.select(Col.PATIENT_ID, "ingredient").distinct()
+    cls0 = r0.select(Col.PATIENT_ID, "drug_class").distinct()
     late = drugs.filter((drugs.date > drugs.start_date + _days(win))
                         & (drugs.date <= drugs.start_date + _days(add))
                         & drugs.drug_class.isin(classes))  # fmt: skip
-    late = late.anti_join(cls0, ["patient_id", "drug_class"]).anti_join(
-        r0k, ["patient_id", "ingredient"]
+    late = late.anti_join(cls0, [Col.PATIENT_ID, "drug_class"]).anti_join(
+        r0k, [Col.PATIENT_ID, "ingredient"]
     )
     w = ibis.window(group_by=[late.patient_id, late.drug_class], order_by=[late.date, late.eid])
     exc = late.mutate(_rn=ibis.row_number().over(w)).filter(lambda t: t._rn == 0)
-    reg = r0k.union(exc.select("patient_id", "ingredient")).distinct()
+    reg = r0k.union(exc.select(Col.PATIENT_ID, "ingredient")).distinct()
     # drugs first given late in the window (after late_addition_days) may also be the
     # start of a new line when the progression turns out to precede them
     late_days = rules.get("lines", "late_addition_days")
-    firsts = r0.group_by(["patient_id", "ingredient"]).aggregate(
+    firsts = r0.group_by([Col.PATIENT_ID, "ingredient"]).aggregate(
         first=r0.date.min(), start_date=r0.start_date.min()
     )
     in_win = firsts.filter(firsts.first > firsts.start_date + _days(late_days))
-    cand = exc.select("patient_id", d=exc.date).union(in_win.select("patient_id", d=in_win.first))
-    return reg, cand.group_by("patient_id").aggregate(b_exc=cand.d.min())
+    cand = exc.select(Col.PATIENT_ID, d=exc.date).union(
+        in_win.select(Col.PATIENT_ID, d=in_win.first)
+    )
+    return reg, cand.group_by(Col.PATIENT_ID).aggregate(b_exc=cand.d.min())
 
 
 def _breaks(j: ibis.Table, rules: Rules) -> ibis.Table:
@@ -87,22 +90,22 @@ def _breaks(j: ibis.Table, rules: Rules) -> ibis.Table:
     gap = rules.get("lines", "discontinuation_gap_days")
     reg, b_exc = _regimen(j, rules)
     drugs = j.filter((j.kind == "drug") & (j.date > j.start_date + _days(win)))
-    new = drugs.anti_join(reg, ["patient_id", "ingredient"])
-    b_new = new.group_by("patient_id").aggregate(b_new=new.date.min())
+    new = drugs.anti_join(reg, [Col.PATIENT_ID, "ingredient"])
+    b_new = new.group_by(Col.PATIENT_ID).aggregate(b_new=new.date.min())
     gaps = j.filter((j.kind == "drug") & (j.date > j.start_date) & (j.gap > gap))
-    b_gap = gaps.group_by("patient_id").aggregate(b_gap=gaps.date.min())
+    b_gap = gaps.group_by(Col.PATIENT_ID).aggregate(b_gap=gaps.date.min())
     bun = j.filter((j.kind != "drug") & (j.date > j.start_date))
-    b_bun = bun.group_by("patient_id").aggregate(b_bundle=bun.date.min())
-    s = j.select("patient_id", "pkey", "start_date").distinct()
+    b_bun = bun.group_by(Col.PATIENT_ID).aggregate(b_bundle=bun.date.min())
+    s = j.select(Col.PATIENT_ID, "pkey", Col.START_DATE).distinct()
     for t in (b_new, b_gap, b_bun, b_exc):
-        s = s.left_join(t, "patient_id").drop("patient_id_right")
+        s = s.left_join(t, Col.PATIENT_ID).drop("patient_id_right")
     b1 = ibis.least(s.b_new, s.b_gap, s.b_bundle)
     return s.mutate(b1=b1)
 
 
 def _pd_dates(s: ibis.Table, window_end: ibis.Value, vis, rules: Rules) -> ibis.Table:
     """``patient_id, t_pd``: the line's confirmed PD with the window ending at ``window_end``."""
-    cand = s.select("patient_id", lkey=s.pkey, start_date=s.start_date, window_end=window_end)
+    cand = s.select(Col.PATIENT_ID, lkey=s.pkey, start_date=s.start_date, window_end=window_end)
     summ, _ = assess(cand, vis, rules)
     return summ.select(patient_id=summ.patient_id, t_pd=summ.progression_date,
                        we=summ.window_end).filter(lambda t: t.t_pd.notnull())  # fmt: skip
@@ -121,14 +124,14 @@ def _progression_break(j, s: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.
         return s.mutate(t_pd=ibis.null("date"), b_pd=ibis.null("date"))
     inside = _pd_dates(s, s.b1, vis, rules)
     inside = inside.filter(inside.we.isnull() | (inside.t_pd < inside.we)).drop("we")
-    after = j.join(inside, "patient_id").filter(lambda x: x.date > x.t_pd)
-    b_in = after.group_by("patient_id").aggregate(b_in=after.date.min())
+    after = j.join(inside, Col.PATIENT_ID).filter(lambda x: x.date > x.t_pd)
+    b_in = after.group_by(Col.PATIENT_ID).aggregate(b_in=after.date.min())
     early = s.b_exc.notnull() & (s.b1.isnull() | (s.b_exc < s.b1))
     la = _pd_dates(s, ibis.ifelse(early, s.b_exc, ibis.null("date")), vis, rules)
-    la = la.filter(la.t_pd == la.we).select("patient_id", t_la=la.t_pd)
-    out = s.left_join(inside, "patient_id").drop("patient_id_right")
-    out = out.left_join(b_in, "patient_id").drop("patient_id_right")
-    out = out.left_join(la, "patient_id").drop("patient_id_right")
+    la = la.filter(la.t_pd == la.we).select(Col.PATIENT_ID, t_la=la.t_pd)
+    out = s.left_join(inside, Col.PATIENT_ID).drop("patient_id_right")
+    out = out.left_join(b_in, Col.PATIENT_ID).drop("patient_id_right")
+    out = out.left_join(la, Col.PATIENT_ID).drop("patient_id_right")
     return out.mutate(t_pd=ibis.least(out.t_pd, out.t_la), b_pd=ibis.least(out.b_in, out.t_la))
 
 
@@ -172,7 +175,7 @@ class _Steps:
 
 
 def _members(j: ibis.Table, s: ibis.Table) -> ibis.Table:
-    m = j.join(s.select("patient_id", "brk"), "patient_id")
+    m = j.join(s.select(Col.PATIENT_ID, "brk"), Col.PATIENT_ID)
     return m.filter((m.kind == "drug") & (m.brk.isnull() | (m.date < m.brk)))
 
 
@@ -184,8 +187,8 @@ def _with_break(s: ibis.Table) -> ibis.Table:
 def _drug_step(st: _Steps, vis, rules: Rules) -> None:
     """Line of the patients whose first remaining event is a drug (``_pd_breaks``, ``_m``)."""
     st.run("_j", lambda: st.t("_remaining").join(
-        st.t("_first").filter(lambda f: f.kind == "drug").select("patient_id", "start_date"),
-        "patient_id"))  # fmt: skip
+        st.t("_first").filter(lambda f: f.kind == "drug").select(Col.PATIENT_ID, Col.START_DATE),
+        Col.PATIENT_ID))  # fmt: skip
     st.run("_breaks", lambda: _breaks(st.t("_j"), rules))
     st.run("_pd_breaks", lambda: _with_break(_progression_break(st.t("_j"), st.t("_breaks"),
                                                                 vis, rules)))  # fmt: skip
@@ -196,21 +199,21 @@ def _line_tables(st: _Steps, k: int) -> tuple[ibis.Table, ibis.Table]:
     first, s, m = st.t("_first"), st.t("_pd_breaks"), st.t("_m")
     kk = ibis.literal(k, "int64")
     b = first.filter(first.kind != "drug")
-    b_lines = b.select("patient_id", "start_date", end_date=b.start_date,
+    b_lines = b.select(Col.PATIENT_ID, Col.START_DATE, end_date=b.start_date,
                        end_rule=ibis.literal("bundle"), line=kk, kind=b.kind,
                        bundle_id=b.bundle_id, t_pd=ibis.null("date"))  # fmt: skip
-    ends = m.group_by("patient_id").aggregate(end_date=m.date.max())
-    d_lines = s.join(ends, "patient_id").select(
-        "patient_id", "start_date", "end_date", "end_rule", line=kk,
+    ends = m.group_by(Col.PATIENT_ID).aggregate(end_date=m.date.max())
+    d_lines = s.join(ends, Col.PATIENT_ID).select(
+        Col.PATIENT_ID, Col.START_DATE, Col.END_DATE, "end_rule", line=kk,
         kind=ibis.literal("drug"), bundle_id=ibis.null("string"), t_pd=s.t_pd,
     )  # fmt: skip
     r = st.t("_remaining")
-    same_day = r.join(b.select("patient_id", b_start=b.start_date), "patient_id")
+    same_day = r.join(b.select(Col.PATIENT_ID, b_start=b.start_date), Col.PATIENT_ID)
     same_day = same_day.filter((same_day.kind == "drug") & (same_day.date == same_day.b_start))
     members = (
-        b.select("patient_id", eid=b.first_eid, line=kk)
-        .union(m.select("patient_id", "eid", line=kk))
-        .union(same_day.select("patient_id", "eid", line=kk))
+        b.select(Col.PATIENT_ID, eid=b.first_eid, line=kk)
+        .union(m.select(Col.PATIENT_ID, "eid", line=kk))
+        .union(same_day.select(Col.PATIENT_ID, "eid", line=kk))
     )
     return b_lines.union(d_lines), members
 
@@ -250,14 +253,14 @@ def segment(
         st.run("_remaining_next", lambda: st.t("_remaining").anti_join(st.t("_members_cur"), "eid"))
         st.replace("_remaining", "_remaining_next")
     if not all_lines:
-        empty = events.select("patient_id", "eid", line=ibis.literal(0, "int64")).limit(0)
+        empty = events.select(Col.PATIENT_ID, "eid", line=ibis.literal(0, "int64")).limit(0)
         return _empty_lines(events), empty
     return _concat(all_lines), _concat(all_members)
 
 
 def _empty_lines(events: ibis.Table) -> ibis.Table:
     e = events.limit(0)
-    return e.select("patient_id", start_date=e.date, end_date=e.date, end_rule=e.kind,
+    return e.select(Col.PATIENT_ID, start_date=e.date, end_date=e.date, end_rule=e.kind,
                     line=ibis.literal(0, "int64"), kind=e.kind, bundle_id=e.bundle_id,
                     t_pd=ibis.null("date"))  # fmt: skip
 

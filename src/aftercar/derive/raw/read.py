@@ -25,6 +25,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from aftercar.errors import CohortError, Problem
+from aftercar.schema import Col
 
 RAW_TABLES = ("patients", "administrations", "procedures", "labs")
 #: At most this many problems are listed per column and kind.
@@ -173,14 +174,14 @@ def _read_table(path: Path, name: str, specs: list[RawColumn]) -> tuple[pa.Table
 
 
 def _unknown_patients(path: Path, tables: dict[str, pa.Table]) -> list[Problem]:
-    ids = tables["patients"]["patient_id"]
+    ids = tables["patients"][Col.PATIENT_ID]
     problems = []
     for name in RAW_TABLES[1:]:
-        bad = ~pc.is_in(tables[name]["patient_id"], value_set=ids.combine_chunks()).to_numpy(
+        bad = ~pc.is_in(tables[name][Col.PATIENT_ID], value_set=ids.combine_chunks()).to_numpy(
             zero_copy_only=False)  # fmt: skip
         f = _table_file(path, name)
-        problems += _listed(f, "patient_id", bad & ~pc.is_null(tables[name]["patient_id"])
-                            .to_numpy(zero_copy_only=False), tables[name]["patient_id"],
+        problems += _listed(f, Col.PATIENT_ID, bad & ~pc.is_null(tables[name][Col.PATIENT_ID])
+                            .to_numpy(zero_copy_only=False), tables[name][Col.PATIENT_ID],
                             "patient is not in the patients table",
                             "add the patient to patients, or remove these rows")  # fmt: skip
     dup = pc.value_counts(ids.combine_chunks())
@@ -190,7 +191,7 @@ def _unknown_patients(path: Path, tables: dict[str, pa.Table]) -> list[Problem]:
             Problem(
                 _table_file(path, "patients").name,
                 None,
-                "patient_id",
+                Col.PATIENT_ID,
                 v,
                 "patient_id appears more than once",
                 "keep one row per patient",
@@ -232,8 +233,8 @@ def read_raw(path: str | Path) -> dict[str, pa.Table]:
 
 
 def _followup(path: Path, p: pa.Table) -> list[Problem]:
-    neither = pc.and_(pc.is_null(p["death_date"]), pc.is_null(p["last_followup_date"]))
-    return _listed(_table_file(path, "patients"), "last_followup_date",
-                   neither.to_numpy(zero_copy_only=False), p["patient_id"],
+    neither = pc.and_(pc.is_null(p[Col.DEATH_DATE]), pc.is_null(p[Col.LAST_FOLLOWUP_DATE]))
+    return _listed(_table_file(path, "patients"), Col.LAST_FOLLOWUP_DATE,
+                   neither.to_numpy(zero_copy_only=False), p[Col.PATIENT_ID],
                    "neither death_date nor last_followup_date is given",
                    "give the date last known alive")  # fmt: skip
