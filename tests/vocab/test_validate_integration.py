@@ -73,3 +73,22 @@ def test_regimen_warnings_are_listed_even_when_the_cohort_has_errors(cohort, cap
     assert any(p["severity"] == "error" for p in report["problems"])
     found = [p["row"] for p in report["problems"] if p["rule"].startswith("regimen-")]
     assert found == [3, 5]
+
+
+def test_validate_warns_on_sequences_non_therapy_rows_and_product_spellings(cohort, capsys):
+    lines = cohort / "synthetic_demo_lines.csv"
+    frame = pd.read_csv(lines, dtype=str, keep_default_na=False)
+    frame.loc[5, "regimen"] = "Tec -> Tal"
+    frame.loc[6, "regimen"] = "hospice"
+    frame.to_csv(lines, index=False)
+    patients = cohort / "synthetic_demo_patients.csv"
+    pts = pd.read_csv(patients, dtype=str, keep_default_na=False)
+    ide = pts.index[pts["car_t_product"] == "ide-cel"]
+    pts.loc[ide[0], "car_t_product"] = "Abecma"
+    pts.loc[ide[1], "car_t_product"] = "Ide-cel"
+    pts.to_csv(patients, index=False)
+    assert main(["validate", str(cohort), "--json"]) == 0
+    rules = {p["rule"]: p for p in json.loads(capsys.readouterr().out)["problems"]}
+    assert rules["regimen-sequence"]["row"] == 7 and rules["regimen-no-therapy"]["row"] == 8
+    merged = rules["car-t-product-merged"]
+    assert merged["file"].endswith("patients.csv") and "Abecma" in merged["message"]

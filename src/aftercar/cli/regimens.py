@@ -8,11 +8,8 @@ writes one row per input row. ``explain TEXT`` shows how one text was read.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -20,18 +17,10 @@ from rich.table import Table
 
 from aftercar.errors import InputError
 from aftercar.schema import Col
-from aftercar.vocab import (
-    classify_regimens,
-    classify_text,
-    default_taxonomy,
-    default_vocabulary,
-    load_overrides,
-    load_taxonomy,
-    parse_regimen,
-    regimen_problems,
-    suggest,
-)
-from aftercar.vocab.problems import count_regimen_problems
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 
 regimens_app = typer.Typer(
     help="Map free-text regimens to drugs, procedures, therapy category and flags.",
@@ -119,6 +108,8 @@ def read_regimen_input(
 
 
 def _summary(console: Console, table: pa.Table, out: Path) -> None:
+    import pyarrow.compute as pc
+
     counts = {
         c["values"]: c["counts"] for c in pc.value_counts(table.column(Col.CATEGORY)).to_pylist()
     }
@@ -169,6 +160,18 @@ def classify(
     overrides: OverridesOpt = None,
 ) -> None:
     """Classify every regimen text of INPUT and write one row per input row."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from aftercar.vocab import (
+        classify_regimens,
+        default_vocabulary,
+        load_overrides,
+        load_taxonomy,
+        regimen_problems,
+    )
+    from aftercar.vocab.problems import count_regimen_problems
+
     if not output.parent.is_dir():
         raise InputError(f"{output.parent}: folder does not exist. Fix: create it first.")
     texts, rows, where = read_regimen_input(input_path, column)
@@ -197,6 +200,16 @@ def explain(
     overrides: OverridesOpt = None,
 ) -> None:
     """Show how one regimen text is read: each piece, then category and flags."""
+    from aftercar.vocab import (
+        classify_text,
+        default_taxonomy,
+        default_vocabulary,
+        load_overrides,
+        load_taxonomy,
+        parse_regimen,
+        suggest,
+    )
+
     vocab = default_vocabulary()
     tax = load_taxonomy(taxonomy, vocabulary=vocab) if taxonomy is not None else default_taxonomy()
     ovr = load_overrides(overrides, vocabulary=vocab) if overrides is not None else None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from aftercar.errors import InputError
-from aftercar.io.template import write_template
+
+if TYPE_CHECKING:
+    pass
 
 
 def template(
@@ -18,6 +20,8 @@ def template(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
 ) -> None:
     """Write an empty cohort workbook: patients and lines sheets, notes, drop-down lists."""
+    from aftercar.io.template import write_template
+
     if output.suffix.lower() != ".xlsx":
         raise InputError(
             f"{output}: the template is an Excel workbook. Fix: give a file name "

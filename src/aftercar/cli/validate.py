@@ -14,9 +14,8 @@ import datetime as dt
 import json
 from collections import defaultdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pyarrow as pa
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -24,9 +23,12 @@ from rich.table import Table
 from rich.text import Text
 
 from aftercar.errors import CohortError, InputError, Problem
-from aftercar.io import Cohort, ValidationReport, validate_cohort
-from aftercar.io.cohort import AGE_RANGE, EARLIEST_DATE
 from aftercar.schema import Col
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from aftercar.io import Cohort, ValidationReport
 
 
 class ShownCohortError(CohortError):
@@ -43,18 +45,28 @@ def _extra_problems(cohort_or_lines: Cohort | pa.Table) -> list[Problem]:
     errors, else the lines table as far as it could be typed (cells that failed
     to parse are null). Returns extra problems, each naming its row (the
     ``source_row`` column) and its file (:func:`aftercar.io.cohort.file_label`
-    of the lines table, e.g. ``lines.csv``): regimen text with words the drug
-    vocabulary does not know, as warnings (rule ``regimen-unrecognized``, from
-    :func:`aftercar.vocab.unrecognized_problems`).
+    of the table, e.g. ``lines.csv``): the regimen warnings of
+    :func:`aftercar.vocab.regimen_problems` (unrecognised or corrected words, a
+    sequence in one cell, a row that is not a line of therapy) and, on a loaded
+    cohort, the CAR-T product warnings of :func:`aftercar.vocab.product_problems`
+    (unknown products, one product written several ways).
     """
+    from aftercar.io import Cohort
     from aftercar.io.cohort import file_label
-    from aftercar.vocab import unrecognized_problems
+    from aftercar.vocab import product_problems, regimen_problems
 
-    lines = cohort_or_lines.lines if isinstance(cohort_or_lines, Cohort) else cohort_or_lines
-    if not {Col.REGIMEN, Col.SOURCE_ROW} <= set(lines.column_names):
-        return []
-    rows = lines.column(Col.SOURCE_ROW).to_pylist()
-    return unrecognized_problems(lines.column(Col.REGIMEN), rows, file=file_label(lines, "lines"))
+    loaded = isinstance(cohort_or_lines, Cohort)
+    lines = cohort_or_lines.lines if loaded else cohort_or_lines
+    out = []
+    if {Col.REGIMEN, Col.SOURCE_ROW} <= set(lines.column_names):
+        rows = lines.column(Col.SOURCE_ROW).to_pylist()
+        out += regimen_problems(lines.column(Col.REGIMEN), rows, file=file_label(lines, "lines"))
+    patients = cohort_or_lines.patients if loaded else None
+    if patients is not None and Col.CAR_T_PRODUCT in patients.column_names:
+        rows = patients.column(Col.SOURCE_ROW).to_pylist()
+        label = file_label(patients, "patients")
+        out += product_problems(patients.column(Col.CAR_T_PRODUCT), rows, file=label)
+    return out
 
 
 def _with_extra(report: ValidationReport) -> ValidationReport:
@@ -179,6 +191,8 @@ def _print_report(report: ValidationReport) -> None:
 
 
 def _age_range(text: str | None) -> tuple[float, float]:
+    from aftercar.io.cohort import AGE_RANGE
+
     if text is None:
         return AGE_RANGE
     parts = text.replace(",", "-").split("-")
@@ -194,6 +208,8 @@ def _age_range(text: str | None) -> tuple[float, float]:
 
 
 def _earliest(text: str | None) -> dt.date:
+    from aftercar.io.cohort import EARLIEST_DATE
+
     if text is None:
         return EARLIEST_DATE
     try:
@@ -227,6 +243,8 @@ def validate(
     ] = None,
 ) -> None:
     """Check a cohort and list every problem (exit 2 on errors, 0 with warnings only)."""
+    from aftercar.io import validate_cohort
+
     report = _with_extra(
         validate_cohort(
             cohort,
