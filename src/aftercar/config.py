@@ -39,6 +39,7 @@ from aftercar.schema import response_codes
 #: Allowed values of the keys that take one of a fixed set of choices.
 CHOICES: dict[tuple[str, str], tuple[Any, ...]] = {
     ("endpoints", "pfs_next_line"): ("censor", "ignore"),
+    ("endpoints", "non_therapy_rows"): ("exclude", "count"),
     ("analysis", "km_conf_type"): ("log-log", "log", "plain"),
     ("analysis", "proportion_method"): ("exact", "wilson"),
     ("analysis", "cox_ties"): ("efron", "breslow"),

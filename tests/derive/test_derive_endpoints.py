@@ -176,3 +176,19 @@ def test_attrition_counts_and_exclusion_listing(micro, backend):
     listing = analysis_exclusions(backend.patients(micro[0], bad_lines), bad_lines)
     assert listing[["table", "row"]].values.tolist() == [["lines", 3]]
     assert "PFS" in listing.loc[0, "reason"]
+
+
+def test_non_therapy_rows_leave_the_lines_and_later_lines_are_renumbered(micro, backend):
+    patients, lines, classified = micro
+    hospice = classified.assign(
+        category=classified["category"].where(classified["text"] != "KPd", "no_therapy")
+    )
+    derived = backend.cohort(patients, lines, hospice, non_therapy=("no_therapy",))
+    p1 = derived.lines[derived.lines["patient_id"] == "P1"]
+    assert p1["line"].tolist() == [1] and p1["regimen"].tolist() == ["DCEP"]
+    assert derived.excluded_lines[["table", "row"]].values.tolist() == [["lines", 2]]
+    assert "not a line of therapy (category no_therapy)" in derived.excluded_lines["reason"][0]
+    first = derived.patients.set_index("patient_id").loc["P1"]
+    assert first["n_lines"] == 1
+    kept = backend.cohort(patients, lines, hospice)  # no non_therapy given: counted
+    assert kept.lines[kept.lines["patient_id"] == "P1"]["line"].tolist() == [1, 2]

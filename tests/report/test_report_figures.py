@@ -118,7 +118,7 @@ def test_lines_without_category_are_drawn_as_unclassified(monkeypatch):
     monkeypatch.setitem(_style.RC, "svg.fonttype", "none")  # text as <text> to read it
     figs = render_figures(replace(data, figures=figures), results=data.results)
     texts = " ".join(_svg_texts(figs.figures["response_by_category"]))
-    assert "unclassified" in texts
+    assert "Unclassified" in texts  # the taxonomy's label of rows without a category
 
 
 def test_forest_caption_names_each_interval_method_it_draws():

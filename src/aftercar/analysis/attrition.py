@@ -26,6 +26,7 @@ def attrition(
     patients: pd.DataFrame,
     lines: pd.DataFrame,
     excluded: pd.DataFrame | None = None,
+    not_lines: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Return the attrition table of a derived cohort.
 
@@ -37,6 +38,8 @@ def attrition(
         Output of :func:`aftercar.derive.derive_lines`.
     excluded
         ``Cohort.excluded`` (``table, row, patient_id, reason``) or None.
+    not_lines
+        Line rows that are not lines of therapy (``DerivedCohort.excluded_lines``).
 
     Returns
     -------
@@ -47,11 +50,14 @@ def attrition(
     excluded = excluded if excluded is not None else pd.DataFrame(columns=["table"])
     ex_p = int((excluded["table"] == "patients").sum())
     ex_l = int((excluded["table"] == "lines").sum())
+    n_not = 0 if not_lines is None else len(not_lines)
     os_ok = patients[Col.OS_VALID].to_numpy(dtype=bool)
     evaluable = lines[Col.EVALUABLE].to_numpy(dtype=bool)
     pfs_ok = np.isfinite(lines[Col.PFS_MONTHS].to_numpy(dtype=float)) & (lines[Col.PFS_MONTHS] >= 0)
     rows = [
-        _row("Rows read", len(patients) + ex_p, len(lines) + ex_l, "data rows in the input"),
+        _row(
+            "Rows read", len(patients) + ex_p, len(lines) + ex_l + n_not, "data rows in the input"
+        ),
         _row("Excluded on reading", ex_p, ex_l, "see input.excluded for each row and reason"),
         _row("Analysed", len(patients), len(lines), "patients and salvage lines"),
         _row(
@@ -75,11 +81,16 @@ def attrition(
         ),
         _row("PFS analysable lines", None, int(pfs_ok.sum()), "start and end of PFS known"),
     ]
+    if n_not:
+        note = "hospice, observation, no treatment...; see attrition.analysis_exclusions"
+        rows.insert(2, _row("Not lines of therapy", None, n_not, note))
     table = pd.DataFrame(rows, columns=["step", "patients", "lines", "note"])
     return table.astype({"patients": "Int64", "lines": "Int64"})
 
 
-def analysis_exclusions(patients: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
+def analysis_exclusions(
+    patients: pd.DataFrame, lines: pd.DataFrame, not_lines: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """List rows left out of an analysis with the reason (``table, row, patient_id, reason``).
 
     Patients without a usable OS time and lines without a usable PFS time. Lines
@@ -100,6 +111,8 @@ def analysis_exclusions(patients: pd.DataFrame, lines: pd.DataFrame) -> pd.DataF
     pfs = lines[Col.PFS_MONTHS].to_numpy(dtype=float)
     bad_pfs = lines.loc[~(np.isfinite(pfs) & (pfs >= 0))]
     frames.append(_listing(bad_pfs, "lines", "no usable PFS time; left out of PFS analyses"))
+    if not_lines is not None and len(not_lines):
+        frames.append(not_lines)
     return pd.concat(frames, ignore_index=True)
 
 

@@ -178,8 +178,9 @@ def analyse(
         notes.append(note + "the Overall column only.")
         warnings.append(notes[-1])
     tables["regimen_mapping"] = regimen_mapping(derived.lines, derived.classified)
-    tables["attrition"] = attrition(derived.patients, derived.lines, inputs.excluded)
-    tables["analysis_exclusions"] = analysis_exclusions(derived.patients, derived.lines)
+    not_lines = derived.excluded_lines
+    tables["attrition"] = attrition(derived.patients, derived.lines, inputs.excluded, not_lines)
+    tables["analysis_exclusions"] = analysis_exclusions(derived.patients, derived.lines, not_lines)
     results["table1"] = records(baseline)
     results["attrition"] = {
         "steps": records(tables["attrition"]),
@@ -190,6 +191,7 @@ def analyse(
         "pfs_next_line": rules.pfs_next_line,
         "responders": list(rules.responders),
         "exclude_not_evaluable": rules.exclude_not_evaluable,
+        "non_therapy_rows": rules.non_therapy_rows,
     }
     results["endpoints"] = endpoints | {
         "days_per_month": DAYS_PER_MONTH,

@@ -66,7 +66,8 @@ def study_config(
 
     config = load_config(path)
     if date_format:
-        config = config.replace("input", date_format=date_format)
+        formats = [date_format] if isinstance(date_format, str) else list(date_format)
+        config = config.replace("input", date_format=formats[0] if len(formats) == 1 else formats)
     if suppress_below is not None:
         if suppress_below < 1:
             raise InputError(

@@ -39,6 +39,7 @@ Anderson JR, Cain KC, Gelber RD. J Clin Oncol 1983;1:710-719 (landmark method).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import ibis
@@ -117,6 +118,7 @@ def line_endpoints(
     classes: ibis.Table,
     *,
     rules: EndpointRules | None = None,
+    non_therapy: Sequence[str] = (),
 ) -> ibis.Table:
     """Return one row per salvage line with its classification, response, PFS and TTNT.
 
@@ -130,6 +132,11 @@ def line_endpoints(
         (``aftercar.vocab.classify_regimens``).
     rules
         Endpoint rules (default :class:`EndpointRules`).
+    non_therapy
+        Categories that are not a line of therapy (the taxonomy's ``therapy =
+        false``: hospice, observation, no treatment...): their rows are left out
+        (:func:`non_therapy_rows` lists them) and the later lines of the patient
+        are numbered on as if they were not there.
 
     Returns
     -------
@@ -138,6 +145,8 @@ def line_endpoints(
         ordered by patient, line and input row.
     """
     rules = rules or EndpointRules()
+    if non_therapy:
+        lines = _therapy_lines(lines, classes, non_therapy)
     j = _with_next_start(patients, lines)
     index = j[_INDEX]
     out = j.select(
@@ -156,6 +165,40 @@ def line_endpoints(
     )
     out = _attach_classes(out, classes)
     return out.order_by([Col.PATIENT_ID, Col.LINE, Col.SOURCE_ROW])
+
+
+def _category_of(lines: ibis.Table, classes: ibis.Table) -> ibis.Table:
+    text = classes.columns[0]
+    cls = classes.select(text, _category=classes[Col.CATEGORY])
+    return lines.left_join(cls, lines[Col.REGIMEN] == cls[text]).drop(text)
+
+
+def _therapy_lines(lines: ibis.Table, classes: ibis.Table, non_therapy: Sequence[str]):
+    """The lines that are lines of therapy, renumbered past the rows that are not."""
+    j = _category_of(lines, classes)
+    skip = j["_category"].isin(list(non_therapy)).fill_null(False)
+    window = ibis.window(
+        group_by=j[Col.PATIENT_ID],
+        order_by=[j[Col.LINE], j[Col.SOURCE_ROW]],  # unique: rows frame sums no ties
+        preceding=None,
+        following=0,
+    )
+    j = j.mutate(_skip=skip, _skipped=skip.cast("int64").sum().over(window))
+    kept = j.filter(~j["_skip"])
+    kept = kept.mutate(**{Col.LINE: kept[Col.LINE] - kept["_skipped"]})
+    return kept.drop("_category", "_skip", "_skipped")
+
+
+def non_therapy_rows(
+    lines: ibis.Table, classes: ibis.Table, non_therapy: Sequence[str]
+) -> ibis.Table:
+    """Input line rows whose category is not a line of therapy: ``patient_id, source_row,
+    regimen, category`` (for attrition)."""
+    j = _category_of(lines, classes)
+    out = j.filter(j["_category"].isin(list(non_therapy)))
+    return out.select(
+        Col.PATIENT_ID, Col.SOURCE_ROW, Col.REGIMEN, **{Col.CATEGORY: out["_category"]}
+    ).order_by(Col.SOURCE_ROW)
 
 
 def _attach_classes(lines: ibis.Table, classes: ibis.Table) -> ibis.Table:

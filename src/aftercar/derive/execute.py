@@ -53,6 +53,9 @@ class DerivedCohort:
         Table ``tce_exposure``: counting-process rows split at the first TCE line.
     landmarks
         Landmark time (months) -> table ``landmark`` at that time.
+    excluded_lines
+        Input line rows that are not lines of therapy (``table, row, patient_id,
+        reason``), listed in attrition.
     """
 
     patients: pd.DataFrame
@@ -60,6 +63,7 @@ class DerivedCohort:
     classified: pd.DataFrame
     tce_exposure: pd.DataFrame = field(default_factory=pd.DataFrame)
     landmarks: Mapping[float, pd.DataFrame] = field(default_factory=dict)
+    excluded_lines: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def conform(frame: pd.DataFrame, table: str, *, keep_other: bool = False) -> pd.DataFrame:
@@ -151,11 +155,30 @@ def _line_frame(
     lines: pa.Table | pd.DataFrame,
     classified: pd.DataFrame | pa.Table,
     rules: EndpointRules,
-) -> pd.DataFrame:
+    non_therapy: Sequence[str] = (),
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     ln = con.create_table("aftercar_lines", _as_arrow(lines, "lines"), overwrite=True)
     cls = con.create_table("aftercar_classes", _classes(classified), overwrite=True)
-    expr = curated.line_endpoints(patients, ln, cls, rules=rules)
-    return conform(_execute(expr), "line_endpoints")
+    expr = curated.line_endpoints(patients, ln, cls, rules=rules, non_therapy=non_therapy)
+    excluded = _non_therapy_listing(ln, cls, non_therapy)
+    return conform(_execute(expr), "line_endpoints"), excluded
+
+
+def _non_therapy_listing(ln: ibis.Table, cls: ibis.Table, non_therapy: Sequence[str]):
+    columns = ["table", "row", Col.PATIENT_ID, "reason"]
+    if not non_therapy:
+        return pd.DataFrame(columns=columns)
+    rows = _execute(curated.non_therapy_rows(ln, cls, non_therapy))
+    reason = "not a line of therapy (category " + rows[Col.CATEGORY].astype(str) + ")"
+    return pd.DataFrame(
+        {
+            "table": "lines",
+            "row": rows[Col.SOURCE_ROW].astype("Int64"),
+            Col.PATIENT_ID: rows[Col.PATIENT_ID].astype("string"),
+            "reason": reason,
+        },
+        columns=columns,
+    )
 
 
 def derive_cohort(
@@ -165,6 +188,7 @@ def derive_cohort(
     *,
     rules: EndpointRules | None = None,
     landmarks: Sequence[float] = (),
+    non_therapy: Sequence[str] = (),
     con: Any = None,
 ) -> DerivedCohort:
     """Derive every table of a curated cohort on a backend.
@@ -179,6 +203,9 @@ def derive_cohort(
         Endpoint rules (default :class:`EndpointRules`).
     landmarks
         Landmark times (months from the index date) whose cohorts to derive.
+    non_therapy
+        Categories that are not lines of therapy (left out and listed, see
+        :func:`aftercar.derive.curated.line_endpoints`).
     con
         An Ibis connection (default: a new in-process DuckDB connection).
 
@@ -190,7 +217,7 @@ def derive_cohort(
     con = _connect(con)
     p_arrow = _as_arrow(patients, "patients")
     p = con.create_table("aftercar_patients", p_arrow, overwrite=True)
-    line_frame = _line_frame(con, p, lines, classified, rules)
+    line_frame, excluded = _line_frame(con, p, lines, classified, rules, non_therapy)
     line_table = con.create_table(
         "aftercar_line_endpoints", pa.Table.from_pandas(line_frame), overwrite=True
     )
@@ -202,7 +229,7 @@ def derive_cohort(
         float(at): conform(_execute(curated.landmark(pt, at)), "landmark") for at in landmarks
     }
     cls_frame = classified.to_pandas() if isinstance(classified, pa.Table) else classified
-    return DerivedCohort(frame, line_frame, cls_frame, exposure, cohorts)
+    return DerivedCohort(frame, line_frame, cls_frame, exposure, cohorts, excluded)
 
 
 def _patient_table(patients: pd.DataFrame, con: Any) -> ibis.Table:
@@ -239,7 +266,7 @@ def derive_lines(
     """Return table ``line_endpoints`` of a curated cohort (see :func:`derive_cohort`)."""
     con = _connect(con)
     p = con.create_table("aftercar_patients", _as_arrow(patients, "patients"), overwrite=True)
-    return _line_frame(con, p, lines, classified, rules or EndpointRules())
+    return _line_frame(con, p, lines, classified, rules or EndpointRules())[0]
 
 
 def derive_patients(

@@ -35,16 +35,26 @@ class EndpointRules:
         IMWG codes counted as a response (default sCR, CR, VGPR, PR).
     exclude_not_evaluable
         Leave NE/missing best responses out of response denominators.
+    non_therapy_rows
+        ``"exclude"``: rows whose category is not a line of therapy (hospice, best
+        supportive care, observation, no treatment, trial screening: the taxonomy's
+        ``therapy = false``) are left out of the lines and listed in attrition;
+        ``"count"``: they are counted as lines like any other.
     """
 
     early_relapse_months: float = 6.0
     pfs_next_line: str = "censor"
     responders: tuple[str, ...] = codes_where("pr_or_better")
     exclude_not_evaluable: bool = True
+    non_therapy_rows: str = "exclude"
 
     def __post_init__(self) -> None:
         if self.pfs_next_line not in ("censor", "ignore"):
             raise DerivationError(
                 f"pfs_next_line must be 'censor' or 'ignore', not {self.pfs_next_line!r}"
+            )
+        if self.non_therapy_rows not in ("exclude", "count"):
+            raise DerivationError(
+                f"non_therapy_rows must be 'exclude' or 'count', not {self.non_therapy_rows!r}"
             )
         object.__setattr__(self, "responders", tuple(self.responders))

@@ -141,12 +141,18 @@ def read(cohort: str | Path | Cohort, config: StudyConfig) -> Cohort:
 
 def derive(data: Cohort, classified: pd.DataFrame, config: StudyConfig) -> DerivedCohort:
     """Derive every table of a read cohort with the study's rules."""
+    from aftercar import vocab
+
+    non_therapy: tuple[str, ...] = ()
+    if config.endpoints.non_therapy_rows == "exclude":
+        non_therapy = vocab.load_taxonomy(config.path(config.vocabulary.taxonomy)).non_therapy
     return derive_cohort(
         data.patients,
         data.lines,
         classified,
         rules=config.endpoints,
         landmarks=config.analysis.landmark_months,
+        non_therapy=non_therapy,
     )
 
 
