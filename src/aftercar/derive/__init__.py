@@ -25,6 +25,7 @@ from aftercar.derive.execute import (
     derive_lines,
     derive_patients,
     landmark_cohort,
+    merge_product_spellings,
     tce_counting_process,
 )
 from aftercar.derive.rules import EndpointRules
@@ -39,6 +40,7 @@ __all__ = [
     "derive_lines",
     "derive_patients",
     "landmark_cohort",
+    "merge_product_spellings",
     "months_between",
     "tce_counting_process",
 ]

@@ -232,6 +232,37 @@ def derive_cohort(
     return DerivedCohort(frame, line_frame, cls_frame, exposure, cohorts, excluded)
 
 
+def merge_product_spellings(patients: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+    """One name per CAR-T product: spellings of the same product take its most used one.
+
+    Parameters
+    ----------
+    patients
+        Table ``patient_endpoints`` (or any table with ``car_t_product``).
+    products
+        :func:`aftercar.vocab.car_t_products` of the distinct product texts
+        (``text, product``; ``product`` missing when the product is unknown).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``patients`` with ``car_t_product`` rewritten so that "ide-cel", "Ide-cel"
+        and "Abecma" all read as the spelling used for most of those patients (ties:
+        the first in sorted order); unknown products and single spellings are kept
+        as written.
+    """
+    if Col.CAR_T_PRODUCT not in patients.columns or products.empty:
+        return patients
+    written = patients[Col.CAR_T_PRODUCT].astype("string")
+    canon = written.map(dict(zip(products["text"], products["product"], strict=True)))
+    known = pd.DataFrame({"written": written, "canon": canon}).dropna()
+    counts = known.value_counts().reset_index(name="n")
+    counts = counts.sort_values(["canon", "n", "written"], ascending=[True, False, True])
+    shown = counts.drop_duplicates("canon").set_index("canon")["written"]
+    merged = canon.map(shown).fillna(written)
+    return patients.assign(**{Col.CAR_T_PRODUCT: merged.where(written.notna())})
+
+
 def _patient_table(patients: pd.DataFrame, con: Any) -> ibis.Table:
     cols = [c.name for c in derived_columns("patient_endpoints")]
     frame = patients[[c for c in cols if c in patients.columns]].reset_index(drop=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from aftercar import __version__
 from aftercar.analysis import InputSummary, StudyResults, analyse
 from aftercar.analysis.adam import adam_datasets
 from aftercar.config import StudyConfig, load_config
-from aftercar.derive import DerivedCohort, derive_cohort
+from aftercar.derive import DerivedCohort, derive_cohort, merge_product_spellings
 from aftercar.io import Cohort, read_cohort
 from aftercar.pipeline.provenance import input_files, is_synthetic, rows_read, run_meta
 from aftercar.report.model import CategoryStyle, ReportInput
@@ -146,7 +146,7 @@ def derive(data: Cohort, classified: pd.DataFrame, config: StudyConfig) -> Deriv
     non_therapy: tuple[str, ...] = ()
     if config.endpoints.non_therapy_rows == "exclude":
         non_therapy = vocab.load_taxonomy(config.path(config.vocabulary.taxonomy)).non_therapy
-    return derive_cohort(
+    derived = derive_cohort(
         data.patients,
         data.lines,
         classified,
@@ -154,6 +154,9 @@ def derive(data: Cohort, classified: pd.DataFrame, config: StudyConfig) -> Deriv
         landmarks=config.analysis.landmark_months,
         non_therapy=non_therapy,
     )
+    texts = data.patients.column(Col.CAR_T_PRODUCT).unique().drop_null().to_pylist()
+    products = vocab.car_t_products(texts).to_pandas()
+    return replace(derived, patients=merge_product_spellings(derived.patients, products))
 
 
 def _summary(data: Cohort) -> InputSummary:
