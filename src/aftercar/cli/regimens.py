@@ -163,6 +163,7 @@ def classify(
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    from aftercar.io import neutralise_table
     from aftercar.vocab import (
         classify_regimens,
         default_vocabulary,
@@ -179,7 +180,7 @@ def classify(
     tax = load_taxonomy(taxonomy, vocabulary=vocab) if taxonomy is not None else None
     ovr = load_overrides(overrides, vocabulary=vocab) if overrides is not None else None
     table = classify_regimens(pa.array(texts, type=pa.string()), taxonomy=tax, overrides=ovr)
-    pacsv.write_csv(table, output)
+    pacsv.write_csv(neutralise_table(table), output)  # no live formula in a spreadsheet
     console = Console(highlight=False)
     _summary(console, table, output)
     problems = regimen_problems(

@@ -13,6 +13,7 @@ import pandas as pd
 
 from aftercar.analysis.model import Figures
 from aftercar.errors import InputError
+from aftercar.io import neutralise_table
 from aftercar.io.hashing import sha256_file
 from aftercar.report import jsonsafe
 from aftercar.report.disclosure import suppress_small_counts, suppress_table
@@ -34,7 +35,7 @@ def _write_datasets(datasets: dict[str, pd.DataFrame], outdir: Path) -> dict[str
     paths = {}
     for name, frame in datasets.items():
         csv, parquet = folder / f"{name}.csv", folder / f"{name}.parquet"
-        frame.to_csv(csv, index=False, lineterminator="\n")
+        neutralise_table(frame).to_csv(csv, index=False, lineterminator="\n")
         frame.to_parquet(parquet, index=False)
         paths[name] = (csv, parquet)
     return paths
@@ -83,7 +84,7 @@ def _write_tables(tables: dict[str, pd.DataFrame], outdir: Path) -> dict[str, Pa
     paths = {}
     for name, table in tables.items():
         path = folder / f"{name}.csv"
-        table.to_csv(path, index=False, lineterminator="\n")
+        neutralise_table(table).to_csv(path, index=False, lineterminator="\n")
         paths[name] = path
     return paths
 

@@ -7,6 +7,8 @@ from pathlib import Path
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from aftercar.io import neutralise_table
+
 
 def write_derivation(result, output: Path, fmt: str) -> list[Path]:
     """Write the cohort (curated format) and ``audit/`` (+ attrition) under ``output``."""
@@ -22,6 +24,6 @@ def write_derivation(result, output: Path, fmt: str) -> list[Path]:
         if ext == "parquet":
             pq.write_table(table, path)
         else:
-            pacsv.write_csv(table, path)
+            pacsv.write_csv(neutralise_table(table), path)  # read back unchanged by io
         written.append(path)
     return written
