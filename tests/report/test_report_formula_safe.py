@@ -1,4 +1,4 @@
-"""No shared CSV starts a cell with = + - @ TAB or CR (OWASP CSV injection): a quote is put first."""
+"""No shared CSV starts a cell with = + - @ TAB or CR (OWASP CSV injection)."""
 
 from __future__ import annotations
 
