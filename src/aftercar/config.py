@@ -284,7 +284,7 @@ def _check_lists(source: str, merged: dict[str, dict[str, Any]]) -> list[Problem
             )
         )
     problems += _check_input_section(source, merged["input"])
-    for key in ("os_rates_months", "landmark_months"):
+    for key in ("os_rates_months", "landmark_months", "rmst_months"):
         values = merged["analysis"][key]
         if any(v <= 0 for v in values):
             problems.append(

@@ -88,3 +88,33 @@ def test_baseline_cox_matches_r(results, expected):
     for term in model["terms"]:
         assert term["coef"] == close(expected[f"cox.{term['term']}.coef"]), term["term"]
         assert term["se"] == close(expected[f"cox.{term['term']}.se"]), term["term"]
+
+
+def test_rmst_of_os_matches_r_rmean(results, expected):
+    for block in results["os_from_progression"]["rmst"]:
+        tau = block["tau_months"]
+        (row,) = block["groups"]
+        assert row["estimate"] == close(expected[f"os.rmst{tau:g}"])
+        assert row["se"] == close(expected[f"os.rmst{tau:g}.se"])
+
+
+def test_competing_risks_of_line_1_match_r_multistate_survfit(results, expected):
+    cr = results["first_salvage"]["competing_risks"]
+    for key, cause in (("prog", "progression"), ("death", "death_without_progression")):
+        for point in cr[cause]:
+            assert point["estimate"] == close(expected[f"cif.{key}{point['months']:g}"])
+
+
+def test_ph_tests_match_r_cox_zph(results, expected):
+    td = results["tce"]["time_dependent_cox"]["model"]["ph_test"]["terms"][-1]
+    assert td["term"] == "GLOBAL" and td["p_value"] == close(expected["td.zph.p"])
+    base = results["cox_os"]["model"]["ph_test"]["terms"][-1]
+    assert base["p_value"] == close(expected["cox.zph.p"])
+
+
+def test_landmark_rmst_by_group_matches_r(results, expected):
+    for block in results["tce"]["landmarks"]["3"]["rmst"]:
+        got = {row["group"]: row["estimate"] for row in block["groups"]}
+        tau = block["tau_months"]
+        assert got["No TCE by 3 mo"] == close(expected[f"lm3.rmst{tau:g}.no"])
+        assert got["TCE by 3 mo"] == close(expected[f"lm3.rmst{tau:g}.tce"])

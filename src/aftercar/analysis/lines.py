@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aftercar.analysis.hazards import clustered_km, competing_risks
 from aftercar.analysis.model import AnalysisResult
 from aftercar.analysis.options import AnalysisOptions
 from aftercar.analysis.summaries import (
@@ -73,6 +74,7 @@ def first_salvage(lines: pd.DataFrame, opts: AnalysisOptions) -> AnalysisResult:
             "pfs": cat_pfs,
         }
     res["by_category"] = by_cat
+    res["competing_risks"] = competing_risks(first, opts)
     res["orr_by_category_test"] = table_test(
         _outcome_table(first, Col.CATEGORY, Col.RESPONDED),
         sec.notes,
@@ -169,6 +171,7 @@ def all_lines(lines: pd.DataFrame, opts: AnalysisOptions) -> AnalysisResult:
         "tce_vs_other": tce_vs,
         "bcma_retargeting": {"lines": len(bcma), "by_category": retarget},
         "line_groups_pooled_from": pooled_from,
+        "pfs_clustered": clustered_km(lines, opts),
         "pfs_cox_tce": _pfs_cox(lines, tce_label, "Other", opts, sec.notes, "TCE vs other"),
         "pfs_cox_by_category": _pfs_cox(
             lines, lines[Col.CATEGORY], _largest(lines[Col.CATEGORY]), opts, sec.notes, Col.CATEGORY

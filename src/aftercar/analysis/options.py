@@ -29,6 +29,8 @@ class AnalysisOptions:
         Lines numbered at or above this are pooled in the by-line analyses ("4+").
     naive_tce_comparison
         Also show the immortal-time-biased "ever received TCE" comparison.
+    rmst_months
+        Restriction times (months) of the restricted mean survival time of OS.
     table1_by
         Grouping variable of Table 1 (a patient column or ``"relapse_timing"``);
         ``""`` for the Overall column only.
@@ -44,9 +46,10 @@ class AnalysisOptions:
     line_number_pooled_from: int = 4
     naive_tce_comparison: bool = False
     table1_by: str = ""
+    rmst_months: tuple[float, ...] = (12.0, 24.0)
 
     def __post_init__(self) -> None:
-        for name in ("os_rates_months", "landmark_months", "cox_covariates"):
+        for name in ("os_rates_months", "landmark_months", "cox_covariates", "rmst_months"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
 
 

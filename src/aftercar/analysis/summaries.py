@@ -312,7 +312,44 @@ def fit_cox(
             notes.append(f"{label}: not estimable ({exc}).")
             return None
     notes.extend(f"{label}: {w.message}" for w in caught)
-    return cox_block(res, list(covariates.columns), n=len(ev), events=int(ev.sum()))
+    block = cox_block(res, list(covariates.columns), n=len(ev), events=int(ev.sum()))
+    block["ph_test"] = ph_test(res, notes, label)
+    return block
+
+
+#: GLOBAL proportional-hazards p-value below which a model gets a warning.
+PH_ALPHA = 0.05
+
+
+def ph_test(fit: Any, notes: list[str], label: str) -> dict[str, Any] | None:
+    """Grambsch-Therneau test of proportional hazards (R ``cox.zph``, km transform) as JSON.
+
+    Per term and GLOBAL; a note (and so a warning of the run) when the GLOBAL p is
+    below :data:`PH_ALPHA`: T-cell-engaging therapy effects often have crossing
+    hazards, and the hazard ratio then averages an effect that changes over time.
+
+    References
+    ----------
+    Grambsch PM, Therneau TM. Biometrika 1994;81:515-526.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", StatisticalWarning)
+            table = stats.cox_zph(fit).table
+    except (AftercarError, np.linalg.LinAlgError, ValueError) as exc:
+        notes.append(f"{label}: proportional-hazards test not computed ({exc}).")
+        return None
+    terms = [
+        {"term": str(term), "chisq": num(row.chisq), "df": num(row.df), "p_value": num(row.p)}
+        for term, row in table.iterrows()
+    ]
+    overall = terms[-1]["p_value"]
+    if overall is not None and overall < PH_ALPHA:
+        notes.append(
+            f"{label}: proportional hazards rejected (cox.zph GLOBAL p = {overall:.3g}); the "
+            "hazard ratio averages an effect that changes over time - see RMST and landmarks."
+        )
+    return {"method": "Grambsch-Therneau (cox.zph, km transform)", "terms": terms}
 
 
 def table_test(table: np.ndarray, notes: list[str], label: str) -> dict[str, Any] | None:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from aftercar import stats
+from aftercar.analysis.hazards import rmst_block
 from aftercar.analysis.model import AnalysisResult
 from aftercar.analysis.options import AnalysisOptions
 from aftercar.analysis.summaries import km_block, logrank_block, num, triple
@@ -117,6 +118,7 @@ def os_analyses(patients: pd.DataFrame, opts: AnalysisOptions, *, cutoff: float)
         pts, pts[Col.CAR_T_PRODUCT].astype("string"), Col.OS_MONTHS, Col.OS_EVENT, opts, rates
     )
     timing["cutoff_months"] = cutoff
+    block["rmst"] = rmst_block(pts[Col.OS_MONTHS], pts[Col.OS_EVENT], opts)
     block |= {"by_relapse_timing": timing, "by_product": product}
     sec.results["os_from_progression"] = block
     sec.tables["os_summary"] = _os_table(block, rates)

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aftercar.analysis.hazards import rmst_block
 from aftercar.analysis.model import AnalysisResult
 from aftercar.analysis.options import AnalysisOptions
 from aftercar.analysis.summaries import fit_cox, prop_block, response_block
@@ -90,6 +91,7 @@ def _landmark(lm: pd.DataFrame, at: float, opts: AnalysisOptions, notes: list[st
         "events": int(lm[Col.EVENT].sum()),
         "km": km,
         "cox": model,
+        "rmst": rmst_block(lm[Col.TIME], lm[Col.EVENT], opts, by=label),
     }
     return block, curves
 

@@ -96,6 +96,27 @@ for (nm in names(coef(bc))) {
 }
 put("cox.n", bc$n)
 
+# issue 15 in the report: RMST of OS, competing risks of line 1, cox.zph, landmark RMST
+for (tau in c(12, 24)) {
+  t <- summary(fit, rmean = tau)$table
+  put(sprintf("os.rmst%g", tau), unname(t["rmean"])); put(sprintf("os.rmst%g.se", tau), unname(t["se(rmean)"]))
+}
+cr_status <- ifelse(first$pfs_event == 1, ifelse(!is.na(d(first$progression_date)), 1, 2), 0)
+cif <- survfit(Surv(first$pfs, factor(cr_status, 0:2)) ~ 1)
+cs <- summary(cif, times = c(6, 12, 24), extend = TRUE)
+for (i in seq_along(cs$time)) {
+  put(sprintf("cif.prog%g", cs$time[i]), cs$pstate[i, 2])
+  put(sprintf("cif.death%g", cs$time[i]), cs$pstate[i, 3])
+}
+put("td.zph.p", cox.zph(cx)$table["GLOBAL", "p"])
+put("cox.zph.p", cox.zph(bc)$table["GLOBAL", "p"])
+lg <- factor(ifelse(lm$tce_by == 1, "TCE by 3 mo", "No TCE by 3 mo"))
+for (tau in c(12, 24)) {
+  t <- summary(survfit(Surv(time, status) ~ lg, data = lm), rmean = tau)$table
+  put(sprintf("lm3.rmst%g.no", tau), unname(t[1, "rmean"]))
+  put(sprintf("lm3.rmst%g.tce", tau), unname(t[2, "rmean"]))
+}
+
 res <- data.frame(key = names(out), value = vapply(out, function(x) if (is.na(x)) NA_real_ else as.numeric(x), 0))
 write.csv(format(res, digits = 15), "expected.csv", row.names = FALSE, quote = FALSE)
 cat("R", R.version.string, "survival", as.character(packageVersion("survival")), "\n")
