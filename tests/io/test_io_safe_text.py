@@ -108,3 +108,14 @@ def test_template_holds_no_formula(tmp_path):
     assert not [c.coordinate for c in cells if c.data_type == "f"]
     texts = [c.value for c in cells if isinstance(c.value, str)]
     assert texts and not [t for t in texts if t.startswith(("=", "+", "-", "@", "\t", "\r"))]
+
+
+def test_a_text_series_keeps_its_row_order_under_any_index():
+    import pandas as pd
+
+    from aftercar.io import neutralise_table
+
+    frame = pd.DataFrame({"regimen": pd.array(["=x", "b", "a"], dtype="string"), "n": [1, 2, 3]})
+    frame.index = [25, 7, 9]  # as after a sort
+    out = neutralise_table(frame)
+    assert out["regimen"].tolist() == ["'=x", "b", "a"] and out.index.tolist() == [25, 7, 9]

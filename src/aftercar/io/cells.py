@@ -28,7 +28,19 @@ def as_text(arr: pa.Array | pa.ChunkedArray, index: pd.Index | None = None) -> p
         arr = pa.chunked_array([arr])
     if not pa.types.is_large_string(arr.type):
         arr = arr.cast(pa.large_string())
-    return pd.Series(pd.arrays.ArrowStringArray(arr), index=index)
+    return pd.Series(string_array(arr), index=index)
+
+
+def string_array(arr: pa.ChunkedArray) -> pd.arrays.ArrowStringArray:
+    """A pandas string array over Arrow text, zero-copy where pandas allows.
+
+    pandas < 2.2 takes only 32-bit-offset strings in an ``ArrowStringArray``; for it
+    the large-string column is cast (a copy of the offsets only).
+    """
+    try:
+        return pd.arrays.ArrowStringArray(arr)
+    except (TypeError, ValueError):
+        return pd.arrays.ArrowStringArray(arr.cast(pa.string()))
 
 
 @dataclass(frozen=True)

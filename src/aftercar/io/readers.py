@@ -33,6 +33,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from aftercar.errors import CohortError, Problem
+from aftercar.io.cells import string_array
 from aftercar.io.dictionary import TABLES, normalize_name
 from aftercar.io.safe_text import restore_formula_text
 
@@ -94,18 +95,6 @@ def _edges(col: pa.LargeStringArray) -> tuple[bool, bool]:
     return bool(((edges <= 32) | (edges >= 128)).any()), bool((first == ord("'")).any())
 
 
-def _string_array(col: pa.ChunkedArray) -> pd.arrays.ArrowStringArray:
-    """A pandas string array over an Arrow text column, without copying where possible.
-
-    pandas < 2.2 accepts only 32-bit-offset strings in an ``ArrowStringArray``: the
-    large-string column is cast for it (a copy of the offsets only).
-    """
-    try:
-        return pd.arrays.ArrowStringArray(col)
-    except (TypeError, ValueError):
-        return pd.arrays.ArrowStringArray(col.cast(pa.string()))
-
-
 def _clean(col: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
     """Strip every cell; empty or whitespace-only cells become null (Arrow kernels).
 
@@ -163,7 +152,7 @@ def _from_columns(
     last = int(np.flatnonzero(nonblank)[-1]) + 1 if nonblank.any() else 0
     position = {j: k for k, j in enumerate(keep)}
     body = pd.DataFrame(
-        {k: pd.Series(_string_array(cols[j].slice(0, last))) for k, j in enumerate(keep)},
+        {k: pd.Series(string_array(cols[j].slice(0, last))) for k, j in enumerate(keep)},
         index=pd.RangeIndex(last),
         columns=range(len(keep)),
     )

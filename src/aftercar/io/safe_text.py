@@ -95,7 +95,8 @@ def _neutralise_series(series: pd.Series) -> pd.Series:
         return out
     if isinstance(series.dtype, pd.StringDtype):
         arr = pa.array(series.array, type=pa.large_string(), from_pandas=True)
-        return pd.Series(_neutralise_arrow(arr).to_pandas(), index=series.index, dtype=series.dtype)
+        values = _neutralise_arrow(arr).to_numpy(zero_copy_only=False)  # positional, not by label
+        return pd.Series(values, index=series.index, dtype=series.dtype)
     return series
 
 
