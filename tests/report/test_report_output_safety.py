@@ -133,3 +133,15 @@ def test_reproducible_runs_are_byte_identical(tmp_path, monkeypatch):
     assert a == b and len(a) > 30
     manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
     assert manifest["created"] == "2023-11-14T22:13:20+00:00" and manifest["timings"] == {}
+
+
+def test_an_unwritable_output_is_refused_before_the_analysis(tmp_path, monkeypatch, capsys):
+    import aftercar.pipeline
+
+    def never(*args, **kwargs):
+        raise AssertionError("the analysis ran before the write probe")
+
+    monkeypatch.setattr(aftercar.pipeline, "run", never)
+    target = tmp_path / ("x" * 300) / "out"  # a path component too long for the file system
+    assert main(["report", "--demo", "-o", str(target)]) == 2
+    assert "cannot write the output" in capsys.readouterr().err

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from aftercar.cli.validate import AgeRange, DateFormats, EarliestDate
 from aftercar.errors import InputError
 
 #: Share of the progress bar taken by the analysis pipeline (the rest is rendering).
@@ -91,22 +92,9 @@ def report(
         int | None,
         typer.Option("--suppress-below", help="Show counts 1..K-1 as '<K' in every output."),
     ] = None,
-    date_format: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--date-format",
-            help="strptime format of dates neither ISO nor with a month name, e.g. %d/%m/%Y "
-            "(repeat for several; each date column uses the first that reads all its dates).",
-        ),
-    ] = None,
-    earliest_date: Annotated[
-        str | None,
-        typer.Option(help="Dates before it are errors (YYYY-MM-DD; default 1990-01-01)."),
-    ] = None,
-    age_range: Annotated[
-        str | None,
-        typer.Option(help="Plausible age at CAR T in years, MIN-MAX (default 18-100)."),
-    ] = None,
+    date_format: DateFormats = None,
+    earliest_date: EarliestDate = None,
+    age_range: AgeRange = None,
     demo: Annotated[
         bool, typer.Option("--demo", help="Report on the bundled synthetic demo cohort.")
     ] = False,
@@ -146,7 +134,7 @@ def report(
     """Analyse a cohort and write report.html, results.json, tables, figures and manifest."""
     from aftercar.pipeline import STEPS, run
     from aftercar.report import write_report
-    from aftercar.report.output import check_target
+    from aftercar.report.output import check_target, probe
 
     path = _resolve_cohort(cohort, demo)
     path = _derived_if_raw(path, output, force)
@@ -155,6 +143,7 @@ def report(
     if by:
         study = study.replace("analysis", table1_by=by)
     check_target(output, [path], force=force)  # before the analysis: fail fast
+    probe(output)
     k = study.report.suppress_below or None
     if adam and k:
         raise InputError(

@@ -190,6 +190,29 @@ def _print_report(report: ValidationReport) -> None:
         console.print(f"[green]valid[/]: {report.summary['warnings']} warning(s)")
 
 
+#: ``--date-format``, repeatable (shared by ``validate`` and ``report``).
+DateFormats = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--date-format",
+        help="strptime format of dates that are neither ISO nor written with a month "
+        "name, e.g. %d/%m/%Y. Repeat it to give several: each date column uses the first "
+        "that reads all of its dates. Without it, the day/month order is inferred per "
+        "column where the column settles it.",
+    ),
+]
+#: ``--earliest-date``: dates before it are errors.
+EarliestDate = Annotated[
+    str | None,
+    typer.Option(help="Dates before it are errors (YYYY-MM-DD; default 1990-01-01)."),
+]
+#: ``--age-range``: plausible age at CAR T.
+AgeRange = Annotated[
+    str | None,
+    typer.Option(help="Plausible age at CAR T in years, MIN-MAX (default 18-100)."),
+]
+
+
 def _age_range(text: str | None) -> tuple[float, float]:
     from aftercar.io.cohort import AGE_RANGE
 
@@ -223,24 +246,9 @@ def _earliest(text: str | None) -> dt.date:
 def validate(
     cohort: Annotated[Path, typer.Argument(help="Cohort folder (CSV/Parquet) or .xlsx workbook.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object instead.")] = False,
-    date_format: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--date-format",
-            help="strptime format of dates that are neither ISO nor written with a month "
-            "name, e.g. %d/%m/%Y. Repeat it to give several: each date column uses the first "
-            "that reads all of its dates. Without it, the day/month order is inferred per "
-            "column where the column settles it.",
-        ),
-    ] = None,
-    earliest_date: Annotated[
-        str | None,
-        typer.Option(help="Dates before it are errors (YYYY-MM-DD; default 1990-01-01)."),
-    ] = None,
-    age_range: Annotated[
-        str | None,
-        typer.Option(help="Plausible age at CAR T in years, MIN-MAX (default 18-100)."),
-    ] = None,
+    date_format: DateFormats = None,
+    earliest_date: EarliestDate = None,
+    age_range: AgeRange = None,
 ) -> None:
     """Check a cohort and list every problem (exit 2 on errors, 0 with warnings only)."""
     from aftercar.io import validate_cohort

@@ -89,8 +89,18 @@ def check_target(outdir: Path, inputs: Iterable[Path] = (), *, force: bool = Fal
     Raises
     ------
     OutputError
-        With the reason and the fix (another folder, or ``--force``).
+        With the reason and the fix (another folder, or ``--force``); also when the
+        path cannot even be looked at (too long, no permission).
     """
+    try:
+        _check_target(outdir, inputs, force)
+    except OSError as exc:
+        if isinstance(exc, OutputError):
+            raise
+        raise describe(exc, outdir) from None
+
+
+def _check_target(outdir: Path, inputs: Iterable[Path], force: bool) -> None:
     if outdir.exists() and not outdir.is_dir():
         raise OutputError(
             f"the output {outdir} exists and is a file, not a folder. "
@@ -114,6 +124,23 @@ def check_target(outdir: Path, inputs: Iterable[Path] = (), *, force: bool = Fal
             "Fix: choose a new or empty folder with -o, or pass --force to write beside them "
             "(they are left untouched)."
         )
+
+
+def probe(outdir: Path) -> None:
+    """Check that a staging folder can be made beside ``outdir`` (before any analysis).
+
+    Raises
+    ------
+    OutputError
+        The folder cannot be written (no permission, read-only, path too long...).
+    """
+    try:
+        outdir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=f".{outdir.name}{_STAGING}probe-", dir=outdir.parent)
+        (Path(tmp) / "probe").write_bytes(b"aftercar")
+        shutil.rmtree(tmp)
+    except OSError as exc:
+        raise describe(exc, outdir) from None
 
 
 def _clear_stale_staging(outdir: Path) -> None:
