@@ -111,9 +111,10 @@ def analysis_exclusions(
     pfs = lines[Col.PFS_MONTHS].to_numpy(dtype=float)
     bad_pfs = lines.loc[~(np.isfinite(pfs) & (pfs >= 0))]
     frames.append(_listing(bad_pfs, "lines", "no usable PFS time; left out of PFS analyses"))
-    if not_lines is not None and len(not_lines):
+    if not_lines is not None:
         frames.append(not_lines)
-    return pd.concat(frames, ignore_index=True)
+    filled = [f for f in frames if len(f)]  # empty frames would decide no dtype (pandas 2.1)
+    return pd.concat(filled, ignore_index=True) if filled else frames[0]
 
 
 def _listing(frame: pd.DataFrame, table: str, reason: str) -> pd.DataFrame:
