@@ -9,9 +9,11 @@ assembles ``results.json``, the result tables and the figures' data
 
 Modules: ``survival`` (cohort summary, OS), ``lines`` (first salvage, all lines),
 ``tce`` (T-cell-engaging therapy without immortal-time bias), ``baseline`` (Cox
-model of OS), ``descriptive`` (Table 1, regimen mapping), ``attrition``,
-``figures`` (figure data), ``methods`` (methods notes), ``summaries`` (JSON
-shapes of statistics), ``study`` (all of them).
+model of OS), ``hazards`` (competing risks, RMST, clustered KM), ``descriptive``
+(Table 1 long, regimen mapping), ``table1`` (Table 1 by group with p-values),
+``attrition``, ``adam`` (CDISC ADaM datasets), ``figures`` (figure data),
+``methods`` (methods notes), ``summaries`` (JSON shapes of statistics, PH tests),
+``study`` (all of them).
 """
 
 from aftercar.analysis.model import (
