@@ -16,7 +16,7 @@ import pytest
 import aftercar
 
 SRC = Path(aftercar.__file__).resolve().parent
-DOCS = SRC.parents[1] / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"  # the checkout, wherever aftercar is installed
 PATTERN = re.compile(r"(?::(?:func|class|mod|data|meth|attr):)?`~?(aftercar(?:\.\w+)+)")
 
 
