@@ -110,3 +110,23 @@ def test_lines_without_category_are_counted_as_unclassified():
     lines = LINES.copy()
     lines.loc[0, "category"] = None
     assert "unclassified" in F.response_bars(lines).categories
+
+
+def test_comparison_text_names_the_log_rank_p_and_the_two_group_hr():
+    logrank = {"p_value": 0.0342}
+    cox = {"terms": [{"hazard_ratio": 0.617, "ci95": [0.31, 1.2249]}]}
+    assert F.test_text(logrank, cox) == "Log-rank p = 0.034; HR 0.62 (0.31-1.22)"
+    assert F.test_text({"p_value": 2e-5}) == "Log-rank p < 0.001"
+    assert F.test_text(None) == ""
+    two_terms = {"terms": [cox["terms"][0], cox["terms"][0]]}
+    assert F.test_text(logrank, two_terms) == "Log-rank p = 0.034"  # HR only for two groups
+
+
+def test_demo_comparison_figures_carry_their_test():
+    from aftercar.pipeline import run
+    from aftercar.simulate import demo_cohort_path
+
+    figures = run(demo_cohort_path()).report_input.results["figures"]
+    assert figures["os_by_relapse_timing"]["annotation"].startswith("Log-rank p")
+    assert "HR" in figures["os_tce_landmark"]["annotation"]
+    assert "annotation" not in figures["os"]

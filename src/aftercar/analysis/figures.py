@@ -85,7 +85,21 @@ def at_risk(c: Curve, ticks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return risk, events
 
 
-def curve_figure(key: str, curves: dict[str, Curve]) -> CurveFigure:
+def test_text(logrank: dict[str, Any] | None, cox: dict[str, Any] | None = None) -> str:
+    """The comparison printed on a KM figure: log-rank p and, for two groups, the HR."""
+    parts = []
+    if logrank and logrank.get("p_value") is not None:
+        p = logrank["p_value"]
+        parts.append("Log-rank p < 0.001" if p < 0.001 else f"Log-rank p = {p:.3f}")
+    terms = (cox or {}).get("terms") or []
+    if len(terms) == 1 and terms[0].get("hazard_ratio") is not None:
+        hr, (lo, hi) = terms[0]["hazard_ratio"], terms[0]["ci95"]
+        if lo is not None and hi is not None:
+            parts.append(f"HR {hr:.2f} ({lo:.2f}-{hi:.2f})")
+    return "; ".join(parts)
+
+
+def curve_figure(key: str, curves: dict[str, Curve], annotation: str = "") -> CurveFigure:
     """Return a Kaplan-Meier figure's data: curves, x ticks and the at-risk table."""
     groups = tuple(curves.values())
     tmax = max((float(np.nanmax(c.time)) for c in groups if len(c.time)), default=1.0)
@@ -97,6 +111,7 @@ def curve_figure(key: str, curves: dict[str, Curve]) -> CurveFigure:
         ticks=tuple(float(t) for t in ticks),
         at_risk=tuple(tuple(int(np.rint(v)) for v in r) for r, _ in tables),
         cumulative_events=tuple(tuple(int(np.rint(v)) for v in e) for _, e in tables),
+        annotation=annotation,
     )
 
 

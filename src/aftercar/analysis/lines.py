@@ -247,7 +247,40 @@ def _pfs_cox(
         "patients": int(sub["_pid"].nunique()),
         "model": model,
         "method": "Cox model of PFS per line, robust variance clustered by patient",
+        "sparse_levels": _sparse_levels(sub, lab, levels, notes, what),
     }
+
+
+#: A group with fewer PFS events than this gets an unstable hazard ratio (flagged).
+SPARSE_EVENTS = 5
+
+
+def _sparse_levels(sub, lab, levels, notes: list[str], what: str) -> list[dict[str, Any]]:
+    """Levels with fewer than :data:`SPARSE_EVENTS` events: listed and warned about.
+
+    A category with one or two lines gives a hazard ratio such as 30.8 (7.5-127)
+    that means nothing; the model keeps it (dropping it would change the
+    reference comparisons) and says so.
+    """
+    events = sub[Col.PFS_EVENT].groupby(lab.to_numpy()).agg(["size", "sum"])
+    sparse = [
+        {
+            "level": str(lvl),
+            "lines": int(events.loc[lvl, "size"]),
+            "events": int(events.loc[lvl, "sum"]),
+        }
+        for lvl in levels
+        if lvl in events.index and events.loc[lvl, "sum"] < SPARSE_EVENTS
+    ]
+    if sparse:
+        listed = ", ".join(
+            f"{s['level']} ({s['lines']} lines, {s['events']} events)" for s in sparse
+        )
+        notes.append(
+            f"Cox model of PFS ({what}): sparse levels give unstable hazard ratios: {listed}; "
+            f"fewer than {SPARSE_EVENTS} events each."
+        )
+    return sparse
 
 
 def _response_table(blocks: dict[str, Any], key: str) -> pd.DataFrame:

@@ -87,22 +87,26 @@ class Curve:
 
 @dataclass(frozen=True)
 class CurveFigure:
-    """A Kaplan-Meier figure: its curves and the at-risk table at the x ticks."""
+    """A Kaplan-Meier figure: its curves, the at-risk table at the x ticks, and the
+    comparison to print on it (log-rank p, HR for two groups; "" for none)."""
 
     key: str
     curves: tuple[Curve, ...]
     ticks: tuple[float, ...]
     at_risk: tuple[tuple[int, ...], ...]
     cumulative_events: tuple[tuple[int, ...], ...]
+    annotation: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (``results.json`` ``figures.<key>``)."""
-        groups = []
-        for curve, risk, events in zip(
-            self.curves, self.at_risk, self.cumulative_events, strict=True
-        ):
-            groups.append(curve.to_dict() | {"at_risk": list(risk), "events": list(events)})
-        return {"kind": "kaplan-meier", "ticks": list(self.ticks), "groups": groups}
+        groups = [
+            curve.to_dict() | {"at_risk": list(risk), "events": list(events)}
+            for curve, risk, events in zip(
+                self.curves, self.at_risk, self.cumulative_events, strict=True
+            )
+        ]
+        out = {"kind": "kaplan-meier", "ticks": list(self.ticks), "groups": groups}
+        return out | ({"annotation": self.annotation} if self.annotation else {})
 
 
 @dataclass(frozen=True)

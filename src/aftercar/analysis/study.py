@@ -112,13 +112,38 @@ def _sections(
     ]
 
 
-def _figures(derived: DerivedCohort, sections: list[AnalysisResult]) -> Figures:
+def _annotations(results: dict[str, Any]) -> dict[str, str]:
+    """Log-rank p (and HR for two groups) of each comparison figure, from the results."""
+    os_block = results.get("os_from_progression") or {}
+    landmarks = list(((results.get(Col.TCE) or {}).get("landmarks") or {}).values())
+    out = {
+        "os_by_relapse_timing": fig.test_text(
+            (os_block.get("by_relapse_timing") or {}).get("logrank")
+        ),
+        "os_by_product": fig.test_text((os_block.get("by_product") or {}).get("logrank")),
+    }
+    if landmarks:
+        first = landmarks[0]
+        out["os_tce_landmark"] = fig.test_text(
+            (first.get("km") or {}).get("logrank"), first.get("cox")
+        )
+    return out
+
+
+def _figures(
+    derived: DerivedCohort, sections: list[AnalysisResult], results: dict[str, Any]
+) -> Figures:
     curves: dict[str, dict[str, Any]] = {}
     for sec in sections:
         curves.update(sec.curves)
     keys = [k for k in CURVE_ORDER if k in curves] + [k for k in curves if k not in CURVE_ORDER]
+    notes = _annotations(results)
     drawn = {
-        k: fig.curve_figure(k, {g: fig.curve(g, f) for g, f in curves[k].items() if f is not None})
+        k: fig.curve_figure(
+            k,
+            {g: fig.curve(g, f) for g, f in curves[k].items() if f is not None},
+            notes.get(k, ""),
+        )
         for k in keys
     }
     return Figures(
@@ -199,6 +224,6 @@ def analyse(
     }
     results["meta"] = {"conf_level": options.conf_level, **(meta or {})}
     results["notes"] = notes
-    figures = _figures(derived, sections)
+    figures = _figures(derived, sections, results)
     results["figures"] = figures.to_dict()
     return StudyResults(results, tables, figures, tuple(notes), tuple(warnings))

@@ -209,6 +209,9 @@ def km_figure(fig: CurveFigure, palette: Palette, *, k: int | None = None) -> Fi
     for curve, label, colour in zip(fig.curves, labels, colours, strict=True):
         _draw_curve(ax, curve, label, colour, tmax, k, band)
     _decorate(ax, spec, np.asarray(fig.ticks), tmax, len(names))
+    if fig.annotation:  # computed by the analysis; drawn where KM curves end (lower left)
+        box = {"facecolor": "white", "alpha": 0.85, "lw": 0, "pad": 1.5}
+        ax.text(0.01, 0.03, fig.annotation, transform=ax.transAxes, fontsize=8.5, bbox=box)
     _risk_table(tab, fig, labels, colours, k)
     caption = spec.caption
     if not band:
