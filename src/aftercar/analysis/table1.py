@@ -210,4 +210,6 @@ def table1_wide(
         "missing_group": None if group is None else int(group.isna().sum()),
         "rows": table.astype(object).where(table.notna(), None).to_dict(orient="records"),
     }
+    if group is None:  # nothing is compared: no test columns in the shown table
+        table = table.drop(columns=["p_value", "test"])
     return table, block

@@ -19,7 +19,8 @@ from aftercar.schema import Col
 
 #: Titles of the tables the report knows.
 TABLE_TITLES: dict[str, str] = {
-    "table1": "Table 1. Baseline characteristics",
+    "table1": "Table 1. Baseline characteristics (one row per level)",
+    "table1_wide": "Table 1. Baseline characteristics",
     "os_summary": "Overall survival from post-CAR-T progression",
     "response_by_category": "Response by therapy category (all salvage lines)",
     "pfs_by_category": "Progression-free survival by therapy category",
