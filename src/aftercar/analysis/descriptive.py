@@ -81,7 +81,7 @@ def _continuous(values: pd.Series, label: str) -> list[dict[str, Any]]:
     ]
 
 
-def _level_labels(values: pd.Series) -> pd.Series:
+def level_labels(values: pd.Series) -> pd.Series:
     """Level labels of the known values (booleans as Yes/No), vectorised."""
     known = values.dropna()
     # A yes/no column with missing values arrives from Arrow as object dtype.
@@ -93,7 +93,7 @@ def _level_labels(values: pd.Series) -> pd.Series:
 
 
 def _categorical(values: pd.Series, label: str) -> list[dict[str, Any]]:
-    counts = _level_labels(values).value_counts().sort_index()
+    counts = level_labels(values).value_counts().sort_index()
     total = int(counts.sum())
     rows = []
     for level, n in counts.items():

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from aftercar import stats
-from aftercar.analysis.descriptive import TABLE1_ROWS, relapse_timing
+from aftercar.analysis.descriptive import TABLE1_ROWS, level_labels, relapse_timing
 from aftercar.analysis.summaries import num
 from aftercar.errors import AftercarError, InputError
 from aftercar.schema import Col, response_codes
@@ -50,14 +50,11 @@ def _fmt(x: float) -> str:
 
 
 def _level_text(values: pd.Series) -> pd.Series:
+    """Level labels as :func:`level_labels` gives them, numbers without trailing zeros."""
     known = values.dropna()
-    if pd.api.types.is_bool_dtype(known.dtype) or (
-        len(known) and pd.api.types.infer_dtype(known, skipna=True) == "boolean"
-    ):
-        return pd.Series(np.where(known.to_numpy(dtype=bool), "Yes", "No"), index=known.index)
-    if pd.api.types.is_numeric_dtype(known.dtype):
+    if pd.api.types.is_numeric_dtype(known.dtype) and not pd.api.types.is_bool_dtype(known.dtype):
         return known.map(lambda v: f"{v:g}")
-    return known.astype(str)
+    return level_labels(values)
 
 
 def _order(levels: list[str]) -> list[str]:
