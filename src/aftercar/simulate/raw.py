@@ -30,8 +30,9 @@ import pyarrow.compute as pc
 from aftercar.schema import Col, response_codes
 from aftercar.simulate.arrays import day_numbers as _days
 from aftercar.simulate.arrays import dict_array
+from aftercar.simulate.baseline import rowwise_categorical
 from aftercar.simulate.cohort import SimulatedCohort
-from aftercar.simulate.params import SimulationParams, load_params
+from aftercar.simulate.params import RESPONSE_CODES, SimulationParams, load_params
 
 _CODES = response_codes()
 
@@ -115,17 +116,80 @@ def _line_frame(chunk: SimulatedCohort) -> dict[str, np.ndarray]:
     start = _days(ln[Col.START_DATE])
     codes = {c: i for i, c in enumerate(_CODES)}
     true = np.array([codes[c] for c in chunk.truth["true_response"].to_pylist()], dtype=np.int64)
+    prog = _days(ln[Col.PROGRESSION_DATE])
+    same = np.append(pos[1:] == pos[:-1], False)
+    nxt = np.where(same, np.append(start[1:], 0), final[pos] + 1)
     return {
         "pos": pos,
         Col.LINE: ln[Col.LINE].to_numpy(),
         Col.START: start,
         Col.STOP: np.where(end >= 0, end, final[pos]),
-        "prog": _days(ln[Col.PROGRESSION_DATE]),
+        "prog": prog,
+        # administrations of a line stop before its progression lab and the next line
+        "limit": np.where(prog >= 0, np.minimum(prog, nxt), nxt),
+        "switch": same & (prog < 0),
+        "missing": pc.is_null(ln[Col.BEST_RESPONSE]).to_numpy(zero_copy_only=False),
         Col.REGIMEN: np.asarray(ln[Col.REGIMEN].to_numpy(zero_copy_only=False)),
         Col.TCE: chunk.truth[Col.TCE].to_numpy(zero_copy_only=False),
         Col.CATEGORY: np.asarray(chunk.truth[Col.CATEGORY].to_numpy(zero_copy_only=False)),
         "true": true,
+        "last": start.copy(),
     }
+
+
+_BUNDLES = ("car_t", "transplant", "radiotherapy")
+_STEROIDS = ("dexamethasone", "prednisone")
+_EXCEPTION_CLASSES = ("imid", "proteasome_inhibitor")
+
+
+def _switch_ok(p: SimulationParams, late: bool) -> np.ndarray:
+    """``ok[a, b]``: regimen text ``b`` after a switch from text ``a`` is a new line.
+
+    Issue 12 item 3 (Rajkumar 2015; OHDSI MM episodes): a new line needs an added drug;
+    an IMiD or PI added <= 90 days after the start of a regimen with no drug of that
+    class is not one (``late``: the new regimen starts more than 90 days later).
+    Steroids never count; bundles (CAR T, transplant, radiotherapy) always start a line.
+    """
+    from aftercar.vocab import default_vocabulary
+
+    vocab = default_vocabulary()
+
+    def cls(name: str) -> str | None:
+        info = vocab.drugs.get(name)
+        return info.drug_class if info is not None else None
+
+    sets = [{d for d in ds if cls(d) != "corticosteroid"} for ds in p.regimens.drugs]
+    bundle = np.array([c in _BUNDLES for c in p.regimens.category])
+    ok = np.zeros((len(sets), len(sets)), bool)
+    for a, da in enumerate(sets):
+        classes = {cls(d) for d in da}
+        for b, db in enumerate(sets):
+            new = db - da
+            ok[a, b] = (
+                bundle[a]
+                or bundle[b]
+                or any(late or cls(d) not in _EXCEPTION_CLASSES or cls(d) in classes for d in new)
+            )
+    return ok
+
+
+def _fix_switches(rng, lf, p: SimulationParams) -> None:
+    """Redraw the regimen text of a line after a switch when it adds no drug (else the
+    records would show one line): a text of the same arm that does, else of any arm."""
+    reg = p.regimens
+    index = {t: i for i, t in enumerate(reg.text)}
+    text = np.array([index[t] for t in lf[Col.REGIMEN]], dtype=np.int64)
+    prev = np.flatnonzero(lf["switch"])
+    rows = prev + 1
+    late = lf[Col.START][rows] - lf[Col.START][prev] > 90
+    ok = np.where(late[:, None], _switch_ok(p, True)[text[prev]], _switch_ok(p, False)[text[prev]])
+    bad = np.flatnonzero(~ok[np.arange(rows.size), text[rows]])
+    same_arm = ok[bad] & (reg.arm[None, :] == reg.arm[text[rows[bad]]][:, None])
+    allowed = np.where(same_arm.any(axis=1)[:, None], same_arm, ok[bad])
+    text[rows[bad]] = rowwise_categorical(rng, reg.weight[None, :] * allowed)
+    lf[Col.REGIMEN] = np.asarray(reg.text, dtype=object)[text]
+    lf[Col.CATEGORY] = np.asarray(reg.category, dtype=object)[text]
+    lf[Col.TCE] = reg.tce[text]
 
 
 def _pairs(lf, p: SimulationParams, drugs: dict[str, Drug]):
@@ -182,16 +246,32 @@ def _administer(rng, lf, p, drugs, orders: _Orders, out: _Parts) -> None:
             code = np.concatenate([su_codes[form[su], kk], code])
             doses = np.concatenate([d.stepup_doses[kk], doses])
             rep = np.concatenate([su, rep])
-        miss = rng.random(day.size) < raw["missed_dose_prob"]
-        delay = (rng.random(day.size) < raw["delayed_dose_prob"]) * rng.integers(
-            1, raw["delay_max_days"] + 1, day.size
-        )
-        if d.cycle < 1000:
-            day = day + delay
-        keep = ~miss if d.cycle < 1000 else np.ones(day.size, bool)
+        day, keep = _noisy_days(rng, (rep, day), d, raw)
+        keep &= day < lf["limit"][sel][rep]
+        if name not in _STEROIDS:
+            np.maximum.at(lf["last"], sel[rep][keep], day[keep])
         out.add(pos=lf["pos"][sel][rep][keep], day=day[keep], code=code[keep], dose=doses[keep])
         if d.premed:
             _premeds(lf, sel, (rep[keep], day[keep]), d, raw, (orders, out))
+
+
+def _noisy_days(rng, doses, d: Drug, raw) -> tuple[np.ndarray, np.ndarray]:
+    """Missed and delayed doses, except a drug's first dose in the line (the line starts on
+    it) and a dose right after a missed one (two misses in a row never open a gap)."""
+    rep, day = doses
+    order = np.lexsort((day, rep))
+    first = np.ones(day.size, bool)
+    first[order[1:]] = rep[order[1:]] != rep[order[:-1]]
+    miss = (rng.random(day.size) < raw["missed_dose_prob"]) & ~first
+    prev_miss = np.zeros(day.size, bool)
+    prev_miss[order[1:]] = miss[order[:-1]] & ~first[order[1:]]
+    miss &= ~prev_miss
+    delay = (rng.random(day.size) < raw["delayed_dose_prob"]) * rng.integers(
+        1, raw["delay_max_days"] + 1, day.size
+    )
+    if d.cycle >= 1000:  # single-dose products (CAR T, high-dose melphalan): as scheduled
+        return day, np.ones(day.size, bool)
+    return day + np.where(first, 0, delay), ~miss
 
 
 _PREMEDS = (
@@ -266,8 +346,9 @@ def _procedures(rng, chunk, lf, raw, orders, adm: _Parts, proc: _Parts) -> None:
     n = np.maximum(lf[Col.STOP][rows] - lf[Col.START][rows], 0) + 1
     rep = np.repeat(rows, n)
     day = lf[Col.START][rep] + np.arange(rep.size) - np.repeat(np.cumsum(n) - n, n)
-    weekday = (day + 3) % 7 < 5  # 1970-01-01 was a Thursday
+    weekday = ((day + 3) % 7 < 5) | (day == lf[Col.START][rep])  # 1970-01-01: a Thursday
     proc.add(pos=lf["pos"][rep][weekday], day=day[weekday], code=np.full(int(weekday.sum()), 4))
+    np.maximum.at(lf["last"], rep[weekday], day[weekday])
 
 
 def _sorted(ids: pa.Array, parts: _Parts, extra: dict[str, pa.Array]) -> dict[str, Any]:
@@ -283,13 +364,81 @@ def decode(table: pa.Table) -> pa.Table:
     return pa.table(cols, names=table.column_names)
 
 
+def _records(rng, chunk, lf, p: SimulationParams) -> dict[str, pa.Table]:
+    """Administrations and procedures of one chunk (``lf["last"]`` gets each line's last
+    anti-myeloma administration or radiotherapy fraction)."""
+    ids = chunk.patients[Col.PATIENT_ID]
+    orders, adm, proc = _Orders(), _Parts([]), _Parts([])
+    _administer(rng, lf, p, load_drugs(), orders, adm)
+    _supportive(rng, lf, p, orders, adm)
+    _procedures(rng, chunk, lf, p.section("raw"), orders, adm, proc)
+    a = _sorted(ids, adm, {})
+    cols = orders.columns(adm.cat("code").astype(np.int64)[a["order"]])
+    administrations = pa.table({Col.PATIENT_ID: a[Col.PATIENT_ID], "date": a["date"],
+                                "drug": cols["drug"], "dose": pa.array(adm.cat("dose")[a["order"]]),
+                                "unit": cols["unit"], "route": cols["route"]})  # fmt: skip
+    pr = _sorted(ids, proc, {})
+    names = dict_array(_PROCEDURES, proc.cat("code").astype(np.int64)[pr["order"]])
+    procedures = pa.table(
+        {Col.PATIENT_ID: pr[Col.PATIENT_ID], "date": pr["date"], "procedure": names}
+    )
+    return {"administrations": administrations, "procedures": procedures}
+
+
+def _codes(index: np.ndarray) -> pa.Array:
+    """Response codes by level index (-1 = null: not assessed)."""
+    return pa.array(np.asarray(RESPONSE_CODES, dtype=object)[np.maximum(index, 0)],
+                    pa.string(), mask=index < 0)  # fmt: skip
+
+
+def _date(days: np.ndarray) -> pa.Array:
+    return pa.array(days.astype(np.int32), pa.date32(), mask=days < 0)
+
+
+def _replace(table: pa.Table, cols: dict[str, pa.Array]) -> pa.Table:
+    for name, arr in cols.items():
+        if name in table.column_names:
+            table = table.set_column(table.column_names.index(name), name, arr)
+        else:
+            table = table.append_column(name, arr)
+    return table
+
+
+def _truth_tables(chunk, lf, seg) -> dict[str, pa.Table]:
+    """The observable truth: what the records show under the issue 12 rules.
+
+    Lines keep their start (the first record of the line); ``end_date`` is the last
+    anti-myeloma administration (or fraction) of a closed line; ``best_response`` and
+    ``progression_date`` are those the labs show (empty = not assessed / none). The
+    latent values the records were generated from are kept as ``latent_*`` columns.
+    """
+    index, salvage = seg[Col.LINE] == 0, seg[Col.LINE] > 0
+    p, ln = chunk.patients, chunk.lines
+    closed = pc.is_valid(ln[Col.END_DATE]).to_numpy(zero_copy_only=False)
+    lines = _replace(ln, {
+        Col.REGIMEN: pa.array(lf[Col.REGIMEN].tolist(), pa.string()),
+        Col.END_DATE: _date(np.where(closed, lf["last"], -1)),
+        Col.BEST_RESPONSE: _codes(seg["best"][salvage]),
+        Col.PROGRESSION_DATE: _date(seg["prog"][salvage]),
+        "latent_best_response": chunk.truth["true_response"],
+        "latent_progression_date": ln[Col.PROGRESSION_DATE],
+    })  # fmt: skip
+    patients = _replace(p, {
+        Col.CAR_T_BEST_RESPONSE: _codes(seg["best"][index]),
+        Col.PROGRESSION_DATE: _date(seg["prog"][index]),
+        "latent_car_t_best_response": p[Col.CAR_T_BEST_RESPONSE],
+        "latent_progression_date": p[Col.PROGRESSION_DATE],
+    })  # fmt: skip
+    return {"patients": patients, "lines": lines}
+
+
 def raw_tables(
     chunk: SimulatedCohort,
     *,
     params: Mapping[str, Any] | SimulationParams | None = None,
     encoded: bool = False,
 ) -> tuple[dict[str, pa.Table], dict[str, pa.Table]]:
-    """Generate the raw records and assessment truth of one simulated chunk.
+    """Generate the raw records of one simulated chunk and the truth they show.
 
     Parameters
     ----------
@@ -306,42 +455,25 @@ def raw_tables(
     Returns
     -------
     (truth, raw)
-        ``truth = {"assessments": ...}``; ``raw = {"patients", "administrations",
-        "procedures", "labs"}`` as Arrow tables (schemas in ``docs/simulation.md``).
+        ``truth = {"patients", "lines", "assessments"}``: the curated cohort as the
+        records show it under the issue 12 rules (see :func:`_truth_tables`) and every
+        lab assessment; ``raw = {"patients", "administrations", "procedures", "labs"}``
+        as Arrow tables (schemas in ``docs/simulation.md``).
     """
     from aftercar.simulate.labs import lab_tables
 
     p = load_params(params)
-    raw = p.section("raw")
     rng = np.random.default_rng(
         np.random.SeedSequence(chunk.seed, spawn_key=(chunk.chunk_index, 1))
     )
     lf = _line_frame(chunk)
-    ids = chunk.patients[Col.PATIENT_ID]
-    orders, adm, proc = _Orders(), _Parts([]), _Parts([])
-    _administer(rng, lf, p, load_drugs(), orders, adm)
-    _supportive(rng, lf, p, orders, adm)
-    _procedures(rng, chunk, lf, raw, orders, adm, proc)
-    a = _sorted(ids, adm, {})
-    cols = orders.columns(adm.cat("code").astype(np.int64)[a["order"]])
-    administrations = pa.table({Col.PATIENT_ID: a[Col.PATIENT_ID], "date": a["date"],
-                                "drug": cols["drug"], "dose": pa.array(adm.cat("dose")[a["order"]]),
-                                "unit": cols["unit"], "route": cols["route"]})  # fmt: skip
-    pr = _sorted(ids, proc, {})
-    names = dict_array(_PROCEDURES, proc.cat("code").astype(np.int64)[pr["order"]])
-    procedures = pa.table(
-        {Col.PATIENT_ID: pr[Col.PATIENT_ID], "date": pr["date"], "procedure": names}
-    )
-    labs, assessments = lab_tables(rng, chunk, lf, p)
+    _fix_switches(rng, lf, p)
+    records = _records(rng, chunk, lf, p)
+    labs, assessments, seg = lab_tables(rng, chunk, lf, p)
     hidden = (Col.PROGRESSION_DATE, Col.CAR_T_BEST_RESPONSE)  # derived from records, not in an EHR
     keep = [c for c in chunk.patients.column_names if c not in hidden]
-    truth = {"assessments": assessments}
-    records = {
-        "patients": chunk.patients.select(keep),
-        "administrations": administrations,
-        "procedures": procedures,
-        "labs": labs,
-    }
+    truth = {**_truth_tables(chunk, lf, seg), "assessments": assessments}
+    records = {"patients": chunk.patients.select(keep), **records, "labs": labs}
     if not encoded:
         truth = {k: decode(v) for k, v in truth.items()}
         records = {k: decode(v) for k, v in records.items()}

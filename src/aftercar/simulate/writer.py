@@ -150,8 +150,9 @@ def _write_chunks(n_patients, out: Path, seed, fmt, raw, params, progress) -> tu
     done = 0
     try:
         for chunk in iter_chunks(n_patients, seed=seed, params=params):
-            _write_curated(cur, chunk)
-            if rawsink is not None:
+            if rawsink is None:
+                _write_curated(cur, chunk)
+            else:  # truth/ = the cohort as the raw records show it
                 from aftercar.simulate.raw import raw_tables
 
                 truth_tabs, raw_tabs = raw_tables(chunk, params=params, encoded=True)
