@@ -271,7 +271,11 @@ def _pd_values(s, v, rows, nadir, pt, draw, raw) -> None:
 
 
 def _values(s, v, pt, draw, raw) -> np.ndarray:
-    """Fill every visit's numbers, one line number at a time; return each segment's baseline."""
+    """Fill every visit's numbers, one line number at a time; return each segment's baseline.
+
+    ``draw["hidden"]`` marks visits whose parameter test is missing: their values are
+    not reported, so they never set a nadir.
+    """
     n = v["pos"].size
     v.update(serum=np.zeros(n), inv=np.zeros(n), pv=np.zeros(n), cr=np.zeros(n, np.int64),
              level=np.full(n, -1), unv=draw["unv"])  # fmt: skip
@@ -289,25 +293,32 @@ def _values(s, v, pt, draw, raw) -> np.ndarray:
         a, b = vr[~post], vr[post]
         _pre_values(s, v, a, base[v["seg"][a]], pt, draw, raw)
         nadir = base.copy()
-        np.minimum.at(nadir, v["seg"][a], v["pv"][a])
+        seen = a[~draw["hidden"][a] | (v["cr"][a] > 0) | np.isin(a, base_vis)]
+        np.minimum.at(nadir, v["seg"][seen], v["pv"][seen])
         _pd_values(s, v, b, nadir, pt, draw, raw)
     v["base_vis"] = base_vis
     return base
 
 
-def _present(rng, v, pt, raw) -> dict[int, np.ndarray]:
-    """Which tests each visit reports: random gaps, never at a baseline, a progression (and
-    after) or a CR visit, whose tests the truth needs."""
-    n = v["pos"].size
+def _missing(rng, n: int, raw) -> dict[int, np.ndarray]:
+    """Random test gaps (drawn before the values, so that the nadir of every line is taken
+    over the values actually reported)."""
     gone = {t: rng.random(n) < raw["test_missing_prob"] for t in (_SERUM, _KAPPA, _URINE, _IFE_S)}
-    urine = rng.random(n) < raw["urine_tested_prob"]
-    force = (v["level"] == _PD) | (v["seg"] < 0)
+    gone["urine_tested"] = rng.random(n) < raw["urine_tested_prob"]
+    return gone
+
+
+def _present(rng, v, pt, gone, raw) -> dict:
+    """Which tests each visit reports: the random gaps, except at a baseline, a progression
+    (and after) or a CR visit, whose tests the truth needs."""
+    n = v["pos"].size
+    force = (v["level"] == _PD) | (v["seg"] < 0) | v["first"]
     force[v["base_vis"]] = True
     cr = v["cr"] > 0
     out = {
         _SERUM: ~gone[_SERUM] | force | cr,
         _KAPPA: ~gone[_KAPPA] | force | cr,
-        _URINE: (urine & ~gone[_URINE]) | cr,
+        _URINE: (gone["urine_tested"] & ~gone[_URINE]) | cr,
         _IFE_S: ~gone[_IFE_S] | force | cr,
     }
     out[_LAMBDA], out[_IFE_U] = out[_KAPPA], out[_URINE]
@@ -419,8 +430,14 @@ def lab_tables(rng, chunk, lf, p: SimulationParams):
     pt = _patients(rng, chunk, raw, p)
     v = _visits(rng, chunk, s, raw)
     draw = _draws(rng, v["pos"].size)
+    gone = _missing(rng, v["pos"].size, raw)
+    # the first lab of a window always has the parameter: a line is "not assessed" only
+    # when it has no lab at all
+    v["first"] = (v["seg"] >= 0) & np.append(True, v["seg"][1:] != v["seg"][:-1])
+    hidden = np.where(pt["flc"][v["pos"]], gone[_KAPPA], gone[_SERUM])
+    draw["hidden"] = hidden & (v["seg"] >= 0) & ~v["first"]
     base = _values(s, v, pt, draw, raw)
-    present = _present(rng, v, pt, raw)
+    present = _present(rng, v, pt, gone, raw)
     t = _truth(s, v, present)
     assessments = _assessments(chunk, s, v, t, base)
     vals = _test_values(rng, v, pt, raw)

@@ -315,10 +315,16 @@ def _supportive(rng, lf, p, orders: _Orders, out: _Parts) -> None:
                 dose=np.full(rep.size, dose))  # fmt: skip
 
 
-def _car_t_events(rng, pos, infusion, raw, orders: _Orders, adm: _Parts, proc: _Parts) -> None:
-    """Apheresis, Flu/Cy lymphodepletion and infusion around each CAR-T infusion day."""
+def _car_t_events(rng, days, raw, orders: _Orders, adm: _Parts, proc: _Parts) -> None:
+    """Apheresis, Flu/Cy lymphodepletion and infusion around each CAR-T infusion day.
+
+    ``days = (pos, infusion, earliest)``: the apheresis is never before ``earliest``
+    (the day after the previous line's start), so that the previous line's drugs are
+    never "first started between apheresis and infusion" (bridging, issue 12 item 3).
+    """
+    pos, infusion, earliest = days
     lo, hi = raw["apheresis_days_before"]
-    aph = infusion - rng.integers(lo, hi + 1, pos.size)
+    aph = np.maximum(infusion - rng.integers(lo, hi + 1, pos.size), earliest)
     ld = np.asarray(raw["lymphodepletion_days"], dtype=np.int64)
     proc.add(pos=pos, day=aph, code=np.full(pos.size, 0))
     proc.add(pos=pos, day=infusion + ld[0], code=np.full(pos.size, 1))
@@ -336,10 +342,13 @@ _PROCEDURES = ("apheresis (leukapheresis)", "lymphodepletion (Flu/Cy)", "CAR-T c
 
 def _procedures(rng, chunk, lf, raw, orders, adm: _Parts, proc: _Parts) -> None:
     car_t = _days(chunk.patients[Col.CAR_T_DATE])
-    _car_t_events(rng, np.arange(car_t.size), car_t, raw, orders, adm, proc)
+    _car_t_events(rng, (np.arange(car_t.size), car_t, car_t - 10**6), raw, orders, adm, proc)
     cat = lf[Col.CATEGORY]
     rows = np.flatnonzero(cat == "car_t")
-    _car_t_events(rng, lf["pos"][rows], lf[Col.START][rows], raw, orders, adm, proc)
+    first = lf[Col.LINE][rows] <= 1
+    prev = np.where(first, car_t[lf["pos"][rows]], lf[Col.START][np.maximum(rows - 1, 0)])
+    days = (lf["pos"][rows], lf[Col.START][rows], prev + 1)
+    _car_t_events(rng, days, raw, orders, adm, proc)
     rows = np.flatnonzero(cat == "transplant")
     proc.add(pos=lf["pos"][rows], day=lf[Col.START][rows], code=np.full(rows.size, 3))
     rows = np.flatnonzero(cat == "radiotherapy")
