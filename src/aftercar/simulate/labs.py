@@ -144,7 +144,8 @@ def _visits(rng, chunk, s, raw) -> dict[str, np.ndarray]:
     later = _post_progression(rng, s, pd_rows, conf, raw)
     pos = np.concatenate([pos, s["pos"][pd_rows], s["pos"][pd_rows], later[0]])
     day = np.concatenate([day, s["prog"][pd_rows], conf, later[1]])
-    key = np.unique(pos.astype(np.int64) * (1 << 32) + day)
+    key = np.sort(pos.astype(np.int64) * (1 << 32) + day)
+    key = key[np.append(True, key[1:] != key[:-1])]  # (np.unique hashes: much slower)
     pos, day = key >> 32, key & ((1 << 32) - 1)
     return {"pos": pos, "day": day, "seg": _seg_of(s, pos, day)}
 
@@ -456,7 +457,7 @@ def _stack(chunk, pos, day, blocks) -> pa.Table:
     test = np.concatenate([np.full(b[0].size, b[1]) for b in blocks])
     value = np.concatenate([b[2][b[0]] for b in blocks])
     unit = np.concatenate([b[3][b[0]] for b in blocks])
-    order = np.lexsort((test, day[rows], pos[rows]))
+    order = np.argsort(rows.astype(np.int64) * 8 + test, kind="stable")  # visits are sorted
     value, unit = value[order], unit[order]
     text = pc.if_else(pa.array(value == -1.0), "POSITIVE", "NEGATIVE")
     numbers = pa.array(np.round(value, 2)).cast(pa.string())

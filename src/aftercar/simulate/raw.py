@@ -259,7 +259,7 @@ def _noisy_days(rng, doses, d: Drug, raw) -> tuple[np.ndarray, np.ndarray]:
     """Missed and delayed doses, except a drug's first dose in the line (the line starts on
     it) and a dose right after a missed one (two misses in a row never open a gap)."""
     rep, day = doses
-    order = np.lexsort((day, rep))
+    order = np.argsort((rep.astype(np.int64) << 32) + day, kind="stable")
     first = np.ones(day.size, bool)
     first[order[1:]] = rep[order[1:]] != rep[order[:-1]]
     miss = (rng.random(day.size) < raw["missed_dose_prob"]) & ~first
@@ -362,7 +362,7 @@ def _procedures(rng, chunk, lf, raw, orders, adm: _Parts, proc: _Parts) -> None:
 
 def _sorted(ids: pa.Array, parts: _Parts, extra: dict[str, pa.Array]) -> dict[str, Any]:
     pos, day = parts.cat("pos").astype(np.int64), parts.cat("day").astype(np.int64)
-    order = np.lexsort((day, pos))
+    order = np.argsort((pos << 32) + day, kind="stable")  # = lexsort((day, pos)), faster
     return {"order": order, Col.PATIENT_ID: dict_array(ids.combine_chunks(), pos[order]),
             "date": pa.array(day[order].astype(np.int32), pa.date32()), **extra}  # fmt: skip
 
