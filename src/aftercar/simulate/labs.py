@@ -144,10 +144,28 @@ def _visits(rng, chunk, s, raw) -> dict[str, np.ndarray]:
     later = _post_progression(rng, s, pd_rows, conf, raw)
     pos = np.concatenate([pos, s["pos"][pd_rows], s["pos"][pd_rows], later[0]])
     day = np.concatenate([day, s["prog"][pd_rows], conf, later[1]])
+    pos, day = _unique_visits(pos, day)
+    pos, day = _unique_visits(*_pre_start(rng, s, pos, day, raw))
+    return {"pos": pos, "day": day, "seg": _seg_of(s, pos, day)}
+
+
+def _unique_visits(pos, day):
     key = np.sort(pos.astype(np.int64) * (1 << 32) + day)
     key = key[np.append(True, key[1:] != key[:-1])]  # (np.unique hashes: much slower)
-    pos, day = key >> 32, key & ((1 << 32) - 1)
-    return {"pos": pos, "day": day, "seg": _seg_of(s, pos, day)}
+    return key >> 32, key & ((1 << 32) - 1)
+
+
+def _pre_start(rng, s, pos, day, raw):
+    """A lab 1-7 days before a salvage line whose last lab is older than
+    ``pre_start_lab_max_days`` (after a switch): labs are drawn before new therapy."""
+    rows = np.flatnonzero(s[Col.LINE] > 0)
+    key = pos.astype(np.int64) * (1 << 32) + day
+    idx = np.searchsorted(key, s["pos"][rows].astype(np.int64) * (1 << 32) + s[Col.START][rows] - 1,
+                          side="right") - 1  # fmt: skip
+    last = np.where(pos[np.maximum(idx, 0)] == s["pos"][rows], day[np.maximum(idx, 0)], -(10**6))
+    old = rows[s[Col.START][rows] - last > raw["pre_start_lab_max_days"]]
+    add = s[Col.START][old] - rng.integers(1, 8, old.size)
+    return np.concatenate([pos, s["pos"][old]]), np.concatenate([day, add])
 
 
 def _post_progression(rng, s, rows, conf, raw):
@@ -319,7 +337,9 @@ def _present(rng, v, pt, gone, raw) -> dict:
     out = {
         _SERUM: ~gone[_SERUM] | force | cr,
         _KAPPA: ~gone[_KAPPA] | force | cr,
-        _URINE: (gone["urine_tested"] & ~gone[_URINE]) | cr,
+        # VGPR needs urine < 100 mg/24 h: measured at every VGPR visit (a missing or an
+        # older, carried-forward urine value must not decide it)
+        _URINE: (gone["urine_tested"] & ~gone[_URINE]) | cr | (v["level"] == 2),
         _IFE_S: ~gone[_IFE_S] | force | cr,
     }
     out[_LAMBDA], out[_IFE_U] = out[_KAPPA], out[_URINE]
