@@ -43,6 +43,7 @@ import pyarrow.parquet as pq
 
 from aftercar.derive.raw.derive import derive_raw
 from aftercar.derive.raw.read import read_raw
+from aftercar.derive.raw.rules import load_rules
 from aftercar.schema import DAYS_PER_MONTH
 from aftercar.simulate import write_simulated
 from aftercar.vocab import default_vocabulary, parse_regimen
@@ -173,6 +174,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=20261201)
     ap.add_argument("--speed-only", action="store_true")
     ap.add_argument("--dir", type=Path, default=None, help="reuse/keep the simulated folder")
+    ap.add_argument("--rules", type=Path, default=None, help="derivation rules TOML (as derive)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = args.dir or Path(tmp)
@@ -183,7 +185,7 @@ def main() -> None:
         t0 = time.perf_counter()
         raw = read_raw(root)
         n_rows = sum(t.num_rows for t in raw.values())
-        out = derive_raw(raw)
+        out = derive_raw(raw, rules=load_rules(args.rules) if args.rules else None)
         wall = time.perf_counter() - t0
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(
