@@ -92,7 +92,7 @@ def _event_times(rng, p: SimulationParams, pts, idx, arm, resp, start) -> np.nda
     med = np.array([c["pfs_median_by_response"][code] for code in RESPONSE_CODES])[resp]
     med = med * p.arms.pfs_factor[arm] * p.section("calibration")["pfs_scale"]
     med = med / _hr(cov, "progression_hr", pts, idx)
-    t = np.empty((m, 5))
+    t = np.zeros((m, 5))  # zeros: the cut-off column is filled after the ceil below
     t[:, _PROG] = med * np.exp(c["pfs_sigma"] * rng.normal(size=m)) * DAYS_PER_MONTH
     death_rate = c["death_hazard_per_month"] * _hr(cov, "death_hr", pts, idx)
     t[:, _DEATH] = rng.exponential(1.0, m) / death_rate * DAYS_PER_MONTH
