@@ -1,0 +1,193 @@
+"""Aggregates that leave a site: event tables in whole days, counts, sketches, coarsening.
+
+A survival endpoint leaves a site as an *event table* per group: for every
+distinct time (whole days from the index date) the number of events and of
+censorings there. The numbers at risk follow (the group's size less everything
+that left before), and so do the Kaplan-Meier estimate, Greenwood's variance,
+the log-rank statistic and the Cox partial likelihood of categorical covariates:
+all of them are sums over distinct times of these counts. :func:`expand` turns an
+event table back into anonymous (time, event) rows, which the statistics of
+:mod:`aftercar.stats` take exactly as they take the patients' own rows.
+
+A table is shared as ``{time, n_risk, events}``. Disclosure control
+(:func:`coarsen`) merges consecutive time bins until every event count is 0 or
+at least K and every number at risk at least K (each merged bin takes the time of
+its last member), and suppresses a group with 1 to K-1 events or fewer than K
+rows; the coarsening is recorded with the table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from aftercar.errors import InputError
+from aftercar.schema import DAYS_PER_MONTH
+
+#: Largest distance (days) of a time in months * DAYS_PER_MONTH from a whole day.
+WHOLE_DAY_TOLERANCE = 1e-6
+
+
+def whole_days(months: Any, what: str) -> np.ndarray:
+    """Months (``days / DAYS_PER_MONTH``) back to whole days; raises if a time is not whole."""
+    days = np.asarray(months, dtype=float) * DAYS_PER_MONTH
+    out = np.rint(days)
+    if np.any(np.abs(days - out) > WHOLE_DAY_TOLERANCE):
+        raise InputError(
+            f"{what}: a time is not a whole number of days; site summaries hold whole days. "
+            "Fix: derive the cohort from dates (aftercar derives every time from dates)."
+        )
+    return out.astype(np.int64)
+
+
+def event_table(months: Any, event: Any) -> dict[str, list[int]]:
+    """Events and censorings per distinct whole day of finite, non-negative times.
+
+    Parameters
+    ----------
+    months
+        Times in months (days / DAYS_PER_MONTH); NaN or negative times are left
+        out, as the analyses leave them out.
+    event
+        True for an event, False for a censoring.
+
+    Returns
+    -------
+    dict
+        ``{"time": days, "events": [...], "censored": [...]}`` sorted by time.
+    """
+    t = np.asarray(months, dtype=float)
+    e = np.asarray(event, dtype=bool)
+    ok = np.isfinite(t) & (t >= 0)
+    days = whole_days(t[ok], "event table")
+    frame = pd.DataFrame({"time": days, "ev": e[ok].astype(np.int64)})
+    frame["cens"] = 1 - frame["ev"]
+    agg = frame.groupby("time", sort=True)[["ev", "cens"]].sum()
+    return {
+        "time": agg.index.to_numpy(np.int64).tolist(),
+        "events": agg["ev"].to_numpy(np.int64).tolist(),
+        "censored": agg["cens"].to_numpy(np.int64).tolist(),
+    }
+
+
+def grouped_tables(months: Any, event: Any, group: pd.Series) -> dict[str, dict[str, Any]]:
+    """:func:`event_table` per group label (sorted; rows with a missing group left out)."""
+    labels = pd.Series(group).astype("string")
+    codes, levels = pd.factorize(labels, sort=True)
+    t = np.asarray(months, dtype=float)
+    e = np.asarray(event, dtype=bool)
+    return {str(lv): event_table(t[codes == i], e[codes == i]) for i, lv in enumerate(levels)}
+
+
+def expand(table: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Anonymous rows of a shared event table: times in months and event flags.
+
+    The censorings at each listed time are the number at risk there less the
+    events and less the number at risk at the next listed time.
+    """
+    if table.get("suppressed"):
+        return np.empty(0), np.empty(0, dtype=bool)
+    time = np.asarray(table.get("time", []), dtype=float)
+    risk = np.asarray(table.get("n_risk", []), dtype=np.int64)
+    ev = np.asarray(table.get("events", []), dtype=np.int64)
+    cens = risk - ev - np.r_[risk[1:], 0]
+    months = time / DAYS_PER_MONTH
+    t = np.concatenate([np.repeat(months, ev), np.repeat(months, cens)])
+    e = np.concatenate([np.ones(int(ev.sum()), bool), np.zeros(int(cens.sum()), bool)])
+    return t, e
+
+
+def _ok(count: int, k: int) -> bool:
+    return count == 0 or count >= k
+
+
+def _bin_ends(ev: np.ndarray, k: int) -> list[int]:
+    """Greedy forward pass: the index closing each bin (a loop over distinct times)."""
+    ends: list[int] = []
+    acc = 0
+    for i in range(len(ev)):
+        acc += int(ev[i])
+        if _ok(acc, k):
+            ends.append(i)
+            acc = 0
+    if acc > 0:  # a leftover tail joins the last bin
+        ends = [*ends[:-1], len(ev) - 1]
+    return ends
+
+
+def _merged(values: np.ndarray, ends: list[int]) -> np.ndarray:
+    starts = np.r_[0, np.asarray(ends[:-1], dtype=np.int64) + 1].astype(np.int64)
+    return np.add.reduceat(values, starts)
+
+
+def _shared(time, ev, cens) -> dict[str, Any]:
+    exits = ev + cens
+    risk = exits[::-1].cumsum()[::-1]
+    return {"time": time.tolist(), "n_risk": risk.tolist(), "events": ev.tolist()}
+
+
+def coarsen(table: dict[str, Any], k: int | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The event table as shared: ``{time, n_risk, events}``, bins merged for ``k``.
+
+    With ``k``, consecutive time bins are merged (each at its last time) until
+    every event count is 0 or >= ``k`` and the number at risk of the last bin
+    (so of every bin) is >= ``k``; a group with 1 to k-1 events, or fewer than k
+    rows, is suppressed (``{"suppressed": true}``). Returns the table and a record
+    ``{bins_before, bins_after, suppressed}``.
+    """
+    time = np.asarray(table["time"], dtype=np.int64)
+    ev = np.asarray(table["events"], dtype=np.int64)
+    cens = np.asarray(table["censored"], dtype=np.int64)
+    bins = len(time)
+    if k is None or k <= 1 or bins == 0:
+        rec = {"bins_before": bins, "bins_after": bins, "suppressed": False}
+        return _shared(time, ev, cens), rec
+    if not _ok(int(ev.sum()), k) or int((ev + cens).sum()) < k:
+        return {"suppressed": True}, {"bins_before": bins, "bins_after": 0, "suppressed": True}
+    ends = _bin_ends(ev, k)
+    e2, c2 = _merged(ev, ends), _merged(cens, ends)
+    while len(ends) > 1 and not (_ok(int(e2[-1]), k) and e2[-1] + c2[-1] >= k):
+        ends = [*ends[:-2], ends[-1]]  # the last bin joins the one before
+        e2, c2 = _merged(ev, ends), _merged(cens, ends)
+    rec = {"bins_before": bins, "bins_after": len(ends), "suppressed": False}
+    return _shared(time[ends], e2, c2), rec
+
+
+def count_or_none(count: int, k: int | None) -> int | None:
+    """A count as shared: ``None`` (suppressed) when it is 1 to k-1."""
+    count = int(count)
+    return None if k is not None and 0 < count < k else count
+
+
+def sketch(values: Any, resolution: float, k: int | None) -> dict[str, Any]:
+    """Counts of values rounded to ``resolution`` (a quantile sketch), bins merged to >= k.
+
+    Each bin is ``[low, high]`` (the smallest and largest rounded value in it)
+    with its count; without suppression every bin is one rounded value, so the
+    pooled quantiles are exact for values on the ``resolution`` grid.
+    """
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    grid = np.rint(x / resolution).astype(np.int64)
+    uniq, counts = np.unique(grid, return_counts=True)
+    if k is not None and 0 < len(x) < k:
+        return {"resolution": resolution, "suppressed": True}
+    ends = _bin_ends(counts, k) if k is not None and len(uniq) else list(range(len(uniq)))
+    highs = uniq[ends]
+    lows = np.r_[uniq[0], uniq[np.asarray(ends[:-1], dtype=np.int64) + 1]] if ends else []
+    return {
+        "resolution": resolution,
+        "low": [float(v * resolution) for v in lows],
+        "high": [float(v * resolution) for v in highs],
+        "count": _merged(counts, ends).tolist() if ends else [],
+    }
+
+
+def sketch_values(sk: dict[str, Any]) -> np.ndarray:
+    """Values of a sketch: each bin's midpoint repeated by its count."""
+    if sk.get("suppressed") or "count" not in sk:
+        return np.empty(0)
+    mid = (np.asarray(sk["low"], float) + np.asarray(sk["high"], float)) / 2
+    return np.repeat(mid, np.asarray(sk["count"], dtype=np.int64))
