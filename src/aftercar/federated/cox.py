@@ -76,6 +76,22 @@ def _cell(values: pd.Series) -> pd.Series:
     return values.astype("string").astype(object).where(values.notna(), None)
 
 
+def _scalar(value: Any) -> Any:
+    """A JSON scalar (numpy scalars as Python ones; missing as None)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _pattern_codes(cells: pd.DataFrame) -> np.ndarray:
+    """One integer per row, equal for rows with equal values in every column (NA a value)."""
+    code = np.zeros(len(cells), dtype=np.int64)
+    for col in cells.columns:
+        col_codes, uniq = pd.factorize(cells[col], use_na_sentinel=False)
+        code = code * (len(uniq) + 1) + col_codes
+    return code
+
+
 def pattern_table(days: np.ndarray, event: np.ndarray, covariates: pd.DataFrame) -> dict:
     """Events and censorings per (whole day, covariate pattern); missing values kept.
 
@@ -84,15 +100,15 @@ def pattern_table(days: np.ndarray, event: np.ndarray, covariates: pd.DataFrame)
     non-empty cell, sorted by time then pattern).
     """
     cells = pd.DataFrame({c: _cell(covariates[c]) for c in covariates.columns})
-    keys = cells.apply(lambda col: col.map(json.dumps)).agg("\x1f".join, axis=1)
-    codes, uniq = pd.factorize(keys, sort=True)
-    frame = pd.DataFrame({"time": days, "pattern": codes, "ev": event.astype(np.int64)})
+    codes = _pattern_codes(cells)
+    _, first, codes = np.unique(codes, return_index=True, return_inverse=True)
+    frame = pd.DataFrame({"time": days, "pattern": codes.ravel(), "ev": event.astype(np.int64)})
     frame["cens"] = 1 - frame["ev"]
     agg = frame.groupby(["time", "pattern"], sort=True)[["ev", "cens"]].sum().reset_index()
-    patterns = [[json.loads(v) for v in key.split("\x1f")] for key in uniq]
+    patterns = [[_scalar(v) for v in row] for row in cells.iloc[first].itertuples(index=False)]
     return {
         "covariates": list(covariates.columns),
-        "patterns": patterns if len(covariates.columns) else [[] for _ in uniq],
+        "patterns": patterns,
         "time": agg["time"].astype(np.int64).tolist(),
         "pattern": agg["pattern"].astype(np.int64).tolist(),
         "events": agg["ev"].astype(np.int64).tolist(),

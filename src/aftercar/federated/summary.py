@@ -207,11 +207,14 @@ def _covariate_info(values: pd.Series, k: int | None) -> dict[str, Any]:
     try:
         x = pd.to_numeric(values.astype("Float64"), errors="coerce")
         known = x.dropna()
-        return {
+        out = {
             "kind": "numeric",
             "n_known": agg.count_or_none(len(known), k),
             "distinct": min(int(known.nunique()), 2),
         }
+        if out["distinct"] == 1 and out["n_known"] is not None:
+            out["value"] = float(known.iloc[0])  # the one value of >= K patients
+        return out
     except (TypeError, ValueError):
         counts = values.astype("string").value_counts()
         levels = {str(lv): agg.count_or_none(int(c), k) for lv, c in counts.items()}
@@ -386,6 +389,26 @@ def summarise_cohort(
         suppress_below=suppress_below,
     )
     return summary, derived
+
+
+def answer_round(
+    derived: DerivedCohort, proposal: dict[str, Any], site: str
+) -> dict[str, Any]:
+    """This site's answer to a Cox coefficients file (``--cox-round``): log partial
+    likelihood, score and information of its stratum at the proposed coefficients."""
+    if proposal.get("model") != "cox_os":
+        raise InputError(
+            f"--cox-round: model {proposal.get('model')!r} is not pooled by rounds. "
+            "Fix: pass the cox_round.json written by `aftercar pool`."
+        )
+    pts = derived.patients.loc[derived.patients[Col.OS_VALID]].reset_index(drop=True)
+    t = pts[Col.OS_MONTHS].to_numpy(float)
+    pts = pts.loc[np.isfinite(t) & (t >= 0)].reset_index(drop=True)
+    complete, x = cox.design_matrix(pts, proposal)
+    sub = pts.loc[complete]
+    return cox.site_answer(
+        sub[Col.OS_MONTHS].to_numpy(float), sub[Col.OS_EVENT].to_numpy(bool), x, proposal, site
+    )
 
 
 def site_name(patients: pd.DataFrame, source: str) -> str:

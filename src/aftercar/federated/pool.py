@@ -1,0 +1,225 @@
+"""``aftercar pool``: the study's analyses from the sites' aggregates, stratified by site.
+
+Every survival estimate is computed by the same functions as ``aftercar report``
+(:func:`aftercar.analysis.summaries.km_block`, :func:`aftercar.stats.logrank_test`,
+:func:`aftercar.stats.proportion_ci`, :func:`aftercar.stats.cox_ph`) on anonymous
+rows rebuilt from the event tables (:func:`aftercar.federated.aggregate.expand`):
+the multiset of (time, event, group, site) is that of the patients' own rows, so
+without suppression the pooled numbers equal the analysis of the concatenated
+rows. Comparisons are stratified by site: the log-rank test sums observed minus
+expected within sites, the Cox models have a baseline hazard per site.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from aftercar import stats
+from aftercar.analysis.hazards import rmst_block
+from aftercar.analysis.options import AnalysisOptions
+from aftercar.analysis.summaries import km_block, num, prop_block, table_test, triple
+from aftercar.federated import aggregate as agg
+from aftercar.schema import Col
+
+#: Column names of the rebuilt anonymous rows (not patient columns).
+TIME, EVENT, GROUP, SITE = "time", "event", "group", "site"
+
+
+def rows(summaries: list[dict[str, Any]], endpoint: str) -> pd.DataFrame:
+    """Anonymous (time in months, event, group, site) rows of one endpoint of every site."""
+    parts = []
+    for s in summaries:
+        for group, table in s["survival"][endpoint].items():
+            t, e = agg.expand(table)
+            parts.append(pd.DataFrame({TIME: t, EVENT: e, GROUP: group, SITE: s["site"]}))
+    if not parts:
+        return pd.DataFrame({TIME: [], EVENT: [], GROUP: [], SITE: []})
+    return pd.concat(parts, ignore_index=True)
+
+
+def suppressed_groups(summaries: list[dict[str, Any]], endpoint: str) -> list[str]:
+    """``site/group`` of every event table a site suppressed."""
+    return [
+        f"{s['site']}/{g}"
+        for s in summaries
+        for g, table in s["survival"][endpoint].items()
+        if table.get("suppressed")
+    ]
+
+
+def stratified_logrank(frame: pd.DataFrame) -> dict[str, Any] | None:
+    """Log-rank test across groups stratified by site (R ``survdiff(... + strata(site))``).
+
+    Formatted as :func:`aftercar.analysis.summaries.logrank_block`; ``None`` with
+    fewer than two groups or no event.
+    """
+    codes, labels = pd.factorize(frame[GROUP].astype("string"), sort=True)
+    if len(labels) < 2 or not frame[EVENT].any():
+        return None
+    res = stats.logrank_test(
+        frame[TIME].to_numpy(float), frame[EVENT].to_numpy(bool), codes,
+        strata=frame[SITE].astype(str).to_numpy(),
+    )  # fmt: skip
+    counts = np.bincount(codes, minlength=len(labels))
+    levels = [labels[int(c)] for c in res.levels]
+    groups = [
+        {
+            "group": str(level),
+            "n": int(counts[labels.get_loc(level)]),
+            "observed": num(np.asarray(res.observed, float)[i]),
+            "expected": num(np.asarray(res.expected, float)[i]),
+        }
+        for i, level in enumerate(levels)
+    ]
+    return {
+        "chisq": num(res.chisq),
+        "df": int(res.df),
+        "p_value": num(res.p_value),
+        "groups": groups,
+        "strata": "site",
+    }
+
+
+def grouped_km(
+    frame: pd.DataFrame, opts: AnalysisOptions, rates: tuple[float, ...] = ()
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """KM per group of the pooled rows and the site-stratified log-rank test."""
+    blocks, curves = {}, {}
+    for label, sub in frame.groupby(GROUP, sort=True):
+        blocks[str(label)], fit = km_block(sub[TIME], sub[EVENT], opts, rates=rates)
+        if fit is not None:
+            curves[str(label)] = fit
+    return {"groups": blocks, "logrank": stratified_logrank(frame), "missing_group": 0}, curves
+
+
+def _sum(values: list[Any]) -> int | None:
+    """Sum of counts; ``None`` when any site withheld its count."""
+    return None if any(v is None for v in values) else int(sum(values))
+
+
+def cohort_block(summaries: list[dict[str, Any]], os_rows: pd.DataFrame, opts) -> dict[str, Any]:
+    """Patients, lines, lines per patient (from the sketches), reverse-KM follow-up."""
+    c = [s["cohort"] for s in summaries]
+    per = np.concatenate([agg.sketch_values(x["lines_per_patient"]) for x in c])
+    fu_est = fu_lo = fu_hi = None
+    if len(os_rows):
+        fu_est, fu_lo, fu_hi = triple(
+            stats.median_followup(
+                os_rows[TIME].to_numpy(float), os_rows[EVENT].to_numpy(bool),
+                conf_type=opts.km_conf_type, conf_level=opts.conf_level,
+            )
+        )  # fmt: skip
+    return {
+        key: _sum([x[key] for x in c])
+        for key in ("patients", "lines", "patients_with_lines", "patients_without_lines")
+    } | {
+        "lines_per_patient": {
+            "median": num(np.median(per)) if len(per) else None,
+            "min": num(per.min()) if len(per) else None,
+            "max": num(per.max()) if len(per) else None,
+            "mean": num(per.mean()) if len(per) else None,
+        },
+        "median_followup_months": {
+            "n": len(os_rows),
+            "estimate": fu_est,
+            "ci95": [fu_lo, fu_hi],
+            "method": "reverse Kaplan-Meier",
+        },
+    }
+
+
+def os_block(summaries, opts: AnalysisOptions, cutoff: float) -> tuple[dict, dict, pd.DataFrame]:
+    """OS from relapse: KM, rates, RMST; by relapse timing and product (stratified log-rank)."""
+    rates = opts.os_rates_months
+    all_rows = rows(summaries, "os")
+    block, fit = km_block(all_rows[TIME], all_rows[EVENT], opts, rates=rates)
+    curves: dict[str, Any] = {"os": {"All patients": fit} if fit is not None else {}}
+    timing, curves["os_by_relapse_timing"] = grouped_km(
+        rows(summaries, "os_by_relapse_timing"), opts, rates
+    )
+    product, curves["os_by_product"] = grouped_km(rows(summaries, "os_by_product"), opts, rates)
+    timing["cutoff_months"] = cutoff
+    block["rmst"] = rmst_block(all_rows[TIME], all_rows[EVENT], opts)
+    block |= {"by_relapse_timing": timing, "by_product": product}
+    return block, curves, all_rows
+
+
+def _counts(cells: list[dict[str, Any]], flag: str) -> tuple[int | None, int | None, int | None]:
+    parts = [c[flag] for c in cells]
+    return (
+        _sum([p["responders"] for p in parts]),
+        _sum([p["n"] for p in parts]),
+        _sum([p["not_evaluable"] for p in parts]),
+    )
+
+
+def _flag_block(cells: list[dict[str, Any]], flag: str, opts: AnalysisOptions) -> dict[str, Any]:
+    x, n, ne = _counts(cells, flag)
+    if x is None or n is None:
+        return {"responders": x, "n": n, "estimate": None, "ci95": [None, None],
+                "method": opts.proportion_method, "not_evaluable": ne,
+                "note": "a site withheld a count below the disclosure threshold"}  # fmt: skip
+    return prop_block(x, n, opts) | {"not_evaluable": ne}
+
+
+def response_block(cells: list[dict[str, Any]], opts: AnalysisOptions) -> dict[str, Any]:
+    """Lines, patients, ORR, >= VGPR and >= CR with exact CIs from the sites' counts."""
+    return {
+        "lines": _sum([c["lines"] for c in cells]),
+        "patients": _sum([c["patients"] for c in cells]),
+        "orr": _flag_block(cells, "orr", opts),
+        Col.VGPR_OR_BETTER: _flag_block(cells, Col.VGPR_OR_BETTER, opts),
+        Col.CR_OR_BETTER: _flag_block(cells, Col.CR_OR_BETTER, opts),
+    }
+
+
+def _by_key(summaries, part: str) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for s in summaries:
+        node = s["response"]["first_salvage"]["by_category"] if part == "first" else (
+            s["response"]["all_lines_by_category"]
+        )
+        for key, cell in node.items():
+            out.setdefault(key, []).append(cell)
+    return dict(sorted(out.items()))
+
+
+def first_salvage_block(summaries, opts: AnalysisOptions, notes: list[str]) -> tuple[dict, dict]:
+    """First salvage line: response with exact CIs, PFS; by category; ORR test by category."""
+    first_rows = rows(summaries, "first_salvage_pfs")
+    pfs, fit = km_block(first_rows[TIME], first_rows[EVENT], opts)
+    res = response_block([s["response"]["first_salvage"]["all"] for s in summaries], opts)
+    res["pfs"] = pfs
+    by_rows = rows(summaries, "first_salvage_pfs_by_category")
+    by_cat = {}
+    for cat, cells in _by_key(summaries, "first").items():
+        sub = by_rows.loc[by_rows[GROUP] == cat]
+        by_cat[cat] = response_block(cells, opts) | {
+            "pfs": km_block(sub[TIME], sub[EVENT], opts)[0]
+        }
+    res["by_category"] = by_cat
+    table = [
+        [b["orr"]["responders"], b["orr"]["n"] - b["orr"]["responders"]]
+        for b in by_cat.values()
+        if b["orr"]["responders"] is not None and b["orr"]["n"] is not None
+    ]
+    res["orr_by_category_test"] = (
+        table_test(np.asarray(table), notes, "First-salvage ORR by category") if table else None
+    )
+    return res, {"first_salvage_pfs": {"First salvage": fit} if fit is not None else {}}
+
+
+def lines_by_category(summaries, opts: AnalysisOptions) -> tuple[dict, dict]:
+    """All lines by category: lines, response counts (exact CI over lines), pooled PFS KM."""
+    by_rows = rows(summaries, "pfs_by_category")
+    blocks, curves = {}, {}
+    for cat, cells in _by_key(summaries, "all").items():
+        sub = by_rows.loc[by_rows[GROUP] == cat]
+        pfs, fit = km_block(sub[TIME], sub[EVENT], opts)
+        blocks[cat] = response_block(cells, opts) | {"pfs": pfs}
+        if fit is not None:
+            curves[cat] = fit
+    return blocks, {"pfs_by_category": curves}
