@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from aftercar.errors import InputError
-from aftercar.schema import DAYS_PER_MONTH
+from aftercar.schema import DAYS_PER_MONTH, Col
 
 #: Largest distance (days) of a time in months * DAYS_PER_MONTH from a whole day.
 WHOLE_DAY_TOLERANCE = 1e-6
@@ -56,17 +56,17 @@ def event_table(months: Any, event: Any) -> dict[str, list[int]]:
     Returns
     -------
     dict
-        ``{"time": days, "events": [...], "censored": [...]}`` sorted by time.
+        ``{Col.TIME: days, "events": [...], "censored": [...]}`` sorted by time.
     """
     t = np.asarray(months, dtype=float)
     e = np.asarray(event, dtype=bool)
     ok = np.isfinite(t) & (t >= 0)
     days = whole_days(t[ok], "event table")
-    frame = pd.DataFrame({"time": days, "ev": e[ok].astype(np.int64)})
+    frame = pd.DataFrame({Col.TIME: days, "ev": e[ok].astype(np.int64)})
     frame["cens"] = 1 - frame["ev"]
-    agg = frame.groupby("time", sort=True)[["ev", "cens"]].sum()
+    agg = frame.groupby(Col.TIME, sort=True)[["ev", "cens"]].sum()
     return {
-        "time": agg.index.to_numpy(np.int64).tolist(),
+        Col.TIME: agg.index.to_numpy(np.int64).tolist(),
         "events": agg["ev"].to_numpy(np.int64).tolist(),
         "censored": agg["cens"].to_numpy(np.int64).tolist(),
     }
@@ -89,7 +89,7 @@ def expand(table: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """
     if table.get("suppressed"):
         return np.empty(0), np.empty(0, dtype=bool)
-    time = np.asarray(table.get("time", []), dtype=float)
+    time = np.asarray(table.get(Col.TIME, []), dtype=float)
     risk = np.asarray(table.get("n_risk", []), dtype=np.int64)
     ev = np.asarray(table.get("events", []), dtype=np.int64)
     cens = risk - ev - np.r_[risk[1:], 0]
@@ -125,7 +125,7 @@ def _merged(values: np.ndarray, ends: list[int]) -> np.ndarray:
 def _shared(time, ev, cens) -> dict[str, Any]:
     exits = ev + cens
     risk = exits[::-1].cumsum()[::-1]
-    return {"time": time.tolist(), "n_risk": risk.tolist(), "events": ev.tolist()}
+    return {Col.TIME: time.tolist(), "n_risk": risk.tolist(), "events": ev.tolist()}
 
 
 def coarsen(table: dict[str, Any], k: int | None) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -137,7 +137,7 @@ def coarsen(table: dict[str, Any], k: int | None) -> tuple[dict[str, Any], dict[
     rows, is suppressed (``{"suppressed": true}``). Returns the table and a record
     ``{bins_before, bins_after, suppressed}``.
     """
-    time = np.asarray(table["time"], dtype=np.int64)
+    time = np.asarray(table[Col.TIME], dtype=np.int64)
     ev = np.asarray(table["events"], dtype=np.int64)
     cens = np.asarray(table["censored"], dtype=np.int64)
     bins = len(time)

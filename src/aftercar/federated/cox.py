@@ -44,6 +44,7 @@ import scipy.stats as sps
 
 from aftercar import stats
 from aftercar.errors import AftercarError, InputError
+from aftercar.schema import Col
 
 #: A whole-number covariate with at most this many distinct values counts as categorical.
 MAX_LEVELS = 12
@@ -95,21 +96,21 @@ def _pattern_codes(cells: pd.DataFrame) -> np.ndarray:
 def pattern_table(days: np.ndarray, event: np.ndarray, covariates: pd.DataFrame) -> dict:
     """Events and censorings per (whole day, covariate pattern); missing values kept.
 
-    Returns ``{"covariates": names, "patterns": [[value, ...]], "time": [...],
+    Returns ``{"covariates": names, "patterns": [[value, ...]], Col.TIME: [...],
     "pattern": [...], "events": [...], "censored": [...]}`` (one entry per
     non-empty cell, sorted by time then pattern).
     """
     cells = pd.DataFrame({c: _cell(covariates[c]) for c in covariates.columns})
     codes = _pattern_codes(cells)
     _, first, codes = np.unique(codes, return_index=True, return_inverse=True)
-    frame = pd.DataFrame({"time": days, "pattern": codes.ravel(), "ev": event.astype(np.int64)})
+    frame = pd.DataFrame({Col.TIME: days, "pattern": codes.ravel(), "ev": event.astype(np.int64)})
     frame["cens"] = 1 - frame["ev"]
-    agg = frame.groupby(["time", "pattern"], sort=True)[["ev", "cens"]].sum().reset_index()
+    agg = frame.groupby([Col.TIME, "pattern"], sort=True)[["ev", "cens"]].sum().reset_index()
     patterns = [[_scalar(v) for v in row] for row in cells.iloc[first].itertuples(index=False)]
     return {
         "covariates": list(covariates.columns),
         "patterns": patterns,
-        "time": agg["time"].astype(np.int64).tolist(),
+        Col.TIME: agg[Col.TIME].astype(np.int64).tolist(),
         "pattern": agg["pattern"].astype(np.int64).tolist(),
         "events": agg["ev"].astype(np.int64).tolist(),
         "censored": agg["cens"].astype(np.int64).tolist(),
@@ -123,12 +124,12 @@ def pattern_rows(table: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, pd.Data
     (``time, pattern, n_risk, events``); the censorings at a time are the number at
     risk less the events and less the pattern's number at risk at its next time.
     """
-    frame = pd.DataFrame({c: table[c] for c in ("time", "pattern", "n_risk", "events")})
-    frame = frame.sort_values(["pattern", "time"], kind="stable")
+    frame = pd.DataFrame({c: table[c] for c in (Col.TIME, "pattern", "n_risk", "events")})
+    frame = frame.sort_values(["pattern", Col.TIME], kind="stable")
     following = frame.groupby("pattern")["n_risk"].shift(-1, fill_value=0)
     cens = (frame["n_risk"] - frame["events"] - following).to_numpy(np.int64)
     ev = frame["events"].to_numpy(np.int64)
-    pat, time = frame["pattern"].to_numpy(np.int64), frame["time"].to_numpy(float)
+    pat, time = frame["pattern"].to_numpy(np.int64), frame[Col.TIME].to_numpy(float)
     idx = np.concatenate([np.repeat(pat, ev), np.repeat(pat, cens)])
     days = np.concatenate([np.repeat(time, ev), np.repeat(time, cens)])
     event = np.concatenate([np.ones(int(ev.sum()), bool), np.zeros(int(cens.sum()), bool)])
@@ -241,7 +242,7 @@ def design_matrix(
 
     A term is a covariate taken as a number, or ``covariate=level`` as a 0/1
     indicator; complete cases are the rows with every covariate of
-    ``proposal["complete_on"]`` known (as :func:`aftercar.analysis.baseline_cox`).
+    ``proposal["complete_on"]`` known (as :func:`aftercar.analysis.baseline.baseline_cox`).
     """
     complete = np.ones(len(patients), dtype=bool)
     for name in proposal["complete_on"]:
@@ -270,7 +271,7 @@ def site_answer(
     out = {
         "format": ANSWER_FORMAT,
         "schema_version": 1,
-        "site": site,
+        Col.SITE: site,
         "model": proposal["model"],
         "config_hash": proposal["config_hash"],
         "proposal": digest(proposal),
@@ -320,7 +321,7 @@ def pool_answers(proposal: dict[str, Any], answers: list[dict[str, Any]]) -> Poo
     for a in answers:
         if a.get("proposal") != want:
             raise InputError(
-                f"Cox round: the answer of site {a.get('site')!r} is to another proposal "
+                f"Cox round: the answer of site {a.get(Col.SITE)!r} is to another proposal "
                 f"(round {a.get('round')}). Fix: send every site the same coefficients file."
             )
     p = len(proposal["terms"])

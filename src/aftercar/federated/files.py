@@ -17,12 +17,13 @@ from typing import Any
 from aftercar.errors import InputError
 from aftercar.federated.cox import ANSWER_FORMAT, ROUND_FORMAT
 from aftercar.federated.summary import FORMAT, SCHEMA_VERSION
+from aftercar.schema import Col
 
 #: Top-level keys every site summary must have.
 REQUIRED = (
     "format",
     "schema_version",
-    "site",
+    Col.SITE,
     "config_hash",
     "cohort",
     "survival",
@@ -74,7 +75,7 @@ def _check_summary(path: Path, data: dict[str, Any]) -> None:
             f"{path}: site summary without {', '.join(missing)}. "
             "Fix: write it again with `aftercar site-summary` (do not edit it by hand)."
         )
-    if not isinstance(data["site"], str) or not data["site"]:
+    if not isinstance(data[Col.SITE], str) or not data[Col.SITE]:
         raise InputError(f"{path}: the site has no name. Fix: `aftercar site-summary --site NAME`.")
 
 
@@ -94,12 +95,12 @@ def _check_hashes(files: list[tuple[Path, dict[str, Any]]], expected: str | None
 def _check_sites(summaries: list[tuple[Path, dict[str, Any]]]) -> None:
     seen: dict[str, Path] = {}
     for path, data in summaries:
-        if data["site"] in seen:
+        if data[Col.SITE] in seen:
             raise InputError(
-                f"{path}: site {data['site']!r} is also {seen[data['site']]}. "
+                f"{path}: site {data[Col.SITE]!r} is also {seen[data[Col.SITE]]}. "
                 "Fix: pass each site once, or name them with `aftercar site-summary --site NAME`."
             )
-        seen[data["site"]] = path
+        seen[data[Col.SITE]] = path
 
 
 def read_site_files(paths: list[Path], *, config_hash: str | None = None) -> SiteFiles:

@@ -30,7 +30,7 @@ def _site_rows(summaries: list[dict[str, Any]], key: str) -> pd.DataFrame:
     parts = []
     for s in summaries:
         days, event, cov = cox.pattern_rows(s["cox"][key]["table"])
-        part = cov.assign(_time=days / DAYS_PER_MONTH, _event=event, _site=s["site"])
+        part = cov.assign(_time=days / DAYS_PER_MONTH, _event=event, _site=s[Col.SITE])
         parts.append(part)
     return pd.concat(parts, ignore_index=True)
 
@@ -68,7 +68,7 @@ def _os_result(terms, skipped, complete: int, total: int, model, notes) -> dict[
         "complete_cases": complete,
         "excluded_incomplete": total - complete,
         "model": model,
-        "strata": "site",
+        "strata": Col.SITE,
     }
 
 
@@ -79,8 +79,10 @@ def line_model(
     rows = _site_rows(summaries, key)
     col = Col.TCE if key == "pfs_cox_tce" else Col.CATEGORY
     lab = rows[col].astype(str)
-    reference = "Other" if key == "pfs_cox_tce" else (
-        str(lab.value_counts().index[0]) if len(lab) else None
+    reference = (
+        "Other"
+        if key == "pfs_cox_tce"
+        else (str(lab.value_counts().index[0]) if len(lab) else None)
     )
     levels = sorted(set(lab) - {reference}) if reference is not None else []
     design = pd.DataFrame({f"{what}={lvl}": (lab == lvl).to_numpy(float) for lvl in levels})
@@ -151,7 +153,7 @@ def first_proposal(summaries, opts: AnalysisOptions, config_hash: str, notes: li
     terms, used, skipped = design_terms(summaries, opts, notes)
     return cox.start(
         "cox_os", terms, used, config_hash=config_hash, ties=opts.cox_ties, skipped=skipped,
-        sites=sorted(s["site"] for s in summaries),
+        sites=sorted(s[Col.SITE] for s in summaries),
     )  # fmt: skip
 
 
@@ -165,7 +167,7 @@ def _constant_terms(proposal: dict[str, Any], answers: list[dict[str, Any]]) -> 
 
 def advance(proposal: dict[str, Any], answers: list[dict[str, Any]]) -> dict[str, Any]:
     """The next proposal from every site's answer (round 0 also drops constant terms)."""
-    missing = sorted(set(proposal.get("sites", [])) - {a["site"] for a in answers})
+    missing = sorted(set(proposal.get("sites", [])) - {a[Col.SITE] for a in answers})
     if missing:
         from aftercar.errors import InputError
 

@@ -25,7 +25,7 @@ from aftercar.federated import aggregate as agg
 from aftercar.schema import Col
 
 #: Column names of the rebuilt anonymous rows (not patient columns).
-TIME, EVENT, GROUP, SITE = "time", "event", "group", "site"
+TIME, EVENT, GROUP, SITE = Col.TIME, Col.EVENT, "group", Col.SITE
 
 
 def rows(summaries: list[dict[str, Any]], endpoint: str) -> pd.DataFrame:
@@ -34,7 +34,7 @@ def rows(summaries: list[dict[str, Any]], endpoint: str) -> pd.DataFrame:
     for s in summaries:
         for group, table in s["survival"][endpoint].items():
             t, e = agg.expand(table)
-            parts.append(pd.DataFrame({TIME: t, EVENT: e, GROUP: group, SITE: s["site"]}))
+            parts.append(pd.DataFrame({TIME: t, EVENT: e, GROUP: group, SITE: s[Col.SITE]}))
     if not parts:
         return pd.DataFrame({TIME: [], EVENT: [], GROUP: [], SITE: []})
     return pd.concat(parts, ignore_index=True)
@@ -43,7 +43,7 @@ def rows(summaries: list[dict[str, Any]], endpoint: str) -> pd.DataFrame:
 def suppressed_groups(summaries: list[dict[str, Any]], endpoint: str) -> list[str]:
     """``site/group`` of every event table a site suppressed."""
     return [
-        f"{s['site']}/{g}"
+        f"{s[Col.SITE]}/{g}"
         for s in summaries
         for g, table in s["survival"][endpoint].items()
         if table.get("suppressed")
@@ -79,7 +79,7 @@ def stratified_logrank(frame: pd.DataFrame) -> dict[str, Any] | None:
         "df": int(res.df),
         "p_value": num(res.p_value),
         "groups": groups,
-        "strata": "site",
+        "strata": Col.SITE,
     }
 
 
@@ -179,8 +179,10 @@ def response_block(cells: list[dict[str, Any]], opts: AnalysisOptions) -> dict[s
 def _by_key(summaries, part: str) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for s in summaries:
-        node = s["response"]["first_salvage"]["by_category"] if part == "first" else (
-            s["response"]["all_lines_by_category"]
+        node = (
+            s["response"]["first_salvage"]["by_category"]
+            if part == "first"
+            else (s["response"]["all_lines_by_category"])
         )
         for key, cell in node.items():
             out.setdefault(key, []).append(cell)

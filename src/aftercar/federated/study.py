@@ -21,7 +21,10 @@ from aftercar.derive import EndpointRules
 from aftercar.federated import models, pool
 from aftercar.federated.files import SiteFiles
 from aftercar.federated.table1 import pooled_table1
-from aftercar.schema import DAYS_PER_MONTH
+from aftercar.report.model import ReportInput
+from aftercar.schema import DAYS_PER_MONTH, Col
+
+_CAT = Col.CATEGORY
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class PooledStudy:
 def _sites_block(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         {
-            "site": s["site"],
+            Col.SITE: s[Col.SITE],
             "patients": s["cohort"]["patients"],
             "lines": s["cohort"]["lines"],
             "suppress_below": s["disclosure"].get("suppress_below"),
@@ -56,7 +59,7 @@ def _disclosure_notes(summaries: list[dict[str, Any]], notes: list[str]) -> None
                 f"{endpoint}: event tables withheld by a site's disclosure control "
                 f"({', '.join(gone)}); the pooled analysis leaves those patients out."
             )
-    coarse = sorted({s["site"] for s in summaries if s["disclosure"].get("suppress_below")})
+    coarse = sorted({s[Col.SITE] for s in summaries if s["disclosure"].get("suppress_below")})
     if coarse:
         notes.append(
             f"Site(s) {', '.join(coarse)} shared coarsened aggregates (--suppress-below): "
@@ -84,7 +87,7 @@ def _cox_os(files: SiteFiles, opts, config_hash, total, notes) -> tuple[dict, di
         "again with the site files, cox_round.json and every answer."
     )
     return {"covariates": [t["term"] for t in nxt["terms"]], "model": None,
-            "strata": "site", "pending_round": nxt["round"]}, nxt  # fmt: skip
+            "strata": Col.SITE, "pending_round": nxt["round"]}, nxt  # fmt: skip
 
 
 def _figures(curves: dict[str, dict[str, Any]], results: dict[str, Any]) -> Figures:
@@ -112,7 +115,7 @@ def pool_study(
     config_hash: str,
 ) -> PooledStudy:
     """Pool the sites' aggregates into the study's results (stratified by site)."""
-    summaries = sorted(files.summaries, key=lambda s: s["site"])
+    summaries = sorted(files.summaries, key=lambda s: s[Col.SITE])
     files = SiteFiles(summaries, files.proposal, files.answers)
     notes: list[str] = []
     os_res, curves, os_rows = pool.os_block(summaries, options, rules.early_relapse_months)
@@ -127,7 +130,7 @@ def pool_study(
         "by_category": by_cat,
         "all_lines": {
             key: models.line_model(summaries, key, what, options, notes)
-            for key, what in (("pfs_cox_tce", "TCE vs other"), ("pfs_cox_by_category", "category"))
+            for key, what in (("pfs_cox_tce", "TCE vs other"), ("pfs_cox_by_category", _CAT))
         },
         "cox_os": cox_os,
     }
@@ -141,9 +144,43 @@ def pool_study(
         "days_per_month": DAYS_PER_MONTH,
     }
     results["meta"] = {"conf_level": options.conf_level, "config_hash": config_hash,
-                       "pooled_sites": len(summaries), "strata": "site"}  # fmt: skip
+                       "pooled_sites": len(summaries), "strata": Col.SITE}  # fmt: skip
     results["notes"] = notes
     figures = _figures(curves | first_curves | cat_curves, results)
     results["figures"] = figures.to_dict()
     tables = {"table1_wide": wide, "sites": pd.DataFrame(results["sites"])}
     return PooledStudy(results, tables, figures, tuple(notes), nxt)
+
+
+def report_input(
+    pooled: PooledStudy, config: Any, inputs: list[dict[str, Any]], *, synthetic: bool
+) -> ReportInput:
+    """What :func:`aftercar.report.write_report` renders for the pooled study."""
+    import datetime as dt
+
+    from aftercar import __version__
+    from aftercar.pipeline.provenance import dependencies
+    from aftercar.pipeline.runner import category_styles, index_study
+
+    meta = {
+        "title": f"{config.study.title} (pooled across {len(inputs)} sites)",
+        "source": f"{len(inputs)} site summaries (aftercar pool)",
+        "synthetic": synthetic,
+        "aftercar_version": __version__,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "config": config.to_dict(),
+        "config_hash": config.config_hash(),
+        "inputs": inputs,
+        "dependencies": dependencies(),
+        "timings": {},
+    }
+    return ReportInput(
+        results=pooled.results | {"meta": pooled.results["meta"] | {"synthetic": synthetic}},
+        tables=pooled.tables,
+        figures=pooled.figures,
+        meta=meta,
+        notes=pooled.notes,
+        categories=category_styles(config),
+        index_study=index_study(),
+        warnings=pooled.notes,
+    )

@@ -187,7 +187,7 @@ def _cohort(derived: DerivedCohort, k: int | None) -> dict[str, Any]:
 def _coarsen_patterns(table: dict[str, Any], k: int | None, record: dict, path: str) -> dict:
     """Each pattern's event table as shared (``n_risk``, ``events``; coarsened for ``k``);
     patterns with too few rows are left out."""
-    frame = pd.DataFrame({c: table[c] for c in ("time", "pattern", "events", "censored")})
+    frame = pd.DataFrame({c: table[c] for c in (Col.TIME, "pattern", "events", "censored")})
     parts, dropped = [], 0
     for pat, sub in frame.groupby("pattern", sort=True):  # one pass per covariate pattern
         merged, rec = agg.coarsen({c: sub[c].to_numpy() for c in sub.columns}, k)
@@ -196,9 +196,9 @@ def _coarsen_patterns(table: dict[str, Any], k: int | None, record: dict, path: 
             continue
         parts.append(pd.DataFrame(merged).assign(pattern=pat))
     record[path] = {"patterns_before": len(table["patterns"]), "patterns_dropped": dropped}
-    cols = ["time", "pattern", "n_risk", "events"]
+    cols = [Col.TIME, "pattern", "n_risk", "events"]
     out = pd.concat(parts)[cols] if parts else pd.DataFrame(columns=cols)
-    out = out.sort_values(["time", "pattern"])
+    out = out.sort_values([Col.TIME, "pattern"])
     shared = {key: table[key] for key in ("covariates", "patterns")}
     return shared | {c: out[c].astype(np.int64).tolist() for c in cols}
 
@@ -227,9 +227,7 @@ def _cox_os(patients: pd.DataFrame, opts: AnalysisOptions, k, record: dict) -> d
     t = pts[Col.OS_MONTHS].to_numpy(float)
     ok = np.isfinite(t) & (t >= 0)
     pts = pts.loc[ok].reset_index(drop=True)
-    present = [
-        c for c in opts.cox_covariates if c in pts.columns and not pts[c].isna().all()
-    ]
+    present = [c for c in opts.cox_covariates if c in pts.columns and not pts[c].isna().all()]
     info = {c: _covariate_info(pts[c], k) for c in present}
     if all(cox.is_categorical(pts[c]) for c in present):
         days = agg.whole_days(pts[Col.OS_MONTHS], "cox_os")
@@ -266,6 +264,7 @@ def site_summary(
     options: AnalysisOptions,
     config_hash: str,
     suppress_below: int | None = None,
+    synthetic: bool = False,
 ) -> dict[str, Any]:
     """The aggregates of one site (see the module docstring and ``docs/federated.md``).
 
@@ -281,6 +280,8 @@ def site_summary(
         SHA-256 of the study configuration; ``aftercar pool`` requires every site's to agree.
     suppress_below
         Disclosure threshold K, or ``None`` for exact (unsuppressed) aggregates.
+    synthetic
+        The cohort is synthetic (the pooled report is labelled so when every site is).
 
     Returns
     -------
@@ -293,9 +294,10 @@ def site_summary(
     out = {
         "format": FORMAT,
         "schema_version": SCHEMA_VERSION,
-        "site": site,
+        Col.SITE: site,
         "aftercar_version": __version__,
         "config_hash": config_hash,
+        "synthetic": bool(synthetic),
         "time_unit": "days",
         "cohort": _cohort(derived, k),
         "survival": _survival(derived, rules, tabs),
@@ -375,6 +377,7 @@ def summarise_cohort(
 ) -> tuple[dict[str, Any], DerivedCohort]:
     """Read and derive a cohort as ``aftercar report`` does, then :func:`site_summary`."""
     from aftercar import pipeline
+    from aftercar.pipeline.provenance import input_files, is_synthetic
 
     data = pipeline.read(cohort, config)
     classified = pipeline.classify(data.lines.column(Col.REGIMEN).to_pandas(), config)
@@ -387,13 +390,12 @@ def summarise_cohort(
         options=config.analysis,
         config_hash=config.config_hash(),
         suppress_below=suppress_below,
+        synthetic=is_synthetic(data.source, input_files(data.source, data)),
     )
     return summary, derived
 
 
-def answer_round(
-    derived: DerivedCohort, proposal: dict[str, Any], site: str
-) -> dict[str, Any]:
+def answer_round(derived: DerivedCohort, proposal: dict[str, Any], site: str) -> dict[str, Any]:
     """This site's answer to a Cox coefficients file (``--cox-round``): log partial
     likelihood, score and information of its stratum at the proposed coefficients."""
     if proposal.get("model") != "cox_os":
@@ -419,6 +421,6 @@ def site_name(patients: pd.DataFrame, source: str) -> str:
     if len(values) == 1:
         return values[0]
     raise InputError(
-        f"{source}: cannot tell the site's name (column 'site' holds {len(values)} "
+        f"{source}: cannot tell the site's name (column Col.SITE holds {len(values)} "
         "distinct value(s)). Fix: pass --site NAME."
     )

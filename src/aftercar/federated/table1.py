@@ -19,6 +19,7 @@ import pandas as pd
 from aftercar.analysis.descriptive import TABLE1_ROWS
 from aftercar.analysis.table1 import _order as clinical_order
 from aftercar.federated import aggregate as agg
+from aftercar.schema import Col
 
 
 def _fmt(x: float) -> str:
@@ -103,7 +104,7 @@ def pooled_table1(
     sizes = [s["table1"]["patients"] for s in summaries]
     total = _total(sizes)
     heads = [f"Overall (N={_count(total, k)})"] + [
-        f"{s['site']} (N={_count(n, k)})" for s, n in zip(summaries, sizes, strict=True)
+        f"{s[Col.SITE]} (N={_count(n, k)})" for s, n in zip(summaries, sizes, strict=True)
     ]
     rows = [_row("Patients", "", heads, [_count(total, k), *(_count(n, k) for n in sizes)])]
     for column, label, kind in TABLE1_ROWS:
@@ -114,7 +115,7 @@ def pooled_table1(
         rows += build(label, per, heads, k)
     table = pd.DataFrame(rows)
     block = {
-        "by": "site",
+        "by": Col.SITE,
         "groups": [{"group": h, "n": n} for h, n in zip(heads, [total, *sizes], strict=True)],
         "missing_group": 0,
         "rows": table.astype(object).where(table.notna(), None).to_dict(orient="records"),
