@@ -62,14 +62,10 @@ def event_table(months: Any, event: Any) -> dict[str, list[int]]:
     e = np.asarray(event, dtype=bool)
     ok = np.isfinite(t) & (t >= 0)
     days = whole_days(t[ok], "event table")
-    frame = pd.DataFrame({Col.TIME: days, "ev": e[ok].astype(np.int64)})
-    frame["cens"] = 1 - frame["ev"]
-    agg = frame.groupby(Col.TIME, sort=True)[["ev", "cens"]].sum()
-    return {
-        Col.TIME: agg.index.to_numpy(np.int64).tolist(),
-        "events": agg["ev"].to_numpy(np.int64).tolist(),
-        "censored": agg["cens"].to_numpy(np.int64).tolist(),
-    }
+    uniq, inv = np.unique(days, return_inverse=True)
+    ev = np.bincount(inv, weights=e[ok], minlength=len(uniq)).astype(np.int64)
+    total = np.bincount(inv, minlength=len(uniq)).astype(np.int64)
+    return {Col.TIME: uniq.tolist(), "events": ev.tolist(), "censored": (total - ev).tolist()}
 
 
 def grouped_tables(months: Any, event: Any, group: pd.Series) -> dict[str, dict[str, Any]]:

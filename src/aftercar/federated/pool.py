@@ -84,15 +84,22 @@ def stratified_logrank(frame: pd.DataFrame) -> dict[str, Any] | None:
 
 
 def grouped_km(
-    frame: pd.DataFrame, opts: AnalysisOptions, rates: tuple[float, ...] = ()
+    frame: pd.DataFrame, opts: AnalysisOptions, total: int, rates: tuple[float, ...] = ()
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """KM per group of the pooled rows and the site-stratified log-rank test."""
+    """KM per group of the pooled rows and the site-stratified log-rank test.
+
+    ``total`` is the number of rows of the endpoint; those in no group table had
+    no group (``missing_group``).
+    """
     blocks, curves = {}, {}
     for label, sub in frame.groupby(GROUP, sort=True):
         blocks[str(label)], fit = km_block(sub[TIME], sub[EVENT], opts, rates=rates)
         if fit is not None:
             curves[str(label)] = fit
-    return {"groups": blocks, "logrank": stratified_logrank(frame), "missing_group": 0}, curves
+    missing = total - len(frame)
+    return {"groups": blocks, "logrank": stratified_logrank(frame), "missing_group": missing}, (
+        curves
+    )
 
 
 def _sum(values: list[Any]) -> int | None:
@@ -137,10 +144,11 @@ def os_block(summaries, opts: AnalysisOptions, cutoff: float) -> tuple[dict, dic
     all_rows = rows(summaries, "os")
     block, fit = km_block(all_rows[TIME], all_rows[EVENT], opts, rates=rates)
     curves: dict[str, Any] = {"os": {"All patients": fit} if fit is not None else {}}
+    n = len(all_rows)
     timing, curves["os_by_relapse_timing"] = grouped_km(
-        rows(summaries, "os_by_relapse_timing"), opts, rates
+        rows(summaries, "os_by_relapse_timing"), opts, n, rates
     )
-    product, curves["os_by_product"] = grouped_km(rows(summaries, "os_by_product"), opts, rates)
+    product, curves["os_by_product"] = grouped_km(rows(summaries, "os_by_product"), opts, n, rates)
     timing["cutoff_months"] = cutoff
     block["rmst"] = rmst_block(all_rows[TIME], all_rows[EVENT], opts)
     block |= {"by_relapse_timing": timing, "by_product": product}
