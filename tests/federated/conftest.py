@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -14,39 +14,58 @@ from aftercar.federated.summary import site_summary
 from aftercar.schema import Col
 from aftercar.simulate import write_simulated
 
-#: (site, patients, seed) of the simulated sites; the last one has no event.
-SITES = (("Alpha", 100, 101), ("Bravo", 60, 202), ("Charlie", 80, 303), ("Delta", 40, 404))
-QUIET = ("Echo", 15, 505)
+#: Site names and shares of the simulated consortium; the last site has no event.
+SITES = ("Alpha", "Bravo", "Charlie", "Delta", "Echo")
+SHARES = (0.34, 0.2, 0.26, 0.14, 0.06)
+PATIENTS, SEED = 300, 2026
 
 
 @dataclass(frozen=True)
 class Site:
     name: str
-    path: Path
     derived: object
 
 
-def _no_events(folder: Path) -> None:
-    """Every patient alive at last follow-up, no progression recorded."""
+def _no_events(folder: Path, site: str) -> None:
+    """The site's patients all alive at last follow-up, none with a progression recorded."""
     pts = pd.read_csv(folder / "patients.csv", dtype=str)
-    pts[Col.LAST_FOLLOWUP_DATE] = pts[Col.LAST_FOLLOWUP_DATE].fillna(pts[Col.DEATH_DATE])
-    pts[Col.DEATH_DATE] = None
+    quiet = pts[Col.SITE] == site
+    ids = set(pts.loc[quiet, Col.PATIENT_ID])
+    last = pts[Col.LAST_FOLLOWUP_DATE].fillna(pts[Col.DEATH_DATE])
+    pts.loc[quiet, Col.LAST_FOLLOWUP_DATE] = last[quiet]
+    pts.loc[quiet, Col.DEATH_DATE] = None
     pts.to_csv(folder / "patients.csv", index=False)
     lines = pd.read_csv(folder / "lines.csv", dtype=str)
-    lines[Col.PROGRESSION_DATE] = None
-    lines[Col.END_REASON] = lines[Col.END_REASON].replace("progression", "toxicity")
+    mine = lines[Col.PATIENT_ID].isin(ids)
+    lines.loc[mine, Col.PROGRESSION_DATE] = None
+    lines.loc[mine, Col.END_REASON] = lines.loc[mine, Col.END_REASON].replace(
+        "progression", "toxicity"
+    )
     lines.to_csv(folder / "lines.csv", index=False)
 
 
-def make_site(root: Path, name: str, n: int, seed: int, config, quiet=False) -> Site:
-    folder = root / name
-    params = {"baseline": {"sites": [name], "site_probs": [1.0]}}
-    write_simulated(n, folder, seed=seed, params=params)
-    if quiet:
-        _no_events(folder)
+def make_sites(root: Path, config) -> list[Site]:
+    """One simulated cohort over five sites, derived once and split by site (each
+    patient's derivation is the patient's own, so this equals deriving each site)."""
+    folder = root / "consortium"
+    params = {"baseline": {"sites": list(SITES), "site_probs": list(SHARES)}}
+    write_simulated(PATIENTS, folder, seed=SEED, params=params)
+    _no_events(folder, SITES[-1])
     data = pipeline.read(folder, config)
     classified = pipeline.classify(data.lines.column(Col.REGIMEN).to_pandas(), config)
-    return Site(name, folder, pipeline.derive(data, classified, config))
+    derived = pipeline.derive(data, classified, config)
+    pts, lines = derived.patients, derived.lines
+    out = []
+    for name in SITES:
+        mine = pts[Col.SITE] == name
+        ids = set(pts.loc[mine, Col.PATIENT_ID])
+        part = replace(
+            derived,
+            patients=pts.loc[mine].reset_index(drop=True),
+            lines=lines.loc[lines[Col.PATIENT_ID].isin(ids)].reset_index(drop=True),
+        )
+        out.append(Site(name, part))
+    return out
 
 
 def summarise(site: Site, config, k=None) -> dict:
@@ -77,9 +96,7 @@ def config():
 
 @pytest.fixture(scope="session")
 def sites(tmp_path_factory, config) -> list[Site]:
-    root = tmp_path_factory.mktemp("consortium")
-    out = [make_site(root, name, n, seed, config) for name, n, seed in SITES]
-    return [*out, make_site(root, *QUIET, config, quiet=True)]
+    return make_sites(tmp_path_factory.mktemp("federated"), config)
 
 
 @pytest.fixture(scope="session")

@@ -10,10 +10,11 @@ event table back into anonymous (time, event) rows, which the statistics of
 :mod:`aftercar.stats` take exactly as they take the patients' own rows.
 
 A table is shared as ``{time, n_risk, events}``. Disclosure control
-(:func:`coarsen`) merges consecutive time bins until every event count is 0 or
-at least K and every number at risk at least K (each merged bin takes the time of
-its last member), and suppresses a group with 1 to K-1 events or fewer than K
-rows; the coarsening is recorded with the table.
+(:func:`coarsen`) merges consecutive days into bins of at least K events, placed
+at the mean day of their events (censorings at the mean day of theirs), so that
+every event count is 0 or at least K and every number at risk at least K; a
+group with 1 to K-1 events or fewer than K rows is suppressed; the coarsening is
+recorded with the table.
 """
 
 from __future__ import annotations
@@ -100,15 +101,16 @@ def _ok(count: int, k: int) -> bool:
 
 
 def _bin_ends(ev: np.ndarray, k: int) -> list[int]:
-    """Greedy forward pass: the index closing each bin (a loop over distinct times)."""
+    """Greedy forward pass: the index closing each bin of >= k events (a loop over
+    distinct times); a tail with fewer joins the last bin."""
     ends: list[int] = []
     acc = 0
     for i in range(len(ev)):
         acc += int(ev[i])
-        if _ok(acc, k):
+        if acc >= k:
             ends.append(i)
             acc = 0
-    if acc > 0:  # a leftover tail joins the last bin
+    if not ends or ends[-1] != len(ev) - 1:
         ends = [*ends[:-1], len(ev) - 1]
     return ends
 
@@ -124,14 +126,37 @@ def _shared(time, ev, cens) -> dict[str, Any]:
     return {Col.TIME: time.tolist(), "n_risk": risk.tolist(), "events": ev.tolist()}
 
 
+def _mean_day(time: np.ndarray, weight: np.ndarray, ends: list[int]) -> np.ndarray:
+    """Each bin's weighted mean day, rounded (its last day when the weights are 0)."""
+    total = _merged(weight, ends)
+    mean = _merged(time * weight, ends) / np.where(total > 0, total, 1)
+    return np.where(total > 0, np.rint(mean), time[ends]).astype(np.int64)
+
+
+def _binned(time, ev, cens, ends: list[int], k: int) -> dict[str, Any]:
+    """Events at the mean day of each bin's events, censorings at the mean day of its
+    censorings; the last bin's censorings join its events when fewer than k."""
+    e2, c2 = _merged(ev, ends), _merged(cens, ends)
+    te, tc = _mean_day(time, ev, ends), _mean_day(time, cens, ends)
+    if e2[-1] > 0 and tc[-1] > te[-1] and c2[-1] < k:
+        tc[-1] = te[-1]
+    rows = pd.DataFrame(
+        {"t": np.r_[te, tc], "e": np.r_[e2, np.zeros_like(c2)], "c": np.r_[np.zeros_like(e2), c2]}
+    )
+    rows = rows.loc[(rows["e"] + rows["c"]) > 0].groupby("t", sort=True).sum()
+    return _shared(rows.index.to_numpy(np.int64), rows["e"].to_numpy(), rows["c"].to_numpy())
+
+
 def coarsen(table: dict[str, Any], k: int | None) -> tuple[dict[str, Any], dict[str, Any]]:
     """The event table as shared: ``{time, n_risk, events}``, bins merged for ``k``.
 
-    With ``k``, consecutive time bins are merged (each at its last time) until
-    every event count is 0 or >= ``k`` and the number at risk of the last bin
-    (so of every bin) is >= ``k``; a group with 1 to k-1 events, or fewer than k
-    rows, is suppressed (``{"suppressed": true}``). Returns the table and a record
-    ``{bins_before, bins_after, suppressed}``.
+    With ``k``, consecutive days are merged into bins of at least ``k`` events (a
+    tail with fewer joins the last bin); a bin's events are placed at the mean
+    day of its events and its censorings at the mean day of its censorings (both
+    rounded), so every event count is 0 or >= ``k`` and every number at risk >=
+    ``k``. A group with 1 to k-1 events, or fewer than k rows, is suppressed
+    (``{"suppressed": true}``). Returns the table and a record ``{bins_before,
+    bins_after, suppressed}``.
     """
     time = np.asarray(table[Col.TIME], dtype=np.int64)
     ev = np.asarray(table["events"], dtype=np.int64)
@@ -142,13 +167,9 @@ def coarsen(table: dict[str, Any], k: int | None) -> tuple[dict[str, Any], dict[
         return _shared(time, ev, cens), rec
     if not _ok(int(ev.sum()), k) or int((ev + cens).sum()) < k:
         return {"suppressed": True}, {"bins_before": bins, "bins_after": 0, "suppressed": True}
-    ends = _bin_ends(ev, k)
-    e2, c2 = _merged(ev, ends), _merged(cens, ends)
-    while len(ends) > 1 and not (_ok(int(e2[-1]), k) and e2[-1] + c2[-1] >= k):
-        ends = [*ends[:-2], ends[-1]]  # the last bin joins the one before
-        e2, c2 = _merged(ev, ends), _merged(cens, ends)
-    rec = {"bins_before": bins, "bins_after": len(ends), "suppressed": False}
-    return _shared(time[ends], e2, c2), rec
+    shared = _binned(time, ev, cens, _bin_ends(ev, k), k)
+    rec = {"bins_before": bins, "bins_after": len(shared[Col.TIME]), "suppressed": False}
+    return shared, rec
 
 
 def count_or_none(count: int, k: int | None) -> int | None:
