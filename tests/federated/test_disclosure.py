@@ -106,3 +106,14 @@ def test_suppression_changes_pooled_estimates_little(summaries, summaries_k5, co
     rate = {r["months"]: r["surv"] for r in exact["rates"]}[12.0]
     coarse_rate = {r["months"]: r["surv"] for r in coarse["rates"]}[12.0]
     assert abs(coarse_rate - rate) < 0.05
+
+
+def test_site_files_validate_against_the_published_schema(summaries, summaries_k5):
+    from importlib import resources
+
+    import jsonschema
+
+    text = resources.files("aftercar").joinpath("data/site_summary.schema.json").read_text()
+    schema = json.loads(text)
+    for summary in (*summaries, *summaries_k5):
+        jsonschema.validate(json.loads(json.dumps(summary)), schema)
