@@ -183,3 +183,22 @@ def test_categorical_cox_of_os_is_exact_in_one_round_of_pattern_counts(
     assert_close([t["se"] for t in terms], list(want.se))
     assert_close(block["model"]["loglik"], list(want.loglik))
     assert block["complete_cases"] == int(want.n)
+
+
+def test_pooled_cohort_block_equals_the_concatenated_rows(consortium, config):
+    from aftercar.analysis.survival import cohort_summary
+
+    _, _, pts, lines, study = consortium
+    want = cohort_summary(pts, lines, config.analysis).results["cohort"]
+    assert_close(study.results["cohort"], want)
+
+
+def test_pooled_table1_equals_table1_by_site_of_the_concatenated_rows(consortium, config):
+    from aftercar.analysis.table1 import table1_wide
+
+    _, _, pts, _, study = consortium
+    want, _ = table1_wide(pts, cutoff=config.endpoints.early_relapse_months, by="site")
+    want = want.drop(columns=["p_value", "test"]).fillna("")
+    got = study.tables["table1_wide"].fillna("")
+    assert list(got.columns) == list(want.columns)
+    assert got.to_dict("records") == want.to_dict("records")

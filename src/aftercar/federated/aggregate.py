@@ -178,26 +178,27 @@ def count_or_none(count: int, k: int | None) -> int | None:
     return None if k is not None and 0 < count < k else count
 
 
-def sketch(values: Any, resolution: float, k: int | None) -> dict[str, Any]:
-    """Counts of values rounded to ``resolution`` (a quantile sketch), bins merged to >= k.
+def sketch(values: Any, per_unit: float, k: int | None) -> dict[str, Any]:
+    """Counts of values rounded to ``1 / per_unit`` (a quantile sketch), bins merged to >= k.
 
     Each bin is ``[low, high]`` (the smallest and largest rounded value in it)
-    with its count; without suppression every bin is one rounded value, so the
-    pooled quantiles are exact for values on the ``resolution`` grid.
+    with its count; without suppression every bin is one rounded value
+    (``round(x * per_unit) / per_unit``), so pooled quantiles are exact for values
+    on that grid (ages to 0.1 year, times in whole days).
     """
     x = np.asarray(values, dtype=float)
     x = x[np.isfinite(x)]
-    grid = np.rint(x / resolution).astype(np.int64)
+    grid = np.rint(x * per_unit).astype(np.int64)
     uniq, counts = np.unique(grid, return_counts=True)
+    out: dict[str, Any] = {"resolution": 1.0 / per_unit, "per_unit": per_unit}
     if k is not None and 0 < len(x) < k:
-        return {"resolution": resolution, "suppressed": True}
+        return out | {"suppressed": True}
     ends = _bin_ends(counts, k) if k is not None and len(uniq) else list(range(len(uniq)))
     highs = uniq[ends]
     lows = np.r_[uniq[0], uniq[np.asarray(ends[:-1], dtype=np.int64) + 1]] if ends else []
-    return {
-        "resolution": resolution,
-        "low": [float(v * resolution) for v in lows],
-        "high": [float(v * resolution) for v in highs],
+    return out | {
+        "low": [float(v / per_unit) for v in lows],
+        "high": [float(v / per_unit) for v in highs],
         "count": _merged(counts, ends).tolist() if ends else [],
     }
 

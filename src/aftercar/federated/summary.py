@@ -34,7 +34,7 @@ from aftercar.derive import DerivedCohort, EndpointRules
 from aftercar.errors import InputError
 from aftercar.federated import aggregate as agg
 from aftercar.federated import cox
-from aftercar.schema import Col
+from aftercar.schema import DAYS_PER_MONTH, Col
 
 #: Format name and version of a site summary (``data/site_summary.schema.json``).
 FORMAT = "aftercar-site-summary"
@@ -57,8 +57,12 @@ COUNT_KEYS = frozenset(
     }
 )
 
-#: Resolution of the quantile sketches of continuous Table 1 characteristics.
-SKETCH_RESOLUTION = {Col.AGE_AT_CART: 0.1, Col.RELAPSE_MONTHS: 0.01, Col.PRIOR_LINES: 1.0}
+#: Sketch bins per unit of the continuous Table 1 characteristics (0.1 year, one day).
+SKETCH_PER_UNIT = {
+    Col.AGE_AT_CART: 10.0,
+    Col.RELAPSE_MONTHS: DAYS_PER_MONTH,
+    Col.PRIOR_LINES: 1.0,
+}
 
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b")
 
@@ -149,7 +153,7 @@ def _continuous_row(values: pd.Series, column: str, k: int | None) -> dict[str, 
     if len(x) and (k is None or len(x) >= k):
         q1, med, q3 = (float(v) for v in np.percentile(x, [25, 50, 75]))
         row |= {"median": med, "q1": q1, "q3": q3}
-        row["sketch"] = agg.sketch(x, SKETCH_RESOLUTION.get(column, 0.1), k)
+        row["sketch"] = agg.sketch(x, SKETCH_PER_UNIT.get(column, 10.0), k)
     return row
 
 
