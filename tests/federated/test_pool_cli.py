@@ -166,3 +166,23 @@ def test_the_pooled_report_renders_in_chromium(cli_run, tmp_path):
     assert {"os", "os_by_relapse_timing", "os_by_product", "first_salvage_pfs"} <= drawn
     assert "North (N=40)" in dom and "South (N=40)" in dom
     assert "SYNTHETIC" in dom.upper()
+
+
+#: results.json blocks of ``aftercar report`` that the pooled study fills in the same shape
+#: (first_salvage, all_lines: in part; tce, attrition, input, table1: not pooled).
+SAME_SHAPE = ("cohort", "os_from_progression", "by_category", "cox_os", "endpoints", "meta",
+              "notes", "figures", "table1_wide")  # fmt: skip
+
+
+def test_pooled_results_have_the_shape_of_aftercar_report(cli_run):
+    from importlib import resources
+
+    import jsonschema
+
+    _, report = cli_run
+    results = json.loads((report / "results.json").read_text())
+    schema = json.loads(
+        resources.files("aftercar").joinpath("data/results.schema.json").read_text()
+    )
+    for key in SAME_SHAPE:
+        jsonschema.validate(results[key], {"$defs": schema["$defs"], **schema["properties"][key]})

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from aftercar import __version__
 from aftercar.analysis import figures as fig
 from aftercar.analysis.model import Figures
 from aftercar.analysis.options import AnalysisOptions
@@ -141,10 +142,18 @@ def pool_study(
         "early_relapse_months": rules.early_relapse_months,
         "pfs_next_line": rules.pfs_next_line,
         "responders": list(rules.responders),
+        "exclude_not_evaluable": rules.exclude_not_evaluable,
+        "non_therapy_rows": rules.non_therapy_rows,
         "days_per_month": DAYS_PER_MONTH,
     }
-    results["meta"] = {"conf_level": options.conf_level, "config_hash": config_hash,
-                       "pooled_sites": len(summaries), "strata": Col.SITE}  # fmt: skip
+    results["meta"] = {
+        "aftercar_version": __version__,
+        "conf_level": options.conf_level,
+        "config_hash": config_hash,
+        "synthetic": all(s.get("synthetic") for s in summaries),
+        "pooled_sites": len(summaries),
+        "strata": Col.SITE,
+    }
     results["notes"] = notes
     figures = _figures(curves | first_curves | cat_curves, results)
     results["figures"] = figures.to_dict()
@@ -158,7 +167,6 @@ def report_input(
     """What :func:`aftercar.report.write_report` renders for the pooled study."""
     import datetime as dt
 
-    from aftercar import __version__
     from aftercar.pipeline.provenance import dependencies
     from aftercar.pipeline.runner import category_styles, index_study
 

@@ -118,6 +118,9 @@ def pooled_table1(
         "by": Col.SITE,
         "groups": [{"group": h, "n": n} for h, n in zip(heads, [total, *sizes], strict=True)],
         "missing_group": 0,
-        "rows": table.astype(object).where(table.notna(), None).to_dict(orient="records"),
+        "rows": [
+            row | {"p_value": None, "test": "not pooled (needs the values)"}
+            for row in table.astype(object).where(table.notna(), None).to_dict(orient="records")
+        ],
     }
     return table, block
