@@ -202,3 +202,12 @@ def test_pooled_table1_equals_table1_by_site_of_the_concatenated_rows(consortium
     got = study.tables["table1_wide"].fillna("")
     assert list(got.columns) == list(want.columns)
     assert got.to_dict("records") == want.to_dict("records")
+
+
+def test_pooled_all_lines_by_category_equals_the_concatenated_rows(consortium, config):
+    """Lines, patients, patient-clustered ORR / >= VGPR / >= CR intervals and PFS per category."""
+    from aftercar.analysis.lines import all_lines
+
+    _, _, _, lines, study = consortium
+    want = all_lines(lines, config.analysis).results["by_category"]
+    assert_close(study.results["by_category"], want)

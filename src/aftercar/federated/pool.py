@@ -20,7 +20,14 @@ import pandas as pd
 from aftercar import stats
 from aftercar.analysis.hazards import rmst_block
 from aftercar.analysis.options import AnalysisOptions
-from aftercar.analysis.summaries import km_block, num, prop_block, table_test, triple
+from aftercar.analysis.summaries import (
+    clustered_block,
+    km_block,
+    num,
+    prop_block,
+    table_test,
+    triple,
+)
 from aftercar.federated import aggregate as agg
 from aftercar.schema import Col
 
@@ -222,14 +229,52 @@ def first_salvage_block(summaries, opts: AnalysisOptions, notes: list[str]) -> t
     return res, {"first_salvage_pfs": {"First salvage": fit} if fit is not None else {}}
 
 
+def _pseudo_lines(pairs: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Evaluable lines rebuilt from (evaluable, responding) pairs: responses and cluster ids."""
+    m = np.concatenate([np.asarray(p["m"], dtype=float) for p in pairs])
+    y = np.concatenate([np.asarray(p["y"], dtype=float) for p in pairs])
+    count = np.concatenate([np.asarray(p["patients"], dtype=float) for p in pairs])
+    if np.isnan(count).any():
+        return None
+    sizes = np.repeat(m, count.astype(np.int64)).astype(np.int64)
+    hits = np.repeat(y, count.astype(np.int64)).astype(np.int64)
+    ids = np.repeat(np.arange(len(sizes)), sizes)
+    position = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    return position < np.repeat(hits, sizes), ids
+
+
+def clustered_flag(pairs: list[dict[str, Any]], cells, flag: str, opts) -> dict[str, Any]:
+    """Pooled response across lines with the patient-clustered interval of the analysis
+    (:func:`aftercar.analysis.summaries.clustered_block`), from the sites' pairs."""
+    _, _, ne = _counts(cells, flag)
+    lines = _pseudo_lines(pairs) if pairs else (np.zeros(0, bool), np.zeros(0, np.int64))
+    if lines is None:
+        return _flag_block(cells, flag, opts) | {"patients": None}
+    y, ids = lines
+    block = clustered_block(pd.Series(y, dtype="boolean"), pd.Series(ids), opts)
+    return block | {"not_evaluable": ne}  # patients: those with an evaluable line
+
+
 def lines_by_category(summaries, opts: AnalysisOptions) -> tuple[dict, dict]:
-    """All lines by category: lines, response counts (exact CI over lines), pooled PFS KM."""
+    """All lines by category: lines, patient-clustered response, pooled PFS KM."""
     by_rows = rows(summaries, "pfs_by_category")
     blocks, curves = {}, {}
     for cat, cells in _by_key(summaries, "all").items():
         sub = by_rows.loc[by_rows[GROUP] == cat]
         pfs, fit = km_block(sub[TIME], sub[EVENT], opts)
-        blocks[cat] = response_block(cells, opts) | {"pfs": pfs}
+        block = {
+            "lines": _sum([c["lines"] for c in cells]),
+            "patients": _sum([c["patients"] for c in cells]),
+        }
+        for flag in ("orr", Col.VGPR_OR_BETTER, Col.CR_OR_BETTER):
+            key = Col.RESPONDED if flag == "orr" else flag
+            pairs = [
+                s["response"]["all_lines_clusters"][cat][key]
+                for s in summaries
+                if key in s["response"].get("all_lines_clusters", {}).get(cat, {})
+            ]
+            block[flag] = clustered_flag(pairs, cells, flag, opts)
+        blocks[cat] = block | {"pfs": pfs}
         if fit is not None:
             curves[cat] = fit
     return blocks, {"pfs_by_category": curves}

@@ -127,6 +127,34 @@ def _response_cell(frame: pd.DataFrame, k: int | None) -> dict[str, Any]:
     }
 
 
+def _cluster_pairs(lines: pd.DataFrame, k: int | None) -> dict[str, Any]:
+    """Per category and flag: patients per (evaluable lines, responding lines) pair.
+
+    The patient-clustered (sandwich) interval of a pooled response rate depends on
+    the patients only through these pairs, so the pooled interval is exact.
+    """
+    out: dict[str, Any] = {}
+    for flag in (Col.RESPONDED, Col.VGPR_OR_BETTER, Col.CR_OR_BETTER):
+        known = lines[flag].notna()
+        frame = pd.DataFrame(
+            {
+                Col.CATEGORY: lines[Col.CATEGORY].astype("string"),
+                Col.PATIENT_ID: lines[Col.PATIENT_ID],
+                "m": known.astype(np.int64),
+                "y": lines[flag].fillna(False).astype(bool).astype(np.int64),
+            }
+        ).dropna(subset=[Col.CATEGORY])
+        per = frame.groupby([Col.CATEGORY, Col.PATIENT_ID], sort=False)[["m", "y"]].sum()
+        pairs = per.loc[per["m"] > 0].groupby([Col.CATEGORY, "m", "y"]).size()
+        for (cat, m, y), count in pairs.items():
+            cell = out.setdefault(str(cat), {}).setdefault(flag, {"m": [], "y": [], "patients": []})
+            shared = agg.count_or_none(int(count), k)
+            cell["m"].append(int(m) if shared is not None else None)
+            cell["y"].append(int(y) if shared is not None else None)
+            cell["patients"].append(shared)
+    return out
+
+
 def _response(lines: pd.DataFrame, k: int | None) -> dict[str, Any]:
     first = lines.loc[lines[Col.LINE] == 1]
     return {
@@ -139,6 +167,7 @@ def _response(lines: pd.DataFrame, k: int | None) -> dict[str, Any]:
         "all_lines_by_category": {
             str(c): _response_cell(sub, k) for c, sub in lines.groupby(Col.CATEGORY, sort=True)
         },
+        "all_lines_clusters": _cluster_pairs(lines, k),
     }
 
 
