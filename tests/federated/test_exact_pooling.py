@@ -211,3 +211,15 @@ def test_pooled_all_lines_by_category_equals_the_concatenated_rows(consortium, c
     _, _, _, lines, study = consortium
     want = all_lines(lines, config.analysis).results["by_category"]
     assert_close(study.results["by_category"], want)
+
+
+def test_pooled_all_lines_block_equals_the_concatenated_rows(consortium, config):
+    """Overall, by line number, TCE vs other and BCMA re-targeting: clustered response, PFS."""
+    from aftercar.analysis.lines import all_lines
+
+    _, _, _, lines, study = consortium
+    want = all_lines(lines, config.analysis).results["all_lines"]
+    got = study.results["all_lines"]
+    keys = ["lines", "patients", "orr", "vgpr_or_better", "cr_or_better", "pfs", "by_line",
+            "tce_vs_other", "bcma_retargeting", "line_groups_pooled_from"]  # fmt: skip
+    assert_close({k: got[k] for k in keys}, {k: want[k] for k in keys})

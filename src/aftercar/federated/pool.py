@@ -192,12 +192,14 @@ def response_block(cells: list[dict[str, Any]], opts: AnalysisOptions) -> dict[s
 
 
 def _by_key(summaries, part: str) -> dict[str, list[dict[str, Any]]]:
+    """Response cells per group label across sites: ``part`` is ``"first"`` (first
+    salvage by category) or a grouping of all lines (``"by_category"``, ``"by_line"``...)."""
     out: dict[str, list[dict[str, Any]]] = {}
     for s in summaries:
         node = (
             s["response"]["first_salvage"]["by_category"]
             if part == "first"
-            else (s["response"]["all_lines_by_category"])
+            else s["response"]["all_lines"][part]
         )
         for key, cell in node.items():
             out.setdefault(key, []).append(cell)
@@ -255,12 +257,15 @@ def clustered_flag(pairs: list[dict[str, Any]], cells, flag: str, opts) -> dict[
     return block | {"not_evaluable": ne}  # patients: those with an evaluable line
 
 
-def lines_by_category(summaries, opts: AnalysisOptions) -> tuple[dict, dict]:
-    """All lines by category: lines, patient-clustered response, pooled PFS KM."""
-    by_rows = rows(summaries, "pfs_by_category")
+def lines_grouped(summaries, grouping: str, opts: AnalysisOptions) -> tuple[dict, dict]:
+    """All lines by a grouping: lines, patients, patient-clustered response, pooled PFS KM
+    (as :func:`aftercar.analysis.lines.grouped_lines`)."""
+    from aftercar.federated.summary import LINE_GROUPINGS
+
+    by_rows = rows(summaries, LINE_GROUPINGS[grouping])
     blocks, curves = {}, {}
-    for cat, cells in _by_key(summaries, "all").items():
-        sub = by_rows.loc[by_rows[GROUP] == cat]
+    for label, cells in _by_key(summaries, grouping).items():
+        sub = by_rows.loc[by_rows[GROUP] == label]
         pfs, fit = km_block(sub[TIME], sub[EVENT], opts)
         block = {
             "lines": _sum([c["lines"] for c in cells]),
@@ -269,12 +274,30 @@ def lines_by_category(summaries, opts: AnalysisOptions) -> tuple[dict, dict]:
         for flag in ("orr", Col.VGPR_OR_BETTER, Col.CR_OR_BETTER):
             key = Col.RESPONDED if flag == "orr" else flag
             pairs = [
-                s["response"]["all_lines_clusters"][cat][key]
+                node[key]
                 for s in summaries
-                if key in s["response"].get("all_lines_clusters", {}).get(cat, {})
+                if key in (node := s["response"]["all_lines_clusters"][grouping].get(label, {}))
             ]
             block[flag] = clustered_flag(pairs, cells, flag, opts)
-        blocks[cat] = block | {"pfs": pfs}
+        blocks[label] = block | {"pfs": pfs}
         if fit is not None:
-            curves[cat] = fit
-    return blocks, {"pfs_by_category": curves}
+            curves[label] = fit
+    return blocks, curves
+
+
+def all_lines_block(summaries, opts: AnalysisOptions) -> tuple[dict, dict, dict]:
+    """``by_category`` and ``all_lines`` (without the Cox models) and the PFS curves."""
+    by_cat, curves = lines_grouped(summaries, "by_category", opts)
+    overall = lines_grouped(summaries, "all", opts)[0].get("All lines")
+    retarget = lines_grouped(summaries, "bcma_retargeting", opts)[0]
+    block = {
+        **(overall or {"lines": 0, "patients": 0}),
+        "by_line": lines_grouped(summaries, "by_line", opts)[0],
+        "tce_vs_other": lines_grouped(summaries, "tce_vs_other", opts)[0],
+        "bcma_retargeting": {
+            "lines": _sum([b["lines"] for b in retarget.values()]) if retarget else 0,
+            "by_category": retarget,
+        },
+        "line_groups_pooled_from": opts.line_number_pooled_from,
+    }
+    return by_cat, block, {"pfs_by_category": curves}

@@ -121,7 +121,7 @@ def pool_study(
     notes: list[str] = []
     os_res, curves, os_rows = pool.os_block(summaries, options, rules.early_relapse_months)
     first, first_curves = pool.first_salvage_block(summaries, options, notes)
-    by_cat, cat_curves = pool.lines_by_category(summaries, options)
+    by_cat, lines_block, cat_curves = pool.all_lines_block(summaries, options)
     cox_os, nxt = _cox_os(files, options, config_hash, len(os_rows), notes)
     results: dict[str, Any] = {
         "sites": _sites_block(summaries),
@@ -129,7 +129,8 @@ def pool_study(
         "os_from_progression": os_res,
         "first_salvage": first,
         "by_category": by_cat,
-        "all_lines": {
+        "all_lines": lines_block
+        | {
             key: models.line_model(summaries, key, what, options, notes)
             for key, what in (("pfs_cox_tce", "TCE vs other"), ("pfs_cox_by_category", _CAT))
         },

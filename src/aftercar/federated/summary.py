@@ -86,7 +86,7 @@ class _Tables:
         return out
 
 
-def _survival(derived: DerivedCohort, rules: EndpointRules, tabs: _Tables) -> dict[str, Any]:
+def _survival(derived: DerivedCohort, rules: EndpointRules, opts, tabs: _Tables) -> dict:
     pts = derived.patients.loc[derived.patients[Col.OS_VALID]].reset_index(drop=True)
     t, e = pts[Col.OS_MONTHS], pts[Col.OS_EVENT]
     lines = derived.lines
@@ -102,9 +102,11 @@ def _survival(derived: DerivedCohort, rules: EndpointRules, tabs: _Tables) -> di
         "first_salvage_pfs_by_category": tabs.grouped(
             "first_salvage_pfs_by_category", ft, fe, first[Col.CATEGORY]
         ),
-        "pfs_by_category": tabs.grouped(
-            "pfs_by_category", lines[Col.PFS_MONTHS], lines[Col.PFS_EVENT], lines[Col.CATEGORY]
-        ),
+    } | {
+        name: tabs.grouped(name, frame[Col.PFS_MONTHS], frame[Col.PFS_EVENT], key)
+        for (frame, key), name in zip(
+            line_groupings(lines, opts).values(), LINE_GROUPINGS.values(), strict=True
+        )
     }
 
 
@@ -127,8 +129,8 @@ def _response_cell(frame: pd.DataFrame, k: int | None) -> dict[str, Any]:
     }
 
 
-def _cluster_pairs(lines: pd.DataFrame, k: int | None) -> dict[str, Any]:
-    """Per category and flag: patients per (evaluable lines, responding lines) pair.
+def _cluster_pairs(lines: pd.DataFrame, key: pd.Series, k: int | None) -> dict[str, Any]:
+    """Per group and flag: patients per (evaluable lines, responding lines) pair.
 
     The patient-clustered (sandwich) interval of a pooled response rate depends on
     the patients only through these pairs, so the pooled interval is exact.
@@ -138,10 +140,10 @@ def _cluster_pairs(lines: pd.DataFrame, k: int | None) -> dict[str, Any]:
         known = lines[flag].notna()
         frame = pd.DataFrame(
             {
-                Col.CATEGORY: lines[Col.CATEGORY].astype("string"),
-                Col.PATIENT_ID: lines[Col.PATIENT_ID],
-                "m": known.astype(np.int64),
-                "y": lines[flag].fillna(False).astype(bool).astype(np.int64),
+                Col.CATEGORY: key.astype("string").to_numpy(),
+                Col.PATIENT_ID: lines[Col.PATIENT_ID].to_numpy(),
+                "m": known.astype(np.int64).to_numpy(),
+                "y": lines[flag].fillna(False).astype(bool).astype(np.int64).to_numpy(),
             }
         ).dropna(subset=[Col.CATEGORY])
         per = frame.groupby([Col.CATEGORY, Col.PATIENT_ID], sort=False)[["m", "y"]].sum()
@@ -155,8 +157,36 @@ def _cluster_pairs(lines: pd.DataFrame, k: int | None) -> dict[str, Any]:
     return out
 
 
-def _response(lines: pd.DataFrame, k: int | None) -> dict[str, Any]:
+#: Groupings of all lines (as :func:`aftercar.analysis.lines.all_lines`) and the key of
+#: their PFS event tables under ``survival``.
+LINE_GROUPINGS = {
+    "by_category": "pfs_by_category",
+    "by_line": "pfs_by_line",
+    "tce_vs_other": "pfs_tce_vs_other",
+    "bcma_retargeting": "pfs_bcma_retargeting",
+    "all": "pfs_all_lines",
+}
+
+
+def line_groupings(lines: pd.DataFrame, opts: AnalysisOptions) -> dict[str, tuple]:
+    """(lines, group label) of each grouping of :data:`LINE_GROUPINGS`."""
+    pooled_from = opts.line_number_pooled_from
+    number = lines[Col.LINE].astype("int64").astype(str)
+    by_line = number.where(lines[Col.LINE] < pooled_from, f"{pooled_from}+")
+    tce = pd.Series(np.where(lines[Col.TCE], "TCE", "Other"), index=lines.index)
+    bcma = lines.loc[lines[Col.BCMA_DIRECTED]]
+    return {
+        "by_category": (lines, lines[Col.CATEGORY]),
+        "by_line": (lines, by_line),
+        "tce_vs_other": (lines, tce),
+        "bcma_retargeting": (bcma, bcma[Col.CATEGORY]),
+        "all": (lines, pd.Series("All lines", index=lines.index)),
+    }
+
+
+def _response(lines: pd.DataFrame, opts: AnalysisOptions, k: int | None) -> dict[str, Any]:
     first = lines.loc[lines[Col.LINE] == 1]
+    groups = line_groupings(lines, opts)
     return {
         "first_salvage": {
             "all": _response_cell(first, k),
@@ -164,10 +194,13 @@ def _response(lines: pd.DataFrame, k: int | None) -> dict[str, Any]:
                 str(c): _response_cell(sub, k) for c, sub in first.groupby(Col.CATEGORY, sort=True)
             },
         },
-        "all_lines_by_category": {
-            str(c): _response_cell(sub, k) for c, sub in lines.groupby(Col.CATEGORY, sort=True)
+        "all_lines": {
+            g: {str(c): _response_cell(sub, k) for c, sub in frame.groupby(key, sort=True)}
+            for g, (frame, key) in groups.items()
         },
-        "all_lines_clusters": _cluster_pairs(lines, k),
+        "all_lines_clusters": {
+            g: _cluster_pairs(frame, key, k) for g, (frame, key) in groups.items()
+        },
     }
 
 
@@ -333,8 +366,8 @@ def site_summary(
         "synthetic": bool(synthetic),
         "time_unit": "days",
         "cohort": _cohort(derived, k),
-        "survival": _survival(derived, rules, tabs),
-        "response": _response(derived.lines, k),
+        "survival": _survival(derived, rules, options, tabs),
+        "response": _response(derived.lines, options, k),
         "table1": _table1(derived.patients, rules.early_relapse_months, k),
         "cox": {
             "ties": options.cox_ties,
