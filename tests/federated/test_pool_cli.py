@@ -186,3 +186,12 @@ def test_pooled_results_have_the_shape_of_aftercar_report(cli_run):
     )
     for key in SAME_SHAPE:
         jsonschema.validate(results[key], {"$defs": schema["$defs"], **schema["properties"][key]})
+
+
+def test_pool_refuses_answers_without_their_coefficients_file(site_files, tmp_path, capsys):
+    answer = tmp_path / "answer.json"
+    data = json.loads(site_files[0].read_text())
+    answer.write_text(json.dumps({"format": "aftercar-cox-answer", "schema_version": 1,
+                                  "config_hash": data["config_hash"]}), "utf-8")  # fmt: skip
+    assert main(["pool", *map(str, site_files), str(answer), "-o", str(tmp_path / "o")]) == 2
+    assert "answer.json: a Cox round answer without" in capsys.readouterr().err.replace("\n", "")

@@ -138,6 +138,11 @@ def read_site_files(paths: list[Path], *, config_hash: str | None = None) -> Sit
         raise InputError(
             f"{proposals[1][0]}: a second Cox coefficients file. Fix: pass only the latest one."
         )
+    if answers and not proposals:
+        raise InputError(
+            f"{answers[0][0]}: a Cox round answer without the coefficients file it answers. "
+            "Fix: pass the cox_round.json the sites answered together with the answers."
+        )
     _check_hashes(summaries + answers + proposals, config_hash)
     _check_sites(summaries)
     return SiteFiles(
