@@ -81,6 +81,13 @@ def site_summary(
             raise InputError(f"{cox_round}: made for another study configuration. Fix: use the "
                              "same study.toml as the coordinator.")  # fmt: skip
         data = answer_round(derived, proposal, summary[Col.SITE])
+        if k is not None and 0 < data["n"] < k:
+            raise InputError(
+                f"--cox-round: only {data['n']} complete case(s) at this site, fewer than "
+                f"--suppress-below {k}; the answer would describe them too closely. Fix: fit "
+                "the Cox model on categorical covariates only ([analysis] cox_covariates), "
+                "which needs no rounds, or agree to answer this site's rounds without K."
+            )
         check_no_rows(data, derived.patients[Col.PATIENT_ID])
     _write_json(output, data)
     page = output.with_name(f"{output.stem}-summary.html")

@@ -64,7 +64,9 @@ def _disclosure_notes(summaries: list[dict[str, Any]], notes: list[str]) -> None
     if coarse:
         notes.append(
             f"Site(s) {', '.join(coarse)} shared coarsened aggregates (--suppress-below): "
-            "event times are merged into bins, so pooled estimates are approximate."
+            "event times are merged into bins, so pooled estimates are approximate (on "
+            "simulated five-site consortia of 300 and 1000 patients, K = 5 moved the pooled OS "
+            "median up by 0.6-0.8 months and 24-month OS by 1.4-2.4 points; docs/federated.md)."
         )
 
 
