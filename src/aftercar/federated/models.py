@@ -125,7 +125,9 @@ def _text_terms(name: str, infos: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"term": f"{name}={lv}", "covariate": name, "level": lv} for lv in sorted(levels[1:])]
 
 
-def design_terms(summaries, opts: AnalysisOptions, notes: list[str]):
+def design_terms(
+    summaries: list[dict[str, Any]], opts: AnalysisOptions, notes: list[str]
+) -> tuple[list[dict[str, Any]], list[str], list[dict[str, str]]]:
     """Terms, the covariates complete cases need, and the skipped covariates (as baseline_cox)."""
     terms: list[dict[str, Any]] = []
     used: list[str] = []
@@ -148,7 +150,9 @@ def design_terms(summaries, opts: AnalysisOptions, notes: list[str]):
     return terms, used, skipped
 
 
-def first_proposal(summaries, opts: AnalysisOptions, config_hash: str, notes: list[str]) -> dict:
+def first_proposal(
+    summaries: list[dict[str, Any]], opts: AnalysisOptions, config_hash: str, notes: list[str]
+) -> dict[str, Any]:
     """The round-0 coefficients file of ``cox_os`` (beta = 0)."""
     terms, used, skipped = design_terms(summaries, opts, notes)
     return cox.start(
@@ -188,7 +192,9 @@ def advance(proposal: dict[str, Any], answers: list[dict[str, Any]]) -> dict[str
     return cox.step(proposal, cox.pool_answers(proposal, answers))
 
 
-def newton_result(proposal: dict[str, Any], total: int, opts, notes: list[str]) -> dict:
+def newton_result(
+    proposal: dict[str, Any], total: int, opts: AnalysisOptions, notes: list[str]
+) -> dict[str, Any]:
     """The ``cox_os`` block of a converged proposal (model-based variance, as cox_ph)."""
     st = proposal["state"]
     fit = cox.round_fit(proposal, opts.conf_level)

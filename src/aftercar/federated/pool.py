@@ -114,7 +114,9 @@ def _sum(values: list[Any]) -> int | None:
     return None if any(v is None for v in values) else int(sum(values))
 
 
-def cohort_block(summaries: list[dict[str, Any]], os_rows: pd.DataFrame, opts) -> dict[str, Any]:
+def cohort_block(
+    summaries: list[dict[str, Any]], os_rows: pd.DataFrame, opts: AnalysisOptions
+) -> dict[str, Any]:
     """Patients, lines, lines per patient (from the sketches), reverse-KM follow-up."""
     c = [s["cohort"] for s in summaries]
     per = np.concatenate([agg.sketch_values(x["lines_per_patient"]) for x in c])
@@ -145,7 +147,9 @@ def cohort_block(summaries: list[dict[str, Any]], os_rows: pd.DataFrame, opts) -
     }
 
 
-def os_block(summaries, opts: AnalysisOptions, cutoff: float) -> tuple[dict, dict, pd.DataFrame]:
+def os_block(
+    summaries: list[dict[str, Any]], opts: AnalysisOptions, cutoff: float
+) -> tuple[dict, dict, pd.DataFrame]:
     """OS from relapse: KM, rates, RMST; by relapse timing and product (stratified log-rank)."""
     rates = opts.os_rates_months
     all_rows = rows(summaries, "os")
@@ -206,7 +210,9 @@ def _by_key(summaries, part: str) -> dict[str, list[dict[str, Any]]]:
     return dict(sorted(out.items()))
 
 
-def first_salvage_block(summaries, opts: AnalysisOptions, notes: list[str]) -> tuple[dict, dict]:
+def first_salvage_block(
+    summaries: list[dict[str, Any]], opts: AnalysisOptions, notes: list[str]
+) -> tuple[dict, dict]:
     """First salvage line: response with exact CIs, PFS; by category; ORR test by category."""
     first_rows = rows(summaries, "first_salvage_pfs")
     pfs, fit = km_block(first_rows[TIME], first_rows[EVENT], opts)
@@ -245,7 +251,9 @@ def _pseudo_lines(pairs: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray] 
     return position < np.repeat(hits, sizes), ids
 
 
-def clustered_flag(pairs: list[dict[str, Any]], cells, flag: str, opts) -> dict[str, Any]:
+def clustered_flag(
+    pairs: list[dict[str, Any]], cells: list[dict[str, Any]], flag: str, opts: AnalysisOptions
+) -> dict[str, Any]:
     """Pooled response across lines with the patient-clustered interval of the analysis
     (:func:`aftercar.analysis.summaries.clustered_block`), from the sites' pairs."""
     _, _, ne = _counts(cells, flag)
@@ -257,7 +265,9 @@ def clustered_flag(pairs: list[dict[str, Any]], cells, flag: str, opts) -> dict[
     return block | {"not_evaluable": ne}  # patients: those with an evaluable line
 
 
-def lines_grouped(summaries, grouping: str, opts: AnalysisOptions) -> tuple[dict, dict]:
+def lines_grouped(
+    summaries: list[dict[str, Any]], grouping: str, opts: AnalysisOptions
+) -> tuple[dict, dict]:
     """All lines by a grouping: lines, patients, patient-clustered response, pooled PFS KM
     (as :func:`aftercar.analysis.lines.grouped_lines`)."""
     from aftercar.federated.summary import LINE_GROUPINGS
@@ -285,7 +295,9 @@ def lines_grouped(summaries, grouping: str, opts: AnalysisOptions) -> tuple[dict
     return blocks, curves
 
 
-def all_lines_block(summaries, opts: AnalysisOptions) -> tuple[dict, dict, dict]:
+def all_lines_block(
+    summaries: list[dict[str, Any]], opts: AnalysisOptions
+) -> tuple[dict, dict, dict]:
     """``by_category`` and ``all_lines`` (without the Cox models) and the PFS curves."""
     by_cat, curves = lines_grouped(summaries, "by_category", opts)
     overall = lines_grouped(summaries, "all", opts)[0].get("All lines")
