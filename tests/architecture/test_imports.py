@@ -35,6 +35,7 @@ ALLOWED: dict[str, set[str]] = {
     "config": {"derive", "analysis"},
     "pipeline": {"io", "vocab", "derive", "analysis", "report", "config", "backends", "benchmark"},
     "api": {"io", "derive", "analysis", "report", "config", "pipeline"},
+    "federated": {"io", "vocab", "derive", "analysis", "stats", "pipeline", "report", "config"},
     "cli": {
         "io",
         "vocab",
@@ -47,6 +48,7 @@ ALLOWED: dict[str, set[str]] = {
         "simulate",
         "pipeline",
         "stats",
+        "federated",
     },
 }
 
