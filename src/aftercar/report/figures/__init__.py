@@ -13,6 +13,7 @@ from typing import Any
 from aftercar.report.figures._style import FigureOutput, Palette, figure_style
 from aftercar.report.figures.categories import forest_figure, response_figure
 from aftercar.report.figures.km import km_figure
+from aftercar.report.figures.panels import incidence_figure
 from aftercar.report.figures.sequence import sequence_figure
 from aftercar.report.figures.swimmer import swimmer_figure
 from aftercar.report.model import ReportInput
@@ -58,6 +59,8 @@ def render_figures(
                 out.figures[key] = km_figure(fig, palette, k=k)
             else:
                 out.skipped[key] = "no Kaplan-Meier estimate was computed for this figure"
+        for key, cif in getattr(data.figures, "incidence", {}).items():
+            out.figures[key] = incidence_figure(cif, k)
         _categorical_figures(out, data, results, palette, k)
     return out
 
