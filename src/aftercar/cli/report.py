@@ -122,6 +122,14 @@ def report(
             "under OUTDIR/adam (one row per patient: not with --suppress-below).",
         ),
     ] = False,
+    docx: Annotated[
+        bool,
+        typer.Option(
+            "--docx",
+            help="Also write report.docx: Table 1, the result tables (editable Word tables) "
+            "and the figures.",
+        ),
+    ] = False,
     reproducible: Annotated[
         bool,
         typer.Option(
@@ -177,6 +185,7 @@ def report(
             progress=render_step,
             force=force,
             reproducible=reproducible,
+            docx=docx,
         )
         bar.update(task, description="done", completed=100.0)
     _print_warnings(result.report_input.warnings, paths.warnings, console)
