@@ -21,6 +21,12 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+#: Tables with more columns than this are set smaller, headers broken anywhere.
+WIDE_COLUMNS = 8
+
+#: Words longer than this (hashes, paths) may break anywhere.
+LONG_TOKEN = 24
+
 #: Not estimable (a bound or a median the data do not reach).
 NE = "NE"
 
@@ -75,9 +81,10 @@ def number(value: Any, digits: int = 1) -> str:
     if _is_missing(value):
         return NE
     try:
-        return f"{float(value):.{digits}f}"
+        text = f"{float(value):.{digits}f}"
     except (TypeError, ValueError):
         return str(value)
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
 
 
 def count(value: Any) -> str:
@@ -129,6 +136,11 @@ def _cell(text: str, tag: str, numeric: bool) -> str:
     return f"<{tag}{cls}>{escape(text)}</{tag}>"
 
 
+def _long_tokens(table: DisplayTable) -> bool:
+    """True when a cell holds a word longer than :data:`LONG_TOKEN` (a hash, a path)."""
+    return any(len(w) > LONG_TOKEN for row in table.rows for cell in row for w in cell.split())
+
+
 def table_html(table: DisplayTable) -> Markup:
     """Render a :class:`DisplayTable` as escaped HTML (wraps to the page, no side scroll)."""
     numeric = list(table.numeric) + [False] * (len(table.columns) - len(table.numeric))
@@ -148,9 +160,12 @@ def table_html(table: DisplayTable) -> Markup:
     notes = "".join(f"<li>{escape(n)}</li>" for n in table.footnotes)
     foot = f'<ol class="footnotes">{notes}</ol>' if notes else ""
     scroll = " scroll" if table.scroll else ""
+    wide = " wide" if len(table.columns) > WIDE_COLUMNS else ""
+    if _long_tokens(table):
+        wide += " breakable"
     return Markup(
         f'<div class="table-wrap{scroll}" id="table-{escape(table.name)}">'
-        f'<table class="data pub"><thead><tr>{head}</tr></thead>'
+        f'<table class="data pub{wide}"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table></div>{foot}"
     )
 

@@ -223,12 +223,12 @@ def _build_blocks(
     for key in figs.figures:
         if key not in placed_figs:
             _place_figure(blocks[_section_of(key)], key, figs)
-    _ph_warning(blocks["cox"], results)
+    _ph_warning(blocks["cox"], results, context(data, results).labels)
     return blocks
 
 
-def _ph_warning(block: Block, results: dict[str, Any]) -> None:
-    rejected = ph_rejected(results)
+def _ph_warning(block: Block, results: dict[str, Any], labels: Labeller) -> None:
+    rejected = ph_rejected(results, labels)
     if rejected:
         block.warnings.append(
             "Proportional hazards rejected (p < 0.05) for: " + "; ".join(rejected)

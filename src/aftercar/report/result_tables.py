@@ -111,8 +111,8 @@ def response_table(name: str, frame: pd.DataFrame, ctx: Context) -> d.DisplayTab
     key = Col.LINE if Col.LINE in frame else Col.CATEGORY
     marks, notes = _orr_marks(_col(frame, "ci_method"))
     columns = [
-        label(key), "Lines (patients)", "Evaluable lines", "ORR, % (95% CI); responders/evaluable",
-        "≥VGPR, n", "≥CR, n", "Median PFS, months",
+        label(key), "Lines (patients)", "Evaluable lines",
+        "ORR, % (95% CI); responders / evaluable", "≥VGPR, n", "≥CR, n", "Median PFS, months",
     ]  # fmt: skip
     rows = []
     for i in range(len(frame)):
@@ -269,16 +269,27 @@ def _values(row: pd.Series, groups: list[str], has_p: bool) -> list[str]:
     return out + ([d.p_value(row.get("p_value"))] if has_p else [])
 
 
+#: Short headers of wide listings (explained in the table's footnote).
+SHORT_HEADERS: dict[str, tuple[dict[str, str], str]] = {
+    "regimen_mapping": (
+        {Col.TCE: "TCE", Col.BCMA_DIRECTED: "BCMA", "unrecognized": "Unread"},
+        "TCE: T-cell-engaging therapy; BCMA: BCMA-directed; Unread: words of the regimen "
+        "text that no drug, abbreviation or procedure matched.",
+    ),
+}
+
+
 def generic(name: str, frame: pd.DataFrame, ctx: Context) -> d.DisplayTable:
     """Any other table: labelled headers, categories labelled, numbers formatted."""
     numeric = [pd.api.types.is_numeric_dtype(frame[c]) and frame[c].dtype != bool for c in frame]
+    short, note = SHORT_HEADERS.get(name, ({}, ""))
     rows = []
     for values in frame.astype(object).itertuples(index=False):
         rows.append([_generic_cell(v, str(c), ctx) for v, c in zip(values, frame.columns,
                                                                     strict=True)])
     return d.make(
-        name, _TITLES.get(name, label(name)), [label(c) for c in frame.columns], rows,
-        numeric=numeric, scroll=name in SCROLLING and len(frame) > 25,
+        name, _TITLES.get(name, label(name)), [short.get(c) or label(c) for c in frame.columns],
+        rows, numeric=numeric, scroll=name in SCROLLING and len(frame) > 25, footnotes=[note],
     )  # fmt: skip
 
 

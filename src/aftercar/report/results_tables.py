@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from aftercar.report import display as d
+from aftercar.report.labels import Labeller
 from aftercar.report.result_tables import Context, get
 
 #: PH is reported as rejected below this p-value.
@@ -41,14 +42,19 @@ def cox_models(results: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def ph_rejected(results: dict[str, Any]) -> list[str]:
+def _term(term: Any, labels: Labeller) -> str:
+    return "global test" if term == "GLOBAL" else labels.term(term)
+
+
+def ph_rejected(results: dict[str, Any], labels: Labeller | None = None) -> list[str]:
     """Models and terms whose PH test rejects proportional hazards (p < :data:`PH_ALPHA`)."""
+    labels = labels or Labeller()
     out = []
     for name, model in cox_models(results):
         for t in model["ph_test"].get("terms") or []:
             p = t.get("p_value")
             if isinstance(p, int | float) and p < PH_ALPHA:
-                out.append(f"{name}: {t.get('term')} (p = {d.p_value(p)})")
+                out.append(f"{name}: {_term(t.get('term'), labels)} (p = {d.p_value(p)})")
     return out
 
 
@@ -59,7 +65,7 @@ def ph_tests(ctx: Context) -> d.DisplayTable | None:
         for t in model["ph_test"].get("terms") or []:
             p = t.get("p_value")
             flag = "PH rejected" if isinstance(p, int | float) and p < PH_ALPHA else ""
-            term = "Global" if t.get("term") == "GLOBAL" else ctx.labels.term(t.get("term"))
+            term = _term(t.get("term"), ctx.labels)
             rows.append([name, term, d.number(t.get("chisq"), 2), d.number(t.get("df"), 0),
                          d.p_value(p), flag])  # fmt: skip
     if not rows:
@@ -76,17 +82,17 @@ def ph_tests(ctx: Context) -> d.DisplayTable | None:
     )  # fmt: skip
 
 
-def _rmst_rows(label: str, blocks: Any) -> list[list[str]]:
+def _rmst_rows(blocks: Any) -> list[list[str]]:
     rows = []
     for block in blocks if isinstance(blocks, list) else []:
         tau = f"{block.get('tau_months', 0):g}"
         for g in block.get("groups") or []:
             ci = g.get("ci95") or [None, None]
-            rows.append([label, g.get("group") or "All patients", tau, d.count(g.get("n")),
+            rows.append(["    " + (g.get("group") or "All patients"), tau, d.count(g.get("n")),
                          d.estimate_ci(g.get("estimate"), ci[0], ci[1]), "", ""])  # fmt: skip
         for diff in block.get("differences") or []:
             ci = diff.get("ci95") or [None, None]
-            rows.append([label, f"{diff.get('group')} minus {diff.get('reference')}", tau, "",
+            rows.append([f"    {diff.get('group')} minus {diff.get('reference')}", tau, "",
                          "", d.estimate_ci(diff.get("estimate"), ci[0], ci[1]),
                          d.p_value(diff.get("p_value"))])  # fmt: skip
     return rows
@@ -94,19 +100,26 @@ def _rmst_rows(label: str, blocks: Any) -> list[list[str]]:
 
 def rmst(ctx: Context) -> d.DisplayTable | None:
     """RMST of OS overall and per TCE landmark group, with group differences."""
-    rows = _rmst_rows("OS, all patients", get(ctx.results, "os_from_progression.rmst"))
+    parts = [("OS, all patients", get(ctx.results, "os_from_progression.rmst"))]
     landmarks = get(ctx.results, "tce.landmarks") or {}
     for block in landmarks.values() if isinstance(landmarks, dict) else []:
         if isinstance(block, dict):
-            name = f"OS from the {block.get('landmark_months', 0):g}-month landmark"
-            rows += _rmst_rows(name, block.get("rmst"))
+            name = f"OS from the {block.get('landmark_months', 0):g}-month landmark, by TCE"
+            parts.append((name, block.get("rmst")))
+    rows: list[list[str]] = []
+    headings = []
+    for name, blocks in parts:
+        found = _rmst_rows(blocks)
+        if found:
+            headings.append(len(rows))
+            rows += [[name, "", "", "", "", ""], *found]
     if not rows:
         return None
     return d.make(
         "rmst", "Restricted mean survival time (RMST) of overall survival",
-        ["Analysis", "Group", "Up to, months", "N", "RMST, months (95% CI)",
+        ["Group", "Up to, months", "N", "RMST, months (95% CI)",
          "Difference, months (95% CI)", "p"],
-        rows, numeric=[False, False, True, True, True, True, True],
+        rows, numeric=[False, True, True, True, True, True], headings=headings,
         footnotes=[
             "RMST: mean months alive up to the restriction time (area under the Kaplan-Meier "
             "curve, R print(survfit, rmean = tau)); 95% CIs from its standard error. It needs "
