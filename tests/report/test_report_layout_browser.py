@@ -31,6 +31,7 @@ WIDTHS = {"desktop": 1366, "a4": 703}
 PROBE = """<script>
 window.addEventListener("load", function () {
   var out = [];
+  var result = {};
   document.querySelectorAll(".table-wrap").forEach(function (w) {
     var t = w.querySelector("table");
     var over = w.scrollWidth > w.clientWidth + 1;
@@ -45,12 +46,30 @@ window.addEventListener("load", function () {
 });
 </script>"""
 
+#: Types a query into the appendix search box and reports the rows left visible.
+SEARCH = """<script>
+window.addEventListener("load", function () {
+  var box = document.getElementById("appendix-search");
+  box.value = "first_salvage.orr";
+  box.dispatchEvent(new Event("input"));
+  var rows = Array.prototype.slice.call(document.querySelectorAll("#appendix-results tbody tr"));
+  var shown = rows.filter(function (r) { return !r.hidden; });
+  var pre = document.createElement("pre");
+  pre.id = "overflow-probe";
+  pre.textContent = JSON.stringify({
+    total: rows.length,
+    shown: shown.map(function (r) { return r.cells[0].textContent; })
+  });
+  document.body.appendChild(pre);
+});
+</script>"""
 
-def _overflow(html: Path, tmp: Path, width: int) -> dict:
+
+def _overflow(html: Path, tmp: Path, width: int, script: str = PROBE) -> dict:
     import subprocess
 
     probe = tmp / f"probe-{width}.html"
-    probe.write_text(html.read_text("utf-8").replace("</body>", PROBE + "</body>"), "utf-8")
+    probe.write_text(html.read_text("utf-8").replace("</body>", script + "</body>"), "utf-8")
     cmd = [CHROMIUM, *FLAGS, f"--user-data-dir={tmp / 'profile'}", f"--window-size={width},900",
            "--virtual-time-budget=5000", "--dump-dom", probe.resolve().as_uri()]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
@@ -145,3 +164,12 @@ def test_no_raw_key_names_outside_the_appendix(reports, name):
     html = (reports[name] / "report.html").read_text("utf-8")
     appendix = html[html.index('<section id="appendix">') :]
     assert "first_salvage.orr.estimate" in appendix  # the keys are there, with their paths
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_appendix_search_filters_rows_offline(reports, tmp_path):
+    found = _overflow(reports["demo"] / "report.html", tmp_path, 1366, SEARCH)
+    assert found["total"] > 500
+    assert found["shown"] and all(p.startswith("first_salvage.orr") for p in found["shown"])
+    assert "first_salvage.orr.estimate" in found["shown"]

@@ -108,3 +108,12 @@ def test_report_docx_holds_table1_result_tables_and_figures(tmp_path):
     assert len(doc.inline_shapes) == len(paths.figures)
     text = "\n".join(p.text for p in doc.paragraphs)
     assert "Table 1. Baseline characteristics" in text
+
+
+def test_cli_report_offers_docx():
+    from typer.testing import CliRunner
+
+    from aftercar.cli import app
+
+    result = CliRunner().invoke(app, ["report", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and "--docx" in result.output

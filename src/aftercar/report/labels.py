@@ -98,12 +98,14 @@ class Labeller:
         return self.categories.get(text) or label(text)
 
     def term(self, term: object) -> str:
-        """Label of a Cox model term: ``what=level`` as "level", else the covariate's label."""
+        """Label of a Cox model term: ``category=level`` as "Therapy category: <label>",
+        another ``what=level`` as its level, else the covariate's label."""
         text = str(term)
         if "=" in text:
             what, level = text.split("=", 1)
-            shown = self.category(level) if what == Col.CATEGORY else level
-            return f"{label(what) if what == Col.CATEGORY else what}: {shown}"
+            if what == Col.CATEGORY:
+                return f"{label(what)}: {self.category(level)}"
+            return self.category(level)
         return label(text)
 
     def value(self, value: object) -> object:

@@ -59,21 +59,23 @@ def ph_rejected(results: dict[str, Any], labels: Labeller | None = None) -> list
 
 
 def ph_tests(ctx: Context) -> d.DisplayTable | None:
-    """One row per term (and GLOBAL) of every Cox model."""
-    rows = []
+    """One row per term (and the global test) of every Cox model, grouped by model."""
+    rows: list[list[str]] = []
+    headings = []
     for name, model in cox_models(ctx.results):
+        headings.append(len(rows))
+        rows.append([name, "", "", "", ""])
         for t in model["ph_test"].get("terms") or []:
             p = t.get("p_value")
             flag = "PH rejected" if isinstance(p, int | float) and p < PH_ALPHA else ""
-            term = _term(t.get("term"), ctx.labels)
-            rows.append([name, term, d.number(t.get("chisq"), 2), d.number(t.get("df"), 0),
-                         d.p_value(p), flag])  # fmt: skip
+            rows.append(["    " + _term(t.get("term"), ctx.labels), d.number(t.get("chisq"), 2),
+                         d.number(t.get("df"), 0), d.p_value(p), flag])  # fmt: skip
     if not rows:
         return None
     return d.make(
         "ph_tests", "Proportional-hazards tests of every Cox model",
-        ["Model", "Term", "Chi-square", "df", "p", ""], rows,
-        numeric=[False, False, True, True, True, False],
+        ["Model and term", "Chi-square", "df", "p", ""], rows,
+        numeric=[False, True, True, True, False], headings=headings,
         footnotes=[
             "Grambsch-Therneau test of scaled Schoenfeld residuals against Kaplan-Meier-"
             f"transformed time (R cox.zph); p < {PH_ALPHA:g} rejects proportional hazards: the "

@@ -17,7 +17,7 @@ References
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -184,6 +184,20 @@ def styles(fig: CurveFigure, palette: Palette) -> tuple[list[str], list[str]]:
     return names, [GROUP_COLOURS[i % len(GROUP_COLOURS)] for i in range(len(names))]
 
 
+def in_taxonomy_order(fig: CurveFigure, palette: Palette) -> CurveFigure:
+    """The figure's groups in the taxonomy's order when they are therapy categories."""
+    names = [c.label for c in fig.curves]
+    if not all(palette.is_category(g) for g in names):
+        return fig
+    order = [names.index(g) for g in palette.order(names)]
+    return replace(
+        fig,
+        curves=tuple(fig.curves[i] for i in order),
+        at_risk=tuple(fig.at_risk[i] for i in order),
+        cumulative_events=tuple(fig.cumulative_events[i] for i in order),
+    )
+
+
 def km_figure(fig: CurveFigure, palette: Palette, *, k: int | None = None) -> FigureOutput:
     """Draw one Kaplan-Meier figure (all its curves) with its at-risk table.
 
@@ -203,6 +217,8 @@ def km_figure(fig: CurveFigure, palette: Palette, *, k: int | None = None) -> Fi
     if fig.layout == "small-multiples" and len(names) > 1:
         from aftercar.report.figures.panels import small_multiples
 
+        fig = in_taxonomy_order(fig, palette)
+        labels, colours = styles(fig, palette)
         return small_multiples(fig, list(zip(labels, colours, strict=True)), k)
     times = [float(np.nanmax(c.time)) for c in fig.curves if len(c.time)]
     tmax = max(max(times, default=1.0), 1.0)

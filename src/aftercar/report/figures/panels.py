@@ -40,11 +40,10 @@ def _panel(ax: Any, fig: CurveFigure, i: int, style: tuple[str, str], k: int | N
         ax.fill_between(x, np.r_[1.0, curve.lower], np.r_[1.0, curve.upper], step="post",
                         color=colour, alpha=0.15, lw=0)  # fmt: skip
         ax.step(x, np.r_[1.0, curve.surv], where="post", color=colour, lw=1.6)
-    est, lo, hi = curve.median
-    small = " (small group)" if curve.label in fig.small_groups else ""
+    est = curve.median[0]
+    small = ", small group" if curve.label in fig.small_groups else ""
     ax.set_title(
-        f"{label}\nn={_fmt_count(curve.n, k)}{small}; median {_fmt_months(est)} "
-        f"[{_fmt_months(lo)}–{_fmt_months(hi)}]",
+        f"{label} (n={_fmt_count(curve.n, k)})\nmedian {_fmt_months(est)} mo{small}",
         fontsize=8, color="#8a4b00" if small else "#1d1d1f",
     )  # fmt: skip
     ticks = np.asarray(fig.ticks)
@@ -53,10 +52,12 @@ def _panel(ax: Any, fig: CurveFigure, i: int, style: tuple[str, str], k: int | N
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.grid(axis="y", color="#e4e4e4", lw=0.5)
-    ax.tick_params(labelsize=7.5)
+    ax.tick_params(labelsize=7.5, labelbottom=True)
     for x, v in zip(ticks, fig.at_risk[i], strict=True):
-        ax.text(x, -0.42, _fmt_count(v, k), transform=ax.get_xaxis_transform(), ha="center",
-                va="top", fontsize=7, color="#444444")  # fmt: skip
+        ax.annotate(_fmt_count(v, k), xy=(x, 0), xycoords=("data", "axes fraction"),
+                    xytext=(0, -20), textcoords="offset points", ha="center", va="top",
+                    fontsize=7, color="#444444", annotation_clip=False)  # fmt: skip
+    ax.set_xlabel("Months (number at risk below)", fontsize=7.5, labelpad=13)
 
 
 def small_multiples(
@@ -67,7 +68,7 @@ def small_multiples(
     n = len(fig.curves)
     cols = min(PANEL_COLUMNS, n)
     rows = math.ceil(n / cols)
-    figure = new_figure(7.6, 0.6 + 2.35 * rows)
+    figure = new_figure(7.6, 0.6 + 2.6 * rows)
     axes = figure.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)
     for i, ax in enumerate(axes.flat):
         if i < n:
@@ -75,11 +76,11 @@ def small_multiples(
         else:
             ax.set_visible(False)
     figure.suptitle(spec.title, x=0.01, ha="left", fontsize=10, weight="bold")
-    figure.supxlabel(spec.xlabel + " (numbers at risk under each axis)", fontsize=8.5)
     figure.supylabel(spec.ylabel, fontsize=8.5)
-    figure.subplots_adjust(hspace=0.95, wspace=0.12)
+    figure.subplots_adjust(hspace=0.85, wspace=0.14)
     caption = (
-        f"{spec.caption} One panel per group (other groups in grey behind it), drawn as "
+        f"{spec.caption} X axis: {spec.xlabel.lower()}; median in months. One panel per "
+        "group (other groups in grey behind it), drawn as "
         "small multiples because the figure has many groups or groups under the size "
         "threshold ([analysis] km_max_groups, km_min_group_size)."
     )
