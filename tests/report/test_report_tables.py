@@ -117,3 +117,21 @@ def test_cli_report_offers_docx():
 
     result = CliRunner().invoke(app, ["report", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0 and "--docx" in result.output
+
+
+def test_table1_by_group_puts_each_p_value_on_its_characteristic_heading():
+    frame = pd.DataFrame({
+        "characteristic": ["Patients", "Sex", "Sex", "Age at CAR T, years"],
+        "level": ["", "F", "M", "Median (IQR)"],
+        "Early (N=4)": ["4", "1 (25.0%)", "3 (75.0%)", "60.0 (55.0-65.0)"],
+        "Late (N=6)": ["6", "3 (50.0%)", "3 (50.0%)", "62.0 (58.0-66.0)"],
+        "p_value": [None, 0.5714, None, 0.0381],
+        "test": ["", "Fisher's exact test", "", "Wilcoxon rank-sum test"],
+    })  # fmt: skip
+    table = display_table("table1_wide", frame, _ctx())
+    assert table.columns == ("Characteristic", "Early (N=4)", "Late (N=6)", "p")
+    assert table.rows[1] == ("Sex", "", "", "0.571") and 1 in table.headings
+    assert table.rows[2] == ("    F", "1 (25.0%)", "3 (50.0%)", "")
+    assert "p: Fisher's exact test; Wilcoxon rank-sum test across groups." in table.footnotes
+    html = str(d.table_html(table))
+    assert '<th colspan="3" scope="rowgroup">Sex</th><td class="num">0.571</td>' in html

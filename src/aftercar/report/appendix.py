@@ -11,6 +11,7 @@ curve step) are in ``results.json`` only.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -62,9 +63,16 @@ def flatten(obj: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return [(prefix, obj)]
 
 
+def _value(value: Any) -> str:
+    """A value as results.json holds it, floats to 6 significant digits."""
+    if isinstance(value, float) and math.isfinite(value) and not value.is_integer():
+        return f"{value:.6g}"
+    return format_value(value)
+
+
 def _rows(pairs: list[tuple[str, Any]]) -> str:
     return "".join(
-        f"<tr><th><code>{escape(k)}</code></th><td>{escape(format_value(v, k))}</td></tr>"
+        f"<tr><th><code>{escape(k)}</code></th><td>{escape(_value(v))}</td></tr>"
         for k, v in pairs
     )
 

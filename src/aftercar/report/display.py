@@ -136,6 +136,12 @@ def _cell(text: str, tag: str, numeric: bool) -> str:
     return f"<{tag}{cls}>{escape(text)}</{tag}>"
 
 
+def heading_span(row: Sequence[str]) -> int:
+    """Columns a group heading spans: up to its first non-empty cell (e.g. a p-value)."""
+    filled = [j for j, v in enumerate(row) if j > 0 and v]
+    return filled[0] if filled else len(row)
+
+
 def _long_tokens(table: DisplayTable) -> bool:
     """True when a cell holds a word longer than :data:`LONG_TOKEN` (a hash, a path)."""
     return any(len(w) > LONG_TOKEN for row in table.rows for cell in row for w in cell.split())
@@ -148,9 +154,11 @@ def table_html(table: DisplayTable) -> Markup:
     body = []
     for i, row in enumerate(table.rows):
         if i in table.headings:
+            span = heading_span(row)
+            rest = [_cell(v, "td", n) for v, n in zip(row[span:], numeric[span:], strict=True)]
             body.append(
-                f'<tr class="group"><th colspan="{len(table.columns)}" scope="rowgroup">'
-                f"{escape(row[0])}</th></tr>"
+                f'<tr class="group"><th colspan="{span}" scope="rowgroup">'
+                f"{escape(row[0])}</th>{''.join(rest)}</tr>"
             )
             continue
         cells = [_cell(v, "td", n) for v, n in zip(row, numeric, strict=True)]

@@ -13,7 +13,7 @@ import io
 from collections.abc import Iterable
 from pathlib import Path
 
-from aftercar.report.display import DisplayTable
+from aftercar.report.display import DisplayTable, heading_span
 from aftercar.report.figures import FigureOutput
 
 #: Table order in the document (others follow in the order given).
@@ -53,9 +53,12 @@ def _table(doc, table: DisplayTable) -> None:
     for i, row in enumerate(table.rows):
         cells = word.add_row().cells
         if i in table.headings:
-            merged = cells[0].merge(cells[-1])
+            span = heading_span(row)
+            merged = cells[0].merge(cells[span - 1]) if span > 1 else cells[0]
             merged.text = row[0]
             merged.paragraphs[0].runs[0].bold = True
+            for cell, text in zip(cells[span:], row[span:], strict=True):
+                cell.text = text
             continue
         for cell, text in zip(cells, row, strict=True):
             cell.text = text

@@ -251,9 +251,10 @@ def table1_wide(name: str, frame: pd.DataFrame, ctx: Context) -> d.DisplayTable:
             rows.append([characteristic, *_values(part.iloc[0], groups, has_p)])
             continue
         headings.append(len(rows))
-        rows.append([characteristic] + [""] * (len(columns) - 1))
+        p = [d.p_value(part["p_value"].iloc[0])] if has_p else []
+        rows.append([characteristic] + [""] * len(groups) + p)
         for (_, r), lvl in zip(part.iterrows(), levels, strict=True):
-            rows.append(["    " + (lvl or "Missing"), *_values(r, groups, has_p)])
+            rows.append(["    " + (lvl or "Missing"), *_values(r, groups, False)] + [""] * has_p)
         tests += [str(t) for t in part.get("test", pd.Series(dtype=object)).dropna() if t]
     notes = ["Continuous: median (IQR) and range; categorical: n (%) of patients."]
     if has_p:
