@@ -242,7 +242,7 @@ def tce_os(name: str, frame: pd.DataFrame, ctx: Context) -> d.DisplayTable:
 def table1_wide(name: str, frame: pd.DataFrame, ctx: Context) -> d.DisplayTable:
     """Table 1 (wide): characteristic headings with their levels indented beneath."""
     groups = [c for c in frame.columns if c not in {"characteristic", "level", "p_value", "test"}]
-    has_p = "p_value" in frame and frame["p_value"].notna().any()
+    has_p = bool("p_value" in frame and frame["p_value"].notna().any())
     columns = ["Characteristic", *groups] + (["p"] if has_p else [])
     rows, headings, tests = [], [], []
     for characteristic, part in frame.groupby("characteristic", sort=False):
@@ -339,11 +339,26 @@ BUILDERS: dict[str, Builder] = {
 }
 
 
+_ESTIMATE = ("lower", "upper")
+
+#: Columns each builder needs; a table without them (e.g. hand-made) is shown generically.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "os_summary": ("group", "n", "events", "median_months", *_ESTIMATE),
+    "response_by_category": ("lines", "orr", *_ESTIMATE),
+    "first_salvage_by_category": ("lines", "orr", *_ESTIMATE),
+    "response_by_line": ("lines", "orr", *_ESTIMATE),
+    "bcma_retargeting": ("lines", "orr", *_ESTIMATE),
+    "pfs_by_category": (Col.CATEGORY, "n", "events", "median_months", *_ESTIMATE),
+    "cox_os": ("term", "hazard_ratio", "p_value", *_ESTIMATE),
+    "pfs_cox_lines": ("term", "reference", "hazard_ratio", "p_value", *_ESTIMATE),
+    "tce_os": ("analysis", "n", "events", "hazard_ratio", "p_value", *_ESTIMATE),
+    "table1_wide": ("characteristic", "level"),
+}
+
+
 def display_table(name: str, frame: pd.DataFrame, ctx: Context) -> d.DisplayTable:
-    """The reader's version of the table ``name`` (a generic one when the layout is not
-    the one the builder expects, e.g. a hand-made table of the same name)."""
-    builder = BUILDERS.get(name, generic)
-    try:
-        return builder(name, frame, ctx)
-    except (KeyError, TypeError, ValueError, AttributeError):
+    """The reader's version of the table ``name`` (the generic one when the table lacks
+    the columns its builder needs, e.g. a hand-made table of the same name)."""
+    if not set(REQUIRED.get(name, ())) <= set(frame.columns):
         return generic(name, frame, ctx)
+    return BUILDERS.get(name, generic)(name, frame, ctx)

@@ -214,12 +214,6 @@ def km_figure(fig: CurveFigure, palette: Palette, *, k: int | None = None) -> Fi
     spec = spec_for(fig.key)
     names = [c.label for c in fig.curves]
     labels, colours = styles(fig, palette)
-    if fig.layout == "small-multiples" and len(names) > 1:
-        from aftercar.report.figures.panels import small_multiples
-
-        fig = in_taxonomy_order(fig, palette)
-        labels, colours = styles(fig, palette)
-        return small_multiples(fig, list(zip(labels, colours, strict=True)), k)
     times = [float(np.nanmax(c.time)) for c in fig.curves if len(c.time)]
     tmax = max(max(times, default=1.0), 1.0)
     n_rows = (2 if len(names) <= MAX_EVENT_ROW_GROUPS else 1) * (len(names) + 1)
