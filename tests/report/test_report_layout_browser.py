@@ -145,7 +145,8 @@ def reports(tmp_path_factory):
     out = {}
     for name, source, synthetic in (("demo", demo_cohort_path(), True), ("sim300", sim, True)):
         data = run(source, synthetic=synthetic).report_input
-        out[name] = write_report(data, tmp_path_factory.mktemp(f"report-{name}")).outdir
+        folder = tmp_path_factory.mktemp(f"report-{name}")
+        out[name] = write_report(data, folder, docx=name == "demo").outdir
     return out
 
 
@@ -173,3 +174,25 @@ def test_appendix_search_filters_rows_offline(reports, tmp_path):
     assert found["total"] > 500
     assert found["shown"] and all(p.startswith("first_salvage.orr") for p in found["shown"])
     assert "first_salvage.orr.estimate" in found["shown"]
+
+
+@pytest.mark.parametrize("name", ["demo", "sim300"])
+def test_issue15_analyses_are_shown_as_tables_and_figures(reports, name):
+    html = (reports[name] / "report.html").read_text("utf-8")
+    for anchor in ("table-ph_tests", "table-rmst", "table-competing_risks",
+                   'svg id="fig-first_salvage_competing_risks"'):  # fmt: skip
+        assert anchor in html, anchor
+    pfs = html[html.index('id="table-pfs_by_category"') :]
+    assert "patient-clustered 95% CI" in pfs[: pfs.index("</table>")]
+    cox = html[html.index('<section id="cox">') : html.index('<section id="regimens">')]
+    assert "results.json" not in cox and "<code>" not in cox  # no key/value dump
+
+
+def test_demo_docx_holds_table1_every_result_table_and_every_figure(reports):
+    docx = pytest.importorskip("docx")
+    doc = docx.Document(str(reports["demo"] / "report.docx"))
+    headers = [t.rows[0].cells[0].text for t in doc.tables]
+    assert headers[0] == "Characteristic"  # Table 1 first
+    assert {"Group", "Therapy category", "Covariate", "Model and term"} <= set(headers)
+    figures = list((reports["demo"] / "figures").glob("*.png"))
+    assert len(doc.inline_shapes) == len(figures) >= 10

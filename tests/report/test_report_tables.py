@@ -135,3 +135,18 @@ def test_table1_by_group_puts_each_p_value_on_its_characteristic_heading():
     assert "p: Fisher's exact test; Wilcoxon rank-sum test across groups." in table.footnotes
     html = str(d.table_html(table))
     assert '<th colspan="3" scope="rowgroup">Sex</th><td class="num">0.571</td>' in html
+
+
+def test_km_layout_options_are_typed_and_validated(tmp_path):
+    from aftercar.config import load_config
+    from aftercar.errors import ConfigError
+
+    good = tmp_path / "good.toml"
+    good.write_text('[analysis]\nkm_max_groups = 4\nkm_many_groups = "overlay"\n')
+    options = load_config(good).analysis
+    assert (options.km_max_groups, options.km_min_group_size) == (4, 10)
+    assert options.km_many_groups == "overlay"
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[analysis]\nkm_max_groups = 0\nkm_many_groups = "spaghetti"\n')
+    with pytest.raises(ConfigError, match=r"km_max_groups(.|\n)*km_many_groups"):
+        load_config(bad)
