@@ -29,19 +29,6 @@ FIGURES = {
 
 
 @pytest.fixture(scope="module")
-def demo_input():
-    from aftercar.pipeline import run
-    from aftercar.simulate import demo_cohort_path
-
-    return run(demo_cohort_path(), synthetic=True).report_input
-
-
-@pytest.fixture(scope="module")
-def demo(demo_input, tmp_path_factory):
-    return write_report(demo_input, tmp_path_factory.mktemp("demo"))
-
-
-@pytest.fixture(scope="module")
 def demo_k5(demo_input, tmp_path_factory):
     return write_report(demo_input, tmp_path_factory.mktemp("demo5"), suppress_below=5)
 

@@ -136,18 +136,16 @@ def raw_keys_outside_appendix(outdir: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory):
+def reports(demo, tmp_path_factory):
+    """The demo report (shared with test_report_demo) and a simulated 300-patient one."""
     from aftercar.pipeline import run
-    from aftercar.simulate import demo_cohort_path, write_simulated
+    from aftercar.simulate import write_simulated
 
     sim = tmp_path_factory.mktemp("sim300")
     write_simulated(300, sim, seed=20261202)
-    out = {}
-    for name, source, synthetic in (("demo", demo_cohort_path(), True), ("sim300", sim, True)):
-        data = run(source, synthetic=synthetic).report_input
-        folder = tmp_path_factory.mktemp(f"report-{name}")
-        out[name] = write_report(data, folder, docx=name == "demo").outdir
-    return out
+    data = run(sim, synthetic=True).report_input
+    written = write_report(data, sim.with_name("report-sim300"))
+    return {"demo": demo.outdir, "sim300": written.outdir}
 
 
 @pytest.mark.browser
