@@ -29,7 +29,13 @@ from aftercar.report.figures.km import spec_for
 from aftercar.report.html_tables import format_value
 from aftercar.report.labels import Labeller
 from aftercar.report.model import KNOWN_TABLES, ReportInput
-from aftercar.report.result_tables import Context, display_table, generic, get
+from aftercar.report.result_tables import (
+    PROPORTION_METHODS,
+    Context,
+    display_table,
+    generic,
+    get,
+)
 from aftercar.report.results_tables import ph_rejected
 from aftercar.schema import DAYS_PER_MONTH, Col
 
@@ -328,6 +334,19 @@ def render_html(
         provenance=_provenance(meta, ctx),
         appendix=appendix_html(results, meta.get("config") or {}),
         excluded=_excluded_table(results, ctx),
+        ci_note=_ci_note(data),
+    )
+
+
+def _ci_note(data: ReportInput) -> str:
+    """The interval methods of the headline numbers, from the study configuration."""
+    analysis = (data.meta.get("config") or {}).get("analysis") or {}
+    km = analysis.get("km_conf_type") or "log-log"
+    method = analysis.get("proportion_method") or "exact"
+    rates = PROPORTION_METHODS.get(str(method), f"{method} 95% CIs")
+    return (
+        f"Interval methods: Kaplan-Meier medians with the {km} transform (Brookmeyer-Crowley); "
+        f"response rates of one line per patient: {rates}."
     )
 
 
