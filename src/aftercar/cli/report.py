@@ -191,6 +191,8 @@ def report(
     _print_warnings(result.report_input.warnings, paths.warnings, console)
     typer.echo(f"Report written to {paths.html}")
     typer.echo(f"Results: {paths.results_json}; manifest: {paths.manifest}")
+    if paths.docx is not None:
+        typer.echo(f"Word: {paths.docx}")
 
 
 #: Warnings printed at the end of a run (all of them are in warnings.txt).
