@@ -43,6 +43,7 @@ CHOICES: dict[tuple[str, str], tuple[Any, ...]] = {
     ("analysis", "km_conf_type"): ("log-log", "log", "plain"),
     ("analysis", "proportion_method"): ("exact", "wilson"),
     ("analysis", "cox_ties"): ("efron", "breslow"),
+    ("analysis", "km_many_groups"): ("small-multiples", "overlay"),
 }
 
 #: Allowed IMWG response codes (for ``endpoints.responders``).
@@ -53,6 +54,8 @@ RANGES: dict[tuple[str, str], tuple[float | None, float | None]] = {
     ("endpoints", "early_relapse_months"): (0.0, None),
     ("analysis", "conf_level"): (0.5, 0.999),
     ("analysis", "line_number_pooled_from"): (2, None),
+    ("analysis", "km_max_groups"): (1, None),
+    ("analysis", "km_min_group_size"): (0, None),
     ("report", "suppress_below"): (0, None),
 }
 

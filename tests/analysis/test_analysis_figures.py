@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from aftercar.analysis import figures as F
 from aftercar.stats import kaplan_meier
@@ -130,3 +131,49 @@ def test_demo_comparison_figures_carry_their_test():
     assert figures["os_by_relapse_timing"]["annotation"].startswith("Log-rank p")
     assert "HR" in figures["os_tce_landmark"]["annotation"]
     assert "annotation" not in figures["os"]
+
+
+def _km_curve(label: str, n: int):
+    from aftercar.analysis import figures as fig
+    from aftercar.stats import kaplan_meier
+
+    t = np.arange(1.0, n + 1.0)
+    return fig.curve(label, kaplan_meier(t, np.ones(n, bool)))
+
+
+def test_many_or_small_groups_are_drawn_as_small_multiples():
+    from aftercar.analysis import figures as fig
+
+    few = {g: _km_curve(g, 20) for g in "ab"}
+    assert fig.layout(few, 6, 10) == ("overlay", ())
+    many = {g: _km_curve(g, 20) for g in "abcdefg"}
+    assert fig.layout(many, 6, 10)[0] == "small-multiples"
+    small = {"a": _km_curve("a", 20), "b": _km_curve("b", 3)}
+    assert fig.layout(small, 6, 10) == ("small-multiples", ("b",))
+    assert fig.layout(small, 6, 10, "overlay") == ("overlay", ("b",))
+    assert fig.layout({"a": _km_curve("a", 3)}, 6, 10) == ("overlay", ())  # one group
+    drawn = fig.curve_figure("pfs_by_category", small, min_size=10)
+    assert drawn.to_dict()["layout"] == "small-multiples"
+    assert drawn.to_dict()["small_groups"] == ["b"]
+
+
+def test_first_salvage_incidence_codes_progression_and_death_as_results_do():
+    import pandas as pd
+
+    from aftercar.analysis import figures as fig
+    from aftercar.schema import Col
+
+    lines = pd.DataFrame({
+        Col.LINE: [1, 1, 1, 1, 2],
+        Col.PFS_MONTHS: [1.0, 2.0, 3.0, 4.0, 1.0],
+        Col.PFS_EVENT: [True, True, False, True, True],
+        Col.PROGRESSION_MONTHS: [1.0, np.nan, np.nan, 4.0, 1.0],
+    })  # fmt: skip
+    cif = fig.first_salvage_incidence(lines)
+    prog, death = cif.causes
+    assert cif.n == 4 and prog.label == "Progression"
+    # Aalen-Johansen by hand: S(1-) = 1, progression at 1 (1/4); death at 2 (S=3/4, 1/3);
+    # censored at 3; progression at 4 (S=1/2, 1/1)
+    assert prog.estimate[-1] == pytest.approx(0.25 + 0.5)
+    assert death.estimate[-1] == pytest.approx(0.25)
+    assert cif.to_dict()["kind"] == "cumulative-incidence"

@@ -181,8 +181,9 @@ def build_input(*, synthetic: bool = True) -> ReportInput:
                 "evaluable": [9, 3, 3],
                 "responders": [9, 2, 1],
                 "orr": [1.0, 2 / 3, 1 / 3],
-                "orr_lower": [0.6637, 0.0943, 0.0084],
-                "orr_upper": [1.0, 0.9916, 0.9057],
+                "lower": [0.6637, 0.0943, 0.0084],
+                "upper": [1.0, 0.9916, 0.9057],
+                "ci_method": ["exact", "exact", "exact"],
             }
         ),
         "regimen_mapping": lines[["regimen", "category"]].drop_duplicates().reset_index(drop=True),

@@ -23,9 +23,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from aftercar.analysis.model import Curve, CurveFigure, ResponseBars, Sequence, Swimmer
+from aftercar import stats
+from aftercar.analysis.model import (
+    Curve,
+    CurveFigure,
+    IncidenceCurve,
+    IncidenceFigure,
+    ResponseBars,
+    Sequence,
+    Swimmer,
+)
 from aftercar.analysis.summaries import triple
 from aftercar.schema import Col, response_levels
+
+#: Causes of a first-salvage PFS event in the cumulative-incidence figure (code: label).
+INCIDENCE_CAUSES: dict[int, str] = {1: "Progression", 2: "Death without progression"}
 
 #: Tick spacings (months) to choose from, so that at most 9 ticks are shown.
 TICK_STEPS: tuple[float, ...] = (1, 2, 3, 6, 12, 24, 36, 60, 120)
@@ -99,9 +111,32 @@ def test_text(logrank: dict[str, Any] | None, cox: dict[str, Any] | None = None)
     return "; ".join(parts)
 
 
-def curve_figure(key: str, curves: dict[str, Curve], annotation: str = "") -> CurveFigure:
-    """Return a Kaplan-Meier figure's data: curves, x ticks and the at-risk table."""
+def layout(
+    curves: dict[str, Curve], max_groups: int, min_size: float, many: str = "small-multiples"
+) -> tuple[str, tuple[str, ...]]:
+    """How a KM figure is drawn, and its groups under ``min_size`` (patients or lines).
+
+    More than ``max_groups`` groups, or any group under ``min_size`` among two or
+    more, gives ``many`` (``"small-multiples"`` or ``"overlay"``); else ``"overlay"``.
+    """
+    small = tuple(g for g, c in curves.items() if c.n < min_size) if len(curves) > 1 else ()
+    crowded = len(curves) > max_groups or bool(small)
+    return (many if crowded else "overlay"), small
+
+
+def curve_figure(
+    key: str,
+    curves: dict[str, Curve],
+    annotation: str = "",
+    *,
+    max_groups: int = 6,
+    min_size: float = 0,
+    many: str = "small-multiples",
+) -> CurveFigure:
+    """Return a Kaplan-Meier figure's data: curves, x ticks, the at-risk table and the
+    layout (:func:`layout`)."""
     groups = tuple(curves.values())
+    shape, small = layout(curves, max_groups, min_size, many)
     tmax = max((float(np.nanmax(c.time)) for c in groups if len(c.time)), default=1.0)
     ticks = nice_ticks(max(tmax, 1.0))
     tables = [at_risk(c, ticks) for c in groups]
@@ -112,6 +147,8 @@ def curve_figure(key: str, curves: dict[str, Curve], annotation: str = "") -> Cu
         at_risk=tuple(tuple(int(np.rint(v)) for v in r) for r, _ in tables),
         cumulative_events=tuple(tuple(int(np.rint(v)) for v in e) for _, e in tables),
         annotation=annotation,
+        layout=shape,
+        small_groups=small,
     )
 
 
@@ -216,3 +253,42 @@ def swimmer(patients: pd.DataFrame, lines: pd.DataFrame) -> Swimmer | None:
         }
     )
     return Swimmer(bars, _segments(lines, pos, follow), len(patients), note)
+
+
+def first_salvage_incidence(
+    lines: pd.DataFrame, conf_level: float = 0.95
+) -> IncidenceFigure | None:
+    """Cumulative incidence of progression vs death without progression on line 1.
+
+    The coding is that of ``results.json`` ``first_salvage.competing_risks``: a PFS
+    event is a progression when the line has a documented progression, else a death
+    without progression; ``None`` without any event.
+    """
+    first = lines.loc[lines[Col.LINE] == 1]
+    t = _column(first, Col.PFS_MONTHS)
+    ok = np.isfinite(t) & (t >= 0)
+    event = first[Col.PFS_EVENT].astype("boolean").fillna(False).to_numpy(bool)
+    progressed = np.isfinite(_column(first, Col.PROGRESSION_MONTHS))
+    status = np.where(event, np.where(progressed, 1, 2), 0)[ok]
+    if not (status > 0).any():
+        return None
+    table = stats.cumulative_incidence(t[ok], status, conf_level=conf_level).table
+    causes = []
+    for code, label in INCIDENCE_CAUSES.items():
+        part = table.loc[table["cause"] == code]
+        causes.append(
+            IncidenceCurve(
+                label=label,
+                time=_column(part, Col.TIME),
+                estimate=_column(part, "estimate"),
+                lower=_column(part, "lower"),
+                upper=_column(part, "upper"),
+            )
+        )
+    ticks = nice_ticks(max(float(np.nanmax(t[ok])), 1.0))
+    return IncidenceFigure(
+        key="first_salvage_competing_risks",
+        causes=tuple(causes),
+        ticks=tuple(float(x) for x in ticks),
+        n=int(ok.sum()),
+    )

@@ -88,7 +88,12 @@ class Curve:
 @dataclass(frozen=True)
 class CurveFigure:
     """A Kaplan-Meier figure: its curves, the at-risk table at the x ticks, and the
-    comparison to print on it (log-rank p, HR for two groups; "" for none)."""
+    comparison to print on it (log-rank p, HR for two groups; "" for none).
+
+    ``layout`` is ``"overlay"`` (one panel) or ``"small-multiples"`` (one panel per
+    group, for many or small groups: ``[analysis] km_max_groups``,
+    ``km_min_group_size``); ``small_groups`` names the groups under the size threshold.
+    """
 
     key: str
     curves: tuple[Curve, ...]
@@ -96,6 +101,8 @@ class CurveFigure:
     at_risk: tuple[tuple[int, ...], ...]
     cumulative_events: tuple[tuple[int, ...], ...]
     annotation: str = ""
+    layout: str = "overlay"
+    small_groups: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (``results.json`` ``figures.<key>``)."""
@@ -106,6 +113,7 @@ class CurveFigure:
             )
         ]
         out = {"kind": "kaplan-meier", "ticks": list(self.ticks), "groups": groups}
+        out |= {"layout": self.layout, "small_groups": list(self.small_groups)}
         return out | ({"annotation": self.annotation} if self.annotation else {})
 
 
@@ -192,10 +200,12 @@ class Figures:
     response_bars: ResponseBars | None
     sequence: Sequence | None
     swimmer: Swimmer | None
+    incidence: Mapping[str, IncidenceFigure] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (``results.json`` ``figures``)."""
         out: dict[str, Any] = {key: fig.to_dict() for key, fig in self.curves.items()}
+        out |= {key: fig.to_dict() for key, fig in self.incidence.items()}
         for key, part in (
             ("response_by_category", self.response_bars),
             ("treatment_sequence", self.sequence),
@@ -204,3 +214,43 @@ class Figures:
             if part is not None:
                 out[key] = part.to_dict()
         return out
+
+
+@dataclass(frozen=True)
+class IncidenceCurve:
+    """One cause's cumulative incidence (Aalen-Johansen): step table with pointwise CI."""
+
+    label: str
+    time: np.ndarray
+    estimate: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (``results.json`` ``figures.<key>.causes[]``)."""
+        return {
+            "cause": self.label,
+            Col.TIME: _floats(self.time),
+            "estimate": _floats(self.estimate),
+            "lower": _floats(self.lower),
+            "upper": _floats(self.upper),
+        }
+
+
+@dataclass(frozen=True)
+class IncidenceFigure:
+    """A cumulative-incidence figure of competing causes (e.g. progression vs death)."""
+
+    key: str
+    causes: tuple[IncidenceCurve, ...]
+    ticks: tuple[float, ...]
+    n: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (``results.json`` ``figures.<key>``)."""
+        return {
+            "kind": "cumulative-incidence",
+            "n": self.n,
+            "ticks": list(self.ticks),
+            "causes": [c.to_dict() for c in self.causes],
+        }

@@ -34,6 +34,14 @@ class AnalysisOptions:
     table1_by
         Grouping variable of Table 1 (a patient column or ``"relapse_timing"``);
         ``""`` for the Overall column only.
+    km_max_groups
+        A Kaplan-Meier figure with more groups than this is drawn as small multiples.
+    km_min_group_size
+        A Kaplan-Meier figure with a group smaller than this (patients or lines) is
+        drawn as small multiples, the small groups flagged.
+    km_many_groups
+        How such a figure is drawn: ``"small-multiples"`` (one panel per group, the
+        others in grey behind it) or ``"overlay"`` (every curve on one panel).
     """
 
     conf_level: float = 0.95
@@ -47,6 +55,9 @@ class AnalysisOptions:
     naive_tce_comparison: bool = False
     table1_by: str = ""
     rmst_months: tuple[float, ...] = (12.0, 24.0)
+    km_max_groups: int = 6
+    km_min_group_size: int = 10
+    km_many_groups: str = "small-multiples"
 
     def __post_init__(self) -> None:
         for name in ("os_rates_months", "landmark_months", "cox_covariates", "rmst_months"):

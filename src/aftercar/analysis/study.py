@@ -131,7 +131,10 @@ def _annotations(results: dict[str, Any]) -> dict[str, str]:
 
 
 def _figures(
-    derived: DerivedCohort, sections: list[AnalysisResult], results: dict[str, Any]
+    derived: DerivedCohort,
+    sections: list[AnalysisResult],
+    results: dict[str, Any],
+    options: AnalysisOptions,
 ) -> Figures:
     curves: dict[str, dict[str, Any]] = {}
     for sec in sections:
@@ -143,6 +146,9 @@ def _figures(
             k,
             {g: fig.curve(g, f) for g, f in curves[k].items() if f is not None},
             notes.get(k, ""),
+            max_groups=options.km_max_groups,
+            min_size=options.km_min_group_size,
+            many=options.km_many_groups,
         )
         for k in keys
     }
@@ -151,7 +157,13 @@ def _figures(
         response_bars=fig.response_bars(derived.lines),
         sequence=fig.sequence(derived.lines),
         swimmer=fig.swimmer(derived.patients, derived.lines),
+        incidence=_incidence(derived, options),
     )
+
+
+def _incidence(derived: DerivedCohort, options: AnalysisOptions) -> dict[str, Any]:
+    cif = fig.first_salvage_incidence(derived.lines, options.conf_level)
+    return {} if cif is None else {cif.key: cif}
 
 
 def analyse(
@@ -224,6 +236,6 @@ def analyse(
     }
     results["meta"] = {"conf_level": options.conf_level, **(meta or {})}
     results["notes"] = notes
-    figures = _figures(derived, sections, results)
+    figures = _figures(derived, sections, results, options)
     results["figures"] = figures.to_dict()
     return StudyResults(results, tables, figures, tuple(notes), tuple(warnings))

@@ -122,6 +122,14 @@ def report(
             "under OUTDIR/adam (one row per patient: not with --suppress-below).",
         ),
     ] = False,
+    docx: Annotated[
+        bool,
+        typer.Option(
+            "--docx",
+            help="Also write report.docx: Table 1, the result tables (editable Word tables) "
+            "and the figures.",
+        ),
+    ] = False,
     reproducible: Annotated[
         bool,
         typer.Option(
@@ -177,11 +185,14 @@ def report(
             progress=render_step,
             force=force,
             reproducible=reproducible,
+            docx=docx,
         )
         bar.update(task, description="done", completed=100.0)
     _print_warnings(result.report_input.warnings, paths.warnings, console)
     typer.echo(f"Report written to {paths.html}")
     typer.echo(f"Results: {paths.results_json}; manifest: {paths.manifest}")
+    if paths.docx is not None:
+        typer.echo(f"Word: {paths.docx}")
 
 
 #: Warnings printed at the end of a run (all of them are in warnings.txt).

@@ -1,10 +1,12 @@
-"""Assemble ``report.html``: one self-contained page (inline CSS and SVG, no scripts).
+"""Assemble ``report.html``: one self-contained page (inline CSS, SVG and one small script).
 
 Sections (ids in :data:`SECTIONS`): key results beside the index study, Table 1,
 overall survival, first salvage, therapy categories, treatment patterns,
 T-cell-engaging therapy and immortal time, Cox model, regimen mapping,
 attrition and exclusions, further tables and figures, methods notes, provenance,
-and an appendix listing every number of ``results.json``.
+and an appendix listing every number of ``results.json`` with its path
+(:mod:`aftercar.report.appendix`; the only place raw result keys appear). Tables
+are publication tables (:mod:`aftercar.report.result_tables`).
 """
 
 from __future__ import annotations
@@ -18,9 +20,23 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from aftercar.report import display as d
+from aftercar.report import results_tables
+from aftercar.report.appendix import appendix_html
+from aftercar.report.display import DisplayTable, table_html
 from aftercar.report.figures import FigureSet
-from aftercar.report.html_tables import format_value, results_html, table_html, table_title
-from aftercar.report.model import ReportInput
+from aftercar.report.figures.km import spec_for
+from aftercar.report.html_tables import format_value
+from aftercar.report.labels import Labeller
+from aftercar.report.model import KNOWN_TABLES, ReportInput
+from aftercar.report.result_tables import (
+    PROPORTION_METHODS,
+    Context,
+    display_table,
+    generic,
+    get,
+)
+from aftercar.report.results_tables import ph_rejected
 from aftercar.schema import DAYS_PER_MONTH, Col
 
 #: (section id, heading) in page order.
@@ -41,35 +57,42 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("appendix", "Appendix: every number in results.json"),
 )
 
-#: Where known tables, figures and result keys go.
+#: Where known tables and figures go.
 PLACEMENT: dict[str, dict[str, tuple[str, ...]]] = {
-    "table1": {"tables": ("table1_wide",), "figures": (), "results": ()},
+    "table1": {"tables": ("table1_wide",), "figures": ()},
     "os": {
-        "tables": ("os_summary",),
+        "tables": ("os_summary", "rmst"),
         "figures": ("os", "os_by_relapse_timing", "os_by_product"),
-        "results": ("os_from_progression", "follow_up", "os_by_relapse_timing", "os_by_product"),
     },
     "first-salvage": {
-        "tables": (),
-        "figures": ("first_salvage_pfs",),
-        "results": ("first_salvage",),
+        "tables": ("first_salvage_by_category", "competing_risks"),
+        "figures": ("first_salvage_pfs", "first_salvage_competing_risks"),
     },
     "categories": {
         "tables": ("response_by_category", "pfs_by_category", "response_by_line"),
         "figures": ("forest_orr", "response_by_category", "pfs_by_category"),
-        "results": ("all_lines", "by_category", "bcma_retargeting", "by_line"),
     },
-    "patterns": {
-        "tables": (),
-        "figures": ("treatment_sequence", "swimmer"),
-        "results": ("cohort",),
-    },
-    Col.TCE: {"tables": (), "figures": ("os_tce_landmark",), "results": (Col.TCE,)},
-    "cox": {"tables": (), "figures": (), "results": ()},
-    "regimens": {"tables": ("regimen_mapping",), "figures": (), "results": ()},
-    "methods": {"tables": (), "figures": (), "results": ("endpoints",)},
-    "attrition": {"tables": ("attrition",), "figures": (), "results": ("input",)},
+    "patterns": {"tables": (), "figures": ("treatment_sequence", "swimmer")},
+    Col.TCE: {"tables": ("tce_os",), "figures": ("os_tce_landmark",)},
+    "cox": {"tables": ("cox_os", "pfs_cox_lines", "ph_tests"), "figures": ()},
+    "regimens": {"tables": ("regimen_mapping",), "figures": ()},
+    "attrition": {"tables": ("attrition", "analysis_exclusions"), "figures": ()},
 }
+
+#: Tables built from ``results.json`` blocks (no CSV of their own).
+RESULT_TABLES = {
+    "rmst": results_tables.rmst,
+    "competing_risks": results_tables.competing_risks,
+    "ph_tests": results_tables.ph_tests,
+}
+
+#: Tables written as CSV but not shown when a better version is (Table 1 long format).
+HIDDEN_TABLES: frozenset[str] = frozenset({"table1"})
+
+
+def figure_title(key: str) -> str:
+    """A figure's title for messages (never its key)."""
+    return spec_for(key).title
 
 #: Substrings that send further tables / results keys to a section.
 KEYWORDS: dict[str, tuple[str, ...]] = {
@@ -84,21 +107,16 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
 
 @dataclass
 class Block:
-    """A section's content: tables, figures, result panels and notes, in order."""
+    """A section's content: figures, tables, warnings and notes, in order."""
 
     tables: list[tuple[str, str, Markup]] = field(default_factory=list)
     figures: list[tuple[str, str, str, Markup]] = field(default_factory=list)
-    results: list[tuple[str, Markup]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
 
 
 def _get(results: dict[str, Any], path: str) -> Any:
-    node: Any = results
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
+    return get(results, path)
 
 
 def _months(value: Any) -> str:
@@ -159,32 +177,70 @@ def _section_of(name: str) -> str:
     return "more"
 
 
+def context(data: ReportInput, results: dict[str, Any]) -> Context:
+    """Labels and interval settings of the result tables."""
+    analysis = (data.meta.get("config") or {}).get("analysis") or {}
+    conf = _get(results, "meta.conf_level")
+    return Context(
+        labels=Labeller({c.name: c.label for c in data.categories}),
+        results=results,
+        km_conf_type=str(analysis.get("km_conf_type") or "log-log"),
+        conf_level=float(conf) if isinstance(conf, int | float) else 0.95,
+    )
+
+
+def display_tables(
+    data: ReportInput, results: dict[str, Any], tables: dict[str, pd.DataFrame]
+) -> dict[str, DisplayTable]:
+    """Every table the report shows, as the reader sees it (also what ``--docx`` writes)."""
+    ctx = context(data, results)
+    shown = {
+        name: display_table(name, table, ctx)
+        for name, table in tables.items()
+        if not (name in HIDDEN_TABLES and "table1_wide" in tables)
+    }
+    for name, build in RESULT_TABLES.items():
+        table = build(ctx)
+        if table is not None:
+            shown[name] = table
+    return shown
+
+
 def _build_blocks(
     data: ReportInput, results: dict[str, Any], tables: dict[str, pd.DataFrame], figs: FigureSet
 ) -> dict[str, Block]:
     blocks = {sid: Block() for sid, _ in SECTIONS}
+    shown = display_tables(data, results, tables)
     placed_tables: set[str] = set()
     placed_figs: set[str] = set()
-    placed_results: set[str] = {"index_study"}
     for sid, where in PLACEMENT.items():
         for name in where["tables"]:
-            if name in tables:
-                blocks[sid].tables.append(
-                    (name, table_title(name), table_html(tables[name], name=name))
-                )
+            if name in shown:
+                blocks[sid].tables.append((name, shown[name].title, table_html(shown[name])))
                 placed_tables.add(name)
-            else:
+            elif name in tables or name in KNOWN_TABLES:
                 blocks[sid].missing.append(f"Table '{name}' was not produced by the analysis.")
         for key in where["figures"]:
             _place_figure(blocks[sid], key, figs)
             placed_figs.add(key)
-        for key in where["results"]:
-            if key in results:
-                value = _without_excluded(results[key]) if key == "input" else results[key]
-                blocks[sid].results.append((key, results_html(value, name=key)))
-                placed_results.add(key)
-    _place_rest(blocks, results, tables, figs, (placed_tables, placed_figs, placed_results))
+    for name, table in shown.items():
+        if name not in placed_tables:
+            blocks[_section_of(name)].tables.append((name, table.title, table_html(table)))
+    for key in figs.figures:
+        if key not in placed_figs:
+            _place_figure(blocks[_section_of(key)], key, figs)
+    _ph_warning(blocks["cox"], results, context(data, results).labels)
     return blocks
+
+
+def _ph_warning(block: Block, results: dict[str, Any], labels: Labeller) -> None:
+    rejected = ph_rejected(results, labels)
+    if rejected:
+        block.warnings.append(
+            "Proportional hazards rejected (p < 0.05) for: " + "; ".join(rejected)
+            + ". The hazard ratio of these terms changes over time; read RMST or landmark "
+            "estimates beside it."
+        )
 
 
 def _place_figure(block: Block, key: str, figs: FigureSet) -> None:
@@ -192,45 +248,36 @@ def _place_figure(block: Block, key: str, figs: FigureSet) -> None:
         fig = figs.figures[key]
         block.figures.append((key, fig.title, fig.caption, Markup(fig.inline_svg())))
     elif key in figs.skipped:
-        block.missing.append(f"Figure '{key}' not shown: {figs.skipped[key]}.")
+        block.missing.append(f"Figure not shown ({figure_title(key)}): {figs.skipped[key]}.")
     else:
-        block.missing.append(f"Figure '{key}' not shown: the analysis produced no data for it.")
+        block.missing.append(
+            f"Figure not shown ({figure_title(key)}): the analysis produced no data for it."
+        )
 
 
-def _place_rest(blocks, results, tables, figs, placed) -> None:
-    placed_tables, placed_figs, placed_results = placed
-    for name, table in tables.items():
-        if name not in placed_tables:
-            blocks[_section_of(name)].tables.append(
-                (name, table_title(name), table_html(table, name=name))
-            )
-    for key in figs.figures:
-        if key not in placed_figs:
-            _place_figure(blocks[_section_of(key)], key, figs)
-    for key, value in results.items():
-        if key not in placed_results and key not in tables and _section_of(key) != "more":
-            blocks[_section_of(key)].results.append((key, results_html(value, name=key)))
-
-
-def _provenance(meta: dict[str, Any]) -> dict[str, Any]:
+def _provenance(meta: dict[str, Any], ctx: Context) -> dict[str, Any]:
     inputs = pd.DataFrame(meta.get("inputs") or [], columns=["path", "sha256", "rows"])
     deps = pd.DataFrame(
         sorted((meta.get("dependencies") or {}).items()), columns=["package", "version"]
     )
     timings = pd.DataFrame(
-        [(k, float(v)) for k, v in (meta.get("timings") or {}).items()],
+        [(str(k).replace("_", " "), float(v)) for k, v in (meta.get("timings") or {}).items()],
         columns=["stage", "seconds"],
     )
-    scalars = {
-        k: meta.get(k)
-        for k in ("title", "source", "synthetic", "aftercar_version", "created", "config_hash")
-    }
+    scalars = [
+        ("Title", meta.get("title")),
+        ("Synthetic data", "yes" if meta.get("synthetic") else "no"),
+        ("aftercar version", meta.get("aftercar_version")),
+        ("Created", meta.get("created")),
+        ("Study configuration SHA-256", meta.get("config_hash")),
+    ]
+    facts = d.make("provenance", "Provenance", ["Item", "Value"],
+                   [[k, "–" if v is None else v] for k, v in scalars])  # fmt: skip
     return {
-        "scalars": results_html(scalars, name="meta"),
-        "inputs": table_html(inputs, name="inputs"),
-        "dependencies": table_html(deps, name="dependencies"),
-        "timings": table_html(timings, name="timings"),
-        "config": results_html(meta.get("config") or {}, name="config"),
+        "scalars": table_html(facts),
+        "inputs": table_html(generic("inputs", inputs, ctx)),
+        "dependencies": table_html(generic("dependencies", deps, ctx)),
+        "timings": table_html(generic("timings", timings, ctx)),
     }
 
 
@@ -267,6 +314,8 @@ def render_html(
     index_study = data.index_study or {}
     css = resources.files("aftercar.report").joinpath("templates/report.css").read_text("utf-8")
     meta = data.meta
+    ctx = context(data, results)
+    names = _raw_names(data)
     template = _environment().get_template("report.html.j2")
     return template.render(
         title=meta.get("title") or "aftercar report",
@@ -278,28 +327,38 @@ def render_html(
         blocks=_build_blocks(data, results, tables, figures),
         summary=_summary_rows(results, index_study),
         index_study=index_study,
-        notes=list(data.notes),
+        notes=[ctx.labels.prose(str(n), names) for n in data.notes],
         months_note=not any(f"{DAYS_PER_MONTH:g}" in str(n) for n in data.notes),
         days_per_month=f"{DAYS_PER_MONTH:g}",
         k=k,
-        provenance=_provenance(meta),
-        appendix=results_html(
-            {k: _without_excluded(v) if k == "input" else v for k, v in results.items()},
-            name="all",
-        ),
-        excluded=_excluded_table(results),
+        provenance=_provenance(meta, ctx),
+        appendix=appendix_html(results, meta.get("config") or {}),
+        excluded=_excluded_table(results, ctx),
+        ci_note=_ci_note(data),
     )
 
 
-def _without_excluded(node: Any) -> Any:
-    """The ``input`` results without the row-by-row exclusion list (shown as a table)."""
-    if isinstance(node, dict):
-        return {k: v for k, v in node.items() if k != "excluded"}
-    return node
+def _ci_note(data: ReportInput) -> str:
+    """The interval methods of the headline numbers, from the study configuration."""
+    analysis = (data.meta.get("config") or {}).get("analysis") or {}
+    km = analysis.get("km_conf_type") or "log-log"
+    method = analysis.get("proportion_method") or "exact"
+    rates = PROPORTION_METHODS.get(str(method), f"{method} 95% CIs")
+    return (
+        f"Interval methods: Kaplan-Meier medians with the {km} transform (Brookmeyer-Crowley); "
+        f"response rates of one line per patient: {rates}."
+    )
 
 
-def _excluded_table(results: dict[str, Any]) -> Markup | None:
+def _raw_names(data: ReportInput) -> list[str]:
+    """Names the notes may spell raw (Cox covariates of the configuration)."""
+    analysis = (data.meta.get("config") or {}).get("analysis") or {}
+    return [str(c) for c in analysis.get("cox_covariates") or []]
+
+
+def _excluded_table(results: dict[str, Any], ctx: Context) -> Markup | None:
     rows = _get(results, "input.excluded")
     if not isinstance(rows, list) or not rows:
         return None
-    return table_html(pd.DataFrame(rows), name="excluded")
+    table = generic("excluded", pd.DataFrame(rows), ctx)
+    return table_html(table)

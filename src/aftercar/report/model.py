@@ -104,6 +104,7 @@ class ReportPaths:
     figures: dict[str, tuple[Path, Path]] = field(default_factory=dict)
     warnings: Path | None = None
     datasets: dict[str, tuple[Path, Path]] = field(default_factory=dict)
+    docx: Path | None = None
 
     def moved(self, old: Path, new: Path) -> ReportPaths:
         """The same paths under ``new`` instead of ``old`` (after the staging folder moved)."""
@@ -120,13 +121,13 @@ class ReportPaths:
             figures={k: (at(svg), at(png)) for k, (svg, png) in self.figures.items()},
             warnings=None if self.warnings is None else at(self.warnings),
             datasets={k: (at(csv), at(pq)) for k, (csv, pq) in self.datasets.items()},
+            docx=None if self.docx is None else at(self.docx),
         )
 
     def all_files(self) -> list[Path]:
         """Return every written file (report, JSON, tables, figures, manifest)."""
         files = [self.html, self.results_json, self.manifest, *self.tables.values()]
-        if self.warnings is not None:
-            files.append(self.warnings)
+        files += [p for p in (self.warnings, self.docx) if p is not None]
         for svg, png in self.figures.values():
             files += [svg, png]
         for csv, parquet in self.datasets.values():

@@ -204,6 +204,7 @@ def write_report(
     progress: ProgressCallback | None = None,
     force: bool = False,
     reproducible: bool = False,
+    docx: bool = False,
 ) -> ReportPaths:
     """Render a study report into ``outdir``, whole or not at all.
 
@@ -234,6 +235,9 @@ def write_report(
     reproducible
         Fix the creation time (``SOURCE_DATE_EPOCH``) and drop timings, so identical
         input gives byte-identical output (:func:`reproducible_meta`).
+    docx
+        Also write ``report.docx``: Table 1, the result tables (editable Word tables)
+        and the figures (:mod:`aftercar.report.docx`).
 
     Returns
     -------
@@ -255,7 +259,7 @@ def write_report(
     if reproducible:
         data = replace(data, meta=reproducible_meta(data.meta))
     with staging(out) as tmp:
-        paths = _render_into(data, tmp, suppress_below, progress)
+        paths = _render_into(data, tmp, suppress_below, progress, docx)
         commit(tmp, out)
     return paths.moved(tmp, out)
 
@@ -272,8 +276,26 @@ def _check_threshold(suppress_below: int | None) -> None:
         )
 
 
+def _write_docx(data: ReportInput, results, tables, figs, out: Path) -> Path:
+    from aftercar.report.docx import write_docx
+    from aftercar.report.html import display_tables, source_label
+
+    return write_docx(
+        out / "report.docx",
+        title=data.meta.get("title") or "aftercar report",
+        subtitle=f"Input: {source_label(data.meta)}; created {data.meta.get('created', '')}; "
+        f"aftercar {data.meta.get('aftercar_version', '')}",
+        tables=display_tables(data, results, tables),
+        figures=figs.figures,
+    )
+
+
 def _render_into(
-    data: ReportInput, out: Path, k: int | None, progress: ProgressCallback | None
+    data: ReportInput,
+    out: Path,
+    k: int | None,
+    progress: ProgressCallback | None,
+    docx: bool = False,
 ) -> ReportPaths:
     steps = ["disclosure control", "results.json", "tables", "figures", "report.html", "manifest"]
 
@@ -298,13 +320,14 @@ def _render_into(
     html_path = out / "report.html"
     page = render_html(data, results=results, tables=tables, figures=figs, k=k)
     html_path.write_text(page, encoding="utf-8")
+    docx_path = _write_docx(data, results, tables, figs, out) if docx else None
     step(5)
     warnings_path = out / "warnings.txt" if data.warnings else None
     if warnings_path is not None:
         warnings_path.write_text("".join(f"{w}\n" for w in data.warnings), encoding="utf-8")
     dataset_paths = _write_datasets(data.datasets, out)
     files = [html_path, results_path, *table_paths.values()]
-    files += [warnings_path] if warnings_path is not None else []
+    files += [p for p in (warnings_path, docx_path) if p is not None]
     files += [p for pair in dataset_paths.values() for p in pair]
     for svg, png in figure_paths.values():
         files += [svg, png]
@@ -322,4 +345,5 @@ def _render_into(
         figures=figure_paths,
         warnings=warnings_path,
         datasets=dataset_paths,
+        docx=docx_path,
     )

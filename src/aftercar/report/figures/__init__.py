@@ -12,7 +12,8 @@ from typing import Any
 
 from aftercar.report.figures._style import FigureOutput, Palette, figure_style
 from aftercar.report.figures.categories import forest_figure, response_figure
-from aftercar.report.figures.km import km_figure
+from aftercar.report.figures.km import in_taxonomy_order, km_figure, styles
+from aftercar.report.figures.panels import incidence_figure, small_multiples
 from aftercar.report.figures.sequence import sequence_figure
 from aftercar.report.figures.swimmer import swimmer_figure
 from aftercar.report.model import ReportInput
@@ -54,10 +55,18 @@ def render_figures(
     palette = Palette.of(data.categories)
     with figure_style():
         for key, fig in data.figures.curves.items():
-            if fig.curves:
+            if fig.layout == "small-multiples" and len(fig.curves) > 1:
+                ordered = in_taxonomy_order(fig, palette)
+                labels, colours = styles(ordered, palette)
+                out.figures[key] = small_multiples(
+                    ordered, list(zip(labels, colours, strict=True)), k
+                )
+            elif fig.curves:
                 out.figures[key] = km_figure(fig, palette, k=k)
             else:
                 out.skipped[key] = "no Kaplan-Meier estimate was computed for this figure"
+        for key, cif in getattr(data.figures, "incidence", {}).items():
+            out.figures[key] = incidence_figure(cif, k)
         _categorical_figures(out, data, results, palette, k)
     return out
 

@@ -17,7 +17,7 @@ References
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -176,6 +176,28 @@ def _risk_table(
     ax.tick_params(axis="x", which="both", length=0, labelbottom=False)
 
 
+def styles(fig: CurveFigure, palette: Palette) -> tuple[list[str], list[str]]:
+    """Labels and colours of a figure's groups (the taxonomy's for therapy categories)."""
+    names = [c.label for c in fig.curves]
+    if Col.CATEGORY in fig.key or all(palette.is_category(g) for g in names):
+        return [palette.label(g) for g in names], [palette.colour(g) for g in names]
+    return names, [GROUP_COLOURS[i % len(GROUP_COLOURS)] for i in range(len(names))]
+
+
+def in_taxonomy_order(fig: CurveFigure, palette: Palette) -> CurveFigure:
+    """The figure's groups in the taxonomy's order when they are therapy categories."""
+    names = [c.label for c in fig.curves]
+    if not all(palette.is_category(g) for g in names):
+        return fig
+    order = [names.index(g) for g in palette.order(names)]
+    return replace(
+        fig,
+        curves=tuple(fig.curves[i] for i in order),
+        at_risk=tuple(fig.at_risk[i] for i in order),
+        cumulative_events=tuple(fig.cumulative_events[i] for i in order),
+    )
+
+
 def km_figure(fig: CurveFigure, palette: Palette, *, k: int | None = None) -> FigureOutput:
     """Draw one Kaplan-Meier figure (all its curves) with its at-risk table.
 
@@ -191,12 +213,7 @@ def km_figure(fig: CurveFigure, palette: Palette, *, k: int | None = None) -> Fi
     """
     spec = spec_for(fig.key)
     names = [c.label for c in fig.curves]
-    by_category = Col.CATEGORY in fig.key or all(palette.is_category(g) for g in names)
-    labels = [palette.label(g) for g in names] if by_category else names
-    if by_category:
-        colours = [palette.colour(g) for g in names]
-    else:
-        colours = [GROUP_COLOURS[i % len(GROUP_COLOURS)] for i in range(len(names))]
+    labels, colours = styles(fig, palette)
     times = [float(np.nanmax(c.time)) for c in fig.curves if len(c.time)]
     tmax = max(max(times, default=1.0), 1.0)
     n_rows = (2 if len(names) <= MAX_EVENT_ROW_GROUPS else 1) * (len(names) + 1)
