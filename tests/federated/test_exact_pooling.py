@@ -13,7 +13,7 @@ import pytest
 from fedkit import assert_close, assert_frames_close, concatenated, newton, pooled
 
 from aftercar import stats
-from aftercar.analysis.baseline import _covariate_frame
+from aftercar.analysis.baseline import covariate_frame
 from aftercar.analysis.lines import first_salvage
 from aftercar.analysis.survival import os_analyses
 from aftercar.federated import models, pool
@@ -131,7 +131,7 @@ def test_pooled_line_cox_models_equal_cox_ph_stratified_by_site(consortium, key,
 
 def _cox_reference(pts, covariates, ties):
     pts = pts.loc[pts[Col.OS_VALID]].reset_index(drop=True)
-    frame, _ = _covariate_frame(pts, tuple(covariates), [])
+    frame, _ = covariate_frame(pts, tuple(covariates), [])
     complete = frame.notna().all(axis=1).to_numpy()
     sub = pts.loc[complete]
     fit = stats.cox_ph(sub[Col.OS_MONTHS], sub[Col.OS_EVENT], frame.loc[complete].astype(float),

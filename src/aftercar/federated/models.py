@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from aftercar.analysis.baseline import _covariate_frame
+from aftercar.analysis.baseline import baseline_cox
 from aftercar.analysis.options import AnalysisOptions
 from aftercar.analysis.summaries import cox_block, fit_cox
 from aftercar.federated import cox
@@ -38,22 +38,13 @@ def _site_rows(summaries: list[dict[str, Any]], key: str) -> pd.DataFrame:
 def pattern_model(
     summaries: list[dict[str, Any]], key: str, opts: AnalysisOptions, notes: list[str]
 ) -> dict[str, Any]:
-    """``cox_os`` from the sites' pattern tables, as ``baseline_cox`` with strata=site."""
-    pts = _site_rows(summaries, key)
-    frame, skipped = _covariate_frame(pts, tuple(opts.cox_covariates), notes)
-    complete = frame.notna().all(axis=1).to_numpy()
-    frame = frame.loc[complete].astype(float)
-    constant = [c for c in frame.columns if frame[c].nunique() < 2]
-    for c in constant:
-        skipped.append({"covariate": c, "reason": "constant among complete cases"})
-        notes.append(f"Cox model of OS: covariate '{c}' skipped (constant among complete cases).")
-    frame = frame.drop(columns=constant)
-    sub = pts.loc[complete]
-    model = fit_cox(
-        sub["_time"], sub["_event"], frame, opts, notes,
-        strata=sub["_site"].to_numpy(), label="Cox model of OS on baseline covariates",
-    )  # fmt: skip
-    return _os_result(list(frame.columns), skipped, int(complete.sum()), len(pts), model, notes)
+    """``cox_os`` from the sites' pattern tables: ``baseline_cox`` with strata=site."""
+    rows = _site_rows(summaries, key)
+    pts = rows.assign(**{Col.OS_VALID: True, Col.OS_MONTHS: rows["_time"],
+                         Col.OS_EVENT: rows["_event"], Col.SITE: rows["_site"]})  # fmt: skip
+    sec = baseline_cox(pts, opts, strata=Col.SITE)
+    notes.extend(sec.notes)
+    return sec.results["cox_os"] | {"strata": Col.SITE}
 
 
 def _os_result(terms, skipped, complete: int, total: int, model, notes) -> dict[str, Any]:
