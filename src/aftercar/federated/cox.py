@@ -19,9 +19,9 @@ Two protocols give it exactly:
   convergence rule holds. The iterates are those of ``cox_ph`` on the pooled
   rows, so the fit is equal, not approximate.
 
-Robust (patient-clustered) variances need per-patient score residuals at the
-final coefficients and are not pooled: the pooled line-level models report the
-model-based variance (a note says so).
+The patient-clustered (robust) variance of the line-level models takes one more
+round at the pooled coefficients (:mod:`aftercar.federated.robust`): each site
+returns the p x p sum over its patients of their score-residual outer products.
 
 References
 ----------
