@@ -61,7 +61,7 @@ def _answer(cox_round: Path, derived, site: str, k: int | None, study) -> dict:
                          "same study.toml as the coordinator.")  # fmt: skip
     if proposal["format"] == ROBUST_FORMAT:
         return site_answer(derived.lines, proposal, site, k)
-    data = answer_round(derived, proposal, site)
+    data = answer_round(derived, proposal, site, k)
     if k is not None and 0 < data["n"] < k:
         raise InputError(
             f"--cox-round: only {data['n']} complete case(s) at this site, fewer than "

@@ -21,9 +21,9 @@ import pandas as pd
 from aftercar import stats
 from aftercar.analysis.baseline import baseline_cox
 from aftercar.analysis.options import AnalysisOptions
-from aftercar.analysis.summaries import cox_block, fit_cox
+from aftercar.analysis.summaries import PH_ALPHA, cox_block, fit_cox
 from aftercar.errors import InputError
-from aftercar.federated import cox, robust
+from aftercar.federated import cox, robust, zph
 from aftercar.schema import DAYS_PER_MONTH, Col
 
 
@@ -244,7 +244,40 @@ def advance(proposal: dict[str, Any], answers: list[dict[str, Any]]) -> dict[str
                  "reason": "constant among complete cases"} for i in drop
             ]  # fmt: skip
             return proposal | {"terms": terms, "beta": [0.0] * len(terms), "skipped": skipped}
-    return cox.step(proposal, cox.pool_answers(proposal, answers))
+    if proposal["state"].get("phase") == "zph":
+        return _ph_tested(proposal, answers)
+    nxt = cox.step(proposal, cox.pool_answers(proposal, answers))
+    if proposal["round"] == 0:
+        tables = [a.get("km_table") for a in answers]
+        g = zph.transform(tables) if all(t is not None for t in tables) else None
+        nxt = nxt | {"state": nxt["state"] | {"g": g}}
+    if nxt["state"]["phase"] == "converged" and nxt["state"].get("g") is not None:
+        # one more round at the fit: each site's sums for the pooled cox.zph
+        return nxt | {"round": nxt["round"] + 1, "state": nxt["state"] | {"phase": "zph"}}
+    return nxt
+
+
+def _ph_tested(proposal: dict[str, Any], answers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The converged proposal with the pooled cox.zph table (the zph round's answers)."""
+    pooled = cox.pool_answers(proposal, answers)
+    st = proposal["state"]
+    names = [t["term"] for t in proposal["terms"]]
+    table = zph.test_table(answers, pooled.score, pooled.information, st["events"], names)
+    return proposal | {"state": st | {"phase": "converged", "ph_test": table}}
+
+
+def _ph_block(terms: list[dict[str, Any]] | None, notes: list[str]) -> dict[str, Any] | None:
+    """The pooled cox.zph table in the shape of ``analysis.summaries.ph_test``."""
+    if terms is None:
+        return None
+    overall = terms[-1]["p_value"]
+    if overall < PH_ALPHA:
+        notes.append(
+            f"Cox model of OS on baseline covariates: proportional hazards rejected (cox.zph "
+            f"GLOBAL p = {overall:.3g}); the hazard ratio averages an effect that changes over "
+            "time - see RMST and landmarks."
+        )
+    return {"method": "Grambsch-Therneau (cox.zph, km transform)", "terms": terms}
 
 
 def newton_result(
@@ -255,11 +288,13 @@ def newton_result(
     fit = cox.round_fit(proposal, opts.conf_level)
     names = [t["term"] for t in proposal["terms"]]
     model = cox_block(fit, names, n=st["n"], events=st["events"])
-    model["ph_test"] = None
+    model["ph_test"] = _ph_block(st.get("ph_test"), notes)
     model["protocol"] = f"Newton rounds ({proposal['round']} rounds)"
     notes.append(
         "Cox model of OS: fitted by Newton rounds across sites (each site's log partial "
-        "likelihood, score and information at the proposed coefficients); the "
-        "proportional-hazards test needs residuals and is not pooled."
-    )
+        "likelihood, score and information at the proposed coefficients)"
+        + ("; the proportional-hazards test from each site's sums at the fit (cox.zph)."
+           if model["ph_test"] else "; the proportional-hazards test is not pooled (a site "
+           "withheld its complete cases' event table under --suppress-below).")
+    )  # fmt: skip
     return _os_result(names, proposal.get("skipped", []), st["n"], total, model, notes)
