@@ -119,6 +119,8 @@ def line_model(
             rows["_time"].to_numpy(float), rows["_event"].to_numpy(bool), design,
             strata=strata, ties=opts.cox_ties, conf_level=opts.conf_level,
         )  # fmt: skip
+    if not np.isfinite(fit.coef).all():  # collinear (noted): no sandwich of an NA coefficient
+        return block, None
     spec = {"levels": levels, "terms": list(design.columns), "beta": fit.coef.tolist()}
     answered = files is not None and files.round is not None and key in files.round["models"]
     if not answered:
