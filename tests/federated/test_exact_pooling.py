@@ -13,7 +13,7 @@ import pytest
 from fedkit import assert_close, assert_frames_close, concatenated, newton, pooled
 
 from aftercar import stats
-from aftercar.analysis.baseline import _covariate_frame
+from aftercar.analysis.baseline import covariate_frame
 from aftercar.analysis.lines import first_salvage
 from aftercar.analysis.survival import os_analyses
 from aftercar.federated import models, pool
@@ -131,7 +131,7 @@ def test_pooled_line_cox_models_equal_cox_ph_stratified_by_site(consortium, key,
 
 def _cox_reference(pts, covariates, ties):
     pts = pts.loc[pts[Col.OS_VALID]].reset_index(drop=True)
-    frame, _ = _covariate_frame(pts, tuple(covariates), [])
+    frame, _ = covariate_frame(pts, tuple(covariates), [])
     complete = frame.notna().all(axis=1).to_numpy()
     sub = pts.loc[complete]
     fit = stats.cox_ph(sub[Col.OS_MONTHS], sub[Col.OS_EVENT], frame.loc[complete].astype(float),
@@ -153,6 +153,21 @@ def test_newton_rounds_give_the_cox_model_of_os_stratified_by_site(consortium, c
     assert_close(block["model"]["score_test"]["statistic"], want.score_test.statistic)
     assert_close(block["model"]["lr_test"]["statistic"], want.lr_test.statistic)
     assert_close(block["model"]["wald_test"]["statistic"], want.wald_test.statistic)
+    zph = stats.cox_zph(want).table  # km transform over all pooled rows, as R's cox.zph
+    got = block["model"]["ph_test"]["terms"]
+    assert [t["term"] for t in got] == [*names, "GLOBAL"]
+    assert_close([t["chisq"] for t in got], list(zph["chisq"]))
+    assert_close([t["p_value"] for t in got], list(zph["p"]))
+
+
+def test_under_suppression_the_complete_case_table_is_withheld(sites, summaries, config):
+    from aftercar.federated.summary import answer_round
+
+    proposal = models.first_proposal(summaries[:2], config.analysis, config.config_hash(), [])
+    assert answer_round(sites[0].derived, proposal, sites[0].name, 5)["km_table"] is None
+    table = answer_round(sites[0].derived, proposal, sites[0].name)["km_table"]
+    assert sum(table["events"]) + sum(table["censored"]) == answer_round(
+        sites[0].derived, proposal, sites[0].name)["n"]  # fmt: skip
 
 
 CATEGORICAL = ["early_relapse", "extramedullary_disease", "ecog", "sex", "car_t_product"]

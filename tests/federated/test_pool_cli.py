@@ -157,6 +157,29 @@ def test_the_pooled_report_has_a_site_column_and_site_stratified_analyses(cli_ru
     assert results["os_from_progression"]["by_product"]["logrank"]["strata"] == "site"
 
 
+def test_the_robust_round_from_the_command_line_gives_clustered_line_models(cli_run):
+    root, report = cli_run
+    coefs = root / "pooled.robust_round.json"
+    first = json.loads((report / "results.json").read_text())
+    assert first["all_lines"]["pfs_cox_tce"]["model"]["terms"][0]["robust_se"] is None
+    files = [root / "North.json", root / "South.json", coefs]
+    toml = ["--config", str(root / "study.toml")]
+    for name in ("North", "South"):
+        out = root / f"{name}-robust.json"
+        args = ["site-summary", str(root / name), "--cox-round", str(coefs), "-o", str(out)]
+        assert main([*args, *toml]) == 0
+        assert "SYN-" not in out.read_text()
+        files.append(out)
+    again = root / "again"
+    assert main(["pool", *map(str, files), "-o", str(again), *toml]) == 0
+    results = json.loads((again / "results.json").read_text())
+    for key in ("pfs_cox_tce", "pfs_cox_by_category"):
+        block = results["all_lines"][key]
+        assert "clustered by patient" in block["method"]
+        assert all(t["robust_se"] > 0 for t in block["model"]["terms"])
+    assert not (root / "again.robust_round.json").exists()
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium (/usr/bin/chromium) absent")
 def test_the_pooled_report_renders_in_chromium(cli_run, tmp_path):

@@ -32,7 +32,15 @@ def _coded(name: str, values: pd.Series) -> dict[str, pd.Series]:
     return {f"{name}={level}": (text == level).astype("Float64") for level in sorted(levels[1:])}
 
 
-def _covariate_frame(patients: pd.DataFrame, names: tuple[str, ...], notes: list[str]):
+def covariate_frame(
+    patients: pd.DataFrame, names: tuple[str, ...], notes: list[str]
+) -> tuple[pd.DataFrame, list[dict[str, str]]]:
+    """The covariates of ``names`` coded for a Cox model, and the skipped ones with reasons.
+
+    Numeric and yes/no covariates as numbers, text as 0/1 indicators against the
+    most frequent level (missing stays missing); absent or constant ones skipped
+    (a note lists them).
+    """
     used: dict[str, pd.Series] = {}
     skipped: list[dict[str, str]] = []
     for name in names:
@@ -50,12 +58,18 @@ def _covariate_frame(patients: pd.DataFrame, names: tuple[str, ...], notes: list
     return pd.DataFrame(used, index=patients.index), skipped
 
 
-def baseline_cox(patients: pd.DataFrame, opts: AnalysisOptions) -> AnalysisResult:
-    """Cox model of OS from relapse on ``opts.cox_covariates`` present (complete cases)."""
+def baseline_cox(
+    patients: pd.DataFrame, opts: AnalysisOptions, strata: str | None = None
+) -> AnalysisResult:
+    """Cox model of OS from relapse on ``opts.cox_covariates`` present (complete cases).
+
+    ``strata`` names a column of ``patients`` (e.g. the site) to stratify by: a
+    baseline hazard per value, passed on to ``fit_cox`` (R ``strata()``).
+    """
     covariates = opts.cox_covariates
     sec = AnalysisResult()
     pts = patients.loc[patients[Col.OS_VALID]].reset_index(drop=True)
-    frame, skipped = _covariate_frame(pts, covariates, sec.notes)
+    frame, skipped = covariate_frame(pts, covariates, sec.notes)
     complete = frame.notna().all(axis=1).to_numpy()
     frame = frame.loc[complete].astype(float)
     constant = [c for c in frame.columns if frame[c].nunique() < 2]
@@ -73,6 +87,7 @@ def baseline_cox(patients: pd.DataFrame, opts: AnalysisOptions) -> AnalysisResul
         opts,
         sec.notes,
         label="Cox model of OS on baseline covariates",
+        **({} if strata is None else {"strata": sub[strata].to_numpy()}),
     )
     sec.results["cox_os"] = {
         "covariates": list(frame.columns),

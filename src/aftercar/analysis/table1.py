@@ -57,7 +57,7 @@ def _level_text(values: pd.Series) -> pd.Series:
     return level_labels(values)
 
 
-def _order(levels: list[str]) -> list[str]:
+def clinical_order(levels: list[str]) -> list[str]:
     """Levels in clinical order: IMWG responses, Yes/No, numbers, then text."""
     rank = {code: i for i, code in enumerate(response_codes())}
 
@@ -72,6 +72,9 @@ def _order(levels: list[str]) -> list[str]:
             return (3, 0, level)
 
     return sorted(levels, key=key)
+
+
+_order = clinical_order  # the former private name
 
 
 def _continuous_cells(x: np.ndarray) -> tuple[str, str]:

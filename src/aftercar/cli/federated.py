@@ -42,10 +42,33 @@ def _read_round(path: Path) -> dict:
         raise InputError(f"{path}: not a JSON coefficients file ({exc}). Fix: pass the "
                          "cox_round.json written by `aftercar pool`.") from exc  # fmt: skip
     from aftercar.federated.cox import ROUND_FORMAT
+    from aftercar.federated.robust import ROBUST_FORMAT
 
-    if not isinstance(data, dict) or data.get("format") != ROUND_FORMAT:
+    if not isinstance(data, dict) or data.get("format") not in (ROUND_FORMAT, ROBUST_FORMAT):
         raise InputError(f"{path}: not a Cox coefficients file. Fix: pass the cox_round.json "
-                         "written by `aftercar pool`.")  # fmt: skip
+                         "or robust_round.json written by `aftercar pool`.")  # fmt: skip
+    return data
+
+
+def _answer(cox_round: Path, derived, site: str, k: int | None, study) -> dict:
+    """This site's answer to a coefficients file (Newton round or robust round)."""
+    from aftercar.federated.robust import ROBUST_FORMAT, site_answer
+    from aftercar.federated.summary import answer_round
+
+    proposal = _read_round(cox_round)
+    if proposal.get("config_hash") != study.config_hash():
+        raise InputError(f"{cox_round}: made for another study configuration. Fix: use the "
+                         "same study.toml as the coordinator.")  # fmt: skip
+    if proposal["format"] == ROBUST_FORMAT:
+        return site_answer(derived.lines, proposal, site, k)
+    data = answer_round(derived, proposal, site, k)
+    if k is not None and 0 < data["n"] < k:
+        raise InputError(
+            f"--cox-round: only {data['n']} complete case(s) at this site, fewer than "
+            f"--suppress-below {k}; the answer would describe them too closely. Fix: fit "
+            "the Cox model on categorical covariates only ([analysis] cox_covariates), "
+            "which needs no rounds, or agree to answer this site's rounds without K."
+        )
     return data
 
 
@@ -62,32 +85,26 @@ def site_summary(
     ] = None,
     cox_round: Annotated[
         Path | None,
-        typer.Option("--cox-round", help="Answer one Cox round: the coefficients file of pool."),
+        typer.Option(
+            "--cox-round",
+            help="Answer one round: the cox_round.json (Newton round of the Cox model of OS) "
+            "or robust_round.json (patient-clustered variance of the line-level Cox models: "
+            "one p x p matrix per model) written by pool.",
+        ),
     ] = None,
 ) -> None:
     """Write the aggregates this site shares (and site-summary.html showing every value)."""
     from aftercar.config import load_config
     from aftercar.federated import summarise_cohort
     from aftercar.federated.html import render_summary_html
-    from aftercar.federated.summary import answer_round, check_no_rows
+    from aftercar.federated.summary import check_no_rows
 
     study = load_config(config)
     k = _threshold(suppress_below, study)
     summary, derived = summarise_cohort(cohort, study, site=site, suppress_below=k)
     data = summary
     if cox_round is not None:
-        proposal = _read_round(cox_round)
-        if proposal.get("config_hash") != study.config_hash():
-            raise InputError(f"{cox_round}: made for another study configuration. Fix: use the "
-                             "same study.toml as the coordinator.")  # fmt: skip
-        data = answer_round(derived, proposal, summary[Col.SITE])
-        if k is not None and 0 < data["n"] < k:
-            raise InputError(
-                f"--cox-round: only {data['n']} complete case(s) at this site, fewer than "
-                f"--suppress-below {k}; the answer would describe them too closely. Fix: fit "
-                "the Cox model on categorical covariates only ([analysis] cox_covariates), "
-                "which needs no rounds, or agree to answer this site's rounds without K."
-            )
+        data = _answer(cox_round, derived, summary[Col.SITE], k, study)
         check_no_rows(data, derived.patients[Col.PATIENT_ID])
     _write_json(output, data)
     page = output.with_name(f"{output.stem}-summary.html")
@@ -98,14 +115,25 @@ def site_summary(
 
 
 def pool(
-    files: Annotated[list[Path], typer.Argument(help="Site files (and Cox round files).")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Site files, and any round file (cox_round.json, "
+            "robust_round.json) with every site's answer to it."
+        ),
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Report folder.")] = Path(
         "pooled-report"
     ),
     config: ConfigOption = None,
     force: Annotated[bool, typer.Option("--force", help="Write beside foreign files.")] = False,
 ) -> None:
-    """Pool site summaries into the study report, stratified by site."""
+    """Pool site summaries into the study report, stratified by site.
+
+    Writes OUT.cox_round.json while the Cox model of OS needs Newton rounds, and
+    OUT.robust_round.json until the sites have answered the robust round of the
+    line-level Cox models (their patient-clustered variance).
+    """
     from aftercar.config import load_config
     from aftercar.federated.files import read_site_files
     from aftercar.federated.study import pool_study, report_input
@@ -128,6 +156,12 @@ def pool(
         typer.echo(f"Cox model of OS needs round {pooled.next_round['round']}: send {target} "
                    "to every site (aftercar site-summary COHORT --cox-round FILE -o answer.json), "
                    "then pool again with the site files, that file and every answer.")  # fmt: skip
+    if pooled.robust_round is not None:
+        target = output.with_name(f"{output.name}.robust_round.json")
+        _write_json(target, pooled.robust_round)
+        typer.echo(f"line-level Cox models need the robust round: send {target} to every site "
+                   "(aftercar site-summary COHORT --cox-round FILE -o robust-answer.json), then "
+                   "pool again with the site files, that file and every answer.")  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

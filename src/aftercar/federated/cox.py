@@ -19,9 +19,9 @@ Two protocols give it exactly:
   convergence rule holds. The iterates are those of ``cox_ph`` on the pooled
   rows, so the fit is equal, not approximate.
 
-Robust (patient-clustered) variances need per-patient score residuals at the
-final coefficients and are not pooled: the pooled line-level models report the
-model-based variance (a note says so).
+The patient-clustered (robust) variance of the line-level models takes one more
+round at the pooled coefficients (:mod:`aftercar.federated.robust`): each site
+returns the p x p sum over its patients of their score-residual outer products.
 
 References
 ----------
@@ -176,7 +176,48 @@ def _risk_sums(t: np.ndarray, x: np.ndarray, r: np.ndarray, e: np.ndarray):
     d2 = np.zeros((k, x.shape[1], x.shape[1]))
     np.add.at(d2, group[e], rxx[e])
     dx = _column_sums(group, x * e[:, None], k)
-    return s0, s1, s2, d, d0, d1, d2, dx
+    return s0, s1, s2, d, d0, d1, d2, dx, t[last]
+
+
+def _linear(time: Any, event: Any, x: Any, beta: Any):
+    """Times, event flags, covariates centred on their mean, and the linear predictor."""
+    t = np.asarray(time, dtype=float)
+    e = np.asarray(event, dtype=bool)
+    xm = np.asarray(x, dtype=float).reshape(len(t), -1)
+    xm = xm - xm.mean(axis=0) if len(t) else xm
+    return t, e, xm, xm @ np.asarray(beta, dtype=float)
+
+
+def _terms(t: np.ndarray, e: np.ndarray, xm: np.ndarray, eta: np.ndarray, ties: str):
+    """Per Efron (or Breslow) term: its event group, denominator, mean and second moment;
+    per event group: the events' covariate sums and the group's time (descending)."""
+    s0, s1, s2, d, d0, d1, d2, dx, tg = _risk_sums(t, xm, np.exp(eta), e)
+    has = d > 0
+    s0, s1, s2, d, d0, d1, d2, dx, tg = (a[has] for a in (s0, s1, s2, d, d0, d1, d2, dx, tg))
+    reps = d.astype(np.int64)
+    which = np.repeat(np.arange(len(d)), reps)
+    kth = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+    frac = kth / d[which] if ties == "efron" else np.zeros(len(which))
+    den = s0[which] - frac * d0[which]
+    mean = (s1[which] - frac[:, None] * d1[which]) / den[:, None]
+    second = (s2[which] - frac[:, None, None] * d2[which]) / den[:, None, None]
+    return which, den, mean, second, dx, tg
+
+
+def group_terms(
+    time: Any, event: Any, x: Any, beta: Any, *, ties: str = "efron"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per distinct event time: the time, score ``U_t`` (G, p) and information ``I_t``
+    (G, p, p) at ``beta`` (the summands of :func:`evaluate`, as R's ``cox.zph`` uses)."""
+    t, e, xm, eta = _linear(time, event, x, beta)
+    p = xm.shape[1]
+    if not e.any():
+        return np.zeros(0), np.zeros((0, p)), np.zeros((0, p, p))
+    which, _, mean, second, dx, tg = _terms(t, e, xm, eta, ties)
+    u = dx - _column_sums(which, mean, len(tg))
+    info = np.zeros((len(tg), p, p))
+    np.add.at(info, which, second - mean[:, :, None] * mean[:, None, :])
+    return tg, u, info
 
 
 def evaluate(time: Any, event: Any, x: Any, beta: Any, *, ties: str = "efron") -> Evaluation:
@@ -198,26 +239,11 @@ def evaluate(time: Any, event: Any, x: Any, beta: Any, *, ties: str = "efron") -
     ties
         ``"efron"`` or ``"breslow"``.
     """
-    t = np.asarray(time, dtype=float)
-    e = np.asarray(event, dtype=bool)
-    xm = np.asarray(x, dtype=float).reshape(len(t), -1)
-    xm = xm - xm.mean(axis=0) if len(t) else xm
-    b = np.asarray(beta, dtype=float)
-    eta = xm @ b
-    r = np.exp(eta)
+    t, e, xm, eta = _linear(time, event, x, beta)
     p = xm.shape[1]
     if not e.any():
         return Evaluation(0.0, np.zeros(p), np.zeros((p, p)), len(t), 0)
-    s0, s1, s2, d, d0, d1, d2, dx = _risk_sums(t, xm, r, e)
-    has = d > 0
-    s0, s1, s2, d, d0, d1, d2, dx = (a[has] for a in (s0, s1, s2, d, d0, d1, d2, dx))
-    reps = d.astype(np.int64)
-    which = np.repeat(np.arange(len(d)), reps)
-    kth = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
-    frac = kth / d[which] if ties == "efron" else np.zeros(len(which))
-    den = s0[which] - frac * d0[which]
-    mean = (s1[which] - frac[:, None] * d1[which]) / den[:, None]
-    second = (s2[which] - frac[:, None, None] * d2[which]) / den[:, None, None]
+    _, den, mean, second, dx, _ = _terms(t, e, xm, eta, ties)
     loglik = float(eta[e].sum() - np.log(den).sum())
     score = dx.sum(axis=0) - mean.sum(axis=0)
     info = (second - mean[:, :, None] * mean[:, None, :]).sum(axis=0)

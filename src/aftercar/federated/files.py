@@ -16,6 +16,7 @@ from typing import Any
 
 from aftercar.errors import InputError
 from aftercar.federated.cox import ANSWER_FORMAT, ROUND_FORMAT
+from aftercar.federated.robust import ROBUST_ANSWER_FORMAT, ROBUST_FORMAT
 from aftercar.federated.summary import FORMAT, SCHEMA_VERSION
 from aftercar.schema import Col
 
@@ -41,6 +42,8 @@ class SiteFiles:
     summaries: list[dict[str, Any]]
     proposal: dict[str, Any] | None = None
     answers: list[dict[str, Any]] = field(default_factory=list)
+    robust: dict[str, Any] | None = None
+    robust_answers: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -103,8 +106,37 @@ def _check_sites(summaries: list[tuple[Path, dict[str, Any]]]) -> None:
         seen[data[Col.SITE]] = path
 
 
+#: Each file format ``pool`` reads, and the kind it is filed under.
+KINDS = {
+    FORMAT: "summaries",
+    ANSWER_FORMAT: "answers",
+    ROUND_FORMAT: "proposals",
+    ROBUST_ANSWER_FORMAT: "robust_answers",
+    ROBUST_FORMAT: "robust",
+}
+
+
+def _check_rounds(by: dict[str, list[tuple[Path, dict[str, Any]]]]) -> None:
+    for rounds, answers, name, what in (
+        ("proposals", "answers", "cox_round.json", "Cox round"),
+        ("robust", "robust_answers", "robust_round.json", "robust round"),
+    ):
+        if len(by[rounds]) > 1:
+            raise InputError(f"{by[rounds][1][0]}: a second coefficients file of the same kind. "
+                             "Fix: pass only the latest one.")  # fmt: skip
+        if by[answers] and not by[rounds]:
+            raise InputError(
+                f"{by[answers][0][0]}: a {what} answer without the coefficients file it answers. "
+                f"Fix: pass the {name} the sites answered together with the answers."
+            )
+
+
 def read_site_files(paths: list[Path], *, config_hash: str | None = None) -> SiteFiles:
-    """Read and validate site summaries, and optionally a Cox proposal and its answers.
+    """Read and validate site summaries, and optionally the round files and their answers.
+
+    Round files: a Cox coefficients file (``cox_round.json``, Newton rounds of
+    ``cox_os``) and a robust round file (``robust_round.json``), each with the
+    sites' answers.
 
     Raises
     ------
@@ -114,39 +146,28 @@ def read_site_files(paths: list[Path], *, config_hash: str | None = None) -> Sit
     """
     if not paths:
         raise InputError("no site files given. Fix: `aftercar pool site1.json site2.json -o OUT`.")
-    summaries, answers, proposals = [], [], []
+    by: dict[str, list[tuple[Path, dict[str, Any]]]] = {k: [] for k in KINDS.values()}
     for path in map(Path, paths):
         data = _load(path)
-        kind = data.get("format")
-        if kind == FORMAT:
-            _check_summary(path, data)
-            summaries.append((path, data))
-        elif kind == ANSWER_FORMAT:
-            _check_version(path, data)
-            answers.append((path, data))
-        elif kind == ROUND_FORMAT:
-            _check_version(path, data)
-            proposals.append((path, data))
-        else:
+        kind = KINDS.get(data.get("format"))
+        if kind is None:
             raise InputError(
-                f"{path}: format {kind!r} is not an aftercar site summary, Cox proposal or "
-                "Cox answer. Fix: pass the files written by `aftercar site-summary`."
+                f"{path}: format {data.get('format')!r} is not an aftercar site summary, round "
+                "file or round answer. Fix: pass the files written by `aftercar site-summary` "
+                "and `aftercar pool`."
             )
-    if not summaries:
+        (_check_summary if kind == "summaries" else _check_version)(path, data)
+        by[kind].append((path, data))
+    if not by["summaries"]:
         raise InputError("no site summary among the files. Fix: pass every site's site.json.")
-    if len(proposals) > 1:
-        raise InputError(
-            f"{proposals[1][0]}: a second Cox coefficients file. Fix: pass only the latest one."
-        )
-    if answers and not proposals:
-        raise InputError(
-            f"{answers[0][0]}: a Cox round answer without the coefficients file it answers. "
-            "Fix: pass the cox_round.json the sites answered together with the answers."
-        )
-    _check_hashes(summaries + answers + proposals, config_hash)
-    _check_sites(summaries)
+    _check_rounds(by)
+    _check_hashes([f for files in by.values() for f in files], config_hash)
+    _check_sites(by["summaries"])
+    one = {k: (by[k][0][1] if by[k] else None) for k in ("proposals", "robust")}
     return SiteFiles(
-        summaries=[d for _, d in summaries],
-        proposal=proposals[0][1] if proposals else None,
-        answers=[d for _, d in answers],
+        summaries=[d for _, d in by["summaries"]],
+        proposal=one["proposals"],
+        answers=[d for _, d in by["answers"]],
+        robust=one["robust"],
+        robust_answers=[d for _, d in by["robust_answers"]],
     )

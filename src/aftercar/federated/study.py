@@ -19,7 +19,7 @@ from aftercar.analysis.model import Figures
 from aftercar.analysis.options import AnalysisOptions
 from aftercar.analysis.study import CURVE_ORDER
 from aftercar.derive import EndpointRules
-from aftercar.federated import models, pool
+from aftercar.federated import models, pool, robust
 from aftercar.federated.files import SiteFiles
 from aftercar.federated.table1 import pooled_table1
 from aftercar.report.model import ReportInput
@@ -37,6 +37,7 @@ class PooledStudy:
     figures: Figures
     notes: tuple[str, ...]
     next_round: dict[str, Any] | None = None
+    robust_round: dict[str, Any] | None = None
 
 
 def _sites_block(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -93,6 +94,26 @@ def _cox_os(files: SiteFiles, opts, config_hash, total, notes) -> tuple[dict, di
             "strata": Col.SITE, "pending_round": nxt["round"]}, nxt  # fmt: skip
 
 
+def _line_models(files: SiteFiles, opts, config_hash, out: dict, notes) -> dict | None:
+    """The line-level Cox models into ``out``; the robust round's file while unanswered."""
+    given = models.RobustFiles(files.robust, files.robust_answers)
+    pending = {}
+    for key, what in (("pfs_cox_tce", "TCE vs other"), ("pfs_cox_by_category", _CAT)):
+        out[key], spec = models.line_model(files.summaries, key, what, opts, notes, given)
+        if spec is not None:
+            pending[key] = spec
+    if not pending:
+        return None
+    notes.append(
+        "Line-level Cox models of PFS: model-based variance; the patient-clustered (robust) "
+        "variance of the study needs one more round: each site runs `aftercar site-summary "
+        "COHORT --cox-round robust_round.json -o robust-answer.json`, then `aftercar pool` "
+        "again with the site files, robust_round.json and every answer."
+    )
+    sites = [s[Col.SITE] for s in files.summaries]
+    return robust.proposal(pending, config_hash=config_hash, ties=opts.cox_ties, sites=sites)
+
+
 def _figures(curves: dict[str, dict[str, Any]], results: dict[str, Any]) -> Figures:
     os_block = results["os_from_progression"]
     annotations = {
@@ -119,7 +140,7 @@ def pool_study(
 ) -> PooledStudy:
     """Pool the sites' aggregates into the study's results (stratified by site)."""
     summaries = sorted(files.summaries, key=lambda s: s[Col.SITE])
-    files = SiteFiles(summaries, files.proposal, files.answers)
+    files = SiteFiles(summaries, files.proposal, files.answers, files.robust, files.robust_answers)
     notes: list[str] = []
     os_res, curves, os_rows = pool.os_block(summaries, options, rules.early_relapse_months)
     first, first_curves = pool.first_salvage_block(summaries, options, notes)
@@ -131,13 +152,10 @@ def pool_study(
         "os_from_progression": os_res,
         "first_salvage": first,
         "by_category": by_cat,
-        "all_lines": lines_block
-        | {
-            key: models.line_model(summaries, key, what, options, notes)
-            for key, what in (("pfs_cox_tce", "TCE vs other"), ("pfs_cox_by_category", _CAT))
-        },
+        "all_lines": lines_block,
         "cox_os": cox_os,
     }
+    robust_round = _line_models(files, options, config_hash, results["all_lines"], notes)
     _disclosure_notes(summaries, notes)
     k = max((s["disclosure"].get("suppress_below") or 0 for s in summaries), default=0) or None
     wide, results["table1_wide"] = pooled_table1(summaries, k)
@@ -161,7 +179,7 @@ def pool_study(
     figures = _figures(curves | first_curves | cat_curves, results)
     results["figures"] = figures.to_dict()
     tables = {"table1_wide": wide, "sites": pd.DataFrame(results["sites"])}
-    return PooledStudy(results, tables, figures, tuple(notes), nxt)
+    return PooledStudy(results, tables, figures, tuple(notes), nxt, robust_round)
 
 
 def report_input(

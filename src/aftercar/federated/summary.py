@@ -33,7 +33,7 @@ from aftercar.analysis.options import AnalysisOptions
 from aftercar.derive import DerivedCohort, EndpointRules
 from aftercar.errors import InputError
 from aftercar.federated import aggregate as agg
-from aftercar.federated import cox
+from aftercar.federated import cox, zph
 from aftercar.schema import DAYS_PER_MONTH, Col
 
 #: Format name and version of a site summary (``data/site_summary.schema.json``).
@@ -461,9 +461,18 @@ def summarise_cohort(
     return summary, derived
 
 
-def answer_round(derived: DerivedCohort, proposal: dict[str, Any], site: str) -> dict[str, Any]:
+def answer_round(
+    derived: DerivedCohort,
+    proposal: dict[str, Any],
+    site: str,
+    suppress_below: int | None = None,
+) -> dict[str, Any]:
     """This site's answer to a Cox coefficients file (``--cox-round``): log partial
-    likelihood, score and information of its stratum at the proposed coefficients."""
+    likelihood, score and information of its stratum at the proposed coefficients.
+
+    Round 0 adds the complete cases' event table (withheld under ``suppress_below``),
+    the round after convergence the sums of the pooled ``cox.zph``
+    (:mod:`aftercar.federated.zph`)."""
     if proposal.get("model") != "cox_os":
         raise InputError(
             f"--cox-round: model {proposal.get('model')!r} is not pooled by rounds. "
@@ -474,9 +483,14 @@ def answer_round(derived: DerivedCohort, proposal: dict[str, Any], site: str) ->
     pts = pts.loc[np.isfinite(t) & (t >= 0)].reset_index(drop=True)
     complete, x = cox.design_matrix(pts, proposal)
     sub = pts.loc[complete]
-    return cox.site_answer(
-        sub[Col.OS_MONTHS].to_numpy(float), sub[Col.OS_EVENT].to_numpy(bool), x, proposal, site
-    )
+    time, event = sub[Col.OS_MONTHS].to_numpy(float), sub[Col.OS_EVENT].to_numpy(bool)
+    out = cox.site_answer(time, event, x, proposal, site)
+    if proposal["round"] == 0:  # for the pooled cox.zph: the complete cases' event table
+        out["km_table"] = None if suppress_below else agg.event_table(time, event)
+    if proposal["state"].get("phase") == "zph":
+        ties = proposal.get("ties", "efron")
+        out["zph"] = zph.site_sums(time, event, x, proposal["beta"], proposal["state"]["g"], ties)
+    return out
 
 
 def site_name(patients: pd.DataFrame, source: str) -> str:

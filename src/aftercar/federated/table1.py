@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from aftercar.analysis.descriptive import TABLE1_ROWS
-from aftercar.analysis.table1 import _order as clinical_order
+from aftercar.analysis.table1 import clinical_order
 from aftercar.federated import aggregate as agg
 from aftercar.schema import Col
 
