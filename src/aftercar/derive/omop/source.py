@@ -135,7 +135,20 @@ def check_tables(tables: dict[str, ibis.Table], where: str) -> None:
         raise CohortError(problems, f"{len(problems)} problem(s) in the OMOP source {where}")
     for name, t in tables.items():  # OMOP names are lower case; some exports are not
         if any(c != c.lower() for c in t.columns):
-            tables[name] = t.rename({c.lower(): c for c in t.columns})
+            t = t.rename({c.lower(): c for c in t.columns})
+        tables[name] = _typed(t)
+
+
+def _typed(t: ibis.Table) -> ibis.Table:
+    """CDM types whatever the file inferred (an empty CSV column reads as text)."""
+    casts = {}
+    for c, typ in t.schema().items():
+        want = ("int64" if c.endswith("_id") else "date" if c.endswith("_date")
+                else "float64" if c == "value_as_number"
+                else "string" if c.endswith(("_source_value", "_name")) else None)  # fmt: skip
+        if want is not None and str(typ).lower().removesuffix("!") != want:
+            casts[c] = t[c].cast(want)
+    return t.mutate(**casts) if casts else t
 
 
 __all__ = ["OPTIONAL", "REQUIRED", "check_tables", "open_source"]
