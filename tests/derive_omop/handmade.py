@@ -72,7 +72,8 @@ def tables() -> dict[str, pa.Table]:
              for d, v in [("2021-02-20", 2.0), ("2021-04-01", 0.3), ("2021-05-01", 0.2)]]
     n_d, n_m = len(drugs), len(meas)
     return {
-        "person": pa.table({"person_id": [1, 2, 3, 4], "gender_concept_id": [8507, 8532, 8507, 8532],
+        "person": pa.table({"person_id": [1, 2, 3, 4],
+                            "gender_concept_id": [8507, 8532, 8507, 8532],
                             "year_of_birth": [1960, 1955, 1970, 1950]}),
         "observation_period": pa.table({"person_id": [1, 2, 3, 4],
                                         "observation_period_end_date": [D("2023-03-01")] * 4}),
