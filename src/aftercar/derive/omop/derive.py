@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from aftercar.derive.omop import cohort
 from aftercar.derive.omop.concepts import Concepts, load_concepts
-from aftercar.derive.omop.source import open_source
+from aftercar.derive.omop.source import close_source, open_source
 from aftercar.derive.raw.derive import derive_raw
 from aftercar.derive.raw.labs import normalise_labs
 from aftercar.derive.raw.result import RawDerivation
@@ -138,7 +138,9 @@ def derive_omop(
                              diagnosis_date=om.diagnosis.diagnosis_date,
                              condition_concept_id=om.diagnosis.condition_concept_id)  # fmt: skip
     result = RawDerivation(res.patients, res.lines, audit, attrition)
-    return OmopDerivation(result, steps_t, dx.to_pyarrow(), cmap)
+    out = OmopDerivation(result, steps_t, dx.to_pyarrow(), cmap)
+    close_source(con, source)
+    return out
 
 
 __all__ = ["OMOP_TABLES", "OmopDerivation", "derive_omop"]

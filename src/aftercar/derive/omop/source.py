@@ -35,6 +35,7 @@ OPTIONAL: dict[str, tuple[str, ...]] = {
     "care_site": ("care_site_id", "care_site_name"),
 }
 _EXTS = ("parquet", "csv")
+_ALIAS = "omop_source"
 
 
 def _file_of(folder: Path, name: str) -> Path | None:
@@ -60,8 +61,22 @@ def _from_folder(con, folder: Path) -> tuple[dict[str, ibis.Table], str]:
     return out, str(folder)
 
 
-def _from_database(con, database: str | None) -> dict[str, ibis.Table]:
-    have = set(con.list_tables(database=database))
+def list_tables(con, database: str) -> set[str]:
+    """Tables of ``database`` (``catalog.schema`` or ``schema``) on ``con``."""
+    try:
+        return set(con.list_tables(database=database))
+    except AttributeError:  # Ibis 12 list_tables on duckdb >= 2 (no fetch_arrow_table)
+        parts = database.split(".")
+        where = f"table_schema = '{parts[-1]}'"
+        if len(parts) == 2:
+            where += f" AND table_catalog = '{parts[0]}'"
+        res = con.raw_sql(f"SELECT table_name FROM information_schema.tables WHERE {where}")
+        rows = res.fetchall() if hasattr(res, "fetchall") else res.collect()
+        return {r[0] for r in rows}
+
+
+def _from_database(con, database: str) -> dict[str, ibis.Table]:
+    have = list_tables(con, database)
     have_lower = {t.lower(): t for t in have}
     out = {}
     for name in (*REQUIRED, *OPTIONAL):
@@ -77,8 +92,14 @@ def _attach(con, path: Path, schema: str | None) -> dict[str, ibis.Table]:
                                    "this engine cannot open a DuckDB database file",
                                    "use --engine duckdb, or export the tables to Parquet")],
                           f"{path}: a DuckDB file needs --engine duckdb")  # fmt: skip
-    attach(str(path), name="omop_source", read_only=True)
-    return _from_database(con, f"omop_source.{schema or 'main'}")
+    attach(str(path), name=_ALIAS, read_only=True)
+    return _from_database(con, f"{_ALIAS}.{schema or 'main'}")
+
+
+def close_source(con, source: str | Path) -> None:
+    """Detach a DuckDB file source (so that EPISODE rows can then be written into it)."""
+    if Path(source).is_file() and hasattr(con, "attach"):
+        con.raw_sql(f"DETACH {_ALIAS}")
 
 
 def open_source(con, source: str | Path, schema: str | None = None) -> dict[str, ibis.Table]:
@@ -151,4 +172,4 @@ def _typed(t: ibis.Table) -> ibis.Table:
     return t.mutate(**casts) if casts else t
 
 
-__all__ = ["OPTIONAL", "REQUIRED", "check_tables", "open_source"]
+__all__ = ["OPTIONAL", "REQUIRED", "check_tables", "close_source", "list_tables", "open_source"]

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 
 from aftercar.derive.omop.derive import OmopDerivation
 from aftercar.derive.omop.episodes import EPISODE_SCHEMA, EVENT_SCHEMA, build_episodes
+from aftercar.derive.omop.source import list_tables
 from aftercar.derive.raw.write import write_derivation
 from aftercar.errors import InputError
 
@@ -36,7 +37,7 @@ def _into_duckdb(d: OmopDerivation, database: Path, schema: str | None) -> int:
     con = connect("duckdb", database=database)
     try:
         db = schema or "main"
-        have = set(con.list_tables(database=db))
+        have = list_tables(con, db)
         first = 1
         if "episode" in have:
             ep = con.table("episode", database=db)
