@@ -25,9 +25,7 @@ def derive(
             "procedures, labs; CSV or Parquet; or its raw/). Not with --omop."
         ),
     ] = None,
-    output: Annotated[
-        Path, typer.Option("--output", "-o", help="Cohort folder to write.")
-    ] = Path("cohort"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="Cohort folder to write.")] = ...,
     rules: Annotated[
         Path | None, typer.Option("--rules", help="TOML overriding lot_rules / imwg_rules keys.")
     ] = None,
@@ -51,21 +49,33 @@ def derive(
                      "EPISODE_EVENT rows (OUT/episodes/; and into a DuckDB source)."),
     ] = False,
 ) -> None:
-    """Derive lines of therapy and IMWG responses from raw records (curated cohort + audit)."""
-    from aftercar.derive.raw.derive import derive_raw
-    from aftercar.derive.raw.read import read_raw
-    from aftercar.derive.raw.rules import load_rules
-    from aftercar.derive.raw.write import write_derivation
-
+    """Derive lines of therapy and IMWG responses from raw records or an OMOP CDM instance
+    (--omop; docs/omop.md): curated cohort + audit."""
     if fmt not in _FORMATS:
         raise InputError(f"--format must be one of {', '.join(_FORMATS)}, not {fmt!r}. "
                          "Fix: pass --format csv, parquet or xlsx.")  # fmt: skip
+    if omop is not None and rawdir is not None:
+        raise InputError("give either RAWDIR or --omop SOURCE, not both. Fix: "
+                         "`aftercar derive --omop SOURCE -o OUT`.")  # fmt: skip
+    if write_episodes and omop is None:
+        raise InputError("--write-episodes writes OMOP EPISODE rows and needs --omop SOURCE. "
+                         "Fix: `aftercar derive --omop SOURCE -o OUT --write-episodes`.")
     if omop is not None:
         _derive_omop(omop, output, rules, fmt, schema, engine, concepts, write_episodes)
         return
     if rawdir is None:
         raise InputError("no input given. Fix: `aftercar derive RAWDIR -o OUT` or "
                          "`aftercar derive --omop SOURCE -o OUT`.")
+    _derive_raw(rawdir, output, rules, fmt)
+
+
+def _derive_raw(rawdir: Path, output: Path, rules, fmt: str) -> None:
+    """``aftercar derive RAWDIR``: raw records -> curated cohort + audit."""
+    from aftercar.derive.raw.derive import derive_raw
+    from aftercar.derive.raw.read import read_raw
+    from aftercar.derive.raw.rules import load_rules
+    from aftercar.derive.raw.write import write_derivation
+
     if not rawdir.is_dir():
         raise InputError(f"{rawdir}: not a folder. Fix: give the folder that holds the raw "
                          "tables (patients, administrations, procedures, labs).")  # fmt: skip

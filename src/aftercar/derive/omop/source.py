@@ -167,7 +167,7 @@ def _typed(t: ibis.Table) -> ibis.Table:
         want = ("int64" if c.endswith("_id") else "date" if c.endswith("_date")
                 else "float64" if c == "value_as_number"
                 else "string" if c.endswith(("_source_value", "_name")) else None)  # fmt: skip
-        if want is not None and str(typ).lower().removesuffix("!") != want:
+        if want is not None and str(typ).removeprefix("!") != want:
             casts[c] = t[c].cast(want)
     return t.mutate(**casts) if casts else t
 
