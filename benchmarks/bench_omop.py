@@ -27,14 +27,17 @@ import time
 from pathlib import Path
 
 
-def _child(omop: str, engine: str, threads: int | None) -> None:
+def _child(omop: str, engine: str, threads: int | None, memory: str | None) -> None:
     """Derive (in this fresh process) and print wall time, peak memory and counts as JSON."""
     from aftercar.backends import connect
     from aftercar.derive.omop import derive_omop, episode_tables
 
     start = time.perf_counter()
     options = {"threads": threads} if threads and engine == "duckdb" else {}
-    d = derive_omop(omop, con=connect(engine, **options))
+    con = connect(engine, **options)
+    if memory and engine == "duckdb":  # DuckDB spills to disk beyond this
+        con.raw_sql(f"SET memory_limit = '{memory}'")
+    d = derive_omop(omop, con=con)
     episode, event = episode_tables(d)
     wall = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
@@ -73,12 +76,13 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=20261213)
     p.add_argument("--engine", default="duckdb", help="duckdb or spark")
     p.add_argument("--threads", type=int, default=None, help="DuckDB threads")
+    p.add_argument("--memory-limit", help="DuckDB memory_limit, e.g. 6GB (spills beyond)")
     p.add_argument("--omop", help="derive this existing OMOP folder (no simulation)")
     p.add_argument("--workdir", help="keep the simulated files here (default: a temp dir)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
-        _child(args.child, args.engine, args.threads)
+        _child(args.child, args.engine, args.threads, args.memory_limit)
         return
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.workdir or tmp)
@@ -87,6 +91,8 @@ def main() -> None:
         cmd = [sys.executable, __file__, "--child", str(omop), "--engine", args.engine]
         if args.threads:
             cmd += ["--threads", str(args.threads)]
+        if args.memory_limit:
+            cmd += ["--memory-limit", args.memory_limit]
         out = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if out.returncode:
             print(out.stderr[-3000:])

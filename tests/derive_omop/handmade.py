@@ -15,7 +15,9 @@ confirmed by 1.2 on 2022-06-29: index date 2022-06-01. Line 1: teclistamab weekl
 from 2022-07-01 (ingredient-level concept); from the 1.2 baseline, 0.5 and 0.4
 (>= 50 % reduction twice: PR), then 0.9 on 2022-10-15 (+0.5 g/dL over the 0.4
 nadir, > 25 %: PD) confirmed by 1.1: best response PR, progression 2022-10-15.
-Line 2: forimtamig (local concept) weekly from 2022-11-10.
+Line 2: forimtamig (local concept) weekly from 2022-11-10. Dexamethasone with line 1
+given once as an unmapped clinical-drug concept (read by its concept name) is part of
+line 1; dexamethasone marked "premed" in its source text is premedication.
 Patient 2: myeloma, ide-cel given as source text only (concept 0, "ABECMA"), no
 progression and no later therapy: left out at the index step.
 Patient 3: no myeloma (counted only). Patient 4: myeloma, no CAR T (listed).
@@ -59,6 +61,7 @@ def tables() -> dict[str, pa.Table]:
     drugs = [(1, 9000001, D("2022-01-10"), "CARVYKTI infusion")]
     drugs += [(1, 741578, d, "TECVAYLI SC") for d in _weekly("2022-07-01", 16)]
     drugs += [(1, 0, d, "dexamethasone 16 mg IV premed") for d in _weekly("2022-07-01", 4)]
+    drugs += [(1, 9000201, D("2022-07-08"), "")]  # unmapped concept: read by its name
     drugs += [(1, 2000000001, d, "study drug, protocol 12") for d in _weekly("2022-11-10", 9)]
     drugs += [(2, 0, D("2021-03-01"), "ABECMA 450 million cells IV")]
     drugs += [(4, 1336825, D("2021-05-01"), "bortezomib")]
@@ -98,10 +101,11 @@ def tables() -> dict[str, pa.Table]:
             "value_as_concept_id": pa.nulls(n_m, pa.int64()),
             "unit_concept_id": [r[4] for r in meas], "unit_source_value": [r[5] for r in meas],
             "measurement_source_value": pa.nulls(n_m, pa.string())}),
-        "concept": pa.table({"concept_id": [9000001, 9000101, 779144, 437233],
+        "concept": pa.table({"concept_id": [9000001, 9000101, 779144, 437233, 9000201],
                              "concept_name": ["ciltacabtagene autoleucel 0.75 MU/kg Injectable",
                                               "Multiple myeloma in relapse (test concept)",
-                                              "ciltacabtagene autoleucel", "Multiple myeloma"]}),
+                                              "ciltacabtagene autoleucel", "Multiple myeloma",
+                                              "dexamethasone 4 MG Oral Tablet"]}),
         "concept_ancestor": pa.table({"ancestor_concept_id": [779144, 437233],
                                       "descendant_concept_id": [9000001, 9000101]}),
     }  # fmt: skip

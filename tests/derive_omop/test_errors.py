@@ -55,7 +55,7 @@ def test_episodes_go_into_a_duckdb_source_once(tmp_path, capsys):
     assert n.fetchall() == [(32528, 1), (32941, 2)]
     events = con.execute("SELECT count(*) FROM episode_event").fetchone()[0]
     con.close()
-    assert events == 16 + 9  # teclistamab and forimtamig exposures of the two lines
+    assert events == 16 + 1 + 9  # teclistamab (+ its dexamethasone) and forimtamig exposures
     assert (tmp_path / "out" / "episodes" / "episode.csv").is_file()
     assert main([*args, "-o", str(tmp_path / "out2")]) == 2
     assert "already holds derived lines" in capsys.readouterr().err

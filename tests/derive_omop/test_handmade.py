@@ -37,7 +37,8 @@ def test_handmade_instance_is_derived_as_expected(tmp_path, local, engine, fmt):
     assert [r["start_date"] for r in lines] == EXPECTED["line_starts"]
     assert lines[0]["best_response"] == EXPECTED["best_response_line1"]
     assert lines[0]["progression_date"] == EXPECTED["progression_line1"]
-    assert "teclistamab" in lines[0]["drugs"] and "forimtamig" in lines[1]["drugs"]
+    assert lines[0]["drugs"] == "dexamethasone;teclistamab"
+    assert lines[1]["drugs"] == "forimtamig"
     assert d.cohort_steps["persons"].to_pylist() == EXPECTED["steps"]
 
 

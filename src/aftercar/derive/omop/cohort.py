@@ -37,7 +37,7 @@ _NO_FU = "neither a death date nor an observation period"
 def _index_car_t(con, adm: ibis.Table) -> ibis.Table:
     """``patient_id, car_t_date, car_t_product``: the first BCMA CAR-T exposure."""
     texts = adm.select("drug").distinct().to_pyarrow()["drug"].to_pylist()
-    cart = con.create_table("_omop_bcma_car_t", mapping._bcma_car_t(texts), overwrite=True)
+    cart = con.create_table("_omop_bcma_car_t", mapping.bcma_car_t_texts(texts), overwrite=True)
     c = adm.join(cart, "drug")
     first = c.group_by(Col.PATIENT_ID).aggregate(_first=c.date.min())
     c = c.join(first, Col.PATIENT_ID).filter(lambda t: t.date == t._first)
@@ -71,16 +71,13 @@ def _site(tables, pe: ibis.Table) -> ibis.Table:
 
 def _persons(tables, dx: ibis.Table) -> ibis.Table:
     pe = tables["person"].join(dx.select("person_id"), "person_id")
-    sex = pe.gender_concept_id.cast("int64").cases(*_sex_cases(), else_=ibis.null("string"))
+    sex = pe.gender_concept_id.cast("int64").cases(*mapping.SEX_CONCEPTS,
+                                                    else_=ibis.null("string"))
     if "gender_source_value" in pe.columns:
         sex = ibis.coalesce(sex, pe.gender_source_value.cast("string"))
     p = pe.select("person_id", **{Col.PATIENT_ID: pe.person_id.cast("string"), Col.SEX: sex,
                                   Col.BIRTH_DATE: _birth_date(pe)})  # fmt: skip
     return p.join(_site(tables, pe), "person_id")
-
-
-def _sex_cases():
-    return mapping._SEX
 
 
 def _follow_up(tables) -> tuple[ibis.Table, ibis.Table]:

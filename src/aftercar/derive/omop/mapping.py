@@ -37,7 +37,7 @@ from aftercar.schema import Col
 from aftercar.vocab import default_vocabulary, parse_regimen
 
 #: OMOP gender concepts -> the curated ``sex`` text (OMOP Gender vocabulary).
-_SEX = ((8507, "M"), (8532, "F"))
+SEX_CONCEPTS = ((8507, "M"), (8532, "F"))
 _PREMED = " (premedication)"
 
 
@@ -181,7 +181,7 @@ def procedures(con, tables, persons: ibis.Table, concepts) -> ibis.Table:
                      procedure=text, row=po.procedure_occurrence_id.cast("int64"))  # fmt: skip
 
 
-def _bcma_car_t(texts: list[str]) -> pa.Table:
+def bcma_car_t_texts(texts: list[str]) -> pa.Table:
     """``drug, product``: the texts naming a BCMA-directed CAR-T product (vocabulary)."""
     vocab = default_vocabulary()
     keep = []
@@ -193,4 +193,5 @@ def _bcma_car_t(texts: list[str]) -> pa.Table:
     return pa.table({"drug": pa.array(keep, pa.string())})
 
 
-__all__ = ["OmopRaw", "administrations", "diagnoses", "labs", "procedures"]
+__all__ = ["SEX_CONCEPTS", "OmopRaw", "administrations", "bcma_car_t_texts", "diagnoses", "labs",
+           "procedures"]  # fmt: skip
