@@ -101,6 +101,8 @@ def test_report_omop_equals_report_on_the_raw_copys_cohort(sim, both, tmp_path):
     pats = pats.append_column(Col.BIRTH_DATE, births[Col.BIRTH_DATE])
     write_cohort(pats, raw.lines.drop_columns([Col.DRUGS]), tmp_path / "cohort", format="csv")
     assert main(["report", str(tmp_path / "cohort"), "-o", str(tmp_path / "b")]) == 0
+    meta = json.loads((tmp_path / "a" / "results.json").read_text())["meta"]
+    assert meta["synthetic"] is True  # the simulated instance's provenance reaches the report
     a, b = _numbers(tmp_path / "a" / "results.json"), _numbers(tmp_path / "b" / "results.json")
     assert _close(a, b)
 

@@ -43,7 +43,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from aftercar.errors import InputError
-from aftercar.schema import Col
+from aftercar.schema import PROVENANCE_FILE, Col
 from aftercar.vocab import parse_regimen
 
 _BATCH = 2_000_000
@@ -303,6 +303,10 @@ def write_omop(raw: str | Path, out: str | Path, fmt: str = "parquet") -> tuple[
                 w.write(name, _index_products(pats, first, cc))
     finally:
         files = w.close()
+    marker = raw / PROVENANCE_FILE  # the instance is as synthetic as the records it holds
+    if marker.is_file():
+        (out / PROVENANCE_FILE).write_text(marker.read_text("utf-8"), encoding="utf-8")
+        files += (out / PROVENANCE_FILE,)
     return files
 
 

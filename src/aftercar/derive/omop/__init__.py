@@ -34,7 +34,7 @@ def derive_omop_folder(source, output, *, con=None, schema: str | None = None,
         ``output``, ready for :func:`aftercar.io.read_cohort`.
     """
     d = derive_omop(source, con=con, schema=schema, concepts=concepts, rules=rules)
-    write_omop_derivation(d, output, fmt)
+    write_omop_derivation(d, output, fmt, source=source)
     return Path(output)
 
 

@@ -3,6 +3,7 @@ attrition, and optionally EPISODE / EPISODE_EVENT as files or into the DuckDB so
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -14,6 +15,7 @@ from aftercar.derive.omop.episodes import EPISODE_SCHEMA, EVENT_SCHEMA, build_ep
 from aftercar.derive.omop.source import list_tables
 from aftercar.derive.raw.write import write_derivation
 from aftercar.errors import InputError
+from aftercar.schema import PROVENANCE_FILE
 
 
 def _write(table: pa.Table, path: Path) -> Path:
@@ -61,6 +63,23 @@ def _into_duckdb(d: OmopDerivation, database: Path, schema: str | None) -> int:
         con.disconnect()
 
 
+def _synthetic_marker(source: str | Path | None, output: Path) -> list[Path]:
+    """A cohort derived from a synthetic instance (its ``provenance.json``) is synthetic too."""
+    marker = Path(source) / PROVENANCE_FILE if source is not None else None
+    if marker is None or not marker.is_file():
+        return []
+    try:
+        record = json.loads(marker.read_text("utf-8"))
+    except ValueError:
+        return []
+    if not isinstance(record, dict) or record.get("synthetic") is not True:
+        return []
+    path = output / PROVENANCE_FILE
+    path.write_text(json.dumps({**record, "derived_by": "aftercar derive --omop",
+                                "derived_from": str(source)}, indent=2) + "\n", "utf-8")
+    return [path]
+
+
 def write_omop_derivation(
     d: OmopDerivation,
     output: str | Path,
@@ -80,6 +99,7 @@ def write_omop_derivation(
     written = write_derivation(d.result, output, fmt)
     ext = "parquet" if fmt == "parquet" else "csv"
     written.append(_write(d.cohort_steps, output / "audit" / f"omop_cohort.{ext}"))
+    written += _synthetic_marker(source, output)
     if not episodes:
         return written
     src = Path(source) if source is not None else None
