@@ -1,4 +1,5 @@
-"""``aftercar derive``: raw records (administrations, procedures, labs) in, a curated cohort out."""
+"""``aftercar derive``: raw records (administrations, procedures, labs) or an OMOP CDM
+instance (``--omop``) in, a curated cohort out."""
 
 from __future__ import annotations
 
@@ -18,27 +19,63 @@ _FORMATS = ("csv", "parquet", "xlsx")
 
 def derive(
     rawdir: Annotated[
-        Path,
+        Path | None,
         typer.Argument(
             help="Raw folder (patients, administrations, "
-            "procedures, labs; CSV or Parquet; or its raw/)."
+            "procedures, labs; CSV or Parquet; or its raw/). Not with --omop."
         ),
-    ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Cohort folder to write.")],
+    ] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Cohort folder to write.")] = ...,
     rules: Annotated[
         Path | None, typer.Option("--rules", help="TOML overriding lot_rules / imwg_rules keys.")
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv, parquet or xlsx.")] = "csv",
+    omop: Annotated[
+        str | None,
+        typer.Option("--omop", help="OMOP CDM source: a DuckDB file, a folder of Parquet/CSV "
+                     "tables, or (--engine spark) a catalog schema."),
+    ] = None,
+    schema: Annotated[
+        str | None, typer.Option("--schema", help="Schema of the OMOP tables in a DuckDB file.")
+    ] = None,
+    engine: Annotated[str, typer.Option("--engine", help="duckdb or spark.")] = "duckdb",
+    concepts: Annotated[
+        Path | None,
+        typer.Option("--concepts", help="TOML of local OMOP concepts (ids >= 2,000,000,000)."),
+    ] = None,
+    write_episodes: Annotated[
+        bool,
+        typer.Option("--write-episodes", help="Also write the lines as OMOP EPISODE and "
+                     "EPISODE_EVENT rows (OUT/episodes/; and into a DuckDB source)."),
+    ] = False,
 ) -> None:
-    """Derive lines of therapy and IMWG responses from raw records (curated cohort + audit)."""
+    """Derive lines of therapy and IMWG responses from raw records or an OMOP CDM instance
+    (--omop; docs/omop.md): curated cohort + audit."""
+    if fmt not in _FORMATS:
+        raise InputError(f"--format must be one of {', '.join(_FORMATS)}, not {fmt!r}. "
+                         "Fix: pass --format csv, parquet or xlsx.")  # fmt: skip
+    if omop is not None and rawdir is not None:
+        raise InputError("give either RAWDIR or --omop SOURCE, not both. Fix: "
+                         "`aftercar derive --omop SOURCE -o OUT`.")  # fmt: skip
+    if write_episodes and omop is None:
+        raise InputError("--write-episodes writes OMOP EPISODE rows and needs --omop SOURCE. "
+                         "Fix: `aftercar derive --omop SOURCE -o OUT --write-episodes`.")
+    if omop is not None:
+        _derive_omop(omop, output, rules, fmt, schema, engine, concepts, write_episodes)
+        return
+    if rawdir is None:
+        raise InputError("no input given. Fix: `aftercar derive RAWDIR -o OUT` or "
+                         "`aftercar derive --omop SOURCE -o OUT`.")
+    _derive_raw(rawdir, output, rules, fmt)
+
+
+def _derive_raw(rawdir: Path, output: Path, rules, fmt: str) -> None:
+    """``aftercar derive RAWDIR``: raw records -> curated cohort + audit."""
     from aftercar.derive.raw.derive import derive_raw
     from aftercar.derive.raw.read import read_raw
     from aftercar.derive.raw.rules import load_rules
     from aftercar.derive.raw.write import write_derivation
 
-    if fmt not in _FORMATS:
-        raise InputError(f"--format must be one of {', '.join(_FORMATS)}, not {fmt!r}. "
-                         "Fix: pass --format csv, parquet or xlsx.")  # fmt: skip
     if not rawdir.is_dir():
         raise InputError(f"{rawdir}: not a folder. Fix: give the folder that holds the raw "
                          "tables (patients, administrations, procedures, labs).")  # fmt: skip
@@ -59,6 +96,40 @@ def derive(
     n_lines = result.lines.num_rows
     typer.echo(f"{result.patients.num_rows} patients, {n_lines} lines written to {output}; "
                f"{result.attrition.num_rows} raw rows not used (see audit/attrition).")  # fmt: skip
+    typer.echo(f"Files: {', '.join(str(p) for p in written[:2])} and audit/.")
+
+
+def _derive_omop(source: str, output: Path, rules, fmt: str, schema, engine: str, concepts,
+                 episodes: bool) -> None:  # fmt: skip
+    """``aftercar derive --omop``: OMOP tables -> raw tables -> the same derivation."""
+    from aftercar.backends import connect
+    from aftercar.derive.omop import derive_omop, write_omop_derivation
+    from aftercar.derive.raw.rules import load_rules
+
+    con = connect(engine)
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("reading OMOP tables", total=_STEPS + 4)
+
+        def step(text: str) -> None:
+            bar.update(task, description=text, advance=1)
+
+        d = derive_omop(source, con=con, schema=schema, concepts=concepts,
+                        rules=load_rules(rules), progress=step)  # fmt: skip
+        bar.update(task, description="writing", advance=1)
+        written = write_omop_derivation(d, output, fmt, episodes=episodes, source=source,
+                                        schema=schema)  # fmt: skip
+        bar.update(task, description="done", completed=_STEPS + 4)
+    for s, n in zip(d.cohort_steps["step"].to_pylist(), d.cohort_steps["persons"].to_pylist(),
+                    strict=True):  # fmt: skip
+        typer.echo(f"{n:>10,}  {s}")
+    typer.echo(f"{d.result.patients.num_rows} patients, {d.result.lines.num_rows} lines written "
+               f"to {output}; {d.result.attrition.num_rows} OMOP rows not used (see "
+               "audit/attrition).")  # fmt: skip
+    if episodes:
+        typer.echo(f"EPISODE rows: {output / 'episodes'}"
+                   + (f" and the episode tables of {source}" if Path(source).is_file() else ""))
     typer.echo(f"Files: {', '.join(str(p) for p in written[:2])} and audit/.")
 
 

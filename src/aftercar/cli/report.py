@@ -48,6 +48,20 @@ def _derived_if_raw(path: Path, output: Path, force: bool) -> Path:
     return Path(derive_folder(path, target))
 
 
+def _derived_if_omop(source: str | None, engine: str, output: Path, force: bool) -> Path | None:
+    """``--omop SOURCE``: derive the OMOP instance first into OUTDIR's sibling folder."""
+    if source is None:
+        return None
+    from aftercar.backends import connect
+    from aftercar.derive.omop import derive_omop_folder
+    from aftercar.report.output import check_target
+
+    check_target(output, [Path(source)], force=force)
+    target = output.with_name(f"{output.name}-derived-cohort")
+    typer.echo(f"deriving the curated cohort of the OMOP instance {source} into {target}")
+    return Path(derive_omop_folder(source, target, con=connect(engine)))
+
+
 def _input_bounds(study, earliest_date: str | None, age_range: str | None):
     """Apply --earliest-date / --age-range (parsed as ``aftercar validate`` does)."""
     from aftercar.cli.validate import _age_range, _earliest
@@ -138,14 +152,25 @@ def report(
             "SOURCE_DATE_EPOCH (else 1970-01-01) and no timings.",
         ),
     ] = False,
+    omop: Annotated[
+        str | None,
+        typer.Option("--omop", help="Report on an OMOP CDM instance (DuckDB file or folder of "
+                     "Parquet/CSV tables): derived first, as `aftercar derive --omop`."),
+    ] = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="Engine of the --omop derivation: duckdb or spark.")
+    ] = "duckdb",
 ) -> None:
     """Analyse a cohort and write report.html, results.json, tables, figures and manifest."""
     from aftercar.pipeline import STEPS, run
     from aftercar.report import write_report
     from aftercar.report.output import check_target, probe
 
-    path = _resolve_cohort(cohort, demo)
-    path = _derived_if_raw(path, output, force)
+    if omop is not None and (cohort is not None or demo):
+        raise InputError("give one input: a COHORT path, --demo or --omop SOURCE. "
+                         "Fix: `aftercar report --omop SOURCE -o OUT`.")  # fmt: skip
+    derived = _derived_if_omop(omop, engine, output, force)
+    path = derived or _derived_if_raw(_resolve_cohort(cohort, demo), output, force)
     study = study_config(config, date_format, suppress_below)
     study = _input_bounds(study, earliest_date, age_range)
     if by:

@@ -23,6 +23,13 @@ def simulate(
     fmt: Annotated[
         str, typer.Option("--format", help="csv, parquet or xlsx (xlsx: curated, <= 100,000).")
     ] = "csv",
+    omop: Annotated[
+        bool,
+        typer.Option(
+            "--omop",
+            help="Also write the raw records as an OMOP CDM instance (omop/; implies --raw).",
+        ),
+    ] = False,
     params: Annotated[
         Path | None,
         typer.Option("--params", help="TOML file overriding keys of simulation.toml."),
@@ -32,7 +39,8 @@ def simulate(
 
     The model and its calibration (Van Oekelen et al., Blood 2023) are described in
     docs/simulation.md. Without --raw, OUT receives the curated format (patients
-    and lines), ready for `aftercar validate` and `aftercar report`.
+    and lines), ready for `aftercar validate` and `aftercar report`. With --omop, OUT/omop
+    holds the raw records as an OMOP CDM instance (`aftercar derive --omop OUT/omop`).
     """
     from aftercar.simulate.writer import write_simulated
 
@@ -41,9 +49,14 @@ def simulate(
     with Progress(*columns, console=console, transient=True, disable=patients < 50_000) as bar:
         task = bar.add_task("simulate", total=patients)
         files = write_simulated(
-            patients, out, seed=seed, format=fmt.lower(), raw=raw, params=params,
+            patients, out, seed=seed, format=fmt.lower(), raw=raw or omop, params=params,
             progress=lambda done: bar.update(task, completed=done),
         )  # fmt: skip
+    if omop:
+        from aftercar.simulate.omop import write_omop
+
+        omop_fmt = "csv" if fmt.lower() == "csv" else "parquet"
+        files = files + write_omop(out / "raw", out / "omop", omop_fmt)
     console.print(f"SYNTHETIC cohort: {patients} patients, seed {seed}", highlight=False)
     for path in files:
         typer.echo(str(path))

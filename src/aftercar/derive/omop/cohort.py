@@ -1,0 +1,136 @@
+"""The OMOP cohort: myeloma, a BCMA-directed CAR-T infusion, follow-up; with attrition.
+
+Steps (each counted in persons; ``audit/omop_cohort.csv``):
+
+1. persons in ``person``;
+2. with a multiple-myeloma condition (concept 437233, its descendants through
+   ``concept_ancestor``, or a local ``[conditions]`` concept);
+3. with a BCMA-directed CAR-T product in ``drug_exposure`` (ingredient concept or a
+   text the vocabulary reads as one; the first is the index CAR T);
+4. with a death date or an observation period (last follow-up);
+5. with a confirmed progression after the index CAR T (the raw derivation's index
+   date; persons without one are listed in the attrition).
+
+Persons with a myeloma diagnosis who leave at steps 3-4 are listed (``person``,
+``person_id``, reason); persons without myeloma are only counted.
+"""
+
+from __future__ import annotations
+
+import ibis
+
+from aftercar.derive.omop import mapping
+from aftercar.derive.omop.concepts import Concepts
+from aftercar.derive.omop.mapping import OmopRaw
+from aftercar.derive.raw.rules import Rules
+from aftercar.schema import Col
+
+STEP_PERSONS = "persons in the OMOP instance"
+STEP_MM = "with a multiple-myeloma condition (437233 or a descendant)"
+STEP_CAR_T = "with a BCMA-directed CAR-T infusion (drug_exposure)"
+STEP_FU = "with a death date or an observation period"
+STEP_INDEX = "with a confirmed progression after the index CAR T"
+_NO_CAR_T = "no BCMA-directed CAR-T product in drug_exposure"
+_NO_FU = "neither a death date nor an observation period"
+
+
+def _index_car_t(con, adm: ibis.Table) -> ibis.Table:
+    """``patient_id, car_t_date, car_t_product``: the first BCMA CAR-T exposure."""
+    texts = adm.select("drug").distinct().to_pyarrow()["drug"].to_pylist()
+    cart = con.create_table("_omop_bcma_car_t", mapping.bcma_car_t_texts(texts), overwrite=True)
+    c = adm.join(cart, "drug")
+    first = c.group_by(Col.PATIENT_ID).aggregate(_first=c.date.min())
+    c = c.join(first, Col.PATIENT_ID).filter(lambda t: t.date == t._first)
+    return c.group_by(Col.PATIENT_ID).aggregate(**{Col.CAR_T_DATE: c.date.min(),
+                                                   Col.CAR_T_PRODUCT: c.product.min()})
+
+
+def _birth_date(pe: ibis.Table) -> ibis.Value:
+    """Birth date: ``birth_datetime``, else year/month/day (missing month = 1 July)."""
+    month = pe.month_of_birth if "month_of_birth" in pe.columns else ibis.null("int64")
+    day = pe.day_of_birth if "day_of_birth" in pe.columns else ibis.null("int64")
+    d = ibis.ifelse(month.isnull(), 1, ibis.coalesce(day, 15))
+    made = ibis.date(pe.year_of_birth.cast("int32"), ibis.coalesce(month, 7).cast("int32"),
+                     d.cast("int32"))  # fmt: skip
+    if "birth_datetime" in pe.columns:
+        return ibis.coalesce(pe.birth_datetime.cast("date"), made)
+    return made
+
+
+def _site(tables, pe: ibis.Table) -> ibis.Table:
+    """``person_id, site``: the care site's name (else its id), null without one."""
+    if "care_site_id" not in pe.columns:
+        return pe.select("person_id", **{Col.SITE: ibis.null("string")})
+    if "care_site" in tables:
+        cs = tables["care_site"].select(_csid=ibis._.care_site_id, _csname=ibis._.care_site_name)
+        j = pe.left_join(cs, pe.care_site_id == cs._csid)
+        return j.select("person_id", **{Col.SITE: ibis.coalesce(
+            j._csname, j.care_site_id.cast("string"))})  # fmt: skip
+    return pe.select("person_id", **{Col.SITE: pe.care_site_id.cast("string")})
+
+
+def _persons(tables, dx: ibis.Table) -> ibis.Table:
+    pe = tables["person"].join(dx.select("person_id"), "person_id")
+    sex = pe.gender_concept_id.cast("int64").cases(*mapping.SEX_CONCEPTS,
+                                                    else_=ibis.null("string"))
+    if "gender_source_value" in pe.columns:
+        sex = ibis.coalesce(sex, pe.gender_source_value.cast("string"))
+    p = pe.select("person_id", **{Col.PATIENT_ID: pe.person_id.cast("string"), Col.SEX: sex,
+                                  Col.BIRTH_DATE: _birth_date(pe)})  # fmt: skip
+    return p.join(_site(tables, pe), "person_id")
+
+
+def _follow_up(tables) -> tuple[ibis.Table, ibis.Table]:
+    de = tables["death"]
+    death = de.group_by("person_id").aggregate(_death=de.death_date.cast("date").min())
+    op = tables["observation_period"]
+    last = op.group_by("person_id").aggregate(_op_end=op.observation_period_end_date
+                                              .cast("date").max())  # fmt: skip
+    return death, last
+
+
+def build(con, tables, concepts: Concepts, rules: Rules) -> OmopRaw:
+    """Map an OMOP instance to raw tables of the cohort's persons (module docstring)."""
+    dx = con.create_table("_omop_dx", mapping.diagnoses(con, tables, concepts), overwrite=True)
+    persons = con.create_table("_omop_persons", _persons(tables, dx), overwrite=True)
+    ids = persons.select("person_id", Col.PATIENT_ID)
+    adm = con.create_table("_omop_adm", mapping.administrations(con, tables, ids, concepts, rules),
+                           overwrite=True)  # fmt: skip
+    idx = _index_car_t(con, adm)
+    death, last = _follow_up(tables)
+    p = persons.left_join(idx, Col.PATIENT_ID).drop(f"{Col.PATIENT_ID}_right")
+    p = p.left_join(death, "person_id").drop("person_id_right")
+    p = p.left_join(last, "person_id").drop("person_id_right")
+    p = p.mutate(**{Col.DEATH_DATE: p._death,
+                    Col.LAST_FOLLOWUP_DATE: ibis.ifelse(p._death.isnull(), p._op_end,
+                                                        ibis.null("date"))})  # fmt: skip
+    reason = ibis.cases((p[Col.CAR_T_DATE].isnull(), _NO_CAR_T),
+                        (p._death.isnull() & p._op_end.isnull(), _NO_FU),
+                        else_=ibis.null("string"))  # fmt: skip
+    p = con.create_table("_omop_patients_all", p.mutate(_why=reason), overwrite=True)
+    cols = [Col.PATIENT_ID, Col.SITE, Col.SEX, Col.BIRTH_DATE, Col.CAR_T_PRODUCT, Col.CAR_T_DATE,
+            Col.DEATH_DATE, Col.LAST_FOLLOWUP_DATE]  # fmt: skip
+    kept = p.filter(p._why.isnull())
+    pats = kept.select(*cols, row=kept.person_id.cast("int64"))
+    excluded = p.filter(p._why.notnull()).select(
+        table=ibis.literal("person"), row=p.person_id.cast("int64"),
+        **{Col.PATIENT_ID: p[Col.PATIENT_ID]}, reason=p._why)  # fmt: skip
+    keep = pats.select(pats.row.name("person_id"), pats[Col.PATIENT_ID])
+    raw = {"patients": pats,
+           "administrations": adm.join(keep.select(Col.PATIENT_ID), Col.PATIENT_ID)
+           .select(Col.PATIENT_ID, "date", "drug", "row"),
+           "procedures": mapping.procedures(con, tables, keep, concepts),
+           "labs": mapping.labs(con, tables, keep, concepts, rules)}  # fmt: skip
+    return OmopRaw(raw, _steps(tables, dx, p), excluded, dx)
+
+
+def _steps(tables, dx: ibis.Table, p: ibis.Table) -> list[tuple[str, int]]:
+    counts = p.aggregate(
+        car_t=p[Col.CAR_T_DATE].notnull().sum(), fu=p._why.isnull().sum()
+    ).to_pyarrow().to_pylist()[0]
+    return [(STEP_PERSONS, int(tables["person"].count().to_pyarrow().as_py())),
+            (STEP_MM, int(dx.count().to_pyarrow().as_py())),
+            (STEP_CAR_T, int(counts["car_t"] or 0)), (STEP_FU, int(counts["fu"] or 0))]  # fmt: skip
+
+
+__all__ = ["STEP_CAR_T", "STEP_FU", "STEP_INDEX", "STEP_MM", "STEP_PERSONS", "build"]

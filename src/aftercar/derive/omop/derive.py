@@ -1,0 +1,146 @@
+"""An OMOP CDM instance in, the curated cohort (+ audit, attrition, EPISODE rows) out.
+
+:func:`derive_omop` maps the OMOP tables to the raw format
+(:mod:`aftercar.derive.omop.cohort`, :mod:`aftercar.derive.omop.mapping`) and runs
+the raw-records derivation (:func:`aftercar.derive.raw.derive_raw`) on the same
+Ibis connection, so the rules are those of ``aftercar derive RAWDIR`` exactly.
+OMOP row ids are carried as the raw ``row``: the audit and the attrition name
+``drug_exposure_id``, ``procedure_occurrence_id``, ``measurement_id`` and
+``person_id`` under their OMOP table names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from aftercar.derive.omop import cohort
+from aftercar.derive.omop.concepts import Concepts, load_concepts
+from aftercar.derive.omop.source import close_source, open_source
+from aftercar.derive.raw.derive import derive_raw
+from aftercar.derive.raw.labs import normalise_labs
+from aftercar.derive.raw.result import RawDerivation
+from aftercar.derive.raw.rules import Rules, load_rules
+from aftercar.errors import CohortError, Problem
+from aftercar.schema import Col
+
+#: Raw table name -> OMOP table name (for the audit and the attrition).
+OMOP_TABLES = {"patients": "person", "administrations": "drug_exposure",
+               "procedures": "procedure_occurrence", "labs": "measurement"}  # fmt: skip
+_MAX_LISTED = 20
+
+
+@dataclass
+class OmopDerivation:
+    """What :func:`derive_omop` returns.
+
+    Attributes
+    ----------
+    result
+        The derivation (curated ``patients`` + ``lines``, ``audit``, ``attrition``)
+        with OMOP table names and row ids; ``patient_id`` = ``person_id``.
+    cohort_steps
+        ``step, persons``: the attrition of the cohort definition.
+    diagnosis
+        ``patient_id, diagnosis_date, condition_concept_id`` (first myeloma condition).
+    concepts
+        The concept mappings used.
+    """
+
+    result: RawDerivation
+    cohort_steps: pa.Table
+    diagnosis: pa.Table
+    concepts: Concepts
+
+
+def _rename_tables(t: pa.Table, col: str = "table") -> pa.Table:
+    if col not in t.column_names:
+        return t
+    c = t[col]
+    for old, new in OMOP_TABLES.items():
+        c = pc.if_else(pc.equal(c, old), new, c)
+    return t.set_column(t.column_names.index(col), col, c)
+
+
+def _lab_check(con, labs, rules: Rules) -> None:
+    """Unreadable mapped measurements, named as OMOP rows (table, measurement_id, column)."""
+    norm = normalise_labs(con, labs, rules)
+    bad = norm.filter(norm.problem.notnull()).order_by("row").limit(_MAX_LISTED + 1)
+    rows = bad.to_pyarrow().to_pylist()
+    problems = []
+    for r in rows[:_MAX_LISTED]:
+        unit = "unit" in r["problem"]
+        col = "unit_concept_id / unit_source_value" if unit else "value_as_number"
+        fix = ("map the unit concept in a local concepts TOML [units], or add the unit text to "
+               "[units] of the rules" if unit else "give value_as_number (or a POSITIVE / "
+               "NEGATIVE value_as_concept_id for immunofixation)")  # fmt: skip
+        value = r["unit"] if unit else r["text"]
+        problems.append(Problem("measurement", r["row"], col, None if value is None else str(value),
+                                f"{r['test']}: {r['problem']} (measurement_id {r['row']})", fix))
+    if problems:
+        raise CohortError(problems, f"{len(problems)}{'+' if len(rows) > _MAX_LISTED else ''} "
+                          "unreadable myeloma measurement row(s)")  # fmt: skip
+
+
+def derive_omop(
+    source: str | Path,
+    *,
+    con=None,
+    schema: str | None = None,
+    concepts: str | Path | Concepts | None = None,
+    rules: Rules | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> OmopDerivation:
+    """Derive the study cohort of the OMOP instance ``source``.
+
+    Parameters
+    ----------
+    source
+        DuckDB file, folder of Parquet/CSV tables, or a catalog schema (Spark).
+    con
+        An Ibis connection (default: :func:`aftercar.backends.connect` ``("duckdb")``).
+    schema
+        Schema inside a DuckDB file (default ``main``).
+    concepts
+        Local concepts TOML, loaded :class:`Concepts`, or ``None`` (shipped mappings).
+    rules
+        Derivation rules (default: the shipped ones).
+    progress
+        Called with a short description before each step.
+
+    Raises
+    ------
+    CohortError
+        Missing table or column, or unreadable myeloma measurements (exit 2).
+    """
+    from aftercar.backends import connect
+
+    rules = rules or load_rules()
+    con = con if con is not None else connect("duckdb")
+    step = progress or (lambda _s: None)
+    step("reading the OMOP tables")
+    cmap = concepts if isinstance(concepts, Concepts) else load_concepts(concepts, rules)
+    tables = open_source(con, source, schema)
+    step("mapping OMOP concepts to drugs, procedures and labs")
+    om = cohort.build(con, tables, cmap, rules)
+    _lab_check(con, om.raw["labs"], rules)
+    res = derive_raw(om.raw, rules=rules, con=con, progress=progress)
+    attrition = pa.concat_tables([om.excluded.to_pyarrow().cast(res.attrition.schema),
+                                  _rename_tables(res.attrition)])  # fmt: skip
+    audit = {k: _rename_tables(v) for k, v in res.audit.items()}
+    steps = [*om.steps, (cohort.STEP_INDEX, res.patients.num_rows)]
+    steps_t = pa.table({"step": [s for s, _ in steps], "persons": [n for _, n in steps]})
+    dx = om.diagnosis.select(**{Col.PATIENT_ID: om.diagnosis.person_id.cast("string")},
+                             diagnosis_date=om.diagnosis.diagnosis_date,
+                             condition_concept_id=om.diagnosis.condition_concept_id)  # fmt: skip
+    result = RawDerivation(res.patients, res.lines, audit, attrition)
+    out = OmopDerivation(result, steps_t, dx.to_pyarrow(), cmap)
+    close_source(con, source)
+    return out
+
+
+__all__ = ["OMOP_TABLES", "OmopDerivation", "derive_omop"]

@@ -1,0 +1,106 @@
+"""Derived lines of therapy -> OMOP EPISODE and EPISODE_EVENT rows (Oncology extension).
+
+* one disease episode per patient (``episode_concept_id`` 32528 "Disease First
+  Occurrence", from the first myeloma condition, object = that condition concept);
+* one episode per salvage line (32941 "Cancer Drug Treatment"), ``episode_number`` =
+  the line number (1 = first line after the index progression),
+  ``episode_parent_id`` = the patient's disease episode, ``episode_source_value`` =
+  the regimen (cut to 50 characters, the CDM field size), object concept 0 (no
+  HemOnc regimen concept is derived);
+* ``episode_type_concept_id`` 32545 "Episode algorithmically derived from EHR";
+* EPISODE_EVENT: every drug exposure of a line (``event_id`` = ``drug_exposure_id``,
+  ``episode_event_field_concept_id`` 1147094), from the derivation's audit.
+
+Built in Arrow from the derived tables (one row per line; no per-row Python).
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from aftercar.schema import Col
+
+#: The CDM 5.4 EPISODE columns, in order, with their Arrow types.
+EPISODE_SCHEMA = pa.schema([
+    ("episode_id", pa.int64()), ("person_id", pa.int64()), ("episode_concept_id", pa.int32()),
+    ("episode_start_date", pa.date32()), ("episode_start_datetime", pa.timestamp("us")),
+    ("episode_end_date", pa.date32()), ("episode_end_datetime", pa.timestamp("us")),
+    ("episode_parent_id", pa.int64()), ("episode_number", pa.int32()),
+    ("episode_object_concept_id", pa.int32()), ("episode_type_concept_id", pa.int32()),
+    ("episode_source_value", pa.string()), ("episode_source_concept_id", pa.int32()),
+])  # fmt: skip
+EVENT_SCHEMA = pa.schema([("episode_id", pa.int64()), ("event_id", pa.int64()),
+                          ("episode_event_field_concept_id", pa.int32())])  # fmt: skip
+_SOURCE_VALUE_SIZE = 50
+
+
+def _const(n: int, value, typ: pa.DataType) -> pa.Array:
+    return pa.array([value] * n, typ) if value is not None else pa.nulls(n, typ)
+
+
+def _episodes(n: int, cols: dict) -> pa.Table:
+    out = {}
+    for f in EPISODE_SCHEMA:
+        v = cols.get(f.name)
+        out[f.name] = v.cast(f.type) if isinstance(v, pa.Array | pa.ChunkedArray) \
+            else _const(n, v, f.type)  # fmt: skip
+    return pa.table(out, schema=EPISODE_SCHEMA)
+
+
+def build_episodes(lines: pa.Table, events: pa.Table, diagnosis: pa.Table, concepts: dict,
+                   first_id: int = 1) -> tuple[pa.Table, pa.Table]:  # fmt: skip
+    """Return ``(episode, episode_event)`` for the derived ``lines``.
+
+    Parameters
+    ----------
+    lines
+        Derived lines (``patient_id`` = person_id as text, ``line``, dates, ``regimen``).
+    events
+        The audit's ``events`` (``table``, ``row`` = OMOP row id, ``patient_id``, ``line``).
+    diagnosis
+        ``patient_id, diagnosis_date, condition_concept_id`` of the cohort's patients.
+    concepts
+        ``data/omop/episodes.toml`` (concept ids).
+    first_id
+        The first ``episode_id`` to use (ids run on from there).
+    """
+    pats = pc.unique(lines[Col.PATIENT_ID]).sort()
+    dx = diagnosis.filter(pc.is_in(diagnosis[Col.PATIENT_ID], value_set=pats))
+    dx = dx.sort_by(Col.PATIENT_ID)
+    nd, nl = dx.num_rows, lines.num_rows
+    d_ids = pa.array(range(first_id, first_id + nd), pa.int64())
+    disease = _episodes(nd, {
+        "episode_id": d_ids, "person_id": dx[Col.PATIENT_ID].cast(pa.int64()),
+        "episode_concept_id": concepts["disease"], "episode_start_date": dx["diagnosis_date"],
+        "episode_object_concept_id": dx["condition_concept_id"],
+        "episode_type_concept_id": concepts["derived"], "episode_source_value": "multiple myeloma",
+    })  # fmt: skip
+    parent = pc.take(d_ids, pc.index_in(lines[Col.PATIENT_ID], value_set=dx[Col.PATIENT_ID]))
+    l_ids = pa.array(range(first_id + nd, first_id + nd + nl), pa.int64())
+    regimen = pc.utf8_slice_codeunits(lines[Col.REGIMEN], 0, _SOURCE_VALUE_SIZE)
+    line_ep = _episodes(nl, {
+        "episode_id": l_ids, "person_id": lines[Col.PATIENT_ID].cast(pa.int64()),
+        "episode_concept_id": concepts["line_of_therapy"],
+        "episode_start_date": lines[Col.START_DATE],
+        "episode_end_date": lines[Col.END_DATE],
+        "episode_parent_id": parent,
+        "episode_number": lines[Col.LINE], "episode_object_concept_id": concepts["no_object"],
+        "episode_type_concept_id": concepts["derived"], "episode_source_value": regimen,
+    })  # fmt: skip
+    keys = pa.table({Col.PATIENT_ID: lines[Col.PATIENT_ID], Col.LINE: lines[Col.LINE],
+                     "episode_id": l_ids})  # fmt: skip
+    ev = events.filter(pc.and_(pc.equal(events["table"], "drug_exposure"),
+                               pc.greater(events[Col.LINE], 0)))  # fmt: skip
+    ev = ev.select([Col.PATIENT_ID, Col.LINE, "row"]).group_by(
+        [Col.PATIENT_ID, Col.LINE, "row"]).aggregate([])  # fmt: skip
+    j = ev.join(keys, [Col.PATIENT_ID, Col.LINE]).sort_by([("episode_id", "ascending"),
+                                                          ("row", "ascending")])  # fmt: skip
+    event = pa.table({"episode_id": j["episode_id"], "event_id": j["row"],
+                      "episode_event_field_concept_id": _const(
+                          j.num_rows, concepts["drug_exposure_field"], pa.int32())},
+                     schema=EVENT_SCHEMA)  # fmt: skip
+    return pa.concat_tables([disease, line_ep]), event
+
+
+__all__ = ["EPISODE_SCHEMA", "EVENT_SCHEMA", "build_episodes"]

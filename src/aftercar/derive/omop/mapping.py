@@ -1,0 +1,197 @@
+"""OMOP CDM tables -> the four raw tables of ``data/raw_format.csv``, as Ibis expressions.
+
+* ``drug_exposure`` -> ``administrations``: one row per drug exposure (``row`` =
+  ``drug_exposure_id``); its text is the aftercar names of the RxNorm ingredients
+  it maps to (the concept itself or, with ``concept_ancestor``, its ingredient
+  ancestors), else its concept name, else ``drug_source_value``, read by the
+  regimen vocabulary. A ``drug_source_value`` or ``sig`` matching the rules'
+  premedication pattern marks the exposure as premedication.
+* ``measurement`` -> ``labs`` (``row`` = ``measurement_id``): the LOINC concepts of
+  ``measurements.csv`` (or a ``measurement_source_value`` that is a test name of
+  ``[tests]``); value = ``value_as_number``, else the result concept
+  (``values.csv``), else ``value_source_value``; unit from ``unit_concept_id``
+  (``units.csv``), else ``unit_source_value``.
+* ``procedure_occurrence`` -> ``procedures`` (``row`` = ``procedure_occurrence_id``):
+  the concept's text (``procedures.csv``), else ``procedure_source_value``, else the
+  concept name.
+* ``person`` + ``condition_occurrence`` + ``death`` + ``observation_period`` ->
+  ``patients`` (``row`` = ``person_id``): persons with a multiple-myeloma condition
+  (437233 or a descendant) and a BCMA-directed CAR-T exposure (the first is the
+  index CAR T), with a death date or an observation period.
+
+No row-wise Python: the only Python steps read the distinct drug texts (a few
+hundred) through the vocabulary, as :mod:`aftercar.derive.raw.classify` does.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import ibis
+import pyarrow as pa
+
+from aftercar.derive.omop.concepts import Concepts
+from aftercar.derive.raw.rules import Rules
+from aftercar.schema import Col
+from aftercar.vocab import default_vocabulary, parse_regimen
+
+#: OMOP gender concepts -> the curated ``sex`` text (OMOP Gender vocabulary).
+SEX_CONCEPTS = ((8507, "M"), (8532, "F"))
+_PREMED = " (premedication)"
+
+
+@dataclass
+class OmopRaw:
+    """The raw tables of an OMOP instance (Ibis tables on the source's connection).
+
+    Attributes
+    ----------
+    raw
+        ``{"patients", "administrations", "procedures", "labs"}`` in the raw format,
+        each with ``row`` = the OMOP row id (person, drug exposure, procedure,
+        measurement).
+    steps
+        ``(step, persons)`` attrition counts of the cohort definition.
+    excluded
+        Persons with a myeloma diagnosis left out: ``table, row, patient_id, reason``.
+    diagnosis
+        ``patient_id, diagnosis_date, condition_concept_id`` (first myeloma condition).
+    """
+
+    raw: dict[str, ibis.Table]
+    steps: list[tuple[str, int]]
+    excluded: ibis.Table
+    diagnosis: ibis.Table
+
+
+def _lookup(con, name: str, table: pa.Table) -> ibis.Table:
+    return con.create_table(f"_omop_{name}", table, overwrite=True)
+
+
+def _ids_with_descendants(con, tables, ids: ibis.Table) -> ibis.Table:
+    """``concept_id`` of ``ids`` and, with ``concept_ancestor``, of their descendants."""
+    if "concept_ancestor" not in tables:
+        return ids.select("concept_id", "text")
+    ca = tables["concept_ancestor"]
+    j = ca.join(ids, ca.ancestor_concept_id == ids.concept_id)
+    d = j.select(concept_id=j.descendant_concept_id.cast("int64"), text=j.text)
+    return ids.select("concept_id", "text").union(d, distinct=True)
+
+
+def diagnoses(con, tables, concepts: Concepts) -> ibis.Table:
+    """First multiple-myeloma condition of each person: ``person_id, diagnosis_date, ...``."""
+    ids = _ids_with_descendants(con, tables, _lookup(con, "mm", concepts.table("conditions")))
+    ids = ids.select("concept_id").distinct()
+    co = tables["condition_occurrence"]
+    d = co.join(ids, co.condition_concept_id.cast("int64") == ids.concept_id)
+    d = d.mutate(dx=d.condition_start_date.cast("date"))
+    return d.group_by("person_id").aggregate(diagnosis_date=d.dx.min(),
+                                              condition_concept_id=d.condition_concept_id.min())
+
+
+def _ingredient_names(con, tables, concepts: Concepts) -> ibis.Table:
+    """``drug_concept_id, mapped``: the aftercar names of each concept's mapped ingredients.
+
+    Computed over the (small) set of concepts that map, in Python, so that the joined
+    names are sorted the same way on every engine.
+    """
+    ing = _lookup(con, "ingredients", concepts.table("ingredients"))
+    m = _ids_with_descendants(con, tables, ing).to_pyarrow().to_pylist()
+    names: dict[int, set[str]] = {}
+    for r in m:
+        names.setdefault(r["concept_id"], set()).add(r["text"])
+    ids = sorted(names)
+    t = pa.table({"drug_concept_id": pa.array(ids, pa.int64()),
+                  "mapped": [" + ".join(sorted(names[i])) for i in ids]})  # fmt: skip
+    return _lookup(con, "ingredient_names", t)
+
+
+def _concept_name(tables, t: ibis.Table, col: str) -> ibis.Table:
+    """``t`` with ``_cname``: the concept name of ``t[col]`` (null without a concept table)."""
+    if "concept" not in tables:
+        return t.mutate(_cname=ibis.null("string"))
+    c = tables["concept"].select(_cid=ibis._.concept_id.cast("int64"), _cname=ibis._.concept_name)
+    j = t.left_join(c, t[col].cast("int64") == c._cid)
+    return j.drop("_cid")
+
+
+def administrations(con, tables, persons: ibis.Table, concepts, rules: Rules) -> ibis.Table:
+    """``patient_id, date, drug, row, product`` from ``drug_exposure`` (module docstring).
+
+    ``product`` (the source text, else the mapped text) names a CAR-T product.
+    """
+    de = tables["drug_exposure"].join(persons, "person_id")
+    names = _ingredient_names(con, tables, concepts)
+    de = de.mutate(_dcid=de.drug_concept_id.cast("int64"))
+    de = de.left_join(names, de._dcid == names.drug_concept_id)
+    de = _concept_name(tables, de, "_dcid")
+    known = ibis.ifelse(de._dcid == 0, ibis.null("string"), de._cname)
+    text = ibis.coalesce(de.mapped, known, de.drug_source_value.strip().nullif(""),
+                         "unmapped drug_concept_id " + de._dcid.cast("string"))  # fmt: skip
+    pattern = rules.get("steroids", "premedication_pattern").lower()
+    marks = de.drug_source_value.fill_null("")
+    if "sig" in de.columns:
+        marks = marks + " " + de["sig"].cast("string").fill_null("")
+    premed = marks.lower().re_search(pattern) & ~text.lower().re_search(pattern)
+    start = de.drug_exposure_start_date.cast("date")
+    return de.select(**{Col.PATIENT_ID: de.patient_id}, date=start,
+                     drug=ibis.ifelse(premed, text + _PREMED, text),
+                     row=de.drug_exposure_id.cast("int64"),
+                     product=ibis.coalesce(de.drug_source_value.strip().nullif(""),
+                                           text))  # fmt: skip
+
+
+def labs(con, tables, persons: ibis.Table, concepts, rules: Rules) -> ibis.Table:
+    """``patient_id, date, test, value, unit, row`` from ``measurement``."""
+    me = tables["measurement"].join(persons, "person_id")
+    tests = _lookup(con, "tests", concepts.table("measurements"))
+    known = pa.table({"_src": list(rules.test_names())})
+    src = _lookup(con, "test_names", known)
+    me = me.mutate(_mcid=me.measurement_concept_id.cast("int64"),
+                   _src=me.measurement_source_value.strip().lower())  # fmt: skip
+    me = me.left_join(tests, me._mcid == tests.concept_id).rename(_test="text")
+    me = me.left_join(src.mutate(_srcok=src._src), me._src == src._src)
+    test = ibis.coalesce(me._test, ibis.ifelse(me._srcok.notnull(), me.measurement_source_value,
+                                                ibis.null("string")))  # fmt: skip
+    me = me.mutate(_t=test).filter(lambda t: t._t.notnull())
+    vals = _lookup(con, "values", concepts.table("values")).rename(_vid="concept_id", _v="text")
+    units = _lookup(con, "units", concepts.table("units")).rename(_uid="concept_id", _u="text")
+    me = me.left_join(vals, me.value_as_concept_id.cast("int64") == vals._vid)
+    me = me.left_join(units, me.unit_concept_id.cast("int64") == units._uid)
+    source_value = me.value_source_value if "value_source_value" in me.columns else None
+    value = ibis.coalesce(me.value_as_number.cast("float64").cast("string"), me._v,
+                          *([source_value.cast("string")] if source_value is not None else []))
+    return me.select(**{Col.PATIENT_ID: me.patient_id}, date=me.measurement_date.cast("date"),
+                     test=me._t, value=value, unit=ibis.coalesce(me._u, me.unit_source_value),
+                     row=me.measurement_id.cast("int64"))  # fmt: skip
+
+
+def procedures(con, tables, persons: ibis.Table, concepts) -> ibis.Table:
+    """``patient_id, date, procedure, row`` from ``procedure_occurrence``."""
+    po = tables["procedure_occurrence"].join(persons, "person_id")
+    look = _lookup(con, "procedures", concepts.table("procedures"))
+    po = po.mutate(_pcid=po.procedure_concept_id.cast("int64"))
+    po = po.left_join(look, po._pcid == look.concept_id)
+    po = _concept_name(tables, po, "_pcid")
+    known = ibis.ifelse(po._pcid == 0, ibis.null("string"), po._cname)
+    text = ibis.coalesce(po.text, po.procedure_source_value.strip().nullif(""), known,
+                         "unmapped procedure_concept_id " + po._pcid.cast("string"))  # fmt: skip
+    return po.select(**{Col.PATIENT_ID: po.patient_id}, date=po.procedure_date.cast("date"),
+                     procedure=text, row=po.procedure_occurrence_id.cast("int64"))  # fmt: skip
+
+
+def bcma_car_t_texts(texts: list[str]) -> pa.Table:
+    """``drug, product``: the texts naming a BCMA-directed CAR-T product (vocabulary)."""
+    vocab = default_vocabulary()
+    keep = []
+    for t in texts:
+        drugs = parse_regimen(re.sub(r"\s*\+\s*", " + ", t)).drugs
+        if any(vocab.drugs[d].drug_class == "car_t" and vocab.drugs[d].bcma_directed
+               for d in drugs):  # fmt: skip
+            keep.append(t)
+    return pa.table({"drug": pa.array(keep, pa.string())})
+
+
+__all__ = ["SEX_CONCEPTS", "OmopRaw", "administrations", "bcma_car_t_texts", "diagnoses", "labs",
+           "procedures"]  # fmt: skip

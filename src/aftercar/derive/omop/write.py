@@ -1,0 +1,116 @@
+"""Write an OMOP derivation: the cohort and audit (as ``aftercar derive``), the cohort
+attrition, and optionally EPISODE / EPISODE_EVENT as files or into the DuckDB source."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from aftercar.derive.omop.derive import OmopDerivation
+from aftercar.derive.omop.episodes import EPISODE_SCHEMA, EVENT_SCHEMA, build_episodes
+from aftercar.derive.omop.source import list_tables
+from aftercar.derive.raw.write import write_derivation
+from aftercar.errors import InputError
+from aftercar.schema import PROVENANCE_FILE
+
+
+def _write(table: pa.Table, path: Path) -> Path:
+    if path.suffix == ".parquet":
+        pq.write_table(table, path)
+    else:
+        pacsv.write_csv(table, path)
+    return path
+
+
+def episode_tables(d: OmopDerivation, first_id: int = 1) -> tuple[pa.Table, pa.Table]:
+    """``(episode, episode_event)`` of a derivation (see :mod:`.episodes`)."""
+    return build_episodes(d.result.lines, d.result.audit["events"], d.diagnosis,
+                          d.concepts.episode, first_id)  # fmt: skip
+
+
+def _into_duckdb(d: OmopDerivation, database: Path, schema: str | None) -> int:
+    """Append the episodes to ``episode`` / ``episode_event`` of a DuckDB file."""
+    from aftercar.backends import connect
+
+    con = connect("duckdb", database=database)
+    try:
+        db = schema or "main"
+        have = list_tables(con, db)
+        first = 1
+        if "episode" in have:
+            ep = con.table("episode", database=db)
+            c = d.concepts.episode
+            derived = ep.filter((ep.episode_type_concept_id == c["derived"])
+                                & (ep.episode_concept_id == c["line_of_therapy"]))
+            if derived.count().to_pyarrow().as_py():
+                raise InputError(
+                    f"{database}: the episode table already holds derived lines of therapy "
+                    "(episode_concept_id 32941, type 32545). Fix: delete them first, or write "
+                    "the episodes as files only (without a DuckDB source).")  # fmt: skip
+            first = int(ep.episode_id.max().fill_null(0).to_pyarrow().as_py()) + 1
+        episode, event = episode_tables(d, first)
+        for name, table, schema_ in (("episode", episode, EPISODE_SCHEMA),
+                                     ("episode_event", event, EVENT_SCHEMA)):  # fmt: skip
+            if name not in have:
+                con.create_table(name, schema=schema_, database=db)
+            con.insert(name, table, database=db)
+        return episode.num_rows
+    finally:
+        con.disconnect()
+
+
+def _synthetic_marker(source: str | Path | None, output: Path) -> list[Path]:
+    """A cohort derived from a synthetic instance (its ``provenance.json``) is synthetic too."""
+    marker = Path(source) / PROVENANCE_FILE if source is not None else None
+    if marker is None or not marker.is_file():
+        return []
+    try:
+        record = json.loads(marker.read_text("utf-8"))
+    except ValueError:
+        return []
+    if not isinstance(record, dict) or record.get("synthetic") is not True:
+        return []
+    path = output / PROVENANCE_FILE
+    path.write_text(json.dumps({**record, "derived_by": "aftercar derive --omop",
+                                "derived_from": str(source)}, indent=2) + "\n", "utf-8")
+    return [path]
+
+
+def write_omop_derivation(
+    d: OmopDerivation,
+    output: str | Path,
+    fmt: str = "csv",
+    *,
+    episodes: bool = False,
+    source: str | Path | None = None,
+    schema: str | None = None,
+) -> list[Path]:
+    """Write the cohort, ``audit/`` (+ ``omop_cohort``) and, with ``episodes``, the EPISODE rows.
+
+    EPISODE and EPISODE_EVENT go to ``output/episodes/`` (CSV or Parquet) and, when
+    ``source`` is a DuckDB file, are also appended to its ``episode`` and
+    ``episode_event`` tables (refused when derived lines are already there).
+    """
+    output = Path(output)
+    written = write_derivation(d.result, output, fmt)
+    ext = "parquet" if fmt == "parquet" else "csv"
+    written.append(_write(d.cohort_steps, output / "audit" / f"omop_cohort.{ext}"))
+    written += _synthetic_marker(source, output)
+    if not episodes:
+        return written
+    src = Path(source) if source is not None else None
+    if src is not None and src.is_file():
+        _into_duckdb(d, src, schema)
+    folder = output / "episodes"
+    folder.mkdir(parents=True, exist_ok=True)
+    episode, event = episode_tables(d)
+    written.append(_write(episode, folder / f"episode.{ext}"))
+    written.append(_write(event, folder / f"episode_event.{ext}"))
+    return written
+
+
+__all__ = ["episode_tables", "write_omop_derivation"]

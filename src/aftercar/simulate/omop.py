@@ -1,0 +1,313 @@
+"""The simulated raw records as an OMOP CDM 5.4 instance (``aftercar simulate --omop``).
+
+Converts whatever the raw folder holds (``patients``, ``administrations``,
+``procedures``, ``labs``; CSV or Parquet) table by table, in batches, with Arrow
+compute (a Python step only per distinct text):
+
+* ``person`` (``person_id`` = 1.., ``person_source_value`` = the simulated id,
+  gender 8507/8532, birth date = ``birth_date`` or ``car_t_date`` minus
+  ``age_at_cart`` years, care site = ``site``), ``care_site``, ``death``;
+* ``observation_period``: one year before the CAR T (the simulator draws no earlier
+  history) to the last follow-up or death;
+* ``condition_occurrence``: multiple myeloma (437233) one year before the CAR T (the
+  simulator draws no diagnosis date; only the disease EPISODE uses it);
+* ``drug_exposure`` (``drug_exposure_id`` in file order): the RxNorm ingredient
+  concept when the order text names exactly one ingredient of
+  ``data/omop/drug_ingredients.csv``, else 0; ``drug_source_value`` = the order
+  text; plus the index CAR-T product on ``car_t_date`` (its ingredient concept, else
+  0, with the product text as source value), which the raw patients table names;
+* ``procedure_occurrence``: the concept of ``data/omop/procedures.csv`` whose text
+  equals the procedure text, else 0, with the text as source value;
+* ``measurement``: the LOINC concept of the test's IMWG parameter (serum M-protein,
+  kappa and lambda FLC, marrow plasma cells), else 0 with the test name as
+  ``measurement_source_value``; numbers in ``value_as_number``, POSITIVE / NEGATIVE
+  as ``value_as_concept_id`` 45884084 / 45878583; unit concept from
+  ``data/omop/units.csv`` and the unit text as ``unit_source_value``;
+* ``concept`` and ``concept_ancestor``: the concepts used (ancestor rows of level 0).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tomllib
+from collections.abc import Iterator
+from datetime import timedelta
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from aftercar.errors import InputError
+from aftercar.schema import PROVENANCE_FILE, Col
+from aftercar.vocab import parse_regimen
+
+_BATCH = 2_000_000
+_YEAR = timedelta(days=365)
+_MM = 437233
+_GENDER = {"M": 8507, "F": 8532}
+_POS, _NEG = 45884084, 45878583
+#: IMWG parameter -> the measurement test name of ``data/omop/measurements.csv``.
+_PARAM_TEST = {"serum_m": "serum M-protein", "kappa": "kappa FLC", "lambda": "lambda FLC",
+               "marrow_pc": "marrow plasma cells %"}  # fmt: skip
+
+
+def _data_csv(name: str) -> list[dict[str, str]]:
+    text = resources.files("aftercar.data").joinpath(f"omop/{name}").read_text("utf-8")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _tests() -> dict[str, str]:
+    """Lower-case raw test text -> IMWG parameter (``[tests]`` of ``imwg_rules.toml``)."""
+    text = resources.files("aftercar.data").joinpath("imwg_rules.toml").read_text("utf-8")
+    tests = tomllib.loads(text)["tests"]
+    return {t.lower(): p for p, names in tests.items() for t in names}
+
+
+def _file(raw: Path, name: str) -> Path:
+    for ext in ("parquet", "csv"):
+        if (raw / f"{name}.{ext}").is_file():
+            return raw / f"{name}.{ext}"
+    raise InputError(f"{raw}: no {name}.parquet or {name}.csv. Fix: simulate with --raw first.")
+
+
+_TYPES = {"date": pa.date32(), Col.CAR_T_DATE: pa.date32(), Col.DEATH_DATE: pa.date32(),
+          Col.LAST_FOLLOWUP_DATE: pa.date32(), Col.BIRTH_DATE: pa.date32(),
+          "value": pa.string(), Col.AGE_AT_CART: pa.float64()}  # fmt: skip
+
+
+def _batches(f: Path) -> Iterator[pa.Table]:
+    if f.suffix == ".parquet":
+        for b in pq.ParquetFile(f).iter_batches(batch_size=_BATCH):
+            yield pa.Table.from_batches([b])
+        return
+    opts = pacsv.ConvertOptions(column_types=_TYPES, strings_can_be_null=True)
+    reader = pacsv.open_csv(f, convert_options=opts,
+                            read_options=pacsv.ReadOptions(block_size=64 << 20))  # fmt: skip
+    for b in reader:
+        yield pa.Table.from_batches([b])
+
+
+class _Writer:
+    """One Parquet or CSV file per OMOP table, appended batch by batch."""
+
+    def __init__(self, out: Path, fmt: str) -> None:
+        self.out, self.fmt, self.open = out, fmt, {}
+
+    def write(self, name: str, t: pa.Table) -> None:
+        if name not in self.open:
+            path = self.out / f"{name}.{self.fmt}"
+            w = pq.ParquetWriter(path, t.schema, compression="zstd") if self.fmt == "parquet" \
+                else pacsv.CSVWriter(path, t.schema)  # fmt: skip
+            self.open[name] = (path, w)
+        self.open[name][1].write_table(t)
+
+    def close(self) -> tuple[Path, ...]:
+        for _p, w in self.open.values():
+            w.close()
+        return tuple(p for p, _w in self.open.values())
+
+
+def _lookup(values: pa.ChunkedArray | pa.Array, fn, typ) -> pa.Array:
+    """Apply ``fn`` to each distinct value (Python per distinct text) and map back."""
+    uniq = pc.unique(values)
+    mapped = pa.array([fn(v) for v in uniq.to_pylist()], typ)
+    return pc.take(mapped, pc.index_in(values, value_set=uniq))
+
+
+class _Concepts:
+    """Text -> concept id rules of the conversion, from ``data/omop/*.csv``."""
+
+    def __init__(self) -> None:
+        ing = _data_csv("drug_ingredients.csv")
+        self.ingredient = {r["drug"]: int(r["concept_id"]) for r in ing}
+        self.procedure = {r["procedure"]: int(r["concept_id"]) for r in _data_csv("procedures.csv")}
+        self.unit = {r["unit"]: int(r["concept_id"]) for r in _data_csv("units.csv")}
+        tests = {r["test"]: int(r["concept_id"]) for r in _data_csv("measurements.csv")}
+        self.test = {t: tests[_PARAM_TEST[p]] for t, p in _tests().items() if p in _PARAM_TEST}
+
+    def drug(self, text: str | None) -> int:
+        ids = {self.ingredient[d] for d in parse_regimen(text or "").drugs if d in self.ingredient}
+        return ids.pop() if len(ids) == 1 else 0
+
+
+def _shift(dates, days) -> pa.ChunkedArray:
+    """``dates`` + ``days`` (whole days; an array or a number)."""
+    d = pc.add(dates.cast(pa.int32()).cast(pa.int64()), pc.cast(days, pa.int64()) if not
+               isinstance(days, int) else days)  # fmt: skip
+    return d.cast(pa.int32()).cast(pa.date32())
+
+
+def _rep(value: int, n: int) -> pa.Array:
+    return pa.array(np.full(n, value, dtype=np.int64))
+
+
+def _persons(pats: pa.Table) -> dict[str, pa.Table]:
+    n = pats.num_rows
+    pid = pa.array(np.arange(1, n + 1), pa.int64())
+    cart = pats[Col.CAR_T_DATE]
+    days = pc.round(pc.multiply(pats[Col.AGE_AT_CART].cast(pa.float64()), 365.25))
+    est = _shift(cart, pc.negate(days))
+    birth = pc.coalesce(pats[Col.BIRTH_DATE], est) if Col.BIRTH_DATE in pats.column_names else est
+    has_site = Col.SITE in pats.column_names
+    sites = pc.unique(pats[Col.SITE]).drop_null() if has_site else pa.array([], pa.string())
+    site_id = pc.add(pc.index_in(pats[Col.SITE], value_set=sites), 1) if len(sites) \
+        else pa.nulls(n, pa.int64())  # fmt: skip
+    sex = _lookup(pats[Col.SEX], lambda s: _GENDER.get(s, 0), pa.int32())
+    year_start = _shift(cart, -365)
+    end = pc.coalesce(pats[Col.DEATH_DATE], pats[Col.LAST_FOLLOWUP_DATE])
+    dead = pc.is_valid(pats[Col.DEATH_DATE])
+    return {
+        "person": pa.table({
+            "person_id": pid, "gender_concept_id": sex, "year_of_birth": pc.year(birth),
+            "month_of_birth": pc.month(birth), "day_of_birth": pc.day(birth),
+            "birth_datetime": birth.cast(pa.timestamp("s")), "race_concept_id": _rep(0, n),
+            "ethnicity_concept_id": _rep(0, n), "care_site_id": site_id.cast(pa.int64()),
+            "person_source_value": pats[Col.PATIENT_ID], "gender_source_value": pats[Col.SEX]}),
+        "care_site": pa.table({"care_site_id": pa.array(np.arange(1, len(sites) + 1), pa.int64()),
+                               "care_site_name": sites}),
+        "death": pa.table({"person_id": pid.filter(dead),
+                           Col.DEATH_DATE: pats[Col.DEATH_DATE].filter(dead),
+                           "death_type_concept_id": _rep(32817, int(pc.sum(dead).as_py() or 0))}),
+        "observation_period": pa.table({
+            "observation_period_id": pid, "person_id": pid,
+            "observation_period_start_date": year_start, "observation_period_end_date": end,
+            "period_type_concept_id": _rep(32817, n)}),
+        "condition_occurrence": pa.table({
+            "condition_occurrence_id": pid, "person_id": pid,
+            "condition_concept_id": _rep(_MM, n), "condition_start_date": year_start,
+            "condition_type_concept_id": _rep(32817, n),
+            "condition_source_value": pa.array(["multiple myeloma"] * n, pa.string())}),
+    }  # fmt: skip
+
+
+def _person_ids(ids: pa.ChunkedArray | pa.Array, known: pa.Array) -> pa.Array:
+    return pc.add(pc.index_in(ids, value_set=known), 1).cast(pa.int64())
+
+
+def _drugs(t: pa.Table, known: pa.Array, first: int, cc: _Concepts) -> pa.Table:
+    n = t.num_rows
+    return pa.table({
+        "drug_exposure_id": pa.array(np.arange(first, first + n), pa.int64()),
+        "person_id": _person_ids(t[Col.PATIENT_ID], known),
+        "drug_concept_id": _lookup(t["drug"], cc.drug, pa.int64()),
+        "drug_exposure_start_date": t["date"].cast(pa.date32()),
+        "drug_exposure_end_date": t["date"].cast(pa.date32()),
+        "drug_type_concept_id": _rep(32817, n), "drug_source_value": t["drug"],
+    })  # fmt: skip
+
+
+def _index_products(pats: pa.Table, first: int, cc: _Concepts) -> pa.Table:
+    prod = pats.select([Col.PATIENT_ID, Col.CAR_T_DATE, Col.CAR_T_PRODUCT]).rename_columns(
+        [Col.PATIENT_ID, "date", "drug"])
+    return _drugs(prod, pats[Col.PATIENT_ID], first, cc)
+
+
+def _procedures(t: pa.Table, known: pa.Array, first: int, cc: _Concepts) -> pa.Table:
+    n = t.num_rows
+    return pa.table({
+        "procedure_occurrence_id": pa.array(np.arange(first, first + n), pa.int64()),
+        "person_id": _person_ids(t[Col.PATIENT_ID], known),
+        "procedure_concept_id": _lookup(t["procedure"], lambda s: cc.procedure.get(s, 0),
+                                        pa.int64()),
+        "procedure_date": t["date"].cast(pa.date32()),
+        "procedure_type_concept_id": _rep(32817, n), "procedure_source_value": t["procedure"],
+    })  # fmt: skip
+
+
+def _measurements(t: pa.Table, known: pa.Array, first: int, cc: _Concepts) -> pa.Table:
+    n = t.num_rows
+    text = pc.utf8_upper(pc.utf8_trim_whitespace(t["value"]))
+    number = pc.if_else(pc.match_substring_regex(text, r"^[-+]?(\d+\.?\d*|\.\d+)$"), text,
+                        pa.scalar(None, pa.string())).cast(pa.float64())  # fmt: skip
+    result = _lookup(text, lambda v: {"POSITIVE": _POS, "NEGATIVE": _NEG}.get(v), pa.int64())
+    unit = t["unit"] if "unit" in t.column_names else pa.nulls(n, pa.string())
+    return pa.table({
+        "measurement_id": pa.array(np.arange(first, first + n), pa.int64()),
+        "person_id": _person_ids(t[Col.PATIENT_ID], known),
+        "measurement_concept_id": _lookup(t["test"], lambda s: cc.test.get((s or "").lower(), 0),
+                                          pa.int64()),
+        "measurement_date": t["date"].cast(pa.date32()),
+        "measurement_type_concept_id": _rep(32817, n),
+        "value_as_number": number, "value_as_concept_id": result,
+        "unit_concept_id": _lookup(unit, lambda u: cc.unit.get(u), pa.int64()),
+        "measurement_source_value": t["test"], "unit_source_value": unit,
+        "value_source_value": t["value"],
+    })  # fmt: skip
+
+
+def _vocabulary(cc: _Concepts) -> dict[str, pa.Table]:
+    rows = [(int(r["concept_id"]), r["concept_name"], dom, voc, cls)
+            for name, dom, voc, cls in (("drug_ingredients.csv", "Drug", "RxNorm", "Ingredient"),
+                                        ("measurements.csv", "Measurement", "LOINC", "Lab Test"),
+                                        ("units.csv", "Unit", "UCUM", "Unit"),
+                                        ("values.csv", "Meas Value", "LOINC", "Answer"),
+                                        ("procedures.csv", "Procedure", "SNOMED", "Procedure"),
+                                        ("conditions.csv", "Condition", "SNOMED", "Disorder"))
+            for r in _data_csv(name)]  # fmt: skip
+    rows += [(8507, "MALE", "Gender", "Gender", "Gender"),
+             (8532, "FEMALE", "Gender", "Gender", "Gender")]  # fmt: skip
+    cols = list(zip(*rows, strict=True))
+    concept = pa.table({"concept_id": pa.array(cols[0], pa.int64()), "concept_name": cols[1],
+                        "domain_id": cols[2], "vocabulary_id": cols[3],
+                        "concept_class_id": cols[4], "standard_concept": ["S"] * len(rows)})
+    ids = concept["concept_id"]
+    ancestor = pa.table({"ancestor_concept_id": ids, "descendant_concept_id": ids,
+                         "min_levels_of_separation": _rep(0, len(ids)),
+                         "max_levels_of_separation": _rep(0, len(ids))})  # fmt: skip
+    return {"concept": concept, "concept_ancestor": ancestor}
+
+
+_CONVERT = {"administrations": ("drug_exposure", _drugs),
+            "procedures": ("procedure_occurrence", _procedures),
+            "labs": ("measurement", _measurements)}  # fmt: skip
+
+
+def write_omop(raw: str | Path, out: str | Path, fmt: str = "parquet") -> tuple[Path, ...]:
+    """Write the raw folder ``raw`` as an OMOP CDM instance (one file per table) in ``out``.
+
+    Parameters
+    ----------
+    raw
+        A raw-records folder (``aftercar simulate --raw``: ``patients``,
+        ``administrations``, ``procedures``, ``labs``).
+    out
+        Output folder (created).
+    fmt
+        ``"parquet"`` or ``"csv"``.
+
+    Returns
+    -------
+    tuple of Path
+        The files written.
+    """
+    raw, out = Path(raw), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    cc = _Concepts()
+    pats = pa.concat_tables(list(_batches(_file(raw, "patients"))))
+    known = pats[Col.PATIENT_ID].combine_chunks()
+    w = _Writer(out, fmt)
+    try:
+        for name, t in {**_persons(pats), **_vocabulary(cc)}.items():
+            w.write(name, t)
+        for src, (name, fn) in _CONVERT.items():
+            first = 1
+            for b in _batches(_file(raw, src)):
+                w.write(name, fn(b, known, first, cc))
+                first += b.num_rows
+            if src == "administrations":
+                w.write(name, _index_products(pats, first, cc))
+    finally:
+        files = w.close()
+    marker = raw / PROVENANCE_FILE  # the instance is as synthetic as the records it holds
+    if marker.is_file():
+        (out / PROVENANCE_FILE).write_text(marker.read_text("utf-8"), encoding="utf-8")
+        files += (out / PROVENANCE_FILE,)
+    return files
+
+
+__all__ = ["write_omop"]

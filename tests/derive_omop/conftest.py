@@ -1,0 +1,8 @@
+"""Shared helpers of the OMOP tests (the hand-made instance lives in ``handmade.py``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))

@@ -1,0 +1,61 @@
+"""Bad OMOP input: a clear error naming table / column and a fix, exit code 2."""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+from handmade import LOCAL_TOML, tables, write
+
+from aftercar.cli import main
+
+
+def test_missing_table_is_named_with_a_fix(tmp_path, capsys):
+    src = write(tmp_path / "omop", drop=("measurement",))
+    assert main(["derive", "--omop", str(src), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "'measurement' is missing" in err and "measurement.parquet" in err
+
+
+def test_missing_column_is_named_with_a_fix(tmp_path, capsys):
+    src = write(tmp_path / "omop", fmt="csv", drop=("drug_exposure.drug_source_value",))
+    assert main(["derive", "--omop", str(src), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "drug_exposure" in err and "drug_source_value" in err and "column is missing" in err
+
+
+def test_unknown_unit_names_the_measurement_row(tmp_path, capsys):
+    src = write(tmp_path / "omop")
+    m = tables()["measurement"]
+    bad = m.set_column(m.column_names.index("unit_concept_id"), "unit_concept_id",
+                       pa.nulls(m.num_rows, pa.int64()))  # fmt: skip
+    bad = bad.set_column(bad.column_names.index("unit_source_value"), "unit_source_value",
+                         pa.array(["furlongs"] * m.num_rows))  # fmt: skip
+    import pyarrow.parquet as pq
+
+    pq.write_table(bad, src / "measurement.parquet")
+    assert main(["derive", "--omop", str(src), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "measurement" in err and "furlongs" in err and "unit" in err
+
+
+def test_episodes_go_into_a_duckdb_source_once(tmp_path, capsys):
+    db = tmp_path / "cdm.duckdb"
+    con = duckdb.connect(str(db))
+    for name, t in tables().items():
+        con.register("t", t)
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM t")
+        con.unregister("t")
+    con.close()
+    local = tmp_path / "local.toml"
+    local.write_text(LOCAL_TOML)
+    args = ["derive", "--omop", str(db), "--concepts", str(local), "--write-episodes"]
+    assert main([*args, "-o", str(tmp_path / "out")]) == 0
+    con = duckdb.connect(str(db), read_only=True)
+    n = con.execute("SELECT episode_concept_id, count(*) FROM episode GROUP BY 1 ORDER BY 1")
+    assert n.fetchall() == [(32528, 1), (32941, 2)]
+    events = con.execute("SELECT count(*) FROM episode_event").fetchone()[0]
+    con.close()
+    assert events == 16 + 1 + 9  # teclistamab (+ its dexamethasone) and forimtamig exposures
+    assert (tmp_path / "out" / "episodes" / "episode.csv").is_file()
+    assert main([*args, "-o", str(tmp_path / "out2")]) == 2
+    assert "already holds derived lines" in capsys.readouterr().err

@@ -1,0 +1,72 @@
+"""Hand-made OMOP cases (``handmade.py``): ingredient-level and clinical-drug concepts,
+LOINC labs, local concepts; index date, line starts, best response, progression."""
+
+from __future__ import annotations
+
+import pyarrow.compute as pc
+import pytest
+from handmade import EXPECTED, LOCAL_TOML, write
+
+from aftercar.backends import ENGINES, connect
+from aftercar.derive.omop import derive_omop
+from aftercar.errors import ConfigError
+
+ENGINE_NAMES = [e for e in ("duckdb", "spark", "pyspark") if e in ENGINES]
+
+
+@pytest.fixture(params=ENGINE_NAMES)
+def engine(request):
+    return request.param
+
+
+@pytest.fixture
+def local(tmp_path):
+    path = tmp_path / "local.toml"
+    path.write_text(LOCAL_TOML, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_handmade_instance_is_derived_as_expected(tmp_path, local, engine, fmt):
+    src = write(tmp_path / "omop", fmt)
+    d = derive_omop(src, con=connect(engine), concepts=local)
+    pats, lines = d.result.patients.to_pylist(), d.result.lines.to_pylist()
+    assert [p["patient_id"] for p in pats] == ["1"]
+    assert pats[0]["progression_date"] == EXPECTED["index_date"]
+    assert pats[0]["car_t_product"] == "CARVYKTI infusion"
+    assert [r["start_date"] for r in lines] == EXPECTED["line_starts"]
+    assert lines[0]["best_response"] == EXPECTED["best_response_line1"]
+    assert lines[0]["progression_date"] == EXPECTED["progression_line1"]
+    assert lines[0]["drugs"] == "dexamethasone;teclistamab"
+    assert lines[1]["drugs"] == "forimtamig"
+    assert d.cohort_steps["persons"].to_pylist() == EXPECTED["steps"]
+
+
+def test_exclusions_are_listed_with_their_reason(tmp_path, local):
+    d = derive_omop(write(tmp_path / "omop"), concepts=local)
+    att = d.result.attrition
+    person = att.filter(pc.equal(att["table"], "person")).to_pylist()
+    reasons = {r["patient_id"]: r["reason"] for r in person}
+    assert "BCMA-directed CAR-T" in reasons["4"]
+    assert "no confirmed IMWG progression" in reasons["2"]
+    assert "3" not in reasons  # no myeloma: counted, not listed
+    # the premedication steroid (concept 0, source text) is read as premedication
+    de = att.filter(pc.equal(att["table"], "drug_exposure")).to_pylist()
+    assert any("premedication" in r["reason"] for r in de)
+
+
+def test_without_the_local_concepts_the_unknown_drug_is_listed(tmp_path):
+    d = derive_omop(write(tmp_path / "omop"))
+    lines = d.result.lines.to_pylist()
+    assert len(lines) == 1  # forimtamig (concept 2000000001) is unknown without local.toml
+    att = d.result.attrition.to_pylist()
+    assert any(r["table"] == "drug_exposure" and "not recognised" in r["reason"] for r in att)
+
+
+def test_local_concept_ids_below_the_local_range_are_refused(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[ingredients]\n1234 = "forimtamig"\n[units]\n2000000001 = "furlongs"\n')
+    with pytest.raises(ConfigError) as err:
+        derive_omop(write(tmp_path / "omop"), concepts=bad)
+    text = str(err.value)
+    assert "ingredients.1234" in text and ">= 2,000,000,000" in text and "furlongs" in text
