@@ -17,6 +17,7 @@ _START_RULES = {
     "the tandem window included)",
     "radiotherapy": "radiotherapy course given alone (fractions with short gaps)",
 }
+_MAINTENANCE = "; the monotherapy after it is maintenance of this line"
 _END_REASON = {"progression": "progression", "new_drug": "new drug added", "gap": "treatment gap",
                "bundle": "next line started", "last": ""}  # fmt: skip
 
@@ -33,7 +34,7 @@ def _line_rows(c, final: ibis.Table, ev, members, rules: Rules) -> ibis.Table:
                     role=ibis.literal("anti-myeloma drug"))  # fmt: skip
     win = rules.get("lines", "regimen_window_days")
     st = c.adm.filter(c.adm.role == "steroid")
-    dl = f.filter(f.kind == "drug")
+    dl = f.filter((f.kind == "drug") | f.maintenance)
     sj = st.join(dl, [st.patient_id == dl.patient_id, st.date >= dl.start_date,
                       st.date <= dl.end_date + ibis.interval(days=win)])  # fmt: skip
     sj = sj.filter(sj.next_start.isnull() | (sj.date < sj.next_start))
@@ -123,6 +124,7 @@ def _audit_lines(final: ibis.Table, rows: ibis.Table) -> ibis.Table:
     prev = f.prev_end_rule.cases(*[(k, "after the previous line: " + v)
                                    for k, v in END_RULES.items()])  # fmt: skip
     start = ibis.cases(
+        (f.maintenance, f.kind.cases(*_START_RULES.items()) + _MAINTENANCE),
         (f.kind != "drug", f.kind.cases(*_START_RULES.items())),
         (f.line == 1, "first anti-myeloma therapy on or after the index progression"),
         else_=prev,
@@ -238,11 +240,12 @@ def _bundle_ends(c, rows: ibis.Table) -> ibis.Table:
 
 
 def _curated(c, index: ibis.Table, final: ibis.Table, drugs: ibis.Table, ends: ibis.Table):
-    ix = index.filter(index.index_date.notnull()).select(Col.PATIENT_ID, "index_date")
-    pats = c.pats.join(ix, Col.PATIENT_ID)
-    pats = pats.mutate(
-        progression_date=pats.index_date, car_t_best_response=ibis.null("string")
-    ).drop("index_date", "row", "pkey")
+    ix = index.filter(index.index_date.notnull()).select(Col.PATIENT_ID, "index_date",
+                                                           Col.CAR_T_BEST_RESPONSE)  # fmt: skip
+    pats = c.pats.drop(*[x for x in (Col.CAR_T_BEST_RESPONSE,) if x in c.pats.columns])
+    pats = pats.join(ix, Col.PATIENT_ID)
+    pats = pats.mutate(progression_date=pats.index_date).drop("index_date", "row", "pkey")
+    pats = pats.relocate(Col.CAR_T_BEST_RESPONSE, after=Col.PROGRESSION_DATE)
     lines = final.left_join(drugs, [Col.PATIENT_ID, Col.LINE]).left_join(
         ends, [Col.PATIENT_ID, Col.LINE]
     )

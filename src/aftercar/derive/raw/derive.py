@@ -2,7 +2,7 @@
 
 :func:`derive_raw` runs the whole derivation on an Ibis connection (in-process
 DuckDB by default): classify rows, find bundles, date the index progression, cut
-lines (one set-based step per line number) and assess every line by IMWG 2016.
+lines (one set-based step per line number, on compact tables) and assess every line by IMWG 2016.
 """
 
 from __future__ import annotations
@@ -64,30 +64,6 @@ def _prepare(con, raw: dict[str, pa.Table], rules: Rules, step: Progress):
     return t["patients"], adm, proc, norm, vis
 
 
-def _steroid_start(segs: ibis.Table, adm: ibis.Table, index: ibis.Table, rules: Rules):
-    """Date a drug line at its companion steroid when that was given a few days earlier.
-
-    A steroid without a premedication mark given up to ``steroid_dates_start_days``
-    before a line's first anti-myeloma drug, after the previous line's last
-    administration and on or after the index date, is the first day of that regimen
-    (e.g. "pom/dex" whose first pomalidomide dose was missed). A steroid never starts
-    a line on its own.
-    """
-    days = rules.get("steroids", "steroid_dates_start_days")
-    w = ibis.window(group_by=segs.patient_id, order_by=segs.line)
-    s = segs.mutate(_prev_end=segs.end_date.lag().over(w))
-    st = adm.filter(adm.role == "steroid").select(Col.PATIENT_ID, st_date=adm.date)
-    ix = index.select(Col.PATIENT_ID, "index_date")
-    d = s.filter(s.kind == "drug").join(st, Col.PATIENT_ID).join(ix, Col.PATIENT_ID)
-    d = d.filter((d.st_date >= d.start_date - ibis.interval(days=days))
-                 & (d.st_date < d.start_date) & (d.st_date >= d.index_date)
-                 & (d._prev_end.isnull() | (d.st_date > d._prev_end)))  # fmt: skip
-    early = d.group_by([Col.PATIENT_ID, Col.LINE]).aggregate(early=d.st_date.min())
-    s = s.left_join(early, [Col.PATIENT_ID, Col.LINE])
-    s = s.mutate(start_date=ibis.coalesce(s.early, s.start_date))
-    return s.drop(*[c for c in s.columns if c.endswith("_right") or c in ("early", "_prev_end")])
-
-
 def _final_lines(con, segs: ibis.Table, pats: ibis.Table, vis, rules: Rules):
     s = segs.join(pats.select(Col.PATIENT_ID, "pkey"), Col.PATIENT_ID)
     w = ibis.window(group_by=s.patient_id, order_by=s.line)
@@ -140,7 +116,6 @@ def derive_raw(
     step("cutting lines of therapy")
     segs, members = lines.segment(con, ev, vis, rules)
     step("assessing IMWG responses")
-    segs = con.create_table("_segs", _steroid_start(segs, adm, index, rules), overwrite=True)
     final, line_a = _final_lines(con, segs, pats, vis, rules)
     step("writing the cohort and the audit")
     return audit.assemble(con, c, index, index_a, ev, final, members, line_a, norm, rules)

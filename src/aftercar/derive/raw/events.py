@@ -111,13 +111,13 @@ def index_progression(con, c: Classified, rules: Rules) -> tuple[ibis.Table, ibi
     )
     s = summ.select(patient_id=summ.patient_id, pkey=summ.lkey, car_t_date=summ.start_date,
                     index_date=date, index_rule=how, index_window_end=summ.window_end,
-                    car_t_param=summ.param)  # fmt: skip
+                    car_t_param=summ.param, car_t_best_response=summ.best_response)  # fmt: skip
     return (con.create_table("_index", s, overwrite=True),
             con.create_table("_index_assessments", a, overwrite=True))  # fmt: skip
 
 
 def salvage_events(con, c: Classified, index: ibis.Table) -> ibis.Table:
-    """Anchors and bundle events on or after each patient's index date, with ``eid`` and ``gap``."""
+    """Anchors and bundle events on or after each patient's index date, with a unique ``eid``."""
     ix = index.filter(index.index_date.notnull()).select(Col.PATIENT_ID, "pkey", "index_date")
     a = c.anchors.join(ix, Col.PATIENT_ID).filter(lambda t: t.date >= t.index_date)
     a = a.select(Col.PATIENT_ID, "pkey", "date", "row", "ingredient", "drug_class",
@@ -129,8 +129,4 @@ def salvage_events(con, c: Classified, index: ibis.Table) -> ibis.Table:
     u = a.union(b)
     w = ibis.window(order_by=[u.patient_id, u.date, u.row, u.ingredient, u.bundle_id])
     u = u.mutate(eid=ibis.row_number().over(w))
-    dr = u.filter(u.kind == "drug")
-    wd = ibis.window(group_by=dr.patient_id, order_by=[dr.date, dr.eid])
-    gaps = dr.select("eid", gap=dr.date.delta(dr.date.lag().over(wd), unit="day"))
-    u = u.left_join(gaps, "eid").drop("eid_right")
     return con.create_table("_events", u, overwrite=True)
