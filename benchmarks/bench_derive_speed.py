@@ -17,6 +17,7 @@ on a 2-core machine. Nothing is asserted.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import tempfile
 import time
@@ -25,6 +26,11 @@ from pathlib import Path
 from aftercar.derive.raw.derive import derive_raw
 from aftercar.derive.raw.read import read_raw
 from aftercar.simulate import write_simulated
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def _peak_gib() -> float:
@@ -54,23 +60,24 @@ def main() -> None:
     raw = read_raw(folder)
     t_read = time.perf_counter() - t0
     rows = {k: v.num_rows for k, v in raw.items()}
-    last = [time.perf_counter()]
+    last = [time.perf_counter(), _cpu()]
 
     def progress(step: str) -> None:
         if args.steps:
-            now = time.perf_counter()
-            print(f"  {now - last[0]:6.1f} s  then: {step}")
-            last[0] = now
+            now, cpu = time.perf_counter(), _cpu()
+            print(f"  {now - last[0]:6.1f} s wall {cpu - last[1]:6.1f} s CPU, then: {step}")
+            last[:] = [now, cpu]
 
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), _cpu()
     out = derive_raw(raw, progress=progress)
     progress("done")
-    t_derive = time.perf_counter() - t1
+    t_derive, c_derive = time.perf_counter() - t1, _cpu() - c1
     print(f"patients {rows['patients']:,}  administrations {rows['administrations']:,}  "
           f"procedures {rows['procedures']:,}  labs {rows['labs']:,}  "
           f"(adm + labs {rows['administrations'] + rows['labs']:,})")  # fmt: skip
     print(f"derived: {out.patients.num_rows:,} indexed patients, {out.lines.num_rows:,} lines")
-    print(f"read {t_read:.1f} s + derive {t_derive:.1f} s = {t_read + t_derive:.1f} s; "
+    print(f"read {t_read:.1f} s + derive {t_derive:.1f} s = {t_read + t_derive:.1f} s wall "
+          f"(derive CPU {c_derive:.1f} s; load average {os.getloadavg()[0]:.1f}); "
           f"peak RSS {_peak_gib():.2f} GiB")  # fmt: skip
     if tmp is not None:
         tmp.cleanup()

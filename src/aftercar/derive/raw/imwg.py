@@ -118,20 +118,22 @@ def _measurable(b: ibis.Table, rules: Rules) -> ibis.Table:
     return b.mutate(baseline=base.cast("float64"))
 
 
-def _carry(t: ibis.Table, cols: tuple[str, ...]) -> ibis.Table:
+def _carry(t: ibis.Table, vis: ibis.Table, cols: tuple[str, ...]) -> ibis.Table:
+    """Carry each column forward: ``last_<col>`` = its last value so far in the line.
+
+    One cumulative window finds the visit id (``vid``, unique, increasing with the date
+    within a patient) of the last visit with a value; joins on ``vid`` fetch the value
+    (and ``last_marrow_date``). Spark-safe: ``max`` over a ROWS frame ordered by a
+    unique key.
+    """
     w = ibis.window(group_by=t.lkey, order_by=[t.date, t.vid], rows=(None, 0))
-    t = t.mutate(
-        **{f"_n_{c}": t[c].count().over(w) for c in cols},
-        _marrow_date=ibis.ifelse(t.marrow_pc.notnull(), t.date, ibis.null("date")),
-    )
-    t = t.mutate(_nm=t._marrow_date.count().over(w))
-    out = {}
+    t = t.mutate(**{f"_k_{c}": ibis.ifelse(t[c].notnull(), t.vid, ibis.null("int64")).max().over(w)
+                    for c in cols})  # fmt: skip
     for c in cols:
-        g = ibis.window(group_by=[t.lkey, t[f"_n_{c}"]], order_by=[t.date, t.vid])
-        out[f"last_{c}"] = t[c].first().over(g)
-    g = ibis.window(group_by=[t.lkey, t._nm], order_by=[t.date, t.vid])
-    out["last_marrow_date"] = t._marrow_date.first().over(g)
-    return t.mutate(**out)
+        extra = {"last_marrow_date": vis.date} if c == "marrow_pc" else {}
+        src = vis.select(**{f"_v_{c}": vis.vid, f"last_{c}": vis[c]}, **extra)
+        t = t.left_join(src, t[f"_k_{c}"] == src[f"_v_{c}"])
+    return t.drop(*[x for x in t.columns if x.startswith(("_k_", "_v_"))])
 
 
 def _value(t: ibis.Table) -> ibis.Value:
@@ -250,13 +252,12 @@ def assessments(lines: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.Table:
     j = _window_join(lines, vis, rules)
     b = baselines(j, rules)
     t = j.join(b, "lkey").filter(lambda t: t.date >= t.b_date)
-    t = _carry(t, ("urine_m", "marrow_pc", "ife_urine"))
+    t = _carry(t, vis, ("urine_m", "marrow_pc", "ife_urine"))
     t = t.filter((t.date > t.start_date) & (t.date > t.b_date))
     t = t.mutate(value=_value(t))
     t = t.filter(t.value.notnull())
-    first_la = ibis.row_number().over(ibis.window(group_by=[t.lkey, t.lookahead],
-                                                  order_by=[t.date, t.vid]))  # fmt: skip
-    t = t.filter(~t.lookahead | (first_la == 0))
+    first_la = t.vid.min(where=t.lookahead).over(ibis.window(group_by=t.lkey))
+    t = t.filter(~t.lookahead | (t.vid == first_la))
     if rules.get("measurable", "rebaseline_days") > 0:
         t = _rebaseline(t, rules)
     w_prev = ibis.window(group_by=t.lkey, order_by=[t.date, t.vid], rows=(None, -1))

@@ -163,22 +163,29 @@ def _rule_breaks(st: _Steps, rules: Rules) -> ibis.Table:
 
 
 def _progression(st: _Steps, vis: ibis.Table, rules: Rules) -> ibis.Table:
-    """Add ``t_pd`` (confirmed PD of the line before ``b1``) and ``b_pd`` (the restart)."""
+    """Add ``t_pd`` (confirmed PD of the line before ``b1``) and ``b_pd`` (the restart).
+
+    Only lines with a possible restart (an administration before ``b1`` after more than
+    ``retreatment_gap_days`` without any) can break at a progression, so only those are
+    assessed here; every line is assessed once more at the end for its response.
+    """
     s = st.t("_rb")
     if not rules.get("lines", "new_line_after_progression"):
         return s.mutate(t_pd=ibis.null("date"), b_pd=ibis.null("date"))
-    cand = s.select(Col.PATIENT_ID, lkey=s.pkey, start_date=s.S, window_end=s.b1)
+    rgap = rules.get("lines", "retreatment_gap_days")
+    dd = st.t("_drug_dates")
+    j = dd.join(s.select(Col.PATIENT_ID, "S", "b1"), Col.PATIENT_ID)
+    j = j.filter((j.date > j.S) & (j.b1.isnull() | (j.date < j.b1)) & (j.gap > rgap))
+    restarts = j.select(Col.PATIENT_ID, "date")
+    cand = s.semi_join(restarts, Col.PATIENT_ID)
+    cand = cand.select(Col.PATIENT_ID, lkey=cand.pkey, start_date=cand.S, window_end=cand.b1)
     summ, _ = assess(cand, vis, rules)
     pd = summ.filter(summ.progression_date.notnull()).select(Col.PATIENT_ID,
                                                              t_pd=summ.progression_date)
-    out = s.left_join(pd, Col.PATIENT_ID).drop("patient_id_right")
-    rgap = rules.get("lines", "retreatment_gap_days")
-    dd = st.t("_drug_dates")
-    j = dd.join(out.filter(out.t_pd.notnull()).select(Col.PATIENT_ID, "t_pd", "b1"),
-                Col.PATIENT_ID)  # fmt: skip
-    j = j.filter((j.date > j.t_pd) & (j.b1.isnull() | (j.date < j.b1)) & (j.gap > rgap))
-    b_pd = j.group_by(Col.PATIENT_ID).aggregate(b_pd=j.date.min())
-    return out.left_join(b_pd, Col.PATIENT_ID).drop("patient_id_right")
+    r = restarts.join(pd, Col.PATIENT_ID)
+    r = r.filter(r.date > r.t_pd)
+    b_pd = r.group_by(Col.PATIENT_ID).aggregate(b_pd=r.date.min(), t_pd=r.t_pd.min())
+    return s.left_join(b_pd, Col.PATIENT_ID).drop("patient_id_right")
 
 
 def _drug_lines(st: _Steps) -> ibis.Table:
