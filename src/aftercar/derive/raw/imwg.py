@@ -25,18 +25,16 @@ For every line (``patient_id, lkey, start_date, window_end``) and the visits of
    (marrow for ``marrow_window_days``).
 4. **Progression** (IMWG 2016; REFERENCE 3.3): a rise from the nadir (lowest value
    from the baseline to the previous assessment) of >= 25% and >= 0.5 g/dL serum
-   (>= 1 g/dL when the nadir is >= 5 g/dL), >= 200 mg/24 h urine, or > 10 mg/dL
-   dFLC; reappearance after CR needs the same absolute rise (the nadir is 0).
+   (from a nadir >= 5 g/dL a rise of >= 1 g/dL is sufficient), >= 25% and
+   >= 200 mg/24 h urine, or >= 25% and > 10 mg/dL dFLC; reappearance after CR needs
+   the same absolute rise (the nadir is 0).
 5. **Confirmation** (IMWG 2016; admiralonco IMWG vignette): a category counts when
    two consecutive assessments of the parameter reach it (SD needs none); PD is
-   confirmed by the next assessment, or by new therapy starting before it
-   (``new_therapy_confirms``), and dated at the first of the two. When new therapy
-   starts before any assessment shows the progression, the first assessment after
-   that start (the *look-ahead*) is compared with this line's nadir; a PD there is
-   the progression that prompted the new therapy, dated at the therapy's start
-   (aftercar convention, documented in ``docs/derivation.md``).
-   Best response = the best confirmed category; PD when the first assessment is a
-   confirmed PD; empty when the line has no assessment.
+   confirmed by the next assessment of the parameter, also when that one comes after
+   the window end (the *look-ahead* row, within ``lookahead_days``: it confirms but
+   never starts a PD), and dated at the first of the two. Best response = the best
+   confirmed category; SD when any assessment is not PD; PD when every assessment
+   is PD and the progression is confirmed; empty when the line has no assessment.
 
 Every window is ordered by ``(date, vid)``: ``vid`` is unique, so cumulative
 frames never sum ties together (Ibis #10698).
