@@ -162,13 +162,13 @@ _NO_INDEX = "patient has no confirmed IMWG progression after the index CAR T (no
 
 
 def _adm_attrition(c, index: ibis.Table, used: ibis.Table) -> ibis.Table:
-    a = c.adm.join(index.select(Col.PATIENT_ID, Col.CAR_T_DATE, "index_date"), Col.PATIENT_ID)
+    a = c.adm.anti_join(used.filter(used.table == "administrations"), "row")
+    a = a.join(index.select(Col.PATIENT_ID, Col.CAR_T_DATE, "index_date"), Col.PATIENT_ID)
     g = a.group_by(["row", Col.PATIENT_ID]).aggregate(
         date=a.date.min(), car_t_date=a.car_t_date.min(), index_date=a.index_date.min(),
         **{r: (a.role == r).any() for r in ("anchor", "steroid", "premedication", "supportive",
                                              "unrecognised", "car_t", "after_followup")},
     )  # fmt: skip
-    g = g.anti_join(used.filter(used.table == "administrations"), "row")
     reason = ibis.cases(
         (g.index_date.isnull(), _NO_INDEX),
         (g.after_followup, _AFTER_FU),
@@ -285,7 +285,7 @@ def assemble(con, c, index, index_a, ev, final, members, line_a, norm, rules: Ru
     pats, lines = _curated(c, index, final, drugs, _bundle_ends(c, rows))
     audit = {
         "lines": _audit_lines(final, rows).order_by([Col.PATIENT_ID, Col.LINE]).to_pyarrow(),
-        "events": rows.order_by(["table", "row"]).to_pyarrow(),
+        "events": rows.to_pyarrow(),
         "assessments": _audit_assessments(index_a, line_a, norm)
         .order_by([Col.PATIENT_ID, Col.LINE, "date"])
         .to_pyarrow(),

@@ -127,12 +127,12 @@ def classify_administrations(con, adm: ibis.Table, rules: Rules) -> ibis.Table:
     """Join each administration to its ingredients and roles.
 
     Returns one row per administration x ingredient with ``patient_id, date, row,
-    drug, ingredient, drug_class, role`` (``role`` as in the module docstring).
+    ingredient, drug_class, role`` (``role`` as in the module docstring).
     """
     texts = adm.select("drug").distinct().to_pyarrow()["drug"].to_pylist()
     look = con.create_table("_drug_lookup", drug_lookup(texts, rules), overwrite=True)
     return adm.join(look, "drug").select(
-        Col.PATIENT_ID, "date", "row", "drug", "ingredient", "drug_class", "role"
+        Col.PATIENT_ID, "date", "row", "ingredient", "drug_class", "role"
     )
 
 

@@ -25,8 +25,9 @@ Progress = Callable[[str], None]
 
 
 def _register(con, raw: dict[str, pa.Table]) -> dict[str, ibis.Table]:
-    out = {name: con.create_table(f"raw_{name}", t, overwrite=True) for name, t in raw.items()}
-    p = out["patients"]
+    """The raw tables as Ibis tables: in-memory (Arrow scans, no copy) but the patients."""
+    out = {name: ibis.memtable(t) for name, t in raw.items() if name != "patients"}
+    p = con.create_table("raw_patients", raw["patients"], overwrite=True)
     w = ibis.window(order_by=p.patient_id)
     out["patients"] = con.create_table(
         "_pats", p.mutate(pkey=ibis.row_number().over(w)), overwrite=True
