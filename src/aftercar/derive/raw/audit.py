@@ -144,7 +144,7 @@ def _audit_assessments(index_a, line_a, norm: ibis.Table) -> ibis.Table:
     ia = index_a.mutate(line=ibis.literal(0, "int64"))
     la = line_a.mutate(line=(line_a.lkey % 1000).cast("int64"))
     u = ia.union(la)
-    ok = norm.filter(norm.param.notnull())
+    ok = norm.filter(norm.param.notnull()).semi_join(u, [Col.PATIENT_ID, "date"])
     rows = ok.group_by([Col.PATIENT_ID, "date"]).aggregate(
         lab_rows=ok.row.cast("string").group_concat(" ", order_by=ok.row)
     )
@@ -228,14 +228,14 @@ def _attrition(c, index, used, norm, rules: Rules) -> ibis.Table:
     return u.order_by(["table", "row"])
 
 
-def _bundle_ends(c, rows: ibis.Table) -> ibis.Table:
-    """Last dated row of each line (the end of a CAR-T, transplant or radiotherapy line)."""
-    dates = (
-        c.adm.select("row", "date", table=ibis.literal("administrations"))
-        .distinct()
-        .union(c.proc.select("row", "date", table=ibis.literal("procedures")))
-    )
-    j = rows.filter(rows.line > 0).join(dates, ["table", "row"])
+def _bundle_ends(c, rows: ibis.Table, final: ibis.Table) -> ibis.Table:
+    """Last dated row of each CAR-T, transplant or radiotherapy line (its end)."""
+    b = final.filter(final.kind != "drug").select(Col.PATIENT_ID, Col.LINE)
+    r = rows.join(b, [Col.PATIENT_ID, Col.LINE])
+    adm = c.adm.select("row", "date").distinct().semi_join(r, "row")
+    dates = adm.mutate(table=ibis.literal("administrations")).union(
+        c.proc.select("row", "date", table=ibis.literal("procedures")))  # fmt: skip
+    j = r.join(dates, ["table", "row"])
     return j.group_by([Col.PATIENT_ID, Col.LINE]).aggregate(last_row_date=j.date.max())
 
 
@@ -282,7 +282,7 @@ def assemble(con, c, index, index_a, ev, final, members, line_a, norm, rules: Ru
 
     rows = con.create_table("_line_rows", _line_rows(c, final, ev, members, rules), overwrite=True)
     drugs = _drugs(c, rows)
-    pats, lines = _curated(c, index, final, drugs, _bundle_ends(c, rows))
+    pats, lines = _curated(c, index, final, drugs, _bundle_ends(c, rows, final))
     audit = {
         "lines": _audit_lines(final, rows).order_by([Col.PATIENT_ID, Col.LINE]).to_pyarrow(),
         "events": rows.to_pyarrow(),

@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from aftercar.derive.raw import audit, events, lines
 from aftercar.derive.raw.classify import classify_administrations, classify_procedures
-from aftercar.derive.raw.imwg import assess
+from aftercar.derive.raw.imwg import assessments, summarise
 from aftercar.derive.raw.labs import lab_problems, normalise_labs, visits
 from aftercar.derive.raw.result import RawDerivation
 from aftercar.derive.raw.rules import Rules, load_rules
@@ -72,8 +72,8 @@ def _final_lines(con, segs: ibis.Table, pats: ibis.Table, vis, rules: Rules):
     s = con.create_table("_segments", s, overwrite=True)
     cand = s.select(Col.PATIENT_ID, lkey=s.pkey * 1000 + s.line, start_date=s.start_date,
                     window_end=s.next_start)  # fmt: skip
-    summ, a = assess(cand, vis, rules)
-    summ = con.create_table("_line_summary", summ, overwrite=True)
+    a = con.create_table("_line_assessments", assessments(cand, vis, rules), overwrite=True)
+    summ = con.create_table("_line_summary", summarise(cand, a, rules), overwrite=True)
     s = s.mutate(lkey=s.pkey * 1000 + s.line)
     out = s.join(summ.select("lkey", Col.BEST_RESPONSE, Col.PROGRESSION_DATE, "param",
                              "n_assessments"), "lkey")  # fmt: skip

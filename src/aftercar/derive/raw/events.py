@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import ibis
 
 from aftercar.derive.raw import bundles
-from aftercar.derive.raw.imwg import assess
+from aftercar.derive.raw.imwg import assessments, summarise
 from aftercar.derive.raw.rules import Rules
 from aftercar.schema import Col
 
@@ -99,21 +99,20 @@ def index_progression(con, c: Classified, rules: Rules) -> tuple[ibis.Table, ibi
     lines = p.left_join(nxt, Col.PATIENT_ID).select(
         p.patient_id, lkey=p.pkey, start_date=p.car_t_date, window_end=nxt.window_end
     )
-    summ, a = assess(lines, c.vis, rules)
+    a = con.create_table("_index_assessments", assessments(lines, c.vis, rules), overwrite=True)
+    summ = summarise(lines, a, rules)
     by_therapy = rules.get("index", "new_therapy_without_lab_progression")
     lab = summ.progression_date
     date = ibis.coalesce(lab, summ.window_end) if by_therapy else lab
     how = ibis.cases(
         (lab.isnull() & date.notnull(), "first anti-myeloma therapy after CAR T (no lab evidence)"),
-        (lab == summ.window_end, "IMWG PD at the first lab after new therapy (look-ahead)"),
         (lab.notnull(), "confirmed IMWG PD from the CAR-T nadir"),
         else_=ibis.null("string"),
     )
     s = summ.select(patient_id=summ.patient_id, pkey=summ.lkey, car_t_date=summ.start_date,
                     index_date=date, index_rule=how, index_window_end=summ.window_end,
                     car_t_param=summ.param, car_t_best_response=summ.best_response)  # fmt: skip
-    return (con.create_table("_index", s, overwrite=True),
-            con.create_table("_index_assessments", a, overwrite=True))  # fmt: skip
+    return con.create_table("_index", s, overwrite=True), a
 
 
 def salvage_events(con, c: Classified, index: ibis.Table) -> ibis.Table:
