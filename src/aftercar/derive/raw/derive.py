@@ -24,6 +24,24 @@ from aftercar.schema import Col
 Progress = Callable[[str], None]
 
 
+#: Memory the in-process engine may hold before it spills to a temporary folder (issue 12
+#: item 7: 100,000 patients within 8 GiB, with the raw Arrow tables held beside it).
+ENGINE_MEMORY = "3GB"
+
+
+def _connect():
+    """A new in-process DuckDB that spills to a temporary folder above ``ENGINE_MEMORY``."""
+    import shutil
+    import tempfile
+    import weakref
+
+    spill = tempfile.mkdtemp(prefix="aftercar-derive-")
+    con = ibis.duckdb.connect(memory_limit=ENGINE_MEMORY, temp_directory=spill,
+                              preserve_insertion_order=False)  # fmt: skip
+    weakref.finalize(con, shutil.rmtree, spill, True)
+    return con
+
+
 def _register(con, raw: dict[str, pa.Table]) -> dict[str, ibis.Table]:
     """The raw tables as Ibis tables: in-memory (Arrow scans, no copy) but the patients."""
     out = {name: ibis.memtable(t) for name, t in raw.items() if name != "patients"}
@@ -106,7 +124,7 @@ def derive_raw(
     RawDerivation
     """
     rules = rules or load_rules()
-    con = con if con is not None else ibis.duckdb.connect()
+    con = con if con is not None else _connect()
     step = progress or (lambda _s: None)
     pats, adm, proc, norm, vis = _prepare(con, raw, rules, step)
     step("finding CAR-T, transplant and radiotherapy bundles")
