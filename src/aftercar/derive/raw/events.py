@@ -125,7 +125,13 @@ def salvage_events(con, c: Classified, index: ibis.Table) -> ibis.Table:
     b = b.select(Col.PATIENT_ID, "pkey", "date", row=ibis.literal(-1, "int64"),
                  ingredient=ibis.null("string"), drug_class=ibis.null("string"), kind=b.kind,
                  bundle_id=b.bundle_id)  # fmt: skip
-    u = a.union(b)
-    w = ibis.window(order_by=[u.patient_id, u.date, u.row, u.ingredient, u.bundle_id])
-    u = u.mutate(eid=ibis.row_number().over(w))
-    return con.create_table("_events", u, overwrite=True)
+    # eid: unique without sorting the events: row x 1024 + the ingredient's number for a
+    # drug (an administration row names each ingredient once), minus a row number for a
+    # bundle (a few per patient)
+    ing = a.select("ingredient").distinct()
+    ing = ing.mutate(_ing=ibis.row_number().over(ibis.window(order_by=ing.ingredient)))
+    a = a.join(ing, "ingredient")
+    a = a.mutate(eid=a.row * 1024 + a._ing).drop("_ing")
+    wb = ibis.window(order_by=[b.patient_id, b.date, b.bundle_id])
+    b = b.mutate(eid=-1 - ibis.row_number().over(wb))
+    return con.create_table("_events", a.union(b.select(*a.columns)), overwrite=True)
