@@ -133,7 +133,7 @@ def _audit_lines(final: ibis.Table, rows: ibis.Table) -> ibis.Table:
                       "single-event line (" + f.kind + ")")  # fmt: skip
     keys = (Col.PATIENT_ID, Col.LINE, "kind", Col.START_DATE, Col.END_DATE)
     return f.select(*keys, start_rule=start,
-                    end_rule=end, confirmed_progression_in_window=f.t_pd,
+                    end_rule=end, progression_before_restart=f.t_pd,
                     response_parameter=f.param, n_assessments=f.n_assessments,
                     best_response=f.best_response, progression_date=f.progression_date,
                     administration_rows=f.administration_rows,
