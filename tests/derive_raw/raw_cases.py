@@ -84,6 +84,7 @@ def build_cases() -> RawBuilder:
     _lot_cases(b)
     _bundle_cases(b)
     _imwg_cases(b)
+    _imwg_more(b)
     return b
 
 
@@ -119,11 +120,32 @@ def _lot_cases(b: RawBuilder) -> None:
     b.drug(p, "zoledronic acid (ZOMETA) 4 mg IV", [40, 120])
     b.drug(p, "XPOVIO 100 mg PO", weekly(400, 4))
     b.drug(p, "dexamethasone 40 mg PO", weekly(400, 4))
-    # a companion steroid given 3 days before the regimen's first drug dates the line
+    # a steroid given 3 days before the regimen's first drug never starts the line
     p = b.patient("steroid_start")
     b.drug(p, "XPOVIO 100 mg PO", weekly(50, 3))
     b.drug(p, "dexamethasone 40 mg PO", weekly(200, 4))
     b.drug(p, "POMALYST 4 mg PO", weekly(203, 4))
+    # a second PI added after the window to a PI regimen is a new line (no exception)
+    p = b.patient("second_pi")
+    b.drug(p, "KYPROLIS 56 mg/m2 IV", weekly(100, 12))
+    b.drug(p, "VELCADE 1.3 mg/m2 SC", weekly(160, 4))
+    # a pause of exactly 90 days is not more than 90 days: same line
+    p = b.patient("gap_90")
+    b.drug(p, "VELCADE 1.3 mg/m2 SC", [100, 107, 197, 204])
+    # supportive drugs of every kind are never a line
+    p = b.patient("supportive")
+    for text in ("valacyclovir 500 mg PO", "acetaminophen 650 mg PO", "diphenhydramine 50 mg IV",
+                 "denosumab (XGEVA) 120 mg SC", "pamidronate 90 mg IV", "IVIG 0.4 g/kg IV",
+                 "tocilizumab (ACTEMRA) 8 mg/kg IV", "filgrastim (NEUPOGEN) 480 mcg SC",
+                 "pegfilgrastim 6 mg SC"):  # fmt: skip
+        b.drug(p, text, [60, 130])
+    b.drug(p, "EMPLICITI 10 mg/kg IV", weekly(100, 3))
+    # therapy after the CAR T before any lab progression dates the index (no lab evidence);
+    # the progression the labs show later belongs to that line
+    p = b.patient("therapy_before_lab_pd")
+    b.serum(p, {-10: 3.0, 30: 1.0, 60: 0.8, 90: 0.8, 120: 1.5, 150: 1.9})
+    b.drug(p, "REVLIMID 10 mg PO", [20, 27])
+    b.drug(p, "TALVEY 0.4 mg/kg SC", weekly(160, 3))
     # unrecognised order text
     p = b.patient("unknown_text")
     b.drug(p, "zz-unknown-agent 5 mg PO", [80])
@@ -152,7 +174,21 @@ def _bundle_cases(b: RawBuilder) -> None:
     b.drug(p, "MELPHALAN 200 mg/m2 IV", [98])
     b.procedure(p, 100, "autologous stem cell transplant")
     b.procedure(p, 190, "autologous stem cell transplant")
-    b.drug(p, "REVLIMID 25 mg PO", weekly(400, 3))
+    b.drug(p, "REVLIMID 25 mg PO", weekly(600, 3))
+    # maintenance: lenalidomide alone (with dex) starting within a year of the transplant belongs
+    # to the transplant line; a two-drug regimen after it does not
+    p = b.patient("maintenance")
+    b.drug(p, "MELPHALAN 200 mg/m2 IV", [98])
+    b.procedure(p, 100, "autologous stem cell transplant")
+    b.drug(p, "REVLIMID 10 mg PO", weekly(190, 10))
+    b.drug(p, "dexamethasone 20 mg PO", weekly(190, 2))
+    b.drug(p, "KYPROLIS 56 mg/m2 IV", weekly(500, 3))
+    b.drug(p, "DARZALEX 16 mg/kg IV", weekly(500, 3))
+    p = b.patient("not_maintenance")
+    b.drug(p, "MELPHALAN 200 mg/m2 IV", [98])
+    b.procedure(p, 100, "autologous stem cell transplant")
+    b.drug(p, "KYPROLIS 56 mg/m2 IV", weekly(190, 4))
+    b.drug(p, "REVLIMID 25 mg PO", weekly(190, 4))
     # radiotherapy course given alone (gaps <= 7 days) = one line
     p = b.patient("rt")
     for day in (100, 101, 102, 103, 104, 107, 108, 109):
@@ -193,10 +229,15 @@ def _imwg_cases(b: RawBuilder) -> None:
         if marrow:
             b.lab(p, 365, "Bone marrow plasma cells", "2", "%")
         b.drug(p, "XPOVIO 100 mg PO", weekly(340, 20))
-    # progression from the nadir on a line: nadir 0.4, PD at 0.9 (day 460) confirmed at 490
+    # progression from the nadir on a line: nadir 0.4, PD at 0.9 (day 460) confirmed at 490;
+    # the drug given on through the progression without a break stays in the line
     p = b.patient("labs_line_pd")
     b.serum(p, {339: 2.0, 370: 0.8, 400: 0.4, 430: 0.42, 460: 0.9, 490: 1.1})
     b.drug(p, "XPOVIO 100 mg PO", weekly(340, 30))
+    # retreatment after progression: the same drug restarted after a 49-day break is a new line
+    p = b.patient("retreatment")
+    b.serum(p, {339: 2.0, 370: 0.8, 400: 0.4, 430: 0.42, 460: 0.9, 490: 1.1})
+    b.drug(p, "XPOVIO 100 mg PO", weekly(340, 20) + weekly(522, 4))
     # a rise of 0.45 g/dL from the nadir (+112%, but < 0.5 g/dL) is not PD
     p = b.patient("labs_small_rise")
     b.serum(p, {339: 2.0, 370: 0.4, 400: 0.4, 430: 0.85, 460: 0.86})
@@ -208,8 +249,8 @@ def _imwg_cases(b: RawBuilder) -> None:
         b.lab(p, day, "Kappa free light chain, serum", f"{kappa:g}", "mg/dL")
         b.lab(p, day, "Lambda free light chain, serum", "1", "mg/dL")
     b.drug(p, "XPOVIO 100 mg PO", weekly(340, 20))
-    # a drug added late in the regimen window, with the progression first seen after it
-    # started (look-ahead from the nadir 0.5 to 1.2), is a new line at its first date
+    # a drug added late in the regimen window belongs to the line, even when the line
+    # progresses soon after (nadir 0.5 at day 350, PD 1.2 at day 370 confirmed at day 400)
     p = b.patient("labs_late_addition")
     b.serum(p, {339: 2.0, 350: 0.5, 370: 1.2, 400: 1.4})
     b.drug(p, "XPOVIO 100 mg PO", weekly(340, 8))
@@ -217,3 +258,77 @@ def _imwg_cases(b: RawBuilder) -> None:
     # no assessment in the line's window: not assessed (empty)
     p = b.patient("labs_none")
     b.drug(p, "XPOVIO 100 mg PO", weekly(340, 3))
+
+
+def _imwg_more(b: RawBuilder) -> None:
+    """More IMWG cases: one per category, parameter and progression rule."""
+    ife = ("Immunofixation, serum", "Immunofixation, urine")
+
+    def line_with(pid: str, n: int = 20) -> str:
+        p = b.patient(pid)
+        b.drug(p, "XPOVIO 100 mg PO", weekly(340, n))
+        return p
+
+    # sCR: CR plus a normal kappa/lambda ratio
+    p = line_with("labs_scr")
+    b.serum(p, {339: 2.0, 370: 0.0, 400: 0.0})
+    for day in (370, 400):
+        for t in ife:
+            b.lab(p, day, t, "NEGATIVE", None)
+        b.lab(p, day, "Kappa free light chain, serum", "1.2", "mg/dL")
+        b.lab(p, day, "Lambda free light chain, serum", "1.0", "mg/dL")
+    b.lab(p, 365, "Bone marrow plasma cells", "1", "%")
+    # VGPR: >= 90% reduction twice (2.0 -> 0.15, 0.18)
+    p = line_with("labs_vgpr")
+    b.serum(p, {339: 2.0, 370: 0.15, 400: 0.18})
+    # VGPR: M-protein 0 on electrophoresis but immunofixation positive, twice
+    p = line_with("labs_vgpr_ife")
+    b.serum(p, {339: 1.5, 370: 0.0, 400: 0.0})
+    for day in (370, 400):
+        b.lab(p, day, "Immunofixation, serum", "POSITIVE", None)
+    # SD: 20% reduction (< 25%: not MR)
+    p = line_with("labs_sd")
+    b.serum(p, {339: 2.0, 370: 1.6, 400: 1.6})
+    # SD then PD: SD needs no confirmation, so the best response is SD; PD dated at day 400
+    p = line_with("labs_sd_then_pd")
+    b.serum(p, {339: 2.0, 370: 1.9, 400: 2.6, 430: 2.8})
+    # PD from the first assessment, confirmed: best response PD
+    p = line_with("labs_pd_first")
+    b.serum(p, {339: 2.0, 370: 2.6, 400: 2.9})
+    # an unconfirmed PD (the next assessment falls back below the PD level) is not progression
+    p = line_with("labs_pd_unconfirmed")
+    b.serum(p, {339: 2.0, 370: 1.0, 400: 1.0, 430: 1.6, 460: 1.1, 490: 1.1})
+    # a visit without the parameter is skipped: day 385 has only a urine value
+    p = line_with("labs_skip")
+    b.serum(p, {339: 2.0, 370: 0.9, 400: 0.9})
+    b.lab(p, 385, "24 hr urine M-protein", "50", "mg/24h")
+    # nadir >= 5 g/dL: a rise of 1.0 g/dL (+0.9 is not enough) is needed
+    p = line_with("labs_high_nadir")
+    b.serum(p, {339: 8.0, 370: 6.0, 400: 6.9, 430: 6.9, 460: 7.0, 490: 7.1})
+    # urine-only measurable disease (serum 0.5 g/dL): PR by urine (< 200 mg/24 h; -85%, not
+    # < 100: not VGPR); +150 mg from the nadir is not PD, +230 mg (>= 200 and >= 25%) is
+    p = line_with("labs_urine", 30)
+    for day, v in ((339, 1000), (370, 150), (400, 150), (430, 300), (460, 380), (490, 400)):
+        b.lab(p, day, "24 hr urine M-protein", str(v), "mg/24h")
+        b.lab(p, day, "SPEP M-spike", "0.5", "g/dL")
+    # FLC-only disease: dFLC -30% is not MR (no MR by FLC): SD; then PD by dFLC +25% and > 10
+    p = line_with("labs_flc_pd", 30)
+    for day, kappa in ((339, 51.0), (370, 36.0), (400, 36.0), (430, 48.0), (460, 49.0)):
+        b.lab(p, day, "SPEP M-spike", "0", "g/dL")
+        b.lab(p, day, "Kappa free light chain, serum", f"{kappa:g}", "mg/dL")
+        b.lab(p, day, "Lambda free light chain, serum", "1", "mg/dL")
+    # reappearance after CR: from 0 the same absolute rise (0.5 g/dL) is needed
+    p = line_with("labs_reappear", 30)
+    b.serum(p, {339: 2.0, 370: 0.0, 400: 0.0, 430: 0.3, 460: 0.6, 490: 0.7})
+    # a lab on the line's start date is its baseline (day 340 = 3.0, not the 2.0 of day 300)
+    p = line_with("labs_baseline_on_start")
+    b.serum(p, {300: 2.0, 340: 3.0, 370: 1.4, 400: 1.4})
+    # PD in the window confirmed by the first assessment after the next line started
+    p = b.patient("labs_pd_confirmed_after")
+    b.serum(p, {339: 2.0, 370: 0.5, 400: 0.5, 430: 1.2, 450: 1.5})
+    b.drug(p, "XPOVIO 100 mg PO", weekly(340, 14))
+    b.drug(p, "TALVEY 0.4 mg/kg SC", weekly(440, 4))
+    # CAR-T best response from the CAR-T baseline: PR confirmed, then the index progression
+    p = b.patient("car_t_response")
+    b.serum(p, {-5: 3.0, 30: 1.2, 60: 1.1, 120: 1.0, 150: 1.6, 180: 1.9})
+    b.drug(p, "TALVEY 0.4 mg/kg SC", weekly(200, 3))

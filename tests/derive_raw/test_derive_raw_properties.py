@@ -20,6 +20,10 @@ TEXTS = ("KYPROLIS 56 mg/m2 IV", "POMALYST 4 mg PO", "DARZALEX FASPRO 1800 mg SC
          "TECVAYLI 1.5 mg/kg SC", "acyclovir 400 mg PO BID", "CYTOXAN 400 mg/m2 IV",
          "dexamethasone 16 mg IV (premed)", "Tec-Dara 1 mg SC")  # fmt: skip
 CODES = {"sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE", None}
+#: Texts of anti-myeloma drugs (cyclophosphamide is lymphodepletion on days -7..0 of a CAR T).
+ANTI = {"KYPROLIS 56 mg/m2 IV", "POMALYST 4 mg PO", "DARZALEX FASPRO 1800 mg SC",
+        "VELCADE 1.3 mg/m2 SC", "XPOVIO 100 mg PO", "TECVAYLI 1.5 mg/kg SC",
+        "CYTOXAN 400 mg/m2 IV", "Tec-Dara 1 mg SC", "cyclophosphamide 300 mg/m2 IV"}
 
 course = st.tuples(st.sampled_from(TEXTS), st.integers(-60, 900), st.integers(1, 12),
                    st.sampled_from([1, 7, 14, 28]))  # fmt: skip
@@ -51,6 +55,7 @@ def _cohort(patients) -> RawBuilder:
 def test_invariants(patients):
     b = _cohort(patients)
     out = derive_raw(b.tables())
+    _anti_myeloma_rows_are_in_one_line(b, patients, out)
     lines = defaultdict(list)
     for r in out.lines.to_pylist():
         lines[r["patient_id"]].append(r)
@@ -73,3 +78,23 @@ def test_invariants(patients):
         assert (key in used) != (key in listed), key  # used or listed, never both or neither
         if key in used:
             assert len(per_row_lines[key]) == 1  # one line (or the index CAR T = line 0)
+
+
+def _anti_myeloma_rows_are_in_one_line(b: RawBuilder, patients, out) -> None:
+    """Every anti-myeloma administration on or after the index date is in exactly one line."""
+    index = {r["patient_id"]: r["progression_date"] for r in out.patients.to_pylist()}
+    lines = defaultdict(set)
+    for r in out.audit["events"].to_pylist():
+        if r["table"] == "administrations":
+            lines[r["row"]].add(r["line"])
+    infusions = {f"P{i:03d}": [d(x) for x in cart] for i, (_c, _l, cart) in enumerate(patients)}
+    for row, a in enumerate(b.adm, start=2):
+        pid, day = a["patient_id"], a["date"]
+        lympho = a["drug"].startswith(("cyclophosphamide", "CYTOXAN")) and any(
+            -7 <= (day - inf).days <= 0 for inf in [*infusions[pid], d(0)]
+        )
+        if a["drug"] not in ANTI or lympho or index.get(pid) is None or day < index[pid]:
+            continue
+        if day > d(1500):  # after the last follow-up
+            continue
+        assert len(lines[row]) == 1, (row, a, lines[row])

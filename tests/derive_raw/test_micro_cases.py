@@ -62,11 +62,39 @@ def test_steroids_premedication_and_supportive_drugs(cases):
     assert sum(r.startswith("not anti-myeloma") for r in reasons) == 3  # paracetamol + 2 zoledronic
 
 
-def test_companion_steroid_dates_the_line_start(cases):
+def test_steroid_never_starts_a_line(cases):
     assert _summary(cases, "steroid_start") == [
         (1, d(50), "selinexor"),
-        (2, d(200), "dexamethasone;pomalidomide"),
+        (2, d(203), "dexamethasone;pomalidomide"),
     ]
+
+
+def test_second_drug_of_a_class_after_the_window_is_a_new_line(cases):
+    lines = _lines(cases, "second_pi")
+    assert [(r["line"], r["start_date"], r["end_date"], r["drugs"]) for r in lines] == [
+        (1, d(100), d(156), "carfilzomib"),
+        (2, d(160), d(181), "bortezomib;carfilzomib"),
+    ]
+
+
+def test_gap_of_exactly_90_days_is_the_same_line(cases):
+    lines = _lines(cases, "gap_90")
+    assert [(r["line"], r["start_date"], r["end_date"]) for r in lines] == [(1, d(100), d(204))]
+
+
+def test_supportive_drugs_are_never_a_line_and_are_listed(cases):
+    assert _summary(cases, "supportive") == [(1, d(100), "elotuzumab")]
+    reasons = _attrition(cases, "supportive")
+    assert len(reasons) == 18
+    assert all(r.startswith("not anti-myeloma") for r in reasons)
+
+
+def test_therapy_after_car_t_before_lab_progression_dates_the_index(cases):
+    assert _index(cases, "therapy_before_lab_pd") == d(20)
+    lines = _lines(cases, "therapy_before_lab_pd")
+    assert [(r["line"], r["start_date"], r["drugs"], r["best_response"], r["progression_date"])
+            for r in lines] == [(1, d(20), "lenalidomide", "PR", d(120)),
+                                (2, d(160), "talquetamab", None, None)]  # fmt: skip
 
 
 def test_bispecific_step_up_doses_start_the_line(cases):
@@ -111,9 +139,21 @@ def test_melphalan_and_transplant_are_one_line_with_tandem(cases):
     lines = _lines(cases, "asct")
     assert [(r["line"], r["start_date"], r["drugs"]) for r in lines] == [
         (1, d(98), "melphalan"),
-        (2, d(400), "lenalidomide"),
+        (2, d(600), "lenalidomide"),
     ]
     assert lines[0]["regimen"] == "melphalan + autologous stem cell transplant"
+
+
+def test_maintenance_monotherapy_after_transplant_belongs_to_its_line(cases):
+    lines = _lines(cases, "maintenance")
+    assert [(r["line"], r["start_date"], r["end_date"], r["drugs"]) for r in lines] == [
+        (1, d(98), d(253), "dexamethasone;lenalidomide;melphalan"),
+        (2, d(500), d(514), "carfilzomib;daratumumab"),
+    ]
+    assert _summary(cases, "not_maintenance") == [
+        (1, d(98), "melphalan"),
+        (2, d(190), "carfilzomib;lenalidomide"),
+    ]
 
 
 def test_radiotherapy_course_alone_is_one_line(cases):
@@ -154,26 +194,27 @@ def test_cr_needs_marrow_else_vgpr(cases):
     assert _lines(cases, "labs_no_marrow")[0]["best_response"] == "VGPR"
 
 
-def test_progression_from_nadir_and_retreatment_is_a_new_line(cases):
+def test_progression_from_nadir_and_therapy_given_on_stays_in_the_line(cases):
     lines = _lines(cases, "labs_line_pd")
-    first = lines[0]
-    assert (
-        first["line"],
-        first["start_date"],
-        first["best_response"],
-        first["progression_date"],
-    ) == (1, d(340), "PR", d(460))
-    assert lines[1]["start_date"] == d(466)  # first administration after the PD
-    assert lines[1]["drugs"] == "selinexor"
+    assert [(r["line"], r["start_date"], r["end_date"], r["best_response"], r["progression_date"])
+            for r in lines] == [(1, d(340), d(543), "PR", d(460))]  # fmt: skip
 
 
-def test_late_addition_after_progression_is_a_new_line(cases):
+def test_retreatment_after_progression_is_a_new_line(cases):
+    lines = _lines(cases, "retreatment")
+    assert [(r["line"], r["start_date"], r["end_date"], r["best_response"], r["progression_date"],
+             r["drugs"]) for r in lines] == [
+        (1, d(340), d(473), "PR", d(460), "selinexor"),
+        (2, d(522), d(543), None, None, "selinexor"),
+    ]  # fmt: skip
+
+
+def test_drug_added_within_the_window_stays_in_the_line(cases):
     lines = _lines(cases, "labs_late_addition")
-    assert [(r["line"], r["start_date"], r["end_date"], r["drugs"]) for r in lines] == [
-        (1, d(340), d(361), "selinexor"),
-        (2, d(362), d(389), "pomalidomide;selinexor"),
-    ]
-    assert lines[0]["progression_date"] == d(362)  # look-ahead PD dated at the new therapy
+    assert [(r["line"], r["start_date"], r["end_date"], r["drugs"], r["best_response"],
+             r["progression_date"]) for r in lines] == [
+        (1, d(340), d(389), "pomalidomide;selinexor", "SD", d(370)),
+    ]  # fmt: skip
 
 
 def test_rise_below_absolute_threshold_is_not_progression(cases):
@@ -204,3 +245,48 @@ def test_every_raw_row_is_used_or_listed(cases):
     for name in ("administrations", "procedures"):
         for row in tables[name]["row"].to_pylist():
             assert (name, row) in used or (name, row) in listed, (name, row)
+
+
+@pytest.mark.parametrize(
+    ("pid", "best", "progression"),
+    [
+        ("labs_scr", "sCR", None),
+        ("labs_vgpr", "VGPR", None),
+        ("labs_vgpr_ife", "VGPR", None),
+        ("labs_sd", "SD", None),
+        ("labs_sd_then_pd", "SD", d(400)),
+        ("labs_pd_first", "PD", d(370)),
+        ("labs_pd_unconfirmed", "PR", None),
+        ("labs_skip", "PR", None),
+        ("labs_high_nadir", "SD", d(460)),
+        ("labs_urine", "PR", d(460)),
+        ("labs_flc_pd", "SD", d(430)),
+        ("labs_reappear", "VGPR", d(460)),
+        ("labs_baseline_on_start", "PR", None),
+    ],
+)
+def test_imwg_category_and_progression(cases, pid, best, progression):
+    line = _lines(cases, pid)[0]
+    assert (line["start_date"], line["best_response"], line["progression_date"]) == (
+        d(340), best, progression)  # fmt: skip
+
+
+def test_response_parameter_follows_measurable_disease(cases):
+    params = {r["patient_id"]: r["parameter"] for r in cases.audit["assessments"].to_pylist()
+              if r["line"] == 1}  # fmt: skip
+    assert (params["labs_urine"], params["labs_flc_pd"], params["labs_vgpr"]) == (
+        "urine", "flc", "serum")  # fmt: skip
+
+
+def test_pd_confirmed_by_the_first_assessment_after_the_next_line_started(cases):
+    lines = _lines(cases, "labs_pd_confirmed_after")
+    first = lines[0]
+    assert (first["line"], first["start_date"], first["drugs"], first["best_response"],
+            first["progression_date"]) == (1, d(340), "selinexor", "PR", d(430))  # fmt: skip
+    assert lines[1]["start_date"] == d(440)
+
+
+def test_car_t_best_response_and_index_from_the_car_t_baseline(cases):
+    p = next(r for r in cases.patients.to_pylist() if r["patient_id"] == "car_t_response")
+    assert (p["car_t_best_response"], p["progression_date"]) == ("PR", d(150))
+    assert _summary(cases, "car_t_response") == [(1, d(200), "talquetamab")]

@@ -17,6 +17,7 @@ _START_RULES = {
     "the tandem window included)",
     "radiotherapy": "radiotherapy course given alone (fractions with short gaps)",
 }
+_MAINTENANCE = "; the monotherapy after it is maintenance of this line"
 _END_REASON = {"progression": "progression", "new_drug": "new drug added", "gap": "treatment gap",
                "bundle": "next line started", "last": ""}  # fmt: skip
 
@@ -33,7 +34,7 @@ def _line_rows(c, final: ibis.Table, ev, members, rules: Rules) -> ibis.Table:
                     role=ibis.literal("anti-myeloma drug"))  # fmt: skip
     win = rules.get("lines", "regimen_window_days")
     st = c.adm.filter(c.adm.role == "steroid")
-    dl = f.filter(f.kind == "drug")
+    dl = f.filter((f.kind == "drug") | f.maintenance)
     sj = st.join(dl, [st.patient_id == dl.patient_id, st.date >= dl.start_date,
                       st.date <= dl.end_date + ibis.interval(days=win)])  # fmt: skip
     sj = sj.filter(sj.next_start.isnull() | (sj.date < sj.next_start))
@@ -123,6 +124,7 @@ def _audit_lines(final: ibis.Table, rows: ibis.Table) -> ibis.Table:
     prev = f.prev_end_rule.cases(*[(k, "after the previous line: " + v)
                                    for k, v in END_RULES.items()])  # fmt: skip
     start = ibis.cases(
+        (f.maintenance, f.kind.cases(*_START_RULES.items()) + _MAINTENANCE),
         (f.kind != "drug", f.kind.cases(*_START_RULES.items())),
         (f.line == 1, "first anti-myeloma therapy on or after the index progression"),
         else_=prev,
@@ -131,7 +133,7 @@ def _audit_lines(final: ibis.Table, rows: ibis.Table) -> ibis.Table:
                       "single-event line (" + f.kind + ")")  # fmt: skip
     keys = (Col.PATIENT_ID, Col.LINE, "kind", Col.START_DATE, Col.END_DATE)
     return f.select(*keys, start_rule=start,
-                    end_rule=end, confirmed_progression_in_window=f.t_pd,
+                    end_rule=end, progression_before_restart=f.t_pd,
                     response_parameter=f.param, n_assessments=f.n_assessments,
                     best_response=f.best_response, progression_date=f.progression_date,
                     administration_rows=f.administration_rows,
@@ -142,7 +144,7 @@ def _audit_assessments(index_a, line_a, norm: ibis.Table) -> ibis.Table:
     ia = index_a.mutate(line=ibis.literal(0, "int64"))
     la = line_a.mutate(line=(line_a.lkey % 1000).cast("int64"))
     u = ia.union(la)
-    ok = norm.filter(norm.param.notnull())
+    ok = norm.filter(norm.param.notnull()).semi_join(u, [Col.PATIENT_ID, "date"])
     rows = ok.group_by([Col.PATIENT_ID, "date"]).aggregate(
         lab_rows=ok.row.cast("string").group_concat(" ", order_by=ok.row)
     )
@@ -160,13 +162,13 @@ _NO_INDEX = "patient has no confirmed IMWG progression after the index CAR T (no
 
 
 def _adm_attrition(c, index: ibis.Table, used: ibis.Table) -> ibis.Table:
-    a = c.adm.join(index.select(Col.PATIENT_ID, Col.CAR_T_DATE, "index_date"), Col.PATIENT_ID)
+    a = c.adm.anti_join(used.filter(used.table == "administrations"), "row")
+    a = a.join(index.select(Col.PATIENT_ID, Col.CAR_T_DATE, "index_date"), Col.PATIENT_ID)
     g = a.group_by(["row", Col.PATIENT_ID]).aggregate(
         date=a.date.min(), car_t_date=a.car_t_date.min(), index_date=a.index_date.min(),
         **{r: (a.role == r).any() for r in ("anchor", "steroid", "premedication", "supportive",
                                              "unrecognised", "car_t", "after_followup")},
     )  # fmt: skip
-    g = g.anti_join(used.filter(used.table == "administrations"), "row")
     reason = ibis.cases(
         (g.index_date.isnull(), _NO_INDEX),
         (g.after_followup, _AFTER_FU),
@@ -226,23 +228,24 @@ def _attrition(c, index, used, norm, rules: Rules) -> ibis.Table:
     return u.order_by(["table", "row"])
 
 
-def _bundle_ends(c, rows: ibis.Table) -> ibis.Table:
-    """Last dated row of each line (the end of a CAR-T, transplant or radiotherapy line)."""
-    dates = (
-        c.adm.select("row", "date", table=ibis.literal("administrations"))
-        .distinct()
-        .union(c.proc.select("row", "date", table=ibis.literal("procedures")))
-    )
-    j = rows.filter(rows.line > 0).join(dates, ["table", "row"])
+def _bundle_ends(c, rows: ibis.Table, final: ibis.Table) -> ibis.Table:
+    """Last dated row of each CAR-T, transplant or radiotherapy line (its end)."""
+    b = final.filter(final.kind != "drug").select(Col.PATIENT_ID, Col.LINE)
+    r = rows.join(b, [Col.PATIENT_ID, Col.LINE])
+    adm = c.adm.select("row", "date").distinct().semi_join(r, "row")
+    dates = adm.mutate(table=ibis.literal("administrations")).union(
+        c.proc.select("row", "date", table=ibis.literal("procedures")))  # fmt: skip
+    j = r.join(dates, ["table", "row"])
     return j.group_by([Col.PATIENT_ID, Col.LINE]).aggregate(last_row_date=j.date.max())
 
 
 def _curated(c, index: ibis.Table, final: ibis.Table, drugs: ibis.Table, ends: ibis.Table):
-    ix = index.filter(index.index_date.notnull()).select(Col.PATIENT_ID, "index_date")
-    pats = c.pats.join(ix, Col.PATIENT_ID)
-    pats = pats.mutate(
-        progression_date=pats.index_date, car_t_best_response=ibis.null("string")
-    ).drop("index_date", "row", "pkey")
+    ix = index.filter(index.index_date.notnull()).select(Col.PATIENT_ID, "index_date",
+                                                           Col.CAR_T_BEST_RESPONSE)  # fmt: skip
+    pats = c.pats.drop(*[x for x in (Col.CAR_T_BEST_RESPONSE,) if x in c.pats.columns])
+    pats = pats.join(ix, Col.PATIENT_ID)
+    pats = pats.mutate(progression_date=pats.index_date).drop("index_date", "row", "pkey")
+    pats = pats.relocate(Col.CAR_T_BEST_RESPONSE, after=Col.PROGRESSION_DATE)
     lines = final.left_join(drugs, [Col.PATIENT_ID, Col.LINE]).left_join(
         ends, [Col.PATIENT_ID, Col.LINE]
     )
@@ -279,10 +282,10 @@ def assemble(con, c, index, index_a, ev, final, members, line_a, norm, rules: Ru
 
     rows = con.create_table("_line_rows", _line_rows(c, final, ev, members, rules), overwrite=True)
     drugs = _drugs(c, rows)
-    pats, lines = _curated(c, index, final, drugs, _bundle_ends(c, rows))
+    pats, lines = _curated(c, index, final, drugs, _bundle_ends(c, rows, final))
     audit = {
         "lines": _audit_lines(final, rows).order_by([Col.PATIENT_ID, Col.LINE]).to_pyarrow(),
-        "events": rows.order_by(["table", "row"]).to_pyarrow(),
+        "events": rows.to_pyarrow(),
         "assessments": _audit_assessments(index_a, line_a, norm)
         .order_by([Col.PATIENT_ID, Col.LINE, "date"])
         .to_pyarrow(),

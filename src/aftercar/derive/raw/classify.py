@@ -12,9 +12,15 @@ Roles of an administration (one row per administration x ingredient):
 ``car_t``
     a CAR-T product (the line is the CAR-T bundle at the infusion date);
 ``steroid``
-    dexamethasone / prednisone / methylprednisolone given without a premedication
-    mark: part of the drugs of the line it is given in, never starts or extends one;
-``premedication``, ``supportive``, ``lymphodepletion``, ``conditioning``, ``unrecognised``
+    a drug of vocabulary role ``steroid`` (dexamethasone, prednisone, prednisolone,
+    methylprednisolone) given without a premedication mark: part of the drugs of the
+    line it is given in, never starts or extends one;
+``supportive``
+    vocabulary roles ``supportive``, ``premedication``, ``lymphodepletion`` and
+    ``non_therapy`` of ``data/drugs.csv`` (antivirals, antipyretics, antihistamines,
+    bone agents, IVIG, tocilizumab, growth factors, fludarabine...; each row with its
+    source): "not anti-myeloma" in the attrition;
+``premedication``, ``lymphodepletion``, ``conditioning``, ``unrecognised``
     never start, extend or advance a line (issue 12 item 2; REFERENCE 5.5 "ignore for
     advancement"); lymphodepletion (Flu/Cy on days -7..0 of a CAR-T infusion) and
     conditioning (melphalan on days -7..0 of an autologous transplant) are set later,
@@ -41,34 +47,38 @@ _WORD = re.compile(r"[a-z]+")
 
 
 def _drugs_of(text: str) -> tuple[str, ...]:
-    """Vocabulary drugs of an order text; word by word when the whole text gives none."""
+    """Vocabulary entries of an order text (anti-myeloma or not); word by word when the
+    whole text gives none."""
     drugs = parse_regimen(text).drugs
     if drugs:
         return drugs
-    return tuple(sorted({d for w in text.split() for d in parse_regimen(w).drugs}))
+    return tuple(sorted({d for w in _WORD.findall(text.lower()) for d in parse_regimen(w).drugs}))
+
+
+#: Vocabulary role (``drugs.csv``) -> role of an administration. Steroids are decided by the
+#: premedication pattern; CAR-T products by their drug class.
+_ROLE = {"anti_myeloma": "anchor", "lymphodepletion": "supportive",
+         "premedication": "supportive", "supportive": "supportive",
+         "non_therapy": "supportive"}  # fmt: skip
 
 
 def _text_rows(text: str, rules: Rules) -> list[dict]:
     vocab = default_vocabulary()
-    steroids = set(rules.get("steroids", "ingredients"))
     premed = re.search(rules.get("steroids", "premedication_pattern"), text, re.IGNORECASE)
     rows = []
     for name in _drugs_of(text):
-        d = vocab.drugs[name]
-        if name in steroids:
+        d = vocab.drugs.get(name)
+        if d is None or d.kind != "drug":
+            continue
+        if d.role == "steroid":
             role = "premedication" if premed else "steroid"
         elif d.drug_class == "car_t":
             role = "car_t"
         else:
-            role = "anchor" if d.anti_myeloma else "supportive"
+            role = _ROLE.get(d.role, "supportive")
         rows.append({"drug": text, "ingredient": name, "drug_class": d.drug_class, "role": role})
     if rows:
         return rows
-    support = set(rules.get("supportive", "ingredients"))
-    found = [w for w in _WORD.findall(text.lower()) if w in support]
-    if found:
-        return [{"drug": text, "ingredient": found[0], "drug_class": "supportive",
-                 "role": "supportive"}]  # fmt: skip
     return [{"drug": text, "ingredient": None, "drug_class": None, "role": "unrecognised"}]
 
 
@@ -117,12 +127,12 @@ def classify_administrations(con, adm: ibis.Table, rules: Rules) -> ibis.Table:
     """Join each administration to its ingredients and roles.
 
     Returns one row per administration x ingredient with ``patient_id, date, row,
-    drug, ingredient, drug_class, role`` (``role`` as in the module docstring).
+    ingredient, drug_class, role`` (``role`` as in the module docstring).
     """
     texts = adm.select("drug").distinct().to_pyarrow()["drug"].to_pylist()
     look = con.create_table("_drug_lookup", drug_lookup(texts, rules), overwrite=True)
     return adm.join(look, "drug").select(
-        Col.PATIENT_ID, "date", "row", "drug", "ingredient", "drug_class", "role"
+        Col.PATIENT_ID, "date", "row", "ingredient", "drug_class", "role"
     )
 
 

@@ -2,7 +2,7 @@
 
 :func:`derive_raw` runs the whole derivation on an Ibis connection (in-process
 DuckDB by default): classify rows, find bundles, date the index progression, cut
-lines (one set-based step per line number) and assess every line by IMWG 2016.
+lines (one set-based step per line number, on compact tables) and assess every line by IMWG 2016.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from aftercar.derive.raw import audit, events, lines
 from aftercar.derive.raw.classify import classify_administrations, classify_procedures
-from aftercar.derive.raw.imwg import assess
+from aftercar.derive.raw.imwg import assessments, summarise
 from aftercar.derive.raw.labs import lab_problems, normalise_labs, visits
 from aftercar.derive.raw.result import RawDerivation
 from aftercar.derive.raw.rules import Rules, load_rules
@@ -24,9 +24,28 @@ from aftercar.schema import Col
 Progress = Callable[[str], None]
 
 
+#: Memory the in-process engine may hold before it spills to a temporary folder (issue 12
+#: item 7: 100,000 patients within 8 GiB, with the raw Arrow tables held beside it).
+ENGINE_MEMORY = "3GB"
+
+
+def _connect():
+    """A new in-process DuckDB that spills to a temporary folder above ``ENGINE_MEMORY``."""
+    import shutil
+    import tempfile
+    import weakref
+
+    spill = tempfile.mkdtemp(prefix="aftercar-derive-")
+    con = ibis.duckdb.connect(memory_limit=ENGINE_MEMORY, temp_directory=spill,
+                              preserve_insertion_order=False)  # fmt: skip
+    weakref.finalize(con, shutil.rmtree, spill, True)
+    return con
+
+
 def _register(con, raw: dict[str, pa.Table]) -> dict[str, ibis.Table]:
-    out = {name: con.create_table(f"raw_{name}", t, overwrite=True) for name, t in raw.items()}
-    p = out["patients"]
+    """The raw tables as Ibis tables: in-memory (Arrow scans, no copy) but the patients."""
+    out = {name: ibis.memtable(t) for name, t in raw.items() if name != "patients"}
+    p = con.create_table("raw_patients", raw["patients"], overwrite=True)
     w = ibis.window(order_by=p.patient_id)
     out["patients"] = con.create_table(
         "_pats", p.mutate(pkey=ibis.row_number().over(w)), overwrite=True
@@ -64,30 +83,6 @@ def _prepare(con, raw: dict[str, pa.Table], rules: Rules, step: Progress):
     return t["patients"], adm, proc, norm, vis
 
 
-def _steroid_start(segs: ibis.Table, adm: ibis.Table, index: ibis.Table, rules: Rules):
-    """Date a drug line at its companion steroid when that was given a few days earlier.
-
-    A steroid without a premedication mark given up to ``steroid_dates_start_days``
-    before a line's first anti-myeloma drug, after the previous line's last
-    administration and on or after the index date, is the first day of that regimen
-    (e.g. "pom/dex" whose first pomalidomide dose was missed). A steroid never starts
-    a line on its own.
-    """
-    days = rules.get("steroids", "steroid_dates_start_days")
-    w = ibis.window(group_by=segs.patient_id, order_by=segs.line)
-    s = segs.mutate(_prev_end=segs.end_date.lag().over(w))
-    st = adm.filter(adm.role == "steroid").select(Col.PATIENT_ID, st_date=adm.date)
-    ix = index.select(Col.PATIENT_ID, "index_date")
-    d = s.filter(s.kind == "drug").join(st, Col.PATIENT_ID).join(ix, Col.PATIENT_ID)
-    d = d.filter((d.st_date >= d.start_date - ibis.interval(days=days))
-                 & (d.st_date < d.start_date) & (d.st_date >= d.index_date)
-                 & (d._prev_end.isnull() | (d.st_date > d._prev_end)))  # fmt: skip
-    early = d.group_by([Col.PATIENT_ID, Col.LINE]).aggregate(early=d.st_date.min())
-    s = s.left_join(early, [Col.PATIENT_ID, Col.LINE])
-    s = s.mutate(start_date=ibis.coalesce(s.early, s.start_date))
-    return s.drop(*[c for c in s.columns if c.endswith("_right") or c in ("early", "_prev_end")])
-
-
 def _final_lines(con, segs: ibis.Table, pats: ibis.Table, vis, rules: Rules):
     s = segs.join(pats.select(Col.PATIENT_ID, "pkey"), Col.PATIENT_ID)
     w = ibis.window(group_by=s.patient_id, order_by=s.line)
@@ -95,8 +90,8 @@ def _final_lines(con, segs: ibis.Table, pats: ibis.Table, vis, rules: Rules):
     s = con.create_table("_segments", s, overwrite=True)
     cand = s.select(Col.PATIENT_ID, lkey=s.pkey * 1000 + s.line, start_date=s.start_date,
                     window_end=s.next_start)  # fmt: skip
-    summ, a = assess(cand, vis, rules)
-    summ = con.create_table("_line_summary", summ, overwrite=True)
+    a = con.create_table("_line_assessments", assessments(cand, vis, rules), overwrite=True)
+    summ = con.create_table("_line_summary", summarise(cand, a, rules), overwrite=True)
     s = s.mutate(lkey=s.pkey * 1000 + s.line)
     out = s.join(summ.select("lkey", Col.BEST_RESPONSE, Col.PROGRESSION_DATE, "param",
                              "n_assessments"), "lkey")  # fmt: skip
@@ -129,7 +124,7 @@ def derive_raw(
     RawDerivation
     """
     rules = rules or load_rules()
-    con = con if con is not None else ibis.duckdb.connect()
+    con = con if con is not None else _connect()
     step = progress or (lambda _s: None)
     pats, adm, proc, norm, vis = _prepare(con, raw, rules, step)
     step("finding CAR-T, transplant and radiotherapy bundles")
@@ -140,7 +135,6 @@ def derive_raw(
     step("cutting lines of therapy")
     segs, members = lines.segment(con, ev, vis, rules)
     step("assessing IMWG responses")
-    segs = con.create_table("_segs", _steroid_start(segs, adm, index, rules), overwrite=True)
     final, line_a = _final_lines(con, segs, pats, vis, rules)
     step("writing the cohort and the audit")
     return audit.assemble(con, c, index, index_a, ev, final, members, line_a, norm, rules)

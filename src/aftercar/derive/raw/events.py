@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import ibis
 
 from aftercar.derive.raw import bundles
-from aftercar.derive.raw.imwg import assess
+from aftercar.derive.raw.imwg import assessments, summarise
 from aftercar.derive.raw.rules import Rules
 from aftercar.schema import Col
 
@@ -99,25 +99,24 @@ def index_progression(con, c: Classified, rules: Rules) -> tuple[ibis.Table, ibi
     lines = p.left_join(nxt, Col.PATIENT_ID).select(
         p.patient_id, lkey=p.pkey, start_date=p.car_t_date, window_end=nxt.window_end
     )
-    summ, a = assess(lines, c.vis, rules)
+    a = con.create_table("_index_assessments", assessments(lines, c.vis, rules), overwrite=True)
+    summ = summarise(lines, a, rules)
     by_therapy = rules.get("index", "new_therapy_without_lab_progression")
     lab = summ.progression_date
     date = ibis.coalesce(lab, summ.window_end) if by_therapy else lab
     how = ibis.cases(
         (lab.isnull() & date.notnull(), "first anti-myeloma therapy after CAR T (no lab evidence)"),
-        (lab == summ.window_end, "IMWG PD at the first lab after new therapy (look-ahead)"),
         (lab.notnull(), "confirmed IMWG PD from the CAR-T nadir"),
         else_=ibis.null("string"),
     )
     s = summ.select(patient_id=summ.patient_id, pkey=summ.lkey, car_t_date=summ.start_date,
                     index_date=date, index_rule=how, index_window_end=summ.window_end,
-                    car_t_param=summ.param)  # fmt: skip
-    return (con.create_table("_index", s, overwrite=True),
-            con.create_table("_index_assessments", a, overwrite=True))  # fmt: skip
+                    car_t_param=summ.param, car_t_best_response=summ.best_response)  # fmt: skip
+    return con.create_table("_index", s, overwrite=True), a
 
 
 def salvage_events(con, c: Classified, index: ibis.Table) -> ibis.Table:
-    """Anchors and bundle events on or after each patient's index date, with ``eid`` and ``gap``."""
+    """Anchors and bundle events on or after each patient's index date, with a unique ``eid``."""
     ix = index.filter(index.index_date.notnull()).select(Col.PATIENT_ID, "pkey", "index_date")
     a = c.anchors.join(ix, Col.PATIENT_ID).filter(lambda t: t.date >= t.index_date)
     a = a.select(Col.PATIENT_ID, "pkey", "date", "row", "ingredient", "drug_class",
@@ -126,11 +125,13 @@ def salvage_events(con, c: Classified, index: ibis.Table) -> ibis.Table:
     b = b.select(Col.PATIENT_ID, "pkey", "date", row=ibis.literal(-1, "int64"),
                  ingredient=ibis.null("string"), drug_class=ibis.null("string"), kind=b.kind,
                  bundle_id=b.bundle_id)  # fmt: skip
-    u = a.union(b)
-    w = ibis.window(order_by=[u.patient_id, u.date, u.row, u.ingredient, u.bundle_id])
-    u = u.mutate(eid=ibis.row_number().over(w))
-    dr = u.filter(u.kind == "drug")
-    wd = ibis.window(group_by=dr.patient_id, order_by=[dr.date, dr.eid])
-    gaps = dr.select("eid", gap=dr.date.delta(dr.date.lag().over(wd), unit="day"))
-    u = u.left_join(gaps, "eid").drop("eid_right")
-    return con.create_table("_events", u, overwrite=True)
+    # eid: unique without sorting the events: row x 1024 + the ingredient's number for a
+    # drug (an administration row names each ingredient once), minus a row number for a
+    # bundle (a few per patient)
+    ing = a.select("ingredient").distinct()
+    ing = ing.mutate(_ing=ibis.row_number().over(ibis.window(order_by=ing.ingredient)))
+    a = a.join(ing, "ingredient")
+    a = a.mutate(eid=a.row * 1024 + a._ing).drop("_ing")
+    wb = ibis.window(order_by=[b.patient_id, b.date, b.bundle_id])
+    b = b.mutate(eid=-1 - ibis.row_number().over(wb))
+    return con.create_table("_events", a.union(b.select(*a.columns)), overwrite=True)

@@ -25,18 +25,16 @@ For every line (``patient_id, lkey, start_date, window_end``) and the visits of
    (marrow for ``marrow_window_days``).
 4. **Progression** (IMWG 2016; REFERENCE 3.3): a rise from the nadir (lowest value
    from the baseline to the previous assessment) of >= 25% and >= 0.5 g/dL serum
-   (>= 1 g/dL when the nadir is >= 5 g/dL), >= 200 mg/24 h urine, or > 10 mg/dL
-   dFLC; reappearance after CR needs the same absolute rise (the nadir is 0).
+   (from a nadir >= 5 g/dL a rise of >= 1 g/dL is sufficient), >= 25% and
+   >= 200 mg/24 h urine, or >= 25% and > 10 mg/dL dFLC; reappearance after CR needs
+   the same absolute rise (the nadir is 0).
 5. **Confirmation** (IMWG 2016; admiralonco IMWG vignette): a category counts when
    two consecutive assessments of the parameter reach it (SD needs none); PD is
-   confirmed by the next assessment, or by new therapy starting before it
-   (``new_therapy_confirms``), and dated at the first of the two. When new therapy
-   starts before any assessment shows the progression, the first assessment after
-   that start (the *look-ahead*) is compared with this line's nadir; a PD there is
-   the progression that prompted the new therapy, dated at the therapy's start
-   (aftercar convention, documented in ``docs/derivation.md``).
-   Best response = the best confirmed category; PD when the first assessment is a
-   confirmed PD; empty when the line has no assessment.
+   confirmed by the next assessment of the parameter, also when that one comes after
+   the window end (the *look-ahead* row, within ``lookahead_days``: it confirms but
+   never starts a PD), and dated at the first of the two. Best response = the best
+   confirmed category; SD when any assessment is not PD; PD when every assessment
+   is PD and the progression is confirmed; empty when the line has no assessment.
 
 Every window is ordered by ``(date, vid)``: ``vid`` is unique, so cumulative
 frames never sum ties together (Ibis #10698).
@@ -62,7 +60,8 @@ _FAR = 10**6  # days: "no end of window"
 
 def _window_join(lines: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.Table:
     """Visits from ``baseline_lookback_days`` before the start to the window end, plus
-    those up to ``lookahead_days`` after it (the *look-ahead*, used only for progression)."""
+    those up to ``lookahead_days`` after it (the *look-ahead*: only its first assessment
+    is kept, and only to confirm a progression seen in the window)."""
     back = rules.get("measurable", "baseline_lookback_days")
     ahead = rules.get("progression", "lookahead_days")
     lines = lines.mutate(
@@ -117,20 +116,22 @@ def _measurable(b: ibis.Table, rules: Rules) -> ibis.Table:
     return b.mutate(baseline=base.cast("float64"))
 
 
-def _carry(t: ibis.Table, cols: tuple[str, ...]) -> ibis.Table:
+def _carry(t: ibis.Table, vis: ibis.Table, cols: tuple[str, ...]) -> ibis.Table:
+    """Carry each column forward: ``last_<col>`` = its last value so far in the line.
+
+    One cumulative window finds the visit id (``vid``, unique, increasing with the date
+    within a patient) of the last visit with a value; joins on ``vid`` fetch the value
+    (and ``last_marrow_date``). Spark-safe: ``max`` over a ROWS frame ordered by a
+    unique key.
+    """
     w = ibis.window(group_by=t.lkey, order_by=[t.date, t.vid], rows=(None, 0))
-    t = t.mutate(
-        **{f"_n_{c}": t[c].count().over(w) for c in cols},
-        _marrow_date=ibis.ifelse(t.marrow_pc.notnull(), t.date, ibis.null("date")),
-    )
-    t = t.mutate(_nm=t._marrow_date.count().over(w))
-    out = {}
+    t = t.mutate(**{f"_k_{c}": ibis.ifelse(t[c].notnull(), t.vid, ibis.null("int64")).max().over(w)
+                    for c in cols})  # fmt: skip
     for c in cols:
-        g = ibis.window(group_by=[t.lkey, t[f"_n_{c}"]], order_by=[t.date, t.vid])
-        out[f"last_{c}"] = t[c].first().over(g)
-    g = ibis.window(group_by=[t.lkey, t._nm], order_by=[t.date, t.vid])
-    out["last_marrow_date"] = t._marrow_date.first().over(g)
-    return t.mutate(**out)
+        extra = {"last_marrow_date": vis.date} if c == "marrow_pc" else {}
+        src = vis.select(**{f"_v_{c}": vis.vid, f"last_{c}": vis[c]}, **extra)
+        t = t.left_join(src, t[f"_k_{c}"] == src[f"_v_{c}"])
+    return t.drop(*[x for x in t.columns if x.startswith(("_k_", "_v_"))])
 
 
 def _value(t: ibis.Table) -> ibis.Value:
@@ -183,6 +184,13 @@ def _rise(value, nadir, absolute, p, strict: bool = False) -> ibis.Value:
     return ((rise >= p["relative_rise"] * nadir) & enough).fill_null(False)
 
 
+def _serum_rise(value, nadir, p) -> ibis.Value:
+    """Serum PD: +25% and >= 0.5 g/dL from the nadir; from a nadir >= 5 g/dL a rise of
+    >= 1 g/dL is sufficient (IMWG 2016; REFERENCE 3.3)."""
+    high = (nadir >= p["serum_high_nadir_g_dl"]) & (value - nadir >= p["serum_abs_high_nadir_g_dl"])
+    return _rise(value, nadir, p["serum_abs_g_dl"], p) | high.fill_null(False)
+
+
 def _progression(t: ibis.Table, rules: Rules) -> ibis.Value:
     """True where a value rose from its nadir enough for IMWG PD (REFERENCE 3.3).
 
@@ -191,17 +199,12 @@ def _progression(t: ibis.Table, rules: Rules) -> ibis.Value:
     measurable).
     """
     p = rules.imwg["progression"]
-
-    def serum_abs(nadir):
-        return ibis.ifelse(nadir >= p["serum_high_nadir_g_dl"], p["serum_abs_high_nadir_g_dl"],
-                           p["serum_abs_g_dl"])  # fmt: skip
-
     own = t.param.cases(
-        ("serum", _rise(t.value, t.nadir, serum_abs(t.nadir), p)),
+        ("serum", _serum_rise(t.value, t.nadir, p)),
         ("urine", _rise(t.value, t.nadir, p["urine_abs_mg_24h"], p)),
         ("flc", _rise(t.value, t.nadir, p["dflc_abs_mg_dl"], p, strict=True)),
     )
-    serum = _rise(t.serum_m, t.serum_nadir, serum_abs(t.serum_nadir), p)
+    serum = _serum_rise(t.serum_m, t.serum_nadir, p)
     urine = _rise(t.urine_m, t.urine_nadir, p["urine_abs_mg_24h"], p)
     return own.fill_null(False) | serum | urine
 
@@ -247,14 +250,14 @@ def assessments(lines: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.Table:
     j = _window_join(lines, vis, rules)
     b = baselines(j, rules)
     t = j.join(b, "lkey").filter(lambda t: t.date >= t.b_date)
-    t = _carry(t, ("urine_m", "marrow_pc", "ife_urine"))
+    t = _carry(t, vis, ("urine_m", "marrow_pc", "ife_urine"))
     t = t.filter((t.date > t.start_date) & (t.date > t.b_date))
     t = t.mutate(value=_value(t))
     t = t.filter(t.value.notnull())
-    first_la = ibis.row_number().over(ibis.window(group_by=[t.lkey, t.lookahead],
-                                                  order_by=[t.date, t.vid]))  # fmt: skip
-    t = t.filter(~t.lookahead | (first_la == 0))
-    t = _rebaseline(t, rules)
+    first_la = t.vid.min(where=t.lookahead).over(ibis.window(group_by=t.lkey))
+    t = t.filter(~t.lookahead | (t.vid == first_la))
+    if rules.get("measurable", "rebaseline_days") > 0:
+        t = _rebaseline(t, rules)
     w_prev = ibis.window(group_by=t.lkey, order_by=[t.date, t.vid], rows=(None, -1))
     t = t.mutate(
         nadir=_least(t.baseline, t.value.min().over(w_prev)),
@@ -266,12 +269,21 @@ def assessments(lines: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.Table:
 
 
 def _confirm(t: ibis.Table, rules: Rules) -> ibis.Table:
+    """Confirm each assessment by the next one of the parameter (IMWG 2016).
+
+    A category counts when the next assessment in the window reaches it too (the
+    confirmed level is the worse of the two; SD needs none). PD is confirmed by the
+    next assessment of the parameter, also when that comes after the window end (the
+    *look-ahead* row, which confirms but never starts a PD), and is dated at the first
+    of the two. ``new_therapy_confirms`` (off by default) also accepts the start of new
+    therapy when no later assessment exists.
+    """
     w = ibis.window(group_by=t.lkey, order_by=[t.date, t.vid])
     t = t.mutate(next_level=t.level.lead().over(w), next_la=t.lookahead.lead().over(w))
     by_therapy = t.window_end.notnull() & rules.get("progression", "new_therapy_confirms")
     no_next = t.next_level.isnull() | t.next_la.fill_null(False)
-    pd_ok = (t.level == 6) & (
-        (t.next_level == 6) | (no_next & by_therapy) | (t.lookahead & by_therapy)
+    pd_ok = (t.level == 6) & ~t.lookahead & (
+        (t.next_level == 6) | (t.next_level.isnull() & by_therapy)
     )
     nxt = ibis.ifelse(no_next | (t.next_level == 6), 5, t.next_level)
     best = ibis.greatest(t.level, nxt)
@@ -279,18 +291,19 @@ def _confirm(t: ibis.Table, rules: Rules) -> ibis.Table:
     return t.select(
         "lkey", Col.PATIENT_ID, "date", "vid", "param", "baseline", "b_date", "value", "nadir",
         "level", "lookahead", "window_end", Col.START_DATE, confirmed_level=conf.cast("int64"),
-        pd_confirmed=pd_ok.fill_null(False),
-        pd_date=ibis.ifelse(t.lookahead, t.window_end, t.date),
+        pd_confirmed=pd_ok.fill_null(False), pd_date=t.date,
     )  # fmt: skip
 
 
 def summarise(lines: ibis.Table, a: ibis.Table, rules: Rules) -> ibis.Table:
     """Per line: ``best_response`` (IMWG code; empty = not assessed), ``progression_date``.
 
-    Best response PD when the progression comes before any assessment without PD made
-    at least ``sd_min_days`` after the start (SD needs a minimum time on therapy, as in
-    RECIST 1.1 and admiralonco's ``ref_start_window``). Also ``n_assessments``,
-    ``param`` and ``first_date`` for the audit.
+    Best response = the best confirmed category (IMWG 2016); SD needs no confirmation,
+    so any assessment that is not PD gives at least SD; PD when every assessment in the
+    window is PD and the progression is confirmed; NE when the only assessments are an
+    unconfirmed PD or the line has no response parameter. ``sd_min_days`` (0 = IMWG,
+    the default) can ask SD for a minimum time after the start, as RECIST 1.1. Also
+    ``n_assessments``, ``param`` and ``first_date`` for the audit.
     """
     inside = ~a.lookahead
     sd_min = rules.get("response", "sd_min_days")
@@ -302,15 +315,14 @@ def summarise(lines: ibis.Table, a: ibis.Table, rules: Rules) -> ibis.Table:
         progression_date=a.pd_date.min(where=a.pd_confirmed),
         first_date=a.date.min(where=inside),
         first_non_pd=a.date.min(where=inside & (a.level != 6) & late),
-        any_non_pd=a.date.min(where=inside & (a.level != 6)),
     )
     first_pd = s.progression_date.notnull() & (
         s.first_non_pd.isnull() | (s.first_non_pd > s.progression_date)
     )
     level = ibis.cases((s.best_level <= 4, s.best_level), (first_pd, 6),
-                       (s.any_non_pd.notnull(), 5), else_=ibis.null("int64"))  # fmt: skip
-    code = level.cases(*[(i, c) for i, c in enumerate(CODES)], else_=ibis.null("string"))
-    code = ibis.ifelse(s.param.isnull(), "NE", code)
+                       (s.first_non_pd.notnull(), 5), else_=ibis.null("int64"))  # fmt: skip
+    code = level.cases(*[(i, c) for i, c in enumerate(CODES)], else_=not_evaluable_code())
+    code = ibis.ifelse(s.param.isnull(), not_evaluable_code(), code)
     s = s.mutate(best_response=ibis.ifelse(s.n_assessments == 0, ibis.null("string"), code))
     out = lines.left_join(s, "lkey").drop("lkey_right")
     return out

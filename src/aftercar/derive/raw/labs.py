@@ -45,11 +45,19 @@ def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
     do not use; ``problem`` says why a row of a used test cannot be read.
     """
     tests, units = _lookups(con, rules)
-    lab = labs.mutate(test_key=labs.test.lower().strip(), value_text=labs.value.strip().upper())
-    j = lab.left_join(tests, "test_key").drop("test_key_right")
-    j = j.left_join(units, [j.family == units.family, j.unit.strip() == units.unit])
-    number = j.value_text.try_cast("float64")
-    ife = j.value_text.cases(("POSITIVE", 1.0), ("POS", 1.0), ("NEGATIVE", 0.0), ("NEG", 0.0))
+    # the text work (case, spaces, unit) is done once per distinct (test, unit) pair
+    k = labs.select("test", _unit=labs.unit.fill_null("")).distinct()
+    k = k.mutate(test_key=k.test.lower().strip(), _ukey=k._unit.strip())
+    k = k.left_join(tests, "test_key").drop("test_key_right")
+    k = k.left_join(units, [k.family == units.family, k._ukey == units.unit])
+    k = con.create_table("_lab_keys", k.select("test", "_unit", "param", "family", "factor"),
+                         overwrite=True)  # fmt: skip
+    lab = labs.mutate(_unit=labs.unit.fill_null(""))
+    j = lab.left_join(k, ["test", "_unit"])
+    value_text = j.value.strip()
+    number = value_text.try_cast("float64")
+    ife = value_text.upper().cases(("POSITIVE", 1.0), ("POS", 1.0), ("NEGATIVE", 0.0),
+                                   ("NEG", 0.0))  # fmt: skip
     is_ife = j.family == "ife"
     value = ibis.ifelse(is_ife, ife, number * j.factor)
     problem = ibis.cases(

@@ -1,25 +1,38 @@
-"""Lines of therapy from classified events: one set-based step per line number.
+"""Lines of therapy from classified events (issue 12 item 3; rules in ``lot_rules.toml``).
 
 Events are anti-myeloma drug administrations (``kind = "drug"``, one per
 administration x ingredient) and bundles (``car_t``, ``transplant``,
 ``radiotherapy``; see :mod:`aftercar.derive.raw.bundles`) on or after the index
-progression. Line ``k`` of every patient is found at once (a loop over the line
-number, never over patients or rows):
+progression. Lines partition each patient's events by date: a line runs from its
+start to the next line's start. The rules, given a line's start ``S``:
 
-1. the line starts at the patient's first remaining event; a bundle is a line of
-   its own (with any drug given on its first day);
-2. the regimen = every drug first given within ``regimen_window_days`` of the start
-   (OHDSI MM episodes; REFERENCE 5.5), plus an IMiD or PI added within
-   ``imid_pi_addition_days`` when the regimen had no drug of that class (OHDSI (d));
+1. line 1 starts at the patient's first event; a bundle is a line of its own
+   (with any drug given on its first day), and the line after it starts at the
+   next event;
+2. the regimen of a drug line = every drug given within ``regimen_window_days`` of
+   ``S`` (OHDSI MM episodes; REFERENCE 5.5), plus the first IMiD or PI first given
+   within ``imid_pi_addition_days`` of ``S`` when the regimen has no drug of that
+   class (OHDSI rule (d));
 3. the line ends before the first of: a drug not in the regimen given after the
-   window (unplanned addition: Rajkumar 2015; drugs still given continue in the new
-   line), an administration more than ``discontinuation_gap_days`` after the
-   previous one (OHDSI; REFERENCE 5.5), the next bundle, or the first administration
-   after a confirmed IMWG progression of this line (retreatment after progression,
-   REFERENCE 5.5). Dropping drugs never ends a line (Rajkumar 2015);
-4. ``end_date`` = the line's last anti-myeloma administration.
+   window (unplanned addition, Rajkumar 2015: the new line starts on its first
+   date, and drugs still given continue in it), an administration more than
+   ``discontinuation_gap_days`` after the previous one (OHDSI; REFERENCE 5.5), the
+   next bundle, or the restart of therapy after a confirmed IMWG progression of this
+   line (retreatment after progression: an administration after the progression
+   that follows more than ``retreatment_gap_days`` without any; REFERENCE 5.5).
+   Dropping drugs never ends a line (Rajkumar 2015);
+4. ``end_date`` = the line's last anti-myeloma administration;
+5. maintenance (``[maintenance]``): a monotherapy line starting within
+   ``after_transplant_days`` of a transplant line belongs to it (OHDSI rule (c);
+   REFERENCE 5.5: induction -> ASCT -> maintenance is one line).
 
-Windows are ordered by ``(date, kind rank, eid)``; ``eid`` is unique.
+The work is set-based on compact tables computed once: each ingredient's *runs*
+(administrations with gaps <= the regimen window, so that "given within the window
+of ``S``" and "first given after ``S``" are exact range tests on runs), the
+patient's distinct drug dates with the gap before each, and the bundles. One step
+finds the next line of every patient at once (a loop over the line number, never
+over patients or rows); each step's SQL is compiled once. Windows are ordered by
+unique keys.
 """
 
 from __future__ import annotations
@@ -35,119 +48,22 @@ END_RULES = {
     "new_drug": "an anti-myeloma drug not in the regimen was added after the regimen window",
     "gap": "no anti-myeloma drug for more than the discontinuation gap",
     "bundle": "a CAR-T, transplant or radiotherapy line started",
-    "progression": "confirmed IMWG progression on this line, then more therapy",
+    "progression": "confirmed IMWG progression on this line, then therapy restarted",
     "last": "last anti-myeloma administration in the records",
 }
-_MAX_LINES = 200
+_MAX_LINES = 500
 
 
 def _days(n: int) -> ibis.Value:
     return ibis.interval(days=int(n))
 
 
-def _first(r: ibis.Table) -> ibis.Table:
-    rank = ibis.ifelse(r.kind == "drug", 1, 0)
-    w = ibis.window(group_by=r.patient_id, order_by=[r.date, rank, r.eid])
-    f = r.mutate(_rn=ibis.row_number().over(w)).filter(lambda t: t._rn == 0)
-    return f.select(Col.PATIENT_ID, "pkey", start_date=f.date, kind=f.kind, bundle_id=f.bundle_id,
-                    first_eid=f.eid)  # fmt: skip
-
-
-def _regimen(j: ibis.Table, rules: Rules) -> ibis.Table:
-    """(patient_id, ingredient) of each drug line's regimen, with the IMiD/PI exception."""
-    win = rules.get("lines", "regimen_window_days")
-    add = rules.get("lines", "imid_pi_addition_days")
-    classes = rules.get("lines", "addition_exception_classes")
-    drugs = j.filter(j.kind == "drug")
-    r0 = drugs.filter(drugs.date <= drugs.start_date + _days(win))
-    r0k = r0.select(Col.PATIENT_ID, "ingredient").distinct()
-    cls0 = r0.select(Col.PATIENT_ID, "drug_class").distinct()
-    late = drugs.filter((drugs.date > drugs.start_date + _days(win))
-                        & (drugs.date <= drugs.start_date + _days(add))
-                        & drugs.drug_class.isin(classes))  # fmt: skip
-    late = late.anti_join(cls0, [Col.PATIENT_ID, "drug_class"]).anti_join(
-        r0k, [Col.PATIENT_ID, "ingredient"]
-    )
-    w = ibis.window(group_by=[late.patient_id, late.drug_class], order_by=[late.date, late.eid])
-    exc = late.mutate(_rn=ibis.row_number().over(w)).filter(lambda t: t._rn == 0)
-    reg = r0k.union(exc.select(Col.PATIENT_ID, "ingredient")).distinct()
-    # drugs first given late in the window (after late_addition_days) may also be the
-    # start of a new line when the progression turns out to precede them
-    late_days = rules.get("lines", "late_addition_days")
-    firsts = r0.group_by([Col.PATIENT_ID, "ingredient"]).aggregate(
-        first=r0.date.min(), start_date=r0.start_date.min()
-    )
-    in_win = firsts.filter(firsts.first > firsts.start_date + _days(late_days))
-    cand = exc.select(Col.PATIENT_ID, d=exc.date).union(
-        in_win.select(Col.PATIENT_ID, d=in_win.first)
-    )
-    return reg, cand.group_by(Col.PATIENT_ID).aggregate(b_exc=cand.d.min())
-
-
-def _breaks(j: ibis.Table, rules: Rules) -> ibis.Table:
-    """Per drug-line patient: the dates of each kind of break after the start (null = none)."""
-    win = rules.get("lines", "regimen_window_days")
-    gap = rules.get("lines", "discontinuation_gap_days")
-    reg, b_exc = _regimen(j, rules)
-    drugs = j.filter((j.kind == "drug") & (j.date > j.start_date + _days(win)))
-    new = drugs.anti_join(reg, [Col.PATIENT_ID, "ingredient"])
-    b_new = new.group_by(Col.PATIENT_ID).aggregate(b_new=new.date.min())
-    gaps = j.filter((j.kind == "drug") & (j.date > j.start_date) & (j.gap > gap))
-    b_gap = gaps.group_by(Col.PATIENT_ID).aggregate(b_gap=gaps.date.min())
-    bun = j.filter((j.kind != "drug") & (j.date > j.start_date))
-    b_bun = bun.group_by(Col.PATIENT_ID).aggregate(b_bundle=bun.date.min())
-    s = j.select(Col.PATIENT_ID, "pkey", Col.START_DATE).distinct()
-    for t in (b_new, b_gap, b_bun, b_exc):
-        s = s.left_join(t, Col.PATIENT_ID).drop("patient_id_right")
-    b1 = ibis.least(s.b_new, s.b_gap, s.b_bundle)
-    return s.mutate(b1=b1)
-
-
-def _pd_dates(s: ibis.Table, window_end: ibis.Value, vis, rules: Rules) -> ibis.Table:
-    """``patient_id, t_pd``: the line's confirmed PD with the window ending at ``window_end``."""
-    cand = s.select(Col.PATIENT_ID, lkey=s.pkey, start_date=s.start_date, window_end=window_end)
-    summ, _ = assess(cand, vis, rules)
-    return summ.select(patient_id=summ.patient_id, t_pd=summ.progression_date,
-                       we=summ.window_end).filter(lambda t: t.t_pd.notnull())  # fmt: skip
-
-
-def _progression_break(j, s: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.Table:
-    """Add ``t_pd`` (confirmed PD inside the line's window) and ``b_pd`` (where it breaks).
-
-    Two windows are assessed: to the next rule break (``b1``): a PD inside it breaks the
-    line at the first event after the PD; and to the first late addition (``b_exc``: an
-    IMiD/PI under the exception, or a drug first given more than ``late_addition_days``
-    after the start): a PD first seen after that drug started (look-ahead, dated at its
-    start) makes the addition a new line at its first date.
-    """
-    if not rules.get("lines", "new_line_after_progression"):
-        return s.mutate(t_pd=ibis.null("date"), b_pd=ibis.null("date"))
-    inside = _pd_dates(s, s.b1, vis, rules)
-    inside = inside.filter(inside.we.isnull() | (inside.t_pd < inside.we)).drop("we")
-    after = j.join(inside, Col.PATIENT_ID).filter(lambda x: x.date > x.t_pd)
-    b_in = after.group_by(Col.PATIENT_ID).aggregate(b_in=after.date.min())
-    early = s.b_exc.notnull() & (s.b1.isnull() | (s.b_exc < s.b1))
-    la = _pd_dates(s, ibis.ifelse(early, s.b_exc, ibis.null("date")), vis, rules)
-    la = la.filter(la.t_pd == la.we).select(Col.PATIENT_ID, t_la=la.t_pd)
-    out = s.left_join(inside, Col.PATIENT_ID).drop("patient_id_right")
-    out = out.left_join(b_in, Col.PATIENT_ID).drop("patient_id_right")
-    out = out.left_join(la, Col.PATIENT_ID).drop("patient_id_right")
-    return out.mutate(t_pd=ibis.least(out.t_pd, out.t_la), b_pd=ibis.least(out.b_in, out.t_la))
-
-
-def _end_rule(s: ibis.Table) -> ibis.Value:
-    return ibis.cases(
-        (s.brk.isnull(), "last"), (s.brk == s.b_pd, "progression"), (s.brk == s.b_bundle, "bundle"),
-        (s.brk == s.b_new, "new_drug"), (s.brk == s.b_gap, "gap"), else_="last",
-    )  # fmt: skip
-
-
 class _Steps:
     """Materialise named steps; each step's SQL is compiled once and reused for every line.
 
-    The expressions of one line number read fixed table names (``_remaining``,
-    ``_first``...), so compiling them again for the next line would give the same SQL;
-    Ibis compilation, not execution, dominated small cohorts before this cache.
+    The expressions of one line number read fixed table names (``_cur``, ``_drug_lines``
+    ...), so the SQL is the same for every line; on DuckDB it is compiled once. Other
+    engines get plain Ibis ``create_table`` (compiled every time).
     """
 
     def __init__(self, con) -> None:
@@ -158,64 +74,173 @@ class _Steps:
         return self.con.table(name)
 
     def run(self, name: str, build) -> ibis.Table:
-        if self.con.name != "duckdb":  # other engines: plain Ibis, compiled every time
+        if self.con.name != "duckdb":
             return self.con.create_table(name, build(), overwrite=True)
         if name not in self.sql:
             self.sql[name] = str(ibis.to_sql(build()))
         self.con.raw_sql(f'CREATE OR REPLACE TABLE "{name}" AS {self.sql[name]}')
         return self.con.table(name)
 
-    def replace(self, target: str, source: str) -> None:
-        """Make table ``source`` the new ``target``."""
-        if self.con.name != "duckdb":
-            self.con.create_table(target, self.t(source).to_pyarrow(), overwrite=True)
-            return
-        self.con.drop_table(target)
-        self.con.raw_sql(f'ALTER TABLE "{source}" RENAME TO "{target}"')
+    def append(self, target: str, source: str, first: bool) -> None:
+        """Append table ``source`` to ``target`` (created on the first call)."""
+        if first:
+            self.con.create_table(target, self.t(source), overwrite=True)
+        elif self.con.name == "duckdb":
+            self.con.raw_sql(f'INSERT INTO "{target}" SELECT * FROM "{source}"')
+        else:
+            self.con.insert(target, self.t(source))
 
 
-def _members(j: ibis.Table, s: ibis.Table) -> ibis.Table:
-    m = j.join(s.select(Col.PATIENT_ID, "brk"), Col.PATIENT_ID)
-    return m.filter((m.kind == "drug") & (m.brk.isnull() | (m.date < m.brk)))
-
-
-def _with_break(s: ibis.Table) -> ibis.Table:
-    s = s.mutate(brk=ibis.least(s.b1, s.b_pd))
-    return s.mutate(end_rule=_end_rule(s))
-
-
-def _drug_step(st: _Steps, vis, rules: Rules) -> None:
-    """Line of the patients whose first remaining event is a drug (``_pd_breaks``, ``_m``)."""
-    st.run("_j", lambda: st.t("_remaining").join(
-        st.t("_first").filter(lambda f: f.kind == "drug").select(Col.PATIENT_ID, Col.START_DATE),
-        Col.PATIENT_ID))  # fmt: skip
-    st.run("_breaks", lambda: _breaks(st.t("_j"), rules))
-    st.run("_pd_breaks", lambda: _with_break(_progression_break(st.t("_j"), st.t("_breaks"),
-                                                                vis, rules)))  # fmt: skip
-    st.run("_m", lambda: _members(st.t("_j"), st.t("_pd_breaks")))
-
-
-def _line_tables(st: _Steps, k: int) -> tuple[ibis.Table, ibis.Table]:
-    first, s, m = st.t("_first"), st.t("_pd_breaks"), st.t("_m")
-    kk = ibis.literal(k, "int64")
-    b = first.filter(first.kind != "drug")
-    b_lines = b.select(Col.PATIENT_ID, Col.START_DATE, end_date=b.start_date,
-                       end_rule=ibis.literal("bundle"), line=kk, kind=b.kind,
-                       bundle_id=b.bundle_id, t_pd=ibis.null("date"))  # fmt: skip
-    ends = m.group_by(Col.PATIENT_ID).aggregate(end_date=m.date.max())
-    d_lines = s.join(ends, Col.PATIENT_ID).select(
-        Col.PATIENT_ID, Col.START_DATE, Col.END_DATE, "end_rule", line=kk,
-        kind=ibis.literal("drug"), bundle_id=ibis.null("string"), t_pd=s.t_pd,
-    )  # fmt: skip
-    r = st.t("_remaining")
-    same_day = r.join(b.select(Col.PATIENT_ID, b_start=b.start_date), Col.PATIENT_ID)
-    same_day = same_day.filter((same_day.kind == "drug") & (same_day.date == same_day.b_start))
-    members = (
-        b.select(Col.PATIENT_ID, eid=b.first_eid, line=kk)
-        .union(m.select(Col.PATIENT_ID, "eid", line=kk))
-        .union(same_day.select(Col.PATIENT_ID, "eid", line=kk))
+def _compact(con, events: ibis.Table, rules: Rules) -> None:
+    """Materialise ``_drug_dates``, ``_runs``, ``_bundles`` and the first line ``_cur``."""
+    win = rules.get("lines", "regimen_window_days")
+    e = events.filter(events.kind == "drug")
+    dd = e.select(Col.PATIENT_ID, "date").distinct()
+    w = ibis.window(group_by=dd.patient_id, order_by=dd.date)  # dates are unique per patient
+    dd = dd.mutate(gap=dd.date.delta(dd.date.lag().over(w), unit="day"))
+    con.create_table("_drug_dates", dd, overwrite=True)
+    di = e.select(Col.PATIENT_ID, "ingredient", "drug_class", "date").distinct()
+    wi = ibis.window(group_by=[di.patient_id, di.ingredient], order_by=di.date)
+    di = di.mutate(_prev=di.date.lag().over(wi))
+    new = (di._prev.isnull() | (di.date.delta(di._prev, unit="day") > win)).cast("int64")
+    wc = ibis.window(group_by=[di.patient_id, di.ingredient], order_by=di.date, rows=(None, 0))
+    di = di.mutate(run=new.sum().over(wc))
+    runs = di.group_by([Col.PATIENT_ID, "ingredient", "run"]).aggregate(
+        drug_class=di.drug_class.max(), run_start=di.date.min(), run_end=di.date.max()
     )
-    return b_lines.union(d_lines), members
+    con.create_table("_runs", runs, overwrite=True)
+    b = events.filter(events.kind != "drug")
+    con.create_table("_bundles", b.select(Col.PATIENT_ID, "date", "kind", "bundle_id").distinct(),
+                     overwrite=True)  # fmt: skip
+    rank = ibis.ifelse(events.kind == "drug", 1, 0)
+    wf = ibis.window(group_by=events.patient_id, order_by=[events.date, rank, events.eid])
+    f = events.mutate(_rn=ibis.row_number().over(wf)).filter(lambda t: t._rn == 0)
+    con.create_table("_cur", f.select(Col.PATIENT_ID, "pkey", start_date=f.date, kind=f.kind,
+                                      bundle_id=f.bundle_id, line=ibis.literal(1, "int64")),
+                     overwrite=True)  # fmt: skip
+
+
+def _regimen(r: ibis.Table, rules: Rules) -> ibis.Table:
+    """``patient_id, ingredient`` of each drug line's regimen (runs ``r`` joined to ``S``)."""
+    win = rules.get("lines", "regimen_window_days")
+    add = rules.get("lines", "imid_pi_addition_days")
+    classes = rules.get("lines", "addition_exception_classes")
+    inreg = r.filter((r.run_start <= r.S + _days(win)) & (r.run_end >= r.S))
+    reg = inreg.select(Col.PATIENT_ID, "ingredient").distinct()
+    cls = inreg.select(Col.PATIENT_ID, "drug_class").distinct()
+    late = r.filter((r.run_start > r.S + _days(win)) & (r.run_start <= r.S + _days(add))
+                    & r.drug_class.isin(classes))  # fmt: skip
+    late = late.anti_join(cls, [Col.PATIENT_ID, "drug_class"])
+    w = ibis.window(group_by=[late.patient_id, late.drug_class],
+                    order_by=[late.run_start, late.ingredient])  # fmt: skip
+    exc = late.mutate(_rn=ibis.row_number().over(w)).filter(lambda t: t._rn == 0)
+    return reg.union(exc.select(Col.PATIENT_ID, "ingredient")).distinct()
+
+
+def _rule_breaks(st: _Steps, rules: Rules) -> ibis.Table:
+    """Per drug line: the first date of each rule break after ``S`` (null = none)."""
+    win = rules.get("lines", "regimen_window_days")
+    gap = rules.get("lines", "discontinuation_gap_days")
+    cur = st.t("_cur")
+    c = cur.filter(cur.kind == "drug").select(Col.PATIENT_ID, "pkey", Col.LINE, S=cur.start_date)
+    runs = st.t("_runs")
+    r = runs.join(c.select(Col.PATIENT_ID, "S"), Col.PATIENT_ID)
+    new = r.filter(r.run_start > r.S + _days(win)).anti_join(_regimen(r, rules),
+                                                             [Col.PATIENT_ID, "ingredient"])
+    b_new = new.group_by(Col.PATIENT_ID).aggregate(b_new=new.run_start.min())
+    dd = st.t("_drug_dates")
+    g = dd.join(c.select(Col.PATIENT_ID, "S"), Col.PATIENT_ID)
+    g = g.filter((g.date > g.S) & (g.gap > gap))
+    b_gap = g.group_by(Col.PATIENT_ID).aggregate(b_gap=g.date.min())
+    bu = st.t("_bundles")
+    bj = bu.join(c.select(Col.PATIENT_ID, "S"), Col.PATIENT_ID)
+    bj = bj.filter(bj.date > bj.S)
+    b_bun = bj.group_by(Col.PATIENT_ID).aggregate(b_bundle=bj.date.min())
+    s = c
+    for t in (b_new, b_gap, b_bun):
+        s = s.left_join(t, Col.PATIENT_ID).drop("patient_id_right")
+    return s.mutate(b1=ibis.least(s.b_new, s.b_gap, s.b_bundle))
+
+
+def _progression(st: _Steps, vis: ibis.Table, rules: Rules) -> ibis.Table:
+    """Add ``t_pd`` (confirmed PD of the line before ``b1``) and ``b_pd`` (the restart).
+
+    Only lines with a possible restart (an administration before ``b1`` after more than
+    ``retreatment_gap_days`` without any) can break at a progression, so only those are
+    assessed here; every line is assessed once more at the end for its response.
+    """
+    s = st.t("_rb")
+    if not rules.get("lines", "new_line_after_progression"):
+        return s.mutate(t_pd=ibis.null("date"), b_pd=ibis.null("date"))
+    rgap = rules.get("lines", "retreatment_gap_days")
+    dd = st.t("_drug_dates")
+    j = dd.join(s.select(Col.PATIENT_ID, "S", "b1"), Col.PATIENT_ID)
+    j = j.filter((j.date > j.S) & (j.b1.isnull() | (j.date < j.b1)) & (j.gap > rgap))
+    restarts = j.select(Col.PATIENT_ID, "date")
+    cand = s.semi_join(restarts, Col.PATIENT_ID)
+    cand = cand.select(Col.PATIENT_ID, lkey=cand.pkey, start_date=cand.S, window_end=cand.b1)
+    summ, _ = assess(cand, vis, rules)
+    pd = summ.filter(summ.progression_date.notnull()).select(Col.PATIENT_ID,
+                                                             t_pd=summ.progression_date)
+    r = restarts.join(pd, Col.PATIENT_ID)
+    r = r.filter(r.date > r.t_pd)
+    b_pd = r.group_by(Col.PATIENT_ID).aggregate(b_pd=r.date.min(), t_pd=r.t_pd.min())
+    return s.left_join(b_pd, Col.PATIENT_ID).drop("patient_id_right")
+
+
+def _drug_lines(st: _Steps) -> ibis.Table:
+    s = st.t("_pd")
+    s = s.mutate(brk=ibis.least(s.b1, s.b_pd))
+    dd = st.t("_drug_dates")
+    j = dd.join(s.select(Col.PATIENT_ID, "S", "brk"), Col.PATIENT_ID)
+    j = j.filter((j.date >= j.S) & (j.brk.isnull() | (j.date < j.brk)))
+    ends = j.group_by(Col.PATIENT_ID).aggregate(end_date=j.date.max())
+    s = s.join(ends, Col.PATIENT_ID)
+    rule = ibis.cases(
+        (s.brk.isnull(), "last"), (s.brk == s.b_pd, "progression"), (s.brk == s.b_bundle, "bundle"),
+        (s.brk == s.b_new, "new_drug"), (s.brk == s.b_gap, "gap"), else_="last",
+    )  # fmt: skip
+    return s.select(Col.PATIENT_ID, "pkey", Col.LINE, start_date=s.S, end_date=s.end_date,
+                    kind=ibis.literal("drug"), bundle_id=ibis.null("string"), end_rule=rule,
+                    t_pd=s.t_pd, brk=s.brk)  # fmt: skip
+
+
+def _bundle_lines(st: _Steps) -> ibis.Table:
+    cur = st.t("_cur")
+    b = cur.filter(cur.kind != "drug")
+    nxt = (st.t("_drug_dates").select(Col.PATIENT_ID, "date")
+           .union(st.t("_bundles").select(Col.PATIENT_ID, "date")))  # fmt: skip
+    j = nxt.join(b.select(Col.PATIENT_ID, S=b.start_date), Col.PATIENT_ID)
+    j = j.filter(j.date > j.S)
+    n = j.group_by(Col.PATIENT_ID).aggregate(brk=j.date.min())
+    b = b.left_join(n, Col.PATIENT_ID).drop("patient_id_right")
+    return b.select(Col.PATIENT_ID, "pkey", Col.LINE, start_date=b.start_date,
+                    end_date=b.start_date, kind=b.kind, bundle_id=b.bundle_id,
+                    end_rule=ibis.literal("bundle"), t_pd=ibis.null("date"),
+                    brk=b.brk)  # fmt: skip
+
+
+def _next_cur(st: _Steps) -> ibis.Table:
+    ln = st.t("_line")
+    n = ln.filter(ln.brk.notnull()).select(Col.PATIENT_ID, "pkey", start_date=ln.brk,
+                                           line=ln.line + 1)  # fmt: skip
+    bu = st.t("_bundles")
+    j = bu.join(n.select(Col.PATIENT_ID, Col.START_DATE), [Col.PATIENT_ID])
+    j = j.filter(j.date == j.start_date)
+    w = ibis.window(group_by=j.patient_id, order_by=[j.kind, j.bundle_id])
+    j = j.mutate(_rn=ibis.row_number().over(w)).filter(lambda t: t._rn == 0)
+    out = n.left_join(j.select(Col.PATIENT_ID, "kind", "bundle_id"), Col.PATIENT_ID)
+    return out.select(Col.PATIENT_ID, "pkey", Col.START_DATE, kind=out.kind.fill_null("drug"),
+                      bundle_id=out.bundle_id, line=out.line)  # fmt: skip
+
+
+def _step(st: _Steps, vis: ibis.Table, rules: Rules, first: bool) -> None:
+    """Find line ``k`` of every patient in ``_cur``; append it to ``_lines_all``."""
+    st.run("_rb", lambda: _rule_breaks(st, rules))
+    st.run("_pd", lambda: _progression(st, vis, rules))
+    st.run("_line", lambda: _drug_lines(st).union(_bundle_lines(st)))
+    st.append("_lines_all", "_line", first)
+    st.run("_cur", lambda: _next_cur(st))
 
 
 def segment(
@@ -226,11 +251,13 @@ def segment(
     Parameters
     ----------
     con
-        The Ibis connection (remaining events are materialised after each line).
+        The Ibis connection (intermediate tables are materialised on it).
     events
-        ``patient_id, pkey, date, eid, kind, bundle_id, ingredient, drug_class, gap``.
+        ``patient_id, pkey, date, eid, kind, bundle_id, ingredient, drug_class``.
     vis
         Visits (for the progression rule).
+    rules
+        The rule set (``[lines]``, ``[maintenance]`` of ``lot_rules.toml``).
 
     Returns
     -------
@@ -239,34 +266,63 @@ def segment(
         t_pd``; ``members``: ``patient_id, eid, line`` (every event in exactly one line).
     """
     st = _Steps(con)
-    con.create_table("_remaining", events, overwrite=True)
-    all_lines, all_members = [], []
-    for k in range(1, _MAX_LINES + 1):
-        if st.t("_remaining").count().execute() == 0:
+    _compact(con, events, rules)
+    for k in range(_MAX_LINES):
+        if st.t("_cur").count().execute() == 0:
             break
-        st.run("_first", lambda: _first(st.t("_remaining")))
-        _drug_step(st, vis, rules)
-        lines_k, members_k = _line_tables(st, k)
-        all_lines.append(con.create_table(f"_lines_{k}", lines_k, overwrite=True))
-        all_members.append(con.create_table(f"_members_{k}", members_k, overwrite=True))
-        con.create_table("_members_cur", all_members[-1], overwrite=True)
-        st.run("_remaining_next", lambda: st.t("_remaining").anti_join(st.t("_members_cur"), "eid"))
-        st.replace("_remaining", "_remaining_next")
-    if not all_lines:
+        _step(st, vis, rules, first=k == 0)
+    if k == 0:
         empty = events.select(Col.PATIENT_ID, "eid", line=ibis.literal(0, "int64")).limit(0)
         return _empty_lines(events), empty
-    return _concat(all_lines), _concat(all_members)
+    raw_lines = con.create_table("_lines_raw", st.t("_lines_all"), overwrite=True)
+    return _maintenance(con, raw_lines, events, rules)
+
+
+def _raw_members(lines: ibis.Table, events: ibis.Table) -> ibis.Table:
+    """Each event's line: its date in [start, next start) (bundles: their own line)."""
+    d = events.filter(events.kind == "drug").select(Col.PATIENT_ID, "eid", "date", "ingredient")
+    j = d.join(lines.select(Col.PATIENT_ID, Col.LINE, Col.START_DATE, "brk"), Col.PATIENT_ID)
+    j = j.filter((j.date >= j.start_date) & (j.brk.isnull() | (j.date < j.brk)))
+    b = events.filter(events.kind != "drug").select(Col.PATIENT_ID, "eid", "bundle_id")
+    bl = lines.filter(lines.kind != "drug").select(Col.PATIENT_ID, Col.LINE, "bundle_id")
+    bm = b.join(bl, [Col.PATIENT_ID, "bundle_id"])
+    return j.select(Col.PATIENT_ID, "eid", Col.LINE, "ingredient").union(
+        bm.select(Col.PATIENT_ID, "eid", Col.LINE, ingredient=ibis.null("string"))
+    )
+
+
+def _maintenance(con, lines: ibis.Table, events: ibis.Table, rules: Rules):
+    """Merge a maintenance monotherapy line into the transplant line before it."""
+    m = con.create_table("_members_raw", _raw_members(lines, events), overwrite=True)
+    days = rules.get("maintenance", "after_transplant_days")
+    n_ing = m.filter(m.ingredient.notnull()).group_by([Col.PATIENT_ID, Col.LINE]).aggregate(
+        n_ing=m.ingredient.nunique()
+    )
+    s = lines.left_join(n_ing, [Col.PATIENT_ID, Col.LINE]).drop("patient_id_right", "line_right")
+    w = ibis.window(group_by=s.patient_id, order_by=s.line)
+    s = s.mutate(_pk=s.kind.lag().over(w), _ps=s.start_date.lag().over(w))
+    joins = ((s.kind == "drug") & (s._pk == "transplant") & (s.n_ing == 1)
+             & (s.start_date.delta(s._ps, unit="day") <= days)).fill_null(False)  # fmt: skip
+    wc = ibis.window(group_by=s.patient_id, order_by=s.line, rows=(None, 0))
+    s = s.mutate(new_line=(1 - joins.cast("int64")).sum().over(wc), maint=joins)
+    s = con.create_table("_lines_maint", s, overwrite=True)
+    last = s
+    g = last.group_by([Col.PATIENT_ID, "new_line"]).aggregate(
+        start_date=last.start_date.min(), end_date=last.end_date.max(),
+        kind=last.kind.argmin(last.line), bundle_id=last.bundle_id.argmin(last.line),
+        end_rule=last.end_rule.argmax(last.line), t_pd=last.t_pd.max(),
+        maintenance=last.maint.any(),
+    )  # fmt: skip
+    out = g.select(Col.PATIENT_ID, Col.START_DATE, Col.END_DATE, "end_rule", "kind", "bundle_id",
+                   "t_pd", "maintenance", line=g.new_line)  # fmt: skip
+    mem = m.join(s.select(Col.PATIENT_ID, Col.LINE, "new_line"), [Col.PATIENT_ID, Col.LINE])
+    mem = mem.select(Col.PATIENT_ID, "eid", line=mem.new_line)
+    return (con.create_table("_lines", out, overwrite=True),
+            con.create_table("_members", mem, overwrite=True))  # fmt: skip
 
 
 def _empty_lines(events: ibis.Table) -> ibis.Table:
     e = events.limit(0)
     return e.select(Col.PATIENT_ID, start_date=e.date, end_date=e.date, end_rule=e.kind,
-                    line=ibis.literal(0, "int64"), kind=e.kind, bundle_id=e.bundle_id,
-                    t_pd=ibis.null("date"))  # fmt: skip
-
-
-def _concat(tables: list[ibis.Table]) -> ibis.Table:
-    out = tables[0]
-    for t in tables[1:]:
-        out = out.union(t)
-    return out
+                    kind=e.kind, bundle_id=e.bundle_id, t_pd=ibis.null("date"),
+                    maintenance=ibis.literal(False), line=ibis.literal(0, "int64"))  # fmt: skip
