@@ -151,7 +151,13 @@ def _register_source(session: Any, source: str | Path) -> list[str]:
     if path.exists() or os.sep in str(source):
         raise InputError(f"{source}: not a folder. Fix: give a folder of Parquet tables or "
                          "a catalog schema such as main.omop.")  # fmt: skip
-    names = [t.name for t in session.catalog.listTables(str(source)) if not t.isTemporary]
+    try:
+        listed = session.catalog.listTables(str(source))
+    except Exception as exc:  # pyspark's AnalysisException: no such catalog or schema
+        raise InputError(f"Spark schema {source!r} cannot be read ({type(exc).__name__}). Fix: "
+                         "check the catalog and schema name (catalog.schema) and your "
+                         "permissions.") from None  # fmt: skip
+    names = [t.name for t in listed if not t.isTemporary]
     if not names:
         raise InputError(f"Spark schema {source!r} has no tables. Fix: check the catalog and "
                          "schema name (catalog.schema) and your permissions.")  # fmt: skip
