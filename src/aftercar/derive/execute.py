@@ -106,17 +106,21 @@ def _execute(con: Any, expr: ibis.Table) -> pd.DataFrame:
 
 
 def _normalise(table: pa.Table) -> pa.Table:
-    """Give every engine's result the same Arrow types.
+    """Give every engine's result the Arrow types DuckDB gives.
 
-    Spark has no DATE-only results through pandas and no unsigned or narrow integers
-    of its own choosing: timestamps of whole days come back where DuckDB returns
-    dates, and DECIMAL where DuckDB returns integers or doubles. Dates become
-    ``date32``, decimals with scale 0 ``int64`` and other decimals ``float64``;
-    ``conform`` then types every declared column.
+    Spark types decimal literals and some arithmetic as DECIMAL where DuckDB gives
+    integers or doubles, and returns timestamps in the session time zone (UTC) where
+    DuckDB's are naive. DECIMAL with scale 0 becomes ``int64``, other DECIMAL
+    ``float64``; zoned timestamps become naive UTC. ``conform`` then types every
+    declared column as ``data/derived_tables.csv`` says.
     """
     for i, f in enumerate(table.schema):
+        target = None
         if pa.types.is_decimal(f.type):
             target = pa.int64() if f.type.scale == 0 else pa.float64()
+        elif pa.types.is_timestamp(f.type) and f.type.tz is not None:
+            target = pa.timestamp(f.type.unit)
+        if target is not None:
             table = table.set_column(i, f.name, table.column(i).cast(target))
     return table
 
