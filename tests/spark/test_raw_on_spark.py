@@ -2,8 +2,8 @@
 
 ``aftercar.derive.raw`` is written as Ibis expressions for any engine. The first steps
 (drug and procedure classification, lab normalisation, visits) already give DuckDB's
-rows on Spark; the whole derivation does not yet (see the xfail reason: two Ibis
-constructs that Spark SQL rejects), and is switched on by removing the mark once
+rows on Spark; the whole derivation does not yet (the xfail reason names the Ibis
+constructs that Spark rejects), and is switched on by removing the mark once
 ``derive/raw`` avoids them.
 """
 
@@ -21,11 +21,13 @@ from aftercar.derive.raw.rules import load_rules
 from aftercar.simulate import write_simulated
 
 SPARK_RAW_CAUSES = (
-    "derive/raw on Spark: (1) imwg.assessments filters on a window function "
-    "(first_la = row_number() over (lkey, lookahead) inside .filter), which Ibis compiles "
-    "for Spark into SQL naming an out-of-scope alias (UNRESOLVED_COLUMN t35.lookahead); "
-    "(2) ibis.literal(k, 'int64') compiles to a bare Spark INT, so the unions of "
-    "audit._bundle_rows/lines.segment meet int32 against int64 'line' columns"
+    "derive/raw uses Ibis constructs that Spark rejects: (1) imwg.assessments filters on "
+    "a window function (first_la = row_number() over (lkey, lookahead) inside .filter), "
+    "compiled for Spark into SQL naming an out-of-scope alias (UNRESOLVED_COLUMN "
+    "t35.lookahead); (2) ibis.literal(k, 'int64') and row_number() are Spark INTs, so "
+    "unions meet int32 against int64 (line in audit._bundle_rows, lkey/level in "
+    "audit._audit_assessments); (3) group_concat(order_by=...) in audit._drugs, "
+    "_audit_lines and _audit_assessments is unsupported on PySpark"
 )
 
 
