@@ -1,8 +1,9 @@
 """Fixtures for the derive tests: the micro-cohort, and the backend every test runs on.
 
 Every derivation test takes the ``backend`` fixture and runs once per engine in
-:data:`BACKENDS`: DuckDB always; another engine (e.g. Spark) is added here by
-name once :mod:`aftercar.backends` registers it, and is then run by every test.
+:data:`BACKENDS`: DuckDB and Spark (local mode, one session for the whole test run).
+An engine that cannot run here (Spark without pyspark or Java) is skipped with the
+reason and its fix, never passed silently.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import pytest
 from micro_cohort import micro_classified, micro_lines, micro_patients
 
 from aftercar import derive
-from aftercar.backends import ENGINES, connect
+from aftercar.backends import connect, unavailable
+from aftercar.backends.spark import SMALL_DATA_CONFIG
 
-#: Engines every derivation test runs on (those aftercar.backends knows).
-BACKENDS = [name for name in ("duckdb", "pyspark") if name in ENGINES]
+#: Engines every derivation test runs on.
+BACKENDS = ["duckdb", "spark"]
 
 
 @dataclass
@@ -27,6 +29,12 @@ class Backend:
 
     name: str
     con: Any
+
+    def examples(self, n: int) -> int:
+        """Hypothesis examples for a property: ``n`` on DuckDB, a tenth (>= 2) on Spark,
+        whose every query costs a fraction of a second however small the cohort
+        (``tests/spark`` compares whole simulated cohorts with DuckDB instead)."""
+        return n if self.name == "duckdb" else max(2, n // 10)
 
     def lines(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
         return derive.derive_lines(*args, con=self.con, **kwargs)
@@ -46,7 +54,11 @@ class Backend:
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend(request) -> Backend:
-    return Backend(request.param, connect(request.param))
+    reason = unavailable(request.param)
+    if reason:
+        pytest.skip(reason)
+    options = {"config": SMALL_DATA_CONFIG} if request.param == "spark" else {}
+    return Backend(request.param, connect(request.param, **options))
 
 
 @pytest.fixture

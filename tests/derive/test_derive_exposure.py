@@ -53,19 +53,27 @@ def _random_patients(os_t, tce_t, events) -> pd.DataFrame:
     )
 
 
-@settings(max_examples=30, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.floats(0.01, 60),
-            st.one_of(st.just(np.nan), st.floats(0, 70)),
-            st.booleans(),
-        ),
-        min_size=1,
-        max_size=30,
-    )
+RANDOM_ROWS = st.lists(
+    st.tuples(
+        st.floats(0.01, 60),
+        st.one_of(st.just(np.nan), st.floats(0, 70)),
+        st.booleans(),
+    ),
+    min_size=1,
+    max_size=30,
 )
-def test_counting_process_preserves_time_and_events(backend, rows):
+
+
+def test_counting_process_preserves_time_and_events(backend):
+    @settings(max_examples=backend.examples(30), deadline=None)
+    @given(RANDOM_ROWS)
+    def check(rows):
+        _counting_process_preserves_time_and_events(backend, rows)
+
+    check()
+
+
+def _counting_process_preserves_time_and_events(backend, rows):
     os_t, tce_t, events = (np.array(x) for x in zip(*rows, strict=True))
     pts = _random_patients(os_t, tce_t, events)
     cp = backend.counting_process(pts)

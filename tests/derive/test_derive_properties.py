@@ -75,9 +75,16 @@ def cohorts(draw):
     return pd.DataFrame(patients), frame
 
 
-@settings(max_examples=30, deadline=None)
-@given(cohorts(), st.sampled_from(["censor", "ignore"]))
-def test_endpoint_times_non_negative_and_rows_kept(backend, cohort, rule):
+def test_endpoint_times_non_negative_and_rows_kept(backend):
+    @settings(max_examples=backend.examples(30), deadline=None)
+    @given(cohorts(), st.sampled_from(["censor", "ignore"]))
+    def check(cohort, rule):
+        _times_non_negative_and_rows_kept(backend, cohort, rule)
+
+    check()
+
+
+def _times_non_negative_and_rows_kept(backend, cohort, rule):
     patients, lines = cohort
     out = backend.lines(patients, lines, CLASSES, rules=EndpointRules(pfs_next_line=rule))
     assert len(out) == len(lines)
@@ -95,9 +102,16 @@ def test_endpoint_times_non_negative_and_rows_kept(backend, cohort, rule):
     )
 
 
-@settings(max_examples=30, deadline=None)
-@given(cohorts())
-def test_censor_rule_pfs_never_beyond_next_treatment(backend, cohort):
+def test_censor_rule_pfs_never_beyond_next_treatment(backend):
+    @settings(max_examples=backend.examples(30), deadline=None)
+    @given(cohorts())
+    def check(cohort):
+        _censor_rule_pfs_never_beyond_next_treatment(backend, cohort)
+
+    check()
+
+
+def _censor_rule_pfs_never_beyond_next_treatment(backend, cohort):
     patients, lines = cohort
     out = backend.lines(patients, lines, CLASSES)
     assert (out["pfs_months"] <= out["ttnt_months"] + 1e-12).all()
@@ -110,9 +124,16 @@ def test_censor_rule_pfs_never_beyond_next_treatment(backend, cohort):
     )
 
 
-@settings(max_examples=20, deadline=None)
-@given(cohorts())
-def test_ignore_rule_pfs_at_least_censor_rule(backend, cohort):
+def test_ignore_rule_pfs_at_least_censor_rule(backend):
+    @settings(max_examples=backend.examples(20), deadline=None)
+    @given(cohorts())
+    def check(cohort):
+        _ignore_rule_pfs_at_least_censor_rule(backend, cohort)
+
+    check()
+
+
+def _ignore_rule_pfs_at_least_censor_rule(backend, cohort):
     patients, lines = cohort
     censor = backend.lines(patients, lines, CLASSES)
     ignore = backend.lines(patients, lines, CLASSES, rules=EndpointRules(pfs_next_line="ignore"))

@@ -100,8 +100,38 @@ def conform(frame: pd.DataFrame, table: str, *, keep_other: bool = False) -> pd.
     return typed.reset_index(drop=True)
 
 
-def _execute(expr: ibis.Table) -> pd.DataFrame:
-    return expr.to_pyarrow().to_pandas(date_as_object=False)
+def _execute(con: Any, expr: ibis.Table) -> pd.DataFrame:
+    """Run ``expr`` on ``con`` and return pandas with the engine's types normalised."""
+    return _normalise(con.to_pyarrow(expr)).to_pandas(date_as_object=False)
+
+
+def _normalise(table: pa.Table) -> pa.Table:
+    """Give every engine's result the Arrow types DuckDB gives.
+
+    Spark types decimal literals and some arithmetic as DECIMAL where DuckDB gives
+    integers or doubles, and returns timestamps in the session time zone (UTC) where
+    DuckDB's are naive. DECIMAL with scale 0 becomes ``int64``, other DECIMAL
+    ``float64``; zoned timestamps become naive UTC. ``conform`` then types every
+    declared column as ``data/derived_tables.csv`` says.
+    """
+    for i, f in enumerate(table.schema):
+        target = None
+        if pa.types.is_decimal(f.type):
+            target = pa.int64() if f.type.scale == 0 else pa.float64()
+        elif pa.types.is_timestamp(f.type) and f.type.tz is not None:
+            target = pa.timestamp(f.type.unit)
+        if target is not None:
+            table = table.set_column(i, f.name, table.column(i).cast(target))
+    return table
+
+
+def _put(table: pa.Table) -> ibis.Table:
+    """An in-memory table, registered by Ibis on the connection that executes it.
+
+    A memtable rather than ``con.create_table``: no engine writes it to storage (Spark
+    would write a Parquet table for each), and DuckDB reads the Arrow data in place.
+    """
+    return ibis.memtable(table)
 
 
 def _as_arrow(table: pa.Table | pd.DataFrame, name: str) -> pa.Table:
@@ -157,18 +187,18 @@ def _line_frame(
     rules: EndpointRules,
     non_therapy: Sequence[str] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    ln = con.create_table("aftercar_lines", _as_arrow(lines, "lines"), overwrite=True)
-    cls = con.create_table("aftercar_classes", _classes(classified), overwrite=True)
+    ln = _put(_as_arrow(lines, "lines"))
+    cls = _put(_classes(classified))
     expr = curated.line_endpoints(patients, ln, cls, rules=rules, non_therapy=non_therapy)
-    excluded = _non_therapy_listing(ln, cls, non_therapy)
-    return conform(_execute(expr), "line_endpoints"), excluded
+    excluded = _non_therapy_listing(con, ln, cls, non_therapy)
+    return conform(_execute(con, expr), "line_endpoints"), excluded
 
 
-def _non_therapy_listing(ln: ibis.Table, cls: ibis.Table, non_therapy: Sequence[str]):
+def _non_therapy_listing(con: Any, ln: ibis.Table, cls: ibis.Table, non_therapy: Sequence[str]):
     columns = ["table", "row", Col.PATIENT_ID, "reason"]
     if not non_therapy:
         return pd.DataFrame(columns=columns)
-    rows = _execute(curated.non_therapy_rows(ln, cls, non_therapy))
+    rows = _execute(con, curated.non_therapy_rows(ln, cls, non_therapy))
     reason = "not a line of therapy (category " + rows[Col.CATEGORY].astype(str) + ")"
     return pd.DataFrame(
         {
@@ -216,17 +246,15 @@ def derive_cohort(
     rules = rules or EndpointRules()
     con = _connect(con)
     p_arrow = _as_arrow(patients, "patients")
-    p = con.create_table("aftercar_patients", p_arrow, overwrite=True)
+    p = _put(p_arrow)
     line_frame, excluded = _line_frame(con, p, lines, classified, rules, non_therapy)
-    line_table = con.create_table(
-        "aftercar_line_endpoints", pa.Table.from_pandas(line_frame), overwrite=True
-    )
-    derived = _execute(curated.patient_endpoints(p, line_table, rules=rules))
+    line_table = _put(pa.Table.from_pandas(line_frame, preserve_index=False))
+    derived = _execute(con, curated.patient_endpoints(p, line_table, rules=rules))
     frame = _patients_frame(p_arrow, derived)
-    pt = _patient_table(frame, con)
-    exposure = conform(_execute(curated.tce_exposure(pt)), "tce_exposure")
+    pt = _patient_table(frame)
+    exposure = conform(_execute(con, curated.tce_exposure(pt)), "tce_exposure")
     cohorts = {
-        float(at): conform(_execute(curated.landmark(pt, at)), "landmark") for at in landmarks
+        float(at): conform(_execute(con, curated.landmark(pt, at)), "landmark") for at in landmarks
     }
     cls_frame = classified.to_pandas() if isinstance(classified, pa.Table) else classified
     return DerivedCohort(frame, line_frame, cls_frame, exposure, cohorts, excluded)
@@ -263,18 +291,18 @@ def merge_product_spellings(patients: pd.DataFrame, products: pd.DataFrame) -> p
     return patients.assign(**{Col.CAR_T_PRODUCT: merged.where(written.notna())})
 
 
-def _patient_table(patients: pd.DataFrame, con: Any) -> ibis.Table:
+def _patient_table(patients: pd.DataFrame) -> ibis.Table:
     cols = [c.name for c in derived_columns("patient_endpoints")]
     frame = patients[[c for c in cols if c in patients.columns]].reset_index(drop=True)
     frame = frame.assign(**{Col.SOURCE_ROW: np.arange(len(frame), dtype=np.int64)})
-    return con.create_table("aftercar_patient_endpoints", frame, overwrite=True)
+    return _put(pa.Table.from_pandas(frame, preserve_index=False))
 
 
 def tce_counting_process(patients: pd.DataFrame, *, con: Any = None) -> pd.DataFrame:
     """Return table ``tce_exposure`` for derived patients (see :func:`curated.tce_exposure`)."""
     con = _connect(con)
-    expr = curated.tce_exposure(_patient_table(patients, con))
-    return conform(_execute(expr), "tce_exposure")
+    expr = curated.tce_exposure(_patient_table(patients))
+    return conform(_execute(con, expr), "tce_exposure")
 
 
 def landmark_cohort(
@@ -282,8 +310,8 @@ def landmark_cohort(
 ) -> pd.DataFrame:
     """Return table ``landmark`` at ``landmark_months`` (see :func:`curated.landmark`)."""
     con = _connect(con)
-    expr = curated.landmark(_patient_table(patients, con), landmark_months)
-    return conform(_execute(expr), "landmark")
+    expr = curated.landmark(_patient_table(patients), landmark_months)
+    return conform(_execute(con, expr), "landmark")
 
 
 def derive_lines(
@@ -296,7 +324,7 @@ def derive_lines(
 ) -> pd.DataFrame:
     """Return table ``line_endpoints`` of a curated cohort (see :func:`derive_cohort`)."""
     con = _connect(con)
-    p = con.create_table("aftercar_patients", _as_arrow(patients, "patients"), overwrite=True)
+    p = _put(_as_arrow(patients, "patients"))
     return _line_frame(con, p, lines, classified, rules or EndpointRules())[0]
 
 
@@ -315,8 +343,8 @@ def derive_patients(
     """
     con = _connect(con)
     p_arrow = _as_arrow(patients, "patients")
-    p = con.create_table("aftercar_patients", p_arrow, overwrite=True)
+    p = _put(p_arrow)
     frame = conform(line_endpoints, "line_endpoints")
-    ln = con.create_table("aftercar_line_endpoints", pa.Table.from_pandas(frame), overwrite=True)
-    derived = _execute(curated.patient_endpoints(p, ln, rules=rules))
+    ln = _put(pa.Table.from_pandas(frame, preserve_index=False))
+    derived = _execute(con, curated.patient_endpoints(p, ln, rules=rules))
     return _patients_frame(p_arrow, derived)

@@ -1,0 +1,78 @@
+"""The raw-records derivation on Spark, compared with DuckDB on a small simulated cohort.
+
+``aftercar.derive.raw`` is written as Ibis expressions for any engine. The first steps
+(drug and procedure classification, lab normalisation, visits) already give DuckDB's
+rows on Spark; the whole derivation does not yet (the xfail reason names the Ibis
+constructs that Spark rejects), and is switched on by removing the mark once
+``derive/raw`` avoids them.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from aftercar.derive.raw.classify import classify_administrations, classify_procedures
+from aftercar.derive.raw.derive import derive_raw
+from aftercar.derive.raw.labs import normalise_labs, visits
+from aftercar.derive.raw.read import read_raw
+from aftercar.derive.raw.rules import load_rules
+from aftercar.simulate import write_simulated
+
+SPARK_RAW_CAUSES = (
+    "derive/raw uses Ibis constructs that Spark rejects: (1) imwg.assessments filters on "
+    "a window function (first_la = row_number() over (lkey, lookahead) inside .filter), "
+    "compiled for Spark into SQL naming an out-of-scope alias (UNRESOLVED_COLUMN "
+    "t35.lookahead); (2) ibis.literal(k, 'int64') and row_number() are Spark INTs, so "
+    "unions meet int32 against int64 (line in audit._bundle_rows, lkey/level in "
+    "audit._audit_assessments); (3) group_concat(order_by=...) in audit._drugs, "
+    "_audit_lines and _audit_assessments is unsupported on PySpark"
+)
+
+
+@pytest.fixture(scope="module")
+def raw(tmp_path_factory) -> dict[str, pa.Table]:
+    out = tmp_path_factory.mktemp("raw-sim")
+    write_simulated(8, out, seed=5, raw=True, format="parquet")
+    return read_raw(out / "raw")
+
+
+def _frame(table: pa.Table | pd.DataFrame) -> pd.DataFrame:
+    """Rows in a canonical order (engines return unordered results in any order)."""
+    frame = table.to_pandas() if isinstance(table, pa.Table) else table
+    frame = frame.astype({c: "string" for c in frame.columns if frame[c].dtype == object})
+    return frame.sort_values(list(frame.columns)).reset_index(drop=True)
+
+
+def _steps(con, raw: dict[str, pa.Table]) -> dict[str, pd.DataFrame]:
+    rules = load_rules()
+    t = {name: con.create_table(f"raw_{name}", table, overwrite=True)
+         for name, table in raw.items()}  # fmt: skip
+    norm = normalise_labs(con, t["labs"], rules)
+    return {
+        "administrations": con.execute(classify_administrations(con, t["administrations"], rules)),
+        "procedures": con.execute(classify_procedures(con, t["procedures"])),
+        "labs": con.execute(norm),
+        "visits": con.execute(visits(norm)),
+    }
+
+
+def test_classification_and_labs_equal_duckdb(spark, duckdb, raw):
+    on_spark, on_duckdb = _steps(spark, raw), _steps(duckdb, raw)
+    assert len(on_duckdb["administrations"]) > 100 and len(on_duckdb["visits"]) > 10
+    for name, frame in on_duckdb.items():
+        pd.testing.assert_frame_equal(_frame(on_spark[name]), _frame(frame), check_dtype=False)
+
+
+@pytest.mark.xfail(strict=True, reason=SPARK_RAW_CAUSES)
+def test_whole_raw_derivation_equals_duckdb(spark, duckdb, raw):
+    on_duckdb = derive_raw(raw, con=duckdb)
+    on_spark = derive_raw(raw, con=spark)
+    assert on_duckdb.lines.num_rows > 0
+    for name in ("patients", "lines", "attrition"):
+        pd.testing.assert_frame_equal(
+            _frame(getattr(on_spark, name)), _frame(getattr(on_duckdb, name))
+        )
+    for name, table in on_duckdb.audit.items():
+        pd.testing.assert_frame_equal(_frame(on_spark.audit[name]), _frame(table))
