@@ -229,7 +229,7 @@ def _pfs_cox(
         np.isfinite(lines[Col.PFS_MONTHS].to_numpy(float)) & (lines[Col.PFS_MONTHS] >= 0).to_numpy()
     )
     sub, lab = lines.loc[ok], labels.loc[ok].astype(str)
-    levels = sorted(set(lab) - {reference}) if reference is not None else []
+    levels = sorted(set(lab.unique()) - {reference}) if reference is not None else []
     design = pd.DataFrame(
         {f"{what}={lvl}": (lab == lvl).to_numpy(float) for lvl in levels}, index=sub.index
     )
