@@ -268,7 +268,10 @@ def _centre_scale(x: np.ndarray, w: np.ndarray):
 
     Columns whose values all lie in {-1, 0, 1} are left alone (R's ``nocenter``).
     """
-    zero_one = np.array([bool(np.all(np.abs(col) * (np.abs(col) - 1) == 0)) for col in x.T])
+    zero_one = np.array([bool(np.all((col == 0) | (col == 1) | (col == -1))) for col in x.T])
+    if zero_one.all():  # indicators only: nothing to centre or scale, no copies of x
+        ones = np.ones(x.shape[1])
+        return np.asfortranarray(x), np.zeros(x.shape[1]), ones
     means = np.where(zero_one, 0.0, (w @ x) / w.sum())
     xc = x - means
     mad = (w @ np.abs(xc)) / w.sum()
