@@ -511,6 +511,32 @@ def score_residuals(design: CoxDesign, ev: Evaluation, *, stored: bool = False) 
     Summed over a row's (entry, stop] window this is ``-r_i (x_i H - XH)`` from
     cumulative sums over groups, plus the correction for the row's own event group.
     """
+    resid = np.empty(design.x.shape, order="F")
+    dest = slice(None) if stored else design.perm
+    for j, col in _residual_columns(design, ev):
+        resid[dest, j] = col
+    return resid
+
+
+def cluster_score_sums(
+    design: CoxDesign, ev: Evaluation, codes: np.ndarray, n_clusters: int
+) -> np.ndarray:
+    """Weighted score residuals summed within cluster -> (n_clusters, p).
+
+    The column sums within ``codes`` (in stored row order) of
+    ``score_residuals(design, ev, stored=True) * design.w[:, None]``, one column
+    at a time: no (n, p) matrix is held (at 3M rows x 10 covariates each one is
+    240 MB).
+    """
+    out = np.empty((n_clusters, design.x.shape[1]))
+    for j, col in _residual_columns(design, ev):
+        col *= design.w
+        out[:, j] = np.bincount(codes, weights=col, minlength=n_clusters)
+    return out
+
+
+def _residual_columns(design: CoxDesign, ev: Evaluation):
+    """Yield ``(j, residual column j)`` in the design's stored row order."""
     x, g, f = design.x, design.death_group, design.term_frac
     with np.errstate(divide="ignore", invalid="ignore"):
         _, inv, fi = _efron_terms_at(design, ev.s0, ev.d0)
@@ -524,8 +550,6 @@ def score_residuals(design: CoxDesign, ev: Evaluation, *, stored: bool = False) 
     r = ev.score
     rows = slice(0, design.n_events)
     hwin = _window(design, hsum)
-    resid = np.empty(x.shape, order="F")
-    dest = slice(None) if stored else design.perm
     rd = r[rows]
     for j in range(x.shape[1]):
         s1, d1 = ev.s1[:, j], ev.d1[:, j]
@@ -535,16 +559,7 @@ def score_residuals(design: CoxDesign, ev: Evaluation, *, stored: bool = False) 
         col = -r * (x[:, j] * hwin - _window(design, xh))
         xd = x[rows, j]
         col[rows] += xd - mbar[g] + rd * (xd * (hsum - hdown)[g] - (xh - xhd)[g])
-        resid[dest, j] = col
-    return resid
-
-
-def cluster_sums(values: np.ndarray, codes: np.ndarray, n_clusters: int) -> np.ndarray:
-    """Column sums of ``values`` (n, p) within cluster codes -> (n_clusters, p)."""
-    out = np.empty((n_clusters, values.shape[1]))
-    for j in range(values.shape[1]):
-        out[:, j] = np.bincount(codes, weights=values[:, j], minlength=n_clusters)
-    return out
+        yield j, col
 
 
 def group_score_information(design: CoxDesign, beta: np.ndarray):

@@ -373,12 +373,10 @@ def _robust(design, fit: _Fit, scale, inp: Inputs, toler_chol: float):
     """
     codes, nclus = inp.cluster
     codes = codes[design.perm]
-    resid = core.score_residuals(design, fit.ev, stored=True) * design.w[:, None]
     # sum within cluster first, then multiply by V: the same D as R's dfbeta collapse
-    dfbeta = core.cluster_sums(resid, codes, nclus) @ fit.imat_inv
+    dfbeta = core.cluster_score_sums(design, fit.ev, codes, nclus) @ fit.imat_inv
     robust_var = (dfbeta.T @ dfbeta) * np.outer(scale, scale)
-    resid0 = core.score_residuals(design, fit.ev0, stored=True) * design.w[:, None]
-    sc0 = core.cluster_sums(resid0, codes, nclus)
+    sc0 = core.cluster_score_sums(design, fit.ev0, codes, nclus)
     rscore = core.wald_statistic(sc0.T @ sc0, sc0.sum(axis=0), toler_chol)
     return robust_var, rscore
 
