@@ -126,8 +126,9 @@ def grouped_lines(
     }
     blocks: dict[str, Any] = {}
     curves: dict[str, Any] = {}
+    needed = lines[[Col.PFS_MONTHS, Col.PFS_EVENT, "_pid"]]  # not every column per group
     for k, label in enumerate(labels):
-        sub = lines.loc[codes == k]
+        sub = needed.loc[codes == k]
         pfs, fit = km_block(sub[Col.PFS_MONTHS], sub[Col.PFS_EVENT], opts)
         blocks[str(label)] = {
             "lines": len(sub),

@@ -129,7 +129,8 @@ def factorize(labels: np.ndarray) -> tuple[list, np.ndarray]:
 
     Levels are plain Python values (``str``, ``int``, ``float``, ``bool``).
     Object arrays (strings, e.g. patient ids) are hashed and only the distinct
-    values sorted (pandas ``factorize``); numeric arrays are sorted by numpy.
+    values sorted (pandas ``factorize``); integers of a small range are counted
+    (``bincount``, no sort); other numeric arrays are sorted by numpy.
     """
     if labels.dtype.kind == "O":
         import pandas as pd
@@ -139,6 +140,14 @@ def factorize(labels: np.ndarray) -> tuple[list, np.ndarray]:
         if any(isinstance(v, np.generic) for v in levels):
             levels = [v.item() if isinstance(v, np.generic) else v for v in levels]
         return levels, codes.astype(np.intp, copy=False)
+    if labels.dtype.kind in "iu" and labels.size:
+        low = int(labels.min())
+        if int(labels.max()) - low < 4 * labels.size:  # codes of a small range: O(n)
+            offset = labels.astype(np.int64) - low
+            present = np.flatnonzero(np.bincount(offset))
+            lookup = np.zeros(present[-1] + 1, dtype=np.intp)
+            lookup[present] = np.arange(present.size)
+            return (present + low).astype(labels.dtype).tolist(), lookup[offset]
     levels, codes = np.unique(labels, return_inverse=True)
     return levels.tolist(), codes.reshape(-1)
 
