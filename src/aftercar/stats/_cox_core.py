@@ -443,6 +443,33 @@ def _gsum(design: CoxDesign, values: np.ndarray) -> np.ndarray:
     return np.add.reduceat(values, design.gstart)
 
 
+class _RiskColumns:
+    """``risk * x[:, j]`` on demand, keeping only the last one (not p arrays of n).
+
+    Callers ask for the columns in non-decreasing ``j``, so each is computed
+    once per pass; the values are the same as a precomputed list's.
+    """
+
+    def __init__(self, risk: np.ndarray, x: np.ndarray) -> None:
+        self.risk, self.x, self.j, self.v = risk, x, -1, None
+
+    def __getitem__(self, j: int) -> np.ndarray:
+        if j != self.j:
+            self.v, self.j = None, -1  # free the old column first
+            self.v, self.j = self.risk * self.x[:, j], j
+        return self.v
+
+
+def _first_moments(design, fwd, xr: _RiskColumns, p: int) -> tuple[np.ndarray, np.ndarray]:
+    """Risk-set and death sums of ``risk * x`` per event group -> (G, p) each."""
+    s1 = np.empty((design.n_groups, p))
+    d1 = np.empty((design.n_groups, p))
+    for j in range(p):
+        s1[:, j] = _risk_sum(design, xr[j], fwd)
+        d1[:, j] = _death_sum(design, xr[j])
+    return s1, d1
+
+
 def _information(design, fwd, xr, s1, d1, inv, fi, mw):
     """Information matrix: sum over terms of mw [(S2 - f D2)/den - m m']."""
     x, (ti, tk) = design.x, design.tri
@@ -478,11 +505,10 @@ def evaluate(design: CoxDesign, beta: np.ndarray, *, need_imat: bool = True) -> 
         eta = x @ beta
         score = np.exp(eta)
     risk = score * design.w
-    xr = [risk * x[:, j] for j in range(p)]
+    xr = _RiskColumns(risk, x)
     fwd = plan_sums(design, risk, eta)
     s0, d0 = _risk_sum(design, risk, fwd), _death_sum(design, risk)
-    s1 = np.column_stack([_risk_sum(design, v, fwd) for v in xr])
-    d1 = np.column_stack([_death_sum(design, v) for v in xr])
+    s1, d1 = _first_moments(design, fwd, xr, p)
     mw = design.group_meanwt[design.death_group]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         den, inv, fi = _efron_terms_at(design, s0, d0)
@@ -573,11 +599,10 @@ def group_score_information(design: CoxDesign, beta: np.ndarray):
     with np.errstate(over="ignore", invalid="ignore"):
         eta = x @ beta
         risk = np.exp(eta) * design.w
-    xr = [risk * x[:, j] for j in range(p)]
+    xr = _RiskColumns(risk, x)
     fwd = plan_sums(design, risk, eta)
     s0, d0 = _risk_sum(design, risk, fwd), _death_sum(design, risk)
-    s1 = np.column_stack([_risk_sum(design, v, fwd) for v in xr])
-    d1 = np.column_stack([_death_sum(design, v) for v in xr])
+    s1, d1 = _first_moments(design, fwd, xr, p)
     mw = design.group_meanwt[design.death_group]
     nd = design.n_events
     with np.errstate(divide="ignore", invalid="ignore"):
