@@ -577,14 +577,24 @@ def _residual_columns(design: CoxDesign, ev: Evaluation):
     rows = slice(0, design.n_events)
     hwin = _window(design, hsum)
     rd = r[rows]
+    h_own = (hsum - hdown)[g]
     for j in range(x.shape[1]):
         s1, d1 = ev.s1[:, j], ev.d1[:, j]
         xh = coef_xh[0] * s1 - coef_xh[1] * d1
         xhd = coef_xhd[0] * s1 - coef_xhd[1] * d1
         mbar = coef_mb[0] * s1 - coef_mb[1] * d1
-        col = -r * (x[:, j] * hwin - _window(design, xh))
+        col = x[:, j] * hwin  # -r (x hwin - window(xh)), in place: fewer n-row temporaries
+        col -= _window(design, xh)
+        col *= r
+        np.negative(col, out=col)
         xd = x[rows, j]
-        col[rows] += xd - mbar[g] + rd * (xd * (hsum - hdown)[g] - (xh - xhd)[g])
+        own = xd - mbar[g]  # xd - mbar[g] + rd (xd (hsum - hdown)[g] - (xh - xhd)[g])
+        part = xd * h_own
+        part -= (xh - xhd)[g]
+        part *= rd
+        own += part
+        del part
+        col[rows] += own
         yield j, col
 
 
