@@ -2,7 +2,7 @@
 
 Reference values: ``gray_cases.json`` from ``make_gray_cases.R`` (next to this file) on
 mgus2 (ties; rho 0 and 1), veteran (2 and 4 groups; strata) and aml, data in
-``data/``. cmprsk has no delayed entry, so neither has this test.
+``data/``. cmprsk has no delayed entry: gray_test refuses entry times (last test).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from rparity import assert_r_close
 
 from aftercar.errors import InputError
-from aftercar.stats import GrayTestResult, gray_test
+from aftercar.stats import GrayTestResult, fine_gray, gray_test
 
 HERE = Path(__file__).parent
 CASES = {c["name"]: c for c in json.loads((HERE / "gray_cases.json").read_text())}
@@ -55,3 +55,20 @@ def test_gray_test_needs_two_groups():
     with pytest.raises(InputError, match="two groups"):
         gray_test([1, 2, 3], [1, 2, 0], ["a", "a", "a"])
     assert list(_run("aml").to_frame().columns) == ["cause", "stat", "df", "p"]
+
+
+def test_gray_test_refuses_delayed_entry_and_names_the_alternative():
+    # Gray's statistic and variance assume follow-up from time 0; cmprsk::cuminc takes
+    # no entry times and R has no left-truncated version, so there is no reference to
+    # match: gray_test refuses entry times instead of ignoring them
+    mg = pd.read_csv(HERE / "data" / "mgus2.csv")
+    assert (mg["entry"] > 0).any()
+    with pytest.raises(InputError, match="not defined for delayed entry") as err:
+        gray_test(mg["etime"], mg["cause"], mg["sex"], entry=mg["entry"])
+    assert "fine_gray(" in str(err.value) and "entry=entry" in str(err.value)
+    # the route it names runs on the same rows (its R golden values: test_fine_gray,
+    # case mgus2_entry) and gives a test of the group
+    male = pd.DataFrame({"male": (mg["sex"] == "M").astype(float)})
+    fit = fine_gray(mg["etime"], mg["cause"], male, cause=1, entry=mg["entry"])
+    p = fit.to_frame()["p"].iloc[0]
+    assert 0.0 < p < 1.0

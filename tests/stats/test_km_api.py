@@ -112,3 +112,40 @@ def test_few_clusters_warn_for_km_and_cox():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         kaplan_meier(T, E, cluster=np.arange(10))  # 10 clusters: no warning
+
+
+def test_clustered_km_does_not_depend_on_how_clusters_are_coded():
+    # small integer ids are used as codes, large sparse ids and strings are hashed
+    # to codes in another order: the SEs must not change
+    rng = np.random.default_rng(3)
+    n = 400
+    t = rng.integers(1, 60, n).astype(float)
+    e = rng.random(n) < 0.7
+    small = rng.integers(0, 90, n)
+    big = small * 1_000_003 + 70_000
+    text = np.array([f"patient-{c}" for c in small], dtype=object)
+    ref = kaplan_meier(t, e, cluster=small).table["std_err"].to_numpy()
+    for other in (big, text):
+        got = kaplan_meier(t, e, cluster=other).table["std_err"].to_numpy()
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-15)
+    entry = np.where(rng.random(n) < 0.3, t * rng.random(n) * 0.9, 0.0)
+    ref_e = kaplan_meier(t, e, cluster=small, entry=entry).table["std_err"].to_numpy()
+    got_e = kaplan_meier(t, e, cluster=big, entry=entry).table["std_err"].to_numpy()
+    np.testing.assert_allclose(got_e, ref_e, rtol=1e-12, atol=1e-15)
+    assert not np.allclose(ref, kaplan_meier(t, e).table["std_err"].to_numpy())
+
+
+def test_radix_order_by_cluster_then_time_equals_lexsort():
+    # codes above 16 bits take two radix passes; the order must be (cluster, time),
+    # stable, exactly as np.lexsort
+    from aftercar.stats.km import _cluster_time_order
+
+    rng = np.random.default_rng(5)
+    n, k = 50_000, 700
+    when = rng.integers(0, k + 1, n)
+    cl = rng.integers(0, 1 << 20, n)
+    order, codes = _cluster_time_order(when, cl, k, pre=None)
+    np.testing.assert_array_equal(order, np.lexsort((when, cl)))
+    np.testing.assert_array_equal(codes, cl[order])
+    pre = np.argsort(when, kind="stable")
+    np.testing.assert_array_equal(_cluster_time_order(when, cl, k, pre=pre)[0], order)

@@ -4,6 +4,7 @@ a hand-derived sandwich and statsmodels GEE. R values: r_cases.json (make_cases.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -174,3 +175,29 @@ def test_fisher_monte_carlo_matches_r_on_table_too_large_for_exact():
     sim = fisher_test(table, simulate=True, n_sim=50000, seed=3).p_value
     ref = case["p"][0]  # R, B = 2e5: Monte Carlo error of both about 0.002 at most
     assert abs(sim - ref) < 4 * np.sqrt(ref * (1 - ref) / 50000)
+
+
+def test_clustered_proportions_equal_one_fit_per_group_on_random_lines():
+    # the grouped version sums all groups in one pass of bincounts over (group,
+    # patient) pairs: it must give each group's clustered_proportion exactly
+    rng = np.random.default_rng(7)
+    n = 600
+    pid = rng.integers(0, 150, n).astype(str)
+    grp = rng.choice(["a", "b", "c", "d", "e"], n, p=[0.4, 0.3, 0.2, 0.09, 0.01])
+    y = rng.random(n) < np.where(grp == "b", 0.7, 0.3)
+    y[grp == "d"] = True  # all responders: exact fallback on patients
+    frame = clustered_proportions(y, pid, grp)
+    assert frame["group"].tolist() == sorted(set(grp))
+    for row in frame.itertuples(index=False):
+        rows = grp == row.group
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", StatisticalWarning)
+            one = clustered_proportion(y[rows], pid[rows])
+        assert (row.x, row.n, row.n_clusters, row.method) == (
+            one.x,
+            one.n,
+            one.n_clusters,
+            one.method,
+        )
+        for field in ("estimate", "lower", "upper", "se_logit"):
+            assert getattr(row, field) == pytest.approx(getattr(one, field), rel=1e-12, nan_ok=True)

@@ -97,10 +97,15 @@ def rmst_block(time: Any, event: Any, opts: AnalysisOptions, by: Any = None) -> 
 
 
 def clustered_km(lines: pd.DataFrame, opts: AnalysisOptions) -> dict[str, Any]:
-    """PFS of all lines by category: median with the patient-clustered (robust) CI."""
+    """PFS of all lines by category: median with the patient-clustered (robust) CI.
+
+    Clusters are the integer patient codes ``_pid`` when ``lines`` has them (as in
+    :func:`aftercar.analysis.lines.all_lines`), else the patient ids.
+    """
     t = lines[Col.PFS_MONTHS].to_numpy(float)
     ok = np.isfinite(t) & (t >= 0)
-    sub = lines.loc[ok]
+    pid = "_pid" if "_pid" in lines.columns else Col.PATIENT_ID
+    sub = lines.loc[ok, [Col.PFS_MONTHS, Col.PFS_EVENT, Col.CATEGORY, pid]]
     out: dict[str, Any] = {}
     for category, part in sub.groupby(Col.CATEGORY, sort=True):
         with warnings.catch_warnings():
@@ -108,14 +113,14 @@ def clustered_km(lines: pd.DataFrame, opts: AnalysisOptions) -> dict[str, Any]:
             fit = stats.kaplan_meier(
                 part[Col.PFS_MONTHS].to_numpy(float),
                 part[Col.PFS_EVENT].to_numpy(bool),
-                cluster=part[Col.PATIENT_ID].to_numpy(),
+                cluster=part[pid].to_numpy(),
                 conf_type=opts.km_conf_type,
                 conf_level=opts.conf_level,
             )
         est, lo, hi = fit.median()
         out[str(category)] = {
             "lines": len(part),
-            "patients": int(part[Col.PATIENT_ID].nunique()),
+            "patients": int(part[pid].nunique()),
             "median_months": num(est),
             "ci95": [num(lo), num(hi)],
         }

@@ -126,8 +126,9 @@ def grouped_lines(
     }
     blocks: dict[str, Any] = {}
     curves: dict[str, Any] = {}
+    needed = lines[[Col.PFS_MONTHS, Col.PFS_EVENT, "_pid"]]  # not every column per group
     for k, label in enumerate(labels):
-        sub = lines.loc[codes == k]
+        sub = needed.loc[codes == k]
         pfs, fit = km_block(sub[Col.PFS_MONTHS], sub[Col.PFS_EVENT], opts)
         blocks[str(label)] = {
             "lines": len(sub),
@@ -223,16 +224,21 @@ def _pfs_cox(
     """Cox model of line-level PFS on group indicators, robust variance clustered by patient.
 
     Lines of the same patient are correlated; the cluster-robust (Lin-Wei) variance
-    keeps the inference valid. Groups are compared with ``reference``.
+    keeps the inference valid. Groups are compared with ``reference``. The
+    indicators are one column-major float matrix (no per-line Python strings, no
+    copy of the lines table).
     """
     ok = (
         np.isfinite(lines[Col.PFS_MONTHS].to_numpy(float)) & (lines[Col.PFS_MONTHS] >= 0).to_numpy()
     )
-    sub, lab = lines.loc[ok], labels.loc[ok].astype(str)
-    levels = sorted(set(lab) - {reference}) if reference is not None else []
-    design = pd.DataFrame(
-        {f"{what}={lvl}": (lab == lvl).to_numpy(float) for lvl in levels}, index=sub.index
-    )
+    sub = lines.loc[ok, [Col.PFS_MONTHS, Col.PFS_EVENT, "_pid"]]
+    codes, text = _label_codes(labels.loc[ok])
+    levels = sorted(set(text) - {reference}) if reference is not None else []
+    x = np.zeros((len(sub), len(levels)), order="F")
+    for j, lvl in enumerate(levels):
+        x[:, j] = codes == text.index(lvl)
+    names = [f"{what}={lvl}" for lvl in levels]
+    design = pd.DataFrame(x, columns=names, index=sub.index, copy=False)  # a view of x
     model = fit_cox(
         sub[Col.PFS_MONTHS],
         sub[Col.PFS_EVENT],
@@ -242,35 +248,49 @@ def _pfs_cox(
         cluster=sub["_pid"].to_numpy(),
         label=f"Cox model of PFS ({what})",
     )
+    del design, x
+    events = np.asarray(sub[Col.PFS_EVENT], dtype=float)
+    counts = (np.bincount(codes, minlength=len(text)), np.bincount(codes, events, len(text)))
     return {
         "reference": reference,
         "patients": int(sub["_pid"].nunique()),
         "model": model,
         "method": "Cox model of PFS per line, robust variance clustered by patient",
-        "sparse_levels": _sparse_levels(sub, lab, levels, notes, what),
+        "sparse_levels": _sparse_levels(counts, text, levels, notes, what),
     }
+
+
+def _label_codes(labels: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Integer code per line and the distinct labels as text (as ``labels.astype(str)``).
+
+    Hashes the labels once and converts only the distinct values to text.
+    """
+    raw, uniques = pd.factorize(labels, use_na_sentinel=False)
+    text_codes, text = pd.factorize(np.array([str(u) for u in uniques], dtype=object))
+    return text_codes[raw], [str(t) for t in text]
 
 
 #: A group with fewer PFS events than this gets an unstable hazard ratio (flagged).
 SPARSE_EVENTS = 5
 
 
-def _sparse_levels(sub, lab, levels, notes: list[str], what: str) -> list[dict[str, Any]]:
+def _sparse_levels(counts, text, levels, notes: list[str], what: str) -> list[dict[str, Any]]:
     """Levels with fewer than :data:`SPARSE_EVENTS` events: listed and warned about.
 
-    A category with one or two lines gives a hazard ratio such as 30.8 (7.5-127)
+    ``counts`` are (lines, events) per label code, ``text`` the labels. A
+    category with one or two lines gives a hazard ratio such as 30.8 (7.5-127)
     that means nothing; the model keeps it (dropping it would change the
     reference comparisons) and says so.
     """
-    events = sub[Col.PFS_EVENT].groupby(lab.to_numpy()).agg(["size", "sum"])
+    size, events = counts
     sparse = [
         {
             "level": str(lvl),
-            "lines": int(events.loc[lvl, "size"]),
-            "events": int(events.loc[lvl, "sum"]),
+            "lines": int(size[text.index(lvl)]),
+            "events": int(events[text.index(lvl)]),
         }
         for lvl in levels
-        if lvl in events.index and events.loc[lvl, "sum"] < SPARSE_EVENTS
+        if events[text.index(lvl)] < SPARSE_EVENTS
     ]
     if sparse:
         listed = ", ".join(

@@ -443,6 +443,33 @@ def _gsum(design: CoxDesign, values: np.ndarray) -> np.ndarray:
     return np.add.reduceat(values, design.gstart)
 
 
+class _RiskColumns:
+    """``risk * x[:, j]`` on demand, keeping only the last one (not p arrays of n).
+
+    Callers ask for the columns in non-decreasing ``j``, so each is computed
+    once per pass; the values are the same as a precomputed list's.
+    """
+
+    def __init__(self, risk: np.ndarray, x: np.ndarray) -> None:
+        self.risk, self.x, self.j, self.v = risk, x, -1, None
+
+    def __getitem__(self, j: int) -> np.ndarray:
+        if j != self.j:
+            self.v, self.j = None, -1  # free the old column first
+            self.v, self.j = self.risk * self.x[:, j], j
+        return self.v
+
+
+def _first_moments(design, fwd, xr: _RiskColumns, p: int) -> tuple[np.ndarray, np.ndarray]:
+    """Risk-set and death sums of ``risk * x`` per event group -> (G, p) each."""
+    s1 = np.empty((design.n_groups, p))
+    d1 = np.empty((design.n_groups, p))
+    for j in range(p):
+        s1[:, j] = _risk_sum(design, xr[j], fwd)
+        d1[:, j] = _death_sum(design, xr[j])
+    return s1, d1
+
+
 def _information(design, fwd, xr, s1, d1, inv, fi, mw):
     """Information matrix: sum over terms of mw [(S2 - f D2)/den - m m']."""
     x, (ti, tk) = design.x, design.tri
@@ -478,11 +505,10 @@ def evaluate(design: CoxDesign, beta: np.ndarray, *, need_imat: bool = True) -> 
         eta = x @ beta
         score = np.exp(eta)
     risk = score * design.w
-    xr = [risk * x[:, j] for j in range(p)]
+    xr = _RiskColumns(risk, x)
     fwd = plan_sums(design, risk, eta)
     s0, d0 = _risk_sum(design, risk, fwd), _death_sum(design, risk)
-    s1 = np.column_stack([_risk_sum(design, v, fwd) for v in xr])
-    d1 = np.column_stack([_death_sum(design, v) for v in xr])
+    s1, d1 = _first_moments(design, fwd, xr, p)
     mw = design.group_meanwt[design.death_group]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         den, inv, fi = _efron_terms_at(design, s0, d0)
@@ -511,6 +537,32 @@ def score_residuals(design: CoxDesign, ev: Evaluation, *, stored: bool = False) 
     Summed over a row's (entry, stop] window this is ``-r_i (x_i H - XH)`` from
     cumulative sums over groups, plus the correction for the row's own event group.
     """
+    resid = np.empty(design.x.shape, order="F")
+    dest = slice(None) if stored else design.perm
+    for j, col in _residual_columns(design, ev):
+        resid[dest, j] = col
+    return resid
+
+
+def cluster_score_sums(
+    design: CoxDesign, ev: Evaluation, codes: np.ndarray, n_clusters: int
+) -> np.ndarray:
+    """Weighted score residuals summed within cluster -> (n_clusters, p).
+
+    The column sums within ``codes`` (in stored row order) of
+    ``score_residuals(design, ev, stored=True) * design.w[:, None]``, one column
+    at a time: no (n, p) matrix is held (at 3M rows x 10 covariates each one is
+    240 MB).
+    """
+    out = np.empty((n_clusters, design.x.shape[1]))
+    for j, col in _residual_columns(design, ev):
+        col *= design.w
+        out[:, j] = np.bincount(codes, weights=col, minlength=n_clusters)
+    return out
+
+
+def _residual_columns(design: CoxDesign, ev: Evaluation):
+    """Yield ``(j, residual column j)`` in the design's stored row order."""
     x, g, f = design.x, design.death_group, design.term_frac
     with np.errstate(divide="ignore", invalid="ignore"):
         _, inv, fi = _efron_terms_at(design, ev.s0, ev.d0)
@@ -524,27 +576,26 @@ def score_residuals(design: CoxDesign, ev: Evaluation, *, stored: bool = False) 
     r = ev.score
     rows = slice(0, design.n_events)
     hwin = _window(design, hsum)
-    resid = np.empty(x.shape, order="F")
-    dest = slice(None) if stored else design.perm
     rd = r[rows]
+    h_own = (hsum - hdown)[g]
     for j in range(x.shape[1]):
         s1, d1 = ev.s1[:, j], ev.d1[:, j]
         xh = coef_xh[0] * s1 - coef_xh[1] * d1
         xhd = coef_xhd[0] * s1 - coef_xhd[1] * d1
         mbar = coef_mb[0] * s1 - coef_mb[1] * d1
-        col = -r * (x[:, j] * hwin - _window(design, xh))
+        col = x[:, j] * hwin  # -r (x hwin - window(xh)), in place: fewer n-row temporaries
+        col -= _window(design, xh)
+        col *= r
+        np.negative(col, out=col)
         xd = x[rows, j]
-        col[rows] += xd - mbar[g] + rd * (xd * (hsum - hdown)[g] - (xh - xhd)[g])
-        resid[dest, j] = col
-    return resid
-
-
-def cluster_sums(values: np.ndarray, codes: np.ndarray, n_clusters: int) -> np.ndarray:
-    """Column sums of ``values`` (n, p) within cluster codes -> (n_clusters, p)."""
-    out = np.empty((n_clusters, values.shape[1]))
-    for j in range(values.shape[1]):
-        out[:, j] = np.bincount(codes, weights=values[:, j], minlength=n_clusters)
-    return out
+        own = xd - mbar[g]  # xd - mbar[g] + rd (xd (hsum - hdown)[g] - (xh - xhd)[g])
+        part = xd * h_own
+        part -= (xh - xhd)[g]
+        part *= rd
+        own += part
+        del part
+        col[rows] += own
+        yield j, col
 
 
 def group_score_information(design: CoxDesign, beta: np.ndarray):
@@ -558,11 +609,10 @@ def group_score_information(design: CoxDesign, beta: np.ndarray):
     with np.errstate(over="ignore", invalid="ignore"):
         eta = x @ beta
         risk = np.exp(eta) * design.w
-    xr = [risk * x[:, j] for j in range(p)]
+    xr = _RiskColumns(risk, x)
     fwd = plan_sums(design, risk, eta)
     s0, d0 = _risk_sum(design, risk, fwd), _death_sum(design, risk)
-    s1 = np.column_stack([_risk_sum(design, v, fwd) for v in xr])
-    d1 = np.column_stack([_death_sum(design, v) for v in xr])
+    s1, d1 = _first_moments(design, fwd, xr, p)
     mw = design.group_meanwt[design.death_group]
     nd = design.n_events
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -94,7 +94,7 @@ def _covariate_matrix(covariates, n: int) -> tuple[np.ndarray, tuple[str, ...]]:
             f"cox_ph: covariate(s) {cols} have missing or non-finite values at "
             f"{_positions(bad.any(axis=1))}. Fix: drop those rows or impute the values."
         )
-    return np.ascontiguousarray(x), names
+    return np.asfortranarray(x), names  # column-major: the fit works column by column
 
 
 def _check_event_entry_weights(time, event, entry, weights) -> None:

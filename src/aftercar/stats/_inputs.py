@@ -125,13 +125,45 @@ def _missing_mask(arr: np.ndarray) -> np.ndarray:
 
 
 def factorize(labels: np.ndarray) -> tuple[list, np.ndarray]:
-    """Return (sorted levels, integer codes) for a label array, like R's ``factor``."""
+    """Return (sorted levels, integer codes) for a label array, like R's ``factor``.
+
+    Levels are plain Python values (``str``, ``int``, ``float``, ``bool``).
+    Object arrays (strings, e.g. patient ids) are hashed and only the distinct
+    values sorted (pandas ``factorize``); integers of a small range are counted
+    (``bincount``, no sort); other numeric arrays are sorted by numpy.
+    """
+    if labels.dtype.kind == "O":
+        import pandas as pd
+
+        codes, uniques = pd.factorize(labels, sort=True)
+        levels = uniques.tolist()
+        if any(isinstance(v, np.generic) for v in levels):
+            levels = [v.item() if isinstance(v, np.generic) else v for v in levels]
+        return levels, codes.astype(np.intp, copy=False)
+    if labels.dtype.kind in "iu" and labels.size:
+        low = int(labels.min())
+        if int(labels.max()) - low < 4 * labels.size:  # codes of a small range: O(n)
+            offset = labels.astype(np.int64) - low
+            present = np.flatnonzero(np.bincount(offset))
+            lookup = np.zeros(present[-1] + 1, dtype=np.intp)
+            lookup[present] = np.arange(present.size)
+            return (present + low).astype(labels.dtype).tolist(), lookup[offset]
     levels, codes = np.unique(labels, return_inverse=True)
-    return [_py(v) for v in levels], codes.reshape(-1)
+    return levels.tolist(), codes.reshape(-1)
 
 
-def _py(value):
-    return value.item() if isinstance(value, np.generic) else value
+def codes(labels: np.ndarray) -> np.ndarray:
+    """Integer codes of a label array in order of first appearance (hashing, no sort).
+
+    For groupings whose level order does not matter (clusters). Small
+    non-negative integers are taken as codes already.
+    """
+    small = labels.dtype.kind in "iu" and labels.size and labels.min() >= 0
+    if small and labels.max() < 4 * labels.size:
+        return labels.astype(np.int64, copy=False)
+    import pandas as pd
+
+    return pd.factorize(labels)[0].astype(np.int64, copy=False)
 
 
 def timefix(time: np.ndarray, entry: np.ndarray | None = None):

@@ -268,7 +268,10 @@ def _centre_scale(x: np.ndarray, w: np.ndarray):
 
     Columns whose values all lie in {-1, 0, 1} are left alone (R's ``nocenter``).
     """
-    zero_one = np.array([bool(np.all(np.abs(col) * (np.abs(col) - 1) == 0)) for col in x.T])
+    zero_one = np.array([bool(np.all((col == 0) | (col == 1) | (col == -1))) for col in x.T])
+    if zero_one.all():  # indicators only: nothing to centre or scale, no copies of x
+        ones = np.ones(x.shape[1])
+        return np.asfortranarray(x), np.zeros(x.shape[1]), ones
     means = np.where(zero_one, 0.0, (w @ x) / w.sum())
     xc = x - means
     mad = (w @ np.abs(xc)) / w.sum()
@@ -370,12 +373,10 @@ def _robust(design, fit: _Fit, scale, inp: Inputs, toler_chol: float):
     """
     codes, nclus = inp.cluster
     codes = codes[design.perm]
-    resid = core.score_residuals(design, fit.ev, stored=True) * design.w[:, None]
     # sum within cluster first, then multiply by V: the same D as R's dfbeta collapse
-    dfbeta = core.cluster_sums(resid, codes, nclus) @ fit.imat_inv
+    dfbeta = core.cluster_score_sums(design, fit.ev, codes, nclus) @ fit.imat_inv
     robust_var = (dfbeta.T @ dfbeta) * np.outer(scale, scale)
-    resid0 = core.score_residuals(design, fit.ev0, stored=True) * design.w[:, None]
-    sc0 = core.cluster_sums(resid0, codes, nclus)
+    sc0 = core.cluster_score_sums(design, fit.ev0, codes, nclus)
     rscore = core.wald_statistic(sc0.T @ sc0, sc0.sum(axis=0), toler_chol)
     return robust_var, rscore
 

@@ -24,6 +24,16 @@ from aftercar.stats.competing import _as_status
 
 __all__ = ["GrayTestResult", "gray_test"]
 
+NO_DELAYED_ENTRY = (
+    "gray_test: Gray's test is not defined for delayed entry (left-truncated data): its "
+    "risk sets and its variance (Gray 1988; R cmprsk::cuminc, which takes no entry times) "
+    "assume every subject is followed from time 0, and no R function gives it with entry "
+    "times. Fix: compare the groups with fine_gray(time, status, X, cause=..., "
+    "entry=entry), X the group indicators (R finegray(Surv(entry, time, status) ~ ., id=) "
+    "+ coxph, Geskus 2011), and read the robust Wald test of the group terms; or leave "
+    "out `entry` if every subject was in fact followed from time 0."
+)
+
 
 @dataclass(frozen=True, repr=False, eq=False)
 class GrayTestResult:
@@ -110,7 +120,9 @@ def _crst(y, m, g, ng, rho):
     return score, v
 
 
-def gray_test(time, status, group, /, *, strata=None, rho: float = 0.0) -> GrayTestResult:
+def gray_test(
+    time, status, group, /, *, strata=None, rho: float = 0.0, entry=None
+) -> GrayTestResult:
     """Gray's test that the cumulative incidence of each cause is equal across groups.
 
     Parameters
@@ -125,11 +137,20 @@ def gray_test(time, status, group, /, *, strata=None, rho: float = 0.0) -> GrayT
         Optional strata: scores and variances are summed over strata.
     rho
         Weight exponent: event times weigh ``(1 - F(t-))^rho`` (cmprsk default 0).
+    entry
+        Refused: Gray's test is not defined for delayed entry (left truncation);
+        passing entry times raises :class:`~aftercar.errors.InputError` naming
+        the alternative (see ``docs/statistics.md``, "Gray's test").
 
     Returns
     -------
     GrayTestResult
         ``table`` with ``cause, stat, df, p`` (as ``cuminc(...)$Tests``).
+
+    Raises
+    ------
+    InputError
+        Fewer than two groups, bad input, or ``entry`` given.
 
     References
     ----------
@@ -137,6 +158,8 @@ def gray_test(time, status, group, /, *, strata=None, rho: float = 0.0) -> GrayT
     a competing risk. Ann Stat 1988;16:1141-1154. R package cmprsk 2.2-11
     (``cuminc``, ``crstm.f``).
     """
+    if entry is not None:
+        raise InputError(NO_DELAYED_ENTRY)
     t = _inputs.as_float(time, "time")
     st = _as_status(status, t.size)
     levels, g = _inputs.factorize(_inputs.as_labels(group, "group", n=t.size))

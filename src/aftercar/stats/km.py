@@ -118,7 +118,7 @@ def _robust_var(fit: dict, inv, event, w, entry) -> np.ndarray:
     return np.where(fit["surv"] > 0, np.maximum(var, 0.0), 0.0)
 
 
-def _cluster_var(fit: dict, inv, event, w, entry, codes: np.ndarray) -> np.ndarray:
+def _cluster_var(fit: dict, inv, event, w, entry, codes: np.ndarray, perm) -> np.ndarray:
     """Jackknife variance of log S with influences summed within clusters.
 
     R ``survfit(..., id=, robust=TRUE)``: row i's weighted influence on log S(t)
@@ -128,6 +128,7 @@ def _cluster_var(fit: dict, inv, event, w, entry, codes: np.ndarray) -> np.ndarr
     at entry and at exit; a cumulative sum within cluster gives them after every
     change, and the changes of the sums of ``alpha^2, alpha beta, beta^2`` over
     clusters, binned by time and cumulated, give the variance at every time.
+    ``perm`` puts the rows in time order.
     """
     ut, n_risk, n_event = fit["time"], fit["n_risk"], fit["n_event"]
     k = ut.size
@@ -146,7 +147,7 @@ def _cluster_var(fit: dict, inv, event, w, entry, codes: np.ndarray) -> np.ndarr
     gone = np.where(np.isfinite(gone), gone, 0.0)
     if entry is None:  # everyone is at risk from the start: no entry changes to sort
         base_beta = np.bincount(codes, weights=w)
-        changes = (inv, gone, -w, codes)
+        sums = _cluster_square_sums(inv, gone, -w, codes, base_beta, k, pre=perm)
     else:
         base_beta = np.zeros(int(codes.max()) + 1 if codes.size else 0)
         changes = (
@@ -155,41 +156,91 @@ def _cluster_var(fit: dict, inv, event, w, entry, codes: np.ndarray) -> np.ndarr
             np.concatenate((w, -w)),
             np.concatenate((codes, codes)),
         )
-    sums = _cluster_square_sums(*changes, base_beta, k)
+        sums = _cluster_square_sums(*changes, base_beta, k)
     with np.errstate(invalid="ignore"):
         var = sums[0] + 2 * a_cum * sums[1] + a_cum**2 * sums[2]
     return np.where(fit["surv"] > 0, np.maximum(var, 0.0), 0.0)
 
 
-def _cluster_square_sums(when, d_alpha, d_beta, cl, base_beta, k: int) -> list[np.ndarray]:
+def _cluster_square_sums(
+    when, d_alpha, d_beta, cl, base_beta, k: int, *, pre: np.ndarray | None = None
+) -> list[np.ndarray]:
     """Sums over clusters of alpha^2, alpha beta, beta^2 at each time index.
 
     Each change adds (d_alpha, d_beta) to its cluster at time index ``when``;
-    clusters start at (0, ``base_beta``). Changes are put in time order and
-    cumulated within cluster; the change of each cluster's squares is binned by
-    time and cumulated over time (successive changes of one cluster telescope).
+    clusters start at (0, ``base_beta``). Changes are put in (cluster, time)
+    order by a radix sort and cumulated within cluster (a segmented scan); the
+    change of each cluster's squares is binned by time and cumulated over time
+    (successive changes of one cluster telescope). ``pre``: a permutation that
+    already puts the changes in time order, which saves the first radix pass.
     """
-    # time order (a radix sort of small integers), then running sums within each
-    # cluster by hashing (pandas groupby-cumsum): no sort by cluster is needed
-    order = np.argsort(when.astype(np.uint16) if k < 65535 else when, kind="stable")
-    when, cl = when[order], cl[order]
-    da, db = d_alpha[order], d_beta[order]
-    grouped = pd.DataFrame({"a": da, "b": db}).groupby(cl, sort=False).cumsum()
-    alpha = grouped["a"].to_numpy()
-    beta = grouped["b"].to_numpy() + base_beta[cl]
-    a0, b0 = alpha - da, beta - db
+    order, cl = _cluster_time_order(when, cl, k, pre=pre)
+    when, da, db = (np.take(x, order) for x in (when, d_alpha, d_beta))
+    first = np.empty(cl.size, dtype=bool)
+    first[:1] = True
+    np.not_equal(cl[1:], cl[:-1], out=first[1:])
+    alpha, beta = _segmented_cumsum((da, db), first)
+    beta = beta + base_beta[cl]
     start = np.zeros(k + 1)
     start[0] = float(base_beta @ base_beta)
-    out = []
     with np.errstate(invalid="ignore"):
-        for new, old, init in (
-            (alpha * alpha, a0 * a0, 0.0),
-            (alpha * beta, a0 * b0, 0.0),
-            (beta * beta, b0 * b0, start),
-        ):
-            delta = np.bincount(when, weights=new - old, minlength=k + 1) + init
-            out.append(np.cumsum(delta)[:k])
+        # change of each square: new^2 - old^2 with old = new - change
+        steps = (
+            da * (2.0 * alpha - da),
+            alpha * db + da * beta - da * db,
+            db * (2.0 * beta - db),
+        )
+    out = []
+    for change, init in zip(steps, (0.0, 0.0, start), strict=True):
+        delta = np.bincount(when, weights=change, minlength=k + 1) + init
+        out.append(np.cumsum(delta)[:k])
     return out
+
+
+def _cluster_time_order(
+    when, cl, k: int, *, pre: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Permutation sorting changes by cluster, then time, and the sorted cluster codes.
+
+    An LSD radix sort, 16 bits a pass (numpy's stable sort of 16-bit integers is
+    a radix sort, so each pass is O(n)); the time pass is skipped when ``pre``
+    already sorts by time.
+    """
+    if pre is not None:
+        order = pre
+    elif k < 65535:
+        order = np.argsort(when.astype(np.uint16), kind="stable")
+    else:
+        order = np.argsort(when, kind="stable")
+    codes = np.take(cl, order).astype(np.int64, copy=False)
+    top = int(codes.max()) if codes.size else 0
+    shift = 0
+    while shift == 0 or top >> shift:
+        step = np.argsort(((codes >> shift) & 0xFFFF).astype(np.uint16), kind="stable")
+        order, codes = np.take(order, step), np.take(codes, step)
+        shift += 16
+    return order, codes
+
+
+def _segmented_cumsum(arrays: tuple[np.ndarray, ...], first: np.ndarray) -> list[np.ndarray]:
+    """Running sums of each array restarting where ``first`` is True (a segmented scan).
+
+    Hillis-Steele doubling: ceil(log2(longest segment)) vectorised passes, each
+    running sum adding only values of its own segment (no cancellation against
+    a global running sum).
+    """
+    outs = [np.array(a, dtype=np.float64) for a in arrays]
+    seg = np.cumsum(first)
+    longest = int(np.bincount(seg).max()) if seg.size else 0
+    step = 1
+    while step < longest:
+        other = seg[step:] != seg[:-step]
+        for out in outs:
+            shifted = out[:-step].copy()
+            shifted[other] = 0.0
+            out[step:] += shifted
+        step *= 2
+    return outs
 
 
 def _carry_forward(var: np.ndarray, n_event: np.ndarray) -> np.ndarray:
@@ -202,10 +253,25 @@ def _carry_forward(var: np.ndarray, n_event: np.ndarray) -> np.ndarray:
     return np.where(idx >= 0, var[np.maximum(idx, 0)], 0.0)
 
 
+def _unique_inverse(time: np.ndarray, perm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct times and each row's index into them, given ``perm`` sorting ``time``.
+
+    The same result as ``np.unique(time, return_inverse=True)``; the permutation
+    is kept for the clustered variance, which needs the rows in time order.
+    """
+    ordered = time[perm]
+    new = np.empty(ordered.size, dtype=bool)
+    new[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    inv = np.empty(time.size, dtype=np.intp)
+    inv[perm] = np.cumsum(new) - 1
+    return ordered[new], inv
+
+
 def _fit_curve(time, event, w, entry, codes=None) -> dict:
     """Return the survfit-style arrays for one curve (all distinct times)."""
-    ut, inv = np.unique(time, return_inverse=True)
-    inv = inv.reshape(-1)
+    perm = np.argsort(time)
+    ut, inv = _unique_inverse(time, perm)
     k = ut.size
     n_event = np.bincount(inv, weights=np.where(event, w, 0.0), minlength=k)
     n_censor = np.bincount(inv, weights=np.where(event, 0.0, w), minlength=k)
@@ -220,7 +286,8 @@ def _fit_curve(time, event, w, entry, codes=None) -> dict:
         "surv": np.cumprod(1.0 - hazard),
     }
     if codes is not None:
-        var_log = _carry_forward(_cluster_var(fit, inv, event, w, entry, codes), n_event)
+        var = _cluster_var(fit, inv, event, w, entry, codes, perm)
+        var_log = _carry_forward(var, n_event)
     elif np.all(w == np.floor(w)):
         var_log = _greenwood(n_risk, n_event)
     else:

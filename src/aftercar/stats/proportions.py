@@ -286,11 +286,20 @@ class ClusteredProportion:
 
 def _clustered(y: np.ndarray, codes: np.ndarray, level: float) -> ClusteredProportion:
     n, x = y.size, int(y.sum())
-    n_clusters = int(np.unique(codes).size)
+    counts = np.bincount(codes)
+    score = np.bincount(codes, weights=n * y - x)  # n * (y_g - n_g p), exact integers
+    return _from_sums(x, n, int(np.count_nonzero(counts)), float(np.sum(score**2)), level)
+
+
+def _from_sums(x: int, n: int, n_clusters: int, score_ss: float, level: float):
+    """Clustered proportion from counts and the sum over clusters of squared scores.
+
+    ``score_ss`` is ``sum_g (n y_g - x n_g)^2``; the sandwich SE of logit p is
+    ``sqrt(score_ss) / n / (n p (1 - p))``.
+    """
     p = x / n
     if x not in (0, n):
-        score = np.bincount(codes, weights=n * y - x)  # n * (y_g - n_g p), exact integers
-        se = float(np.sqrt(np.sum(score**2)) / n / (n * p * (1 - p)))
+        se = float(np.sqrt(score_ss) / n / (n * p * (1 - p)))
         if se > 0:  # zero when every patient's own rate equals p (e.g. a single patient)
             z = float(ndtri((1 + level) / 2))
             eta = float(logit(p))
@@ -307,8 +316,7 @@ def _clustered_inputs(responded, cluster) -> tuple[np.ndarray, np.ndarray]:
     bad = (y != 0) & (y != 1)
     if bad.any():
         raise InputError("`responded` must be 0/1 or True/False. Fix: recode the response.")
-    codes = _inputs.factorize(_inputs.as_labels(cluster, "cluster", n=y.size))[1]
-    return y, codes
+    return y, _inputs.codes(_inputs.as_labels(cluster, "cluster", n=y.size))
 
 
 def clustered_proportion(responded, cluster, *, conf_level: float = 0.95) -> ClusteredProportion:
@@ -376,12 +384,26 @@ def clustered_proportions(responded, cluster, group, *, conf_level: float = 0.95
     level = _check_level(conf_level)
     y, codes = _clustered_inputs(responded, cluster)
     levels, g = _inputs.factorize(_inputs.as_labels(group, "group", n=y.size))
-    rows = []
-    order = np.argsort(g, kind="stable")
-    bounds = np.searchsorted(g[order], np.arange(len(levels) + 1))
-    for k, label in enumerate(levels):
-        idx = order[bounds[k] : bounds[k + 1]]
-        res = _clustered(y[idx], np.unique(codes[idx], return_inverse=True)[1].reshape(-1), level)
-        rows.append({"group": label, **res.__dict__})
+    k = len(levels)
+    # one code per (group, cluster) pair: all groups' sums from one pass of bincounts
+    width = int(codes.max()) + 1
+    pair_rows, pair = pd.factorize(g.astype(np.int64) * width + codes)  # hashing, no sort
+    pair_group = pair // width
+    n_g = np.bincount(g, minlength=k)
+    x_g = np.bincount(g, weights=y, minlength=k).round().astype(np.int64)
+    m_p = np.bincount(pair_rows, minlength=pair.size)
+    s_p = np.bincount(pair_rows, weights=y, minlength=pair.size)
+    score = n_g[pair_group] * s_p - x_g[pair_group] * m_p  # n * (y_g - n_g p) per pair
+    score_ss = np.bincount(pair_group, weights=score * score, minlength=k)
+    clusters = np.bincount(pair_group, minlength=k)
+    rows = [
+        {
+            "group": label,
+            **_from_sums(
+                int(x_g[i]), int(n_g[i]), int(clusters[i]), float(score_ss[i]), level
+            ).__dict__,
+        }
+        for i, label in enumerate(levels)
+    ]
     cols = ["group", "x", "n", "n_clusters", "estimate", "lower", "upper", "se_logit", "method"]
     return pd.DataFrame(rows)[cols]
