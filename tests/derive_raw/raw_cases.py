@@ -184,6 +184,14 @@ def _bundle_cases(b: RawBuilder) -> None:
     b.drug(p, "dexamethasone 20 mg PO", weekly(190, 2))
     b.drug(p, "KYPROLIS 56 mg/m2 IV", weekly(500, 3))
     b.drug(p, "DARZALEX 16 mg/kg IV", weekly(500, 3))
+    # a monotherapy after a transplant line that progressed (confirmed PD) is therapy after
+    # progression, a new line, not maintenance: baseline 3.0, PR 1.0 (days 130, 160), PD 1.6 at
+    # day 190 confirmed at day 200; lenalidomide alone from day 210
+    p = b.patient("maintenance_after_pd")
+    b.drug(p, "MELPHALAN 200 mg/m2 IV", [98])
+    b.procedure(p, 100, "autologous stem cell transplant")
+    b.serum(p, {95: 3.0, 130: 1.0, 160: 1.0, 190: 1.6, 200: 1.8})
+    b.drug(p, "REVLIMID 10 mg PO", weekly(210, 5))
     p = b.patient("not_maintenance")
     b.drug(p, "MELPHALAN 200 mg/m2 IV", [98])
     b.procedure(p, 100, "autologous stem cell transplant")
@@ -230,14 +238,30 @@ def _imwg_cases(b: RawBuilder) -> None:
             b.lab(p, 365, "Bone marrow plasma cells", "2", "%")
         b.drug(p, "XPOVIO 100 mg PO", weekly(340, 20))
     # progression from the nadir on a line: nadir 0.4, PD at 0.9 (day 460) confirmed at 490;
-    # the drug given on through the progression without a break stays in the line
+    # doses given between the PD and its confirmation stay in the line (day 466, 473, 480,
+    # 487: nobody knows yet); the first dose on or after the confirmation is therapy after a
+    # confirmed progression: a new line (day 494), even with the same drug and no break
     p = b.patient("labs_line_pd")
     b.serum(p, {339: 2.0, 370: 0.8, 400: 0.4, 430: 0.42, 460: 0.9, 490: 1.1})
     b.drug(p, "XPOVIO 100 mg PO", weekly(340, 30))
     # retreatment after progression: the same drug restarted after a 49-day break is a new line
     p = b.patient("retreatment")
     b.serum(p, {339: 2.0, 370: 0.8, 400: 0.4, 430: 0.42, 460: 0.9, 490: 1.1})
-    b.drug(p, "XPOVIO 100 mg PO", weekly(340, 20) + weekly(522, 4))
+    b.drug(p, "XPOVIO 100 mg PO", weekly(340, 18) + weekly(522, 4))
+    # therapy after a confirmed progression inside the line's 30-day regimen window is a new
+    # line (progression first; the IMiD exception would otherwise keep pomalidomide): PD at
+    # day 350 (2.0 -> 2.7: +35% and +0.7 g/dL), confirmed at day 358, pomalidomide day 365
+    p = b.patient("pd_in_window")
+    b.serum(p, {339: 2.0, 350: 2.7, 358: 2.9})
+    b.drug(p, "XPOVIO 100 mg PO", [340, 347])
+    b.drug(p, "POMALYST 4 mg PO", weekly(365, 4))
+    # after a confirmed progression, resuming a drug of the line after a short pause (10 days,
+    # less than the 90-day gap; no drug added) is a new line: nadir 0.5, PD 1.2 at day 420
+    # confirmed at day 430; pomalidomide again from day 440
+    p = b.patient("pd_resume")
+    b.serum(p, {339: 2.0, 370: 0.6, 400: 0.5, 420: 1.2, 430: 1.4})
+    b.drug(p, "XPOVIO 100 mg PO", weekly(340, 11))
+    b.drug(p, "POMALYST 4 mg PO", weekly(340, 11) + weekly(440, 4))
     # a rise of 0.45 g/dL from the nadir (+112%, but < 0.5 g/dL) is not PD
     p = b.patient("labs_small_rise")
     b.serum(p, {339: 2.0, 370: 0.4, 400: 0.4, 430: 0.85, 460: 0.86})

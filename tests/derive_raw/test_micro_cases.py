@@ -150,6 +150,12 @@ def test_maintenance_monotherapy_after_transplant_belongs_to_its_line(cases):
         (1, d(98), d(253), "dexamethasone;lenalidomide;melphalan"),
         (2, d(500), d(514), "carfilzomib;daratumumab"),
     ]
+    lines = _lines(cases, "maintenance_after_pd")
+    assert [(r["line"], r["start_date"], r["end_date"], r["drugs"], r["progression_date"])
+            for r in lines] == [
+        (1, d(98), d(100), "melphalan", d(190)),
+        (2, d(210), d(238), "lenalidomide", None),
+    ]  # fmt: skip
     assert _summary(cases, "not_maintenance") == [
         (1, d(98), "melphalan"),
         (2, d(190), "carfilzomib;lenalidomide"),
@@ -194,17 +200,38 @@ def test_cr_needs_marrow_else_vgpr(cases):
     assert _lines(cases, "labs_no_marrow")[0]["best_response"] == "VGPR"
 
 
-def test_progression_from_nadir_and_therapy_given_on_stays_in_the_line(cases):
-    lines = _lines(cases, "labs_line_pd")
-    assert [(r["line"], r["start_date"], r["end_date"], r["best_response"], r["progression_date"])
-            for r in lines] == [(1, d(340), d(543), "PR", d(460))]  # fmt: skip
+def test_progression_from_nadir_and_therapy_after_confirmation_is_a_new_line(cases):
+    first, *rest = _lines(cases, "labs_line_pd")
+    assert (first["line"], first["start_date"], first["end_date"], first["best_response"],
+            first["progression_date"]) == (1, d(340), d(487), "PR", d(460))  # fmt: skip
+    assert [(r["line"], r["start_date"], r["end_date"], r["drugs"]) for r in rest] == [
+        (2, d(494), d(543), "selinexor")
+    ]
+
+
+def test_therapy_after_progression_inside_the_regimen_window_is_a_new_line(cases):
+    lines = _lines(cases, "pd_in_window")
+    assert [(r["line"], r["start_date"], r["end_date"], r["drugs"], r["best_response"],
+             r["progression_date"]) for r in lines] == [
+        (1, d(340), d(347), "selinexor", "PD", d(350)),
+        (2, d(365), d(386), "pomalidomide", None, None),
+    ]  # fmt: skip
+
+
+def test_resuming_a_drug_after_progression_is_a_new_line(cases):
+    lines = _lines(cases, "pd_resume")
+    assert [(r["line"], r["start_date"], r["end_date"], r["drugs"], r["progression_date"])
+            for r in lines] == [
+        (1, d(340), d(410), "pomalidomide;selinexor", d(420)),
+        (2, d(440), d(461), "pomalidomide", None),
+    ]  # fmt: skip
 
 
 def test_retreatment_after_progression_is_a_new_line(cases):
     lines = _lines(cases, "retreatment")
     assert [(r["line"], r["start_date"], r["end_date"], r["best_response"], r["progression_date"],
              r["drugs"]) for r in lines] == [
-        (1, d(340), d(473), "PR", d(460), "selinexor"),
+        (1, d(340), d(459), "PR", d(460), "selinexor"),
         (2, d(522), d(543), None, None, "selinexor"),
     ]  # fmt: skip
 

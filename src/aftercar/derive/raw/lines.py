@@ -19,12 +19,15 @@ start to the next line's start. The rules, given a line's start ``S``:
    ``discontinuation_gap_days`` after the previous one (OHDSI; REFERENCE 5.5), the
    next bundle, or the restart of therapy after a confirmed IMWG progression of this
    line (retreatment after progression: an administration after the progression
-   that follows more than ``retreatment_gap_days`` without any; REFERENCE 5.5).
-   Dropping drugs never ends a line (Rajkumar 2015);
+   that follows more than ``retreatment_gap_days`` without any, on or after the date the
+   progression is confirmed; REFERENCE 5.5). The restart is looked for before the other
+   breaks, so therapy after a confirmed progression is a new line even inside the
+   regimen window or as an IMiD/PI addition. Dropping drugs never ends a line (Rajkumar 2015);
 4. ``end_date`` = the line's last anti-myeloma administration;
 5. maintenance (``[maintenance]``): a monotherapy line starting within
    ``after_transplant_days`` of a transplant line belongs to it (OHDSI rule (c);
-   REFERENCE 5.5: induction -> ASCT -> maintenance is one line).
+   REFERENCE 5.5: induction -> ASCT -> maintenance is one line), unless the transplant
+   line had a confirmed progression before it (rule 3: therapy after progression).
 
 The work is set-based on compact tables computed once: each ingredient's *runs*
 (administrations with gaps <= the regimen window, so that "given within the window
@@ -165,8 +168,12 @@ def _rule_breaks(st: _Steps, rules: Rules) -> ibis.Table:
 def _progression(st: _Steps, vis: ibis.Table, rules: Rules) -> ibis.Table:
     """Add ``t_pd`` (confirmed PD of the line before ``b1``) and ``b_pd`` (the restart).
 
-    Only lines with a possible restart (an administration before ``b1`` after more than
-    ``retreatment_gap_days`` without any) can break at a progression, so only those are
+    The restart is the first administration on or after the date the progression is
+    confirmed (the next assessment of the parameter after the PD, possibly after ``b1``)
+    that follows more than ``retreatment_gap_days`` without any anti-myeloma drug (0: any
+    administration). It takes precedence over the regimen window and the IMiD/PI
+    exception: it is looked for before ``b1``, which can only come after the window.
+    Only lines with a possible restart (such an administration before ``b1``) are
     assessed here; every line is assessed once more at the end for its response.
     """
     s = st.t("_rb")
@@ -179,13 +186,23 @@ def _progression(st: _Steps, vis: ibis.Table, rules: Rules) -> ibis.Table:
     restarts = j.select(Col.PATIENT_ID, "date")
     cand = s.semi_join(restarts, Col.PATIENT_ID)
     cand = cand.select(Col.PATIENT_ID, lkey=cand.pkey, start_date=cand.S, window_end=cand.b1)
-    summ, _ = assess(cand, vis, rules)
-    pd = summ.filter(summ.progression_date.notnull()).select(Col.PATIENT_ID,
-                                                             t_pd=summ.progression_date)
+    summ, a = assess(cand, vis, rules)
+    pd = _confirmed_progression(summ, a)
     r = restarts.join(pd, Col.PATIENT_ID)
-    r = r.filter(r.date > r.t_pd)
+    r = r.filter(r.date >= r.t_conf)
     b_pd = r.group_by(Col.PATIENT_ID).aggregate(b_pd=r.date.min(), t_pd=r.t_pd.min())
     return s.left_join(b_pd, Col.PATIENT_ID).drop("patient_id_right")
+
+
+def _confirmed_progression(summ: ibis.Table, a: ibis.Table) -> ibis.Table:
+    """``patient_id, lkey, t_pd, t_conf``: each line's confirmed PD (dated at the first of the
+    two assessments) and the date of the assessment that confirms it (the next one)."""
+    pd = summ.filter(summ.progression_date.notnull())
+    pd = pd.select(Col.PATIENT_ID, "lkey", t_pd=pd.progression_date)
+    j = a.select("lkey", "date").join(pd, "lkey")
+    j = j.filter(j.date > j.t_pd)
+    conf = j.group_by("lkey").aggregate(t_conf=j.date.min())
+    return pd.join(conf, "lkey")
 
 
 def _drug_lines(st: _Steps) -> ibis.Table:
@@ -275,7 +292,7 @@ def segment(
         empty = events.select(Col.PATIENT_ID, "eid", line=ibis.literal(0, "int64")).limit(0)
         return _empty_lines(events), empty
     raw_lines = con.create_table("_lines_raw", st.t("_lines_all"), overwrite=True)
-    return _maintenance(con, raw_lines, events, rules)
+    return _maintenance(con, raw_lines, events, vis, rules)
 
 
 def _raw_members(lines: ibis.Table, events: ibis.Table) -> ibis.Table:
@@ -291,8 +308,21 @@ def _raw_members(lines: ibis.Table, events: ibis.Table) -> ibis.Table:
     )
 
 
-def _maintenance(con, lines: ibis.Table, events: ibis.Table, rules: Rules):
-    """Merge a maintenance monotherapy line into the transplant line before it."""
+def _after_progression(s: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.Table:
+    """``patient_id, line`` of the candidate lines ``s`` (flag ``_cand``) that start after a
+    confirmed progression of the transplant line before them (window: the transplant line's
+    start to the candidate's start)."""
+    c = s.filter(s._cand)
+    c = c.select(Col.PATIENT_ID, Col.LINE, lkey=c.pkey * 1000 + c.line, start_date=c._ps,
+                 window_end=c.start_date)  # fmt: skip
+    summ, _ = assess(c.drop(Col.LINE), vis, rules)
+    pd = summ.filter(summ.progression_date.notnull()).select("lkey")
+    return c.semi_join(pd, "lkey").select(Col.PATIENT_ID, Col.LINE, _pd=ibis.literal(True))
+
+
+def _maintenance(con, lines: ibis.Table, events: ibis.Table, vis: ibis.Table, rules: Rules):
+    """Merge a maintenance monotherapy line into the transplant line before it, unless the
+    transplant line progressed before it (therapy after progression is a new line)."""
     m = con.create_table("_members_raw", _raw_members(lines, events), overwrite=True)
     days = rules.get("maintenance", "after_transplant_days")
     n_ing = m.filter(m.ingredient.notnull()).group_by([Col.PATIENT_ID, Col.LINE]).aggregate(
@@ -301,8 +331,15 @@ def _maintenance(con, lines: ibis.Table, events: ibis.Table, rules: Rules):
     s = lines.left_join(n_ing, [Col.PATIENT_ID, Col.LINE]).drop("patient_id_right", "line_right")
     w = ibis.window(group_by=s.patient_id, order_by=s.line)
     s = s.mutate(_pk=s.kind.lag().over(w), _ps=s.start_date.lag().over(w))
-    joins = ((s.kind == "drug") & (s._pk == "transplant") & (s.n_ing == 1)
-             & (s.start_date.delta(s._ps, unit="day") <= days)).fill_null(False)  # fmt: skip
+    cand = ((s.kind == "drug") & (s._pk == "transplant") & (s.n_ing == 1)
+            & (s.start_date.delta(s._ps, unit="day") <= days))  # fmt: skip
+    s = s.mutate(_cand=cand.fill_null(False))
+    if rules.get("lines", "new_line_after_progression"):
+        s = con.create_table("_maint_cand", s, overwrite=True)
+        s = s.left_join(_after_progression(s, vis, rules), [Col.PATIENT_ID, Col.LINE])
+        s = s.drop("patient_id_right", "line_right")
+        s = s.mutate(_cand=s._cand & s._pd.isnull()).drop("_pd")
+    joins = s._cand
     wc = ibis.window(group_by=s.patient_id, order_by=s.line, rows=(None, 0))
     s = s.mutate(new_line=(1 - joins.cast("int64")).sum().over(wc), maint=joins)
     s = con.create_table("_lines_maint", s, overwrite=True)
