@@ -56,7 +56,11 @@ def _level_no_pd(v, base, param, marrow_ok) -> int:
 def _is_pd(value: float, nadir: float, param: str) -> bool:
     rise = value - nadir
     if param == "serum":
-        return rise >= 0.25 * nadir - 1e-9 and rise >= (1.0 if nadir >= 5 else 0.5) - 1e-9
+        # IMWG 2016: >= 25% and >= 0.5 g/dL; from a nadir >= 5 g/dL a rise >= 1 g/dL is
+        # sufficient on its own (REFERENCE 3.3).
+        if nadir >= 5:
+            return rise >= 1.0 - 1e-9
+        return rise >= 0.25 * nadir - 1e-9 and rise >= 0.5 - 1e-9
     if param == "urine":
         return rise >= 0.25 * nadir and rise >= 200
     return rise >= 0.25 * nadir and rise > 10

@@ -266,7 +266,11 @@ def _pre_values(s, v, rows, base, pt, draw, raw) -> None:
     si, flc = v["seg"][rows], pt["flc"][v["pos"][rows]]
     lvl, cr = _intended(s, v, rows, base, flc, raw)
     lo, hi = _bands(raw)
-    val = base * (lo[lvl] + (hi[lvl] - lo[lvl]) * draw["band"][rows])
+    # the band, narrowed around its centre to under 1 g/dL of serum M-protein: from a
+    # nadir >= 5 g/dL a rise of 1 g/dL is a progression on its own (IMWG 2016)
+    lo_v, hi_v = base * lo[lvl], base * hi[lvl]
+    width = np.where(flc, hi_v - lo_v, np.minimum(hi_v - lo_v, raw["serum_band_max_gdl"]))
+    val = (lo_v + hi_v - width) / 2 + width * draw["band"][rows]
     meas = np.where(flc, raw["dflc_baseline_min"], raw["serum_baseline_min"])
     val = np.where(s["switch"][si], np.maximum(val, meas * draw["meas"][rows]), val)
     kind = np.where(cr, np.where(s["true"][si] == 0, 2, 1), 0)
