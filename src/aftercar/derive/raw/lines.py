@@ -119,7 +119,7 @@ def _compact(con, events: ibis.Table, rules: Rules) -> None:
     wf = ibis.window(group_by=events.patient_id, order_by=[events.date, rank, events.eid])
     f = events.mutate(_rn=ibis.row_number().over(wf)).filter(lambda t: t._rn == 0)
     con.create_table("_cur", f.select(Col.PATIENT_ID, "pkey", start_date=f.date, kind=f.kind,
-                                      bundle_id=f.bundle_id, line=ibis.literal(1, "int64")),
+                                      bundle_id=f.bundle_id, line=ibis.literal(1).cast("int64")),
                      overwrite=True)  # fmt: skip
 
 
@@ -289,7 +289,7 @@ def segment(
             break
         _step(st, vis, rules, first=k == 0)
     if k == 0:
-        empty = events.select(Col.PATIENT_ID, "eid", line=ibis.literal(0, "int64")).limit(0)
+        empty = events.select(Col.PATIENT_ID, "eid", line=ibis.literal(0).cast("int64")).limit(0)
         return _empty_lines(events), empty
     raw_lines = con.create_table("_lines_raw", st.t("_lines_all"), overwrite=True)
     return _maintenance(con, raw_lines, events, vis, rules)
@@ -362,4 +362,5 @@ def _empty_lines(events: ibis.Table) -> ibis.Table:
     e = events.limit(0)
     return e.select(Col.PATIENT_ID, start_date=e.date, end_date=e.date, end_rule=e.kind,
                     kind=e.kind, bundle_id=e.bundle_id, t_pd=ibis.null("date"),
-                    maintenance=ibis.literal(False), line=ibis.literal(0, "int64"))  # fmt: skip
+                    maintenance=ibis.literal(False),
+                    line=ibis.literal(0).cast("int64"))  # fmt: skip
