@@ -628,9 +628,9 @@ def _declare(m: Margins, key: Any, value: Any, *, implicit: bool = False) -> boo
 
 def _shown_as(value: Any, state: str | None) -> Any:
     """The value as displayed in a given state (a :class:`Hidden` when suppressed)."""
-    if state is None or state == "shown" or isinstance(value, Hidden):
+    if state is None or state == "shown" or (isinstance(value, Hidden) and value == state):
         return value
-    v = true_value(value)
+    v = _text_count(value)
     return value if v is None else Hidden(state, v)
 
 
