@@ -1121,10 +1121,10 @@ def km_json(fig: dict[str, Any], k: int) -> dict[str, Any]:
     return shared | ({"disclosure_note": note} if note else {})
 
 
-def shared_curve_figure(fig: CurveFigure, k: int) -> CurveFigure | None:
+def shared_curve_figure(fig: CurveFigure, k: int) -> CurveFigure:
     """A Kaplan-Meier figure as drawn under disclosure control (:func:`km_plan`):
     curves left out, ticks of the at-risk table kept, the note added to the figure's
-    annotation; ``None`` when no curve is left to draw."""
+    annotation (with no curve left, the note is the whole annotation)."""
     curves = [
         (c.label, float(c.n), list(risk), list(ev), float(np.sum(c.n_event)),
          float(np.sum(c.n_censor)))
@@ -1136,8 +1136,8 @@ def shared_curve_figure(fig: CurveFigure, k: int) -> CurveFigure | None:
         for c, risk, ev in zip(fig.curves, fig.at_risk, fig.cumulative_events, strict=True)
         if c.label not in out
     ]
-    if not rows:
-        return None
+    if not rows:  # nothing left to draw: the note says why
+        return replace(fig, curves=(), ticks=(), at_risk=(), cumulative_events=(), annotation=note)
     annotation = "\n".join(t for t in (fig.annotation, note) if t)
     return replace(
         fig,
@@ -1152,17 +1152,16 @@ def shared_curve_figure(fig: CurveFigure, k: int) -> CurveFigure | None:
 def shared_figures(data: ReportInput, k: int | None) -> ReportInput:
     """``data`` with its figures' data as shared under disclosure control.
 
-    Kaplan-Meier figures: :func:`shared_curve_figure` (a figure with no curve left is
-    dropped); the swimmer plot (one bar per patient) is left out. Counts printed on
+    Kaplan-Meier figures: :func:`shared_curve_figure` (a figure with no curve left
+    keeps the note as its annotation); the swimmer plot (one bar per patient) is left out. Counts printed on
     the other figures are suppressed where they are drawn.
     """
     if k is None:
         return data
-    curves = {}
-    for key, fig in data.figures.curves.items():
-        shared = shared_curve_figure(fig, k) if fig.curves else fig
-        if shared is not None:
-            curves[key] = shared
+    curves = {
+        key: shared_curve_figure(fig, k) if fig.curves else fig
+        for key, fig in data.figures.curves.items()
+    }
     figures = replace(data.figures, curves=curves, swimmer=None)
     return replace(data, figures=figures)
 
