@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from itertools import pairwise
 
 import pandas as pd
 from reportkit import build_input
@@ -92,7 +93,7 @@ def test_at_risk_and_cumulative_events_step_by_zero_or_at_least_k():
     # at risk 20 -> 19 -> 17 -> 12 -> 6 and events 0 -> 1 -> 3 -> 8 -> 14: steps of 1-2
     ticks = km_ticks([(20.0, [20, 19, 17, 12, 6], [0, 1, 3, 8, 14], 14.0, 6.0)], 5)
     assert ticks == [0, 3, 4]  # 20/0, 12/8, 6/14: steps of 8 and 6; 19/1 and 17/3 dropped
-    for a, b in zip(ticks, ticks[1:], strict=False):
+    for a, b in pairwise(ticks):
         assert abs([20, 19, 17, 12, 6][a] - [20, 19, 17, 12, 6][b]) >= 5
 
 

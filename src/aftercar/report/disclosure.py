@@ -1137,7 +1137,10 @@ def shared_curve_figure(fig: CurveFigure, k: int) -> CurveFigure:
         if c.label not in out
     ]
     if not rows:  # nothing left to draw: the note says why
-        return replace(fig, curves=(), ticks=(), at_risk=(), cumulative_events=(), annotation=note)
+        empty: tuple = ()
+        return replace(
+            fig, curves=empty, ticks=empty, at_risk=empty, cumulative_events=empty, annotation=note
+        )
     annotation = "\n".join(t for t in (fig.annotation, note) if t)
     return replace(
         fig,
