@@ -1156,8 +1156,8 @@ def shared_figures(data: ReportInput, k: int | None) -> ReportInput:
     """``data`` with its figures' data as shared under disclosure control.
 
     Kaplan-Meier figures: :func:`shared_curve_figure` (a figure with no curve left
-    keeps the note as its annotation); the swimmer plot (one bar per patient) is left out. Counts printed on
-    the other figures are suppressed where they are drawn.
+    keeps the note as its annotation); the swimmer plot (one bar per patient) is
+    left out. Counts printed on the other figures are suppressed where drawn.
     """
     if k is None:
         return data
