@@ -293,3 +293,31 @@ def check_response_rows(reader: Reader, name: str, raw: list[Mapping], shared: l
             for c in r:
                 if c.endswith(("median_months", "orr", "lower", "upper")) or c.startswith("os_"):
                     reader.rate(f"{where}.{c}", min(small), s[c])
+
+
+def _group_sizes(results: Mapping) -> dict[str, Any]:
+    sizes: dict[str, Any] = {}
+    for block in ("by_product", "by_relapse_timing"):
+        part = (results.get("os_from_progression") or {}).get(block) or {}
+        sizes |= {name: g.get("n") for name, g in (part.get("groups") or {}).items()}
+    return sizes
+
+
+def check_same_cells(
+    reader: Reader, raw: tuple[list[Mapping], Mapping], shared: tuple[list[Mapping], Mapping]
+) -> None:
+    """A Table 1 level and the survival group of the same name and size (by CAR-T
+    product, by relapse timing) are one count: shown in one output, it must not be
+    hidden in the other (the hidden one would be given back)."""
+    raw_sizes, shared_sizes = _group_sizes(raw[1]), _group_sizes(shared[1])
+    for r, s in zip(raw[0], shared[0], strict=True):
+        label = r["level"]
+        if r["characteristic"] == "Patients" or label not in raw_sizes:
+            continue
+        if _num(r["n"]) != _num(raw_sizes[label]):
+            continue  # different patients (e.g. OS not analysable): different counts
+        shown = (_num(s["n"]) is not None, _num(shared_sizes.get(label)) is not None)
+        if shown[0] != shown[1]:
+            reader.findings.append(
+                Finding(f"table1 {label}", f"{s['n']!r} vs {shared_sizes[label]!r}")
+            )

@@ -17,7 +17,13 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from suppress_proof import Reader, check_response_rows, check_results, check_table1
+from suppress_proof import (
+    Reader,
+    check_response_rows,
+    check_results,
+    check_same_cells,
+    check_table1,
+)
 
 from aftercar.pipeline.runner import run
 from aftercar.report import jsonsafe, write_report
@@ -60,6 +66,10 @@ def _prove(data, k: int) -> Reader:
     reader = check_results(raw, _shared_results(data.results, k), k)
     shared = {n: _records(suppress_table(t, k)) for n, t in data.tables.items()}
     _check_tables(reader, data.tables, shared)
+    raw_table1 = _records(data.tables["table1"])
+    check_same_cells(
+        reader, (raw_table1, raw), (shared["table1"], _shared_results(data.results, k))
+    )
     return reader
 
 
