@@ -1045,14 +1045,14 @@ _GROUP_LABEL_KEYS = ("group", "n")
 
 
 def _km_left_out_note(k: int, groups: list[str], ticks_dropped: int) -> str:
-    parts = []
+    """The note a Kaplan-Meier figure carries under disclosure control (short lines:
+    it is drawn inside the axes)."""
+    lines = []
     if groups:
-        parts.append(
-            f"{len(groups)} group(s) of fewer than {k} patients (or needed to protect one) left out"
-        )
+        lines.append(f"{len(groups)} group(s) left out (under {k} patients, or protecting one)")
     if ticks_dropped:
-        parts.append(f"numbers at risk shown only where they step by 0 or at least {k}")
-    return f"Disclosure control (--suppress-below {k}): " + "; ".join(parts) + "." if parts else ""
+        lines.append(f"numbers at risk only where they change by 0 or at least {k}")
+    return "\n".join([f"Disclosure control (--suppress-below {k}):", *lines]) if lines else ""
 
 
 def km_plan(
