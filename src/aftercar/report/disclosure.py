@@ -135,6 +135,22 @@ _STEM_SUFFIXES: tuple[str, ...] = ("_lower", "_upper", "_ci95", "_estimate")
 #: shared output lists excluded rows by table and row number, not by patient).
 IDENTIFIER_KEYS: frozenset[str] = frozenset({Col.PATIENT_ID})
 
+#: Keys/columns whose text may quote input cells (dates, identifiers): under
+#: disclosure control those quotes are withheld (:func:`without_quoted_cells`).
+QUOTING_KEYS: frozenset[str] = frozenset({"reason", "message", "hint", "value"})
+
+_QUOTED_CELL = re.compile(
+    r"\d{4}-\d{1,2}-\d{1,2}(?:[ T][\d:.]+)?"  # ISO dates and times
+    r"|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b"  # 03/04/2021, 3.4.21
+    r"|'[^']*'|\"[^\"]*\""  # quoted cell values
+)
+
+
+def without_quoted_cells(text: str) -> str:
+    """Text with the dates and quoted cell values it cites replaced by ``[withheld]``."""
+    return _QUOTED_CELL.sub("[withheld]", text)
+
+
 #: Marker written in place of a proportion whose numerator was suppressed.
 SUPPRESSED = "suppressed"
 
@@ -316,6 +332,8 @@ def _suppress_dict(obj: Mapping[Any, Any], k: int) -> dict[Any, Any]:
                 hits.append(key)
         elif str(key).lower() in IDENTIFIER_KEYS and value is not None:
             out[key] = SUPPRESSED
+        elif str(key).lower() in QUOTING_KEYS and isinstance(value, str):
+            out[key] = without_quoted_cells(value)
         elif isinstance(value, str):
             out[_shared_key(key, k)] = _suppress_text_cell(value, k)
         else:
@@ -442,6 +460,8 @@ def suppress_table(df: pd.DataFrame, k: int | None) -> pd.DataFrame:
         col = out[name]
         if str(name).lower() in IDENTIFIER_KEYS:
             out[name] = col.astype(object).where(col.isna(), SUPPRESSED)
+        elif str(name).lower() in QUOTING_KEYS:
+            out[name] = col.map(lambda v: without_quoted_cells(v) if isinstance(v, str) else v)
         elif is_count_key(name):
             out[name], masks[str(name)] = _count_column(col, k)
         elif col.dtype == object or pd.api.types.is_string_dtype(col):
