@@ -122,8 +122,8 @@ def test_report_input_as_shared_drops_small_curves_and_counts_in_notes():
 
 
 def test_reasons_of_excluded_rows_do_not_quote_dates_or_values():
-    rows = [{"table": "lines", "row": 11, "patient_id": "SYN-0000003",
-             "reason": "start_date (2018-05-22) is after the death_date (2001-01-01, row 4)"}]  # fmt: skip
+    reason = "start_date (2018-05-22) is after the death_date (2001-01-01, row 4)"
+    rows = [{"table": "lines", "row": 11, "patient_id": "SYN-0000003", "reason": reason}]
     out = suppress_small_counts({"excluded": rows}, 5)["excluded"][0]
     assert out["patient_id"] == SUPPRESSED
     assert "2018" not in out["reason"] and "2001" not in out["reason"]
