@@ -303,6 +303,23 @@ def _group_sizes(results: Mapping) -> dict[str, Any]:
     return sizes
 
 
+def _figure_sizes(results: Mapping, key: str) -> dict[str, Any]:
+    fig = (results.get("figures") or {}).get(key) or {}
+    return {g.get("group"): g.get("n") for g in fig.get("groups", []) if isinstance(g, Mapping)}
+
+
+def check_figure_groups(reader: Reader, raw: Mapping, shared: Mapping) -> None:
+    """A curve drawn with its n shows a group size: the same group's size is not
+    hidden in the survival comparison beside it."""
+    for key in ("os_by_product", "os_by_relapse_timing"):
+        raw_fig, shared_fig = _figure_sizes(raw, key), _figure_sizes(shared, key)
+        raw_groups, shared_groups = _group_sizes(raw), _group_sizes(shared)
+        for label, n in shared_fig.items():
+            same = _num(raw_fig.get(label)) == _num(raw_groups.get(label))
+            if same and _num(n) is not None and _num(shared_groups.get(label)) is None:
+                reader.findings.append(Finding(f"figure {key} {label}", f"n={n} drawn, hidden"))
+
+
 def check_same_cells(
     reader: Reader, raw: tuple[list[Mapping], Mapping], shared: tuple[list[Mapping], Mapping]
 ) -> None:

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from suppress_proof import (
     Reader,
+    check_figure_groups,
     check_response_rows,
     check_results,
     check_same_cells,
@@ -67,9 +68,9 @@ def _prove(data, k: int) -> Reader:
     shared = {n: _records(suppress_table(t, k)) for n, t in data.tables.items()}
     _check_tables(reader, data.tables, shared)
     raw_table1 = _records(data.tables["table1"])
-    check_same_cells(
-        reader, (raw_table1, raw), (shared["table1"], _shared_results(data.results, k))
-    )
+    shared_results = _shared_results(data.results, k)
+    check_same_cells(reader, (raw_table1, raw), (shared["table1"], shared_results))
+    check_figure_groups(reader, raw, shared_results)
     return reader
 
 
