@@ -176,10 +176,17 @@ def test_property_table_count_column_has_no_small_integer(counts, k):
 
 
 def test_unrelated_small_count_does_not_suppress_the_proportion():
-    # 1 non-evaluable line says nothing about 17 of 18 responders
-    orr = {"responders": 17, "n": 18, "estimate": 17 / 18, "ci95": [0.73, 1.0], "not_evaluable": 1}
+    # 1 non-evaluable line says nothing about 12 of 18 responders (no total of lines here)
+    orr = {"responders": 12, "n": 18, "estimate": 12 / 18, "ci95": [0.41, 0.87], "not_evaluable": 1}
     out = suppress_small_counts(orr, 5)
     assert out == {**orr, "not_evaluable": "<5"}
+
+
+def test_few_non_responders_hide_the_responders_and_the_rate():
+    # 17 of 18 responders: 18 - 17 = 1 non-responder, so the responders are suppressed too
+    orr = {"responders": 17, "n": 18, "estimate": 17 / 18, "ci95": [0.73, 1.0]}
+    out = suppress_small_counts(orr, 5)
+    assert out == {"responders": SUPPRESSED, "n": 18, "estimate": SUPPRESSED, "ci95": SUPPRESSED}
 
 
 def test_count_named_after_a_proportion_suppresses_only_that_proportion():

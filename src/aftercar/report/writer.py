@@ -16,7 +16,12 @@ from aftercar.errors import InputError
 from aftercar.io import neutralise_table
 from aftercar.io.hashing import sha256_file
 from aftercar.report import jsonsafe
-from aftercar.report.disclosure import suppress_small_counts, suppress_table
+from aftercar.report.disclosure import (
+    shared_figures,
+    suppress_small_counts,
+    suppress_table,
+    without_quoted_values,
+)
 from aftercar.report.figures import FigureOutput, render_figures
 from aftercar.report.html import render_html
 from aftercar.report.model import ReportInput, ReportPaths
@@ -61,44 +66,6 @@ def _check_input(data: ReportInput, k: int | None = None) -> None:
             + "; ".join(problems)
             + ". Fix: build ReportInput as documented in aftercar.report.model."
         )
-
-
-#: Prefix of the notes that quote an input warning (they name rows and cell values).
-INPUT_WARNING = "Input warning: "
-
-#: Fields of an input problem that are shared under disclosure control (the message,
-#: value and hint quote cell values, e.g. patient identifiers or dates).
-SHARED_PROBLEM_FIELDS = ("file", "row", "column", "severity", "rule")
-
-
-def _without_quoted_values(data: ReportInput, k: int | None) -> ReportInput:
-    """Under disclosure control, notes and warnings that quote input cells are withheld.
-
-    Input warnings keep their file, row, column, rule and severity; their messages,
-    values and hints (which quote identifiers and dates) are left out of
-    ``results.json``, the notes, the appendix and ``warnings.txt``.
-    """
-    if k is None:
-        return data
-    quoted = [n for n in data.notes if n.startswith(INPUT_WARNING)]
-    summary = (
-        [f"{len(quoted)} input warning(s) not quoted under disclosure control (they name "
-         "rows and cell values); results.json input.warnings lists their rules and rows."]
-        if quoted else []
-    )  # fmt: skip
-    notes = [n for n in data.notes if not n.startswith(INPUT_WARNING)] + summary
-    results = dict(data.results)
-    block = results.get("input")
-    if isinstance(block, dict) and isinstance(block.get("warnings"), list):
-        shared = [
-            {f: w.get(f) for f in SHARED_PROBLEM_FIELDS} if isinstance(w, dict) else w
-            for w in block["warnings"]
-        ]
-        results["input"] = block | {"warnings": shared}
-    if isinstance(results.get("notes"), list):
-        results["notes"] = notes
-    warnings = tuple(w for w in data.warnings if not w.startswith("input: ")) + tuple(summary)
-    return replace(data, results=results, notes=tuple(notes), warnings=warnings)
 
 
 def _shared_results(results: dict[str, Any], k: int | None) -> dict[str, Any]:
@@ -304,7 +271,7 @@ def _render_into(
             progress(steps[i], i, len(steps))
 
     step(0)
-    data = _without_quoted_values(data, k)
+    data = without_quoted_values(data, k)
     results = _shared_results(data.results, k)
     tables = _ordered_tables(data.tables, k)
     step(1)
@@ -313,7 +280,7 @@ def _render_into(
     step(2)
     table_paths = _write_tables(tables, out)
     step(3)
-    figs = render_figures(data, results=results, k=k)
+    figs = render_figures(shared_figures(data, k), results=results, k=k)
     figure_paths = _write_figures(figs.figures, out)
     data = replace(data, meta=_shared_meta(data.meta, k))
     step(4)
