@@ -7,11 +7,13 @@ Usage::
 
     /work/venv/bin/python benchmarks/bench_report.py                 # 100,000 patients
     /work/venv/bin/python benchmarks/bench_report.py --patients 20000 --format csv
+    /work/venv/bin/python benchmarks/bench_report.py --patients 1000000 --cohort DIR  # reuse
 
 Steps (each a separate ``aftercar`` process, as a user would run them):
 
 1. ``aftercar simulate --patients N --seed S -o WORK/cohort --format parquet`` (not timed
-   against the target; printed for information);
+   against the target; printed for information; skipped with ``--cohort DIR``, which
+   reports on a cohort simulated before with the same ``--patients``);
 2. ``aftercar report WORK/cohort -o WORK/report`` -- the timed figure (wall clock,
    including interpreter start-up, reading, validation, analyses and rendering),
    with the process's CPU time and peak resident memory (``wait4`` rusage).
@@ -67,20 +69,9 @@ def _target(patients: int) -> tuple[float, float | None]:
     return seconds, gib
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--patients", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=2023)
-    parser.add_argument("--format", default="parquet", choices=("parquet", "csv"))
-    parser.add_argument("--workdir", type=Path, default=None, help="keep files here")
-    args = parser.parse_args(argv)
-
-    work = args.workdir or Path(tempfile.mkdtemp(prefix="aftercar-bench-report-"))
-    cohort, out = work / "cohort", work / "report"
-    for folder in (cohort, out):
-        shutil.rmtree(folder, ignore_errors=True)
-    exe = _aftercar()
-    sim = _timed(
+def _simulate(exe: list[str], args: argparse.Namespace, cohort: Path) -> tuple[float, ...]:
+    """``aftercar simulate`` of the benchmark's cohort into ``cohort`` (timed)."""
+    return _timed(
         [
             *exe,
             "simulate",
@@ -94,6 +85,31 @@ def main(argv: list[str] | None = None) -> int:
             args.format,
         ]
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=2023)
+    parser.add_argument("--format", default="parquet", choices=("parquet", "csv"))
+    parser.add_argument("--workdir", type=Path, default=None, help="keep files here")
+    parser.add_argument(
+        "--cohort",
+        type=Path,
+        default=None,
+        help="report on this simulated cohort folder instead of simulating one",
+    )
+    args = parser.parse_args(argv)
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="aftercar-bench-report-"))
+    cohort, out = work / "cohort", work / "report"
+    for folder in (cohort, out):
+        shutil.rmtree(folder, ignore_errors=True)
+    exe = _aftercar()
+    if args.cohort is not None:
+        cohort, sim = args.cohort, (0.0, 0.0, 0.0)
+    else:
+        sim = _simulate(exe, args, cohort)
     rep, cpu, peak = _timed([*exe, "report", str(cohort), "-o", str(out)])
     manifest = json.loads((out / "manifest.json").read_text())
     results = json.loads((out / "results.json").read_text())

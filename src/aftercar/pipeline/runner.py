@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from aftercar import __version__
 from aftercar.analysis import InputSummary, StudyResults, analyse
@@ -47,7 +48,9 @@ class RunResult:
     report_input
         What :func:`aftercar.report.write_report` renders.
     cohort
-        The validated cohort that was read.
+        The validated cohort that was read, without its rows: source, excluded rows,
+        warnings and the schemas of ``patients`` and ``lines`` (whose tables are
+        emptied by :func:`without_tables` once derived, to free their memory).
     config
         The study configuration used.
     derived
@@ -170,6 +173,21 @@ def _summary(data: Cohort) -> InputSummary:
     )
 
 
+def without_tables(data: Cohort) -> Cohort:
+    """``data`` with empty ``patients``/``lines`` tables (schemas and their metadata kept).
+
+    Source, excluded rows and warnings are kept. :func:`run` calls it once the cohort
+    is derived so that the read Arrow tables (hundreds of MiB at 1,000,000 patients)
+    are freed before the analyses, whose peak memory sets the run's. The caller must
+    drop its own reference to ``data`` for the memory to go back to the system.
+    """
+    return replace(
+        data,
+        patients=data.patients.schema.empty_table(),
+        lines=data.lines.schema.empty_table(),
+    )
+
+
 def cohort_endpoints(
     cohort: str | Path | Cohort, *, config: StudyConfig | None = None
 ) -> dict[str, Any]:
@@ -231,12 +249,15 @@ def run(
     with clock.step("derive endpoints"):
         derived = derive(data, classified, config)
     inputs = input_files(data.source, data)
+    summary = _summary(data)
+    data = without_tables(data)  # the analyses' peak memory must not hold the input too
+    pa.default_memory_pool().release_unused()
     synthetic = is_synthetic(data.source, inputs) if synthetic is None else synthetic
     meta = {"aftercar_version": __version__, "config_hash": config.config_hash()}
     with clock.step("analyses"):
         study = analyse(
             derived,
-            _summary(data),
+            summary,
             rules=config.endpoints,
             options=config.analysis,
             meta=meta | {"synthetic": synthetic},
