@@ -184,7 +184,7 @@ def test_suppression_in_html_and_figures(suppressed):
     assert [row[3].split(" ")[0] for row in rows[1:]] == ["suppressed", "suppressed"]
     assert all(row[3].endswith("&lt;5/&lt;5 a") for row in rows[1:])  # responders/evaluable
     # the headline table shows the suppressed first-salvage numbers as they are in JSON
-    assert "n=12, events=10" in html
+    assert "n=12, events=suppressed" in html  # 2 censored: events = 12 - 2
 
 
 def test_unrenderable_input_is_reported_by_name(tmp_path):

@@ -64,7 +64,9 @@ def render_figures(
             elif fig.curves:
                 out.figures[key] = km_figure(fig, palette, k=k)
             else:
-                out.skipped[key] = "no Kaplan-Meier estimate was computed for this figure"
+                out.skipped[key] = (
+                    fig.annotation or "no Kaplan-Meier estimate was computed for this figure"
+                )
         for key, cif in getattr(data.figures, "incidence", {}).items():
             out.figures[key] = incidence_figure(cif, k)
         _categorical_figures(out, data, results, palette, k)
