@@ -56,7 +56,6 @@ def _register(con, raw: dict[str, pa.Table]) -> dict[str, ibis.Table]:
 #: Intermediate tables no step reads after the named step; dropped then so that the engine
 #: keeps the tables still needed in memory instead of spilling them (issue 12 item 7).
 _DONE_AFTER = {
-    "labs": ("_labs",),
     "index": ("_anchors", "_bundle_events", "_inf"),
     "lines": ("_drug_dates", "_runs", "_bundles", "_cur", "_rb", "_pd", "_line", "_lines_all",
               "_lines_raw", "_members_raw", "_lines_maint"),
@@ -88,14 +87,14 @@ def _prepare(con, raw: dict[str, pa.Table], rules: Rules, step: Progress):
                            "after_followup")  # fmt: skip
     proc = con.create_table("_proc", proc, overwrite=True)
     step("normalising labs")
-    norm = con.create_table("_labs", normalise_labs(con, t["labs"], rules), overwrite=True)
-    problems = lab_problems(norm)
-    if problems:
-        raise CohortError(problems, f"{len(problems)} unreadable lab row(s)")
+    # one full-size lab table: normalised and labelled in one pass, then checked
+    norm = normalise_labs(con, t["labs"], rules)
     norm = con.create_table("_labs_fu", _after_followup(norm.mutate(fu=ibis.literal("")),
                                                         t["patients"], "fu", "after_followup"),
                             overwrite=True)  # fmt: skip
-    _drop(con, "labs")
+    problems = lab_problems(norm)
+    if problems:
+        raise CohortError(problems, f"{len(problems)} unreadable lab row(s)")
     vis = con.create_table("_visits", visits(norm.filter(norm.fu != "after_followup")),
                            overwrite=True)  # fmt: skip
     return t["patients"], adm, proc, norm, vis
