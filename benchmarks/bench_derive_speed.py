@@ -10,7 +10,7 @@ holds them), then reads and derives the cohort in this process and prints the
 wall time of each step, the row counts and the peak resident memory (``ru_maxrss``
 of this process, which includes the simulation when it runs here: use
 ``--raw-dir`` with an existing folder to measure the derivation alone). Target:
-100,000 patients (about 20M administration and lab rows) in < 120 s with < 8 GiB
+100,000 patients (about 38M administration and lab rows) in < 120 s with < 8 GiB
 on a 2-core machine. Nothing is asserted.
 """
 

@@ -44,7 +44,9 @@ def _line_rows(c, final: ibis.Table, ev, members, rules: Rules) -> ibis.Table:
 
 
 def _bundle_rows(c, f: ibis.Table) -> ibis.Table:
-    adm_pid = c.adm.select("row", Col.PATIENT_ID).distinct()
+    # the patient of each bundle row: the few bundle rows first, then distinct (not all rows)
+    rows = c.adm_members.select("row").union(c.conditioning.select("row"))
+    adm_pid = c.adm.select("row", Col.PATIENT_ID).semi_join(rows, "row").distinct()
     am = c.adm_members.join(adm_pid, "row").mutate(table=ibis.literal("administrations"))
     pm = c.proc_members.join(c.proc.select("row", Col.PATIENT_ID), "row").mutate(
         table=ibis.literal("procedures")
@@ -232,7 +234,7 @@ def _bundle_ends(c, rows: ibis.Table, final: ibis.Table) -> ibis.Table:
     """Last dated row of each CAR-T, transplant or radiotherapy line (its end)."""
     b = final.filter(final.kind != "drug").select(Col.PATIENT_ID, Col.LINE)
     r = rows.join(b, [Col.PATIENT_ID, Col.LINE])
-    adm = c.adm.select("row", "date").distinct().semi_join(r, "row")
+    adm = c.adm.select("row", "date").semi_join(r, "row").distinct()
     dates = adm.mutate(table=ibis.literal("administrations")).union(
         c.proc.select("row", "date", table=ibis.literal("procedures")))  # fmt: skip
     j = r.join(dates, ["table", "row"])
@@ -281,6 +283,8 @@ def assemble(con, c, index, index_a, ev, final, members, line_a, norm, rules: Ru
     """Build the :class:`~aftercar.derive.raw.result.RawDerivation` of one run."""
 
     rows = con.create_table("_line_rows", _line_rows(c, final, ev, members, rules), overwrite=True)
+    for done in ("_members", "_events"):  # read only by _line_rows: free the engine's memory
+        con.drop_table(done, force=True)
     drugs = _drugs(c, rows)
     pats, lines = _curated(c, index, final, drugs, _bundle_ends(c, rows, final))
     audit = {

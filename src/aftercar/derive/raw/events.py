@@ -66,7 +66,8 @@ def _bundle_events(adm, inf, t_proc, cond, rt) -> ibis.Table:
     c = inf.filter(~inf.is_index)
     car_t = c.select(Col.PATIENT_ID, date=c.infusion_date, kind=ibis.literal("car_t"),
                      _key=c.infusion_date)  # fmt: skip
-    cd = cond.join(adm.select("row", Col.PATIENT_ID, "date").distinct(), "row")
+    cd = cond.join(adm.select("row", Col.PATIENT_ID, "date").semi_join(cond, "row").distinct(),
+                   "row")  # fmt: skip
     cmin = cd.group_by([Col.PATIENT_ID, "bundle_date"]).aggregate(c_date=cd.date.min())
     tb = t_proc.select(Col.PATIENT_ID, "bundle_date").distinct()
     tb = tb.left_join(cmin, [Col.PATIENT_ID, "bundle_date"])
