@@ -2,9 +2,9 @@
 
 ``aftercar.derive.raw`` is written as Ibis expressions for any engine. The first steps
 (drug and procedure classification, lab normalisation, visits) already give DuckDB's
-rows on Spark; the whole derivation does not yet (the xfail reason names the Ibis
-constructs that Spark rejects), and is switched on by removing the mark once
-``derive/raw`` avoids them.
+rows on Spark, and so does the whole derivation: the cohort, attrition and every audit
+table. ``derive/raw`` avoids the constructs Spark rejects (a window inside a filter,
+``ibis.literal(x, "int64")`` compiled as INT, ``group_concat(order_by=...)``).
 """
 
 from __future__ import annotations
@@ -19,16 +19,6 @@ from aftercar.derive.raw.labs import normalise_labs, visits
 from aftercar.derive.raw.read import read_raw
 from aftercar.derive.raw.rules import load_rules
 from aftercar.simulate import write_simulated
-
-SPARK_RAW_CAUSES = (
-    "derive/raw uses Ibis constructs that Spark rejects: (1) imwg.assessments filters on "
-    "a window function (first_la = row_number() over (lkey, lookahead) inside .filter), "
-    "compiled for Spark into SQL naming an out-of-scope alias (UNRESOLVED_COLUMN "
-    "t35.lookahead); (2) ibis.literal(k, 'int64') and row_number() are Spark INTs, so "
-    "unions meet int32 against int64 (line in audit._bundle_rows, lkey/level in "
-    "audit._audit_assessments); (3) group_concat(order_by=...) in audit._drugs, "
-    "_audit_lines and _audit_assessments is unsupported on PySpark"
-)
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +55,6 @@ def test_classification_and_labs_equal_duckdb(spark, duckdb, raw):
         pd.testing.assert_frame_equal(_frame(on_spark[name]), _frame(frame), check_dtype=False)
 
 
-@pytest.mark.xfail(strict=True, reason=SPARK_RAW_CAUSES)
 def test_whole_raw_derivation_equals_duckdb(spark, duckdb, raw):
     on_duckdb = derive_raw(raw, con=duckdb)
     on_spark = derive_raw(raw, con=spark)

@@ -66,7 +66,7 @@ def _bundle_rows(c, f: ibis.Table) -> ibis.Table:
         Col.PATIENT_ID, Col.LINE, bundle_date=_key_date(f.bundle_id)
     )
     sal = u.filter(~u.is_index).join(b, [Col.PATIENT_ID, "bundle_date"])
-    idx = u.filter(u.is_index).mutate(line=ibis.literal(0, "int64"))
+    idx = u.filter(u.is_index).mutate(line=ibis.literal(0).cast("int64"))
     cols2 = [Col.PATIENT_ID, Col.LINE, "row", "table", "role"]
     out = sal.select(cols2).union(idx.select(cols2))
     return out.union(_rt_with_drugs(c, f).select(cols2))
@@ -90,8 +90,20 @@ def _drugs(c, rows: ibis.Table) -> ibis.Table:
     j = j.filter(j.kind.isin(["anchor", "steroid", "car_t"]))
     d = j.select(Col.PATIENT_ID, Col.LINE, "ingredient").distinct()
     return d.group_by([Col.PATIENT_ID, Col.LINE]).aggregate(
-        drugs=d.ingredient.group_concat(";", order_by=d.ingredient)
+        drugs=_joined(d.ingredient, ";")
     )
+
+
+def _joined(values: ibis.Column, sep: str, where: ibis.BooleanValue | None = None):
+    """The group's values, sorted (numbers as numbers), joined by ``sep``; null when none.
+
+    ``group_concat(order_by=...)`` does not compile on PySpark, so the values are
+    collected, sorted and then joined, which every engine runs alike.
+    """
+    arr = values.collect(where=where).sort()
+    if not values.type().is_string():
+        arr = arr.cast("array<string>")
+    return ibis.ifelse(arr.length() > 0, arr.join(sep), ibis.null("string"))
 
 
 def _regimen(drugs: str, kind: str) -> str:
@@ -117,10 +129,8 @@ def _audit_lines(final: ibis.Table, rows: ibis.Table) -> ibis.Table:
     rows = rows.filter(rows.line > 0)
     n = rows.group_by([Col.PATIENT_ID, Col.LINE]).aggregate(
         n_rows=rows.count(),
-        administration_rows=rows.row.cast("string").group_concat(
-            " ", where=rows.table == "administrations", order_by=rows.row),
-        procedure_rows=rows.row.cast("string").group_concat(
-            " ", where=rows.table == "procedures", order_by=rows.row),
+        administration_rows=_joined(rows.row, " ", rows.table == "administrations"),
+        procedure_rows=_joined(rows.row, " ", rows.table == "procedures"),
     )  # fmt: skip
     f = final.left_join(n, [Col.PATIENT_ID, Col.LINE])
     prev = f.prev_end_rule.cases(*[(k, "after the previous line: " + v)
@@ -143,12 +153,14 @@ def _audit_lines(final: ibis.Table, rows: ibis.Table) -> ibis.Table:
 
 
 def _audit_assessments(index_a, line_a, norm: ibis.Table) -> ibis.Table:
-    ia = index_a.mutate(line=ibis.literal(0, "int64"))
+    ia = index_a.mutate(line=ibis.literal(0).cast("int64"))
     la = line_a.mutate(line=(line_a.lkey % 1000).cast("int64"))
+    # the same integer width on both sides: Spark types row numbers as INT
+    ia, la = (t.mutate(lkey=t.lkey.cast("int64"), level=t.level.cast("int64")) for t in (ia, la))
     u = ia.union(la)
     ok = norm.filter(norm.param.notnull()).semi_join(u, [Col.PATIENT_ID, "date"])
     rows = ok.group_by([Col.PATIENT_ID, "date"]).aggregate(
-        lab_rows=ok.row.cast("string").group_concat(" ", order_by=ok.row)
+        lab_rows=_joined(ok.row, " ")
     )
     u = u.left_join(rows, [Col.PATIENT_ID, "date"])
     code = u.level.cases(*[(i, c) for i, c in enumerate(CODES)])

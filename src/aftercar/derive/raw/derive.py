@@ -50,7 +50,7 @@ def _register(con, raw: dict[str, pa.Table]) -> dict[str, ibis.Table]:
     p = con.create_table("raw_patients", raw["patients"], overwrite=True)
     w = ibis.window(order_by=p.patient_id)
     out["patients"] = con.create_table(
-        "_pats", p.mutate(pkey=ibis.row_number().over(w)), overwrite=True
+        "_pats", p.mutate(pkey=ibis.row_number().over(w).cast("int64")), overwrite=True
     )
     return out
 

@@ -123,7 +123,7 @@ def salvage_events(con, c: Classified, index: ibis.Table) -> ibis.Table:
     a = a.select(Col.PATIENT_ID, "pkey", "date", "row", "ingredient", "drug_class",
                  kind=ibis.literal("drug"), bundle_id=ibis.null("string"))  # fmt: skip
     b = c.bundle_events.join(ix, Col.PATIENT_ID).filter(lambda t: t.date >= t.index_date)
-    b = b.select(Col.PATIENT_ID, "pkey", "date", row=ibis.literal(-1, "int64"),
+    b = b.select(Col.PATIENT_ID, "pkey", "date", row=ibis.literal(-1).cast("int64"),
                  ingredient=ibis.null("string"), drug_class=ibis.null("string"), kind=b.kind,
                  bundle_id=b.bundle_id)  # fmt: skip
     # eid: unique without sorting the events: row x 1024 + the ingredient's number for a

@@ -254,8 +254,9 @@ def assessments(lines: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.Table:
     t = t.filter((t.date > t.start_date) & (t.date > t.b_date))
     t = t.mutate(value=_value(t))
     t = t.filter(t.value.notnull())
-    first_la = t.vid.min(where=t.lookahead).over(ibis.window(group_by=t.lkey))
-    t = t.filter(~t.lookahead | (t.vid == first_la))
+    # a window inside a filter does not compile on Spark: compute it as a column first
+    t = t.mutate(_first_la=t.vid.min(where=t.lookahead).over(ibis.window(group_by=t.lkey)))
+    t = t.filter(~t.lookahead | (t.vid == t._first_la)).drop("_first_la")
     if rules.get("measurable", "rebaseline_days") > 0:
         t = _rebaseline(t, rules)
     w_prev = ibis.window(group_by=t.lkey, order_by=[t.date, t.vid], rows=(None, -1))
@@ -264,7 +265,7 @@ def assessments(lines: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.Table:
         serum_nadir=_least(t.b_serum_m, t.serum_m.min().over(w_prev)),
         urine_nadir=_least(t.b_urine_m, t.urine_m.min().over(w_prev)),
     )
-    t = t.mutate(level=ibis.ifelse(_progression(t, rules), 6, _categories(t, rules)))
+    t = t.mutate(level=ibis.ifelse(_progression(t, rules), 6, _categories(t, rules)).cast("int64"))
     return _confirm(t, rules)
 
 
