@@ -69,21 +69,25 @@ def make_sites(root: Path, config) -> list[Site]:
 
 
 def summarise(site: Site, config, k=None) -> dict:
-    return site_summary(
-        site.derived,
-        site=site.name,
-        rules=config.endpoints,
-        options=config.analysis,
-        config_hash=config.config_hash(),
-        suppress_below=k,
-    )
+    with pytest.MonkeyPatch.context() as mp:  # as _no_fisher_enumeration, for session fixtures
+        mp.setattr("aftercar.analysis.summaries.FISHER_MAX_N", 0)
+        return site_summary(
+            site.derived,
+            site=site.name,
+            rules=config.endpoints,
+            options=config.analysis,
+            config_hash=config.config_hash(),
+            suppress_below=k,
+        )
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def _no_fisher_enumeration():
     """ORR-by-category tables use Pearson's chi-square here, in the pooled and the
     concatenated analyses alike: Fisher's network algorithm takes seconds per call
-    on these sparse tables and is tested in tests/stats (both paths call table_test)."""
+    on these sparse tables and is tested in tests/stats (both paths call table_test).
+    Module scope: a session-scoped patch here would outlive this folder and change the
+    ORR test of every later test's analysis."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("aftercar.analysis.summaries.FISHER_MAX_N", 0)
         yield
@@ -107,3 +111,10 @@ def summaries(sites, config) -> list[dict]:
 @pytest.fixture(scope="session")
 def summaries_k5(sites, config) -> list[dict]:
     return [summarise(s, config, k=5) for s in sites]
+
+
+@pytest.fixture(scope="session")
+def summarise_site():
+    """:func:`summarise` as a fixture: ``from conftest import ...`` is ambiguous when
+    another test folder's conftest was imported first under the same module name."""
+    return summarise

@@ -174,11 +174,9 @@ CATEGORICAL = ["early_relapse", "extramedullary_disease", "ecog", "sex", "car_t_
 
 
 @pytest.fixture(scope="module")
-def categorical_summaries(sites, config):
-    from conftest import summarise
-
+def categorical_summaries(sites, config, summarise_site):
     cfg = config.replace("analysis", cox_covariates=CATEGORICAL)
-    return [summarise(s, cfg) for s in sites]
+    return [summarise_site(s, cfg) for s in sites]
 
 
 @pytest.mark.parametrize("ties", ["efron", "breslow"])

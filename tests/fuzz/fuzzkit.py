@@ -321,9 +321,12 @@ class _LiveHTML(HTMLParser):
 
 
 def live_html(text: str) -> list[str]:
-    """Live tags and handlers in an HTML page."""
+    """Live tags and handlers in an HTML page, other than the report's own appendix
+    search script (a fixed text, :data:`aftercar.report.appendix.SCRIPT`)."""
+    from aftercar.report.appendix import SCRIPT
+
     parser = _LiveHTML()
-    parser.feed(text)
+    parser.feed(text.replace(f"<script>{SCRIPT}</script>", ""))
     return parser.found
 
 

@@ -103,8 +103,8 @@ def meat(
     xm = np.asfortranarray(xm - xm.mean(axis=0))
     design = core.build_design(xm, np.ones(len(t)), e, t, None, np.zeros(len(t), np.int64), ties)
     ev = core.evaluate(design, np.asarray(beta, dtype=float), need_imat=False)
-    resid = core.score_residuals(design, ev, stored=True)
-    sums = core.cluster_sums(resid, codes[design.perm], len(uniq))
+    # unit weights: the weighted residual sums within patient are the plain ones
+    sums = core.cluster_score_sums(design, ev, codes[design.perm], len(uniq))
     return sums.T @ sums, len(uniq)
 
 
