@@ -160,7 +160,8 @@ def _persons(pats: pa.Table) -> dict[str, pa.Table]:
     sex = _lookup(pats[Col.SEX], lambda s: _GENDER.get(s, 0), pa.int32())
     year_start = _shift(cart, -365)
     end = pc.coalesce(pats[Col.DEATH_DATE], pats[Col.LAST_FOLLOWUP_DATE])
-    dead = pc.is_valid(pats[Col.DEATH_DATE])
+    # one contiguous mask: pyarrow 14's Array.filter takes no ChunkedArray
+    dead = pc.is_valid(pats[Col.DEATH_DATE].combine_chunks())
     return {
         "person": pa.table({
             "person_id": pid, "gender_concept_id": sex, "year_of_birth": pc.year(birth),
