@@ -198,7 +198,12 @@ def logrank_block(time: Any, event: Any, group: Any) -> dict[str, Any] | None:
     t, e, codes = t[ok], e[ok], codes[ok]
     if len(np.unique(codes)) < 2 or e.sum() == 0:
         return None
-    res = stats.logrank_test(t, e, codes)
+    return logrank_result_block(stats.logrank_test(t, e, codes), codes, labels)
+
+
+def logrank_result_block(res, codes: np.ndarray, labels: pd.Index) -> dict:
+    """``results.json`` block of a log-rank test: chi-square, df, p and per group the
+    size, observed and expected events (``codes`` index ``labels``)."""
     levels = [labels[int(c)] for c in getattr(res, "levels", np.unique(codes))]
     counts = np.bincount(codes, minlength=len(labels))
     observed = np.asarray(res.observed, dtype=float)

@@ -23,6 +23,7 @@ from aftercar.analysis.options import AnalysisOptions
 from aftercar.analysis.summaries import (
     clustered_block,
     km_block,
+    logrank_result_block,
     num,
     prop_block,
     table_test,
@@ -70,24 +71,7 @@ def stratified_logrank(frame: pd.DataFrame) -> dict[str, Any] | None:
         frame[TIME].to_numpy(float), frame[EVENT].to_numpy(bool), codes,
         strata=frame[SITE].astype(str).to_numpy(),
     )  # fmt: skip
-    counts = np.bincount(codes, minlength=len(labels))
-    levels = [labels[int(c)] for c in res.levels]
-    groups = [
-        {
-            "group": str(level),
-            "n": int(counts[labels.get_loc(level)]),
-            "observed": num(np.asarray(res.observed, float)[i]),
-            "expected": num(np.asarray(res.expected, float)[i]),
-        }
-        for i, level in enumerate(levels)
-    ]
-    return {
-        "chisq": num(res.chisq),
-        "df": int(res.df),
-        "p_value": num(res.p_value),
-        "groups": groups,
-        "strata": Col.SITE,
-    }
+    return logrank_result_block(res, codes, labels) | {"strata": Col.SITE}
 
 
 def grouped_km(
