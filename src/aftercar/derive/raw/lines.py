@@ -95,49 +95,70 @@ class _Steps:
 
 
 def _compact(con, events: ibis.Table, rules: Rules) -> None:
-    """Materialise ``_drug_dates``, ``_runs``, ``_bundles`` and the first line ``_cur``."""
+    """Materialise ``_drug_dates``, ``_runs``, ``_bundles`` and the first line ``_cur``.
+
+    The compact tables are keyed by the integer ``pkey`` (cheaper to sort and join than
+    the text patient id). Runs are islands: a run starts at a date more than the window
+    after the ingredient's previous date and ends at one more than the window before
+    its next, so one window pass (lag and lead) finds them, without a running sum.
+    """
     win = rules.get("lines", "regimen_window_days")
     e = events.filter(events.kind == "drug")
-    dd = e.select(Col.PATIENT_ID, "date").distinct()
-    w = ibis.window(group_by=dd.patient_id, order_by=dd.date)  # dates are unique per patient
+    dd = e.select("pkey", "date").distinct()
+    w = ibis.window(group_by=dd.pkey, order_by=dd.date)  # dates are unique per patient
     dd = dd.mutate(gap=dd.date.delta(dd.date.lag().over(w), unit="day"))
     con.create_table("_drug_dates", dd, overwrite=True)
-    di = e.select(Col.PATIENT_ID, "ingredient", "drug_class", "date").distinct()
-    wi = ibis.window(group_by=[di.patient_id, di.ingredient], order_by=di.date)
-    di = di.mutate(_prev=di.date.lag().over(wi))
-    new = (di._prev.isnull() | (di.date.delta(di._prev, unit="day") > win)).cast("int64")
-    wc = ibis.window(group_by=[di.patient_id, di.ingredient], order_by=di.date, rows=(None, 0))
-    di = di.mutate(run=new.sum().over(wc))
-    runs = di.group_by([Col.PATIENT_ID, "ingredient", "run"]).aggregate(
-        drug_class=di.drug_class.max(), run_start=di.date.min(), run_end=di.date.max()
-    )
-    con.create_table("_runs", runs, overwrite=True)
+    con.create_table("_runs", _islands(e, win), overwrite=True)
     b = events.filter(events.kind != "drug")
-    con.create_table("_bundles", b.select(Col.PATIENT_ID, "date", "kind", "bundle_id").distinct(),
+    con.create_table("_bundles", b.select("pkey", "date", "kind", "bundle_id").distinct(),
                      overwrite=True)  # fmt: skip
-    rank = ibis.ifelse(events.kind == "drug", 1, 0)
-    wf = ibis.window(group_by=events.patient_id, order_by=[events.date, rank, events.eid])
-    f = events.mutate(_rn=ibis.row_number().over(wf)).filter(lambda t: t._rn == 0)
-    con.create_table("_cur", f.select(Col.PATIENT_ID, "pkey", start_date=f.date, kind=f.kind,
-                                      bundle_id=f.bundle_id, line=ibis.literal(1).cast("int64")),
-                     overwrite=True)  # fmt: skip
+    con.create_table("_cur", _first_events(events), overwrite=True)
+
+
+def _islands(e: ibis.Table, win: int) -> ibis.Table:
+    """``pkey, ingredient, drug_class, run_start, run_end``: each ingredient's runs of
+    administrations with gaps <= ``win`` days (dates are unique per ingredient)."""
+    di = e.select("pkey", "ingredient", "drug_class", "date").distinct()
+    w = ibis.window(group_by=[di.pkey, di.ingredient], order_by=di.date)
+    di = di.mutate(_prev=di.date.lag().over(w), _next=di.date.lead().over(w))
+    starts = di._prev.isnull() | (di.date.delta(di._prev, unit="day") > win)
+    ends = di._next.isnull() | (di._next.delta(di.date, unit="day") > win)
+    di = di.mutate(_st=starts, _en=ends)
+    edge = di.filter(di._st | di._en)
+    w2 = ibis.window(group_by=[edge.pkey, edge.ingredient], order_by=edge.date)
+    edge = edge.mutate(_nd=edge.date.lead().over(w2))
+    r = edge.filter(edge._st)
+    return r.select("pkey", "ingredient", "drug_class", run_start=r.date,
+                    run_end=ibis.ifelse(r._en, r.date, r._nd))  # fmt: skip
+
+
+def _first_events(events: ibis.Table) -> ibis.Table:
+    """The first line of each patient (``_cur``): the first event; on its date a bundle
+    goes before drugs (the one with the lowest ``eid``: bundles get negative ids)."""
+    m = events.group_by([Col.PATIENT_ID, "pkey"]).aggregate(start_date=events.date.min())
+    b = events.filter(events.kind != "drug")
+    b = b.group_by(["pkey", "date"]).aggregate(kind=b.kind.argmin(b.eid),
+                                               bundle_id=b.bundle_id.argmin(b.eid))  # fmt: skip
+    j = m.left_join(b, [m.pkey == b.pkey, m.start_date == b.date])
+    return j.select(Col.PATIENT_ID, m.pkey, Col.START_DATE, kind=j.kind.fill_null("drug"),
+                    bundle_id=j.bundle_id, line=ibis.literal(1).cast("int64"))  # fmt: skip
 
 
 def _regimen(r: ibis.Table, rules: Rules) -> ibis.Table:
-    """``patient_id, ingredient`` of each drug line's regimen (runs ``r`` joined to ``S``)."""
+    """``pkey, ingredient`` of each drug line's regimen (runs ``r`` joined to ``S``)."""
     win = rules.get("lines", "regimen_window_days")
     add = rules.get("lines", "imid_pi_addition_days")
     classes = rules.get("lines", "addition_exception_classes")
     inreg = r.filter((r.run_start <= r.S + _days(win)) & (r.run_end >= r.S))
-    reg = inreg.select(Col.PATIENT_ID, "ingredient").distinct()
-    cls = inreg.select(Col.PATIENT_ID, "drug_class").distinct()
+    reg = inreg.select("pkey", "ingredient").distinct()
+    cls = inreg.select("pkey", "drug_class").distinct()
     late = r.filter((r.run_start > r.S + _days(win)) & (r.run_start <= r.S + _days(add))
                     & r.drug_class.isin(classes))  # fmt: skip
-    late = late.anti_join(cls, [Col.PATIENT_ID, "drug_class"])
-    w = ibis.window(group_by=[late.patient_id, late.drug_class],
+    late = late.anti_join(cls, ["pkey", "drug_class"])
+    w = ibis.window(group_by=[late.pkey, late.drug_class],
                     order_by=[late.run_start, late.ingredient])  # fmt: skip
     exc = late.mutate(_rn=ibis.row_number().over(w)).filter(lambda t: t._rn == 0)
-    return reg.union(exc.select(Col.PATIENT_ID, "ingredient")).distinct()
+    return reg.union(exc.select("pkey", "ingredient")).distinct()
 
 
 def _rule_breaks(st: _Steps, rules: Rules) -> ibis.Table:
@@ -147,21 +168,21 @@ def _rule_breaks(st: _Steps, rules: Rules) -> ibis.Table:
     cur = st.t("_cur")
     c = cur.filter(cur.kind == "drug").select(Col.PATIENT_ID, "pkey", Col.LINE, S=cur.start_date)
     runs = st.t("_runs")
-    r = runs.join(c.select(Col.PATIENT_ID, "S"), Col.PATIENT_ID)
+    r = runs.join(c.select("pkey", "S"), "pkey")
     new = r.filter(r.run_start > r.S + _days(win)).anti_join(_regimen(r, rules),
-                                                             [Col.PATIENT_ID, "ingredient"])
-    b_new = new.group_by(Col.PATIENT_ID).aggregate(b_new=new.run_start.min())
+                                                             ["pkey", "ingredient"])
+    b_new = new.group_by("pkey").aggregate(b_new=new.run_start.min())
     dd = st.t("_drug_dates")
-    g = dd.join(c.select(Col.PATIENT_ID, "S"), Col.PATIENT_ID)
+    g = dd.join(c.select("pkey", "S"), "pkey")
     g = g.filter((g.date > g.S) & (g.gap > gap))
-    b_gap = g.group_by(Col.PATIENT_ID).aggregate(b_gap=g.date.min())
+    b_gap = g.group_by("pkey").aggregate(b_gap=g.date.min())
     bu = st.t("_bundles")
-    bj = bu.join(c.select(Col.PATIENT_ID, "S"), Col.PATIENT_ID)
+    bj = bu.join(c.select("pkey", "S"), "pkey")
     bj = bj.filter(bj.date > bj.S)
-    b_bun = bj.group_by(Col.PATIENT_ID).aggregate(b_bundle=bj.date.min())
+    b_bun = bj.group_by("pkey").aggregate(b_bundle=bj.date.min())
     s = c
     for t in (b_new, b_gap, b_bun):
-        s = s.left_join(t, Col.PATIENT_ID).drop("patient_id_right")
+        s = s.left_join(t, "pkey").drop("pkey_right")
     return s.mutate(b1=ibis.least(s.b_new, s.b_gap, s.b_bundle))
 
 
@@ -181,17 +202,17 @@ def _progression(st: _Steps, vis: ibis.Table, rules: Rules) -> ibis.Table:
         return s.mutate(t_pd=ibis.null("date"), b_pd=ibis.null("date"))
     rgap = rules.get("lines", "retreatment_gap_days")
     dd = st.t("_drug_dates")
-    j = dd.join(s.select(Col.PATIENT_ID, "S", "b1"), Col.PATIENT_ID)
+    j = dd.join(s.select("pkey", "S", "b1"), "pkey")
     j = j.filter((j.date > j.S) & (j.b1.isnull() | (j.date < j.b1)) & (j.gap > rgap))
-    restarts = j.select(Col.PATIENT_ID, "date")
-    cand = s.semi_join(restarts, Col.PATIENT_ID)
+    restarts = j.select("pkey", "date")
+    cand = s.semi_join(restarts, "pkey")
     cand = cand.select(Col.PATIENT_ID, lkey=cand.pkey, start_date=cand.S, window_end=cand.b1)
     summ, a = assess(cand, vis, rules)
     pd = _confirmed_progression(summ, a)
-    r = restarts.join(pd, Col.PATIENT_ID)
+    r = restarts.join(pd, restarts.pkey == pd.lkey)
     r = r.filter(r.date >= r.t_conf)
-    b_pd = r.group_by(Col.PATIENT_ID).aggregate(b_pd=r.date.min(), t_pd=r.t_pd.min())
-    return s.left_join(b_pd, Col.PATIENT_ID).drop("patient_id_right")
+    b_pd = r.group_by("pkey").aggregate(b_pd=r.date.min(), t_pd=r.t_pd.min())
+    return s.left_join(b_pd, "pkey").drop("pkey_right")
 
 
 def _confirmed_progression(summ: ibis.Table, a: ibis.Table) -> ibis.Table:
@@ -209,10 +230,10 @@ def _drug_lines(st: _Steps) -> ibis.Table:
     s = st.t("_pd")
     s = s.mutate(brk=ibis.least(s.b1, s.b_pd))
     dd = st.t("_drug_dates")
-    j = dd.join(s.select(Col.PATIENT_ID, "S", "brk"), Col.PATIENT_ID)
+    j = dd.join(s.select("pkey", "S", "brk"), "pkey")
     j = j.filter((j.date >= j.S) & (j.brk.isnull() | (j.date < j.brk)))
-    ends = j.group_by(Col.PATIENT_ID).aggregate(end_date=j.date.max())
-    s = s.join(ends, Col.PATIENT_ID)
+    ends = j.group_by("pkey").aggregate(end_date=j.date.max())
+    s = s.join(ends, "pkey")
     rule = ibis.cases(
         (s.brk.isnull(), "last"), (s.brk == s.b_pd, "progression"), (s.brk == s.b_bundle, "bundle"),
         (s.brk == s.b_new, "new_drug"), (s.brk == s.b_gap, "gap"), else_="last",
@@ -225,12 +246,11 @@ def _drug_lines(st: _Steps) -> ibis.Table:
 def _bundle_lines(st: _Steps) -> ibis.Table:
     cur = st.t("_cur")
     b = cur.filter(cur.kind != "drug")
-    nxt = (st.t("_drug_dates").select(Col.PATIENT_ID, "date")
-           .union(st.t("_bundles").select(Col.PATIENT_ID, "date")))  # fmt: skip
-    j = nxt.join(b.select(Col.PATIENT_ID, S=b.start_date), Col.PATIENT_ID)
+    nxt = st.t("_drug_dates").select("pkey", "date").union(st.t("_bundles").select("pkey", "date"))
+    j = nxt.join(b.select("pkey", S=b.start_date), "pkey")
     j = j.filter(j.date > j.S)
-    n = j.group_by(Col.PATIENT_ID).aggregate(brk=j.date.min())
-    b = b.left_join(n, Col.PATIENT_ID).drop("patient_id_right")
+    n = j.group_by("pkey").aggregate(brk=j.date.min())
+    b = b.left_join(n, "pkey").drop("pkey_right")
     return b.select(Col.PATIENT_ID, "pkey", Col.LINE, start_date=b.start_date,
                     end_date=b.start_date, kind=b.kind, bundle_id=b.bundle_id,
                     end_rule=ibis.literal("bundle"), t_pd=ibis.null("date"),
@@ -242,11 +262,11 @@ def _next_cur(st: _Steps) -> ibis.Table:
     n = ln.filter(ln.brk.notnull()).select(Col.PATIENT_ID, "pkey", start_date=ln.brk,
                                            line=ln.line + 1)  # fmt: skip
     bu = st.t("_bundles")
-    j = bu.join(n.select(Col.PATIENT_ID, Col.START_DATE), [Col.PATIENT_ID])
+    j = bu.join(n.select("pkey", Col.START_DATE), "pkey")
     j = j.filter(j.date == j.start_date)
-    w = ibis.window(group_by=j.patient_id, order_by=[j.kind, j.bundle_id])
+    w = ibis.window(group_by=j.pkey, order_by=[j.kind, j.bundle_id])
     j = j.mutate(_rn=ibis.row_number().over(w)).filter(lambda t: t._rn == 0)
-    out = n.left_join(j.select(Col.PATIENT_ID, "kind", "bundle_id"), Col.PATIENT_ID)
+    out = n.left_join(j.select("pkey", "kind", "bundle_id"), "pkey")
     return out.select(Col.PATIENT_ID, "pkey", Col.START_DATE, kind=out.kind.fill_null("drug"),
                       bundle_id=out.bundle_id, line=out.line)  # fmt: skip
 
