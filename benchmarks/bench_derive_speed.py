@@ -69,7 +69,7 @@ def main() -> None:
             last[:] = [now, cpu]
 
     t1, c1 = time.perf_counter(), _cpu()
-    out = derive_raw(raw, progress=progress)
+    out = derive_raw(raw, progress=progress, release=True)
     progress("done")
     t_derive, c_derive = time.perf_counter() - t1, _cpu() - c1
     print(f"patients {rows['patients']:,}  administrations {rows['administrations']:,}  "

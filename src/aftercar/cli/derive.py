@@ -89,7 +89,7 @@ def _derive_raw(rawdir: Path, output: Path, rules, fmt: str) -> None:
         def step(text: str) -> None:
             bar.update(task, description=text, advance=1)
 
-        result = derive_raw(raw, rules=rule_set, progress=step)
+        result = derive_raw(raw, rules=rule_set, progress=step, release=True)
         bar.update(task, description="writing", advance=1)
         written = write_derivation(result, output, fmt)
         bar.update(task, description="done", completed=_STEPS + 2)

@@ -49,7 +49,7 @@ def derive_folder(rawdir, out, *, rules=None, format: str = "csv", progress=None
     from aftercar.derive.raw.write import write_derivation
 
     rule_set = rules if isinstance(rules, Rules) else load_rules(rules)
-    result = derive_raw(read_raw(rawdir), rules=rule_set, progress=progress)
+    result = derive_raw(read_raw(rawdir), rules=rule_set, progress=progress, release=True)
     write_derivation(result, Path(out), format)
     return Path(out)
 
