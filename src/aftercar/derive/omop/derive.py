@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -49,12 +50,16 @@ class OmopDerivation:
         ``patient_id, diagnosis_date, condition_concept_id`` (first myeloma condition).
     concepts
         The concept mappings used.
+    n_excluded
+        The first ``n_excluded`` rows of ``result.attrition`` are the persons the
+        cohort definition leaves out (steps 3-4); the rest are the derivation's.
     """
 
     result: RawDerivation
     cohort_steps: pa.Table
     diagnosis: pa.Table
     concepts: Concepts
+    n_excluded: int = 0
 
 
 def _rename_tables(t: pa.Table, col: str = "table") -> pa.Table:
@@ -125,12 +130,31 @@ def derive_omop(
     step("reading the OMOP tables")
     cmap = concepts if isinstance(concepts, Concepts) else load_concepts(concepts, rules)
     tables = open_source(con, source, schema)
+    out = derive_tables(con, tables, cmap, rules, progress)
+    close_source(con, source)
+    return out
+
+
+def derive_tables(
+    con,
+    tables: dict[str, ibis.Table],
+    concepts: Concepts,
+    rules: Rules,
+    progress: Callable[[str], None] | None = None,
+) -> OmopDerivation:
+    """Derive the cohort of opened OMOP ``tables`` (:func:`open_source`) on ``con``.
+
+    What :func:`derive_omop` does once the source is open; the batched derivation
+    (:mod:`aftercar.derive.omop.batched`) calls it once per batch of persons, with
+    every table restricted to the batch's ``person_id`` range.
+    """
+    step = progress or (lambda _s: None)
     step("mapping OMOP concepts to drugs, procedures and labs")
-    om = cohort.build(con, tables, cmap, rules)
+    om = cohort.build(con, tables, concepts, rules)
     _lab_check(con, om.raw["labs"], rules)
     res = derive_raw(om.raw, rules=rules, con=con, progress=progress)
-    attrition = pa.concat_tables([om.excluded.to_pyarrow().cast(res.attrition.schema),
-                                  _rename_tables(res.attrition)])  # fmt: skip
+    excluded = om.excluded.to_pyarrow().cast(res.attrition.schema)
+    attrition = pa.concat_tables([excluded, _rename_tables(res.attrition)])
     audit = {k: _rename_tables(v) for k, v in res.audit.items()}
     steps = [*om.steps, (cohort.STEP_INDEX, res.patients.num_rows)]
     steps_t = pa.table({"step": [s for s, _ in steps], "persons": [n for _, n in steps]})
@@ -138,9 +162,7 @@ def derive_omop(
                              diagnosis_date=om.diagnosis.diagnosis_date,
                              condition_concept_id=om.diagnosis.condition_concept_id)  # fmt: skip
     result = RawDerivation(res.patients, res.lines, audit, attrition)
-    out = OmopDerivation(result, steps_t, dx.to_pyarrow(), cmap)
-    close_source(con, source)
-    return out
+    return OmopDerivation(result, steps_t, dx.to_pyarrow(), concepts, excluded.num_rows)
 
 
-__all__ = ["OMOP_TABLES", "OmopDerivation", "derive_omop"]
+__all__ = ["OMOP_TABLES", "OmopDerivation", "derive_omop", "derive_tables"]
