@@ -16,6 +16,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
+from aftercar.cli import main
 from aftercar.derive.omop import derive_omop, write_omop_derivation
 from aftercar.derive.omop.batched import derive_omop_batched, person_batches
 from aftercar.simulate import write_simulated
@@ -48,8 +49,10 @@ def runs(tmp_path_factory):
     _add_persons(omop)
     one = work / "one"
     write_omop_derivation(derive_omop(omop), one, "csv", episodes=True, source=omop)
-    run = derive_omop_batched(omop, work / "batched", "csv", batch_persons=40, episodes=True)
-    return one, work / "batched", run
+    batched = work / "batched"
+    args = ["derive", "--omop", str(omop), "-o", str(batched), "--write-episodes"]
+    assert main([*args, "--batch-persons", "40"]) == 0
+    return one, batched, omop
 
 
 def _files(folder: Path) -> set[Path]:
@@ -57,8 +60,8 @@ def _files(folder: Path) -> set[Path]:
 
 
 def test_batches_write_the_files_of_one_run(runs):
-    one, batched, run = runs
-    assert run.batches == 2
+    one, batched, omop = runs
+    assert len(person_batches(ibis.read_parquet(omop / "person.parquet"), 40)) == 2
     assert _files(batched) == _files(one)
     for rel in sorted(_files(one)):
         if rel.suffix != ".csv":
@@ -75,14 +78,28 @@ def test_batches_write_the_files_of_one_run(runs):
 
 
 def test_cohort_steps_add_up_and_exclusions_are_listed(runs):
-    one, batched, run = runs
+    one, batched, _omop = runs
     steps = pacsv.read_csv(batched / "audit" / "omop_cohort.csv")["persons"].to_pylist()
     assert steps[0] == 64 and steps[1] == 62 and steps[2] == 60
-    assert run.steps["persons"].to_pylist() == steps
     attrition = pacsv.read_csv(batched / "audit" / "attrition.csv")
     listed = attrition.filter(pa.compute.equal(attrition["table"], "person"))
     assert set(listed["row"].to_pylist()) >= {1000, 1001}
-    assert run.patients == pacsv.read_csv(one / "patients.csv").num_rows == steps[-1]
+    assert pacsv.read_csv(one / "patients.csv").num_rows == steps[-1] > 0
+
+
+def test_batched_api_returns_the_counts(runs, tmp_path):
+    _one, batched, omop = runs
+    run = derive_omop_batched(omop, tmp_path / "api", "parquet", batch_persons=0)
+    assert run.batches == 1
+    steps = pacsv.read_csv(batched / "audit" / "omop_cohort.csv")
+    assert run.steps.equals(steps)
+    assert run.patients == pq.read_table(tmp_path / "api" / "patients.parquet").num_rows
+    assert run.unused == pacsv.read_csv(batched / "audit" / "attrition.csv").num_rows
+
+
+def test_negative_batch_size_is_refused(tmp_path):
+    args = ["derive", "--omop", str(tmp_path), "-o", str(tmp_path / "o")]
+    assert main([*args, "--batch-persons", "-1"]) == 2
 
 
 def test_person_batches_cut_the_sorted_ids():
