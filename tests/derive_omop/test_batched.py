@@ -55,6 +55,20 @@ def runs(tmp_path_factory):
     return one, batched, omop
 
 
+def test_omop_parts_get_ids_of_their_own(runs, tmp_path):
+    raw = runs[2].parent / "raw"
+    write_omop(raw, tmp_path, "parquet", first_person_id=1001, first_row_id=10**10 + 1)
+    default = runs[2]
+    n = pq.read_table(default / "person.parquet").num_rows - len(_EXTRA)
+    assert pq.read_table(tmp_path / "person.parquet")["person_id"].to_pylist() == list(
+        range(1001, 1001 + n))  # fmt: skip
+    for name, rid in (("drug_exposure", "drug_exposure_id"), ("measurement", "measurement_id")):
+        a = pq.read_table(default / f"{name}.parquet")
+        b = pq.read_table(tmp_path / f"{name}.parquet")
+        assert pa.compute.add(a[rid], 10**10).equals(b[rid])
+        assert pa.compute.add(a["person_id"], 1000).equals(b["person_id"])
+
+
 def _files(folder: Path) -> set[Path]:
     return {p.relative_to(folder) for p in folder.rglob("*") if p.is_file()}
 
