@@ -3,7 +3,8 @@
 A simulated OMOP instance, plus persons whose ids have more digits (so that the
 text order of ``patient_id`` is not the numeric batch order) and persons who leave
 the cohort (no CAR T: listed in the attrition; no myeloma: only counted), is derived
-in one run and in batches of 40 persons; every written file is compared.
+in one run and in batches of 25 persons (the last: nobody of the cohort); every written
+file is compared.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def _add_persons(omop: Path) -> None:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     work = tmp_path_factory.mktemp("batched")
-    write_simulated(60, work, seed=23, format="parquet", raw=True)
+    write_simulated(50, work, seed=23, format="parquet", raw=True)
     omop = work / "omop"
     write_omop(work / "raw", omop, "parquet")
     _add_persons(omop)
@@ -51,7 +52,7 @@ def runs(tmp_path_factory):
     write_omop_derivation(derive_omop(omop), one, "csv", episodes=True, source=omop)
     batched = work / "batched"
     args = ["derive", "--omop", str(omop), "-o", str(batched), "--write-episodes"]
-    assert main([*args, "--batch-persons", "40"]) == 0
+    assert main([*args, "--batch-persons", "25"]) == 0
     return one, batched, omop
 
 
@@ -75,7 +76,7 @@ def _files(folder: Path) -> set[Path]:
 
 def test_batches_write_the_files_of_one_run(runs):
     one, batched, omop = runs
-    assert len(person_batches(ibis.read_parquet(omop / "person.parquet"), 40)) == 2
+    assert len(person_batches(ibis.read_parquet(omop / "person.parquet"), 25)) == 3
     assert _files(batched) == _files(one)
     for rel in sorted(_files(one)):
         if rel.suffix != ".csv":
@@ -94,7 +95,7 @@ def test_batches_write_the_files_of_one_run(runs):
 def test_cohort_steps_add_up_and_exclusions_are_listed(runs):
     one, batched, _omop = runs
     steps = pacsv.read_csv(batched / "audit" / "omop_cohort.csv")["persons"].to_pylist()
-    assert steps[0] == 64 and steps[1] == 62 and steps[2] == 60
+    assert steps[0] == 54 and steps[1] == 52 and steps[2] == 50
     attrition = pacsv.read_csv(batched / "audit" / "attrition.csv")
     listed = attrition.filter(pa.compute.equal(attrition["table"], "person"))
     assert set(listed["row"].to_pylist()) >= {1000, 1001}

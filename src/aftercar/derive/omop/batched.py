@@ -39,7 +39,13 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from aftercar.derive.omop.concepts import Concepts, load_concepts
-from aftercar.derive.omop.derive import OmopDerivation, derive_tables
+from aftercar.derive.omop.derive import (
+    OmopDerivation,
+    cohort_steps,
+    derive_mapped,
+    derive_tables,
+    map_tables,
+)
 from aftercar.derive.omop.episodes import EPISODE_SCHEMA, EVENT_SCHEMA
 from aftercar.derive.omop.source import close_source, open_source
 from aftercar.derive.omop.write import episode_tables, synthetic_marker
@@ -130,6 +136,7 @@ class _Parts:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
         self.writers: dict[str, tuple[pq.ParquetWriter, pa.Schema]] = {}
 
     def write(self, name: str, table: pa.Table) -> None:
@@ -335,26 +342,43 @@ class _Run:
     progress: Callable[[str], None]
 
 
+def _one_batch(con, tables: dict[str, ibis.Table], o: _Run, parts: _Parts, i: int) -> pa.Table:
+    """Derive one batch into ``parts``; return its cohort attrition steps.
+
+    A batch none of whose persons enters the cohort (persons without myeloma, say)
+    only lists the persons it leaves out: the raw derivation is not run on nobody.
+    """
+    o.progress("mapping OMOP concepts to drugs, procedures and labs")
+    om = map_tables(con, tables, o.concepts, o.rules)
+    if not om.raw["patients"].count().to_pyarrow().as_py():
+        parts.write("audit/attrition", _with(om.excluded.to_pyarrow(), _PART, 0))
+        return cohort_steps(om, 0)
+    d = derive_mapped(con, om, o.concepts, o.rules, o.progress)
+    _append(parts, d, i, o.episodes)
+    return d.cohort_steps
+
+
 def _derive_batches(o: _Run, con, work: Path) -> tuple[BatchedRun, dict[str, Path]]:
     """Derive batch after batch into temporary files under ``work``."""
     tables = open_source(con, o.source, o.schema)
     batches = person_batches(tables["person"], o.batch_persons)
-    parts, run = _Parts(work), BatchedRun(steps=pa.table({}), batches=len(batches))
-    steps = None
+    parts, steps = _Parts(work / "parts"), None
     try:
         for i, bounds in enumerate(batches):
             where = "" if bounds is None else f" (person_id {bounds[0]} to {bounds[1]})"
             o.progress(f"batch {i + 1} of {len(batches)}{where}")
             batch = tables if bounds is None else restrict(tables, *bounds)
-            d = derive_tables(con, batch, o.concepts, o.rules, o.progress)
-            _append(parts, d, i, o.episodes)
-            steps = _add_steps(steps, d.cohort_steps)
-            del d
+            steps = _add_steps(steps, _one_batch(con, batch, o, parts, i))
+        if "patients" not in parts.writers:  # nobody in the cohort: one run, as derive_omop
+            parts.close()
+            parts, batches = _Parts(work / "parts-whole"), [None]
+            d = derive_tables(con, tables, o.concepts, o.rules, o.progress)
+            _append(parts, d, 0, o.episodes)
+            steps = d.cohort_steps
     finally:
         files = parts.close()
         close_source(con, o.source)
-    run.steps = steps
-    return run, files
+    return BatchedRun(steps=steps, batches=len(batches)), files
 
 
 def _finish(o: _Run, run: BatchedRun, parts: dict[str, Path], output: Path, fmt: str,

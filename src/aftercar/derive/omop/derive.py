@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 
 from aftercar.derive.omop import cohort
 from aftercar.derive.omop.concepts import Concepts, load_concepts
+from aftercar.derive.omop.mapping import OmopRaw
 from aftercar.derive.omop.source import close_source, open_source
 from aftercar.derive.raw.derive import derive_raw
 from aftercar.derive.raw.labs import normalise_labs
@@ -150,19 +151,37 @@ def derive_tables(
     """
     step = progress or (lambda _s: None)
     step("mapping OMOP concepts to drugs, procedures and labs")
+    return derive_mapped(con, map_tables(con, tables, concepts, rules), concepts, rules,
+                         progress)  # fmt: skip
+
+
+def map_tables(con, tables: dict[str, ibis.Table], concepts: Concepts, rules: Rules) -> OmopRaw:
+    """The raw tables of the cohort's persons (:func:`cohort.build`), measurements checked."""
     om = cohort.build(con, tables, concepts, rules)
     _lab_check(con, om.raw["labs"], rules)
+    return om
+
+
+def cohort_steps(om: OmopRaw, n_index: int) -> pa.Table:
+    """``step, persons``: the cohort attrition, ``n_index`` persons at the last step."""
+    steps = [*om.steps, (cohort.STEP_INDEX, n_index)]
+    return pa.table({"step": [s for s, _ in steps],
+                     "persons": pa.array([n for _, n in steps], pa.int64())})  # fmt: skip
+
+
+def derive_mapped(con, om: OmopRaw, concepts: Concepts, rules: Rules,
+                  progress: Callable[[str], None] | None = None) -> OmopDerivation:  # fmt: skip
+    """Run the raw-records derivation on mapped tables (:func:`map_tables`)."""
     res = derive_raw(om.raw, rules=rules, con=con, progress=progress)
     excluded = om.excluded.to_pyarrow().cast(res.attrition.schema)
     attrition = pa.concat_tables([excluded, _rename_tables(res.attrition)])
     audit = {k: _rename_tables(v) for k, v in res.audit.items()}
-    steps = [*om.steps, (cohort.STEP_INDEX, res.patients.num_rows)]
-    steps_t = pa.table({"step": [s for s, _ in steps], "persons": [n for _, n in steps]})
     dx = om.diagnosis.select(**{Col.PATIENT_ID: om.diagnosis.person_id.cast("string")},
                              diagnosis_date=om.diagnosis.diagnosis_date,
                              condition_concept_id=om.diagnosis.condition_concept_id)  # fmt: skip
     result = RawDerivation(res.patients, res.lines, audit, attrition)
-    return OmopDerivation(result, steps_t, dx.to_pyarrow(), concepts, excluded.num_rows)
+    return OmopDerivation(result, cohort_steps(om, res.patients.num_rows), dx.to_pyarrow(),
+                          concepts, excluded.num_rows)  # fmt: skip
 
-
-__all__ = ["OMOP_TABLES", "OmopDerivation", "derive_omop", "derive_tables"]
+__all__ = ["OMOP_TABLES", "OmopDerivation", "cohort_steps", "derive_mapped", "derive_omop",
+           "derive_tables", "map_tables"]  # fmt: skip
