@@ -148,8 +148,9 @@ def _derive(args, omop: Path) -> None:
     res = json.loads(out.stdout.strip().splitlines()[-1])
     use = resource.getrusage(resource.RUSAGE_CHILDREN)  # the child only (simulation in-process)
     cpu, peak = use.ru_utime + use.ru_stime, use.ru_maxrss / 2**20  # KiB -> GiB
-    print(f"engine {args.engine}, {res['batches']} batch(es) of <= {args.batch_persons:,} "
-          f"persons: derive --omop end to end {res['wall_s']} s wall, {cpu:.1f} s CPU, "
+    size = f"of <= {args.batch_persons:,} persons" if args.batch_persons else "(one run)"
+    print(f"engine {args.engine}, {res['batches']} batch(es) {size}: derive --omop end to end "
+          f"{res['wall_s']} s wall, {cpu:.1f} s CPU, "
           f"peak {peak:.2f} GiB; {res['patients']:,} patients, {res['lines']:,} lines, "
           f"{res['unused_rows']:,} OMOP rows not used; {res['output_gb']} GB written "
           f"({args.format})")  # fmt: skip
