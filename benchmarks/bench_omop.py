@@ -5,7 +5,7 @@ Usage::
     # generate the 1,000,000-person instance once (in parts of 100,000 persons) ...
     python benchmarks/bench_omop.py --patients 1000000 --workdir /data/omop1m --only-simulate
     # ... then derive it, as often as needed
-    python benchmarks/bench_omop.py --omop /data/omop1m/omop --batch-persons 200000
+    python benchmarks/bench_omop.py --omop /data/omop1m/omop --batch-persons 25000
     # both at once, in a temporary folder
     python benchmarks/bench_omop.py --patients 20000 --chunk 10000
     python benchmarks/bench_omop.py --omop /data/omop1m/omop --engine spark
@@ -162,7 +162,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=20261213)
     p.add_argument("--chunk", type=int, default=100_000, help="persons simulated at a time")
     p.add_argument("--engine", default="duckdb", help="duckdb or spark")
-    p.add_argument("--batch-persons", type=int, default=200_000, help="0 = one batch")
+    p.add_argument("--batch-persons", type=int, default=25_000, help="0 = one batch")
     p.add_argument("--format", default="parquet", help="output format: parquet or csv")
     p.add_argument("--threads", type=int, default=None, help="DuckDB threads")
     p.add_argument("--memory-limit", help="DuckDB memory_limit per engine (default 2500MB)")

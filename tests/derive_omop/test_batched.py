@@ -123,3 +123,12 @@ def test_person_batches_cut_the_sorted_ids():
     assert person_batches(person, 3) == [(1, 3), (5, 9)]
     assert person_batches(person, 6) == [None]
     assert person_batches(person, 0) == [None]
+
+
+def test_cli_default_batch_is_the_library_default():
+    import inspect
+
+    from aftercar.cli.derive import derive
+    from aftercar.derive.omop import DEFAULT_BATCH_PERSONS
+
+    assert inspect.signature(derive).parameters["batch_persons"].default == DEFAULT_BATCH_PERSONS

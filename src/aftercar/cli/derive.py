@@ -53,7 +53,7 @@ def derive(
         int,
         typer.Option("--batch-persons", help="OMOP on DuckDB: derive this many persons at a "
                      "time, outputs streamed to disk (memory of one batch); 0 = one batch."),
-    ] = 200_000,
+    ] = 25_000,  # = aftercar.derive.omop.batched.DEFAULT_BATCH_PERSONS (kept out of CLI start)
 ) -> None:
     """Derive lines of therapy and IMWG responses from raw records or an OMOP CDM instance
     (--omop; docs/omop.md): curated cohort + audit."""

@@ -7,7 +7,7 @@ derive_omop(source, *, con=None, schema=None, concepts=None, rules=None, progres
     curated ``patients`` + ``lines``, audit, attrition, cohort attrition counts.
 write_omop_derivation(d, output, fmt, *, episodes=False, source=None, schema=None)
     Write the cohort folder, and EPISODE / EPISODE_EVENT rows.
-derive_omop_batched(source, output, fmt, *, batch_persons=200_000, ...)
+derive_omop_batched(source, output, fmt, *, batch_persons=25_000, ...)
     Both, in batches of persons, the outputs streamed to disk (bounded memory).
 derive_omop_folder(source, output, **options) -> Path
     Both steps (what ``aftercar report --omop`` does before the analysis; batched

@@ -54,8 +54,11 @@ from aftercar.io import neutralise_table, write_cohort
 from aftercar.io.writer import _as_arrow  # the cohort contract of write_cohort, batch by batch
 from aftercar.schema import Col
 
-#: Persons per batch by default (``aftercar derive --omop --batch-persons``).
-DEFAULT_BATCH_PERSONS = 200_000
+#: Persons per batch by default (``aftercar derive --omop --batch-persons``). Peak memory
+#: follows the batch: 1.69 / 2.68 / 3.72 / 7.73 GiB for 5,000 / 10,000 / 20,000 / 50,000
+#: simulated persons in one batch (``benchmarks/bench_omop.py``, 2026-12-02), so 25,000
+#: keeps a batch near 4.5 GiB, well within 8 GiB.
+DEFAULT_BATCH_PERSONS = 25_000
 #: Memory each in-process DuckDB of the batched run may hold before it spills to disk.
 ENGINE_MEMORY = "2500MB"
 _ROWS = 1 << 17  # rows per record batch when streaming a file out
