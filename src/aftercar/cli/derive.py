@@ -3,6 +3,7 @@ instance (``--omop``) in, a curated cohort out."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -48,6 +49,11 @@ def derive(
         typer.Option("--write-episodes", help="Also write the lines as OMOP EPISODE and "
                      "EPISODE_EVENT rows (OUT/episodes/; and into a DuckDB source)."),
     ] = False,
+    batch_persons: Annotated[
+        int,
+        typer.Option("--batch-persons", help="OMOP on DuckDB: derive this many persons at a "
+                     "time, outputs streamed to disk (memory of one batch); 0 = one batch."),
+    ] = 25_000,  # = aftercar.derive.omop.batched.DEFAULT_BATCH_PERSONS (kept out of CLI start)
 ) -> None:
     """Derive lines of therapy and IMWG responses from raw records or an OMOP CDM instance
     (--omop; docs/omop.md): curated cohort + audit."""
@@ -60,8 +66,12 @@ def derive(
     if write_episodes and omop is None:
         raise InputError("--write-episodes writes OMOP EPISODE rows and needs --omop SOURCE. "
                          "Fix: `aftercar derive --omop SOURCE -o OUT --write-episodes`.")
+    if batch_persons < 0:
+        raise InputError(f"--batch-persons must be >= 0, not {batch_persons}. Fix: pass a "
+                         "number of persons per batch, or 0 for one batch.")  # fmt: skip
     if omop is not None:
-        _derive_omop(omop, output, rules, fmt, schema, engine, concepts, write_episodes)
+        opts = _OmopOptions(schema, engine, concepts, write_episodes, batch_persons)
+        _derive_omop(omop, output, rules, fmt, opts)
         return
     if rawdir is None:
         raise InputError("no input given. Fix: `aftercar derive RAWDIR -o OUT` or "
@@ -99,38 +109,68 @@ def _derive_raw(rawdir: Path, output: Path, rules, fmt: str) -> None:
     typer.echo(f"Files: {', '.join(str(p) for p in written[:2])} and audit/.")
 
 
-def _derive_omop(source: str, output: Path, rules, fmt: str, schema, engine: str, concepts,
-                 episodes: bool) -> None:  # fmt: skip
-    """``aftercar derive --omop``: OMOP tables -> raw tables -> the same derivation."""
-    from aftercar.backends import connect
-    from aftercar.derive.omop import derive_omop, write_omop_derivation
+@dataclass(frozen=True)
+class _OmopOptions:
+    """The ``--omop`` options of ``aftercar derive``."""
+
+    schema: str | None
+    engine: str
+    concepts: Path | None
+    episodes: bool
+    batch_persons: int
+
+
+def _derive_omop(source: str, output: Path, rules, fmt: str, o: _OmopOptions) -> None:
+    """``aftercar derive --omop``: OMOP tables -> raw tables -> the same derivation.
+
+    DuckDB: in batches of persons, streamed to disk
+    (:func:`aftercar.derive.omop.derive_omop_batched`); Spark: in one run.
+    """
     from aftercar.derive.raw.rules import load_rules
 
-    con = connect(engine)
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as bar:
-        task = bar.add_task("reading OMOP tables", total=_STEPS + 4)
+        task = bar.add_task("reading OMOP tables", total=None)
 
         def step(text: str) -> None:
             bar.update(task, description=text, advance=1)
 
-        d = derive_omop(source, con=con, schema=schema, concepts=concepts,
-                        rules=load_rules(rules), progress=step)  # fmt: skip
-        bar.update(task, description="writing", advance=1)
-        written = write_omop_derivation(d, output, fmt, episodes=episodes, source=source,
-                                        schema=schema)  # fmt: skip
-        bar.update(task, description="done", completed=_STEPS + 4)
-    for s, n in zip(d.cohort_steps["step"].to_pylist(), d.cohort_steps["persons"].to_pylist(),
+        run = (_omop_batched if o.engine == "duckdb" else _omop_one_run)(
+            source, output, load_rules(rules), fmt, o, step)  # fmt: skip
+        bar.update(task, description="done")
+    for s, n in zip(run.steps["step"].to_pylist(), run.steps["persons"].to_pylist(),
                     strict=True):  # fmt: skip
         typer.echo(f"{n:>10,}  {s}")
-    typer.echo(f"{d.result.patients.num_rows} patients, {d.result.lines.num_rows} lines written "
-               f"to {output}; {d.result.attrition.num_rows} OMOP rows not used (see "
-               "audit/attrition).")  # fmt: skip
-    if episodes:
+    typer.echo(f"{run.patients} patients, {run.lines} lines written to {output}; "
+               f"{run.unused} OMOP rows not used (see audit/attrition).")  # fmt: skip
+    if o.episodes:
         typer.echo(f"EPISODE rows: {output / 'episodes'}"
                    + (f" and the episode tables of {source}" if Path(source).is_file() else ""))
-    typer.echo(f"Files: {', '.join(str(p) for p in written[:2])} and audit/.")
+    typer.echo(f"Files: {', '.join(str(p) for p in run.written[:2])} and audit/.")
+
+
+def _omop_batched(source: str, output: Path, rules, fmt: str, o: _OmopOptions, step):
+    from aftercar.derive.omop import derive_omop_batched
+
+    return derive_omop_batched(source, output, fmt, batch_persons=o.batch_persons,
+                               schema=o.schema, concepts=o.concepts, rules=rules,
+                               episodes=o.episodes, progress=step)  # fmt: skip
+
+
+def _omop_one_run(source: str, output: Path, rules, fmt: str, o: _OmopOptions, step):
+    """Spark (it spills by itself): one run, its outputs held as Arrow."""
+    from aftercar.backends import connect
+    from aftercar.derive.omop import BatchedRun, derive_omop, write_omop_derivation
+
+    d = derive_omop(source, con=connect(o.engine), schema=o.schema, concepts=o.concepts,
+                    rules=rules, progress=step)  # fmt: skip
+    step("writing")
+    written = write_omop_derivation(d, output, fmt, episodes=o.episodes, source=source,
+                                    schema=o.schema)  # fmt: skip
+    r = d.result
+    return BatchedRun(d.cohort_steps, r.patients.num_rows, r.lines.num_rows,
+                      r.attrition.num_rows, 1, written)  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

@@ -268,7 +268,19 @@ _CONVERT = {"administrations": ("drug_exposure", _drugs),
             "labs": ("measurement", _measurements)}  # fmt: skip
 
 
-def write_omop(raw: str | Path, out: str | Path, fmt: str = "parquet") -> tuple[Path, ...]:
+def _offset(t: pa.Table, by: int, cols: tuple[str, ...]) -> pa.Table:
+    """``t`` with ``by`` added to the id columns ``cols`` it has."""
+    for c in cols:
+        if by and c in t.column_names:
+            t = t.set_column(t.column_names.index(c), c, pc.add(t[c], pa.scalar(by, pa.int64())))
+    return t
+
+
+_PERSON_KEYED = ("person_id", "observation_period_id", "condition_occurrence_id")
+
+
+def write_omop(raw: str | Path, out: str | Path, fmt: str = "parquet", *,
+               first_person_id: int = 1, first_row_id: int = 1) -> tuple[Path, ...]:  # fmt: skip
     """Write the raw folder ``raw`` as an OMOP CDM instance (one file per table) in ``out``.
 
     Parameters
@@ -280,6 +292,11 @@ def write_omop(raw: str | Path, out: str | Path, fmt: str = "parquet") -> tuple[
         Output folder (created).
     fmt
         ``"parquet"`` or ``"csv"``.
+    first_person_id, first_row_id
+        The first ``person_id`` (persons are numbered from it in file order) and the
+        first ``drug_exposure_id`` / ``procedure_occurrence_id`` / ``measurement_id``:
+        instances written part by part (``benchmarks/bench_omop.py``) give each part
+        ids of its own.
 
     Returns
     -------
@@ -291,17 +308,18 @@ def write_omop(raw: str | Path, out: str | Path, fmt: str = "parquet") -> tuple[
     cc = _Concepts()
     pats = pa.concat_tables(list(_batches(_file(raw, "patients"))))
     known = pats[Col.PATIENT_ID].combine_chunks()
+    shift = first_person_id - 1
     w = _Writer(out, fmt)
     try:
         for name, t in {**_persons(pats), **_vocabulary(cc)}.items():
-            w.write(name, t)
+            w.write(name, _offset(t, shift, _PERSON_KEYED))
         for src, (name, fn) in _CONVERT.items():
-            first = 1
+            first = first_row_id
             for b in _batches(_file(raw, src)):
-                w.write(name, fn(b, known, first, cc))
+                w.write(name, _offset(fn(b, known, first, cc), shift, ("person_id",)))
                 first += b.num_rows
             if src == "administrations":
-                w.write(name, _index_products(pats, first, cc))
+                w.write(name, _offset(_index_products(pats, first, cc), shift, ("person_id",)))
     finally:
         files = w.close()
     marker = raw / PROVENANCE_FILE  # the instance is as synthetic as the records it holds

@@ -15,11 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from aftercar.derive.omop import cohort
 from aftercar.derive.omop.concepts import Concepts, load_concepts
+from aftercar.derive.omop.mapping import OmopRaw
 from aftercar.derive.omop.source import close_source, open_source
 from aftercar.derive.raw.derive import derive_raw
 from aftercar.derive.raw.labs import normalise_labs
@@ -49,12 +51,16 @@ class OmopDerivation:
         ``patient_id, diagnosis_date, condition_concept_id`` (first myeloma condition).
     concepts
         The concept mappings used.
+    n_excluded
+        The first ``n_excluded`` rows of ``result.attrition`` are the persons the
+        cohort definition leaves out (steps 3-4); the rest are the derivation's.
     """
 
     result: RawDerivation
     cohort_steps: pa.Table
     diagnosis: pa.Table
     concepts: Concepts
+    n_excluded: int = 0
 
 
 def _rename_tables(t: pa.Table, col: str = "table") -> pa.Table:
@@ -125,22 +131,57 @@ def derive_omop(
     step("reading the OMOP tables")
     cmap = concepts if isinstance(concepts, Concepts) else load_concepts(concepts, rules)
     tables = open_source(con, source, schema)
-    step("mapping OMOP concepts to drugs, procedures and labs")
-    om = cohort.build(con, tables, cmap, rules)
-    _lab_check(con, om.raw["labs"], rules)
-    res = derive_raw(om.raw, rules=rules, con=con, progress=progress)
-    attrition = pa.concat_tables([om.excluded.to_pyarrow().cast(res.attrition.schema),
-                                  _rename_tables(res.attrition)])  # fmt: skip
-    audit = {k: _rename_tables(v) for k, v in res.audit.items()}
-    steps = [*om.steps, (cohort.STEP_INDEX, res.patients.num_rows)]
-    steps_t = pa.table({"step": [s for s, _ in steps], "persons": [n for _, n in steps]})
-    dx = om.diagnosis.select(**{Col.PATIENT_ID: om.diagnosis.person_id.cast("string")},
-                             diagnosis_date=om.diagnosis.diagnosis_date,
-                             condition_concept_id=om.diagnosis.condition_concept_id)  # fmt: skip
-    result = RawDerivation(res.patients, res.lines, audit, attrition)
-    out = OmopDerivation(result, steps_t, dx.to_pyarrow(), cmap)
+    out = derive_tables(con, tables, cmap, rules, progress)
     close_source(con, source)
     return out
 
 
-__all__ = ["OMOP_TABLES", "OmopDerivation", "derive_omop"]
+def derive_tables(
+    con,
+    tables: dict[str, ibis.Table],
+    concepts: Concepts,
+    rules: Rules,
+    progress: Callable[[str], None] | None = None,
+) -> OmopDerivation:
+    """Derive the cohort of opened OMOP ``tables`` (:func:`open_source`) on ``con``.
+
+    What :func:`derive_omop` does once the source is open; the batched derivation
+    (:mod:`aftercar.derive.omop.batched`) calls it once per batch of persons, with
+    every table restricted to the batch's ``person_id`` range.
+    """
+    step = progress or (lambda _s: None)
+    step("mapping OMOP concepts to drugs, procedures and labs")
+    return derive_mapped(con, map_tables(con, tables, concepts, rules), concepts, rules,
+                         progress)  # fmt: skip
+
+
+def map_tables(con, tables: dict[str, ibis.Table], concepts: Concepts, rules: Rules) -> OmopRaw:
+    """The raw tables of the cohort's persons (:func:`cohort.build`), measurements checked."""
+    om = cohort.build(con, tables, concepts, rules)
+    _lab_check(con, om.raw["labs"], rules)
+    return om
+
+
+def cohort_steps(om: OmopRaw, n_index: int) -> pa.Table:
+    """``step, persons``: the cohort attrition, ``n_index`` persons at the last step."""
+    steps = [*om.steps, (cohort.STEP_INDEX, n_index)]
+    return pa.table({"step": [s for s, _ in steps],
+                     "persons": pa.array([n for _, n in steps], pa.int64())})  # fmt: skip
+
+
+def derive_mapped(con, om: OmopRaw, concepts: Concepts, rules: Rules,
+                  progress: Callable[[str], None] | None = None) -> OmopDerivation:  # fmt: skip
+    """Run the raw-records derivation on mapped tables (:func:`map_tables`)."""
+    res = derive_raw(om.raw, rules=rules, con=con, progress=progress)
+    excluded = om.excluded.to_pyarrow().cast(res.attrition.schema)
+    attrition = pa.concat_tables([excluded, _rename_tables(res.attrition)])
+    audit = {k: _rename_tables(v) for k, v in res.audit.items()}
+    dx = om.diagnosis.select(**{Col.PATIENT_ID: om.diagnosis.person_id.cast("string")},
+                             diagnosis_date=om.diagnosis.diagnosis_date,
+                             condition_concept_id=om.diagnosis.condition_concept_id)  # fmt: skip
+    result = RawDerivation(res.patients, res.lines, audit, attrition)
+    return OmopDerivation(result, cohort_steps(om, res.patients.num_rows), dx.to_pyarrow(),
+                          concepts, excluded.num_rows)  # fmt: skip
+
+__all__ = ["OMOP_TABLES", "OmopDerivation", "cohort_steps", "derive_mapped", "derive_omop",
+           "derive_tables", "map_tables"]  # fmt: skip

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from aftercar.derive.omop.concepts import Concepts
 from aftercar.derive.omop.derive import OmopDerivation
 from aftercar.derive.omop.episodes import EPISODE_SCHEMA, EVENT_SCHEMA, build_episodes
 from aftercar.derive.omop.source import list_tables
@@ -32,38 +33,55 @@ def episode_tables(d: OmopDerivation, first_id: int = 1) -> tuple[pa.Table, pa.T
                           d.concepts.episode, first_id)  # fmt: skip
 
 
+def first_episode_id(con, database: Path, schema: str | None, concepts: Concepts) -> int:
+    """The next free ``episode_id`` of a DuckDB file's ``episode`` table (1 without one).
+
+    Raises
+    ------
+    InputError
+        The table already holds derived lines of therapy (a second run would double them).
+    """
+    db = schema or "main"
+    if "episode" not in list_tables(con, db):
+        return 1
+    ep = con.table("episode", database=db)
+    c = concepts.episode
+    derived = ep.filter((ep.episode_type_concept_id == c["derived"])
+                        & (ep.episode_concept_id == c["line_of_therapy"]))
+    if derived.count().to_pyarrow().as_py():
+        raise InputError(
+            f"{database}: the episode table already holds derived lines of therapy "
+            "(episode_concept_id 32941, type 32545). Fix: delete them first, or write "
+            "the episodes as files only (without a DuckDB source).")  # fmt: skip
+    return int(ep.episode_id.max().fill_null(0).to_pyarrow().as_py()) + 1
+
+
+def create_episode_tables(con, schema: str | None) -> None:
+    """Create ``episode`` / ``episode_event`` (CDM 5.4 columns) where they are missing."""
+    db = schema or "main"
+    have = list_tables(con, db)
+    for name, schema_ in (("episode", EPISODE_SCHEMA), ("episode_event", EVENT_SCHEMA)):
+        if name not in have:
+            con.create_table(name, schema=schema_, database=db)
+
+
 def _into_duckdb(d: OmopDerivation, database: Path, schema: str | None) -> int:
     """Append the episodes to ``episode`` / ``episode_event`` of a DuckDB file."""
     from aftercar.backends import connect
 
     con = connect("duckdb", database=database)
     try:
-        db = schema or "main"
-        have = list_tables(con, db)
-        first = 1
-        if "episode" in have:
-            ep = con.table("episode", database=db)
-            c = d.concepts.episode
-            derived = ep.filter((ep.episode_type_concept_id == c["derived"])
-                                & (ep.episode_concept_id == c["line_of_therapy"]))
-            if derived.count().to_pyarrow().as_py():
-                raise InputError(
-                    f"{database}: the episode table already holds derived lines of therapy "
-                    "(episode_concept_id 32941, type 32545). Fix: delete them first, or write "
-                    "the episodes as files only (without a DuckDB source).")  # fmt: skip
-            first = int(ep.episode_id.max().fill_null(0).to_pyarrow().as_py()) + 1
+        first = first_episode_id(con, database, schema, d.concepts)
         episode, event = episode_tables(d, first)
-        for name, table, schema_ in (("episode", episode, EPISODE_SCHEMA),
-                                     ("episode_event", event, EVENT_SCHEMA)):  # fmt: skip
-            if name not in have:
-                con.create_table(name, schema=schema_, database=db)
-            con.insert(name, table, database=db)
+        create_episode_tables(con, schema)
+        for name, table in (("episode", episode), ("episode_event", event)):
+            con.insert(name, table, database=schema or "main")
         return episode.num_rows
     finally:
         con.disconnect()
 
 
-def _synthetic_marker(source: str | Path | None, output: Path) -> list[Path]:
+def synthetic_marker(source: str | Path | None, output: Path) -> list[Path]:
     """A cohort derived from a synthetic instance (its ``provenance.json``) is synthetic too."""
     marker = Path(source) / PROVENANCE_FILE if source is not None else None
     if marker is None or not marker.is_file():
@@ -99,7 +117,7 @@ def write_omop_derivation(
     written = write_derivation(d.result, output, fmt)
     ext = "parquet" if fmt == "parquet" else "csv"
     written.append(_write(d.cohort_steps, output / "audit" / f"omop_cohort.{ext}"))
-    written += _synthetic_marker(source, output)
+    written += synthetic_marker(source, output)
     if not episodes:
         return written
     src = Path(source) if source is not None else None
@@ -113,4 +131,5 @@ def write_omop_derivation(
     return written
 
 
-__all__ = ["episode_tables", "write_omop_derivation"]
+__all__ = ["create_episode_tables", "episode_tables", "first_episode_id", "synthetic_marker",
+           "write_omop_derivation"]  # fmt: skip

@@ -1,0 +1,474 @@
+"""Derive an OMOP instance in batches of persons, the outputs streamed to disk (issue 13 item 6).
+
+:func:`aftercar.derive.omop.derive_omop` holds every output as Arrow: at 1,000,000
+persons (~400 million OMOP rows) the audit and the attrition alone are hundreds of
+millions of rows. :func:`derive_omop_batched` bounds the memory whatever the size:
+
+1. the distinct ``person_id`` of ``person``, sorted, are cut every ``batch_persons``;
+2. for each batch, every OMOP table with a ``person_id`` is filtered to the batch's
+   ``person_id`` range (an Ibis filter: DuckDB skips the Parquet row groups outside
+   it when the files are sorted by ``person_id``), and the batch is derived as one
+   instance would be (:func:`aftercar.derive.omop.derive.derive_tables`: the concept
+   mapping and :func:`aftercar.derive.raw.derive_raw`, unchanged); its outputs are
+   appended to one temporary Parquet file per output and dropped;
+3. each output file is then written from its temporary file in the order of a
+   one-batch run (DuckDB sorts on disk, spilling beyond :data:`ENGINE_MEMORY`):
+   ``patients`` by ``patient_id`` (the ``person_id`` as text), ``lines`` and the
+   line audit by patient and line, the assessments by patient, line and date, the
+   attrition by table and row (the cohort's exclusions first); the cohort attrition
+   steps (``audit/omop_cohort``) are summed over the batches; EPISODE ids are
+   numbered over the whole cohort, as one run numbers them.
+
+Every person's records are in the batch of that person, and the derivation is per
+person, so the rows are those of a one-batch run (``tests/derive_omop/test_batched.py``).
+Only the order of ``audit/events``, which no run defines, is the batches' order.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ibis
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from aftercar.derive.omop.concepts import Concepts, load_concepts
+from aftercar.derive.omop.derive import (
+    OmopDerivation,
+    cohort_steps,
+    derive_mapped,
+    derive_tables,
+    map_tables,
+)
+from aftercar.derive.omop.episodes import EPISODE_SCHEMA, EVENT_SCHEMA
+from aftercar.derive.omop.source import close_source, open_source
+from aftercar.derive.omop.write import episode_tables, synthetic_marker
+from aftercar.derive.raw.rules import Rules, load_rules
+from aftercar.io import neutralise_table, write_cohort
+from aftercar.io.writer import _as_arrow  # the cohort contract of write_cohort, batch by batch
+from aftercar.schema import Col
+
+#: Persons per batch by default (``aftercar derive --omop --batch-persons``). Peak memory
+#: follows the batch: 1.69 / 2.68 / 3.72 / 7.73 GiB for 5,000 / 10,000 / 20,000 / 50,000
+#: simulated persons in one batch (``benchmarks/bench_omop.py``, 2026-12-02), so 25,000
+#: keeps a batch near 4.5 GiB, well within 8 GiB.
+DEFAULT_BATCH_PERSONS = 25_000
+#: Memory each in-process DuckDB of the batched run may hold before it spills to disk.
+ENGINE_MEMORY = "2500MB"
+_ROWS = 1 << 17  # rows per record batch when streaming a file out
+_PART = "_part"  # attrition: 0 = the cohort's exclusions, 1 = the derivation's rows
+_BATCH = "_batch"  # episodes: the batch whose local episode ids a row carries
+#: Output (path under OUT without extension) -> the sort keys of a one-batch run.
+SORT_KEYS: dict[str, tuple[str, ...]] = {
+    "patients": (Col.PATIENT_ID,),
+    "lines": (Col.PATIENT_ID, Col.LINE),
+    "audit/lines": (Col.PATIENT_ID, Col.LINE),
+    "audit/assessments": (Col.PATIENT_ID, Col.LINE, "date"),
+    "audit/attrition": (_PART, "table", "row"),
+}
+
+
+@dataclass
+class BatchedRun:
+    """What :func:`derive_omop_batched` wrote.
+
+    Attributes
+    ----------
+    steps
+        ``step, persons``: the cohort attrition, summed over the batches.
+    patients, lines, unused
+        Rows written to ``patients``, ``lines`` and ``audit/attrition``.
+    batches
+        Number of person batches.
+    written
+        The files written.
+    """
+
+    steps: pa.Table
+    patients: int = 0
+    lines: int = 0
+    unused: int = 0
+    batches: int = 0
+    written: list[Path] = field(default_factory=list)
+
+
+def person_batches(person: ibis.Table, batch_persons: int) -> list[tuple[int, int] | None]:
+    """``[(first, last person_id)]`` of each batch; ``[None]``: one batch, no filter.
+
+    Parameters
+    ----------
+    person
+        The OMOP ``person`` table.
+    batch_persons
+        Persons per batch; ``0`` (or at least the number of persons) = one batch.
+    """
+    if batch_persons <= 0:
+        return [None]
+    pid = person.person_id.cast("int64")
+    ids = person.filter(pid.notnull()).select(_pid=pid).distinct().order_by("_pid")
+    arr = ids.to_pyarrow()["_pid"].to_numpy()
+    if len(arr) <= batch_persons:
+        return [None]
+    firsts = arr[::batch_persons]
+    lasts = arr[batch_persons - 1 :: batch_persons]
+    if len(lasts) < len(firsts):
+        lasts = np.append(lasts, arr[-1])
+    return [(int(a), int(b)) for a, b in zip(firsts, lasts, strict=True)]
+
+
+def restrict(tables: dict[str, ibis.Table], first: int, last: int) -> dict[str, ibis.Table]:
+    """Every table with a ``person_id`` filtered to ``first <= person_id <= last``."""
+    return {name: t.filter(t.person_id.between(first, last)) if "person_id" in t.columns else t
+            for name, t in tables.items()}  # fmt: skip
+
+
+def engine(spill: Path):
+    """An in-process DuckDB that spills to ``spill`` above :data:`ENGINE_MEMORY`."""
+    return ibis.duckdb.connect(memory_limit=ENGINE_MEMORY, temp_directory=str(spill),
+                               preserve_insertion_order=False)  # fmt: skip
+
+
+class _Parts:
+    """One temporary Parquet file per output, appended batch by batch."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.writers: dict[str, tuple[pq.ParquetWriter, pa.Schema]] = {}
+
+    def write(self, name: str, table: pa.Table) -> None:
+        if name not in self.writers:
+            path = self.folder / f"{name.replace('/', '__')}.parquet"
+            self.writers[name] = (pq.ParquetWriter(path, table.schema), table.schema)
+        writer, schema = self.writers[name]
+        writer.write_table(table.cast(schema))
+
+    def close(self) -> dict[str, Path]:
+        for writer, _schema in self.writers.values():
+            writer.close()
+        return {n: self.folder / f"{n.replace('/', '__')}.parquet" for n in self.writers}
+
+
+def _with(table: pa.Table, name: str, value: int, n_first: int | None = None) -> pa.Table:
+    """``table`` + an int32 column ``name`` = ``value`` (the first ``n_first`` rows: 0)."""
+    col = np.full(table.num_rows, value, dtype=np.int32)
+    if n_first is not None:
+        col[:n_first] = 0
+    return table.append_column(name, pa.array(col))
+
+
+def _append(parts: _Parts, d: OmopDerivation, batch: int, episodes: bool) -> None:
+    r = d.result
+    parts.write("patients", _as_arrow(r.patients, "patients"))
+    parts.write("lines", _as_arrow(r.lines, "lines"))
+    for name, table in r.audit.items():
+        parts.write(f"audit/{name}", table)
+    parts.write("audit/attrition", _with(r.attrition, _PART, 1, d.n_excluded))
+    if episodes:
+        episode, event = episode_tables(d)
+        parts.write("episode", _with(episode, _BATCH, batch))
+        parts.write("episode_event", _with(event, _BATCH, batch))
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _path(p: Path) -> str:
+    return "'" + str(p).replace("'", "''") + "'"
+
+
+def _stream(con, part: Path, keys: tuple[str, ...] | None) -> tuple[pa.Schema, Iterator[pa.Table]]:
+    """The rows of ``part`` without the internal columns: as stored, or sorted by ``keys``."""
+    schema = pq.read_schema(part)
+    keep = pa.schema([f for f in schema if f.name != _PART]).remove_metadata()
+
+    def rows() -> Iterator[pa.Table]:
+        if keys is None:
+            for b in pq.ParquetFile(part).iter_batches(_ROWS, columns=keep.names):
+                yield pa.Table.from_batches([b]).cast(keep)
+            return
+        sql = (f"SELECT {', '.join(map(_q, keep.names))} FROM read_parquet({_path(part)}) "
+               f"ORDER BY {', '.join(map(_q, keys))}")  # fmt: skip
+        yield from _sql_rows(con, sql, keep)
+
+    return keep, rows()
+
+
+class _Sink:
+    """One output file (CSV as ``write_derivation`` writes it, or Parquet), appended to."""
+
+    def __init__(self, path: Path, schema: pa.Schema, fmt: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path, self.csv, self.rows = path, fmt != "parquet", 0
+        empty = schema.empty_table()
+        self.writer = pacsv.CSVWriter(path, neutralise_table(empty).schema) if self.csv \
+            else pq.ParquetWriter(path, schema)  # fmt: skip
+        self.write(empty)
+
+    def write(self, table: pa.Table) -> None:
+        self.writer.write_table(neutralise_table(table) if self.csv else table)
+        self.rows += table.num_rows
+
+    def close(self) -> Path:
+        self.writer.close()
+        return self.path
+
+
+def _copy(con, part: Path, path: Path, fmt: str, keys) -> int:
+    schema, rows = _stream(con, part, keys)
+    sink = _Sink(path, schema, fmt)
+    try:
+        for t in rows:
+            sink.write(t)
+    finally:
+        sink.close()
+    return sink.rows
+
+
+def _sql_rows(con, sql: str, schema: pa.Schema) -> Iterator[pa.Table]:
+    """The result of ``sql`` on the DuckDB behind ``con``, streamed (record batches)."""
+    rel = con.con.sql(sql)
+    reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader  # duckdb < 1.4
+    for b in reader(_ROWS):
+        yield pa.Table.from_batches([b]).cast(schema)
+
+
+def _number_episodes(con, part: Path, first: int) -> None:
+    """``_episode_ids``: (batch, local id) -> the id a one-batch run gives, from ``first``.
+
+    A one-batch run numbers the disease episodes by ``patient_id`` (text), then the
+    line episodes by patient and line number.
+    """
+    con.raw_sql(
+        f"CREATE OR REPLACE TEMP TABLE _episode_ids AS SELECT {_BATCH}, episode_id AS _local, "
+        f"CAST({first - 1} + row_number() OVER (ORDER BY episode_parent_id IS NOT NULL, "
+        "CAST(person_id AS VARCHAR), episode_number) AS BIGINT) AS _global "
+        f"FROM read_parquet({_path(part)})"
+    )
+
+
+def _episode_sql(parts: dict[str, Path]) -> dict[str, str]:
+    """``episode`` / ``episode_event`` with the ids of ``_episode_ids``, in id order."""
+    new = {"episode_id": "m._global", "episode_parent_id": "p._global"}
+    cols = ", ".join(f"{new.get(f.name, 'e.' + f.name)} AS {f.name}" for f in EPISODE_SCHEMA)
+    on = "ON {a}." + _BATCH + " = {t}." + _BATCH + " AND {a}._local = {t}.{c}"
+    episode = (f"SELECT {cols} FROM read_parquet({_path(parts['episode'])}) e "
+               f"JOIN _episode_ids m {on.format(a='m', t='e', c='episode_id')} "
+               f"LEFT JOIN _episode_ids p {on.format(a='p', t='e', c='episode_parent_id')}"
+               " ORDER BY 1")  # fmt: skip
+    event = ("SELECT m._global AS episode_id, v.event_id, v.episode_event_field_concept_id "
+             f"FROM read_parquet({_path(parts['episode_event'])}) v "
+             f"JOIN _episode_ids m {on.format(a='m', t='v', c='episode_id')} "
+             "ORDER BY 1, 2")  # fmt: skip
+    return {"episode": episode, "episode_event": event}
+
+
+def _write_episodes(con, parts: dict[str, Path], output: Path, fmt: str) -> list[Path]:
+    """``OUT/episodes/episode`` and ``episode_event`` (ids from 1, as one run writes them)."""
+    _number_episodes(con, parts["episode"], 1)
+    ext = "parquet" if fmt == "parquet" else "csv"
+    written = []
+    for name, sql in _episode_sql(parts).items():
+        schema = EPISODE_SCHEMA if name == "episode" else EVENT_SCHEMA
+        sink = _Sink(output / "episodes" / f"{name}.{ext}", schema, fmt)
+        try:
+            for t in _sql_rows(con, sql, schema):
+                sink.write(t)
+        finally:
+            written.append(sink.close())
+    return written
+
+
+def _episodes_into_duckdb(parts: dict[str, Path], database: Path, schema: str | None,
+                          concepts: Concepts, spill: Path) -> None:  # fmt: skip
+    """Append the episodes to the ``episode`` tables of the DuckDB file ``database``."""
+    from aftercar.backends import connect
+    from aftercar.derive.omop.write import create_episode_tables, first_episode_id
+
+    con = connect("duckdb", database=database)
+    try:
+        con.raw_sql(f"SET memory_limit = '{ENGINE_MEMORY}'")
+        con.raw_sql(f"SET temp_directory = {_path(spill)}")
+        _number_episodes(con, parts["episode"], first_episode_id(con, database, schema,
+                                                                 concepts))  # fmt: skip
+        create_episode_tables(con, schema)
+        for name, sql in _episode_sql(parts).items():
+            con.raw_sql(f"INSERT INTO {_q(schema or 'main')}.{name} BY NAME {sql}")
+    finally:
+        con.disconnect()
+
+
+def _write_outputs(con, parts: dict[str, Path], output: Path, fmt: str, sort: bool):
+    """The cohort, ``audit/*`` and the attrition from their temporary files."""
+    ext = "parquet" if fmt == "parquet" else "csv"
+    written, rows = [], {}
+    if fmt == "xlsx":  # one workbook, written whole (xlsx holds at most ~1 million rows)
+        cohort = {}
+        for name in ("patients", "lines"):
+            _schema, batches = _stream(con, parts[name], SORT_KEYS[name] if sort else None)
+            cohort[name] = pa.concat_tables(list(batches))
+            rows[name] = cohort[name].num_rows
+        written += write_cohort(cohort["patients"], cohort["lines"], output, format="xlsx")
+    for name, part in parts.items():
+        if name.startswith("episode") or (fmt == "xlsx" and name in ("patients", "lines")):
+            continue
+        path = output / f"{name}.{ext}"
+        rows[name] = _copy(con, part, path, fmt, SORT_KEYS.get(name) if sort else None)
+        written.append(path)
+    return written, rows
+
+
+def _add_steps(total: pa.Table | None, steps: pa.Table) -> pa.Table:
+    if total is None:
+        return steps
+    summed = np.add(total["persons"].to_numpy(), steps["persons"].to_numpy())
+    return total.set_column(1, "persons", pa.array(summed, pa.int64()))
+
+
+@dataclass(frozen=True)
+class _Run:
+    """The options of one batched run."""
+
+    source: str | Path
+    schema: str | None
+    concepts: Concepts
+    rules: Rules
+    batch_persons: int
+    episodes: bool
+    progress: Callable[[str], None]
+
+
+def _one_batch(con, tables: dict[str, ibis.Table], o: _Run, parts: _Parts, i: int) -> pa.Table:
+    """Derive one batch into ``parts``; return its cohort attrition steps.
+
+    A batch none of whose persons enters the cohort (persons without myeloma, say)
+    only lists the persons it leaves out: the raw derivation is not run on nobody.
+    """
+    o.progress("mapping OMOP concepts to drugs, procedures and labs")
+    om = map_tables(con, tables, o.concepts, o.rules)
+    if not om.raw["patients"].count().to_pyarrow().as_py():
+        parts.write("audit/attrition", _with(om.excluded.to_pyarrow(), _PART, 0))
+        return cohort_steps(om, 0)
+    d = derive_mapped(con, om, o.concepts, o.rules, o.progress)
+    _append(parts, d, i, o.episodes)
+    return d.cohort_steps
+
+
+def _derive_batches(o: _Run, con, work: Path) -> tuple[BatchedRun, dict[str, Path]]:
+    """Derive batch after batch into temporary files under ``work``."""
+    tables = open_source(con, o.source, o.schema)
+    batches = person_batches(tables["person"], o.batch_persons)
+    parts, steps = _Parts(work / "parts"), None
+    try:
+        for i, bounds in enumerate(batches):
+            where = "" if bounds is None else f" (person_id {bounds[0]} to {bounds[1]})"
+            o.progress(f"batch {i + 1} of {len(batches)}{where}")
+            batch = tables if bounds is None else restrict(tables, *bounds)
+            steps = _add_steps(steps, _one_batch(con, batch, o, parts, i))
+        if "patients" not in parts.writers:  # nobody in the cohort: one run, as derive_omop
+            parts.close()
+            parts, batches = _Parts(work / "parts-whole"), [None]
+            d = derive_tables(con, tables, o.concepts, o.rules, o.progress)
+            _append(parts, d, 0, o.episodes)
+            steps = d.cohort_steps
+    finally:
+        files = parts.close()
+        close_source(con, o.source)
+    return BatchedRun(steps=steps, batches=len(batches)), files
+
+
+def _finish(o: _Run, run: BatchedRun, parts: dict[str, Path], output: Path, fmt: str,
+            work: Path) -> None:  # fmt: skip
+    """Write every output file from the temporary ones (sorted when there were batches)."""
+    con = engine(work / "spill")
+    try:
+        written, rows = _write_outputs(con, parts, output, fmt, run.batches > 1)
+        ext = "parquet" if fmt == "parquet" else "csv"
+        steps_path = output / "audit" / f"omop_cohort.{ext}"
+        if ext == "parquet":
+            pq.write_table(run.steps, steps_path)
+        else:
+            pacsv.write_csv(run.steps, steps_path)
+        written += [steps_path, *synthetic_marker(o.source, output)]
+        if o.episodes:
+            src = Path(o.source)
+            if src.is_file():
+                _episodes_into_duckdb(parts, src, o.schema, o.concepts, work / "spill")
+            written += _write_episodes(con, parts, output, fmt)
+    finally:
+        con.disconnect()
+    run.patients, run.lines = rows.get("patients", 0), rows.get("lines", 0)
+    run.unused, run.written = rows.get("audit/attrition", 0), written
+
+
+def derive_omop_batched(
+    source: str | Path,
+    output: str | Path,
+    fmt: str = "csv",
+    *,
+    batch_persons: int = DEFAULT_BATCH_PERSONS,
+    con=None,
+    schema: str | None = None,
+    concepts: str | Path | Concepts | None = None,
+    rules: Rules | None = None,
+    episodes: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> BatchedRun:
+    """Derive the OMOP instance ``source`` in person batches and write it to ``output``.
+
+    Writes what :func:`aftercar.derive.omop.write_omop_derivation` writes (the same
+    rows, in the same order but for ``audit/events``) with the memory of one batch
+    (module docstring).
+
+    Parameters
+    ----------
+    source, schema, concepts, rules
+        As for :func:`aftercar.derive.omop.derive_omop`.
+    output
+        The cohort folder (created).
+    fmt
+        ``"csv"``, ``"parquet"`` or ``"xlsx"`` (the cohort as a workbook, the audit as CSV).
+    batch_persons
+        Persons per batch (``0``: one batch).
+    con
+        An Ibis connection (default: an in-process DuckDB limited to
+        :data:`ENGINE_MEMORY`, spilling to a temporary folder under ``output``).
+    episodes
+        Also write EPISODE / EPISODE_EVENT (``output/episodes/``; and into a DuckDB source).
+    progress
+        Called with a short description before each step of each batch.
+
+    Raises
+    ------
+    CohortError
+        Missing table or column, or unreadable myeloma measurements (exit 2).
+    """
+    rules = rules or load_rules()
+    cmap = concepts if isinstance(concepts, Concepts) else load_concepts(concepts, rules)
+    o = _Run(source, schema, cmap, rules, batch_persons, episodes, progress or (lambda _s: None))
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".aftercar-batches-", dir=output))
+    try:
+        own = engine(work / "spill") if con is None else None
+        try:
+            run, parts = _derive_batches(o, own if own is not None else con, work)
+        finally:
+            if own is not None:
+                own.disconnect()
+        o.progress("writing the outputs")
+        _finish(o, run, parts, output, fmt, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return run
+
+
+__all__ = ["DEFAULT_BATCH_PERSONS", "ENGINE_MEMORY", "SORT_KEYS", "BatchedRun",
+           "derive_omop_batched", "person_batches", "restrict"]  # fmt: skip

@@ -1,0 +1,134 @@
+"""The batched OMOP derivation (``derive.omop.batched``) writes what one run writes.
+
+A simulated OMOP instance, plus persons whose ids have more digits (so that the
+text order of ``patient_id`` is not the numeric batch order) and persons who leave
+the cohort (no CAR T: listed in the attrition; no myeloma: only counted), is derived
+in one run and in batches of 25 persons (the last: nobody of the cohort); every written
+file is compared.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ibis
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from aftercar.cli import main
+from aftercar.derive.omop import derive_omop, write_omop_derivation
+from aftercar.derive.omop.batched import derive_omop_batched, person_batches
+from aftercar.simulate import write_simulated
+from aftercar.simulate.omop import write_omop
+
+#: Files whose row order no run defines: compared as sets of rows.
+UNORDERED = {Path("audit/events.csv"), Path("audit/attrition.csv")}
+_EXTRA = [1000, 1001, 1002, 20000]  # 1000, 1001: myeloma, no CAR T; the others: no myeloma
+
+
+def _add_persons(omop: Path) -> None:
+    person = pq.read_table(omop / "person.parquet")
+    extra = person.slice(0, len(_EXTRA)).to_pydict()
+    extra["person_id"] = _EXTRA
+    pq.write_table(pa.concat_tables([person, pa.table(extra, schema=person.schema)]),
+                   omop / "person.parquet")  # fmt: skip
+    co = pq.read_table(omop / "condition_occurrence.parquet")
+    more = co.slice(0, 2).to_pydict()
+    more["person_id"], more["condition_occurrence_id"] = _EXTRA[:2], [9001, 9002]
+    pq.write_table(pa.concat_tables([co, pa.table(more, schema=co.schema)]),
+                   omop / "condition_occurrence.parquet")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    work = tmp_path_factory.mktemp("batched")
+    write_simulated(50, work, seed=23, format="parquet", raw=True)
+    omop = work / "omop"
+    write_omop(work / "raw", omop, "parquet")
+    _add_persons(omop)
+    one = work / "one"
+    write_omop_derivation(derive_omop(omop), one, "csv", episodes=True, source=omop)
+    batched = work / "batched"
+    args = ["derive", "--omop", str(omop), "-o", str(batched), "--write-episodes"]
+    assert main([*args, "--batch-persons", "25"]) == 0
+    return one, batched, omop
+
+
+def test_omop_parts_get_ids_of_their_own(runs, tmp_path):
+    raw = runs[2].parent / "raw"
+    write_omop(raw, tmp_path, "parquet", first_person_id=1001, first_row_id=10**10 + 1)
+    default = runs[2]
+    n = pq.read_table(default / "person.parquet").num_rows - len(_EXTRA)
+    assert pq.read_table(tmp_path / "person.parquet")["person_id"].to_pylist() == list(
+        range(1001, 1001 + n))  # fmt: skip
+    for name, rid in (("drug_exposure", "drug_exposure_id"), ("measurement", "measurement_id")):
+        a = pq.read_table(default / f"{name}.parquet")
+        b = pq.read_table(tmp_path / f"{name}.parquet")
+        assert pa.compute.add(a[rid], 10**10).equals(b[rid])
+        assert pa.compute.add(a["person_id"], 1000).equals(b["person_id"])
+
+
+def _files(folder: Path) -> set[Path]:
+    return {p.relative_to(folder) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_batches_write_the_files_of_one_run(runs):
+    one, batched, omop = runs
+    assert len(person_batches(ibis.read_parquet(omop / "person.parquet"), 25)) == 3
+    assert _files(batched) == _files(one)
+    for rel in sorted(_files(one)):
+        if rel.suffix != ".csv":
+            assert (batched / rel).read_bytes() == (one / rel).read_bytes(), rel
+            continue
+        a, b = pacsv.read_csv(one / rel), pacsv.read_csv(batched / rel)
+        assert a.num_rows == b.num_rows, rel
+        if rel in UNORDERED:
+            key = [(c, "ascending") for c in a.column_names]
+            a, b = a.sort_by(key), b.sort_by(key)
+            assert a.equals(b), rel
+        else:  # the same rows in the same order: the same bytes
+            assert (batched / rel).read_bytes() == (one / rel).read_bytes(), rel
+
+
+def test_cohort_steps_add_up_and_exclusions_are_listed(runs):
+    one, batched, _omop = runs
+    steps = pacsv.read_csv(batched / "audit" / "omop_cohort.csv")["persons"].to_pylist()
+    assert steps[0] == 54 and steps[1] == 52 and steps[2] == 50
+    attrition = pacsv.read_csv(batched / "audit" / "attrition.csv")
+    listed = attrition.filter(pa.compute.equal(attrition["table"], "person"))
+    assert set(listed["row"].to_pylist()) >= {1000, 1001}
+    assert pacsv.read_csv(one / "patients.csv").num_rows == steps[-1] > 0
+
+
+def test_batched_api_returns_the_counts(runs, tmp_path):
+    _one, batched, omop = runs
+    run = derive_omop_batched(omop, tmp_path / "api", "parquet", batch_persons=0)
+    assert run.batches == 1
+    steps = pacsv.read_csv(batched / "audit" / "omop_cohort.csv")
+    assert run.steps.equals(steps)
+    assert run.patients == pq.read_table(tmp_path / "api" / "patients.parquet").num_rows
+    assert run.unused == pacsv.read_csv(batched / "audit" / "attrition.csv").num_rows
+
+
+def test_negative_batch_size_is_refused(tmp_path):
+    args = ["derive", "--omop", str(tmp_path), "-o", str(tmp_path / "o")]
+    assert main([*args, "--batch-persons", "-1"]) == 2
+
+
+def test_person_batches_cut_the_sorted_ids():
+    person = ibis.memtable({"person_id": [5, 1, 3, 3, 9, 7, 2]})
+    assert person_batches(person, 2) == [(1, 2), (3, 5), (7, 9)]
+    assert person_batches(person, 3) == [(1, 3), (5, 9)]
+    assert person_batches(person, 6) == [None]
+    assert person_batches(person, 0) == [None]
+
+
+def test_cli_default_batch_is_the_library_default():
+    import inspect
+
+    from aftercar.cli.derive import derive
+    from aftercar.derive.omop import DEFAULT_BATCH_PERSONS
+
+    assert inspect.signature(derive).parameters["batch_persons"].default == DEFAULT_BATCH_PERSONS
