@@ -15,12 +15,13 @@ from aftercar.io.cohort import Cohort, ValidationReport, read_cohort, validate_c
 from aftercar.io.hashing import sha256_file
 from aftercar.io.safe_text import neutralise_formula, neutralise_table
 from aftercar.io.template import write_template
-from aftercar.io.writer import write_cohort
+from aftercar.io.writer import cohort_arrow, write_cohort
 
 __all__ = [
     "RULES",
     "Cohort",
     "ValidationReport",
+    "cohort_arrow",
     "neutralise_formula",
     "neutralise_table",
     "read_cohort",

@@ -30,8 +30,23 @@ from aftercar.schema import Col
 FORMATS = ("csv", "parquet", "xlsx")
 
 
-def _as_arrow(data, table: str) -> pa.Table:
-    """Convert a DataFrame/Arrow table to Arrow with canonical types where known."""
+def cohort_arrow(data, table: str) -> pa.Table:
+    """Convert a DataFrame/Arrow table to Arrow as :func:`write_cohort` writes it.
+
+    Canonical columns (``dictionary.csv``) first, in dictionary order and with their
+    declared types, then any other column; ``source_row`` is dropped.
+
+    Parameters
+    ----------
+    data
+        A pandas DataFrame or an Arrow table.
+    table
+        ``"patients"`` or ``"lines"``.
+
+    Returns
+    -------
+    pyarrow.Table
+    """
     if isinstance(data, pd.DataFrame):
         data = pa.Table.from_pandas(data, preserve_index=False)
     if not isinstance(data, pa.Table):
@@ -112,7 +127,7 @@ def write_cohort(
         raise InputError(
             f"write_cohort: format must be one of {', '.join(FORMATS)}, not {format!r}"
         )
-    tables = {"patients": _as_arrow(patients, "patients"), "lines": _as_arrow(lines, "lines")}
+    tables = {"patients": cohort_arrow(patients, "patients"), "lines": cohort_arrow(lines, "lines")}
     out = Path(out)
     if format == "xlsx":
         path = out if out.suffix.lower() == ".xlsx" else out / f"{prefix}cohort.xlsx"

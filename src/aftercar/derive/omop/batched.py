@@ -50,8 +50,7 @@ from aftercar.derive.omop.episodes import EPISODE_SCHEMA, EVENT_SCHEMA
 from aftercar.derive.omop.source import close_source, open_source
 from aftercar.derive.omop.write import episode_tables, synthetic_marker
 from aftercar.derive.raw.rules import Rules, load_rules
-from aftercar.io import neutralise_table, write_cohort
-from aftercar.io.writer import _as_arrow  # the cohort contract of write_cohort, batch by batch
+from aftercar.io import cohort_arrow, neutralise_table, write_cohort
 from aftercar.schema import Col
 
 #: Persons per batch by default (``aftercar derive --omop --batch-persons``). Peak memory
@@ -165,8 +164,8 @@ def _with(table: pa.Table, name: str, value: int, n_first: int | None = None) ->
 
 def _append(parts: _Parts, d: OmopDerivation, batch: int, episodes: bool) -> None:
     r = d.result
-    parts.write("patients", _as_arrow(r.patients, "patients"))
-    parts.write("lines", _as_arrow(r.lines, "lines"))
+    parts.write("patients", cohort_arrow(r.patients, "patients"))
+    parts.write("lines", cohort_arrow(r.lines, "lines"))
     for name, table in r.audit.items():
         parts.write(f"audit/{name}", table)
     parts.write("audit/attrition", _with(r.attrition, _PART, 1, d.n_excluded))
