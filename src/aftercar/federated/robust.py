@@ -45,7 +45,6 @@ from aftercar import stats
 from aftercar.errors import InputError
 from aftercar.federated.cox import digest
 from aftercar.schema import Col
-from aftercar.stats import _cox_core as core
 
 #: Format name of the coefficients file of the robust round and of a site's answer.
 ROBUST_FORMAT = "aftercar-cox-robust-round"
@@ -68,44 +67,6 @@ def line_rows(lines: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
         "pfs_cox_by_category": sub[Col.CATEGORY].astype("string"),
     }
     return sub, labels
-
-
-def meat(
-    time: Any, event: Any, x: Any, cluster: Any, beta: Any, *, ties: str = "efron"
-) -> tuple[np.ndarray, int]:
-    """``B = sum over clusters of U_c U_c'`` at ``beta`` for one stratum, and the clusters.
-
-    ``U_c`` sums the score residuals (R ``residuals(fit, "score")``, Efron or
-    Breslow) of the cluster's rows; they are computed by
-    :func:`aftercar.stats.cox_ph`'s own residual code on the covariates centred
-    on their mean (which leaves the residuals unchanged).
-
-    Parameters
-    ----------
-    time, event
-        Times (months) and event flags of one stratum's rows.
-    x
-        Covariates, shape (n, p).
-    cluster
-        Cluster (patient) per row.
-    beta
-        Coefficients in the covariates' own scale, shape (p,).
-    ties
-        ``"efron"`` or ``"breslow"``.
-    """
-    t = np.asarray(time, dtype=float)
-    e = np.asarray(event, dtype=bool)
-    xm = np.asarray(x, dtype=float).reshape(len(t), -1)
-    p = xm.shape[1]
-    codes, uniq = pd.factorize(pd.Series(np.asarray(cluster)))
-    if not e.any():
-        return np.zeros((p, p)), len(uniq)
-    xm = np.asfortranarray(xm - xm.mean(axis=0))
-    design = core.build_design(xm, np.ones(len(t)), e, t, None, np.zeros(len(t), np.int64), ties)
-    ev = core.evaluate(design, np.asarray(beta, dtype=float), need_imat=False)
-    # unit weights: the weighted residual sums within patient are the plain ones
-    sums = core.cluster_score_sums(design, ev, codes[design.perm], len(uniq))
-    return sums.T @ sums, len(uniq)
 
 
 def design(labels: pd.Series, levels: list[str]) -> np.ndarray:
@@ -148,8 +109,9 @@ def site_answer(
             raise InputError(f"--cox-round: model {key!r} has no robust round. Fix: pass the "
                              "robust_round.json written by `aftercar pool`.")  # fmt: skip
         x = design(labels[key], spec["levels"])
-        b, n_pat = meat(sub[Col.PFS_MONTHS], sub[Col.PFS_EVENT], x, sub[Col.PATIENT_ID],
-                        spec["beta"], ties=prop.get("ties", "efron"))  # fmt: skip
+        b, n_pat = stats.cox_cluster_meat(sub[Col.PFS_MONTHS], sub[Col.PFS_EVENT], x,
+                                          sub[Col.PATIENT_ID], spec["beta"],
+                                          ties=prop.get("ties", "efron"))  # fmt: skip
         if suppress_below is not None and 0 < n_pat < suppress_below:
             raise InputError(
                 f"--cox-round: only {n_pat} patient(s) of this site have lines in {key}, fewer "
@@ -213,7 +175,7 @@ def robust_fit(fit: stats.CoxResult, b: np.ndarray, conf_level: float) -> Robust
     rse = np.sqrt(np.diag(rvar))
     crit = sps.norm.ppf(1 - (1 - conf_level) / 2)
     coef = np.asarray(fit.coef, dtype=float)
-    wald = core.wald_statistic(rvar, coef, stats.CoxControl().toler_chol)
+    wald = stats.cox_wald_statistic(rvar, coef)
     return RobustFit(
         coef=coef,
         se=np.asarray(fit.se, dtype=float),

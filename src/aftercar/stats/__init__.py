@@ -12,7 +12,14 @@ clustered response rates), ``followup`` (reverse Kaplan-Meier follow-up),
 
 from aftercar.stats.competing import CumulativeIncidence, cumulative_incidence
 from aftercar.stats.concordance import ConcordanceResult, concordance
-from aftercar.stats.cox import ChiSquareTest, CoxControl, CoxResult, cox_ph
+from aftercar.stats.cox import (
+    ChiSquareTest,
+    CoxControl,
+    CoxResult,
+    cox_cluster_meat,
+    cox_ph,
+    cox_wald_statistic,
+)
 from aftercar.stats.finegray import FineGrayResult, fine_gray
 from aftercar.stats.followup import median_followup
 from aftercar.stats.gray import GrayTestResult, gray_test
@@ -55,7 +62,9 @@ __all__ = [
     "clustered_proportion",
     "clustered_proportions",
     "concordance",
+    "cox_cluster_meat",
     "cox_ph",
+    "cox_wald_statistic",
     "cox_zph",
     "cumulative_incidence",
     "fine_gray",

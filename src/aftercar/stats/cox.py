@@ -104,7 +104,8 @@ from aftercar.errors import ConvergenceError, InputError, StatisticalWarning
 from aftercar.stats import _cox_core as core
 from aftercar.stats._cox_inputs import CoxControl, Inputs, apply_timefix, resolve_control, validate
 
-__all__ = ["ChiSquareTest", "CoxControl", "CoxResult", "cox_ph"]
+__all__ = ["ChiSquareTest", "CoxControl", "CoxResult", "cox_cluster_meat", "cox_ph",
+           "cox_wald_statistic"]
 
 
 # --------------------------------------------------------------------------
@@ -560,3 +561,61 @@ def _assemble(fit, design, inp, means, scale, *, ties, conf_level, ctl: CoxContr
         means=means,
         _state=(design, fit.beta, inp),
     )
+
+
+def cox_cluster_meat(
+    time: Any, event: Any, x: Any, cluster: Any, beta: Any, *, ties: str = "efron"
+) -> tuple[np.ndarray, int]:
+    """``B = sum over clusters of U_c U_c'`` at ``beta`` for one stratum, and the clusters.
+
+    ``U_c`` sums the score residuals (R ``residuals(fit, "score")``, Efron or
+    Breslow) of the cluster's rows; they are computed by
+    :func:`cox_ph`'s own residual code on the covariates centred
+    on their mean (which leaves the residuals unchanged).
+
+    Parameters
+    ----------
+    time, event
+        Times (months) and event flags of one stratum's rows.
+    x
+        Covariates, shape (n, p).
+    cluster
+        Cluster (patient) per row.
+    beta
+        Coefficients in the covariates' own scale, shape (p,).
+    ties
+        ``"efron"`` or ``"breslow"``.
+    """
+    t = np.asarray(time, dtype=float)
+    e = np.asarray(event, dtype=bool)
+    xm = np.asarray(x, dtype=float).reshape(len(t), -1)
+    p = xm.shape[1]
+    codes, uniq = pd.factorize(pd.Series(np.asarray(cluster)))
+    if not e.any():
+        return np.zeros((p, p)), len(uniq)
+    xm = np.asfortranarray(xm - xm.mean(axis=0))
+    design = core.build_design(xm, np.ones(len(t)), e, t, None, np.zeros(len(t), np.int64), ties)
+    ev = core.evaluate(design, np.asarray(beta, dtype=float), need_imat=False)
+    # unit weights: the weighted residual sums within patient are the plain ones
+    sums = core.cluster_score_sums(design, ev, codes[design.perm], len(uniq))
+    return sums.T @ sums, len(uniq)
+
+
+def cox_wald_statistic(var: Any, coef: Any, *, toler_chol: float | None = None) -> float:
+    """Wald chi-square ``b' V^-1 b`` by R's generalised Cholesky (``coxph``'s ``wald.test``).
+
+    Parameters
+    ----------
+    var
+        Variance matrix, shape (p, p) (e.g. a robust sandwich ``I^-1 B I^-1``).
+    coef
+        Coefficients, shape (p,).
+    toler_chol
+        Cholesky tolerance (default :class:`CoxControl`'s).
+
+    Returns
+    -------
+    float
+    """
+    tol = CoxControl().toler_chol if toler_chol is None else toler_chol
+    return core.wald_statistic(np.asarray(var, dtype=float), np.asarray(coef, dtype=float), tol)
