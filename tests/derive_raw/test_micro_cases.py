@@ -317,3 +317,24 @@ def test_car_t_best_response_and_index_from_the_car_t_baseline(cases):
     p = next(r for r in cases.patients.to_pylist() if r["patient_id"] == "car_t_response")
     assert (p["car_t_best_response"], p["progression_date"]) == ("PR", d(150))
     assert _summary(cases, "car_t_response") == [(1, d(200), "talquetamab")]
+
+
+def test_release_gives_the_same_result_and_lets_the_raw_tables_go(cases):
+    """``derive_raw(..., release=True)`` (issue 12 item 7, memory): the caller's raw Arrow
+    tables are let go and none stays registered in DuckDB; the result is the same."""
+    import ibis
+    from raw_cases import build_cases
+
+    from aftercar.derive.raw.derive import derive_raw
+
+    raw = build_cases().tables()
+    con = ibis.duckdb.connect()
+    released = derive_raw(raw, con=con, release=True)
+    assert set(raw) == {"patients"}
+    views = con.con.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+    assert not [v for (v,) in views if "memtable" in v]
+    for name in ("patients", "lines", "attrition"):
+        assert getattr(released, name).equals(getattr(cases, name)), name
+    for name, table in cases.audit.items():
+        keys = [(c, "ascending") for c in table.column_names]
+        assert released.audit[name].sort_by(keys).equals(table.sort_by(keys)), name
