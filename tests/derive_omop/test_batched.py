@@ -126,9 +126,9 @@ def test_person_batches_cut_the_sorted_ids():
 
 
 def test_cli_default_batch_is_the_library_default():
-    import inspect
-
-    from aftercar.cli.derive import derive
+    from aftercar.cli.derive import batch_size
     from aftercar.derive.omop import DEFAULT_BATCH_PERSONS
 
-    assert inspect.signature(derive).parameters["batch_persons"].default == DEFAULT_BATCH_PERSONS
+    assert batch_size(None, "duckdb") == DEFAULT_BATCH_PERSONS
+    assert batch_size(None, "spark") == 0  # Spark: one run unless batches are asked for
+    assert batch_size(7, "spark") == 7 and batch_size(0, "duckdb") == 0

@@ -50,10 +50,11 @@ def derive(
                      "EPISODE_EVENT rows (OUT/episodes/; and into a DuckDB source)."),
     ] = False,
     batch_persons: Annotated[
-        int,
-        typer.Option("--batch-persons", help="OMOP on DuckDB: derive this many persons at a "
-                     "time, outputs streamed to disk (memory of one batch); 0 = one batch."),
-    ] = 25_000,  # = aftercar.derive.omop.batched.DEFAULT_BATCH_PERSONS (kept out of CLI start)
+        int | None,
+        typer.Option("--batch-persons", help="OMOP: derive this many persons at a time, "
+                     "outputs streamed to disk (memory of one batch); 0 = one batch. Default: "
+                     "25,000 on DuckDB, one batch on Spark."),
+    ] = None,
 ) -> None:
     """Derive lines of therapy and IMWG responses from raw records or an OMOP CDM instance
     (--omop; docs/omop.md): curated cohort + audit."""
@@ -66,11 +67,12 @@ def derive(
     if write_episodes and omop is None:
         raise InputError("--write-episodes writes OMOP EPISODE rows and needs --omop SOURCE. "
                          "Fix: `aftercar derive --omop SOURCE -o OUT --write-episodes`.")
-    if batch_persons < 0:
+    if batch_persons is not None and batch_persons < 0:
         raise InputError(f"--batch-persons must be >= 0, not {batch_persons}. Fix: pass a "
                          "number of persons per batch, or 0 for one batch.")  # fmt: skip
     if omop is not None:
-        opts = _OmopOptions(schema, engine, concepts, write_episodes, batch_persons)
+        opts = _OmopOptions(schema, engine, concepts, write_episodes,
+                            batch_size(batch_persons, engine))  # fmt: skip
         _derive_omop(omop, output, rules, fmt, opts)
         return
     if rawdir is None:
@@ -109,6 +111,16 @@ def _derive_raw(rawdir: Path, output: Path, rules, fmt: str) -> None:
     typer.echo(f"Files: {', '.join(str(p) for p in written[:2])} and audit/.")
 
 
+def batch_size(batch_persons: int | None, engine: str) -> int:
+    """``--batch-persons`` as given, else the engine's default: DuckDB
+    :data:`~aftercar.derive.omop.batched.DEFAULT_BATCH_PERSONS`, Spark one batch (0)."""
+    if batch_persons is not None:
+        return batch_persons
+    from aftercar.derive.omop.batched import DEFAULT_BATCH_PERSONS
+
+    return DEFAULT_BATCH_PERSONS if engine == "duckdb" else 0
+
+
 @dataclass(frozen=True)
 class _OmopOptions:
     """The ``--omop`` options of ``aftercar derive``."""
@@ -124,7 +136,8 @@ def _derive_omop(source: str, output: Path, rules, fmt: str, o: _OmopOptions) ->
     """``aftercar derive --omop``: OMOP tables -> raw tables -> the same derivation.
 
     DuckDB: in batches of persons, streamed to disk
-    (:func:`aftercar.derive.omop.derive_omop_batched`); Spark: in one run.
+    (:func:`aftercar.derive.omop.derive_omop_batched`); Spark: in one run unless
+    ``--batch-persons`` asks for batches (then the same batched path on the Spark session).
     """
     from aftercar.derive.raw.rules import load_rules
 
@@ -136,7 +149,8 @@ def _derive_omop(source: str, output: Path, rules, fmt: str, o: _OmopOptions) ->
         def step(text: str) -> None:
             bar.update(task, description=text, advance=1)
 
-        run = (_omop_batched if o.engine == "duckdb" else _omop_one_run)(
+        one_run = o.engine != "duckdb" and o.batch_persons == 0
+        run = (_omop_one_run if one_run else _omop_batched)(
             source, output, load_rules(rules), fmt, o, step)  # fmt: skip
         bar.update(task, description="done")
     for s, n in zip(run.steps["step"].to_pylist(), run.steps["persons"].to_pylist(),
@@ -151,9 +165,12 @@ def _derive_omop(source: str, output: Path, rules, fmt: str, o: _OmopOptions) ->
 
 
 def _omop_batched(source: str, output: Path, rules, fmt: str, o: _OmopOptions, step):
+    """DuckDB (its own capped engine), or batches on a Spark session (``--batch-persons``)."""
+    from aftercar.backends import connect
     from aftercar.derive.omop import derive_omop_batched
 
-    return derive_omop_batched(source, output, fmt, batch_persons=o.batch_persons,
+    con = None if o.engine == "duckdb" else connect(o.engine)
+    return derive_omop_batched(source, output, fmt, batch_persons=o.batch_persons, con=con,
                                schema=o.schema, concepts=o.concepts, rules=rules,
                                episodes=o.episodes, progress=step)  # fmt: skip
 
