@@ -8,7 +8,7 @@ Usage::
     python benchmarks/bench_omop.py --omop /data/omop1m/omop --batch-persons 25000
     # both at once, in a temporary folder
     python benchmarks/bench_omop.py --patients 20000 --chunk 10000
-    python benchmarks/bench_omop.py --omop /data/omop1m/omop --engine spark
+    python benchmarks/bench_omop.py --omop /data/omop1m/omop --engine spark --batch-persons 100000
 
 Simulation: ``--chunk`` persons at a time (``write_simulated`` with seed ``SEED + k``
 for part ``k``, then ``write_omop`` with its own ``person_id`` and row id ranges), so
@@ -17,8 +17,9 @@ Parquet parts (``drug_exposure/part-0000.parquet``, ...), each part sorted by
 ``person_id`` (DuckDB then skips the row groups outside a batch); the vocabulary
 and ``care_site`` come from part 0.
 
-Derivation: ``aftercar derive --omop`` as the CLI runs it (DuckDB: in person batches,
-outputs streamed to a temporary folder, EPISODE rows included; Spark: one run), in a
+Derivation: ``aftercar derive --omop`` as the CLI runs it (in person batches of
+``--batch-persons``, outputs streamed to a temporary folder, EPISODE rows included; on
+Spark too, with ``--spark-driver-memory``; ``--batch-persons 0``: one run), in a
 fresh child process whose wall time, CPU time and peak resident memory
 (``ru_maxrss``) are printed. Targets at 1,000,000 persons on the 2-core machine:
 DuckDB < 5 minutes and < 8 GiB; Spark local completes. Nothing is asserted.
@@ -113,13 +114,27 @@ def _duckdb(args, out: Path) -> dict:
 
 
 def _spark(args, out: Path) -> dict:
+    """Spark local: in person batches (``--batch-persons``, as the CLI's option), or one run."""
     from aftercar.backends import connect
-    from aftercar.derive.omop import derive_omop, write_omop_derivation
+    from aftercar.derive.omop import batched
 
-    d = derive_omop(args.child, con=connect("spark"))
-    write_omop_derivation(d, out / "cohort", args.format, episodes=True, source=args.child)
-    return {"batches": 1, "patients": d.result.patients.num_rows,
-            "lines": d.result.lines.num_rows, "unused_rows": d.result.attrition.num_rows}
+    con = connect("spark", config={"spark.driver.memory": args.spark_driver_memory})
+    run = batched.derive_omop_batched(args.child, out / "cohort", args.format,
+                                      batch_persons=args.batch_persons, con=con, episodes=True,
+                                      progress=_batch_progress())  # fmt: skip
+    return {"batches": run.batches, "patients": run.patients, "lines": run.lines,
+            "unused_rows": run.unused}  # fmt: skip
+
+
+def _batch_progress():
+    """Print (to stderr) the elapsed time as each batch starts: long Spark runs show progress."""
+    start = time.perf_counter()
+
+    def show(step: str) -> None:
+        if step.startswith(("batch", "writing")):
+            print(f"{time.perf_counter() - start:8.1f} s  {step}", file=sys.stderr, flush=True)
+
+    return show
 
 
 def _rows(omop: Path) -> dict[str, int]:
@@ -141,9 +156,10 @@ def _derive(args, omop: Path) -> None:
         cmd += ["--threads", str(args.threads)]
     if args.memory_limit:
         cmd += ["--memory-limit", args.memory_limit]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if args.engine == "spark":
+        cmd += ["--spark-driver-memory", args.spark_driver_memory]
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
     if out.returncode:
-        print(out.stderr[-3000:])
         raise SystemExit(out.returncode)
     res = json.loads(out.stdout.strip().splitlines()[-1])
     use = resource.getrusage(resource.RUSAGE_CHILDREN)  # the child only (simulation in-process)
@@ -166,6 +182,7 @@ def main() -> None:
     p.add_argument("--format", default="parquet", help="output format: parquet or csv")
     p.add_argument("--threads", type=int, default=None, help="DuckDB threads")
     p.add_argument("--memory-limit", help="DuckDB memory_limit per engine (default 2500MB)")
+    p.add_argument("--spark-driver-memory", default="8g", help="Spark local driver memory")
     p.add_argument("--omop", help="derive this existing OMOP folder (no simulation)")
     p.add_argument("--workdir", help="keep the simulated instance here (WORKDIR/omop)")
     p.add_argument("--only-simulate", action="store_true", help="write the instance, stop")
