@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ibis
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from aftercar.derive.raw.imwg import CODES
 from aftercar.derive.raw.lines import END_RULES
@@ -118,11 +119,22 @@ def _regimen(drugs: str, kind: str) -> str:
 
 def regimen_texts(drugs: list[str | None], kinds: list[str]) -> list[str]:
     """Readable regimen texts that :func:`aftercar.vocab.parse_regimen` reads back as ``drugs``."""
-    cache: dict[tuple[str, str], str] = {}
-    return [
-        cache.setdefault((d or "", k), _regimen(d or "", k))
-        for d, k in zip(drugs, kinds, strict=True)
-    ]
+    return _regimen_column(pa.array(drugs, pa.string()), pa.array(kinds, pa.string())).to_pylist()
+
+
+def _regimen_column(drugs: pa.Array | pa.ChunkedArray, kinds: pa.Array | pa.ChunkedArray):
+    """:func:`regimen_texts` over Arrow columns (each distinct drugs-kind pair once)."""
+    sep = "\x1f"  # drugs are ';'-joined names; the unit separator never occurs in them
+    key = pc.binary_join_element_wise(pc.fill_null(drugs, ""), kinds, sep)
+    return _per_distinct(key, lambda k: _regimen(*k.split(sep)))
+
+
+def _per_distinct(keys: pa.Array | pa.ChunkedArray, fn) -> pa.Array:
+    """``fn`` applied to each distinct key (a few hundred regimens), spread to every row."""
+    keys = pc.fill_null(keys, "")
+    distinct = pc.unique(keys)
+    values = pa.array([fn(k) for k in distinct.to_pylist()], pa.string())
+    return pc.take(values, pc.index_in(keys, value_set=distinct))
 
 
 def _audit_lines(final: ibis.Table, rows: ibis.Table) -> ibis.Table:
@@ -274,19 +286,22 @@ def _curated(c, index: ibis.Table, final: ibis.Table, drugs: ibis.Table, ends: i
     return pats.order_by(Col.PATIENT_ID).to_pyarrow(), lines.to_pyarrow()
 
 
+def _end_reasons(end_rule: pa.ChunkedArray, kinds: pa.ChunkedArray) -> pa.Array:
+    reason = _per_distinct(end_rule, lambda r: _END_REASON.get(r, "") or None)
+    single = pc.and_(pc.not_equal(kinds, "drug"), pc.equal(reason, "next line started"))
+    return pc.if_else(pc.fill_null(single, False), "completed", reason)
+
+
 def _finish_lines(lines: pa.Table) -> pa.Table:
-    kinds = lines["kind"].to_pylist()
-    regimen = regimen_texts(lines[Col.DRUGS].to_pylist(), kinds)
-    reason = [_END_REASON.get(r, "") or None for r in lines["end_rule"].to_pylist()]
-    reason = [("completed" if k != "drug" and r == "next line started" else r)
-              for k, r in zip(kinds, reason, strict=True)]  # fmt: skip
+    regimen = _regimen_column(lines[Col.DRUGS], lines["kind"])
+    reason = _end_reasons(lines["end_rule"], lines["kind"])
     n = lines.num_rows
     return pa.table({
         Col.PATIENT_ID: lines[Col.PATIENT_ID], Col.LINE: lines[Col.LINE].cast(pa.int64()),
-        Col.REGIMEN: pa.array(regimen, pa.string()), Col.START_DATE: lines[Col.START_DATE],
+        Col.REGIMEN: regimen, Col.START_DATE: lines[Col.START_DATE],
         Col.END_DATE: lines[Col.END_DATE], Col.BEST_RESPONSE: lines[Col.BEST_RESPONSE],
         Col.PROGRESSION_DATE: lines[Col.PROGRESSION_DATE],
-        Col.CLINICAL_TRIAL: pa.nulls(n, pa.bool_()), Col.END_REASON: pa.array(reason, pa.string()),
+        Col.CLINICAL_TRIAL: pa.nulls(n, pa.bool_()), Col.END_REASON: reason,
         Col.DRUGS: lines[Col.DRUGS],
     })  # fmt: skip
 
