@@ -24,7 +24,6 @@ from aftercar.derive.omop.concepts import Concepts, load_concepts
 from aftercar.derive.omop.mapping import OmopRaw
 from aftercar.derive.omop.source import close_source, open_source
 from aftercar.derive.raw.derive import derive_raw
-from aftercar.derive.raw.labs import normalise_labs
 from aftercar.derive.raw.result import RawDerivation
 from aftercar.derive.raw.rules import Rules, load_rules
 from aftercar.errors import CohortError, Problem
@@ -72,9 +71,9 @@ def _rename_tables(t: pa.Table, col: str = "table") -> pa.Table:
     return t.set_column(t.column_names.index(col), col, c)
 
 
-def _lab_check(con, labs, rules: Rules) -> None:
-    """Unreadable mapped measurements, named as OMOP rows (table, measurement_id, column)."""
-    norm = normalise_labs(con, labs, rules)
+def _lab_check(norm: ibis.Table) -> None:
+    """Stop on unreadable mapped measurements, named as OMOP rows (table, measurement_id,
+    column); ``norm``: the raw derivation's normalised labs (its ``check_labs`` hook)."""
     bad = norm.filter(norm.problem.notnull()).order_by("row").limit(_MAX_LISTED + 1)
     rows = bad.to_pyarrow().to_pylist()
     problems = []
@@ -156,10 +155,11 @@ def derive_tables(
 
 
 def map_tables(con, tables: dict[str, ibis.Table], concepts: Concepts, rules: Rules) -> OmopRaw:
-    """The raw tables of the cohort's persons (:func:`cohort.build`), measurements checked."""
-    om = cohort.build(con, tables, concepts, rules)
-    _lab_check(con, om.raw["labs"], rules)
-    return om
+    """The raw tables of the cohort's persons (:func:`cohort.build`).
+
+    Their measurements are checked by :func:`derive_mapped`, once normalised.
+    """
+    return cohort.build(con, tables, concepts, rules)
 
 
 def cohort_steps(om: OmopRaw, n_index: int) -> pa.Table:
@@ -171,8 +171,14 @@ def cohort_steps(om: OmopRaw, n_index: int) -> pa.Table:
 
 def derive_mapped(con, om: OmopRaw, concepts: Concepts, rules: Rules,
                   progress: Callable[[str], None] | None = None) -> OmopDerivation:  # fmt: skip
-    """Run the raw-records derivation on mapped tables (:func:`map_tables`)."""
-    res = derive_raw(om.raw, rules=rules, con=con, progress=progress)
+    """Run the raw-records derivation on mapped tables (:func:`map_tables`).
+
+    Raises
+    ------
+    CohortError
+        Unreadable myeloma measurements (``measurement`` rows, exit 2).
+    """
+    res = derive_raw(om.raw, rules=rules, con=con, progress=progress, check_labs=_lab_check)
     excluded = om.excluded.to_pyarrow().cast(res.attrition.schema)
     attrition = pa.concat_tables([excluded, _rename_tables(res.attrition)])
     audit = {k: _rename_tables(v) for k, v in res.audit.items()}

@@ -86,7 +86,15 @@ def _after_followup(t: ibis.Table, pats: ibis.Table, col: str, label: str) -> ib
     return j.mutate(**{col: ibis.ifelse(late, label, j[col])}).drop("_fu")
 
 
-def _prepare(con, raw: dict[str, pa.Table], rules: Rules, step: Progress):
+def _check_labs(norm: ibis.Table) -> None:
+    """Stop on used lab rows that cannot be read (file ``labs``, row, column, value, fix)."""
+    problems = lab_problems(norm)
+    if problems:
+        raise CohortError(problems, f"{len(problems)} unreadable lab row(s)")
+
+
+def _prepare(con, raw: dict[str, pa.Table], rules: Rules, step: Progress,
+             check_labs: Callable[[ibis.Table], None]):  # fmt: skip
     t = _register(con, raw)
     step("classifying drugs and procedures")
     adm = _after_followup(classify_administrations(con, t["administrations"], rules),
@@ -101,9 +109,7 @@ def _prepare(con, raw: dict[str, pa.Table], rules: Rules, step: Progress):
     norm = con.create_table("_labs_fu", _after_followup(norm.mutate(fu=ibis.literal("")),
                                                         t["patients"], "fu", "after_followup"),
                             overwrite=True)  # fmt: skip
-    problems = lab_problems(norm)
-    if problems:
-        raise CohortError(problems, f"{len(problems)} unreadable lab row(s)")
+    check_labs(norm)
     vis = con.create_table("_visits", visits(norm.filter(norm.fu != "after_followup")),
                            overwrite=True)  # fmt: skip
     _forget(con, t)
@@ -144,6 +150,7 @@ def derive_raw(
     con=None,
     progress: Progress | None = None,
     release: bool = False,
+    check_labs: Callable[[ibis.Table], None] | None = None,
 ) -> RawDerivation:
     """Derive the curated cohort from raw records.
 
@@ -162,6 +169,12 @@ def derive_raw(
         Remove the raw tables from ``raw`` once the engine holds its own copies, so that
         their memory (about half of the peak at 100,000 patients) is freed when the
         caller keeps no other reference to them.
+    check_labs
+        Called with the normalised lab table (``row, test, unit, text, problem``, ...; see
+        :func:`aftercar.derive.raw.labs.normalise_labs`) once it is materialised; raises
+        :class:`~aftercar.errors.CohortError` for unreadable rows. Default: the rows named
+        as rows of the ``labs`` file. The OMOP derivation names them as ``measurement``
+        rows instead, without normalising the measurements a second time.
 
     Returns
     -------
@@ -171,7 +184,7 @@ def derive_raw(
     own = con is None
     con = con if con is not None else _connect()
     step = progress or (lambda _s: None)
-    pats, adm, proc, norm, vis = _prepare(con, raw, rules, step)
+    pats, adm, proc, norm, vis = _prepare(con, raw, rules, step, check_labs or _check_labs)
     if release:
         for name in ("administrations", "procedures", "labs"):
             raw.pop(name, None)
