@@ -36,6 +36,9 @@ def test_unknown_unit_names_the_measurement_row(tmp_path, capsys):
     assert main(["derive", "--omop", str(src), "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "measurement" in err and "furlongs" in err and "unit" in err
+    # named as the OMOP row and column, not as a row of the raw-records `labs` file
+    assert "unit_concept_id / unit_source_value" in err and "(measurement_id " in err
+    assert "labs, row" not in err
 
 
 def test_episodes_go_into_a_duckdb_source_once(tmp_path, capsys):
