@@ -188,12 +188,12 @@ def _reason(j: ibis.Table) -> ibis.Value:
         (j._before.isnull() | ~j._before, "recorded after the index CAR T"),
         (~j._ok, "no readable value (value_as_number, value_as_concept_id or unit)"),
         (labs & j._iss_rec.notnull(), "the ISS stage is recorded (a stage concept)"),
-        (j._rank > 0, _LATER),
+        (~j._grp.isin([_EMD, _CYTO]) & (j._rank > 0), _LATER),
         ((j._grp == "albumin") & (j._b2m >= B2M_I),
          "not needed: beta-2 microglobulin >= 3.5 mg/L decides the ISS stage"),
         (labs, "no beta-2 microglobulin on or before the index CAR T to stage with"),
-        (~j._flag.fill_null(True), "a positive record on or before the index CAR T gives the "
-                                   "value"),
+        (~j._flag.fill_null(True) & ibis.ifelse(j._grp == _EMD, j[_EMD], j[_CYTO]).fill_null(
+            False), "a positive record on or before the index CAR T gives the value"),
         ((j._grp == _CYTO) & j[_CYTO].isnull(),
          "negative results do not cover every high-risk abnormality"),
         else_="not needed")  # fmt: skip
