@@ -85,7 +85,11 @@ def _lab_units(con) -> ibis.Table:
 
 def _evidence(con, tables, persons: ibis.Table, concepts: Concepts) -> ibis.Table:
     """The covariate rows of ``persons`` with their concept's covariate, value and reads."""
-    cmap = con.create_table("_omop_cov_concepts", concepts.table(COVARIATES), overwrite=True)
+    t = concepts.table(COVARIATES)
+    const = [float(v) if r == "constant" else None  # the grade or stage (checked on load)
+             for v, r in zip(t["value"].to_pylist(), t["reads"].to_pylist(), strict=True)]
+    t = t.append_column("const", pa.array(const, pa.float64()))
+    cmap = con.create_table("_omop_cov_concepts", t, overwrite=True)
     parts = []
     for name in _SOURCES:
         if name in tables:
@@ -107,10 +111,9 @@ def _evidence(con, tables, persons: ibis.Table, concepts: Concepts) -> ibis.Tabl
 
 def _readings(ev: ibis.Table) -> ibis.Table:
     """``ev`` with ``_num`` (grade, stage or lab value), ``_flag`` (yes/no) and ``_ok``."""
-    const = ev.value.try_cast("float64")
     ecog_n = ev.number.isin([0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
     num = ibis.cases(
-        (ev.reads == "constant", const),
+        (ev.reads == "constant", ev.const),
         ((ev.covariate == _ECOG) & ecog_n, ev.number),
         ((ev.covariate == _ISS) & (ev.number >= 0), ev.number * ev._factor),
         else_=ibis.null("float64"))  # fmt: skip
