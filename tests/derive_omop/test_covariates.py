@@ -24,7 +24,8 @@ from aftercar.schema import Col
 D = date.fromisoformat
 INDEX = D("2022-01-10")
 POS, NEG = 45884084, 45878583  # LOINC answers Positive / Negative (values.csv)
-ECOG_SCORE, ECOG_GRADE_2 = 36305384, 4172043
+ECOG_SCORE, ECOG_GRADE_2, ECOG_GRADE_3 = 36305384, 4172043, 4174241
+ABSENT = 4132135  # SNOMED Meas Value 'Absent' (OHDSI Cancer Modifier wiki): not in values.csv
 B2M, ALBUMIN, ISS_II = 3013201, 3024561, 1634176
 DEL17P, T414_FISH, T414, T1416 = 21493501, 43055560, 35954995, 46236743
 MG_L, MG_DL, G_L = 8751, 8840, 8636
@@ -62,6 +63,10 @@ MEASUREMENTS = [
     (802, 8, T414, "2021-04-02", None, None, None),
     # person 11: positive del(17p) only after the index CAR T -> unknown
     (1101, 11, DEL17P, "2022-01-11", None, POS, None),
+    # person 12: an ECOG score given as a grade concept (value_as_concept_id) -> 3
+    (1201, 12, ECOG_SCORE, "2021-10-01", None, ECOG_GRADE_3, None),
+    # person 13: the t(4;14) variant with a value that is no known result -> unreadable
+    (1301, 13, T414, "2021-10-01", None, ABSENT, None),
 ]
 OBSERVATIONS = [  # (id, person, concept, date, number, result)
     (1, 1, ECOG_GRADE_2, "2021-03-01", None, None),  # a grade finding, superseded
@@ -99,7 +104,7 @@ def derived(tmp_path_factory):
     toml = tmp_path_factory.mktemp("cov") / "local.toml"
     toml.write_text(LOCAL_TOML, encoding="utf-8")
     con = connect("duckdb")
-    ids = list(range(1, 12))
+    ids = list(range(1, 14))
     persons = con.create_table("t_persons", pa.table({
         "person_id": pa.array(ids, pa.int64()),
         Col.PATIENT_ID: [str(i) for i in ids], Col.CAR_T_DATE: [INDEX] * len(ids)}))  # fmt: skip
@@ -127,6 +132,16 @@ def test_ecog_is_the_latest_readable_grade_on_or_before_the_index(derived):
     assert "later record" in _row(derived, "observation", 1)["reason"]
     assert "after the index" in _row(derived, "measurement", 103)["reason"]
     assert "no readable value" in _row(derived, "measurement", 104)["reason"]
+
+
+def test_an_ecog_grade_concept_as_the_value_of_the_score(derived):
+    assert _value(derived, 12, Col.ECOG) == 3
+    assert _row(derived, "measurement", 1201)["used"]
+
+
+def test_a_finding_with_an_unknown_value_is_not_read_as_present(derived):
+    assert _value(derived, 13, Col.HIGH_RISK_CYTOGENETICS) is None
+    assert "no readable value" in _row(derived, "measurement", 1301)["reason"]
 
 
 def test_iss_from_b2m_and_albumin_with_their_units(derived):

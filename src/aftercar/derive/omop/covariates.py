@@ -7,9 +7,12 @@ value is read (``reads``):
 
 * ``constant``: the concept is the value (an ECOG grade finding, an ISS stage);
 * ``number``: ``value_as_number`` (the ECOG score; for ISS, serum beta-2
-  microglobulin ``b2m`` and ``albumin``, with their units);
-* ``finding``: the concept is the abnormality itself, present unless
-  ``value_as_concept_id`` is a negative result (``values.csv``);
+  microglobulin ``b2m`` and ``albumin``, with their units); an ECOG score whose
+  ``value_as_concept_id`` is a ``constant`` concept of the same covariate (a grade
+  finding, or a LOINC answer mapped locally) reads that grade;
+* ``finding``: the concept is the abnormality itself: present when
+  ``value_as_concept_id`` is empty or a positive result, absent when it is a negative
+  result (``values.csv``), unreadable for any other value;
 * ``result``: a test whose ``value_as_concept_id`` is a positive or negative result
   (no result: not read).
 
@@ -97,6 +100,9 @@ def _evidence(con, tables, persons: ibis.Table, concepts: Concepts) -> ibis.Tabl
             parts.append(r.join(cmap, r.concept_id == cmap.concept_id))
     ev = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
     ev = ev.join(persons, "person_id")
+    answers = cmap.filter(cmap.reads == "constant").select(
+        _aid=cmap.concept_id, _acov=cmap.covariate, _aconst=cmap.const)  # a grade as the value
+    ev = ev.left_join(answers, ev.vcid == answers._aid)
     vals = con.create_table("_omop_cov_results", concepts.table("values"), overwrite=True)
     vals = vals.rename(_vid="concept_id", _res="text")
     ev = ev.left_join(vals, ev.vcid == vals._vid)
@@ -106,7 +112,7 @@ def _evidence(con, tables, persons: ibis.Table, concepts: Concepts) -> ibis.Tabl
     ev = ev.mutate(_unit=ibis.coalesce(ev._utext, ev.usrc.strip()))
     lab = _lab_units(con)
     ev = ev.left_join(lab, (ev.value == lab._lab) & (ev._unit == lab._lab_unit))
-    return ev.drop("_vid", "_uid", "_utext", "_lab", "_lab_unit")
+    return ev.drop("_aid", "_vid", "_uid", "_utext", "_lab", "_lab_unit")
 
 
 def _readings(ev: ibis.Table) -> ibis.Table:
@@ -115,11 +121,13 @@ def _readings(ev: ibis.Table) -> ibis.Table:
     num = ibis.cases(
         (ev.reads == "constant", ev.const),
         ((ev.covariate == _ECOG) & ecog_n, ev.number),
+        ((ev.reads == "number") & (ev._acov == ev.covariate), ev._aconst),
         ((ev.covariate == _ISS) & (ev.number >= 0), ev.number * ev._factor),
         else_=ibis.null("float64"))  # fmt: skip
     pos, neg = ev._res == "POSITIVE", ev._res == "NEGATIVE"
+    plain = ev.vcid.isnull() | pos.fill_null(False)  # no value, or a positive one
     flag = ibis.cases(((ev.reads == "finding") & neg.fill_null(False), False),
-                      (ev.reads == "finding", True), ((ev.reads == "result") & pos, True),
+                      ((ev.reads == "finding") & plain, True), ((ev.reads == "result") & pos, True),
                       ((ev.reads == "result") & neg, False),
                       else_=ibis.null("boolean"))  # fmt: skip
     grp = ibis.ifelse((ev.covariate == _ISS) & (ev.reads == "number"), ev.value, ev.covariate)
