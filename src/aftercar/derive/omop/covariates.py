@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import ibis
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from aftercar.derive.omop.concepts import COVARIATES, Concepts
 from aftercar.schema import Col
@@ -264,8 +265,6 @@ def split_rows(rows: pa.Table, cohort_ids: pa.Array,
         Schemas of the audit's ``events`` (``patient_id, line, row, table, role``; the
         line is empty: a covariate belongs to no line) and of the attrition.
     """
-    import pyarrow.compute as pc
-
     member = pc.is_in(rows[Col.PATIENT_ID], value_set=cohort_ids)
     used = pc.and_(member, rows["used"])
     ev = rows.filter(used)
