@@ -17,11 +17,16 @@ from aftercar.derive.raw import derive_raw, read_raw
 from aftercar.io import read_cohort, write_cohort
 from aftercar.schema import Col
 from aftercar.simulate import write_simulated
-from aftercar.simulate.omop import write_omop
+from aftercar.simulate.omop import LOCAL_CONCEPTS_FILE, write_omop
 
-#: Patient columns an OMOP instance carries (the simulator's covariates it does not).
+#: The covariates an OMOP instance carries (prior lines and refractoriness it does not).
+COVARIATES = [Col.ECOG, Col.ISS_STAGE, Col.EXTRAMEDULLARY_DISEASE, Col.HIGH_RISK_CYTOGENETICS]
+#: Patient columns an OMOP instance carries.
 SHARED = [Col.PATIENT_ID, Col.SITE, Col.SEX, Col.CAR_T_PRODUCT, Col.CAR_T_DATE, Col.DEATH_DATE,
-          Col.LAST_FOLLOWUP_DATE, Col.PROGRESSION_DATE]  # fmt: skip
+          Col.LAST_FOLLOWUP_DATE, Col.PROGRESSION_DATE, *COVARIATES]  # fmt: skip
+#: What ``aftercar report --omop`` (no local concepts) reads: the simulated instance codes
+#: extramedullary disease with a local concept, given to ``derive_omop`` below.
+REPORTED = [c for c in SHARED if c != Col.EXTRAMEDULLARY_DISEASE]
 
 
 @pytest.fixture(scope="module")
@@ -41,14 +46,24 @@ def _source_ids(sim, table: pa.Table) -> pa.Table:
 
 @pytest.fixture(scope="module")
 def both(sim):
-    return derive_omop(sim / "omop"), derive_raw(read_raw(sim / "raw"))
+    local = sim / "omop" / LOCAL_CONCEPTS_FILE
+    return derive_omop(sim / "omop", concepts=local), derive_raw(read_raw(sim / "raw"))
+
+
+def _as_text(t: pa.Table) -> pa.Table:
+    """The covariates as text: the raw derivation passes the raw file's text through."""
+    for c in COVARIATES:
+        t = t.set_column(t.column_names.index(c), c, pc.cast(t[c], pa.string()))
+    return t
 
 
 def test_omop_copy_derives_the_raw_copys_cohort(sim, both):
     omop, raw = both
-    op = _source_ids(sim, omop.result.patients).select(SHARED).sort_by(Col.PATIENT_ID)
-    rp = raw.patients.select(SHARED).sort_by(Col.PATIENT_ID)
+    op = _as_text(_source_ids(sim, omop.result.patients).select(SHARED)).sort_by(Col.PATIENT_ID)
+    rp = _as_text(raw.patients.select(SHARED)).sort_by(Col.PATIENT_ID)
     assert op.num_rows == rp.num_rows > 0
+    for c in COVARIATES:  # the simulator draws every covariate: none is left unknown
+        assert op[c].null_count == 0, c
     assert op.equals(rp)
     key = [(Col.PATIENT_ID, "ascending"), (Col.LINE, "ascending")]
     ol = _source_ids(sim, omop.result.lines).sort_by(key)
@@ -58,12 +73,31 @@ def test_omop_copy_derives_the_raw_copys_cohort(sim, both):
 
 def test_attrition_names_omop_tables_and_ids(sim, both):
     omop, raw = both
-    tables = set(omop.result.attrition["table"].to_pylist())
-    assert tables <= {"person", "drug_exposure", "procedure_occurrence", "measurement"}
-    assert omop.result.attrition.num_rows == raw.attrition.num_rows
+    att = omop.result.attrition
+    tables = set(att["table"].to_pylist())
+    assert tables <= {"person", "drug_exposure", "procedure_occurrence", "measurement",
+                      "observation", "condition_occurrence"}  # fmt: skip
+    covariate = pc.starts_with(att["reason"], "covariate ")
+    # the raw copy has no covariate rows: the OMOP copy lists the unused ones besides
+    assert att.filter(pc.invert(covariate)).num_rows == raw.attrition.num_rows
+    assert set(att.filter(covariate)["table"].to_pylist()) <= {"measurement", "observation"}
     ids = set(pq.read_table(sim / "omop" / "drug_exposure.parquet")["drug_exposure_id"].to_pylist())
     de = omop.result.attrition.filter(pc.equal(omop.result.attrition["table"], "drug_exposure"))
     assert set(de["row"].to_pylist()) <= ids
+
+
+def test_every_covariate_row_of_the_instance_is_used_or_listed(sim, both):
+    omop, _raw = both
+    ev = omop.result.audit["events"]
+    used = ev.filter(pc.starts_with(ev["role"], "covariate "))
+    listed = omop.result.attrition.filter(pc.starts_with(omop.result.attrition["reason"],
+                                                         "covariate "))  # fmt: skip
+    for table in ("measurement", "observation"):
+        rows = pq.read_table(sim / "omop" / f"{table}.parquet")
+        ids = rows.filter(pc.equal(rows[f"{table}_source_value"], f"{table} covariate"))
+        got = [r for t in (used, listed) for r in
+               t.filter(pc.equal(t["table"], table))["row"].to_pylist()]  # fmt: skip
+        assert sorted(got) == sorted(ids[f"{table}_id"].to_pylist()) != []
 
 
 def test_episodes_link_every_line_to_its_drug_exposures(both):
@@ -94,7 +128,7 @@ def test_report_omop_equals_report_on_the_raw_copys_cohort(sim, both, tmp_path):
     # the equivalent curated cohort: the raw copy's, with the patient columns OMOP carries
     births = read_cohort(tmp_path / "a-derived-cohort").patients
     births = _source_ids(sim, births.select([Col.PATIENT_ID, Col.BIRTH_DATE]))
-    pats = raw.patients.select([c for c in SHARED if c in raw.patients.column_names]
+    pats = raw.patients.select([c for c in REPORTED if c in raw.patients.column_names]
                                + [Col.CAR_T_BEST_RESPONSE]).sort_by(Col.PATIENT_ID)
     births = births.sort_by(Col.PATIENT_ID)
     assert births[Col.PATIENT_ID].equals(pats[Col.PATIENT_ID])

@@ -23,6 +23,15 @@ compute (a Python step only per distinct text):
   ``measurement_source_value``; numbers in ``value_as_number``, POSITIVE / NEGATIVE
   as ``value_as_concept_id`` 45884084 / 45878583; unit concept from
   ``data/omop/units.csv`` and the unit text as ``unit_source_value``;
+* the study covariates of the raw patients table, dated 30 days before the CAR T, with
+  the concepts of ``data/omop/covariates.csv``: ``ecog`` as a ``measurement`` of the
+  ECOG score (``value_as_number``); ``iss_stage`` as a recorded stage concept for
+  every other person and as serum beta-2 microglobulin (mg/L) and albumin (g/dL)
+  values of that stage (Greipp 2005) for the others; ``high_risk_cytogenetics`` as a
+  positive del(17p) result, or (false) a negative result for each abnormality;
+  ``extramedullary_disease`` as an ``observation`` of the local concept
+  :data:`EMD_LOCAL_CONCEPT` (no standard concept is shipped) with a positive or
+  negative result, declared in ``local_concepts.toml`` beside the tables;
 * ``concept`` and ``concept_ancestor``: the concepts used (ancestor rows of level 0).
 """
 
@@ -54,6 +63,18 @@ _POS, _NEG = 45884084, 45878583
 #: IMWG parameter -> the measurement test name of ``data/omop/measurements.csv``.
 _PARAM_TEST = {"serum_m": "serum M-protein", "kappa": "kappa FLC", "lambda": "lambda FLC",
                "marrow_pc": "marrow plasma cells %"}  # fmt: skip
+#: The simulated instance's local concept for extramedullary disease (an observation
+#: with a Positive / Negative value), declared in :data:`LOCAL_CONCEPTS_FILE`.
+EMD_LOCAL_CONCEPT = 2_000_000_601
+LOCAL_CONCEPTS_FILE = "local_concepts.toml"
+_LOCAL_TOML = f"""\
+# Local concepts of this simulated OMOP instance: aftercar derive --omop DIR --concepts THIS
+[covariates]
+{EMD_LOCAL_CONCEPT} = {{ covariate = "{Col.EXTRAMEDULLARY_DISEASE}", reads = "finding" }}
+"""
+_COV_DAYS_BEFORE = 30
+#: ISS stage -> (beta-2 microglobulin mg/L, albumin g/dL) of that stage (Greipp 2005).
+_ISS_LABS = np.array([[np.nan, np.nan], [2.5, 4.0], [4.5, 3.8], [6.5, 3.1]])
 
 
 def _data_csv(name: str) -> list[dict[str, str]]:
@@ -129,6 +150,8 @@ class _Concepts:
         self.unit = {r["unit"]: int(r["concept_id"]) for r in _data_csv("units.csv")}
         tests = {r["test"]: int(r["concept_id"]) for r in _data_csv("measurements.csv")}
         self.test = {t: tests[_PARAM_TEST[p]] for t, p in _tests().items() if p in _PARAM_TEST}
+        self.covariate = {(r["covariate"], r["value"], r["reads"]): int(r["concept_id"])
+                          for r in _data_csv("covariates.csv")}  # fmt: skip
 
     def drug(self, text: str | None) -> int:
         ids = {self.ingredient[d] for d in parse_regimen(text or "").drugs if d in self.ingredient}
@@ -263,6 +286,76 @@ def _vocabulary(cc: _Concepts) -> dict[str, pa.Table]:
     return {"concept": concept, "concept_ancestor": ancestor}
 
 
+def _valid(pats: pa.Table, col: str) -> np.ndarray:
+    """Row numbers of the patients with a value in ``col`` (none when the column is absent)."""
+    if col not in pats.column_names:
+        return np.array([], np.int64)
+    return np.flatnonzero(pc.is_valid(pats[col]).to_numpy(zero_copy_only=False))
+
+
+def _values(pats: pa.Table, col: str, idx: np.ndarray) -> np.ndarray:
+    return pats[col].take(pa.array(idx, pa.int64())).to_numpy(zero_copy_only=False)
+
+
+def _part(idx, concept, number=None, result=None, unit=None) -> dict:
+    """Covariate rows of the patients ``idx`` (numbers: NaN = none; result 0 = none)."""
+    n = len(idx)
+    return {"idx": idx, "concept": np.broadcast_to(concept, n).astype(np.int64),
+            "number": np.full(n, np.nan) if number is None else number.astype(np.float64),
+            "result": np.zeros(n, np.int64) if result is None else result,
+            "unit": np.full(n, None, object) if unit is None else np.full(n, unit, object)}
+
+
+def _cov_parts(pats: pa.Table, cc: _Concepts) -> list[dict]:
+    """ECOG, ISS (stage concept or labs) and cytogenetics measurement rows (vectorised)."""
+    cov, parts = cc.covariate, []
+    ecog = _valid(pats, Col.ECOG)
+    parts.append(_part(ecog, cov[(Col.ECOG, "", "number")], _values(pats, Col.ECOG, ecog)))
+    iss = _valid(pats, Col.ISS_STAGE)
+    stage = _values(pats, Col.ISS_STAGE, iss).astype(np.int64)
+    rec = (iss % 2) == 0  # every other person: a recorded stage; the others: their labs
+    concepts = np.array([0] + [cov[(Col.ISS_STAGE, str(s), "constant")] for s in (1, 2, 3)])
+    parts.append(_part(iss[rec], concepts[stage[rec]]))
+    for k, lab, unit in ((0, "b2m", "mg/L"), (1, "albumin", "g/dL")):
+        parts.append(_part(iss[~rec], cov[(Col.ISS_STAGE, lab, "number")],
+                           _ISS_LABS[stage[~rec], k], unit=unit))  # fmt: skip
+    hr = _valid(pats, Col.HIGH_RISK_CYTOGENETICS)
+    pos = _values(pats, Col.HIGH_RISK_CYTOGENETICS, hr).astype(bool)
+    tests = {v: c for (cv, v, r), c in cov.items() if cv == Col.HIGH_RISK_CYTOGENETICS
+             and r == "result"}  # fmt: skip
+    parts.append(_part(hr[pos], tests["del(17p)"], result=np.full(pos.sum(), _POS)))
+    for abnormality in sorted(tests):
+        parts.append(_part(hr[~pos], tests[abnormality], result=np.full((~pos).sum(), _NEG)))
+    return parts
+
+
+def _covariates(pats: pa.Table, first: int, cc: _Concepts) -> dict[str, pa.Table]:
+    """``measurement`` and ``observation`` rows of the patients' covariates."""
+    date = _shift(pats[Col.CAR_T_DATE], -_COV_DAYS_BEFORE).combine_chunks()
+    pid = np.arange(1, pats.num_rows + 1, dtype=np.int64)
+    emd = _valid(pats, Col.EXTRAMEDULLARY_DISEASE)
+    present = _values(pats, Col.EXTRAMEDULLARY_DISEASE, emd).astype(bool)
+    out = {}
+    for name, parts in (("measurement", _cov_parts(pats, cc)),
+                        ("observation", [_part(emd, EMD_LOCAL_CONCEPT,
+                                               result=np.where(present, _POS, _NEG))])):
+        m = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        n, idx = len(m["idx"]), pa.array(m["idx"], pa.int64())
+        unit = pa.array(m["unit"], pa.string())
+        out[name] = pa.table({
+            f"{name}_id": pa.array(np.arange(first, first + n), pa.int64()),
+            "person_id": pa.array(pid[m["idx"]], pa.int64()),
+            f"{name}_concept_id": pa.array(m["concept"], pa.int64()),
+            f"{name}_date": date.take(idx), f"{name}_type_concept_id": _rep(32817, n),
+            "value_as_number": pa.array(m["number"], pa.float64(), mask=np.isnan(m["number"])),
+            "value_as_concept_id": pa.array(m["result"], pa.int64(), mask=m["result"] == 0),
+            "unit_concept_id": _lookup(unit, lambda u: cc.unit.get(u), pa.int64()),
+            f"{name}_source_value": pa.array([name + " covariate"] * n, pa.string()),
+            "unit_source_value": unit, "value_source_value": pa.nulls(n, pa.string())})  # fmt: skip
+        first += n
+    return out
+
+
 _CONVERT = {"administrations": ("drug_exposure", _drugs),
             "procedures": ("procedure_occurrence", _procedures),
             "labs": ("measurement", _measurements)}  # fmt: skip
@@ -320,8 +413,12 @@ def write_omop(raw: str | Path, out: str | Path, fmt: str = "parquet", *,
                 first += b.num_rows
             if src == "administrations":
                 w.write(name, _offset(_index_products(pats, first, cc), shift, ("person_id",)))
+        for name, t in _covariates(pats, first, cc).items():  # ids after the labs'
+            w.write(name, _offset(t, shift, ("person_id",)))
     finally:
         files = w.close()
+    (out / LOCAL_CONCEPTS_FILE).write_text(_LOCAL_TOML, encoding="utf-8")
+    files += (out / LOCAL_CONCEPTS_FILE,)
     marker = raw / PROVENANCE_FILE  # the instance is as synthetic as the records it holds
     if marker.is_file():
         (out / PROVENANCE_FILE).write_text(marker.read_text("utf-8"), encoding="utf-8")
@@ -329,4 +426,4 @@ def write_omop(raw: str | Path, out: str | Path, fmt: str = "parquet", *,
     return files
 
 
-__all__ = ["write_omop"]
+__all__ = ["EMD_LOCAL_CONCEPT", "LOCAL_CONCEPTS_FILE", "write_omop"]

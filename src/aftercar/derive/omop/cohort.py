@@ -12,14 +12,16 @@ Steps (each counted in persons; ``audit/omop_cohort.csv``):
    date; persons without one are listed in the attrition).
 
 Persons with a myeloma diagnosis who leave at steps 3-4 are listed (``person``,
-``person_id``, reason); persons without myeloma are only counted.
+``person_id``, reason); persons without myeloma are only counted. The study covariates
+(ECOG, ISS stage, extramedullary disease, high-risk cytogenetics) of the persons kept
+are read on or before the index CAR T (:mod:`aftercar.derive.omop.covariates`).
 """
 
 from __future__ import annotations
 
 import ibis
 
-from aftercar.derive.omop import mapping
+from aftercar.derive.omop import covariates, mapping
 from aftercar.derive.omop.concepts import Concepts
 from aftercar.derive.omop.mapping import OmopRaw
 from aftercar.derive.raw.rules import Rules
@@ -111,7 +113,10 @@ def build(con, tables, concepts: Concepts, rules: Rules) -> OmopRaw:
     cols = [Col.PATIENT_ID, Col.SITE, Col.SEX, Col.BIRTH_DATE, Col.CAR_T_PRODUCT, Col.CAR_T_DATE,
             Col.DEATH_DATE, Col.LAST_FOLLOWUP_DATE]  # fmt: skip
     kept = p.filter(p._why.isnull())
-    pats = kept.select(*cols, row=kept.person_id.cast("int64"))
+    cov, cov_rows = covariates.derive_covariates(
+        con, tables, kept.select("person_id", Col.PATIENT_ID, Col.CAR_T_DATE), concepts)
+    kept = kept.left_join(cov, "person_id").drop("person_id_right")
+    pats = kept.select(*cols, *covariates.COLUMNS, row=kept.person_id.cast("int64"))
     excluded = p.filter(p._why.notnull()).select(
         table=ibis.literal("person"), row=p.person_id.cast("int64"),
         **{Col.PATIENT_ID: p[Col.PATIENT_ID]}, reason=p._why)  # fmt: skip
@@ -121,7 +126,7 @@ def build(con, tables, concepts: Concepts, rules: Rules) -> OmopRaw:
            .select(Col.PATIENT_ID, "date", "drug", "row"),
            "procedures": mapping.procedures(con, tables, keep, concepts),
            "labs": mapping.labs(con, tables, keep, concepts, rules)}  # fmt: skip
-    return OmopRaw(raw, _steps(tables, dx, p), excluded, dx)
+    return OmopRaw(raw, _steps(tables, dx, p), excluded, dx, cov_rows)
 
 
 def _steps(tables, dx: ibis.Table, p: ibis.Table) -> list[tuple[str, int]]:

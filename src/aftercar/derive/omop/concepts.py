@@ -19,9 +19,14 @@ multiple-myeloma condition concepts. A site adds concepts its vocabulary lacks
     2000000401 = "POSITIVE"
     [conditions]
     2000000501 = "multiple myeloma (local code)"
+    [covariates]         # a table per id: covariate, reads and (mostly) value
+    2000000601 = { covariate = "extramedullary_disease", reads = "finding" }
+    2000000602 = { covariate = "ecog", reads = "constant", value = "2" }
 
-Every section is optional; an unknown section, an id below 2,000,000,000 or a
-text the rules cannot read is an error naming the file, key and a fix (exit 2).
+``[covariates]`` extends ``covariates.csv`` (the study covariates read by
+:mod:`aftercar.derive.omop.covariates`). Every section is optional; an unknown
+section, an id below 2,000,000,000 or a text the rules cannot read is an error
+naming the file, key and a fix (exit 2).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import pyarrow as pa
 
 from aftercar.derive.raw.rules import Rules
 from aftercar.errors import ConfigError, Problem
+from aftercar.schema import Col
 
 #: The smallest concept id a site may use for its own concepts (OMOP CDM convention).
 LOCAL_MIN = 2_000_000_000
@@ -52,6 +58,17 @@ SECTIONS = {
     "conditions": ("conditions.csv", "concept_name"),
 }
 
+#: The covariate concepts (``covariates.csv``; TOML section ``[covariates]``).
+COVARIATES = "covariates"
+_COV_COLUMNS = ("covariate", "value", "reads")
+#: Covariate -> ``reads`` -> the values allowed (``None``: any non-empty abnormality name).
+COVARIATE_READS: dict[str, dict[str, tuple[str, ...] | None]] = {
+    Col.ECOG: {"constant": ("0", "1", "2", "3", "4", "5"), "number": ("",)},
+    Col.ISS_STAGE: {"constant": ("1", "2", "3"), "number": ("b2m", "albumin")},
+    Col.EXTRAMEDULLARY_DISEASE: {"finding": ("",), "result": ("",)},
+    Col.HIGH_RISK_CYTOGENETICS: {"finding": None, "result": None},
+}
+
 
 @dataclass(frozen=True)
 class Concepts:
@@ -61,7 +78,7 @@ class Concepts:
     ----------
     tables
         ``{section: pa.Table(concept_id int64, text string)}`` for each of
-        :data:`SECTIONS`.
+        :data:`SECTIONS`, and ``covariates``: ``concept_id, covariate, value, reads``.
     episode
         The EPISODE concept ids of ``data/omop/episodes.toml``.
     source
@@ -88,6 +105,28 @@ def shipped(section: str) -> dict[int, str]:
     return {int(r["concept_id"]): r[col] for r in _read_csv(name)}
 
 
+def shipped_covariates() -> dict[int, dict[str, str]]:
+    """The shipped ``{concept_id: {covariate, value, reads}}`` of ``covariates.csv``."""
+    return {int(r["concept_id"]): {c: r[c] for c in _COV_COLUMNS}
+            for r in _read_csv("covariates.csv")}  # fmt: skip
+
+
+def check_covariate(entry: Any) -> str | None:
+    """Why a ``[covariates]`` entry cannot be used (``None`` when it can)."""
+    if not isinstance(entry, dict) or set(entry) - set(_COV_COLUMNS):
+        return "expected { covariate = ..., reads = ..., value = ... }"
+    reads = COVARIATE_READS.get(str(entry.get("covariate")))
+    if reads is None:
+        return f"covariate must be one of {', '.join(COVARIATE_READS)}"
+    if entry.get("reads") not in reads:
+        return f"reads must be one of {', '.join(reads)} for {entry['covariate']}"
+    allowed, value = reads[entry["reads"]], str(entry.get("value", "")).strip()
+    if (allowed is None and not value) or (allowed is not None and value not in allowed):
+        return "value must be " + ("an abnormality name" if allowed is None
+                                   else " or ".join(repr(a) for a in allowed))  # fmt: skip
+    return None
+
+
 def _check_text(section: str, text: Any, rules: Rules) -> str | None:
     """Why a local concept's text cannot be used (``None`` when it can)."""
     if not isinstance(text, str) or not text.strip():
@@ -108,31 +147,48 @@ def _local(path: Path, rules: Rules) -> tuple[dict[str, dict[int, str]], list[Pr
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{where}: cannot read the local concepts ({exc}). "
                           "Fix: give a valid TOML file (see docs/omop.md).") from None  # fmt: skip
-    out: dict[str, dict[int, str]] = {}
+    out: dict[str, dict[int, Any]] = {}
     problems = []
     for section, values in user.items():
-        if section not in SECTIONS or not isinstance(values, dict):
+        if section not in (*SECTIONS, COVARIATES) or not isinstance(values, dict):
             problems.append(Problem(where, None, section, None, f"unknown section [{section}]",
-                                    f"use one of {', '.join(SECTIONS)}"))  # fmt: skip
+                                    f"use one of {', '.join((*SECTIONS, COVARIATES))}"))
             continue
         for key, text in values.items():
-            cid = int(key) if str(key).isdigit() else None
-            why = "not a concept id" if cid is None else None
-            if cid is not None and cid < LOCAL_MIN:
-                why = f"local concept ids must be >= {LOCAL_MIN:,}"
-            why = why or _check_text(section, text, rules)
+            why = _check_key(key) or (check_covariate(text) if section == COVARIATES
+                                      else _check_text(section, text, rules))  # fmt: skip
             if why:
                 problems.append(Problem(where, None, f"{section}.{key}", repr(text), why,
                                         "see docs/omop.md, local concepts"))  # fmt: skip
             else:
-                out.setdefault(section, {})[int(key)] = text.strip()
+                out.setdefault(section, {})[int(key)] = _clean(text)
     return out, problems
+
+
+def _check_key(key: Any) -> str | None:
+    if not str(key).isdigit():
+        return "not a concept id"
+    if int(key) < LOCAL_MIN:
+        return f"local concept ids must be >= {LOCAL_MIN:,}"
+    return None
+
+
+def _clean(text: Any) -> Any:
+    if isinstance(text, dict):
+        return {c: str(text.get(c, "")).strip() for c in _COV_COLUMNS}
+    return text.strip()
 
 
 def _arrow(mapping: dict[int, str]) -> pa.Table:
     ids = sorted(mapping)
     return pa.table({"concept_id": pa.array(ids, pa.int64()),
                      "text": pa.array([mapping[i] for i in ids], pa.string())})  # fmt: skip
+
+
+def _covariate_arrow(mapping: dict[int, dict[str, str]]) -> pa.Table:
+    ids = sorted(mapping)
+    cols = {c: pa.array([mapping[i][c] for i in ids], pa.string()) for c in _COV_COLUMNS}
+    return pa.table({"concept_id": pa.array(ids, pa.int64()), **cols})
 
 
 def load_concepts(local: str | Path | None, rules: Rules) -> Concepts:
@@ -144,7 +200,8 @@ def load_concepts(local: str | Path | None, rules: Rules) -> Concepts:
         Unreadable TOML, unknown section, an id below 2,000,000,000 or an unusable
         text (every problem at once; exit code 2).
     """
-    maps = {s: shipped(s) for s in SECTIONS}
+    maps: dict[str, dict] = {s: shipped(s) for s in SECTIONS}
+    maps[COVARIATES] = shipped_covariates()
     source = "defaults"
     if local is not None:
         extra, problems = _local(Path(local), rules)
@@ -155,7 +212,10 @@ def load_concepts(local: str | Path | None, rules: Rules) -> Concepts:
             maps[section].update(values)
         source = str(local)
     text = resources.files("aftercar.data").joinpath("omop/episodes.toml").read_text("utf-8")
-    return Concepts({s: _arrow(m) for s, m in maps.items()}, tomllib.loads(text), source)
+    tables = {s: _arrow(m) for s, m in maps.items() if s != COVARIATES}
+    tables[COVARIATES] = _covariate_arrow(maps[COVARIATES])
+    return Concepts(tables, tomllib.loads(text), source)
 
 
-__all__ = ["LOCAL_MIN", "SECTIONS", "Concepts", "load_concepts", "shipped"]
+__all__ = ["COVARIATES", "COVARIATE_READS", "LOCAL_MIN", "SECTIONS", "Concepts",
+           "check_covariate", "load_concepts", "shipped", "shipped_covariates"]  # fmt: skip

@@ -19,7 +19,7 @@ import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from aftercar.derive.omop import cohort
+from aftercar.derive.omop import cohort, covariates
 from aftercar.derive.omop.concepts import Concepts, load_concepts
 from aftercar.derive.omop.mapping import OmopRaw
 from aftercar.derive.omop.source import close_source, open_source
@@ -180,8 +180,16 @@ def derive_mapped(con, om: OmopRaw, concepts: Concepts, rules: Rules,
     """
     res = derive_raw(om.raw, rules=rules, con=con, progress=progress, check_labs=_lab_check)
     excluded = om.excluded.to_pyarrow().cast(res.attrition.schema)
-    attrition = pa.concat_tables([excluded, _rename_tables(res.attrition)])
     audit = {k: _rename_tables(v) for k, v in res.audit.items()}
+    rest = _rename_tables(res.attrition)
+    if om.covariates is not None:  # used covariate rows are events, the others attrition
+        ev, unused = covariates.split_rows(om.covariates.to_pyarrow(),
+                                           res.patients[Col.PATIENT_ID].combine_chunks(),
+                                           audit["events"].schema, rest.schema)  # fmt: skip
+        audit["events"] = pa.concat_tables([audit["events"], ev])
+        rest = pa.concat_tables([rest, unused]).sort_by([("table", "ascending"),
+                                                         ("row", "ascending")])  # fmt: skip
+    attrition = pa.concat_tables([excluded, rest])
     dx = om.diagnosis.select(**{Col.PATIENT_ID: om.diagnosis.person_id.cast("string")},
                              diagnosis_date=om.diagnosis.diagnosis_date,
                              condition_concept_id=om.diagnosis.condition_concept_id)  # fmt: skip

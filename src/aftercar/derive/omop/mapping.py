@@ -17,7 +17,9 @@
 * ``person`` + ``condition_occurrence`` + ``death`` + ``observation_period`` ->
   ``patients`` (``row`` = ``person_id``): persons with a multiple-myeloma condition
   (437233 or a descendant) and a BCMA-directed CAR-T exposure (the first is the
-  index CAR T), with a death date or an observation period.
+  index CAR T), with a death date or an observation period; their covariates from
+  ``measurement``, ``observation`` and ``condition_occurrence``
+  (:mod:`aftercar.derive.omop.covariates`).
 
 No row-wise Python: the only Python steps read the distinct drug texts (a few
 hundred) through the vocabulary, as :mod:`aftercar.derive.raw.classify` does.
@@ -57,12 +59,16 @@ class OmopRaw:
         Persons with a myeloma diagnosis left out: ``table, row, patient_id, reason``.
     diagnosis
         ``patient_id, diagnosis_date, condition_concept_id`` (first myeloma condition).
+    covariates
+        The covariate rows read (:func:`aftercar.derive.omop.covariates.derive_covariates`:
+        ``patient_id, table, row, covariate, used, reason``), or ``None``.
     """
 
     raw: dict[str, ibis.Table]
     steps: list[tuple[str, int]]
     excluded: ibis.Table
     diagnosis: ibis.Table
+    covariates: ibis.Table | None = None
 
 
 def _lookup(con, name: str, table: pa.Table) -> ibis.Table:

@@ -15,7 +15,8 @@ import ibis
 from aftercar.errors import CohortError, Problem
 from aftercar.schema import Col
 
-#: Table -> columns aftercar reads (OMOP CDM 5.4 names). Vocabulary tables are optional.
+#: Table -> columns aftercar reads (OMOP CDM 5.4 names). Vocabulary tables, ``care_site``
+#: and ``observation`` (covariates) are optional.
 REQUIRED: dict[str, tuple[str, ...]] = {
     "person": ("person_id", "gender_concept_id", "year_of_birth"),
     "observation_period": ("person_id", "observation_period_end_date"),
@@ -33,6 +34,8 @@ OPTIONAL: dict[str, tuple[str, ...]] = {
     "concept": ("concept_id", "concept_name"),
     "concept_ancestor": ("ancestor_concept_id", "descendant_concept_id"),
     "care_site": ("care_site_id", "care_site_name"),
+    "observation": ("observation_id", "person_id", "observation_concept_id", "observation_date",
+                    "value_as_number", "value_as_concept_id"),
 }
 _EXTS = ("parquet", "csv")
 _ALIAS = "omop_source"
