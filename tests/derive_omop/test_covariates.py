@@ -25,7 +25,7 @@ D = date.fromisoformat
 INDEX = D("2022-01-10")
 POS, NEG = 45884084, 45878583  # LOINC answers Positive / Negative (values.csv)
 ECOG_SCORE, ECOG_GRADE_2, ECOG_GRADE_3 = 36305384, 4172043, 4174241
-ABSENT = 4132135  # SNOMED Meas Value 'Absent' (OHDSI Cancer Modifier wiki): not in values.csv
+UNKNOWN_VALUE = 2_000_009_999  # a local concept no concepts file declares: not a result
 B2M, ALBUMIN, ISS_II = 3013201, 3024561, 1634176
 DEL17P, T414_FISH, T414, T1416 = 21493501, 43055560, 35954995, 46236743
 MG_L, MG_DL, G_L = 8751, 8840, 8636
@@ -66,7 +66,7 @@ MEASUREMENTS = [
     # person 12: an ECOG score given as a grade concept (value_as_concept_id) -> 3
     (1201, 12, ECOG_SCORE, "2021-10-01", None, ECOG_GRADE_3, None),
     # person 13: the t(4;14) variant with a value that is no known result -> unreadable
-    (1301, 13, T414, "2021-10-01", None, ABSENT, None),
+    (1301, 13, T414, "2021-10-01", None, UNKNOWN_VALUE, None),
 ]
 OBSERVATIONS = [  # (id, person, concept, date, number, result)
     (1, 1, ECOG_GRADE_2, "2021-03-01", None, None),  # a grade finding, superseded
