@@ -62,3 +62,9 @@ def test_episodes_go_into_a_duckdb_source_once(tmp_path, capsys):
     assert (tmp_path / "out" / "episodes" / "episode.csv").is_file()
     assert main([*args, "-o", str(tmp_path / "out2")]) == 2
     assert "already holds derived lines" in capsys.readouterr().err
+
+
+def test_report_takes_schema_and_concepts_only_with_omop(tmp_path, capsys):
+    args = ["report", "--demo", "-o", str(tmp_path / "r"), "--concepts", str(tmp_path / "x.toml")]
+    assert main(args) == 2
+    assert "--concepts describe an OMOP source" in capsys.readouterr().err

@@ -24,9 +24,6 @@ COVARIATES = [Col.ECOG, Col.ISS_STAGE, Col.EXTRAMEDULLARY_DISEASE, Col.HIGH_RISK
 #: Patient columns an OMOP instance carries.
 SHARED = [Col.PATIENT_ID, Col.SITE, Col.SEX, Col.CAR_T_PRODUCT, Col.CAR_T_DATE, Col.DEATH_DATE,
           Col.LAST_FOLLOWUP_DATE, Col.PROGRESSION_DATE, *COVARIATES]  # fmt: skip
-#: What ``aftercar report --omop`` (no local concepts) reads: the simulated instance codes
-#: extramedullary disease with a local concept, given to ``derive_omop`` below.
-REPORTED = [c for c in SHARED if c != Col.EXTRAMEDULLARY_DISEASE]
 
 
 @pytest.fixture(scope="module")
@@ -124,11 +121,13 @@ def _numbers(path):
 
 def test_report_omop_equals_report_on_the_raw_copys_cohort(sim, both, tmp_path):
     _omop, raw = both
-    assert main(["report", "--omop", str(sim / "omop"), "-o", str(tmp_path / "a")]) == 0
+    # the simulated instance codes extramedullary disease with a local concept
+    local = ["--concepts", str(sim / "omop" / LOCAL_CONCEPTS_FILE)]
+    assert main(["report", "--omop", str(sim / "omop"), *local, "-o", str(tmp_path / "a")]) == 0
     # the equivalent curated cohort: the raw copy's, with the patient columns OMOP carries
     births = read_cohort(tmp_path / "a-derived-cohort").patients
     births = _source_ids(sim, births.select([Col.PATIENT_ID, Col.BIRTH_DATE]))
-    pats = raw.patients.select([c for c in REPORTED if c in raw.patients.column_names]
+    pats = raw.patients.select([c for c in SHARED if c in raw.patients.column_names]
                                + [Col.CAR_T_BEST_RESPONSE]).sort_by(Col.PATIENT_ID)
     births = births.sort_by(Col.PATIENT_ID)
     assert births[Col.PATIENT_ID].equals(pats[Col.PATIENT_ID])

@@ -48,9 +48,14 @@ def _derived_if_raw(path: Path, output: Path, force: bool) -> Path:
     return Path(derive_folder(path, target))
 
 
-def _derived_if_omop(source: str | None, engine: str, output: Path, force: bool) -> Path | None:
+def _derived_if_omop(source: str | None, engine: str, output: Path, force: bool,
+                     schema: str | None = None,
+                     concepts: Path | None = None) -> Path | None:  # fmt: skip
     """``--omop SOURCE``: derive the OMOP instance first into OUTDIR's sibling folder."""
     if source is None:
+        if schema is not None or concepts is not None:
+            raise InputError("--schema and --concepts describe an OMOP source. Fix: give them "
+                             "with --omop SOURCE, or leave them out.")  # fmt: skip
         return None
     from aftercar.backends import connect
     from aftercar.derive.omop import derive_omop_folder
@@ -59,7 +64,8 @@ def _derived_if_omop(source: str | None, engine: str, output: Path, force: bool)
     check_target(output, [Path(source)], force=force)
     target = output.with_name(f"{output.name}-derived-cohort")
     typer.echo(f"deriving the curated cohort of the OMOP instance {source} into {target}")
-    return Path(derive_omop_folder(source, target, con=connect(engine)))
+    return Path(derive_omop_folder(source, target, con=connect(engine), schema=schema,
+                                   concepts=concepts))  # fmt: skip
 
 
 def _input_bounds(study, earliest_date: str | None, age_range: str | None):
@@ -160,6 +166,15 @@ def report(
     engine: Annotated[
         str, typer.Option("--engine", help="Engine of the --omop derivation: duckdb or spark.")
     ] = "duckdb",
+    schema: Annotated[
+        str | None, typer.Option("--schema", help="With --omop: schema of the OMOP tables in a "
+                                 "DuckDB file.")
+    ] = None,
+    concepts: Annotated[
+        Path | None,
+        typer.Option("--concepts", help="With --omop: TOML of local OMOP concepts "
+                     "(ids >= 2,000,000,000), as for `aftercar derive --omop`."),
+    ] = None,
 ) -> None:
     """Analyse a cohort and write report.html, results.json, tables, figures and manifest."""
     from aftercar.pipeline import STEPS, run
@@ -169,7 +184,7 @@ def report(
     if omop is not None and (cohort is not None or demo):
         raise InputError("give one input: a COHORT path, --demo or --omop SOURCE. "
                          "Fix: `aftercar report --omop SOURCE -o OUT`.")  # fmt: skip
-    derived = _derived_if_omop(omop, engine, output, force)
+    derived = _derived_if_omop(omop, engine, output, force, schema, concepts)
     path = derived or _derived_if_raw(_resolve_cohort(cohort, demo), output, force)
     study = study_config(config, date_format, suppress_below)
     study = _input_bounds(study, earliest_date, age_range)
