@@ -27,6 +27,7 @@ POS, NEG = 45884084, 45878583  # LOINC answers Positive / Negative (values.csv)
 ECOG_SCORE, ECOG_GRADE_2, ECOG_GRADE_3 = 36305384, 4172043, 4174241
 UNKNOWN_VALUE = 2_000_009_999  # a local concept no concepts file declares: not a result
 B2M, ALBUMIN, ISS_II = 3013201, 3024561, 1634176
+G_DL = 8713
 DEL17P, T414_FISH, T414, T1416 = 21493501, 43055560, 35954995, 46236743
 MG_L, MG_DL, G_L = 8751, 8840, 8636
 LOCAL_EMD = 2_000_000_601
@@ -67,6 +68,13 @@ MEASUREMENTS = [
     (1201, 12, ECOG_SCORE, "2021-10-01", None, ECOG_GRADE_3, None),
     # person 13: the t(4;14) variant with a value that is no known result -> unreadable
     (1301, 13, T414, "2021-10-01", None, UNKNOWN_VALUE, None),
+    # person 14: B2M 6 mg/L with a stage II concept as its value: the number counts -> III
+    (1401, 14, B2M, "2021-12-01", 6.0, ISS_II, MG_L),
+    (1402, 14, ALBUMIN, "2021-12-01", 4.0, None, G_DL),
+    # person 15: B2M < 3.5 mg/L and no albumin -> unknown, the B2M row says why
+    (1501, 15, B2M, "2021-12-01", 2.0, None, MG_L),
+    # person 16: the t(4;14) variant with value concept 0 (no value, as many ETLs write)
+    (1601, 16, T414, "2021-10-01", None, 0, None),
 ]
 OBSERVATIONS = [  # (id, person, concept, date, number, result)
     (1, 1, ECOG_GRADE_2, "2021-03-01", None, None),  # a grade finding, superseded
@@ -104,7 +112,7 @@ def derived(tmp_path_factory):
     toml = tmp_path_factory.mktemp("cov") / "local.toml"
     toml.write_text(LOCAL_TOML, encoding="utf-8")
     con = connect("duckdb")
-    ids = list(range(1, 14))
+    ids = list(range(1, 17))
     persons = con.create_table("t_persons", pa.table({
         "person_id": pa.array(ids, pa.int64()),
         Col.PATIENT_ID: [str(i) for i in ids], Col.CAR_T_DATE: [INDEX] * len(ids)}))  # fmt: skip
@@ -206,3 +214,18 @@ def test_a_bad_local_covariate_names_the_key(tmp_path, entry):
     toml.write_text(f"[covariates]\n2000000700 = {entry}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"covariates\.2000000700"):
         load_concepts(toml, load_rules())
+
+
+def test_a_value_concept_on_a_lab_row_is_not_a_stage(derived):
+    assert _value(derived, 14, Col.ISS_STAGE) == 3  # B2M 6 mg/L, not the concept's 2
+    assert _row(derived, "measurement", 1401)["used"]
+
+
+def test_b2m_below_3_5_without_albumin_says_albumin_is_missing(derived):
+    assert _value(derived, 15, Col.ISS_STAGE) is None
+    assert "no albumin" in _row(derived, "measurement", 1501)["reason"]
+
+
+def test_value_concept_0_is_no_value(derived):
+    assert _value(derived, 16, Col.HIGH_RISK_CYTOGENETICS) is True
+    assert _row(derived, "measurement", 1601)["used"]

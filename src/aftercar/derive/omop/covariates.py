@@ -75,7 +75,8 @@ def _rows(t: ibis.Table, name: str) -> ibis.Table:
         row=t[rid].cast("int64") if has(rid) else null_i, concept_id=t[cid].cast("int64"),
         date=t[date].cast("date"),
         number=t.value_as_number.cast("float64") if values else null_f,
-        vcid=t.value_as_concept_id.cast("int64") if values else null_i,
+        # 0 ("No matching concept"), which many ETLs write for "no value", is no value
+        vcid=t.value_as_concept_id.cast("int64").nullif(0) if values else null_i,
         ucid=t.unit_concept_id.cast("int64") if has("unit_concept_id") else null_i,
         usrc=t.unit_source_value.cast("string") if has("unit_source_value") else null_s)
 
@@ -122,7 +123,9 @@ def _readings(ev: ibis.Table) -> ibis.Table:
     num = ibis.cases(
         (ev.reads == "constant", ev.const),
         ((ev.covariate == _ECOG) & ecog_n, ev.number),
-        ((ev.reads == "number") & (ev._acov == ev.covariate), ev._aconst),
+        # an ECOG score row may carry its grade as a value concept (never a lab row)
+        ((ev.covariate == _ECOG) & (ev.reads == "number") & (ev._acov == ev.covariate),
+         ev._aconst),
         ((ev.covariate == _ISS) & (ev.number >= 0), ev.number * ev._factor),
         else_=ibis.null("float64"))  # fmt: skip
     pos, neg = ev._res == "POSITIVE", ev._res == "NEGATIVE"
@@ -197,12 +200,15 @@ def _reason(j: ibis.Table) -> ibis.Value:
     """Why a read row is not used."""
     labs = j._grp.isin(["b2m", "albumin"])
     text = ibis.cases(
-        (j._before.isnull() | ~j._before, "recorded after the index CAR T"),
+        (j._before.isnull(), "no date"),
+        (~j._before, "recorded after the index CAR T"),
         (~j._ok, "no readable value (value_as_number, value_as_concept_id or unit)"),
         (labs & j._iss_rec.notnull(), "the ISS stage is recorded (a stage concept)"),
         (~j._grp.isin([_EMD, _CYTO]) & (j._rank > 0), _LATER),
         ((j._grp == "albumin") & (j._b2m >= B2M_I),
          "not needed: beta-2 microglobulin >= 3.5 mg/L decides the ISS stage"),
+        (j._grp == "b2m", "no albumin on or before the index CAR T (needed when beta-2 "
+                          "microglobulin < 3.5 mg/L)"),
         (labs, "no beta-2 microglobulin on or before the index CAR T to stage with"),
         (~j._flag.fill_null(True) & ibis.ifelse(j._grp == _EMD, j[_EMD], j[_CYTO]).fill_null(
             False), "a positive record on or before the index CAR T gives the value"),

@@ -125,7 +125,7 @@ def regimen_texts(drugs: list[str | None], kinds: list[str]) -> list[str]:
 def _regimen_column(drugs: pa.Array | pa.ChunkedArray, kinds: pa.Array | pa.ChunkedArray):
     """:func:`regimen_texts` over Arrow columns (each distinct drugs-kind pair once)."""
     sep = "\x1f"  # drugs are ';'-joined names; the unit separator never occurs in them
-    key = pc.binary_join_element_wise(pc.fill_null(drugs, ""), kinds, sep)
+    key = pc.binary_join_element_wise(pc.fill_null(drugs, ""), pc.fill_null(kinds, ""), sep)
     return _per_distinct(key, lambda k: _regimen(*k.split(sep)))
 
 
