@@ -23,8 +23,9 @@ the index CAR-T infusion count:
 * ``ecog``: the latest readable grade (0-5);
 * ``iss_stage``: the latest recorded stage; without one, the stage from the latest
   beta-2 microglobulin (mg/L) and albumin (g/dL), Greipp et al., J Clin Oncol
-  2005;23:3412: III when B2M >= 5.5; II when 3.5 <= B2M < 5.5; I when B2M < 3.5 and
-  albumin >= 3.5; II when B2M < 3.5 and albumin < 3.5;
+  2005;23:3412 (``data/omop/iss.toml``): III when B2M >= 5.5; II when
+  3.5 <= B2M < 5.5; I when B2M < 3.5 and albumin >= 3.5; II when B2M < 3.5 and
+  albumin < 3.5;
 * ``extramedullary_disease``: true when any record is positive; false when only
   negative results are recorded;
 * ``high_risk_cytogenetics``: true when any abnormality is positive; false only when a
@@ -38,6 +39,9 @@ listed in the attrition with its reason.
 """
 
 from __future__ import annotations
+
+import tomllib
+from importlib import resources
 
 import ibis
 import pyarrow as pa
@@ -53,12 +57,14 @@ _SOURCES = {
     "condition_occurrence": ("condition_occurrence_id", "condition_concept_id",
                              "condition_start_date", False),
 }  # fmt: skip
-#: ISS lab -> unit text -> factor to mg/L (B2M) or g/dL (albumin); 1 g/dL = 10 g/L and
-#: 1 mg/dL = 10 mg/L (SI definitions). Greipp 2005 states B2M in mg/L, albumin in g/dL.
-LAB_UNITS = {"b2m": {"mg/L": 1.0, "mg/l": 1.0, "mg/dL": 10.0, "mg/dl": 10.0},
-             "albumin": {"g/dL": 1.0, "g/dl": 1.0, "g/L": 0.1, "g/l": 0.1}}  # fmt: skip
+#: The ISS rules (``data/omop/iss.toml``, Greipp et al. 2005): thresholds and lab units.
+_ISS_RULES = tomllib.loads(
+    resources.files("aftercar.data").joinpath("omop/iss.toml").read_text("utf-8"))
+#: ISS lab -> unit text -> factor to mg/L (B2M) or g/dL (albumin).
+LAB_UNITS: dict[str, dict[str, float]] = _ISS_RULES["units"]
 #: Greipp 2005 thresholds: B2M (mg/L) for stage III and for stage I; albumin (g/dL).
-B2M_III, B2M_I, ALBUMIN_I = 5.5, 3.5, 3.5
+B2M_III, B2M_I, ALBUMIN_I = (float(_ISS_RULES["thresholds"][k]) for k in
+                             ("b2m_stage_iii", "b2m_stage_i", "albumin_stage_i"))  # fmt: skip
 _ECOG, _ISS = Col.ECOG, Col.ISS_STAGE
 _EMD, _CYTO = Col.EXTRAMEDULLARY_DISEASE, Col.HIGH_RISK_CYTOGENETICS
 COLUMNS = (_ECOG, _ISS, _EMD, _CYTO)
@@ -206,9 +212,9 @@ def _reason(j: ibis.Table) -> ibis.Value:
         (labs & j._iss_rec.notnull(), "the ISS stage is recorded (a stage concept)"),
         (~j._grp.isin([_EMD, _CYTO]) & (j._rank > 0), _LATER),
         ((j._grp == "albumin") & (j._b2m >= B2M_I),
-         "not needed: beta-2 microglobulin >= 3.5 mg/L decides the ISS stage"),
+         f"not needed: beta-2 microglobulin >= {B2M_I:g} mg/L decides the ISS stage"),
         (j._grp == "b2m", "no albumin on or before the index CAR T (needed when beta-2 "
-                          "microglobulin < 3.5 mg/L)"),
+                          f"microglobulin < {B2M_I:g} mg/L)"),
         (labs, "no beta-2 microglobulin on or before the index CAR T to stage with"),
         (~j._flag.fill_null(True) & ibis.ifelse(j._grp == _EMD, j[_EMD], j[_CYTO]).fill_null(
             False), "a positive record on or before the index CAR T gives the value"),
