@@ -72,3 +72,36 @@ def test_local_concept_ids_below_the_local_range_are_refused(tmp_path):
         derive_omop(write(tmp_path / "omop"), concepts=bad)
     text = str(err.value)
     assert "ingredients.1234" in text and ">= 2,000,000,000" in text and "furlongs" in text
+
+
+@pytest.mark.skipif("spark" not in ENGINE_NAMES, reason="the Spark engine is not available")
+def test_spark_batches_write_the_files_of_duckdb_batches(tmp_path, local):
+    """``derive --omop --engine spark --batch-persons N``: the same files as DuckDB's batches.
+
+    Batches of 2 persons: the first derives person 1 (and leaves person 2 out at the
+    progression step), the second has nobody who reaches the derivation (3: no myeloma,
+    4: no BCMA-directed CAR T) and only lists its exclusions.
+    """
+    from aftercar.backends import unavailable
+    from aftercar.backends.spark import SMALL_DATA_CONFIG
+    from aftercar.derive.omop import derive_omop_batched
+
+    reason = unavailable("spark")
+    if reason:
+        pytest.skip(reason)
+    src = write(tmp_path / "omop")
+    out = {}
+    for engine in ("duckdb", "spark"):
+        out[engine] = tmp_path / engine
+        con = None if engine == "duckdb" else connect("spark", config=SMALL_DATA_CONFIG)
+        run = derive_omop_batched(src, out[engine], "csv", batch_persons=2, con=con,
+                                  concepts=local, episodes=True)  # fmt: skip
+        assert run.batches == 2 and run.patients == 1
+    files = sorted(p.relative_to(out["duckdb"]) for p in out["duckdb"].rglob("*.csv"))
+    assert len(files) == 9  # patients, lines, 5 audit files, episode, episode_event
+    assert files == sorted(p.relative_to(out["spark"]) for p in out["spark"].rglob("*.csv"))
+    for f in files:
+        a, b = ((out[e] / f).read_text("utf-8").splitlines() for e in ("duckdb", "spark"))
+        if f.as_posix() in ("audit/events.csv", "audit/attrition.csv"):  # no defined order
+            a, b = sorted(a), sorted(b)
+        assert a == b, f
