@@ -48,6 +48,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from aftercar.derive.omop.concepts import COVARIATES, Concepts
+from aftercar.derive.omop.mapping import lookup
 from aftercar.schema import Col
 
 #: OMOP table -> (row id, concept, date column; whether it has value columns).
@@ -91,7 +92,7 @@ def _lab_units(con) -> ibis.Table:
     rows = [(lab, u, f) for lab, units in LAB_UNITS.items() for u, f in units.items()]
     t = pa.table({"_lab": [r[0] for r in rows], "_lab_unit": [r[1] for r in rows],
                   "_factor": pa.array([r[2] for r in rows], pa.float64())})  # fmt: skip
-    return con.create_table("_omop_cov_lab_units", t, overwrite=True)
+    return lookup(con, "cov_lab_units", t)
 
 
 def _evidence(con, tables, persons: ibis.Table, concepts: Concepts) -> ibis.Table:
@@ -100,7 +101,7 @@ def _evidence(con, tables, persons: ibis.Table, concepts: Concepts) -> ibis.Tabl
     const = [float(v) if r == "constant" else None  # the grade or stage (checked on load)
              for v, r in zip(t["value"].to_pylist(), t["reads"].to_pylist(), strict=True)]
     t = t.append_column("const", pa.array(const, pa.float64()))
-    cmap = con.create_table("_omop_cov_concepts", t, overwrite=True)
+    cmap = lookup(con, "cov_concepts", t)
     parts = []
     for name in _SOURCES:
         if name in tables:
@@ -111,11 +112,10 @@ def _evidence(con, tables, persons: ibis.Table, concepts: Concepts) -> ibis.Tabl
     answers = cmap.filter(cmap.reads == "constant").select(
         _aid=cmap.concept_id, _acov=cmap.covariate, _aconst=cmap.const)  # a grade as the value
     ev = ev.left_join(answers, ev.vcid == answers._aid)
-    vals = con.create_table("_omop_cov_results", concepts.table("values"), overwrite=True)
-    vals = vals.rename(_vid="concept_id", _res="text")
+    vals = lookup(con, "values", concepts.table("values")).rename(_vid="concept_id", _res="text")
     ev = ev.left_join(vals, ev.vcid == vals._vid)
-    units = con.create_table("_omop_cov_units", concepts.table("units"), overwrite=True)
-    units = units.rename(_uid="concept_id", _utext="text")
+    units = lookup(con, "units", concepts.table("units")).rename(_uid="concept_id",
+                                                                 _utext="text")
     ev = ev.left_join(units, ev.ucid == units._uid)
     ev = ev.mutate(_unit=ibis.coalesce(ev._utext, ev.usrc.strip()))
     lab = _lab_units(con)

@@ -71,7 +71,8 @@ class OmopRaw:
     covariates: ibis.Table | None = None
 
 
-def _lookup(con, name: str, table: pa.Table) -> ibis.Table:
+def lookup(con, name: str, table: pa.Table) -> ibis.Table:
+    """A concept map (or another small lookup table) on ``con``, as table ``_omop_{name}``."""
     return con.create_table(f"_omop_{name}", table, overwrite=True)
 
 
@@ -87,7 +88,7 @@ def _ids_with_descendants(con, tables, ids: ibis.Table) -> ibis.Table:
 
 def diagnoses(con, tables, concepts: Concepts) -> ibis.Table:
     """First multiple-myeloma condition of each person: ``person_id, diagnosis_date, ...``."""
-    ids = _ids_with_descendants(con, tables, _lookup(con, "mm", concepts.table("conditions")))
+    ids = _ids_with_descendants(con, tables, lookup(con, "mm", concepts.table("conditions")))
     ids = ids.select("concept_id").distinct()
     co = tables["condition_occurrence"]
     d = co.join(ids, co.condition_concept_id.cast("int64") == ids.concept_id)
@@ -102,7 +103,7 @@ def _ingredient_names(con, tables, concepts: Concepts) -> ibis.Table:
     Computed over the (small) set of concepts that map, in Python, so that the joined
     names are sorted the same way on every engine.
     """
-    ing = _lookup(con, "ingredients", concepts.table("ingredients"))
+    ing = lookup(con, "ingredients", concepts.table("ingredients"))
     m = _ids_with_descendants(con, tables, ing).to_pyarrow().to_pylist()
     names: dict[int, set[str]] = {}
     for r in m:
@@ -110,7 +111,7 @@ def _ingredient_names(con, tables, concepts: Concepts) -> ibis.Table:
     ids = sorted(names)
     t = pa.table({"drug_concept_id": pa.array(ids, pa.int64()),
                   "mapped": [" + ".join(sorted(names[i])) for i in ids]})  # fmt: skip
-    return _lookup(con, "ingredient_names", t)
+    return lookup(con, "ingredient_names", t)
 
 
 def _concept_name(tables, t: ibis.Table, col: str) -> ibis.Table:
@@ -151,9 +152,9 @@ def administrations(con, tables, persons: ibis.Table, concepts, rules: Rules) ->
 def labs(con, tables, persons: ibis.Table, concepts, rules: Rules) -> ibis.Table:
     """``patient_id, date, test, value, unit, row`` from ``measurement``."""
     me = tables["measurement"].join(persons, "person_id")
-    tests = _lookup(con, "tests", concepts.table("measurements"))
+    tests = lookup(con, "tests", concepts.table("measurements"))
     known = pa.table({"_src": list(rules.test_names())})
-    src = _lookup(con, "test_names", known)
+    src = lookup(con, "test_names", known)
     me = me.mutate(_mcid=me.measurement_concept_id.cast("int64"),
                    _src=me.measurement_source_value.strip().lower())  # fmt: skip
     me = me.left_join(tests, me._mcid == tests.concept_id).rename(_test="text")
@@ -161,8 +162,8 @@ def labs(con, tables, persons: ibis.Table, concepts, rules: Rules) -> ibis.Table
     test = ibis.coalesce(me._test, ibis.ifelse(me._srcok.notnull(), me.measurement_source_value,
                                                 ibis.null("string")))  # fmt: skip
     me = me.mutate(_t=test).filter(lambda t: t._t.notnull())
-    vals = _lookup(con, "values", concepts.table("values")).rename(_vid="concept_id", _v="text")
-    units = _lookup(con, "units", concepts.table("units")).rename(_uid="concept_id", _u="text")
+    vals = lookup(con, "values", concepts.table("values")).rename(_vid="concept_id", _v="text")
+    units = lookup(con, "units", concepts.table("units")).rename(_uid="concept_id", _u="text")
     me = me.left_join(vals, me.value_as_concept_id.cast("int64") == vals._vid)
     me = me.left_join(units, me.unit_concept_id.cast("int64") == units._uid)
     source_value = me.value_source_value if "value_source_value" in me.columns else None
@@ -176,7 +177,7 @@ def labs(con, tables, persons: ibis.Table, concepts, rules: Rules) -> ibis.Table
 def procedures(con, tables, persons: ibis.Table, concepts) -> ibis.Table:
     """``patient_id, date, procedure, row`` from ``procedure_occurrence``."""
     po = tables["procedure_occurrence"].join(persons, "person_id")
-    look = _lookup(con, "procedures", concepts.table("procedures"))
+    look = lookup(con, "procedures", concepts.table("procedures"))
     po = po.mutate(_pcid=po.procedure_concept_id.cast("int64"))
     po = po.left_join(look, po._pcid == look.concept_id)
     po = _concept_name(tables, po, "_pcid")
@@ -200,4 +201,4 @@ def bcma_car_t_texts(texts: list[str]) -> pa.Table:
 
 
 __all__ = ["SEX_CONCEPTS", "OmopRaw", "administrations", "bcma_car_t_texts", "diagnoses", "labs",
-           "procedures"]  # fmt: skip
+           "lookup", "procedures"]  # fmt: skip
