@@ -150,7 +150,12 @@ def administrations(con, tables, persons: ibis.Table, concepts, rules: Rules) ->
 
 
 def labs(con, tables, persons: ibis.Table, concepts, rules: Rules) -> ibis.Table:
-    """``patient_id, date, test, value, unit, row`` from ``measurement``."""
+    """``patient_id, date, test, value, unit, row, number`` from ``measurement``.
+
+    ``number`` is ``value_as_number``; ``value`` is the text of a row without one (the
+    result concept's text, else ``value_source_value``), read by
+    :func:`aftercar.derive.raw.labs.normalise_labs`.
+    """
     me = tables["measurement"].join(persons, "person_id")
     tests = lookup(con, "tests", concepts.table("measurements"))
     known = pa.table({"_src": list(rules.test_names())})
@@ -167,11 +172,13 @@ def labs(con, tables, persons: ibis.Table, concepts, rules: Rules) -> ibis.Table
     me = me.left_join(vals, me.value_as_concept_id.cast("int64") == vals._vid)
     me = me.left_join(units, me.unit_concept_id.cast("int64") == units._uid)
     source_value = me.value_source_value if "value_source_value" in me.columns else None
-    value = ibis.coalesce(me.value_as_number.cast("float64").cast("string"), me._v,
-                          *([source_value.cast("string")] if source_value is not None else []))
+    number = me.value_as_number.cast("float64")
+    # the text only where there is no number: value_as_number is read as it is (no text)
+    text = me._v if source_value is None else ibis.coalesce(me._v, source_value.cast("string"))
     return me.select(**{Col.PATIENT_ID: me.patient_id}, date=me.measurement_date.cast("date"),
-                     test=me._t, value=value, unit=ibis.coalesce(me._u, me.unit_source_value),
-                     row=me.measurement_id.cast("int64"))  # fmt: skip
+                     test=me._t, value=ibis.ifelse(number.isnull(), text, ibis.null("string")),
+                     unit=ibis.coalesce(me._u, me.unit_source_value),
+                     row=me.measurement_id.cast("int64"), number=number)  # fmt: skip
 
 
 def procedures(con, tables, persons: ibis.Table, concepts) -> ibis.Table:

@@ -15,6 +15,10 @@ from aftercar.derive.raw.imwg import assessments, summarise
 from aftercar.derive.raw.rules import Rules
 from aftercar.schema import Col
 
+#: A drug event's ``eid`` is its administration ``row`` x this + its ingredient's number
+#: (so ``eid % EID_INGREDIENTS`` numbers the ingredient; fewer ingredients than this).
+EID_INGREDIENTS = 1024
+
 
 @dataclass
 class Classified:
@@ -132,7 +136,7 @@ def salvage_events(con, c: Classified, index: ibis.Table) -> ibis.Table:
     ing = a.select("ingredient").distinct()
     ing = ing.mutate(_ing=ibis.row_number().over(ibis.window(order_by=ing.ingredient)))
     a = a.join(ing, "ingredient")
-    a = a.mutate(eid=a.row * 1024 + a._ing).drop("_ing")
+    a = a.mutate(eid=a.row * EID_INGREDIENTS + a._ing).drop("_ing")
     wb = ibis.window(order_by=[b.patient_id, b.date, b.bundle_id])
     b = b.mutate(eid=-1 - ibis.row_number().over(wb))
     return con.create_table("_events", a.union(b.select(*a.columns)), overwrite=True)

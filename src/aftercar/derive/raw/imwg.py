@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import ibis
 
+from aftercar.derive.raw.labs import CARRIED, carried
 from aftercar.derive.raw.rules import Rules
 from aftercar.schema import Col, not_evaluable_code, response_codes
 
@@ -79,6 +80,7 @@ def baselines(j: ibis.Table, rules: Rules) -> ibis.Table:
 
     Each parameter's baseline is its last value on or before the start; a line with
     no lab on or before its start takes each parameter's first value after it.
+    ``b_vid`` is the visit id of the baseline date.
     """
     pre = j.date <= j.start_date
     j = j.filter(~j.lookahead | pre)
@@ -86,6 +88,7 @@ def baselines(j: ibis.Table, rules: Rules) -> ibis.Table:
     has_pre = j.date.max(where=pre).notnull()
     b = j.group_by("lkey").aggregate(
         b_date=ibis.coalesce(j.date.max(where=pre), j.date.min(where=~pre)),
+        b_vid=ibis.coalesce(j.vid.max(where=pre), j.vid.min(where=~pre)),
         **{f"_pre_{p}": j[p].argmax(j.date, where=pre & j[p].notnull()) for p in params},
         **{f"_post_{p}": j[p].argmin(j.date, where=~pre & j[p].notnull()) for p in params},
         _has_pre=has_pre,
@@ -116,22 +119,19 @@ def _measurable(b: ibis.Table, rules: Rules) -> ibis.Table:
     return b.mutate(baseline=base.cast("float64"))
 
 
-def _carry(t: ibis.Table, vis: ibis.Table, cols: tuple[str, ...]) -> ibis.Table:
-    """Carry each column forward: ``last_<col>`` = its last value so far in the line.
-
-    One cumulative window finds the visit id (``vid``, unique, increasing with the date
-    within a patient) of the last visit with a value; joins on ``vid`` fetch the value
-    (and ``last_marrow_date``). Spark-safe: ``max`` over a ROWS frame ordered by a
-    unique key.
-    """
-    w = ibis.window(group_by=t.lkey, order_by=[t.date, t.vid], rows=(None, 0))
-    t = t.mutate(**{f"_k_{c}": ibis.ifelse(t[c].notnull(), t.vid, ibis.null("int64")).max().over(w)
-                    for c in cols})  # fmt: skip
-    for c in cols:
-        extra = {"last_marrow_date": vis.date} if c == "marrow_pc" else {}
-        src = vis.select(**{f"_v_{c}": vis.vid, f"last_{c}": vis[c]}, **extra)
-        t = t.left_join(src, t[f"_k_{c}"] == src[f"_v_{c}"])
-    return t.drop(*[x for x in t.columns if x.startswith(("_k_", "_v_"))])
+def _carry(t: ibis.Table) -> ibis.Table:
+    """Carry each :data:`~aftercar.derive.raw.labs.CARRIED` test forward in the line:
+    ``last_<test>`` = its last value from the line's first visit (``b_vid``, the baseline
+    visit) to this one, read off the patient's carried values of
+    :func:`aftercar.derive.raw.labs.carried` (a line's rows are consecutive visits of
+    its patient, so the patient's last value is the line's when it is not before
+    ``b_vid``)."""
+    last = {f"last_{c}": ibis.ifelse(t[f"carry_vid_{c}"] >= t.b_vid, t[f"carry_{c}"],
+                                     ibis.null(t[f"carry_{c}"].type()))
+            for c in CARRIED}  # fmt: skip
+    last["last_marrow_date"] = ibis.ifelse(t.carry_vid_marrow_pc >= t.b_vid, t.carry_marrow_date,
+                                           ibis.null("date"))  # fmt: skip
+    return t.mutate(**last)
 
 
 def _value(t: ibis.Table) -> ibis.Value:
@@ -247,10 +247,12 @@ def assessments(lines: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.Table:
         6 PD), ``confirmed_level`` (the worse of this and the next assessment; SD when
         there is no next one), ``pd_confirmed``.
     """
+    if "carry_vid_urine_m" not in vis.columns:  # visits built without their carried values
+        vis = carried(vis)
     j = _window_join(lines, vis, rules)
     b = baselines(j, rules)
     t = j.join(b, "lkey").filter(lambda t: t.date >= t.b_date)
-    t = _carry(t, vis, ("urine_m", "marrow_pc", "ife_urine"))
+    t = _carry(t)
     t = t.filter((t.date > t.start_date) & (t.date > t.b_date))
     t = t.mutate(value=_value(t))
     t = t.filter(t.value.notnull())

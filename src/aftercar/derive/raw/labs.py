@@ -43,6 +43,11 @@ def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
 
     ``value`` is in canonical units; ``param`` is null for a test the IMWG criteria
     do not use; ``problem`` says why a row of a used test cannot be read.
+
+    ``labs`` may carry a float ``number`` column beside the ``value`` text (the OMOP
+    mapping's ``value_as_number``): a row with a number is read from it, and its text
+    is made only where it is shown (rows with a problem). The value of each row is
+    parsed once (a first projection), then scaled and checked from the parsed columns.
     """
     tests, units = _lookups(con, rules)
     # the text work (case, spaces, unit) is done once per distinct (test, unit) pair
@@ -54,20 +59,28 @@ def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
                          overwrite=True)  # fmt: skip
     lab = labs.mutate(_unit=labs.unit.fill_null(""))
     j = lab.left_join(k, ["test", "_unit"])
-    value_text = j.value.strip()
-    number = value_text.try_cast("float64")
-    ife = value_text.upper().cases(("POSITIVE", 1.0), ("POS", 1.0), ("NEGATIVE", 0.0),
-                                   ("NEG", 0.0))  # fmt: skip
+    given = j.number.cast("float64") if "number" in j.columns else ibis.null("float64")
+    text = j.value.strip()
     is_ife = j.family == "ife"
-    value = ibis.ifelse(is_ife, ife, number * j.factor)
+    ife = text.upper().cases(("POSITIVE", 1.0), ("POS", 1.0), ("NEGATIVE", 0.0), ("NEG", 0.0))
+    p = j.select(
+        "patient_id", "date", "row", "test", "unit", "param", "factor", "value", _given=given,
+        _ife=is_ife.fill_null(False),
+        _num=ibis.ifelse(is_ife, ibis.null("float64"),
+                         ibis.coalesce(given, text.try_cast("float64"))),
+        _pos=ibis.ifelse(is_ife & given.isnull(), ife, ibis.null("float64")),
+    )  # fmt: skip
     problem = ibis.cases(
-        (j.param.isnull(), ibis.null("string")),
-        (is_ife & ife.isnull(), "immunofixation result must be POSITIVE or NEGATIVE"),
-        (~is_ife & number.isnull(), "not a number"),
-        (~is_ife & j.factor.isnull(), "unknown unit for this test"),
+        (p.param.isnull(), ibis.null("string")),
+        (p._ife, ibis.ifelse(p._pos.isnull(), "immunofixation result must be POSITIVE or "
+                             "NEGATIVE", ibis.null("string"))),
+        (p._num.isnull(), "not a number"),
+        (p.factor.isnull(), "unknown unit for this test"),
         else_=ibis.null("string"),
-    )
-    return j.select(j.patient_id, j.date, j.row, j.test, j.unit, j.param, text=j.value,
+    )  # fmt: skip
+    shown = ibis.ifelse(problem.notnull() & p.value.isnull(), p._given.cast("string"), p.value)
+    value = ibis.ifelse(p._ife, p._pos, p._num * p.factor)
+    return p.select(p.patient_id, p.date, p.row, p.test, p.unit, p.param, text=shown,
                     value=value.cast("float64"), problem=problem)  # fmt: skip
 
 
@@ -96,10 +109,39 @@ def visits(norm: ibis.Table) -> ibis.Table:
 
     Columns: ``patient_id, date, vid`` (unique visit id, the tie-breaker of every
     window), ``serum_m, urine_m, kappa, lambda, marrow_pc, ife_serum, ife_urine``
-    (``lambda_``; null = not measured that day; two same-day values of a test: the higher).
+    (``lambda_``; null = not measured that day; two same-day values of a test: the higher),
+    and the values carried forward (:func:`carried`).
     """
     ok = norm.filter(norm.param.notnull() & norm.problem.isnull() & norm.value.notnull())
     agg = {_col(p): ok.value.max(where=ok.param == p) for p in PARAMS}
     v = ok.group_by([Col.PATIENT_ID, "date"]).aggregate(**agg)
     w = ibis.window(order_by=[v.patient_id, v.date])
-    return v.mutate(vid=ibis.row_number().over(w))
+    return carried(v.mutate(vid=ibis.row_number().over(w)))
+
+
+#: Tests whose last value is carried forward within a line (urine, marrow, urine IFE).
+CARRIED = ("urine_m", "marrow_pc", "ife_urine")
+
+
+def carried(v: ibis.Table) -> ibis.Table:
+    """Add, per visit, each :data:`CARRIED` test's last value so far for the patient.
+
+    ``carry_vid_<test>`` is the ``vid`` of the patient's last visit up to this one with
+    a value of the test, ``carry_<test>`` that value (``carry_marrow_date``: its date).
+    Visit ids increase with the date within a patient, so the last value of a line's
+    window at a visit is ``carry_<test>`` when ``carry_vid_<test>`` is not before the
+    window's first visit (:func:`aftercar.derive.raw.imwg.assessments`); computed once
+    per derivation instead of once per line. Spark-safe: ``max`` over a ROWS frame
+    ordered by the unique ``vid``, then joins on ``vid``.
+    """
+    w = ibis.window(group_by=v.patient_id, order_by=v.vid, rows=(None, 0))
+    v = v.mutate(**{f"carry_vid_{c}": ibis.ifelse(v[c].notnull(), v.vid, ibis.null("int64"))
+                    .max().over(w) for c in CARRIED})  # fmt: skip
+    out = v
+    for c in CARRIED:
+        s = v.view()
+        s = s.filter(s[c].notnull())
+        extra = {"carry_marrow_date": s.date} if c == "marrow_pc" else {}
+        s = s.select(_sv=s.vid, **{f"carry_{c}": s[c]}, **extra)
+        out = out.left_join(s, out[f"carry_vid_{c}"] == s._sv).drop("_sv")
+    return out

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import ibis
 
+from aftercar.derive.raw.events import EID_INGREDIENTS as _ING
 from aftercar.derive.raw.imwg import assess
 from aftercar.derive.raw.rules import Rules
 from aftercar.schema import Col
@@ -117,19 +118,30 @@ def _compact(con, events: ibis.Table, rules: Rules) -> None:
 
 def _islands(e: ibis.Table, win: int) -> ibis.Table:
     """``pkey, ingredient, drug_class, run_start, run_end``: each ingredient's runs of
-    administrations with gaps <= ``win`` days (dates are unique per ingredient)."""
-    di = e.select("pkey", "ingredient", "drug_class", "date").distinct()
-    w = ibis.window(group_by=[di.pkey, di.ingredient], order_by=di.date)
+    administrations with gaps <= ``win`` days (dates are unique per ingredient).
+
+    The windows run on one integer key per patient and ingredient, ``pkey * 1024`` + the
+    ingredient's number (the low bits of a drug event's ``eid``, see
+    :func:`aftercar.derive.raw.events.salvage_events`), not on the ingredient's text:
+    sorting millions of administrations by text is most of the cost otherwise. The names
+    and classes are joined back onto the few runs.
+    """
+    key = e.pkey * _ING + e.eid % _ING
+    di = e.select(_k=key, date=e.date).distinct()
+    w = ibis.window(group_by=di._k, order_by=di.date)
     di = di.mutate(_prev=di.date.lag().over(w), _next=di.date.lead().over(w))
     starts = di._prev.isnull() | (di.date.delta(di._prev, unit="day") > win)
     ends = di._next.isnull() | (di._next.delta(di.date, unit="day") > win)
     di = di.mutate(_st=starts, _en=ends)
     edge = di.filter(di._st | di._en)
-    w2 = ibis.window(group_by=[edge.pkey, edge.ingredient], order_by=edge.date)
+    w2 = ibis.window(group_by=edge._k, order_by=edge.date)
     edge = edge.mutate(_nd=edge.date.lead().over(w2))
     r = edge.filter(edge._st)
-    return r.select("pkey", "ingredient", "drug_class", run_start=r.date,
-                    run_end=ibis.ifelse(r._en, r.date, r._nd))  # fmt: skip
+    r = r.select(pkey=(r._k // _ING).cast("int64"), _i=r._k % _ING, run_start=r.date,
+                 run_end=ibis.ifelse(r._en, r.date, r._nd))  # fmt: skip
+    names = e.select(_i=e.eid % _ING, ingredient=e.ingredient, drug_class=e.drug_class).distinct()
+    r = r.join(names, "_i")
+    return r.select("pkey", "ingredient", "drug_class", "run_start", "run_end")
 
 
 def _first_events(events: ibis.Table) -> ibis.Table:
