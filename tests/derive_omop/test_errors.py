@@ -68,3 +68,22 @@ def test_report_takes_schema_and_concepts_only_with_omop(tmp_path, capsys):
     args = ["report", "--demo", "-o", str(tmp_path / "r"), "--concepts", str(tmp_path / "x.toml")]
     assert main(args) == 2
     assert "--concepts describe an OMOP source" in capsys.readouterr().err
+
+
+def test_immunofixation_given_as_a_number_names_the_row_and_its_number(tmp_path, capsys):
+    """value_as_number is read as a number (no text round trip); an immunofixation result
+    given only as a number is unreadable, and the error shows that number."""
+    import pyarrow.parquet as pq
+
+    src = write(tmp_path / "omop")
+    m = tables()["measurement"]
+    row = {"measurement_id": 999, "person_id": 1, "measurement_concept_id": 0,
+           "measurement_date": m["measurement_date"][5].as_py(), "value_as_number": 1.0,
+           "value_as_concept_id": None, "unit_concept_id": None, "unit_source_value": None,
+           "measurement_source_value": "serum immunofixation"}  # fmt: skip
+    extra = pa.Table.from_pylist([row], schema=m.schema)
+    pq.write_table(pa.concat_tables([m, extra]), src / "measurement.parquet")
+    assert main(["derive", "--omop", str(src), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "POSITIVE or NEGATIVE" in err and "(measurement_id 999)" in err
+    assert "value_as_number" in err and "1.0" in err

@@ -34,6 +34,7 @@ import ibis
 import pyarrow as pa
 
 from aftercar.derive.omop.concepts import Concepts
+from aftercar.derive.raw.labs import NUMBER
 from aftercar.derive.raw.rules import Rules
 from aftercar.schema import Col
 from aftercar.vocab import default_vocabulary, parse_regimen
@@ -150,11 +151,11 @@ def administrations(con, tables, persons: ibis.Table, concepts, rules: Rules) ->
 
 
 def labs(con, tables, persons: ibis.Table, concepts, rules: Rules) -> ibis.Table:
-    """``patient_id, date, test, value, unit, row, number`` from ``measurement``.
+    """``patient_id, date, test, value, unit, row, _number`` from ``measurement``.
 
-    ``number`` is ``value_as_number``; ``value`` is the text of a row without one (the
-    result concept's text, else ``value_source_value``), read by
-    :func:`aftercar.derive.raw.labs.normalise_labs`.
+    ``_number`` (:data:`aftercar.derive.raw.labs.NUMBER`) is ``value_as_number``;
+    ``value`` is the text of a row without one (the result concept's text, else
+    ``value_source_value``), read by :func:`aftercar.derive.raw.labs.normalise_labs`.
     """
     me = tables["measurement"].join(persons, "person_id")
     tests = lookup(con, "tests", concepts.table("measurements"))
@@ -178,7 +179,7 @@ def labs(con, tables, persons: ibis.Table, concepts, rules: Rules) -> ibis.Table
     return me.select(**{Col.PATIENT_ID: me.patient_id}, date=me.measurement_date.cast("date"),
                      test=me._t, value=ibis.ifelse(number.isnull(), text, ibis.null("string")),
                      unit=ibis.coalesce(me._u, me.unit_source_value),
-                     row=me.measurement_id.cast("int64"), number=number)  # fmt: skip
+                     row=me.measurement_id.cast("int64"), **{NUMBER: number})  # fmt: skip
 
 
 def procedures(con, tables, persons: ibis.Table, concepts) -> ibis.Table:

@@ -25,6 +25,8 @@ from aftercar.schema import Col
 FAMILY = {"serum_m": "serum", "urine_m": "urine", "kappa": "flc", "lambda": "flc",
           "marrow_pc": "marrow", "ife_serum": "ife", "ife_urine": "ife"}  # fmt: skip
 PARAMS = tuple(FAMILY)
+#: Optional labs column: a result already read as a number (:func:`normalise_labs`).
+NUMBER = "_number"
 
 
 def _lookups(con, rules: Rules) -> tuple[ibis.Table, ibis.Table]:
@@ -44,10 +46,11 @@ def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
     ``value`` is in canonical units; ``param`` is null for a test the IMWG criteria
     do not use; ``problem`` says why a row of a used test cannot be read.
 
-    ``labs`` may carry a float ``number`` column beside the ``value`` text (the OMOP
-    mapping's ``value_as_number``): a row with a number is read from it, and its text
-    is made only where it is shown (rows with a problem). The value of each row is
-    parsed once (a first projection), then scaled and checked from the parsed columns.
+    ``labs`` may carry a float :data:`NUMBER` column beside the ``value`` text (the
+    OMOP mapping's ``value_as_number``; no column of the raw format has that name): a
+    row with a number is read from it, and its text is made only where it is shown
+    (rows with a problem). The value of each row is parsed once (a first projection),
+    then scaled and checked from the parsed columns.
     """
     tests, units = _lookups(con, rules)
     # the text work (case, spaces, unit) is done once per distinct (test, unit) pair
@@ -59,7 +62,7 @@ def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
                          overwrite=True)  # fmt: skip
     lab = labs.mutate(_unit=labs.unit.fill_null(""))
     j = lab.left_join(k, ["test", "_unit"])
-    given = j.number.cast("float64") if "number" in j.columns else ibis.null("float64")
+    given = j[NUMBER].cast("float64") if NUMBER in j.columns else ibis.null("float64")
     text = j.value.strip()
     is_ife = j.family == "ife"
     ife = text.upper().cases(("POSITIVE", 1.0), ("POS", 1.0), ("NEGATIVE", 0.0), ("NEG", 0.0))
