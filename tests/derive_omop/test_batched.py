@@ -132,3 +132,27 @@ def test_cli_default_batch_is_the_library_default():
     assert batch_size(None, "duckdb") == DEFAULT_BATCH_PERSONS
     assert batch_size(None, "spark") == 0  # Spark: one run unless batches are asked for
     assert batch_size(7, "spark") == 7 and batch_size(0, "duckdb") == 0
+
+
+def test_parquet_batches_write_the_tables_of_one_run(runs, tmp_path):
+    """In Parquet, the sorted outputs of a batched run are written by DuckDB itself (no
+    Arrow pass): the same schema, rows and order as one run writes."""
+    _one, _batched, omop = runs
+    one, batched = tmp_path / "one", tmp_path / "batched"
+    write_omop_derivation(derive_omop(omop), one, "parquet", episodes=True, source=omop)
+    run = derive_omop_batched(omop, batched, "parquet", batch_persons=25, episodes=True)
+    assert run.batches == 3 and _files(batched) == _files(one)
+    unordered = {r.with_suffix(".parquet") for r in UNORDERED}
+    for rel in sorted(_files(one)):
+        if rel.suffix != ".parquet":
+            assert (batched / rel).read_bytes() == (one / rel).read_bytes(), rel
+            continue
+        a, b = pq.read_table(one / rel), pq.read_table(batched / rel)
+        assert a.schema.remove_metadata().equals(b.schema.remove_metadata()), rel
+        if rel in unordered:
+            key = [(c, "ascending") for c in a.column_names]
+            a, b = a.sort_by(key), b.sort_by(key)
+        assert a.equals(b), rel
+    for rel in ("patients", "lines", "audit/lines", "audit/assessments", "audit/attrition",
+                "episodes/episode", "episodes/episode_event"):  # fmt: skip
+        assert "duckdb" in pq.ParquetFile(batched / f"{rel}.parquet").metadata.created_by.lower()

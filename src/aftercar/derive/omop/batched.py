@@ -190,21 +190,54 @@ def _final_as_is(part: Path) -> bool:
     return _PART not in schema.names and not schema.metadata
 
 
+def _kept(part: Path) -> pa.Schema:
+    """The schema of ``part`` without the internal columns and metadata."""
+    return pa.schema([f for f in pq.read_schema(part) if f.name != _PART]).remove_metadata()
+
+
+def _sorted_sql(part: Path, keep: pa.Schema, keys: tuple[str, ...], nullable: bool = False) -> str:
+    cols = map(_nullable if nullable else _q, keep.names)
+    return (f"SELECT {', '.join(cols)} FROM read_parquet({_path(part)}) "
+            f"ORDER BY {', '.join(map(_q, keys))}")  # fmt: skip
+
+
+def _nullable(name: str, source: str | None = None) -> str:
+    """``source`` (default: the column ``name``) as a column DuckDB writes as nullable.
+
+    DuckDB (2.0) writes a Parquet column without nulls as REQUIRED (``not null``): the
+    schema of a file would then depend on its data, and differ from the one-run files
+    (pyarrow: always nullable). A ``CASE`` that can give NULL keeps it optional.
+    """
+    src = source or _q(name)
+    return f"CASE WHEN {src} IS NULL THEN NULL ELSE {src} END AS {_q(name)}"
+
+
 def _stream(con, part: Path, keys: tuple[str, ...] | None) -> tuple[pa.Schema, Iterator[pa.Table]]:
     """The rows of ``part`` without the internal columns: as stored, or sorted by ``keys``."""
-    schema = pq.read_schema(part)
-    keep = pa.schema([f for f in schema if f.name != _PART]).remove_metadata()
+    keep = _kept(part)
 
     def rows() -> Iterator[pa.Table]:
         if keys is None:
             for b in pq.ParquetFile(part).iter_batches(_ROWS, columns=keep.names):
                 yield pa.Table.from_batches([b]).cast(keep)
             return
-        sql = (f"SELECT {', '.join(map(_q, keep.names))} FROM read_parquet({_path(part)}) "
-               f"ORDER BY {', '.join(map(_q, keys))}")  # fmt: skip
-        yield from _sql_rows(con, sql, keep)
+        yield from _sql_rows(con, _sorted_sql(part, keep, keys), keep)
 
     return keep, rows()
+
+
+def _copy_parquet(con, sql: str, path: Path, schema: pa.Schema) -> int | None:
+    """Write the result of ``sql`` to the Parquet file ``path`` with DuckDB's own (parallel)
+    writer; the number of rows, or ``None`` (nothing written) when the file would not have
+    exactly ``schema`` (the caller then writes it through Arrow)."""
+    if con.name != "duckdb":
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = con.con.execute(f"COPY ({sql}) TO {_path(path)} (FORMAT parquet)").fetchone()[0]
+    if pq.read_schema(path).remove_metadata().equals(schema):
+        return int(n)
+    path.unlink()
+    return None
 
 
 class _Sink:
@@ -232,6 +265,11 @@ def _copy(con, part: Path, path: Path, fmt: str, keys) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(part, path)  # the 22 M event rows per 100,000 persons: not re-encoded
         return pq.ParquetFile(path).metadata.num_rows
+    if keys is not None and fmt == "parquet":  # sorted on disk and written by DuckDB
+        keep = _kept(part)
+        n = _copy_parquet(con, _sorted_sql(part, keep, keys, nullable=True), path, keep)
+        if n is not None:
+            return n
     schema, rows = _stream(con, part, keys)
     sink = _Sink(path, schema, fmt)
     try:
@@ -267,13 +305,16 @@ def _number_episodes(con, part: Path, first: int) -> None:
 def _episode_sql(parts: dict[str, Path]) -> dict[str, str]:
     """``episode`` / ``episode_event`` with the ids of ``_episode_ids``, in id order."""
     new = {"episode_id": "m._global", "episode_parent_id": "p._global"}
-    cols = ", ".join(f"{new.get(f.name, 'e.' + f.name)} AS {f.name}" for f in EPISODE_SCHEMA)
+    cols = ", ".join(_nullable(f.name, new.get(f.name, "e." + f.name)) for f in EPISODE_SCHEMA)
     on = "ON {a}." + _BATCH + " = {t}." + _BATCH + " AND {a}._local = {t}.{c}"
     episode = (f"SELECT {cols} FROM read_parquet({_path(parts['episode'])}) e "
                f"JOIN _episode_ids m {on.format(a='m', t='e', c='episode_id')} "
                f"LEFT JOIN _episode_ids p {on.format(a='p', t='e', c='episode_parent_id')}"
                " ORDER BY 1")  # fmt: skip
-    event = ("SELECT m._global AS episode_id, v.event_id, v.episode_event_field_concept_id "
+    ev_cols = ", ".join(_nullable(n, s) for n, s in (("episode_id", "m._global"),
+                        ("event_id", "v.event_id"), ("episode_event_field_concept_id",
+                                                     "v.episode_event_field_concept_id")))
+    event = (f"SELECT {ev_cols} "
              f"FROM read_parquet({_path(parts['episode_event'])}) v "
              f"JOIN _episode_ids m {on.format(a='m', t='v', c='episode_id')} "
              "ORDER BY 1, 2")  # fmt: skip
@@ -287,7 +328,11 @@ def _write_episodes(con, parts: dict[str, Path], output: Path, fmt: str) -> list
     written = []
     for name, sql in _episode_sql(parts).items():
         schema = EPISODE_SCHEMA if name == "episode" else EVENT_SCHEMA
-        sink = _Sink(output / "episodes" / f"{name}.{ext}", schema, fmt)
+        path = output / "episodes" / f"{name}.{ext}"
+        if fmt == "parquet" and _copy_parquet(con, sql, path, schema) is not None:
+            written.append(path)
+            continue
+        sink = _Sink(path, schema, fmt)
         try:
             for t in _sql_rows(con, sql, schema):
                 sink.write(t)
