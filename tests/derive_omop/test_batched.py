@@ -48,8 +48,9 @@ def runs(tmp_path_factory):
     omop = work / "omop"
     write_omop(work / "raw", omop, "parquet")
     _add_persons(omop)
-    one = work / "one"
-    write_omop_derivation(derive_omop(omop), one, "csv", episodes=True, source=omop)
+    one, derived = work / "one", derive_omop(omop)
+    write_omop_derivation(derived, one, "csv", episodes=True, source=omop)
+    write_omop_derivation(derived, work / "one_parquet", "parquet", episodes=True, source=omop)
     batched = work / "batched"
     args = ["derive", "--omop", str(omop), "-o", str(batched), "--write-episodes"]
     assert main([*args, "--batch-persons", "25"]) == 0
@@ -138,8 +139,7 @@ def test_parquet_batches_write_the_tables_of_one_run(runs, tmp_path):
     """In Parquet, the sorted outputs of a batched run are written by DuckDB itself (no
     Arrow pass): the same schema, rows and order as one run writes."""
     _one, _batched, omop = runs
-    one, batched = tmp_path / "one", tmp_path / "batched"
-    write_omop_derivation(derive_omop(omop), one, "parquet", episodes=True, source=omop)
+    one, batched = omop.parent / "one_parquet", tmp_path / "batched"
     run = derive_omop_batched(omop, batched, "parquet", batch_persons=25, episodes=True)
     assert run.batches == 3 and _files(batched) == _files(one)
     unordered = {r.with_suffix(".parquet") for r in UNORDERED}

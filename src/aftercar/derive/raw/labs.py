@@ -67,7 +67,7 @@ def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
     is_ife = j.family == "ife"
     ife = text.upper().cases(("POSITIVE", 1.0), ("POS", 1.0), ("NEGATIVE", 0.0), ("NEG", 0.0))
     p = j.select(
-        "patient_id", "date", "row", "test", "unit", "param", "factor", "value", _given=given,
+        Col.PATIENT_ID, "date", "row", "test", "unit", "param", "factor", "value", _given=given,
         _ife=is_ife.fill_null(False),
         _num=ibis.ifelse(is_ife, ibis.null("float64"),
                          ibis.coalesce(given, text.try_cast("float64"))),
