@@ -143,6 +143,9 @@ def test_an_absent_word_is_a_drug_only_as_documented_letter_codes_or_a_reported_
 @given(st.sampled_from(_LETTER_CODES), words, st.sampled_from([" ", "-"]))
 def test_a_letter_code_next_to_an_unknown_word_is_never_a_drug(code, word, glue):
     assume(_absent(word) and parse_regimen(word).unrecognized == (word,) and len(word) > 2)
-    for text in (f"{code}{glue}{word}", f"{word}{glue}{code}"):
+    texts = (f"{code}{glue}{word}", f"{word}{glue}{code}")
+    # "B CMA" / "B-CMA" is the target BCMA spelt apart (keys ignore spaces and hyphens)
+    assume(not any(_known_part(t) for t in texts))
+    for text in texts:
         parsed = parse_regimen(text)
         assert parsed.drugs == (), (text, parsed.tokens)
