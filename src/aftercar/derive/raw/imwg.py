@@ -247,7 +247,7 @@ def assessments(lines: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.Table:
         6 PD), ``confirmed_level`` (the worse of this and the next assessment; SD when
         there is no next one), ``pd_confirmed``.
     """
-    if "carry_vid_urine_m" not in vis.columns:  # visits built without their carried values
+    if not {f"carry_vid_{c}" for c in CARRIED} <= set(vis.columns):  # built without them
         vis = carried(vis)
     j = _window_join(lines, vis, rules)
     b = baselines(j, rules)
