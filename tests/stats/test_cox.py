@@ -519,3 +519,26 @@ def test_separating_fit_that_stops_on_a_flat_loglik_still_warns():
     strata = np.array([0, 0, 1, 0, 0, 2, 2, 1])
     with pytest.warns(StatisticalWarning, match=r"coefficient\(s\) x1, x2; the coefficient may"):
         cox_ph(stop, event, x, strata=strata)
+
+
+def test_an_overflowing_newton_step_is_halved_without_a_floating_point_warning():
+    # found by hypothesis (test above): delayed entry + a monotone likelihood; a Newton
+    # step overflows exp(x beta) to inf, and the forward sums then met inf - inf
+    x = np.array([[0.729389, 0.76928122], [-0.66979393, -0.17063166], [0.72429256, -0.64820908],
+                  [0.0353242, -0.72877134], [0.56414095, -2.26246364], [-0.0704753, -1.56412268],
+                  [0.53708311, 0.99531888], [0.49851273, 0.95714013], [0.52289, 1.16616357],
+                  [0.94009836, -0.30540202]])  # fmt: skip
+    w = np.array([0.5, 3.0, 1.0, 1.0, 2.0, 1.0, 2.0, 3.0, 2.0, 0.5])
+    event = np.array([1, 1, 0, 0, 1, 0, 1, 0, 0, 0], dtype=bool)
+    stop = np.array([4.0, 1, 2, 2, 1, 1, 4, 4, 1, 3])
+    entry = np.array([0.0, 0, 0, 0, 0, 0, 1, 0, 0, 0])
+    strata = np.array([1, 0, 0, 0, 1, 1, 0, 1, 0, 1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", StatisticalWarning)
+        try:
+            fit = cox_ph(stop, event, x, ties="efron", entry=entry, strata=strata, weights=w,
+                         cluster=np.arange(10))  # fmt: skip
+        except ConvergenceError:
+            return
+    assert fit.coef.shape == (2,)

@@ -501,14 +501,16 @@ def evaluate(design: CoxDesign, beta: np.ndarray, *, need_imat: bool = True) -> 
     mean case weight. Breslow is the same with k/d = 0.
     """
     x, p = design.x, design.x.shape[1]
+    # a Newton step can overflow exp(eta) (monotone likelihood): the sums are then inf / NaN
+    # and the caller halves the step (R's coxfit6), so no floating-point warning here
     with np.errstate(over="ignore", invalid="ignore"):
         eta = x @ beta
         score = np.exp(eta)
-    risk = score * design.w
-    xr = _RiskColumns(risk, x)
-    fwd = plan_sums(design, risk, eta)
-    s0, d0 = _risk_sum(design, risk, fwd), _death_sum(design, risk)
-    s1, d1 = _first_moments(design, fwd, xr, p)
+        risk = score * design.w
+        xr = _RiskColumns(risk, x)
+        fwd = plan_sums(design, risk, eta)
+        s0, d0 = _risk_sum(design, risk, fwd), _death_sum(design, risk)
+        s1, d1 = _first_moments(design, fwd, xr, p)
     mw = design.group_meanwt[design.death_group]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         den, inv, fi = _efron_terms_at(design, s0, d0)
