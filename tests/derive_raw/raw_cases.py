@@ -42,6 +42,11 @@ class RawBuilder:
             self.adm.append({"patient_id": pid, "date": d(day), "drug": text, "dose": dose,
                              "unit": "mg", "route": "IV"})  # fmt: skip
 
+    def course(self, pid: str, text: str, start: int, end: int) -> None:
+        """One row for a continued exposure (an oral course): days ``start`` to ``end``."""
+        self.adm.append({"patient_id": pid, "date": d(start), "drug": text, "dose": 1.0,
+                         "unit": "mg", "route": "PO", "end_date": d(end)})  # fmt: skip
+
     def procedure(self, pid: str, day: int, text: str) -> None:
         self.proc.append({"patient_id": pid, "date": d(day), "procedure": text})
 
@@ -65,7 +70,7 @@ class RawBuilder:
                  ("death_date", dd), ("last_followup_date", dd), ("site", s)])),
             "administrations": add_rows(self.adm, pa.schema(
                 [("patient_id", s), ("date", dd), ("drug", s), ("dose", f), ("unit", s),
-                 ("route", s)])),
+                 ("route", s), ("end_date", dd)])),
             "procedures": add_rows(self.proc, pa.schema(
                 [("patient_id", s), ("date", dd), ("procedure", s)])),
             "labs": add_rows(self.labs, pa.schema(
@@ -85,7 +90,51 @@ def build_cases() -> RawBuilder:
     _bundle_cases(b)
     _imwg_cases(b)
     _imwg_more(b)
+    span_cases(b)
     return b
+
+
+def span_cases(b: RawBuilder) -> None:
+    """Continued exposures: one row from its date to its ``end_date`` (an oral course)."""
+    # one line although the rows start 200 days apart: the gap runs from the course's end
+    p = b.patient("span_one_line")
+    b.course(p, "REVLIMID 25 mg PO", 100, 279)
+    b.course(p, "REVLIMID 25 mg PO", 300, 327)
+    # a course runs on into the line a new drug starts (and ends the first the day before)
+    p = b.patient("span_continues")
+    b.course(p, "REVLIMID 25 mg PO", 100, 400)
+    b.drug(p, "DARZALEX FASPRO 1800 mg SC", weekly(160, 4))
+    # more than 90 days without drug after a course's last day: a new line
+    p = b.patient("span_gap")
+    b.course(p, "POMALYST 4 mg PO", 100, 130)
+    b.course(p, "POMALYST 4 mg PO", 225, 245)
+    # a course begun before the CAR T is not salvage therapy, however long it runs
+    p = b.patient("span_before_index")
+    b.course(p, "REVLIMID 10 mg PO", -60, 300)
+    b.drug(p, "XPOVIO 100 mg PO", weekly(150, 4))
+    # a course is clipped at the last follow-up
+    p = b.patient("span_followup", last=200)
+    b.course(p, "POMALYST 4 mg PO", 100, 400)
+    # a course running through a salvage CAR T ends its line there and starts none after
+    p = b.patient("span_cart")
+    b.course(p, "POMALYST 4 mg PO", 100, 400)
+    b.procedure(p, 200, "apheresis (leukapheresis)")
+    b.procedure(p, 240, "CAR-T cell infusion")
+    b.drug(p, "ABECMA 450 x10^6 CAR+ cells IV", [240])
+    # radiotherapy during a course is given with it (not a line of its own)
+    p = b.patient("span_rt")
+    b.course(p, "REVLIMID 25 mg PO", 100, 400)
+    for day in range(200, 211, 2):
+        b.procedure(p, day, "radiotherapy fraction")
+    # a course taken on after a confirmed progression (PD 460, confirmed 490): retreatment
+    p = b.patient("span_pd")
+    b.serum(p, {339: 2.0, 370: 0.8, 400: 0.4, 430: 0.42, 460: 0.9, 490: 1.1})
+    b.course(p, "XPOVIO 100 mg PO", 340, 600)
+    # maintenance as one course: the transplant line ends with the course
+    p = b.patient("span_maintenance")
+    b.drug(p, "MELPHALAN 200 mg/m2 IV", [98])
+    b.procedure(p, 100, "autologous stem cell transplant")
+    b.course(p, "REVLIMID 10 mg PO", 190, 400)
 
 
 def _lot_cases(b: RawBuilder) -> None:

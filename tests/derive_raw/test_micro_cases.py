@@ -338,3 +338,98 @@ def test_release_gives_the_same_result_and_lets_the_raw_tables_go(cases):
     for name, table in cases.audit.items():
         keys = [(c, "ascending") for c in table.column_names]
         assert released.audit[name].sort_by(keys).equals(table.sort_by(keys)), name
+
+
+def _spans(result, pid: str) -> list[tuple]:
+    return [(r["line"], r["start_date"], r["end_date"], r["drugs"]) for r in _lines(result, pid)]
+
+
+def test_a_course_as_one_row_covers_its_days(cases):
+    assert _spans(cases, "span_one_line") == [(1, d(100), d(327), "lenalidomide")]
+
+
+def test_a_course_continues_into_the_line_started_while_it_runs(cases):
+    assert _spans(cases, "span_continues") == [
+        (1, d(100), d(159), "lenalidomide"),
+        (2, d(160), d(400), "daratumumab;lenalidomide"),
+    ]
+
+
+def test_the_gap_runs_from_a_course_s_last_day(cases):
+    assert _spans(cases, "span_gap") == [
+        (1, d(100), d(130), "pomalidomide"),
+        (2, d(225), d(245), "pomalidomide"),
+    ]
+
+
+def test_a_course_begun_before_the_index_is_not_salvage_therapy(cases):
+    assert _index(cases, "span_before_index") == d(150)
+    assert _spans(cases, "span_before_index") == [(1, d(150), d(171), "selinexor")]
+
+
+def test_a_course_is_clipped_at_the_last_follow_up(cases):
+    assert _spans(cases, "span_followup") == [(1, d(100), d(200), "pomalidomide")]
+
+
+def test_a_course_ends_at_a_bundle_and_starts_no_line_after_it(cases):
+    got = _spans(cases, "span_cart")
+    assert [(n, s, e) for n, s, e, _ in got] == [(1, d(100), d(239)), (2, d(240), d(240))]
+    assert got[1][3] == "idecabtagene vicleucel"  # pomalidomide began before: not bridging
+
+
+def test_radiotherapy_during_a_course_is_not_a_line(cases):
+    got = _spans(cases, "span_rt")
+    assert [(n, s, e) for n, s, e, _ in got] == [(1, d(100), d(400))]
+
+
+def test_a_course_taken_on_after_a_confirmed_progression_is_a_new_line(cases):
+    # retreatment_gap_days = 0: drug taken after the confirmation is a new line
+    assert _spans(cases, "span_pd") == [(1, d(340), d(489), "selinexor"),
+                                        (2, d(490), d(600), "selinexor")]  # fmt: skip
+
+
+def test_a_course_is_never_a_pause_before_retreatment(backend, tmp_path):
+    from raw_cases import RawBuilder, span_cases
+
+    from aftercar.derive.raw.derive import derive_raw
+    from aftercar.derive.raw.rules import load_rules
+
+    f = tmp_path / "rules.toml"
+    f.write_text("[lines]\nretreatment_gap_days = 14\n")
+    b = RawBuilder()
+    span_cases(b)
+    got = derive_raw(b.tables(), rules=load_rules(f), con=backend())
+    assert _spans(got, "span_pd") == [(1, d(340), d(600), "selinexor")]
+
+
+def test_maintenance_as_one_course_ends_the_transplant_line_with_it(cases):
+    got = _spans(cases, "span_maintenance")
+    assert got == [(1, d(98), d(400), "lenalidomide;melphalan")]
+    audit = [r for r in cases.audit["lines"].to_pylist() if r["patient_id"] == "span_maintenance"]
+    assert [r["end_date"] for r in audit] == [d(400)]
+
+
+def test_the_course_rows_are_listed_once_per_line_they_run_in(cases):
+    ev = [r for r in cases.audit["events"].to_pylist() if r["patient_id"] == "span_continues"]
+    lines_of = {}
+    for r in ev:
+        lines_of.setdefault(r["row"], set()).add(r["line"])
+    both = [sorted(v) for v in lines_of.values() if len(v) > 1]
+    assert both == [[1, 2]]  # the course (one row) in lines 1 and 2; each dose in one line
+
+
+def test_courses_read_as_doses_when_end_dates_are_off(backend, tmp_path):
+    from raw_cases import RawBuilder, span_cases
+
+    from aftercar.derive.raw.derive import derive_raw
+    from aftercar.derive.raw.rules import load_rules
+
+    f = tmp_path / "rules.toml"
+    f.write_text("[lines]\nexposure_end_dates = false\n")
+    b = RawBuilder()
+    span_cases(b)
+    off = derive_raw(b.tables(), rules=load_rules(f), con=backend())
+    assert _spans(off, "span_one_line") == [
+        (1, d(100), d(100), "lenalidomide"),
+        (2, d(300), d(300), "lenalidomide"),
+    ]

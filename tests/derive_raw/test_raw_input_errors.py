@@ -162,3 +162,16 @@ def test_parquet_and_csv_give_the_same_cohort(tmp_path):
     p = derive_raw(read_raw(tmp_path / "p")).lines
     assert a.to_pylist() == p.to_pylist()
     assert a.num_rows == 1
+
+
+def test_an_end_date_before_its_date_is_named(tmp_path, capsys):
+    b = _one_patient()
+    b.course("P1", "REVLIMID 25 mg PO", 120, 110)
+    with pytest.raises(CohortError) as err:
+        read_raw(_write(tmp_path, b))
+    text = str(err.value)
+    assert ("administrations.csv, row 4, column 'end_date': end_date is before the "
+            "administration's date (value: '2020-04-20')") in text  # fmt: skip
+    assert "on or after date" in text
+    assert _cli().main(["derive", str(tmp_path), "-o", str(tmp_path / "out")]) == 2
+    assert "Traceback" not in capsys.readouterr().err

@@ -9,6 +9,7 @@ table. ``derive/raw`` avoids the constructs Spark rejects (a window inside a fil
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -23,9 +24,17 @@ from aftercar.simulate import write_simulated
 
 @pytest.fixture(scope="module")
 def raw(tmp_path_factory) -> dict[str, pa.Table]:
+    """The simulated records, every 7th administration made a 60-day continued exposure
+    (``end_date``: the points of ``lines._exposure_days`` are computed on each engine)."""
     out = tmp_path_factory.mktemp("raw-sim")
     write_simulated(8, out, seed=5, raw=True, format="parquet")
-    return read_raw(out / "raw")
+    t = read_raw(out / "raw")
+    a = t["administrations"]
+    days = a["date"].cast(pa.int32()).to_numpy()
+    mask = np.arange(a.num_rows) % 7 != 0
+    end = pa.array(days + 60, pa.int32(), mask=mask).cast(pa.date32())
+    t["administrations"] = a.append_column("end_date", end)
+    return t
 
 
 def _frame(table: pa.Table | pd.DataFrame) -> pd.DataFrame:

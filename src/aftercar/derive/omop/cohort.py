@@ -123,7 +123,7 @@ def build(con, tables, concepts: Concepts, rules: Rules) -> OmopRaw:
     keep = pats.select(pats.row.name("person_id"), pats[Col.PATIENT_ID])
     raw = {"patients": pats,
            "administrations": adm.join(keep.select(Col.PATIENT_ID), Col.PATIENT_ID)
-           .select(Col.PATIENT_ID, "date", "drug", "row"),
+           .select(Col.PATIENT_ID, "date", Col.END_DATE, "drug", "row"),
            "procedures": mapping.procedures(con, tables, keep, concepts),
            "labs": mapping.labs(con, tables, keep, concepts, rules)}  # fmt: skip
     return OmopRaw(raw, _steps(tables, dx, p), excluded, dx, cov_rows)

@@ -5,7 +5,10 @@
   it maps to (the concept itself or, with ``concept_ancestor``, its ingredient
   ancestors), else its concept name, else ``drug_source_value``, read by the
   regimen vocabulary. A ``drug_source_value`` or ``sig`` matching the rules'
-  premedication pattern marks the exposure as premedication.
+  premedication pattern marks the exposure as premedication. ``end_date`` =
+  ``drug_exposure_end_date`` (else, when given, start + ``days_supply`` - 1): a
+  continued exposure when after the start (see :mod:`aftercar.derive.raw.lines`); one
+  before the start is not read (the row is a dose on its start date).
 * ``measurement`` -> ``labs`` (``row`` = ``measurement_id``): the LOINC concepts of
   ``measurements.csv`` (or a ``measurement_source_value`` that is a test name of
   ``[tests]``); value = ``value_as_number``, else the result concept
@@ -33,6 +36,7 @@ from dataclasses import dataclass
 import ibis
 import pyarrow as pa
 
+from aftercar.derive.dates import plus_days
 from aftercar.derive.omop.concepts import Concepts
 from aftercar.derive.raw.labs import NUMBER
 from aftercar.derive.raw.rules import Rules
@@ -143,11 +147,23 @@ def administrations(con, tables, persons: ibis.Table, concepts, rules: Rules) ->
         marks = marks + " " + de["sig"].cast("string").fill_null("")
     premed = marks.lower().re_search(pattern) & ~text.lower().re_search(pattern)
     start = de.drug_exposure_start_date.cast("date")
-    return de.select(**{Col.PATIENT_ID: de.patient_id}, date=start,
+    return de.select(**{Col.PATIENT_ID: de.patient_id}, date=start, end_date=_end_date(de),
                      drug=ibis.ifelse(premed, text + _PREMED, text),
                      row=de.drug_exposure_id.cast("int64"),
                      product=ibis.coalesce(de.drug_source_value.strip().nullif(""),
                                            text))  # fmt: skip
+
+
+def _end_date(de: ibis.Table) -> ibis.Value:
+    """The exposure's last day: ``drug_exposure_end_date``, else start + ``days_supply`` - 1
+    (OMOP CDM 5.4 conventions); null when neither is given."""
+    end = (de.drug_exposure_end_date.cast("date") if "drug_exposure_end_date" in de.columns
+           else ibis.null("date"))  # fmt: skip
+    if "days_supply" in de.columns:
+        days = de.days_supply.cast("int64")
+        supply = plus_days(de.drug_exposure_start_date.cast("date"), days - 1)
+        end = ibis.coalesce(end, ibis.ifelse(days > 0, supply, ibis.null("date")))
+    return end
 
 
 def labs(con, tables, persons: ibis.Table, concepts, rules: Rules) -> ibis.Table:

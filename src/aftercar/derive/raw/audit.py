@@ -6,6 +6,7 @@ import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aftercar.derive.raw.events import with_span_end
 from aftercar.derive.raw.imwg import CODES
 from aftercar.derive.raw.lines import END_RULES
 from aftercar.derive.raw.result import RawDerivation
@@ -254,11 +255,13 @@ def _attrition(c, index, used, norm, rules: Rules) -> ibis.Table:
     return u.order_by(["table", "row"])
 
 
-def _bundle_ends(c, rows: ibis.Table, final: ibis.Table) -> ibis.Table:
-    """Last dated row of each CAR-T, transplant or radiotherapy line (its end)."""
+def _bundle_ends(c, rows: ibis.Table, final: ibis.Table, rules: Rules) -> ibis.Table:
+    """Last dated row of each CAR-T, transplant or radiotherapy line (its end; an
+    administration's date is the last day of its exposure, see ``events.with_span_end``)."""
     b = final.filter(final.kind != "drug").select(Col.PATIENT_ID, Col.LINE)
     r = rows.join(b, [Col.PATIENT_ID, Col.LINE])
-    adm = c.adm.select("row", "date").semi_join(r, "row").distinct()
+    adm = with_span_end(c.adm.semi_join(r, "row"), c.pats, rules)
+    adm = adm.select("row", date=ibis.coalesce(adm.span_end, adm.date)).distinct()
     dates = adm.mutate(table=ibis.literal("administrations")).union(
         c.proc.select("row", "date", table=ibis.literal("procedures")))  # fmt: skip
     j = r.join(dates, ["table", "row"])
@@ -313,7 +316,7 @@ def assemble(con, c, index, index_a, ev, final, members, line_a, norm, rules: Ru
     for done in ("_members", "_events"):  # read only by _line_rows: free the engine's memory
         con.drop_table(done, force=True)
     drugs = _drugs(c, rows)
-    pats, lines = _curated(c, index, final, drugs, _bundle_ends(c, rows, final))
+    pats, lines = _curated(c, index, final, drugs, _bundle_ends(c, rows, final, rules))
     audit = {
         "lines": _audit_lines(final, rows).order_by([Col.PATIENT_ID, Col.LINE]).to_pyarrow(),
         "events": rows.to_pyarrow(),

@@ -127,13 +127,15 @@ def classify_administrations(con, adm: ibis.Table, rules: Rules) -> ibis.Table:
     """Join each administration to its ingredients and roles.
 
     Returns one row per administration x ingredient with ``patient_id, date, row,
-    ingredient, drug_class, role`` (``role`` as in the module docstring).
+    ingredient, drug_class, role, end_date`` (``role`` as in the module docstring;
+    ``end_date``: the last day of a continued exposure, null when not given).
     """
     texts = adm.select("drug").distinct().to_pyarrow()["drug"].to_pylist()
     look = con.create_table("_drug_lookup", drug_lookup(texts, rules), overwrite=True)
-    return adm.join(look, "drug").select(
-        Col.PATIENT_ID, "date", "row", "ingredient", "drug_class", "role"
-    )
+    j = adm.join(look, "drug")
+    end = j.end_date.cast("date") if Col.END_DATE in adm.columns else ibis.null("date")
+    return j.select(Col.PATIENT_ID, "date", "row", "ingredient", "drug_class", "role",
+                    end_date=end)  # fmt: skip
 
 
 def classify_procedures(con, proc: ibis.Table) -> ibis.Table:

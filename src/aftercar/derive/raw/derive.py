@@ -192,7 +192,7 @@ def derive_raw(
     c = events.build(con, pats, adm, proc, vis, rules)
     step("dating the index progression")
     index, index_a = events.index_progression(con, c, rules)
-    ev = events.salvage_events(con, c, index)
+    ev = events.salvage_events(con, c, index, rules)
     _drop(con, "index")
     step("cutting lines of therapy")
     segs, members = lines.segment(con, ev, vis, rules)

@@ -50,16 +50,18 @@ def build(con, pats, adm, proc, vis, rules: Rules) -> Classified:
     anchors = adm.filter(adm.role == "anchor").anti_join(a_mem, ["row", "ingredient"])
     anchors = con.create_table("_anchors", anchors.anti_join(cond, ["row", "ingredient"]),
                                overwrite=True)  # fmt: skip
-    rt = _rt(con, proc, anchors, rules)
+    rt = _rt(con, proc, anchors, pats, rules)
     ev = _bundle_events(adm, inf, t_proc, cond, rt)
     ev = con.create_table("_bundle_events", ev, overwrite=True)
     return Classified(pats, adm, proc, vis, inf, a_mem, p_mem, t_proc, cond, rt, anchors, ev)
 
 
-def _rt(con, proc, anchors, rules: Rules) -> ibis.Table:
+def _rt(con, proc, anchors, pats, rules: Rules) -> ibis.Table:
     r = bundles.rt_courses(proc, rules)
-    j = r.join(anchors, [r.patient_id == anchors.patient_id, anchors.date >= r.course_start,
-                         anchors.date <= r.course_end])  # fmt: skip
+    a = with_span_end(anchors, pats, rules)  # a course running through it: not alone
+    last = ibis.coalesce(a.span_end, a.date)
+    j = r.join(a, [r.patient_id == a.patient_id, last >= r.course_start,
+                   a.date <= r.course_end])  # fmt: skip
     busy = j.select(j.patient_id, j.course_start).distinct()
     alone = r.anti_join(busy, [Col.PATIENT_ID, "course_start"]).select("row").mutate(alone=True)
     out = r.left_join(alone, "row").drop("row_right")
@@ -120,16 +122,24 @@ def index_progression(con, c: Classified, rules: Rules) -> tuple[ibis.Table, ibi
     return con.create_table("_index", s, overwrite=True), a
 
 
-def salvage_events(con, c: Classified, index: ibis.Table) -> ibis.Table:
-    """Anchors and bundle events on or after each patient's index date, with a unique ``eid``."""
+def salvage_events(con, c: Classified, index: ibis.Table, rules: Rules) -> ibis.Table:
+    """Anchors and bundle events on or after each patient's index date, with a unique ``eid``.
+
+    ``span_end`` is the last day of a continued exposure (``end_date`` after ``date``,
+    clipped at death / last follow-up; null otherwise or when ``[lines]
+    exposure_end_dates`` is off); see :mod:`aftercar.derive.raw.lines`. An exposure that
+    began before the index date is not a salvage event, however long it runs.
+    """
     ix = index.filter(index.index_date.notnull()).select(Col.PATIENT_ID, "pkey", "index_date")
     a = c.anchors.join(ix, Col.PATIENT_ID).filter(lambda t: t.date >= t.index_date)
+    a = with_span_end(a, c.pats, rules)
     a = a.select(Col.PATIENT_ID, "pkey", "date", "row", "ingredient", "drug_class",
-                 kind=ibis.literal("drug"), bundle_id=ibis.null("string"))  # fmt: skip
+                 kind=ibis.literal("drug"), bundle_id=ibis.null("string"),
+                 span_end=a.span_end)  # fmt: skip
     b = c.bundle_events.join(ix, Col.PATIENT_ID).filter(lambda t: t.date >= t.index_date)
     b = b.select(Col.PATIENT_ID, "pkey", "date", row=ibis.literal(-1).cast("int64"),
                  ingredient=ibis.null("string"), drug_class=ibis.null("string"), kind=b.kind,
-                 bundle_id=b.bundle_id)  # fmt: skip
+                 bundle_id=b.bundle_id, span_end=ibis.null("date"))  # fmt: skip
     # eid: unique without sorting the events: row x 1024 + the ingredient's number for a
     # drug (an administration row names each ingredient once), minus a row number for a
     # bundle (a few per patient)
@@ -140,3 +150,15 @@ def salvage_events(con, c: Classified, index: ibis.Table) -> ibis.Table:
     wb = ibis.window(order_by=[b.patient_id, b.date, b.bundle_id])
     b = b.mutate(eid=-1 - ibis.row_number().over(wb))
     return con.create_table("_events", a.union(b.select(*a.columns)), overwrite=True)
+
+
+def with_span_end(a: ibis.Table, pats: ibis.Table, rules: Rules) -> ibis.Table:
+    """``a`` (administrations with ``end_date``) with ``span_end``: the last day of each
+    continued exposure, clipped at death / last follow-up; null for a dose on its date only
+    (no end date, one not after the date, or ``[lines] exposure_end_dates`` off)."""
+    if not rules.get("lines", "exposure_end_dates"):
+        return a.mutate(span_end=ibis.null("date"))
+    fu = pats.select(Col.PATIENT_ID, _fu=ibis.coalesce(pats.death_date, pats.last_followup_date))
+    j = a.join(fu, Col.PATIENT_ID)
+    end = ibis.ifelse(j._fu < j.end_date, j._fu, j.end_date)  # LEAST would skip a null end
+    return j.mutate(span_end=ibis.ifelse(end > j.date, end, ibis.null("date"))).drop("_fu")

@@ -23,11 +23,25 @@ start to the next line's start. The rules, given a line's start ``S``:
    progression is confirmed; REFERENCE 5.5). The restart is looked for before the other
    breaks, so therapy after a confirmed progression is a new line even inside the
    regimen window or as an IMiD/PI addition. Dropping drugs never ends a line (Rajkumar 2015);
-4. ``end_date`` = the line's last anti-myeloma administration;
+4. ``end_date`` = the line's last day of anti-myeloma therapy: its last administration,
+   or the last day of a continued exposure in it (at most the day before the next line);
 5. maintenance (``[maintenance]``): a monotherapy line starting within
    ``after_transplant_days`` of a transplant line belongs to it (OHDSI rule (c);
    REFERENCE 5.5: induction -> ASCT -> maintenance is one line), unless the transplant
    line had a confirmed progression before it (rule 3: therapy after progression).
+
+A continued exposure (an administration with an end date, ``[lines] exposure_end_dates``;
+an oral course dispensed as one row) counts as the drug given every day to its end: it is
+seen on its first day, every ``min(regimen_window_days, discontinuation_gap_days)`` days
+after and on its last day (the *points* of :func:`_exposure_days`). A gap is counted from
+the last day the drug was known to be taken (the latest ``until`` before), so no
+discontinuation gap opens inside a course and none is counted twice; the drug continues
+into a drug line that starts while it runs (the exposure is a member of every drug line
+it runs in, and listed in each in the audit). Points never start a line, neither the
+first nor the one after a CAR-T / transplant / radiotherapy line, with one exception: a
+course taken on after a confirmed progression restarts therapy when
+``retreatment_gap_days`` is 0 (a point is drug given after it); with a positive value a
+course is never a pause.
 
 The work is set-based on compact tables computed once: each ingredient's *runs*
 (administrations with gaps <= the regimen window, so that "given within the window
@@ -42,6 +56,7 @@ from __future__ import annotations
 
 import ibis
 
+from aftercar.derive.dates import plus_days
 from aftercar.derive.raw.events import EID_INGREDIENTS as _ING
 from aftercar.derive.raw.imwg import assess
 from aftercar.derive.raw.rules import Rules
@@ -104,16 +119,47 @@ def _compact(con, events: ibis.Table, rules: Rules) -> None:
     its next, so one window pass (lag and lead) finds them, without a running sum.
     """
     win = rules.get("lines", "regimen_window_days")
-    e = events.filter(events.kind == "drug")
-    dd = e.select("pkey", "date").distinct()
-    w = ibis.window(group_by=dd.pkey, order_by=dd.date)  # dates are unique per patient
-    dd = dd.mutate(gap=dd.date.delta(dd.date.lag().over(w), unit="day"))
+    e = _exposure_days(events.filter(events.kind == "drug"), rules)
+    dd = e.group_by(["pkey", "date"]).aggregate(until=e.until.max(), real=e._real.any())
+    # gap: days since the drug was last known to be taken (the latest ``until`` before);
+    # for doses, the days since the previous one. Dates are unique per patient.
+    w = ibis.window(group_by=dd.pkey, order_by=dd.date, rows=(None, -1))
+    dd = dd.mutate(gap=dd.date.delta(dd.until.max().over(w), unit="day"))
     con.create_table("_drug_dates", dd, overwrite=True)
     con.create_table("_runs", _islands(e, win), overwrite=True)
     b = events.filter(events.kind != "drug")
     con.create_table("_bundles", b.select("pkey", "date", "kind", "bundle_id").distinct(),
                      overwrite=True)  # fmt: skip
     con.create_table("_cur", _first_events(events), overwrite=True)
+
+
+def _exposure_days(e: ibis.Table, rules: Rules) -> ibis.Table:
+    """``pkey, eid, ingredient, drug_class, date, until, _real``: each drug event on its
+    date (``_real``), and each continued exposure (``span_end``) also every ``step`` days
+    after it and on its last day, ``step`` = the smaller of the regimen window and the
+    discontinuation gap.
+
+    ``until`` is the last day the drug is known to be taken from that date on: the date
+    itself for a dose, the next point (at most ``span_end``) inside an exposure. The points
+    keep their exposure's ``eid`` and are read only here (runs, drug dates). They cannot
+    break a line by "new drug" or "gap" (a run starts, and a gap of more than the
+    discontinuation gap ends, on an exposure's first day) and never start the line after a
+    bundle (``real`` dates only); see the module docstring for retreatment.
+    """
+    step = max(1, min(rules.get("lines", "regimen_window_days"),
+                      rules.get("lines", "discontinuation_gap_days")))  # fmt: skip
+    cols = ("pkey", "eid", "ingredient", "drug_class")
+    one = e.select(*cols, date=e.date, until=ibis.coalesce(e.span_end, e.date),
+                   _real=ibis.literal(True))  # fmt: skip
+    one = one.mutate(until=ibis.least(one.until, plus_days(one.date, step)))
+    s = e.filter(e.span_end.notnull())
+    s = s.mutate(_span=s.span_end.delta(s.date, unit="day"))
+    s = s.select(*cols, "date", "span_end", "_span",
+                 _off=ibis.range(step, s._span + step, step).unnest())  # fmt: skip
+    day = plus_days(s.date, ibis.least(s._off, s._span))
+    pts = s.select(*cols, date=day, until=ibis.least(plus_days(day, step), s.span_end),
+                   _real=ibis.literal(False))  # fmt: skip
+    return one.union(pts)
 
 
 def _islands(e: ibis.Table, win: int) -> ibis.Table:
@@ -215,7 +261,9 @@ def _progression(st: _Steps, vis: ibis.Table, rules: Rules) -> ibis.Table:
     rgap = rules.get("lines", "retreatment_gap_days")
     dd = st.t("_drug_dates")
     j = dd.join(s.select("pkey", "S", "b1"), "pkey")
-    j = j.filter((j.date > j.S) & (j.b1.isnull() | (j.date < j.b1)) & (j.gap > rgap))
+    j = j.filter((j.date > j.S) & (j.b1.isnull() | (j.date < j.b1)))
+    if rgap > 0:  # else any administration or continued day (0: no pause asked for)
+        j = j.filter(j.gap > rgap)
     restarts = j.select("pkey", "date")
     cand = s.semi_join(restarts, "pkey")
     cand = cand.select(Col.PATIENT_ID, lkey=cand.pkey, start_date=cand.S, window_end=cand.b1)
@@ -244,7 +292,9 @@ def _drug_lines(st: _Steps) -> ibis.Table:
     dd = st.t("_drug_dates")
     j = dd.join(s.select("pkey", "S", "brk"), "pkey")
     j = j.filter((j.date >= j.S) & (j.brk.isnull() | (j.date < j.brk)))
-    ends = j.group_by("pkey").aggregate(end_date=j.date.max())
+    before = plus_days(j.brk, -1)
+    last = ibis.ifelse(j.brk.notnull() & (j.until >= j.brk), before, j.until)
+    ends = j.group_by("pkey").aggregate(end_date=last.max())
     s = s.join(ends, "pkey")
     rule = ibis.cases(
         (s.brk.isnull(), "last"), (s.brk == s.b_pd, "progression"), (s.brk == s.b_bundle, "bundle"),
@@ -258,7 +308,8 @@ def _drug_lines(st: _Steps) -> ibis.Table:
 def _bundle_lines(st: _Steps) -> ibis.Table:
     cur = st.t("_cur")
     b = cur.filter(cur.kind != "drug")
-    nxt = st.t("_drug_dates").select("pkey", "date").union(st.t("_bundles").select("pkey", "date"))
+    dd = st.t("_drug_dates")
+    nxt = dd.filter(dd.real).select("pkey", "date").union(st.t("_bundles").select("pkey", "date"))
     j = nxt.join(b.select("pkey", S=b.start_date), "pkey")
     j = j.filter(j.date > j.S)
     n = j.group_by("pkey").aggregate(brk=j.date.min())
@@ -312,7 +363,8 @@ def segment(
     -------
     (lines, members)
         ``lines``: ``patient_id, line, kind, bundle_id, start_date, end_date, end_rule,
-        t_pd``; ``members``: ``patient_id, eid, line`` (every event in exactly one line).
+        t_pd``; ``members``: ``patient_id, eid, line`` (every event in the lines of the days
+        it covers: one for a dose or bundle).
     """
     st = _Steps(con)
     _compact(con, events, rules)
@@ -328,10 +380,16 @@ def segment(
 
 
 def _raw_members(lines: ibis.Table, events: ibis.Table) -> ibis.Table:
-    """Each event's line: its date in [start, next start) (bundles: their own line)."""
-    d = events.filter(events.kind == "drug").select(Col.PATIENT_ID, "eid", "date", "ingredient")
-    j = d.join(lines.select(Col.PATIENT_ID, Col.LINE, Col.START_DATE, "brk"), Col.PATIENT_ID)
-    j = j.filter((j.date >= j.start_date) & (j.brk.isnull() | (j.date < j.brk)))
+    """Each event's lines: those of the days it covers, its date to its ``span_end``, within
+    [start, next start) (a dose: one line; bundles: their own line)."""
+    d = events.filter(events.kind == "drug")
+    d = d.select(Col.PATIENT_ID, "eid", "date", "ingredient",
+                 _last=ibis.coalesce(d.span_end, d.date))  # fmt: skip
+    ln = lines.select(Col.PATIENT_ID, Col.LINE, Col.START_DATE, "brk", "kind")
+    j = d.join(ln, Col.PATIENT_ID)
+    # a course runs on into drug lines only; a bundle line holds the drugs of its first day
+    on = ibis.ifelse(j.kind == "drug", j._last, j.date) >= j.start_date
+    j = j.filter(on & (j.brk.isnull() | (j.date < j.brk)))
     b = events.filter(events.kind != "drug").select(Col.PATIENT_ID, "eid", "bundle_id")
     bl = lines.filter(lines.kind != "drug").select(Col.PATIENT_ID, Col.LINE, "bundle_id")
     bm = b.join(bl, [Col.PATIENT_ID, "bundle_id"])
@@ -385,7 +443,7 @@ def _maintenance(con, lines: ibis.Table, events: ibis.Table, vis: ibis.Table, ru
     out = g.select(Col.PATIENT_ID, Col.START_DATE, Col.END_DATE, "end_rule", "kind", "bundle_id",
                    "t_pd", "maintenance", line=g.new_line)  # fmt: skip
     mem = m.join(s.select(Col.PATIENT_ID, Col.LINE, "new_line"), [Col.PATIENT_ID, Col.LINE])
-    mem = mem.select(Col.PATIENT_ID, "eid", line=mem.new_line)
+    mem = mem.select(Col.PATIENT_ID, "eid", line=mem.new_line).distinct()
     return (con.create_table("_lines", out, overwrite=True),
             con.create_table("_members", mem, overwrite=True))  # fmt: skip
 

@@ -238,8 +238,9 @@ def read_raw(path: str | Path) -> dict[str, pa.Table]:
     -------
     dict
         ``{"patients", "administrations", "procedures", "labs"}`` Arrow tables with
-        parsed ``date`` columns (date32), ``dose`` as float, labs ``value`` as text,
-        and ``row`` = the row number as a spreadsheet shows it.
+        parsed ``date`` columns (date32; an administration's optional ``end_date`` is on
+        or after its ``date``), ``dose`` as float, labs ``value`` as text, and ``row`` =
+        the row number as a spreadsheet shows it.
 
     Raises
     ------
@@ -258,6 +259,8 @@ def read_raw(path: str | Path) -> dict[str, pa.Table]:
         problems += _unknown_patients(path, tables)
     if "patients" in tables and not problems:
         problems += _followup(path, tables["patients"])
+    if "administrations" in tables and not problems:
+        problems += _spans(path, tables["administrations"])
     if problems:
         raise CohortError(problems, f"{len(problems)} problem(s) in the raw records at {path}")
     return tables
@@ -269,3 +272,15 @@ def _followup(path: Path, p: pa.Table) -> list[Problem]:
                    neither.to_numpy(zero_copy_only=False), p[Col.PATIENT_ID],
                    "neither death_date nor last_followup_date is given",
                    "give the date last known alive")  # fmt: skip
+
+
+def _spans(path: Path, a: pa.Table) -> list[Problem]:
+    """An ``end_date`` before its ``date`` (a continued exposure cannot end before it starts)."""
+    if Col.END_DATE not in a.column_names:
+        return []
+    before = pc.fill_null(pc.less(a[Col.END_DATE], a["date"]), False)
+    return _listed(_table_file(path, "administrations"), Col.END_DATE,
+                   before.to_numpy(zero_copy_only=False), a[Col.END_DATE],
+                   "end_date is before the administration's date",
+                   "give the last day of the exposure (on or after date), or leave it empty "
+                   "for a dose given on date only")  # fmt: skip
