@@ -26,7 +26,11 @@ def plus_days(date: ibis.Value, days: int | ibis.Value) -> ibis.Value:
     ibis.Value
         A date expression.
     """
-    step = ibis.interval(days=days) if isinstance(days, int) else days.as_interval("D")
+    # int32: DuckDB < 1.1 has to_days(INTEGER) only (Ibis compiles as_interval to to_days)
+    if isinstance(days, int):
+        step = ibis.interval(days=days)
+    else:
+        step = days.cast("int32").as_interval("D")
     return (date.cast("timestamp") + step).date()
 
 
