@@ -119,12 +119,20 @@ def _compact(con, events: ibis.Table, rules: Rules) -> None:
     its next, so one window pass (lag and lead) finds them, without a running sum.
     """
     win = rules.get("lines", "regimen_window_days")
-    e = _exposure_days(events.filter(events.kind == "drug"), rules)
-    dd = e.group_by(["pkey", "date"]).aggregate(until=e.until.max(), real=e._real.any())
-    # gap: days since the drug was last known to be taken (the latest ``until`` before);
-    # for doses, the days since the previous one. Dates are unique per patient.
-    w = ibis.window(group_by=dd.pkey, order_by=dd.date, rows=(None, -1))
-    dd = dd.mutate(gap=dd.date.delta(dd.until.max().over(w), unit="day"))
+    drugs = events.filter(events.kind == "drug")
+    if drugs.span_end.notnull().any().execute():
+        e = _exposure_days(drugs, rules)
+        dd = e.group_by(["pkey", "date"]).aggregate(until=e.until.max(), real=e._real.any())
+        # gap: days since the drug was last known to be taken (the latest ``until`` before);
+        # for doses, the days since the previous one. Dates are unique per patient.
+        w = ibis.window(group_by=dd.pkey, order_by=dd.date, rows=(None, -1))
+        dd = dd.mutate(gap=dd.date.delta(dd.until.max().over(w), unit="day"))
+    else:  # doses only: the same table, without the running maximum over earlier dates
+        e = drugs
+        dd = e.select("pkey", "date").distinct()
+        w = ibis.window(group_by=dd.pkey, order_by=dd.date)
+        dd = dd.mutate(until=dd.date, real=ibis.literal(True),
+                       gap=dd.date.delta(dd.date.lag().over(w), unit="day"))  # fmt: skip
     con.create_table("_drug_dates", dd, overwrite=True)
     con.create_table("_runs", _islands(e, win), overwrite=True)
     b = events.filter(events.kind != "drug")
