@@ -163,13 +163,29 @@ def check_tables(tables: dict[str, ibis.Table], where: str) -> None:
         tables[name] = _typed(t)
 
 
+#: Integer and decimal CDM columns read here whose names do not say their type.
+_INTEGERS = frozenset({"year_of_birth", "month_of_birth", "day_of_birth", "days_supply",
+                       "refills"})  # fmt: skip
+_DECIMALS = frozenset({"value_as_number", "range_low", "range_high", "quantity"})
+
+
+def _cdm_type(column: str) -> str | None:
+    """The CDM type of ``column`` by its name (``None``: left as read)."""
+    if column.endswith("_id") or column in _INTEGERS:
+        return "int64"
+    if column.endswith("_date"):
+        return "date"
+    if column in _DECIMALS:
+        return "float64"
+    return "string" if column.endswith(("_source_value", "_name")) else None
+
+
 def _typed(t: ibis.Table) -> ibis.Table:
-    """CDM types whatever the file inferred (an empty CSV column reads as text)."""
+    """CDM types whatever the file inferred (an empty CSV column reads as text: a
+    ``day_of_birth`` no person has must still be a number)."""
     casts = {}
     for c, typ in t.schema().items():
-        want = ("int64" if c.endswith("_id") else "date" if c.endswith("_date")
-                else "float64" if c == "value_as_number"
-                else "string" if c.endswith(("_source_value", "_name")) else None)  # fmt: skip
+        want = _cdm_type(c)
         if want is not None and str(typ).removeprefix("!") != want:
             casts[c] = t[c].cast(want)
     return t.mutate(**casts) if casts else t

@@ -120,7 +120,9 @@ def procedure_lookup(texts: list[str]) -> pa.Table:
     Kinds: apheresis, lymphodepletion, car_t_infusion, transplant (autologous or
     unspecified), allo_transplant, radiotherapy, unrecognised.
     """
-    return pa.table({"procedure": texts, "kind": [_procedure_kind(t) for t in texts]})
+    kinds = [_procedure_kind(t) for t in texts]  # typed: no rows must still be text columns
+    return pa.table({"procedure": pa.array(texts, pa.string()),
+                     "kind": pa.array(kinds, pa.string())})  # fmt: skip
 
 
 def classify_administrations(con, adm: ibis.Table, rules: Rules) -> ibis.Table:

@@ -1,0 +1,50 @@
+"""Extracts with columns or tables a site leaves empty: read as the CDM types them, never
+a crash (found by hand-made cases written for issue 13, 2026-12-03)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from handmade import EXPECTED, LOCAL_TOML, tables, write
+
+from aftercar.derive.omop import derive_omop
+from aftercar.derive.omop.batched import derive_omop_batched
+
+
+def _local(tmp_path):
+    path = tmp_path / "local.toml"
+    path.write_text(LOCAL_TOML, encoding="utf-8")
+    return path
+
+
+def test_a_day_of_birth_no_person_has_is_read_as_a_number_in_csv(tmp_path):
+    src = write(tmp_path / "omop", "csv")
+    p = tables()["person"]
+    p = p.append_column("month_of_birth", pa.array([5, 6, 7, 8], pa.int64()))
+    p = p.append_column("day_of_birth", pa.nulls(4, pa.int64()))  # an all-empty CSV column
+    p = p.append_column("birth_datetime", pa.nulls(4, pa.string()))
+    pacsv.write_csv(p, src / "person.csv")
+    d = derive_omop(src, concepts=_local(tmp_path))
+    assert [str(b) for b in d.result.patients["birth_date"].to_pylist()] == ["1960-05-15"]
+
+
+def _no_procedures(src):
+    empty = tables()["procedure_occurrence"].slice(0, 0)
+    pq.write_table(empty, src / "procedure_occurrence.parquet")
+
+
+def test_an_instance_without_procedures_is_derived(tmp_path):
+    src = write(tmp_path / "omop")
+    _no_procedures(src)
+    d = derive_omop(src, concepts=_local(tmp_path))
+    assert d.result.lines["start_date"].to_pylist() == EXPECTED["line_starts"]
+
+
+def test_a_batch_whose_persons_have_no_procedures_gives_the_one_batch_rows(tmp_path):
+    src = write(tmp_path / "omop")  # only person 1 has a procedure: batch 2 (2, 3, 4) none
+    local = _local(tmp_path)
+    derive_omop_batched(src, tmp_path / "one", "csv", batch_persons=0, concepts=local)
+    derive_omop_batched(src, tmp_path / "two", "csv", batch_persons=1, concepts=local)
+    for name in ("patients.csv", "lines.csv", "audit/attrition.csv", "audit/lines.csv"):
+        assert (tmp_path / "one" / name).read_text() == (tmp_path / "two" / name).read_text()
