@@ -293,6 +293,12 @@ def _imwg_cases(b: RawBuilder) -> None:
     p = b.patient("labs_line_pd")
     b.serum(p, {339: 2.0, 370: 0.8, 400: 0.4, 430: 0.42, 460: 0.9, 490: 1.1})
     b.drug(p, "XPOVIO 100 mg PO", weekly(340, 30))
+    # a new drug after a confirmed progression: the line ends by progression, not by the
+    # new drug (PD day 460, confirmed day 490; pomalidomide from day 494)
+    p = b.patient("pd_new_drug")
+    b.serum(p, {339: 2.0, 370: 0.8, 400: 0.4, 430: 0.42, 460: 0.9, 490: 1.1})
+    b.drug(p, "XPOVIO 100 mg PO", weekly(340, 18))
+    b.drug(p, "POMALYST 4 mg PO", weekly(494, 4))
     # retreatment after progression: the same drug restarted after a 49-day break is a new line
     p = b.patient("retreatment")
     b.serum(p, {339: 2.0, 370: 0.8, 400: 0.4, 430: 0.42, 460: 0.9, 490: 1.1})
@@ -396,6 +402,10 @@ def _imwg_more(b: RawBuilder) -> None:
     # a lab on the line's start date is its baseline (day 340 = 3.0, not the 2.0 of day 300)
     p = line_with("labs_baseline_on_start")
     b.serum(p, {300: 2.0, 340: 3.0, 370: 1.4, 400: 1.4})
+    # assessed, but nothing to follow (serum M-protein 0, no light chains): NE, not "not
+    # assessed" (found by hand-made OMOP cases, 2026-12-03)
+    p = line_with("labs_no_param")
+    b.serum(p, {339: 0.0, 370: 0.0, 400: 0.0})
     # PD in the window confirmed by the first assessment after the next line started
     p = b.patient("labs_pd_confirmed_after")
     b.serum(p, {339: 2.0, 370: 0.5, 400: 0.5, 430: 1.2, 450: 1.5})

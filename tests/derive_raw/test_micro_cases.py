@@ -236,6 +236,18 @@ def test_retreatment_after_progression_is_a_new_line(cases):
     ]  # fmt: skip
 
 
+def test_a_new_drug_after_a_confirmed_progression_ends_the_line_by_progression(cases):
+    lines = _lines(cases, "pd_new_drug")
+    assert [(r["line"], r["start_date"], r["end_date"], r["end_reason"], r["drugs"])
+            for r in lines] == [
+        (1, d(340), d(459), "progression", "selinexor"),
+        (2, d(494), d(515), None, "pomalidomide"),
+    ]  # fmt: skip
+    audit = [r for r in cases.audit["lines"].to_pylist() if r["patient_id"] == "pd_new_drug"]
+    assert audit[0]["progression_before_restart"] == d(460)
+    assert audit[0]["end_rule"].startswith("confirmed IMWG progression")
+
+
 def test_drug_added_within_the_window_stays_in_the_line(cases):
     lines = _lines(cases, "labs_late_addition")
     assert [(r["line"], r["start_date"], r["end_date"], r["drugs"], r["best_response"],
@@ -261,6 +273,23 @@ def test_flc_only_disease_pr(cases):
 def test_no_assessment_is_not_assessed(cases):
     (line,) = _lines(cases, "labs_none")
     assert line["best_response"] is None
+
+
+def test_a_line_assessed_without_a_response_parameter_is_not_evaluable(cases):
+    (line,) = _lines(cases, "labs_no_param")
+    assert line["best_response"] == "NE"
+    a = [r for r in cases.audit["assessments"].to_pylist()
+         if r["patient_id"] == "labs_no_param" and r["line"] == 1]  # fmt: skip
+    assert [(r["date"], r["parameter"], r["response"]) for r in a] == [
+        (d(370), None, None), (d(400), None, None)]  # fmt: skip
+
+
+def test_the_line_audit_gives_each_line_its_end_date(cases):
+    ends = {(r["patient_id"], r["line"]): r["end_date"] for r in cases.lines.to_pylist()}
+    audit = {(r["patient_id"], r["line"]): r["end_date"]
+             for r in cases.audit["lines"].to_pylist()}  # fmt: skip
+    assert audit == ends
+    assert audit[("rt", 1)] == d(109)
 
 
 def test_every_raw_row_is_used_or_listed(cases):

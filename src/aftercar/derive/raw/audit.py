@@ -268,23 +268,29 @@ def _bundle_ends(c, rows: ibis.Table, final: ibis.Table, rules: Rules) -> ibis.T
     return j.group_by([Col.PATIENT_ID, Col.LINE]).aggregate(last_row_date=j.date.max())
 
 
-def _curated(c, index: ibis.Table, final: ibis.Table, drugs: ibis.Table, ends: ibis.Table):
+def _ended(final: ibis.Table, ends: ibis.Table) -> ibis.Table:
+    """``final`` with each line's ``end_date`` as the cohort and the audit give it: a drug
+    line's last day of therapy; a CAR-T, transplant or radiotherapy line's last record
+    (``_bundle_ends``), at least its start and at most the day before the next line."""
+    f = final.left_join(ends, [Col.PATIENT_ID, Col.LINE])
+    last = ibis.greatest(f.start_date, f.last_row_date.fill_null(f.start_date))
+    before_next = f.next_start - ibis.interval(days=1)
+    last = ibis.ifelse(f.next_start.notnull() & (last > before_next), before_next, last)
+    end = ibis.ifelse(f.kind == "drug", f.end_date, last).cast("date")
+    return f.select(*[f[c] for c in final.columns if c != Col.END_DATE], end_date=end)
+
+
+def _curated(c, index: ibis.Table, final: ibis.Table, drugs: ibis.Table):
     ix = index.filter(index.index_date.notnull()).select(Col.PATIENT_ID, "index_date",
                                                            Col.CAR_T_BEST_RESPONSE)  # fmt: skip
     pats = c.pats.drop(*[x for x in (Col.CAR_T_BEST_RESPONSE,) if x in c.pats.columns])
     pats = pats.join(ix, Col.PATIENT_ID)
     pats = pats.mutate(progression_date=pats.index_date).drop("index_date", "row", "pkey")
     pats = pats.relocate(Col.CAR_T_BEST_RESPONSE, after=Col.PROGRESSION_DATE)
-    lines = final.left_join(drugs, [Col.PATIENT_ID, Col.LINE]).left_join(
-        ends, [Col.PATIENT_ID, Col.LINE]
-    )
-    last = ibis.greatest(lines.start_date, lines.last_row_date.fill_null(lines.start_date))
-    before_next = lines.next_start - ibis.interval(days=1)
-    last = ibis.ifelse(lines.next_start.notnull() & (last > before_next), before_next, last)
-    end = ibis.ifelse(lines.kind == "drug", lines.end_date, last)
+    lines = final.left_join(drugs, [Col.PATIENT_ID, Col.LINE])
     lines = lines.select(
         Col.PATIENT_ID, Col.LINE, Col.START_DATE, Col.BEST_RESPONSE, Col.PROGRESSION_DATE, "kind",
-        "end_rule", end_date=end.cast("date"), drugs=lines.drugs.fill_null(""),
+        "end_rule", Col.END_DATE, drugs=lines.drugs.fill_null(""),
     ).order_by([Col.PATIENT_ID, Col.LINE])  # fmt: skip
     return pats.order_by(Col.PATIENT_ID).to_pyarrow(), lines.to_pyarrow()
 
@@ -316,7 +322,8 @@ def assemble(con, c, index, index_a, ev, final, members, line_a, norm, rules: Ru
     for done in ("_members", "_events"):  # read only by _line_rows: free the engine's memory
         con.drop_table(done, force=True)
     drugs = _drugs(c, rows)
-    pats, lines = _curated(c, index, final, drugs, _bundle_ends(c, rows, final, rules))
+    final = _ended(final, _bundle_ends(c, rows, final, rules))
+    pats, lines = _curated(c, index, final, drugs)
     audit = {
         "lines": _audit_lines(final, rows).order_by([Col.PATIENT_ID, Col.LINE]).to_pyarrow(),
         "events": rows.to_pyarrow(),

@@ -255,7 +255,9 @@ def assessments(lines: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.Table:
     t = _carry(t)
     t = t.filter((t.date > t.start_date) & (t.date > t.b_date))
     t = t.mutate(value=_value(t))
-    t = t.filter(t.value.notnull())
+    # a line without a response parameter keeps its visits (no value, no level): it was
+    # assessed, and its best response is NE, not "not assessed" (``summarise``)
+    t = t.filter(t.value.notnull() | t.param.isnull())
     # a window inside a filter does not compile on Spark: compute it as a column first
     t = t.mutate(_first_la=t.vid.min(where=t.lookahead).over(ibis.window(group_by=t.lkey)))
     t = t.filter(~t.lookahead | (t.vid == t._first_la)).drop("_first_la")
@@ -267,7 +269,8 @@ def assessments(lines: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.Table:
         serum_nadir=_least(t.b_serum_m, t.serum_m.min().over(w_prev)),
         urine_nadir=_least(t.b_urine_m, t.urine_m.min().over(w_prev)),
     )
-    t = t.mutate(level=ibis.ifelse(_progression(t, rules), 6, _categories(t, rules)).cast("int64"))
+    level = ibis.ifelse(_progression(t, rules), 6, _categories(t, rules))
+    t = t.mutate(level=ibis.ifelse(t.param.isnull(), ibis.null("int64"), level).cast("int64"))
     return _confirm(t, rules)
 
 
@@ -290,7 +293,7 @@ def _confirm(t: ibis.Table, rules: Rules) -> ibis.Table:
     )
     nxt = ibis.ifelse(no_next | (t.next_level == 6), 5, t.next_level)
     best = ibis.greatest(t.level, nxt)
-    conf = ibis.ifelse((t.level == 6) | t.lookahead, ibis.null("int64"), best)
+    conf = ibis.ifelse(t.level.isnull() | (t.level == 6) | t.lookahead, ibis.null("int64"), best)
     return t.select(
         "lkey", Col.PATIENT_ID, "date", "vid", "param", "baseline", "b_date", "value", "nadir",
         "level", "lookahead", "window_end", Col.START_DATE, confirmed_level=conf.cast("int64"),

@@ -259,8 +259,10 @@ def _progression(st: _Steps, vis: ibis.Table, rules: Rules) -> ibis.Table:
     confirmed (the next assessment of the parameter after the PD, possibly after ``b1``)
     that follows more than ``retreatment_gap_days`` without any anti-myeloma drug (0: any
     administration). It takes precedence over the regimen window and the IMiD/PI
-    exception: it is looked for before ``b1``, which can only come after the window.
-    Only lines with a possible restart (such an administration before ``b1``) are
+    exception, and over the other breaks: it is looked for up to ``b1`` (which can only
+    come after the window), so a new drug first given after a confirmed progression ends
+    the line by progression (``end_rule``), as the same drug given again would.
+    Only lines with a possible restart (such an administration up to ``b1``) are
     assessed here; every line is assessed once more at the end for its response.
     """
     s = st.t("_rb")
@@ -269,7 +271,7 @@ def _progression(st: _Steps, vis: ibis.Table, rules: Rules) -> ibis.Table:
     rgap = rules.get("lines", "retreatment_gap_days")
     dd = st.t("_drug_dates")
     j = dd.join(s.select("pkey", "S", "b1"), "pkey")
-    j = j.filter((j.date > j.S) & (j.b1.isnull() | (j.date < j.b1)))
+    j = j.filter((j.date > j.S) & (j.b1.isnull() | (j.date <= j.b1)))
     if rgap > 0:  # else any administration or continued day (0: no pause asked for)
         j = j.filter(j.gap > rgap)
     restarts = j.select("pkey", "date")
