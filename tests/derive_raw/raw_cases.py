@@ -272,6 +272,12 @@ def _imwg_cases(b: RawBuilder) -> None:
     b.serum(p, {339: 1.4, 370: 0.8, 430: 0.62}, unit="g/dL")
     b.lab(p, 400, "SPEP M-spike", "6", "g/L")
     b.drug(p, "XPOVIO 100 mg PO", weekly(340, 20))
+    # the same with units in capitals, as some laboratory systems write them
+    p = b.patient("labs_units_upper")
+    b.serum(p, {30: 20, 60: 10, 90: 5, 120: 4, 150: 4, 180: 4.5, 210: 5, 240: 6, 270: 8,
+                300: 10, 328: 13}, unit="G/L")  # fmt: skip
+    b.serum(p, {339: 1.4, 370: 0.8, 400: 0.6, 430: 0.62}, unit="G/DL")
+    b.drug(p, "XPOVIO 100 mg PO", weekly(340, 20))
     # a single PR assessment is not confirmed (the next one is MR): best response MR
     p = b.patient("labs_unconfirmed")
     b.serum(p, {339: 4.0, 370: 1.9, 400: 2.3, 430: 2.35})

@@ -180,7 +180,7 @@ def test_index_date_is_first_confirmed_progression_after_car_t(cases):
     assert _index(cases, "window") == d(100)  # no labs: first new therapy
 
 
-@pytest.mark.parametrize("pid", ["labs_pr", "labs_units"])
+@pytest.mark.parametrize("pid", ["labs_pr", "labs_units", "labs_units_upper"])
 def test_pr_confirmed_and_units_normalised(cases, pid):
     (line,) = _lines(cases, pid)
     assert (line["start_date"], line["best_response"], line["progression_date"]) == (

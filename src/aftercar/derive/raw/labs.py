@@ -4,7 +4,8 @@ Each raw lab row is mapped to an IMWG parameter by its ``test`` text (``[tests]`
 ``imwg_rules.toml``) and converted to the canonical unit of its family by its
 ``unit`` text (``[units]``): serum M-protein in g/dL (g/L x 0.1), urine M-protein in
 mg/24 h, serum free light chains in mg/dL (mg/L x 0.1), marrow plasma cells in %.
-Units are read per value, so one patient may mix g/L and g/dL. Immunofixation is
+Units are read per value, so one patient may mix g/L and g/dL; a unit text is matched
+as written, else in lower case (``G/DL``, ``MG/L``). Immunofixation is
 1 (POSITIVE) or 0 (NEGATIVE). Rows of other tests go to the attrition.
 
 References
@@ -33,11 +34,24 @@ def _lookups(con, rules: Rules) -> tuple[ibis.Table, ibis.Table]:
     tests = rules.test_names()
     t = pa.table({"test_key": list(tests), "param": list(tests.values()),
                   "family": [FAMILY[p] for p in tests.values()]})  # fmt: skip
-    u = rules.unit_factors()
+    u = _case_folded(rules.unit_factors())
     units = pa.table({"family": [k[0] for k in u], "unit": [k[1] for k in u],
                       "factor": list(u.values())})  # fmt: skip
     return (con.create_table("_test_lookup", t, overwrite=True),
             con.create_table("_unit_lookup", units, overwrite=True))  # fmt: skip
+
+
+def _case_folded(units: dict[tuple[str, str], float]) -> dict[tuple[str, str], float]:
+    """``units`` plus each unit's lower-case text (``G/DL`` is read as ``g/dL``), unless two
+    units that differ only in case have different factors (those match exactly only)."""
+    folded: dict[tuple[str, str], set[float]] = {}
+    for (family, unit), factor in units.items():
+        folded.setdefault((family, unit.lower()), set()).add(factor)
+    out = dict(units)
+    for key, factors in folded.items():
+        if len(factors) == 1:
+            out.setdefault(key, next(iter(factors)))
+    return out
 
 
 def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
@@ -58,7 +72,10 @@ def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
     k = k.mutate(test_key=k.test.lower().strip(), _ukey=k._unit.strip())
     k = k.left_join(tests, "test_key").drop("test_key_right")
     k = k.left_join(units, [k.family == units.family, k._ukey == units.unit])
-    k = con.create_table("_lab_keys", k.select("test", "_unit", "param", "family", "factor"),
+    low = units.select(_lf=units.family, _lu=units.unit, _lfactor=units.factor)
+    k = k.left_join(low, [k.family == low._lf, k._ukey.lower() == low._lu])
+    k = con.create_table("_lab_keys", k.select("test", "_unit", "param", "family",
+                                               factor=ibis.coalesce(k.factor, k._lfactor)),
                          overwrite=True)  # fmt: skip
     lab = labs.mutate(_unit=labs.unit.fill_null(""))
     j = lab.left_join(k, ["test", "_unit"])
