@@ -48,3 +48,19 @@ def test_a_batch_whose_persons_have_no_procedures_gives_the_one_batch_rows(tmp_p
     derive_omop_batched(src, tmp_path / "two", "csv", batch_persons=1, concepts=local)
     for name in ("patients.csv", "lines.csv", "audit/attrition.csv", "audit/lines.csv"):
         assert (tmp_path / "one" / name).read_text() == (tmp_path / "two" / name).read_text()
+
+
+def test_an_m_protein_recorded_as_not_detected_is_read_as_zero(tmp_path):
+    src = write(tmp_path / "omop")
+    m = tables()["measurement"]
+    rows = m.to_pylist()
+    (i,) = [i for i, r in enumerate(rows) if r["person_id"] == 1
+            and r["measurement_concept_id"] == 3046299
+            and str(r["measurement_date"]) == "2022-11-01"]  # fmt: skip
+    rows[i] |= {"value_as_number": None, "value_as_concept_id": 9190,  # "Not detected"
+                "unit_concept_id": None, "unit_source_value": None}  # fmt: skip
+    pq.write_table(pa.Table.from_pylist(rows, m.schema), src / "measurement.parquet")
+    d = derive_omop(src, concepts=_local(tmp_path))
+    used = [r for r in d.result.audit["assessments"].to_pylist()
+            if str(rows[i]["measurement_id"]) in (r["lab_rows"] or "").split()]  # fmt: skip
+    assert used and {r["value"] for r in used} == {0.0}

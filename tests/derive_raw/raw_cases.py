@@ -371,6 +371,13 @@ def _imwg_more(b: RawBuilder) -> None:
     b.serum(p, {339: 1.5, 370: 0.0, 400: 0.0})
     for day in (370, 400):
         b.lab(p, day, "Immunofixation, serum", "POSITIVE", None)
+    # the same with the M-protein written "Not detected" (no unit), as electrophoresis
+    # reports and OMOP's result concept 9190 say it: read as 0
+    p = line_with("labs_not_detected")
+    b.serum(p, {339: 1.5})
+    for day in (370, 400):
+        b.lab(p, day, "SPEP M-spike", " Not detected", None)
+        b.lab(p, day, "Immunofixation, serum", "POSITIVE", None)
     # SD: 20% reduction (< 25%: not MR)
     p = line_with("labs_sd")
     b.serum(p, {339: 2.0, 370: 1.6, 400: 1.6})

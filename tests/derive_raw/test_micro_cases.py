@@ -309,6 +309,7 @@ def test_every_raw_row_is_used_or_listed(cases):
         ("labs_scr", "sCR", None),
         ("labs_vgpr", "VGPR", None),
         ("labs_vgpr_ife", "VGPR", None),
+        ("labs_not_detected", "VGPR", None),
         ("labs_sd", "SD", None),
         ("labs_sd_then_pd", "SD", d(400)),
         ("labs_pd_first", "PD", d(370)),

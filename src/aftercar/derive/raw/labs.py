@@ -6,7 +6,8 @@ Each raw lab row is mapped to an IMWG parameter by its ``test`` text (``[tests]`
 mg/24 h, serum free light chains in mg/dL (mg/L x 0.1), marrow plasma cells in %.
 Units are read per value, so one patient may mix g/L and g/dL; a unit text is matched
 as written, else in lower case (``G/DL``, ``MG/L``). Immunofixation is
-1 (POSITIVE) or 0 (NEGATIVE). Rows of other tests go to the attrition.
+1 (POSITIVE) or 0 (NEGATIVE); an M-protein written as "not detected" (``[values]``) is 0.
+Rows of other tests go to the attrition.
 
 References
 ----------
@@ -83,23 +84,27 @@ def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
     text = j.value.strip()
     is_ife = j.family == "ife"
     ife = text.upper().cases(("POSITIVE", 1.0), ("POS", 1.0), ("NEGATIVE", 0.0), ("NEG", 0.0))
+    absent = [a.lower() for a in rules.get("values", "absent_m_protein")]
+    none_found = ibis.ifelse(j.param.isin(["serum_m", "urine_m"]) & text.lower().isin(absent),
+                             0.0, ibis.null("float64"))  # fmt: skip
     p = j.select(
         Col.PATIENT_ID, "date", "row", "test", "unit", "param", "factor", "value", _given=given,
         _ife=is_ife.fill_null(False),
         _num=ibis.ifelse(is_ife, ibis.null("float64"),
-                         ibis.coalesce(given, text.try_cast("float64"))),
+                         ibis.coalesce(given, text.try_cast("float64"), none_found)),
         _pos=ibis.ifelse(is_ife & given.isnull(), ife, ibis.null("float64")),
+        _none=(given.isnull() & none_found.notnull()).fill_null(False),  # 0: any unit
     )  # fmt: skip
     problem = ibis.cases(
         (p.param.isnull(), ibis.null("string")),
         (p._ife, ibis.ifelse(p._pos.isnull(), "immunofixation result must be POSITIVE or "
                              "NEGATIVE", ibis.null("string"))),
         (p._num.isnull(), "not a number"),
-        (p.factor.isnull(), "unknown unit for this test"),
+        (p.factor.isnull() & ~p._none, "unknown unit for this test"),
         else_=ibis.null("string"),
     )  # fmt: skip
     shown = ibis.ifelse(problem.notnull() & p.value.isnull(), p._given.cast("string"), p.value)
-    value = ibis.ifelse(p._ife, p._pos, p._num * p.factor)
+    value = ibis.ifelse(p._ife, p._pos, ibis.ifelse(p._none, 0.0, p._num * p.factor))
     return p.select(p.patient_id, p.date, p.row, p.test, p.unit, p.param, text=shown,
                     value=value.cast("float64"), problem=problem)  # fmt: skip
 
