@@ -175,3 +175,40 @@ def test_an_end_date_before_its_date_is_named(tmp_path, capsys):
     assert "on or after date" in text
     assert _cli().main(["derive", str(tmp_path), "-o", str(tmp_path / "out")]) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [("[lines]\nregimen_window_days = -30\n", "lines.regimen_window_days"),
+     ("[lines]\ndiscontinuation_gap_days = 0\n", "lines.discontinuation_gap_days"),
+     ("[progression]\nlookahead_days = nan\n", "progression.lookahead_days")],
+)  # fmt: skip
+def test_a_rule_out_of_range_is_named(tmp_path, text, key):
+    f = tmp_path / "rules.toml"
+    f.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_rules(f)
+    assert key in str(err.value) and ">=" in str(err.value)
+
+
+def test_derive_refuses_to_write_into_its_input_folder(tmp_path, capsys):
+    cli = _cli()
+    root = _write(tmp_path, _one_patient())
+    before = (root / "raw" / "patients.csv").read_text()
+    assert cli.main(["derive", str(root / "raw"), "-o", str(root / "raw")]) == 2
+    assert "is the input folder" in capsys.readouterr().err
+    assert (root / "raw" / "patients.csv").read_text() == before
+
+
+@pytest.mark.parametrize("value", ["-5", "inf", "1e300"])
+def test_an_impossible_lab_value_is_named(tmp_path, value):
+    from aftercar.derive.raw.derive import derive_raw
+
+    def edit(raw):
+        _replace(raw / "labs.csv", '"0.9"', f'"{value}"')
+
+    root = _write(tmp_path, _one_patient(), edit)
+    assert value in (root / "raw" / "labs.csv").read_text()
+    with pytest.raises(CohortError) as err:
+        derive_raw(read_raw(root))
+    assert "row 3, column 'value'" in str(err.value) and "negative, infinite" in str(err.value)

@@ -70,6 +70,7 @@ def derive(
     if batch_persons is not None and batch_persons < 0:
         raise InputError(f"--batch-persons must be >= 0, not {batch_persons}. Fix: pass a "
                          "number of persons per batch, or 0 for one batch.")  # fmt: skip
+    _not_the_input(Path(omop) if omop is not None else rawdir, output)
     if omop is not None:
         opts = _OmopOptions(schema, engine, concepts, write_episodes,
                             batch_size(batch_persons, engine))  # fmt: skip
@@ -79,6 +80,17 @@ def derive(
         raise InputError("no input given. Fix: `aftercar derive RAWDIR -o OUT` or "
                          "`aftercar derive --omop SOURCE -o OUT`.")
     _derive_raw(rawdir, output, rules, fmt)
+
+
+def _not_the_input(source: Path | None, output: Path) -> None:
+    """Refuse an output folder that is the input folder: the cohort's ``patients`` file
+    would overwrite the raw ``patients`` table (and OMOP tables would sit beside it)."""
+    if source is None or not source.is_dir():
+        return
+    if output.resolve() == source.resolve():
+        raise InputError(f"the output folder {output} is the input folder: the derived "
+                         "cohort would overwrite or mix with the input tables. Fix: choose "
+                         "another folder with -o (e.g. -o derived).")  # fmt: skip
 
 
 def _derive_raw(rawdir: Path, output: Path, rules, fmt: str) -> None:

@@ -27,6 +27,10 @@ from aftercar.schema import Col
 FAMILY = {"serum_m": "serum", "urine_m": "urine", "kappa": "flc", "lambda": "flc",
           "marrow_pc": "marrow", "ife_serum": "ife", "ife_urine": "ife"}  # fmt: skip
 PARAMS = tuple(FAMILY)
+#: Above any M-protein, light chain or marrow value in any unit read (urine M-protein in
+#: mg/24 h and light chains in mg/L stay below 10^6): a larger value, infinity or NaN (which
+#: both engines sort above every number) is a data error, not a result.
+_IMPLAUSIBLE = 1e7
 #: Optional labs column: a result already read as a number (:func:`normalise_labs`).
 NUMBER = "_number"
 
@@ -100,6 +104,8 @@ def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
         (p._ife, ibis.ifelse(p._pos.isnull(), "immunofixation result must be POSITIVE or "
                              "NEGATIVE", ibis.null("string"))),
         (p._num.isnull(), "not a number"),
+        ((p._num < 0) | (p._num > _IMPLAUSIBLE), "a negative, infinite or implausibly large "
+                                                 "value"),
         (p.factor.isnull() & ~p._none, "unknown unit for this test"),
         else_=ibis.null("string"),
     )  # fmt: skip

@@ -9,6 +9,7 @@ An unknown section or key is an error naming it (exit 2).
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -89,9 +90,33 @@ def _merge(base: dict, user: dict, where: str) -> list[Problem]:
                 problems.append(Problem(where, None, f"{section}.{key}", repr(value),
                                         f"expected a {type(base[section][key]).__name__}",
                                         f"write e.g. {base[section][key]!r}"))  # fmt: skip
+            elif (bad := _out_of_range(key, value)) is not None:
+                problems.append(Problem(where, None, f"{section}.{key}", repr(value), bad,
+                                        f"write e.g. {base[section][key]!r}"))  # fmt: skip
             else:
                 base[section][key] = value
     return problems
+
+
+#: Rules with a larger lower bound than 0 (a gap of 0 days would end a line after every dose).
+_AT_LEAST = {"discontinuation_gap_days": 1}
+
+
+def _out_of_range(key: str, value: Any) -> str | None:
+    """Why a rule value is out of range (``None``: it is not). Every number of the rule
+    files is a count of days, a threshold or a fraction: none is negative; a ``[from, to]``
+    pair of days is ordered."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        low = _AT_LEAST.get(key, 0)
+        if not math.isfinite(value) or value < low:
+            return f"must be a number >= {low}"
+    if isinstance(value, list) and len(value) == 2 and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in value
+    ) and value[0] > value[1]:
+        return "must be [from, to] with from <= to"
+    return None
 
 
 def load_rules(path: str | Path | None = None) -> Rules:
