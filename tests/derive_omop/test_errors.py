@@ -87,3 +87,22 @@ def test_immunofixation_given_as_a_number_names_the_row_and_its_number(tmp_path,
     err = capsys.readouterr().err
     assert "POSITIVE or NEGATIVE" in err and "(measurement_id 999)" in err
     assert "value_as_number" in err and "1.0" in err
+
+
+def test_a_person_id_given_twice_is_named(tmp_path, capsys):
+    src = write(tmp_path / "omop")
+    p = tables()["person"]
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.concat_tables([p, p.slice(0, 1)]), src / "person.parquet")
+    out = tmp_path / "out"
+    assert main(["derive", "--omop", str(src), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "person_id" in err and "2 person rows" in err and "Traceback" not in err
+
+
+def test_derive_refuses_to_write_into_the_omop_folder(tmp_path, capsys):
+    src = write(tmp_path / "omop")
+    assert main(["derive", "--omop", str(src), "-o", str(src)]) == 2
+    assert "is the input folder" in capsys.readouterr().err
+    assert not (src / "patients.csv").exists()

@@ -25,6 +25,7 @@ from aftercar.derive.omop import covariates, mapping
 from aftercar.derive.omop.concepts import Concepts
 from aftercar.derive.omop.mapping import OmopRaw
 from aftercar.derive.raw.rules import Rules
+from aftercar.errors import CohortError, Problem
 from aftercar.schema import Col
 
 STEP_PERSONS = "persons in the OMOP instance"
@@ -91,9 +92,24 @@ def _follow_up(tables) -> tuple[ibis.Table, ibis.Table]:
     return death, last
 
 
+def _unique_persons(persons: ibis.Table) -> None:
+    """Stop on a ``person_id`` given by more than one ``person`` row (of a person with
+    myeloma): every record of that person would be joined to each of them (the patient
+    counted several times)."""
+    n = persons.group_by("person_id").aggregate(_n=persons.count())
+    dup = n.filter(n._n > 1).order_by("person_id").limit(10).to_pyarrow().to_pylist()
+    if dup:
+        problems = [Problem("person", None, "person_id", str(r["person_id"]),
+                            f"{r['_n']} person rows have this person_id",
+                            "keep one person row per person_id (the CDM primary key)")
+                    for r in dup]  # fmt: skip
+        raise CohortError(problems, "person_id is not unique in the OMOP person table")
+
+
 def build(con, tables, concepts: Concepts, rules: Rules) -> OmopRaw:
     """Map an OMOP instance to raw tables of the cohort's persons (module docstring)."""
     dx = con.create_table("_omop_dx", mapping.diagnoses(con, tables, concepts), overwrite=True)
+    _unique_persons(tables["person"].semi_join(dx, "person_id"))
     persons = con.create_table("_omop_persons", _persons(tables, dx), overwrite=True)
     ids = persons.select("person_id", Col.PATIENT_ID)
     adm = con.create_table("_omop_adm", mapping.administrations(con, tables, ids, concepts, rules),
