@@ -106,3 +106,15 @@ def test_derive_refuses_to_write_into_the_omop_folder(tmp_path, capsys):
     assert main(["derive", "--omop", str(src), "-o", str(src)]) == 2
     assert "is the input folder" in capsys.readouterr().err
     assert not (src / "patients.csv").exists()
+
+
+def test_a_bad_value_in_a_csv_date_column_is_exit_2_without_a_traceback(tmp_path, capsys):
+    src = write(tmp_path / "omop", fmt="csv")
+    f = src / "drug_exposure.csv"
+    lines = f.read_text().splitlines()
+    lines[-1] = lines[-1].replace("2021-05-01", "yesterday")
+    f.write_text("\n".join(lines) + "\n")
+    assert "yesterday" in f.read_text()
+    assert main(["derive", "--omop", str(src), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "could not be read" in err and "yesterday" in err and "Traceback" not in err

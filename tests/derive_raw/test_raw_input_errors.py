@@ -212,3 +212,26 @@ def test_an_impossible_lab_value_is_named(tmp_path, value):
     with pytest.raises(CohortError) as err:
         derive_raw(read_raw(root))
     assert "row 3, column 'value'" in str(err.value) and "negative, infinite" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [lambda f: f.write_bytes(f.read_bytes().replace(b"XPOVIO", b"XPOV\xcdO")),  # Latin-1
+     lambda f: f.write_text(f.read_text().replace(",", ";")),  # semicolon-separated
+     lambda f: f.write_bytes(b"")],  # an empty file
+)  # fmt: skip
+def test_an_unreadable_csv_file_is_named_without_a_traceback(tmp_path, capsys, edit):
+    cli = _cli()
+    root = _write(tmp_path, _one_patient(), lambda raw: edit(raw / "administrations.csv"))
+    assert cli.main(["derive", str(root), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "administrations.csv" in err and "Traceback" not in err
+
+
+def test_an_absent_optional_death_date_column_is_empty(tmp_path):
+    def edit(raw):
+        t = pacsv.read_csv(raw / "patients.csv")
+        pacsv.write_csv(t.drop_columns(["death_date"]), raw / "patients.csv")
+
+    raw = read_raw(_write(tmp_path, _one_patient(), edit))
+    assert raw["patients"]["death_date"].null_count == 1

@@ -84,7 +84,33 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
         _print_error(err, f"{exc.strerror or exc}: {exc.filename}. Fix: check the path.")
         return 2
+    except Exception as exc:
+        reason = unreadable_input(exc)
+        if reason is None:
+            raise
+        _print_error(err, reason)
+        return 2
     return 0
+
+
+#: Engine errors raised while reading a user's file (DuckDB, Arrow): the file's content,
+#: not aftercar, is at fault. Matched by class name, so that neither engine is imported here.
+_READ_ERRORS = {"ConversionException", "InvalidInputException", "IOException",
+                "ArrowInvalid", "UnicodeDecodeError"}  # fmt: skip
+
+
+def unreadable_input(exc: BaseException) -> str | None:
+    """The message for an input file an engine could not read (``None``: another error).
+
+    The engine's own text names the file, line, column or value it stopped at; the fix
+    lists what aftercar reads.
+    """
+    if type(exc).__name__ not in _READ_ERRORS:
+        return None
+    text = " ".join(str(exc).split())[:600]
+    return (f"an input file could not be read: {text}. Fix: give each table as a UTF-8, "
+            "comma-separated CSV file or a Parquet file (a DuckDB database for --omop), "
+            "with dates as YYYY-MM-DD and ids as whole numbers.")
 
 
 def run() -> None:

@@ -179,7 +179,13 @@ def _read_table(path: Path, name: str, specs: list[RawColumn]) -> tuple[pa.Table
         return None, [Problem(str(_base(path) / f"{name}.csv"), None, None, None,
                               f"the raw '{name}' table is missing",
                               f"put {name}.csv or {name}.parquet in {_base(path)}")]  # fmt: skip
-    t = _read_strings(f, [s.name for s in specs if s.type == "string" and name != "patients"])
+    try:
+        t = _read_strings(f, [s.name for s in specs if s.type == "string" and name != "patients"])
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        return None, [Problem(str(f), None, None, None,
+                              "cannot be read: " + " ".join(str(exc).split())[:300],
+                              "save it as a UTF-8, comma-separated CSV file with a header row "
+                              "(or as Parquet)")]  # fmt: skip
     absent = [s.name for s in specs if s.name not in t.column_names and s.required]
     if absent:
         hint = "add the column (see docs/derivation.md, raw format)"
@@ -258,12 +264,22 @@ def read_raw(path: str | Path) -> dict[str, pa.Table]:
     if not problems:
         problems += _unknown_patients(path, tables)
     if "patients" in tables and not problems:
+        tables["patients"] = _with_follow_up_columns(tables["patients"])
         problems += _followup(path, tables["patients"])
     if "administrations" in tables and not problems:
         problems += _spans(path, tables["administrations"])
     if problems:
         raise CohortError(problems, f"{len(problems)} problem(s) in the raw records at {path}")
     return tables
+
+
+def _with_follow_up_columns(p: pa.Table) -> pa.Table:
+    """``patients`` with ``death_date`` and ``last_followup_date`` (optional columns; an
+    absent one is empty for every patient, then checked by :func:`_followup`)."""
+    for col in (Col.DEATH_DATE, Col.LAST_FOLLOWUP_DATE):
+        if col not in p.column_names:
+            p = p.append_column(col, pa.nulls(p.num_rows, pa.date32()))
+    return p
 
 
 def _followup(path: Path, p: pa.Table) -> list[Problem]:
