@@ -418,17 +418,22 @@ def test_a_course_taken_on_after_a_confirmed_progression_is_a_new_line(cases):
                                         (2, d(490), d(600), "selinexor")]  # fmt: skip
 
 
-def test_a_course_is_never_a_pause_before_retreatment(backend, tmp_path):
+def _span_cases_with(backend, tmp_path, rules_toml: str):
+    """The span micro-cases derived with ``rules_toml`` overriding the default rules."""
     from raw_cases import RawBuilder, span_cases
 
     from aftercar.derive.raw.derive import derive_raw
     from aftercar.derive.raw.rules import load_rules
 
     f = tmp_path / "rules.toml"
-    f.write_text("[lines]\nretreatment_gap_days = 14\n")
+    f.write_text(rules_toml)
     b = RawBuilder()
     span_cases(b)
-    got = derive_raw(b.tables(), rules=load_rules(f), con=backend())
+    return derive_raw(b.tables(), rules=load_rules(f), con=backend())
+
+
+def test_a_course_is_never_a_pause_before_retreatment(backend, tmp_path):
+    got = _span_cases_with(backend, tmp_path, "[lines]\nretreatment_gap_days = 14\n")
     assert _spans(got, "span_pd") == [(1, d(340), d(600), "selinexor")]
 
 
@@ -449,16 +454,7 @@ def test_the_course_rows_are_listed_once_per_line_they_run_in(cases):
 
 
 def test_courses_read_as_doses_when_end_dates_are_off(backend, tmp_path):
-    from raw_cases import RawBuilder, span_cases
-
-    from aftercar.derive.raw.derive import derive_raw
-    from aftercar.derive.raw.rules import load_rules
-
-    f = tmp_path / "rules.toml"
-    f.write_text("[lines]\nexposure_end_dates = false\n")
-    b = RawBuilder()
-    span_cases(b)
-    off = derive_raw(b.tables(), rules=load_rules(f), con=backend())
+    off = _span_cases_with(backend, tmp_path, "[lines]\nexposure_end_dates = false\n")
     assert _spans(off, "span_one_line") == [
         (1, d(100), d(100), "lenalidomide"),
         (2, d(300), d(300), "lenalidomide"),
