@@ -25,8 +25,11 @@ multiple-myeloma condition concepts. A site adds concepts its vocabulary lacks
 
 ``[covariates]`` extends ``covariates.csv`` (the study covariates read by
 :mod:`aftercar.derive.omop.covariates`). Every section is optional; an unknown
-section, an id below 2,000,000,000 or a text the rules cannot read is an error
-naming the file, key and a fix (exit 2).
+section, an id below 2,000,000,000 or a text the rules cannot read (an
+ingredient the regimen vocabulary does not know, a procedure that is not
+apheresis, lymphodepletion, CAR-T infusion, transplant or radiotherapy, a test
+or unit not in ``imwg_rules.toml``) is an error naming the file, key and a fix
+(exit 2).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from aftercar.derive.raw.classify import drug_lookup, procedure_lookup
 from aftercar.derive.raw.rules import Rules
 from aftercar.errors import ConfigError, Problem
 from aftercar.schema import Col
@@ -137,6 +141,17 @@ def _check_text(section: str, text: Any, rules: Rules) -> str | None:
         return "not a unit of [units] in imwg_rules.toml"
     if section == "values" and text.upper() not in ("POSITIVE", "NEGATIVE"):
         return "expected POSITIVE or NEGATIVE"
+    return _unreadable(section, text, rules)
+
+
+def _unreadable(section: str, text: str, rules: Rules) -> str | None:
+    """Why a local drug or procedure text would be read as nothing (``None``: it is read)."""
+    if section == "ingredients" and drug_lookup([text], rules)["role"][0].as_py() == "unrecognised":
+        return ("not a drug name of the aftercar vocabulary (give the ingredient's generic "
+                "name; `aftercar regimens explain TEXT` shows how a text is read)")
+    if section == "procedures" and procedure_lookup([text])["kind"][0].as_py() == "unrecognised":
+        return ("not a procedure the derivation reads (apheresis, lymphodepletion, CAR-T "
+                "infusion, autologous or allogeneic transplant, radiotherapy)")
     return None
 
 
