@@ -17,6 +17,7 @@ from aftercar.vocab import (
     classify_regimens,
     classify_text,
     correct,
+    count_regimen_problems,
     default_taxonomy,
     default_vocabulary,
     drug_roles,
@@ -236,13 +237,14 @@ def test_sequence_steps_are_in_time_order():
 
 
 def test_regimen_problems_give_each_rule_with_its_row():
-    texts = ["Bortezomide + dex", "Tec -> Tal", "hospice", "Dara + Zorblatinib", "KRd", None]
-    found = regimen_problems(texts, [2, 3, 4, 5, 6, 7], file="lines.csv")
+    texts = ["Bortezomide + dex", "Tec -> Tal", "hospice", "Dara + Zorblatinib", "KRd", None, "NA"]
+    found = regimen_problems(texts, [2, 3, 4, 5, 6, 7, 8], file="lines.csv")
     assert [(p.row, p.rule) for p in found] == [
         (2, "regimen-corrected"),
         (3, "regimen-sequence"),
         (4, "regimen-no-therapy"),
         (5, "regimen-unrecognized"),
+        (8, "regimen-no-drug"),
     ]
     assert "'Bortezomide' read as bortezomib" in found[0].message
     assert "teclistamab -> talquetamab" in found[1].message
@@ -292,4 +294,19 @@ def test_a_printed_summary_keeps_the_first_rows_and_counts_them_all():
         "regimen-corrected": 0,
         "regimen-sequence": 0,
         "regimen-no-therapy": 3,
+        "regimen-no-drug": 0,
     }
+
+
+@pytest.mark.parametrize("text", ["NA", "N/A", "?", "-", "TBD", "unknown", "to be determined"])
+def test_a_placeholder_regimen_reads_as_nothing_and_says_so(text):
+    found = regimen_problems(
+        [text, "Dara TBD", "clinical trial", "XRT"], [2, 3, 4, 5], file="l.csv"
+    )
+    assert [(p.row, p.rule) for p in found] == [(2, "regimen-no-drug")]
+    assert (
+        "no drug or procedure is read" in found[0].message and "category other" in found[0].message
+    )
+    table = classify_regimens([text, None])
+    assert table["drugs"].to_pylist() == ["", ""]  # 'TBD' is never the letter code T-B-D
+    assert count_regimen_problems(table)["regimen-no-drug"] == 1  # the empty cell is not counted

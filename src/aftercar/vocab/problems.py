@@ -1,6 +1,6 @@
 """Warnings about regimen texts, computed once per distinct text.
 
-Four rules, each a warning naming the file, the row, the column and the text:
+Five rules, each a warning naming the file, the row, the column and the text:
 
 - ``regimen-unrecognized``: words the vocabulary does not know (with a
   suggestion when one is close);
@@ -8,7 +8,10 @@ Four rules, each a warning naming the file, the row, the column and the text:
   ("'Bortezomide' read as bortezomib");
 - ``regimen-sequence``: several lines written in one cell ("Tec -> Tal");
 - ``regimen-no-therapy``: a row that is not a line of therapy (hospice,
-  observation...), from the taxonomy's ``therapy = false`` categories.
+  observation...), from the taxonomy's ``therapy = false`` categories;
+- ``regimen-no-drug``: a text from which nothing is read: no drug, no
+  procedure, no unknown word and no trial wording ("NA", "?", "-", "TBD"). The
+  row is still a line of therapy, of category ``other``; the warning says so.
 
 Messages are built per distinct text and then given to every row holding it
 (dictionary encoding), so a million rows cost what their distinct texts cost.
@@ -31,12 +34,15 @@ from aftercar.vocab.taxonomy import Taxonomy, default_taxonomy
 from aftercar.vocab.vocabulary import Vocabulary, default_vocabulary, norm_key
 
 #: Every rule this module can report.
-RULES = ("regimen-unrecognized", "regimen-corrected", "regimen-sequence", "regimen-no-therapy")
+RULES = ("regimen-unrecognized", "regimen-corrected", "regimen-sequence", "regimen-no-therapy",
+         "regimen-no-drug")  # fmt: skip
 _HINTS = {
     "regimen-unrecognized": "add an override or correct the spelling",
     "regimen-corrected": "check the correction; fix the spelling or add an override if it is wrong",
     "regimen-sequence": "write one line of therapy per row (with its own start date)",
     "regimen-no-therapy": "this row is not a line of therapy; it is left out of the lines",
+    "regimen-no-drug": "write the regimen given; if it is not known, the row still counts as a "
+    "line (category other)",
 }
 
 
@@ -97,7 +103,17 @@ def _messages(row: dict, rules: set[str], non_therapy: set[str], vocab) -> list[
                 f"{row['procedures'] or row[Col.DRUGS]})",
             )
         )
+    if "regimen-no-drug" in rules and _reads_nothing(row):
+        read = row["annotations"] or "nothing"
+        out.append(("regimen-no-drug", f"no drug or procedure is read from the regimen "
+                    f"(read: {read}); it is analysed as a line of category {row[Col.CATEGORY]}"))
     return out
+
+
+def _reads_nothing(row: dict) -> bool:
+    """No drug, procedure, unknown word or trial wording in a classified text."""
+    empty = not (row[Col.DRUGS] or row["procedures"] or row["unrecognized"])
+    return empty and "trial:" not in (row["annotations"] or "")
 
 
 def _per_text(table: pa.Table) -> tuple[list[dict], np.ndarray]:
@@ -134,7 +150,7 @@ def regimen_problems(
     file, column
         File and column names to put in each problem.
     rules
-        Which of :data:`RULES` to report (default: all four).
+        Which of :data:`RULES` to report (default: all five).
     overrides, taxonomy, vocabulary
         As for :func:`~aftercar.vocab.classify_regimens`; an overridden text is
         understood and gives no unrecognized/corrected warning.
@@ -198,8 +214,18 @@ def count_regimen_problems(
         "regimen-no-therapy": pc.is_in(
             classified[Col.CATEGORY], value_set=pa.array(tax.non_therapy, pa.string())
         ),
+        "regimen-no-drug": _reads_nothing_mask(classified),
     }
     return {rule: pc.sum(pc.fill_null(masks[rule], False)).as_py() or 0 for rule in rules}
+
+
+def _reads_nothing_mask(classified: pa.Table) -> pa.ChunkedArray:
+    """Vectorised :func:`_reads_nothing`."""
+    empty = [pc.equal(pc.fill_null(classified[c], ""), "")
+             for c in (Col.DRUGS, "procedures", "unrecognized")]  # fmt: skip
+    trial = pc.match_substring(pc.fill_null(classified["annotations"], ""), "trial:")
+    text = pc.is_valid(classified["text"])  # an empty cell is ``required_value``, not this
+    return pc.and_(pc.and_(pc.and_(empty[0], empty[1]), pc.and_(empty[2], pc.invert(trial))), text)
 
 
 def unrecognized_problems(
@@ -217,7 +243,7 @@ def unrecognized_problems(
     ``regimen-unrecognized`` warning (with a suggestion when one is close); a
     text whose misspelling was read as a vocabulary spelling gives a
     ``regimen-corrected`` warning naming the correction. Texts with an override
-    give none. See :func:`regimen_problems` for all four rules.
+    give none. See :func:`regimen_problems` for all five rules.
     """
     return regimen_problems(
         texts,
