@@ -303,6 +303,21 @@ def test_every_raw_row_is_used_or_listed(cases):
             assert (name, row) in used or (name, row) in listed, (name, row)
 
 
+def test_every_lab_row_is_an_assessment_a_baseline_or_listed(cases):
+    """A baseline visit's rows are in ``baseline_rows``; a visit of no assessment (no value
+    of the response parameter) is listed, never silently dropped."""
+    from raw_cases import build_cases
+
+    ass = cases.audit["assessments"].to_pylist()
+    cols = ("lab_rows", "baseline_rows")
+    seen = {int(x) for r in ass for c in cols for x in (r[c] or "").split()}
+    reasons = {r["row"]: r["reason"] for r in cases.attrition.to_pylist() if r["table"] == "labs"}
+    assert not seen & set(reasons)  # used, or listed: never both
+    for row in build_cases().tables()["labs"]["row"].to_pylist():
+        assert row in seen or row in reasons, row
+    assert any("neither an assessment nor a baseline" in r for r in reasons.values())
+
+
 @pytest.mark.parametrize(
     ("pid", "best", "progression"),
     [

@@ -165,23 +165,33 @@ def _audit_lines(final: ibis.Table, rows: ibis.Table) -> ibis.Table:
                     procedure_rows=f.procedure_rows)  # fmt: skip
 
 
-def _audit_assessments(index_a, line_a, norm: ibis.Table) -> ibis.Table:
+def _assessed(index_a, line_a) -> ibis.Table:
+    """The assessments of the index (line 0) and of every salvage line, one table."""
     ia = index_a.mutate(line=ibis.literal(0).cast("int64"))
     la = line_a.mutate(line=(line_a.lkey % 1000).cast("int64"))
     # the same integer width on both sides: Spark types row numbers as INT
     ia, la = (t.mutate(lkey=t.lkey.cast("int64"), level=t.level.cast("int64")) for t in (ia, la))
-    u = ia.union(la)
-    ok = norm.filter(norm.param.notnull()).semi_join(u, [Col.PATIENT_ID, "date"])
-    rows = ok.group_by([Col.PATIENT_ID, "date"]).aggregate(
-        lab_rows=_joined(ok.row, " ")
-    )
-    u = u.left_join(rows, [Col.PATIENT_ID, "date"])
+    return ia.union(la)
+
+
+def _rows_by_date(norm: ibis.Table, dates: ibis.Table, name: str) -> ibis.Table:
+    """``patient_id, date, <name>``: the raw rows (IMWG tests only) of each visit of ``dates``."""
+    ok = norm.filter(norm.param.notnull()).semi_join(dates, [Col.PATIENT_ID, "date"])
+    return ok.group_by([Col.PATIENT_ID, "date"]).aggregate(**{name: _joined(ok.row, " ")})
+
+
+def _audit_assessments(u: ibis.Table, norm: ibis.Table) -> ibis.Table:
+    u = u.left_join(_rows_by_date(norm, u, "lab_rows"), [Col.PATIENT_ID, "date"])
+    bd = u.select(Col.PATIENT_ID, date=u.b_date).distinct()
+    base = _rows_by_date(norm, bd, "baseline_rows").rename(b_date="date")
+    u = u.left_join(base, [Col.PATIENT_ID, "b_date"])
     code = u.level.cases(*[(i, c) for i, c in enumerate(CODES)])
     conf = u.confirmed_level.cases(*[(i, c) for i, c in enumerate(CODES)])
     return u.select(Col.PATIENT_ID, Col.LINE, "date", parameter=u.param, baseline_date=u.b_date,
                     baseline=u.baseline, value=u.value, nadir=u.nadir, response=code,
                     confirmed_response=conf, look_ahead=u.lookahead,
-                    progression_confirmed=u.pd_confirmed, lab_rows=u.lab_rows)  # fmt: skip
+                    progression_confirmed=u.pd_confirmed, lab_rows=u.lab_rows,
+                    baseline_rows=u.baseline_rows)  # fmt: skip
 
 
 _AFTER_FU = "dated after the patient's death or last follow-up date"
@@ -227,15 +237,29 @@ def _proc_attrition(c, index: ibis.Table, used: ibis.Table) -> ibis.Table:
     return p.select("row", Col.PATIENT_ID, table=ibis.literal("procedures"), reason=reason)
 
 
-def _lab_attrition(norm: ibis.Table, index: ibis.Table, rules: Rules) -> ibis.Table:
+_NOT_ASSESSED = ("visit that is neither an assessment nor a baseline of any line (no value "
+                 "of the line's response parameter, or outside every line's window); a urine, "
+                 "urine immunofixation or marrow result on it is carried to the line's next "
+                 "assessment")  # fmt: skip
+
+
+def _visit_dates(u: ibis.Table) -> ibis.Table:
+    """``patient_id, date, seen``: every assessment or baseline date of the audit."""
+    d = u.select(Col.PATIENT_ID, "date").union(u.select(Col.PATIENT_ID, date=u.b_date))
+    return d.distinct().mutate(seen=ibis.literal(True))
+
+
+def _lab_attrition(norm: ibis.Table, index: ibis.Table, u: ibis.Table, rules: Rules):
     back = rules.get("measurable", "baseline_lookback_days")
     n = norm.join(index.select(Col.PATIENT_ID, Col.CAR_T_DATE, "index_date"), Col.PATIENT_ID)
+    n = n.left_join(_visit_dates(u), [Col.PATIENT_ID, "date"])
     early = n.date < n.car_t_date - ibis.interval(days=back)
     reason = ibis.cases(
         (n.param.isnull(), "test not used by the IMWG response criteria"),
         (n.index_date.isnull(), _NO_INDEX),
         (n.fu == "after_followup", _AFTER_FU),
         (early, "before the index CAR-T baseline window"),
+        (n.seen.isnull(), _NOT_ASSESSED),
         else_=ibis.null("string"),
     )
     n = n.mutate(reason=reason)
@@ -243,16 +267,16 @@ def _lab_attrition(norm: ibis.Table, index: ibis.Table, rules: Rules) -> ibis.Ta
     return n.select("row", Col.PATIENT_ID, table=ibis.literal("labs"), reason=n.reason)
 
 
-def _attrition(c, index, used, norm, rules: Rules) -> ibis.Table:
+def _attrition(c, index, used, norm, u: ibis.Table, rules: Rules) -> ibis.Table:
     p = c.pats.join(index.select(Col.PATIENT_ID, "index_date"), Col.PATIENT_ID)
     p = p.filter(p.index_date.isnull())
     pa_ = p.select("row", Col.PATIENT_ID, table=ibis.literal("patients"),
                    reason=ibis.literal(_NO_INDEX))  # fmt: skip
     cols = ["table", "row", Col.PATIENT_ID, "reason"]
-    u = pa_.select(cols).union(_adm_attrition(c, index, used).select(cols))
-    u = u.union(_proc_attrition(c, index, used).select(cols))
-    u = u.union(_lab_attrition(norm, index, rules).select(cols))
-    return u.order_by(["table", "row"])
+    u_ = pa_.select(cols).union(_adm_attrition(c, index, used).select(cols))
+    u_ = u_.union(_proc_attrition(c, index, used).select(cols))
+    u_ = u_.union(_lab_attrition(norm, index, u, rules).select(cols))
+    return u_.order_by(["table", "row"])
 
 
 def _bundle_ends(c, rows: ibis.Table, final: ibis.Table, rules: Rules) -> ibis.Table:
@@ -324,12 +348,13 @@ def assemble(con, c, index, index_a, ev, final, members, line_a, norm, rules: Ru
     drugs = _drugs(c, rows)
     final = _ended(final, _bundle_ends(c, rows, final, rules))
     pats, lines = _curated(c, index, final, drugs)
+    u = _assessed(index_a, line_a)
     audit = {
         "lines": _audit_lines(final, rows).order_by([Col.PATIENT_ID, Col.LINE]).to_pyarrow(),
         "events": rows.to_pyarrow(),
-        "assessments": _audit_assessments(index_a, line_a, norm)
+        "assessments": _audit_assessments(u, norm)
         .order_by([Col.PATIENT_ID, Col.LINE, "date"])
         .to_pyarrow(),
     }
-    attrition = _attrition(c, index, rows, norm, rules).to_pyarrow()
+    attrition = _attrition(c, index, rows, norm, u, rules).to_pyarrow()
     return RawDerivation(pats, _finish_lines(lines), audit, attrition)
