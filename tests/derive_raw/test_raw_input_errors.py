@@ -235,3 +235,114 @@ def test_an_absent_optional_death_date_column_is_empty(tmp_path):
 
     raw = read_raw(_write(tmp_path, _one_patient(), edit))
     assert raw["patients"]["death_date"].null_count == 1
+
+
+@pytest.mark.parametrize(
+    ("table", "old", "new", "column"),
+    [("administrations", "2020-04-10", "2020-02-30", "date"),
+     ("procedures", "2019-12-02", "2019-11-31", "date"),
+     ("labs", "2020-04-09", "2021-02-29", "date"),
+     ("patients", "2020-01-01", "2020-04-31", "car_t_date")],
+)  # fmt: skip
+def test_an_impossible_calendar_day_is_not_rolled_over(tmp_path, capsys, table, old, new, column):
+    """Arrow's strptime reads 2023-02-30 as 2023-03-02: the raw reader must refuse it."""
+    root = _write(tmp_path, _one_patient(), lambda raw: _replace(raw / f"{table}.csv", old, new))
+    with pytest.raises(CohortError) as err:
+        read_raw(root)
+    assert (f"{table}.csv, row 2, column '{column}': not a valid date: that month has no such "
+            f"day (value: '{new}')") in str(err.value)  # fmt: skip
+    assert "Fix: check the day and the month" in str(err.value)
+    assert _cli().main(["derive", str(root), "-o", str(tmp_path / "out")]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_one_digit_months_and_days_and_leap_days_are_still_read(tmp_path):
+    def edit(raw):
+        _replace(raw / "administrations.csv", "2020-04-10", "2020-4-9")
+        _replace(raw / "labs.csv", "2020-04-09", "2020-02-29")
+
+    raw = read_raw(_write(tmp_path, _one_patient(), edit))
+    assert str(raw["administrations"]["date"][0]) == "2020-04-09"
+    assert str(raw["labs"]["date"][0]) == "2020-02-29"
+
+
+@pytest.mark.parametrize(
+    ("table", "old", "new", "column", "message"),
+    [("patients", "2020-01-01", "1900-01-01", "car_t_date",
+      "car_t_date is the date Excel shows for an empty or zero cell"),
+     ("patients", "2020-01-01", "1985-05-05", "car_t_date", "car_t_date is before 1990-01-01"),
+     ("patients", "2024-02-09", "2200-01-01", "last_followup_date",
+      "last_followup_date is in the future"),
+     ("labs", "2020-05-10", "2200-01-01", "date", "date is in the future"),
+     ("administrations", "2020-04-10", "1989-12-31", "date", "date is before 1990-01-01")],
+)  # fmt: skip
+def test_an_implausible_date_is_named(tmp_path, capsys, table, old, new, column, message):
+    """The bounds of the curated reader (date_too_early, date_future) hold for raw dates."""
+    root = _write(tmp_path, _one_patient(), lambda raw: _replace(raw / f"{table}.csv", old, new))
+    assert new in (root / "raw" / f"{table}.csv").read_text()
+    with pytest.raises(CohortError) as err:
+        read_raw(root)
+    found = [p for p in err.value.problems if p.column == column and p.value == new]
+    assert len(found) == 1 and found[0].row in (2, 3) and found[0].hint, err.value
+    assert message in found[0].message
+    assert found[0].rule in ("date_too_early", "date_future")
+    assert _cli().main(["derive", str(root), "-o", str(tmp_path / "out")]) == 2
+    err_text = capsys.readouterr().err
+    assert f"{table}.csv" in err_text and new in err_text and "Traceback" not in err_text
+
+
+def test_a_future_date_in_a_parquet_date_column_is_named(tmp_path):
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    b = _one_patient()
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for name, t in b.tables().items():
+        t = t.drop_columns(["row"])
+        if name == "patients":
+            t = t.set_column(4, "last_followup_date",
+                             pa.array([dt.date(2200, 1, 1)], pa.date32()))  # fmt: skip
+        pq.write_table(t, raw / f"{name}.parquet")
+    with pytest.raises(CohortError) as err:
+        read_raw(tmp_path)
+    assert ("patients.parquet, row 2, column 'last_followup_date': last_followup_date is in "
+            "the future") in str(err.value)  # fmt: skip
+
+
+def test_parquet_timestamp_dates_are_read_as_their_local_calendar_date(tmp_path):
+    """A naive timestamp is its date (a time of day is dropped); a zone-aware one is its
+    date in the stored zone (midnight +09:00 is that day, though the UTC date is the day
+    before)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from aftercar.derive.raw.derive import derive_raw
+
+    def stamps(col, tz=None, hours=0):
+        t = pc.cast(col, pa.timestamp("s"))
+        t = pc.add(t, pa.scalar(hours * 3600, pa.duration("s")))
+        return pc.assume_timezone(t, tz) if tz else t
+
+    b = _one_patient()
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    how = {"patients": ("car_t_date", "Asia/Tokyo", 0),
+           "administrations": ("date", None, 13),
+           "procedures": ("date", "+09:00", 0),
+           "labs": ("date", "America/New_York", 23)}  # fmt: skip
+    for name, t in b.tables().items():
+        col, tz, hours = how[name]
+        t = t.drop_columns(["row"])
+        t = t.set_column(t.schema.get_field_index(col), col, stamps(t[col], tz, hours))
+        pq.write_table(t, raw / f"{name}.parquet")
+    read = read_raw(tmp_path)
+    for name, t in b.tables().items():
+        col = how[name][0]
+        assert read[name][col].type == pa.date32()
+        assert read[name][col].to_pylist() == t[col].to_pylist(), name
+    expected = derive_raw(b.tables()).lines.to_pylist()
+    assert derive_raw(read).lines.to_pylist() == expected
