@@ -346,3 +346,19 @@ def test_parquet_timestamp_dates_are_read_as_their_local_calendar_date(tmp_path)
         assert read[name][col].to_pylist() == t[col].to_pylist(), name
     expected = derive_raw(b.tables()).lines.to_pylist()
     assert derive_raw(read).lines.to_pylist() == expected
+
+
+def test_a_table_given_as_csv_and_as_parquet_is_ambiguous(tmp_path, capsys):
+    import pyarrow.parquet as pq
+
+    def edit(raw):
+        pq.write_table(pacsv.read_csv(raw / "labs.csv").slice(0, 1), raw / "labs.parquet")
+
+    root = _write(tmp_path, _one_patient(), edit)
+    with pytest.raises(CohortError) as err:
+        read_raw(root)
+    (p,) = err.value.problems
+    assert "labs.csv and labs.parquet" in p.message and "keep exactly one" in p.hint
+    assert p.rule == "ambiguous_file"
+    assert _cli().main(["derive", str(root), "-o", str(tmp_path / "out")]) == 2
+    assert "labs.csv and labs.parquet" in capsys.readouterr().err

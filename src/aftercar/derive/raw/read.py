@@ -62,11 +62,31 @@ def _base(path: Path) -> Path:
 
 
 def _table_file(path: Path, name: str) -> Path | None:
-    for ext in ("csv", "parquet"):
-        f = _base(path) / f"{name}.{ext}"
-        if f.is_file():
-            return f
-    return None
+    found = _table_files(path, name)
+    return found[0] if found else None
+
+
+def _table_files(path: Path, name: str) -> list[Path]:
+    """``name.csv`` and / or ``name.parquet`` of the raw folder (those that exist)."""
+    return [f for f in (_base(path) / f"{name}.{ext}" for ext in ("csv", "parquet"))
+            if f.is_file()]  # fmt: skip
+
+
+def _find(path: Path, name: str) -> tuple[Path | None, list[Problem]]:
+    """The file of the raw table ``name``; a missing table or one given both as CSV and
+    as Parquet (which one is meant?) is a problem."""
+    found = _table_files(path, name)
+    if not found:
+        return None, [Problem(str(_base(path) / f"{name}.csv"), None, None, None,
+                              f"the raw '{name}' table is missing",
+                              f"put {name}.csv or {name}.parquet in {_base(path)}")]  # fmt: skip
+    if len(found) > 1:
+        return None, [Problem(str(_base(path)), None, None, None,
+                              f"the raw '{name}' table is given twice: "
+                              f"{' and '.join(f.name for f in found)}",
+                              "keep exactly one of them in the folder (move or delete the "
+                              "other)", rule="ambiguous_file")]  # fmt: skip
+    return found[0], []
 
 
 #: Parquet columns already of these types are used as they are (no text round trip).
@@ -247,11 +267,9 @@ def _to_float(raw: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _read_table(path: Path, name: str, specs: list[RawColumn]) -> tuple[pa.Table | None, list]:
-    f = _table_file(path, name)
+    f, problems = _find(path, name)
     if f is None:
-        return None, [Problem(str(_base(path) / f"{name}.csv"), None, None, None,
-                              f"the raw '{name}' table is missing",
-                              f"put {name}.csv or {name}.parquet in {_base(path)}")]  # fmt: skip
+        return None, problems
     try:
         t = _read_strings(f, [s.name for s in specs if s.type == "string" and name != "patients"],
                           tuple(s.name for s in specs if s.type == "date"))  # fmt: skip
@@ -266,7 +284,7 @@ def _read_table(path: Path, name: str, specs: list[RawColumn]) -> tuple[pa.Table
         return None, [
             Problem(f.name, 1, c, None, "required column is missing", hint) for c in absent
         ]
-    cols, problems = {}, []
+    cols = {}
     for s in specs:
         if s.name in t.column_names:
             cols[s.name], more = _parse(f, t, s)
