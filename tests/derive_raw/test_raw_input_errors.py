@@ -362,3 +362,14 @@ def test_a_table_given_as_csv_and_as_parquet_is_ambiguous(tmp_path, capsys):
     assert p.rule == "ambiguous_file"
     assert _cli().main(["derive", str(root), "-o", str(tmp_path / "out")]) == 2
     assert "labs.csv and labs.parquet" in capsys.readouterr().err
+
+
+def test_a_duplicate_patient_id_names_its_rows(tmp_path):
+    def edit(raw):
+        f = raw / "patients.csv"
+        f.write_text(f.read_text() + f.read_text().splitlines()[1] + "\n")
+
+    with pytest.raises(CohortError) as err:
+        read_raw(_write(tmp_path, _one_patient(), edit))
+    assert ("patients.csv, row 2, column 'patient_id': patient_id appears more than once: "
+            "rows 2, 3 (value: 'P1')") in str(err.value)  # fmt: skip

@@ -306,20 +306,29 @@ def _unknown_patients(path: Path, tables: dict[str, pa.Table]) -> list[Problem]:
                             .to_numpy(zero_copy_only=False), tables[name][Col.PATIENT_ID],
                             "patient is not in the patients table",
                             "add the patient to patients, or remove these rows")  # fmt: skip
-    dup = pc.value_counts(ids.combine_chunks())
+    return problems + _duplicate_patients(_table_file(path, "patients"), tables["patients"])
+
+
+def _duplicate_patients(f: Path, p: pa.Table) -> list[Problem]:
+    """One problem per ``patient_id`` given by several rows, naming those rows."""
+    ids = p[Col.PATIENT_ID].combine_chunks()
+    dup = pc.value_counts(ids)
     twice = pc.filter(dup.field("values"), pc.greater(dup.field("counts"), 1))
-    for v in twice.to_pylist()[:_MAX_LISTED]:
-        problems.append(
-            Problem(
-                _table_file(path, "patients").name,
-                None,
-                Col.PATIENT_ID,
-                v,
-                "patient_id appears more than once",
-                "keep one row per patient",
-            )
-        )
-    return problems
+    if len(twice) == 0:
+        return []
+    at = pc.fill_null(pc.is_in(ids, value_set=twice), False)
+    rows: dict[str, list[int]] = {}
+    for v, r in zip(pc.filter(ids, at).to_pylist(), pc.filter(p["row"], at).to_pylist(),
+                    strict=True):  # fmt: skip
+        rows.setdefault(v, []).append(r)
+    hint = "keep one row per patient (merge or remove the other rows)"
+    out = [Problem(f.name, r[0], Col.PATIENT_ID, v,
+                   "patient_id appears more than once: rows " + ", ".join(map(str, r)), hint)
+           for v, r in list(rows.items())[:_MAX_LISTED]]  # fmt: skip
+    if len(rows) > _MAX_LISTED:
+        out.append(Problem(f.name, None, Col.PATIENT_ID, None, f"{len(rows) - _MAX_LISTED} "
+                           "more patient_id(s) appear more than once", hint))  # fmt: skip
+    return out
 
 
 def _known(col: pa.ChunkedArray, ids: pa.Array) -> np.ndarray:
