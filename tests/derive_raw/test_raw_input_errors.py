@@ -373,3 +373,19 @@ def test_a_duplicate_patient_id_names_its_rows(tmp_path):
         read_raw(_write(tmp_path, _one_patient(), edit))
     assert ("patients.csv, row 2, column 'patient_id': patient_id appears more than once: "
             "rows 2, 3 (value: 'P1')") in str(err.value)  # fmt: skip
+
+
+def test_an_empty_cohort_writes_the_audit_and_exits_2(tmp_path, capsys):
+    """No patient qualifies (no progression, no therapy after the CAR T): the audit says
+    why, and the run does not pass for a success."""
+    b = RawBuilder()
+    b.patient("P1")
+    b.serum("P1", {30: 1.0, 60: 0.5})
+    root = _write(tmp_path, b)
+    out = tmp_path / "out"
+    assert _cli().main(["derive", str(root), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "no patient qualified for the cohort" in err and "attrition.csv" in err
+    assert "Traceback" not in err
+    assert (out / "audit" / "attrition.csv").is_file()
+    assert "no index date" in (out / "audit" / "attrition.csv").read_text()
