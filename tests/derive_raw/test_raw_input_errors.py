@@ -389,3 +389,22 @@ def test_an_empty_cohort_writes_the_audit_and_exits_2(tmp_path, capsys):
     assert "Traceback" not in err
     assert (out / "audit" / "attrition.csv").is_file()
     assert "no index date" in (out / "audit" / "attrition.csv").read_text()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs aftercar/derive/raw/labs.py::lab_problems (outside this change): an empty "
+    "unit is shown as the text 'None'",
+)
+def test_an_empty_lab_unit_says_the_unit_is_empty(tmp_path):
+    from aftercar.derive.raw.derive import derive_raw
+
+    b = RawBuilder()
+    b.patient("P1")
+    b.drug("P1", "XPOVIO 100 mg PO", [100, 107])
+    b.serum("P1", {99: 2.0}, unit=None)
+    b.serum("P1", {130: 0.9})
+    with pytest.raises(CohortError) as err:
+        derive_raw(read_raw(_write(tmp_path, b)))
+    text = str(err.value)
+    assert "row 2, column 'unit'" in text and "None" not in text and "empty" in text
