@@ -205,12 +205,7 @@ def _parse_dates(f: Path, name: str, raw: pa.ChunkedArray, missing: np.ndarray):
     written is refused too."""
     parsed = pc.strptime(raw, format="%Y-%m-%d", unit="s", error_is_null=True).cast(pa.date32())
     unread = pc.is_null(parsed).to_numpy(zero_copy_only=False) & ~missing
-    parts = pc.extract_regex(raw, _YMD)
-    same = pc.and_(
-        pc.equal(pc.month(parsed), pc.struct_field(parts, "m").cast(pa.int64())),
-        pc.equal(pc.day(parsed), pc.struct_field(parts, "d").cast(pa.int64())),
-    )
-    rolled = ~pc.fill_null(same, False).to_numpy(zero_copy_only=False) & ~unread & ~missing
+    rolled = _rolled_over(raw, parsed)
     problems = _listed(f, name, unread, raw, "not a valid date", "write dates as YYYY-MM-DD")
     if not rolled.any():
         return parsed, problems
@@ -220,13 +215,31 @@ def _parse_dates(f: Path, name: str, raw: pa.ChunkedArray, missing: np.ndarray):
     return pc.if_else(pa.array(rolled), pa.scalar(None, pa.date32()), parsed), problems
 
 
+def _rolled_over(raw: pa.ChunkedArray, parsed: pa.ChunkedArray) -> np.ndarray:
+    """True where the date read is not the month and day written. A rolled-over day lands
+    on day 1-3 of the next month, so only those dates are compared with their text."""
+    early = pc.fill_null(pc.less_equal(pc.day(parsed), 3), False).to_numpy(zero_copy_only=False)
+    idx = np.flatnonzero(early)
+    out = np.zeros(len(parsed), dtype=bool)
+    if idx.size == 0:
+        return out
+    text, dates = raw.take(idx), parsed.take(idx)
+    parts = pc.extract_regex(text, _YMD)
+    same = pc.and_(
+        pc.equal(pc.month(dates), pc.struct_field(parts, "m").cast(pa.int64())),
+        pc.equal(pc.day(dates), pc.struct_field(parts, "d").cast(pa.int64())),
+    )
+    out[idx] = ~pc.fill_null(same, False).to_numpy(zero_copy_only=False)
+    return out
+
+
 def _implausible(f: Path, name: str, dates: pa.ChunkedArray) -> list[Problem]:
     """Dates the curated reader refuses too (:class:`aftercar.io.checks.Plausibility`):
     after today (``date_future``), or before 1990-01-01 or Excel's empty-cell date
     (``date_too_early``; a ``birth_date`` only the latter)."""
     limits = Plausibility(dt.date.today())
-    iso = dates.cast(pa.string())
-    zero = pc.fill_null(pc.is_in(iso, pa.array(EXCEL_ZERO_DATES)), False)
+    excel = pa.array([dt.date.fromisoformat(z) for z in EXCEL_ZERO_DATES], pa.date32())
+    zero = pc.fill_null(pc.is_in(dates, value_set=excel), False)
     early = pc.fill_null(pc.less(dates, pa.scalar(limits.earliest, pa.date32())), False)
     future = pc.fill_null(pc.greater(dates, pa.scalar(limits.today, pa.date32())), False)
     zero, early, future = (np.asarray(a.to_numpy(zero_copy_only=False), dtype=bool)
@@ -235,12 +248,12 @@ def _implausible(f: Path, name: str, dates: pa.ChunkedArray) -> list[Problem]:
         early = np.zeros_like(early)
     first = limits.earliest.isoformat()
     return (
-        _listed(f, name, zero, iso, f"{name} is the date Excel shows for an empty or zero cell",
+        _listed(f, name, zero, dates, f"{name} is the date Excel shows for an empty or zero cell",
                 ZERO_DATE_HINT, "date_too_early")
-        + _listed(f, name, early & ~zero, iso, f"{name} is before {first}",
+        + _listed(f, name, early & ~zero, dates, f"{name} is before {first}",
                   f"check the year; dates before {first} are not plausible here (before any "
                   "CAR-T therapy)", "date_too_early")
-        + _listed(f, name, future, iso, f"{name} is in the future (after "
+        + _listed(f, name, future, dates, f"{name} is in the future (after "
                   f"{limits.today.isoformat()})", "check the year and the day/month order",
                   "date_future")
     )  # fmt: skip
