@@ -235,3 +235,176 @@ def test_an_absent_optional_death_date_column_is_empty(tmp_path):
 
     raw = read_raw(_write(tmp_path, _one_patient(), edit))
     assert raw["patients"]["death_date"].null_count == 1
+
+
+@pytest.mark.parametrize(
+    ("table", "old", "new", "column"),
+    [("administrations", "2020-04-10", "2020-02-30", "date"),
+     ("procedures", "2019-12-02", "2019-11-31", "date"),
+     ("labs", "2020-04-09", "2021-02-29", "date"),
+     ("patients", "2020-01-01", "2020-04-31", "car_t_date")],
+)  # fmt: skip
+def test_an_impossible_calendar_day_is_not_rolled_over(tmp_path, capsys, table, old, new, column):
+    """Arrow's strptime reads 2023-02-30 as 2023-03-02: the raw reader must refuse it."""
+    root = _write(tmp_path, _one_patient(), lambda raw: _replace(raw / f"{table}.csv", old, new))
+    with pytest.raises(CohortError) as err:
+        read_raw(root)
+    assert (f"{table}.csv, row 2, column '{column}': not a valid date: that month has no such "
+            f"day (value: '{new}')") in str(err.value)  # fmt: skip
+    assert "Fix: check the day and the month" in str(err.value)
+    assert _cli().main(["derive", str(root), "-o", str(tmp_path / "out")]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_one_digit_months_and_days_and_leap_days_are_still_read(tmp_path):
+    def edit(raw):
+        _replace(raw / "administrations.csv", "2020-04-10", "2020-4-9")
+        _replace(raw / "labs.csv", "2020-04-09", "2020-02-29")
+
+    raw = read_raw(_write(tmp_path, _one_patient(), edit))
+    assert str(raw["administrations"]["date"][0]) == "2020-04-09"
+    assert str(raw["labs"]["date"][0]) == "2020-02-29"
+
+
+@pytest.mark.parametrize(
+    ("table", "old", "new", "column", "message"),
+    [("patients", "2020-01-01", "1900-01-01", "car_t_date",
+      "car_t_date is the date Excel shows for an empty or zero cell"),
+     ("patients", "2020-01-01", "1985-05-05", "car_t_date", "car_t_date is before 1990-01-01"),
+     ("patients", "2024-02-09", "2200-01-01", "last_followup_date",
+      "last_followup_date is in the future"),
+     ("labs", "2020-05-10", "2200-01-01", "date", "date is in the future"),
+     ("administrations", "2020-04-10", "1989-12-31", "date", "date is before 1990-01-01")],
+)  # fmt: skip
+def test_an_implausible_date_is_named(tmp_path, capsys, table, old, new, column, message):
+    """The bounds of the curated reader (date_too_early, date_future) hold for raw dates."""
+    root = _write(tmp_path, _one_patient(), lambda raw: _replace(raw / f"{table}.csv", old, new))
+    assert new in (root / "raw" / f"{table}.csv").read_text()
+    with pytest.raises(CohortError) as err:
+        read_raw(root)
+    found = [p for p in err.value.problems if p.column == column and p.value == new]
+    assert len(found) == 1 and found[0].row in (2, 3) and found[0].hint, err.value
+    assert message in found[0].message
+    assert found[0].rule in ("date_too_early", "date_future")
+    assert _cli().main(["derive", str(root), "-o", str(tmp_path / "out")]) == 2
+    err_text = capsys.readouterr().err
+    assert f"{table}.csv" in err_text and new in err_text and "Traceback" not in err_text
+
+
+def test_a_future_date_in_a_parquet_date_column_is_named(tmp_path):
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    b = _one_patient()
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for name, t in b.tables().items():
+        t = t.drop_columns(["row"])
+        if name == "patients":
+            t = t.set_column(4, "last_followup_date",
+                             pa.array([dt.date(2200, 1, 1)], pa.date32()))  # fmt: skip
+        pq.write_table(t, raw / f"{name}.parquet")
+    with pytest.raises(CohortError) as err:
+        read_raw(tmp_path)
+    assert ("patients.parquet, row 2, column 'last_followup_date': last_followup_date is in "
+            "the future") in str(err.value)  # fmt: skip
+
+
+def test_parquet_timestamp_dates_are_read_as_their_local_calendar_date(tmp_path):
+    """A naive timestamp is its date (a time of day is dropped); a zone-aware one is its
+    date in the stored zone (midnight +09:00 is that day, though the UTC date is the day
+    before)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from aftercar.derive.raw.derive import derive_raw
+
+    def stamps(col, tz=None, hours=0):
+        t = pc.cast(col, pa.timestamp("s"))
+        t = pc.add(t, pa.scalar(hours * 3600, pa.duration("s")))
+        return pc.assume_timezone(t, tz) if tz else t
+
+    b = _one_patient()
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    how = {"patients": ("car_t_date", "Asia/Tokyo", 0),
+           "administrations": ("date", None, 13),
+           "procedures": ("date", "+09:00", 0),
+           "labs": ("date", "America/New_York", 23)}  # fmt: skip
+    for name, t in b.tables().items():
+        col, tz, hours = how[name]
+        t = t.drop_columns(["row"])
+        t = t.set_column(t.schema.get_field_index(col), col, stamps(t[col], tz, hours))
+        pq.write_table(t, raw / f"{name}.parquet")
+    read = read_raw(tmp_path)
+    for name, t in b.tables().items():
+        col = how[name][0]
+        assert read[name][col].type == pa.date32()
+        assert read[name][col].to_pylist() == t[col].to_pylist(), name
+    expected = derive_raw(b.tables()).lines.to_pylist()
+    assert derive_raw(read).lines.to_pylist() == expected
+
+
+def test_a_table_given_as_csv_and_as_parquet_is_ambiguous(tmp_path, capsys):
+    import pyarrow.parquet as pq
+
+    def edit(raw):
+        pq.write_table(pacsv.read_csv(raw / "labs.csv").slice(0, 1), raw / "labs.parquet")
+
+    root = _write(tmp_path, _one_patient(), edit)
+    with pytest.raises(CohortError) as err:
+        read_raw(root)
+    (p,) = err.value.problems
+    assert "labs.csv and labs.parquet" in p.message and "keep exactly one" in p.hint
+    assert p.rule == "ambiguous_file"
+    assert _cli().main(["derive", str(root), "-o", str(tmp_path / "out")]) == 2
+    assert "labs.csv and labs.parquet" in capsys.readouterr().err
+
+
+def test_a_duplicate_patient_id_names_its_rows(tmp_path):
+    def edit(raw):
+        f = raw / "patients.csv"
+        f.write_text(f.read_text() + f.read_text().splitlines()[1] + "\n")
+
+    with pytest.raises(CohortError) as err:
+        read_raw(_write(tmp_path, _one_patient(), edit))
+    assert ("patients.csv, row 2, column 'patient_id': patient_id appears more than once: "
+            "rows 2, 3 (value: 'P1')") in str(err.value)  # fmt: skip
+
+
+def test_an_empty_cohort_writes_the_audit_and_exits_2(tmp_path, capsys):
+    """No patient qualifies (no progression, no therapy after the CAR T): the audit says
+    why, and the run does not pass for a success."""
+    b = RawBuilder()
+    b.patient("P1")
+    b.serum("P1", {30: 1.0, 60: 0.5})
+    root = _write(tmp_path, b)
+    out = tmp_path / "out"
+    assert _cli().main(["derive", str(root), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "no patient qualified for the cohort" in err and "attrition.csv" in err
+    assert "Traceback" not in err
+    assert (out / "audit" / "attrition.csv").is_file()
+    assert "no index date" in (out / "audit" / "attrition.csv").read_text()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs aftercar/derive/raw/labs.py::lab_problems (outside this change): an empty "
+    "unit is shown as the text 'None'",
+)
+def test_an_empty_lab_unit_says_the_unit_is_empty(tmp_path):
+    from aftercar.derive.raw.derive import derive_raw
+
+    b = RawBuilder()
+    b.patient("P1")
+    b.drug("P1", "XPOVIO 100 mg PO", [100, 107])
+    b.serum("P1", {99: 2.0}, unit=None)
+    b.serum("P1", {130: 0.9})
+    with pytest.raises(CohortError) as err:
+        derive_raw(read_raw(_write(tmp_path, b)))
+    text = str(err.value)
+    assert "row 2, column 'unit'" in text and "None" not in text and "empty" in text

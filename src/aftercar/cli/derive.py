@@ -121,6 +121,26 @@ def _derive_raw(rawdir: Path, output: Path, rules, fmt: str) -> None:
     typer.echo(f"{result.patients.num_rows} patients, {n_lines} lines written to {output}; "
                f"{result.attrition.num_rows} raw rows not used (see audit/attrition).")  # fmt: skip
     typer.echo(f"Files: {', '.join(str(p) for p in written[:2])} and audit/.")
+    if result.patients.num_rows == 0:
+        raise InputError(_no_patient(result.attrition, raw["patients"].num_rows, written))
+
+
+def _no_patient(attrition, n_raw: int, written: list[Path]) -> str:
+    """Why an empty cohort stops the run (exit 2): the audit is written, so that the user
+    sees in ``audit/attrition`` why each patient was left out; the commonest reasons are
+    quoted."""
+    import pyarrow.compute as pc
+
+    path = next((p for p in written if p.stem == "attrition"), Path("audit/attrition.csv"))
+    counts = sorted(pc.value_counts(attrition["reason"]).to_pylist(), key=lambda c: -c["counts"])
+    why = "; ".join(f"{c['values']} ({c['counts']} rows)" for c in counts[:3])
+    return (f"no patient qualified for the cohort: see {path} ({n_raw} patient(s) in the raw "
+            f"records, {attrition.num_rows} raw rows not used"
+            + (f"; most often: {why}" if why else "") + "). Fix: a patient enters the cohort "
+            "at a confirmed IMWG progression (or new anti-myeloma therapy) after the index "
+            "CAR-T infusion and before death / last follow-up; check car_t_date, "
+            "death_date and last_followup_date in patients, and the labs and administrations "
+            "after the infusion.")  # fmt: skip
 
 
 def batch_size(batch_persons: int | None, engine: str) -> int:

@@ -13,6 +13,7 @@ Each table gets a ``row`` column (that spreadsheet row) for the audit.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from dataclasses import dataclass
 from importlib import resources
@@ -25,6 +26,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from aftercar.errors import CohortError, Problem
+from aftercar.io.checks import EXCEL_ZERO_DATES, ZERO_DATE_HINT, Plausibility
 from aftercar.schema import Col
 
 RAW_TABLES = ("patients", "administrations", "procedures", "labs")
@@ -60,28 +62,55 @@ def _base(path: Path) -> Path:
 
 
 def _table_file(path: Path, name: str) -> Path | None:
-    for ext in ("csv", "parquet"):
-        f = _base(path) / f"{name}.{ext}"
-        if f.is_file():
-            return f
-    return None
+    found = _table_files(path, name)
+    return found[0] if found else None
+
+
+def _table_files(path: Path, name: str) -> list[Path]:
+    """``name.csv`` and / or ``name.parquet`` of the raw folder (those that exist)."""
+    return [f for f in (_base(path) / f"{name}.{ext}" for ext in ("csv", "parquet"))
+            if f.is_file()]  # fmt: skip
+
+
+def _find(path: Path, name: str) -> tuple[Path | None, list[Problem]]:
+    """The file of the raw table ``name``; a missing table or one given both as CSV and
+    as Parquet (which one is meant?) is a problem."""
+    found = _table_files(path, name)
+    if not found:
+        return None, [Problem(str(_base(path) / f"{name}.csv"), None, None, None,
+                              f"the raw '{name}' table is missing",
+                              f"put {name}.csv or {name}.parquet in {_base(path)}")]  # fmt: skip
+    if len(found) > 1:
+        return None, [Problem(str(_base(path)), None, None, None,
+                              f"the raw '{name}' table is given twice: "
+                              f"{' and '.join(f.name for f in found)}",
+                              "keep exactly one of them in the folder (move or delete the "
+                              "other)", rule="ambiguous_file")]  # fmt: skip
+    return found[0], []
 
 
 #: Parquet columns already of these types are used as they are (no text round trip).
 _NATIVE = {"date": pa.types.is_date32, "float": pa.types.is_floating}
 
 
-def _read_strings(f: Path, texts: list[str]) -> pa.Table:
-    """The table with every column as text, but native Parquet dates and floats; the
-    Parquet ``texts`` columns stay dictionary-encoded as stored (a repeated drug, test or
-    patient id is held once: 100,000 patients' raw tables take about half the memory)."""
+def _is_temporal(t: pa.DataType) -> bool:
+    """A Parquet timestamp (naive or with a time zone) or date64: read as its date."""
+    return pa.types.is_timestamp(t) or pa.types.is_date64(t)
+
+
+def _read_strings(f: Path, texts: list[str], dates: tuple[str, ...] = ()) -> pa.Table:
+    """The table with every column as text, but native Parquet dates and floats (and
+    timestamps in the ``dates`` columns); the Parquet ``texts`` columns stay
+    dictionary-encoded as stored (a repeated drug, test or patient id is held once:
+    100,000 patients' raw tables take about half the memory)."""
     if f.suffix == ".parquet":
         schema = pq.read_schema(f)
         texts = [n for n in texts if n in schema.names and pa.types.is_string(schema.field(n).type)]
         t = pq.read_table(f, read_dictionary=texts)
         cols = [c if _is_text(c.type) or pa.types.is_date32(c.type)
-                or pa.types.is_floating(c.type) else c.cast(pa.string())
-                for c in t.columns]  # fmt: skip
+                or pa.types.is_floating(c.type) or (n in dates and _is_temporal(c.type))
+                else c.cast(pa.string())
+                for n, c in zip(t.column_names, t.columns, strict=True)]  # fmt: skip
         return pa.table(cols, names=t.column_names)
     opts = pacsv.ConvertOptions(column_types={}, strings_can_be_null=True, auto_dict_encode=False)
     t = pacsv.read_csv(f, convert_options=opts)
@@ -108,7 +137,7 @@ def _clean_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _listed(f: Path, col: str, bad: np.ndarray, values: pa.ChunkedArray, msg: str,
-            hint: str) -> list[Problem]:  # fmt: skip
+            hint: str, rule: str = "") -> list[Problem]:  # fmt: skip
     idx = np.flatnonzero(bad)
     out = [
         Problem(
@@ -118,17 +147,20 @@ def _listed(f: Path, col: str, bad: np.ndarray, values: pa.ChunkedArray, msg: st
             None if values[int(i)].as_py() is None else str(values[int(i)].as_py()),
             msg,
             hint,
+            rule=rule,
         )
         for i in idx[:_MAX_LISTED]
     ]
     if idx.size > _MAX_LISTED:
         out.append(Problem(f.name, None, col, None, f"{idx.size - _MAX_LISTED} more row(s) "
-                           f"with the same problem", hint))  # fmt: skip
+                           f"with the same problem", hint, rule=rule))  # fmt: skip
     return out
 
 
 def _parse(f: Path, t: pa.Table, spec: RawColumn) -> tuple[pa.ChunkedArray, list[Problem]]:
     col = t[spec.name]
+    if spec.type == "date" and _is_temporal(col.type):
+        col = _day_of(col)
     if spec.type in _NATIVE and _NATIVE[spec.type](col.type):
         return _native(f, col, spec)
     if not _is_text(col.type) or (pa.types.is_dictionary(col.type) and spec.type != "string"):
@@ -140,17 +172,91 @@ def _parse(f: Path, t: pa.Table, spec: RawColumn) -> tuple[pa.ChunkedArray, list
         problems += _listed(f, spec.name, missing, raw, "required value is empty",
                             f"fill in {spec.name} ({spec.description})")  # fmt: skip
     if spec.type == "date":
-        out = pc.strptime(raw, format="%Y-%m-%d", unit="s", error_is_null=True).cast(pa.date32())
-        hint = "write dates as YYYY-MM-DD"
-    elif spec.type == "float":
-        out = _to_float(raw)
-        hint = "write a plain number (e.g. 1.5), or leave it empty"
-    else:
+        out, more = _parse_dates(f, spec.name, raw, missing)
+        return out, problems + more
+    if spec.type != "float":
         return raw, problems
+    out = _to_float(raw)
     bad = pc.is_null(out).to_numpy(zero_copy_only=False) & ~missing
     if bad.any():
-        problems += _listed(f, spec.name, bad, raw, f"not a valid {spec.type}", hint)
+        problems += _listed(f, spec.name, bad, raw, "not a valid float",
+                            "write a plain number (e.g. 1.5), or leave it empty")  # fmt: skip
     return out, problems
+
+
+def _day_of(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A Parquet timestamp as its calendar date: a naive one as written, a time-zone-aware
+    one in the local calendar of its stored zone (2021-06-02 00:00 +09:00 is 2021-06-02,
+    not the UTC 2021-06-01); the time of day is dropped."""
+    if pa.types.is_timestamp(col.type) and col.type.tz is not None:
+        col = pc.local_timestamp(col)
+    if pa.types.is_timestamp(col.type):
+        col = pc.floor_temporal(col, unit="day")
+    return col.cast(pa.date32())
+
+
+#: ``YYYY-MM-DD`` as Arrow's ``%Y-%m-%d`` reads it (one-digit month or day allowed).
+_YMD = r"^\d{1,4}-\s*(?P<m>\d{1,2})-\s*(?P<d>\d{1,2})$"
+
+
+def _parse_dates(f: Path, name: str, raw: pa.ChunkedArray, missing: np.ndarray):
+    """Text dates read as ``YYYY-MM-DD``. Arrow's strptime rolls an impossible day over
+    (2023-02-30 is read as 2023-03-02), so a date whose month and day are not the ones
+    written is refused too."""
+    parsed = pc.strptime(raw, format="%Y-%m-%d", unit="s", error_is_null=True).cast(pa.date32())
+    unread = pc.is_null(parsed).to_numpy(zero_copy_only=False) & ~missing
+    rolled = _rolled_over(raw, parsed)
+    problems = _listed(f, name, unread, raw, "not a valid date", "write dates as YYYY-MM-DD")
+    if not rolled.any():
+        return parsed, problems
+    problems += _listed(f, name, rolled, raw, "not a valid date: that month has no such day",
+                        "check the day and the month (YYYY-MM-DD; e.g. February has 28 days, "
+                        "29 in a leap year)")  # fmt: skip
+    return pc.if_else(pa.array(rolled), pa.scalar(None, pa.date32()), parsed), problems
+
+
+def _rolled_over(raw: pa.ChunkedArray, parsed: pa.ChunkedArray) -> np.ndarray:
+    """True where the date read is not the month and day written. A rolled-over day lands
+    on day 1-3 of the next month, so only those dates are compared with their text."""
+    early = pc.fill_null(pc.less_equal(pc.day(parsed), 3), False).to_numpy(zero_copy_only=False)
+    idx = np.flatnonzero(early)
+    out = np.zeros(len(parsed), dtype=bool)
+    if idx.size == 0:
+        return out
+    text, dates = raw.take(idx), parsed.take(idx)
+    parts = pc.extract_regex(text, _YMD)
+    same = pc.and_(
+        pc.equal(pc.month(dates), pc.struct_field(parts, "m").cast(pa.int64())),
+        pc.equal(pc.day(dates), pc.struct_field(parts, "d").cast(pa.int64())),
+    )
+    out[idx] = ~pc.fill_null(same, False).to_numpy(zero_copy_only=False)
+    return out
+
+
+def _implausible(f: Path, name: str, dates: pa.ChunkedArray) -> list[Problem]:
+    """Dates the curated reader refuses too (:class:`aftercar.io.checks.Plausibility`):
+    after today (``date_future``), or before 1990-01-01 or Excel's empty-cell date
+    (``date_too_early``; a ``birth_date`` only the latter)."""
+    limits = Plausibility(dt.date.today())
+    excel = pa.array([dt.date.fromisoformat(z) for z in EXCEL_ZERO_DATES], pa.date32())
+    zero = pc.fill_null(pc.is_in(dates, value_set=excel), False)
+    early = pc.fill_null(pc.less(dates, pa.scalar(limits.earliest, pa.date32())), False)
+    future = pc.fill_null(pc.greater(dates, pa.scalar(limits.today, pa.date32())), False)
+    zero, early, future = (np.asarray(a.to_numpy(zero_copy_only=False), dtype=bool)
+                           for a in (zero, early, future))  # fmt: skip
+    if name == Col.BIRTH_DATE:  # checked through the age by the curated reader
+        early = np.zeros_like(early)
+    first = limits.earliest.isoformat()
+    return (
+        _listed(f, name, zero, dates, f"{name} is the date Excel shows for an empty or zero cell",
+                ZERO_DATE_HINT, "date_too_early")
+        + _listed(f, name, early & ~zero, dates, f"{name} is before {first}",
+                  f"check the year; dates before {first} are not plausible here (before any "
+                  "CAR-T therapy)", "date_too_early")
+        + _listed(f, name, future, dates, f"{name} is in the future (after "
+                  f"{limits.today.isoformat()})", "check the year and the day/month order",
+                  "date_future")
+    )  # fmt: skip
 
 
 def _native(f: Path, col: pa.ChunkedArray, spec: RawColumn):
@@ -174,13 +280,12 @@ def _to_float(raw: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _read_table(path: Path, name: str, specs: list[RawColumn]) -> tuple[pa.Table | None, list]:
-    f = _table_file(path, name)
+    f, problems = _find(path, name)
     if f is None:
-        return None, [Problem(str(_base(path) / f"{name}.csv"), None, None, None,
-                              f"the raw '{name}' table is missing",
-                              f"put {name}.csv or {name}.parquet in {_base(path)}")]  # fmt: skip
+        return None, problems
     try:
-        t = _read_strings(f, [s.name for s in specs if s.type == "string" and name != "patients"])
+        t = _read_strings(f, [s.name for s in specs if s.type == "string" and name != "patients"],
+                          tuple(s.name for s in specs if s.type == "date"))  # fmt: skip
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         return None, [Problem(str(f), None, None, None,
                               "cannot be read: " + " ".join(str(exc).split())[:300],
@@ -192,11 +297,13 @@ def _read_table(path: Path, name: str, specs: list[RawColumn]) -> tuple[pa.Table
         return None, [
             Problem(f.name, 1, c, None, "required column is missing", hint) for c in absent
         ]
-    cols, problems = {}, []
+    cols = {}
     for s in specs:
         if s.name in t.column_names:
             cols[s.name], more = _parse(f, t, s)
             problems += more
+            if s.type == "date":
+                problems += _implausible(f, s.name, cols[s.name])
     extra = {c: t[c] for c in t.column_names if c not in cols}
     out = pa.table({**cols, **extra, "row": pa.array(np.arange(2, t.num_rows + 2), pa.int64())})
     return out, problems
@@ -212,20 +319,29 @@ def _unknown_patients(path: Path, tables: dict[str, pa.Table]) -> list[Problem]:
                             .to_numpy(zero_copy_only=False), tables[name][Col.PATIENT_ID],
                             "patient is not in the patients table",
                             "add the patient to patients, or remove these rows")  # fmt: skip
-    dup = pc.value_counts(ids.combine_chunks())
+    return problems + _duplicate_patients(_table_file(path, "patients"), tables["patients"])
+
+
+def _duplicate_patients(f: Path, p: pa.Table) -> list[Problem]:
+    """One problem per ``patient_id`` given by several rows, naming those rows."""
+    ids = p[Col.PATIENT_ID].combine_chunks()
+    dup = pc.value_counts(ids)
     twice = pc.filter(dup.field("values"), pc.greater(dup.field("counts"), 1))
-    for v in twice.to_pylist()[:_MAX_LISTED]:
-        problems.append(
-            Problem(
-                _table_file(path, "patients").name,
-                None,
-                Col.PATIENT_ID,
-                v,
-                "patient_id appears more than once",
-                "keep one row per patient",
-            )
-        )
-    return problems
+    if len(twice) == 0:
+        return []
+    at = pc.fill_null(pc.is_in(ids, value_set=twice), False)
+    rows: dict[str, list[int]] = {}
+    for v, r in zip(pc.filter(ids, at).to_pylist(), pc.filter(p["row"], at).to_pylist(),
+                    strict=True):  # fmt: skip
+        rows.setdefault(v, []).append(r)
+    hint = "keep one row per patient (merge or remove the other rows)"
+    out = [Problem(f.name, r[0], Col.PATIENT_ID, v,
+                   "patient_id appears more than once: rows " + ", ".join(map(str, r)), hint)
+           for v, r in list(rows.items())[:_MAX_LISTED]]  # fmt: skip
+    if len(rows) > _MAX_LISTED:
+        out.append(Problem(f.name, None, Col.PATIENT_ID, None, f"{len(rows) - _MAX_LISTED} "
+                           "more patient_id(s) appear more than once", hint))  # fmt: skip
+    return out
 
 
 def _known(col: pa.ChunkedArray, ids: pa.Array) -> np.ndarray:
