@@ -391,11 +391,6 @@ def test_an_empty_cohort_writes_the_audit_and_exits_2(tmp_path, capsys):
     assert "no index date" in (out / "audit" / "attrition.csv").read_text()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs aftercar/derive/raw/labs.py::lab_problems (outside this change): an empty "
-    "unit is shown as the text 'None'",
-)
 def test_an_empty_lab_unit_says_the_unit_is_empty(tmp_path):
     from aftercar.derive.raw.derive import derive_raw
 

@@ -127,7 +127,12 @@ def lab_problems(norm: ibis.Table, file: str = "labs") -> list[Problem]:
             else "write a plain number (or POSITIVE / NEGATIVE)"
         )
         value = r["unit"] if col == "unit" else r["text"]
-        out.append(Problem(file, r["row"], col, str(value), f"{r['test']}: {r['problem']}", hint))
+        message = f"{r['test']}: {r['problem']}"
+        if col == "unit" and value is None:
+            message = f"{r['test']}: the unit is empty (a numeric result needs its unit)"
+            hint = "give the unit of the value (e.g. g/dL; see [units] in the rules TOML)"
+        out.append(Problem(file, r["row"], col, None if value is None else str(value), message,
+                           hint))  # fmt: skip
     return out
 
 
