@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 from iokit import (
     LINE_COLUMNS,
@@ -1133,3 +1134,35 @@ def test_serials_do_not_count_against_a_date_format(tmp_path):
         dt.date(2020, 5, 5),
     ]
     assert [p.rule for p in report.warnings] == ["date_excel_serial"] * 2 + ["no_lines"]
+
+
+# --- patient_id_variant: ids equal but for letter case or spaces (warning) ---
+
+
+def _variant_cohort(tmp_path, ids):
+    pats = pd.DataFrame(
+        {
+            "patient_id": ids,
+            "car_t_date": "2021-01-04",
+            "progression_date": "2021-06-01",
+            "last_followup_date": "2022-01-01",
+        }
+    )
+    lines = pd.DataFrame(
+        {"patient_id": [ids[0]], "line": [1], "regimen": ["Tec"], "start_date": ["2021-06-10"]}
+    )
+    pats.to_csv(tmp_path / "patients.csv", index=False)
+    lines.to_csv(tmp_path / "lines.csv", index=False)
+    return tmp_path
+
+
+def test_an_id_differing_only_in_case_or_spaces_is_named(tmp_path):
+    report = validate_cohort(_variant_cohort(tmp_path, ["SYN-01", "P2", "syn-01 ", "s yn-01"]))
+    found = [p for p in report.problems if p.rule == "patient_id_variant"]
+    assert [p.row for p in found] == [4, 5]
+    assert all(p.severity == "warning" and "'SYN-01' (row 2)" in p.message for p in found)
+
+
+def test_distinct_ids_give_no_variant_warning(tmp_path):
+    report = validate_cohort(_variant_cohort(tmp_path, ["SYN-01", "SYN-02", "P3"]))
+    assert not [p for p in report.problems if p.rule == "patient_id_variant"]

@@ -76,6 +76,10 @@ RULES: dict[str, tuple[str, str]] = {
     "response_unparseable": ("error", "a response is not an IMWG category"),
     "stage_unparseable": ("error", "an ISS stage is not 1-3 / I-III"),
     "duplicate_patient": ("error", "a patient_id appears twice in patients"),
+    "patient_id_variant": (
+        "warning",
+        "two patient_ids differ only in letter case or spaces (kept as two patients)",
+    ),
     "duplicate_line": ("error", "a (patient_id, line) pair appears twice in lines"),
     "unknown_patient": ("error", "a line names a patient_id absent from patients"),
     "line_sequence": ("error", "a patient's line numbers are not 1, 2, 3, ..."),
@@ -223,6 +227,25 @@ def duplicate_patients(p: TableView) -> pd.DataFrame:
         "give each patient exactly one row in the patients table; merge or renumber the duplicates",
         "duplicate_patient",
     )
+
+
+def patient_id_variants(p: TableView) -> pd.DataFrame:
+    """``patient_id_variant``: a ``patient_id`` equal to an earlier row's but for letter case
+    or spaces (``' syn-01'`` after ``'SYN-01'``): most likely one patient written twice."""
+    pid = p.df[Col.PATIENT_ID].astype("string")
+    key = pid.str.replace(r"\s+", "", regex=True).str.casefold()
+    known = key.notna().to_numpy() & (key != "").fillna(False).to_numpy()
+    first = pd.Series(p.df["_row"].to_numpy()).groupby(key.to_numpy()).transform("first")
+    seen = key.duplicated(keep="first").to_numpy() & ~pid.duplicated(keep="first").to_numpy()
+    bad = known & seen
+    if not bad.any():
+        return NO_HITS
+    first_pid = pid.groupby(key.to_numpy()).transform("first")
+    msg = ("patient_id " + _q(pid) + " differs from " + _q(first_pid) + " (row "
+           + first.astype(str).to_numpy() + ") only in letter case or spaces")  # fmt: skip
+    hint = ("write one patient's id the same way everywhere; if they are two patients, give "
+            "distinct ids")  # fmt: skip
+    return hits(p, bad, Col.PATIENT_ID, msg, hint, "patient_id_variant")
 
 
 def _line_keys(ln: TableView) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
