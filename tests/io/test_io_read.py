@@ -458,3 +458,12 @@ def test_report_to_frame_and_repr(tmp_path):
     assert list(frame["rule"]) == ["number_unparseable", "no_lines"]
     assert list(frame["row"]) == [2, 4]
     assert repr(report) == ("ValidationReport(ok=False, errors=1, warnings=1, patients=3, lines=3)")
+
+
+@pytest.mark.parametrize("text", ["2021-06-07T25:00:00", "2021-06-07 12:61", "2021-06-07T08:30:75"])
+def test_a_date_with_an_impossible_time_is_not_a_date(tmp_path, text):
+    rows = [list(r) for r in PATIENTS]
+    rows[0][PATIENT_COLUMNS.index("car_t_date")] = text
+    report = validate_cohort(make_cohort(tmp_path, patients=rows), today=TODAY)
+    bad = [p for p in report.errors if p.column == "car_t_date"]
+    assert [(p.row, p.value) for p in bad] == [(2, text)]

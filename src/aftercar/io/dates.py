@@ -52,7 +52,10 @@ from aftercar.io.cells import Distinct, Finding, arrow_text
 from aftercar.io.dictionary import ColumnSpec
 
 NAT = np.datetime64("NaT", "D")
-TIME = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+#: An optional time after the date (dropped): hours 0-23, minutes and seconds 0-59 (60: a
+#: leap second), so that '2021-06-07T25:00:00' is not a date.
+TIME = (r"(?:[ T](?:[01]?\d|2[0-3]):[0-5]\d(?::(?:[0-5]\d|60)(?:\.\d+)?)?"
+        r"(?:Z|[+-]\d{2}:?\d{2})?)?")  # fmt: skip
 NAME = r"(?P<name>[A-Za-z]{3,9})\.?"
 DAY = r"(?P<d>\d{1,2})(?:st|nd|rd|th)?"
 #: Forms read without any option, each giving year, month (number or name) and day.
