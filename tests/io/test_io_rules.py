@@ -797,6 +797,19 @@ def test_non_utf8_csv(tmp_path):
     assert report.problems[0].hint == "save it as 'CSV UTF-8' from your spreadsheet program"
 
 
+@pytest.mark.parametrize(
+    ("head", "what"),
+    [(b"PK\x03\x04", "Excel workbook (.xlsx)"), (b"\xd0\xcf\x11\xe0", "old Excel workbook"),
+     (b"PAR1", "Parquet file"), ("patient_id,line\n".encode("utf-16"), "UTF-16 text")],
+)  # fmt: skip
+def test_a_csv_that_is_a_workbook_parquet_or_utf16_says_what_it_is(tmp_path, head, what):
+    make_cohort(tmp_path)
+    (tmp_path / "lines.csv").write_bytes(head + b"\x00" * 64)
+    report = validate_cohort(tmp_path)
+    assert [(p.file, p.rule) for p in report.problems] == [("lines.csv", "unreadable_file")]
+    assert what in report.problems[0].message and "not CSV text" in report.problems[0].message
+
+
 def test_ragged_csv(tmp_path):
     make_cohort(tmp_path)
     (tmp_path / "lines.csv").write_text("patient_id,line\nP01,1,extra,cells\n")

@@ -241,8 +241,33 @@ def _read_csv_arrow(path: Path, sep: str, width: int) -> RawTable | None:
     return _from_columns(path.name, headers, [c.slice(1) for c in cols])
 
 
+#: First bytes of files that are not CSV text -> (what the file is, how to fix it).
+_NOT_TEXT = {
+    b"PK\x03\x04": ("an Excel workbook (.xlsx) or another zip file",
+                     "give it the .xlsx extension (aftercar reads workbooks), or save it as "
+                     "'CSV UTF-8' from your spreadsheet program"),
+    b"\xd0\xcf\x11\xe0": ("an old Excel workbook (.xls)",
+                          "save it as .xlsx or as 'CSV UTF-8' from your spreadsheet program"),
+    b"PAR1": ("a Parquet file", "give it the .parquet extension"),
+    b"\xff\xfe": ("UTF-16 text", "save it as 'CSV UTF-8' from your spreadsheet program"),
+    b"\xfe\xff": ("UTF-16 text", "save it as 'CSV UTF-8' from your spreadsheet program"),
+}  # fmt: skip
+
+
+def _not_text(path: Path) -> None:
+    """Stop on a ``.csv`` file that is a workbook, Parquet or UTF-16 (by its first bytes)."""
+    with path.open("rb") as f:
+        head = f.read(4)
+    for magic, (what, hint) in _NOT_TEXT.items():
+        if head.startswith(magic):
+            problem = _problem(path.name, f"the file is {what}, not CSV text", hint,
+                               "unreadable_file")  # fmt: skip
+            raise CohortError([problem])
+
+
 def _read_csv(path: Path) -> RawTable:
     label = path.name
+    _not_text(path)
     sep, width = _separator(path)
     fast = _read_csv_arrow(path, sep, width)
     if fast is not None:
