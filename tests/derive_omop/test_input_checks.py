@@ -238,3 +238,18 @@ def test_a_table_given_as_csv_and_parquet_is_an_error(tmp_path, capsys):
                  "-o", str(tmp_path / "out")]) == 2  # fmt: skip
     err = capsys.readouterr().err
     assert "person.parquet" in err and "person.csv" in err and "one file per table" in err
+
+
+def test_a_date_after_today_is_an_error_naming_the_person(tmp_path, capsys):
+    death = pa.table({"person_id": [1], "death_date": [D("2200-01-01")]})
+    op = tables()["observation_period"]
+    ends = op["observation_period_end_date"].to_pylist()
+    ends[2] = D("2199-12-31")
+    op = op.set_column(1, "observation_period_end_date", pa.array(ends, pa.date32()))
+    src, local = _instance(tmp_path / "omop", "csv", death=death, observation_period=op)
+    args = ["derive", "--omop", str(src), "--concepts", str(local), "-o", str(tmp_path / "o")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "death.csv" in err and "person_id 1: a date after today" in err
+    assert "'2200-01-01'" in err and "death_date" in err
+    assert "observation_period.csv" in err and "person_id 3" in err and "2199-12-31" in err

@@ -8,6 +8,7 @@ are reported at once, each naming the table, the column and a fix (exit 2).
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import ibis
@@ -294,8 +295,9 @@ def check_rows(tables: dict[str, ibis.Table], labels: dict[str, str]) -> None:
 
     An empty ``person`` table; a missing or repeated primary id of ``drug_exposure``,
     ``procedure_occurrence`` or ``measurement`` (the audit names rows by it); two
-    ``death`` dates of one person; a ``drug_exposure_end_date`` before its start. One
-    aggregate per table; a few examples of each are quoted.
+    ``death`` dates of one person; a ``drug_exposure_end_date`` before its start; a date
+    after today (:data:`_NOT_FUTURE`). One aggregate per table and check; a few examples
+    of each are quoted.
     """
     if not tables["person"].limit(1).count().to_pyarrow().as_py():
         raise CohortError([Problem(labels["person"], None, None, None,
@@ -307,8 +309,36 @@ def check_rows(tables: dict[str, ibis.Table], labels: dict[str, str]) -> None:
         problems += _primary_id(tables[name], col, labels[name])
     problems += _death_dates(tables["death"], labels["death"])
     problems += _end_before_start(tables["drug_exposure"], labels["drug_exposure"])
+    for name, cols in _NOT_FUTURE.items():
+        problems += _future_dates(tables[name], cols, labels[name])
     if problems:
         raise CohortError(problems, f"{len(problems)} problem(s) in the OMOP rows")
+
+
+#: Date columns checked against today (a death in 2200 is a typo; the curated reader of
+#: ``aftercar report`` would refuse it in the derived cohort, blaming the derived file).
+_NOT_FUTURE = {"death": ("death_date",),
+               "observation_period": ("observation_period_end_date",),
+               "drug_exposure": ("drug_exposure_start_date", "drug_exposure_end_date"),
+               "procedure_occurrence": ("procedure_date",),
+               "measurement": ("measurement_date",)}  # fmt: skip
+
+
+def _future_dates(t: ibis.Table, cols: tuple[str, ...], label: str) -> list[Problem]:
+    """Dates after today in ``cols`` of ``t`` (one filter per table), a few quoted."""
+    cols = tuple(c for c in cols if c in t.columns)
+    if not cols:
+        return []
+    today = ibis.literal(dt.date.today())
+    late = [t[c] > today for c in cols]
+    bad = t.filter(ibis.or_(*late)).select("person_id", *cols).order_by("person_id")
+    problems = []
+    for r in bad.limit(_EXAMPLES).to_pyarrow().to_pylist():
+        c = next(c for c in cols if r[c] is not None and r[c] > dt.date.today())
+        problems.append(Problem(label, None, c, str(r[c]),
+                                f"person_id {r['person_id']}: a date after today",
+                                f"correct {c} (a date that has happened)"))  # fmt: skip
+    return problems
 
 
 def _primary_id(t: ibis.Table, col: str, label: str) -> list[Problem]:
