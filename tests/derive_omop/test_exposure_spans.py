@@ -37,7 +37,7 @@ def _instance(folder, how: str):
         de = de.append_column("drug_exposure_end_date", end)
     elif how == "days_supply":  # no end date column: start + days_supply - 1
         de = de.append_column("days_supply", pc.if_else(last, 98, 1).cast(pa.int64()))
-    else:  # an end before the start is not read: the row is a dose on its start date
+    else:  # an end before the start: an error (test_input_checks.py)
         de = de.append_column(
             "drug_exposure_end_date", pc.if_else(last, pa.scalar(D("2022-10-01")), start)
         )
@@ -51,8 +51,7 @@ def _instance(folder, how: str):
 
 
 @pytest.mark.parametrize(("how", "end"), [("end_date", D("2023-02-15")),
-                                          ("days_supply", D("2023-02-15")),
-                                          ("backwards", D("2023-01-05"))])  # fmt: skip
+                                          ("days_supply", D("2023-02-15"))])  # fmt: skip
 def test_an_oral_course_as_one_row_lengthens_its_line(tmp_path, how, end):
     src, local = _instance(tmp_path / "omop", how)
     lines = derive_omop(src, concepts=local).result.lines.to_pylist()
@@ -61,3 +60,12 @@ def test_an_oral_course_as_one_row_lengthens_its_line(tmp_path, how, end):
         ("2022-11-10", "forimtamig;pomalidomide"),
     ]
     assert lines[1]["end_date"] == end
+
+
+def test_an_end_before_the_start_stops_the_run(tmp_path):
+    """Read as a dose on its start date before: silently, where raw records stop (exit 2)."""
+    from aftercar.errors import CohortError
+
+    src, local = _instance(tmp_path / "omop", "backwards")
+    with pytest.raises(CohortError, match="drug_exposure_id 999: the end is before the start"):
+        derive_omop(src, concepts=local)

@@ -38,12 +38,14 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from aftercar.derive.omop.cohort import orphan_rows
 from aftercar.derive.omop.concepts import Concepts, load_concepts
 from aftercar.derive.omop.derive import (
     OmopDerivation,
     cohort_steps,
     derive_mapped,
     derive_tables,
+    empty_cohort,
     map_tables,
 )
 from aftercar.derive.omop.episodes import EPISODE_SCHEMA, EVENT_SCHEMA
@@ -83,6 +85,8 @@ class BatchedRun:
         ``step, persons``: the cohort attrition, summed over the batches.
     patients, lines, unused
         Rows written to ``patients``, ``lines`` and ``audit/attrition``.
+    orphans
+        Rows of no person (``person_id`` empty or not in ``person``) among ``unused``.
     batches
         Number of person batches.
     written
@@ -95,6 +99,7 @@ class BatchedRun:
     unused: int = 0
     batches: int = 0
     written: list[Path] = field(default_factory=list)
+    orphans: int = 0
 
 
 def person_batches(person: ibis.Table, batch_persons: int) -> list[tuple[int, int] | None]:
@@ -433,10 +438,13 @@ def _derive_batches(o: _Run, con, work: Path) -> tuple[BatchedRun, dict[str, Pat
             d = derive_tables(con, tables, o.concepts, o.rules, o.progress)
             _append(parts, d, 0, o.episodes)
             steps = d.cohort_steps
+        orphans = orphan_rows(tables).to_pyarrow()  # rows no batch reads
+        if orphans.num_rows:
+            parts.write("audit/attrition", _with(orphans, _PART, 1))
     finally:
         files = parts.close()
         close_source(con, o.source)
-    return BatchedRun(steps=steps, batches=len(batches)), files
+    return BatchedRun(steps=steps, batches=len(batches), orphans=orphans.num_rows), files
 
 
 def _finish(o: _Run, run: BatchedRun, parts: dict[str, Path], output: Path, fmt: str,
@@ -444,7 +452,8 @@ def _finish(o: _Run, run: BatchedRun, parts: dict[str, Path], output: Path, fmt:
     """Write every output file from the temporary ones (sorted when there were batches)."""
     con = engine(work / "spill")
     try:
-        written, rows = _write_outputs(con, parts, output, fmt, run.batches > 1)
+        sort = run.batches > 1 or run.orphans > 0  # the orphans: among the other rows
+        written, rows = _write_outputs(con, parts, output, fmt, sort)
         ext = "parquet" if fmt == "parquet" else "csv"
         steps_path = output / "audit" / f"omop_cohort.{ext}"
         if ext == "parquet":
@@ -503,7 +512,9 @@ def derive_omop_batched(
     Raises
     ------
     CohortError
-        Missing table or column, or unreadable myeloma measurements (exit 2).
+        Missing table or column, unusable rows (:func:`~aftercar.derive.omop.source.check_rows`),
+        unreadable myeloma measurements, or nobody in the cohort (raised after writing
+        the outputs and the audit) (exit 2).
     """
     rules = rules or load_rules()
     cmap = concepts if isinstance(concepts, Concepts) else load_concepts(concepts, rules)
@@ -522,6 +533,9 @@ def derive_omop_batched(
         _finish(o, run, parts, output, fmt, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    nobody = empty_cohort(run.steps, output)
+    if nobody is not None:
+        raise nobody
     return run
 
 

@@ -24,6 +24,7 @@ import ibis
 from aftercar.derive.omop import covariates, mapping
 from aftercar.derive.omop.concepts import Concepts
 from aftercar.derive.omop.mapping import OmopRaw
+from aftercar.derive.omop.source import PRIMARY_IDS
 from aftercar.derive.raw.rules import Rules
 from aftercar.errors import CohortError, Problem
 from aftercar.schema import Col
@@ -35,6 +36,8 @@ STEP_FU = "with a death date or an observation period"
 STEP_INDEX = "with a confirmed progression after the index CAR T"
 _NO_CAR_T = "no BCMA-directed CAR-T product in drug_exposure"
 _NO_FU = "neither a death date nor an observation period"
+NO_PERSON_ID = "no person_id"
+UNKNOWN_PERSON = "person_id not in the person table"
 
 
 def _index_car_t(con, adm: ibis.Table) -> ibis.Table:
@@ -108,7 +111,8 @@ def _unique_persons(persons: ibis.Table) -> None:
 
 def build(con, tables, concepts: Concepts, rules: Rules) -> OmopRaw:
     """Map an OMOP instance to raw tables of the cohort's persons (module docstring)."""
-    dx = con.create_table("_omop_dx", mapping.diagnoses(con, tables, concepts), overwrite=True)
+    dx = mapping.diagnoses(con, tables, concepts).semi_join(tables["person"], "person_id")
+    dx = con.create_table("_omop_dx", dx, overwrite=True)  # persons in person only
     _unique_persons(tables["person"].semi_join(dx, "person_id"))
     persons = con.create_table("_omop_persons", _persons(tables, dx), overwrite=True)
     ids = persons.select("person_id", Col.PATIENT_ID)
@@ -145,6 +149,22 @@ def build(con, tables, concepts: Concepts, rules: Rules) -> OmopRaw:
     return OmopRaw(raw, _steps(tables, dx, p), excluded, dx, cov_rows)
 
 
+def orphan_rows(tables) -> ibis.Table:
+    """``table, row, patient_id, reason``: the ``drug_exposure``, ``procedure_occurrence``
+    and ``measurement`` rows of no person (``person_id`` empty or not in ``person``), to
+    be listed in the attrition (the cohort reads the records of its persons only)."""
+    person = tables["person"].select("person_id")
+    parts = []
+    for name, col in PRIMARY_IDS.items():
+        t = tables[name]
+        o = t.anti_join(person, "person_id")
+        parts.append(o.select(table=ibis.literal(name), row=o[col].cast("int64"),
+                              **{Col.PATIENT_ID: o.person_id.cast("string")},
+                              reason=ibis.ifelse(o.person_id.isnull(), NO_PERSON_ID,
+                                                 UNKNOWN_PERSON)))  # fmt: skip
+    return ibis.union(*parts)
+
+
 def _steps(tables, dx: ibis.Table, p: ibis.Table) -> list[tuple[str, int]]:
     counts = p.aggregate(
         car_t=p[Col.CAR_T_DATE].notnull().sum(), fu=p._why.isnull().sum()
@@ -154,4 +174,5 @@ def _steps(tables, dx: ibis.Table, p: ibis.Table) -> list[tuple[str, int]]:
             (STEP_CAR_T, int(counts["car_t"] or 0)), (STEP_FU, int(counts["fu"] or 0))]  # fmt: skip
 
 
-__all__ = ["STEP_CAR_T", "STEP_FU", "STEP_INDEX", "STEP_MM", "STEP_PERSONS", "build"]
+__all__ = ["NO_PERSON_ID", "STEP_CAR_T", "STEP_FU", "STEP_INDEX", "STEP_MM", "STEP_PERSONS",
+           "UNKNOWN_PERSON", "build", "orphan_rows"]  # fmt: skip

@@ -12,7 +12,7 @@ OMOP row ids are carried as the raw ``row``: the audit and the attrition name
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import ibis
@@ -131,8 +131,39 @@ def derive_omop(
     cmap = concepts if isinstance(concepts, Concepts) else load_concepts(concepts, rules)
     tables = open_source(con, source, schema)
     out = derive_tables(con, tables, cmap, rules, progress)
+    orphans = cohort.orphan_rows(tables).to_pyarrow()
     close_source(con, source)
-    return out
+    return with_orphans(out, orphans)
+
+
+def with_orphans(d: OmopDerivation, orphans: pa.Table) -> OmopDerivation:
+    """``d`` with the rows of no person (:func:`cohort.orphan_rows`) in its attrition,
+    among the derivation's rows (ordered by table and row, as a batched run writes them)."""
+    if not orphans.num_rows:
+        return d
+    att = d.result.attrition
+    rest = pa.concat_tables([att.slice(d.n_excluded), orphans.cast(att.schema)])
+    rest = rest.sort_by([("table", "ascending"), ("row", "ascending")])
+    result = replace(d.result, attrition=pa.concat_tables([att.slice(0, d.n_excluded), rest]))
+    return replace(d, result=result)
+
+
+def empty_cohort(steps: pa.Table, output: str | Path) -> CohortError | None:
+    """The error of a derivation that found nobody (``None``: somebody), naming the first
+    cohort step with no person; ``output``: the folder with ``audit/omop_cohort``."""
+    persons = steps["persons"].to_pylist()
+    if persons and persons[-1] > 0:
+        return None
+    names = steps["step"].to_pylist()
+    first = next((i for i, n in enumerate(persons) if not n), len(persons) - 1)
+    fell = f"after {persons[first - 1]:,} {names[first - 1]}" if first else ""
+    return CohortError([Problem(str(Path(output) / "audit"), None, None, None,
+                                f"no person is left at step {first + 1} of the cohort "
+                                f"('{names[first]}') {fell}".rstrip(),
+                                "see audit/omop_cohort and audit/attrition for who left at "
+                                "which step; check the concept mappings (--concepts) and "
+                                "the tables that step reads")],
+                       "the OMOP cohort is empty (the audit was written)")  # fmt: skip
 
 
 def derive_tables(
@@ -197,5 +228,6 @@ def derive_mapped(con, om: OmopRaw, concepts: Concepts, rules: Rules,
     return OmopDerivation(result, cohort_steps(om, res.patients.num_rows), dx.to_pyarrow(),
                           concepts, excluded.num_rows)  # fmt: skip
 
+
 __all__ = ["OMOP_TABLES", "OmopDerivation", "cohort_steps", "derive_mapped", "derive_omop",
-           "derive_tables", "map_tables"]  # fmt: skip
+           "derive_tables", "empty_cohort", "map_tables", "with_orphans"]  # fmt: skip

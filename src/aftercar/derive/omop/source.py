@@ -8,6 +8,7 @@ are reported at once, each naming the table, the column and a fix (exit 2).
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import ibis
@@ -36,32 +37,44 @@ OPTIONAL: dict[str, tuple[str, ...]] = {
     "care_site": ("care_site_id", "care_site_name"),
     "observation": ("observation_id", "person_id", "observation_concept_id", "observation_date",
                     "value_as_number", "value_as_concept_id"),
-}
+}  # fmt: skip
 _EXTS = ("parquet", "csv")
 _ALIAS = "omop_source"
 
 
 def _file_of(folder: Path, name: str) -> Path | None:
+    """The file (or partitioned Parquet folder) of table ``name``; two of them (a
+    ``person.csv`` beside a ``person.parquet``, say) stop the run: which one is meant?"""
+    found: list[Path] = []
     for ext in _EXTS:
         for f in (folder / f"{name}.{ext}", folder / f"{name.upper()}.{ext}"):
-            if f.is_file():
-                return f
+            if f.is_file() and not any(f.samefile(g) for g in found):  # case-blind disks
+                found.append(f)
     d = folder / name  # a partitioned Parquet folder
-    return d if d.is_dir() and any(d.glob("*.parquet")) else None
+    if d.is_dir() and any(d.glob("*.parquet")):
+        found.append(d)
+    if len(found) > 1:
+        raise CohortError([Problem(str(folder), None, None, ", ".join(f.name for f in found),
+                                   f"the OMOP table '{name}' is given by {len(found)} files",
+                                   "keep one file per table: remove or rename the others",
+                                   rule="ambiguous_file")],
+                          f"{folder}: more than one file for the table '{name}'")  # fmt: skip
+    return found[0] if found else None
 
 
-def _from_folder(con, folder: Path) -> tuple[dict[str, ibis.Table], str]:
-    out = {}
+def _from_folder(con, folder: Path) -> tuple[dict[str, ibis.Table], dict[str, Path]]:
+    out, files = {}, {}
     for name in (*REQUIRED, *OPTIONAL):
         f = _file_of(folder, name)
         if f is None:
             continue
+        files[name] = f
         if f.suffix == ".csv":
             out[name] = con.read_csv(str(f), table_name=f"omop_{name}")
         else:
             path = str(f / "*.parquet") if f.is_dir() else str(f)
             out[name] = con.read_parquet(path, table_name=f"omop_{name}")
-    return out, str(folder)
+    return out, files
 
 
 def list_tables(con, database: str) -> set[str]:
@@ -124,8 +137,11 @@ def open_source(con, source: str | Path, schema: str | None = None) -> dict[str,
         Source not found, or a table / column aftercar reads is missing.
     """
     path = Path(source)
+    files: dict[str, Path] = {}
+    if getattr(con, "name", None) == "duckdb":  # a zone-aware timestamp's date: in UTC, as
+        con.raw_sql("SET TimeZone = 'UTC'")  # on Spark, whatever the machine's zone
     if path.is_dir():
-        tables, where = _from_folder(con, path)
+        (tables, files), where = _from_folder(con, path), str(path)
     elif path.is_file():
         tables, where = _attach(con, path, schema), str(path)
     elif hasattr(con, "list_tables") and not path.suffix:
@@ -134,12 +150,33 @@ def open_source(con, source: str | Path, schema: str | None = None) -> dict[str,
         raise CohortError([Problem(str(source), None, None, None, "no such file or folder",
                                    "give a DuckDB file or a folder of Parquet/CSV tables")],
                           f"{source}: OMOP source not found")  # fmt: skip
-    check_tables(tables, where)
+    check_tables(tables, where, files)
+    check_rows(tables, {n: str(files[n]) if n in files else f"{where}/{n}" for n in tables})
     return tables
 
 
-def check_tables(tables: dict[str, ibis.Table], where: str) -> None:
-    """Raise :class:`CohortError` naming every missing table and column."""
+def check_tables(tables: dict[str, ibis.Table], where: str,
+                 files: dict[str, Path] | None = None) -> None:  # fmt: skip
+    """Raise :class:`CohortError` naming every missing table and column, every id column
+    with a fractional value and every date column stored with a time zone other than UTC
+    (``files``: the file of each table, whose Arrow schema may name that zone); then give
+    every column its CDM type."""
+    problems = _missing(tables, where)
+    if problems:
+        raise CohortError(problems, f"{len(problems)} problem(s) in the OMOP source {where}")
+    for name, t in tables.items():  # OMOP names are lower case; some exports are not
+        if any(c != c.lower() for c in t.columns):
+            t = t.rename({c.lower(): c for c in t.columns})
+        tables[name] = t
+        file = (files or {}).get(name)
+        problems += _type_problems(t, str(file) if file else f"{where}/{name}", file)
+    if problems:
+        raise CohortError(problems, f"{len(problems)} problem(s) in the OMOP source {where}")
+    for name, t in tables.items():
+        tables[name] = _typed(t)
+
+
+def _missing(tables: dict[str, ibis.Table], where: str) -> list[Problem]:
     problems = []
     for name in REQUIRED:
         if name not in tables:
@@ -150,17 +187,73 @@ def check_tables(tables: dict[str, ibis.Table], where: str) -> None:
         if name not in tables:
             continue
         have = {c.lower() for c in tables[name].columns}
-        for c in cols:
-            if c not in have:
-                problems.append(Problem(f"{where}/{name}", 1, c, None, "column is missing",
-                                        f"add the OMOP CDM 5.4 column {name}.{c} "
-                                        "(it may hold nulls)"))  # fmt: skip
-    if problems:
-        raise CohortError(problems, f"{len(problems)} problem(s) in the OMOP source {where}")
-    for name, t in tables.items():  # OMOP names are lower case; some exports are not
-        if any(c != c.lower() for c in t.columns):
-            t = t.rename({c.lower(): c for c in t.columns})
-        tables[name] = _typed(t)
+        problems += [Problem(f"{where}/{name}", 1, c, None, "column is missing",
+                             f"add the OMOP CDM 5.4 column {name}.{c} (it may hold nulls)")
+                     for c in cols if c not in have]  # fmt: skip
+    return problems
+
+
+_EXAMPLES = 5  # values quoted per problem
+_UTC = frozenset({"UTC", "Etc/UTC", "Z", "+00:00", "GMT"})
+
+
+def _examples(t: ibis.Table, column: str, bad: ibis.Value) -> list:
+    rows = t.filter(bad).select(column).distinct().order_by(column).limit(_EXAMPLES)
+    return rows.to_pyarrow()[column].to_pylist()
+
+
+def _arrow_zone(file: Path | None, column: str) -> str | None:
+    """The time zone a Parquet file's Arrow schema gives ``column`` (DuckDB reads every
+    zone-aware timestamp as UTC and keeps no zone), else ``None``."""
+    if file is None or file.suffix == ".csv":
+        return None
+    import pyarrow.parquet as pq
+
+    part = next(iter(sorted(file.glob("*.parquet"))), None) if file.is_dir() else file
+    try:
+        schema = pq.read_schema(part)
+    except (OSError, TypeError, ValueError):  # not Parquet: the engine says so later
+        return None
+    field = next((f for f in schema if f.name.lower() == column), None)
+    return getattr(field.type, "tz", None) if field is not None else None
+
+
+def _type_problems(t: ibis.Table, label: str, file: Path | None) -> list[Problem]:
+    """Id columns with a fractional value (cast, 1.5 would be person 2) and date columns
+    stored as a time-zone-aware timestamp whose UTC date is not the recorded date."""
+    problems = []
+    for c, typ in t.schema().items():
+        want = _cdm_type(c)
+        if want == "int64" and (typ.is_floating() or typ.is_decimal()):
+            bad = _examples(t, c, t[c] != t[c].floor())
+            if bad:
+                problems.append(Problem(label, None, c, ", ".join(map(str, bad)),
+                                        "an id that is not a whole number",
+                                        f"give {c} as an integer (the OMOP CDM type); a "
+                                        "rounded id would name another record"))  # fmt: skip
+        elif want == "date" and typ.is_timestamp() and typ.timezone is not None:
+            problems += _zoned(t, c, label, _arrow_zone(file, c))
+    return problems
+
+
+def _zoned(t: ibis.Table, c: str, label: str, zone: str | None) -> list[Problem]:
+    """A zone-aware date column: read as its UTC date when its zone is UTC, or when unknown
+    (a DuckDB TIMESTAMPTZ) and every value is at 00:00 UTC; otherwise the calendar date
+    depends on a zone aftercar cannot see."""
+    fix = (f"store {c} as a DATE holding the local calendar date (or as a timestamp "
+           "without time zone of the local wall-clock time)")  # fmt: skip
+    if zone is not None and zone not in _UTC:
+        why = ("a date stored as a timestamp with a time zone other than UTC (its UTC date "
+               "may be the day before or after)")  # fmt: skip
+        return [Problem(label, None, c, zone, why, fix)]
+    if zone is not None:
+        return []
+    bad = _examples(t, c, t[c].epoch_seconds() % 86400 != 0)
+    if not bad:
+        return []
+    why = ("a date stored as a timestamp with a time zone, not at midnight UTC (the zone "
+           "it was recorded in is not stored: its calendar date is unknown)")  # fmt: skip
+    return [Problem(label, None, c, ", ".join(str(v) for v in bad), why, fix)]
 
 
 #: Integer and decimal CDM columns read here whose names do not say their type.
@@ -191,4 +284,108 @@ def _typed(t: ibis.Table) -> ibis.Table:
     return t.mutate(**casts) if casts else t
 
 
-__all__ = ["OPTIONAL", "REQUIRED", "check_tables", "close_source", "list_tables", "open_source"]
+#: OMOP tables whose rows the audit and the attrition name by their primary id.
+PRIMARY_IDS = {"drug_exposure": "drug_exposure_id",
+               "procedure_occurrence": "procedure_occurrence_id",
+               "measurement": "measurement_id"}  # fmt: skip
+
+
+def check_rows(tables: dict[str, ibis.Table], labels: dict[str, str]) -> None:
+    """Raise :class:`CohortError` naming each row aftercar cannot use as the CDM defines it.
+
+    An empty ``person`` table; a missing or repeated primary id of ``drug_exposure``,
+    ``procedure_occurrence`` or ``measurement`` (the audit names rows by it); two
+    ``death`` dates of one person; a ``drug_exposure_end_date`` before its start; a date
+    after today (:data:`_NOT_FUTURE`). One aggregate per table and check; a few examples
+    of each are quoted.
+    """
+    if not tables["person"].limit(1).count().to_pyarrow().as_py():
+        raise CohortError([Problem(labels["person"], None, None, None,
+                                   "the person table is empty",
+                                   "export the person rows of the instance")],
+                          "the OMOP person table is empty")  # fmt: skip
+    problems = []
+    for name, col in PRIMARY_IDS.items():
+        problems += _primary_id(tables[name], col, labels[name])
+    problems += _death_dates(tables["death"], labels["death"])
+    problems += _end_before_start(tables["drug_exposure"], labels["drug_exposure"])
+    for name, cols in _NOT_FUTURE.items():
+        problems += _future_dates(tables[name], cols, labels[name])
+    if problems:
+        raise CohortError(problems, f"{len(problems)} problem(s) in the OMOP rows")
+
+
+#: Date columns checked against today (a death in 2200 is a typo; the curated reader of
+#: ``aftercar report`` would refuse it in the derived cohort, blaming the derived file).
+_NOT_FUTURE = {"death": ("death_date",),
+               "observation_period": ("observation_period_end_date",),
+               "drug_exposure": ("drug_exposure_start_date", "drug_exposure_end_date"),
+               "procedure_occurrence": ("procedure_date",),
+               "measurement": ("measurement_date",)}  # fmt: skip
+
+
+def _future_dates(t: ibis.Table, cols: tuple[str, ...], label: str) -> list[Problem]:
+    """Dates after today in ``cols`` of ``t`` (one filter per table), a few quoted."""
+    cols = tuple(c for c in cols if c in t.columns)
+    if not cols:
+        return []
+    today = ibis.literal(dt.date.today())
+    late = [t[c] > today for c in cols]
+    bad = t.filter(ibis.or_(*late)).select("person_id", *cols).order_by("person_id")
+    problems = []
+    for r in bad.limit(_EXAMPLES).to_pyarrow().to_pylist():
+        c = next(c for c in cols if r[c] is not None and r[c] > dt.date.today())
+        problems.append(Problem(label, None, c, str(r[c]),
+                                f"person_id {r['person_id']}: a date after today",
+                                f"correct {c} (a date that has happened)"))  # fmt: skip
+    return problems
+
+
+def _primary_id(t: ibis.Table, col: str, label: str) -> list[Problem]:
+    """A NULL or repeated primary id (the CDM primary key): rows it cannot name."""
+    n = t.group_by(col).aggregate(_n=t.count())
+    bad = n.filter((n._n > 1) | n[col].isnull()).order_by([n[col].isnull().desc(), col])
+    rows = bad.limit(_EXAMPLES + 1).to_pyarrow().to_pylist()
+    problems = []
+    for r in rows[:_EXAMPLES]:
+        if r[col] is None:
+            problems.append(Problem(label, None, col, None, f"{r['_n']} row(s) have no {col}",
+                                    f"give every row its {col} (the CDM primary key)"))  # fmt: skip
+        else:
+            problems.append(Problem(label, None, col, str(r[col]),
+                                    f"{r['_n']} rows have this {col}",
+                                    f"keep one row per {col} (the CDM primary key): remove "
+                                    "the copy, or give the other record its own id"))  # fmt: skip
+    if len(rows) > _EXAMPLES:
+        problems.append(Problem(label, None, col, None, f"more repeated {col} values",
+                                "see the ones above"))  # fmt: skip
+    return problems
+
+
+def _death_dates(de: ibis.Table, label: str) -> list[Problem]:
+    """Two different death dates of one person (which one is true?)."""
+    g = de.group_by("person_id").aggregate(_first=de.death_date.min(), _last=de.death_date.max())
+    bad = g.filter(g._first != g._last).order_by("person_id").limit(_EXAMPLES)
+    return [Problem(label, None, "death_date", f"{r['_first']}, {r['_last']}",
+                    f"person_id {r['person_id']} has more than one death date",
+                    "keep one death row per person (the true date)")
+            for r in bad.to_pyarrow().to_pylist()]  # fmt: skip
+
+
+def _end_before_start(de: ibis.Table, label: str) -> list[Problem]:
+    """A ``drug_exposure_end_date`` before its start (an exposure cannot end before it
+    starts; ``aftercar derive RAWDIR`` refuses the same ``end_date``)."""
+    if "drug_exposure_end_date" not in de.columns:
+        return []
+    bad = de.filter(de.drug_exposure_end_date < de.drug_exposure_start_date)
+    rows = bad.order_by("drug_exposure_id").limit(_EXAMPLES).to_pyarrow().to_pylist()
+    return [Problem(label, None, "drug_exposure_end_date", str(r["drug_exposure_end_date"]),
+                    f"drug_exposure_id {r['drug_exposure_id']}: the end is before the start "
+                    f"({r['drug_exposure_start_date']})",
+                    "give the last day of the exposure (on or after the start), or leave "
+                    "drug_exposure_end_date empty for a dose on the start date")
+            for r in rows]  # fmt: skip
+
+
+__all__ = ["OPTIONAL", "PRIMARY_IDS", "REQUIRED", "check_rows", "check_tables", "close_source",
+           "list_tables", "open_source"]  # fmt: skip

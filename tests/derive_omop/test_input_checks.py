@@ -1,0 +1,255 @@
+"""OMOP rows aftercar cannot use as the CDM defines them: listed with a reason (rows of no
+person) or an error naming table, column and value with a fix (exit 2), never silent.
+
+Found by a helper's fuzzing of the CLI (rows of unknown persons vanished, 1.5 was
+person 2, a +09:00 midnight was the day before, an empty person table gave exit 0).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import ibis
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+from handmade import EXPECTED, LOCAL_TOML, tables
+
+from aftercar.cli import main
+from aftercar.derive.omop import derive_omop
+from aftercar.derive.omop.source import open_source
+from aftercar.errors import CohortError
+
+D = dt.date.fromisoformat
+
+
+def _instance(folder, fmt: str = "parquet", **changed: pa.Table):
+    """The hand-made instance with some tables replaced; ``(folder, local concepts)``."""
+    folder.mkdir(parents=True)
+    for name, t in {**tables(), **changed}.items():
+        if fmt == "parquet":
+            pq.write_table(t, folder / f"{name}.parquet")
+        else:
+            pacsv.write_csv(t, folder / f"{name}.csv")
+    local = folder.parent / "local.toml"
+    local.write_text(LOCAL_TOML, encoding="utf-8")
+    return folder, local
+
+
+def _plus(name: str, **row) -> pa.Table:
+    """Table ``name`` of the instance with one more row (other columns null)."""
+    t = tables()[name]
+    extra = pa.Table.from_pylist([{c: row.get(c) for c in t.column_names}], schema=t.schema)
+    return pa.concat_tables([t, extra])
+
+
+def _open_error(src) -> str:
+    with pytest.raises(CohortError) as err:
+        open_source(ibis.duckdb.connect(), src)
+    return str(err.value)
+
+
+def test_rows_of_no_person_are_listed_and_counts_only_count_persons(tmp_path, capsys):
+    de = _plus(
+        "drug_exposure",
+        drug_exposure_id=9001,
+        person_id=999,
+        drug_concept_id=741578,
+        drug_exposure_start_date=D("2022-07-01"),
+        drug_source_value="TECVAYLI",
+    )
+    me = _plus(
+        "measurement",
+        measurement_id=9002,
+        person_id=None,
+        measurement_concept_id=3046299,
+        measurement_date=D("2022-07-01"),
+        value_as_number=1.0,
+    )
+    po = _plus(
+        "procedure_occurrence",
+        procedure_occurrence_id=9003,
+        person_id=999,
+        procedure_concept_id=927059,
+        procedure_date=D("2021-11-20"),
+    )
+    co = _plus(
+        "condition_occurrence",
+        person_id=999,
+        condition_concept_id=437233,
+        condition_start_date=D("2020-01-01"),
+    )  # myeloma of nobody: not counted
+    src, local = _instance(
+        tmp_path / "omop",
+        drug_exposure=de,
+        measurement=me,
+        procedure_occurrence=po,
+        condition_occurrence=co,
+    )
+    want = {
+        ("drug_exposure", 9001, "999", "person_id not in the person table"),
+        ("measurement", 9002, None, "no person_id"),
+        ("procedure_occurrence", 9003, "999", "person_id not in the person table"),
+    }
+    d = derive_omop(src, concepts=local)
+    rows = {tuple(r.values()) for r in d.result.attrition.to_pylist()}
+    assert want <= rows
+    assert d.cohort_steps["persons"].to_pylist() == EXPECTED["steps"]
+    out = tmp_path / "out"
+    assert main(["derive", "--omop", str(src), "--concepts", str(local), "-o", str(out)]) == 0
+    written = pacsv.read_csv(out / "audit" / "attrition.csv").to_pylist()
+    assert want <= {
+        (
+            r["table"],
+            r["row"],
+            None if r["patient_id"] is None else str(r["patient_id"]),
+            r["reason"],
+        )
+        for r in written
+    }
+    # the one-run attrition and the batched file hold the same rows in the same order
+    assert [(r["table"], r["row"]) for r in written] == [
+        (r["table"], r["row"]) for r in d.result.attrition.to_pylist()
+    ]
+    steps = pacsv.read_csv(out / "audit" / "omop_cohort.csv")["persons"].to_pylist()
+    assert steps == EXPECTED["steps"]
+
+
+@pytest.mark.parametrize(("table", "column", "row"), [
+    ("measurement", "measurement_id", {"person_id": 1, "measurement_concept_id": 3046299}),
+    ("drug_exposure", "drug_exposure_id", {"person_id": 1, "drug_concept_id": 741578}),
+])  # fmt: skip
+def test_a_row_without_its_primary_id_is_an_error(tmp_path, table, column, row):
+    src, _ = _instance(tmp_path / "omop", **{table: _plus(table, **row)})
+    text = _open_error(src)
+    assert f"{table}.parquet" in text and column in text and "1 row(s) have no" in text
+
+
+def test_a_repeated_primary_id_is_an_error(tmp_path):
+    de = tables()["drug_exposure"]
+    src, _ = _instance(tmp_path / "omop", drug_exposure=pa.concat_tables([de, de.slice(3, 1)]))
+    text = _open_error(src)
+    assert "drug_exposure_id" in text and "2 rows have this" in text and "'104'" in text
+
+
+def test_two_death_dates_of_one_person_are_an_error_one_repeated_date_is_not(tmp_path):
+    death = pa.table({"person_id": [2, 2], "death_date": [D("2023-01-01"), D("2023-02-01")]})
+    src, _ = _instance(tmp_path / "omop", death=death)
+    text = _open_error(src)
+    assert "person_id 2 has more than one death date" in text
+    assert "2023-01-01, 2023-02-01" in text
+    same = pa.table({"person_id": [2, 2], "death_date": [D("2023-01-01")] * 2})
+    src, _ = _instance(tmp_path / "omop2", death=same)
+    open_source(ibis.duckdb.connect(), src)
+
+
+def test_an_exposure_ending_before_it_starts_is_an_error(tmp_path):
+    de = tables()["drug_exposure"]
+    end = pa.array([D("2000-01-01")] + [None] * (de.num_rows - 1), pa.date32())
+    src, _ = _instance(tmp_path / "omop", drug_exposure=de.append_column(
+        "drug_exposure_end_date", end))  # fmt: skip
+    text = _open_error(src)
+    assert "drug_exposure_id 101: the end is before the start (2022-01-10)" in text
+    assert "'2000-01-01'" in text and "drug_exposure_end_date" in text
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_fractional_id_is_an_error_not_another_person(tmp_path, fmt, capsys):
+    de = tables()["drug_exposure"]
+    pid = de["person_id"].cast(pa.float64()).to_pylist()
+    pid[5] = 1.5
+    de = de.set_column(1, "person_id", pa.array(pid))
+    src, local = _instance(tmp_path / "omop", fmt, drug_exposure=de)
+    assert main(["derive", "--omop", str(src), "--concepts", str(local),
+                 "-o", str(tmp_path / "out")]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert f"drug_exposure.{fmt}" in err and "'person_id'" in err and "'1.5'" in err
+    assert "not a whole number" in err and "Traceback" not in err
+
+
+def _zoned_death(zone: str, local_midnight: bool) -> pa.Table:
+    day = dt.datetime(2022, 12, 1, tzinfo=dt.timezone(dt.timedelta(hours=9)) if local_midnight
+                      else dt.UTC)  # fmt: skip
+    return pa.table({"person_id": [1], "death_date": pa.array([day], pa.timestamp("us", zone))})
+
+
+def test_a_date_stored_in_a_time_zone_other_than_utc_is_an_error(tmp_path):
+    src, _ = _instance(tmp_path / "omop", death=_zoned_death("+09:00", True))
+    text = _open_error(src)
+    assert "death.parquet" in text and "death_date" in text and "'+09:00'" in text
+    assert "store death_date as a DATE" in text
+
+
+def test_a_utc_timestamp_date_is_its_utc_date_on_any_session_zone(tmp_path):
+    src, _ = _instance(tmp_path / "omop", death=_zoned_death("UTC", False))
+    con = ibis.duckdb.connect()
+    con.raw_sql("SET TimeZone = 'America/New_York'")  # a cast would give 2022-11-30
+    death = open_source(con, src)["death"].to_pyarrow()
+    assert death["death_date"].to_pylist() == [D("2022-12-01")]
+
+
+def test_a_duckdb_timestamptz_date_is_read_at_utc_midnight_else_an_error(tmp_path):
+    for name, value, ok in (("utc", "2022-12-01 00:00:00+00", True),
+                            ("tokyo", "2022-12-01 00:00:00+09", False)):  # fmt: skip
+        db = tmp_path / f"{name}.duckdb"
+        con = duckdb.connect(str(db))
+        for tname, t in tables().items():
+            con.register("t", t)
+            con.execute(f"CREATE TABLE {tname} AS SELECT * FROM t")
+            con.unregister("t")
+        con.execute("DROP TABLE death")
+        con.execute(f"CREATE TABLE death AS SELECT 1 AS person_id, "
+                    f"TIMESTAMPTZ '{value}' AS death_date")  # fmt: skip
+        con.close()
+        if ok:
+            death = open_source(ibis.duckdb.connect(), db)["death"].to_pyarrow()
+            assert death["death_date"].to_pylist() == [D("2022-12-01")]
+        else:
+            text = _open_error(db)
+            assert "death_date" in text and "not at midnight UTC" in text
+
+
+def test_an_empty_person_table_is_an_error(tmp_path, capsys):
+    src, local = _instance(tmp_path / "omop", "csv", person=tables()["person"].slice(0, 0))
+    assert main(["derive", "--omop", str(src), "--concepts", str(local),
+                 "-o", str(tmp_path / "out")]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "person.csv" in err and "the person table is empty" in err
+
+
+def test_a_cohort_nobody_enters_is_exit_2_after_writing_the_audit(tmp_path, capsys):
+    co = tables()["condition_occurrence"]
+    co = co.set_column(1, "condition_concept_id", pa.array([0] * co.num_rows, pa.int64()))
+    src, local = _instance(tmp_path / "omop", condition_occurrence=co)
+    out = tmp_path / "out"
+    assert main(["derive", "--omop", str(src), "--concepts", str(local), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "the OMOP cohort is empty" in err and "step 2" in err and "omop_cohort" in err
+    steps = pacsv.read_csv(out / "audit" / "omop_cohort.csv")["persons"].to_pylist()
+    assert steps == [4, 0, 0, 0, 0]
+
+
+def test_a_table_given_as_csv_and_parquet_is_an_error(tmp_path, capsys):
+    src, local = _instance(tmp_path / "omop")
+    pacsv.write_csv(tables()["person"].slice(0, 1), src / "person.csv")
+    assert main(["derive", "--omop", str(src), "--concepts", str(local),
+                 "-o", str(tmp_path / "out")]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "person.parquet" in err and "person.csv" in err and "one file per table" in err
+
+
+def test_a_date_after_today_is_an_error_naming_the_person(tmp_path, capsys):
+    death = pa.table({"person_id": [1], "death_date": [D("2200-01-01")]})
+    op = tables()["observation_period"]
+    ends = op["observation_period_end_date"].to_pylist()
+    ends[2] = D("2199-12-31")
+    op = op.set_column(1, "observation_period_end_date", pa.array(ends, pa.date32()))
+    src, local = _instance(tmp_path / "omop", "csv", death=death, observation_period=op)
+    args = ["derive", "--omop", str(src), "--concepts", str(local), "-o", str(tmp_path / "o")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "death.csv" in err and "person_id 1: a date after today" in err
+    assert "'2200-01-01'" in err and "death_date" in err
+    assert "observation_period.csv" in err and "person_id 3" in err and "2199-12-31" in err
