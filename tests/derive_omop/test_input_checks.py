@@ -231,6 +231,22 @@ def test_a_cohort_nobody_enters_is_exit_2_after_writing_the_audit(tmp_path, caps
     assert steps == [4, 0, 0, 0, 0]
 
 
+def test_the_one_run_path_stops_on_an_empty_cohort_too(tmp_path):
+    """``--engine spark`` without batches writes through ``_omop_one_run``: run here on a
+    DuckDB connection (the same code), so that no Spark session is started."""
+    from aftercar.cli.derive import _omop_one_run, _OmopOptions
+    from aftercar.derive.raw.rules import load_rules
+
+    co = tables()["condition_occurrence"]
+    co = co.set_column(1, "condition_concept_id", pa.array([0] * co.num_rows, pa.int64()))
+    src, local = _instance(tmp_path / "omop", condition_occurrence=co)
+    o = _OmopOptions(schema=None, engine="duckdb", concepts=local, episodes=False,
+                     batch_persons=0)  # fmt: skip
+    with pytest.raises(CohortError, match="the OMOP cohort is empty"):
+        _omop_one_run(str(src), tmp_path / "out", load_rules(), "csv", o, lambda _s: None)
+    assert (tmp_path / "out" / "audit" / "omop_cohort.csv").is_file()
+
+
 def test_a_table_given_as_csv_and_parquet_is_an_error(tmp_path, capsys):
     src, local = _instance(tmp_path / "omop")
     pacsv.write_csv(tables()["person"].slice(0, 1), src / "person.csv")

@@ -211,12 +211,16 @@ def _omop_one_run(source: str, output: Path, rules, fmt: str, o: _OmopOptions, s
     """Spark (it spills by itself): one run, its outputs held as Arrow."""
     from aftercar.backends import connect
     from aftercar.derive.omop import BatchedRun, derive_omop, write_omop_derivation
+    from aftercar.derive.omop.derive import empty_cohort
 
     d = derive_omop(source, con=connect(o.engine), schema=o.schema, concepts=o.concepts,
                     rules=rules, progress=step)  # fmt: skip
     step("writing")
     written = write_omop_derivation(d, output, fmt, episodes=o.episodes, source=source,
                                     schema=o.schema)  # fmt: skip
+    nobody = empty_cohort(d.cohort_steps, output)  # written first: the audit says why
+    if nobody is not None:
+        raise nobody
     r = d.result
     return BatchedRun(d.cohort_steps, r.patients.num_rows, r.lines.num_rows,
                       r.attrition.num_rows, 1, written)  # fmt: skip
