@@ -317,7 +317,7 @@ def check_rows(tables: dict[str, ibis.Table], labels: dict[str, str]) -> None:
 
 #: Date columns checked against today (a death in 2200 is a typo; the curated reader of
 #: ``aftercar report`` would refuse it in the derived cohort, blaming the derived file).
-_NOT_FUTURE = {"death": ("death_date",),
+_NOT_FUTURE = {"death": (Col.DEATH_DATE,),
                "observation_period": ("observation_period_end_date",),
                "drug_exposure": ("drug_exposure_start_date", "drug_exposure_end_date"),
                "procedure_occurrence": ("procedure_date",),
@@ -366,7 +366,7 @@ def _death_dates(de: ibis.Table, label: str) -> list[Problem]:
     """Two different death dates of one person (which one is true?)."""
     g = de.group_by("person_id").aggregate(_first=de.death_date.min(), _last=de.death_date.max())
     bad = g.filter(g._first != g._last).order_by("person_id").limit(_EXAMPLES)
-    return [Problem(label, None, "death_date", f"{r['_first']}, {r['_last']}",
+    return [Problem(label, None, Col.DEATH_DATE, f"{r['_first']}, {r['_last']}",
                     f"person_id {r['person_id']} has more than one death date",
                     "keep one death row per person (the true date)")
             for r in bad.to_pyarrow().to_pylist()]  # fmt: skip
