@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import matplotlib as mpl
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
 
 from aftercar.report.model import CategoryStyle
 from aftercar.schema import response_levels
@@ -161,13 +162,32 @@ def new_figure(width: float, height: float) -> Figure:
     return fig
 
 
+#: Resolution of the PNG figures (Word tables and the docx report).
+PNG_DPI = 200
+
+
+def _tight_bbox(fig: Figure) -> Bbox:
+    """The figure's tight bounding box (inches) with :data:`RC`'s padding, from one
+    layout pass: what ``savefig.bbox = "tight"`` computes for every file it writes."""
+    dpi = fig.dpi
+    fig.set_dpi(PNG_DPI)  # text extents as the PNG draws them (hinting varies with dpi)
+    try:
+        fig.draw_without_rendering()
+        bbox = fig.get_tightbbox(fig.canvas.get_renderer())
+    finally:
+        fig.set_dpi(dpi)
+    return bbox.padded(mpl.rcParams["savefig.pad_inches"])
+
+
 def save(fig: Figure, key: str, title: str, caption: str) -> FigureOutput:
     """Render ``fig`` to SVG and 200-dpi PNG (inside :func:`figure_style`)."""
     meta_svg = {"Date": None, "Creator": "aftercar", "Format": None, "Type": None}
+    bbox = _tight_bbox(fig)  # once for both formats ('tight' would lay out each again)
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata=meta_svg)
+    fig.savefig(buf, format="svg", metadata=meta_svg, bbox_inches=bbox)
     png = io.BytesIO()
-    fig.savefig(png, format="png", dpi=200, metadata={"Software": "aftercar"})
+    fig.savefig(png, format="png", dpi=PNG_DPI, metadata={"Software": "aftercar"},
+                bbox_inches=bbox)  # fmt: skip
     return FigureOutput(
         key=key, title=title, caption=caption, svg=buf.getvalue(), png=png.getvalue()
     )
