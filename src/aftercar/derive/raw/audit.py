@@ -174,17 +174,18 @@ def _assessed(index_a, line_a) -> ibis.Table:
     return ia.union(la)
 
 
-def _rows_by_date(norm: ibis.Table, dates: ibis.Table, name: str) -> ibis.Table:
-    """``patient_id, date, <name>``: the raw rows (IMWG tests only) of each visit of ``dates``."""
-    ok = norm.filter(norm.param.notnull()).semi_join(dates, [Col.PATIENT_ID, "date"])
-    return ok.group_by([Col.PATIENT_ID, "date"]).aggregate(**{name: _joined(ok.row, " ")})
+def _visit_rows(con, u: ibis.Table, norm: ibis.Table) -> ibis.Table:
+    """``patient_id, date, rows``: the raw rows (IMWG tests only) of every assessment or
+    baseline visit, materialised once for the assessments and the lab attrition."""
+    d = u.select(Col.PATIENT_ID, "date").union(u.select(Col.PATIENT_ID, date=u.b_date))
+    ok = norm.filter(norm.param.notnull()).semi_join(d.distinct(), [Col.PATIENT_ID, "date"])
+    rows = ok.group_by([Col.PATIENT_ID, "date"]).aggregate(rows=_joined(ok.row, " "))
+    return con.create_table("_visit_rows", rows, overwrite=True)
 
 
-def _audit_assessments(u: ibis.Table, norm: ibis.Table) -> ibis.Table:
-    u = u.left_join(_rows_by_date(norm, u, "lab_rows"), [Col.PATIENT_ID, "date"])
-    bd = u.select(Col.PATIENT_ID, date=u.b_date).distinct()
-    base = _rows_by_date(norm, bd, "baseline_rows").rename(b_date="date")
-    u = u.left_join(base, [Col.PATIENT_ID, "b_date"])
+def _audit_assessments(u: ibis.Table, vr: ibis.Table) -> ibis.Table:
+    u = u.left_join(vr.rename(lab_rows="rows"), [Col.PATIENT_ID, "date"])
+    u = u.left_join(vr.rename(b_date="date", baseline_rows="rows"), [Col.PATIENT_ID, "b_date"])
     code = u.level.cases(*[(i, c) for i, c in enumerate(CODES)])
     conf = u.confirmed_level.cases(*[(i, c) for i, c in enumerate(CODES)])
     return u.select(Col.PATIENT_ID, Col.LINE, "date", parameter=u.param, baseline_date=u.b_date,
@@ -243,16 +244,12 @@ _NOT_ASSESSED = ("visit that is neither an assessment nor a baseline of any line
                  "assessment")  # fmt: skip
 
 
-def _visit_dates(u: ibis.Table) -> ibis.Table:
-    """``patient_id, date, seen``: every assessment or baseline date of the audit."""
-    d = u.select(Col.PATIENT_ID, "date").union(u.select(Col.PATIENT_ID, date=u.b_date))
-    return d.distinct().mutate(seen=ibis.literal(True))
-
-
-def _lab_attrition(norm: ibis.Table, index: ibis.Table, u: ibis.Table, rules: Rules):
+def _lab_attrition(norm: ibis.Table, index: ibis.Table, vr: ibis.Table, rules: Rules):
     back = rules.get("measurable", "baseline_lookback_days")
     n = norm.join(index.select(Col.PATIENT_ID, Col.CAR_T_DATE, "index_date"), Col.PATIENT_ID)
-    n = n.left_join(_visit_dates(u), [Col.PATIENT_ID, "date"])
+    # a test row on a visit of ``vr`` (an assessment or a baseline) is in its rows
+    n = n.left_join(vr.select(Col.PATIENT_ID, "date", seen=ibis.literal(True)),
+                    [Col.PATIENT_ID, "date"])  # fmt: skip
     early = n.date < n.car_t_date - ibis.interval(days=back)
     reason = ibis.cases(
         (n.param.isnull(), "test not used by the IMWG response criteria"),
@@ -267,7 +264,7 @@ def _lab_attrition(norm: ibis.Table, index: ibis.Table, u: ibis.Table, rules: Ru
     return n.select("row", Col.PATIENT_ID, table=ibis.literal("labs"), reason=n.reason)
 
 
-def _attrition(c, index, used, norm, u: ibis.Table, rules: Rules) -> ibis.Table:
+def _attrition(c, index, used, norm, vr: ibis.Table, rules: Rules) -> ibis.Table:
     p = c.pats.join(index.select(Col.PATIENT_ID, "index_date"), Col.PATIENT_ID)
     p = p.filter(p.index_date.isnull())
     pa_ = p.select("row", Col.PATIENT_ID, table=ibis.literal("patients"),
@@ -275,7 +272,7 @@ def _attrition(c, index, used, norm, u: ibis.Table, rules: Rules) -> ibis.Table:
     cols = ["table", "row", Col.PATIENT_ID, "reason"]
     u_ = pa_.select(cols).union(_adm_attrition(c, index, used).select(cols))
     u_ = u_.union(_proc_attrition(c, index, used).select(cols))
-    u_ = u_.union(_lab_attrition(norm, index, u, rules).select(cols))
+    u_ = u_.union(_lab_attrition(norm, index, vr, rules).select(cols))
     return u_.order_by(["table", "row"])
 
 
@@ -349,12 +346,13 @@ def assemble(con, c, index, index_a, ev, final, members, line_a, norm, rules: Ru
     final = _ended(final, _bundle_ends(c, rows, final, rules))
     pats, lines = _curated(c, index, final, drugs)
     u = _assessed(index_a, line_a)
+    vr = _visit_rows(con, u, norm)
     audit = {
         "lines": _audit_lines(final, rows).order_by([Col.PATIENT_ID, Col.LINE]).to_pyarrow(),
         "events": rows.to_pyarrow(),
-        "assessments": _audit_assessments(u, norm)
+        "assessments": _audit_assessments(u, vr)
         .order_by([Col.PATIENT_ID, Col.LINE, "date"])
         .to_pyarrow(),
     }
-    attrition = _attrition(c, index, rows, norm, u, rules).to_pyarrow()
+    attrition = _attrition(c, index, rows, norm, vr, rules).to_pyarrow()
     return RawDerivation(pats, _finish_lines(lines), audit, attrition)
