@@ -46,16 +46,27 @@ def _as_expected(pats: list[dict], lines: list[dict], steps: list[int] | None) -
 #: DuckDB reads the instance as Parquet and as CSV. Spark reads it as Parquet (the extract
 #: format ``--engine spark`` documents) in the batched test below, which checks the same
 #: answers on Spark's files: a Spark derivation costs about a minute of CI, so there is one.
+@pytest.fixture(scope="module")
+def derived(tmp_path_factory):
+    """The instance as Parquet derived with its local concepts, once for the module."""
+    folder = tmp_path_factory.mktemp("handmade")
+    (folder / "local.toml").write_text(LOCAL_TOML, encoding="utf-8")
+    return derive_omop(write(folder / "omop"), con=connect("duckdb"),
+                       concepts=folder / "local.toml")  # fmt: skip
+
+
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
-def test_handmade_instance_is_derived_as_expected(tmp_path, local, fmt):
-    src = write(tmp_path / "omop", fmt)
-    d = derive_omop(src, con=connect("duckdb"), concepts=local)
+def test_handmade_instance_is_derived_as_expected(tmp_path, local, fmt, derived):
+    if fmt == "parquet":
+        d = derived
+    else:
+        d = derive_omop(write(tmp_path / "omop", fmt), con=connect("duckdb"), concepts=local)
     _as_expected(d.result.patients.to_pylist(), d.result.lines.to_pylist(),
                  d.cohort_steps["persons"].to_pylist())  # fmt: skip
 
 
-def test_exclusions_are_listed_with_their_reason(tmp_path, local):
-    d = derive_omop(write(tmp_path / "omop"), concepts=local)
+def test_exclusions_are_listed_with_their_reason(derived):
+    d = derived
     att = d.result.attrition
     person = att.filter(pc.equal(att["table"], "person")).to_pylist()
     reasons = {r["patient_id"]: r["reason"] for r in person}
@@ -121,6 +132,7 @@ def _with_simulated_persons(folder: Path) -> tuple[Path, Path]:
     return omop, local
 
 
+@pytest.mark.slow  # about two minutes: collected first (tests/conftest.py)
 @pytest.mark.skipif("spark" not in ENGINE_NAMES, reason="the Spark engine is not available")
 def test_spark_batches_write_the_files_of_duckdb_batches(tmp_path):
     """``derive --omop --engine spark --batch-persons N``: the same files as DuckDB's batches.
