@@ -41,7 +41,7 @@ def test_unknown_unit_names_the_measurement_row(tmp_path, capsys):
     assert "labs, row" not in err
 
 
-def test_episodes_go_into_a_duckdb_source_once(tmp_path, capsys):
+def test_episodes_go_into_a_duckdb_source_once(tmp_path, capsys, monkeypatch):
     db = tmp_path / "cdm.duckdb"
     con = duckdb.connect(str(db))
     for name, t in tables().items():
@@ -60,8 +60,16 @@ def test_episodes_go_into_a_duckdb_source_once(tmp_path, capsys):
     con.close()
     assert events == 16 + 1 + 9  # teclistamab (+ its dexamethasone) and forimtamig exposures
     assert (tmp_path / "out" / "episodes" / "episode.csv").is_file()
+    # refused at once, before a derivation (minutes on a real instance) that would be lost
+    import aftercar.derive.omop.batched as batched
+
+    def never(*a, **k):
+        raise AssertionError("derived before refusing")
+
+    monkeypatch.setattr(batched, "_derive_batches", never)
     assert main([*args, "-o", str(tmp_path / "out2")]) == 2
     assert "already holds derived lines" in capsys.readouterr().err
+    assert not (tmp_path / "out2" / "patients.csv").exists()
 
 
 def test_report_takes_schema_and_concepts_only_with_omop(tmp_path, capsys):

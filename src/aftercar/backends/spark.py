@@ -59,8 +59,8 @@ LOCAL_CONFIG: Mapping[str, str] = {
 #: interpreted query plans and expressions (no Janino compilation of generated code), no
 #: adaptive re-planning and one shuffle partition start each query faster than compiling
 #: it; leave them out for millions of rows. The raw derivation of 8 simulated patients
-#: (a test of ``tests/spark/test_raw_on_spark.py`` then) took 94 s with the first three settings and 72 s
-#: with all six (2026-12-02, 2 cores).
+#: (a test of ``tests/spark/test_raw_on_spark.py`` then) took 94 s with the first three
+#: settings and 72 s with all six (2026-12-02, 2 cores).
 SMALL_DATA_CONFIG: Mapping[str, str] = {
     "spark.driver.extraJavaOptions": "-Duser.timezone=UTC -XX:TieredStopAtLevel=1",
     "spark.sql.codegen.wholeStage": "false",

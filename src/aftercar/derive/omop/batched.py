@@ -50,7 +50,7 @@ from aftercar.derive.omop.derive import (
 )
 from aftercar.derive.omop.episodes import EPISODE_SCHEMA, EVENT_SCHEMA
 from aftercar.derive.omop.source import close_source, open_source
-from aftercar.derive.omop.write import episode_tables, synthetic_marker
+from aftercar.derive.omop.write import check_episode_target, episode_tables, synthetic_marker
 from aftercar.derive.raw.rules import Rules, load_rules
 from aftercar.io import cohort_arrow, neutralise_table, write_cohort
 from aftercar.schema import Col
@@ -515,10 +515,15 @@ def derive_omop_batched(
         Missing table or column, unusable rows (:func:`~aftercar.derive.omop.source.check_rows`),
         unreadable myeloma measurements, or nobody in the cohort (raised after writing
         the outputs and the audit) (exit 2).
+    InputError
+        ``episodes`` into a DuckDB source whose ``episode`` table already holds derived
+        lines: before anything is derived (exit 2).
     """
     rules = rules or load_rules()
     cmap = concepts if isinstance(concepts, Concepts) else load_concepts(concepts, rules)
     o = _Run(source, schema, cmap, rules, batch_persons, episodes, progress or (lambda _s: None))
+    if episodes:
+        check_episode_target(source, schema, cmap)
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".aftercar-batches-", dir=output))

@@ -56,6 +56,28 @@ def first_episode_id(con, database: Path, schema: str | None, concepts: Concepts
     return int(ep.episode_id.max().fill_null(0).to_pyarrow().as_py()) + 1
 
 
+def check_episode_target(source: str | Path, schema: str | None, concepts: Concepts) -> None:
+    """Before a derivation that writes EPISODE rows into its DuckDB source file: refuse
+    a file whose ``episode`` table already holds derived lines (:func:`first_episode_id`),
+    so that the refusal comes at once, not after the derivation. Other sources: nothing.
+
+    Raises
+    ------
+    InputError
+        As :func:`first_episode_id`.
+    """
+    from aftercar.backends import connect
+
+    database = Path(source)
+    if not database.is_file():
+        return
+    con = connect("duckdb", database=database)
+    try:
+        first_episode_id(con, database, schema, concepts)
+    finally:
+        con.disconnect()
+
+
 def create_episode_tables(con, schema: str | None) -> None:
     """Create ``episode`` / ``episode_event`` (CDM 5.4 columns) where they are missing."""
     db = schema or "main"
