@@ -20,10 +20,8 @@ def test_report_prints_warnings_and_writes_all_of_them(tmp_path, capsys):
     assert "no_such_column" in err
 
 
-def test_header_names_input_files_and_hashes_never_the_folder(tmp_path):
-    out = tmp_path / "out"
-    assert main(["report", "--demo", "-o", str(out)]) == 0
-    html = (out / "report.html").read_text()
+def test_header_names_input_files_and_hashes_never_the_folder(demo):
+    html = demo.html.read_text()  # the demo report the report tests share (conftest.py)
     header = html[html.index('class="subtitle"') :][:600]
     assert "synthetic_demo_patients.csv (sha256 " in header
     assert str(Path(demo_cohort_path())) not in header
