@@ -269,3 +269,17 @@ def test_a_date_after_today_is_an_error_naming_the_person(tmp_path, capsys):
     assert "death.csv" in err and "person_id 1: a date after today" in err
     assert "'2200-01-01'" in err and "death_date" in err
     assert "observation_period.csv" in err and "person_id 3" in err and "2199-12-31" in err
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_an_empty_table_file_is_named_with_its_fix(tmp_path, fmt):
+    """A 0-byte file (an export that wrote nothing) has no header row: said as such,
+    instead of "column is missing" for every column, or a Parquet reader's error."""
+    src, _local = _instance(tmp_path / "omop", fmt)
+    (src / f"death.{fmt}").write_bytes(b"")
+    (src / f"concept.{fmt}").write_bytes(b"\n")
+    text = _open_error(src)
+    assert f"death.{fmt}: the file is empty (not even a header row)" in text
+    assert "columns of the death table as its first row" in text
+    assert f"concept.{fmt}: the file is empty" in text and "remove the file" in text
+    assert "column is missing" not in text

@@ -62,8 +62,23 @@ def _file_of(folder: Path, name: str) -> Path | None:
     return found[0] if found else None
 
 
+def _empty_file(f: Path, name: str) -> Problem | None:
+    """A 0-byte (or blank) table file: no header row, so no column can be read."""
+    if not f.is_file() or f.stat().st_size > 64 or f.read_bytes().strip():
+        return None
+    optional = " or, as the table is optional, remove the file" if name in OPTIONAL else ""
+    return Problem(str(f), None, None, None, "the file is empty (not even a header row)",
+                   f"write the OMOP CDM 5.4 columns of the {name} table as its first row "
+                   f"(a table without rows still has them){optional}",
+                   rule="empty_file")  # fmt: skip
+
+
 def _from_folder(con, folder: Path) -> tuple[dict[str, ibis.Table], dict[str, Path]]:
     out, files = {}, {}
+    empty = [p for n in (*REQUIRED, *OPTIONAL) if (f := _file_of(folder, n)) is not None
+             and (p := _empty_file(f, n)) is not None]  # fmt: skip
+    if empty:
+        raise CohortError(empty, f"{folder}: {len(empty)} empty OMOP table file(s)")
     for name in (*REQUIRED, *OPTIONAL):
         f = _file_of(folder, name)
         if f is None:
