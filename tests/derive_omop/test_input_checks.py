@@ -277,9 +277,18 @@ def test_an_empty_table_file_is_named_with_its_fix(tmp_path, fmt):
     instead of "column is missing" for every column, or a Parquet reader's error."""
     src, _local = _instance(tmp_path / "omop", fmt)
     (src / f"death.{fmt}").write_bytes(b"")
-    (src / f"concept.{fmt}").write_bytes(b"\n")
+    (src / f"concept.{fmt}").write_bytes(b"\xef\xbb\xbf\r\n")  # Excel's "CSV UTF-8", no rows
+    if fmt == "parquet":  # a table as a folder of parts, one of them empty
+        part = src / "measurement"
+        part.mkdir()
+        (src / "measurement.parquet").rename(part / "part-0.parquet")
+        (part / "part-1.parquet").write_bytes(b"")
     text = _open_error(src)
-    assert f"death.{fmt}: the file is empty (not even a header row)" in text
-    assert "columns of the death table as its first row" in text
+    assert f"death.{fmt}: the file is empty" in text
+    if fmt == "csv":
+        assert "(not even a header row)" in text and "death table as its first row" in text
+    else:
+        assert "(0 bytes, not a Parquet file)" in text and "death table's columns" in text
     assert f"concept.{fmt}: the file is empty" in text and "remove the file" in text
+    assert ("part-1.parquet: the file is empty (0 bytes" in text) == (fmt == "parquet")
     assert "column is missing" not in text

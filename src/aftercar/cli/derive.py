@@ -211,14 +211,9 @@ def _omop_one_run(source: str, output: Path, rules, fmt: str, o: _OmopOptions, s
     """Spark (it spills by itself): one run, its outputs held as Arrow."""
     from aftercar.backends import connect
     from aftercar.derive.omop import BatchedRun, derive_omop, write_omop_derivation
-    from aftercar.derive.omop.concepts import load_concepts
     from aftercar.derive.omop.derive import empty_cohort
-    from aftercar.derive.omop.write import check_episode_target
 
-    concepts = load_concepts(o.concepts, rules)
-    if o.episodes:
-        check_episode_target(source, o.schema, concepts)
-    d = derive_omop(source, con=connect(o.engine), schema=o.schema, concepts=concepts,
+    d = derive_omop(source, con=connect(o.engine), schema=o.schema, concepts=o.concepts,
                     rules=rules, progress=step)  # fmt: skip
     step("writing")
     written = write_omop_derivation(d, output, fmt, episodes=o.episodes, source=source,

@@ -522,7 +522,7 @@ def derive_omop_batched(
     rules = rules or load_rules()
     cmap = concepts if isinstance(concepts, Concepts) else load_concepts(concepts, rules)
     o = _Run(source, schema, cmap, rules, batch_persons, episodes, progress or (lambda _s: None))
-    if episodes:
+    if episodes and (con is None or hasattr(con, "attach")):  # engines that read DuckDB files
         check_episode_target(source, schema, cmap)
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)

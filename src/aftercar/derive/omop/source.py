@@ -63,13 +63,23 @@ def _file_of(folder: Path, name: str) -> Path | None:
 
 
 def _empty_file(f: Path, name: str) -> Problem | None:
-    """A 0-byte (or blank) table file: no header row, so no column can be read."""
-    if not f.is_file() or f.stat().st_size > 64 or f.read_bytes().strip():
+    """A 0-byte (or blank) table file, or a Parquet part of 0 bytes: no column can be read."""
+    if f.is_dir():
+        part = next((p for p in sorted(f.glob("*.parquet")) if p.stat().st_size == 0), None)
+        if part is None:
+            return None
+        f = part
+    elif f.stat().st_size > 64 or f.read_bytes().removeprefix(b"\xef\xbb\xbf").strip():
         return None
-    optional = " or, as the table is optional, remove the file" if name in OPTIONAL else ""
-    return Problem(str(f), None, None, None, "the file is empty (not even a header row)",
-                   f"write the OMOP CDM 5.4 columns of the {name} table as its first row "
-                   f"(a table without rows still has them){optional}",
+    if f.suffix == ".csv":
+        what = "not even a header row"
+        fix = (f"write the OMOP CDM 5.4 columns of the {name} table as its first row "
+               "(a table without rows still has them)")  # fmt: skip
+    else:
+        what, fix = "0 bytes, not a Parquet file", f"write it again with the {name} table's columns"
+    if name in OPTIONAL and f.parent.name != name:
+        fix += " or, as the table is optional, remove the file"
+    return Problem(str(f), None, None, None, f"the file is empty ({what})", fix,
                    rule="empty_file")  # fmt: skip
 
 
