@@ -125,4 +125,5 @@ def test_a_bad_value_in_a_csv_date_column_is_exit_2_without_a_traceback(tmp_path
     assert "yesterday" in f.read_text()
     assert main(["derive", "--omop", str(src), "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert "could not be read" in err and "yesterday" in err and "Traceback" not in err
+    assert "column 'drug_exposure_start_date': text that is not a date (value: 'yesterday')" \
+        in err and "YYYY-MM-DD" in err and "Traceback" not in err

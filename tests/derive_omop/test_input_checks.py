@@ -292,3 +292,44 @@ def test_an_empty_table_file_is_named_with_its_fix(tmp_path, fmt):
     assert f"concept.{fmt}: the file is empty" in text and "remove the file" in text
     assert ("part-1.parquet: the file is empty (0 bytes" in text) == (fmt == "parquet")
     assert "column is missing" not in text
+
+
+def _text(t: pa.Table, column: str, values: list) -> pa.Table:
+    return t.set_column(t.column_names.index(column), column, pa.array(values, pa.string()))
+
+
+def test_dates_and_numbers_stored_as_text_are_read_or_named(tmp_path):
+    """CDM date and number columns exported as text: ISO dates and numbers are read (a
+    blank is a missing value); anything else is named with its column and fix, instead
+    of an engine's conversion error in the middle of the derivation."""
+    de, me = tables()["drug_exposure"], tables()["measurement"]
+    iso = [str(d) for d in de["drug_exposure_start_date"].to_pylist()]
+    nums = [None if v is None else str(v) for v in me["value_as_number"].to_pylist()]
+    src, local = _instance(tmp_path / "ok", drug_exposure=_text(de, "drug_exposure_start_date",
+                                                                  iso),
+                           measurement=_text(me, "value_as_number", nums))  # fmt: skip
+    d = derive_omop(src, concepts=local)
+    assert [str(r["start_date"]) for r in d.result.lines.to_pylist()] == \
+        [str(x) for x in EXPECTED["line_starts"]]  # fmt: skip
+    blank, local = _instance(tmp_path / "blank",
+                             measurement=_text(me, "value_as_number", [*nums[:-1], " "]))
+    with pytest.raises(CohortError, match="serum M-protein: not a number"):  # a missing value
+        derive_omop(blank, concepts=local)
+    us = [dt.date.fromisoformat(v).strftime("%m/%d/%Y") for v in iso]
+    bad, _ = _instance(tmp_path / "bad", drug_exposure=_text(de, "drug_exposure_start_date", us),
+                       measurement=_text(me, "value_as_number", ["abc", *nums[1:]]))  # fmt: skip
+    text = _open_error(bad)
+    assert "column 'drug_exposure_start_date': text that is not a date" in text
+    assert "07/01/2022" in text and "YYYY-MM-DD" in text
+    assert "column 'value_as_number': text that is not a number (value: 'abc')" in text
+
+
+def test_csv_dates_are_iso_or_named_never_read_day_first(tmp_path):
+    """DuckDB's CSV sniffer reads 01/10/2022 as 1 October 2022 when every date could be
+    day-first: an American export (10 January) would shift silently."""
+    de = tables()["drug_exposure"]
+    us = [d.strftime("%m/%d/%Y") for d in de["drug_exposure_start_date"].to_pylist()]
+    src, _ = _instance(tmp_path / "omop", "csv",
+                       drug_exposure=_text(de, "drug_exposure_start_date", us))  # fmt: skip
+    text = _open_error(src)
+    assert "drug_exposure.csv, column 'drug_exposure_start_date': text that is not a date" in text

@@ -95,7 +95,9 @@ def _from_folder(con, folder: Path) -> tuple[dict[str, ibis.Table], dict[str, Pa
             continue
         files[name] = f
         if f.suffix == ".csv":
-            out[name] = con.read_csv(str(f), table_name=f"omop_{name}")
+            # ISO dates only: DuckDB's sniffer would read 01/10/2022 as 1 October
+            # (day first) without a word; other dates stay text and are named
+            out[name] = con.read_csv(str(f), table_name=f"omop_{name}", dateformat="%Y-%m-%d")
         else:
             path = str(f / "*.parquet") if f.is_dir() else str(f)
             out[name] = con.read_parquet(path, table_name=f"omop_{name}")
@@ -183,9 +185,10 @@ def open_source(con, source: str | Path, schema: str | None = None) -> dict[str,
 def check_tables(tables: dict[str, ibis.Table], where: str,
                  files: dict[str, Path] | None = None) -> None:  # fmt: skip
     """Raise :class:`CohortError` naming every missing table and column, every id column
-    with a fractional value and every date column stored with a time zone other than UTC
-    (``files``: the file of each table, whose Arrow schema may name that zone); then give
-    every column its CDM type."""
+    with a fractional value, every date column stored with a time zone other than UTC
+    (``files``: the file of each table, whose Arrow schema may name that zone) and every
+    date or number column stored as text that does not read as one; then give every
+    column its CDM type."""
     problems = _missing(tables, where)
     if problems:
         raise CohortError(problems, f"{len(problems)} problem(s) in the OMOP source {where}")
@@ -244,8 +247,9 @@ def _arrow_zone(file: Path | None, column: str) -> str | None:
 
 
 def _type_problems(t: ibis.Table, label: str, file: Path | None) -> list[Problem]:
-    """Id columns with a fractional value (cast, 1.5 would be person 2) and date columns
-    stored as a time-zone-aware timestamp whose UTC date is not the recorded date."""
+    """Id columns with a fractional value (cast, 1.5 would be person 2), date columns
+    stored as a time-zone-aware timestamp whose UTC date is not the recorded date, and
+    date or number columns stored as text that the engine cannot read as their type."""
     problems = []
     for c, typ in t.schema().items():
         want = _cdm_type(c)
@@ -258,7 +262,28 @@ def _type_problems(t: ibis.Table, label: str, file: Path | None) -> list[Problem
                                         "rounded id would name another record"))  # fmt: skip
         elif want == "date" and typ.is_timestamp() and typ.timezone is not None:
             problems += _zoned(t, c, label, _arrow_zone(file, c))
+        elif want in _TEXT_FIX and typ.is_string():
+            problems += _unreadable_text(t, c, want, label)
     return problems
+
+
+#: What a text column of a CDM date or number type must hold, as the fix says it.
+_TEXT_FIX = {
+    "date": "write {c} as ISO dates (YYYY-MM-DD), or store the column as DATE",
+    "int64": "give {c} as whole numbers (the OMOP CDM type)",
+    "float64": "give {c} as numbers only (a text result belongs in value_source_value)",
+}
+
+
+def _unreadable_text(t: ibis.Table, c: str, want: str, label: str) -> list[Problem]:
+    """A CDM date or number column stored as text with values the engine cannot read as
+    its type (``01/10/2022``, ``abc``); blank text is a missing value (:func:`_typed`)."""
+    bad = _examples(t, c, (t[c].strip() != "") & t[c].try_cast(want).isnull())
+    if not bad:
+        return []
+    kind = {"date": "a date", "int64": "a whole number", "float64": "a number"}[want]
+    return [Problem(label, None, c, ", ".join(map(str, bad)), f"text that is not {kind}",
+                    _TEXT_FIX[want].format(c=c))]  # fmt: skip
 
 
 def _zoned(t: ibis.Table, c: str, label: str, zone: str | None) -> list[Problem]:
@@ -285,10 +310,14 @@ def _zoned(t: ibis.Table, c: str, label: str, zone: str | None) -> list[Problem]
 _INTEGERS = frozenset({"year_of_birth", "month_of_birth", "day_of_birth", "days_supply",
                        "refills"})  # fmt: skip
 _DECIMALS = frozenset({"value_as_number", "range_low", "range_high", "quantity"})
+#: Text CDM columns whose names end in ``_id`` (vocabulary keys, not row ids).
+_TEXT_IDS = frozenset({"domain_id", "vocabulary_id", "concept_class_id", "relationship_id"})
 
 
 def _cdm_type(column: str) -> str | None:
     """The CDM type of ``column`` by its name (``None``: left as read)."""
+    if column in _TEXT_IDS:
+        return "string"
     if column.endswith("_id") or column in _INTEGERS:
         return "int64"
     if column.endswith("_date"):
@@ -304,8 +333,8 @@ def _typed(t: ibis.Table) -> ibis.Table:
     casts = {}
     for c, typ in t.schema().items():
         want = _cdm_type(c)
-        if want is not None and str(typ).removeprefix("!") != want:
-            casts[c] = t[c].cast(want)
+        if want is not None and str(typ).removeprefix("!") != want:  # text: checked, blank = null
+            casts[c] = t[c].try_cast(want) if typ.is_string() else t[c].cast(want)
     return t.mutate(**casts) if casts else t
 
 
