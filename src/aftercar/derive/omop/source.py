@@ -8,6 +8,7 @@ are reported at once, each naming the table, the column and a fix (exit 2).
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from pathlib import Path
 
@@ -83,6 +84,22 @@ def _empty_file(f: Path, name: str) -> Problem | None:
                    rule="empty_file")  # fmt: skip
 
 
+def _csv_dates_as_text(f: Path) -> dict:
+    """``read_csv`` options reading the ``*_date`` columns of ``f`` as text: DuckDB's type
+    inference would read ``01/10/2022`` as 1 October (day first) without a word when every
+    date of a column could be day-first. As text, ISO dates are read and any other date is
+    named (:func:`check_tables`)."""
+    with f.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
+        first = fh.readline()
+    try:
+        dialect = csv.Sniffer().sniff(first, delimiters=",;\t|")
+    except csv.Error:  # one column, or no header: the engine says what is wrong
+        return {}
+    header = next(csv.reader([first], dialect), [])
+    dates = {c: "VARCHAR" for c in header if c.strip().lower().endswith("_date")}
+    return {"types": dates} if dates else {}
+
+
 def _from_folder(con, folder: Path) -> tuple[dict[str, ibis.Table], dict[str, Path]]:
     out, files = {}, {}
     empty = [p for n in (*REQUIRED, *OPTIONAL) if (f := _file_of(folder, n)) is not None
@@ -95,9 +112,7 @@ def _from_folder(con, folder: Path) -> tuple[dict[str, ibis.Table], dict[str, Pa
             continue
         files[name] = f
         if f.suffix == ".csv":
-            # ISO dates only: DuckDB's sniffer would read 01/10/2022 as 1 October
-            # (day first) without a word; other dates stay text and are named
-            out[name] = con.read_csv(str(f), table_name=f"omop_{name}", dateformat="%Y-%m-%d")
+            out[name] = con.read_csv(str(f), table_name=f"omop_{name}", **_csv_dates_as_text(f))
         else:
             path = str(f / "*.parquet") if f.is_dir() else str(f)
             out[name] = con.read_parquet(path, table_name=f"omop_{name}")
