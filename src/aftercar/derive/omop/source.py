@@ -101,16 +101,12 @@ def _csv_dates_as_text(f: Path) -> dict:
 
 
 def _from_folder(con, folder: Path) -> tuple[dict[str, ibis.Table], dict[str, Path]]:
-    out, files = {}, {}
-    empty = [p for n in (*REQUIRED, *OPTIONAL) if (f := _file_of(folder, n)) is not None
-             and (p := _empty_file(f, n)) is not None]  # fmt: skip
+    files = {n: f for n in (*REQUIRED, *OPTIONAL) if (f := _file_of(folder, n)) is not None}
+    empty = [p for n, f in files.items() if (p := _empty_file(f, n)) is not None]
     if empty:
         raise CohortError(empty, f"{folder}: {len(empty)} empty OMOP table file(s)")
-    for name in (*REQUIRED, *OPTIONAL):
-        f = _file_of(folder, name)
-        if f is None:
-            continue
-        files[name] = f
+    out = {}
+    for name, f in files.items():
         if f.suffix == ".csv":
             out[name] = con.read_csv(str(f), table_name=f"omop_{name}", **_csv_dates_as_text(f))
         else:
@@ -282,12 +278,13 @@ def _type_problems(t: ibis.Table, label: str, file: Path | None) -> list[Problem
     return problems
 
 
-#: What a text column of a CDM date or number type must hold, as the fix says it.
+#: CDM type of a column stored as text -> what its values must be, and the fix.
 _TEXT_FIX = {
-    "date": "write {c} as ISO dates (YYYY-MM-DD), or store the column as DATE",
-    "int64": "give {c} as whole numbers (the OMOP CDM type)",
-    "float64": "give {c} as numbers only (a text result belongs in value_source_value)",
-}
+    "date": ("a date", "write {c} as ISO dates (YYYY-MM-DD), or store the column as DATE"),
+    "int64": ("a whole number", "give {c} as whole numbers (the OMOP CDM type)"),
+    "float64": ("a number",
+                "give {c} as numbers only (a text result belongs in value_source_value)"),
+}  # fmt: skip
 
 
 def _unreadable_text(t: ibis.Table, c: str, want: str, label: str) -> list[Problem]:
@@ -296,9 +293,9 @@ def _unreadable_text(t: ibis.Table, c: str, want: str, label: str) -> list[Probl
     bad = _examples(t, c, (t[c].strip() != "") & t[c].try_cast(want).isnull())
     if not bad:
         return []
-    kind = {"date": "a date", "int64": "a whole number", "float64": "a number"}[want]
+    kind, fix = _TEXT_FIX[want]
     return [Problem(label, None, c, ", ".join(map(str, bad)), f"text that is not {kind}",
-                    _TEXT_FIX[want].format(c=c))]  # fmt: skip
+                    fix.format(c=c))]  # fmt: skip
 
 
 def _zoned(t: ibis.Table, c: str, label: str, zone: str | None) -> list[Problem]:
