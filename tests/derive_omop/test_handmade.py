@@ -43,9 +43,6 @@ def _as_expected(pats: list[dict], lines: list[dict], steps: list[int] | None) -
     assert steps is None or steps == EXPECTED["steps"]
 
 
-#: DuckDB reads the instance as Parquet and as CSV. Spark reads it as Parquet (the extract
-#: format ``--engine spark`` documents) in the batched test below, which checks the same
-#: answers on Spark's files: a Spark derivation costs about a minute of CI, so there is one.
 @pytest.fixture(scope="module")
 def derived(tmp_path_factory):
     """The instance as Parquet derived with its local concepts, once for the module."""
@@ -55,6 +52,9 @@ def derived(tmp_path_factory):
                        concepts=folder / "local.toml")  # fmt: skip
 
 
+#: DuckDB reads the instance as Parquet and as CSV. Spark reads it as Parquet (the extract
+#: format ``--engine spark`` documents) in the batched test below, which checks the same
+#: answers on Spark's files: a Spark derivation costs minutes of CI, so there is one.
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
 def test_handmade_instance_is_derived_as_expected(tmp_path, local, fmt, derived):
     if fmt == "parquet":
@@ -66,8 +66,7 @@ def test_handmade_instance_is_derived_as_expected(tmp_path, local, fmt, derived)
 
 
 def test_exclusions_are_listed_with_their_reason(derived):
-    d = derived
-    att = d.result.attrition
+    att = derived.result.attrition
     person = att.filter(pc.equal(att["table"], "person")).to_pylist()
     reasons = {r["patient_id"]: r["reason"] for r in person}
     assert "BCMA-directed CAR-T" in reasons["4"]
@@ -139,7 +138,7 @@ def test_spark_batches_write_the_files_of_duckdb_batches(tmp_path):
 
     The whole OMOP derivation (source checks, concept mapping, cohort, the raw-records
     derivation, EPISODE rows, the batched outputs) on both engines, compared file by
-    file; a Spark derivation costs about a minute of CI, so this is the one. Batches of
+    file; a Spark derivation costs minutes of CI, so this is the one. Batches of
     12 persons: the first derives the hand-made persons 1-4 and the simulated 101-108,
     the second has nobody who reaches the derivation (20000: no myeloma) and only lists
     its exclusions. Person 1 gets the hand-made answers on Spark too.
