@@ -78,6 +78,12 @@ def _files(folder: Path) -> set[Path]:
 def test_batches_write_the_files_of_one_run(runs):
     one, batched, omop = runs
     assert len(person_batches(ibis.read_parquet(omop / "person.parquet"), 25)) == 3
+    _same_csv_files(one, batched)
+
+
+def _same_csv_files(one: Path, batched: Path) -> None:
+    """``batched`` holds the files of ``one``: the same bytes, or for the files whose row
+    order no run defines, the same rows."""
     assert _files(batched) == _files(one)
     for rel in sorted(_files(one)):
         if rel.suffix != ".csv":
@@ -151,3 +157,49 @@ def test_parquet_batches_write_the_tables_of_one_run(runs, tmp_path):
     for rel in ("patients", "lines", "audit/lines", "audit/assessments", "audit/attrition",
                 "episodes/episode", "episodes/episode_event"):  # fmt: skip
         assert "duckdb" in pq.ParquetFile(batched / f"{rel}.parquet").metadata.created_by.lower()
+
+
+class _Stop(Exception):
+    """A run stopped from outside (a killed job, a lost Spark session)."""
+
+
+def _stop_at(batch: int):
+    def progress(step: str) -> None:
+        if step.startswith(f"batch {batch} of"):
+            raise _Stop(step)
+
+    return progress
+
+
+def test_a_stopped_run_resumes_at_the_first_batch_not_done(runs, tmp_path):
+    """``resume``: each finished batch is kept, marked done; a half-written batch is done
+    again; the resumed run writes the files of one run and removes what it kept."""
+    one, _batched, omop = runs
+    out = tmp_path / "resumed"
+    opts = {"batch_persons": 25, "episodes": True, "resume": True}
+    with pytest.raises(_Stop):
+        derive_omop_batched(omop, out, "csv", progress=_stop_at(2), **opts)
+    kept = out / ".aftercar-batches" / "batches"
+    assert (kept / "00000" / "done").is_file() and not (kept / "00001").exists()
+    (kept / "00001").mkdir()  # a batch stopped half-way: no "done", a file cut short
+    (kept / "00001" / "patients.parquet").write_bytes(b"PAR1")
+    seen: list[str] = []
+    run = derive_omop_batched(omop, out, "csv", progress=seen.append, **opts)
+    batches = [s for s in seen if s.startswith("batch ")]
+    assert len(batches) == 3 and batches[0].endswith("derived before, kept")
+    assert not any(s.endswith("kept") for s in batches[1:])
+    assert run.batches == 3 and not (out / ".aftercar-batches").exists()
+    _same_csv_files(one, out)
+
+
+def test_resume_refuses_the_batches_of_another_run(runs, tmp_path):
+    """Batches kept by a run of other options are not mixed in: exit 2, the fix named."""
+    _one, _batched, omop = runs
+    out = tmp_path / "resumed"
+    with pytest.raises(_Stop):
+        derive_omop_batched(omop, out, "csv", batch_persons=25, resume=True,
+                            progress=_stop_at(2))  # fmt: skip
+    args = ["derive", "--omop", str(omop), "-o", str(out), "--resume"]
+    assert main([*args, "--batch-persons", "30"]) == 2
+    assert (out / ".aftercar-batches" / "batches" / "00000" / "done").is_file()
+    assert main(["derive", str(omop), "-o", str(out), "--resume"]) == 2  # raw input: no

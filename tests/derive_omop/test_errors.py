@@ -16,6 +16,16 @@ def test_missing_table_is_named_with_a_fix(tmp_path, capsys):
     assert "'measurement' is missing" in err and "measurement.parquet" in err
 
 
+def test_a_source_that_is_not_there_is_one_message(tmp_path, capsys):
+    """A mistyped SOURCE (no file, folder or schema of that name): one line saying so,
+    not every OMOP table listed as missing."""
+    missing = tmp_path / "omop_typo"
+    assert main(["derive", "--omop", str(missing), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "OMOP source not found" in err and "no such file or folder" in err
+    assert "is missing" not in err
+
+
 def test_missing_column_is_named_with_a_fix(tmp_path, capsys):
     src = write(tmp_path / "omop", fmt="csv", drop=("drug_exposure.drug_source_value",))
     assert main(["derive", "--omop", str(src), "-o", str(tmp_path / "out")]) == 2

@@ -55,6 +55,12 @@ def derive(
                      "outputs streamed to disk (memory of one batch); 0 = one batch. Default: "
                      "25,000 on DuckDB, one batch on Spark."),
     ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="OMOP: keep each finished batch in "
+                     "OUT/.aftercar-batches/ and, run again with the same options after a "
+                     "stop, take up at the first batch not done."),
+    ] = False,
 ) -> None:
     """Derive lines of therapy and IMWG responses from raw records or an OMOP CDM instance
     (--omop; docs/omop.md): curated cohort + audit."""
@@ -67,13 +73,16 @@ def derive(
     if write_episodes and omop is None:
         raise InputError("--write-episodes writes OMOP EPISODE rows and needs --omop SOURCE. "
                          "Fix: `aftercar derive --omop SOURCE -o OUT --write-episodes`.")
+    if resume and omop is None:
+        raise InputError("--resume takes up a batched OMOP derivation and needs --omop "
+                         "SOURCE. Fix: `aftercar derive --omop SOURCE -o OUT --resume`.")
     if batch_persons is not None and batch_persons < 0:
         raise InputError(f"--batch-persons must be >= 0, not {batch_persons}. Fix: pass a "
                          "number of persons per batch, or 0 for one batch.")  # fmt: skip
     _not_the_input(Path(omop) if omop is not None else rawdir, output)
     if omop is not None:
         opts = _OmopOptions(schema, engine, concepts, write_episodes,
-                            batch_size(batch_persons, engine))  # fmt: skip
+                            batch_size(batch_persons, engine), resume)  # fmt: skip
         _derive_omop(omop, output, rules, fmt, opts)
         return
     if rawdir is None:
@@ -162,6 +171,7 @@ class _OmopOptions:
     concepts: Path | None
     episodes: bool
     batch_persons: int
+    resume: bool = False
 
 
 def _derive_omop(source: str, output: Path, rules, fmt: str, o: _OmopOptions) -> None:
@@ -181,7 +191,7 @@ def _derive_omop(source: str, output: Path, rules, fmt: str, o: _OmopOptions) ->
         def step(text: str) -> None:
             bar.update(task, description=text, advance=1)
 
-        one_run = o.engine != "duckdb" and o.batch_persons == 0
+        one_run = o.engine != "duckdb" and o.batch_persons == 0 and not o.resume
         run = (_omop_one_run if one_run else _omop_batched)(
             source, output, load_rules(rules), fmt, o, step)  # fmt: skip
         bar.update(task, description="done")
@@ -204,7 +214,8 @@ def _omop_batched(source: str, output: Path, rules, fmt: str, o: _OmopOptions, s
     con = None if o.engine == "duckdb" else connect(o.engine)
     return derive_omop_batched(source, output, fmt, batch_persons=o.batch_persons, con=con,
                                schema=o.schema, concepts=o.concepts, rules=rules,
-                               episodes=o.episodes, progress=step)  # fmt: skip
+                               episodes=o.episodes, progress=step,
+                               resume=o.resume)  # fmt: skip
 
 
 def _omop_one_run(source: str, output: Path, rules, fmt: str, o: _OmopOptions, step):

@@ -49,6 +49,7 @@ from aftercar.derive.omop.derive import (
     map_tables,
 )
 from aftercar.derive.omop.episodes import EPISODE_SCHEMA, EVENT_SCHEMA
+from aftercar.derive.omop.parts import RESUME_FOLDER, BatchStore, Parts
 from aftercar.derive.omop.source import close_source, open_source
 from aftercar.derive.omop.write import check_episode_target, episode_tables, synthetic_marker
 from aftercar.derive.raw.rules import Rules, load_rules
@@ -138,27 +139,6 @@ def engine(spill: Path):
                                preserve_insertion_order=False)  # fmt: skip
 
 
-class _Parts:
-    """One temporary Parquet file per output, appended batch by batch."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
-        self.writers: dict[str, tuple[pq.ParquetWriter, pa.Schema]] = {}
-
-    def write(self, name: str, table: pa.Table) -> None:
-        if name not in self.writers:
-            path = self.folder / f"{name.replace('/', '__')}.parquet"
-            self.writers[name] = (pq.ParquetWriter(path, table.schema), table.schema)
-        writer, schema = self.writers[name]
-        writer.write_table(table.cast(schema))
-
-    def close(self) -> dict[str, Path]:
-        for writer, _schema in self.writers.values():
-            writer.close()
-        return {n: self.folder / f"{n.replace('/', '__')}.parquet" for n in self.writers}
-
-
 def _with(table: pa.Table, name: str, value: int, n_first: int | None = None) -> pa.Table:
     """``table`` + an int32 column ``name`` = ``value`` (the first ``n_first`` rows: 0)."""
     col = np.full(table.num_rows, value, dtype=np.int32)
@@ -167,7 +147,7 @@ def _with(table: pa.Table, name: str, value: int, n_first: int | None = None) ->
     return table.append_column(name, pa.array(col))
 
 
-def _append(parts: _Parts, d: OmopDerivation, batch: int, episodes: bool) -> None:
+def _append(parts: Parts, d: OmopDerivation, batch: int, episodes: bool) -> None:
     r = d.result
     parts.write("patients", cohort_arrow(r.patients, "patients"))
     parts.write("lines", cohort_arrow(r.lines, "lines"))
@@ -184,23 +164,27 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _path(p: Path) -> str:
+def _path(p: Path | list[Path]) -> str:
+    """A path (or a list of paths) as a DuckDB SQL literal."""
+    if isinstance(p, list):
+        return "[" + ", ".join(map(_path, p)) + "]"
     return "'" + str(p).replace("'", "''") + "'"
 
 
-def _final_as_is(part: Path) -> bool:
-    """Whether the temporary Parquet ``part`` already is its output file: no internal
-    column and no schema metadata (``_stream`` would copy it unchanged)."""
-    schema = pq.read_schema(part)
-    return _PART not in schema.names and not schema.metadata
+def _final_as_is(part: list[Path]) -> bool:
+    """Whether the temporary Parquet ``part`` (one file) already is its output file: no
+    internal column and no schema metadata (``_stream`` would copy it unchanged)."""
+    schema = pq.read_schema(part[0])
+    return len(part) == 1 and _PART not in schema.names and not schema.metadata
 
 
-def _kept(part: Path) -> pa.Schema:
-    """The schema of ``part`` without the internal columns and metadata."""
-    return pa.schema([f for f in pq.read_schema(part) if f.name != _PART]).remove_metadata()
+def _kept(part: list[Path]) -> pa.Schema:
+    """The schema of ``part`` (its first file) without the internal columns and metadata."""
+    return pa.schema([f for f in pq.read_schema(part[0]) if f.name != _PART]).remove_metadata()
 
 
-def _sorted_sql(part: Path, keep: pa.Schema, keys: tuple[str, ...], nullable: bool = False) -> str:
+def _sorted_sql(part: list[Path], keep: pa.Schema, keys: tuple[str, ...],
+                nullable: bool = False) -> str:  # fmt: skip
     cols = map(_nullable if nullable else _q, keep.names)
     return (f"SELECT {', '.join(cols)} FROM read_parquet({_path(part)}) "
             f"ORDER BY {', '.join(map(_q, keys))}")  # fmt: skip
@@ -217,14 +201,17 @@ def _nullable(name: str, source: str | None = None) -> str:
     return f"CASE WHEN {src} IS NULL THEN NULL ELSE {src} END AS {_q(name)}"
 
 
-def _stream(con, part: Path, keys: tuple[str, ...] | None) -> tuple[pa.Schema, Iterator[pa.Table]]:
-    """The rows of ``part`` without the internal columns: as stored, or sorted by ``keys``."""
+def _stream(con, part: list[Path], keys: tuple[str, ...] | None
+            ) -> tuple[pa.Schema, Iterator[pa.Table]]:  # fmt: skip
+    """The rows of the files ``part`` without the internal columns: as stored (file after
+    file), or sorted by ``keys``."""
     keep = _kept(part)
 
     def rows() -> Iterator[pa.Table]:
         if keys is None:
-            for b in pq.ParquetFile(part).iter_batches(_ROWS, columns=keep.names):
-                yield pa.Table.from_batches([b]).cast(keep)
+            for file in part:
+                for b in pq.ParquetFile(file).iter_batches(_ROWS, columns=keep.names):
+                    yield pa.Table.from_batches([b]).cast(keep)
             return
         yield from _sql_rows(con, _sorted_sql(part, keep, keys), keep)
 
@@ -265,10 +252,10 @@ class _Sink:
         return self.path
 
 
-def _copy(con, part: Path, path: Path, fmt: str, keys) -> int:
+def _copy(con, part: list[Path], path: Path, fmt: str, keys) -> int:
     if keys is None and fmt == "parquet" and _final_as_is(part):
         path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(part, path)  # the 22 M event rows per 100,000 persons: not re-encoded
+        shutil.move(part[0], path)  # the 22 M event rows per 100,000 persons: not re-encoded
         return pq.ParquetFile(path).metadata.num_rows
     if keys is not None and fmt == "parquet":  # sorted on disk and written by DuckDB
         keep = _kept(part)
@@ -293,7 +280,7 @@ def _sql_rows(con, sql: str, schema: pa.Schema) -> Iterator[pa.Table]:
         yield pa.Table.from_batches([b]).cast(schema)
 
 
-def _number_episodes(con, part: Path, first: int) -> None:
+def _number_episodes(con, part: list[Path], first: int) -> None:
     """``_episode_ids``: (batch, local id) -> the id a one-batch run gives, from ``first``.
 
     A one-batch run numbers the disease episodes by ``patient_id`` (text), then the
@@ -307,7 +294,7 @@ def _number_episodes(con, part: Path, first: int) -> None:
     )
 
 
-def _episode_sql(parts: dict[str, Path]) -> dict[str, str]:
+def _episode_sql(parts: dict[str, list[Path]]) -> dict[str, str]:
     """``episode`` / ``episode_event`` with the ids of ``_episode_ids``, in id order."""
     new = {"episode_id": "m._global", "episode_parent_id": "p._global"}
     cols = ", ".join(_nullable(f.name, new.get(f.name, "e." + f.name)) for f in EPISODE_SCHEMA)
@@ -326,7 +313,7 @@ def _episode_sql(parts: dict[str, Path]) -> dict[str, str]:
     return {"episode": episode, "episode_event": event}
 
 
-def _write_episodes(con, parts: dict[str, Path], output: Path, fmt: str) -> list[Path]:
+def _write_episodes(con, parts: dict[str, list[Path]], output: Path, fmt: str) -> list[Path]:
     """``OUT/episodes/episode`` and ``episode_event`` (ids from 1, as one run writes them)."""
     _number_episodes(con, parts["episode"], 1)
     ext = "parquet" if fmt == "parquet" else "csv"
@@ -346,7 +333,7 @@ def _write_episodes(con, parts: dict[str, Path], output: Path, fmt: str) -> list
     return written
 
 
-def _episodes_into_duckdb(parts: dict[str, Path], database: Path, schema: str | None,
+def _episodes_into_duckdb(parts: dict[str, list[Path]], database: Path, schema: str | None,
                           concepts: Concepts, spill: Path) -> None:  # fmt: skip
     """Append the episodes to the ``episode`` tables of the DuckDB file ``database``."""
     from aftercar.backends import connect
@@ -365,7 +352,7 @@ def _episodes_into_duckdb(parts: dict[str, Path], database: Path, schema: str | 
         con.disconnect()
 
 
-def _write_outputs(con, parts: dict[str, Path], output: Path, fmt: str, sort: bool):
+def _write_outputs(con, parts: dict[str, list[Path]], output: Path, fmt: str, sort: bool):
     """The cohort, ``audit/*`` and the attrition from their temporary files."""
     ext = "parquet" if fmt == "parquet" else "csv"
     written, rows = [], {}
@@ -403,9 +390,10 @@ class _Run:
     batch_persons: int
     episodes: bool
     progress: Callable[[str], None]
+    resume: bool = False
 
 
-def _one_batch(con, tables: dict[str, ibis.Table], o: _Run, parts: _Parts, i: int) -> pa.Table:
+def _one_batch(con, tables: dict[str, ibis.Table], o: _Run, parts: Parts, i: int) -> pa.Table:
     """Derive one batch into ``parts``; return its cohort attrition steps.
 
     A batch none of whose persons enters the cohort (persons without myeloma, say)
@@ -421,33 +409,59 @@ def _one_batch(con, tables: dict[str, ibis.Table], o: _Run, parts: _Parts, i: in
     return d.cohort_steps
 
 
-def _derive_batches(o: _Run, con, work: Path) -> tuple[BatchedRun, dict[str, Path]]:
+def _store(o: _Run, work: Path, batches: list) -> BatchStore:
+    """The batches' temporary files (reused from a stopped run of the same options when
+    ``o.resume``)."""
+    src = Path(o.source)
+    run = {"source": str(src.resolve()) if src.exists() else str(o.source),
+           "schema": o.schema, "batch_persons": o.batch_persons, "episodes": o.episodes,
+           "batches": batches}  # fmt: skip
+    return BatchStore(work, run, o.rules, o.concepts, o.resume)
+
+
+def _run_batches(o: _Run, con, tables, batches: list, store: BatchStore) -> pa.Table:
+    """Derive each batch not already done; the cohort steps summed over all batches."""
+    steps = None
+    for i, bounds in enumerate(batches):
+        where = "" if bounds is None else f" (person_id {bounds[0]} to {bounds[1]})"
+        done = store.done(i)
+        if done is not None:
+            o.progress(f"batch {i + 1} of {len(batches)}{where}: derived before, kept")
+            steps = _add_steps(steps, done)
+            continue
+        o.progress(f"batch {i + 1} of {len(batches)}{where}")
+        batch = tables if bounds is None else restrict(tables, *bounds)
+        one = _one_batch(con, batch, o, store.parts(i), i)
+        store.finish(i, one)
+        steps = _add_steps(steps, one)
+    return steps
+
+
+def _derive_batches(o: _Run, con, work: Path) -> tuple[BatchedRun, dict[str, list[Path]]]:
     """Derive batch after batch into temporary files under ``work``."""
     tables = open_source(con, o.source, o.schema)
-    batches = person_batches(tables["person"], o.batch_persons)
-    parts, steps = _Parts(work / "parts"), None
     try:
-        for i, bounds in enumerate(batches):
-            where = "" if bounds is None else f" (person_id {bounds[0]} to {bounds[1]})"
-            o.progress(f"batch {i + 1} of {len(batches)}{where}")
-            batch = tables if bounds is None else restrict(tables, *bounds)
-            steps = _add_steps(steps, _one_batch(con, batch, o, parts, i))
-        if "patients" not in parts.writers:  # nobody in the cohort: one run, as derive_omop
-            parts.close()
-            parts, batches = _Parts(work / "parts-whole"), [None]
-            d = derive_tables(con, tables, o.concepts, o.rules, o.progress)
-            _append(parts, d, 0, o.episodes)
-            steps = d.cohort_steps
-        orphans = orphan_rows(tables).to_pyarrow()  # rows no batch reads
-        if orphans.num_rows:
-            parts.write("audit/attrition", _with(orphans, _PART, 1))
+        batches = person_batches(tables["person"], o.batch_persons)
+        store = _store(o, work, batches)
+        try:
+            steps = _run_batches(o, con, tables, batches, store)
+            if not store.has("patients"):  # nobody in the cohort: one run, as derive_omop
+                store.close()
+                store, batches = BatchStore(work / "whole", {}, o.rules, o.concepts, False), [None]
+                d = derive_tables(con, tables, o.concepts, o.rules, o.progress)
+                _append(store.parts(0), d, 0, o.episodes)
+                steps = d.cohort_steps
+            orphans = orphan_rows(tables).to_pyarrow()  # rows no batch reads
+            if orphans.num_rows:
+                store.parts(len(batches)).write("audit/attrition", _with(orphans, _PART, 1))
+        finally:
+            files = store.close()
     finally:
-        files = parts.close()
         close_source(con, o.source)
     return BatchedRun(steps=steps, batches=len(batches), orphans=orphans.num_rows), files
 
 
-def _finish(o: _Run, run: BatchedRun, parts: dict[str, Path], output: Path, fmt: str,
+def _finish(o: _Run, run: BatchedRun, parts: dict[str, list[Path]], output: Path, fmt: str,
             work: Path) -> None:  # fmt: skip
     """Write every output file from the temporary ones (sorted when there were batches)."""
     con = engine(work / "spill")
@@ -484,6 +498,7 @@ def derive_omop_batched(
     rules: Rules | None = None,
     episodes: bool = False,
     progress: Callable[[str], None] | None = None,
+    resume: bool = False,
 ) -> BatchedRun:
     """Derive the OMOP instance ``source`` in person batches and write it to ``output``.
 
@@ -508,6 +523,10 @@ def derive_omop_batched(
         Also write EPISODE / EPISODE_EVENT (``output/episodes/``; and into a DuckDB source).
     progress
         Called with a short description before each step of each batch.
+    resume
+        Keep each finished batch in ``output/.aftercar-batches/`` until the run ends, and
+        take up the batches a stopped run of the same options left there
+        (:mod:`aftercar.derive.omop.parts`); the folder is removed when the run succeeds.
 
     Raises
     ------
@@ -517,16 +536,20 @@ def derive_omop_batched(
         the outputs and the audit) (exit 2).
     InputError
         ``episodes`` into a DuckDB source whose ``episode`` table already holds derived
-        lines: before anything is derived (exit 2).
+        lines: before anything is derived (exit 2); ``resume`` with the batches of a
+        run of other options in ``output/.aftercar-batches/`` (exit 2).
     """
     rules = rules or load_rules()
     cmap = concepts if isinstance(concepts, Concepts) else load_concepts(concepts, rules)
-    o = _Run(source, schema, cmap, rules, batch_persons, episodes, progress or (lambda _s: None))
+    o = _Run(source, schema, cmap, rules, batch_persons, episodes,
+             progress or (lambda _s: None), resume)  # fmt: skip
     if episodes and (con is None or hasattr(con, "attach")):  # engines that read DuckDB files
         check_episode_target(source, schema, cmap)
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".aftercar-batches-", dir=output))
+    work = output / RESUME_FOLDER if resume \
+        else Path(tempfile.mkdtemp(prefix=".aftercar-batches-", dir=output))  # fmt: skip
+    done = False
     try:
         own = engine(work / "spill") if con is None else None
         try:
@@ -536,8 +559,9 @@ def derive_omop_batched(
                 own.disconnect()
         o.progress("writing the outputs")
         _finish(o, run, parts, output, fmt, work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        done = True
+    finally:  # a stopped resumable run keeps its finished batches (not the spilled data)
+        shutil.rmtree(work if done or not resume else work / "spill", ignore_errors=True)
     nobody = empty_cohort(run.steps, output)
     if nobody is not None:
         raise nobody

@@ -184,13 +184,20 @@ def open_source(con, source: str | Path, schema: str | None = None) -> dict[str,
         tables, where = _attach(con, path, schema), str(path)
     elif hasattr(con, "list_tables") and not path.suffix:
         tables, where = _from_database(con, str(source)), str(source)
+        if not tables:  # neither a file, nor a folder, nor a schema with an OMOP table
+            _not_found(source, "no such file or folder, and no schema of that name")
     else:
-        raise CohortError([Problem(str(source), None, None, None, "no such file or folder",
-                                   "give a DuckDB file or a folder of Parquet/CSV tables")],
-                          f"{source}: OMOP source not found")  # fmt: skip
+        _not_found(source, "no such file or folder")
     check_tables(tables, where, files)
     check_rows(tables, {n: str(files[n]) if n in files else f"{where}/{n}" for n in tables})
     return tables
+
+
+def _not_found(source: str | Path, what: str) -> None:
+    raise CohortError([Problem(str(source), None, None, None, what,
+                               "give a DuckDB file or a folder of Parquet/CSV tables (or, on "
+                               "Spark, a schema holding them)")],
+                      f"{source}: OMOP source not found")  # fmt: skip
 
 
 def check_tables(tables: dict[str, ibis.Table], where: str,

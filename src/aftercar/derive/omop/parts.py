@@ -1,0 +1,168 @@
+"""Where a batched OMOP derivation keeps each batch's outputs until the files are written.
+
+:func:`aftercar.derive.omop.derive_omop_batched` appends every batch's outputs to one
+temporary Parquet file per output (:class:`Parts`). With ``resume=True`` it keeps them
+instead in one folder per batch under ``OUT/.aftercar-batches/``, closed and marked done
+as each batch ends (:class:`BatchStore`), so that a run stopped half-way (a closed laptop,
+a killed job, a Spark session lost after hours) starts again at the first batch not done.
+
+The folder holds ``run.json``, the fingerprint of the run (source, schema, persons per
+batch, EPISODE rows or not, the batches' ``person_id`` bounds, the rules and concept
+maps, the aftercar version): batches are reused only by the same run, anything else is
+refused (exit 2) rather than mixed in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from aftercar import __version__
+from aftercar.errors import InputError
+
+#: The folder under the output folder that a resumable run keeps its batches in.
+RESUME_FOLDER = ".aftercar-batches"
+_DONE = "done"  # written last in a batch's folder: the batch is complete
+_STEPS = "cohort_steps.parquet"  # a batch's cohort attrition steps
+
+
+class Parts:
+    """One temporary Parquet file per output, appended batch by batch."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.writers: dict[str, tuple[pq.ParquetWriter, pa.Schema]] = {}
+
+    def write(self, name: str, table: pa.Table) -> None:
+        """Append ``table`` to the file of output ``name`` (cast to its first schema)."""
+        if name not in self.writers:
+            self.writers[name] = (pq.ParquetWriter(self.path(name), table.schema), table.schema)
+        writer, schema = self.writers[name]
+        writer.write_table(table.cast(schema))
+
+    def path(self, name: str) -> Path:
+        """The file of output ``name``."""
+        return self.folder / f"{name.replace('/', '__')}.parquet"
+
+    def close(self) -> dict[str, Path]:
+        """Close every file; ``{output: file}``."""
+        for writer, _schema in self.writers.values():
+            writer.close()
+        return {n: self.path(n) for n in self.writers}
+
+
+def _fingerprint(run: dict[str, Any], rules: Any, concepts: Any) -> str:
+    """A digest of the rules and concept maps (a changed rule must not reuse a batch)."""
+    h = hashlib.sha256()
+    for table in (rules.lot, rules.imwg):
+        h.update(json.dumps({k: dict(v) for k, v in table.items()}, sort_keys=True,
+                            default=str).encode())  # fmt: skip
+    for name in sorted(concepts.tables):
+        h.update(name.encode())
+        h.update(json.dumps(concepts.tables[name].to_pylist(), default=str).encode())
+    h.update(json.dumps(dict(concepts.episode), sort_keys=True).encode())
+    h.update(json.dumps(run, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+class BatchStore:
+    """The batches' temporary outputs: one shared :class:`Parts`, or (``resume``) one
+    folder per batch under ``work``, reused when ``work/run.json`` is this run's.
+
+    Parameters
+    ----------
+    work
+        The folder of the temporary files.
+    run
+        What identifies the run (JSON-able): source, schema, batches, options.
+    rules, concepts
+        The rule set and concept maps (part of the fingerprint).
+    resume
+        Keep one folder per batch, marked done when complete, and reuse the done ones.
+    """
+
+    def __init__(self, work: Path, run: dict[str, Any], rules: Any, concepts: Any,
+                 resume: bool) -> None:  # fmt: skip
+        self.work, self.resume = work, resume
+        self.shared = None if resume else Parts(work / "parts")
+        self.open: dict[int, Parts] = {}
+        self.files: dict[int, dict[str, Path]] = {}
+        if resume:
+            self._claim(dict(run, aftercar=__version__), rules, concepts)
+
+    def _claim(self, run: dict[str, Any], rules: Any, concepts: Any) -> None:
+        manifest = self.work / "run.json"
+        mine = {"run": run, "fingerprint": _fingerprint(run, rules, concepts)}
+        if manifest.is_file():
+            theirs = json.loads(manifest.read_text("utf-8"))
+            if theirs.get("fingerprint") != mine["fingerprint"]:
+                raise InputError(
+                    f"{self.work} holds the batches of another run (other source, options, "
+                    "rules, concepts or aftercar version), which cannot be resumed by this "
+                    "one. Fix: run with the same options, or delete that folder to start over."
+                )
+        self.work.mkdir(parents=True, exist_ok=True)
+        manifest.write_text(json.dumps(mine, indent=1, default=str), "utf-8")
+
+    def _folder(self, i: int) -> Path:
+        return self.work / "batches" / f"{i:05d}"
+
+    def done(self, i: int) -> pa.Table | None:
+        """The cohort steps of batch ``i`` if a resumed run has it complete, else ``None``
+        (a half-written batch folder is removed)."""
+        if not self.resume:
+            return None
+        folder = self._folder(i)
+        if not (folder / _DONE).is_file():
+            shutil.rmtree(folder, ignore_errors=True)
+            return None
+        self.files[i] = {f.stem.replace("__", "/"): f for f in sorted(folder.glob("*.parquet"))
+                         if f.name != _STEPS}  # fmt: skip
+        return pq.read_table(folder / _STEPS)
+
+    def parts(self, i: int) -> Parts:
+        """Where batch ``i`` writes its outputs."""
+        if self.shared is not None:
+            return self.shared
+        if i not in self.open:
+            self.open[i] = Parts(self._folder(i))
+        return self.open[i]
+
+    def finish(self, i: int, steps: pa.Table) -> None:
+        """Batch ``i`` is complete: with ``resume``, close its files and mark it done."""
+        if self.shared is not None:
+            return
+        parts = self.parts(i)
+        self.files[i] = parts.close()
+        pq.write_table(steps, parts.folder / _STEPS)
+        (parts.folder / _DONE).write_text("", "utf-8")
+        del self.open[i]
+
+    def has(self, name: str) -> bool:
+        """Whether any batch wrote output ``name``."""
+        if self.shared is not None:
+            return name in self.shared.writers
+        return any(name in f for f in self.files.values()) or any(
+            name in p.writers for p in self.open.values())  # fmt: skip
+
+    def close(self) -> dict[str, list[Path]]:
+        """Close what is open; ``{output: [its files, in batch order]}``."""
+        if self.shared is not None:
+            return {n: [p] for n, p in self.shared.close().items()}
+        for i in list(self.open):
+            self.files[i] = self.open.pop(i).close()
+        out: dict[str, list[Path]] = {}
+        for i in sorted(self.files):
+            for name, path in self.files[i].items():
+                out.setdefault(name, []).append(path)
+        return out
+
+
+__all__ = ["RESUME_FOLDER", "BatchStore", "Parts"]
