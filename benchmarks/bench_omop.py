@@ -9,6 +9,9 @@ Usage::
     # both at once, in a temporary folder
     python benchmarks/bench_omop.py --patients 20000 --chunk 10000
     python benchmarks/bench_omop.py --omop /data/omop1m/omop --engine spark --batch-persons 100000
+    # a run of hours, taken up where it stopped if it is stopped (CLI --resume)
+    python benchmarks/bench_omop.py --omop /data/omop1m/omop --engine spark --batch-persons 50000 \
+        --out /data/omop1m/spark --resume
 
 Simulation: ``--chunk`` persons at a time (``write_simulated`` with seed ``SEED + k``
 for part ``k``, then ``write_omop`` with its own ``person_id`` and row id ranges), so
@@ -86,13 +89,14 @@ def simulate(patients: int, work: Path, seed: int, chunk: int) -> Path:
 
 def _child(args) -> None:
     """Derive (in this fresh process) and print wall time and counts as JSON."""
-    out = Path(tempfile.mkdtemp(prefix="bench-omop-"))
+    out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="bench-omop-"))
     start = time.perf_counter()
     try:
         res = (_duckdb if args.engine == "duckdb" else _spark)(args, out)
         size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
     finally:
-        shutil.rmtree(out, ignore_errors=True)
+        if not args.out:
+            shutil.rmtree(out, ignore_errors=True)
     print(json.dumps({"wall_s": round(time.perf_counter() - start, 1),
                       "output_gb": round(size / 1e9, 2), **res}))  # fmt: skip
 
@@ -108,7 +112,8 @@ def _duckdb(args, out: Path) -> dict:
         con.raw_sql(f"SET threads = {args.threads}")
     run = batched.derive_omop_batched(args.child, out / "cohort", args.format,
                                       batch_persons=args.batch_persons, con=con,
-                                      episodes=True)  # fmt: skip
+                                      episodes=True, progress=_batch_progress(),
+                                      resume=args.resume)  # fmt: skip
     return {"batches": run.batches, "patients": run.patients, "lines": run.lines,
             "unused_rows": run.unused}  # fmt: skip
 
@@ -121,7 +126,8 @@ def _spark(args, out: Path) -> dict:
     con = connect("spark", config={"spark.driver.memory": args.spark_driver_memory})
     run = batched.derive_omop_batched(args.child, out / "cohort", args.format,
                                       batch_persons=args.batch_persons, con=con, episodes=True,
-                                      progress=_batch_progress())  # fmt: skip
+                                      progress=_batch_progress(),
+                                      resume=args.resume)  # fmt: skip
     return {"batches": run.batches, "patients": run.patients, "lines": run.lines,
             "unused_rows": run.unused}  # fmt: skip
 
@@ -158,6 +164,8 @@ def _derive(args, omop: Path) -> None:
         cmd += ["--memory-limit", args.memory_limit]
     if args.engine == "spark":
         cmd += ["--spark-driver-memory", args.spark_driver_memory]
+    if args.out:
+        cmd += ["--out", args.out] + (["--resume"] if args.resume else [])
     out = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
     if out.returncode:
         raise SystemExit(out.returncode)
@@ -184,6 +192,9 @@ def main() -> None:
     p.add_argument("--memory-limit", help="DuckDB memory_limit per engine (default 2500MB)")
     p.add_argument("--spark-driver-memory", default="8g", help="Spark local driver memory")
     p.add_argument("--omop", help="derive this existing OMOP folder (no simulation)")
+    p.add_argument("--out", help="keep the derived cohort here (default: a temporary folder)")
+    p.add_argument("--resume", action="store_true",
+                   help="with --out: take up the batches a stopped run left (--resume of the CLI)")
     p.add_argument("--workdir", help="keep the simulated instance here (WORKDIR/omop)")
     p.add_argument("--only-simulate", action="store_true", help="write the instance, stop")
     p.add_argument("--child", help=argparse.SUPPRESS)
