@@ -74,3 +74,12 @@ def test_missing_java_is_named_with_the_fix(monkeypatch):
     assert reason is not None and "openjdk-17-jre-headless" in reason
     with pytest.raises(InputError, match="openjdk-17-jre-headless"):
         connect("spark")
+
+
+def test_an_omop_schema_that_is_not_there_is_not_found(spark):
+    """A mistyped catalog schema: the exit-2 'not found' error, not Spark's traceback."""
+    from aftercar.derive.omop.source import open_source
+    from aftercar.errors import CohortError
+
+    with pytest.raises(CohortError, match="OMOP source not found"):
+        open_source(spark, "no_such_omop_schema")

@@ -127,6 +127,10 @@ def list_tables(con, database: str) -> set[str]:
         res = con.raw_sql(f"SELECT table_name FROM information_schema.tables WHERE {where}")
         rows = res.fetchall() if hasattr(res, "fetchall") else res.collect()
         return {r[0] for r in rows}
+    except Exception as e:  # Spark: SCHEMA_NOT_FOUND (pyspark is not imported here)
+        if type(e).__name__ == "AnalysisException":
+            return set()
+        raise
 
 
 def _from_database(con, database: str) -> dict[str, ibis.Table]:
