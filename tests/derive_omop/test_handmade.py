@@ -3,6 +3,7 @@ LOINC labs, local concepts; index date, line starts, best response, progression.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -131,6 +132,17 @@ def _with_simulated_persons(folder: Path) -> tuple[Path, Path]:
     return omop, local
 
 
+def _as_csv(src: Path, folder: Path) -> Path:
+    """A copy of the OMOP folder ``src`` with every Parquet table as CSV."""
+    folder.mkdir()
+    for f in src.iterdir():
+        if f.suffix == ".parquet":
+            pacsv.write_csv(pq.read_table(f), folder / f"{f.stem}.csv")
+        else:
+            shutil.copy(f, folder / f.name)
+    return folder
+
+
 @pytest.mark.slow  # about two minutes: collected first (tests/conftest.py)
 @pytest.mark.skipif("spark" not in ENGINE_NAMES, reason="the Spark engine is not available")
 def test_spark_batches_write_the_files_of_duckdb_batches(tmp_path):
@@ -141,7 +153,9 @@ def test_spark_batches_write_the_files_of_duckdb_batches(tmp_path):
     file; a Spark derivation costs minutes of CI, so this is the one. Batches of
     12 persons: the first derives the hand-made persons 1-4 and the simulated 101-108,
     the second has nobody who reaches the derivation (20000: no myeloma) and only lists
-    its exclusions. Person 1 gets the hand-made answers on Spark too.
+    its exclusions. Person 1 gets the hand-made answers on Spark too. Spark reads the
+    instance as CSV (every column as text, typed as the CDM declares by the source checks),
+    DuckDB as Parquet: both readers are in the comparison.
     """
     from aftercar.backends import unavailable
     from aftercar.backends.spark import SMALL_DATA_CONFIG
@@ -151,11 +165,12 @@ def test_spark_batches_write_the_files_of_duckdb_batches(tmp_path):
     if reason:
         pytest.skip(reason)
     src, local = _with_simulated_persons(tmp_path)
+    csv = {"duckdb": src, "spark": _as_csv(src, tmp_path / "omop_csv")}
     out = {}
     for engine in ("duckdb", "spark"):
         out[engine] = tmp_path / engine
         con = None if engine == "duckdb" else connect("spark", config=SMALL_DATA_CONFIG)
-        run = derive_omop_batched(src, out[engine], "csv", batch_persons=12, con=con,
+        run = derive_omop_batched(csv[engine], out[engine], "csv", batch_persons=12, con=con,
                                   concepts=local, episodes=True)  # fmt: skip
         assert run.batches == 2 and run.patients > 3 and run.lines > 10
     files = sorted(p.relative_to(out["duckdb"]) for p in out["duckdb"].rglob("*.csv"))

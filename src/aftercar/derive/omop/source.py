@@ -100,6 +100,16 @@ def _csv_dates_as_text(f: Path) -> dict:
     return {"types": dates} if dates else {}
 
 
+def _csv_options(con, f: Path) -> dict:
+    """DuckDB: the ``*_date`` columns as text (:func:`_csv_dates_as_text`). Other engines
+    (Spark): every column as text, typed as the CDM declares it by :func:`check_tables`,
+    which names any value that cannot be read (Spark's schema inference would otherwise
+    guess each column's type from its values)."""
+    if getattr(con, "name", None) == "duckdb":
+        return _csv_dates_as_text(f)
+    return {"inferSchema": False}
+
+
 def _from_folder(con, folder: Path) -> tuple[dict[str, ibis.Table], dict[str, Path]]:
     files = {n: f for n in (*REQUIRED, *OPTIONAL) if (f := _file_of(folder, n)) is not None}
     empty = [p for n, f in files.items() if (p := _empty_file(f, n)) is not None]
@@ -108,7 +118,7 @@ def _from_folder(con, folder: Path) -> tuple[dict[str, ibis.Table], dict[str, Pa
     out = {}
     for name, f in files.items():
         if f.suffix == ".csv":
-            out[name] = con.read_csv(str(f), table_name=f"omop_{name}", **_csv_dates_as_text(f))
+            out[name] = con.read_csv(str(f), table_name=f"omop_{name}", **_csv_options(con, f))
         else:
             path = str(f / "*.parquet") if f.is_dir() else str(f)
             out[name] = con.read_parquet(path, table_name=f"omop_{name}")
