@@ -135,5 +135,7 @@ def test_a_bad_value_in_a_csv_date_column_is_exit_2_without_a_traceback(tmp_path
     assert "yesterday" in f.read_text()
     assert main(["derive", "--omop", str(src), "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert "column 'drug_exposure_start_date': text that is not a date (value: 'yesterday')" \
-        in err and "YYYY-MM-DD" in err and "Traceback" not in err
+    row = lines[-1].split(",")[0]  # drug_exposure_id: the row named
+    assert ("column 'drug_exposure_start_date': text that is not a date, at drug_exposure_id "
+            f"{row} (value: 'yesterday')") in err  # fmt: skip
+    assert "YYYY-MM-DD" in err and "Traceback" not in err

@@ -321,7 +321,9 @@ def test_dates_and_numbers_stored_as_text_are_read_or_named(tmp_path):
     text = _open_error(bad)
     assert "column 'drug_exposure_start_date': text that is not a date" in text
     assert "07/01/2022" in text and "YYYY-MM-DD" in text
-    assert "column 'value_as_number': text that is not a number (value: 'abc')" in text
+    first = me["measurement_id"][0].as_py()  # the row of 'abc'
+    assert ("column 'value_as_number': text that is not a number, at measurement_id "
+            f"{first} (value: 'abc')") in text  # fmt: skip
 
 
 def test_csv_dates_are_iso_or_named_never_read_day_first(tmp_path):

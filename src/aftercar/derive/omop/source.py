@@ -262,6 +262,26 @@ def _examples(t: ibis.Table, column: str, bad: ibis.Value) -> list:
     return rows.to_pyarrow()[column].to_pylist()
 
 
+def _key(t: ibis.Table, column: str) -> str | None:
+    """The column that names a row of ``t``: its first, the CDM primary key (``person_id``
+    of ``person`` and ``death``, ``drug_exposure_id`` ...), unless it is ``column``."""
+    first = t.columns[0]
+    return first if first.lower().endswith("_id") and first != column else None
+
+
+def _bad_rows(t: ibis.Table, column: str, bad: ibis.Value) -> tuple[list, str]:
+    """Up to :data:`_EXAMPLES` distinct bad values of ``column`` and, when ``t`` has a
+    primary key, ``", at KEY k1, k2"``: the first row holding each value."""
+    key = _key(t, column)
+    if key is None:
+        return _examples(t, column, bad), ""
+    f = t.filter(bad)
+    rows = f.group_by(column).aggregate(_row=f[key].min()).order_by(column).limit(_EXAMPLES)
+    got = rows.to_pyarrow()
+    ids = ", ".join(str(k) for k in got["_row"].to_pylist())
+    return got[column].to_pylist(), (f", at {key} {ids}" if got.num_rows else "")
+
+
 def _arrow_zone(file: Path | None, column: str) -> str | None:
     """The time zone a Parquet file's Arrow schema gives ``column`` (DuckDB reads every
     zone-aware timestamp as UTC and keeps no zone), else ``None``."""
@@ -286,10 +306,10 @@ def _type_problems(t: ibis.Table, label: str, file: Path | None) -> list[Problem
     for c, typ in t.schema().items():
         want = _cdm_type(c)
         if want == "int64" and (typ.is_floating() or typ.is_decimal()):
-            bad = _examples(t, c, t[c] != t[c].floor())
+            bad, rows = _bad_rows(t, c, t[c] != t[c].floor())
             if bad:
                 problems.append(Problem(label, None, c, ", ".join(map(str, bad)),
-                                        "an id that is not a whole number",
+                                        f"an id that is not a whole number{rows}",
                                         f"give {c} as an integer (the OMOP CDM type); a "
                                         "rounded id would name another record"))  # fmt: skip
         elif want == "date" and typ.is_timestamp() and typ.timezone is not None:
@@ -311,11 +331,11 @@ _TEXT_FIX = {
 def _unreadable_text(t: ibis.Table, c: str, want: str, label: str) -> list[Problem]:
     """A CDM date or number column stored as text with values the engine cannot read as
     its type (``01/10/2022``, ``abc``); blank text is a missing value (:func:`_typed`)."""
-    bad = _examples(t, c, (t[c].strip() != "") & t[c].try_cast(want).isnull())
+    bad, rows = _bad_rows(t, c, (t[c].strip() != "") & t[c].try_cast(want).isnull())
     if not bad:
         return []
     kind, fix = _TEXT_FIX[want]
-    return [Problem(label, None, c, ", ".join(map(str, bad)), f"text that is not {kind}",
+    return [Problem(label, None, c, ", ".join(map(str, bad)), f"text that is not {kind}{rows}",
                     fix.format(c=c))]  # fmt: skip
 
 
