@@ -335,3 +335,22 @@ def test_csv_dates_are_iso_or_named_never_read_day_first(tmp_path):
                        drug_exposure=_text(de, "drug_exposure_start_date", us))  # fmt: skip
     text = _open_error(src)
     assert "drug_exposure.csv, column 'drug_exposure_start_date': text that is not a date" in text
+
+
+def test_an_id_stored_as_text_is_read_only_when_whole(tmp_path):
+    """Ids exported as text: ``12`` and ``12.0`` (pandas' integers with a gap) are read as
+    12 on every engine; ``1.5`` is named, where DuckDB's own cast would read it as 2,
+    another person."""
+    de = tables()["drug_exposure"]
+    pid = [str(v) for v in de["person_id"].to_pylist()]
+    whole = [f"{v}.0" if i % 2 else v for i, v in enumerate(pid)]
+    src, local = _instance(tmp_path / "ok", drug_exposure=_text(de, "person_id", whole))
+    read = open_source(ibis.duckdb.connect(), src)["drug_exposure"]
+    assert read.person_id.type().is_integer()
+    assert read.person_id.to_pyarrow().to_pylist() == de["person_id"].to_pylist()
+    pid[5] = "1.5"
+    bad, _ = _instance(tmp_path / "bad", drug_exposure=_text(de, "person_id", pid))
+    text = _open_error(bad)
+    row = de["drug_exposure_id"][5].as_py()
+    assert (f"column 'person_id': text that is not a whole number, at drug_exposure_id {row} "
+            "(value: '1.5')") in text  # fmt: skip

@@ -229,7 +229,7 @@ def check_tables(tables: dict[str, ibis.Table], where: str,
             t = t.rename({c.lower(): c for c in t.columns})
         tables[name] = t
         file = (files or {}).get(name)
-        problems += _type_problems(t, str(file) if file else f"{where}/{name}", file)
+        problems += _type_problems(t, str(file) if file else f"{where}/{name}", file, name)
     if problems:
         raise CohortError(problems, f"{len(problems)} problem(s) in the OMOP source {where}")
     for name, t in tables.items():
@@ -262,21 +262,24 @@ def _examples(t: ibis.Table, column: str, bad: ibis.Value) -> list:
     return rows.to_pyarrow()[column].to_pylist()
 
 
-def _key(t: ibis.Table, column: str) -> str | None:
-    """The column that names a row of ``t``: its first, the CDM primary key (``person_id``
-    of ``person`` and ``death``, ``drug_exposure_id`` ...), unless it is ``column``."""
-    first = t.columns[0]
-    return first if first.lower().endswith("_id") and first != column else None
+def _key(t: ibis.Table, table: str, column: str) -> str | None:
+    """The column that names a row of OMOP table ``table``: its CDM primary key
+    (``drug_exposure_id`` ...; ``person_id`` in ``person`` and ``death``), unless that is
+    ``column`` itself or ``t`` has no such column."""
+    key = "person_id" if table in ("person", "death") else f"{table}_id"
+    return key if key in t.columns and key != column else None
 
 
-def _bad_rows(t: ibis.Table, column: str, bad: ibis.Value) -> tuple[list, str]:
-    """Up to :data:`_EXAMPLES` distinct bad values of ``column`` and, when ``t`` has a
-    primary key, ``", at KEY k1, k2"``: the first row holding each value."""
-    key = _key(t, column)
+def _bad_rows(t: ibis.Table, column: str, bad: ibis.Value, table: str = "") -> tuple[list, str]:
+    """Up to :data:`_EXAMPLES` distinct bad values of ``column`` and, when ``t`` has its
+    primary key, ``", at KEY k1, k2"``: the first row (lowest key) holding each value."""
+    key = _key(t, table, column)
     if key is None:
         return _examples(t, column, bad), ""
     f = t.filter(bad)
-    rows = f.group_by(column).aggregate(_row=f[key].min()).order_by(column).limit(_EXAMPLES)
+    num = f[key] if f[key].type().is_numeric() else f[key].try_cast("float64")
+    rows = f.group_by(column).aggregate(_row=f[key].argmin(num)).order_by(column)
+    rows = rows.limit(_EXAMPLES)
     got = rows.to_pyarrow()
     ids = ", ".join(str(k) for k in got["_row"].to_pylist())
     return got[column].to_pylist(), (f", at {key} {ids}" if got.num_rows else "")
@@ -298,7 +301,8 @@ def _arrow_zone(file: Path | None, column: str) -> str | None:
     return getattr(field.type, "tz", None) if field is not None else None
 
 
-def _type_problems(t: ibis.Table, label: str, file: Path | None) -> list[Problem]:
+def _type_problems(t: ibis.Table, label: str, file: Path | None,
+                   table: str = "") -> list[Problem]:  # fmt: skip
     """Id columns with a fractional value (cast, 1.5 would be person 2), date columns
     stored as a time-zone-aware timestamp whose UTC date is not the recorded date, and
     date or number columns stored as text that the engine cannot read as their type."""
@@ -306,7 +310,7 @@ def _type_problems(t: ibis.Table, label: str, file: Path | None) -> list[Problem
     for c, typ in t.schema().items():
         want = _cdm_type(c)
         if want == "int64" and (typ.is_floating() or typ.is_decimal()):
-            bad, rows = _bad_rows(t, c, t[c] != t[c].floor())
+            bad, rows = _bad_rows(t, c, t[c] != t[c].floor(), table)
             if bad:
                 problems.append(Problem(label, None, c, ", ".join(map(str, bad)),
                                         f"an id that is not a whole number{rows}",
@@ -315,7 +319,7 @@ def _type_problems(t: ibis.Table, label: str, file: Path | None) -> list[Problem
         elif want == "date" and typ.is_timestamp() and typ.timezone is not None:
             problems += _zoned(t, c, label, _arrow_zone(file, c))
         elif want in _TEXT_FIX and typ.is_string():
-            problems += _unreadable_text(t, c, want, label)
+            problems += _unreadable_text(t, c, want, label, table)
     return problems
 
 
@@ -328,10 +332,11 @@ _TEXT_FIX = {
 }  # fmt: skip
 
 
-def _unreadable_text(t: ibis.Table, c: str, want: str, label: str) -> list[Problem]:
+def _unreadable_text(t: ibis.Table, c: str, want: str, label: str,
+                     table: str = "") -> list[Problem]:  # fmt: skip
     """A CDM date or number column stored as text with values the engine cannot read as
     its type (``01/10/2022``, ``abc``); blank text is a missing value (:func:`_typed`)."""
-    bad, rows = _bad_rows(t, c, (t[c].strip() != "") & t[c].try_cast(want).isnull())
+    bad, rows = _bad_rows(t, c, (t[c].strip() != "") & _from_text(t[c], want).isnull(), table)
     if not bad:
         return []
     kind, fix = _TEXT_FIX[want]
@@ -387,8 +392,23 @@ def _typed(t: ibis.Table) -> ibis.Table:
     for c, typ in t.schema().items():
         want = _cdm_type(c)
         if want is not None and str(typ).removeprefix("!") != want:  # text: checked, blank = null
-            casts[c] = t[c].try_cast(want) if typ.is_string() else t[c].cast(want)
+            casts[c] = _from_text(t[c], want) if typ.is_string() else t[c].cast(want)
     return t.mutate(**casts) if casts else t
+
+
+#: A whole number written as text (``12``, ``+12``, ``12.0``: pandas writes an integer
+#: column with a missing value as floats).
+_WHOLE = r"^\s*[+-]?[0-9]+(\.0*)?\s*$"
+
+
+def _from_text(v: ibis.Value, want: str) -> ibis.Value:
+    """Text as the CDM type ``want`` (NULL when it cannot be read). Whole numbers are read
+    by pattern, the same on every engine: DuckDB's ``TRY_CAST('1001.5' AS BIGINT)`` is
+    1002, another row's id."""
+    if want != "int64":
+        return v.try_cast(want)
+    digits = v.re_extract(r"^\s*([+-]?[0-9]+)", 1).try_cast("int64")
+    return ibis.ifelse(v.re_search(_WHOLE), digits, ibis.null("int64"))
 
 
 #: OMOP tables whose rows the audit and the attrition name by their primary id.
