@@ -9,6 +9,8 @@ file is compared.
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import ibis
@@ -39,6 +41,11 @@ def _add_persons(omop: Path) -> None:
     more["person_id"], more["condition_occurrence_id"] = _EXTRA[:2], [9001, 9002]
     pq.write_table(pa.concat_tables([co, pa.table(more, schema=co.schema)]),
                    omop / "condition_occurrence.parquet")  # fmt: skip
+    de = pq.read_table(omop / "drug_exposure.parquet")  # rows of nobody: no batch reads them
+    orphan = de.slice(0, 2).to_pydict()
+    orphan["person_id"], orphan["drug_exposure_id"] = [999_999, 999_999], [9_000_001, 9_000_002]
+    pq.write_table(pa.concat_tables([de, pa.table(orphan, schema=de.schema)]),
+                   omop / "drug_exposure.parquet")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +73,7 @@ def test_omop_parts_get_ids_of_their_own(runs, tmp_path):
         range(1001, 1001 + n))  # fmt: skip
     for name, rid in (("drug_exposure", "drug_exposure_id"), ("measurement", "measurement_id")):
         a = pq.read_table(default / f"{name}.parquet")
+        a = a.filter(pa.compute.not_equal(a["person_id"], 999_999))  # not the orphan rows
         b = pq.read_table(tmp_path / f"{name}.parquet")
         assert pa.compute.add(a[rid], 10**10).equals(b[rid])
         assert pa.compute.add(a["person_id"], 1000).equals(b["person_id"])
@@ -192,14 +200,61 @@ def test_a_stopped_run_resumes_at_the_first_batch_not_done(runs, tmp_path):
     _same_csv_files(one, out)
 
 
-def test_resume_refuses_the_batches_of_another_run(runs, tmp_path):
-    """Batches kept by a run of other options are not mixed in: exit 2, the fix named."""
+def test_resume_refuses_the_batches_of_another_run(runs, tmp_path, capsys):
+    """Batches kept by a run of other options, or of source files changed since, are not
+    mixed in: exit 2, the fix named; ``--resume`` needs ``--omop``."""
     _one, _batched, omop = runs
+    src = tmp_path / "omop"
+    shutil.copytree(omop, src)
     out = tmp_path / "resumed"
     with pytest.raises(_Stop):
-        derive_omop_batched(omop, out, "csv", batch_persons=25, resume=True,
+        derive_omop_batched(src, out, "csv", batch_persons=25, resume=True,
                             progress=_stop_at(2))  # fmt: skip
-    args = ["derive", "--omop", str(omop), "-o", str(out), "--resume"]
+    args = ["derive", "--omop", str(src), "-o", str(out), "--resume"]
+    capsys.readouterr()
     assert main([*args, "--batch-persons", "30"]) == 2
+    assert "holds the batches of another run" in capsys.readouterr().err
+    death = src / "death.parquet"  # exported again: same rows, a newer file
+    os.utime(death, ns=(death.stat().st_atime_ns, death.stat().st_mtime_ns + 10**9))
+    assert main([*args, "--batch-persons", "25"]) == 2
+    assert "holds the batches of another run" in capsys.readouterr().err
     assert (out / ".aftercar-batches" / "batches" / "00000" / "done").is_file()
-    assert main(["derive", str(omop), "-o", str(out), "--resume"]) == 2  # raw input: no
+    (out / ".aftercar-batches" / "run.json").write_text('{"fingerprint": ', "utf-8")  # cut
+    assert main([*args, "--batch-persons", "25"]) == 2
+    err = capsys.readouterr().err
+    assert "holds the batches of another run" in err and "Traceback" not in err
+    assert main(["derive", "-o", str(out), "--resume"]) == 2
+    assert "--resume takes up a batched OMOP derivation" in capsys.readouterr().err
+
+
+def test_a_run_stopped_while_writing_its_files_resumes(runs, tmp_path, monkeypatch):
+    """One batch (each output one file): stopped after some output files are written, the
+    resumed run still finds every file of its done batch (they are copied out, not moved)."""
+    from aftercar.derive.omop import batched as b
+
+    _one, _batched, omop = runs
+    out = tmp_path / "one_batch"
+
+    def stopped(*_args, **_kw):
+        raise _Stop("writing EPISODE rows")
+
+    monkeypatch.setattr(b, "_write_episodes", stopped)
+    with pytest.raises(_Stop):
+        derive_omop_batched(omop, out, "parquet", batch_persons=0, episodes=True, resume=True)
+    monkeypatch.undo()
+    assert (out / "audit" / "events.parquet").is_file()  # written before the stop
+    (out / "audit" / "events.parquet").unlink()  # the resumed run writes it again
+    seen: list[str] = []
+    derive_omop_batched(omop, out, "parquet", batch_persons=0, episodes=True, resume=True,
+                        progress=seen.append)  # fmt: skip
+    assert any(s.endswith("derived before, kept") for s in seen)
+    one = omop.parent / "one_parquet"
+    assert _files(out) == _files(one)
+    unordered = {r.with_suffix(".parquet") for r in UNORDERED}
+    for rel in sorted(_files(one)):
+        if rel.suffix == ".parquet":
+            a, b = pq.read_table(one / rel), pq.read_table(out / rel)
+            if rel in unordered:
+                key = [(c, "ascending") for c in a.column_names]
+                a, b = a.sort_by(key), b.sort_by(key)
+            assert a.equals(b), rel

@@ -10,7 +10,9 @@ millions of rows. :func:`derive_omop_batched` bounds the memory whatever the siz
    it when the files are sorted by ``person_id``), and the batch is derived as one
    instance would be (:func:`aftercar.derive.omop.derive.derive_tables`: the concept
    mapping and :func:`aftercar.derive.raw.derive_raw`, unchanged); its outputs are
-   appended to one temporary Parquet file per output and dropped;
+   appended to one temporary Parquet file per output and dropped (with ``resume``:
+   written to a folder of the batch's own, marked done when complete, and read back
+   instead of derived again by a run of the same options; :mod:`aftercar.derive.omop.parts`);
 3. each output file is then written from its temporary file in the order of a
    one-batch run (DuckDB sorts on disk, spilling beyond :data:`ENGINE_MEMORY`):
    ``patients`` by ``patient_id`` (the ``person_id`` as text), ``lines`` and the
@@ -49,7 +51,7 @@ from aftercar.derive.omop.derive import (
     map_tables,
 )
 from aftercar.derive.omop.episodes import EPISODE_SCHEMA, EVENT_SCHEMA
-from aftercar.derive.omop.parts import RESUME_FOLDER, BatchStore, Parts
+from aftercar.derive.omop.parts import RESUME_FOLDER, BatchStore, Parts, source_state
 from aftercar.derive.omop.source import close_source, open_source
 from aftercar.derive.omop.write import check_episode_target, episode_tables, synthetic_marker
 from aftercar.derive.raw.rules import Rules, load_rules
@@ -252,10 +254,13 @@ class _Sink:
         return self.path
 
 
-def _copy(con, part: list[Path], path: Path, fmt: str, keys) -> int:
+def _copy(con, part: list[Path], path: Path, fmt: str, keys, keep: bool = False) -> int:
+    """Write output file ``path`` from its temporary files ``part`` (``keep``: they belong
+    to batches a resumed run may read again, so they are copied, never moved)."""
     if keys is None and fmt == "parquet" and _final_as_is(part):
         path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(part[0], path)  # the 22 M event rows per 100,000 persons: not re-encoded
+        # the 22 M event rows per 100,000 persons: not re-encoded
+        (shutil.copyfile if keep else shutil.move)(part[0], path)
         return pq.ParquetFile(path).metadata.num_rows
     if keys is not None and fmt == "parquet":  # sorted on disk and written by DuckDB
         keep = _kept(part)
@@ -352,7 +357,8 @@ def _episodes_into_duckdb(parts: dict[str, list[Path]], database: Path, schema: 
         con.disconnect()
 
 
-def _write_outputs(con, parts: dict[str, list[Path]], output: Path, fmt: str, sort: bool):
+def _write_outputs(con, parts: dict[str, list[Path]], output: Path, fmt: str, sort: bool,
+                   keep: bool = False):  # fmt: skip
     """The cohort, ``audit/*`` and the attrition from their temporary files."""
     ext = "parquet" if fmt == "parquet" else "csv"
     written, rows = [], {}
@@ -367,7 +373,7 @@ def _write_outputs(con, parts: dict[str, list[Path]], output: Path, fmt: str, so
         if name.startswith("episode") or (fmt == "xlsx" and name in ("patients", "lines")):
             continue
         path = output / f"{name}.{ext}"
-        rows[name] = _copy(con, part, path, fmt, SORT_KEYS.get(name) if sort else None)
+        rows[name] = _copy(con, part, path, fmt, SORT_KEYS.get(name) if sort else None, keep)
         written.append(path)
     return written, rows
 
@@ -414,6 +420,7 @@ def _store(o: _Run, work: Path, batches: list) -> BatchStore:
     ``o.resume``)."""
     src = Path(o.source)
     run = {"source": str(src.resolve()) if src.exists() else str(o.source),
+           "files": source_state(src) if src.exists() else None,
            "schema": o.schema, "batch_persons": o.batch_persons, "episodes": o.episodes,
            "batches": batches}  # fmt: skip
     return BatchStore(work, run, o.rules, o.concepts, o.resume)
@@ -467,7 +474,7 @@ def _finish(o: _Run, run: BatchedRun, parts: dict[str, list[Path]], output: Path
     con = engine(work / "spill")
     try:
         sort = run.batches > 1 or run.orphans > 0  # the orphans: among the other rows
-        written, rows = _write_outputs(con, parts, output, fmt, sort)
+        written, rows = _write_outputs(con, parts, output, fmt, sort, o.resume)
         ext = "parquet" if fmt == "parquet" else "csv"
         steps_path = output / "audit" / f"omop_cohort.{ext}"
         if ext == "parquet":

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -33,17 +34,24 @@ _STEPS = "cohort_steps.parquet"  # a batch's cohort attrition steps
 
 
 class Parts:
-    """One temporary Parquet file per output, appended batch by batch."""
+    """One temporary Parquet file per output, appended batch by batch.
 
-    def __init__(self, folder: Path) -> None:
+    ``schemas`` (shared by the folders of one run): each output's schema, that of its
+    first table; every later table is cast to it, so that the files read together hold
+    one schema.
+    """
+
+    def __init__(self, folder: Path, schemas: dict[str, pa.Schema] | None = None) -> None:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self.writers: dict[str, tuple[pq.ParquetWriter, pa.Schema]] = {}
+        self.schemas = {} if schemas is None else schemas
 
     def write(self, name: str, table: pa.Table) -> None:
         """Append ``table`` to the file of output ``name`` (cast to its first schema)."""
         if name not in self.writers:
-            self.writers[name] = (pq.ParquetWriter(self.path(name), table.schema), table.schema)
+            schema = self.schemas.setdefault(name, table.schema)
+            self.writers[name] = (pq.ParquetWriter(self.path(name), schema), schema)
         writer, schema = self.writers[name]
         writer.write_table(table.cast(schema))
 
@@ -56,6 +64,15 @@ class Parts:
         for writer, _schema in self.writers.values():
             writer.close()
         return {n: self.path(n) for n in self.writers}
+
+
+def source_state(source: Path) -> list[tuple[str, int, int]]:
+    """``(file, size, modification time in ns)`` of the file ``source`` or of every file
+    under the folder ``source``: an extract corrected or exported again in place is
+    another source (its batches are not reused)."""
+    files = [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())
+    return [(str(p.relative_to(source)) if p != source else p.name, p.stat().st_size,
+             p.stat().st_mtime_ns) for p in files]  # fmt: skip
 
 
 def _fingerprint(run: dict[str, Any], rules: Any, concepts: Any) -> str:
@@ -91,7 +108,8 @@ class BatchStore:
     def __init__(self, work: Path, run: dict[str, Any], rules: Any, concepts: Any,
                  resume: bool) -> None:  # fmt: skip
         self.work, self.resume = work, resume
-        self.shared = None if resume else Parts(work / "parts")
+        self.schemas: dict[str, pa.Schema] = {}
+        self.shared = None if resume else Parts(work / "parts", self.schemas)
         self.open: dict[int, Parts] = {}
         self.files: dict[int, dict[str, Path]] = {}
         if resume:
@@ -100,16 +118,17 @@ class BatchStore:
     def _claim(self, run: dict[str, Any], rules: Any, concepts: Any) -> None:
         manifest = self.work / "run.json"
         mine = {"run": run, "fingerprint": _fingerprint(run, rules, concepts)}
-        if manifest.is_file():
-            theirs = json.loads(manifest.read_text("utf-8"))
-            if theirs.get("fingerprint") != mine["fingerprint"]:
-                raise InputError(
-                    f"{self.work} holds the batches of another run (other source, options, "
-                    "rules, concepts or aftercar version), which cannot be resumed by this "
-                    "one. Fix: run with the same options, or delete that folder to start over."
-                )
+        if manifest.is_file() and _fingerprint_of(manifest) != mine["fingerprint"]:
+            raise InputError(
+                f"{self.work} holds the batches of another run (other source or source "
+                "files, options, rules, concepts or aftercar version), which cannot be "
+                "resumed by this one. Fix: run with the same options on the same files, or "
+                "delete that folder to start over."
+            )
         self.work.mkdir(parents=True, exist_ok=True)
-        manifest.write_text(json.dumps(mine, indent=1, default=str), "utf-8")
+        tmp = manifest.with_suffix(".tmp")  # replaced whole: never a file cut short
+        tmp.write_text(json.dumps(mine, indent=1, default=str), "utf-8")
+        os.replace(tmp, manifest)
 
     def _folder(self, i: int) -> Path:
         return self.work / "batches" / f"{i:05d}"
@@ -125,6 +144,8 @@ class BatchStore:
             return None
         self.files[i] = {f.stem.replace("__", "/"): f for f in sorted(folder.glob("*.parquet"))
                          if f.name != _STEPS}  # fmt: skip
+        for name, f in self.files[i].items():
+            self.schemas.setdefault(name, pq.read_schema(f))
         return pq.read_table(folder / _STEPS)
 
     def parts(self, i: int) -> Parts:
@@ -132,7 +153,7 @@ class BatchStore:
         if self.shared is not None:
             return self.shared
         if i not in self.open:
-            self.open[i] = Parts(self._folder(i))
+            self.open[i] = Parts(self._folder(i), self.schemas)
         return self.open[i]
 
     def finish(self, i: int, steps: pa.Table) -> None:
@@ -165,4 +186,13 @@ class BatchStore:
         return out
 
 
-__all__ = ["RESUME_FOLDER", "BatchStore", "Parts"]
+def _fingerprint_of(manifest: Path) -> str | None:
+    """The fingerprint ``run.json`` records (``None``: unreadable, e.g. cut short)."""
+    try:
+        got = json.loads(manifest.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return got.get("fingerprint") if isinstance(got, dict) else None
+
+
+__all__ = ["RESUME_FOLDER", "BatchStore", "Parts", "source_state"]
