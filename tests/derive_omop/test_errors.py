@@ -26,6 +26,21 @@ def test_a_source_that_is_not_there_is_one_message(tmp_path, capsys):
     assert "is missing" not in err
 
 
+def test_a_catalog_schema_is_read_by_its_name():
+    """SOURCE as ``schema`` or ``catalog.schema`` (Databricks' ``cdm`` / ``main.cdm``):
+    the name is not taken for a file because of its dot."""
+    import ibis
+
+    from aftercar.derive.omop.source import open_source
+
+    con = ibis.duckdb.connect()
+    con.raw_sql("CREATE SCHEMA cdm")
+    for name, t in tables().items():
+        con.create_table(name, t, database="cdm")
+    for source in ("cdm", "memory.cdm"):
+        assert open_source(con, source)["person"].count().to_pyarrow().as_py() == 4
+
+
 def test_missing_column_is_named_with_a_fix(tmp_path, capsys):
     src = write(tmp_path / "omop", fmt="csv", drop=("drug_exposure.drug_source_value",))
     assert main(["derive", "--omop", str(src), "-o", str(tmp_path / "out")]) == 2

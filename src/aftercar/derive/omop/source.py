@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from pathlib import Path
 
 import ibis
@@ -137,10 +138,6 @@ def list_tables(con, database: str) -> set[str]:
         res = con.raw_sql(f"SELECT table_name FROM information_schema.tables WHERE {where}")
         rows = res.fetchall() if hasattr(res, "fetchall") else res.collect()
         return {r[0] for r in rows}
-    except Exception as e:  # Spark: SCHEMA_NOT_FOUND (pyspark is not imported here)
-        if type(e).__name__ == "AnalysisException":
-            return set()
-        raise
 
 
 def _from_database(con, database: str) -> dict[str, ibis.Table]:
@@ -196,8 +193,8 @@ def open_source(con, source: str | Path, schema: str | None = None) -> dict[str,
         (tables, files), where = _from_folder(con, path), str(path)
     elif path.is_file():
         tables, where = _attach(con, path, schema), str(path)
-    elif hasattr(con, "list_tables") and not path.suffix:
-        tables, where = _from_database(con, str(source)), str(source)
+    elif hasattr(con, "list_tables") and _SCHEMA.fullmatch(str(source)):
+        tables, where = _schema_tables(con, str(source)), str(source)
         if not tables:  # neither a file, nor a folder, nor a schema with an OMOP table
             _not_found(source, "no such file or folder, and no schema of that name")
     else:
@@ -205,6 +202,19 @@ def open_source(con, source: str | Path, schema: str | None = None) -> dict[str,
     check_tables(tables, where, files)
     check_rows(tables, {n: str(files[n]) if n in files else f"{where}/{n}" for n in tables})
     return tables
+
+
+#: A catalog schema (``cdm``, ``main.cdm``), not a path: a path is never listed as one.
+_SCHEMA = re.compile(r"[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*)?")
+
+
+def _schema_tables(con, name: str) -> dict[str, ibis.Table]:
+    """The OMOP tables of the catalog schema ``name``; none when the engine cannot list it
+    (Spark: SCHEMA_NOT_FOUND; DuckDB: no such catalog)."""
+    try:
+        return _from_database(con, name)
+    except Exception:  # each engine has its own error for a schema that is not there
+        return {}
 
 
 def _not_found(source: str | Path, what: str) -> None:
