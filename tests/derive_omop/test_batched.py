@@ -4,11 +4,13 @@ A simulated OMOP instance, plus persons whose ids have more digits (so that the
 text order of ``patient_id`` is not the numeric batch order) and persons who leave
 the cohort (no CAR T: listed in the attrition; no myeloma: only counted), is derived
 in one run and in batches of 25 persons (the last: nobody of the cohort); every written
-file is compared.
+file is compared. The batched CSV run is one stopped in its second batch and taken up
+(``resume``); the Parquet one runs through. Some drug exposures are of no person.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -48,6 +50,18 @@ def _add_persons(omop: Path) -> None:
                    omop / "drug_exposure.parquet")  # fmt: skip
 
 
+class _Stop(Exception):
+    """A run stopped from outside (a killed job, a lost Spark session)."""
+
+
+def _stop_at(batch: int):
+    def progress(step: str) -> None:
+        if step.startswith(f"batch {batch} of"):
+            raise _Stop(step)
+
+    return progress
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     work = tmp_path_factory.mktemp("batched")
@@ -59,9 +73,25 @@ def runs(tmp_path_factory):
     write_omop_derivation(derived, one, "csv", episodes=True, source=omop)
     write_omop_derivation(derived, work / "one_parquet", "parquet", episodes=True, source=omop)
     batched = work / "batched"
-    args = ["derive", "--omop", str(omop), "-o", str(batched), "--write-episodes"]
-    assert main([*args, "--batch-persons", "25"]) == 0
+    _stopped_then_resumed(omop, batched, work / "resume.json")
     return one, batched, omop
+
+
+def _stopped_then_resumed(omop: Path, out: Path, log: Path) -> None:
+    """The batched CSV run of the module, stopped as its second batch starts, a half-written
+    second batch left behind, then taken up (``resume``); what was kept and what the
+    resumed run said are logged in ``log`` for the resume test."""
+    opts = {"batch_persons": 25, "episodes": True, "resume": True}
+    with pytest.raises(_Stop):
+        derive_omop_batched(omop, out, "csv", progress=_stop_at(2), **opts)
+    kept = out / ".aftercar-batches" / "batches"
+    state = {"done": (kept / "00000" / "done").is_file(), "second": (kept / "00001").exists()}
+    (kept / "00001").mkdir()  # a batch stopped half-way: no "done", a file cut short
+    (kept / "00001" / "patients.parquet").write_bytes(b"PAR1")
+    seen: list[str] = []
+    run = derive_omop_batched(omop, out, "csv", progress=seen.append, **opts)
+    state |= {"said": seen, "batches": run.batches}
+    log.write_text(json.dumps(state), "utf-8")
 
 
 def test_omop_parts_get_ids_of_their_own(runs, tmp_path):
@@ -167,37 +197,17 @@ def test_parquet_batches_write_the_tables_of_one_run(runs, tmp_path):
         assert "duckdb" in pq.ParquetFile(batched / f"{rel}.parquet").metadata.created_by.lower()
 
 
-class _Stop(Exception):
-    """A run stopped from outside (a killed job, a lost Spark session)."""
-
-
-def _stop_at(batch: int):
-    def progress(step: str) -> None:
-        if step.startswith(f"batch {batch} of"):
-            raise _Stop(step)
-
-    return progress
-
-
-def test_a_stopped_run_resumes_at_the_first_batch_not_done(runs, tmp_path):
-    """``resume``: each finished batch is kept, marked done; a half-written batch is done
-    again; the resumed run writes the files of one run and removes what it kept."""
-    one, _batched, omop = runs
-    out = tmp_path / "resumed"
-    opts = {"batch_persons": 25, "episodes": True, "resume": True}
-    with pytest.raises(_Stop):
-        derive_omop_batched(omop, out, "csv", progress=_stop_at(2), **opts)
-    kept = out / ".aftercar-batches" / "batches"
-    assert (kept / "00000" / "done").is_file() and not (kept / "00001").exists()
-    (kept / "00001").mkdir()  # a batch stopped half-way: no "done", a file cut short
-    (kept / "00001" / "patients.parquet").write_bytes(b"PAR1")
-    seen: list[str] = []
-    run = derive_omop_batched(omop, out, "csv", progress=seen.append, **opts)
-    batches = [s for s in seen if s.startswith("batch ")]
+def test_a_stopped_run_resumes_at_the_first_batch_not_done(runs):
+    """``resume`` (the module's batched run): each finished batch is kept, marked done, and
+    read back; a half-written batch is derived again; the resumed run writes the files of
+    one run (``test_batches_write_the_files_of_one_run``) and removes what it kept."""
+    _one, batched, omop = runs
+    state = json.loads((omop.parent / "resume.json").read_text("utf-8"))
+    assert state["done"] and not state["second"] and state["batches"] == 3
+    batches = [s for s in state["said"] if s.startswith("batch ")]
     assert len(batches) == 3 and batches[0].endswith("derived before, kept")
     assert not any(s.endswith("kept") for s in batches[1:])
-    assert run.batches == 3 and not (out / ".aftercar-batches").exists()
-    _same_csv_files(one, out)
+    assert not (batched / ".aftercar-batches").exists()
 
 
 def test_resume_refuses_the_batches_of_another_run(runs, tmp_path, capsys):

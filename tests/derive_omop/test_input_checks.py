@@ -344,7 +344,7 @@ def test_an_id_stored_as_text_is_read_only_when_whole(tmp_path):
     de = tables()["drug_exposure"]
     pid = [str(v) for v in de["person_id"].to_pylist()]
     whole = [f"{v}.0" if i % 2 else v for i, v in enumerate(pid)]
-    src, local = _instance(tmp_path / "ok", drug_exposure=_text(de, "person_id", whole))
+    src, _local = _instance(tmp_path / "ok", drug_exposure=_text(de, "person_id", whole))
     read = open_source(ibis.duckdb.connect(), src)["drug_exposure"]
     assert read.person_id.type().is_integer()
     assert read.person_id.to_pyarrow().to_pylist() == de["person_id"].to_pylist()
