@@ -53,9 +53,9 @@ def derived(tmp_path_factory):
                        concepts=folder / "local.toml")  # fmt: skip
 
 
-#: DuckDB reads the instance as Parquet and as CSV. Spark reads it as Parquet (the extract
-#: format ``--engine spark`` documents) in the batched test below, which checks the same
-#: answers on Spark's files: a Spark derivation costs minutes of CI, so there is one.
+#: DuckDB reads the instance as Parquet and as CSV. Spark reads it as CSV (with simulated
+#: persons) in the batched test below, which checks the same answers on Spark's files: a
+#: Spark derivation costs minutes of CI, so there is one.
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
 def test_handmade_instance_is_derived_as_expected(tmp_path, local, fmt, derived):
     if fmt == "parquet":

@@ -107,9 +107,9 @@ class BatchStore:
 
     def __init__(self, work: Path, run: dict[str, Any], rules: Any, concepts: Any,
                  resume: bool) -> None:  # fmt: skip
-        self.work, self.resume = work, resume
+        self.work = work
         self.schemas: dict[str, pa.Schema] = {}
-        self.shared = None if resume else Parts(work / "parts", self.schemas)
+        self.shared = None if resume else Parts(work / "parts", self.schemas)  # None: resume
         self.open: dict[int, Parts] = {}
         self.files: dict[int, dict[str, Path]] = {}
         if resume:
@@ -136,7 +136,7 @@ class BatchStore:
     def done(self, i: int) -> pa.Table | None:
         """The cohort steps of batch ``i`` if a resumed run has it complete, else ``None``
         (a half-written batch folder is removed)."""
-        if not self.resume:
+        if self.shared is not None:
             return None
         folder = self._folder(i)
         if not (folder / _DONE).is_file():

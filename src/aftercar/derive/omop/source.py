@@ -280,7 +280,7 @@ def _key(t: ibis.Table, table: str, column: str) -> str | None:
     return key if key in t.columns and key != column else None
 
 
-def _bad_rows(t: ibis.Table, column: str, bad: ibis.Value, table: str = "") -> tuple[list, str]:
+def _bad_rows(t: ibis.Table, column: str, bad: ibis.Value, table: str) -> tuple[list, str]:
     """Up to :data:`_EXAMPLES` distinct bad values of ``column`` and, when ``t`` has its
     primary key, ``", at KEY k1, k2"``: the first row (lowest key) holding each value."""
     key = _key(t, table, column)
@@ -312,7 +312,7 @@ def _arrow_zone(file: Path | None, column: str) -> str | None:
 
 
 def _type_problems(t: ibis.Table, label: str, file: Path | None,
-                   table: str = "") -> list[Problem]:  # fmt: skip
+                   table: str) -> list[Problem]:  # fmt: skip
     """Id columns with a fractional value (cast, 1.5 would be person 2), date columns
     stored as a time-zone-aware timestamp whose UTC date is not the recorded date, and
     date or number columns stored as text that the engine cannot read as their type."""
@@ -343,7 +343,7 @@ _TEXT_FIX = {
 
 
 def _unreadable_text(t: ibis.Table, c: str, want: str, label: str,
-                     table: str = "") -> list[Problem]:  # fmt: skip
+                     table: str) -> list[Problem]:  # fmt: skip
     """A CDM date or number column stored as text with values the engine cannot read as
     its type (``01/10/2022``, ``abc``); blank text is a missing value (:func:`_typed`)."""
     bad, rows = _bad_rows(t, c, (t[c].strip() != "") & _from_text(t[c], want).isnull(), table)
