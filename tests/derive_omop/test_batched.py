@@ -10,6 +10,7 @@ file is compared. The batched CSV run is one stopped in its second batch and tak
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -85,7 +86,8 @@ def _stopped_then_resumed(omop: Path, out: Path, log: Path) -> None:
     with pytest.raises(_Stop):
         derive_omop_batched(omop, out, "csv", progress=_stop_at(2), **opts)
     kept = out / ".aftercar-batches" / "batches"
-    state = {"done": (kept / "00000" / "done").is_file(), "second": (kept / "00001").exists()}
+    state = {"done": (kept / "00000" / "done").is_file(), "second": (kept / "00001").exists(),
+             "checked": (kept.parent / "source-checked.json").is_file()}  # fmt: skip
     (kept / "00001").mkdir()  # a batch stopped half-way: no "done", a file cut short
     (kept / "00001" / "patients.parquet").write_bytes(b"PAR1")
     seen: list[str] = []
@@ -204,6 +206,8 @@ def test_a_stopped_run_resumes_at_the_first_batch_not_done(runs):
     _one, batched, omop = runs
     state = json.loads((omop.parent / "resume.json").read_text("utf-8"))
     assert state["done"] and not state["second"] and state["batches"] == 3
+    assert state["checked"]  # the stopped run's rows passed their checks: not read again
+    assert sum("not read again for the checks" in s for s in state["said"]) == 1
     batches = [s for s in state["said"] if s.startswith("batch ")]
     assert len(batches) == 3 and batches[0].endswith("derived before, kept")
     assert not any(s.endswith("kept") for s in batches[1:])
@@ -228,6 +232,13 @@ def test_resume_refuses_the_batches_of_another_run(runs, tmp_path, capsys):
     os.utime(death, ns=(death.stat().st_atime_ns, death.stat().st_mtime_ns + 10**9))
     assert main([*args, "--batch-persons", "25"]) == 2
     assert "holds the batches of another run" in capsys.readouterr().err
+    d = pq.read_table(death)  # exported again with a second death date: its rows are checked
+    pq.write_table(pa.concat_tables([d, d.slice(0, 1).set_column(
+        d.column_names.index("death_date"), "death_date",
+        pa.array([d["death_date"][0].as_py() + dt.timedelta(days=1)]))]), death)  # fmt: skip
+    assert main([*args, "--batch-persons", "25"]) == 2
+    assert "has more than one death date" in capsys.readouterr().err
+    pq.write_table(d, death)
     (out / ".aftercar-batches" / "run.json").write_text('{"fingerprint": ', "utf-8")  # cut
     assert main([*args, "--batch-persons", "25"]) == 2
     err = capsys.readouterr().err

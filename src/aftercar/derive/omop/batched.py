@@ -40,6 +40,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from aftercar import __version__
 from aftercar.derive.omop.cohort import orphan_rows
 from aftercar.derive.omop.concepts import Concepts, load_concepts
 from aftercar.derive.omop.derive import (
@@ -51,7 +52,14 @@ from aftercar.derive.omop.derive import (
     map_tables,
 )
 from aftercar.derive.omop.episodes import EPISODE_SCHEMA, EVENT_SCHEMA
-from aftercar.derive.omop.parts import RESUME_FOLDER, BatchStore, Parts, source_state
+from aftercar.derive.omop.parts import (
+    RESUME_FOLDER,
+    BatchStore,
+    Parts,
+    checked_before,
+    mark_checked,
+    source_state,
+)
 from aftercar.derive.omop.source import close_source, open_source
 from aftercar.derive.omop.write import check_episode_target, episode_tables, synthetic_marker
 from aftercar.derive.raw.rules import Rules, load_rules
@@ -444,9 +452,33 @@ def _run_batches(o: _Run, con, tables, batches: list, store: BatchStore) -> pa.T
     return steps
 
 
+def _source_id(o: _Run) -> dict | None:
+    """What identifies the files of ``o.source`` (``None``: not files, e.g. a catalog schema,
+    whose rows are checked at every start)."""
+    src = Path(o.source)
+    if not src.exists():
+        return None
+    return {"source": str(src.resolve()), "files": source_state(src), "schema": o.schema,
+            "aftercar": __version__}  # fmt: skip
+
+
+def _open(o: _Run, con, work: Path) -> dict[str, ibis.Table]:
+    """The source's tables; a resumed run does not check the rows of files that the stopped
+    run checked (:func:`aftercar.derive.omop.parts.checked_before`), and says so."""
+    ident = _source_id(o) if o.resume else None
+    if ident is not None and checked_before(work, ident):
+        o.progress("the rows of these source files were checked by the stopped run: "
+                   "not read again for the checks")  # fmt: skip
+        return open_source(con, o.source, o.schema, checked=True)
+    tables = open_source(con, o.source, o.schema)
+    if ident is not None:
+        mark_checked(work, ident)
+    return tables
+
+
 def _derive_batches(o: _Run, con, work: Path) -> tuple[BatchedRun, dict[str, list[Path]]]:
     """Derive batch after batch into temporary files under ``work``."""
-    tables = open_source(con, o.source, o.schema)
+    tables = _open(o, con, work)
     try:
         batches = person_batches(tables["person"], o.batch_persons)
         store = _store(o, work, batches)

@@ -9,7 +9,10 @@ a killed job, a Spark session lost after hours) starts again at the first batch 
 The folder holds ``run.json``, the fingerprint of the run (source, schema, persons per
 batch, EPISODE rows or not, the batches' ``person_id`` bounds, the rules and concept
 maps, the aftercar version): batches are reused only by the same run, anything else is
-refused (exit 2) rather than mixed in.
+refused (exit 2) rather than mixed in. It also holds ``source-checked.json`` once the
+source's rows have passed their checks (:func:`aftercar.derive.omop.source.check_rows`):
+a resumed run of the same files (same sizes and modification times) and the same aftercar
+does not read every row again for them (18 minutes of Spark local at 1,000,000 persons).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from aftercar.errors import InputError
 RESUME_FOLDER = ".aftercar-batches"
 _DONE = "done"  # written last in a batch's folder: the batch is complete
 _STEPS = "cohort_steps.parquet"  # a batch's cohort attrition steps
+_CHECKED = "source-checked.json"  # the source files whose rows a stopped run checked
 
 
 class Parts:
@@ -125,10 +129,7 @@ class BatchStore:
                 "resumed by this one. Fix: run with the same options on the same files, or "
                 "delete that folder to start over."
             )
-        self.work.mkdir(parents=True, exist_ok=True)
-        tmp = manifest.with_suffix(".tmp")  # replaced whole: never a file cut short
-        tmp.write_text(json.dumps(mine, indent=1, default=str), "utf-8")
-        os.replace(tmp, manifest)
+        _write_json(manifest, mine)
 
     def _folder(self, i: int) -> Path:
         return self.work / "batches" / f"{i:05d}"
@@ -186,6 +187,38 @@ class BatchStore:
         return out
 
 
+def _write_json(path: Path, content: dict[str, Any]) -> None:
+    """Write ``path`` whole (a temporary file renamed: never a file cut short)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(content, indent=1, default=str), "utf-8")
+    os.replace(tmp, path)
+
+
+def _as_json(content: dict[str, Any]) -> Any:
+    return json.loads(json.dumps(content, default=str))
+
+
+def checked_before(work: Path, source: dict[str, Any]) -> bool:
+    """Whether a run stopped in ``work`` had checked every row of the source ``source``
+    describes (:func:`mark_checked`); an unreadable record is no record."""
+    try:
+        got = json.loads((work / _CHECKED).read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return got == _as_json(source)
+
+
+def mark_checked(work: Path, source: dict[str, Any]) -> None:
+    """Record in ``work`` that the source ``source`` describes passed every check.
+
+    ``source``: what identifies the files checked (the path, each file's size and
+    modification time, the schema) and the aftercar version that checked them; a
+    resumed run of other files or another version checks them again.
+    """
+    _write_json(work / _CHECKED, _as_json(source))
+
+
 def _fingerprint_of(manifest: Path) -> str | None:
     """The fingerprint ``run.json`` records (``None``: unreadable, e.g. cut short)."""
     try:
@@ -195,4 +228,5 @@ def _fingerprint_of(manifest: Path) -> str | None:
     return got.get("fingerprint") if isinstance(got, dict) else None
 
 
-__all__ = ["RESUME_FOLDER", "BatchStore", "Parts", "source_state"]
+__all__ = ["RESUME_FOLDER", "BatchStore", "Parts", "checked_before", "mark_checked",
+           "source_state"]  # fmt: skip
