@@ -14,6 +14,9 @@ import datetime as dt
 import json
 import os
 import shutil
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import ibis
@@ -245,6 +248,44 @@ def test_resume_refuses_the_batches_of_another_run(runs, tmp_path, capsys):
     assert "holds the batches of another run" in err and "Traceback" not in err
     assert main(["derive", "-o", str(out), "--resume"]) == 2
     assert "--resume takes up a batched OMOP derivation" in capsys.readouterr().err
+
+
+def test_a_folder_in_use_is_refused_and_the_lock_of_a_run_gone_is_taken_over(runs, tmp_path,
+                                                                              capsys):  # fmt: skip
+    """Two runs resuming into one folder would write the same batches: while a live process
+    holds ``.aftercar-batches/lock`` (or one of another machine, or an unreadable lock), a
+    second run is refused (exit 2) and leaves the folder as it is; the lock of a process
+    that no longer runs is taken over, said, and released when the run stops."""
+    _one, _batched, omop = runs
+    out = tmp_path / "held"
+    lock = out / ".aftercar-batches" / "lock"
+    lock.parent.mkdir(parents=True)
+    (lock.parent / "spill").mkdir()  # the holder's spilled data: a refused run keeps off it
+    args = ["derive", "--omop", str(omop), "-o", str(out), "--batch-persons", "25", "--resume"]
+    here = socket.gethostname()
+    for holder in ({"pid": os.getpid(), "host": here}, {"pid": 1, "host": here + "-other"}):
+        lock.write_text(json.dumps(holder), "utf-8")
+        capsys.readouterr()
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert f"process {holder['pid']} on {holder['host']}" in err and "Traceback" not in err
+        assert json.loads(lock.read_text("utf-8")) == holder and (lock.parent / "spill").is_dir()
+    lock.write_text('{"pid": ', "utf-8")  # cut short
+    assert main(args) == 2
+    assert "a run whose lock cannot be read" in capsys.readouterr().err
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    lock.write_text(json.dumps({"pid": gone.pid, "host": here}), "utf-8")
+    seen: list[str] = []
+
+    def progress(step: str) -> None:
+        seen.append(step)
+        _stop_at(1)(step)
+
+    with pytest.raises(_Stop):
+        derive_omop_batched(omop, out, "csv", batch_persons=25, resume=True, progress=progress)
+    assert any(f"(process {gone.pid}) no longer runs" in s for s in seen)
+    assert not lock.exists()  # released by the stopped run
 
 
 def test_a_run_stopped_while_writing_its_files_resumes(runs, tmp_path, monkeypatch):

@@ -57,6 +57,7 @@ from aftercar.derive.omop.parts import (
     BatchStore,
     Parts,
     checked_before,
+    hold,
     mark_checked,
     source_state,
 )
@@ -525,6 +526,25 @@ def _finish(o: _Run, run: BatchedRun, parts: dict[str, list[Path]], output: Path
     run.unused, run.written = rows.get("audit/attrition", 0), written
 
 
+def _derive_and_write(o: _Run, con, output: Path, fmt: str, work: Path) -> BatchedRun:
+    """Derive the batches into ``work``, then write the outputs; ``work`` is removed at the
+    end, or (a stopped resumable run) all but its finished batches."""
+    done = False
+    try:
+        own = engine(work / "spill") if con is None else None
+        try:
+            run, parts = _derive_batches(o, own if own is not None else con, work)
+        finally:
+            if own is not None:
+                own.disconnect()
+        o.progress("writing the outputs")
+        _finish(o, run, parts, output, fmt, work)
+        done = True
+    finally:  # a stopped resumable run keeps its finished batches (not the spilled data)
+        shutil.rmtree(work if done or not o.resume else work / "spill", ignore_errors=True)
+    return run
+
+
 def derive_omop_batched(
     source: str | Path,
     output: str | Path,
@@ -576,7 +596,8 @@ def derive_omop_batched(
     InputError
         ``episodes`` into a DuckDB source whose ``episode`` table already holds derived
         lines: before anything is derived (exit 2); ``resume`` with the batches of a
-        run of other options in ``output/.aftercar-batches/`` (exit 2).
+        run of other options in ``output/.aftercar-batches/``, or while another run
+        holds that folder (:func:`aftercar.derive.omop.parts.hold`) (exit 2).
     """
     rules = rules or load_rules()
     cmap = concepts if isinstance(concepts, Concepts) else load_concepts(concepts, rules)
@@ -586,21 +607,15 @@ def derive_omop_batched(
         check_episode_target(source, schema, cmap)
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
-    work = output / RESUME_FOLDER if resume \
-        else Path(tempfile.mkdtemp(prefix=".aftercar-batches-", dir=output))  # fmt: skip
-    done = False
-    try:
-        own = engine(work / "spill") if con is None else None
-        try:
-            run, parts = _derive_batches(o, own if own is not None else con, work)
-        finally:
-            if own is not None:
-                own.disconnect()
-        o.progress("writing the outputs")
-        _finish(o, run, parts, output, fmt, work)
-        done = True
-    finally:  # a stopped resumable run keeps its finished batches (not the spilled data)
-        shutil.rmtree(work if done or not resume else work / "spill", ignore_errors=True)
+    if resume:
+        with hold(output / RESUME_FOLDER) as stale:  # refused while another run uses it
+            if stale is not None:
+                o.progress(f"the run that held {output / RESUME_FOLDER} (process "
+                           f"{stale['pid']}) no longer runs: its batches are taken up")  # fmt: skip
+            run = _derive_and_write(o, con, output, fmt, output / RESUME_FOLDER)
+    else:
+        work = Path(tempfile.mkdtemp(prefix=".aftercar-batches-", dir=output))
+        run = _derive_and_write(o, con, output, fmt, work)
     nobody = empty_cohort(run.steps, output)
     if nobody is not None:
         raise nobody

@@ -13,6 +13,9 @@ refused (exit 2) rather than mixed in. It also holds ``source-checked.json`` onc
 source's rows have passed their checks (:func:`aftercar.derive.omop.source.check_rows`):
 a resumed run of the same files (same sizes and modification times) and the same aftercar
 does not read every row again for them (18 minutes of Spark local at 1,000,000 persons).
+While a run uses the folder, it holds ``lock`` (its process id and machine; :func:`hold`):
+a second run into the same folder is refused. A batch's files are flushed to the disk
+before its ``done`` marker is written.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ import hashlib
 import json
 import os
 import shutil
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +41,7 @@ RESUME_FOLDER = ".aftercar-batches"
 _DONE = "done"  # written last in a batch's folder: the batch is complete
 _STEPS = "cohort_steps.parquet"  # a batch's cohort attrition steps
 _CHECKED = "source-checked.json"  # the source files whose rows a stopped run checked
+_LOCK = "lock"  # held by the run using the folder: {"pid", "host"}
 
 
 class Parts:
@@ -164,7 +171,10 @@ class BatchStore:
         parts = self.parts(i)
         self.files[i] = parts.close()
         pq.write_table(steps, parts.folder / _STEPS)
+        for f in [*self.files[i].values(), parts.folder / _STEPS, parts.folder]:
+            _synced(f)  # on the disk before the marker: a machine crash leaves no short file
         (parts.folder / _DONE).write_text("", "utf-8")
+        _synced(parts.folder)
         del self.open[i]
 
     def has(self, name: str) -> bool:
@@ -185,6 +195,79 @@ class BatchStore:
             for name, path in self.files[i].items():
                 out.setdefault(name, []).append(path)
         return out
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` of this machine still runs."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _holder(lock: Path) -> dict[str, Any] | None:
+    """The run holding ``lock`` (``None``: unreadable, e.g. a lock file cut short)."""
+    try:
+        got = json.loads(lock.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return got if isinstance(got, dict) else None
+
+
+@contextmanager
+def hold(work: Path) -> Iterator[dict[str, Any] | None]:
+    """Hold the folder ``work`` for this run: two runs resuming into one output folder
+    would write the same batches at once.
+
+    Yields the lock of a run that no longer runs (same machine, its process gone: killed
+    or the machine restarted) when this run takes it over, else ``None``; the lock is
+    released when the block ends, stopped or not.
+
+    Raises
+    ------
+    InputError
+        Another run holds ``work`` (exit 2), or a lock of another machine or that cannot
+        be read is there (the fix says how to take it over once that run is known to
+        be gone).
+    """
+    work.mkdir(parents=True, exist_ok=True)
+    lock = work / _LOCK
+    me = {"pid": os.getpid(), "host": socket.gethostname()}
+    stale = None
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        stale = _holder(lock)
+        gone = stale is not None and stale.get("host") == me["host"] and isinstance(
+            stale.get("pid"), int) and not _alive(stale["pid"])  # fmt: skip
+        if not gone:
+            who = (f"process {stale.get('pid')} on {stale.get('host')}" if stale
+                   else "a run whose lock cannot be read")  # fmt: skip
+            raise InputError(
+                f"{work} is in use by another aftercar run ({who}): two runs resuming into "
+                "one folder would write the same batches. Fix: wait for that run to end, or "
+                f"give another -o; if it no longer runs, delete {lock} and run again."
+            ) from None
+        lock.unlink()
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(me, f)
+    try:
+        yield stale
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _synced(path: Path) -> None:
+    """Flush ``path`` (a file or a folder's entries) to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _write_json(path: Path, content: dict[str, Any]) -> None:
@@ -228,5 +311,5 @@ def _fingerprint_of(manifest: Path) -> str | None:
     return got.get("fingerprint") if isinstance(got, dict) else None
 
 
-__all__ = ["RESUME_FOLDER", "BatchStore", "Parts", "checked_before", "mark_checked",
+__all__ = ["RESUME_FOLDER", "BatchStore", "Parts", "checked_before", "hold", "mark_checked",
            "source_state"]  # fmt: skip
