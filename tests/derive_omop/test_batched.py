@@ -14,9 +14,9 @@ import datetime as dt
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import ibis
@@ -250,42 +250,78 @@ def test_resume_refuses_the_batches_of_another_run(runs, tmp_path, capsys):
     assert "--resume takes up a batched OMOP derivation" in capsys.readouterr().err
 
 
-def test_a_folder_in_use_is_refused_and_the_lock_of_a_run_gone_is_taken_over(runs, tmp_path,
-                                                                              capsys):  # fmt: skip
-    """Two runs resuming into one folder would write the same batches: while a live process
-    holds ``.aftercar-batches/lock`` (or one of another machine, or an unreadable lock), a
-    second run is refused (exit 2) and leaves the folder as it is; the lock of a process
-    that no longer runs is taken over, said, and released when the run stops."""
-    _one, _batched, omop = runs
-    out = tmp_path / "held"
-    lock = out / ".aftercar-batches" / "lock"
-    lock.parent.mkdir(parents=True)
-    (lock.parent / "spill").mkdir()  # the holder's spilled data: a refused run keeps off it
-    args = ["derive", "--omop", str(omop), "-o", str(out), "--batch-persons", "25", "--resume"]
-    here = socket.gethostname()
-    for holder in ({"pid": os.getpid(), "host": here}, {"pid": 1, "host": here + "-other"}):
-        lock.write_text(json.dumps(holder), "utf-8")
-        capsys.readouterr()
-        assert main(args) == 2
-        err = capsys.readouterr().err
-        assert f"process {holder['pid']} on {holder['host']}" in err and "Traceback" not in err
-        assert json.loads(lock.read_text("utf-8")) == holder and (lock.parent / "spill").is_dir()
-    lock.write_text('{"pid": ', "utf-8")  # cut short
-    assert main(args) == 2
-    assert "a run whose lock cannot be read" in capsys.readouterr().err
-    gone = subprocess.Popen([sys.executable, "-c", "pass"])
-    gone.wait()
-    lock.write_text(json.dumps({"pid": gone.pid, "host": here}), "utf-8")
-    seen: list[str] = []
+_HOLDER = """import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.write(fd, b'{"pid": %d, "host": "elsewhere"}' % os.getpid())
+print("held", flush=True)
+time.sleep(120)
+"""
 
+
+def _stopping(seen: list[str]):
     def progress(step: str) -> None:
         seen.append(step)
         _stop_at(1)(step)
 
+    return progress
+
+
+def test_a_folder_in_use_is_refused_and_a_killed_runs_folder_taken_up(runs, tmp_path, capsys):
+    """Two runs resuming into one folder would write the same batches: while a running
+    process holds the kernel lock of ``.aftercar-batches/lock``, a second run is refused
+    (exit 2, naming it) and leaves the folder as it is; once that process is killed, the
+    next run takes the folder up and says that a run stopped without finishing."""
+    _one, _batched, omop = runs
+    out = tmp_path / "held"
+    lock = out / ".aftercar-batches" / "lock"
+    (lock.parent / "spill").mkdir(parents=True)  # the holder's spilled data: left alone
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(lock)],
+                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        args = ["derive", "--omop", str(omop), "-o", str(out), "--batch-persons", "25",
+                "--resume"]  # fmt: skip
+        capsys.readouterr()
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert f"in use by another aftercar run (process {holder.pid} on elsewhere)" in err
+        assert "Traceback" not in err and (lock.parent / "spill").is_dir()
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+    seen: list[str] = []
     with pytest.raises(_Stop):
-        derive_omop_batched(omop, out, "csv", batch_persons=25, resume=True, progress=progress)
-    assert any(f"(process {gone.pid}) no longer runs" in s for s in seen)
-    assert not lock.exists()  # released by the stopped run
+        derive_omop_batched(omop, out, "csv", batch_persons=25, resume=True,
+                            progress=_stopping(seen))  # fmt: skip
+    assert any(f"(process {holder.pid}) stopped without finishing" in s for s in seen)
+    assert json.loads(lock.read_text("utf-8"))["pid"] == os.getpid()  # this one stopped too
+
+
+def test_one_process_cannot_hold_a_folder_twice_and_a_finished_hold_is_released(tmp_path):
+    from aftercar.derive.omop.parts import hold
+    from aftercar.errors import InputError
+
+    with hold(tmp_path) as held:
+        assert held.locked and held.previous is None
+        with pytest.raises(InputError, match="in use by another aftercar run"), hold(tmp_path):
+            pass
+    with hold(tmp_path) as again:  # released, and nothing to take over
+        assert again.locked and again.previous is None
+    (tmp_path / "lock").write_text('{"pid": ', "utf-8")  # a record cut short, not held
+    with hold(tmp_path) as cut:
+        assert cut.previous == "unknown"
+
+
+def test_without_file_locks_the_run_says_so(runs, tmp_path, monkeypatch):
+    """A platform without ``fcntl`` (Windows) runs unlocked, and the run says so."""
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # import fcntl -> ImportError
+    seen: list[str] = []
+    with pytest.raises(_Stop):
+        derive_omop_batched(runs[2], tmp_path / "out", "csv", batch_persons=25, resume=True,
+                            progress=_stopping(seen))  # fmt: skip
+    assert any(s.startswith("no file locks on this platform") for s in seen)
 
 
 def test_a_run_stopped_while_writing_its_files_resumes(runs, tmp_path, monkeypatch):
@@ -319,3 +355,30 @@ def test_a_run_stopped_while_writing_its_files_resumes(runs, tmp_path, monkeypat
                 key = [(c, "ascending") for c in a.column_names]
                 a, b = a.sort_by(key), b.sort_by(key)
             assert a.equals(b), rel
+
+
+def test_source_state_names_every_file_the_reader_reads(tmp_path):
+    """A DuckDB file with its write-ahead log (rows not yet in the file); a folder with a
+    linked sub-folder of Parquet parts; a copy that keeps the modification time is seen
+    by its change time."""
+    from aftercar.derive.omop.parts import source_state
+
+    db = tmp_path / "cdm.duckdb"
+    db.write_bytes(b"x")
+    assert [f[0] for f in source_state(db)] == ["cdm.duckdb"]
+    (tmp_path / "cdm.duckdb.wal").write_bytes(b"y")
+    assert [f[0] for f in source_state(db)] == ["cdm.duckdb", "cdm.duckdb.wal"]
+    real = tmp_path / "real" / "person"
+    real.mkdir(parents=True)
+    (real / "part-0.parquet").write_bytes(b"p")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "person").symlink_to(real)
+    before = source_state(src)
+    assert [f[0] for f in before] == ["person/part-0.parquet"]
+    st = (real / "part-0.parquet").stat()
+    time.sleep(0.05)  # past the file system's clock tick (change times are coarse)
+    (real / "part-0.parquet").write_bytes(b"q")  # same size, same mtime: cp -p
+    os.utime(real / "part-0.parquet", ns=(st.st_atime_ns, st.st_mtime_ns))
+    after = source_state(src)
+    assert after[0][1:3] == before[0][1:3] and after != before

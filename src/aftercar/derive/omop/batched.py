@@ -55,6 +55,7 @@ from aftercar.derive.omop.episodes import EPISODE_SCHEMA, EVENT_SCHEMA
 from aftercar.derive.omop.parts import (
     RESUME_FOLDER,
     BatchStore,
+    Held,
     Parts,
     checked_before,
     hold,
@@ -406,6 +407,7 @@ class _Run:
     episodes: bool
     progress: Callable[[str], None]
     resume: bool = False
+    engine: str = "duckdb"  # the Ibis backend's name: the checks and the reading depend on it
 
 
 def _one_batch(con, tables: dict[str, ibis.Table], o: _Run, parts: Parts, i: int) -> pa.Table:
@@ -431,7 +433,7 @@ def _store(o: _Run, work: Path, batches: list) -> BatchStore:
     run = {"source": str(src.resolve()) if src.exists() else str(o.source),
            "files": source_state(src) if src.exists() else None,
            "schema": o.schema, "batch_persons": o.batch_persons, "episodes": o.episodes,
-           "batches": batches}  # fmt: skip
+           "engine": o.engine, "batches": batches}  # fmt: skip
     return BatchStore(work, run, o.rules, o.concepts, o.resume)
 
 
@@ -460,7 +462,7 @@ def _source_id(o: _Run) -> dict | None:
     if not src.exists():
         return None
     return {"source": str(src.resolve()), "files": source_state(src), "schema": o.schema,
-            "aftercar": __version__}  # fmt: skip
+            "engine": o.engine, "aftercar": __version__}  # fmt: skip
 
 
 def _open(o: _Run, con, work: Path) -> dict[str, ibis.Table]:
@@ -524,6 +526,15 @@ def _finish(o: _Run, run: BatchedRun, parts: dict[str, list[Path]], output: Path
         con.disconnect()
     run.patients, run.lines = rows.get("patients", 0), rows.get("lines", 0)
     run.unused, run.written = rows.get("audit/attrition", 0), written
+
+
+def _say_held(o: _Run, held: Held, work: Path) -> None:
+    """Say what the lock of ``work`` told (:func:`aftercar.derive.omop.parts.hold`)."""
+    if not held.locked:
+        o.progress(f"no file locks on this platform: make sure no other run writes into {work}")
+    elif held.previous is not None:
+        o.progress(f"the run that held {work} (process {held.previous}) stopped without "
+                   "finishing: its finished batches are taken up")  # fmt: skip
 
 
 def _derive_and_write(o: _Run, con, output: Path, fmt: str, work: Path) -> BatchedRun:
@@ -602,16 +613,14 @@ def derive_omop_batched(
     rules = rules or load_rules()
     cmap = concepts if isinstance(concepts, Concepts) else load_concepts(concepts, rules)
     o = _Run(source, schema, cmap, rules, batch_persons, episodes,
-             progress or (lambda _s: None), resume)  # fmt: skip
+             progress or (lambda _s: None), resume, getattr(con, "name", "duckdb"))  # fmt: skip
     if episodes and (con is None or hasattr(con, "attach")):  # engines that read DuckDB files
         check_episode_target(source, schema, cmap)
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     if resume:
-        with hold(output / RESUME_FOLDER) as stale:  # refused while another run uses it
-            if stale is not None:
-                o.progress(f"the run that held {output / RESUME_FOLDER} (process "
-                           f"{stale['pid']}) no longer runs: its batches are taken up")  # fmt: skip
+        with hold(output / RESUME_FOLDER) as held:  # refused while another run uses it
+            _say_held(o, held, output / RESUME_FOLDER)
             run = _derive_and_write(o, con, output, fmt, output / RESUME_FOLDER)
     else:
         work = Path(tempfile.mkdtemp(prefix=".aftercar-batches-", dir=output))

@@ -13,9 +13,9 @@ refused (exit 2) rather than mixed in. It also holds ``source-checked.json`` onc
 source's rows have passed their checks (:func:`aftercar.derive.omop.source.check_rows`):
 a resumed run of the same files (same sizes and modification times) and the same aftercar
 does not read every row again for them (18 minutes of Spark local at 1,000,000 persons).
-While a run uses the folder, it holds ``lock`` (its process id and machine; :func:`hold`):
-a second run into the same folder is refused. A batch's files are flushed to the disk
-before its ``done`` marker is written.
+While a run uses the folder, it holds the kernel lock of ``lock`` (:func:`hold`): a second
+run into the same folder is refused. A batch's files are flushed to the disk before its
+``done`` marker is written.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import shutil
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,13 +78,26 @@ class Parts:
         return {n: self.path(n) for n in self.writers}
 
 
-def source_state(source: Path) -> list[tuple[str, int, int]]:
-    """``(file, size, modification time in ns)`` of the file ``source`` or of every file
-    under the folder ``source``: an extract corrected or exported again in place is
-    another source (its batches are not reused)."""
-    files = [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())
-    return [(str(p.relative_to(source)) if p != source else p.name, p.stat().st_size,
-             p.stat().st_mtime_ns) for p in files]  # fmt: skip
+def source_state(source: Path) -> list[tuple[str, int, int, int]]:
+    """``(file, size, modification time, change time)`` (times in ns) of the file ``source``
+    (with its DuckDB write-ahead log ``.wal``, which holds rows not yet in the file) or of
+    every file under the folder ``source`` (following linked folders, as the reader does):
+    an extract corrected or exported again in place is another source (its batches are not
+    reused, its rows are checked again). The change time also moves when a copy keeps the
+    modification time (``cp -p``, ``rsync -t``)."""
+    if source.is_file():
+        files = [(source.name, source)]
+        wal = source.with_name(source.name + ".wal")
+        files += [(wal.name, wal)] if wal.is_file() else []
+    else:
+        found = (Path(d, f) for d, _dirs, names in os.walk(source, followlinks=True)
+                 for f in names)  # fmt: skip
+        files = sorted((str(p.relative_to(source)), p) for p in found)
+    out = []
+    for name, path in files:
+        st = path.stat()
+        out.append((name, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+    return out
 
 
 def _fingerprint(run: dict[str, Any], rules: Any, concepts: Any) -> str:
@@ -197,72 +211,84 @@ class BatchStore:
         return out
 
 
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` of this machine still runs."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
+@dataclass(frozen=True)
+class Held:
+    """What :func:`hold` found.
+
+    Attributes
+    ----------
+    locked
+        The folder is locked for this run (``False``: the platform has no ``fcntl`` file
+        locks, e.g. Windows, and nothing stops a second run).
+    previous
+        The process id of a run that held the folder and stopped without releasing it
+        (killed, or the machine stopped), ``"unknown"`` when its record cannot be read,
+        else ``None``.
+    """
+
+    locked: bool
+    previous: int | str | None = None
 
 
-def _holder(lock: Path) -> dict[str, Any] | None:
-    """The run holding ``lock`` (``None``: unreadable, e.g. a lock file cut short)."""
-    try:
-        got = json.loads(lock.read_text("utf-8"))
-    except (OSError, ValueError):
+def _record(fd: int) -> dict[str, Any] | None:
+    """The ``{"pid", "host"}`` written in the lock file ``fd`` (``None``: the file is empty,
+    ``{}``: it cannot be read, e.g. cut short)."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    text = os.read(fd, 4096)
+    if not text:
         return None
-    return got if isinstance(got, dict) else None
+    try:
+        got = json.loads(text)
+    except ValueError:
+        return {}
+    return got if isinstance(got, dict) else {}
 
 
 @contextmanager
-def hold(work: Path) -> Iterator[dict[str, Any] | None]:
-    """Hold the folder ``work`` for this run: two runs resuming into one output folder
+def hold(work: Path) -> Iterator[Held]:
+    """Lock the folder ``work`` for this run: two runs resuming into one output folder
     would write the same batches at once.
 
-    Yields the lock of a run that no longer runs (same machine, its process gone: killed
-    or the machine restarted) when this run takes it over, else ``None``; the lock is
-    released when the block ends, stopped or not.
+    The lock is the kernel's (``fcntl.flock`` on ``work/lock``): it ends with the process
+    that holds it, however that process ends, so a killed run never blocks the next one.
+    The file records the holder's process id and machine, for the messages only.
 
     Raises
     ------
     InputError
-        Another run holds ``work`` (exit 2), or a lock of another machine or that cannot
-        be read is there (the fix says how to take it over once that run is known to
-        be gone).
+        Another running process holds ``work`` (exit 2).
     """
     work.mkdir(parents=True, exist_ok=True)
-    lock = work / _LOCK
-    me = {"pid": os.getpid(), "host": socket.gethostname()}
-    stale = None
+    fd = os.open(work / _LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
-        stale = _holder(lock)
-        gone = stale is not None and stale.get("host") == me["host"] and isinstance(
-            stale.get("pid"), int) and not _alive(stale["pid"])  # fmt: skip
-        if not gone:
-            who = (f"process {stale.get('pid')} on {stale.get('host')}" if stale
-                   else "a run whose lock cannot be read")  # fmt: skip
+        try:
+            import fcntl
+        except ImportError:  # no fcntl file locks on this platform
+            yield Held(False)
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            who = _record(fd) or {}
             raise InputError(
-                f"{work} is in use by another aftercar run ({who}): two runs resuming into "
-                "one folder would write the same batches. Fix: wait for that run to end, or "
-                f"give another -o; if it no longer runs, delete {lock} and run again."
+                f"{work} is in use by another aftercar run (process {who.get('pid', '?')} on "
+                f"{who.get('host', '?')}): two runs resuming into one folder would write the "
+                "same batches. Fix: wait for that run to end, or give another -o."
             ) from None
-        lock.unlink()
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(me, f)
-    try:
-        yield stale
+        previous = _record(fd)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode(), 0)
+        yield Held(True, None if previous is None else previous.get("pid", "unknown"))
+        os.ftruncate(fd, 0)  # released as it should be: the next run takes over nothing
     finally:
-        lock.unlink(missing_ok=True)
+        os.close(fd)  # the kernel lock ends with the descriptor
 
 
 def _synced(path: Path) -> None:
-    """Flush ``path`` (a file or a folder's entries) to the disk."""
+    """Flush ``path`` (a file, or a folder's entries where the platform can: not on Windows)
+    to the disk."""
+    if os.name == "nt" and path.is_dir():
+        return
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -279,6 +305,7 @@ def _write_json(path: Path, content: dict[str, Any]) -> None:
 
 
 def _as_json(content: dict[str, Any]) -> Any:
+    """``content`` as it reads back from JSON (tuples as lists, other values as text)."""
     return json.loads(json.dumps(content, default=str))
 
 
@@ -311,5 +338,5 @@ def _fingerprint_of(manifest: Path) -> str | None:
     return got.get("fingerprint") if isinstance(got, dict) else None
 
 
-__all__ = ["RESUME_FOLDER", "BatchStore", "Parts", "checked_before", "hold", "mark_checked",
-           "source_state"]  # fmt: skip
+__all__ = ["RESUME_FOLDER", "BatchStore", "Held", "Parts", "checked_before", "hold",
+           "mark_checked", "source_state"]  # fmt: skip
