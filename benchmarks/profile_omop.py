@@ -1,0 +1,129 @@
+"""Where the time of `aftercar derive --omop` goes on DuckDB (issue 13 item 6, the 5-minute
+target at 1,000,000 persons), in three measurements of one instance.
+
+Usage::
+
+    python benchmarks/profile_omop.py --omop /data/omop100k/omop --persons 25000
+
+1. ``statements``: one batch of the first ``--persons`` persons derived as the batched
+   run derives it, with the engine time of every statement summed by the aftercar
+   function that issued it (``create_table`` / ``raw_sql`` / ``to_pyarrow`` ...); the rest
+   of the wall time is Python (building and compiling the Ibis expressions, Arrow);
+2. ``fixed``: the same for the first 100 persons: the cost every batch pays whatever its
+   size (source reading aside);
+3. ``floor``: what the least a derivation must do costs on the same files: one pass that
+   lists every ``drug_exposure`` and ``measurement`` row with a reason (the audit's
+   size), and one grouping plus one window over the distinct drug days.
+
+The source checks are skipped (``open_source(checked=True)``), as a resumed run skips
+them. Nothing is asserted; see ``benchmarks/README.md`` for the measured numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import traceback
+from collections import defaultdict
+from pathlib import Path
+
+_CALLS = ("create_table", "raw_sql", "to_pyarrow", "execute", "insert")
+
+
+def _caller() -> str:
+    for fr in reversed(traceback.extract_stack()[:-2]):
+        if "/aftercar/" in fr.filename:
+            return f"{fr.filename.split('/aftercar/')[1]}:{fr.name}"
+    return "?"
+
+
+def _timed(totals: dict[str, float]) -> None:
+    """Wrap the DuckDB backend's engine calls to add their time to ``totals`` by caller."""
+    from ibis.backends.duckdb import Backend
+
+    for name in _CALLS:
+        orig = getattr(Backend, name)
+
+        def call(*a, _orig=orig, _name=name, **k):
+            t = time.perf_counter()
+            try:
+                return _orig(*a, **k)
+            finally:
+                totals[f"{_name:12s} {_caller()}"] += time.perf_counter() - t
+
+        setattr(Backend, name, call)
+
+
+def _batch(source: str, persons: int, totals: dict[str, float]) -> float:
+    from aftercar.derive.omop.batched import engine, restrict
+    from aftercar.derive.omop.concepts import load_concepts
+    from aftercar.derive.omop.derive import derive_tables
+    from aftercar.derive.omop.source import open_source
+    from aftercar.derive.raw.rules import load_rules
+
+    rules = load_rules()
+    con = engine(Path(tempfile.mkdtemp(prefix="aftercar-profile-")))
+    tables = open_source(con, source, checked=True)
+    first = int(tables["person"].person_id.min().to_pyarrow().as_py())
+    totals.clear()
+    t = time.perf_counter()
+    derive_tables(con, restrict(tables, first, first + persons - 1), load_concepts(None, rules),
+                  rules)  # fmt: skip
+    wall = time.perf_counter() - t
+    con.disconnect()
+    return wall
+
+
+def _report(title: str, wall: float, totals: dict[str, float], top: int) -> None:
+    engine = sum(totals.values())
+    print(f"\n{title}: {wall:.1f} s wall, {engine:.1f} s in engine calls, "
+          f"{wall - engine:.1f} s Python")  # fmt: skip
+    for key, s in sorted(totals.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"  {s:6.2f} s  {key}")
+
+
+def _floor(source: str) -> None:
+    import duckdb
+
+    con = duckdb.connect(config={"preserve_insertion_order": False})
+    out = Path(tempfile.mkdtemp(prefix="aftercar-floor-"))
+    de, me = (f"read_parquet('{Path(source) / t}/**/*.parquet')" for t in ("drug_exposure",
+                                                                         "measurement"))
+    steps = {
+        "list every drug_exposure row with a reason": f"COPY (SELECT drug_exposure_id AS row, "
+        f"CAST(person_id AS VARCHAR) AS patient_id, CASE WHEN drug_concept_id % 3 = 0 THEN "
+        f"'used' ELSE 'not anti-myeloma' END AS reason FROM {de}) TO '{out}/de.parquet'",
+        "list every measurement row with a reason": f"COPY (SELECT measurement_id AS row, "
+        f"CAST(person_id AS VARCHAR) AS patient_id, CASE WHEN measurement_concept_id % 3 = 0 "
+        f"THEN 'used' ELSE 'not used' END AS reason FROM {me}) TO '{out}/me.parquet'",
+        "distinct drug days (one grouping)": "CREATE TABLE dd AS SELECT person_id, "
+        f"drug_concept_id, drug_exposure_start_date AS d FROM {de} GROUP BY ALL",
+        "previous day of each drug (one window)": "CREATE TABLE w AS SELECT *, lag(d) OVER "
+        "(PARTITION BY person_id, drug_concept_id ORDER BY d) AS p FROM dd",
+    }  # fmt: skip
+    print("\nfloor (the whole instance, one statement each):")
+    for what, sql in steps.items():
+        t = time.perf_counter()
+        con.sql(sql)
+        print(f"  {time.perf_counter() - t:6.2f} s  {what}")
+    con.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--omop", required=True, help="an OMOP folder of Parquet tables")
+    ap.add_argument("--persons", type=int, default=25_000, help="persons in the batch")
+    ap.add_argument("--top", type=int, default=15, help="statements listed")
+    args = ap.parse_args(argv)
+    totals: dict[str, float] = defaultdict(float)
+    _timed(totals)
+    wall = _batch(args.omop, args.persons, totals)
+    _report(f"statements: one batch of {args.persons:,} persons", wall, totals, args.top)
+    wall = _batch(args.omop, 100, totals)
+    _report("fixed: one batch of 100 persons", wall, totals, 5)
+    _floor(args.omop)
+
+
+if __name__ == "__main__":
+    main()
