@@ -531,7 +531,8 @@ def _finish(o: _Run, run: BatchedRun, parts: dict[str, list[Path]], output: Path
 def _say_held(o: _Run, held: Held, work: Path) -> None:
     """Say what the lock of ``work`` told (:func:`aftercar.derive.omop.parts.hold`)."""
     if not held.locked:
-        o.progress(f"no file locks on this platform: make sure no other run writes into {work}")
+        o.progress("no file locks on this platform or file system: make sure no other run "
+                   f"writes into {work}")  # fmt: skip
     elif held.previous is not None:
         o.progress(f"the run that held {work} (process {held.previous}) stopped without "
                    "finishing: its finished batches are taken up")  # fmt: skip

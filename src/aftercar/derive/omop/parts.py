@@ -20,6 +20,7 @@ run into the same folder is refused. A batch's files are flushed to the disk bef
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -90,14 +91,29 @@ def source_state(source: Path) -> list[tuple[str, int, int, int]]:
         wal = source.with_name(source.name + ".wal")
         files += [(wal.name, wal)] if wal.is_file() else []
     else:
-        found = (Path(d, f) for d, _dirs, names in os.walk(source, followlinks=True)
-                 for f in names)  # fmt: skip
-        files = sorted((str(p.relative_to(source)), p) for p in found)
+        files = _files_under(source)
     out = []
     for name, path in files:
         st = path.stat()
         out.append((name, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
     return out
+
+
+def _files_under(folder: Path) -> list[tuple[str, Path]]:
+    """``(name relative to folder, path)`` of each file under ``folder``, sorted, linked
+    folders followed once each (a link back to a parent is not walked again); links to
+    nothing are left out."""
+    seen: set[tuple[int, int]] = set()
+    out = []
+    for d, dirs, names in os.walk(folder, followlinks=True):
+        st = os.stat(d)
+        if (st.st_dev, st.st_ino) in seen:
+            dirs[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        out += [(str(Path(d, f).relative_to(folder)), Path(d, f)) for f in names
+                if os.path.isfile(Path(d, f))]  # fmt: skip
+    return sorted(out)
 
 
 def _fingerprint(run: dict[str, Any], rules: Any, concepts: Any) -> str:
@@ -218,8 +234,9 @@ class Held:
     Attributes
     ----------
     locked
-        The folder is locked for this run (``False``: the platform has no ``fcntl`` file
-        locks, e.g. Windows, and nothing stops a second run).
+        The folder is locked for this run (``False``: the platform or the file system has
+        no ``flock`` file locks, e.g. Windows or a Lustre mount without them, and nothing
+        stops a second run).
     previous
         The process id of a run that held the folder and stopped without releasing it
         (killed, or the machine stopped), ``"unknown"`` when its record cannot be read,
@@ -244,6 +261,59 @@ def _record(fd: int) -> dict[str, Any] | None:
     return got if isinstance(got, dict) else {}
 
 
+#: ``flock`` errors of file systems without the lock (Lustre ``noflock``, some NFS, CIFS,
+#: FUSE mounts): the run goes on unlocked, and says so.
+_NO_LOCKS = frozenset({errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL})
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether ``path`` still names the file open as ``fd``."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    own = os.fstat(fd)
+    return (st.st_dev, st.st_ino) == (own.st_dev, own.st_ino)
+
+
+def _locked(work: Path) -> tuple[int, bool]:
+    """``(fd of work/lock, locked)``; ``locked`` is ``False`` where there are no file locks.
+
+    A lock taken on a file that a finishing run removed meanwhile (with its folder) locks
+    nothing: the file is opened and locked again.
+    """
+    try:
+        import fcntl
+    except ImportError:  # no fcntl on this platform (Windows)
+        work.mkdir(parents=True, exist_ok=True)
+        return os.open(work / _LOCK, os.O_RDWR | os.O_CREAT, 0o644), False
+    for _ in range(10):
+        work.mkdir(parents=True, exist_ok=True)
+        fd = os.open(work / _LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            who = _record(fd) or {}
+            os.close(fd)
+            raise InputError(
+                f"{work} is in use by another aftercar run (process {who.get('pid', '?')} on "
+                f"{who.get('host', '?')}): two runs resuming into one folder would write the "
+                "same batches. Fix: wait for that run to end, or give another -o."
+            ) from None
+        except OSError as e:
+            if e.errno in _NO_LOCKS:
+                return fd, False
+            os.close(fd)
+            raise
+        if _same_file(fd, work / _LOCK):
+            return fd, True
+        os.close(fd)
+    raise InputError(
+        f"{work}: its lock file keeps being replaced by another run. Fix: run "
+        "again once no other aftercar run writes into this output folder."
+    )
+
+
 @contextmanager
 def hold(work: Path) -> Iterator[Held]:
     """Lock the folder ``work`` for this run: two runs resuming into one output folder
@@ -258,23 +328,11 @@ def hold(work: Path) -> Iterator[Held]:
     InputError
         Another running process holds ``work`` (exit 2).
     """
-    work.mkdir(parents=True, exist_ok=True)
-    fd = os.open(work / _LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    fd, locked = _locked(work)
     try:
-        try:
-            import fcntl
-        except ImportError:  # no fcntl file locks on this platform
+        if not locked:
             yield Held(False)
             return
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            who = _record(fd) or {}
-            raise InputError(
-                f"{work} is in use by another aftercar run (process {who.get('pid', '?')} on "
-                f"{who.get('host', '?')}): two runs resuming into one folder would write the "
-                "same batches. Fix: wait for that run to end, or give another -o."
-            ) from None
         previous = _record(fd)
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode(), 0)
