@@ -426,14 +426,11 @@ def _one_batch(con, tables: dict[str, ibis.Table], o: _Run, parts: Parts, i: int
     return d.cohort_steps
 
 
-def _store(o: _Run, work: Path, batches: list) -> BatchStore:
-    """The batches' temporary files (reused from a stopped run of the same options when
-    ``o.resume``)."""
-    src = Path(o.source)
-    run = {"source": str(src.resolve()) if src.exists() else str(o.source),
-           "files": source_state(src) if src.exists() else None,
-           "schema": o.schema, "batch_persons": o.batch_persons, "episodes": o.episodes,
-           "engine": o.engine, "batches": batches}  # fmt: skip
+def _store(o: _Run, work: Path, batches: list, source: dict | None) -> BatchStore:
+    """The batches' temporary files (reused from a stopped run of the same options and
+    ``source`` (:func:`_source_id`) when ``o.resume``)."""
+    run = {**(source or {}), "batch_persons": o.batch_persons, "episodes": o.episodes,
+           "batches": batches}  # fmt: skip
     return BatchStore(work, run, o.rules, o.concepts, o.resume)
 
 
@@ -455,20 +452,22 @@ def _run_batches(o: _Run, con, tables, batches: list, store: BatchStore) -> pa.T
     return steps
 
 
-def _source_id(o: _Run) -> dict | None:
-    """What identifies the files of ``o.source`` (``None``: not files, e.g. a catalog schema,
-    whose rows are checked at every start)."""
+def _source_id(o: _Run) -> dict:
+    """What identifies the source of a resumable run: its files' state (``files``: ``None``
+    for a catalog schema, which has no files), the schema and the engine."""
     src = Path(o.source)
-    if not src.exists():
-        return None
-    return {"source": str(src.resolve()), "files": source_state(src), "schema": o.schema,
-            "engine": o.engine, "aftercar": __version__}  # fmt: skip
+    files = src.exists()
+    return {"source": str(src.resolve()) if files else str(o.source),
+            "files": source_state(src) if files else None, "schema": o.schema,
+            "engine": o.engine}  # fmt: skip
 
 
-def _open(o: _Run, con, work: Path) -> dict[str, ibis.Table]:
+def _open(o: _Run, con, work: Path, source: dict | None) -> dict[str, ibis.Table]:
     """The source's tables; a resumed run does not check the rows of files that the stopped
-    run checked (:func:`aftercar.derive.omop.parts.checked_before`), and says so."""
-    ident = _source_id(o) if o.resume else None
+    run checked (:func:`aftercar.derive.omop.parts.checked_before`), and says so. ``source``:
+    :func:`_source_id` of a resumable run (else ``None``); a catalog schema is always checked."""
+    ident = None if source is None or source["files"] is None \
+        else dict(source, aftercar=__version__)  # fmt: skip
     if ident is not None and checked_before(work, ident):
         o.progress("the rows of these source files were checked by the stopped run: "
                    "not read again for the checks")  # fmt: skip
@@ -481,10 +480,11 @@ def _open(o: _Run, con, work: Path) -> dict[str, ibis.Table]:
 
 def _derive_batches(o: _Run, con, work: Path) -> tuple[BatchedRun, dict[str, list[Path]]]:
     """Derive batch after batch into temporary files under ``work``."""
-    tables = _open(o, con, work)
+    source = _source_id(o) if o.resume else None  # the files' state, read once
+    tables = _open(o, con, work, source)
     try:
         batches = person_batches(tables["person"], o.batch_persons)
-        store = _store(o, work, batches)
+        store = _store(o, work, batches, source)
         try:
             steps = _run_batches(o, con, tables, batches, store)
             if not store.has("patients"):  # nobody in the cohort: one run, as derive_omop

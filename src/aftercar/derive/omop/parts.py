@@ -11,8 +11,8 @@ batch, EPISODE rows or not, the batches' ``person_id`` bounds, the rules and con
 maps, the aftercar version): batches are reused only by the same run, anything else is
 refused (exit 2) rather than mixed in. It also holds ``source-checked.json`` once the
 source's rows have passed their checks (:func:`aftercar.derive.omop.source.check_rows`):
-a resumed run of the same files (same sizes and modification times) and the same aftercar
-does not read every row again for them (18 minutes of Spark local at 1,000,000 persons).
+a resumed run of the same files (same sizes, modification and change times), engine and
+aftercar does not read every row again for them (18 minutes of Spark local at 1,000,000 persons).
 While a run uses the folder, it holds the kernel lock of ``lock`` (:func:`hold`): a second
 run into the same folder is refused. A batch's files are flushed to the disk before its
 ``done`` marker is written.
@@ -380,9 +380,9 @@ def checked_before(work: Path, source: dict[str, Any]) -> bool:
 def mark_checked(work: Path, source: dict[str, Any]) -> None:
     """Record in ``work`` that the source ``source`` describes passed every check.
 
-    ``source``: what identifies the files checked (the path, each file's size and
-    modification time, the schema) and the aftercar version that checked them; a
-    resumed run of other files or another version checks them again.
+    ``source``: what identifies the files checked (the path, :func:`source_state`, the
+    schema, the engine) and the aftercar version that checked them; a resumed run of
+    other files, engine or version checks them again.
     """
     _write_json(work / _CHECKED, _as_json(source))
 
