@@ -81,7 +81,9 @@ def _persons(tables, dx: ibis.Table) -> ibis.Table:
                                                     else_=ibis.null("string"))
     if "gender_source_value" in pe.columns:
         sex = ibis.coalesce(sex, pe.gender_source_value.cast("string"))
-    p = pe.select("person_id", **{Col.PATIENT_ID: pe.person_id.cast("string"), Col.SEX: sex,
+    # the derivation keys patients by the integer person_id (joins on it are faster than on
+    # its text); the outputs give it as text (aftercar.derive.raw.audit.text_ids)
+    p = pe.select("person_id", **{Col.PATIENT_ID: pe.person_id.cast("int64"), Col.SEX: sex,
                                   Col.BIRTH_DATE: _birth_date(pe)})  # fmt: skip
     return p.join(_site(tables, pe), "person_id")
 
@@ -139,7 +141,7 @@ def build(con, tables, concepts: Concepts, rules: Rules) -> OmopRaw:
     pats = kept.select(*cols, *covariates.COLUMNS, row=kept.person_id.cast("int64"))
     excluded = p.filter(p._why.notnull()).select(
         table=ibis.literal("person"), row=p.person_id.cast("int64"),
-        **{Col.PATIENT_ID: p[Col.PATIENT_ID]}, reason=p._why)  # fmt: skip
+        **{Col.PATIENT_ID: p[Col.PATIENT_ID].cast("string")}, reason=p._why)  # fmt: skip
     keep = pats.select(pats.row.name("person_id"), pats[Col.PATIENT_ID])
     raw = {"patients": pats,
            "administrations": adm.join(keep.select(Col.PATIENT_ID), Col.PATIENT_ID)

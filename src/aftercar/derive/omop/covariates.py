@@ -257,7 +257,7 @@ def derive_covariates(con, tables, persons: ibis.Table,
                            overwrite=True)  # fmt: skip
     j = r.join(per, "person_id")
     used = _used(j)
-    rows = j.select(**{Col.PATIENT_ID: j[Col.PATIENT_ID]}, table=j.table, row=j.row,
+    rows = j.select(**{Col.PATIENT_ID: j[Col.PATIENT_ID].cast("string")}, table=j.table, row=j.row,
                     covariate=j.covariate, used=used,
                     reason=ibis.ifelse(used, ibis.null("string"), _reason(j)))  # fmt: skip
     return per.select("person_id", *COLUMNS), rows

@@ -24,6 +24,14 @@ _END_REASON = {"progression": "progression", "new_drug": "new drug added", "gap"
                "bundle": "next line started", "last": ""}  # fmt: skip
 
 
+def text_ids(t: ibis.Table) -> ibis.Table:
+    """``t`` with ``patient_id`` as text, the type of every output, whatever the derivation
+    keyed its patients by (an OMOP ``person_id`` stays an integer until here: joins on it
+    are cheaper than on its text). Cast before ordering, so that rows sort as text."""
+    col = t[Col.PATIENT_ID]
+    return t if col.type().is_string() else t.mutate(**{Col.PATIENT_ID: col.cast("string")})
+
+
 def _key_date(bundle_id: ibis.Value) -> ibis.Value:
     return bundle_id.right(10).cast("date")
 
@@ -273,7 +281,7 @@ def _attrition(c, index, used, norm, vr: ibis.Table, rules: Rules) -> ibis.Table
     u_ = pa_.select(cols).union(_adm_attrition(c, index, used).select(cols))
     u_ = u_.union(_proc_attrition(c, index, used).select(cols))
     u_ = u_.union(_lab_attrition(norm, index, vr, rules).select(cols))
-    return u_.order_by(["table", "row"])
+    return text_ids(u_).order_by(["table", "row"])
 
 
 def _bundle_ends(c, rows: ibis.Table, final: ibis.Table, rules: Rules) -> ibis.Table:
@@ -307,13 +315,14 @@ def _curated(c, index: ibis.Table, final: ibis.Table, drugs: ibis.Table):
     pats = c.pats.drop(*[x for x in (Col.CAR_T_BEST_RESPONSE,) if x in c.pats.columns])
     pats = pats.join(ix, Col.PATIENT_ID)
     pats = pats.mutate(progression_date=pats.index_date).drop("index_date", "row", "pkey")
-    pats = pats.relocate(Col.CAR_T_BEST_RESPONSE, after=Col.PROGRESSION_DATE)
+    pats = text_ids(pats.relocate(Col.CAR_T_BEST_RESPONSE, after=Col.PROGRESSION_DATE))
     lines = final.left_join(drugs, [Col.PATIENT_ID, Col.LINE])
-    lines = lines.select(
+    lines = text_ids(lines.select(
         Col.PATIENT_ID, Col.LINE, Col.START_DATE, Col.BEST_RESPONSE, Col.PROGRESSION_DATE, "kind",
         "end_rule", Col.END_DATE, drugs=lines.drugs.fill_null(""),
-    ).order_by([Col.PATIENT_ID, Col.LINE])  # fmt: skip
-    return pats.order_by(Col.PATIENT_ID).to_pyarrow(), lines.to_pyarrow()
+    ))  # fmt: skip
+    return (pats.order_by(Col.PATIENT_ID).to_pyarrow(),
+            lines.order_by([Col.PATIENT_ID, Col.LINE]).to_pyarrow())  # fmt: skip
 
 
 def _end_reasons(end_rule: pa.ChunkedArray, kinds: pa.ChunkedArray) -> pa.Array:
@@ -348,9 +357,10 @@ def assemble(con, c, index, index_a, ev, final, members, line_a, norm, rules: Ru
     u = _assessed(index_a, line_a)
     vr = _visit_rows(con, u, norm)
     audit = {
-        "lines": _audit_lines(final, rows).order_by([Col.PATIENT_ID, Col.LINE]).to_pyarrow(),
-        "events": rows.to_pyarrow(),
-        "assessments": _audit_assessments(u, vr)
+        "lines": text_ids(_audit_lines(final, rows)).order_by([Col.PATIENT_ID, Col.LINE])
+        .to_pyarrow(),
+        "events": text_ids(rows).to_pyarrow(),
+        "assessments": text_ids(_audit_assessments(u, vr))
         .order_by([Col.PATIENT_ID, Col.LINE, "date"])
         .to_pyarrow(),
     }
