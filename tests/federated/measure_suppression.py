@@ -10,10 +10,10 @@ import json
 import tempfile
 from pathlib import Path
 
-import conftest
 import fedkit
 import pytest
 
+import conftest
 from aftercar.config import load_config
 
 
