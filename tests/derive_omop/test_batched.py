@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import ibis
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -27,7 +28,16 @@ import pytest
 
 from aftercar.cli import main
 from aftercar.derive.omop import derive_omop, write_omop_derivation
-from aftercar.derive.omop.batched import derive_omop_batched, person_batches
+from aftercar.derive.omop.batched import (
+    cohort_batches,
+    derive_omop_batched,
+    engine,
+    person_batches,
+    tiles,
+)
+from aftercar.derive.omop.concepts import load_concepts
+from aftercar.derive.omop.source import close_source, open_source
+from aftercar.derive.raw.rules import load_rules
 from aftercar.simulate import write_simulated
 from aftercar.simulate.omop import write_omop
 
@@ -163,6 +173,27 @@ def test_person_batches_cut_the_sorted_ids():
     assert person_batches(person, 3) == [(1, 3), (5, 9)]
     assert person_batches(person, 6) == [None]
     assert person_batches(person, 0) == [None]
+
+
+def test_only_persons_with_myeloma_fill_a_batch_and_the_ranges_tile_every_person(runs, tmp_path):
+    omop = runs[2]  # persons 1-50 and 1000-1001 with myeloma, 1002 and 20000 without
+    con = engine(tmp_path / "spill")
+    try:
+        tables = open_source(con, omop, checked=True)
+        got = cohort_batches(con, tables, load_concepts(None, load_rules()), 25)
+        close_source(con, omop)
+    finally:
+        con.disconnect()
+    assert got == [(1, 25), (26, 50), (51, 20000)]
+
+
+def test_tiles_end_at_every_nth_id_and_cover_the_whole_range():
+    ids = np.array([2, 5, 9, 10])
+    assert tiles(ids, 1, 12, 2) == [(1, 5), (6, 12)]
+    assert tiles(ids, 1, 12, 3) == [(1, 9), (10, 12)]
+    assert tiles(ids, 0, 10, 1) == [(0, 2), (3, 5), (6, 9), (10, 10)]
+    # persons without myeloma (3, 4, 6-8, 11, 12) take no room in a batch
+    assert tiles(np.array([3, 1000]), 1, 10**6, 1) == [(1, 3), (4, 10**6)]
 
 
 def test_cli_default_batch_is_the_library_default():

@@ -51,9 +51,10 @@ def derive(
     ] = False,
     batch_persons: Annotated[
         int | None,
-        typer.Option("--batch-persons", help="OMOP: derive this many persons at a time, "
-                     "outputs streamed to disk (memory of one batch); 0 = one batch. Default: "
-                     "25,000 on DuckDB, one batch on Spark."),
+        typer.Option("--batch-persons", help="OMOP: derive this many persons with myeloma "
+                     "at a time (the others are only counted), outputs streamed to disk "
+                     "(memory of one batch); 0 = one batch. Default: 25,000 on DuckDB, one "
+                     "batch on Spark."),
     ] = None,
     resume: Annotated[
         bool,

@@ -4,7 +4,11 @@
 persons (~400 million OMOP rows) the audit and the attrition alone are hundreds of
 millions of rows. :func:`derive_omop_batched` bounds the memory whatever the size:
 
-1. the distinct ``person_id`` of ``person``, sorted, are cut every ``batch_persons``;
+1. the distinct ``person_id`` of the persons with a myeloma condition (the only ones a
+   batch derives), sorted, are cut every ``batch_persons``; the batches' ``person_id``
+   ranges tile those of ``person``, so that every person is counted in one batch (a
+   person without myeloma is only counted: an instance of 1,000,000 persons, 2,000 of
+   them with myeloma, is one batch, not 40; :func:`cohort_batches`);
 2. for each batch, every OMOP table with a ``person_id`` is filtered to the batch's
    ``person_id`` range (an Ibis filter: DuckDB skips the Parquet row groups outside
    it when the files are sorted by ``person_id``), and the batch is derived as one
@@ -52,6 +56,7 @@ from aftercar.derive.omop.derive import (
     map_tables,
 )
 from aftercar.derive.omop.episodes import EPISODE_SCHEMA, EVENT_SCHEMA
+from aftercar.derive.omop.mapping import diagnoses
 from aftercar.derive.omop.parts import (
     RESUME_FOLDER,
     BatchStore,
@@ -137,6 +142,36 @@ def person_batches(person: ibis.Table, batch_persons: int) -> list[tuple[int, in
     if len(lasts) < len(firsts):
         lasts = np.append(lasts, arr[-1])
     return [(int(a), int(b)) for a, b in zip(firsts, lasts, strict=True)]
+
+
+def cohort_batches(con, tables: dict[str, ibis.Table], concepts: Concepts,
+                   batch_persons: int) -> list[tuple[int, int] | None]:  # fmt: skip
+    """``[(first, last person_id)]`` of each batch, ``batch_persons`` persons with a myeloma
+    condition in each (the last: the rest); ``[None]``: one batch, no filter.
+
+    The ranges tile ``person``'s ids from the smallest to the largest, so that each person
+    (with or without myeloma) is read and counted in exactly one batch, while only persons
+    with myeloma (:func:`aftercar.derive.omop.mapping.diagnoses`; those without are only
+    counted) fill a batch.
+    """
+    if batch_persons <= 0:
+        return [None]
+    person = tables["person"]
+    dx = diagnoses(con, tables, concepts).semi_join(person, "person_id")
+    ids = dx.select(_pid=dx.person_id.cast("int64")).distinct().order_by("_pid")
+    arr = ids.to_pyarrow()["_pid"].to_numpy()
+    if len(arr) <= batch_persons:
+        return [None]
+    pid = person.person_id.cast("int64")
+    span = person.aggregate(lo=pid.min(), hi=pid.max()).to_pyarrow().to_pylist()[0]
+    return tiles(arr, int(span["lo"]), int(span["hi"]), batch_persons)
+
+
+def tiles(ids: np.ndarray, lo: int, hi: int, batch_persons: int) -> list[tuple[int, int]]:
+    """Ranges ``[(first, last)]`` that tile ``lo..hi``, each ending at every
+    ``batch_persons``-th of the sorted ``ids`` (the last at ``hi``)."""
+    ends = [int(e) for e in ids[batch_persons - 1 : -1 : batch_persons]] + [hi]
+    return list(zip([lo] + [e + 1 for e in ends[:-1]], ends, strict=True))
 
 
 def restrict(tables: dict[str, ibis.Table], first: int, last: int) -> dict[str, ibis.Table]:
@@ -483,7 +518,7 @@ def _derive_batches(o: _Run, con, work: Path) -> tuple[BatchedRun, dict[str, lis
     source = _source_id(o) if o.resume else None  # the files' state, read once
     tables = _open(o, con, work, source)
     try:
-        batches = person_batches(tables["person"], o.batch_persons)
+        batches = cohort_batches(con, tables, o.concepts, o.batch_persons)
         store = _store(o, work, batches, source)
         try:
             steps = _run_batches(o, con, tables, batches, store)
@@ -632,5 +667,5 @@ def derive_omop_batched(
     return run
 
 
-__all__ = ["DEFAULT_BATCH_PERSONS", "ENGINE_MEMORY", "SORT_KEYS", "BatchedRun",
-           "derive_omop_batched", "person_batches", "restrict"]  # fmt: skip
+__all__ = ["DEFAULT_BATCH_PERSONS", "ENGINE_MEMORY", "SORT_KEYS", "BatchedRun", "cohort_batches",
+           "derive_omop_batched", "person_batches", "restrict", "tiles"]  # fmt: skip
