@@ -150,10 +150,11 @@ def test_spark_batches_write_the_files_of_duckdb_batches(tmp_path):
 
     The whole OMOP derivation (source checks, concept mapping, cohort, the raw-records
     derivation, EPISODE rows, the batched outputs) on both engines, compared file by
-    file; a Spark derivation costs minutes of CI, so this is the one. Batches of
-    12 persons: the first derives the hand-made persons 1-4 and the simulated 101-108,
-    the second has nobody who reaches the derivation (20000: no myeloma) and only lists
-    its exclusions. Person 1 gets the hand-made answers on Spark too. Spark reads the
+    file; a Spark derivation costs minutes of CI, so this is the one. Batches of 6
+    persons with myeloma (:func:`aftercar.derive.omop.batched.cohort_batches`): the first
+    derives the hand-made persons 1-4 (3: no myeloma, only counted) and the simulated
+    101-103, the second 104-108 and counts person 20000 (no myeloma). Person 1 gets the
+    hand-made answers on Spark too. Spark reads the
     instance as CSV (every column as text, typed as the CDM declares by the source checks),
     DuckDB as Parquet: both readers are in the comparison.
     """
@@ -170,7 +171,7 @@ def test_spark_batches_write_the_files_of_duckdb_batches(tmp_path):
     for engine in ("duckdb", "spark"):
         out[engine] = tmp_path / engine
         con = None if engine == "duckdb" else connect("spark", config=SMALL_DATA_CONFIG)
-        run = derive_omop_batched(csv[engine], out[engine], "csv", batch_persons=12, con=con,
+        run = derive_omop_batched(csv[engine], out[engine], "csv", batch_persons=6, con=con,
                                   concepts=local, episodes=True)  # fmt: skip
         assert run.batches == 2 and run.patients > 3 and run.lines > 10
     files = sorted(p.relative_to(out["duckdb"]) for p in out["duckdb"].rglob("*.csv"))

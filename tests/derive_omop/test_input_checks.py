@@ -260,7 +260,7 @@ def test_a_date_after_today_is_an_error_naming_the_person(tmp_path, capsys):
     death = pa.table({"person_id": [1], "death_date": [D("2200-01-01")]})
     op = tables()["observation_period"]
     ends = op["observation_period_end_date"].to_pylist()
-    ends[2] = D("2199-12-31")
+    ends[3] = D("2199-12-31")  # person 4 (with myeloma: person 3's rows are not read)
     op = op.set_column(1, "observation_period_end_date", pa.array(ends, pa.date32()))
     src, local = _instance(tmp_path / "omop", "csv", death=death, observation_period=op)
     args = ["derive", "--omop", str(src), "--concepts", str(local), "-o", str(tmp_path / "o")]
@@ -268,7 +268,7 @@ def test_a_date_after_today_is_an_error_naming_the_person(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "death.csv" in err and "person_id 1: a date after today" in err
     assert "'2200-01-01'" in err and "death_date" in err
-    assert "observation_period.csv" in err and "person_id 3" in err and "2199-12-31" in err
+    assert "observation_period.csv" in err and "person_id 4" in err and "2199-12-31" in err
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
@@ -354,3 +354,43 @@ def test_an_id_stored_as_text_is_read_only_when_whole(tmp_path):
     row = de["drug_exposure_id"][5].as_py()
     assert (f"column 'person_id': text that is not a whole number, at drug_exposure_id {row} "
             "(value: '1.5')") in text  # fmt: skip
+
+
+def _derive(src, local, out, capsys) -> tuple[int, str]:
+    code = main(["derive", "--omop", str(src), "--concepts", str(local), "-o", str(out)])
+    return code, capsys.readouterr().err
+
+
+_JULY = D("2022-07-01")
+
+
+def _rows_of(person: int, ids: list[int], day: dt.date = _JULY) -> pa.Table:
+    de = tables()["drug_exposure"]
+    rows = [{c: None for c in de.column_names} | {
+        "drug_exposure_id": i, "person_id": person, "drug_concept_id": 741578,
+        "drug_exposure_start_date": day, "drug_source_value": "TECVAYLI"} for i in ids]
+    return pa.concat_tables([de, pa.Table.from_pylist(rows, schema=de.schema)])
+
+
+def test_rows_of_persons_without_myeloma_are_not_read_so_not_checked(tmp_path, capsys):
+    # person 3 has no myeloma condition: a repeated id and a date after today in their rows
+    # do not stop the study (the derivation neither reads nor lists those rows)
+    de = _rows_of(3, [7001, 7001], D("2199-01-01"))
+    src, local = _instance(tmp_path / "omop", drug_exposure=de)
+    code, err = _derive(src, local, tmp_path / "out", capsys)
+    assert code == 0, err
+    # open_source without a scope still checks every row
+    assert "'7001'" in _open_error(src) and "a date after today" in _open_error(src)
+
+
+def test_an_id_of_a_myeloma_persons_row_repeated_elsewhere_is_an_error(tmp_path, capsys):
+    src, local = _instance(tmp_path / "omop", drug_exposure=_rows_of(3, [104]))
+    code, err = _derive(src, local, tmp_path / "out", capsys)
+    assert code == 2
+    assert "drug_exposure_id" in err and "2 rows have this" in err and "'104'" in err
+
+
+def test_a_repeated_id_of_rows_of_no_person_is_an_error(tmp_path, capsys):
+    src, local = _instance(tmp_path / "omop", drug_exposure=_rows_of(999, [9001, 9001]))
+    code, err = _derive(src, local, tmp_path / "out", capsys)
+    assert code == 2 and "'9001'" in err and "2 rows have this" in err

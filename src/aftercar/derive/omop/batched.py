@@ -45,7 +45,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from aftercar import __version__
-from aftercar.derive.omop.cohort import orphan_rows
+from aftercar.derive.omop.cohort import myeloma_scope, orphan_rows
 from aftercar.derive.omop.concepts import Concepts, load_concepts
 from aftercar.derive.omop.derive import (
     OmopDerivation,
@@ -507,7 +507,7 @@ def _open(o: _Run, con, work: Path, source: dict | None) -> dict[str, ibis.Table
         o.progress("the rows of these source files were checked by the stopped run: "
                    "not read again for the checks")  # fmt: skip
         return open_source(con, o.source, o.schema, checked=True)
-    tables = open_source(con, o.source, o.schema)
+    tables = open_source(con, o.source, o.schema, scope=myeloma_scope(con, o.concepts))
     if ident is not None:
         mark_checked(work, ident)
     return tables

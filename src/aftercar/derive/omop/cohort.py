@@ -24,7 +24,7 @@ import ibis
 from aftercar.derive.omop import covariates, mapping
 from aftercar.derive.omop.concepts import Concepts
 from aftercar.derive.omop.mapping import OmopRaw
-from aftercar.derive.omop.source import PRIMARY_IDS
+from aftercar.derive.omop.source import PRIMARY_IDS, Scope
 from aftercar.derive.raw.rules import Rules
 from aftercar.errors import CohortError, Problem
 from aftercar.schema import Col
@@ -151,6 +151,17 @@ def build(con, tables, concepts: Concepts, rules: Rules) -> OmopRaw:
     return OmopRaw(raw, _steps(tables, dx, p), excluded, dx, cov_rows)
 
 
+def myeloma_scope(con, concepts: Concepts) -> Scope:
+    """The ``scope`` of :func:`aftercar.derive.omop.source.open_source` for the derivation:
+    the persons with a myeloma condition (step 2), the only ones whose rows are read."""
+
+    def scope(tables: dict[str, ibis.Table]) -> ibis.Table:
+        dx = mapping.diagnoses(con, tables, concepts).semi_join(tables["person"], "person_id")
+        return con.create_table("_omop_scope", dx.select("person_id"), overwrite=True)
+
+    return scope
+
+
 def orphan_rows(tables) -> ibis.Table:
     """``table, row, patient_id, reason``: the ``drug_exposure``, ``procedure_occurrence``
     and ``measurement`` rows of no person (``person_id`` empty or not in ``person``), to
@@ -177,4 +188,4 @@ def _steps(tables, dx: ibis.Table, p: ibis.Table) -> list[tuple[str, int]]:
 
 
 __all__ = ["NO_PERSON_ID", "STEP_CAR_T", "STEP_FU", "STEP_INDEX", "STEP_MM", "STEP_PERSONS",
-           "UNKNOWN_PERSON", "build", "orphan_rows"]  # fmt: skip
+           "UNKNOWN_PERSON", "build", "myeloma_scope", "orphan_rows"]  # fmt: skip

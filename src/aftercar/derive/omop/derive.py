@@ -129,7 +129,7 @@ def derive_omop(
     step = progress or (lambda _s: None)
     step("reading the OMOP tables")
     cmap = concepts if isinstance(concepts, Concepts) else load_concepts(concepts, rules)
-    tables = open_source(con, source, schema)
+    tables = open_source(con, source, schema, scope=cohort.myeloma_scope(con, cmap))
     out = derive_tables(con, tables, cmap, rules, progress)
     orphans = cohort.orphan_rows(tables).to_pyarrow()
     close_source(con, source)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import ibis
@@ -167,8 +168,8 @@ def close_source(con, source: str | Path) -> None:
         con.raw_sql(f"DETACH {_ALIAS}")
 
 
-def open_source(con, source: str | Path, schema: str | None = None, *,
-                checked: bool = False) -> dict[str, ibis.Table]:  # fmt: skip
+def open_source(con, source: str | Path, schema: str | None = None, *, checked: bool = False,
+                scope: Scope | None = None) -> dict[str, ibis.Table]:  # fmt: skip
     """Return ``{table name: Ibis table}`` of the OMOP instance ``source`` on ``con``.
 
     Parameters
@@ -185,6 +186,10 @@ def open_source(con, source: str | Path, schema: str | None = None, *,
         :mod:`aftercar.derive.omop.parts`): only the tables and columns are checked, not
         every row again (:func:`check_rows` and the value checks of :func:`check_tables`:
         18 minutes at 1,000,000 persons on Spark local).
+    scope
+        Given the typed tables, the ``person_id`` of the persons whose rows aftercar reads
+        (the derivation's: those with a myeloma condition); the row checks then cover
+        their rows only (:func:`check_rows`). Default: every row.
 
     Raises
     ------
@@ -207,7 +212,8 @@ def open_source(con, source: str | Path, schema: str | None = None, *,
         _not_found(source, "no such file or folder")
     check_tables(tables, where, files, values=not checked)
     if not checked:
-        check_rows(tables, {n: str(files[n]) if n in files else f"{where}/{n}" for n in tables})
+        check_rows(tables, {n: str(files[n]) if n in files else f"{where}/{n}" for n in tables},
+                   None if scope is None else scope(tables))  # fmt: skip
     return tables
 
 
@@ -435,7 +441,8 @@ PRIMARY_IDS = {"drug_exposure": "drug_exposure_id",
                "measurement": "measurement_id"}  # fmt: skip
 
 
-def check_rows(tables: dict[str, ibis.Table], labels: dict[str, str]) -> None:
+def check_rows(tables: dict[str, ibis.Table], labels: dict[str, str],
+               persons: ibis.Table | None = None) -> None:  # fmt: skip
     """Raise :class:`CohortError` naming each row aftercar cannot use as the CDM defines it.
 
     An empty ``person`` table; a missing or repeated primary id of ``drug_exposure``,
@@ -443,19 +450,29 @@ def check_rows(tables: dict[str, ibis.Table], labels: dict[str, str]) -> None:
     ``death`` dates of one person; a ``drug_exposure_end_date`` before its start; a date
     after today (:data:`_NOT_FUTURE`). One aggregate per table and check; a few examples
     of each are quoted.
+
+    ``persons`` (``person_id``): the persons whose rows aftercar reads. The checks then
+    cover the rows it reads or names: those persons' rows, and for the primary ids the
+    rows of no person too (listed in the attrition), each id counted over the whole
+    table. Rows of other persons are neither read nor listed, so a problem in them does
+    not stop a study (and a large instance with few such persons is not read in full
+    for them). When ``persons`` holds every person, the whole tables are checked (the
+    same rows, one aggregate less).
     """
     if not tables["person"].limit(1).count().to_pyarrow().as_py():
         raise CohortError([Problem(labels["person"], None, None, None,
                                    "the person table is empty",
                                    "export the person rows of the instance")],
                           "the OMOP person table is empty")  # fmt: skip
+    scoped = _scoped(tables, persons)
     problems = []
     for name, col in PRIMARY_IDS.items():
-        problems += _primary_id(tables[name], col, labels[name])
-    problems += _death_dates(tables["death"], labels["death"])
-    problems += _end_before_start(tables["drug_exposure"], labels["drug_exposure"])
+        named = None if scoped is tables else _named_rows(tables, name, scoped[name])
+        problems += _primary_id(tables[name], col, labels[name], named)
+    problems += _death_dates(scoped["death"], labels["death"])
+    problems += _end_before_start(scoped["drug_exposure"], labels["drug_exposure"])
     for name, cols in _NOT_FUTURE.items():
-        problems += _future_dates(tables[name], cols, labels[name])
+        problems += _future_dates(scoped[name], cols, labels[name])
     if problems:
         raise CohortError(problems, f"{len(problems)} problem(s) in the OMOP rows")
 
@@ -486,9 +503,41 @@ def _future_dates(t: ibis.Table, cols: tuple[str, ...], label: str) -> list[Prob
     return problems
 
 
-def _primary_id(t: ibis.Table, col: str, label: str) -> list[Problem]:
-    """A NULL or repeated primary id (the CDM primary key): rows it cannot name."""
-    n = t.group_by(col).aggregate(_n=t.count())
+#: ``scope`` of :func:`open_source`: the typed tables -> the persons whose rows are read.
+Scope = Callable[[dict[str, ibis.Table]], ibis.Table]
+
+
+def _scoped(tables: dict[str, ibis.Table], persons: ibis.Table | None) -> dict[str, ibis.Table]:
+    """The rows of ``persons`` of each table with a ``person_id`` (``tables`` itself when
+    ``persons`` is ``None`` or holds every person)."""
+    if persons is None:
+        return tables
+    ids = persons.select(person_id=persons.person_id.cast("int64")).distinct()
+    every = tables["person"].select("person_id").distinct().count().to_pyarrow().as_py()
+    if ids.count().to_pyarrow().as_py() >= every:
+        return tables
+    return {name: t.semi_join(ids, "person_id") if name != "person" and "person_id" in t.columns
+            else t for name, t in tables.items()}  # fmt: skip
+
+
+def _named_rows(tables: dict[str, ibis.Table], name: str, scoped: ibis.Table) -> ibis.Table:
+    """The rows of table ``name`` that the outputs name: ``scoped`` and those of no person."""
+    t = tables[name]
+    return scoped.union(t.anti_join(tables["person"].select("person_id"), "person_id"))
+
+
+def _primary_id(t: ibis.Table, col: str, label: str,
+                named: ibis.Table | None = None) -> list[Problem]:  # fmt: skip
+    """A NULL or repeated primary id (the CDM primary key): rows it cannot name. ``named``:
+    only the ids of these rows of ``t`` (NULL ones included), each counted over all of ``t``."""
+    if named is None:
+        n = t.group_by(col).aggregate(_n=t.count())
+    else:
+        ids = named.filter(named[col].notnull()).select(col).distinct()
+        seen = t.semi_join(ids, col)
+        empty = named.filter(named[col].isnull())
+        n = seen.group_by(col).aggregate(_n=seen.count()).union(
+            empty.group_by(col).aggregate(_n=empty.count()))  # fmt: skip
     bad = n.filter((n._n > 1) | n[col].isnull()).order_by([n[col].isnull().desc(), col])
     rows = bad.limit(_EXAMPLES + 1).to_pyarrow().to_pylist()
     problems = []
@@ -532,5 +581,5 @@ def _end_before_start(de: ibis.Table, label: str) -> list[Problem]:
             for r in rows]  # fmt: skip
 
 
-__all__ = ["OPTIONAL", "PRIMARY_IDS", "REQUIRED", "check_rows", "check_tables", "close_source",
-           "list_tables", "open_source"]  # fmt: skip
+__all__ = ["OPTIONAL", "PRIMARY_IDS", "REQUIRED", "Scope", "check_rows", "check_tables",
+           "close_source", "list_tables", "open_source"]  # fmt: skip
