@@ -9,6 +9,10 @@ Usage::
     # both at once, in a temporary folder
     python benchmarks/bench_omop.py --patients 20000 --chunk 10000
     python benchmarks/bench_omop.py --omop /data/omop1m/omop --engine spark --batch-persons 100000
+    # a real instance holds few myeloma patients among many persons: keep the myeloma
+    # condition of every 50th person only (the others: type 2 diabetes) in a linked copy
+    python benchmarks/bench_omop.py --omop /data/omop1m/omop --myeloma-every 50 \
+        --workdir /data/omop1m_sparse
     # a run of hours, taken up where it stopped if it is stopped (CLI --resume)
     python benchmarks/bench_omop.py --omop /data/omop1m/omop --engine spark --batch-persons 50000 \
         --out /data/omop1m/spark --resume
@@ -85,6 +89,34 @@ def simulate(patients: int, work: Path, seed: int, chunk: int) -> Path:
         print(f"  part {k}: persons {start + 1:,} to {start + n:,} "
               f"({time.perf_counter() - t:.0f} s)", flush=True)  # fmt: skip
     return omop
+
+
+#: The condition of the persons who lose their myeloma in a ``--myeloma-every`` copy
+#: (type 2 diabetes mellitus, SNOMED 201826; ICD-10 E11.9).
+OTHER_CONDITION = (201826, "E11.9")
+
+
+def sparse_copy(omop: Path, work: Path, every: int) -> Path:
+    """``work/omop``: ``omop`` with the myeloma condition of every ``every``-th person only
+    (``person_id % every == 0``), the others' conditions replaced by :data:`OTHER_CONDITION`;
+    every other table is a link to the original."""
+    import duckdb
+
+    out = work / "omop"
+    out.mkdir(parents=True, exist_ok=True)
+    for f in omop.iterdir():
+        if f.name != "condition_occurrence" and f.stem != "condition_occurrence":
+            (out / f.name).unlink(missing_ok=True)
+            (out / f.name).symlink_to(f.resolve())
+    src = omop / "condition_occurrence"
+    src = f"{src}/*.parquet" if src.is_dir() else f"{omop / 'condition_occurrence.parquet'}"
+    keep = f"person_id % {every} = 0"
+    duckdb.sql(f"COPY (SELECT * REPLACE (CASE WHEN {keep} THEN condition_concept_id ELSE "
+               f"{OTHER_CONDITION[0]} END AS condition_concept_id, CASE WHEN {keep} THEN "
+               f"condition_source_value ELSE '{OTHER_CONDITION[1]}' END AS "
+               f"condition_source_value) FROM read_parquet('{src}') ORDER BY person_id) "
+               f"TO '{out / 'condition_occurrence.parquet'}' (FORMAT parquet)")  # fmt: skip
+    return out
 
 
 def _child(args) -> None:
@@ -197,13 +229,22 @@ def main() -> None:
                    help="with --out: take up the batches a stopped run left (--resume of the CLI)")
     p.add_argument("--workdir", help="keep the simulated instance here (WORKDIR/omop)")
     p.add_argument("--only-simulate", action="store_true", help="write the instance, stop")
+    p.add_argument("--myeloma-every", type=int, default=0,
+                   help="with --omop and --workdir: derive a copy in which only every N-th "
+                   "person has myeloma (WORKDIR/omop)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
         _child(args)
         return
     if args.omop:
-        _derive(args, Path(args.omop))
+        omop = Path(args.omop)
+        if args.myeloma_every:
+            if not args.workdir:
+                raise SystemExit("--myeloma-every needs --workdir (where the copy is written)")
+            omop = sparse_copy(omop, Path(args.workdir), args.myeloma_every)
+            print(f"every {args.myeloma_every}th person keeps myeloma: {omop}", flush=True)
+        _derive(args, omop)
         return
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.workdir or tmp)
