@@ -352,7 +352,10 @@ def assemble(con, c, index, index_a, ev, final, members, line_a, norm, rules: Ru
     for done in ("_members", "_events"):  # read only by _line_rows: free the engine's memory
         con.drop_table(done, force=True)
     drugs = _drugs(c, rows)
-    final = _ended(final, _bundle_ends(c, rows, final, rules))
+    # materialised: the cohort's lines and the line audit both read it (the bundle ends
+    # were computed twice, each a pass over the administrations)
+    final = con.create_table("_final_ended", _ended(final, _bundle_ends(c, rows, final, rules)),
+                             overwrite=True)  # fmt: skip
     pats, lines = _curated(c, index, final, drugs)
     u = _assessed(index_a, line_a)
     vr = _visit_rows(con, u, norm)
