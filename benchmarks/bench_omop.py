@@ -99,10 +99,14 @@ OTHER_CONDITION = (201826, "E11.9")
 def sparse_copy(omop: Path, work: Path, every: int) -> Path:
     """``work/omop``: ``omop`` with the myeloma condition of every ``every``-th person only
     (``person_id % every == 0``), the others' conditions replaced by :data:`OTHER_CONDITION`;
-    every other table is a link to the original."""
+    every other table is a link to the original. The instance is Parquet (as ``simulate``
+    writes it): a file or a folder of parts per table."""
     import duckdb
 
     out = work / "omop"
+    if out.resolve() == omop.resolve() or omop.resolve() in out.resolve().parents:
+        raise SystemExit(f"--workdir {work}: its omop/ would be the instance itself; give "
+                         "another folder")  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     for f in omop.iterdir():
         if f.name != "condition_occurrence" and f.stem != "condition_occurrence":

@@ -6,7 +6,8 @@ millions of rows. :func:`derive_omop_batched` bounds the memory whatever the siz
 
 1. the distinct ``person_id`` of the persons with a myeloma condition (the only ones a
    batch derives), sorted, are cut every ``batch_persons``; the batches' ``person_id``
-   ranges tile those of ``person``, so that every person is counted in one batch (a
+   ranges tile those of ``person``, so that every person (with a ``person_id``) is counted
+   in one batch (a
    person without myeloma is only counted: an instance of 1,000,000 persons, 2,000 of
    them with myeloma, is one batch, not 40; :func:`cohort_batches`);
 2. for each batch, every OMOP table with a ``person_id`` is filtered to the batch's
@@ -63,6 +64,7 @@ from aftercar.derive.omop.parts import (
     Held,
     Parts,
     checked_before,
+    concepts_digest,
     hold,
     mark_checked,
     source_state,
@@ -123,6 +125,9 @@ class BatchedRun:
 def person_batches(person: ibis.Table, batch_persons: int) -> list[tuple[int, int] | None]:
     """``[(first, last person_id)]`` of each batch; ``[None]``: one batch, no filter.
 
+    Cuts on every person; the batched run cuts on the persons with myeloma instead
+    (:func:`cohort_batches`, since 2026-12-04). Kept for callers of the earlier API.
+
     Parameters
     ----------
     person
@@ -169,7 +174,7 @@ def cohort_batches(con, tables: dict[str, ibis.Table], concepts: Concepts,
 
 def tiles(ids: np.ndarray, lo: int, hi: int, batch_persons: int) -> list[tuple[int, int]]:
     """Ranges ``[(first, last)]`` that tile ``lo..hi``, each ending at every
-    ``batch_persons``-th of the sorted ``ids`` (the last at ``hi``)."""
+    ``batch_persons``-th (>= 1) of the sorted ``ids`` (the last at ``hi``)."""
     ends = [int(e) for e in ids[batch_persons - 1 : -1 : batch_persons]] + [hi]
     return list(zip([lo] + [e + 1 for e in ends[:-1]], ends, strict=True))
 
@@ -502,7 +507,7 @@ def _open(o: _Run, con, work: Path, source: dict | None) -> dict[str, ibis.Table
     run checked (:func:`aftercar.derive.omop.parts.checked_before`), and says so. ``source``:
     :func:`_source_id` of a resumable run (else ``None``); a catalog schema is always checked."""
     ident = None if source is None or source["files"] is None \
-        else dict(source, aftercar=__version__)  # fmt: skip
+        else dict(source, aftercar=__version__, concepts=concepts_digest(o.concepts))  # fmt: skip
     if ident is not None and checked_before(work, ident):
         o.progress("the rows of these source files were checked by the stopped run: "
                    "not read again for the checks")  # fmt: skip

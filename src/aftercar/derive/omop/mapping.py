@@ -57,7 +57,8 @@ class OmopRaw:
     raw
         ``{"patients", "administrations", "procedures", "labs"}`` in the raw format,
         each with ``row`` = the OMOP row id (person, drug exposure, procedure,
-        measurement).
+        measurement), but ``patient_id`` = the integer ``person_id`` (the raw
+        derivation's outputs give it as text).
     steps
         ``(step, persons)`` attrition counts of the cohort definition.
     excluded

@@ -122,11 +122,19 @@ def _fingerprint(run: dict[str, Any], rules: Any, concepts: Any) -> str:
     for table in (rules.lot, rules.imwg):
         h.update(json.dumps({k: dict(v) for k, v in table.items()}, sort_keys=True,
                             default=str).encode())  # fmt: skip
+    h.update(concepts_digest(concepts).encode())
+    h.update(json.dumps(run, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def concepts_digest(concepts: Any) -> str:
+    """A digest of the concept maps (:class:`aftercar.derive.omop.concepts.Concepts`): which
+    persons have myeloma, and so which rows a run reads and checks, depends on them."""
+    h = hashlib.sha256()
     for name in sorted(concepts.tables):
         h.update(name.encode())
         h.update(json.dumps(concepts.tables[name].to_pylist(), default=str).encode())
     h.update(json.dumps(dict(concepts.episode), sort_keys=True).encode())
-    h.update(json.dumps(run, sort_keys=True, default=str).encode())
     return h.hexdigest()
 
 
@@ -381,8 +389,9 @@ def mark_checked(work: Path, source: dict[str, Any]) -> None:
     """Record in ``work`` that the source ``source`` describes passed every check.
 
     ``source``: what identifies the files checked (the path, :func:`source_state`, the
-    schema, the engine) and the aftercar version that checked them; a resumed run of
-    other files, engine or version checks them again.
+    schema, the engine), the concept maps (they decide whose rows are checked) and the
+    aftercar version that checked them; a resumed run of other files, engine, concepts or
+    version checks them again.
     """
     _write_json(work / _CHECKED, _as_json(source))
 
@@ -396,5 +405,5 @@ def _fingerprint_of(manifest: Path) -> str | None:
     return got.get("fingerprint") if isinstance(got, dict) else None
 
 
-__all__ = ["RESUME_FOLDER", "BatchStore", "Held", "Parts", "checked_before", "hold",
-           "mark_checked", "source_state"]  # fmt: skip
+__all__ = ["RESUME_FOLDER", "BatchStore", "Held", "Parts", "checked_before", "concepts_digest",
+           "hold", "mark_checked", "source_state"]  # fmt: skip

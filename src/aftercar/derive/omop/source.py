@@ -452,12 +452,12 @@ def check_rows(tables: dict[str, ibis.Table], labels: dict[str, str],
     of each are quoted.
 
     ``persons`` (``person_id``): the persons whose rows aftercar reads. The checks then
-    cover the rows it reads or names: those persons' rows, and for the primary ids the
-    rows of no person too (listed in the attrition), each id counted over the whole
-    table. Rows of other persons are neither read nor listed, so a problem in them does
-    not stop a study (and a large instance with few such persons is not read in full
-    for them). When ``persons`` holds every person, the whole tables are checked (the
-    same rows, one aggregate less).
+    cover the rows it reads or names: those persons' rows and the rows of no person
+    (``person_id`` empty or not in ``person``: listed in the attrition), each primary id
+    counted over the whole table. Rows of other persons are neither read nor listed, so
+    a problem in them does not stop a study (and a large instance with few such persons
+    is not read in full for them). When ``persons`` holds every person, those rows are
+    the whole tables, which are checked as they are.
     """
     if not tables["person"].limit(1).count().to_pyarrow().as_py():
         raise CohortError([Problem(labels["person"], None, None, None,
@@ -467,7 +467,7 @@ def check_rows(tables: dict[str, ibis.Table], labels: dict[str, str],
     scoped = _scoped(tables, persons)
     problems = []
     for name, col in PRIMARY_IDS.items():
-        named = None if scoped is tables else _named_rows(tables, name, scoped[name])
+        named = None if scoped is tables else scoped[name]
         problems += _primary_id(tables[name], col, labels[name], named)
     problems += _death_dates(scoped["death"], labels["death"])
     problems += _end_before_start(scoped["drug_exposure"], labels["drug_exposure"])
@@ -508,22 +508,18 @@ Scope = Callable[[dict[str, ibis.Table]], ibis.Table]
 
 
 def _scoped(tables: dict[str, ibis.Table], persons: ibis.Table | None) -> dict[str, ibis.Table]:
-    """The rows of ``persons`` of each table with a ``person_id`` (``tables`` itself when
-    ``persons`` is ``None`` or holds every person)."""
+    """The rows of ``persons`` and of no person of each table with a ``person_id``
+    (``tables`` itself when ``persons`` is ``None`` or holds every person: the same rows)."""
     if persons is None:
         return tables
     ids = persons.select(person_id=persons.person_id.cast("int64")).distinct()
-    every = tables["person"].select("person_id").distinct().count().to_pyarrow().as_py()
+    known = tables["person"].select("person_id")
+    every = known.filter(known.person_id.notnull()).distinct().count().to_pyarrow().as_py()
     if ids.count().to_pyarrow().as_py() >= every:
         return tables
-    return {name: t.semi_join(ids, "person_id") if name != "person" and "person_id" in t.columns
-            else t for name, t in tables.items()}  # fmt: skip
-
-
-def _named_rows(tables: dict[str, ibis.Table], name: str, scoped: ibis.Table) -> ibis.Table:
-    """The rows of table ``name`` that the outputs name: ``scoped`` and those of no person."""
-    t = tables[name]
-    return scoped.union(t.anti_join(tables["person"].select("person_id"), "person_id"))
+    return {name: t.semi_join(ids, "person_id").union(t.anti_join(known, "person_id"))
+            if name != "person" and "person_id" in t.columns else t
+            for name, t in tables.items()}  # fmt: skip
 
 
 def _primary_id(t: ibis.Table, col: str, label: str,

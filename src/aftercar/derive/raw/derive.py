@@ -158,7 +158,8 @@ def derive_raw(
     ----------
     raw
         ``{"patients", "administrations", "procedures", "labs"}`` as returned by
-        :func:`aftercar.derive.raw.read.read_raw`.
+        :func:`aftercar.derive.raw.read.read_raw` (or Ibis tables of ``con``, the OMOP
+        mapping's, whose ``patient_id`` may be an integer: every output gives it as text).
     rules
         Rule set (default: the shipped ``lot_rules.toml`` + ``imwg_rules.toml``).
     con
