@@ -394,3 +394,11 @@ def test_a_repeated_id_of_rows_of_no_person_is_an_error(tmp_path, capsys):
     src, local = _instance(tmp_path / "omop", drug_exposure=_rows_of(999, [9001, 9001]))
     code, err = _derive(src, local, tmp_path / "out", capsys)
     assert code == 2 and "'9001'" in err and "2 rows have this" in err
+
+
+def test_a_person_row_without_its_person_id_is_an_error(tmp_path, capsys):
+    src, local = _instance(tmp_path / "omop", person=_plus("person", person_id=None))
+    assert "person_id" in _open_error(src) and "1 person row(s) have no person_id" in \
+        _open_error(src)  # fmt: skip
+    code, err = _derive(src, local, tmp_path / "out", capsys)
+    assert code == 2 and "1 person row(s) have no person_id" in err and "Fix:" in err

@@ -6,8 +6,7 @@ millions of rows. :func:`derive_omop_batched` bounds the memory whatever the siz
 
 1. the distinct ``person_id`` of the persons with a myeloma condition (the only ones a
    batch derives), sorted, are cut every ``batch_persons``; the batches' ``person_id``
-   ranges tile those of ``person``, so that every person (with a ``person_id``) is counted
-   in one batch (a
+   ranges tile those of ``person``, so that every person is counted in one batch (a
    person without myeloma is only counted: an instance of 1,000,000 persons, 2,000 of
    them with myeloma, is one batch, not 40; :func:`cohort_batches`);
 2. for each batch, every OMOP table with a ``person_id`` is filtered to the batch's

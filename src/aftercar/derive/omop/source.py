@@ -445,7 +445,8 @@ def check_rows(tables: dict[str, ibis.Table], labels: dict[str, str],
                persons: ibis.Table | None = None) -> None:  # fmt: skip
     """Raise :class:`CohortError` naming each row aftercar cannot use as the CDM defines it.
 
-    An empty ``person`` table; a missing or repeated primary id of ``drug_exposure``,
+    An empty ``person`` table or a ``person`` row without ``person_id``; a missing or
+    repeated primary id of ``drug_exposure``,
     ``procedure_occurrence`` or ``measurement`` (the audit names rows by it); two
     ``death`` dates of one person; a ``drug_exposure_end_date`` before its start; a date
     after today (:data:`_NOT_FUTURE`). One aggregate per table and check; a few examples
@@ -465,7 +466,7 @@ def check_rows(tables: dict[str, ibis.Table], labels: dict[str, str],
                                    "export the person rows of the instance")],
                           "the OMOP person table is empty")  # fmt: skip
     scoped = _scoped(tables, persons)
-    problems = []
+    problems = _person_without_id(tables["person"], labels["person"])
     for name, col in PRIMARY_IDS.items():
         named = None if scoped is tables else scoped[name]
         problems += _primary_id(tables[name], col, labels[name], named)
@@ -520,6 +521,17 @@ def _scoped(tables: dict[str, ibis.Table], persons: ibis.Table | None) -> dict[s
     return {name: t.semi_join(ids, "person_id").union(t.anti_join(known, "person_id"))
             if name != "person" and "person_id" in t.columns else t
             for name, t in tables.items()}  # fmt: skip
+
+
+def _person_without_id(pe: ibis.Table, label: str) -> list[Problem]:
+    """``person`` rows without a ``person_id``: no record can name that person, and a run
+    in batches (which cut ``person_id`` ranges) could not count it."""
+    n = pe.filter(pe.person_id.isnull()).count().to_pyarrow().as_py()
+    if not n:
+        return []
+    return [Problem(label, None, "person_id", None, f"{n} person row(s) have no person_id",
+                    "give every person row its person_id (the CDM primary key), or remove "
+                    "the row")]  # fmt: skip
 
 
 def _primary_id(t: ibis.Table, col: str, label: str,
