@@ -45,7 +45,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from aftercar import __version__
-from aftercar.derive.omop.cohort import myeloma_scope, orphan_rows
+from aftercar.derive.omop.cohort import myeloma_persons, myeloma_scope, orphan_rows
 from aftercar.derive.omop.concepts import Concepts, load_concepts
 from aftercar.derive.omop.derive import (
     OmopDerivation,
@@ -56,7 +56,6 @@ from aftercar.derive.omop.derive import (
     map_tables,
 )
 from aftercar.derive.omop.episodes import EPISODE_SCHEMA, EVENT_SCHEMA
-from aftercar.derive.omop.mapping import diagnoses
 from aftercar.derive.omop.parts import (
     RESUME_FOLDER,
     BatchStore,
@@ -155,13 +154,13 @@ def cohort_batches(con, tables: dict[str, ibis.Table], concepts: Concepts,
 
     The ranges tile ``person``'s ids from the smallest to the largest, so that each person
     (with or without myeloma) is read and counted in exactly one batch, while only persons
-    with myeloma (:func:`aftercar.derive.omop.mapping.diagnoses`; those without are only
+    with myeloma (:func:`aftercar.derive.omop.cohort.myeloma_persons`; those without are only
     counted) fill a batch.
     """
     if batch_persons <= 0:
         return [None]
     person = tables["person"]
-    dx = diagnoses(con, tables, concepts).semi_join(person, "person_id")
+    dx = myeloma_persons(con, tables, concepts)
     ids = dx.select(_pid=dx.person_id.cast("int64")).distinct().order_by("_pid")
     arr = ids.to_pyarrow()["_pid"].to_numpy()
     if len(arr) <= batch_persons:

@@ -113,8 +113,7 @@ def _unique_persons(persons: ibis.Table) -> None:
 
 def build(con, tables, concepts: Concepts, rules: Rules) -> OmopRaw:
     """Map an OMOP instance to raw tables of the cohort's persons (module docstring)."""
-    dx = mapping.diagnoses(con, tables, concepts).semi_join(tables["person"], "person_id")
-    dx = con.create_table("_omop_dx", dx, overwrite=True)  # persons in person only
+    dx = con.create_table("_omop_dx", myeloma_persons(con, tables, concepts), overwrite=True)
     _unique_persons(tables["person"].semi_join(dx, "person_id"))
     persons = con.create_table("_omop_persons", _persons(tables, dx), overwrite=True)
     ids = persons.select("person_id", Col.PATIENT_ID)
@@ -151,12 +150,18 @@ def build(con, tables, concepts: Concepts, rules: Rules) -> OmopRaw:
     return OmopRaw(raw, _steps(tables, dx, p), excluded, dx, cov_rows)
 
 
+def myeloma_persons(con, tables, concepts: Concepts) -> ibis.Table:
+    """Step 2: the first myeloma condition (:func:`mapping.diagnoses`) of each person in
+    ``person`` (``person_id, diagnosis_date, condition_concept_id``)."""
+    return mapping.diagnoses(con, tables, concepts).semi_join(tables["person"], "person_id")
+
+
 def myeloma_scope(con, concepts: Concepts) -> Scope:
     """The ``scope`` of :func:`aftercar.derive.omop.source.open_source` for the derivation:
     the persons with a myeloma condition (step 2), the only ones whose rows are read."""
 
     def scope(tables: dict[str, ibis.Table]) -> ibis.Table:
-        dx = mapping.diagnoses(con, tables, concepts).semi_join(tables["person"], "person_id")
+        dx = myeloma_persons(con, tables, concepts)
         return con.create_table("_omop_scope", dx.select("person_id"), overwrite=True)
 
     return scope
@@ -188,4 +193,5 @@ def _steps(tables, dx: ibis.Table, p: ibis.Table) -> list[tuple[str, int]]:
 
 
 __all__ = ["NO_PERSON_ID", "STEP_CAR_T", "STEP_FU", "STEP_INDEX", "STEP_MM", "STEP_PERSONS",
-           "UNKNOWN_PERSON", "build", "myeloma_scope", "orphan_rows"]  # fmt: skip
+           "UNKNOWN_PERSON", "build", "myeloma_persons", "myeloma_scope",
+           "orphan_rows"]  # fmt: skip
