@@ -39,6 +39,7 @@ from aftercar.derive.omop.batched import (
 from aftercar.derive.omop.concepts import load_concepts
 from aftercar.derive.omop.source import close_source, open_source
 from aftercar.derive.raw.rules import load_rules
+from aftercar.schema import Col
 from aftercar.simulate import write_simulated
 from aftercar.simulate.omop import write_omop
 
@@ -152,6 +153,24 @@ def _same_csv_files(one: Path, batched: Path) -> None:
             assert (batched / rel).read_bytes() == (one / rel).read_bytes(), rel
 
 
+def test_outputs_are_ordered_by_person_id_as_a_number(runs):
+    """OMOP person ids are numbers: the outputs ordered by person give 2 before 10 (a text
+    order would not), in one run as in batches (whose rows are appended in that order)."""
+    one, batched, _omop = runs
+    for folder in (one, batched):
+        keys = {"patients.csv": [Col.PATIENT_ID], "lines.csv": [Col.PATIENT_ID, Col.LINE],
+                "audit/lines.csv": [Col.PATIENT_ID, Col.LINE],
+                "audit/assessments.csv": [Col.PATIENT_ID, Col.LINE, "date"]}  # fmt: skip
+        for rel, cols in keys.items():
+            t = pacsv.read_csv(folder / rel, convert_options=pacsv.ConvertOptions(
+                column_types={Col.PATIENT_ID: pa.int64()}))  # fmt: skip
+            rows = list(zip(*(t[c].to_pylist() for c in cols), strict=True))
+            assert rows == sorted(rows) and len({r[0] for r in rows}) > 10, rel
+        text = pacsv.ConvertOptions(column_types={Col.PATIENT_ID: pa.string()})
+        pids = pacsv.read_csv(folder / "patients.csv", convert_options=text)[Col.PATIENT_ID]
+        assert pids.to_pylist() != sorted(pids.to_pylist())  # as text, "10" comes before "2"
+
+
 def test_cohort_steps_add_up_and_exclusions_are_listed(runs):
     one, batched, _omop = runs
     steps = pacsv.read_csv(batched / "audit" / "omop_cohort.csv")["persons"].to_pylist()
@@ -207,8 +226,9 @@ def test_cli_default_batch_is_the_library_default():
 
 def test_parquet_batches_write_the_tables_of_one_run(runs, tmp_path):
     """In Parquet, the sorted outputs of a batched run are written by DuckDB itself (no
-    Arrow pass): the same schema, rows and order as one run writes. The API returns the
-    counts of what it wrote."""
+    Arrow pass), those whose batches are in order as appended are their temporary files
+    (no pass at all): the same schema, rows and order as one run writes. The API returns
+    the counts of what it wrote."""
     _one, csv_batches, omop = runs
     one, batched = omop.parent / "one_parquet", tmp_path / "batched"
     run = derive_omop_batched(omop, batched, "parquet", batch_persons=25, episodes=True)
@@ -228,9 +248,10 @@ def test_parquet_batches_write_the_tables_of_one_run(runs, tmp_path):
             key = [(c, "ascending") for c in a.column_names]
             a, b = a.sort_by(key), b.sort_by(key)
         assert a.equals(b), rel
-    for rel in ("patients", "lines", "audit/lines", "audit/assessments", "audit/attrition",
-                "episodes/episode", "episodes/episode_event"):  # fmt: skip
+    for rel in ("audit/attrition", "episodes/episode", "episodes/episode_event"):
         assert "duckdb" in pq.ParquetFile(batched / f"{rel}.parquet").metadata.created_by.lower()
+    for rel in ("patients", "lines", "audit/lines", "audit/assessments"):  # as appended
+        assert "arrow" in pq.ParquetFile(batched / f"{rel}.parquet").metadata.created_by.lower()
 
 
 def test_a_stopped_run_resumes_at_the_first_batch_not_done(runs):

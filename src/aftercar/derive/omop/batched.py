@@ -18,12 +18,14 @@ millions of rows. :func:`derive_omop_batched` bounds the memory whatever the siz
    written to a folder of the batch's own, marked done when complete, and read back
    instead of derived again by a run of the same options; :mod:`aftercar.derive.omop.parts`);
 3. each output file is then written from its temporary file in the order of a
-   one-batch run (DuckDB sorts on disk, spilling beyond :data:`ENGINE_MEMORY`):
-   ``patients`` by ``patient_id`` (the ``person_id`` as text), ``lines`` and the
-   line audit by patient and line, the assessments by patient, line and date, the
-   attrition by table and row (the cohort's exclusions first); the cohort attrition
-   steps (``audit/omop_cohort``) are summed over the batches; EPISODE ids are
-   numbered over the whole cohort, as one run numbers them.
+   one-batch run: ``patients`` by ``person_id`` (as a number), ``lines`` and the line
+   audit by person and line, the assessments by person, line and date, as each batch
+   wrote them (the batches are ascending ``person_id`` ranges, so their rows are in
+   order as appended, :func:`aftercar.derive.raw.audit.ordered`: no sort); the
+   attrition by table and row, the cohort's exclusions first (sorted by DuckDB, on
+   disk beyond :data:`ENGINE_MEMORY`); the cohort attrition steps
+   (``audit/omop_cohort``) are summed over the batches; EPISODE ids are numbered over
+   the whole cohort, as one run numbers them.
 
 Every person's records are in the batch of that person, and the derivation is per
 person, so the rows are those of a one-batch run (``tests/derive_omop/test_batched.py``).
@@ -71,7 +73,6 @@ from aftercar.derive.omop.source import close_source, open_source
 from aftercar.derive.omop.write import check_episode_target, episode_tables, synthetic_marker
 from aftercar.derive.raw.rules import Rules, load_rules
 from aftercar.io import cohort_arrow, neutralise_table, write_cohort
-from aftercar.schema import Col
 
 #: Persons per batch by default (``aftercar derive --omop --batch-persons``). Peak memory
 #: follows the batch: 1.69 / 2.68 / 3.72 / 7.73 GiB for 5,000 / 10,000 / 20,000 / 50,000
@@ -83,12 +84,10 @@ ENGINE_MEMORY = "2500MB"
 _ROWS = 1 << 17  # rows per record batch when streaming a file out
 _PART = "_part"  # attrition: 0 = the cohort's exclusions, 1 = the derivation's rows
 _BATCH = "_batch"  # episodes: the batch whose local episode ids a row carries
-#: Output (path under OUT without extension) -> the sort keys of a one-batch run.
+#: Output (path under OUT without extension) -> the sort keys of a one-batch run, for the
+#: outputs whose batches' rows are not already in that order when appended (the outputs
+#: ordered by person are: module docstring, step 3).
 SORT_KEYS: dict[str, tuple[str, ...]] = {
-    "patients": (Col.PATIENT_ID,),
-    "lines": (Col.PATIENT_ID, Col.LINE),
-    "audit/lines": (Col.PATIENT_ID, Col.LINE),
-    "audit/assessments": (Col.PATIENT_ID, Col.LINE, "date"),
     "audit/attrition": (_PART, "table", "row"),
 }
 
@@ -336,13 +335,13 @@ def _sql_rows(con, sql: str, schema: pa.Schema) -> Iterator[pa.Table]:
 def _number_episodes(con, part: list[Path], first: int) -> None:
     """``_episode_ids``: (batch, local id) -> the id a one-batch run gives, from ``first``.
 
-    A one-batch run numbers the disease episodes by ``patient_id`` (text), then the
-    line episodes by patient and line number.
+    A one-batch run numbers the disease episodes by ``person_id``, then the line
+    episodes by person and line number.
     """
     con.raw_sql(
         f"CREATE OR REPLACE TEMP TABLE _episode_ids AS SELECT {_BATCH}, episode_id AS _local, "
         f"CAST({first - 1} + row_number() OVER (ORDER BY episode_parent_id IS NOT NULL, "
-        "CAST(person_id AS VARCHAR), episode_number) AS BIGINT) AS _global "
+        "person_id, episode_number) AS BIGINT) AS _global "
         f"FROM read_parquet({_path(part)})"
     )
 
@@ -413,7 +412,7 @@ def _write_outputs(con, parts: dict[str, list[Path]], output: Path, fmt: str, so
     if fmt == "xlsx":  # one workbook, written whole (xlsx holds at most ~1 million rows)
         cohort = {}
         for name in ("patients", "lines"):
-            _schema, batches = _stream(con, parts[name], SORT_KEYS[name] if sort else None)
+            _schema, batches = _stream(con, parts[name], SORT_KEYS.get(name) if sort else None)
             cohort[name] = pa.concat_tables(list(batches))
             rows[name] = cohort[name].num_rows
         written += write_cohort(cohort["patients"], cohort["lines"], output, format="xlsx")

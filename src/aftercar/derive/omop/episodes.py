@@ -90,7 +90,7 @@ def build_episodes(lines: pa.Table, events: pa.Table, diagnosis: pa.Table, conce
     """
     pats = pc.unique(lines[Col.PATIENT_ID]).sort()
     dx = diagnosis.filter(pc.is_in(diagnosis[Col.PATIENT_ID], value_set=pats))
-    dx = dx.sort_by(Col.PATIENT_ID)
+    dx = dx.take(pc.sort_indices(pc.cast(dx[Col.PATIENT_ID], pa.int64())))  # by person_id
     nd, nl = dx.num_rows, lines.num_rows
     d_ids = pa.array(range(first_id, first_id + nd), pa.int64())
     disease = _episodes(nd, {

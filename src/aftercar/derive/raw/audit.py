@@ -27,9 +27,20 @@ _END_REASON = {"progression": "progression", "new_drug": "new drug added", "gap"
 def text_ids(t: ibis.Table) -> ibis.Table:
     """``t`` with ``patient_id`` as text, the type of every output, whatever the derivation
     keyed its patients by (an OMOP ``person_id`` stays an integer until here: joins on it
-    are cheaper than on its text). Cast before ordering, so that rows sort as text."""
+    are cheaper than on its text)."""
     col = t[Col.PATIENT_ID]
     return t if col.type().is_string() else t.mutate(**{Col.PATIENT_ID: col.cast("string")})
+
+
+def ordered(t: ibis.Table, keys: list[str]) -> ibis.Table:
+    """``t`` ordered by ``keys``, then with ``patient_id`` as text (:func:`text_ids`).
+
+    The order is that of the key the derivation ran on: text ids (raw records) as text,
+    an OMOP ``person_id`` as a number. So the outputs of a batched OMOP run, whose batches
+    are ascending ``person_id`` ranges each written in this order, are in the order of a
+    one-batch run as they are appended: they need no sort at the end.
+    """
+    return text_ids(t.order_by(keys))
 
 
 def _key_date(bundle_id: ibis.Value) -> ibis.Value:
@@ -315,14 +326,14 @@ def _curated(c, index: ibis.Table, final: ibis.Table, drugs: ibis.Table):
     pats = c.pats.drop(*[x for x in (Col.CAR_T_BEST_RESPONSE,) if x in c.pats.columns])
     pats = pats.join(ix, Col.PATIENT_ID)
     pats = pats.mutate(progression_date=pats.index_date).drop("index_date", "row", "pkey")
-    pats = text_ids(pats.relocate(Col.CAR_T_BEST_RESPONSE, after=Col.PROGRESSION_DATE))
+    pats = pats.relocate(Col.CAR_T_BEST_RESPONSE, after=Col.PROGRESSION_DATE)
     lines = final.left_join(drugs, [Col.PATIENT_ID, Col.LINE])
-    lines = text_ids(lines.select(
+    lines = lines.select(
         Col.PATIENT_ID, Col.LINE, Col.START_DATE, Col.BEST_RESPONSE, Col.PROGRESSION_DATE, "kind",
         "end_rule", Col.END_DATE, drugs=lines.drugs.fill_null(""),
-    ))  # fmt: skip
-    return (pats.order_by(Col.PATIENT_ID).to_pyarrow(),
-            lines.order_by([Col.PATIENT_ID, Col.LINE]).to_pyarrow())  # fmt: skip
+    )  # fmt: skip
+    return (ordered(pats, [Col.PATIENT_ID]).to_pyarrow(),
+            ordered(lines, [Col.PATIENT_ID, Col.LINE]).to_pyarrow())  # fmt: skip
 
 
 def _end_reasons(end_rule: pa.ChunkedArray, kinds: pa.ChunkedArray) -> pa.Array:
@@ -360,11 +371,9 @@ def assemble(con, c, index, index_a, ev, final, members, line_a, norm, rules: Ru
     u = _assessed(index_a, line_a)
     vr = _visit_rows(con, u, norm)
     audit = {
-        "lines": text_ids(_audit_lines(final, rows)).order_by([Col.PATIENT_ID, Col.LINE])
-        .to_pyarrow(),
+        "lines": ordered(_audit_lines(final, rows), [Col.PATIENT_ID, Col.LINE]).to_pyarrow(),
         "events": text_ids(rows).to_pyarrow(),
-        "assessments": text_ids(_audit_assessments(u, vr))
-        .order_by([Col.PATIENT_ID, Col.LINE, "date"])
+        "assessments": ordered(_audit_assessments(u, vr), [Col.PATIENT_ID, Col.LINE, "date"])
         .to_pyarrow(),
     }
     attrition = _attrition(c, index, rows, norm, vr, rules).to_pyarrow()
