@@ -47,10 +47,10 @@ def _key_date(bundle_id: ibis.Value) -> ibis.Value:
     return bundle_id.right(10).cast("date")
 
 
-def _line_rows(c, final: ibis.Table, ev, members, rules: Rules) -> ibis.Table:
+def _line_rows(c, final: ibis.Table, members, rules: Rules) -> ibis.Table:
     """Every administration / procedure row that belongs to a salvage line (or line 0 = index)."""
     f = final
-    m = members.join(ev.filter(ev.kind == "drug").select("eid", "row"), "eid")
+    m = members.filter(members.row.notnull())  # drug events (a bundle's row is null)
     drug = m.select(Col.PATIENT_ID, Col.LINE, "row", table=ibis.literal("administrations"),
                     role=ibis.literal("anti-myeloma drug"))  # fmt: skip
     win = rules.get("lines", "regimen_window_days")
@@ -359,7 +359,7 @@ def _finish_lines(lines: pa.Table) -> pa.Table:
 def assemble(con, c, index, index_a, ev, final, members, line_a, norm, rules: Rules):
     """Build the :class:`~aftercar.derive.raw.result.RawDerivation` of one run."""
 
-    rows = con.create_table("_line_rows", _line_rows(c, final, ev, members, rules), overwrite=True)
+    rows = con.create_table("_line_rows", _line_rows(c, final, members, rules), overwrite=True)
     for done in ("_members", "_events"):  # read only by _line_rows: free the engine's memory
         con.drop_table(done, force=True)
     drugs = _drugs(c, rows)

@@ -373,8 +373,9 @@ def segment(
     -------
     (lines, members)
         ``lines``: ``patient_id, line, kind, bundle_id, start_date, end_date, end_rule,
-        t_pd``; ``members``: ``patient_id, eid, line`` (every event in the lines of the days
-        it covers: one for a dose or bundle).
+        t_pd``; ``members``: ``patient_id, eid, row, line`` (every event in the lines of the
+        days it covers: one for a dose or bundle; ``row``: a drug event's administration
+        row, null for a bundle).
     """
     st = _Steps(con)
     _compact(con, events, rules)
@@ -383,7 +384,8 @@ def segment(
             break
         _step(st, vis, rules, first=k == 0)
     if k == 0:
-        empty = events.select(Col.PATIENT_ID, "eid", line=ibis.literal(0).cast("int64")).limit(0)
+        empty = events.select(Col.PATIENT_ID, "eid", "row", line=ibis.literal(0).cast("int64"))
+        empty = empty.limit(0)
         return _empty_lines(events), empty
     raw_lines = con.create_table("_lines_raw", st.t("_lines_all"), overwrite=True)
     return _maintenance(con, raw_lines, events, vis, rules)
@@ -391,10 +393,15 @@ def segment(
 
 def _raw_members(lines: ibis.Table, events: ibis.Table) -> ibis.Table:
     """Each event's lines: those of the days it covers, its date to its ``span_end``, within
-    [start, next start) (a dose: one line; bundles: their own line)."""
+    [start, next start) (a dose: one line; bundles: their own line).
+
+    Columns ``patient_id, eid, line, ingredient, row`` (the administration row of a drug
+    event, null for a bundle) and ``_multi``: whether the event can be in several lines
+    (a continued exposure); the others are in one line each, so the lines' members need
+    no deduplication but for these (:func:`_maintenance`)."""
     d = events.filter(events.kind == "drug")
-    d = d.select(Col.PATIENT_ID, "eid", "date", "ingredient",
-                 _last=ibis.coalesce(d.span_end, d.date))  # fmt: skip
+    d = d.select(Col.PATIENT_ID, "eid", "date", "ingredient", "row",
+                 _multi=d.span_end.notnull(), _last=ibis.coalesce(d.span_end, d.date))  # fmt: skip
     ln = lines.select(Col.PATIENT_ID, Col.LINE, Col.START_DATE, "brk", "kind")
     j = d.join(ln, Col.PATIENT_ID)
     # a course runs on into drug lines only; a bundle line holds the drugs of its first day
@@ -403,9 +410,10 @@ def _raw_members(lines: ibis.Table, events: ibis.Table) -> ibis.Table:
     b = events.filter(events.kind != "drug").select(Col.PATIENT_ID, "eid", "bundle_id")
     bl = lines.filter(lines.kind != "drug").select(Col.PATIENT_ID, Col.LINE, "bundle_id")
     bm = b.join(bl, [Col.PATIENT_ID, "bundle_id"])
-    return j.select(Col.PATIENT_ID, "eid", Col.LINE, "ingredient").union(
-        bm.select(Col.PATIENT_ID, "eid", Col.LINE, ingredient=ibis.null("string"))
-    )
+    return j.select(Col.PATIENT_ID, "eid", Col.LINE, "ingredient", "row", "_multi").union(
+        bm.select(Col.PATIENT_ID, "eid", Col.LINE, ingredient=ibis.null("string"),
+                  row=ibis.null("int64"), _multi=ibis.literal(False))
+    )  # fmt: skip
 
 
 def _after_progression(s: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.Table:
@@ -453,7 +461,11 @@ def _maintenance(con, lines: ibis.Table, events: ibis.Table, vis: ibis.Table, ru
     out = g.select(Col.PATIENT_ID, Col.START_DATE, Col.END_DATE, "end_rule", "kind", "bundle_id",
                    "t_pd", "maintenance", line=g.new_line)  # fmt: skip
     mem = m.join(s.select(Col.PATIENT_ID, Col.LINE, "new_line"), [Col.PATIENT_ID, Col.LINE])
-    mem = mem.select(Col.PATIENT_ID, "eid", line=mem.new_line).distinct()
+    mem = mem.select(Col.PATIENT_ID, "eid", "row", "_multi", line=mem.new_line)
+    # an event in one line is one member; only an event in several (a continued exposure)
+    # can be in two lines merged into one (maintenance): the distinct pass is over those only
+    one = mem.filter(~mem._multi).drop("_multi")
+    mem = one.union(mem.filter(mem._multi).drop("_multi").distinct())
     return (con.create_table("_lines", out, overwrite=True),
             con.create_table("_members", mem, overwrite=True))  # fmt: skip
 
