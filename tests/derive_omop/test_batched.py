@@ -302,6 +302,31 @@ def test_resume_refuses_the_batches_of_another_run(runs, tmp_path, capsys):
     assert "--resume takes up a batched OMOP derivation" in capsys.readouterr().err
 
 
+def test_resume_refuses_batches_ordered_as_text(runs, tmp_path, capsys):
+    """Batches kept by code that ordered a batch's rows by the text of ``patient_id`` (before
+    2026-12-04) are refused: the final pass appends batches without sorting them."""
+    from aftercar.derive.omop.parts import _fingerprint
+
+    _one, _batched, omop = runs
+    out = tmp_path / "resumed"
+    with pytest.raises(_Stop):
+        derive_omop_batched(omop, out, "csv", batch_persons=25, resume=True,
+                            progress=_stop_at(2))  # fmt: skip
+    manifest = out / ".aftercar-batches" / "run.json"
+    kept = json.loads(manifest.read_text("utf-8"))
+    assert kept["run"].pop("order") == "person_id"
+    rules = load_rules()
+    concepts = load_concepts(None, rules)
+    now = _fingerprint({**kept["run"], "order": "person_id"}, rules, concepts)
+    assert now == kept["fingerprint"]  # the record is this run's, but for the order
+    kept["fingerprint"] = _fingerprint(kept["run"], rules, concepts)
+    manifest.write_text(json.dumps(kept), "utf-8")  # as the code before wrote it
+    capsys.readouterr()
+    args = ["derive", "--omop", str(omop), "-o", str(out), "--resume", "--batch-persons", "25"]
+    assert main(args) == 2
+    assert "holds the batches of another run" in capsys.readouterr().err
+
+
 _HOLDER = """import fcntl, os, sys, time
 fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
 fcntl.flock(fd, fcntl.LOCK_EX)

@@ -465,9 +465,11 @@ def _one_batch(con, tables: dict[str, ibis.Table], o: _Run, parts: Parts, i: int
 
 def _store(o: _Run, work: Path, batches: list, source: dict | None) -> BatchStore:
     """The batches' temporary files (reused from a stopped run of the same options and
-    ``source`` (:func:`_source_id`) when ``o.resume``)."""
+    ``source`` (:func:`_source_id`) when ``o.resume``). ``order``: how a batch orders its
+    rows (by ``person_id`` as a number since 2026-12-04; the final pass relies on it), so
+    that the batches of a run whose code ordered them as text are refused, not mixed in."""
     run = {**(source or {}), "batch_persons": o.batch_persons, "episodes": o.episodes,
-           "batches": batches}  # fmt: skip
+           "batches": batches, "order": "person_id"}  # fmt: skip
     return BatchStore(work, run, o.rules, o.concepts, o.resume)
 
 
@@ -542,7 +544,8 @@ def _derive_batches(o: _Run, con, work: Path) -> tuple[BatchedRun, dict[str, lis
 
 def _finish(o: _Run, run: BatchedRun, parts: dict[str, list[Path]], output: Path, fmt: str,
             work: Path) -> None:  # fmt: skip
-    """Write every output file from the temporary ones (sorted when there were batches)."""
+    """Write every output file from the temporary ones (those of :data:`SORT_KEYS` sorted
+    when there were batches; the others are in order as appended)."""
     con = engine(work / "spill")
     try:
         sort = run.batches > 1 or run.orphans > 0  # the orphans: among the other rows

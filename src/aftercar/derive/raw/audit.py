@@ -356,11 +356,11 @@ def _finish_lines(lines: pa.Table) -> pa.Table:
     })  # fmt: skip
 
 
-def assemble(con, c, index, index_a, ev, final, members, line_a, norm, rules: Rules):
+def assemble(con, c, index, index_a, final, members, line_a, norm, rules: Rules):
     """Build the :class:`~aftercar.derive.raw.result.RawDerivation` of one run."""
 
     rows = con.create_table("_line_rows", _line_rows(c, final, members, rules), overwrite=True)
-    for done in ("_members", "_events"):  # read only by _line_rows: free the engine's memory
+    for done in ("_members", "_events"):  # no step reads them now: free the engine's memory
         con.drop_table(done, force=True)
     drugs = _drugs(c, rows)
     # materialised: the cohort's lines and the line audit both read it (the bundle ends

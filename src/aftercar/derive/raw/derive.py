@@ -204,7 +204,7 @@ def derive_raw(
     step("writing the cohort and the audit")
     if own:
         con.raw_sql(f"SET memory_limit = '{OUTPUT_MEMORY}'")  # the Arrow outputs grow now
-    return audit.assemble(con, c, index, index_a, ev, final, members, line_a, norm, rules)
+    return audit.assemble(con, c, index, index_a, final, members, line_a, norm, rules)
 
 
 __all__ = ["RawDerivation", "derive_raw"]

@@ -363,7 +363,8 @@ def segment(
     con
         The Ibis connection (intermediate tables are materialised on it).
     events
-        ``patient_id, pkey, date, eid, kind, bundle_id, ingredient, drug_class``.
+        ``patient_id, pkey, date, eid, row, kind, bundle_id, ingredient, drug_class,
+        span_end`` (:func:`aftercar.derive.raw.events.salvage_events`).
     vis
         Visits (for the progression rule).
     rules
