@@ -37,7 +37,11 @@ _SOURCE_VALUE_SIZE = 50
 
 
 def _const(n: int, value, typ: pa.DataType) -> pa.Array:
-    return pa.array([value] * n, typ) if value is not None else pa.nulls(n, typ)
+    if value is None:
+        return pa.nulls(n, typ)
+    if pa.types.is_integer(typ):  # millions of EPISODE_EVENT rows: not a Python list
+        return pa.array(np.full(n, value, dtype=typ.to_pandas_dtype()), typ)
+    return pa.array([value] * n, typ)
 
 
 def _episodes(n: int, cols: dict) -> pa.Table:
@@ -49,25 +53,38 @@ def _episodes(n: int, cols: dict) -> pa.Table:
     return pa.table(out, schema=EPISODE_SCHEMA)
 
 
+#: EPISODE_EVENT of the events (``ev``) and the lines' episode ids (``k``): each line's
+#: distinct drug-exposure rows, by episode id and row.
+_EVENTS_SQL = (
+    'SELECT DISTINCT k.episode_id, ev."row" AS event_id FROM ev JOIN k '
+    f'ON ev.{Col.PATIENT_ID} = k.{Col.PATIENT_ID} AND ev."{Col.LINE}" = k."{Col.LINE}" '
+    "WHERE ev.\"table\" = 'drug_exposure' AND ev.\"line\" > 0 ORDER BY 1, 2"
+)
+
+
 def _line_events(events: pa.Table, keys: pa.Table, field_concept: int) -> pa.Table:
     """EPISODE_EVENT: each line's distinct drug-exposure rows, by episode id and row.
 
-    The events are joined to their line's ``episode_id`` first, so that the duplicates
-    (a row counted once per ingredient) are dropped on two integer columns after one sort,
-    not by a hash aggregate over the text ``patient_id`` (3x faster at 20 M rows).
+    The events of a batch of 50,000 persons are some 11 million rows, a row counted once
+    per ingredient: joined to their line's ``episode_id``, deduplicated and sorted by an
+    in-process DuckDB reading the Arrow tables in place (in parallel; 1 s where Arrow's
+    join and two-key sort took 3.4 s).
     """
-    ev = events.filter(pc.and_(pc.equal(events["table"], "drug_exposure"),
-                               pc.greater(events[Col.LINE], 0)))  # fmt: skip
-    j = ev.select([Col.PATIENT_ID, Col.LINE, "row"]).join(keys, [Col.PATIENT_ID, Col.LINE])
-    j = j.select(["episode_id", "row"])
-    j = j.take(pc.sort_indices(j, [("episode_id", "ascending"), ("row", "ascending")]))
-    ids, rows = (j[c].to_numpy() for c in ("episode_id", "row"))
-    first = np.ones(len(ids), dtype=bool)
-    first[1:] = (ids[1:] != ids[:-1]) | (rows[1:] != rows[:-1])
-    j = j.filter(pa.array(first))
-    return pa.table({"episode_id": j["episode_id"], "event_id": j["row"],
-                     "episode_event_field_concept_id": _const(j.num_rows, field_concept,
-                                                              pa.int32())},
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.register("ev", events.select([Col.PATIENT_ID, Col.LINE, "row", "table"]))
+        con.register("k", keys)
+        rel = con.sql(_EVENTS_SQL)
+        reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader  # duckdb < 1.4
+        j = reader().read_all()
+    finally:
+        con.close()
+    n = j.num_rows
+    return pa.table({"episode_id": j["episode_id"].cast(pa.int64()),
+                     "event_id": j["event_id"].cast(pa.int64()),
+                     "episode_event_field_concept_id": _const(n, field_concept, pa.int32())},
                     schema=EVENT_SCHEMA)  # fmt: skip
 
 
