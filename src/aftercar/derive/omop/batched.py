@@ -47,6 +47,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from aftercar import __version__
+from aftercar.backends.duckdb import arrow_reader
 from aftercar.derive.omop.cohort import myeloma_persons, myeloma_scope, orphan_rows
 from aftercar.derive.omop.concepts import Concepts, load_concepts
 from aftercar.derive.omop.derive import (
@@ -326,9 +327,7 @@ def _copy(con, part: list[Path], path: Path, fmt: str, keys, keep: bool = False)
 
 def _sql_rows(con, sql: str, schema: pa.Schema) -> Iterator[pa.Table]:
     """The result of ``sql`` on the DuckDB behind ``con``, streamed (record batches)."""
-    rel = con.con.sql(sql)
-    reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader  # duckdb < 1.4
-    for b in reader(_ROWS):
+    for b in arrow_reader(con.con.sql(sql), _ROWS):
         yield pa.Table.from_batches([b]).cast(schema)
 
 

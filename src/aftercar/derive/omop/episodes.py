@@ -17,11 +17,10 @@ EPISODE_EVENT rows (millions) by an in-process DuckDB over the Arrow events.
 
 from __future__ import annotations
 
-import tempfile
-
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aftercar.backends.duckdb import arrow_reader, scratch
 from aftercar.schema import Col
 
 #: The CDM 5.4 EPISODE columns, in order, with their Arrow types.
@@ -74,18 +73,10 @@ def _line_events(events: pa.Table, keys: pa.Table, field_concept: int) -> pa.Tab
     two-key sort took 3.5 s), spilling to a temporary folder of its own (never into the
     working directory, DuckDB's default) beyond :data:`_MEMORY`.
     """
-    import duckdb
-
-    with tempfile.TemporaryDirectory(prefix="aftercar-episodes-") as spill:
-        con = duckdb.connect(config={"memory_limit": _MEMORY, "temp_directory": spill})
-        try:
-            con.register("ev", events.select([Col.PATIENT_ID, Col.LINE, "row", "table"]))
-            con.register("k", keys)
-            rel = con.sql(_EVENTS_SQL)
-            reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader  # < 1.4
-            j = reader().read_all()
-        finally:
-            con.close()
+    with scratch(_MEMORY) as con:
+        con.register("ev", events.select([Col.PATIENT_ID, Col.LINE, "row", "table"]))
+        con.register("k", keys)
+        j = arrow_reader(con.sql(_EVENTS_SQL)).read_all()
     n = j.num_rows
     return pa.table({"episode_id": j["episode_id"].cast(pa.int64()),
                      "event_id": j["event_id"].cast(pa.int64()),
@@ -110,7 +101,7 @@ def build_episodes(lines: pa.Table, events: pa.Table, diagnosis: pa.Table, conce
     first_id
         The first ``episode_id`` to use (ids run on from there).
     """
-    pats = pc.unique(lines[Col.PATIENT_ID]).sort()
+    pats = pc.unique(lines[Col.PATIENT_ID])
     dx = diagnosis.filter(pc.is_in(diagnosis[Col.PATIENT_ID], value_set=pats))
     dx = dx.take(pc.sort_indices(pc.cast(dx[Col.PATIENT_ID], pa.int64())))  # by person_id
     nd, nl = dx.num_rows, lines.num_rows

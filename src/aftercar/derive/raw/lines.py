@@ -461,12 +461,15 @@ def _maintenance(con, lines: ibis.Table, events: ibis.Table, vis: ibis.Table, ru
     )  # fmt: skip
     out = g.select(Col.PATIENT_ID, Col.START_DATE, Col.END_DATE, "end_rule", "kind", "bundle_id",
                    "t_pd", "maintenance", line=g.new_line)  # fmt: skip
-    mem = m.join(s.select(Col.PATIENT_ID, Col.LINE, "new_line"), [Col.PATIENT_ID, Col.LINE])
-    mem = mem.select(Col.PATIENT_ID, "eid", "row", "_multi", line=mem.new_line)
+    keys = s.select(Col.PATIENT_ID, Col.LINE, "new_line")
+
+    def renumbered(t: ibis.Table) -> ibis.Table:
+        j = t.join(keys, [Col.PATIENT_ID, Col.LINE])
+        return j.select(Col.PATIENT_ID, "eid", "row", line=j.new_line)
+
     # an event in one line is one member; only an event in several (a continued exposure)
     # can be in two lines merged into one (maintenance): the distinct pass is over those only
-    one = mem.filter(~mem._multi).drop("_multi")
-    mem = one.union(mem.filter(mem._multi).drop("_multi").distinct())
+    mem = renumbered(m.filter(~m._multi)).union(renumbered(m.filter(m._multi)).distinct())
     return (con.create_table("_lines", out, overwrite=True),
             con.create_table("_members", mem, overwrite=True))  # fmt: skip
 
