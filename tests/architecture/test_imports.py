@@ -149,3 +149,32 @@ def test_no_import_cycle_between_modules():
 def test_pipeline_is_orchestration_sized():
     lines = sum(len(p.read_text("utf-8").splitlines()) for p in (SRC / "pipeline").glob("*.py"))
     assert lines < 600
+
+
+def _opens_duckdb(path: Path) -> list[str]:
+    """Where the module at ``path`` imports the ``duckdb`` module or calls a
+    ``...duckdb.connect`` (DuckDB's own or Ibis's)."""
+    hits = []
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+            hits += [f"line {node.lineno}: import {n}" for n in names if n == "duckdb"]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            f = node.func
+            if f.attr == "connect" and ast.unparse(f.value).split(".")[-1] == "duckdb":
+                hits.append(f"line {node.lineno}: {ast.unparse(f)}")
+    return hits
+
+
+def test_only_backends_open_duckdb():
+    """``backends`` is the package that knows the engines: every in-process DuckDB of the
+    derivations (memory limit, spill folder) is opened by :mod:`aftercar.backends.duckdb`."""
+    bad = [f"{_module(p)} {hit}" for p in SRC.rglob("*.py")
+           if _stage(_module(p)) != "backends" for hit in _opens_duckdb(p)]  # fmt: skip
+    assert bad == []
+
+
+def test_the_duckdb_check_sees_an_opened_duckdb(tmp_path):
+    p = tmp_path / "m.py"
+    p.write_text("import ibis\nimport duckdb\ncon = ibis.duckdb.connect(memory_limit='1GB')\n")
+    assert _opens_duckdb(p) == ["line 2: import duckdb", "line 3: ibis.duckdb.connect"]

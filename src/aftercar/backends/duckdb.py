@@ -11,7 +11,9 @@ Ibis project, DuckDB backend: https://ibis-project.org/backends/duckdb
 
 from __future__ import annotations
 
+import shutil
 import tempfile
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +34,29 @@ def connect(database: str | Path = ":memory:", *, threads: int | None = None):
     """
     kwargs = {} if threads is None else {"threads": threads}
     return ibis.duckdb.connect(str(database), **kwargs)
+
+
+def engine(memory_limit: str, spill: str | Path | None = None):
+    """An Ibis DuckDB connection in memory for a derivation: it may hold ``memory_limit``
+    (DuckDB syntax, e.g. ``"2500MB"``) before it spills to disk, and keeps no insertion
+    order (every output of a derivation is ordered by its own keys).
+
+    Parameters
+    ----------
+    memory_limit
+        DuckDB's ``memory_limit``.
+    spill
+        The folder it spills into; ``None``: a temporary folder of its own, removed when
+        the connection is garbage-collected (DuckDB's default is ``.tmp`` in the working
+        directory).
+    """
+    if spill is None:
+        spill = tempfile.mkdtemp(prefix="aftercar-derive-")
+        con = engine(memory_limit, spill)
+        weakref.finalize(con, shutil.rmtree, spill, True)
+        return con
+    return ibis.duckdb.connect(memory_limit=memory_limit, temp_directory=str(spill),
+                               preserve_insertion_order=False)  # fmt: skip
 
 
 @contextmanager
@@ -56,4 +81,4 @@ def arrow_reader(rel, rows: int = 1_000_000) -> pa.RecordBatchReader:
     return reader(rows)
 
 
-__all__ = ["arrow_reader", "connect", "scratch"]
+__all__ = ["arrow_reader", "connect", "engine", "scratch"]

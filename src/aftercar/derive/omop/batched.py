@@ -48,6 +48,7 @@ import pyarrow.parquet as pq
 
 from aftercar import __version__
 from aftercar.backends.duckdb import arrow_reader
+from aftercar.backends.duckdb import engine as duckdb_engine
 from aftercar.derive.omop.cohort import myeloma_persons, myeloma_scope, orphan_rows
 from aftercar.derive.omop.concepts import Concepts, load_concepts
 from aftercar.derive.omop.derive import (
@@ -185,8 +186,7 @@ def restrict(tables: dict[str, ibis.Table], first: int, last: int) -> dict[str, 
 
 def engine(spill: Path):
     """An in-process DuckDB that spills to ``spill`` above :data:`ENGINE_MEMORY`."""
-    return ibis.duckdb.connect(memory_limit=ENGINE_MEMORY, temp_directory=str(spill),
-                               preserve_insertion_order=False)  # fmt: skip
+    return duckdb_engine(ENGINE_MEMORY, spill)
 
 
 def _with(table: pa.Table, name: str, value: int, n_first: int | None = None) -> pa.Table:

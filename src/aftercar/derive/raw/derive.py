@@ -12,6 +12,7 @@ from collections.abc import Callable
 import ibis
 import pyarrow as pa
 
+from aftercar.backends.duckdb import engine
 from aftercar.derive.raw import audit, events, lines
 from aftercar.derive.raw.classify import classify_administrations, classify_procedures
 from aftercar.derive.raw.imwg import assessments, summarise
@@ -38,15 +39,7 @@ OUTPUT_MEMORY = "2500MB"
 
 def _connect():
     """A new in-process DuckDB that spills to a temporary folder above ``ENGINE_MEMORY``."""
-    import shutil
-    import tempfile
-    import weakref
-
-    spill = tempfile.mkdtemp(prefix="aftercar-derive-")
-    con = ibis.duckdb.connect(memory_limit=ENGINE_MEMORY, temp_directory=spill,
-                              preserve_insertion_order=False)  # fmt: skip
-    weakref.finalize(con, shutil.rmtree, spill, True)
-    return con
+    return engine(ENGINE_MEMORY)
 
 
 def _register(con, raw: dict[str, pa.Table | ibis.Table]) -> dict[str, ibis.Table]:
