@@ -90,6 +90,7 @@ def build_cases() -> RawBuilder:
     _bundle_cases(b)
     _imwg_cases(b)
     _imwg_more(b)
+    _imwg_thresholds(b)
     span_cases(b)
     return b
 
@@ -428,3 +429,21 @@ def _imwg_more(b: RawBuilder) -> None:
     p = b.patient("car_t_response")
     b.serum(p, {-5: 3.0, 30: 1.2, 60: 1.1, 120: 1.0, 150: 1.6, 180: 1.9})
     b.drug(p, "TALVEY 0.4 mg/kg SC", weekly(200, 3))
+
+
+def _imwg_thresholds(b: RawBuilder) -> None:
+    """Values exactly on an IMWG threshold meet it, though their float difference or ratio
+    falls a rounding short (0.7 - 0.2 = 0.49999999999999994; found by hand-made OMOP cases
+    written independently of the code, 2026-12-04)."""
+    # +0.5 g/dL from a nadir of 0.2 (>= 25% too) is PD at day 430, confirmed at 460
+    p = b.patient("labs_exact_rise")
+    b.drug(p, "XPOVIO 100 mg PO", weekly(340, 20))
+    b.serum(p, {339: 2.0, 370: 0.2, 400: 0.2, 430: 0.7, 460: 0.8})
+    # the same from a nadir of 1.8 (2.3 - 1.8 = 0.4999999999999998)
+    p = b.patient("labs_exact_rise_mr")
+    b.drug(p, "XPOVIO 100 mg PO", weekly(340, 20))
+    b.serum(p, {339: 3.0, 370: 1.8, 400: 1.8, 430: 2.3, 460: 2.4})
+    # a fall from 1.4 to 1.05 g/dL is 25% exactly: MR (1 - 1.05 / 1.4 = 0.2499999999999999)
+    p = b.patient("labs_exact_mr")
+    b.drug(p, "XPOVIO 100 mg PO", weekly(340, 20))
+    b.serum(p, {339: 1.4, 370: 1.05, 400: 1.05})

@@ -261,6 +261,16 @@ def test_rise_below_absolute_threshold_is_not_progression(cases):
     assert (line["best_response"], line["progression_date"]) == ("PR", None)
 
 
+@pytest.mark.parametrize(("pid", "best", "pd"), [
+    ("labs_exact_rise", "VGPR", d(430)),
+    ("labs_exact_rise_mr", "MR", d(430)),
+    ("labs_exact_mr", "MR", None),
+])  # fmt: skip
+def test_a_value_exactly_on_a_threshold_meets_it(cases, pid, best, pd):
+    line = _lines(cases, pid)[0]  # therapy given on after a confirmed PD is a new line
+    assert (line["best_response"], line["progression_date"]) == (best, pd)
+
+
 def test_flc_only_disease_pr(cases):
     (line,) = _lines(cases, "labs_flc")
     assert line["best_response"] == "PR"

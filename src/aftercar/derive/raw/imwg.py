@@ -36,6 +36,12 @@ For every line (``patient_id, lkey, start_date, window_end``) and the visits of
    confirmed category; SD when any assessment is not PD; PD when every assessment
    is PD and the progression is confirmed; empty when the line has no assessment.
 
+Every threshold is met by a value on it as written: lab values are decimals held as binary
+floats (0.7 - 0.2 g/dL is 0.49999999999999994; 38 g/L is 3.8000000000000003 g/dL), so each
+comparison of a value with a threshold allows a relative error of :data:`TOLERANCE`, far
+below any laboratory's precision (a rise of exactly 0.5 g/dL is PD, a fall from 1.4 to
+1.05 g/dL exactly 25%).
+
 Every window is ordered by ``(date, vid)``: ``vid`` is unique, so cumulative
 frames never sum ties together (Ibis #10698).
 
@@ -57,6 +63,33 @@ from aftercar.schema import Col, not_evaluable_code, response_codes
 #: Response codes by level (0 = best; the last is PD): the IMWG scale without "not evaluable".
 CODES = tuple(c for c in response_codes() if c != not_evaluable_code())
 _FAR = 10**6  # days: "no end of window"
+#: Relative error allowed in each threshold comparison (module docstring): 10^-9, where
+#: a float's rounding is about 10^-16 and laboratory values have 2-4 significant digits.
+TOLERANCE = 1e-9
+
+
+def _slack(b) -> ibis.Value | float:
+    return TOLERANCE * (1 + (abs(b) if isinstance(b, int | float) else b.abs()))
+
+
+def _ge(a: ibis.Value, b) -> ibis.BooleanValue:
+    """``a >= b`` for decimal values held as floats (:data:`TOLERANCE`)."""
+    return a >= b - _slack(b)
+
+
+def _gt(a: ibis.Value, b) -> ibis.BooleanValue:
+    """``a > b`` for decimal values held as floats (:data:`TOLERANCE`)."""
+    return a > b + _slack(b)
+
+
+def _le(a: ibis.Value, b) -> ibis.BooleanValue:
+    """``a <= b`` for decimal values held as floats (:data:`TOLERANCE`)."""
+    return a <= b + _slack(b)
+
+
+def _lt(a: ibis.Value, b) -> ibis.BooleanValue:
+    """``a < b`` for decimal values held as floats (:data:`TOLERANCE`)."""
+    return a < b - _slack(b)
 
 
 def _window_join(lines: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.Table:
@@ -101,14 +134,14 @@ def baselines(j: ibis.Table, rules: Rules) -> ibis.Table:
 def _measurable(b: ibis.Table, rules: Rules) -> ibis.Table:
     m = rules.imwg["measurable"]
     ratio = b.b_kappa / b.b_lambda_.nullif(0)
-    abnormal = (ratio < m["flc_ratio_low"]) | (ratio > m["flc_ratio_high"])
+    abnormal = _lt(ratio, m["flc_ratio_low"]) | _gt(ratio, m["flc_ratio_high"])
     inv = ibis.ifelse(ratio >= 1, "kappa", "lambda")
     involved = ibis.greatest(b.b_kappa, b.b_lambda_)
     flc_ok = involved.notnull() & b.b_lambda_.notnull() & b.b_kappa.notnull()
     strict = ibis.cases(
-        (b.b_serum_m >= m["serum_g_dl"], "serum"),
-        (b.b_urine_m >= m["urine_mg_24h"], "urine"),
-        (flc_ok & (involved >= m["flc_involved_mg_dl"]) & abnormal, "flc"),
+        (_ge(b.b_serum_m, m["serum_g_dl"]), "serum"),
+        (_ge(b.b_urine_m, m["urine_mg_24h"]), "urine"),
+        (flc_ok & _ge(involved, m["flc_involved_mg_dl"]) & abnormal, "flc"),
         else_=ibis.null("string"),
     )
     fallback = ibis.cases((b.b_serum_m > 0, "serum"), (flc_ok, "flc"), else_=ibis.null("string"))
@@ -144,30 +177,31 @@ def _categories(t: ibis.Table, rules: Rules) -> ibis.Value:
     r, m = rules.imwg["response"], rules.imwg["measurable"]
     red = 1 - t.value / t.baseline.nullif(0)
     urine = t.last_urine_m
-    marrow_ok = (t.last_marrow_pc < r["cr_marrow_pct"]) & (
+    marrow_ok = _lt(t.last_marrow_pc, r["cr_marrow_pct"]) & (
         t.date.delta(t.last_marrow_date, unit="day") <= r["marrow_window_days"]
     )
     cr = (t.ife_serum == 0) & (t.last_ife_urine == 0) & marrow_ok.fill_null(False)
     ratio = t.kappa / t.lambda_.nullif(0)
-    scr = cr & (ratio >= m["flc_ratio_low"]) & (ratio <= m["flc_ratio_high"])
-    u_vgpr = urine.isnull() | (urine < r["vgpr_urine_mg_24h"])
+    scr = cr & _ge(ratio, m["flc_ratio_low"]) & _le(ratio, m["flc_ratio_high"])
+    u_vgpr = urine.isnull() | _lt(urine, r["vgpr_urine_mg_24h"])
     u_pr = (
         urine.isnull()
-        | (urine < r["pr_urine_mg_24h"])
-        | ((1 - urine / t.b_urine_m.nullif(0)) >= r["pr_urine_reduction"])
+        | _lt(urine, r["pr_urine_mg_24h"])
+        | _ge(1 - urine / t.b_urine_m.nullif(0), r["pr_urine_reduction"])
     )
     serum = t.param == "serum"
     vgpr = ibis.cases(
-        (serum, ((red >= r["vgpr_reduction"]) & u_vgpr) | ((t.value == 0) & (t.ife_serum == 1))),
-        (t.param == "urine", t.value < r["vgpr_urine_mg_24h"]),
-        else_=red > r["vgpr_reduction"],
+        (serum, (_ge(red, r["vgpr_reduction"]) & u_vgpr) | ((t.value == 0) & (t.ife_serum == 1))),
+        (t.param == "urine", _lt(t.value, r["vgpr_urine_mg_24h"])),
+        else_=_gt(red, r["vgpr_reduction"]),
     )
+    u_low = _ge(red, r["pr_urine_reduction"]) | _lt(t.value, r["pr_urine_mg_24h"])
     pr = ibis.cases(
-        (serum, (red >= r["pr_reduction"]) & u_pr),
-        (t.param == "urine", (red >= r["pr_urine_reduction"]) | (t.value < r["pr_urine_mg_24h"])),
-        else_=red >= r["pr_reduction"],
+        (serum, _ge(red, r["pr_reduction"]) & u_pr),
+        (t.param == "urine", u_low),
+        else_=_ge(red, r["pr_reduction"]),
     )
-    mr = serum & (red >= r["mr_reduction"])
+    mr = serum & _ge(red, r["mr_reduction"])
     return ibis.cases(
         (scr.fill_null(False), 0), (cr.fill_null(False), 1), (vgpr.fill_null(False), 2),
         (pr.fill_null(False), 3), (mr.fill_null(False), 4), else_=5,
@@ -180,14 +214,15 @@ def _least(a: ibis.Value, b: ibis.Value) -> ibis.Value:
 
 def _rise(value, nadir, absolute, p, strict: bool = False) -> ibis.Value:
     rise = value - nadir
-    enough = (rise > absolute) if strict else (rise >= absolute)
-    return ((rise >= p["relative_rise"] * nadir) & enough).fill_null(False)
+    enough = _gt(rise, absolute) if strict else _ge(rise, absolute)
+    return (_ge(rise, p["relative_rise"] * nadir) & enough).fill_null(False)
 
 
 def _serum_rise(value, nadir, p) -> ibis.Value:
     """Serum PD: +25% and >= 0.5 g/dL from the nadir; from a nadir >= 5 g/dL a rise of
     >= 1 g/dL is sufficient (IMWG 2016; REFERENCE 3.3)."""
-    high = (nadir >= p["serum_high_nadir_g_dl"]) & (value - nadir >= p["serum_abs_high_nadir_g_dl"])
+    high = (_ge(nadir, p["serum_high_nadir_g_dl"])
+            & _ge(value - nadir, p["serum_abs_high_nadir_g_dl"]))  # fmt: skip
     return _rise(value, nadir, p["serum_abs_g_dl"], p) | high.fill_null(False)
 
 
@@ -224,7 +259,7 @@ def _rebaseline(t: ibis.Table, rules: Rules) -> ibis.Table:
     new = {}
     for base, col in (("baseline", "value"), ("b_serum_m", "serum_m"), ("b_urine_m", "urine_m")):
         first = ibis.ifelse(early, t[col], ibis.null("float64")).first().over(w)
-        higher = (early.first().over(w) & (first > t[base])).fill_null(False)
+        higher = (early.first().over(w) & _gt(first, t[base])).fill_null(False)
         new[base] = ibis.ifelse(higher, first, t[base])
     return t.mutate(**new)
 
