@@ -97,6 +97,40 @@ def test_episodes_go_into_a_duckdb_source_once(tmp_path, capsys, monkeypatch):
     assert not (tmp_path / "out2" / "patients.csv").exists()
 
 
+def test_episodes_go_into_upper_case_tables_of_the_ohdsi_ddl(tmp_path, capsys, monkeypatch):
+    """The OHDSI DDL creates ``EPISODE`` / ``EPISODE_EVENT``: the episodes are appended to
+    them (DuckDB's names are case-insensitive), not refused as an existing table after the
+    derivation; and lines already there are found (found by an adversarial review)."""
+    import aftercar.derive.omop.episodes as ep
+
+    db = tmp_path / "cdm.duckdb"
+    con = duckdb.connect(str(db))
+    for name, t in tables().items():
+        con.register("t", t)
+        con.execute(f"CREATE TABLE {name.upper()} AS SELECT * FROM t")
+        con.unregister("t")
+    for name, schema in (("EPISODE", ep.EPISODE_SCHEMA), ("EPISODE_EVENT", ep.EVENT_SCHEMA)):
+        con.register("t", schema.empty_table())
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM t")
+        con.unregister("t")
+    con.close()
+    local = tmp_path / "local.toml"
+    local.write_text(LOCAL_TOML)
+    args = ["derive", "--omop", str(db), "--concepts", str(local), "--write-episodes"]
+    for batch in ("0", "2"):  # one run, then batches: each appends once, then refuses
+        assert main([*args, "-o", str(tmp_path / f"out{batch}"), "--batch-persons", batch]) == 0
+        con = duckdb.connect(str(db), read_only=True)
+        n = con.execute("SELECT count(*) FROM EPISODE WHERE episode_concept_id = 32941")
+        assert n.fetchall() == [(2,)]
+        con.close()
+        assert main([*args, "-o", str(tmp_path / f"again{batch}")]) == 2
+        assert "already holds derived lines" in capsys.readouterr().err
+        con = duckdb.connect(str(db))
+        con.execute("DELETE FROM EPISODE_EVENT")
+        con.execute("DELETE FROM EPISODE")
+        con.close()
+
+
 def test_report_takes_schema_and_concepts_only_with_omop(tmp_path, capsys):
     args = ["report", "--demo", "-o", str(tmp_path / "r"), "--concepts", str(tmp_path / "x.toml")]
     assert main(args) == 2

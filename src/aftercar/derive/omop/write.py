@@ -33,6 +33,12 @@ def episode_tables(d: OmopDerivation, first_id: int = 1) -> tuple[pa.Table, pa.T
                           d.concepts.episode, first_id)  # fmt: skip
 
 
+def _table(con, db: str, name: str) -> str | None:
+    """The name ``db`` gives its table ``name`` (DuckDB's names are case-insensitive: the
+    OHDSI DDL creates ``EPISODE``), ``None`` without one."""
+    return next((t for t in sorted(list_tables(con, db)) if t.lower() == name), None)
+
+
 def first_episode_id(con, database: Path, schema: str | None, concepts: Concepts) -> int:
     """The next free ``episode_id`` of a DuckDB file's ``episode`` table (1 without one).
 
@@ -42,9 +48,10 @@ def first_episode_id(con, database: Path, schema: str | None, concepts: Concepts
         The table already holds derived lines of therapy (a second run would double them).
     """
     db = schema or "main"
-    if "episode" not in list_tables(con, db):
+    name = _table(con, db, "episode")
+    if name is None:
         return 1
-    ep = con.table("episode", database=db)
+    ep = con.table(name, database=db)
     c = concepts.episode
     derived = ep.filter((ep.episode_type_concept_id == c["derived"])
                         & (ep.episode_concept_id == c["line_of_therapy"]))
@@ -81,9 +88,8 @@ def check_episode_target(source: str | Path, schema: str | None, concepts: Conce
 def create_episode_tables(con, schema: str | None) -> None:
     """Create ``episode`` / ``episode_event`` (CDM 5.4 columns) where they are missing."""
     db = schema or "main"
-    have = list_tables(con, db)
     for name, schema_ in (("episode", EPISODE_SCHEMA), ("episode_event", EVENT_SCHEMA)):
-        if name not in have:
+        if _table(con, db, name) is None:
             con.create_table(name, schema=schema_, database=db)
 
 
@@ -97,7 +103,7 @@ def _into_duckdb(d: OmopDerivation, database: Path, schema: str | None) -> int:
         episode, event = episode_tables(d, first)
         create_episode_tables(con, schema)
         for name, table in (("episode", episode), ("episode_event", event)):
-            con.insert(name, table, database=schema or "main")
+            con.insert(_table(con, schema or "main", name), table, database=schema or "main")
         return episode.num_rows
     finally:
         con.disconnect()
