@@ -402,3 +402,79 @@ def test_a_person_row_without_its_person_id_is_an_error(tmp_path, capsys):
         _open_error(src)  # fmt: skip
     code, err = _derive(src, local, tmp_path / "out", capsys)
     assert code == 2 and "1 person row(s) have no person_id" in err and "Fix:" in err
+
+
+@pytest.mark.parametrize(("table", "column", "row", "named"), [
+    ("drug_exposure", "drug_exposure_start_date",
+     {"drug_exposure_id": 9001, "person_id": 1, "drug_concept_id": 741578,
+      "drug_source_value": "teclistamab"}, "drug_exposure_id 9001 (person_id 1)"),
+    ("measurement", "measurement_date",
+     {"measurement_id": 9001, "person_id": 1, "measurement_concept_id": 3046299},
+     "measurement_id 9001 (person_id 1)"),
+    ("condition_occurrence", "condition_start_date",
+     {"person_id": 1, "condition_concept_id": 437233}, "person_id 1"),
+    ("death", "death_date", {"person_id": 1}, "person_id 1"),
+])  # fmt: skip
+def test_an_empty_required_date_is_an_error(tmp_path, table, column, row, named):
+    """A date the CDM declares NOT NULL: no row is placed in time without it (a death
+    without its date was read as alive, a condition without its start gave the disease
+    EPISODE no start; found by an adversarial review of OMOP inputs)."""
+    src, _ = _instance(tmp_path / "omop", **{table: _plus(table, **row)})
+    text = _open_error(src)
+    assert f"{table}.parquet" in text and column in text
+    assert f"{named}: no {column} (the CDM requires it)" in text
+
+
+@pytest.mark.parametrize("ids", [[-5], [2**60], [-(2**62)]])
+def test_a_drug_exposure_id_the_derivation_cannot_key_is_an_error(tmp_path, capsys, ids):
+    """Negative ids gave other exposures' keys (lines silently merged) and ids above about
+    9e15 overflowed (a traceback); both are named with a fix."""
+    de = tables()["drug_exposure"]
+    col = de["drug_exposure_id"].to_pylist()
+    col[0] = ids[0]
+    de = de.set_column(de.column_names.index("drug_exposure_id"), "drug_exposure_id",
+                       pa.array(col, pa.int64()))  # fmt: skip
+    src, local = _instance(tmp_path / "omop", drug_exposure=de)
+    args = ["derive", "--omop", str(src), "--concepts", str(local), "-o", str(tmp_path / "o")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "drug_exposure.parquet" in err and f"'{ids[0]}'" in err
+    assert "from 0 to 9,007,199,254,740,990" in err and "renumber drug_exposure_id" in err
+
+
+def test_the_largest_drug_exposure_id_is_derived(tmp_path):
+    """The largest id the check lets through derives as any other (no overflow)."""
+    from aftercar.derive.raw.events import MAX_ROW
+
+    de = tables()["drug_exposure"]
+    col = de["drug_exposure_id"].to_pylist()
+    first = col[0]
+    col[0] = MAX_ROW
+    de = de.set_column(de.column_names.index("drug_exposure_id"), "drug_exposure_id",
+                       pa.array(col, pa.int64()))  # fmt: skip
+    src, local = _instance(tmp_path / "big", drug_exposure=de)
+    big = derive_omop(src, concepts=local).result
+    src, local = _instance(tmp_path / "omop")
+    ref = derive_omop(src, concepts=local).result
+    assert big.lines.equals(ref.lines)
+
+    def of(r, row):  # the audit rows of one drug exposure, its id left out
+        return sorted(str({k: v for k, v in x.items() if k != "row"}) for x in r.to_pylist()
+                      if x["row"] in (row, str(row)))  # fmt: skip
+
+    for name in ("events",):
+        assert of(big.audit[name], MAX_ROW) == of(ref.audit[name], first)
+    assert of(big.attrition, MAX_ROW) == of(ref.attrition, first)
+    assert of(big.audit["events"], MAX_ROW) + of(big.attrition, MAX_ROW)
+
+
+@pytest.mark.parametrize("name", ["person.parquet", "cdm.sqlite"])
+def test_a_single_file_that_is_not_a_duckdb_database_is_named(tmp_path, capsys, name):
+    src, _ = _instance(tmp_path / "omop")
+    one = src / "person.parquet"
+    if name.endswith(".sqlite"):
+        one = tmp_path / name
+        one.write_bytes(b"SQLite format 3\x00" + bytes(100))
+    assert main(["derive", "--omop", str(one), "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "not a DuckDB database file" in err and "folder that holds the table files" in err

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import ibis
 
+from aftercar.derive.raw.events import MAX_ROW
 from aftercar.errors import CohortError, Problem
 from aftercar.schema import Col
 
@@ -203,6 +204,7 @@ def open_source(con, source: str | Path, schema: str | None = None, *, checked: 
     if path.is_dir():
         (tables, files), where = _from_folder(con, path), str(path)
     elif path.is_file():
+        _duckdb_file(path)
         tables, where = _attach(con, path, schema), str(path)
     elif hasattr(con, "list_tables") and _SCHEMA.fullmatch(str(source)):
         tables, where = _schema_tables(con, str(source)), str(source)
@@ -228,6 +230,19 @@ def _schema_tables(con, name: str) -> dict[str, ibis.Table]:
         return _from_database(con, name)
     except Exception:  # each engine has its own error for a schema that is not there
         return {}
+
+
+def _duckdb_file(path: Path) -> None:
+    """Stop unless ``path`` is a DuckDB database file (its header says ``DUCK``): a single
+    table file (``person.parquet``) or another database (SQLite) given as SOURCE."""
+    with path.open("rb") as f:
+        head = f.read(12)
+    if head[8:12] == b"DUCK":
+        return
+    raise CohortError([Problem(str(path), None, None, None, "not a DuckDB database file",
+                               "give the folder that holds the table files (person.parquet, "
+                               "drug_exposure.csv ...), or a DuckDB database file")],
+                      f"{path}: not an OMOP source")  # fmt: skip
 
 
 def _not_found(source: str | Path, what: str) -> None:
@@ -448,9 +463,11 @@ def check_rows(tables: dict[str, ibis.Table], labels: dict[str, str],
     An empty ``person`` table or a ``person`` row without ``person_id``; a missing or
     repeated primary id of ``drug_exposure``,
     ``procedure_occurrence`` or ``measurement`` (the audit names rows by it); two
-    ``death`` dates of one person; a ``drug_exposure_end_date`` before its start; a date
-    after today (:data:`_NOT_FUTURE`). One aggregate per table and check; a few examples
-    of each are quoted.
+    ``death`` dates of one person; a ``drug_exposure_end_date`` before its start; an
+    empty required date (:data:`_REQUIRED_DATES`) or a date after today
+    (:data:`_NOT_FUTURE`); a ``drug_exposure_id`` the derivation cannot key
+    (:func:`_administration_ids`). One aggregate per table and check; a few examples of
+    each are quoted.
 
     ``persons`` (``person_id``): the persons whose rows aftercar reads. The checks then
     cover the rows it reads or names: those persons' rows and the rows of no person
@@ -472,8 +489,9 @@ def check_rows(tables: dict[str, ibis.Table], labels: dict[str, str],
         problems += _primary_id(tables[name], col, labels[name], named)
     problems += _death_dates(scoped["death"], labels["death"])
     problems += _end_before_start(scoped["drug_exposure"], labels["drug_exposure"])
-    for name, cols in _NOT_FUTURE.items():
-        problems += _future_dates(scoped[name], cols, labels[name])
+    problems += _administration_ids(scoped["drug_exposure"], labels["drug_exposure"])
+    for name in _REQUIRED_DATES.keys() | _NOT_FUTURE.keys():
+        problems += _dates(scoped[name], name, labels[name])
     if problems:
         raise CohortError(problems, f"{len(problems)} problem(s) in the OMOP rows")
 
@@ -485,23 +503,61 @@ _NOT_FUTURE = {"death": (Col.DEATH_DATE,),
                "drug_exposure": ("drug_exposure_start_date", "drug_exposure_end_date"),
                "procedure_occurrence": ("procedure_date",),
                "measurement": ("measurement_date",)}  # fmt: skip
+#: Date columns the CDM declares NOT NULL among those read: a row without one cannot be
+#: placed in time (a death without its date is not "alive"; a myeloma condition without
+#: its start would give the disease EPISODE no start). ``drug_exposure_end_date`` is NOT
+#: NULL in CDM 5.4 too, but an empty one is read as a dose on its start date.
+_REQUIRED_DATES = {"death": (Col.DEATH_DATE,),
+                   "observation_period": ("observation_period_end_date",),
+                   "condition_occurrence": ("condition_start_date",),
+                   "drug_exposure": ("drug_exposure_start_date",),
+                   "procedure_occurrence": ("procedure_date",),
+                   "measurement": ("measurement_date",)}  # fmt: skip
 
 
-def _future_dates(t: ibis.Table, cols: tuple[str, ...], label: str) -> list[Problem]:
-    """Dates after today in ``cols`` of ``t`` (one filter per table), a few quoted."""
-    cols = tuple(c for c in cols if c in t.columns)
-    if not cols:
+def _dates(t: ibis.Table, table: str, label: str) -> list[Problem]:
+    """Empty required dates (:data:`_REQUIRED_DATES`) and dates after today
+    (:data:`_NOT_FUTURE`) of ``t``, one filter per table, a few rows quoted by their id."""
+    need = tuple(c for c in _REQUIRED_DATES.get(table, ()) if c in t.columns)
+    late = tuple(c for c in _NOT_FUTURE.get(table, ()) if c in t.columns)
+    if not need + late:
         return []
     today = ibis.literal(dt.date.today())
-    late = [t[c] > today for c in cols]
-    bad = t.filter(ibis.or_(*late)).select("person_id", *cols).order_by("person_id")
-    problems = []
-    for r in bad.limit(_EXAMPLES).to_pyarrow().to_pylist():
-        c = next(c for c in cols if r[c] is not None and r[c] > dt.date.today())
-        problems.append(Problem(label, None, c, str(r[c]),
-                                f"person_id {r['person_id']}: a date after today",
-                                f"correct {c} (a date that has happened)"))  # fmt: skip
-    return problems
+    key = _key(t, table, "") or "person_id"
+    bad = t.filter(ibis.or_(*[t[c].isnull() for c in need], *[t[c] > today for c in late]))
+    rows = bad.select(*{key: 0, "person_id": 0}, *dict.fromkeys(need + late)).order_by(key)
+    return [_date_problem(r, need, key, label)
+            for r in rows.limit(_EXAMPLES).to_pyarrow().to_pylist()]  # fmt: skip
+
+
+def _date_problem(r: dict, need: tuple[str, ...], key: str, label: str) -> Problem:
+    who = f"{key} {r[key]}" + (f" (person_id {r['person_id']})" if key != "person_id" else "")
+    empty = next((c for c in need if r[c] is None), None)
+    if empty is not None:
+        return Problem(label, None, empty, None, f"{who}: no {empty} (the CDM requires it)",
+                       f"give the date (from {empty.replace('_date', '_datetime')} when that "
+                       "is filled), or remove the row")  # fmt: skip
+    c = next(c for c in r if c not in (key, "person_id") and r[c] is not None
+             and r[c] > dt.date.today())  # fmt: skip
+    return Problem(label, None, c, str(r[c]), f"{who}: a date after today",
+                   f"correct {c} (a date that has happened; leave an end date empty, not "
+                   "9999-12-31, when it is not known)")  # fmt: skip
+
+
+def _administration_ids(de: ibis.Table, label: str) -> list[Problem]:
+    """A ``drug_exposure_id`` outside ``0 .. MAX_ROW`` (:data:`aftercar.derive.raw.events.
+    MAX_ROW`): the derivation keys each ingredient of an exposure by ``id x 1024 +`` its
+    number, which a negative id would make another exposure's and a larger one overflow."""
+    col = de.drug_exposure_id
+    bad = de.filter((col < 0) | (col > MAX_ROW)).select("drug_exposure_id").order_by(col)
+    ids = bad.limit(_EXAMPLES).to_pyarrow()["drug_exposure_id"].to_pylist()
+    if not ids:
+        return []
+    return [Problem(label, None, "drug_exposure_id", ", ".join(map(str, ids)),
+                    f"aftercar reads drug_exposure_id from 0 to {MAX_ROW:,} (it keys each "
+                    "ingredient of an exposure by the id x 1024)",
+                    "renumber drug_exposure_id from 1 in the extract (e.g. ROW_NUMBER() in "
+                    "the ETL), keeping a map to the original ids")]  # fmt: skip
 
 
 #: ``scope`` of :func:`open_source`: the typed tables -> the persons whose rows are read.

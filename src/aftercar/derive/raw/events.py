@@ -18,6 +18,10 @@ from aftercar.schema import Col
 #: A drug event's ``eid`` is its administration ``row`` x this + its ingredient's number
 #: (so ``eid % EID_INGREDIENTS`` numbers the ingredient; fewer ingredients than this).
 EID_INGREDIENTS = 1024
+#: The largest administration ``row`` whose ``eid`` fits a 64-bit integer (rows are >= 0:
+#: a raw file's row numbers; an OMOP ``drug_exposure_id``, checked by
+#: :func:`aftercar.derive.omop.source.check_rows`).
+MAX_ROW = (2**63 - 1) // EID_INGREDIENTS - 1
 
 
 @dataclass
