@@ -229,3 +229,22 @@ def test_b2m_below_3_5_without_albumin_says_albumin_is_missing(derived):
 def test_value_concept_0_is_no_value(derived):
     assert _value(derived, 16, Col.HIGH_RISK_CYTOGENETICS) is True
     assert _row(derived, "measurement", 1601)["used"]
+
+
+def test_iss_lab_units_are_read_whatever_their_case(tmp_path):
+    """``MG/L`` / ``G/L`` as unit source values (no unit concept), as the M-protein units
+    are read (found by an adversarial review: the ISS rows were left unread)."""
+    con = connect("duckdb")
+    m = pa.table({"measurement_id": [1, 2], "person_id": [1, 1],
+                  "measurement_concept_id": [B2M, ALBUMIN],
+                  "measurement_date": [D("2021-12-01")] * 2,
+                  "value_as_number": [3.0, 40.0], "value_as_concept_id": pa.nulls(2, pa.int64()),
+                  "unit_concept_id": pa.array([0, 0], pa.int64()),
+                  "unit_source_value": ["MG/L", " G/L"]})  # fmt: skip
+    empty = {k: v.limit(0) for k, v in _tables(con).items() if k != "measurement"}
+    tables = {**empty, "measurement": con.create_table("t_m", m, overwrite=True)}
+    persons = con.create_table("t_p", pa.table({
+        "person_id": pa.array([1], pa.int64()), Col.PATIENT_ID: ["1"],
+        Col.CAR_T_DATE: [INDEX]}))  # fmt: skip
+    values, _ = derive_covariates(con, tables, persons, load_concepts(None, load_rules()))
+    assert values.to_pyarrow().to_pylist()[0][Col.ISS_STAGE] == 1

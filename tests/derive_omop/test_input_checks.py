@@ -478,3 +478,18 @@ def test_a_single_file_that_is_not_a_duckdb_database_is_named(tmp_path, capsys, 
     assert main(["derive", "--omop", str(one), "-o", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "not a DuckDB database file" in err and "folder that holds the table files" in err
+
+
+def test_sex_from_gender_source_values_is_one_code_per_sex(tmp_path):
+    """Without a gender concept the source value is read; its spellings of male and female
+    give M / F (one level each in Table 1 and the Cox models), others stay as written."""
+    pe = tables()["person"]
+    pe = pe.set_column(pe.column_names.index("gender_concept_id"), "gender_concept_id",
+                       pa.array([0, 0, 0, 0], pa.int64()))  # fmt: skip
+    pe = pe.append_column("gender_source_value", pa.array([" Male", "female", "U", None]))
+    src, local = _instance(tmp_path / "omop", person=pe)
+    pats = derive_omop(src, concepts=local).result.patients.to_pylist()
+    assert pats and {r["sex"] for r in pats} <= {"M", "F", "U", None}
+    got = dict(zip(pe["person_id"].to_pylist(), [" Male", "female", "U", None], strict=True))
+    expect = {" Male": "M", "female": "F", "U": "U", None: None}
+    assert all(r["sex"] == expect[got[int(r["patient_id"])]] for r in pats)

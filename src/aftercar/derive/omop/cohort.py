@@ -80,7 +80,9 @@ def _persons(tables, dx: ibis.Table) -> ibis.Table:
     sex = pe.gender_concept_id.cast("int64").cases(*mapping.SEX_CONCEPTS,
                                                     else_=ibis.null("string"))
     if "gender_source_value" in pe.columns:
-        sex = ibis.coalesce(sex, pe.gender_source_value.cast("string"))
+        given = pe.gender_source_value.cast("string")
+        sex = ibis.coalesce(sex, given.strip().lower().cases(*mapping.SEX_SOURCE_VALUES,
+                                                              else_=given))  # fmt: skip
     # the derivation keys patients by the integer person_id (joins on it are faster than on
     # its text); the outputs give it as text (aftercar.derive.raw.audit.text_ids)
     p = pe.select("person_id", **{Col.PATIENT_ID: pe.person_id.cast("int64"), Col.SEX: sex,

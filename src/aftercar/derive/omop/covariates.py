@@ -89,7 +89,17 @@ def _rows(t: ibis.Table, name: str) -> ibis.Table:
 
 
 def _lab_units(con) -> ibis.Table:
-    rows = [(lab, u, f) for lab, units in LAB_UNITS.items() for u, f in units.items()]
+    """``_lab, _lab_unit, _factor`` with the unit in lower case: a unit is read whatever its
+    case (``MG/L`` as ``mg/L``), as the M-protein and light-chain units are
+    (:mod:`aftercar.derive.raw.labs`). Two spellings of one unit that differ only in case
+    must have one factor (checked here: the ISS units do)."""
+    folded: dict[tuple[str, str], float] = {}
+    for lab, units in LAB_UNITS.items():
+        for u, f in units.items():
+            if folded.setdefault((lab, u.lower()), f) != f:
+                raise ValueError(f"iss.toml [units.{lab}]: {u!r} differs from another "
+                                 "spelling of its unit only in case, with another factor")
+    rows = [(lab, u, f) for (lab, u), f in folded.items()]
     t = pa.table({"_lab": [r[0] for r in rows], "_lab_unit": [r[1] for r in rows],
                   "_factor": pa.array([r[2] for r in rows], pa.float64())})  # fmt: skip
     return lookup(con, "cov_lab_units", t)
@@ -119,7 +129,7 @@ def _evidence(con, tables, persons: ibis.Table, concepts: Concepts) -> ibis.Tabl
     ev = ev.left_join(units, ev.ucid == units._uid)
     ev = ev.mutate(_unit=ibis.coalesce(ev._utext, ev.usrc.strip()))
     lab = _lab_units(con)
-    ev = ev.left_join(lab, (ev.value == lab._lab) & (ev._unit == lab._lab_unit))
+    ev = ev.left_join(lab, (ev.value == lab._lab) & (ev._unit.lower() == lab._lab_unit))
     return ev.drop("_aid", "_vid", "_uid", "_utext", "_lab", "_lab_unit")
 
 

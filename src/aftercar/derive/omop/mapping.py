@@ -45,6 +45,10 @@ from aftercar.vocab import default_vocabulary, parse_regimen
 
 #: OMOP gender concepts -> the curated ``sex`` text (OMOP Gender vocabulary).
 SEX_CONCEPTS = ((8507, "M"), (8532, "F"))
+#: ``gender_source_value`` (trimmed, lower case) read when ``gender_concept_id`` is not one
+#: of :data:`SEX_CONCEPTS`: the spellings of male and female as the same codes, so that
+#: one sex is one level of Table 1 and the Cox models; other values are kept as written.
+SEX_SOURCE_VALUES = (("m", "M"), ("male", "M"), ("f", "F"), ("female", "F"))
 _PREMED = " (premedication)"
 
 
@@ -225,5 +229,5 @@ def bcma_car_t_texts(texts: list[str]) -> pa.Table:
     return pa.table({"drug": pa.array(keep, pa.string())})
 
 
-__all__ = ["SEX_CONCEPTS", "OmopRaw", "administrations", "bcma_car_t_texts", "diagnoses", "labs",
-           "lookup", "procedures"]  # fmt: skip
+__all__ = ["SEX_CONCEPTS", "SEX_SOURCE_VALUES", "OmopRaw", "administrations", "bcma_car_t_texts",
+           "diagnoses", "labs", "lookup", "procedures"]  # fmt: skip
