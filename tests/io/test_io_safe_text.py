@@ -51,20 +51,31 @@ def test_ordinary_text_is_unchanged(text):
 
 
 def test_neutralise_is_vectorised_over_arrow_pandas_and_numpy():
-    values = [EVIL, "ok", None, "-5"]
-    expected = ["'" + EVIL, "ok", None, "'-5"]
+    values = [EVIL, "ok", None, "-2+3"]
+    expected = ["'" + EVIL, "ok", None, "'-2+3"]
     assert neutralise_formula(pa.array(values)).to_pylist() == expected
     assert neutralise_formula(pa.chunked_array([values[:2], values[2:]])).to_pylist() == expected
     series = neutralise_formula(pd.Series(values, dtype="string"))
-    assert series.dtype == "string" and series.tolist() == ["'" + EVIL, "ok", pd.NA, "'-5"]
+    assert series.dtype == "string" and series.tolist() == ["'" + EVIL, "ok", pd.NA, "'-2+3"]
     mixed = neutralise_formula(pd.Series(["=1", 3, None, dt.date(2020, 1, 1)], dtype=object))
     assert mixed.tolist() == ["'=1", 3, None, dt.date(2020, 1, 1)]
     assert neutralise_formula(np.array(["=1", "ok"])).tolist() == ["'=1", "ok"]
     assert neutralise_formula(pa.array([1, 2])).to_pylist() == [1, 2]  # numbers untouched
     table = neutralise_table(pa.table({"=x": ["=1", "a"], "n": [-1, 2]}))
     assert table.column_names == ["'=x", "n"] and table.column(0).to_pylist() == ["'=1", "a"]
-    frame = neutralise_table(pd.DataFrame({"a": ["+1", "b"], "n": [-1, 2]}))
-    assert frame["a"].tolist() == ["'+1", "b"] and frame["n"].tolist() == [-1, 2]
+    frame = neutralise_table(pd.DataFrame({"a": ["+A1", "b"], "n": [-1, 2]}))
+    assert frame["a"].tolist() == ["'+A1", "b"] and frame["n"].tolist() == [-1, 2]
+
+
+def test_a_plain_number_as_text_is_left_as_written():
+    """``-8`` (a negative OMOP person_id as text) is read by a spreadsheet as the number,
+    not run: it is written as it is, so other tools see the id (found by an adversarial
+    review); anything else after the sign is still quoted."""
+    values = ["-8", "+1.5", "-10 -9", "-1e3", "-8 ", "-", "@1"]
+    assert neutralise_formula(pa.array(values)).to_pylist() == [
+        "-8", "+1.5", "'-10 -9", "'-1e3", "'-8 ", "'-", "'@1"]
+    assert [neutralise_formula(v) for v in values] == [
+        "-8", "+1.5", "'-10 -9", "'-1e3", "'-8 ", "'-", "'@1"]
 
 
 def _csv_cells(path):

@@ -23,6 +23,7 @@ https://owasp.org/www-community/attacks/CSV_Injection
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -33,11 +34,17 @@ import pyarrow.compute as pc
 #: First characters that make a spreadsheet read a cell as a formula (OWASP).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _RISKY = r"^[=+\-@\t\r]"
+#: A plain number (``-8``, ``+1.5``): a spreadsheet reads it as that number, never as a
+#: formula, so it is left as written (a negative OMOP id stays equal to its ``person_id``).
+_NUMBER = r"^[+-]?[0-9]+(\.[0-9]+)?$"
 _QUOTED = r"^'[=+\-@\t\r]"
 
 
 def _neutralise_arrow(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     risky = pc.fill_null(pc.match_substring_regex(arr, _RISKY), False)
+    if pc.any(risky).as_py():
+        number = pc.fill_null(pc.match_substring_regex(arr, _NUMBER), False)
+        risky = pc.and_not(risky, number)
     if not pc.any(risky).as_py():
         return arr
     quoted = pc.binary_join_element_wise(pa.scalar("'", arr.type), arr, pa.scalar("", arr.type))
@@ -45,7 +52,8 @@ def _neutralise_arrow(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedA
 
 
 def neutralise_formula(values: Any) -> Any:
-    """Prefix text starting with ``= + - @`` tab or CR with a single quote.
+    """Prefix text starting with ``= + - @`` tab or CR with a single quote, but for a plain
+    number (``-8``: a spreadsheet reads it as the number).
 
     Parameters
     ----------
@@ -62,11 +70,12 @@ def neutralise_formula(values: Any) -> Any:
     --------
     >>> neutralise_formula("=HYPERLINK(\\"http://evil.example\\")")
     '\\'=HYPERLINK("http://evil.example")'
-    >>> neutralise_formula("-5"), neutralise_formula("ide-cel")
-    ("'-5", 'ide-cel')
+    >>> neutralise_formula("-5"), neutralise_formula("-2+3"), neutralise_formula("ide-cel")
+    ('-5', "'-2+3", 'ide-cel')
     """
     if isinstance(values, str):
-        return "'" + values if values.startswith(FORMULA_START) else values
+        plain = re.fullmatch(_NUMBER, values) is not None
+        return "'" + values if values.startswith(FORMULA_START) and not plain else values
     if isinstance(values, pa.Array | pa.ChunkedArray):
         if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
             return _neutralise_arrow(values)
