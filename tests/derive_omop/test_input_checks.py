@@ -493,3 +493,20 @@ def test_sex_from_gender_source_values_is_one_code_per_sex(tmp_path):
     got = dict(zip(pe["person_id"].to_pylist(), [" Male", "female", "U", None], strict=True))
     expect = {" Male": "M", "female": "F", "U": "U", None: None}
     assert all(r["sex"] == expect[got[int(r["patient_id"])]] for r in pats)
+
+
+def test_death_before_the_car_t_is_listed_as_such(tmp_path):
+    """A death (or the end of observation of a living person) before the CAR-T infusion
+    leaves at the follow-up step with that reason, not as "no confirmed progression"
+    (found by an adversarial review)."""
+    d0 = derive_omop(_instance(tmp_path / "ref")[0], concepts=tmp_path / "local.toml")
+    kept = d0.result.patients["patient_id"].to_pylist()
+    death = pa.table({"person_id": pa.array([int(kept[0])], pa.int64()),
+                      "death_date": [D("2001-01-01")]})  # fmt: skip
+    src, local = _instance(tmp_path / "omop", death=death)
+    d = derive_omop(src, concepts=local)
+    assert kept[0] not in d.result.patients["patient_id"].to_pylist()
+    why = [r["reason"] for r in d.result.attrition.to_pylist()
+           if r["table"] == "person" and r["patient_id"] == kept[0]]  # fmt: skip
+    assert why == ["death, or the end of the last observation period, before the CAR-T "
+                   "infusion (check the dates)"]

@@ -7,7 +7,8 @@ Steps (each counted in persons; ``audit/omop_cohort.csv``):
    ``concept_ancestor``, or a local ``[conditions]`` concept);
 3. with a BCMA-directed CAR-T product in ``drug_exposure`` (ingredient concept or a
    text the vocabulary reads as one; the first is the index CAR T);
-4. with a death date or an observation period (last follow-up);
+4. with a death date or an observation period (last follow-up), not before the index
+   CAR T;
 5. with a confirmed progression after the index CAR T (the raw derivation's index
    date; persons without one are listed in the attrition).
 
@@ -32,10 +33,12 @@ from aftercar.schema import Col
 STEP_PERSONS = "persons in the OMOP instance"
 STEP_MM = "with a multiple-myeloma condition (437233 or a descendant)"
 STEP_CAR_T = "with a BCMA-directed CAR-T infusion (drug_exposure)"
-STEP_FU = "with a death date or an observation period"
+STEP_FU = "with a death date or an observation period, not before the CAR-T infusion"
 STEP_INDEX = "with a confirmed progression after the index CAR T"
 _NO_CAR_T = "no BCMA-directed CAR-T product in drug_exposure"
 _NO_FU = "neither a death date nor an observation period"
+_FU_BEFORE = ("death, or the end of the last observation period, before the CAR-T infusion "
+              "(check the dates)")
 NO_PERSON_ID = "no person_id"
 UNKNOWN_PERSON = "person_id not in the person table"
 
@@ -131,6 +134,7 @@ def build(con, tables, concepts: Concepts, rules: Rules) -> OmopRaw:
                                                         ibis.null("date"))})  # fmt: skip
     reason = ibis.cases((p[Col.CAR_T_DATE].isnull(), _NO_CAR_T),
                         (p._death.isnull() & p._op_end.isnull(), _NO_FU),
+                        (ibis.coalesce(p._death, p._op_end) < p[Col.CAR_T_DATE], _FU_BEFORE),
                         else_=ibis.null("string"))  # fmt: skip
     p = con.create_table("_omop_patients_all", p.mutate(_why=reason), overwrite=True)
     cols = [Col.PATIENT_ID, Col.SITE, Col.SEX, Col.BIRTH_DATE, Col.CAR_T_PRODUCT, Col.CAR_T_DATE,
