@@ -4,6 +4,7 @@ a crash (found by hand-made cases written for issue 13, 2026-12-03)."""
 from __future__ import annotations
 
 import pyarrow as pa
+import pytest
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from handmade import EXPECTED, LOCAL_TOML, tables, write
@@ -27,6 +28,23 @@ def test_a_day_of_birth_no_person_has_is_read_as_a_number_in_csv(tmp_path):
     pacsv.write_csv(p, src / "person.csv")
     d = derive_omop(src, concepts=_local(tmp_path))
     assert [str(b) for b in d.result.patients["birth_date"].to_pylist()] == ["1960-05-15"]
+
+
+@pytest.mark.parametrize(("month", "day", "born"), [
+    (2, 31, "1960-02-15"), (13, 5, "1960-07-01"), (0, 0, "1960-07-01"), (2, 29, "1960-02-29"),
+    (4, 31, "1960-04-15"), (12, 31, "1960-12-31"),
+])  # fmt: skip
+def test_an_impossible_month_or_day_of_birth_is_read_as_missing(tmp_path, month, day, born):
+    """0/0 (how some ETLs write "unknown"), a 13th month or 31 February stopped the run with
+    the engine's date error (found by an adversarial review); read as missing (1 July /
+    the 15th), as an empty month or day is: only the age is derived from it."""
+    src = write(tmp_path / "omop")
+    p = tables()["person"]
+    p = p.append_column("month_of_birth", pa.array([month, 6, 7, 8], pa.int64()))
+    p = p.append_column("day_of_birth", pa.array([day, 1, 1, 1], pa.int64()))
+    pq.write_table(p, src / "person.parquet")
+    d = derive_omop(src, concepts=_local(tmp_path))
+    assert [str(b) for b in d.result.patients["birth_date"].to_pylist()] == [born]
 
 
 def _no_procedures(src):

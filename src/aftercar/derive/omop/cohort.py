@@ -54,10 +54,21 @@ def _index_car_t(con, adm: ibis.Table) -> ibis.Table:
                                                    Col.CAR_T_PRODUCT: c.product.min()})
 
 
+def _days_in_month(year: ibis.Value, month: ibis.Value) -> ibis.Value:
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    return ibis.cases((month.isin([4, 6, 9, 11]), 30), (month == 2, ibis.ifelse(leap, 29, 28)),
+                      else_=31)  # fmt: skip
+
+
 def _birth_date(pe: ibis.Table) -> ibis.Value:
-    """Birth date: ``birth_datetime``, else year/month/day (missing month = 1 July)."""
+    """Birth date: ``birth_datetime``, else year/month/day (missing month = 1 July, missing
+    day = the 15th). A month outside 1-12 or a day outside its month (0/0, as some ETLs
+    write "unknown"; 31 February) is read as missing: only the age is derived from it."""
     month = pe.month_of_birth if "month_of_birth" in pe.columns else ibis.null("int64")
     day = pe.day_of_birth if "day_of_birth" in pe.columns else ibis.null("int64")
+    month = ibis.ifelse(month.between(1, 12), month, ibis.null("int64"))
+    last = _days_in_month(pe.year_of_birth.cast("int64"), month)
+    day = ibis.ifelse(day.between(1, last), day, ibis.null("int64"))
     d = ibis.ifelse(month.isnull(), 1, ibis.coalesce(day, 15))
     made = ibis.date(pe.year_of_birth.cast("int32"), ibis.coalesce(month, 7).cast("int32"),
                      d.cast("int32"))  # fmt: skip
