@@ -155,18 +155,23 @@ def test_an_exposure_ending_before_it_starts_is_an_error(tmp_path):
     assert "'2000-01-01'" in text and "drug_exposure_end_date" in text
 
 
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_a_fractional_id_is_an_error_not_another_person(tmp_path, fmt, capsys):
+@pytest.mark.parametrize(("fmt", "value", "shown"), [
+    ("csv", 1.5, "'1.5'"), ("parquet", 1.5, "'1.5'"), ("parquet", float("nan"), "'nan'"),
+    ("parquet", float("inf"), "'inf'"), ("parquet", 1e20, "'1e+20'"),
+])  # fmt: skip
+def test_a_fractional_id_is_an_error_not_another_person(tmp_path, fmt, capsys, value, shown):
+    """1.5 cast would be person 2; NaN, infinity or 1e20 stopped the engine with its own
+    message quoting the generated SQL (found by an adversarial review)."""
     de = tables()["drug_exposure"]
     pid = de["person_id"].cast(pa.float64()).to_pylist()
-    pid[5] = 1.5
+    pid[5] = value
     de = de.set_column(1, "person_id", pa.array(pid))
     src, local = _instance(tmp_path / "omop", fmt, drug_exposure=de)
     assert main(["derive", "--omop", str(src), "--concepts", str(local),
                  "-o", str(tmp_path / "out")]) == 2  # fmt: skip
     err = capsys.readouterr().err
-    assert f"drug_exposure.{fmt}" in err and "'person_id'" in err and "'1.5'" in err
-    assert "not a whole number" in err and "Traceback" not in err
+    assert f"drug_exposure.{fmt}" in err and "'person_id'" in err and shown in err
+    assert "not a whole number" in err and "Traceback" not in err and "SELECT" not in err
 
 
 def _zoned_death(zone: str, local_midnight: bool) -> pa.Table:

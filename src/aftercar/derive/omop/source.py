@@ -340,6 +340,15 @@ def _arrow_zone(file: Path | None, column: str) -> str | None:
     return getattr(field.type, "tz", None) if field is not None else None
 
 
+def _not_whole(v: ibis.Value) -> ibis.BooleanValue:
+    """A fractional, NaN, infinite or beyond-64-bit value of a float or decimal id column
+    (no cast: casting NaN to an integer stops the engine)."""
+    frac = (v % 1) != 0
+    if v.type().is_floating():
+        frac = frac | v.isnan() | v.isinf()
+    return frac | (v.abs() > 2.0**63)
+
+
 def _type_problems(t: ibis.Table, label: str, file: Path | None,
                    table: str) -> list[Problem]:  # fmt: skip
     """Id columns with a fractional value (cast, 1.5 would be person 2), date columns
@@ -349,7 +358,7 @@ def _type_problems(t: ibis.Table, label: str, file: Path | None,
     for c, typ in t.schema().items():
         want = _cdm_type(c)
         if want == "int64" and (typ.is_floating() or typ.is_decimal()):
-            bad, rows = _bad_rows(t, c, t[c] != t[c].floor(), table)
+            bad, rows = _bad_rows(t, c, _not_whole(t[c]), table)
             if bad:
                 problems.append(Problem(label, None, c, ", ".join(map(str, bad)),
                                         f"an id that is not a whole number{rows}",
