@@ -515,3 +515,47 @@ def test_death_before_the_car_t_is_listed_as_such(tmp_path):
            if r["table"] == "person" and r["patient_id"] == kept[0]]  # fmt: skip
     assert why == ["death, or the end of the last observation period, before the CAR-T "
                    "infusion (check the dates)"]
+
+
+@pytest.mark.parametrize("layout", ["hive", "upper_folder", "csv_gz"])
+def test_folder_layouts_of_real_exports_are_read(tmp_path, layout):
+    """A Hive-partitioned parts folder (Spark's ``partitionBy``), an upper-case parts folder
+    and a gzipped CSV were reported as a missing table (found by an adversarial review)."""
+    import gzip
+
+    src, local = _instance(tmp_path / "omop")
+    ref = derive_omop(src, concepts=local).result
+    de = tables()["drug_exposure"]
+    (src / "drug_exposure.parquet").unlink()
+    if layout == "hive":
+        years = pa.array([d.year for d in de["drug_exposure_start_date"].to_pylist()])
+        for year in sorted(set(years.to_pylist())):
+            part = src / "drug_exposure" / f"year={year}"
+            part.mkdir(parents=True)
+            pq.write_table(de.filter(pa.compute.equal(years, year)), part / "part-0.parquet")
+    elif layout == "upper_folder":
+        (src / "DRUG_EXPOSURE").mkdir()
+        pq.write_table(de, src / "DRUG_EXPOSURE" / "part-0.parquet")
+    else:
+        m = tables()["measurement"]
+        (src / "measurement.parquet").unlink()
+        pacsv.write_csv(m, tmp_path / "m.csv")
+        (src / "measurement.csv.gz").write_bytes(gzip.compress((tmp_path / "m.csv").read_bytes()))
+        pq.write_table(de, src / "drug_exposure.parquet")
+    got = derive_omop(src, concepts=local).result
+    assert got.lines.equals(ref.lines) and got.patients.equals(ref.patients)
+    assert got.attrition.num_rows == ref.attrition.num_rows
+
+
+def test_a_duckdb_file_whose_tables_are_in_another_schema_names_it(tmp_path, capsys):
+    db = tmp_path / "site.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE SCHEMA cdm")
+    for name, t in tables().items():
+        con.register("t", t)
+        con.execute(f"CREATE TABLE cdm.{name} AS SELECT * FROM t")
+        con.unregister("t")
+    con.close()
+    assert main(["derive", "--omop", str(db), "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "no OMOP person table in the schema 'main'" in err and "add --schema cdm" in err

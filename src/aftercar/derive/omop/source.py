@@ -47,16 +47,18 @@ _ALIAS = "omop_source"
 
 
 def _file_of(folder: Path, name: str) -> Path | None:
-    """The file (or partitioned Parquet folder) of table ``name``; two of them (a
+    """The file (``.parquet``, ``.csv`` or ``.csv.gz``, the name in lower or upper case) or
+    Parquet parts folder (flat, or Hive-partitioned as Spark's ``partitionBy`` writes:
+    ``drug_exposure/year=2020/part-0.parquet``) of table ``name``; two of them (a
     ``person.csv`` beside a ``person.parquet``, say) stop the run: which one is meant?"""
     found: list[Path] = []
-    for ext in _EXTS:
+    for ext in (*_EXTS, "csv.gz"):
         for f in (folder / f"{name}.{ext}", folder / f"{name.upper()}.{ext}"):
             if f.is_file() and not any(f.samefile(g) for g in found):  # case-blind disks
                 found.append(f)
-    d = folder / name  # a partitioned Parquet folder
-    if d.is_dir() and any(d.glob("*.parquet")):
-        found.append(d)
+    for d in (folder / name, folder / name.upper()):  # a partitioned Parquet folder
+        if d.is_dir() and any(d.rglob("*.parquet")) and not any(d.samefile(g) for g in found):
+            found.append(d)
     if len(found) > 1:
         raise CohortError([Problem(str(folder), None, None, ", ".join(f.name for f in found),
                                    f"the OMOP table '{name}' is given by {len(found)} files",
@@ -66,16 +68,20 @@ def _file_of(folder: Path, name: str) -> Path | None:
     return found[0] if found else None
 
 
+def _is_csv(f: Path) -> bool:
+    return f.is_file() and f.name.lower().endswith((".csv", ".csv.gz"))
+
+
 def _empty_file(f: Path, name: str) -> Problem | None:
     """A 0-byte (or blank) table file, or a Parquet part of 0 bytes: no column can be read."""
     if f.is_dir():
-        part = next((p for p in sorted(f.glob("*.parquet")) if p.stat().st_size == 0), None)
+        part = next((p for p in sorted(f.rglob("*.parquet")) if p.stat().st_size == 0), None)
         if part is None:
             return None
         f = part
     elif f.stat().st_size > 64 or f.read_bytes().removeprefix(b"\xef\xbb\xbf").strip():
         return None
-    if f.suffix == ".csv":
+    if _is_csv(f):
         what = "not even a header row"
         fix = (f"write the OMOP CDM 5.4 columns of the {name} table as its first row "
                "(a table without rows still has them)")  # fmt: skip
@@ -92,7 +98,10 @@ def _csv_dates_as_text(f: Path) -> dict:
     inference would read ``01/10/2022`` as 1 October (day first) without a word when every
     date of a column could be day-first. As text, ISO dates are read and any other date is
     named (:func:`check_tables`)."""
-    with f.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
+    import gzip
+
+    opened = gzip.open if f.name.lower().endswith(".gz") else open
+    with opened(f, "rt", newline="", encoding="utf-8-sig", errors="replace") as fh:
         first = fh.readline()
     try:
         dialect = csv.Sniffer().sniff(first, delimiters=",;\t|")
@@ -113,6 +122,19 @@ def _csv_options(con, f: Path) -> dict:
     return {"inferSchema": False}
 
 
+def _parquet_args(con, f: Path) -> tuple[str, dict]:
+    """``read_parquet``'s path and options for a file or parts folder: a Hive-partitioned
+    folder (parts in sub-folders) is read whole, its partition columns added (DuckDB: every
+    part below it, ``hive_partitioning``; Spark discovers them in the folder)."""
+    if not f.is_dir():
+        return str(f), {}
+    if not any(p.is_dir() for p in f.iterdir()):
+        return str(f / "*.parquet"), {}
+    if getattr(con, "name", None) == "duckdb":
+        return str(f / "**" / "*.parquet"), {"hive_partitioning": True}
+    return str(f), {}
+
+
 def _from_folder(con, folder: Path) -> tuple[dict[str, ibis.Table], dict[str, Path]]:
     files = {n: f for n in (*REQUIRED, *OPTIONAL) if (f := _file_of(folder, n)) is not None}
     empty = [p for n, f in files.items() if (p := _empty_file(f, n)) is not None]
@@ -120,11 +142,11 @@ def _from_folder(con, folder: Path) -> tuple[dict[str, ibis.Table], dict[str, Pa
         raise CohortError(empty, f"{folder}: {len(empty)} empty OMOP table file(s)")
     out = {}
     for name, f in files.items():
-        if f.suffix == ".csv":
+        if _is_csv(f):
             out[name] = con.read_csv(str(f), table_name=f"omop_{name}", **_csv_options(con, f))
         else:
-            path = str(f / "*.parquet") if f.is_dir() else str(f)
-            out[name] = con.read_parquet(path, table_name=f"omop_{name}")
+            path, options = _parquet_args(con, f)
+            out[name] = con.read_parquet(path, table_name=f"omop_{name}", **options)
     return out, files
 
 
@@ -160,7 +182,25 @@ def _attach(con, path: Path, schema: str | None) -> dict[str, ibis.Table]:
                                    "use --engine duckdb, or export the tables to Parquet")],
                           f"{path}: a DuckDB file needs --engine duckdb")  # fmt: skip
     attach(str(path), name=_ALIAS, read_only=True)
-    return _from_database(con, f"{_ALIAS}.{schema or 'main'}")
+    tables = _from_database(con, f"{_ALIAS}.{schema or 'main'}")
+    if "person" not in tables:
+        _other_schemas(con, path, schema or "main")
+    return tables
+
+
+def _other_schemas(con, path: Path, schema: str) -> None:
+    """Stop naming the schemas of the DuckDB file that hold a ``person`` table when the one
+    read (``main`` without ``--schema``) has none: the fix is ``--schema``."""
+    res = con.raw_sql("SELECT DISTINCT table_schema FROM information_schema.tables WHERE "
+                      f"table_catalog = '{_ALIAS}' AND lower(table_name) = 'person' "
+                      "ORDER BY 1")  # fmt: skip
+    others = [r[0] for r in res.fetchall() if r[0] != schema]
+    if others:
+        raise CohortError([Problem(str(path), None, None, schema,
+                                   f"no OMOP person table in the schema '{schema}'; the "
+                                   f"schema(s) {', '.join(others)} hold one",
+                                   f"add --schema {others[0]}")],
+                          f"{path}: the OMOP tables are in another schema")  # fmt: skip
 
 
 def close_source(con, source: str | Path) -> None:
@@ -327,11 +367,11 @@ def _bad_rows(t: ibis.Table, column: str, bad: ibis.Value, table: str) -> tuple[
 def _arrow_zone(file: Path | None, column: str) -> str | None:
     """The time zone a Parquet file's Arrow schema gives ``column`` (DuckDB reads every
     zone-aware timestamp as UTC and keeps no zone), else ``None``."""
-    if file is None or file.suffix == ".csv":
+    if file is None or _is_csv(file):
         return None
     import pyarrow.parquet as pq
 
-    part = next(iter(sorted(file.glob("*.parquet"))), None) if file.is_dir() else file
+    part = next(iter(sorted(file.rglob("*.parquet"))), None) if file.is_dir() else file
     try:
         schema = pq.read_schema(part)
     except (OSError, TypeError, ValueError):  # not Parquet: the engine says so later
