@@ -219,6 +219,16 @@ def _bundle_cases(b: RawBuilder) -> None:
     b.procedure(p, 240, "CAR-T cell infusion")
     b.drug(p, "ABECMA 450 x10^6 CAR+ cells IV", [240])
     b.drug(p, "POMALYST 4 mg PO", weekly(400, 3))
+    # the same with Vd as bridging: the dexamethasone given with it belongs to the CAR-T line
+    # (listed as "steroid given alone" before 2026-12-04); dexamethasone alone later does not
+    p = b.patient("cart_vd")
+    b.drug(p, "KYPROLIS 56 mg/m2 IV", weekly(100, 4))
+    b.procedure(p, 200, "apheresis (leukapheresis)")
+    b.drug(p, "VELCADE 1.3 mg/m2 SC", [215, 218, 222])
+    b.drug(p, "dexamethasone 20 mg PO", [215, 216, 218, 219, 222])
+    b.procedure(p, 240, "CAR-T cell infusion")
+    b.drug(p, "ABECMA 450 x10^6 CAR+ cells IV", [240])
+    b.drug(p, "dexamethasone 20 mg PO", [300])
     # high-dose melphalan + autologous transplant = one line; a second within 180 days: tandem
     p = b.patient("asct")
     b.drug(p, "MELPHALAN 200 mg/m2 IV", [98])

@@ -128,6 +128,17 @@ def test_car_t_bundle_is_one_line_at_the_infusion(cases):
     assert "apheresis" in roles and "car_t_infusion" in roles
 
 
+def test_steroids_given_with_bridging_therapy_belong_to_the_car_t_line(cases):
+    assert _summary(cases, "cart_vd") == [
+        (1, d(100), "carfilzomib"), (2, d(240), "idecabtagene vicleucel")]
+    events = [r for r in cases.audit["events"].to_pylist()
+              if r["patient_id"] == "cart_vd" and r["line"] == 2]  # fmt: skip
+    roles = sorted(r["role"] for r in events)
+    assert roles.count("bridging") == 3
+    assert roles.count("steroid with the bridging therapy") == 5
+    assert _attrition(cases, "cart_vd") == ["steroid given alone (not anti-myeloma)"]  # day 300
+
+
 def test_index_car_t_is_never_a_salvage_line(cases):
     for r in cases.lines.to_pylist():
         assert r["start_date"] > d(0)

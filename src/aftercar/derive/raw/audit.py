@@ -61,10 +61,31 @@ def _line_rows(c, final: ibis.Table, members, rules: Rules) -> ibis.Table:
     sj = sj.filter(sj.next_start.isnull() | (sj.date < sj.next_start))
     steroid = sj.select(Col.PATIENT_ID, Col.LINE, "row", table=ibis.literal("administrations"),
                         role=ibis.literal("steroid with the line"))  # fmt: skip
-    return drug.union(steroid).union(_bundle_rows(c, f))
+    bridging = _bridging_steroids(c, st, steroid.select("row"), win)
+    return drug.union(steroid).union(_bundle_rows(c, f, bridging))
 
 
-def _bundle_rows(c, f: ibis.Table) -> ibis.Table:
+def _bridging_steroids(c, st: ibis.Table, claimed: ibis.Table, win: int) -> ibis.Table:
+    """Steroids given with a CAR T's bridging therapy (from its first bridging drug to the
+    regimen window after its last, before the infusion), not already with a drug line: part
+    of the CAR-T bundle as the bridging drugs are, where they were listed as "steroid given
+    alone" (found by hand-made OMOP cases written independently of the code, 2026-12-04)."""
+    bm = c.adm_members.filter(c.adm_members.role == "bridging").select("row", "bundle_date",
+                                                                        "is_index")  # fmt: skip
+    bd = bm.join(c.adm.select("row", Col.PATIENT_ID, "date").distinct(), "row")
+    span = bd.group_by([Col.PATIENT_ID, "bundle_date", "is_index"]).aggregate(
+        _first=bd.date.min(), _last=bd.date.max())  # fmt: skip
+    s = st.select("row", Col.PATIENT_ID, "date").distinct()
+    j = s.join(span, [s.patient_id == span.patient_id, s.date >= span._first,
+                      s.date <= span._last + ibis.interval(days=win),
+                      s.date < span.bundle_date])  # fmt: skip
+    j = j.anti_join(claimed, "row")
+    return j.select(s.patient_id, "row", "bundle_date", "is_index",
+                    table=ibis.literal("administrations"),
+                    role=ibis.literal("steroid with the bridging therapy")).distinct()  # fmt: skip
+
+
+def _bundle_rows(c, f: ibis.Table, bridging: ibis.Table) -> ibis.Table:
     # the patient of each bundle row: the few bundle rows first, then distinct (not all rows)
     rows = c.adm_members.select("row").union(c.conditioning.select("row"))
     adm_pid = c.adm.select("row", Col.PATIENT_ID).semi_join(rows, "row").distinct()
@@ -82,7 +103,7 @@ def _bundle_rows(c, f: ibis.Table) -> ibis.Table:
                     role=ibis.literal("radiotherapy fraction"))  # fmt: skip
     cols = [Col.PATIENT_ID, "row", "bundle_date", "table", "is_index", "role"]
     u = am.select(cols).union(pm.select(cols)).union(cm.select(cols)).union(tp.select(cols))
-    u = u.union(rt.select(cols))
+    u = u.union(rt.select(cols)).union(bridging.select(cols))
     b = f.filter(f.kind != "drug").select(
         Col.PATIENT_ID, Col.LINE, bundle_date=_key_date(f.bundle_id)
     )
