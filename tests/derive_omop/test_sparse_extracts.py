@@ -4,9 +4,9 @@ a crash (found by hand-made cases written for issue 13, 2026-12-03)."""
 from __future__ import annotations
 
 import pyarrow as pa
-import pytest
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+import pytest
 from handmade import EXPECTED, LOCAL_TOML, tables, write
 
 from aftercar.derive.omop import derive_omop
