@@ -158,6 +158,7 @@ def test_an_exposure_ending_before_it_starts_is_an_error(tmp_path):
 @pytest.mark.parametrize(("fmt", "value", "shown"), [
     ("csv", 1.5, "'1.5'"), ("parquet", 1.5, "'1.5'"), ("parquet", float("nan"), "'nan'"),
     ("parquet", float("inf"), "'inf'"), ("parquet", 1e20, "'1e+20'"),
+    ("parquet", 2.0**63, "'9.223372036854776e+18'"),
 ])  # fmt: skip
 def test_a_fractional_id_is_an_error_not_another_person(tmp_path, fmt, capsys, value, shown):
     """1.5 cast would be person 2; NaN, infinity or 1e20 stopped the engine with its own
@@ -419,6 +420,10 @@ def test_a_person_row_without_its_person_id_is_an_error(tmp_path, capsys):
     ("condition_occurrence", "condition_start_date",
      {"person_id": 1, "condition_concept_id": 437233}, "person_id 1"),
     ("death", "death_date", {"person_id": 1}, "person_id 1"),
+    ("procedure_occurrence", "procedure_date",
+     {"procedure_occurrence_id": 9001, "person_id": 1, "procedure_concept_id": 4324371},
+     "procedure_occurrence_id 9001 (person_id 1)"),
+    ("observation_period", "observation_period_end_date", {"person_id": 1}, "person_id 1"),
 ])  # fmt: skip
 def test_an_empty_required_date_is_an_error(tmp_path, table, column, row, named):
     """A date the CDM declares NOT NULL: no row is placed in time without it (a death
@@ -428,6 +433,7 @@ def test_an_empty_required_date_is_an_error(tmp_path, table, column, row, named)
     text = _open_error(src)
     assert f"{table}.parquet" in text and column in text
     assert f"{named}: no {column} (the CDM requires it)" in text
+    assert ("_datetime when that is filled" in text) == (table != "observation_period")
 
 
 @pytest.mark.parametrize("ids", [[-5], [2**60], [-(2**62)]])
@@ -545,6 +551,35 @@ def test_folder_layouts_of_real_exports_are_read(tmp_path, layout):
     got = derive_omop(src, concepts=local).result
     assert got.lines.equals(ref.lines) and got.patients.equals(ref.patients)
     assert got.attrition.num_rows == ref.attrition.num_rows
+
+
+def test_parts_under_hidden_or_underscore_folders_are_not_read(tmp_path):
+    """``_temporary/`` (an unfinished Spark write), ``.hidden/`` and ``_SUCCESS`` beside the
+    parts and their Hive partitions are skipped, as Spark skips them (the review of the
+    Hive layout found DuckDB reading them: a copy of each row, on DuckDB only)."""
+    src, local = _instance(tmp_path / "omop")
+    ref = derive_omop(src, concepts=local).result
+    de = tables()["drug_exposure"]
+    (src / "drug_exposure.parquet").unlink()
+    for part in ("year=2022/part-0.parquet", "_temporary/0/part-0.parquet",
+                 ".hidden/part-0.parquet", "year=2022/_temporary/part-1.parquet",
+                 "notes/part-0.parquet"):  # fmt: skip
+        (src / "drug_exposure" / part).parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(de, src / "drug_exposure" / part)
+    (src / "drug_exposure" / "_SUCCESS").write_bytes(b"")
+    got = derive_omop(src, concepts=local).result
+    assert got.lines.equals(ref.lines)
+    assert got.attrition.num_rows == ref.attrition.num_rows
+
+
+def test_an_empty_gzipped_csv_is_named_as_empty(tmp_path):
+    import gzip
+
+    src, _ = _instance(tmp_path / "omop")
+    (src / "death.parquet").unlink()
+    (src / "death.csv.gz").write_bytes(gzip.compress(b""))
+    text = _open_error(src)
+    assert "death.csv.gz" in text and "the file is empty (not even a header row)" in text
 
 
 def test_a_duckdb_file_whose_tables_are_in_another_schema_names_it(tmp_path, capsys):

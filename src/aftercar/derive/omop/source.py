@@ -57,7 +57,7 @@ def _file_of(folder: Path, name: str) -> Path | None:
             if f.is_file() and not any(f.samefile(g) for g in found):  # case-blind disks
                 found.append(f)
     for d in (folder / name, folder / name.upper()):  # a partitioned Parquet folder
-        if d.is_dir() and any(d.rglob("*.parquet")) and not any(d.samefile(g) for g in found):
+        if d.is_dir() and _parts(d) and not any(d.samefile(g) for g in found):
             found.append(d)
     if len(found) > 1:
         raise CohortError([Problem(str(folder), None, None, ", ".join(f.name for f in found),
@@ -68,18 +68,46 @@ def _file_of(folder: Path, name: str) -> Path | None:
     return found[0] if found else None
 
 
+def _parts(folder: Path) -> list[Path]:
+    """The Parquet parts of a table folder, as Spark reads them: those directly in it and
+    those in Hive partition folders (``year=2020/``), never under a folder or file whose
+    name starts with ``_`` or ``.`` (``_temporary/`` of an unfinished write, ``_delta_log/``,
+    ``.ipynb_checkpoints/``, ``_SUCCESS``), sorted."""
+    out = []
+    for f in folder.rglob("*.parquet"):
+        rel = f.relative_to(folder).parts
+        if any(x.startswith(("_", ".")) for x in rel) or any("=" not in x for x in rel[:-1]):
+            continue
+        out.append(f)
+    return sorted(out)
+
+
 def _is_csv(f: Path) -> bool:
     return f.is_file() and f.name.lower().endswith((".csv", ".csv.gz"))
+
+
+def _has_text(f: Path) -> bool:
+    """Whether the file (a ``.gz`` one decompressed) holds more than blanks and a BOM."""
+    import gzip
+
+    if f.name.lower().endswith(".gz"):
+        with gzip.open(f, "rb") as fh:
+            head = fh.read(65)
+    elif f.stat().st_size > 64:
+        return True
+    else:
+        head = f.read_bytes()
+    return len(head) > 64 or bool(head.removeprefix(b"\xef\xbb\xbf").strip())
 
 
 def _empty_file(f: Path, name: str) -> Problem | None:
     """A 0-byte (or blank) table file, or a Parquet part of 0 bytes: no column can be read."""
     if f.is_dir():
-        part = next((p for p in sorted(f.rglob("*.parquet")) if p.stat().st_size == 0), None)
+        part = next((p for p in _parts(f) if p.stat().st_size == 0), None)
         if part is None:
             return None
         f = part
-    elif f.stat().st_size > 64 or f.read_bytes().removeprefix(b"\xef\xbb\xbf").strip():
+    elif _has_text(f):
         return None
     if _is_csv(f):
         what = "not even a header row"
@@ -122,16 +150,17 @@ def _csv_options(con, f: Path) -> dict:
     return {"inferSchema": False}
 
 
-def _parquet_args(con, f: Path) -> tuple[str, dict]:
-    """``read_parquet``'s path and options for a file or parts folder: a Hive-partitioned
-    folder (parts in sub-folders) is read whole, its partition columns added (DuckDB: every
-    part below it, ``hive_partitioning``; Spark discovers them in the folder)."""
+def _parquet_args(con, f: Path) -> tuple[str | list[str], dict]:
+    """``read_parquet``'s path and options for a file or parts folder (:func:`_parts`): a
+    Hive-partitioned folder is read whole, its partition columns added (DuckDB: the parts
+    listed, ``hive_partitioning``; Spark discovers them in the folder, skipping the same)."""
     if not f.is_dir():
         return str(f), {}
-    if not any(p.is_dir() for p in f.iterdir()):
+    parts = _parts(f)
+    if all(p.parent == f for p in parts):
         return str(f / "*.parquet"), {}
     if getattr(con, "name", None) == "duckdb":
-        return str(f / "**" / "*.parquet"), {"hive_partitioning": True}
+        return [str(p) for p in parts], {"hive_partitioning": True}
     return str(f), {}
 
 
@@ -371,7 +400,7 @@ def _arrow_zone(file: Path | None, column: str) -> str | None:
         return None
     import pyarrow.parquet as pq
 
-    part = next(iter(sorted(file.rglob("*.parquet"))), None) if file.is_dir() else file
+    part = next(iter(_parts(file)), None) if file.is_dir() else file
     try:
         schema = pq.read_schema(part)
     except (OSError, TypeError, ValueError):  # not Parquet: the engine says so later
@@ -386,7 +415,7 @@ def _not_whole(v: ibis.Value) -> ibis.BooleanValue:
     frac = (v % 1) != 0
     if v.type().is_floating():
         frac = frac | v.isnan() | v.isinf()
-    return frac | (v.abs() > 2.0**63)
+    return frac | (v >= 2.0**63) | (v < -(2.0**63))
 
 
 def _type_problems(t: ibis.Table, label: str, file: Path | None,
@@ -539,7 +568,7 @@ def check_rows(tables: dict[str, ibis.Table], labels: dict[str, str],
     problems += _death_dates(scoped["death"], labels["death"])
     problems += _end_before_start(scoped["drug_exposure"], labels["drug_exposure"])
     problems += _administration_ids(scoped["drug_exposure"], labels["drug_exposure"])
-    for name in _REQUIRED_DATES.keys() | _NOT_FUTURE.keys():
+    for name in dict.fromkeys([*_REQUIRED_DATES, *_NOT_FUTURE]):
         problems += _dates(scoped[name], name, labels[name])
     if problems:
         raise CohortError(problems, f"{len(problems)} problem(s) in the OMOP rows")
@@ -579,13 +608,20 @@ def _dates(t: ibis.Table, table: str, label: str) -> list[Problem]:
             for r in rows.limit(_EXAMPLES).to_pyarrow().to_pylist()]  # fmt: skip
 
 
+#: The CDM 5.4 datetime column beside a required date (observation periods have none).
+_DATETIME = {"drug_exposure_start_date": "drug_exposure_start_datetime",
+             "procedure_date": "procedure_datetime", "measurement_date": "measurement_datetime",
+             "condition_start_date": "condition_start_datetime",
+             Col.DEATH_DATE: "death_datetime"}  # fmt: skip
+
+
 def _date_problem(r: dict, need: tuple[str, ...], key: str, label: str) -> Problem:
     who = f"{key} {r[key]}" + (f" (person_id {r['person_id']})" if key != "person_id" else "")
     empty = next((c for c in need if r[c] is None), None)
     if empty is not None:
+        also = f" (from {_DATETIME[empty]} when that is filled)" if empty in _DATETIME else ""
         return Problem(label, None, empty, None, f"{who}: no {empty} (the CDM requires it)",
-                       f"give the date (from {empty.replace('_date', '_datetime')} when that "
-                       "is filled), or remove the row")  # fmt: skip
+                       f"give the date{also}, or remove the row")
     c = next(c for c in r if c not in (key, "person_id") and r[c] is not None
              and r[c] > dt.date.today())  # fmt: skip
     return Problem(label, None, c, str(r[c]), f"{who}: a date after today",
