@@ -111,6 +111,24 @@ def tables() -> dict[str, pa.Table]:
     }  # fmt: skip
 
 
+def write_duckdb(path: Path, schema: str | None = None, upper: bool = False,
+                 extra: dict[str, pa.Table] | None = None) -> Path:  # fmt: skip
+    """Write the instance (and ``extra`` tables) into the DuckDB file ``path``, in ``schema``
+    (default ``main``), table names in upper case with ``upper`` (the OHDSI DDL's)."""
+    import duckdb
+
+    con = duckdb.connect(str(path))
+    if schema:
+        con.execute(f"CREATE SCHEMA {schema}")
+    for name, t in {**tables(), **(extra or {})}.items():
+        con.register("t", t)
+        table = name.upper() if upper else name
+        con.execute(f"CREATE TABLE {schema + '.' if schema else ''}{table} AS SELECT * FROM t")
+        con.unregister("t")
+    con.close()
+    return path
+
+
 def write(folder: Path, fmt: str = "parquet", drop: tuple[str, ...] = ()) -> Path:
     """Write the instance as one file per table (``drop``: tables or ``table.column``)."""
     folder.mkdir(parents=True, exist_ok=True)

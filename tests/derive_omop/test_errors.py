@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 import pyarrow as pa
-from handmade import LOCAL_TOML, tables, write
+from handmade import LOCAL_TOML, tables, write, write_duckdb
 
 from aftercar.cli import main
 
@@ -67,13 +67,7 @@ def test_unknown_unit_names_the_measurement_row(tmp_path, capsys):
 
 
 def test_episodes_go_into_a_duckdb_source_once(tmp_path, capsys, monkeypatch):
-    db = tmp_path / "cdm.duckdb"
-    con = duckdb.connect(str(db))
-    for name, t in tables().items():
-        con.register("t", t)
-        con.execute(f"CREATE TABLE {name} AS SELECT * FROM t")
-        con.unregister("t")
-    con.close()
+    db = write_duckdb(tmp_path / "cdm.duckdb")
     local = tmp_path / "local.toml"
     local.write_text(LOCAL_TOML)
     args = ["derive", "--omop", str(db), "--concepts", str(local), "--write-episodes"]
@@ -103,17 +97,9 @@ def test_episodes_go_into_upper_case_tables_of_the_ohdsi_ddl(tmp_path, capsys, m
     derivation; and lines already there are found (found by an adversarial review)."""
     import aftercar.derive.omop.episodes as ep
 
-    db = tmp_path / "cdm.duckdb"
-    con = duckdb.connect(str(db))
-    for name, t in tables().items():
-        con.register("t", t)
-        con.execute(f"CREATE TABLE {name.upper()} AS SELECT * FROM t")
-        con.unregister("t")
-    for name, schema in (("EPISODE", ep.EPISODE_SCHEMA), ("EPISODE_EVENT", ep.EVENT_SCHEMA)):
-        con.register("t", schema.empty_table())
-        con.execute(f"CREATE TABLE {name} AS SELECT * FROM t")
-        con.unregister("t")
-    con.close()
+    empty = {"episode": ep.EPISODE_SCHEMA.empty_table(),
+             "episode_event": ep.EVENT_SCHEMA.empty_table()}
+    db = write_duckdb(tmp_path / "cdm.duckdb", upper=True, extra=empty)
     local = tmp_path / "local.toml"
     local.write_text(LOCAL_TOML)
     args = ["derive", "--omop", str(db), "--concepts", str(local), "--write-episodes"]

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
-from handmade import EXPECTED, LOCAL_TOML, tables
+from handmade import EXPECTED, LOCAL_TOML, tables, write_duckdb
 
 from aftercar.cli import main
 from aftercar.derive.omop import derive_omop
@@ -583,14 +583,7 @@ def test_an_empty_gzipped_csv_is_named_as_empty(tmp_path):
 
 
 def test_a_duckdb_file_whose_tables_are_in_another_schema_names_it(tmp_path, capsys):
-    db = tmp_path / "site.duckdb"
-    con = duckdb.connect(str(db))
-    con.execute("CREATE SCHEMA cdm")
-    for name, t in tables().items():
-        con.register("t", t)
-        con.execute(f"CREATE TABLE cdm.{name} AS SELECT * FROM t")
-        con.unregister("t")
-    con.close()
+    db = write_duckdb(tmp_path / "site.duckdb", schema="cdm")
     assert main(["derive", "--omop", str(db), "-o", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "no OMOP person table in the schema 'main'" in err and "add --schema cdm" in err
