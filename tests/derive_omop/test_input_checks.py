@@ -45,9 +45,17 @@ def _plus(name: str, **row) -> pa.Table:
     return pa.concat_tables([t, extra])
 
 
-def _open_error(src) -> str:
+def _open_error(src, scoped: bool = False) -> str:
+    """The error of opening ``src`` (``scoped``: with the derivation's scope, the persons
+    with myeloma, as ``aftercar derive --omop`` opens it)."""
+    from aftercar.derive.omop.cohort import myeloma_scope
+    from aftercar.derive.omop.concepts import load_concepts
+    from aftercar.derive.raw.rules import load_rules
+
+    con = ibis.duckdb.connect()
+    scope = myeloma_scope(con, load_concepts(None, load_rules())) if scoped else None
     with pytest.raises(CohortError) as err:
-        open_source(ibis.duckdb.connect(), src)
+        open_source(con, src, scope=scope)
     return str(err.value)
 
 
@@ -410,6 +418,22 @@ def test_a_person_row_without_its_person_id_is_an_error(tmp_path, capsys):
     assert code == 2 and "1 person row(s) have no person_id" in err and "Fix:" in err
 
 
+def test_a_myeloma_condition_without_a_date_is_an_error_another_condition_is_not(tmp_path):
+    """Every myeloma condition of person 1 undated: the disease EPISODE would have no start
+    (an error); an undated condition of another kind is not read, and does not stop."""
+    co = tables()["condition_occurrence"]
+    other = _plus("condition_occurrence", person_id=1, condition_concept_id=201826)
+    src, local = _instance(tmp_path / "other", condition_occurrence=other)
+    derive_omop(src, concepts=local)
+    rows = [r | {"condition_start_date": None} if r["person_id"] == 1 else r
+            for r in co.to_pylist()]  # fmt: skip
+    src, _ = _instance(tmp_path / "omop", condition_occurrence=pa.Table.from_pylist(
+        rows, schema=co.schema))  # fmt: skip
+    text = _open_error(src, scoped=True)
+    assert "person_id 1: no myeloma condition has a condition_start_date" in text
+    assert "condition_start_datetime" in text
+
+
 @pytest.mark.parametrize(("table", "column", "row", "named"), [
     ("drug_exposure", "drug_exposure_start_date",
      {"drug_exposure_id": 9001, "person_id": 1, "drug_concept_id": 741578,
@@ -417,8 +441,6 @@ def test_a_person_row_without_its_person_id_is_an_error(tmp_path, capsys):
     ("measurement", "measurement_date",
      {"measurement_id": 9001, "person_id": 1, "measurement_concept_id": 3046299},
      "measurement_id 9001 (person_id 1)"),
-    ("condition_occurrence", "condition_start_date",
-     {"person_id": 1, "condition_concept_id": 437233}, "person_id 1"),
     ("death", "death_date", {"person_id": 1}, "person_id 1"),
     ("procedure_occurrence", "procedure_date",
      {"procedure_occurrence_id": 9001, "person_id": 1, "procedure_concept_id": 4324371},

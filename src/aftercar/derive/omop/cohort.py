@@ -178,10 +178,29 @@ def myeloma_scope(con, concepts: Concepts) -> Scope:
     the persons with a myeloma condition (step 2), the only ones whose rows are read."""
 
     def scope(tables: dict[str, ibis.Table]) -> ibis.Table:
-        dx = myeloma_persons(con, tables, concepts)
-        return con.create_table("_omop_scope", dx.select("person_id"), overwrite=True)
+        dx = con.create_table("_omop_scope", myeloma_persons(con, tables, concepts),
+                              overwrite=True)  # fmt: skip
+        _dated(dx)
+        return dx.select("person_id")
 
     return scope
+
+
+def _dated(dx: ibis.Table) -> None:
+    """Stop on a person whose myeloma conditions all lack ``condition_start_date`` (NOT NULL
+    in the CDM): the disease EPISODE would have no start. Only the myeloma conditions are
+    checked: other conditions are not read, and an empty date in one of them does not stop
+    a study (covariate conditions without a date are not evidence "on or before" the index
+    CAR T)."""
+    bad = dx.filter(dx.diagnosis_date.isnull()).order_by("person_id").limit(5)
+    ids = [str(r["person_id"]) for r in bad.to_pyarrow().to_pylist()]
+    if ids:
+        raise CohortError([Problem("condition_occurrence", None, "condition_start_date", None,
+                                   f"person_id {', '.join(ids)}: no myeloma condition has "
+                                   "a condition_start_date (the CDM requires it)",
+                                   "give the date (from condition_start_datetime when that "
+                                   "is filled), or remove the row")],
+                          "a myeloma condition without its start date")  # fmt: skip
 
 
 def orphan_rows(tables) -> ibis.Table:

@@ -582,12 +582,12 @@ _NOT_FUTURE = {"death": (Col.DEATH_DATE,),
                "procedure_occurrence": ("procedure_date",),
                "measurement": ("measurement_date",)}  # fmt: skip
 #: Date columns the CDM declares NOT NULL among those read: a row without one cannot be
-#: placed in time (a death without its date is not "alive"; a myeloma condition without
-#: its start would give the disease EPISODE no start). ``drug_exposure_end_date`` is NOT
-#: NULL in CDM 5.4 too, but an empty one is read as a dose on its start date.
+#: placed in time (a death without its date is not "alive"). ``drug_exposure_end_date`` is
+#: NOT NULL in CDM 5.4 too, but an empty one is read as a dose on its start date. The
+#: myeloma conditions' start is checked with the scope (``cohort.myeloma_scope``): other
+#: conditions are not read.
 _REQUIRED_DATES = {"death": (Col.DEATH_DATE,),
                    "observation_period": ("observation_period_end_date",),
-                   "condition_occurrence": ("condition_start_date",),
                    "drug_exposure": ("drug_exposure_start_date",),
                    "procedure_occurrence": ("procedure_date",),
                    "measurement": ("measurement_date",)}  # fmt: skip
