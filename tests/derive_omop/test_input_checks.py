@@ -609,3 +609,11 @@ def test_a_duckdb_file_whose_tables_are_in_another_schema_names_it(tmp_path, cap
     assert main(["derive", "--omop", str(db), "-o", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "no OMOP person table in the schema 'main'" in err and "add --schema cdm" in err
+
+
+def test_null_written_as_text_is_named_with_the_fix_to_leave_it_empty(tmp_path):
+    death = pa.table({"person_id": pa.array([1], pa.int64()), "death_date": ["NA"]})
+    src, _ = _instance(tmp_path / "omop", "csv", death=death)
+    text = _open_error(src)
+    assert "death.csv" in text and "'NA'" in text
+    assert "leave a missing value empty (not NULL or NA as text)" in text

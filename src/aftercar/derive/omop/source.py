@@ -442,10 +442,13 @@ def _type_problems(t: ibis.Table, label: str, file: Path | None,
 
 #: CDM type of a column stored as text -> what its values must be, and the fix.
 _TEXT_FIX = {
-    "date": ("a date", "write {c} as ISO dates (YYYY-MM-DD), or store the column as DATE"),
-    "int64": ("a whole number", "give {c} as whole numbers (the OMOP CDM type)"),
+    "date": ("a date", "write {c} as ISO dates (YYYY-MM-DD), or store the column as DATE; "
+                       "leave a missing value empty (not NULL or NA as text)"),
+    "int64": ("a whole number", "give {c} as whole numbers (the OMOP CDM type); leave a "
+                                "missing value empty (not NULL or NA as text)"),
     "float64": ("a number",
-                "give {c} as numbers only (a text result belongs in value_source_value)"),
+                "give {c} as numbers only (a text result belongs in value_source_value); "
+                "leave a missing value empty (not NULL or NA as text)"),
 }  # fmt: skip
 
 
