@@ -56,31 +56,40 @@ def _line_rows(c, final: ibis.Table, members, rules: Rules) -> ibis.Table:
     win = rules.get("lines", "regimen_window_days")
     st = c.adm.filter(c.adm.role == "steroid")
     dl = f.filter((f.kind == "drug") | f.maintenance)
+    steroid = _with_drug_lines(st, dl, win).select(
+        Col.PATIENT_ID, Col.LINE, "row", table=ibis.literal("administrations"),
+        role=ibis.literal("steroid with the line"))  # fmt: skip
+    return drug.union(steroid).union(_bundle_rows(c, f, _bridging_steroids(c, st, dl, win)))
+
+
+def _with_drug_lines(st: ibis.Table, dl: ibis.Table, win: int) -> ibis.Table:
+    """Steroid rows ``st`` joined to the drug lines ``dl`` they are given with: from the line's
+    start to ``win`` days after its end, before the next line."""
     sj = st.join(dl, [st.patient_id == dl.patient_id, st.date >= dl.start_date,
                       st.date <= dl.end_date + ibis.interval(days=win)])  # fmt: skip
-    sj = sj.filter(sj.next_start.isnull() | (sj.date < sj.next_start))
-    steroid = sj.select(Col.PATIENT_ID, Col.LINE, "row", table=ibis.literal("administrations"),
-                        role=ibis.literal("steroid with the line"))  # fmt: skip
-    bridging = _bridging_steroids(c, st, steroid.select("row"), win)
-    return drug.union(steroid).union(_bundle_rows(c, f, bridging))
+    return sj.filter(sj.next_start.isnull() | (sj.date < sj.next_start))
 
 
-def _bridging_steroids(c, st: ibis.Table, claimed: ibis.Table, win: int) -> ibis.Table:
+def _bridging_steroids(c, st: ibis.Table, dl: ibis.Table, win: int) -> ibis.Table:
     """Steroids given with a CAR T's bridging therapy (from its first bridging drug to the
     regimen window after its last, before the infusion), not already with a drug line: part
     of the CAR-T bundle as the bridging drugs are, where they were listed as "steroid given
-    alone" (found by hand-made OMOP cases written independently of the code, 2026-12-04)."""
+    alone" (found by hand-made OMOP cases written independently of the code, 2026-12-04).
+    Computed from the few bridging rows and their patients' steroids, never over every
+    administration."""
     bm = c.adm_members.filter(c.adm_members.role == "bridging").select("row", "bundle_date",
                                                                         "is_index")  # fmt: skip
-    bd = bm.join(c.adm.select("row", Col.PATIENT_ID, "date").distinct(), "row")
+    bd = c.adm.select("row", Col.PATIENT_ID, "date").semi_join(bm, "row").distinct()
+    bd = bd.join(bm, "row")
     span = bd.group_by([Col.PATIENT_ID, "bundle_date", "is_index"]).aggregate(
         _first=bd.date.min(), _last=bd.date.max())  # fmt: skip
-    s = st.select("row", Col.PATIENT_ID, "date").distinct()
+    s = st.select("row", Col.PATIENT_ID, "date").semi_join(span, Col.PATIENT_ID).distinct()
     j = s.join(span, [s.patient_id == span.patient_id, s.date >= span._first,
                       s.date <= span._last + ibis.interval(days=win),
                       s.date < span.bundle_date])  # fmt: skip
-    j = j.anti_join(claimed, "row")
-    return j.select(s.patient_id, "row", "bundle_date", "is_index",
+    j = j.select(s.patient_id, "row", "date", "bundle_date", "is_index")
+    j = j.anti_join(_with_drug_lines(j, dl, win).select("row"), "row")
+    return j.select(Col.PATIENT_ID, "row", "bundle_date", "is_index",
                     table=ibis.literal("administrations"),
                     role=ibis.literal("steroid with the bridging therapy")).distinct()  # fmt: skip
 
