@@ -49,6 +49,7 @@ import pyarrow.compute as pc
 
 from aftercar.derive.omop.concepts import COVARIATES, Concepts
 from aftercar.derive.omop.mapping import lookup
+from aftercar.derive.raw.labs import case_folded
 from aftercar.schema import Col
 
 #: OMOP table -> (row id, concept, date column; whether it has value columns).
@@ -89,19 +90,13 @@ def _rows(t: ibis.Table, name: str) -> ibis.Table:
 
 
 def _lab_units(con) -> ibis.Table:
-    """``_lab, _lab_unit, _factor`` with the unit in lower case: a unit is read whatever its
-    case (``MG/L`` as ``mg/L``), as the M-protein and light-chain units are
-    (:mod:`aftercar.derive.raw.labs`). Two spellings of one unit that differ only in case
-    must have one factor (checked here: the ISS units do)."""
-    folded: dict[tuple[str, str], float] = {}
-    for lab, units in LAB_UNITS.items():
-        for u, f in units.items():
-            if folded.setdefault((lab, u.lower()), f) != f:
-                raise ValueError(f"iss.toml [units.{lab}]: {u!r} differs from another "
-                                 "spelling of its unit only in case, with another factor")
-    rows = [(lab, u, f) for (lab, u), f in folded.items()]
-    t = pa.table({"_lab": [r[0] for r in rows], "_lab_unit": [r[1] for r in rows],
-                  "_factor": pa.array([r[2] for r in rows], pa.float64())})  # fmt: skip
+    """``_lab, _lab_unit, _factor``: each ISS lab's units, and their lower-case texts as the
+    M-protein and light-chain units are read (:func:`aftercar.derive.raw.labs.case_folded`:
+    ``MG/L`` as ``mg/L``)."""
+    folded = case_folded({(lab, u): f for lab, units in LAB_UNITS.items()
+                          for u, f in units.items()})  # fmt: skip
+    t = pa.table({"_lab": [k[0] for k in folded], "_lab_unit": [k[1] for k in folded],
+                  "_factor": pa.array(list(folded.values()), pa.float64())})  # fmt: skip
     return lookup(con, "cov_lab_units", t)
 
 
@@ -128,9 +123,14 @@ def _evidence(con, tables, persons: ibis.Table, concepts: Concepts) -> ibis.Tabl
                                                                  _utext="text")
     ev = ev.left_join(units, ev.ucid == units._uid)
     ev = ev.mutate(_unit=ibis.coalesce(ev._utext, ev.usrc.strip()))
-    lab = _lab_units(con)
-    ev = ev.left_join(lab, (ev.value == lab._lab) & (ev._unit.lower() == lab._lab_unit))
-    return ev.drop("_aid", "_vid", "_uid", "_utext", "_lab", "_lab_unit")
+    lab = _lab_units(con)  # the unit as written, else in lower case (as normalise_labs)
+    ev = ev.left_join(lab, (ev.value == lab._lab) & (ev._unit == lab._lab_unit))
+    low = lab.select(_llab=lab._lab, _lunit=lab._lab_unit, _lfactor=lab._factor)
+    ev = ev.left_join(low, (ev.value == low._llab) & (ev._unit.lower() == low._lunit)
+                      & ev._factor.isnull())  # fmt: skip
+    ev = ev.mutate(_factor=ibis.coalesce(ev._factor, ev._lfactor))
+    return ev.drop("_aid", "_vid", "_uid", "_utext", "_lab", "_lab_unit", "_llab", "_lunit",
+                   "_lfactor")
 
 
 def _readings(ev: ibis.Table) -> ibis.Table:

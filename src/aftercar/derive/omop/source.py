@@ -193,14 +193,16 @@ def list_tables(con, database: str) -> set[str]:
         return {r[0] for r in rows}
 
 
+def table_names(con, database: str) -> dict[str, str]:
+    """``{lower-case name: name}`` of the tables of ``database``: OMOP names are lower case,
+    DuckDB's are case-insensitive and some DDLs (the OHDSI one) write them in upper case."""
+    return {t.lower(): t for t in sorted(list_tables(con, database))}
+
+
 def _from_database(con, database: str) -> dict[str, ibis.Table]:
-    have = list_tables(con, database)
-    have_lower = {t.lower(): t for t in have}
-    out = {}
-    for name in (*REQUIRED, *OPTIONAL):
-        if name in have_lower:
-            out[name] = con.table(have_lower[name], database=database)
-    return out
+    have = table_names(con, database)
+    return {name: con.table(have[name], database=database)
+            for name in (*REQUIRED, *OPTIONAL) if name in have}  # fmt: skip
 
 
 def _attach(con, path: Path, schema: str | None) -> dict[str, ibis.Table]:
@@ -734,4 +736,4 @@ def _end_before_start(de: ibis.Table, label: str) -> list[Problem]:
 
 
 __all__ = ["OPTIONAL", "PRIMARY_IDS", "REQUIRED", "Scope", "check_rows", "check_tables",
-           "close_source", "list_tables", "open_source"]  # fmt: skip
+           "close_source", "list_tables", "open_source", "table_names"]  # fmt: skip

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 from aftercar.derive.omop.concepts import Concepts
 from aftercar.derive.omop.derive import OmopDerivation
 from aftercar.derive.omop.episodes import EPISODE_SCHEMA, EVENT_SCHEMA, build_episodes
-from aftercar.derive.omop.source import list_tables
+from aftercar.derive.omop.source import table_names
 from aftercar.derive.raw.write import write_derivation
 from aftercar.errors import InputError
 from aftercar.schema import PROVENANCE_FILE
@@ -34,9 +34,8 @@ def episode_tables(d: OmopDerivation, first_id: int = 1) -> tuple[pa.Table, pa.T
 
 
 def _table(con, db: str, name: str) -> str | None:
-    """The name ``db`` gives its table ``name`` (DuckDB's names are case-insensitive: the
-    OHDSI DDL creates ``EPISODE``), ``None`` without one."""
-    return next((t for t in sorted(list_tables(con, db)) if t.lower() == name), None)
+    """The name ``db`` gives its table ``name`` (the OHDSI DDL creates ``EPISODE``)."""
+    return table_names(con, db).get(name)
 
 
 def first_episode_id(con, database: Path, schema: str | None, concepts: Concepts) -> int:

@@ -39,14 +39,14 @@ def _lookups(con, rules: Rules) -> tuple[ibis.Table, ibis.Table]:
     tests = rules.test_names()
     t = pa.table({"test_key": list(tests), "param": list(tests.values()),
                   "family": [FAMILY[p] for p in tests.values()]})  # fmt: skip
-    u = _case_folded(rules.unit_factors())
+    u = case_folded(rules.unit_factors())
     units = pa.table({"family": [k[0] for k in u], "unit": [k[1] for k in u],
                       "factor": list(u.values())})  # fmt: skip
     return (con.create_table("_test_lookup", t, overwrite=True),
             con.create_table("_unit_lookup", units, overwrite=True))  # fmt: skip
 
 
-def _case_folded(units: dict[tuple[str, str], float]) -> dict[tuple[str, str], float]:
+def case_folded(units: dict[tuple[str, str], float]) -> dict[tuple[str, str], float]:
     """``units`` plus each unit's lower-case text (``G/DL`` is read as ``g/dL``), unless two
     units that differ only in case have different factors (those match exactly only)."""
     folded: dict[tuple[str, str], set[float]] = {}
