@@ -90,7 +90,7 @@ def build_cases() -> RawBuilder:
     _bundle_cases(b)
     _imwg_cases(b)
     _imwg_more(b)
-    _imwg_thresholds(b)
+    imwg_thresholds(b)
     span_cases(b)
     return b
 
@@ -219,16 +219,7 @@ def _bundle_cases(b: RawBuilder) -> None:
     b.procedure(p, 240, "CAR-T cell infusion")
     b.drug(p, "ABECMA 450 x10^6 CAR+ cells IV", [240])
     b.drug(p, "POMALYST 4 mg PO", weekly(400, 3))
-    # the same with Vd as bridging: the dexamethasone given with it belongs to the CAR-T line
-    # (listed as "steroid given alone" before 2026-12-04); dexamethasone alone later does not
-    p = b.patient("cart_vd")
-    b.drug(p, "KYPROLIS 56 mg/m2 IV", weekly(100, 4))
-    b.procedure(p, 200, "apheresis (leukapheresis)")
-    b.drug(p, "VELCADE 1.3 mg/m2 SC", [215, 218, 222])
-    b.drug(p, "dexamethasone 20 mg PO", [215, 216, 218, 219, 222])
-    b.procedure(p, 240, "CAR-T cell infusion")
-    b.drug(p, "ABECMA 450 x10^6 CAR+ cells IV", [240])
-    b.drug(p, "dexamethasone 20 mg PO", [300])
+    bridging_case(b)
     # high-dose melphalan + autologous transplant = one line; a second within 180 days: tandem
     p = b.patient("asct")
     b.drug(p, "MELPHALAN 200 mg/m2 IV", [98])
@@ -441,7 +432,21 @@ def _imwg_more(b: RawBuilder) -> None:
     b.drug(p, "TALVEY 0.4 mg/kg SC", weekly(200, 3))
 
 
-def _imwg_thresholds(b: RawBuilder) -> None:
+def bridging_case(b: RawBuilder) -> None:
+    """A salvage CAR T with Vd as bridging: the dexamethasone given with it belongs to the
+    CAR-T line (listed as "steroid given alone" before 2026-12-04); dexamethasone alone
+    later does not."""
+    p = b.patient("cart_vd")
+    b.drug(p, "KYPROLIS 56 mg/m2 IV", weekly(100, 4))
+    b.procedure(p, 200, "apheresis (leukapheresis)")
+    b.drug(p, "VELCADE 1.3 mg/m2 SC", [215, 218, 222])
+    b.drug(p, "dexamethasone 20 mg PO", [215, 216, 218, 219, 222])
+    b.procedure(p, 240, "CAR-T cell infusion")
+    b.drug(p, "ABECMA 450 x10^6 CAR+ cells IV", [240])
+    b.drug(p, "dexamethasone 20 mg PO", [300])
+
+
+def imwg_thresholds(b: RawBuilder) -> None:
     """Values exactly on an IMWG threshold meet it, though their float difference or ratio
     falls a rounding short (0.7 - 0.2 = 0.49999999999999994; found by hand-made OMOP cases
     written independently of the code, 2026-12-04)."""
