@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from aftercar.errors import InputError
+from aftercar.io.csv_out import write_csv
 from aftercar.io.dictionary import TABLES, columns
 from aftercar.io.safe_text import neutralise_table
 from aftercar.schema import Col
@@ -138,7 +138,7 @@ def write_cohort(
     written: Sequence[Path] = [out / f"{prefix}{name}.{format}" for name in TABLES]
     for name, path in zip(TABLES, written, strict=True):
         if format == "csv":
-            pacsv.write_csv(neutralise_table(tables[name]), path)
+            write_csv(neutralise_table(tables[name]), path)
         else:
             pq.write_table(tables[name], path)
     return tuple(written)

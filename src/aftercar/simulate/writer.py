@@ -19,6 +19,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from aftercar.errors import InputError
+from aftercar.io.csv_out import append_csv
 from aftercar.schema import PROVENANCE_FILE
 from aftercar.simulate.cohort import SimulatedCohort, iter_chunks, simulate_cohort
 from aftercar.simulate.params import SimulationParams
@@ -41,7 +42,10 @@ class _TableSink:
             )
 
     def write(self, table: pa.Table) -> None:
-        self._writer.write_table(table)
+        if isinstance(self._writer, pacsv.CSVWriter):
+            append_csv(self._writer, table)
+        else:
+            self._writer.write_table(table)
 
     def close(self) -> None:
         self._writer.close()

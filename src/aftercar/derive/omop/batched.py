@@ -75,6 +75,7 @@ from aftercar.derive.omop.source import close_source, open_source
 from aftercar.derive.omop.write import check_episode_target, episode_tables, synthetic_marker
 from aftercar.derive.raw.rules import Rules, load_rules
 from aftercar.io import cohort_arrow, neutralise_table, write_cohort
+from aftercar.io.csv_out import append_csv, write_csv
 
 #: Persons per batch by default (``aftercar derive --omop --batch-persons``). Peak memory
 #: follows the batch: 1.69 / 2.68 / 3.72 / 7.73 GiB for 5,000 / 10,000 / 20,000 / 50,000
@@ -294,7 +295,10 @@ class _Sink:
         self.write(empty)
 
     def write(self, table: pa.Table) -> None:
-        self.writer.write_table(neutralise_table(table) if self.csv else table)
+        if self.csv:
+            append_csv(self.writer, neutralise_table(table))
+        else:
+            self.writer.write_table(table)
         self.rows += table.num_rows
 
     def close(self) -> Path:
@@ -554,7 +558,7 @@ def _finish(o: _Run, run: BatchedRun, parts: dict[str, list[Path]], output: Path
         if ext == "parquet":
             pq.write_table(run.steps, steps_path)
         else:
-            pacsv.write_csv(run.steps, steps_path)
+            write_csv(run.steps, steps_path)
         written += [steps_path, *synthetic_marker(o.source, output)]
         if o.episodes:
             src = Path(o.source)

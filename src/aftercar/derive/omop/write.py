@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from aftercar.derive.omop.concepts import Concepts
@@ -16,6 +15,7 @@ from aftercar.derive.omop.episodes import EPISODE_SCHEMA, EVENT_SCHEMA, build_ep
 from aftercar.derive.omop.source import table_names
 from aftercar.derive.raw.write import write_derivation
 from aftercar.errors import InputError
+from aftercar.io.csv_out import write_csv
 from aftercar.schema import PROVENANCE_FILE
 
 
@@ -23,7 +23,7 @@ def _write(table: pa.Table, path: Path) -> Path:
     if path.suffix == ".parquet":
         pq.write_table(table, path)
     else:
-        pacsv.write_csv(table, path)
+        write_csv(table, path)
     return path
 
 
