@@ -617,3 +617,21 @@ def test_null_written_as_text_is_named_with_the_fix_to_leave_it_empty(tmp_path):
     text = _open_error(src)
     assert "death.csv" in text and "'NA'" in text
     assert "leave a missing value empty (not NULL or NA as text)" in text
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_csv_table_that_is_not_utf8_is_named_at_its_line_and_column(tmp_path, capsys, gz):
+    import gzip
+
+    src, _ = _instance(tmp_path / "omop", "csv")
+    rows = (src / "drug_exposure.csv").read_bytes().split(b"\n")
+    rows[3] = rows[3].replace(b'"', b'"\xe9', 1)  # a Latin-1 e-acute in drug_source_value
+    data = b"\n".join(rows)
+    (src / "drug_exposure.csv").unlink()
+    name = "drug_exposure.csv.gz" if gz else "drug_exposure.csv"
+    (src / name).write_bytes(gzip.compress(data) if gz else data)
+    assert main(["derive", "--omop", str(src), "-o", str(tmp_path / "o")]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"{name}, row 4, column 'drug_source_value'" in err
+    assert "byte 0xE9" in err and "\\xe9" in err and "'CSV UTF-8'" in err
+    assert "Traceback" not in err

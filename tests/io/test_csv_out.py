@@ -56,8 +56,12 @@ def test_append_csv_one_header(tmp_path):
 def test_cohort_whose_lines_start_with_an_empty_chunk(tmp_path):
     params = {
         "cohort": {"chunk_size": 7, "no_salvage_prob": 0.5},
-        "course": {"continue_prob": 0.0, "switch_prob": 0.0, "ne_prob": 0.0,
-                   "lost_hazard_per_month": 0.125},  # fmt: skip
+        "course": {
+            "continue_prob": 0.0,
+            "switch_prob": 0.0,
+            "ne_prob": 0.0,
+            "lost_hazard_per_month": 0.125,
+        },
         "relapse": {"early_prob": 0.0},
     }
     cohort = simulate_cohort(8, seed=4269086601, params=params)

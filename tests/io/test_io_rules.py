@@ -794,7 +794,9 @@ def test_non_utf8_csv(tmp_path):
     (tmp_path / "lines.csv").write_bytes("patient_id,line\nP\xe9,1\n".encode("latin-1"))
     report = validate_cohort(tmp_path)
     assert [(p.file, p.rule) for p in report.problems] == [("lines.csv", "unreadable_file")]
-    assert report.problems[0].hint == "save it as 'CSV UTF-8' from your spreadsheet program"
+    problem = report.problems[0]
+    assert (problem.row, problem.column, problem.value) == (2, "patient_id", "P\\xe9,1")
+    assert "'CSV UTF-8'" in problem.hint
 
 
 @pytest.mark.parametrize(

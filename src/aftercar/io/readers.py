@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 from aftercar.errors import CohortError, Problem
 from aftercar.io.cells import string_array
 from aftercar.io.dictionary import TABLES, normalize_name
+from aftercar.io.encoding import utf8_problem
 from aftercar.io.safe_text import restore_formula_text
 
 TABULAR_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -285,9 +286,11 @@ def _read_csv(path: Path) -> RawTable:
     except pd.errors.EmptyDataError:
         grid = pd.DataFrame()
     except UnicodeDecodeError as exc:
+        where = utf8_problem(path, label, "unreadable_file")  # line, column and text
         raise CohortError(
             [
-                _problem(
+                where
+                or _problem(
                     label,
                     f"the file is not UTF-8 text ({exc.reason})",
                     "save it as 'CSV UTF-8' from your spreadsheet program",

@@ -18,6 +18,7 @@ import ibis
 
 from aftercar.derive.raw.events import MAX_ROW
 from aftercar.errors import CohortError, Problem
+from aftercar.io.encoding import utf8_problem
 from aftercar.schema import Col
 
 #: Table -> columns aftercar reads (OMOP CDM 5.4 names). Vocabulary tables, ``care_site``
@@ -164,11 +165,17 @@ def _parquet_args(con, f: Path) -> tuple[str | list[str], dict]:
     return str(f), {}
 
 
-def _from_folder(con, folder: Path) -> tuple[dict[str, ibis.Table], dict[str, Path]]:
+def _from_folder(con, folder: Path, text: bool) -> tuple[dict[str, ibis.Table], dict[str, Path]]:
+    """The tables of a folder; ``text``: first check that every CSV file is UTF-8 (DuckDB's
+    own error can quote the line before the culprit; Spark reads the bytes as U+FFFD)."""
     files = {n: f for n in (*REQUIRED, *OPTIONAL) if (f := _file_of(folder, n)) is not None}
     empty = [p for n, f in files.items() if (p := _empty_file(f, n)) is not None]
     if empty:
         raise CohortError(empty, f"{folder}: {len(empty)} empty OMOP table file(s)")
+    if text:
+        bad = [p for f in files.values() if _is_csv(f) and (p := utf8_problem(f, str(f)))]
+        if bad:
+            raise CohortError(bad, f"{folder}: {len(bad)} OMOP table file(s) not UTF-8 text")
     out = {}
     for name, f in files.items():
         if _is_csv(f):
@@ -273,7 +280,7 @@ def open_source(con, source: str | Path, schema: str | None = None, *, checked: 
     if getattr(con, "name", None) == "duckdb":  # a zone-aware timestamp's date: in UTC, as
         con.raw_sql("SET TimeZone = 'UTC'")  # on Spark, whatever the machine's zone
     if path.is_dir():
-        (tables, files), where = _from_folder(con, path), str(path)
+        (tables, files), where = _from_folder(con, path, not checked), str(path)
     elif path.is_file():
         _duckdb_file(path)
         tables, where = _attach(con, path, schema), str(path)
