@@ -12,6 +12,7 @@ import datetime as dt
 import duckdb
 import ibis
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
@@ -635,3 +636,26 @@ def test_a_csv_table_that_is_not_utf8_is_named_at_its_line_and_column(tmp_path, 
     assert f"{name}, row 4, column 'drug_source_value'" in err
     assert "byte 0xE9" in err and "\\xe9" in err and "'CSV UTF-8'" in err
     assert "Traceback" not in err
+
+
+def test_a_person_given_by_two_person_rows_is_named_in_its_file(tmp_path, capsys):
+    # person 1 has myeloma: two rows would count the patient twice; person 3 has none,
+    # so their repeated row is neither read nor an error
+    def copy(person_id: int) -> pa.Table:
+        t = tables()["person"]
+        row = t.filter(pc.equal(t["person_id"], person_id))
+        assert row.num_rows == 1
+        return row
+
+    person = pa.concat_tables([tables()["person"], copy(3)])
+    src, local = _instance(tmp_path / "omop", "csv", person=person)
+    code, err = _derive(src, local, tmp_path / "ok", capsys)
+    assert code == 0, err
+    person = pa.concat_tables([person, copy(1)])
+    (src / "person.csv").unlink()
+    pacsv.write_csv(person, src / "person.csv")
+    code, err = _derive(src, local, tmp_path / "out", capsys)
+    err = " ".join(err.split())
+    assert code == 2
+    assert f"{src / 'person.csv'}, column 'person_id': 2 person rows have this person_id " \
+        "(value: '1')" in err  # fmt: skip

@@ -25,7 +25,7 @@ import ibis
 from aftercar.derive.omop import covariates, mapping
 from aftercar.derive.omop.concepts import Concepts
 from aftercar.derive.omop.mapping import OmopRaw
-from aftercar.derive.omop.source import PRIMARY_IDS, Scope
+from aftercar.derive.omop.source import PRIMARY_IDS, Scope, repeated_persons
 from aftercar.derive.raw.rules import Rules
 from aftercar.errors import CohortError, Problem
 from aftercar.schema import Col
@@ -115,15 +115,10 @@ def _follow_up(tables) -> tuple[ibis.Table, ibis.Table]:
 
 def _unique_persons(persons: ibis.Table) -> None:
     """Stop on a ``person_id`` given by more than one ``person`` row (of a person with
-    myeloma): every record of that person would be joined to each of them (the patient
-    counted several times)."""
-    n = persons.group_by("person_id").aggregate(_n=persons.count())
-    dup = n.filter(n._n > 1).order_by("person_id").limit(10).to_pyarrow().to_pylist()
-    if dup:
-        problems = [Problem("person", None, "person_id", str(r["person_id"]),
-                            f"{r['_n']} person rows have this person_id",
-                            "keep one person row per person_id (the CDM primary key)")
-                    for r in dup]  # fmt: skip
+    myeloma), for tables that did not pass :func:`~.source.check_rows`, which names the
+    file (:func:`~.source.repeated_persons`)."""
+    problems = repeated_persons(persons, "person")
+    if problems:
         raise CohortError(problems, "person_id is not unique in the OMOP person table")
 
 

@@ -550,7 +550,8 @@ def check_rows(tables: dict[str, ibis.Table], labels: dict[str, str],
                persons: ibis.Table | None = None) -> None:  # fmt: skip
     """Raise :class:`CohortError` naming each row aftercar cannot use as the CDM defines it.
 
-    An empty ``person`` table or a ``person`` row without ``person_id``; a missing or
+    An empty ``person`` table, a ``person`` row without ``person_id`` or two rows with one
+    (:func:`repeated_persons`); a missing or
     repeated primary id of ``drug_exposure``,
     ``procedure_occurrence`` or ``measurement`` (the audit names rows by it); two
     ``death`` dates of one person; a ``drug_exposure_end_date`` before its start; an
@@ -574,6 +575,7 @@ def check_rows(tables: dict[str, ibis.Table], labels: dict[str, str],
                           "the OMOP person table is empty")  # fmt: skip
     scoped = _scoped(tables, persons)
     problems = _person_without_id(tables["person"], labels["person"])
+    problems += repeated_persons(tables["person"], labels["person"], persons)
     for name, col in PRIMARY_IDS.items():
         named = None if scoped is tables else scoped[name]
         problems += _primary_id(tables[name], col, labels[name], named)
@@ -685,6 +687,23 @@ def _person_without_id(pe: ibis.Table, label: str) -> list[Problem]:
     return [Problem(label, None, "person_id", None, f"{n} person row(s) have no person_id",
                     "give every person row its person_id (the CDM primary key), or remove "
                     "the row")]  # fmt: skip
+
+
+def repeated_persons(pe: ibis.Table, label: str,
+                     persons: ibis.Table | None = None) -> list[Problem]:  # fmt: skip
+    """A ``person_id`` given by more than one ``person`` row (``persons``: of these persons
+    only, those whose rows are read): every record of that person would be joined to each
+    of them, the patient counted several times. A few ids are quoted."""
+    if persons is not None:
+        pe = pe.semi_join(persons.select(person_id=persons.person_id.cast("int64")).distinct(),
+                          "person_id")  # fmt: skip
+    pe = pe.filter(pe.person_id.notnull())
+    n = pe.group_by("person_id").aggregate(_n=pe.count())
+    dup = n.filter(n._n > 1).order_by("person_id").limit(_EXAMPLES).to_pyarrow().to_pylist()
+    return [Problem(label, None, "person_id", str(r["person_id"]),
+                    f"{r['_n']} person rows have this person_id",
+                    "keep one person row per person_id (the CDM primary key)")
+            for r in dup]  # fmt: skip
 
 
 def _primary_id(t: ibis.Table, col: str, label: str,
