@@ -139,6 +139,7 @@ def test_immunofixation_given_as_a_number_names_the_row_and_its_number(tmp_path,
     assert main(["derive", "--omop", str(src), "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "POSITIVE or NEGATIVE" in err and "(measurement_id 999)" in err
+    assert "measurement, row" not in err  # an id, not the file's line 999
     assert "value_as_number" in err and "1.0" in err
 
 

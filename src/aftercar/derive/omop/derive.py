@@ -84,7 +84,8 @@ def _lab_check(norm: ibis.Table) -> None:
                "[units] of the rules" if unit else "give value_as_number (or a POSITIVE / "
                "NEGATIVE value_as_concept_id for immunofixation)")  # fmt: skip
         value = r["unit"] if unit else r["text"]
-        problems.append(Problem("measurement", r["row"], col, None if value is None else str(value),
+        # row None: the id is no line number of the file, so the message names it as the id
+        problems.append(Problem("measurement", None, col, None if value is None else str(value),
                                 f"{r['test']}: {r['problem']} (measurement_id {r['row']})", fix))
     if problems:
         raise CohortError(problems, f"{len(problems)}{'+' if len(rows) > _MAX_LISTED else ''} "
