@@ -30,8 +30,11 @@ hundred) through the vocabulary, as :mod:`aftercar.derive.raw.classify` does.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from dataclasses import dataclass
+from importlib import resources
 
 import ibis
 import pyarrow as pa
@@ -43,12 +46,21 @@ from aftercar.derive.raw.rules import Rules
 from aftercar.schema import Col
 from aftercar.vocab import default_vocabulary, parse_regimen
 
-#: OMOP gender concepts -> the curated ``sex`` text (OMOP Gender vocabulary).
-SEX_CONCEPTS = ((8507, "M"), (8532, "F"))
+
+def _sex_rows(kind: str) -> tuple[tuple, ...]:
+    text = resources.files("aftercar.data").joinpath("omop/sex.csv").read_text("utf-8")
+    rows = [r for r in csv.DictReader(io.StringIO(text)) if r["kind"] == kind]
+    return tuple((int(r["key"]) if kind == "concept" else r["key"], r["sex"]) for r in rows)
+
+
+#: OMOP gender concepts -> the curated ``sex`` text (``data/omop/sex.csv``, OMOP Gender
+#: vocabulary).
+SEX_CONCEPTS = _sex_rows("concept")
 #: ``gender_source_value`` (trimmed, lower case) read when ``gender_concept_id`` is not one
 #: of :data:`SEX_CONCEPTS`: the spellings of male and female as the same codes, so that
-#: one sex is one level of Table 1 and the Cox models; other values are kept as written.
-SEX_SOURCE_VALUES = (("m", "M"), ("male", "M"), ("f", "F"), ("female", "F"))
+#: one sex is one level of Table 1 and the Cox models; other values are kept as written
+#: (``data/omop/sex.csv``).
+SEX_SOURCE_VALUES = _sex_rows("source_value")
 _PREMED = " (premedication)"
 
 
