@@ -659,3 +659,34 @@ def test_a_person_given_by_two_person_rows_is_named_in_its_file(tmp_path, capsys
     assert code == 2
     assert f"{src / 'person.csv'}, column 'person_id': 2 person rows have this person_id " \
         "(value: '1')" in err  # fmt: skip
+
+
+@pytest.mark.slow  # a Spark session and one derivation: about a minute
+def test_spark_reads_the_parts_folders_duckdb_reads(tmp_path):
+    """A Hive-partitioned ``drug_exposure/`` with an unfinished write (``_temporary/``), a
+    hidden folder, ``_SUCCESS`` and a non-partition subfolder: Spark derives what DuckDB
+    derives (the DuckDB reader skips exactly what Spark skips)."""
+    from aftercar.backends import connect, unavailable
+    from aftercar.backends.spark import SMALL_DATA_CONFIG
+
+    reason = unavailable("spark")
+    if reason:
+        pytest.skip(reason)
+    src, local = _instance(tmp_path / "omop")
+    de = tables()["drug_exposure"]
+    (src / "drug_exposure.parquet").unlink()
+    years = pa.array([d.year for d in de["drug_exposure_start_date"].to_pylist()])
+    for year in sorted(set(years.to_pylist())):
+        part = src / "drug_exposure" / f"year={year}" / "part-0.parquet"
+        part.parent.mkdir(parents=True)
+        pq.write_table(de.filter(pc.equal(years, year)), part)
+    for junk in ("_temporary/0/part-0.parquet", ".hidden/part-0.parquet"):
+        (src / "drug_exposure" / junk).parent.mkdir(parents=True)
+        pq.write_table(de, src / "drug_exposure" / junk)
+    (src / "drug_exposure" / "_SUCCESS").write_bytes(b"")
+    ref = derive_omop(src, concepts=local).result
+    got = derive_omop(src, concepts=local, con=connect("spark", config=SMALL_DATA_CONFIG)).result
+    assert ref.lines.num_rows == 2 and ref.patients.num_rows == 1
+    for name in ("patients", "lines"):
+        a, b = getattr(ref, name), getattr(got, name)
+        assert b.select(a.column_names).cast(a.schema).to_pylist() == a.to_pylist(), name
