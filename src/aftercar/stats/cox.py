@@ -334,8 +334,9 @@ def _newton(design, *, eps: float, iter_max: int, toler_chol: float) -> _Fit:
     raise ConvergenceError(
         f"cox_ph did not converge in {iter_max} Newton-Raphson iterations "
         f"(last log-likelihood {best:.6g}; R would warn 'Ran out of iterations'). "
-        "Fix: check for a covariate that separates events from non-events (monotone "
-        "likelihood), rescale extreme covariates, or raise iter_max."
+        "Fix: check that the data hold enough subjects and events for the model, and for "
+        "a covariate that separates events from non-events (monotone likelihood); rescale "
+        "extreme covariates, or raise iter_max."
     )
 
 
@@ -519,7 +520,8 @@ def _assemble(fit, design, inp, means, scale, *, ties, conf_level, ctl: CoxContr
     singular = (np.diag(var) == 0) if fit.rank < p else np.zeros(p, dtype=bool)
     if singular.any():
         warnings.warn(
-            "cox_ph: the covariates are collinear (X matrix deemed singular); coefficient(s) "
+            "cox_ph: a covariate is constant or the covariates are collinear (X matrix "
+            "deemed singular); coefficient(s) "
             f"{[n for n, s in zip(inp.names, singular, strict=True) if s]} set to NaN as R's NA.",
             StatisticalWarning,
             stacklevel=3,
