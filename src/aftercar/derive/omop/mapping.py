@@ -50,7 +50,7 @@ from aftercar.vocab import default_vocabulary, parse_regimen
 def _sex_rows(kind: str) -> tuple[tuple, ...]:
     text = resources.files("aftercar.data").joinpath("omop/sex.csv").read_text("utf-8")
     rows = [r for r in csv.DictReader(io.StringIO(text)) if r["kind"] == kind]
-    return tuple((int(r["key"]) if kind == "concept" else r["key"], r["sex"]) for r in rows)
+    return tuple((int(r["key"]) if kind == "concept" else r["key"], r[Col.SEX]) for r in rows)
 
 
 #: OMOP gender concepts -> the curated ``sex`` text (``data/omop/sex.csv``, OMOP Gender
