@@ -14,14 +14,16 @@ so a written cohort reads back unchanged. Parquet keeps text exactly as given.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from aftercar.errors import InputError
+from aftercar.errors import CohortError, InputError, Problem
 from aftercar.io.csv_out import write_csv
 from aftercar.io.dictionary import TABLES, columns
 from aftercar.io.safe_text import neutralise_table
@@ -80,7 +82,39 @@ def _cast(col: pa.ChunkedArray, target: pa.DataType, table: str, name: str) -> p
         ) from None
 
 
+#: Characters an xlsx file (XML 1.0) cannot hold: C0 controls but tab, newline and return.
+_NOT_XML = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
+
+
+def _shown(text: str) -> str:
+    """``text`` with its control characters written as ``\\xNN`` (a few cells, not rows)."""
+    return re.sub("[\\x00-\\x1f]", lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _not_in_xlsx(tables: dict[str, pa.Table], path: Path) -> list[Problem]:
+    """Text cells holding a control character an xlsx file cannot store (openpyxl refuses
+    them): named by sheet, row (as the sheet would number it) and column, a few per column."""
+    problems = []
+    for name, table in tables.items():
+        for field in table.schema:
+            if not (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
+                continue
+            hit = pc.fill_null(pc.match_substring_regex(table[field.name], _NOT_XML), False)
+            for i in pc.indices_nonzero(hit).to_pylist()[:3]:
+                value = table[field.name][i].as_py()
+                problems.append(Problem(
+                    f"{path.name}:{name}", i + 2, field.name, _shown(value),
+                    "the text holds a control character that an xlsx file cannot store "
+                    f"({', '.join(sorted({f'U+{ord(c):04X}' for c in value if ord(c) < 32}))})",
+                    "remove the character from the input, or write the cohort as csv or parquet",
+                    rule="not_xlsx_text"))  # fmt: skip
+    return problems
+
+
 def _xlsx(tables: dict[str, pa.Table], path: Path) -> None:
+    problems = _not_in_xlsx(tables, path)
+    if problems:
+        raise CohortError(problems, f"{path.name}: text an xlsx file cannot store")
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for name, table in tables.items():
             frame = neutralise_table(table).to_pandas(date_as_object=True)
