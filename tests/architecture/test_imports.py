@@ -178,3 +178,37 @@ def test_the_duckdb_check_sees_an_opened_duckdb(tmp_path):
     p = tmp_path / "m.py"
     p.write_text("import ibis\nimport duckdb\ncon = ibis.duckdb.connect(memory_limit='1GB')\n")
     assert _opens_duckdb(p) == ["line 2: import duckdb", "line 3: ibis.duckdb.connect"]
+
+
+def _writes_csv_directly(path: Path) -> list[str]:
+    """``write_csv`` / ``write_table`` of ``pyarrow.csv`` called outside ``io.csv_out``:
+    on pyarrow 14 a table with an empty record batch gets its header written twice."""
+    hits = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Attribute) and node.attr == "write_csv" and \
+                isinstance(node.value, ast.Name) and node.value.id in {"pacsv", "csv"}:  # fmt: skip
+            hits.append(f"line {node.lineno}: {node.value.id}.write_csv")
+        if isinstance(node, ast.ImportFrom) and node.module == "pyarrow.csv" and \
+                any(a.name == "write_csv" for a in node.names):  # fmt: skip
+            hits.append(f"line {node.lineno}: from pyarrow.csv import write_csv")
+    text = path.read_text(encoding="utf-8")
+    if "CSVWriter(" in text and "append_csv" not in text:
+        hits.append("opens a pyarrow CSVWriter without appending through append_csv")
+    return hits
+
+
+def test_every_csv_is_written_through_csv_out():
+    """One home for CSV output through pyarrow (:mod:`aftercar.io.csv_out`)."""
+    bad = [f"{_module(p)} {hit}" for p in SRC.rglob("*.py")
+           if _module(p) != "aftercar.io.csv_out" for hit in _writes_csv_directly(p)]  # fmt: skip
+    assert bad == []
+
+
+def test_the_csv_check_sees_a_direct_write(tmp_path):
+    p = tmp_path / "m.py"
+    p.write_text("import pyarrow.csv as pacsv\npacsv.write_csv(t, 'x.csv')\n"
+                 "w = pacsv.CSVWriter('y.csv', s)\n")  # fmt: skip
+    assert _writes_csv_directly(p) == [
+        "line 2: pacsv.write_csv",
+        "opens a pyarrow CSVWriter without appending through append_csv",
+    ]

@@ -633,8 +633,8 @@ def test_a_csv_table_that_is_not_utf8_is_named_at_its_line_and_column(tmp_path, 
     (src / name).write_bytes(gzip.compress(data) if gz else data)
     assert main(["derive", "--omop", str(src), "-o", str(tmp_path / "o")]) == 2
     err = " ".join(capsys.readouterr().err.split())
-    assert f"{name}, row 4, column 'drug_source_value'" in err
-    assert "byte 0xE9" in err and "\\xe9" in err and "'CSV UTF-8'" in err
+    assert f"{name}, column 'drug_source_value'" in err
+    assert "byte 0xE9 on line 4" in err and "\\xe9" in err and "'CSV UTF-8'" in err
     assert "Traceback" not in err
 
 

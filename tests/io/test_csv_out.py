@@ -72,3 +72,24 @@ def test_cohort_whose_lines_start_with_an_empty_chunk(tmp_path):
     assert sum(line.startswith('"patient_id"') for line in text) == 1
     report = validate_cohort(tmp_path, today=dt.date(2025, 7, 1))
     assert [str(p) for p in report.problems if p.severity == "error"] == []
+
+
+def test_pyarrow_is_handed_no_empty_batch(tmp_path, monkeypatch):
+    """What the helpers hand to pyarrow, checked on any pyarrow release (the tests above
+    fail only on releases with the bug, such as the lower bound 14)."""
+    handed: list[list[int]] = []
+    real = pacsv.write_csv
+
+    def spy(table, *args, **kwargs):
+        handed.append([b.num_rows for b in table.to_batches()])
+        return real(table, *args, **kwargs)
+
+    monkeypatch.setattr(pacsv, "write_csv", spy)
+    write_csv(_gappy(), tmp_path / "t.csv")
+
+    class Writer:
+        def write_table(self, table):
+            handed.append([b.num_rows for b in table.to_batches()])
+
+    append_csv(Writer(), _gappy())
+    assert handed == [[2, 2], [2, 2]]

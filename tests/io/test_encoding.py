@@ -32,21 +32,44 @@ def test_the_first_bad_byte_is_named_by_line_column_and_text(tmp_path, monkeypat
     path = tmp_path / ("t.csv.gz" if gz else "t.csv")
     path.write_bytes(gzip.compress(data) if gz else data)
     p = utf8_problem(path, "site/t.csv")
-    assert (p.file, p.row, p.column, p.value) == ("site/t.csv", 22, "note", "21;ok;na\\xefve")
-    assert "byte 0xEF" in p.message and p.rule == "not_utf8"
+    assert (p.file, p.row, p.column, p.value) == ("site/t.csv", None, "note", "21;ok;na\\xefve")
+    assert "byte 0xEF on line 22" in p.message and p.rule == "not_utf8"
 
 
 def test_a_character_cut_at_the_end_of_the_file(tmp_path):
     path = tmp_path / "t.csv"
     path.write_bytes(HEADER.encode() + "1;\u20ac".encode()[:-1])
     p = utf8_problem(path)
-    assert (p.row, p.column) == (2, "name")
+    assert (p.column, "on line 2" in p.message) == ("name", True)
 
 
-@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be"])
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32", "utf-16-le"])
 def test_utf16_is_named_as_such(tmp_path, codec):
     path = tmp_path / "t.csv"
-    bom = "\ufeff" if codec.endswith("be") else ""  # "utf-16" writes its own
-    path.write_bytes(bom.encode(codec) + HEADER.encode(codec))
+    bom = "\ufeff" if codec.endswith("be") else ""  # "utf-16"/"utf-32" write their own;
+    path.write_bytes(bom.encode(codec) + HEADER.encode(codec))  # "utf-16-le": none at all
     p = utf8_problem(path)
-    assert p.row is None and "UTF-16" in p.message
+    named = {"utf-16": "UTF-16 (little", "utf-16-be": "UTF-16 (big", "utf-32": "UTF-32 (little",
+             "utf-16-le": "(it holds NUL bytes)"}[codec]  # fmt: skip
+    assert p.row is None and named in p.message
+
+
+def test_a_quoted_value_over_two_lines_gives_the_line_not_a_column(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes(b'a,b,c\n1,"x\ny\xe9",3\n')
+    p = utf8_problem(path)
+    assert p.column is None and "on line 3" in p.message
+
+
+def test_a_cut_gzip_file_is_named_not_a_crash(tmp_path):
+    path = tmp_path / "t.csv.gz"
+    path.write_bytes(gzip.compress((HEADER + _rows(200)).encode())[:-30])
+    p = utf8_problem(path)
+    assert p.rule == "unreadable_file" and "cannot be decompressed" in p.message
+
+
+def test_the_text_shown_holds_the_bad_byte_of_a_long_line(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes(HEADER.encode() + b"1;" + b"x" * 500 + b"\xe9;z\n")
+    p = utf8_problem(path)
+    assert "\\xe9" in p.value and p.value.startswith("...") and p.column == "name"

@@ -795,7 +795,8 @@ def test_non_utf8_csv(tmp_path):
     report = validate_cohort(tmp_path)
     assert [(p.file, p.rule) for p in report.problems] == [("lines.csv", "unreadable_file")]
     problem = report.problems[0]
-    assert (problem.row, problem.column, problem.value) == (2, "patient_id", "P\\xe9,1")
+    assert (problem.row, problem.column, problem.value) == (None, "patient_id", "P\\xe9,1")
+    assert "on line 2" in problem.message
     assert "'CSV UTF-8'" in problem.hint
 
 

@@ -161,9 +161,9 @@ def classify(
 ) -> None:
     """Classify every regimen text of INPUT and write one row per input row."""
     import pyarrow as pa
-    import pyarrow.csv as pacsv
 
     from aftercar.io import neutralise_table
+    from aftercar.io.csv_out import write_csv
     from aftercar.vocab import (
         classify_regimens,
         default_vocabulary,
@@ -180,7 +180,7 @@ def classify(
     tax = load_taxonomy(taxonomy, vocabulary=vocab) if taxonomy is not None else None
     ovr = load_overrides(overrides, vocabulary=vocab) if overrides is not None else None
     table = classify_regimens(pa.array(texts, type=pa.string()), taxonomy=tax, overrides=ovr)
-    pacsv.write_csv(neutralise_table(table), output)  # no live formula in a spreadsheet
+    write_csv(neutralise_table(table), output)  # no live formula in a spreadsheet
     console = Console(highlight=False)
     _summary(console, table, output)
     problems = regimen_problems(

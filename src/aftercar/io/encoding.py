@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import zlib
 from pathlib import Path
 
 from aftercar.errors import Problem
@@ -20,7 +21,11 @@ from aftercar.errors import Problem
 __all__ = ["utf8_problem"]
 
 _CHUNK = 1 << 24
-_BOMS = {b"\xff\xfe": "UTF-16 (little-endian)", b"\xfe\xff": "UTF-16 (big-endian)"}
+#: Byte-order marks of other encodings, longest first (UTF-32-LE starts as UTF-16-LE).
+_BOMS = {b"\xff\xfe\x00\x00": "UTF-32 (little-endian)", b"\x00\x00\xfe\xff": "UTF-32 (big-endian)",
+         b"\xff\xfe": "UTF-16 (little-endian)", b"\xfe\xff": "UTF-16 (big-endian)"}  # fmt: skip
+#: Errors of a ``.gz`` file that is cut short or not gzip at all.
+_GZIP_ERRORS = (EOFError, OSError, zlib.error)
 _FIX = ("save the file as UTF-8 text ('CSV UTF-8' in a spreadsheet program; from the shell "
         "`iconv -f WINDOWS-1252 -t UTF-8 IN.csv > OUT.csv` if it was written as Windows or "
         "Latin-1 text)")  # fmt: skip
@@ -69,6 +74,11 @@ def utf8_problem(path: str | Path, label: str | None = None,
                  rule: str = "not_utf8") -> Problem | None:
     """The first bytes of CSV file ``path`` that are not UTF-8, as a problem; else ``None``.
 
+    The problem names the line as an editor numbers it (the header is line 1; a quoted
+    value holding a line break makes it differ from the spreadsheet row, so no row is
+    given) and the column by the header, unless the line holds an odd number of quotes
+    (a quoted value spanning lines: the column is then not known).
+
     Parameters
     ----------
     path
@@ -80,18 +90,33 @@ def utf8_problem(path: str | Path, label: str | None = None,
     """
     path = Path(path)
     label = label or path.name
+    try:
+        return _scan(path, label, rule)
+    except _GZIP_ERRORS as exc:
+        return Problem(label, None, None, None,
+                       f"the file cannot be decompressed ({type(exc).__name__}: {exc})",
+                       "write the file again (`gzip -t FILE` tests a .gz file)",
+                       rule="unreadable_file")  # fmt: skip
+
+
+def _scan(path: Path, label: str, rule: str) -> Problem | None:
     with _open(path) as fh:
-        head = fh.read(2)
-    if head in _BOMS:
-        return Problem(label, None, None, None, f"the file is {_BOMS[head]} text, not UTF-8",
-                       _FIX, rule=rule)  # fmt: skip
+        head = fh.read(1024)
+    bom = next((what for mark, what in _BOMS.items() if head.startswith(mark)), None)
+    if bom is None and b"\x00" in head:
+        bom = "UTF-16 or UTF-32 (it holds NUL bytes)"
+    if bom is not None:
+        return Problem(label, None, None, None, f"the file is {bom} text, not UTF-8", _FIX,
+                       rule=rule)  # fmt: skip
     found = _first_bad(path)
     if found is None:
         return None
     line, text, at = found
-    column = _column(path, text, at) if line > 1 else None
-    shown = text.decode("utf-8", errors="backslashreplace").rstrip("\r")
+    known = line > 1 and text.count(b'"') % 2 == 0
+    column = _column(path, text, at) if known else None
+    start = max(0, at - 100)
+    shown = text[start:at + 100].decode("utf-8", errors="backslashreplace").rstrip("\r")
     byte = text[at:at + 1].hex().upper()
-    return Problem(label, line, column, shown[:200],
+    return Problem(label, None, column, ("..." if start else "") + shown,
                    f"the file is not UTF-8 text: byte 0x{byte} on line {line} is not UTF-8",
                    _FIX, rule=rule)  # fmt: skip

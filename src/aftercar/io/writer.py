@@ -102,10 +102,11 @@ def _not_in_xlsx(tables: dict[str, pa.Table], path: Path) -> list[Problem]:
             hit = pc.fill_null(pc.match_substring_regex(table[field.name], _NOT_XML), False)
             for i in pc.indices_nonzero(hit).to_pylist()[:3]:
                 value = table[field.name][i].as_py()
+                chars = sorted({f"U+{ord(c):04X}" for c in re.findall(_NOT_XML, value)})
                 problems.append(Problem(
                     f"{path.name}:{name}", i + 2, field.name, _shown(value),
                     "the text holds a control character that an xlsx file cannot store "
-                    f"({', '.join(sorted({f'U+{ord(c):04X}' for c in value if ord(c) < 32}))})",
+                    f"({', '.join(chars)})",
                     "remove the character from the input, or write the cohort as csv or parquet",
                     rule="not_xlsx_text"))  # fmt: skip
     return problems

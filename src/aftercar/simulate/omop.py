@@ -52,6 +52,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from aftercar.errors import InputError
+from aftercar.io.csv_out import append_csv
 from aftercar.schema import PROVENANCE_FILE, Col
 from aftercar.vocab import parse_regimen
 
@@ -125,7 +126,10 @@ class _Writer:
             w = pq.ParquetWriter(path, t.schema, compression="zstd") if self.fmt == "parquet" \
                 else pacsv.CSVWriter(path, t.schema)  # fmt: skip
             self.open[name] = (path, w)
-        self.open[name][1].write_table(t)
+        if self.fmt == "parquet":
+            self.open[name][1].write_table(t)
+        else:
+            append_csv(self.open[name][1], t)
 
     def close(self) -> tuple[Path, ...]:
         for _p, w in self.open.values():

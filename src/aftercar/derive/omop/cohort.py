@@ -115,8 +115,9 @@ def _follow_up(tables) -> tuple[ibis.Table, ibis.Table]:
 
 def _unique_persons(persons: ibis.Table) -> None:
     """Stop on a ``person_id`` given by more than one ``person`` row (of a person with
-    myeloma), for tables that did not pass :func:`~.source.check_rows`, which names the
-    file (:func:`~.source.repeated_persons`)."""
+    myeloma). The source checks (:func:`~.source.check_rows`) stop first, naming the file;
+    this guard (a grouping of the batch's persons) covers tables opened without them
+    (``checked=True``, or Ibis tables handed to :func:`build`)."""
     problems = repeated_persons(persons, "person")
     if problems:
         raise CohortError(problems, "person_id is not unique in the OMOP person table")

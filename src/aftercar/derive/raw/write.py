@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from aftercar.io import neutralise_table
+from aftercar.io.csv_out import write_csv
 
 
 def write_derivation(result, output: Path, fmt: str) -> list[Path]:
@@ -24,6 +24,6 @@ def write_derivation(result, output: Path, fmt: str) -> list[Path]:
         if ext == "parquet":
             pq.write_table(table, path)
         else:
-            pacsv.write_csv(neutralise_table(table), path)  # read back unchanged by io
+            write_csv(neutralise_table(table), path)  # read back unchanged by io
         written.append(path)
     return written
