@@ -360,12 +360,30 @@ def _step_of(offset: int, chunks: list[_Chunk]) -> int:
     return step
 
 
+def _whole_entry(text: str, vocab: Vocabulary) -> Token | None:
+    """``text`` read whole as one name or synonym of ``drugs.csv`` (``"no active
+    treatment"``, ``"watch and wait"``, ``"stem cell rescue"``), else ``None``: an entry
+    written alone is that entry, before annotation rules ("treatment", "myeloma") or
+    separators ("and", "/") cut it into words that mean nothing alone."""
+    norm = _normalise(text).strip()
+    read = _read_chunk_text(norm, vocab)
+    if len(read) != 1 or read[0][0] or read[0][1].text != norm:
+        return None
+    token = read[0][1]
+    entry = token.how == "name" or token.how.startswith("synonym ")
+    return token if entry and token.kind in ("drug", "procedure") else None
+
+
 def tokenise(text: str, vocab: Vocabulary) -> tuple[list[Token], str, list[int]]:
     """Return the tokens of ``text`` in reading order, the blanked text and the step order.
 
     The blanked text is the normalised text with annotations replaced by spaces
-    (used to see whether a letter code is explained by drug names nearby).
+    (used to see whether a letter code is explained by drug names nearby). A text that
+    is one entry of the vocabulary as written is that entry (:func:`_whole_entry`).
     """
+    whole = _whole_entry(text, vocab)
+    if whole is not None:
+        return [whole], _normalise(text), [0]
     blanked, found = _take_annotations(_normalise(text), vocab)
     split = _BRACKETS.sub(",", blanked)
     chunks, order = _chunks(split, vocab)
