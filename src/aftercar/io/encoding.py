@@ -18,7 +18,7 @@ from pathlib import Path
 
 from aftercar.errors import Problem
 
-__all__ = ["utf8_problem"]
+__all__ = ["open_csv", "utf8_problem"]
 
 _CHUNK = 1 << 24
 #: Byte-order marks of other encodings, longest first (UTF-32-LE starts as UTF-16-LE).
@@ -31,8 +31,13 @@ _FIX = ("save the file as UTF-8 text ('CSV UTF-8' in a spreadsheet program; from
         "Latin-1 text)")  # fmt: skip
 
 
-def _open(path: Path):
-    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
+def open_csv(path: str | Path, mode: str = "rb", **text_options):
+    """Open a ``.csv`` file, or a ``.csv.gz`` one decompressed as it is read; ``mode`` ``"rb"``
+    or ``"rt"`` (then ``text_options``: ``encoding``, ``errors``, ``newline``)."""
+    path = Path(path)
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, mode, **text_options)
+    return path.open(mode, **text_options)
 
 
 def _first_bad(path: Path) -> tuple[int, bytes, int] | None:
@@ -40,7 +45,7 @@ def _first_bad(path: Path) -> tuple[int, bytes, int] | None:
     lines are decoded at a time (a UTF-8 character never holds the byte ``\\n``), so no
     character is cut by a chunk's end."""
     line, carry = 1, b""
-    with _open(path) as fh:
+    with open_csv(path) as fh:
         while True:
             chunk = fh.read(_CHUNK)
             data = carry + chunk
@@ -60,7 +65,7 @@ def _first_bad(path: Path) -> tuple[int, bytes, int] | None:
 
 def _column(path: Path, text: bytes, at: int) -> str | None:
     """The header name of the field holding byte ``at`` of the data line ``text``."""
-    with _open(path) as fh:
+    with open_csv(path) as fh:
         head = fh.readline().decode("utf-8-sig", errors="replace").rstrip("\r\n")
     sep = max(",;\t|", key=head.count)  # the separator the header holds most of
     names = next(csv.reader([head], delimiter=sep), [])
@@ -100,7 +105,7 @@ def utf8_problem(path: str | Path, label: str | None = None,
 
 
 def _scan(path: Path, label: str, rule: str) -> Problem | None:
-    with _open(path) as fh:
+    with open_csv(path) as fh:
         head = fh.read(1024)
     bom = next((what for mark, what in _BOMS.items() if head.startswith(mark)), None)
     if bom is None and b"\x00" in head:

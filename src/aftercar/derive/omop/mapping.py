@@ -46,10 +46,12 @@ from aftercar.derive.raw.rules import Rules
 from aftercar.schema import Col
 from aftercar.vocab import default_vocabulary, parse_regimen
 
+_SEX_ROWS = list(csv.DictReader(io.StringIO(
+    resources.files("aftercar.data").joinpath("omop/sex.csv").read_text("utf-8"))))
+
 
 def _sex_rows(kind: str) -> tuple[tuple, ...]:
-    text = resources.files("aftercar.data").joinpath("omop/sex.csv").read_text("utf-8")
-    rows = [r for r in csv.DictReader(io.StringIO(text)) if r["kind"] == kind]
+    rows = [r for r in _SEX_ROWS if r["kind"] == kind]
     return tuple((int(r["key"]) if kind == "concept" else r["key"], r[Col.SEX]) for r in rows)
 
 

@@ -18,7 +18,7 @@ import ibis
 
 from aftercar.derive.raw.events import MAX_ROW
 from aftercar.errors import CohortError, Problem
-from aftercar.io.encoding import utf8_problem
+from aftercar.io.encoding import open_csv, utf8_problem
 from aftercar.schema import Col
 
 #: Table -> columns aftercar reads (OMOP CDM 5.4 names). Vocabulary tables, ``care_site``
@@ -89,10 +89,8 @@ def _is_csv(f: Path) -> bool:
 
 def _has_text(f: Path) -> bool:
     """Whether the file (a ``.gz`` one decompressed) holds more than blanks and a BOM."""
-    import gzip
-
     if f.name.lower().endswith(".gz"):
-        with gzip.open(f, "rb") as fh:
+        with open_csv(f) as fh:
             head = fh.read(65)
     elif f.stat().st_size > 64:
         return True
@@ -127,10 +125,7 @@ def _csv_dates_as_text(f: Path) -> dict:
     inference would read ``01/10/2022`` as 1 October (day first) without a word when every
     date of a column could be day-first. As text, ISO dates are read and any other date is
     named (:func:`check_tables`)."""
-    import gzip
-
-    opened = gzip.open if f.name.lower().endswith(".gz") else open
-    with opened(f, "rt", newline="", encoding="utf-8-sig", errors="replace") as fh:
+    with open_csv(f, "rt", newline="", encoding="utf-8-sig", errors="replace") as fh:
         first = fh.readline()
     try:
         dialect = csv.Sniffer().sniff(first, delimiters=",;\t|")
