@@ -31,7 +31,9 @@ survival estimate, response counts of a category, at-risk and cumulative-event
 rows of a Kaplan-Meier figure) a suppressed cell could be
 recovered by subtraction from the margin's total and the cells shown beside it; the
 next smallest cell of that margin is then suppressed as well (shown as
-``"suppressed"``), until no cell from 1 to K-1 has a single possible value. Every
+``"suppressed"``), until no cell from 1 to K-1 has a single possible value; a total a
+reader knows from elsewhere (the cohort size, a survival comparison's n) is never
+hidden, and a margin it still pins is withheld whole (``"withheld"``: any value). Every
 estimate over fewer than K patients or lines (a rate, median, interval, p-value of
 a group whose ``n`` is suppressed) is withheld, Kaplan-Meier curves of such groups
 are left out with a note, and the at-risk table keeps only the ticks where every
@@ -153,6 +155,10 @@ def without_quoted_cells(text: str) -> str:
 
 #: Marker written in place of a proportion whose numerator was suppressed.
 SUPPRESSED = "suppressed"
+#: Marker of a count withheld with the rest of its margin (any value, 0 included): the
+#: last resort when the margin's total is known to a reader (:meth:`Margins.publish`),
+#: e.g. every level of a Table 1 characteristic whose small cells the cohort size pins.
+WITHHELD = "withheld"
 
 _COUNT_PCT = re.compile(r"^\s*(\d+)\s*\(\s*[\d.]+\s*%\s*\)\s*$")
 _FRACTION = re.compile(r"^\s*(\d+)\s*/\s*(\d+)(\s*\(\s*[\d.]+\s*%\s*\))?\s*$")
@@ -307,9 +313,17 @@ def _withhold_estimates(obj: Any) -> Any:
     return out
 
 
+def _below_k(value: Any, k: int) -> bool:
+    """A suppressed count below K: ``"<K"``, or a cell withheld (``"withheld"``, or a
+    total ``"suppressed"`` with its small cells) whose true value is below K."""
+    if isinstance(value, Hidden):
+        return value == marker(k) or 0 < value.value < k
+    return isinstance(value, str) and value == marker(k)
+
+
 def _small_denominator(obj: Mapping[Any, Any], k: int) -> bool:
     return any(
-        str(key).lower() in DENOMINATOR_KEYS and isinstance(v, Hidden) and v == marker(k)
+        str(key).lower() in DENOMINATOR_KEYS and isinstance(v, Hidden) and _below_k(v, k)
         for key, v in obj.items()
     )
 
@@ -522,7 +536,10 @@ def true_value(value: Any) -> float | None:
 
 def count_range(text: str, k: int) -> tuple[float, float]:
     """What a reader knows of a suppressed count from its marker: ``"<K"`` is 1..K-1,
-    ``"suppressed"`` (a secondary suppression, never a small count) is at least K."""
+    ``"suppressed"`` (a secondary suppression, never a small count) is at least K,
+    ``"withheld"`` is anything (0 included)."""
+    if text == WITHHELD:
+        return 0.0, INF
     return (1.0, float(k - 1)) if text == marker(k) else (float(k), INF)
 
 
@@ -533,15 +550,23 @@ class Margins:
     from 1 to K-1 is determined by its margins.
 
     A cell is shown (its value is known), hidden (``"<K"``: 1..K-1; ``"suppressed"``:
-    at least K) or implicit (never printed, so 0..inf, but derivable by subtraction).
+    at least K), withheld (``"withheld"``: any value, 0 included) or implicit (never
+    printed, so 0..inf, but derivable by subtraction).
+
+    A *public* cell (:meth:`publish`) is one a reader knows from another output, such
+    as the cohort size, which results.json, the attrition and the figures all print:
+    hiding it here would protect nothing, so it is never hidden. When a margin still
+    pins a small cell down once every other cell of it is hidden and its total is
+    public or already hidden, the margin's cells are withheld whole.
     """
 
     k: int
     values: dict[Any, float] = field(default_factory=dict)
     state: dict[Any, str] = field(
         default_factory=dict
-    )  # "shown" | "<K" | "suppressed" | "implicit"
+    )  # "shown" | "<K" | "suppressed" | WITHHELD | "implicit"
     sums: list[tuple[tuple[Any, ...], Any]] = field(default_factory=list)
+    public: set[Any] = field(default_factory=set)
 
     def cell(self, key: Any, value: float, *, implicit: bool = False) -> None:
         """Declare a cell (once; later declarations of the same key are ignored)."""
@@ -554,6 +579,10 @@ class Margins:
     def margin(self, cells: list[Any], total: Any) -> None:
         """Declare ``sum(cells) == total`` (all declared cells)."""
         self.sums.append((tuple(cells), total))
+
+    def publish(self, key: Any) -> None:
+        """Mark a declared cell as known to a reader from elsewhere: never hidden."""
+        self.public.add(key)
 
     def _range(self, key: Any) -> tuple[float, float]:
         st = self.state[key]
@@ -590,18 +619,42 @@ class Margins:
         self.state[pick] = SUPPRESSED
         return True
 
+    def _withhold(self, cells: tuple[Any, ...]) -> bool:
+        """Withhold the printed cells of a margin (any value, 0 included): its zeros (the
+        only cells still shown) first, the hidden ones on the next call if it still pins
+        a small cell down; False when nothing is left to withhold."""
+        for states in (("shown",), (marker(self.k), SUPPRESSED)):
+            todo = [c for c in cells if self.state[c] in states]
+            for c in todo:
+                self.state[c] = WITHHELD
+            if todo:
+                return True
+        return False
+
+    def _protect(self, cells: tuple[Any, ...], total: Any) -> bool:
+        """One margin: hide its smallest shown cells, then its total (unless public),
+        then withhold its cells whole, while it pins a small cell down."""
+        changed = False
+        while self.exposed(cells, total) and self._hide_next(cells):
+            changed = True
+        if not self.exposed(cells, total):
+            return changed
+        if total not in self.public and self.state[total] not in (SUPPRESSED, "implicit",
+                                                                  WITHHELD):  # fmt: skip
+            self.state[total] = SUPPRESSED  # every cell hidden and still tight
+            return True
+        return self._withhold(cells) or changed
+
     def solve(self) -> dict[Any, str]:
         """Add secondary suppressions until no margin exposes a small cell; return the
-        display state of every cell (``"shown"``, ``"<K"``, ``"suppressed"``)."""
+        display state of every cell (``"shown"``, ``"<K"``, ``"suppressed"``,
+        ``"withheld"``). Hiding only widens what a reader knows of a cell, so the loop
+        ends."""
         changed = True
         while changed:
             changed = False
             for cells, total in self.sums:
-                while self.exposed(cells, total) and self._hide_next(cells):
-                    changed = True
-                if self.exposed(cells, total) and self.state[total] not in (SUPPRESSED, "implicit"):
-                    self.state[total] = SUPPRESSED  # every cell hidden and still tight
-                    changed = True
+                changed = self._protect(cells, total) or changed
         return {c: s for c, s in self.state.items() if s != "implicit"}
 
 
@@ -728,6 +781,7 @@ def table1_long_states(rows: list[Mapping[str, Any]], k: int) -> dict[int, str]:
             if keys[i] not in groups[char]:
                 groups[char].append(keys[i])
     if total is not None and total in m.values:
+        m.publish(total)  # the cohort size: printed by results.json, attrition, figures
         for cells in groups.values():
             m.margin(cells, total)
     states = m.solve()
@@ -777,6 +831,8 @@ def table1_wide_states(rows: list[Mapping[str, Any]], k: int) -> dict[tuple[int,
             if char != PATIENTS_ROW and key not in col_margins.setdefault((char, col), []):
                 col_margins[(char, col)].append(key)
     _wide_margins(m, rows, cols, overall, col_margins)
+    if (PATIENTS_ROW,) in m.values:
+        m.publish((PATIENTS_ROW,))  # the cohort size (as in the long form)
     states = m.solve()
     return {cell: states[key] for cell, key in keys.items() if key in states}
 
@@ -816,6 +872,7 @@ def group_states(sizes: Mapping[str, Any], total: Any, k: int) -> dict[str, str]
     m = Margins(k)
     cells = [(str(g),) for g, v in sizes.items() if _declare(m, (str(g),), v)]
     if _declare(m, (PATIENTS_ROW,), total) and cells:
+        m.publish((PATIENTS_ROW,))  # the analysis' n, printed with its estimate
         m.margin(cells, (PATIENTS_ROW,))
     return {key[0]: s for key, s in m.solve().items() if key != (PATIENTS_ROW,)}
 
@@ -958,7 +1015,8 @@ def survival_group_states(
     unknown); ``totals``: the estimate's (n, events). Margins: the sizes add up to n,
     the events to the events (the Missing group's are an implicit cell), and in each
     group n = events + censored (implicit). Keys: ``(label, "n" | "events")`` and
-    ``("", "n" | "events")`` for the totals.
+    ``("", "n" | "events")`` for the totals. The total n is public (never hidden): a
+    margin it pins is withheld whole (:class:`Margins`).
     """
     m = Margins(k)
     sizes, events = [], []
@@ -973,6 +1031,9 @@ def survival_group_states(
             m.margin([(label, "events"), (label, "censored")], (label, "n"))
 
     if _declare(m, ("", "n"), totals[0]) and sizes:
+        # n is printed beside the estimate and, for OS from progression, is the cohort
+        # size of Table 1 and the attrition: a reader knows it, so it is never hidden
+        m.publish(("", "n"))
         m.margin(sizes, ("", "n"))
     if _declare(m, ("", "events"), totals[1]) and events:
         rest = m.values[("", "events")] - sum(m.values[c] for c in events if c in m.values)
@@ -1227,7 +1288,7 @@ def _table1_long_apply(rows: list[dict[str, Any]], k: int) -> list[dict[str, Any
             continue
         if _is_number(row.get("percent")) or row.get(_LEVEL) == MISSING_LEVEL:
             row["summary"] = _shown_as(row.get("summary"), state)
-        elif state == marker(k):  # median and range of fewer than K values
+        elif _below_k(row["n"], k):  # median and range of fewer than K values
             row["summary"] = SUPPRESSED
     return out
 
@@ -1323,7 +1384,7 @@ def _withhold_row_estimates(df: pd.DataFrame, k: int) -> pd.DataFrame:
         return df
     small = np.zeros(len(df), dtype=bool)
     for c in dens:
-        small |= df[c].map(lambda v: isinstance(v, str) and v == marker(k)).to_numpy(dtype=bool)
+        small |= df[c].map(lambda v: _below_k(v, k)).to_numpy(dtype=bool)
     if not small.any():
         return df
     out = df.copy()

@@ -1,0 +1,143 @@
+"""A total a reader knows from another output (the cohort size) never protects a cell.
+
+Two leaks found on 2026-12-05 by a hypothesis sweep of ``test_suppress_proof.py`` with
+more examples, closed on 2026-12-05 (session 17):
+
+1. Table 1 withheld its "Patients" total as the last resort when a characteristic's
+   small cells were pinned by it, but the total was printed anyway by any
+   characteristic whose cells were all shown (and by results.json, the attrition and
+   the figures), because ``Margins.solve`` judged each margin alone.
+2. Table 1 and results.json were solved apart, so a count hidden in one (a CAR-T
+   product or relapse-timing group) could be printed in the other: results.json hid
+   the OS analysis' n to protect a group, while Table 1 printed the same n.
+
+Now the cohort size (Table 1's Patients row) and the n of a survival comparison are
+*public* (``Margins.publish``): never hidden. A margin they still pin once its other
+cells are hidden is withheld: its zero cells first, then its hidden cells, each
+shown as ``"withheld"`` (any value, 0 included).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from aftercar.report.disclosure import WITHHELD, Margins, suppress_small_counts, suppress_table
+
+K = 4
+
+
+def _known(shown, k: int = K) -> tuple[float, float]:
+    """A reader who knows the rules: a number exactly, ``<K`` as 1..K-1, ``suppressed``
+    as at least K, ``withheld`` as anything."""
+    if shown == f"<{k}":
+        return 1.0, k - 1.0
+    if shown == "suppressed":
+        return float(k), math.inf
+    if isinstance(shown, str):
+        return 0.0, math.inf
+    return float(shown), float(shown)
+
+
+def _pinned(cells: list, total: float) -> list[int]:
+    """Indices of the ``<K`` cells whose value the total and the other cells pin down."""
+    boxes = [_known(c) for c in cells]
+    out = []
+    for i, c in enumerate(cells):
+        if c != f"<{K}":
+            continue
+        others = [b for j, b in enumerate(boxes) if j != i]
+        lo = max(boxes[i][0], total - sum(b[1] for b in others))
+        hi = min(boxes[i][1], total - sum(b[0] for b in others))
+        if lo >= hi:
+            out.append(i)
+    return out
+
+
+def _table1(*rows) -> pd.DataFrame:
+    return pd.DataFrame([("Patients", "", 6, None), *rows],
+                        columns=["characteristic", "level", "n", "percent"])  # fmt: skip
+
+
+def _levels(shared: pd.DataFrame, char: str) -> list:
+    return shared[shared["characteristic"] == char]["n"].tolist()
+
+
+def test_a_total_printed_elsewhere_does_not_pin_small_cells():
+    shared = suppress_table(_table1(
+        ("Triple-class refractory", "Yes", 6, 100.0),
+        ("Triple-class refractory", "Missing", 0, None),
+        ("Site", "A", 3, 50.0), ("Site", "B", 3, 50.0), ("Site", "Missing", 0, None),
+    ), K)  # fmt: skip
+    total = sum(_levels(shared, "Triple-class refractory"))  # 6, as a reader adds it up
+    assert total == 6 and _levels(shared, "Patients") == [6]  # nothing needlessly hidden
+    site = _levels(shared, "Site")
+    assert site == [f"<{K}", f"<{K}", WITHHELD]  # the zero is withheld, not the total
+    assert _pinned(site, total) == []
+
+
+def test_two_small_levels_alone_are_withheld_whole():
+    shared = suppress_table(_table1(("Site", "A", 3, 50.0), ("Site", "B", 3, 50.0)), K)
+    assert _levels(shared, "Site") == [WITHHELD, WITHHELD]
+    assert _levels(shared, "Patients") == [6]
+    summaries = shared[shared["characteristic"] == "Site"]["percent"].tolist()
+    assert all(isinstance(p, str) for p in summaries)  # 50.0% would give 3 back
+
+
+@pytest.mark.parametrize("public", [True, False])
+def test_a_private_total_is_hidden_before_its_cells_are_withheld(public):
+    m = Margins(K)
+    for key, value in (("a", 3), ("b", 3), ("zero", 0), ("total", 6)):
+        m.cell(key, value)
+    m.margin(["a", "b", "zero"], "total")
+    if public:
+        m.publish("total")
+    states = m.solve()
+    if public:
+        assert states == {"a": f"<{K}", "b": f"<{K}", "zero": WITHHELD, "total": "shown"}
+    else:
+        assert states == {"a": f"<{K}", "b": f"<{K}", "zero": "shown", "total": "suppressed"}
+
+
+def test_a_withheld_cell_reads_as_anything_in_another_margin():
+    """Withholding only widens what a reader knows, so a later margin that shares the
+    cell is checked with it as 0..inf (never as the 'suppressed' floor of K)."""
+    m = Margins(K)
+    for key, value in (("a", 3), ("b", 3), ("c", 2), ("d", 5), ("t1", 6), ("t2", 7)):
+        m.cell(key, value)
+    m.margin(["a", "b"], "t1")
+    m.margin(["a", "c", "d"], "t2")
+    m.publish("t1")
+    m.publish("t2")
+    states = m.solve()
+    assert states["a"] == states["b"] == WITHHELD
+    # t2 = a + c + d with a anything: c (2, "<4") is 1..2 with d shown, not pinned
+    assert states["c"] == f"<{K}" and states["d"] == "shown"
+    assert _pinned([WITHHELD, f"<{K}", 5], 7) == []
+
+
+def test_survival_groups_that_the_n_pins_are_withheld_with_their_estimates():
+    obj = {"os_from_progression": {
+        "n": 6, "events": 5, "median_months": 10.0,
+        "by_product": {"groups": {"A": {"n": 3, "events": 2, "median_months": 5.0},
+                                  "B": {"n": 3, "events": 3, "median_months": 7.0}}},
+    }}  # fmt: skip
+    out = suppress_small_counts(obj, K)["os_from_progression"]
+    assert out["n"] == 6  # the cohort size, printed by Table 1 and the attrition
+    groups = out["by_product"]["groups"]
+    assert [groups[g]["n"] for g in "AB"] == [WITHHELD, WITHHELD]
+    assert [groups[g]["median_months"] for g in "AB"] == ["suppressed", "suppressed"]
+
+
+def test_a_group_beside_a_larger_one_keeps_its_marker():
+    obj = {"os_from_progression": {
+        "n": 9, "events": 5,
+        "by_product": {"groups": {"A": {"n": 3, "events": 2, "median_months": 5.0},
+                                  "B": {"n": 6, "events": 3, "median_months": 7.0}}},
+    }}  # fmt: skip
+    groups = suppress_small_counts(obj, K)["os_from_progression"]["by_product"]["groups"]
+    assert groups["A"]["n"] == f"<{K}" and groups["B"]["n"] == "suppressed"
+    assert groups["B"]["median_months"] == 7.0  # over at least K patients
+    assert _pinned([groups["A"]["n"], groups["B"]["n"]], 9) == []
