@@ -141,3 +141,25 @@ def test_a_group_beside_a_larger_one_keeps_its_marker():
     assert groups["A"]["n"] == f"<{K}" and groups["B"]["n"] == "suppressed"
     assert groups["B"]["median_months"] == 7.0  # over at least K patients
     assert _pinned([groups["A"]["n"], groups["B"]["n"]], 9) == []
+
+
+def test_results_with_withheld_counts_validate_against_the_schema(tmp_path):
+    """``"withheld"`` is a count of the published results schema."""
+    import json
+    from importlib import resources
+
+    import jsonschema
+
+    from aftercar.pipeline.runner import run
+    from aftercar.report import jsonsafe
+    from aftercar.report.writer import _shared_results
+    from aftercar.simulate import simulate_cohort
+
+    patients, lines = simulate_cohort(6, seed=34).to_frames()
+    patients.to_csv(tmp_path / "patients.csv", index=False)
+    lines.to_csv(tmp_path / "lines.csv", index=False)
+    shared = jsonsafe.to_jsonable(_shared_results(run(tmp_path).report_input.results, K))
+    assert WITHHELD in json.dumps(shared)  # the cohort size pins some characteristic here
+    schema = json.loads(resources.files("aftercar").joinpath("data/results.schema.json")
+                        .read_text())  # fmt: skip
+    jsonschema.validate(shared, schema)
