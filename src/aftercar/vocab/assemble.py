@@ -5,7 +5,8 @@ Rules applied after tokenising (each documented in ``docs/vocabulary.md``):
 - **Named drugs win over a letter code that explains them** (issue 11): in
   "PDD regimen: pomalidomide, PLD, dexamethasone" or "bortezomib, PLD, dex (VDD)"
   the code is kept as an annotation when the text names two or more drugs, the
-  code is next to a parenthesis or a colon, and its letters disagree with them.
+  code is next to a parenthesis or a colon, and its letters disagree with them
+  (:func:`_disagrees`: a drug in common, and each names one the other does not).
 - **Targets join class words of their step**: "BCMA CAR T", "CART-BCMA",
   "anti-BCMA/CD3 bispecific", "BCMA/GPRC5D CAR T" give a class mention aimed at
   those targets; an effector target (CD3) with tumour targets means a
@@ -50,6 +51,15 @@ def _explained(token: Token, blanked: str) -> bool:
     return before.endswith("(") or after.startswith(("(", ":"))
 
 
+def _disagrees(code: set[str], named: set[str]) -> bool:
+    """A code that restates the named drugs and misreads some: it shares a drug with
+    them, names one they do not, and they name one it does not ("PDD: pomalidomide,
+    PLD, dexamethasone"). A code with no drug in common is another part of the regimen
+    ("belantamab + Pd (DREAMM-8)"); one that holds every named drug says more
+    ("VTD-PACE (bortezomib + thalidomide + dexamethasone + PACE)")."""
+    return bool(code & named) and not code <= named and not named <= code
+
+
 def _drop_disagreeing_codes(tokens: list[Token], blanked: str, vocab: Vocabulary) -> list[Token]:
     named = _named_drugs(tokens, vocab)
     if len(named) < _MIN_NAMED:
@@ -57,7 +67,7 @@ def _drop_disagreeing_codes(tokens: list[Token], blanked: str, vocab: Vocabulary
     out = []
     for t in tokens:
         code = t.kind == Col.REGIMEN and t.how.startswith(_CODES)
-        if code and not set(t.names) <= named and _explained(t, blanked):
+        if code and _disagrees(set(t.names), named) and _explained(t, blanked):
             why = f"{t.how} disagrees with the drugs the text names; the named drugs are used"
             t = Token(t.text, "annotation", ("acronym",), why, t.step)
         out.append(t)
