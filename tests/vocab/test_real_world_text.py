@@ -117,7 +117,7 @@ def test_drug_roles_tell_anti_myeloma_agents_from_supportive_drugs():
     assert [r["anti_myeloma"] for r in got] == [
         True, True, False, True, False, False, False, False, None, None,
     ]  # fmt: skip
-    assert got[1]["ingredients"] == "daratumumab;hyaluronidase"
+    assert got[1]["ingredients"] == "daratumumab"  # the SC formulation is daratumumab
     assert got[8]["known"] is False and got[8]["unrecognized"] == "Zorblatinib"
 
 
