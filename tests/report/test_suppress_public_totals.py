@@ -13,8 +13,9 @@ more examples, closed on 2026-12-05 (session 17):
 
 Now the cohort size (Table 1's Patients row) and the n of a survival comparison are
 *public* (``Margins.publish``): never hidden. A margin they still pin once its other
-cells are hidden is withheld: its zero cells first, then its hidden cells, each
-shown as ``"withheld"`` (any value, 0 included).
+cells are hidden has its hidden cells withheld, each shown as ``"withheld"`` (any
+value, 0 included); zeros stay shown, as every form of a table prints them (the wide
+Table 1 leaves out a Missing row of 0, which a reader reads as 0).
 """
 
 from __future__ import annotations
@@ -74,7 +75,9 @@ def test_a_total_printed_elsewhere_does_not_pin_small_cells():
     total = sum(_levels(shared, "Triple-class refractory"))  # 6, as a reader adds it up
     assert total == 6 and _levels(shared, "Patients") == [6]  # nothing needlessly hidden
     site = _levels(shared, "Site")
-    assert site == [f"<{K}", f"<{K}", WITHHELD]  # the zero is withheld, not the total
+    # the small cells are withheld, the zero shown (the wide form prints no Missing row
+    # when nobody is missing, so a withheld zero there would still read as 0)
+    assert site == [WITHHELD, WITHHELD, 0]
     assert _pinned(site, total) == []
 
 
@@ -96,7 +99,7 @@ def test_a_private_total_is_hidden_before_its_cells_are_withheld(public):
         m.publish("total")
     states = m.solve()
     if public:
-        assert states == {"a": f"<{K}", "b": f"<{K}", "zero": WITHHELD, "total": "shown"}
+        assert states == {"a": WITHHELD, "b": WITHHELD, "zero": "shown", "total": "shown"}
     else:
         assert states == {"a": f"<{K}", "b": f"<{K}", "zero": "shown", "total": "suppressed"}
 
@@ -163,3 +166,26 @@ def test_results_with_withheld_counts_validate_against_the_schema(tmp_path):
     schema = json.loads(resources.files("aftercar").joinpath("data/results.schema.json")
                         .read_text())  # fmt: skip
     jsonschema.validate(shared, schema)
+
+
+@pytest.mark.parametrize(("known", "missing"), [(2, 4), (3, 3)])
+def test_wide_table1_withholds_a_median_over_fewer_than_k_values(known, missing):
+    wide = pd.DataFrame([
+        ("Patients", "", "6"), ("Age", "Median (IQR)", "60.0 (55.0-65.0)"),
+        ("Age", "Range", "50.0-70.0"), ("Age", "Missing", str(missing)),
+        ("Sex", "F", "2 (33.3%)"), ("Sex", "M", "4 (66.7%)"),
+    ], columns=["characteristic", "level", "Overall (N=6)"])  # fmt: skip
+    shared = suppress_table(wide, K)
+    age = shared[shared["level"].isin(["Median (IQR)", "Range"])]["Overall (N=6)"].tolist()
+    assert age == ["suppressed", "suppressed"]  # over 2 or 3 known values
+
+
+def test_a_figure_leaves_out_groups_with_the_comparisons_markers():
+    from aftercar.report.disclosure import km_json
+
+    fig = {"kind": "kaplan-meier", "ticks": [0], "groups": [
+        {"group": g, "n": 3, "at_risk": [3], "events": [0], "n_event": [1, 1],
+         "n_censor": [0, 1], "median_months": [5.0]} for g in "AB"]}  # fmt: skip
+    out = km_json(fig, K)
+    # the figure's patients (6) are public: "<4", "<4" would give A = B = 3 back
+    assert [g["n"] for g in out["groups"]] == [WITHHELD, WITHHELD]

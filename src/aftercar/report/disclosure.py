@@ -51,13 +51,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from aftercar.analysis.model import CurveFigure
+from aftercar.report.margins import SUPPRESSED, Margins, marker
+from aftercar.report.margins import WITHHELD as WITHHELD  # re-exported: the markers' home
 from aftercar.report.model import ReportInput
 from aftercar.schema import Col
 
@@ -153,12 +155,6 @@ def without_quoted_cells(text: str) -> str:
     return _QUOTED_CELL.sub("[withheld]", text)
 
 
-#: Marker written in place of a proportion whose numerator was suppressed.
-SUPPRESSED = "suppressed"
-#: Marker of a count withheld with the rest of its margin (any value, 0 included): the
-#: last resort when the margin's total is known to a reader (:meth:`Margins.publish`),
-#: e.g. every level of a Table 1 characteristic whose small cells the cohort size pins.
-WITHHELD = "withheld"
 
 _COUNT_PCT = re.compile(r"^\s*(\d+)\s*\(\s*[\d.]+\s*%\s*\)\s*$")
 _FRACTION = re.compile(r"^\s*(\d+)\s*/\s*(\d+)(\s*\(\s*[\d.]+\s*%\s*\))?\s*$")
@@ -216,11 +212,6 @@ def _targets(names: list[Any]) -> list[Any]:
     props = [n for n in names if not is_count_key(n) and (is_proportion_key(n) or named_after(n))]
     points = [n for n in props if str(n).strip().lower() not in BOUND_KEYS]
     return props if points else []
-
-
-def marker(k: int) -> str:
-    """Return the text shown for a suppressed count, ``"<K"``."""
-    return f"<{k}"
 
 
 def _check_k(k: int | None) -> None:
@@ -510,7 +501,6 @@ def _row_proportions(
 
 # --- complementary suppression: the engine ------------------------------------------
 
-INF = float("inf")
 
 
 class Hidden(str):
@@ -532,130 +522,6 @@ def true_value(value: Any) -> float | None:
     if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number):
         return None
     return None if not np.isfinite(float(value)) else float(value)
-
-
-def count_range(text: str, k: int) -> tuple[float, float]:
-    """What a reader knows of a suppressed count from its marker: ``"<K"`` is 1..K-1,
-    ``"suppressed"`` (a secondary suppression, never a small count) is at least K,
-    ``"withheld"`` is anything (0 included)."""
-    if text == WITHHELD:
-        return 0.0, INF
-    return (1.0, float(k - 1)) if text == marker(k) else (float(k), INF)
-
-
-@dataclass
-class Margins:
-    """Cells that add up to totals (margins) and cumulative rows (chains), and which
-    of them are hidden; :meth:`solve` adds secondary suppressions until no cell
-    from 1 to K-1 is determined by its margins.
-
-    A cell is shown (its value is known), hidden (``"<K"``: 1..K-1; ``"suppressed"``:
-    at least K), withheld (``"withheld"``: any value, 0 included) or implicit (never
-    printed, so 0..inf, but derivable by subtraction).
-
-    A *public* cell (:meth:`publish`) is one a reader knows from another output, such
-    as the cohort size, which results.json, the attrition and the figures all print:
-    hiding it here would protect nothing, so it is never hidden. When a margin still
-    pins a small cell down once every other cell of it is hidden and its total is
-    public or already hidden, the margin's cells are withheld whole.
-    """
-
-    k: int
-    values: dict[Any, float] = field(default_factory=dict)
-    state: dict[Any, str] = field(
-        default_factory=dict
-    )  # "shown" | "<K" | "suppressed" | WITHHELD | "implicit"
-    sums: list[tuple[tuple[Any, ...], Any]] = field(default_factory=list)
-    public: set[Any] = field(default_factory=set)
-
-    def cell(self, key: Any, value: float, *, implicit: bool = False) -> None:
-        """Declare a cell (once; later declarations of the same key are ignored)."""
-        if key in self.values:
-            return
-        self.values[key] = float(value)
-        small = 0 < value < self.k
-        self.state[key] = "implicit" if implicit else (marker(self.k) if small else "shown")
-
-    def margin(self, cells: list[Any], total: Any) -> None:
-        """Declare ``sum(cells) == total`` (all declared cells)."""
-        self.sums.append((tuple(cells), total))
-
-    def publish(self, key: Any) -> None:
-        """Mark a declared cell as known to a reader from elsewhere: never hidden."""
-        self.public.add(key)
-
-    def _range(self, key: Any) -> tuple[float, float]:
-        st = self.state[key]
-        if st == "shown":
-            return self.values[key], self.values[key]
-        return (0.0, INF) if st == "implicit" else count_range(st, self.k)
-
-    def exposed(self, cells: tuple[Any, ...], total: Any) -> list[Any]:
-        """Small cells of one margin whose value the margin determines."""
-        members = [*cells, total]
-        ranges = [self._range(c) for c in cells]
-        t_lo, t_hi = self._range(total)
-        out = []
-        for i, key in enumerate(members):
-            if not 0 < self.values[key] < self.k or self.state[key] == "shown":
-                continue
-            if i < len(cells):
-                rest_lo = sum(r[0] for j, r in enumerate(ranges) if j != i)
-                rest_hi = sum(r[1] for j, r in enumerate(ranges) if j != i)
-                lo, hi = max(ranges[i][0], t_lo - rest_hi), min(ranges[i][1], t_hi - rest_lo)
-            else:
-                lo = max(t_lo, sum(r[0] for r in ranges))
-                hi = min(t_hi, sum(r[1] for r in ranges))
-            if lo >= hi:
-                out.append(key)
-        return out
-
-    def _hide_next(self, cells: tuple[Any, ...]) -> bool:
-        """Suppress the smallest shown non-zero cell (ties: the first in sorted key order)."""
-        shown = [c for c in cells if self.state[c] == "shown" and self.values[c] > 0]
-        if not shown:
-            return False
-        pick = min(shown, key=lambda c: (self.values[c], str(c)))
-        self.state[pick] = SUPPRESSED
-        return True
-
-    def _withhold(self, cells: tuple[Any, ...]) -> bool:
-        """Withhold the printed cells of a margin (any value, 0 included): its zeros (the
-        only cells still shown) first, the hidden ones on the next call if it still pins
-        a small cell down; False when nothing is left to withhold."""
-        for states in (("shown",), (marker(self.k), SUPPRESSED)):
-            todo = [c for c in cells if self.state[c] in states]
-            for c in todo:
-                self.state[c] = WITHHELD
-            if todo:
-                return True
-        return False
-
-    def _protect(self, cells: tuple[Any, ...], total: Any) -> bool:
-        """One margin: hide its smallest shown cells, then its total (unless public),
-        then withhold its cells whole, while it pins a small cell down."""
-        changed = False
-        while self.exposed(cells, total) and self._hide_next(cells):
-            changed = True
-        if not self.exposed(cells, total):
-            return changed
-        if total not in self.public and self.state[total] not in (SUPPRESSED, "implicit",
-                                                                  WITHHELD):  # fmt: skip
-            self.state[total] = SUPPRESSED  # every cell hidden and still tight
-            return True
-        return self._withhold(cells) or changed
-
-    def solve(self) -> dict[Any, str]:
-        """Add secondary suppressions until no margin exposes a small cell; return the
-        display state of every cell (``"shown"``, ``"<K"``, ``"suppressed"``,
-        ``"withheld"``). Hiding only widens what a reader knows of a cell, so the loop
-        ends."""
-        changed = True
-        while changed:
-            changed = False
-            for cells, total in self.sums:
-                changed = self._protect(cells, total) or changed
-        return {c: s for c, s in self.state.items() if s != "implicit"}
 
 
 def shown_steps(
@@ -1138,18 +1004,20 @@ def _km_left_out_note(k: int, groups: list[str], ticks_dropped: int) -> str:
 
 def km_plan(
     curves: list[tuple[str, float, list[Any], list[Any], float, float]], k: int
-) -> tuple[set[str], list[int], str]:
+) -> tuple[dict[str, str], list[int], str]:
     """Which curves of a Kaplan-Meier figure are drawn and which ticks keep their counts.
 
     ``curves``: ``(label, n, at_risk, cumulative_events, events, censored)``. Returns
-    the labels left out (groups of fewer than K patients, or a group suppressed to
-    protect one: the group sizes add up to the figure's patients), the tick indices
-    kept (:func:`km_ticks`) and the note to show.
+    the labels left out with the state of their n (groups of fewer than K patients, or
+    a group suppressed or withheld to protect one: the group sizes add up to the
+    figure's patients, as in the comparison the figure draws), the tick indices kept
+    (:func:`km_ticks`) and the note to show.
     """
     parts = {label: (n, events) for label, n, _, _, events, _ in curves}
     totals = (sum(p[0] for p in parts.values()), sum(p[1] for p in parts.values()))
     states = survival_group_states(parts, totals, k)
-    out = {label for label in parts if states.get((label, "n")) != "shown"}
+    out = {label: states.get((label, "n"), "shown") for label in parts}
+    out = {label: state for label, state in out.items() if state != "shown"}
     drawn = [(n, risk, ev, e, c) for label, n, risk, ev, e, c in curves if label not in out]
     n_ticks = len(curves[0][2]) if curves else 0
     kept = km_ticks(drawn, k) if drawn else list(range(min(n_ticks, 1)))
@@ -1175,7 +1043,8 @@ def _left_out(key: str, value: Any) -> Any:
 
 def km_json(fig: dict[str, Any], k: int) -> dict[str, Any]:
     """The JSON form of a Kaplan-Meier figure under disclosure control (:func:`km_plan`):
-    curves left out keep their label and suppressed n; drawn curves lose their
+    curves left out keep their label and their n as the comparison shows it (``<K``,
+    ``suppressed`` or ``withheld``); drawn curves lose their
     per-step counts; the at-risk and cumulative-event rows keep the kept ticks."""
     groups = [g for g in fig.get("groups", []) if isinstance(g, dict)]
     curves = [
@@ -1188,8 +1057,7 @@ def km_json(fig: dict[str, Any], k: int) -> dict[str, Any]:
     for g in groups:
         if str(g.get("group")) in out:
             hidden = {key: _left_out(key, v) for key, v in g.items()}
-            n = true_value(g.get("n")) or 0.0
-            _set(hidden, "n", marker(k) if 0 < n < k else SUPPRESSED)
+            _set(hidden, "n", out[str(g.get("group"))])  # as the comparison shows it
             new_groups.append(hidden)
             continue
         g = {key: ([] if key in STEP_COUNT_KEYS else v) for key, v in g.items()}
@@ -1333,10 +1201,30 @@ def _table1_wide_apply(rows: list[dict[str, Any]], k: int) -> list[dict[str, Any
     small_cols = {
         col for (i, col), s in states.items() if out[i].get(_CHAR) == PATIENTS_ROW and s != "shown"
     }
+    few = _few_known(rows, _wide_columns(rows), k)
     for row in out:
         if str(row.get(_LEVEL)).lower() in ("median (iqr)", "range"):
-            for col in small_cols:
+            for col in small_cols | few.get(str(row.get(_CHAR)), set()):
                 row[col] = SUPPRESSED
+    return out
+
+
+def _few_known(rows: list[Mapping[str, Any]], cols: list[str], k: int) -> dict[str, set[str]]:
+    """Per continuous characteristic of the wide Table 1, the columns where it is known
+    for 1 to K-1 patients (the column's N less its Missing row): a median and a range
+    over so few values are withheld (rule 4), whatever the N's own state."""
+    n_col = {c: _text_count(r.get(c)) for r in rows if str(r.get(_CHAR)) == PATIENTS_ROW
+             for c in cols}  # fmt: skip
+    chars = {str(r.get(_CHAR)) for r in rows if str(r.get(_LEVEL)).lower() == "median (iqr)"}
+    missing = {(str(r.get(_CHAR)), c): _text_count(r.get(c)) or 0.0 for r in rows
+               if str(r.get(_LEVEL)) == MISSING_LEVEL for c in cols}  # fmt: skip
+    out: dict[str, set[str]] = {}
+    for char in chars:
+        for c in cols:
+            n = n_col.get(c)
+            known = None if n is None else n - missing.get((char, c), 0.0)
+            if known is not None and 0 < known < k:
+                out.setdefault(char, set()).add(c)
     return out
 
 
