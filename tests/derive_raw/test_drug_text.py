@@ -19,9 +19,9 @@ from aftercar.derive.raw.rules import load_rules
     # salts and USAN suffixes
     ("lenalidomide hydrochloride 25 mg PO", {("lenalidomide", "anchor")}),
     ("teclistamab-cqyv 1.5 mg/kg SC", {("teclistamab", "anchor")}),
-    # -hyaluronidase forms: the excipient enzyme is not anti-myeloma
-    ("daratumumab and hyaluronidase-fihj 1800 mg SC",
-     {("daratumumab", "anchor"), ("hyaluronidase", "supportive")}),
+    # the SC formulation is daratumumab (REFERENCE s4 #69); hyaluronidase alone below
+    ("daratumumab and hyaluronidase-fihj 1800 mg SC", {("daratumumab", "anchor")}),
+    ("hyaluronidase 150 units SC", {("hyaluronidase", "supportive")}),
     ("DARZALEX FASPRO 1800 mg/15 mL SC", {("daratumumab", "anchor")}),
     # research codes
     ("JNJ-64007957 1.5 mg/kg SC", {("teclistamab", "anchor")}),
