@@ -189,3 +189,25 @@ def test_a_figure_leaves_out_groups_with_the_comparisons_markers():
     out = km_json(fig, K)
     # the figure's patients (6) are public: "<4", "<4" would give A = B = 3 back
     assert [g["n"] for g in out["groups"]] == [WITHHELD, WITHHELD]
+
+
+def _wide_results(missing_group: int) -> dict:
+    cols = ("Overall (N=8)", "A (N=4)", "B (N=4)")
+    rows = [dict(zip(("characteristic", "level", *cols), r, strict=True)) for r in (
+        ("Patients", "", "8", "4", "4"),
+        ("Sex", "F", "4 (50.0%)", "3 (75.0%)", "1 (25.0%)"),
+        ("Sex", "M", "4 (50.0%)", "1 (25.0%)", "3 (75.0%)"))]  # fmt: skip
+    return {"table1_wide": {"by": "site", "missing_group": missing_group, "rows": rows,
+                            "groups": [{"group": "A (N=4)", "n": 4}, {"group": "B (N=4)", "n": 4}]}}
+
+
+def test_wide_table1_group_sizes_are_not_pinned_by_a_printed_missing_group():
+    """missing_group (patients without a group) is printed beside the wide Table 1, so
+    it is a known cell of the group sizes' margin, not an unknown one: A + B = 8 - 0."""
+    out = suppress_small_counts(_wide_results(0), 5)["table1_wide"]
+    assert out["missing_group"] == 0
+    assert [g["n"] for g in out["groups"]] == [WITHHELD, WITHHELD]
+
+
+def test_a_small_missing_group_is_a_suppressed_count():
+    assert suppress_small_counts(_wide_results(2), 5)["table1_wide"]["missing_group"] == "<5"

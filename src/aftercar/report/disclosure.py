@@ -87,6 +87,7 @@ COUNT_KEYS: frozenset[str] = frozenset(
         "progressions",
         "excluded_rows",
         "at_risk",
+        "missing_group",
     }
 )
 
@@ -668,14 +669,18 @@ def _wide_columns(rows: list[Mapping[str, Any]]) -> list[str]:
     return [c for c in names if c not in (_CHAR, _LEVEL, "p_value", "test")]
 
 
-def table1_wide_states(rows: list[Mapping[str, Any]], k: int) -> dict[tuple[int, str], str]:
+def table1_wide_states(
+    rows: list[Mapping[str, Any]], k: int, missing_group: Any = None
+) -> dict[tuple[int, str], str]:
     """States of the count cells of Table 1 (wide form: a ``n (%)`` column per group).
 
     Per column, the levels of a characteristic (with Missing, and for a continuous one
     the implicit number of known values) add up to the column's patients; per row,
     the group columns add up to the Overall column (patients without a group are an
-    implicit cell). Cells of the Overall column are keyed as in the long form, so
-    both forms suppress the same cells; row margins never suppress an Overall cell.
+    implicit cell, or, when ``missing_group`` is printed beside the table as in
+    ``results.json``, a cell of its own, keyed ``(-1, "missing_group")`` in the
+    result). Cells of the Overall column are keyed as in the long form, so both forms
+    suppress the same cells; row margins never suppress an Overall cell.
     """
     cols = _wide_columns(rows)
     overall = next((c for c in cols if str(c).startswith("Overall")), None)
@@ -696,6 +701,9 @@ def table1_wide_states(rows: list[Mapping[str, Any]], k: int) -> dict[tuple[int,
             m.cell(key, value)
             if char != PATIENTS_ROW and key not in col_margins.setdefault((char, col), []):
                 col_margins[(char, col)].append(key)
+    nogroup = (PATIENTS_ROW, "__nogroup__")
+    if (PATIENTS_ROW,) in m.values and _declare(m, nogroup, missing_group):
+        keys[(-1, "missing_group")] = nogroup  # printed: known, not derived
     _wide_margins(m, rows, cols, overall, col_margins)
     if (PATIENTS_ROW,) in m.values:
         m.publish((PATIENTS_ROW,))  # the cohort size (as in the long form)
@@ -1169,19 +1177,25 @@ def header_with(header: Any, state: str) -> Any:
     return f"{hit.group(1)}{state}{hit.group(3)}"
 
 
-def wide_header_states(rows: list[Mapping[str, Any]], k: int) -> dict[str, str]:
-    """States of the group sizes in the column names of Table 1 (wide form)."""
-    states = table1_wide_states(rows, k)
-    return {col: s for (i, col), s in states.items() if str(rows[i].get(_CHAR)) == PATIENTS_ROW}
+def wide_header_states(
+    rows: list[Mapping[str, Any]], k: int, missing_group: Any = None
+) -> dict[str, str]:
+    """States of the group sizes in the column names of Table 1 (wide form), and of
+    ``missing_group`` when it is given (key ``"missing_group"``)."""
+    states = table1_wide_states(rows, k, missing_group)
+    return {col: s for (i, col), s in states.items()
+            if i < 0 or str(rows[i].get(_CHAR)) == PATIENTS_ROW}  # fmt: skip
 
 
 def _table1_wide_dict(obj: dict[str, Any], k: int) -> None:
     """``results.json`` ``table1_wide``: rows, and the group names that carry N."""
     rows = [r for r in obj["rows"] if isinstance(r, Mapping)]
-    heads = wide_header_states(rows, k)
+    nogroup = obj.get("missing_group")
+    heads = wide_header_states(rows, k, nogroup)
+    _set(obj, "missing_group", heads.pop("missing_group", None))
     obj["rows"] = [
         {header_with(c, heads.get(c, "shown")): v for c, v in r.items()}
-        for r in _table1_wide_apply(rows, k)
+        for r in _table1_wide_apply(rows, k, nogroup)
     ]
     groups = []
     for g in obj.get("groups") or []:
@@ -1193,13 +1207,16 @@ def _table1_wide_dict(obj: dict[str, Any], k: int) -> None:
     obj["groups"] = groups
 
 
-def _table1_wide_apply(rows: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
-    states = table1_wide_states(rows, k)
+def _table1_wide_apply(rows: list[dict[str, Any]], k: int,
+                       missing_group: Any = None) -> list[dict[str, Any]]:  # fmt: skip
+    states = table1_wide_states(rows, k, missing_group)
     out = [dict(r) for r in rows]
     for (i, col), state in states.items():
-        out[i][col] = _shown_as(out[i][col], state)
+        if i >= 0:
+            out[i][col] = _shown_as(out[i][col], state)
     small_cols = {
-        col for (i, col), s in states.items() if out[i].get(_CHAR) == PATIENTS_ROW and s != "shown"
+        col for (i, col), s in states.items()
+        if i >= 0 and out[i].get(_CHAR) == PATIENTS_ROW and s != "shown"
     }
     few = _few_known(rows, _wide_columns(rows), k)
     for row in out:
