@@ -740,17 +740,6 @@ def _wide_margins(
         m.margin([*parts, (*key, "__nogroup__")], key)
 
 
-def group_states(sizes: Mapping[str, Any], total: Any, k: int) -> dict[str, str]:
-    """States of the sizes of groups that partition ``total`` (e.g. OS by CAR-T product:
-    the products and ``Missing``, keyed like the Table 1 levels so both agree)."""
-    m = Margins(k)
-    cells = [(str(g),) for g, v in sizes.items() if _declare(m, (str(g),), v)]
-    if _declare(m, (PATIENTS_ROW,), total) and cells:
-        m.publish((PATIENTS_ROW,))  # the analysis' n, printed with its estimate
-        m.margin(cells, (PATIENTS_ROW,))
-    return {key[0]: s for key, s in m.solve().items() if key != (PATIENTS_ROW,)}
-
-
 def km_ticks(groups: list[tuple[float, list[Any], list[Any], float, float]], k: int) -> list[int]:
     """Tick indices whose at-risk and cumulative-event counts may be shown.
 
