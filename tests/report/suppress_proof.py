@@ -39,6 +39,8 @@ def known(shown: Any, k: int, true: float | None = None) -> tuple[float, float]:
         return (1.0, k - 1.0)
     if shown == "suppressed":
         return (0.0, INF) if true is not None and true < k else (float(k), INF)
+    if shown == "withheld":  # withheld with its margin: anything, 0 included
+        return (0.0, INF)
     v = _num(shown)
     if v is None:
         try:

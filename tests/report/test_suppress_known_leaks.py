@@ -14,20 +14,11 @@ from __future__ import annotations
 import math
 
 import pytest
+from suppress_proof import known
 
 from aftercar.report.disclosure import suppress_small_counts
 
 K = 4
-
-
-def _known(shown) -> tuple[float, float]:
-    if shown == f"<{K}":
-        return 1.0, K - 1.0
-    if shown == "suppressed":
-        return float(K), math.inf
-    if isinstance(shown, str):
-        return 0.0, math.inf
-    return float(shown), float(shown)
 
 
 def _propagate(box: dict, sums: list[tuple[list, str]]) -> dict:
@@ -60,11 +51,11 @@ def test_a_withheld_group_size_is_not_pinned_by_the_other_groups_events():
     }}  # fmt: skip
     out = suppress_small_counts(obj, K)["os_from_progression"]
     shown = out["by_product"]["groups"]
-    box = {("", "n"): _known(out["n"]), ("", "events"): _known(out["events"])}
+    box = {("", "n"): known(out["n"], K), ("", "events"): known(out["events"], K)}
     sums = [([(g, "n") for g in groups], ("", "n")), ([(g, "events") for g in groups],
                                                       ("", "events"))]  # fmt: skip
     for g in groups:
-        box[(g, "n")], box[(g, "events")] = _known(shown[g]["n"]), _known(shown[g]["events"])
+        box[(g, "n")], box[(g, "events")] = known(shown[g]["n"], K), known(shown[g]["events"], K)
         box[(g, "censored")] = (0.0, math.inf)
         sums.append(([(g, "events"), (g, "censored")], (g, "n")))
     box = _propagate(box, sums)

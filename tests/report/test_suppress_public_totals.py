@@ -20,31 +20,18 @@ Table 1 leaves out a Missing row of 0, which a reader reads as 0).
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import pytest
+from suppress_proof import known
 
 from aftercar.report.disclosure import WITHHELD, Margins, suppress_small_counts, suppress_table
 
 K = 4
 
 
-def _known(shown, k: int = K) -> tuple[float, float]:
-    """A reader who knows the rules: a number exactly, ``<K`` as 1..K-1, ``suppressed``
-    as at least K, ``withheld`` as anything."""
-    if shown == f"<{k}":
-        return 1.0, k - 1.0
-    if shown == "suppressed":
-        return float(k), math.inf
-    if isinstance(shown, str):
-        return 0.0, math.inf
-    return float(shown), float(shown)
-
-
 def _pinned(cells: list, total: float) -> list[int]:
     """Indices of the ``<K`` cells whose value the total and the other cells pin down."""
-    boxes = [_known(c) for c in cells]
+    boxes = [known(c, K) for c in cells]
     out = []
     for i, c in enumerate(cells):
         if c != f"<{K}":
