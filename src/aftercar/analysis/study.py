@@ -209,10 +209,9 @@ def analyse(
         derived.patients, cutoff=rules.early_relapse_months, by=options.table1_by or None
     )
     tables["table1_wide"] = wide
-    missing = results["table1_wide"]["missing_group"]
-    if missing:
-        note = f"Table 1 by {options.table1_by}: {missing} patient(s) without a value are in "
-        notes.append(note + "the Overall column only.")
+    if results["table1_wide"]["missing_group"]:  # how many: results.json (suppressed there)
+        note = f"Table 1 by {options.table1_by}: patients without a value are in "
+        notes.append(note + "the Overall column only (table1_wide.missing_group).")
         warnings.append(notes[-1])
     tables["regimen_mapping"] = regimen_mapping(derived.lines, derived.classified)
     not_lines = derived.excluded_lines

@@ -88,6 +88,9 @@ COUNT_KEYS: frozenset[str] = frozenset(
         "excluded_rows",
         "at_risk",
         "missing_group",
+        "complete_cases",
+        "excluded_incomplete",
+        "deaths_without_progression",
     }
 )
 
@@ -702,13 +705,25 @@ def table1_wide_states(
             if char != PATIENTS_ROW and key not in col_margins.setdefault((char, col), []):
                 col_margins[(char, col)].append(key)
     nogroup = (PATIENTS_ROW, "__nogroup__")
-    if (PATIENTS_ROW,) in m.values and _declare(m, nogroup, missing_group):
-        keys[(-1, "missing_group")] = nogroup  # printed: known, not derived
+    printed = missing_group is not None
+    if not printed:  # a reader knows it anyway (results.json, the long form's Missing row)
+        missing_group = _nogroup_count(m, cols, overall)
+    if (PATIENTS_ROW,) in m.values and _declare(m, nogroup, missing_group) and printed:
+        keys[(-1, "missing_group")] = nogroup
     _wide_margins(m, rows, cols, overall, col_margins)
     if (PATIENTS_ROW,) in m.values:
         m.publish((PATIENTS_ROW,))  # the cohort size (as in the long form)
     states = m.solve()
     return {cell: states[key] for cell, key in keys.items() if key in states}
+
+
+def _nogroup_count(m: Margins, cols: list[str], overall: str | None) -> float | None:
+    """The patients without a group: the Overall N less the group columns' N."""
+    groups = [(PATIENTS_ROW, c) for c in cols if c != overall]
+    if overall is None or (PATIENTS_ROW,) not in m.values or not groups \
+            or not all(g in m.values for g in groups):  # fmt: skip
+        return None
+    return max(m.values[(PATIENTS_ROW,)] - sum(m.values[g] for g in groups), 0.0)
 
 
 def _wide_margins(
