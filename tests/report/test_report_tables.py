@@ -110,6 +110,13 @@ def test_report_docx_holds_table1_result_tables_and_figures(tmp_path):
     assert "Table 1. Baseline characteristics" in text
 
 
+def test_a_suppressed_report_docx_says_what_its_markers_mean(tmp_path):
+    docx = pytest.importorskip("docx")
+    paths = write_report(build_input(), tmp_path, docx=True, suppress_below=5)
+    text = "\n".join(p.text for p in docx.Document(str(paths.docx)).paragraphs)
+    assert "shown as <5" in text and '"withheld"' in text and '"suppressed"' in text
+
+
 def test_cli_report_offers_docx():
     from typer.testing import CliRunner
 

@@ -243,15 +243,26 @@ def _check_threshold(suppress_below: int | None) -> None:
         )
 
 
-def _write_docx(data: ReportInput, results, tables, figs, out: Path) -> Path:
+def disclosure_note(k: int) -> str:
+    """What the markers of a report suppressed at ``k`` mean (``docs/report.md``)."""
+    return (f"Disclosure control: every count from 1 to {k - 1} is shown as <{k}; counts "
+            f"hidden so that a <{k} cannot be recovered by subtraction, and proportions "
+            "whose numerator was hidden, are shown as \"suppressed\"; counts withheld "
+            "because the cohort size would give a small one back are shown as "
+            "\"withheld\" (any value).")  # fmt: skip
+
+
+def _write_docx(data: ReportInput, results, tables, figs, out: Path,
+                k: int | None = None) -> Path:  # fmt: skip
     from aftercar.report.docx import write_docx
     from aftercar.report.html import display_tables, source_label
 
+    subtitle = (f"Input: {source_label(data.meta)}; created {data.meta.get('created', '')}; "
+                f"aftercar {data.meta.get('aftercar_version', '')}")  # fmt: skip
     return write_docx(
         out / "report.docx",
         title=data.meta.get("title") or "aftercar report",
-        subtitle=f"Input: {source_label(data.meta)}; created {data.meta.get('created', '')}; "
-        f"aftercar {data.meta.get('aftercar_version', '')}",
+        subtitle=subtitle if k is None else f"{subtitle}\n{disclosure_note(k)}",
         tables=display_tables(data, results, tables),
         figures=figs.figures,
     )
@@ -287,7 +298,7 @@ def _render_into(
     html_path = out / "report.html"
     page = render_html(data, results=results, tables=tables, figures=figs, k=k)
     html_path.write_text(page, encoding="utf-8")
-    docx_path = _write_docx(data, results, tables, figs, out) if docx else None
+    docx_path = _write_docx(data, results, tables, figs, out, k) if docx else None
     step(5)
     warnings_path = out / "warnings.txt" if data.warnings else None
     if warnings_path is not None:
