@@ -213,3 +213,17 @@ def test_the_csv_wide_table1_knows_the_patients_without_a_group():
                                  "deaths_without_progression"])  # fmt: skip
 def test_counts_of_the_models_and_competing_risks_are_suppressed(key):
     assert suppress_small_counts({"block": {key: 2}}, 5)["block"][key] == "<5"
+
+
+def test_a_hidden_missing_count_takes_the_percentages_of_its_characteristic_with_it():
+    """Percentages are of the patients with a known value: '6 (75.0%)' of 10 gives 8 known,
+    so Missing = 2 (shown '<5'). With Missing hidden, the counts stay, the percentages go."""
+    long = pd.DataFrame([("Patients", "", 10, None, "10"),
+                         ("ECOG", "0", 2, 25.0, "2 (25.0%)"), ("ECOG", "1", 6, 75.0, "6 (75.0%)"),
+                         ("ECOG", "Missing", 2, 20.0, "2 (20.0%)")],
+                        columns=["characteristic", "level", "n", "percent", "summary"])  # fmt: skip
+    out = suppress_table(long, 5)
+    assert out["percent"].tolist()[1:] == ["suppressed"] * 3
+    assert out["summary"].tolist()[1:] == ["<5", "6", "<5"]
+    wide = long[["characteristic", "level"]].assign(**{"Overall (N=10)": long["summary"]})
+    assert suppress_table(wide, 5)["Overall (N=10)"].tolist()[1:] == ["<5", "6", "<5"]

@@ -1170,7 +1170,23 @@ def _table1_long_apply(rows: list[dict[str, Any]], k: int) -> list[dict[str, Any
             row["summary"] = _shown_as(row.get("summary"), state)
         elif _below_k(row["n"], k):  # median and range of fewer than K values
             row["summary"] = SUPPRESSED
+    hidden = {str(rows[i].get(_CHAR)) for i, state in states.items()
+              if state != "shown" and str(rows[i].get(_LEVEL)) == MISSING_LEVEL}  # fmt: skip
+    for row in out:
+        if str(row.get(_CHAR)) in hidden and str(row.get(_LEVEL)) != MISSING_LEVEL \
+                and _is_number(row.get("percent")):  # fmt: skip
+            row["percent"] = SUPPRESSED
+            row["summary"] = _count_only(row.get("summary"))
     return out
+
+
+def _count_only(cell: Any) -> Any:
+    """``"6 (75.0%)"`` -> ``"6"``: a percentage of the patients with a known value gives
+    that number back, and with it a hidden Missing count (the cohort size is public)."""
+    if isinstance(cell, Hidden) or not isinstance(cell, str):
+        return cell
+    hit = _COUNT_TEXT.match(cell)
+    return hit.group(1) if hit and hit.group(2) else cell
 
 
 def header_with(header: Any, state: str) -> Any:
@@ -1223,10 +1239,16 @@ def _table1_wide_apply(rows: list[dict[str, Any]], k: int,
         if i >= 0 and out[i].get(_CHAR) == PATIENTS_ROW and s != "shown"
     }
     few = _few_known(rows, _wide_columns(rows), k)
+    hidden = {(str(rows[i].get(_CHAR)), col) for (i, col), state in states.items()
+              if i >= 0 and state != "shown" and rows[i].get(_LEVEL) == MISSING_LEVEL}  # fmt: skip
     for row in out:
+        char = str(row.get(_CHAR))
         if str(row.get(_LEVEL)).lower() in ("median (iqr)", "range"):
-            for col in small_cols | few.get(str(row.get(_CHAR)), set()):
+            for col in small_cols | few.get(char, set()):
                 row[col] = SUPPRESSED
+        elif str(row.get(_LEVEL)) != MISSING_LEVEL:
+            for col in [c for ch, c in hidden if ch == char]:
+                row[col] = _count_only(row[col])
     return out
 
 
