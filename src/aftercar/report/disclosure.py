@@ -33,7 +33,8 @@ recovered by subtraction from the margin's total and the cells shown beside it; 
 next smallest cell of that margin is then suppressed as well (shown as
 ``"suppressed"``), until no cell from 1 to K-1 has a single possible value; a total a
 reader knows from elsewhere (the cohort size, a survival comparison's n) is never
-hidden, and a margin it still pins is withheld whole (``"withheld"``: any value). Every
+hidden, and a margin it still pins has its hidden cells withheld (``"withheld"``: any
+value). Every
 estimate over fewer than K patients or lines (a rate, median, interval, p-value of
 a group whose ``n`` is suppressed) is withheld, Kaplan-Meier curves of such groups
 are left out with a note, and the at-risk table keeps only the ticks where every
@@ -159,7 +160,6 @@ def without_quoted_cells(text: str) -> str:
     return _QUOTED_CELL.sub("[withheld]", text)
 
 
-
 _COUNT_PCT = re.compile(r"^\s*(\d+)\s*\(\s*[\d.]+\s*%\s*\)\s*$")
 _FRACTION = re.compile(r"^\s*(\d+)\s*/\s*(\d+)(\s*\(\s*[\d.]+\s*%\s*\))?\s*$")
 
@@ -216,6 +216,17 @@ def _targets(names: list[Any]) -> list[Any]:
     props = [n for n in names if not is_count_key(n) and (is_proportion_key(n) or named_after(n))]
     points = [n for n in props if str(n).strip().lower() not in BOUND_KEYS]
     return props if points else []
+
+
+def disclosure_note(k: int) -> str:
+    """What the markers of a report suppressed at ``k`` mean (the HTML page and
+    report.docx print it; ``docs/report.md``)."""
+    return (f"Disclosure control: every count from 1 to {k - 1} is shown as <{k} in the "
+            "report, the CSV tables and results.json; proportions whose numerator was "
+            f"suppressed, and counts hidden so that a <{k} cannot be recovered by "
+            'subtraction, are shown as "suppressed"; counts withheld because the cohort '
+            'size would give a small one back are shown as "withheld" (any value); the '
+            "swimmer plot (individual-level data) is left out.")  # fmt: skip
 
 
 def _check_k(k: int | None) -> None:
@@ -1197,12 +1208,9 @@ def header_with(header: Any, state: str) -> Any:
     return f"{hit.group(1)}{state}{hit.group(3)}"
 
 
-def wide_header_states(
-    rows: list[Mapping[str, Any]], k: int, missing_group: Any = None
-) -> dict[str, str]:
-    """States of the group sizes in the column names of Table 1 (wide form), and of
-    ``missing_group`` when it is given (key ``"missing_group"``)."""
-    states = table1_wide_states(rows, k, missing_group)
+def _header_states(rows: list[Mapping[str, Any]],
+                   states: dict[tuple[int, str], str]) -> dict[str, str]:  # fmt: skip
+    """The Patients row's states (the group sizes of the headers) of solved ``states``."""
     return {col: s for (i, col), s in states.items()
             if i < 0 or str(rows[i].get(_CHAR)) == PATIENTS_ROW}  # fmt: skip
 
@@ -1210,12 +1218,12 @@ def wide_header_states(
 def _table1_wide_dict(obj: dict[str, Any], k: int) -> None:
     """``results.json`` ``table1_wide``: rows, and the group names that carry N."""
     rows = [r for r in obj["rows"] if isinstance(r, Mapping)]
-    nogroup = obj.get("missing_group")
-    heads = wide_header_states(rows, k, nogroup)
+    states = table1_wide_states(rows, k, obj.get("missing_group"))
+    heads = _header_states(rows, states)
     _set(obj, "missing_group", heads.pop("missing_group", None))
     obj["rows"] = [
         {header_with(c, heads.get(c, "shown")): v for c, v in r.items()}
-        for r in _table1_wide_apply(rows, k, nogroup)
+        for r in _table1_wide_apply(rows, k, states)
     ]
     groups = []
     for g in obj.get("groups") or []:
@@ -1228,8 +1236,8 @@ def _table1_wide_dict(obj: dict[str, Any], k: int) -> None:
 
 
 def _table1_wide_apply(rows: list[dict[str, Any]], k: int,
-                       missing_group: Any = None) -> list[dict[str, Any]]:  # fmt: skip
-    states = table1_wide_states(rows, k, missing_group)
+                       states: dict[tuple[int, str], str]) -> list[dict[str, Any]]:  # fmt: skip
+    """The wide Table 1 rows shown in the solved ``states`` (:func:`table1_wide_states`)."""
     out = [dict(r) for r in rows]
     for (i, col), state in states.items():
         if i >= 0:
@@ -1280,7 +1288,7 @@ def _table_records(rows: list[Any], k: int) -> list[Any]:
     if {_CHAR, _LEVEL, "n", "percent"} <= keys:
         return _table1_long_apply(rows, k)
     if {_CHAR, _LEVEL} <= keys and "n" not in keys:
-        return _table1_wide_apply(rows, k)
+        return _table1_wide_apply(rows, k, table1_wide_states(rows, k))
     if {"step", "patients", "lines"} <= keys:
         return _records_with(rows, attrition_states(rows, k))
     return _records_with(rows, _row_states(rows, k))
@@ -1298,12 +1306,14 @@ def _table_margins(df: pd.DataFrame, k: int) -> pd.DataFrame:
     if not known or df.empty:
         return df.copy()
     rows = df.astype(object).where(df.notna(), None).to_dict(orient="records")
-    shared = _table_records(rows, k)
+    wide = {_CHAR, _LEVEL} <= cols and "n" not in cols
+    states = table1_wide_states(rows, k) if wide else {}
+    shared = _table1_wide_apply(rows, k, states) if wide else _table_records(rows, k)
     out = df.copy().astype(object)
     for col in out.columns:
         out[col] = pd.Series([r[col] for r in shared], index=out.index, dtype=object)
-    if {_CHAR, _LEVEL} <= cols and "n" not in cols:
-        heads = wide_header_states(rows, k)
+    if wide:
+        heads = _header_states(rows, states)
         out.columns = [header_with(c, heads.get(c, "shown")) for c in out.columns]
     return out
 

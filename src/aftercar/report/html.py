@@ -23,6 +23,7 @@ from markupsafe import Markup
 from aftercar.report import display as d
 from aftercar.report import results_tables
 from aftercar.report.appendix import appendix_html
+from aftercar.report.disclosure import disclosure_note
 from aftercar.report.display import DisplayTable, table_html
 from aftercar.report.figures import FigureSet
 from aftercar.report.figures.km import spec_for
@@ -331,6 +332,7 @@ def render_html(
         months_note=not any(f"{DAYS_PER_MONTH:g}" in str(n) for n in data.notes),
         days_per_month=f"{DAYS_PER_MONTH:g}",
         k=k,
+        disclosure_note=disclosure_note(k) if k else "",
         provenance=_provenance(meta, ctx),
         appendix=appendix_html(results, meta.get("config") or {}),
         excluded=_excluded_table(results, ctx),

@@ -243,17 +243,9 @@ def _check_threshold(suppress_below: int | None) -> None:
         )
 
 
-def disclosure_note(k: int) -> str:
-    """What the markers of a report suppressed at ``k`` mean (``docs/report.md``)."""
-    return (f"Disclosure control: every count from 1 to {k - 1} is shown as <{k}; counts "
-            f"hidden so that a <{k} cannot be recovered by subtraction, and proportions "
-            "whose numerator was hidden, are shown as \"suppressed\"; counts withheld "
-            "because the cohort size would give a small one back are shown as "
-            "\"withheld\" (any value).")  # fmt: skip
-
-
 def _write_docx(data: ReportInput, results, tables, figs, out: Path,
                 k: int | None = None) -> Path:  # fmt: skip
+    from aftercar.report.disclosure import disclosure_note
     from aftercar.report.docx import write_docx
     from aftercar.report.html import display_tables, source_label
 
