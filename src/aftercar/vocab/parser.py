@@ -146,8 +146,9 @@ def _segment(word: str, vocab: Vocabulary) -> list[tuple[str, Reading]] | str | 
                 continue
             piece = word[start:end]
             reading = vocab.exact_codes.get(piece)
-            if all_caps and end == n and piece in vocab.final_caps and start > 0:
-                reading = vocab.final_caps[piece]
+            if end == n and piece in vocab.final_caps and start > 0 \
+                    and (all_caps or word[start - 1].isupper()):  # fmt: skip
+                reading = vocab.final_caps[piece]  # "VRD", and "DaraRD": an all-capital tail
             if reading is not None:
                 options += [[*seq, (piece, reading)] for seq in best[start]]
         if options:
