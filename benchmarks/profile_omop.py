@@ -17,6 +17,13 @@ Usage::
 
 The source checks are skipped (``open_source(checked=True)``), as a resumed run skips
 them. Nothing is asserted; see ``benchmarks/README.md`` for the measured numbers.
+
+Variants of the batch (``--only-batch`` skips measurements 2 and 3):
+``--engine-memory 7000MB`` gives the engine more memory than the batched run's
+``ENGINE_MEMORY`` (less spilling); ``--database compress`` runs it in an in-memory
+database with compression (``ATTACH ':memory:' (COMPRESS)``), ``--database file`` in a
+database file; ``--operators`` sums DuckDB's own profile of every statement by
+operator type (CPU seconds over all threads) with the bytes spilled.
 """
 
 from __future__ import annotations
@@ -55,15 +62,69 @@ def _timed(totals: dict[str, float]) -> None:
         setattr(Backend, name, call)
 
 
-def _batch(source: str, persons: int, totals: dict[str, float]) -> float:
-    from aftercar.derive.omop.batched import engine, restrict
+def _engine(memory: str | None, database: str):
+    """The batched run's engine, or a variant of it (module docstring)."""
+    import ibis
+
+    from aftercar.derive.omop import batched
+
+    spill = Path(tempfile.mkdtemp(prefix="aftercar-profile-"))
+    limit = memory or batched.ENGINE_MEMORY
+    if database == "file":
+        return ibis.duckdb.connect(str(spill / "work.duckdb"), memory_limit=limit,
+                                   temp_directory=str(spill), preserve_insertion_order=False)
+    con = ibis.duckdb.connect(memory_limit=limit, temp_directory=str(spill),
+                              preserve_insertion_order=False)  # as batched.engine
+    if database == "compress":
+        con.raw_sql("ATTACH ':memory:' AS work (COMPRESS)")
+        con.raw_sql("USE work")
+    return con
+
+
+def _operators(ops: dict[str, float]) -> None:
+    """Sum DuckDB's JSON profile of every engine call by operator type into ``ops``
+    (``"spilled bytes"``: DuckDB's ``total_bytes_spilled``)."""
+    import json
+    import os
+
+    from ibis.backends.duckdb import Backend
+
+    out = Path(tempfile.mkdtemp(prefix="aftercar-ops-")) / "profile.json"
+
+    def walk(node: dict) -> None:
+        ops[node.get("type", "?")] += node.get("timing", 0.0) or 0.0
+        for child in node.get("children", []):
+            walk(child)
+
+    for name in _CALLS:
+        orig = getattr(Backend, name)
+
+        def call(self, *a, _orig=orig, **k):
+            self.con.execute("SET enable_profiling = 'json'")
+            self.con.execute(f"SET profiling_output = '{out}'")
+            if out.exists():
+                os.remove(out)
+            result = _orig(self, *a, **k)
+            if out.exists():
+                prof = json.loads(out.read_text())
+                for node in prof.get("operator", []):
+                    walk(node)
+                ops["spilled bytes"] += prof.get("system", {}).get("total_bytes_spilled", 0)
+            return result
+
+        setattr(Backend, name, call)
+
+
+def _batch(source: str, persons: int, totals: dict[str, float], memory: str | None = None,
+           database: str = "memory") -> float:  # fmt: skip
+    from aftercar.derive.omop.batched import restrict
     from aftercar.derive.omop.concepts import load_concepts
     from aftercar.derive.omop.derive import derive_tables
     from aftercar.derive.omop.source import open_source
     from aftercar.derive.raw.rules import load_rules
 
     rules = load_rules()
-    con = engine(Path(tempfile.mkdtemp(prefix="aftercar-profile-")))
+    con = _engine(memory, database)
     tables = open_source(con, source, checked=True)
     first = int(tables["person"].person_id.min().to_pyarrow().as_py())
     totals.clear()
@@ -115,11 +176,26 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--omop", required=True, help="an OMOP folder of Parquet tables")
     ap.add_argument("--persons", type=int, default=25_000, help="persons in the batch")
     ap.add_argument("--top", type=int, default=15, help="statements listed")
+    ap.add_argument("--engine-memory", help="the engine's memory limit (default: the "
+                    "batched run's ENGINE_MEMORY)")
+    ap.add_argument("--database", choices=("memory", "compress", "file"), default="memory")
+    ap.add_argument("--operators", action="store_true", help="DuckDB's profile by operator")
+    ap.add_argument("--only-batch", action="store_true", help="measurement 1 only")
     args = ap.parse_args(argv)
     totals: dict[str, float] = defaultdict(float)
+    ops: dict[str, float] = defaultdict(float)
     _timed(totals)
-    wall = _batch(args.omop, args.persons, totals)
+    if args.operators:
+        _operators(ops)
+    wall = _batch(args.omop, args.persons, totals, args.engine_memory, args.database)
     _report(f"statements: one batch of {args.persons:,} persons", wall, totals, args.top)
+    if args.operators:
+        spilled = ops.pop("spilled bytes", 0.0)
+        print(f"\noperators (CPU s over all threads; {spilled / 1e9:.2f} GB spilled):")
+        for name, sec in sorted(ops.items(), key=lambda kv: -kv[1])[:10]:
+            print(f"  {sec:6.2f} s  {name}")
+    if args.only_batch:
+        return
     wall = _batch(args.omop, 100, totals)
     _report("fixed: one batch of 100 persons", wall, totals, 5)
     _floor(args.omop)
