@@ -496,3 +496,40 @@ def test_the_checked_source_record_names_the_concepts_that_chose_its_rows(runs, 
     other = dataclasses.replace(mine, tables={**mine.tables,
                                               "conditions": mine.tables["conditions"].slice(0, 0)})
     assert concepts_digest(other) != record["concepts"]
+
+
+def test_line_offsets_hold_only_when_each_batch_shifts_its_ids_alike():
+    """EPISODE_EVENT is read in order with shifted ids only when every line episode of a
+    batch is shifted by the same number (as the batches number them); else it is joined
+    to the ids and sorted."""
+    from aftercar.derive.omop.batched import _line_offsets
+
+    con = engine(None)
+    con.raw_sql("CREATE TEMP TABLE _episode_ids AS SELECT * FROM (VALUES (0, 1, 1, false), "
+                "(0, 2, 5, true), (0, 3, 6, true), (1, 1, 2, false), (1, 2, 7, true)) "
+                "t(_batch, _local, _global, _line)")  # fmt: skip
+    assert _line_offsets(con) == {0: 3, 1: 5}
+    con.raw_sql("INSERT INTO _episode_ids VALUES (1, 3, 9, true)")
+    assert _line_offsets(con) is None
+
+
+def test_resumed_parquet_batches_are_read_in_order(runs, tmp_path, monkeypatch):
+    """A resumable Parquet run keeps one file per batch; the outputs read as stored (the
+    cohort, the audit, EPISODE_EVENT with its ids shifted) are DuckDB reading those files
+    one after the other: the tables, rows and order of one run."""
+    from aftercar.derive.omop import batched
+
+    shifted, shift = [], batched._shifted_events
+    monkeypatch.setattr(batched, "_shifted_events", lambda *a: shifted.append(1) or shift(*a))
+    omop = runs[2]
+    one, out = omop.parent / "one_parquet", tmp_path / "resumed"
+    run = derive_omop_batched(omop, out, "parquet", batch_persons=25, episodes=True, resume=True)
+    assert run.batches == 3 and shifted and _files(out) == _files(one)
+    unordered = {r.with_suffix(".parquet") for r in UNORDERED}
+    for rel in sorted(_files(one)):
+        if rel.suffix == ".parquet" and rel not in unordered:
+            a, b = pq.read_table(one / rel), pq.read_table(out / rel)
+            assert a.schema.remove_metadata().equals(b.schema.remove_metadata()), rel
+            assert a.equals(b), rel
+    for rel in ("patients", "lines", "audit/lines", "episodes/episode_event"):  # from 3 files
+        assert "duckdb" in pq.ParquetFile(out / f"{rel}.parquet").metadata.created_by.lower()
