@@ -36,6 +36,7 @@ from aftercar.derive.omop.batched import (
     person_batches,
     tiles,
 )
+from aftercar.derive.omop.cohort import _FU_BEFORE, _NO_CAR_T, _NO_FU
 from aftercar.derive.omop.concepts import load_concepts
 from aftercar.derive.omop.source import close_source, open_source
 from aftercar.derive.raw.rules import load_rules
@@ -533,3 +534,15 @@ def test_resumed_parquet_batches_are_read_in_order(runs, tmp_path, monkeypatch):
             assert a.equals(b), rel
     for rel in ("patients", "lines", "audit/lines", "episodes/episode_event"):  # from 3 files
         assert "duckdb" in pq.ParquetFile(out / f"{rel}.parquet").metadata.created_by.lower()
+
+
+def test_batched_attrition_is_ordered_by_part_table_and_row(runs):
+    """The batches derive their attrition in no set order (the final pass sorts them all
+    together): the file gives the cohort's exclusions first, then every row by table and
+    row, whatever order each batch's engine returned them in."""
+    t = pacsv.read_csv(runs[1] / "audit" / "attrition.csv").to_pydict()
+    excluded = {_NO_CAR_T, _NO_FU, _FU_BEFORE}
+    order = [(0 if r in excluded else 1, tb, row)
+             for r, tb, row in zip(t["reason"], t["table"], t["row"], strict=True)]  # fmt: skip
+    assert order == sorted(order) and {p for p, _t, _r in order} == {0, 1}
+    assert len({tb for _p, tb, _r in order}) >= 3

@@ -23,9 +23,11 @@ millions of rows. :func:`derive_omop_batched` bounds the memory whatever the siz
    wrote them (the batches are ascending ``person_id`` ranges, so their rows are in
    order as appended, :func:`aftercar.derive.raw.audit.ordered`: no sort); the
    attrition by table and row, the cohort's exclusions first (sorted by DuckDB, on
-   disk beyond :data:`ENGINE_MEMORY`); the cohort attrition steps
-   (``audit/omop_cohort``) are summed over the batches; EPISODE ids are numbered over
-   the whole cohort, as one run numbers them.
+   disk beyond :data:`ENGINE_MEMORY`; the batches of a run of several leave theirs
+   unsorted); the cohort attrition steps (``audit/omop_cohort``) are summed over the
+   batches; EPISODE ids are numbered over the whole cohort, as one run numbers them
+   (EPISODE_EVENT, in that order batch after batch, is read in order with each batch's
+   ids shifted: :func:`_line_offsets`).
 
 Every person's records are in the batch of that person, and the derivation is per
 person, so the rows are those of a one-batch run (``tests/derive_omop/test_batched.py``).
@@ -83,7 +85,9 @@ from aftercar.io.csv_out import append_csv, write_csv
 #: keeps a batch near 4.5 GiB, well within 8 GiB.
 DEFAULT_BATCH_PERSONS = 25_000
 #: Memory each in-process DuckDB of the batched run may hold before it spills to disk.
-ENGINE_MEMORY = "2500MB"
+#: 4000MB (2500MB until 2026-12-05): a batch of 50,000 simulated persons 2.6-6% faster
+#: (less spilling), peak 5.6 GiB at 100,000 and 6.0 GiB at 1,000,000 persons (docs/omop.md).
+ENGINE_MEMORY = "4000MB"
 _ROWS = 1 << 17  # rows per record batch when streaming a file out
 _PART = "_part"  # attrition: 0 = the cohort's exclusions, 1 = the derivation's rows
 _BATCH = "_batch"  # episodes: the batch whose local episode ids a row carries
@@ -484,8 +488,10 @@ class _Run:
     engine: str = "duckdb"  # the Ibis backend's name: the checks and the reading depend on it
 
 
-def _one_batch(con, tables: dict[str, ibis.Table], o: _Run, parts: Parts, i: int) -> pa.Table:
-    """Derive one batch into ``parts``; return its cohort attrition steps.
+def _one_batch(con, tables: dict[str, ibis.Table], o: _Run, parts: Parts, i: int,
+               ordered: bool = True) -> pa.Table:  # fmt: skip
+    """Derive one batch into ``parts``; return its cohort attrition steps (``ordered``: its
+    attrition by table and row; not needed when the final pass sorts several batches').
 
     A batch none of whose persons enters the cohort (persons without myeloma, say)
     only lists the persons it leaves out: the raw derivation is not run on nobody.
@@ -495,7 +501,7 @@ def _one_batch(con, tables: dict[str, ibis.Table], o: _Run, parts: Parts, i: int
     if not om.raw["patients"].count().to_pyarrow().as_py():
         parts.write("audit/attrition", _with(om.excluded.to_pyarrow(), _PART, 0))
         return cohort_steps(om, 0)
-    d = derive_mapped(con, om, o.concepts, o.rules, o.progress)
+    d = derive_mapped(con, om, o.concepts, o.rules, o.progress, ordered_attrition=ordered)
     _append(parts, d, i, o.episodes)
     return d.cohort_steps
 
@@ -522,7 +528,7 @@ def _run_batches(o: _Run, con, tables, batches: list, store: BatchStore) -> pa.T
             continue
         o.progress(f"batch {i + 1} of {len(batches)}{where}")
         batch = tables if bounds is None else restrict(tables, *bounds)
-        one = _one_batch(con, batch, o, store.parts(i), i)
+        one = _one_batch(con, batch, o, store.parts(i), i, ordered=len(batches) == 1)
         store.finish(i, one)
         steps = _add_steps(steps, one)
     return steps

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import ibis
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from aftercar.derive.omop import cohort, covariates
 from aftercar.derive.omop.concepts import Concepts, load_concepts
 from aftercar.derive.omop.mapping import OmopRaw
 from aftercar.derive.omop.source import close_source, open_source
+from aftercar.derive.raw.audit import per_distinct
 from aftercar.derive.raw.derive import derive_raw
 from aftercar.derive.raw.result import RawDerivation
 from aftercar.derive.raw.rules import Rules, load_rules
@@ -63,11 +63,11 @@ class OmopDerivation:
 
 
 def _rename_tables(t: pa.Table, col: str = "table") -> pa.Table:
-    if col not in t.column_names:
+    """``t`` with the raw table names of column ``col`` as OMOP names (:data:`OMOP_TABLES`),
+    each distinct name mapped once (millions of rows, a few names)."""
+    if col not in t.column_names or not t.num_rows:
         return t
-    c = t[col]
-    for old, new in OMOP_TABLES.items():
-        c = pc.if_else(pc.equal(c, old), new, c)
+    c = per_distinct(t[col], lambda name: OMOP_TABLES.get(name, name))
     return t.set_column(t.column_names.index(col), col, c)
 
 
@@ -202,15 +202,20 @@ def cohort_steps(om: OmopRaw, n_index: int) -> pa.Table:
 
 
 def derive_mapped(con, om: OmopRaw, concepts: Concepts, rules: Rules,
-                  progress: Callable[[str], None] | None = None) -> OmopDerivation:  # fmt: skip
+                  progress: Callable[[str], None] | None = None,
+                  ordered_attrition: bool = True) -> OmopDerivation:  # fmt: skip
     """Run the raw-records derivation on mapped tables (:func:`map_tables`).
+
+    ``ordered_attrition``: the attrition after the excluded persons by table and row
+    (``False``: in no set order; a batched run sorts the batches' attrition together).
 
     Raises
     ------
     CohortError
         Unreadable myeloma measurements (``measurement`` rows, exit 2).
     """
-    res = derive_raw(om.raw, rules=rules, con=con, progress=progress, check_labs=_lab_check)
+    res = derive_raw(om.raw, rules=rules, con=con, progress=progress, check_labs=_lab_check,
+                     ordered_attrition=ordered_attrition)  # fmt: skip
     excluded = om.excluded.to_pyarrow().cast(res.attrition.schema)
     audit = {k: _rename_tables(v) for k, v in res.audit.items()}
     rest = _rename_tables(res.attrition)
@@ -219,8 +224,9 @@ def derive_mapped(con, om: OmopRaw, concepts: Concepts, rules: Rules,
                                            res.patients[Col.PATIENT_ID].combine_chunks(),
                                            audit["events"].schema, rest.schema)  # fmt: skip
         audit["events"] = pa.concat_tables([audit["events"], ev])
-        rest = pa.concat_tables([rest, unused]).sort_by([("table", "ascending"),
-                                                         ("row", "ascending")])  # fmt: skip
+        rest = pa.concat_tables([rest, unused])
+        if ordered_attrition:
+            rest = rest.sort_by([("table", "ascending"), ("row", "ascending")])
     attrition = pa.concat_tables([excluded, rest])
     dx = om.diagnosis.select(**{Col.PATIENT_ID: om.diagnosis.person_id.cast("string")},
                              diagnosis_date=om.diagnosis.diagnosis_date,

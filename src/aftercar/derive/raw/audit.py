@@ -176,11 +176,12 @@ def _regimen_column(drugs: pa.Array | pa.ChunkedArray, kinds: pa.Array | pa.Chun
     """:func:`regimen_texts` over Arrow columns (each distinct drugs-kind pair once)."""
     sep = "\x1f"  # drugs are ';'-joined names; the unit separator never occurs in them
     key = pc.binary_join_element_wise(pc.fill_null(drugs, ""), pc.fill_null(kinds, ""), sep)
-    return _per_distinct(key, lambda k: _regimen(*k.split(sep)))
+    return per_distinct(key, lambda k: _regimen(*k.split(sep)))
 
 
-def _per_distinct(keys: pa.Array | pa.ChunkedArray, fn) -> pa.Array:
-    """``fn`` applied to each distinct key (a few hundred regimens), spread to every row."""
+def per_distinct(keys: pa.Array | pa.ChunkedArray, fn) -> pa.Array:
+    """``fn`` applied to each distinct key (a few hundred regimens, a few table names),
+    spread to every row (a null key is read as ``""``)."""
     keys = pc.fill_null(keys, "")
     distinct = pc.unique(keys)
     values = pa.array([fn(k) for k in distinct.to_pylist()], pa.string())
@@ -313,7 +314,8 @@ def _lab_attrition(norm: ibis.Table, index: ibis.Table, vr: ibis.Table, rules: R
     return n.select("row", Col.PATIENT_ID, table=ibis.literal("labs"), reason=n.reason)
 
 
-def _attrition(c, index, used, norm, vr: ibis.Table, rules: Rules) -> ibis.Table:
+def _attrition(c, index, used, norm, vr: ibis.Table, rules: Rules,
+               sort: bool = True) -> ibis.Table:  # fmt: skip
     p = c.pats.join(index.select(Col.PATIENT_ID, "index_date"), Col.PATIENT_ID)
     p = p.filter(p.index_date.isnull())
     pa_ = p.select("row", Col.PATIENT_ID, table=ibis.literal("patients"),
@@ -322,7 +324,7 @@ def _attrition(c, index, used, norm, vr: ibis.Table, rules: Rules) -> ibis.Table
     u_ = pa_.select(cols).union(_adm_attrition(c, index, used).select(cols))
     u_ = u_.union(_proc_attrition(c, index, used).select(cols))
     u_ = u_.union(_lab_attrition(norm, index, vr, rules).select(cols))
-    return text_ids(u_).order_by(["table", "row"])
+    return text_ids(u_).order_by(["table", "row"]) if sort else text_ids(u_)
 
 
 def _bundle_ends(c, rows: ibis.Table, final: ibis.Table, rules: Rules) -> ibis.Table:
@@ -367,7 +369,7 @@ def _curated(c, index: ibis.Table, final: ibis.Table, drugs: ibis.Table):
 
 
 def _end_reasons(end_rule: pa.ChunkedArray, kinds: pa.ChunkedArray) -> pa.Array:
-    reason = _per_distinct(end_rule, lambda r: _END_REASON.get(r, "") or None)
+    reason = per_distinct(end_rule, lambda r: _END_REASON.get(r, "") or None)
     single = pc.and_(pc.not_equal(kinds, "drug"), pc.equal(reason, "next line started"))
     return pc.if_else(pc.fill_null(single, False), "completed", reason)
 
@@ -386,8 +388,10 @@ def _finish_lines(lines: pa.Table) -> pa.Table:
     })  # fmt: skip
 
 
-def assemble(con, c, index, index_a, final, members, line_a, norm, rules: Rules):
-    """Build the :class:`~aftercar.derive.raw.result.RawDerivation` of one run."""
+def assemble(con, c, index, index_a, final, members, line_a, norm, rules: Rules,
+             sort_attrition: bool = True):  # fmt: skip
+    """Build the :class:`~aftercar.derive.raw.result.RawDerivation` of one run
+    (``sort_attrition``: the attrition by table and row; else in no set order)."""
 
     rows = con.create_table("_line_rows", _line_rows(c, final, members, rules), overwrite=True)
     for done in ("_members", "_events"):  # no step reads them now: free the engine's memory
@@ -406,5 +410,5 @@ def assemble(con, c, index, index_a, final, members, line_a, norm, rules: Rules)
         "assessments": ordered(_audit_assessments(u, vr), [Col.PATIENT_ID, Col.LINE, "date"])
         .to_pyarrow(),
     }
-    attrition = _attrition(c, index, rows, norm, vr, rules).to_pyarrow()
+    attrition = _attrition(c, index, rows, norm, vr, rules, sort_attrition).to_pyarrow()
     return RawDerivation(pats, _finish_lines(lines), audit, attrition)

@@ -144,6 +144,7 @@ def derive_raw(
     progress: Progress | None = None,
     release: bool = False,
     check_labs: Callable[[ibis.Table], None] | None = None,
+    ordered_attrition: bool = True,
 ) -> RawDerivation:
     """Derive the curated cohort from raw records.
 
@@ -169,6 +170,9 @@ def derive_raw(
         :class:`~aftercar.errors.CohortError` for unreadable rows. Default: the rows named
         as rows of the ``labs`` file. The OMOP derivation names them as ``measurement``
         rows instead, without normalising the measurements a second time.
+    ordered_attrition
+        Order the attrition by table and row (``False``: in no set order, for a caller
+        that sorts the attrition of several derivations together, a batched OMOP run).
 
     Returns
     -------
@@ -197,7 +201,8 @@ def derive_raw(
     step("writing the cohort and the audit")
     if own:
         con.raw_sql(f"SET memory_limit = '{OUTPUT_MEMORY}'")  # the Arrow outputs grow now
-    return audit.assemble(con, c, index, index_a, final, members, line_a, norm, rules)
+    return audit.assemble(con, c, index, index_a, final, members, line_a, norm, rules,
+                          ordered_attrition)  # fmt: skip
 
 
 __all__ = ["RawDerivation", "derive_raw"]
