@@ -209,10 +209,11 @@ def _append(parts: Parts, d: OmopDerivation, batch: int, episodes: bool) -> None
     for name, table in r.audit.items():
         parts.write(f"audit/{name}", table)
     parts.write("audit/attrition", _with(r.attrition, _PART, 1, d.n_excluded))
-    if episodes:
+    if episodes:  # built while the outputs above are written
         episode, event = episode_tables(d)
         parts.write("episode", _with(episode, _BATCH, batch))
         parts.write("episode_event", _with(event, _BATCH, batch))
+    parts.flush()  # written before the next batch: its engine needs the memory
 
 
 def _q(name: str) -> str:
