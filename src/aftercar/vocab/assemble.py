@@ -74,6 +74,31 @@ def _drop_disagreeing_codes(tokens: list[Token], blanked: str, vocab: Vocabulary
     return out
 
 
+#: (drug, excipient): an excipient named right after its drug is that drug's formulation.
+_FORMULATIONS = (("daratumumab", "hyaluronidase"),)
+
+
+def _fold_formulations(tokens: list[Token]) -> list[Token]:
+    """"Kd + daratumumab + hyaluronidase", "DKd (daratumumab + hyaluronidase)": the
+    hyaluronidase named right after daratumumab in its step is subcutaneous daratumumab
+    (Darzalex Faspro; REFERENCE.md s4 #69), as "daratumumab and hyaluronidase" is read
+    whole; the "+" between them cuts the text into pieces before the ``formulation``
+    annotation of ``regimen_grammar.toml`` can see them together. Hyaluronidase named
+    elsewhere stays a supportive drug."""
+    out: list[Token] = []
+    for t in tokens:
+        prev = out[-1] if out else None
+        folded = prev is not None and prev.kind == "drug" and t.kind == "drug" \
+            and prev.step == t.step \
+            and any(d in prev.names and t.names == (e,) for d, e in _FORMULATIONS)  # fmt: skip
+        if folded:
+            t = Token(t.text, "annotation", ("formulation",),
+                      f"excipient of {prev.names[0]} named after it: one formulation",
+                      t.step)  # fmt: skip
+        out.append(t)
+    return out
+
+
 def _generic(drug: Drug, vocab: Vocabulary) -> Drug | None:
     word = vocab.grammar.class_mentions.get(drug.drug_class) if vocab.grammar else None
     name = f"unspecified {word}" if word else None
@@ -156,7 +181,7 @@ def assemble(
     text: str, tokens: list[Token], blanked: str, order: list[int], vocab: Vocabulary
 ) -> ParsedRegimen:
     """Apply the rules of this module to the tokens of ``text``."""
-    tokens = _drop_disagreeing_codes(tokens, blanked, vocab)
+    tokens = _drop_disagreeing_codes(_fold_formulations(tokens), blanked, vocab)
     steps = _step_names(tokens, vocab)
     names = set().union(*steps.values()) if steps else set()
     names = _drop_unspecified(names, vocab)
