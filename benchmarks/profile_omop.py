@@ -23,12 +23,15 @@ Variants of the batch (``--only-batch`` skips measurements 2 and 3):
 ``ENGINE_MEMORY`` (less spilling); ``--database compress`` runs it in an in-memory
 database with compression (``ATTACH ':memory:' (COMPRESS)``), ``--database file`` in a
 database file; ``--operators`` sums DuckDB's own profile of every statement by
-operator type (CPU seconds over all threads) with the bytes spilled.
+operator type (CPU seconds over all threads) with the bytes spilled; ``--by-line`` sums
+the statements by their calling line rather than function. The batch's steps (the time
+from each progress message to the next) are printed after its statements.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import tempfile
 import time
 import traceback
@@ -38,15 +41,17 @@ from pathlib import Path
 _CALLS = ("create_table", "raw_sql", "to_pyarrow", "execute", "insert")
 
 
-def _caller() -> str:
+def _caller(by_line: bool = False) -> str:
     for fr in reversed(traceback.extract_stack()[:-2]):
         if "/aftercar/" in fr.filename:
-            return f"{fr.filename.split('/aftercar/')[1]}:{fr.name}"
+            where = f"{fr.filename.split('/aftercar/')[1]}:{fr.name}"
+            return f"{where}:{fr.lineno}" if by_line else where
     return "?"
 
 
-def _timed(totals: dict[str, float]) -> None:
-    """Wrap the DuckDB backend's engine calls to add their time to ``totals`` by caller."""
+def _timed(totals: dict[str, float], by_line: bool = False) -> None:
+    """Wrap the DuckDB backend's engine calls to add their time to ``totals`` by caller
+    (``by_line``: by the calling line)."""
     from ibis.backends.duckdb import Backend
 
     for name in _CALLS:
@@ -57,7 +62,7 @@ def _timed(totals: dict[str, float]) -> None:
             try:
                 return _orig(*a, **k)
             finally:
-                totals[f"{_name:12s} {_caller()}"] += time.perf_counter() - t
+                totals[f"{_name:12s} {_caller(by_line)}"] += time.perf_counter() - t
 
         setattr(Backend, name, call)
 
@@ -116,7 +121,7 @@ def _operators(ops: dict[str, float]) -> None:
 
 
 def _batch(source: str, persons: int, totals: dict[str, float], memory: str | None = None,
-           database: str = "memory") -> float:  # fmt: skip
+           database: str = "memory", steps: list | None = None) -> float:  # fmt: skip
     from aftercar.derive.omop.batched import restrict
     from aftercar.derive.omop.concepts import load_concepts
     from aftercar.derive.omop.derive import derive_tables
@@ -129,9 +134,15 @@ def _batch(source: str, persons: int, totals: dict[str, float], memory: str | No
     first = int(tables["person"].person_id.min().to_pyarrow().as_py())
     totals.clear()
     t = time.perf_counter()
+    def step(what: str) -> None:
+        if steps is not None:
+            steps.append((time.perf_counter(), what))
+
     derive_tables(con, restrict(tables, first, first + persons - 1), load_concepts(None, rules),
-                  rules)  # fmt: skip
+                  rules, step)  # fmt: skip
     wall = time.perf_counter() - t
+    if steps is not None:
+        steps.append((t + wall, "end"))
     con.disconnect()
     return wall
 
@@ -181,14 +192,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--database", choices=("memory", "compress", "file"), default="memory")
     ap.add_argument("--operators", action="store_true", help="DuckDB's profile by operator")
     ap.add_argument("--only-batch", action="store_true", help="measurement 1 only")
+    ap.add_argument("--by-line", action="store_true", help="statements by calling line")
     args = ap.parse_args(argv)
     totals: dict[str, float] = defaultdict(float)
     ops: dict[str, float] = defaultdict(float)
-    _timed(totals)
+    _timed(totals, args.by_line)
     if args.operators:
         _operators(ops)
-    wall = _batch(args.omop, args.persons, totals, args.engine_memory, args.database)
+    steps: list = []
+    wall = _batch(args.omop, args.persons, totals, args.engine_memory, args.database, steps)
     _report(f"statements: one batch of {args.persons:,} persons", wall, totals, args.top)
+    print("\nsteps (the derivation's progress messages; the batched run then writes the outputs):")
+    for (t0, what), (t1, _next) in itertools.pairwise(steps):
+        print(f"  {t1 - t0:6.2f} s  {what}")
     if args.operators:
         spilled = ops.pop("spilled bytes", 0.0)
         print(f"\noperators (CPU s over all threads; {spilled / 1e9:.2f} GB spilled):")
