@@ -511,7 +511,10 @@ def test_line_offsets_hold_only_when_each_batch_shifts_its_ids_alike():
                 "t(_batch, _local, _global, _line)")  # fmt: skip
     assert _line_offsets(con) == {0: 3, 1: 5}
     con.raw_sql("INSERT INTO _episode_ids VALUES (1, 3, 9, true)")
-    assert _line_offsets(con) is None
+    assert _line_offsets(con) is None  # batch 1 shifts its lines by 5 and by 6
+    con.raw_sql("DELETE FROM _episode_ids WHERE _local = 3 AND _batch = 1")
+    con.raw_sql("UPDATE _episode_ids SET _global = _global - 4 WHERE _batch = 1 AND _line")
+    assert _line_offsets(con) is None  # batch 1's line (id 3) before batch 0's (5, 6)
 
 
 def test_resumed_parquet_batches_are_read_in_order(runs, tmp_path, monkeypatch):

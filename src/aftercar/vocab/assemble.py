@@ -79,22 +79,25 @@ _FORMULATIONS = (("daratumumab", "hyaluronidase"),)
 
 
 def _fold_formulations(tokens: list[Token]) -> list[Token]:
-    """"Kd + daratumumab + hyaluronidase", "DKd (daratumumab + hyaluronidase)": the
-    hyaluronidase named right after daratumumab in its step is subcutaneous daratumumab
-    (Darzalex Faspro; REFERENCE.md s4 #69), as "daratumumab and hyaluronidase" is read
-    whole; the "+" between them cuts the text into pieces before the ``formulation``
-    annotation of ``regimen_grammar.toml`` can see them together. Hyaluronidase named
-    elsewhere stays a supportive drug."""
+    """"Kd + daratumumab + hyaluronidase", "DKd (daratumumab + hyaluronidase)",
+    "daratumumab 1800 mg + hyaluronidase": the hyaluronidase named right after
+    daratumumab in its step (after its dose or route, or a code that holds it) is
+    subcutaneous daratumumab (Darzalex Faspro; REFERENCE.md s4 #69), as "daratumumab and
+    hyaluronidase" is read whole; the "+" between them cuts the text into pieces before
+    the ``formulation`` annotation of ``regimen_grammar.toml`` can see them together.
+    Hyaluronidase named elsewhere stays a supportive drug."""
     out: list[Token] = []
+    last: Token | None = None  # the step's last therapy token before this one
     for t in tokens:
-        prev = out[-1] if out else None
-        folded = prev is not None and prev.kind == "drug" and t.kind == "drug" \
-            and prev.step == t.step \
-            and any(d in prev.names and t.names == (e,) for d, e in _FORMULATIONS)  # fmt: skip
-        if folded:
+        drug = None
+        if last is not None and t.kind == "drug" and last.step == t.step:
+            drug = next((d for d, e in _FORMULATIONS if d in last.names and t.names == (e,)),
+                        None)  # fmt: skip
+        if drug is not None:
             t = Token(t.text, "annotation", ("formulation",),
-                      f"excipient of {prev.names[0]} named after it: one formulation",
-                      t.step)  # fmt: skip
+                      f"excipient of {drug} named after it: one formulation", t.step)  # fmt: skip
+        elif t.kind in _THERAPY:
+            last = t
         out.append(t)
     return out
 

@@ -36,6 +36,7 @@ Only the order of ``audit/events``, which no run defines, is the batches' order.
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -82,7 +83,8 @@ from aftercar.io.csv_out import append_csv, write_csv
 #: Persons per batch by default (``aftercar derive --omop --batch-persons``). Peak memory
 #: follows the batch: 1.69 / 2.68 / 3.72 / 7.73 GiB for 5,000 / 10,000 / 20,000 / 50,000
 #: simulated persons in one batch (``benchmarks/bench_omop.py``, 2026-12-02), so 25,000
-#: keeps a batch near 4.5 GiB, well within 8 GiB.
+#: kept a batch near 4.5 GiB, well within 8 GiB; since, batches of 50,000 peak at 6.0 GiB
+#: with an engine of 4000MB (1,000,000 persons, 2026-12-05).
 DEFAULT_BATCH_PERSONS = 25_000
 #: Memory each in-process DuckDB of the batched run may hold before it spills to disk.
 #: 4000MB (2500MB until 2026-12-05): a batch of 50,000 simulated persons 2.6-6% faster
@@ -359,25 +361,31 @@ def _number_episodes(con, part: list[Path], first: int) -> None:
 
 def _line_offsets(con) -> dict[int, int] | None:
     """``{batch: global - local id}`` of the line episodes when that difference is the same
-    for every line of a batch (``None`` otherwise).
+    for every line of a batch and each batch's global ids come after the batch before's
+    (``None`` otherwise: the whole EPISODE_EVENT file is then joined to the ids and sorted).
 
-    It is: a batch numbers its lines from one id on, in ``person_id`` and line order, as
-    the whole run numbers them, and the batches are ascending ``person_id`` ranges. Each
-    batch's EPISODE_EVENT rows, sorted by local episode id and event, are then in the
-    order of the global ids as they are: the file is read in order, its ids shifted,
-    instead of joined to the ids and sorted (some 200 million rows at 1,000,000 persons)."""
+    Both hold by construction: a batch numbers its lines from one id on, in ``person_id``
+    and line order, as the whole run numbers them, and the batches are ascending
+    ``person_id`` ranges, read in batch order. Each batch's EPISODE_EVENT rows, sorted by
+    local episode id and event, are then in the order of the global ids as they are: the
+    files are read in order, the ids shifted, instead of joined to the ids and sorted
+    (208 million rows at 1,000,000 persons). Checked on the episode ids, not the events."""
     rows = con.con.execute(
-        f"SELECT {_BATCH}, min(_global - _local), max(_global - _local) FROM _episode_ids "
-        f"WHERE _line GROUP BY {_BATCH}").fetchall()  # fmt: skip
-    if any(lo != hi for _b, lo, hi in rows):
+        f"SELECT {_BATCH}, min(_global - _local), max(_global - _local), min(_global), "
+        f"max(_global) FROM _episode_ids WHERE _line GROUP BY {_BATCH} ORDER BY {_BATCH}"
+    ).fetchall()  # fmt: skip
+    if any(lo != hi for _b, lo, hi, _first, _last in rows):
         return None
-    return {int(b): int(lo) for b, lo, _hi in rows}
+    if any(a[4] >= b[3] for a, b in itertools.pairwise(rows)):
+        return None
+    return {int(b): int(lo) for b, lo, _hi, _first, _last in rows}
 
 
 def _shifted_events(part: list[Path], offsets: dict[int, int]) -> str:
     """EPISODE_EVENT with the global ids (:func:`_line_offsets`), in the order stored."""
-    shift = " ".join(f"WHEN {b} THEN {o}" for b, o in sorted(offsets.items()))
-    shift = f"CASE {_BATCH} {shift} END" if offsets else "NULL"
+    cases = " ".join(f"WHEN {b} THEN {o}" for b, o in sorted(offsets.items()))
+    missing = "error('EPISODE_EVENT rows of a batch without line episodes')"
+    shift = f"CASE {_BATCH} {cases} ELSE {missing} END" if offsets else missing
     cols = ", ".join(_nullable(n, src) for n, src in (
         ("episode_id", f"CAST(episode_id + {shift} AS BIGINT)"), ("event_id", "event_id"),
         ("episode_event_field_concept_id", "episode_event_field_concept_id")))  # fmt: skip
@@ -437,6 +445,7 @@ def _episodes_into_duckdb(parts: dict[str, list[Path]], database: Path, schema: 
     try:
         con.raw_sql(f"SET memory_limit = '{ENGINE_MEMORY}'")
         con.raw_sql(f"SET temp_directory = {_path(spill)}")
+        con.raw_sql("SET preserve_insertion_order = true")  # EPISODE_EVENT read in order
         _number_episodes(con, parts["episode"], first_episode_id(con, database, schema,
                                                                  concepts))  # fmt: skip
         create_episode_tables(con, schema)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import ibis
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from aftercar.derive.omop import cohort, covariates
 from aftercar.derive.omop.concepts import Concepts, load_concepts
@@ -67,8 +68,9 @@ def _rename_tables(t: pa.Table, col: str = "table") -> pa.Table:
     each distinct name mapped once (millions of rows, a few names)."""
     if col not in t.column_names or not t.num_rows:
         return t
-    c = per_distinct(t[col], lambda name: OMOP_TABLES.get(name, name))
-    return t.set_column(t.column_names.index(col), col, c)
+    c = t[col]
+    named = per_distinct(c, lambda name: OMOP_TABLES.get(name, name))
+    return t.set_column(t.column_names.index(col), col, pc.if_else(pc.is_null(c), c, named))
 
 
 def _lab_check(norm: ibis.Table) -> None:

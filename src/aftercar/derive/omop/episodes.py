@@ -59,7 +59,7 @@ _EVENTS_SQL = (
     f"WHERE ev.\"table\" = 'drug_exposure' AND ev.\"{Col.LINE}\" > 0 ORDER BY 1, 2"
 )
 #: Memory the DuckDB of :func:`_line_events` may hold before it spills to its own temporary
-#: folder (the batch's engine is limited alike, ``batched.ENGINE_MEMORY``).
+#: folder (beside the batch's engine, limited to ``batched.ENGINE_MEMORY``).
 _MEMORY = "2500MB"
 
 

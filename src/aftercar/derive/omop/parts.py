@@ -95,12 +95,19 @@ class Parts:
 
     def close(self) -> dict[str, Path]:
         """Write what is pending, close every file; ``{output: file}``."""
+        errors = []
         try:
             self.flush()
-        finally:
-            self._pool.shutdown(wait=True)
-            for writer, _schema in self.writers.values():
+        except Exception as e:  # every file is closed, then the first error is raised
+            errors.append(e)
+        self._pool.shutdown(wait=True)
+        for writer, _schema in self.writers.values():
+            try:
                 writer.close()
+            except Exception as e:
+                errors.append(e)
+        if errors:
+            raise errors[0]
         return {n: self.path(n) for n in self.writers}
 
 
