@@ -549,3 +549,21 @@ def test_batched_attrition_is_ordered_by_part_table_and_row(runs):
              for r, tb, row in zip(t["reason"], t["table"], t["row"], strict=True)]  # fmt: skip
     assert order == sorted(order) and {p for p, _t, _r in order} == {0, 1}
     assert len({tb for _p, tb, _r in order}) >= 3
+
+
+def test_episode_events_are_joined_and_sorted_when_the_ids_do_not_shift_alike(
+    runs, tmp_path, monkeypatch
+):
+    """The fallback of :func:`_line_offsets`: EPISODE_EVENT joined to every episode id and
+    sorted gives the rows and order of one run, as the in-order read does."""
+    from aftercar.derive.omop import batched
+
+    monkeypatch.setattr(batched, "_line_offsets", lambda con: None)
+    shifted, shift = [], batched._shifted_events
+    monkeypatch.setattr(batched, "_shifted_events", lambda *a: shifted.append(1) or shift(*a))
+    omop = runs[2]
+    out = tmp_path / "sorted"
+    derive_omop_batched(omop, out, "parquet", batch_persons=25, episodes=True)
+    one = omop.parent / "one_parquet" / "episodes" / "episode_event.parquet"
+    assert not shifted
+    assert pq.read_table(out / "episodes" / "episode_event.parquet").equals(pq.read_table(one))
