@@ -156,6 +156,16 @@ def test_bad_annotation_regex_is_an_error(tmp_path):
         _load(d)
 
 
+def test_a_formulation_of_unknown_drugs_is_an_error(tmp_path):
+    d = _write_vocab(tmp_path)
+    text = (d / "grammar.toml").read_text(encoding="utf-8")
+    text = text.replace('excipients = { hyaluronidase = "daratumumab" }',
+                        'excipients = { hyaluronidase = "daratumumabb" }')  # fmt: skip
+    (d / "grammar.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(VocabularyError, match=r"\[formulations\].*'daratumumabb' not in drugs"):
+        _load(d)
+
+
 def test_vocabulary_has_at_least_70_agents_each_with_a_source():
     vocab = load_vocabulary()
     assert len(vocab.drugs) >= 70

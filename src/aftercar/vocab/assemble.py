@@ -74,26 +74,21 @@ def _drop_disagreeing_codes(tokens: list[Token], blanked: str, vocab: Vocabulary
     return out
 
 
-#: (drug, excipient): an excipient named right after its drug is that drug's formulation.
-_FORMULATIONS = (("daratumumab", "hyaluronidase"),)
-
-
-def _fold_formulations(tokens: list[Token]) -> list[Token]:
+def _fold_formulations(tokens: list[Token], vocab: Vocabulary) -> list[Token]:
     """"Kd + daratumumab + hyaluronidase", "DKd (daratumumab + hyaluronidase)",
-    "daratumumab 1800 mg + hyaluronidase": the hyaluronidase named right after
-    daratumumab in its step (after its dose or route, or a code that holds it) is
-    subcutaneous daratumumab (Darzalex Faspro; REFERENCE.md s4 #69), as "daratumumab and
-    hyaluronidase" is read whole; the "+" between them cuts the text into pieces before
-    the ``formulation`` annotation of ``regimen_grammar.toml`` can see them together.
-    Hyaluronidase named elsewhere stays a supportive drug."""
+    "daratumumab 1800 mg + hyaluronidase": an excipient named right after its drug in the
+    step (past the drug's dose or route, or after a code that holds it) is that drug's
+    formulation (``[formulations]`` of ``regimen_grammar.toml``: SC daratumumab), as
+    "daratumumab and hyaluronidase" is read whole; the "+" between them cuts the text
+    into pieces before the ``formulation`` annotation can see them together. Named
+    elsewhere, the excipient stays a drug."""
+    excipients = (vocab.grammar.formulations if vocab.grammar else None) or {}
     out: list[Token] = []
     last: Token | None = None  # the step's last therapy token before this one
     for t in tokens:
-        drug = None
-        if last is not None and t.kind == "drug" and last.step == t.step:
-            drug = next((d for d, e in _FORMULATIONS if d in last.names and t.names == (e,)),
-                        None)  # fmt: skip
-        if drug is not None:
+        drug = excipients.get(t.names[0]) if t.kind == "drug" and len(t.names) == 1 else None
+        if drug is not None and last is not None and last.step == t.step \
+                and drug in last.names:  # fmt: skip
             t = Token(t.text, "annotation", ("formulation",),
                       f"excipient of {drug} named after it: one formulation", t.step)  # fmt: skip
         elif t.kind in _THERAPY:
@@ -184,7 +179,7 @@ def assemble(
     text: str, tokens: list[Token], blanked: str, order: list[int], vocab: Vocabulary
 ) -> ParsedRegimen:
     """Apply the rules of this module to the tokens of ``text``."""
-    tokens = _drop_disagreeing_codes(_fold_formulations(tokens), blanked, vocab)
+    tokens = _drop_disagreeing_codes(_fold_formulations(tokens, vocab), blanked, vocab)
     steps = _step_names(tokens, vocab)
     names = set().union(*steps.values()) if steps else set()
     names = _drop_unspecified(names, vocab)

@@ -69,6 +69,7 @@ class Grammar:
     corrections: CorrectionRules
     class_mentions: dict[str, str]
     combined: re.Pattern[str] | None = None  # all annotations, one pass (group a<N> = rule N)
+    formulations: dict[str, str] | None = None  # excipient -> its drug ([formulations])
 
 
 def _fail(path: Path, where: str, what: str, fix: str) -> VocabularyError:
@@ -128,6 +129,15 @@ def _table(data: dict, key: str, path: Path) -> dict:
     return value
 
 
+def _name_map(data: dict, table: str, key: str, path: Path) -> dict[str, str]:
+    """``[table] key``: a map of names to names (empty when absent)."""
+    value = _table(data, table, path).get(key, {})
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise _fail(path, f"[{table}] {key}", "must map names to names",
+                    f'write {key} = {{ hyaluronidase = "daratumumab" }}')  # fmt: skip
+    return dict(value)
+
+
 def _letter_rules(data: dict, path: Path) -> LetterCodeRules:
     spec = _table(data, "letter_codes", path)
     default = LetterCodeRules()
@@ -177,6 +187,7 @@ def load_grammar(path: Path) -> Grammar:
         )
     annotations = _annotations(data, path)
     return Grammar(
+        formulations=_name_map(data, "formulations", "excipients", path),
         annotations=annotations,
         combined=_combine(annotations),
         separators=_separators(data, path),

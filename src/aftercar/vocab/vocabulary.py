@@ -309,6 +309,16 @@ def _code_names(row: dict[str, str], drugs: dict[str, Drug], path: Path, i: int)
     return names
 
 
+def _check_formulations(rules: Grammar, drugs: dict[str, Drug], path: Path) -> None:
+    """Every name of ``[formulations] excipients`` is a drug of drugs.csv."""
+    pairs = (rules.formulations or {}).items()
+    unknown = sorted({n for pair in pairs for n in pair if n not in drugs})
+    if unknown:
+        raise VocabularyError(
+            f"{path}, [formulations] excipients: {', '.join(map(repr, unknown))} not in "
+            "drugs.csv. Fix: use names from the 'name' column of drugs.csv.")  # fmt: skip
+
+
 def _load_codes(
     path: Path, drugs: dict[str, Drug], by_key: dict[str, Reading]
 ) -> tuple[dict[str, Reading], dict[str, Reading]]:
@@ -401,6 +411,7 @@ def load_vocabulary(
     drug_table, by_key, max_words = _load_drugs(paths[0])
     exact, final = _load_codes(paths[1], drug_table, by_key)
     rules = load_grammar(paths[2])
+    _check_formulations(rules, drug_table, paths[2])
     roles = _load_targets(paths[3], drug_table, by_key)
     return Vocabulary(
         drugs=drug_table,
