@@ -34,10 +34,9 @@ next smallest cell of that margin is then suppressed as well (shown as
 ``"suppressed"``), until no cell from 1 to K-1 has a single possible value; a total a
 reader knows from elsewhere (the cohort size, a survival comparison's n) is never
 hidden, and a margin it still pins has its hidden cells withheld (``"withheld"``: any
-value). Every
-estimate over fewer than K patients or lines (a rate, median, interval, p-value of
-a group whose ``n`` is suppressed) is withheld, Kaplan-Meier curves of such groups
-are left out with a note, and the at-risk table keeps only the ticks where every
+value). Every estimate over fewer than K patients or lines (a rate, median, interval,
+p-value of a group whose ``n`` is suppressed) is withheld, Kaplan-Meier curves of such
+groups are left out with a note, and the at-risk table keeps only the ticks where every
 row steps by 0 or at least K. See ``docs/report.md``.
 
 References
@@ -1279,6 +1278,11 @@ def _few_known(rows: list[Mapping[str, Any]], cols: list[str], k: int) -> dict[s
     return out
 
 
+def _wide_table1(keys: set[str]) -> bool:
+    """Whether columns ``keys`` are Table 1's wide form (a column per group, no ``n``)."""
+    return {_CHAR, _LEVEL} <= keys and "n" not in keys
+
+
 def _table_records(rows: list[Any], k: int) -> list[Any]:
     """Rows of a known table (Table 1 long or wide, attrition) with their margins' states."""
     if not rows or not all(isinstance(r, Mapping) for r in rows):
@@ -1287,7 +1291,7 @@ def _table_records(rows: list[Any], k: int) -> list[Any]:
     rows = [dict(r) for r in rows]
     if {_CHAR, _LEVEL, "n", "percent"} <= keys:
         return _table1_long_apply(rows, k)
-    if {_CHAR, _LEVEL} <= keys and "n" not in keys:
+    if _wide_table1(keys):
         return _table1_wide_apply(rows, k, table1_wide_states(rows, k))
     if {"step", "patients", "lines"} <= keys:
         return _records_with(rows, attrition_states(rows, k))
@@ -1306,7 +1310,7 @@ def _table_margins(df: pd.DataFrame, k: int) -> pd.DataFrame:
     if not known or df.empty:
         return df.copy()
     rows = df.astype(object).where(df.notna(), None).to_dict(orient="records")
-    wide = {_CHAR, _LEVEL} <= cols and "n" not in cols
+    wide = _wide_table1(cols)
     states = table1_wide_states(rows, k) if wide else {}
     shared = _table1_wide_apply(rows, k, states) if wide else _table_records(rows, k)
     out = df.copy().astype(object)

@@ -709,9 +709,9 @@ def _primary_id(t: ibis.Table, col: str, label: str,
     Over a whole table, three counts come first (rows, ids, distinct ids): equal, every id
     is there once, and the grouping that lists the repeated ones is not run (at 1,000,000
     persons, 252 M drug exposures: 15 s instead of 21 s)."""
-    if named is None and _unique_ids(t, col):
-        return []
     if named is None:
+        if _unique_ids(t, col):
+            return []
         n = t.group_by(col).aggregate(_n=t.count())
     else:
         ids = named.filter(named[col].notnull()).select(col).distinct()
