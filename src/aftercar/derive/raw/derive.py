@@ -59,8 +59,8 @@ def _register(con, raw: dict[str, pa.Table | ibis.Table]) -> dict[str, ibis.Tabl
 #: keeps the tables still needed in memory instead of spilling them (issue 12 item 7).
 _DONE_AFTER = {
     "index": ("_anchors", "_bundle_events", "_inf"),
-    "lines": ("_drug_dates", "_runs", "_bundles", "_cur", "_rb", "_pd", "_line", "_lines_all",
-              "_lines_raw", "_members_raw", "_lines_maint"),
+    "lines": ("_drug_dates", "_gap_dates", "_pause_dates", "_runs", "_bundles", "_cur", "_rb",
+              "_pd", "_line", "_lines_all", "_lines_raw", "_members_raw", "_lines_maint"),
     "responses": ("_visits", "_segments", "_line_summary", "_lines"),
 }
 

@@ -133,7 +133,14 @@ def _compact(con, events: ibis.Table, rules: Rules) -> None:
         w = ibis.window(group_by=dd.pkey, order_by=dd.date)
         dd = dd.mutate(until=dd.date, real=ibis.literal(True),
                        gap=dd.date.delta(dd.date.lag().over(w), unit="day"))  # fmt: skip
-    con.create_table("_drug_dates", dd, overwrite=True)
+    dd = con.create_table("_drug_dates", dd, overwrite=True)
+    gap = rules.get("lines", "discontinuation_gap_days")
+    con.create_table("_gap_dates", dd.filter(dd.gap > gap).select("pkey", "date"),
+                     overwrite=True)  # fmt: skip
+    rgap = rules.get("lines", "retreatment_gap_days")
+    if rgap > 0:  # 0: every drug date is a possible restart (``_restart_dates``)
+        con.create_table("_pause_dates", dd.filter(dd.gap > rgap).select("pkey", "date"),
+                         overwrite=True)  # fmt: skip
     con.create_table("_runs", _islands(e, win), overwrite=True)
     b = events.filter(events.kind != "drug")
     con.create_table("_bundles", b.select("pkey", "date", "kind", "bundle_id").distinct(),
@@ -230,7 +237,6 @@ def _regimen(r: ibis.Table, rules: Rules) -> ibis.Table:
 def _rule_breaks(st: _Steps, rules: Rules) -> ibis.Table:
     """Per drug line: the first date of each rule break after ``S`` (null = none)."""
     win = rules.get("lines", "regimen_window_days")
-    gap = rules.get("lines", "discontinuation_gap_days")
     cur = st.t("_cur")
     c = cur.filter(cur.kind == "drug").select(Col.PATIENT_ID, "pkey", Col.LINE, S=cur.start_date)
     runs = st.t("_runs")
@@ -238,9 +244,8 @@ def _rule_breaks(st: _Steps, rules: Rules) -> ibis.Table:
     new = r.filter(r.run_start > r.S + _days(win)).anti_join(_regimen(r, rules),
                                                              ["pkey", "ingredient"])
     b_new = new.group_by("pkey").aggregate(b_new=new.run_start.min())
-    dd = st.t("_drug_dates")
-    g = dd.join(c.select("pkey", "S"), "pkey")
-    g = g.filter((g.date > g.S) & (g.gap > gap))
+    g = st.t("_gap_dates").join(c.select("pkey", "S"), "pkey")
+    g = g.filter(g.date > g.S)
     b_gap = g.group_by("pkey").aggregate(b_gap=g.date.min())
     bu = st.t("_bundles")
     bj = bu.join(c.select("pkey", "S"), "pkey")
@@ -262,27 +267,35 @@ def _progression(st: _Steps, vis: ibis.Table, rules: Rules) -> ibis.Table:
     exception, and over the other breaks: it is looked for up to ``b1`` (which can only
     come after the window), so a new drug first given after a confirmed progression ends
     the line by progression (``end_rule``), as the same drug given again would.
-    Only lines with a possible restart (such an administration up to ``b1``) are
-    assessed here; every line is assessed once more at the end for its response.
+    The lines assessed here are every drug line of this step with ``retreatment_gap_days``
+    0 (nearly all have an administration after their start), else those with an
+    administration after such a pause up to ``b1`` (``_pause_dates``, few); the drug dates
+    are then read for the lines with a confirmed progression only. Every line is assessed
+    once more at the end for its response.
     """
     s = st.t("_rb")
     if not rules.get("lines", "new_line_after_progression"):
         return s.mutate(t_pd=ibis.null("date"), b_pd=ibis.null("date"))
-    rgap = rules.get("lines", "retreatment_gap_days")
-    dd = st.t("_drug_dates")
-    j = dd.join(s.select("pkey", "S", "b1"), "pkey")
-    j = j.filter((j.date > j.S) & (j.b1.isnull() | (j.date <= j.b1)))
-    if rgap > 0:  # else any administration or continued day (0: no pause asked for)
-        j = j.filter(j.gap > rgap)
-    restarts = j.select("pkey", "date")
-    cand = s.semi_join(restarts, "pkey")
+    if rules.get("lines", "retreatment_gap_days") > 0:
+        dates = st.t("_pause_dates")
+        j = dates.join(s.select("pkey", "S", "b1"), "pkey")
+        cand = s.semi_join(j.filter(_restart_window(j)), "pkey")
+    else:  # any administration or continued day (0: no pause asked for)
+        dates, cand = st.t("_drug_dates").select("pkey", "date"), s
     cand = cand.select(Col.PATIENT_ID, lkey=cand.pkey, start_date=cand.S, window_end=cand.b1)
     summ, a = assess(cand, vis, rules)
     pd = _confirmed_progression(summ, a)
-    r = restarts.join(pd, restarts.pkey == pd.lkey)
-    r = r.filter(r.date >= r.t_conf)
+    sk = s.select("pkey", "S", "b1")
+    pd = pd.join(sk, pd.lkey == sk.pkey)
+    r = dates.join(pd.select("pkey", "S", "b1", "t_pd", "t_conf"), "pkey")
+    r = r.filter(_restart_window(r) & (r.date >= r.t_conf))
     b_pd = r.group_by("pkey").aggregate(b_pd=r.date.min(), t_pd=r.t_pd.min())
     return s.left_join(b_pd, "pkey").drop("pkey_right")
+
+
+def _restart_window(j: ibis.Table) -> ibis.BooleanValue:
+    """A date of ``j`` after the line's start ``S`` and up to its first rule break ``b1``."""
+    return (j.date > j.S) & (j.b1.isnull() | (j.date <= j.b1))
 
 
 def _confirmed_progression(summ: ibis.Table, a: ibis.Table) -> ibis.Table:
@@ -297,22 +310,36 @@ def _confirmed_progression(summ: ibis.Table, a: ibis.Table) -> ibis.Table:
 
 
 def _drug_lines(st: _Steps) -> ibis.Table:
+    """The drug lines of this step, their end date to be found after the last step
+    (:func:`_with_ends`)."""
     s = st.t("_pd")
     s = s.mutate(brk=ibis.least(s.b1, s.b_pd))
-    dd = st.t("_drug_dates")
-    j = dd.join(s.select("pkey", "S", "brk"), "pkey")
-    j = j.filter((j.date >= j.S) & (j.brk.isnull() | (j.date < j.brk)))
-    before = plus_days(j.brk, -1)
-    last = ibis.ifelse(j.brk.notnull() & (j.until >= j.brk), before, j.until)
-    ends = j.group_by("pkey").aggregate(end_date=last.max())
-    s = s.join(ends, "pkey")
     rule = ibis.cases(
         (s.brk.isnull(), "last"), (s.brk == s.b_pd, "progression"), (s.brk == s.b_bundle, "bundle"),
         (s.brk == s.b_new, "new_drug"), (s.brk == s.b_gap, "gap"), else_="last",
     )  # fmt: skip
-    return s.select(Col.PATIENT_ID, "pkey", Col.LINE, start_date=s.S, end_date=s.end_date,
-                    kind=ibis.literal("drug"), bundle_id=ibis.null("string"), end_rule=rule,
-                    t_pd=s.t_pd, brk=s.brk)  # fmt: skip
+    return s.select(Col.PATIENT_ID, "pkey", Col.LINE, start_date=s.S,
+                    end_date=ibis.null("date"), kind=ibis.literal("drug"),
+                    bundle_id=ibis.null("string"), end_rule=rule, t_pd=s.t_pd,
+                    brk=s.brk)  # fmt: skip
+
+
+def _with_ends(con) -> ibis.Table:
+    """``_lines_all`` with each drug line's ``end_date``: its last day of therapy (the
+    latest ``until`` of its drug dates, at most the day before its break ``brk``), found for
+    every line in one pass over the drug dates once all lines are cut. A drug line starts on
+    one of its patient's drug dates (a run's start, a date after a gap, a restart, or the
+    first drug date after a bundle line), so every drug line has one."""
+    lines = con.table("_lines_all")
+    d = lines.filter(lines.kind == "drug")
+    j = con.table("_drug_dates").join(d.select("pkey", Col.LINE, "start_date", "brk"), "pkey")
+    j = j.filter((j.date >= j.start_date) & (j.brk.isnull() | (j.date < j.brk)))
+    before = plus_days(j.brk, -1)
+    last = ibis.ifelse(j.brk.notnull() & (j.until >= j.brk), before, j.until)
+    ends = j.group_by(["pkey", Col.LINE]).aggregate(_end=last.max())
+    d = d.join(ends, ["pkey", Col.LINE])
+    d = d.select(*[d._end.name(c) if c == Col.END_DATE else d[c] for c in lines.columns])
+    return d.union(lines.filter(lines.kind != "drug"))
 
 
 def _bundle_lines(st: _Steps) -> ibis.Table:
@@ -388,7 +415,7 @@ def segment(
         empty = events.select(Col.PATIENT_ID, "eid", "row", line=ibis.literal(0).cast("int64"))
         empty = empty.limit(0)
         return _empty_lines(events), empty
-    raw_lines = con.create_table("_lines_raw", st.t("_lines_all"), overwrite=True)
+    raw_lines = con.create_table("_lines_raw", _with_ends(con), overwrite=True)
     return _maintenance(con, raw_lines, events, vis, rules)
 
 
