@@ -97,12 +97,17 @@ def _prepare(con, raw: dict[str, pa.Table], rules: Rules, step: Progress,
                            "after_followup")  # fmt: skip
     proc = con.create_table("_proc", proc, overwrite=True)
     step("normalising labs")
-    # one full-size lab table: normalised and labelled in one pass, then checked
-    norm = normalise_labs(con, t["labs"], rules)
-    norm = con.create_table("_labs_fu", _after_followup(norm.mutate(fu=ibis.literal("")),
-                                                        t["patients"], "fu", "after_followup"),
+    # one full-size lab table, normalised and labelled in one pass, without the texts that
+    # only a message about an unreadable row shows (test, unit, value as given): those are
+    # read again, from the normalising expression, when a row has a problem
+    full = normalise_labs(con, t["labs"], rules)
+    slim = full.select(Col.PATIENT_ID, "date", "row", "param", "value", "problem",
+                       fu=ibis.literal(""))  # fmt: skip
+    norm = con.create_table("_labs_fu", _after_followup(slim, t["patients"], "fu",
+                                                        "after_followup"),
                             overwrite=True)  # fmt: skip
-    check_labs(norm)
+    if norm.problem.notnull().any().execute():
+        check_labs(full)
     vis = con.create_table("_visits", visits(norm.filter(norm.fu != "after_followup")),
                            overwrite=True)  # fmt: skip
     _forget(con, t)
@@ -166,10 +171,10 @@ def derive_raw(
         caller keeps no other reference to them.
     check_labs
         Called with the normalised lab table (``row, test, unit, text, problem``, ...; see
-        :func:`aftercar.derive.raw.labs.normalise_labs`) once it is materialised; raises
-        :class:`~aftercar.errors.CohortError` for unreadable rows. Default: the rows named
-        as rows of the ``labs`` file. The OMOP derivation names them as ``measurement``
-        rows instead, without normalising the measurements a second time.
+        :func:`aftercar.derive.raw.labs.normalise_labs`) when a row of the materialised
+        one has a problem; raises :class:`~aftercar.errors.CohortError` for unreadable
+        rows. Default: the rows named as rows of the ``labs`` file. The OMOP derivation
+        names them as ``measurement`` rows instead.
     ordered_attrition
         Order the attrition by table and row (``False``: in no set order, for a caller
         that sorts the attrition of several derivations together, a batched OMOP run).
