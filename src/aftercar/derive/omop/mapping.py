@@ -160,11 +160,13 @@ def administrations(con, tables, persons: ibis.Table, concepts, rules: Rules) ->
     known = ibis.ifelse(de._dcid == 0, ibis.null("string"), de._cname)
     text = ibis.coalesce(de.mapped, known, de.drug_source_value.strip().nullif(""),
                          "unmapped drug_concept_id " + de._dcid.cast("string"))  # fmt: skip
-    pattern = rules.get("steroids", "premedication_pattern").lower()
+    # case-insensitive as the vocabulary reads the pattern (classify._text_rows), without a
+    # lower-case copy of two texts of every row (millions)
+    pattern = "(?i)" + rules.get("steroids", "premedication_pattern")
     marks = de.drug_source_value.fill_null("")
     if "sig" in de.columns:
         marks = marks + " " + de["sig"].cast("string").fill_null("")
-    premed = marks.lower().re_search(pattern) & ~text.lower().re_search(pattern)
+    premed = marks.re_search(pattern) & ~text.re_search(pattern)
     start = de.drug_exposure_start_date.cast("date")
     return de.select(**{Col.PATIENT_ID: de.patient_id}, date=start, end_date=_end_date(de),
                      drug=ibis.ifelse(premed, text + _PREMED, text),
