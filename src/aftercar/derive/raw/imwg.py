@@ -264,7 +264,8 @@ def _rebaseline(t: ibis.Table, rules: Rules) -> ibis.Table:
     return t.mutate(**new)
 
 
-def assessments(lines: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.Table:
+def assessments(lines: ibis.Table, vis: ibis.Table, rules: Rules,
+                levels: bool = True) -> ibis.Table:  # fmt: skip
     """Every assessment of every line with its value, nadir, level and confirmation.
 
     Parameters
@@ -274,6 +275,10 @@ def assessments(lines: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.Table:
         null = to the end of follow-up).
     vis
         Visits from :func:`aftercar.derive.raw.labs.visits`.
+    levels
+        ``False``: every level below PD is given as SD (5), for a caller that reads only
+        the progressions (:func:`progressions`): ``pd_confirmed`` and ``pd_date`` are
+        those of the full assessment, the response categories are not computed.
 
     Returns
     -------
@@ -304,7 +309,7 @@ def assessments(lines: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.Table:
         serum_nadir=_least(t.b_serum_m, t.serum_m.min().over(w_prev)),
         urine_nadir=_least(t.b_urine_m, t.urine_m.min().over(w_prev)),
     )
-    level = ibis.ifelse(_progression(t, rules), 6, _categories(t, rules))
+    level = ibis.ifelse(_progression(t, rules), 6, _categories(t, rules) if levels else 5)
     t = t.mutate(level=ibis.ifelse(t.param.isnull(), ibis.null("int64"), level).cast("int64"))
     return _confirm(t, rules)
 
@@ -367,6 +372,17 @@ def summarise(lines: ibis.Table, a: ibis.Table, rules: Rules) -> ibis.Table:
     s = s.mutate(best_response=ibis.ifelse(s.n_assessments == 0, ibis.null("string"), code))
     out = lines.left_join(s, "lkey").drop("lkey_right")
     return out
+
+
+def progressions(lines: ibis.Table, vis: ibis.Table,
+                 rules: Rules) -> tuple[ibis.Table, ibis.Table]:  # fmt: skip
+    """Return ``(pd, assessments)``: ``pd`` = ``lkey, t_pd`` of each line of ``lines`` with a
+    confirmed progression, ``t_pd`` its date (the ``progression_date`` of
+    :func:`summarise`); ``assessments`` as :func:`assessments` gives them without the
+    levels below PD (the line cutting needs the progressions only)."""
+    a = assessments(lines, vis, rules, levels=False)
+    p = a.filter(a.pd_confirmed)
+    return p.group_by("lkey").aggregate(t_pd=p.pd_date.min()), a
 
 
 def assess(lines: ibis.Table, vis: ibis.Table, rules: Rules) -> tuple[ibis.Table, ibis.Table]:

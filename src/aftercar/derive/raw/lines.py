@@ -58,7 +58,7 @@ import ibis
 
 from aftercar.derive.dates import plus_days
 from aftercar.derive.raw.events import EID_INGREDIENTS as _ING
-from aftercar.derive.raw.imwg import assess
+from aftercar.derive.raw.imwg import progressions
 from aftercar.derive.raw.rules import Rules
 from aftercar.schema import Col
 
@@ -283,8 +283,7 @@ def _progression(st: _Steps, vis: ibis.Table, rules: Rules) -> ibis.Table:
     else:  # any administration or continued day (0: no pause asked for)
         dates, cand = st.t("_drug_dates").select("pkey", "date"), s
     cand = cand.select(Col.PATIENT_ID, lkey=cand.pkey, start_date=cand.S, window_end=cand.b1)
-    summ, a = assess(cand, vis, rules)
-    pd = _confirmed_progression(summ, a)
+    pd = _confirmed_progression(*progressions(cand, vis, rules))
     sk = s.select("pkey", "S", "b1")
     pd = pd.join(sk, pd.lkey == sk.pkey)
     r = dates.join(pd.select("pkey", "S", "b1", "t_pd", "t_conf"), "pkey")
@@ -298,11 +297,9 @@ def _restart_window(j: ibis.Table) -> ibis.BooleanValue:
     return (j.date > j.S) & (j.b1.isnull() | (j.date <= j.b1))
 
 
-def _confirmed_progression(summ: ibis.Table, a: ibis.Table) -> ibis.Table:
-    """``patient_id, lkey, t_pd, t_conf``: each line's confirmed PD (dated at the first of the
-    two assessments) and the date of the assessment that confirms it (the next one)."""
-    pd = summ.filter(summ.progression_date.notnull())
-    pd = pd.select(Col.PATIENT_ID, "lkey", t_pd=pd.progression_date)
+def _confirmed_progression(pd: ibis.Table, a: ibis.Table) -> ibis.Table:
+    """``lkey, t_pd, t_conf``: each line's confirmed PD (dated at the first of the two
+    assessments) and the date of the assessment that confirms it (the next one)."""
     j = a.select("lkey", "date").join(pd, "lkey")
     j = j.filter(j.date > j.t_pd)
     conf = j.group_by("lkey").aggregate(t_conf=j.date.min())
@@ -451,8 +448,7 @@ def _after_progression(s: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.Tab
     c = s.filter(s._cand)
     c = c.select(Col.PATIENT_ID, Col.LINE, lkey=c.pkey * 1000 + c.line, start_date=c._ps,
                  window_end=c.start_date)  # fmt: skip
-    summ, _ = assess(c.drop(Col.LINE), vis, rules)
-    pd = summ.filter(summ.progression_date.notnull()).select("lkey")
+    pd, _ = progressions(c.drop(Col.LINE), vis, rules)
     return c.semi_join(pd, "lkey").select(Col.PATIENT_ID, Col.LINE, _pd=ibis.literal(True))
 
 
