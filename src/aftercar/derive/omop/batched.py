@@ -191,6 +191,27 @@ def restrict(tables: dict[str, ibis.Table], first: int, last: int) -> dict[str, 
             for name, t in tables.items()}  # fmt: skip
 
 
+def batch_tables(con, tables: dict[str, ibis.Table], first: int,
+                 last: int) -> dict[str, ibis.Table]:  # fmt: skip
+    """:func:`restrict` as DuckDB views of fixed names (``_batch_<table>``), re-created for
+    each batch: every batch's expressions are then the same, and are compiled once
+    (:func:`aftercar.backends.duckdb.cache_compiled`); the bounds stay literals of the
+    views' SQL, where DuckDB skips the row groups outside them. Other engines: the
+    filtered tables."""
+    kept = restrict(tables, first, last)
+    if con.name != "duckdb":
+        return kept
+    out = {}
+    for name, t in kept.items():
+        if t is tables[name]:  # no person_id: read whole
+            out[name] = t
+            continue
+        view = f"_batch_{name}"
+        con.create_view(view, t, overwrite=True)
+        out[name] = con.table(view)
+    return out
+
+
 def engine(spill: Path):
     """An in-process DuckDB that spills to ``spill`` above :data:`ENGINE_MEMORY`."""
     return duckdb_engine(ENGINE_MEMORY, spill)
@@ -537,7 +558,7 @@ def _run_batches(o: _Run, con, tables, batches: list, store: BatchStore) -> pa.T
             steps = _add_steps(steps, done)
             continue
         o.progress(f"batch {i + 1} of {len(batches)}{where}")
-        batch = tables if bounds is None else restrict(tables, *bounds)
+        batch = tables if bounds is None else batch_tables(con, tables, *bounds)
         one = _one_batch(con, batch, o, store.parts(i), i, ordered=len(batches) == 1)
         store.finish(i, one)
         steps = _add_steps(steps, one)
@@ -591,6 +612,8 @@ def _derive_batches(o: _Run, con, work: Path) -> tuple[BatchedRun, dict[str, lis
         finally:
             files = store.close()
     finally:
+        for name in tables if con.name == "duckdb" else ():  # views of no attached source
+            con.drop_view(f"_batch_{name}", force=True)
         close_source(con, o.source)
     return BatchedRun(steps=steps, batches=len(batches), orphans=orphans.num_rows), files
 
@@ -726,5 +749,6 @@ def derive_omop_batched(
     return run
 
 
-__all__ = ["DEFAULT_BATCH_PERSONS", "ENGINE_MEMORY", "SORT_KEYS", "BatchedRun", "cohort_batches",
-           "derive_omop_batched", "person_batches", "restrict", "tiles"]  # fmt: skip
+__all__ = ["DEFAULT_BATCH_PERSONS", "ENGINE_MEMORY", "SORT_KEYS", "BatchedRun", "batch_tables",
+           "cohort_batches", "derive_omop_batched", "person_batches", "restrict",
+           "tiles"]  # fmt: skip

@@ -1,0 +1,78 @@
+"""The derivation engine compiles each distinct Ibis expression once
+(``aftercar.backends.duckdb.cache_compiled``): an equal expression built again gives the
+same SQL without compiling, a different one (another literal, another table) its own."""
+
+from __future__ import annotations
+
+import ibis
+import pyarrow as pa
+
+from aftercar.backends.duckdb import cache_compiled, engine
+from aftercar.derive.omop.batched import batch_tables
+
+
+def _expr(con, bound: int, table: str = "t"):
+    t = con.table(table)
+    return t.filter(t.x > bound).group_by("g").aggregate(n=t.x.count())
+
+
+def _con():
+    con = cache_compiled(ibis.duckdb.connect())
+    data = pa.table({"x": [1, 2, 3, 4], "g": ["a", "a", "b", "b"]})
+    con.create_table("t", data)
+    con.create_table("u", data)
+    return con
+
+
+def test_an_equal_expression_is_compiled_once_and_gives_the_same_sql():
+    con = _con()
+    calls = []
+    inner = con.compiler._inner
+    real = inner.to_sqlglot
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(inner, name)
+
+        def to_sqlglot(self, expr, *a, **k):
+            calls.append(expr)
+            return real(expr, *a, **k)
+
+    con.compiler._inner = Counting()
+    first = ibis.to_sql(_expr(con, 1))
+    again = ibis.to_sql(_expr(con, 1))  # built anew: another object, an equal expression
+    assert again == first and len(calls) == 1
+    assert ibis.to_sql(_expr(con, 2)) != first and len(calls) == 2  # another literal
+    assert ibis.to_sql(_expr(con, 1, "u")) != first and len(calls) == 3  # another table
+
+
+def test_cached_results_are_right_and_not_shared_between_callers():
+    con = _con()
+    for bound, want in ((1, {"a": 1, "b": 2}), (3, {"b": 1}), (1, {"a": 1, "b": 2})):
+        con.create_table("r", _expr(con, bound), overwrite=True)  # the statement built on
+        got = con.table("r").to_pyarrow().to_pylist()
+        assert {r["g"]: r["n"] for r in got} == want
+
+
+def test_the_cache_keeps_at_most_its_size():
+    con = _con()
+    con.compiler._size = 3
+    for bound in range(10):
+        ibis.to_sql(_expr(con, bound))
+    assert len(con.compiler._done) == 3
+
+
+def test_batch_tables_are_views_of_fixed_names_with_the_batch_rows(tmp_path):
+    con = engine("500MB", tmp_path)
+    con.create_table("person", pa.table({"person_id": [1, 2, 3, 4]}))
+    con.create_table("concept", pa.table({"concept_id": [7]}))
+    tables = {"person": con.table("person"), "concept": con.table("concept")}
+    one = batch_tables(con, tables, 1, 2)
+    ids_one = sorted(one["person"].to_pyarrow()["person_id"].to_pylist())
+    sql_one = ibis.to_sql(one["person"].count().as_table())
+    two = batch_tables(con, tables, 3, 4)
+    assert ids_one == [1, 2]
+    assert sorted(two["person"].to_pyarrow()["person_id"].to_pylist()) == [3, 4]
+    # the same SQL for both batches (so compiled once); the bounds live in the view
+    assert ibis.to_sql(two["person"].count().as_table()) == sql_one
+    assert two["concept"] is tables["concept"]  # no person_id: read whole
