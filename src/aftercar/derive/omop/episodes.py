@@ -17,6 +17,7 @@ EPISODE_EVENT rows (millions) by an in-process DuckDB over the Arrow events.
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -52,9 +53,10 @@ def _episodes(n: int, cols: dict) -> pa.Table:
 
 
 #: EPISODE_EVENT of the events (``ev``) and the lines' episode ids (``k``): each line's
-#: distinct drug-exposure rows, by episode id and row.
+#: drug-exposure rows, by episode id and row (a row of several ingredients more than once:
+#: the repeats are next to each other, :func:`_distinct_sorted`).
 _EVENTS_SQL = (
-    'SELECT DISTINCT k.episode_id, ev."row" AS event_id FROM ev JOIN k '
+    'SELECT k.episode_id, ev."row" AS event_id FROM ev JOIN k '
     f'ON ev."{Col.PATIENT_ID}" = k."{Col.PATIENT_ID}" AND ev."{Col.LINE}" = k."{Col.LINE}" '
     f"WHERE ev.\"table\" = 'drug_exposure' AND ev.\"{Col.LINE}\" > 0 ORDER BY 1, 2"
 )
@@ -76,12 +78,28 @@ def _line_events(events: pa.Table, keys: pa.Table, field_concept: int) -> pa.Tab
     with scratch(_MEMORY) as con:
         con.register("ev", events.select([Col.PATIENT_ID, Col.LINE, "row", "table"]))
         con.register("k", keys)
-        j = arrow_reader(con.sql(_EVENTS_SQL)).read_all()
+        j = _distinct_sorted(arrow_reader(con.sql(_EVENTS_SQL)).read_all())
     n = j.num_rows
     return pa.table({"episode_id": j["episode_id"].cast(pa.int64()),
                      "event_id": j["event_id"].cast(pa.int64()),
                      "episode_event_field_concept_id": _const(n, field_concept, pa.int32())},
                     schema=EVENT_SCHEMA)  # fmt: skip
+
+
+def _distinct_sorted(j: pa.Table) -> pa.Table:
+    """``j`` (``episode_id, event_id``, sorted by both) without its repeated rows: each row
+    is kept when it differs from the one before. A comparison of neighbours, where DuckDB's
+    DISTINCT hashed every row (about 1 s of the 10 million of a batch of 50,000 persons);
+    NULLs (no source lets an id be empty) compare as equal to each other."""
+    if j.num_rows < 2:
+        return j
+    a, b = (pc.fill_null(j[c], -1).to_numpy() for c in ("episode_id", "event_id"))
+    keep = np.ones(len(a), dtype=bool)
+    keep[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    nulls = [pc.is_null(j[c]).to_numpy(zero_copy_only=False) for c in ("episode_id", "event_id")]
+    for m in nulls:  # a NULL and a -1 are not the same id
+        keep[1:] |= m[1:] != m[:-1]
+    return j if keep.all() else j.filter(pa.array(keep))
 
 
 def build_episodes(lines: pa.Table, events: pa.Table, diagnosis: pa.Table, concepts: dict,
