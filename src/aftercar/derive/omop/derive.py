@@ -17,13 +17,11 @@ from pathlib import Path
 
 import ibis
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from aftercar.derive.omop import cohort, covariates
 from aftercar.derive.omop.concepts import Concepts, load_concepts
 from aftercar.derive.omop.mapping import OmopRaw
 from aftercar.derive.omop.source import close_source, open_source
-from aftercar.derive.raw.audit import per_distinct
 from aftercar.derive.raw.derive import derive_raw
 from aftercar.derive.raw.result import RawDerivation
 from aftercar.derive.raw.rules import Rules, load_rules
@@ -61,16 +59,6 @@ class OmopDerivation:
     diagnosis: pa.Table
     concepts: Concepts
     n_excluded: int = 0
-
-
-def _rename_tables(t: pa.Table, col: str = "table") -> pa.Table:
-    """``t`` with the raw table names of column ``col`` as OMOP names (:data:`OMOP_TABLES`),
-    each distinct name mapped once (millions of rows, a few names)."""
-    if col not in t.column_names or not t.num_rows:
-        return t
-    c = t[col]
-    named = per_distinct(c, lambda name: OMOP_TABLES.get(name, name))
-    return t.set_column(t.column_names.index(col), col, pc.if_else(pc.is_null(c), c, named))
 
 
 def _lab_check(norm: ibis.Table) -> None:
@@ -217,10 +205,9 @@ def derive_mapped(con, om: OmopRaw, concepts: Concepts, rules: Rules,
         Unreadable myeloma measurements (``measurement`` rows, exit 2).
     """
     res = derive_raw(om.raw, rules=rules, con=con, progress=progress, check_labs=_lab_check,
-                     ordered_attrition=ordered_attrition)  # fmt: skip
+                     ordered_attrition=ordered_attrition, table_names=OMOP_TABLES)  # fmt: skip
     excluded = om.excluded.to_pyarrow().cast(res.attrition.schema)
-    audit = {k: _rename_tables(v) for k, v in res.audit.items()}
-    rest = _rename_tables(res.attrition)
+    audit, rest = dict(res.audit), res.attrition
     if om.covariates is not None:  # used covariate rows are events, the others attrition
         ev, unused = covariates.split_rows(om.covariates.to_pyarrow(),
                                            res.patients[Col.PATIENT_ID].combine_chunks(),

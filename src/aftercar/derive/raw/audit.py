@@ -314,8 +314,8 @@ def _lab_attrition(norm: ibis.Table, index: ibis.Table, vr: ibis.Table, rules: R
     return n.select("row", Col.PATIENT_ID, table=ibis.literal("labs"), reason=n.reason)
 
 
-def _attrition(c, index, used, norm, vr: ibis.Table, rules: Rules,
-               sort: bool = True) -> ibis.Table:  # fmt: skip
+def _attrition(c, index, used, norm, vr: ibis.Table, rules: Rules, sort: bool = True,
+               names: dict[str, str] | None = None) -> ibis.Table:  # fmt: skip
     p = c.pats.join(index.select(Col.PATIENT_ID, "index_date"), Col.PATIENT_ID)
     p = p.filter(p.index_date.isnull())
     pa_ = p.select("row", Col.PATIENT_ID, table=ibis.literal("patients"),
@@ -324,7 +324,8 @@ def _attrition(c, index, used, norm, vr: ibis.Table, rules: Rules,
     u_ = pa_.select(cols).union(_adm_attrition(c, index, used).select(cols))
     u_ = u_.union(_proc_attrition(c, index, used).select(cols))
     u_ = u_.union(_lab_attrition(norm, index, vr, rules).select(cols))
-    return text_ids(u_).order_by(["table", "row"]) if sort else text_ids(u_)
+    u_ = _named(text_ids(u_), names)
+    return u_.order_by(["table", "row"]) if sort else u_
 
 
 def _bundle_ends(c, rows: ibis.Table, final: ibis.Table, rules: Rules) -> ibis.Table:
@@ -388,10 +389,18 @@ def _finish_lines(lines: pa.Table) -> pa.Table:
     })  # fmt: skip
 
 
+def _named(t: ibis.Table, names: dict[str, str] | None) -> ibis.Table:
+    """``t`` with its ``table`` names renamed by ``names`` (others and NULL kept)."""
+    if not names or "table" not in t.columns:
+        return t
+    return t.mutate(table=t.table.substitute(names))
+
+
 def assemble(con, c, index, index_a, final, members, line_a, norm, rules: Rules,
-             sort_attrition: bool = True):  # fmt: skip
+             sort_attrition: bool = True, table_names: dict[str, str] | None = None):  # fmt: skip
     """Build the :class:`~aftercar.derive.raw.result.RawDerivation` of one run
-    (``sort_attrition``: the attrition by table and row; else in no set order)."""
+    (``sort_attrition``: the attrition by table and row; else in no set order;
+    ``table_names``: the names the outputs give the input tables, e.g. OMOP's)."""
 
     rows = con.create_table("_line_rows", _line_rows(c, final, members, rules), overwrite=True)
     for done in ("_members", "_events"):  # no step reads them now: free the engine's memory
@@ -406,9 +415,10 @@ def assemble(con, c, index, index_a, final, members, line_a, norm, rules: Rules,
     vr = _visit_rows(con, u, norm)
     audit = {
         "lines": ordered(_audit_lines(final, rows), [Col.PATIENT_ID, Col.LINE]).to_pyarrow(),
-        "events": text_ids(rows).to_pyarrow(),
+        "events": _named(text_ids(rows), table_names).to_pyarrow(),
         "assessments": ordered(_audit_assessments(u, vr), [Col.PATIENT_ID, Col.LINE, "date"])
         .to_pyarrow(),
     }
-    attrition = _attrition(c, index, rows, norm, vr, rules, sort_attrition).to_pyarrow()
+    attrition = _attrition(c, index, rows, norm, vr, rules, sort_attrition,
+                           table_names).to_pyarrow()  # fmt: skip
     return RawDerivation(pats, _finish_lines(lines), audit, attrition)

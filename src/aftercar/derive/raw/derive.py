@@ -150,6 +150,7 @@ def derive_raw(
     release: bool = False,
     check_labs: Callable[[ibis.Table], None] | None = None,
     ordered_attrition: bool = True,
+    table_names: dict[str, str] | None = None,
 ) -> RawDerivation:
     """Derive the curated cohort from raw records.
 
@@ -178,6 +179,10 @@ def derive_raw(
     ordered_attrition
         Order the attrition by table and row (``False``: in no set order, for a caller
         that sorts the attrition of several derivations together, a batched OMOP run).
+    table_names
+        The names the audit's events and the attrition give the raw tables (``"patients",
+        "administrations", "procedures", "labs"``; others are kept): OMOP's for the OMOP
+        derivation. Default: the raw names.
 
     Returns
     -------
@@ -207,7 +212,7 @@ def derive_raw(
     if own:
         con.raw_sql(f"SET memory_limit = '{OUTPUT_MEMORY}'")  # the Arrow outputs grow now
     return audit.assemble(con, c, index, index_a, final, members, line_a, norm, rules,
-                          ordered_attrition)  # fmt: skip
+                          ordered_attrition, table_names)  # fmt: skip
 
 
 __all__ = ["RawDerivation", "derive_raw"]
