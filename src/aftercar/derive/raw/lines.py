@@ -46,10 +46,12 @@ course is never a pause.
 The work is set-based on compact tables computed once: each ingredient's *runs*
 (administrations with gaps <= the regimen window, so that "given within the window
 of ``S``" and "first given after ``S``" are exact range tests on runs), the
-patient's distinct drug dates with the gap before each, and the bundles. One step
-finds the next line of every patient at once (a loop over the line number, never
-over patients or rows); each step's SQL is compiled once. Windows are ordered by
-unique keys.
+patient's distinct drug dates with the gap before each, the few dates after a
+discontinuation gap, and the bundles. One step finds the next line of every patient at
+once (a loop over the line number, never over patients or rows), reading the drug dates
+only for the lines with a confirmed progression (the restart); each step's SQL is
+compiled once. The end of each drug line is found after the last step, in one pass over
+the drug dates. Windows are ordered by unique keys.
 """
 
 from __future__ import annotations
