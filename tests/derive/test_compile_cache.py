@@ -46,7 +46,7 @@ def test_an_equal_expression_is_compiled_once_and_gives_the_same_sql():
     assert ibis.to_sql(_expr(con, 1, "u")) != first and len(calls) == 3  # another table
 
 
-def test_cached_results_are_right_and_not_shared_between_callers():
+def test_cached_statements_give_the_right_rows():
     con = _con()
     for bound, want in ((1, {"a": 1, "b": 2}), (3, {"b": 1}), (1, {"a": 1, "b": 2})):
         con.create_table("r", _expr(con, bound), overwrite=True)  # the statement built on
@@ -76,3 +76,22 @@ def test_batch_tables_are_views_of_fixed_names_with_the_batch_rows(tmp_path):
     # the same SQL for both batches (so compiled once); the bounds live in the view
     assert ibis.to_sql(two["person"].count().as_table()) == sql_one
     assert two["concept"] is tables["concept"]  # no person_id: read whole
+
+
+def test_a_hit_is_a_copy_that_the_caller_may_change():
+    con = _con()
+    want = con.compiler.to_sqlglot(_expr(con, 1)).sql("duckdb")  # compiled and kept
+    hit = con.compiler.to_sqlglot(_expr(con, 1))
+    hit.set("expressions", [])  # a caller changing what it received (as create_table may)
+    hit.set("group", None)
+    assert hit.sql("duckdb") != want
+    assert con.compiler.to_sqlglot(_expr(con, 1)).sql("duckdb") == want
+
+
+def test_an_expression_over_an_in_memory_table_is_not_kept():
+    # its key would keep the table's data alive after the caller released it
+    con = _con()
+    t = ibis.memtable(pa.table({"x": [1, 2, 3]}))
+    ibis.to_sql(t.filter(t.x > 1), dialect="duckdb")
+    con.compiler.to_sqlglot(t.filter(t.x > 1))
+    assert not con.compiler._done

@@ -495,3 +495,22 @@ def test_courses_read_as_doses_when_end_dates_are_off(backend, tmp_path):
         (1, d(100), d(100), "lenalidomide"),
         (2, d(300), d(300), "lenalidomide"),
     ]
+
+
+def test_with_a_retreatment_gap_only_therapy_after_such_a_pause_restarts(backend, tmp_path):
+    """``retreatment_gap_days`` 14: the drug given again 63 days after the last dose, after
+    the confirmed progression, is a new line (the restart read from ``_pause_dates``); the
+    same drug given on without a pause through the progression is not."""
+    from raw_cases import build_cases
+
+    from aftercar.derive.raw.derive import derive_raw
+    from aftercar.derive.raw.rules import load_rules
+
+    f = tmp_path / "rules.toml"
+    f.write_text("[lines]\nretreatment_gap_days = 14\n")
+    got = derive_raw(build_cases().tables(), rules=load_rules(f), con=backend())
+    assert [(r["line"], r["start_date"], r["progression_date"])
+            for r in _lines(got, "retreatment")] == [(1, d(340), d(460)), (2, d(522), None)]
+    assert _summary(got, "pd_resume") == [(1, d(340), "pomalidomide;selinexor"),
+                                          (2, d(440), "pomalidomide")]  # a 30-day pause
+    assert [r["line"] for r in _lines(got, "labs_line_pd")] == [1]  # no pause: one line

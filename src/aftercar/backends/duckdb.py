@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import ibis
+import ibis.expr.operations as ops
 import pyarrow as pa
 
 
@@ -65,11 +66,13 @@ class _CachedCompiler:
 
     Ibis expressions are immutable values compared by their structure (operations, table
     names and schemas, literals), so an expression equal to one compiled before compiles to
-    the same SQL. A batched OMOP derivation builds the same ~150 expressions for every
+    the same SQL. A batched OMOP derivation builds the same ~110 expressions for every
     batch over tables of fixed names (:func:`aftercar.derive.omop.batched.batch_tables`);
     compiling them was about 1.2 s of every batch. At most ``size`` expressions are kept
     (the oldest are forgotten first); each hit is a copy, as callers may change what they
-    receive.
+    receive. An expression over an in-memory table (``ibis.memtable``) is not kept: its
+    key would hold the table's data after the caller lets it go (the raw tables a
+    derivation releases once the engine holds its copies).
     """
 
     def __init__(self, inner, size: int = 2000) -> None:
@@ -81,18 +84,20 @@ class _CachedCompiler:
         return getattr(self._inner, name)
 
     def to_sqlglot(self, expr, *args, **kwargs):
+        op = expr.op()
         try:
-            key = (expr.op(), args, tuple(sorted(kwargs.items())))
+            key = (op, args, tuple(sorted(kwargs.items())))
             hit = self._done.get(key)
         except TypeError:  # an argument that cannot be a key: compiled every time
             return self._inner.to_sqlglot(expr, *args, **kwargs)
-        if hit is None:
-            hit = self._inner.to_sqlglot(expr, *args, **kwargs)
+        if hit is not None:
+            return hit.copy()
+        hit = self._inner.to_sqlglot(expr, *args, **kwargs)
+        if not op.find(ops.InMemoryTable):  # the walk only when compiling anyway
             if len(self._done) >= self._size:
                 self._done.pop(next(iter(self._done)))
             self._done[key] = hit.copy()
-            return hit
-        return hit.copy()
+        return hit
 
 
 def cache_compiled(con):

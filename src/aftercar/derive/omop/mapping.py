@@ -161,8 +161,10 @@ def administrations(con, tables, persons: ibis.Table, concepts, rules: Rules) ->
     text = ibis.coalesce(de.mapped, known, de.drug_source_value.strip().nullif(""),
                          "unmapped drug_concept_id " + de._dcid.cast("string"))  # fmt: skip
     # case-insensitive as the vocabulary reads the pattern (classify._text_rows), without a
-    # lower-case copy of two texts of every row (millions)
-    pattern = "(?i)" + rules.get("steroids", "premedication_pattern")
+    # lower-case copy of two texts of every row (millions); Java's regex folds the case of
+    # ASCII letters only unless asked (u), which RE2 (DuckDB) does anyway and rejects
+    flags = "(?iu)" if con.name == "pyspark" else "(?i)"
+    pattern = flags + rules.get("steroids", "premedication_pattern")
     marks = de.drug_source_value.fill_null("")
     if "sig" in de.columns:
         marks = marks + " " + de["sig"].cast("string").fill_null("")

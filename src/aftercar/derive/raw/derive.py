@@ -106,8 +106,8 @@ def _prepare(con, raw: dict[str, pa.Table], rules: Rules, step: Progress,
     norm = con.create_table("_labs_fu", _after_followup(slim, t["patients"], "fu",
                                                         "after_followup"),
                             overwrite=True)  # fmt: skip
-    if norm.problem.notnull().any().execute():
-        check_labs(full)
+    if norm.problem.notnull().any().execute():  # rows of known patients, as norm's
+        check_labs(full.semi_join(t["patients"], Col.PATIENT_ID))
     vis = con.create_table("_visits", visits(norm.filter(norm.fu != "after_followup")),
                            overwrite=True)  # fmt: skip
     _forget(con, t)

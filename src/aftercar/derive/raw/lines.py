@@ -113,7 +113,9 @@ class _Steps:
 
 
 def _compact(con, events: ibis.Table, rules: Rules) -> None:
-    """Materialise ``_drug_dates``, ``_runs``, ``_bundles`` and the first line ``_cur``.
+    """Materialise ``_drug_dates``, ``_gap_dates`` (those after more than the
+    discontinuation gap), ``_pause_dates`` (after more than ``retreatment_gap_days``, when
+    positive), ``_runs``, ``_bundles`` and the first line ``_cur``.
 
     The compact tables are keyed by the integer ``pkey`` (cheaper to sort and join than
     the text patient id). Runs are islands: a run starts at a date more than the window
@@ -140,7 +142,7 @@ def _compact(con, events: ibis.Table, rules: Rules) -> None:
     con.create_table("_gap_dates", dd.filter(dd.gap > gap).select("pkey", "date"),
                      overwrite=True)  # fmt: skip
     rgap = rules.get("lines", "retreatment_gap_days")
-    if rgap > 0:  # 0: every drug date is a possible restart (``_restart_dates``)
+    if rgap > 0:  # 0: every drug date is a possible restart (``_drug_dates``)
         con.create_table("_pause_dates", dd.filter(dd.gap > rgap).select("pkey", "date"),
                          overwrite=True)  # fmt: skip
     con.create_table("_runs", _islands(e, win), overwrite=True)
@@ -331,7 +333,7 @@ def _with_ends(con) -> ibis.Table:
     first drug date after a bundle line), so every drug line has one."""
     lines = con.table("_lines_all")
     d = lines.filter(lines.kind == "drug")
-    j = con.table("_drug_dates").join(d.select("pkey", Col.LINE, "start_date", "brk"), "pkey")
+    j = con.table("_drug_dates").join(d.select("pkey", Col.LINE, Col.START_DATE, "brk"), "pkey")
     j = j.filter((j.date >= j.start_date) & (j.brk.isnull() | (j.date < j.brk)))
     before = plus_days(j.brk, -1)
     last = ibis.ifelse(j.brk.notnull() & (j.until >= j.brk), before, j.until)
