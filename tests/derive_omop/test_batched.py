@@ -569,10 +569,9 @@ def test_episode_events_are_joined_and_sorted_when_the_ids_do_not_shift_alike(
     assert pq.read_table(out / "episodes" / "episode_event.parquet").equals(pq.read_table(one))
 
 
-def _enum_sorted(tmp_path, tables: list, enums: tuple[str, ...]) -> tuple[pa.Table, pa.Table]:
+def _final_sorted(tmp_path, tables: list) -> tuple[pa.Table, pa.Table]:
     """Two batch files of attrition rows (``tables`` as table names, reversed in the second
-    file) written by ``batched._copy`` with ``enums``; ``(got, want)``, want = the text
-    sort."""
+    file) written by ``batched._copy``; ``(got, want)``, want = the text sort."""
     from aftercar.derive.omop import batched
 
     part = batched._PART
@@ -591,24 +590,22 @@ def _enum_sorted(tmp_path, tables: list, enums: tuple[str, ...]) -> tuple[pa.Tab
     con.raw_sql("SET preserve_insertion_order = true")
     out = tmp_path / "attrition.parquet"
     keys = batched.SORT_KEYS["audit/attrition"]
-    n = batched._copy(con, files, out, "parquet", keys, keep=True, enums=enums)
-    assert "duckdb" in pq.ParquetFile(out).metadata.created_by.lower()  # the ENUM path ran
+    n = batched._copy(con, files, out, "parquet", keys, keep=True)
+    assert "duckdb" in pq.ParquetFile(out).metadata.created_by.lower()  # sorted by DuckDB
     every = pa.concat_tables([pq.read_table(f) for f in files])
     want = every.sort_by([(part, "ascending"), ("table", "ascending"), ("row", "ascending")])
     assert n == every.num_rows
     return pq.read_table(out), want.drop([part])
 
 
-@pytest.mark.parametrize("enums", [("table",), ("table", "reason")])
-def test_sorted_outputs_sort_their_few_valued_texts_as_enums_in_text_order(tmp_path, enums):
-    """The attrition's table names are sorted as an ENUM (``_enum_types``) whose values
-    follow the text order: the file is the text sort, with text columns, also when the
-    batches give the names in another order and with NULLs."""
+def test_the_final_pass_sorts_the_attrition_of_all_batches_by_part_table_and_row(tmp_path):
+    """The batches' attrition files, names in other orders and with NULLs, give the text
+    sort by part, table and row, with text columns."""
     tables = ["procedure_occurrence", "drug_exposure", "person", "measurement", None]
-    got, want = _enum_sorted(tmp_path, tables, enums)
+    got, want = _final_sorted(tmp_path, tables)
     assert got.schema.equals(want.schema) and got.equals(want)
 
 
-def test_an_enum_sort_key_of_nulls_only_is_an_empty_enum(tmp_path):
-    got, want = _enum_sorted(tmp_path, [None, None], ("table",))
+def test_the_final_pass_sorts_an_attrition_without_table_names(tmp_path):
+    got, want = _final_sorted(tmp_path, [None, None])
     assert got.schema.equals(want.schema) and got.equals(want)

@@ -206,10 +206,20 @@ def batch_tables(con, tables: dict[str, ibis.Table], first: int,
         if t is tables[name]:  # no person_id: read whole
             out[name] = t
             continue
-        view = f"_batch_{name}"
-        con.create_view(view, t, overwrite=True)
-        out[name] = con.table(view)
+        con.create_view(_batch_view(name), t, overwrite=True)
+        out[name] = con.table(_batch_view(name))
     return out
+
+
+def _batch_view(name: str) -> str:
+    return f"_batch_{name}"
+
+
+def _drop_batch_views(con, tables: dict[str, ibis.Table]) -> None:
+    """Drop the views of :func:`batch_tables` (before a DuckDB file source is detached)."""
+    if con.name == "duckdb":
+        for name in tables:
+            con.drop_view(_batch_view(name), force=True)
 
 
 def engine(spill: Path):
@@ -263,51 +273,12 @@ def _kept(part: list[Path]) -> pa.Schema:
 
 
 def _sorted_sql(part: list[Path], keep: pa.Schema, keys: tuple[str, ...] | None,
-                nullable: bool = False, enums: dict[str, str] | None = None) -> str:  # fmt: skip
+                nullable: bool = False) -> str:  # fmt: skip
     """The rows of ``part`` sorted by ``keys`` (``None``: as stored, file after file, on a
-    connection that preserves the insertion order, as :func:`_finish`'s does).
-
-    ``enums``: text columns sorted as the ENUM types named (their values in text order,
-    :func:`_enum_types`): read as ENUMs under other names (``_e_<column>``), sorted by
-    those, given back as text."""
-    enums = enums or {}
-    src = f"read_parquet({_path(part)})"
-
-    def sort_key(k: str) -> str:
-        return _q(f"_e_{k}") if k in enums else _q(k)
-
-    order = "" if keys is None else f" ORDER BY {', '.join(map(sort_key, keys))}"
-    if enums:
-        extra = [_q(k) for k in keys or () if k not in keep.names]
-        inner = [_q(c) for c in keep.names if c not in enums] + extra
-        inner += [f"CAST({_q(c)} AS {enums[c]}) AS {_q(f'_e_{c}')}" for c in enums]
-        src = f"(SELECT {', '.join(inner)} FROM {src})"
-
-    def col(c: str) -> str:
-        expr = f"CAST({_q(f'_e_{c}')} AS VARCHAR)" if c in enums else None
-        return _nullable(c, expr) if nullable else (f"{expr} AS {_q(c)}" if expr else _q(c))
-
-    return f"SELECT {', '.join(map(col, keep.names))} FROM {src}{order}"
-
-
-#: Text sort keys with few distinct values (the OMOP table names): sorted by ENUMs, a byte
-#: each, rather than by text (the 43 M attrition rows of 1,000,000 persons: 11.5 -> 10.2 s
-#: for 43.5 M rows; the reasons, not a key, gain nothing as ENUMs: the ORDER BY of the
-#: outer query sorts the rows as written, text).
-_ENUM_COLUMNS = {"audit/attrition": ("table",)}
-
-
-def _enum_types(con, part: list[Path], columns: tuple[str, ...]) -> dict[str, str]:
-    """ENUM types of the text ``columns`` of ``part``, their values in text order (as
-    DuckDB sorts text), so that a sort by the ENUM is the sort by the text."""
-    names = {}
-    for i, c in enumerate(columns):
-        name = f"_aftercar_enum_{i}"
-        con.con.execute(f"DROP TYPE IF EXISTS {name}")
-        con.con.execute(f"CREATE TYPE {name} AS ENUM (SELECT DISTINCT {_q(c)} FROM "
-                        f"read_parquet({_path(part)}) WHERE {_q(c)} IS NOT NULL ORDER BY 1)")
-        names[c] = name
-    return names
+    connection that preserves the insertion order, as :func:`_finish`'s does)."""
+    cols = map(_nullable if nullable else _q, keep.names)
+    order = "" if keys is None else f" ORDER BY {', '.join(map(_q, keys))}"
+    return f"SELECT {', '.join(cols)} FROM read_parquet({_path(part)}){order}"
 
 
 def _nullable(name: str, source: str | None = None) -> str:
@@ -375,11 +346,9 @@ class _Sink:
         return self.path
 
 
-def _copy(con, part: list[Path], path: Path, fmt: str, keys, keep: bool = False,
-          enums: tuple[str, ...] = ()) -> int:  # fmt: skip
+def _copy(con, part: list[Path], path: Path, fmt: str, keys, keep: bool = False) -> int:
     """Write output file ``path`` from its temporary files ``part`` (``keep``: they belong
-    to batches a resumed run may read again, so they are copied, never moved; ``enums``:
-    text columns sorted as ENUMs, :data:`_ENUM_COLUMNS`)."""
+    to batches a resumed run may read again, so they are copied, never moved)."""
     if keys is None and fmt == "parquet" and _final_as_is(part):
         path.parent.mkdir(parents=True, exist_ok=True)
         # the 22 M event rows per 100,000 persons: not re-encoded
@@ -387,9 +356,7 @@ def _copy(con, part: list[Path], path: Path, fmt: str, keys, keep: bool = False,
         return pq.ParquetFile(path).metadata.num_rows
     if fmt == "parquet":  # sorted on disk, or read in order, and written by DuckDB
         keep = _kept(part)
-        types = _enum_types(con, part, enums) if keys and con.name == "duckdb" else None
-        n = _copy_parquet(con, _sorted_sql(part, keep, keys, nullable=True, enums=types),
-                          path, keep)  # fmt: skip
+        n = _copy_parquet(con, _sorted_sql(part, keep, keys, nullable=True), path, keep)
         if n is not None:
             return n
     schema, rows = _stream(con, part, keys)
@@ -535,8 +502,7 @@ def _write_outputs(con, parts: dict[str, list[Path]], output: Path, fmt: str, so
         if name.startswith("episode") or (fmt == "xlsx" and name in ("patients", "lines")):
             continue
         path = output / f"{name}.{ext}"
-        rows[name] = _copy(con, part, path, fmt, SORT_KEYS.get(name) if sort else None, keep,
-                           _ENUM_COLUMNS.get(name, ()))  # fmt: skip
+        rows[name] = _copy(con, part, path, fmt, SORT_KEYS.get(name) if sort else None, keep)
         written.append(path)
     return written, rows
 
@@ -656,8 +622,7 @@ def _derive_batches(o: _Run, con, work: Path) -> tuple[BatchedRun, dict[str, lis
         finally:
             files = store.close()
     finally:
-        for name in tables if con.name == "duckdb" else ():  # views of no attached source
-            con.drop_view(f"_batch_{name}", force=True)
+        _drop_batch_views(con, tables)
         close_source(con, o.source)
     return BatchedRun(steps=steps, batches=len(batches), orphans=orphans.num_rows), files
 
