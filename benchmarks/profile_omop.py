@@ -24,14 +24,17 @@ Variants of the batch (``--only-batch`` skips measurements 2 and 3):
 database with compression (``ATTACH ':memory:' (COMPRESS)``), ``--database file`` in a
 database file; ``--operators`` sums DuckDB's own profile of every statement by
 operator type (CPU seconds over all threads) with the bytes spilled; ``--by-line`` sums
-the statements by their calling line rather than function. The batch's steps (the time
-from each progress message to the next) are printed after its statements.
+the statements by their calling line rather than function; ``--setting SQL`` (repeatable)
+runs a statement on the engine first (an allocator setting, say). The process's user and
+system CPU time and its minor page faults over the batch follow its statements, then the
+batch's steps (the time from each progress message to the next).
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import resource
 import tempfile
 import time
 import traceback
@@ -121,7 +124,8 @@ def _operators(ops: dict[str, float]) -> None:
 
 
 def _batch(source: str, persons: int, totals: dict[str, float], memory: str | None = None,
-           database: str = "memory", steps: list | None = None) -> float:  # fmt: skip
+           database: str = "memory", steps: list | None = None,
+           settings: tuple[str, ...] = ()) -> float:  # fmt: skip
     from aftercar.derive.omop.batched import restrict
     from aftercar.derive.omop.concepts import load_concepts
     from aftercar.derive.omop.derive import derive_tables
@@ -130,6 +134,8 @@ def _batch(source: str, persons: int, totals: dict[str, float], memory: str | No
 
     rules = load_rules()
     con = _engine(memory, database)
+    for sql in settings:  # e.g. SET block_allocator_memory = '3GB'
+        con.raw_sql(sql)
     tables = open_source(con, source, checked=True)
     first = int(tables["person"].person_id.min().to_pyarrow().as_py())
     totals.clear()
@@ -153,6 +159,15 @@ def _report(title: str, wall: float, totals: dict[str, float], top: int) -> None
           f"{wall - engine:.1f} s Python")  # fmt: skip
     for key, s in sorted(totals.items(), key=lambda kv: -kv[1])[:top]:
         print(f"  {s:6.2f} s  {key}")
+
+
+def _rusage(r0, r1) -> None:
+    """The process's CPU time (user, system) and minor page faults (4 KiB pages touched for
+    the first time) from ``r0`` to ``r1`` (``resource.getrusage``), and its peak memory."""
+    print(f"  process: {r1.ru_utime - r0.ru_utime:.1f} s user, "
+          f"{r1.ru_stime - r0.ru_stime:.1f} s system, "
+          f"{r1.ru_minflt - r0.ru_minflt:,} minor page faults, "
+          f"peak {r1.ru_maxrss / 2**20:.2f} GiB")  # fmt: skip
 
 
 def _floor(source: str) -> None:
@@ -193,6 +208,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--operators", action="store_true", help="DuckDB's profile by operator")
     ap.add_argument("--only-batch", action="store_true", help="measurement 1 only")
     ap.add_argument("--by-line", action="store_true", help="statements by calling line")
+    ap.add_argument("--setting", action="append", default=[], metavar="SQL",
+                    help="a statement run on the engine before the batch (repeatable), "
+                    "e.g. \"SET block_allocator_memory = '3GB'\"")
     args = ap.parse_args(argv)
     totals: dict[str, float] = defaultdict(float)
     ops: dict[str, float] = defaultdict(float)
@@ -200,8 +218,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.operators:
         _operators(ops)
     steps: list = []
-    wall = _batch(args.omop, args.persons, totals, args.engine_memory, args.database, steps)
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    wall = _batch(args.omop, args.persons, totals, args.engine_memory, args.database, steps,
+                  tuple(args.setting))  # fmt: skip
     _report(f"statements: one batch of {args.persons:,} persons", wall, totals, args.top)
+    _rusage(r0, resource.getrusage(resource.RUSAGE_SELF))
     print("\nsteps (the derivation's progress messages; the batched run then writes the outputs):")
     for (t0, what), (t1, _next) in itertools.pairwise(steps):
         print(f"  {t1 - t0:6.2f} s  {what}")
