@@ -190,7 +190,9 @@ def assemble(
         drugs=tuple(sorted(n for n in names if vocab.drug(n).kind == "drug")),
         procedures=tuple(sorted(n for n in names if vocab.drug(n).kind == "procedure")),
         annotations=tuple(f"{t.names[0]}: {t.text}" for t in tokens if t.kind == "annotation"),
-        unrecognized=tuple(t.text for t in tokens if t.kind == "unrecognized"),
+        # adjacent unknown words are one piece; the blanked annotations between them
+        # (spaces that keep the offsets) are shown as one space: "in treated"
+        unrecognized=tuple(" ".join(t.text.split()) for t in tokens if t.kind == "unrecognized"),
         tokens=tuple(tokens),
         corrections=tuple(
             f"{t.text} -> {'+'.join(t.names)}" for t in tokens if t.how.startswith("corrected")

@@ -419,9 +419,10 @@ def _groups(blanked: str, chunks: list[_Chunk]) -> list[int | None]:
 
 
 def _history_targets(i: int, chunks, groups, therapy: set[int]) -> set[int]:
-    """Chunks whose therapy a history word in chunk ``i`` marks as earlier therapy."""
+    """Chunks whose therapy a history word in chunk ``i`` marks as earlier therapy, when
+    no therapy follows the word in its own chunk (:func:`_history_marks`)."""
     if i in therapy:
-        return {i}  # "prior ide-cel"
+        return {i}  # "Dara-Pd failed"
     group = groups[i]
     if group is not None:
         inside = {j for j, g in enumerate(groups) if g == group and j in therapy}
@@ -429,8 +430,39 @@ def _history_targets(i: int, chunks, groups, therapy: set[int]) -> set[int]:
             return inside  # "(prior: Dara-Pd)"
         before = [j for j in range(i) if groups[j] is None and chunks[j].offset < group]
         return {before[-1]} & therapy if before else set()  # "Dara-Pd (prior)"
+    return _next_chunk(i, chunks, therapy)  # "prior: Dara-Pd"
+
+
+def _next_chunk(i: int, chunks, therapy: set[int]) -> set[int]:
+    """The chunk after chunk ``i`` in the same step, if it names therapy."""
     after = [j for j in range(i + 1, len(chunks)) if chunks[j].step == chunks[i].step]
-    return {after[0]} & therapy if after else set()  # "prior: Dara-Pd"
+    return {after[0]} & therapy if after else set()
+
+
+def _history_marks(k: int, found: list[tuple[int, Token]], where: list[int], chunks, groups,
+                   therapy: set[int], blanked: str) -> set[int]:  # fmt: skip
+    """Indices into ``found`` of the therapy that the history word ``found[k]`` marks.
+
+    The word scopes forward within its chunk: "Tec s/p cilta-cel" and "Talquetamab h/o
+    ide-cel" mark only the product after it (a bare "post", history only before a CAR T,
+    marks that one product: "post-CAR-T Tec" is teclistamab). With no therapy after it in
+    the chunk, words after it carry the phrase on into the next chunk ("Elranatamab in
+    patient previously treated with ide-cel": ide-cel); a word that ends its chunk refers
+    to its own chunk ("Dara-Pd failed"), its parenthesis ("(prior: Dara-Pd)") or the chunk
+    before one ("Dara-Pd (prior)"), else to the next chunk ("prior: KRd; now Tec")."""
+    offset, word = found[k]
+    i = where[k]
+    kinds = [(j, c) for j, (c, (_, t)) in enumerate(zip(where, found, strict=True))
+             if t.kind in _THERAPY_KINDS]  # fmt: skip
+    ahead = sorted((found[j][0], j) for j, c in kinds if c == i and found[j][0] > offset)
+    if ahead:  # a bare "post" (only before a CAR T) marks that CAR T alone
+        return {ahead[0][1]} if word.text.lower().startswith("post") else {j for _o, j in ahead}
+    chunk = chunks[i]
+    rest = blanked[offset + len(word.text) : chunk.offset + len(chunk.text)]
+    targets = _next_chunk(i, chunks, therapy) if groups[i] is None and rest.strip() else set()
+    if not targets:
+        targets = _history_targets(i, chunks, groups, therapy)
+    return {j for j, c in kinds if c in targets}
 
 
 def _history_chunks(found: list[tuple[int, Token]], chunks: list[_Chunk], blanked: str) -> list:
@@ -439,18 +471,17 @@ def _history_chunks(found: list[tuple[int, Token]], chunks: list[_Chunk], blanke
     Applies only when some therapy of the text is not marked as history.
     """
     where = [_chunk_of(offset, chunks) for offset, _ in found]
-    history = {c for c, (_, t) in zip(where, found, strict=True) if t.names == ("history",)}
+    history = [k for k, (_, t) in enumerate(found) if t.names == ("history",)]
     therapy = {c for c, (_, t) in zip(where, found, strict=True) if t.kind in _THERAPY_KINDS}
     if not history:
         return found
     groups = _groups(blanked, chunks)
-    marked = set().union(*(_history_targets(i, chunks, groups, therapy) for i in history))
-    if not marked or not therapy - marked:
+    marked = set().union(*(_history_marks(k, found, where, chunks, groups, therapy, blanked)
+                           for k in history))  # fmt: skip
+    kept = {j for j, (_, t) in enumerate(found) if t.kind in _THERAPY_KINDS} - marked
+    if not marked or not kept:
         return found
-    return [
-        (offset, _as_history(t) if c in marked and t.kind in _THERAPY_KINDS else t)
-        for c, (offset, t) in zip(where, found, strict=True)
-    ]
+    return [(offset, _as_history(t) if j in marked else t) for j, (offset, t) in enumerate(found)]
 
 
 def _as_history(token: Token) -> Token:
