@@ -71,3 +71,13 @@ def test_frame_names_the_subdistribution_hazard_ratio():
     frame = _run("aml").to_frame()
     assert "subdistribution_hr" in frame.columns and list(frame.index) == ["maint"]
     np.testing.assert_allclose(frame["subdistribution_hr"], np.exp(frame["coef"]))
+
+
+def test_missing_covariate_names_the_subject_not_the_expanded_rows():
+    # one NaN at subject 1 was reported as "cox_ph: ... position(s) 1, 2, 3": the rows
+    # of the finegray expansion (probe of R's data sets, 2026-12-05)
+    x = pd.DataFrame({"a": [1, np.nan, 3, 4, 5, 6, 7, 8.0]})
+    with pytest.raises(InputError, match=r"fine_gray: covariate\(s\) \['a'\].*position\(s\) 1 "):
+        fine_gray([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 0, 1, 2, 1, 0, 1], x)
+    with pytest.raises(InputError, match="fine_gray: `X` must be numeric"):
+        fine_gray([1, 2, 3], [1, 2, 0], pd.DataFrame({"a": ["x", "y", "z"]}))

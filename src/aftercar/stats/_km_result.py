@@ -60,11 +60,13 @@ def findq(x: np.ndarray, y: np.ndarray, p: float) -> float:
     ys, ids = y[ok][order], idx[ok][order]
     i1 = _approx_right(ys + _TOL, ids, p)
     i2 = _approx_right(ys - _TOL, ids, p)
-    if p == 0:
-        return float(x[0])
     quant = np.nan if np.isnan(i1) or np.isnan(i2) else (x[int(i1)] + x[int(i2)]) / 2
-    if not np.isnan(y[-1]) and abs(p - y[-1]) < _TOL and not np.isnan(i1):
-        quant = (x[int(i1)] + xmax) / 2
+    if p == 0:
+        quant = x[0]
+    # the last point, after p == 0 as in R: a curve that never leaves 1 (all censored, or
+    # a limit curve stuck at 1) has no quantile 0 either
+    if not np.isnan(y[-1]) and abs(p - y[-1]) < _TOL:
+        quant = np.nan if np.isnan(i1) else (x[int(i1)] + xmax) / 2
     return float(quant)
 
 

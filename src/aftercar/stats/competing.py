@@ -51,7 +51,9 @@ class CumulativeIncidence:
     table
         Long format, one row per (group, cause, distinct time): ``group`` (None
         without ``by``), ``cause``, ``time``, ``n_risk``, ``n_event`` (of this
-        cause), ``estimate``, ``std_err``, ``lower``, ``upper``.
+        cause), ``estimate``, ``std_err``, ``lower``, ``upper``. The counts are of
+        rows, unweighted even when ``weights`` are given, as R's multi-state
+        ``survfit`` reports them (the estimates use the weights).
     causes
         The causes (status codes 1..k present in the data).
     groups
@@ -138,6 +140,9 @@ def _base(time, status, w, entry) -> dict:
     event = status > 0
     n_event = np.bincount(inv, weights=np.where(event, w, 0.0), minlength=k)
     n_risk = _risk_set(ut, np.bincount(inv, weights=w, minlength=k), entry, w)
+    ones = np.ones_like(w)  # the table's counts are of rows, unweighted, as R's multi-state
+    counted = n_risk if np.all(w == 1.0) else _risk_set(ut, np.bincount(inv, minlength=k)
+                                                         .astype(float), entry, ones)
     start = np.zeros(time.size, dtype=np.int64)
     if entry is not None:
         start = np.searchsorted(ut, entry, side="right")
@@ -155,6 +160,7 @@ def _base(time, status, w, entry) -> dict:
         "inv": inv,
         "start": start,
         "n_risk": n_risk,
+        "n_risk_count": counted,
         "inv_risk": inv_risk,
         "s_before": np.concatenate(([1.0], surv[:-1])),
         "a_prev": np.concatenate(([0.0], a_cum[:-1])),
@@ -200,8 +206,8 @@ def _cause(base: dict, status, w, cause: int, z: float) -> pd.DataFrame:
         {
             "cause": cause,
             "time": base["time"],
-            "n_risk": base["n_risk"],
-            "n_event": d_k,
+            "n_risk": base["n_risk_count"],
+            "n_event": np.bincount(inv, weights=(status == cause).astype(float), minlength=k),
             "estimate": b0,
             "std_err": se,
             "lower": lower,

@@ -175,6 +175,25 @@ def finegray_rows(time, status, /, *, cause: int = 1, entry=None) -> pd.DataFram
     return out.sort_values(["id", "start"], kind="stable", ignore_index=True)
 
 
+def _check_subjects(x: pd.DataFrame) -> None:
+    """Stop on non-numeric covariates, or missing ones named by the caller's (0-based)
+    subject positions, before the rows are expanded (where the positions would be of the
+    expanded rows, and the message :func:`cox_ph`'s)."""
+    try:
+        values = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"fine_gray: `X` must be numeric ({exc}). Fix: encode categories as "
+                         "0/1 indicator columns.") from None  # fmt: skip
+    bad = ~np.isfinite(values)
+    if bad.any():
+        cols = sorted({str(x.columns[j]) for j in np.flatnonzero(bad.any(axis=0))})
+        raise InputError(
+            f"fine_gray: covariate(s) {cols} have missing or non-finite values for the "
+            f"subject(s) at {_inputs.positions(bad.any(axis=1))}. Fix: drop those subjects "
+            "(R's finegray + coxph drop them: na.omit) or impute the values."
+        )
+
+
 def fine_gray(
     time,
     status,
@@ -225,6 +244,7 @@ def fine_gray(
         raise InputError(f"fine_gray: `X` has {len(x)} rows but `time` has {rows['id'].max() + 1}.")
     if not isinstance(X, pd.DataFrame | pd.Series):
         x.columns = [f"x{j + 1}" for j in range(x.shape[1])]
+    _check_subjects(x)
     fit = cox_ph(
         rows["stop"].to_numpy(),
         rows["status"].to_numpy(),

@@ -268,14 +268,25 @@ def _unique_inverse(time: np.ndarray, perm: np.ndarray) -> tuple[np.ndarray, np.
     return ordered[new], inv
 
 
+def _continued(codes: np.ndarray, time: np.ndarray, entry: np.ndarray) -> np.ndarray:
+    """Rows whose cluster (subject) has another row entering when they end: split (start,
+    stop] intervals of one subject. Ending such a row is no censoring; R's ``survfit(...,
+    id=)`` counts a censoring only where the subject leaves (``survflag``)."""
+    ends = pd.MultiIndex.from_arrays([codes, time])
+    return np.asarray(ends.isin(pd.MultiIndex.from_arrays([codes, entry])))
+
+
 def _fit_curve(time, event, w, entry, codes=None) -> dict:
     """Return the survfit-style arrays for one curve (all distinct times)."""
     perm = np.argsort(time)
     ut, inv = _unique_inverse(time, perm)
     k = ut.size
     n_event = np.bincount(inv, weights=np.where(event, w, 0.0), minlength=k)
-    n_censor = np.bincount(inv, weights=np.where(event, 0.0, w), minlength=k)
-    n_risk = _risk_set(ut, n_event + n_censor, entry, w)
+    n_exit = np.bincount(inv, weights=w, minlength=k)
+    censored = ~event if codes is None or entry is None else ~event & ~_continued(codes, time,
+                                                                                   entry)
+    n_censor = np.bincount(inv, weights=np.where(censored, w, 0.0), minlength=k)
+    n_risk = _risk_set(ut, n_exit, entry, w)
     with np.errstate(divide="ignore", invalid="ignore"):
         hazard = np.where(n_risk > 0, n_event / n_risk, 0.0)
     fit = {
