@@ -690,3 +690,19 @@ def test_spark_reads_the_parts_folders_duckdb_reads(tmp_path):
     for name in ("patients", "lines"):
         a, b = getattr(ref, name), getattr(got, name)
         assert b.select(a.column_names).cast(a.schema).to_pylist() == a.to_pylist(), name
+
+
+def test_a_csv_row_with_an_extra_field_names_the_file_and_line(tmp_path):
+    # DuckDB stopped with a BinderException (a traceback, exit 1) when binding the date
+    # columns of a CSV file whose sixth line had one field too many (fuzzing, 2026-12-05)
+    src, _ = _instance(tmp_path / "omop", fmt="csv")
+    path = src / "drug_exposure.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[5] += ",x"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(CohortError) as err:
+        open_source(ibis.duckdb.connect(), src)
+    p = err.value.problems[0]
+    assert (p.file, p.row, p.rule) == (str(path), 6, "ragged_row")
+    n = len(lines[0].split(","))
+    assert f"{n + 1} fields where the header has {n}" in p.message

@@ -535,11 +535,19 @@ def _untreated(views: dict, drop: dict) -> int:
     return int(((ppid >= 0) & ~treated[ppid]).sum())
 
 
+def _positions_mask(n: int, pos: pd.Series) -> np.ndarray:
+    """``n`` flags, true at the row positions ``pos`` (a boolean index, not ``np.isin``:
+    the positions come as objects, for which ``np.isin`` compares every pair, hours for a
+    sheet whose stray cell makes a million blank rows)."""
+    mask = np.zeros(n, dtype=bool)
+    mask[pos.to_numpy(dtype=np.int64)] = True
+    return mask
+
+
 def _assemble(source: str, views: dict, problems: list[Problem], ex: pd.DataFrame):
     """Build the report (and the cohort when there is no error) after exclusions."""
     drop = {
-        n: np.isin(np.arange(len(v.df)), ex.loc[ex["table"] == n, "pos"].to_numpy())
-        for n, v in views.items()
+        n: _positions_mask(len(v.df), ex.loc[ex["table"] == n, "pos"]) for n, v in views.items()
     }
     tables = (_arrow(views["patients"], drop["patients"]), _arrow(views["lines"], drop["lines"]))
     excluded = _excluded_table(ex, views)

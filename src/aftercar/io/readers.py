@@ -343,6 +343,7 @@ def _read_parquet(path: Path) -> RawTable:
 
 def _sheet_names(book, label: str) -> dict[str, str]:
     found = {normalize_name(n): n for n in book.sheetnames}
+    _unique_sheets(book.sheetnames, label)
     missing = [t for t in TABLES if t not in found]
     if missing:
         raise CohortError(
@@ -357,6 +358,24 @@ def _sheet_names(book, label: str) -> dict[str, str]:
             ]
         )
     return {t: found[t] for t in TABLES}
+
+
+def _unique_sheets(sheets: list[str], label: str) -> None:
+    """Stop when two sheets' names both read as one table's (``patients`` and ``Patients_``):
+    which one holds the cohort is not for the reader to guess."""
+    clash = [
+        (t, names) for t in TABLES
+        if len(names := [n for n in sheets if normalize_name(n) == t]) > 1
+    ]  # fmt: skip
+    if clash:
+        raise CohortError([
+            _problem(f"{label}:{t}",
+                     f"{len(names)} sheets are named as the {t} table: "
+                     f"{', '.join(repr(n) for n in names)}",
+                     f"keep one sheet named '{t}' and rename or delete the others",
+                     "ambiguous_file")
+            for t, names in clash
+        ])  # fmt: skip
 
 
 #: A formula element in a worksheet's XML (``<f>``, ``<f t="shared" .../>``, ``<x:f>``).
@@ -391,8 +410,30 @@ def _formula_cells(path: Path, sheet: str) -> dict[tuple[int, int], tuple[str, s
 NUMBER_TYPES = np.array([int, float], dtype=object)
 
 
+#: Cells a sheet may span (rows x columns of its used range): a cohort of 100,000 lines
+#: of 30 columns spans 3 million; one stray value at XFD1048576 makes 17 billion, which
+#: would be read as that many empty cells.
+MAX_SHEET_CELLS = 50_000_000
+
+
+def _check_extent(path: Path, ws, sheet: str) -> None:
+    """Stop on a sheet whose used range is far larger than any cohort (a stray cell)."""
+    rows, cols = ws.max_row or 0, ws.max_column or 0
+    if rows * cols > MAX_SHEET_CELLS:
+        from openpyxl.utils import get_column_letter
+
+        last = f"{get_column_letter(cols)}{rows}"
+        raise CohortError([_problem(
+            f"{path.name}:{sheet}",
+            f"the sheet's used range reaches {last} ({rows:,} rows x {cols:,} columns), "
+            f"more than {MAX_SHEET_CELLS:,} cells: a stray value or format far from the table",
+            f"delete the rows below and the columns right of the table (or the cell {last}), "
+            "then save", "unreadable_file")])  # fmt: skip
+
+
 def _sheet_table(path: Path, book, sheet: str) -> RawTable:
     """One sheet as a :class:`RawTable`, noting number cells and formulas without a result."""
+    _check_extent(path, book[sheet], sheet)
     grid = pd.DataFrame.from_records(
         list(book[sheet].iter_rows(min_row=1, values_only=True)), coerce_float=False
     ).astype(object)
@@ -416,7 +457,10 @@ def _read_workbook(path: Path) -> dict[str, RawTable]:
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
+    # openpyxl meets malformed parts with its own errors or plain ones (a chart sheet
+    # without its drawing: AttributeError): all mean "not a readable workbook"
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, AttributeError,
+            TypeError, ValueError, IndexError) as exc:  # fmt: skip
         raise CohortError(
             [
                 _problem(

@@ -160,6 +160,47 @@ def _parquet_args(con, f: Path) -> tuple[str | list[str], dict]:
     return str(f), {}
 
 
+def _read_csv(con, name: str, f: Path) -> ibis.Table:
+    """The CSV table file ``f`` on ``con``; a file the engine cannot read (DuckDB stops on
+    a row with more fields than the header while it binds the date columns) is named with
+    its first ragged line, else with the engine's first line of error."""
+    try:
+        return con.read_csv(str(f), table_name=f"omop_{name}", **_csv_options(con, f))
+    except Exception as exc:  # each engine has its own error types for a malformed file
+        raise CohortError([_csv_problem(f, exc)], f"{f}: the CSV file cannot be read") from None
+
+
+def _csv_problem(f: Path, exc: Exception) -> Problem:
+    ragged = _ragged_line(f)
+    if ragged is not None:
+        line, n, width = ragged
+        return Problem(str(f), line, None, None,
+                       f"{n} fields where the header has {width} (line {line} of the file)",
+                       "quote the values that hold the delimiter, or remove the extra or "
+                       "missing fields of that line", rule="ragged_row")  # fmt: skip
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return Problem(str(f), None, None, None, f"the file cannot be read as CSV ({first})",
+                   "save it as comma-separated UTF-8 text with the OMOP CDM columns as its "
+                   "header row", rule="unreadable_file")  # fmt: skip
+
+
+def _ragged_line(f: Path) -> tuple[int, int, int] | None:
+    """``(line, fields, header fields)`` of the first non-blank line of ``f`` whose number
+    of fields differs from the header's; ``None`` when every line has the header's."""
+    with open_csv(f, "rt", newline="", encoding="utf-8-sig", errors="replace") as fh:
+        first = fh.readline()
+        try:
+            dialect = csv.Sniffer().sniff(first, delimiters=",;\t|")
+        except csv.Error:
+            dialect = csv.excel
+        width = len(next(csv.reader([first], dialect), []))
+        reader = csv.reader(fh, dialect)
+        for row in reader:
+            if row and len(row) != width:
+                return reader.line_num + 1, len(row), width  # + the header line
+    return None
+
+
 def _from_folder(con, folder: Path, text: bool) -> tuple[dict[str, ibis.Table], dict[str, Path]]:
     """The tables of a folder; ``text``: first check that every CSV file is UTF-8 (DuckDB's
     own error can quote the line before the culprit; Spark reads the bytes as U+FFFD)."""
@@ -174,7 +215,7 @@ def _from_folder(con, folder: Path, text: bool) -> tuple[dict[str, ibis.Table], 
     out = {}
     for name, f in files.items():
         if _is_csv(f):
-            out[name] = con.read_csv(str(f), table_name=f"omop_{name}", **_csv_options(con, f))
+            out[name] = _read_csv(con, name, f)
         else:
             path, options = _parquet_args(con, f)
             out[name] = con.read_parquet(path, table_name=f"omop_{name}", **options)

@@ -100,6 +100,9 @@ def _merge(base: dict, user: dict, where: str) -> list[Problem]:
 
 #: Rules with a larger lower bound than 0 (a gap of 0 days would end a line after every dose).
 _AT_LEAST = {"discontinuation_gap_days": 1}
+#: The largest rule value: the defaults are at most 1,000 (days, mg, factors); a larger
+#: number is a typo, and one beyond 64 bits cannot reach the engine at all.
+_AT_MOST = 1_000_000
 
 
 def _out_of_range(key: str, value: Any) -> str | None:
@@ -110,8 +113,8 @@ def _out_of_range(key: str, value: Any) -> str | None:
         return None
     if isinstance(value, int | float):
         low = _AT_LEAST.get(key, 0)
-        if not math.isfinite(value) or value < low:
-            return f"must be a number >= {low}"
+        if not math.isfinite(value) or not low <= value <= _AT_MOST:
+            return f"must be a number from {low} to {_AT_MOST:,}"
     if isinstance(value, list) and len(value) == 2 and all(
         isinstance(v, int | float) and not isinstance(v, bool) for v in value
     ) and value[0] > value[1]:
