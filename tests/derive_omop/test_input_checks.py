@@ -706,3 +706,20 @@ def test_a_csv_row_with_an_extra_field_names_the_file_and_line(tmp_path):
     assert (p.file, p.row, p.rule) == (str(path), 6, "ragged_row")
     n = len(lines[0].split(","))
     assert f"{n + 1} fields where the header has {n}" in p.message
+
+
+def test_a_birth_datetime_that_is_no_date_is_named_not_leaked_as_engine_sql(tmp_path):
+    # 1950-02-30 stopped the cast in the cohort's SQL, quoted whole (fuzzing, 2026-12-05)
+    pe = tables()["person"]
+    first = pe["person_id"][0].as_py()
+    stamps = ["1950-02-30 00:00:00"] + ["1950-03-01 00:00:00"] * (pe.num_rows - 1)
+    src, local = _instance(tmp_path / "omop", "csv",
+                           person=pe.append_column("birth_datetime", pa.array(stamps)))
+    text = _open_error(src)
+    assert (f"person.csv, column 'birth_datetime': text that is not a date and time, at "
+            f"person_id {first} (value: '1950-02-30 00:00:00')") in text  # fmt: skip
+    assert "LINE" not in text and "CAST" not in text
+    good, local = _instance(tmp_path / "good", "csv", person=pe.append_column(
+        "birth_datetime", pa.array(["1950-03-01 08:30:00"] * pe.num_rows)))
+    births = derive_omop(good, concepts=local).result.patients["birth_date"].to_pylist()
+    assert {str(b) for b in births} == {"1950-03-01"}

@@ -489,6 +489,9 @@ def _type_problems(t: ibis.Table, label: str, file: Path | None,
 _TEXT_FIX = {
     "date": ("a date", "write {c} as ISO dates (YYYY-MM-DD), or store the column as DATE; "
                        "leave a missing value empty (not NULL or NA as text)"),
+    "timestamp": ("a date and time", "write {c} as ISO date-times (YYYY-MM-DD HH:MM:SS), or "
+                                     "store the column as TIMESTAMP; leave a missing value "
+                                     "empty (not NULL or NA as text)"),
     "int64": ("a whole number", "give {c} as whole numbers (the OMOP CDM type); leave a "
                                 "missing value empty (not NULL or NA as text)"),
     "float64": ("a number",
@@ -545,6 +548,8 @@ def _cdm_type(column: str) -> str | None:
         return "int64"
     if column.endswith("_date"):
         return "date"
+    if column.endswith("_datetime"):
+        return "timestamp"
     if column in _DECIMALS:
         return "float64"
     return "string" if column.endswith(("_source_value", "_name")) else None
