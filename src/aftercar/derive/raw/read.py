@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -399,6 +400,7 @@ def read_raw(path: str | Path) -> dict[str, pa.Table]:
     if "patients" in tables and not problems:
         tables["patients"] = _with_follow_up_columns(tables["patients"])
         problems += _followup(path, tables["patients"])
+        problems += curated_checks(_table_file(path, "patients"), tables["patients"])
     if "administrations" in tables and not problems:
         problems += _spans(path, tables["administrations"])
     if problems:
@@ -433,3 +435,53 @@ def _spans(path: Path, a: pa.Table) -> list[Problem]:
                    "end_date is before the administration's date",
                    "give the last day of the exposure (on or after date), or leave it empty "
                    "for a dose given on date only")  # fmt: skip
+
+
+#: Pairs of patient dates the curated reader orders (``date_order``) that the raw records
+#: carry: the CAR T and follow-up dates are the raw reader's own (a follow-up before the
+#: CAR T is the derivation's exclusion, listed in the attrition, not an error).
+_ORDERED = ((Col.BIRTH_DATE, Col.CAR_T_DATE), (Col.BIRTH_DATE, Col.DEATH_DATE),
+            (Col.BIRTH_DATE, Col.LAST_FOLLOWUP_DATE), (Col.LAST_FOLLOWUP_DATE, Col.DEATH_DATE))
+
+
+def curated_checks(f: Path, p: pa.Table) -> list[Problem]:
+    """The curated reader's errors on the patient columns the raw ``patients`` table passes
+    through (``ecog``, ``age_at_cart``, ``birth_date``, ``iss_stage``, ...): cell types and
+    bounds, ``birth_date`` not Excel's empty-cell date, the ages and date orders above, so
+    that the derived cohort is one ``aftercar validate`` accepts (before 2026-12-05 an
+    ``ecog`` of 9 was written out, and an ``age_at_cart`` of "old" failed when the cohort
+    was written, after the derivation, without file or row)."""
+    from aftercar.io.checks import RULES, age_implausible, date_bounds, pair_order
+    from aftercar.io.dictionary import columns
+    from aftercar.io.readers import RawTable
+    from aftercar.io.tables import build_view
+
+    known = {s.name for s in columns("patients")}
+    names = [c for c in p.column_names if c in known]
+    text = pd.DataFrame({j: _as_text(p[c]) for j, c in enumerate(names)})
+    raw = RawTable(f.name, tuple(names), text, p["row"].to_numpy())
+    view, cell, _blank = build_view("patients", raw, {c: j for j, c in enumerate(names)}, {})
+    limits = Plausibility(dt.date.today())
+    found = [cell, age_implausible(view, limits)[0]]
+    if Col.BIRTH_DATE in names:
+        found += date_bounds(view, [Col.BIRTH_DATE], limits)[0]
+    found += [pair_order(view, a, b) for a, b in _ORDERED if a in names and b in names]
+    h = pd.concat([x for x in found if len(x)] or [pd.DataFrame(columns=["rule"])],
+                  ignore_index=True)  # fmt: skip
+    h = h[[RULES.get(r, ("error",))[0] == "error" and r != "blank_row" for r in h["rule"]]]
+    if not len(h):
+        return []
+    rows = view.df["_row"].to_numpy()
+    return [Problem(f.name, int(rows[pos]), col, None if pd.isna(v) else str(v), msg, hint,
+                    rule=rule)
+            for pos, col, v, msg, hint, rule in zip(h["pos"], h["column"], h["value"],
+                                                    h["message"], h["hint"], h["rule"],
+                                                    strict=True)]  # fmt: skip
+
+
+def _as_text(col: pa.ChunkedArray) -> pd.Series:
+    """A patients column as the text the curated reader parses (empty = missing)."""
+    t = col if pa.types.is_string(col.type) or pa.types.is_large_string(col.type) \
+        else col.cast(pa.string())  # fmt: skip
+    out = t.to_pandas().astype("string").str.strip()
+    return out.mask(out == "")
