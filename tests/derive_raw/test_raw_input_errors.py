@@ -452,3 +452,19 @@ def test_valid_passed_through_patient_columns_are_kept(tmp_path):
     cells = {"ecog": "1", "age_at_cart": "61.5", "iss_stage": "III", "birth_date": "1958-06-01"}
     p = read_raw(_write(tmp_path, _one_patient(), _with_patient_columns(**cells)))["patients"]
     assert p["ecog"].to_pylist() == ["1"] and p["iss_stage"].to_pylist() == ["III"]  # as given
+
+
+def test_one_date_with_a_time_of_day_is_named_alone_as_written(tmp_path):
+    # the column was inferred as timestamps: every row was refused, each quoted with a
+    # '00:00:00' the file does not hold (fuzzing, 2026-12-05)
+    folder = _write(tmp_path, _one_patient(), lambda raw: _replace(
+        raw / "administrations.csv", "2020-04-10", "2020-04-10 10:00:00"))
+    with pytest.raises(CohortError) as err:
+        read_raw(folder)
+    assert [(p.file, p.column, p.value) for p in err.value.problems] == [
+        ("administrations.csv", "date", "2020-04-10 10:00:00")]
+
+
+def test_csv_text_is_read_as_written_not_as_inferred_numbers(tmp_path):
+    folder = _write(tmp_path, _one_patient(), _with_patient_columns(mrn="007"))
+    assert read_raw(folder)["patients"]["mrn"].to_pylist() == ["007"]

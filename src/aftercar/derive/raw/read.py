@@ -114,9 +114,20 @@ def _read_strings(f: Path, texts: list[str], dates: tuple[str, ...] = ()) -> pa.
                 else c.cast(pa.string())
                 for n, c in zip(t.column_names, t.columns, strict=True)]  # fmt: skip
         return pa.table(cols, names=t.column_names)
-    opts = pacsv.ConvertOptions(column_types={}, strings_can_be_null=True, auto_dict_encode=False)
+    # every column read as the text written: inferred types would rewrite it (a date column
+    # with one time of day became timestamps, every row then quoted as '... 00:00:00';
+    # an id 007 became 7)
+    header = _csv_header(f)
+    opts = pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.string()),
+                                strings_can_be_null=True, auto_dict_encode=False)  # fmt: skip
     t = pacsv.read_csv(f, convert_options=opts)
     return pa.table([c.cast(pa.string()) for c in t.columns], names=t.column_names)
+
+
+def _csv_header(f: Path) -> list[str]:
+    """The header names of the CSV file ``f`` as Arrow reads them (comma-separated)."""
+    with f.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+        return next(csv.reader(fh), [])
 
 
 def _is_text(t: pa.DataType) -> bool:
