@@ -164,6 +164,21 @@ def test_an_exposure_ending_before_it_starts_is_an_error(tmp_path):
     assert "'2000-01-01'" in text and "drug_exposure_end_date" in text
 
 
+def test_a_negative_days_supply_without_an_end_date_is_an_error(tmp_path):
+    # read as a dose on the start date until 2026-12-05 (fuzzing); with an end date given,
+    # days_supply is not read and not checked
+    de = tables()["drug_exposure"]
+    first, second = de["drug_exposure_id"][0].as_py(), de["drug_exposure_id"][1].as_py()
+    supply = pa.array([-30, -5] + [None] * (de.num_rows - 2), pa.int64())
+    given = pa.array([False, True] + [False] * (de.num_rows - 2))  # the second row's end
+    end = pc.if_else(given, de["drug_exposure_start_date"], pa.scalar(None, pa.date32()))
+    src, _ = _instance(tmp_path / "omop", drug_exposure=de.append_column(
+        "days_supply", supply).append_column("drug_exposure_end_date", end))  # fmt: skip
+    text = _open_error(src)
+    assert f"column 'days_supply': drug_exposure_id {first}: a negative days_supply" in text
+    assert f"drug_exposure_id {second}" not in text
+
+
 @pytest.mark.parametrize(("fmt", "value", "shown"), [
     ("csv", 1.5, "'1.5'"), ("parquet", 1.5, "'1.5'"), ("parquet", float("nan"), "'nan'"),
     ("parquet", float("inf"), "'inf'"), ("parquet", 1e20, "'1e+20'"),

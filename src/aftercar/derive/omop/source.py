@@ -802,17 +802,36 @@ def _death_dates(de: ibis.Table, label: str) -> list[Problem]:
 
 def _end_before_start(de: ibis.Table, label: str) -> list[Problem]:
     """A ``drug_exposure_end_date`` before its start (an exposure cannot end before it
-    starts; ``aftercar derive RAWDIR`` refuses the same ``end_date``)."""
-    if "drug_exposure_end_date" not in de.columns:
+    starts; ``aftercar derive RAWDIR`` refuses the same ``end_date``), or, where no end
+    date is given, a negative ``days_supply`` (whose end, start + days_supply - 1, would
+    be too; it was read as a dose until 2026-12-05). One pass over the table."""
+    end = "drug_exposure_end_date" in de.columns
+    supply = "days_supply" in de.columns
+    if not end and not supply:
         return []
-    bad = de.filter(de.drug_exposure_end_date < de.drug_exposure_start_date)
-    rows = bad.order_by("drug_exposure_id").limit(_EXAMPLES).to_pyarrow().to_pylist()
-    return [Problem(label, None, "drug_exposure_end_date", str(r["drug_exposure_end_date"]),
-                    f"drug_exposure_id {r['drug_exposure_id']}: the end is before the start "
-                    f"({r['drug_exposure_start_date']})",
-                    "give the last day of the exposure (on or after the start), or leave "
-                    "drug_exposure_end_date empty for a dose on the start date")
-            for r in rows]  # fmt: skip
+    before = de.drug_exposure_end_date < de.drug_exposure_start_date if end else None
+    negative = de.days_supply < 0 if supply else None
+    if end and supply:
+        negative = negative & de.drug_exposure_end_date.isnull()
+    bad = de.filter(ibis.or_(*[c for c in (before, negative) if c is not None]))
+    cols = ["drug_exposure_id", "drug_exposure_start_date",
+            *[c for c in ("drug_exposure_end_date", "days_supply") if c in de.columns]]
+    rows = bad.select(*cols).order_by("drug_exposure_id").limit(_EXAMPLES)
+    return [_end_problem(r, label) for r in rows.to_pyarrow().to_pylist()]
+
+
+def _end_problem(r: dict, label: str) -> Problem:
+    if r.get("drug_exposure_end_date") is None:
+        return Problem(label, None, "days_supply", str(r["days_supply"]),
+                       f"drug_exposure_id {r['drug_exposure_id']}: a negative days_supply (the "
+                       f"exposure would end before its start, {r['drug_exposure_start_date']})",
+                       "give the days supplied (1 or more), or leave days_supply empty for a "
+                       "dose on the start date")  # fmt: skip
+    return Problem(label, None, "drug_exposure_end_date", str(r["drug_exposure_end_date"]),
+                   f"drug_exposure_id {r['drug_exposure_id']}: the end is before the start "
+                   f"({r['drug_exposure_start_date']})",
+                   "give the last day of the exposure (on or after the start), or leave "
+                   "drug_exposure_end_date empty for a dose on the start date")  # fmt: skip
 
 
 __all__ = ["OPTIONAL", "PRIMARY_IDS", "REQUIRED", "Scope", "check_rows", "check_tables",
