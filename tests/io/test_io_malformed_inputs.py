@@ -63,3 +63,18 @@ def test_many_blank_rows_are_excluded_and_counted(tmp_path):
     folder = make_cohort(tmp_path, patients=[PATIENTS[0], *blank, PATIENTS[1], PATIENTS[2]])
     cohort = read_cohort(folder, today=TODAY)
     assert cohort.patients.column("source_row").to_pylist() == [2, 20_003, 20_004]
+
+
+def test_a_csv_row_with_extra_cells_is_named_by_its_row(tmp_path):
+    # the problem had no row and quoted pandas ("C error: Expected 18 fields in line 3,
+    # saw 20"; fuzzing, 2026-12-05)
+    folder = make_cohort(tmp_path)
+    f = folder / "patients.csv"
+    lines = f.read_text().splitlines()
+    lines[2] += ",x,y"
+    f.write_text("\n".join(lines) + "\n")
+    report = validate_cohort(folder, today=TODAY)
+    p = report.errors[0]
+    n = len(PATIENT_COLUMNS)
+    assert (p.file, p.row, p.rule) == ("patients.csv", 3, "unreadable_file")
+    assert p.message == f"the row has {n + 2} cells where the header has {n}"

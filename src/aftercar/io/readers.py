@@ -299,19 +299,28 @@ def _read_csv(path: Path) -> RawTable:
             ]
         ) from None
     except (pd.errors.ParserError, ValueError) as exc:
-        msg = str(exc).strip().splitlines()[-1]
-        raise CohortError(
-            [
-                _problem(
-                    label,
-                    f"the file cannot be read as CSV ({msg})",
-                    "check that every row has as many cells as the header "
-                    "and that quotes are balanced",
-                    "unreadable_file",
-                )
-            ]
-        ) from None
+        raise CohortError([_csv_parse_problem(label, exc)]) from None
     return _from_grid(label, grid)
+
+
+#: pandas' C parser on a row with more cells than the first: "Error tokenizing data. C
+#: error: Expected 18 fields in line 3, saw 20".
+_RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def _csv_parse_problem(label: str, exc: Exception) -> Problem:
+    """A CSV file pandas cannot parse: a row with too many cells (named by its row and
+    counts), else pandas' last line of error."""
+    msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+    hint = "check that every row has as many cells as the header and that quotes are balanced"
+    m = _RAGGED.search(msg)
+    if m is None:
+        return _problem(label, f"the file cannot be read as CSV ({msg})", hint, "unreadable_file")
+    expected, line, saw = (int(g) for g in m.groups())
+    return Problem(label, line, None, None,
+                   f"the row has {saw} cells where the header has {expected}",
+                   "quote the cells that hold the separator, or remove the extra cells of "
+                   "that row", "error", "unreadable_file")  # fmt: skip
 
 
 def _arrow_to_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
