@@ -78,3 +78,26 @@ def test_a_csv_row_with_extra_cells_is_named_by_its_row(tmp_path):
     n = len(PATIENT_COLUMNS)
     assert (p.file, p.row, p.rule) == ("patients.csv", 3, "unreadable_file")
     assert p.message == f"the row has {n + 2} cells where the header has {n}"
+
+
+def test_parquet_columns_a_cohort_cannot_hold_are_named(tmp_path):
+    # Arrow's internals were quoted without the column (fuzzing, 2026-12-05)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from aftercar.io import readers
+
+    twice = tmp_path / "twice.parquet"
+    pq.write_table(pa.table([pa.array(["P1"]), pa.array(["F"]), pa.array(["M"])],
+                            names=["patient_id", "sex", "sex"]), twice)  # fmt: skip
+    nested = tmp_path / "nested.parquet"
+    pq.write_table(pa.table({"patient_id": ["P1"], "labs": pa.array([[1, 2]])}), nested)
+    for path, column, rule in ((twice, "sex", "duplicate_column"),
+                               (nested, "labs", "unreadable_file")):  # fmt: skip
+        try:
+            readers._read_parquet(path)
+        except readers.CohortError as err:
+            p = err.problems[0]
+            assert (p.file, p.column, p.rule) == (path.name, column, rule)
+        else:
+            raise AssertionError(f"{path.name} was read")

@@ -331,8 +331,30 @@ def _arrow_to_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
     return col.cast(pa.string())
 
 
+def _schema_problems(label: str, schema: pa.Schema) -> list[Problem]:
+    """Columns a cohort table cannot hold: one name given twice (Arrow refuses to select
+    it, with a message about its internals), a list, struct or map column (no cell text)."""
+    names = [f.name for f in schema]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    out = [Problem(label, None, n, None, f"the column '{n}' is given {names.count(n)} times",
+                   "keep one of them or rename one", "error", "duplicate_column")
+           for n in twice]  # fmt: skip
+    out += [Problem(label, None, f.name, None,
+                    f"the column '{f.name}' holds {f.type} values, not one value per cell",
+                    "store one value per cell (text, number, date or true/false), or drop "
+                    "the column", "error", "unreadable_file")
+            for f in schema if pa.types.is_nested(f.type)]  # fmt: skip
+    return out
+
+
 def _read_parquet(path: Path) -> RawTable:
     label = path.name
+    try:
+        problems = _schema_problems(label, pq.read_schema(path))
+    except (pa.ArrowException, OSError):
+        problems = []  # not Parquet: read_table names it below
+    if problems:
+        raise CohortError(problems)
     try:
         table = pq.read_table(path)
         cols = [_clean(_arrow_to_text(table.column(i))) for i in range(table.num_columns)]
