@@ -561,6 +561,8 @@ def _typed(t: ibis.Table) -> ibis.Table:
     casts = {}
     for c, typ in t.schema().items():
         want = _cdm_type(c)
+        if want == "timestamp" and typ.is_temporal():  # any precision or zone, kept as stored
+            continue
         if want is not None and str(typ).removeprefix("!") != want:  # text: checked, blank = null
             casts[c] = _from_text(t[c], want) if typ.is_string() else t[c].cast(want)
     return t.mutate(**casts) if casts else t
