@@ -468,3 +468,11 @@ def test_one_date_with_a_time_of_day_is_named_alone_as_written(tmp_path):
 def test_csv_text_is_read_as_written_not_as_inferred_numbers(tmp_path):
     folder = _write(tmp_path, _one_patient(), _with_patient_columns(mrn="007"))
     assert read_raw(folder)["patients"]["mrn"].to_pylist() == ["007"]
+
+
+def test_columns_the_derivation_writes_itself_are_not_checked(tmp_path):
+    # found by review: an empty progression_date or a car_t_best_response 'unknown' in raw
+    # patients were refused, though the derivation replaces and drops them
+    cells = {"progression_date": "", "car_t_best_response": "unknown"}
+    p = read_raw(_write(tmp_path, _one_patient(), _with_patient_columns(**cells)))["patients"]
+    assert p.num_rows == 1

@@ -283,8 +283,9 @@ def _fit_curve(time, event, w, entry, codes=None) -> dict:
     k = ut.size
     n_event = np.bincount(inv, weights=np.where(event, w, 0.0), minlength=k)
     n_exit = np.bincount(inv, weights=w, minlength=k)
-    censored = ~event if codes is None or entry is None else ~event & ~_continued(codes, time,
-                                                                                   entry)
+    censored = ~event
+    if codes is not None and entry is not None:  # split rows: only where the subject leaves
+        censored = censored & ~_continued(codes, time, entry)
     n_censor = np.bincount(inv, weights=np.where(censored, w, 0.0), minlength=k)
     n_risk = _risk_set(ut, n_exit, entry, w)
     with np.errstate(divide="ignore", invalid="ignore"):

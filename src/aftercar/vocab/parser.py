@@ -456,13 +456,22 @@ def _history_marks(k: int, found: list[tuple[int, Token]], where: list[int], chu
              if t.kind in _THERAPY_KINDS]  # fmt: skip
     ahead = sorted((found[j][0], j) for j, c in kinds if c == i and found[j][0] > offset)
     if ahead:  # a bare "post" (only before a CAR T) marks that CAR T alone
-        return {ahead[0][1]} if word.text.lower().startswith("post") else {j for _o, j in ahead}
+        if word.text.lower().startswith("post"):
+            return {ahead[0][1]}
+        # a transplant named after current therapy in one phrase is part of its line
+        # (induction, transplant and maintenance are one line): "Len maintenance s/p ASCT"
+        current = any(c == i and found[j][0] < offset for j, c in kinds)
+        return {j for _o, j in ahead if not (current and _transplant(found[j][1]))}
     chunk = chunks[i]
     rest = blanked[offset + len(word.text) : chunk.offset + len(chunk.text)]
     targets = _next_chunk(i, chunks, therapy) if groups[i] is None and rest.strip() else set()
     if not targets:
         targets = _history_targets(i, chunks, groups, therapy)
     return {j for j, c in kinds if c in targets}
+
+
+def _transplant(token: Token) -> bool:
+    return token.kind == "procedure" and any("transplant" in n for n in token.names)
 
 
 def _history_chunks(found: list[tuple[int, Token]], chunks: list[_Chunk], blanked: str) -> list:

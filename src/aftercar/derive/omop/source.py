@@ -548,7 +548,7 @@ def _cdm_type(column: str) -> str | None:
         return "int64"
     if column.endswith("_date"):
         return "date"
-    if column.endswith("_datetime"):
+    if column == "birth_datetime":  # the only date-time read (other *_datetime: as read)
         return "timestamp"
     if column in _DECIMALS:
         return "float64"
