@@ -140,9 +140,10 @@ def _base(time, status, w, entry) -> dict:
     event = status > 0
     n_event = np.bincount(inv, weights=np.where(event, w, 0.0), minlength=k)
     n_risk = _risk_set(ut, np.bincount(inv, weights=w, minlength=k), entry, w)
-    ones = np.ones_like(w)  # the table's counts are of rows, unweighted, as R's multi-state
-    counted = n_risk if np.all(w == 1.0) else _risk_set(ut, np.bincount(inv, minlength=k)
-                                                         .astype(float), entry, ones)
+    counted = n_risk  # the table's counts are of rows, unweighted, as R's multi-state
+    if not np.all(w == 1.0):
+        rows = np.bincount(inv, minlength=k).astype(float)
+        counted = _risk_set(ut, rows, entry, np.ones_like(w))
     start = np.zeros(time.size, dtype=np.int64)
     if entry is not None:
         start = np.searchsorted(ut, entry, side="right")

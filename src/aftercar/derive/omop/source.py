@@ -120,6 +120,14 @@ def _empty_file(f: Path, name: str) -> Problem | None:
                    rule="empty_file")  # fmt: skip
 
 
+def _dialect(header: str) -> type[csv.Dialect] | None:
+    """The CSV dialect of a header line (delimiter ``, ; tab |``), ``None`` if unclear."""
+    try:
+        return csv.Sniffer().sniff(header, delimiters=",;\t|")
+    except csv.Error:
+        return None
+
+
 def _csv_dates_as_text(f: Path) -> dict:
     """``read_csv`` options reading the ``*_date`` columns of ``f`` as text: DuckDB's type
     inference would read ``01/10/2022`` as 1 October (day first) without a word when every
@@ -127,9 +135,8 @@ def _csv_dates_as_text(f: Path) -> dict:
     named (:func:`check_tables`)."""
     with open_csv(f, "rt", newline="", encoding="utf-8-sig", errors="replace") as fh:
         first = fh.readline()
-    try:
-        dialect = csv.Sniffer().sniff(first, delimiters=",;\t|")
-    except csv.Error:  # one column, or no header: the engine says what is wrong
+    dialect = _dialect(first)
+    if dialect is None:  # one column, or no header: the engine says what is wrong
         return {}
     header = next(csv.reader([first], dialect), [])
     dates = {c: "VARCHAR" for c in header if c.strip().lower().endswith("_date")}
@@ -189,10 +196,7 @@ def _ragged_line(f: Path) -> tuple[int, int, int] | None:
     of fields differs from the header's; ``None`` when every line has the header's."""
     with open_csv(f, "rt", newline="", encoding="utf-8-sig", errors="replace") as fh:
         first = fh.readline()
-        try:
-            dialect = csv.Sniffer().sniff(first, delimiters=",;\t|")
-        except csv.Error:
-            dialect = csv.excel
+        dialect = _dialect(first) or csv.excel
         width = len(next(csv.reader([first], dialect), []))
         reader = csv.reader(fh, dialect)
         for row in reader:

@@ -28,7 +28,18 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from aftercar.errors import CohortError, Problem
-from aftercar.io.checks import EXCEL_ZERO_DATES, ZERO_DATE_HINT, Plausibility
+from aftercar.io.checks import (
+    EXCEL_ZERO_DATES,
+    RULES,
+    ZERO_DATE_HINT,
+    Plausibility,
+    age_implausible,
+    date_bounds,
+    pair_order,
+)
+from aftercar.io.dictionary import columns
+from aftercar.io.readers import RawTable
+from aftercar.io.tables import build_view
 from aftercar.schema import Col
 
 RAW_TABLES = ("patients", "administrations", "procedures", "labs")
@@ -468,11 +479,6 @@ def curated_checks(f: Path, p: pa.Table) -> list[Problem]:
     that the derived cohort is one ``aftercar validate`` accepts (before 2026-12-05 an
     ``ecog`` of 9 was written out, and an ``age_at_cart`` of "old" failed when the cohort
     was written, after the derivation, without file or row)."""
-    from aftercar.io.checks import RULES, age_implausible, date_bounds, pair_order
-    from aftercar.io.dictionary import columns
-    from aftercar.io.readers import RawTable
-    from aftercar.io.tables import build_view
-
     known = {s.name for s in columns("patients")} - _DERIVED
     names = [c for c in p.column_names if c in known]
     text = pd.DataFrame({j: _as_text(p[c]) for j, c in enumerate(names)})
