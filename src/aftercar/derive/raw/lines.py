@@ -133,10 +133,14 @@ def _compact(con, events: ibis.Table, rules: Rules) -> None:
         dd = dd.mutate(gap=dd.date.delta(dd.until.max().over(w), unit="day"))
     else:  # doses only: the same table, without the running maximum over earlier dates
         e = drugs
-        dd = e.select("pkey", "date").distinct()
-        w = ibis.window(group_by=dd.pkey, order_by=dd.date)
-        dd = dd.mutate(until=dd.date, real=ibis.literal(True),
-                       gap=dd.date.delta(dd.date.lag().over(w), unit="day"))  # fmt: skip
+        # one row per date without a grouping: of a date's events, in the window's order,
+        # only the first follows an earlier date (or none); its lag is the previous date
+        d = e.select("pkey", "date")
+        w = ibis.window(group_by=d.pkey, order_by=d.date)
+        d = d.mutate(_prev=d.date.lag().over(w))
+        d = d.filter(d._prev.isnull() | (d._prev < d.date))
+        dd = d.select("pkey", "date", until=d.date, real=ibis.literal(True),
+                      gap=d.date.delta(d._prev, unit="day"))  # fmt: skip
     dd = con.create_table("_drug_dates", dd, overwrite=True)
     gap = rules.get("lines", "discontinuation_gap_days")
     con.create_table("_gap_dates", dd.filter(dd.gap > gap).select("pkey", "date"),
@@ -183,28 +187,39 @@ def _exposure_days(e: ibis.Table, rules: Rules) -> ibis.Table:
 
 def _islands(e: ibis.Table, win: int) -> ibis.Table:
     """``pkey, ingredient, drug_class, run_start, run_end``: each ingredient's runs of
-    administrations with gaps <= ``win`` days (dates are unique per ingredient).
+    administrations with gaps <= ``win`` days (``win`` >= 0).
 
     The windows run on one integer key per patient and ingredient, ``pkey * 1024`` + the
     ingredient's number (the low bits of a drug event's ``eid``, see
     :func:`aftercar.derive.raw.events.salvage_events`), not on the ingredient's text:
     sorting millions of administrations by text is most of the cost otherwise. The names
     and classes are joined back onto the few runs.
+
+    The events are not made distinct first (that grouping cost as much as the window):
+    of several events of one key on one date, in whatever order the window puts them, only
+    the first can start a run (the others follow it 0 days later) and only the last can end
+    one, so each run still has one start and one end. A run's end is the next edge after
+    its start, edges ordered by date and then ends after non-ends: the start comes first
+    when the two share a date, and a run's edges all come before the next run's, which
+    starts more than ``win`` days after it ends.
     """
     key = e.pkey * _ING + e.eid % _ING
-    di = e.select(_k=key, date=e.date).distinct()
+    di = e.select(_k=key, date=e.date)
     w = ibis.window(group_by=di._k, order_by=di.date)
     di = di.mutate(_prev=di.date.lag().over(w), _next=di.date.lead().over(w))
     starts = di._prev.isnull() | (di.date.delta(di._prev, unit="day") > win)
     ends = di._next.isnull() | (di._next.delta(di.date, unit="day") > win)
     di = di.mutate(_st=starts, _en=ends)
     edge = di.filter(di._st | di._en)
-    w2 = ibis.window(group_by=edge._k, order_by=edge.date)
+    w2 = ibis.window(group_by=edge._k, order_by=[edge.date, edge._en])
     edge = edge.mutate(_nd=edge.date.lead().over(w2))
     r = edge.filter(edge._st)
     r = r.select(pkey=(r._k // _ING).cast("int64"), _i=r._k % _ING, run_start=r.date,
                  run_end=ibis.ifelse(r._en, r.date, r._nd))  # fmt: skip
-    names = e.select(_i=e.eid % _ING, ingredient=e.ingredient, drug_class=e.drug_class).distinct()
+    # one name and class per ingredient number: grouped by the number, not by the texts
+    i = e.select(_i=e.eid % _ING, ingredient=e.ingredient, drug_class=e.drug_class)
+    names = i.group_by("_i").aggregate(ingredient=i.ingredient.arbitrary(),
+                                       drug_class=i.drug_class.arbitrary())  # fmt: skip
     r = r.join(names, "_i")
     return r.select("pkey", "ingredient", "drug_class", "run_start", "run_end")
 
