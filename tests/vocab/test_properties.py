@@ -3,6 +3,8 @@ from the vocabulary is ever read as a drug (issue 11)."""
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -93,8 +95,12 @@ def _known_part(part: str) -> bool:
 
 
 def _absent(word: str) -> bool:
-    """``word`` and each of its hyphen/space parts of 2+ characters are not in the vocabulary."""
+    """``word`` and each of its hyphen/space parts of 2+ characters are not in the vocabulary,
+    nor is ``word`` a vocabulary word of 3+ letters with a dose glued on ("Dex40")."""
     parts = [p for p in word.replace(" ", "-").split("-") if p]
+    dosed = re.fullmatch(r"([A-Za-z]{3,})[1-9]\d*(?:\.\d+)?(?:mg)?", word, re.IGNORECASE)
+    if dosed and _known_part(dosed.group(1)):
+        return False
     return not _known_part(word) and not any(len(p) > 1 and _known_part(p) for p in parts)
 
 

@@ -59,6 +59,14 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _WORD = re.compile(r"[^\s\-_.'\"*#()\[\]{}<>]+")
 _SUFFIX = re.compile(r"[a-z]{4}")
 _PLUS = re.compile(r"\s\+\s")
+#: A drug name with its dose glued to it ("Dex40", "Pom4", "Len10", "MEL100"): 3+ letters
+#: then a number not starting with 0 (mg optional); research codes ("REGN5458") name no
+#: drug by their letters.
+_GLUED_DOSE = re.compile(r"([A-Za-z]{3,})([1-9]\d*(?:\.\d+)?)(?:mg)?", re.IGNORECASE)
+_AGENT_ROLES = ("anti_myeloma", "steroid")
+#: What joins the items of one list of earlier therapy, and the words that end it.
+_LIST_JOIN = re.compile(r"\s*(?:,|\+|&|/|\band\b)\s*", re.IGNORECASE)
+_LIST_STOPS = (("status",), ("note",), ("sequence",))
 _BIOLOGIC = ("mab", "cel", "ase", "cept", "stim", "alfa", "mig", "leucel", "dotin", "tansine")
 _CODE_HOWS = ("letter code", "regimen code", "final capital")
 _THERAPY_KINDS = ("drug", "procedure", Col.REGIMEN, TARGET_KIND)
@@ -181,6 +189,9 @@ def _read_word(word: str, vocab: Vocabulary) -> Token:
         return Token(
             word, "annotation", ("number",), "a bare number (dose or count) is never a drug"
         )
+    glued = _glued_dose(word, vocab)
+    if glued is not None:
+        return glued
     seg = _segment(word, vocab)
     if seg is None:
         return _unknown(word)
@@ -191,6 +202,18 @@ def _read_word(word: str, vocab: Vocabulary) -> Token:
     names = tuple(dict.fromkeys(x for _, r in seg for x in r.names))
     how = "letter codes " + " + ".join(piece for piece, _ in seg)
     return Token(word, _kind(names, vocab), names, how)
+
+
+def _glued_dose(word: str, vocab: Vocabulary) -> Token | None:
+    """One agent named with its dose glued on ("Dex40" = dexamethasone), else ``None``."""
+    m = _GLUED_DOSE.fullmatch(word)
+    hit = vocab.by_key.get(norm_key(m.group(1))) if m else None
+    if hit is None or len(hit.names) != 1:
+        return None
+    drug = vocab.drug(hit.names[0])
+    if drug.kind != "drug" or drug.role not in _AGENT_ROLES:
+        return None
+    return Token(word, "drug", hit.names, f"{hit.how}, dose {m.group(2)} glued to it")
 
 
 def _try_correction(
@@ -227,14 +250,18 @@ def _suffix(word: str, start: int, text: str, tokens: list[tuple[int, Token]], v
 
 
 def _read_chunk(
-    words: list[tuple[int, int, str]], text: str, vocab: Vocabulary
+    words: list[tuple[int, int, str]], text: str, vocab: Vocabulary, cuts: tuple[int, ...] = ()
 ) -> list[tuple[int, Token]]:
-    """Read the words of one chunk greedily; adjacent unknown words form one piece."""
+    """Read the words of one chunk greedily; adjacent unknown words form one piece. No
+    entry of several words spans a cut (where an annotation was taken out: "Tal s/p Tec"
+    is not the entry "Tal Tec")."""
     tokens: list[tuple[int, Token]] = []
     texts = [w for _, _, w in words]
     i = 0
     while i < len(words):
         for j in range(min(len(words), i + vocab.max_words), i, -1):
+            if j > i + 1 and any(words[i][1] <= c < words[j - 1][0] for c in cuts):
+                continue
             hit = _lookup(texts[i:j], vocab)
             if hit is not None:
                 piece = text[words[i][0] : words[j - 1][1]]
@@ -247,10 +274,12 @@ def _read_chunk(
 
 
 @lru_cache(maxsize=65536)
-def _read_chunk_text(chunk: str, vocab: Vocabulary) -> tuple[tuple[int, Token], ...]:
-    """Read one chunk (offsets within the chunk); chunks repeat across texts, so cached."""
+def _read_chunk_text(chunk: str, vocab: Vocabulary,
+                     cuts: tuple[int, ...] = ()) -> tuple[tuple[int, Token], ...]:  # fmt: skip
+    """Read one chunk (offsets within the chunk; ``cuts``: those of the annotations taken
+    out of it); chunks repeat across texts, so cached."""
     words = [(m.start(), m.end(), m.group(0)) for m in _WORD.finditer(chunk)]
-    return tuple(_read_chunk(words, chunk, vocab))
+    return tuple(_read_chunk(words, chunk, vocab, cuts))
 
 
 def _read_unmatched(words, i: int, text: str, vocab: Vocabulary, tokens: list) -> int:
@@ -281,8 +310,12 @@ def _append_joined(tokens: list, start: int, end: int, token: Token, text: str) 
 
 
 def _weak(token: Token, limit: int) -> bool:
+    """A short single letter code ("T", "Cy"), never a documented combination of codes
+    ("Rd", "Kd": "Rd continuous" is lenalidomide + dexamethasone)."""
     short = len(token.text.replace("-", "").replace(" ", "")) <= limit
-    return short and token.kind in ("drug", Col.REGIMEN) and token.how.startswith(_CODE_HOWS)
+    combination = token.how.startswith("letter codes ")
+    return (short and token.kind in ("drug", Col.REGIMEN) and not combination
+            and token.how.startswith(_CODE_HOWS))  # fmt: skip
 
 
 def _glued_number(prev: tuple[int, Token], start: int, token: Token, text: str) -> bool:
@@ -388,8 +421,12 @@ def tokenise(text: str, vocab: Vocabulary) -> tuple[list[Token], str, list[int]]
     blanked, found = _take_annotations(_normalise(text), vocab)
     split = _BRACKETS.sub(",", blanked)
     chunks, order = _chunks(split, vocab)
+    taken = [offset for offset, _t in found]
     for chunk in chunks:
-        found += [(chunk.offset + at, token) for at, token in _read_chunk_text(chunk.text, vocab)]
+        end = chunk.offset + len(chunk.text)
+        cuts = tuple(o - chunk.offset for o in taken if chunk.offset <= o < end)
+        found += [(chunk.offset + at, token)
+                  for at, token in _read_chunk_text(chunk.text, vocab, cuts)]  # fmt: skip
     found = _history_chunks(sorted(found, key=lambda p: p[0]), chunks, blanked)
     tokens = [
         Token(t.text, t.kind, t.names, t.how, _step_of(offset, chunks)) for offset, t in found
@@ -461,6 +498,8 @@ def _history_marks(k: int, found: list[tuple[int, Token]], where: list[int], chu
         # a transplant named after current therapy in one phrase is part of its line
         # (induction, transplant and maintenance are one line): "Len maintenance s/p ASCT"
         current = any(c == i and found[j][0] < offset for j, c in kinds)
+        listed = _listed_after(i, chunks, groups, blanked, _stops(found))
+        ahead += [(found[j][0], j) for j, c in kinds if c in listed]
         return {j for _o, j in ahead if not (current and _transplant(found[j][1]))}
     chunk = chunks[i]
     rest = blanked[offset + len(word.text) : chunk.offset + len(chunk.text)]
@@ -468,6 +507,29 @@ def _history_marks(k: int, found: list[tuple[int, Token]], where: list[int], chu
     if not targets:
         targets = _history_targets(i, chunks, groups, therapy)
     return {j for j, c in kinds if c in targets}
+
+
+def _stops(found: list[tuple[int, Token]]) -> list[int]:
+    """Offsets of the words that end a history list ("s/p Tec, now Tal")."""
+    return [o for o, t in found if t.kind == "annotation" and t.names[:1] in _LIST_STOPS]
+
+
+def _listed_after(i: int, chunks, groups, blanked: str, stops: list[int]) -> set[int]:
+    """The chunks after chunk ``i`` that go on with its list ("Tal s/p Tec and cilta-cel",
+    "Elranatamab; h/o Dara-Pd, KRd", "Tal (prior Tec, cilta-cel)"): in its step and
+    parenthesis, each joined to the one before by ``, + & /`` or "and", up to one with a
+    status or note word ("s/p Tec, now Tal")."""
+    out: set[int] = set()
+    for j in range(i + 1, len(chunks)):
+        before, chunk = chunks[j - 1], chunks[j]
+        sep = blanked[before.offset + len(before.text) : chunk.offset]
+        end = chunk.offset + len(chunk.text)
+        if (chunk.step != chunks[i].step or groups[j] != groups[i]
+                or not _LIST_JOIN.fullmatch(sep)
+                or any(before.offset <= o < end for o in stops)):  # fmt: skip
+            break
+        out.add(j)
+    return out
 
 
 def _transplant(token: Token) -> bool:
