@@ -127,10 +127,17 @@ def span_cases(b: RawBuilder) -> None:
     b.course(p, "REVLIMID 25 mg PO", 100, 400)
     for day in range(200, 211, 2):
         b.procedure(p, day, "radiotherapy fraction")
-    # a course taken on after a confirmed progression (PD 460, confirmed 490): retreatment
+    # a course running on after a confirmed progression (PD 460, confirmed 490): no restart
     p = b.patient("span_pd")
     b.serum(p, {339: 2.0, 370: 0.8, 400: 0.4, 430: 0.42, 460: 0.9, 490: 1.1})
     b.course(p, "XPOVIO 100 mg PO", 340, 600)
+    # 28-day courses; PD 170 confirmed 190 mid-course (184-211); teclistamab from 230: the
+    # course's last day is no restart, teclistamab alone starts line 2 (hand-made patient M1)
+    p = b.patient("span_pd_next")
+    b.serum(p, {99: 2.0, 130: 0.8, 150: 0.4, 170: 0.9, 190: 1.1, 240: 0.8, 270: 0.5})
+    for start in (100, 128, 156, 184):
+        b.course(p, "POMALYST 4 mg PO", start, start + 27)
+    b.drug(p, "TECVAYLI 1.5 mg/kg SC", weekly(230, 6))
     # maintenance as one course: the transplant line ends with the course
     p = b.patient("span_maintenance")
     b.drug(p, "MELPHALAN 200 mg/m2 IV", [98])

@@ -448,10 +448,16 @@ def test_radiotherapy_during_a_course_is_not_a_line(cases):
     assert [(n, s, e) for n, s, e, _ in got] == [(1, d(100), d(400))]
 
 
-def test_a_course_taken_on_after_a_confirmed_progression_is_a_new_line(cases):
-    # retreatment_gap_days = 0: drug taken after the confirmation is a new line
-    assert _spans(cases, "span_pd") == [(1, d(340), d(489), "selinexor"),
-                                        (2, d(490), d(600), "selinexor")]  # fmt: skip
+def test_the_rest_of_a_course_after_a_confirmed_progression_restarts_nothing(cases):
+    # a course dispensed before the progression is not therapy restarted (until 2026-12-06
+    # its later days restarted a line: 340-489, then 490-600)
+    assert _spans(cases, "span_pd") == [(1, d(340), d(600), "selinexor")]
+
+
+def test_the_line_after_a_progression_mid_course_starts_with_the_next_therapy(cases):
+    got = _spans(cases, "span_pd_next")
+    assert got == [(1, d(100), d(211), "pomalidomide"),
+                   (2, d(230), d(265), "teclistamab")]  # fmt: skip
 
 
 def _span_cases_with(backend, tmp_path, rules_toml: str):

@@ -37,11 +37,12 @@ after and on its last day (the *points* of :func:`_exposure_days`). A gap is cou
 the last day the drug was known to be taken (the latest ``until`` before), so no
 discontinuation gap opens inside a course and none is counted twice; the drug continues
 into a drug line that starts while it runs (the exposure is a member of every drug line
-it runs in, and listed in each in the audit). Points never start a line, neither the
-first nor the one after a CAR-T / transplant / radiotherapy line, with one exception: a
-course taken on after a confirmed progression restarts therapy when
-``retreatment_gap_days`` is 0 (a point is drug given after it); with a positive value a
-course is never a pause.
+it runs in, and listed in each in the audit). Points never start a line: neither the
+first, nor the one after a CAR-T / transplant / radiotherapy line, nor the restart after a
+confirmed progression (the rest of a course dispensed before it is not therapy restarted:
+the restart is the next administration or course start; until 2026-12-06 a course's later
+day could restart, and a bispecific begun weeks after the course joined its last pill day
+in one line, found by hand-made patients); a course is never a pause.
 
 The work is set-based on compact tables computed once: each ingredient's *runs*
 (administrations with gaps <= the regimen window, so that "given within the window
@@ -146,7 +147,7 @@ def _compact(con, events: ibis.Table, rules: Rules) -> None:
     con.create_table("_gap_dates", dd.filter(dd.gap > gap).select("pkey", "date"),
                      overwrite=True)  # fmt: skip
     rgap = rules.get("lines", "retreatment_gap_days")
-    if rgap > 0:  # 0: every drug date is a possible restart (``_drug_dates``)
+    if rgap > 0:  # 0: every real drug date is a possible restart (``_drug_dates``)
         con.create_table("_pause_dates", dd.filter(dd.gap > rgap).select("pkey", "date"),
                          overwrite=True)  # fmt: skip
     con.create_table("_runs", _islands(e, win), overwrite=True)
@@ -299,8 +300,9 @@ def _progression(st: _Steps, vis: ibis.Table, rules: Rules) -> ibis.Table:
         dates = st.t("_pause_dates")
         j = dates.join(s.select("pkey", "S", "b1"), "pkey")
         cand = s.semi_join(j.filter(_restart_window(j)), "pkey")
-    else:  # any administration or continued day (0: no pause asked for)
-        dates, cand = st.t("_drug_dates").select("pkey", "date"), s
+    else:  # any administration (0: no pause asked for); never a later day of a course
+        dd = st.t("_drug_dates")
+        dates, cand = dd.filter(dd.real).select("pkey", "date"), s
     cand = cand.select(Col.PATIENT_ID, lkey=cand.pkey, start_date=cand.S, window_end=cand.b1)
     pd = _confirmed_progression(*progressions(cand, vis, rules))
     sk = s.select("pkey", "S", "b1")
