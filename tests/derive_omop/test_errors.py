@@ -143,6 +143,25 @@ def test_immunofixation_given_as_a_number_names_the_row_and_its_number(tmp_path,
     assert "value_as_number" in err and "1.0" in err
 
 
+def test_an_immunofixation_with_an_unknown_result_concept_names_that_column(tmp_path, capsys):
+    """An immunofixation read from an unknown result concept names value_as_concept_id and
+    asks for a result concept, not for a number (found by hand-made patients, 2026-12-06)."""
+    import pyarrow.parquet as pq
+
+    src = write(tmp_path / "omop")
+    m = tables()["measurement"]
+    row = {"measurement_id": 998, "person_id": 1, "measurement_concept_id": 0,
+           "measurement_date": m["measurement_date"][5].as_py(), "value_as_number": None,
+           "value_as_concept_id": 4126681, "unit_concept_id": None, "unit_source_value": None,
+           "measurement_source_value": "serum immunofixation"}  # fmt: skip
+    extra = pa.Table.from_pylist([row], schema=m.schema)
+    pq.write_table(pa.concat_tables([m, extra]), src / "measurement.parquet")
+    assert main(["derive", "--omop", str(src), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "value_as_concept_id" in err and "(measurement_id 998)" in err
+    assert "[values]" in err and "give value_as_number" not in err
+
+
 def test_a_person_id_given_twice_is_named(tmp_path, capsys):
     src = write(tmp_path / "omop")
     p = tables()["person"]

@@ -68,18 +68,26 @@ def _lab_check(norm: ibis.Table) -> None:
     rows = bad.to_pyarrow().to_pylist()
     problems = []
     for r in rows[:_MAX_LISTED]:
-        unit = "unit" in r["problem"]
-        col = "unit_concept_id / unit_source_value" if unit else "value_as_number"
-        fix = ("map the unit concept in a local concepts TOML [units], or add the unit text to "
-               "[units] of the rules" if unit else "give value_as_number (or a POSITIVE / "
-               "NEGATIVE value_as_concept_id for immunofixation)")  # fmt: skip
-        value = r["unit"] if unit else r["text"]
+        col, fix = _lab_fix(r)
+        value = r["unit"] if "unit" in r["problem"] else r["text"]
         # row None: the id is no line number of the file, so the message names it as the id
         problems.append(Problem("measurement", None, col, None if value is None else str(value),
                                 f"{r['test']}: {r['problem']} (measurement_id {r['row']})", fix))
     if problems:
         raise CohortError(problems, f"{len(problems)}{'+' if len(rows) > _MAX_LISTED else ''} "
                           "unreadable myeloma measurement row(s)")  # fmt: skip
+
+
+def _lab_fix(r: dict) -> tuple[str, str]:
+    """The column and the fix of an unreadable mapped measurement ``r``."""
+    if "unit" in r["problem"]:
+        return ("unit_concept_id / unit_source_value", "map the unit concept in a local "
+                "concepts TOML [units], or add the unit text to [units] of the rules")
+    if str(r.get("param") or "").startswith("ife"):  # read from its result concept
+        return ("value_as_concept_id / value_as_number", "give a POSITIVE or NEGATIVE "
+                "result concept (9191 / 9189, 45884084 / 45878583) or map the site's result "
+                "concept in a local concepts TOML [values]")
+    return "value_as_number", "give value_as_number"
 
 
 def derive_omop(
