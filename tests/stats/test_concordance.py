@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 from rparity import assert_r_close
 
-from aftercar.errors import InputError
 from aftercar.stats import ConcordanceResult, concordance
 
 HERE = Path(__file__).parent
@@ -87,5 +86,6 @@ def test_frame_interval_and_errors():
     assert frame["concordance"].iloc[0] == res.concordance
     assert res.lower < res.concordance < res.upper
     assert res.std_err == pytest.approx(np.sqrt(res.var))
-    with pytest.raises(InputError, match="comparable"):
-        concordance([1, 2, 3], [0, 0, 0], [1, 2, 3])
+    none = concordance([1, 2, 3], [0, 0, 0], [1, 2, 3])  # no comparable pair: R's NaN
+    assert np.isnan(none.concordance) and np.isnan(none.std_err)
+    assert none.concordant == none.discordant == none.tied_x == 0.0

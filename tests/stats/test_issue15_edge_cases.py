@@ -67,11 +67,13 @@ def test_logrank_df_is_the_rank_of_a_singular_variance():
 def test_all_censored_logrank_has_no_p_value():
     res = logrank_test([1, 2, 3, 4], [0, 0, 0, 0], ["a", "b", "a", "b"])
     assert CASES["logrank_all_censored"]["p"] == [None]  # R: NA
-    assert res.df == 0 and res.chisq == 0 and np.isnan(res.p_value)
+    # R's df is the number of groups with expected events less 1: -1 here
+    assert res.df == -1 and res.chisq == 0 and np.isnan(res.p_value)
     assert res.note == "no events: nothing to test"
     assert res.to_dict()["p_value"] is None
     one = logrank_test([3, 1, 4, 2], [1, 0, 1, 0], ["a", "b", "a", "b"])
-    assert one.df == 0 and np.isnan(one.p_value) and "one group" in one.note
+    # one group with expected events: R's df 0 and p 1 (probe2_cases.json has R's)
+    assert one.df == 0 and one.p_value == 1.0 and "one group" in one.note
 
 
 OUT_OF_ITERATIONS = [c for c in CASES["cox_out_of_iterations"] if "Ran out" in c["warning"]]

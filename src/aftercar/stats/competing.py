@@ -139,7 +139,8 @@ def _base(time, status, w, entry) -> dict:
     k = ut.size
     event = status > 0
     n_event = np.bincount(inv, weights=np.where(event, w, 0.0), minlength=k)
-    n_risk = _risk_set(ut, np.bincount(inv, weights=w, minlength=k), entry, w)
+    # exact where everyone at risk leaves (no 1e-16 residue: S reaches 0, n - d is 0)
+    n_risk = _risk_set(ut, np.bincount(inv, weights=w, minlength=k), entry, w, inv)
     counted = n_risk  # the table's counts are of rows, unweighted, as R's multi-state
     if not np.all(w == 1.0):
         rows = np.bincount(inv, minlength=k).astype(float)

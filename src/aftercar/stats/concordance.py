@@ -246,8 +246,22 @@ def _stratum(t, d, x, w, entry):
         early[ev] -= _equal(ev, tr[ev], every, er, xr, w)
         late -= _dominance(every, er, ev, tr[ev], xr, w, levels, False)
         late -= _equal(every, er, ev, tr[ev], xr, w)
+        early, late = _snap_residues(early, w), _snap_residues(late, w)
     tied_y, tied_xy = _tied_times(tr, xr, d, w)
     return np.hstack((early, late)), tied_y, tied_xy
+
+
+def _snap_residues(sums: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Set to 0 the partner sums that are rounding residues of a subtraction.
+
+    With delayed entry each sum is (all later partners) - (those not yet
+    entered), both running sums over weights totalling at most ``w.sum()``; where
+    no partner is left the difference is a residue of order 1e-16 ``w.sum()``
+    (e.g. a discordant count of -7e-16 instead of R's 0, which made C -0.0
+    instead of NaN). Sums below 1e-12 ``w.sum()`` are below that rounding floor.
+    """
+    tol = 1e-12 * float(w.sum())
+    return np.where(np.abs(sums) <= tol, 0.0, sums)
 
 
 def _tied_times(tr, xr, d, w):
@@ -300,6 +314,9 @@ def concordance(
     Returns
     -------
     ConcordanceResult
+        With no comparable pair (every subject censored, or no event before
+        another time) ``concordance``, ``std_err`` and the limits are NaN and the
+        pair counts 0, as R.
 
     Examples
     --------
@@ -343,13 +360,13 @@ def _result(sums, w, ties, reverse, conf_level) -> ConcordanceResult:
     disc = float(w @ early_less)
     tied_x = float(w @ early_eq)
     den = conc + disc + tied_x
-    if den == 0:
-        raise InputError("concordance: no comparable pairs (no event before another time).")
-    c = (conc + tied_x / 2) / den
-    num_i = sums[:, 2] + sums[:, 3] + 0.5 * (sums[:, 1] + sums[:, 4])
-    den_i = sums.sum(axis=1)
-    infl = w * (num_i - c * den_i) / den
-    se = float(np.sqrt(infl @ infl))
+    c = se = float("nan")  # no comparable pair: R's concordance and var are NaN
+    if den > 0:
+        c = (conc + tied_x / 2) / den
+        num_i = sums[:, 2] + sums[:, 3] + 0.5 * (sums[:, 1] + sums[:, 4])
+        den_i = sums.sum(axis=1)
+        infl = w * (num_i - c * den_i) / den
+        se = float(np.sqrt(infl @ infl))
     z = float(ndtri(1 - (1 - conf_level) / 2))
     return ConcordanceResult(
         concordance=float(c),

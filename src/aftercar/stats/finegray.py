@@ -18,12 +18,13 @@ The expansion is one ``np.repeat`` over the kept censoring intervals; the fit is
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from aftercar.errors import InputError
+from aftercar.errors import InputError, StatisticalWarning
 from aftercar.stats import _inputs
 from aftercar.stats.competing import _as_status
 from aftercar.stats.cox import CoxResult, cox_ph
@@ -44,7 +45,8 @@ class FineGrayResult:
         subdistribution hazard ratios; ``cox.se`` model-based, ``cox.robust_se``
         clustered by subject; z, p and CIs use the robust SE).
     rows
-        The expanded data (``id, start, stop, status, weight``), R's ``finegray``.
+        The expanded data (``id, start, stop, status, weight``), R's ``finegray``
+        (rows with a NaN weight included; the fit leaves them out, as R).
     """
 
     cause: int
@@ -126,7 +128,9 @@ def finegray_rows(time, status, /, *, cause: int = 1, entry=None) -> pd.DataFram
     With ``entry`` (delayed entry), as ``finegray(Surv(entry, time, factor(status)) ~
     ., id=)``: the weights are G(t) H(t) (Geskus 2011), H the truncation curve.
     Returns a frame ``id`` (0-based input row), ``start``, ``stop``, ``status``
-    (1 = event of interest), ``weight``.
+    (1 = event of interest), ``weight``. As R's, a weight is NaN (0/0) or inf
+    where the censoring-times-truncation curve G H is 0 at the subject's
+    competing event: someone entered after the risk set had emptied.
     """
     t = _inputs.as_float(time, "time")
     st = _as_status(status, t.size)
@@ -162,13 +166,15 @@ def finegray_rows(time, status, /, *, cause: int = 1, entry=None) -> pd.DataFram
     rep = np.repeat(rows, counts)
     offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     j = kept[np.repeat(skip, counts) + offset]
+    with np.errstate(divide="ignore", invalid="ignore"):  # G H = 0 at T: NaN or inf, as R
+        weight = cp2[j] / cp2[j0[rep]]
     extra = pd.DataFrame(
         {
             "id": rep,
             "start": ct2[j - 1],
             "stop": ct2[j],
             "status": 0,
-            "weight": cp2[j] / cp2[j0[rep]],
+            "weight": weight,
         }
     )
     out = pd.concat([first, extra], ignore_index=True)
@@ -192,6 +198,39 @@ def _check_subjects(x: pd.DataFrame) -> None:
             f"subject(s) at {_inputs.positions(bad.any(axis=1))}. Fix: drop those subjects "
             "(R's finegray + coxph drop them: na.omit) or impute the values."
         )
+
+
+def _subjects_of(rows: pd.DataFrame, mask: np.ndarray) -> str:
+    """The (0-based) positions of the subjects owning the expanded rows in ``mask``."""
+    ids = rows["id"].to_numpy()
+    return _inputs.positions(np.bincount(ids[mask], minlength=int(ids.max()) + 1) > 0)
+
+
+def _usable_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """The expanded rows R's ``coxph`` fits: NaN weights dropped (``na.omit``), with a
+    warning; an infinite weight stops, as R ("weights must be finite")."""
+    weight = rows["weight"].to_numpy()
+    inf = np.isinf(weight)
+    if inf.any():
+        raise InputError(
+            "fine_gray: infinite Fine-Gray weights G(t) H(t) / G(T) H(T) for the subject(s) "
+            f"at {_subjects_of(rows, inf)}: the truncation curve H is 0 at their competing "
+            "event because someone enters after the risk set has emptied (R's finegray "
+            "gives the same Inf and coxph stops: 'weights must be finite'). Fix: analyse "
+            "the follow-up before and after the gap separately, or leave out the subjects "
+            "entering after it."
+        )
+    bad = np.isnan(weight)
+    if bad.any():
+        warnings.warn(
+            f"fine_gray: {int(bad.sum())} expanded row(s) of the subject(s) at "
+            f"{_subjects_of(rows, bad)} have weight 0/0 (someone entered after the risk "
+            "set had emptied, so the truncation curve H is 0 at their competing event) and "
+            "are left out, as R's coxph drops them (na.omit).",
+            StatisticalWarning,
+            stacklevel=3,
+        )
+    return rows[~bad]
 
 
 def fine_gray(
@@ -229,6 +268,19 @@ def fine_gray(
         ``coef`` (log subdistribution HR), ``se``, ``robust_se`` (by subject),
         ``to_frame()``, the Cox fit ``cox`` and the expanded ``rows``.
 
+    Raises
+    ------
+    InputError
+        Bad input; no event of ``cause``; an infinite weight (R's ``coxph``
+        stops: "weights must be finite").
+
+    Warns
+    -----
+    StatisticalWarning
+        When someone enters after the risk set has emptied, the expanded rows of
+        earlier competing events whose weight is 0/0 (NaN, as R's ``finegray``)
+        are left out of the fit, as R's ``coxph`` drops them (``na.omit``).
+
     References
     ----------
     Fine JP, Gray RJ. A proportional hazards model for the subdistribution of a
@@ -245,13 +297,14 @@ def fine_gray(
     if not isinstance(X, pd.DataFrame | pd.Series):
         x.columns = [f"x{j + 1}" for j in range(x.shape[1])]
     _check_subjects(x)
+    used = _usable_rows(rows)
     fit = cox_ph(
-        rows["stop"].to_numpy(),
-        rows["status"].to_numpy(),
-        x.iloc[rows["id"].to_numpy()].reset_index(drop=True),
-        entry=rows["start"].to_numpy(),
-        weights=rows["weight"].to_numpy(),
-        cluster=rows["id"].to_numpy(),
+        used["stop"].to_numpy(),
+        used["status"].to_numpy(),
+        x.iloc[used["id"].to_numpy()].reset_index(drop=True),
+        entry=used["start"].to_numpy(),
+        weights=used["weight"].to_numpy(),
+        cluster=used["id"].to_numpy(),
         ties=ties,
         conf_level=conf_level,
         timefix=False,

@@ -120,6 +120,32 @@ def _crst(y, m, g, ng, rho):
     return score, v
 
 
+def _full_rank(v: np.ndarray, tol: float = 1e-7) -> bool:
+    """Whether R's ``qr(v)`` (LINPACK ``dqrdc2``, tolerance 1e-7) finds full rank.
+
+    ``dqrdc2`` takes the columns in order and sets one aside when its norm, after
+    projecting out the columns kept before it, is below ``tol`` times its
+    original norm (``tol`` itself for a zero column).
+    """
+    norms = np.linalg.norm(v, axis=0)
+    limit = tol * np.where(norms > 0, norms, 1.0)
+    basis = np.zeros((v.shape[0], 0))
+    for j in range(v.shape[1]):  # one pass per group, not per subject
+        resid = v[:, j] - basis @ (basis.T @ v[:, j])
+        size = float(np.linalg.norm(resid))
+        if size < limit[j]:
+            return False
+        basis = np.column_stack((basis, resid / size))
+    return True
+
+
+def _statistic(score: np.ndarray, var: np.ndarray) -> float:
+    """``s' V^-1 s``, or -1 where V is rank deficient, as ``cuminc`` (its p is then 1)."""
+    if not _full_rank(var):
+        return -1.0
+    return float(score @ np.linalg.solve(var, score))
+
+
 def gray_test(
     time, status, group, /, *, strata=None, rho: float = 0.0, entry=None
 ) -> GrayTestResult:
@@ -145,7 +171,9 @@ def gray_test(
     Returns
     -------
     GrayTestResult
-        ``table`` with ``cause, stat, df, p`` (as ``cuminc(...)$Tests``).
+        ``table`` with ``cause, stat, df, p`` (as ``cuminc(...)$Tests``). A cause
+        whose variance matrix is rank deficient (R's ``qr``, tolerance 1e-7) has
+        ``stat`` -1 and ``p`` 1, as ``cuminc`` reports it.
 
     Raises
     ------
@@ -177,8 +205,7 @@ def gray_test(
             keep = codes == s
             sc, vv = _crst(t[keep], m[keep], g[keep], ng, float(rho))
             score, var = score + sc, var + vv
-        s1, v1 = score[:-1], var[:-1, :-1]
-        stat = float(s1 @ np.linalg.solve(v1, s1))
+        stat = _statistic(score[:-1], var[:-1, :-1])
         rows.append(
             {"cause": int(cause), "stat": stat, "df": ng - 1, "p": float(chi2.sf(stat, ng - 1))}
         )

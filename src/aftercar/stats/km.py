@@ -59,14 +59,33 @@ def __getattr__(name: str):
 # core computation
 
 
-def _risk_set(ut: np.ndarray, exits: np.ndarray, entry, w) -> np.ndarray:
-    """Weighted number at risk at each distinct time ``ut`` (entry < t <= time)."""
+def _not_entered(ut: np.ndarray, entry: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Weight of the rows that have not entered by each time ``ut`` (``entry >= t``)."""
+    order = np.argsort(entry, kind="stable")
+    cw = np.concatenate(([0.0], np.cumsum(w[order])))
+    return cw[-1] - cw[np.searchsorted(entry[order], ut, side="left")]
+
+
+def _risk_set(ut: np.ndarray, exits: np.ndarray, entry, w, inv=None) -> np.ndarray:
+    """Weighted number at risk at each distinct time ``ut`` (entry < t <= time).
+
+    With ``entry`` the risk set is a difference of cumulative sums, which can
+    leave a rounding residue (+/-1e-16) where it should equal the weight leaving
+    at ``t``: then ``n - d`` is not 0 when everyone at risk has the event, S
+    does not reach 0 and ``1 / (n - d)`` is 1e16. Given ``inv`` (each row's
+    index into ``ut``), the rows with positive weight are counted the same way
+    (exact in floating point): where every one of them at risk leaves at ``t``,
+    the risk set is exactly the weight leaving at ``t``.
+    """
     n_risk = np.cumsum(exits[::-1])[::-1]
-    if entry is not None:
-        order = np.argsort(entry, kind="stable")
-        cw = np.concatenate(([0.0], np.cumsum(w[order])))
-        not_entered = cw[-1] - cw[np.searchsorted(entry[order], ut, side="left")]
-        n_risk = n_risk - not_entered
+    if entry is None:
+        return n_risk
+    n_risk = n_risk - _not_entered(ut, entry, w)
+    if inv is not None:
+        pos = (w > 0).astype(float)
+        rows_out = np.bincount(inv, weights=pos, minlength=ut.size)
+        rows_in = np.cumsum(rows_out[::-1])[::-1] - _not_entered(ut, entry, pos)
+        n_risk = np.where(rows_in == rows_out, exits, n_risk)
     return n_risk
 
 
@@ -94,6 +113,9 @@ def _robust_var(fit: dict, inv, event, w, entry) -> np.ndarray:
     if entry is not None:
         pos = np.searchsorted(ut, entry, side="right") - 1
         a_entry = np.where(pos >= 0, a_cum[np.maximum(pos, 0)], 0.0)
+        # A(entry) is inf for a row entering after S reached 0: it is never at
+        # risk while S > 0 (no influence there), and the variance is 0 after
+        a_entry = np.where(np.isfinite(a_entry), a_entry, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         jump = np.where(event, 1.0 / (n_risk - n_event)[inv], 0.0)
         part = jump - (a_end - a_entry)
@@ -105,12 +127,7 @@ def _robust_var(fit: dict, inv, event, w, entry) -> np.ndarray:
         by_exit = np.bincount(inv, weights=vals, minlength=k)
         after = np.concatenate((np.cumsum(by_exit[::-1])[::-1][1:], [0.0]))
         if entry is not None:
-            order = np.argsort(entry, kind="stable")
-            cv = np.concatenate(([0.0], np.cumsum(vals[order])))
-            # A(entry) is inf for a late entry after S reached 0: inf - inf there,
-            # at times where S = 0 and the variance is set to 0 below
-            with np.errstate(invalid="ignore"):
-                after = after - (cv[-1] - cv[np.searchsorted(entry[order], ut, side="left")])
+            after = after - _not_entered(ut, entry, vals)
         sums.append(after)
     with np.errstate(invalid="ignore"):
         at_risk = a_cum**2 * sums[0] - 2 * a_cum * sums[1] + sums[2]
@@ -269,11 +286,21 @@ def _unique_inverse(time: np.ndarray, perm: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def _continued(codes: np.ndarray, time: np.ndarray, entry: np.ndarray) -> np.ndarray:
-    """Rows whose cluster (subject) has another row entering when they end: split (start,
-    stop] intervals of one subject. Ending such a row is no censoring; R's ``survfit(...,
-    id=)`` counts a censoring only where the subject leaves (``survflag``)."""
-    ends = pd.MultiIndex.from_arrays([codes, time])
-    return np.asarray(ends.isin(pd.MultiIndex.from_arrays([codes, entry])))
+    """Rows whose cluster (subject) goes on after them, as R's ``survflag``.
+
+    R's ``survfit(..., id=)`` sorts the rows by (id, stop) and counts a censoring
+    only where a run of a subject's rows ends: at its last row, or where the next
+    row starts after this one stops (a gap). A row whose next row (same id, in
+    that order) starts at or before its stop is continued: ending it is no
+    censoring, whether the rows abut or overlap.
+    """
+    order = np.lexsort((time, codes))  # stable: ties in stop keep the input order
+    c, stop, start = codes[order], time[order], entry[order]
+    cont = np.zeros(codes.size, dtype=bool)
+    cont[:-1] = (c[1:] == c[:-1]) & (stop[:-1] >= start[1:])
+    out = np.empty(codes.size, dtype=bool)
+    out[order] = cont
+    return out
 
 
 def _fit_curve(time, event, w, entry, codes=None) -> dict:
@@ -287,7 +314,7 @@ def _fit_curve(time, event, w, entry, codes=None) -> dict:
     if codes is not None and entry is not None:  # split rows: only where the subject leaves
         censored = censored & ~_continued(codes, time, entry)
     n_censor = np.bincount(inv, weights=np.where(censored, w, 0.0), minlength=k)
-    n_risk = _risk_set(ut, n_exit, entry, w)
+    n_risk = _risk_set(ut, n_exit, entry, w, inv)
     with np.errstate(divide="ignore", invalid="ignore"):
         hazard = np.where(n_risk > 0, n_event / n_risk, 0.0)
     fit = {

@@ -31,8 +31,10 @@ class LogRankResult:
     chisq, df, p_value
         Test statistic, degrees of freedom (the rank of the variance matrix of
         the groups with expected > 0, less the first; R's groups - 1 whenever
-        that matrix is regular), upper-tail chi-square probability. ``p_value``
-        is NaN (R's NA) when there is nothing to test (``df == 0``).
+        that matrix is regular), upper-tail chi-square probability. When there
+        is nothing to test the values are R's: with one group having expected
+        events ``chisq`` 0, ``df`` 0 and ``p_value`` 1; with no events ``df``
+        -1 and ``p_value`` NaN (R's NA).
     levels
         Group labels in sorted order (R's factor levels).
     n, observed, expected
@@ -119,9 +121,9 @@ def _statistic(observed, expected, variance) -> tuple[float, int, str]:
     Moore-Penrose inverse gives the statistic and its rank the degrees of freedom.
     """
     use = expected > 0
-    if not use.any():
-        return 0.0, 0, "no events: nothing to test"
-    if use.sum() < 2:
+    if not use.any():  # R: df = groups with expected events - 1 = -1, p NA
+        return 0.0, -1, "no events: nothing to test"
+    if use.sum() < 2:  # R: df 0, p = pchisq(0, 0, lower.tail = FALSE) = 1
         return 0.0, 0, "only one group has expected events: nothing to test"
     diff = (observed - expected)[use][1:]
     v = variance[np.ix_(use, use)][1:, 1:]
@@ -139,6 +141,15 @@ def _statistic(observed, expected, variance) -> tuple[float, int, str]:
         rank,
         "; ".join(x for x in (note, why) if x),
     )
+
+
+def _p_value(chisq: float, df: int, n_expected: int) -> float:
+    """Upper-tail chi-square probability, with R's answers where there is nothing to test:
+    1 when one group has expected events (df 0), NA (NaN) with no events (df -1) or a
+    variance of rank 0 (where R's ``solve`` stops)."""
+    if df > 0:
+        return float(chi2.sf(chisq, df))
+    return 1.0 if n_expected == 1 else float("nan")
 
 
 def _km_weights(key_stratum: np.ndarray, n_risk: np.ndarray, d: np.ndarray, rho: float):
@@ -199,7 +210,9 @@ def logrank_test(
     ``V_gh += d (n - d) / (n^2 (n - 1)) n_g (n 1{g=h} - n_h)``. Groups with zero
     expected events are left out; the statistic is ``(O - E)' V^-1 (O - E)`` on
     the remaining groups less the first (R's choice). A singular ``V`` (which R
-    rejects) falls back to the Moore-Penrose inverse, with df its rank.
+    rejects) falls back to the Moore-Penrose inverse, with df its rank. With one
+    group having expected events df is 0 and p 1; with no events df is -1 and p
+    NaN (R's ``survdiff``).
 
     Examples
     --------
@@ -229,7 +242,7 @@ def logrank_test(
     rho = float(_inputs.as_float([rho], "rho")[0])
     observed, expected, variance = _moments(t, e, g, s, len(levels), strata is not None, rho)
     chisq, df, note = _statistic(observed, expected, variance)
-    p = float(chi2.sf(chisq, df)) if df > 0 else float("nan")
+    p = _p_value(chisq, df, int((expected > 0).sum()))
     n = np.bincount(g, minlength=len(levels)).astype(float)
     return LogRankResult(chisq, df, p, tuple(levels), n, observed, expected, variance, rho, note)
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.linalg import lapack
 from scipy.stats import chi2
 
 from aftercar.errors import InputError
@@ -99,6 +100,29 @@ def _transform(name: str, inp) -> np.ndarray:
     return out
 
 
+def _solve_as_r(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``solve(a, b)`` refusing what R's ``solve`` refuses, with an InputError.
+
+    R (``La_solve``) stops when the LU factorisation has an exact zero pivot or
+    the LAPACK ``dgecon`` estimate of the reciprocal condition number (1-norm)
+    is below machine epsilon: "system is computationally singular". Solving
+    such a system anyway gives rounding noise (even a negative chi-square).
+    """
+    lu, piv, info = lapack.dgetrf(a)
+    rcond = 0.0
+    if info == 0:
+        rcond, _ = lapack.dgecon(lu, float(np.abs(a).sum(axis=0).max()), norm="1")
+    if info != 0 or not rcond >= np.finfo(float).eps:
+        raise InputError(
+            "cox_zph: the information matrix of the model with the time-varying terms is "
+            f"computationally singular (reciprocal condition number {rcond:.3g}); R's "
+            "cox.zph stops here too. This happens when the fit has too few events for its "
+            "covariates, or a coefficient is near infinite (monotone likelihood). Fix: "
+            "simplify the model or check the covariates that separate the events."
+        )
+    return lapack.dgetrs(lu, piv, b)[0]
+
+
 def cox_zph(fit, /, *, transform: str = "km") -> CoxZph:
     """Schoenfeld-type score test of proportional hazards per covariate and GLOBAL.
 
@@ -115,6 +139,12 @@ def cox_zph(fit, /, *, transform: str = "km") -> CoxZph:
         ``table`` with ``chisq, df, p`` per covariate and ``GLOBAL``;
         ``rejected(alpha)`` lists the terms with p < alpha. A small p says the
         covariate's effect changes over time (non-proportional hazards).
+
+    Raises
+    ------
+    InputError
+        Unknown ``transform``, a fit not from ``cox_ph``, or an information
+        matrix that R's ``solve`` refuses ("system is computationally singular").
 
     References
     ----------
@@ -140,10 +170,10 @@ def cox_zph(fit, /, *, transform: str = "km") -> CoxZph:
     i11, i12, i22 = i_g.sum(axis=0), np.tensordot(g, i_g, 1), np.tensordot(g * g, i_g, 1)
     imat = np.block([[i11, i12], [i12, i22]])
     stats = []
-    for j in range(p):
+    for j in range(p):  # one small solve per covariate
         kk = np.concatenate((np.arange(p), [p + j]))
-        stats.append(float(np.linalg.solve(imat[np.ix_(kk, kk)], u[kk]) @ u[kk]))
-    stats.append(float(np.linalg.solve(imat, u) @ u))
+        stats.append(_solve_as_r(imat[np.ix_(kk, kk)], u[kk]) @ u[kk])
+    stats.append(_solve_as_r(imat, u) @ u)
     df = np.array([1] * p + [p])
     names = [n for n, k in zip(fit.names, keep, strict=True) if k] + ["GLOBAL"]
     table = pd.DataFrame(
