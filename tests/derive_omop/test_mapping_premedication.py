@@ -13,8 +13,8 @@ from aftercar.derive.omop import mapping
 from aftercar.derive.omop.concepts import load_concepts
 from aftercar.derive.raw.rules import load_rules
 
-#: RxNorm ingredient dexamethasone (not in the shipped ingredient map: named by the
-#: concept table).
+#: RxNorm ingredient dexamethasone (in the shipped ingredient map since 2026-12-06: named
+#: by it, "dexamethasone", rather than by the concept table's "Dexamethasone").
 _DEXAMETHASONE = 1518254
 
 
@@ -45,8 +45,8 @@ def test_premedication_is_read_in_any_case_in_the_source_text_or_the_sig():
     got = _drugs(["dexamethasone 20 mg IV PREMED", "DEXAMETHASONE 20 MG IV Premedication",
                   "dexamethasone 40 mg PO", "dexamethasone 20 mg IV", None],
                  [None, None, None, "give as PRE-MED before daratumumab", "Pre-Med"])  # fmt: skip
-    mark = "Dexamethasone (premedication)"
-    assert got == [mark, mark, "Dexamethasone", mark, mark]
+    mark = "dexamethasone (premedication)"
+    assert got == [mark, mark, "dexamethasone", mark, mark]
 
 
 def test_a_drug_whose_own_name_matches_the_pattern_is_not_marked():
