@@ -53,7 +53,8 @@ def test_each_visit_carries_the_patients_last_value(backend):
 
 def test_assessments_read_the_same_with_or_without_carried_columns(backend):
     """Visits given without their carried columns (computed inside) give the same
-    assessments; a line's assessments are its visits after its start."""
+    assessments; a line's assessments are its visits after its start, up to and including
+    the day the next line starts (a lab drawn then is both lines': since 2026-12-06)."""
     con = backend()
     vis = con.create_table("v", _visits())
     lines = con.create_table("l", pa.table({
@@ -67,4 +68,5 @@ def test_assessments_read_the_same_with_or_without_carried_columns(backend):
     assert with_carry.sort_values(key).reset_index(drop=True).equals(
         without.sort_values(key).reset_index(drop=True))
     assert sorted(zip(with_carry["lkey"], _plain(with_carry["date"]), strict=True)) == [
-        (1, "2022-01-31"), (1, "2022-03-02"), (2, "2022-04-01"), (2, "2022-05-01")]
+        (1, "2022-01-31"), (1, "2022-03-02"), (1, "2022-04-01"), (2, "2022-04-01"),
+        (2, "2022-05-01")]

@@ -14,8 +14,9 @@ For every line (``patient_id, lkey, start_date, window_end``) and the visits of
    the parameter is dFLC = involved - uninvolved. ``fallback_to_detectable``
    (aftercar extension, documented) follows a detectable serum M-protein, else
    dFLC, when nothing is measurable.
-3. **Categories** at each assessment after the start and before ``window_end``
-   (the next line's start; none = end of follow-up), IMWG 2016 table (REFERENCE 3.2):
+3. **Categories** at each assessment after the start up to ``window_end``, that day
+   included (the next line's start: a lab drawn that day, before its first dose, is also
+   this line's; none = end of follow-up), IMWG 2016 table (REFERENCE 3.2):
    CR = negative serum and urine immunofixation and marrow plasma cells < 5%
    (a missing test downgrades to VGPR, never upgrades); sCR = CR with a normal
    FLC ratio; VGPR = >= 90% reduction (urine < 100 mg/24 h) or M-protein 0 with a
@@ -98,8 +99,11 @@ def _window_join(lines: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.Table
     is kept, and only to confirm a progression seen in the window)."""
     back = rules.get("measurable", "baseline_lookback_days")
     ahead = rules.get("progression", "lookahead_days")
+    # the window takes in its end day: a lab drawn on the day the next line starts (cycle 1
+    # day 1) is still this line's assessment as well as the next line's baseline
     lines = lines.mutate(
-        _end=ibis.coalesce(lines.window_end, lines.start_date + ibis.interval(days=_FAR))
+        _end=ibis.coalesce(lines.window_end + ibis.interval(days=1),
+                           lines.start_date + ibis.interval(days=_FAR))
     )
     j = lines.join(vis, [lines.patient_id == vis.patient_id,
                          vis.date >= lines.start_date - ibis.interval(days=back),
