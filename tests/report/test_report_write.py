@@ -187,6 +187,18 @@ def test_suppression_in_html_and_figures(suppressed):
     assert "n=12, events=suppressed" in html  # 2 censored: events = 12 - 2
 
 
+def test_figures_drawn_at_exact_sizes_are_left_out_under_suppression(suppressed, tmp_path):
+    """Bars, bands and curve steps drawn at their exact sizes give suppressed counts back
+    (a probe of every shared output, 2026-12-06): they are left out, as the swimmer plot."""
+    html = suppressed.html.read_text()
+    figures = suppressed.html.parent / "figures"
+    for key in ("response_by_category", "treatment_sequence", "swimmer"):
+        assert f'<svg id="fig-{key}"' not in html
+        assert not (figures / f"{key}.svg").exists() and not (figures / f"{key}.png").exists()
+    shown = write_report(build_input(), tmp_path)
+    assert '<svg id="fig-response_by_category"' in shown.html.read_text()
+
+
 def test_unrenderable_input_is_reported_by_name(tmp_path):
     data = build_input()
     bad = replace(data, figures={"os": None}, tables={"t": [1, 2]})

@@ -48,8 +48,11 @@ def render_figures(
     results
         ``data.results`` after disclosure control (used by the forest plot).
     k
-        Disclosure threshold: counts printed on figures are suppressed; the swimmer
-        plot (one bar per patient) is left out when ``k`` is set.
+        Disclosure threshold: counts printed on figures are suppressed; the figures
+        drawn at exact sizes from counts (the swimmer plot, one bar per patient; the
+        response bars; the treatment sequence; the cumulative incidence curves) are
+        left out when ``k`` is set (found by a probe of every shared output,
+        2026-12-06: their bars and steps gave the suppressed counts back).
     """
     out = FigureSet()
     palette = Palette.of(data.categories)
@@ -68,9 +71,18 @@ def render_figures(
                     fig.annotation or "no Kaplan-Meier estimate was computed for this figure"
                 )
         for key, cif in getattr(data.figures, "incidence", {}).items():
-            out.figures[key] = incidence_figure(cif, k)
+            if k is None:
+                out.figures[key] = incidence_figure(cif, k)
+            else:
+                out.skipped[key] = _left_out(k, "each step of the curves is drawn at its "
+                                             "exact height, from which the events come back")
         _categorical_figures(out, data, results, palette, k)
     return out
+
+
+def _left_out(k: int, why: str) -> str:
+    """Why a figure is left out under disclosure control."""
+    return f"left out under disclosure control (--suppress-below {k}): {why}"
 
 
 def _add(out: FigureSet, key: str, fig: FigureOutput | None, reason: str) -> None:
@@ -95,6 +107,13 @@ def _categorical_figures(
         "results.json has no by_category section",
     )
     figs = data.figures
+    if k is not None:  # bars and bands drawn at their exact sizes give every count back
+        out.skipped["response_by_category"] = _left_out(k, "each bar segment is drawn at its "
+                                                        "exact share of the lines")
+        out.skipped["treatment_sequence"] = _left_out(k, "each group is drawn at its exact "
+                                                      "number of patients")
+        out.skipped["swimmer"] = _left_out(k, "one bar per patient is individual-level data")
+        return
     _add(
         out, "response_by_category", response_figure(figs.response_bars, palette, k=k),
         "no salvage lines",
@@ -102,12 +121,7 @@ def _categorical_figures(
     _add(
         out, "treatment_sequence", sequence_figure(figs.sequence, palette, k=k), "no salvage lines"
     )
-    if k is not None:
-        out.skipped["swimmer"] = (
-            f"left out under disclosure control (--suppress-below {k}): one bar per patient "
-            "is individual-level data"
-        )
-    elif figs.swimmer is None:
+    if figs.swimmer is None:
         out.skipped["swimmer"] = "no patients"
     else:
         out.figures["swimmer"] = swimmer_figure(figs.swimmer, palette)
