@@ -65,3 +65,22 @@ def test_bad_config_exits_2(micro_dir: Path, tmp_path: Path, capsys):
     code = main(["report", str(micro_dir), "-o", str(tmp_path / "o"), "--config", str(cfg)])
     err = capsys.readouterr().err
     assert code == 2 and "endpoints.pfs_next_line" in err and "Traceback" not in err
+
+
+def test_the_terminal_shows_the_warnings_as_shared_under_suppression(micro_dir: Path,
+                                                                      tmp_path: Path, capsys):
+    """Under --suppress-below the terminal prints the warnings as warnings.txt holds them:
+    the raw ones quote identifiers and cell values (console logs are kept by schedulers
+    and CI; found by a probe of every shared output, 2026-12-06)."""
+    import pandas as pd
+
+    pats = pd.read_csv(micro_dir / "patients.csv", dtype=str, keep_default_na=False)
+    extra = pats.iloc[[-1]].assign(patient_id="NOLINES-77")  # no salvage line: a warning
+    pd.concat([pats, extra]).to_csv(micro_dir / "patients.csv", index=False)
+    out = tmp_path / "out"
+    assert main(["report", str(micro_dir), "-o", str(out), "--suppress-below", "3"]) == 0
+    captured = capsys.readouterr()
+    assert "NOLINES-77" not in captured.out + captured.err
+    assert "NOLINES-77" not in (out / "warnings.txt").read_text()
+    assert main(["report", str(micro_dir), "-o", str(tmp_path / "plain")]) == 0
+    assert "NOLINES-77" in "".join(capsys.readouterr())  # shown without suppression

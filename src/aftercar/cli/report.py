@@ -179,6 +179,7 @@ def report(
     """Analyse a cohort and write report.html, results.json, tables, figures and manifest."""
     from aftercar.pipeline import STEPS, run
     from aftercar.report import write_report
+    from aftercar.report.disclosure import without_quoted_values
     from aftercar.report.output import check_target, probe
 
     if omop is not None and (cohort is not None or demo):
@@ -228,7 +229,10 @@ def report(
             docx=docx,
         )
         bar.update(task, description="done", completed=100.0)
-    _print_warnings(result.report_input.warnings, paths.warnings, console)
+    # under disclosure control the terminal shows the warnings as warnings.txt holds them
+    # (the raw ones quote identifiers, cell values and small counts; console logs are kept)
+    shown = without_quoted_values(result.report_input, k).warnings
+    _print_warnings(shown, paths.warnings, console)
     typer.echo(f"Report written to {paths.html}")
     typer.echo(f"Results: {paths.results_json}; manifest: {paths.manifest}")
     if paths.docx is not None:
