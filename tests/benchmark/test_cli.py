@@ -101,6 +101,29 @@ def test_compare_summary_responders(tmp_path, capsys):
     assert (tmp_path / "comparison.html").exists()
 
 
+def test_compare_withholds_an_endpoint_with_a_small_count_under_suppression(tmp_path, capsys):
+    """--suppress-below K (or [report] suppress_below of --config): an endpoint whose counts
+    (responders, non-responders, n) include 1..K-1 is withheld with a note, since its rate
+    times n gives them back (privacy probe, 2026-12-06); the others are shared as they are."""
+    small = ["benchmark", "compare", "--against", "van_oekelen_2023", "--responders", "3",
+             "--n", "30"]  # fmt: skip
+    assert main([*small, "-o", str(tmp_path / "a"), "--suppress-below", "5"]) == 0
+    data = json.loads((tmp_path / "a" / "comparison.json").read_text())
+    assert data["comparisons"] == []
+    assert any("orr1: withheld under disclosure control" in n for n in data["notes"])
+    out = capsys.readouterr().out
+    assert "3/30" not in out and "withheld" in out
+    toml = tmp_path / "k.toml"
+    toml.write_text("[report]\nsuppress_below = 5\n")
+    assert main([*small, "-o", str(tmp_path / "b"), "--config", str(toml)]) == 0
+    assert json.loads((tmp_path / "b" / "comparison.json").read_text())["comparisons"] == []
+    big = ["benchmark", "compare", "--against", "van_oekelen_2023", "--responders", "20",
+           "--n", "30", "-o", str(tmp_path / "c"), "--suppress-below", "5"]  # fmt: skip
+    assert main(big) == 0
+    (only,) = json.loads((tmp_path / "c" / "comparison.json").read_text())["comparisons"]
+    assert only["responders"] == 20
+
+
 def test_compare_km_ipd_summary(tmp_path):
     km = tmp_path / "km.csv"
     km.write_text("time,event\n" + "".join(f"{t},{t % 3 != 0:d}\n" for t in range(1, 30)))

@@ -196,10 +196,16 @@ def compare_cmd(
     ] = False,
     n_boot: Annotated[int, typer.Option(help="MAIC bootstrap replicates.")] = 1000,
     seed: Annotated[int, typer.Option(help="MAIC bootstrap seed.")] = 20230216,
+    suppress_below: Annotated[
+        int | None,
+        typer.Option("--suppress-below", help="Withhold an endpoint whose counts include "
+                     "1..K-1 (default: [report] suppress_below of --config)."),
+    ] = None,
 ) -> None:
     """Compare a cohort (or summary figures) with a published benchmark."""
     from aftercar.benchmark import get_benchmark
     from aftercar.benchmark.compare import compare_cohort
+    from aftercar.benchmark.disclosure import shared_comparison
     from aftercar.benchmark.output import write_comparison
 
     if alternative not in ("two-sided", "less", "greater"):
@@ -232,9 +238,21 @@ def compare_cmd(
                          f"{have}. Fix: pick one with --endpoint.")  # fmt: skip
     if maic:
         comp = _with_maic(comp, eps, bench, maic_allow_median, n_boot, seed)
+    comp = shared_comparison(comp, _threshold(suppress_below, config, date_format))
     paths = write_comparison(comp, outdir)
     _print_comparison(comp)
     _console().print("Wrote " + ", ".join(str(p) for p in paths.values()))
+
+
+def _threshold(suppress_below: int | None, config: Path | None,
+               date_format: str | None) -> int | None:  # fmt: skip
+    """The disclosure threshold: ``--suppress-below``, else the study TOML's ``[report]
+    suppress_below`` (as ``aftercar report`` reads it), else none."""
+    if suppress_below is None and config is None:
+        return None
+    from aftercar.cli.report import study_config
+
+    return study_config(config, date_format, suppress_below).report.suppress_below or None
 
 
 def _cohort_endpoints(cohort: Path, config: Path | None, date_format: str | None):
