@@ -69,16 +69,17 @@ def pooled(summaries, config, proposal=None, answers=()):
     )
 
 
-def newton(sites, summaries, config, max_rounds: int = 30) -> tuple[dict, dict]:
+def newton(sites, summaries, config, max_rounds: int = 30, k=None) -> tuple[dict, dict]:
     """Run the Newton protocol in process until ``cox_os`` converges.
 
     Returns the ``cox_os`` block and the converged proposal (the coordinator's
-    side is :mod:`aftercar.federated.models`, the sites' :func:`answer_round`).
+    side is :mod:`aftercar.federated.models`, the sites' :func:`answer_round`, under
+    ``--suppress-below k`` when ``k`` is given).
     """
     opts = config.analysis
     proposal = models.first_proposal(summaries, opts, config.config_hash(), [])
     for _ in range(max_rounds):
-        answers = [answer_round(s.derived, proposal, s.name) for s in sites]
+        answers = [answer_round(s.derived, proposal, s.name, k) for s in sites]
         proposal = models.advance(proposal, answers)
         if proposal["state"].get("phase") == "converged":
             total = sum(int(s.derived.patients[Col.OS_VALID].sum()) for s in sites)

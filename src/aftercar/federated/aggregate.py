@@ -11,9 +11,11 @@ event table back into anonymous (time, event) rows, which the statistics of
 
 A table is shared as ``{time, n_risk, events}``. Disclosure control
 (:func:`coarsen`) merges consecutive days into bins of at least K events, placed
-at the mean day of their events (censorings at the mean day of theirs), so that
-every event count is 0 or at least K and every number at risk at least K; a
-group with 1 to K-1 events or fewer than K rows is suppressed; the coarsening is
+at the mean day of their events, and into bins of at least K censorings, placed
+at the mean day of theirs, so that
+every event count and every bin's censorings are 0 or at least K and every number
+at risk at least K; a group with 1 to K-1 events or censorings, or fewer than K
+rows, is suppressed; the coarsening is
 recorded with the table.
 """
 
@@ -133,13 +135,14 @@ def _mean_day(time: np.ndarray, weight: np.ndarray, ends: list[int]) -> np.ndarr
     return np.where(total > 0, np.rint(mean), time[ends]).astype(np.int64)
 
 
-def _binned(time, ev, cens, ends: list[int], k: int) -> dict[str, Any]:
-    """Events at the mean day of each bin's events, censorings at the mean day of its
-    censorings; the last bin's censorings join its events when fewer than k."""
-    e2, c2 = _merged(ev, ends), _merged(cens, ends)
-    te, tc = _mean_day(time, ev, ends), _mean_day(time, cens, ends)
-    if e2[-1] > 0 and tc[-1] > te[-1] and c2[-1] < k:
-        tc[-1] = te[-1]
+def _binned(time, ev, cens, k: int) -> dict[str, Any]:
+    """Events in bins of >= k events (consecutive days) at the mean day of each bin's
+    events; censorings, separately, in bins of >= k censorings at the mean day of
+    each bin's censorings. Every listed day then has 0 or >= k events and 0 or >= k
+    censorings (a reader gets those as n_risk - events - the next n_risk)."""
+    ends_e, ends_c = _bin_ends(ev, k), _bin_ends(cens, k)
+    e2, c2 = _merged(ev, ends_e), _merged(cens, ends_c)
+    te, tc = _mean_day(time, ev, ends_e), _mean_day(time, cens, ends_c)
     rows = pd.DataFrame(
         {"t": np.r_[te, tc], "e": np.r_[e2, np.zeros_like(c2)], "c": np.r_[np.zeros_like(e2), c2]}
     )
@@ -151,10 +154,12 @@ def coarsen(table: dict[str, Any], k: int | None) -> tuple[dict[str, Any], dict[
     """The event table as shared: ``{time, n_risk, events}``, bins merged for ``k``.
 
     With ``k``, consecutive days are merged into bins of at least ``k`` events (a
-    tail with fewer joins the last bin); a bin's events are placed at the mean
-    day of its events and its censorings at the mean day of its censorings (both
-    rounded), so every event count is 0 or >= ``k`` and every number at risk >=
-    ``k``. A group with 1 to k-1 events, or fewer than k rows, is suppressed
+    tail with fewer joins the last bin), each placed at the mean day of its events,
+    and, separately, into bins of at least ``k`` censorings, each at the mean day
+    of its censorings (both rounded). So every event count, every count of
+    censorings between listed days (``n_risk[i] - events[i] - n_risk[i+1]``) is 0
+    or >= ``k``, and every number at risk >= ``k``. A group with 1 to
+    k-1 events, 1 to k-1 censorings, or fewer than k rows, is suppressed
     (``{"suppressed": true}``). Returns the table and a record ``{bins_before,
     bins_after, suppressed}``.
     """
@@ -165,9 +170,9 @@ def coarsen(table: dict[str, Any], k: int | None) -> tuple[dict[str, Any], dict[
     if k is None or k <= 1 or bins == 0:
         rec = {"bins_before": bins, "bins_after": bins, "suppressed": False}
         return _shared(time, ev, cens), rec
-    if not _ok(int(ev.sum()), k) or int((ev + cens).sum()) < k:
+    if not (_ok(int(ev.sum()), k) and _ok(int(cens.sum()), k)) or int((ev + cens).sum()) < k:
         return {"suppressed": True}, {"bins_before": bins, "bins_after": 0, "suppressed": True}
-    shared = _binned(time, ev, cens, _bin_ends(ev, k), k)
+    shared = _binned(time, ev, cens, k)
     rec = {"bins_before": bins, "bins_after": len(shared[Col.TIME]), "suppressed": False}
     return shared, rec
 
@@ -184,7 +189,9 @@ def sketch(values: Any, per_unit: float, k: int | None) -> dict[str, Any]:
     Each bin is ``[low, high]`` (the smallest and largest rounded value in it)
     with its count; without suppression every bin is one rounded value
     (``round(x * per_unit) / per_unit``), so pooled quantiles are exact for values
-    on that grid (ages to 0.1 year, times in whole days).
+    on that grid (ages to 0.1 year, times in whole days). With ``k`` both edges
+    are the bin's midpoint (the edges of the first and last bins would be the
+    minimum and the maximum, one patient's value each).
     """
     x = np.asarray(values, dtype=float)
     x = x[np.isfinite(x)]
@@ -196,6 +203,8 @@ def sketch(values: Any, per_unit: float, k: int | None) -> dict[str, Any]:
     ends = _bin_ends(counts, k) if k is not None and len(uniq) else list(range(len(uniq)))
     highs = uniq[ends]
     lows = np.r_[uniq[0], uniq[np.asarray(ends[:-1], dtype=np.int64) + 1]] if ends else []
+    if k is not None and ends:  # a bin's edges are one patient's value: share its midpoint
+        lows = highs = (lows + highs) / 2
     return out | {
         "low": [float(v / per_unit) for v in lows],
         "high": [float(v / per_unit) for v in highs],

@@ -284,14 +284,81 @@ def design_matrix(
     return complete, x[complete]
 
 
+def term_constants(x: np.ndarray) -> list[float | None]:
+    """Per term: its one value when every complete case has it, else ``None``."""
+    xs = np.asarray(x, dtype=float).reshape(len(x), -1)
+    if len(xs) == 0:
+        return [None] * xs.shape[1]
+    same = np.all(xs == xs[:1], axis=0)
+    return [float(v) if ok else None for v, ok in zip(xs[0], same, strict=True)]
+
+
+def check_round(n_valid: int, event: Any, x: np.ndarray, names: list[str], k: int | None) -> None:
+    """Refuse a round answer that would give back a count from 1 to K-1.
+
+    Under ``--suppress-below K`` the answer's complete cases, events, censorings
+    (complete cases less events) and incomplete cases (OS-analysable patients
+    less complete cases) must each be 0 or >= K, and so must the count of each
+    value of a two-valued term (a yes/no covariate or a level indicator).
+
+    Parameters
+    ----------
+    n_valid
+        OS-analysable patients of the site (complete or not).
+    event
+        Event flags of the complete cases.
+    x
+        The complete cases' terms, shape (n, p).
+    names
+        The terms' names (for the message).
+    k
+        Disclosure threshold K, or ``None`` (no check).
+
+    Raises
+    ------
+    InputError
+        Naming ``--suppress-below`` and what is too small (never its value).
+    """
+    if k is None:
+        return
+    e = np.asarray(event, dtype=bool)
+    xs = np.asarray(x, dtype=float).reshape(len(e), -1)
+    counts = {"complete cases": len(e), "events": int(e.sum()),
+              "censored complete cases": int((~e).sum()),
+              "patients excluded as incomplete": n_valid - len(e)}  # fmt: skip
+    small = [name for name, c in counts.items() if 0 < c < k]
+    ones = (xs == xs[:1]).sum(axis=0) if len(xs) else np.zeros(xs.shape[1])
+    two = np.array([len(np.unique(col)) == 2 for col in xs.T], dtype=bool)
+    rest = len(xs) - ones
+    bad = two & (((ones > 0) & (ones < k)) | ((rest > 0) & (rest < k)))
+    small += [f"patients with one value of {names[i]}" for i in np.flatnonzero(bad)]
+    if small:
+        raise InputError(
+            f"--cox-round: under --suppress-below {k} this site cannot answer the Cox rounds: "
+            f"fewer than {k} (but more than 0) {'; '.join(small)}, which the answer would "
+            "give back. Fix: drop the covariates named from [analysis] cox_covariates, or "
+            "use categorical covariates only (one pooling pass, no rounds), or answer the "
+            "rounds without --suppress-below only where the site's governance allows it."
+        )
+
+
 def site_answer(
-    time: Any, event: Any, x: np.ndarray, proposal: dict[str, Any], site: str
+    time: Any,
+    event: Any,
+    x: np.ndarray,
+    proposal: dict[str, Any],
+    site: str,
+    suppress_below: int | None = None,
 ) -> dict[str, Any]:
     """A site's answer to a proposal: log partial likelihood, score, information, n, events.
 
-    At the proposal's first round (``beta`` = 0) the answer also carries each
-    term's sum and sum of squares, from which the coordinator finds terms that
-    are constant among the pooled complete cases.
+    At the proposal's first round (``beta`` = 0) the answer also carries, per term,
+    its value when constant at the site (``term_constant``), from which the
+    coordinator finds terms that are constant among the pooled complete cases;
+    without ``suppress_below`` also each term's sum and sum of squares. Under
+    ``suppress_below`` those sums (counts of yes/no terms; the distribution of a
+    three-valued one) are not sent; :func:`check_round` has refused the round
+    when ``n``, ``events`` or ``n - events`` is 1 to K-1.
     """
     ev = evaluate(time, event, x, proposal["beta"], ties=proposal.get("ties", "efron"))
     out = {
@@ -309,9 +376,11 @@ def site_answer(
         "events": ev.events,
     }
     if proposal["round"] == 0:
-        xs = np.asarray(x, dtype=float)
-        out["term_sums"] = xs.sum(axis=0).tolist()
-        out["term_squares"] = (xs * xs).sum(axis=0).tolist()
+        xs = np.asarray(x, dtype=float).reshape(np.size(time), -1)
+        out["term_constant"] = term_constants(xs)
+        if suppress_below is None:
+            out["term_sums"] = xs.sum(axis=0).tolist()
+            out["term_squares"] = (xs * xs).sum(axis=0).tolist()
     return out
 
 

@@ -221,6 +221,13 @@ def first_proposal(
 
 
 def _constant_terms(proposal: dict[str, Any], answers: list[dict[str, Any]]) -> list[int]:
+    """Terms constant among the pooled complete cases: every site with complete cases
+    constant at the same value (``term_constant``; sums of older answers otherwise)."""
+    if all("term_constant" in a for a in answers):
+        known = [a["term_constant"] for a in answers if a["n"] > 0]
+        p = len(proposal["terms"])
+        return [i for i in range(p)
+                if all(c[i] is not None and c[i] == known[0][i] for c in known)]  # fmt: skip
     n = sum(a["n"] for a in answers)
     sums = np.sum([a["term_sums"] for a in answers], axis=0)
     squares = np.sum([a["term_squares"] for a in answers], axis=0)

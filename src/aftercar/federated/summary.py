@@ -13,8 +13,10 @@ derived with the study configuration by :func:`summarise_cohort` through
 * what the pooled Cox models need (:mod:`aftercar.federated.cox`).
 
 With ``k`` (``--suppress-below K``) every count is 0 or at least K: event tables
-are coarsened (:func:`aftercar.federated.aggregate.coarsen`), other counts from 1
-to K-1 are withheld (``null``); ``disclosure`` records what was done. No patient
+are coarsened (:func:`aftercar.federated.aggregate.coarsen`, censorings between
+listed days included), other counts from 1 to K-1 are withheld (``null``) with
+their complements (:mod:`aftercar.federated.margins`: no withheld count is the
+only unknown of a margin); ``disclosure`` records what was done. No patient
 identifier, date or row leaves: :func:`check_no_rows` refuses a summary that holds one.
 """
 
@@ -33,7 +35,7 @@ from aftercar.analysis.options import AnalysisOptions
 from aftercar.derive import DerivedCohort, EndpointRules
 from aftercar.errors import InputError
 from aftercar.federated import aggregate as agg
-from aftercar.federated import cox, zph
+from aftercar.federated import cox, margins, zph
 from aftercar.schema import DAYS_PER_MONTH, Col
 
 #: Format name and version of a site summary (``data/site_summary.schema.json``).
@@ -119,14 +121,50 @@ def _flag_counts(flag: pd.Series, k: int | None) -> dict[str, int | None]:
     }
 
 
+_FLAGS = ("orr", Col.VGPR_OR_BETTER, Col.CR_OR_BETTER)
+
+
 def _response_cell(frame: pd.DataFrame, k: int | None) -> dict[str, Any]:
-    return {
-        "lines": agg.count_or_none(len(frame), k),
-        "patients": agg.count_or_none(int(frame[Col.PATIENT_ID].nunique()), k),
-        "orr": _flag_counts(frame[Col.RESPONDED], k),
-        Col.VGPR_OR_BETTER: _flag_counts(frame[Col.VGPR_OR_BETTER], k),
-        Col.CR_OR_BETTER: _flag_counts(frame[Col.CR_OR_BETTER], k),
+    cell = {
+        "lines": len(frame),
+        "patients": int(frame[Col.PATIENT_ID].nunique()),
+        "orr": _flag_counts(frame[Col.RESPONDED], None),
+        Col.VGPR_OR_BETTER: _flag_counts(frame[Col.VGPR_OR_BETTER], None),
+        Col.CR_OR_BETTER: _flag_counts(frame[Col.CR_OR_BETTER], None),
     }
+    return _protect_response(cell, k) if k is not None else cell
+
+
+def _response_margins(cell: dict[str, Any]) -> tuple[dict, list, list]:
+    """Values, margins and implicit cells of one response cell: lines = evaluable + not
+    evaluable and evaluable = responders + non-responders per depth; responders at one
+    depth = responders at a deeper one + the lines in between."""
+    values: dict[Any, int] = {("lines",): cell["lines"], ("patients",): cell["patients"]}
+    margins_, implicit = [], []
+    for f in _FLAGS:
+        b = cell[f]
+        values |= {(f, key): b[key] for key in ("responders", "n", "not_evaluable")}
+        values[(f, "non")] = b["n"] - b["responders"]
+        implicit.append((f, "non"))
+        margins_ += [(("lines",), ((f, "n"), (f, "not_evaluable"))),
+                     ((f, "n"), ((f, "responders"), (f, "non")))]  # fmt: skip
+    for i, wide in enumerate(_FLAGS):
+        for narrow in _FLAGS[i + 1 :]:
+            gap = values[(wide, "responders")] - values[(narrow, "responders")]
+            if gap >= 0:
+                values[(wide, narrow)] = gap
+                implicit.append((wide, narrow))
+                margins_.append(((wide, "responders"), ((narrow, "responders"), (wide, narrow))))
+    return values, margins_, implicit
+
+
+def _protect_response(cell: dict[str, Any], k: int) -> dict[str, Any]:
+    """Primary and complementary suppression of one response cell (lines are shown
+    elsewhere, as the PFS event tables' numbers at risk: never a complement)."""
+    values, margins_, implicit = _response_margins(cell)
+    hide = margins.secondary(values, margins_, k, implicit=implicit, fixed={("lines",)})
+    margins.apply(cell, hide, {key: key for key in values})
+    return cell
 
 
 def _cluster_pairs(lines: pd.DataFrame, key: pd.Series, k: int | None) -> dict[str, Any]:
@@ -209,8 +247,8 @@ def _continuous_row(values: pd.Series, column: str, k: int | None) -> dict[str, 
     x = x[np.isfinite(x)]
     row: dict[str, Any] = {
         "kind": "continuous",
-        "n": agg.count_or_none(len(x), k),
-        "missing": agg.count_or_none(int(values.isna().sum()), k),
+        "n": len(x),
+        "missing": int(values.isna().sum()),
     }
     if len(x) and (k is None or len(x) >= k):
         q1, med, q3 = (float(v) for v in np.percentile(x, [25, 50, 75]))
@@ -233,21 +271,53 @@ def _table1(patients: pd.DataFrame, cutoff: float, k: int | None) -> dict[str, A
         rows[column] = {
             "label": label,
             "kind": "categorical",
-            "levels": {str(lv): agg.count_or_none(int(c), k) for lv, c in counts.items()},
-            "missing": agg.count_or_none(int(values.isna().sum()), k),
+            "levels": {str(lv): int(c) for lv, c in counts.items()},
+            "missing": int(values.isna().sum()),
         }
+    if k is not None:
+        for row in rows.values():
+            _protect_row(row, len(pts), k)
     return {"patients": agg.count_or_none(len(pts), k), "rows": rows}
+
+
+def _protect_row(row: dict[str, Any], patients: int, k: int) -> None:
+    """Primary and complementary suppression of one Table 1 row: its levels (or number
+    known) and missing add up to the patients, shown elsewhere (never a complement).
+    A continuous row whose number known is withheld loses its sketch (whose counts
+    add up to it)."""
+    cells = [("levels", lv) for lv in row.get("levels", {})] or [("n",)]
+    cells.append(("missing",))
+    values = {("patients",): patients} | {c: _at(row, c) for c in cells}
+    hide = margins.secondary(values, [(("patients",), tuple(cells))], k, fixed={("patients",)})
+    margins.apply(row, hide - {("patients",)}, {c: c for c in cells})
+    if row.get("kind") == "continuous" and row["n"] is None and "sketch" in row:
+        row["sketch"] = {key: row["sketch"][key] for key in ("resolution", "per_unit")} | {
+            "suppressed": True
+        }
+
+
+def _at(node: dict[str, Any], path: tuple) -> Any:
+    for key in path:
+        node = node[key]
+    return node
 
 
 def _cohort(derived: DerivedCohort, k: int | None) -> dict[str, Any]:
     per = derived.patients[Col.N_LINES].to_numpy()
-    return {
-        "patients": agg.count_or_none(len(per), k),
-        "lines": agg.count_or_none(len(derived.lines), k),
-        "patients_with_lines": agg.count_or_none(int((per > 0).sum()), k),
-        "patients_without_lines": agg.count_or_none(int((per == 0).sum()), k),
+    out = {
+        "patients": len(per),
+        "lines": len(derived.lines),
+        "patients_with_lines": int((per > 0).sum()),
+        "patients_without_lines": int((per == 0).sum()),
         "lines_per_patient": agg.sketch(per, 1.0, k),
     }
+    if k is not None:  # patients = with lines + without lines
+        keys = {(c,): out[c] for c in ("patients", "lines", "patients_with_lines",
+                                      "patients_without_lines")}  # fmt: skip
+        parts = (("patients_with_lines",), ("patients_without_lines",))
+        hide = margins.secondary(keys, [(("patients",), parts)], k, fixed={("patients",)})
+        margins.apply(out, hide, {key: key for key in keys})
+    return out
 
 
 def _coarsen_patterns(table: dict[str, Any], k: int | None, record: dict, path: str) -> dict:
@@ -395,10 +465,15 @@ def _disclosure(summary: dict[str, Any], k: int | None, coarsened: dict) -> dict
     return {
         "suppress_below": k,
         "method": (
-            "event tables (time, n_risk, events): consecutive whole-day bins merged (each at "
-            "its last day) until every event count is 0 or >= K and every number at risk >= K; "
-            "groups and covariate patterns with 1 to K-1 events or fewer than K rows are left "
-            "out; other counts from 1 to K-1 withheld (null)"
+            "event tables (time, n_risk, events): consecutive whole-day bins of >= K events "
+            "(at the mean day of their events) and of >= K censorings (at the mean day of "
+            "theirs), so every event count and every count of censorings between listed days "
+            "is 0 or >= K and every number at risk >= K; groups and covariate patterns with 1 "
+            "to K-1 events or censorings or fewer than K rows are left out; other counts from "
+            "1 to K-1 withheld (null), and beside each the smallest other count of its margin "
+            "(Table 1 levels + missing = patients; evaluable + not evaluable = lines; "
+            "responders + non-responders = evaluable; patients with + without lines = "
+            "patients) so that none is recovered by subtraction; sketch bins at their midpoint"
         ),
         "coarsened": coarsened,
         "withheld": withheld,
@@ -472,7 +547,14 @@ def answer_round(
 
     Round 0 adds the complete cases' event table (withheld under ``suppress_below``),
     the round after convergence the sums of the pooled ``cox.zph``
-    (:mod:`aftercar.federated.zph`)."""
+    (:mod:`aftercar.federated.zph`).
+
+    Raises
+    ------
+    InputError
+        For another model's file, or (under ``suppress_below``) when the answer would
+        give back a count from 1 to K-1 (:func:`aftercar.federated.cox.check_round`).
+    """
     if proposal.get("model") != "cox_os":
         raise InputError(
             f"--cox-round: model {proposal.get('model')!r} is not pooled by rounds. "
@@ -484,7 +566,9 @@ def answer_round(
     complete, x = cox.design_matrix(pts, proposal)
     sub = pts.loc[complete]
     time, event = sub[Col.OS_MONTHS].to_numpy(float), sub[Col.OS_EVENT].to_numpy(bool)
-    out = cox.site_answer(time, event, x, proposal, site)
+    names = [t["term"] for t in proposal["terms"]]
+    cox.check_round(len(pts), event, x, names, suppress_below)
+    out = cox.site_answer(time, event, x, proposal, site, suppress_below)
     if proposal["round"] == 0:  # for the pooled cox.zph: the complete cases' event table
         out["km_table"] = None if suppress_below else agg.event_table(time, event)
     if proposal["state"].get("phase") == "zph":

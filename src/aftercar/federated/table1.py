@@ -6,7 +6,10 @@ continuous one shows each site's own median (IQR) and, Overall, the median (IQR)
 of the pooled quantile sketches (exact for values on the sketch's resolution, e.g.
 age to 0.1 year; bins merged under disclosure control make it approximate). The
 range is shown only without disclosure control (a minimum or maximum is one
-patient's value). A count a site withheld shows as ``<K``.
+patient's value). A count a site withheld (1 to K-1, or withheld beside one so
+that it cannot be recovered by subtraction) shows as ``withheld``, and so does
+the Overall of a level a site withheld; a site's number of patients withheld
+shows as ``<K``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from aftercar.analysis.descriptive import TABLE1_ROWS
 from aftercar.analysis.table1 import clinical_order
 from aftercar.federated import aggregate as agg
 from aftercar.schema import Col
+
+#: How a cell a site withheld is shown (it may be any value, not only 1 to K-1).
+WITHHELD = "withheld"
 
 
 def _fmt(x: float) -> str:
@@ -46,7 +52,7 @@ def _categorical(label: str, rows: list[dict | None], heads: list[str], k) -> li
         out.append(_row(label, level, heads, cells))
     missing = [(r or {}).get("missing", 0) for r in rows]
     if any(m != 0 for m in missing):
-        cells = [_count(_total(missing), k)] + [_count(m, k) for m in missing]
+        cells = [_cell(_total(missing))] + [_cell(m) for m in missing]
         out.append(_row(label, "Missing", heads, cells))
     return out
 
@@ -66,16 +72,22 @@ def _count(value: int | None, k: int | None) -> str:
     return f"<{k}" if value is None else str(value)
 
 
+def _cell(value: int | None) -> str:
+    return WITHHELD if value is None else str(value)
+
+
 def _show(count: int | None, known: int | None, k: int | None) -> str:
     if count is None or known is None:
-        return f"<{k}" if count is None else f"{count}"
+        return WITHHELD if count is None else f"{count}"
     return f"{count} ({100 * count / known:.1f}%)" if known else "0"
 
 
 def _continuous(label: str, rows: list[dict | None], heads: list[str], k) -> list[dict]:
     x = np.concatenate([agg.sketch_values((r or {}).get("sketch", {})) for r in rows])
     overall = "NA"
-    if len(x):
+    if any(r and r.get("n") is None for r in rows):  # a site's values withheld
+        overall = WITHHELD
+    elif len(x):
         q1, med, q3 = np.percentile(x, [25, 50, 75])
         overall = f"{_fmt(med)} ({_fmt(q1)}-{_fmt(q3)})"
     per = [
