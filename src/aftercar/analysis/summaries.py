@@ -318,8 +318,44 @@ def fit_cox(
             return None
     notes.extend(f"{label}: {w.message}" for w in caught)
     block = cox_block(res, list(covariates.columns), n=len(ev), events=int(ev.sum()))
+    for term, counts in zip(block["terms"], level_counts(covariates, kwargs.get("cluster")),
+                            strict=True):  # fmt: skip
+        if counts is not None:
+            term["level_n"] = counts
     block["ph_test"] = ph_test(res, notes, label)
     return block
+
+
+def level_counts(covariates: pd.DataFrame, cluster: Any = None) -> list[list[int] | None]:
+    """Per covariate, the sizes of its two levels when it is binary (0/1), else ``None``.
+
+    A size counts the rows at that level, or the distinct clusters (patients) when
+    ``cluster`` is given: a hazard ratio of a level held by fewer than K patients or
+    lines is withheld under disclosure control (``aftercar.report.disclosure``).
+
+    Parameters
+    ----------
+    covariates
+        The design matrix of the model, one column per term.
+    cluster
+        Cluster (patient) labels, one per row, or ``None``.
+
+    Returns
+    -------
+    list
+        ``[n at 0, n at 1]`` per binary column, ``None`` for the others.
+    """
+    x = covariates.to_numpy(dtype=float)
+    binary = np.isin(x, (0.0, 1.0)).all(axis=0)
+    if cluster is None:
+        ones = (x == 1.0).sum(axis=0)
+        return [[int(len(x) - o), int(o)] if b else None for o, b in zip(ones, binary, strict=True)]
+    ids = pd.Series(np.asarray(cluster))
+    out: list[list[int] | None] = []
+    for j, b in enumerate(binary):
+        at_one = x[:, j] == 1.0
+        out.append([int(ids[~at_one].nunique()), int(ids[at_one].nunique())] if b else None)
+    return out
 
 
 #: GLOBAL proportional-hazards p-value below which a model gets a warning.

@@ -720,9 +720,16 @@ def table1_wide_states(
         missing_group = _nogroup_count(m, cols, overall)
     if (PATIENTS_ROW,) in m.values and _declare(m, nogroup, missing_group) and printed:
         keys[(-1, "missing_group")] = nogroup
-    _wide_margins(m, rows, cols, overall, col_margins)
     if (PATIENTS_ROW,) in m.values:
         m.publish((PATIENTS_ROW,))  # the cohort size (as in the long form)
+    # the Overall column first, on its own margins: the states the long form gives;
+    # then fixed (public), so that the group columns and row margins protect the rest
+    _column_margins(m, {key: c for key, c in col_margins.items() if key[1] == overall}, overall)
+    m.solve()
+    m.public |= {key for (_, col), key in keys.items() if col == overall}
+    m.public |= {key for key in m.values if len(key) == 2 and key[1] == _KNOWN}
+    _column_margins(m, {key: c for key, c in col_margins.items() if key[1] != overall}, overall)
+    _row_margins(m, cols, overall)
     states = m.solve()
     return {cell: states[key] for cell, key in keys.items() if key in states}
 
@@ -736,13 +743,11 @@ def _nogroup_count(m: Margins, cols: list[str], overall: str | None) -> float | 
     return max(m.values[(PATIENTS_ROW,)] - sum(m.values[g] for g in groups), 0.0)
 
 
-def _wide_margins(
-    m: Margins,
-    rows: list[Mapping[str, Any]],
-    cols: list[str],
-    overall: str | None,
-    col_margins: dict[tuple[str, str], list[Any]],
+def _column_margins(
+    m: Margins, col_margins: dict[tuple[str, str], list[Any]], overall: str | None
 ) -> None:
+    """Per column of the wide Table 1, the levels of each characteristic (with, for a
+    continuous one, the number of known values) add up to the column's patients."""
     for (char, col), cells in col_margins.items():
         total = (PATIENTS_ROW,) if col == overall else (PATIENTS_ROW, col)
         if total not in m.values:
@@ -753,15 +758,22 @@ def _wide_margins(
             m.cell(gap, m.values[total] - known, implicit=col != overall)
             cells = [*cells, gap]
         m.margin(cells, total)
+
+
+def _row_margins(m: Margins, cols: list[str], overall: str | None) -> None:
+    """Per row of the wide Table 1, the group columns and the patients without a group
+    add up to Overall. The latter are derivable (0 or more), or a known 0 in every row
+    when nobody lacks a group (the group sizes add up to the Overall N)."""
     groups = [c for c in cols if c != overall]
     if overall is None or not groups:
         return
+    nobody = m.values.get((PATIENTS_ROW, "__nogroup__")) == 0.0
     for key in [key for key in list(m.values) if len(key) in (1, 2) and key[-1] != _KNOWN]:
         parts = [(*key, g) for g in groups if (*key, g) in m.values]
         if not parts:
             continue
         rest = m.values[key] - sum(m.values[p] for p in parts)
-        m.cell((*key, "__nogroup__"), max(rest, 0.0), implicit=True)
+        m.cell((*key, "__nogroup__"), max(rest, 0.0), implicit=not nobody)
         m.margin([*parts, (*key, "__nogroup__")], key)
 
 
@@ -862,18 +874,39 @@ def _set(d: dict[str, Any], key: str, state: str | None) -> None:
         d[key] = _shown_as(d[key], state)
 
 
+def _block_lines(obj: Mapping[str, Any], orr: Mapping[str, Any]) -> tuple[str | None, Any]:
+    """The key and value of the lines a response block is over: ``lines``, or for the
+    first TCE line of each TCE patient (``tce``: ``patients`` of ``n`` beside ``orr``)
+    the TCE patients, when they are the evaluable plus the not-evaluable lines."""
+    if "lines" in obj:
+        return "lines", obj["lines"]
+    parts = [true_value(orr.get("n")), true_value(orr.get("not_evaluable"))]
+    pats = true_value(obj.get("patients"))
+    if "fraction" in obj and pats is not None and None not in parts and sum(parts) == pats:
+        return "patients", obj["patients"]
+    return None, None
+
+
 def _response_block(obj: dict[str, Any], k: int) -> None:
     blocks = {role: obj[name] for role, name in _DEPTHS if isinstance(obj.get(name), dict)}
     orr = blocks["orr"]
-    vals = {"lines": obj.get("lines"), "n": orr.get("n"), "ne": orr.get("not_evaluable")}
+    lines_key, lines = _block_lines(obj, orr)
+    vals = {"lines": lines, "n": orr.get("n"), "ne": orr.get("not_evaluable")}
     vals |= {role: b.get("responders") for role, b in blocks.items()}
     states = response_states({n: v for n, v in vals.items() if v is not None}, k)
-    _set(obj, "lines", states.get("lines"))
+    if lines_key is not None:
+        _set(obj, lines_key, states.get("lines"))
+    # patients with an evaluable line: n when each patient has one line (lines =
+    # patients), so with lines it gives the not-evaluable back; hidden with the margin
+    margin_hidden = any(states.get(r, "shown") != "shown" for r in ("lines", "n", "ne"))
     for role, block in blocks.items():
         block = obj[dict(_DEPTHS)[role]] = dict(block)
         _set(block, "n", states.get("n"))
         _set(block, "not_evaluable", states.get("ne"))
         _set(block, "responders", states.get(role))
+        if margin_hidden and _is_number(block.get("patients")):
+            small = _small(true_value(block["patients"]), k)
+            _set(block, "patients", marker(k) if small else SUPPRESSED)
 
 
 def _single_response(obj: dict[str, Any], k: int) -> None:
@@ -892,6 +925,47 @@ def _pairs(obj: dict[str, Any], k: int) -> None:
     if "fraction" in obj and "patients" in obj and "n" in obj:  # TCE: patients of n
         states = pair_states(obj["n"], obj["patients"], k)
         _set(obj, "patients", states.get("part"))
+
+
+def competing_states(n: Any, progressions: Any, deaths: Any, events: Any,
+                     k: int) -> dict[str, str]:  # fmt: skip
+    """States of the counts of a competing-risks block beside its PFS estimate.
+
+    ``n`` lines end in a progression, a death without progression or a censoring
+    (implicit); PFS events (``events``, may be ``None``) are progressions plus deaths
+    without progression. Margins: ``n = progressions + deaths + censored``,
+    ``n = events + censored`` and ``events = progressions + deaths``. ``n`` is printed
+    beside both estimates (the lines of the first salvage line): never hidden. Keys:
+    ``"n"``, ``"progressions"``, ``"deaths"``, ``"events"``.
+    """
+    m = Margins(k)
+    if not all(_declare(m, key, v) for key, v in
+               (("n", n), ("progressions", progressions), ("deaths", deaths))):  # fmt: skip
+        return {}
+    m.publish("n")
+    parts = m.values["progressions"] + m.values["deaths"]
+    m.cell("censored", m.values["n"] - parts, implicit=True)
+    m.margin(["progressions", "deaths", "censored"], "n")
+    if _declare(m, "events", events) and m.values["events"] == parts:
+        m.margin(["events", "censored"], "n")
+        m.margin(["progressions", "deaths"], "events")
+    return m.solve()
+
+
+def _competing(obj: dict[str, Any], k: int) -> None:
+    """A competing-risks block (``competing_risks``) and its ``pfs`` beside it."""
+    block, pfs = obj.get("competing_risks"), obj.get("pfs")
+    if not isinstance(block, dict):
+        return
+    events = pfs.get("events") if isinstance(pfs, dict) else None
+    states = competing_states(block.get("n"), block.get("progressions"),
+                              block.get("deaths_without_progression"), events, k)  # fmt: skip
+    block = obj["competing_risks"] = dict(block)
+    _set(block, "progressions", states.get("progressions"))
+    _set(block, "deaths_without_progression", states.get("deaths"))
+    if isinstance(pfs, dict) and "events" in states:
+        obj["pfs"] = dict(pfs)
+        _set(obj["pfs"], "events", states.get("events"))
 
 
 def survival_group_states(
@@ -973,6 +1047,67 @@ def _bars(obj: dict[str, Any], k: int) -> None:
     obj["rows"] = rows
 
 
+#: Sizes of the two levels of a binary model term (``[n at 0, n at 1]``), written by
+#: :func:`aftercar.analysis.summaries.level_counts`: read here, never shared.
+LEVEL_KEY = "level_n"
+
+
+def _small_level(term: Any, k: int) -> bool:
+    counts = term.get(LEVEL_KEY) if isinstance(term, Mapping) else None
+    return isinstance(counts, list) and any(_small(true_value(c), k) for c in counts)
+
+
+def sparse_terms(obj: Any, k: int) -> set[str]:
+    """Names of the model terms in ``obj`` (any depth) with a level held by 1 to K-1
+    patients or lines: their estimates are withheld (rule 4)."""
+    if isinstance(obj, list):
+        return set().union(set(), *(sparse_terms(v, k) for v in obj))
+    if not isinstance(obj, Mapping):
+        return set()
+    own = {str(obj.get("term"))} if _small_level(obj, k) else set()
+    return own.union(*(sparse_terms(v, k) for v in obj.values()))
+
+
+def _model_terms(obj: dict[str, Any], k: int) -> None:
+    """A Cox model's terms (and their proportional-hazards tests) with a level under K
+    have every estimate withheld; the level sizes are dropped."""
+    small = sparse_terms(obj["terms"], k)
+    obj["terms"] = [
+        _withhold_estimates({c: v for c, v in t.items() if c != LEVEL_KEY})
+        if str(t.get("term")) in small else {c: v for c, v in t.items() if c != LEVEL_KEY}
+        for t in obj["terms"] if isinstance(t, Mapping)
+    ]  # fmt: skip
+    ph = obj.get("ph_test")
+    if small and isinstance(ph, dict) and isinstance(ph.get("terms"), list):
+        obj["ph_test"] = ph | {"terms": [
+            _withhold_estimates(t) if isinstance(t, Mapping) and str(t.get("term")) in small
+            else t for t in ph["terms"]
+        ]}  # fmt: skip
+
+
+def _withhold_table_terms(tables: Mapping[str, pd.DataFrame],
+                          small: set[str]) -> dict[str, pd.DataFrame]:  # fmt: skip
+    """Rows of model tables (a ``term`` column) whose term has a level under K: every
+    estimate withheld, as in ``results.json``."""
+    out = dict(tables)
+    for name, df in tables.items():
+        if "term" not in df.columns or not small:
+            continue
+        hit = df["term"].astype(str).isin(small).to_numpy(dtype=bool)
+        if not hit.any():
+            continue
+        table = df.copy()
+        for col in table.columns:
+            if is_count_key(col) or str(col).lower() in STRUCTURAL_KEYS:
+                continue
+            values = table[col].astype(object)
+            mask = hit & values.map(_is_estimate).to_numpy(dtype=bool)
+            values[mask] = SUPPRESSED
+            table[col] = values
+        out[name] = table
+    return out
+
+
 def _complementary(obj: Mapping[Any, Any], k: int) -> dict[Any, Any]:
     """A copy of one dictionary with the secondary suppressions of the margins it holds."""
     out = dict(obj)
@@ -981,6 +1116,9 @@ def _complementary(obj: Mapping[Any, Any], k: int) -> dict[Any, Any]:
     elif "responders" in out and "n" in out:
         _single_response(out, k)
     _pairs(out, k)
+    _competing(out, k)
+    if isinstance(out.get("terms"), list):
+        _model_terms(out, k)
     if _is_number(out.get("n", out.get("patients"))):
         _group_margins(out, k)
     kind = out.get("kind")
@@ -1253,8 +1391,9 @@ def _table1_wide_apply(rows: list[dict[str, Any]], k: int,
         if str(row.get(_LEVEL)).lower() in ("median (iqr)", "range"):
             for col in small_cols | few.get(char, set()):
                 row[col] = SUPPRESSED
-        elif str(row.get(_LEVEL)) != MISSING_LEVEL:
-            for col in [c for ch, c in hidden if ch == char]:
+        elif char != PATIENTS_ROW:  # a percentage with a hidden denominator gives it back
+            cols = {c for ch, c in hidden if ch == char} | small_cols
+            for col in cols if str(row.get(_LEVEL)) != MISSING_LEVEL else small_cols:
                 row[col] = _count_only(row[col])
     return out
 
@@ -1358,7 +1497,7 @@ SHARED_PROBLEM_FIELDS = ("file", "row", "column", "severity", "rule")
 #: A count written in a sentence: "3 lines", "(2 lines, 2 events)", "16 events".
 _COUNT_IN_TEXT = re.compile(
     r"(?<![\w.])(\d+)(\s+(?:patients?|lines?|events?|responders?|rows?|deaths?|"
-    r"progressions?|groups?|censored|covariates?|levels?))\b"
+    r"progressions?|groups?|censored|covariates?|levels?|clusters?|cases?|subjects?))\b"
 )
 _ABSOLUTE = re.compile(r"^(/|[A-Za-z]:[\\/]|\\\\)")
 
@@ -1403,7 +1542,8 @@ def without_quoted_values(data: ReportInput, k: int | None) -> ReportInput:
     ``results.json``, the notes, the appendix and ``warnings.txt``. Counts written
     in the remaining notes and warnings (``"2 lines"``) are suppressed like any
     count, and absolute paths in the results and provenance are reduced to file
-    names.
+    names. Model terms with a level held by fewer than K patients or lines have
+    their estimates withheld in the tables as in ``results.json`` (:func:`sparse_terms`).
     """
     if k is None:
         return data
@@ -1424,6 +1564,7 @@ def without_quoted_values(data: ReportInput, k: int | None) -> ReportInput:
     return replace(
         data,
         results=without_paths(results),
+        tables=_withhold_table_terms(data.tables, sparse_terms(data.results, k)),
         notes=tuple(notes),
         warnings=warnings + tuple(summary),
         meta=without_paths(data.meta),

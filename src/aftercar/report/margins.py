@@ -106,14 +106,24 @@ class Margins:
             return 0.0, INF  # never printed; or a total withheld with its small cells
         return count_range(st, self.k)
 
+    def _guarded(self, key: Any) -> bool:
+        """A cell whose value must not have one possible value: a small count not shown
+        (primary, or derivable), and any non-zero hidden cell, since a secondary
+        suppression pinned by one margin gives a small cell back through another."""
+        st, value = self.state[key], self.values[key]
+        if st == _SHOWN or value <= 0:
+            return False
+        return value < self.k or (st in (SUPPRESSED, WITHHELD) and key not in self.public)
+
     def exposed(self, cells: tuple[Any, ...], total: Any) -> list[Any]:
-        """Small cells of one margin whose value the margin determines."""
+        """Guarded cells (:meth:`_guarded`) of one margin whose value the margin
+        determines."""
         members = [*cells, total]
         ranges = [self._range(c) for c in cells]
         t_lo, t_hi = self._range(total)
         out = []
         for i, key in enumerate(members):
-            if not 0 < self.values[key] < self.k or self.state[key] == _SHOWN:
+            if not self._guarded(key):
                 continue
             if i < len(cells):
                 rest_lo = sum(r[0] for j, r in enumerate(ranges) if j != i)
