@@ -94,12 +94,20 @@ def _known_part(part: str) -> bool:
     return norm_key(part) in VOCAB.by_key or part in VOCAB.exact_codes
 
 
+def _dosed(part: str) -> bool:
+    """``part`` is a vocabulary word of 3+ letters with a dose glued on ("Dex40"; in
+    capitals only with "mg"), which the parser reads as that agent."""
+    m = re.fullmatch(r"([A-Za-z]{3,})[1-9]\d*(?:\.\d+)?(mg)?", part, re.IGNORECASE)
+    if m is None or not _known_part(m.group(1)):
+        return False
+    return m.group(1).islower() or m.group(1).istitle() or m.group(2) is not None
+
+
 def _absent(word: str) -> bool:
     """``word`` and each of its hyphen/space parts of 2+ characters are not in the vocabulary,
-    nor is ``word`` a vocabulary word of 3+ letters with a dose glued on ("Dex40")."""
+    nor a vocabulary word with a dose glued on (:func:`_dosed`)."""
     parts = [p for p in word.replace(" ", "-").split("-") if p]
-    dosed = re.fullmatch(r"([A-Za-z]{3,})[1-9]\d*(?:\.\d+)?(?:mg)?", word, re.IGNORECASE)
-    if dosed and _known_part(dosed.group(1)):
+    if _dosed(word) or any(_dosed(p) for p in parts):
         return False
     return not _known_part(word) and not any(len(p) > 1 and _known_part(p) for p in parts)
 

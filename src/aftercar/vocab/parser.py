@@ -59,9 +59,10 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _WORD = re.compile(r"[^\s\-_.'\"*#()\[\]{}<>]+")
 _SUFFIX = re.compile(r"[a-z]{4}")
 _PLUS = re.compile(r"\s\+\s")
-#: A drug name with its dose glued to it ("Dex40", "Pom4", "Len10", "MEL100"): 3+ letters
-#: then a number not starting with 0 (mg optional); research codes ("REGN5458") name no
-#: drug by their letters.
+#: A drug name with its dose glued to it ("Dex40", "Pom4", "Len10", "MEL100mg"): 3+ letters
+#: then a number not starting with 0 (mg optional); letters in lower case or capitalised,
+#: in capitals only with "mg" ("CTX110" is a CAR T, not cyclophosphamide 110); research
+#: codes ("REGN5458") are read as their own entries.
 _GLUED_DOSE = re.compile(r"([A-Za-z]{3,})([1-9]\d*(?:\.\d+)?)(?:mg)?", re.IGNORECASE)
 _AGENT_ROLES = ("anti_myeloma", "steroid")
 #: What joins the items of one list of earlier therapy, and the words that end it.
@@ -204,9 +205,16 @@ def _read_word(word: str, vocab: Vocabulary) -> Token:
     return Token(word, _kind(names, vocab), names, how)
 
 
+def _dose_case(letters: str, word: str) -> bool:
+    """Letters written as a drug name is ("dex", "Dex"), or in capitals before "mg"."""
+    return letters.islower() or letters.istitle() or word.lower().endswith("mg")
+
+
 def _glued_dose(word: str, vocab: Vocabulary) -> Token | None:
     """One agent named with its dose glued on ("Dex40" = dexamethasone), else ``None``."""
     m = _GLUED_DOSE.fullmatch(word)
+    if m and not _dose_case(m.group(1), word):
+        return None  # "CTX110", "dEX1": a code, not a dose ("MEL100mg" is)
     hit = vocab.by_key.get(norm_key(m.group(1))) if m else None
     if hit is None or len(hit.names) != 1:
         return None
@@ -498,8 +506,11 @@ def _history_marks(k: int, found: list[tuple[int, Token]], where: list[int], chu
         # a transplant named after current therapy in one phrase is part of its line
         # (induction, transplant and maintenance are one line): "Len maintenance s/p ASCT"
         current = any(c == i and found[j][0] < offset for j, c in kinds)
-        listed = _listed_after(i, chunks, groups, blanked, _stops(found))
-        ahead += [(found[j][0], j) for j, c in kinds if c in listed]
+        # a list runs on only after current therapy or inside a parenthesis: in "s/p ASCT,
+        # Len maintenance" or "prior Tec, Tal" the last item is the current therapy
+        if current or groups[i] is not None or any(c < i for _j, c in kinds):
+            listed = _listed_after(i, chunks, groups, blanked, _stops(found))
+            ahead += [(found[j][0], j) for j, c in kinds if c in listed]
         return {j for _o, j in ahead if not (current and _transplant(found[j][1]))}
     chunk = chunks[i]
     rest = blanked[offset + len(word.text) : chunk.offset + len(chunk.text)]
