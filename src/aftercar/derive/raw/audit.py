@@ -283,6 +283,7 @@ def _proc_attrition(c, index: ibis.Table, used: ibis.Table) -> ibis.Table:
         (p.date < p.index_date, "before the index progression (not part of the index CAR T)"),
         (p.kind == "apheresis", "apheresis without a CAR-T infusion in the following days"),
         (p.kind == "lymphodepletion", "lymphodepletion without a CAR-T infusion within 7 days"),
+        (p.kind == "car_t_handling", "CAR-T product transport or preparation: not an infusion"),
         else_="procedure not assigned to a line",
     )
     return p.select("row", Col.PATIENT_ID, table=ibis.literal("procedures"), reason=reason)

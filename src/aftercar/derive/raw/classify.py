@@ -94,6 +94,9 @@ def drug_lookup(texts: list[str], rules: Rules) -> pa.Table:
 
 
 _LYMPHODEPLETION = re.compile(r"lymphodeplet", re.IGNORECASE)
+#: The annotation label (``regimen_grammar.toml``) of the CAR-T handling steps (CPT 38226,
+#: 38227): procedures of kind ``car_t_handling``, which no line reads.
+_HANDLING = "car-t handling"
 
 
 def _procedure_kind(text: str) -> str:
@@ -101,6 +104,8 @@ def _procedure_kind(text: str) -> str:
         return "lymphodepletion"
     vocab = default_vocabulary()
     parsed = parse_regimen(text)
+    if any(a.startswith(f"{_HANDLING}:") for a in parsed.annotations):
+        return "car_t_handling"  # a CAR-T product's transport or preparation: no infusion
     for name in parsed.procedures:
         cls = vocab.drugs[name].drug_class
         if name == "apheresis":
@@ -117,8 +122,9 @@ def _procedure_kind(text: str) -> str:
 def procedure_lookup(texts: list[str]) -> pa.Table:
     """Return ``procedure, kind`` for each distinct procedure text.
 
-    Kinds: apheresis, lymphodepletion, car_t_infusion, transplant (autologous or
-    unspecified), allo_transplant, radiotherapy, unrecognised.
+    Kinds: apheresis, lymphodepletion, car_t_infusion, car_t_handling (a product's
+    transport or preparation, CPT 38226 / 38227: not part of any line), transplant
+    (autologous or unspecified), allo_transplant, radiotherapy, unrecognised.
     """
     kinds = [_procedure_kind(t) for t in texts]  # typed: no rows must still be text columns
     return pa.table({"procedure": pa.array(texts, pa.string()),
