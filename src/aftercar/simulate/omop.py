@@ -152,7 +152,10 @@ class _Concepts:
         self.ingredient = {r["drug"]: int(r["concept_id"]) for r in ing}
         self.procedure = {r["procedure"]: int(r["concept_id"]) for r in _data_csv("procedures.csv")}
         self.unit = {r["unit"]: int(r["concept_id"]) for r in _data_csv("units.csv")}
-        tests = {r["test"]: int(r["concept_id"]) for r in _data_csv("measurements.csv")}
+        tests: dict[str, int] = {}
+        for r in _data_csv("measurements.csv"):  # a test's first id (kappa FLC: 36916-5's)
+            if r["concept_id"].strip():
+                tests.setdefault(r["test"], int(r["concept_id"]))
         self.test = {t: tests[_PARAM_TEST[p]] for t, p in _tests().items() if p in _PARAM_TEST}
         self.covariate = {(r["covariate"], r["value"], r["reads"]): int(r["concept_id"])
                           for r in _data_csv("covariates.csv")}  # fmt: skip
@@ -276,7 +279,7 @@ def _vocabulary(cc: _Concepts) -> dict[str, pa.Table]:
                                         ("values.csv", "Meas Value", "LOINC", "Answer"),
                                         ("procedures.csv", "Procedure", "SNOMED", "Procedure"),
                                         ("conditions.csv", "Condition", "SNOMED", "Disorder"))
-            for r in _data_csv(name)]  # fmt: skip
+            for r in _data_csv(name) if r["concept_id"].strip()]  # fmt: skip
     rows += [(8507, "MALE", "Gender", "Gender", "Gender"),
              (8532, "FEMALE", "Gender", "Gender", "Gender")]  # fmt: skip
     cols = list(zip(*rows, strict=True))

@@ -104,9 +104,27 @@ def _read_csv(name: str) -> list[dict[str, str]]:
 
 
 def shipped(section: str) -> dict[int, str]:
-    """The shipped ``{concept_id: text}`` of one section."""
+    """The shipped ``{concept_id: text}`` of one section (rows without an id left out: a
+    LOINC code of ``measurements.csv`` whose concept id no public source gives is read
+    by its code, :func:`loinc_tests`)."""
     name, col = SECTIONS[section]
-    return {int(r["concept_id"]): r[col] for r in _read_csv(name)}
+    return {int(r["concept_id"]): r[col] for r in _read_csv(name) if r["concept_id"].strip()}
+
+
+def loinc_tests() -> dict[str, str]:
+    """``{lower-case LOINC code or long common name: test}`` of ``measurements.csv``.
+
+    A measurement is read as that test when its concept (in the instance's ``concept``
+    table, vocabulary LOINC) has that code or name, or its ``measurement_source_value``
+    is that code or name (``docs/omop.md``, "Labs"): the concept ids of a vocabulary
+    release need not be known for a LOINC-coded lab to be read.
+    """
+    out: dict[str, str] = {}
+    for r in _read_csv("measurements.csv"):
+        for key in (r["loinc"], r["concept_name"]):
+            if key.strip():
+                out[key.strip().lower()] = r["test"]
+    return out
 
 
 def shipped_covariates() -> dict[int, dict[str, str]]:
@@ -233,4 +251,5 @@ def load_concepts(local: str | Path | None, rules: Rules) -> Concepts:
 
 
 __all__ = ["COVARIATES", "COVARIATE_READS", "LOCAL_MIN", "SECTIONS", "Concepts",
-           "check_covariate", "load_concepts", "shipped", "shipped_covariates"]  # fmt: skip
+           "check_covariate", "load_concepts", "loinc_tests", "shipped",
+           "shipped_covariates"]  # fmt: skip

@@ -10,8 +10,9 @@
   continued exposure when after the start (see :mod:`aftercar.derive.raw.lines`); one
   before the start stops the run (:func:`aftercar.derive.omop.source.check_rows`).
 * ``measurement`` -> ``labs`` (``row`` = ``measurement_id``): the LOINC concepts of
-  ``measurements.csv`` (or a ``measurement_source_value`` that is a test name of
-  ``[tests]``); value = ``value_as_number``, else the result concept
+  ``measurements.csv`` by id, else by their LOINC code or name in the ``concept`` table
+  (or a ``measurement_source_value`` that is a test name of ``[tests]``, a LOINC code or
+  long common name of ``measurements.csv``); value = ``value_as_number``, else the result concept
   (``values.csv``), else ``value_source_value``; unit from ``unit_concept_id``
   (``units.csv``), else ``unit_source_value``.
 * ``procedure_occurrence`` -> ``procedures`` (``row`` = ``procedure_occurrence_id``):
@@ -40,7 +41,7 @@ import ibis
 import pyarrow as pa
 
 from aftercar.derive.dates import plus_days
-from aftercar.derive.omop.concepts import Concepts
+from aftercar.derive.omop.concepts import Concepts, loinc_tests
 from aftercar.derive.raw.labs import NUMBER
 from aftercar.derive.raw.rules import Rules
 from aftercar.schema import Col
@@ -189,24 +190,64 @@ def _end_date(de: ibis.Table) -> ibis.Value:
     return end
 
 
+def _lab_keys(rules: Rules) -> pa.Table:
+    """``_src, _srctest``: the lower-case texts a measurement's source value or concept
+    name may be, and the test each is read as (null: the text itself, a test name of
+    ``[tests]``; else the test of a LOINC code or long common name, :func:`loinc_tests`)."""
+    keys = {k: None for k in rules.test_names()}
+    keys.update({k: v for k, v in loinc_tests().items() if k not in keys})
+    return pa.table({"_src": pa.array(list(keys), pa.string()),
+                     "_srctest": pa.array(list(keys.values()), pa.string())})  # fmt: skip
+
+
+def _test_concepts(con, tables, concepts: Concepts, keys: ibis.Table) -> ibis.Table:
+    """``concept_id, text``: the measurement concepts read as a test: the shipped and local
+    ids of ``measurements.csv``, then (with a ``concept`` table) the concepts whose LOINC
+    code or whose name is a text of ``keys`` (:func:`_lab_keys`): a few rows, whatever
+    the size of the vocabulary."""
+    ids = concepts.table("measurements")
+    if "concept" not in tables:
+        return lookup(con, "tests", ids)
+    c = tables["concept"]
+    code = c.concept_code.cast("string").strip().lower() if "concept_code" in c.columns \
+        else ibis.null("string")  # fmt: skip
+    if "vocabulary_id" in c.columns:
+        code = ibis.ifelse(c.vocabulary_id.cast("string").strip().upper() == "LOINC", code,
+                           ibis.null("string"))  # fmt: skip
+    c = c.select(concept_id=c.concept_id.cast("int64"), _code=code,
+                 _name=c.concept_name.cast("string").strip().lower())  # fmt: skip
+    by_code = c.join(keys, c._code == keys._src).select("concept_id", "_src", "_srctest")
+    by_name = c.join(keys, c._name == keys._src).select("concept_id", "_src", "_srctest")
+    found = by_code.union(by_name).to_pyarrow().to_pylist()
+    mapped = dict(zip(ids["concept_id"].to_pylist(), ids["text"].to_pylist(), strict=True))
+    for r in sorted(found, key=lambda r: (r["concept_id"], r["_srctest"] is None, r["_src"])):
+        mapped.setdefault(r["concept_id"], r["_srctest"] or r["_src"])
+    return lookup(con, "tests", pa.table({
+        "concept_id": pa.array(sorted(mapped), pa.int64()),
+        "text": pa.array([mapped[i] for i in sorted(mapped)], pa.string())}))  # fmt: skip
+
+
 def labs(con, tables, persons: ibis.Table, concepts, rules: Rules) -> ibis.Table:
     """``patient_id, date, test, value, unit, row, _number`` from ``measurement``.
 
-    ``_number`` (:data:`aftercar.derive.raw.labs.NUMBER`) is ``value_as_number``;
-    ``value`` is the text of a row without one (the result concept's text, else
-    ``value_source_value``), read by :func:`aftercar.derive.raw.labs.normalise_labs`.
+    The test: the concept's (:func:`_test_concepts`), else the ``measurement_source_value``
+    when it is a test name of ``[tests]`` (kept as written) or a LOINC code or long common
+    name of ``measurements.csv`` (read as its test). ``_number``
+    (:data:`aftercar.derive.raw.labs.NUMBER`) is ``value_as_number``; ``value`` is the text
+    of a row without one (the result concept's text, else ``value_source_value``), read by
+    :func:`aftercar.derive.raw.labs.normalise_labs`.
     """
     me = tables["measurement"].join(persons, "person_id")
-    tests = lookup(con, "tests", concepts.table("measurements"))
-    known = pa.table({"_src": list(rules.test_names())})
-    src = lookup(con, "test_names", known)
+    src = lookup(con, "test_names", _lab_keys(rules))
+    tests = _test_concepts(con, tables, concepts, src)
     me = me.mutate(_mcid=me.measurement_concept_id.cast("int64"),
                    _src=me.measurement_source_value.strip().lower())  # fmt: skip
     me = me.left_join(tests, me._mcid == tests.concept_id).rename(_test="text")
     me = me.left_join(src.mutate(_srcok=src._src), me._src == src._src)
-    test = ibis.coalesce(me._test, ibis.ifelse(me._srcok.notnull(), me.measurement_source_value,
-                                                ibis.null("string")))  # fmt: skip
-    me = me.mutate(_t=test).filter(lambda t: t._t.notnull())
+    by_source = ibis.ifelse(me._srcok.notnull(),
+                            ibis.coalesce(me._srctest, me.measurement_source_value),
+                            ibis.null("string"))  # fmt: skip
+    me = me.mutate(_t=ibis.coalesce(me._test, by_source)).filter(lambda t: t._t.notnull())
     vals = lookup(con, "values", concepts.table("values")).rename(_vid="concept_id", _v="text")
     units = lookup(con, "units", concepts.table("units")).rename(_uid="concept_id", _u="text")
     me = me.left_join(vals, me.value_as_concept_id.cast("int64") == vals._vid)

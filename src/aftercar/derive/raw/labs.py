@@ -6,7 +6,9 @@ Each raw lab row is mapped to an IMWG parameter by its ``test`` text (``[tests]`
 mg/24 h, serum free light chains in mg/dL (mg/L x 0.1), marrow plasma cells in %.
 Units are read per value, so one patient may mix g/L and g/dL; a unit text is matched
 as written, else in lower case (``G/DL``, ``MG/L``). Immunofixation is
-1 (POSITIVE) or 0 (NEGATIVE); an M-protein written as "not detected" (``[values]``) is 0.
+1 (POSITIVE, or a word of ``present_m_protein``: "detected") or 0 (NEGATIVE, or a word of
+``absent_m_protein``: "no monoclonal protein detected"), case-blind; an M-protein written
+as "not detected" (``[values]``) is 0.
 Rows of other tests go to the attrition.
 
 References
@@ -87,8 +89,10 @@ def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
     given = j[NUMBER].cast("float64") if NUMBER in j.columns else ibis.null("float64")
     text = j.value.strip()
     is_ife = j.family == "ife"
-    ife = text.upper().cases(("POSITIVE", 1.0), ("POS", 1.0), ("NEGATIVE", 0.0), ("NEG", 0.0))
     absent = [a.lower() for a in rules.get("values", "absent_m_protein")]
+    present = [a.lower() for a in rules.get("values", "present_m_protein")]
+    ife = ibis.cases((text.lower().isin(present), 1.0), (text.lower().isin(absent), 0.0),
+                     else_=ibis.null("float64"))  # POSITIVE / NEGATIVE among them
     none_found = ibis.ifelse(j.param.isin(["serum_m", "urine_m"]) & text.lower().isin(absent),
                              0.0, ibis.null("float64"))  # fmt: skip
     p = j.select(
@@ -102,7 +106,8 @@ def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
     problem = ibis.cases(
         (p.param.isnull(), ibis.null("string")),
         (p._ife, ibis.ifelse(p._pos.isnull(), "immunofixation result must be POSITIVE or "
-                             "NEGATIVE", ibis.null("string"))),
+                             "NEGATIVE (or a word of [values] in the IMWG rules)",
+                             ibis.null("string"))),
         (p._num.isnull(), "not a number"),
         ((p._num < 0) | (p._num > _IMPLAUSIBLE), "a negative, infinite or implausibly large "
                                                  "value"),

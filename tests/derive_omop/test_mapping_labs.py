@@ -1,0 +1,92 @@
+"""Which ``measurement`` rows are read as which IMWG test (``mapping.labs``), and how an
+immunofixation written as text is read (``labs.normalise_labs``).
+
+A site's vocabulary release need not give its LOINC labs the concept ids aftercar ships:
+with a ``concept`` table, a measurement concept of vocabulary LOINC is read by its code
+(``concept_code``), or by its name, and a ``measurement_source_value`` that is a LOINC
+code or long common name is read as that code's test (2026-12-06: urine M-protein and
+immunofixation had no default at all, so a urine-only patient had no response and no CR
+could be reached).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import pyarrow as pa
+
+from aftercar.derive.omop import mapping
+from aftercar.derive.omop.concepts import load_concepts
+from aftercar.derive.raw.labs import normalise_labs
+from aftercar.derive.raw.rules import load_rules
+
+
+def _tests(rows: list[tuple[int, str | None]], concept: pa.Table | None = None) -> list:
+    """The test each measurement ``(measurement_concept_id, measurement_source_value)`` is
+    read as (``None``: not read)."""
+    rules = load_rules()
+    con = ibis.duckdb.connect()
+    n = len(rows)
+    me = pa.table({
+        "measurement_id": pa.array(range(1, n + 1), pa.int64()),
+        "person_id": pa.array([1] * n, pa.int64()),
+        "measurement_concept_id": pa.array([r[0] for r in rows], pa.int64()),
+        "measurement_date": [dt.date(2023, 1, 2)] * n,
+        "value_as_number": pa.array([1.0] * n, pa.float64()),
+        "value_as_concept_id": pa.array([None] * n, pa.int64()),
+        "unit_concept_id": pa.array([None] * n, pa.int64()),
+        "unit_source_value": pa.array(["g/dL"] * n, pa.string()),
+        "measurement_source_value": pa.array([r[1] for r in rows], pa.string()),
+    })  # fmt: skip
+    tables = {"measurement": con.create_table("measurement", me)}
+    if concept is not None:
+        tables["concept"] = con.create_table("concept", concept)
+    persons = con.create_table("p", pa.table({"person_id": pa.array([1], pa.int64()),
+                                              "patient_id": pa.array([1], pa.int64())}))
+    got = mapping.labs(con, tables, persons, load_concepts(None, rules), rules)
+    read = dict(zip(*got.select("row", "test").to_pyarrow().to_pydict().values(), strict=True))
+    return [read.get(i) for i in range(1, n + 1)]
+
+
+def _concept(ids, names, vocabularies, codes) -> pa.Table:
+    return pa.table({"concept_id": pa.array(ids, pa.int64()), "concept_name": names,
+                     "vocabulary_id": vocabularies, "concept_code": codes})  # fmt: skip
+
+
+def test_a_loinc_concept_of_another_id_is_read_by_its_code():
+    concept = _concept([900001, 900002, 900003, 3046299],
+                       ["M protein, serum (local display)", "UPEP 24h", "anything", "renamed"],
+                       ["LOINC", "LOINC", "SNOMED", "LOINC"],
+                       ["33358-3", "42482-0", "42482-0", "13440-3"])  # fmt: skip
+    got = _tests([(900001, None), (900002, None), (900003, None), (3046299, None)], concept)
+    # a code of another vocabulary is not a LOINC code; a shipped id keeps its test
+    assert got == ["serum M-protein", "urine M-protein", None, "serum M-protein"]
+
+
+def test_a_concept_named_as_a_test_or_a_loinc_long_name_is_read():
+    concept = _concept([900010, 900011, 900012],
+                       ["SPEP M-spike", "Immunofixation for Serum or Plasma", "Calcium"],
+                       ["Local", "Local", "Local"], ["x1", "x2", "x3"])  # fmt: skip
+    got = _tests([(900010, None), (900011, None), (900012, None)], concept)
+    assert got == ["spep m-spike", "Immunofixation, serum", None]
+
+
+def test_a_source_value_that_is_a_loinc_code_or_name_is_read_without_a_concept_table():
+    got = _tests([(0, "36916-5"), (0, " Protein.monoclonal [Mass/time] in 24 hour Urine by "
+                  "Electrophoresis"), (0, "SPEP M-spike"), (0, "12345-6"), (3034655, None)])
+    assert got == ["kappa FLC", "urine M-protein", "SPEP M-spike", None, "urine M-protein"]
+
+
+def test_an_immunofixation_written_as_words_is_read_and_other_text_is_a_problem():
+    rules = load_rules()
+    con = ibis.duckdb.connect()
+    texts = ["No monoclonal protein detected", "Detected", "NEGATIVE", "pos", "IgG kappa"]
+    labs = con.create_table("labs", pa.table({
+        "patient_id": ["A"] * 5, "date": [dt.date(2023, 1, d) for d in range(1, 6)],
+        "row": pa.array(range(1, 6), pa.int64()), "test": ["Immunofixation, serum"] * 5,
+        "value": texts, "unit": pa.array([None] * 5, pa.string())}))  # fmt: skip
+    out = normalise_labs(con, labs, rules).order_by("row").to_pyarrow().to_pydict()
+    assert out["value"][:4] == [0.0, 1.0, 0.0, 1.0]
+    assert out["problem"][:4] == [None] * 4
+    assert out["value"][4] is None and "POSITIVE or NEGATIVE" in out["problem"][4]
