@@ -28,6 +28,10 @@ _THERAPY = ("drug", "procedure", Col.REGIMEN)
 _NAMED = ("name", "synonym", "corrected")
 _CODES = ("letter code", "regimen code")
 _PLANNED = ("phase-of-care",)
+#: A step with donor wording (``regimen_grammar.toml``, label "allogeneic donor") reads its
+#: unspecified transplant as allogeneic: "haploidentical transplant", "MUD SCT".
+_DONOR = "allogeneic donor"
+_UNSPECIFIED_SCT, _ALLO_SCT = "unspecified stem cell transplant", "allogeneic stem cell transplant"
 _MIN_NAMED = 2
 
 
@@ -151,6 +155,9 @@ def _step_names(tokens: list[Token], vocab: Vocabulary) -> dict[int, set[str]]:
             targets.setdefault(t.step, []).extend(vocab.drug(n).targets[0] for n in t.names)
     for step, found in targets.items():
         steps[step] = _link_step(steps.get(step, set()), found, vocab)
+    for step in {t.step for t in tokens if t.kind == "annotation" and t.names[0] == _DONOR}:
+        if _UNSPECIFIED_SCT in steps.get(step, ()):
+            steps[step] = (steps[step] - {_UNSPECIFIED_SCT}) | {_ALLO_SCT}
     return {s: _drop_unspecified(n, vocab) for s, n in steps.items() if n}
 
 
