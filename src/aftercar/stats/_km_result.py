@@ -47,8 +47,14 @@ def _approx_right(xp: np.ndarray, index: np.ndarray, p: float) -> float:
 
 
 def findq(x: np.ndarray, y: np.ndarray, p: float) -> float:
-    """R survival's ``findq``: quantile of a step curve with the midpoint rule for ties."""
-    if np.all(np.isnan(y)) or np.nanmax(y) < p:
+    """R survival's ``findq``: quantile of a step curve with the midpoint rule for ties.
+
+    A curve whose last value is within sqrt(eps) below ``p`` reaches it (e.g. S =
+    0.5000000000000001 with fractional weights), as in R's ``quantile(fit)`` with its
+    default ``probs``; R's early NA return tests ``max(y) < min(probs)`` over all
+    probs at once, so only ``quantile(fit, p)`` alone, with that one ``p``, gives NA.
+    """
+    if np.all(np.isnan(y)) or np.nanmax(y) < p - _TOL:
         return np.nan
     xmax = x[-1]
     _, first = np.unique(y, return_index=True)  # NaN counts once, like duplicated()
