@@ -92,7 +92,63 @@ def build_cases() -> RawBuilder:
     _imwg_more(b)
     imwg_thresholds(b)
     span_cases(b)
+    handmade_2026_12_06(b)
     return b
+
+
+def handmade_2026_12_06(b: RawBuilder) -> None:
+    """Defects found by hand-made patients written independently of the code (2026-12-06)."""
+    ife = ("Immunofixation, serum", "Immunofixation, urine")
+
+    def line_with(pid: str, n: int = 20) -> str:
+        p = b.patient(pid)
+        b.drug(p, "XPOVIO 100 mg PO", weekly(340, n))
+        return p
+
+    def flc(p: str, day: int, kappa: float, lam: float) -> None:
+        b.lab(p, day, "Kappa free light chain, serum", f"{kappa:g}", "mg/dL")
+        b.lab(p, day, "Lambda free light chain, serum", f"{lam:g}", "mg/dL")
+
+    # both light chains high, normal ratio, no M-protein: polyclonal, nothing to follow (NE)
+    p = line_with("hm_flc_polyclonal")
+    for day, k, lam in ((339, 30, 25), (370, 40, 33), (400, 48, 40)):
+        b.lab(p, day, "SPEP M-spike", "0", "g/dL")
+        flc(p, day, k, lam)
+    # FLC-only disease, immunofixations negative and marrow 2%, ratio still 3: VGPR, not CR
+    p = line_with("hm_flc_cr_abnormal_ratio")
+    flc(p, 339, 80, 1)
+    for day in (370, 400):
+        flc(p, day, 3, 1)
+        for t in ife:
+            b.lab(p, day, t, "NEGATIVE", None)
+    b.lab(p, 372, "Bone marrow plasma cells", "2", "%")
+    # serum -30% but a measured 24-h urine only -5%: SD, not MR (IMWG: urine 50-89% lower)
+    p = line_with("hm_mr_urine")
+    for day, v, u in ((339, 2.0, 400), (370, 1.4, 380), (400, 1.4, 380)):
+        b.serum(p, {day: v})
+        b.lab(p, day, "24 hr urine M-protein", str(u), "mg/24h")
+    # serum 0 with a positive immunofixation but urine 150 mg/24 h: PR, not VGPR
+    p = line_with("hm_vgpr_urine")
+    for day, v, u in ((339, 1.5, 300), (370, 0.0, 150), (400, 0.0, 150)):
+        b.serum(p, {day: v})
+        b.lab(p, day, "24 hr urine M-protein", str(u), "mg/24h")
+        if day > 339:
+            b.lab(p, day, "Immunofixation, serum", "POSITIVE", None)
+    # a held dose is no administration; a drug named as the context of a supportive order
+    # is no dose: one teclistamab line, then talquetamab alone
+    p = b.patient("hm_held_context")
+    b.drug(p, "TECVAYLI 1.5 mg/kg SC", weekly(340, 9))
+    b.drug(p, "talquetamab - HELD", [360])
+    b.drug(p, "acyclovir 400 mg PO BID (HSV/VZV prophylaxis while on teclistamab)",
+           range(340, 600, 3))  # fmt: skip
+    b.drug(p, "TALVEY 0.4 mg/kg SC", weekly(500, 6))
+    # a CD19 CAR T is not the cohort's index CAR T
+    p = line_with("hm_non_bcma")
+    b.patients[-1]["car_t_product"] = "tisagenlecleucel"
+    # a stem cell boost and a radiotherapy simulation are no lines
+    p = line_with("hm_support_procedures")
+    b.procedure(p, 380, "autologous stem cell boost")
+    b.procedure(p, 390, "radiation therapy simulation")
 
 
 def span_cases(b: RawBuilder) -> None:

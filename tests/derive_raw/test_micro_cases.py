@@ -520,3 +520,36 @@ def test_with_a_retreatment_gap_only_therapy_after_such_a_pause_restarts(backend
     assert _summary(got, "pd_resume") == [(1, d(340), "pomalidomide;selinexor"),
                                           (2, d(440), "pomalidomide")]  # a 30-day pause
     assert [r["line"] for r in _lines(got, "labs_line_pd")] == [1]  # no pause: one line
+
+
+@pytest.mark.parametrize(("pid", "best"), [
+    ("hm_flc_polyclonal", "NE"),  # a normal ratio: no monoclonal light chain to follow
+    ("hm_flc_cr_abnormal_ratio", "VGPR"),  # FLC-only CR needs a normal ratio
+    ("hm_mr_urine", "SD"),  # MR needs the measured urine 50% lower
+    ("hm_vgpr_urine", "PR"),  # serum 0 with IFE positive is VGPR only with urine < 100
+])  # fmt: skip
+def test_imwg_rules_found_by_hand_made_patients(cases, pid, best):
+    (line,) = _lines(cases, pid)
+    assert line["best_response"] == best
+
+
+def test_held_doses_and_context_mentions_are_no_administrations(cases):
+    assert _summary(cases, "hm_held_context") == [
+        (1, d(340), "teclistamab"), (2, d(500), "talquetamab")]  # fmt: skip
+    reasons = _attrition(cases, "hm_held_context")
+    assert reasons.count("recorded as not given (held, omitted, cancelled or refused)") == 1
+    assert sum(r.startswith("not anti-myeloma") for r in reasons) == len(range(340, 600, 3))
+
+
+def test_a_non_bcma_index_car_t_leaves_the_patient_out(cases):
+    assert _lines(cases, "hm_non_bcma") == []
+    assert "hm_non_bcma" not in cases.patients["patient_id"].to_pylist()
+    reasons = set(_attrition(cases, "hm_non_bcma"))
+    assert reasons == {"index CAR T is not BCMA-directed (car_t_product names a CAR T of other "
+                       "targets: the cohort is relapse after BCMA-directed CAR T)"}
+
+
+def test_supportive_procedures_are_no_lines(cases):
+    assert _summary(cases, "hm_support_procedures") == [(1, d(340), "selinexor")]
+    reasons = _attrition(cases, "hm_support_procedures")
+    assert reasons.count("supportive or planning procedure (not anti-myeloma therapy)") == 2

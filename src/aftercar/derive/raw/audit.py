@@ -251,14 +251,17 @@ _NO_INDEX = "patient has no confirmed IMWG progression after the index CAR T (no
 
 def _adm_attrition(c, index: ibis.Table, used: ibis.Table) -> ibis.Table:
     a = c.adm.anti_join(used.filter(used.table == "administrations"), "row")
-    a = a.join(index.select(Col.PATIENT_ID, Col.CAR_T_DATE, "index_date"), Col.PATIENT_ID)
+    a = a.join(index.select(Col.PATIENT_ID, Col.CAR_T_DATE, "index_date", "excluded"),
+               Col.PATIENT_ID)  # fmt: skip
     g = a.group_by(["row", Col.PATIENT_ID]).aggregate(
         date=a.date.min(), car_t_date=a.car_t_date.min(), index_date=a.index_date.min(),
+        excluded=a.excluded.max(),
         **{r: (a.role == r).any() for r in ("anchor", "steroid", "premedication", "supportive",
-                                             "unrecognised", "car_t", "after_followup")},
+                                             "unrecognised", "car_t", "after_followup",
+                                             "not_given", "context")},
     )  # fmt: skip
     reason = ibis.cases(
-        (g.index_date.isnull(), _NO_INDEX),
+        (g.index_date.isnull(), g.excluded.fill_null(_NO_INDEX)),
         (g.after_followup, _AFTER_FU),
         (g.anchor & (g.date < g.car_t_date), "anti-myeloma therapy before the index CAR T"),
         (g.anchor & (g.date < g.index_date), "after the index CAR T, before the index progression"),
@@ -268,22 +271,26 @@ def _adm_attrition(c, index: ibis.Table, used: ibis.Table) -> ibis.Table:
         (g.supportive, "not anti-myeloma (supportive drug or lymphodepletion agent outside "
                        "days -7..0 of a CAR-T infusion)"),
         (g.unrecognised, "drug text not recognised by the vocabulary"),
+        (g.not_given, "recorded as not given (held, omitted, cancelled or refused)"),
+        (g.context, "anti-myeloma drug named only as the context of a supportive order "
+                    "('... while on teclistamab'): not a dose"),
         else_="anti-myeloma administration not assigned to a line",
     )  # fmt: skip
     return g.select("row", Col.PATIENT_ID, table=ibis.literal("administrations"), reason=reason)
 
 
 def _proc_attrition(c, index: ibis.Table, used: ibis.Table) -> ibis.Table:
-    p = c.proc.join(index.select(Col.PATIENT_ID, "index_date"), Col.PATIENT_ID)
+    p = c.proc.join(index.select(Col.PATIENT_ID, "index_date", "excluded"), Col.PATIENT_ID)
     p = p.anti_join(used.filter(used.table == "procedures"), "row")
     reason = ibis.cases(
-        (p.index_date.isnull(), _NO_INDEX),
+        (p.index_date.isnull(), p.excluded.fill_null(_NO_INDEX)),
         (p.kind == "after_followup", _AFTER_FU),
         (p.kind == "unrecognised", "procedure text not recognised"),
         (p.date < p.index_date, "before the index progression (not part of the index CAR T)"),
         (p.kind == "apheresis", "apheresis without a CAR-T infusion in the following days"),
         (p.kind == "lymphodepletion", "lymphodepletion without a CAR-T infusion within 7 days"),
         (p.kind == "car_t_handling", "CAR-T product transport or preparation: not an infusion"),
+        (p.kind == "supportive", "supportive or planning procedure (not anti-myeloma therapy)"),
         else_="procedure not assigned to a line",
     )
     return p.select("row", Col.PATIENT_ID, table=ibis.literal("procedures"), reason=reason)
@@ -297,14 +304,15 @@ _NOT_ASSESSED = ("visit that is neither an assessment nor a baseline of any line
 
 def _lab_attrition(norm: ibis.Table, index: ibis.Table, vr: ibis.Table, rules: Rules):
     back = rules.get("measurable", "baseline_lookback_days")
-    n = norm.join(index.select(Col.PATIENT_ID, Col.CAR_T_DATE, "index_date"), Col.PATIENT_ID)
+    n = norm.join(index.select(Col.PATIENT_ID, Col.CAR_T_DATE, "index_date", "excluded"),
+                  Col.PATIENT_ID)  # fmt: skip
     # a test row on a visit of ``vr`` (an assessment or a baseline) is in its rows
     n = n.left_join(vr.select(Col.PATIENT_ID, "date", seen=ibis.literal(True)),
                     [Col.PATIENT_ID, "date"])  # fmt: skip
     early = n.date < n.car_t_date - ibis.interval(days=back)
     reason = ibis.cases(
         (n.param.isnull(), "test not used by the IMWG response criteria"),
-        (n.index_date.isnull(), _NO_INDEX),
+        (n.index_date.isnull(), n.excluded.fill_null(_NO_INDEX)),
         (n.fu == "after_followup", _AFTER_FU),
         (early, "before the index CAR-T baseline window"),
         (n.seen.isnull(), _NOT_ASSESSED),
@@ -317,10 +325,10 @@ def _lab_attrition(norm: ibis.Table, index: ibis.Table, vr: ibis.Table, rules: R
 
 def _attrition(c, index, used, norm, vr: ibis.Table, rules: Rules, sort: bool = True,
                names: dict[str, str] | None = None) -> ibis.Table:  # fmt: skip
-    p = c.pats.join(index.select(Col.PATIENT_ID, "index_date"), Col.PATIENT_ID)
+    p = c.pats.join(index.select(Col.PATIENT_ID, "index_date", "excluded"), Col.PATIENT_ID)
     p = p.filter(p.index_date.isnull())
     pa_ = p.select("row", Col.PATIENT_ID, table=ibis.literal("patients"),
-                   reason=ibis.literal(_NO_INDEX))  # fmt: skip
+                   reason=p.excluded.fill_null(_NO_INDEX))  # fmt: skip
     cols = ["table", "row", Col.PATIENT_ID, "reason"]
     u_ = pa_.select(cols).union(_adm_attrition(c, index, used).select(cols))
     u_ = u_.union(_proc_attrition(c, index, used).select(cols))

@@ -20,6 +20,12 @@ Roles of an administration (one row per administration x ingredient):
     ``non_therapy`` of ``data/drugs.csv`` (antivirals, antipyretics, antihistamines,
     bone agents, IVIG, tocilizumab, growth factors, fludarabine...; each row with its
     source): "not anti-myeloma" in the attrition;
+``not_given``
+    any agent of an order text saying the dose was not given ("teclistamab - HELD",
+    ``not_given_pattern`` of ``lot_rules.toml``);
+``context``
+    an anti-myeloma agent an order text names after its first, supportive agent
+    ("acyclovir ... while on teclistamab": ``context_after_supportive``);
 ``premedication``, ``lymphodepletion``, ``conditioning``, ``unrecognised``
     never start, extend or advance a line (issue 12 item 2; REFERENCE 5.5 "ignore for
     advancement"); lymphodepletion (Flu/Cy on days -7..0 of a CAR-T infusion) and
@@ -62,24 +68,57 @@ _ROLE = {"anti_myeloma": "anchor", "lymphodepletion": "supportive",
          "non_therapy": "supportive"}  # fmt: skip
 
 
+#: Vocabulary roles of a first agent that make the anti-myeloma agents after it context.
+_SUPPORT_FIRST = ("supportive", "premedication", "non_therapy")
+
+
+def _context_agents(text: str, rules: Rules) -> set[str]:
+    """Anti-myeloma agents an order text names only as the context of its first, supportive
+    agent ("acyclovir ... prophylaxis while on teclistamab"; ``[administrations]
+    context_after_supportive`` of ``lot_rules.toml``)."""
+    if not rules.get("administrations", "context_after_supportive"):
+        return set()
+    vocab = default_vocabulary()
+    named = [t.names for t in parse_regimen(text).tokens if t.kind == "drug" and t.names]
+    if not named or not all(vocab.drug(n).role in _SUPPORT_FIRST for n in named[0]):
+        return set()
+    return {n for names in named[1:] for n in names if vocab.drug(n).role == "anti_myeloma"}
+
+
+def _role(d, premed: bool) -> str:
+    if d.role == "steroid":
+        return "premedication" if premed else "steroid"
+    return "car_t" if d.drug_class == "car_t" else _ROLE.get(d.role, "supportive")
+
+
 def _text_rows(text: str, rules: Rules) -> list[dict]:
     vocab = default_vocabulary()
     premed = re.search(rules.get("steroids", "premedication_pattern"), text, re.IGNORECASE)
+    held = re.search(rules.get("administrations", "not_given_pattern"), text, re.IGNORECASE)
+    context = _context_agents(text, rules)
     rows = []
     for name in _drugs_of(text):
         d = vocab.drugs.get(name)
         if d is None or d.kind != "drug":
             continue
-        if d.role == "steroid":
-            role = "premedication" if premed else "steroid"
-        elif d.drug_class == "car_t":
-            role = "car_t"
-        else:
-            role = _ROLE.get(d.role, "supportive")
+        role = "not_given" if held else "context" if name in context else _role(d, bool(premed))
         rows.append({"drug": text, "ingredient": name, "drug_class": d.drug_class, "role": role})
     if rows:
         return rows
     return [{"drug": text, "ingredient": None, "drug_class": None, "role": "unrecognised"}]
+
+
+def non_bcma_products(texts: list[str | None]) -> pa.Table:
+    """``product``: the texts that name CAR-T products, each named (not a bare "CAR-T") and
+    none BCMA-directed ("tisagenlecleucel", "MCARH109", a CD19 CAR T)."""
+    vocab = default_vocabulary()
+    out = []
+    for t in texts:
+        named = [vocab.drug(n) for n in (parse_regimen(t).drugs if t else ())]
+        cars = [d for d in named if d.drug_class == "car_t"]
+        if cars and not any(d.bcma_directed or (d.unspecified and not d.targets) for d in cars):
+            out.append(t)
+    return pa.table({"product": pa.array(out, pa.string())})
 
 
 def drug_lookup(texts: list[str], rules: Rules) -> pa.Table:
@@ -107,16 +146,17 @@ def _procedure_kind(text: str) -> str:
     if any(a.startswith(f"{_HANDLING}:") for a in parsed.annotations):
         return "car_t_handling"  # a CAR-T product's transport or preparation: no infusion
     for name in parsed.procedures:
-        cls = vocab.drugs[name].drug_class
+        cls = vocab.drug(name).drug_class
         if name == "apheresis":
             return "apheresis"
         if cls == "transplant":
             return "allo_transplant" if name.startswith("allogeneic") else "transplant"
         if cls == "radiotherapy":
             return "radiotherapy"
-    if any(vocab.drugs[n].drug_class == "car_t" for n in parsed.drugs):
+    if any(vocab.drug(n).drug_class == "car_t" for n in parsed.drugs):
         return "car_t_infusion"
-    return "unrecognised"
+    planning = any(a.startswith("planning:") for a in parsed.annotations)
+    return "supportive" if parsed.procedures or planning else "unrecognised"
 
 
 def procedure_lookup(texts: list[str]) -> pa.Table:
@@ -124,7 +164,9 @@ def procedure_lookup(texts: list[str]) -> pa.Table:
 
     Kinds: apheresis, lymphodepletion, car_t_infusion, car_t_handling (a product's
     transport or preparation, CPT 38226 / 38227: not part of any line), transplant
-    (autologous or unspecified), allo_transplant, radiotherapy, unrecognised.
+    (autologous or unspecified), allo_transplant, radiotherapy, supportive (a text the
+    vocabulary reads as neither: plasmapheresis, a stem cell boost, radiotherapy planning,
+    no treatment; part of no line), unrecognised.
     """
     kinds = [_procedure_kind(t) for t in texts]  # typed: no rows must still be text columns
     return pa.table({"procedure": pa.array(texts, pa.string()),

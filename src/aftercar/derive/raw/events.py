@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import ibis
 
 from aftercar.derive.raw import bundles
+from aftercar.derive.raw.classify import non_bcma_products
 from aftercar.derive.raw.imwg import assessments, summarise
 from aftercar.derive.raw.rules import Rules
 from aftercar.schema import Col
@@ -123,7 +124,29 @@ def index_progression(con, c: Classified, rules: Rules) -> tuple[ibis.Table, ibi
     s = summ.select(patient_id=summ.patient_id, pkey=summ.lkey, car_t_date=summ.start_date,
                     index_date=date, index_rule=how, index_window_end=summ.window_end,
                     car_t_param=summ.param, car_t_best_response=summ.best_response)  # fmt: skip
-    return con.create_table("_index", s, overwrite=True), a
+    return con.create_table("_index", _bcma_only(con, s, p), overwrite=True), a
+
+
+#: Why a patient whose index CAR T is not BCMA-directed has no index date.
+NOT_BCMA = ("index CAR T is not BCMA-directed (car_t_product names a CAR T of other targets: "
+            "the cohort is relapse after BCMA-directed CAR T)")
+
+
+def _bcma_only(con, s: ibis.Table, pats: ibis.Table) -> ibis.Table:
+    """``s`` with ``excluded`` (:data:`NOT_BCMA` or null) and no index date for a patient
+    whose ``car_t_product`` names CAR-T products none of which is BCMA-directed (tisa-cel,
+    a GPRC5D CAR T; an unnamed "CAR-T" is kept): the raw records' counterpart of the OMOP
+    cohort's BCMA-directed exposure (hand-made patients, 2026-12-06)."""
+    if Col.CAR_T_PRODUCT not in pats.columns:
+        return s.mutate(excluded=ibis.null("string"))
+    texts = pats.select(Col.CAR_T_PRODUCT).distinct().to_pyarrow()[Col.CAR_T_PRODUCT]
+    other = con.create_table("_non_bcma", non_bcma_products(texts.to_pylist()), overwrite=True)
+    f = pats.join(other, pats[Col.CAR_T_PRODUCT] == other.product)
+    flag = f.select(_pid=f[Col.PATIENT_ID], _other=ibis.literal(True))
+    j = s.left_join(flag, s[Col.PATIENT_ID] == flag._pid)
+    out = ibis.ifelse(j._other.fill_null(False), NOT_BCMA, ibis.null("string"))
+    return j.mutate(index_date=ibis.ifelse(out.isnull(), j.index_date, ibis.null("date")),
+                    excluded=out).drop("_pid", "_other")
 
 
 def salvage_events(con, c: Classified, index: ibis.Table, rules: Rules) -> ibis.Table:

@@ -13,15 +13,16 @@ For every line (``patient_id, lkey, start_date, window_end``) and the visits of
    involved FLC >= 10 mg/dL with an abnormal kappa/lambda ratio (0.26-1.65), when
    the parameter is dFLC = involved - uninvolved. ``fallback_to_detectable``
    (aftercar extension, documented) follows a detectable serum M-protein, else
-   dFLC, when nothing is measurable.
+   dFLC with an abnormal ratio, when nothing is measurable.
 3. **Categories** at each assessment after the start up to ``window_end``, that day
    included (the next line's start: a lab drawn that day, before its first dose, is also
    this line's; none = end of follow-up), IMWG 2016 table (REFERENCE 3.2):
-   CR = negative serum and urine immunofixation and marrow plasma cells < 5%
-   (a missing test downgrades to VGPR, never upgrades); sCR = CR with a normal
-   FLC ratio; VGPR = >= 90% reduction (urine < 100 mg/24 h) or M-protein 0 with a
-   positive immunofixation; PR = >= 50% (urine >= 90% lower or < 200 mg/24 h);
-   MR = 25-49% (serum only; no MR by urine or FLC); SD otherwise. Urine,
+   CR = negative serum and urine immunofixation and marrow plasma cells < 5%, and a
+   normal FLC ratio on a dFLC line (a missing test downgrades to VGPR, never
+   upgrades); sCR = CR with a normal FLC ratio; VGPR = >= 90% reduction (urine
+   < 100 mg/24 h) or M-protein 0 with a positive immunofixation (urine < 100 mg/24 h);
+   PR = >= 50% (urine >= 90% lower or < 200 mg/24 h); MR = 25-49% (serum only; urine
+   >= 50% lower or < 200 mg/24 h); SD otherwise. Urine,
    immunofixation and marrow are carried forward from their last value in the line
    (marrow for ``marrow_window_days``).
 4. **Progression** (IMWG 2016; REFERENCE 3.3): a rise from the nadir (lowest value
@@ -148,7 +149,10 @@ def _measurable(b: ibis.Table, rules: Rules) -> ibis.Table:
         (flc_ok & _ge(involved, m["flc_involved_mg_dl"]) & abnormal, "flc"),
         else_=ibis.null("string"),
     )
-    fallback = ibis.cases((b.b_serum_m > 0, "serum"), (flc_ok, "flc"), else_=ibis.null("string"))
+    # a dFLC is followed only when the ratio shows a monoclonal light chain: with a normal
+    # ratio a rise of both chains is polyclonal (renal function, infection), not disease
+    fallback = ibis.cases((b.b_serum_m > 0, "serum"), (flc_ok & abnormal, "flc"),
+                          else_=ibis.null("string"))  # fmt: skip
     param = ibis.coalesce(strict, fallback) if m["fallback_to_detectable"] else strict
     b = b.mutate(param=param, involved=inv, measurable=strict.notnull())
     dflc = ibis.ifelse(b.involved == "kappa", b.b_kappa - b.b_lambda_, b.b_lambda_ - b.b_kappa)
@@ -184,18 +188,22 @@ def _categories(t: ibis.Table, rules: Rules) -> ibis.Value:
     marrow_ok = _lt(t.last_marrow_pc, r["cr_marrow_pct"]) & (
         t.date.delta(t.last_marrow_date, unit="day") <= r["marrow_window_days"]
     )
-    cr = (t.ife_serum == 0) & (t.last_ife_urine == 0) & marrow_ok.fill_null(False)
     ratio = t.kappa / t.lambda_.nullif(0)
-    scr = cr & _ge(ratio, m["flc_ratio_low"]) & _le(ratio, m["flc_ratio_high"])
+    normal = (_ge(ratio, m["flc_ratio_low"]) & _le(ratio, m["flc_ratio_high"])).fill_null(False)
+    flc = t.param == "flc"
+    # FLC as the only parameter: CR also needs a normal ratio (Rajkumar 2011, Table 2
+    # footnote), so such a CR is an sCR by aftercar's sCR (CR with a normal ratio)
+    cr = ((t.ife_serum == 0) & (t.last_ife_urine == 0) & marrow_ok.fill_null(False)
+          & (~flc | normal))  # fmt: skip
+    scr = cr & normal
     u_vgpr = urine.isnull() | _lt(urine, r["vgpr_urine_mg_24h"])
-    u_pr = (
-        urine.isnull()
-        | _lt(urine, r["pr_urine_mg_24h"])
-        | _ge(1 - urine / t.b_urine_m.nullif(0), r["pr_urine_reduction"])
-    )
+    u_red = 1 - urine / t.b_urine_m.nullif(0)
+    u_pr = urine.isnull() | _lt(urine, r["pr_urine_mg_24h"]) | _ge(u_red, r["pr_urine_reduction"])
+    u_mr = urine.isnull() | _lt(urine, r["pr_urine_mg_24h"]) | _ge(u_red, r["mr_urine_reduction"])
     serum = t.param == "serum"
+    zero_ife = (t.value == 0) & (t.ife_serum == 1) & u_vgpr  # M-protein seen by IFE only
     vgpr = ibis.cases(
-        (serum, (_ge(red, r["vgpr_reduction"]) & u_vgpr) | ((t.value == 0) & (t.ife_serum == 1))),
+        (serum, (_ge(red, r["vgpr_reduction"]) & u_vgpr) | zero_ife),
         (t.param == "urine", _lt(t.value, r["vgpr_urine_mg_24h"])),
         else_=_gt(red, r["vgpr_reduction"]),
     )
@@ -205,7 +213,7 @@ def _categories(t: ibis.Table, rules: Rules) -> ibis.Value:
         (t.param == "urine", u_low),
         else_=_ge(red, r["pr_reduction"]),
     )
-    mr = serum & _ge(red, r["mr_reduction"])
+    mr = serum & _ge(red, r["mr_reduction"]) & u_mr
     return ibis.cases(
         (scr.fill_null(False), 0), (cr.fill_null(False), 1), (vgpr.fill_null(False), 2),
         (pr.fill_null(False), 3), (mr.fill_null(False), 4), else_=5,
