@@ -47,3 +47,11 @@ def test_every_shipped_drug_and_procedure_text_is_read():
     assert "unrecognised" not in drugs["role"].to_pylist()
     procs = procedure_lookup(list(shipped("procedures").values()))
     assert "unrecognised" not in procs["kind"].to_pylist()
+
+
+def test_a_local_id_beyond_64_bits_is_named(tmp_path):
+    toml = tmp_path / "local.toml"
+    toml.write_text('[ingredients]\n99999999999999999999999 = "talquetamab"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_concepts(toml, load_rules())
+    assert "99999999999999999999999" in str(err.value) and "64-bit" in str(err.value)

@@ -476,3 +476,28 @@ def test_columns_the_derivation_writes_itself_are_not_checked(tmp_path):
     cells = {"progression_date": "", "car_t_best_response": "unknown"}
     p = read_raw(_write(tmp_path, _one_patient(), _with_patient_columns(**cells)))["patients"]
     assert p.num_rows == 1
+
+
+def test_a_column_given_twice_is_named(tmp_path):
+    def edit(raw):
+        _replace(raw / "labs.csv", "\"value\",\"unit\"", "\"value\",\"value\"")
+
+    with pytest.raises(CohortError) as err:
+        read_raw(_write(tmp_path, _one_patient(), edit) / "raw")
+    assert [(p.file, p.row, p.column, p.message) for p in err.value.problems] == [
+        ("labs.csv", 1, "value", "the column appears 2 times in the header")]  # fmt: skip
+
+
+def test_parquet_text_stored_dictionary_encoded_is_read(tmp_path):
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for name, t in _one_patient().tables().items():
+        t = t.drop_columns(["row"])
+        cols = [pc.dictionary_encode(c) if c.type == "string" else c for c in t.columns]
+        pq.write_table(type(t).from_arrays(cols, names=t.column_names), raw / f"{name}.parquet")
+    tables = read_raw(raw)
+    assert tables["patients"]["patient_id"].to_pylist() == ["P1"]
+    assert tables["administrations"].num_rows == 2

@@ -1182,3 +1182,34 @@ def test_an_id_differing_only_in_case_or_spaces_is_named(tmp_path):
 def test_distinct_ids_give_no_variant_warning(tmp_path):
     report = validate_cohort(_variant_cohort(tmp_path, ["SYN-01", "SYN-02", "P3"]))
     assert not [p for p in report.problems if p.rule == "patient_id_variant"]
+
+
+def test_formula_without_saved_result_in_a_covariate_column_is_reported(tmp_path):
+    # a column of formulas only (no other value) read as NaN, not None: the check missed it
+    columns = [*PATIENT_COLUMNS, "bmi"]
+    rows = [[*r, f"=22+{i}"] for i, r in enumerate(_native(PATIENTS, PATIENT_COLUMNS))]
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "patients"
+    sheet.append(columns)
+    for r in rows:
+        sheet.append(r)
+    other = book.create_sheet("lines")
+    other.append(LINE_COLUMNS)
+    for r in _native(LINES, LINE_COLUMNS):
+        other.append(r)
+    book.save(tmp_path / "c.xlsx")
+    report = validate_cohort(tmp_path / "c.xlsx", today=TODAY)
+    hits = [(p.rule, p.column) for p in report.errors]
+    assert hits == [("formula_no_value", "bmi")] * len(rows)
+
+
+@pytest.mark.parametrize("text", ["<PR", "PR?", ">=CR", "\u2264SD", "-PR", "CR+", "~VGPR"])
+def test_a_qualified_response_is_not_read_as_the_response(text):
+    from aftercar.io.parse import parse_responses
+
+    values, failures = parse_responses(pd.Series([text, "PR", "VGPR."]))
+    assert pd.isna(values.iloc[0]) and list(values.iloc[1:]) == ["PR", "VGPR"]
+    assert list(failures["response_unparseable"]) == [True, False, False]

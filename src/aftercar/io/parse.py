@@ -157,11 +157,20 @@ def parse_bools(text: pd.Series) -> tuple[pd.Series, Failures]:
     return values, {"bool_unparseable": cells.spread(~known, False)}
 
 
+#: A response qualified by a comparison, a question mark or a leading / trailing sign
+#: ("<PR", ">=CR", "PR?", "-PR") is no IMWG category: the qualifier would be lost with
+#: the punctuation (found by fuzzing, 2026-12-06: "<PR" was read as PR).
+_QUALIFIED = r"[<>\u2264\u2265=?~\u00b1]|^\s*[-+]|[-+]\s*$"
+
+
 def parse_responses(text: pd.Series) -> tuple[pd.Series, Failures]:
-    """Map response text to IMWG codes; failure rule ``response_unparseable``."""
-    cells, mapped, known = _lookup(
-        text, response_synonyms(), lambda v: v.str.replace(".", " ", regex=False)
-    )
+    """Map response text to IMWG codes; failure rule ``response_unparseable`` (also for
+    a qualified response such as "<PR" or "PR?", :data:`_QUALIFIED`)."""
+
+    def prepare(v: pd.Series) -> pd.Series:
+        return v.str.replace(".", " ", regex=False).mask(v.str.contains(_QUALIFIED), "\x00")
+
+    cells, mapped, known = _lookup(text, response_synonyms(), prepare)
     codes = pa.array(mapped, type=pa.large_string(), from_pandas=True)
     index = pa.array(np.where(cells.codes >= 0, cells.codes, 0), mask=cells.codes < 0)
     values = as_text(pc.take(codes, index), text.index)

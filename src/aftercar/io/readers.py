@@ -477,7 +477,8 @@ def _sheet_table(path: Path, book, sheet: str) -> RawTable:
     uncached = tuple(
         (i, j, ref, formula)
         for (i, j), (ref, formula) in _formula_cells(path, sheet).items()
-        if i < grid.shape[0] and j < grid.shape[1] and grid.iat[i, j] is None
+        # an empty cell is None, or NaN in a column of no other value (pandas' records)
+        if i < grid.shape[0] and j < grid.shape[1] and pd.isna(grid.iat[i, j])
     )
     return _from_grid(f"{path.name}:{sheet}", grid, numbers, uncached)
 

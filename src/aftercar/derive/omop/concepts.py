@@ -51,6 +51,7 @@ from aftercar.schema import Col
 
 #: The smallest concept id a site may use for its own concepts (OMOP CDM convention).
 LOCAL_MIN = 2_000_000_000
+_INT64_MAX = 2**63 - 1
 
 #: TOML section -> (data file, text column of that file).
 SECTIONS = {
@@ -203,6 +204,8 @@ def _check_key(key: Any) -> str | None:
         return "not a concept id"
     if int(key) < LOCAL_MIN:
         return f"local concept ids must be >= {LOCAL_MIN:,}"
+    if int(key) > _INT64_MAX:  # OMOP concept ids are integers of at most 64 bits
+        return f"a concept id must be at most {_INT64_MAX:,} (a 64-bit integer)"
     return None
 
 

@@ -120,8 +120,11 @@ def _read_strings(f: Path, texts: list[str], dates: tuple[str, ...] = ()) -> pa.
         schema = pq.read_schema(f)
         texts = [n for n in texts if n in schema.names and pa.types.is_string(schema.field(n).type)]
         t = pq.read_table(f, read_dictionary=texts)
-        cols = [c if _is_text(c.type) or pa.types.is_date32(c.type)
-                or pa.types.is_floating(c.type) or (n in dates and _is_temporal(c.type))
+        # a column stored dictionary-encoded but not asked for as one is decoded: only the
+        # ``texts`` columns may be dictionaries (an id column is compared with plain text)
+        cols = [c if pa.types.is_string(c.type) or (n in texts and _is_text(c.type))
+                or pa.types.is_date32(c.type) or pa.types.is_floating(c.type)
+                or (n in dates and _is_temporal(c.type))
                 else c.cast(pa.string())
                 for n, c in zip(t.column_names, t.columns, strict=True)]  # fmt: skip
         return pa.table(cols, names=t.column_names)
@@ -331,6 +334,12 @@ def _read_table(path: Path, name: str, specs: list[RawColumn]) -> tuple[pa.Table
                               "cannot be read: " + " ".join(str(exc).split())[:300],
                               "save it as a UTF-8, comma-separated CSV file with a header row "
                               "(or as Parquet)")]  # fmt: skip
+    twice = sorted({c for c in t.column_names if t.column_names.count(c) > 1})
+    if twice:
+        return None, [Problem(f.name, 1, c, None,
+                              f"the column appears {t.column_names.count(c)} times in the header",
+                              "keep one column of that name (rename or remove the others)")
+                      for c in twice]  # fmt: skip
     absent = [s.name for s in specs if s.name not in t.column_names and s.required]
     if absent:
         hint = "add the column (see docs/derivation.md, raw format)"
