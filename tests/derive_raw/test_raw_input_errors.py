@@ -220,7 +220,9 @@ def test_an_impossible_lab_value_is_named(tmp_path, value):
 @pytest.mark.parametrize(
     "edit",
     [lambda f: f.write_bytes(f.read_bytes().replace(b"XPOVIO", b"XPOV\xcdO")),  # Latin-1
-     lambda f: f.write_text(f.read_text().replace(",", ";")),  # semicolon-separated
+     # a semicolon-separated file is read (test_semicolon_csv_...); commas in a semicolon
+     # header's rows are not
+     lambda f: f.write_text(f.read_text().replace(",", ";", 1)),
      lambda f: f.write_bytes(b"")],  # an empty file
 )  # fmt: skip
 def test_an_unreadable_csv_file_is_named_without_a_traceback(tmp_path, capsys, edit):
@@ -501,3 +503,16 @@ def test_parquet_text_stored_dictionary_encoded_is_read(tmp_path):
     tables = read_raw(raw)
     assert tables["patients"]["patient_id"].to_pylist() == ["P1"]
     assert tables["administrations"].num_rows == 2
+
+
+def test_semicolon_csv_and_headers_in_other_case_are_read(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for name, t in _one_patient().tables().items():
+        t = t.drop_columns(["row"])
+        if name == "labs":
+            t = t.rename_columns([c.upper() for c in t.column_names])
+        pacsv.write_csv(t, raw / f"{name}.csv", pacsv.WriteOptions(delimiter=";"))
+    tables = read_raw(raw)
+    assert tables["labs"].num_rows == 2 and "value" in tables["labs"].column_names
+    assert tables["administrations"]["drug"].to_pylist() == ["XPOVIO 100 mg PO"] * 2

@@ -18,6 +18,8 @@ Kumar S et al., Lancet Oncol 2016;17:e328 (IMWG parameters; REFERENCE 3.1-3.3).
 
 from __future__ import annotations
 
+import re
+
 import ibis
 import pyarrow as pa
 
@@ -120,6 +122,9 @@ def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
                     value=value.cast("float64"), problem=problem)  # fmt: skip
 
 
+_DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
+
+
 def lab_problems(norm: ibis.Table, file: str = "labs") -> list[Problem]:
     """File/row/column/value/fix problems for used lab rows that cannot be read."""
     bad = norm.filter(norm.problem.notnull()).order_by("row").limit(50).to_pyarrow().to_pylist()
@@ -132,6 +137,8 @@ def lab_problems(norm: ibis.Table, file: str = "labs") -> list[Problem]:
             else "write a plain number (or POSITIVE / NEGATIVE)"
         )
         value = r["unit"] if col == "unit" else r["text"]
+        if col == "value" and value is not None and _DECIMAL_COMMA.fullmatch(str(value).strip()):
+            hint = "write the number with a decimal point (13.8, not 13,8)"
         message = f"{r['test']}: {r['problem']}"
         if col == "unit" and value is None:
             message = f"{r['test']}: the unit is empty (a numeric result needs its unit)"

@@ -131,17 +131,36 @@ def _read_strings(f: Path, texts: list[str], dates: tuple[str, ...] = ()) -> pa.
     # every column read as the text written: inferred types would rewrite it (a date column
     # with one time of day became timestamps, every row then quoted as '... 00:00:00';
     # an id 007 became 7)
-    header = _csv_header(f)
+    sep = _delimiter(f)
+    header = _csv_header(f, sep)
     opts = pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.string()),
                                 strings_can_be_null=True, auto_dict_encode=False)  # fmt: skip
-    t = pacsv.read_csv(f, convert_options=opts)
+    t = pacsv.read_csv(f, parse_options=pacsv.ParseOptions(delimiter=sep), convert_options=opts)
     return pa.table([c.cast(pa.string()) for c in t.columns], names=t.column_names)
 
 
-def _csv_header(f: Path) -> list[str]:
-    """The header names of the CSV file ``f`` as Arrow reads them (comma-separated)."""
+def _delimiter(f: Path) -> str:
+    """The field separator of the CSV file ``f``: a comma, else the semicolon or tab its
+    header holds (European spreadsheets save CSV with semicolons)."""
     with f.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
-        return next(csv.reader(fh), [])
+        first = fh.readline()
+    if "," in first:
+        return ","
+    return max((";", "\t"), key=first.count) if (";" in first or "\t" in first) else ","
+
+
+def _csv_header(f: Path, sep: str = ",") -> list[str]:
+    """The header names of the CSV file ``f`` as Arrow reads them."""
+    with f.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+        return next(csv.reader(fh, delimiter=sep), [])
+
+
+def _canonical_names(t: pa.Table, specs: list[RawColumn]) -> pa.Table:
+    """``t`` with each header that is a column of the raw format but for its case or
+    surrounding spaces ("Patient_ID ") renamed to it."""
+    known = {s.name for s in specs}
+    names = [c.strip().lower() if c.strip().lower() in known else c for c in t.column_names]
+    return t.rename_columns(names) if names != t.column_names else t
 
 
 def _is_text(t: pa.DataType) -> bool:
@@ -334,6 +353,7 @@ def _read_table(path: Path, name: str, specs: list[RawColumn]) -> tuple[pa.Table
                               "cannot be read: " + " ".join(str(exc).split())[:300],
                               "save it as a UTF-8, comma-separated CSV file with a header row "
                               "(or as Parquet)")]  # fmt: skip
+    t = _canonical_names(t, specs)
     twice = sorted({c for c in t.column_names if t.column_names.count(c) > 1})
     if twice:
         return None, [Problem(f.name, 1, c, None,
