@@ -18,7 +18,8 @@ The labs are built so that the rules of issue 12 item 4 give back the truth:
   categories deepen along the latent trajectory (time constant
   ``response_tau_days``) down to the line's true best response. CR/sCR visits have
   serum M 0 with negative serum and urine immunofixation, a marrow with < 5% plasma
-  cells at the first of them, and a normal (sCR) or abnormal (CR) FLC ratio;
+  cells at the first of them, and a normal (sCR) or abnormal (CR) FLC ratio (a
+  light-chain-only patient's CR always a normal one: observed as sCR);
   VGPR and worse keep a positive immunofixation.
 * **Progression**: a lab on the latent progression date whose value rises from
   the nadir by ``pd_margin`` x the IMWG threshold (>= 25% and >= 0.5 g/dL; 1 g/dL
@@ -273,9 +274,11 @@ def _pre_values(s, v, rows, base, pt, draw, raw) -> None:
     val = (lo_v + hi_v - width) / 2 + width * draw["band"][rows]
     meas = np.where(flc, raw["dflc_baseline_min"], raw["serum_baseline_min"])
     val = np.where(s["switch"][si], np.maximum(val, meas * draw["meas"][rows]), val)
-    kind = np.where(cr, np.where(s["true"][si] == 0, 2, 1), 0)
+    # an FLC-only CR needs a normal ratio (IMWG 2011), which makes it an sCR by the
+    # derivation's rule: such a latent CR shows a normal ratio and is observed as sCR
+    kind = np.where(cr, np.where((s["true"][si] == 0) | flc, 2, 1), 0)
     _report(v, rows, val, kind, pt, draw)
-    v["level"][rows] = lvl
+    v["level"][rows] = np.where(cr & flc, 0, lvl)
 
 
 def _pd_values(s, v, rows, nadir, pt, draw, raw) -> None:
