@@ -42,3 +42,14 @@ def test_tabs_and_line_breaks_are_stored(tmp_path):
     sheet = load_workbook(path)["patients"]
     column = [c.value for c in sheet[1]].index("car_t_product") + 1
     assert sheet.cell(row=4, column=column).value == "cilta\tcel\nline two"
+
+
+def test_a_text_longer_than_an_excel_cell_is_named_not_cut(tmp_path):
+    # found by fuzzing (2026-12-06): openpyxl cut 40,000 characters to 32,767 with a warning
+    patients, lines = _with_product({1: "x" * 40_000, 2: "y" * 32_767})
+    with pytest.raises(CohortError) as err:
+        write_cohort(patients, lines, tmp_path, format="xlsx")
+    found = [(p.file, p.row, p.column) for p in err.value.problems]
+    assert found == [("cohort.xlsx:patients", 3, "car_t_product")]
+    assert "40,000 characters" in err.value.problems[0].message
+    assert not (tmp_path / "cohort.xlsx").exists()

@@ -91,14 +91,32 @@ def _shown(text: str) -> str:
     return re.sub("[\\x00-\\x1f]", lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
+#: The most characters an Excel cell holds (Excel specifications and limits); a longer
+#: text would be cut by openpyxl with only a warning.
+XLSX_CELL_MAX = 32_767
+
+
+def _too_long(table: pa.Table, field: pa.Field, label: str) -> list[Problem]:
+    """Text cells longer than :data:`XLSX_CELL_MAX` characters (a few per column)."""
+    long = pc.fill_null(pc.greater(pc.utf8_length(table[field.name]), XLSX_CELL_MAX), False)
+    return [Problem(label, i + 2, field.name, table[field.name][i].as_py()[:80] + "...",
+                    f"the text has {len(table[field.name][i].as_py()):,} characters; an xlsx "
+                    f"cell holds at most {XLSX_CELL_MAX:,}",
+                    "shorten the text in the input, or write the cohort as csv or parquet",
+                    rule="not_xlsx_text")
+            for i in pc.indices_nonzero(long).to_pylist()[:3]]  # fmt: skip
+
+
 def _not_in_xlsx(tables: dict[str, pa.Table], path: Path) -> list[Problem]:
-    """Text cells holding a control character an xlsx file cannot store (openpyxl refuses
-    them): named by sheet, row (as the sheet would number it) and column, a few per column."""
+    """Text cells an xlsx file cannot store: a control character (openpyxl refuses it) or
+    more than :data:`XLSX_CELL_MAX` characters (cut): named by sheet, row (as the sheet
+    would number it) and column, a few per column."""
     problems = []
     for name, table in tables.items():
         for field in table.schema:
             if not (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
                 continue
+            problems += _too_long(table, field, f"{path.name}:{name}")
             hit = pc.fill_null(pc.match_substring_regex(table[field.name], _NOT_XML), False)
             for i in pc.indices_nonzero(hit).to_pylist()[:3]:
                 value = table[field.name][i].as_py()
