@@ -73,3 +73,16 @@ def test_the_text_shown_holds_the_bad_byte_of_a_long_line(tmp_path):
     path.write_bytes(HEADER.encode() + b"1;" + b"x" * 500 + b"\xe9;z\n")
     p = utf8_problem(path)
     assert "\\xe9" in p.value and p.value.startswith("...") and p.column == "name"
+
+
+def test_a_curated_csv_in_utf16_without_a_byte_order_mark_is_named(tmp_path):
+    # found by fuzzing (2026-12-06): it read as 794 problems with NUL characters in the names
+    from aftercar.io import validate_cohort
+
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "patients.csv").write_bytes("patient_id,site\nP1,A\n".encode("utf-16-le"))
+    (folder / "lines.csv").write_text("patient_id,line\nP1,1\n", encoding="utf-8")
+    report = validate_cohort(folder)
+    assert [(p.file, p.rule) for p in report.errors] == [("patients.csv", "unreadable_file")]
+    assert "NUL bytes" in report.errors[0].message

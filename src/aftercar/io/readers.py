@@ -258,12 +258,17 @@ _NOT_TEXT = {
 def _not_text(path: Path) -> None:
     """Stop on a ``.csv`` file that is a workbook, Parquet or UTF-16 (by its first bytes)."""
     with path.open("rb") as f:
-        head = f.read(4)
+        head = f.read(1024)
     for magic, (what, hint) in _NOT_TEXT.items():
         if head.startswith(magic):
             problem = _problem(path.name, f"the file is {what}, not CSV text", hint,
                                "unreadable_file")  # fmt: skip
             raise CohortError([problem])
+    if b"\x00" in head:  # UTF-16 / UTF-32 without a byte-order mark (found by fuzzing)
+        raise CohortError([_problem(
+            path.name, "the file holds NUL bytes: it is UTF-16 or UTF-32 text without a "
+            "byte-order mark, not UTF-8", "save it as 'CSV UTF-8' from your spreadsheet program",
+            "unreadable_file")])  # fmt: skip
 
 
 def _read_csv(path: Path) -> RawTable:
