@@ -738,3 +738,11 @@ def test_a_birth_datetime_that_is_no_date_is_named_not_leaked_as_engine_sql(tmp_
         "birth_datetime", pa.array(["1950-03-01 08:30:00"] * pe.num_rows)))
     births = derive_omop(good, concepts=local).result.patients["birth_date"].to_pylist()
     assert {str(b) for b in births} == {"1950-03-01"}
+
+
+def test_schema_with_a_folder_is_an_error_not_ignored(tmp_path):
+    # found by fuzzing (2026-12-06): --schema was silently ignored for a folder source
+    src, _ = _instance(tmp_path / "omop")
+    with pytest.raises(CohortError) as err:
+        open_source(ibis.duckdb.connect(), src, "cdm")
+    assert "--schema applies to a DuckDB database file" in str(err.value)

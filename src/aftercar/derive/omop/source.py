@@ -320,6 +320,12 @@ def open_source(con, source: str | Path, schema: str | None = None, *, checked: 
     if getattr(con, "name", None) == "duckdb":  # a zone-aware timestamp's date: in UTC, as
         con.raw_sql("SET TimeZone = 'UTC'")  # on Spark, whatever the machine's zone
     if path.is_dir():
+        if schema is not None:  # a folder has no schemas: the option would be ignored
+            raise CohortError([Problem(str(path), None, None, schema,
+                                       "--schema applies to a DuckDB database file (or a Spark "
+                                       "catalog), not to a folder of table files",
+                                       "leave out --schema, or give the database file")],
+                              f"{path}: --schema with a folder")  # fmt: skip
         (tables, files), where = _from_folder(con, path, not checked), str(path)
     elif path.is_file():
         _duckdb_file(path)
