@@ -214,3 +214,25 @@ def test_compare_one_sided_alternative_and_status_column(tmp_path, capsys):
     assert osl["alternative"] == "greater" and osl["observed"] == 18
     assert main([*base, "--alternative", "sideways"]) == 2
     assert "--alternative 'sideways'" in capsys.readouterr().err
+
+
+def test_compare_a_cohort_without_salvage_lines_compares_os_only(tmp_path, capsys):
+    """fuzz2 #9: ``benchmark compare`` of a valid cohort whose lines table has a header
+    only exited 2 with "time and event must be 1-d arrays ..."; now exit 0, OS
+    compared, PFS1 and ORR1 skipped with their reasons in comparison.json."""
+    cohort = tmp_path / "cohort"
+    cohort.mkdir()
+    demo = Path(DEMO)
+    pts = pd.read_csv(demo / "synthetic_demo_patients.csv", dtype=str)
+    pts.to_csv(cohort / "patients.csv", index=False)
+    header = (demo / "synthetic_demo_lines.csv").read_text(encoding="utf-8").splitlines()[0]
+    (cohort / "lines.csv").write_text(header + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["benchmark", "compare", str(cohort), "-o", str(out)]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    data = json.loads((out / "comparison.json").read_text())
+    assert [c["endpoint"] for c in data["comparisons"]] == ["os"]
+    notes = " | ".join(data["notes"])
+    assert "pfs1: no patient with a first salvage line (no PFS time); not compared" in notes
+    assert "orr1: no evaluable patients; not compared" in notes
+    assert "no salvage line" in notes

@@ -141,3 +141,28 @@ def test_maic_without_published_baseline_is_an_input_error():
     eps = cohort_endpoints(DEMO)
     with pytest.raises(InputError, match="no baseline figures"):
         maic_compare(eps["patients"], get_benchmark("van_oekelen_2023"))
+
+
+def test_a_cohort_without_salvage_lines_compares_os_and_skips_pfs1_and_orr1_with_a_reason():
+    """fuzz2 #9: a valid cohort with no salvage line (empty PFS1 table, no evaluable
+    first line) stopped with an internal numpy message; now OS is compared and PFS1
+    and ORR1 are skipped, each with a plain note."""
+    rng = np.random.default_rng(9)
+    eps = {
+        "os": pd.DataFrame({"time": rng.uniform(1, 40, 20), "event": rng.integers(0, 2, 20)}),
+        "pfs1": pd.DataFrame({"time": np.array([], float), "event": np.array([], int)}),
+        "orr1": (0, 0),
+        "notes": ["ORR1/PFS1: 20 patient(s) with no salvage line"],
+        "source": "no-lines",
+    }
+    comp = compare_cohort(eps, get_benchmark("van_oekelen_2023"))
+    assert [r.endpoint for r in comp.results] == ["os"]
+    assert "pfs1: no patient with a first salvage line (no PFS time); not compared" in comp.notes
+    assert "orr1: no evaluable patients; not compared" in comp.notes
+
+
+def test_an_os_table_without_rows_is_skipped_with_a_reason():
+    eps = {"os": pd.DataFrame({"time": [], "event": []}), "notes": [], "source": "x"}
+    comp = compare_cohort(eps, get_benchmark("van_oekelen_2023"), which=("os",))
+    assert comp.results == ()
+    assert comp.notes == ("os: no patient with a valid OS time; not compared",)

@@ -355,6 +355,13 @@ def _per_patient(patients, first, evaluable, responded, pfs_ok) -> pd.DataFrame:
     return out.merge(line1, on=Col.PATIENT_ID, how="left", validate="one_to_one")
 
 
+#: Why a survival endpoint with no times is not compared (a valid cohort may have none).
+_NO_TIMES = {
+    "os": "no patient with a valid OS time",
+    "pfs1": "no patient with a first salvage line (no PFS time)",
+}
+
+
 def compare_cohort(
     endpoints: dict[str, Any],
     benchmark: Benchmark,
@@ -366,7 +373,9 @@ def compare_cohort(
 ) -> Comparison:
     """Compare derived cohort endpoints (see :func:`cohort_endpoints`) with a benchmark.
 
-    Endpoints the benchmark does not report are skipped with a note, never silently.
+    Endpoints the benchmark does not report, and endpoints the cohort has no data
+    for (no evaluable first salvage line, no PFS or OS time: e.g. a cohort with no
+    salvage lines), are skipped with a note, never silently.
     ``alternative`` applies to the one-sample log-rank tests (``"less"`` = the
     cohort has fewer events than the benchmark predicts); rate tests are two-sided.
     """
@@ -384,11 +393,13 @@ def compare_cohort(
                 continue
             results.append(compare_rate(x, n, ep.rate, endpoint=key, benchmark_label=ep.label,
                                         conf_level=conf_level))  # fmt: skip
-        else:
-            df = endpoints[key]
-            res = compare_survival(
-                df["time"], df["event"], benchmark, key, curve_kind=curve_kind,
-                alternative=alternative, conf_level=conf_level,
-            )  # fmt: skip
-            results.append(res)
+            continue
+        df = endpoints[key]
+        if len(df) == 0:
+            notes.append(f"{key}: {_NO_TIMES.get(key, 'no patient with a time')}; not compared")
+            continue
+        results.append(compare_survival(
+            df["time"], df["event"], benchmark, key, curve_kind=curve_kind,
+            alternative=alternative, conf_level=conf_level,
+        ))  # fmt: skip
     return Comparison(benchmark, str(endpoints.get("source", "")), tuple(results), tuple(notes))

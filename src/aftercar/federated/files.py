@@ -18,6 +18,7 @@ from aftercar.errors import InputError
 from aftercar.federated.cox import ANSWER_FORMAT, ROUND_FORMAT
 from aftercar.federated.robust import ROBUST_ANSWER_FORMAT, ROBUST_FORMAT
 from aftercar.federated.summary import FORMAT, SCHEMA_VERSION
+from aftercar.federated.validate import length_problem, schema_problem, shown
 from aftercar.schema import Col
 
 #: Top-level keys every site summary must have.
@@ -82,6 +83,20 @@ def _check_summary(path: Path, data: dict[str, Any]) -> None:
         raise InputError(f"{path}: the site has no name. Fix: `aftercar site-summary --site NAME`.")
 
 
+def _check_contents(path: Path, data: dict[str, Any]) -> None:
+    """Every key as ``data/site_summary.schema.json`` says (counts whole and >= 0, no
+    NaN, sections of the right kind), and the lists of each table of one length."""
+    problem = schema_problem(data) or length_problem(data)
+    if problem is None:
+        return
+    raise InputError(
+        f"{path}: not a valid site summary (key {problem.where or '(top level)'}, value "
+        f"{shown(problem.value)}): expected {problem.expected}. Fix: write it again with "
+        "`aftercar site-summary` at that site and pass it unedited (the format is "
+        "aftercar/data/site_summary.schema.json)."
+    )
+
+
 def _check_hashes(files: list[tuple[Path, dict[str, Any]]], expected: str | None) -> None:
     first_path, first = files[0]
     want = expected if expected is not None else first.get("config_hash")
@@ -142,7 +157,10 @@ def read_site_files(paths: list[Path], *, config_hash: str | None = None) -> Sit
     ------
     InputError
         A file that is not JSON, of an unknown format or schema version, lacks
-        keys, names a site twice, or whose configuration hash differs.
+        keys, names a site twice, or whose configuration hash differs; a site
+        summary that breaks its schema (a count negative, not whole, a text or
+        NaN; a section of the wrong kind; an unknown key) or holds a table whose
+        lists differ in length.
     """
     if not paths:
         raise InputError("no site files given. Fix: `aftercar pool site1.json site2.json -o OUT`.")
@@ -163,6 +181,8 @@ def read_site_files(paths: list[Path], *, config_hash: str | None = None) -> Sit
     _check_rounds(by)
     _check_hashes([f for files in by.values() for f in files], config_hash)
     _check_sites(by["summaries"])
+    for path, data in by["summaries"]:
+        _check_contents(path, data)
     one = {k: (by[k][0][1] if by[k] else None) for k in ("proposals", "robust")}
     return SiteFiles(
         summaries=[d for _, d in by["summaries"]],

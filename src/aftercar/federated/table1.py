@@ -115,10 +115,13 @@ def pooled_table1(
     """Table 1 (Overall and per site) and its ``table1_wide`` JSON block."""
     sizes = [s["table1"]["patients"] for s in summaries]
     total = _total(sizes)
-    heads = [f"Overall (N={_count(total, k)})"] + [
+    # a site's N withheld is 1 to K-1 (<K); the Overall is then at least the other
+    # sites' N, so not <K (unless it is that one site): withheld
+    overall = _count(total, k) if total is not None or len(sizes) == 1 else WITHHELD
+    heads = [f"Overall (N={overall})"] + [
         f"{s[Col.SITE]} (N={_count(n, k)})" for s, n in zip(summaries, sizes, strict=True)
     ]
-    rows = [_row("Patients", "", heads, [_count(total, k), *(_count(n, k) for n in sizes)])]
+    rows = [_row("Patients", "", heads, [overall, *(_count(n, k) for n in sizes)])]
     for column, label, kind in TABLE1_ROWS:
         per = [s["table1"]["rows"].get(column) for s in summaries]
         if all(p is None for p in per):

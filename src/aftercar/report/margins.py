@@ -33,6 +33,10 @@ SUPPRESSED = "suppressed"
 #: e.g. the levels of a Table 1 characteristic whose small cells the cohort size pins.
 WITHHELD = "withheld"
 _IMPLICIT = "implicit"
+#: A cell whose value the table does not carry (``None``, NaN: already hidden where it
+#: was made, e.g. a site's own ``<K`` in a pooled Table 1): taken as any value, never
+#: hidden again, and left as printed (not in :meth:`Margins.solve`'s states).
+_UNKNOWN = "unknown"
 _SHOWN = "shown"
 _EPS = 1e-9
 
@@ -81,9 +85,18 @@ class Margins:
     sums: list[tuple[tuple[Any, ...], Any]] = field(default_factory=list)
     public: set[Any] = field(default_factory=set)
 
-    def cell(self, key: Any, value: float, *, implicit: bool = False) -> None:
-        """Declare a cell (once; later declarations of the same key are ignored)."""
+    def cell(self, key: Any, value: float | None, *, implicit: bool = False) -> None:
+        """Declare a cell (once; later declarations of the same key are ignored).
+
+        A ``value`` of ``None`` or NaN is a cell already hidden upstream, whose value is
+        not known here: it is taken as any value (0 included), never hidden again, and
+        left out of the states :meth:`solve` returns (so it stays as printed).
+        """
         if key in self.values:
+            return
+        if value is None or math.isnan(float(value)):
+            self.values[key] = math.nan
+            self.state[key] = _UNKNOWN
             return
         self.values[key] = float(value)
         small = 0 < value < self.k
@@ -102,8 +115,8 @@ class Margins:
         st, value = self.state[key], self.values[key]
         if st == _SHOWN:
             return value, value
-        if st == _IMPLICIT or (st == SUPPRESSED and value < self.k):
-            return 0.0, INF  # never printed; or a total withheld with its small cells
+        if st in (_IMPLICIT, _UNKNOWN) or (st == SUPPRESSED and value < self.k):
+            return 0.0, INF  # never printed or not known; or a total withheld with its small cells
         return count_range(st, self.k)
 
     def _guarded(self, key: Any) -> bool:
@@ -111,7 +124,7 @@ class Margins:
         (primary, or derivable), and any non-zero hidden cell, since a secondary
         suppression pinned by one margin gives a small cell back through another."""
         st, value = self.state[key], self.values[key]
-        if st == _SHOWN or value <= 0:
+        if st in (_SHOWN, _UNKNOWN) or value <= 0:
             return False
         return value < self.k or (st in (SUPPRESSED, WITHHELD) and key not in self.public)
 
@@ -183,7 +196,7 @@ class Margins:
             changed = False
             for cells, total in self.sums:
                 changed = self._protect(cells, total) or changed
-        return {c: s for c, s in self.state.items() if s != _IMPLICIT}
+        return {c: s for c, s in self.state.items() if s not in (_IMPLICIT, _UNKNOWN)}
 
 
 __all__ = ["INF", "SUPPRESSED", "WITHHELD", "Margins", "count_range", "marker"]
