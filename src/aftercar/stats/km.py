@@ -15,7 +15,9 @@ Conventions copied from R survival 3.5-3 (``survfitKM``, ``survfit_confint``,
 * with ``entry`` (left truncation) the risk set at ``t`` is ``entry < t <= time``;
 * Greenwood variance, weighted counts with case weights. When any weight is not a
   whole number R switches to the infinitesimal-jackknife (robust) variance by
-  default, and so do we;
+  default, and so do we. Its fast expanded sums are replaced by sums over each
+  row's own window (:mod:`aftercar.stats._stable`) where they may lose more
+  than 1e-8 of the variance: case weights spanning 1e3 or more, delayed entry;
 * ``std_err`` is the standard error of the survival estimate (R's summary value,
   i.e. survival times the standard error of the cumulative hazard);
 * intervals: ``plain`` is S +/- z se clipped to [0, 1], ``log`` is
@@ -33,7 +35,7 @@ import pandas as pd
 from scipy.special import ndtri
 
 from aftercar.errors import InputError
-from aftercar.stats import _inputs
+from aftercar.stats import _inputs, _stable
 from aftercar.stats._km_result import KaplanMeier, QuantileEstimate, grouped
 
 __all__ = ["CONF_TYPES", "MIN_CLUSTERS", "KaplanMeier", "QuantileEstimate", "kaplan_meier"]
@@ -66,6 +68,29 @@ def _not_entered(ut: np.ndarray, entry: np.ndarray, w: np.ndarray) -> np.ndarray
     return cw[-1] - cw[np.searchsorted(entry[order], ut, side="left")]
 
 
+def _risk_weight(ut: np.ndarray, time: np.ndarray, entry: np.ndarray, values, side="left"):
+    """Sums of each array in ``values`` over the rows at risk at each ``ut`` (entry < t <= time).
+
+    The sum over rows leaving at or after t minus the sum over rows entering at
+    or after t, both from double-double prefix sums over the rows (sorted by
+    time and by entry), rounded once: heavy rows outside the risk set leave no
+    rounding residue (about eps^2 times their weight, where single prefix sums
+    leave eps times it). ``side="right"``: the rows still at risk after t
+    (entry < t < time).
+    """
+    by_time, by_entry = np.argsort(time, kind="stable"), np.argsort(entry, kind="stable")
+    n = time.size
+    still = np.searchsorted(time[by_time], ut, side=side)
+    late = np.searchsorted(entry[by_entry], ut, side="left")
+    out = []
+    for vals in values:
+        total = _stable.window(_stable.prefix(vals[by_time]), n, still)
+        gone = _stable.window(_stable.prefix(vals[by_entry]), n, late)
+        hi, lo = _stable.dd_add(total, (-gone[0], -gone[1]))
+        out.append(hi + lo)
+    return out
+
+
 def _risk_set(ut: np.ndarray, exits: np.ndarray, entry, w, inv=None) -> np.ndarray:
     """Weighted number at risk at each distinct time ``ut`` (entry < t <= time).
 
@@ -73,20 +98,21 @@ def _risk_set(ut: np.ndarray, exits: np.ndarray, entry, w, inv=None) -> np.ndarr
     leave a rounding residue (+/-1e-16) where it should equal the weight leaving
     at ``t``: then ``n - d`` is not 0 when everyone at risk has the event, S
     does not reach 0 and ``1 / (n - d)`` is 1e16. Given ``inv`` (each row's
-    index into ``ut``), the rows with positive weight are counted the same way
-    (exact in floating point): where every one of them at risk leaves at ``t``,
-    the risk set is exactly the weight leaving at ``t``.
+    index into ``ut``), the sums are over rows in double-double
+    (:func:`_risk_weight`), and the rows with positive weight are counted the
+    same way (exact in floating point): where every one of them at risk leaves
+    at ``t``, the risk set is exactly the weight leaving at ``t``.
     """
     n_risk = np.cumsum(exits[::-1])[::-1]
     if entry is None:
         return n_risk
-    n_risk = n_risk - _not_entered(ut, entry, w)
-    if inv is not None:
-        pos = (w > 0).astype(float)
-        rows_out = np.bincount(inv, weights=pos, minlength=ut.size)
-        rows_in = np.cumsum(rows_out[::-1])[::-1] - _not_entered(ut, entry, pos)
-        n_risk = np.where(rows_in == rows_out, exits, n_risk)
-    return n_risk
+    if inv is None:
+        return n_risk - _not_entered(ut, entry, w)
+    (n_risk,) = _risk_weight(ut, ut[inv], entry, [w])
+    pos = (w > 0).astype(float)
+    rows_out = np.bincount(inv, weights=pos, minlength=ut.size)
+    rows_in = np.cumsum(rows_out[::-1])[::-1] - _not_entered(ut, entry, pos)
+    return np.where(rows_in == rows_out, exits, n_risk)
 
 
 def _greenwood(n_risk, n_event) -> np.ndarray:
@@ -96,14 +122,19 @@ def _greenwood(n_risk, n_event) -> np.ndarray:
     return np.cumsum(inc)
 
 
-def _robust_var(fit: dict, inv, event, w, entry) -> np.ndarray:
+_EPS = float(np.finfo(float).eps)
+_REL_TOL = 1e-8  # rounding error allowed in the expanded variance sums, relative to it
+
+
+def _robust_var(fit: dict, inv, event, w, entry) -> np.ndarray | None:
     """Infinitesimal-jackknife variance of log S (R's default for non-integer weights).
 
     The influence of subject i on log S(t) is
     ``-[d_i 1{T_i<=t} / (Y(T_i) - D(T_i)) - (A(min(t, T_i)) - A(e_i))]`` with
     ``A(t) = sum_{s<=t} D(s) / (Y(s) (Y(s) - D(s)))``; the variance sums the squared
     weighted influences, split into subjects who left by ``t`` (a cumulative sum)
-    and those still at risk (a quadratic in ``A(t)`` with suffix sums).
+    and those still at risk (a quadratic in ``A(t)`` with suffix sums). None when
+    that expansion may have lost precision (see :func:`_checked`).
     """
     ut, n_risk, n_event = fit["time"], fit["n_risk"], fit["n_event"]
     k = ut.size
@@ -121,21 +152,35 @@ def _robust_var(fit: dict, inv, event, w, entry) -> np.ndarray:
         part = jump - (a_end - a_entry)
         w2 = w * w
         gone = np.cumsum(np.bincount(inv, weights=w2 * part * part, minlength=k))
-    sums = []
-    for m in range(3):
-        vals = w2 * a_entry**m
-        by_exit = np.bincount(inv, weights=vals, minlength=k)
-        after = np.concatenate((np.cumsum(by_exit[::-1])[::-1][1:], [0.0]))
-        if entry is not None:
-            after = after - _not_entered(ut, entry, vals)
-        sums.append(after)
+    values = [w2, w2 * a_entry, w2 * a_entry**2]
+    if entry is None:
+        by_exit = (np.bincount(inv, weights=vals, minlength=k) for vals in values)
+        sums = [np.concatenate((np.cumsum(b[::-1])[::-1][1:], [0.0])) for b in by_exit]
+    else:  # rows at risk after t, with no residue of the rows not yet entered
+        sums = _risk_weight(ut, ut[inv], entry, values, side="right")
     with np.errstate(invalid="ignore"):
         at_risk = a_cum**2 * sums[0] - 2 * a_cum * sums[1] + sums[2]
         var = gone + at_risk
-    return np.where(fit["surv"] > 0, np.maximum(var, 0.0), 0.0)
+        size = gone + a_cum**2 * sums[0] + 2 * a_cum * sums[1] + sums[2]
+    return _checked(np.where(fit["surv"] > 0, np.maximum(var, 0.0), 0.0), size, fit)
 
 
-def _cluster_var(fit: dict, inv, event, w, entry, codes: np.ndarray, perm) -> np.ndarray:
+def _checked(var: np.ndarray, size: np.ndarray, fit: dict) -> np.ndarray | None:
+    """``var``, or None when its rounding error may exceed ``_REL_TOL`` of it.
+
+    ``size`` bounds the sum of the absolute values of the terms that were added
+    and cancelled to give ``var``: with the heaviest rows' terms far above the
+    result (weights spanning 1e3 or more with delayed entry), the caller
+    recomputes the variance by :func:`_piecewise_var`. Only the event times count:
+    :func:`_carry_forward` replaces the others.
+    """
+    live = (fit["surv"] > 0) & (fit["n_event"] > 0) & np.isfinite(size)
+    if np.any(_EPS * size[live] > _REL_TOL * var[live]):
+        return None
+    return var
+
+
+def _cluster_var(fit: dict, inv, event, w, entry, codes: np.ndarray, perm) -> np.ndarray | None:
     """Jackknife variance of log S with influences summed within clusters.
 
     R ``survfit(..., id=, robust=TRUE)``: row i's weighted influence on log S(t)
@@ -145,7 +190,8 @@ def _cluster_var(fit: dict, inv, event, w, entry, codes: np.ndarray, perm) -> np
     at entry and at exit; a cumulative sum within cluster gives them after every
     change, and the changes of the sums of ``alpha^2, alpha beta, beta^2`` over
     clusters, binned by time and cumulated, give the variance at every time.
-    ``perm`` puts the rows in time order.
+    ``perm`` puts the rows in time order. None when that may have lost
+    precision (see :func:`_checked`).
     """
     ut, n_risk, n_event = fit["time"], fit["n_risk"], fit["n_event"]
     k = ut.size
@@ -174,9 +220,92 @@ def _cluster_var(fit: dict, inv, event, w, entry, codes: np.ndarray, perm) -> np
             np.concatenate((codes, codes)),
         )
         sums = _cluster_square_sums(*changes, base_beta, k)
+    sums, size = sums[:3], sums[3:]
     with np.errstate(invalid="ignore"):
         var = sums[0] + 2 * a_cum * sums[1] + a_cum**2 * sums[2]
+        size = size[0] + 2 * a_cum * size[1] + a_cum**2 * size[2]
+    return _checked(np.where(fit["surv"] > 0, np.maximum(var, 0.0), 0.0), size, fit)
+
+
+def _piecewise_var(fit: dict, inv, event, w, entry, codes: np.ndarray | None) -> np.ndarray:
+    """Jackknife variance of log S summed without cancellation (``entry`` may be -inf).
+
+    Row i's weighted influence on log S(t) is ``w_i (A(t) - A(e_i))`` while at
+    risk and ``w_i (A(T_i) - A(e_i) - d_i / (Y - D)(T_i))`` once gone (see
+    :func:`_robust_var`). A cluster's total is piecewise ``u + beta (A(t) - A(t0))``
+    between the entries and exits of its rows (each row its own cluster when
+    ``codes`` is None): at an entry beta grows by ``w``, at an exit beta falls
+    by ``w`` and ``u`` changes by ``w (a(T) - d / (Y - D))``, that is ``-w / Y``
+    after an event and ``w a(T)`` after a censoring (``a`` the Greenwood
+    increment). The pieces' squares are summed by :func:`_stable.piece_squares`,
+    with the sums of ``a`` in double-double (and the squares too when a cluster
+    has several rows: its total can cancel to 0, as with a single cluster):
+    expanding them over all rows, as :func:`_robust_var` does, loses the light
+    rows' terms to rounding when weights span 1e3 or more.
+    """
+    ut, n_risk, n_event = fit["time"], fit["n_risk"], fit["n_event"]
+    k, singletons = ut.size, codes is None
+    codes = np.arange(w.size) if singletons else codes
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a_inc = np.where(n_event > 0, n_event / (n_risk * (n_risk - n_event)), 0.0)
+        step = np.where(event, -1.0 / n_risk[inv], a_inc[inv])
+    # after S reaches 0 the variance is 0: keep inf out of the sums
+    a_inc = np.where(np.isfinite(a_inc), a_inc, 0.0)
+    step = np.where(np.isfinite(step), w * step, 0.0)
+    acc = _stable.prefix(a_inc)  # acc[j] = A(t_{j-1})
+    start = np.searchsorted(ut, entry, side="right")
+    zero = np.zeros_like(w)
+    when, (u, beta), last = _cluster_pieces(
+        np.concatenate((start, inv)),
+        np.concatenate((codes, codes)),
+        (np.concatenate((zero, step)), np.concatenate((w, -w))),
+        acc,
+        k,
+    )
+    beta = np.where(last, 0.0, beta)  # all rows gone: exactly flat
+    end = np.where(last, k, np.concatenate((when[1:], [k])))
+
+    def coef_at(rows, node_start):
+        slope, none = beta[rows], np.zeros(rows.size)
+        grown = _stable.dd_mul((slope, none), _stable.window(acc, node_start, when[rows]))
+        c = _stable.dd_add((u[rows], none), grown)
+        if singletons:  # c, slope >= 0: the squares cannot cancel
+            return np.column_stack((c[0] + c[1], slope))
+        return np.column_stack((c[0], slope)), np.column_stack((c[1], none))
+
+    def basis_at(level):
+        j = np.arange(k)
+        delta = _stable.window(acc, j + 1, (j >> level) << level)
+        if singletons:
+            return np.column_stack((np.ones(k), delta[0] + delta[1]))
+        return np.column_stack((np.ones(k), delta[0])), np.column_stack((np.zeros(k), delta[1]))
+
+    var = _stable.piece_squares(when, end, coef_at, basis_at, k)
     return np.where(fit["surv"] > 0, np.maximum(var, 0.0), 0.0)
+
+
+def _cluster_pieces(when, cl, changes, acc, k: int):
+    """Each cluster's (u, beta) after each of its changes, in (cluster, time) order.
+
+    ``changes`` = (du, dbeta) at time index ``when``; ``u`` is the value at the
+    change's time, re-centred at ``acc[when]``, so between a cluster's changes ``m``
+    and ``m + 1`` its total is ``u_m + beta_m (acc[j + 1] - acc[when_m])``. Returns
+    the sorted times, (u, beta) and a flag for each cluster's last change.
+    """
+    order, codes = _cluster_time_order(when, cl, k, pre=None)
+    when = np.take(when, order)
+    d_u, d_beta = (np.take(x, order) for x in changes)
+    first = np.empty(codes.size, dtype=bool)
+    first[:1] = True
+    np.not_equal(codes[1:], codes[:-1], out=first[1:])
+    (beta,) = _segmented_cumsum((d_beta,), first)
+    grow = np.zeros_like(d_u)
+    grow[1:] = beta[:-1] * _stable.window_value(acc, when[1:], when[:-1])
+    (u,) = _segmented_cumsum((np.where(first, 0.0, grow) + d_u,), first)
+    last = np.empty_like(first)
+    last[-1:] = True
+    last[:-1] = first[1:]
+    return when, (u, beta), last
 
 
 def _cluster_square_sums(
@@ -190,6 +319,8 @@ def _cluster_square_sums(
     change of each cluster's squares is binned by time and cumulated over time
     (successive changes of one cluster telescope). ``pre``: a permutation that
     already puts the changes in time order, which saves the first radix pass.
+    The three sums are followed by the same sums of absolute changes (their
+    rounding scale, for :func:`_checked`).
     """
     order, cl = _cluster_time_order(when, cl, k, pre=pre)
     when, da, db = (np.take(x, order) for x in (when, d_alpha, d_beta))
@@ -207,11 +338,13 @@ def _cluster_square_sums(
             alpha * db + da * beta - da * db,
             db * (2.0 * beta - db),
         )
-    out = []
+    out, size = [], []
     for change, init in zip(steps, (0.0, 0.0, start), strict=True):
         delta = np.bincount(when, weights=change, minlength=k + 1) + init
         out.append(np.cumsum(delta)[:k])
-    return out
+        delta = np.bincount(when, weights=np.abs(change), minlength=k + 1) + init
+        size.append(np.cumsum(delta)[:k])
+    return out + size
 
 
 def _cluster_time_order(
@@ -258,6 +391,23 @@ def _segmented_cumsum(arrays: tuple[np.ndarray, ...], first: np.ndarray) -> list
             out[step:] += shifted
         step *= 2
     return outs
+
+
+def _jackknife_var(fit: dict, inv, event, w, entry, codes, perm) -> np.ndarray:
+    """Robust (``codes`` None) or clustered jackknife variance of log S.
+
+    The fast expanded sums, unless they may have lost precision: then the
+    cancellation-free :func:`_piecewise_var` (each row its own cluster when
+    ``codes`` is None).
+    """
+    if codes is None:
+        var = _robust_var(fit, inv, event, w, entry)
+    else:
+        var = _cluster_var(fit, inv, event, w, entry, codes, perm)
+    if var is not None:
+        return var
+    start = np.full(w.size, -np.inf) if entry is None else entry
+    return _piecewise_var(fit, inv, event, w, start, codes)
 
 
 def _carry_forward(var: np.ndarray, n_event: np.ndarray) -> np.ndarray:
@@ -324,13 +474,10 @@ def _fit_curve(time, event, w, entry, codes=None) -> dict:
         "n_censor": n_censor,
         "surv": np.cumprod(1.0 - hazard),
     }
-    if codes is not None:
-        var = _cluster_var(fit, inv, event, w, entry, codes, perm)
-        var_log = _carry_forward(var, n_event)
-    elif np.all(w == np.floor(w)):
+    if codes is None and np.all(w == np.floor(w)):
         var_log = _greenwood(n_risk, n_event)
     else:
-        var_log = _carry_forward(_robust_var(fit, inv, event, w, entry), n_event)
+        var_log = _carry_forward(_jackknife_var(fit, inv, event, w, entry, codes, perm), n_event)
     fit["se_log"] = np.sqrt(var_log)
     return fit
 
