@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -257,19 +258,36 @@ def _check_value(source: str, section: str, key: str, value: Any) -> list[Proble
                 "config-choice",
             )
         )
+    problems += _check_finite(source, section, key, value)
+    if problems:
+        return problems
     lo, hi = RANGES.get((section, key), (None, None))
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         problems.append(
-            _problem(
-                source,
-                where,
-                value,
-                f"{where} is out of range [{lo}, {hi}]",
-                f"give a value between {lo} and {hi}",
-                "config-range",
-            )
-        )
+            _problem(source, where, value, f"{where} is out of range: it must be "
+                     f"{_range_text(lo, hi)}", f"give a value {_range_text(lo, hi, 'of ')}",
+                     "config-range")
+        )  # fmt: skip
     return problems
+
+
+def _range_text(lo: float | None, hi: float | None, of: str = "") -> str:
+    """``between 0.5 and 0.999``, ``at least 0.0`` or ``at most 1`` (never "None");
+    ``of`` goes before the last two (``of at least 0.0``)."""
+    if lo is not None and hi is not None:
+        return f"between {lo} and {hi}"
+    return f"{of}at least {lo}" if lo is not None else f"{of}at most {hi}"
+
+
+def _check_finite(source: str, section: str, key: str, value: Any) -> list[Problem]:
+    """A NaN or an infinity (TOML ``nan``, ``inf``), alone or in a list, is refused here,
+    where the file and key are known (later it fails mid-analysis naming neither)."""
+    values = value if isinstance(value, list) else [value]
+    if all(not isinstance(v, float) or math.isfinite(v) for v in values):
+        return []
+    where, example = f"{section}.{key}", json.dumps(_defaults()[section][key])
+    return [_problem(source, where, value, f"{where} must be a finite number (not nan or inf)",
+                     f"for example {key} = {example}", "config-range")]  # fmt: skip
 
 
 def _check_lists(source: str, merged: dict[str, dict[str, Any]]) -> list[Problem]:
@@ -404,44 +422,98 @@ def config_from_dict(data: Mapping[str, Any], *, source: str = "dict") -> StudyC
     return StudyConfig(sections=merged, source=source)
 
 
+def toml_value(value: Any) -> str:
+    """``value`` written as TOML (``true``, ``"text"``, ``[-7, 0]``, ``{ a = 1 }``), so that
+    a message shows a value, or a fix, the way the user types it in the file."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{toml_value(k)} = {toml_value(v)}" for k, v in value.items()) \
+            + " }"  # fmt: skip
+    return repr(value)
+
+
+#: Byte-order marks of UTF-16/32 text, which a TOML file must not be (TOML is UTF-8).
+_WIDE_BOMS = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32",
+              b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}  # fmt: skip
+
+
+def _toml_text(path: Path) -> tuple[str | None, str]:
+    """The text of a TOML file, or ``(None, why it cannot be read)``.
+
+    UTF-8 with or without a byte-order mark (Windows Notepad writes one) is read;
+    UTF-16/32 text and other encodings (Latin-1, cp1252) are named.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None, "file not found"
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror or exc})"
+    for bom, name in _WIDE_BOMS.items():
+        if data.startswith(bom):
+            return None, f"is {name} text (it starts with a {name} byte-order mark); TOML is UTF-8"
+    try:
+        return data.decode("utf-8-sig"), ""
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        byte = data[exc.start : exc.start + 1].hex()
+        return None, (f"is not UTF-8 text (byte 0x{byte} on line {line}; Latin-1 or "
+                      "Windows-1252?); TOML is UTF-8")  # fmt: skip
+
+
+def read_toml(path: str | Path, *, fix: str) -> dict[str, Any]:
+    """Read a TOML file (UTF-8, a byte-order mark allowed) for a configuration loader.
+
+    Parameters
+    ----------
+    path
+        The file.
+    fix
+        What to do about a syntax error (e.g. "compare with study_defaults.toml").
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, unreadable, not UTF-8 or not valid TOML: the message
+        names the file and what to do (exit code 2).
+    """
+    path = Path(path)
+    text, why = _toml_text(path)
+    rule, hint = "config-file", "save the file as UTF-8 text (e.g. 'Save as... UTF-8')"
+    if text is None and why == "file not found":
+        hint = "check the path"
+    elif text is not None:
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            why, hint, rule = f"not valid TOML: {exc}", fix, "config-syntax"
+    problem = _problem(str(path), None, None, why, hint, rule)
+    raise ConfigError(f"{path}: {why}. Fix: {hint}.", [problem])
+
+
 def load_config(path: str | Path | None = None) -> StudyConfig:
     """Read a study TOML file (``None`` = the documented defaults) and validate it.
 
     Parameters
     ----------
     path
-        A TOML file whose sections/keys override ``study_defaults.toml``.
+        A TOML file whose sections/keys override ``study_defaults.toml``; UTF-8,
+        with or without a byte-order mark.
 
     Raises
     ------
     ConfigError
-        The file cannot be parsed or has any invalid section, key or value
+        The file cannot be read or parsed, or has any invalid section, key or value
         (all problems are listed at once).
     """
     if path is None:
         return config_from_dict({}, source="defaults")
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text("utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(
-            f"{path}: configuration file not found. Fix: check the --config path.",
-            [_problem(str(path), None, None, "file not found", "check the path", "config-file")],
-        ) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(
-            f"{path}: not valid TOML ({exc}). Fix: compare with study_defaults.toml.",
-            [
-                _problem(
-                    str(path),
-                    None,
-                    None,
-                    f"not valid TOML: {exc}",
-                    "compare with aftercar/data/study_defaults.toml",
-                    "config-syntax",
-                )
-            ],
-        ) from exc
+    data = read_toml(path, fix="compare with aftercar/data/study_defaults.toml")
     return config_from_dict(data, source=str(path))
 
 

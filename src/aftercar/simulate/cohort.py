@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aftercar.errors import InputError
 from aftercar.io.dictionary import columns
 from aftercar.schema import Col, response_codes
 from aftercar.simulate.baseline import simulate_baseline
@@ -218,7 +219,16 @@ def simulate_chunk(
 def iter_chunks(
     n_patients: int, *, seed: int, params: Mapping[str, Any] | SimulationParams | None = None
 ) -> Iterator[SimulatedCohort]:
-    """Yield the cohort chunk by chunk (memory bounded by ``cohort.chunk_size``)."""
+    """Yield the cohort chunk by chunk (memory bounded by ``cohort.chunk_size``).
+
+    Raises
+    ------
+    InputError
+        ``seed`` is not a whole number of 0 or more (``numpy.random.SeedSequence``).
+    """
+    if not isinstance(seed, int | np.integer) or isinstance(seed, bool) or seed < 0:
+        raise InputError(f"seed must be a whole number of 0 or more, got {seed!r}. "
+                         "Fix: pass e.g. seed=1.")  # fmt: skip
     p = load_params(params)
     size = int(p.section("cohort")["chunk_size"])
     n_chunks = -(-n_patients // size)
@@ -262,8 +272,6 @@ def simulate_cohort(
     2016;17:e328 (IMWG response codes).
     """
     if int(n_patients) < 1:
-        from aftercar.errors import InputError
-
         raise InputError(f"n_patients must be >= 1, got {n_patients}. Fix: pass a positive count.")
     chunks = list(iter_chunks(int(n_patients), seed=seed, params=params))
     if len(chunks) == 1:

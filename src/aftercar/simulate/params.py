@@ -12,15 +12,17 @@ import datetime as dt
 import io
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from aftercar.errors import ConfigError
+from aftercar.config import read_toml, toml_value
+from aftercar.errors import ConfigError, Problem
 from aftercar.schema import Col, not_evaluable_code, response_codes
+from aftercar.simulate.checks import check_params, coerce, kind_problem, source_name
 from aftercar.vocab import classify_regimens
 
 _EPOCH = dt.date(1970, 1, 1)
@@ -94,17 +96,35 @@ def _data_text(name: str) -> str:
     return resources.files("aftercar.data").joinpath(name).read_text(encoding="utf-8")
 
 
-def _deep_merge(base: dict[str, Any], over: Mapping[str, Any], where: str = "") -> None:
+def _deep_merge(base: dict[str, Any], over: Mapping[str, Any], where: str = "") -> list[Problem]:
+    """Put the values of ``over`` into ``base``; return the keys unknown or of the wrong
+    kind (a whole number, a number, true/false, a text, a list shaped as the default)."""
+    problems: list[Problem] = []
     for key, value in over.items():
+        name = f"{where}{key}"
         if key not in base:
-            raise ConfigError(
-                f"unknown simulation parameter '{where}{key}'. Fix: use a key of "
-                "aftercar/data/simulation.toml (see docs/simulation.md)."
-            )
-        if isinstance(value, Mapping) and isinstance(base[key], dict):
-            _deep_merge(base[key], value, f"{where}{key}.")
+            problems.append(Problem(None, None, name, None,
+                                    f"unknown simulation parameter '{name}'",
+                                    "use a key of aftercar/data/simulation.toml (see "
+                                    "docs/simulation.md)", rule="sim-params"))  # fmt: skip
+        elif isinstance(value, Mapping) and isinstance(base[key], dict):
+            problems += _deep_merge(base[key], value, f"{name}.")
+        elif (bad := kind_problem(key, base[key], value)) is not None:
+            problems.append(Problem(None, None, name, toml_value(value), bad,
+                                    f"write e.g. {key} = {toml_value(base[key])}",
+                                    rule="sim-params"))  # fmt: skip
         else:
-            base[key] = value
+            base[key] = coerce(base[key], value)
+    return problems
+
+
+def _merge_overrides(raw: dict[str, Any], overrides: Mapping[str, Any], where: str) -> None:
+    """Merge ``overrides`` into ``raw`` and check the result (:func:`check_params`)."""
+    problems = [replace(p, file=where) for p in _deep_merge(raw, overrides)]
+    if problems:
+        raise ConfigError(f"{len(problems)} problem(s) in the simulation parameters {where}:\n"
+                          + "\n".join(f"  - {p}" for p in problems), problems)  # fmt: skip
+    check_params(raw, where)
 
 
 def _arms(raw: Mapping[str, Any]) -> Arms:
@@ -171,19 +191,19 @@ def load_params(
     Raises
     ------
     ConfigError
-        When an override names a key the defaults do not have.
+        When the TOML file cannot be read, or an override names a key the defaults do
+        not have, has another kind of value than the default or cannot be simulated
+        (:func:`aftercar.simulate.checks.check_params`); every problem at once.
     """
     if isinstance(overrides, SimulationParams):
         return overrides
     raw = tomllib.loads(_data_text("simulation.toml"))
+    where = source_name(overrides)
     if isinstance(overrides, str | Path):
-        try:
-            overrides = tomllib.loads(Path(overrides).read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{overrides}: not valid TOML ({exc})") from exc
+        overrides = read_toml(overrides, fix="compare with aftercar/data/simulation.toml")
     if overrides:
         raw = copy.deepcopy(raw)
-        _deep_merge(raw, overrides)
+        _merge_overrides(raw, overrides, where)
     arms = _arms(raw)
     return SimulationParams(
         raw=raw, arms=arms, regimens=_regimens(arms, _data_text("simulation_regimens.csv"))

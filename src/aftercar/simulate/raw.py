@@ -31,6 +31,7 @@ from aftercar.schema import Col, response_codes
 from aftercar.simulate.arrays import day_numbers as _days
 from aftercar.simulate.arrays import dict_array
 from aftercar.simulate.baseline import rowwise_categorical
+from aftercar.simulate.checks import check_raw_params, source_name
 from aftercar.simulate.cohort import SimulatedCohort
 from aftercar.simulate.params import RESPONSE_CODES, SimulationParams, load_params
 
@@ -472,6 +473,7 @@ def raw_tables(
     from aftercar.simulate.labs import lab_tables
 
     p = load_params(params)
+    check_raw_params(p.raw, source_name(params))
     rng = np.random.default_rng(
         np.random.SeedSequence(chunk.seed, spawn_key=(chunk.chunk_index, 1))
     )

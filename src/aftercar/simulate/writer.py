@@ -21,8 +21,9 @@ import pyarrow.parquet as pq
 from aftercar.errors import InputError
 from aftercar.io.csv_out import append_csv
 from aftercar.schema import PROVENANCE_FILE
+from aftercar.simulate.checks import check_raw_params, source_name
 from aftercar.simulate.cohort import SimulatedCohort, iter_chunks, simulate_cohort
-from aftercar.simulate.params import SimulationParams
+from aftercar.simulate.params import SimulationParams, load_params
 
 FORMATS = ("csv", "parquet", "xlsx")
 _XLSX_MAX_ROWS = 1_048_575
@@ -70,12 +71,15 @@ class _Sinks:
         return tuple(s.path for s in self.sinks.values())
 
 
-def _check(n_patients: int, fmt: str) -> None:
+def _check(n_patients: int, fmt: str, seed: int) -> None:
     if fmt not in FORMATS:
         raise InputError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}. "
                          "Fix: use csv, parquet or xlsx.")  # fmt: skip
     if n_patients < 1:
         raise InputError(f"--patients must be >= 1, got {n_patients}. Fix: pass a positive count.")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise InputError(f"--seed must be a whole number of 0 or more, got {seed!r}. "
+                         "Fix: pass e.g. --seed 1.")  # fmt: skip
     if fmt == "xlsx" and n_patients > 100_000:
         raise InputError(
             f"{n_patients} patients are too many for one Excel workbook "
@@ -112,7 +116,7 @@ def write_simulated(
     progress
         Called with the number of patients finished after each chunk.
     """
-    _check(n_patients, format)
+    _check(n_patients, format, seed)
     out = Path(out)
     if format == "xlsx":
         from aftercar.io.writer import write_cohort
@@ -146,6 +150,8 @@ def _write_provenance(folder: Path, n_patients: int, seed: int) -> Path:
 
 
 def _write_chunks(n_patients, out: Path, seed, fmt, raw, params, progress) -> tuple[Path, ...]:
+    if raw:  # before any folder is made
+        check_raw_params(load_params(params).raw, source_name(params))
     cur = _Sinks(out / "truth" if raw else out, fmt)
     rawsink = _Sinks(out / "raw", fmt) if raw else None
     cur.out.mkdir(parents=True, exist_ok=True)
