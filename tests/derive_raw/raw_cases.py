@@ -101,9 +101,7 @@ def handmade_2026_12_06(b: RawBuilder) -> None:
     ife = ("Immunofixation, serum", "Immunofixation, urine")
 
     def line_with(pid: str, n: int = 20) -> str:
-        p = b.patient(pid)
-        b.drug(p, "XPOVIO 100 mg PO", weekly(340, n))
-        return p
+        return _selinexor_line(b, pid, n)
 
     def flc(p: str, day: int, kappa: float, lam: float) -> None:
         b.lab(p, day, "Kappa free light chain, serum", f"{kappa:g}", "mg/dL")
@@ -410,14 +408,19 @@ def _imwg_cases(b: RawBuilder) -> None:
     b.drug(p, "XPOVIO 100 mg PO", weekly(340, 3))
 
 
+def _selinexor_line(b: RawBuilder, pid: str, n: int = 20) -> str:
+    """A patient with one selinexor line of ``n`` weekly doses from day 340."""
+    p = b.patient(pid)
+    b.drug(p, "XPOVIO 100 mg PO", weekly(340, n))
+    return p
+
+
 def _imwg_more(b: RawBuilder) -> None:
     """More IMWG cases: one per category, parameter and progression rule."""
     ife = ("Immunofixation, serum", "Immunofixation, urine")
 
     def line_with(pid: str, n: int = 20) -> str:
-        p = b.patient(pid)
-        b.drug(p, "XPOVIO 100 mg PO", weekly(340, n))
-        return p
+        return _selinexor_line(b, pid, n)
 
     # sCR: CR plus a normal kappa/lambda ratio
     p = line_with("labs_scr")

@@ -943,13 +943,13 @@ def test_unparseable_follow_up_gives_one_problem_not_also_no_followup(tmp_path):
     ]
 
 
-def _workbook(path, patients, lines=LINES):
+def _workbook(path, patients, lines=LINES, patient_columns=PATIENT_COLUMNS):
     import openpyxl
 
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = "patients"
-    sheet.append(PATIENT_COLUMNS)
+    sheet.append(patient_columns)
     for r in patients:
         sheet.append(r)
     other = book.create_sheet("lines")
@@ -1186,22 +1186,10 @@ def test_distinct_ids_give_no_variant_warning(tmp_path):
 
 def test_formula_without_saved_result_in_a_covariate_column_is_reported(tmp_path):
     # a column of formulas only (no other value) read as NaN, not None: the check missed it
-    columns = [*PATIENT_COLUMNS, "bmi"]
     rows = [[*r, f"=22+{i}"] for i, r in enumerate(_native(PATIENTS, PATIENT_COLUMNS))]
-    import openpyxl
-
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = "patients"
-    sheet.append(columns)
-    for r in rows:
-        sheet.append(r)
-    other = book.create_sheet("lines")
-    other.append(LINE_COLUMNS)
-    for r in _native(LINES, LINE_COLUMNS):
-        other.append(r)
-    book.save(tmp_path / "c.xlsx")
-    report = validate_cohort(tmp_path / "c.xlsx", today=TODAY)
+    path = _workbook(tmp_path / "c.xlsx", rows, _native(LINES, LINE_COLUMNS),
+                     [*PATIENT_COLUMNS, "bmi"])  # fmt: skip
+    report = validate_cohort(path, today=TODAY)
     hits = [(p.rule, p.column) for p in report.errors]
     assert hits == [("formula_no_value", "bmi")] * len(rows)
 
