@@ -32,7 +32,7 @@ ALLOWED: dict[str, set[str]] = {
     "report": {"analysis", "io"},
     "benchmark": {"stats", "io"},
     "simulate": {"io", "vocab", "stats"},
-    "config": {"derive", "analysis"},
+    "config": {"io", "derive", "analysis"},
     "pipeline": {"io", "vocab", "derive", "analysis", "report", "config", "backends", "benchmark"},
     "api": {"io", "derive", "analysis", "report", "config", "pipeline"},
     "federated": {"io", "vocab", "derive", "analysis", "stats", "pipeline", "report", "config"},

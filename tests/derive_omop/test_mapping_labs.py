@@ -81,12 +81,34 @@ def test_a_source_value_that_is_a_loinc_code_or_name_is_read_without_a_concept_t
 def test_an_immunofixation_written_as_words_is_read_and_other_text_is_a_problem():
     rules = load_rules()
     con = ibis.duckdb.connect()
-    texts = ["No monoclonal protein detected", "Detected", "NEGATIVE", "pos", "IgG kappa"]
+    # narratives as LOINC 25700-6 / 13440-3 report them (review of the day's change,
+    # 2026-12-06: they had stopped OMOP runs)
+    texts = ["No monoclonal protein detected", "Detected", "NEGATIVE", "pos",
+             "Negative for monoclonal protein", "No monoclonal protein identified",
+             "IgG kappa monoclonal protein detected", "Positive (IgG kappa)", "IgA lambda",
+             "Pending"]  # fmt: skip
+    n = len(texts)
     labs = con.create_table("labs", pa.table({
-        "patient_id": ["A"] * 5, "date": [dt.date(2023, 1, d) for d in range(1, 6)],
-        "row": pa.array(range(1, 6), pa.int64()), "test": ["Immunofixation, serum"] * 5,
-        "value": texts, "unit": pa.array([None] * 5, pa.string())}))  # fmt: skip
+        "patient_id": ["A"] * n, "date": [dt.date(2023, 1, d) for d in range(1, n + 1)],
+        "row": pa.array(range(1, n + 1), pa.int64()), "test": ["Immunofixation, serum"] * n,
+        "value": texts, "unit": pa.array([None] * n, pa.string())}))  # fmt: skip
     out = normalise_labs(con, labs, rules).order_by("row").to_pyarrow().to_pydict()
-    assert out["value"][:4] == [0.0, 1.0, 0.0, 1.0]
-    assert out["problem"][:4] == [None] * 4
-    assert out["value"][4] is None and "POSITIVE or NEGATIVE" in out["problem"][4]
+    assert out["value"][:-1] == [0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0]
+    assert out["problem"][:-1] == [None] * (n - 1)
+    assert out["value"][-1] is None and "POSITIVE or NEGATIVE" in out["problem"][-1]
+
+
+def test_a_batched_run_resolves_the_lab_concepts_once():
+    # review of 2026-12-06: every batch read a full vocabulary's concept table (~11 s per
+    # batch at 6 M concepts); resolved once, the batches read the result
+    rules = load_rules()
+    con = ibis.duckdb.connect()
+    concept = con.create_table("concept", _concept([900002], ["UPEP 24h"], ["LOINC"],
+                                                   ["42482-0"]))  # fmt: skip
+    resolved = mapping.resolve_lab_concepts(con, {"concept": concept}, load_concepts(None, rules),
+                                            rules)  # fmt: skip
+    assert mapping.RESOLVED in resolved.tables
+    table = dict(zip(*resolved.table("measurements").to_pydict().values(), strict=True))
+    assert table[900002] == "urine M-protein" and table[3046299] == "serum M-protein"
+    again = mapping.resolve_lab_concepts(con, {"concept": concept}, resolved, rules)
+    assert again is resolved

@@ -516,3 +516,21 @@ def test_semicolon_csv_and_headers_in_other_case_are_read(tmp_path):
     tables = read_raw(raw)
     assert tables["labs"].num_rows == 2 and "value" in tables["labs"].column_names
     assert tables["administrations"]["drug"].to_pylist() == ["XPOVIO 100 mg PO"] * 2
+
+
+def test_parquet_headers_in_other_case_keep_their_dates(tmp_path):
+    # review of 2026-12-06: a timestamp column named DATE was cast to text before its name
+    # was read as the raw format's date column, then refused as "not a valid date"
+    import pyarrow.parquet as pq
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for name, t in _one_patient().tables().items():
+        t = t.drop_columns(["row"])
+        cols = [c.cast("timestamp[us]") if n in ("date", "end_date") else c
+                for n, c in zip(t.column_names, t.columns, strict=True)]  # fmt: skip
+        pq.write_table(type(t).from_arrays(cols, names=[n.upper() for n in t.column_names]),
+                       raw / f"{name}.parquet")
+    tables = read_raw(raw)
+    assert tables["administrations"]["date"].type == "date32[day]"
+    assert tables["labs"].num_rows == 2

@@ -22,6 +22,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from aftercar.schema import Col
+
 _NAMES = {
     "object": "an object",
     "array": "a list",
@@ -197,7 +199,7 @@ def schema_problem(
 
 #: Lists read side by side (event and pattern tables, sketches, response clusters).
 PARALLEL = (
-    ("time", "pattern", "n_risk", "events"),
+    (Col.TIME, "pattern", "n_risk", "events"),
     ("low", "high", "count"),
     ("m", "y", "patients"),
 )

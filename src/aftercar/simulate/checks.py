@@ -18,8 +18,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import PurePath
 from typing import Any
 
-from aftercar.config import toml_value
 from aftercar.errors import ConfigError, Problem
+from aftercar.io.toml_file import toml_value
 from aftercar.schema import response_codes
 
 #: Keys whose numbers may be negative: days relative to the CAR T, -1 = continuous therapy.

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from aftercar.config import read_toml, toml_value
 from aftercar.errors import ConfigError, Problem
+from aftercar.io.toml_file import read_toml, toml_value
 from aftercar.schema import Col, not_evaluable_code, response_codes
 from aftercar.simulate.checks import check_params, coerce, kind_problem, source_name
 from aftercar.vocab import classify_regimens

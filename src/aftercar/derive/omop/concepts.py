@@ -116,7 +116,8 @@ def loinc_tests() -> dict[str, str]:
     """``{lower-case LOINC code or long common name: test}`` of ``measurements.csv``.
 
     A measurement is read as that test when its concept (in the instance's ``concept``
-    table, vocabulary LOINC) has that code or name, or its ``measurement_source_value``
+    table) has that code (vocabulary LOINC) or name (any vocabulary), or its
+    ``measurement_source_value``
     is that code or name (``docs/omop.md``, "Labs"): the concept ids of a vocabulary
     release need not be known for a LOINC-coded lab to be read.
     """

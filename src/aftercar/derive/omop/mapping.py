@@ -34,7 +34,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 
 import ibis
@@ -200,14 +200,19 @@ def _lab_keys(rules: Rules) -> pa.Table:
                      "_srctest": pa.array(list(keys.values()), pa.string())})  # fmt: skip
 
 
-def _test_concepts(con, tables, concepts: Concepts, keys: ibis.Table) -> ibis.Table:
+#: Marks a :class:`Concepts` whose measurement concepts were resolved against the instance's
+#: ``concept`` table once (:func:`resolve_lab_concepts`): no batch reads that table again.
+RESOLVED = "measurements_resolved"
+
+
+def _test_table(con, tables, concepts: Concepts, keys: ibis.Table) -> pa.Table:
     """``concept_id, text``: the measurement concepts read as a test: the shipped and local
     ids of ``measurements.csv``, then (with a ``concept`` table) the concepts whose LOINC
-    code or whose name is a text of ``keys`` (:func:`_lab_keys`): a few rows, whatever
-    the size of the vocabulary."""
+    code (vocabulary LOINC) or whose name (any vocabulary) is a text of ``keys``
+    (:func:`_lab_keys`): a few rows, whatever the size of the vocabulary."""
     ids = concepts.table("measurements")
-    if "concept" not in tables:
-        return lookup(con, "tests", ids)
+    if "concept" not in tables or RESOLVED in concepts.tables:
+        return ids
     c = tables["concept"]
     code = c.concept_code.cast("string").strip().lower() if "concept_code" in c.columns \
         else ibis.null("string")  # fmt: skip
@@ -222,15 +227,26 @@ def _test_concepts(con, tables, concepts: Concepts, keys: ibis.Table) -> ibis.Ta
     mapped = dict(zip(ids["concept_id"].to_pylist(), ids["text"].to_pylist(), strict=True))
     for r in sorted(found, key=lambda r: (r["concept_id"], r["_srctest"] is None, r["_src"])):
         mapped.setdefault(r["concept_id"], r["_srctest"] or r["_src"])
-    return lookup(con, "tests", pa.table({
-        "concept_id": pa.array(sorted(mapped), pa.int64()),
-        "text": pa.array([mapped[i] for i in sorted(mapped)], pa.string())}))  # fmt: skip
+    return pa.table({"concept_id": pa.array(sorted(mapped), pa.int64()),
+                     "text": pa.array([mapped[i] for i in sorted(mapped)], pa.string())})
+
+
+def resolve_lab_concepts(con, tables, concepts: Concepts, rules: Rules) -> Concepts:
+    """``concepts`` with the instance's LOINC lab concepts (:func:`_test_table`) resolved
+    once, for a run of many batches: the ``concept`` table of a full vocabulary (millions
+    of rows) is then read once per run, not once per batch."""
+    if "concept" not in tables or RESOLVED in concepts.tables:
+        return concepts
+    keys = lookup(con, "test_names", _lab_keys(rules))
+    table = _test_table(con, tables, concepts, keys)
+    marker = pa.table({"concept_id": pa.array([], pa.int64()), "text": pa.array([], pa.string())})
+    return replace(concepts, tables={**concepts.tables, "measurements": table, RESOLVED: marker})
 
 
 def labs(con, tables, persons: ibis.Table, concepts, rules: Rules) -> ibis.Table:
     """``patient_id, date, test, value, unit, row, _number`` from ``measurement``.
 
-    The test: the concept's (:func:`_test_concepts`), else the ``measurement_source_value``
+    The test: the concept's (:func:`_test_table`), else the ``measurement_source_value``
     when it is a test name of ``[tests]`` (kept as written) or a LOINC code or long common
     name of ``measurements.csv`` (read as its test). ``_number``
     (:data:`aftercar.derive.raw.labs.NUMBER`) is ``value_as_number``; ``value`` is the text
@@ -239,7 +255,7 @@ def labs(con, tables, persons: ibis.Table, concepts, rules: Rules) -> ibis.Table
     """
     me = tables["measurement"].join(persons, "person_id")
     src = lookup(con, "test_names", _lab_keys(rules))
-    tests = _test_concepts(con, tables, concepts, src)
+    tests = lookup(con, "tests", _test_table(con, tables, concepts, src))
     me = me.mutate(_mcid=me.measurement_concept_id.cast("int64"),
                    _src=me.measurement_source_value.strip().lower())  # fmt: skip
     me = me.left_join(tests, me._mcid == tests.concept_id).rename(_test="text")
@@ -288,5 +304,6 @@ def bcma_car_t_texts(texts: list[str]) -> pa.Table:
     return pa.table({"drug": pa.array(keep, pa.string())})
 
 
-__all__ = ["SEX_CONCEPTS", "SEX_SOURCE_VALUES", "OmopRaw", "administrations", "bcma_car_t_texts",
-           "diagnoses", "labs", "lookup", "procedures"]  # fmt: skip
+__all__ = ["RESOLVED", "SEX_CONCEPTS", "SEX_SOURCE_VALUES", "OmopRaw", "administrations",
+           "bcma_car_t_texts", "diagnoses", "labs", "lookup", "procedures",
+           "resolve_lab_concepts"]  # fmt: skip

@@ -74,15 +74,20 @@ _SUPPORT_FIRST = ("supportive", "premedication", "non_therapy")
 
 def _context_agents(text: str, rules: Rules) -> set[str]:
     """Anti-myeloma agents an order text names only as the context of its first, supportive
-    agent ("acyclovir ... prophylaxis while on teclistamab"; ``[administrations]
-    context_after_supportive`` of ``lot_rules.toml``)."""
+    agent: after ``context_pattern`` ("acyclovir ... prophylaxis while on teclistamab";
+    ``[administrations]`` of ``lot_rules.toml``)."""
     if not rules.get("administrations", "context_after_supportive"):
         return set()
+    m = re.search(rules.get("administrations", "context_pattern"), text, re.IGNORECASE)
+    if m is None:
+        return set()
     vocab = default_vocabulary()
-    named = [t.names for t in parse_regimen(text).tokens if t.kind == "drug" and t.names]
+    named = [t.names for t in parse_regimen(text[:m.start()]).tokens
+             if t.kind == "drug" and t.names]  # fmt: skip
     if not named or not all(vocab.drug(n).role in _SUPPORT_FIRST for n in named[0]):
         return set()
-    return {n for names in named[1:] for n in names if vocab.drug(n).role == "anti_myeloma"}
+    after = parse_regimen(text[m.end():]).drugs
+    return {n for n in after if vocab.drug(n).role == "anti_myeloma"}
 
 
 def _role(d, premed: bool) -> str:

@@ -93,8 +93,11 @@ def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
     is_ife = j.family == "ife"
     absent = [a.lower() for a in rules.get("values", "absent_m_protein")]
     present = [a.lower() for a in rules.get("values", "present_m_protein")]
+    neg = rules.get("values", "ife_negative_pattern")
+    pos = rules.get("values", "ife_positive_pattern")
     ife = ibis.cases((text.lower().isin(present), 1.0), (text.lower().isin(absent), 0.0),
-                     else_=ibis.null("float64"))  # POSITIVE / NEGATIVE among them
+                     (text.re_search(neg), 0.0), (text.re_search(pos), 1.0),
+                     else_=ibis.null("float64"))  # POSITIVE / NEGATIVE among the words
     none_found = ibis.ifelse(j.param.isin(["serum_m", "urine_m"]) & text.lower().isin(absent),
                              0.0, ibis.null("float64"))  # fmt: skip
     p = j.select(

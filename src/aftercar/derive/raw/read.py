@@ -118,7 +118,10 @@ def _read_strings(f: Path, texts: list[str], dates: tuple[str, ...] = ()) -> pa.
     100,000 patients' raw tables take about half the memory)."""
     if f.suffix == ".parquet":
         schema = pq.read_schema(f)
-        texts = [n for n in texts if n in schema.names and pa.types.is_string(schema.field(n).type)]
+        # a header in other case or with spaces ("DATE ") is its raw-format column
+        texts = [n for n in schema.names if n.strip().lower() in texts
+                 and pa.types.is_string(schema.field(n).type)]  # fmt: skip
+        dates = tuple(n for n in schema.names if n.strip().lower() in dates)
         t = pq.read_table(f, read_dictionary=texts)
         # a column stored dictionary-encoded but not asked for as one is decoded: only the
         # ``texts`` columns may be dictionaries (an id column is compared with plain text)

@@ -22,9 +22,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from aftercar.config import read_toml
-from aftercar.config import toml_value as _toml
 from aftercar.errors import ConfigError, Problem
+from aftercar.io.toml_file import read_toml
+from aftercar.io.toml_file import toml_value as _toml
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,60 @@
+"""Order texts whose status says the dose was not given, and order texts that name an
+anti-myeloma drug only as the context of a supportive one (``classify.drug_lookup``,
+``[administrations]`` of ``lot_rules.toml``). The negative cases come from a review of
+the first version of these rules (2026-12-06), which dropped real doses."""
+
+from __future__ import annotations
+
+import pytest
+
+from aftercar.derive.raw.classify import drug_lookup
+from aftercar.derive.raw.rules import load_rules
+
+
+def _roles(text: str) -> dict[str, str]:
+    return {r["ingredient"]: r["role"] for r in drug_lookup([text], load_rules()).to_pylist()}
+
+
+@pytest.mark.parametrize(("text", "drug"), [
+    ("teclistamab - HELD", "teclistamab"),
+    ("pomalidomide NOT GIVEN", "pomalidomide"),
+    ("Teclistamab held for CRS", "teclistamab"),
+    ("pomalidomide (held)", "pomalidomide"),
+    ("bortezomib - dose withheld", "bortezomib"),
+])  # fmt: skip
+def test_a_dose_whose_status_says_not_given_is_no_dose(text, drug):
+    assert _roles(text)[drug] == "not_given"
+
+
+@pytest.mark.parametrize(("text", "drug"), [
+    ("lenalidomide 25 mg PO daily days 1-21. If a dose is missed, take within 12 hours",
+     "lenalidomide"),
+    ("REVLIMID 10 MG CAPSULE (do not make up missed doses)", "lenalidomide"),
+    ("carfilzomib: previously held, resumed today", "carfilzomib"),
+    ("pomalidomide 4 mg - resumed after being held", "pomalidomide"),
+    ("daratumumab - patient declined premedication with montelukast", "daratumumab"),
+    ("Isatuximab 10 mg/kg (omitted steroid premed)", "isatuximab"),
+])  # fmt: skip
+def test_instructions_and_other_statuses_leave_the_dose(text, drug):
+    assert _roles(text)[drug] == "anchor"
+
+
+@pytest.mark.parametrize("text", [
+    "acyclovir 400 mg PO BID (HSV/VZV prophylaxis while on teclistamab)",
+    "IVIG for hypogammaglobulinemia on teclistamab",
+])  # fmt: skip
+def test_a_drug_named_as_a_supportive_orders_context_is_no_dose(text):
+    assert _roles(text)["teclistamab"] == "context"
+
+
+@pytest.mark.parametrize(("text", "drug"), [
+    ("hyaluronidase-fihj / daratumumab 1800 mg SC", "daratumumab"),
+    ("mesna with cyclophosphamide", "cyclophosphamide"),
+    ("filgrastim; melphalan 200 mg/m2", "melphalan"),
+    ("heparin flush; bortezomib 1.3 mg/m2 SC", "bortezomib"),
+    ("valacyclovir 500 mg BID; daratumumab", "daratumumab"),
+    ("ondansetron 8 mg + cyclophosphamide 300 mg/m2 PO weekly", "cyclophosphamide"),
+    ("acetaminophen 650 mg, diphenhydramine 25 mg, daratumumab 16 mg/kg", "daratumumab"),
+])  # fmt: skip
+def test_a_supportive_drug_first_without_context_words_leaves_the_dose(text, drug):
+    assert _roles(text)[drug] == "anchor"
