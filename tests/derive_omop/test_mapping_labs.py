@@ -105,10 +105,10 @@ def test_a_batched_run_resolves_the_lab_concepts_once():
     con = ibis.duckdb.connect()
     concept = con.create_table("concept", _concept([900002], ["UPEP 24h"], ["LOINC"],
                                                    ["42482-0"]))  # fmt: skip
-    resolved = mapping.resolve_lab_concepts(con, {"concept": concept}, load_concepts(None, rules),
+    resolved = mapping.resolve_concepts(con, {"concept": concept}, load_concepts(None, rules),
                                             rules)  # fmt: skip
     assert mapping.RESOLVED in resolved.tables
     table = dict(zip(*resolved.table("measurements").to_pydict().values(), strict=True))
     assert table[900002] == "urine M-protein" and table[3046299] == "serum M-protein"
-    again = mapping.resolve_lab_concepts(con, {"concept": concept}, resolved, rules)
+    again = mapping.resolve_concepts(con, {"concept": concept}, resolved, rules)
     assert again is resolved

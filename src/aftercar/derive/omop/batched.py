@@ -63,7 +63,7 @@ from aftercar.derive.omop.derive import (
     map_tables,
 )
 from aftercar.derive.omop.episodes import EPISODE_SCHEMA, EVENT_SCHEMA
-from aftercar.derive.omop.mapping import resolve_lab_concepts
+from aftercar.derive.omop.mapping import resolve_concepts
 from aftercar.derive.omop.parts import (
     RESUME_FOLDER,
     BatchStore,
@@ -609,8 +609,8 @@ def _derive_batches(o: _Run, con, work: Path) -> tuple[BatchedRun, dict[str, lis
     try:
         batches = cohort_batches(con, tables, o.concepts, o.batch_persons)
         store = _store(o, work, batches, source)
-        # the instance's LOINC lab concepts: read from its concept table once, not per batch
-        o = replace(o, concepts=resolve_lab_concepts(con, tables, o.concepts, o.rules))
+        # the instance's vocabulary (LOINC labs, myeloma conditions, ingredients): read once
+        o = replace(o, concepts=resolve_concepts(con, tables, o.concepts, o.rules))
         try:
             steps = _run_batches(o, con, tables, batches, store)
             if not store.has("patients"):  # nobody in the cohort: one run, as derive_omop

@@ -111,10 +111,23 @@ def _ids_with_descendants(con, tables, ids: ibis.Table) -> ibis.Table:
     return ids.select("concept_id", "text").union(d, distinct=True)
 
 
+#: Keys of :attr:`Concepts.tables` holding what :func:`resolve_concepts` read from the
+#: instance's vocabulary once per run: the myeloma condition ids with their descendants,
+#: and each drug concept's ingredient names.
+_MM_IDS, _INGREDIENT_NAMES = "mm_resolved", "ingredient_names_resolved"
+
+
+def _mm_table(con, tables, concepts: Concepts) -> ibis.Table:
+    """``concept_id``: the multiple-myeloma condition concepts and their descendants."""
+    if _MM_IDS in concepts.tables:
+        return lookup(con, "mm_ids", concepts.tables[_MM_IDS])
+    ids = _ids_with_descendants(con, tables, lookup(con, "mm", concepts.table("conditions")))
+    return ids.select("concept_id").distinct()
+
+
 def diagnoses(con, tables, concepts: Concepts) -> ibis.Table:
     """First multiple-myeloma condition of each person: ``person_id, diagnosis_date, ...``."""
-    ids = _ids_with_descendants(con, tables, lookup(con, "mm", concepts.table("conditions")))
-    ids = ids.select("concept_id").distinct()
+    ids = _mm_table(con, tables, concepts)
     co = tables["condition_occurrence"]
     d = co.join(ids, co.condition_concept_id.cast("int64") == ids.concept_id)
     d = d.mutate(dx=d.condition_start_date.cast("date"))
@@ -122,21 +135,27 @@ def diagnoses(con, tables, concepts: Concepts) -> ibis.Table:
                                               condition_concept_id=d.condition_concept_id.min())
 
 
-def _ingredient_names(con, tables, concepts: Concepts) -> ibis.Table:
+def _ingredient_table(con, tables, concepts: Concepts) -> pa.Table:
     """``drug_concept_id, mapped``: the aftercar names of each concept's mapped ingredients.
 
     Computed over the (small) set of concepts that map, in Python, so that the joined
     names are sorted the same way on every engine.
     """
+    if _INGREDIENT_NAMES in concepts.tables:
+        return concepts.tables[_INGREDIENT_NAMES]
     ing = lookup(con, "ingredients", concepts.table("ingredients"))
     m = _ids_with_descendants(con, tables, ing).to_pyarrow().to_pylist()
     names: dict[int, set[str]] = {}
     for r in m:
         names.setdefault(r["concept_id"], set()).add(r["text"])
     ids = sorted(names)
-    t = pa.table({"drug_concept_id": pa.array(ids, pa.int64()),
-                  "mapped": [" + ".join(sorted(names[i])) for i in ids]})  # fmt: skip
-    return lookup(con, "ingredient_names", t)
+    return pa.table({"drug_concept_id": pa.array(ids, pa.int64()),
+                     "mapped": [" + ".join(sorted(names[i])) for i in ids]})  # fmt: skip
+
+
+def _ingredient_names(con, tables, concepts: Concepts) -> ibis.Table:
+    """:func:`_ingredient_table` on the engine."""
+    return lookup(con, "ingredient_names", _ingredient_table(con, tables, concepts))
 
 
 def _concept_name(tables, t: ibis.Table, col: str) -> ibis.Table:
@@ -200,8 +219,8 @@ def _lab_keys(rules: Rules) -> pa.Table:
                      "_srctest": pa.array(list(keys.values()), pa.string())})  # fmt: skip
 
 
-#: Marks a :class:`Concepts` whose measurement concepts were resolved against the instance's
-#: ``concept`` table once (:func:`resolve_lab_concepts`): no batch reads that table again.
+#: Marks a :class:`Concepts` resolved against the instance's vocabulary once
+#: (:func:`resolve_concepts`): no batch reads its ``concept`` tables again.
 RESOLVED = "measurements_resolved"
 
 
@@ -231,16 +250,21 @@ def _test_table(con, tables, concepts: Concepts, keys: ibis.Table) -> pa.Table:
                      "text": pa.array([mapped[i] for i in sorted(mapped)], pa.string())})
 
 
-def resolve_lab_concepts(con, tables, concepts: Concepts, rules: Rules) -> Concepts:
-    """``concepts`` with the instance's LOINC lab concepts (:func:`_test_table`) resolved
-    once, for a run of many batches: the ``concept`` table of a full vocabulary (millions
-    of rows) is then read once per run, not once per batch."""
-    if "concept" not in tables or RESOLVED in concepts.tables:
+def resolve_concepts(con, tables, concepts: Concepts, rules: Rules) -> Concepts:
+    """``concepts`` with what the instance's vocabulary says resolved once, for a run of
+    many batches: the LOINC lab concepts of its ``concept`` table (:func:`_test_table`),
+    the myeloma conditions and the drug concepts' ingredients through its
+    ``concept_ancestor`` (a full vocabulary holds millions of concepts and tens of millions
+    of ancestor rows: read once per run, not once per batch)."""
+    if RESOLVED in concepts.tables:
         return concepts
     keys = lookup(con, "test_names", _lab_keys(rules))
-    table = _test_table(con, tables, concepts, keys)
+    mm = _mm_table(con, tables, concepts).to_pyarrow()
     marker = pa.table({"concept_id": pa.array([], pa.int64()), "text": pa.array([], pa.string())})
-    return replace(concepts, tables={**concepts.tables, "measurements": table, RESOLVED: marker})
+    return replace(concepts, tables={
+        **concepts.tables, "measurements": _test_table(con, tables, concepts, keys),
+        _MM_IDS: mm, _INGREDIENT_NAMES: _ingredient_table(con, tables, concepts),
+        RESOLVED: marker})  # fmt: skip
 
 
 def labs(con, tables, persons: ibis.Table, concepts, rules: Rules) -> ibis.Table:
@@ -306,4 +330,4 @@ def bcma_car_t_texts(texts: list[str]) -> pa.Table:
 
 __all__ = ["RESOLVED", "SEX_CONCEPTS", "SEX_SOURCE_VALUES", "OmopRaw", "administrations",
            "bcma_car_t_texts", "diagnoses", "labs", "lookup", "procedures",
-           "resolve_lab_concepts"]  # fmt: skip
+           "resolve_concepts"]  # fmt: skip
