@@ -160,7 +160,7 @@ def parse_bools(text: pd.Series) -> tuple[pd.Series, Failures]:
 #: A response qualified by a comparison, a question mark or a leading / trailing sign
 #: ("<PR", ">=CR", "PR?", "-PR") is no IMWG category: the qualifier would be lost with
 #: the punctuation (found by fuzzing, 2026-12-06: "<PR" was read as PR).
-_QUALIFIED = r"[<>\u2264\u2265=?~\u00b1]|^\s*[-+]|[-+]\s*$"
+_QUALIFIED = "[<>≤≥=?~±]|^\\s*[-+]|[-+]\\s*$"  # the characters, not \\u escapes (RE2)
 
 
 def parse_responses(text: pd.Series) -> tuple[pd.Series, Failures]:
