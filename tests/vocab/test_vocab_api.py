@@ -166,6 +166,31 @@ def test_a_formulation_of_unknown_drugs_is_an_error(tmp_path):
         _load(d)
 
 
+@pytest.mark.parametrize(("entry", "message"), [
+    ('implies = "radiotherapyy"', r"#\d+ \(gray\): 'radiotherapyy' not in drugs.csv"),
+    ('reads = { "unspecified stem cell transplant" = "allo sct" }',
+     r"#\d+ \(gray\): 'allo sct' not in drugs.csv"),
+    ("implies = 3", r"\(gray\).*'implies' must be a therapy name"),
+    ('reads = ["radiotherapy"]', r"'reads' must map therapy names"),
+])
+def test_an_annotation_implying_an_unknown_therapy_is_an_error(tmp_path, entry, message):
+    d = _write_vocab(tmp_path)
+    with (d / "grammar.toml").open("a", encoding="utf-8") as fh:
+        fh.write(f"\n[[annotation]]\nlabel = \"gray\"\npattern = 'grey'\n{entry}\n")
+    with pytest.raises(VocabularyError, match=message):
+        _load(d)
+
+
+def test_an_annotation_gives_its_step_the_therapy_it_implies(tmp_path):
+    d = _write_vocab(tmp_path)
+    with (d / "grammar.toml").open("a", encoding="utf-8") as fh:
+        fh.write("\n[[annotation]]\nlabel = \"gray\"\npattern = '\\bgrey\\b'\n"
+                 'implies = "radiotherapy"\n')
+    vocab = _load(d)
+    assert parse_regimen("grey to L4", vocabulary=vocab).procedures == ("radiotherapy",)
+    assert parse_regimen("KRd; grey", vocabulary=vocab).procedures == ("radiotherapy",)
+
+
 def test_vocabulary_has_at_least_70_agents_each_with_a_source():
     vocab = load_vocabulary()
     assert len(vocab.drugs) >= 70

@@ -28,10 +28,6 @@ _THERAPY = ("drug", "procedure", Col.REGIMEN)
 _NAMED = ("name", "synonym", "corrected")
 _CODES = ("letter code", "regimen code")
 _PLANNED = ("phase-of-care",)
-#: A step with donor wording (``regimen_grammar.toml``, label "allogeneic donor") reads its
-#: unspecified transplant as allogeneic: "haploidentical transplant", "MUD SCT".
-_DONOR = "allogeneic donor"
-_UNSPECIFIED_SCT, _ALLO_SCT = "unspecified stem cell transplant", "allogeneic stem cell transplant"
 _MIN_NAMED = 2
 
 
@@ -155,10 +151,27 @@ def _step_names(tokens: list[Token], vocab: Vocabulary) -> dict[int, set[str]]:
             targets.setdefault(t.step, []).extend(vocab.drug(n).targets[0] for n in t.names)
     for step, found in targets.items():
         steps[step] = _link_step(steps.get(step, set()), found, vocab)
-    for step in {t.step for t in tokens if t.kind == "annotation" and t.names[0] == _DONOR}:
-        if _UNSPECIFIED_SCT in steps.get(step, ()):
-            steps[step] = (steps[step] - {_UNSPECIFIED_SCT}) | {_ALLO_SCT}
+    _annotated(steps, tokens, vocab)
     return {s: _drop_unspecified(n, vocab) for s, n in steps.items() if n}
+
+
+def _annotated(steps: dict[int, set[str]], tokens: list[Token], vocab: Vocabulary) -> None:
+    """What annotations say of their step's therapy (``implies`` and ``reads`` of
+    ``regimen_grammar.toml``): "30 Gy/10 fx to R femur" is radiotherapy; "MUD SCT" reads the
+    unspecified transplant as allogeneic."""
+    rules = {a.label: a for a in (vocab.grammar.annotations if vocab.grammar else ())
+             if a.implies or a.reads}  # fmt: skip
+    for t in tokens:
+        rule = rules.get(t.names[0]) if t.kind == "annotation" else None
+        if rule is None:
+            continue
+        names = steps.setdefault(t.step, set())
+        if rule.implies:
+            names.add(rule.implies)
+        for old, new in rule.reads:
+            if old in names:
+                names.discard(old)
+                names.add(new)
 
 
 def _line_like(names: set[str], planned: bool, vocab: Vocabulary) -> bool:

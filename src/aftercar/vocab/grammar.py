@@ -25,11 +25,18 @@ _SEPARATOR_KEYS = {
 
 @dataclass(frozen=True)
 class Annotation:
-    """One annotation rule: a case-insensitive regex with its label."""
+    """One annotation rule: a case-insensitive regex with its label.
+
+    ``implies``: a therapy (a name of ``drugs.csv``) the annotated words give their step
+    ("30 Gy/10 fx": radiotherapy); ``reads``: therapies of the step read as others when the
+    words are there ("MUD SCT": an unspecified transplant is allogeneic).
+    """
 
     label: str
     pattern: re.Pattern[str]
     why: str
+    implies: str | None = None
+    reads: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -108,8 +115,23 @@ def _annotations(data: dict, path: Path) -> tuple[Annotation, ...]:
             raise _fail(
                 path, f"{where} ({entry['label']})", f"bad regex ({exc})", "correct the pattern"
             ) from exc
-        out.append(Annotation(entry["label"], pattern, entry.get("why", "")))
+        words = _therapy_words(entry, path, f"{where} ({entry['label']})")
+        out.append(Annotation(entry["label"], pattern, entry.get("why", ""), *words))
     return tuple(out)
+
+
+def _therapy_words(entry: dict, path: Path, where: str) -> tuple[str | None, tuple]:
+    """An annotation's ``implies`` (a name) and ``reads`` (``{name = name}``), checked as
+    types here; as names of ``drugs.csv`` when the vocabulary is loaded."""
+    implies, reads = entry.get("implies"), entry.get("reads", {})
+    if implies is not None and not isinstance(implies, str):
+        raise _fail(path, where, "'implies' must be a therapy name",
+                    'write implies = "radiotherapy"')  # fmt: skip
+    if not isinstance(reads, dict) or not all(isinstance(v, str) for v in reads.values()):
+        raise _fail(path, where, "'reads' must map therapy names to therapy names",
+                    'write reads = { "unspecified stem cell transplant" = "allogeneic stem cell '
+                    'transplant" }')  # fmt: skip
+    return implies, tuple(sorted(reads.items()))
 
 
 def _combine(annotations: tuple[Annotation, ...]) -> re.Pattern[str]:
