@@ -147,6 +147,13 @@ def handmade_2026_12_06(b: RawBuilder) -> None:
     p = line_with("hm_support_procedures")
     b.procedure(p, 380, "autologous stem cell boost")
     b.procedure(p, 390, "radiation therapy simulation")
+    # no lab on or before the line's start (session 23, 2026-12-06, Q26 of the third
+    # hand-made probe): a fall from the first on-treatment value is no response (NE); a
+    # confirmed rise from it is still PD
+    p = line_with("hm_no_baseline", 5)
+    b.serum(p, {370: 2.0, 400: 0.8, 430: 0.7})
+    p = line_with("hm_no_baseline_pd", 5)
+    b.serum(p, {370: 1.0, 400: 1.6, 430: 2.0})
 
 
 def span_cases(b: RawBuilder) -> None:

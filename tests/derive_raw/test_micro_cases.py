@@ -527,6 +527,8 @@ def test_with_a_retreatment_gap_only_therapy_after_such_a_pause_restarts(backend
     ("hm_flc_cr_abnormal_ratio", "VGPR"),  # FLC-only CR needs a normal ratio
     ("hm_mr_urine", "SD"),  # MR needs the measured urine 50% lower
     ("hm_vgpr_urine", "PR"),  # serum 0 with IFE positive is VGPR only with urine < 100
+    ("hm_no_baseline", "NE"),  # no pre-treatment baseline: no response to grade
+    ("hm_no_baseline_pd", "PD"),  # ... but a confirmed progression from the first value
 ])  # fmt: skip
 def test_imwg_rules_found_by_hand_made_patients(cases, pid, best):
     (line,) = _lines(cases, pid)
@@ -553,3 +555,19 @@ def test_supportive_procedures_are_no_lines(cases):
     assert _summary(cases, "hm_support_procedures") == [(1, d(340), "selinexor")]
     reasons = _attrition(cases, "hm_support_procedures")
     assert reasons.count("supportive or planning procedure (not anti-myeloma therapy)") == 2
+
+
+def test_without_a_pretreatment_baseline_the_first_value_grades_when_asked(backend, tmp_path):
+    """``response_needs_pretreatment_baseline = false``: the earlier reading, a response
+    graded from the first on-treatment value (2.0 -> 0.8 -> 0.7: PR)."""
+    from raw_cases import build_cases
+
+    from aftercar.derive.raw.derive import derive_raw
+    from aftercar.derive.raw.rules import load_rules
+
+    f = tmp_path / "rules.toml"
+    f.write_text("[measurable]\nresponse_needs_pretreatment_baseline = false\n")
+    got = derive_raw(build_cases().tables(), rules=load_rules(f), con=backend())
+    assert [(r["best_response"], r["progression_date"]) for r in _lines(got, "hm_no_baseline")] \
+        == [("PR", None)]  # fmt: skip
+    assert [r["progression_date"] for r in _lines(got, "hm_no_baseline_pd")] == [d(400)]

@@ -360,8 +360,11 @@ def summarise(lines: ibis.Table, a: ibis.Table, rules: Rules) -> ibis.Table:
     so any assessment that is not PD gives at least SD; PD when every assessment in the
     window is PD and the progression is confirmed; NE when the only assessments are an
     unconfirmed PD or the line has no response parameter. ``sd_min_days`` (0 = IMWG,
-    the default) can ask SD for a minimum time after the start, as RECIST 1.1. Also
-    ``n_assessments``, ``param`` and ``first_date`` for the audit.
+    the default) can ask SD for a minimum time after the start, as RECIST 1.1. A line
+    whose baseline comes after its start (no lab on or before it) is NE unless it is PD
+    (``response_needs_pretreatment_baseline``, IMWG 2016: responses are measured from
+    the pre-treatment baseline). Also ``n_assessments``, ``param`` and ``first_date`` for
+    the audit.
     """
     inside = ~a.lookahead
     sd_min = rules.get("response", "sd_min_days")
@@ -373,6 +376,7 @@ def summarise(lines: ibis.Table, a: ibis.Table, rules: Rules) -> ibis.Table:
         progression_date=a.pd_date.min(where=a.pd_confirmed),
         first_date=a.date.min(where=inside),
         first_non_pd=a.date.min(where=inside & (a.level != 6) & late),
+        late_baseline=(a.b_date > a.start_date).any(),
     )
     first_pd = s.progression_date.notnull() & (
         s.first_non_pd.isnull() | (s.first_non_pd > s.progression_date)
@@ -380,8 +384,12 @@ def summarise(lines: ibis.Table, a: ibis.Table, rules: Rules) -> ibis.Table:
     level = ibis.cases((s.best_level <= 4, s.best_level), (first_pd, 6),
                        (s.first_non_pd.notnull(), 5), else_=ibis.null("int64"))  # fmt: skip
     code = level.cases(*[(i, c) for i, c in enumerate(CODES)], else_=not_evaluable_code())
-    code = ibis.ifelse(s.param.isnull(), not_evaluable_code(), code)
+    no_baseline = s.late_baseline.fill_null(False) & ~first_pd.fill_null(False)
+    if not rules.get("measurable", "response_needs_pretreatment_baseline"):
+        no_baseline = ibis.literal(False)
+    code = ibis.ifelse(s.param.isnull() | no_baseline, not_evaluable_code(), code)
     s = s.mutate(best_response=ibis.ifelse(s.n_assessments == 0, ibis.null("string"), code))
+    s = s.drop("late_baseline")
     out = lines.left_join(s, "lkey").drop("lkey_right")
     return out
 
