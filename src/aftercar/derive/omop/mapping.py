@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass, replace
 from importlib import resources
 
@@ -42,10 +41,10 @@ import pyarrow as pa
 
 from aftercar.derive.dates import plus_days
 from aftercar.derive.omop.concepts import Concepts, loinc_tests
+from aftercar.derive.raw.classify import car_t_reading
 from aftercar.derive.raw.labs import NUMBER
 from aftercar.derive.raw.rules import Rules
 from aftercar.schema import Col
-from aftercar.vocab import default_vocabulary, parse_regimen
 
 _SEX_ROWS = list(csv.DictReader(io.StringIO(
     resources.files("aftercar.data").joinpath("omop/sex.csv").read_text("utf-8"))))
@@ -317,14 +316,9 @@ def procedures(con, tables, persons: ibis.Table, concepts) -> ibis.Table:
 
 
 def bcma_car_t_texts(texts: list[str]) -> pa.Table:
-    """``drug, product``: the texts naming a BCMA-directed CAR-T product (vocabulary)."""
-    vocab = default_vocabulary()
-    keep = []
-    for t in texts:
-        drugs = parse_regimen(re.sub(r"\s*\+\s*", " + ", t)).drugs
-        if any(vocab.drugs[d].drug_class == "car_t" and vocab.drugs[d].bcma_directed
-               for d in drugs):  # fmt: skip
-            keep.append(t)
+    """``drug``: the texts naming a BCMA-directed CAR-T product (vocabulary,
+    :func:`aftercar.derive.raw.classify.car_t_reading`)."""
+    keep = [t for t in texts if car_t_reading(t) == "bcma"]
     return pa.table({"drug": pa.array(keep, pa.string())})
 
 

@@ -113,16 +113,26 @@ def _text_rows(text: str, rules: Rules) -> list[dict]:
     return [{"drug": text, "ingredient": None, "drug_class": None, "role": "unrecognised"}]
 
 
+def car_t_reading(text: str | None) -> str | None:
+    """What a product text says of its CAR T (vocabulary): ``"bcma"`` (names a
+    BCMA-directed product), ``"unspecified"`` (a bare "CAR-T" and no BCMA-directed one),
+    ``"other"`` (named CAR-T products, none BCMA-directed: "tisagenlecleucel",
+    "MCARH109"); ``None``: no CAR-T product. One reading for the raw records' index
+    product and the OMOP drug texts of the cohort definition."""
+    vocab = default_vocabulary()
+    drugs = parse_regimen(re.sub(r"\s*\+\s*", " + ", text)).drugs if text else ()
+    cars = [d for d in map(vocab.drug, drugs) if d.drug_class == "car_t"]
+    if not cars:
+        return None
+    if any(d.bcma_directed for d in cars):
+        return "bcma"
+    return "unspecified" if any(d.unspecified and not d.targets for d in cars) else "other"
+
+
 def non_bcma_products(texts: list[str | None]) -> pa.Table:
     """``product``: the texts that name CAR-T products, each named (not a bare "CAR-T") and
     none BCMA-directed ("tisagenlecleucel", "MCARH109", a CD19 CAR T)."""
-    vocab = default_vocabulary()
-    out = []
-    for t in texts:
-        named = [vocab.drug(n) for n in (parse_regimen(t).drugs if t else ())]
-        cars = [d for d in named if d.drug_class == "car_t"]
-        if cars and not any(d.bcma_directed or (d.unspecified and not d.targets) for d in cars):
-            out.append(t)
+    out = [t for t in texts if car_t_reading(t) == "other"]
     return pa.table({"product": pa.array(out, pa.string())})
 
 
