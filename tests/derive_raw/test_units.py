@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from aftercar.derive.raw.labs import case_folded
 
 
@@ -15,3 +17,41 @@ def test_units_differing_only_in_case_with_other_factors_match_exactly_only():
     out = case_folded({("x", "Mu"): 1.0, ("x", "MU"): 1e6})
     assert ("x", "mu") not in out
     assert out[("x", "Mu")] == 1.0 and out[("x", "MU")] == 1e6
+
+
+def _read(rows: list[tuple[str, str, str | None]]) -> list[tuple[float | None, str | None]]:
+    """``(value, problem)`` of each ``(test, value text, unit)`` lab row, read by the rules."""
+    import datetime as dt
+
+    import ibis
+    import pyarrow as pa
+
+    from aftercar.derive.raw.labs import normalise_labs
+    from aftercar.derive.raw.rules import load_rules
+
+    n = len(rows)
+    t = pa.table({"patient_id": ["p"] * n, "date": [dt.date(2022, 1, 3)] * n,
+                  "row": list(range(n)), "test": [r[0] for r in rows],
+                  "value": [r[1] for r in rows], "unit": [r[2] for r in rows]})  # fmt: skip
+    out = normalise_labs(ibis.duckdb.connect(), ibis.memtable(t), load_rules())
+    got = out.order_by("row").to_pyarrow()
+    return list(zip(got["value"].to_pylist(), got["problem"].to_pylist(), strict=True))
+
+
+SPEP, KAPPA, URINE = "SPEP M-spike", "Kappa free light chain, serum", "24 hr urine M-protein"
+
+
+def test_lab_system_wording_of_values_and_units_is_read():
+    """Found by hand-made patients written independently of the code (2026-12-06): each of
+    these stopped the run. A reporting limit is read as the limit, "trace" as 0 (below any
+    measurable level; a CR still needs a negative immunofixation)."""
+    got = _read([(SPEP, "<0.1", "g/dL"), (SPEP, "trace", None), (SPEP, "Trace band", "g/dL"),
+                 (SPEP, "1.4", "gm/dL"), (KAPPA, "< 0.15", "mg/dL"), (KAPPA, "12", "ug/mL"),
+                 (URINE, "120", "mg/24 hr"), (URINE, "0.3", "g/day"), (SPEP, "<=2", "g/L")])
+    assert [v for v, _ in got] == pytest.approx([0.1, 0.0, 0.0, 1.4, 0.15, 1.2, 120.0, 300.0, 0.2])
+    assert all(p is None for _, p in got)
+
+
+def test_other_text_still_stops_with_its_problem():
+    got = _read([(SPEP, "<", "g/dL"), (SPEP, "about 1", "g/dL"), (SPEP, "<0.1", "g/mol")])
+    assert [p for _, p in got] == ["not a number", "not a number", "unknown unit for this test"]

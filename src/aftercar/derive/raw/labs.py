@@ -8,7 +8,7 @@ Units are read per value, so one patient may mix g/L and g/dL; a unit text is ma
 as written, else in lower case (``G/DL``, ``MG/L``). Immunofixation is
 1 (POSITIVE, or a word of ``present_m_protein``: "detected") or 0 (NEGATIVE, or a word of
 ``absent_m_protein``: "no monoclonal protein detected"), case-blind; an M-protein written
-as "not detected" (``[values]``) is 0.
+as "not detected" or "trace" (``[values]``) is 0, a reporting limit ("<0.1") the limit.
 Rows of other tests go to the attrition.
 
 References
@@ -98,13 +98,17 @@ def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
     ife = ibis.cases((text.lower().isin(present), 1.0), (text.lower().isin(absent), 0.0),
                      (text.re_search(neg), 0.0), (text.re_search(pos), 1.0),
                      else_=ibis.null("float64"))  # POSITIVE / NEGATIVE among the words
+    absent += [a.lower() for a in rules.get("values", "trace_m_protein")]
     none_found = ibis.ifelse(j.param.isin(["serum_m", "urine_m"]) & text.lower().isin(absent),
                              0.0, ibis.null("float64"))  # fmt: skip
+    # a reporting limit ("<0.1") is read as the limit: only where the text is no number
+    limit = text.re_extract(rules.get("values", "limit_pattern"), 1)
+    limit = ibis.ifelse(limit == "", ibis.null("string"), limit).try_cast("float64")
     p = j.select(
         Col.PATIENT_ID, "date", "row", "test", "unit", "param", "factor", "value", _given=given,
         _ife=is_ife.fill_null(False),
         _num=ibis.ifelse(is_ife, ibis.null("float64"),
-                         ibis.coalesce(given, text.try_cast("float64"), none_found)),
+                         ibis.coalesce(given, text.try_cast("float64"), none_found, limit)),
         _pos=ibis.ifelse(is_ife & given.isnull(), ife, ibis.null("float64")),
         _none=(given.isnull() & none_found.notnull()).fill_null(False),  # 0: any unit
     )  # fmt: skip
