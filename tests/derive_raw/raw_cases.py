@@ -154,6 +154,18 @@ def handmade_2026_12_06(b: RawBuilder) -> None:
     b.serum(p, {370: 2.0, 400: 0.8, 430: 0.7})
     p = line_with("hm_no_baseline_pd", 5)
     b.serum(p, {370: 1.0, 400: 1.6, 430: 2.0})
+    # a radiotherapy course between two doses of a weekly bispecific is given during that
+    # line (session 23, hand-made probe 4, D1): one teclistamab line; a course between two
+    # regimens (selinexor, then talquetamab 30 days after) is still a line of its own
+    p = b.patient("hm_rt_between_doses")
+    b.drug(p, "TECVAYLI 1.5 mg/kg SC", weekly(340, 20))
+    for day in range(411, 416):  # five fractions between the doses of days 410 and 417
+        b.procedure(p, day, "radiotherapy fraction")
+    p = b.patient("hm_rt_between_regimens")
+    b.drug(p, "XPOVIO 100 mg PO", weekly(340, 6))
+    for day in range(380, 384):
+        b.procedure(p, day, "radiotherapy fraction")
+    b.drug(p, "TALVEY 0.4 mg/kg SC", weekly(405, 6))
 
 
 def span_cases(b: RawBuilder) -> None:

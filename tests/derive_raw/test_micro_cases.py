@@ -571,3 +571,11 @@ def test_without_a_pretreatment_baseline_the_first_value_grades_when_asked(backe
     assert [(r["best_response"], r["progression_date"]) for r in _lines(got, "hm_no_baseline")] \
         == [("PR", None)]  # fmt: skip
     assert [r["progression_date"] for r in _lines(got, "hm_no_baseline_pd")] == [d(400)]
+
+
+def test_radiotherapy_between_doses_is_given_during_the_line(cases):
+    assert _summary(cases, "hm_rt_between_doses") == [(1, d(340), "teclistamab")]
+    assert [(r["line"], r["drugs"]) for r in _lines(cases, "hm_rt_between_regimens")] == [
+        (1, "selinexor"), (2, ""), (3, "talquetamab")]  # fmt: skip
+    rt = [r for r in _lines(cases, "hm_rt_between_regimens") if r["line"] == 2]
+    assert rt[0]["regimen"] == "radiotherapy"

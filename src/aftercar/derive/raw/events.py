@@ -67,10 +67,31 @@ def _rt(con, proc, anchors, pats, rules: Rules) -> ibis.Table:
     last = ibis.coalesce(a.span_end, a.date)
     j = r.join(a, [r.patient_id == a.patient_id, last >= r.course_start,
                    a.date <= r.course_end])  # fmt: skip
-    busy = j.select(j.patient_id, j.course_start).distinct()
+    busy = j.select(j.patient_id, j.course_start).union(_run_across(r, a, rules)).distinct()
     alone = r.anti_join(busy, [Col.PATIENT_ID, "course_start"]).select("row").mutate(alone=True)
     out = r.left_join(alone, "row").drop("row_right")
     return con.create_table("_rt", out.mutate(alone=out.alone.fill_null(False)), overwrite=True)
+
+
+def _run_across(r: ibis.Table, a: ibis.Table, rules: Rules) -> ibis.Table:
+    """``patient_id, course_start`` of the radiotherapy courses a drug runs across: the
+    same ingredient given before the course and again after it, at most
+    ``discontinuation_gap_days`` apart (a palliative course between two doses of a weekly
+    or fortnightly bispecific is given during that line, not a line of its own; hand-made
+    patients written independently of the code, 2026-12-06, Rajkumar 2015). A course between
+    two regimens stays a line."""
+    gap = rules.get("lines", "discontinuation_gap_days")
+    c = r.select(Col.PATIENT_ID, "course_start", "course_end").distinct()
+    d = a.select(_pid=a.patient_id, _ing=a.ingredient, _first=a.date,
+                 _last=ibis.coalesce(a.span_end, a.date))  # fmt: skip
+    keys = [Col.PATIENT_ID, "course_start", "_ing"]
+    b = c.join(d, [c.patient_id == d._pid, d._last < c.course_start])
+    b = b.group_by(keys).aggregate(_prev=b._last.max())
+    n = c.join(d, [c.patient_id == d._pid, d._first > c.course_end])
+    n = n.group_by(keys).aggregate(_next=n._first.min())
+    j = b.join(n, keys)
+    j = j.filter(j._next.delta(j._prev, unit="day") <= gap)
+    return j.select(Col.PATIENT_ID, "course_start")
 
 
 def _bundle_events(adm, inf, t_proc, cond, rt) -> ibis.Table:
