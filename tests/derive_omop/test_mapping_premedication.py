@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from aftercar.derive.omop import mapping
 from aftercar.derive.omop.concepts import load_concepts
+from aftercar.derive.raw.classify import drug_lookup
 from aftercar.derive.raw.rules import load_rules
 
 #: RxNorm ingredient dexamethasone (in the shipped ingredient map since 2026-12-06: named
@@ -53,3 +54,15 @@ def test_a_drug_whose_own_name_matches_the_pattern_is_not_marked():
     # with no concept, the text is the source value: it names premedication itself
     got = _drugs(["PreMedication kit"], [None], concept=None)
     assert got == ["PreMedication kit"]
+
+
+def test_a_not_given_status_of_the_source_text_or_sig_marks_the_mapped_drug():
+    """A mapped concept does not carry the medication record's status (hand-made probe 4,
+    session 23: "elranatamab - HELD" rows were doses in OMOP, not in the raw copy)."""
+    got = _drugs(["dexamethasone 40 mg PO - HELD", "dexamethasone 40 mg PO [Held]",
+                  "dexamethasone 40 mg PO", "dexamethasone held, resumed today"],
+                 [None, None, "Not given", None])  # fmt: skip
+    held = "dexamethasone - not given"
+    assert got == [held, held, held, "dexamethasone"]
+    rows = drug_lookup([held], load_rules()).to_pylist()
+    assert [r["role"] for r in rows] == ["not_given"]

@@ -21,6 +21,13 @@ def _roles(text: str) -> dict[str, str]:
     ("Teclistamab held for CRS", "teclistamab"),
     ("pomalidomide (held)", "pomalidomide"),
     ("bortezomib - dose withheld", "bortezomib"),
+    # hand-made probe 4 (session 23): medication administration record statuses
+    ("elranatamab-bcmm 76 mg SC [Held]", "elranatamab"),
+    ("teclistamab 1.5 mg/kg SC (Held - CRS)", "teclistamab"),
+    ("HOLD teclistamab today", "teclistamab"),
+    ("Held: pomalidomide 4 mg", "pomalidomide"),
+    ("Darzalex Faspro 1800 mg SC (dose delayed)", "daratumumab"),
+    ("REVLIMID 25 MG CAPSULE (Discontinued)", "lenalidomide"),
 ])  # fmt: skip
 def test_a_dose_whose_status_says_not_given_is_no_dose(text, drug):
     assert _roles(text)[drug] == "not_given"
@@ -34,6 +41,8 @@ def test_a_dose_whose_status_says_not_given_is_no_dose(text, drug):
     ("pomalidomide 4 mg - resumed after being held", "pomalidomide"),
     ("daratumumab - patient declined premedication with montelukast", "daratumumab"),
     ("Isatuximab 10 mg/kg (omitted steroid premed)", "isatuximab"),
+    ("Hold teclistamab if ANC < 500", "teclistamab"),
+    ("held pomalidomide last week, resumed today", "pomalidomide"),
 ])  # fmt: skip
 def test_instructions_and_other_statuses_leave_the_dose(text, drug):
     assert _roles(text)[drug] == "anchor"
@@ -42,6 +51,9 @@ def test_instructions_and_other_statuses_leave_the_dose(text, drug):
 @pytest.mark.parametrize("text", [
     "acyclovir 400 mg PO BID (HSV/VZV prophylaxis while on teclistamab)",
     "IVIG for hypogammaglobulinemia on teclistamab",
+    "valacyclovir 500 mg PO daily (HSV prophylaxis, teclistamab)",
+    "Bactrim DS 1 tab PO MWF (PJP ppx - teclistamab)",
+    "IVIG 0.4 g/kg monthly for hypogammaglobulinemia (teclistamab)",
 ])  # fmt: skip
 def test_a_drug_named_as_a_supportive_orders_context_is_no_dose(text):
     assert _roles(text)["teclistamab"] == "context"
@@ -53,6 +65,7 @@ def test_a_drug_named_as_a_supportive_orders_context_is_no_dose(text):
     ("filgrastim; melphalan 200 mg/m2", "melphalan"),
     ("heparin flush; bortezomib 1.3 mg/m2 SC", "bortezomib"),
     ("valacyclovir 500 mg BID; daratumumab", "daratumumab"),
+    ("acyclovir prophylaxis; daratumumab 16 mg/kg IV", "daratumumab"),
     ("ondansetron 8 mg + cyclophosphamide 300 mg/m2 PO weekly", "cyclophosphamide"),
     ("acetaminophen 650 mg, diphenhydramine 25 mg, daratumumab 16 mg/kg", "daratumumab"),
 ])  # fmt: skip

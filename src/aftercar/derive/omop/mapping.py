@@ -64,6 +64,8 @@ SEX_CONCEPTS = _sex_rows("concept")
 #: (``data/omop/sex.csv``).
 SEX_SOURCE_VALUES = _sex_rows("source_value")
 _PREMED = " (premedication)"
+#: Appended to the text of a row whose source text says the dose was not given.
+_NOT_GIVEN = " - not given"
 
 
 @dataclass
@@ -188,9 +190,15 @@ def administrations(con, tables, persons: ibis.Table, concepts, rules: Rules) ->
     if "sig" in de.columns:
         marks = marks + " " + de["sig"].cast("string").fill_null("")
     premed = marks.re_search(pattern) & ~text.re_search(pattern)
+    # a status of the source text that the dose was not given ("teclistamab - HELD"), which
+    # a mapped concept does not carry: marked on the text the vocabulary reads
+    held = flags + rules.get("administrations", "not_given_pattern")
+    held = marks.re_search(held) & ~marks.re_search(
+        flags + rules.get("administrations", "not_given_unless_pattern")) & ~text.re_search(held)
+    drug = ibis.ifelse(premed, text + _PREMED, text)
     start = de.drug_exposure_start_date.cast("date")
     return de.select(**{Col.PATIENT_ID: de.patient_id}, date=start, end_date=_end_date(de),
-                     drug=ibis.ifelse(premed, text + _PREMED, text),
+                     drug=ibis.ifelse(held, drug + _NOT_GIVEN, drug),
                      row=de.drug_exposure_id.cast("int64"),
                      product=ibis.coalesce(de.drug_source_value.strip().nullif(""),
                                            text))  # fmt: skip

@@ -86,7 +86,8 @@ def _context_agents(text: str, rules: Rules) -> set[str]:
              if t.kind == "drug" and t.names]  # fmt: skip
     if not named or not all(vocab.drug(n).role in _SUPPORT_FIRST for n in named[0]):
         return set()
-    after = parse_regimen(text[m.end():]).drugs
+    # up to the next order of a combined text ("acyclovir prophylaxis; daratumumab 16 mg/kg")
+    after = parse_regimen(re.split(r"[;|\n]", text[m.end():], maxsplit=1)[0]).drugs
     return {n for n in after if vocab.drug(n).role == "anti_myeloma"}
 
 
@@ -99,7 +100,9 @@ def _role(d, premed: bool) -> str:
 def _text_rows(text: str, rules: Rules) -> list[dict]:
     vocab = default_vocabulary()
     premed = re.search(rules.get("steroids", "premedication_pattern"), text, re.IGNORECASE)
-    held = re.search(rules.get("administrations", "not_given_pattern"), text, re.IGNORECASE)
+    held = re.search(rules.get("administrations", "not_given_pattern"), text, re.IGNORECASE) \
+        and not re.search(rules.get("administrations", "not_given_unless_pattern"), text,
+                          re.IGNORECASE)  # fmt: skip
     context = _context_agents(text, rules)
     rows = []
     for name in _drugs_of(text):
