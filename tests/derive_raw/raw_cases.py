@@ -166,6 +166,12 @@ def handmade_2026_12_06(b: RawBuilder) -> None:
     for day in range(380, 384):
         b.procedure(p, day, "radiotherapy fraction")
     b.drug(p, "TALVEY 0.4 mg/kg SC", weekly(405, 6))
+    # an allogeneic transplant with fludarabine/melphalan reduced-intensity conditioning: one
+    # line from the first fludarabine day, read as allogeneic (hand-made probe 4, D4)
+    p = line_with("hm_allo", 5)
+    b.drug(p, "fludarabine 30 mg/m2 IV (RIC conditioning)", range(420, 425))
+    b.drug(p, "melphalan 140 mg/m2 IV", [425])
+    b.procedure(p, 426, "Allogeneic hematopoietic stem cell transplant")
 
 
 def span_cases(b: RawBuilder) -> None:

@@ -579,3 +579,12 @@ def test_radiotherapy_between_doses_is_given_during_the_line(cases):
         (1, "selinexor"), (2, ""), (3, "talquetamab")]  # fmt: skip
     rt = [r for r in _lines(cases, "hm_rt_between_regimens") if r["line"] == 2]
     assert rt[0]["regimen"] == "radiotherapy"
+
+
+def test_an_allogeneic_transplant_starts_with_its_conditioning_and_says_allogeneic(cases):
+    got = [(r["line"], r["start_date"], r["end_date"], r["regimen"])
+           for r in _lines(cases, "hm_allo")]  # fmt: skip
+    assert got[1:] == [(2, d(420), d(426),
+                        "fludarabine + melphalan + allogeneic stem cell transplant")]
+    audit = [r for r in cases.audit["lines"].to_pylist() if r["patient_id"] == "hm_allo"]
+    assert [r["kind"] for r in audit] == ["drug", "allo_transplant"]

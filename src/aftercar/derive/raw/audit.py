@@ -17,6 +17,7 @@ _START_RULES = {
     "car_t": "CAR-T infusion: apheresis, bridging, lymphodepletion and infusion are one line",
     "transplant": "autologous transplant with its high-dose melphalan conditioning (tandem within "
     "the tandem window included)",
+    "allo_transplant": "allogeneic transplant with its conditioning",
     "radiotherapy": "radiotherapy course given alone (fractions with short gaps)",
 }
 _MAINTENANCE = "; the monotherapy after it is maintenance of this line"
@@ -138,7 +139,8 @@ def _drugs(c, rows: ibis.Table) -> ibis.Table:
     roles = ["anti-myeloma drug", "steroid with the line", "car_t", "conditioning"]
     r = rows.filter((rows.table == "administrations") & rows.role.isin(roles) & (rows.line > 0))
     j = r.join(adm.select("row", "ingredient", kind=adm.role), "row")
-    j = j.filter(j.kind.isin(["anchor", "steroid", "car_t"]))
+    # an allogeneic transplant's conditioning agents whatever their role elsewhere
+    j = j.filter(j.kind.isin(["anchor", "steroid", "car_t"]) | (j.role == "conditioning"))
     d = j.select(Col.PATIENT_ID, Col.LINE, "ingredient").distinct()
     return d.group_by([Col.PATIENT_ID, Col.LINE]).aggregate(
         drugs=_joined(d.ingredient, ";")
@@ -162,6 +164,8 @@ def _regimen(drugs: str, kind: str) -> str:
              for d in drugs.split(";") if d]  # fmt: skip
     if kind == "transplant":
         names.append("autologous stem cell transplant")
+    if kind == "allo_transplant":
+        names.append("allogeneic stem cell transplant")
     if kind == "radiotherapy":
         names.append("radiotherapy")
     return " + ".join(names) if names else "anti-myeloma therapy (unrecognised)"
@@ -362,6 +366,20 @@ def _ended(final: ibis.Table, ends: ibis.Table) -> ibis.Table:
     return f.select(*[f[c] for c in final.columns if c != Col.END_DATE], end_date=end)
 
 
+def _allo_kind(c, final: ibis.Table) -> ibis.Table:
+    """``final`` with the kind ``allo_transplant`` for a transplant line whose transplant
+    procedures include an allogeneic one (its regimen, start rule and audit say so; until
+    2026-12-06 every transplant line read "autologous", found by hand-made patients)."""
+    t = c.transplant_proc
+    allo = t.filter(t.kind == "allo_transplant").select(Col.PATIENT_ID, _bd=t.bundle_date)
+    allo = allo.distinct().mutate(_allo=ibis.literal(True))
+    f = final.mutate(_bd=ibis.ifelse(final.kind == "transplant", _key_date(final.bundle_id),
+                                     ibis.null("date")))  # fmt: skip
+    f = f.left_join(allo, [Col.PATIENT_ID, "_bd"])
+    kind = ibis.ifelse(f._allo.fill_null(False), "allo_transplant", f.kind)
+    return f.select(*[kind.name("kind") if n == "kind" else f[n] for n in final.columns])
+
+
 def _curated(c, index: ibis.Table, final: ibis.Table, drugs: ibis.Table):
     ix = index.filter(index.index_date.notnull()).select(Col.PATIENT_ID, "index_date",
                                                            Col.CAR_T_BEST_RESPONSE)  # fmt: skip
@@ -417,7 +435,8 @@ def assemble(con, c, index, index_a, final, members, line_a, norm, rules: Rules,
     drugs = _drugs(c, rows)
     # materialised: the cohort's lines and the line audit both read it (the bundle ends
     # were computed twice, each a pass over the administrations)
-    final = con.create_table("_final_ended", _ended(final, _bundle_ends(c, rows, final, rules)),
+    final = con.create_table("_final_ended",
+                             _allo_kind(c, _ended(final, _bundle_ends(c, rows, final, rules))),
                              overwrite=True)  # fmt: skip
     pats, lines = _curated(c, index, final, drugs)
     u = _assessed(index_a, line_a)

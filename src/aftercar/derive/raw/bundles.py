@@ -112,8 +112,10 @@ def _bridging(adm: ibis.Table, inf: ibis.Table, rules: Rules) -> ibis.Table:
 def transplants(adm: ibis.Table, proc: ibis.Table, rules: Rules) -> tuple[ibis.Table, ibis.Table]:
     """Transplant bundles and their conditioning administrations.
 
-    Returns ``(procedure rows with bundle_date = first transplant of the tandem chain,
-    conditioning rows: row, ingredient, bundle_date, role)``.
+    Returns ``(procedure rows with bundle_date = first transplant of the tandem chain and
+    kind (transplant / allo_transplant), conditioning rows: row, ingredient, bundle_date,
+    role)``. An allogeneic transplant's conditioning agents are
+    ``allo_conditioning_ingredients``, whatever their role elsewhere.
     """
     tandem = rules.get("transplant", "tandem_days")
     t = proc.filter(proc.kind.isin(["transplant", "allo_transplant"]))
@@ -124,12 +126,18 @@ def transplants(adm: ibis.Table, proc: ibis.Table, rules: Rules) -> tuple[ibis.T
                                                   rows=(None, 0))))  # fmt: skip
     t = t.mutate(bundle_date=t.date.min().over(ibis.window(group_by=[t.patient_id, t.chain])))
     lo, hi = rules.get("transplant", "conditioning_days")
-    names = rules.get("transplant", "conditioning_ingredients")
-    c = adm.filter(adm.ingredient.isin(names) & (adm.role == "anchor"))
+    auto = rules.get("transplant", "conditioning_ingredients")
+    allo = rules.get("transplant", "allo_conditioning_ingredients")
+    # an allogeneic transplant's agents whatever their role elsewhere (fludarabine)
+    c = adm.filter((adm.ingredient.isin(auto) & (adm.role == "anchor")) | (
+        adm.ingredient.isin(allo) & adm.role.isin(["anchor", "supportive"])))
     j = c.join(t, [c.patient_id == t.patient_id, c.date >= t.date + _days(lo),
                    c.date <= t.date + _days(hi)])  # fmt: skip
+    is_allo = j.kind == "allo_transplant"
+    j = j.filter(ibis.ifelse(is_allo, j.ingredient.isin(allo),
+                             j.ingredient.isin(auto) & (j.role == "anchor")))  # fmt: skip
     cond = j.group_by(["row", "ingredient"]).aggregate(bundle_date=j.bundle_date.min())
-    return t.select(Col.PATIENT_ID, "row", "date", "bundle_date"), cond.mutate(
+    return t.select(Col.PATIENT_ID, "row", "date", "bundle_date", "kind"), cond.mutate(
         role=ibis.literal("conditioning")
     )
 
