@@ -20,6 +20,8 @@ Rules applied after tokenising (each documented in ``docs/vocabulary.md``):
 
 from __future__ import annotations
 
+import re
+
 from aftercar.schema import Col
 from aftercar.vocab.regimen import ParsedRegimen, Token
 from aftercar.vocab.vocabulary import TARGET_KIND, Drug, Vocabulary
@@ -60,9 +62,14 @@ def _disagrees(code: set[str], named: set[str]) -> bool:
     return bool(code & named) and not code <= named and not named <= code
 
 
+#: Arms compared in one text ("KRd vs VRd (ENDURANCE)"): a code is one arm, not an acronym
+#: of the drugs the other arm names.
+_ARMS = re.compile(r"\b(?:vs\.?|versus)(?=\s)", re.IGNORECASE)
+
+
 def _drop_disagreeing_codes(tokens: list[Token], blanked: str, vocab: Vocabulary) -> list[Token]:
     named = _named_drugs(tokens, vocab)
-    if len(named) < _MIN_NAMED:
+    if len(named) < _MIN_NAMED or _ARMS.search(blanked):
         return tokens
     out = []
     for t in tokens:
@@ -130,12 +137,16 @@ def _drop_unspecified(names: set[str], vocab: Vocabulary) -> set[str]:
     if not any(n.startswith("unspecified ") for n in names):
         return names
     named = [vocab.drug(n) for n in names if not vocab.drug(n).unspecified]
+    mention = vocab.grammar.class_mentions if vocab.grammar else {}
     keep = set()
     for n in names:
         d = vocab.drug(n)
+        # a class mention is covered by an agent its word names ("trispecific" agents are
+        # mentioned as bispecifics: "ISB 2001 trispecific TCE")
         covered = d.unspecified and any(
-            o.drug_class == d.drug_class and set(d.targets) <= set(o.targets) for o in named
-        )
+            mention.get(o.drug_class, o.drug_class) == mention.get(d.drug_class, d.drug_class)
+            and set(d.targets) <= set(o.targets) for o in named
+        )  # fmt: skip
         if not covered:
             keep.add(n)
     return keep

@@ -190,7 +190,7 @@ def _read_word(word: str, vocab: Vocabulary) -> Token:
         return Token(
             word, "annotation", ("number",), "a bare number (dose or count) is never a drug"
         )
-    glued = _glued_dose(word, vocab)
+    glued = _glued_dose(word, vocab) or _glued_cycles(word, vocab)
     if glued is not None:
         return glued
     seg = _segment(word, vocab)
@@ -222,6 +222,21 @@ def _glued_dose(word: str, vocab: Vocabulary) -> Token | None:
     if drug.kind != "drug" or drug.role not in _AGENT_ROLES:
         return None
     return Token(word, "drug", hit.names, f"{hit.how}, dose {m.group(2)} glued to it")
+
+
+#: A regimen code with its number of cycles glued to it ("KRd12", "VRd6", "VTD4": trial
+#: arm names such as FORTE's KRd12, Gay et al. Lancet Oncol 2021;22:1705).
+_GLUED_CYCLES = re.compile(r"([A-Za-z]{2,6})(1[0-2]|[1-9])")
+
+
+def _glued_cycles(word: str, vocab: Vocabulary) -> Token | None:
+    """A code of ``regimen_codes.csv`` naming two or more drugs with 1-12 glued to it,
+    else ``None`` ("CD3" is no code: its letters are not a listed regimen)."""
+    m = _GLUED_CYCLES.fullmatch(word)
+    hit = vocab.by_key.get(norm_key(m.group(1))) if m else None
+    if hit is None or len(hit.names) < 2 or not hit.how.startswith("regimen code"):
+        return None
+    return Token(word, Col.REGIMEN, hit.names, f"{hit.how}, {m.group(2)} cycles glued to it")
 
 
 def _try_correction(
