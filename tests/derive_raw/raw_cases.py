@@ -172,6 +172,12 @@ def handmade_2026_12_06(b: RawBuilder) -> None:
     b.drug(p, "fludarabine 30 mg/m2 IV (RIC conditioning)", range(420, 425))
     b.drug(p, "melphalan 140 mg/m2 IV", [425])
     b.procedure(p, 426, "Allogeneic hematopoietic stem cell transplant")
+    # a dose of the line's drug on the day the confirming lab is drawn continues the line;
+    # a new drug begun that day starts the next (hand-made probe 4, H30; probe 3, Q17)
+    for pid, n, tal in (("hm_dose_on_confirmation", 14, 438), ("hm_new_on_confirmation", 13, 431)):
+        p = line_with(pid, n)
+        b.serum(p, {339: 2.0, 370: 1.0, 403: 1.6, 431: 1.9})
+        b.drug(p, "TALVEY 0.4 mg/kg SC", weekly(tal, 4))
 
 
 def span_cases(b: RawBuilder) -> None:

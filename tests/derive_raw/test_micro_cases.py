@@ -588,3 +588,11 @@ def test_an_allogeneic_transplant_starts_with_its_conditioning_and_says_allogene
                         "fludarabine + melphalan + allogeneic stem cell transplant")]
     audit = [r for r in cases.audit["lines"].to_pylist() if r["patient_id"] == "hm_allo"]
     assert [r["kind"] for r in audit] == ["drug", "allo_transplant"]
+
+
+@pytest.mark.parametrize(("pid", "second"), [("hm_dose_on_confirmation", d(438)),
+                                              ("hm_new_on_confirmation", d(431))])
+def test_on_the_confirmation_day_only_a_drug_begun_that_day_restarts(cases, pid, second):
+    got = [(r["line"], r["start_date"], r["drugs"], r["progression_date"])
+           for r in _lines(cases, pid)]  # fmt: skip
+    assert got == [(1, d(340), "selinexor", d(403)), (2, second, "talquetamab", None)]

@@ -280,8 +280,10 @@ def _rule_breaks(st: _Steps, rules: Rules) -> ibis.Table:
 def _progression(st: _Steps, vis: ibis.Table, rules: Rules) -> ibis.Table:
     """Add ``t_pd`` (confirmed PD of the line before ``b1``) and ``b_pd`` (the restart).
 
-    The restart is the first administration on or after the date the progression is
-    confirmed (the next assessment of the parameter after the PD, possibly after ``b1``)
+    The restart is the first administration after the date the progression is confirmed
+    (the next assessment of the parameter after the PD, possibly after ``b1``), or on that
+    date when a drug begins there (a new regimen on its cycle 1 day 1; a dose of the line's
+    drugs given the day the confirming lab is drawn continues the line)
     that follows more than ``retreatment_gap_days`` without any anti-myeloma drug (0: any
     administration). It takes precedence over the regimen window and the IMiD/PI
     exception, and over the other breaks: it is looked for up to ``b1`` (which can only
@@ -309,6 +311,12 @@ def _progression(st: _Steps, vis: ibis.Table, rules: Rules) -> ibis.Table:
     pd = pd.join(sk, pd.lkey == sk.pkey)
     r = dates.join(pd.select("pkey", "S", "b1", "t_pd", "t_conf"), "pkey")
     r = r.filter(_restart_window(r) & (r.date >= r.t_conf))
+    # on the confirmation day itself only a drug begun that day restarts: a dose of the
+    # line's drugs given the day the confirming lab is drawn continues the line
+    runs = st.t("_runs")
+    begun = runs.select("pkey", date=runs.run_start).distinct()
+    r = r.filter(r.date > r.t_conf).union(
+        r.filter(r.date == r.t_conf).semi_join(begun, ["pkey", "date"]))
     b_pd = r.group_by("pkey").aggregate(b_pd=r.date.min(), t_pd=r.t_pd.min())
     return s.left_join(b_pd, "pkey").drop("pkey_right")
 
