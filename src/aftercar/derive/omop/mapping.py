@@ -126,14 +126,35 @@ def _mm_table(con, tables, concepts: Concepts) -> ibis.Table:
     return ids.select("concept_id").distinct()
 
 
+#: ICD codes of multiple myeloma read in ``condition_source_value`` (``data/omop/
+#: condition_codes.csv``): written without their dot and in upper case, each a prefix.
+SOURCE_CODES = tuple(r["code"].replace(".", "").upper() for r in csv.DictReader(io.StringIO(
+    resources.files("aftercar.data").joinpath("omop/condition_codes.csv").read_text("utf-8"))))
+#: The condition concept a myeloma diagnosis read from its source code is given.
+_MULTIPLE_MYELOMA = 437233
+
+
 def diagnoses(con, tables, concepts: Concepts) -> ibis.Table:
-    """First multiple-myeloma condition of each person: ``person_id, diagnosis_date, ...``."""
-    ids = _mm_table(con, tables, concepts)
+    """First multiple-myeloma condition of each person: ``person_id, diagnosis_date, ...``.
+
+    A condition is myeloma by its concept (437233 and its descendants, local concepts)
+    or, whatever its concept (0 when the ETL did not map it), by an ICD-10 C90.0x or
+    ICD-9 203.0x code in ``condition_source_value`` (given concept 437233 here)."""
+    ids = _mm_table(con, tables, concepts).mutate(_mm=ibis.literal(True))
     co = tables["condition_occurrence"]
-    d = co.join(ids, co.condition_concept_id.cast("int64") == ids.concept_id)
+    co = co.mutate(_cid=co.condition_concept_id.cast("int64"))
+    d = co.left_join(ids, co._cid == ids.concept_id)
+    by_concept = d._mm.fill_null(False)
+    if "condition_source_value" in co.columns:
+        key = d.condition_source_value.cast("string").upper().re_replace(r"[^A-Z0-9]", "")
+        coded = ibis.or_(*[key.startswith(c) for c in SOURCE_CODES]).fill_null(False)
+        d = d.filter(by_concept | coded)
+        d = d.mutate(_cid=ibis.ifelse(d._mm.fill_null(False), d._cid, _MULTIPLE_MYELOMA))
+    else:
+        d = d.filter(by_concept)
     d = d.mutate(dx=d.condition_start_date.cast("date"))
     return d.group_by("person_id").aggregate(diagnosis_date=d.dx.min(),
-                                              condition_concept_id=d.condition_concept_id.min())
+                                              condition_concept_id=d._cid.min())
 
 
 def _ingredient_table(con, tables, concepts: Concepts) -> pa.Table:
