@@ -106,6 +106,7 @@ def _not_the_input(source: Path | None, output: Path) -> None:
 def _derive_raw(rawdir: Path, output: Path, rules, fmt: str) -> None:
     """``aftercar derive RAWDIR``: raw records -> curated cohort + audit."""
     from aftercar.derive.raw.derive import derive_raw
+    from aftercar.derive.raw.labs import unread_tests
     from aftercar.derive.raw.read import read_raw
     from aftercar.derive.raw.rules import load_rules
     from aftercar.derive.raw.write import write_derivation
@@ -119,6 +120,7 @@ def _derive_raw(rawdir: Path, output: Path, rules, fmt: str) -> None:
     with Progress(*columns, console=console) as bar:
         task = bar.add_task("reading raw records", total=_STEPS + 2)
         raw = read_raw(rawdir)
+        unread = unread_tests(raw["labs"], rule_set)
 
         def step(text: str) -> None:
             bar.update(task, description=text, advance=1)
@@ -131,6 +133,11 @@ def _derive_raw(rawdir: Path, output: Path, rules, fmt: str) -> None:
     typer.echo(f"{result.patients.num_rows} patients, {n_lines} lines written to {output}; "
                f"{result.attrition.num_rows} raw rows not used (see audit/attrition).")  # fmt: skip
     typer.echo(f"Files: {', '.join(str(p) for p in written[:2])} and audit/.")
+    if unread:
+        names = ", ".join(f"{name!r} ({n} rows)" for name, n in unread)
+        typer.echo(f"Lab tests the IMWG criteria do not read (rows in audit/attrition): {names}. "
+                   "If one is an M-protein, light-chain, immunofixation or marrow test, add its "
+                   "name to [tests] in a --rules TOML.")  # fmt: skip
     if result.patients.num_rows == 0:
         raise InputError(_no_patient(result.attrition, raw["patients"].num_rows, written))
 

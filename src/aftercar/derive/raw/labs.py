@@ -132,6 +132,23 @@ def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
 _DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
 
 
+def unread_tests(labs: pa.Table, rules: Rules, top: int = 5) -> list[tuple[str, int]]:
+    """The ``top`` commonest lab ``test`` texts that no name of ``[tests]`` reads (their
+    rows go to the attrition), with their row counts: told after a run, so that a
+    laboratory's own name for an IMWG test ("M-Spike, S") is not lost in silence."""
+    import pyarrow.compute as pc
+
+    if labs.num_rows == 0 or "test" not in labs.column_names:
+        return []
+    names = pc.fill_null(labs["test"], "")
+    key = pc.utf8_lower(pc.utf8_trim_whitespace(names))
+    known = pa.array(list(rules.test_names()), pa.string())
+    unread = pc.invert(pc.is_in(key, value_set=known))
+    counts = pc.value_counts(pc.filter(names, unread)).to_pylist()
+    counts.sort(key=lambda c: (-c["counts"], c["values"]))
+    return [(c["values"], c["counts"]) for c in counts[:top] if c["values"]]
+
+
 def lab_problems(norm: ibis.Table, file: str = "labs") -> list[Problem]:
     """File/row/column/value/fix problems for used lab rows that cannot be read."""
     bad = norm.filter(norm.problem.notnull()).order_by("row").limit(50).to_pyarrow().to_pylist()
