@@ -55,3 +55,16 @@ def test_lab_system_wording_of_values_and_units_is_read():
 def test_other_text_still_stops_with_its_problem():
     got = _read([(SPEP, "<", "g/dL"), (SPEP, "about 1", "g/dL"), (SPEP, "<0.1", "g/mol")])
     assert [p for _, p in got] == ["not a number", "not a number", "unknown unit for this test"]
+
+
+def test_the_commonest_unread_test_names_are_told_with_their_counts():
+    import pyarrow as pa
+
+    from aftercar.derive.raw.labs import unread_tests
+    from aftercar.derive.raw.rules import load_rules
+
+    labs = pa.table({"test": ["M-Spike, S", "Hemoglobin", "Hemoglobin", " m-spike, s ",
+                              "Kappa/Lambda FLC Ratio", None, "Kappa Free Light Chain, S"]})
+    assert unread_tests(labs, load_rules()) == [("Hemoglobin", 2),
+                                                ("Kappa/Lambda FLC Ratio", 1)]  # fmt: skip
+    assert unread_tests(labs, load_rules(), top=1) == [("Hemoglobin", 2)]
