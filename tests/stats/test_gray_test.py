@@ -1,7 +1,8 @@
 """gray_test against R cmprsk 2.2-11 ``cuminc()$Tests`` (Gray's K-sample test).
 
 Reference values: ``gray_cases.json`` from ``make_gray_cases.R`` (next to this file) on
-mgus2 (ties; rho 0 and 1), veteran (2 and 4 groups; strata) and aml, data in
+mgus2 (ties; rho 0 and 1), veteran (2 and 4 groups; strata), aml and a case whose causes
+1-3 cannot be tested (variance exactly 0 in cmprsk: stat -1), data in
 ``data/``. cmprsk has no delayed entry: gray_test refuses entry times (last test).
 """
 
@@ -36,6 +37,9 @@ def _run(name):
             return gray_test(vet["time"], cause, vet["celltype"])
         strata = vet["celltype"] if name == "veteran_trt_strata" else None
         return gray_test(vet["time"], cause, vet["trt"], strata=strata)
+    if name == "untestable":
+        gu = pd.read_csv(data / "gray_untestable.csv")
+        return gray_test(gu["time"], gu["status"], gu["group"])
     aml = pd.read_csv(data / "aml.csv")
     cause = np.where(aml["status"] == 0, 0, np.where(np.arange(1, len(aml) + 1) % 3 == 0, 2, 1))
     return gray_test(aml["time"], cause, aml["x"])

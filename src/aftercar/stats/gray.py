@@ -120,6 +120,10 @@ def _crst(y, m, g, ng, rho):
     return score, v
 
 
+#: A variance column with a norm below this is zero (rounding noise of exact zeros).
+_ZERO = 1e-12
+
+
 def _full_rank(v: np.ndarray, tol: float = 1e-7) -> bool:
     """Whether R's ``qr(v)`` (LINPACK ``dqrdc2``, tolerance 1e-7) finds full rank.
 
@@ -128,6 +132,10 @@ def _full_rank(v: np.ndarray, tol: float = 1e-7) -> bool:
     original norm (``tol`` itself for a zero column).
     """
     norms = np.linalg.norm(v, axis=0)
+    # a column that is zero in exact arithmetic (a cause no group can be compared on) can
+    # come out as rounding noise (1.5e-32 where cmprsk has 0): below 1e-12 it is zero,
+    # far below any variance of counts of subjects
+    norms = np.where(norms < _ZERO, 0.0, norms)
     limit = tol * np.where(norms > 0, norms, 1.0)
     basis = np.zeros((v.shape[0], 0))
     for j in range(v.shape[1]):  # one pass per group, not per subject
