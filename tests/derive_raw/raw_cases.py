@@ -172,6 +172,15 @@ def handmade_2026_12_06(b: RawBuilder) -> None:
     b.drug(p, "fludarabine 30 mg/m2 IV (RIC conditioning)", range(420, 425))
     b.drug(p, "melphalan 140 mg/m2 IV", [425])
     b.procedure(p, 426, "Allogeneic hematopoietic stem cell transplant")
+    # a kappa/lambda ratio reported alone (no kappa, no lambda): a normal one makes the CR an
+    # sCR (hand-made probe 4, H27)
+    p = line_with("hm_ratio_only")
+    b.serum(p, {339: 1.5, 370: 0.0, 400: 0.0})
+    for day in (370, 400):
+        for t in ("Immunofixation, serum", "Immunofixation, urine"):
+            b.lab(p, day, t, "NEGATIVE", None)
+        b.lab(p, day, "Kappa/Lambda Free Light Chain Ratio", "1.1", None)
+    b.lab(p, 365, "Bone marrow plasma cells", "2", "%")
     # a dose of the line's drug on the day the confirming lab is drawn continues the line;
     # a new drug begun that day starts the next (hand-made probe 4, H30; probe 3, Q17)
     for pid, n, tal in (("hm_dose_on_confirmation", 14, 438), ("hm_new_on_confirmation", 13, 431)):

@@ -529,6 +529,7 @@ def test_with_a_retreatment_gap_only_therapy_after_such_a_pause_restarts(backend
     ("hm_vgpr_urine", "PR"),  # serum 0 with IFE positive is VGPR only with urine < 100
     ("hm_no_baseline", "NE"),  # no pre-treatment baseline: no response to grade
     ("hm_no_baseline_pd", "PD"),  # ... but a confirmed progression from the first value
+    ("hm_ratio_only", "sCR"),  # a normal ratio reported alone (no kappa, no lambda)
 ])  # fmt: skip
 def test_imwg_rules_found_by_hand_made_patients(cases, pid, best):
     (line,) = _lines(cases, pid)

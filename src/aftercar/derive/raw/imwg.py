@@ -188,7 +188,9 @@ def _categories(t: ibis.Table, rules: Rules) -> ibis.Value:
     marrow_ok = _lt(t.last_marrow_pc, r["cr_marrow_pct"]) & (
         t.date.delta(t.last_marrow_date, unit="day") <= r["marrow_window_days"]
     )
-    ratio = t.kappa / t.lambda_.nullif(0)
+    # the ratio from kappa and lambda, else as the laboratory reported it alone
+    alone = t.flc_ratio if "flc_ratio" in t.columns else ibis.null("float64")
+    ratio = ibis.coalesce(t.kappa / t.lambda_.nullif(0), alone)
     normal = (_ge(ratio, m["flc_ratio_low"]) & _le(ratio, m["flc_ratio_high"])).fill_null(False)
     flc = t.param == "flc"
     # FLC as the only parameter: CR also needs a normal ratio (Rajkumar 2011, Table 2

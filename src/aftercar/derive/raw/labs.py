@@ -29,7 +29,8 @@ from aftercar.schema import Col
 
 #: IMWG parameter -> unit family.
 FAMILY = {"serum_m": "serum", "urine_m": "urine", "kappa": "flc", "lambda": "flc",
-          "marrow_pc": "marrow", "ife_serum": "ife", "ife_urine": "ife"}  # fmt: skip
+          "marrow_pc": "marrow", "ife_serum": "ife", "ife_urine": "ife",
+          "flc_ratio": "ratio"}  # fmt: skip
 PARAMS = tuple(FAMILY)
 #: Above any M-protein, light chain or marrow value in any unit read (urine M-protein in
 #: mg/24 h and light chains in mg/L stay below 10^6): a larger value, infinity or NaN (which
@@ -84,7 +85,11 @@ def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
     low = units.select(_lf=units.family, _lu=units.unit, _lfactor=units.factor)
     k = k.left_join(low, [k.family == low._lf, k._ukey.lower() == low._lu])
     k = con.create_table("_lab_keys", k.select("test", "_unit", "param", "family",
-                                               factor=ibis.coalesce(k.factor, k._lfactor)),
+                                               # a ratio has no unit: any text is 1
+                                               factor=ibis.coalesce(
+                                                   k.factor, k._lfactor,
+                                                   ibis.ifelse(k.family == "ratio", 1.0,
+                                                               ibis.null("float64")))),
                          overwrite=True)  # fmt: skip
     lab = labs.mutate(_unit=labs.unit.fill_null(""))
     j = lab.left_join(k, ["test", "_unit"])
