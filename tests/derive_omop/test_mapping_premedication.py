@@ -66,3 +66,9 @@ def test_a_not_given_status_of_the_source_text_or_sig_marks_the_mapped_drug():
     assert got == [held, held, held, "dexamethasone"]
     rows = drug_lookup([held], load_rules()).to_pylist()
     assert [r["role"] for r in rows] == ["not_given"]
+
+
+def test_a_mobilisation_of_the_source_text_marks_the_mapped_drug():
+    got = _drugs(["dexamethasone 40 mg (stem cell mobilization)", "dexamethasone 40 mg"],
+                 [None, "for PBSC mobilisation"])  # fmt: skip
+    assert got == ["dexamethasone (stem cell mobilisation)"] * 2

@@ -181,6 +181,16 @@ def handmade_2026_12_06(b: RawBuilder) -> None:
             b.lab(p, day, t, "NEGATIVE", None)
         b.lab(p, day, "Kappa/Lambda Free Light Chain Ratio", "1.1", None)
     b.lab(p, 365, "Bone marrow plasma cells", "2", "%")
+    # cyclophosphamide mobilisation, then high-dose melphalan and the transplant 42 days
+    # later: one transplant line from the mobilisation (hand-made probe 4, H26); without a
+    # transplant the mobilisation is no line
+    p = line_with("hm_mobilisation", 5)
+    b.drug(p, "cyclophosphamide 2 g/m2 IV (stem cell mobilization)", [400])
+    b.drug(p, "filgrastim 480 mcg SC", range(402, 412))
+    b.drug(p, "melphalan 200 mg/m2 IV", [440])
+    b.procedure(p, 442, "autologous stem cell transplant")
+    p = line_with("hm_mobilisation_alone", 5)
+    b.drug(p, "cyclophosphamide 2 g/m2 IV (stem cell mobilization)", [400])
     # a dose of the line's drug on the day the confirming lab is drawn continues the line;
     # a new drug begun that day starts the next (hand-made probe 4, H30; probe 3, Q17)
     for pid, n, tal in (("hm_dose_on_confirmation", 14, 438), ("hm_new_on_confirmation", 13, 431)):

@@ -597,3 +597,13 @@ def test_on_the_confirmation_day_only_a_drug_begun_that_day_restarts(cases, pid,
     got = [(r["line"], r["start_date"], r["drugs"], r["progression_date"])
            for r in _lines(cases, pid)]  # fmt: skip
     assert got == [(1, d(340), "selinexor", d(403)), (2, second, "talquetamab", None)]
+
+
+def test_mobilisation_chemotherapy_starts_its_transplant_line(cases):
+    got = [(r["line"], r["start_date"], r["end_date"], r["regimen"])
+           for r in _lines(cases, "hm_mobilisation")]  # fmt: skip
+    assert got[1:] == [(2, d(400), d(442),
+                        "cyclophosphamide + melphalan + autologous stem cell transplant")]
+    assert [r["line"] for r in _lines(cases, "hm_mobilisation_alone")] == [1]
+    assert any(r.startswith("stem-cell mobilisation without a transplant")
+               for r in _attrition(cases, "hm_mobilisation_alone"))  # fmt: skip

@@ -64,6 +64,8 @@ SEX_CONCEPTS = _sex_rows("concept")
 #: (``data/omop/sex.csv``).
 SEX_SOURCE_VALUES = _sex_rows("source_value")
 _PREMED = " (premedication)"
+#: Appended to the text of a row whose source text says it mobilises stem cells.
+_MOBILISATION = " (stem cell mobilisation)"
 #: Appended to the text of a row whose source text says the dose was not given.
 _NOT_GIVEN = " - not given"
 
@@ -216,7 +218,9 @@ def administrations(con, tables, persons: ibis.Table, concepts, rules: Rules) ->
     held = flags + rules.get("administrations", "not_given_pattern")
     held = marks.re_search(held) & ~marks.re_search(
         flags + rules.get("administrations", "not_given_unless_pattern")) & ~text.re_search(held)
+    mob = flags + rules.get("transplant", "mobilisation_pattern")
     drug = ibis.ifelse(premed, text + _PREMED, text)
+    drug = ibis.ifelse(marks.re_search(mob) & ~text.re_search(mob), drug + _MOBILISATION, drug)
     start = de.drug_exposure_start_date.cast("date")
     return de.select(**{Col.PATIENT_ID: de.patient_id}, date=start, end_date=_end_date(de),
                      drug=ibis.ifelse(held, drug + _NOT_GIVEN, drug),

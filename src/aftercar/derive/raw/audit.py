@@ -136,11 +136,13 @@ def _rt_with_drugs(c, f: ibis.Table) -> ibis.Table:
 def _drugs(c, rows: ibis.Table) -> ibis.Table:
     """``patient_id, line, drugs`` (';'-joined, sorted) from the line rows' ingredients."""
     adm = c.adm.filter(c.adm.ingredient.notnull())
-    roles = ["anti-myeloma drug", "steroid with the line", "car_t", "conditioning"]
+    roles = ["anti-myeloma drug", "steroid with the line", "car_t", "conditioning",
+             "mobilisation"]
     r = rows.filter((rows.table == "administrations") & rows.role.isin(roles) & (rows.line > 0))
     j = r.join(adm.select("row", "ingredient", kind=adm.role), "row")
     # an allogeneic transplant's conditioning agents whatever their role elsewhere
-    j = j.filter(j.kind.isin(["anchor", "steroid", "car_t"]) | (j.role == "conditioning"))
+    j = j.filter(j.kind.isin(["anchor", "steroid", "car_t"])
+                 | j.role.isin(["conditioning", "mobilisation"]))
     d = j.select(Col.PATIENT_ID, Col.LINE, "ingredient").distinct()
     return d.group_by([Col.PATIENT_ID, Col.LINE]).aggregate(
         drugs=_joined(d.ingredient, ";")
@@ -262,7 +264,7 @@ def _adm_attrition(c, index: ibis.Table, used: ibis.Table) -> ibis.Table:
         excluded=a.excluded.max(),
         **{r: (a.role == r).any() for r in ("anchor", "steroid", "premedication", "supportive",
                                              "unrecognised", "car_t", "after_followup",
-                                             "not_given", "context")},
+                                             "not_given", "context", "mobilisation")},
     )  # fmt: skip
     reason = ibis.cases(
         (g.index_date.isnull(), g.excluded.fill_null(_NO_INDEX)),
@@ -276,6 +278,8 @@ def _adm_attrition(c, index: ibis.Table, used: ibis.Table) -> ibis.Table:
                        "days -7..0 of a CAR-T infusion)"),
         (g.unrecognised, "drug text not recognised by the vocabulary"),
         (g.not_given, "recorded as not given (held, omitted, cancelled or refused)"),
+        (g.mobilisation, "stem-cell mobilisation without a transplant in the following "
+                         "mobilisation_days"),
         (g.context, "anti-myeloma drug named only as the context of a supportive order "
                     "('... while on teclistamab'): not a dose"),
         else_="anti-myeloma administration not assigned to a line",

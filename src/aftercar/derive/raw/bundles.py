@@ -137,9 +137,22 @@ def transplants(adm: ibis.Table, proc: ibis.Table, rules: Rules) -> tuple[ibis.T
     j = j.filter(ibis.ifelse(is_allo, j.ingredient.isin(allo),
                              j.ingredient.isin(auto) & (j.role == "anchor")))  # fmt: skip
     cond = j.group_by(["row", "ingredient"]).aggregate(bundle_date=j.bundle_date.min())
-    return t.select(Col.PATIENT_ID, "row", "date", "bundle_date", "kind"), cond.mutate(
-        role=ibis.literal("conditioning")
-    )
+    cond = cond.mutate(role=ibis.literal("conditioning"))
+    return t.select(Col.PATIENT_ID, "row", "date", "bundle_date", "kind"), cond.union(
+        _mobilisation(adm, t, rules))
+
+
+def _mobilisation(adm: ibis.Table, t: ibis.Table, rules: Rules) -> ibis.Table:
+    """``row, ingredient, bundle_date, role``: the mobilisation administrations (role
+    ``mobilisation``) given up to ``mobilisation_days`` before a transplant and before its
+    conditioning window, each with the first transplant after it."""
+    days = rules.get("transplant", "mobilisation_days")
+    lo = rules.get("transplant", "conditioning_days")[0]
+    m = adm.filter(adm.role == "mobilisation")
+    j = m.join(t, [m.patient_id == t.patient_id, m.date >= t.date - _days(days),
+                   m.date < t.date + _days(lo)])  # fmt: skip
+    g = j.group_by(["row", "ingredient"]).aggregate(bundle_date=j.bundle_date.min())
+    return g.mutate(role=ibis.literal("mobilisation"))
 
 
 def rt_courses(proc: ibis.Table, rules: Rules) -> ibis.Table:

@@ -104,12 +104,16 @@ def _text_rows(text: str, rules: Rules) -> list[dict]:
         and not re.search(rules.get("administrations", "not_given_unless_pattern"), text,
                           re.IGNORECASE)  # fmt: skip
     context = _context_agents(text, rules)
+    mob = re.search(rules.get("transplant", "mobilisation_pattern"), text, re.IGNORECASE)
+    mob_names = rules.get("transplant", "mobilisation_ingredients") if mob else ()
     rows = []
     for name in _drugs_of(text):
         d = vocab.drugs.get(name)
         if d is None or d.kind != "drug":
             continue
         role = "not_given" if held else "context" if name in context else _role(d, bool(premed))
+        if role == "anchor" and name in mob_names:
+            role = "mobilisation"
         rows.append({"drug": text, "ingredient": name, "drug_class": d.drug_class, "role": role})
     if rows:
         return rows
