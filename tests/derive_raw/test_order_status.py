@@ -27,7 +27,6 @@ def _roles(text: str) -> dict[str, str]:
     ("HOLD teclistamab today", "teclistamab"),
     ("Held: pomalidomide 4 mg", "pomalidomide"),
     ("Darzalex Faspro 1800 mg SC (dose delayed)", "daratumumab"),
-    ("REVLIMID 25 MG CAPSULE (Discontinued)", "lenalidomide"),
 ])  # fmt: skip
 def test_a_dose_whose_status_says_not_given_is_no_dose(text, drug):
     assert _roles(text)[drug] == "not_given"
@@ -43,6 +42,11 @@ def test_a_dose_whose_status_says_not_given_is_no_dose(text, drug):
     ("Isatuximab 10 mg/kg (omitted steroid premed)", "isatuximab"),
     ("Hold teclistamab if ANC < 500", "teclistamab"),
     ("held pomalidomide last week, resumed today", "pomalidomide"),
+    # the review of session 23's change: a status that ends one order of a combined text,
+    # a discontinued order (a course may have run), an instruction in a combined order
+    ("hold premeds today; daratumumab 1800 mg SC", "daratumumab"),
+    ("Omitted: premedication; daratumumab 16 mg/kg", "daratumumab"),
+    ("REVLIMID 25 MG CAPSULE (Discontinued)", "lenalidomide"),
 ])  # fmt: skip
 def test_instructions_and_other_statuses_leave_the_dose(text, drug):
     assert _roles(text)[drug] == "anchor"
@@ -66,6 +70,8 @@ def test_a_drug_named_as_a_supportive_orders_context_is_no_dose(text):
     ("heparin flush; bortezomib 1.3 mg/m2 SC", "bortezomib"),
     ("valacyclovir 500 mg BID; daratumumab", "daratumumab"),
     ("acyclovir prophylaxis; daratumumab 16 mg/kg IV", "daratumumab"),
+    ("ondansetron 8 mg (antiemetic prophylaxis) + carfilzomib 56 mg/m2", "carfilzomib"),
+    ("Bactrim DS (PJP ppx) + teclistamab", "teclistamab"),
     ("ondansetron 8 mg + cyclophosphamide 300 mg/m2 PO weekly", "cyclophosphamide"),
     ("acetaminophen 650 mg, diphenhydramine 25 mg, daratumumab 16 mg/kg", "daratumumab"),
 ])  # fmt: skip

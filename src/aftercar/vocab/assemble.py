@@ -67,14 +67,24 @@ def _disagrees(code: set[str], named: set[str]) -> bool:
 _ARMS = re.compile(r"\b(?:vs\.?|versus)(?=\s)", re.IGNORECASE)
 
 
+def _arm(token: Token, blanked: str, cuts: list[int]) -> int:
+    """The arm of a text comparing arms ("A vs B") that ``token`` stands in (0: the first)."""
+    at = blanked.find(token.text)
+    return sum(at > c for c in cuts)
+
+
 def _drop_disagreeing_codes(tokens: list[Token], blanked: str, vocab: Vocabulary) -> list[Token]:
-    named = _named_drugs(tokens, vocab)
-    if len(named) < _MIN_NAMED or _ARMS.search(blanked):
+    if len(_named_drugs(tokens, vocab)) < _MIN_NAMED:
         return tokens
+    cuts = [m.start() for m in _ARMS.finditer(blanked)]
+    arms = [_arm(t, blanked, cuts) for t in tokens]
     out = []
-    for t in tokens:
+    for t, arm in zip(tokens, arms, strict=True):
+        # the drugs named in the code's own arm ("KRd vs VRd (ENDURANCE)": VRd is an arm)
+        named = _named_drugs([u for u, a in zip(tokens, arms, strict=True) if a == arm], vocab)
         code = t.kind == Col.REGIMEN and t.how.startswith(_CODES)
-        if code and _disagrees(set(t.names), named) and _explained(t, blanked):
+        if code and len(named) >= _MIN_NAMED and _disagrees(set(t.names), named) \
+                and _explained(t, blanked):  # fmt: skip
             why = f"{t.how} disagrees with the drugs the text names; the named drugs are used"
             t = Token(t.text, "annotation", ("acronym",), why, t.step)
         out.append(t)

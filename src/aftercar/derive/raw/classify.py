@@ -86,9 +86,18 @@ def _context_agents(text: str, rules: Rules) -> set[str]:
              if t.kind == "drug" and t.names]  # fmt: skip
     if not named or not all(vocab.drug(n).role in _SUPPORT_FIRST for n in named[0]):
         return set()
-    # up to the next order of a combined text ("acyclovir prophylaxis; daratumumab 16 mg/kg")
-    after = parse_regimen(re.split(r"[;|\n]", text[m.end():], maxsplit=1)[0]).drugs
+    after = parse_regimen(_context_tail(text, m.start(), m.end())).drugs
     return {n for n in after if vocab.drug(n).role == "anti_myeloma"}
+
+
+def _context_tail(text: str, start: int, end: int) -> str:
+    """The text a context word governs: to the closing parenthesis when it stands in one
+    ("(HSV prophylaxis, teclistamab)"; not "(PJP ppx) + teclistamab"), else to the next
+    order of a combined text ("acyclovir prophylaxis; daratumumab", "... + carfilzomib")."""
+    tail = text[end:]
+    if text[:start].count("(") > text[:start].count(")"):
+        return tail.split(")", 1)[0]
+    return re.split(r"[;|+\n]", tail, maxsplit=1)[0]
 
 
 def _role(d, premed: bool) -> str:
