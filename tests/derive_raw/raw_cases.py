@@ -166,6 +166,14 @@ def handmade_2026_12_06(b: RawBuilder) -> None:
     for day in range(380, 384):
         b.procedure(p, day, "radiotherapy fraction")
     b.drug(p, "TALVEY 0.4 mg/kg SC", weekly(405, 6))
+    # ... also when the next regimen shares a drug with the one before (review of the
+    # session's change: selinexor, radiotherapy, then daratumumab + selinexor)
+    p = b.patient("hm_rt_between_shared")
+    b.drug(p, "XPOVIO 100 mg PO", weekly(340, 7))
+    for day in range(390, 395):
+        b.procedure(p, day, "radiotherapy fraction")
+    b.drug(p, "XPOVIO 100 mg PO", weekly(400, 6))
+    b.drug(p, "DARZALEX 16 mg/kg IV", weekly(400, 6))
     # an allogeneic transplant with fludarabine/melphalan reduced-intensity conditioning: one
     # line from the first fludarabine day, read as allogeneic (hand-made probe 4, D4)
     p = line_with("hm_allo", 5)
@@ -181,6 +189,11 @@ def handmade_2026_12_06(b: RawBuilder) -> None:
             b.lab(p, day, t, "NEGATIVE", None)
         b.lab(p, day, "Kappa/Lambda Free Light Chain Ratio", "1.1", None)
     b.lab(p, 365, "Bone marrow plasma cells", "2", "%")
+    # ... but a ratio alone before the start is no pre-treatment lab (review of the change:
+    # it hid this line's progression from its first on-treatment value)
+    p = line_with("hm_ratio_before", 5)
+    b.lab(p, 335, "Kappa/Lambda Free Light Chain Ratio", "3.2", None)
+    b.serum(p, {370: 1.0, 400: 1.6, 430: 2.0})
     # cyclophosphamide mobilisation, then high-dose melphalan and the transplant 42 days
     # later: one transplant line from the mobilisation (hand-made probe 4, H26); without a
     # transplant the mobilisation is no line

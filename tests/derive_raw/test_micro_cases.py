@@ -530,6 +530,7 @@ def test_with_a_retreatment_gap_only_therapy_after_such_a_pause_restarts(backend
     ("hm_no_baseline", "NE"),  # no pre-treatment baseline: no response to grade
     ("hm_no_baseline_pd", "PD"),  # ... but a confirmed progression from the first value
     ("hm_ratio_only", "sCR"),  # a normal ratio reported alone (no kappa, no lambda)
+    ("hm_ratio_before", "PD"),  # a ratio alone before the start is no baseline
 ])  # fmt: skip
 def test_imwg_rules_found_by_hand_made_patients(cases, pid, best):
     (line,) = _lines(cases, pid)
@@ -580,6 +581,8 @@ def test_radiotherapy_between_doses_is_given_during_the_line(cases):
         (1, "selinexor"), (2, ""), (3, "talquetamab")]  # fmt: skip
     rt = [r for r in _lines(cases, "hm_rt_between_regimens") if r["line"] == 2]
     assert rt[0]["regimen"] == "radiotherapy"
+    assert [(r["line"], r["drugs"]) for r in _lines(cases, "hm_rt_between_shared")] == [
+        (1, "selinexor"), (2, ""), (3, "daratumumab;selinexor")]  # fmt: skip
 
 
 def test_an_allogeneic_transplant_starts_with_its_conditioning_and_says_allogeneic(cases):

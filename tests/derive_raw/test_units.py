@@ -48,8 +48,22 @@ def test_lab_system_wording_of_values_and_units_is_read():
     got = _read([(SPEP, "<0.1", "g/dL"), (SPEP, "trace", None), (SPEP, "Trace band", "g/dL"),
                  (SPEP, "1.4", "gm/dL"), (KAPPA, "< 0.15", "mg/dL"), (KAPPA, "12", "ug/mL"),
                  (URINE, "120", "mg/24 hr"), (URINE, "0.3", "g/day"), (SPEP, "<=2", "g/L")])
-    assert [v for v, _ in got] == pytest.approx([0.1, 0.0, 0.0, 1.4, 0.15, 1.2, 120.0, 300.0, 0.2])
+    assert [v for v, _ in got] == pytest.approx([0.1, 0.0, 0.0, 1.4, 0.15, 1.2, 120.0, 300.0, 0.2],
+                                                rel=1e-5)
     assert all(p is None for _, p in got)
+
+
+def test_a_value_below_a_limit_meets_a_criterion_below_it():
+    """Review of the session's change: "<5" % marrow read as 5 failed CR (< 5 %), "<100"
+    mg/24 h urine failed VGPR (< 100); "Less than" was not read; a generic "M-protein" test
+    with a urine unit stopped the run (it is no serum test: attrition)."""
+    got = _read([("Bone marrow plasma cells", "<5", "%"), (URINE, "<100", "mg/24h"),
+                 (SPEP, "Less than 0.1", "g/dL"), (SPEP, "<=0.1", "g/dL"),
+                 ("M-protein", "120", "mg/24h")])  # fmt: skip
+    values = [v for v, _ in got]
+    assert 4.99 < values[0] < 5 and 99.9 < values[1] < 100 and 0.0999 < values[2] < 0.1
+    assert values[3] == pytest.approx(0.1) and values[3] >= 0.1
+    assert [p for _, p in got] == [None] * 5
 
 
 def test_other_text_still_stops_with_its_problem():

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, replace
 from importlib import resources
 
@@ -129,9 +130,14 @@ def _mm_table(con, tables, concepts: Concepts) -> ibis.Table:
 
 
 #: ICD codes of multiple myeloma read in ``condition_source_value`` (``data/omop/
-#: condition_codes.csv``): written without their dot and in upper case, each a prefix.
-SOURCE_CODES = tuple(r["code"].replace(".", "").upper() for r in csv.DictReader(io.StringIO(
+#: condition_codes.csv``): the whole value, with or without the dot, one more digit
+#: allowed (C90.00, 203.01), after an optional vocabulary prefix ("ICD10CM:C90.00");
+#: never a longer code that starts alike (SNOMED 203082005).
+SOURCE_CODES = tuple(r["code"].upper() for r in csv.DictReader(io.StringIO(
     resources.files("aftercar.data").joinpath("omop/condition_codes.csv").read_text("utf-8"))))
+_SOURCE_CODE = ("^(?:ICD-?(?:9|10)(?:-?CM)?\\s*:?\\s*)?(?:"
+                + "|".join(re.escape(c).replace("\\.", "\\.?") for c in SOURCE_CODES)
+                + ")[0-9]?$")
 #: The condition concept a myeloma diagnosis read from its source code is given.
 _MULTIPLE_MYELOMA = 437233
 
@@ -148,8 +154,8 @@ def diagnoses(con, tables, concepts: Concepts) -> ibis.Table:
     d = co.left_join(ids, co._cid == ids.concept_id)
     by_concept = d._mm.fill_null(False)
     if "condition_source_value" in co.columns:
-        key = d.condition_source_value.cast("string").upper().re_replace(r"[^A-Z0-9]", "")
-        coded = ibis.or_(*[key.startswith(c) for c in SOURCE_CODES]).fill_null(False)
+        key = d.condition_source_value.cast("string").strip().upper()
+        coded = key.re_search(_SOURCE_CODE).fill_null(False)
         d = d.filter(by_concept | coded)
         d = d.mutate(_cid=ibis.ifelse(d._mm.fill_null(False), d._cid, _MULTIPLE_MYELOMA))
     else:
@@ -209,15 +215,16 @@ def administrations(con, tables, persons: ibis.Table, concepts, rules: Rules) ->
     # ASCII letters only unless asked (u), which RE2 (DuckDB) does anyway and rejects
     flags = "(?iu)" if con.name == "pyspark" else "(?i)"
     pattern = flags + rules.get("steroids", "premedication_pattern")
-    marks = de.drug_source_value.fill_null("")
-    if "sig" in de.columns:
-        marks = marks + " " + de["sig"].cast("string").fill_null("")
+    source = de.drug_source_value.fill_null("")
+    sig = de["sig"].cast("string").fill_null("") if "sig" in de.columns else ibis.literal("")
+    marks = source + " " + sig
     premed = marks.re_search(pattern) & ~text.re_search(pattern)
-    # a status of the source text that the dose was not given ("teclistamab - HELD"), which
-    # a mapped concept does not carry: marked on the text the vocabulary reads
-    held = flags + rules.get("administrations", "not_given_pattern")
-    held = marks.re_search(held) & ~marks.re_search(
-        flags + rules.get("administrations", "not_given_unless_pattern")) & ~text.re_search(held)
+    # a status of the source text or the sig that the dose was not given ("teclistamab -
+    # HELD"), which a mapped concept does not carry: marked on the text the vocabulary reads;
+    # each read alone, as the status ends (or begins) its own text
+    ng = flags + rules.get("administrations", "not_given_pattern")
+    held = (source.re_search(ng) | sig.re_search(ng)) & ~marks.re_search(
+        flags + rules.get("administrations", "not_given_unless_pattern")) & ~text.re_search(ng)
     mob = flags + rules.get("transplant", "mobilisation_pattern")
     drug = ibis.ifelse(premed, text + _PREMED, text)
     drug = ibis.ifelse(marks.re_search(mob) & ~text.re_search(mob), drug + _MOBILISATION, drug)

@@ -74,24 +74,30 @@ def _rt(con, proc, anchors, pats, rules: Rules) -> ibis.Table:
 
 
 def _run_across(r: ibis.Table, a: ibis.Table, rules: Rules) -> ibis.Table:
-    """``patient_id, course_start`` of the radiotherapy courses a drug runs across: the
-    same ingredient given before the course and again after it, at most
-    ``discontinuation_gap_days`` apart (a palliative course between two doses of a weekly
-    or fortnightly bispecific is given during that line, not a line of its own; hand-made
-    patients written independently of the code, 2026-12-06, Rajkumar 2015). A course between
-    two regimens stays a line."""
+    """``patient_id, course_start`` of the radiotherapy courses a drug line runs across: the
+    therapy given after the course (its first day and the regimen window after it) is drugs
+    given before it, within ``discontinuation_gap_days`` of its first day after (a
+    palliative course between two doses of a weekly or fortnightly bispecific is given
+    during that line, not a line of its own; hand-made patients written independently of
+    the code, 2026-12-06, Rajkumar 2015). A course between two regimens stays a line, also
+    when they share a drug (Pd, then Dara-Pd: daratumumab is new)."""
     gap = rules.get("lines", "discontinuation_gap_days")
+    win = rules.get("lines", "regimen_window_days")
     c = r.select(Col.PATIENT_ID, "course_start", "course_end").distinct()
     d = a.select(_pid=a.patient_id, _ing=a.ingredient, _first=a.date,
                  _last=ibis.coalesce(a.span_end, a.date))  # fmt: skip
-    keys = [Col.PATIENT_ID, "course_start", "_ing"]
-    b = c.join(d, [c.patient_id == d._pid, d._last < c.course_start])
-    b = b.group_by(keys).aggregate(_prev=b._last.max())
+    keys = [Col.PATIENT_ID, "course_start"]
     n = c.join(d, [c.patient_id == d._pid, d._first > c.course_end])
-    n = n.group_by(keys).aggregate(_next=n._first.min())
-    j = b.join(n, keys)
-    j = j.filter(j._next.delta(j._prev, unit="day") <= gap)
-    return j.select(Col.PATIENT_ID, "course_start")
+    first = n.group_by(keys).aggregate(_next=n._first.min())
+    after = n.join(first, keys)
+    after = after.filter(after._first <= after._next + ibis.interval(days=win))
+    after = after.select(*keys, "_ing", "_next").distinct()
+    b = c.join(d, [c.patient_id == d._pid, d._last < c.course_start])
+    before = b.group_by([*keys, "_ing"]).aggregate(_prev=b._last.max())
+    j = after.left_join(before, [*keys, "_ing"])
+    given = j._prev.notnull() & (j._next.delta(j._prev, unit="day") <= gap)
+    per = j.group_by(keys).aggregate(_all=given.fill_null(False).all())
+    return per.filter(per._all).select(*keys)
 
 
 def _bundle_events(adm, inf, t_proc, cond, rt) -> ibis.Table:

@@ -96,19 +96,8 @@ def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
     given = j[NUMBER].cast("float64") if NUMBER in j.columns else ibis.null("float64")
     text = j.value.strip()
     is_ife = j.family == "ife"
-    absent = [a.lower() for a in rules.get("values", "absent_m_protein")]
-    present = [a.lower() for a in rules.get("values", "present_m_protein")]
-    neg = rules.get("values", "ife_negative_pattern")
-    pos = rules.get("values", "ife_positive_pattern")
-    ife = ibis.cases((text.lower().isin(present), 1.0), (text.lower().isin(absent), 0.0),
-                     (text.re_search(neg), 0.0), (text.re_search(pos), 1.0),
-                     else_=ibis.null("float64"))  # POSITIVE / NEGATIVE among the words
-    absent += [a.lower() for a in rules.get("values", "trace_m_protein")]
-    none_found = ibis.ifelse(j.param.isin(["serum_m", "urine_m"]) & text.lower().isin(absent),
-                             0.0, ibis.null("float64"))  # fmt: skip
-    # a reporting limit ("<0.1") is read as the limit: only where the text is no number
-    limit = text.re_extract(rules.get("values", "limit_pattern"), 1)
-    limit = ibis.ifelse(limit == "", ibis.null("string"), limit).try_cast("float64")
+    ife = _ife_value(text, rules)
+    none_found, limit = _text_number(text, j.param, rules)
     p = j.select(
         Col.PATIENT_ID, "date", "row", "test", "unit", "param", "factor", "value", _given=given,
         _ife=is_ife.fill_null(False),
@@ -132,6 +121,37 @@ def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
     value = ibis.ifelse(p._ife, p._pos, ibis.ifelse(p._none, 0.0, p._num * p.factor))
     return p.select(p.patient_id, p.date, p.row, p.test, p.unit, p.param, text=shown,
                     value=value.cast("float64"), problem=problem)  # fmt: skip
+
+
+#: A result written as "<x" (below a reporting limit) is read this much below x, so that it
+#: meets a criterion "< x" (marrow "<5" %: CR; urine "<100" mg/24 h: VGPR) and is otherwise x.
+_BELOW = 1e-6
+
+
+def _ife_value(text: ibis.StringValue, rules: Rules) -> ibis.FloatingValue:
+    """An immunofixation text as 1 (positive) or 0 (negative), null if it says neither."""
+    absent = [a.lower() for a in rules.get("values", "absent_m_protein")]
+    present = [a.lower() for a in rules.get("values", "present_m_protein")]
+    neg = rules.get("values", "ife_negative_pattern")
+    pos = rules.get("values", "ife_positive_pattern")
+    return ibis.cases((text.lower().isin(present), 1.0), (text.lower().isin(absent), 0.0),
+                      (text.re_search(neg), 0.0), (text.re_search(pos), 1.0),
+                      else_=ibis.null("float64"))  # POSITIVE / NEGATIVE among the words
+
+
+def _text_number(text: ibis.StringValue, param: ibis.StringValue,
+                 rules: Rules) -> tuple[ibis.FloatingValue, ibis.FloatingValue]:  # fmt: skip
+    """``(none_found, limit)`` of a result written as text: 0 for an M-protein none was
+    found or too small to measure ("not detected", "trace"); the limit of a reporting limit
+    ("<0.1": just below 0.1, ``_BELOW``; "<=0.1", ">3": the limit)."""
+    words = rules.get("values", "absent_m_protein") + rules.get("values", "trace_m_protein")
+    none_found = ibis.ifelse(param.isin(["serum_m", "urine_m"])
+                             & text.lower().isin([w.lower() for w in words]),
+                             0.0, ibis.null("float64"))  # fmt: skip
+    limit = text.re_extract(rules.get("values", "limit_pattern"), 1)
+    limit = ibis.ifelse(limit == "", ibis.null("string"), limit).try_cast("float64")
+    below = text.re_search(rules.get("values", "below_limit_pattern"))
+    return none_found, ibis.ifelse(below, limit * (1 - _BELOW), limit)
 
 
 _DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
@@ -185,13 +205,17 @@ def visits(norm: ibis.Table) -> ibis.Table:
     """Pivot the readable IMWG rows to one row per patient and date.
 
     Columns: ``patient_id, date, vid`` (unique visit id, the tie-breaker of every
-    window), ``serum_m, urine_m, kappa, lambda, marrow_pc, ife_serum, ife_urine``
-    (``lambda_``; null = not measured that day; two same-day values of a test: the higher),
+    window), ``serum_m, urine_m, kappa, lambda, marrow_pc, ife_serum, ife_urine, flc_ratio``
+    (``lambda_``; null = not measured that day; two same-day values of a test: the higher;
+    a day of the ratio alone is no visit),
     and the values carried forward (:func:`carried`).
     """
     ok = norm.filter(norm.param.notnull() & norm.problem.isnull() & norm.value.notnull())
     agg = {_col(p): ok.value.max(where=ok.param == p) for p in PARAMS}
     v = ok.group_by([Col.PATIENT_ID, "date"]).aggregate(**agg)
+    # a ratio reported alone makes no visit: it only completes a visit of other tests (a
+    # visit of the ratio alone would be a line's pre-treatment lab with nothing to grade)
+    v = v.filter(ibis.or_(*[v[_col(p)].notnull() for p in PARAMS if p != "flc_ratio"]))
     w = ibis.window(order_by=[v.patient_id, v.date])
     return carried(v.mutate(vid=ibis.row_number().over(w)))
 
