@@ -39,3 +39,21 @@ def test_validate_shows_cell_values_with_brackets_as_written(capsys, tmp_path):
 def test_explain_shows_regimen_text_with_brackets_as_written(capsys):
     assert main(["regimens", "explain", "[x] Dara-KPd"]) == 0
     assert "[x] Dara-KPd" in capsys.readouterr().out
+
+
+def test_an_existing_file_as_the_output_folder_is_exit_2_naming_it(capsys, tmp_path):
+    """Fuzzing round 3 (2026-12-06): a traceback (FileExistsError) after deriving."""
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for args in (["simulate", "--patients", "3", "-o", str(afile)],
+                 ["derive", str(tmp_path), "-o", str(afile)],
+                 ["benchmark", "compare", str(tmp_path), "--endpoint", "os", "-o", str(afile)]):
+        assert main(args) == 2, args
+        assert f"{afile}: is a file, not a folder" in capsys.readouterr().err
+
+
+def test_a_folder_as_the_output_file_is_exit_2(capsys, tmp_path):
+    texts = tmp_path / "in.csv"
+    texts.write_text("regimen\nKRd\n")
+    assert main(["regimens", "classify", str(texts), "-o", str(tmp_path)]) == 2
+    assert "is a folder, not a file" in capsys.readouterr().err

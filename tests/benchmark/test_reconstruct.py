@@ -159,3 +159,9 @@ def test_every_bad_row_is_listed_at_once(tmp_path):
         read_curve_csv(path)
     got = [(p.row, p.column) for p in err.value.problems]
     assert got == [(4, "time"), (5, "survival"), (6, "time")]
+
+
+def test_a_proportion_a_pixel_above_one_is_not_a_percentage(tmp_path):
+    """Fuzzing round 3 (2026-12-06): one value of 1.004 made the whole curve percent."""
+    df = read_curve_csv(_write(tmp_path, "c.csv", "time,survival\n0,1.004\n1,0.9\n2,0.8\n"))
+    assert df["survival"].tolist() == [1.0, 0.9, 0.8]

@@ -534,3 +534,20 @@ def test_parquet_headers_in_other_case_keep_their_dates(tmp_path):
     tables = read_raw(raw)
     assert tables["administrations"]["date"].type == "date32[day]"
     assert tables["labs"].num_rows == 2
+
+
+def test_other_columns_of_the_event_tables_are_not_read_a_patients_are_kept(tmp_path):
+    """Fuzzing round 3 (2026-12-06): an extra "role", "param" or "factor" column had taken
+    the place of the derivation's own; a patient's other columns are its covariates."""
+    def edit(raw):
+        for name, col in (("administrations", "role"), ("labs", "factor"),
+                          ("procedures", "kind"), ("patients", "ecog")):
+            text = (raw / f"{name}.csv").read_text().splitlines()
+            rows = [text[0] + f',"{col}"'] + [line + ',"1"' for line in text[1:]]
+            (raw / f"{name}.csv").write_text("\n".join(rows) + "\n")
+
+    raw = read_raw(_write(tmp_path, _one_patient(), edit) / "raw")
+    assert "role" not in raw["administrations"].column_names
+    assert "factor" not in raw["labs"].column_names
+    assert "kind" not in raw["procedures"].column_names
+    assert raw["patients"]["ecog"].to_pylist() in (["1"], [1])

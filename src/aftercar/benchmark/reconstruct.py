@@ -147,16 +147,28 @@ def _read_numeric_csv(path, columns: tuple[str, ...], alias: dict[str, str]) -> 
     return out
 
 
+#: A digitised curve whose largest value is above this is in percent.
+_PERCENT_ABOVE = 1.5
+#: A proportion up to this is 1 digitised a pixel high.
+_DIGITISING = 1.01
+
+
 def read_curve_csv(path) -> pd.DataFrame:
     """Read ``time,survival`` (proportion or percentage, detected) from a CSV.
 
-    Survival values above 1 anywhere mean the column is in percent (it is then
-    divided by 100). Rows must be in increasing time order and survival must not
-    increase; errors name the file, row (header = row 1), column and value.
+    A column whose largest value is above 1.5 is in percent (divided by 100); otherwise
+    it holds proportions, and a value up to 1.01 is read as 1 (a digitised start of the
+    curve a pixel above 1: one value of 1.004 had made a whole curve "percent", its median
+    1.0 month; fuzzing round 3, 2026-12-06). Rows must be in increasing time order and
+    survival must not increase; errors name the file, row (header = row 1), column and
+    value.
     """
     df = _read_numeric_csv(path, ("time", "survival"), {"surv": "survival", "s": "survival"})
-    if (df["survival"] > 1.0).any():
+    if df["survival"].max() > _PERCENT_ABOVE:
         df["survival"] = df["survival"] / 100.0
+    else:
+        noise = (df["survival"] > 1.0) & (df["survival"] <= _DIGITISING)
+        df.loc[noise, "survival"] = 1.0
     return check_curve(df, file=str(path))
 
 

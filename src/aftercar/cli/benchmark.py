@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from aftercar.cli.paths import output_file, output_folder
 from aftercar.errors import InputError
 from aftercar.schema import Col
 
@@ -208,6 +209,7 @@ def compare_cmd(
     from aftercar.benchmark.disclosure import shared_comparison
     from aftercar.benchmark.output import write_comparison
 
+    output_folder(outdir)
     if alternative not in ("two-sided", "less", "greater"):
         raise InputError(f"--alternative {alternative!r}: use two-sided, less or greater.")
     if curve not in _CURVE_KINDS:
@@ -330,6 +332,7 @@ def reconstruct_cmd(
 
     from aftercar.benchmark.reconstruct import guyot_reconstruct, read_at_risk_csv, read_curve_csv
 
+    output_file(out)
     if total_events is not None and total_events < 0:
         raise InputError(f"--total-events must be >= 0 (got {total_events}).")
     rec = guyot_reconstruct(read_curve_csv(curve), read_at_risk_csv(at_risk),

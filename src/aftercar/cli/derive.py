@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from aftercar.cli.paths import output_folder
 from aftercar.errors import InputError
 
 #: Steps reported by :func:`aftercar.derive.raw.derive.derive_raw` (for the progress bar).
@@ -80,6 +81,7 @@ def derive(
     if batch_persons is not None and batch_persons < 0:
         raise InputError(f"--batch-persons must be >= 0, not {batch_persons}. Fix: pass a "
                          "number of persons per batch, or 0 for one batch.")  # fmt: skip
+    output_folder(output)
     _not_the_input(Path(omop) if omop is not None else rawdir, output)
     if omop is not None:
         opts = _OmopOptions(schema, engine, concepts, write_episodes,

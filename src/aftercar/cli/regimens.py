@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from aftercar.cli.paths import output_file
 from aftercar.errors import InputError
 from aftercar.schema import Col
 
@@ -175,6 +176,7 @@ def classify(
 
     if not output.parent.is_dir():
         raise InputError(f"{output.parent}: folder does not exist. Fix: create it first.")
+    output_file(output)
     texts, rows, where = read_regimen_input(input_path, column)
     vocab = default_vocabulary()
     tax = load_taxonomy(taxonomy, vocabulary=vocab) if taxonomy is not None else None

@@ -42,8 +42,10 @@ def simulate(
     and lines), ready for `aftercar validate` and `aftercar report`. With --omop, OUT/omop
     holds the raw records as an OMOP CDM instance (`aftercar derive --omop OUT/omop`).
     """
+    from aftercar.cli.paths import output_folder
     from aftercar.simulate.writer import write_simulated
 
+    output_folder(out)
     console = Console(stderr=True)
     columns = (TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True, disable=patients < 50_000) as bar:

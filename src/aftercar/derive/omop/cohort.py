@@ -83,6 +83,9 @@ def _site(tables, pe: ibis.Table) -> ibis.Table:
         return pe.select("person_id", **{Col.SITE: ibis.null("string")})
     if "care_site" in tables:
         cs = tables["care_site"].select(_csid=ibis._.care_site_id, _csname=ibis._.care_site_name)
+        # one name per id: a care_site listed twice had copied every person of the site
+        # (fuzzing round 3, 2026-12-06); of two names for one id, the first in sort order
+        cs = cs.group_by("_csid").aggregate(_csname=cs._csname.min())
         j = pe.left_join(cs, pe.care_site_id == cs._csid)
         return j.select("person_id", **{Col.SITE: ibis.coalesce(
             j._csname, j.care_site_id.cast("string"))})  # fmt: skip

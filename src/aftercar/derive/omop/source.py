@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import re
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 
 import ibis
@@ -389,7 +391,7 @@ def check_tables(tables: dict[str, ibis.Table], where: str,
     for name, t in tables.items():  # OMOP names are lower case; some exports are not
         if any(c != c.lower() for c in t.columns):
             t = t.rename({c.lower(): c for c in t.columns})
-        tables[name] = t
+        tables[name] = _cdm_only(name, t)
         file = (files or {}).get(name)
         if values:
             problems += _type_problems(t, str(file) if file else f"{where}/{name}", file, name)
@@ -563,6 +565,24 @@ def _cdm_type(column: str) -> str | None:
     if column in _DECIMALS:
         return "float64"
     return "string" if column.endswith(("_source_value", "_name")) else None
+
+
+#: The OMOP CDM 5.4 columns of the clinical tables aftercar reads (``data/omop/
+#: cdm_columns.csv``): their other columns are not read.
+CDM_COLUMNS: dict[str, frozenset[str]] = {}
+for _row in csv.DictReader(io.StringIO(resources.files("aftercar.data").joinpath(
+        "omop/cdm_columns.csv").read_text("utf-8"))):  # fmt: skip
+    CDM_COLUMNS[_row["table"]] = CDM_COLUMNS.get(_row["table"], frozenset()) | {_row["column"]}
+
+
+def _cdm_only(name: str, t: ibis.Table) -> ibis.Table:
+    """``t`` with the CDM columns of its table only: a site's own column may carry a name the
+    derivation gives its own columns (an extra ``patient_id`` in ``drug_exposure`` had
+    reassigned its rows; fuzzing round 3, 2026-12-06). Other tables as they are."""
+    keep = CDM_COLUMNS.get(name)
+    if keep is None or all(c in keep for c in t.columns):
+        return t
+    return t.select(*[c for c in t.columns if c in keep])
 
 
 def _typed(t: ibis.Table) -> ibis.Table:

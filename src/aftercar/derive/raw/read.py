@@ -376,7 +376,10 @@ def _read_table(path: Path, name: str, specs: list[RawColumn]) -> tuple[pa.Table
             problems += more
             if s.type == "date":
                 problems += _implausible(f, s.name, cols[s.name])
-    extra = {c: t[c] for c in t.column_names if c not in cols}
+    # a patient's other columns are carried as covariates; the other tables' are not read
+    # (an extra "role", "param" or "factor" column had taken the place of the derivation's
+    # own: fuzzing round 3, 2026-12-06)
+    extra = {c: t[c] for c in t.column_names if c not in cols} if name == "patients" else {}
     out = pa.table({**cols, **extra, "row": pa.array(np.arange(2, t.num_rows + 2), pa.int64())})
     return out, problems
 

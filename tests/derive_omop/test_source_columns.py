@@ -1,0 +1,28 @@
+"""A site's own columns of the clinical tables are not read, and a care site listed twice is
+one site (fuzzing round 3, 2026-12-06: an extra ``patient_id`` column in ``drug_exposure``
+had reassigned its rows; a duplicated ``care_site`` row had copied every person)."""
+
+from __future__ import annotations
+
+import ibis
+import pyarrow as pa
+
+from aftercar.derive.omop import cohort
+from aftercar.derive.omop.source import _cdm_only
+
+
+def test_only_the_cdm_columns_of_a_clinical_table_are_read():
+    t = ibis.memtable(pa.table({"drug_exposure_id": [1], "person_id": [2], "patient_id": [9],
+                                "mapped": ["x"], "sig": ["HELD"]}))  # fmt: skip
+    assert _cdm_only("drug_exposure", t).columns == ("drug_exposure_id", "person_id", "sig")
+    other = ibis.memtable(pa.table({"concept_id": [1], "patient_id": [9]}))
+    assert _cdm_only("concept", other).columns == ("concept_id", "patient_id")
+
+
+def test_a_care_site_listed_twice_is_one_site():
+    con = ibis.duckdb.connect()
+    pe = con.create_table("person", pa.table({"person_id": [1, 2], "care_site_id": [7, 7]}))
+    cs = con.create_table("care_site", pa.table({"care_site_id": [7, 7],
+                                                 "care_site_name": ["B old", "A new"]}))
+    got = cohort._site({"care_site": cs}, pe).order_by("person_id").to_pyarrow().to_pylist()
+    assert got == [{"person_id": 1, "site": "A new"}, {"person_id": 2, "site": "A new"}]
