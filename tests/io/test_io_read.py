@@ -467,3 +467,4 @@ def test_a_date_with_an_impossible_time_is_not_a_date(tmp_path, text):
     report = validate_cohort(make_cohort(tmp_path, patients=rows), today=TODAY)
     bad = [p for p in report.errors if p.column == "car_t_date"]
     assert [(p.row, p.value) for p in bad] == [(2, text)]
+

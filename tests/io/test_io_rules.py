@@ -1201,3 +1201,21 @@ def test_a_qualified_response_is_not_read_as_the_response(text):
     values, failures = parse_responses(pd.Series([text, "PR", "VGPR."]))
     assert pd.isna(values.iloc[0]) and list(values.iloc[1:]) == ["PR", "VGPR"]
     assert list(failures["response_unparseable"]) == [True, False, False]
+
+
+def test_a_column_named_like_one_aftercar_computes_is_not_read_with_a_warning(tmp_path):
+    """Fuzzing round 3 (2026-12-06): a covariate 'OS (months)' or a lines column
+    'death_date' passed validate, then report stopped with a traceback."""
+    header = [*PATIENT_COLUMNS, "OS (months)"]
+    rows = [[*r, "12.5"] for r in PATIENTS]
+    lheader = [*LINE_COLUMNS, "Death date"]
+    lrows = [[*r, "2021-01-01"] for r in LINES]
+    cohort = make_cohort(tmp_path, patients=rows, patient_columns=header, lines=lrows,
+                         line_columns=lheader)  # fmt: skip
+    report = validate_cohort(cohort, today=TODAY)
+    assert report.ok, report.problems
+    got = [(p.column, p.rule, p.severity) for p in report.problems if p.rule == "derived_column"]
+    assert got == [("OS (months)", "derived_column", "warning"),
+                   ("Death date", "derived_column", "warning")]  # fmt: skip
+    assert "os_months" not in report.cohort.patients.column_names
+    assert "death_date" not in report.cohort.lines.column_names

@@ -57,6 +57,8 @@ RULES: dict[str, tuple[str, str]] = {
     "missing_column": ("error", "a required column is missing"),
     "duplicate_column": ("error", "two headers name the same column"),
     "unnamed_column": ("warning", "a column has values but no header (ignored)"),
+    "derived_column": ("warning", "a column named like one aftercar computes (os_months, "
+                       "n_lines) or one of the other table is not read"),
     "empty_cohort": ("error", "the patients table has no data rows"),
     "blank_row": ("exclude", "a row is completely empty"),
     "required_value": ("error", "a required cell is empty"),

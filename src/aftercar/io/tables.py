@@ -21,7 +21,7 @@ from aftercar.io.checks import HIT_COLUMNS, NO_HITS, TableView, hits
 from aftercar.io.dictionary import ColumnSpec, columns, normalize_name, snake_name
 from aftercar.io.parse import ANY_DATE, MAX_WHOLE, parse_bools, parse_column
 from aftercar.io.readers import RawTable
-from aftercar.schema import Col
+from aftercar.schema import Col, derived_columns
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "number_unparseable": ("{col} is not a number", "write a number, with '.' as decimal point"),
@@ -61,6 +61,22 @@ def _problem(
     return Problem(file, None, column, None, message, hint, severity, rule)  # type: ignore[arg-type]
 
 
+def _computed(name: str) -> frozenset[str]:
+    """Names a covariate of table ``name`` may not take: the columns aftercar derives
+    (``derived_tables.csv``) and those of the other input table (a ``death_date`` in
+    ``lines``): with them a report stopped (fuzzing round 3, 2026-12-06)."""
+    other = "lines" if name == "patients" else "patients"
+    names = {c.name for c in derived_columns()} | {s.name for s in columns(other)}
+    return frozenset(names - {Col.SOURCE_ROW})  # that one is a clash (duplicate_column)
+
+
+def _computed_problem(label: str, header: str, target: str) -> Problem:
+    return _problem(label, header, f"column '{header}' is {target}, a column aftercar "
+                    "computes from the dates and lines (or one of the other table): it is "
+                    "not read", "rename the column to keep it as a covariate",
+                    "derived_column", "warning")  # fmt: skip
+
+
 def match_headers(name: str, raw: RawTable) -> tuple[dict[str, int], dict[str, int], list[Problem]]:
     """Map dictionary columns and covariates to raw column positions.
 
@@ -87,6 +103,9 @@ def match_headers(name: str, raw: RawTable) -> tuple[dict[str, int], dict[str, i
             continue
         key = specs.get(normalize_name(header))
         target, pool = (key, canonical) if key else (snake_name(header), covariates)
+        if not key and target in _computed(name):
+            problems.append(_computed_problem(raw.label, header, target))
+            continue
         if target in canonical or target in covariates or (not key and target in taken):
             first = [
                 h
