@@ -75,7 +75,11 @@ def test_a_mistyped_rule_is_named(tmp_path, text, key, value, why):
      ('[car_t]\nlymphodepletion_ingredients = ["notadrug"]\n',
       "car_t.lymphodepletion_ingredients", "'notadrug': not a drug name of drugs.csv"),
      ('[transplant]\nconditioning_ingredients = ["Melphalan"]\n',
-      "transplant.conditioning_ingredients", "did you mean 'melphalan'?")],
+      "transplant.conditioning_ingredients", "did you mean 'melphalan'?"),
+     ('[transplant]\nallo_conditioning_ingredients = ["flu"]\n',
+      "transplant.allo_conditioning_ingredients", "not a drug name of drugs.csv"),
+     ('[transplant]\nmobilisation_ingredients = ["Cyclophosphamide"]\n',
+      "transplant.mobilisation_ingredients", "did you mean 'cyclophosphamide'?")],
 )  # fmt: skip
 def test_an_impossible_or_unknown_rule_is_named(tmp_path, text, key, why):
     message = _error(tmp_path, text)

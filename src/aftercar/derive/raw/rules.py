@@ -215,6 +215,8 @@ _VOCABULARY_LISTS = {
     "addition_exception_classes": "class",
     "lymphodepletion_ingredients": "drug",
     "conditioning_ingredients": "drug",
+    "allo_conditioning_ingredients": "drug",
+    "mobilisation_ingredients": "drug",
 }
 #: ``(section, low, high, strict)``: rules that bound a range or grade a response in order
 #: (IMWG 2016: MR < PR < VGPR reductions; VGPR urine < PR urine; normal FLC ratio range).
