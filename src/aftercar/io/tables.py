@@ -67,7 +67,9 @@ def _computed(name: str) -> frozenset[str]:
     ``lines``): with them a report stopped (fuzzing round 3, 2026-12-06)."""
     other = "lines" if name == "patients" else "patients"
     names = {c.name for c in derived_columns()} | {s.name for s in columns(other)}
-    return frozenset(names - {Col.SOURCE_ROW})  # that one is a clash (duplicate_column)
+    # source_row is a clash (duplicate_column); drugs a column `aftercar derive` writes in
+    # lines, read back with the cohort as it was before
+    return frozenset(names - {Col.SOURCE_ROW, Col.DRUGS})
 
 
 def _computed_problem(label: str, header: str, target: str) -> Problem:
