@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from aftercar.vocab import classify_regimens, default_taxonomy, default_vocabulary, parse_regimen
@@ -103,11 +103,20 @@ def _dosed(part: str) -> bool:
     return m.group(1).islower() or m.group(1).istitle() or m.group(2) is not None
 
 
+def _cycled(part: str) -> bool:
+    """``part`` is a regimen code of two or more drugs with 1-12 cycles glued on ("KRd12",
+    "VRD6"), which the parser reads as that regimen."""
+    m = re.fullmatch(r"([A-Za-z]{2,6})(1[0-2]|[1-9])", part)
+    hit = VOCAB.by_key.get(norm_key(m.group(1))) if m else None
+    return hit is not None and len(hit.names) > 1 and hit.how.startswith("regimen code")
+
+
 def _absent(word: str) -> bool:
     """``word`` and each of its hyphen/space parts of 2+ characters are not in the vocabulary,
-    nor a vocabulary word with a dose glued on (:func:`_dosed`)."""
+    nor a vocabulary word with a dose glued on (:func:`_dosed`), nor a whole word that is a
+    regimen code with its cycles glued on (:func:`_cycled`; "A-BPD1" is a research code)."""
     parts = [p for p in word.replace(" ", "-").split("-") if p]
-    if _dosed(word) or any(_dosed(p) for p in parts):
+    if _dosed(word) or any(_dosed(p) for p in parts) or _cycled(word):
         return False
     return not _known_part(word) and not any(len(p) > 1 and _known_part(p) for p in parts)
 
@@ -118,6 +127,8 @@ codes = st.from_regex(r"[A-Za-z]{1,5}-?[A-Za-z]{0,3}[0-9]{1,5}[A-Za-z]?", fullma
 
 @_SETTINGS
 @given(codes)
+@example("A-BPD1")  # a regimen code with a cycle count, hyphen-glued to an unknown letter
+@example("XY-KRd12")
 def test_no_code_absent_from_the_vocabulary_is_read_as_a_drug(word):
     assume(_absent(word))
     parsed = parse_regimen(word)

@@ -227,6 +227,7 @@ def _glued_dose(word: str, vocab: Vocabulary) -> Token | None:
 #: A regimen code with its number of cycles glued to it ("KRd12", "VRd6", "VTD4": trial
 #: arm names such as FORTE's KRd12, Gay et al. Lancet Oncol 2021;22:1705).
 _GLUED_CYCLES = re.compile(r"([A-Za-z]{2,6})(1[0-2]|[1-9])")
+_CYCLES_HOW = " cycles glued to it"
 
 
 def _glued_cycles(word: str, vocab: Vocabulary) -> Token | None:
@@ -236,7 +237,7 @@ def _glued_cycles(word: str, vocab: Vocabulary) -> Token | None:
     hit = vocab.by_key.get(norm_key(m.group(1))) if m else None
     if hit is None or len(hit.names) < 2 or not hit.how.startswith("regimen code"):
         return None
-    return Token(word, Col.REGIMEN, hit.names, f"{hit.how}, {m.group(2)} cycles glued to it")
+    return Token(word, Col.REGIMEN, hit.names, f"{hit.how}, {m.group(2)}{_CYCLES_HOW}")
 
 
 def _try_correction(
@@ -357,7 +358,7 @@ def _joins(prev: tuple[int, Token], start: int, token: Token, text: str, limit: 
     """Whether ``token`` and the piece before it form one unknown piece.
 
     One of them is unknown and the other a short letter code ("T cells"), or a
-    letter-code reading glued to it by a hyphen ("BBD-A0").
+    letter-code or glued-cycles reading glued to it by a hyphen ("BBD-A0", "A-BPD1").
     """
     pair = (prev[1], token)
     if not any(t.kind == "unrecognized" for t in pair):
@@ -365,7 +366,8 @@ def _joins(prev: tuple[int, Token], start: int, token: Token, text: str, limit: 
     other = prev[1] if token.kind == "unrecognized" else token
     if other.kind == "unrecognized" or _weak(other, limit):
         return True
-    return other.how.startswith("letter codes") and _glued(prev, start, text)
+    coded = other.how.startswith("letter codes") or other.how.endswith(_CYCLES_HOW)
+    return coded and _glued(prev, start, text)
 
 
 def _merge_weak(tokens: list[tuple[int, Token]], text: str, limit: int) -> list[tuple[int, Token]]:
