@@ -234,6 +234,30 @@ def test_parquet_folder_reads_like_csv(tmp_path, valid_cohort):
     assert got.lines.equals(ref.lines)
 
 
+@pytest.mark.parametrize("zone", ["Asia/Tokyo", "America/New_York", "+09:00", "-05:00", "UTC"])
+def test_parquet_zoned_timestamps_keep_the_date_of_their_zone(tmp_path, valid_cohort, zone):
+    """A date stored as local midnight with its zone (pandas' ``tz_localize``) is that
+    calendar date on its zone's clock, not the UTC date (one day early east of UTC)."""
+    ref = read_cohort(valid_cohort, today=TODAY)
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    cols = {c: pa.array([r[i] or None for r in PATIENTS]) for i, c in enumerate(PATIENT_COLUMNS)}
+    local = pd.to_datetime(["2020-07-01", "2020-11-15", "2020-12-01"])
+    local = local.tz_localize(zone) if "/" in zone or zone == "UTC" else local
+    stored = pa.array(local)
+    if zone[0] in "+-":  # a fixed offset: local midnight at that offset
+        hours = int(zone[:3])
+        stored = pa.array(local - pd.Timedelta(hours=hours)).cast(pa.timestamp("ns", tz=zone))
+    cols["progression_date"] = stored
+    pq.write_table(pa.table(cols), folder / "patients.parquet")
+    pq.write_table(
+        pa.table({c: pa.array([r[i] or None for r in LINES]) for i, c in enumerate(LINE_COLUMNS)}),
+        folder / "lines.parquet",
+    )
+    got = read_cohort(folder, today=TODAY)
+    assert got.patients.column("progression_date").equals(ref.patients.column("progression_date"))
+
+
 def _workbook(path, patients, lines):
     book = openpyxl.Workbook()
     sheet = book.active

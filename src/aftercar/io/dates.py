@@ -40,6 +40,7 @@ with the fictitious 1900-02-29 as serial 60).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -451,3 +452,30 @@ def parse_dates(
         findings += extra
     out = pd.Series(values.astype("datetime64[us]"), index=text.index)
     return out, [f for f in findings if f.mask is None or f.mask.any()]
+
+
+_OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
+
+
+def _wall_clock(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A time-zone-aware timestamp as the naive wall-clock time of its zone. A fixed
+    offset (``+09:00``) is added here: Arrow < 15 looks every zone up in the time-zone
+    database, which has no such names."""
+    m = _OFFSET.match(col.type.tz)
+    if m is None:
+        return pc.local_timestamp(col)
+    sign = 1 if m[1] == "+" else -1
+    offset = pa.scalar(sign * (int(m[2]) * 3600 + int(m[3]) * 60), pa.duration("s"))
+    unit = col.type.unit
+    return pc.add(col.cast(pa.timestamp(unit)), offset.cast(pa.duration(unit)))
+
+
+def arrow_day(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A Parquet (Arrow) timestamp as its calendar date: a naive one as written, a time-zone-aware
+    one in the local calendar of its stored zone (2021-06-02 00:00 +09:00 is 2021-06-02,
+    not the UTC 2021-06-01); the time of day is dropped."""
+    if pa.types.is_timestamp(col.type) and col.type.tz is not None:
+        col = _wall_clock(col)
+    if pa.types.is_timestamp(col.type):
+        col = pc.floor_temporal(col, unit="day")
+    return col.cast(pa.date32())

@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 
 from aftercar.errors import CohortError, Problem
 from aftercar.io.cells import string_array
+from aftercar.io.dates import arrow_day
 from aftercar.io.dictionary import TABLES, normalize_name
 from aftercar.io.encoding import utf8_problem
 from aftercar.io.safe_text import restore_formula_text
@@ -332,7 +333,7 @@ def _arrow_to_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
     if pa.types.is_dictionary(col.type):
         col = col.cast(col.type.value_type)
     if pa.types.is_timestamp(col.type):
-        col = col.cast(pa.timestamp(col.type.unit)).cast(pa.date32())
+        col = arrow_day(col)  # a zoned timestamp: the date on its zone's clock
     return col.cast(pa.string())
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -37,6 +36,7 @@ from aftercar.io.checks import (
     date_bounds,
     pair_order,
 )
+from aftercar.io.dates import arrow_day
 from aftercar.io.dictionary import columns
 from aftercar.io.readers import RawTable
 from aftercar.io.tables import build_view
@@ -209,7 +209,7 @@ def _listed(f: Path, col: str, bad: np.ndarray, values: pa.ChunkedArray, msg: st
 def _parse(f: Path, t: pa.Table, spec: RawColumn) -> tuple[pa.ChunkedArray, list[Problem]]:
     col = t[spec.name]
     if spec.type == "date" and _is_temporal(col.type):
-        col = _day_of(col)
+        col = arrow_day(col)
     if spec.type in _NATIVE and _NATIVE[spec.type](col.type):
         return _native(f, col, spec)
     if not _is_text(col.type) or (pa.types.is_dictionary(col.type) and spec.type != "string"):
@@ -231,33 +231,6 @@ def _parse(f: Path, t: pa.Table, spec: RawColumn) -> tuple[pa.ChunkedArray, list
         problems += _listed(f, spec.name, bad, raw, "not a valid float",
                             "write a plain number (e.g. 1.5), or leave it empty")  # fmt: skip
     return out, problems
-
-
-_OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
-
-
-def _wall_clock(col: pa.ChunkedArray) -> pa.ChunkedArray:
-    """A time-zone-aware timestamp as the naive wall-clock time of its zone. A fixed
-    offset (``+09:00``) is added here: Arrow < 15 looks every zone up in the time-zone
-    database, which has no such names."""
-    m = _OFFSET.match(col.type.tz)
-    if m is None:
-        return pc.local_timestamp(col)
-    sign = 1 if m[1] == "+" else -1
-    offset = pa.scalar(sign * (int(m[2]) * 3600 + int(m[3]) * 60), pa.duration("s"))
-    unit = col.type.unit
-    return pc.add(col.cast(pa.timestamp(unit)), offset.cast(pa.duration(unit)))
-
-
-def _day_of(col: pa.ChunkedArray) -> pa.ChunkedArray:
-    """A Parquet timestamp as its calendar date: a naive one as written, a time-zone-aware
-    one in the local calendar of its stored zone (2021-06-02 00:00 +09:00 is 2021-06-02,
-    not the UTC 2021-06-01); the time of day is dropped."""
-    if pa.types.is_timestamp(col.type) and col.type.tz is not None:
-        col = _wall_clock(col)
-    if pa.types.is_timestamp(col.type):
-        col = pc.floor_temporal(col, unit="day")
-    return col.cast(pa.date32())
 
 
 #: ``YYYY-MM-DD`` as Arrow's ``%Y-%m-%d`` reads it (one-digit month or day allowed).
@@ -497,8 +470,12 @@ def _spans(path: Path, a: pa.Table) -> list[Problem]:
 #: Pairs of patient dates the curated reader orders (``date_order``) that the raw records
 #: carry: the CAR T and follow-up dates are the raw reader's own (a follow-up before the
 #: CAR T is the derivation's exclusion, listed in the attrition, not an error).
-_ORDERED = ((Col.BIRTH_DATE, Col.CAR_T_DATE), (Col.BIRTH_DATE, Col.DEATH_DATE),
-            (Col.BIRTH_DATE, Col.LAST_FOLLOWUP_DATE), (Col.LAST_FOLLOWUP_DATE, Col.DEATH_DATE))
+_ORDERED = (
+    (Col.BIRTH_DATE, Col.CAR_T_DATE),
+    (Col.BIRTH_DATE, Col.DEATH_DATE),
+    (Col.BIRTH_DATE, Col.LAST_FOLLOWUP_DATE),
+    (Col.LAST_FOLLOWUP_DATE, Col.DEATH_DATE),
+)
 
 
 #: Curated patient columns the derivation writes itself (a raw column of that name is
