@@ -65,7 +65,8 @@ def test_validate_json(capsys, tmp_path):
             "value": "good",
             "message": "best_response is not an IMWG response category",
             "hint": "use sCR, CR, VGPR, PR, MR, SD, PD or NE (full names such as 'very good "
-            "partial response' are accepted); leave empty if not assessed",
+            "partial response' are accepted), without a qualifier such as '<', '?', '*' or a "
+            "footnote mark; leave empty if not assessed",
             "severity": "error",
             "rule": "response_unparseable",
         }

@@ -143,7 +143,8 @@ CELL_CASES = [
             "clinical_trial",
             "maybe",
             "clinical_trial is not yes/no",
-            "write yes or no (also accepted: true/false, y/n, 1/0); leave empty if unknown",
+            "write yes or no (also accepted: true/false, y/n, 1/0), without a qualifier such as "
+            "'?', '*' or brackets; leave empty if unknown",
             "error",
             "bool_unparseable",
         ),
@@ -161,7 +162,8 @@ CELL_CASES = [
             "good",
             "best_response is not an IMWG response category",
             "use sCR, CR, VGPR, PR, MR, SD, PD or NE (full names such as 'very good partial "
-            "response' are accepted); leave empty if not assessed",
+            "response' are accepted), without a qualifier such as '<', '?', '*' or a footnote "
+            "mark; leave empty if not assessed",
             "error",
             "response_unparseable",
         ),
@@ -178,7 +180,8 @@ CELL_CASES = [
             "iss_stage",
             "IV",
             "iss_stage is not an ISS stage",
-            "write 1, 2 or 3 (I, II, III are also accepted); leave empty if unknown",
+            "write 1, 2 or 3 (I, II, III are also accepted), without a qualifier such as '<', "
+            "'+' or '?'; leave empty if unknown",
             "error",
             "stage_unparseable",
         ),
@@ -1194,13 +1197,41 @@ def test_formula_without_saved_result_in_a_covariate_column_is_reported(tmp_path
     assert hits == [("formula_no_value", "bmi")] * len(rows)
 
 
-@pytest.mark.parametrize("text", ["<PR", "PR?", ">=CR", "\u2264SD", "-PR", "CR+", "~VGPR"])
+@pytest.mark.parametrize("text", ["<PR", "PR?", ">=CR", "\u2264SD", "-PR", "CR+", "~VGPR",
+                                  "PR*", "CR\u2020", "PR#", "CR/", "/CR", "CR & ", "(PR)"])
 def test_a_qualified_response_is_not_read_as_the_response(text):
     from aftercar.io.parse import parse_responses
 
     values, failures = parse_responses(pd.Series([text, "PR", "VGPR."]))
     assert pd.isna(values.iloc[0]) and list(values.iloc[1:]) == ["PR", "VGPR"]
     assert list(failures["response_unparseable"]) == [True, False, False]
+
+
+def test_inner_punctuation_of_a_response_is_kept():
+    from aftercar.io.parse import parse_responses
+
+    values, failures = parse_responses(pd.Series(["N/E", "s-CR", "n.e.", "Partial response"]))
+    assert list(values) == ["NE", "sCR", "NE", "PR"] and not failures["response_unparseable"].any()
+
+
+@pytest.mark.parametrize("text", ["yes?", "~yes", "(yes)", "y/", "-1", "no?", ">0", "yes*"])
+def test_a_qualified_yes_or_no_is_not_read_as_yes_or_no(text):
+    """Fuzzing round 3 (F06): "yes?" was read as yes and ">0" (more than zero) as no."""
+    from aftercar.io.parse import parse_bools
+
+    values, failures = parse_bools(pd.Series([text, "yes", "No", "0"]))
+    assert pd.isna(values.iloc[0]) and list(values.iloc[1:]) == [True, False, False]
+    assert list(failures["bool_unparseable"]) == [True, False, False, False]
+
+
+@pytest.mark.parametrize("text", ["<3", ">=2", "III?", "2+", "-2", "(3)", "Stage II?"])
+def test_a_qualified_iss_stage_is_not_read_as_a_stage(text):
+    """Fuzzing round 3 (F06): "<3" (stage 1 or 2) was read as stage 3."""
+    from aftercar.io.parse import parse_stage
+
+    values, failures = parse_stage(pd.Series([text, "Stage II", "ISS III", "1"]), None)
+    assert pd.isna(values.iloc[0]) and list(values.iloc[1:]) == [2, 3, 1]
+    assert list(failures["stage_unparseable"]) == [True, False, False, False]
 
 
 def test_a_column_named_like_one_aftercar_computes_is_not_read_with_a_warning(tmp_path):

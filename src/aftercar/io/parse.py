@@ -150,17 +150,26 @@ def _spread_masked(cells: Distinct, mapped: np.ndarray, known: np.ndarray, kind:
 
 
 def parse_bools(text: pd.Series) -> tuple[pd.Series, Failures]:
-    """Parse yes/no, true/false, y/n, 1/0 (any case); failure rule ``bool_unparseable``."""
+    """Parse yes/no, true/false, y/n, 1/0 (any case); failure rule ``bool_unparseable``
+    (also for a qualified value such as "yes?" or "(yes)", :data:`_QUALIFIED`)."""
     table = {**dict.fromkeys(TRUE_WORDS, True), **dict.fromkeys(FALSE_WORDS, False)}
-    cells, mapped, known = _lookup(text, table)
+    cells, mapped, known = _lookup(text, table, _unqualified)
     values = pd.Series(_spread_masked(cells, mapped, known, "boolean"), index=text.index)
     return values, {"bool_unparseable": cells.spread(~known, False)}
 
 
-#: A response qualified by a comparison, a question mark or a leading / trailing sign
-#: ("<PR", ">=CR", "PR?", "-PR") is no IMWG category: the qualifier would be lost with
-#: the punctuation (found by fuzzing, 2026-12-06: "<PR" was read as PR).
-_QUALIFIED = "[<>≤≥=?~±]|^\\s*[-+]|[-+]\\s*$"  # the characters, not \\u escapes (RE2)
+#: A value qualified by a comparison, a question mark, a footnote mark, a parenthesis,
+#: a dangling slash or a leading / trailing sign ("<PR", ">=CR", "PR?", "CR*", "CR†",
+#: "(yes)", "CR/", "-PR", "<3", "2+", "-1") is not the plain value: the qualifier would be
+#: lost with the punctuation (found by fuzzing, 2026-12-06: "<PR" was read as PR, "<3"
+#: as ISS stage 3, ">0" as no). "N/E" and "s-CR" keep their inner punctuation.
+_QUALIFIED = "[<>≤≥=?~±*†‡#%^&()\\[\\]]|^\\s*[-+/]|[-+/]\\s*$"  # characters, not \\u escapes (RE2)
+
+
+def _unqualified(values: pd.Series) -> pd.Series:
+    """``values`` with every qualified one (:data:`_QUALIFIED`) replaced by a text no
+    lookup table holds, so it is refused with the column's own rule."""
+    return values.mask(values.str.contains(_QUALIFIED, regex=True), "\x00")
 
 
 def parse_responses(text: pd.Series) -> tuple[pd.Series, Failures]:
@@ -168,7 +177,7 @@ def parse_responses(text: pd.Series) -> tuple[pd.Series, Failures]:
     a qualified response such as "<PR" or "PR?", :data:`_QUALIFIED`)."""
 
     def prepare(v: pd.Series) -> pd.Series:
-        return v.str.replace(".", " ", regex=False).mask(v.str.contains(_QUALIFIED), "\x00")
+        return _unqualified(v).str.replace(".", " ", regex=False)
 
     cells, mapped, known = _lookup(text, response_synonyms(), prepare)
     codes = pa.array(mapped, type=pa.large_string(), from_pandas=True)
@@ -178,11 +187,12 @@ def parse_responses(text: pd.Series) -> tuple[pd.Series, Failures]:
 
 
 def _strip_stage_words(values: pd.Series) -> pd.Series:
-    return values.str.lower().str.replace(r"^(iss\s*)?(stage\s*)?", "", regex=True)
+    return _unqualified(values).str.lower().str.replace(r"^(iss\s*)?(stage\s*)?", "", regex=True)
 
 
 def parse_stage(text: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, Failures]:
-    """Parse ISS stage 1-3 or I-III (``"stage II"`` too); failure rule ``stage_unparseable``."""
+    """Parse ISS stage 1-3 or I-III (``"stage II"`` too); failure rule ``stage_unparseable``
+    (also for a qualified stage such as "<3", "2+" or "III?", :data:`_QUALIFIED`)."""
     cells, mapped, known = _lookup(text, STAGES, _strip_stage_words)
     values = pd.Series(_spread_masked(cells, mapped, known, "Int64"), index=text.index)
     return values, {"stage_unparseable": cells.spread(~known, False)}

@@ -29,16 +29,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "number_out_of_range": ("{col} is outside the allowed range ({range})", "correct the value"),
     "bool_unparseable": (
         "{col} is not yes/no",
-        "write yes or no (also accepted: true/false, y/n, 1/0); leave empty if unknown",
+        "write yes or no (also accepted: true/false, y/n, 1/0), without a qualifier such as "
+        "'?', '*' or brackets; leave empty if unknown",
     ),
     "response_unparseable": (
         "{col} is not an IMWG response category",
         "use sCR, CR, VGPR, PR, MR, SD, PD or NE (full names such as 'very good partial "
-        "response' are accepted); leave empty if not assessed",
+        "response' are accepted), without a qualifier such as '<', '?', '*' or a footnote "
+        "mark; leave empty if not assessed",
     ),
     "stage_unparseable": (
         "{col} is not an ISS stage",
-        "write 1, 2 or 3 (I, II, III are also accepted); leave empty if unknown",
+        "write 1, 2 or 3 (I, II, III are also accepted), without a qualifier such as '<', "
+        "'+' or '?'; leave empty if unknown",
     ),
 }
 FORMULA_HINT = (
