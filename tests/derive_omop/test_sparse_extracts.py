@@ -30,6 +30,19 @@ def test_a_day_of_birth_no_person_has_is_read_as_a_number_in_csv(tmp_path):
     assert [str(b) for b in d.result.patients["birth_date"].to_pylist()] == ["1960-05-15"]
 
 
+@pytest.mark.parametrize("written", ["1960-05-20T00:00:00+09:00", "1960-05-20 23:30:00-05:00",
+                                     "1960-05-20T00:00:00Z", "1960-05-20 00:00:00"])
+def test_a_birth_datetime_with_a_zone_in_csv_is_the_date_written(tmp_path, written):
+    """Fuzzing round 3 (F07): ``+09:00`` at midnight was read as the UTC instant, the day
+    before (DuckDB's CSV inference), while the ``*_date`` columns keep the date written."""
+    src = write(tmp_path / "omop", "csv")
+    p = tables()["person"]
+    p = p.append_column("birth_datetime", pa.array([written] * p.num_rows, pa.string()))
+    pacsv.write_csv(p, src / "person.csv")
+    d = derive_omop(src, concepts=_local(tmp_path))
+    assert [str(b) for b in d.result.patients["birth_date"].to_pylist()] == ["1960-05-20"]
+
+
 @pytest.mark.parametrize(("month", "day", "born"), [
     (2, 31, "1960-02-15"), (13, 5, "1960-07-01"), (0, 0, "1960-07-01"), (2, 29, "1960-02-29"),
     (4, 31, "1960-04-15"), (12, 31, "1960-12-31"),

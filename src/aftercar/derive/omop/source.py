@@ -131,17 +131,21 @@ def _dialect(header: str) -> type[csv.Dialect] | None:
 
 
 def _csv_dates_as_text(f: Path) -> dict:
-    """``read_csv`` options reading the ``*_date`` columns of ``f`` as text: DuckDB's type
-    inference would read ``01/10/2022`` as 1 October (day first) without a word when every
-    date of a column could be day-first. As text, ISO dates are read and any other date is
-    named (:func:`check_tables`)."""
+    """``read_csv`` options reading the ``*_date`` columns (and ``birth_datetime``) of ``f``
+    as text: DuckDB's type inference would read ``01/10/2022`` as 1 October (day first)
+    without a word when every date of a column could be day-first, and
+    ``1947-12-12T00:00:00+09:00`` as the UTC instant (the day before). As text, ISO dates
+    are read, a date-time as its written wall-clock time (:func:`_from_text`), and any other
+    value is named (:func:`check_tables`)."""
     with open_csv(f, "rt", newline="", encoding="utf-8-sig", errors="replace") as fh:
         first = fh.readline()
     dialect = _dialect(first)
     if dialect is None:  # one column, or no header: the engine says what is wrong
         return {}
     header = next(csv.reader([first], dialect), [])
-    dates = {c: "VARCHAR" for c in header if c.strip().lower().endswith("_date")}
+    keys = [c.strip().lower() for c in header]
+    dates = {c: "VARCHAR" for c, k in zip(header, keys, strict=True)
+             if k.endswith("_date") or k == "birth_datetime"}  # fmt: skip
     return {"types": dates} if dates else {}
 
 
@@ -603,10 +607,22 @@ def _typed(t: ibis.Table) -> ibis.Table:
 _WHOLE = r"^\s*[+-]?[0-9]+(\.0*)?\s*$"
 
 
+#: An ISO date-time as text, with an optional zone designator (``Z``, ``UTC``, ``+09:00``,
+#: ``-0500``): group 1 is the wall-clock time as written.
+_ISO_DATETIME = (r"^\s*([0-9]{4}-[0-9]{2}-[0-9]{2}"
+                 r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.][0-9]+)?)?)?)"
+                 r"\s*(?:Z|UTC|[+-][0-9]{2}(?::?[0-9]{2})?)?\s*$")  # fmt: skip
+
+
 def _from_text(v: ibis.Value, want: str) -> ibis.Value:
     """Text as the CDM type ``want`` (NULL when it cannot be read). Whole numbers are read
     by pattern, the same on every engine: DuckDB's ``TRY_CAST('1001.5' AS BIGINT)`` is
-    1002, another row's id."""
+    1002, another row's id. A date-time is its wall-clock time as written, its zone
+    designator dropped, on every engine (Spark would move ``+09:00`` to UTC, DuckDB not):
+    its date is the date written, as for the ``*_date`` columns (fuzzing round 3, F07)."""
+    if want == "timestamp":
+        wall = v.re_extract(_ISO_DATETIME, 1)
+        return ibis.ifelse(v.re_search(_ISO_DATETIME), wall.try_cast(want), ibis.null(want))
     if want != "int64":
         return v.try_cast(want)
     digits = v.re_extract(r"^\s*([+-]?[0-9]+)", 1).try_cast("int64")
