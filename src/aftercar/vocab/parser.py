@@ -525,7 +525,8 @@ def _history_marks(k: int, found: list[tuple[int, Token]], where: list[int], chu
         current = any(c == i and found[j][0] < offset for j, c in kinds)
         # a list runs on only after current therapy or inside a parenthesis: in "s/p ASCT,
         # Len maintenance" or "prior Tec, Tal" the last item is the current therapy
-        if current or groups[i] is not None or any(c < i for _j, c in kinds):
+        now = _current_after(offset, found)
+        if current or now or groups[i] is not None or any(c < i for _j, c in kinds):
             listed = _listed_after(i, chunks, groups, blanked, _stops(found))
             ahead += [(found[j][0], j) for j, c in kinds if c in listed]
         return {j for _o, j in ahead if not (current and _transplant(found[j][1]))}
@@ -534,7 +535,20 @@ def _history_marks(k: int, found: list[tuple[int, Token]], where: list[int], chu
     targets = _next_chunk(i, chunks, therapy) if groups[i] is None and rest.strip() else set()
     if not targets:
         targets = _history_targets(i, chunks, groups, therapy)
+    if targets and _current_after(offset, found):  # "Prior: VRd, ASCT, DPd. Current: Tec"
+        targets |= _listed_after(max(targets), chunks, groups, blanked, _stops(found))
     return {j for j, c in kinds if c in targets}
+
+
+_CURRENT = re.compile(r"now|current(?:ly)?", re.IGNORECASE)
+
+
+def _current_after(offset: int, found: list[tuple[int, Token]]) -> bool:
+    """Whether a word naming the current therapy ("now", "current") follows ``offset``: a
+    history list then runs on up to it ("Hx of VRd/ASCT; now Dara-Kd"; a fifth probe of
+    real regimen strings, 2026-12-06), where otherwise its last item is the current one."""
+    return any(o > offset and t.kind == "annotation" and t.names[:1] == ("status",)
+               and _CURRENT.fullmatch(t.text.strip()) for o, t in found)  # fmt: skip
 
 
 def _stops(found: list[tuple[int, Token]]) -> list[int]:
