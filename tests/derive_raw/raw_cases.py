@@ -93,7 +93,33 @@ def build_cases() -> RawBuilder:
     imwg_thresholds(b)
     span_cases(b)
     handmade_2026_12_06(b)
+    handmade_probe5(b)
     return b
+
+
+def handmade_probe5(b: RawBuilder) -> None:
+    """Defects found by the fifth probe of hand-made patients (session 24, 2026-12-06)."""
+    # radiotherapy as bridging between a salvage CAR T's apheresis and its infusion is part
+    # of the CAR-T line, as bridging drugs are (D1: it was a line of its own, graded SD)
+    p = b.patient("hm_rt_bridging")
+    b.drug(p, "KYPROLIS 56 mg/m2 IV", weekly(100, 4))
+    b.procedure(p, 200, "apheresis (leukapheresis)")
+    for day in range(214, 217):
+        b.procedure(p, day, "radiotherapy fraction")
+    b.procedure(p, 240, "CAR-T cell infusion")
+    b.drug(p, "ABECMA 450 x10^6 CAR+ cells IV", [240])
+    # a held dose with its reason after a comma or in brackets is no dose (D2): the
+    # selinexor orders after the confirmed progression start no line
+    p = _selinexor_line(b, "hm_held_reason", 9)
+    b.serum(p, {339: 2.0, 370: 1.0, 395: 1.6, 402: 1.9})
+    b.drug(p, "XPOVIO 100 mg PO weekly - ON HOLD (nausea)", [410])
+    b.drug(p, "XPOVIO 100 mg PO weekly: not administered, patient in hospital", [417])
+    b.drug(p, "TALVEY 0.4 mg/kg SC", weekly(424, 4))
+    # a urine M-protein in the UCUM unit OMOP ETLs copy ("mg/(24.h)") is read
+    p = _selinexor_line(b, "hm_ucum_urine", 9)
+    b.lab(p, 339, "24 hr urine M-protein", "800", "mg/(24.h)")
+    b.lab(p, 370, "24 hr urine M-protein", "0.05", "g/(24.h)")
+    b.lab(p, 395, "24 hr urine M-protein", "40", "mg/(24.h)")
 
 
 def handmade_2026_12_06(b: RawBuilder) -> None:

@@ -610,3 +610,22 @@ def test_mobilisation_chemotherapy_starts_its_transplant_line(cases):
     assert [r["line"] for r in _lines(cases, "hm_mobilisation_alone")] == [1]
     assert any(r.startswith("stem-cell mobilisation without a transplant")
                for r in _attrition(cases, "hm_mobilisation_alone"))  # fmt: skip
+
+
+def test_radiotherapy_as_bridging_belongs_to_the_car_t_line(cases):
+    """Hand-made probe 5 (D1): a course between a CAR T's apheresis and its infusion."""
+    assert _summary(cases, "hm_rt_bridging") == [
+        (1, d(100), "carfilzomib"), (2, d(240), "idecabtagene vicleucel")]  # fmt: skip
+
+
+def test_a_held_dose_with_its_reason_starts_no_line(cases):
+    """Hand-made probe 5 (D2): "- ON HOLD (nausea)", ": not administered, patient in
+    hospital" after a confirmed progression started a selinexor line."""
+    got = [(r["line"], r["start_date"], r["drugs"]) for r in _lines(cases, "hm_held_reason")]
+    assert got == [(1, d(340), "selinexor"), (2, d(424), "talquetamab")]
+    reasons = _attrition(cases, "hm_held_reason")
+    assert sum("not given" in r for r in reasons) == 2, reasons
+
+
+def test_a_urine_m_protein_in_ucum_units_is_read(cases):
+    assert [r["best_response"] for r in _lines(cases, "hm_ucum_urine")] == ["VGPR"]

@@ -27,6 +27,14 @@ def _roles(text: str) -> dict[str, str]:
     ("HOLD teclistamab today", "teclistamab"),
     ("Held: pomalidomide 4 mg", "pomalidomide"),
     ("Darzalex Faspro 1800 mg SC (dose delayed)", "daratumumab"),
+    # hand-made probe 5 (session 24): a reason after a comma or in brackets
+    ("selinexor 60 mg PO weekly - ON HOLD (nausea)", "selinexor"),
+    ("selinexor 60 mg PO weekly: not administered, patient in hospital", "selinexor"),
+    ("bortezomib 1.3 mg/m2 SC - not given (platelets 22)", "bortezomib"),
+    ("teclistamab-cqyv 1.5 mg/kg SC - held, ANC 0.4", "teclistamab"),
+    ("teclistamab-cqyv 1.5 mg/kg SC - HELD (infection)", "teclistamab"),
+    ("talquetamab 0.8 mg/kg SC - held x1 for rash", "talquetamab"),
+    ("pomalidomide 4 mg - patient refused (fatigue)", "pomalidomide"),
 ])  # fmt: skip
 def test_a_dose_whose_status_says_not_given_is_no_dose(text, drug):
     assert _roles(text)[drug] == "not_given"
@@ -47,6 +55,8 @@ def test_a_dose_whose_status_says_not_given_is_no_dose(text, drug):
     ("hold premeds today; daratumumab 1800 mg SC", "daratumumab"),
     ("Omitted: premedication; daratumumab 16 mg/kg", "daratumumab"),
     ("REVLIMID 25 MG CAPSULE (Discontinued)", "lenalidomide"),
+    ("teclistamab 1.5 mg/kg (held, restarted)", "teclistamab"),
+    ("teclistamab 1.5 mg/kg SC, delayed 1 week (CRS)", "teclistamab"),
 ])  # fmt: skip
 def test_instructions_and_other_statuses_leave_the_dose(text, drug):
     assert _roles(text)[drug] == "anchor"
