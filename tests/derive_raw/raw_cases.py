@@ -115,6 +115,19 @@ def handmade_probe5(b: RawBuilder) -> None:
     b.drug(p, "XPOVIO 100 mg PO weekly - ON HOLD (nausea)", [410])
     b.drug(p, "XPOVIO 100 mg PO weekly: not administered, patient in hospital", [417])
     b.drug(p, "TALVEY 0.4 mg/kg SC", weekly(424, 4))
+    # salvage KRd, then high-dose melphalan and an autologous transplant 30 days after its last
+    # dose, then lenalidomide maintenance: planned induction -> ASCT -> maintenance is one
+    # line (OHDSI rule (a), Rajkumar 2015; J04); after a confirmed progression of the KRd
+    # line the transplant is a line of its own
+    for pid, serum in (("hm_induction_asct", {339: 2.0, 370: 0.9, 400: 0.5, 440: 0.4}),
+                       ("hm_induction_progressed", {339: 2.0, 370: 0.9, 400: 1.5, 410: 1.8})):
+        p = b.patient(pid)
+        b.drug(p, "KYPROLIS 56 mg/m2 IV", weekly(340, 10))
+        b.drug(p, "REVLIMID 25 mg PO", weekly(340, 10))
+        b.drug(p, "melphalan 200 mg/m2 IV", [445])
+        b.procedure(p, 447, "autologous stem cell transplant")
+        b.drug(p, "REVLIMID 10 mg PO", weekly(540, 20))
+        b.serum(p, serum)
     # a urine M-protein in the UCUM unit OMOP ETLs copy ("mg/(24.h)") is read
     p = _selinexor_line(b, "hm_ucum_urine", 9)
     b.lab(p, 339, "24 hr urine M-protein", "800", "mg/(24.h)")
@@ -223,11 +236,12 @@ def handmade_2026_12_06(b: RawBuilder) -> None:
     # cyclophosphamide mobilisation, then high-dose melphalan and the transplant 42 days
     # later: one transplant line from the mobilisation (hand-made probe 4, H26); without a
     # transplant the mobilisation is no line
+    # (more than [transplant] induction_gap_days after the selinexor line: not its induction)
     p = line_with("hm_mobilisation", 5)
-    b.drug(p, "cyclophosphamide 2 g/m2 IV (stem cell mobilization)", [400])
-    b.drug(p, "filgrastim 480 mcg SC", range(402, 412))
-    b.drug(p, "melphalan 200 mg/m2 IV", [440])
-    b.procedure(p, 442, "autologous stem cell transplant")
+    b.drug(p, "cyclophosphamide 2 g/m2 IV (stem cell mobilization)", [480])
+    b.drug(p, "filgrastim 480 mcg SC", range(482, 492))
+    b.drug(p, "melphalan 200 mg/m2 IV", [520])
+    b.procedure(p, 522, "autologous stem cell transplant")
     p = line_with("hm_mobilisation_alone", 5)
     b.drug(p, "cyclophosphamide 2 g/m2 IV (stem cell mobilization)", [400])
     # a dose of the line's drug on the day the confirming lab is drawn continues the line;

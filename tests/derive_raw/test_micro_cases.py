@@ -605,7 +605,7 @@ def test_on_the_confirmation_day_only_a_drug_begun_that_day_restarts(cases, pid,
 def test_mobilisation_chemotherapy_starts_its_transplant_line(cases):
     got = [(r["line"], r["start_date"], r["end_date"], r["regimen"])
            for r in _lines(cases, "hm_mobilisation")]  # fmt: skip
-    assert got[1:] == [(2, d(400), d(442),
+    assert got[1:] == [(2, d(480), d(522),
                         "cyclophosphamide + melphalan + autologous stem cell transplant")]
     assert [r["line"] for r in _lines(cases, "hm_mobilisation_alone")] == [1]
     assert any(r.startswith("stem-cell mobilisation without a transplant")
@@ -629,3 +629,13 @@ def test_a_held_dose_with_its_reason_starts_no_line(cases):
 
 def test_a_urine_m_protein_in_ucum_units_is_read(cases):
     assert [r["best_response"] for r in _lines(cases, "hm_ucum_urine")] == ["VGPR"]
+
+
+def test_induction_then_an_autologous_transplant_and_maintenance_is_one_line(cases):
+    """Hand-made probe 5 (J04): salvage KRd -> ASCT -> lenalidomide was two lines."""
+    got = [(r["line"], r["start_date"], r["drugs"], r["regimen"])
+           for r in _lines(cases, "hm_induction_asct")]  # fmt: skip
+    assert [g[:3] for g in got] == [(1, d(340), "carfilzomib;lenalidomide;melphalan")]
+    assert "autologous stem cell transplant" in got[0][3], got
+    split = [(r["line"], r["start_date"]) for r in _lines(cases, "hm_induction_progressed")]
+    assert split == [(1, d(340)), (2, d(445))]

@@ -149,7 +149,9 @@ def _switch_ok(p: SimulationParams, late: bool) -> np.ndarray:
     Issue 12 item 3 (Rajkumar 2015; OHDSI MM episodes): a new line needs an added drug;
     an IMiD or PI added <= 90 days after the start of a regimen with no drug of that
     class is not one (``late``: the new regimen starts more than 90 days later).
-    Steroids never count; bundles (CAR T, transplant, radiotherapy) always start a line.
+    Steroids never count; bundles (CAR T, transplant, radiotherapy) always start a line,
+    but a transplant after a drug regimen is that regimen's induction -> transplant (one
+    line, ``[transplant] induction_gap_days``): not drawn after a switch.
     """
     from aftercar.vocab import default_vocabulary
 
@@ -161,12 +163,15 @@ def _switch_ok(p: SimulationParams, late: bool) -> np.ndarray:
 
     sets = [{d for d in ds if cls(d) != "corticosteroid"} for ds in p.regimens.drugs]
     bundle = np.array([c in _BUNDLES for c in p.regimens.category])
+    # a transplant after a drug regimen without progression is its induction's (one line,
+    # [transplant] induction_gap_days): never drawn after a switch
+    induction = np.array([c == "transplant" for c in p.regimens.category])
     ok = np.zeros((len(sets), len(sets)), bool)
     for a, da in enumerate(sets):
         classes = {cls(d) for d in da}
         for b, db in enumerate(sets):
             new = db - da
-            ok[a, b] = (
+            ok[a, b] = not (induction[b] and not bundle[a]) and (
                 bundle[a]
                 or bundle[b]
                 or any(late or cls(d) not in _EXCEPTION_CLASSES or cls(d) in classes for d in new)

@@ -100,18 +100,15 @@ _QUOTED = re.compile(r"'([^']+)'")
 
 
 def _word_ends(reading) -> set[int]:
-    """Where the words of a spelling of several words end in its lookup key: a whole first
-    word ("double" of "double ASCT", "stem" of "stem cell ...") is an ordinary word, never
+    """Where the first word of a spelling of several words ends in its lookup key: that word
+    alone ("double" of "double ASCT", "stem" of "stem cell ...") is an ordinary word, never
     a truncation of the spelling (a fifth probe of real regimen strings, 2026-12-06:
-    "double-hit", "double-blind" read as a tandem transplant)."""
+    "double-hit", "double-blind" read as a tandem transplant); several of its words
+    ("autologous hematopoietic stem cell") still are."""
     m = _QUOTED.search(reading.how)
     text = m.group(1) if m else " ".join(reading.names)
-    words = [norm_key(w) for w in re.split(r"[\s/-]+", text)]
-    ends, at = set(), 0
-    for w in words[:-1]:
-        at += len(w)
-        ends.add(at)
-    return ends
+    words = [w for w in (norm_key(w) for w in re.split(r"[\s/-]+", text)) if w]
+    return {len(words[0])} if len(words) > 1 else set()
 
 
 def _near(key: str, index: _Index) -> tuple[int, set[tuple[str, ...]], str] | None:

@@ -119,15 +119,21 @@ def _bundle_events(adm, inf, t_proc, cond, rt) -> ibis.Table:
     cd = cond.join(adm.select("row", Col.PATIENT_ID, "date").semi_join(cond, "row").distinct(),
                    "row")  # fmt: skip
     cmin = cd.group_by([Col.PATIENT_ID, "bundle_date"]).aggregate(c_date=cd.date.min())
-    tb = t_proc.select(Col.PATIENT_ID, "bundle_date").distinct()
+    tb = t_proc.group_by([Col.PATIENT_ID, "bundle_date"]).aggregate(
+        _allo=(t_proc.kind == "allo_transplant").any())
     tb = tb.left_join(cmin, [Col.PATIENT_ID, "bundle_date"])
     tr = tb.select(tb.patient_id, date=ibis.coalesce(ibis.least(tb.bundle_date, tb.c_date),
                                                      tb.bundle_date).cast("date"),
-                   kind=ibis.literal("transplant"), _key=tb.bundle_date)  # fmt: skip
+                   kind=ibis.literal("transplant"), _key=tb.bundle_date,
+                   _prefix=ibis.ifelse(tb._allo, "allo_transplant", "transplant"))  # fmt: skip
     ra = rt.filter(rt.alone).select(Col.PATIENT_ID, date=rt.course_start).distinct()
     ra = ra.mutate(kind=ibis.literal("radiotherapy"), _key=ra.date)
+    car_t = car_t.mutate(_prefix=car_t.kind)
+    ra = ra.mutate(_prefix=ra.kind)
     u = car_t.union(tr).union(ra)
-    return u.mutate(bundle_id=u.kind + ":" + u._key.cast("string")).drop("_key")
+    # an allogeneic transplant's bundle id says so (kind stays "transplant"; the line rules
+    # merge only an autologous one into its induction line, lines._induction)
+    return u.mutate(bundle_id=u._prefix + ":" + u._key.cast("string")).drop("_key", "_prefix")
 
 
 def index_progression(con, c: Classified, rules: Rules) -> tuple[ibis.Table, ibis.Table]:

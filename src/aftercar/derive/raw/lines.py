@@ -27,8 +27,10 @@ start to the next line's start. The rules, given a line's start ``S``:
    or the last day of a continued exposure in it (at most the day before the next line);
 5. maintenance (``[maintenance]``): a monotherapy line starting within
    ``after_transplant_days`` of a transplant line belongs to it (OHDSI rule (c);
-   REFERENCE 5.5: induction -> ASCT -> maintenance is one line), unless the transplant
-   line had a confirmed progression before it (rule 3: therapy after progression).
+   REFERENCE 5.5: induction -> ASCT -> maintenance is one line), and a transplant line
+   begun within ``[transplant] induction_gap_days`` of the drug line before it belongs to
+   that line (its induction; OHDSI rule (a)), unless the line before had a confirmed
+   progression first (rule 3: therapy after progression).
 
 A continued exposure (an administration with an end date, ``[lines] exposure_end_dates``;
 an oral course dispensed as one row) counts as the drug given every day to its end: it is
@@ -481,9 +483,23 @@ def _after_progression(s: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.Tab
     return c.semi_join(pd, "lkey").select(Col.PATIENT_ID, Col.LINE, _pd=ibis.literal(True))
 
 
+def _induction(s: ibis.Table, rules: Rules) -> ibis.BooleanValue:
+    """An autologous transplant line begun within ``[transplant] induction_gap_days`` of the
+    last day of the drug line before it: that line's planned induction -> transplant (OHDSI
+    MM episodes, rule (a); Rajkumar 2015; REFERENCE 5.5; a fifth probe of hand-made
+    patients, 2026-12-06: salvage KRd -> ASCT -> lenalidomide was two lines). Unless the
+    drug line progressed before the transplant (:func:`_after_progression`): therapy after
+    progression is a new line. ``0`` = never."""
+    gap = rules.get("transplant", "induction_gap_days")
+    near = s.start_date.delta(s._pe, unit="day") <= gap
+    auto = ~s.bundle_id.startswith("allo_transplant:")  # events._bundle_events
+    return (s.kind == "transplant") & (s._pk == "drug") & near & auto & ibis.literal(gap > 0)
+
+
 def _maintenance(con, lines: ibis.Table, events: ibis.Table, vis: ibis.Table, rules: Rules):
-    """Merge a maintenance monotherapy line into the transplant line before it, unless the
-    transplant line progressed before it (therapy after progression is a new line)."""
+    """Merge a maintenance monotherapy line into the transplant line before it, and a
+    transplant line into the induction line before it (:func:`_induction`), unless the line
+    before progressed first (therapy after progression is a new line)."""
     m = con.create_table("_members_raw", _raw_members(lines, events), overwrite=True)
     days = rules.get("maintenance", "after_transplant_days")
     n_ing = m.filter(m.ingredient.notnull()).group_by([Col.PATIENT_ID, Col.LINE]).aggregate(
@@ -491,10 +507,11 @@ def _maintenance(con, lines: ibis.Table, events: ibis.Table, vis: ibis.Table, ru
     )
     s = lines.left_join(n_ing, [Col.PATIENT_ID, Col.LINE]).drop("patient_id_right", "line_right")
     w = ibis.window(group_by=s.patient_id, order_by=s.line)
-    s = s.mutate(_pk=s.kind.lag().over(w), _ps=s.start_date.lag().over(w))
+    s = s.mutate(_pk=s.kind.lag().over(w), _ps=s.start_date.lag().over(w),
+                 _pe=s.end_date.lag().over(w))  # fmt: skip
     cand = ((s.kind == "drug") & (s._pk == "transplant") & (s.n_ing == 1)
             & (s.start_date.delta(s._ps, unit="day") <= days))  # fmt: skip
-    s = s.mutate(_cand=cand.fill_null(False))
+    s = s.mutate(_cand=(cand | _induction(s, rules)).fill_null(False)).drop("_pe")
     if rules.get("lines", "new_line_after_progression"):
         s = con.create_table("_maint_cand", s, overwrite=True)
         s = s.left_join(_after_progression(s, vis, rules), [Col.PATIENT_ID, Col.LINE])
@@ -507,7 +524,7 @@ def _maintenance(con, lines: ibis.Table, events: ibis.Table, vis: ibis.Table, ru
     last = s
     g = last.group_by([Col.PATIENT_ID, "new_line"]).aggregate(
         start_date=last.start_date.min(), end_date=last.end_date.max(),
-        kind=last.kind.argmin(last.line), bundle_id=last.bundle_id.argmin(last.line),
+        kind=_merged_kind(last), bundle_id=last.bundle_id.max(),
         end_rule=last.end_rule.argmax(last.line), t_pd=last.t_pd.max(),
         maintenance=last.maint.any(),
     )  # fmt: skip
@@ -524,6 +541,14 @@ def _maintenance(con, lines: ibis.Table, events: ibis.Table, vis: ibis.Table, ru
     mem = renumbered(m.filter(~m._multi)).union(renumbered(m.filter(m._multi)).distinct())
     return (con.create_table("_lines", out, overwrite=True),
             con.create_table("_members", mem, overwrite=True))  # fmt: skip
+
+
+def _merged_kind(s: ibis.Table) -> ibis.Value:
+    """The kind of a line merged from several: ``transplant`` when one of them is (induction
+    -> transplant -> maintenance reads as the transplant's line: its regimen names the
+    transplant), else the first one's. A merged group holds at most one bundle line, so its
+    ``bundle_id`` is that line's (the others are null)."""
+    return ibis.ifelse((s.kind == "transplant").any(), "transplant", s.kind.argmin(s.line))
 
 
 def _empty_lines(events: ibis.Table) -> ibis.Table:
