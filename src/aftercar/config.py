@@ -185,14 +185,34 @@ class StudyConfig:
         return json.dumps(self.sections, sort_keys=True, separators=(",", ":"))
 
     def config_hash(self) -> str:
-        """Return the SHA-256 hex digest of :meth:`to_json` (stable across runs)."""
-        return hashlib.sha256(self.to_json().encode("utf-8")).hexdigest()
+        """Return the SHA-256 hex digest of :meth:`to_json` (stable across runs), and of the
+        content of the files it names (``[vocabulary] taxonomy`` and ``overrides``): two
+        sites with the same TOML text but different override files must not share a hash
+        (fuzzing round 4: ``pool`` mixed two classifications without a word). A file that
+        cannot be read counts as its error text."""
+        digest = hashlib.sha256(self.to_json().encode("utf-8"))
+        for key in _FILE_KEYS:
+            path = self.path(self.sections.get("vocabulary", {}).get(key, ""))
+            if path is not None:
+                digest.update(f"\n[vocabulary] {key}: {_file_digest(path)}".encode())
+        return digest.hexdigest()
 
     def replace(self, section: str, **values: Any) -> StudyConfig:
         """Return a copy with keys of one section replaced (validated again)."""
         merged = {s: dict(v) for s, v in self.sections.items()}
         merged.setdefault(section, {}).update(values)
         return config_from_dict(merged, source=self.source)
+
+
+#: ``[vocabulary]`` keys that name a file whose content is part of the configuration.
+_FILE_KEYS = ("taxonomy", "overrides")
+
+
+def _file_digest(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        return f"unreadable ({type(exc).__name__})"
 
 
 def _problem(source: str, where: str, value: Any, message: str, hint: str, rule: str) -> Problem:

@@ -85,3 +85,18 @@ def test_defaults_file_documents_every_key():
         assert f"[{section}]" in text
         for key in values:
             assert f"\n{key} =" in text, key
+
+
+def test_the_hash_covers_the_content_of_the_files_the_config_names(tmp_path):
+    """Fuzzing round 4 (G02): two sites with the same study.toml text but different
+    overrides files shared a hash, so `pool` mixed two classifications silently."""
+    hashes = []
+    for site, category in (("a", "other"), ("b", "imid_pi")):
+        folder = tmp_path / site
+        folder.mkdir()
+        (folder / "study.toml").write_text('[vocabulary]\noverrides = "overrides.csv"\n')
+        (folder / "overrides.csv").write_text(f"text,category\nKPd,{category}\n")
+        hashes.append(load_config(folder / "study.toml").config_hash())
+    assert hashes[0] != hashes[1]
+    (tmp_path / "b" / "overrides.csv").write_text("text,category\nKPd,other\n")
+    assert load_config(tmp_path / "b" / "study.toml").config_hash() == hashes[0]

@@ -105,8 +105,10 @@ def _check_hashes(files: list[tuple[Path, dict[str, Any]]], expected: str | None
         if data.get("config_hash") != want:
             raise InputError(
                 f"{path}: study configuration hash {str(data.get('config_hash'))[:12]}... differs "
-                f"from {origin} ({str(want)[:12]}...): the site used another study.toml. Fix: "
-                "every site runs `aftercar site-summary --config study.toml` with the same file."
+                f"from {origin} ({str(want)[:12]}...): the site used another study.toml, or "
+                "other files named in it ([vocabulary] overrides or taxonomy). Fix: every site "
+                "runs `aftercar site-summary --config study.toml` with the same file and the "
+                "same files it names."
             )
 
 
