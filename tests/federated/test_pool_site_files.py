@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from aftercar.cli import main
-from aftercar.federated.validate import length_problem, schema_problem
+from aftercar.federated.validate import event_table_problem, length_problem, schema_problem
 from aftercar.report.margins import SUPPRESSED, Margins, marker
 from aftercar.simulate import write_simulated
 
@@ -108,6 +108,49 @@ def test_every_site_file_aftercar_writes_follows_the_schema(summaries, summaries
     for summary in [*summaries, *summaries_k5]:
         assert schema_problem(summary) is None
         assert length_problem(summary) is None
+        assert event_table_problem(summary) is None
+
+
+def _os_edit(kind: str):
+    def edit(t: dict) -> None:
+        if kind == "risk_x10":
+            t["n_risk"][0] *= 10
+        elif kind == "reversed":
+            for key in ("time", "n_risk", "events"):
+                t[key].reverse()
+        elif kind == "events_gt_risk":
+            t["events"][0] = t["n_risk"][0] + 100
+        elif kind == "risk_up":
+            t["n_risk"][1] = t["n_risk"][0] + 1
+        elif kind == "huge_day":
+            t["time"][-1] = 10**9
+        elif kind == "empty":
+            for key in ("time", "n_risk", "events"):
+                t[key] = []
+    return edit
+
+
+@pytest.mark.parametrize(("kind", "where", "expected"), [
+    ("risk_x10", "survival.os.all.n_risk[0]", "at most the site's count"),
+    ("reversed", "survival.os.all.time[1]", "a day after the day before"),
+    ("events_gt_risk", "survival.os.all.events[0]", "at most the number at risk"),
+    ("risk_up", "survival.os.all.n_risk[1]", "at most the number at risk the day before"),
+    ("huge_day", "survival.os.all.time[", "a day from 0 to 54,787"),
+    ("empty", "survival.os.all.time", "(it is empty)"),
+])  # fmt: skip
+def test_pool_refuses_an_event_table_no_site_can_hold(site_files, tmp_path, capsys, kind,
+                                                     where, expected):  # fmt: skip
+    """Fuzzing round 4 (G01): these passed the schema and were pooled silently (an OS of
+    285 patients from 60; a median moved), stopped pool with a traceback or ran for half
+    an hour."""
+    data = json.loads(site_files[1].read_text())
+    _os_edit(kind)(data["survival"]["os"]["all"])
+    bad = tmp_path / "edited.json"
+    bad.write_text(json.dumps(data), encoding="utf-8")
+    assert main(["pool", str(site_files[0]), str(bad), "-o", str(tmp_path / "out")]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"edited.json: not a valid site summary (key {where}" in err, err
+    assert expected in err and "Traceback" not in err and not (tmp_path / "out").exists()
 
 
 # --------------------------------------------------------------------------

@@ -18,7 +18,12 @@ from aftercar.errors import InputError
 from aftercar.federated.cox import ANSWER_FORMAT, ROUND_FORMAT
 from aftercar.federated.robust import ROBUST_ANSWER_FORMAT, ROBUST_FORMAT
 from aftercar.federated.summary import FORMAT, SCHEMA_VERSION
-from aftercar.federated.validate import length_problem, schema_problem, shown
+from aftercar.federated.validate import (
+    event_table_problem,
+    length_problem,
+    schema_problem,
+    shown,
+)
 from aftercar.schema import Col
 
 #: Top-level keys every site summary must have.
@@ -85,8 +90,9 @@ def _check_summary(path: Path, data: dict[str, Any]) -> None:
 
 def _check_contents(path: Path, data: dict[str, Any]) -> None:
     """Every key as ``data/site_summary.schema.json`` says (counts whole and >= 0, no
-    NaN, sections of the right kind), and the lists of each table of one length."""
-    problem = schema_problem(data) or length_problem(data)
+    NaN, sections of the right kind), the lists of each table of one length, and each event
+    table one a site can hold (:func:`~aftercar.federated.validate.event_table_problem`)."""
+    problem = schema_problem(data) or length_problem(data) or event_table_problem(data)
     if problem is None:
         return
     raise InputError(

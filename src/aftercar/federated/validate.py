@@ -264,3 +264,67 @@ __all__ = [
     "shown",
     "site_schema",
 ]
+
+
+#: The longest survival time a site summary may hold: 150 years in days (a larger one is a
+#: unit or entry error, and the pooled curve's work grows with it).
+MAX_DAYS = 54_787
+#: Event tables counted in patients (``cohort.patients`` bounds their first ``n_risk``);
+#: the other survival tables count lines (``cohort.lines``).
+_PATIENT_TABLES = ("os", "os_by_relapse_timing", "os_by_product", "first_salvage_pfs",
+                   "first_salvage_pfs_by_category")  # fmt: skip
+
+
+def _table_problem(t: dict[str, Any], where: str, limit: int | None) -> Problem | None:
+    """The first broken invariant of one event table: days increasing from 0 to
+    :data:`MAX_DAYS`, events <= at risk, at risk after a day <= at risk - events of that day,
+    the first at risk <= ``limit`` (the site's patients or lines)."""
+    time, risk, events = t.get(Col.TIME), t.get("n_risk"), t.get("events")
+    if not all(isinstance(v, list) for v in (time, risk, events)) or not time:
+        return None
+    checks = [(i, "time", time[i], f"a day after the day before ({time[i - 1]})")
+              for i in range(1, len(time)) if time[i] <= time[i - 1]]  # fmt: skip
+    checks += [(i, "time", v, f"a day from 0 to {MAX_DAYS:,} (150 years)")
+               for i, v in enumerate(time) if not 0 <= v <= MAX_DAYS]  # fmt: skip
+    checks += [(i, "events", events[i], f"at most the number at risk ({risk[i]})")
+               for i in range(len(time)) if events[i] > risk[i]]  # fmt: skip
+    checks += [(i, "n_risk", risk[i], "at most the number at risk the day before less its "
+                f"events ({risk[i - 1]} - {events[i - 1]})")
+               for i in range(1, len(time)) if risk[i] > risk[i - 1] - events[i - 1]]  # fmt: skip
+    if limit is not None and risk[0] > limit:
+        checks.append((0, "n_risk", risk[0], f"at most the site's count ({limit})"))
+    if not checks:
+        return None
+    i, key, value, expected = min(checks, key=lambda c: c[0])
+    return Problem(f"{where}.{key}[{i}]", value, expected)
+
+
+def event_table_problem(data: dict[str, Any]) -> Problem | None:
+    """The first event table of a site summary's ``survival`` that cannot be a site's: see
+    :func:`_table_problem`; and an empty overall OS table at a site with patients. A file
+    passing the schema may still be edited by hand or built by another tool (fuzzing round
+    4: ten times the number at risk pooled an OS of 285 patients from 60; events above the
+    number at risk stopped ``pool`` with a traceback; a day of 1e9 ran for half an hour).
+
+    Returns
+    -------
+    Problem or None
+        None when every table is one a site can hold.
+    """
+    cohort = data.get("cohort") if isinstance(data.get("cohort"), dict) else {}
+    survival = data.get("survival") if isinstance(data.get("survival"), dict) else {}
+    for name, groups in survival.items():
+        if not isinstance(groups, dict):
+            continue
+        limit = cohort.get("patients" if name in _PATIENT_TABLES else "lines")
+        limit = limit if isinstance(limit, int) else None
+        for group, table in groups.items():
+            where = _child(_child("survival", name), group)
+            found = _table_problem(table, where, limit) if isinstance(table, dict) else None
+            if found is not None:
+                return found
+    os_all = survival.get("os", {}).get("all") if isinstance(survival.get("os"), dict) else None
+    if isinstance(os_all, dict) and os_all.get(Col.TIME) == [] and (cohort.get("patients") or 0):
+        return Problem("survival.os.all.time", [], "the OS event table of the site's "
+                       f"{cohort['patients']} patients (it is empty)")  # fmt: skip
+    return None
