@@ -94,3 +94,19 @@ def test_matches_r_survdiff_one_sample_offset(case):
     assert res.observed == case["observed"]
     assert res.expected == pytest.approx(case["expected"], rel=1e-10)
     assert res.z**2 == pytest.approx(case["chisq"], rel=1e-10)
+
+
+def test_a_benchmark_curve_that_never_drops_is_named_not_a_traceback():
+    """Fuzzing round 4 (G07): a flat digitised curve stopped `benchmark compare` with an
+    IndexError; with no event it expects none, and the message says so."""
+    from aftercar.benchmark.curves import StepCurve
+
+    flat = StepCurve((), ())
+    assert list(flat.cumhaz([0.0, 5.0])) == [0.0, 0.0]
+    with pytest.raises(InputError, match="never drops"):
+        one_sample_logrank([1.0, 2.0], [1, 0], flat)
+
+
+def test_no_follow_up_is_named_as_such():
+    with pytest.raises(InputError, match="No follow-up time"):
+        one_sample_logrank([0.0, 0.0], [1, 0], ExponentialCurve(0.1))

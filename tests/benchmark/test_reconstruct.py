@@ -165,3 +165,13 @@ def test_a_proportion_a_pixel_above_one_is_not_a_percentage(tmp_path):
     """Fuzzing round 3 (2026-12-06): one value of 1.004 made the whole curve percent."""
     df = read_curve_csv(_write(tmp_path, "c.csv", "time,survival\n0,1.004\n1,0.9\n2,0.8\n"))
     assert df["survival"].tolist() == [1.0, 0.9, 0.8]
+
+
+def test_ipd_with_both_event_and_status_is_refused(tmp_path):
+    """Fuzzing round 4 (G07): 'status' renamed onto an existing 'event' gave a TypeError."""
+    from aftercar.benchmark.reconstruct import read_ipd_csv
+
+    path = tmp_path / "ipd.csv"
+    path.write_text("time,event,status\n1,1,1\n2,0,0\n")
+    with pytest.raises(InputError, match="both 'event' and 'status'"):
+        read_ipd_csv(path)

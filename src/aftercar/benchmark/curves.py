@@ -163,6 +163,8 @@ class StepCurve(ReferenceCurve):
 
     def cumhaz(self, t):
         t = np.asarray(t, dtype=float)
+        if not self.times:  # no event: no hazard (a flat digitised curve)
+            return np.zeros_like(t)
         k = np.searchsorted(np.asarray(self.times), t, side="right") - 1
         return np.where(k >= 0, np.asarray(self.cumhazard)[np.clip(k, 0, None)], 0.0)
 

@@ -117,6 +117,19 @@ def _validate(time: np.ndarray, event: np.ndarray, entry: np.ndarray | None) -> 
         raise InputError("entry must have one value per patient, each <= its exit time.")
 
 
+def _no_expected_events(curve, t: np.ndarray, entry: np.ndarray | None) -> str:
+    """Why the benchmark expects no events (E = 0), and the fix (fuzzing rounds 3 and 4: the
+    one message blamed the time unit for a flat digitised curve and for zero follow-up)."""
+    if float(np.asarray(curve.cumhaz(np.array([1e9])))[0]) <= 0:
+        return ("The benchmark curve never drops (no events), so it expects none (E = 0). "
+                "Fix: digitise the curve's steps, or give the benchmark's events.")
+    if np.all(t - (0.0 if entry is None else entry) <= 0):
+        return ("No follow-up time: every patient's time is 0 (or ends at entry), so the "
+                "benchmark expects no events (E = 0). Fix: check the cohort's dates.")
+    return ("The benchmark curve expects no events over this follow-up (E = 0). "
+            "Fix: check that times are in months from the benchmark's time zero.")
+
+
 def one_sample_logrank(
     time,
     event,
@@ -166,10 +179,7 @@ def one_sample_logrank(
     obs = int(np.sum(d))
     exp_ = float(np.sum(expected_each))
     if exp_ <= 0:
-        raise InputError(
-            "The benchmark curve expects no events over this follow-up (E = 0). "
-            "Fix: check that times are in months from the benchmark's time zero."
-        )
+        raise InputError(_no_expected_events(curve, t, e0))
     z = (obs - exp_) / np.sqrt(exp_)
     if alternative == "two-sided":
         p = 2.0 * float(sps.norm.sf(abs(z)))

@@ -119,6 +119,21 @@ def _check_rows(file: str, checks) -> None:
         raise InputError(f"{len(probs)} problems in {file}:{lines}", probs)
 
 
+def _check_names(name: str, found: list[str], columns: tuple[str, ...],
+                 alias: dict[str, str]) -> None:  # fmt: skip
+    """A column given under two names ("status" beside "event") or twice (fuzzing round 4:
+    the renamed pair gave a TypeError)."""
+    for k, v in alias.items():
+        if k in found and v in found:
+            header = ",".join(columns)
+            _fail(name, 1, k, None, f"both '{v}' and '{k}' columns are given (two names of "
+                  "one column)", f"keep one of them (the header must be {header})")  # fmt: skip
+    twice = sorted({c for c in found if found.count(c) > 1} & set(columns))
+    if twice:
+        _fail(name, 1, twice[0], None, f"the column '{twice[0]}' is given twice",
+              "keep one of them")  # fmt: skip
+
+
 def _read_numeric_csv(path, columns: tuple[str, ...], alias: dict[str, str]) -> pd.DataFrame:
     name = str(path)
     try:
@@ -128,6 +143,7 @@ def _read_numeric_csv(path, columns: tuple[str, ...], alias: dict[str, str]) -> 
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         _fail(name, None, None, None, f"cannot be read as CSV ({exc})", "save it as plain CSV")
     df.columns = [str(c).strip().lower() for c in df.columns]
+    _check_names(name, list(df.columns), columns, alias)
     df = df.rename(columns={k: v for k, v in alias.items() if k in df.columns})
     for col in columns:
         if col not in df.columns:
