@@ -118,3 +118,31 @@ def test_percentages_are_withheld_under_a_hidden_group_size():
     out = suppress_small_counts({"rows": rows}, 7)["rows"]
     col = next(c for c in out[0] if c.startswith("A ("))
     assert col != "A (N=6)" and not any("%" in str(r[col]) for r in out)
+
+
+def test_ids_and_dates_in_free_text_are_withheld_under_suppression(tmp_path):
+    """Fuzzing round 4 (G05): a regimen text "KPd started 2021-03-04 for SYN-0000002"
+    reached the notes, tables/regimen_mapping.csv and the HTML under --suppress-below."""
+    from dataclasses import replace
+
+    from reportkit import build_input
+
+    from aftercar.report import write_report
+
+    data = build_input()
+    text = "KPd started 2021-03-04 for SYN-0000002 (Dr Smith), x 2"
+    mapping = pd.DataFrame({"regimen": [text], "category": ["imid_pi"],
+                            "unrecognized": ["SYN-0000002;Dr Smith"]})  # fmt: skip
+    data = replace(data, tables=data.tables | {"regimen_mapping": mapping},
+                   notes=(*data.notes, f"1 regimen text(s) contain unrecognized words: '{text}'"),
+                   identifiers=frozenset({"SYN-0000002", "2"}))  # fmt: skip
+    shared = without_quoted_values(data, 5)
+    assert shared.tables["regimen_mapping"]["regimen"].tolist() == [
+        "KPd started [withheld] for [withheld] (Dr Smith), x 2"]  # a short number stays
+    write_report(data, tmp_path / "out", suppress_below=5)
+    for path in (tmp_path / "out").rglob("*"):
+        if path.is_file() and path.suffix in (".csv", ".json", ".html", ".txt"):
+            body = path.read_text(encoding="utf-8")
+            assert "SYN-0000002" not in body and "2021-03-04" not in body, path
+    unsuppressed = write_report(data, tmp_path / "plain")
+    assert "SYN-0000002" in unsuppressed.html.read_text(encoding="utf-8")

@@ -173,6 +173,12 @@ def _summary(data: Cohort) -> InputSummary:
     )
 
 
+def _patient_ids(patients: pd.DataFrame) -> frozenset[str]:
+    """The cohort's patient ids, for the report to withhold in free texts under disclosure
+    control (:func:`aftercar.report.disclosure.without_identifiers`)."""
+    return frozenset(patients[Col.PATIENT_ID].dropna().astype(str))
+
+
 def without_tables(data: Cohort) -> Cohort:
     """``data`` with empty ``patients``/``lines`` tables (schemas and their metadata kept).
 
@@ -272,5 +278,6 @@ def run(
         index_study=index_study(),
         warnings=study.warnings,
         datasets=adam_datasets(derived.patients, derived.lines) if adam else {},
+        identifiers=_patient_ids(derived.patients),
     )
     return RunResult(report, data, config, derived, study, clock.timings)

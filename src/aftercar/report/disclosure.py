@@ -1534,8 +1534,49 @@ def _shared_warning_fields(block: Any) -> Any:
     return block | {"warnings": shared}
 
 
+#: Dates as a free text cites them (ISO, day/month/year).
+_DATE_TEXT = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(?:[ T][\d:.]+)?|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b")
+#: A word of a free text that could be an identifier (no spaces, brackets or quotes).
+_WORD = re.compile(r"[^\s,;:()\[\]'\"]+")
+#: Table columns holding free text written by people (a regimen text and its unread words).
+FREE_TEXT_COLUMNS: frozenset[str] = frozenset({Col.REGIMEN, "text", "unrecognized",
+                                                "corrections"})  # fmt: skip
+
+
+def _identifying(word: str, ids: frozenset[str]) -> bool:
+    """``word`` is one of the cohort's ids, long or lettered enough not to be a dose or a
+    count ("SYN-0000002", "P07", "10234"; not "2" of "x 2")."""
+    for w in (word, word.rstrip(".")):
+        if w in ids and (len(w) >= 4 or (len(w) >= 2 and not w.isdigit())):
+            return True
+    return False
+
+
+def without_identifiers(text: str, ids: frozenset[str]) -> str:
+    """Free text with the dates and the cohort's patient ids it cites replaced by
+    ``[withheld]`` (fuzzing round 4: a regimen text "KPd started 2021-03-04 for
+    SYN-0000002" reached the notes, the regimen table and the HTML under
+    ``--suppress-below``)."""
+    text = _DATE_TEXT.sub("[withheld]", text)
+    if not ids:
+        return text
+    return _WORD.sub(lambda m: "[withheld]" if _identifying(m.group(0), ids) else m.group(0),
+                     text)  # fmt: skip
+
+
+def _free_text_withheld(table: pd.DataFrame, ids: frozenset[str]) -> pd.DataFrame:
+    cols = [c for c in table.columns if c in FREE_TEXT_COLUMNS]
+    if not cols:
+        return table
+    out = table.copy()
+    for c in cols:
+        out[c] = out[c].map(lambda v: without_identifiers(v, ids) if isinstance(v, str) else v)
+    return out
+
+
 def without_quoted_values(data: ReportInput, k: int | None) -> ReportInput:
-    """Under disclosure control, notes and warnings that quote input cells are withheld.
+    """Under disclosure control, notes and warnings that quote input cells are withheld,
+    and the dates and patient ids a free text cites (:func:`without_identifiers`).
 
     Input warnings keep their file, row, column, rule and severity; their messages,
     values and hints (which quote identifiers and dates) are left out of
@@ -1553,18 +1594,22 @@ def without_quoted_values(data: ReportInput, k: int | None) -> ReportInput:
          "rows and cell values); results.json input.warnings lists their rules and rows."]
         if quoted else []
     )  # fmt: skip
-    notes = [suppress_text(n, k) for n in data.notes if not n.startswith(INPUT_WARNING)]
+    ids = data.identifiers
+    notes = [without_identifiers(suppress_text(n, k), ids) for n in data.notes
+             if not n.startswith(INPUT_WARNING)]  # fmt: skip
     notes += summary
     results = dict(data.results)
     if "input" in results:
         results["input"] = _shared_warning_fields(results["input"])
     if isinstance(results.get("notes"), list):
         results["notes"] = notes
-    warnings = tuple(suppress_text(w, k) for w in data.warnings if not w.startswith("input: "))
+    warnings = tuple(without_identifiers(suppress_text(w, k), ids) for w in data.warnings
+                     if not w.startswith("input: "))  # fmt: skip
+    tables = _withhold_table_terms(data.tables, sparse_terms(data.results, k))
     return replace(
         data,
         results=without_paths(results),
-        tables=_withhold_table_terms(data.tables, sparse_terms(data.results, k)),
+        tables={n: _free_text_withheld(t, ids) for n, t in tables.items()},
         notes=tuple(notes),
         warnings=warnings + tuple(summary),
         meta=without_paths(data.meta),

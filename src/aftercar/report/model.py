@@ -79,6 +79,10 @@ class ReportInput:
     datasets
         Analysis datasets to export (``adsl``, ``adtte``, ``adrs``: CDISC ADaM,
         :mod:`aftercar.analysis.adam`), written as ``adam/<name>.csv`` and ``.parquet``.
+    identifiers
+        The cohort's patient ids: under disclosure control an id cited in a free text
+        (a regimen text, a note, a warning) is withheld there, as the dates are
+        (:func:`aftercar.report.disclosure.without_identifiers`).
     """
 
     results: dict[str, Any]
@@ -90,6 +94,7 @@ class ReportInput:
     index_study: dict[str, Any] | None = None
     warnings: tuple[str, ...] = ()
     datasets: dict[str, pd.DataFrame] = field(default_factory=dict)
+    identifiers: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
