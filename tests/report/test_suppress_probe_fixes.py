@@ -146,3 +146,44 @@ def test_ids_and_dates_in_free_text_are_withheld_under_suppression(tmp_path):
             assert "SYN-0000002" not in body and "2021-03-04" not in body, path
     unsuppressed = write_report(data, tmp_path / "plain")
     assert "SYN-0000002" in unsuppressed.html.read_text(encoding="utf-8")
+
+
+def test_a_difference_from_a_withheld_group_is_withheld():
+    """Fuzzing round 4 (G03): reference + difference gave back the RMST of a TCE group of
+    fewer than K patients (12.0000, se 0)."""
+    block = {"tau_months": 12.0, "groups": [
+        {"group": "No TCE", "n": 15, "estimate": 9.13, "se": 1.09, "ci95": [7.0, 11.3]},
+        {"group": "TCE", "n": 3, "estimate": 12.0, "se": 0.0, "ci95": [12.0, 12.0]}],
+        "differences": [{"group": "TCE", "reference": "No TCE", "estimate": 2.87,
+                         "ci95": [0.73, 5.02], "p_value": 0.009}]}  # fmt: skip
+    out = suppress_small_counts({"rmst": [block]}, 5)["rmst"][0]
+    assert out["groups"][1]["estimate"] == "suppressed"
+    diff = out["differences"][0]
+    assert diff["estimate"] == diff["p_value"] == "suppressed"
+    assert diff["ci95"] == ["suppressed", "suppressed"]
+    assert out["groups"][0]["estimate"] == 9.13  # the reference's own estimate stays
+
+
+def test_a_model_whose_every_term_is_withheld_withholds_its_tests():
+    """Fuzzing round 4 (G03): a one-term model's Wald p and GLOBAL PH test were its
+    withheld term's."""
+    from aftercar.report.disclosure import _model_terms
+
+    model = {"n": 18, "events": 14, "loglik": [-29.6, -28.9],
+             "terms": [{"term": "tce", "coef": 0.5, "p_value": 0.31,
+                        "level_n": [3, 15]}],
+             "wald_test": {"statistic": 1.04, "df": 1.0, "p_value": 0.31},
+             "ph_test": {"terms": [{"term": "tce", "chisq": 2.29, "p_value": 0.13},
+                                   {"term": "GLOBAL", "chisq": 2.29, "p_value": 0.13}]},
+             }  # fmt: skip
+    _model_terms(model, 5)
+    assert model["wald_test"]["p_value"] == "suppressed"
+    assert model["ph_test"]["terms"][1]["chisq"] == "suppressed"
+    assert model["wald_test"]["df"] == 1.0
+
+
+def test_a_withheld_interval_is_shown_as_suppressed_not_s_u():
+    from aftercar.report.display import bounds, estimate_ci
+
+    assert bounds("suppressed") == ["suppressed", "suppressed"]
+    assert estimate_ci("suppressed", *bounds("suppressed")) == "suppressed"

@@ -361,7 +361,20 @@ def _suppress_dict(obj: Mapping[Any, Any], k: int) -> dict[Any, Any]:
         for key in _targets([key for key, v in out.items() if not isinstance(v, Mapping)]):
             if any(is_operand(h, key) for h in hits):
                 out[key] = SUPPRESSED
+    out = _withheld_differences(out)
     return _withhold_estimates(out) if _small_denominator(out, k) else out
+
+
+def _withheld_differences(out: dict[Any, Any]) -> dict[Any, Any]:
+    """Differences between groups (``differences`` beside ``groups``) are withheld when a
+    group's estimate is: the reference's estimate plus the difference (and the interval's
+    width) gave it back (fuzzing round 4: the RMST of a TCE group of fewer than K)."""
+    groups, diffs = out.get("groups"), out.get("differences")
+    if not (isinstance(groups, list) and isinstance(diffs, list)):
+        return out
+    if any(isinstance(g, Mapping) and g.get("estimate") == SUPPRESSED for g in groups):
+        return out | {"differences": _withhold_estimates(diffs)}
+    return out
 
 
 def _suppress(obj: Any, k: int) -> Any:
@@ -1083,6 +1096,25 @@ def _model_terms(obj: dict[str, Any], k: int) -> None:
             _withhold_estimates(t) if isinstance(t, Mapping) and str(t.get("term")) in small
             else t for t in ph["terms"]
         ]}  # fmt: skip
+    named = {str(t.get("term")) for t in obj["terms"] if isinstance(t, Mapping)}
+    if small and named <= small:  # every term withheld: the model's tests are theirs
+        _withhold_model_tests(obj)
+
+
+#: A Cox model's overall tests: with one term (or every term withheld) they are that
+#: term's own tests (fuzzing round 4: a one-term model's Wald p was its withheld term's p,
+#: its GLOBAL proportional-hazards test the term's).
+MODEL_TESTS = ("wald_test", "score_test", "lr_test", "loglik", "concordance")
+
+
+def _withhold_model_tests(obj: dict[str, Any]) -> None:
+    for key in MODEL_TESTS:
+        if key in obj:
+            obj[key] = _withhold_estimates({key: obj[key]})[key]
+    ph = obj.get("ph_test")
+    if isinstance(ph, dict) and isinstance(ph.get("terms"), list):
+        obj["ph_test"] = ph | {"terms": [_withhold_estimates(t) if isinstance(t, Mapping)
+                                         else t for t in ph["terms"]]}  # fmt: skip
 
 
 def _withhold_table_terms(tables: Mapping[str, pd.DataFrame],

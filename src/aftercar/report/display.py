@@ -109,8 +109,20 @@ def _sep(lo: str, hi: str) -> str:
     return " to " if lo.startswith("-") or hi.startswith("-") else "-"
 
 
+def bounds(ci: Any) -> list[Any]:
+    """An interval's two bounds: ``[lo, hi]`` as given, a withheld one (``"suppressed"``)
+    twice, else two missing (a bare ``"suppressed"`` was read as the bounds "s" and "u":
+    fuzzing round 4)."""
+    if isinstance(ci, list | tuple) and len(ci) == 2:
+        return list(ci)
+    return [ci, ci] if isinstance(ci, str) else [None, None]
+
+
 def estimate_ci(est: Any, lo: Any, hi: Any, digits: int = 1) -> str:
-    """Estimate with its interval: ``18.0 (12.8-23.1)`` (``to`` when a bound is negative)."""
+    """Estimate with its interval: ``18.0 (12.8-23.1)`` (``to`` when a bound is negative);
+    a withheld estimate is ``suppressed`` alone."""
+    if isinstance(est, str) and est == "suppressed":
+        return est
     e, a, b = number(est, digits), number(lo, digits), number(hi, digits)
     return f"{e} ({a}{_sep(a, b)}{b})"
 

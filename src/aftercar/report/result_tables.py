@@ -149,7 +149,7 @@ def pfs_table(name: str, frame: pd.DataFrame, ctx: Context) -> d.DisplayTable:
     for i in range(len(frame)):
         r = frame.iloc[i]
         robust = clustered.get(str(r.get(Col.CATEGORY))) or {}
-        ci = robust.get("ci95") or [None, None]
+        ci = d.bounds(robust.get("ci95"))
         rows.append([
             ctx.labels.category(r.get(Col.CATEGORY)), d.count(r.get("n")),
             d.count(r.get("events")),

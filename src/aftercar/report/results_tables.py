@@ -89,11 +89,11 @@ def _rmst_rows(blocks: Any) -> list[list[str]]:
     for block in blocks if isinstance(blocks, list) else []:
         tau = f"{block.get('tau_months', 0):g}"
         for g in block.get("groups") or []:
-            ci = g.get("ci95") or [None, None]
+            ci = d.bounds(g.get("ci95"))
             rows.append(["    " + (g.get("group") or "All patients"), tau, d.count(g.get("n")),
                          d.estimate_ci(g.get("estimate"), ci[0], ci[1]), "", ""])  # fmt: skip
         for diff in block.get("differences") or []:
-            ci = diff.get("ci95") or [None, None]
+            ci = d.bounds(diff.get("ci95"))
             rows.append([f"    {diff.get('group')} minus {diff.get('reference')}", tau, "",
                          "", d.estimate_ci(diff.get("estimate"), ci[0], ci[1]),
                          d.p_value(diff.get("p_value"))])  # fmt: skip
@@ -142,7 +142,7 @@ def competing_risks(ctx: Context) -> d.DisplayTable | None:
         cells = [f"{float(months):g}"]
         for part in (prog, death):
             r = part.get(months) or {}
-            ci = r.get("ci95") or [None, None]
+            ci = d.bounds(r.get("ci95"))
             cells.append(d.percent_ci(r.get("estimate"), ci[0], ci[1]) if r else "–")
         rows.append(cells)
     return d.make(
