@@ -236,3 +236,20 @@ def test_compare_a_cohort_without_salvage_lines_compares_os_only(tmp_path, capsy
     assert "pfs1: no patient with a first salvage line (no PFS time); not compared" in notes
     assert "orr1: no evaluable patients; not compared" in notes
     assert "no salvage line" in notes
+
+
+def test_the_first_line_orr_is_withheld_when_its_not_evaluable_count_is_small():
+    """Fuzzing round 4 (G04): the report hid ORR1's evaluable count (its first-line total
+    less it gives the 1 not-evaluable line back); compare showed 9/19 of those 20 lines."""
+    from dataclasses import replace
+
+    from aftercar.benchmark.compare import Comparison, compare_rate
+    from aftercar.benchmark.disclosure import shared_comparison
+    from aftercar.benchmark.registry import get_benchmark
+
+    rate = compare_rate(9, 19, 0.434, endpoint="orr1")
+    comp = Comparison(get_benchmark("van_oekelen_2023"), "cohort", (rate,),
+                      margins=(("orr1", 1),))  # fmt: skip
+    assert shared_comparison(comp, 5).results == ()
+    assert shared_comparison(replace(comp, margins=(("orr1", 0),)), 5).results == (rate,)
+    assert shared_comparison(replace(comp, margins=(("orr1", 6),)), 5).results == (rate,)

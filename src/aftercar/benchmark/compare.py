@@ -117,6 +117,10 @@ class Comparison:
     results: tuple[RateComparison | SurvivalComparison, ...]
     notes: tuple[str, ...] = ()
     maic: Any = None  # MaicComparison when requested
+    #: Counts beside an endpoint's own that its margin holds (``orr1``: the first lines
+    #: not evaluable, which the report's first-line total gives back from ``n``): used by
+    #: disclosure control only, never written (:mod:`aftercar.benchmark.disclosure`).
+    margins: tuple[tuple[str, int], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The content of ``comparison.json``."""
@@ -297,6 +301,7 @@ def endpoints_from_derived(
         "pfs1": pd.DataFrame({"time": first[Col.PFS_MONTHS].to_numpy(float)[pfs_ok],
                               "event": first[Col.PFS_EVENT].to_numpy(int)[pfs_ok]}),
         "orr1": (int(responded.sum()), int(evaluable.sum())),
+        "orr1_not_evaluable": int(len(first) - evaluable.sum()),
         "source": source,
         "notes": notes,
     }  # fmt: skip
@@ -402,4 +407,6 @@ def compare_cohort(
             df["time"], df["event"], benchmark, key, curve_kind=curve_kind,
             alternative=alternative, conf_level=conf_level,
         ))  # fmt: skip
-    return Comparison(benchmark, str(endpoints.get("source", "")), tuple(results), tuple(notes))
+    margins = (("orr1", int(endpoints.get("orr1_not_evaluable", 0))),)
+    return Comparison(benchmark, str(endpoints.get("source", "")), tuple(results), tuple(notes),
+                      margins=margins)  # fmt: skip

@@ -8,8 +8,11 @@ threshold ``K`` (the rule of ``aftercar report --suppress-below``: a count from 
 K-1 is never shared, nor derivable from what is), an endpoint comparison is shared only
 when every count it rests on, and each complement (non-responders, censored), is 0 or at
 least ``K``; otherwise the whole comparison of that endpoint is withheld and a note says
-so. The matching-adjusted comparison (MAIC), whose unweighted outcomes are the cohort's
-own, is withheld when the cohort has fewer than ``K`` patients or an endpoint is
+so. A rate's margin counts too: the first-line ORR rests on the first lines not
+evaluable, which the report's count of first lines gives back from its ``n`` (fuzzing
+round 4: the report hid them, the comparison showed 9/19 of 20). The matching-adjusted
+comparison (MAIC), whose unweighted outcomes are the cohort's own, is withheld when the
+cohort has fewer than ``K`` patients or an endpoint is
 withheld. Counts written in notes (``"3 lines"``) are shown as ``"<K lines"``.
 
 The benchmark's own published figures are public and never suppressed.
@@ -66,8 +69,9 @@ def shared_comparison(comp: Comparison, k: int | None) -> Comparison:
     if k is None:
         return comp
     kept, notes = [], [_note(n, k) for n in comp.notes]
+    margins = dict(comp.margins)
     for r in comp.results:
-        if any(_small(int(c), k) for c in _counts(r)):
+        if any(_small(int(c), k) for c in (*_counts(r), margins.get(r.endpoint, 0))):
             notes.append(f"{r.endpoint}: withheld under disclosure control (--suppress-below "
                          f"{k}): a count it rests on is between 1 and {k - 1}")  # fmt: skip
         else:
