@@ -43,6 +43,7 @@ def _bad(tmp_path: Path, source: Path, **change) -> Path:
         ({"config_hash": "0" * 64}, "study configuration hash 000000000000"),
         ({"format": "something-else"}, "is not an aftercar site summary"),
         ({"site": "Alpha"}, "site 'Alpha' is also"),
+        ({"site": " ALPHA "}, "differ only in case or spaces"),  # fuzzing round 4 (G06)
     ],
 )
 def test_pool_refuses_an_invalid_site_file_naming_it(site_files, tmp_path, capsys, change, message):
@@ -52,6 +53,19 @@ def test_pool_refuses_an_invalid_site_file_naming_it(site_files, tmp_path, capsy
     assert code == 2
     assert str(bad.name) in err.replace("\n", "") and message in err.replace("\n", "")
     assert "Traceback" not in err and not (tmp_path / "out").exists()
+
+
+def test_one_synthetic_site_makes_the_pooled_report_synthetic(site_files, tmp_path):
+    """Fuzzing round 4 (G06): a real site pooled with a simulated one said "Synthetic
+    data: no"; a site of another aftercar version was pooled without a note."""
+    real = _bad(tmp_path, site_files[0], synthetic=False)
+    (tmp_path / "s").mkdir()
+    sim = _bad(tmp_path / "s", site_files[1], synthetic=True, aftercar_version="9.9.9")
+    assert main(["pool", str(real), str(sim), "-o", str(tmp_path / "out")]) == 0
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["meta"]["synthetic"] is True
+    assert any(n.startswith("Synthetic data: site(s)") for n in results["notes"])
+    assert any("another aftercar version" in n and "9.9.9" in n for n in results["notes"])
 
 
 def test_pool_refuses_a_file_that_is_not_json(site_files, tmp_path, capsys):

@@ -145,7 +145,7 @@ def pool(
     pooled = pool_study(site_files, rules=study.endpoints, options=study.analysis,
                         config_hash=site_files.summaries[0]["config_hash"])  # fmt: skip
     inputs = [{"path": str(p), "sha256": sha256_file(p)} for p in files]
-    synthetic = all(s.get("synthetic") for s in site_files.summaries)
+    synthetic = any(s.get("synthetic") for s in site_files.summaries)  # one makes it synthetic
     data = report_input(pooled, study, inputs, synthetic=synthetic)
     k = max((s["disclosure"].get("suppress_below") or 0 for s in site_files.summaries), default=0)
     paths = write_report(data, output, suppress_below=k or None, force=force)

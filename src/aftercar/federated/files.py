@@ -118,15 +118,24 @@ def _check_hashes(files: list[tuple[Path, dict[str, Any]]], expected: str | None
             )
 
 
+def _site_key(name: str) -> str:
+    """A site name as compared for duplicates: case and spaces aside ("MSKCC-like" is
+    "mskcc-LIKE"; fuzzing round 4: they became two strata)."""
+    return "".join(name.split()).casefold()
+
+
 def _check_sites(summaries: list[tuple[Path, dict[str, Any]]]) -> None:
-    seen: dict[str, Path] = {}
+    seen: dict[str, tuple[Path, str]] = {}
     for path, data in summaries:
-        if data[Col.SITE] in seen:
+        key = _site_key(data[Col.SITE])
+        if key in seen:
+            other, name = seen[key]
             raise InputError(
-                f"{path}: site {data[Col.SITE]!r} is also {seen[data[Col.SITE]]}. "
-                "Fix: pass each site once, or name them with `aftercar site-summary --site NAME`."
+                f"{path}: site {data[Col.SITE]!r} is also {other} (site {name!r}; names that "
+                "differ only in case or spaces are one site). Fix: pass each site once, or "
+                "name them with `aftercar site-summary --site NAME`."
             )
-        seen[data[Col.SITE]] = path
+        seen[key] = (path, data[Col.SITE])
 
 
 #: Each file format ``pool`` reads, and the kind it is filed under.

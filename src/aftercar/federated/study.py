@@ -131,6 +131,25 @@ def _figures(curves: dict[str, dict[str, Any]], results: dict[str, Any]) -> Figu
     return Figures(curves=drawn, response_bars=None, sequence=None, swimmer=None)
 
 
+def _provenance_notes(summaries: list[dict[str, Any]], notes: list[str]) -> None:
+    """Notes on sites whose data are synthetic (the pooled report is then synthetic: one
+    simulated site makes its numbers not a real study's) or whose aftercar version is not
+    this one (fuzzing round 4: a test site left in a consortium run gave a report that
+    looked real)."""
+    fake = [s[Col.SITE] for s in summaries if s.get("synthetic")]
+    if fake and len(fake) < len(summaries):
+        notes.append(f"Synthetic data: site(s) {', '.join(fake)} hold simulated patients; "
+                     "the pooled results mix them with real sites and are labelled "
+                     "synthetic.")  # fmt: skip
+    other = {s[Col.SITE]: s.get("aftercar_version") for s in summaries
+             if s.get("aftercar_version") != __version__}  # fmt: skip
+    if other:
+        listed = ", ".join(f"{site} ({v})" for site, v in other.items())
+        notes.append(f"Site summaries written by another aftercar version than this one "
+                     f"({__version__}): {listed}; their aggregates follow that version's "
+                     "rules.")  # fmt: skip
+
+
 def pool_study(
     files: SiteFiles,
     *,
@@ -157,6 +176,7 @@ def pool_study(
     }
     robust_round = _line_models(files, options, config_hash, results["all_lines"], notes)
     _disclosure_notes(summaries, notes)
+    _provenance_notes(summaries, notes)
     k = max((s["disclosure"].get("suppress_below") or 0 for s in summaries), default=0) or None
     wide, results["table1_wide"] = pooled_table1(summaries, k)
     results["endpoints"] = {
@@ -171,7 +191,7 @@ def pool_study(
         "aftercar_version": __version__,
         "conf_level": options.conf_level,
         "config_hash": config_hash,
-        "synthetic": all(s.get("synthetic") for s in summaries),
+        "synthetic": any(s.get("synthetic") for s in summaries),
         "pooled_sites": len(summaries),
         "strata": Col.SITE,
     }
