@@ -72,6 +72,20 @@ def test_swimmer_samples_large_cohorts_with_seed_and_says_so():
     assert len(small) == len(PATIENTS) and note_small == ""
 
 
+def test_swimmer_rows_do_not_depend_on_the_input_row_order():
+    """Fuzzing round 4 (G09): two patients of equal follow-up swapped places when the
+    input rows were shuffled; a sample of a large cohort drew other patients."""
+    n = 400
+    pts = pd.DataFrame({"patient_id": [f"Q{i:03d}" for i in range(n)],
+                        "os_months": np.repeat(np.linspace(1, 40, n // 2), 2),
+                        "os_event": np.arange(n) % 2 == 0})  # fmt: skip
+    shuffled = pts.sample(frac=1.0, random_state=7)
+    for frame in (pts, pts.iloc[:40]):
+        a, _ = F._sample(frame)
+        b, _ = F._sample(shuffled[shuffled["patient_id"].isin(frame["patient_id"])])
+        assert a["patient_id"].tolist() == b["patient_id"].tolist()
+
+
 def test_swimmer_segment_without_end_runs_to_next_line_or_follow_up():
     lines = LINES[LINES["patient_id"] == "P02"].copy()
     lines["end_months"] = np.nan

@@ -204,7 +204,11 @@ def sequence(lines: pd.DataFrame, max_lines: int = SEQUENCE_LINES) -> Sequence |
 
 
 def _sample(patients: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """The patients to draw (sorted by follow-up) and a note on sampling."""
+    """The patients to draw (sorted by follow-up, then id) and a note on sampling; the same
+    whatever the input's row order (fuzzing round 4: two patients of equal follow-up
+    swapped places when the rows were shuffled)."""
+    ids = patients[Col.PATIENT_ID].astype(str).to_numpy()
+    patients = patients.iloc[np.argsort(ids, kind="stable")]
     n = len(patients)
     note = ""
     if n > SWIMMER_MAX_PATIENTS:
@@ -220,7 +224,8 @@ def _segments(lines: pd.DataFrame, pos: pd.Series, follow: pd.Series) -> pd.Data
     """Line segments with y position and end (line end, else next start, else follow-up)."""
     seg = lines[lines[Col.PATIENT_ID].isin(pos.index)].copy()
     seg["y"] = seg[Col.PATIENT_ID].map(pos).to_numpy()
-    seg = seg.sort_values(["y", Col.START_MONTHS], kind="stable")
+    keys = ["y", Col.START_MONTHS] + ([Col.LINE] if Col.LINE in seg.columns else [])
+    seg = seg.sort_values(keys, kind="stable")
     start = pd.to_numeric(seg[Col.START_MONTHS], errors="coerce")
     end = pd.to_numeric(seg[Col.END_MONTHS], errors="coerce")
     nxt = start.groupby(seg["y"].to_numpy()).shift(-1)

@@ -87,6 +87,7 @@ def write_docx(
     subtitle: str,
     tables: dict[str, DisplayTable],
     figures: dict[str, FigureOutput],
+    created: str | None = None,
 ) -> Path:
     """Write ``report.docx`` with the tables (editable) and figures (PNG) of the report.
 
@@ -100,6 +101,10 @@ def write_docx(
         The report's display tables by name (Table 1 first).
     figures
         Rendered figures by key.
+    created
+        The report's creation time (ISO): the time of every member of the file, so that
+        ``aftercar report --reproducible`` writes it byte for byte alike (the zip
+        members carried the wall-clock time; fuzzing round 4). ``None``: as written.
 
     Returns
     -------
@@ -121,4 +126,23 @@ def write_docx(
         doc.add_picture(io.BytesIO(fig.png), width=Inches(FIGURE_WIDTH_IN))
         doc.add_paragraph(fig.caption)
     doc.save(str(path))
+    if created:
+        _stamp(path, created)
     return path
+
+
+def _stamp(path: Path, created: str) -> None:
+    """Rewrite the zip file ``path`` with every member dated ``created`` (ISO; the zip
+    format starts in 1980, so an earlier time is 1980-01-01)."""
+    import datetime as dt
+    import zipfile
+
+    when = dt.datetime.fromisoformat(created).replace(tzinfo=None)
+    stamp = max(when, dt.datetime(1980, 1, 1)).timetuple()[:6]
+    with zipfile.ZipFile(path) as src:
+        members = [(info, src.read(info)) for info in src.infolist()]
+    with zipfile.ZipFile(path, "w") as out:
+        for info, body in members:
+            fixed = zipfile.ZipInfo(info.filename, date_time=stamp)
+            fixed.compress_type, fixed.external_attr = info.compress_type, info.external_attr
+            out.writestr(fixed, body)

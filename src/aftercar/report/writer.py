@@ -257,6 +257,7 @@ def _write_docx(data: ReportInput, results, tables, figs, out: Path,
         subtitle=subtitle if k is None else f"{subtitle}\n{disclosure_note(k)}",
         tables=display_tables(data, results, tables),
         figures=figs.figures,
+        created=data.meta.get("created") or None,
     )
 
 
