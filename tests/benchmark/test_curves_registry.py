@@ -1,5 +1,7 @@
 """Reference curves fitted to published summaries, and the benchmark registry."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -99,5 +101,38 @@ def test_malformed_endpoint_values_are_listed_not_raised_raw(tmp_path):
     )
     with pytest.raises(ConfigError) as err:
         get_benchmark(str(path))
-    assert {p.column for p in err.value.problems} == {"endpoints.os", "endpoints.orr"}
+    assert {p.column for p in err.value.problems} == {"endpoints.os", "endpoints.orr.rate"}
     assert "endpoints.orr" in str(err.value)
+
+
+@pytest.mark.parametrize(("entry", "column", "why"), [
+    ("n = -5\nresponders = 2\nrate = 0.4", "endpoints.orr.n", "at least 1"),
+    ("n = 10\nresponders = 15\nrate = 0.4", "endpoints.orr.responders", "from 0 to n"),
+    ("n = 20\nresponders = 15\nrate = 0.40", "endpoints.orr.rate", "15/20 = 0.750"),
+    ("rate = 0.40\nrate_ci = [0.6, 0.8]", "endpoints.orr.rate_ci", "outside its interval"),
+    ("rate = 0.0", "endpoints.orr.rate", "strictly between 0 and 1"),
+    ("median = 18.0\nmedian_ci = [20, 5]", "endpoints.orr.median_ci", "reversed"),
+    ('median = "18"', "endpoints.orr.median", "not text"),
+    ("median = 1e300", "endpoints.orr.median", "from 0 to 600"),
+])  # fmt: skip
+def test_contradictory_endpoint_values_are_refused(tmp_path, entry, column, why):
+    """Fuzzing round 4 (G08): each was accepted silently (or a rate of 0 stopped compare
+    without naming the file)."""
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        'name = "x"\ntitle = "t"\ncitation = "c"\nsource_url = "https://x"\n'
+        'population = "p"\ntime_zero = "z"\nkm_coordinates = "none"\n'
+        f"[endpoints.orr]\n{entry}\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        get_benchmark(str(path))
+    (problem,) = err.value.problems
+    assert problem.column == column and why in problem.message
+
+
+def test_a_total_of_events_above_the_number_at_risk_is_refused():
+    """Fuzzing round 4 (G08): total_events = 500 with 50 at risk (or -3) was ignored."""
+    bench = get_benchmark(str(Path(__file__).with_name("data") / "total_events_500" /
+                              "bench.toml"))  # fmt: skip
+    with pytest.raises(ConfigError, match=r"km\.os\.total_events: 500 is not a number"):
+        bench.curve("os")

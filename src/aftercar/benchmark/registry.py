@@ -20,6 +20,7 @@ Van Oekelen O, et al. Blood 2023;141(7):756-765. doi:10.1182/blood.2022017848
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -131,7 +132,18 @@ class Benchmark:
         base = Path(self.path).parent
         curve = read_curve_csv(base / spec["curve"])
         at_risk = read_at_risk_csv(base / spec["at_risk"])
-        return guyot_reconstruct(curve, at_risk, total_events=spec.get("total_events")).ipd
+        total = spec.get("total_events")
+        n0 = int(at_risk["n_risk"].iloc[0])
+        if total is not None and not (_whole(total) and 0 <= total <= n0):
+            where = f"{Path(self.path).name}, km.{key}.total_events"
+            raise ConfigError(
+                f"{where}: {total!r} is not a number of events from 0 to the {n0} at risk at "
+                "time 0. Fix: give the published total number of events, or leave "
+                "total_events out.",
+                [Problem(Path(self.path).name, None, f"km.{key}.total_events", str(total),
+                         f"must be a whole number from 0 to {n0}", "see docs/benchmarking.md")],
+            )  # fmt: skip
+        return guyot_reconstruct(curve, at_risk, total_events=total).ipd
 
     def curve(self, key: str, *, kind: str = "auto") -> ReferenceCurve:
         """Reference survival curve for endpoint ``key``.
@@ -177,13 +189,76 @@ def _problem(file: str, key: str, value: Any, message: str) -> Problem:
                    "see docs/benchmarking.md for the benchmark file format")  # fmt: skip
 
 
+def _whole(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _inside(value: Any, ci: Any) -> str | None:
+    """Why ``value`` and its interval ``ci`` disagree (bounds "NE"/"NR" aside), else None."""
+    if not isinstance(ci, list | tuple) or len(ci) != 2:
+        return "an interval is [lower, upper]" if ci is not None else None
+    lo, hi = (_bound(b) for b in ci)
+    if lo is not None and hi is not None and lo > hi:
+        return f"the interval [{lo:g}, {hi:g}] is reversed"
+    if _number(value) and ((lo is not None and value < lo) or (hi is not None and value > hi)):
+        return f"{value:g} lies outside its interval [{ci[0]}, {ci[1]}]"
+    return None
+
+
+def _count_problems(raw: dict[str, Any]) -> list[tuple[str, Any, str]]:
+    """Counts of an endpoint a study can publish (fuzzing round 4: a negative n, responders
+    above n or a rate that is not responders / n were accepted)."""
+    out = []
+    n, x, events = raw.get("n"), raw.get("responders"), raw.get("events")
+    valid_n = _whole(n) and n >= 1
+    if n is not None and not valid_n:
+        out.append(("n", n, "n must be a whole number of at least 1"))
+    if x is not None and not (_whole(x) and x >= 0 and (not valid_n or x <= n)):
+        out.append(("responders", x, "responders must be a whole number from 0 to n"))
+    if events is not None and not (_whole(events) and events >= 0
+                                   and (not valid_n or events <= n)):  # fmt: skip
+        out.append(("events", events, "events must be a whole number from 0 to n"))
+    rate = raw.get("rate")
+    if valid_n and _whole(x) and 0 <= x <= n and _number(rate) and abs(rate - x / n) > 0.01:
+        out.append(("rate", rate, f"the rate is not responders / n ({x}/{n} = {x / n:.3f})"))
+    return out
+
+
+def _value_problems(raw: dict[str, Any]) -> list[tuple[str, Any, str]]:
+    out = _count_problems(raw)
+    rate, median = raw.get("rate"), raw.get("median")
+    if rate is not None and not (_number(rate) and 0.0 < rate < 1.0):
+        out.append(("rate", rate, "rate must be a number strictly between 0 and 1 (a rate "
+                                  "of 0 or 1 cannot be tested against)"))  # fmt: skip
+    if median is not None and not (_number(median) and 0 <= median <= MAX_MEDIAN_MONTHS):
+        why = (f"median must be a number of months from 0 to {MAX_MEDIAN_MONTHS} (not text; "
+               "not estimable: leave it out)")
+        out.append(("median", median, why))
+    for name, value in (("rate_ci", rate), ("median_ci", median)):
+        why = _inside(value, raw.get(name))
+        if why is not None:
+            out.append((name, raw.get(name), why))
+    return out
+
+
+#: The longest median survival a benchmark may publish, in months (50 years).
+MAX_MEDIAN_MONTHS = 600
+
+
 def _parse_endpoint(file: str, key: str, raw: dict[str, Any], problems: list[Problem]):
     unknown = set(raw) - _ENDPOINT_KEYS
     if unknown:
         problems.append(_problem(file, f"endpoints.{key}", sorted(unknown), "unknown keys"))
+    found = _value_problems(raw)
+    for name, value, why in found:
+        problems.append(_problem(file, f"endpoints.{key}.{name}", value, why))
+    if found:
+        return None  # named above; the file is refused
     rate = raw.get("rate")
-    if rate is not None and not 0.0 <= float(rate) <= 1.0:
-        problems.append(_problem(file, f"endpoints.{key}.rate", rate, "rate must be 0-1"))
     lms = tuple((float(d["time"]), float(d["survival"])) for d in raw.get("landmarks", []))
     ci = raw.get("rate_ci")
     mci = raw.get("median_ci")
