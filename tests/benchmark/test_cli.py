@@ -253,3 +253,14 @@ def test_the_first_line_orr_is_withheld_when_its_not_evaluable_count_is_small():
     assert shared_comparison(comp, 5).results == ()
     assert shared_comparison(replace(comp, margins=(("orr1", 0),)), 5).results == (rate,)
     assert shared_comparison(replace(comp, margins=(("orr1", 6),)), 5).results == (rate,)
+
+
+def test_km_times_in_days_get_a_note(tmp_path):
+    """Fuzzing round 4 (G10e): IPD in days was compared as months ("median 532 mo")."""
+    km = tmp_path / "days.csv"
+    km.write_text("time,event\n" + "".join(f"{30 * t},{t % 3 != 0:d}\n" for t in range(1, 30)))
+    args = ["benchmark", "compare", "--km", str(km), "--against", "van_oekelen_2023",
+            "-o", str(tmp_path / "out")]  # fmt: skip
+    assert main(args) == 0
+    notes = json.loads((tmp_path / "out" / "comparison.json").read_text())["notes"]
+    assert any("are they in days or weeks?" in n for n in notes)

@@ -60,3 +60,16 @@ def test_rejected_lists_terms_below_alpha_and_bad_arguments():
     with pytest.raises(InputError, match="cox_ph"):
         cox_zph(object())
     assert np.isfinite(cox_zph(_fit("heart"), transform="log").table["chisq"]).all()
+
+
+def test_an_empty_information_matrix_is_named_not_a_lapack_message(capfd):
+    """Fuzzing round 4 (G10a): pooling two K = 5 site files printed LAPACK's "On entry to
+    DGETRF parameter number 4 had an illegal value" (a 0 x 0 matrix)."""
+    import numpy as np
+
+    from aftercar.errors import InputError
+    from aftercar.stats.zph import _solve_as_r
+
+    with pytest.raises(InputError, match="no term left to test"):
+        _solve_as_r(np.zeros((0, 0)), np.zeros(0))
+    assert "DGETRF" not in capfd.readouterr().err

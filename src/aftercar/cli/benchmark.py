@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -24,6 +24,9 @@ from rich.table import Table
 from aftercar.cli.paths import output_file, output_folder
 from aftercar.errors import InputError
 from aftercar.schema import Col
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 benchmark_app = typer.Typer(
     help="Compare with published post-CAR-T benchmarks and design the next trial.",
@@ -159,7 +162,24 @@ def _summary_endpoints(responders, n, km, at_risk, endpoints, bench) -> dict:
         key = _pick_endpoint(bench, endpoints, "time_to_event", "os")
         out[key] = ipd
         out["source"] = (out.get("source", "") + f" KM table {Path(km).name}").strip()
+        out["notes"] += _unit_note(km, ipd)
     return out
+
+
+#: Follow-up in months beyond which a KM table's times are likely days or weeks (20 years
+#: after a myeloma relapse).
+_IMPLAUSIBLE_MONTHS = 240.0
+
+
+def _unit_note(km: Path, ipd: pd.DataFrame) -> list[str]:
+    """A note when the times of a KM table run beyond :data:`_IMPLAUSIBLE_MONTHS` (fuzzing
+    round 4: times in days were compared as months without a word)."""
+    longest = float(ipd["time"].max()) if len(ipd) else 0.0
+    if longest <= _IMPLAUSIBLE_MONTHS:
+        return []
+    return [f"{Path(km).name}: times run to {longest:g} months ({longest / 12:.0f} years): "
+            "are they in days or weeks? The comparison reads them as months from the "
+            "benchmark's time zero (days / 30.4375)."]  # fmt: skip
 
 
 def compare_cmd(

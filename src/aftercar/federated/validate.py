@@ -323,8 +323,25 @@ def event_table_problem(data: dict[str, Any]) -> Problem | None:
             found = _table_problem(table, where, limit) if isinstance(table, dict) else None
             if found is not None:
                 return found
+    found = _rate_problem(data.get("response"), "response")
+    if found is not None:
+        return found
     os_all = survival.get("os", {}).get("all") if isinstance(survival.get("os"), dict) else None
     if isinstance(os_all, dict) and os_all.get(Col.TIME) == [] and (cohort.get("patients") or 0):
         return Problem("survival.os.all.time", [], "the OS event table of the site's "
                        f"{cohort['patients']} patients (it is empty)")  # fmt: skip
+    return None
+
+
+def _rate_problem(value: Any, where: str) -> Problem | None:
+    """The first rate (``responders`` beside ``n``, both shared) with more responders than
+    lines evaluated (fuzzing round 4: ``pool`` stopped with a message naming no file)."""
+    if isinstance(value, dict):
+        x, n = value.get("responders"), value.get("n")
+        if isinstance(x, int) and isinstance(n, int) and x > n:
+            return Problem(f"{where}.responders", x, f"at most n ({n})")
+        for key, item in value.items():
+            found = _rate_problem(item, _child(where, key))
+            if found is not None:
+                return found
     return None

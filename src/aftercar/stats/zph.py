@@ -108,6 +108,11 @@ def _solve_as_r(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     is below machine epsilon: "system is computationally singular". Solving
     such a system anyway gives rounding noise (even a negative chi-square).
     """
+    if a.size == 0:  # LAPACK would print "illegal value" to the terminal (fuzzing round 4)
+        raise InputError(
+            "cox_zph: the model has no term left to test (an empty information matrix). "
+            "Fix: give the model at least one covariate with events in each level."
+        )
     lu, piv, info = lapack.dgetrf(a)
     rcond = 0.0
     if info == 0:
