@@ -125,6 +125,22 @@ def test_cli_writes_cohort_and_audit(tmp_path):
     assert cohort.lines.num_rows == 1
 
 
+def test_a_progression_date_column_in_raw_patients_is_named_as_not_read(tmp_path, capsys):
+    """Fuzzing round 3 (F14): the clinician's progression_date / car_t_best_response were
+    replaced by the derived values without a word."""
+    cli = _cli()
+
+    def add(raw):
+        lines = (raw / "patients.csv").read_text().splitlines()
+        lines = [lines[0] + ",progression_date"] + [row + ",2024-01-01" for row in lines[1:]]
+        (raw / "patients.csv").write_text("\n".join(lines) + "\n")
+
+    root = _write(tmp_path, _one_patient(), add)
+    assert cli.main(["derive", str(root), "-o", str(tmp_path / "cohort")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "column(s) progression_date not read" in out
+
+
 def test_rules_are_read_only():
     rules = load_rules()
     with pytest.raises(TypeError):

@@ -109,7 +109,7 @@ def _derive_raw(rawdir: Path, output: Path, rules, fmt: str) -> None:
     """``aftercar derive RAWDIR``: raw records -> curated cohort + audit."""
     from aftercar.derive.raw.derive import derive_raw
     from aftercar.derive.raw.labs import unread_tests
-    from aftercar.derive.raw.read import read_raw
+    from aftercar.derive.raw.read import read_raw, replaced_columns
     from aftercar.derive.raw.rules import load_rules
     from aftercar.derive.raw.write import write_derivation
 
@@ -135,6 +135,13 @@ def _derive_raw(rawdir: Path, output: Path, rules, fmt: str) -> None:
     typer.echo(f"{result.patients.num_rows} patients, {n_lines} lines written to {output}; "
                f"{result.attrition.num_rows} raw rows not used (see audit/attrition).")  # fmt: skip
     typer.echo(f"Files: {', '.join(str(p) for p in written[:2])} and audit/.")
+    replaced = replaced_columns(raw["patients"])
+    if replaced:
+        typer.echo(f"patients: column(s) {', '.join(replaced)} not read: the derivation dates "
+                   "the index progression and grades the CAR-T response from the labs (see "
+                   "audit/lines and audit/assessments). To keep the given values, rename "
+                   "the columns (e.g. chart_progression_date): they are then passed "
+                   "through.")  # fmt: skip
     if unread:
         names = ", ".join(f"{name!r} ({n} rows)" for name, n in unread)
         typer.echo(f"Lab tests the IMWG criteria do not read (rows in audit/attrition): {names}. "

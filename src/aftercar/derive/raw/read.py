@@ -483,6 +483,13 @@ _ORDERED = (
 _DERIVED = frozenset({Col.PROGRESSION_DATE, Col.CAR_T_BEST_RESPONSE})
 
 
+def replaced_columns(patients: pa.Table) -> list[str]:
+    """The columns of a raw ``patients`` table that the derivation writes itself
+    (:data:`_DERIVED`): their values are not read (fuzzing round 3, F14: a clinician's
+    ``progression_date`` was replaced without a word)."""
+    return sorted(c for c in _DERIVED if c in patients.column_names)
+
+
 def curated_checks(f: Path, p: pa.Table) -> list[Problem]:
     """The curated reader's errors on the patient columns the raw ``patients`` table passes
     through (``ecog``, ``age_at_cart``, ``birth_date``, ``iss_stage``, ...; not those the
