@@ -95,3 +95,21 @@ def test_an_m_protein_recorded_as_not_detected_is_read_as_zero(tmp_path):
     used = [r for r in d.result.audit["assessments"].to_pylist()
             if str(rows[i]["measurement_id"]) in (r["lab_rows"] or "").split()]  # fmt: skip
     assert used and {r["value"] for r in used} == {0.0}
+
+
+@pytest.mark.parametrize("year", [1850, 2015])
+def test_an_implausible_age_at_car_t_stops_naming_the_person(tmp_path, year):
+    """Fuzzing round 3 (F12): a year_of_birth of 1850 (or 2015) was derived, and the error
+    came later, naming the derived patients.csv."""
+    from aftercar.errors import CohortError
+
+    src = write(tmp_path / "omop")
+    p = tables()["person"]
+    p = p.set_column(p.schema.get_field_index("year_of_birth"), "year_of_birth",
+                     pa.array([year] * p.num_rows, pa.int64()))  # fmt: skip
+    pq.write_table(p, src / "person.parquet")
+    with pytest.raises(CohortError) as err:
+        derive_omop(src, concepts=_local(tmp_path))
+    (problem,) = err.value.problems
+    assert problem.file == "person" and problem.column == "year_of_birth"
+    assert "age at the CAR-T infusion" in problem.message and "person_id" in problem.message

@@ -11,11 +11,13 @@ OMOP row ids are carried as the raw ``row``: the audit and the attrition name
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import ibis
+import pandas as pd
 import pyarrow as pa
 
 from aftercar.derive.omop import cohort, covariates
@@ -26,6 +28,7 @@ from aftercar.derive.raw.derive import derive_raw
 from aftercar.derive.raw.result import RawDerivation
 from aftercar.derive.raw.rules import Rules, load_rules
 from aftercar.errors import CohortError, Problem
+from aftercar.io.checks import Plausibility
 from aftercar.schema import Col
 
 #: Raw table name -> OMOP table name (for the audit and the attrition).
@@ -199,6 +202,34 @@ def cohort_steps(om: OmopRaw, n_index: int) -> pa.Table:
                      "persons": pa.array([n for _, n in steps], pa.int64())})  # fmt: skip
 
 
+def _check_ages(patients: pa.Table, limits: Plausibility | None = None) -> None:
+    """Stop on a person whose age at the CAR-T infusion is not plausible (the curated
+    reader's ``age_implausible`` bounds, 18-100 years), naming the ``person`` table, the
+    ``person_id`` and the birth date read (fuzzing round 3, F12: a year_of_birth of 1850
+    was derived, and the later error named the derived patients.csv)."""
+    if patients.num_rows == 0:
+        return
+    limits = limits or Plausibility(dt.date.today())
+    df = patients.select([Col.PATIENT_ID, Col.BIRTH_DATE, Col.CAR_T_DATE]).to_pandas()
+    age = (pd.to_datetime(df[Col.CAR_T_DATE]) - pd.to_datetime(df[Col.BIRTH_DATE])).dt.days
+    age = age / 365.25
+    bad = df[((age < limits.min_age) | (age > limits.max_age)).fillna(False)]
+    if bad.empty:
+        return
+    shown = bad.head(5)
+    ids = ", ".join(str(v) for v in shown[Col.PATIENT_ID])
+    births = ", ".join(str(v) for v in shown[Col.BIRTH_DATE])
+    ages = ", ".join(f"{a:.1f}" for a in age[shown.index])
+    problem = Problem(
+        "person", None, "year_of_birth", births,
+        f"the age at the CAR-T infusion is {ages} years at person_id {ids}"
+        + (f" ({len(bad)} persons in all)" if len(bad) > 5 else ""),
+        f"check year_of_birth, month_of_birth, day_of_birth and birth_datetime of the person; "
+        f"ages outside {limits.min_age:g} to {limits.max_age:g} years are not plausible",
+        rule="age_implausible")  # fmt: skip
+    raise CohortError([problem], "OMOP person: implausible age at CAR T")
+
+
 def derive_mapped(con, om: OmopRaw, concepts: Concepts, rules: Rules,
                   progress: Callable[[str], None] | None = None,
                   ordered_attrition: bool = True) -> OmopDerivation:  # fmt: skip
@@ -214,6 +245,7 @@ def derive_mapped(con, om: OmopRaw, concepts: Concepts, rules: Rules,
     """
     res = derive_raw(om.raw, rules=rules, con=con, progress=progress, check_labs=_lab_check,
                      ordered_attrition=ordered_attrition, table_names=OMOP_TABLES)  # fmt: skip
+    _check_ages(res.patients)
     excluded = om.excluded.to_pyarrow().cast(res.attrition.schema)
     audit, rest = dict(res.audit), res.attrition
     if om.covariates is not None:  # used covariate rows are events, the others attrition
