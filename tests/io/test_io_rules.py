@@ -1182,6 +1182,26 @@ def test_an_id_differing_only_in_case_or_spaces_is_named(tmp_path):
     assert all(p.severity == "warning" and "'SYN-01' (row 2)" in p.message for p in found)
 
 
+@pytest.mark.parametrize("copy", ["SYN-01\u200b", "SYN\u00ad-01", "SYN\u201001", "\ufeffSYN-01"])
+def test_an_id_differing_by_an_invisible_character_or_a_dash_look_alike_is_named(tmp_path,
+                                                                                copy):  # fmt: skip
+    """Fuzzing round 3 (F08): a copy of a patient row whose id held a zero-width space, a
+    soft hyphen or U+2010 became a 21st patient with no warning but "no_lines"."""
+    report = validate_cohort(_variant_cohort(tmp_path, ["SYN-01", "P2", copy]))
+    found = [p for p in report.problems if p.rule == "patient_id_variant"]
+    assert [p.row for p in found] == [4] and "invisible characters" in found[0].message
+
+
+def test_an_unknown_line_id_with_an_invisible_character_says_so(tmp_path):
+    cohort = _variant_cohort(tmp_path, ["SYN-01", "P2"])
+    lines = pd.read_csv(cohort / "lines.csv")
+    lines.loc[0, "patient_id"] = "SYN-01\u200b"
+    lines.to_csv(cohort / "lines.csv", index=False)
+    report = validate_cohort(cohort)
+    (hit,) = [p for p in report.problems if p.rule == "unknown_patient"]
+    assert "invisible character, U+200B" in hit.message
+
+
 def test_distinct_ids_give_no_variant_warning(tmp_path):
     report = validate_cohort(_variant_cohort(tmp_path, ["SYN-01", "SYN-02", "P3"]))
     assert not [p for p in report.problems if p.rule == "patient_id_variant"]

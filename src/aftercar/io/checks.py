@@ -80,7 +80,8 @@ RULES: dict[str, tuple[str, str]] = {
     "duplicate_patient": ("error", "a patient_id appears twice in patients"),
     "patient_id_variant": (
         "warning",
-        "two patient_ids differ only in letter case or spaces (kept as two patients)",
+        "two patient_ids differ only in letter case, spaces, invisible characters or a dash "
+        "look-alike (kept as two patients)",
     ),
     "duplicate_line": ("error", "a (patient_id, line) pair appears twice in lines"),
     "unknown_patient": ("error", "a line names a patient_id absent from patients"),
@@ -231,11 +232,21 @@ def duplicate_patients(p: TableView) -> pd.DataFrame:
     )
 
 
+#: Unicode format characters (category Cf) that do not show: soft hyphen, zero-width
+#: space/joiners, direction marks, word joiner, byte-order mark.
+_INVISIBLE = "[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"
+#: Characters that look like "-" (hyphens, dashes, the minus sign, full-width hyphen).
+_DASHES = "[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]"
+
+
 def patient_id_variants(p: TableView) -> pd.DataFrame:
-    """``patient_id_variant``: a ``patient_id`` equal to an earlier row's but for letter case
-    or spaces (``' syn-01'`` after ``'SYN-01'``): most likely one patient written twice."""
+    """``patient_id_variant``: a ``patient_id`` equal to an earlier row's but for letter case,
+    spaces, invisible characters or a dash look-alike (``' syn-01'`` after ``'SYN-01'``; a
+    zero-width space, soft hyphen or byte-order mark; U+2010 for "-"; fuzzing round 3, F08:
+    such a copy was a second patient): most likely one patient written twice."""
     pid = p.df[Col.PATIENT_ID].astype("string")
-    key = pid.str.replace(r"\s+", "", regex=True).str.casefold()
+    key = pid.str.replace(_INVISIBLE, "", regex=True).str.replace(_DASHES, "-", regex=True)
+    key = key.str.replace(r"\s+", "", regex=True).str.casefold()
     known = key.notna().to_numpy() & (key != "").fillna(False).to_numpy()
     first = pd.Series(p.df["_row"].to_numpy()).groupby(key.to_numpy()).transform("first")
     seen = key.duplicated(keep="first").to_numpy() & ~pid.duplicated(keep="first").to_numpy()
@@ -244,7 +255,8 @@ def patient_id_variants(p: TableView) -> pd.DataFrame:
         return NO_HITS
     first_pid = pid.groupby(key.to_numpy()).transform("first")
     msg = ("patient_id " + _q(pid) + " differs from " + _q(first_pid) + " (row "
-           + first.astype(str).to_numpy() + ") only in letter case or spaces")  # fmt: skip
+           + first.astype(str).to_numpy() + ") only in letter case, spaces, invisible "
+           "characters or a dash look-alike")  # fmt: skip
     hint = ("write one patient's id the same way everywhere; if they are two patients, give "
             "distinct ids")  # fmt: skip
     return hits(p, bad, Col.PATIENT_ID, msg, hint, "patient_id_variant")
@@ -329,7 +341,12 @@ def unknown_patients(p: TableView, ln: TableView) -> pd.DataFrame:
     bad = (lpid >= 0) & ~present[lpid]
     if not bad.any():
         return NO_HITS
+    ids = ln.df[Col.PATIENT_ID][bad].astype("string")
+    hidden = ids.str.extract(f"({_INVISIBLE})", expand=False)
+    note = hidden.map(lambda c: "" if pd.isna(c) else
+                      f" (it holds an invisible character, U+{ord(c):04X})")  # fmt: skip
     msg = "patient_id " + _q(ln.df[Col.PATIENT_ID][bad]) + " is not in the patients table"
+    msg = msg + note.fillna("").to_numpy(dtype=object)
     return hits(
         ln,
         bad,
