@@ -52,6 +52,23 @@ def test_an_existing_file_as_the_output_folder_is_exit_2_naming_it(capsys, tmp_p
         assert f"{afile}: is a file, not a folder" in capsys.readouterr().err
 
 
+def test_a_cohort_aftercar_did_not_write_is_not_replaced_without_force(capsys, tmp_path):
+    """Fuzzing round 3 (F11): derive and simulate replaced a clinician's patients.csv and
+    lines.csv without a word (report refuses the same without --force)."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "patients.csv").write_text("patient_id\nP1\n")
+    (mine / "lines.csv").write_text("patient_id,line\nP1,1\n")
+    for args in (["simulate", "--patients", "3", "-o", str(mine)],
+                 ["derive", str(tmp_path / "raw"), "-o", str(mine)]):
+        assert main(args) == 2, args
+        assert "holds a cohort aftercar did not write" in " ".join(
+            capsys.readouterr().err.split())
+    assert (mine / "patients.csv").read_text() == "patient_id\nP1\n"
+    assert main(["simulate", "--patients", "3", "-o", str(mine), "--force"]) == 0
+    assert main(["simulate", "--patients", "3", "-o", str(mine)]) == 0  # aftercar's now
+
+
 def test_a_folder_as_the_output_file_is_exit_2(capsys, tmp_path):
     texts = tmp_path / "in.csv"
     texts.write_text("regimen\nKRd\n")

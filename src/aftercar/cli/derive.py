@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from aftercar.cli.paths import output_folder
+from aftercar.cli.paths import cohort_folder
 from aftercar.errors import InputError
 
 #: Steps reported by :func:`aftercar.derive.raw.derive.derive_raw` (for the progress bar).
@@ -63,6 +63,11 @@ def derive(
                      "OUT/.aftercar-batches/ and, run again with the same options after a "
                      "stop, take up at the first batch not done."),
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Write into OUT even when it holds a cohort aftercar did "
+                     "not write (its patients and lines files are replaced)."),
+    ] = False,
 ) -> None:
     """Derive lines of therapy and IMWG responses from raw records or an OMOP CDM instance
     (--omop; docs/omop.md): curated cohort + audit."""
@@ -81,8 +86,8 @@ def derive(
     if batch_persons is not None and batch_persons < 0:
         raise InputError(f"--batch-persons must be >= 0, not {batch_persons}. Fix: pass a "
                          "number of persons per batch, or 0 for one batch.")  # fmt: skip
-    output_folder(output)
     _not_the_input(Path(omop) if omop is not None else rawdir, output)
+    cohort_folder(output, force=force)
     if omop is not None:
         opts = _OmopOptions(schema, engine, concepts, write_episodes,
                             batch_size(batch_persons, engine), resume)  # fmt: skip

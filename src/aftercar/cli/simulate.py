@@ -34,6 +34,11 @@ def simulate(
         Path | None,
         typer.Option("--params", help="TOML file overriding keys of simulation.toml."),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Write into OUT even when it holds a cohort aftercar did "
+                     "not write (its patients and lines files are replaced)."),
+    ] = False,
 ) -> None:
     """Simulate a synthetic cohort of patients relapsing after BCMA CAR T.
 
@@ -42,10 +47,10 @@ def simulate(
     and lines), ready for `aftercar validate` and `aftercar report`. With --omop, OUT/omop
     holds the raw records as an OMOP CDM instance (`aftercar derive --omop OUT/omop`).
     """
-    from aftercar.cli.paths import output_folder
+    from aftercar.cli.paths import cohort_folder
     from aftercar.simulate.writer import write_simulated
 
-    output_folder(out)
+    cohort_folder(out, force=force)
     console = Console(stderr=True)
     columns = (TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True, disable=patients < 50_000) as bar:
