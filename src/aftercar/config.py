@@ -209,10 +209,14 @@ _FILE_KEYS = ("taxonomy", "overrides")
 
 
 def _file_digest(path: Path) -> str:
+    """SHA-256 of a text file's content as read (a byte-order mark dropped, line endings as
+    ``\\n``: the same file saved by Excel or on Windows has the same hash)."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        data = path.read_bytes()
     except OSError as exc:
         return f"unreadable ({type(exc).__name__})"
+    text = data.removeprefix(b"\xef\xbb\xbf").replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return hashlib.sha256(text).hexdigest()
 
 
 def _problem(source: str, where: str, value: Any, message: str, hint: str, rule: str) -> Problem:

@@ -128,6 +128,16 @@ def handmade_probe5(b: RawBuilder) -> None:
         b.procedure(p, 447, "autologous stem cell transplant")
         b.drug(p, "REVLIMID 10 mg PO", weekly(540, 20))
         b.serum(p, serum)
+    # ... but a second transplant after that line's maintenance is a new line (review of
+    # the change: KRd -> ASCT -> lenalidomide -> ASCT 300 days later was one line)
+    p = b.patient("hm_two_asct")
+    b.drug(p, "KYPROLIS 56 mg/m2 IV", weekly(340, 10))
+    b.drug(p, "REVLIMID 25 mg PO", weekly(340, 10))
+    b.drug(p, "melphalan 200 mg/m2 IV", [445])
+    b.procedure(p, 447, "autologous stem cell transplant")
+    b.drug(p, "REVLIMID 10 mg PO", weekly(480, 30))
+    b.drug(p, "melphalan 200 mg/m2 IV", [745])
+    b.procedure(p, 747, "autologous stem cell transplant")
     # a urine M-protein in the UCUM unit OMOP ETLs copy ("mg/(24.h)") is read
     p = _selinexor_line(b, "hm_ucum_urine", 9)
     b.lab(p, 339, "24 hr urine M-protein", "800", "mg/(24.h)")

@@ -639,3 +639,18 @@ def test_induction_then_an_autologous_transplant_and_maintenance_is_one_line(cas
     assert "autologous stem cell transplant" in got[0][3], got
     split = [(r["line"], r["start_date"]) for r in _lines(cases, "hm_induction_progressed")]
     assert split == [(1, d(340)), (2, d(445))]
+    audit = [r for r in cases.audit["lines"].to_pylist() if r["patient_id"] == "hm_induction_asct"]
+    assert audit[0]["start_rule"].startswith("drug line (induction) with the autologous")
+    assert "maintenance" in audit[0]["start_rule"]
+    two = [(r["line"], r["start_date"]) for r in _lines(cases, "hm_two_asct")]
+    assert two == [(1, d(340)), (2, d(745))]
+
+
+def test_bridging_radiotherapy_is_listed_with_the_car_t_line(cases):
+    """Review of session 24's change: the fractions of a bridging course were listed as
+    radiotherapy with the carfilzomib line that had ended before the apheresis."""
+    events = [r for r in cases.audit["events"].to_pylist()
+              if r["patient_id"] == "hm_rt_bridging" and r["table"] == "procedures"]  # fmt: skip
+    rt = [(r["line"], r["role"]) for r in events if r["role"].endswith("radiotherapy")
+          or "radiotherapy" in r["role"]]  # fmt: skip
+    assert rt == [(2, "bridging radiotherapy")] * 3

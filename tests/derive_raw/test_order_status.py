@@ -56,6 +56,8 @@ def test_a_dose_whose_status_says_not_given_is_no_dose(text, drug):
     ("Omitted: premedication; daratumumab 16 mg/kg", "daratumumab"),
     ("REVLIMID 25 MG CAPSULE (Discontinued)", "lenalidomide"),
     ("teclistamab 1.5 mg/kg (held, restarted)", "teclistamab"),
+    ("daratumumab 1800 mg SC - delayed, given next day", "daratumumab"),  # review, session 24
+    ("selinexor 80 mg - dose delayed, infusion given", "selinexor"),
     ("teclistamab 1.5 mg/kg SC, delayed 1 week (CRS)", "teclistamab"),
 ])  # fmt: skip
 def test_instructions_and_other_statuses_leave_the_dose(text, drug):

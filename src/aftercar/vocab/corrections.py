@@ -17,7 +17,6 @@ symmetric delete spelling correction).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -86,29 +85,11 @@ def _index(vocab: Vocabulary) -> _Index:
     for key, names in keys.items():
         if not all(vocab.drug(n).role in ("anti_myeloma", "steroid") for n in names):
             continue  # truncations are read for agents only
-        whole = _word_ends(vocab.by_key[key])
         for end in range(rules.min_truncation, len(key)):
-            if end in whole:
-                continue  # "double" is a word of "double ASCT", not its start
             meanings = prefixes.setdefault(key[:end], {})
             if len(key) < len(meanings.get(names, key + "_")):
                 meanings[names] = key  # the shortest spelling of each meaning
     return _Index(keys, deletes, rules, prefixes)
-
-
-_QUOTED = re.compile(r"'([^']+)'")
-
-
-def _word_ends(reading) -> set[int]:
-    """Where the first word of a spelling of several words ends in its lookup key: that word
-    alone ("double" of "double ASCT", "stem" of "stem cell ...") is an ordinary word, never
-    a truncation of the spelling (a fifth probe of real regimen strings, 2026-12-06:
-    "double-hit", "double-blind" read as a tandem transplant); several of its words
-    ("autologous hematopoietic stem cell") still are."""
-    m = _QUOTED.search(reading.how)
-    text = m.group(1) if m else " ".join(reading.names)
-    words = [w for w in (norm_key(w) for w in re.split(r"[\s/-]+", text)) if w]
-    return {len(words[0])} if len(words) > 1 else set()
 
 
 def _near(key: str, index: _Index) -> tuple[int, set[tuple[str, ...]], str] | None:

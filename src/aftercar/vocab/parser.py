@@ -544,11 +544,13 @@ _CURRENT = re.compile(r"now|current(?:ly)?", re.IGNORECASE)
 
 
 def _current_after(offset: int, found: list[tuple[int, Token]]) -> bool:
-    """Whether a word naming the current therapy ("now", "current") follows ``offset``: a
-    history list then runs on up to it ("Hx of VRd/ASCT; now Dara-Kd"; a fifth probe of
-    real regimen strings, 2026-12-06), where otherwise its last item is the current one."""
-    return any(o > offset and t.kind == "annotation" and t.names[:1] == ("status",)
-               and _CURRENT.fullmatch(t.text.strip()) for o, t in found)  # fmt: skip
+    """Whether a word naming the current therapy ("now", "current") follows ``offset``, with
+    therapy after it: a history list then runs on up to it ("Hx of VRd/ASCT; now Dara-Kd";
+    a fifth probe of real regimen strings, 2026-12-06), where otherwise its last item is
+    the current one ("s/p ASCT, len maintenance, now in CR": lenalidomide is current)."""
+    now = [o for o, t in found if o > offset and t.kind == "annotation"
+           and t.names[:1] == ("status",) and _CURRENT.fullmatch(t.text.strip())]  # fmt: skip
+    return bool(now) and any(o > now[0] and t.kind in _THERAPY_KINDS for o, t in found)
 
 
 def _stops(found: list[tuple[int, Token]]) -> list[int]:

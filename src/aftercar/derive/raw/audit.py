@@ -21,6 +21,8 @@ _START_RULES = {
     "radiotherapy": "radiotherapy course given alone (fractions with short gaps)",
 }
 _MAINTENANCE = "; the monotherapy after it is maintenance of this line"
+_INDUCTION = ("drug line (induction) with the autologous transplant begun within the "
+              "induction gap after it: induction -> transplant is one line")
 _END_REASON = {"progression": "progression", "new_drug": "new drug added", "gap": "treatment gap",
                "bundle": "next line started", "last": ""}  # fmt: skip
 
@@ -56,7 +58,7 @@ def _line_rows(c, final: ibis.Table, members, rules: Rules) -> ibis.Table:
                     role=ibis.literal("anti-myeloma drug"))  # fmt: skip
     win = rules.get("lines", "regimen_window_days")
     st = c.adm.filter(c.adm.role == "steroid")
-    dl = f.filter((f.kind == "drug") | f.maintenance)
+    dl = f.filter((f.kind == "drug") | f.maintenance | f.induction)
     steroid = _with_drug_lines(st, dl, win).select(
         Col.PATIENT_ID, Col.LINE, "row", table=ibis.literal("administrations"),
         role=ibis.literal("steroid with the line"))  # fmt: skip
@@ -113,7 +115,8 @@ def _bundle_rows(c, f: ibis.Table, bridging: ibis.Table) -> ibis.Table:
                     role=ibis.literal("radiotherapy fraction"))  # fmt: skip
     cols = [Col.PATIENT_ID, "row", "bundle_date", "table", "is_index", "role"]
     u = am.select(cols).union(pm.select(cols)).union(cm.select(cols)).union(tp.select(cols))
-    u = u.union(rt.select(cols)).union(bridging.select(cols))
+    brt = _bridging_rt_rows(c)
+    u = u.union(rt.select(cols)).union(bridging.select(cols)).union(brt.select(cols))
     b = f.filter(f.kind != "drug").select(
         Col.PATIENT_ID, Col.LINE, bundle_date=_key_date(f.bundle_id)
     )
@@ -121,12 +124,26 @@ def _bundle_rows(c, f: ibis.Table, bridging: ibis.Table) -> ibis.Table:
     idx = u.filter(u.is_index).mutate(line=ibis.literal(0).cast("int64"))
     cols2 = [Col.PATIENT_ID, Col.LINE, "row", "table", "role"]
     out = sal.select(cols2).union(idx.select(cols2))
-    return out.union(_rt_with_drugs(c, f).select(cols2))
+    return out.union(_rt_with_drugs(c, f, brt).select(cols2))
 
 
-def _rt_with_drugs(c, f: ibis.Table) -> ibis.Table:
+def _bridging_rt_rows(c) -> ibis.Table:
+    """Radiotherapy fractions of a course begun between a CAR T's apheresis and infusion:
+    that CAR-T line's bridging (events._bridging_rt; review of the session's change: they
+    were listed with the drug line before the apheresis)."""
     r = c.rt.filter(~c.rt.alone)
-    dl = f.filter(f.kind == "drug")
+    pm = c.proc_members.filter(c.proc_members.role == "apheresis")
+    a = pm.join(c.proc.select("row", Col.PATIENT_ID, aph=c.proc.date), "row")
+    j = r.join(a, [r.patient_id == a.patient_id, r.course_start >= a.aph,
+                   r.course_start < a.bundle_date])  # fmt: skip
+    return j.select(Col.PATIENT_ID, "row", bundle_date=j.bundle_date,
+                    table=ibis.literal("procedures"), is_index=j.is_index,
+                    role=ibis.literal("bridging radiotherapy"))  # fmt: skip
+
+
+def _rt_with_drugs(c, f: ibis.Table, bridging: ibis.Table) -> ibis.Table:
+    r = c.rt.filter(~c.rt.alone).anti_join(bridging.select("row"), "row")
+    dl = f.filter((f.kind == "drug") | f.induction | f.maintenance)
     j = r.join(dl, [r.patient_id == dl.patient_id, r.date >= dl.start_date])
     j = j.filter(j.next_start.isnull() | (j.date < j.next_start))
     return j.select(Col.PATIENT_ID, Col.LINE, "row", table=ibis.literal("procedures"),
@@ -205,13 +222,17 @@ def _audit_lines(final: ibis.Table, rows: ibis.Table) -> ibis.Table:
     prev = f.prev_end_rule.cases(*[(k, "after the previous line: " + v)
                                    for k, v in END_RULES.items()])  # fmt: skip
     start = ibis.cases(
+        (f.induction, ibis.ifelse(f.maintenance, _INDUCTION + _MAINTENANCE, _INDUCTION)),
         (f.maintenance, f.kind.cases(*_START_RULES.items()) + _MAINTENANCE),
         (f.kind != "drug", f.kind.cases(*_START_RULES.items())),
         (f.line == 1, "first anti-myeloma therapy on or after the index progression"),
         else_=prev,
     )
-    end = ibis.ifelse(f.kind == "drug", f.end_rule.cases(*END_RULES.items()),
-                      "single-event line (" + f.kind + ")")  # fmt: skip
+    drug_end = f.end_rule.cases(*END_RULES.items())
+    end = ibis.cases((f.kind == "drug", drug_end),
+                     (f.induction & f.maintenance, drug_end),
+                     (f.induction, "its last therapy is the autologous transplant"),
+                     else_="single-event line (" + f.kind + ")")  # fmt: skip
     keys = (Col.PATIENT_ID, Col.LINE, "kind", Col.START_DATE, Col.END_DATE)
     return f.select(*keys, start_rule=start,
                     end_rule=end, progression_before_restart=f.t_pd,

@@ -511,7 +511,13 @@ def _maintenance(con, lines: ibis.Table, events: ibis.Table, vis: ibis.Table, ru
                  _pe=s.end_date.lag().over(w))  # fmt: skip
     cand = ((s.kind == "drug") & (s._pk == "transplant") & (s.n_ing == 1)
             & (s.start_date.delta(s._ps, unit="day") <= days))  # fmt: skip
-    s = s.mutate(_cand=(cand | _induction(s, rules)).fill_null(False)).drop("_pe")
+    s = s.mutate(_m=cand.fill_null(False))
+    # a transplant after a drug line that is itself maintenance of an earlier transplant is
+    # a second transplant, a new line (never two transplants in one line; review of the
+    # session's change: KRd -> ASCT -> len -> ASCT 300 days later was one line)
+    ind = _induction(s, rules) & ~s._m.lag().over(w).fill_null(False)
+    s = s.mutate(_ind=ind.fill_null(False)).drop("_pe")
+    s = s.mutate(_cand=s._m | s._ind)
     if rules.get("lines", "new_line_after_progression"):
         s = con.create_table("_maint_cand", s, overwrite=True)
         s = s.left_join(_after_progression(s, vis, rules), [Col.PATIENT_ID, Col.LINE])
@@ -519,17 +525,18 @@ def _maintenance(con, lines: ibis.Table, events: ibis.Table, vis: ibis.Table, ru
         s = s.mutate(_cand=s._cand & s._pd.isnull()).drop("_pd")
     joins = s._cand
     wc = ibis.window(group_by=s.patient_id, order_by=s.line, rows=(None, 0))
-    s = s.mutate(new_line=(1 - joins.cast("int64")).sum().over(wc), maint=joins)
+    s = s.mutate(new_line=(1 - joins.cast("int64")).sum().over(wc), maint=joins & s._m,
+                 induction=joins & s._ind)  # fmt: skip
     s = con.create_table("_lines_maint", s, overwrite=True)
     last = s
     g = last.group_by([Col.PATIENT_ID, "new_line"]).aggregate(
         start_date=last.start_date.min(), end_date=last.end_date.max(),
         kind=_merged_kind(last), bundle_id=last.bundle_id.max(),
         end_rule=last.end_rule.argmax(last.line), t_pd=last.t_pd.max(),
-        maintenance=last.maint.any(),
+        maintenance=last.maint.any(), induction=last.induction.any(),
     )  # fmt: skip
     out = g.select(Col.PATIENT_ID, Col.START_DATE, Col.END_DATE, "end_rule", "kind", "bundle_id",
-                   "t_pd", "maintenance", line=g.new_line)  # fmt: skip
+                   "t_pd", "maintenance", "induction", line=g.new_line)  # fmt: skip
     keys = s.select(Col.PATIENT_ID, Col.LINE, "new_line")
 
     def renumbered(t: ibis.Table) -> ibis.Table:
@@ -555,5 +562,5 @@ def _empty_lines(events: ibis.Table) -> ibis.Table:
     e = events.limit(0)
     return e.select(Col.PATIENT_ID, start_date=e.date, end_date=e.date, end_rule=e.kind,
                     kind=e.kind, bundle_id=e.bundle_id, t_pd=ibis.null("date"),
-                    maintenance=ibis.literal(False),
+                    maintenance=ibis.literal(False), induction=ibis.literal(False),
                     line=ibis.literal(0).cast("int64"))  # fmt: skip
