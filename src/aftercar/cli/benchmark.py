@@ -174,7 +174,7 @@ _IMPLAUSIBLE_MONTHS = 240.0
 def _unit_note(km: Path, ipd: pd.DataFrame) -> list[str]:
     """A note when the times of a KM table run beyond :data:`_IMPLAUSIBLE_MONTHS` (fuzzing
     round 4: times in days were compared as months without a word)."""
-    longest = float(ipd["time"].max()) if len(ipd) else 0.0
+    longest = float(ipd[Col.TIME].max()) if len(ipd) else 0.0
     if longest <= _IMPLAUSIBLE_MONTHS:
         return []
     return [f"{Path(km).name}: times run to {longest:g} months ({longest / 12:.0f} years): "

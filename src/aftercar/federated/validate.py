@@ -282,9 +282,9 @@ def _table_problem(t: dict[str, Any], where: str, limit: int | None) -> Problem 
     time, risk, events = t.get(Col.TIME), t.get("n_risk"), t.get("events")
     if not all(isinstance(v, list) for v in (time, risk, events)) or not time:
         return None
-    checks = [(i, "time", time[i], f"a day after the day before ({time[i - 1]})")
+    checks = [(i, Col.TIME, time[i], f"a day after the day before ({time[i - 1]})")
               for i in range(1, len(time)) if time[i] <= time[i - 1]]  # fmt: skip
-    checks += [(i, "time", v, f"a day from 0 to {MAX_DAYS:,} (150 years)")
+    checks += [(i, Col.TIME, v, f"a day from 0 to {MAX_DAYS:,} (150 years)")
                for i, v in enumerate(time) if not 0 <= v <= MAX_DAYS]  # fmt: skip
     checks += [(i, "events", events[i], f"at most the number at risk ({risk[i]})")
                for i in range(len(time)) if events[i] > risk[i]]  # fmt: skip
