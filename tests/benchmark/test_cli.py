@@ -124,13 +124,19 @@ def test_compare_withholds_an_endpoint_with_a_small_count_under_suppression(tmp_
     assert only["responders"] == 20
 
 
-def test_compare_km_ipd_summary(tmp_path):
+def _compare_km(tmp_path, scale: int) -> Path:
+    """``benchmark compare --km`` of an IPD table of 29 times (``scale`` x 1..29); its
+    output folder."""
     km = tmp_path / "km.csv"
-    km.write_text("time,event\n" + "".join(f"{t},{t % 3 != 0:d}\n" for t in range(1, 30)))
+    km.write_text("time,event\n" + "".join(f"{scale * t},{t % 3 != 0:d}\n" for t in range(1, 30)))
     args = ["benchmark", "compare", "--km", str(km), "--against", "van_oekelen_2023",
             "-o", str(tmp_path / "out")]  # fmt: skip
     assert main(args) == 0
-    assert (tmp_path / "out" / "km_overlay_os.png").exists()
+    return tmp_path / "out"
+
+
+def test_compare_km_ipd_summary(tmp_path):
+    assert (_compare_km(tmp_path, 1) / "km_overlay_os.png").exists()
 
 
 def test_compare_demo_cohort(tmp_path, capsys):
@@ -257,10 +263,6 @@ def test_the_first_line_orr_is_withheld_when_its_not_evaluable_count_is_small():
 
 def test_km_times_in_days_get_a_note(tmp_path):
     """Fuzzing round 4 (G10e): IPD in days was compared as months ("median 532 mo")."""
-    km = tmp_path / "days.csv"
-    km.write_text("time,event\n" + "".join(f"{30 * t},{t % 3 != 0:d}\n" for t in range(1, 30)))
-    args = ["benchmark", "compare", "--km", str(km), "--against", "van_oekelen_2023",
-            "-o", str(tmp_path / "out")]  # fmt: skip
-    assert main(args) == 0
-    notes = json.loads((tmp_path / "out" / "comparison.json").read_text())["notes"]
+    out = _compare_km(tmp_path, 30)
+    notes = json.loads((out / "comparison.json").read_text())["notes"]
     assert any("are they in days or weeks?" in n for n in notes)
