@@ -115,8 +115,8 @@ def _bundle_rows(c, f: ibis.Table, bridging: ibis.Table) -> ibis.Table:
                     role=ibis.literal("radiotherapy fraction"))  # fmt: skip
     cols = [Col.PATIENT_ID, "row", "bundle_date", "table", "is_index", "role"]
     u = am.select(cols).union(pm.select(cols)).union(cm.select(cols)).union(tp.select(cols))
-    brt = _bridging_rt_rows(c)
-    u = u.union(rt.select(cols)).union(bridging.select(cols)).union(brt.select(cols))
+    u = u.union(rt.select(cols)).union(bridging.select(cols))
+    u = u.union(_bridging_rt_rows(c).select(cols))
     b = f.filter(f.kind != "drug").select(
         Col.PATIENT_ID, Col.LINE, bundle_date=_key_date(f.bundle_id)
     )
@@ -124,25 +124,20 @@ def _bundle_rows(c, f: ibis.Table, bridging: ibis.Table) -> ibis.Table:
     idx = u.filter(u.is_index).mutate(line=ibis.literal(0).cast("int64"))
     cols2 = [Col.PATIENT_ID, Col.LINE, "row", "table", "role"]
     out = sal.select(cols2).union(idx.select(cols2))
-    return out.union(_rt_with_drugs(c, f, brt).select(cols2))
+    return out.union(_rt_with_drugs(c, f).select(cols2))
 
 
 def _bridging_rt_rows(c) -> ibis.Table:
     """Radiotherapy fractions of a course begun between a CAR T's apheresis and infusion:
-    that CAR-T line's bridging (events._bridging_rt; review of the session's change: they
-    were listed with the drug line before the apheresis)."""
-    r = c.rt.filter(~c.rt.alone)
-    pm = c.proc_members.filter(c.proc_members.role == "apheresis")
-    a = pm.join(c.proc.select("row", Col.PATIENT_ID, aph=c.proc.date), "row")
-    j = r.join(a, [r.patient_id == a.patient_id, r.course_start >= a.aph,
-                   r.course_start < a.bundle_date])  # fmt: skip
-    return j.select(Col.PATIENT_ID, "row", bundle_date=j.bundle_date,
-                    table=ibis.literal("procedures"), is_index=j.is_index,
+    that CAR-T line's bridging (``bridge_date`` of ``_rt``, events._bridging_rt)."""
+    r = c.rt.filter(c.rt.bridge_date.notnull())
+    return r.select(Col.PATIENT_ID, "row", bundle_date=r.bridge_date,
+                    table=ibis.literal("procedures"), is_index=r.bridge_index,
                     role=ibis.literal("bridging radiotherapy"))  # fmt: skip
 
 
-def _rt_with_drugs(c, f: ibis.Table, bridging: ibis.Table) -> ibis.Table:
-    r = c.rt.filter(~c.rt.alone).anti_join(bridging.select("row"), "row")
+def _rt_with_drugs(c, f: ibis.Table) -> ibis.Table:
+    r = c.rt.filter(~c.rt.alone & c.rt.bridge_date.isnull())
     dl = f.filter((f.kind == "drug") | f.induction | f.maintenance)
     j = r.join(dl, [r.patient_id == dl.patient_id, r.date >= dl.start_date])
     j = j.filter(j.next_start.isnull() | (j.date < j.next_start))

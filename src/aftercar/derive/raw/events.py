@@ -67,22 +67,30 @@ def _rt(con, proc, anchors, pats, inf, rules: Rules) -> ibis.Table:
     last = ibis.coalesce(a.span_end, a.date)
     j = r.join(a, [r.patient_id == a.patient_id, last >= r.course_start,
                    a.date <= r.course_end])  # fmt: skip
+    bridge = _bridging_rt(r, inf)
     busy = j.select(j.patient_id, j.course_start).union(_run_across(r, a, rules))
-    busy = busy.union(_bridging_rt(r, inf)).distinct()
+    busy = busy.union(bridge.select(Col.PATIENT_ID, "course_start")).distinct()
     alone = r.anti_join(busy, [Col.PATIENT_ID, "course_start"]).select("row").mutate(alone=True)
     out = r.left_join(alone, "row").drop("row_right")
+    out = out.left_join(bridge, [Col.PATIENT_ID, "course_start"])
+    out = out.drop(*[c for c in out.columns if c.endswith("_right")])
     return con.create_table("_rt", out.mutate(alone=out.alone.fill_null(False)), overwrite=True)
 
 
 def _bridging_rt(r: ibis.Table, inf: ibis.Table) -> ibis.Table:
-    """``patient_id, course_start`` of the radiotherapy courses begun between a CAR T's
-    apheresis and its infusion: bridging therapy, part of the CAR-T line as bridging drugs
-    are (REFERENCE 5.5; Rajkumar 2015: a planned sequence is one line; a fifth probe of
-    hand-made patients, 2026-12-06: such a course was a line of its own, graded SD)."""
+    """``patient_id, course_start, bridge_date, bridge_index`` of the radiotherapy courses
+    begun between a CAR T's apheresis and its infusion (``bridge_date``, whether it is the
+    index CAR T): bridging therapy, part of the CAR-T line as bridging drugs are (REFERENCE
+    5.5; Rajkumar 2015: a planned sequence is one line; a fifth probe of hand-made patients,
+    2026-12-06: such a course was a line of its own, graded SD). The audit lists its
+    fractions with that line from these columns of ``_rt``."""
     b = inf.filter(inf.apheresis_date.notnull())
-    j = r.join(b, [r.patient_id == b.patient_id, r.course_start >= b.apheresis_date,
-                   r.course_start < b.infusion_date])  # fmt: skip
-    return j.select(j.patient_id, j.course_start)
+    c = r.select(Col.PATIENT_ID, "course_start").distinct()
+    j = c.join(b, [c.patient_id == b.patient_id, c.course_start >= b.apheresis_date,
+                   c.course_start < b.infusion_date])  # fmt: skip
+    g = j.group_by([j.patient_id, j.course_start])
+    return g.aggregate(bridge_date=j.infusion_date.min(),
+                       bridge_index=j.is_index.argmin(j.infusion_date))  # fmt: skip
 
 
 def _run_across(r: ibis.Table, a: ibis.Table, rules: Rules) -> ibis.Table:
