@@ -147,10 +147,19 @@ IDENTIFIER_KEYS: frozenset[str] = frozenset({Col.PATIENT_ID})
 #: disclosure control those quotes are withheld (:func:`without_quoted_cells`).
 QUOTING_KEYS: frozenset[str] = frozenset({"reason", "message", "hint", "value"})
 
+#: Dates as a text cites them (ISO, day/month/year, month names): withheld under
+#: disclosure control in quoted cells (:func:`without_quoted_cells`) and free text.
+_MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_DATE_TEXT = re.compile(
+    r"\b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[ T][\d:.]+)?"  # 2021-03-04, 2021/03/04
+    r"|\b\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\b"  # 04-03-2021, 4/3/21, 4.3.2021
+    rf"|\b\d{{1,2}}[-\s]?{_MONTHS}[-\s,]*\d{{2,4}}\b"  # 4 Mar 2021, 04-Mar-21
+    rf"|\b{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b",  # March 4, 2021
+    re.IGNORECASE,
+)
 _QUOTED_CELL = re.compile(
-    r"\d{4}-\d{1,2}-\d{1,2}(?:[ T][\d:.]+)?"  # ISO dates and times
-    r"|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b"  # 03/04/2021, 3.4.21
-    r"|'[^']*'|\"[^\"]*\""  # quoted cell values
+    _DATE_TEXT.pattern + r"|'[^']*'|\"[^\"]*\"",  # dates, quoted cell values
+    re.IGNORECASE,
 )
 
 
@@ -1566,15 +1575,6 @@ def _shared_warning_fields(block: Any) -> Any:
     return block | {"warnings": shared}
 
 
-#: Dates as a free text cites them (ISO, day/month/year).
-_MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
-_DATE_TEXT = re.compile(
-    r"\b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[ T][\d:.]+)?"  # 2021-03-04, 2021/03/04
-    r"|\b\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\b"  # 04-03-2021, 4/3/21, 4.3.2021
-    rf"|\b\d{{1,2}}[-\s]?{_MONTHS}[-\s,]*\d{{2,4}}\b"  # 4 Mar 2021, 04-Mar-21
-    rf"|\b{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b",  # March 4, 2021
-    re.IGNORECASE,
-)
 #: A word of a free text that could be an identifier (no spaces, slashes, brackets, quotes).
 _WORD = re.compile(r"[^\s,;:/()\[\]'\"]+")
 #: Table columns holding free text written by people (a regimen text and its unread words).
