@@ -593,6 +593,11 @@ def date_bounds(
     return out, masks
 
 
+def age_at_car_t(birth: pd.Series, car_t: pd.Series) -> pd.Series:
+    """Age at the CAR-T infusion in years (days / 365.25); missing where a date is."""
+    return (pd.to_datetime(car_t) - pd.to_datetime(birth)).dt.days / 365.25
+
+
 def age_implausible(p: TableView, limits: Plausibility) -> tuple[pd.DataFrame, np.ndarray]:
     """``age_implausible``: the age at CAR T outside ``min_age``-``max_age`` years.
 
@@ -601,7 +606,7 @@ def age_implausible(p: TableView, limits: Plausibility) -> tuple[pd.DataFrame, n
     column. A birth date after the CAR-T date is a ``date_order`` problem instead.
     Returns the hits and the rows whose ``birth_date`` was reported.
     """
-    derived = (p.df[Col.CAR_T_DATE] - p.df[Col.BIRTH_DATE]).dt.days / 365.25
+    derived = age_at_car_t(p.df[Col.BIRTH_DATE], p.df[Col.CAR_T_DATE])
     lo, hi = limits.min_age, limits.max_age
     outside = ((derived < lo) | (derived > hi)).fillna(False).to_numpy(dtype=bool)
     from_birth = outside & (derived >= 0).fillna(False).to_numpy(dtype=bool)
@@ -645,7 +650,7 @@ def age_mismatch(p: TableView) -> pd.DataFrame:
 
     Age in years = days / 365.25; more than one year apart is reported.
     """
-    derived = (p.df[Col.CAR_T_DATE] - p.df[Col.BIRTH_DATE]).dt.days / 365.25
+    derived = age_at_car_t(p.df[Col.BIRTH_DATE], p.df[Col.CAR_T_DATE])
     bad = ((p.df[Col.AGE_AT_CART] - derived).abs() > 1).fillna(False).to_numpy(dtype=bool)
     if not bad.any():
         return NO_HITS

@@ -17,7 +17,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import ibis
-import pandas as pd
 import pyarrow as pa
 
 from aftercar.derive.omop import cohort, covariates
@@ -28,7 +27,7 @@ from aftercar.derive.raw.derive import derive_raw
 from aftercar.derive.raw.result import RawDerivation
 from aftercar.derive.raw.rules import Rules, load_rules
 from aftercar.errors import CohortError, Problem
-from aftercar.io.checks import Plausibility
+from aftercar.io.checks import Plausibility, age_at_car_t
 from aftercar.schema import Col
 
 #: Raw table name -> OMOP table name (for the audit and the attrition).
@@ -211,8 +210,7 @@ def _check_ages(patients: pa.Table, limits: Plausibility | None = None) -> None:
         return
     limits = limits or Plausibility(dt.date.today())
     df = patients.select([Col.PATIENT_ID, Col.BIRTH_DATE, Col.CAR_T_DATE]).to_pandas()
-    age = (pd.to_datetime(df[Col.CAR_T_DATE]) - pd.to_datetime(df[Col.BIRTH_DATE])).dt.days
-    age = age / 365.25
+    age = age_at_car_t(df[Col.BIRTH_DATE], df[Col.CAR_T_DATE])
     bad = df[((age < limits.min_age) | (age > limits.max_age)).fillna(False)]
     if bad.empty:
         return
