@@ -68,8 +68,20 @@ def competing_risks(first: pd.DataFrame, opts: AnalysisOptions) -> dict[str, Any
     return block
 
 
-def rmst_block(time: Any, event: Any, opts: AnalysisOptions, by: Any = None) -> list[dict]:
-    """RMST at each ``opts.rmst_months`` (and group differences when ``by`` is given)."""
+def rmst_block(
+    time: Any,
+    event: Any,
+    opts: AnalysisOptions,
+    by: Any = None,
+    notes: list[str] | None = None,
+    what: str = "OS",
+) -> list[dict]:
+    """RMST at each ``opts.rmst_months`` (and group differences when ``by`` is given).
+
+    A horizon past a group's longest follow-up (months) is kept, as R ``survfit``'s
+    ``rmean`` keeps it (the last estimate carried to the horizon), and said in ``notes``:
+    the RMST then rests on a curve nobody was followed along.
+    """
     t = np.asarray(time, dtype=float)
     e = np.asarray(event, dtype=bool)
     ok = np.isfinite(t) & (t >= 0)
@@ -78,6 +90,8 @@ def rmst_block(time: Any, event: Any, opts: AnalysisOptions, by: Any = None) -> 
     groups = None if by is None else np.asarray(by, dtype=object)[ok]
     out = []
     for tau in opts.rmst_months:
+        if notes is not None:
+            _note_short_follow_up(t[ok], e[ok], groups, tau, notes, what)
         res = stats.rmst(t[ok], e[ok], tau=tau, by=groups, conf_level=opts.conf_level)
         rows = [
             {"group": None if pd.isna(r.group) else str(r.group), "n": int(r.n)}
@@ -94,6 +108,31 @@ def rmst_block(time: Any, event: Any, opts: AnalysisOptions, by: Any = None) -> 
             ]
         out.append(block)
     return out
+
+
+def _note_short_follow_up(
+    t: np.ndarray, e: np.ndarray, groups, tau: float, notes: list[str], what: str
+) -> None:
+    """Say which groups' curves stop above zero before ``tau`` months (``t`` in months:
+    the longest follow-up is censored and shorter than the horizon). No times are given,
+    so the note discloses nothing a suppressed curve hides."""
+    keys = np.zeros(t.size, dtype=object) if groups is None else groups
+    frame = pd.DataFrame({"g": keys, "t": t, "censored": ~e})
+    last = frame["t"] == frame.groupby("g", dropna=False)["t"].transform("max")
+    ends = (
+        frame[last].groupby("g", dropna=False, sort=True).agg(t=("t", "max"), c=("censored", "any"))
+    )
+    short = [str(g) for g, r in ends.iterrows() if r.t < tau and r.c]
+    if not short:
+        return
+    whose = "the longest follow-up"
+    if groups is not None:
+        whose += " of " + ", ".join(short)
+    notes.append(
+        f"{what} RMST at {tau:g} months: {whose} is censored before the horizon; the last "
+        "survival estimate is carried to it (as R survfit's rmean does), so the RMST is an "
+        "extrapolation beyond that follow-up."
+    )
 
 
 def clustered_km(lines: pd.DataFrame, opts: AnalysisOptions) -> dict[str, Any]:

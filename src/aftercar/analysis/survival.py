@@ -118,7 +118,7 @@ def os_analyses(patients: pd.DataFrame, opts: AnalysisOptions, *, cutoff: float)
         pts, pts[Col.CAR_T_PRODUCT].astype("string"), Col.OS_MONTHS, Col.OS_EVENT, opts, rates
     )
     timing["cutoff_months"] = cutoff
-    block["rmst"] = rmst_block(pts[Col.OS_MONTHS], pts[Col.OS_EVENT], opts)
+    block["rmst"] = rmst_block(pts[Col.OS_MONTHS], pts[Col.OS_EVENT], opts, notes=sec.notes)
     block |= {"by_relapse_timing": timing, "by_product": product}
     sec.results["os_from_progression"] = block
     sec.tables["os_summary"] = _os_table(block, rates)

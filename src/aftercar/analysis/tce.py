@@ -91,7 +91,10 @@ def _landmark(lm: pd.DataFrame, at: float, opts: AnalysisOptions, notes: list[st
         "events": int(lm[Col.EVENT].sum()),
         "km": km,
         "cox": model,
-        "rmst": rmst_block(lm[Col.TIME], lm[Col.EVENT], opts, by=label),
+        "rmst": rmst_block(
+            lm[Col.TIME], lm[Col.EVENT], opts, by=label, notes=notes,
+            what=f"Landmark {at:g} mo OS",
+        ),
     }
     return block, curves
 
