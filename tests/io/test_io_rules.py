@@ -1270,3 +1270,29 @@ def test_a_column_named_like_one_aftercar_computes_is_not_read_with_a_warning(tm
                    ("Death date", "derived_column", "warning")]  # fmt: skip
     assert "os_months" not in report.cohort.patients.column_names
     assert "death_date" not in report.cohort.lines.column_names
+
+
+def test_repeated_header_row_is_one_problem(tmp_path):
+    # two exports pasted into one file (fuzzing, round 3 F13): one problem, not a cell
+    # error per column of the pasted row
+    rows = [list(r) for r in PATIENTS]
+    rows.insert(2, [c.upper() for c in PATIENT_COLUMNS])
+    report = validate_cohort(make_cohort(tmp_path / "c", patients=rows))
+    assert [(p.file, p.row, p.rule) for p in report.problems] == [(P, 4, "repeated_header")]
+
+
+def test_one_cell_equal_to_its_header_is_not_a_header_row(tmp_path):
+    rows = [list(r) for r in PATIENTS]
+    rows[0][-1] = PATIENT_COLUMNS[-1]
+    report = validate_cohort(make_cohort(tmp_path / "c", patients=rows))
+    assert "repeated_header" not in {p.rule for p in report.problems}
+
+
+def test_tab_header_over_comma_rows_is_one_problem(tmp_path):
+    folder = make_cohort(tmp_path / "c")
+    f = folder / "lines.csv"
+    head, *body = f.read_text(encoding="utf-8").splitlines()
+    f.write_text("\n".join([head.replace(",", "\t"), *body]) + "\n", encoding="utf-8")
+    report = validate_cohort(folder)
+    assert [(p.file, p.rule) for p in report.problems] == [(L, "mixed_separators")]
+    assert "separated by tabs but the rows by commas" in report.problems[0].message

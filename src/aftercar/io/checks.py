@@ -56,6 +56,8 @@ RULES: dict[str, tuple[str, str]] = {
     "empty_file": ("error", "a table has no header row"),
     "missing_column": ("error", "a required column is missing"),
     "duplicate_column": ("error", "two headers name the same column"),
+    "repeated_header": ("error", "a data row repeats the header row (pasted exports)"),
+    "mixed_separators": ("error", "the header row and the rows use different separators"),
     "unnamed_column": ("warning", "a column has values but no header (ignored)"),
     "derived_column": ("warning", "a column named like one aftercar computes (os_months, "
                        "n_lines) or one of the other table is not read"),

@@ -49,6 +49,8 @@ FIXED_RULES = frozenset(
         "empty_file",
         "missing_column",
         "duplicate_column",
+        "repeated_header",
+        "mixed_separators",
     }
 )
 POLICIES = ("error", "warning", "exclude")

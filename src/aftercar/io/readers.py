@@ -272,10 +272,40 @@ def _not_text(path: Path) -> None:
             "unreadable_file")])  # fmt: skip
 
 
+_SEP_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs"}
+
+
+def _mixed_separators(path: Path, sep: str, width: int) -> None:
+    """Stop when the header's separator is absent from the first data line while another
+    fills it (a tab-separated header pasted over comma rows): one problem instead of a
+    missing value in every column of every row (found by fuzzing, 2026-12-06)."""
+    if width < 3:
+        return
+    try:
+        with path.open(encoding="utf-8-sig", errors="replace") as fh:
+            fh.readline()
+            line = fh.readline()
+    except OSError:
+        return
+    line = re.sub(r'"[^"]*"', "", line)  # separators inside quoted cells are text
+    if not line.strip() or line.count(sep):
+        return
+    other = max((s for s in _SEP_NAMES if s != sep), key=line.count)
+    if line.count(other) >= width - 1:
+        raise CohortError([Problem(
+            path.name, 2, None, None,
+            f"the header row is separated by {_SEP_NAMES[sep]} but the rows by "
+            f"{_SEP_NAMES[other]}",
+            f"use one separator in the whole file: save it again as 'CSV UTF-8', or replace "
+            f"the {_SEP_NAMES[sep]} of the header row with {_SEP_NAMES[other]}",
+            "error", "mixed_separators")])  # fmt: skip
+
+
 def _read_csv(path: Path) -> RawTable:
     label = path.name
     _not_text(path)
     sep, width = _separator(path)
+    _mixed_separators(path, sep, width)
     fast = _read_csv_arrow(path, sep, width)
     if fast is not None:
         return fast
@@ -610,6 +640,43 @@ def read_raw(path: str | Path) -> dict[str, RawTable]:
                     )
                 ]
             )
-        return _read_workbook(target)
+        return _without_pasted_headers(_read_workbook(target))
     readers = {".csv": _read_csv, ".parquet": _read_parquet, ".pq": _read_parquet}
-    return {t: readers[p.suffix.lower()](p) for t, p in target.items()}
+    return _without_pasted_headers({t: readers[p.suffix.lower()](p) for t, p in target.items()})
+
+
+def _header_rows(table: RawTable) -> np.ndarray:
+    """Spreadsheet row numbers of the data rows that repeat the header: every filled
+    cell equal to its column's name (case and spaces aside), at least two such cells
+    (one in a one-column table)."""
+    n = len(table.data)
+    same = np.zeros(n, dtype=np.int64)
+    filled = np.zeros(n, dtype=np.int64)
+    for j, name in enumerate(table.headers):
+        col = table.data[j]
+        cell = col.str.strip().str.casefold()
+        filled += col.notna().to_numpy(dtype=np.int64)
+        if name.strip():
+            same += (cell == name.strip().casefold()).fillna(False).to_numpy(dtype=np.int64)
+    need = min(2, max(1, sum(bool(h.strip()) for h in table.headers)))
+    return table.rows[(same >= need) & (same == filled)]
+
+
+def _without_pasted_headers(tables: dict[str, RawTable]) -> dict[str, RawTable]:
+    """Stop, with one problem per table, on data rows that repeat the header row (two
+    exports pasted into one file), rather than one cell error per column of each such
+    row (found by fuzzing, 2026-12-06)."""
+    problems = []
+    for t in tables.values():
+        rows = _header_rows(t)
+        if rows.size:
+            shown = ", ".join(str(r) for r in rows[:10]) + (" ..." if rows.size > 10 else "")
+            problems.append(Problem(
+                t.label, int(rows[0]), None, None,
+                f"row{'s' if rows.size > 1 else ''} {shown} repeat{'' if rows.size > 1 else 's'} "
+                "the header row (two exports pasted into one file?)",
+                "delete the repeated header row(s), and check that the rows below them are "
+                "not a second copy of the same patients", "error", "repeated_header"))  # fmt: skip
+    if problems:
+        raise CohortError(problems)
+    return tables
