@@ -247,3 +247,22 @@ def test_a_day_month_column_is_read_right_or_refused_never_swapped(days, first, 
         assert read == days
     else:
         assert refused == {i for i, u in enumerate(unclear) if u}
+
+
+def test_a_year_day_month_format_reads_the_iso_shaped_values_too():
+    # --date-format %Y-%d-%m (fuzzing, round 3 F13): '2025-02-05' is 2 May, as the user
+    # said, not ISO's 5 February; '2025-24-05' fits the format
+    text = pd.Series(["2025-24-05", "2025-02-05", "12 May 2025"], dtype="string")
+    values, findings = parse_dates(text, SPEC, formats=["%Y-%d-%m"])
+    assert [v.date() for v in values] == [
+        dt.date(2025, 5, 24),
+        dt.date(2025, 5, 2),
+        dt.date(2025, 5, 12),
+    ]
+    assert findings == []
+
+
+def test_an_iso_format_leaves_iso_text_to_the_iso_reader():
+    text = pd.Series(["2025-02-05", "05/02/2025"], dtype="string")
+    values, _ = parse_dates(text, SPEC, formats=["%d/%m/%Y"])
+    assert [v.date() for v in values] == [dt.date(2025, 2, 5), dt.date(2025, 2, 5)]
