@@ -1296,3 +1296,22 @@ def test_tab_header_over_comma_rows_is_one_problem(tmp_path):
     report = validate_cohort(folder)
     assert [(p.file, p.rule) for p in report.problems] == [(L, "mixed_separators")]
     assert "separated by tabs but the rows by commas" in report.problems[0].message
+
+
+@pytest.mark.parametrize("copy", ["Jose\u0301-01", "\uff2a\uff4f\uff53\u00e9-01"])
+def test_an_id_differing_only_in_its_unicode_form_is_named(tmp_path, copy):
+    # 'José' as one character and as 'e' + combining accent, or in full-width letters:
+    # one patient written twice (two systems exporting the same id)
+    report = validate_cohort(_variant_cohort(tmp_path, ["Jos\u00e9-01", "P2", copy]))
+    found = [p for p in report.problems if p.rule == "patient_id_variant"]
+    assert [p.row for p in found] == [4] and "Unicode form" in found[0].message
+
+
+def test_an_unknown_line_id_in_another_unicode_form_says_so(tmp_path):
+    cohort = _variant_cohort(tmp_path, ["Jos\u00e9-01", "P2"])
+    lines = pd.read_csv(cohort / "lines.csv")
+    lines.loc[0, "patient_id"] = "Jose\u0301-01"
+    lines.to_csv(cohort / "lines.csv", index=False)
+    report = validate_cohort(cohort)
+    (hit,) = [p for p in report.problems if p.rule == "unknown_patient"]
+    assert "Unicode NFC/NFKC form" in hit.message

@@ -243,11 +243,13 @@ _DASHES = "[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]"
 
 def patient_id_variants(p: TableView) -> pd.DataFrame:
     """``patient_id_variant``: a ``patient_id`` equal to an earlier row's but for letter case,
-    spaces, invisible characters or a dash look-alike (``' syn-01'`` after ``'SYN-01'``; a
-    zero-width space, soft hyphen or byte-order mark; U+2010 for "-"; fuzzing round 3, F08:
-    such a copy was a second patient): most likely one patient written twice."""
+    spaces, invisible characters, a dash look-alike or its Unicode form (``' syn-01'``
+    after ``'SYN-01'``; a zero-width space, soft hyphen or byte-order mark; U+2010 for "-";
+    fuzzing round 3, F08: such a copy was a second patient; "é" as one character or as
+    "e" + accent, full-width letters: Unicode NFKC): most likely one patient written twice."""
     pid = p.df[Col.PATIENT_ID].astype("string")
-    key = pid.str.replace(_INVISIBLE, "", regex=True).str.replace(_DASHES, "-", regex=True)
+    key = pid.str.replace(_INVISIBLE, "", regex=True).str.normalize("NFKC")
+    key = key.str.replace(_DASHES, "-", regex=True)
     key = key.str.replace(r"\s+", "", regex=True).str.casefold()
     known = key.notna().to_numpy() & (key != "").fillna(False).to_numpy()
     first = pd.Series(p.df["_row"].to_numpy()).groupby(key.to_numpy()).transform("first")
@@ -258,7 +260,7 @@ def patient_id_variants(p: TableView) -> pd.DataFrame:
     first_pid = pid.groupby(key.to_numpy()).transform("first")
     msg = ("patient_id " + _q(pid) + " differs from " + _q(first_pid) + " (row "
            + first.astype(str).to_numpy() + ") only in letter case, spaces, invisible "
-           "characters or a dash look-alike")  # fmt: skip
+           "characters, a dash look-alike or its letters' encoding (Unicode form)")  # fmt: skip
     hint = ("write one patient's id the same way everywhere; if they are two patients, give "
             "distinct ids")  # fmt: skip
     return hits(p, bad, Col.PATIENT_ID, msg, hint, "patient_id_variant")
@@ -347,6 +349,11 @@ def unknown_patients(p: TableView, ln: TableView) -> pd.DataFrame:
     hidden = ids.str.extract(f"({_INVISIBLE})", expand=False)
     note = hidden.map(lambda c: "" if pd.isna(c) else
                       f" (it holds an invisible character, U+{ord(c):04X})")  # fmt: skip
+    known = set(p.df[Col.PATIENT_ID].astype("string").dropna().str.normalize("NFKC"))
+    folded = ids.str.normalize("NFKC")
+    form = folded.isin(known) & hidden.isna() & (folded != ids)
+    note = note.mask(form.fillna(False), " (it equals a patient's id but for how its letters are "
+                     "encoded: Unicode NFC/NFKC form, e.g. 'é' as 'e' + accent)")  # fmt: skip
     msg = "patient_id " + _q(ln.df[Col.PATIENT_ID][bad]) + " is not in the patients table"
     msg = msg + note.fillna("").to_numpy(dtype=object)
     return hits(
