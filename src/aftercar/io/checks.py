@@ -351,7 +351,7 @@ def unknown_patients(p: TableView, ln: TableView) -> pd.DataFrame:
                       f" (it holds an invisible character, U+{ord(c):04X})")  # fmt: skip
     known = set(p.df[Col.PATIENT_ID].astype("string").dropna().str.normalize("NFKC"))
     folded = ids.str.normalize("NFKC")
-    form = folded.isin(known) & hidden.isna() & (folded != ids)
+    form = folded.isin(known) & hidden.isna()  # not the id as written: that is unknown
     note = note.mask(form.fillna(False), " (it equals a patient's id but for how its letters are "
                      "encoded: Unicode NFC/NFKC form, e.g. 'é' as 'e' + accent)")  # fmt: skip
     msg = "patient_id " + _q(ln.df[Col.PATIENT_ID][bad]) + " is not in the patients table"
