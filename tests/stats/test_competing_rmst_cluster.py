@@ -187,6 +187,9 @@ def test_cumulative_incidence_landmarks_and_bad_status():
     at = fit.at([0.5, 2.5, 9])
     first = at[at["cause"] == 1]
     assert first["estimate"].tolist()[:2] == [0.0, 0.25] and np.isnan(first["estimate"].iloc[2])
+    # before the first time: R summary(survfit, times = 0.5) gives se 0 and limits (0, 0)
+    # (fifth R probe, 2026-12-06: they were NaN)
+    assert first[["std_err", "lower", "upper"]].iloc[0].tolist() == [0.0, 0.0, 0.0]
     with pytest.raises(InputError, match="status"):
         cumulative_incidence([1, 2], [1, 0.5])
     with pytest.raises(InputError, match="no events"):

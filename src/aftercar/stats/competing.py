@@ -75,8 +75,9 @@ class CumulativeIncidence:
     def at(self, times) -> pd.DataFrame:
         """Estimates and limits at landmark ``times`` per group and cause (step function).
 
-        Before the first time the incidence is 0; after the last observed time
-        of a group it is not estimable (NaN), as :meth:`KaplanMeier.at`.
+        Before the first time the incidence is 0 with standard error and limits 0 (R
+        ``summary(survfit, times =)``); after the last observed time of a group it is
+        not estimable (NaN), as :meth:`KaplanMeier.at`.
         """
         t = _inputs.as_float(np.atleast_1d(times), "times")
         parts = []
@@ -88,7 +89,7 @@ class CumulativeIncidence:
             out = {"group": group, "cause": cause, "time": t}
             for col in ("estimate", "std_err", "lower", "upper"):
                 vals = block[col].to_numpy(float)[np.maximum(idx, 0)]
-                vals = np.where(idx < 0, 0.0 if col == "estimate" else np.nan, vals)
+                vals = np.where(idx < 0, 0.0, vals)  # R: 0 with se 0 and limits (0, 0)
                 out[col] = np.where(t > grid[-1], np.nan, vals)
             parts.append(pd.DataFrame(out))
         return pd.concat(parts, ignore_index=True)

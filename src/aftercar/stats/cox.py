@@ -324,6 +324,8 @@ def _newton(design, *, eps: float, iter_max: int, toler_chol: float) -> _Fit:
             return _Fit(
                 newbeta, loglik0, ev.loglik, sctest, inv, ev.u, rank, it, halving > 0, ev0, ev
             )
+        if it == iter_max:  # R: the last point evaluated is the one returned
+            break
         if not finite or ev.loglik < best:
             halving += 1
             newbeta = (newbeta + halving * beta) / (halving + 1.0)
@@ -331,6 +333,9 @@ def _newton(design, *, eps: float, iter_max: int, toler_chol: float) -> _Fit:
             halving = 0
             best = ev.loglik
             beta, newbeta = newbeta, newbeta + core.chsolve2(chol, ev.u)
+    if iter_max == 1 and finite:  # R's one-step estimator: returned without a warning
+        inv = core.chinv2(chol)
+        return _Fit(newbeta, loglik0, ev.loglik, sctest, inv, ev.u, rank, 1, False, ev0, ev)
     raise ConvergenceError(
         f"cox_ph did not converge in {iter_max} Newton-Raphson iterations "
         f"(last log-likelihood {best:.6g}; R would warn 'Ran out of iterations'). "
