@@ -82,7 +82,8 @@ class _Chunk:
 
 
 def _normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text)
+    # a trade mark sign is no letter: NFKC would glue "TM" onto the brand ("ABECMA™")
+    text = unicodedata.normalize("NFKC", text.replace("\u2122", " ").replace("\u2120", " "))
     return _DASHES.sub("-", text).replace("\u00d7", " x ")
 
 
