@@ -67,6 +67,10 @@ _GLUED_DOSE = re.compile(r"([A-Za-z]{3,})([1-9]\d*(?:\.\d+)?)(?:mg)?", re.IGNORE
 _AGENT_ROLES = ("anti_myeloma", "steroid")
 #: What joins the items of one list of earlier therapy, and the words that end it.
 _LIST_JOIN = re.compile(r"\s*(?:,|\+|&|/|\band\b)\s*", re.IGNORECASE)
+#: Joins of a history list that runs on to "now" across steps ("Hx: VRd -> ASCT -> Len
+#: maint; now Dara-Pd"; a sixth probe of real regimen strings, 2026-12-06).
+_STEP_JOIN = re.compile(r"[\s()\[\]]*(?:,|;|\+|&|/|\band\b|-+>|=+>|\u2192|\u21d2|>|\bthen\b)?"
+                        r"[\s()\[\]]*", re.IGNORECASE)  # fmt: skip
 _LIST_STOPS = (("status",), ("note",), ("sequence",))
 _BIOLOGIC = ("mab", "cel", "ase", "cept", "stim", "alfa", "mig", "leucel", "dotin", "tansine")
 _CODE_HOWS = ("letter code", "regimen code", "final capital")
@@ -528,7 +532,7 @@ def _history_marks(k: int, found: list[tuple[int, Token]], where: list[int], chu
         # Len maintenance" or "prior Tec, Tal" the last item is the current therapy
         now = _current_after(offset, found)
         if current or now or groups[i] is not None or any(c < i for _j, c in kinds):
-            listed = _listed_after(i, chunks, groups, blanked, _stops(found))
+            listed = _listed_after(i, chunks, groups, blanked, _stops(found), steps=now)
             ahead += [(found[j][0], j) for j, c in kinds if c in listed]
         return {j for _o, j in ahead if not (current and _transplant(found[j][1]))}
     chunk = chunks[i]
@@ -537,7 +541,8 @@ def _history_marks(k: int, found: list[tuple[int, Token]], where: list[int], chu
     if not targets:
         targets = _history_targets(i, chunks, groups, therapy)
     if targets and _current_after(offset, found):  # "Prior: VRd, ASCT, DPd. Current: Tec"
-        targets |= _listed_after(max(targets), chunks, groups, blanked, _stops(found))
+        targets |= _listed_after(max(targets), chunks, groups, blanked, _stops(found),
+                                 steps=True)  # fmt: skip
     return {j for j, c in kinds if c in targets}
 
 
@@ -559,18 +564,21 @@ def _stops(found: list[tuple[int, Token]]) -> list[int]:
     return [o for o, t in found if t.kind == "annotation" and t.names[:1] in _LIST_STOPS]
 
 
-def _listed_after(i: int, chunks, groups, blanked: str, stops: list[int]) -> set[int]:
+def _listed_after(i: int, chunks, groups, blanked: str, stops: list[int],
+                  steps: bool = False) -> set[int]:  # fmt: skip
     """The chunks after chunk ``i`` that go on with its list ("Tal s/p Tec and cilta-cel",
     "Elranatamab; h/o Dara-Pd, KRd", "Tal (prior Tec, cilta-cel)"): in its step and
     parenthesis, each joined to the one before by ``, + & /`` or "and", up to one with a
-    status or note word ("s/p Tec, now Tal")."""
+    status or note word ("s/p Tec, now Tal"); with ``steps`` (a "now" follows) also
+    across sequence arrows and semicolons ("Hx: VRd -> ASCT -> R maint; now Dara-Pd")."""
     out: set[int] = set()
+    join = _STEP_JOIN if steps else _LIST_JOIN
     for j in range(i + 1, len(chunks)):
         before, chunk = chunks[j - 1], chunks[j]
         sep = blanked[before.offset + len(before.text) : chunk.offset]
         end = chunk.offset + len(chunk.text)
-        if (chunk.step != chunks[i].step or groups[j] != groups[i]
-                or not _LIST_JOIN.fullmatch(sep)
+        if (((chunk.step != chunks[i].step or groups[j] != groups[i]) and not steps)
+                or not join.fullmatch(sep)
                 or any(before.offset <= o < end for o in stops)):  # fmt: skip
             break
         out.add(j)
