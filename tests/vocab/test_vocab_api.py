@@ -172,6 +172,8 @@ def test_a_formulation_of_unknown_drugs_is_an_error(tmp_path):
      r"#\d+ \(gray\): 'allo sct' not in drugs.csv"),
     ("implies = 3", r"\(gray\).*'implies' must be a therapy name"),
     ('reads = ["radiotherapy"]', r"'reads' must map therapy names"),
+    ('drops = ["dexamethasonee"]', r"#\d+ \(gray\): 'dexamethasonee' not in drugs.csv"),
+    ('drops = "dexamethasone"', r"'drops' must be a list of therapy names"),
 ])
 def test_an_annotation_implying_an_unknown_therapy_is_an_error(tmp_path, entry, message):
     d = _write_vocab(tmp_path)

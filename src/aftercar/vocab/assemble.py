@@ -179,9 +179,9 @@ def _step_names(tokens: list[Token], vocab: Vocabulary) -> dict[int, set[str]]:
 def _annotated(steps: dict[int, set[str]], tokens: list[Token], vocab: Vocabulary) -> None:
     """What annotations say of their step's therapy (``implies`` and ``reads`` of
     ``regimen_grammar.toml``): "30 Gy/10 fx to R femur" is radiotherapy; "MUD SCT" reads the
-    unspecified transplant as allogeneic."""
+    unspecified transplant as allogeneic; "KRd w/o dex" has no dexamethasone."""
     rules = {a.label: a for a in (vocab.grammar.annotations if vocab.grammar else ())
-             if a.implies or a.reads}  # fmt: skip
+             if a.implies or a.reads or a.drops}  # fmt: skip
     for t in tokens:
         rule = rules.get(t.names[0]) if t.kind == "annotation" else None
         if rule is None:
@@ -193,6 +193,7 @@ def _annotated(steps: dict[int, set[str]], tokens: list[Token], vocab: Vocabular
             if old in names:
                 names.discard(old)
                 names.add(new)
+        names.difference_update(rule.drops)
 
 
 def _line_like(names: set[str], planned: bool, vocab: Vocabulary) -> bool:

@@ -29,7 +29,8 @@ class Annotation:
 
     ``implies``: a therapy (a name of ``drugs.csv``) the annotated words give their step
     ("30 Gy/10 fx": radiotherapy); ``reads``: therapies of the step read as others when the
-    words are there ("MUD SCT": an unspecified transplant is allogeneic).
+    words are there ("MUD SCT": an unspecified transplant is allogeneic); ``drops``:
+    therapies the words take out of their step ("KRd w/o dex": no dexamethasone).
     """
 
     label: str
@@ -37,6 +38,7 @@ class Annotation:
     why: str
     implies: str | None = None
     reads: tuple[tuple[str, str], ...] = ()
+    drops: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,10 +122,15 @@ def _annotations(data: dict, path: Path) -> tuple[Annotation, ...]:
     return tuple(out)
 
 
-def _therapy_words(entry: dict, path: Path, where: str) -> tuple[str | None, tuple]:
-    """An annotation's ``implies`` (a name) and ``reads`` (``{name = name}``), checked as
-    types here; as names of ``drugs.csv`` when the vocabulary is loaded."""
+def _therapy_words(entry: dict, path: Path, where: str) -> tuple[str | None, tuple, tuple]:
+    """An annotation's ``implies`` (a name), ``reads`` (``{name = name}``) and ``drops``
+    (names), checked as types here; as names of ``drugs.csv`` when the vocabulary is
+    loaded."""
     implies, reads = entry.get("implies"), entry.get("reads", {})
+    drops = entry.get("drops", [])
+    if not isinstance(drops, list) or not all(isinstance(v, str) for v in drops):
+        raise _fail(path, where, "'drops' must be a list of therapy names",
+                    'write drops = ["dexamethasone"]')  # fmt: skip
     if implies is not None and not isinstance(implies, str):
         raise _fail(path, where, "'implies' must be a therapy name",
                     'write implies = "radiotherapy"')  # fmt: skip
@@ -131,7 +138,7 @@ def _therapy_words(entry: dict, path: Path, where: str) -> tuple[str | None, tup
         raise _fail(path, where, "'reads' must map therapy names to therapy names",
                     'write reads = { "unspecified stem cell transplant" = "allogeneic stem cell '
                     'transplant" }')  # fmt: skip
-    return implies, tuple(sorted(reads.items()))
+    return implies, tuple(sorted(reads.items())), tuple(drops)
 
 
 def _combine(annotations: tuple[Annotation, ...]) -> re.Pattern[str]:

@@ -319,7 +319,8 @@ def _check_formulations(rules: Grammar, drugs: dict[str, Drug], path: Path) -> N
             f"{path}, [formulations] excipients: {', '.join(map(repr, unknown))} not in "
             "drugs.csv. Fix: use names from the 'name' column of drugs.csv.")  # fmt: skip
     for n, a in enumerate(rules.annotations, start=1):
-        names = ([a.implies] if a.implies else []) + [x for pair in a.reads for x in pair]
+        names = (([a.implies] if a.implies else []) + [x for pair in a.reads for x in pair]
+                 + list(a.drops))  # fmt: skip
         unknown = sorted({x for x in names if x not in drugs})
         if unknown:
             raise VocabularyError(
