@@ -43,6 +43,12 @@ def _error(tmp_path, text: str) -> str:
       "[-7.5, 0]", "[from, to]"),
      ('[steroids]\npremedication_pattern = "pre-?med(("\n', "steroids.premedication_pattern",
       '"pre-?med(("', "not a valid regular expression"),
+     # a regex the engine runs: DuckDB's RE2 has no look-around (it failed mid-run)
+     ('[steroids]\npremedication_pattern = "(?<!no )pre-?med"\n',
+      "steroids.premedication_pattern", '"(?<!no )pre-?med"',
+      "the database engine cannot run this regular expression"),
+     ('[values]\nbelow_limit_pattern = "(?=<)<"\n', "values.below_limit_pattern", '"(?=<)<"',
+      "the database engine cannot run this regular expression"),
      ('[administrations]\nnot_given_pattern = "x*"\n', "administrations.not_given_pattern",
       '"x*"', "matches every text"),
      ('[values]\nabsent_m_protein = ["negative", 0]\n', "values.absent_m_protein",

@@ -126,7 +126,8 @@ def _bad_value(section: str, key: str, value: Any, default: Any) -> tuple[str, s
         return bad
     fix = f"write e.g. {_toml(default)}"
     if isinstance(value, str):
-        return _bad_pattern(value, default) if key.endswith("_pattern") else None
+        return _bad_pattern(value, default, key in _ENGINE_PATTERNS) if key.endswith("_pattern") \
+            else None  # fmt: skip
     if isinstance(value, dict):
         ok = all(math.isfinite(v) and v > 0 for v in value.values())
         return None if ok else ("every factor must be a number above 0", fix)
@@ -142,8 +143,16 @@ def _bad_value(section: str, key: str, value: Any, default: Any) -> tuple[str, s
     return None
 
 
-def _bad_pattern(value: str, default: str) -> tuple[str, str] | None:
-    """A rule regex that does not compile, or matches every text (it matches "")."""
+#: Rule regexes the engine runs (DuckDB's RE2, Spark's Java regex), not Python: their
+#: common syntax has no look-around and no back-references.
+_ENGINE_PATTERNS = frozenset({"limit_pattern", "below_limit_pattern", "ife_negative_pattern",
+                              "ife_positive_pattern", "premedication_pattern"})  # fmt: skip
+
+
+def _bad_pattern(value: str, default: str, engine: bool = False) -> tuple[str, str] | None:
+    """A rule regex that does not compile, or matches every text (it matches ""), or, for a
+    regex the engine runs (``engine``), uses look-around or a back-reference, which DuckDB's
+    RE2 refuses in the middle of a run (found by reading the rules, 2026-12-06)."""
     try:
         pattern = re.compile(value, re.IGNORECASE)
     except re.error as exc:
@@ -151,6 +160,20 @@ def _bad_pattern(value: str, default: str) -> tuple[str, str] | None:
     if pattern.search("") is not None:
         return "the pattern matches every text (it matches an empty text)", \
             f"write e.g. {_toml(default)}"  # fmt: skip
+    if engine and (bad := _engine_problem(value)) is not None:
+        return bad, f"write it without look-around or back-references, e.g. {_toml(default)}"
+    return None
+
+
+def _engine_problem(value: str) -> str | None:
+    """Why the database engine cannot run ``value`` (DuckDB compiles it as RE2), or None."""
+    import duckdb
+
+    try:
+        duckdb.connect().execute("SELECT regexp_matches('', ?)", [value]).fetchall()
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0][:200]
+        return f"the database engine cannot run this regular expression ({first})"
     return None
 
 
