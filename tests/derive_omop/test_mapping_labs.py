@@ -86,6 +86,10 @@ def test_an_immunofixation_written_as_words_is_read_and_other_text_is_a_problem(
     texts = ["No monoclonal protein detected", "Detected", "NEGATIVE", "pos",
              "Negative for monoclonal protein", "No monoclonal protein identified",
              "IgG kappa monoclonal protein detected", "Positive (IgG kappa)", "IgA lambda",
+             # hand-made patients, sixth probe (2026-12-06): the first three were positive
+             "There is no evidence of a monoclonal protein.",
+             "Monoclonal protein no longer detected.", "No Bence Jones protein detected.",
+             "IgG kappa monoclonal band. No other bands.",
              "Pending"]  # fmt: skip
     n = len(texts)
     labs = con.create_table("labs", pa.table({
@@ -93,7 +97,7 @@ def test_an_immunofixation_written_as_words_is_read_and_other_text_is_a_problem(
         "row": pa.array(range(1, n + 1), pa.int64()), "test": ["Immunofixation, serum"] * n,
         "value": texts, "unit": pa.array([None] * n, pa.string())}))  # fmt: skip
     out = normalise_labs(con, labs, rules).order_by("row").to_pyarrow().to_pydict()
-    assert out["value"][:-1] == [0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0]
+    assert out["value"][:-1] == [0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0]
     assert out["problem"][:-1] == [None] * (n - 1)
     assert out["value"][-1] is None and "POSITIVE or NEGATIVE" in out["problem"][-1]
 

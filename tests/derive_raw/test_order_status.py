@@ -76,6 +76,30 @@ def test_a_drug_named_as_a_supportive_orders_context_is_no_dose(text):
 
 
 @pytest.mark.parametrize(("text", "drug"), [
+    # hand-made patients, sixth probe (2026-12-06): each was a dose (a one-day CAR-T line)
+    ("dexamethasone 10 mg IV q6h (ICANS after CAR-T)", "unspecified car t"),
+    ("dexamethasone 10 mg IV q6h (ICANS after teclistamab)", "teclistamab"),
+    ("teclistamab 1.5 mg/kg SC (bridging prior to CAR-T)", "unspecified car t"),
+    ("etoposide 150 mg/m2 IV (per CAR-T team)", "unspecified car t"),
+    ("fludarabine 30 mg/m2 IV (LD prior to cilta-cel)", "ciltacabtagene autoleucel"),
+    ("tocilizumab 8 mg/kg IV (CRS after cilta-cel)", "ciltacabtagene autoleucel"),
+    ("dexamethasone 40 mg PO (while on KRd)", "carfilzomib"),
+])  # fmt: skip
+def test_a_car_t_or_agent_mentioned_in_another_order_is_no_dose(text, drug):
+    assert _roles(text)[drug] == "context"
+
+
+@pytest.mark.parametrize(("text", "drug", "role"), [
+    ("ciltacabtagene autoleucel 0.75 x10^6 cells/kg IV", "ciltacabtagene autoleucel", "car_t"),
+    ("cilta-cel (CARVYKTI) infusion", "ciltacabtagene autoleucel", "car_t"),
+    ("dexamethasone 40 mg PO + pomalidomide 4 mg", "pomalidomide", "anchor"),
+    ("dexamethasone 8 mg IV premed before daratumumab", "daratumumab", "anchor"),
+])  # fmt: skip
+def test_the_ordered_car_t_and_combined_orders_stay_doses(text, drug, role):
+    assert _roles(text)[drug] == role
+
+
+@pytest.mark.parametrize(("text", "drug"), [
     ("hyaluronidase-fihj / daratumumab 1800 mg SC", "daratumumab"),
     ("mesna with cyclophosphamide", "cyclophosphamide"),
     ("filgrastim; melphalan 200 mg/m2", "melphalan"),

@@ -296,8 +296,8 @@ def _adm_attrition(c, index: ibis.Table, used: ibis.Table) -> ibis.Table:
         (g.not_given, "recorded as not given (held, omitted, cancelled or refused)"),
         (g.mobilisation, "stem-cell mobilisation without a transplant in the following "
                          "mobilisation_days"),
-        (g.context, "anti-myeloma drug named only as the context of a supportive order "
-                    "('... while on teclistamab'): not a dose"),
+        (g.context, "anti-myeloma drug named only as the context of another order "
+                    "('... while on teclistamab', 'CRS after cilta-cel'): not a dose"),
         else_="anti-myeloma administration not assigned to a line",
     )  # fmt: skip
     return g.select("row", Col.PATIENT_ID, table=ibis.literal("administrations"), reason=reason)

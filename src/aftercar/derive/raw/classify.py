@@ -68,8 +68,10 @@ _ROLE = {"anti_myeloma": "anchor", "lymphodepletion": "supportive",
          "non_therapy": "supportive"}  # fmt: skip
 
 
-#: Vocabulary roles of a first agent that make the anti-myeloma agents after it context.
-_SUPPORT_FIRST = ("supportive", "premedication", "non_therapy")
+#: Vocabulary roles of a first agent that make the anti-myeloma agents after it context
+#: ("dexamethasone ... (ICANS after teclistamab)": a steroid for a toxicity, hand-made
+#: patients, sixth probe, 2026-12-06).
+_SUPPORT_FIRST = ("supportive", "premedication", "non_therapy", "steroid")
 
 
 def _context_agents(text: str, rules: Rules) -> set[str]:
@@ -88,6 +90,20 @@ def _context_agents(text: str, rules: Rules) -> set[str]:
         return set()
     after = parse_regimen(_context_tail(text, m.start(), m.end())).drugs
     return {n for n in after if vocab.drug(n).role == "anti_myeloma"}
+
+
+def _car_t_mentions(text: str) -> set[str]:
+    """CAR-T products an order text names after another agent: a mention of the patient's
+    CAR T ("tocilizumab 8 mg/kg IV (CRS after cilta-cel)", "teclistamab ... (bridging prior
+    to CAR-T)", "etoposide ... (per CAR-T team)"), never its infusion, which an order of
+    its own records (hand-made patients, sixth probe, 2026-12-06: each was a one-day CAR-T
+    line, one moving the index six months)."""
+    vocab = default_vocabulary()
+    named = [t.names for t in parse_regimen(text).tokens if t.kind == "drug" and t.names]
+    if not named or all(vocab.drug(n).drug_class == "car_t" for n in named[0]):
+        return set()
+    return {n for names in named[1:] for n in names
+            if vocab.drug(n).drug_class == "car_t" and n not in named[0]}
 
 
 def _context_tail(text: str, start: int, end: int) -> str:
@@ -112,7 +128,7 @@ def _text_rows(text: str, rules: Rules) -> list[dict]:
     held = re.search(rules.get("administrations", "not_given_pattern"), text, re.IGNORECASE) \
         and not re.search(rules.get("administrations", "not_given_unless_pattern"), text,
                           re.IGNORECASE)  # fmt: skip
-    context = _context_agents(text, rules)
+    context = _context_agents(text, rules) | _car_t_mentions(text)
     mob = re.search(rules.get("transplant", "mobilisation_pattern"), text, re.IGNORECASE)
     mob_names = rules.get("transplant", "mobilisation_ingredients") if mob else ()
     rows = []
