@@ -125,6 +125,22 @@ def scratch(memory_limit: str) -> Iterator:
             con.close()
 
 
+def regex_problem(pattern: str) -> str | None:
+    """Why DuckDB cannot run the regular expression ``pattern`` (it compiles RE2: no
+    look-around, no back-references), or ``None``; Spark's Java regex has no ``(?P<``
+    named groups, said too."""
+    import duckdb
+
+    if "(?P<" in pattern or "(?P=" in pattern:
+        return "Spark's Java regex cannot run a (?P<name>...) group; write (?:...)"
+    try:
+        with duckdb.connect() as con:
+            con.execute("SELECT regexp_matches('', ?)", [pattern]).fetchall()
+    except duckdb.Error as exc:
+        return str(exc).strip().splitlines()[0][:200]
+    return None
+
+
 def arrow_reader(rel, rows: int = 1_000_000) -> pa.RecordBatchReader:
     """The result of the DuckDB relation ``rel`` as Arrow record batches of ``rows``
     (``to_arrow_reader`` since duckdb 1.4, ``fetch_arrow_reader`` before)."""

@@ -146,7 +146,9 @@ def _bad_value(section: str, key: str, value: Any, default: Any) -> tuple[str, s
 #: Rule regexes the engine runs (DuckDB's RE2, Spark's Java regex), not Python: their
 #: common syntax has no look-around and no back-references.
 _ENGINE_PATTERNS = frozenset({"limit_pattern", "below_limit_pattern", "ife_negative_pattern",
-                              "ife_positive_pattern", "premedication_pattern"})  # fmt: skip
+                              "ife_positive_pattern", "premedication_pattern",
+                              "not_given_pattern", "not_given_unless_pattern",
+                              "mobilisation_pattern"})  # fmt: skip
 
 
 def _bad_pattern(value: str, default: str, engine: bool = False) -> tuple[str, str] | None:
@@ -167,14 +169,12 @@ def _bad_pattern(value: str, default: str, engine: bool = False) -> tuple[str, s
 
 def _engine_problem(value: str) -> str | None:
     """Why the database engine cannot run ``value`` (DuckDB compiles it as RE2), or None."""
-    import duckdb
+    from aftercar.backends.duckdb import regex_problem
 
-    try:
-        duckdb.connect().execute("SELECT regexp_matches('', ?)", [value]).fetchall()
-    except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0][:200]
-        return f"the database engine cannot run this regular expression ({first})"
-    return None
+    why = regex_problem(value)
+    if why is None:
+        return None
+    return f"the database engine cannot run this regular expression ({why})"
 
 
 def _bad_list(key: str, value: list, default: list) -> tuple[str, str] | None:
