@@ -266,3 +266,16 @@ def test_an_iso_format_leaves_iso_text_to_the_iso_reader():
     text = pd.Series(["2025-02-05", "05/02/2025"], dtype="string")
     values, _ = parse_dates(text, SPEC, formats=["%d/%m/%Y"])
     assert [v.date() for v in values] == [dt.date(2025, 2, 5), dt.date(2025, 2, 5)]
+
+
+def test_a_year_day_month_format_leaves_an_iso_column_iso():
+    # one --date-format serves every column (review, 2026-12-06): an ISO column without a
+    # value that shows the day first stays ISO, and says so when a value reads both ways
+    text = pd.Series(["2025-02-05", "2025-03-28"], dtype="string")
+    values, findings = parse_dates(text, SPEC, formats=["%Y-%d-%m"])
+    assert [v.date() for v in values] == [dt.date(2025, 2, 5), dt.date(2025, 3, 28)]
+    (note,) = findings
+    assert note.rule == "date_order_inferred" and "2025-02-05 (row 2)" in note.message
+    values, findings = parse_dates(pd.Series(["2025-03-28"], dtype="string"), SPEC,
+                                   formats=["%Y-%d-%m"])  # fmt: skip
+    assert values[0].date() == dt.date(2025, 3, 28) and findings == []

@@ -25,8 +25,10 @@ With ``formats`` (``--date-format``, strptime codes, several allowed), every
 value that is neither ISO, nor a month name with a four-digit year, nor an Excel
 serial is read with the first format that fits *all* such values of the column;
 no inference is made. A format that puts the day before the month after a
-leading year (``%Y-%d-%m``) reads the ISO-shaped values too (``2025-02-05`` is then
-2 May, not 5 February: the user said how the column is written). When no format
+leading year (``%Y-%d-%m``) reads the ISO-shaped values of a column that shows that
+order (a value such as ``2025-24-05``, no ISO date): ``2025-02-05`` there is 2 May. In
+a column without such a value ISO-shaped text stays ISO, with a
+``date_order_inferred`` warning when some of it would read otherwise. When no format
 fits them all, the values that the best format (the one fitting most, first on ties) cannot read are
 ``date_unparseable``, and if it could read others, the whole column is refused
 (``date_format_mismatch``): those other values are not trusted either, so a
@@ -438,10 +440,10 @@ def parse_dates(
     forms = Forms.read(cells.values)
     rows = np.arange(2, 2 + len(text)) if rows is None else rows
     status = np.zeros(len(forms.date), np.int8)
-    if formats and any(_YEAR_DAY_MONTH.match(f) for f in formats):
-        iso = pc.match_substring_regex(arrow_text(cells.values), f"^(?:{AUTO_FORMS[0]})$")
-        forms.kind[pc.fill_null(iso, False).to_numpy(zero_copy_only=False)] = OTHER
+    ydm = _year_day_month(cells, forms, formats)
     col = DateColumn(spec, cells, rows, forms, forms.date.copy(), status)
+    if ydm is not None:
+        _iso_not_ydm_note(col, ydm)
     col.status[(forms.kind == AUTO) & np.isnat(forms.date)] = BAD
     if formats and (forms.kind != AUTO).any():
         _apply_formats(col, formats)
@@ -460,8 +462,37 @@ def parse_dates(
 
 
 #: A ``--date-format`` with the year first and the day before the month (``%Y-%d-%m``):
-#: ISO-shaped text is then read with it, not as ISO (fuzzing, round 3 F13).
+#: a column whose ISO-shaped text shows that order is read with it (fuzzing, round 3 F13).
 _YEAR_DAY_MONTH = re.compile(r"^%Y\W?%d\W?%[mbB]")
+
+
+def _year_day_month(cells: Distinct, forms: Forms, formats: Sequence[str]) -> np.ndarray | None:
+    """With a year-day-month ``--date-format``: when some ISO-shaped value of the column is
+    no ISO date but fits that order ("2025-24-05"), every ISO-shaped value is given to the
+    formats (``forms.kind`` set to OTHER; returns None); otherwise the ISO-shaped values
+    that would read otherwise (day and month both <= 12 and different), for a note. Other
+    columns keep ISO (one --date-format serves every column; review, 2026-12-06)."""
+    if not formats or not any(_YEAR_DAY_MONTH.match(f) for f in formats):
+        return None
+    parts = pc.extract_regex(arrow_text(cells.values), f"^(?:{AUTO_FORMS[0]})$")
+    iso = parts.is_valid().to_numpy(zero_copy_only=False)
+    m, d = _ints(parts, "m"), _ints(parts, "d")
+    if (iso & (m > 12) & (d <= 12)).any():
+        forms.kind[iso] = OTHER
+        return None
+    both = iso & (m != d) & (m <= 12) & (d <= 12)
+    return both if both.any() else None
+
+
+def _iso_not_ydm_note(col: DateColumn, both: np.ndarray) -> None:
+    text, row = col.example(both)
+    col.note(
+        "date_order_inferred",
+        f"{col.spec.name}: dates such as {text} (row {row}) fit both YYYY-MM-DD and the "
+        "year-day-month --date-format; they are read as YYYY-MM-DD, as no date of the column "
+        "has a day-first part over 12",
+        "if the column is written year-day-month, write its dates as YYYY-MM-DD",
+    )
 
 _OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
 
