@@ -24,6 +24,7 @@ def test_a_curve_that_reaches_zero_needs_no_note():
 
 
 def test_groups_are_named_without_their_times():
+    # the function can name groups; the study calls it with notes for all patients only
     notes: list[str] = []
     rmst_block(
         [1, 2, 30, 3, 5, 4],
@@ -35,3 +36,21 @@ def test_groups_are_named_without_their_times():
     )
     assert len(notes) == 2  # Other ends censored at 5 months, before 12 and 24
     assert all("of Other" in n and "TCE" not in n and " 5" not in n for n in notes)
+
+
+def test_the_landmark_rmst_of_a_study_adds_no_note():
+    # review, 2026-12-06: a note per landmark group told of a group withheld under
+    # --suppress-below that its last patient was censored before the horizon
+    import pandas as pd
+
+    from aftercar.analysis.tce import _landmark
+    from aftercar.schema import Col
+
+    lm = pd.DataFrame({
+        Col.TIME: [1.0, 2.0, 30.0, 3.0, 5.0, 4.0, 8.0, 9.0],
+        Col.EVENT: [True, False, False, True, False, True, True, False],
+        Col.TCE_BY_LANDMARK: [True, True, True, False, False, False, True, False],
+    })  # fmt: skip
+    notes: list[str] = []
+    block, _ = _landmark(lm, 3.0, OPTS, notes)
+    assert block["rmst"] and not [n for n in notes if "RMST" in n]

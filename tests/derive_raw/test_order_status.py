@@ -94,6 +94,9 @@ def test_a_car_t_or_agent_mentioned_in_another_order_is_no_dose(text, drug):
     ("cilta-cel (CARVYKTI) infusion", "ciltacabtagene autoleucel", "car_t"),
     ("dexamethasone 40 mg PO + pomalidomide 4 mg", "pomalidomide", "anchor"),
     ("dexamethasone 8 mg IV premed before daratumumab", "daratumumab", "anchor"),
+    # each order of a combined text on its own (review, 2026-12-06)
+    ("Diphenhydramine premed; ide-cel infusion", "idecabtagene vicleucel", "car_t"),
+    ("acetaminophen 650 mg + cilta-cel infusion", "ciltacabtagene autoleucel", "car_t"),
 ])  # fmt: skip
 def test_the_ordered_car_t_and_combined_orders_stay_doses(text, drug, role):
     assert _roles(text)[drug] == role

@@ -92,18 +92,35 @@ def _context_agents(text: str, rules: Rules) -> set[str]:
     return {n for n in after if vocab.drug(n).role == "anti_myeloma"}
 
 
-def _car_t_mentions(text: str) -> set[str]:
-    """CAR-T products an order text names after another agent: a mention of the patient's
-    CAR T ("tocilizumab 8 mg/kg IV (CRS after cilta-cel)", "teclistamab ... (bridging prior
-    to CAR-T)", "etoposide ... (per CAR-T team)"), never its infusion, which an order of
-    its own records (hand-made patients, sixth probe, 2026-12-06: each was a one-day CAR-T
-    line, one moving the index six months)."""
-    vocab = default_vocabulary()
-    named = [t.names for t in parse_regimen(text).tokens if t.kind == "drug" and t.names]
-    if not named or all(vocab.drug(n).drug_class == "car_t" for n in named[0]):
+def _car_t_mentions(text: str, rules: Rules) -> set[str]:
+    """CAR-T products an order names after another agent: a mention of the patient's CAR T
+    ("tocilizumab 8 mg/kg IV (CRS after cilta-cel)", "teclistamab ... (bridging prior to
+    CAR-T)", "etoposide ... (per CAR-T team)"), never its infusion, which an order of its
+    own records (hand-made patients, sixth probe, 2026-12-06: each was a one-day CAR-T
+    line, one moving the index six months). Each order of a combined text is read on its
+    own ("Diphenhydramine premed; ide-cel infusion" keeps the infusion); off with
+    ``context_after_supportive``."""
+    if not rules.get("administrations", "context_after_supportive"):
         return set()
-    return {n for names in named[1:] for n in names
-            if vocab.drug(n).drug_class == "car_t" and n not in named[0]}
+    vocab = default_vocabulary()
+    out: set[str] = set()
+    for order in re.split(r"[;|+\n]", text):
+        named = [t.names for t in parse_regimen(order).tokens if t.kind == "drug" and t.names]
+        if not named or all(vocab.drug(n).drug_class == "car_t" for n in named[0]):
+            continue
+        out |= {n for names in named[1:] for n in names
+                if vocab.drug(n).drug_class == "car_t" and n not in named[0]}  # fmt: skip
+    return out - _ordered_car_t(text, vocab)
+
+
+def _ordered_car_t(text: str, vocab) -> set[str]:
+    """CAR-T products an order of the text names first (its infusion)."""
+    first = set()
+    for order in re.split(r"[;|+\n]", text):
+        named = [t.names for t in parse_regimen(order).tokens if t.kind == "drug" and t.names]
+        if named:
+            first |= {n for n in named[0] if vocab.drug(n).drug_class == "car_t"}
+    return first
 
 
 def _context_tail(text: str, start: int, end: int) -> str:
@@ -128,7 +145,7 @@ def _text_rows(text: str, rules: Rules) -> list[dict]:
     held = re.search(rules.get("administrations", "not_given_pattern"), text, re.IGNORECASE) \
         and not re.search(rules.get("administrations", "not_given_unless_pattern"), text,
                           re.IGNORECASE)  # fmt: skip
-    context = _context_agents(text, rules) | _car_t_mentions(text)
+    context = _context_agents(text, rules) | _car_t_mentions(text, rules)
     mob = re.search(rules.get("transplant", "mobilisation_pattern"), text, re.IGNORECASE)
     mob_names = rules.get("transplant", "mobilisation_ingredients") if mob else ()
     rows = []
