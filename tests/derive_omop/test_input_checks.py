@@ -143,6 +143,29 @@ def test_a_repeated_primary_id_is_an_error(tmp_path):
     assert "drug_exposure_id" in text and "2 rows have this" in text and "'104'" in text
 
 
+def test_a_repeated_concept_id_is_an_error(tmp_path):
+    # fuzzing round 5 (H01): a concept listed twice under two names read one exposure as
+    # two drugs (pomalidomide and teclistamab), and a concept table loaded twice doubled
+    # the audit's events
+    c = tables()["concept"]
+    twice = pa.concat_tables([c, c.slice(0, 1)])
+    src, _ = _instance(tmp_path / "omop", concept=twice)
+    text = _open_error(src)
+    first = str(c["concept_id"][0].as_py())
+    assert "concept.parquet" in text and "concept_id" in text and f"'{first}'" in text
+
+
+def test_a_negative_measurement_id_is_an_error(tmp_path):
+    # fuzzing round 5 (H06): negative ids reached the audit as lists that read as formulas
+    m = tables()["measurement"]
+    ids = m["measurement_id"].to_pylist()
+    m = m.set_column(m.schema.get_field_index("measurement_id"), "measurement_id",
+                     pa.array([-5, *ids[1:]], m.schema.field("measurement_id").type))  # fmt: skip
+    src, _ = _instance(tmp_path / "omop", measurement=m)
+    text = _open_error(src)
+    assert "measurement_id" in text and "'-5'" in text and "renumber" in text
+
+
 def test_two_death_dates_of_one_person_are_an_error_one_repeated_date_is_not(tmp_path):
     death = pa.table({"person_id": [2, 2], "death_date": [D("2023-01-01"), D("2023-02-01")]})
     src, _ = _instance(tmp_path / "omop", death=death)

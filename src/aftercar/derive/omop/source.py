@@ -642,7 +642,8 @@ def check_rows(tables: dict[str, ibis.Table], labels: dict[str, str],
     An empty ``person`` table, a ``person`` row without ``person_id`` or two rows with one
     (:func:`repeated_persons`); a missing or
     repeated primary id of ``drug_exposure``,
-    ``procedure_occurrence`` or ``measurement`` (the audit names rows by it); two
+    ``procedure_occurrence`` or ``measurement`` (the audit names rows by it), or one below
+    0; a repeated ``concept_id`` of ``concept`` (one concept read as two drugs); two
     ``death`` dates of one person; a ``drug_exposure_end_date`` before its start; an
     empty required date (:data:`_REQUIRED_DATES`) or a date after today
     (:data:`_NOT_FUTURE`); a ``drug_exposure_id`` the derivation cannot key
@@ -668,6 +669,10 @@ def check_rows(tables: dict[str, ibis.Table], labels: dict[str, str],
     for name, col in PRIMARY_IDS.items():
         named = None if scoped is tables else scoped[name]
         problems += _primary_id(tables[name], col, labels[name], named)
+    if "concept" in tables:  # one concept read as two drugs (fuzzing round 5, H01)
+        problems += _primary_id(tables["concept"], "concept_id", labels.get("concept", "concept"))
+    for name in ("procedure_occurrence", "measurement"):
+        problems += _negative_ids(scoped[name], PRIMARY_IDS[name], labels[name])
     problems += _death_dates(scoped["death"], labels["death"])
     problems += _end_before_start(scoped["drug_exposure"], labels["drug_exposure"])
     problems += _administration_ids(scoped["drug_exposure"], labels["drug_exposure"])
@@ -730,6 +735,19 @@ def _date_problem(r: dict, need: tuple[str, ...], key: str, label: str) -> Probl
     return Problem(label, None, c, str(r[c]), f"{who}: a date after today",
                    f"correct {c} (a date that has happened; leave an end date empty, not "
                    "9999-12-31, when it is not known)")  # fmt: skip
+
+
+def _negative_ids(t: ibis.Table, col: str, label: str) -> list[Problem]:
+    """Primary ids below 0: the audit names rows by them, and a list of ids that starts
+    with "-" reads as a spreadsheet formula (fuzzing round 5, H06)."""
+    bad = t.filter(t[col] < 0).select(col).order_by(col)
+    ids = bad.limit(_EXAMPLES).to_pyarrow()[col].to_pylist()
+    if not ids:
+        return []
+    return [Problem(label, None, col, ", ".join(map(str, ids)),
+                    f"aftercar reads {col} from 0 up (the audit names each row by it)",
+                    f"renumber {col} from 1 in the extract (e.g. ROW_NUMBER() in the ETL), "
+                    "keeping a map to the original ids")]  # fmt: skip
 
 
 def _administration_ids(de: ibis.Table, label: str) -> list[Problem]:
