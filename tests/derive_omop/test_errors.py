@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 import pyarrow as pa
+import pytest
 from handmade import LOCAL_TOML, tables, write, write_duckdb
 
 from aftercar.cli import main
@@ -87,7 +88,7 @@ def test_episodes_go_into_a_duckdb_source_once(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(batched, "_derive_batches", never)
     assert main([*args, "-o", str(tmp_path / "out2")]) == 2
-    assert "already holds derived lines" in capsys.readouterr().err
+    assert "already holds episodes aftercar derived" in capsys.readouterr().err
     assert not (tmp_path / "out2" / "patients.csv").exists()
 
 
@@ -110,11 +111,49 @@ def test_episodes_go_into_upper_case_tables_of_the_ohdsi_ddl(tmp_path, capsys, m
         assert n.fetchall() == [(2,)]
         con.close()
         assert main([*args, "-o", str(tmp_path / f"again{batch}")]) == 2
-        assert "already holds derived lines" in capsys.readouterr().err
+        assert "already holds episodes aftercar derived" in capsys.readouterr().err
         con = duckdb.connect(str(db))
         con.execute("DELETE FROM EPISODE_EVENT")
         con.execute("DELETE FROM EPISODE")
         con.close()
+
+
+def test_aftercar_disease_episodes_left_behind_are_refused_too(tmp_path, capsys):
+    # fuzzing round 5 (H02): after deleting the derived lines, as the refusal said, a new run
+    # added a second disease episode per person
+    db = write_duckdb(tmp_path / "cdm.duckdb")
+    local = tmp_path / "local.toml"
+    local.write_text(LOCAL_TOML)
+    args = ["derive", "--omop", str(db), "--concepts", str(local), "--write-episodes"]
+    assert main([*args, "-o", str(tmp_path / "out")]) == 0
+    con = duckdb.connect(str(db))
+    con.execute("DELETE FROM episode_event")
+    con.execute("DELETE FROM episode WHERE episode_concept_id = 32941")
+    con.close()
+    assert main([*args, "-o", str(tmp_path / "again")]) == 2
+    assert "disease episodes 32528" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("ddl", "said"), [
+    ("CREATE TABLE episode_event (episode_id BIGINT, event_id BIGINT)",
+     "episode_event lacks the CDM column(s) episode_event_field_concept_id"),
+    ("CREATE TABLE episode (episode_id VARCHAR, person_id BIGINT, episode_concept_id INT)",
+     "episode lacks the CDM column(s) episode_start_date"),
+    ("CREATE VIEW episode AS SELECT 1 AS episode_id", "episode is a view, not a table"),
+])  # fmt: skip
+def test_episode_tables_that_cannot_take_the_rows_are_refused_first(tmp_path, capsys, ddl, said):
+    # fuzzing round 5 (H03): a traceback, and EPISODE rows saved without their events
+    db = write_duckdb(tmp_path / "cdm.duckdb")
+    con = duckdb.connect(str(db))
+    con.execute(ddl)
+    con.close()
+    local = tmp_path / "local.toml"
+    local.write_text(LOCAL_TOML)
+    args = ["derive", "--omop", str(db), "--concepts", str(local), "--write-episodes"]
+    assert main([*args, "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert said in err and "Traceback" not in err
+    assert not (tmp_path / "out" / "patients.csv").exists()
 
 
 def test_report_takes_schema_and_concepts_only_with_omop(tmp_path, capsys):

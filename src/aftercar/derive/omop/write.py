@@ -38,28 +38,78 @@ def _table(con, db: str, name: str) -> str | None:
     return table_names(con, db).get(name)
 
 
+#: The ``episode_source_value`` of the disease episodes aftercar writes (:mod:`.episodes`).
+_DISEASE_SOURCE = "multiple myeloma"
+_INT64_MAX = 2**63 - 1
+
+
+def _shape_problem(con, db: str, name: str, want: pa.Schema) -> str | None:
+    """Why the existing table ``name`` of ``db`` cannot take aftercar's rows (a view, a
+    CDM column missing, an id that is not a whole number), or ``None``."""
+    t = con.table(name, database=db)
+    kind = con.raw_sql(
+        "SELECT table_type FROM information_schema.tables WHERE table_schema = ? AND "
+        "table_name = ?", parameters=[db, name]).fetchall()  # fmt: skip
+    if kind and kind[0][0] != "BASE TABLE":
+        return f"{name} is a {kind[0][0].lower()}, not a table"
+    have = {c.lower(): c for c in t.columns}
+    missing = [f.name for f in want if f.name not in have]
+    if missing:
+        return f"{name} lacks the CDM column(s) {', '.join(missing)}"
+    for col in ("episode_id", "person_id", "event_id"):
+        if col in have and not t[have[col]].type().is_integer():
+            return f"{name}.{col} is {t[have[col]].type()}, not a whole number"
+    return None
+
+
+def _episode_target_problem(con, db: str) -> str | None:
+    for name, want in (("episode", EPISODE_SCHEMA), ("episode_event", EVENT_SCHEMA)):
+        found = _table(con, db, name)
+        if found is not None and (why := _shape_problem(con, db, found, want)) is not None:
+            return why
+    return None
+
+
 def first_episode_id(con, database: Path, schema: str | None, concepts: Concepts) -> int:
     """The next free ``episode_id`` of a DuckDB file's ``episode`` table (1 without one).
 
     Raises
     ------
     InputError
-        The table already holds derived lines of therapy (a second run would double them).
+        The tables cannot take the rows (a view, a CDM column missing, text ids, ids near
+        the largest whole number), or ``episode`` already holds episodes aftercar wrote
+        (derived lines, or its disease episodes): a second run would double them (fuzzing
+        round 5, H02, H03).
     """
     db = schema or "main"
+    if (why := _episode_target_problem(con, db)) is not None:
+        raise InputError(
+            f"{database}: {why}. Fix: give episode and episode_event the CDM 5.4 columns "
+            "(the OHDSI DDL), or write the episodes as files only (without a DuckDB "
+            "source).")  # fmt: skip
     name = _table(con, db, "episode")
     if name is None:
         return 1
     ep = con.table(name, database=db)
     c = concepts.episode
-    derived = ep.filter((ep.episode_type_concept_id == c["derived"])
-                        & (ep.episode_concept_id == c["line_of_therapy"]))
-    if derived.count().to_pyarrow().as_py():
+    mine = (ep.episode_type_concept_id == c["derived"]) & (
+        (ep.episode_concept_id == c["line_of_therapy"])
+        | ((ep.episode_concept_id == c["disease"])
+           & (ep.episode_source_value == _DISEASE_SOURCE)))  # fmt: skip
+    if ep.filter(mine).count().to_pyarrow().as_py():
         raise InputError(
-            f"{database}: the episode table already holds derived lines of therapy "
-            "(episode_concept_id 32941, type 32545). Fix: delete them first, or write "
-            "the episodes as files only (without a DuckDB source).")  # fmt: skip
-    return int(ep.episode_id.max().fill_null(0).to_pyarrow().as_py()) + 1
+            f"{database}: the episode table already holds episodes aftercar derived (lines "
+            "of therapy, episode_concept_id 32941, and disease episodes 32528 with source "
+            f"value '{_DISEASE_SOURCE}', both of type 32545). Fix: delete those rows and "
+            "their episode_event rows first, or write the episodes as files only (without "
+            "a DuckDB source).")  # fmt: skip
+    top = int(ep.episode_id.max().fill_null(0).to_pyarrow().as_py())
+    if top > _INT64_MAX - 10**12:
+        raise InputError(
+            f"{database}: the episode table's largest episode_id ({top}) leaves no room for "
+            "new ids. Fix: renumber the existing episodes, or write the episodes as files "
+            "only.")  # fmt: skip
+    return top + 1
 
 
 def check_episode_target(source: str | Path, schema: str | None, concepts: Concepts) -> None:
@@ -101,8 +151,14 @@ def _into_duckdb(d: OmopDerivation, database: Path, schema: str | None) -> int:
         first = first_episode_id(con, database, schema, d.concepts)
         episode, event = episode_tables(d, first)
         create_episode_tables(con, schema)
-        for name, table in (("episode", episode), ("episode_event", event)):
-            con.insert(_table(con, schema or "main", name), table, database=schema or "main")
+        con.raw_sql("BEGIN TRANSACTION")  # both tables or neither
+        try:
+            for name, table in (("episode", episode), ("episode_event", event)):
+                con.insert(_table(con, schema or "main", name), table, database=schema or "main")
+        except Exception:
+            con.raw_sql("ROLLBACK")
+            raise
+        con.raw_sql("COMMIT")
         return episode.num_rows
     finally:
         con.disconnect()
