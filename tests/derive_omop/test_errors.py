@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from handmade import LOCAL_TOML, tables, write, write_duckdb
 
@@ -154,6 +157,27 @@ def test_episode_tables_that_cannot_take_the_rows_are_refused_first(tmp_path, ca
     err = capsys.readouterr().err
     assert said in err and "Traceback" not in err
     assert not (tmp_path / "out" / "patients.csv").exists()
+
+
+@pytest.mark.parametrize(("extra", "said"), [
+    ({"birth_datetime": pa.array([dt.datetime(1980, 1, 17)] + [None] * 9, pa.timestamp("us"))},
+     "birth_datetime 1980-01-17"),
+    ({"month_of_birth": pa.array([13] + [5] * 9, pa.int64())}, "month_of_birth 13"),
+])  # fmt: skip
+def test_contradictory_birth_fields_are_an_error(tmp_path, capsys, extra, said):
+    # fuzzing round 5 (H04): birth_datetime 20 years off year_of_birth gave an age of 41
+    # instead of 61 without a word; month 13 was written out as 1 July
+    person = tables()["person"]
+    for name, values in extra.items():
+        person = person.append_column(name, values.slice(0, person.num_rows))
+    src = write(tmp_path / "omop")
+    pq.write_table(person, src / "person.parquet")
+    local = tmp_path / "local.toml"
+    local.write_text(LOCAL_TOML)
+    assert main(["derive", "--omop", str(src), "--concepts", str(local),
+                 "-o", str(tmp_path / "out")]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "contradict each other" in err and said in err and "person_id 1" in err
 
 
 def test_report_takes_schema_and_concepts_only_with_omop(tmp_path, capsys):
