@@ -6,6 +6,7 @@ import datetime as dt
 
 import duckdb
 import pyarrow as pa
+import pyarrow.csv
 import pyarrow.parquet as pq
 import pytest
 from handmade import LOCAL_TOML, tables, write, write_duckdb
@@ -178,6 +179,37 @@ def test_contradictory_birth_fields_are_an_error(tmp_path, capsys, extra, said):
                  "-o", str(tmp_path / "out")]) == 2  # fmt: skip
     err = capsys.readouterr().err
     assert "contradict each other" in err and said in err and "person_id 1" in err
+
+
+def _with_index_rows(tmp_path, source: str, extra: list[dict]) -> tuple:
+    de = tables()["drug_exposure"]
+    rows = [{**r, "drug_source_value": source} if r["drug_exposure_id"] == 101 else r
+            for r in de.to_pylist()] + extra  # fmt: skip
+    src = write(tmp_path / "omop")
+    pq.write_table(pa.Table.from_pylist(rows, schema=de.schema), src / "drug_exposure.parquet")
+    local = tmp_path / "local.toml"
+    local.write_text(LOCAL_TOML)
+    return src, local
+
+
+def test_the_index_product_is_the_concepts_when_the_text_names_another(tmp_path, capsys):
+    # fuzzing round 5 (H09): a cilta-cel concept with the text "ABECMA ..." became ide-cel
+    src, local = _with_index_rows(tmp_path, "ABECMA 450 million cells", [])
+    out = tmp_path / "out"
+    assert main(["derive", "--omop", str(src), "--concepts", str(local), "-o", str(out)]) == 0
+    product = pa.csv.read_csv(out / "patients.csv")["car_t_product"].to_pylist()
+    assert product == ["ciltacabtagene autoleucel"]
+
+
+def test_two_car_t_products_on_the_index_day_are_an_error(tmp_path, capsys):
+    extra = [{"drug_exposure_id": 199, "person_id": 1, "drug_concept_id": 0,
+              "drug_exposure_start_date": dt.date(2022, 1, 10),
+              "drug_source_value": "ide-cel 450 million cells"}]  # fmt: skip
+    src, local = _with_index_rows(tmp_path, "CARVYKTI infusion", extra)
+    assert main(["derive", "--omop", str(src), "--concepts", str(local),
+                 "-o", str(tmp_path / "out")]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "two different BCMA CAR-T products" in err and "101, 199" in err
 
 
 def test_report_takes_schema_and_concepts_only_with_omop(tmp_path, capsys):

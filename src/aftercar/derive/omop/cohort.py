@@ -21,6 +21,7 @@ are read on or before the index CAR T (:mod:`aftercar.derive.omop.covariates`).
 from __future__ import annotations
 
 import ibis
+import pyarrow as pa
 
 from aftercar.derive.omop import covariates, mapping
 from aftercar.derive.omop.concepts import Concepts
@@ -44,14 +45,61 @@ UNKNOWN_PERSON = "person_id not in the person table"
 
 
 def _index_car_t(con, adm: ibis.Table) -> ibis.Table:
-    """``patient_id, car_t_date, car_t_product``: the first BCMA CAR-T exposure."""
+    """``patient_id, car_t_date, car_t_product``: the first BCMA CAR-T exposure.
+
+    The product is the row's source text, unless that names another CAR-T product than
+    the row's concept (the concept is the CDM's coded value: "ABECMA" under ciltacabtagene
+    autoleucel's concept is cilta-cel). Two products on the index day stop the run
+    (fuzzing round 5, H09: both were settled silently)."""
     texts = adm.select("drug").distinct().to_pyarrow()["drug"].to_pylist()
     cart = con.create_table("_omop_bcma_car_t", mapping.bcma_car_t_texts(texts), overwrite=True)
     c = adm.join(cart, "drug")
     first = c.group_by(Col.PATIENT_ID).aggregate(_first=c.date.min())
     c = c.join(first, Col.PATIENT_ID).filter(lambda t: t.date == t._first)
+    pairs = c.select("drug", "product").distinct().to_pyarrow().to_pylist()
+    names = con.create_table("_omop_car_t_names", _product_names(pairs), overwrite=True)
+    c = c.join(names, ["drug", "product"])
+    _one_product(c)
     return c.group_by(Col.PATIENT_ID).aggregate(**{Col.CAR_T_DATE: c.date.min(),
-                                                   Col.CAR_T_PRODUCT: c.product.min()})
+                                                   Col.CAR_T_PRODUCT: c._product.min()})
+
+
+def _car_t_names(text: str | None) -> frozenset[str]:
+    from aftercar.vocab import default_vocabulary, parse_regimen
+
+    vocab = default_vocabulary()
+    drugs = parse_regimen(text).drugs if text else ()
+    return frozenset(d for d in drugs if vocab.drug(d).drug_class == "car_t"
+                     and not vocab.drug(d).unspecified)  # fmt: skip
+
+
+def _product_names(pairs: list[dict]) -> pa.Table:
+    """``drug, product, _product, _name`` of each (mapped text, source-or-mapped text) pair
+    of the index rows: the product text kept and the product it names."""
+    rows = []
+    for r in pairs:
+        coded, said = _car_t_names(r["drug"]), _car_t_names(r["product"])
+        keep = r["drug"] if coded and said and not coded & said else r["product"]
+        name = ";".join(sorted(coded or said)) or (keep or "")
+        rows.append({"drug": r["drug"], "product": r["product"], "_product": keep, "_name": name})
+    schema = pa.schema([("drug", pa.string()), ("product", pa.string()),
+                        ("_product", pa.string()), ("_name", pa.string())])  # fmt: skip
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def _one_product(c: ibis.Table) -> None:
+    """Stop when a person's index day holds two different CAR-T products."""
+    n = c.group_by(Col.PATIENT_ID).aggregate(_n=c._name.nunique(), _rows=c.row.collect())
+    bad = n.filter(n._n > 1).order_by(Col.PATIENT_ID).limit(5).to_pyarrow().to_pylist()
+    if not bad:
+        return
+    shown = "; ".join(f"person_id {r[Col.PATIENT_ID]}: drug_exposure_id "
+                      + ", ".join(map(str, sorted(r["_rows"]))) for r in bad)  # fmt: skip
+    raise CohortError([Problem(
+        "drug_exposure", None, "drug_concept_id", shown,
+        "two different BCMA CAR-T products are recorded on the day of the index infusion",
+        "keep the product that was infused (one drug_exposure row), or correct the other "
+        "row's drug_concept_id / drug_source_value")], "OMOP: two CAR-T products at index")
 
 
 def _days_in_month(year: ibis.Value, month: ibis.Value) -> ibis.Value:
