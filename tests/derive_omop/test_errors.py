@@ -289,3 +289,13 @@ def test_a_bad_value_in_a_csv_date_column_is_exit_2_without_a_traceback(tmp_path
     assert ("column 'drug_exposure_start_date': text that is not a date, at drug_exposure_id "
             f"{row} (value: 'yesterday')") in err  # fmt: skip
     assert "YYYY-MM-DD" in err and "Traceback" not in err
+
+
+def test_a_local_concepts_file_with_a_byte_order_mark_is_read(tmp_path, capsys):
+    # fuzzing round 5 (H08): "Invalid statement (at line 1, column 1)", where --rules and
+    # --config read the same mark
+    src = write(tmp_path / "omop")
+    local = tmp_path / "local.toml"
+    local.write_bytes(b"\xef\xbb\xbf" + LOCAL_TOML.encode("utf-8"))
+    assert main(["derive", "--omop", str(src), "--concepts", str(local),
+                 "-o", str(tmp_path / "out")]) == 0  # fmt: skip

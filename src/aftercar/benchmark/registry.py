@@ -303,7 +303,7 @@ def _parse(raw: dict[str, Any], path: str) -> Benchmark:
 
 def _load_file(path: Path) -> Benchmark:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"Benchmark file {path} is not valid TOML: {exc}") from None
     return _parse(raw, str(path))

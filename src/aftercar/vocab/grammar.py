@@ -203,7 +203,7 @@ def _correction_rules(data: dict, path: Path) -> CorrectionRules:
 def load_grammar(path: Path) -> Grammar:
     """Load and check ``regimen_grammar.toml`` (see the comments in that file)."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise VocabularyError(f"{path}: not valid TOML ({exc}). Fix: correct the syntax.") from exc
     mentions = _table(data, "targets", path).get("class_mentions", {})

@@ -173,7 +173,7 @@ def _rows_csv(path: Path) -> list[tuple[str, dict]]:
 
 def _rows_toml(path: Path) -> list[tuple[str, dict]]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise VocabularyError(f"{path}: not valid TOML ({exc}). Fix: correct the syntax.") from exc
     entries = data.get("override")

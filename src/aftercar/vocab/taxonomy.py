@@ -297,7 +297,7 @@ def load_taxonomy(
         path = Path(str(resources.files("aftercar") / "data" / "taxonomy.toml"))
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise VocabularyError(f"{path}: taxonomy file not found. Fix: check the path.") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

@@ -178,7 +178,7 @@ def _unreadable(section: str, text: str, rules: Rules) -> str | None:
 def _local(path: Path, rules: Rules) -> tuple[dict[str, dict[int, str]], list[Problem]]:
     where = str(path)
     try:
-        user = tomllib.loads(path.read_text("utf-8"))
+        user = tomllib.loads(path.read_text("utf-8-sig"))  # a BOM as --rules and --config (H08)
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{where}: cannot read the local concepts ({exc}). "
                           "Fix: give a valid TOML file (see docs/omop.md).") from None  # fmt: skip
