@@ -609,3 +609,22 @@ def test_the_final_pass_sorts_the_attrition_of_all_batches_by_part_table_and_row
 def test_the_final_pass_sorts_an_attrition_without_table_names(tmp_path):
     got, want = _final_sorted(tmp_path, [None, None])
     assert got.schema.equals(want.schema) and got.equals(want)
+
+
+def test_a_batch_folder_left_by_a_killed_run_is_removed_one_in_use_is_not(runs, tmp_path):
+    # fuzzing round 5 (H07): a killed run's .aftercar-batches-XXXX (its batches' Parquet
+    # outputs) was kept by the next run into the same folder, without a word
+    from aftercar.derive.omop.parts import hold
+
+    _, _, omop = runs
+    out = tmp_path / "out"
+    stale, busy = out / ".aftercar-batches-stale1", out / ".aftercar-batches-busy22"
+    (stale / "parts").mkdir(parents=True)
+    (stale / "parts" / "lines.parquet").write_bytes(b"x" * 1000)
+    busy.mkdir()
+    seen: list[str] = []
+    with hold(busy):  # another derivation running into the same folder
+        derive_omop_batched(omop, out, "csv", batch_persons=25, progress=seen.append)
+    assert not stale.exists() and busy.exists()
+    assert any("removed .aftercar-batches-stale1" in s for s in seen)
+    assert not [p for p in out.glob(".aftercar-batches-*") if p != busy]

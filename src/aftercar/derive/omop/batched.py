@@ -78,6 +78,7 @@ from aftercar.derive.omop.parts import (
 from aftercar.derive.omop.source import close_source, open_source
 from aftercar.derive.omop.write import check_episode_target, episode_tables, synthetic_marker
 from aftercar.derive.raw.rules import Rules, load_rules
+from aftercar.errors import InputError
 from aftercar.io import cohort_arrow, neutralise_table, write_cohort
 from aftercar.io.csv_out import append_csv, write_csv
 
@@ -686,6 +687,26 @@ def _derive_and_write(o: _Run, con, output: Path, fmt: str, work: Path) -> Batch
     return run
 
 
+_WORK_PREFIX = ".aftercar-batches-"
+
+
+def _remove_left_behind(output: Path, say: Callable[[str], None]) -> None:
+    """Remove the temporary batch folders that runs killed before their end left in
+    ``output`` (``.aftercar-batches-*``, the batches' Parquet outputs: many GB on a large
+    instance), and say so; a folder another running derivation holds is left (fuzzing
+    round 5, H07: a later run kept them without a word)."""
+    for old in sorted(output.glob(_WORK_PREFIX + "*")):
+        if not old.is_dir():
+            continue
+        try:
+            with hold(old):
+                size = sum(f.stat().st_size for f in old.rglob("*") if f.is_file())
+        except InputError:
+            continue  # in use by a running derivation
+        shutil.rmtree(old, ignore_errors=True)
+        say(f"removed {old.name}, left by an interrupted run ({size / 1e9:.2f} GB)")
+
+
 def derive_omop_batched(
     source: str | Path,
     output: str | Path,
@@ -753,8 +774,10 @@ def derive_omop_batched(
             _say_held(o, held, output / RESUME_FOLDER)
             run = _derive_and_write(o, con, output, fmt, output / RESUME_FOLDER)
     else:
-        work = Path(tempfile.mkdtemp(prefix=".aftercar-batches-", dir=output))
-        run = _derive_and_write(o, con, output, fmt, work)
+        _remove_left_behind(output, o.progress)
+        work = Path(tempfile.mkdtemp(prefix=_WORK_PREFIX, dir=output))
+        with hold(work):  # so that a later run knows this folder is in use
+            run = _derive_and_write(o, con, output, fmt, work)
     nobody = empty_cohort(run.steps, output)
     if nobody is not None:
         raise nobody
