@@ -299,3 +299,20 @@ def test_a_local_concepts_file_with_a_byte_order_mark_is_read(tmp_path, capsys):
     local.write_bytes(b"\xef\xbb\xbf" + LOCAL_TOML.encode("utf-8"))
     assert main(["derive", "--omop", str(src), "--concepts", str(local),
                  "-o", str(tmp_path / "out")]) == 0  # fmt: skip
+
+
+def test_an_unescaped_quote_in_a_csv_value_is_named_with_its_line(tmp_path, capsys):
+    # fuzzing round 5 (H05): DuckDB's message said date columns the file has did not exist
+    src = write(tmp_path / "omop", fmt="csv")
+    f = src / "drug_exposure.csv"
+    lines = f.read_text(encoding="utf-8").splitlines()
+    cells = lines[3].split(",")
+    cells[-1] = '"acetaminophen "650" mg PO"'
+    lines[3] = ",".join(cells)
+    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    local = tmp_path / "local.toml"
+    local.write_text(LOCAL_TOML)
+    assert main(["derive", "--omop", str(src), "--concepts", str(local),
+                 "-o", str(tmp_path / "out")]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "row 4" in err and "quotation mark inside a quoted value" in err

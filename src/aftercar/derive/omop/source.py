@@ -184,7 +184,14 @@ def _read_csv(con, name: str, f: Path) -> ibis.Table:
 
 
 def _csv_problem(f: Path, exc: Exception) -> Problem:
-    ragged = _ragged_line(f)
+    try:
+        ragged = _ragged_line(f)
+    except csv.Error as quote:  # a quote inside a quoted value, not doubled
+        line, text = quote.args[1], quote.args[2]
+        return Problem(str(f), line, None, text[:200],
+                       f"a quotation mark inside a quoted value (line {line} of the file)",
+                       'double a quotation mark inside a quoted value ("" for "), or export '
+                       "the text with escaped quotes", rule="ragged_row")  # fmt: skip
     if ragged is not None:
         line, n, width = ragged
         return Problem(str(f), line, None, None,
@@ -199,16 +206,39 @@ def _csv_problem(f: Path, exc: Exception) -> Problem:
 
 def _ragged_line(f: Path) -> tuple[int, int, int] | None:
     """``(line, fields, header fields)`` of the first non-blank line of ``f`` whose number
-    of fields differs from the header's; ``None`` when every line has the header's."""
+    of fields differs from the header's; ``None`` when every line has the header's.
+
+    Raises
+    ------
+    csv.Error
+        With ``args`` (message, line, the line's text): a quotation mark inside a quoted
+        value that is not doubled (fuzzing round 5, H05: DuckDB's message named columns
+        that the file has).
+    """
     with open_csv(f, "rt", newline="", encoding="utf-8-sig", errors="replace") as fh:
         first = fh.readline()
         dialect = _dialect(first) or csv.excel
         width = len(next(csv.reader([first], dialect), []))
-        reader = csv.reader(fh, dialect)
-        for row in reader:
-            if row and len(row) != width:
-                return reader.line_num + 1, len(row), width  # + the header line
+        reader = csv.reader(fh, dialect, strict=True, doublequote=True)  # RFC 4180
+        line = 1
+        try:
+            for row in reader:
+                line = reader.line_num + 1  # + the header line
+                if row and len(row) != width:
+                    return line, len(row), width
+        except csv.Error as exc:
+            bad = reader.line_num + 1
+            raise csv.Error(str(exc), bad, _line_text(f, bad)) from None
     return None
+
+
+def _line_text(f: Path, number: int) -> str:
+    """Line ``number`` of ``f`` as written (1 = the header)."""
+    with open_csv(f, "rt", newline="", encoding="utf-8-sig", errors="replace") as fh:
+        for i, text in enumerate(fh, start=1):
+            if i == number:
+                return text.rstrip("\r\n")
+    return ""
 
 
 def _from_folder(con, folder: Path, text: bool) -> tuple[dict[str, ibis.Table], dict[str, Path]]:
