@@ -116,3 +116,23 @@ def test_a_batched_run_resolves_the_lab_concepts_once():
     assert table[900002] == "urine M-protein" and table[3046299] == "serum M-protein"
     again = mapping.resolve_concepts(con, {"concept": concept}, resolved, rules)
     assert again is resolved
+
+
+def test_a_procedure_whose_source_value_is_a_bare_code_is_read_by_its_concept_name():
+    # hand-made OMOP patients, seventh probe (2026-12-06): CPT / ICD-10-PCS codes in
+    # procedure_source_value were read instead of the concept's name, and never matched
+    rules = load_rules()
+    con = ibis.duckdb.connect()
+    po = pa.table({"procedure_occurrence_id": [1, 2, 3], "person_id": [7, 7, 7],
+                   "procedure_concept_id": [1993011, 1993011, 0],
+                   "procedure_date": [dt.date(2023, 1, d) for d in (1, 2, 3)],
+                   "procedure_source_value": ["0540T", "CAR-T infusion (cilta-cel)", "38241"]})
+    concept = pa.table({"concept_id": [1993011], "concept_name": [
+        "Chimeric antigen receptor T-cell (CAR-T) therapy; CAR-T cell administration, "
+        "autologous"]})  # fmt: skip
+    tables = {"procedure_occurrence": con.create_table("po", po),
+              "concept": con.create_table("concept", concept)}
+    persons = con.create_table("p", pa.table({"person_id": [7], "patient_id": [7]}))
+    got = mapping.procedures(con, tables, persons, load_concepts(None, rules))
+    texts = got.order_by("row").to_pyarrow()["procedure"].to_pylist()
+    assert texts == [concept["concept_name"][0].as_py(), "CAR-T infusion (cilta-cel)", "38241"]

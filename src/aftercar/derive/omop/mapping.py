@@ -341,6 +341,10 @@ def labs(con, tables, persons: ibis.Table, concepts, rules: Rules) -> ibis.Table
                      row=me.measurement_id.cast("int64"), **{NUMBER: number})  # fmt: skip
 
 
+#: A source value that is a bare code: letters and digits (a dot), no spaces.
+_BARE_CODE = r"^[A-Za-z0-9.]{3,12}$"
+
+
 def procedures(con, tables, persons: ibis.Table, concepts) -> ibis.Table:
     """``patient_id, date, procedure, row`` from ``procedure_occurrence``."""
     po = tables["procedure_occurrence"].join(persons, "person_id")
@@ -349,7 +353,13 @@ def procedures(con, tables, persons: ibis.Table, concepts) -> ibis.Table:
     po = po.left_join(look, po._pcid == look.concept_id)
     po = _concept_name(tables, po, "_pcid")
     known = ibis.ifelse(po._pcid == 0, ibis.null("string"), po._cname)
-    text = ibis.coalesce(po.text, po.procedure_source_value.strip().nullif(""), known,
+    given = po.procedure_source_value.strip().nullif("")
+    # a bare code (CPT 38241, HCPCS Q2056, ICD-10-PCS 30233C0) says less than the concept's
+    # name: the name is read (hand-made OMOP patients, seventh probe, 2026-12-06: CPT and
+    # ICD-10-PCS coded transplants and infusions were never read, where the raw twin was)
+    code = given.re_search(_BARE_CODE) & given.re_search("[0-9]")
+    given = ibis.ifelse(code.fill_null(False) & known.notnull(), known, given)
+    text = ibis.coalesce(po.text, given, known,
                          "unmapped procedure_concept_id " + po._pcid.cast("string"))  # fmt: skip
     return po.select(**{Col.PATIENT_ID: po.patient_id}, date=po.procedure_date.cast("date"),
                      procedure=text, row=po.procedure_occurrence_id.cast("int64"))  # fmt: skip
