@@ -622,9 +622,14 @@ def test_a_batch_folder_left_by_a_killed_run_is_removed_one_in_use_is_not(runs, 
     (stale / "parts").mkdir(parents=True)
     (stale / "parts" / "lines.parquet").write_bytes(b"x" * 1000)
     busy.mkdir()
+    young = out / ".aftercar-batches-young3"  # a run starting now: not locked yet
+    young.mkdir()
+    for folder in (stale, busy):
+        os.utime(folder, (time.time() - 3600, time.time() - 3600))
     seen: list[str] = []
     with hold(busy):  # another derivation running into the same folder
         derive_omop_batched(omop, out, "csv", batch_persons=25, progress=seen.append)
-    assert not stale.exists() and busy.exists()
-    assert any("removed .aftercar-batches-stale1" in s for s in seen)
-    assert not [p for p in out.glob(".aftercar-batches-*") if p != busy]
+    assert not stale.exists() and busy.exists() and young.exists()
+    assert [s for s in seen if s.startswith("removed")] == [
+        "removed .aftercar-batches-stale1, left by an interrupted run (0.00 GB)"]
+    assert not [p for p in out.glob(".aftercar-batches-*") if p not in (busy, young)]

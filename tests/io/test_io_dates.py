@@ -269,13 +269,15 @@ def test_an_iso_format_leaves_iso_text_to_the_iso_reader():
 
 
 def test_a_year_day_month_format_leaves_an_iso_column_iso():
-    # one --date-format serves every column (review, 2026-12-06): an ISO column without a
-    # value that shows the day first stays ISO, and says so when a value reads both ways
+    # one --date-format serves every column (reviews, 2026-12-06): a column that shows ISO
+    # (a day over 12 in last place) stays ISO; one that shows nothing is read as the user
+    # said, with a warning
     text = pd.Series(["2025-02-05", "2025-03-28"], dtype="string")
     values, findings = parse_dates(text, SPEC, formats=["%Y-%d-%m"])
     assert [v.date() for v in values] == [dt.date(2025, 2, 5), dt.date(2025, 3, 28)]
+    assert findings == []
+    values, findings = parse_dates(pd.Series(["2025-02-05", "2025-04-04"], dtype="string"),
+                                   SPEC, formats=["%Y-%d-%m"])  # fmt: skip
+    assert [v.date() for v in values] == [dt.date(2025, 5, 2), dt.date(2025, 4, 4)]
     (note,) = findings
     assert note.rule == "date_order_inferred" and "2025-02-05 (row 2)" in note.message
-    values, findings = parse_dates(pd.Series(["2025-03-28"], dtype="string"), SPEC,
-                                   formats=["%Y-%d-%m"])  # fmt: skip
-    assert values[0].date() == dt.date(2025, 3, 28) and findings == []

@@ -25,10 +25,10 @@ With ``formats`` (``--date-format``, strptime codes, several allowed), every
 value that is neither ISO, nor a month name with a four-digit year, nor an Excel
 serial is read with the first format that fits *all* such values of the column;
 no inference is made. A format that puts the day before the month after a
-leading year (``%Y-%d-%m``) reads the ISO-shaped values of a column that shows that
-order (a value such as ``2025-24-05``, no ISO date): ``2025-02-05`` there is 2 May. In
-a column without such a value ISO-shaped text stays ISO, with a
-``date_order_inferred`` warning when some of it would read otherwise. When no format
+leading year (``%Y-%d-%m``) reads the ISO-shaped values of a column as it says
+(``2025-02-05`` is 2 May), with a ``date_order_inferred`` warning when no value of the
+column shows the order; a column that shows ISO (a last part over 12, ``2025-03-28``)
+stays ISO, and one showing both orders is refused. When no format
 fits them all, the values that the best format (the one fitting most, first on ties) cannot read are
 ``date_unparseable``, and if it could read others, the whole column is refused
 (``date_format_mismatch``): those other values are not trusted either, so a
@@ -467,32 +467,35 @@ _YEAR_DAY_MONTH = re.compile(r"^%Y\W?%d\W?%[mbB]")
 
 
 def _year_day_month(cells: Distinct, forms: Forms, formats: Sequence[str]) -> np.ndarray | None:
-    """With a year-day-month ``--date-format``: when some ISO-shaped value of the column is
-    no ISO date but fits that order ("2025-24-05"), every ISO-shaped value is given to the
-    formats (``forms.kind`` set to OTHER; returns None); otherwise the ISO-shaped values
-    that would read otherwise (day and month both <= 12 and different), for a note. Other
-    columns keep ISO (one --date-format serves every column; review, 2026-12-06)."""
+    """With a year-day-month ``--date-format``, the ISO-shaped values of a column: read
+    with the formats (``forms.kind`` set to OTHER) unless the column shows ISO (a value
+    whose last part is over 12: a day, "2025-03-28"), where they stay ISO. A column that
+    shows neither is read as the user said; the values that ISO would read otherwise are
+    returned for a note. A column showing both orders is refused by the formats
+    (``date_format_mismatch``). Reviews, 2026-12-06: one --date-format serves every column."""
     if not formats or not any(_YEAR_DAY_MONTH.match(f) for f in formats):
         return None
     parts = pc.extract_regex(arrow_text(cells.values), f"^(?:{AUTO_FORMS[0]})$")
     iso = parts.is_valid().to_numpy(zero_copy_only=False)
     m, d = _ints(parts, "m"), _ints(parts, "d")
-    if (iso & (m > 12) & (d <= 12)).any():
-        forms.kind[iso] = OTHER
-        return None
+    if (iso & (d > 12) & (m <= 12)).any() and not (iso & (m > 12) & (d <= 12)).any():
+        return None  # the column is ISO
+    forms.kind[iso] = OTHER
     both = iso & (m != d) & (m <= 12) & (d <= 12)
-    return both if both.any() else None
+    return both if both.any() and not (iso & (m > 12)).any() else None
 
 
 def _iso_not_ydm_note(col: DateColumn, both: np.ndarray) -> None:
     text, row = col.example(both)
     col.note(
         "date_order_inferred",
-        f"{col.spec.name}: dates such as {text} (row {row}) fit both YYYY-MM-DD and the "
-        "year-day-month --date-format; they are read as YYYY-MM-DD, as no date of the column "
-        "has a day-first part over 12",
-        "if the column is written year-day-month, write its dates as YYYY-MM-DD",
+        f"{col.spec.name}: dates such as {text} (row {row}) are read year-day-month, as "
+        "--date-format says; no date of the column shows the order, and as YYYY-MM-DD they "
+        "would be other dates",
+        "check that the column is written year-day-month; if it is ISO, leave --date-format "
+        "out or write its dates with a day over 12",
     )
+
 
 _OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
 

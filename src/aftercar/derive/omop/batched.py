@@ -39,6 +39,7 @@ from __future__ import annotations
 import itertools
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -688,6 +689,7 @@ def _derive_and_write(o: _Run, con, output: Path, fmt: str, work: Path) -> Batch
 
 
 _WORK_PREFIX = ".aftercar-batches-"
+_YOUNG_SECONDS = 60
 
 
 def _remove_left_behind(output: Path, say: Callable[[str], None]) -> None:
@@ -696,15 +698,19 @@ def _remove_left_behind(output: Path, say: Callable[[str], None]) -> None:
     instance), and say so; a folder another running derivation holds is left (fuzzing
     round 5, H07: a later run kept them without a word)."""
     for old in sorted(output.glob(_WORK_PREFIX + "*")):
-        if not old.is_dir():
+        # a folder made in the last minute may be a starting run's, not yet locked
+        if not old.is_dir() or time.time() - old.stat().st_mtime < _YOUNG_SECONDS:
             continue
         try:
-            with hold(old):
+            with hold(old) as held:
+                if not held.locked:  # no file locks here: whose it is cannot be known
+                    continue
                 size = sum(f.stat().st_size for f in old.rglob("*") if f.is_file())
         except InputError:
             continue  # in use by a running derivation
         shutil.rmtree(old, ignore_errors=True)
-        say(f"removed {old.name}, left by an interrupted run ({size / 1e9:.2f} GB)")
+        if not old.exists():
+            say(f"removed {old.name}, left by an interrupted run ({size / 1e9:.2f} GB)")
 
 
 def derive_omop_batched(

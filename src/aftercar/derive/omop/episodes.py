@@ -36,6 +36,9 @@ EPISODE_SCHEMA = pa.schema([
 EVENT_SCHEMA = pa.schema([("episode_id", pa.int64()), ("event_id", pa.int64()),
                           ("episode_event_field_concept_id", pa.int32())])  # fmt: skip
 _SOURCE_VALUE_SIZE = 50
+#: ``episode_source_value`` of the disease episodes aftercar writes: it tells them from the
+#: disease episodes of other tools (a second run refuses only aftercar's own; review).
+DISEASE_SOURCE = "multiple myeloma (aftercar)"
 
 
 def _const(n: int, value, typ: pa.DataType) -> pa.Array:
@@ -128,7 +131,7 @@ def build_episodes(lines: pa.Table, events: pa.Table, diagnosis: pa.Table, conce
         "episode_id": d_ids, "person_id": dx[Col.PATIENT_ID].cast(pa.int64()),
         "episode_concept_id": concepts["disease"], "episode_start_date": dx["diagnosis_date"],
         "episode_object_concept_id": dx["condition_concept_id"],
-        "episode_type_concept_id": concepts["derived"], "episode_source_value": "multiple myeloma",
+        "episode_type_concept_id": concepts["derived"], "episode_source_value": DISEASE_SOURCE,
     })  # fmt: skip
     parent = pc.take(d_ids, pc.index_in(lines[Col.PATIENT_ID], value_set=dx[Col.PATIENT_ID]))
     l_ids = pa.array(range(first_id + nd, first_id + nd + nl), pa.int64())
@@ -148,4 +151,4 @@ def build_episodes(lines: pa.Table, events: pa.Table, diagnosis: pa.Table, conce
     return pa.concat_tables([disease, line_ep]), event
 
 
-__all__ = ["EPISODE_SCHEMA", "EVENT_SCHEMA", "build_episodes"]
+__all__ = ["DISEASE_SOURCE", "EPISODE_SCHEMA", "EVENT_SCHEMA", "build_episodes"]

@@ -187,9 +187,12 @@ def _csv_problem(f: Path, exc: Exception) -> Problem:
     try:
         ragged = _ragged_line(f)
     except csv.Error as quote:  # a quote inside a quoted value, not doubled
+        if "expected after" not in str(quote.args[0]):  # another fault: the engine's word
+            return _engine_csv_problem(f, exc)
         line, text = quote.args[1], quote.args[2]
         return Problem(str(f), line, None, text[:200],
-                       f"a quotation mark inside a quoted value (line {line} of the file)",
+                       f"a quotation mark inside a quoted value, or other characters after "
+                       f"a quoted value (line {line} of the file)",
                        'double a quotation mark inside a quoted value ("" for "), or export '
                        "the text with escaped quotes", rule="ragged_row")  # fmt: skip
     if ragged is not None:
@@ -198,6 +201,10 @@ def _csv_problem(f: Path, exc: Exception) -> Problem:
                        f"{n} fields where the header has {width} (line {line} of the file)",
                        "quote the values that hold the delimiter, or remove the extra or "
                        "missing fields of that line", rule="ragged_row")  # fmt: skip
+    return _engine_csv_problem(f, exc)
+
+
+def _engine_csv_problem(f: Path, exc: Exception) -> Problem:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return Problem(str(f), None, None, None, f"the file cannot be read as CSV ({first})",
                    "save it as comma-separated UTF-8 text with the OMOP CDM columns as its "
@@ -702,7 +709,7 @@ def check_rows(tables: dict[str, ibis.Table], labels: dict[str, str],
     if "concept" in tables:  # one concept read as two drugs (fuzzing round 5, H01)
         problems += _primary_id(tables["concept"], "concept_id", labels.get("concept", "concept"))
     for name in ("procedure_occurrence", "measurement"):
-        problems += _negative_ids(scoped[name], PRIMARY_IDS[name], labels[name])
+        problems += _negative_ids(tables[name], PRIMARY_IDS[name], labels[name])
     problems += _death_dates(scoped["death"], labels["death"])
     problems += _end_before_start(scoped["drug_exposure"], labels["drug_exposure"])
     problems += _administration_ids(scoped["drug_exposure"], labels["drug_exposure"])
@@ -770,10 +777,11 @@ def _date_problem(r: dict, need: tuple[str, ...], key: str, label: str) -> Probl
 def _negative_ids(t: ibis.Table, col: str, label: str) -> list[Problem]:
     """Primary ids below 0: the audit names rows by them, and a list of ids that starts
     with "-" reads as a spreadsheet formula (fuzzing round 5, H06)."""
+    low = t[col].min().to_pyarrow().as_py()  # one pass over one column, no join
+    if low is None or low >= 0:
+        return []
     bad = t.filter(t[col] < 0).select(col).order_by(col)
     ids = bad.limit(_EXAMPLES).to_pyarrow()[col].to_pylist()
-    if not ids:
-        return []
     return [Problem(label, None, col, ", ".join(map(str, ids)),
                     f"aftercar reads {col} from 0 up (the audit names each row by it)",
                     f"renumber {col} from 1 in the extract (e.g. ROW_NUMBER() in the ETL), "

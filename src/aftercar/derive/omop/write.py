@@ -11,7 +11,12 @@ import pyarrow.parquet as pq
 
 from aftercar.derive.omop.concepts import Concepts
 from aftercar.derive.omop.derive import OmopDerivation
-from aftercar.derive.omop.episodes import EPISODE_SCHEMA, EVENT_SCHEMA, build_episodes
+from aftercar.derive.omop.episodes import (
+    DISEASE_SOURCE,
+    EPISODE_SCHEMA,
+    EVENT_SCHEMA,
+    build_episodes,
+)
 from aftercar.derive.omop.source import table_names
 from aftercar.derive.raw.write import write_derivation
 from aftercar.errors import InputError
@@ -38,8 +43,6 @@ def _table(con, db: str, name: str) -> str | None:
     return table_names(con, db).get(name)
 
 
-#: The ``episode_source_value`` of the disease episodes aftercar writes (:mod:`.episodes`).
-_DISEASE_SOURCE = "multiple myeloma"
 _INT64_MAX = 2**63 - 1
 
 
@@ -95,12 +98,12 @@ def first_episode_id(con, database: Path, schema: str | None, concepts: Concepts
     mine = (ep.episode_type_concept_id == c["derived"]) & (
         (ep.episode_concept_id == c["line_of_therapy"])
         | ((ep.episode_concept_id == c["disease"])
-           & (ep.episode_source_value == _DISEASE_SOURCE)))  # fmt: skip
+           & (ep.episode_source_value == DISEASE_SOURCE)))  # fmt: skip
     if ep.filter(mine).count().to_pyarrow().as_py():
         raise InputError(
             f"{database}: the episode table already holds episodes aftercar derived (lines "
             "of therapy, episode_concept_id 32941, and disease episodes 32528 with source "
-            f"value '{_DISEASE_SOURCE}', both of type 32545). Fix: delete those rows and "
+            f"value '{DISEASE_SOURCE}', both of type 32545). Fix: delete those rows and "
             "their episode_event rows first, or write the episodes as files only (without "
             "a DuckDB source).")  # fmt: skip
     top = int(ep.episode_id.max().fill_null(0).to_pyarrow().as_py())
