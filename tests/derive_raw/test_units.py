@@ -71,6 +71,15 @@ def test_other_text_still_stops_with_its_problem():
     assert [p for _, p in got] == ["not a number", "not a number", "unknown unit for this test"]
 
 
+def test_a_value_the_engine_would_read_otherwise_is_not_a_number():
+    # fuzzing round 6 (I01): DuckDB read "0_68" as 68 (digit grouping); a lab writes no such
+    # number, nor "inf" or "nan"
+    got = _read([(SPEP, "0_68", "g/dL"), (SPEP, "inf", "g/dL"), (SPEP, "nan", "g/dL"),
+                 (SPEP, "1.2e0", "g/dL"), (SPEP, "+0.5", "g/dL"), (SPEP, ".7", "g/dL")])
+    assert [p for _, p in got][:3] == ["not a number"] * 3
+    assert [v for v, _ in got][3:] == pytest.approx([1.2, 0.5, 0.7])
+
+
 def test_the_commonest_unread_test_names_are_told_with_their_counts():
     import pyarrow as pa
 
