@@ -47,6 +47,9 @@ def covariate_frame(
         if name not in patients.columns or patients[name].isna().all():
             skipped.append({"covariate": name, "reason": "absent from the cohort"})
             continue
+        if (why := identifying_covariate(name, patients[name])) is not None:
+            skipped.append({"covariate": name, "reason": why})
+            continue
         coded = _coded(name, patients[name])
         if not coded or any(v.dropna().nunique() < 2 for v in coded.values()):
             skipped.append({"covariate": name, "reason": "constant in the cohort"})
@@ -56,6 +59,21 @@ def covariate_frame(
         listed = "; ".join(f"'{s['covariate']}' ({s['reason']})" for s in skipped)
         notes.append(f"Cox model of OS: covariates skipped: {listed}.")
     return pd.DataFrame(used, index=patients.index), skipped
+
+
+def identifying_covariate(name: str, values: pd.Series) -> str | None:
+    """Why a covariate would identify patients (its levels would be model terms printed in
+    every shared output, site.json included): the patient id, a date, or a text with about
+    one value per patient (fuzzing round 6, I02: cox_covariates = ["mrn"] put every MRN
+    into a site summary). Numbers (age) are covariates, not levels."""
+    if name == Col.PATIENT_ID or name.endswith("_date"):
+        return "identifies patients (an id or a date)"
+    text = values.dropna()
+    if pd.api.types.is_numeric_dtype(text) or pd.api.types.is_bool_dtype(text):
+        return None
+    if text.nunique() >= 5 and text.nunique() > len(text) / 2:
+        return "identifies patients (about one value per patient)"
+    return None
 
 
 def baseline_cox(

@@ -129,7 +129,38 @@ def _groups(patients: pd.DataFrame, by: str | None, cutoff: float) -> pd.Series 
             f"Table 1 by {by!r}: no such patient column. Fix: use one of {', '.join(known)} "
             "or another column of the patients table."
         )
-    return _level_text(patients[by]).reindex(patients.index)
+    group = _level_text(patients[by]).reindex(patients.index)
+    why = identifying_groups(by, group)
+    if why is not None:
+        raise InputError(
+            f"Table 1 by {by!r}: {why}, so each column would show one patient (and the "
+            "group labels would print their values in every shared output). Fix: group by a "
+            "characteristic with a few levels (site, sex, product, relapse timing), or bin "
+            "the column first."
+        )
+    return group
+
+
+#: Most groups a Table 1 by a column may have (each is a column of the table).
+MAX_GROUPS = 20
+
+
+def identifying_groups(name: str, values: pd.Series) -> str | None:
+    """Why grouping by ``values`` (column ``name``) would identify patients, else ``None``:
+    the patient id, a date, more than :data:`MAX_GROUPS` levels, or about one level per
+    patient (fuzzing round 6, I02: ``--by patient_id`` printed every id, ``--by
+    car_t_date`` every infusion date, in the report, results.json and Word tables)."""
+    levels = values.dropna().nunique()
+    n = int(values.notna().sum())
+    if name == Col.PATIENT_ID:
+        return "that is the patient id"
+    if name.endswith("_date"):
+        return "that is a date"
+    if levels > MAX_GROUPS:
+        return f"it has {levels} levels (at most {MAX_GROUPS})"
+    if levels >= 5 and levels > n / 2:
+        return f"it has {levels} levels for {n} patients"
+    return None
 
 
 def _columns(group: pd.Series | None, n: int) -> list[tuple[str, np.ndarray]]:

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from aftercar import __version__
+from aftercar.analysis.baseline import identifying_covariate
 from aftercar.analysis.descriptive import TABLE1_ROWS, level_labels, relapse_timing
 from aftercar.analysis.options import AnalysisOptions
 from aftercar.derive import DerivedCohort, EndpointRules
@@ -363,7 +364,10 @@ def _cox_os(patients: pd.DataFrame, opts: AnalysisOptions, k, record: dict) -> d
     t = pts[Col.OS_MONTHS].to_numpy(float)
     ok = np.isfinite(t) & (t >= 0)
     pts = pts.loc[ok].reset_index(drop=True)
-    present = [c for c in opts.cox_covariates if c in pts.columns and not pts[c].isna().all()]
+    # an identifying covariate (an id, a date, one text per patient) would put its values
+    # into the file that leaves the site (fuzzing round 6, I02): left out, as in the report
+    present = [c for c in opts.cox_covariates if c in pts.columns and not pts[c].isna().all()
+               and identifying_covariate(c, pts[c]) is None]  # fmt: skip
     info = {c: _covariate_info(pts[c], k) for c in present}
     if all(cox.is_categorical(pts[c]) for c in present):
         days = agg.whole_days(pts[Col.OS_MONTHS], "cox_os")
