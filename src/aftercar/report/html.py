@@ -11,6 +11,8 @@ are publication tables (:mod:`aftercar.report.result_tables`).
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -160,9 +162,13 @@ def headline_value(node: Any, kind: str) -> str:
 
 
 def _summary_rows(results: dict[str, Any], index_study: dict[str, Any]) -> list[dict[str, str]]:
+    conf = _get(results, "meta.conf_level")
+    level = conf if isinstance(conf, int | float) else 0.95
     return [
         {
-            "label": row["label"],
+            # the cohort's intervals at its level; the published ones stay 95%
+            "label": row["label"] if level == 0.95 else relabel(row["label"], level).replace(
+                " CI)", " CI; published: 95%)"),
             "cohort": headline_value(_get(results, row["path"]), row.get("kind", "count")),
             "published": row["published"],
         }
@@ -204,7 +210,30 @@ def display_tables(
         table = build(ctx)
         if table is not None:
             shown[name] = table
+    if ctx.conf_level != 0.95:  # the tables' labels are written for 95%
+        shown = {name: relabel_table(t, ctx.conf_level) for name, t in shown.items()}
     return shown
+
+
+#: "95%" in an interval label: "(95% CI)", "95% CIs", "95% pointwise", "95% confidence".
+_NINETY_FIVE = re.compile(r"\b95%(?=\s*(?:CIs?\b|pointwise\b|confidence\b))")
+
+
+def relabel(text: str, conf_level: float) -> str:
+    """``text`` with its 95% interval labels at ``conf_level`` (fuzzing round 6, I04:
+    intervals computed at 99.9% were labelled 95% in the HTML and Word reports)."""
+    if conf_level == 0.95 or not isinstance(text, str):
+        return text
+    return _NINETY_FIVE.sub(f"{conf_level * 100:g}%", text)
+
+
+def relabel_table(t: DisplayTable, conf_level: float) -> DisplayTable:
+    return dataclasses.replace(
+        t,
+        title=relabel(t.title, conf_level),
+        columns=tuple(relabel(c, conf_level) for c in t.columns),
+        footnotes=tuple(relabel(f, conf_level) for f in t.footnotes),
+    )
 
 
 def _build_blocks(
@@ -337,6 +366,7 @@ def render_html(
         appendix=appendix_html(results, meta.get("config") or {}),
         excluded=_excluded_table(results, ctx),
         ci_note=_ci_note(data),
+        ci_level=f"{ctx.conf_level * 100:g}%",
     )
 
 
@@ -346,9 +376,11 @@ def _ci_note(data: ReportInput) -> str:
     km = analysis.get("km_conf_type") or "log-log"
     method = analysis.get("proportion_method") or "exact"
     rates = PROPORTION_METHODS.get(str(method), f"{method} 95% CIs")
-    return (
+    conf = analysis.get("conf_level")
+    return relabel(
         f"Interval methods: Kaplan-Meier medians with the {km} transform (Brookmeyer-Crowley); "
-        f"response rates of one line per patient: {rates}."
+        f"response rates of one line per patient: {rates}.",
+        conf if isinstance(conf, int | float) else 0.95,
     )
 
 

@@ -23,7 +23,7 @@ from aftercar.report.disclosure import (
     without_quoted_values,
 )
 from aftercar.report.figures import FigureOutput, render_figures
-from aftercar.report.html import render_html
+from aftercar.report.html import relabel, render_html
 from aftercar.report.model import ReportInput, ReportPaths
 from aftercar.report.output import MANIFEST, check_target, commit, staging
 
@@ -285,6 +285,10 @@ def _render_into(
     table_paths = _write_tables(tables, out)
     step(3)
     figs = render_figures(shared_figures(data, k), results=results, k=k)
+    conf = (results.get("meta") or {}).get("conf_level")
+    if isinstance(conf, int | float) and conf != 0.95:  # captions are written for 95%
+        figs = replace(figs, figures={key: replace(f, caption=relabel(f.caption, conf))
+                                      for key, f in figs.figures.items()})  # fmt: skip
     figure_paths = _write_figures(figs.figures, out)
     data = replace(data, meta=_shared_meta(data.meta, k))
     step(4)

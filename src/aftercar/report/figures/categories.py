@@ -99,6 +99,8 @@ def forest_figure(
     rows = _forest_rows(results, palette)
     if not rows:
         return None
+    conf = (results.get("meta") or {}).get("conf_level", 0.95)
+    level = f"{conf * 100:g}%" if isinstance(conf, int | float) else "95%"
     fig = new_figure(7.6, 0.9 + 0.3 * len(rows))
     ax = fig.add_subplot()
     y = np.arange(len(rows))[::-1]
@@ -148,7 +150,7 @@ def forest_figure(
     ax.text(
         1.04,
         len(rows) - 0.45,
-        "Responders/n   ORR (95% CI)",
+        f"Responders/n   ORR ({level} CI)",
         transform=ax.get_yaxis_transform(),
         ha="left",
         va="bottom",
@@ -161,9 +163,11 @@ def forest_figure(
     ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.grid(axis="x", color="#e5e5e5", lw=0.6)
     ax.set_axisbelow(True)
-    ax.set_xlabel("Overall response rate (≥PR), 95% CI")
+    ax.set_xlabel(f"Overall response rate (≥PR), {level} CI")
     ax.set_title(FOREST_TITLE, pad=16)
-    caption = "Squares: ORR; bars: 95% CI (" + _ci_methods_text(rows) + "). Evaluable lines only."
+    caption = (
+        f"Squares: ORR; bars: {level} CI (" + _ci_methods_text(rows) + "). Evaluable lines only."
+    )
     return save(fig, "forest_orr", FOREST_TITLE, caption)
 
 
