@@ -51,6 +51,9 @@ CHOICES: dict[tuple[str, str], tuple[Any, ...]] = {
 #: Allowed IMWG response codes (for ``endpoints.responders``).
 RESPONSE_CODES = response_codes()
 
+#: Codes that are never a response (``endpoints.responders``).
+_NEVER_RESPONSES = ("PD", "NE")
+
 #: Inclusive numeric ranges (lower, upper); None = unbounded.
 RANGES: dict[tuple[str, str], tuple[float | None, float | None]] = {
     ("endpoints", "early_relapse_months"): (0.0, None),
@@ -329,6 +332,14 @@ def _check_lists(source: str, merged: dict[str, dict[str, Any]]) -> list[Problem
                 "config-response-code",
             )
         )
+    never = [c for c in merged["endpoints"]["responders"] if c in _NEVER_RESPONSES]
+    if never:  # fuzzing round 6 (I04): ORR 100% on every line, NE counted as a response
+        problems.append(_problem(
+            source, "endpoints.responders", never,
+            "endpoints.responders may not count progression (PD) or a line not evaluable "
+            "(NE) as a response: NE lines are left out of the denominator, so every rate "
+            "would be 100%", "keep codes from sCR down to SD (PR or better by IMWG)",
+            "config-response-code"))  # fmt: skip
     problems += _check_input_section(source, merged["input"])
     for key in ("os_rates_months", "landmark_months", "rmst_months"):
         values = merged["analysis"][key]

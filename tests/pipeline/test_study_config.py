@@ -60,6 +60,15 @@ def test_bad_response_code_and_negative_landmark():
     }
 
 
+@pytest.mark.parametrize("codes", [["PR", "PD"], ["sCR", "CR", "VGPR", "PR", "NE"]])
+def test_progression_or_not_evaluable_is_never_a_response(codes):
+    # fuzzing round 6 (I04): every code as responders gave ORR 100% on every line
+    with pytest.raises(ConfigError) as info:
+        config_from_dict({"endpoints": {"responders": codes}})
+    (p,) = info.value.problems
+    assert p.column == "endpoints.responders" and "100%" in p.message
+
+
 def test_toml_file_overrides_defaults(tmp_path: Path):
     path = tmp_path / "study.toml"
     path.write_text('[endpoints]\npfs_next_line = "ignore"\n[report]\nsuppress_below = 5\n')
