@@ -74,3 +74,25 @@ def test_a_folder_as_the_output_file_is_exit_2(capsys, tmp_path):
     texts.write_text("regimen\nKRd\n")
     assert main(["regimens", "classify", str(texts), "-o", str(tmp_path)]) == 2
     assert "is a folder, not a file" in capsys.readouterr().err
+
+
+def test_a_derive_interrupted_while_writing_leaves_a_folder_readers_refuse(capsys, tmp_path):
+    # fuzzing round 6 (I03): a re-derive killed part-way left the new patients.csv beside
+    # the previous run's audit/, and validate / report read the mix without a word
+    from aftercar.derive.raw.write import writing
+    from aftercar.schema import WRITING_FILE
+
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    assert main(["simulate", "--patients", "6", "--seed", "2", "--raw", "-o", str(tmp_path)]) == 0
+    assert main(["derive", str(raw), "-o", str(out)]) == 0
+    assert not (out / WRITING_FILE).exists()
+    try:
+        with writing(out):
+            raise KeyboardInterrupt  # the kill, while the files are being written
+    except KeyboardInterrupt:
+        pass
+    capsys.readouterr()
+    assert main(["validate", str(out)]) == 2
+    assert "interrupted while writing" in capsys.readouterr().out
+    assert main(["derive", str(raw), "-o", str(out)]) == 0  # run again: replaced, readable
+    assert not (out / WRITING_FILE).exists() and main(["validate", str(out)]) == 0

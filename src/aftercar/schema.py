@@ -29,6 +29,10 @@ from importlib import resources
 
 #: The file beside a cohort that states where it came from (``{"synthetic": true, ...}``).
 PROVENANCE_FILE = "provenance.json"
+#: Written into a cohort folder while ``aftercar derive`` writes its files, removed when
+#: they are all written: a folder that still holds it was left by an interrupted run, its
+#: files a mix of two runs (fuzzing round 6, I03).
+WRITING_FILE = ".aftercar-writing"
 
 #: Days per month for every time in aftercar: 365.25 / 12 (months = days / 30.4375).
 DAYS_PER_MONTH = 30.4375

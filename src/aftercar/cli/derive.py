@@ -116,7 +116,7 @@ def _derive_raw(rawdir: Path, output: Path, rules, fmt: str) -> None:
     from aftercar.derive.raw.labs import unread_tests
     from aftercar.derive.raw.read import read_raw, replaced_columns
     from aftercar.derive.raw.rules import load_rules
-    from aftercar.derive.raw.write import write_derivation
+    from aftercar.derive.raw.write import write_derivation, writing
 
     if not rawdir.is_dir():
         raise InputError(f"{rawdir}: not a folder. Fix: give the folder that holds the raw "
@@ -134,7 +134,8 @@ def _derive_raw(rawdir: Path, output: Path, rules, fmt: str) -> None:
 
         result = derive_raw(raw, rules=rule_set, progress=step, release=True)
         bar.update(task, description="writing", advance=1)
-        written = write_derivation(result, output, fmt)
+        with writing(output):
+            written = write_derivation(result, output, fmt)
         bar.update(task, description="done", completed=_STEPS + 2)
     n_lines = result.lines.num_rows
     typer.echo(f"{result.patients.num_rows} patients, {n_lines} lines written to {output}; "
@@ -249,8 +250,11 @@ def _omop_one_run(source: str, output: Path, rules, fmt: str, o: _OmopOptions, s
     d = derive_omop(source, con=connect(o.engine), schema=o.schema, concepts=o.concepts,
                     rules=rules, progress=step)  # fmt: skip
     step("writing")
-    written = write_omop_derivation(d, output, fmt, episodes=o.episodes, source=source,
-                                    schema=o.schema)  # fmt: skip
+    from aftercar.derive.raw.write import writing
+
+    with writing(output):
+        written = write_omop_derivation(d, output, fmt, episodes=o.episodes, source=source,
+                                        schema=o.schema)  # fmt: skip
     nobody = empty_cohort(d.cohort_steps, output)  # written first: the audit says why
     if nobody is not None:
         raise nobody

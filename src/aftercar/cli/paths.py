@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from aftercar.errors import InputError
+from aftercar.schema import WRITING_FILE
 
 
 def output_folder(path: Path, option: str = "-o") -> Path:
@@ -36,6 +37,8 @@ def _aftercar_wrote(folder: Path) -> bool:
     """Whether ``folder``'s cohort is aftercar's: a derivation's ``audit/attrition`` or a
     ``provenance.json`` of ``simulate`` / ``derive --omop``."""
     if any((folder / "audit" / f"attrition.{ext}").is_file() for ext in ("csv", "parquet")):
+        return True
+    if (folder / WRITING_FILE).is_file():  # a derive interrupted while writing
         return True
     try:
         record = json.loads((folder / "provenance.json").read_text("utf-8"))

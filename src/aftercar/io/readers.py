@@ -38,6 +38,7 @@ from aftercar.io.dates import arrow_day
 from aftercar.io.dictionary import TABLES, normalize_name
 from aftercar.io.encoding import utf8_problem
 from aftercar.io.safe_text import restore_formula_text
+from aftercar.schema import WRITING_FILE
 
 TABULAR_SUFFIXES = (".csv", ".parquet", ".pq")
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
@@ -557,6 +558,12 @@ def _candidates(folder: Path, table: str) -> list[Path]:
 
 
 def _locate_folder(folder: Path) -> dict[str, Path] | Path:
+    if (folder / WRITING_FILE).is_file():  # fuzzing round 6 (I03): a mix of two runs
+        raise CohortError([_problem(
+            str(folder), f"an aftercar derive was interrupted while writing this folder "
+            f"({WRITING_FILE} is still there): its files may be a mix of two runs",
+            "run the same aftercar derive again (it replaces them), or derive into a new "
+            "folder", "unreadable_file")])  # fmt: skip
     found = {t: _candidates(folder, t) for t in TABLES}
     if not any(found.values()):
         books = sorted(

@@ -79,6 +79,7 @@ from aftercar.derive.omop.parts import (
 from aftercar.derive.omop.source import close_source, open_source
 from aftercar.derive.omop.write import check_episode_target, episode_tables, synthetic_marker
 from aftercar.derive.raw.rules import Rules, load_rules
+from aftercar.derive.raw.write import writing
 from aftercar.errors import InputError
 from aftercar.io import cohort_arrow, neutralise_table, write_cohort
 from aftercar.io.csv_out import append_csv, write_csv
@@ -636,25 +637,26 @@ def _finish(o: _Run, run: BatchedRun, parts: dict[str, list[Path]], output: Path
             work: Path) -> None:  # fmt: skip
     """Write every output file from the temporary ones (those of :data:`SORT_KEYS` sorted
     when there were batches; the others are in order as appended)."""
-    con = engine(work / "spill")
-    try:  # the files read as stored are read in order (DuckDB: file after file)
-        con.raw_sql("SET preserve_insertion_order = true")
-        sort = run.batches > 1 or run.orphans > 0  # the orphans: among the other rows
-        written, rows = _write_outputs(con, parts, output, fmt, sort, o.resume)
-        ext = "parquet" if fmt == "parquet" else "csv"
-        steps_path = output / "audit" / f"omop_cohort.{ext}"
-        if ext == "parquet":
-            pq.write_table(run.steps, steps_path)
-        else:
-            write_csv(run.steps, steps_path)
-        written += [steps_path, *synthetic_marker(o.source, output)]
-        if o.episodes:
-            src = Path(o.source)
-            if src.is_file():
-                _episodes_into_duckdb(parts, src, o.schema, o.concepts, work / "spill")
-            written += _write_episodes(con, parts, output, fmt)
-    finally:
-        con.disconnect()
+    with writing(output):  # a half-written folder is marked as such until done
+        con = engine(work / "spill")
+        try:  # the files read as stored are read in order (DuckDB: file after file)
+            con.raw_sql("SET preserve_insertion_order = true")
+            sort = run.batches > 1 or run.orphans > 0  # the orphans: among the other rows
+            written, rows = _write_outputs(con, parts, output, fmt, sort, o.resume)
+            ext = "parquet" if fmt == "parquet" else "csv"
+            steps_path = output / "audit" / f"omop_cohort.{ext}"
+            if ext == "parquet":
+                pq.write_table(run.steps, steps_path)
+            else:
+                write_csv(run.steps, steps_path)
+            written += [steps_path, *synthetic_marker(o.source, output)]
+            if o.episodes:
+                src = Path(o.source)
+                if src.is_file():
+                    _episodes_into_duckdb(parts, src, o.schema, o.concepts, work / "spill")
+                written += _write_episodes(con, parts, output, fmt)
+        finally:
+            con.disconnect()
     run.patients, run.lines = rows.get("patients", 0), rows.get("lines", 0)
     run.unused, run.written = rows.get("audit/attrition", 0), written
 

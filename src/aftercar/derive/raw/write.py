@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
 from aftercar.io import neutralise_table
 from aftercar.io.csv_out import write_csv
+from aftercar.schema import WRITING_FILE
+
+
+@contextmanager
+def writing(output: Path) -> Iterator[None]:
+    """Mark ``output`` as being written (:data:`aftercar.schema.WRITING_FILE`) while the
+    block runs; the mark stays when the block does not end (a kill, a full disk), so that
+    readers refuse the half-written folder rather than mix two runs' files."""
+    output.mkdir(parents=True, exist_ok=True)
+    mark = output / WRITING_FILE
+    mark.write_text("aftercar derive is writing this folder; if no run is, it was "
+                    "interrupted: run it again\n", encoding="utf-8")  # fmt: skip
+    yield
+    mark.unlink(missing_ok=True)
 
 
 def write_derivation(result, output: Path, fmt: str) -> list[Path]:
