@@ -51,8 +51,9 @@ CHOICES: dict[tuple[str, str], tuple[Any, ...]] = {
 #: Allowed IMWG response codes (for ``endpoints.responders``).
 RESPONSE_CODES = response_codes()
 
-#: Codes that are never a response (``endpoints.responders``).
-_NEVER_RESPONSES = ("PD", "NE")
+#: Codes that are never a response (``endpoints.responders``): those after stable disease
+#: on the IMWG scale (progression, not evaluable).
+_NEVER_RESPONSES = RESPONSE_CODES[RESPONSE_CODES.index("SD") + 1 :]
 
 #: Inclusive numeric ranges (lower, upper); None = unbounded.
 RANGES: dict[tuple[str, str], tuple[float | None, float | None]] = {

@@ -129,13 +129,14 @@ _BELOW = 1e-6
 
 
 #: A number as a laboratory writes it: sign, digits, one decimal point, an exponent.
-_NUMBER = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+_NUMBER = r"(?i)^[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[+-]?[0-9]+)?|inf(?:inity)?|nan)$"
 
 
 def _plain_number(text: ibis.StringValue) -> ibis.FloatingValue:
     """``text`` as a number when it is written as one, else null: DuckDB's cast also takes
     "0_68" (digit grouping) as 68 and Spark's other forms (fuzzing round 6, I01: a value
-    of 0.68 g/dL typed "0_68" moved the index progression a year)."""
+    of 0.68 g/dL typed "0_68" moved the index progression a year). "inf" and "nan" are let
+    through to the check that names them (negative, infinite or too large values)."""
     return ibis.ifelse(text.re_search(_NUMBER), text.try_cast("float64"), ibis.null("float64"))
 
 
