@@ -96,3 +96,19 @@ def test_a_derive_interrupted_while_writing_leaves_a_folder_readers_refuse(capsy
     assert "interrupted while writing" in capsys.readouterr().out
     assert main(["derive", str(raw), "-o", str(out)]) == 0  # run again: replaced, readable
     assert not (out / WRITING_FILE).exists() and main(["validate", str(out)]) == 0
+
+
+def test_a_refused_derive_leaves_the_previous_folder_readable(capsys, tmp_path):
+    # review (2026-12-06): a derive refused before writing (an aftercar error inside the
+    # writing block) left the mark, and the intact previous cohort was refused
+    from aftercar.derive.raw.write import writing
+    from aftercar.errors import InputError
+    from aftercar.schema import WRITING_FILE
+
+    out = tmp_path / "out"
+    try:
+        with writing(out):
+            raise InputError("refused before writing")
+    except InputError:
+        pass
+    assert not (out / WRITING_FILE).exists()

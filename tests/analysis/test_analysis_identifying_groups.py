@@ -41,3 +41,14 @@ def test_an_identifying_covariate_is_skipped_with_its_reason_a_number_is_not():
     assert list(frame.columns) == ["age_at_cart"]
     assert "MRN47" not in " ".join(notes)
     assert identifying_covariate("site", p["site"]) is None
+
+
+def test_a_real_grouping_of_a_small_cohort_is_kept():
+    # review (2026-12-06): ECOG 0-4 for 9 patients, 5 cytogenetic categories for 6 were
+    # refused; a grouping identifies patients only when most of its levels are one patient
+    ecog = pd.Series([0, 0, 1, 1, 2, 2, 3, 3, 4])
+    assert identifying_groups("ecog", ecog) is None
+    cyto = pd.Series(["t(4;14)", "t(4;14)", "del17p", "del17p", "t(11;14)", "gain1q"])
+    assert identifying_covariate("cytogenetics", cyto) is None
+    sites = pd.Series([f"S{i % 25}" for i in range(100)])  # 25 sites of 4 patients
+    assert identifying_groups("site", sites) is None

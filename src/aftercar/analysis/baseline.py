@@ -71,8 +71,9 @@ def identifying_covariate(name: str, values: pd.Series) -> str | None:
     text = values.dropna()
     if pd.api.types.is_numeric_dtype(text) or pd.api.types.is_bool_dtype(text):
         return None
-    if text.nunique() >= 5 and text.nunique() > len(text) / 2:
-        return "identifies patients (about one value per patient)"
+    counts = text.value_counts()
+    if len(counts) >= 5 and int((counts == 1).sum()) > len(counts) / 2:
+        return "identifies patients (most of its values are one patient's)"
     return None
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from aftercar.errors import AftercarError
 from aftercar.io import neutralise_table
 from aftercar.io.csv_out import write_csv
 from aftercar.schema import WRITING_FILE
@@ -17,12 +18,18 @@ from aftercar.schema import WRITING_FILE
 def writing(output: Path) -> Iterator[None]:
     """Mark ``output`` as being written (:data:`aftercar.schema.WRITING_FILE`) while the
     block runs; the mark stays when the block does not end (a kill, a full disk), so that
-    readers refuse the half-written folder rather than mix two runs' files."""
+    readers refuse the half-written folder rather than mix two runs' files. A refusal
+    (:class:`~aftercar.errors.AftercarError`, raised before the files are written) takes
+    the mark away: the folder holds the previous run's files, whole (review, 2026-12-06)."""
     output.mkdir(parents=True, exist_ok=True)
     mark = output / WRITING_FILE
     mark.write_text("aftercar derive is writing this folder; if no run is, it was "
                     "interrupted: run it again\n", encoding="utf-8")  # fmt: skip
-    yield
+    try:
+        yield
+    except AftercarError:  # refused (before writing: an xlsx cell, an EPISODE table)
+        mark.unlink(missing_ok=True)
+        raise
     mark.unlink(missing_ok=True)
 
 
