@@ -16,6 +16,7 @@ import pandas as pd
 from aftercar.analysis.model import AnalysisResult
 from aftercar.analysis.options import AnalysisOptions
 from aftercar.analysis.summaries import fit_cox
+from aftercar.analysis.table1 import identifying_groups
 from aftercar.schema import Col
 
 
@@ -63,18 +64,16 @@ def covariate_frame(
 
 def identifying_covariate(name: str, values: pd.Series) -> str | None:
     """Why a covariate would identify patients (its levels would be model terms printed in
-    every shared output, site.json included): the patient id, a date, or a text with about
-    one value per patient (fuzzing round 6, I02: cox_covariates = ["mrn"] put every MRN
-    into a site summary). Numbers (age) are covariates, not levels."""
-    if name == Col.PATIENT_ID or name.endswith("_date"):
-        return "identifies patients (an id or a date)"
+    every shared output, site.json included; fuzzing round 6, I02: cox_covariates =
+    ["mrn"] put every MRN into a site summary), by the test of a Table 1 grouping
+    (:func:`aftercar.analysis.table1.identifying_groups`); numbers (age) are covariates,
+    not levels."""
     text = values.dropna()
-    if pd.api.types.is_numeric_dtype(text) or pd.api.types.is_bool_dtype(text):
+    numeric = pd.api.types.is_numeric_dtype(text) or pd.api.types.is_bool_dtype(text)
+    if numeric and name != Col.PATIENT_ID and not name.endswith("_date"):
         return None
-    counts = text.value_counts()
-    if len(counts) >= 5 and int((counts == 1).sum()) > len(counts) / 2:
-        return "identifies patients (most of its values are one patient's)"
-    return None
+    why = identifying_groups(name, values)
+    return None if why is None else f"identifies patients ({why})"
 
 
 def baseline_cox(

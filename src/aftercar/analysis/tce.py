@@ -91,7 +91,7 @@ def _landmark(lm: pd.DataFrame, at: float, opts: AnalysisOptions, notes: list[st
         "events": int(lm[Col.EVENT].sum()),
         "km": km,
         "cox": model,
-                # no note per group: it would say of a group withheld under --suppress-below that
+        # no note per group: it would say of a group withheld under --suppress-below that
         # its last patient was censored before the horizon (review, 2026-12-06)
         "rmst": rmst_block(lm[Col.TIME], lm[Col.EVENT], opts, by=label),
     }

@@ -27,6 +27,7 @@ from aftercar.derive.omop import covariates, mapping
 from aftercar.derive.omop.concepts import Concepts
 from aftercar.derive.omop.mapping import OmopRaw
 from aftercar.derive.omop.source import PRIMARY_IDS, Scope, repeated_persons
+from aftercar.derive.raw.classify import car_t_products
 from aftercar.derive.raw.rules import Rules
 from aftercar.errors import CohortError, Problem
 from aftercar.schema import Col
@@ -65,12 +66,8 @@ def _index_car_t(con, adm: ibis.Table) -> ibis.Table:
 
 
 def _car_t_names(text: str | None) -> frozenset[str]:
-    from aftercar.vocab import default_vocabulary, parse_regimen
-
-    vocab = default_vocabulary()
-    drugs = parse_regimen(text).drugs if text else ()
-    return frozenset(d for d in drugs if vocab.drug(d).drug_class == "car_t"
-                     and not vocab.drug(d).unspecified)  # fmt: skip
+    """The named CAR-T products of ``text`` (a bare "CAR-T" names none)."""
+    return frozenset(d.name for d in car_t_products(text) if not d.unspecified)
 
 
 def _product_names(pairs: list[dict]) -> pa.Table:

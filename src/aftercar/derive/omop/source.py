@@ -227,12 +227,10 @@ def _ragged_line(f: Path) -> tuple[int, int, int] | None:
         dialect = _dialect(first) or csv.excel
         width = len(next(csv.reader([first], dialect), []))
         reader = csv.reader(fh, dialect, strict=True, doublequote=True)  # RFC 4180
-        line = 1
         try:
             for row in reader:
-                line = reader.line_num + 1  # + the header line
                 if row and len(row) != width:
-                    return line, len(row), width
+                    return reader.line_num + 1, len(row), width  # + the header line
         except csv.Error as exc:
             bad = reader.line_num + 1
             raise csv.Error(str(exc), bad, _line_text(f, bad)) from None

@@ -103,24 +103,17 @@ def _car_t_mentions(text: str, rules: Rules) -> set[str]:
     if not rules.get("administrations", "context_after_supportive"):
         return set()
     vocab = default_vocabulary()
-    out: set[str] = set()
+    mentioned: set[str] = set()
+    ordered: set[str] = set()  # named first by an order: its infusion
     for order in re.split(r"[;|+\n]", text):
         named = [t.names for t in parse_regimen(order).tokens if t.kind == "drug" and t.names]
-        if not named or all(vocab.drug(n).drug_class == "car_t" for n in named[0]):
+        if not named:
             continue
-        out |= {n for names in named[1:] for n in names
-                if vocab.drug(n).drug_class == "car_t" and n not in named[0]}  # fmt: skip
-    return out - _ordered_car_t(text, vocab)
-
-
-def _ordered_car_t(text: str, vocab) -> set[str]:
-    """CAR-T products an order of the text names first (its infusion)."""
-    first = set()
-    for order in re.split(r"[;|+\n]", text):
-        named = [t.names for t in parse_regimen(order).tokens if t.kind == "drug" and t.names]
-        if named:
-            first |= {n for n in named[0] if vocab.drug(n).drug_class == "car_t"}
-    return first
+        cars = {n for names in named for n in names if vocab.drug(n).drug_class == "car_t"}
+        ordered |= cars & set(named[0])
+        if not all(vocab.drug(n).drug_class == "car_t" for n in named[0]):
+            mentioned |= cars - set(named[0])
+    return mentioned - ordered
 
 
 def _context_tail(text: str, start: int, end: int) -> str:
@@ -162,15 +155,22 @@ def _text_rows(text: str, rules: Rules) -> list[dict]:
     return [{"drug": text, "ingredient": None, "drug_class": None, "role": "unrecognised"}]
 
 
+def car_t_products(text: str | None) -> list:
+    """The CAR-T products (vocabulary :class:`~aftercar.vocab.vocabulary.Drug` entries,
+    a bare "CAR-T" included) a text names; one parse for :func:`car_t_reading` and the OMOP
+    index product (:mod:`aftercar.derive.omop.cohort`)."""
+    vocab = default_vocabulary()
+    drugs = parse_regimen(re.sub(r"\s*\+\s*", " + ", text)).drugs if text else ()
+    return [d for d in map(vocab.drug, drugs) if d.drug_class == "car_t"]
+
+
 def car_t_reading(text: str | None) -> str | None:
     """What a product text says of its CAR T (vocabulary): ``"bcma"`` (names a
     BCMA-directed product), ``"unspecified"`` (a bare "CAR-T" and no BCMA-directed one),
     ``"other"`` (named CAR-T products, none BCMA-directed: "tisagenlecleucel",
     "MCARH109"); ``None``: no CAR-T product. One reading for the raw records' index
     product and the OMOP drug texts of the cohort definition."""
-    vocab = default_vocabulary()
-    drugs = parse_regimen(re.sub(r"\s*\+\s*", " + ", text)).drugs if text else ()
-    cars = [d for d in map(vocab.drug, drugs) if d.drug_class == "car_t"]
+    cars = car_t_products(text)
     if not cars:
         return None
     if any(d.bcma_directed for d in cars):
