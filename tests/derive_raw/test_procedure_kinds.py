@@ -53,6 +53,12 @@ CASES = [
     ("Leukapheresis", "apheresis"),
     ("Lymphodepleting chemotherapy", "lymphodepletion"),
     ("Bone marrow biopsy", "unrecognised"),
+    # written by hand (session 26, an eighth probe of hand-made OMOP patients): a collection
+    # named with the CAR T it is for is the collection, never the infusion nor its handling
+    ("Apheresis for CAR-T manufacturing", "apheresis"),
+    ("Leukapheresis for cilta-cel", "apheresis"),
+    ("Mel200 D-2 PBSC infusion D0", "transplant"),
+    ("Stem cells in storage", "unrecognised"),
 ]
 
 

@@ -69,6 +69,7 @@ _AGENT_ROLES = ("anti_myeloma", "steroid")
 _LIST_JOIN = re.compile(r"\s*(?:,|\+|&|/|\band\b)\s*", re.IGNORECASE)
 #: Joins of a history list that runs on to "now" across steps ("Hx: VRd -> ASCT -> Len
 #: maint; now Dara-Pd"; a sixth probe of real regimen strings, 2026-12-06).
+_AND = re.compile(r"\s*,?\s*(?:\band\b|&)\s*", re.IGNORECASE)
 _STEP_JOIN = re.compile(r"[\s()\[\]]*(?:,|;|\+|&|/|\band\b|-+>|=+>|\u2192|\u21d2|>|\bthen\b)?"
                         r"[\s()\[\]]*", re.IGNORECASE)  # fmt: skip
 _LIST_STOPS = (("status",), ("note",), ("sequence",))
@@ -531,17 +532,20 @@ def _history_marks(k: int, found: list[tuple[int, Token]], where: list[int], chu
         # a list runs on only after current therapy or inside a parenthesis: in "s/p ASCT,
         # Len maintenance" or "prior Tec, Tal" the last item is the current therapy
         now = _current_after(offset, found)
-        if current or now or groups[i] is not None or any(c < i for _j, c in kinds):
-            listed = _listed_after(i, chunks, groups, blanked, _stops(found), steps=now)
-            ahead += [(found[j][0], j) for j, c in kinds if c in listed]
+        listed = _listed_after(i, chunks, groups, blanked, _stops(found, offset), steps=now)
+        if not (current or now or groups[i] is not None or any(c < i for _j, c in kinds)):
+            listed = _closed(listed, chunks, blanked, therapy)
+        ahead += [(found[j][0], j) for j, c in kinds if c in listed]
         return {j for _o, j in ahead if not (current and _transplant(found[j][1]))}
     chunk = chunks[i]
     rest = blanked[offset + len(word.text) : chunk.offset + len(chunk.text)]
     targets = _next_chunk(i, chunks, therapy) if groups[i] is None and rest.strip() else set()
+    if targets and groups[min(targets)] is not None:  # "≥3 prior lines (PI, IMiD, anti-CD38)"
+        targets = {j for j, g in enumerate(groups) if g == groups[min(targets)]} & therapy
     if not targets:
         targets = _history_targets(i, chunks, groups, therapy)
     if targets and _current_after(offset, found):  # "Prior: VRd, ASCT, DPd. Current: Tec"
-        targets |= _listed_after(max(targets), chunks, groups, blanked, _stops(found),
+        targets |= _listed_after(max(targets), chunks, groups, blanked, _stops(found, offset),
                                  steps=True)  # fmt: skip
     return {j for j, c in kinds if c in targets}
 
@@ -559,9 +563,26 @@ def _current_after(offset: int, found: list[tuple[int, Token]]) -> bool:
     return bool(now) and any(o > now[0] and t.kind in _THERAPY_KINDS for o, t in found)
 
 
-def _stops(found: list[tuple[int, Token]]) -> list[int]:
-    """Offsets of the words that end a history list ("s/p Tec, now Tal")."""
-    return [o for o, t in found if t.kind == "annotation" and t.names[:1] in _LIST_STOPS]
+def _stops(found: list[tuple[int, Token]], after: int) -> list[int]:
+    """Offsets of the words after ``after`` that end a history list ("s/p Tec, now Tal");
+    a note before the history word does not ("Elranatamab in patient refractory to dara,
+    pom and carfilzomib": all three are earlier therapy; an eighth probe of real regimen
+    strings, session 26)."""
+    return [o for o, t in found
+            if o > after and t.kind == "annotation" and t.names[:1] in _LIST_STOPS]  # fmt: skip
+
+
+def _closed(listed: set[int], chunks, blanked: str, therapy: set[int]) -> set[int]:
+    """The items of a list of earlier therapy up to the one after its "and": "Refractory to
+    len, pom, bortezomib, carfilzomib and dara; Tec" names five earlier drugs and "After
+    failure of len and bortezomib, dara was given" two, where "prior Tec, Tal" names the
+    current one last (an eighth probe of real regimen strings, session 26). Only when
+    therapy follows the list: in "prior Tec and Tal" the last item is the current one."""
+    for j in sorted(listed):
+        sep = blanked[chunks[j - 1].offset + len(chunks[j - 1].text) : chunks[j].offset]
+        if _AND.fullmatch(sep):
+            return {k for k in listed if k <= j} if any(t > j for t in therapy) else set()
+    return set()
 
 
 def _listed_after(i: int, chunks, groups, blanked: str, stops: list[int],
