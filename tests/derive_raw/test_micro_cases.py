@@ -139,6 +139,15 @@ def test_steroids_given_with_bridging_therapy_belong_to_the_car_t_line(cases):
     assert _attrition(cases, "cart_vd") == ["steroid given alone (not anti-myeloma)"]  # day 300
 
 
+def test_a_car_t_line_is_completed_only_when_a_line_follows_it(cases):
+    # docs/derivation.md: "completed" for a CAR-T, transplant or radiotherapy line followed by
+    # another line, empty for the last line in the records (a hand-made OMOP probe, session
+    # 26: a last CAR-T line read "completed")
+    assert [r["end_reason"] for r in _lines(cases, "cart")][1] == "completed"
+    assert [r["end_reason"] for r in _lines(cases, "cart_vd")] == ["next line started", None]
+    assert _lines(cases, "asct")[0]["end_reason"] == "completed"
+
+
 def test_index_car_t_is_never_a_salvage_line(cases):
     for r in cases.lines.to_pylist():
         assert r["start_date"] > d(0)

@@ -381,7 +381,7 @@ def _bundle_lines(st: _Steps) -> ibis.Table:
     b = b.left_join(n, "pkey").drop("pkey_right")
     return b.select(Col.PATIENT_ID, "pkey", Col.LINE, start_date=b.start_date,
                     end_date=b.start_date, kind=b.kind, bundle_id=b.bundle_id,
-                    end_rule=ibis.literal("bundle"), t_pd=ibis.null("date"),
+                    end_rule=ibis.ifelse(b.brk.isnull(), "last", "bundle"), t_pd=ibis.null("date"),
                     brk=b.brk)  # fmt: skip
 
 
