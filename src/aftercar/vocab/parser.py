@@ -86,10 +86,19 @@ class _Chunk:
     tokens: list[tuple[int, Token]] = field(default_factory=list)
 
 
+#: A hyphen between a one- or two-letter code and a phase-of-care word ("R-maint",
+#: "Rd-maintenance") joins two words, not the pieces of a code ("B-D0"): read as a space (an
+#: eighth probe of real regimen strings, session 26: "R-maint" was left unrecognised).
+_PHASE_HYPHEN = re.compile(r"(?<=\b[A-Za-z]{1})-(?=(?:maint(?:enance)?|consol(?:idation)?)\b)"
+                           r"|(?<=\b[A-Za-z]{2})-(?=(?:maint(?:enance)?|consol(?:idation)?)\b)",
+                           re.IGNORECASE)  # fmt: skip
+
+
 def _normalise(text: str) -> str:
     # a trade mark sign is no letter: NFKC would glue "TM" onto the brand ("ABECMA™")
     text = unicodedata.normalize("NFKC", text.replace("\u2122", " ").replace("\u2120", " "))
-    return _DASHES.sub("-", text).replace("\u00d7", " x ")
+    text = _DASHES.sub("-", text).replace("\u00d7", " x ")
+    return _PHASE_HYPHEN.sub(" ", text)
 
 
 def _take_annotations(text: str, vocab: Vocabulary) -> tuple[str, list[tuple[int, Token]]]:
@@ -550,7 +559,10 @@ def _history_marks(k: int, found: list[tuple[int, Token]], where: list[int], chu
     return {j for j, c in kinds if c in targets}
 
 
-_CURRENT = re.compile(r"now|current(?:ly)?", re.IGNORECASE)
+#: Words naming the current therapy after a history list ("now", "current"; "started" since
+#: an eighth probe of real regimen strings, session 26: "History of VRd/ASCT/R-maint;
+#: progressed on Len; started DKd" is DKd alone).
+_CURRENT = re.compile(r"now|current(?:ly)?|started", re.IGNORECASE)
 
 
 def _current_after(offset: int, found: list[tuple[int, Token]]) -> bool:
