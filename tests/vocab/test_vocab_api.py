@@ -444,3 +444,18 @@ def test_classify_text_refuses_an_override_category_unknown_to_the_taxonomy(tmp_
     assert classify_text("KRd", overrides=ovr).category == "imid_pi"  # other texts unaffected
     with pytest.raises(VocabularyError, match="'chemo' is not a category"):
         classify_text("KCd", overrides=ovr)
+
+
+def test_a_word_longer_than_every_name_is_never_compared(monkeypatch):
+    # fuzz round 7 (session 26): 'Dara-KPd' x 300 glued into one word made the deletes of
+    # that word (their number grows as its length squared) take 3.7 GB in validate
+    from aftercar.vocab import corrections
+    from aftercar.vocab.problems import suggest
+
+    def refuse(word, edits):
+        raise AssertionError(f"deletes of a {len(word)}-letter word")
+
+    assert suggest("daratumunab") == "daratumumab"  # the index is built before the patch
+    monkeypatch.setattr(corrections, "_deletes", refuse)
+    corrections.near_key.cache_clear()
+    assert suggest("darakpd" * 300) is None

@@ -65,6 +65,7 @@ class _Index:
     deletes: dict[str, list[str]]
     rules: CorrectionRules
     prefixes: dict[str, dict[tuple[str, ...], str]]  # agent-key prefix -> meaning -> key
+    longest: int = 0  # the longest key
 
 
 @lru_cache(maxsize=8)
@@ -89,14 +90,14 @@ def _index(vocab: Vocabulary) -> _Index:
             meanings = prefixes.setdefault(key[:end], {})
             if len(key) < len(meanings.get(names, key + "_")):
                 meanings[names] = key  # the shortest spelling of each meaning
-    return _Index(keys, deletes, rules, prefixes)
+    return _Index(keys, deletes, rules, prefixes, max(map(len, keys), default=0))
 
 
 def _near(key: str, index: _Index) -> tuple[int, set[tuple[str, ...]], str] | None:
     rules = index.rules
     allowed = rules.edits_for(len(key))
-    if allowed == 0:
-        return None
+    if allowed == 0 or len(key) > index.longest + allowed:
+        return None  # no key within reach (and the deletes of a long word grow as its square)
     seen: set[str] = set()
     for d in _deletes(key, allowed):
         seen.update(index.deletes.get(d, ()))
