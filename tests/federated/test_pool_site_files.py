@@ -55,6 +55,9 @@ def _edited(tmp_path: Path, source: Path, keys: tuple, value) -> Path:
         (("cohort", "patients"), "20", "key cohort.patients", 'value "20"', "a whole number"),
         (("cohort", "patients"), -20, "key cohort.patients", "value -20", "at least 0"),
         (("cohort", "patients"), 20.5, "key cohort.patients", "value 20.5", "a whole number"),
+        # fuzz round 7 (session 26): a 400-digit integer overflowed the float check
+        (("cohort", "patients"), 10**400, "key cohort.patients", "value 1000000000",
+         "a whole number"),
         (("cohort",), [], "key cohort,", "value []", "expected an object"),
         (("time_unit",), "months", "key time_unit", 'value "months"', 'expected "days"'),
         (

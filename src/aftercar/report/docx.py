@@ -10,6 +10,7 @@ to everything handed in.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -40,14 +41,25 @@ LEFT_OUT: frozenset[str] = frozenset({"regimen_mapping", "analysis_exclusions", 
 FIGURE_WIDTH_IN = 6.3
 
 
+#: Characters XML 1.0 cannot hold (C0 controls but tab, newline and return; U+FFFE/U+FFFF):
+#: python-docx refuses them ("All strings must be XML compatible"), so a study title or a
+#: site name pasted with a vertical tab crashed the Word file (fuzz round 7, session 26).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml(text: str) -> str:
+    """``text`` with each character XML cannot hold shown as U+FFFD (the replacement mark)."""
+    return _NOT_XML.sub("\ufffd", str(text))
+
+
 def _table(doc, table: DisplayTable) -> None:
     from docx.shared import Pt
 
-    doc.add_heading(table.title, level=2)
+    doc.add_heading(_xml(table.title), level=2)
     word = doc.add_table(rows=1, cols=len(table.columns))
     word.style = "Table Grid"
     for cell, text in zip(word.rows[0].cells, table.columns, strict=True):
-        cell.text = text
+        cell.text = _xml(text)
         for run in cell.paragraphs[0].runs:
             run.bold = True
     for i, row in enumerate(table.rows):
@@ -55,16 +67,16 @@ def _table(doc, table: DisplayTable) -> None:
         if i in table.headings:
             span = heading_span(row)
             merged = cells[0].merge(cells[span - 1]) if span > 1 else cells[0]
-            merged.text = row[0]
+            merged.text = _xml(row[0])
             merged.paragraphs[0].runs[0].bold = True
             for cell, text in zip(cells[span:], row[span:], strict=True):
-                cell.text = text
+                cell.text = _xml(text)
             continue
         for cell, text in zip(cells, row, strict=True):
-            cell.text = text
+            cell.text = _xml(text)
     _font_size(word, Pt(8))
     for note in table.footnotes:
-        par = doc.add_paragraph(note)
+        par = doc.add_paragraph(_xml(note))
         par.runs[0].font.size = Pt(7.5)
 
 
@@ -115,16 +127,16 @@ def write_docx(
     from docx.shared import Inches
 
     doc = Document()
-    doc.add_heading(title, level=0)
-    doc.add_paragraph(subtitle)
+    doc.add_heading(_xml(title), level=0)
+    doc.add_paragraph(_xml(subtitle))
     doc.add_heading("Tables", level=1)
     for table in _ordered(tables):
         _table(doc, table)
     doc.add_heading("Figures", level=1)
     for fig in figures.values():
-        doc.add_heading(fig.title, level=2)
+        doc.add_heading(_xml(fig.title), level=2)
         doc.add_picture(io.BytesIO(fig.png), width=Inches(FIGURE_WIDTH_IN))
-        doc.add_paragraph(fig.caption)
+        doc.add_paragraph(_xml(fig.caption))
     doc.save(str(path))
     if created:
         _stamp(path, created)
