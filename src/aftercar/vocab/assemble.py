@@ -142,6 +142,9 @@ def _link_step(names: set[str], targets: list[str], vocab: Vocabulary) -> set[st
     return {vocab.targeted_mention(None, tuple(tumour)).name}
 
 
+_CHEMO = "unspecified chemotherapy"
+
+
 def _drop_unspecified(names: set[str], vocab: Vocabulary) -> set[str]:
     """Drop class mentions ("CAR T") covered by a named agent of that class."""
     if not any(n.startswith("unspecified ") for n in names):
@@ -157,6 +160,9 @@ def _drop_unspecified(names: set[str], vocab: Vocabulary) -> set[str]:
             mention.get(o.drug_class, o.drug_class) == mention.get(d.drug_class, d.drug_class)
             and set(d.targets) <= set(o.targets) for o in named
         )  # fmt: skip
+        # "chemotherapy" beside named agents describes them ("Chemo regimen: Pd", SEER*Rx
+        # files bortezomib under chemotherapy; a ninth probe of real regimen strings)
+        covered = covered or (n == _CHEMO and any(o.role == "anti_myeloma" for o in named))
         if not covered:
             keep.add(n)
     return keep

@@ -553,7 +553,11 @@ def _history_marks(k: int, found: list[tuple[int, Token]], where: list[int], chu
         targets = {j for j, g in enumerate(groups) if g == groups[min(targets)]} & therapy
     if not targets:
         targets = _history_targets(i, chunks, groups, therapy)
-    if targets and _current_after(offset, found):  # "Prior: VRd, ASCT, DPd. Current: Tec"
+    # "Prior: VRd, ASCT, DPd. Current: Tec"; after the current therapy, "Tec; prior: DRd,
+    # KPd" and "Elranatamab. Past: Dara-Rd; KPd; ide-cel" (a ninth probe of real regimen
+    # strings, session 26: only the first item was marked)
+    after_current = groups[i] is None and any(c < i for _j, c in kinds)
+    if targets and (_current_after(offset, found) or after_current):
         targets |= _listed_after(max(targets), chunks, groups, blanked, _stops(found, offset),
                                  steps=True)  # fmt: skip
     return {j for j, c in kinds if c in targets}
