@@ -319,8 +319,18 @@ def _check_finite(source: str, section: str, key: str, value: Any) -> list[Probl
                      f"for example {key} = {example}", "config-range")]  # fmt: skip
 
 
+def _canonical_codes(values: list) -> list:
+    """Response codes in any case as the IMWG spells them, once each ("cr", "CR" -> "CR"),
+    as the data files read them (fuzz round 7, session 26: lower-case responders were
+    refused); anything else as written, for the check to name."""
+    canon = {c.lower(): c for c in RESPONSE_CODES}
+    out = [canon.get(v.strip().lower(), v) if isinstance(v, str) else v for v in values]
+    return list(dict.fromkeys(out)) if all(isinstance(v, str) for v in out) else out
+
+
 def _check_lists(source: str, merged: dict[str, dict[str, Any]]) -> list[Problem]:
     problems: list[Problem] = []
+    merged["endpoints"]["responders"] = _canonical_codes(merged["endpoints"]["responders"])
     bad = [c for c in merged["endpoints"]["responders"] if c not in RESPONSE_CODES]
     if bad or not merged["endpoints"]["responders"]:
         problems.append(

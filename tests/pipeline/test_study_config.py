@@ -69,6 +69,12 @@ def test_progression_or_not_evaluable_is_never_a_response(codes):
     assert p.column == "endpoints.responders" and "100%" in p.message
 
 
+def test_responders_are_read_in_any_case_as_the_data_files_are():
+    # fuzz round 7 (session 26): lower-case codes were refused, without saying case mattered
+    cfg = config_from_dict({"endpoints": {"responders": ["scr", "cr", "CR", " vgpr"]}})
+    assert list(cfg.get("endpoints", "responders")) == ["sCR", "CR", "VGPR"]
+
+
 def test_toml_file_overrides_defaults(tmp_path: Path):
     path = tmp_path / "study.toml"
     path.write_text('[endpoints]\npfs_next_line = "ignore"\n[report]\nsuppress_below = 5\n')

@@ -589,6 +589,6 @@ def site_name(patients: pd.DataFrame, source: str) -> str:
     if len(values) == 1:
         return values[0]
     raise InputError(
-        f"{source}: cannot tell the site's name (column Col.SITE holds {len(values)} "
+        f"{source}: cannot tell the site's name (column '{Col.SITE}' holds {len(values)} "
         "distinct value(s)). Fix: pass --site NAME."
     )
