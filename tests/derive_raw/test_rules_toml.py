@@ -90,7 +90,10 @@ def test_a_mistyped_rule_is_named(tmp_path, text, key, value, why):
      ('[transplant]\nallo_conditioning_ingredients = ["flu"]\n',
       "transplant.allo_conditioning_ingredients", "not a drug name of drugs.csv"),
      ('[transplant]\nmobilisation_ingredients = ["Cyclophosphamide"]\n',
-      "transplant.mobilisation_ingredients", "did you mean 'cyclophosphamide'?")],
+      "transplant.mobilisation_ingredients", "did you mean 'cyclophosphamide'?"),
+     # fuzz round 7 (session 26): accepted and silently without effect
+     ("[response]\nconfirmations = 5\n", "response.confirmations", "only 2 is implemented"),
+     ("[response]\nconfirmations = 0\n", "response.confirmations", "only 2 is implemented")],
 )  # fmt: skip
 def test_an_impossible_or_unknown_rule_is_named(tmp_path, text, key, why):
     message = _error(tmp_path, text)

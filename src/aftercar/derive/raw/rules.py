@@ -135,12 +135,21 @@ def _bad_value(section: str, key: str, value: Any, default: Any) -> tuple[str, s
         return _bad_list(key, value, default)
     if (bad := _out_of_range(key, value)) is not None:
         return bad, fix
+    if key in _FIXED and value != _FIXED[key]:
+        return _FIXED_WHY[key], f"remove the key or write {key} = {_FIXED[key]}"
     if isinstance(default, int) and not isinstance(default, bool) and isinstance(value, float):
         return "must be a whole number (days and counts have no decimals)", fix
     top = _AT_MOST_KEY.get(key, 1.0 if key.endswith("_reduction") else None)
     if top is not None and value > top:
         return f"must be from 0 to {top:g}" + (" (a fraction: 0.9 = 90%)" if top == 1 else ""), fix
     return None
+
+
+#: Keys whose value documents the rule the code implements and cannot be changed (fuzz round
+#: 7, session 26: `confirmations = 5` was accepted and silently had no effect).
+_FIXED = {"confirmations": 2}
+_FIXED_WHY = {"confirmations": "only 2 is implemented (IMWG 2016: two consecutive "
+                                "assessments confirm a response or a progression)"}
 
 
 #: Rule regexes the engine runs (DuckDB's RE2, Spark's Java regex), not Python: their
