@@ -54,11 +54,14 @@ _BOOLS = {"true": True, "false": False}
 WORD_SPLIT = re.compile(r"[\s\-_.'\"*#()\[\]{}<>]+")
 
 
-_NOT_KEY = re.compile(r"[^0-9a-z\u00b5\u03bc]")
+#: What a lookup key drops: all but letters and digits of any script (names in Japanese,
+#: Chinese or Cyrillic are keys of their own since session 26; underscores are no letters).
+_NOT_KEY = re.compile(r"[^\w\u00b5\u03bc]|_")
 
 
 def norm_key(text: str) -> str:
-    """Return the lookup key of ``text``: lower case, accents folded, letters and digits only.
+    """Return the lookup key of ``text``: lower case, accents folded, letters and digits (of
+    any script) only.
 
     ``"REGN 5458"``, ``"regn-5458"`` and ``"REGN5458"`` share the key ``"regn5458"``;
     ``"Dexaméthasone"`` has the key of ``"dexamethasone"``.
