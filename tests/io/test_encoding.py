@@ -86,3 +86,18 @@ def test_a_curated_csv_in_utf16_without_a_byte_order_mark_is_named(tmp_path):
     report = validate_cohort(folder)
     assert [(p.file, p.rule) for p in report.errors] == [("patients.csv", "unreadable_file")]
     assert "NUL bytes" in report.errors[0].message
+
+
+def test_a_stray_nul_in_a_utf8_csv_names_its_line(tmp_path):
+    # fuzz round 7 (session 26): one NUL in a regimen was called UTF-16 text
+    from aftercar.io import validate_cohort
+
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "patients.csv").write_text("patient_id,site\nP1,A\nP2,B\n", encoding="utf-8")
+    (folder / "lines.csv").write_text("patient_id,line,regimen\nP1,1,KRd\nP2,1,Dara\x00Pd\n",
+                                      encoding="utf-8")  # fmt: skip
+    report = validate_cohort(folder)
+    (p,) = report.errors
+    assert (p.file, p.row, p.rule) == ("lines.csv", 3, "unreadable_file")
+    assert "NUL character" in p.message and "character 10" in p.message and "remove it" in p.hint

@@ -266,6 +266,14 @@ def _not_text(path: Path) -> None:
             problem = _problem(path.name, f"the file is {what}, not CSV text", hint,
                                "unreadable_file")  # fmt: skip
             raise CohortError([problem])
+    if 0 < head.count(b"\x00") * 10 < len(head):  # a stray NUL in UTF-8 text (fuzz round 7)
+        at = head.index(b"\x00")
+        line, char = head[:at].count(b"\n") + 1, at - head.rfind(b"\n", 0, at)
+        raise CohortError([Problem(
+            path.name, line, None, "\\x00", f"line {line} holds a NUL character (byte 0) at "
+            f"character {char}, which no cell can hold",
+            "remove it (a paste from another program can leave one)", "error",
+            "unreadable_file")])  # fmt: skip
     if b"\x00" in head:  # UTF-16 / UTF-32 without a byte-order mark (found by fuzzing)
         raise CohortError([_problem(
             path.name, "the file holds NUL bytes: it is UTF-16 or UTF-32 text without a "
