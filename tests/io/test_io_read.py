@@ -492,3 +492,21 @@ def test_a_date_with_an_impossible_time_is_not_a_date(tmp_path, text):
     bad = [p for p in report.errors if p.column == "car_t_date"]
     assert [(p.row, p.value) for p in bad] == [(2, text)]
 
+
+
+def test_a_1904_workbook_reads_its_date_serials_from_1904(tmp_path, valid_cohort):
+    # fuzz round 7 (session 26): a Mac 1904-system workbook's serial in a number-formatted
+    # cell was read from Excel's 1900 start, four years and a day early
+    rows = [_native(r, PATIENT_COLUMNS) for r in PATIENTS]
+    at = PATIENT_COLUMNS.index("birth_date")
+    birth = rows[0][at].date()
+    rows[0][at] = (birth - dt.date(1904, 1, 1)).days  # the 1904 serial, a plain number
+    path = tmp_path / "cohort.xlsx"
+    _workbook(path, rows, [_native(r, LINE_COLUMNS) for r in LINES])
+    book = openpyxl.load_workbook(path)
+    book.epoch = openpyxl.utils.datetime.CALENDAR_MAC_1904
+    book.save(path)  # the native date cells are written in the 1904 system too
+    ref = read_cohort(valid_cohort, today=TODAY)
+    got = read_cohort(path, today=TODAY)
+    assert got.patients.column("birth_date").equals(ref.patients.column("birth_date"))
+    assert got.lines.equals(ref.lines)

@@ -316,11 +316,14 @@ def _mismatch_note(col: DateColumn, failed: np.ndarray, free: np.ndarray) -> Non
 
 
 def _serials(
-    text: pd.Series, numbers: np.ndarray, window: tuple[dt.date, dt.date], name: str
+    text: pd.Series, numbers: np.ndarray, window: tuple[dt.date, dt.date], name: str,
+    shift_days: int = 0,
 ) -> tuple[np.ndarray, list[Finding]]:
-    """Excel date serials in number-formatted cells: per-row dates and findings."""
+    """Excel date serials in number-formatted cells: per-row dates and findings
+    (``shift_days``: added first, 1,462 in a workbook of the 1904 date system)."""
     rows = numbers & text.notna().to_numpy()
     value = pd.to_numeric(text.where(rows), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    value = value + shift_days
     whole = np.floor(np.nan_to_num(value, nan=-1.0)).clip(-1, 3_000_000).astype(np.int64)
     shift = np.where(whole < 60, whole + 1, whole).astype("timedelta64[D]")
     date = np.where(rows & (whole >= 1) & (whole != 60), EXCEL_EPOCH + shift, NAT)
@@ -410,6 +413,7 @@ def parse_dates(
     window: tuple[dt.date, dt.date] = (dt.date(1900, 3, 1), dt.date(9999, 12, 31)),
     rows: np.ndarray | None = None,
     example: str = "%d/%m/%Y",
+    serial_shift: int = 0,
 ) -> tuple[pd.Series, list[Finding]]:
     """Parse one date column (see the module docstring for the forms and rules).
 
@@ -429,6 +433,9 @@ def parse_dates(
         Spreadsheet row of each cell, for examples in messages.
     example
         The ``--date-format`` suggested in the ``date_ambiguous`` hint.
+    serial_shift
+        Days added to an Excel serial before it is read from the 1900 start (1,462 for a
+        workbook using the 1904 date system).
 
     Returns
     -------
@@ -454,7 +461,7 @@ def parse_dates(
     values = cells.spread(col.date, NAT)
     findings = _findings(col, example, window)
     if serial:
-        dates, extra = _serials(text, numbers, window, spec.name)
+        dates, extra = _serials(text, numbers, window, spec.name, serial_shift)
         values = np.where(numbers, dates, values)
         findings += extra
     out = pd.Series(values.astype("datetime64[us]"), index=text.index)

@@ -219,17 +219,19 @@ def parse_column(
     window: tuple[dt.date, dt.date] = ANY_DATE,
     rows: np.ndarray | None = None,
     example: str = "%d/%m/%Y",
+    serial_shift: int = 0,
 ) -> tuple[pd.Series, list[Finding]]:
     """Parse one column according to its dictionary type; see the module docstring.
 
-    ``formats``, ``numbers``, ``window``, ``rows`` and ``example`` concern date
-    columns only (see :func:`aftercar.io.dates.parse_dates`).
+    ``formats``, ``numbers``, ``window``, ``rows``, ``example`` and ``serial_shift``
+    concern date columns only (see :func:`aftercar.io.dates.parse_dates`).
     """
     if not text.notna().any():
         return pd.Series(pd.NA, index=text.index, dtype=EMPTY_DTYPES[spec.type]), []
     if spec.type == "date":
         return parse_dates(
-            text, spec, formats=formats, numbers=numbers, window=window, rows=rows, example=example
+            text, spec, formats=formats, numbers=numbers, window=window, rows=rows,
+            example=example, serial_shift=serial_shift,
         )
     values, failures = _typed(text, spec)
     return values, [Finding(rule, mask) for rule, mask in failures.items() if mask.any()]

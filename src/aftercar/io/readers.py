@@ -22,7 +22,8 @@ from __future__ import annotations
 import re
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+import datetime as dt
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +66,10 @@ class RawTable:
     formulas
         Workbooks only: formula cells without a saved (cached) result, which read
         as empty, as ``(data row position, column position, cell reference, formula)``.
+    serial_shift
+        Workbooks only: days to add to a number cell read as a date serial so that it
+        counts from Excel's 1900 start (1,462 in a workbook using the 1904 date system,
+        Excel for Mac's old default; 0 otherwise).
     """
 
     label: str
@@ -73,6 +78,13 @@ class RawTable:
     rows: np.ndarray
     numbers: Mapping[int, np.ndarray] = field(default_factory=dict)
     formulas: tuple[tuple[int, int, str, str], ...] = ()
+    serial_shift: int = 0
+
+
+#: Days from Excel's 1900 start to its 1904 one: serial n of a 1904 workbook is serial
+#: n + 1462 of a 1900 one (fuzz round 7, session 26: read 4 years early).
+SERIAL_SHIFT_1904 = 1462
+_EPOCH_1904 = dt.datetime(1904, 1, 1)
 
 
 def _problem(file: str | None, message: str, hint: str, rule: str) -> Problem:
@@ -550,7 +562,9 @@ def _read_workbook(path: Path) -> dict[str, RawTable]:
         ) from None
     try:
         names = _sheet_names(book, path.name)
-        return {table: _sheet_table(path, book, sheet) for table, sheet in names.items()}
+        shift = SERIAL_SHIFT_1904 if getattr(book, "epoch", None) == _EPOCH_1904 else 0
+        return {table: replace(_sheet_table(path, book, sheet), serial_shift=shift)
+                for table, sheet in names.items()}  # fmt: skip
     finally:
         book.close()
 

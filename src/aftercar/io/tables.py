@@ -305,6 +305,7 @@ def build_view(
             numbers=raw.numbers.get(j) if j is not None else None,
             window=(windows or {}).get(spec.name, ANY_DATE),
             rows=raw.rows,
+            serial_shift=raw.serial_shift,
         )
     _ambiguity_hints(name, text, findings)
     df = pd.DataFrame(typed, index=raw.data.index)
