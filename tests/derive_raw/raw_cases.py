@@ -94,7 +94,23 @@ def build_cases() -> RawBuilder:
     span_cases(b)
     handmade_2026_12_06(b)
     handmade_probe5(b)
+    handmade_probe9(b)
     return b
+
+
+def handmade_probe9(b: RawBuilder) -> None:
+    """A salvage CAR-T recorded only as a procedure names its product in the line's drugs
+    (a hand-made raw probe, session 26: the line read 'anti-myeloma therapy
+    (unrecognised)'); a bare "CAR-T" procedure beside an administration naming the product
+    is that product."""
+    p = b.patient("cart_proc")
+    b.procedure(p, 200, "apheresis (leukapheresis)")
+    b.procedure(p, 240, "CARVYKTI (ciltacabtagene autoleucel) infusion")
+    p = b.patient("cart_proc_bare")
+    b.procedure(p, 240, "CAR-T cell infusion")
+    p = b.patient("cart_proc_named_adm")
+    b.procedure(p, 240, "CAR-T cell infusion")
+    b.drug(p, "ciltacabtagene autoleucel IV", [240])
 
 
 def handmade_probe5(b: RawBuilder) -> None:

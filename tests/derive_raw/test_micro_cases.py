@@ -148,6 +148,13 @@ def test_a_car_t_line_is_completed_only_when_a_line_follows_it(cases):
     assert _lines(cases, "asct")[0]["end_reason"] == "completed"
 
 
+def test_a_car_t_infused_as_a_procedure_names_its_product(cases):
+    assert _summary(cases, "cart_proc") == [(1, d(240), "ciltacabtagene autoleucel")]
+    assert _lines(cases, "cart_proc")[0]["regimen"] == "ciltacabtagene autoleucel"
+    assert _summary(cases, "cart_proc_bare") == [(1, d(240), "unspecified car t")]
+    assert _summary(cases, "cart_proc_named_adm") == [(1, d(240), "ciltacabtagene autoleucel")]
+
+
 def test_index_car_t_is_never_a_salvage_line(cases):
     for r in cases.lines.to_pylist():
         assert r["start_date"] > d(0)

@@ -145,6 +145,10 @@ def _rt_with_drugs(c, f: ibis.Table) -> ibis.Table:
                     role=ibis.literal("radiotherapy with systemic therapy"))  # fmt: skip
 
 
+#: The vocabulary's name of a CAR T named without its product ("CAR-T cell infusion").
+_BARE_CAR_T = "unspecified car t"
+
+
 def _drugs(c, rows: ibis.Table) -> ibis.Table:
     """``patient_id, line, drugs`` (';'-joined, sorted) from the line rows' ingredients."""
     adm = c.adm.filter(c.adm.ingredient.notnull())
@@ -155,7 +159,17 @@ def _drugs(c, rows: ibis.Table) -> ibis.Table:
     # an allogeneic transplant's conditioning agents whatever their role elsewhere
     j = j.filter(j.kind.isin(["anchor", "steroid", "car_t"])
                  | j.role.isin(["conditioning", "mobilisation"]))
-    d = j.select(Col.PATIENT_ID, Col.LINE, "ingredient").distinct()
+    # a salvage CAR-T infused as a procedure: the product its text names
+    pr = rows.filter((rows.table == "procedures") & (rows.role == "car_t_infusion")
+                     & (rows.line > 0))  # fmt: skip
+    pj = pr.join(c.proc.filter(c.proc.product.notnull()).select("row", "product"), "row")
+    pj = pj.select(Col.PATIENT_ID, Col.LINE, ingredient=pj.product, car=ibis.literal(True))
+    d = j.select(Col.PATIENT_ID, Col.LINE, "ingredient", car=j.kind == "car_t").union(pj)
+    # a bare "CAR-T" beside a named product of the line is that product
+    named = d.filter(d.car & (d.ingredient != _BARE_CAR_T)).select(Col.PATIENT_ID, Col.LINE)
+    bare = d.filter(d.ingredient == _BARE_CAR_T).anti_join(named, [Col.PATIENT_ID, Col.LINE])
+    d = d.filter(d.ingredient != _BARE_CAR_T).union(bare)
+    d = d.select(Col.PATIENT_ID, Col.LINE, "ingredient").distinct()
     return d.group_by([Col.PATIENT_ID, Col.LINE]).aggregate(
         drugs=_joined(d.ingredient, ";")
     )

@@ -226,6 +226,7 @@ def _procedure_kind(text: str) -> str:
 def procedure_lookup(texts: list[str]) -> pa.Table:
     """Return ``procedure, kind`` for each distinct procedure text.
 
+    ``product``: for an infusion, the CAR-T product it names (:func:`_infused_product`).
     Kinds: apheresis, lymphodepletion, car_t_infusion, car_t_handling (a product's
     transport or preparation, CPT 38226 / 38227: not part of any line), transplant
     (autologous or unspecified), allo_transplant, radiotherapy, supportive (a text the
@@ -233,8 +234,20 @@ def procedure_lookup(texts: list[str]) -> pa.Table:
     no treatment; part of no line), unrecognised.
     """
     kinds = [_procedure_kind(t) for t in texts]  # typed: no rows must still be text columns
+    products = [_infused_product(t) if k == "car_t_infusion" else None
+                for t, k in zip(texts, kinds, strict=True)]  # fmt: skip
     return pa.table({"procedure": pa.array(texts, pa.string()),
-                     "kind": pa.array(kinds, pa.string())})  # fmt: skip
+                     "kind": pa.array(kinds, pa.string()),
+                     "product": pa.array(products, pa.string())})  # fmt: skip
+
+
+def _infused_product(text: str) -> str | None:
+    """The CAR-T product an infusion's procedure text names (a named one before a bare
+    "CAR-T", read as ``unspecified car t``): the drug of its line, as an administration row
+    naming the product gives it (a hand-made raw probe, session 26: "CARVYKTI
+    (ciltacabtagene autoleucel) infusion" as a procedure gave a line without its product)."""
+    cars = sorted(car_t_products(text), key=lambda d: (d.unspecified, d.name))
+    return cars[0].name if cars else None
 
 
 def classify_administrations(con, adm: ibis.Table, rules: Rules) -> ibis.Table:
@@ -253,7 +266,9 @@ def classify_administrations(con, adm: ibis.Table, rules: Rules) -> ibis.Table:
 
 
 def classify_procedures(con, proc: ibis.Table) -> ibis.Table:
-    """Join each procedure row to its kind (``patient_id, date, row, procedure, kind``)."""
+    """Join each procedure row to its kind (``patient_id, date, row, procedure, kind,
+    product``)."""
     texts = proc.select("procedure").distinct().to_pyarrow()["procedure"].to_pylist()
     look = con.create_table("_procedure_lookup", procedure_lookup(texts), overwrite=True)
-    return proc.join(look, "procedure").select(Col.PATIENT_ID, "date", "row", "procedure", "kind")
+    return proc.join(look, "procedure").select(Col.PATIENT_ID, "date", "row", "procedure", "kind",
+                                               "product")  # fmt: skip
