@@ -459,3 +459,15 @@ def test_a_word_longer_than_every_name_is_never_compared(monkeypatch):
     monkeypatch.setattr(corrections, "_deletes", refuse)
     corrections.near_key.cache_clear()
     assert suggest("darakpd" * 300) is None
+
+
+def test_two_acting_annotations_may_not_share_a_label(tmp_path):
+    # session 26: what an annotation implies is looked up by its label, so a second one of
+    # the same label silently replaced the first (an autologous PCS transplant read allogeneic)
+    d = _write_vocab(tmp_path)
+    with (d / "grammar.toml").open("a", encoding="utf-8") as fh:
+        for word, therapy in (("grey", "radiotherapy"), ("gray", "apheresis")):
+            fh.write(f"\n[[annotation]]\nlabel = \"tint\"\npattern = '\\\\b{word}\\\\b'\n"
+                     f'implies = "{therapy}"\n')
+    with pytest.raises(VocabularyError, match="label 'tint' is used by two annotations"):
+        _load(d)
