@@ -19,10 +19,10 @@ ambiguous or unreadable files become :class:`~aftercar.errors.Problem` records.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import zipfile
 from collections.abc import Mapping
-import datetime as dt
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
