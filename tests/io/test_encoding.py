@@ -100,4 +100,20 @@ def test_a_stray_nul_in_a_utf8_csv_names_its_line(tmp_path):
     report = validate_cohort(folder)
     (p,) = report.errors
     assert (p.file, p.row, p.rule) == ("lines.csv", 3, "unreadable_file")
-    assert "NUL character" in p.message and "character 10" in p.message and "remove it" in p.hint
+    assert "NUL character" in p.message and "byte 10 of the line" in p.message
+    assert "remove it" in p.hint
+
+
+def test_a_stray_nul_far_into_the_file_is_found(tmp_path):
+    # a review of session 26: only the first kilobyte was searched
+    from aftercar.io import validate_cohort
+
+    folder = tmp_path / "c"
+    folder.mkdir()
+    ids = [f"P{i:03d}" for i in range(200)]
+    (folder / "patients.csv").write_text(
+        "patient_id,site\n" + "".join(f"{p},A\n" for p in ids), encoding="utf-8")
+    rows = "".join(f"{p},1,KRd\n" for p in ids[:-1]) + f"{ids[-1]},1,Dara\x00Pd\n"
+    (folder / "lines.csv").write_text("patient_id,line,regimen\n" + rows, encoding="utf-8")
+    (p,) = validate_cohort(folder).errors
+    assert (p.file, p.row, p.rule) == ("lines.csv", 201, "unreadable_file")

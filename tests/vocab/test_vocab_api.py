@@ -469,5 +469,16 @@ def test_two_acting_annotations_may_not_share_a_label(tmp_path):
         for word, therapy in (("grey", "radiotherapy"), ("gray", "apheresis")):
             fh.write(f"\n[[annotation]]\nlabel = \"tint\"\npattern = '\\\\b{word}\\\\b'\n"
                      f'implies = "{therapy}"\n')
-    with pytest.raises(VocabularyError, match="label 'tint' is used by two annotations"):
+    with pytest.raises(VocabularyError, match="label 'tint' of an annotation with implies"):
+        _load(d)
+
+
+def test_an_acting_annotation_shares_its_label_with_no_other(tmp_path):
+    # a review of session 26: the liposomal annotation shared 'formulation' with the
+    # hyaluronidase one, which then turned doxorubicin beside SC daratumumab into PLD
+    d = _write_vocab(tmp_path)
+    with (d / "grammar.toml").open("a", encoding="utf-8") as fh:
+        fh.write("\n[[annotation]]\nlabel = \"formulation\"\npattern = '\\bgrey\\b'\n"
+                 'implies = "radiotherapy"\n')
+    with pytest.raises(VocabularyError, match="label 'formulation' of an annotation"):
         _load(d)

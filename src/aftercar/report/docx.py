@@ -41,10 +41,11 @@ LEFT_OUT: frozenset[str] = frozenset({"regimen_mapping", "analysis_exclusions", 
 FIGURE_WIDTH_IN = 6.3
 
 
-#: Characters XML 1.0 cannot hold (C0 controls but tab, newline and return; U+FFFE/U+FFFF):
+#: Characters XML 1.0 cannot hold (C0 controls but tab, newline and return; lone surrogates,
+#: as surrogateescape leaves of bytes that are not UTF-8; U+FFFE/U+FFFF):
 #: python-docx refuses them ("All strings must be XML compatible"), so a study title or a
 #: site name pasted with a vertical tab crashed the Word file (fuzz round 7, session 26).
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _xml(text: str) -> str:

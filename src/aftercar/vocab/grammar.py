@@ -119,12 +119,15 @@ def _annotations(data: dict, path: Path) -> tuple[Annotation, ...]:
             ) from exc
         words = _therapy_words(entry, path, f"{where} ({entry['label']})")
         out.append(Annotation(entry["label"], pattern, entry.get("why", ""), *words))
-    # what an annotation says of its step is looked up by its label (assemble._annotated)
-    acting = [a.label for a in out if a.implies or a.reads or a.drops]
-    twice = sorted({x for x in acting if acting.count(x) > 1})
+    # what an annotation says of its step is looked up by its label (assemble._annotated):
+    # an acting label is one annotation's only
+    labels = [a.label for a in out]
+    acting = {a.label for a in out if a.implies or a.reads or a.drops}
+    twice = sorted(x for x in acting if labels.count(x) > 1)
     if twice:
-        raise _fail(path, "[[annotation]]", f"label {twice[0]!r} is used by two annotations "
-                    "with implies, reads or drops", "give each of them its own label")
+        raise _fail(path, "[[annotation]]", f"label {twice[0]!r} of an annotation with "
+                    "implies, reads or drops is used by another annotation",
+                    "give the annotation with implies, reads or drops its own label")
     return tuple(out)
 
 

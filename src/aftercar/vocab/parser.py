@@ -553,13 +553,14 @@ def _history_marks(k: int, found: list[tuple[int, Token]], where: list[int], chu
         targets = {j for j, g in enumerate(groups) if g == groups[min(targets)]} & therapy
     if not targets:
         targets = _history_targets(i, chunks, groups, therapy)
-    # "Prior: VRd, ASCT, DPd. Current: Tec"; after the current therapy, "Tec; prior: DRd,
-    # KPd" and "Elranatamab. Past: Dara-Rd; KPd; ide-cel" (a ninth probe of real regimen
-    # strings, session 26: only the first item was marked)
-    after_current = groups[i] is None and any(c < i for _j, c in kinds)
-    if targets and (_current_after(offset, found) or after_current):
+    # "Prior: VRd, ASCT, DPd. Current: Tec" runs on to "now" across steps; after the current
+    # therapy, "Tec; prior: DRd, KPd" over its list only (a ninth probe of real regimen
+    # strings, session 26: only the first item was marked), never on to a later step ("Kd;
+    # prior: VRd; then Tec": teclistamab is current, a review of that change)
+    now = _current_after(offset, found)
+    if targets and (now or (groups[i] is None and any(c < i for _j, c in kinds))):
         targets |= _listed_after(max(targets), chunks, groups, blanked, _stops(found, offset),
-                                 steps=True)  # fmt: skip
+                                 steps=now)  # fmt: skip
     return {j for j, c in kinds if c in targets}
 
 
