@@ -94,10 +94,19 @@ _PHASE_HYPHEN = re.compile(r"(?<=\b[A-Za-z]{1})-(?=(?:maint(?:enance)?|consol(?:
                            re.IGNORECASE)  # fmt: skip
 
 
+#: A Greek letter standing alone after a hyphen or space ("IFN-\u03b1", "kappa FLC" as
+#: "\u03ba FLC") is its Latin name: lookup keys keep Greek letters since session 26, and
+#: "interferon-\u03b1" left "\u03b1" unrecognised (a review of that change).
+_GREEK_NAMES = {"\u03b1": "alpha", "\u03b2": "beta", "\u03b3": "gamma", "\u03ba": "kappa",
+                "\u03bb": "lambda"}  # fmt: skip
+_GREEK_LETTER = re.compile(r"(?<=[-\s])[\u03b1\u03b2\u03b3\u03ba\u03bb](?!\w)", re.IGNORECASE)
+
+
 def _normalise(text: str) -> str:
     # a trade mark sign is no letter: NFKC would glue "TM" onto the brand ("ABECMA™")
     text = unicodedata.normalize("NFKC", text.replace("\u2122", " ").replace("\u2120", " "))
     text = _DASHES.sub("-", text).replace("\u00d7", " x ")
+    text = _GREEK_LETTER.sub(lambda m: _GREEK_NAMES[m.group(0).lower()], text)
     return _PHASE_HYPHEN.sub(" ", text)
 
 
