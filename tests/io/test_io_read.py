@@ -510,3 +510,17 @@ def test_a_1904_workbook_reads_its_date_serials_from_1904(tmp_path, valid_cohort
     got = read_cohort(path, today=TODAY)
     assert got.patients.column("birth_date").equals(ref.patients.column("birth_date"))
     assert got.lines.equals(ref.lines)
+
+
+def test_merged_cells_are_named_not_read_as_empty(tmp_path):
+    # fuzz round 7 (session 26): a site merged down B2:B4 left the patients of rows 3-4
+    # without one, and validate said the cohort was valid
+    path = _workbook(tmp_path / "cohort.xlsx", [_native(r, PATIENT_COLUMNS) for r in PATIENTS],
+                     [_native(r, LINE_COLUMNS) for r in LINES])  # fmt: skip
+    book = openpyxl.load_workbook(path)
+    book["patients"].merge_cells("B2:B4")
+    book.save(path)
+    report = validate_cohort(path, today=TODAY)
+    assert [(p.file, p.value, p.rule) for p in report.errors] == [
+        ("cohort.xlsx:patients", "B2:B4", "unreadable_file")]
+    assert "only B2 holds the value" in report.errors[0].message

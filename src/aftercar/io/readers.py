@@ -532,9 +532,32 @@ def _check_extent(path: Path, ws, sheet: str) -> None:
             "then save", "unreadable_file")])  # fmt: skip
 
 
+#: A merged range in a sheet's XML (ECMA-376 ``<mergeCell ref="B2:B10"/>``).
+_MERGED = re.compile(rb'<mergeCell\s+ref="([A-Z]{1,3}[0-9]+:[A-Z]{1,3}[0-9]+)"')
+
+
+def _check_merged(path: Path, ws, sheet: str) -> None:
+    """Stop on merged cells: only a range's first cell holds its value, the others read as
+    empty (fuzz round 7, session 26: a site merged down B2:B10 left eight patients without
+    one, silently)."""
+    where = getattr(ws, "_worksheet_path", None)  # openpyxl's read-only sheets keep no ranges
+    if where is None:
+        return
+    with zipfile.ZipFile(path) as book, book.open(where) as f:
+        ranges = [r.decode() for r in _MERGED.findall(f.read())]
+    if ranges:
+        raise CohortError([Problem(
+            f"{path.name}:{sheet}", None, None, ref, f"cells {ref} are merged: only "
+            f"{ref.split(':')[0]} holds the value, the others of the range read as empty",
+            "unmerge the cells and write the value in each row (Excel: Merge & Center > "
+            "Unmerge Cells, then fill down)", "error", "unreadable_file")
+            for ref in ranges])  # fmt: skip
+
+
 def _sheet_table(path: Path, book, sheet: str) -> RawTable:
     """One sheet as a :class:`RawTable`, noting number cells and formulas without a result."""
     _check_extent(path, book[sheet], sheet)
+    _check_merged(path, book[sheet], sheet)
     grid = pd.DataFrame.from_records(
         list(book[sheet].iter_rows(min_row=1, values_only=True)), coerce_float=False
     ).astype(object)
