@@ -51,7 +51,10 @@ RULES: dict[str, tuple[str, str]] = {
     "missing_file": ("error", "a folder lacks the patients or lines file"),
     "ambiguous_file": ("error", "several files could be the same table"),
     "missing_sheet": ("error", "a workbook lacks the patients or lines sheet"),
-    "unreadable_file": ("error", "a file cannot be read (encoding, format)"),
+    "unreadable_file": ("error", "a file cannot be read (encoding, format; a stray NUL "
+                        "character, named by its line; merged cells in a workbook sheet, "
+                        "named by their range, since only a range's first cell holds its "
+                        "value)"),
     "unsupported_path": ("error", "the path is neither a folder nor a workbook"),
     "empty_file": ("error", "a table has no header row"),
     "missing_column": ("error", "a required column is missing"),
