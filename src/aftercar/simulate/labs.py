@@ -188,6 +188,7 @@ def _patients(rng, chunk, raw, p: SimulationParams) -> dict[str, np.ndarray]:
     spread = np.exp(raw["baseline_mprotein_sigma"] * rng.normal(size=n))
     b0 = raw["baseline_mprotein_median"] * spread
     b0 = np.maximum(b0, raw["serum_baseline_min"] * rng.uniform(1.0, 1.3, n))
+    b0 = np.minimum(b0, raw["serum_growth_max_gdl"])  # a plausible burden (see _pd_values)
     site = pc.index_in(chunk.patients[Col.SITE], value_set=pa.array(p.section("baseline")["sites"]))
     g_l_prob = np.asarray(raw["serum_g_per_l_prob"])[pc.fill_null(site, 0).to_numpy()]
     return {"flc": flc, "kappa": rng.random(n) < 0.65, "g_per_l": rng.random(n) < g_l_prob,
@@ -283,16 +284,25 @@ def _pre_values(s, v, rows, base, pt, draw, raw) -> None:
 
 def _pd_values(s, v, rows, nadir, pt, draw, raw) -> None:
     """Values from the progression on: above the IMWG PD threshold over the nadir, and
-    measurable (they are the next line's baseline)."""
+    measurable (they are the next line's baseline).
+
+    The value then grows with time since the progression, up to ``serum_growth_max_gdl``
+    (serum M-protein) or ``dflc_growth_max_mg_dl`` (dFLC); from a nadir >= 5 g/dL the rise
+    is the 1 g/dL that is PD on its own (IMWG 2016), not 25%. Before 2026-12-06 both
+    compounded line after line: 0.4% of simulated serum values exceeded 20 g/dL (up to
+    1,209 g/dL), which no patient has, and involved FLC reached 64,698 mg/L.
+    """
     si, flc = v["seg"][rows], pt["flc"][v["pos"][rows]]
     nad = nadir[si]
-    absolute = np.where(flc, raw["dflc_pd_abs"], np.where(nad >= 5.0, 1.0, 0.5))
-    need = nad + raw["pd_margin"] * np.maximum(0.25 * nad, absolute)
-    meas = np.where(flc, raw["dflc_baseline_min"], raw["serum_baseline_min"])
+    high = ~flc & (nad >= 5.0)
+    absolute = np.where(flc, raw["dflc_pd_abs"], np.where(high, 1.0, 0.5))
+    need = nad + raw["pd_margin"] * np.maximum(np.where(high, 0.0, 0.25 * nad), absolute)
+    start = np.maximum(need, np.where(flc, raw["dflc_baseline_min"], raw["serum_baseline_min"]))
     months = (v["day"][rows] - s["prog"][si]) / DAYS_PER_MONTH
     grow = np.minimum(1 + raw["pd_growth_per_month"] * months, 4.0) * draw["grow"][rows]
-    _report(v, rows, np.ceil(np.maximum(need, meas) * grow * 100) / 100, np.zeros(rows.size, int),
-            pt, draw)  # fmt: skip
+    ceiling = np.where(flc, raw["dflc_growth_max_mg_dl"], raw["serum_growth_max_gdl"])
+    value = np.maximum(start, np.minimum(start * grow, ceiling))
+    _report(v, rows, np.ceil(value * 100) / 100, np.zeros(rows.size, int), pt, draw)
     v["level"][rows] = _PD
 
 
