@@ -316,3 +316,27 @@ def test_an_unescaped_quote_in_a_csv_value_is_named_with_its_line(tmp_path, caps
                  "-o", str(tmp_path / "out")]) == 2  # fmt: skip
     err = capsys.readouterr().err
     assert "row 4" in err and "quotation mark inside a quoted value" in err
+
+
+@pytest.mark.parametrize("value, unit, stops", [(500.0, "g/dL", True), (150.0, "g/L", False),
+                                               (1500.0, "mg/dL", False)])  # fmt: skip
+def test_a_serum_m_protein_no_patient_has_stops_the_run(tmp_path, capsys, value, unit, stops):
+    """A serum M-protein above [plausible] serum_m (20 g/dL) is a data error, most often its
+    unit (fuzz round 7: two values of 500 g/dL moved an index progression in silence); the
+    same number in a unit that makes it plausible is read."""
+    import pyarrow.parquet as pq
+
+    src = write(tmp_path / "omop")
+    m = tables()["measurement"]
+    row = {"measurement_id": 997, "person_id": 1, "measurement_concept_id": 0,
+           "measurement_date": m["measurement_date"][5].as_py(), "value_as_number": value,
+           "value_as_concept_id": None, "unit_concept_id": None, "unit_source_value": unit,
+           "measurement_source_value": "SPEP M-spike"}  # fmt: skip
+    extra = pa.Table.from_pylist([row], schema=m.schema)
+    pq.write_table(pa.concat_tables([m, extra]), src / "measurement.parquet")
+    code = main(["derive", "--omop", str(src), "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == (2 if stops else 0), err
+    if stops:
+        assert "(measurement_id 997)" in err and "above 20 g/dL" in err and "500" in err
+        assert "value_as_number" in err and "unit_concept_id" in err and "Traceback" not in err

@@ -233,6 +233,28 @@ def test_an_impossible_lab_value_is_named(tmp_path, value):
     assert "row 3, column 'value'" in str(err.value) and "negative, infinite" in str(err.value)
 
 
+@pytest.mark.parametrize("value, unit, stops", [("500", "g/dL", True), ("150", "g/L", False),
+                                               ("250", "g/L", True), ("1500", "mg/dL", False)])
+def test_a_serum_m_protein_no_patient_has_is_named(tmp_path, value, unit, stops):
+    # [plausible] serum_m = 20 g/dL: above it a value is a data error, most often its unit
+    # (fuzz round 7: two M-protein values of 500 g/dL moved an index progression in silence)
+    from aftercar.derive.raw.derive import derive_raw
+
+    def edit(raw):
+        _replace(raw / "labs.csv", '"0.9","g/dL"', f'"{value}","{unit}"')
+
+    root = _write(tmp_path, _one_patient(), edit)
+    assert f'"{value}","{unit}"' in (root / "raw" / "labs.csv").read_text()
+    if not stops:
+        assert derive_raw(read_raw(root)).lines.num_rows == 1
+        return
+    with pytest.raises(CohortError) as err:
+        derive_raw(read_raw(root))
+    text = str(err.value)
+    assert "row 3, column 'value'" in text and "above 20 g/dL" in text and value in text
+    assert "check the value and its unit" in text and unit in text
+
+
 @pytest.mark.parametrize(
     "edit",
     [lambda f: f.write_bytes(f.read_bytes().replace(b"XPOVIO", b"XPOV\xcdO")),  # Latin-1

@@ -24,6 +24,7 @@ from aftercar.derive.omop.concepts import Concepts, load_concepts
 from aftercar.derive.omop.mapping import OmopRaw
 from aftercar.derive.omop.source import close_source, open_source
 from aftercar.derive.raw.derive import derive_raw
+from aftercar.derive.raw.labs import IMPLAUSIBLE
 from aftercar.derive.raw.result import RawDerivation
 from aftercar.derive.raw.rules import Rules, load_rules
 from aftercar.errors import CohortError, Problem
@@ -85,6 +86,9 @@ def _lab_fix(r: dict) -> tuple[str, str]:
     if "unit" in r["problem"]:
         return ("unit_concept_id / unit_source_value", "map the unit concept in a local "
                 "concepts TOML [units], or add the unit text to [units] of the rules")
+    if r["problem"].startswith(IMPLAUSIBLE):
+        return ("value_as_number", "check value_as_number and its unit (unit_concept_id / "
+                "unit_source_value: e.g. mg/dL mapped as g/dL) and correct the row")
     if str(r.get("param") or "").startswith("ife"):  # read from its result concept
         return ("value_as_concept_id / value_as_number", "give a POSITIVE or NEGATIVE "
                 "result concept (9191 / 9189, 45884084 / 45878583) or map the site's result "

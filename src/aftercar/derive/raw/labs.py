@@ -36,6 +36,12 @@ PARAMS = tuple(FAMILY)
 #: mg/24 h and light chains in mg/L stay below 10^6): a larger value, infinity or NaN (which
 #: both engines sort above every number) is a data error, not a result.
 _IMPLAUSIBLE = 1e7
+#: The problem of a value above its test's ``[plausible]`` limit begins so (no word "unit"
+#: in it: the messages that name the unit column look for that word).
+IMPLAUSIBLE = "a value above what a patient can have"
+#: Canonical unit of each parameter ``[plausible]`` may limit (messages).
+_CANONICAL = {"serum_m": "g/dL", "urine_m": "mg/24 h", "kappa": "mg/dL", "lambda": "mg/dL",
+              "marrow_pc": "%"}  # fmt: skip
 #: Optional labs column: a result already read as a number (:func:`normalise_labs`).
 NUMBER = "_number"
 
@@ -115,12 +121,23 @@ def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
         ((p._num < 0) | (p._num > _IMPLAUSIBLE), "a negative, infinite or implausibly large "
                                                  "value"),
         (p.factor.isnull() & ~p._none, "unknown unit for this test"),
+        *_implausible(p.param, p._num * p.factor, rules),
         else_=ibis.null("string"),
     )  # fmt: skip
     shown = ibis.ifelse(problem.notnull() & p.value.isnull(), p._given.cast("string"), p.value)
     value = ibis.ifelse(p._ife, p._pos, ibis.ifelse(p._none, 0.0, p._num * p.factor))
     return p.select(p.patient_id, p.date, p.row, p.test, p.unit, p.param, text=shown,
                     value=value.cast("float64"), problem=problem)  # fmt: skip
+
+
+def _implausible(param: ibis.StringValue, value: ibis.FloatingValue,
+                 rules: Rules) -> list[tuple[ibis.BooleanValue, str]]:  # fmt: skip
+    """``(condition, problem)`` cases: ``value`` (canonical unit) above the ``[plausible]``
+    limit of ``param``, one case per limited parameter (the problem names the limit)."""
+    return [((param == name) & (value > limit),
+             f"{IMPLAUSIBLE} for this test (above {limit:,g} {_CANONICAL.get(name, '')}; "
+             "[plausible] in the IMWG rules)")
+            for name, limit in rules.imwg.get("plausible", {}).items()]  # fmt: skip
 
 
 #: A result written as "<x" (below a reporting limit) is read this much below x, so that it
@@ -197,6 +214,9 @@ def lab_problems(norm: ibis.Table, file: str = "labs") -> list[Problem]:
             if col == "unit"
             else "write a plain number (or POSITIVE / NEGATIVE)"
         )
+        if r["problem"].startswith(IMPLAUSIBLE):
+            hint = (f"check the value and its unit (given: {r['unit']!r}; e.g. mg/dL written "
+                    "as g/dL) and correct the row")
         value = r["unit"] if col == "unit" else r["text"]
         if col == "value" and value is not None and _DECIMAL_COMMA.fullmatch(str(value).strip()):
             hint = "write the number with a decimal point (13.8, not 13,8)"
