@@ -554,6 +554,9 @@ def _history_marks(k: int, found: list[tuple[int, Token]], where: list[int], chu
         if not (current or now or groups[i] is not None or any(c < i for _j, c in kinds)):
             listed = _closed(listed, chunks, blanked, therapy)
         ahead += [(found[j][0], j) for j, c in kinds if c in listed]
+        if all(_generic(found[j][1]) for _o, j in ahead):
+            named = _named_list(i, chunks, groups, blanked, therapy, _stops(found, offset))
+            ahead += [(found[j][0], j) for j, c in kinds if c in named]
         return {j for _o, j in ahead if not (current and _transplant(found[j][1]))}
     chunk = chunks[i]
     rest = blanked[offset + len(word.text) : chunk.offset + len(chunk.text)]
@@ -571,6 +574,36 @@ def _history_marks(k: int, found: list[tuple[int, Token]], where: list[int], chu
         targets |= _listed_after(max(targets), chunks, groups, blanked, _stops(found, offset),
                                  steps=now)  # fmt: skip
     return {j for j, c in kinds if c in targets}
+
+
+def _generic(token: Token) -> bool:
+    """A class or a target named without its product ("BCMA CAR-T", "anti-BCMA", "ADC")."""
+    return token.kind == TARGET_KIND or all(n.startswith("unspecified ") for n in token.names)
+
+
+#: What opens the list a class names ("prior BCMA CAR-T: ide-cel", "prior ADC (bela)").
+_OPENS_LIST = re.compile(r"\s*[:(\[]\s*")
+
+
+def _named_list(i: int, chunks, groups, blanked: str, therapy: set[int],
+                stops: list[int]) -> set[int]:  # fmt: skip
+    """The chunks of the list that follows chunk ``i`` after a colon or in brackets, when
+    the history phrase of chunk ``i`` names only a class or target: "Elranatamab; prior
+    BCMA-directed therapy: ide-cel", "Linvo; prior ADC (bela)" (an eleventh probe of real
+    regimen strings, session 27: the products were read as current therapy, a bispecific
+    line as a CAR-T line). Not across a status or note word ("prior BCMA CAR-T: now Tal")."""
+    if i + 1 >= len(chunks) or chunks[i + 1].step != chunks[i].step:
+        return set()
+    end = chunks[i].offset + len(chunks[i].text)
+    nxt = chunks[i + 1]
+    if not _OPENS_LIST.fullmatch(blanked[end : nxt.offset]) or i + 1 not in therapy:
+        return set()
+    if any(nxt.offset <= o < nxt.offset + len(nxt.text) for o in stops):
+        return set()
+    first = {i + 1}
+    if groups[i + 1] is not None and groups[i + 1] != groups[i]:
+        first = {j for j, g in enumerate(groups) if g == groups[i + 1]}
+    return first | _listed_after(max(first), chunks, groups, blanked, stops)
 
 
 #: Words naming the current therapy after a history list ("now", "current"; "started" since
