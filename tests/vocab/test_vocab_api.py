@@ -148,10 +148,18 @@ def test_code_naming_an_unknown_drug_is_an_error(tmp_path):
         _load(d)
 
 
-def test_bad_annotation_regex_is_an_error(tmp_path):
+def _with_annotation(tmp_path, *entries: tuple[str, str, str]):
+    """A vocabulary folder whose grammar.toml ends with one [[annotation]] per ``(label,
+    pattern, extra TOML lines)``."""
     d = _write_vocab(tmp_path)
     with (d / "grammar.toml").open("a", encoding="utf-8") as fh:
-        fh.write("\n[[annotation]]\nlabel = \"broken\"\npattern = '(unclosed'\n")
+        for label, pattern, extra in entries:
+            fh.write(f"\n[[annotation]]\nlabel = \"{label}\"\npattern = '{pattern}'\n{extra}\n")
+    return d
+
+
+def test_bad_annotation_regex_is_an_error(tmp_path):
+    d = _with_annotation(tmp_path, ("broken", "(unclosed", ""))
     with pytest.raises(VocabularyError, match=r"broken.*bad regex"):
         _load(d)
 
@@ -176,18 +184,13 @@ def test_a_formulation_of_unknown_drugs_is_an_error(tmp_path):
     ('drops = "dexamethasone"', r"'drops' must be a list of therapy names"),
 ])
 def test_an_annotation_implying_an_unknown_therapy_is_an_error(tmp_path, entry, message):
-    d = _write_vocab(tmp_path)
-    with (d / "grammar.toml").open("a", encoding="utf-8") as fh:
-        fh.write(f"\n[[annotation]]\nlabel = \"gray\"\npattern = 'grey'\n{entry}\n")
+    d = _with_annotation(tmp_path, ("gray", "grey", entry))
     with pytest.raises(VocabularyError, match=message):
         _load(d)
 
 
 def test_an_annotation_gives_its_step_the_therapy_it_implies(tmp_path):
-    d = _write_vocab(tmp_path)
-    with (d / "grammar.toml").open("a", encoding="utf-8") as fh:
-        fh.write("\n[[annotation]]\nlabel = \"gray\"\npattern = '\\bgrey\\b'\n"
-                 'implies = "radiotherapy"\n')
+    d = _with_annotation(tmp_path, ("gray", r"\bgrey\b", 'implies = "radiotherapy"'))
     vocab = _load(d)
     assert parse_regimen("grey to L4", vocabulary=vocab).procedures == ("radiotherapy",)
     assert parse_regimen("KRd; grey", vocabulary=vocab).procedures == ("radiotherapy",)
@@ -464,11 +467,9 @@ def test_a_word_longer_than_every_name_is_never_compared(monkeypatch):
 def test_two_acting_annotations_may_not_share_a_label(tmp_path):
     # session 26: what an annotation implies is looked up by its label, so a second one of
     # the same label silently replaced the first (an autologous PCS transplant read allogeneic)
-    d = _write_vocab(tmp_path)
-    with (d / "grammar.toml").open("a", encoding="utf-8") as fh:
-        for word, therapy in (("grey", "radiotherapy"), ("gray", "apheresis")):
-            fh.write(f"\n[[annotation]]\nlabel = \"tint\"\npattern = '\\\\b{word}\\\\b'\n"
-                     f'implies = "{therapy}"\n')
+    d = _with_annotation(tmp_path, *[("tint", rf"\b{word}\b", f'implies = "{therapy}"')
+                                     for word, therapy in (("grey", "radiotherapy"),
+                                                           ("gray", "apheresis"))])
     with pytest.raises(VocabularyError, match="label 'tint' of an annotation with implies"):
         _load(d)
 
@@ -476,9 +477,6 @@ def test_two_acting_annotations_may_not_share_a_label(tmp_path):
 def test_an_acting_annotation_shares_its_label_with_no_other(tmp_path):
     # a review of session 26: the liposomal annotation shared 'formulation' with the
     # hyaluronidase one, which then turned doxorubicin beside SC daratumumab into PLD
-    d = _write_vocab(tmp_path)
-    with (d / "grammar.toml").open("a", encoding="utf-8") as fh:
-        fh.write("\n[[annotation]]\nlabel = \"formulation\"\npattern = '\\bgrey\\b'\n"
-                 'implies = "radiotherapy"\n')
+    d = _with_annotation(tmp_path, ("formulation", r"\bgrey\b", 'implies = "radiotherapy"'))
     with pytest.raises(VocabularyError, match="label 'formulation' of an annotation"):
         _load(d)
