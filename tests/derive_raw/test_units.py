@@ -91,3 +91,16 @@ def test_the_commonest_unread_test_names_are_told_with_their_counts():
     assert unread_tests(labs, load_rules()) == [("Hemoglobin", 2),
                                                 ("Beta-2 microglobulin", 1)]  # fmt: skip
     assert unread_tests(labs, load_rules(), top=1) == [("Hemoglobin", 2)]
+
+
+def test_unread_test_names_are_told_from_a_dictionary_encoded_column():
+    # a raw Parquet folder keeps its text columns dictionary-encoded; the string kernels
+    # refused them and every Parquet folder stopped with a traceback (session 27 probe)
+    import pyarrow as pa
+
+    from aftercar.derive.raw.labs import unread_tests
+    from aftercar.derive.raw.rules import load_rules
+
+    plain = pa.array(["Hemoglobin", "SPEP M-spike", "Hemoglobin", None, "LDH"])
+    labs = pa.table({"test": pa.chunked_array([plain.dictionary_encode()] * 2)})
+    assert unread_tests(labs, load_rules()) == [("Hemoglobin", 4), ("LDH", 2)]

@@ -194,13 +194,18 @@ def unread_tests(labs: pa.Table, rules: Rules, top: int = 5) -> list[tuple[str, 
 
     if labs.num_rows == 0 or "test" not in labs.column_names:
         return []
-    names = pc.fill_null(labs["test"], "")
+    # counted first, then read per distinct name: the column of a Parquet file stays
+    # dictionary-encoded, which the string kernels do not take (a hand-made probe, session
+    # 27: every raw Parquet folder stopped here with a traceback)
+    counts = pc.value_counts(labs["test"]).flatten()
+    names = pc.fill_null(counts[0].cast(pa.string()), "")
     key = pc.utf8_lower(pc.utf8_trim_whitespace(names))
     known = pa.array(list(rules.test_names()), pa.string())
     unread = pc.invert(pc.is_in(key, value_set=known))
-    counts = pc.value_counts(pc.filter(names, unread)).to_pylist()
-    counts.sort(key=lambda c: (-c["counts"], c["values"]))
-    return [(c["values"], c["counts"]) for c in counts[:top] if c["values"]]
+    found = [(n, c) for n, c, u in zip(names.to_pylist(), counts[1].to_pylist(),
+                                       unread.to_pylist(), strict=True) if u and n]  # fmt: skip
+    found.sort(key=lambda nc: (-nc[1], nc[0]))
+    return found[:top]
 
 
 def lab_problems(norm: ibis.Table, file: str = "labs") -> list[Problem]:
