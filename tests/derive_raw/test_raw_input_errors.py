@@ -233,6 +233,28 @@ def test_an_impossible_lab_value_is_named(tmp_path, value):
     assert "row 3, column 'value'" in str(err.value) and "negative, infinite" in str(err.value)
 
 
+@pytest.mark.parametrize("table, column", [("labs", "unit"), ("administrations", "route"),
+                                           ("administrations", "end_date")])
+def test_an_optional_column_left_out_is_read_as_empty(tmp_path, capsys, table, column):
+    # session 27, a hand-made probe: labs without the optional unit column ended in a
+    # traceback (AttributeError) instead of the per-row "unit is empty" error
+    from aftercar import cli
+
+    def edit(raw):
+        t = pacsv.read_csv(raw / f"{table}.csv")
+        pacsv.write_csv(t.drop_columns([column]), raw / f"{table}.csv")
+
+    root = _write(tmp_path, _one_patient(), edit)
+    assert column not in pacsv.read_csv(root / "raw" / f"{table}.csv").column_names
+    code = cli.main(["derive", str(root / "raw"), "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    if column == "unit":
+        assert code == 2 and "column 'unit'" in err and "the unit is empty" in err
+    else:
+        assert code == 0, err
+
+
 @pytest.mark.parametrize("value, unit, stops", [("500", "g/dL", True), ("150", "g/L", False),
                                                ("250", "g/L", True), ("1500", "mg/dL", False)])
 def test_a_serum_m_protein_no_patient_has_is_named(tmp_path, value, unit, stops):

@@ -349,12 +349,20 @@ def _read_table(path: Path, name: str, specs: list[RawColumn]) -> tuple[pa.Table
             problems += more
             if s.type == "date":
                 problems += _implausible(f, s.name, cols[s.name])
+        elif name != "patients":  # an optional column left out is empty (labs without a
+            # unit column ended in a traceback: a hand-made probe, session 27; a patient's
+            # optional columns are read by name where they are used)
+            cols[s.name] = pa.nulls(t.num_rows, _ARROW_TYPES[s.type])
     # a patient's other columns are carried as covariates; the other tables' are not read
     # (an extra "role", "param" or "factor" column had taken the place of the derivation's
     # own: fuzzing round 3, 2026-12-06)
     extra = {c: t[c] for c in t.column_names if c not in cols} if name == "patients" else {}
     out = pa.table({**cols, **extra, "row": pa.array(np.arange(2, t.num_rows + 2), pa.int64())})
     return out, problems
+
+
+#: The Arrow type of each column type of ``raw_format.csv``.
+_ARROW_TYPES = {"string": pa.string(), "date": pa.date32(), "float": pa.float64()}
 
 
 def _unknown_patients(path: Path, tables: dict[str, pa.Table]) -> list[Problem]:
