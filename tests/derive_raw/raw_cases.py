@@ -95,7 +95,26 @@ def build_cases() -> RawBuilder:
     handmade_2026_12_06(b)
     handmade_probe5(b)
     handmade_probe9(b)
+    handmade_probe10(b)
     return b
+
+
+def handmade_probe10(b: RawBuilder) -> None:
+    """A hand-made raw probe, session 27: a 24-h urine collected on a day without a serum
+    draw dates a progression at the next assessment (it was never read for one); a line
+    without a pre-treatment lab whose first value is not PD and whose progression is then
+    confirmed is PD (docs/derivation.md; it read NE)."""
+    p = _selinexor_line(b, "hm_urine_alone_pd")
+    b.serum(p, {335: 1.9, 370: 0.9, 400: 0.9, 431: 0.9})
+    for day, v in ((335, 150), (370, 100), (384, 500), (431, 700)):
+        b.lab(p, day, "24 hr urine M-protein", str(v), "mg/24h")
+    # the same urine rise, never measured again: a value read once confirms nothing
+    p = _selinexor_line(b, "hm_urine_alone_once")
+    b.serum(p, {335: 1.9, 370: 0.9, 400: 0.9, 431: 0.9})
+    for day, v in ((335, 150), (370, 100), (384, 500)):
+        b.lab(p, day, "24 hr urine M-protein", str(v), "mg/24h")
+    p = _selinexor_line(b, "hm_no_baseline_later_pd")
+    b.serum(p, {370: 0.5, 400: 0.4, 431: 1.0, 445: 1.2})
 
 
 def handmade_probe9(b: RawBuilder) -> None:

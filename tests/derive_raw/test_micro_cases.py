@@ -553,6 +553,19 @@ def test_imwg_rules_found_by_hand_made_patients(cases, pid, best):
     assert line["best_response"] == best
 
 
+@pytest.mark.parametrize(("pid", "best", "progression"), [
+    # the urine of day 384 is read at the next assessment (400): PD, confirmed by the
+    # urine of 431 (its carried 500 mg also keeps 400 from confirming the PR of 370: SD)
+    ("hm_urine_alone_pd", "SD", 400),
+    ("hm_urine_alone_once", "SD", None),  # ... and is not read again to confirm itself
+    ("hm_no_baseline_later_pd", "PD", 431),  # no pre-treatment lab, confirmed progression
+])  # fmt: skip
+def test_urine_between_assessments_and_late_baselines(cases, pid, best, progression):
+    line = _lines(cases, pid)[0]  # (the selinexor going on after a progression is line 2)
+    assert (line["best_response"], line["progression_date"]) == \
+        (best, None if progression is None else d(progression))  # fmt: skip
+
+
 def test_held_doses_and_context_mentions_are_no_administrations(cases):
     assert _summary(cases, "hm_held_context") == [
         (1, d(340), "teclistamab"), (2, d(500), "talquetamab")]  # fmt: skip

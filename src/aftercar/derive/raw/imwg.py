@@ -175,6 +175,24 @@ def _carry(t: ibis.Table) -> ibis.Table:
     return t.mutate(**last)
 
 
+def _fresh_urine(t: ibis.Table) -> ibis.Table:
+    """``urine_new``: the last 24-h urine M-protein drawn since the line's previous
+    assessment (this one's own, or one of a day without the response parameter), null
+    when none was: the urine value a progression reads at each assessment.
+
+    A urine collected on a day without a serum draw (the day after it, as 24-h urines
+    often are) is carried to the next assessment, which its rise makes PD (IMWG 2016: a
+    urine rise counts "whatever the response parameter"; docs/derivation.md). Until
+    session 27 only a urine of an assessment's own day was read, so such a rise never
+    dated a progression (a hand-made probe: an index date 50 days late). A value already
+    read is not read again, so it never confirms itself.
+    """
+    w = ibis.window(group_by=t.lkey, order_by=[t.date, t.vid])
+    since = ibis.coalesce(t.vid.lag().over(w), t.b_vid)
+    fresh = (t.carry_vid_urine_m > since).fill_null(False)
+    return t.mutate(urine_new=ibis.ifelse(fresh, t.last_urine_m, ibis.null("float64")))
+
+
 def _value(t: ibis.Table) -> ibis.Value:
     dflc = ibis.ifelse(t.involved == "kappa", t.kappa - t.lambda_, t.lambda_ - t.kappa)
     return t.param.cases(("serum", t.serum_m), ("urine", t.urine_m), ("flc", dflc)).cast("float64")
@@ -254,7 +272,7 @@ def _progression(t: ibis.Table, rules: Rules) -> ibis.Value:
         ("flc", _rise(t.value, t.nadir, p["dflc_abs_mg_dl"], p, strict=True)),
     )
     serum = _serum_rise(t.serum_m, t.serum_nadir, p)
-    urine = _rise(t.urine_m, t.urine_nadir, p["urine_abs_mg_24h"], p)
+    urine = _rise(t.urine_new, t.urine_nadir, p["urine_abs_mg_24h"], p)
     return own.fill_null(False) | serum | urine
 
 
@@ -317,11 +335,12 @@ def assessments(lines: ibis.Table, vis: ibis.Table, rules: Rules,
     t = t.filter(~t.lookahead | (t.vid == t._first_la)).drop("_first_la")
     if rules.get("measurable", "rebaseline_days") > 0:
         t = _rebaseline(t, rules)
+    t = _fresh_urine(t)
     w_prev = ibis.window(group_by=t.lkey, order_by=[t.date, t.vid], rows=(None, -1))
     t = t.mutate(
         nadir=_least(t.baseline, t.value.min().over(w_prev)),
         serum_nadir=_least(t.b_serum_m, t.serum_m.min().over(w_prev)),
-        urine_nadir=_least(t.b_urine_m, t.urine_m.min().over(w_prev)),
+        urine_nadir=_least(t.b_urine_m, t.urine_new.min().over(w_prev)),
     )
     level = ibis.ifelse(_progression(t, rules), 6, _categories(t, rules) if levels else 5)
     t = t.mutate(level=ibis.ifelse(t.param.isnull(), ibis.null("int64"), level).cast("int64"))
@@ -386,10 +405,15 @@ def summarise(lines: ibis.Table, a: ibis.Table, rules: Rules) -> ibis.Table:
     level = ibis.cases((s.best_level <= 4, s.best_level), (first_pd, 6),
                        (s.first_non_pd.notnull(), 5), else_=ibis.null("int64"))  # fmt: skip
     code = level.cases(*[(i, c) for i, c in enumerate(CODES)], else_=not_evaluable_code())
-    no_baseline = s.late_baseline.fill_null(False) & ~first_pd.fill_null(False)
-    if not rules.get("measurable", "response_needs_pretreatment_baseline"):
-        no_baseline = ibis.literal(False)
-    code = ibis.ifelse(s.param.isnull() | no_baseline, not_evaluable_code(), code)
+    if rules.get("measurable", "response_needs_pretreatment_baseline"):
+        # no response to grade without a pre-treatment baseline: NE, unless the line's
+        # progression is confirmed, then PD (docs/derivation.md; until session 27 only
+        # when every assessment was PD, so a confirmed progression after a first
+        # on-treatment value that was not PD read NE: a hand-made probe)
+        late = s.late_baseline.fill_null(False)
+        code = ibis.ifelse(late, ibis.ifelse(s.progression_date.notnull(), CODES[-1],
+                                             not_evaluable_code()), code)  # fmt: skip
+    code = ibis.ifelse(s.param.isnull(), not_evaluable_code(), code)
     s = s.mutate(best_response=ibis.ifelse(s.n_assessments == 0, ibis.null("string"), code))
     s = s.drop("late_baseline")
     out = lines.left_join(s, "lkey").drop("lkey_right")
