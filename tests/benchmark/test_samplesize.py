@@ -37,3 +37,10 @@ def test_power_at_the_computed_n_holds_in_simulation():
 def test_worse_target_median_is_refused():
     with pytest.raises(InputError, match="must exceed median0"):
         one_sample_survival_size(median0=17.9, median1=12.0, accrual=24, followup=12)
+
+
+@pytest.mark.parametrize(("median0", "median1"), [(1e300, 1e308), (6.0, 6.0000001)])
+def test_medians_no_study_can_tell_apart_are_refused(median0, median1):
+    # fuzz round 8 (session 27): an OverflowError traceback, and n = 2.6e16 printed
+    with pytest.raises(InputError, match="more than 1,000,000"):
+        one_sample_survival_size(median0=median0, median1=median1, accrual=12, followup=12)

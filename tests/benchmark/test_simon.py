@@ -117,3 +117,9 @@ def test_pruned_enumeration_agrees_with_brute_force(p0, gap, alpha, power):
     assert res.optimal.en0 == pytest.approx(opt[0], abs=1e-9)
     assert res.minimax.n == mmx[1]
     assert res.minimax.en0 == pytest.approx(mmx[0], abs=1e-9)
+
+
+def test_an_n_max_beyond_the_enumeration_is_refused():
+    # fuzz round 8 (session 27): n_max = 100,000 asked numpy for 18.6 GiB (MemoryError)
+    with pytest.raises(InputError, match="n_max must be at most 500"):
+        simon_two_stage(p0=0.2, p1=0.25, n_max=100_000)

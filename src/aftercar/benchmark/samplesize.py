@@ -111,6 +111,27 @@ def _check(median0, median1, accrual, followup, alpha, power) -> None:
         )
 
 
+#: The largest sample size reported: beyond it the medians are too close (or too long
+#: for the study's time) for any study to tell them apart.
+MAX_PATIENTS = 1_000_000
+
+
+def _check_size(n_exact: float, median0: float, median1: float) -> None:
+    """Stop on a sample size that is not finite or above :data:`MAX_PATIENTS` (fuzz round
+    8, session 27: medians of 1e300 and 1e308 months ended in an OverflowError traceback,
+    medians of 6 and 6.0000001 months printed n = 25,738,392,351,428,952)."""
+    if np.isfinite(n_exact) and n_exact <= MAX_PATIENTS:
+        return
+    shown = f"{n_exact:,.0f}" if np.isfinite(n_exact) else "no finite number of"
+    raise InputError(
+        f"Invalid survival design input: median0 {median0:.10g} and median1 {median1:.10g} months "
+        f"would need {shown} patients (more than {MAX_PATIENTS:,}): the medians are too close, "
+        "or too long for the accrual and follow-up, for any study to tell them apart. "
+        "Fix: give a larger improvement or a longer follow-up, e.g. --median0 17.9 --median1 27 "
+        "--accrual 24 --followup 12."
+    )
+
+
 def one_sample_survival_size(
     *,
     median0: float,
@@ -151,7 +172,9 @@ def one_sample_survival_size(
     p1, p0, p00, p01 = _moments(lam0, lam1, accrual, followup)
     sigma = float(np.sqrt(p1 - p1**2 + 2 * p00 - p0**2 - 2 * p01 + 2 * p0 * p1))
     za, zb = sps.norm.ppf(1 - alpha), sps.norm.ppf(power)
-    n_exact = (za * np.sqrt(p0) + zb * sigma) ** 2 / (p1 - p0) ** 2
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        n_exact = (za * np.sqrt(p0) + zb * sigma) ** 2 / (p1 - p0) ** 2
+    _check_size(float(n_exact), median0, median1)
     n = int(np.ceil(n_exact - 1e-9))
     achieved = float(sps.norm.cdf((np.sqrt(n) * (p0 - p1) - za * np.sqrt(p0)) / sigma))
     return SurvivalSampleSize(

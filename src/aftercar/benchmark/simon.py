@@ -150,6 +150,10 @@ def _best_for_n(
     return best
 
 
+#: The largest ``n_max`` searched (a design of n <= 500: about a minute of enumeration).
+N_MAX_LIMIT = 500
+
+
 def _check_inputs(p0: float, p1: float, alpha: float, power: float, n_max: int) -> None:
     problems = []
     if not 0.0 < p0 < 1.0:
@@ -164,6 +168,11 @@ def _check_inputs(p0: float, p1: float, alpha: float, power: float, n_max: int) 
         problems.append(f"power must be in (0.5, 1) (got {power})")
     if n_max < 2:
         problems.append(f"n_max must be at least 2 (got {n_max})")
+    elif n_max > N_MAX_LIMIT:
+        # the exact enumeration holds (n_max + 1)^2 binomial tables: n_max = 100,000 asked
+        # for 18.6 GiB and ended in a MemoryError traceback (fuzz round 8, session 27)
+        problems.append(f"n_max must be at most {N_MAX_LIMIT} (got {n_max}): a single-arm "
+                        "phase II design of more patients is searched by no exact enumeration")
     if problems:
         raise InputError(
             "Invalid Simon design input: " + "; ".join(problems) + ". Fix: e.g. "
