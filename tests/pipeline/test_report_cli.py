@@ -84,3 +84,17 @@ def test_the_terminal_shows_the_warnings_as_shared_under_suppression(micro_dir: 
     assert "NOLINES-77" not in (out / "warnings.txt").read_text()
     assert main(["report", str(micro_dir), "-o", str(tmp_path / "plain")]) == 0
     assert "NOLINES-77" in "".join(capsys.readouterr())  # shown without suppression
+
+
+def test_the_flag_cannot_lower_the_studys_suppression(micro_dir: Path, tmp_path: Path, capsys):
+    # fuzz round 8 (session 27): 11 in the study TOML, --suppress-below 3 used in silence
+    toml = tmp_path / "study.toml"
+    toml.write_text("[report]\nsuppress_below = 11\n")
+    base = ["report", str(micro_dir), "--config", str(toml), "-o"]
+    assert main([*base, str(tmp_path / "low"), "--suppress-below", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be lowered" in err and "suppress_below = 11" in err and "Traceback" not in err
+    assert not (tmp_path / "low").exists()
+    assert main([*base, str(tmp_path / "high"), "--suppress-below", "20"]) == 0
+    manifest = json.loads((tmp_path / "high" / "manifest.json").read_text())
+    assert manifest["config"]["report"]["suppress_below"] == 20
