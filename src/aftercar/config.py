@@ -418,6 +418,8 @@ def _merge(user: Mapping[str, Any], source: str) -> tuple[dict[str, dict[str, An
             continue
         for key, value in values.items():
             default = defaults[section].get(key)
+            if isinstance(default, str) and type(value) is dt.date:  # a TOML date, e.g.
+                value = value.isoformat()  # earliest_date = 2010-01-01 (fuzz round 8)
             where = f"{section}.{key}"
             if key not in defaults[section]:
                 hint = f"known keys of [{section}]: {', '.join(sorted(defaults[section]))}"

@@ -35,3 +35,29 @@ def test_report_cli_refuses_an_implausible_age_range_before_reading(tmp_path, ca
 
     assert main(["report", "--demo", "-o", str(tmp_path / "o"), "--age-range", "90-20"]) == 2
     assert "--age-range" in capsys.readouterr().err
+
+
+def test_a_toml_date_is_read_as_the_date_it_is(tmp_path):
+    # fuzz round 8 (session 27): earliest_date = 2010-01-01 (a TOML date, no quotes) was
+    # refused, quoting Python's 'datetime.date(2010, 1, 1)'
+    import datetime as dt
+
+    from aftercar.config import load_config
+
+    toml = tmp_path / "study.toml"
+    toml.write_text("[input]\nearliest_date = 2010-01-01\n")
+    assert load_config(toml).input.earliest_date == "2010-01-01"
+    assert config_from_dict({"input": {"earliest_date": dt.date(2011, 2, 3)}}).input \
+        .earliest_date == "2011-02-03"  # fmt: skip
+
+
+def test_a_table1_grouping_of_no_column_stops_before_the_analyses(tmp_path, capsys):
+    # fuzz round 8 (session 27): found after ~9 s of analyses, naming neither file nor key
+    from aftercar.cli import main
+
+    toml = tmp_path / "study.toml"
+    toml.write_text('[analysis]\ntable1_by = "hospital"\n')
+    assert main(["report", "--demo", "-o", str(tmp_path / "r"), "--config", str(toml)]) == 2
+    err = capsys.readouterr().err
+    assert "Table 1 by 'hospital'" in err and "[analysis] table1_by of" in err
+    assert "study.toml" in err and "analyses" not in err and "Traceback" not in err
