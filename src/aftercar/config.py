@@ -256,12 +256,15 @@ def _type_ok(default: Any, value: Any) -> bool:
 
 
 def _type_name(default: Any) -> str:
-    if isinstance(default, list):
-        inner = _type_name(default[0]) if default else "value"
-        return f"a list of {inner}s"
+    if isinstance(default, list):  # "a list of numbers", not "of a numbers" (fuzz round 8)
+        inner = _PLURAL.get(type(default[0]), "values") if default else "values"
+        return f"a list of {inner}"
     return {bool: "true/false", int: "an integer", float: "a number", str: "a string"}.get(
         type(default), type(default).__name__
     )
+
+
+_PLURAL = {bool: "true/false values", int: "integers", float: "numbers", str: "strings"}
 
 
 def _coerce(default: Any, value: Any) -> Any:

@@ -61,3 +61,13 @@ def test_a_table1_grouping_of_no_column_stops_before_the_analyses(tmp_path, caps
     err = capsys.readouterr().err
     assert "Table 1 by 'hospital'" in err and "[analysis] table1_by of" in err
     assert "study.toml" in err and "analyses" not in err and "Traceback" not in err
+
+
+def test_config_messages_for_a_folder_and_a_list_read_right(tmp_path):
+    # fuzz round 8 (session 27): a folder was told to be "saved as UTF-8"; "a list of a numbers"
+    from aftercar.config import load_config
+
+    with pytest.raises(ConfigError, match="it is a folder, not a file"):
+        load_config(tmp_path)
+    with pytest.raises(ConfigError, match=r"must be a list of numbers \(value"):
+        config_from_dict({"input": {"age_range": "18-100"}})

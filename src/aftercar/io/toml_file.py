@@ -80,6 +80,8 @@ def read_toml(path: str | Path, *, fix: str) -> dict[str, Any]:
     rule, hint = "config-file", "save the file as UTF-8 text (e.g. 'Save as... UTF-8')"
     if text is None and why == "file not found":
         hint = "check the path"
+    elif text is None and path.is_dir():  # not "save as UTF-8" (fuzz round 8)
+        why, hint = "it is a folder, not a file", "give the path of the TOML file itself"
     elif text is not None:
         try:
             return tomllib.loads(text)
