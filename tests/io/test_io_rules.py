@@ -1202,6 +1202,20 @@ def test_an_unknown_line_id_with_an_invisible_character_says_so(tmp_path):
     assert "invisible character, U+200B" in hit.message
 
 
+def test_a_site_name_differing_only_in_case_or_spaces_is_named_once(tmp_path):
+    # fuzz round 8 (session 27): "A" and "a" were two Table 1 groups with nothing said
+    root = _variant_cohort(tmp_path, ["P1", "P2", "P3", "P4", "P5"])
+    pats = pd.read_csv(root / "patients.csv")
+    pats["site"] = ["Site A", "site a", "Site B", "site a", "SiteA"]
+    pats.to_csv(root / "patients.csv", index=False)
+    found = [p for p in validate_cohort(root).problems if p.rule == "site_variant"]
+    assert [(p.row, p.value) for p in found] == [(3, "site a"), (6, "SiteA")]
+    assert all(p.severity == "warning" and "'Site A'" in p.message for p in found)
+    pats["site"] = ["Site A", "Site A", "Site B", None, "Site C"]
+    pats.to_csv(root / "patients.csv", index=False)
+    assert not [p for p in validate_cohort(root).problems if p.rule == "site_variant"]
+
+
 def test_distinct_ids_give_no_variant_warning(tmp_path):
     report = validate_cohort(_variant_cohort(tmp_path, ["SYN-01", "SYN-02", "P3"]))
     assert not [p for p in report.problems if p.rule == "patient_id_variant"]

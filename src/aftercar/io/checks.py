@@ -88,6 +88,11 @@ RULES: dict[str, tuple[str, str]] = {
         "two patient_ids differ only in letter case, spaces, invisible characters or a dash "
         "look-alike (kept as two patients)",
     ),
+    "site_variant": (
+        "warning",
+        "two site names differ only in letter case, spaces, invisible characters or a dash "
+        "look-alike (kept as two sites)",
+    ),
     "duplicate_line": ("error", "a (patient_id, line) pair appears twice in lines"),
     "unknown_patient": ("error", "a line names a patient_id absent from patients"),
     "line_sequence": ("error", "a patient's line numbers are not 1, 2, 3, ..."),
@@ -244,6 +249,34 @@ _INVISIBLE = "[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"
 _DASHES = "[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]"
 
 
+def _variant_key(text: pd.Series) -> pd.Series:
+    """``text`` without invisible characters, dash look-alikes, spaces, letter case and
+    Unicode form differences: equal keys are most likely one value written twice."""
+    key = text.str.replace(_INVISIBLE, "", regex=True).str.normalize("NFKC")
+    key = key.str.replace(_DASHES, "-", regex=True)
+    return key.str.replace(r"\s+", "", regex=True).str.casefold()
+
+
+def site_variants(p: TableView) -> pd.DataFrame:
+    """``site_variant``: the first row of a ``site`` name equal to an earlier name but for
+    letter case, spaces, invisible characters or a dash look-alike ("a" after "A"): the
+    sites are kept apart (Table 1, the strata by site), so the warning says so (fuzz round
+    8, session 27: "A" and "a" were two Table 1 groups in silence)."""
+    if Col.SITE not in p.df.columns:
+        return NO_HITS
+    site = p.df[Col.SITE].astype("string")
+    key = _variant_key(site)
+    usual = site.groupby(key.to_numpy()).transform("first")
+    known = key.notna().to_numpy() & (key != "").fillna(False).to_numpy()
+    bad = known & ~site.duplicated(keep="first").to_numpy() & (site != usual).fillna(False)
+    if not bad.any():
+        return NO_HITS
+    msg = ("site " + _q(site) + " differs from " + _q(usual) + " only in letter case, spaces, "
+           "invisible characters or a dash look-alike: the two are counted as two sites")
+    hint = "write one site's name the same way in every row; if they are two sites, keep both"
+    return hits(p, np.asarray(bad), Col.SITE, msg, hint, "site_variant")
+
+
 def patient_id_variants(p: TableView) -> pd.DataFrame:
     """``patient_id_variant``: a ``patient_id`` equal to an earlier row's but for letter case,
     spaces, invisible characters, a dash look-alike or its Unicode form (``' syn-01'``
@@ -251,9 +284,7 @@ def patient_id_variants(p: TableView) -> pd.DataFrame:
     fuzzing round 3, F08: such a copy was a second patient; "é" as one character or as
     "e" + accent, full-width letters: Unicode NFKC): most likely one patient written twice."""
     pid = p.df[Col.PATIENT_ID].astype("string")
-    key = pid.str.replace(_INVISIBLE, "", regex=True).str.normalize("NFKC")
-    key = key.str.replace(_DASHES, "-", regex=True)
-    key = key.str.replace(r"\s+", "", regex=True).str.casefold()
+    key = _variant_key(pid)
     known = key.notna().to_numpy() & (key != "").fillna(False).to_numpy()
     first = pd.Series(p.df["_row"].to_numpy()).groupby(key.to_numpy()).transform("first")
     seen = key.duplicated(keep="first").to_numpy() & ~pid.duplicated(keep="first").to_numpy()

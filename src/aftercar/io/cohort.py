@@ -237,6 +237,7 @@ def _cross_hits(p: TableView, ln: TableView, limits: Plausibility) -> list[pd.Da
     out += [
         checks.duplicate_patients(p),
         checks.patient_id_variants(p),
+        checks.site_variants(p),
         checks.duplicate_lines(ln, order),
         checks.line_sequence(ln, order),
         checks.line_start_order(ln, order),
