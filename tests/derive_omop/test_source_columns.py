@@ -26,3 +26,13 @@ def test_a_care_site_listed_twice_is_one_site():
                                                  "care_site_name": ["B old", "A new"]}))
     got = cohort._site({"care_site": cs}, pe).order_by("person_id").to_pyarrow().to_pylist()
     assert got == [{"person_id": 1, "site": "A new"}, {"person_id": 2, "site": "A new"}]
+
+
+def test_a_care_site_id_care_site_does_not_name_says_it_is_an_id():
+    # fuzz round 8 (session 27): an unknown id read as the site's name "999", nothing said
+    con = ibis.duckdb.connect()
+    pe = con.create_table("person", pa.table({"person_id": [1, 2, 3],
+                                              "care_site_id": [7, 999, None]}))
+    cs = con.create_table("care_site", pa.table({"care_site_id": [7], "care_site_name": ["A"]}))
+    got = cohort._site({"care_site": cs}, pe).order_by("person_id").to_pyarrow().to_pylist()
+    assert [r["site"] for r in got] == ["A", "care_site_id 999", None]

@@ -158,7 +158,8 @@ def _check_births(pe: ibis.Table) -> None:
 
 
 def _site(tables, pe: ibis.Table) -> ibis.Table:
-    """``person_id, site``: the care site's name (else its id), null without one."""
+    """``person_id, site``: the care site's name; without a ``care_site`` table its id; an
+    id the ``care_site`` table does not name as "care_site_id ID"; null without one."""
     if "care_site_id" not in pe.columns:
         return pe.select("person_id", **{Col.SITE: ibis.null("string")})
     if "care_site" in tables:
@@ -167,8 +168,10 @@ def _site(tables, pe: ibis.Table) -> ibis.Table:
         # (fuzzing round 3, 2026-12-06); of two names for one id, the first in sort order
         cs = cs.group_by("_csid").aggregate(_csname=cs._csname.min())
         j = pe.left_join(cs, pe.care_site_id == cs._csid)
-        return j.select("person_id", **{Col.SITE: ibis.coalesce(
-            j._csname, j.care_site_id.cast("string"))})  # fmt: skip
+        # an id care_site does not name reads as such, not as a bare number that looks like
+        # a site's name (fuzz round 8, session 27: site "999", nothing said)
+        unnamed = "care_site_id " + j.care_site_id.cast("string")
+        return j.select("person_id", **{Col.SITE: ibis.coalesce(j._csname, unnamed)})
     return pe.select("person_id", **{Col.SITE: pe.care_site_id.cast("string")})
 
 
