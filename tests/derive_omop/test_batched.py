@@ -187,6 +187,15 @@ def test_negative_batch_size_is_refused(tmp_path):
     assert main([*args, "--batch-persons", "-1"]) == 2
 
 
+def test_a_small_batch_size_gets_a_note_on_its_cost(tmp_path, capsys):
+    # fuzz round 8 (session 27): --batch-persons 1 ran past a minute with nothing said
+    args = ["derive", "--omop", str(tmp_path / "none"), "-o", str(tmp_path / "o")]
+    main([*args, "--batch-persons", "7"])
+    assert "note: --batch-persons 7: each batch costs" in capsys.readouterr().err
+    main([*args, "--batch-persons", "5000"])
+    assert "note:" not in capsys.readouterr().err
+
+
 def test_person_batches_cut_the_sorted_ids():
     person = ibis.memtable({"person_id": [5, 1, 3, 3, 9, 7, 2]})
     assert person_batches(person, 2) == [(1, 2), (3, 5), (7, 9)]

@@ -86,6 +86,13 @@ def derive(
     if batch_persons is not None and batch_persons < 0:
         raise InputError(f"--batch-persons must be >= 0, not {batch_persons}. Fix: pass a "
                          "number of persons per batch, or 0 for one batch.")  # fmt: skip
+    if batch_persons is not None and 0 < batch_persons < SMALL_BATCH:
+        # each batch pays a fixed few seconds whatever its size (fuzz round 8, session 27:
+        # --batch-persons 1 on 30 persons ran past a minute where one batch took 7 s)
+        typer.echo(f"note: --batch-persons {batch_persons}: each batch costs a few seconds "
+                   f"whatever its size; batches of at least {SMALL_BATCH:,} persons (or 0, one "
+                   "batch) are much faster. Memory follows the batch size (docs/omop.md).",
+                   err=True)  # fmt: skip
     _not_the_input(Path(omop) if omop is not None else rawdir, output)
     cohort_folder(output, force=force)
     if omop is not None:
@@ -173,6 +180,10 @@ def _no_patient(attrition, n_raw: int, written: list[Path]) -> str:
             "CAR-T infusion and before death / last follow-up; check car_t_date, "
             "death_date and last_followup_date in patients, and the labs and administrations "
             "after the infusion.")  # fmt: skip
+
+
+#: Persons per batch below which ``--batch-persons`` gets a note on its cost.
+SMALL_BATCH = 1_000
 
 
 def batch_size(batch_persons: int | None, engine: str) -> int:
