@@ -115,6 +115,10 @@ def handmade_probe10(b: RawBuilder) -> None:
         b.lab(p, day, "24 hr urine M-protein", str(v), "mg/24h")
     p = _selinexor_line(b, "hm_no_baseline_later_pd")
     b.serum(p, {370: 0.5, 400: 0.4, 431: 1.0, 445: 1.2})
+    # a new drug begun 120 days after the last dose: the gap ended the line, not the drug
+    p = b.patient("hm_gap_then_new")
+    b.drug(p, "XPOVIO 100 mg PO", weekly(340, 4))
+    b.drug(p, "TALVEY 0.4 mg/kg SC", weekly(361 + 120, 4))
 
 
 def handmade_probe9(b: RawBuilder) -> None:

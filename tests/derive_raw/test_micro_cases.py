@@ -566,6 +566,12 @@ def test_urine_between_assessments_and_late_baselines(cases, pid, best, progress
         (best, None if progression is None else d(progression))  # fmt: skip
 
 
+def test_a_new_drug_after_the_discontinuation_gap_ends_the_line_by_the_gap(cases):
+    # a hand-made probe (session 27): read "new drug added" after 120 days without therapy
+    assert [(r["drugs"], r["end_reason"]) for r in _lines(cases, "hm_gap_then_new")] == [
+        ("selinexor", "treatment gap"), ("talquetamab", None)]  # fmt: skip
+
+
 def test_held_doses_and_context_mentions_are_no_administrations(cases):
     assert _summary(cases, "hm_held_context") == [
         (1, d(340), "teclistamab"), (2, d(500), "talquetamab")]  # fmt: skip

@@ -342,9 +342,12 @@ def _drug_lines(st: _Steps) -> ibis.Table:
     (:func:`_with_ends`)."""
     s = st.t("_pd")
     s = s.mutate(brk=ibis.least(s.b1, s.b_pd))
+    # a new drug begun after more than the discontinuation gap comes after a line the gap
+    # had already ended: "gap" (a hand-made probe, session 27: "new drug added" after 102
+    # days without therapy, where the same drugs resumed read "gap")
     rule = ibis.cases(
         (s.brk.isnull(), "last"), (s.brk == s.b_pd, "progression"), (s.brk == s.b_bundle, "bundle"),
-        (s.brk == s.b_new, "new_drug"), (s.brk == s.b_gap, "gap"), else_="last",
+        (s.brk == s.b_gap, "gap"), (s.brk == s.b_new, "new_drug"), else_="last",
     )  # fmt: skip
     return s.select(Col.PATIENT_ID, "pkey", Col.LINE, start_date=s.S,
                     end_date=ibis.null("date"), kind=ibis.literal("drug"),
