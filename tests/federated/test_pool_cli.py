@@ -232,3 +232,17 @@ def test_pool_refuses_answers_without_their_coefficients_file(site_files, tmp_pa
                                   "config_hash": data["config_hash"]}), "utf-8")  # fmt: skip
     assert main(["pool", *map(str, site_files), str(answer), "-o", str(tmp_path / "o")]) == 2
     assert "answer.json: a Cox round answer without" in capsys.readouterr().err.replace("\n", "")
+
+
+def test_site_summary_cannot_lower_the_studys_suppression(cli_run, tmp_path, capsys):
+    # a review of session 27: the floor was checked by `report` only; the site summary is
+    # the file that leaves the site
+    root, _ = cli_run
+    toml = tmp_path / "study.toml"
+    toml.write_text("[report]\nsuppress_below = 11\n", encoding="utf-8")
+    out = tmp_path / "s.json"
+    args = ["site-summary", str(root / "North"), "-o", str(out), "--config", str(toml)]
+    assert main([*args, "--suppress-below", "3"]) == 2
+    assert "cannot be lowered" in capsys.readouterr().err and not out.exists()
+    assert main(args) == 0
+    assert json.loads(out.read_text())["disclosure"]["suppress_below"] == 11

@@ -17,13 +17,9 @@ ConfigOption = Annotated[
 
 
 def _threshold(value: int | None, config) -> int | None:
-    k = value if value is not None else (config.report.suppress_below or None)
-    if k is not None and k < 1:
-        raise InputError(
-            f"--suppress-below must be a positive integer, got {k}. "
-            "Fix: pass e.g. --suppress-below 5, or leave it out."
-        )
-    return k
+    from aftercar.cli.report import suppression
+
+    return suppression(value, config)
 
 
 def _write_json(path: Path, data: dict) -> None:

@@ -90,23 +90,36 @@ def study_config(
         formats = [date_format] if isinstance(date_format, str) else list(date_format)
         config = config.replace("input", date_format=formats[0] if len(formats) == 1 else formats)
     if suppress_below is not None:
-        if suppress_below < 1:
-            raise InputError(
-                f"--suppress-below must be a positive integer, got {suppress_below}. "
-                "Fix: pass e.g. --suppress-below 5, or leave it out."
-            )
-        floor = config.report.suppress_below
-        if path is not None and suppress_below < floor:
-            # the study's threshold is a disclosure rule (e.g. a data use agreement's): a
-            # flag lowered it in silence (fuzz round 8, session 27: 11 in the TOML, 3 used)
-            raise InputError(
-                f"--suppress-below {suppress_below} is below [report] suppress_below = {floor} "
-                f"of {path}: the study's disclosure threshold cannot be lowered from the "
-                f"command line. Fix: leave the flag out, give at least --suppress-below "
-                f"{floor}, or change suppress_below in {path.name} if the study allows it."
-            )
-        config = config.replace("report", suppress_below=suppress_below)
+        config = config.replace("report", suppress_below=suppression(suppress_below, config))
     return config
+
+
+def suppression(flag: int | None, config) -> int | None:
+    """The small-count threshold of a shared output: ``--suppress-below`` (``flag``) when
+    given, else the study TOML's ``[report] suppress_below`` (``None``: off).
+
+    Raises
+    ------
+    InputError
+        A flag below 1, or below the study TOML's threshold: that is a disclosure rule
+        (e.g. a data use agreement's), which a flag lowered in silence until session 27
+        (fuzz round 8: 11 in the TOML, 3 used; ``report`` and ``site-summary``).
+    """
+    floor = config.report.suppress_below
+    if flag is None:
+        return floor or None
+    if flag < 1:
+        raise InputError(f"--suppress-below must be a positive integer, got {flag}. "
+                         "Fix: pass e.g. --suppress-below 5, or leave it out.")  # fmt: skip
+    if flag < floor:
+        where = Path(config.source)
+        raise InputError(
+            f"--suppress-below {flag} is below [report] suppress_below = {floor} of {where}: "
+            "the study's disclosure threshold cannot be lowered from the command line. Fix: "
+            f"leave the flag out, give at least --suppress-below {floor}, or change "
+            f"suppress_below in {where.name} if the study allows it."
+        )
+    return flag
 
 
 def report(
