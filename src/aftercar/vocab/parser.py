@@ -554,7 +554,7 @@ def _history_marks(k: int, found: list[tuple[int, Token]], where: list[int], chu
         if not (current or now or groups[i] is not None or any(c < i for _j, c in kinds)):
             listed = _closed(listed, chunks, blanked, therapy)
         ahead += [(found[j][0], j) for j, c in kinds if c in listed]
-        if all(_generic(found[j][1]) for _o, j in ahead):
+        if _LIST_HEADING.match(word.text) and all(_generic(found[j][1]) for _o, j in ahead):
             named = _named_list(i, chunks, groups, blanked, therapy, _stops(found, offset))
             ahead += [(found[j][0], j) for j, c in kinds if c in named]
         return {j for _o, j in ahead if not (current and _transplant(found[j][1]))}
@@ -583,6 +583,11 @@ def _generic(token: Token) -> bool:
 
 #: What opens the list a class names ("prior BCMA CAR-T: ide-cel", "prior ADC (bela)").
 _OPENS_LIST = re.compile(r"\s*[:(\[]\s*")
+#: History words that head a list of earlier therapy ("prior BCMA CAR-T: ide-cel"), unlike
+#: those of a situation the current therapy follows ("Relapsed after BCMA CAR-T:
+#: Talquetamab"; a review of session 27).
+_LIST_HEADING = re.compile(r"prior|previous|pre-?treated|history|hx|h/o|exposed|past",
+                           re.IGNORECASE)  # fmt: skip
 
 
 def _named_list(i: int, chunks, groups, blanked: str, therapy: set[int],
@@ -603,7 +608,9 @@ def _named_list(i: int, chunks, groups, blanked: str, therapy: set[int],
     first = {i + 1}
     if groups[i + 1] is not None and groups[i + 1] != groups[i]:
         first = {j for j, g in enumerate(groups) if g == groups[i + 1]}
-    return first | _listed_after(max(first), chunks, groups, blanked, stops)
+    named = first | _listed_after(max(first), chunks, groups, blanked, stops)
+    # a list that would leave no current therapy is the therapy itself
+    return named if therapy - named - {i} else set()
 
 
 #: Words naming the current therapy after a history list ("now", "current"; "started" since
