@@ -113,6 +113,12 @@ def handmade_probe10(b: RawBuilder) -> None:
     b.serum(p, {335: 1.9, 370: 0.9, 400: 0.9, 431: 0.9})
     for day, v in ((335, 150), (370, 100), (384, 500)):
         b.lab(p, day, "24 hr urine M-protein", str(v), "mg/24h")
+    # ... confirmed by the next urine measured, not by a serum-only visit between them (a
+    # review of session 27: no progression)
+    p = _selinexor_line(b, "hm_urine_serum_between")
+    b.serum(p, {335: 1.9, 370: 0.9, 400: 0.9, 415: 0.9, 431: 0.9})
+    for day, v in ((335, 150), (370, 100), (384, 500), (431, 700)):
+        b.lab(p, day, "24 hr urine M-protein", str(v), "mg/24h")
     p = _selinexor_line(b, "hm_no_baseline_later_pd")
     b.serum(p, {370: 0.5, 400: 0.4, 431: 1.0, 445: 1.2})
     # a new drug begun 120 days after the last dose: the gap ended the line, not the drug

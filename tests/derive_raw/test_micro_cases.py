@@ -558,6 +558,7 @@ def test_imwg_rules_found_by_hand_made_patients(cases, pid, best):
     # urine of 431 (its carried 500 mg also keeps 400 from confirming the PR of 370: SD)
     ("hm_urine_alone_pd", "SD", 400),
     ("hm_urine_alone_once", "SD", None),  # ... and is not read again to confirm itself
+    ("hm_urine_serum_between", "SD", 400),  # confirmed by the urine of 431, not by 415
     ("hm_no_baseline_later_pd", "PD", 431),  # no pre-treatment lab, confirmed progression
 ])  # fmt: skip
 def test_urine_between_assessments_and_late_baselines(cases, pid, best, progression):

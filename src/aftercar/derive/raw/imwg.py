@@ -34,7 +34,8 @@ For every line (``patient_id, lkey, start_date, window_end``) and the visits of
    two consecutive assessments of the parameter reach it (SD needs none); PD is
    confirmed by the next assessment of the parameter, also when that one comes after
    the window end (the *look-ahead* row, within ``lookahead_days``: it confirms but
-   never starts a PD), and dated at the first of the two. Best response = the best
+   never starts a PD), a urine PD by the next urine measured (a urine of a day without
+   the parameter is read at the next assessment), and dated at the first of the two. Best response = the best
    confirmed category; SD when any assessment is not PD; PD when every assessment
    is PD and the progression is confirmed; empty when the line has no assessment.
 
@@ -344,7 +345,22 @@ def assessments(lines: ibis.Table, vis: ibis.Table, rules: Rules,
     )
     level = ibis.ifelse(_progression(t, rules), 6, _categories(t, rules) if levels else 5)
     t = t.mutate(level=ibis.ifelse(t.param.isnull(), ibis.null("int64"), level).cast("int64"))
-    return _confirm(t, rules)
+    return _confirm(_next_urine(t, rules), rules)
+
+
+def _next_urine(t: ibis.Table, rules: Rules) -> ibis.Table:
+    """``_urine_pd`` (this assessment's urine shows PD) and ``_next_urine``: the next
+    assessment with a urine drawn since its previous one, as ``2 * vid + its urine PD``
+    (the smallest such key after this row: the PD bit is its parity; no join).
+
+    A urine PD is confirmed by the next urine measured, not by a serum-only assessment in
+    between, which cannot show it (a review of session 27: urines of 500 then 700 mg/24 h,
+    a serum-only visit between them, gave no progression)."""
+    p = rules.imwg["progression"]
+    upd = _rise(t.urine_new, t.urine_nadir, p["urine_abs_mg_24h"], p)
+    key = ibis.ifelse(t.urine_new.notnull(), t.vid * 2 + upd.cast("int64"), ibis.null("int64"))
+    after = ibis.window(group_by=t.lkey, order_by=[t.date, t.vid], rows=(1, None))
+    return t.mutate(_urine_pd=upd, _next_urine=key.min().over(after))
 
 
 def _confirm(t: ibis.Table, rules: Rules) -> ibis.Table:
@@ -361,8 +377,9 @@ def _confirm(t: ibis.Table, rules: Rules) -> ibis.Table:
     t = t.mutate(next_level=t.level.lead().over(w), next_la=t.lookahead.lead().over(w))
     by_therapy = t.window_end.notnull() & rules.get("progression", "new_therapy_confirms")
     no_next = t.next_level.isnull() | t.next_la.fill_null(False)
+    by_urine = t._urine_pd & (t._next_urine % 2 == 1).fill_null(False)  # _next_urine
     pd_ok = (t.level == 6) & ~t.lookahead & (
-        (t.next_level == 6) | (t.next_level.isnull() & by_therapy)
+        (t.next_level == 6) | by_urine | (t.next_level.isnull() & by_therapy)
     )
     nxt = ibis.ifelse(no_next | (t.next_level == 6), 5, t.next_level)
     best = ibis.greatest(t.level, nxt)
@@ -382,9 +399,9 @@ def summarise(lines: ibis.Table, a: ibis.Table, rules: Rules) -> ibis.Table:
     window is PD and the progression is confirmed; NE when the only assessments are an
     unconfirmed PD or the line has no response parameter. ``sd_min_days`` (0 = IMWG,
     the default) can ask SD for a minimum time after the start, as RECIST 1.1. A line
-    whose baseline comes after its start (no lab on or before it) is NE unless it is PD
-    (``response_needs_pretreatment_baseline``, IMWG 2016: responses are measured from
-    the pre-treatment baseline). Also ``n_assessments``, ``param`` and ``first_date`` for
+    whose baseline comes after its start (no lab on or before it) is NE unless its
+    progression is confirmed, then PD (``response_needs_pretreatment_baseline``, IMWG
+    2016: responses are measured from the pre-treatment baseline). Also ``n_assessments``, ``param`` and ``first_date`` for
     the audit.
     """
     inside = ~a.lookahead
