@@ -35,9 +35,10 @@ For every line (``patient_id, lkey, start_date, window_end``) and the visits of
    confirmed by the next assessment of the parameter, also when that one comes after
    the window end (the *look-ahead* row, within ``lookahead_days``: it confirms but
    never starts a PD), a urine PD by the next urine measured (a urine of a day without
-   the parameter is read at the next assessment), and dated at the first of the two. Best response = the best
-   confirmed category; SD when any assessment is not PD; PD when every assessment
-   is PD and the progression is confirmed; empty when the line has no assessment.
+   the parameter is read at the next assessment), and dated at the first of the two.
+   Best response = the best confirmed category; SD when any assessment is not PD; PD
+   when every assessment is PD and the progression is confirmed; empty when the line has
+   no assessment.
 
 Every threshold is met by a value on it as written: lab values are decimals held as binary
 floats (0.7 - 0.2 g/dL is 0.49999999999999994; 38 g/L is 3.8000000000000003 g/dL), so each
@@ -401,8 +402,8 @@ def summarise(lines: ibis.Table, a: ibis.Table, rules: Rules) -> ibis.Table:
     the default) can ask SD for a minimum time after the start, as RECIST 1.1. A line
     whose baseline comes after its start (no lab on or before it) is NE unless its
     progression is confirmed, then PD (``response_needs_pretreatment_baseline``, IMWG
-    2016: responses are measured from the pre-treatment baseline). Also ``n_assessments``, ``param`` and ``first_date`` for
-    the audit.
+    2016: responses are measured from the pre-treatment baseline). Also ``n_assessments``,
+    ``param`` and ``first_date`` for the audit.
     """
     inside = ~a.lookahead
     sd_min = rules.get("response", "sd_min_days")
