@@ -93,7 +93,10 @@ def test_a_mistyped_rule_is_named(tmp_path, text, key, value, why):
       "transplant.mobilisation_ingredients", "did you mean 'cyclophosphamide'?"),
      # fuzz round 7 (session 26): accepted and silently without effect
      ("[response]\nconfirmations = 5\n", "response.confirmations", "only 2 is implemented"),
-     ("[response]\nconfirmations = 0\n", "response.confirmations", "only 2 is implemented")],
+     ("[response]\nconfirmations = 0\n", "response.confirmations", "only 2 is implemented"),
+     # a review of session 27: 0 made every positive serum value an error
+     ("[plausible]\nserum_m = 0\n", "plausible.serum_m", "from 1.0 to"),
+     ("[plausible]\nmarrow_pc = 150.0\n", "plausible.marrow_pc", "from 0 to 100")],
 )  # fmt: skip
 def test_an_impossible_or_unknown_rule_is_named(tmp_path, text, key, why):
     message = _error(tmp_path, text)

@@ -236,12 +236,15 @@ def _bad_order(lot: dict, imwg: dict, user: dict, where: str) -> list[Problem]:
 
 
 #: Rules with a larger lower bound than 0 (a gap of 0 days would end a line after every dose).
-_AT_LEAST = {"discontinuation_gap_days": 1}
+_AT_LEAST = {"discontinuation_gap_days": 1,
+             # [plausible]: a limit below the IMWG measurable values would stop every run
+             # (0 made every positive value an error; a review of session 27)
+             "serum_m": 1.0, "urine_m": 200.0, "kappa": 10.0, "lambda": 10.0, "marrow_pc": 10.0}
 #: The largest rule value: the defaults are at most 1,000 (days, mg, factors); a larger
 #: number is a typo, and one beyond 64 bits cannot reach the engine at all.
 _AT_MOST = 1_000_000
 #: Rules with a smaller upper bound (``*_reduction`` keys are fractions, at most 1).
-_AT_MOST_KEY = {"cr_marrow_pct": 100.0}
+_AT_MOST_KEY = {"cr_marrow_pct": 100.0, "marrow_pc": 100.0}
 #: Lists of names the derivation matches exactly against the vocabulary (``drugs.csv``).
 _VOCABULARY_LISTS = {
     "addition_exception_classes": "class",
