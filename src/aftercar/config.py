@@ -419,10 +419,8 @@ def _merge(user: Mapping[str, Any], source: str) -> tuple[dict[str, dict[str, An
                 )
             )
             continue
-        for key, value in values.items():
+        for key, value in map(_toml_date, values.items()):
             default = defaults[section].get(key)
-            if isinstance(default, str) and type(value) is dt.date:  # a TOML date, e.g.
-                value = value.isoformat()  # earliest_date = 2010-01-01 (fuzz round 8)
             where = f"{section}.{key}"
             if key not in defaults[section]:
                 hint = f"known keys of [{section}]: {', '.join(sorted(defaults[section]))}"
@@ -453,6 +451,16 @@ def _merge(user: Mapping[str, Any], source: str) -> tuple[dict[str, dict[str, An
                 problems += _check_value(source, section, key, coerced)
                 merged[section][key] = coerced
     return merged, problems
+
+
+def _toml_date(item: tuple[str, Any]) -> tuple[str, Any]:
+    """``(key, value)`` with a TOML date (``earliest_date = 2010-01-01``, or a datetime at
+    midnight) as its ISO text, the form of every date key (fuzz round 8, session 27: refused,
+    quoting Python's ``datetime.date(2010, 1, 1)``)."""
+    key, value = item
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0) and value.tzinfo is None:
+        value = value.date()
+    return (key, value.isoformat()) if type(value) is dt.date else item
 
 
 def config_from_dict(data: Mapping[str, Any], *, source: str = "dict") -> StudyConfig:

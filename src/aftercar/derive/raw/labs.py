@@ -220,8 +220,9 @@ def lab_problems(norm: ibis.Table, file: str = "labs") -> list[Problem]:
             else "write a plain number (or POSITIVE / NEGATIVE)"
         )
         if r["problem"].startswith(IMPLAUSIBLE):
-            hint = (f"check the value and its unit (given: {r['unit']!r}; e.g. mg/dL written "
-                    "as g/dL) and correct the row")
+            given = f"given: {r['unit']!r}" if r["unit"] else "given with no unit"
+            hint = (f"check the value and its unit ({given}; e.g. mg/dL written as g/dL) and "
+                    "correct the row")  # fmt: skip
         value = r["unit"] if col == "unit" else r["text"]
         if col == "value" and value is not None and _DECIMAL_COMMA.fullmatch(str(value).strip()):
             hint = "write the number with a decimal point (13.8, not 13,8)"
