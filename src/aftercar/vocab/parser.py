@@ -556,7 +556,10 @@ def _history_marks(k: int, found: list[tuple[int, Token]], where: list[int], chu
         ahead += [(found[j][0], j) for j, c in kinds if c in listed]
         if _LIST_HEADING.match(word.text) and all(_generic(found[j][1]) for _o, j in ahead):
             named = _named_list(i, chunks, groups, blanked, therapy, _stops(found, offset))
-            ahead += [(found[j][0], j) for j, c in kinds if c in named]
+            listed = [j for j, c in kinds if c in named]
+            # products, not the class's abbreviation ("a proteasome inhibitor (PI)")
+            if not all(_generic(found[j][1]) for j in listed):
+                ahead += [(found[j][0], j) for j in listed]
         return {j for _o, j in ahead if not (current and _transplant(found[j][1]))}
     chunk = chunks[i]
     rest = blanked[offset + len(word.text) : chunk.offset + len(chunk.text)]
