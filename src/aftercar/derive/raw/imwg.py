@@ -179,8 +179,8 @@ def _carry(t: ibis.Table) -> ibis.Table:
 
 def _fresh_urine(t: ibis.Table) -> ibis.Table:
     """``urine_new``: the last 24-h urine M-protein drawn since the line's previous
-    assessment (this one's own, or one of a day without the response parameter), null
-    when none was: the urine value a progression reads at each assessment.
+    assessment (``_prev_vid``; this one's own, or one of a day without the response
+    parameter), null when none was: the urine value a progression reads at each assessment.
 
     A urine collected on a day without a serum draw (the day after it, as 24-h urines
     often are) is carried to the next assessment, which its rise makes PD (IMWG 2016: a
@@ -189,9 +189,7 @@ def _fresh_urine(t: ibis.Table) -> ibis.Table:
     dated a progression (a hand-made probe: an index date 50 days late). A value already
     read is not read again, so it never confirms itself.
     """
-    w = ibis.window(group_by=t.lkey, order_by=[t.date, t.vid])
-    since = ibis.coalesce(t.vid.lag().over(w), t.b_vid)
-    fresh = (t.carry_vid_urine_m > since).fill_null(False)
+    fresh = (t.carry_vid_urine_m > t._prev_vid).fill_null(False)
     return t.mutate(urine_new=ibis.ifelse(fresh, t.last_urine_m, ibis.null("float64")))
 
 
@@ -337,22 +335,26 @@ def assessments(lines: ibis.Table, vis: ibis.Table, rules: Rules,
     t = t.filter(~t.lookahead | (t.vid == t._first_la)).drop("_first_la")
     if rules.get("measurable", "rebaseline_days") > 0:
         t = _rebaseline(t, rules)
-    t = _fresh_urine(t)
     w_prev = ibis.window(group_by=t.lkey, order_by=[t.date, t.vid], rows=(None, -1))
+    # the urines read since the baseline visit: their lowest before this assessment is the
+    # urine nadir (a value carried over several assessments counts once, :func:`_fresh_urine`)
+    since = ibis.ifelse(t.carry_vid_urine_m > t.b_vid, t.last_urine_m, ibis.null("float64"))
     t = t.mutate(
         nadir=_least(t.baseline, t.value.min().over(w_prev)),
         serum_nadir=_least(t.b_serum_m, t.serum_m.min().over(w_prev)),
-        urine_nadir=_least(t.b_urine_m, t.urine_new.min().over(w_prev)),
+        urine_nadir=_least(t.b_urine_m, since.min().over(w_prev)),
+        _prev_vid=ibis.coalesce(t.vid.max().over(w_prev), t.b_vid),
     )
+    t = _fresh_urine(t)
     level = ibis.ifelse(_progression(t, rules), 6, _categories(t, rules) if levels else 5)
     t = t.mutate(level=ibis.ifelse(t.param.isnull(), ibis.null("int64"), level).cast("int64"))
-    return _confirm(_next_urine(t, rules), rules)
+    return _confirm(t, rules)
 
 
-def _next_urine(t: ibis.Table, rules: Rules) -> ibis.Table:
-    """``_urine_pd`` (this assessment's urine shows PD) and ``_next_urine``: the next
-    assessment with a urine drawn since its previous one, as ``2 * vid + its urine PD``
-    (the smallest such key after this row: the PD bit is its parity; no join).
+def _next_urine(t: ibis.Table, rules: Rules) -> tuple[ibis.BooleanValue, ibis.Value]:
+    """``(this assessment's urine shows PD, the next assessment with a urine drawn since its
+    previous one as 2 * vid + its urine PD)``: the smallest such key after this row, its
+    PD bit the parity (no join); a window of :func:`_confirm`'s own ordering.
 
     A urine PD is confirmed by the next urine measured, not by a serum-only assessment in
     between, which cannot show it (a review of session 27: urines of 500 then 700 mg/24 h,
@@ -361,7 +363,7 @@ def _next_urine(t: ibis.Table, rules: Rules) -> ibis.Table:
     upd = _rise(t.urine_new, t.urine_nadir, p["urine_abs_mg_24h"], p)
     key = ibis.ifelse(t.urine_new.notnull(), t.vid * 2 + upd.cast("int64"), ibis.null("int64"))
     after = ibis.window(group_by=t.lkey, order_by=[t.date, t.vid], rows=(1, None))
-    return t.mutate(_urine_pd=upd, _next_urine=key.min().over(after))
+    return upd, key.min().over(after)
 
 
 def _confirm(t: ibis.Table, rules: Rules) -> ibis.Table:
@@ -375,7 +377,9 @@ def _confirm(t: ibis.Table, rules: Rules) -> ibis.Table:
     therapy when no later assessment exists.
     """
     w = ibis.window(group_by=t.lkey, order_by=[t.date, t.vid])
-    t = t.mutate(next_level=t.level.lead().over(w), next_la=t.lookahead.lead().over(w))
+    upd, nxt_urine = _next_urine(t, rules)
+    t = t.mutate(next_level=t.level.lead().over(w), next_la=t.lookahead.lead().over(w),
+                 _urine_pd=upd, _next_urine=nxt_urine)  # fmt: skip
     by_therapy = t.window_end.notnull() & rules.get("progression", "new_therapy_confirms")
     no_next = t.next_level.isnull() | t.next_la.fill_null(False)
     by_urine = t._urine_pd & (t._next_urine % 2 == 1).fill_null(False)  # _next_urine
