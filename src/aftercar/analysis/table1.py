@@ -118,17 +118,25 @@ def _p_categorical(text: pd.Series, group: pd.Series) -> tuple[float | None, str
     return num(res.p_value), name
 
 
+def unknown_grouping(by: str | None, columns, where: str = "") -> str | None:
+    """The message for a Table 1 grouping ``by`` that is neither a derived group nor one of
+    the patient ``columns`` (``where``: how it was given, e.g. the study TOML's key), else
+    ``None``. The pipeline asks it right after reading, before the analyses."""
+    if not by or by in DERIVED_GROUPS or by in columns:
+        return None
+    known = sorted({*DERIVED_GROUPS, Col.SITE, Col.CAR_T_PRODUCT, Col.SEX}
+                   & {*DERIVED_GROUPS, *columns})  # fmt: skip
+    return (f"Table 1 by {by!r}{f' ({where})' if where else ''}: no such patient column. "
+            f"Fix: use one of {', '.join(known)} or another column of the patients table.")
+
+
 def _groups(patients: pd.DataFrame, by: str | None, cutoff: float) -> pd.Series | None:
     if not by:
         return None
     if by in DERIVED_GROUPS:
         return relapse_timing(patients, cutoff)
-    if by not in patients.columns:
-        known = sorted({*DERIVED_GROUPS, Col.SITE, Col.CAR_T_PRODUCT, Col.SEX})
-        raise InputError(
-            f"Table 1 by {by!r}: no such patient column. Fix: use one of {', '.join(known)} "
-            "or another column of the patients table."
-        )
+    if (unknown := unknown_grouping(by, patients.columns)) is not None:
+        raise InputError(unknown)
     group = _level_text(patients[by]).reindex(patients.index)
     why = identifying_groups(by, group)
     if why is not None:

@@ -218,20 +218,14 @@ def _check_table1_by(data: Cohort, config: StudyConfig) -> None:
     """Stop before the analyses on a Table 1 grouping that names no patient column
     (fuzz round 8, session 27: found after ~9 s of analyses, the message naming neither
     the study TOML nor its key)."""
-    from aftercar.analysis.table1 import DERIVED_GROUPS
+    from aftercar.analysis.table1 import unknown_grouping
     from aftercar.errors import InputError
 
-    by = config.analysis.table1_by
-    if not by or by in DERIVED_GROUPS or by in data.patients.column_names:
-        return
-    known = sorted({*DERIVED_GROUPS, Col.SITE, Col.CAR_T_PRODUCT, Col.SEX}
-                   & ({*DERIVED_GROUPS} | set(data.patients.column_names)))  # fmt: skip
     where = "--by or [analysis] table1_by" + (
         f" of {config.source}" if config.source not in ("defaults", "dict") else "")
-    raise InputError(
-        f"Table 1 by {by!r} ({where}): no such patient column. Fix: use one of "
-        f"{', '.join(known)} or another column of the patients table."
-    )
+    unknown = unknown_grouping(config.analysis.table1_by, data.patients.column_names, where)
+    if unknown is not None:
+        raise InputError(unknown)
 
 
 def run(
