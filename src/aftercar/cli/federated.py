@@ -16,12 +16,6 @@ ConfigOption = Annotated[
 ]
 
 
-def _threshold(value: int | None, config) -> int | None:
-    from aftercar.cli.report import suppression
-
-    return suppression(value, config)
-
-
 def _write_json(path: Path, data: dict) -> None:
     from aftercar.report import jsonsafe
 
@@ -90,13 +84,14 @@ def site_summary(
     ] = None,
 ) -> None:
     """Write the aggregates this site shares (and site-summary.html showing every value)."""
+    from aftercar.cli.report import suppression
     from aftercar.config import load_config
     from aftercar.federated import summarise_cohort
     from aftercar.federated.html import render_summary_html
     from aftercar.federated.summary import check_no_rows
 
     study = load_config(config)
-    k = _threshold(suppress_below, study)
+    k = suppression(suppress_below, study)
     summary, derived = summarise_cohort(cohort, study, site=site, suppress_below=k)
     data = summary
     if cox_round is not None:
