@@ -39,9 +39,6 @@ _IMPLAUSIBLE = 1e7
 #: The problem of a value above its test's ``[plausible]`` limit begins so (no word "unit"
 #: in it: the messages that name the unit column look for that word).
 IMPLAUSIBLE = "a value above what a patient can have"
-#: Canonical unit of each parameter ``[plausible]`` may limit (messages).
-_CANONICAL = {"serum_m": "g/dL", "urine_m": "mg/24 h", "kappa": "mg/dL", "lambda": "mg/dL",
-              "marrow_pc": "%"}  # fmt: skip
 #: Optional labs column: a result already read as a number (:func:`normalise_labs`).
 NUMBER = "_number"
 
@@ -134,8 +131,11 @@ def _implausible(param: ibis.StringValue, value: ibis.FloatingValue,
                  rules: Rules) -> list[tuple[ibis.BooleanValue, str]]:  # fmt: skip
     """``(condition, problem)`` cases: ``value`` (canonical unit) above the ``[plausible]``
     limit of ``param``, one case per limited parameter (the problem names the limit)."""
+    units = rules.imwg["units"]
+    canonical = {family: next((u for u, f in units.get(family, {}).items() if f == 1.0), "")
+                 for family in set(FAMILY.values())}  # the unit of factor 1, e.g. g/dL
     return [((param == name) & (value > limit),
-             f"{IMPLAUSIBLE} for this test (above {limit:,g} {_CANONICAL.get(name, '')}; "
+             f"{IMPLAUSIBLE} for this test (above {limit:,g} {canonical[FAMILY[name]]}; "
              "[plausible] in the IMWG rules)")
             for name, limit in rules.imwg.get("plausible", {}).items()]  # fmt: skip
 
