@@ -88,6 +88,40 @@ def _ci_methods_text(rows: list[dict[str, Any]]) -> str:
     return f"{common}; " + "; ".join(rest)
 
 
+def _forest_row(ax, yi: float, row: dict[str, Any]) -> None:
+    """One category's square (ORR), CI bar and right-hand text at height ``yi``."""
+    est = _number(row.get("estimate"))
+    ci = row.get("ci95") if isinstance(row.get("ci95"), list | tuple) else (None, None)
+    lo, hi = (_number(v) for v in ci)
+    if est is not None:
+        ax.plot([lo if lo is not None else est, hi if hi is not None else est], [yi, yi],
+                color=row["colour"], lw=1.6, solid_capstyle="butt")  # fmt: skip
+        ax.plot([est], [yi], marker="s", ms=6, color=row["colour"], mec="black", mew=0.4,
+                clip_on=False, zorder=3)  # fmt: skip
+    ax.text(1.04, yi, _forest_text(row), transform=ax.get_yaxis_transform(), va="center",
+            ha="left", fontsize=8.5)  # fmt: skip
+
+
+def _forest_axes(ax, rows: list[dict[str, Any]], level: str, reference: float | None,
+                 reference_label: str) -> None:  # fmt: skip
+    """The reference line, column heading, ticks, limits and labels of the forest plot."""
+    top = len(rows) - 0.45
+    if reference is not None:
+        ax.axvline(reference, color="#777777", ls=":", lw=1)
+        ax.text(reference, top, reference_label, ha="center", va="bottom", fontsize=7.5,
+                color="#555555")  # fmt: skip
+    ax.text(1.04, top, f"Responders/n   ORR ({level} CI)", transform=ax.get_yaxis_transform(),
+            ha="left", va="bottom", fontsize=8.5, weight="bold")  # fmt: skip
+    ax.set_yticks(np.arange(len(rows))[::-1], [r["label"] for r in rows])
+    ax.set_ylim(-0.7, len(rows) + 0.1)
+    ax.set_xlim(-0.01, 1.01)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.grid(axis="x", color="#e5e5e5", lw=0.6)
+    ax.set_axisbelow(True)
+    ax.set_xlabel(f"Overall response rate (≥PR), {level} CI")
+    ax.set_title(FOREST_TITLE, pad=16)
+
+
 def forest_figure(
     results: dict[str, Any],
     palette: Palette,
@@ -103,68 +137,9 @@ def forest_figure(
     level = f"{conf * 100:g}%" if isinstance(conf, int | float) else "95%"
     fig = new_figure(7.6, 0.9 + 0.3 * len(rows))
     ax = fig.add_subplot()
-    y = np.arange(len(rows))[::-1]
-    for yi, row in zip(y, rows, strict=True):
-        est = _number(row.get("estimate"))
-        ci = row.get("ci95") if isinstance(row.get("ci95"), list | tuple) else (None, None)
-        lo, hi = (_number(v) for v in ci)
-        if est is not None:
-            ax.plot(
-                [lo if lo is not None else est, hi if hi is not None else est],
-                [yi, yi],
-                color=row["colour"],
-                lw=1.6,
-                solid_capstyle="butt",
-            )
-            ax.plot(
-                [est],
-                [yi],
-                marker="s",
-                ms=6,
-                color=row["colour"],
-                mec="black",
-                mew=0.4,
-                clip_on=False,
-                zorder=3,
-            )
-        ax.text(
-            1.04,
-            yi,
-            _forest_text(row),
-            transform=ax.get_yaxis_transform(),
-            va="center",
-            ha="left",
-            fontsize=8.5,
-        )
-    if reference is not None:
-        ax.axvline(reference, color="#777777", ls=":", lw=1)
-        ax.text(
-            reference,
-            len(rows) - 0.45,
-            reference_label,
-            ha="center",
-            va="bottom",
-            fontsize=7.5,
-            color="#555555",
-        )
-    ax.text(
-        1.04,
-        len(rows) - 0.45,
-        f"Responders/n   ORR ({level} CI)",
-        transform=ax.get_yaxis_transform(),
-        ha="left",
-        va="bottom",
-        fontsize=8.5,
-        weight="bold",
-    )
-    ax.set_yticks(y, [r["label"] for r in rows])
-    ax.set_ylim(-0.7, len(rows) + 0.1)
-    ax.set_xlim(-0.01, 1.01)
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    ax.grid(axis="x", color="#e5e5e5", lw=0.6)
-    ax.set_axisbelow(True)
-    ax.set_xlabel(f"Overall response rate (≥PR), {level} CI")
-    ax.set_title(FOREST_TITLE, pad=16)
+    for yi, row in zip(np.arange(len(rows))[::-1], rows, strict=True):
+        _forest_row(ax, yi, row)
+    _forest_axes(ax, rows, level, reference, reference_label)
     caption = (
         f"Squares: ORR; bars: {level} CI (" + _ci_methods_text(rows) + "). Evaluable lines only."
     )
