@@ -390,66 +390,52 @@ def _check_input_section(source: str, section: Mapping[str, Any]) -> list[Proble
     return problems
 
 
+def _section_problem(section: str, values: Any, defaults: dict, source: str) -> Problem | None:
+    """The problem of a TOML section aftercar does not know or that is no table of keys."""
+    if section not in defaults:
+        return _problem(source, section, None, f"unknown section [{section}]",
+                        f"use one of {', '.join(sorted(defaults))}", "config-unknown")  # fmt: skip
+    if not isinstance(values, Mapping):
+        return _problem(source, section, values, f"[{section}] must be a table of keys",
+                        f"write it as [{section}] followed by key = value lines",
+                        "config-type")  # fmt: skip
+    return None
+
+
+def _merge_key(merged: dict[str, dict[str, Any]], defaults: dict, section: str, key: str,
+               value: Any, source: str) -> list[Problem]:  # fmt: skip
+    """Merge one ``key = value`` of ``[section]`` into ``merged``; its problems."""
+    default = defaults[section].get(key)
+    where = f"{section}.{key}"
+    if key not in defaults[section]:
+        hint = f"known keys of [{section}]: {', '.join(sorted(defaults[section]))}"
+        return [_problem(source, where, None, f"unknown key {where}", hint, "config-unknown")]
+    if (section, key) in STRING_OR_LIST and isinstance(value, list):
+        if not all(isinstance(v, str) for v in value):
+            return [_problem(source, where, value, f"{where} must be a string or a list of "
+                             "strings", f'for example {key} = ["%d/%m/%Y"]',
+                             "config-type")]  # fmt: skip
+        merged[section][key] = list(value)
+        return []
+    if not _type_ok(default, value):
+        return [_problem(source, where, value, f"{where} must be {_type_name(default)}",
+                         f"for example {key} = {json.dumps(default)}", "config-type")]  # fmt: skip
+    coerced = _coerce(default, value)
+    merged[section][key] = coerced
+    return _check_value(source, section, key, coerced)
+
+
 def _merge(user: Mapping[str, Any], source: str) -> tuple[dict[str, dict[str, Any]], list[Problem]]:
     defaults = _defaults()
     merged = {s: dict(v) for s, v in defaults.items()}
     problems: list[Problem] = []
     for section, values in user.items():
-        if section not in defaults:
-            problems.append(
-                _problem(
-                    source,
-                    section,
-                    None,
-                    f"unknown section [{section}]",
-                    f"use one of {', '.join(sorted(defaults))}",
-                    "config-unknown",
-                )
-            )
-            continue
-        if not isinstance(values, Mapping):
-            problems.append(
-                _problem(
-                    source,
-                    section,
-                    values,
-                    f"[{section}] must be a table of keys",
-                    f"write it as [{section}] followed by key = value lines",
-                    "config-type",
-                )
-            )
+        problem = _section_problem(section, values, defaults, source)
+        if problem is not None:
+            problems.append(problem)
             continue
         for key, value in map(_toml_date, values.items()):
-            default = defaults[section].get(key)
-            where = f"{section}.{key}"
-            if key not in defaults[section]:
-                hint = f"known keys of [{section}]: {', '.join(sorted(defaults[section]))}"
-                problems.append(
-                    _problem(source, where, None, f"unknown key {where}", hint, "config-unknown")
-                )
-            elif (section, key) in STRING_OR_LIST and isinstance(value, list):
-                if not all(isinstance(v, str) for v in value):
-                    problems.append(
-                        _problem(source, where, value, f"{where} must be a string or a list "
-                                 "of strings", f'for example {key} = ["%d/%m/%Y"]', "config-type")
-                    )  # fmt: skip
-                else:
-                    merged[section][key] = list(value)
-            elif not _type_ok(default, value):
-                problems.append(
-                    _problem(
-                        source,
-                        where,
-                        value,
-                        f"{where} must be {_type_name(default)}",
-                        f"for example {key} = {json.dumps(default)}",
-                        "config-type",
-                    )
-                )
-            else:
-                coerced = _coerce(default, value)
-                problems += _check_value(source, section, key, coerced)
-                merged[section][key] = coerced
+            problems += _merge_key(merged, defaults, section, key, value, source)
     return merged, problems
 
 
