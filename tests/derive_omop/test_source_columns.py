@@ -8,7 +8,7 @@ import ibis
 import pyarrow as pa
 
 from aftercar.derive.omop import cohort
-from aftercar.derive.omop.source import _cdm_only
+from aftercar.derive.omop.checks import _cdm_only
 
 
 def test_only_the_cdm_columns_of_a_clinical_table_are_read():

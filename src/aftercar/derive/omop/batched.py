@@ -760,7 +760,7 @@ def derive_omop_batched(
     Raises
     ------
     CohortError
-        Missing table or column, unusable rows (:func:`~aftercar.derive.omop.source.check_rows`),
+        Missing table or column, unusable rows (:func:`~aftercar.derive.omop.checks.check_rows`),
         unreadable myeloma measurements, or nobody in the cohort (raised after writing
         the outputs and the audit) (exit 2).
     InputError

@@ -24,9 +24,9 @@ import ibis
 import pyarrow as pa
 
 from aftercar.derive.omop import covariates, mapping
+from aftercar.derive.omop.checks import PRIMARY_IDS, Scope, repeated_persons
 from aftercar.derive.omop.concepts import Concepts
 from aftercar.derive.omop.mapping import OmopRaw
-from aftercar.derive.omop.source import PRIMARY_IDS, Scope, repeated_persons
 from aftercar.derive.raw.classify import car_t_products
 from aftercar.derive.raw.rules import Rules
 from aftercar.errors import CohortError, Problem
@@ -201,7 +201,7 @@ def _follow_up(tables) -> tuple[ibis.Table, ibis.Table]:
 
 def _unique_persons(persons: ibis.Table) -> None:
     """Stop on a ``person_id`` given by more than one ``person`` row (of a person with
-    myeloma). The source checks (:func:`~.source.check_rows`) stop first, naming the file;
+    myeloma). The source checks (:func:`~.checks.check_rows`) stop first, naming the file;
     this guard (a grouping of the batch's persons) covers tables opened without them
     (``checked=True``, or Ibis tables handed to :func:`build`)."""
     problems = repeated_persons(persons, "person")

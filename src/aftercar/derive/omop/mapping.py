@@ -8,7 +8,7 @@
   premedication pattern marks the exposure as premedication. ``end_date`` =
   ``drug_exposure_end_date`` (else, when given, start + ``days_supply`` - 1): a
   continued exposure when after the start (see :mod:`aftercar.derive.raw.lines`); one
-  before the start stops the run (:func:`aftercar.derive.omop.source.check_rows`).
+  before the start stops the run (:func:`aftercar.derive.omop.checks.check_rows`).
 * ``measurement`` -> ``labs`` (``row`` = ``measurement_id``): the LOINC concepts of
   ``measurements.csv`` by id, else by their LOINC code or name in the ``concept`` table
   (or a ``measurement_source_value`` that is a test name of ``[tests]``, a LOINC code or

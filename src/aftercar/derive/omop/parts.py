@@ -10,7 +10,7 @@ The folder holds ``run.json``, the fingerprint of the run (source, schema, perso
 batch, EPISODE rows or not, the batches' ``person_id`` bounds, the rules and concept
 maps, the aftercar version): batches are reused only by the same run, anything else is
 refused (exit 2) rather than mixed in. It also holds ``source-checked.json`` once the
-source's rows have passed their checks (:func:`aftercar.derive.omop.source.check_rows`):
+source's rows have passed their checks (:func:`aftercar.derive.omop.checks.check_rows`):
 a resumed run of the same files (same sizes, modification and change times), engine and
 aftercar does not read every row again for them (18 minutes of Spark local at 1,000,000 persons).
 While a run uses the folder, it holds the kernel lock of ``lock`` (:func:`hold`): a second

@@ -21,7 +21,7 @@ from aftercar.schema import Col
 EID_INGREDIENTS = 1024
 #: The largest administration ``row`` whose ``eid`` fits a 64-bit integer (rows are >= 0:
 #: a raw file's row numbers; an OMOP ``drug_exposure_id``, checked by
-#: :func:`aftercar.derive.omop.source.check_rows`).
+#: :func:`aftercar.derive.omop.checks.check_rows`).
 MAX_ROW = (2**63 - 1) // EID_INGREDIENTS - 1
 
 
