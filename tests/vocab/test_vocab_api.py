@@ -480,3 +480,36 @@ def test_an_acting_annotation_shares_its_label_with_no_other(tmp_path):
     d = _with_annotation(tmp_path, ("formulation", r"\bgrey\b", 'implies = "radiotherapy"'))
     with pytest.raises(VocabularyError, match="label 'formulation' of an annotation"):
         _load(d)
+
+
+@pytest.mark.parametrize(("replace", "message"), [
+    ('therapy = "no treatment"', r"\[alone\] therapy: 'no treatmentt' not in drugs.csv"),
+    ("pattern = '\\b(?:declined|refused)\\b'", r"\[alone\] pattern: bad regex"),
+    ('label = "not given"', r"\[alone\]: needs the texts 'label', 'pattern' and 'therapy'"),
+])
+def test_a_bad_alone_table_is_an_error(tmp_path, replace, message):
+    """``[alone]`` (what a text naming only refused therapy reads as) is checked like the
+    annotations: its therapy a name of drugs.csv, its pattern a regex, every key a text."""
+    d = _write_vocab(tmp_path)
+    text = (d / "grammar.toml").read_text(encoding="utf-8")
+    assert replace in text
+    bad = {'therapy = "no treatment"': 'therapy = "no treatmentt"',
+           "pattern = '\\b(?:declined|refused)\\b'": "pattern = '(unclosed'",
+           'label = "not given"': "label = 3"}[replace]
+    (d / "grammar.toml").write_text(text.replace(replace, bad, 1), encoding="utf-8")
+    with pytest.raises(VocabularyError, match=message):
+        _load(d)
+
+
+def test_only_a_refusal_reads_as_no_treatment():
+    """A text whose only therapy is refused is no treatment; one whose therapy was not
+    given for another reason reads nothing; other therapy beside a refusal stays alone
+    (session 28, a twelfth probe of real regimen strings)."""
+    from aftercar.vocab import parse_regimen
+
+    assert parse_regimen("Talvey declined").procedures == ("no treatment",)
+    assert parse_regimen("Talquetamab: patient refused").procedures == ("no treatment",)
+    none = parse_regimen("Teclistamab not given (ICU admission)")
+    assert (none.drugs, none.procedures) == ((), ())
+    pd = parse_regimen("Pd (cilta-cel declined)")
+    assert (pd.drugs, pd.procedures) == (("dexamethasone", "pomalidomide"), ())

@@ -168,13 +168,33 @@ def _drop_unspecified(names: set[str], vocab: Vocabulary) -> set[str]:
     return keep
 
 
+def _describes_named(tokens: list[Token], i: int, vocab: Vocabulary) -> bool:
+    """Whether the target ``tokens[i]`` only describes the named drug read just before it
+    ("Tal (GPRC5D) prior to BCMA CAR-T": GPRC5D is talquetamab's, not the CAR T's; a
+    twelfth probe of real regimen strings, session 28, read a BCMA/GPRC5D CAR T), unless
+    a class mention without a target of its own follows it ("Tec + BCMA CAR-T": BCMA aims
+    the CAR T)."""
+    t = tokens[i]
+    after = next((u for u in tokens[i + 1:] if u.kind in _THERAPY or u.kind == TARGET_KIND), None)
+    unaimed = after is not None and after.kind in _THERAPY and after.step == t.step and any(
+        vocab.drug(n).unspecified and not vocab.drug(n).targets for n in after.names)
+    if unaimed:
+        return False
+    before = next((u for u in reversed(tokens[:i]) if u.kind in _THERAPY), None)
+    if before is None or before.step != t.step:
+        return False
+    aims = {x for n in t.names for x in vocab.drug(n).targets[:1]}
+    return any(not vocab.drug(n).unspecified and aims <= set(vocab.drug(n).targets)
+               for n in before.names)  # fmt: skip
+
+
 def _step_names(tokens: list[Token], vocab: Vocabulary) -> dict[int, set[str]]:
     steps: dict[int, set[str]] = {}
     targets: dict[int, list[str]] = {}
-    for t in tokens:
+    for i, t in enumerate(tokens):
         if t.kind in _THERAPY:
             steps.setdefault(t.step, set()).update(t.names)
-        elif t.kind == TARGET_KIND:
+        elif t.kind == TARGET_KIND and not _describes_named(tokens, i, vocab):
             targets.setdefault(t.step, []).extend(vocab.drug(n).targets[0] for n in t.names)
     for step, found in targets.items():
         steps[step] = _link_step(steps.get(step, set()), found, vocab)
@@ -200,6 +220,17 @@ def _annotated(steps: dict[int, set[str]], tokens: list[Token], vocab: Vocabular
                 names.discard(old)
                 names.add(new)
         names.difference_update(rule.drops)
+
+
+def _alone(tokens: list[Token], vocab: Vocabulary) -> set[str]:
+    """What a text naming no therapy but its annotations reads as (``[alone]`` of
+    ``regimen_grammar.toml``): "Talvey declined" is no treatment; "CAR-T cancelled", a plan or
+    an allergy note stay nothing read."""
+    alone = vocab.grammar.alone if vocab.grammar else None
+    if alone is None:
+        return set()
+    return {alone.therapy for t in tokens if t.kind == "annotation"
+            and t.names[:1] == (alone.label,) and alone.pattern.search(t.text)}  # fmt: skip
 
 
 def _line_like(names: set[str], planned: bool, vocab: Vocabulary) -> bool:
@@ -230,7 +261,9 @@ def assemble(
     tokens = _drop_disagreeing_codes(_fold_formulations(tokens, vocab), blanked, vocab)
     steps = _step_names(tokens, vocab)
     names = set().union(*steps.values()) if steps else set()
-    names = _drop_unspecified(names, vocab)
+    names = _drop_unspecified(names, vocab) or _alone(tokens, vocab)
+    if names and not steps:
+        steps = {tokens[0].step: set(names)}
     if not names:  # a number means something only next to a drug
         tokens = [_number_unrecognized(t) for t in tokens]
     return ParsedRegimen(

@@ -42,6 +42,16 @@ class Annotation:
 
 
 @dataclass(frozen=True)
+class Alone:
+    """``[alone]``: a text whose only readings are annotations labelled ``label`` whose words
+    match ``pattern`` reads as ``therapy`` (a name of ``drugs.csv``)."""
+
+    label: str
+    pattern: re.Pattern[str]
+    therapy: str
+
+
+@dataclass(frozen=True)
 class LetterCodeRules:
     """When a word may be read as a combination of letter codes."""
 
@@ -79,6 +89,7 @@ class Grammar:
     class_mentions: dict[str, str]
     combined: re.Pattern[str] | None = None  # all annotations, one pass (group a<N> = rule N)
     formulations: dict[str, str] | None = None  # excipient -> its drug ([formulations])
+    alone: Alone | None = None  # what a text naming only not-given therapy reads as ([alone])
 
 
 def _fail(path: Path, where: str, what: str, fix: str) -> VocabularyError:
@@ -176,6 +187,21 @@ def _name_map(data: dict, table: str, key: str, path: Path) -> dict[str, str]:
     return dict(value)
 
 
+def _alone(data: dict, path: Path) -> Alone | None:
+    spec = _table(data, "alone", path)
+    if not spec:
+        return None
+    if not all(isinstance(spec.get(k), str) for k in ("label", "pattern", "therapy")):
+        raise _fail(path, "[alone]", "needs the texts 'label', 'pattern' and 'therapy'",
+                    'write label = "not given", pattern = "\\bdeclined\\b", therapy = '
+                    '"no treatment"')  # fmt: skip
+    try:
+        pattern = re.compile(spec["pattern"], re.IGNORECASE)
+    except re.error as exc:
+        raise _fail(path, "[alone] pattern", f"bad regex ({exc})", "correct the pattern") from exc
+    return Alone(spec["label"], pattern, spec["therapy"])
+
+
 def _letter_rules(data: dict, path: Path) -> LetterCodeRules:
     spec = _table(data, "letter_codes", path)
     default = LetterCodeRules()
@@ -226,6 +252,7 @@ def load_grammar(path: Path) -> Grammar:
     annotations = _annotations(data, path)
     return Grammar(
         formulations=_name_map(data, "formulations", "excipients", path),
+        alone=_alone(data, path),
         annotations=annotations,
         combined=_combine(annotations),
         separators=_separators(data, path),

@@ -175,8 +175,10 @@ def _named_list(i: int, chunks, groups, blanked: str, therapy: set[int],
 
 #: Words naming the current therapy after a history list ("now", "current"; "started" since
 #: an eighth probe of real regimen strings, session 26: "History of VRd/ASCT/R-maint;
-#: progressed on Len; started DKd" is DKd alone).
-_CURRENT = re.compile(r"now|current(?:ly)?|started", re.IGNORECASE)
+#: progressed on Len; started DKd" is DKd alone; "starting", "start", "initiated",
+#: "commenced" since a twelfth probe, session 28: "Refractory to dara/pom/carf; starting
+#: Tecvayli" is teclistamab alone).
+_CURRENT = re.compile(r"now|current(?:ly)?|start(?:ed|ing)?|initiated|commenced", re.IGNORECASE)
 
 
 def _current_after(offset: int, found: list[tuple[int, Token]]) -> bool:

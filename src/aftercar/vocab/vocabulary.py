@@ -313,14 +313,15 @@ def _code_names(row: dict[str, str], drugs: dict[str, Drug], path: Path, i: int)
 
 
 def _check_formulations(rules: Grammar, drugs: dict[str, Drug], path: Path) -> None:
-    """Every name of ``[formulations] excipients`` and of the annotations' ``implies`` and
-    ``reads`` is a drug (or procedure) of drugs.csv."""
-    pairs = (rules.formulations or {}).items()
-    unknown = sorted({n for pair in pairs for n in pair if n not in drugs})
-    if unknown:
-        raise VocabularyError(
-            f"{path}, [formulations] excipients: {', '.join(map(repr, unknown))} not in "
-            "drugs.csv. Fix: use names from the 'name' column of drugs.csv.")  # fmt: skip
+    """Every name of ``[formulations] excipients``, of ``[alone] labels`` and of the
+    annotations' ``implies`` and ``reads`` is a drug (or procedure) of drugs.csv."""
+    for where, pairs in (("[formulations] excipients", (rules.formulations or {}).items()),
+                         ("[alone] therapy", [((), rules.alone.therapy)] if rules.alone else [])):
+        unknown = sorted({n for pair in pairs for n in pair if n and n not in drugs})
+        if unknown:
+            raise VocabularyError(
+                f"{path}, {where}: {', '.join(map(repr, unknown))} not in "
+                "drugs.csv. Fix: use names from the 'name' column of drugs.csv.")  # fmt: skip
     for n, a in enumerate(rules.annotations, start=1):
         names = (([a.implies] if a.implies else []) + [x for pair in a.reads for x in pair]
                  + list(a.drops))  # fmt: skip

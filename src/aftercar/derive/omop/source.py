@@ -124,9 +124,10 @@ def _csv_options(con, f: Path) -> dict:
 
 
 def _parquet_args(con, f: Path) -> tuple[str | list[str], dict]:
-    """``read_parquet``'s path and options for a file or parts folder (:func:`~aftercar.derive.omop.checks.parquet_parts`): a
-    Hive-partitioned folder is read whole, its partition columns added (DuckDB: the parts
-    listed, ``hive_partitioning``; Spark discovers them in the folder, skipping the same)."""
+    """``read_parquet``'s path and options for a file or parts folder
+    (:func:`~aftercar.derive.omop.checks.parquet_parts`): a Hive-partitioned folder is read
+    whole, its partition columns added (DuckDB: the parts listed, ``hive_partitioning``;
+    Spark discovers them in the folder, skipping the same)."""
     if not f.is_dir():
         return str(f), {}
     parts = parquet_parts(f)
