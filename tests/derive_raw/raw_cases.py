@@ -96,6 +96,7 @@ def build_cases() -> RawBuilder:
     handmade_probe5(b)
     handmade_probe9(b)
     handmade_probe10(b)
+    handmade_probe11(b)
     return b
 
 
@@ -125,6 +126,17 @@ def handmade_probe10(b: RawBuilder) -> None:
     p = b.patient("hm_gap_then_new")
     b.drug(p, "XPOVIO 100 mg PO", weekly(340, 4))
     b.drug(p, "TALVEY 0.4 mg/kg SC", weekly(361 + 120, 4))
+
+
+def handmade_probe11(b: RawBuilder) -> None:
+    """A hand-made OMOP probe, session 28: a 24-h urine measured at the baseline only is
+    no unchanged urine at every assessment; the serum criterion alone grades the line (PR,
+    as without any urine; it read SD)."""
+    for pid, urine in (("hm_urine_baseline_only", True), ("hm_no_urine", False)):
+        p = _selinexor_line(b, pid)
+        b.serum(p, {335: 1.4, 370: 0.6, 400: 0.5})
+        if urine:
+            b.lab(p, 335, "24 hr urine M-protein", "300", "mg/24h")
 
 
 def handmade_probe9(b: RawBuilder) -> None:

@@ -547,6 +547,8 @@ def test_with_a_retreatment_gap_only_therapy_after_such_a_pause_restarts(backend
     ("hm_no_baseline_pd", "PD"),  # ... but a confirmed progression from the first value
     ("hm_ratio_only", "sCR"),  # a normal ratio reported alone (no kappa, no lambda)
     ("hm_ratio_before", "PD"),  # a ratio alone before the start is no baseline
+    ("hm_urine_baseline_only", "PR"),  # a baseline urine alone is not carried as unchanged
+    ("hm_no_urine", "PR"),  # ... the serum criterion alone, as without any urine
 ])  # fmt: skip
 def test_imwg_rules_found_by_hand_made_patients(cases, pid, best):
     (line,) = _lines(cases, pid)

@@ -202,7 +202,10 @@ def _categories(t: ibis.Table, rules: Rules) -> ibis.Value:
     """IMWG level (0 sCR .. 5 SD) of each assessment, PD left to :func:`_progression`."""
     r, m = rules.imwg["response"], rules.imwg["measurable"]
     red = 1 - t.value / t.baseline.nullif(0)
-    urine = t.last_urine_m
+    # the urine limits apply when a urine was measured in the line, after its baseline
+    # visit: a baseline urine alone carried forward read as unchanged and held a serum PR
+    # at SD (hand-made OMOP patients, session 28), where no urine at all gave the PR
+    urine = ibis.ifelse(t.carry_vid_urine_m > t.b_vid, t.last_urine_m, ibis.null("float64"))
     marrow_ok = _lt(t.last_marrow_pc, r["cr_marrow_pct"]) & (
         t.date.delta(t.last_marrow_date, unit="day") <= r["marrow_window_days"]
     )
