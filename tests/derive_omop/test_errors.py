@@ -71,6 +71,36 @@ def test_unknown_unit_names_the_measurement_row(tmp_path, capsys):
     assert "labs, row" not in err
 
 
+def test_an_empty_unit_and_a_text_value_are_named_with_their_person(tmp_path, capsys):
+    """A numeric M-protein with no unit at all says the unit is empty and how to give it;
+    a text value names value_source_value and the texts the rules read; both name the
+    person (a hand-made OMOP probe, session 28: "unknown unit for this test", the column
+    'value_as_number' of an empty value, no person_id)."""
+    import pyarrow.parquet as pq
+
+    src = write(tmp_path / "omop")
+    m = tables()["measurement"]
+    bad = m.set_column(m.column_names.index("unit_concept_id"), "unit_concept_id",
+                       pa.nulls(m.num_rows, pa.int64()))  # fmt: skip
+    bad = bad.set_column(bad.column_names.index("unit_source_value"), "unit_source_value",
+                         pa.nulls(m.num_rows, pa.string()))  # fmt: skip
+    pq.write_table(bad, src / "measurement.parquet")
+    assert main(["derive", "--omop", str(src), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "the unit is empty" in err and "person_id " in err and "8713 g/dL" in err
+    src = write(tmp_path / "omop2")
+    text = m.set_column(m.column_names.index("value_as_number"), "value_as_number",
+                        pa.nulls(m.num_rows, pa.float64()))  # fmt: skip
+    if "value_source_value" in text.column_names:
+        text = text.drop_columns(["value_source_value"])
+    text = text.append_column("value_source_value", pa.array(["see comment"] * m.num_rows))
+    pq.write_table(text, src / "measurement.parquet")
+    assert main(["derive", "--omop", str(src), "-o", str(tmp_path / "out2")]) == 2
+    err = capsys.readouterr().err
+    assert "'value_as_number / value_source_value'" in err and "see comment" in err
+    assert "'<0.1'" in err and "person_id " in err
+
+
 def test_episodes_go_into_a_duckdb_source_once(tmp_path, capsys, monkeypatch):
     db = write_duckdb(tmp_path / "cdm.duckdb")
     local = tmp_path / "local.toml"
@@ -233,7 +263,7 @@ def test_immunofixation_given_as_a_number_names_the_row_and_its_number(tmp_path,
     pq.write_table(pa.concat_tables([m, extra]), src / "measurement.parquet")
     assert main(["derive", "--omop", str(src), "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert "POSITIVE or NEGATIVE" in err and "(measurement_id 999)" in err
+    assert "POSITIVE or NEGATIVE" in err and "(measurement_id 999, person_id " in err
     assert "measurement, row" not in err  # an id, not the file's line 999
     assert "value_as_number" in err and "1.0" in err
 
@@ -253,7 +283,7 @@ def test_an_immunofixation_with_an_unknown_result_concept_names_that_column(tmp_
     pq.write_table(pa.concat_tables([m, extra]), src / "measurement.parquet")
     assert main(["derive", "--omop", str(src), "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert "value_as_concept_id" in err and "(measurement_id 998)" in err
+    assert "value_as_concept_id" in err and "(measurement_id 998, person_id " in err
     assert "[values]" in err and "give value_as_number" not in err
 
 
@@ -338,5 +368,5 @@ def test_a_serum_m_protein_no_patient_has_stops_the_run(tmp_path, capsys, value,
     err = capsys.readouterr().err
     assert code == (2 if stops else 0), err
     if stops:
-        assert "(measurement_id 997)" in err and "above 20 g/dL" in err and "500" in err
+        assert "(measurement_id 997, person_id " in err and "above 20 g/dL" in err and "500" in err
         assert "value_as_number" in err and "unit_concept_id" in err and "Traceback" not in err

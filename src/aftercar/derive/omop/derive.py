@@ -73,9 +73,13 @@ def _lab_check(norm: ibis.Table) -> None:
     for r in rows[:_MAX_LISTED]:
         col, fix = _lab_fix(r)
         value = r["unit"] if "unit" in r["problem"] else r["text"]
+        problem = r["problem"]
+        if "unit" in problem and value is None:  # no unit concept and no unit text
+            problem = "the unit is empty (a numeric result needs its unit)"
         # row None: the id is no line number of the file, so the message names it as the id
+        where = f"measurement_id {r['row']}, person_id {r[Col.PATIENT_ID]}"
         problems.append(Problem("measurement", None, col, None if value is None else str(value),
-                                f"{r['test']}: {r['problem']} (measurement_id {r['row']})", fix))
+                                f"{r['test']}: {problem} ({where})", fix))
     if problems:
         raise CohortError(problems, f"{len(problems)}{'+' if len(rows) > _MAX_LISTED else ''} "
                           "unreadable myeloma measurement row(s)")  # fmt: skip
@@ -83,6 +87,9 @@ def _lab_check(norm: ibis.Table) -> None:
 
 def _lab_fix(r: dict) -> tuple[str, str]:
     """The column and the fix of an unreadable mapped measurement ``r``."""
+    if "unit" in r["problem"] and r["unit"] is None:
+        return ("unit_concept_id / unit_source_value", "give the unit of the value as "
+                "unit_concept_id (e.g. 8713 g/dL, 8751 mg/L) or as unit_source_value")
     if "unit" in r["problem"]:
         return ("unit_concept_id / unit_source_value", "map the unit concept in a local "
                 "concepts TOML [units], or add the unit text to [units] of the rules")
@@ -93,7 +100,10 @@ def _lab_fix(r: dict) -> tuple[str, str]:
         return ("value_as_concept_id / value_as_number", "give a POSITIVE or NEGATIVE "
                 "result concept (9191 / 9189, 45884084 / 45878583) or map the site's result "
                 "concept in a local concepts TOML [values]")
-    return "value_as_number", "give value_as_number"
+    return ("value_as_number / value_source_value", "give the number in value_as_number, or "
+            "a text the rules read in value_source_value (a number, '<0.1', or a word of "
+            "absent_m_protein / trace_m_protein in imwg_rules.toml such as 'not detected' "
+            "or 'trace')")
 
 
 def derive_omop(
