@@ -530,10 +530,10 @@ def test_resumed_parquet_batches_are_read_in_order(runs, tmp_path, monkeypatch):
     """A resumable Parquet run keeps one file per batch; the outputs read as stored (the
     cohort, the audit, EPISODE_EVENT with its ids shifted) are DuckDB reading those files
     one after the other: the tables, rows and order of one run."""
-    from aftercar.derive.omop import batched
+    from aftercar.derive.omop import final_pass  # where _episode_sql looks it up
 
-    shifted, shift = [], batched._shifted_events
-    monkeypatch.setattr(batched, "_shifted_events", lambda *a: shifted.append(1) or shift(*a))
+    shifted, shift = [], final_pass._shifted_events
+    monkeypatch.setattr(final_pass, "_shifted_events", lambda *a: shifted.append(1) or shift(*a))
     omop = runs[2]
     one, out = omop.parent / "one_parquet", tmp_path / "resumed"
     run = derive_omop_batched(omop, out, "parquet", batch_persons=25, episodes=True, resume=True)
@@ -565,11 +565,11 @@ def test_episode_events_are_joined_and_sorted_when_the_ids_do_not_shift_alike(
 ):
     """The fallback of :func:`_line_offsets`: EPISODE_EVENT joined to every episode id and
     sorted gives the rows and order of one run, as the in-order read does."""
-    from aftercar.derive.omop import batched
+    from aftercar.derive.omop import final_pass  # where _episode_sql looks them up
 
-    monkeypatch.setattr(batched, "_line_offsets", lambda con: None)
-    shifted, shift = [], batched._shifted_events
-    monkeypatch.setattr(batched, "_shifted_events", lambda *a: shifted.append(1) or shift(*a))
+    monkeypatch.setattr(final_pass, "_line_offsets", lambda con: None)
+    shifted, shift = [], final_pass._shifted_events
+    monkeypatch.setattr(final_pass, "_shifted_events", lambda *a: shifted.append(1) or shift(*a))
     omop = runs[2]
     out = tmp_path / "sorted"
     derive_omop_batched(omop, out, "parquet", batch_persons=25, episodes=True)
