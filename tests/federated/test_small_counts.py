@@ -148,3 +148,17 @@ def test_the_pooled_table1_shows_withheld_cells_as_withheld(summaries_k5, config
     cells = table.drop(columns=["characteristic", "level"]).to_numpy().ravel().tolist()
     assert "withheld" in cells
     assert not [c for c in cells if isinstance(c, str) and c.startswith("<")]
+
+
+def test_a_site_of_fewer_than_k_patients_withholds_its_table1_rows_whole(sites):
+    """A site of 1 to K-1 patients shares no Table 1 count, estimate or level name: the
+    zeros and the levels present of a 2-patient site told both patients' records (fuzz
+    round 9, session 28)."""
+    from aftercar.federated.summary import _table1
+
+    patients = sites[0].derived.patients.head(2)
+    t = _table1(patients, 12.0, K)
+    assert t["patients"] is None
+    for name, row in t["rows"].items():
+        assert row.get("levels", {}) == {} and row["missing"] is None, name
+        assert "median" not in row and row.get("n") is None, name

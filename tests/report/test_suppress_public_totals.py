@@ -227,3 +227,22 @@ def test_a_hidden_missing_count_takes_the_percentages_of_its_characteristic_with
     assert out["summary"].tolist()[1:] == ["<5", "6", "<5"]
     wide = long[["characteristic", "level"]].assign(**{"Overall (N=10)": long["summary"]})
     assert suppress_table(wide, 5)["Overall (N=10)"].tolist()[1:] == ["<5", "6", "<5"]
+
+
+def test_a_group_of_fewer_than_k_patients_shows_no_cell_but_its_n():
+    """A wide Table 1 column of 1 to K-1 patients withholds every cell, zeros too: the
+    zeros of a group of one showed that patient's whole record (fuzz round 9, session 28),
+    in the CSV form and in results.json alike."""
+    cols = ("Overall (N=12)", "A (N=11)", "B (N=1)")
+    rows = [dict(zip(("characteristic", "level", *cols), r, strict=True)) for r in (
+        ("Patients", "", "12", "11", "1"),
+        ("Sex", "F", "6 (50.0%)", "6 (54.5%)", "0"),
+        ("Sex", "M", "6 (50.0%)", "5 (45.5%)", "1 (100.0%)"),
+        ("Age", "Median (IQR)", "60.0 (55.0-65.0)", "60.0 (55.0-65.0)", "70.0 (70.0-70.0)"))]  # fmt: skip
+    shared = suppress_table(pd.DataFrame(rows), 5)
+    b = next(c for c in shared.columns if str(c).startswith("B "))
+    assert shared[b].tolist()[1:] == [WITHHELD, WITHHELD, WITHHELD]
+    block = {"table1_wide": {"by": "site", "missing_group": 0, "rows": rows,
+                             "groups": [{"group": "A (N=11)", "n": 11}, {"group": "B (N=1)", "n": 1}]}}
+    out = suppress_small_counts(block, 5)["table1_wide"]["rows"]
+    assert [r["B (N=<5)"] for r in out[1:]] == [WITHHELD, WITHHELD, WITHHELD]

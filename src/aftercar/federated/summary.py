@@ -278,7 +278,26 @@ def _table1(patients: pd.DataFrame, cutoff: float, k: int | None) -> dict[str, A
     if k is not None:
         for row in rows.values():
             _protect_row(row, len(pts), k)
+            if 0 < len(pts) < k:
+                _withhold_row(row)
     return {"patients": agg.count_or_none(len(pts), k), "rows": rows}
+
+
+def _withhold_row(row: dict[str, Any]) -> None:
+    """Every count and estimate of a Table 1 row of a site of 1 to K-1 patients withheld:
+    its zeros and levels would describe those few patients one by one (fuzz round 9,
+    session 28: both patients of a 2-patient site read as male, PR, ISS 3)."""
+    for key in ("n", "missing"):
+        if key in row:
+            row[key] = None
+    if "levels" in row:  # the names of the levels present would tell them too
+        row["levels"] = {}
+        row["withheld"] = True
+    for key in ("median", "q1", "q3"):
+        row.pop(key, None)
+    if "sketch" in row:
+        row["sketch"] = {key: row["sketch"][key] for key in ("resolution", "per_unit")
+                         if key in row["sketch"]} | {"suppressed": True}  # fmt: skip
 
 
 def _protect_row(row: dict[str, Any], patients: int, k: int) -> None:

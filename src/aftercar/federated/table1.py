@@ -42,8 +42,10 @@ def _categorical(label: str, rows: list[dict | None], heads: list[str], k) -> li
         levels += [lv for lv in (r or {}).get("levels", {}) if lv not in levels]
     out = []
     for level in clinical_order(levels):
-        counts = [(r or {}).get("levels", {}).get(level, 0) for r in rows]
-        knowns = [_known(r) for r in rows]
+        # a site of 1 to K-1 patients withholds the row whole (no level names either)
+        counts = [None if (r or {}).get("withheld") else (r or {}).get("levels", {}).get(level, 0)
+                  for r in rows]  # fmt: skip
+        knowns = [None if (r or {}).get("withheld") else _known(r) for r in rows]
         overall = None if any(c is None for c in counts) else sum(counts)
         total = None if any(n is None for n in knowns) else sum(knowns)
         cells = [_show(overall, total, k)] + [

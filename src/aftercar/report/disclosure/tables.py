@@ -33,7 +33,7 @@ from aftercar.report.disclosure.structures import (
     table1_long_states,
     table1_wide_states,
 )
-from aftercar.report.margins import SUPPRESSED
+from aftercar.report.margins import SUPPRESSED, WITHHELD
 from aftercar.schema import Col
 
 _RESPONSE_COLUMNS = {
@@ -151,6 +151,22 @@ def _table1_wide_apply(rows: list[dict[str, Any]], k: int,
             cols = {c for ch, c in hidden if ch == char} | small_cols
             for col in cols if str(row.get(_LEVEL)) != MISSING_LEVEL else small_cols:
                 row[col] = _count_only(row[col])
+    return _without_tiny_groups(rows, out, k)
+
+
+def _without_tiny_groups(rows: list[dict[str, Any]], out: list[dict[str, Any]],
+                         k: int) -> list[dict[str, Any]]:  # fmt: skip
+    """``out`` with every cell of a group column of 1 to K-1 patients withheld but its N:
+    its zeros and levels would describe those few patients one by one (a group of one
+    showed that patient's whole record; fuzz round 9, session 28)."""
+    n_col = {c: _text_count(r.get(c)) for r in rows if str(r.get(_CHAR)) == PATIENTS_ROW
+             for c in _wide_columns(rows) if not str(c).startswith("Overall")}  # fmt: skip
+    tiny = {c for c, n in n_col.items() if n is not None and 0 < n < k}
+    for row in out:
+        if str(row.get(_CHAR)) != PATIENTS_ROW:
+            for col in tiny:
+                if row.get(col) not in (None, ""):
+                    row[col] = WITHHELD
     return out
 
 
