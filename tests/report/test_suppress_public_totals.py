@@ -238,11 +238,12 @@ def test_a_group_of_fewer_than_k_patients_shows_no_cell_but_its_n():
         ("Patients", "", "12", "11", "1"),
         ("Sex", "F", "6 (50.0%)", "6 (54.5%)", "0"),
         ("Sex", "M", "6 (50.0%)", "5 (45.5%)", "1 (100.0%)"),
-        ("Age", "Median (IQR)", "60.0 (55.0-65.0)", "60.0 (55.0-65.0)", "70.0 (70.0-70.0)"))]  # fmt: skip
+        ("Age", "Median (IQR)", "60.0 (55.0-65.0)", "60.0 (55.0-65.0)",
+         "70.0 (70.0-70.0)"))]  # fmt: skip
     shared = suppress_table(pd.DataFrame(rows), 5)
     b = next(c for c in shared.columns if str(c).startswith("B "))
     assert shared[b].tolist()[1:] == [WITHHELD, WITHHELD, WITHHELD]
-    block = {"table1_wide": {"by": "site", "missing_group": 0, "rows": rows,
-                             "groups": [{"group": "A (N=11)", "n": 11}, {"group": "B (N=1)", "n": 1}]}}
+    groups = [{"group": "A (N=11)", "n": 11}, {"group": "B (N=1)", "n": 1}]
+    block = {"table1_wide": {"by": "site", "missing_group": 0, "rows": rows, "groups": groups}}
     out = suppress_small_counts(block, 5)["table1_wide"]["rows"]
     assert [r["B (N=<5)"] for r in out[1:]] == [WITHHELD, WITHHELD, WITHHELD]
