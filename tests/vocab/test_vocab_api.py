@@ -513,3 +513,28 @@ def test_only_a_refusal_reads_as_no_treatment():
     assert (none.drugs, none.procedures) == ((), ())
     pd = parse_regimen("Pd (cilta-cel declined)")
     assert (pd.drugs, pd.procedures) == (("dexamethasone", "pomalidomide"), ())
+
+
+def test_a_text_longer_than_max_text_length_is_read_in_part_and_says_so():
+    """A pasted note of 50,000 characters is read up to max_text_length (2,000) and the rest
+    named unrecognized, in well under a second (fuzz round 9, session 28: minutes)."""
+    import time
+
+    from aftercar.vocab import parse_regimen
+
+    start = time.perf_counter()
+    got = parse_regimen("DPd " * 12500)
+    assert time.perf_counter() - start < 5  # generous: a guard against the quadratic read
+    assert got.drugs == ("daratumumab", "dexamethasone", "pomalidomide")
+    assert got.unrecognized[-1] == "(the 48000 characters after the first 2000 not read)"
+    assert got.text == "DPd " * 12500
+
+
+@pytest.mark.parametrize("value", ["0", '"long"', "true"])
+def test_a_bad_max_text_length_is_an_error(tmp_path, value):
+    d = _write_vocab(tmp_path)
+    text = (d / "grammar.toml").read_text(encoding="utf-8")
+    text = text.replace("max_text_length = 2000", f"max_text_length = {value}")
+    (d / "grammar.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(VocabularyError, match="max_text_length: must be a whole number"):
+        _load(d)

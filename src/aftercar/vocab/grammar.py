@@ -90,6 +90,7 @@ class Grammar:
     combined: re.Pattern[str] | None = None  # all annotations, one pass (group a<N> = rule N)
     formulations: dict[str, str] | None = None  # excipient -> its drug ([formulations])
     alone: Alone | None = None  # what a text naming only not-given therapy reads as ([alone])
+    max_text_length: int = 2000  # characters read of one text (max_text_length)
 
 
 def _fail(path: Path, where: str, what: str, fix: str) -> VocabularyError:
@@ -187,6 +188,13 @@ def _name_map(data: dict, table: str, key: str, path: Path) -> dict[str, str]:
     return dict(value)
 
 
+def _positive_int(data: dict, key: str, default: int, path: Path) -> int:
+    value = data.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise _fail(path, key, "must be a whole number of at least 1", f"write {key} = {default}")
+    return value
+
+
 def _alone(data: dict, path: Path) -> Alone | None:
     spec = _table(data, "alone", path)
     if not spec:
@@ -253,6 +261,7 @@ def load_grammar(path: Path) -> Grammar:
     return Grammar(
         formulations=_name_map(data, "formulations", "excipients", path),
         alone=_alone(data, path),
+        max_text_length=_positive_int(data, "max_text_length", 2000, path),
         annotations=annotations,
         combined=_combine(annotations),
         separators=_separators(data, path),

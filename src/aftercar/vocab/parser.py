@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import replace
 from functools import lru_cache
 
 from aftercar.schema import Col
@@ -468,8 +469,26 @@ def tokenise(text: str, vocab: Vocabulary) -> tuple[list[Token], str, list[int]]
 
 @lru_cache(maxsize=65536)
 def _parse_cached(text: str, vocab: Vocabulary) -> ParsedRegimen:
+    limit = vocab.grammar.max_text_length if vocab.grammar else len(text)
+    if len(text) > limit:
+        return _parse_long(text, limit, vocab)
     tokens, blanked, order = tokenise(text, vocab)
     return assemble(text, tokens, blanked, order, vocab)
+
+
+def _parse_long(text: str, limit: int, vocab: Vocabulary) -> ParsedRegimen:
+    """A text longer than ``max_text_length`` (regimen_grammar.toml): its first ``limit``
+    characters are read and the rest is named unrecognized, so a pasted note cannot stall
+    a run (fuzz round 9, session 28: 50,000 characters took minutes, the reading growing
+    with the square of the words)."""
+    head = text[:limit]
+    tokens, blanked, order = tokenise(head, vocab)
+    step = tokens[-1].step if tokens else 0
+    rest = Token(f"(the {len(text) - limit} characters after the first {limit} not read)",
+                 "unrecognized", (), "text longer than max_text_length of "
+                 "regimen_grammar.toml", step)  # fmt: skip
+    parsed = assemble(head, [*tokens, rest], blanked, order, vocab)
+    return replace(parsed, text=text)
 
 
 def parse_regimen(text: str, *, vocabulary: Vocabulary | None = None) -> ParsedRegimen:
