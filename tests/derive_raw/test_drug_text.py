@@ -29,6 +29,9 @@ from aftercar.derive.raw.rules import load_rules
     # steroids: part of a line when given with it, premedication never
     ("dexamethasone sodium phosphate 20 mg IV", {("dexamethasone", "steroid")}),
     ("methylprednisolone 125 mg IV premedication", {("methylprednisolone", "premedication")}),
+    # accented, composed or with a combining accent (fuzz round 9, session 28: steroids)
+    ("Dexaméthasone 20 mg IV (prémed)", {("dexamethasone", "premedication")}),
+    ("Dexame\u0301thasone 20 mg IV (pre\u0301me\u0301d)", {("dexamethasone", "premedication")}),
     ("prednisone 60 mg PO", {("prednisone", "steroid")}),
     # supportive drugs of every family named by the issue
     ("valacyclovir 500 mg PO", {("valacyclovir", "supportive")}),
