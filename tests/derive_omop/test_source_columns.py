@@ -36,3 +36,21 @@ def test_a_care_site_id_care_site_does_not_name_says_it_is_an_id():
     cs = con.create_table("care_site", pa.table({"care_site_id": [7], "care_site_name": ["A"]}))
     got = cohort._site({"care_site": cs}, pe).order_by("person_id").to_pyarrow().to_pylist()
     assert [r["site"] for r in got] == ["A", "care_site_id 999", None]
+
+
+def test_a_sites_own_id_column_of_text_is_not_checked(tmp_path, capsys):
+    """An extra ``site_local_id`` of text and ``legacy_visit_id`` = 1.5 in drug_exposure are
+    left out unchecked, as every non-CDM column (fuzz round 9, session 28: the run stopped,
+    'give site_local_id as whole numbers')."""
+    import pyarrow.parquet as pq
+    from handmade import tables, write
+
+    from aftercar.cli import main
+
+    src = write(tmp_path / "omop")
+    de = tables()["drug_exposure"]
+    de = de.append_column("site_local_id", pa.array(["X"] * de.num_rows))
+    de = de.append_column("legacy_visit_id", pa.array([1.5] * de.num_rows))
+    pq.write_table(de, src / "drug_exposure.parquet")
+    assert main(["derive", "--omop", str(src), "-o", str(tmp_path / "out")]) == 0, \
+        capsys.readouterr().err  # fmt: skip
