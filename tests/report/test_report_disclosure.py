@@ -222,3 +222,15 @@ def test_patient_identifiers_are_withheld_under_suppression():
     assert out["patient_id"].tolist()[0] == SUPPRESSED and pd.isna(out["patient_id"].tolist()[1])
     assert out["row"].tolist() == [7, 9]
     assert suppress_table(df, None) is df
+
+
+def test_an_id_cited_in_another_case_or_punctuation_is_withheld():
+    """Free text withholds a cohort id written in another case or without its punctuation
+    ("syn-0000002", "SYN0000002" for SYN-0000002; fuzz round 9, session 28), not a dose or
+    a cycle number."""
+    from aftercar.report.disclosure import without_identifiers
+
+    ids = frozenset({"SYN-0000002", "12"})
+    assert without_identifiers("KPd (syn-0000002)", ids) == "KPd ([withheld])"
+    assert without_identifiers("Dara SYN0000002", ids) == "Dara [withheld]"
+    assert without_identifiers("KRd x 12 cycles", ids) == "KRd x 12 cycles"

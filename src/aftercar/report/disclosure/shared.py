@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
@@ -76,11 +77,25 @@ FREE_TEXT_COLUMNS: frozenset[str] = frozenset({Col.REGIMEN, "text", "unrecognize
                                                 "corrections"})  # fmt: skip
 
 
+def _id_key(text: str) -> str:
+    """An id compared without case or punctuation ("syn-0000002", "SYN0000002" and
+    "SYN-0000002" are one id, as :func:`aftercar.io.checks.patient_id_variants` compares
+    them; fuzz round 9, session 28: the variants were shared as written)."""
+    return re.sub(r"[\W_]+", "", text).casefold()
+
+
+@lru_cache(maxsize=8)
+def _id_keys(ids: frozenset[str]) -> frozenset[str]:
+    return frozenset(k for k in map(_id_key, ids) if k)
+
+
 def _identifying(word: str, ids: frozenset[str]) -> bool:
-    """``word`` is one of the cohort's ids, long or lettered enough not to be a dose or a
-    count ("SYN-0000002", "P07", "10234"; not "2" of "x 2")."""
+    """``word`` is one of the cohort's ids (in any case or punctuation), long or lettered
+    enough not to be a dose or a count ("SYN-0000002", "P07", "10234"; not "2" of "x 2")."""
+    keys = _id_keys(ids)
     for w in (word, word.rstrip(".")):
-        if w in ids and (len(w) >= 4 or (len(w) >= 2 and not w.isdigit())):
+        k = _id_key(w)
+        if (w in ids or k in keys) and (len(k) >= 4 or (len(k) >= 2 and not k.isdigit())):
             return True
     return False
 
