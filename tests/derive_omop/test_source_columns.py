@@ -54,3 +54,19 @@ def test_a_sites_own_id_column_of_text_is_not_checked(tmp_path, capsys):
     pq.write_table(de, src / "drug_exposure.parquet")
     assert main(["derive", "--omop", str(src), "-o", str(tmp_path / "out")]) == 0, \
         capsys.readouterr().err  # fmt: skip
+
+
+def test_a_table_file_named_in_mixed_case_is_read(tmp_path, capsys):
+    """``Person.parquet`` is the person table (fuzz round 9, session 28: "the OMOP table
+    'person' is missing"); beside ``person.parquet`` it is a second file for the table."""
+    from handmade import write
+
+    from aftercar.cli import main
+
+    src = write(tmp_path / "omop")
+    (src / "person.parquet").rename(src / "Person.parquet")
+    assert main(["derive", "--omop", str(src), "-o", str(tmp_path / "out")]) == 0
+    capsys.readouterr()
+    (src / "person.parquet").write_bytes((src / "Person.parquet").read_bytes())
+    assert main(["derive", "--omop", str(src), "-o", str(tmp_path / "out2")]) == 2
+    assert "given by 2 files" in capsys.readouterr().err

@@ -32,18 +32,19 @@ _ALIAS = "omop_source"
 
 
 def _file_of(folder: Path, name: str) -> Path | None:
-    """The file (``.parquet``, ``.csv`` or ``.csv.gz``, the name in lower or upper case) or
+    """The file (``.parquet``, ``.csv`` or ``.csv.gz``, the name in any case) or
     Parquet parts folder (flat, or Hive-partitioned as Spark's ``partitionBy`` writes:
     ``drug_exposure/year=2020/part-0.parquet``) of table ``name``; two of them (a
     ``person.csv`` beside a ``person.parquet``, say) stop the run: which one is meant?"""
     found: list[Path] = []
-    for ext in (*_EXTS, "csv.gz"):
-        for f in (folder / f"{name}.{ext}", folder / f"{name.upper()}.{ext}"):
-            if f.is_file() and not any(f.samefile(g) for g in found):  # case-blind disks
-                found.append(f)
-    for d in (folder / name, folder / name.upper()):  # a partitioned Parquet folder
-        if d.is_dir() and parquet_parts(d) and not any(d.samefile(g) for g in found):
-            found.append(d)
+    # the name in any case ("Person.csv" too: fuzz round 9, session 28, read "the OMOP
+    # table 'person' is missing"); each file once on a case-blind disk
+    wanted = {f"{name}.{ext}" for ext in (*_EXTS, "csv.gz")}
+    for e in sorted(folder.iterdir()):
+        low = e.name.lower()
+        ok = e.is_file() if low in wanted else low == name and e.is_dir() and parquet_parts(e)
+        if ok and not any(e.samefile(g) for g in found):  # a partitioned Parquet folder too
+            found.append(e)
     if len(found) > 1:
         raise CohortError([Problem(str(folder), None, None, ", ".join(f.name for f in found),
                                    f"the OMOP table '{name}' is given by {len(found)} files",
