@@ -104,3 +104,11 @@ def test_unread_test_names_are_told_from_a_dictionary_encoded_column():
     plain = pa.array(["Hemoglobin", "SPEP M-spike", "Hemoglobin", None, "LDH"])
     labs = pa.table({"test": pa.chunked_array([plain.dictionary_encode()] * 2)})
     assert unread_tests(labs, load_rules()) == [("Hemoglobin", 4), ("LDH", 2)]
+
+
+def test_a_nan_value_is_named_not_a_number():
+    # fuzz round 9 (session 28): "NaN" was called "a negative, infinite or implausibly
+    # large value"; infinity still is
+    got = _read([(SPEP, "NaN", "g/dL"), (SPEP, "inf", "g/dL")])
+    assert [p for _, p in got] == ["not a number (NaN)",
+                                   "a negative, infinite or implausibly large value"]

@@ -115,6 +115,7 @@ def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
                              "NEGATIVE (or a word of [values] in the IMWG rules)",
                              ibis.null("string"))),
         (p._num.isnull(), "not a number"),
+        (p._num.isnan(), "not a number (NaN)"),  # fuzz round 9: read as implausibly large
         ((p._num < 0) | (p._num > _IMPLAUSIBLE), "a negative, infinite or implausibly large "
                                                  "value"),
         (p.factor.isnull() & ~p._none, "unknown unit for this test"),
