@@ -98,3 +98,18 @@ def test_the_flag_cannot_lower_the_studys_suppression(micro_dir: Path, tmp_path:
     assert main([*base, str(tmp_path / "high"), "--suppress-below", "20"]) == 0
     manifest = json.loads((tmp_path / "high" / "manifest.json").read_text())
     assert manifest["config"]["report"]["suppress_below"] == 20
+
+
+def test_suppress_below_0_is_off_unless_the_study_sets_a_threshold(micro_dir: Path,
+                                                                  tmp_path: Path, capsys):
+    # fuzz round 9 (session 28): 0, the shipped default of [report] suppress_below, was
+    # refused as a flag; it is off, and still cannot lower a study's threshold
+    out = tmp_path / "off"
+    assert main(["report", str(micro_dir), "-o", str(out), "--suppress-below", "0"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert not manifest["config"]["report"]["suppress_below"]
+    toml = tmp_path / "study.toml"
+    toml.write_text("[report]\nsuppress_below = 11\n")
+    assert main(["report", str(micro_dir), "--config", str(toml), "-o", str(tmp_path / "low"),
+                 "--suppress-below", "0"]) == 2  # fmt: skip
+    assert "cannot be lowered" in capsys.readouterr().err

@@ -90,7 +90,8 @@ def study_config(
         formats = [date_format] if isinstance(date_format, str) else list(date_format)
         config = config.replace("input", date_format=formats[0] if len(formats) == 1 else formats)
     if suppress_below is not None:
-        config = config.replace("report", suppress_below=suppression(suppress_below, config))
+        k = suppression(suppress_below, config)
+        config = config.replace("report", suppress_below=k or 0)  # 0: off, as in the TOML
     return config
 
 
@@ -101,16 +102,19 @@ def suppression(flag: int | None, config) -> int | None:
     Raises
     ------
     InputError
-        A flag below 1, or below the study TOML's threshold: that is a disclosure rule
+        A flag below 0, or below the study TOML's threshold (0 is off, as the study
+        TOML's 0): that is a disclosure rule
         (e.g. a data use agreement's), which a flag lowered in silence until session 27
         (fuzz round 8: 11 in the TOML, 3 used; ``report`` and ``site-summary``).
     """
     floor = config.report.suppress_below
     if flag is None:
         return floor or None
-    if flag < 1:
-        raise InputError(f"--suppress-below must be a positive integer, got {flag}. "
+    if flag < 0:
+        raise InputError(f"--suppress-below must be 0 (off) or a positive integer, got {flag}. "
                          "Fix: pass e.g. --suppress-below 5, or leave it out.")  # fmt: skip
+    if flag == 0 == floor:  # off, as the shipped study default 0 (fuzz round 9: refused)
+        return None
     if flag < floor:
         where = Path(config.source)
         raise InputError(
