@@ -113,3 +113,17 @@ def test_suppress_below_0_is_off_unless_the_study_sets_a_threshold(micro_dir: Pa
     assert main(["report", str(micro_dir), "--config", str(toml), "-o", str(tmp_path / "low"),
                  "--suppress-below", "0"]) == 2  # fmt: skip
     assert "cannot be lowered" in capsys.readouterr().err
+
+
+def test_adam_with_a_threshold_names_where_the_threshold_came_from(micro_dir: Path,
+                                                                   tmp_path: Path, capsys):
+    # fuzz round 9 (session 28): the refusal blamed --suppress-below for the TOML's threshold
+    toml = tmp_path / "study.toml"
+    toml.write_text("[report]\nsuppress_below = 11\n")
+    assert main(["report", str(micro_dir), "--config", str(toml), "-o", str(tmp_path / "a"),
+                 "--adam"]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "[report] suppress_below = 11 of study.toml" in err
+    assert main(["report", str(micro_dir), "-o", str(tmp_path / "b"), "--adam",
+                 "--suppress-below", "5"]) == 2  # fmt: skip
+    assert "which --suppress-below does not allow" in capsys.readouterr().err

@@ -222,10 +222,12 @@ def report(
     probe(output)
     k = study.report.suppress_below or None
     if adam and k:
+        by = ("--suppress-below" if suppress_below is not None else
+              f"[report] suppress_below = {k} of {Path(study.source).name}")  # fmt: skip
         raise InputError(
-            "--adam writes one row per patient, which --suppress-below does not allow in a "
-            "shared output. Fix: write the ADaM datasets in a separate run without "
-            "--suppress-below and keep them inside the institution."
+            f"--adam writes one row per patient, which {by} does not allow in a shared "
+            "output. Fix: write the ADaM datasets in a separate run without the threshold "
+            "(a study TOML with suppress_below = 0) and keep them inside the institution."
         )
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
