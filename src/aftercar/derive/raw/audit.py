@@ -263,7 +263,8 @@ def _assessed(index_a, line_a) -> ibis.Table:
 def _visit_rows(con, u: ibis.Table, norm: ibis.Table) -> ibis.Table:
     """``patient_id, date, rows``: the raw rows (IMWG tests only) of every assessment or
     baseline visit, materialised once for the assessments and the lab attrition."""
-    d = u.select(Col.PATIENT_ID, "date").union(u.select(Col.PATIENT_ID, date=u.b_date))
+    d = u.select(Col.PATIENT_ID, "date").union(u.select(Col.PATIENT_ID, date=u.b_date)).union(
+        u.filter(u.b_param_date.notnull()).select(Col.PATIENT_ID, date=u.b_param_date))
     ok = norm.filter(norm.param.notnull()).semi_join(d.distinct(), [Col.PATIENT_ID, "date"])
     rows = ok.group_by([Col.PATIENT_ID, "date"]).aggregate(rows=_joined(ok.row, " "))
     return con.create_table("_visit_rows", rows, overwrite=True)
@@ -271,7 +272,16 @@ def _visit_rows(con, u: ibis.Table, norm: ibis.Table) -> ibis.Table:
 
 def _audit_assessments(u: ibis.Table, vr: ibis.Table) -> ibis.Table:
     u = u.left_join(vr.rename(lab_rows="rows"), [Col.PATIENT_ID, "date"])
-    u = u.left_join(vr.rename(b_date="date", baseline_rows="rows"), [Col.PATIENT_ID, "b_date"])
+    # the baseline: the visit of the parameter's baseline value and the baseline visit (the
+    # urine, immunofixation and marrow of the latter are the line's too)
+    vb = vr.select(_pb=vr[Col.PATIENT_ID], _db=vr.date, _b_rows=vr.rows)
+    u = u.left_join(vb, (u[Col.PATIENT_ID] == vb._pb) & (u.b_date == vb._db))
+    vp = vr.select(_pp=vr[Col.PATIENT_ID], _dp=vr.date, _p_rows=vr.rows)
+    u = u.left_join(vp, (u[Col.PATIENT_ID] == vp._pp) & (u.b_param_date == vp._dp))
+    own = u.b_param_date.notnull() & (u.b_param_date != u.b_date)
+    both = u._p_rows.concat(" ", u._b_rows.fill_null("")).strip()
+    u = u.mutate(baseline_rows=ibis.ifelse(own.fill_null(False), both, u._b_rows),
+                 b_date=ibis.coalesce(u.b_param_date, u.b_date))
     code = u.level.cases(*[(i, c) for i, c in enumerate(CODES)])
     conf = u.confirmed_level.cases(*[(i, c) for i, c in enumerate(CODES)])
     return u.select(Col.PATIENT_ID, Col.LINE, "date", parameter=u.param, baseline_date=u.b_date,

@@ -120,7 +120,8 @@ def baselines(j: ibis.Table, rules: Rules) -> ibis.Table:
 
     Each parameter's baseline is its last value on or before the start; a line with
     no lab on or before its start takes each parameter's first value after it.
-    ``b_vid`` is the visit id of the baseline date.
+    ``b_vid`` is the visit id of the baseline date; ``b_param_date`` the date of the
+    response parameter's baseline value (the audit's baseline rows).
     """
     pre = j.date <= j.start_date
     j = j.filter(~j.lookahead | pre)
@@ -131,11 +132,22 @@ def baselines(j: ibis.Table, rules: Rules) -> ibis.Table:
         b_vid=ibis.coalesce(j.vid.max(where=pre), j.vid.min(where=~pre)),
         **{f"_pre_{p}": j[p].argmax(j.date, where=pre & j[p].notnull()) for p in params},
         **{f"_post_{p}": j[p].argmin(j.date, where=~pre & j[p].notnull()) for p in params},
+        **{f"_pred_{p}": j.date.max(where=pre & j[p].notnull()) for p in params},
+        **{f"_postd_{p}": j.date.min(where=~pre & j[p].notnull()) for p in params},
         _has_pre=has_pre,
     )
     b = b.mutate(**{f"b_{p}": ibis.ifelse(b._has_pre, b[f"_pre_{p}"], b[f"_post_{p}"])
+                    for p in params},
+                 **{f"_bd_{p}": ibis.ifelse(b._has_pre, b[f"_pred_{p}"], b[f"_postd_{p}"])
                     for p in params})  # fmt: skip
-    return _measurable(b.drop(*[c for c in b.columns if c.startswith("_")]), rules)
+    b = _measurable(b, rules)
+    # the date of the parameter's own baseline value, for the audit: it may be an earlier
+    # visit than b_date ("serum the day before a 24-h urine": the serum row is the
+    # baseline's, listed as unused until session 28, a hand-made OMOP probe)
+    flc = ibis.greatest(b._bd_kappa, b._bd_lambda_)
+    b = b.mutate(b_param_date=b.param.cases(("serum", b._bd_serum_m), ("urine", b._bd_urine_m),
+                                            ("flc", flc), else_=ibis.null("date")))  # fmt: skip
+    return b.drop(*[c for c in b.columns if c.startswith("_")])
 
 
 def _measurable(b: ibis.Table, rules: Rules) -> ibis.Table:
@@ -393,7 +405,8 @@ def _confirm(t: ibis.Table, rules: Rules) -> ibis.Table:
     best = ibis.greatest(t.level, nxt)
     conf = ibis.ifelse(t.level.isnull() | (t.level == 6) | t.lookahead, ibis.null("int64"), best)
     return t.select(
-        "lkey", Col.PATIENT_ID, "date", "vid", "param", "baseline", "b_date", "value", "nadir",
+        "lkey", Col.PATIENT_ID, "date", "vid", "param", "baseline", "b_date", "b_param_date",
+        "value", "nadir",
         "level", "lookahead", "window_end", Col.START_DATE, confirmed_level=conf.cast("int64"),
         pd_confirmed=pd_ok.fill_null(False), pd_date=t.date,
     )  # fmt: skip
