@@ -137,6 +137,12 @@ def handmade_probe11(b: RawBuilder) -> None:
         b.serum(p, {335: 1.4, 370: 0.6, 400: 0.5})
         if urine:
             b.lab(p, 335, "24 hr urine M-protein", "300", "mg/24h")
+    # the serum baseline drawn days before the last pre-treatment visit (a 24-h urine): the
+    # audit names its row as the baseline's (it was listed as "neither an assessment nor a
+    # baseline")
+    p = _selinexor_line(b, "hm_serum_before_urine")
+    b.serum(p, {330: 1.4, 370: 0.6, 400: 0.5})
+    b.lab(p, 334, "24 hr urine M-protein", "300", "mg/24h")
 
 
 def handmade_probe9(b: RawBuilder) -> None:

@@ -692,3 +692,15 @@ def test_bridging_radiotherapy_is_listed_with_the_car_t_line(cases):
     rt = [(r["line"], r["role"]) for r in events if r["role"].endswith("radiotherapy")
           or "radiotherapy" in r["role"]]  # fmt: skip
     assert rt == [(2, "bridging radiotherapy")] * 3
+
+
+def test_the_audit_names_the_row_of_the_baseline_value(cases):
+    """The serum baseline drawn before the last pre-treatment visit (a 24-h urine) is the
+    baseline's row in audit/assessments, beside the urine's, and not in the attrition (a
+    hand-made OMOP probe, session 28)."""
+    rows = [r for r in cases.audit["assessments"].to_pylist()
+            if r["patient_id"] == "hm_serum_before_urine" and r["line"] == 1]  # fmt: skip
+    assert rows and {r["baseline_date"] for r in rows} == {d(330)}
+    assert all(len(r["baseline_rows"].split()) == 2 for r in rows)
+    assert not [x for x in _attrition(cases, "hm_serum_before_urine")
+                if "neither an assessment nor a baseline" in x]
