@@ -84,6 +84,7 @@ class Margins:
     state: dict[Any, str] = field(default_factory=dict)
     sums: list[tuple[tuple[Any, ...], Any]] = field(default_factory=list)
     public: set[Any] = field(default_factory=set)
+    always: set[Any] = field(default_factory=set)  # guarded whatever their value (0 too)
 
     def cell(self, key: Any, value: float | None, *, implicit: bool = False) -> None:
         """Declare a cell (once; later declarations of the same key are ignored).
@@ -124,6 +125,8 @@ class Margins:
         (primary, or derivable), and any non-zero hidden cell, since a secondary
         suppression pinned by one margin gives a small cell back through another."""
         st, value = self.state[key], self.values[key]
+        if key in self.always:  # a cell of a group of 1 to K-1 (its zeros describe them)
+            return st != _UNKNOWN
         if st in (_SHOWN, _UNKNOWN) or value <= 0:
             return False
         return value < self.k or (st in (SUPPRESSED, WITHHELD) and key not in self.public)

@@ -13,7 +13,7 @@ from aftercar.report.disclosure.cells import (
     shown_steps,
     true_value,
 )
-from aftercar.report.margins import Margins
+from aftercar.report.margins import WITHHELD, Margins
 
 #: Response counts of a block or table row, from the widest to the narrowest set:
 #: lines = evaluable (n) + not evaluable; n >= responders >= VGPR or better >= CR or better.
@@ -131,6 +131,7 @@ def table1_wide_states(
             m.cell(key, value)
             if char != PATIENTS_ROW and key not in col_margins.setdefault((char, col), []):
                 col_margins[(char, col)].append(key)
+    _withhold_tiny_groups(m, keys, cols, overall)
     nogroup = (PATIENTS_ROW, "__nogroup__")
     printed = missing_group is not None
     if not printed:  # a reader knows it anyway (results.json, the long form's Missing row)
@@ -149,6 +150,20 @@ def table1_wide_states(
     _row_margins(m, cols, overall)
     states = m.solve()
     return {cell: states[key] for cell, key in keys.items() if key in states}
+
+
+def _withhold_tiny_groups(m: Margins, keys: dict[tuple[int, str], Any], cols: list[str],
+                          overall: str | None) -> None:  # fmt: skip
+    """Every count cell of a group column of 1 to K-1 patients withheld and guarded, zeros
+    too, so that the row margins (Overall = the groups) hide another cell of each row: the
+    zeros of a group of one are that patient's record (fuzz round 9, session 28; a review
+    found them recoverable as Overall less the other groups)."""
+    sizes = {c: m.values.get((PATIENTS_ROW, c)) for c in cols if c != overall}
+    tiny = {c for c, n in sizes.items() if n is not None and 0 < n < m.k}
+    for (_, col), key in keys.items():
+        if col in tiny and key != (PATIENTS_ROW, col) and m.state.get(key) != "unknown":
+            m.state[key] = WITHHELD
+            m.always.add(key)
 
 
 def _nogroup_count(m: Margins, cols: list[str], overall: str | None) -> float | None:
