@@ -481,10 +481,12 @@ def _parse_long(text: str, limit: int, vocab: Vocabulary) -> ParsedRegimen:
     characters are read and the rest is named unrecognized, so a pasted note cannot stall
     a run (fuzz round 9, session 28: 50,000 characters took minutes, the reading growing
     with the square of the words)."""
-    head = text[:limit]
+    cut = text.rfind(" ", limit // 2, limit + 1)  # at a space: no word read in part
+    cut = cut if cut > 0 else limit
+    head = text[:cut]
     tokens, blanked, order = tokenise(head, vocab)
     step = tokens[-1].step if tokens else 0
-    rest = Token(f"(the {len(text) - limit} characters after the first {limit} not read)",
+    rest = Token(f"(the {len(text) - cut} characters after the first {cut} not read)",
                  "unrecognized", (), "text longer than max_text_length of "
                  "regimen_grammar.toml", step)  # fmt: skip
     parsed = assemble(head, [*tokens, rest], blanked, order, vocab)
