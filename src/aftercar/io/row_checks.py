@@ -174,12 +174,18 @@ def duplicate_lines(ln: TableView, order: LineOrder | None = None) -> pd.DataFra
     )
 
 
+def _among(codes: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Per integer patient code of ``codes`` (-1: none), whether ``others`` holds it (one
+    boolean table over the codes, no sort)."""
+    seen = np.zeros(max(int(codes.max(initial=-1)), int(others.max(initial=-1))) + 2, bool)
+    seen[others[others >= 0]] = True
+    return seen[codes]
+
+
 def unknown_patients(p: TableView, ln: TableView) -> pd.DataFrame:
     """``unknown_patient``: a line whose ``patient_id`` is not in the patients table."""
     ppid, lpid = p.df["_pid"].to_numpy(), ln.df["_pid"].to_numpy()
-    present = np.zeros(max(int(ppid.max(initial=-1)), int(lpid.max(initial=-1))) + 2, bool)
-    present[ppid[ppid >= 0]] = True
-    bad = (lpid >= 0) & ~present[lpid]
+    bad = (lpid >= 0) & ~_among(lpid, ppid)
     if not bad.any():
         return NO_HITS
     ids = ln.df[Col.PATIENT_ID][bad].astype("string")
@@ -282,9 +288,7 @@ def line_start_order(ln: TableView, order: LineOrder | None = None) -> pd.DataFr
 def no_lines(p: TableView, ln: TableView) -> pd.DataFrame:
     """``no_lines`` (warning): a patient without any salvage line; kept for OS."""
     ppid, lpid = p.df["_pid"].to_numpy(), ln.df["_pid"].to_numpy()
-    treated = np.zeros(max(int(ppid.max(initial=-1)), int(lpid.max(initial=-1))) + 2, bool)
-    treated[lpid[lpid >= 0]] = True
-    bad = (ppid >= 0) & ~treated[ppid]
+    bad = (ppid >= 0) & ~_among(ppid, lpid)
     return hits(
         p,
         bad,
