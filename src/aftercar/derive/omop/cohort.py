@@ -33,7 +33,8 @@ from aftercar.errors import CohortError, Problem
 from aftercar.schema import Col
 
 STEP_PERSONS = "persons in the OMOP instance"
-STEP_MM = "with a multiple-myeloma condition (437233 or a descendant)"
+STEP_MM = ("with a multiple-myeloma condition (437233 or a descendant, a local condition, or an "
+           "ICD-10 C90.0x / ICD-9 203.0x source value)")
 STEP_CAR_T = "with a BCMA-directed CAR-T infusion (drug_exposure)"
 STEP_FU = "with a death date or an observation period, not before the CAR-T infusion"
 STEP_INDEX = "with a confirmed progression after the index CAR T"
