@@ -115,13 +115,14 @@ def _window_join(lines: ibis.Table, vis: ibis.Table, rules: Rules) -> ibis.Table
     return j.mutate(lookahead=(j.date >= j._end).fill_null(False)).drop("_end")
 
 
-def baselines(j: ibis.Table, rules: Rules) -> ibis.Table:
+def baselines(j: ibis.Table, rules: Rules, dates: bool = True) -> ibis.Table:
     """One row per line: baseline date and values, the measurable parameter and its value.
 
     Each parameter's baseline is its last value on or before the start; a line with
     no lab on or before its start takes each parameter's first value after it.
     ``b_vid`` is the visit id of the baseline date; ``b_param_date`` the date of the
-    response parameter's baseline value (the audit's baseline rows).
+    response parameter's baseline value (the audit's baseline rows; ``dates=False``: null,
+    for the line cutting, which reads no audit: eight aggregates less to compile and run).
     """
     pre = j.date <= j.start_date
     j = j.filter(~j.lookahead | pre)
@@ -132,15 +133,20 @@ def baselines(j: ibis.Table, rules: Rules) -> ibis.Table:
         b_vid=ibis.coalesce(j.vid.max(where=pre), j.vid.min(where=~pre)),
         **{f"_pre_{p}": j[p].argmax(j.date, where=pre & j[p].notnull()) for p in params},
         **{f"_post_{p}": j[p].argmin(j.date, where=~pre & j[p].notnull()) for p in params},
-        **{f"_pred_{p}": j.date.max(where=pre & j[p].notnull()) for p in params},
-        **{f"_postd_{p}": j.date.min(where=~pre & j[p].notnull()) for p in params},
+        **({f"_pred_{p}": j.date.max(where=pre & j[p].notnull()) for p in params}
+           if dates else {}),
+        **({f"_postd_{p}": j.date.min(where=~pre & j[p].notnull()) for p in params}
+           if dates else {}),
         _has_pre=has_pre,
-    )
+    )  # fmt: skip
     b = b.mutate(**{f"b_{p}": ibis.ifelse(b._has_pre, b[f"_pre_{p}"], b[f"_post_{p}"])
-                    for p in params},
-                 **{f"_bd_{p}": ibis.ifelse(b._has_pre, b[f"_pred_{p}"], b[f"_postd_{p}"])
                     for p in params})  # fmt: skip
     b = _measurable(b, rules)
+    if not dates:
+        return b.mutate(b_param_date=ibis.null("date")).drop(
+            *[c for c in b.columns if c.startswith("_")])
+    b = b.mutate(**{f"_bd_{p}": ibis.ifelse(b._has_pre, b[f"_pred_{p}"], b[f"_postd_{p}"])
+                    for p in params})  # fmt: skip
     # the date of the parameter's own baseline value, for the audit: it may be an earlier
     # visit than b_date ("serum the day before a 24-h urine": the serum row is the
     # baseline's, listed as unused until session 28, a hand-made OMOP probe)
@@ -337,7 +343,7 @@ def assessments(lines: ibis.Table, vis: ibis.Table, rules: Rules,
     if not {f"carry_vid_{c}" for c in CARRIED} <= set(vis.columns):  # built without them
         vis = carried(vis)
     j = _window_join(lines, vis, rules)
-    b = baselines(j, rules)
+    b = baselines(j, rules, dates=levels)
     t = j.join(b, "lkey").filter(lambda t: t.date >= t.b_date)
     t = _carry(t)
     t = t.filter((t.date > t.start_date) & (t.date > t.b_date))
