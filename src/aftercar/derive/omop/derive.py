@@ -24,7 +24,7 @@ from aftercar.derive.omop.concepts import Concepts, load_concepts
 from aftercar.derive.omop.mapping import OmopRaw
 from aftercar.derive.omop.source import close_source, open_source
 from aftercar.derive.raw.derive import derive_raw
-from aftercar.derive.raw.labs import IMPLAUSIBLE
+from aftercar.derive.raw.labs import EMPTY_UNIT, IMPLAUSIBLE
 from aftercar.derive.raw.result import RawDerivation
 from aftercar.derive.raw.rules import Rules, load_rules
 from aftercar.errors import CohortError, Problem
@@ -75,7 +75,7 @@ def _lab_check(norm: ibis.Table) -> None:
         value = r["unit"] if "unit" in r["problem"] else r["text"]
         problem = r["problem"]
         if "unit" in problem and value is None:  # no unit concept and no unit text
-            problem = "the unit is empty (a numeric result needs its unit)"
+            problem = EMPTY_UNIT
         # row None: the id is no line number of the file, so the message names it as the id
         where = f"measurement_id {r['row']}, person_id {r[Col.PATIENT_ID]}"
         problems.append(Problem("measurement", None, col, None if value is None else str(value),

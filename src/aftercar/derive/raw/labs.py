@@ -209,6 +209,10 @@ def unread_tests(labs: pa.Table, rules: Rules, top: int = 5) -> list[tuple[str, 
     return found[:top]
 
 
+#: The problem of a numeric lab result given without any unit (raw records and OMOP alike).
+EMPTY_UNIT = "the unit is empty (a numeric result needs its unit)"
+
+
 def lab_problems(norm: ibis.Table, file: str = "labs") -> list[Problem]:
     """File/row/column/value/fix problems for used lab rows that cannot be read."""
     bad = norm.filter(norm.problem.notnull()).order_by("row").limit(50).to_pyarrow().to_pylist()
@@ -229,7 +233,7 @@ def lab_problems(norm: ibis.Table, file: str = "labs") -> list[Problem]:
             hint = "write the number with a decimal point (13.8, not 13,8)"
         message = f"{r['test']}: {r['problem']}"
         if col == "unit" and value is None:
-            message = f"{r['test']}: the unit is empty (a numeric result needs its unit)"
+            message = f"{r['test']}: {EMPTY_UNIT}"
             hint = "give the unit of the value (e.g. g/dL; see [units] in the rules TOML)"
         out.append(Problem(file, r["row"], col, None if value is None else str(value), message,
                            hint))  # fmt: skip

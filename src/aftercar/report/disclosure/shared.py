@@ -79,8 +79,9 @@ FREE_TEXT_COLUMNS: frozenset[str] = frozenset({Col.REGIMEN, "text", "unrecognize
 
 def _id_key(text: str) -> str:
     """An id compared without case or punctuation ("syn-0000002", "SYN0000002" and
-    "SYN-0000002" are one id, as :func:`aftercar.io.checks.patient_id_variants` compares
-    them; fuzz round 9, session 28: the variants were shared as written)."""
+    "SYN-0000002" are one id; fuzz round 9, session 28: the variants were shared as
+    written). Looser than the input check ``patient_id_variant``, which keeps dashes: here
+    a false match only withholds a word."""
     return re.sub(r"[\W_]+", "", text).casefold()
 
 
