@@ -1,12 +1,15 @@
-"""The derivation engine compiles each distinct Ibis expression once
-(``aftercar.backends.duckdb.cache_compiled``): an equal expression built again gives the
-same SQL without compiling, a different one (another literal, another table) its own."""
+"""The derivation engine compiles each distinct Ibis expression once per process
+(``aftercar.backends.duckdb.cache_compiled``, ``aftercar.backends.compiled``): an equal
+expression built again, on this connection or another, gives the same SQL without
+compiling; a different one (another literal, table, schema or arrangement of views) its
+own."""
 
 from __future__ import annotations
 
 import ibis
 import pyarrow as pa
 
+from aftercar.backends.compiled import CompiledMemo
 from aftercar.backends.duckdb import cache_compiled, engine
 from aftercar.derive.omop.batched import batch_tables
 
@@ -16,16 +19,16 @@ def _expr(con, bound: int, table: str = "t"):
     return t.filter(t.x > bound).group_by("g").aggregate(n=t.x.count())
 
 
-def _con():
-    con = cache_compiled(ibis.duckdb.connect())
-    data = pa.table({"x": [1, 2, 3, 4], "g": ["a", "a", "b", "b"]})
+def _con(memo=None, data=None):
+    con = cache_compiled(ibis.duckdb.connect(), CompiledMemo() if memo is None else memo)
+    data = data or pa.table({"x": [1, 2, 3, 4], "g": ["a", "a", "b", "b"]})
     con.create_table("t", data)
     con.create_table("u", data)
     return con
 
 
-def test_an_equal_expression_is_compiled_once_and_gives_the_same_sql():
-    con = _con()
+def _counting(con) -> list:
+    """The expressions ``con`` compiles from now on (not those it takes from the memo)."""
     calls = []
     inner = con.compiler._inner
     real = inner.to_sqlglot
@@ -39,6 +42,12 @@ def test_an_equal_expression_is_compiled_once_and_gives_the_same_sql():
             return real(expr, *a, **k)
 
     con.compiler._inner = Counting()
+    return calls
+
+
+def test_an_equal_expression_is_compiled_once_and_gives_the_same_sql():
+    con = _con()
+    calls = _counting(con)
     first = ibis.to_sql(_expr(con, 1))
     again = ibis.to_sql(_expr(con, 1))  # built anew: another object, an equal expression
     assert again == first and len(calls) == 1
@@ -54,12 +63,62 @@ def test_cached_statements_give_the_right_rows():
         assert {r["g"]: r["n"] for r in got} == want
 
 
+def test_connections_share_the_sql_of_tables_of_the_same_names_and_schemas():
+    memo = CompiledMemo()
+    one = _con(memo)
+    two = _con(memo, pa.table({"x": [5, 6, 7], "g": ["c", "c", "d"]}))
+    calls = _counting(two)
+    want = {"a": 1, "b": 2}
+    assert {r["g"]: r["n"] for r in _expr(one, 1).to_pyarrow().to_pylist()} == want
+    # the other connection's tables hold other rows: the same SQL, its own answer
+    assert {r["g"]: r["n"] for r in _expr(two, 1).to_pyarrow().to_pylist()} == {"c": 2, "d": 1}
+    assert calls == []
+
+
+def test_a_table_of_the_same_name_and_another_schema_is_compiled_anew():
+    memo = CompiledMemo()
+    one = _con(memo)
+    two = _con(memo, pa.table({"x": [1.5, 2.5], "g": ["a", "b"], "extra": [1, 2]}))
+    ibis.to_sql(_expr(one, 1))
+    calls = _counting(two)
+    got = _expr(two, 1).to_pyarrow().to_pylist()
+    assert len(calls) == 1 and {r["g"]: r["n"] for r in got} == {"a": 1, "b": 1}
+
+
+def _views(con, same: bool):
+    t = con.table("t")
+    a, b = t.view(), t.view()
+    b = a if same else b
+    return a.filter(a.x > 1).union(b.filter(b.x > 2), distinct=False).count()
+
+
+def test_views_are_told_apart_by_their_arrangement_not_their_serial_numbers():
+    memo = CompiledMemo()
+    con = _con(memo)
+    fresh = _con()  # another memo: compiles everything itself
+    calls = _counting(con)
+    for same in (False, True, False, True):  # new views, new serial numbers, each time
+        assert con.to_pyarrow(_views(con, same)).as_py() == 5
+        assert ibis.to_sql(_views(con, same)) == ibis.to_sql(_views(fresh, same))
+    # one view read twice, and two views: each compiled once to count, once to print
+    assert len(calls) == 4
+
+
 def test_the_cache_keeps_at_most_its_size():
-    con = _con()
-    con.compiler._size = 3
+    memo = CompiledMemo(size=3)
+    con = _con(memo)
     for bound in range(10):
         ibis.to_sql(_expr(con, bound))
-    assert len(con.compiler._done) == 3
+    assert len(memo) == 3
+
+
+def test_past_its_node_limit_the_memo_starts_again_and_still_gives_the_right_sql():
+    memo = CompiledMemo(nodes=5)
+    con = _con(memo)
+    fresh = _con()
+    for bound in (1, 2, 1, 3, 1):
+        assert ibis.to_sql(_expr(con, bound)) == ibis.to_sql(_expr(fresh, bound))
+    assert len(memo) <= 1
 
 
 def test_batch_tables_are_views_of_fixed_names_with_the_batch_rows(tmp_path):
@@ -94,4 +153,4 @@ def test_an_expression_over_an_in_memory_table_is_not_kept():
     t = ibis.memtable(pa.table({"x": [1, 2, 3]}))
     ibis.to_sql(t.filter(t.x > 1), dialect="duckdb")
     con.compiler.to_sqlglot(t.filter(t.x > 1))
-    assert not con.compiler._done
+    assert not len(con.compiler._memo)

@@ -1,7 +1,8 @@
 """Fixtures of the raw-derivation tests: the Ibis backend is a parameter.
 
 Every test that derives takes ``backend`` (an Ibis connection factory); DuckDB runs
-now, and another engine (``ibis.pyspark``) is added here by extending ``BACKENDS``.
+now (aftercar's connection, which takes SQL compiled before from the process's memo),
+and another engine (``ibis.pyspark``) is added here by extending ``BACKENDS``.
 """
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import ibis
 import pytest
+
+from aftercar.backends import connect
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-BACKENDS = {"duckdb": lambda: ibis.duckdb.connect()}
+BACKENDS = {"duckdb": lambda: connect("duckdb")}
 
 
 @pytest.fixture(scope="module", params=sorted(BACKENDS))

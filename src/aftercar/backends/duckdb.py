@@ -19,12 +19,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import ibis
-import ibis.expr.operations as ops
 import pyarrow as pa
+
+from aftercar.backends.compiled import cache_compiled
 
 
 def connect(database: str | Path = ":memory:", *, threads: int | None = None):
-    """Return an Ibis DuckDB connection (in memory by default, never networked).
+    """Return an Ibis DuckDB connection (in memory by default, never networked), compiling
+    each distinct expression once per process (:func:`cache_compiled`).
 
     Parameters
     ----------
@@ -34,7 +36,7 @@ def connect(database: str | Path = ":memory:", *, threads: int | None = None):
         Number of DuckDB worker threads; ``None`` lets DuckDB decide.
     """
     kwargs = {} if threads is None else {"threads": threads}
-    return ibis.duckdb.connect(str(database), **kwargs)
+    return cache_compiled(ibis.duckdb.connect(str(database), **kwargs))
 
 
 def engine(memory_limit: str, spill: str | Path | None = None):
@@ -59,55 +61,6 @@ def engine(memory_limit: str, spill: str | Path | None = None):
     con = ibis.duckdb.connect(memory_limit=memory_limit, temp_directory=str(spill),
                               preserve_insertion_order=False)  # fmt: skip
     return cache_compiled(con)
-
-
-class _CachedCompiler:
-    """An Ibis SQL compiler that compiles each distinct expression once.
-
-    Ibis expressions are immutable values compared by their structure (operations, table
-    names and schemas, literals), so an expression equal to one compiled before compiles to
-    the same SQL. A batched OMOP derivation builds the same ~110 expressions for every
-    batch over tables of fixed names (:func:`aftercar.derive.omop.batched.batch_tables`);
-    compiling them was about 1.2 s of every batch. At most ``size`` expressions are kept
-    (the oldest are forgotten first); each hit is a copy, as callers may change what they
-    receive. An expression over an in-memory table (``ibis.memtable``) is not kept: its
-    key would hold the table's data after the caller lets it go (the raw tables a
-    derivation releases once the engine holds its copies).
-    """
-
-    def __init__(self, inner, size: int = 2000) -> None:
-        self._inner = inner
-        self._size = size
-        self._done: dict = {}
-
-    def __getattr__(self, name: str):
-        return getattr(self._inner, name)
-
-    def to_sqlglot(self, expr, *args, **kwargs):
-        op = expr.op()
-        try:
-            key = (op, args, tuple(sorted(kwargs.items())))
-            hit = self._done.get(key)
-        except TypeError:  # an argument that cannot be a key: compiled every time
-            return self._inner.to_sqlglot(expr, *args, **kwargs)
-        if hit is not None:
-            return hit.copy()
-        hit = self._inner.to_sqlglot(expr, *args, **kwargs)
-        if not op.find(ops.InMemoryTable):  # the walk only when compiling anyway
-            if len(self._done) >= self._size:
-                self._done.pop(next(iter(self._done)))
-            self._done[key] = hit.copy()
-        return hit
-
-
-def cache_compiled(con):
-    """``con`` (an Ibis DuckDB connection) with a compiler that compiles each distinct
-    expression once (:class:`_CachedCompiler`); unchanged if this Ibis version compiles
-    otherwise (the cache is a saving, never needed)."""
-    inner = getattr(con, "compiler", None)
-    if inner is not None and callable(getattr(inner, "to_sqlglot", None)):
-        con.compiler = _CachedCompiler(inner)
-    return con
 
 
 @contextmanager
