@@ -37,6 +37,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from aftercar.backends.compiled import cache_compiled
 from aftercar.errors import InputError
 
 #: Local-mode settings: quick to start, quiet, private (no UI, no network but loopback).
@@ -180,7 +181,8 @@ def connect(
     master: str = "local[2]",
     config: Mapping[str, str] | None = None,
 ) -> Any:
-    """Return an Ibis PySpark connection.
+    """Return an Ibis PySpark connection (compiling each distinct expression once per
+    process: :func:`aftercar.backends.compiled.cache_compiled`).
 
     Parameters
     ----------
@@ -210,7 +212,7 @@ def connect(
         session.catalog.setCurrentDatabase(database)
     if source is not None:
         _register_source(session, source)
-    return _backend_class()().connect(session)
+    return cache_compiled(_backend_class()().connect(session))
 
 
 def _backend_class() -> type:
