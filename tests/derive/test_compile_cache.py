@@ -6,6 +6,9 @@ own."""
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import ibis
 import pyarrow as pa
 
@@ -154,3 +157,15 @@ def test_an_expression_over_an_in_memory_table_is_not_kept():
     ibis.to_sql(t.filter(t.x > 1), dialect="duckdb")
     con.compiler.to_sqlglot(t.filter(t.x > 1))
     assert not len(con.compiler._memo)
+
+
+def test_the_memo_keeps_no_connection_alive():
+    # the key leaves each table's connection out: a derivation's engine (and its spill
+    # folder, removed when it is collected) is not held by the SQL it compiled
+    memo = CompiledMemo()
+    con = _con(memo)
+    ibis.to_sql(_expr(con, 1))
+    gone = weakref.ref(con)
+    del con
+    gc.collect()
+    assert len(memo) == 1 and gone() is None

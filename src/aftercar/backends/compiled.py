@@ -14,7 +14,8 @@ the table's connection left out, and each ``.view()`` serial number replaced by 
 in which the walk meets it. Two expressions of equal shape compile to equal SQL on
 compilers of the same SQL dialect. Expressions over in-memory tables (``ibis.memtable``) are not
 kept: their tables are registered per connection under names of their own, and their key
-would hold their data.
+would hold their data. Ibis options that change how SQL is written are not part of the key
+(aftercar changes none while it runs).
 """
 
 from __future__ import annotations
