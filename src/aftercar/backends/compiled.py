@@ -30,7 +30,8 @@ from ibis.common.graph import Graph, Node
 
 
 class _NotKept(Exception):
-    """An expression whose SQL is not kept (an in-memory table, an unhashable argument)."""
+    """An expression whose SQL is not kept: it reads an in-memory table (an unhashable
+    argument raises TypeError, kept out the same way)."""
 
 
 class CompiledMemo:
