@@ -11,6 +11,7 @@ import weakref
 
 import ibis
 import pyarrow as pa
+import sqlglot as sg
 
 from aftercar.backends.compiled import CompiledMemo
 from aftercar.backends.duckdb import cache_compiled, engine
@@ -169,3 +170,64 @@ def test_the_memo_keeps_no_connection_alive():
     del con
     gc.collect()
     assert len(memo) == 1 and gone() is None
+
+
+def _bare():
+    """A connection without the memo: what Ibis itself compiles and prints."""
+    con = ibis.duckdb.connect()
+    data = pa.table({"x": [1, 2, 3, 4], "g": ["a", "a", "b", "b"]})
+    con.create_table("t", data)
+    con.create_table("u", data)
+    return con
+
+
+def _shapes(con):
+    """A plain query, one with a join of two views of a table, and a union."""
+    t = con.table("t")
+    a, b = t.view(), t.view()
+    joined = a.join(b, a.g == b.g).select(a.x, y=b.x).filter(lambda r: r.x < r.y)
+    return [_expr(con, 1), joined, _views(con, False).as_table()]
+
+
+def test_compile_gives_the_sql_ibis_prints_and_prints_each_expression_once():
+    memo = CompiledMemo()
+    con, bare = _con(memo), _bare()
+    for _ in range(2):
+        for mine, theirs in zip(_shapes(con), _shapes(bare), strict=True):
+            assert con.compile(mine) == bare.compile(theirs)
+            assert con.compile(mine, limit=2) == bare.compile(theirs, limit=2)
+            pretty = con.compile(mine, pretty=True)  # not kept: printed from the tree
+            assert pretty == bare.compile(theirs, pretty=True) and "\n" in pretty
+    assert len(memo._text) == 6  # three expressions, each with and without a limit
+
+
+def test_create_table_runs_the_insert_ibis_runs():
+    # Ibis's create_table puts the compiled query into an INSERT and prints it: the kept
+    # text must print there exactly as the tree would, and make the same table
+    con, bare = _con(), _bare()
+    inner = con.compiler._inner
+    for mine, theirs in zip(_shapes(con), _shapes(bare), strict=True):
+        with con.compiler.printing():
+            text = con.compiler.to_sqlglot(mine)
+        tree = inner.to_sqlglot(mine)
+        assert type(text).__name__ == "Var" and type(tree).__name__ != "Var"
+        into = sg.table("target", quoted=True)
+        columns = [sg.to_identifier(c, quoted=True) for c in mine.columns]
+        assert sg.insert(text, into=into, columns=columns).sql("duckdb") == \
+            sg.insert(tree, into=into, columns=columns).sql("duckdb")  # fmt: skip
+        made, want = (c.create_table("made", e, overwrite=True).to_pyarrow()
+                      for c, e in ((con, mine), (bare, theirs)))  # fmt: skip
+        order = [(c, "ascending") for c in want.column_names]
+        assert made.sort_by(order).equals(want.sort_by(order)) and made.num_rows > 0
+
+
+def test_outside_compile_and_create_table_the_compiler_gives_trees():
+    con = _con()
+    expr = _expr(con, 1)
+    assert type(con.compiler.to_sqlglot(expr)).__name__ != "Var"
+    with con.compiler.printing():
+        with con.compiler.printing():
+            assert type(con.compiler.to_sqlglot(expr)).__name__ == "Var"
+        assert type(con.compiler.to_sqlglot(expr)).__name__ == "Var"  # still inside
+    hit = con.compiler.to_sqlglot(expr)  # a tree again, which callers may change
+    assert type(hit).__name__ != "Var" and hit.sql("duckdb") == con.compile(expr)

@@ -1,5 +1,6 @@
 """Every SQL statement a derivation takes from the process's memo of compiled expressions
-(``aftercar.backends.compiled``) is the statement its expression compiles to.
+(``aftercar.backends.compiled``) is the statement its expression compiles to, and each
+SQL text it prints once (for ``compile`` and ``create_table``) is the text Ibis prints.
 
 The hand-made instance is derived as Parquet, then as CSV (other files, other connection,
 tables of the same names): each statement of the second derivation that comes from the
@@ -9,6 +10,7 @@ hand-made answers.
 
 from __future__ import annotations
 
+import sqlglot as sg
 from handmade import LOCAL_TOML, write
 from test_handmade import _as_expected
 
@@ -41,6 +43,18 @@ class _Checking(CompiledMemo):
         if self.checking and not compiled:  # from the memo
             want = inner.to_sqlglot(expr, *args, **kwargs)
             assert got.sql(inner.dialect) == want.sql(inner.dialect), expr
+            self.checked.append(got.sql(inner.dialect))
+        return got
+
+    def text(self, inner, expr, *args, **kwargs):
+        got = super().text(inner, expr, *args, **kwargs)
+        if self.checking:  # what compile() and create_table() print: as the fresh tree prints
+            want = inner.to_sqlglot(expr, *args, **kwargs)
+            into = sg.table("target", quoted=True)
+            columns = [sg.to_identifier(c, quoted=True) for c in expr.columns]
+            assert got.sql(inner.dialect) == want.sql(inner.dialect), expr
+            assert sg.insert(got, into=into, columns=columns).sql(inner.dialect) == \
+                sg.insert(want, into=into, columns=columns).sql(inner.dialect)  # fmt: skip
             self.checked.append(got.sql(inner.dialect))
         return got
 

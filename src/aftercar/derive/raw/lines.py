@@ -101,7 +101,7 @@ class _Steps:
         if self.con.name != "duckdb":
             return self.con.create_table(name, build(), overwrite=True)
         if name not in self.sql:
-            self.sql[name] = str(ibis.to_sql(build()))
+            self.sql[name] = self.con.compile(build())
         self.con.raw_sql(f'CREATE OR REPLACE TABLE "{name}" AS {self.sql[name]}')
         return self.con.table(name)
 
