@@ -10,6 +10,13 @@ Property tests draw their examples from a fixed seed by default (profile ``ci``)
 the README's test command gives the same result on every run and every machine;
 ``pytest --hypothesis-profile=explore`` draws fresh examples (a failure it finds is
 added to the test as an ``@example``).
+
+Tests marked ``spark_full`` derive a whole cohort on Spark and compare it with DuckDB,
+minutes each on a 2-core machine: the default run skips them (saying how to run them),
+``pytest --spark-full`` runs them with the rest, and CI runs them on their own after the
+README's test command (``.ci/run``), so the default run stays within its ten minutes while
+every Spark comparison still gates a change. The smaller Spark tests (``tests/spark``,
+the engine-parametrised ``tests/derive``) stay in the default run.
 """
 
 from __future__ import annotations
@@ -22,5 +29,20 @@ settings.register_profile("explore", derandomize=False)
 settings.load_profile("ci")
 
 
+SPARK_FULL = (
+    "a whole derivation compared on Spark and DuckDB (minutes): run with `pytest --spark-full`"
+    " (CI runs these after the README's test command: .ci/run)"
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--spark-full", action="store_true",
+                     help="also run the tests marked spark_full: " + SPARK_FULL)  # fmt: skip
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable
+    if not config.getoption("--spark-full"):
+        for item in items:
+            if item.get_closest_marker("spark_full") is not None:
+                item.add_marker(pytest.mark.skip(reason=SPARK_FULL))

@@ -143,7 +143,8 @@ def _as_csv(src: Path, folder: Path) -> Path:
     return folder
 
 
-@pytest.mark.slow  # about two minutes: collected first (tests/conftest.py)
+@pytest.mark.slow  # about four minutes: collected first (tests/conftest.py)
+@pytest.mark.spark_full  # run by `pytest --spark-full` and CI (tests/conftest.py)
 @pytest.mark.skipif("spark" not in ENGINE_NAMES, reason="the Spark engine is not available")
 def test_spark_batches_write_the_files_of_duckdb_batches(tmp_path):
     """``derive --omop --engine spark --batch-persons N``: the same files as DuckDB's batches.

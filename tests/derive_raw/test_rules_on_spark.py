@@ -22,6 +22,8 @@ def _frame(t) -> pd.DataFrame:
     return f.sort_values(list(f.columns)).reset_index(drop=True)
 
 
+@pytest.mark.slow  # one to two minutes: collected first (tests/conftest.py)
+@pytest.mark.spark_full  # run by `pytest --spark-full` and CI (tests/conftest.py)
 def test_new_rules_give_duckdbs_rows_on_spark():
     reason = unavailable("spark")
     if reason:
