@@ -193,12 +193,14 @@ def test_compile_gives_the_sql_ibis_prints_and_prints_each_expression_once():
     memo = CompiledMemo()
     con, bare = _con(memo), _bare()
     for _ in range(2):
-        for mine, theirs in zip(_shapes(con), _shapes(bare), strict=True):
-            assert con.compile(mine) == bare.compile(theirs)
-            assert con.compile(mine, limit=2) == bare.compile(theirs, limit=2)
-            pretty = con.compile(mine, pretty=True)  # not kept: printed from the tree
-            assert pretty == bare.compile(theirs, pretty=True) and "\n" in pretty
-    assert len(memo._text) == 6  # three expressions, each with and without a limit
+        assert con.compile(_expr(con, 1)) == bare.compile(_expr(bare, 1))
+        assert con.compile(_expr(con, 1), limit=2) == bare.compile(_expr(bare, 1), limit=2)
+    assert len(memo._text) == 2  # one expression, with and without a limit, printed once
+    for mine, theirs in zip(_shapes(con) + _shapes(con), _shapes(bare) * 2, strict=True):
+        assert con.compile(mine) == bare.compile(theirs)
+        assert con.compile(mine, limit=2) == bare.compile(theirs, limit=2)
+        pretty = con.compile(mine, pretty=True)  # not kept: printed from the tree
+        assert pretty == bare.compile(theirs, pretty=True) and "\n" in pretty
 
 
 def test_create_table_runs_the_insert_ibis_runs():
