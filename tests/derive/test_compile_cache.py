@@ -23,8 +23,11 @@ def _expr(con, bound: int, table: str = "t"):
     return t.filter(t.x > bound).group_by("g").aggregate(n=t.x.count())
 
 
-def _con(memo=None, data=None):
-    con = cache_compiled(ibis.duckdb.connect(), CompiledMemo() if memo is None else memo)
+def _con(memo=None, data=None, cached=True):
+    """A connection with tables ``t`` and ``u`` (``cached=False``: plain Ibis, no memo)."""
+    con = ibis.duckdb.connect()
+    if cached:
+        con = cache_compiled(con, CompiledMemo() if memo is None else memo)
     data = data or pa.table({"x": [1, 2, 3, 4], "g": ["a", "a", "b", "b"]})
     con.create_table("t", data)
     con.create_table("u", data)
@@ -172,15 +175,6 @@ def test_the_memo_keeps_no_connection_alive():
     assert len(memo) == 1 and gone() is None
 
 
-def _bare():
-    """A connection without the memo: what Ibis itself compiles and prints."""
-    con = ibis.duckdb.connect()
-    data = pa.table({"x": [1, 2, 3, 4], "g": ["a", "a", "b", "b"]})
-    con.create_table("t", data)
-    con.create_table("u", data)
-    return con
-
-
 def _shapes(con):
     """A plain query, one with a join of two views of a table, and a union."""
     t = con.table("t")
@@ -191,7 +185,7 @@ def _shapes(con):
 
 def test_compile_gives_the_sql_ibis_prints_and_prints_each_expression_once():
     memo = CompiledMemo()
-    con, bare = _con(memo), _bare()
+    con, bare = _con(memo), _con(cached=False)
     for _ in range(2):
         assert con.compile(_expr(con, 1)) == bare.compile(_expr(bare, 1))
         assert con.compile(_expr(con, 1), limit=2) == bare.compile(_expr(bare, 1), limit=2)
@@ -206,7 +200,7 @@ def test_compile_gives_the_sql_ibis_prints_and_prints_each_expression_once():
 def test_create_table_runs_the_insert_ibis_runs():
     # Ibis's create_table puts the compiled query into an INSERT and prints it: the kept
     # text must print there exactly as the tree would, and make the same table
-    con, bare = _con(), _bare()
+    con, bare = _con(), _con(cached=False)
     inner = con.compiler._inner
     for mine, theirs in zip(_shapes(con), _shapes(bare), strict=True):
         with con.compiler.printing():

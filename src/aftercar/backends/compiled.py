@@ -79,9 +79,13 @@ class CompiledMemo:
         """``inner.to_sqlglot(expr, *args, **kwargs)``, from the memo when compiled before."""
         try:
             key, generation = self._key(inner, expr, args, kwargs)
-            hit = self._sql.get(key)
         except (_NotKept, TypeError):  # TypeError: an argument that cannot be a key
             return inner.to_sqlglot(expr, *args, **kwargs)
+        return self._tree(key, generation, inner, expr, args, kwargs)
+
+    def _tree(self, key: tuple, generation: int, inner, expr, args: tuple, kwargs: Mapping):
+        """The compiled tree under ``key`` (a copy), compiled and kept if not there yet."""
+        hit = self._sql.get(key)
         if hit is not None:
             return hit.copy()
         hit = inner.to_sqlglot(expr, *args, **kwargs)
@@ -102,12 +106,11 @@ class CompiledMemo:
         except (_NotKept, TypeError):
             return inner.to_sqlglot(expr, *args, **kwargs)
         if text is None:
-            tree = self.compile(inner, expr, *args, **kwargs)
+            tree = self._tree(key, generation, inner, expr, args, kwargs)
             try:
-                text = tree.sql(dialect=inner.dialect, copy=False,
-                                unsupported_level=sg.ErrorLevel.RAISE)  # fmt: skip
+                text = tree.sql(dialect=inner.dialect, unsupported_level=sg.ErrorLevel.RAISE)
             except sg.errors.UnsupportedError:
-                return self.compile(inner, expr, *args, **kwargs)
+                return tree
             self._keep(self._text, key, generation, text)
         return sge.Var(this=text)
 
@@ -224,10 +227,8 @@ def cache_compiled(con, memo: CompiledMemo | None = None):
     whose ``compile`` and ``create_table`` print each distinct expression once; unchanged
     if this Ibis version compiles otherwise (the memo is a saving, never needed)."""
     inner = getattr(con, "compiler", None)
-    if inner is None or not callable(getattr(inner, "to_sqlglot", None)):
-        return con
-    if isinstance(inner, _CachedCompiler):
-        return con
+    if not callable(getattr(inner, "to_sqlglot", None)) or isinstance(inner, _CachedCompiler):
+        return con  # no SQL compiler, or already cached
     con.compiler = compiler = _CachedCompiler(inner, MEMO if memo is None else memo)
     for name in _PRINTING_METHODS:
         if callable(getattr(type(con), name, None)):

@@ -83,11 +83,14 @@ def _days(n: int) -> ibis.Value:
 
 
 class _Steps:
-    """Materialise named steps; each step's SQL is compiled once and reused for every line.
+    """Materialise named steps; each step's expression is built once and its SQL reused
+    for every line.
 
     The expressions of one line number read fixed table names (``_cur``, ``_drug_lines``
-    ...), so the SQL is the same for every line; on DuckDB it is compiled once. Other
-    engines get plain Ibis ``create_table`` (compiled every time).
+    ...), so the SQL is the same for every line; on DuckDB it is built and printed once a
+    derivation (``con.compile``, from the process's memo) and run as ``CREATE OR REPLACE``.
+    Other engines get Ibis ``create_table`` of an expression built each time (their SQL
+    from the same memo).
     """
 
     def __init__(self, con) -> None:
