@@ -284,6 +284,31 @@ def test_a_cohort_nobody_enters_is_exit_2_after_writing_the_audit(tmp_path, caps
     assert steps == [4, 0, 0, 0, 0]
 
 
+@pytest.mark.parametrize(("first_empty", "reads"), [
+    (0, "export the person table"), (1, "check condition_occurrence"),
+    (2, "check drug_exposure"), (3, "check death and observation_period"),
+    (4, "check measurement")])  # fmt: skip
+def test_an_empty_cohort_names_what_its_first_empty_step_reads(tmp_path, first_empty, reads):
+    """The stop names the first step nobody passes and what that step reads (note29: the
+    fix was the same general advice for every step)."""
+    from aftercar.derive.omop.cohort import (
+        STEP_CAR_T,
+        STEP_FU,
+        STEP_INDEX,
+        STEP_MM,
+        STEP_PERSONS,
+    )
+    from aftercar.derive.omop.derive import empty_cohort
+
+    names = [STEP_PERSONS, STEP_MM, STEP_CAR_T, STEP_FU, STEP_INDEX]
+    counts = [10 - i if i < first_empty else 0 for i in range(5)]
+    err = empty_cohort(pa.table({"step": names, "persons": counts}), tmp_path)
+    (p,) = err.problems
+    assert f"step {first_empty + 1} of the cohort ('{names[first_empty]}')" in p.message
+    assert p.hint.startswith(reads) and "audit/attrition" in p.hint
+    assert empty_cohort(pa.table({"step": names, "persons": [5, 4, 3, 2, 1]}), tmp_path) is None
+
+
 def test_the_one_run_path_stops_on_an_empty_cohort_too(tmp_path):
     """``--engine spark`` without batches writes through ``_omop_one_run``: run here on a
     DuckDB connection (the same code), so that no Spark session is started."""

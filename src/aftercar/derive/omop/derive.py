@@ -163,21 +163,45 @@ def with_orphans(d: OmopDerivation, orphans: pa.Table) -> OmopDerivation:
     return replace(d, result=result)
 
 
+#: What to check when nobody is left at a cohort step: the tables and concepts that step
+#: reads (docs/omop.md, "The cohort"). A step not named here gets the general advice.
+_EMPTY_STEP_FIX = {
+    cohort.STEP_PERSONS: "export the person table with its rows",
+    cohort.STEP_MM: "check condition_occurrence: the myeloma diagnoses as condition_concept_id "
+    "437233 or a descendant (concept_ancestor), an ICD-10 C90.0x / ICD-9 203.0x "
+    "condition_source_value, or a site concept added under [conditions] of a local concepts "
+    "TOML (--concepts)",
+    cohort.STEP_CAR_T: "check drug_exposure: the CAR-T product as an ide-cel or cilta-cel "
+    "concept (RxNorm ingredient, or a clinical drug with concept_ancestor), or a "
+    "drug_source_value naming the product; a site concept goes under [ingredients] of a "
+    "local concepts TOML (--concepts)",
+    cohort.STEP_FU: "check death and observation_period: each person needs a death_date or "
+    "an observation_period_end_date on or after the CAR-T infusion",
+    cohort.STEP_INDEX: "check measurement and drug_exposure: the index is the first "
+    "confirmed IMWG progression after the CAR T, from the IMWG labs (serum M-protein LOINC "
+    "33358-3, free light chains 36916-5 / 33944-0, urine M-protein ...) by "
+    "measurement_concept_id or measurement_source_value with their units, else (rules "
+    "[index] new_therapy_without_lab_progression) the first anti-myeloma therapy after it",
+}
+
+
 def empty_cohort(steps: pa.Table, output: str | Path) -> CohortError | None:
     """The error of a derivation that found nobody (``None``: somebody), naming the first
-    cohort step with no person; ``output``: the folder with ``audit/omop_cohort``."""
+    cohort step with no person and what that step reads (the fix); ``output``: the folder
+    with ``audit/omop_cohort``."""
     persons = steps["persons"].to_pylist()
     if persons and persons[-1] > 0:
         return None
     names = steps["step"].to_pylist()
     first = next((i for i, n in enumerate(persons) if not n), len(persons) - 1)
     fell = f"after {persons[first - 1]:,} {names[first - 1]}" if first else ""
+    fix = _EMPTY_STEP_FIX.get(names[first], "check the concept mappings (--concepts) and the "
+                                            "tables that step reads")  # fmt: skip
     return CohortError([Problem(str(Path(output) / "audit"), None, None, None,
                                 f"no person is left at step {first + 1} of the cohort "
                                 f"('{names[first]}') {fell}".rstrip(),
-                                "see audit/omop_cohort and audit/attrition for who left at "
-                                "which step; check the concept mappings (--concepts) and "
-                                "the tables that step reads")],
+                                f"{fix}; audit/omop_cohort and audit/attrition say who left "
+                                "at which step")],
                        "the OMOP cohort is empty (the audit was written)")  # fmt: skip
 
 
