@@ -609,6 +609,26 @@ def test_death_before_the_car_t_is_listed_as_such(tmp_path):
                    "infusion (check the dates)"]
 
 
+@pytest.mark.parametrize(("death_date", "why"), [
+    ("1959-12-31", "death date before the person's birth (check death_date and the birth "
+                   "fields of person)"),
+    ("1960-01-01", "death, or the end of the last observation period, before the CAR-T "
+                   "infusion (check the dates)")])  # fmt: skip
+def test_a_death_before_the_birth_is_listed_as_such(tmp_path, death_date, why):
+    """A death before the earliest day the birth fields allow (the year alone: 1 January)
+    is listed as before the birth, not only as before the CAR T (note29); a death in the
+    year of birth might be after it, and is listed as before the CAR T."""
+    pe = tables()["person"]
+    kept = 1  # born in 1960, month and day not given (handmade.py)
+    assert pe.filter(pc.equal(pe["person_id"], kept))["year_of_birth"].to_pylist() == [1960]
+    death = pa.table({"person_id": pa.array([kept], pa.int64()), "death_date": [D(death_date)]})
+    src, local = _instance(tmp_path / "omop", death=death)
+    d = derive_omop(src, concepts=local)
+    assert str(kept) not in d.result.patients["patient_id"].to_pylist()
+    assert [r["reason"] for r in d.result.attrition.to_pylist()
+            if r["table"] == "person" and r["patient_id"] == str(kept)] == [why]  # fmt: skip
+
+
 @pytest.mark.parametrize("layout", ["hive", "upper_folder", "csv_gz"])
 def test_folder_layouts_of_real_exports_are_read(tmp_path, layout):
     """A Hive-partitioned parts folder (Spark's ``partitionBy``), an upper-case parts folder

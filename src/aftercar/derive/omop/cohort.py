@@ -42,6 +42,8 @@ _NO_CAR_T = "no BCMA-directed CAR-T product in drug_exposure"
 _NO_FU = "neither a death date nor an observation period"
 _FU_BEFORE = ("death, or the end of the last observation period, before the CAR-T infusion "
               "(check the dates)")
+_DEATH_BEFORE_BIRTH = ("death date before the person's birth (check death_date and the birth "
+                       "fields of person)")
 NO_PERSON_ID = "no person_id"
 UNKNOWN_PERSON = "person_id not in the person table"
 
@@ -106,18 +108,27 @@ def _days_in_month(year: ibis.Value, month: ibis.Value) -> ibis.Value:
                       else_=31)  # fmt: skip
 
 
-def _birth_date(pe: ibis.Table) -> ibis.Value:
-    """Birth date: ``birth_datetime``, else year/month/day (missing month = 1 July, missing
-    day = the 15th). A month outside 1-12 or a day outside its month (0/0, as some ETLs
-    write "unknown"; 31 February) is read as missing: only the age is derived from it."""
+def _birth_fields(pe: ibis.Table) -> tuple[ibis.Value, ibis.Value]:
+    """``(month, day)`` of birth, each null when missing or no month / day of its month
+    (0/0, as some ETLs write "unknown"; 31 February)."""
     month = pe.month_of_birth if "month_of_birth" in pe.columns else ibis.null("int64")
     day = pe.day_of_birth if "day_of_birth" in pe.columns else ibis.null("int64")
     month = ibis.ifelse(month.between(1, 12), month, ibis.null("int64"))
     last = _days_in_month(pe.year_of_birth.cast("int64"), month)
-    day = ibis.ifelse(day.between(1, last), day, ibis.null("int64"))
-    d = ibis.ifelse(month.isnull(), 1, ibis.coalesce(day, 15))
-    made = ibis.date(pe.year_of_birth.cast("int32"), ibis.coalesce(month, 7).cast("int32"),
-                     d.cast("int32"))  # fmt: skip
+    return month, ibis.ifelse(day.between(1, last), day, ibis.null("int64"))
+
+
+def _birth_date(pe: ibis.Table, earliest: bool = False) -> ibis.Value:
+    """Birth date: ``birth_datetime``, else year/month/day (missing month = 1 July, missing
+    day = the 15th). A month outside 1-12 or a day outside its month (0/0, as some ETLs
+    write "unknown"; 31 February) is read as missing: only the age is derived from it.
+    ``earliest``: the first day the fields allow instead (missing month = 1 January,
+    missing day = the 1st): a death before it is before the birth whatever the day."""
+    month, day = _birth_fields(pe)
+    fill_month, fill_day = (1, 1) if earliest else (7, 15)
+    d = ibis.ifelse(month.isnull(), 1, ibis.coalesce(day, fill_day))
+    made = ibis.date(pe.year_of_birth.cast("int32"),
+                     ibis.coalesce(month, fill_month).cast("int32"), d.cast("int32"))
     if "birth_datetime" in pe.columns:
         return ibis.coalesce(pe.birth_datetime.cast("date"), made)
     return made
@@ -187,7 +198,8 @@ def _persons(tables, dx: ibis.Table) -> ibis.Table:
     # the derivation keys patients by the integer person_id (joins on it are faster than on
     # its text); the outputs give it as text (aftercar.derive.raw.audit.text_ids)
     p = pe.select("person_id", **{Col.PATIENT_ID: pe.person_id.cast("int64"), Col.SEX: sex,
-                                  Col.BIRTH_DATE: _birth_date(pe)})  # fmt: skip
+                                  Col.BIRTH_DATE: _birth_date(pe),
+                                  "_born": _birth_date(pe, earliest=True)})  # fmt: skip
     return p.join(_site(tables, pe), "person_id")
 
 
@@ -229,6 +241,7 @@ def build(con, tables, concepts: Concepts, rules: Rules) -> OmopRaw:
                                                         ibis.null("date"))})  # fmt: skip
     reason = ibis.cases((p[Col.CAR_T_DATE].isnull(), _NO_CAR_T),
                         (p._death.isnull() & p._op_end.isnull(), _NO_FU),
+                        (p._death < p._born, _DEATH_BEFORE_BIRTH),
                         (ibis.coalesce(p._death, p._op_end) < p[Col.CAR_T_DATE], _FU_BEFORE),
                         else_=ibis.null("string"))  # fmt: skip
     p = con.create_table("_omop_patients_all", p.mutate(_why=reason), overwrite=True)
