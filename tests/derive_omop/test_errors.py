@@ -71,6 +71,49 @@ def test_unknown_unit_names_the_measurement_row(tmp_path, capsys):
     assert "labs, row" not in err
 
 
+def _with_unit_texts(src, texts: dict[int, str]) -> None:
+    """The instance's measurements with the ``unit_source_value`` of some rows changed."""
+    m = tables()["measurement"]
+    units = [texts.get(i, u) for i, u in zip(m["measurement_id"].to_pylist(),
+                                             m["unit_source_value"].to_pylist(), strict=True)]
+    i = m.column_names.index("unit_source_value")
+    pq.write_table(m.set_column(i, "unit_source_value", pa.array(units)),
+                   src / "measurement.parquet")  # fmt: skip
+
+
+def test_a_unit_text_that_disagrees_with_the_unit_concept_names_the_row(tmp_path, capsys):
+    """unit_concept_id 8713 (g/dL) beside unit_source_value "mg/dL": one of them is wrong
+    and the value may be a thousand times off. The concept was read in silence (note29);
+    the row is now named with both units (exit 2)."""
+    src = write(tmp_path / "omop")
+    _with_unit_texts(src, {502: "mg/dL"})
+    assert main(["derive", "--omop", str(src), "-o", str(tmp_path / "out")]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "the unit concept and the unit text name different units (g/dL and mg/dL)" in err
+    assert "(measurement_id 502, person_id 1)" in err
+    assert "unit_concept_id / unit_source_value" in err and "correct unit_concept_id or " \
+        "unit_source_value" in err  # fmt: skip
+    assert "Traceback" not in err
+
+
+def _local(tmp_path):
+    path = tmp_path / "local.toml"
+    path.write_text(LOCAL_TOML, encoding="utf-8")
+    return path
+
+
+def test_unit_texts_that_name_the_concepts_unit_another_way_are_read(tmp_path):
+    """Upper case, spaces, or a unit text the rules do not know beside a unit concept:
+    no disagreement, the rows are read as the concept says (the same cohort)."""
+    from aftercar.derive.omop import derive_omop
+
+    ref = derive_omop(write(tmp_path / "ref"), concepts=_local(tmp_path)).result
+    src = write(tmp_path / "omop")
+    _with_unit_texts(src, {502: " G/DL ", 503: "g/dl", 510: "milligrams per litre?"})
+    got = derive_omop(src, concepts=_local(tmp_path)).result
+    assert got.lines.equals(ref.lines) and got.patients.equals(ref.patients)
+
+
 def test_an_empty_unit_and_a_text_value_are_named_with_their_person(tmp_path, capsys):
     """A numeric M-protein with no unit at all says the unit is empty and how to give it;
     a text value names value_source_value and the texts the rules read; both name the

@@ -24,7 +24,7 @@ from aftercar.derive.omop.concepts import Concepts, load_concepts
 from aftercar.derive.omop.mapping import OmopRaw
 from aftercar.derive.omop.source import close_source, open_source
 from aftercar.derive.raw.derive import derive_raw
-from aftercar.derive.raw.labs import EMPTY_UNIT, IMPLAUSIBLE
+from aftercar.derive.raw.labs import EMPTY_UNIT, IMPLAUSIBLE, UNIT_CONFLICT
 from aftercar.derive.raw.result import RawDerivation
 from aftercar.derive.raw.rules import Rules, load_rules
 from aftercar.errors import CohortError, Problem
@@ -87,6 +87,10 @@ def _lab_check(norm: ibis.Table) -> None:
 
 def _lab_fix(r: dict) -> tuple[str, str]:
     """The column and the fix of an unreadable mapped measurement ``r``."""
+    if r["problem"].startswith(UNIT_CONFLICT):
+        return ("unit_concept_id / unit_source_value", "correct unit_concept_id or "
+                "unit_source_value so that both name the unit the value was measured in "
+                "(or leave unit_source_value empty)")
     if "unit" in r["problem"] and r["unit"] is None:
         return ("unit_concept_id / unit_source_value", "give the unit of the value as "
                 "unit_concept_id (e.g. 8713 g/dL, 8751 mg/L) or as unit_source_value")

@@ -43,7 +43,7 @@ import pyarrow as pa
 from aftercar.derive.dates import plus_days
 from aftercar.derive.omop.concepts import Concepts, loinc_tests
 from aftercar.derive.raw.classify import car_t_reading
-from aftercar.derive.raw.labs import NUMBER
+from aftercar.derive.raw.labs import NUMBER, SOURCE_UNIT
 from aftercar.derive.raw.rules import Rules
 from aftercar.schema import Col
 
@@ -309,6 +309,13 @@ def resolve_concepts(con, tables, concepts: Concepts, rules: Rules) -> Concepts:
 def labs(con, tables, persons: ibis.Table, concepts, rules: Rules) -> ibis.Table:
     """``patient_id, date, test, value, unit, row, _number`` from ``measurement``.
 
+    The unit: the unit concept's (``units.csv``, local ``[units]``), else
+    ``unit_source_value``; where both are given, ``unit_source_value`` is kept as
+    :data:`aftercar.derive.raw.labs.SOURCE_UNIT`: a row whose two units disagree for its
+    test (g/dL against mg/dL) stops the run, naming it
+    (:func:`aftercar.derive.raw.labs.normalise_labs`); until 2026-12-07 the concept was
+    read alone, in silence.
+
     The test: the concept's (:func:`_test_table`), else the ``measurement_source_value``
     when it is a test name of ``[tests]`` (kept as written) or a LOINC code or long common
     name of ``measurements.csv`` (read as its test). ``_number``
@@ -335,10 +342,13 @@ def labs(con, tables, persons: ibis.Table, concepts, rules: Rules) -> ibis.Table
     number = me.value_as_number.cast("float64")
     # the text only where there is no number: value_as_number is read as it is (no text)
     text = me._v if source_value is None else ibis.coalesce(me._v, source_value.cast("string"))
+    usrc = me.unit_source_value.cast("string")
+    # the unit text beside a unit concept: read only to find a disagreement (SOURCE_UNIT)
+    other = ibis.ifelse(me._u.notnull(), usrc, ibis.null("string"))
     return me.select(**{Col.PATIENT_ID: me.patient_id}, date=me.measurement_date.cast("date"),
                      test=me._t, value=ibis.ifelse(number.isnull(), text, ibis.null("string")),
-                     unit=ibis.coalesce(me._u, me.unit_source_value),
-                     row=me.measurement_id.cast("int64"), **{NUMBER: number})  # fmt: skip
+                     unit=ibis.coalesce(me._u, usrc), row=me.measurement_id.cast("int64"),
+                     **{NUMBER: number, SOURCE_UNIT: other})  # fmt: skip
 
 
 #: A source value that is a bare code: letters and digits (a dot), no spaces.

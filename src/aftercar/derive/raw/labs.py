@@ -41,6 +41,12 @@ _IMPLAUSIBLE = 1e7
 IMPLAUSIBLE = "a value above what a patient can have"
 #: Optional labs column: a result already read as a number (:func:`normalise_labs`).
 NUMBER = "_number"
+#: Optional labs column: a second unit text given beside ``unit`` (OMOP's
+#: ``unit_source_value`` where ``unit`` is the unit concept's): a row whose two units have
+#: different factors for its test is a problem (:data:`UNIT_CONFLICT`), not read.
+SOURCE_UNIT = "_unit_source"
+#: The problem of a row whose :data:`SOURCE_UNIT` disagrees with its ``unit``.
+UNIT_CONFLICT = "the unit concept and the unit text name different units"
 
 
 def _lookups(con, rules: Rules) -> tuple[ibis.Table, ibis.Table]:
@@ -52,6 +58,20 @@ def _lookups(con, rules: Rules) -> tuple[ibis.Table, ibis.Table]:
                       "factor": list(u.values())})  # fmt: skip
     return (con.create_table("_test_lookup", t, overwrite=True),
             con.create_table("_unit_lookup", units, overwrite=True))  # fmt: skip
+
+
+def _with_factor(k: ibis.Table, units: ibis.Table, unit: str, name: str) -> ibis.Table:
+    """``k`` + column ``name``: the factor of the unit text in column ``unit`` for the
+    row's test family, matched as written, else in lower case (a ratio has no unit: any
+    text is 1); null when the unit is not known for the family."""
+    key = k[unit].strip()
+    ex = units.select(_ef=units.family, _eu=units.unit, _efactor=units.factor)
+    k = k.left_join(ex, [k.family == ex._ef, key == ex._eu])
+    low = units.select(_lf=units.family, _lu=units.unit, _lfactor=units.factor)
+    k = k.left_join(low, [k.family == low._lf, k[unit].strip().lower() == low._lu])
+    ratio = ibis.ifelse(k.family == "ratio", 1.0, ibis.null("float64"))
+    k = k.mutate(**{name: ibis.coalesce(k._efactor, k._lfactor, ratio)})
+    return k.drop("_ef", "_eu", "_efactor", "_lf", "_lu", "_lfactor")
 
 
 def case_folded(units: dict[tuple[str, str], float]) -> dict[tuple[str, str], float]:
@@ -80,22 +100,22 @@ def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
     then scaled and checked from the parsed columns.
     """
     tests, units = _lookups(con, rules)
+    other = SOURCE_UNIT in labs.columns
     # the text work (case, spaces, unit) is done once per distinct (test, unit) pair
-    k = labs.select("test", _unit=labs.unit.fill_null("")).distinct()
-    k = k.mutate(test_key=k.test.lower().strip(), _ukey=k._unit.strip())
+    keys = {"_unit": labs.unit.fill_null("")}
+    if other:
+        keys["_usrc"] = labs[SOURCE_UNIT].fill_null("")
+    k = labs.select("test", **keys).distinct()
+    k = k.mutate(test_key=k.test.lower().strip())
     k = k.left_join(tests, "test_key").drop("test_key_right")
-    k = k.left_join(units, [k.family == units.family, k._ukey == units.unit])
-    low = units.select(_lf=units.family, _lu=units.unit, _lfactor=units.factor)
-    k = k.left_join(low, [k.family == low._lf, k._ukey.lower() == low._lu])
-    k = con.create_table("_lab_keys", k.select("test", "_unit", "param", "family",
-                                               # a ratio has no unit: any text is 1
-                                               factor=ibis.coalesce(
-                                                   k.factor, k._lfactor,
-                                                   ibis.ifelse(k.family == "ratio", 1.0,
-                                                               ibis.null("float64")))),
-                         overwrite=True)  # fmt: skip
-    lab = labs.mutate(_unit=labs.unit.fill_null(""))
-    j = lab.left_join(k, ["test", "_unit"])
+    k = _with_factor(k, units, "_unit", "factor")
+    cols = ["test", *keys, "param", "family", "factor"]
+    if other:
+        k = _with_factor(k, units, "_usrc", "_sfactor")
+        cols.append("_sfactor")
+    k = con.create_table("_lab_keys", k.select(*cols), overwrite=True)
+    lab = labs.mutate(**keys)
+    j = lab.left_join(k, ["test", *keys])
     given = j[NUMBER].cast("float64") if NUMBER in j.columns else ibis.null("float64")
     text = j.value.strip()
     is_ife = j.family == "ife"
@@ -108,6 +128,7 @@ def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
                          ibis.coalesce(given, _plain_number(text), none_found, limit)),
         _pos=ibis.ifelse(is_ife & given.isnull(), ife, ibis.null("float64")),
         _none=(given.isnull() & none_found.notnull()).fill_null(False),  # 0: any unit
+        **({"_sfactor": j._sfactor, "_usrc": j._usrc} if other else {}),
     )  # fmt: skip
     problem = ibis.cases(
         (p.param.isnull(), ibis.null("string")),
@@ -119,6 +140,7 @@ def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
         ((p._num < 0) | (p._num > _IMPLAUSIBLE), "a negative, infinite or implausibly large "
                                                  "value"),
         (p.factor.isnull() & ~p._none, "unknown unit for this test"),
+        *_unit_conflict(p, other),
         *_implausible(p.param, p._num * p.factor, rules),
         else_=ibis.null("string"),
     )  # fmt: skip
@@ -126,6 +148,17 @@ def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
     value = ibis.ifelse(p._ife, p._pos, ibis.ifelse(p._none, 0.0, p._num * p.factor))
     return p.select(p.patient_id, p.date, p.row, p.test, p.unit, p.param, text=shown,
                     value=value.cast("float64"), problem=problem)  # fmt: skip
+
+
+def _unit_conflict(p: ibis.Table, other: bool) -> list[tuple[ibis.BooleanValue, ibis.Value]]:
+    """The :data:`UNIT_CONFLICT` case of a row whose second unit (:data:`SOURCE_UNIT`) is
+    known for its test with another factor than ``unit`` (g/dL against mg/dL: one of them
+    is wrong, and the value may be a thousand times off). A value read as none found
+    ("not detected") is 0 in any unit; a second unit not known for the test is not read."""
+    if not other:
+        return []
+    differ = p._sfactor.notnull() & (p._sfactor != p.factor) & ~p._none
+    return [(differ, UNIT_CONFLICT + " (" + p.unit + " and " + p._usrc.strip() + ")")]
 
 
 def _implausible(param: ibis.StringValue, value: ibis.FloatingValue,
