@@ -539,7 +539,7 @@ def test_a_drug_exposure_id_the_derivation_cannot_key_is_an_error(tmp_path, caps
     assert "from 0 to 9,007,199,254,740,990" in err and "renumber drug_exposure_id" in err
 
 
-def test_the_largest_drug_exposure_id_is_derived(tmp_path):
+def test_the_largest_drug_exposure_id_is_derived(tmp_path, handmade_result):
     """The largest id the check lets through derives as any other (no overflow)."""
     from aftercar.derive.raw.events import MAX_ROW
 
@@ -551,8 +551,7 @@ def test_the_largest_drug_exposure_id_is_derived(tmp_path):
                        pa.array(col, pa.int64()))  # fmt: skip
     src, local = _instance(tmp_path / "big", drug_exposure=de)
     big = derive_omop(src, concepts=local).result
-    src, local = _instance(tmp_path / "omop")
-    ref = derive_omop(src, concepts=local).result
+    ref = handmade_result
     assert big.lines.equals(ref.lines)
 
     def of(r, row):  # the audit rows of one drug exposure, its id left out
@@ -592,12 +591,11 @@ def test_sex_from_gender_source_values_is_one_code_per_sex(tmp_path):
     assert all(r["sex"] == expect[got[int(r["patient_id"])]] for r in pats)
 
 
-def test_death_before_the_car_t_is_listed_as_such(tmp_path):
+def test_death_before_the_car_t_is_listed_as_such(tmp_path, handmade_result):
     """A death (or the end of observation of a living person) before the CAR-T infusion
     leaves at the follow-up step with that reason, not as "no confirmed progression"
     (found by an adversarial review)."""
-    d0 = derive_omop(_instance(tmp_path / "ref")[0], concepts=tmp_path / "local.toml")
-    kept = d0.result.patients["patient_id"].to_pylist()
+    kept = handmade_result.patients["patient_id"].to_pylist()
     death = pa.table({"person_id": pa.array([int(kept[0])], pa.int64()),
                       "death_date": [D("2001-01-01")]})  # fmt: skip
     src, local = _instance(tmp_path / "omop", death=death)
@@ -630,13 +628,13 @@ def test_a_death_before_the_birth_is_listed_as_such(tmp_path, death_date, why):
 
 
 @pytest.mark.parametrize("layout", ["hive", "upper_folder", "csv_gz"])
-def test_folder_layouts_of_real_exports_are_read(tmp_path, layout):
+def test_folder_layouts_of_real_exports_are_read(tmp_path, layout, handmade_result):
     """A Hive-partitioned parts folder (Spark's ``partitionBy``), an upper-case parts folder
     and a gzipped CSV were reported as a missing table (found by an adversarial review)."""
     import gzip
 
     src, local = _instance(tmp_path / "omop")
-    ref = derive_omop(src, concepts=local).result
+    ref = handmade_result
     de = tables()["drug_exposure"]
     (src / "drug_exposure.parquet").unlink()
     if layout == "hive":
@@ -659,12 +657,12 @@ def test_folder_layouts_of_real_exports_are_read(tmp_path, layout):
     assert got.attrition.num_rows == ref.attrition.num_rows
 
 
-def test_parts_under_hidden_or_underscore_folders_are_not_read(tmp_path):
+def test_parts_under_hidden_or_underscore_folders_are_not_read(tmp_path, handmade_result):
     """``_temporary/`` (an unfinished Spark write), ``.hidden/`` and ``_SUCCESS`` beside the
     parts and their Hive partitions are skipped, as Spark skips them (the review of the
     Hive layout found DuckDB reading them: a copy of each row, on DuckDB only)."""
     src, local = _instance(tmp_path / "omop")
-    ref = derive_omop(src, concepts=local).result
+    ref = handmade_result
     de = tables()["drug_exposure"]
     (src / "drug_exposure.parquet").unlink()
     for part in ("year=2022/part-0.parquet", "_temporary/0/part-0.parquet",
