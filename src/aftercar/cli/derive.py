@@ -234,6 +234,10 @@ def _derive_omop(source: str, output: Path, rules, fmt: str, o: _OmopOptions) ->
         typer.echo(f"{n:>10,}  {s}")
     typer.echo(f"{run.patients} patients, {run.lines} lines written to {output}; "
                f"{run.unused} OMOP rows not used (see audit/attrition).")  # fmt: skip
+    if run.unit_conflicts:
+        typer.echo(f"{run.unit_conflicts} measurement rows give a unit_source_value that "
+                   "names another unit than their unit_concept_id: read in the concept's "
+                   "unit (the CDM's standard field); check them in audit/unit_conflicts.")
     if o.episodes:
         typer.echo(f"EPISODE rows: {output / 'episodes'}"
                    + (f" and the episode tables of {source}" if Path(source).is_file() else ""))
@@ -271,7 +275,8 @@ def _omop_one_run(source: str, output: Path, rules, fmt: str, o: _OmopOptions, s
         raise nobody
     r = d.result
     return BatchedRun(d.cohort_steps, r.patients.num_rows, r.lines.num_rows,
-                      r.attrition.num_rows, 1, written)  # fmt: skip
+                      r.attrition.num_rows, 1, written,
+                      unit_conflicts=r.audit["unit_conflicts"].num_rows)  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

@@ -123,6 +123,9 @@ class BatchedRun:
         Number of person batches.
     written
         The files written.
+    unit_conflicts
+        Measurement rows whose ``unit_source_value`` names another unit than their
+        ``unit_concept_id`` (``audit/unit_conflicts``; read in the concept's unit).
     """
 
     steps: pa.Table
@@ -132,6 +135,7 @@ class BatchedRun:
     batches: int = 0
     written: list[Path] = field(default_factory=list)
     orphans: int = 0
+    unit_conflicts: int = 0
 
 
 def person_batches(person: ibis.Table, batch_persons: int) -> list[tuple[int, int] | None]:
@@ -423,6 +427,7 @@ def _finish(o: _Run, run: BatchedRun, parts: dict[str, list[Path]], output: Path
             con.disconnect()
     run.patients, run.lines = rows.get("patients", 0), rows.get("lines", 0)
     run.unused, run.written = rows.get("audit/attrition", 0), written
+    run.unit_conflicts = rows.get("audit/unit_conflicts", 0)
 
 
 def _say_held(o: _Run, held: Held, work: Path) -> None:

@@ -24,7 +24,7 @@ from aftercar.derive.omop.concepts import Concepts, load_concepts
 from aftercar.derive.omop.mapping import OmopRaw
 from aftercar.derive.omop.source import close_source, open_source
 from aftercar.derive.raw.derive import derive_raw
-from aftercar.derive.raw.labs import EMPTY_UNIT, IMPLAUSIBLE, UNIT_CONFLICT
+from aftercar.derive.raw.labs import EMPTY_UNIT, IMPLAUSIBLE, unit_conflicts
 from aftercar.derive.raw.result import RawDerivation
 from aftercar.derive.raw.rules import Rules, load_rules
 from aftercar.errors import CohortError, Problem
@@ -87,10 +87,6 @@ def _lab_check(norm: ibis.Table) -> None:
 
 def _lab_fix(r: dict) -> tuple[str, str]:
     """The column and the fix of an unreadable mapped measurement ``r``."""
-    if r["problem"].startswith(UNIT_CONFLICT):
-        return ("unit_concept_id / unit_source_value", "correct unit_concept_id or "
-                "unit_source_value so that both name the unit the value was measured in "
-                "(or leave unit_source_value empty)")
     if "unit" in r["problem"] and r["unit"] is None:
         return ("unit_concept_id / unit_source_value", "give the unit of the value as "
                 "unit_concept_id (e.g. 8713 g/dL, 8751 mg/L) or as unit_source_value")
@@ -270,6 +266,25 @@ def _check_ages(patients: pa.Table, limits: Plausibility | None = None) -> None:
     raise CohortError([problem], "OMOP person: implausible age at CAR T")
 
 
+#: The audit table of the measurements whose two units disagree (:func:`_unit_conflicts`).
+UNIT_CONFLICTS = "unit_conflicts"
+
+
+def _unit_conflicts(con, om: OmopRaw, rules: Rules) -> pa.Table:
+    """``patient_id, table, row, date, test, unit, unit_source_value``: the measurement rows
+    whose ``unit_source_value`` names another unit than their ``unit_concept_id``
+    (:func:`aftercar.derive.raw.labs.unit_conflicts`), by person, date and row. They are
+    read in the concept's unit (the CDM's standard field) and listed in
+    ``audit/unit_conflicts`` for a person to check: until 2026-12-07 the concept was
+    read in silence (note29)."""
+    c = unit_conflicts(con, om.raw["labs"], rules)
+    c = c.order_by([Col.PATIENT_ID, "date", "row"])
+    c = c.select(**{Col.PATIENT_ID: c[Col.PATIENT_ID].cast("string")},
+                 table=ibis.literal("measurement"), row=c.row, date=c.date, test=c.test,
+                 unit=c.unit, unit_source_value=c.unit_source)  # fmt: skip
+    return c.to_pyarrow()
+
+
 def derive_mapped(con, om: OmopRaw, concepts: Concepts, rules: Rules,
                   progress: Callable[[str], None] | None = None,
                   ordered_attrition: bool = True) -> OmopDerivation:  # fmt: skip
@@ -283,11 +298,12 @@ def derive_mapped(con, om: OmopRaw, concepts: Concepts, rules: Rules,
     CohortError
         Unreadable myeloma measurements (``measurement`` rows, exit 2).
     """
+    units = _unit_conflicts(con, om, rules)  # before derive_raw lets the raw tables go
     res = derive_raw(om.raw, rules=rules, con=con, progress=progress, check_labs=_lab_check,
                      ordered_attrition=ordered_attrition, table_names=OMOP_TABLES)  # fmt: skip
     _check_ages(res.patients)
     excluded = om.excluded.to_pyarrow().cast(res.attrition.schema)
-    audit, rest = dict(res.audit), res.attrition
+    audit, rest = {**res.audit, UNIT_CONFLICTS: units}, res.attrition
     if om.covariates is not None:  # used covariate rows are events, the others attrition
         ev, unused = covariates.split_rows(om.covariates.to_pyarrow(),
                                            res.patients[Col.PATIENT_ID].combine_chunks(),

@@ -42,11 +42,10 @@ IMPLAUSIBLE = "a value above what a patient can have"
 #: Optional labs column: a result already read as a number (:func:`normalise_labs`).
 NUMBER = "_number"
 #: Optional labs column: a second unit text given beside ``unit`` (OMOP's
-#: ``unit_source_value`` where ``unit`` is the unit concept's): a row whose two units have
-#: different factors for its test is a problem (:data:`UNIT_CONFLICT`), not read.
+#: ``unit_source_value`` where ``unit`` is the unit concept's). ``unit`` is read; the rows
+#: whose two units have different factors for their test are listed by
+#: :func:`unit_conflicts`.
 SOURCE_UNIT = "_unit_source"
-#: The problem of a row whose :data:`SOURCE_UNIT` disagrees with its ``unit``.
-UNIT_CONFLICT = "the unit concept and the unit text name different units"
 
 
 def _lookups(con, rules: Rules) -> tuple[ibis.Table, ibis.Table]:
@@ -100,22 +99,15 @@ def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
     then scaled and checked from the parsed columns.
     """
     tests, units = _lookups(con, rules)
-    other = SOURCE_UNIT in labs.columns
     # the text work (case, spaces, unit) is done once per distinct (test, unit) pair
-    keys = {"_unit": labs.unit.fill_null("")}
-    if other:
-        keys["_usrc"] = labs[SOURCE_UNIT].fill_null("")
-    k = labs.select("test", **keys).distinct()
+    k = labs.select("test", _unit=labs.unit.fill_null("")).distinct()
     k = k.mutate(test_key=k.test.lower().strip())
     k = k.left_join(tests, "test_key").drop("test_key_right")
     k = _with_factor(k, units, "_unit", "factor")
-    cols = ["test", *keys, "param", "family", "factor"]
-    if other:
-        k = _with_factor(k, units, "_usrc", "_sfactor")
-        cols.append("_sfactor")
-    k = con.create_table("_lab_keys", k.select(*cols), overwrite=True)
-    lab = labs.mutate(**keys)
-    j = lab.left_join(k, ["test", *keys])
+    k = con.create_table("_lab_keys", k.select("test", "_unit", "param", "family", "factor"),
+                         overwrite=True)  # fmt: skip
+    lab = labs.mutate(_unit=labs.unit.fill_null(""))
+    j = lab.left_join(k, ["test", "_unit"])
     given = j[NUMBER].cast("float64") if NUMBER in j.columns else ibis.null("float64")
     text = j.value.strip()
     is_ife = j.family == "ife"
@@ -128,7 +120,6 @@ def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
                          ibis.coalesce(given, _plain_number(text), none_found, limit)),
         _pos=ibis.ifelse(is_ife & given.isnull(), ife, ibis.null("float64")),
         _none=(given.isnull() & none_found.notnull()).fill_null(False),  # 0: any unit
-        **({"_sfactor": j._sfactor, "_usrc": j._usrc} if other else {}),
     )  # fmt: skip
     problem = ibis.cases(
         (p.param.isnull(), ibis.null("string")),
@@ -140,7 +131,6 @@ def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
         ((p._num < 0) | (p._num > _IMPLAUSIBLE), "a negative, infinite or implausibly large "
                                                  "value"),
         (p.factor.isnull() & ~p._none, "unknown unit for this test"),
-        *_unit_conflict(p, other),
         *_implausible(p.param, p._num * p.factor, rules),
         else_=ibis.null("string"),
     )  # fmt: skip
@@ -150,15 +140,29 @@ def normalise_labs(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
                     value=value.cast("float64"), problem=problem)  # fmt: skip
 
 
-def _unit_conflict(p: ibis.Table, other: bool) -> list[tuple[ibis.BooleanValue, ibis.Value]]:
-    """The :data:`UNIT_CONFLICT` case of a row whose second unit (:data:`SOURCE_UNIT`) is
-    known for its test with another factor than ``unit`` (g/dL against mg/dL: one of them
-    is wrong, and the value may be a thousand times off). A value read as none found
-    ("not detected") is 0 in any unit; a second unit not known for the test is not read."""
-    if not other:
-        return []
-    differ = p._sfactor.notnull() & (p._sfactor != p.factor) & ~p._none
-    return [(differ, UNIT_CONFLICT + " (" + p.unit + " and " + p._usrc.strip() + ")")]
+def unit_conflicts(con, labs: ibis.Table, rules: Rules) -> ibis.Table:
+    """The lab rows whose :data:`SOURCE_UNIT` is a unit the rules know for the row's test
+    with another factor than its ``unit`` (OMOP: ``unit_source_value`` "mg/dL" beside
+    ``unit_concept_id`` 8713 g/dL): ``patient_id, date, row, test, unit, unit_source``.
+
+    :func:`normalise_labs` reads ``unit`` (the CDM's standard field); one of the two is
+    wrong, or the ETL converted the value and kept the unit it was reported in, so the
+    rows are listed for a person to check, not guessed at. The same unit written otherwise
+    ("G/DL"), or a text the rules do not know, is no conflict. Only the rows whose two
+    texts differ are looked up (a filter, then the distinct pairs).
+    """
+    tests, units = _lookups(con, rules)
+    src = labs[SOURCE_UNIT].strip()
+    d = labs.filter(src.notnull() & labs.unit.notnull()
+                    & (src.lower() != labs.unit.strip().lower()))  # fmt: skip
+    k = d.select("test", "unit", _usrc=d[SOURCE_UNIT]).distinct()
+    k = k.mutate(test_key=k.test.lower().strip())
+    k = k.left_join(tests, "test_key").drop("test_key_right")
+    k = _with_factor(_with_factor(k, units, "unit", "_f"), units, "_usrc", "_sf")
+    k = k.filter(k._f.notnull() & k._sf.notnull() & (k._f != k._sf))
+    j = d.join(k.select("test", "unit", "_usrc"),
+               [d.test == k.test, d.unit == k.unit, d[SOURCE_UNIT] == k._usrc])
+    return j.select(Col.PATIENT_ID, "date", "row", d.test, d.unit, unit_source=d[SOURCE_UNIT])
 
 
 def _implausible(param: ibis.StringValue, value: ibis.FloatingValue,
