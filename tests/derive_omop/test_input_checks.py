@@ -607,6 +607,30 @@ def test_death_before_the_car_t_is_listed_as_such(tmp_path, handmade_result):
                    "infusion (check the dates)"]
 
 
+@pytest.mark.parametrize(("source", "sig"), [
+    ("CARVYKTI infusion - cancelled (product out of specification)", None),
+    ("CARVYKTI infusion", "cancelled: product out of specification"),
+    ("ABECMA - HELD", None),
+    ("CARVYKTI infusion postponed", None)])  # fmt: skip
+def test_a_car_t_infusion_not_given_is_not_the_index_car_t(tmp_path, handmade_result, source,
+                                                            sig):  # fmt: skip
+    """A CAR-T row recorded as not given, three weeks before the infusion given, was the
+    index CAR T (its date, its "product", the given infusion a salvage line: found by
+    hand-made OMOP patients, 2026-12-07); it is listed as not given, and the cohort is
+    the one without it."""
+    de = _plus("drug_exposure", drug_exposure_id=199, person_id=1, drug_concept_id=9000001,
+               drug_exposure_start_date=D("2021-12-20"), drug_source_value=source)
+    if sig is not None:
+        de = de.append_column("sig", pa.array([None] * (de.num_rows - 1) + [sig]))
+    src, local = _instance(tmp_path / "omop", drug_exposure=de)
+    got = derive_omop(src, concepts=local).result
+    assert got.patients.equals(handmade_result.patients)
+    assert got.lines.equals(handmade_result.lines)
+    why = [r["reason"] for r in got.attrition.to_pylist() if r["row"] == 199
+           and r["table"] == "drug_exposure"]  # fmt: skip
+    assert why == ["recorded as not given (held, omitted, cancelled or refused)"]
+
+
 @pytest.mark.parametrize(("death_date", "why"), [
     ("1959-12-31", "death date before the person's birth (check death_date and the birth "
                    "fields of person)"),

@@ -48,7 +48,7 @@ NO_PERSON_ID = "no person_id"
 UNKNOWN_PERSON = "person_id not in the person table"
 
 
-def _index_car_t(con, adm: ibis.Table) -> ibis.Table:
+def _index_car_t(con, adm: ibis.Table, rules: Rules) -> ibis.Table:
     """``patient_id, car_t_date, car_t_product``: the first BCMA CAR-T exposure.
 
     The product is the row's source text, unless that names another CAR-T product than
@@ -56,7 +56,8 @@ def _index_car_t(con, adm: ibis.Table) -> ibis.Table:
     autoleucel's concept is cilta-cel). Two products on the index day stop the run
     (fuzzing round 5, H09: both were settled silently)."""
     texts = adm.select("drug").distinct().to_pyarrow()["drug"].to_pylist()
-    cart = con.create_table("_omop_bcma_car_t", mapping.bcma_car_t_texts(texts), overwrite=True)
+    cart = con.create_table("_omop_bcma_car_t", mapping.bcma_car_t_texts(texts, rules),
+                            overwrite=True)  # fmt: skip
     c = adm.join(cart, "drug")
     first = c.group_by(Col.PATIENT_ID).aggregate(_first=c.date.min())
     c = c.join(first, Col.PATIENT_ID).filter(lambda t: t.date == t._first)
@@ -231,7 +232,7 @@ def build(con, tables, concepts: Concepts, rules: Rules) -> OmopRaw:
     ids = persons.select("person_id", Col.PATIENT_ID)
     adm = con.create_table("_omop_adm", mapping.administrations(con, tables, ids, concepts, rules),
                            overwrite=True)  # fmt: skip
-    idx = _index_car_t(con, adm)
+    idx = _index_car_t(con, adm, rules)
     death, last = _follow_up(tables)
     p = persons.left_join(idx, Col.PATIENT_ID).drop(f"{Col.PATIENT_ID}_right")
     p = p.left_join(death, "person_id").drop("person_id_right")

@@ -42,7 +42,7 @@ import pyarrow as pa
 
 from aftercar.derive.dates import plus_days
 from aftercar.derive.omop.concepts import Concepts, loinc_tests
-from aftercar.derive.raw.classify import car_t_reading
+from aftercar.derive.raw.classify import car_t_reading, given_car_t
 from aftercar.derive.raw.labs import NUMBER, SOURCE_UNIT
 from aftercar.derive.raw.rules import Rules
 from aftercar.schema import Col
@@ -375,10 +375,13 @@ def procedures(con, tables, persons: ibis.Table, concepts) -> ibis.Table:
                      procedure=text, row=po.procedure_occurrence_id.cast("int64"))  # fmt: skip
 
 
-def bcma_car_t_texts(texts: list[str]) -> pa.Table:
+def bcma_car_t_texts(texts: list[str], rules: Rules) -> pa.Table:
     """``drug``: the texts naming a BCMA-directed CAR-T product (vocabulary,
-    :func:`aftercar.derive.raw.classify.car_t_reading`)."""
-    keep = [t for t in texts if car_t_reading(t) == "bcma"]
+    :func:`aftercar.derive.raw.classify.car_t_reading`) given: not a dose recorded as not
+    given, nor a product named as the context of another order
+    (:func:`aftercar.derive.raw.classify.given_car_t`; until 2026-12-07 a cancelled
+    infusion was the index CAR T, found by hand-made OMOP patients)."""
+    keep = [t for t in texts if car_t_reading(t) == "bcma" and given_car_t(t, rules)]
     return pa.table({"drug": pa.array(keep, pa.string())})
 
 

@@ -155,6 +155,14 @@ def _text_rows(text: str, rules: Rules) -> list[dict]:
     return [{"drug": text, "ingredient": None, "drug_class": None, "role": "unrecognised"}]
 
 
+def given_car_t(text: str, rules: Rules) -> bool:
+    """Whether an administration text records a CAR-T product given: one of its
+    ingredients has the role ``car_t`` (not a dose recorded as not given, "CARVYKTI
+    infusion - cancelled", nor a product named only as the context of another order,
+    "acyclovir prophylaxis (cilta-cel)"), as :func:`drug_lookup` reads it."""
+    return any(r["role"] == "car_t" for r in _text_rows(text, rules))
+
+
 def car_t_products(text: str | None) -> list:
     """The CAR-T products (vocabulary :class:`~aftercar.vocab.vocabulary.Drug` entries,
     a bare "CAR-T" included) a text names; one parse for :func:`car_t_reading` and the OMOP
