@@ -30,7 +30,10 @@ class Annotation:
     ``implies``: a therapy (a name of ``drugs.csv``) the annotated words give their step
     ("30 Gy/10 fx": radiotherapy); ``reads``: therapies of the step read as others when the
     words are there ("MUD SCT": an unspecified transplant is allogeneic); ``drops``:
-    therapies the words take out of their step ("KRd w/o dex": no dexamethasone).
+    therapies the words take out of their step ("KRd w/o dex": no dexamethasone);
+    ``sequence``: the words separate two steps in time, as a sequence separator does
+    ("Elrexfio discontinued, started Talvey"), where their own words are annotations
+    (the separators are read after the annotations are taken out).
     """
 
     label: str
@@ -39,6 +42,7 @@ class Annotation:
     implies: str | None = None
     reads: tuple[tuple[str, str], ...] = ()
     drops: tuple[str, ...] = ()
+    sequence: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,12 @@ def _annotations(data: dict, path: Path) -> tuple[Annotation, ...]:
                 path, f"{where} ({entry['label']})", f"bad regex ({exc})", "correct the pattern"
             ) from exc
         words = _therapy_words(entry, path, f"{where} ({entry['label']})")
-        out.append(Annotation(entry["label"], pattern, entry.get("why", ""), *words))
+        sequence = entry.get("sequence", False)
+        if not isinstance(sequence, bool):
+            raise _fail(path, f"{where} ({entry['label']})", "'sequence' must be true or false",
+                        "write sequence = true")  # fmt: skip
+        out.append(Annotation(entry["label"], pattern, entry.get("why", ""), *words,
+                              sequence=sequence))  # fmt: skip
     # what an annotation says of its step is looked up by its label (assemble._annotated):
     # an acting label is one annotation's only
     labels = [a.label for a in out]

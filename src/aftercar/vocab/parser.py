@@ -114,6 +114,11 @@ def _take_annotations(text: str, vocab: Vocabulary) -> tuple[str, list[tuple[int
     return "".join(parts), found
 
 
+#: What an annotation with ``sequence = true`` leaves in the text: a sequence separator of
+#: ``regimen_grammar.toml`` (``-+>``), padded to the annotation's length (offsets kept).
+_SEQUENCE_MARK = " -> "
+
+
 @lru_cache(maxsize=65536)
 def _annotate_piece(text: str, vocab: Vocabulary) -> tuple[str, tuple[tuple[int, Token], ...]]:
     found: list[tuple[int, Token]] = []
@@ -130,6 +135,8 @@ def _annotate_piece(text: str, vocab: Vocabulary) -> tuple[str, tuple[tuple[int,
         if piece:
             ann = rules[int(m.lastgroup[1:])] if m.lastgroup else rules[0]
             found.append((m.start(), Token(piece, "annotation", (ann.label,), ann.why)))
+            if ann.sequence:  # a sequence separator the separators then read ("->")
+                return _SEQUENCE_MARK.ljust(len(m.group(0)))
         return " " * len(m.group(0))  # a weak separator; keeps offsets
 
     return combined.sub(_cut, text), tuple(found)
