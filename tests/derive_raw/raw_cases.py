@@ -480,6 +480,17 @@ def _bundle_cases(b: RawBuilder) -> None:
     b.procedure(p, 100, "autologous stem cell transplant")
     b.serum(p, {95: 3.0, 130: 1.0, 160: 1.0, 190: 1.6, 200: 1.8})
     b.drug(p, "REVLIMID 10 mg PO", weekly(210, 5))
+    # maintenance continued after a confirmed progression of the line (PD 0.6 at day 300
+    # from the nadir 0 after the transplant, confirmed at day 320): the next course is a new
+    # line. The maintenance alone has no measurable baseline (0.3 g/dL), so its progression
+    # is looked for from the transplant line's start, as the merged line is assessed
+    # (until 2026-12-07 it stayed in the transplant line; hand-made OMOP patients)
+    p = b.patient("maintenance_pd_continued")
+    b.drug(p, "MELPHALAN 200 mg/m2 IV", [98])
+    b.procedure(p, 100, "autologous stem cell transplant")
+    b.serum(p, {95: 1.6, 130: 0.3, 160: 0.0, 200: 0.0, 260: 0.0, 300: 0.6, 320: 1.1, 380: 1.5})
+    for start in range(134, 400, 28):
+        b.course(p, "REVLIMID 10 mg PO", start, start + 27)
     p = b.patient("not_maintenance")
     b.drug(p, "MELPHALAN 200 mg/m2 IV", [98])
     b.procedure(p, 100, "autologous stem cell transplant")

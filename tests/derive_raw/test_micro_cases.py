@@ -189,6 +189,18 @@ def test_maintenance_monotherapy_after_transplant_belongs_to_its_line(cases):
     ]
 
 
+def test_maintenance_continued_after_a_confirmed_progression_is_a_new_line(cases):
+    lines = _lines(cases, "maintenance_pd_continued")
+    assert [(r["line"], r["start_date"], r["end_date"], r["drugs"], r["progression_date"],
+             r["end_reason"]) for r in lines] == [
+        (1, d(98), d(329), "lenalidomide;melphalan", d(300), "progression"),
+        (2, d(330), d(413), "lenalidomide", None, None),
+    ]  # fmt: skip
+    audit = [r for r in cases.audit["lines"].to_pylist()
+             if r["patient_id"] == "maintenance_pd_continued"]  # fmt: skip
+    assert audit[0]["end_rule"].startswith("confirmed IMWG progression on this line")
+
+
 def test_radiotherapy_course_alone_is_one_line(cases):
     lines = _lines(cases, "rt")
     assert [(r["line"], r["start_date"], r["end_date"], r["regimen"]) for r in lines] == [

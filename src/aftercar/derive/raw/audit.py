@@ -238,8 +238,9 @@ def _audit_lines(final: ibis.Table, rows: ibis.Table) -> ibis.Table:
         else_=prev,
     )
     drug_end = f.end_rule.cases(*END_RULES.items())
+    # a line with its maintenance ends as the maintenance drug does (progression, gap...)
     end = ibis.cases((f.kind == "drug", drug_end),
-                     (f.induction & f.maintenance, drug_end),
+                     (f.maintenance, drug_end),
                      (f.induction, "its last therapy is the autologous transplant"),
                      else_="single-event line (" + f.kind + ")")  # fmt: skip
     keys = (Col.PATIENT_ID, Col.LINE, "kind", Col.START_DATE, Col.END_DATE)

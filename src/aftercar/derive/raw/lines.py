@@ -30,7 +30,9 @@ start to the next line's start. The rules, given a line's start ``S``:
    REFERENCE 5.5: induction -> ASCT -> maintenance is one line), and a transplant line
    begun within ``[transplant] induction_gap_days`` of the drug line before it belongs to
    that line (its induction; OHDSI rule (a)), unless the line before had a confirmed
-   progression first (rule 3: therapy after progression).
+   progression first (rule 3: therapy after progression). A maintenance line's own
+   progression (rule 3) is looked for from the transplant line's start, as the merged
+   line is assessed (:func:`_maintenance_origin`).
 
 A continued exposure (an administration with an end date, ``[lines] exposure_end_dates``;
 an oral course dispensed as one row) counts as the drug given every day to its end: it is
@@ -239,7 +241,8 @@ def _first_events(events: ibis.Table) -> ibis.Table:
                                                bundle_id=b.bundle_id.argmin(b.eid))  # fmt: skip
     j = m.left_join(b, [m.pkey == b.pkey, m.start_date == b.date])
     return j.select(Col.PATIENT_ID, m.pkey, Col.START_DATE, kind=j.kind.fill_null("drug"),
-                    bundle_id=j.bundle_id, line=ibis.literal(1).cast("int64"))  # fmt: skip
+                    bundle_id=j.bundle_id, line=ibis.literal(1).cast("int64"),
+                    prev_kind=ibis.null("string"), prev_start=ibis.null("date"))  # fmt: skip
 
 
 def _regimen(r: ibis.Table, rules: Rules) -> ibis.Table:
@@ -263,11 +266,13 @@ def _rule_breaks(st: _Steps, rules: Rules) -> ibis.Table:
     """Per drug line: the first date of each rule break after ``S`` (null = none)."""
     win = rules.get("lines", "regimen_window_days")
     cur = st.t("_cur")
-    c = cur.filter(cur.kind == "drug").select(Col.PATIENT_ID, "pkey", Col.LINE, S=cur.start_date)
+    d = cur.filter(cur.kind == "drug")
+    c = d.select(Col.PATIENT_ID, "pkey", Col.LINE, S=d.start_date, _PK=d.prev_kind,
+                 _PS=d.prev_start)  # fmt: skip
     runs = st.t("_runs")
     r = runs.join(c.select("pkey", "S"), "pkey")
-    new = r.filter(r.run_start > r.S + _days(win)).anti_join(_regimen(r, rules),
-                                                             ["pkey", "ingredient"])
+    reg = _regimen(r, rules)
+    new = r.filter(r.run_start > r.S + _days(win)).anti_join(reg, ["pkey", "ingredient"])
     b_new = new.group_by("pkey").aggregate(b_new=new.run_start.min())
     g = st.t("_gap_dates").join(c.select("pkey", "S"), "pkey")
     g = g.filter(g.date > g.S)
@@ -277,9 +282,24 @@ def _rule_breaks(st: _Steps, rules: Rules) -> ibis.Table:
     bj = bj.filter(bj.date > bj.S)
     b_bun = bj.group_by("pkey").aggregate(b_bundle=bj.date.min())
     s = c
-    for t in (b_new, b_gap, b_bun):
+    for t in (b_new, b_gap, b_bun, _maintenance_origin(c, reg, rules)):
         s = s.left_join(t, "pkey").drop("pkey_right")
-    return s.mutate(b1=ibis.least(s.b_new, s.b_gap, s.b_bundle))
+    return s.drop("_PK", "_PS").mutate(b1=ibis.least(s.b_new, s.b_gap, s.b_bundle))
+
+
+def _maintenance_origin(c: ibis.Table, reg: ibis.Table, rules: Rules) -> ibis.Table:
+    """``pkey, origin``: the start of the transplant line before each drug line that
+    :func:`_maintenance` will make its maintenance (a one-ingredient regimen begun within
+    ``[maintenance] after_transplant_days`` of it), from which the line's progression is
+    looked for, as the merged line is assessed: its own baseline, low after the
+    transplant, is often not measurable, and continued maintenance after a confirmed
+    progression stayed in the transplant line (hand-made OMOP patients, 2026-12-07)."""
+    days = rules.get("maintenance", "after_transplant_days")
+    one = reg.group_by("pkey").aggregate(_n=reg.ingredient.nunique())
+    m = c.join(one.filter(one._n == 1), "pkey")
+    m = m.filter((m._PK == "transplant") & (m.S.delta(m._PS, unit="day") <= days)
+                 & ibis.literal(days > 0))  # fmt: skip
+    return m.select("pkey", origin=m._PS)
 
 
 def _progression(st: _Steps, vis: ibis.Table, rules: Rules) -> ibis.Table:
@@ -310,10 +330,12 @@ def _progression(st: _Steps, vis: ibis.Table, rules: Rules) -> ibis.Table:
     else:  # any administration (0: no pause asked for); never a later day of a course
         dd = st.t("_drug_dates")
         dates, cand = dd.filter(dd.real).select("pkey", "date"), s
-    cand = cand.select(Col.PATIENT_ID, lkey=cand.pkey, start_date=cand.S, window_end=cand.b1)
+    cand = cand.select(Col.PATIENT_ID, lkey=cand.pkey,
+                       start_date=ibis.coalesce(cand.origin, cand.S), window_end=cand.b1)
     pd = _confirmed_progression(*progressions(cand, vis, rules))
     sk = s.select("pkey", "S", "b1")
     pd = pd.join(sk, pd.lkey == sk.pkey)
+    pd = pd.filter(pd.t_pd >= pd.S)  # from a maintenance origin: not the transplant's own
     r = dates.join(pd.select("pkey", "S", "b1", "t_pd", "t_conf"), "pkey")
     r = r.filter(_restart_window(r) & (r.date >= r.t_conf))
     # on the confirmation day itself only a drug begun that day restarts: a dose of the
@@ -394,7 +416,8 @@ def _bundle_lines(st: _Steps) -> ibis.Table:
 def _next_cur(st: _Steps) -> ibis.Table:
     ln = st.t("_line")
     n = ln.filter(ln.brk.notnull()).select(Col.PATIENT_ID, "pkey", start_date=ln.brk,
-                                           line=ln.line + 1)  # fmt: skip
+                                           line=ln.line + 1, prev_kind=ln.kind,
+                                           prev_start=ln.start_date)  # fmt: skip
     bu = st.t("_bundles")
     j = bu.join(n.select("pkey", Col.START_DATE), "pkey")
     j = j.filter(j.date == j.start_date)
@@ -402,7 +425,8 @@ def _next_cur(st: _Steps) -> ibis.Table:
     j = j.mutate(_rn=ibis.row_number().over(w)).filter(lambda t: t._rn == 0)
     out = n.left_join(j.select("pkey", "kind", "bundle_id"), "pkey")
     return out.select(Col.PATIENT_ID, "pkey", Col.START_DATE, kind=out.kind.fill_null("drug"),
-                      bundle_id=out.bundle_id, line=out.line)  # fmt: skip
+                      bundle_id=out.bundle_id, line=out.line, prev_kind=out.prev_kind,
+                      prev_start=out.prev_start)  # fmt: skip
 
 
 def _step(st: _Steps, vis: ibis.Table, rules: Rules, first: bool) -> None:
