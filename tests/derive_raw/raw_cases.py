@@ -505,6 +505,13 @@ def _bundle_cases(b: RawBuilder) -> None:
     p = b.patient("prior")
     b.drug(p, "REVLIMID 25 mg PO", [-200, -190])
     b.drug(p, "BLENREP 2.5 mg/kg IV", [150])
+    # an earlier, non-BCMA CAR T with its lymphodepletion before the index CAR T: listed as
+    # therapy before the index, not as a product without its infusion (hand-made OMOP
+    # patients, 2026-12-07)
+    p = b.patient("prior_car_t")
+    b.drug(p, "fludarabine 30 mg/m2 IV", [-305, -304, -303])
+    b.drug(p, "MCARH109 CAR T cells (GPRC5D) IV", [-300])
+    b.drug(p, "BLENREP 2.5 mg/kg IV", [150])
 
 
 def _imwg_cases(b: RawBuilder) -> None:

@@ -212,6 +212,9 @@ def test_radiotherapy_course_alone_is_one_line(cases):
 def test_therapy_before_the_index_car_t_is_not_salvage(cases):
     assert _summary(cases, "prior") == [(1, d(150), "belantamab mafodotin")]
     assert _attrition(cases, "prior") == ["anti-myeloma therapy before the index CAR T"] * 2
+    assert sorted(_attrition(cases, "prior_car_t")) == ["CAR-T therapy before the index CAR T"] + [
+        "not anti-myeloma (a supportive drug, or a lymphodepletion agent not within days "
+        "-7..0 of the index or a salvage CAR-T infusion)"] * 3  # fmt: skip
 
 
 def test_index_date_is_first_confirmed_progression_after_car_t(cases):

@@ -312,11 +312,13 @@ def _adm_attrition(c, index: ibis.Table, used: ibis.Table) -> ibis.Table:
         (g.after_followup, _AFTER_FU),
         (g.anchor & (g.date < g.car_t_date), "anti-myeloma therapy before the index CAR T"),
         (g.anchor & (g.date < g.index_date), "after the index CAR T, before the index progression"),
+        # an earlier CAR T (a non-BCMA one, MCARH109): before the index, not a lost product
+        (g.car_t & (g.date < g.car_t_date), "CAR-T therapy before the index CAR T"),
         (g.car_t, "CAR-T product without a matching infusion"),
         (g.steroid, "steroid given alone (not anti-myeloma)"),
         (g.premedication, "premedication (not anti-myeloma)"),
-        (g.supportive, "not anti-myeloma (supportive drug or lymphodepletion agent outside "
-                       "days -7..0 of a CAR-T infusion)"),
+        (g.supportive, "not anti-myeloma (a supportive drug, or a lymphodepletion agent "
+                       "not within days -7..0 of the index or a salvage CAR-T infusion)"),
         (g.unrecognised, "drug text not recognised by the vocabulary"),
         (g.not_given, "recorded as not given (held, omitted, cancelled or refused)"),
         (g.mobilisation, "stem-cell mobilisation without a transplant in the following "
