@@ -339,7 +339,10 @@ def test_one_digit_months_and_days_and_leap_days_are_still_read(tmp_path):
      ("patients", "2024-02-09", "2200-01-01", "last_followup_date",
       "last_followup_date is in the future"),
      ("labs", "2020-05-10", "2200-01-01", "date", "date is in the future"),
-     ("administrations", "2020-04-10", "1989-12-31", "date", "date is before 1990-01-01")],
+     ("administrations", "2020-04-10", "1989-12-31", "date", "date is before 1990-01-01"),
+     # year 0: read as a date Python has not (a traceback, fuzzing 2026-12-07)
+     ("labs", "2020-05-10", "0000-01-01", "date", "date is before 1990-01-01"),
+     ("patients", "2020-01-01", "0000-01-01", "car_t_date", "car_t_date is before 1990-01-01")],
 )  # fmt: skip
 def test_an_implausible_date_is_named(tmp_path, capsys, table, old, new, column, message):
     """The bounds of the curated reader (date_too_early, date_future) hold for raw dates."""

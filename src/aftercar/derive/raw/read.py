@@ -185,21 +185,21 @@ def _clean_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
     return pa.chunked_array(chunks, col.type)
 
 
+def _shown(values: pa.ChunkedArray, i: int) -> str | None:
+    """Value ``i`` as text for a message: Arrow's own text where Python has no such value
+    (a date of year 0, "0000-01-01", read from a file: fuzzing, 2026-12-07, a traceback)."""
+    try:
+        v = values[i].as_py()
+    except (OverflowError, ValueError):
+        return pc.cast(values.slice(i, 1), pa.string())[0].as_py()
+    return None if v is None else str(v)
+
+
 def _listed(f: Path, col: str, bad: np.ndarray, values: pa.ChunkedArray, msg: str,
             hint: str, rule: str = "") -> list[Problem]:  # fmt: skip
     idx = np.flatnonzero(bad)
-    out = [
-        Problem(
-            f.name,
-            int(i) + 2,
-            col,
-            None if values[int(i)].as_py() is None else str(values[int(i)].as_py()),
-            msg,
-            hint,
-            rule=rule,
-        )
-        for i in idx[:_MAX_LISTED]
-    ]
+    out = [Problem(f.name, int(i) + 2, col, _shown(values, int(i)), msg, hint, rule=rule)
+           for i in idx[:_MAX_LISTED]]  # fmt: skip
     if idx.size > _MAX_LISTED:
         out.append(Problem(f.name, None, col, None, f"{idx.size - _MAX_LISTED} more row(s) "
                            f"with the same problem", hint, rule=rule))  # fmt: skip
