@@ -614,3 +614,27 @@ def test_other_columns_of_the_event_tables_are_not_read_a_patients_are_kept(tmp_
     assert "factor" not in raw["labs"].column_names
     assert "kind" not in raw["procedures"].column_names
     assert raw["patients"]["ecog"].to_pylist() in (["1"], [1])
+
+
+@pytest.mark.parametrize("nested", ["list", "struct"])
+def test_a_nested_parquet_column_is_named_not_a_traceback(tmp_path, capsys, nested):
+    """A Parquet ``value`` column of lists (or ``unit`` of structs) was an Arrow cast error
+    with a traceback (exit 1; fuzzing, 2026-12-07): it is named, exit 2."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    root = _write(tmp_path, _one_patient())
+    labs = pacsv.read_csv(root / "raw" / "labs.csv")
+    (root / "raw" / "labs.csv").unlink()
+    col = "value" if nested == "list" else "unit"
+    i = labs.column_names.index(col)
+    texts = [str(v) for v in labs[col].to_pylist()]
+    odd = pa.array([[v] for v in texts]) if nested == "list" else \
+        pa.array([{"u": v} for v in texts])  # fmt: skip
+    pq.write_table(labs.set_column(i, col, odd), root / "raw" / "labs.parquet")
+    with pytest.raises(CohortError) as err:
+        read_raw(root)
+    (p,) = err.value.problems
+    assert (p.file, p.column) == ("labs.parquet", col) and "nested Parquet type" in p.message
+    assert _cli().main(["derive", str(root), "-o", str(tmp_path / "out")]) == 2
+    assert "Traceback" not in capsys.readouterr().err

@@ -111,6 +111,19 @@ def _is_temporal(t: pa.DataType) -> bool:
     return pa.types.is_timestamp(t) or pa.types.is_date64(t)
 
 
+def _no_nested(f: Path, schema: pa.Schema) -> None:
+    """Stop on a Parquet column of lists, structs or maps: a raw table holds one value per
+    cell (a list<string> column was a traceback: fuzzing, 2026-12-07)."""
+    nested = [fd for fd in schema if pa.types.is_nested(fd.type)]
+    if nested:
+        raise CohortError([Problem(f.name, None, fd.name, None,
+                                   f"column of the nested Parquet type {fd.type}: a raw table "
+                                   "holds one value per cell",
+                                   "write the column as text, a number or a date (one value "
+                                   "per row), or leave it out") for fd in nested],
+                          f"{f.name}: nested Parquet columns")  # fmt: skip
+
+
 def _read_strings(f: Path, texts: list[str], dates: tuple[str, ...] = ()) -> pa.Table:
     """The table with every column as text, but native Parquet dates and floats (and
     timestamps in the ``dates`` columns); the Parquet ``texts`` columns stay
@@ -118,6 +131,7 @@ def _read_strings(f: Path, texts: list[str], dates: tuple[str, ...] = ()) -> pa.
     100,000 patients' raw tables take about half the memory)."""
     if f.suffix == ".parquet":
         schema = pq.read_schema(f)
+        _no_nested(f, schema)
         # a header in other case or with spaces ("DATE ") is its raw-format column
         texts = [n for n in schema.names if n.strip().lower() in texts
                  and pa.types.is_string(schema.field(n).type)]  # fmt: skip
