@@ -508,6 +508,11 @@ def _bundle_cases(b: RawBuilder) -> None:
     # an earlier, non-BCMA CAR T with its lymphodepletion before the index CAR T: listed as
     # therapy before the index, not as a product without its infusion (hand-made OMOP
     # patients, 2026-12-07)
+    # a death dated before the CAR-T infusion: left out with that reason, not as a patient
+    # without a confirmed progression (fuzzing, 2026-12-07)
+    p = b.patient("death_before_car_t", death=-10)
+    b.serum(p, {-20: 2.0, 30: 0.5})
+    b.drug(p, "XPOVIO 100 mg PO", [-40])
     p = b.patient("prior_car_t")
     b.drug(p, "fludarabine 30 mg/m2 IV", [-305, -304, -303])
     b.drug(p, "MCARH109 CAR T cells (GPRC5D) IV", [-300])

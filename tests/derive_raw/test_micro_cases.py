@@ -209,6 +209,15 @@ def test_radiotherapy_course_alone_is_one_line(cases):
     ]
 
 
+def test_a_follow_up_ending_before_the_car_t_is_the_reason_its_patient_is_left_out(cases):
+    assert _lines(cases, "death_before_car_t") == []
+    reasons = _attrition(cases, "death_before_car_t")
+    assert len(reasons) == 5  # the patient, its drug, two labs and the infusion (the
+    # apheresis is an event of the index CAR T, line 0, as for any patient)
+    assert set(reasons) == {"death_date or last_followup_date before car_t_date (check the "
+                            "dates)"}  # fmt: skip
+
+
 def test_therapy_before_the_index_car_t_is_not_salvage(cases):
     assert _summary(cases, "prior") == [(1, d(150), "belantamab mafodotin")]
     assert _attrition(cases, "prior") == ["anti-myeloma therapy before the index CAR T"] * 2

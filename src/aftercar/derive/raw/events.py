@@ -177,7 +177,7 @@ def index_progression(con, c: Classified, rules: Rules) -> tuple[ibis.Table, ibi
     s = summ.select(patient_id=summ.patient_id, pkey=summ.lkey, car_t_date=summ.start_date,
                     index_date=date, index_rule=how, index_window_end=summ.window_end,
                     car_t_param=summ.param, car_t_best_response=summ.best_response)  # fmt: skip
-    return con.create_table("_index", _bcma_only(con, s, p), overwrite=True), a
+    return con.create_table("_index", _followed(_bcma_only(con, s, p), p), overwrite=True), a
 
 
 #: Why a patient whose index CAR T is not BCMA-directed has no index date.
@@ -200,6 +200,27 @@ def _bcma_only(con, s: ibis.Table, pats: ibis.Table) -> ibis.Table:
     out = ibis.ifelse(j._other.fill_null(False), NOT_BCMA, ibis.null("string"))
     return j.mutate(index_date=ibis.ifelse(out.isnull(), j.index_date, ibis.null("date")),
                     excluded=out).drop("_pid", "_other")
+
+
+#: Why a patient whose follow-up ends before the CAR-T infusion has no index date.
+FOLLOW_UP_BEFORE = ("death_date or last_followup_date before car_t_date (check the dates)")
+
+
+def _followed(s: ibis.Table, pats: ibis.Table) -> ibis.Table:
+    """``s`` with ``excluded`` = :data:`FOLLOW_UP_BEFORE` (where not already excluded) and
+    no index date for a patient whose death or last follow-up comes before the CAR-T
+    infusion: the raw records' counterpart of the OMOP cohort's follow-up step. Such a
+    patient was left out as one without a confirmed progression (fuzzing, 2026-12-07)."""
+    cols = [Col.DEATH_DATE, Col.LAST_FOLLOWUP_DATE]
+    if not set(cols) <= set(pats.columns):
+        return s
+    fu = pats.select(_fpid=pats[Col.PATIENT_ID],
+                     _fu=ibis.coalesce(pats[Col.DEATH_DATE], pats[Col.LAST_FOLLOWUP_DATE]))
+    j = s.left_join(fu, s[Col.PATIENT_ID] == fu._fpid)
+    before = (j._fu < j[Col.CAR_T_DATE]).fill_null(False) & j.excluded.isnull()
+    out = ibis.ifelse(before, FOLLOW_UP_BEFORE, j.excluded)
+    return j.mutate(index_date=ibis.ifelse(before, ibis.null("date"), j.index_date),
+                    excluded=out).drop("_fpid", "_fu")
 
 
 def salvage_events(con, c: Classified, index: ibis.Table, rules: Rules) -> ibis.Table:
