@@ -638,3 +638,18 @@ def test_a_nested_parquet_column_is_named_not_a_traceback(tmp_path, capsys, nest
     assert (p.file, p.column) == ("labs.parquet", col) and "nested Parquet type" in p.message
     assert _cli().main(["derive", str(root), "-o", str(tmp_path / "out")]) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_unreadable_lab_rows_past_the_fifty_listed_are_counted(tmp_path, capsys):
+    """Sixty lab values with a decimal comma: fifty named, the other ten counted (they were
+    left out without a word, "50 unreadable lab row(s)"; fuzzing, 2026-12-07)."""
+    b = RawBuilder()
+    b.patient("P1")
+    b.drug("P1", "XPOVIO 100 mg PO", [100, 107])
+    for day in range(1, 61):
+        b.lab("P1", 100 + day, "SPEP M-spike", "1,5", "g/dL")
+    root = _write(tmp_path, b)
+    assert _cli().main(["derive", str(root), "-o", str(tmp_path / "out")]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "50 unreadable lab row(s) (and more)" in err
+    assert "10 more unreadable lab row(s) after these" in err and "Traceback" not in err

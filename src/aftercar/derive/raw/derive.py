@@ -83,7 +83,9 @@ def _check_labs(norm: ibis.Table) -> None:
     """Stop on used lab rows that cannot be read (file ``labs``, row, column, value, fix)."""
     problems = lab_problems(norm)
     if problems:
-        raise CohortError(problems, f"{len(problems)} unreadable lab row(s)")
+        listed = sum(p.row is not None for p in problems)
+        more = " (and more)" if listed < len(problems) else ""
+        raise CohortError(problems, f"{listed} unreadable lab row(s){more}")
 
 
 def _prepare(con, raw: dict[str, pa.Table], rules: Rules, step: Progress,
