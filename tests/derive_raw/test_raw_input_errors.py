@@ -516,7 +516,10 @@ def test_passed_through_patient_columns_are_checked_as_the_curated_reader_checks
 def test_valid_passed_through_patient_columns_are_kept(tmp_path):
     cells = {"ecog": "1", "age_at_cart": "61.5", "iss_stage": "III", "birth_date": "1958-06-01"}
     p = read_raw(_write(tmp_path, _one_patient(), _with_patient_columns(**cells)))["patients"]
-    assert p["ecog"].to_pylist() == ["1"] and p["iss_stage"].to_pylist() == ["III"]  # as given
+    # read as the curated reader reads them (as given, "III" stopped the cohort's writer)
+    assert p["ecog"].to_pylist() == [1] and p["iss_stage"].to_pylist() == [3]
+    assert p["age_at_cart"].to_pylist() == [61.5]
+    assert [str(d) for d in p["birth_date"].to_pylist()] == ["1958-06-01"]
 
 
 def test_one_date_with_a_time_of_day_is_named_alone_as_written(tmp_path):
@@ -653,3 +656,41 @@ def test_unreadable_lab_rows_past_the_fifty_listed_are_counted(tmp_path, capsys)
     err = " ".join(capsys.readouterr().err.split())
     assert "50 unreadable lab row(s) (and more)" in err
     assert "10 more unreadable lab row(s) after these" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("birth", "iss"), [("22/07/1965", "II"), ("1965-07-22 00:00:00", "3"),
+                                            ("22 Jul 1965", "I")])  # fmt: skip
+def test_pass_through_patient_columns_are_written_as_the_curated_reader_reads_them(
+        tmp_path, capsys, birth, iss):  # fmt: skip
+    """A ``birth_date`` or ``iss_stage`` the curated reader accepts ("22/07/1965", ISS "II")
+    stopped the cohort's writer after the derivation, naming no file or row (fuzzing,
+    2026-12-07): they are written as it reads them, and the cohort validates."""
+    import pyarrow as pa
+
+    def edit(raw):
+        p = pacsv.read_csv(raw / "patients.csv",
+                           convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
+        p = p.append_column("birth_date", pa.array([birth])).append_column(
+            "iss_stage", pa.array([iss]))
+        pacsv.write_csv(p, raw / "patients.csv")
+
+    root = _write(tmp_path, _one_patient(), edit)
+    out = tmp_path / "out"
+    assert _cli().main(["derive", str(root), "-o", str(out)]) == 0
+    got = pacsv.read_csv(out / "patients.csv").to_pylist()[0]
+    assert str(got["birth_date"]) == "1965-07-22"
+    assert got["iss_stage"] == {"I": 1, "II": 2, "3": 3}[iss]
+    assert _cli().main(["validate", str(out)]) == 0
+
+
+@pytest.mark.parametrize("dose", ["-10", "1e400"])
+def test_a_negative_or_infinite_dose_is_named(tmp_path, dose):
+    """A dose of -10 or 1e400 (infinite) was taken without a word (fuzzing, 2026-12-07)."""
+    root = _write(tmp_path, _one_patient(),
+                  lambda raw: _replace(raw / "administrations.csv", ',1,"mg"', f',{dose},"mg"'))
+    assert dose in (root / "raw" / "administrations.csv").read_text()
+    with pytest.raises(CohortError) as err:
+        read_raw(root)
+    (p,) = err.value.problems
+    assert (p.file, p.row, p.column, p.value) == ("administrations.csv", 2, "dose", dose)
+    assert "negative, infinite or NaN" in p.message

@@ -244,7 +244,7 @@ def _parse(f: Path, t: pa.Table, spec: RawColumn) -> tuple[pa.ChunkedArray, list
     if bad.any():
         problems += _listed(f, spec.name, bad, raw, "not a valid float",
                             "write a plain number (e.g. 1.5), or leave it empty")  # fmt: skip
-    return out, problems
+    return out, problems + _bad_numbers(f, spec, out, raw)
 
 
 #: ``YYYY-MM-DD`` as Arrow's ``%Y-%m-%d`` reads it (one-digit month or day allowed).
@@ -312,8 +312,9 @@ def _implausible(f: Path, name: str, dates: pa.ChunkedArray) -> list[Problem]:
 
 
 def _native(f: Path, col: pa.ChunkedArray, spec: RawColumn):
-    """A Parquet column already of the right type: only the required check."""
+    """A Parquet column already of the right type: the required check (and a number's)."""
     missing = pc.is_null(col).to_numpy(zero_copy_only=False)
+    more = _bad_numbers(f, spec, col) if spec.type == "float" else []
     if spec.required and missing.any():
         return col, _listed(
             f,
@@ -322,8 +323,25 @@ def _native(f: Path, col: pa.ChunkedArray, spec: RawColumn):
             col,
             "required value is empty",
             f"fill in {spec.name} ({spec.description})",
-        )
-    return col, []
+        ) + more
+    return col, more
+
+
+def _bad_numbers(f: Path, spec: RawColumn, out: pa.ChunkedArray,
+                 shown: pa.ChunkedArray | None = None) -> list[Problem]:  # fmt: skip
+    """A number that is negative, infinite or NaN (a dose of -5 mg or 1e400 was taken
+    without a word; fuzzing, 2026-12-07)."""
+    x = out.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isnan(x) & ((x < 0) | ~np.isfinite(x))
+    bad |= np.isnan(x) & ~pc.is_null(out).to_numpy(zero_copy_only=False)  # NaN, not empty
+    if not bad.any():
+        return []
+    return _listed(f, spec.name, bad, out if shown is None else shown,
+                   "a negative, infinite or NaN number",
+                   f"write {spec.name} as a number of 0 or more, or leave it empty")
+
+
 
 
 def _to_float(raw: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -452,7 +470,9 @@ def read_raw(path: str | Path) -> dict[str, pa.Table]:
     if "patients" in tables and not problems:
         tables["patients"] = _with_follow_up_columns(tables["patients"])
         problems += _followup(path, tables["patients"])
-        problems += curated_checks(_table_file(path, "patients"), tables["patients"])
+        found, typed = curated_columns(_table_file(path, "patients"), tables["patients"])
+        problems += found
+        tables["patients"] = typed
     if "administrations" in tables and not problems:
         problems += _spans(path, tables["administrations"])
     if problems:
@@ -513,6 +533,11 @@ def replaced_columns(patients: pa.Table) -> list[str]:
 
 
 def curated_checks(f: Path, p: pa.Table) -> list[Problem]:
+    """The problems of :func:`curated_columns` (kept for its callers)."""
+    return curated_columns(f, p)[0]
+
+
+def curated_columns(f: Path, p: pa.Table) -> tuple[list[Problem], pa.Table]:
     """The curated reader's errors on the patient columns the raw ``patients`` table passes
     through (``ecog``, ``age_at_cart``, ``birth_date``, ``iss_stage``, ...; not those the
     derivation writes itself, :data:`_DERIVED`): cell types and
@@ -525,6 +550,28 @@ def curated_checks(f: Path, p: pa.Table) -> list[Problem]:
     text = pd.DataFrame({j: _as_text(p[c]) for j, c in enumerate(names)})
     raw = RawTable(f.name, tuple(names), text, p["row"].to_numpy())
     view, cell, _blank = build_view("patients", raw, {c: j for j, c in enumerate(names)}, {})
+    return _curated_problems(f, view, cell, names), _typed(p, view, names)
+
+
+def _typed(p: pa.Table, view, names: list[str]) -> pa.Table:
+    """``p`` with the pass-through columns (not of the raw format: ``birth_date``,
+    ``iss_stage``, ``ecog`` ...) as the curated reader read them ("22/07/1965",
+    "1965-07-22 00:00:00", ISS "II"): written as text they stopped the cohort's writer,
+    after the derivation, without file or row (fuzzing, 2026-12-07)."""
+    own = {s.name for s in raw_format() if s.table == "patients"}
+    df = view.df.set_index("_pos").reindex(range(p.num_rows))  # each raw row in its place
+    for c in names:
+        if c in own or c not in df.columns:
+            continue
+        col = df[c]
+        typ = pa.date32() if pd.api.types.is_datetime64_any_dtype(col) else None
+        arr = pa.array(col.dt.date if typ is not None else col, type=typ, from_pandas=True)
+        p = p.set_column(p.column_names.index(c), c, arr)
+    return p
+
+
+def _curated_problems(f: Path, view, cell, names: list[str]) -> list[Problem]:
+    """The curated reader's errors found on ``view`` (:func:`curated_columns`)."""
     limits = Plausibility(dt.date.today())
     found = [cell, age_implausible(view, limits)[0]]
     if Col.BIRTH_DATE in names:
