@@ -694,3 +694,14 @@ def test_a_negative_or_infinite_dose_is_named(tmp_path, dose):
     (p,) = err.value.problems
     assert (p.file, p.row, p.column, p.value) == ("administrations.csv", 2, "dose", dose)
     assert "negative, infinite or NaN" in p.message
+
+
+def test_raw_tables_both_in_the_folder_and_in_its_raw_folder_are_refused(tmp_path):
+    """``raw/`` was read and the folder's own tables left without a word (fuzzing,
+    2026-12-07): which set is meant is asked."""
+    root = _write(tmp_path, _one_patient())
+    (root / "labs.csv").write_bytes((root / "raw" / "labs.csv").read_bytes())
+    with pytest.raises(CohortError) as err:
+        read_raw(root)
+    (p,) = err.value.problems
+    assert p.rule == "ambiguous_file" and "labs.csv" in p.message and "raw/" in p.message

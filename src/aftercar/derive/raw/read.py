@@ -459,7 +459,7 @@ def read_raw(path: str | Path) -> dict[str, pa.Table]:
     """
     path = Path(path)
     specs = raw_format()
-    tables, problems = {}, []
+    tables, problems = {}, _two_sets(path)
     for name in RAW_TABLES:
         t, more = _read_table(path, name, [s for s in specs if s.table == name])
         problems += more
@@ -478,6 +478,22 @@ def read_raw(path: str | Path) -> dict[str, pa.Table]:
     if problems:
         raise CohortError(problems, f"{len(problems)} problem(s) in the raw records at {path}")
     return tables
+
+
+def _two_sets(path: Path) -> list[Problem]:
+    """Raw tables both in ``path`` and in ``path/raw`` (which the reader prefers): which set
+    is meant? (``raw/`` was read and the others left without a word; fuzzing, 2026-12-07)."""
+    if _base(path) == path:
+        return []
+    top = [f.name for name in RAW_TABLES if name != "patients"
+           for f in (path / f"{name}.{ext}" for ext in ("csv", "parquet")) if f.is_file()]
+    if not top:
+        return []
+    return [Problem(str(path), None, None, None,
+                    f"raw tables in both {path} ({', '.join(top)}) and its raw/ folder, which "
+                    "is the one read", f"keep one set: move the tables of {path} away, or "
+                    "derive the folder that holds only the set you mean",
+                    rule="ambiguous_file")]  # fmt: skip
 
 
 def _with_follow_up_columns(p: pa.Table) -> pa.Table:
