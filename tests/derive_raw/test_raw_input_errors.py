@@ -705,3 +705,14 @@ def test_raw_tables_both_in_the_folder_and_in_its_raw_folder_are_refused(tmp_pat
         read_raw(root)
     (p,) = err.value.problems
     assert p.rule == "ambiguous_file" and "labs.csv" in p.message and "raw/" in p.message
+
+
+def test_a_nul_byte_in_a_text_is_named(tmp_path):
+    """A NUL byte inside an order text was read as a dose (fuzzing, 2026-12-07)."""
+    root = _write(tmp_path, _one_patient(), lambda raw: _replace(
+        raw / "administrations.csv", "XPOVIO", "XPO\x00VIO"))
+    with pytest.raises(CohortError) as err:
+        read_raw(root)
+    (p,) = err.value.problems
+    assert (p.file, p.row, p.column) == ("administrations.csv", 2, "drug")
+    assert "NUL byte" in p.message and p.value.startswith("XPO\u2400VIO")

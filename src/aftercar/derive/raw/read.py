@@ -230,7 +230,7 @@ def _parse(f: Path, t: pa.Table, spec: RawColumn) -> tuple[pa.ChunkedArray, list
         col = col.cast(pa.string())
     raw = _clean_text(col)
     missing = pc.is_null(raw).to_numpy(zero_copy_only=False)
-    problems = []
+    problems = _nul_bytes(f, spec.name, raw)
     if spec.required and missing.any():
         problems += _listed(f, spec.name, missing, raw, "required value is empty",
                             f"fill in {spec.name} ({spec.description})")  # fmt: skip
@@ -325,6 +325,18 @@ def _native(f: Path, col: pa.ChunkedArray, spec: RawColumn):
             f"fill in {spec.name} ({spec.description})",
         ) + more
     return col, more
+
+
+def _nul_bytes(f: Path, name: str, raw: pa.ChunkedArray) -> list[Problem]:
+    """Text holding a NUL byte: a binary or damaged export, not a value ("isatux<NUL>imab"
+    was read as a dose, a NUL in a site copied into the cohort; fuzzing, 2026-12-07)."""
+    text = raw.cast(pa.string()) if pa.types.is_dictionary(raw.type) else raw
+    bad = pc.fill_null(pc.match_substring(text, "\x00"), False).to_numpy(zero_copy_only=False)
+    if not bad.any():
+        return []
+    shown = pc.replace_substring(text, "\x00", "\u2400")  # the NUL shown as a visible sign
+    return _listed(f, name, bad, shown, "the text holds a NUL byte (a binary or damaged "
+                   "export)", "export the table again as text (UTF-8 CSV) or Parquet")
 
 
 def _bad_numbers(f: Path, spec: RawColumn, out: pa.ChunkedArray,
