@@ -716,3 +716,14 @@ def test_a_nul_byte_in_a_text_is_named(tmp_path):
     (p,) = err.value.problems
     assert (p.file, p.row, p.column) == ("administrations.csv", 2, "drug")
     assert "NUL byte" in p.message and p.value.startswith("XPO\u2400VIO")
+
+
+def test_an_ambiguous_birth_date_is_not_told_to_use_an_option_derive_lacks(tmp_path):
+    """The curated reader's fix suggested --date-format, which ``aftercar derive`` has not
+    (fuzzing, 2026-12-07)."""
+    root = _write(tmp_path, _one_patient(), _with_patient_columns(birth_date="03/04/1955"))
+    with pytest.raises(CohortError) as err:
+        read_raw(root)
+    (p,) = err.value.problems
+    assert p.column == "birth_date" and "ambiguous" in p.message
+    assert "--date-format" not in p.hint.replace("has no --date-format", "")

@@ -611,11 +611,19 @@ def _curated_problems(f: Path, view, cell, names: list[str]) -> list[Problem]:
     if not len(h):
         return []
     rows = view.df["_row"].to_numpy()
-    return [Problem(f.name, int(rows[pos]), col, None if pd.isna(v) else str(v), msg, hint,
-                    rule=rule)
+    return [Problem(f.name, int(rows[pos]), col, None if pd.isna(v) else str(v), msg,
+                    _raw_hint(hint), rule=rule)
             for pos, col, v, msg, hint, rule in zip(h["pos"], h["column"], h["value"],
                                                     h["message"], h["hint"], h["rule"],
                                                     strict=True)]  # fmt: skip
+
+
+def _raw_hint(hint: str) -> str:
+    """A curated reader's fix as it applies to raw records: ``aftercar derive`` has no
+    ``--date-format`` (the fix suggested it: fuzzing, 2026-12-07)."""
+    if "--date-format" not in hint:
+        return hint
+    return "write the date as YYYY-MM-DD (e.g. 2021-04-03; aftercar derive has no --date-format)"
 
 
 def _as_text(col: pa.ChunkedArray) -> pd.Series:
