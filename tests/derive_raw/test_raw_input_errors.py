@@ -727,3 +727,20 @@ def test_an_ambiguous_birth_date_is_not_told_to_use_an_option_derive_lacks(tmp_p
     (p,) = err.value.problems
     assert p.column == "birth_date" and "ambiguous" in p.message
     assert "--date-format" not in p.hint.replace("has no --date-format", "")
+
+
+def test_headers_are_matched_as_the_curated_reader_matches_them(tmp_path):
+    """"Patient ID" is patient_id (it was a missing patient_id, no hint); beside a
+    "patient_id" it is refused naming both (it was written out into a cohort that
+    ``aftercar validate`` refused; fuzzing, 2026-12-07)."""
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    root = _write(tmp_path / "one", _one_patient(), lambda raw: _replace(
+        raw / "labs.csv", '"patient_id"', '"Patient ID"'))
+    assert read_raw(root)["labs"].num_rows == 2
+    root = _write(tmp_path / "two", _one_patient(), _with_patient_columns(**{"Patient ID": "P1"}))
+    with pytest.raises(CohortError) as err:
+        read_raw(root)
+    (p,) = err.value.problems
+    assert (p.file, p.row, p.column) == ("patients.csv", 1, "patient_id")
+    assert "'patient_id', 'Patient ID' all mean patient_id" in p.message

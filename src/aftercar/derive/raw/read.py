@@ -37,7 +37,7 @@ from aftercar.io.checks import (
     pair_order,
 )
 from aftercar.io.dates import arrow_day
-from aftercar.io.dictionary import columns
+from aftercar.io.dictionary import columns, normalize_name
 from aftercar.io.readers import RawTable
 from aftercar.io.tables import build_view
 from aftercar.schema import Col
@@ -173,10 +173,16 @@ def _csv_header(f: Path, sep: str = ",") -> list[str]:
 
 
 def _canonical_names(t: pa.Table, specs: list[RawColumn]) -> pa.Table:
-    """``t`` with each header that is a column of the raw format but for its case or
-    surrounding spaces ("Patient_ID ") renamed to it."""
-    known = {s.name for s in specs}
-    names = [c.strip().lower() if c.strip().lower() in known else c for c in t.column_names]
+    """``t`` with each header that is a column of the raw format (of ``patients``: or a
+    curated patient column) but for its case, spaces and punctuation ("Patient_ID ",
+    "Patient ID", "CAR-T Date"; :func:`aftercar.io.dictionary.normalize_name`, as the
+    curated reader matches headers) renamed to it: two headers of one column are then
+    refused as such (a "Patient ID" beside "patient_id" was written out into a cohort
+    ``aftercar validate`` refused; fuzzing, 2026-12-07)."""
+    known = {normalize_name(s.name): s.name for s in specs}
+    if specs and specs[0].table == "patients":
+        known = {normalize_name(c.name): c.name for c in columns("patients")} | known
+    names = [known.get(normalize_name(c), c) for c in t.column_names]
     return t.rename_columns(names) if names != t.column_names else t
 
 
@@ -373,11 +379,10 @@ def _read_table(path: Path, name: str, specs: list[RawColumn]) -> tuple[pa.Table
                               "cannot be read: " + " ".join(str(exc).split())[:300],
                               "save it as a UTF-8, comma-separated CSV file with a header row "
                               "(or as Parquet)")]  # fmt: skip
-    t = _canonical_names(t, specs)
+    given, t = t.column_names, _canonical_names(t, specs)
     twice = sorted({c for c in t.column_names if t.column_names.count(c) > 1})
     if twice:
-        return None, [Problem(f.name, 1, c, None,
-                              f"the column appears {t.column_names.count(c)} times in the header",
+        return None, [Problem(f.name, 1, c, None, _twice(c, given, t.column_names),
                               "keep one column of that name (rename or remove the others)")
                       for c in twice]  # fmt: skip
     absent = [s.name for s in specs if s.name not in t.column_names and s.required]
@@ -403,6 +408,14 @@ def _read_table(path: Path, name: str, specs: list[RawColumn]) -> tuple[pa.Table
     extra = {c: t[c] for c in t.column_names if c not in cols} if name == "patients" else {}
     out = pa.table({**cols, **extra, "row": pa.array(np.arange(2, t.num_rows + 2), pa.int64())})
     return out, problems
+
+
+def _twice(name: str, given: list[str], read: list[str]) -> str:
+    """What is wrong with a column ``name`` of the header more than once."""
+    heads = [g for g, r in zip(given, read, strict=True) if r == name]
+    if len(set(heads)) == 1:
+        return f"the column appears {len(heads)} times in the header"
+    return f"the columns {', '.join(repr(h) for h in heads)} all mean {name}"
 
 
 #: The Arrow type of each column type of ``raw_format.csv``.
