@@ -312,9 +312,9 @@ def labs(con, tables, persons: ibis.Table, concepts, rules: Rules) -> ibis.Table
     The unit: the unit concept's (``units.csv``, local ``[units]``), else
     ``unit_source_value``; where both are given, ``unit_source_value`` is kept as
     :data:`aftercar.derive.raw.labs.SOURCE_UNIT`: a row whose two units disagree for its
-    test (g/dL against mg/dL) stops the run, naming it
-    (:func:`aftercar.derive.raw.labs.normalise_labs`); until 2026-12-07 the concept was
-    read alone, in silence.
+    test (g/dL against mg/dL) is read in the concept's unit and listed in
+    ``audit/unit_conflicts`` (:func:`aftercar.derive.raw.labs.unit_conflicts`); until
+    2026-12-07 the concept was read alone, in silence.
 
     The test: the concept's (:func:`_test_table`), else the ``measurement_source_value``
     when it is a test name of ``[tests]`` (kept as written) or a LOINC code or long common
