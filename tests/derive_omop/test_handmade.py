@@ -176,7 +176,7 @@ def test_spark_batches_write_the_files_of_duckdb_batches(tmp_path):
                                   concepts=local, episodes=True)  # fmt: skip
         assert run.batches == 2 and run.patients > 3 and run.lines > 10
     files = sorted(p.relative_to(out["duckdb"]) for p in out["duckdb"].rglob("*.csv"))
-    assert len(files) == 9  # patients, lines, 5 audit files, episode, episode_event
+    assert len(files) == 10  # patients, lines, 6 audit files, episode, episode_event
     assert files == sorted(p.relative_to(out["spark"]) for p in out["spark"].rglob("*.csv"))
     for f in files:
         a, b = ((out[e] / f).read_text("utf-8").splitlines() for e in ("duckdb", "spark"))
