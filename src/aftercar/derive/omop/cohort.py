@@ -262,7 +262,8 @@ def build(con, tables, concepts: Concepts, rules: Rules) -> OmopRaw:
            .select(Col.PATIENT_ID, "date", Col.END_DATE, "drug", "row"),
            "procedures": mapping.procedures(con, tables, keep, concepts),
            "labs": mapping.labs(con, tables, keep, concepts, rules)}  # fmt: skip
-    return OmopRaw(raw, _steps(tables, dx, p), excluded, dx, cov_rows)
+    units = mapping.unit_candidate_labs(con, tables, keep, concepts, rules)
+    return OmopRaw(raw, _steps(tables, dx, p), excluded, dx, cov_rows, units)
 
 
 def myeloma_persons(con, tables, concepts: Concepts) -> ibis.Table:

@@ -277,7 +277,7 @@ def _unit_conflicts(con, om: OmopRaw, rules: Rules) -> pa.Table:
     read in the concept's unit (the CDM's standard field) and listed in
     ``audit/unit_conflicts`` for a person to check: until 2026-12-07 the concept was
     read in silence (note29)."""
-    c = unit_conflicts(con, om.raw["labs"], rules)
+    c = unit_conflicts(con, om.raw["labs"] if om.unit_labs is None else om.unit_labs, rules)
     c = c.order_by([Col.PATIENT_ID, "date", "row"])
     c = c.select(**{Col.PATIENT_ID: c[Col.PATIENT_ID].cast("string")},
                  table=ibis.literal("measurement"), row=c.row, date=c.date, test=c.test,
