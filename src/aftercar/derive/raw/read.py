@@ -360,8 +360,6 @@ def _bad_numbers(f: Path, spec: RawColumn, out: pa.ChunkedArray,
                    f"write {spec.name} as a number of 0 or more, or leave it empty")
 
 
-
-
 def _to_float(raw: pa.ChunkedArray) -> pa.ChunkedArray:
     ok = pc.match_substring_regex(raw, r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
     return pc.if_else(ok, raw, pa.scalar(None, pa.string())).cast(pa.float64())
@@ -571,11 +569,6 @@ def replaced_columns(patients: pa.Table) -> list[str]:
     (:data:`_DERIVED`): their values are not read (fuzzing round 3, F14: a clinician's
     ``progression_date`` was replaced without a word)."""
     return sorted(c for c in _DERIVED if c in patients.column_names)
-
-
-def curated_checks(f: Path, p: pa.Table) -> list[Problem]:
-    """The problems of :func:`curated_columns` (kept for its callers)."""
-    return curated_columns(f, p)[0]
 
 
 def curated_columns(f: Path, p: pa.Table) -> tuple[list[Problem], pa.Table]:
