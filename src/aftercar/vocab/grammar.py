@@ -33,7 +33,9 @@ class Annotation:
     therapies the words take out of their step ("KRd w/o dex": no dexamethasone);
     ``sequence``: the words separate two steps in time, as a sequence separator does
     ("Elrexfio discontinued, started Talvey"), where their own words are annotations
-    (the separators are read after the annotations are taken out).
+    (the separators are read after the annotations are taken out). A ``sequence``
+    pattern may hold a group ``(?P<keep>...)``: the words it matches are read as usual
+    (the step before the separator, "D/C Revlimid, start Pd"), the separator follows them.
     """
 
     label: str
@@ -173,7 +175,8 @@ def _therapy_words(entry: dict, path: Path, where: str) -> tuple[str | None, tup
 
 def _combine(annotations: tuple[Annotation, ...]) -> re.Pattern[str]:
     """One alternation of all annotation rules, in file order (leftmost match, first rule wins)."""
-    parts = [f"(?P<a{i}>{a.pattern.pattern})" for i, a in enumerate(annotations)]
+    parts = [f"(?P<a{i}>{a.pattern.pattern.replace('(?P<keep>', f'(?P<keep{i}>')})"
+             for i, a in enumerate(annotations)]  # fmt: skip
     if not parts:
         return re.compile("(?!)")
     # No annotation starts inside a word: skip such positions at once (a speed guard

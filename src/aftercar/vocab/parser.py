@@ -41,7 +41,7 @@ from functools import lru_cache
 from aftercar.schema import Col
 from aftercar.vocab.assemble import assemble
 from aftercar.vocab.corrections import Correction, correct
-from aftercar.vocab.grammar import LetterCodeRules
+from aftercar.vocab.grammar import Annotation, LetterCodeRules
 from aftercar.vocab.history import Chunk, history_chunks
 from aftercar.vocab.regimen import ParsedRegimen, Token
 from aftercar.vocab.vocabulary import (
@@ -133,13 +133,31 @@ def _annotate_piece(text: str, vocab: Vocabulary) -> tuple[str, tuple[tuple[int,
         if glued and any(c.isdigit() for c in piece):
             return m.group(0)  # "BBD-D0", "XY-C12": part of a research code, not a cycle
         if piece:
-            ann = rules[int(m.lastgroup[1:])] if m.lastgroup else rules[0]
+            n = int(m.lastgroup[1:]) if m.lastgroup else 0
+            ann = rules[n]
+            keep = f"keep{n}"
+            if ann.sequence and keep in m.re.groupindex and m.group(keep) is not None:
+                return _kept(m, keep, ann, found, vocab)
             found.append((m.start(), Token(piece, "annotation", (ann.label,), ann.why)))
             if ann.sequence:  # a sequence separator the separators then read ("->")
                 return _SEQUENCE_MARK.ljust(len(m.group(0)))
         return " " * len(m.group(0))  # a weak separator; keeps offsets
 
     return combined.sub(_cut, text), tuple(found)
+
+
+def _kept(
+    m: re.Match[str], keep: str, ann: Annotation, found: list[tuple[int, Token]], vocab: Vocabulary
+) -> str:
+    """A sequence annotation around kept words ("D/C Revlimid, start"): its own words are
+    blanked, the kept words annotated and read as usual, the separator put after them."""
+    start, end = m.span(keep)
+    before, after = m.string[m.start() : start], m.string[end : m.end()]
+    piece = f"{before.strip()} ... {after.strip()}".strip(" -")
+    found.append((m.start(), Token(piece, "annotation", (ann.label,), ann.why)))
+    blanked, tokens = _annotate_piece(m.group(keep), vocab)
+    found.extend((start + offset, token) for offset, token in tokens)
+    return " " * len(before) + blanked + _SEQUENCE_MARK.ljust(len(after))
 
 
 def _lookup(words: list[str], vocab: Vocabulary) -> Reading | None:
