@@ -744,3 +744,31 @@ def test_headers_are_matched_as_the_curated_reader_matches_them(tmp_path):
     (p,) = err.value.problems
     assert (p.file, p.row, p.column) == ("patients.csv", 1, "patient_id")
     assert "'patient_id', 'Patient ID' all mean patient_id" in p.message
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_rows_after_a_blank_line_are_numbered_as_the_file_shows_them(tmp_path, newline):
+    """Arrow's CSV reader skips blank lines: the rows after one were named one row too
+    early (fuzzing, 2026-12-07). A blank line is a row, as a spreadsheet shows the file;
+    a line end inside quotes is not."""
+
+    def edit(raw):
+        f = raw / "administrations.csv"
+        lines = f.read_text().splitlines()
+        lines[1] = lines[1].replace('"XPOVIO 100 mg PO"', '"XPOVIO\n\n100 mg PO"')
+        lines[2] = lines[2].replace("2020-04-17", "17/04/2020")  # row 4: after a blank row 3
+        f.write_bytes(newline.join([lines[0], lines[1], "", lines[2], ""]).encode())
+
+    with pytest.raises(CohortError) as err:
+        read_raw(_write(tmp_path, _one_patient(), edit))
+    assert "administrations.csv, row 4, column 'date': not a valid date (value: '17/04/2020')" in (
+        str(err.value)
+    )
+    (tmp_path / "ok").mkdir()
+    ok = _write(tmp_path / "ok", _one_patient(), lambda raw: _blank_after_header(raw / "labs.csv"))
+    assert read_raw(ok)["labs"]["row"].to_pylist() == [3, 4]
+
+
+def _blank_after_header(f):
+    head, *rest = f.read_text().splitlines()
+    f.write_text("\n".join([head, "", *rest]) + "\n")

@@ -215,10 +215,50 @@ def _shown(values: pa.ChunkedArray, i: int) -> str | None:
     return None if v is None else str(v)
 
 
-def _listed(f: Path, col: str, bad: np.ndarray, values: pa.ChunkedArray, msg: str,
+@dataclass(frozen=True, eq=False)
+class _Source:
+    """A raw table's file and the row number of each record read from it (the header is
+    row 1 and a blank line is a row, as a spreadsheet shows the file)."""
+
+    path: Path
+    rows: np.ndarray
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def _record_rows(f: Path, n: int) -> np.ndarray:
+    """The row number of each of the ``n`` records Arrow read from ``f``: 2, 3, ... but
+    past the blank lines Arrow's CSV reader skips (the rows after one were named one row
+    too early: fuzzing, 2026-12-07). A line ending inside quotes is not a record's end."""
+    plain = np.arange(2, n + 2, dtype=np.int64)
+    if f.suffix == ".parquet":
+        return plain
+    raw = f.read_bytes()
+    if not raw.startswith((b"\n", b"\r")) and not any(
+        x in raw for x in (b"\n\n", b"\r\r", b"\n\r\n")
+    ):
+        return plain  # no blank line (the common case: one search of the bytes)
+    data = np.frombuffer(raw, dtype=np.uint8)
+    quotes = np.flatnonzero(data == 34)
+    at = np.flatnonzero((data == 10) | (data == 13))
+    at = at[np.searchsorted(quotes, at) % 2 == 0]  # outside quotes ("" keeps the parity)
+    at = at[~((data[at] == 10) & np.isin(at - 1, at[data[at] == 13]))]  # CR LF: one end
+    pair = (data[at] == 13) & (data[np.minimum(at + 1, data.size - 1)] == 10)
+    starts = np.concatenate(([0], at + 1 + pair))
+    stops = np.concatenate((at, [data.size]))
+    kept = np.flatnonzero(stops > starts) + 1  # records with text; empty: a blank line
+    if kept.size != n + 1:  # not the records Arrow read: keep the plain numbering
+        return plain
+    return kept[1:].astype(np.int64)
+
+
+def _listed(f: Path | _Source, col: str, bad: np.ndarray, values: pa.ChunkedArray, msg: str,
             hint: str, rule: str = "") -> list[Problem]:  # fmt: skip
     idx = np.flatnonzero(bad)
-    out = [Problem(f.name, int(i) + 2, col, _shown(values, int(i)), msg, hint, rule=rule)
+    rows = f.rows if isinstance(f, _Source) else np.arange(2, len(bad) + 2)
+    out = [Problem(f.name, int(rows[i]), col, _shown(values, int(i)), msg, hint, rule=rule)
            for i in idx[:_MAX_LISTED]]  # fmt: skip
     if idx.size > _MAX_LISTED:
         out.append(Problem(f.name, None, col, None, f"{idx.size - _MAX_LISTED} more row(s) "
@@ -226,7 +266,7 @@ def _listed(f: Path, col: str, bad: np.ndarray, values: pa.ChunkedArray, msg: st
     return out
 
 
-def _parse(f: Path, t: pa.Table, spec: RawColumn) -> tuple[pa.ChunkedArray, list[Problem]]:
+def _parse(f: _Source, t: pa.Table, spec: RawColumn) -> tuple[pa.ChunkedArray, list[Problem]]:
     col = t[spec.name]
     if spec.type == "date" and _is_temporal(col.type):
         col = arrow_day(col)
@@ -257,7 +297,7 @@ def _parse(f: Path, t: pa.Table, spec: RawColumn) -> tuple[pa.ChunkedArray, list
 _YMD = r"^\d{1,4}-\s*(?P<m>\d{1,2})-\s*(?P<d>\d{1,2})$"
 
 
-def _parse_dates(f: Path, name: str, raw: pa.ChunkedArray, missing: np.ndarray):
+def _parse_dates(f: _Source, name: str, raw: pa.ChunkedArray, missing: np.ndarray):
     """Text dates read as ``YYYY-MM-DD``. Arrow's strptime rolls an impossible day over
     (2023-02-30 is read as 2023-03-02), so a date whose month and day are not the ones
     written is refused too."""
@@ -291,7 +331,7 @@ def _rolled_over(raw: pa.ChunkedArray, parsed: pa.ChunkedArray) -> np.ndarray:
     return out
 
 
-def _implausible(f: Path, name: str, dates: pa.ChunkedArray) -> list[Problem]:
+def _implausible(f: _Source, name: str, dates: pa.ChunkedArray) -> list[Problem]:
     """Dates the curated reader refuses too (:class:`aftercar.io.checks.Plausibility`):
     after today (``date_future``), or before 1990-01-01 or Excel's empty-cell date
     (``date_too_early``; a ``birth_date`` only the latter)."""
@@ -317,7 +357,7 @@ def _implausible(f: Path, name: str, dates: pa.ChunkedArray) -> list[Problem]:
     )  # fmt: skip
 
 
-def _native(f: Path, col: pa.ChunkedArray, spec: RawColumn):
+def _native(f: _Source, col: pa.ChunkedArray, spec: RawColumn):
     """A Parquet column already of the right type: the required check (and a number's)."""
     missing = pc.is_null(col).to_numpy(zero_copy_only=False)
     more = _bad_numbers(f, spec, col) if spec.type == "float" else []
@@ -333,7 +373,7 @@ def _native(f: Path, col: pa.ChunkedArray, spec: RawColumn):
     return col, more
 
 
-def _nul_bytes(f: Path, name: str, raw: pa.ChunkedArray) -> list[Problem]:
+def _nul_bytes(f: _Source, name: str, raw: pa.ChunkedArray) -> list[Problem]:
     """Text holding a NUL byte: a binary or damaged export, not a value ("isatux<NUL>imab"
     was read as a dose, a NUL in a site copied into the cohort; fuzzing, 2026-12-07)."""
     text = raw.cast(pa.string()) if pa.types.is_dictionary(raw.type) else raw
@@ -345,7 +385,7 @@ def _nul_bytes(f: Path, name: str, raw: pa.ChunkedArray) -> list[Problem]:
                    "export)", "export the table again as text (UTF-8 CSV) or Parquet")
 
 
-def _bad_numbers(f: Path, spec: RawColumn, out: pa.ChunkedArray,
+def _bad_numbers(f: _Source, spec: RawColumn, out: pa.ChunkedArray,
                  shown: pa.ChunkedArray | None = None) -> list[Problem]:  # fmt: skip
     """A number that is negative, infinite or NaN (a dose of -5 mg or 1e400 was taken
     without a word; fuzzing, 2026-12-07)."""
@@ -389,13 +429,13 @@ def _read_table(path: Path, name: str, specs: list[RawColumn]) -> tuple[pa.Table
         return None, [
             Problem(f.name, 1, c, None, "required column is missing", hint) for c in absent
         ]
-    cols = {}
+    cols, src = {}, _Source(f, _record_rows(f, t.num_rows))
     for s in specs:
         if s.name in t.column_names:
-            cols[s.name], more = _parse(f, t, s)
+            cols[s.name], more = _parse(src, t, s)
             problems += more
             if s.type == "date":
-                problems += _implausible(f, s.name, cols[s.name])
+                problems += _implausible(src, s.name, cols[s.name])
         elif name != "patients":  # an optional column left out is empty (labs without a
             # unit column ended in a traceback: a hand-made probe, session 27; a patient's
             # optional columns are read by name where they are used)
@@ -404,7 +444,7 @@ def _read_table(path: Path, name: str, specs: list[RawColumn]) -> tuple[pa.Table
     # (an extra "role", "param" or "factor" column had taken the place of the derivation's
     # own: fuzzing round 3, 2026-12-06)
     extra = {c: t[c] for c in t.column_names if c not in cols} if name == "patients" else {}
-    out = pa.table({**cols, **extra, "row": pa.array(np.arange(2, t.num_rows + 2), pa.int64())})
+    out = pa.table({**cols, **extra, "row": pa.array(src.rows, pa.int64())})
     return out, problems
 
 
@@ -425,7 +465,7 @@ def _unknown_patients(path: Path, tables: dict[str, pa.Table]) -> list[Problem]:
     problems = []
     for name in RAW_TABLES[1:]:
         bad = ~_known(tables[name][Col.PATIENT_ID], ids.combine_chunks())
-        f = _table_file(path, name)
+        f = _Source(_table_file(path, name), tables[name]["row"].to_numpy())
         problems += _listed(f, Col.PATIENT_ID, bad & ~pc.is_null(tables[name][Col.PATIENT_ID])
                             .to_numpy(zero_copy_only=False), tables[name][Col.PATIENT_ID],
                             "patient is not in the patients table",
@@ -530,7 +570,8 @@ def _with_follow_up_columns(p: pa.Table) -> pa.Table:
 
 def _followup(path: Path, p: pa.Table) -> list[Problem]:
     neither = pc.and_(pc.is_null(p[Col.DEATH_DATE]), pc.is_null(p[Col.LAST_FOLLOWUP_DATE]))
-    return _listed(_table_file(path, "patients"), Col.LAST_FOLLOWUP_DATE,
+    return _listed(_Source(_table_file(path, "patients"), p["row"].to_numpy()),
+                   Col.LAST_FOLLOWUP_DATE,
                    neither.to_numpy(zero_copy_only=False), p[Col.PATIENT_ID],
                    "neither death_date nor last_followup_date is given",
                    "give the date last known alive")  # fmt: skip
@@ -541,7 +582,8 @@ def _spans(path: Path, a: pa.Table) -> list[Problem]:
     if Col.END_DATE not in a.column_names:
         return []
     before = pc.fill_null(pc.less(a[Col.END_DATE], a["date"]), False)
-    return _listed(_table_file(path, "administrations"), Col.END_DATE,
+    return _listed(_Source(_table_file(path, "administrations"), a["row"].to_numpy()),
+                   Col.END_DATE,
                    before.to_numpy(zero_copy_only=False), a[Col.END_DATE],
                    "end_date is before the administration's date",
                    "give the last day of the exposure (on or after date), or leave it empty "
