@@ -631,6 +631,27 @@ def test_a_car_t_infusion_not_given_is_not_the_index_car_t(tmp_path, handmade_re
     assert why == ["recorded as not given (held, omitted, cancelled or refused)"]
 
 
+@pytest.mark.parametrize(("concept", "source", "why"), [
+    (0, "cilta-cel lymphodepletion day -7 hydration", "not anti-myeloma"),
+    (9000001, "CARVYKTI - bridging", "named only as the context"),
+    (9000001, "cilta-cel apheresis", "named only as the context")])  # fmt: skip
+def test_an_order_naming_the_car_t_with_its_lymphodepletion_is_not_its_infusion(
+        tmp_path, handmade_result, concept, source, why):  # fmt: skip
+    """An order naming the CAR-T product with a phase before its infusion (lymphodepletion,
+    bridging, apheresis, a negative day) was the index CAR-T infusion, two days before
+    the lymphodepletion (hand-made OMOP patients, 2026-12-07); it mentions the CAR T
+    (``car_t_phase_pattern``), and the cohort is the one without it."""
+    de = _plus("drug_exposure", drug_exposure_id=199, person_id=1, drug_concept_id=concept,
+               drug_exposure_start_date=D("2022-01-03"), drug_source_value=source)
+    src, local = _instance(tmp_path / "omop", drug_exposure=de)
+    got = derive_omop(src, concepts=local).result
+    assert got.patients.equals(handmade_result.patients)
+    assert got.lines.equals(handmade_result.lines)
+    reasons = [r["reason"] for r in got.attrition.to_pylist() if r["row"] == 199
+               and r["table"] == "drug_exposure"]  # fmt: skip
+    assert len(reasons) == 1 and why in reasons[0], reasons
+
+
 @pytest.mark.parametrize(("death_date", "why"), [
     ("1959-12-31", "death date before the person's birth (check death_date and the birth "
                    "fields of person)"),

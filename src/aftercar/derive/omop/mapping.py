@@ -69,6 +69,10 @@ _PREMED = " (premedication)"
 _MOBILISATION = " (stem cell mobilisation)"
 #: Appended to the text of a row whose source text says the dose was not given.
 _NOT_GIVEN = " - not given"
+#: Appended to the text of a row whose source text names a phase before a CAR-T infusion
+#: (``car_t_phase_pattern``: lymphodepletion, bridging, apheresis): a CAR-T product it
+#: maps to is mentioned, not infused (:func:`aftercar.derive.raw.classify.given_car_t`).
+_CAR_T_PHASE = " (pre-infusion)"
 
 
 @dataclass
@@ -232,6 +236,9 @@ def administrations(con, tables, persons: ibis.Table, concepts, rules: Rules) ->
     mob = flags + rules.get("transplant", "mobilisation_pattern")
     drug = ibis.ifelse(premed, text + _PREMED, text)
     drug = ibis.ifelse(marks.re_search(mob) & ~text.re_search(mob), drug + _MOBILISATION, drug)
+    phase = flags + rules.get("administrations", "car_t_phase_pattern")
+    drug = ibis.ifelse(marks.re_search(phase) & ~text.re_search(phase), drug + _CAR_T_PHASE,
+                       drug)  # fmt: skip
     start = de.drug_exposure_start_date.cast("date")
     return de.select(**{Col.PATIENT_ID: de.patient_id}, date=start, end_date=_end_date(de),
                      drug=ibis.ifelse(held, drug + _NOT_GIVEN, drug),

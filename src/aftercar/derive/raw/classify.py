@@ -98,11 +98,15 @@ def _car_t_mentions(text: str, rules: Rules) -> set[str]:
     CAR-T)", "etoposide ... (per CAR-T team)"), never its infusion, which an order of its
     own records (hand-made patients, sixth probe, 2026-12-06: each was a one-day CAR-T
     line, one moving the index six months). Each order of a combined text is read on its
-    own ("Diphenhydramine premed; ide-cel infusion" keeps the infusion); off with
+    own ("Diphenhydramine premed; ide-cel infusion" keeps the infusion). An order naming
+    a phase before the infusion (``car_t_phase_pattern``: "cilta-cel lymphodepletion day
+    -7", "ide-cel bridging") mentions every CAR T it names. Off with
     ``context_after_supportive``."""
     if not rules.get("administrations", "context_after_supportive"):
         return set()
     vocab = default_vocabulary()
+    if re.search(rules.get("administrations", "car_t_phase_pattern"), text, re.IGNORECASE):
+        return {d.name for d in car_t_products(text)}  # lymphodepletion, bridging: a mention
     mentioned: set[str] = set()
     ordered: set[str] = set()  # named first by an order: its infusion
     for order in re.split(r"[;|+\n]", text):
