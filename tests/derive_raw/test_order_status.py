@@ -84,6 +84,12 @@ def test_a_drug_named_as_a_supportive_orders_context_is_no_dose(text):
     ("fludarabine 30 mg/m2 IV (LD prior to cilta-cel)", "ciltacabtagene autoleucel"),
     ("tocilizumab 8 mg/kg IV (CRS after cilta-cel)", "ciltacabtagene autoleucel"),
     ("dexamethasone 40 mg PO (while on KRd)", "carfilzomib"),
+    # a phase before the infusion (car_t_phase_pattern; hand-made OMOP patients, 2026-12-07)
+    ("cilta-cel lymphodepletion day -7 hydration", "ciltacabtagene autoleucel"),
+    ("CARVYKTI - bridging", "ciltacabtagene autoleucel"),
+    ("ide-cel apheresis", "idecabtagene vicleucel"),
+    ("Abecma D-2", "idecabtagene vicleucel"),
+    ("Carvykti LDC", "ciltacabtagene autoleucel"),
 ])  # fmt: skip
 def test_a_car_t_or_agent_mentioned_in_another_order_is_no_dose(text, drug):
     assert _roles(text)[drug] == "context"
@@ -97,6 +103,8 @@ def test_a_car_t_or_agent_mentioned_in_another_order_is_no_dose(text, drug):
     # each order of a combined text on its own (review, 2026-12-06)
     ("Diphenhydramine premed; ide-cel infusion", "idecabtagene vicleucel", "car_t"),
     ("acetaminophen 650 mg + cilta-cel infusion", "ciltacabtagene autoleucel", "car_t"),
+    ("CARVYKTI infusion day 0", "ciltacabtagene autoleucel", "car_t"),
+    ("Abecma (D0) 450 x10^6 cells", "idecabtagene vicleucel", "car_t"),
 ])  # fmt: skip
 def test_the_ordered_car_t_and_combined_orders_stay_doses(text, drug, role):
     assert _roles(text)[drug] == role
