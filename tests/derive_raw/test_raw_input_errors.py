@@ -772,3 +772,27 @@ def test_rows_after_a_blank_line_are_numbered_as_the_file_shows_them(tmp_path, n
 def _blank_after_header(f):
     head, *rest = f.read_text().splitlines()
     f.write_text("\n".join([head, "", *rest]) + "\n")
+
+
+def test_a_row_with_another_number_of_fields_is_named_by_its_row(tmp_path):
+    """Arrow's parse error quoted the first such row's text, not its row (fuzzing,
+    2026-12-07): each row is named, and an unclosed quote is told as one."""
+
+    def edit(raw):
+        f = raw / "labs.csv"
+        head, first, second = f.read_text().splitlines()
+        f.write_text("\n".join([head, first + ",extra", second]) + "\n")
+
+    with pytest.raises(CohortError) as err:
+        read_raw(_write(tmp_path, _one_patient(), edit))
+    assert "labs.csv, row 2: the row has 6 fields where the header has 5" in str(err.value)
+
+    def unclosed(raw):
+        f = raw / "labs.csv"
+        head, first, second = f.read_text().splitlines()
+        f.write_text("\n".join([head, first[:-1], second]) + "\n")  # 'g/dL' has no end quote
+
+    (tmp_path / "q").mkdir()
+    with pytest.raises(CohortError) as err:
+        read_raw(_write(tmp_path / "q", _one_patient(), unclosed))
+    assert "labs.csv, row 2: a quote opens a value that no quote closes" in str(err.value)

@@ -156,6 +156,44 @@ def _read_strings(f: Path, texts: list[str], dates: tuple[str, ...] = ()) -> pa.
     return pa.table([c.cast(pa.string()) for c in t.columns], names=t.column_names)
 
 
+def _bad_records(f: Path) -> list[Problem]:
+    """The rows of the CSV file ``f`` with another number of fields than its header, each
+    named (Arrow's parse error named the first one's text, not its row: fuzzing,
+    2026-12-07); none for a Parquet file or another error."""
+    if f.suffix == ".parquet":
+        return []
+    found: list[Problem] = []
+
+    def bad(row) -> str:
+        if len(found) <= _MAX_LISTED:
+            found.append(_record_problem(f, row))
+        return "skip"
+
+    opts = pacsv.ParseOptions(delimiter=_delimiter(f), invalid_row_handler=bad)
+    try:  # one thread: each row's number is known
+        pacsv.read_csv(f, read_options=pacsv.ReadOptions(use_threads=False), parse_options=opts)
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return []
+    if len(found) > _MAX_LISTED:
+        found[-1] = Problem(f.name, None, None, None, "more rows with another number of fields "
+                            "than the header", found[0].hint)  # fmt: skip
+    return found
+
+
+def _record_problem(f: Path, row) -> Problem:
+    """A row with ``row.actual_columns`` fields where the header has ``row.expected_columns``."""
+    text = row.text if len(row.text) <= 80 else row.text[:80] + "..."
+    if row.text.lstrip().count('"') % 2 or "\n" in row.text:  # read on to the file's end
+        return Problem(f.name, row.number, None, text, "a quote opens a value that no quote "
+                       "closes: the rest of the file was read as that value",
+                       'close the quote (write a quote inside a value as two: "")')  # fmt: skip
+    return Problem(f.name, row.number, None, text,
+                   f"the row has {row.actual_columns} fields where the header has "
+                   f"{row.expected_columns}",
+                   "quote a value that holds the separator (\"Immunofixation, urine\"), or "
+                   "remove the extra or add the missing fields")  # fmt: skip
+
+
 def _delimiter(f: Path) -> str:
     """The field separator of the CSV file ``f``: a comma, else the semicolon or tab its
     header holds (European spreadsheets save CSV with semicolons)."""
@@ -413,10 +451,11 @@ def _read_table(path: Path, name: str, specs: list[RawColumn]) -> tuple[pa.Table
         t = _read_strings(f, [s.name for s in specs if s.type == "string" and name != "patients"],
                           tuple(s.name for s in specs if s.type == "date"))  # fmt: skip
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        return None, [Problem(str(f), None, None, None,
-                              "cannot be read: " + " ".join(str(exc).split())[:300],
-                              "save it as a UTF-8, comma-separated CSV file with a header row "
-                              "(or as Parquet)")]  # fmt: skip
+        rows = _bad_records(f) if isinstance(exc, pa.ArrowInvalid) else []
+        return None, rows or [Problem(str(f), None, None, None,
+                                      "cannot be read: " + " ".join(str(exc).split())[:300],
+                                      "save it as a UTF-8, comma-separated CSV file with a "
+                                      "header row (or as Parquet)")]  # fmt: skip
     given, t = t.column_names, _canonical_names(t, specs)
     twice = sorted({c for c in t.column_names if t.column_names.count(c) > 1})
     if twice:
