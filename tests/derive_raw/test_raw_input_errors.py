@@ -796,3 +796,21 @@ def test_a_row_with_another_number_of_fields_is_named_by_its_row(tmp_path):
     with pytest.raises(CohortError) as err:
         read_raw(_write(tmp_path / "q", _one_patient(), unclosed))
     assert "labs.csv, row 2: a quote opens a value that no quote closes" in str(err.value)
+
+
+@pytest.mark.parametrize(("encoding", "expected"), [
+    ("latin-1", "administrations.csv, row 2, column 'route': is not UTF-8 text: byte 0xe9"),
+    ("utf-16", "administrations.csv: is UTF-16 text, not UTF-8")])  # fmt: skip
+def test_a_file_that_is_not_utf8_is_named_with_its_row_and_column(tmp_path, encoding, expected):
+    """Arrow named a Latin-1 byte's column by its 0-based index and no row, and a UTF-16
+    file as a parse error (fuzzing, 2026-12-07)."""
+
+    def edit(raw):
+        f = raw / "administrations.csv"
+        text = f.read_text().replace('"IV",\n"P1",2020-04-17', '"IV\u00e9",\n"P1",2020-04-17')
+        f.write_bytes(text.encode(encoding))
+
+    with pytest.raises(CohortError) as err:
+        read_raw(_write(tmp_path, _one_patient(), edit))
+    assert expected in str(err.value)
+    assert "save the file as UTF-8" in str(err.value)

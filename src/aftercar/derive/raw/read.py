@@ -156,6 +156,32 @@ def _read_strings(f: Path, texts: list[str], dates: tuple[str, ...] = ()) -> pa.
     return pa.table([c.cast(pa.string()) for c in t.columns], names=t.column_names)
 
 
+def _encoding(f: Path) -> list[Problem]:
+    """A CSV file that is not UTF-8 text: UTF-16 (a byte-order mark or NUL bytes), or the
+    first byte that is not UTF-8 by its row and column (a Latin-1 or Windows-1252 export;
+    Arrow named the column by its 0-based index and no row: fuzzing, 2026-12-07)."""
+    if f.suffix == ".parquet":
+        return []
+    raw = f.read_bytes()
+    fix = "save the file as UTF-8 (Excel: Save As, 'CSV UTF-8 (Comma delimited)')"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw[:4096]:
+        return [Problem(f.name, None, None, None, "is UTF-16 text, not UTF-8", fix)]
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        start = raw.rfind(b"\n", 0, exc.start) + 1
+        line = raw[start : exc.start].decode("utf-8", errors="replace")
+        fields = next(csv.reader([line + "x"], delimiter=_delimiter(f)), [""])
+        header = _csv_header(f, _delimiter(f))
+        col = header[len(fields) - 1] if len(fields) <= len(header) else None
+        byte = raw[exc.start : exc.start + 1]
+        return [Problem(f.name, raw.count(b"\n", 0, exc.start) + 1, col,
+                        fields[-1][:-1] + byte.decode("latin-1"),
+                        f"is not UTF-8 text: byte 0x{byte.hex()} (a Latin-1 or Windows-1252 "
+                        "export?)", fix)]  # fmt: skip
+    return []
+
+
 def _bad_records(f: Path) -> list[Problem]:
     """The rows of the CSV file ``f`` with another number of fields than its header, each
     named (Arrow's parse error named the first one's text, not its row: fuzzing,
@@ -451,7 +477,7 @@ def _read_table(path: Path, name: str, specs: list[RawColumn]) -> tuple[pa.Table
         t = _read_strings(f, [s.name for s in specs if s.type == "string" and name != "patients"],
                           tuple(s.name for s in specs if s.type == "date"))  # fmt: skip
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        rows = _bad_records(f) if isinstance(exc, pa.ArrowInvalid) else []
+        rows = _encoding(f) or (_bad_records(f) if isinstance(exc, pa.ArrowInvalid) else [])
         return None, rows or [Problem(str(f), None, None, None,
                                       "cannot be read: " + " ".join(str(exc).split())[:300],
                                       "save it as a UTF-8, comma-separated CSV file with a "
