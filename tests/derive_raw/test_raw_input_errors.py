@@ -814,3 +814,24 @@ def test_a_file_that_is_not_utf8_is_named_with_its_row_and_column(tmp_path, enco
         read_raw(_write(tmp_path, _one_patient(), edit))
     assert expected in str(err.value)
     assert "save the file as UTF-8" in str(err.value)
+
+
+@pytest.mark.parametrize(("kind", "expected"), [
+    ("folder", "procedures.csv: is not a file"),
+    ("link", "procedures.csv: is a link to a file that does not exist")])  # fmt: skip
+def test_a_folder_or_broken_link_in_place_of_a_table_is_named_as_such(tmp_path, kind, expected):
+    """A folder or a link to nothing named procedures.csv was reported as a missing table
+    (fuzzing, 2026-12-07)."""
+
+    def edit(raw):
+        f = raw / "procedures.csv"
+        f.unlink()
+        if kind == "folder":
+            f.mkdir()
+        else:
+            f.symlink_to(tmp_path / "nowhere.csv")
+
+    with pytest.raises(CohortError) as err:
+        read_raw(_write(tmp_path, _one_patient(), edit))
+    assert expected in str(err.value)
+    assert "is missing" not in str(err.value)

@@ -89,6 +89,13 @@ def _find(path: Path, name: str) -> tuple[Path | None, list[Problem]]:
     """The file of the raw table ``name``; a missing table or one given both as CSV and
     as Parquet (which one is meant?) is a problem."""
     found = _table_files(path, name)
+    odd = [f for f in (_base(path) / f"{name}.{ext}" for ext in ("csv", "parquet"))
+           if not f.is_file() and (f.exists() or f.is_symlink())]  # fmt: skip
+    if not found and odd:  # a folder, or a link to nothing (it was "missing")
+        what = "a link to a file that does not exist" if odd[0].is_symlink() and not \
+            odd[0].exists() else "not a file"  # fmt: skip
+        return None, [Problem(str(odd[0]), None, None, None, f"is {what}",
+                              f"put the raw '{name}' table there as a CSV or Parquet file")]
     if not found:
         return None, [Problem(str(_base(path) / f"{name}.csv"), None, None, None,
                               f"the raw '{name}' table is missing",
