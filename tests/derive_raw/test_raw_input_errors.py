@@ -656,6 +656,7 @@ def test_unreadable_lab_rows_past_the_fifty_listed_are_counted(tmp_path, capsys)
     err = " ".join(capsys.readouterr().err.split())
     assert "50 unreadable lab row(s) (and more)" in err
     assert "10 more unreadable lab row(s) after these" in err and "Traceback" not in err
+    assert "labs.csv, row 2, column 'value'" in err  # the file, not the table's name
 
 
 @pytest.mark.parametrize(("birth", "iss"), [("22/07/1965", "II"), ("1965-07-22 00:00:00", "3"),

@@ -8,6 +8,7 @@ lines (one set-based step per line number, on compact tables) and assess every l
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import ibis
 import pyarrow as pa
@@ -17,6 +18,7 @@ from aftercar.derive.raw import audit, events, lines
 from aftercar.derive.raw.classify import classify_administrations, classify_procedures
 from aftercar.derive.raw.imwg import assessments, summarise
 from aftercar.derive.raw.labs import lab_problems, normalise_labs, visits
+from aftercar.derive.raw.read import FILE_KEY
 from aftercar.derive.raw.result import RawDerivation
 from aftercar.derive.raw.rules import Rules, load_rules
 from aftercar.errors import CohortError
@@ -79,13 +81,21 @@ def _after_followup(t: ibis.Table, pats: ibis.Table, col: str, label: str) -> ib
     return j.mutate(**{col: ibis.ifelse(late, label, j[col])}).drop("_fu")
 
 
-def _check_labs(norm: ibis.Table) -> None:
-    """Stop on used lab rows that cannot be read (file ``labs``, row, column, value, fix)."""
-    problems = lab_problems(norm)
+def _check_labs(norm: ibis.Table, file: str = "labs") -> None:
+    """Stop on used lab rows that cannot be read (``file``, row, column, value, fix)."""
+    problems = lab_problems(norm, file)
     if problems:
         listed = sum(p.row is not None for p in problems)
         more = " (and more)" if listed < len(problems) else ""
         raise CohortError(problems, f"{listed} unreadable lab row(s){more}")
+
+
+def _file(raw: dict) -> str:
+    """The file the ``labs`` table was read from (:data:`aftercar.derive.raw.read.FILE_KEY`),
+    else "labs"."""
+    t = raw.get("labs")
+    meta = (t.schema.metadata or {}) if isinstance(t, pa.Table) else {}
+    return meta.get(FILE_KEY.encode(), b"labs").decode()
 
 
 def _prepare(con, raw: dict[str, pa.Table], rules: Rules, step: Progress,
@@ -194,7 +204,8 @@ def derive_raw(
     own = con is None
     con = con if con is not None else _connect()
     step = progress or (lambda _s: None)
-    pats, adm, proc, norm, vis = _prepare(con, raw, rules, step, check_labs or _check_labs)
+    pats, adm, proc, norm, vis = _prepare(con, raw, rules, step,
+                                          check_labs or partial(_check_labs, file=_file(raw)))
     if release:
         for name in ("administrations", "procedures", "labs"):
             raw.pop(name, None)

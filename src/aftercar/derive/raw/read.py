@@ -45,6 +45,9 @@ from aftercar.schema import Col
 RAW_TABLES = ("patients", "administrations", "procedures", "labs")
 #: At most this many problems are listed per column and kind.
 _MAX_LISTED = 20
+#: Schema metadata key of a table read by :func:`read_raw`: the name of its file
+#: ("labs.csv"), which the derivation's messages give.
+FILE_KEY = "aftercar.file"
 
 
 @dataclass(frozen=True)
@@ -517,7 +520,7 @@ def _read_table(path: Path, name: str, specs: list[RawColumn]) -> tuple[pa.Table
     # own: fuzzing round 3, 2026-12-06)
     extra = {c: t[c] for c in t.column_names if c not in cols} if name == "patients" else {}
     out = pa.table({**cols, **extra, "row": pa.array(src.rows, pa.int64())})
-    return out, problems
+    return out.replace_schema_metadata({FILE_KEY: f.name}), problems
 
 
 def _twice(name: str, given: list[str], read: list[str]) -> str:
