@@ -310,10 +310,11 @@ def _record_rows(f: Path, n: int) -> np.ndarray:
     if f.suffix == ".parquet":
         return plain
     raw = f.read_bytes()
-    if not raw.startswith((b"\n", b"\r")) and not any(
-        x in raw for x in (b"\n\n", b"\r\r", b"\n\r\n")
-    ):
-        return plain  # no blank line (the common case: one search of the bytes)
+    end = len(raw)
+    while end and raw[end - 1] in b"\r\n":  # blank lines at the end are no rows' concern
+        end -= 1
+    if raw.count(b"\n", 0, end) == n and not raw.startswith((b"\n", b"\r")):
+        return plain  # a line per record: no blank line (the common case, one count)
     data = np.frombuffer(raw, dtype=np.uint8)
     quotes = np.flatnonzero(data == 34)
     at = np.flatnonzero((data == 10) | (data == 13))
