@@ -174,7 +174,8 @@ def _encoding(f: Path) -> list[Problem]:
         return []
     raw = f.read_bytes()
     fix = "save the file as UTF-8 (Excel: Save As, 'CSV UTF-8 (Comma delimited)')"
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw[:4096]:
+    head = raw[:4096]
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or head.count(b"\x00") > len(head) // 4:
         return [Problem(f.name, None, None, None, "is UTF-16 text, not UTF-8", fix)]
     try:
         raw.decode("utf-8")
@@ -205,9 +206,12 @@ def _bad_records(f: Path) -> list[Problem]:
             found.append(_record_problem(f, row))
         return "skip"
 
-    opts = pacsv.ParseOptions(delimiter=_delimiter(f), invalid_row_handler=bad)
+    sep = _delimiter(f)
+    opts = pacsv.ParseOptions(delimiter=sep, invalid_row_handler=bad)
+    text = pacsv.ConvertOptions(column_types=dict.fromkeys(_csv_header(f, sep), pa.string()))
     try:  # one thread: each row's number is known
-        pacsv.read_csv(f, read_options=pacsv.ReadOptions(use_threads=False), parse_options=opts)
+        pacsv.read_csv(f, read_options=pacsv.ReadOptions(use_threads=False), parse_options=opts,
+                       convert_options=text)  # fmt: skip
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return []
     if len(found) > _MAX_LISTED:
