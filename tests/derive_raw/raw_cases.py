@@ -97,7 +97,20 @@ def build_cases() -> RawBuilder:
     handmade_probe9(b)
     handmade_probe10(b)
     handmade_probe11(b)
+    handmade_probe12(b)
     return b
+
+
+def handmade_probe12(b: RawBuilder) -> None:
+    """A hand-made raw probe, session 32: each 24-h urine dated the day after its serum
+    draw (the day the collection ends) is read with that visit, so its rise dates the
+    progression there (it was read at the next assessment, a month late); a urine two days
+    after the serum is still carried to the next assessment."""
+    for pid, lag in (("hm_urine_next_day", 1), ("hm_urine_two_days", 2)):
+        p = _selinexor_line(b, pid)
+        b.serum(p, {335: 1.9, 370: 0.9, 400: 0.9, 431: 0.9, 460: 0.9})
+        for day, v in ((335, 150), (370, 100), (400, 500), (431, 700)):
+            b.lab(p, day + lag, "24 hr urine M-protein", str(v), "mg/24h")
 
 
 def handmade_probe10(b: RawBuilder) -> None:

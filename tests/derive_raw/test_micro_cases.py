@@ -593,6 +593,21 @@ def test_urine_between_assessments_and_late_baselines(cases, pid, best, progress
         (best, None if progression is None else d(progression))  # fmt: skip
 
 
+@pytest.mark.parametrize(("pid", "progression"), [
+    ("hm_urine_next_day", 400),  # the urine of day 401 is read with the visit of day 400
+    ("hm_urine_two_days", 431),  # the urine of day 402 is carried to the next assessment
+])  # fmt: skip
+def test_a_24h_urine_dated_the_day_after_its_serum_is_read_with_that_visit(cases, pid,
+                                                                          progression):
+    line = _lines(cases, pid)[0]
+    assert line["progression_date"] == d(progression)
+    if pid == "hm_urine_next_day":  # its rows are the visit's, none listed as not assessed
+        rows = {r["date"]: r["lab_rows"].split() for r in cases.audit["assessments"]
+                .to_pylist() if r["patient_id"] == pid and r["line"] == 1}  # fmt: skip
+        assert all(len(rows[d(day)]) == 2 for day in (370, 400, 431))
+        assert not [x for x in _attrition(cases, pid) if "neither an assessment" in x]
+
+
 def test_a_new_drug_after_the_discontinuation_gap_ends_the_line_by_the_gap(cases):
     # a hand-made probe (session 27): read "new drug added" after 120 days without therapy
     assert [(r["drugs"], r["end_reason"]) for r in _lines(cases, "hm_gap_then_new")] == [

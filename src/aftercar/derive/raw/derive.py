@@ -17,7 +17,7 @@ from aftercar.backends.duckdb import engine
 from aftercar.derive.raw import audit, events, lines
 from aftercar.derive.raw.classify import classify_administrations, classify_procedures
 from aftercar.derive.raw.imwg import assessments, summarise
-from aftercar.derive.raw.labs import lab_problems, normalise_labs, visits
+from aftercar.derive.raw.labs import lab_problems, normalise_labs, urine_visits, visits
 from aftercar.derive.raw.read import FILE_KEY
 from aftercar.derive.raw.result import RawDerivation
 from aftercar.derive.raw.rules import Rules, load_rules
@@ -113,8 +113,8 @@ def _prepare(con, raw: dict[str, pa.Table], rules: Rules, step: Progress,
     # only a message about an unreadable row shows (test, unit, value as given): those are
     # read again, from the normalising expression, when a row has a problem
     full = normalise_labs(con, t["labs"], rules)
-    slim = full.select(Col.PATIENT_ID, "date", "row", "param", "value", "problem",
-                       fu=ibis.literal(""))  # fmt: skip
+    slim = urine_visits(full.select(Col.PATIENT_ID, "date", "row", "param", "value",
+                                    "problem", fu=ibis.literal("")))  # fmt: skip
     norm = con.create_table("_labs_fu", _after_followup(slim, t["patients"], "fu",
                                                         "after_followup"),
                             overwrite=True)  # fmt: skip

@@ -318,6 +318,33 @@ def visits(norm: ibis.Table) -> ibis.Table:
 
 #: Tests whose last value is carried forward within a line (urine, marrow, urine IFE).
 CARRIED = ("urine_m", "marrow_pc", "ife_urine")
+#: The tests of a 24-h urine collection, read with the visit of the day before when their
+#: day has no other IMWG test (:func:`urine_visits`).
+URINE = ("urine_m", "ife_urine")
+
+
+def urine_visits(labs: ibis.Table) -> ibis.Table:
+    """``labs`` (``patient_id, date, param, value, problem``, ...) with the ``date`` of a
+    24-h urine (:data:`URINE`) moved to the visit it was collected from: the day before,
+    when that day has other readable IMWG tests and the urine's own day has none (a 24-h
+    collection begun at a serum draw is dated the day it ends, as collections usually are).
+
+    Until 2026-12-07 such a urine was read at the next assessment, a visit interval later:
+    a urine progression dated the index a month late (a hand-made raw probe: 27 days),
+    and its rows were listed as not assessed. A urine two or more days from any other test
+    is still carried to the next assessment (docs/derivation.md).
+    """
+    ok = labs.filter(labs.param.notnull() & labs.problem.isnull() & labs.value.notnull()
+                     & (labs.param != "flc_ratio"))  # fmt: skip
+    day = ok.group_by([Col.PATIENT_ID, "date"]).aggregate(_other=(~ok.param.isin(URINE)).any())
+    w = ibis.window(group_by=day.patient_id, order_by=day.date)
+    day = day.mutate(_prev=day.date.lag().over(w), _prev_other=day._other.lag().over(w))
+    moved = day.filter(~day._other & day._prev_other.fill_null(False)
+                       & (day.date.delta(day._prev, unit="day") == 1))  # fmt: skip
+    moved = moved.select(Col.PATIENT_ID, _d=moved.date, _vdate=moved._prev)
+    j = labs.left_join(moved, [labs.patient_id == moved.patient_id, labs.date == moved._d])
+    date = ibis.ifelse(j._vdate.notnull() & j.param.isin(URINE), j._vdate, j.date)
+    return j.mutate(date=date).select(labs.columns)
 
 
 def carried(v: ibis.Table) -> ibis.Table:
