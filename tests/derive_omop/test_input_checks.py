@@ -863,3 +863,55 @@ def test_schema_with_a_folder_is_an_error_not_ignored(tmp_path):
     with pytest.raises(CohortError) as err:
         open_source(ibis.duckdb.connect(), src, "cdm")
     assert "--schema applies to a DuckDB database file" in str(err.value)
+
+
+def _with_column(name: str, col: str, values: list) -> pa.Table:
+    t = tables()[name]
+    return t.set_column(t.column_names.index(col), col, pa.array(values, t.schema.field(col).type))
+
+
+def test_a_year_of_birth_of_0_leaves_the_birth_date_empty(tmp_path, handmade_result):
+    """A year of 0 ("unknown", as a month or day of 0) was a date of year 0, a traceback
+    when read (fuzzing, 2026-12-07); it leaves the birth date and the age empty."""
+    pe = tables()["person"]
+    pe = _with_column("person", "year_of_birth", [0] * pe.num_rows)
+    src, local = _instance(tmp_path / "omop", person=pe)
+    got = derive_omop(src, concepts=local).result.patients
+    assert got.num_rows == handmade_result.patients.num_rows
+    assert got["birth_date"].null_count == got.num_rows
+
+
+def test_a_year_of_birth_after_this_one_is_named(tmp_path):
+    """A year of birth of 2090 dropped a dead person as "death before birth" and stopped a
+    living one as "age -68.9" (fuzzing, 2026-12-07)."""
+    pe = tables()["person"]
+    years = [dt.date.today().year + 60, *pe["year_of_birth"].to_pylist()[1:]]
+    src, _local = _instance(tmp_path / "omop", person=_with_column("person", "year_of_birth",
+                                                                   years))  # fmt: skip
+    assert "a year of birth after this one" in _derive_error(src)
+
+
+def _derive_error(src) -> str:
+    try:
+        derive_omop(src, concepts=src.parent / "local.toml")
+    except CohortError as exc:
+        return str(exc) + " ".join(p.message for p in exc.problems)
+    return ""
+
+
+@pytest.mark.parametrize(("days", "expected"), [
+    (6_630_000, "a date after today (value: '20"),  # a year past 9999: no Python date
+    (-719_000, "a date before 1900-01-01")])  # fmt: skip
+def test_a_date_python_cannot_hold_is_named_not_a_traceback(tmp_path, days, expected):
+    """DuckDB reads "20170-02-04" as a date of year 20170, which no Python date holds: the
+    checks quoting it ended in a traceback (fuzzing, 2026-12-07); a date before 1900 (an
+    ETL's minimum date, year 1) is named as such."""
+    m = tables()["measurement"]
+    dates = pa.array([days] + [None] * (m.num_rows - 1), pa.int32()).cast(pa.date32())
+    dates = pc.coalesce(dates, m["measurement_date"])
+    src, _local = _instance(tmp_path / "omop", measurement=m.set_column(
+        m.column_names.index("measurement_date"), "measurement_date", dates))  # fmt: skip
+    with pytest.raises(CohortError) as err:
+        derive_omop(src, concepts=src.parent / "local.toml")
+    text = " ".join(f"{p.message} (value: '{p.value}')" for p in err.value.problems)
+    assert expected in text, text

@@ -390,12 +390,23 @@ def _dates(t: ibis.Table, table: str, label: str) -> list[Problem]:
     late = tuple(c for c in _NOT_FUTURE.get(table, ()) if c in t.columns)
     if not need + late:
         return []
-    today = ibis.literal(dt.date.today())
+    today, first = ibis.literal(dt.date.today()), ibis.literal(_EARLIEST)
     key = _key(t, table, "") or "person_id"
-    bad = t.filter(ibis.or_(*[t[c].isnull() for c in need], *[t[c] > today for c in late]))
-    rows = bad.select(*{key: 0, "person_id": 0}, *dict.fromkeys(need + late)).order_by(key)
+    cols = tuple(dict.fromkeys(need + late))
+    flags = {**{f"_late_{c}": t[c] > today for c in late},
+             **{f"_early_{c}": t[c] < first for c in cols}}
+    bad = t.filter(ibis.or_(*[t[c].isnull() for c in need], *flags.values()))
+    # the dates as text: a year past 9999 ("20170-02-04", which DuckDB reads) has no
+    # Python date (a traceback: fuzzing, 2026-12-07)
+    rows = bad.select(*{key: 0, "person_id": 0}, **{c: t[c].cast("string") for c in cols},
+                      **flags).order_by(key)  # fmt: skip
     return [_date_problem(r, need, key, label)
             for r in rows.limit(_EXAMPLES).to_pyarrow().to_pylist()]  # fmt: skip
+
+
+#: Dates before this day are no dates of a myeloma patient's care (a year 1 or 0 from an
+#: ETL's "minimum date"; fuzzing, 2026-12-07).
+_EARLIEST = dt.date(1900, 1, 1)
 
 
 #: The CDM 5.4 datetime column beside a required date (observation periods have none).
@@ -412,9 +423,13 @@ def _date_problem(r: dict, need: tuple[str, ...], key: str, label: str) -> Probl
         also = f" (from {_DATETIME[empty]} when that is filled)" if empty in _DATETIME else ""
         return Problem(label, None, empty, None, f"{who}: no {empty} (the CDM requires it)",
                        f"give the date{also}, or remove the row")
-    c = next(c for c in r if c not in (key, "person_id") and r[c] is not None
-             and r[c] > dt.date.today())  # fmt: skip
-    return Problem(label, None, c, str(r[c]), f"{who}: a date after today",
+    c = next(c for c in r if not c.startswith("_") and c not in (key, "person_id")
+             and (r.get(f"_late_{c}") or r.get(f"_early_{c}")))  # fmt: skip
+    if r.get(f"_early_{c}"):
+        return Problem(label, None, c, r[c], f"{who}: a date before {_EARLIEST.isoformat()}",
+                       f"correct {c} (the date of the event; leave an optional date empty, "
+                       "not 0001-01-01, when it is not known)")  # fmt: skip
+    return Problem(label, None, c, r[c], f"{who}: a date after today",
                    f"correct {c} (a date that has happened; leave an end date empty, not "
                    "9999-12-31, when it is not known)")  # fmt: skip
 
@@ -563,9 +578,10 @@ def _end_before_start(de: ibis.Table, label: str) -> list[Problem]:
     if end and supply:
         negative = negative & de.drug_exposure_end_date.isnull()
     bad = de.filter(ibis.or_(*[c for c in (before, negative) if c is not None]))
-    cols = ["drug_exposure_id", "drug_exposure_start_date",
-            *[c for c in ("drug_exposure_end_date", "days_supply") if c in de.columns]]
-    rows = bad.select(*cols).order_by("drug_exposure_id").limit(_EXAMPLES)
+    cols = {c: de[c].cast("string") if c.endswith("_date") else de[c]
+            for c in ("drug_exposure_id", "drug_exposure_start_date", "drug_exposure_end_date",
+                      "days_supply") if c in de.columns}  # dates as text: a year past 9999
+    rows = bad.select(**cols).order_by("drug_exposure_id").limit(_EXAMPLES)
     return [_end_problem(r, label) for r in rows.to_pyarrow().to_pylist()]
 
 

@@ -20,6 +20,8 @@ are read on or before the index CAR T (:mod:`aftercar.derive.omop.covariates`).
 
 from __future__ import annotations
 
+import datetime as dt
+
 import ibis
 import pyarrow as pa
 
@@ -128,7 +130,10 @@ def _birth_date(pe: ibis.Table, earliest: bool = False) -> ibis.Value:
     month, day = _birth_fields(pe)
     fill_month, fill_day = (1, 1) if earliest else (7, 15)
     d = ibis.ifelse(month.isnull(), 1, ibis.coalesce(day, fill_day))
-    made = ibis.date(pe.year_of_birth.cast("int32"),
+    # a year of 0 (or less) is "unknown", as a month or day of 0: no birth date (it was a
+    # date of year 0, a traceback when read: fuzzing, 2026-12-07)
+    year = pe.year_of_birth.cast("int32")
+    made = ibis.date(ibis.ifelse(year > 0, year, ibis.null("int32")),
                      ibis.coalesce(month, fill_month).cast("int32"), d.cast("int32"))
     if "birth_datetime" in pe.columns:
         return ibis.coalesce(pe.birth_datetime.cast("date"), made)
@@ -153,6 +158,9 @@ def _check_births(pe: ibis.Table) -> None:
     for col, top in (("month_of_birth", 12), ("day_of_birth", 31)):
         if col in pe.columns:
             bad = bad | ~pe[col].cast("int64").between(0, top)
+    # a year of birth after this one (2090: a person dropped as "death before birth", or
+    # stopped as "age -68.9"; fuzzing, 2026-12-07)
+    bad = bad | (pe.year_of_birth.cast("int64") > dt.date.today().year)
     cols = [c for c in ("person_id", "year_of_birth", "month_of_birth", "day_of_birth",
                         "birth_datetime") if c in pe.columns]  # fmt: skip
     rows = pe.filter(bad.fill_null(False)).select(*cols).order_by("person_id").limit(5)
@@ -164,7 +172,8 @@ def _check_births(pe: ibis.Table) -> None:
     raise CohortError([Problem(
         "person", None, "year_of_birth", shown,
         "the birth fields of the person contradict each other (birth_datetime in another "
-        "year than year_of_birth) or hold no month or day (month 1-12, day 1-31)",
+        "year than year_of_birth), hold no month or day (month 1-12, day 1-31), or give a "
+        "year of birth after this one",
         "correct year_of_birth, month_of_birth, day_of_birth or birth_datetime so that they "
         "agree; leave a month or day that is not known empty", rule="age_implausible")],
         "OMOP person: contradictory birth fields")  # fmt: skip
