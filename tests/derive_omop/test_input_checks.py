@@ -702,6 +702,30 @@ def test_folder_layouts_of_real_exports_are_read(tmp_path, layout, handmade_resu
     assert got.attrition.num_rows == ref.attrition.num_rows
 
 
+@pytest.mark.parametrize("swapped", [False, True])
+def test_partition_folders_that_disagree_with_their_rows_are_refused(tmp_path, handmade_result,
+                                                                     swapped):  # fmt: skip
+    """Rows partitioned by ``person_id`` that keep the column: folders that agree with it
+    are read as one table; folders that name another person (swapped) were read as that
+    person's rows without a word (fuzzing, 2026-12-07)."""
+    src, local = _instance(tmp_path / "omop")
+    de = tables()["drug_exposure"]
+    (src / "drug_exposure.parquet").unlink()
+    ids = sorted(set(de["person_id"].to_pylist()))
+    for pid in ids:
+        folder = ids[(ids.index(pid) + 1) % len(ids)] if swapped else pid
+        part = src / "drug_exposure" / f"person_id={folder}"
+        part.mkdir(parents=True)
+        pq.write_table(de.filter(pc.equal(de["person_id"], pid)), part / "part-0.parquet")
+    if not swapped:
+        got = derive_omop(src, concepts=local).result
+        assert got.lines.equals(handmade_result.lines)
+        return
+    with pytest.raises(CohortError) as err:
+        derive_omop(src, concepts=local)
+    assert "is not the one its partition folder names" in err.value.problems[0].message
+
+
 def test_parts_under_hidden_or_underscore_folders_are_not_read(tmp_path, handmade_result):
     """``_temporary/`` (an unfinished Spark write), ``.hidden/`` and ``_SUCCESS`` beside the
     parts and their Hive partitions are skipped, as Spark skips them (the review of the
