@@ -939,3 +939,15 @@ def test_a_date_python_cannot_hold_is_named_not_a_traceback(tmp_path, days, expe
         derive_omop(src, concepts=src.parent / "local.toml")
     text = " ".join(f"{p.message} (value: '{p.value}')" for p in err.value.problems)
     assert expected in text, text
+
+
+@pytest.mark.parametrize("table", ["observation_period", "death"])
+def test_a_follow_up_row_without_person_id_is_named(tmp_path, table):
+    """An observation period without ``person_id`` was dropped without a word, and its
+    living person listed as having none (fuzzing, 2026-12-07)."""
+    date = "observation_period_end_date" if table == "observation_period" else "death_date"
+    src, local = _instance(tmp_path / "omop",
+                           **{table: _plus(table, **{date: D("2022-06-01")})})  # fmt: skip
+    with pytest.raises(CohortError) as err:
+        derive_omop(src, concepts=local)
+    assert f"1 {table} row(s) have no person_id" in err.value.problems[0].message

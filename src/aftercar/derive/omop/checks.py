@@ -326,7 +326,8 @@ def check_rows(tables: dict[str, ibis.Table], labels: dict[str, str],
     repeated primary id of ``drug_exposure``,
     ``procedure_occurrence`` or ``measurement`` (the audit names rows by it), or one below
     0; a repeated ``concept_id`` of ``concept`` (one concept read as two drugs); two
-    ``death`` dates of one person; a ``drug_exposure_end_date`` before its start; an
+    ``death`` dates of one person; an ``observation_period`` or ``death`` row without
+    ``person_id``; a ``drug_exposure_end_date`` before its start; an
     empty required date (:data:`_REQUIRED_DATES`) or a date after today
     (:data:`_NOT_FUTURE`); a ``drug_exposure_id`` the derivation cannot key
     (:func:`_administration_ids`). One aggregate per table and check; a few examples of
@@ -356,6 +357,8 @@ def check_rows(tables: dict[str, ibis.Table], labels: dict[str, str],
     for name in ("procedure_occurrence", "measurement"):
         problems += _negative_ids(tables[name], PRIMARY_IDS[name], labels[name])
     problems += _death_dates(scoped["death"], labels["death"])
+    for name in ("observation_period", "death"):
+        problems += _follow_up_without_person(scoped[name], name, labels[name])
     problems += _end_before_start(scoped["drug_exposure"], labels["drug_exposure"])
     problems += _administration_ids(scoped["drug_exposure"], labels["drug_exposure"])
     for name in dict.fromkeys([*_REQUIRED_DATES, *_NOT_FUTURE]):
@@ -481,6 +484,18 @@ def _scoped(tables: dict[str, ibis.Table], persons: ibis.Table | None) -> dict[s
     return {name: t.semi_join(ids, "person_id").union(t.anti_join(known, "person_id"))
             if name != "person" and "person_id" in t.columns else t
             for name, t in tables.items()}  # fmt: skip
+
+
+def _follow_up_without_person(t: ibis.Table, table: str, label: str) -> list[Problem]:
+    """``observation_period`` or ``death`` rows without a ``person_id`` (the CDM requires
+    it): a period no person has was dropped without a word, and a living person whose
+    period it was then listed as having none (fuzzing, 2026-12-07)."""
+    n = t.filter(t.person_id.isnull()).count().to_pyarrow().as_py()
+    if not n:
+        return []
+    return [Problem(label, None, "person_id", None, f"{n} {table} row(s) have no person_id",
+                    "give every row the person_id of its person (the CDM requires it), or "
+                    "remove the row")]  # fmt: skip
 
 
 def _person_without_id(pe: ibis.Table, label: str) -> list[Problem]:
