@@ -951,3 +951,16 @@ def test_a_follow_up_row_without_person_id_is_named(tmp_path, table):
     with pytest.raises(CohortError) as err:
         derive_omop(src, concepts=local)
     assert f"1 {table} row(s) have no person_id" in err.value.problems[0].message
+
+
+def test_a_csv_column_named_twice_is_named(tmp_path):
+    """Two ``person_id`` columns (with other values) in person.csv: the engines rename the
+    second, and the first was read without a word (fuzzing, 2026-12-07)."""
+    src, local = _instance(tmp_path / "omop", fmt="csv")
+    f = src / "person.csv"
+    head, *rows = f.read_text().splitlines()
+    f.write_text("\n".join([head + ',"PERSON_ID"', *(r + ",9" for r in rows)]) + "\n")
+    with pytest.raises(CohortError) as err:
+        derive_omop(src, concepts=local)
+    (p,) = err.value.problems
+    assert (p.row, p.column, p.message) == (1, "person_id", "the header names person_id 2 times")

@@ -181,10 +181,28 @@ def _read_csv(con, name: str, f: Path) -> ibis.Table:
     """The CSV table file ``f`` on ``con``; a file the engine cannot read (DuckDB stops on
     a row with more fields than the header while it binds the date columns) is named with
     its first ragged line, else with the engine's first line of error."""
+    twice = _repeated_headers(f)
+    if twice:
+        raise CohortError([Problem(str(f), 1, twice[0], None,
+                                   f"the header names {twice[0]} {twice[1]} times",
+                                   "keep one column of that name (rename or remove the "
+                                   "others)")], f"{f}: a column named twice")  # fmt: skip
     try:
         return con.read_csv(str(f), table_name=f"omop_{name}", **_csv_options(con, f))
     except Exception as exc:  # each engine has its own error types for a malformed file
         raise CohortError([_csv_problem(f, exc)], f"{f}: the CSV file cannot be read") from None
+
+
+def _repeated_headers(f: Path) -> tuple[str, int] | None:
+    """A header name of the CSV file ``f`` given more than once, in any case, and how often
+    (the engines rename the second ``person_id`` "person_id_1", and the first was read
+    without a word: fuzzing, 2026-12-07)."""
+    with open_csv(f, "rt", newline="", encoding="utf-8-sig", errors="replace") as fh:
+        first = fh.readline()
+    names = [n.strip().lower() for n in next(csv.reader([first], _dialect(first) or csv.excel),
+                                             [])]  # fmt: skip
+    twice = [n for n in dict.fromkeys(names) if n and names.count(n) > 1]
+    return (twice[0], names.count(twice[0])) if twice else None
 
 
 def _csv_problem(f: Path, exc: Exception) -> Problem:
