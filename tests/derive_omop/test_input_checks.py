@@ -964,3 +964,27 @@ def test_a_csv_column_named_twice_is_named(tmp_path):
         derive_omop(src, concepts=local)
     (p,) = err.value.problems
     assert (p.row, p.column, p.message) == (1, "person_id", "the header names person_id 2 times")
+
+
+def test_a_duckdb_file_with_its_tables_split_between_schemas_names_them(tmp_path, capsys):
+    """``person`` in ``main``, the other tables in ``cdm``: six "table missing" errors named
+    no schema (fuzzing, 2026-12-07)."""
+    db = write_duckdb(tmp_path / "site.duckdb", schema="cdm")
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE main.person AS SELECT * FROM cdm.person")
+    assert main(["derive", "--omop", str(db), "-o", str(tmp_path / "o")]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "split between schemas: person in 'main'" in err and "in 'cdm'" in err
+
+
+def test_a_missing_column_of_another_spelling_is_named_with_it(tmp_path):
+    """A ``PersonID`` column: the fix said to add person_id "(it may hold nulls)", at the
+    table's folder path (fuzzing, 2026-12-07)."""
+    src, _ = _instance(tmp_path / "omop", fmt="csv")
+    f = src / "person.csv"
+    f.write_text(f.read_text().replace('"person_id"', '"PersonID"', 1))
+    with pytest.raises(CohortError) as err:
+        open_source(ibis.duckdb.connect(), src)
+    (p,) = err.value.problems
+    assert (p.file, p.row, p.column) == (str(f), 1, "person_id")
+    assert p.hint == "rename the column 'PersonID' to person_id"

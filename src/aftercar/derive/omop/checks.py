@@ -70,7 +70,7 @@ def check_tables(tables: dict[str, ibis.Table], where: str,
     (``files``: the file of each table, whose Arrow schema may name that zone) and every
     date or number column stored as text that does not read as one (``values=False``:
     the tables and columns only); then give every column its CDM type."""
-    problems = _missing(tables, where)
+    problems = _missing(tables, where, files or {})
     if problems:
         raise CohortError(problems, f"{len(problems)} problem(s) in the OMOP source {where}")
     for name, t in tables.items():  # OMOP names are lower case; some exports are not
@@ -87,7 +87,7 @@ def check_tables(tables: dict[str, ibis.Table], where: str,
         tables[name] = _typed(t)
 
 
-def _missing(tables: dict[str, ibis.Table], where: str) -> list[Problem]:
+def _missing(tables: dict[str, ibis.Table], where: str, files: dict[str, Path]) -> list[Problem]:
     problems = []
     for name in REQUIRED:
         if name not in tables:
@@ -98,10 +98,24 @@ def _missing(tables: dict[str, ibis.Table], where: str) -> list[Problem]:
         if name not in tables:
             continue
         have = {c.lower() for c in tables[name].columns}
-        problems += [Problem(f"{where}/{name}", 1, c, None, "column is missing",
-                             f"add the OMOP CDM 5.4 column {name}.{c} (it may hold nulls)")
+        f = files.get(name)
+        label, row = (str(f), 1 if is_csv_file(f) else None) if f else (f"{where}/{name}", None)
+        problems += [Problem(label, row, c, None, "column is missing",
+                             _missing_fix(name, c, tables[name].columns))
                      for c in cols if c not in have]  # fmt: skip
     return problems
+
+
+def _missing_fix(table: str, col: str, columns: list[str]) -> str:
+    """How to give ``table.col``: a column of another spelling to rename ("PersonID"), and
+    whether its values may be empty (not an id or a date the CDM and aftercar need)."""
+    key = col.replace("_", "")
+    near = [c for c in columns if c.replace("_", "").replace(" ", "").lower() == key]
+    fix = (f"rename the column {near[0]!r} to {col}" if near
+           else f"add the OMOP CDM 5.4 column {table}.{col}")
+    needed = col == "person_id" or col == PRIMARY_IDS.get(table) or col in (
+        *_REQUIRED_DATES.get(table, ()), "drug_concept_id", "measurement_concept_id")
+    return fix if needed else fix + " (its values may be empty)"
 
 
 _EXAMPLES = 5  # values quoted per problem

@@ -324,24 +324,41 @@ def _attach(con, path: Path, schema: str | None) -> dict[str, ibis.Table]:
                           f"{path}: a DuckDB file needs --engine duckdb")  # fmt: skip
     attach(str(path), name=_ALIAS, read_only=True)
     tables = _from_database(con, f"{_ALIAS}.{schema or 'main'}")
-    if "person" not in tables:
-        _other_schemas(con, path, schema or "main")
+    missing = [n for n in REQUIRED if n not in tables]
+    if missing:
+        _other_schemas(con, path, schema or "main", missing)
     return tables
 
 
-def _other_schemas(con, path: Path, schema: str) -> None:
-    """Stop naming the schemas of the DuckDB file that hold a ``person`` table when the one
-    read (``main`` without ``--schema``) has none: the fix is ``--schema``."""
-    res = con.raw_sql("SELECT DISTINCT table_schema FROM information_schema.tables WHERE "
-                      f"table_catalog = '{_ALIAS}' AND lower(table_name) = 'person' "
-                      "ORDER BY 1")  # fmt: skip
-    others = [r[0] for r in res.fetchall() if r[0] != schema]
-    if others:
+def _other_schemas(con, path: Path, schema: str, missing: list[str]) -> None:
+    """Stop naming the schemas of the DuckDB file that hold the OMOP tables missing from the
+    one read (``main`` without ``--schema``): the fix is ``--schema``, or one schema for all
+    (``person`` in ``main`` and the others in ``cdm`` gave six "table missing" errors without
+    a word of ``cdm``: fuzzing, 2026-12-07)."""
+    names = ", ".join(f"'{n}'" for n in missing)
+    res = con.raw_sql("SELECT table_schema, lower(table_name) FROM information_schema.tables "
+                      f"WHERE table_catalog = '{_ALIAS}' AND lower(table_name) IN ({names}) "
+                      "ORDER BY 1, 2")  # fmt: skip
+    held: dict[str, list[str]] = {}
+    for other, name in res.fetchall():
+        if other != schema:
+            held.setdefault(other, []).append(name)
+    if not held:
+        return
+    if "person" in missing:
+        first = ([o for o, n in held.items() if "person" in n] or list(held))[0]
         raise CohortError([Problem(str(path), None, None, schema,
                                    f"no OMOP person table in the schema '{schema}'; the "
-                                   f"schema(s) {', '.join(others)} hold one",
-                                   f"add --schema {others[0]}")],
+                                   f"schema(s) {', '.join(held)} hold OMOP tables",
+                                   f"add --schema {first}")],
                           f"{path}: the OMOP tables are in another schema")  # fmt: skip
+    where = "; ".join(f"{', '.join(n)} in '{o}'" for o, n in held.items())
+    raise CohortError([Problem(str(path), None, None, schema,
+                               f"the OMOP tables are split between schemas: person in "
+                               f"'{schema}', {where}",
+                               "put every OMOP table in one schema (aftercar reads one), then "
+                               "give it with --schema")],
+                      f"{path}: the OMOP tables are in several schemas")  # fmt: skip
 
 
 def close_source(con, source: str | Path) -> None:
