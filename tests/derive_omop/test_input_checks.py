@@ -988,3 +988,14 @@ def test_a_missing_column_of_another_spelling_is_named_with_it(tmp_path):
     (p,) = err.value.problems
     assert (p.file, p.row, p.column) == (str(f), 1, "person_id")
     assert p.hint == "rename the column 'PersonID' to person_id"
+
+
+def test_a_date_column_stored_as_a_number_is_named(tmp_path):
+    """Days since 1970 as an integer column: the engine's cast error quoted its SQL and no
+    file (fuzzing, 2026-12-07)."""
+    de = tables()["death"]
+    days = pc.cast(pc.cast(de["death_date"], pa.int32()), pa.int32())
+    src, _ = _instance(tmp_path / "omop", death=de.set_column(
+        de.column_names.index("death_date"), "death_date", days))  # fmt: skip
+    text = _open_error(src)
+    assert "death.parquet" in text and "a date column stored as a number (int32)" in text

@@ -192,6 +192,13 @@ def _type_problems(t: ibis.Table, label: str, file: Path | None,
                                         "rounded id would name another record"))  # fmt: skip
         elif want == "date" and typ.is_timestamp() and typ.timezone is not None:
             problems += _zoned(t, c, label, _arrow_zone(file, c))
+        elif want in ("date", "timestamp") and (typ.is_numeric() or typ.is_boolean()):
+            # days since 1970 or YYYYMMDD as an integer: the engine's cast error quoted its
+            # SQL and no file (fuzzing, 2026-12-07)
+            problems.append(Problem(label, None, c, str(typ),
+                                    f"a date column stored as a number ({typ})",
+                                    f"store {c} as DATE (or as text YYYY-MM-DD): a number "
+                                    "(days since 1970, YYYYMMDD) is not read as a date"))
         elif want in _TEXT_FIX and typ.is_string():
             problems += _unreadable_text(t, c, want, label, table)
     return problems
