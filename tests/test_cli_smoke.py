@@ -1,5 +1,7 @@
 """The CLI entry point: version, usage errors and exit codes."""
 
+import pytest
+
 from aftercar import __version__
 from aftercar.cli import main
 
@@ -112,3 +114,27 @@ def test_a_refused_derive_leaves_the_previous_folder_readable(capsys, tmp_path):
     except InputError:
         pass
     assert not (out / WRITING_FILE).exists()
+
+
+def _engine_error(name: str, text: str) -> BaseException:
+    """An exception of the class name an engine raises (matched by name, not imported)."""
+    return type(name, (Exception,), {})(text)
+
+
+@pytest.mark.parametrize(("name", "text", "fix"), [
+    ("IOException", 'IO Error: Could not set lock on file "x.duckdb": Conflicting lock is held',
+     "close the program that has the DuckDB file open"),
+    ("InvalidInputException", "Invalid Input Error: No magic bytes found at end of file "
+     "'person.parquet'\nLINE 1: ... READ_PARQUET(['person.parquet']) ^^^",
+     "the Parquet file is damaged or not Parquet"),
+    ("ConversionException", "Conversion Error: Type UINT64 with value 18446744073709551000 "
+     "can't be cast\nLINE 1: SELECT CAST(x AS BIGINT)", "signed 64-bit integers"),
+    ("ConversionException", "Conversion Error: Could not convert string 'x' to INT32",
+     "give each table as a UTF-8")])  # fmt: skip
+def test_an_engine_read_error_gets_its_own_fix_without_the_query(name, text, fix):
+    """A locked DuckDB file or a damaged Parquet file was told to be saved as CSV, with the
+    engine's SQL quoted (fuzzing, 2026-12-07)."""
+    from aftercar.cli import unreadable_input
+
+    got = unreadable_input(_engine_error(name, text))
+    assert fix in got and "LINE 1" not in got and "SELECT" not in got

@@ -12,6 +12,7 @@ Every subcommand lives in its own module of this package and exposes
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 
 import typer
@@ -107,10 +108,27 @@ def unreadable_input(exc: BaseException) -> str | None:
     """
     if type(exc).__name__ not in _READ_ERRORS:
         return None
-    text = " ".join(str(exc).split())[:600]
-    return (f"an input file could not be read: {text}. Fix: give each table as a UTF-8, "
-            "comma-separated CSV file or a Parquet file (a DuckDB database for --omop), "
-            "with dates as YYYY-MM-DD and ids as whole numbers.")
+    # the engine's query ("LINE 1: ... SELECT ...") is aftercar's, not the user's
+    text = " ".join(re.split(r"\s+LINE \d+:", str(exc))[0].split())[:600]
+    fix = next((f for pattern, f in _READ_FIXES if re.search(pattern, text)),
+               "give each table as a UTF-8, comma-separated CSV file or a Parquet file (a "
+               "DuckDB database for --omop), with dates as YYYY-MM-DD and ids as whole "
+               "numbers")  # fmt: skip
+    return f"an input file could not be read: {text}. Fix: {fix}."
+
+
+#: The fix of an engine's read error by its text (fuzzing, 2026-12-07: a locked DuckDB file or
+#: a damaged Parquet file was told to be saved as CSV).
+_READ_FIXES = (
+    (r"Could not set lock", "close the program that has the DuckDB file open (or work on a "
+                            "copy of the file), then run again"),
+    (r"(?i)magic bytes|not a parquet file|invalid parquet|corrupt", "the Parquet file is "
+     "damaged or not Parquet: export it again"),
+    (r"(?i)not a valid DuckDB database|database file .* is not valid|Could not read from file",
+     "the DuckDB file is damaged or not a DuckDB database: export it again"),
+    (r"UINT64|out of range for the destination type INT64",
+     "store ids as signed 64-bit integers (BIGINT), as the OMOP CDM declares them"),
+)
 
 
 def run() -> None:
