@@ -999,3 +999,13 @@ def test_a_date_column_stored_as_a_number_is_named(tmp_path):
         de.column_names.index("death_date"), "death_date", days))  # fmt: skip
     text = _open_error(src)
     assert "death.parquet" in text and "a date column stored as a number (int32)" in text
+
+
+def test_a_run_without_any_imwg_assessment_says_so(tmp_path, capsys):
+    """A header-only measurement table: every index date is the therapy after the CAR T and
+    no response is graded, which the run did not say (fuzzing, 2026-12-07)."""
+    src, local = _instance(tmp_path / "omop", measurement=tables()["measurement"].slice(0, 0))
+    code = main(["derive", "--omop", str(src), "-o", str(tmp_path / "o"),
+                 "--concepts", str(local)])  # fmt: skip
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 0 and "No IMWG assessment was derived" in out

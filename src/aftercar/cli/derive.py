@@ -238,6 +238,11 @@ def _derive_omop(source: str, output: Path, rules, fmt: str, o: _OmopOptions) ->
         typer.echo(f"{run.unit_conflicts} measurement rows give a unit_source_value that "
                    "names another unit than their unit_concept_id: read in the concept's "
                    "unit (the CDM's standard field); check them in audit/unit_conflicts.")
+    if run.assessments == 0 and run.patients:
+        typer.echo("No IMWG assessment was derived: measurement holds no readable IMWG test "
+                   "of the cohort's persons, so each index date is the first therapy after "
+                   "the CAR T and no response is graded; check measurement (docs/omop.md, "
+                   "labs).")  # a header-only table passed without a word (fuzzing, 2026-12-07)
     if o.episodes:
         typer.echo(f"EPISODE rows: {output / 'episodes'}"
                    + (f" and the episode tables of {source}" if Path(source).is_file() else ""))
@@ -276,7 +281,8 @@ def _omop_one_run(source: str, output: Path, rules, fmt: str, o: _OmopOptions, s
     r = d.result
     return BatchedRun(d.cohort_steps, r.patients.num_rows, r.lines.num_rows,
                       r.attrition.num_rows, 1, written,
-                      unit_conflicts=r.audit["unit_conflicts"].num_rows)  # fmt: skip
+                      unit_conflicts=r.audit["unit_conflicts"].num_rows,
+                      assessments=r.audit["assessments"].num_rows)  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

@@ -126,6 +126,8 @@ class BatchedRun:
     unit_conflicts
         Measurement rows whose ``unit_source_value`` names another unit than their
         ``unit_concept_id`` (``audit/unit_conflicts``; read in the concept's unit).
+    assessments
+        Rows of ``audit/assessments`` (IMWG assessments; -1: not counted).
     """
 
     steps: pa.Table
@@ -136,6 +138,7 @@ class BatchedRun:
     written: list[Path] = field(default_factory=list)
     orphans: int = 0
     unit_conflicts: int = 0
+    assessments: int = -1
 
 
 def person_batches(person: ibis.Table, batch_persons: int) -> list[tuple[int, int] | None]:
@@ -428,6 +431,7 @@ def _finish(o: _Run, run: BatchedRun, parts: dict[str, list[Path]], output: Path
     run.patients, run.lines = rows.get("patients", 0), rows.get("lines", 0)
     run.unused, run.written = rows.get("audit/attrition", 0), written
     run.unit_conflicts = rows.get("audit/unit_conflicts", 0)
+    run.assessments = rows.get("audit/assessments", 0)
 
 
 def _say_held(o: _Run, held: Held, work: Path) -> None:
