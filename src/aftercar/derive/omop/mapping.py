@@ -46,6 +46,7 @@ from aftercar.derive.raw.classify import car_t_reading, given_car_t
 from aftercar.derive.raw.labs import NUMBER, SOURCE_UNIT
 from aftercar.derive.raw.rules import Rules
 from aftercar.schema import Col
+from aftercar.vocab import default_vocabulary
 
 _SEX_ROWS = list(csv.DictReader(io.StringIO(
     resources.files("aftercar.data").joinpath("omop/sex.csv").read_text("utf-8"))))
@@ -187,8 +188,11 @@ def _ingredient_table(con, tables, concepts: Concepts) -> pa.Table:
     for r in m:
         names.setdefault(r["concept_id"], set()).add(r["text"])
     ids = sorted(names)
+    vocab = default_vocabulary()
+    cars = {n for n, d in vocab.drugs.items() if d.drug_class == "car_t"}
     return pa.table({"drug_concept_id": pa.array(ids, pa.int64()),
-                     "mapped": [" + ".join(sorted(names[i])) for i in ids]})  # fmt: skip
+                     "mapped": [" + ".join(sorted(names[i])) for i in ids],
+                     "car_t": [bool(names[i] & cars) for i in ids]})  # fmt: skip
 
 
 def _ingredient_names(con, tables, concepts: Concepts) -> ibis.Table:
@@ -237,8 +241,11 @@ def administrations(con, tables, persons: ibis.Table, concepts, rules: Rules) ->
     drug = ibis.ifelse(premed, text + _PREMED, text)
     drug = ibis.ifelse(marks.re_search(mob) & ~text.re_search(mob), drug + _MOBILISATION, drug)
     phase = flags + rules.get("administrations", "car_t_phase_pattern")
-    drug = ibis.ifelse(marks.re_search(phase) & ~text.re_search(phase), drug + _CAR_T_PHASE,
-                       drug)  # fmt: skip
+    # read only on the rows mapped to a CAR-T product (a CASE: the pattern is not run on the
+    # millions of others; 3.6 s of a 50,000-person batch when it was)
+    drug = ibis.cases((~de.car_t.fill_null(False), drug),
+                      (marks.re_search(phase) & ~text.re_search(phase), drug + _CAR_T_PHASE),
+                      else_=drug)  # fmt: skip
     start = de.drug_exposure_start_date.cast("date")
     return de.select(**{Col.PATIENT_ID: de.patient_id}, date=start, end_date=_end_date(de),
                      drug=ibis.ifelse(held, drug + _NOT_GIVEN, drug),

@@ -23,6 +23,7 @@ import re
 import ibis
 import pyarrow as pa
 
+from aftercar.derive.dates import plus_days
 from aftercar.derive.raw.rules import Rules
 from aftercar.errors import Problem
 from aftercar.schema import Col
@@ -336,12 +337,15 @@ def urine_visits(labs: ibis.Table) -> ibis.Table:
     """
     ok = labs.filter(labs.param.notnull() & labs.problem.isnull() & labs.value.notnull()
                      & (labs.param != "flc_ratio"))  # fmt: skip
-    day = ok.group_by([Col.PATIENT_ID, "date"]).aggregate(_other=(~ok.param.isin(URINE)).any())
-    w = ibis.window(group_by=day.patient_id, order_by=day.date)
-    day = day.mutate(_prev=day.date.lag().over(w), _prev_other=day._other.lag().over(w))
-    moved = day.filter(~day._other & day._prev_other.fill_null(False)
-                       & (day.date.delta(day._prev, unit="day") == 1))  # fmt: skip
-    moved = moved.select(Col.PATIENT_ID, _d=moved.date, _vdate=moved._prev)
+    # the few urine days are matched against the other tests' days (no grouping of them all)
+    other = ok.filter(~ok.param.isin(URINE)).select(Col.PATIENT_ID, "date")
+    urine = ok.filter(ok.param.isin(URINE)).select(Col.PATIENT_ID, "date").distinct()
+    urine = urine.mutate(_vdate=plus_days(urine.date, -1))
+    alone = urine.anti_join(other, [Col.PATIENT_ID, "date"])
+    before = other.view()
+    moved = alone.semi_join(before, [alone.patient_id == before.patient_id,
+                                     alone._vdate == before.date])  # fmt: skip
+    moved = moved.select(Col.PATIENT_ID, _d=moved.date, _vdate=moved._vdate)
     j = labs.left_join(moved, [labs.patient_id == moved.patient_id, labs.date == moved._d])
     date = ibis.ifelse(j._vdate.notnull() & j.param.isin(URINE), j._vdate, j.date)
     return j.mutate(date=date).select(labs.columns)
