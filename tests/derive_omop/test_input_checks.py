@@ -622,13 +622,19 @@ def test_a_car_t_infusion_not_given_is_not_the_index_car_t(tmp_path, handmade_re
                drug_exposure_start_date=D("2021-12-20"), drug_source_value=source)
     if sig is not None:
         de = de.append_column("sig", pa.array([None] * (de.num_rows - 1) + [sig]))
+    why = _reasons_of_row_199(tmp_path, de, handmade_result)
+    assert why == ["recorded as not given (held, omitted, cancelled or refused)"]
+
+
+def _reasons_of_row_199(tmp_path, de: pa.Table, handmade_result) -> list[str]:
+    """The attrition reasons of drug exposure 199 added to the hand-made instance, whose
+    cohort (patients and lines) must be the instance's own."""
     src, local = _instance(tmp_path / "omop", drug_exposure=de)
     got = derive_omop(src, concepts=local).result
     assert got.patients.equals(handmade_result.patients)
     assert got.lines.equals(handmade_result.lines)
-    why = [r["reason"] for r in got.attrition.to_pylist() if r["row"] == 199
-           and r["table"] == "drug_exposure"]  # fmt: skip
-    assert why == ["recorded as not given (held, omitted, cancelled or refused)"]
+    return [r["reason"] for r in got.attrition.to_pylist() if r["row"] == 199
+            and r["table"] == "drug_exposure"]  # fmt: skip
 
 
 @pytest.mark.parametrize(("concept", "source", "why"), [
@@ -643,12 +649,7 @@ def test_an_order_naming_the_car_t_with_its_lymphodepletion_is_not_its_infusion(
     (``car_t_phase_pattern``), and the cohort is the one without it."""
     de = _plus("drug_exposure", drug_exposure_id=199, person_id=1, drug_concept_id=concept,
                drug_exposure_start_date=D("2022-01-03"), drug_source_value=source)
-    src, local = _instance(tmp_path / "omop", drug_exposure=de)
-    got = derive_omop(src, concepts=local).result
-    assert got.patients.equals(handmade_result.patients)
-    assert got.lines.equals(handmade_result.lines)
-    reasons = [r["reason"] for r in got.attrition.to_pylist() if r["row"] == 199
-               and r["table"] == "drug_exposure"]  # fmt: skip
+    reasons = _reasons_of_row_199(tmp_path, de, handmade_result)
     assert len(reasons) == 1 and why in reasons[0], reasons
 
 

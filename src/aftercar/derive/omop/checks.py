@@ -368,7 +368,7 @@ def check_rows(tables: dict[str, ibis.Table], labels: dict[str, str],
                                    "export the person rows of the instance")],
                           "the OMOP person table is empty")  # fmt: skip
     scoped = _scoped(tables, persons)
-    problems = _person_without_id(tables["person"], labels["person"])
+    problems = _without_person(tables["person"], "person", labels["person"])
     problems += repeated_persons(tables["person"], labels["person"], persons)
     for name, col in PRIMARY_IDS.items():
         named = None if scoped is tables else scoped[name]
@@ -379,7 +379,7 @@ def check_rows(tables: dict[str, ibis.Table], labels: dict[str, str],
         problems += _negative_ids(tables[name], PRIMARY_IDS[name], labels[name])
     problems += _death_dates(scoped["death"], labels["death"])
     for name in ("observation_period", "death"):
-        problems += _follow_up_without_person(scoped[name], name, labels[name])
+        problems += _without_person(scoped[name], name, labels[name])
     problems += _end_before_start(scoped["drug_exposure"], labels["drug_exposure"])
     problems += _administration_ids(scoped["drug_exposure"], labels["drug_exposure"])
     for name in dict.fromkeys([*_REQUIRED_DATES, *_NOT_FUTURE]):
@@ -507,27 +507,20 @@ def _scoped(tables: dict[str, ibis.Table], persons: ibis.Table | None) -> dict[s
             for name, t in tables.items()}  # fmt: skip
 
 
-def _follow_up_without_person(t: ibis.Table, table: str, label: str) -> list[Problem]:
-    """``observation_period`` or ``death`` rows without a ``person_id`` (the CDM requires
-    it): a period no person has was dropped without a word, and a living person whose
-    period it was then listed as having none (fuzzing, 2026-12-07)."""
+def _without_person(t: ibis.Table, table: str, label: str) -> list[Problem]:
+    """Rows of ``table`` without a ``person_id``. A ``person`` row: no record can name that
+    person, and a run in batches (which cut ``person_id`` ranges) could not count it. An
+    ``observation_period`` or ``death`` row (the CDM requires it): a period of no person was
+    dropped without a word, and the living person whose period it was then listed as
+    having none (fuzzing, 2026-12-07)."""
     n = t.filter(t.person_id.isnull()).count().to_pyarrow().as_py()
     if not n:
         return []
+    fix = ("give every person row its person_id (the CDM primary key), or remove the row"
+           if table == "person" else "give every row the person_id of its person (the CDM "
+           "requires it), or remove the row")  # fmt: skip
     return [Problem(label, None, "person_id", None, f"{n} {table} row(s) have no person_id",
-                    "give every row the person_id of its person (the CDM requires it), or "
-                    "remove the row")]  # fmt: skip
-
-
-def _person_without_id(pe: ibis.Table, label: str) -> list[Problem]:
-    """``person`` rows without a ``person_id``: no record can name that person, and a run
-    in batches (which cut ``person_id`` ranges) could not count it."""
-    n = pe.filter(pe.person_id.isnull()).count().to_pyarrow().as_py()
-    if not n:
-        return []
-    return [Problem(label, None, "person_id", None, f"{n} person row(s) have no person_id",
-                    "give every person row its person_id (the CDM primary key), or remove "
-                    "the row")]  # fmt: skip
+                    fix)]
 
 
 def repeated_persons(pe: ibis.Table, label: str,
