@@ -1010,3 +1010,16 @@ def test_a_run_without_any_imwg_assessment_says_so(tmp_path, capsys):
                  "--concepts", str(local)])  # fmt: skip
     out = " ".join(capsys.readouterr().out.split())
     assert code == 0 and "No IMWG assessment was derived" in out
+
+
+def test_an_infusion_whose_sig_names_the_lymphodepletion_stays_the_infusion(tmp_path,
+                                                                             handmade_result):
+    """A sig of the product's label ("infuse 2-4 days after completion of lymphodepleting
+    chemotherapy") on every CAR-T row: the phase is read in drug_source_value only (the
+    review of session 32: the index CAR T was lost)."""
+    de = tables()["drug_exposure"]
+    sig = ["infuse 2-4 days after completion of lymphodepleting chemotherapy"] * de.num_rows
+    src, local = _instance(tmp_path / "omop", drug_exposure=de.append_column("sig", pa.array(sig)))
+    got = derive_omop(src, concepts=local).result
+    assert got.patients.equals(handmade_result.patients)
+    assert got.lines.equals(handmade_result.lines)

@@ -105,6 +105,14 @@ def test_a_car_t_or_agent_mentioned_in_another_order_is_no_dose(text, drug):
     ("acetaminophen 650 mg + cilta-cel infusion", "ciltacabtagene autoleucel", "car_t"),
     ("CARVYKTI infusion day 0", "ciltacabtagene autoleucel", "car_t"),
     ("Abecma (D0) 450 x10^6 cells", "idecabtagene vicleucel", "car_t"),
+    # ... also when the order names the phase as done, or its instructions do (review of
+    # session 32: each was read as a mention)
+    ("ciltacabtagene autoleucel 1 bag IV (infuse 2-4 days after completion of "
+     "lymphodepleting chemotherapy)", "ciltacabtagene autoleucel", "car_t"),
+    ("Flu/Cy lymphodepletion day -5; ide-cel infusion day 0", "idecabtagene vicleucel",
+     "car_t"),
+    ("ide-cel infusion day 0 (bridging with Kd completed)", "idecabtagene vicleucel", "car_t"),
+    ("Abecma infusion, LD Flu/Cy completed", "idecabtagene vicleucel", "car_t"),
 ])  # fmt: skip
 def test_the_ordered_car_t_and_combined_orders_stay_doses(text, drug, role):
     assert _roles(text)[drug] == role

@@ -73,7 +73,7 @@ _NOT_GIVEN = " - not given"
 #: Appended to the text of a row whose source text names a phase before a CAR-T infusion
 #: (``car_t_phase_pattern``: lymphodepletion, bridging, apheresis): a CAR-T product it
 #: maps to is mentioned, not infused (:func:`aftercar.derive.raw.classify.given_car_t`).
-_CAR_T_PHASE = " (pre-infusion)"
+_CAR_T_PHASE = " (lymphodepletion or bridging)"
 
 
 @dataclass
@@ -243,8 +243,10 @@ def administrations(con, tables, persons: ibis.Table, concepts, rules: Rules) ->
     phase = flags + rules.get("administrations", "car_t_phase_pattern")
     # read only on the rows mapped to a CAR-T product (a CASE: the pattern is not run on the
     # millions of others; 3.6 s of a 50,000-person batch when it was)
+    infusion = flags + rules.get("administrations", "car_t_infusion_pattern")
     drug = ibis.cases((~de.car_t.fill_null(False), drug),
-                      (marks.re_search(phase) & ~text.re_search(phase), drug + _CAR_T_PHASE),
+                      (source.re_search(phase) & ~source.re_search(infusion)
+                       & ~text.re_search(phase), drug + _CAR_T_PHASE),
                       else_=drug)  # fmt: skip
     start = de.drug_exposure_start_date.cast("date")
     return de.select(**{Col.PATIENT_ID: de.patient_id}, date=start, end_date=_end_date(de),

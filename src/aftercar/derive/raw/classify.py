@@ -105,8 +105,6 @@ def _car_t_mentions(text: str, rules: Rules) -> set[str]:
     if not rules.get("administrations", "context_after_supportive"):
         return set()
     vocab = default_vocabulary()
-    if re.search(rules.get("administrations", "car_t_phase_pattern"), text, re.IGNORECASE):
-        return {d.name for d in car_t_products(text)}  # lymphodepletion, bridging: a mention
     mentioned: set[str] = set()
     ordered: set[str] = set()  # named first by an order: its infusion
     for order in re.split(r"[;|+\n]", text):
@@ -114,10 +112,22 @@ def _car_t_mentions(text: str, rules: Rules) -> set[str]:
         if not named:
             continue
         cars = {n for names in named for n in names if vocab.drug(n).drug_class == "car_t"}
+        if _pre_infusion(order, rules):  # lymphodepletion, bridging: a mention
+            mentioned |= cars
+            continue
         ordered |= cars & set(named[0])
         if not all(vocab.drug(n).drug_class == "car_t" for n in named[0]):
             mentioned |= cars - set(named[0])
     return mentioned - ordered
+
+
+def _pre_infusion(order: str, rules: Rules) -> bool:
+    """Whether an order names a phase before a CAR-T infusion (``car_t_phase_pattern``) and
+    not the infusion itself (``car_t_infusion_pattern``)."""
+    get = rules.get
+    return bool(re.search(get("administrations", "car_t_phase_pattern"), order, re.IGNORECASE)
+                and not re.search(get("administrations", "car_t_infusion_pattern"), order,
+                                  re.IGNORECASE))  # fmt: skip
 
 
 def _context_tail(text: str, start: int, end: int) -> str:

@@ -157,7 +157,8 @@ _FIXED_WHY = {"confirmations": "only 2 is implemented (IMWG 2016: two consecutiv
 _ENGINE_PATTERNS = frozenset({"limit_pattern", "below_limit_pattern", "ife_negative_pattern",
                               "ife_positive_pattern", "premedication_pattern",
                               "not_given_pattern", "not_given_unless_pattern",
-                              "mobilisation_pattern", "car_t_phase_pattern"})  # fmt: skip
+                              "mobilisation_pattern", "car_t_phase_pattern",
+                              "car_t_infusion_pattern"})  # fmt: skip
 
 
 def _bad_pattern(value: str, default: str, engine: bool = False) -> tuple[str, str] | None:
