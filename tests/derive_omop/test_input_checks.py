@@ -1023,3 +1023,15 @@ def test_an_infusion_whose_sig_names_the_lymphodepletion_stays_the_infusion(tmp_
     got = derive_omop(src, concepts=local).result
     assert got.patients.equals(handmade_result.patients)
     assert got.lines.equals(handmade_result.lines)
+
+
+@pytest.mark.parametrize(("folder", "value", "same"), [
+    ("01", 1, True), ("1", 1.0, True), ("__HIVE_DEFAULT_PARTITION__", None, True),
+    ("2020-01-01 00%3A00%3A00", dt.datetime(2020, 1, 1), True),
+    ("2020-01-01", dt.date(2020, 1, 1), True), ("2", 1, False), ("a", "b", False)])  # fmt: skip
+def test_a_partition_folder_names_its_value_as_spark_writes_it(folder, value, same):
+    """Zero-padded, decimal, URL-encoded and null (Hive default) folder values are the
+    file's (the first check compared texts and refused them: review of session 32)."""
+    from aftercar.derive.omop.source import _same_value
+
+    assert _same_value(folder, value) is same

@@ -11,10 +11,10 @@ from __future__ import annotations
 import csv
 import re
 from pathlib import Path
+from urllib.parse import unquote
 
 import duckdb
 import ibis
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from aftercar.derive.omop.checks import (
@@ -153,28 +153,40 @@ def _partition_conflicts(folder: Path, parts: list[Path]) -> None:
     inner = [k for k in keys if k in pq.read_schema(parts[0]).names]
     if not inner:
         return
-    files = [str(p) for p in parts]
-    named = [dict(x.split("=", 1) for x in p.relative_to(folder).parts[:-1]) for p in parts]
-    expected = pa.table({"filename": files, **{"_" + k: [n.get(k) for n in named]
-                                               for k in inner}})  # fmt: skip
-    cast = ['CAST(f."' + k + '" AS VARCHAR)' for k in inner]
-    differ = " OR ".join(c + ' IS DISTINCT FROM e."_' + k + '"' for c, k in zip(cast, inner,
-                                                                               strict=True))
-    sql = ("SELECT f.filename, " + ", ".join(cast) + " FROM read_parquet(?, filename = true, "
-           "hive_partitioning = false) f JOIN expected e USING (filename) WHERE " + differ
-           + " LIMIT 1")  # fmt: skip
-    con = duckdb.connect()
-    con.register("expected", expected)
-    row = con.execute(sql, [files]).fetchone()
-    if row is None:
-        return
-    name, *values = row
-    raise CohortError([Problem(name, None, ", ".join(inner), ", ".join(map(str, values)),
-                               f"the file's {', '.join(inner)} is not the one its partition "
-                               f"folder names ({Path(name).parent.name})",
-                               "write each row in the folder of its own value (or leave the "
-                               "partition column out of the files, as Spark does)")],
-                      f"{folder}: partition folders and rows disagree")  # fmt: skip
+    cols = ", ".join('min("' + k + '"), max("' + k + '")' for k in inner)
+    sql = (f"SELECT filename, {cols} FROM read_parquet(?, filename = true, hive_partitioning "
+           "= false) GROUP BY filename")  # fmt: skip
+    with duckdb.connect() as con:
+        found = con.execute(sql, [[str(p) for p in parts]]).fetchall()
+    for name, *ends in found:
+        named = dict(x.split("=", 1) for x in Path(name).relative_to(folder).parts[:-1])
+        bad = [(k, v) for i, k in enumerate(inner) for v in ends[2 * i : 2 * i + 2]
+               if not _same_value(named[k], v)]  # fmt: skip
+        if bad:
+            k, v = bad[0]
+            raise CohortError([Problem(name, None, k, str(v), f"the file's {k} is not the one "
+                                       f"its partition folder names ({k}={named[k]})",
+                                       "write each row in the folder of its own value (or "
+                                       "leave the partition column out of the files, as Spark "
+                                       "does)")],
+                              f"{folder}: partition folders and rows disagree")  # fmt: skip
+
+
+def _same_value(folder: str, value) -> bool:
+    """Whether a Hive folder's text (URL-encoded; ``__HIVE_DEFAULT_PARTITION__`` = null)
+    names ``value`` of the file: as a number when it is one (``01`` is 1, ``1.0`` is 1), else
+    as its text (a date ``2020-01-01``)."""
+    text = unquote(folder)
+    if text == "__HIVE_DEFAULT_PARTITION__":
+        return value is None
+    if value is None or isinstance(value, bool):
+        return str(value).lower() == text.lower()
+    if isinstance(value, int | float):
+        try:
+            return float(text) == float(value)
+        except ValueError:
+            return False
+    return str(value) == text or str(value).replace(" ", "T") == text.replace(" ", "T")
 
 
 def _read_csv(con, name: str, f: Path) -> ibis.Table:
