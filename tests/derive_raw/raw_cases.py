@@ -111,6 +111,11 @@ def handmade_probe12(b: RawBuilder) -> None:
         b.serum(p, {335: 1.9, 370: 0.9, 400: 0.9, 431: 0.9, 460: 0.9})
         for day, v in ((335, 150), (370, 100), (400, 500), (431, 700)):
             b.lab(p, day + lag, "24 hr urine M-protein", str(v), "mg/24h")
+    # a visit with its own urine keeps it: the next day's is not stacked onto it (review)
+    p = _selinexor_line(b, "hm_urine_both_days")
+    b.serum(p, {335: 1.9, 370: 0.9, 400: 0.9})
+    for day, v in ((335, 150), (370, 100), (371, 120)):
+        b.lab(p, day, "24 hr urine M-protein", str(v), "mg/24h")
 
 
 def handmade_probe10(b: RawBuilder) -> None:

@@ -608,6 +608,13 @@ def test_a_24h_urine_dated_the_day_after_its_serum_is_read_with_that_visit(cases
         assert not [x for x in _attrition(cases, pid) if "neither an assessment" in x]
 
 
+def test_a_visit_with_its_own_urine_keeps_it(cases):
+    """The urine of the day after a visit that has its own urine is not moved onto it."""
+    rows = {r["date"]: r["lab_rows"].split() for r in cases.audit["assessments"].to_pylist()
+            if r["patient_id"] == "hm_urine_both_days" and r["line"] == 1}  # fmt: skip
+    assert len(rows[d(370)]) == 2  # the serum and the urine of day 370, not day 371's
+
+
 def test_a_new_drug_after_the_discontinuation_gap_ends_the_line_by_the_gap(cases):
     # a hand-made probe (session 27): read "new drug added" after 120 days without therapy
     assert [(r["drugs"], r["end_reason"]) for r in _lines(cases, "hm_gap_then_new")] == [

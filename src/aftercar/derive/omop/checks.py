@@ -114,7 +114,8 @@ def _missing_fix(table: str, col: str, columns: list[str]) -> str:
     fix = (f"rename the column {near[0]!r} to {col}" if near
            else f"add the OMOP CDM 5.4 column {table}.{col}")
     needed = col == "person_id" or col == PRIMARY_IDS.get(table) or col in (
-        *_REQUIRED_DATES.get(table, ()), "drug_concept_id", "measurement_concept_id")
+        *_REQUIRED_DATES.get(table, ()), "drug_concept_id", "measurement_concept_id",
+        "condition_concept_id", "condition_start_date", "year_of_birth")
     return fix if needed else fix + " (its values may be empty)"
 
 

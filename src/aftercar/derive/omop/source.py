@@ -357,13 +357,15 @@ def _other_schemas(con, path: Path, schema: str, missing: list[str]) -> None:
             held.setdefault(other, []).append(name)
     if not held:
         return
-    if "person" in missing:
-        first = ([o for o, n in held.items() if "person" in n] or list(held))[0]
+    with_person = [o for o, n in held.items() if "person" in n]
+    if "person" in missing and with_person:
         raise CohortError([Problem(str(path), None, None, schema,
                                    f"no OMOP person table in the schema '{schema}'; the "
-                                   f"schema(s) {', '.join(held)} hold OMOP tables",
-                                   f"add --schema {first}")],
+                                   f"schema(s) {', '.join(with_person)} hold one",
+                                   f"add --schema {with_person[0]}")],
                           f"{path}: the OMOP tables are in another schema")  # fmt: skip
+    if "person" in missing:
+        return  # no schema has a person table: each missing table is named by the checks
     where = "; ".join(f"{', '.join(n)} in '{o}'" for o, n in held.items())
     raise CohortError([Problem(str(path), None, None, schema,
                                f"the OMOP tables are split between schemas: person in "

@@ -327,7 +327,8 @@ URINE = ("urine_m", "ife_urine")
 def urine_visits(labs: ibis.Table) -> ibis.Table:
     """``labs`` (``patient_id, date, param, value, problem``, ...) with the ``date`` of a
     24-h urine (:data:`URINE`) moved to the visit it was collected from: the day before,
-    when that day has other readable IMWG tests and the urine's own day has none (a 24-h
+    when that day has other readable IMWG tests and no urine, and the urine's own day has
+    no other test (a 24-h
     collection begun at a serum draw is dated the day it ends, as collections usually are).
 
     Until 2026-12-07 such a urine was read at the next assessment, a visit interval later:
@@ -342,9 +343,11 @@ def urine_visits(labs: ibis.Table) -> ibis.Table:
     urine = ok.filter(ok.param.isin(URINE)).select(Col.PATIENT_ID, "date").distinct()
     urine = urine.mutate(_vdate=plus_days(urine.date, -1))
     alone = urine.anti_join(other, [Col.PATIENT_ID, "date"])
-    before = other.view()
+    before, own = other.view(), urine.view()
     moved = alone.semi_join(before, [alone.patient_id == before.patient_id,
                                      alone._vdate == before.date])  # fmt: skip
+    # not onto a visit with its own urine (two urines would be one, the higher)
+    moved = moved.anti_join(own, [moved.patient_id == own.patient_id, moved._vdate == own.date])
     moved = moved.select(Col.PATIENT_ID, _d=moved.date, _vdate=moved._vdate)
     j = labs.left_join(moved, [labs.patient_id == moved.patient_id, labs.date == moved._d])
     date = ibis.ifelse(j._vdate.notnull() & j.param.isin(URINE), j._vdate, j.date)
