@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
@@ -217,7 +217,10 @@ def _bad_records(f: Path) -> list[Problem]:
     if len(found) > _MAX_LISTED:
         found[-1] = Problem(f.name, None, None, None, "more rows with another number of fields "
                             "than the header", found[0].hint)  # fmt: skip
-    return found
+    # Arrow numbers the records it reads (a blank line skipped): the file's rows instead
+    rows = _text_records(f.read_bytes())
+    return [replace(p, row=int(rows[p.row - 1])) if p.row and p.row <= rows.size else p
+            for p in found]  # fmt: skip
 
 
 def _record_problem(f: Path, row) -> Problem:
@@ -319,6 +322,15 @@ def _record_rows(f: Path, n: int) -> np.ndarray:
         end -= 1
     if raw.count(b"\n", 0, end) == n and not raw.startswith((b"\n", b"\r")):
         return plain  # a line per record: no blank line (the common case, one count)
+    kept = _text_records(raw)
+    if kept.size != n + 1:  # not the records Arrow read: keep the plain numbering
+        return plain
+    return kept[1:]
+
+
+def _text_records(raw: bytes) -> np.ndarray:
+    """The row numbers (1-based, a blank line counted) of the records of CSV bytes that
+    hold text: the header's, then each data row's, as Arrow reads them."""
     data = np.frombuffer(raw, dtype=np.uint8)
     quotes = np.flatnonzero(data == 34)
     at = np.flatnonzero((data == 10) | (data == 13))
@@ -327,10 +339,7 @@ def _record_rows(f: Path, n: int) -> np.ndarray:
     pair = (data[at] == 13) & (data[np.minimum(at + 1, data.size - 1)] == 10)
     starts = np.concatenate(([0], at + 1 + pair))
     stops = np.concatenate((at, [data.size]))
-    kept = np.flatnonzero(stops > starts) + 1  # records with text; empty: a blank line
-    if kept.size != n + 1:  # not the records Arrow read: keep the plain numbering
-        return plain
-    return kept[1:].astype(np.int64)
+    return (np.flatnonzero(stops > starts) + 1).astype(np.int64)  # empty: a blank line
 
 
 def _listed(f: Path | _Source, col: str, bad: np.ndarray, values: pa.ChunkedArray, msg: str,
