@@ -13,10 +13,10 @@ import re
 from pathlib import Path
 from urllib.parse import unquote
 
-import duckdb
 import ibis
 import pyarrow.parquet as pq
 
+from aftercar.backends.duckdb import scratch
 from aftercar.derive.omop.checks import (
     OPTIONAL,
     PRIMARY_IDS,
@@ -156,7 +156,7 @@ def _partition_conflicts(folder: Path, parts: list[Path]) -> None:
     cols = ", ".join('min("' + k + '"), max("' + k + '")' for k in inner)
     sql = (f"SELECT filename, {cols} FROM read_parquet(?, filename = true, hive_partitioning "
            "= false) GROUP BY filename")  # fmt: skip
-    with duckdb.connect() as con:
+    with scratch("1GB") as con:
         found = con.execute(sql, [[str(p) for p in parts]]).fetchall()
     for name, *ends in found:
         named = dict(x.split("=", 1) for x in Path(name).relative_to(folder).parts[:-1])
