@@ -328,8 +328,8 @@ def urine_visits(labs: ibis.Table) -> ibis.Table:
     """``labs`` (``patient_id, date, param, value, problem``, ...) with the ``date`` of a
     24-h urine (:data:`URINE`) moved to the visit it was collected from: the day before,
     when that day has other readable IMWG tests and no urine, and the urine's own day has
-    no other test (a 24-h
-    collection begun at a serum draw is dated the day it ends, as collections usually are).
+    no other test (a 24-h collection begun at a serum draw is dated the day it ends, as
+    collections usually are).
 
     Until 2026-12-07 such a urine was read at the next assessment, a visit interval later:
     a urine progression dated the index a month late (a hand-made raw probe: 27 days),
