@@ -182,8 +182,9 @@ def _encoding(f: Path) -> list[Problem]:
     except UnicodeDecodeError as exc:
         start = raw.rfind(b"\n", 0, exc.start) + 1
         line = raw[start : exc.start].decode("utf-8", errors="replace")
-        fields = next(csv.reader([line + "x"], delimiter=_delimiter(f)), [""])
-        header = _csv_header(f, _delimiter(f))
+        sep = _delimiter(f)
+        fields = next(csv.reader([line + "x"], delimiter=sep), [""])
+        header = _csv_header(f, sep)
         col = header[len(fields) - 1] if len(fields) <= len(header) else None
         byte = raw[exc.start : exc.start + 1]
         return [Problem(f.name, raw.count(b"\n", 0, exc.start) + 1, col,
