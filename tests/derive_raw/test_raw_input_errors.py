@@ -810,11 +810,12 @@ def test_a_row_with_another_number_of_fields_is_named_by_its_row(tmp_path):
 
 
 @pytest.mark.parametrize(("encoding", "expected"), [
-    ("latin-1", "administrations.csv, row 2, column 'route': is not UTF-8 text: byte 0xe9"),
-    ("utf-16", "administrations.csv: is UTF-16 text, not UTF-8")])  # fmt: skip
-def test_a_file_that_is_not_utf8_is_named_with_its_row_and_column(tmp_path, encoding, expected):
+    ("latin-1", "administrations.csv, column 'route': the file is not UTF-8 text: byte 0xE9 "
+                "on line 2"),
+    ("utf-16", "administrations.csv: the file is UTF-16 (little-endian) text")])  # fmt: skip
+def test_a_file_that_is_not_utf8_is_named_with_its_line_and_column(tmp_path, encoding, expected):
     """Arrow named a Latin-1 byte's column by its 0-based index and no row, and a UTF-16
-    file as a parse error (fuzzing, 2026-12-07)."""
+    file as a parse error (fuzzing, 2026-12-07); named as the OMOP reader names it."""
 
     def edit(raw):
         f = raw / "administrations.csv"

@@ -38,6 +38,7 @@ from aftercar.io.checks import (
 )
 from aftercar.io.dates import arrow_day
 from aftercar.io.dictionary import columns, normalize_name
+from aftercar.io.encoding import utf8_problem
 from aftercar.io.readers import RawTable
 from aftercar.io.tables import build_view
 from aftercar.schema import Col
@@ -167,31 +168,14 @@ def _read_strings(f: Path, texts: list[str], dates: tuple[str, ...] = ()) -> pa.
 
 
 def _encoding(f: Path) -> list[Problem]:
-    """A CSV file that is not UTF-8 text: UTF-16 (a byte-order mark or NUL bytes), or the
-    first byte that is not UTF-8 by its row and column (a Latin-1 or Windows-1252 export;
-    Arrow named the column by its 0-based index and no row: fuzzing, 2026-12-07)."""
+    """A CSV file that is not UTF-8 text (UTF-16, or a Latin-1 or Windows-1252 export), by
+    its line, column and value (:func:`aftercar.io.encoding.utf8_problem`, as the OMOP
+    reader names it); Arrow named the column by its 0-based index and no line (fuzzing,
+    2026-12-07)."""
     if f.suffix == ".parquet":
         return []
-    raw = f.read_bytes()
-    fix = "save the file as UTF-8 (Excel: Save As, 'CSV UTF-8 (Comma delimited)')"
-    head = raw[:4096]
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or head.count(b"\x00") > len(head) // 4:
-        return [Problem(f.name, None, None, None, "is UTF-16 text, not UTF-8", fix)]
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        start = raw.rfind(b"\n", 0, exc.start) + 1
-        line = raw[start : exc.start].decode("utf-8", errors="replace")
-        sep = _delimiter(f)
-        fields = next(csv.reader([line + "x"], delimiter=sep), [""])
-        header = _csv_header(f, sep)
-        col = header[len(fields) - 1] if len(fields) <= len(header) else None
-        byte = raw[exc.start : exc.start + 1]
-        return [Problem(f.name, raw.count(b"\n", 0, exc.start) + 1, col,
-                        fields[-1][:-1] + byte.decode("latin-1"),
-                        f"is not UTF-8 text: byte 0x{byte.hex()} (a Latin-1 or Windows-1252 "
-                        "export?)", fix)]  # fmt: skip
-    return []
+    found = utf8_problem(f, f.name)
+    return [] if found is None else [found]
 
 
 def _bad_records(f: Path) -> list[Problem]:
