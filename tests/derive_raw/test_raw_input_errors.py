@@ -809,6 +809,50 @@ def test_a_row_with_another_number_of_fields_is_named_by_its_row(tmp_path):
     assert "labs.csv, row 2: a quote opens a value that no quote closes" in str(err.value)
 
 
+_HEAD = "patient_id,date,drug,dose,unit,route,end_date"
+_DOSE = "P1,2020-04-{:02d},XPOVIO 100 mg PO,1,mg,{},"
+
+
+def _administrations(*lines: str, end: str = "\n"):
+    def edit(raw):
+        (raw / "administrations.csv").write_bytes((end.join((_HEAD, *lines)) + end).encode())
+
+    return edit
+
+
+def test_a_quote_closed_rows_later_is_named_not_read_as_one_row(tmp_path):
+    """A quote opened in a value and closed on the next row, the fields still adding up:
+    Arrow read the two rows as one without a word (fuzzing, 2026-12-07)."""
+    edit = _administrations(*(_DOSE.format(day, route) for day, route
+                              in ((10, '"PO'), (17, 'PO"'), (24, "PO"))))  # fmt: skip
+    with pytest.raises(CohortError) as err:
+        read_raw(_write(tmp_path, _one_patient(), edit))
+    assert ("administrations.csv, row 2, column 'route': the value holds a line break"
+            in str(err.value))  # fmt: skip
+
+
+def test_a_quote_no_quote_closes_is_named_where_it_opens(tmp_path):
+    """In the last column of the patients table (a covariate, read as text), an unclosed
+    quote made the next patient's row part of the first one's value, without a word."""
+
+    def edit(raw):
+        f = raw / "patients.csv"
+        head, first = f.read_text().splitlines()
+        second = first.replace('"', "").replace("P1", "P2")  # no quote to close the value
+        f.write_text(f'{head},note\n{first},"first\n{second},second\n')
+
+    with pytest.raises(CohortError) as err:
+        read_raw(_write(tmp_path, _one_patient(), edit))
+    assert "patients.csv, row 2: a quote opens a value that no quote closes" in str(err.value)
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n"])
+def test_rows_of_one_line_each_are_read_with_lf_or_crlf(tmp_path, end):
+    edit = _administrations(_DOSE.format(10, "PO"), "", _DOSE.format(17, '"P,O"'), end=end)
+    read = read_raw(_write(tmp_path, _one_patient(), edit))
+    assert read["administrations"]["row"].to_pylist() == [2, 4]
+
+
 @pytest.mark.parametrize(("encoding", "expected"), [
     ("latin-1", "administrations.csv, column 'route': the file is not UTF-8 text: byte 0xE9 "
                 "on line 2"),

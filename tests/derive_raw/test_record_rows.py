@@ -38,4 +38,4 @@ def test_record_rows_count_blank_lines_and_not_quoted_line_ends(
     f.write_bytes(out.getvalue().encode())
     n = pacsv.read_csv(f).num_rows
     assert n == len(records)
-    assert _record_rows(f, n).tolist() == expected
+    assert _record_rows(f.read_bytes(), n).tolist() == expected

@@ -294,14 +294,14 @@ class _Source:
         return self.path.name
 
 
-def _record_rows(f: Path, n: int) -> np.ndarray:
-    """The row number of each of the ``n`` records Arrow read from ``f``: 2, 3, ... but
-    past the blank lines Arrow's CSV reader skips (the rows after one were named one row
-    too early: fuzzing, 2026-12-07). A line ending inside quotes is not a record's end."""
+def _record_rows(raw: bytes | None, n: int) -> np.ndarray:
+    """The row number of each of the ``n`` records Arrow read from the CSV bytes ``raw``
+    (``None``: a Parquet file): 2, 3, ... but past the blank lines Arrow's CSV reader
+    skips (the rows after one were named one row too early: fuzzing, 2026-12-07). A line
+    ending inside quotes is not a record's end."""
     plain = np.arange(2, n + 2, dtype=np.int64)
-    if f.suffix == ".parquet":
+    if raw is None:
         return plain
-    raw = f.read_bytes()
     end = len(raw)
     while end and raw[end - 1] in b"\r\n":  # blank lines at the end are no rows' concern
         end -= 1
@@ -311,6 +311,36 @@ def _record_rows(f: Path, n: int) -> np.ndarray:
     if kept.size != n + 1:  # not the records Arrow read: keep the plain numbering
         return plain
     return kept[1:]
+
+
+def _spanning_values(f: _Source, raw: bytes | None, t: pa.Table, read: list[str]) -> list[Problem]:
+    """Values that hold a line break, in the columns that are ``read``: a quote opened in
+    a value and closed lines later (or never) makes the rows between part of that value,
+    and Arrow reads them so without a word when the fields still add up (fuzzing,
+    2026-12-07). A raw table's ids, dates, drug names, units and values never hold one.
+    An unclosed quote is named wherever it is (a free-text column not read may hold line
+    breaks of its own)."""
+    if raw is None:
+        return []
+    fix = 'close the quote where the value ends (write a quote inside a value as two: "")'
+    if raw.count(b'"') % 2:
+        at = raw.rfind(b'"')
+        start = raw.rfind(b"\n", 0, at) + 1
+        text = raw[start : start + 80].split(b"\n")[0].decode("utf-8", errors="replace")
+        return [Problem(f.name, raw.count(b"\n", 0, at) + 1, None, text,
+                        "a quote opens a value that no quote closes: the rest of the file "
+                        "was read as that value", fix)]  # fmt: skip
+    crs = raw.count(b"\r")
+    if raw.count(b"\n") <= t.num_rows + 1 and crs in (0, raw.count(b"\r\n")):
+        return []  # a line per record at most (LF or CR LF): no value holds a line break
+    found = []
+    for c in (c for c in read if c in t.column_names and _is_text(t[c].type)):
+        col = t[c] if pa.types.is_string(t[c].type) else t[c].cast(pa.string())
+        bad = pc.fill_null(pc.match_substring_regex(col, "[\r\n]"), False)
+        found += _listed(f, c, bad.to_numpy(zero_copy_only=False), col,
+                         "the value holds a line break: a quote opened in it closes lines "
+                         "later, so the rows between were read as part of this value", fix)
+    return found
 
 
 def _text_records(raw: bytes) -> np.ndarray:
@@ -503,7 +533,10 @@ def _read_table(path: Path, name: str, specs: list[RawColumn]) -> tuple[pa.Table
         return None, [
             Problem(f.name, 1, c, None, "required column is missing", hint) for c in absent
         ]
-    cols, src = {}, _Source(f, _record_rows(f, t.num_rows))
+    raw = None if f.suffix == ".parquet" else f.read_bytes()
+    cols, src = {}, _Source(f, _record_rows(raw, t.num_rows))
+    problems += _spanning_values(src, raw, t, [s.name for s in specs] if name != "patients"
+                                 else t.column_names)  # fmt: skip
     for s in specs:
         if s.name in t.column_names:
             cols[s.name], more = _parse(src, t, s)
