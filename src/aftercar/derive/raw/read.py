@@ -314,12 +314,11 @@ def _record_rows(raw: bytes | None, n: int) -> np.ndarray:
 
 
 def _spanning_values(f: _Source, raw: bytes | None, t: pa.Table, read: list[str]) -> list[Problem]:
-    """Values that hold a line break, in the columns that are ``read``: a quote opened in
-    a value and closed lines later (or never) makes the rows between part of that value,
-    and Arrow reads them so without a word when the fields still add up (fuzzing,
-    2026-12-07). A raw table's ids, dates, drug names, units and values never hold one.
-    An unclosed quote is named wherever it is (a free-text column not read may hold line
-    breaks of its own)."""
+    """Values that hold a line break, in the raw-format columns ``read``: a quote opened
+    in a value and closed lines later (or never) makes the rows between part of that
+    value, and Arrow reads them so without a word when the fields still add up (fuzzing,
+    2026-12-07). A raw table's ids, dates, drug names, units and values never hold one;
+    another column (a free-text note) may. An unclosed quote is named wherever it is."""
     if raw is None:
         return []
     fix = 'close the quote where the value ends (write a quote inside a value as two: "")'
@@ -535,8 +534,7 @@ def _read_table(path: Path, name: str, specs: list[RawColumn]) -> tuple[pa.Table
         ]
     raw = None if f.suffix == ".parquet" else f.read_bytes()
     cols, src = {}, _Source(f, _record_rows(raw, t.num_rows))
-    problems += _spanning_values(src, raw, t, [s.name for s in specs] if name != "patients"
-                                 else t.column_names)  # fmt: skip
+    problems += _spanning_values(src, raw, t, [s.name for s in specs])
     for s in specs:
         if s.name in t.column_names:
             cols[s.name], more = _parse(src, t, s)
