@@ -373,14 +373,21 @@ def test_a_bad_value_in_a_csv_date_column_is_exit_2_without_a_traceback(tmp_path
     assert "YYYY-MM-DD" in err and "Traceback" not in err
 
 
-def test_a_local_concepts_file_with_a_byte_order_mark_is_read(tmp_path, capsys):
+def test_a_local_concepts_file_with_a_byte_order_mark_is_read(tmp_path):
     # fuzzing round 5 (H08): "Invalid statement (at line 1, column 1)", where --rules and
-    # --config read the same mark
-    src = write(tmp_path / "omop")
-    local = tmp_path / "local.toml"
-    local.write_bytes(b"\xef\xbb\xbf" + LOCAL_TOML.encode("utf-8"))
-    assert main(["derive", "--omop", str(src), "--concepts", str(local),
-                 "-o", str(tmp_path / "out")]) == 0  # fmt: skip
+    # --config read the same mark (`--concepts` is read by load_concepts)
+    from aftercar.derive.omop.concepts import load_concepts
+    from aftercar.derive.raw.rules import load_rules
+
+    marked, plain = tmp_path / "marked.toml", tmp_path / "plain.toml"
+    marked.write_bytes(b"\xef\xbb\xbf" + LOCAL_TOML.encode("utf-8"))
+    plain.write_text(LOCAL_TOML, encoding="utf-8")
+    rules = load_rules()
+    got, want = load_concepts(marked, rules), load_concepts(plain, rules)
+    shipped = load_concepts(None, rules)
+    assert got.episode == want.episode
+    assert all(got.tables[k].equals(want.tables[k]) for k in want.tables)
+    assert not all(shipped.tables[k].equals(want.tables[k]) for k in want.tables)
 
 
 def test_an_unescaped_quote_in_a_csv_value_is_named_with_its_line(tmp_path, capsys):
