@@ -98,7 +98,28 @@ def build_cases() -> RawBuilder:
     handmade_probe10(b)
     handmade_probe11(b)
     handmade_probe12(b)
+    handmade_probe13(b)
     return b
+
+
+def handmade_probe13(b: RawBuilder) -> None:
+    """A hand-made raw probe, session 31 (patient P21): lenalidomide maintenance begun 84
+    days after the CAR T, in VGPR, belongs to the CAR-T line; the M-protein's confirmed
+    rise during it is the index, and the bispecific after it is line 1. Begun after
+    ``[maintenance] after_car_t_days`` (180), with a second anti-myeloma drug, or in stable
+    disease, it is the first therapy after the CAR T, as before."""
+    for pid, start, text in (("hm_car_t_maintenance", 84, "lenalidomide 10 mg PO daily"),
+                             ("hm_car_t_maintenance_late", 200, "lenalidomide 10 mg PO daily"),
+                             ("hm_car_t_maintenance_kr", 84, "carfilzomib + lenalidomide")):
+        p = b.patient(pid)
+        b.serum(p, {-5: 3.0, 30: 0.5, 60: 0.2, 120: 0.2, 180: 0.2, 240: 0.2, 300: 0.8,
+                    330: 1.0})  # fmt: skip
+        b.drug(p, text, weekly(start, (290 - start) // 7))  # stopped before the progression
+        b.drug(p, "dexamethasone 20 mg PO", weekly(start, 4))
+        b.drug(p, "teclistamab 1.5 mg/kg SC", weekly(360, 8))
+    p = b.patient("hm_car_t_maintenance_in_sd")
+    b.serum(p, {-5: 3.0, 30: 2.5, 60: 2.4, 120: 2.4, 180: 3.2, 210: 3.4})
+    b.drug(p, "lenalidomide 10 mg PO daily", weekly(84, 20))
 
 
 def handmade_probe12(b: RawBuilder) -> None:

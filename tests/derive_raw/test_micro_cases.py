@@ -201,6 +201,26 @@ def test_maintenance_continued_after_a_confirmed_progression_is_a_new_line(cases
     assert audit[0]["end_rule"].startswith("confirmed IMWG progression on this line")
 
 
+def test_maintenance_after_the_car_t_is_no_relapse(cases):
+    """Lenalidomide begun 84 days after the CAR T in VGPR (hand-made patient P21): the
+    index is the progression confirmed during it, line 1 the bispecific after it, and the
+    maintenance doses are listed as such; later than 180 days, with carfilzomib, or given
+    while the CAR T had not brought a partial response, the drug is the first therapy
+    after the CAR T."""
+    assert _index(cases, "hm_car_t_maintenance") == d(300)
+    assert _summary(cases, "hm_car_t_maintenance") == [(1, d(360), "teclistamab")]
+    reasons = _attrition(cases, "hm_car_t_maintenance")
+    assert reasons.count("maintenance of the index CAR T ([maintenance] after_car_t_days), "
+                         "before the index progression") == (290 - 84) // 7  # fmt: skip
+    assert _index(cases, "hm_car_t_maintenance_late") == d(200)
+    assert _summary(cases, "hm_car_t_maintenance_late")[0] == (
+        1, d(200), "dexamethasone;lenalidomide")
+    assert _index(cases, "hm_car_t_maintenance_in_sd") == d(84)  # no response: no maintenance
+    assert _index(cases, "hm_car_t_maintenance_kr") == d(84)
+    assert _summary(cases, "hm_car_t_maintenance_kr")[0] == (
+        1, d(84), "carfilzomib;dexamethasone;lenalidomide")
+
+
 def test_radiotherapy_course_alone_is_one_line(cases):
     lines = _lines(cases, "rt")
     assert [(r["line"], r["start_date"], r["end_date"], r["regimen"]) for r in lines] == [

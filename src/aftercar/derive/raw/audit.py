@@ -298,11 +298,12 @@ _NO_INDEX = "patient has no confirmed IMWG progression after the index CAR T (no
 
 def _adm_attrition(c, index: ibis.Table, used: ibis.Table) -> ibis.Table:
     a = c.adm.anti_join(used.filter(used.table == "administrations"), "row")
-    a = a.join(index.select(Col.PATIENT_ID, Col.CAR_T_DATE, "index_date", "excluded"),
-               Col.PATIENT_ID)  # fmt: skip
+    a = a.join(index.select(Col.PATIENT_ID, Col.CAR_T_DATE, "index_date", "excluded",
+                            "car_t_maintenance", "maintenance_start"), Col.PATIENT_ID)  # fmt: skip
+    maint = (a.ingredient == a.car_t_maintenance) & (a.date >= a.maintenance_start)
     g = a.group_by(["row", Col.PATIENT_ID]).aggregate(
         date=a.date.min(), car_t_date=a.car_t_date.min(), index_date=a.index_date.min(),
-        excluded=a.excluded.max(),
+        excluded=a.excluded.max(), maintenance=maint.fill_null(False).any(),
         **{r: (a.role == r).any() for r in ("anchor", "steroid", "premedication", "supportive",
                                              "unrecognised", "car_t", "after_followup",
                                              "not_given", "context", "mobilisation")},
@@ -311,6 +312,9 @@ def _adm_attrition(c, index: ibis.Table, used: ibis.Table) -> ibis.Table:
         (g.index_date.isnull(), g.excluded.fill_null(_NO_INDEX)),
         (g.after_followup, _AFTER_FU),
         (g.anchor & (g.date < g.car_t_date), "anti-myeloma therapy before the index CAR T"),
+        (g.anchor & g.maintenance & (g.date < g.index_date),
+         "maintenance of the index CAR T ([maintenance] after_car_t_days), before the index "
+         "progression"),
         (g.anchor & (g.date < g.index_date), "after the index CAR T, before the index progression"),
         # an earlier CAR T (a non-BCMA one, MCARH109): before the index, not a lost product
         (g.car_t & (g.date < g.car_t_date), "CAR-T therapy before the index CAR T"),

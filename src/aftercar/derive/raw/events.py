@@ -12,7 +12,7 @@ import ibis
 
 from aftercar.derive.raw import bundles
 from aftercar.derive.raw.classify import non_bcma_products
-from aftercar.derive.raw.imwg import assessments, summarise
+from aftercar.derive.raw.imwg import CODES, assessments, summarise
 from aftercar.derive.raw.rules import Rules
 from aftercar.schema import Col
 
@@ -148,24 +148,19 @@ def index_progression(con, c: Classified, rules: Rules) -> tuple[ibis.Table, ibi
     """The index date of each patient: first confirmed IMWG PD after the CAR-T infusion.
 
     The index CAR T's assessment window runs from the infusion to the first later
-    anti-myeloma therapy (a drug or a bundle); see :mod:`aftercar.derive.raw.imwg`
-    for the look-ahead rule when that therapy starts before a lab shows the PD.
+    anti-myeloma therapy (a drug or a bundle), or through its maintenance
+    (:func:`_maintenance`); see :mod:`aftercar.derive.raw.imwg` for the look-ahead rule
+    when that therapy starts before a lab shows the PD.
 
     Returns ``(per patient: patient_id, pkey, car_t_date, index_date, ...summary)``
     and the index assessments.
     """
     p = c.pats
-    d = c.anchors.select(Col.PATIENT_ID, "date").union(
-        c.bundle_events.select(Col.PATIENT_ID, "date")
-    )
-    j = d.join(p.select(Col.PATIENT_ID, Col.CAR_T_DATE), Col.PATIENT_ID)
-    j = j.filter(j.date > j.car_t_date)
-    nxt = j.group_by(Col.PATIENT_ID).aggregate(window_end=j.date.min())
-    lines = p.left_join(nxt, Col.PATIENT_ID).select(
-        p.patient_id, lkey=p.pkey, start_date=p.car_t_date, window_end=nxt.window_end
-    )
+    first, maint = _car_t_window(c, rules)
+    lines = p.left_join(first, Col.PATIENT_ID).select(
+        p.patient_id, lkey=p.pkey, start_date=p.car_t_date, window_end=first.window_end)
     a = con.create_table("_index_assessments", assessments(lines, c.vis, rules), overwrite=True)
-    summ = summarise(lines, a, rules)
+    summ, a = _maintenance(con, lines, a, maint, c.vis, rules)
     by_therapy = rules.get("index", "new_therapy_without_lab_progression")
     lab = summ.progression_date
     date = ibis.coalesce(lab, summ.window_end) if by_therapy else lab
@@ -176,8 +171,77 @@ def index_progression(con, c: Classified, rules: Rules) -> tuple[ibis.Table, ibi
     )
     s = summ.select(patient_id=summ.patient_id, pkey=summ.lkey, car_t_date=summ.start_date,
                     index_date=date, index_rule=how, index_window_end=summ.window_end,
-                    car_t_param=summ.param, car_t_best_response=summ.best_response)  # fmt: skip
+                    car_t_param=summ.param, car_t_best_response=summ.best_response,
+                    car_t_maintenance=summ.car_t_maintenance,
+                    maintenance_start=summ.maintenance_start)  # fmt: skip
     return con.create_table("_index", _followed(_bcma_only(con, s, p), p), overwrite=True), a
+
+
+def _maintenance(con, lines: ibis.Table, a: ibis.Table, maint: ibis.Table, vis: ibis.Table,
+                 rules: Rules) -> tuple[ibis.Table, ibis.Table]:  # fmt: skip
+    """``(summary, assessments)`` of the index CAR Ts, each assessed through its maintenance
+    (``maint``, :func:`_car_t_window`) when the CAR T had responded (PR or better) and not
+    progressed before it began: lenalidomide given in response is maintenance, given
+    without one (no lab, or in SD) it may be the treatment of a relapse the labs do not
+    show, the first therapy after the CAR T. The summary gains ``car_t_maintenance`` and
+    ``maintenance_start`` (null without maintenance). The candidates are few: the
+    summaries and assessments of the others are not read again."""
+    none = (ibis.null("string"), ibis.null("date"))
+    maint = con.create_table("_index_maintenance", maint, overwrite=True)
+    summ = summarise(lines, a, rules)
+    if maint.count().execute() == 0:
+        return summ.mutate(car_t_maintenance=none[0], maintenance_start=none[1]), a
+    key = Col.PATIENT_ID
+    cand = summarise(lines.semi_join(maint, key), a.semi_join(maint, key), rules)
+    ok = cand.join(maint, key)
+    ok = ok.filter(ok.best_response.isin(CODES[:4]) & ok.progression_date.isnull())
+    longer = ok.select(*lines.columns[:-1], window_end=ok.window_end_right)
+    a2 = assessments(longer, vis, rules)
+    a = con.create_table("_index_assessments_m", a.anti_join(ok, key).union(
+        a2.select(*a.columns)), overwrite=True)  # fmt: skip
+    summ = summ.anti_join(ok, key).union(summarise(longer, a2, rules).select(*summ.columns))
+    m = ok.select(_mpid=ok[key], car_t_maintenance=ok.maintenance,
+                  maintenance_start=ok.maintenance_start)  # fmt: skip
+    return summ.left_join(m, summ[key] == m._mpid).drop("_mpid"), a
+
+
+def _car_t_window(c: Classified, rules: Rules) -> tuple[ibis.Table, ibis.Table]:
+    """``(patient_id, window_end)``: the end of the index CAR T's assessment window, its
+    first later anti-myeloma therapy (a drug or a bundle); and the maintenance candidates
+    ``(patient_id, maintenance, maintenance_start, window_end)``: a first therapy of one
+    ingredient of ``[maintenance] after_car_t_ingredients`` (steroids aside: they are no
+    anchors) begun within ``after_car_t_days`` of the infusion and before any bundle, with
+    the window running to the first therapy after the CAR T that is not that ingredient.
+    A planned sequence is one line (Rajkumar 2015; OHDSI maintenance rule): lenalidomide
+    maintenance begun 84 days after cilta-cel in VGPR was the index "relapse" 11 months
+    before the M-protein confirmed one (hand-made raw patient P21, 2026-12-07)."""
+    days = rules.get("maintenance", "after_car_t_days")
+    agents = list(rules.get("maintenance", "after_car_t_ingredients"))
+    car_t = c.pats.select(Col.PATIENT_ID, Col.CAR_T_DATE)
+    a = c.anchors.select(Col.PATIENT_ID, "date", "ingredient").join(car_t, Col.PATIENT_ID)
+    a = a.filter(a.date > a.car_t_date)
+    b = c.bundle_events.select(Col.PATIENT_ID, "date").join(car_t, Col.PATIENT_ID)
+    b = b.filter(b.date > b.car_t_date)
+    b = b.group_by(Col.PATIENT_ID).aggregate(_b=b.date.min())
+    dates = a.select(Col.PATIENT_ID, "date").union(b.select(Col.PATIENT_ID, date=b._b))
+    first = dates.group_by(Col.PATIENT_ID).aggregate(window_end=dates.date.min())
+    f = a.join(first, Col.PATIENT_ID)
+    window = rules.get("lines", "regimen_window_days")
+    f = f.filter(f.date.delta(f.window_end, unit="day") <= window)  # the first regimen
+    g = f.group_by(Col.PATIENT_ID).aggregate(
+        _n=f.ingredient.nunique(), maintenance=f.ingredient.max(),
+        maintenance_start=f.window_end.max(),
+        _gap=f.window_end.max().delta(f.car_t_date.max(), unit="day"))  # fmt: skip
+    g = g.left_join(b, Col.PATIENT_ID).drop(Col.PATIENT_ID + "_right")
+    keep = ((g._n == 1) & g.maintenance.isin(agents or [""]) & (g._gap <= days)
+            & (g._b.isnull() | (g._b > g.maintenance_start)) & ibis.literal(days > 0))  # fmt: skip
+    m = g.filter(keep).select(Col.PATIENT_ID, "maintenance", "maintenance_start")
+    j = a.join(m, Col.PATIENT_ID)
+    other = j.filter(j.ingredient != j.maintenance).select(Col.PATIENT_ID, "date")
+    d = other.union(b.semi_join(m, Col.PATIENT_ID).select(Col.PATIENT_ID, date=b._b))
+    ends = d.group_by(Col.PATIENT_ID).aggregate(window_end=d.date.min())
+    m = m.left_join(ends, Col.PATIENT_ID).drop(Col.PATIENT_ID + "_right")
+    return first, m
 
 
 #: Why a patient whose index CAR T is not BCMA-directed has no index date.

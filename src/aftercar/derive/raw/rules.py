@@ -253,6 +253,7 @@ _VOCABULARY_LISTS = {
     "conditioning_ingredients": "drug",
     "allo_conditioning_ingredients": "drug",
     "mobilisation_ingredients": "drug",
+    "after_car_t_ingredients": "drug",
 }
 #: ``(section, low, high, strict)``: rules that bound a range or grade a response in order
 #: (IMWG 2016: MR < PR < VGPR reductions; VGPR urine < PR urine; normal FLC ratio range).
