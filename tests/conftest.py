@@ -30,8 +30,8 @@ settings.load_profile("ci")
 
 
 SPARK_FULL = (
-    "a whole derivation compared on Spark and DuckDB (minutes): run with `pytest --spark-full`"
-    " (CI runs these after the README's test command: .ci/run)"
+    "a Spark comparison of minutes, or one with a Spark session of its own: run with "
+    "`pytest --spark-full` (CI runs these after the README's test command: .ci/run)"
 )
 
 

@@ -399,9 +399,7 @@ def test_dates_and_numbers_stored_as_text_are_read_or_named(tmp_path):
     src, local = _instance(tmp_path / "ok", drug_exposure=_text(de, "drug_exposure_start_date",
                                                                   iso),
                            measurement=_text(me, "value_as_number", nums))  # fmt: skip
-    d = derive_omop(src, concepts=local)
-    assert [str(r["start_date"]) for r in d.result.lines.to_pylist()] == \
-        [str(x) for x in EXPECTED["line_starts"]]  # fmt: skip
+    _reads_as_written(src, "drug_exposure", "measurement")
     blank, local = _instance(tmp_path / "blank",
                              measurement=_text(me, "value_as_number", [*nums[:-1], " "]))
     with pytest.raises(CohortError, match="serum M-protein: not a number"):  # a missing value
@@ -814,7 +812,7 @@ def test_a_person_given_by_two_person_rows_is_named_in_its_file(tmp_path, capsys
         "(value: '1')" in err  # fmt: skip
 
 
-@pytest.mark.slow  # a Spark session: about half a minute
+@pytest.mark.spark_full  # a Spark session of its own (half a minute): run by CI after the rest
 def test_spark_reads_the_parts_folders_duckdb_reads(tmp_path):
     """A Hive-partitioned ``drug_exposure/`` with an unfinished write (``_temporary/``), a
     hidden folder, ``_SUCCESS`` and a non-partition subfolder: Spark reads the rows DuckDB
