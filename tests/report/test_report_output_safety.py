@@ -19,8 +19,28 @@ from reportkit import build_input
 
 from aftercar.cli import main
 from aftercar.errors import OutputError
-from aftercar.report import output, write_report
+from aftercar.report import jsonsafe, output, write_report
 from aftercar.simulate import demo_cohort_path
+
+_FIGURES: dict = {}
+
+
+@pytest.fixture
+def figures_once(monkeypatch):
+    """The micro-cohort's figures rendered once per process, then reused: these tests are
+    about how the files are written, and each rendering took ~4 s (the default run was
+    over ten minutes). The byte-identical test renders its own every time."""
+    from aftercar.report import writer
+
+    real = writer.render_figures
+
+    def once(data, *, results, k=None):
+        key = (jsonsafe.dumps(results), k)
+        if key not in _FIGURES:
+            _FIGURES[key] = real(data, results=results, k=k)
+        return _FIGURES[key]
+
+    monkeypatch.setattr(writer, "render_figures", once)
 
 
 def _digests(folder: Path) -> dict[str, str]:
@@ -31,7 +51,7 @@ def _digests(folder: Path) -> dict[str, str]:
     }
 
 
-def test_user_files_in_tables_and_figures_are_never_deleted(tmp_path):
+def test_user_files_in_tables_and_figures_are_never_deleted(tmp_path, figures_once):
     out = tmp_path / "out"
     write_report(build_input(), out)
     (out / "tables" / "my_analysis.csv").write_text("mine\n")
@@ -69,7 +89,7 @@ def test_an_existing_file_as_output_is_exit_2_without_traceback(tmp_path, capsys
     [(errno.ENOSPC, "disk is full"), (errno.EROFS, "read-only"), (errno.EACCES, "permission")],
 )
 def test_a_write_failure_is_an_output_error_and_leaves_nothing_behind(
-    tmp_path, monkeypatch, code, reason
+    tmp_path, monkeypatch, code, reason, figures_once
 ):
     out = tmp_path / "out"
     write_report(build_input(), out)
@@ -89,7 +109,8 @@ def test_a_write_failure_is_an_output_error_and_leaves_nothing_behind(
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging folder left
 
 
-def test_an_interrupted_run_leaves_the_previous_report_whole(tmp_path, monkeypatch):
+def test_an_interrupted_run_leaves_the_previous_report_whole(tmp_path, monkeypatch,
+                                                            figures_once):
     out = tmp_path / "out"
     write_report(build_input(), out)
     before = _digests(out)
@@ -106,7 +127,7 @@ def test_an_interrupted_run_leaves_the_previous_report_whole(tmp_path, monkeypat
     assert all(before[path] == digest for path, digest in listed.items())
 
 
-def test_a_stale_staging_folder_of_a_killed_run_is_removed_by_the_next(tmp_path):
+def test_a_stale_staging_folder_of_a_killed_run_is_removed_by_the_next(tmp_path, figures_once):
     out = tmp_path / "out"
     stale = tmp_path / ".out.aftercar-killed"
     stale.mkdir()
@@ -115,7 +136,7 @@ def test_a_stale_staging_folder_of_a_killed_run_is_removed_by_the_next(tmp_path)
     assert not stale.exists() and (out / "report.html").exists()
 
 
-def test_ownership_comes_from_the_previous_manifest_only(tmp_path):
+def test_ownership_comes_from_the_previous_manifest_only(tmp_path, figures_once):
     out = tmp_path / "out"
     write_report(build_input(), out)
     owned = output.owned_files(out)
