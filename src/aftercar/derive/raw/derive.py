@@ -60,7 +60,7 @@ def _register(con, raw: dict[str, pa.Table | ibis.Table]) -> dict[str, ibis.Tabl
 #: Intermediate tables no step reads after the named step; dropped then so that the engine
 #: keeps the tables still needed in memory instead of spilling them (issue 12 item 7).
 _DONE_AFTER = {
-    "index": ("_anchors", "_bundle_events", "_inf"),
+    "index": ("_anchors", "_bundle_events", "_inf", "_index_first", "_index_maintenance"),
     "lines": ("_drug_dates", "_gap_dates", "_pause_dates", "_runs", "_bundles", "_cur", "_rb",
               "_pd", "_line", "_lines_all", "_lines_raw", "_members_raw", "_lines_maint"),
     "responses": ("_visits", "_segments", "_line_summary", "_lines"),
