@@ -117,6 +117,15 @@ def handmade_probe13(b: RawBuilder) -> None:
         b.drug(p, text, weekly(start, (290 - start) // 7))  # stopped before the progression
         b.drug(p, "dexamethasone 20 mg PO", weekly(start, 4))
         b.drug(p, "teclistamab 1.5 mg/kg SC", weekly(360, 8))
+    # given until the progression is confirmed, then the switch (review of session 33);
+    # stopped, then begun again after more than 90 days: the restart ends the maintenance
+    p = b.patient("hm_car_t_maintenance_to_switch")
+    b.serum(p, {-5: 3.0, 30: 0.5, 60: 0.2, 120: 0.2, 180: 0.2, 240: 0.2, 300: 0.8, 330: 1.0})
+    b.drug(p, "lenalidomide 10 mg PO daily", weekly(84, (350 - 84) // 7 + 1))
+    b.drug(p, "teclistamab 1.5 mg/kg SC", weekly(360, 8))
+    p = b.patient("hm_car_t_maintenance_restarted")
+    b.serum(p, {-5: 3.0, 30: 0.5, 60: 0.2, 120: 0.2, 180: 0.2, 240: 0.2, 300: 0.2, 360: 0.2})
+    b.drug(p, "lenalidomide 10 mg PO daily", weekly(84, 10) + weekly(400, 8))
     p = b.patient("hm_car_t_maintenance_in_sd")
     b.serum(p, {-5: 3.0, 30: 2.5, 60: 2.4, 120: 2.4, 180: 3.2, 210: 3.4})
     b.drug(p, "lenalidomide 10 mg PO daily", weekly(84, 20))

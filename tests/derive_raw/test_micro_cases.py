@@ -216,6 +216,13 @@ def test_maintenance_after_the_car_t_is_no_relapse(cases):
     assert _summary(cases, "hm_car_t_maintenance_late")[0] == (
         1, d(200), "dexamethasone;lenalidomide")
     assert _index(cases, "hm_car_t_maintenance_in_sd") == d(84)  # no response: no maintenance
+    # continued until the switch: no line of its own; begun again after 90 days: a line
+    assert _index(cases, "hm_car_t_maintenance_to_switch") == d(300)
+    assert _summary(cases, "hm_car_t_maintenance_to_switch") == [(1, d(360), "teclistamab")]
+    assert "maintenance of the index CAR T continued after the index progression, until the " \
+        "next therapy (not salvage therapy)" in _attrition(cases, "hm_car_t_maintenance_to_switch")
+    assert _index(cases, "hm_car_t_maintenance_restarted") == d(400)
+    assert _summary(cases, "hm_car_t_maintenance_restarted") == [(1, d(400), "lenalidomide")]
     assert _index(cases, "hm_car_t_maintenance_kr") == d(84)
     assert _summary(cases, "hm_car_t_maintenance_kr")[0] == (
         1, d(84), "carfilzomib;dexamethasone;lenalidomide")

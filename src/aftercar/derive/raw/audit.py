@@ -6,7 +6,7 @@ import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from aftercar.derive.raw.events import with_span_end
+from aftercar.derive.raw.events import continued_maintenance, with_span_end
 from aftercar.derive.raw.imwg import CODES
 from aftercar.derive.raw.lines import END_RULES
 from aftercar.derive.raw.result import RawDerivation
@@ -299,8 +299,9 @@ _NO_INDEX = "patient has no confirmed IMWG progression after the index CAR T (no
 def _adm_attrition(c, index: ibis.Table, used: ibis.Table) -> ibis.Table:
     a = c.adm.anti_join(used.filter(used.table == "administrations"), "row")
     a = a.join(index.select(Col.PATIENT_ID, Col.CAR_T_DATE, "index_date", "excluded",
-                            "car_t_maintenance", "maintenance_start"), Col.PATIENT_ID)  # fmt: skip
-    maint = (a.ingredient == a.car_t_maintenance) & (a.date >= a.maintenance_start)
+                            "car_t_maintenance", "maintenance_start", "index_window_end"),
+               Col.PATIENT_ID)  # fmt: skip
+    maint = continued_maintenance(a)
     g = a.group_by(["row", Col.PATIENT_ID]).aggregate(
         date=a.date.min(), car_t_date=a.car_t_date.min(), index_date=a.index_date.min(),
         excluded=a.excluded.max(), maintenance=maint.fill_null(False).any(),
@@ -315,6 +316,8 @@ def _adm_attrition(c, index: ibis.Table, used: ibis.Table) -> ibis.Table:
         (g.anchor & g.maintenance & (g.date < g.index_date),
          "maintenance of the index CAR T ([maintenance] after_car_t_days), before the index "
          "progression"),
+        (g.anchor & g.maintenance, "maintenance of the index CAR T continued after the index "
+                                   "progression, until the next therapy (not salvage therapy)"),
         (g.anchor & (g.date < g.index_date), "after the index CAR T, before the index progression"),
         # an earlier CAR T (a non-BCMA one, MCARH109): before the index, not a lost product
         (g.car_t & (g.date < g.car_t_date), "CAR-T therapy before the index CAR T"),

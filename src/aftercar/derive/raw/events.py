@@ -12,9 +12,9 @@ import ibis
 
 from aftercar.derive.raw import bundles
 from aftercar.derive.raw.classify import non_bcma_products
-from aftercar.derive.raw.imwg import CODES, assessments, summarise
+from aftercar.derive.raw.imwg import assessments, summarise
 from aftercar.derive.raw.rules import Rules
-from aftercar.schema import Col
+from aftercar.schema import Col, codes_where
 
 #: A drug event's ``eid`` is its administration ``row`` x this + its ingredient's number
 #: (so ``eid % EID_INGREDIENTS`` numbers the ingredient; fewer ingredients than this).
@@ -194,7 +194,8 @@ def _maintenance(con, lines: ibis.Table, a: ibis.Table, maint: ibis.Table, vis: 
     key = Col.PATIENT_ID
     cand = summarise(lines.semi_join(maint, key), a.semi_join(maint, key), rules)
     ok = cand.join(maint, key)
-    ok = ok.filter(ok.best_response.isin(CODES[:4]) & ok.progression_date.isnull())
+    ok = ok.filter(ok.best_response.isin(codes_where("pr_or_better"))
+                   & ok.progression_date.isnull())  # fmt: skip
     longer = ok.select(*lines.columns[:-1], window_end=ok.window_end_right)
     a2 = assessments(longer, vis, rules)
     a = con.create_table("_index_assessments_m", a.anti_join(ok, key).union(
@@ -245,10 +246,29 @@ def _car_t_window(con, c: Classified, rules: Rules) -> tuple[ibis.Table, ibis.Ta
     m = g.filter(g._n == 1).drop("_n")
     o = a.join(m, key)
     o = o.filter(o.ingredient != o.maintenance).select(key, "date")
-    o = o.union(b.semi_join(m, key).select(key, date=b._b))
+    o = o.union(b.semi_join(m, key).select(key, date=b._b)).union(_restarts(c, m, rules))
     ends = o.group_by(key).aggregate(window_end=o.date.min())
     m = m.left_join(ends, key).drop(key + "_right")
     return first.select(key, "window_end"), m
+
+
+def _restarts(c: Classified, m: ibis.Table, rules: Rules) -> ibis.Table:
+    """``patient_id, date``: the first dose of each maintenance (``m``) given after more
+    than ``[lines] discontinuation_gap_days`` without it (counted from the last day of a
+    continued exposure): the drug stopped and begun again is new therapy, which ends the
+    maintenance (review of session 33: a restart months later left the patient without
+    an index)."""
+    key = Col.PATIENT_ID
+    d = c.anchors.join(m, key)
+    d = with_span_end(d.filter((d.ingredient == d.maintenance)
+                               & (d.date >= d.maintenance_start)), c.pats, rules)  # fmt: skip
+    w = ibis.window(group_by=d[key], order_by=[d.date, d.row])
+    last = ibis.coalesce(d.span_end, d.date).max().over(
+        ibis.window(group_by=d[key], order_by=[d.date, d.row], rows=(None, -1)))
+    gap = rules.get("lines", "discontinuation_gap_days")
+    d = d.mutate(_first=ibis.row_number().over(w) == 0, _last=last)
+    r = d.filter(~d._first & (d.date.delta(d._last, unit="day") > gap))
+    return r.select(key, "date")
 
 
 #: Why a patient whose index CAR T is not BCMA-directed has no index date.
@@ -294,6 +314,18 @@ def _followed(s: ibis.Table, pats: ibis.Table) -> ibis.Table:
                     excluded=out).drop("_fpid", "_fu")
 
 
+def continued_maintenance(a: ibis.Table) -> ibis.Value:
+    """Whether each administration of ``a`` (joined to the index table) is a dose of the
+    index CAR T's maintenance (:func:`_car_t_window`): its drug, from its start to the
+    first other therapy (``index_window_end``; null: to the end). Doses given after the
+    index progression until the switch are no salvage line, as the rest of a course begun
+    before the index is not (the review of session 33: lenalidomide given until the
+    progression was confirmed became a line of its own before the bispecific)."""
+    end = a.index_window_end
+    return ((a.ingredient == a.car_t_maintenance) & (a.date >= a.maintenance_start)
+            & (end.isnull() | (a.date < end)))  # fmt: skip
+
+
 def salvage_events(con, c: Classified, index: ibis.Table, rules: Rules) -> ibis.Table:
     """Anchors and bundle events on or after each patient's index date, with a unique ``eid``.
 
@@ -302,12 +334,16 @@ def salvage_events(con, c: Classified, index: ibis.Table, rules: Rules) -> ibis.
     exposure_end_dates`` is off); see :mod:`aftercar.derive.raw.lines`. An exposure that
     began before the index date is not a salvage event, however long it runs.
     """
-    ix = index.filter(index.index_date.notnull()).select(Col.PATIENT_ID, "pkey", "index_date")
+    ix = index.filter(index.index_date.notnull()).select(
+        Col.PATIENT_ID, "pkey", "index_date", "car_t_maintenance", "maintenance_start",
+        "index_window_end")  # fmt: skip
     a = c.anchors.join(ix, Col.PATIENT_ID).filter(lambda t: t.date >= t.index_date)
+    a = a.filter(~continued_maintenance(a).fill_null(False))
     a = with_span_end(a, c.pats, rules)
     a = a.select(Col.PATIENT_ID, "pkey", "date", "row", "ingredient", "drug_class",
                  kind=ibis.literal("drug"), bundle_id=ibis.null("string"),
                  span_end=a.span_end)  # fmt: skip
+    ix = ix.select(Col.PATIENT_ID, "pkey", "index_date")
     b = c.bundle_events.join(ix, Col.PATIENT_ID).filter(lambda t: t.date >= t.index_date)
     b = b.select(Col.PATIENT_ID, "pkey", "date", row=ibis.literal(-1).cast("int64"),
                  ingredient=ibis.null("string"), drug_class=ibis.null("string"), kind=b.kind,
