@@ -319,14 +319,12 @@ def _spanning_values(f: _Source, raw: bytes | None, t: pa.Table, read: list[str]
     value, and Arrow reads them so without a word when the fields still add up (fuzzing,
     2026-12-07). A raw table's ids, dates, drug names, units and values never hold one;
     another column (a free-text note) may. An unclosed quote is named wherever it is."""
-    if raw is None:
+    if raw is None or t.num_rows == 0:
         return []
     fix = 'close the quote where the value ends (write a quote inside a value as two: "")'
-    if raw.count(b'"') % 2:
-        at = raw.rfind(b'"')
-        start = raw.rfind(b"\n", 0, at) + 1
-        text = raw[start : start + 80].split(b"\n")[0].decode("utf-8", errors="replace")
-        return [Problem(f.name, raw.count(b"\n", 0, at) + 1, None, text,
+    open_to_end = _open_to_end(raw, t)
+    if open_to_end is not None:
+        return [Problem(f.name, int(f.rows[-1]), open_to_end, None,
                         "a quote opens a value that no quote closes: the rest of the file "
                         "was read as that value", fix)]  # fmt: skip
     crs = raw.count(b"\r")
@@ -340,6 +338,22 @@ def _spanning_values(f: _Source, raw: bytes | None, t: pa.Table, read: list[str]
                          "the value holds a line break: a quote opened in it closes lines "
                          "later, so the rows between were read as part of this value", fix)
     return found
+
+
+def _open_to_end(raw: bytes, t: pa.Table) -> str | None:
+    """The column of the last record whose value runs, line breaks and all, to the end of
+    the file: a quote no quote closes (Arrow reads the rest of the file into it). A quote
+    inside an unquoted value (``lesion 5" wide``) is text, as Arrow reads it, and a quoted
+    value that holds a line break but is closed is followed by its closing quote."""
+    tail = raw.rstrip(b"\r\n")
+    for c in t.column_names:
+        col = t[c]
+        if not _is_text(col.type):
+            continue
+        v = col[t.num_rows - 1].as_py()
+        if v and ("\n" in v or "\r" in v) and tail.endswith(v.rstrip("\r\n").encode()):
+            return c
+    return None
 
 
 def _text_records(raw: bytes) -> np.ndarray:
@@ -535,6 +549,7 @@ def _read_table(path: Path, name: str, specs: list[RawColumn]) -> tuple[pa.Table
     raw = None if f.suffix == ".parquet" else f.read_bytes()
     cols, src = {}, _Source(f, _record_rows(raw, t.num_rows))
     problems += _spanning_values(src, raw, t, [s.name for s in specs])
+    del raw  # the file's bytes are not held while its columns are parsed
     for s in specs:
         if s.name in t.column_names:
             cols[s.name], more = _parse(src, t, s)
