@@ -55,6 +55,10 @@ def _reads_as_written(src, *names: str) -> None:
     for name in names:
         want = tables()[name]
         got = read[name].select(*want.column_names).order_by(want.column_names[0])
+        for field in want.schema:  # typed as the CDM types them, not left as text
+            kind = got.schema()[field.name]
+            assert not pa.types.is_date(field.type) or kind.is_date(), field.name
+            assert not pa.types.is_floating(field.type) or kind.is_floating(), field.name
         assert got.to_pyarrow().cast(want.schema).to_pylist() == want.sort_by(
             want.column_names[0]).to_pylist(), name  # fmt: skip
 
