@@ -186,17 +186,18 @@ def _maintenance(con, lines: ibis.Table, a: ibis.Table, maint: ibis.Table, vis: 
     show, the first therapy after the CAR T. The summary gains ``car_t_maintenance`` and
     ``maintenance_start`` (null without maintenance). The candidates are few: the
     summaries and assessments of the others are not read again."""
-    none = (ibis.null("string"), ibis.null("date"))
     maint = con.create_table("_index_maintenance", maint, overwrite=True)
     summ = summarise(lines, a, rules)
     if maint.count().execute() == 0:
-        return summ.mutate(car_t_maintenance=none[0], maintenance_start=none[1]), a
+        return summ.mutate(car_t_maintenance=ibis.null("string"),
+                           maintenance_start=ibis.null("date")), a  # fmt: skip
     key = Col.PATIENT_ID
     cand = summarise(lines.semi_join(maint, key), a.semi_join(maint, key), rules)
     ok = cand.join(maint, key)
     ok = ok.filter(ok.best_response.isin(codes_where("pr_or_better"))
                    & ok.progression_date.isnull())  # fmt: skip
-    longer = ok.select(*lines.columns[:-1], window_end=ok.window_end_right)
+    longer = ok.select(*(c for c in lines.columns if c != "window_end"),
+                       window_end=ok.window_end_right)  # fmt: skip
     a2 = assessments(longer, vis, rules)
     a = con.create_table("_index_assessments_m", a.anti_join(ok, key).union(
         a2.select(*a.columns)), overwrite=True)  # fmt: skip
@@ -262,12 +263,11 @@ def _restarts(c: Classified, m: ibis.Table, rules: Rules) -> ibis.Table:
     d = c.anchors.join(m, key)
     d = with_span_end(d.filter((d.ingredient == d.maintenance)
                                & (d.date >= d.maintenance_start)), c.pats, rules)  # fmt: skip
-    w = ibis.window(group_by=d[key], order_by=[d.date, d.row])
-    last = ibis.coalesce(d.span_end, d.date).max().over(
+    last = ibis.coalesce(d.span_end, d.date).max().over(  # null on the first dose
         ibis.window(group_by=d[key], order_by=[d.date, d.row], rows=(None, -1)))
     gap = rules.get("lines", "discontinuation_gap_days")
-    d = d.mutate(_first=ibis.row_number().over(w) == 0, _last=last)
-    r = d.filter(~d._first & (d.date.delta(d._last, unit="day") > gap))
+    d = d.mutate(_last=last)
+    r = d.filter((d.date.delta(d._last, unit="day") > gap).fill_null(False))
     return r.select(key, "date")
 
 

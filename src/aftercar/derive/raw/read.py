@@ -302,15 +302,21 @@ def _record_rows(raw: bytes | None, n: int) -> np.ndarray:
     plain = np.arange(2, n + 2, dtype=np.int64)
     if raw is None:
         return plain
-    end = len(raw)
-    while end and raw[end - 1] in b"\r\n":  # blank lines at the end are no rows' concern
-        end -= 1
+    end = _content_end(raw)  # blank lines at the end are no rows' concern
     if raw.count(b"\n", 0, end) == n and not raw.startswith((b"\n", b"\r")):
         return plain  # a line per record: no blank line (the common case, one count)
     kept = _text_records(raw)
     if kept.size != n + 1:  # not the records Arrow read: keep the plain numbering
         return plain
     return kept[1:]
+
+
+def _content_end(raw: bytes) -> int:
+    """The length of ``raw`` without the line ends at its end (no copy of the bytes)."""
+    end = len(raw)
+    while end and raw[end - 1] in b"\r\n":
+        end -= 1
+    return end
 
 
 def _spanning_values(f: _Source, raw: bytes | None, t: pa.Table, read: list[str]) -> list[Problem]:
@@ -345,13 +351,13 @@ def _open_to_end(raw: bytes, t: pa.Table) -> str | None:
     the file: a quote no quote closes (Arrow reads the rest of the file into it). A quote
     inside an unquoted value (``lesion 5" wide``) is text, as Arrow reads it, and a quoted
     value that holds a line break but is closed is followed by its closing quote."""
-    tail = raw.rstrip(b"\r\n")
+    end = _content_end(raw)
     for c in t.column_names:
         col = t[c]
         if not _is_text(col.type):
             continue
         v = col[t.num_rows - 1].as_py()
-        if v and ("\n" in v or "\r" in v) and tail.endswith(v.rstrip("\r\n").encode()):
+        if v and ("\n" in v or "\r" in v) and raw.endswith(v.rstrip("\r\n").encode(), 0, end):
             return c
     return None
 
