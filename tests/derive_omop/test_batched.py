@@ -312,16 +312,23 @@ def test_resume_refuses_the_batches_of_another_run(runs, tmp_path, capsys):
     assert "--resume takes up a batched OMOP derivation" in capsys.readouterr().err
 
 
-def test_resume_refuses_batches_ordered_as_text(runs, tmp_path, capsys):
+@pytest.fixture(scope="module")
+def csv_stopped(runs, tmp_path_factory):
+    """A resumable CSV run of the module's instance stopped as its second batch starts."""
+    out = tmp_path_factory.mktemp("csv_stopped") / "out"
+    with pytest.raises(_Stop):
+        derive_omop_batched(runs[2], out, "csv", batch_persons=25, resume=True,
+                            progress=_stop_at(2))  # fmt: skip
+    return out
+
+
+def test_resume_refuses_batches_ordered_as_text(runs, csv_stopped, tmp_path, capsys):
     """Batches kept by code that ordered a batch's rows by the text of ``patient_id`` (before
     2026-12-04) are refused: the final pass appends batches without sorting them."""
     from aftercar.derive.omop.parts import _fingerprint
 
-    _one, _batched, omop = runs
-    out = tmp_path / "resumed"
-    with pytest.raises(_Stop):
-        derive_omop_batched(omop, out, "csv", batch_persons=25, resume=True,
-                            progress=_stop_at(2))  # fmt: skip
+    omop, out = runs[2], tmp_path / "resumed"
+    shutil.copytree(csv_stopped, out)
     manifest = out / ".aftercar-batches" / "run.json"
     kept = json.loads(manifest.read_text("utf-8"))
     assert kept["run"].pop("order") == "person_id"
@@ -493,14 +500,11 @@ def test_source_state_names_every_file_the_reader_reads(tmp_path):
     assert [f[0] for f in source_state(src)] == ["person/part-0.parquet"]
 
 
-def test_the_checked_source_record_names_the_concepts_that_chose_its_rows(runs, tmp_path):
+def test_the_checked_source_record_names_the_concepts_that_chose_its_rows(csv_stopped):
     from aftercar.derive.omop.parts import concepts_digest
 
-    omop, out = runs[2], tmp_path / "out"
-    with pytest.raises(_Stop):
-        derive_omop_batched(omop, out, "csv", batch_persons=25, resume=True,
-                            progress=_stop_at(2))  # fmt: skip
-    record = json.loads((out / ".aftercar-batches" / "source-checked.json").read_text("utf-8"))
+    checked = csv_stopped / ".aftercar-batches" / "source-checked.json"
+    record = json.loads(checked.read_text("utf-8"))
     assert record["concepts"] == concepts_digest(load_concepts(None, load_rules()))
     mine = load_concepts(None, load_rules())
     other = dataclasses.replace(mine, tables={**mine.tables,
@@ -526,7 +530,34 @@ def test_line_offsets_hold_only_when_each_batch_shifts_its_ids_alike():
     assert _line_offsets(con) is None  # batch 1's line (id 3) before batch 0's (5, 6)
 
 
-def test_resumed_parquet_batches_are_read_in_order(runs, tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def parquet_kept(runs, tmp_path_factory):
+    """A resumable Parquet run of the module's instance stopped as it starts writing the
+    outputs: every batch derived and kept (each resume of a copy is its final pass)."""
+    out = tmp_path_factory.mktemp("parquet_kept") / "out"
+
+    def stop_at_writing(step: str) -> None:
+        if step == "writing the outputs":
+            raise _Stop(step)
+
+    with pytest.raises(_Stop):
+        derive_omop_batched(runs[2], out, "parquet", batch_persons=25, episodes=True,
+                            resume=True, progress=stop_at_writing)  # fmt: skip
+    return out
+
+
+def _resumed(kept: Path, out: Path, omop: Path) -> list[str]:
+    """Resume a copy ``out`` of the stopped run ``kept``: what the run said."""
+    shutil.copytree(kept, out)
+    said: list[str] = []
+    run = derive_omop_batched(omop, out, "parquet", batch_persons=25, episodes=True,
+                              resume=True, progress=said.append)  # fmt: skip
+    assert run.batches == 3
+    assert sum(s.endswith("derived before, kept") for s in said) == 3  # only the final pass
+    return said
+
+
+def test_resumed_parquet_batches_are_read_in_order(runs, parquet_kept, tmp_path, monkeypatch):
     """A resumable Parquet run keeps one file per batch; the outputs read as stored (the
     cohort, the audit, EPISODE_EVENT with its ids shifted) are DuckDB reading those files
     one after the other: the tables, rows and order of one run."""
@@ -536,8 +567,8 @@ def test_resumed_parquet_batches_are_read_in_order(runs, tmp_path, monkeypatch):
     monkeypatch.setattr(final_pass, "_shifted_events", lambda *a: shifted.append(1) or shift(*a))
     omop = runs[2]
     one, out = omop.parent / "one_parquet", tmp_path / "resumed"
-    run = derive_omop_batched(omop, out, "parquet", batch_persons=25, episodes=True, resume=True)
-    assert run.batches == 3 and shifted and _files(out) == _files(one)
+    _resumed(parquet_kept, out, omop)
+    assert shifted and _files(out) == _files(one)
     unordered = {r.with_suffix(".parquet") for r in UNORDERED}
     for rel in sorted(_files(one)):
         if rel.suffix == ".parquet" and rel not in unordered:
@@ -561,10 +592,11 @@ def test_batched_attrition_is_ordered_by_part_table_and_row(runs):
 
 
 def test_episode_events_are_joined_and_sorted_when_the_ids_do_not_shift_alike(
-    runs, tmp_path, monkeypatch
+    runs, parquet_kept, tmp_path, monkeypatch
 ):
     """The fallback of :func:`_line_offsets`: EPISODE_EVENT joined to every episode id and
-    sorted gives the rows and order of one run, as the in-order read does."""
+    sorted gives the rows and order of one run, as the in-order read does (the final pass
+    of the module's kept Parquet batches)."""
     from aftercar.derive.omop import final_pass  # where _episode_sql looks them up
 
     monkeypatch.setattr(final_pass, "_line_offsets", lambda con: None)
@@ -572,7 +604,7 @@ def test_episode_events_are_joined_and_sorted_when_the_ids_do_not_shift_alike(
     monkeypatch.setattr(final_pass, "_shifted_events", lambda *a: shifted.append(1) or shift(*a))
     omop = runs[2]
     out = tmp_path / "sorted"
-    derive_omop_batched(omop, out, "parquet", batch_persons=25, episodes=True)
+    _resumed(parquet_kept, out, omop)
     one = omop.parent / "one_parquet" / "episodes" / "episode_event.parquet"
     assert not shifted
     assert pq.read_table(out / "episodes" / "episode_event.parquet").equals(pq.read_table(one))
@@ -636,8 +668,8 @@ def test_a_batch_folder_left_by_a_killed_run_is_removed_one_in_use_is_not(runs, 
     for folder in (stale, busy):
         os.utime(folder, (time.time() - 3600, time.time() - 3600))
     seen: list[str] = []
-    with hold(busy):  # another derivation running into the same folder
-        derive_omop_batched(omop, out, "csv", batch_persons=25, progress=seen.append)
+    with hold(busy), pytest.raises(_Stop):  # another derivation running into the same folder
+        derive_omop_batched(omop, out, "csv", batch_persons=25, progress=_stopping(seen))
     assert not stale.exists() and busy.exists() and young.exists()
     assert [s for s in seen if s.startswith("removed")] == [
         "removed .aftercar-batches-stale1, left by an interrupted run (0.00 GB)"]
