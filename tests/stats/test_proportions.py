@@ -78,8 +78,9 @@ def test_fisher_too_large_table_is_a_clear_error():
 
 def test_fisher_refuses_a_wide_table_by_its_steps_and_names_the_monte_carlo_test():
     """A 4 x 4 table of 128 counts carries few partial tables per step but takes millions
-    of steps: the steps count towards the limit (it was refused after 11-57 s; R's default
-    workspace refuses it at once), and the message names simulate=True."""
+    of steps: the steps count towards the limit (it was refused after 11-57 s, then 8 s,
+    now about 1 s: ``stats/fisher.py`` ``_STEP_WORK``; R's default workspace refuses it at
+    once), and the message names simulate=True."""
     table = [[8, 13, 5, 12], [6, 7, 10, 7], [8, 3, 10, 8], [7, 10, 6, 8]]
     with pytest.raises(InputError, match="simulate=True"):
         fisher_test(table)

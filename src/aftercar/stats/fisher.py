@@ -31,10 +31,12 @@ from aftercar.errors import InputError
 _REL = 1e-7
 _MAX_WORK = 20_000_000  # partial tables carried (array elements): about 1 s
 #: What one step of the network (a node and one filling of its column) counts towards
-#: ``_MAX_WORK`` beside the partial tables it carries: a 4 x 4 table of 128 counts took
-#: 11-57 s to be refused when only the partial tables were counted (R's default
+#: ``_MAX_WORK`` beside the partial tables it carries: a step's Python costs about as
+#: much as 600 partial tables. A 4 x 4 table of 128 counts took 11-57 s to be refused
+#: when only the partial tables were counted, and 8.1 s with a step counted as 50; as
+#: 600, 1.1 s (2026-12-07): about the second ``_MAX_WORK`` stands for (R's default
 #: workspace refuses it at once).
-_STEP_WORK = 50
+_STEP_WORK = 600
 
 
 def _lf(x) -> np.ndarray:
