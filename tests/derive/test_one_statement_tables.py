@@ -47,6 +47,7 @@ def _exprs(con) -> dict:
             small=t.x.cast("int8"),
             when=t.d.cast("timestamp"),
             zoned=ibis.literal(dt.datetime(2021, 1, 1, 12)).cast("timestamp('UTC')"),
+            **{'we"ird col': t.x + 1},
         ),
         "counts": t.group_by("pid").aggregate(n=t.count(), xs=t.x.collect(), top=t.x.max()),
         "keys": con.table("keys").mutate(j=lambda k: k.k + 1),
@@ -60,18 +61,49 @@ def _described(con, name: str) -> list[tuple]:
                        ).fetchall()  # fmt: skip
 
 
+def _recording(con) -> list[str]:
+    """The statements ``con.raw_sql`` runs from now on."""
+    ran: list[str] = []
+    real = con.raw_sql
+    con.raw_sql = lambda q, **k: ran.append(str(q)) or real(q, **k)
+    return ran
+
+
+def _rows(table: pa.Table) -> list[str]:
+    return sorted(map(repr, table.to_pylist()))
+
+
 def test_the_table_made_is_the_table_ibis_makes():
     mine, plain = _cons()
+    ran = _recording(mine)
     for name, expr in _exprs(mine).items():
         made = mine.create_table(name, expr, overwrite=True)
         want = plain.create_table(name, _exprs(plain)[name], overwrite=True)
         assert _described(mine, name) == _described(plain, name), name
         assert made.schema() == want.schema(), name
-        key = [(c, "ascending") for c in ("pid",)]
         got, ref = made.to_pyarrow(), want.to_pyarrow()
-        assert got.schema == ref.schema and got.sort_by(key).equals(ref.sort_by(key)), name
+        assert got.schema == ref.schema and _rows(got) == _rows(ref), name
+    made = [q.split(" AS ")[0] for q in ran if q.startswith("CREATE")]
+    assert not [q for q in ran if "INSERT" in q or "CURRENT_" in q]  # Ibis's way: none
+    assert len(made) == len(_exprs(mine)) and all(
+        q.startswith(('CREATE OR REPLACE TABLE "', 'CREATE TABLE "ibis_aftercar_table_'))
+        for q in made)  # fmt: skip
+    assert 'CREATE OR REPLACE TABLE "literals"' in made  # no NOT NULL column: in one
     not_null = [r[0] for r in _described(mine, "keys") if r[2] == "NO"]
     assert not_null == ["pid", "k"]  # declared not nullable by Ibis: kept so
+
+
+def test_a_null_in_a_column_declared_not_null_fails_and_leaves_the_old_table():
+    mine, plain = _cons()
+    for con in (mine, plain):
+        keys, t = con.table("keys"), con.table("t")
+        declared = t.select("pid", k=t.x.cast("!int64"))  # one x is NULL
+        con.create_table("j", keys, overwrite=True)
+        with pytest.raises(Exception, match="NOT NULL"):
+            con.create_table("j", declared, overwrite=True)
+        assert con.table("j").count().to_pyarrow().as_py() == 2  # the old table
+    tables = {r[0] for r in mine.raw_sql("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert tables == {"t", "keys", "j"}  # nothing left under a temporary name
 
 
 def test_a_table_is_replaced_by_an_expression_that_reads_it():
@@ -96,14 +128,6 @@ def test_anything_else_is_ibis_create_table():
     for name in ("arrow", "tmp", "typed"):
         assert _described(mine, name) == _described(plain, name), name
     assert mine.table("arrow").to_pyarrow().equals(plain.table("arrow").to_pyarrow())
-
-
-def _recording(con) -> list[str]:
-    """The statements ``con.raw_sql`` runs from now on."""
-    ran: list[str] = []
-    real = con.raw_sql
-    con.raw_sql = lambda q, **k: ran.append(str(q)) or real(q, **k)
-    return ran
 
 
 def test_the_derivation_connections_make_tables_in_one_statement(tmp_path):

@@ -19,8 +19,10 @@ would hold their data. Ibis options that change how SQL is written are not part 
 
 Printing a compiled tree costs about as much again, so the memo also keeps each
 expression's SQL *text*, printed once: a connection's ``compile`` (the SQL of every query,
-and of Spark's ``create_table``) and DuckDB's ``create_table`` (which puts the tree into an
-``INSERT`` and prints it) receive a node that prints as that text. Anything else asking the
+and of Spark's ``create_table``, and of DuckDB's in the one statement of
+:func:`aftercar.backends.duckdb.one_statement_tables`) and Ibis's own DuckDB
+``create_table`` (which puts the tree into an ``INSERT`` and prints it: data, schemas,
+temporary tables) receive a node that prints as that text. Anything else asking the
 compiler for a tree still gets a tree (a copy it may change). Measured on the tests'
 hand-made OMOP instance, a ``derive --omop`` after the first in a process (2026-12-07, 2
 cores, 16 of each, alternated with the code before): 5.9 s -> 4.7 s on average.
@@ -215,8 +217,9 @@ def _printed(con, name: str, compiler: _CachedCompiler) -> Callable:
 
 
 #: Connection methods that only print what the compiler gives them: ``compile`` (the SQL
-#: every query and Spark's ``create_table`` run) and DuckDB's ``create_table`` (which puts
-#: the compiled tree into an ``INSERT`` and prints it). Checked for each Ibis version the
+#: every query and Spark's ``create_table`` run) and Ibis's DuckDB ``create_table`` (which
+#: puts the compiled tree into an ``INSERT`` and prints it; a derivation's tables go through
+#: ``compile``, ``duckdb.one_statement_tables``). Checked for each Ibis version the
 #: project supports by ``tests/derive/test_compile_cache.py``.
 _PRINTING_METHODS = ("compile", "create_table")
 

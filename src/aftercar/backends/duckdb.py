@@ -63,6 +63,20 @@ def engine(memory_limit: str, spill: str | Path | None = None):
     return one_statement_tables(cache_compiled(con))
 
 
+def _quoted(name: str) -> str:
+    """``name`` as a quoted DuckDB identifier."""
+    import sqlglot as sg
+
+    return sg.to_identifier(name, quoted=True).sql("duckdb")
+
+
+def _sql_type(dtype) -> str:
+    """The DuckDB type Ibis declares for the Ibis type ``dtype`` (as its ``create_table``)."""
+    from ibis.backends.sql.datatypes import DuckDBType
+
+    return DuckDBType.from_ibis(dtype).sql("duckdb")
+
+
 def one_statement_tables(con):
     """``con`` (an Ibis DuckDB connection) whose ``create_table(name, expr, overwrite=True)``
     of an Ibis table expression runs one ``CREATE OR REPLACE TABLE ... AS`` statement.
@@ -72,20 +86,24 @@ def one_statement_tables(con):
     ``DROP`` of the old table, ``ALTER ... RENAME``): a derivation materialises some 70
     tables, and on a small cohort those extra statements and their Python took about a
     tenth of its time. The table made is the same: each column cast to the type Ibis
-    declares for it (no-op casts where the query already gives it) and ``NOT NULL`` where
-    Ibis declares the column not nullable, in the connection's current schema, as Ibis
-    makes it. Anything else (data that is not an Ibis expression, a schema, another
-    database, a temporary table, no ``overwrite``) goes to Ibis's own ``create_table``.
+    declares for it (no-op casts where the query already gives it), in the connection's
+    current schema. A column Ibis declares ``NOT NULL`` (from a source table that declares
+    it so, e.g. a DuckDB file made with the OHDSI DDL) gets the constraint on a table
+    made under a temporary name, which replaces the old one only once it holds: a NULL
+    there fails the call and leaves the old table, as Ibis's ``INSERT`` does. Anything
+    else (data that is not an Ibis expression, a schema, another database, a temporary
+    table, no ``overwrite``) goes to Ibis's own ``create_table``.
     """
     import ibis.expr.types as ir
-    import sqlglot as sg
-    from ibis.backends.sql.datatypes import DuckDBType
 
-    ibis_create = con.create_table
-    owner = weakref.ref(con)
+    owner = weakref.ref(con)  # the connection's own attribute must not keep it alive
+    wrapped = con.__dict__.get("create_table")  # the memo's printing one, if set
 
-    def quoted(name: str) -> str:
-        return sg.to_identifier(name, quoted=True).sql("duckdb")
+    def ibis_create(*args, **kwargs):
+        if wrapped is not None:
+            return wrapped(*args, **kwargs)
+        self = owner()
+        return type(self).create_table(self, *args, **kwargs)
 
     def create_table(name, /, obj=None, *, schema=None, database=None, temp=False,
                      overwrite=False):  # fmt: skip
@@ -96,19 +114,36 @@ def one_statement_tables(con):
                                overwrite=overwrite)  # fmt: skip
         self = owner()
         self._run_pre_execute_hooks(obj)  # in-memory tables the expression reads
-        cols = ", ".join(f"CAST(t.{quoted(c)} AS {DuckDBType.from_ibis(d).sql('duckdb')}) "
-                         f"AS {quoted(c)}" for c, d in schema_of.items())  # fmt: skip
-        table = quoted(name)
-        statements = [f"CREATE OR REPLACE TABLE {table} AS SELECT {cols} FROM "
-                      f"({self.compile(obj)}) AS t"]  # fmt: skip
-        statements += [f"ALTER TABLE {table} ALTER COLUMN {quoted(c)} SET NOT NULL"
-                       for c, d in schema_of.items() if not d.nullable]  # fmt: skip
-        self.raw_sql(";\n".join(statements))
+        cols = ", ".join(f"CAST(t.{_quoted(c)} AS {_sql_type(d)}) AS {_quoted(c)}"
+                         for c, d in schema_of.items())  # fmt: skip
+        query = f"SELECT {cols} FROM ({self.compile(obj)}) AS t"
+        not_null = [c for c, d in schema_of.items() if not d.nullable]
+        if not not_null:
+            self.raw_sql(f"CREATE OR REPLACE TABLE {_quoted(name)} AS {query}")
+        else:
+            _replace_checked(self, name, query, not_null)
         return self.table(name)
 
-    create_table.__doc__ = ibis_create.__doc__
+    create_table.__doc__ = type(con).create_table.__doc__
     con.create_table = create_table
     return con
+
+
+def _replace_checked(con, name: str, query: str, not_null: list[str]) -> None:
+    """Make table ``name`` of ``query`` with ``NOT NULL`` columns ``not_null``: under a
+    temporary name first, so that a NULL in one of them leaves the old table as it was."""
+    from ibis import util
+
+    new = _quoted(util.gen_name("aftercar_table"))
+    alters = ";\n".join(f"ALTER TABLE {new} ALTER COLUMN {_quoted(c)} SET NOT NULL"
+                        for c in not_null)  # fmt: skip
+    try:
+        con.raw_sql(f"CREATE TABLE {new} AS {query};\n{alters}")
+    except Exception:
+        con.raw_sql(f"DROP TABLE IF EXISTS {new}")
+        raise
+    con.raw_sql(f"DROP TABLE IF EXISTS {_quoted(name)};\n"
+                f"ALTER TABLE {new} RENAME TO {_quoted(name)}")  # fmt: skip
 
 
 @contextmanager
