@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from aftercar.analysis.table1 import table1_wide
-from aftercar.errors import InputError
+from aftercar.errors import InputError, StatisticalWarning
 
 GOLDEN = Path(__file__).parent / "golden"
 LABELS = {
@@ -77,6 +77,31 @@ def test_cells_counts_percent_and_clinical_order():
     assert age.loc["Range", "Overall (N=6)"] == "50.0-80.0"
     assert "Missing" not in age.index  # shown only when something is missing
     assert block["missing_group"] == 1 and block["groups"][0]["n"] == 6
+
+
+def test_a_sparse_table_too_large_for_fisher_keeps_chi_square_and_says_why():
+    """Two sites, an ISS-like column of eight levels, one of them rare (expected counts
+    below 5), 2,600 patients: too many for the exact enumeration (stats.fisher_test
+    refuses it), so the row keeps Pearson's chi-square, and its name says so (review,
+    2026-12-07: it said only "expected counts < 5", as for a table Fisher never fits)."""
+    from aftercar import stats
+
+    counts = [[160, 167, 155, 163, 160, 169, 158, 2], [164, 160, 166, 157, 161, 160, 165, 3]]
+    site, level = [], []
+    for s_i, row in enumerate(counts):
+        for l_i, n in enumerate(row):
+            site += [f"site {s_i}"] * n
+            level += [f"level {l_i}"] * n
+    pts = pd.DataFrame({"patient_id": [f"P{i}" for i in range(len(site))], "site": site,
+                        "iss_stage": level, "early_relapse": None})  # fmt: skip
+    table, _ = table1_wide(pts, cutoff=6.0, by="site")
+    row = table[table["characteristic"] == LABELS["iss_stage"]].iloc[0]
+    assert row["test"] == ("Pearson's chi-square test (expected counts < 5; too many "
+                           "patients for Fisher's exact test)")  # fmt: skip
+    with pytest.warns(StatisticalWarning, match="expected count is below 5"):
+        want = stats.chisq_test(pd.crosstab(pts["iss_stage"], pts["site"]).to_numpy(),
+                                correct=False).p_value  # fmt: skip
+    assert row["p_value"] == pytest.approx(want, rel=1e-12)
 
 
 def test_unknown_grouping_column_is_an_input_error():

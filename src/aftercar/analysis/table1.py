@@ -99,23 +99,25 @@ def _p_continuous(values: pd.Series, group: pd.Series) -> tuple[float | None, st
 def _p_categorical(text: pd.Series, group: pd.Series) -> tuple[float | None, str]:
     """Pearson's chi-square, or Fisher's exact test when an expected count is below 5
     (gtsummary's rule) and the table has two rows or two columns; a larger sparse
-    table keeps the chi-square test, named as approximate."""
+    table keeps the chi-square test, named as approximate, and so does a table too large
+    for the exact enumeration (:func:`aftercar.stats.fisher_test` refuses it), whose
+    name says so."""
     ok = text.notna() & group.notna()
     counts = pd.crosstab(text[ok], group[ok]).to_numpy()
     if min(counts.shape, default=0) < 2:
         return None, ""
     expected = np.outer(counts.sum(axis=1), counts.sum(axis=0)) / counts.sum()
     sparse = bool((expected < SPARSE_EXPECTED).any())
+    note = " (expected counts < 5)" if sparse else ""
     if sparse and min(counts.shape) == 2:
         try:
             return num(stats.fisher_test(counts).p_value), "Fisher's exact test"
-        except AftercarError:  # the exact enumeration is infeasible
-            pass
+        except AftercarError:  # the exact enumeration is infeasible: said in the name
+            note = " (expected counts < 5; too many patients for Fisher's exact test)"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # small expected counts: the test name says so
         res = stats.chisq_test(counts, correct=False)
-    name = "Pearson's chi-square test" + (" (expected counts < 5)" if sparse else "")
-    return num(res.p_value), name
+    return num(res.p_value), "Pearson's chi-square test" + note
 
 
 def unknown_grouping(by: str | None, columns, where: str = "") -> str | None:
