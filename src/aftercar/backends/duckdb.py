@@ -63,11 +63,9 @@ def engine(memory_limit: str, spill: str | Path | None = None):
     return one_statement_tables(cache_compiled(con))
 
 
-def _quoted(name: str) -> str:
-    """``name`` as a quoted DuckDB identifier."""
-    import sqlglot as sg
-
-    return sg.to_identifier(name, quoted=True).sql("duckdb")
+def quoted(name: str) -> str:
+    """``name`` as a quoted DuckDB identifier (a double quote in it doubled)."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _sql_type(dtype) -> str:
@@ -114,12 +112,12 @@ def one_statement_tables(con):
                                overwrite=overwrite)  # fmt: skip
         self = owner()
         self._run_pre_execute_hooks(obj)  # in-memory tables the expression reads
-        cols = ", ".join(f"CAST(t.{_quoted(c)} AS {_sql_type(d)}) AS {_quoted(c)}"
+        cols = ", ".join(f"CAST(t.{quoted(c)} AS {_sql_type(d)}) AS {quoted(c)}"
                          for c, d in schema_of.items())  # fmt: skip
         query = f"SELECT {cols} FROM ({self.compile(obj)}) AS t"
         not_null = [c for c, d in schema_of.items() if not d.nullable]
         if not not_null:
-            self.raw_sql(f"CREATE OR REPLACE TABLE {_quoted(name)} AS {query}")
+            self.raw_sql(f"CREATE OR REPLACE TABLE {quoted(name)} AS {query}")
         else:
             _replace_checked(self, name, query, not_null)
         return self.table(name)
@@ -134,16 +132,16 @@ def _replace_checked(con, name: str, query: str, not_null: list[str]) -> None:
     temporary name first, so that a NULL in one of them leaves the old table as it was."""
     from ibis import util
 
-    new = _quoted(util.gen_name("aftercar_table"))
-    alters = ";\n".join(f"ALTER TABLE {new} ALTER COLUMN {_quoted(c)} SET NOT NULL"
+    new = quoted(util.gen_name("aftercar_table"))
+    alters = ";\n".join(f"ALTER TABLE {new} ALTER COLUMN {quoted(c)} SET NOT NULL"
                         for c in not_null)  # fmt: skip
     try:
         con.raw_sql(f"CREATE TABLE {new} AS {query};\n{alters}")
     except Exception:
         con.raw_sql(f"DROP TABLE IF EXISTS {new}")
         raise
-    con.raw_sql(f"DROP TABLE IF EXISTS {_quoted(name)};\n"
-                f"ALTER TABLE {new} RENAME TO {_quoted(name)}")  # fmt: skip
+    con.raw_sql(f"DROP TABLE IF EXISTS {quoted(name)};\n"
+                f"ALTER TABLE {new} RENAME TO {quoted(name)}")  # fmt: skip
 
 
 @contextmanager
@@ -184,4 +182,5 @@ def arrow_reader(rel, rows: int = 1_000_000) -> pa.RecordBatchReader:
     return reader(rows)
 
 
-__all__ = ["arrow_reader", "cache_compiled", "connect", "engine", "one_statement_tables", "scratch"]
+__all__ = ["arrow_reader", "cache_compiled", "connect", "engine", "one_statement_tables", "quoted",
+           "scratch"]

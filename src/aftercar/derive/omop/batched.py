@@ -51,6 +51,7 @@ import pyarrow.parquet as pq
 
 from aftercar import __version__
 from aftercar.backends.duckdb import engine as duckdb_engine
+from aftercar.backends.duckdb import quoted
 from aftercar.derive.omop.cohort import myeloma_persons, myeloma_scope, orphan_rows
 from aftercar.derive.omop.concepts import Concepts, load_concepts
 from aftercar.derive.omop.derive import (
@@ -68,7 +69,6 @@ from aftercar.derive.omop.final_pass import (
     _episode_sql,
     _number_episodes,
     _path,
-    _q,
     _write_episodes,  # looked up here by _finish (tests patch it here)
     _write_outputs,
 )
@@ -277,7 +277,7 @@ def _episodes_into_duckdb(parts: dict[str, list[Path]], database: Path, schema: 
                                                                  concepts))  # fmt: skip
         create_episode_tables(con, schema)
         for name, sql in _episode_sql(con, parts).items():
-            con.raw_sql(f"INSERT INTO {_q(schema or 'main')}.{name} BY NAME {sql}")
+            con.raw_sql(f"INSERT INTO {quoted(schema or 'main')}.{name} BY NAME {sql}")
     finally:
         con.disconnect()
 

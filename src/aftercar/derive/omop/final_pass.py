@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from aftercar.backends.duckdb import arrow_reader
+from aftercar.backends.duckdb import arrow_reader, quoted
 from aftercar.derive.omop.episodes import EPISODE_SCHEMA, EVENT_SCHEMA
 from aftercar.io import neutralise_table, write_cohort
 from aftercar.io.csv_out import append_csv
@@ -35,10 +35,6 @@ _BATCH = "_batch"  # episodes: the batch whose local episode ids a row carries
 SORT_KEYS: dict[str, tuple[str, ...]] = {
     "audit/attrition": (_PART, "table", "row"),
 }
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _path(p: Path | list[Path]) -> str:
@@ -65,8 +61,8 @@ def _sorted_sql(part: list[Path], keep: pa.Schema, keys: tuple[str, ...] | None,
     """The rows of ``part`` sorted by ``keys`` (``None``: as stored, file after file, on a
     connection that preserves the insertion order, as that of
     :func:`aftercar.derive.omop.batched._finish` does)."""
-    cols = map(_nullable if nullable else _q, keep.names)
-    order = "" if keys is None else f" ORDER BY {', '.join(map(_q, keys))}"
+    cols = map(_nullable if nullable else quoted, keep.names)
+    order = "" if keys is None else f" ORDER BY {', '.join(map(quoted, keys))}"
     return f"SELECT {', '.join(cols)} FROM read_parquet({_path(part)}){order}"
 
 
@@ -77,8 +73,8 @@ def _nullable(name: str, source: str | None = None) -> str:
     schema of a file would then depend on its data, and differ from the one-run files
     (pyarrow: always nullable). A ``CASE`` that can give NULL keeps it optional.
     """
-    src = source or _q(name)
-    return f"CASE WHEN {src} IS NULL THEN NULL ELSE {src} END AS {_q(name)}"
+    src = source or quoted(name)
+    return f"CASE WHEN {src} IS NULL THEN NULL ELSE {src} END AS {quoted(name)}"
 
 
 def _stream(con, part: list[Path], keys: tuple[str, ...] | None
