@@ -204,6 +204,26 @@ def test_an_exposure_ending_before_it_starts_is_an_error(tmp_path):
     assert "'2000-01-01'" in text and "drug_exposure_end_date" in text
 
 
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_an_observation_period_ending_before_it_starts_is_an_error(tmp_path, fmt):
+    # its end (the last follow-up of a living patient) was read whatever the start until
+    # 2026-12-07; a start on the end day, or no start, is a period as the CDM has it
+    op = pa.table({"observation_period_id": [11, 12, 13, 14], "person_id": [1, 2, 3, 4],
+                   "observation_period_start_date": [D("2020-01-01"), D("2023-03-02"),
+                                                     D("2023-03-01"), None],
+                   "observation_period_end_date": [D("2023-03-01")] * 4})  # fmt: skip
+    src, _ = _instance(tmp_path / "omop", fmt, observation_period=op)
+    text = _open_error(src)
+    assert ("column 'observation_period_end_date': observation_period_id 12 (person_id 2): "
+            "the period ends before it starts (2023-03-02)") in text
+    assert f"observation_period.{fmt}" in text and "'2023-03-01'" in text
+    assert "observation_period_id 13" not in text and "observation_period_id 14" not in text
+    fine = op.set_column(2, "observation_period_start_date",
+                         pa.array([D("2020-01-01")] * 4, pa.date32()))  # fmt: skip
+    src, _ = _instance(tmp_path / "fine", fmt, observation_period=fine)
+    _reads_as_written(src, "person")
+
+
 def test_a_negative_days_supply_without_an_end_date_is_an_error(tmp_path):
     # read as a dose on the start date until 2026-12-05 (fuzzing); with an end date given,
     # days_supply is not read and not checked

@@ -349,7 +349,8 @@ def check_rows(tables: dict[str, ibis.Table], labels: dict[str, str],
     ``procedure_occurrence`` or ``measurement`` (the audit names rows by it), or one below
     0; a repeated ``concept_id`` of ``concept`` (one concept read as two drugs); two
     ``death`` dates of one person; an ``observation_period`` or ``death`` row without
-    ``person_id``; a ``drug_exposure_end_date`` before its start; an
+    ``person_id``; a ``drug_exposure_end_date`` or an ``observation_period_end_date``
+    before its start; an
     empty required date (:data:`_REQUIRED_DATES`) or a date after today
     (:data:`_NOT_FUTURE`); a ``drug_exposure_id`` the derivation cannot key
     (:func:`_administration_ids`). One aggregate per table and check; a few examples of
@@ -382,6 +383,7 @@ def check_rows(tables: dict[str, ibis.Table], labels: dict[str, str],
     for name in ("observation_period", "death"):
         problems += _without_person(scoped[name], name, labels[name])
     problems += _end_before_start(scoped["drug_exposure"], labels["drug_exposure"])
+    problems += _period_before_start(scoped["observation_period"], labels["observation_period"])
     problems += _administration_ids(scoped["drug_exposure"], labels["drug_exposure"])
     for name in dict.fromkeys([*_REQUIRED_DATES, *_NOT_FUTURE]):
         problems += _dates(scoped[name], name, labels[name])
@@ -613,6 +615,30 @@ def _end_before_start(de: ibis.Table, label: str) -> list[Problem]:
                       "days_supply") if c in de.columns}  # dates as text: a year past 9999
     rows = bad.select(**cols).order_by("drug_exposure_id").limit(_EXAMPLES)
     return [_end_problem(r, label) for r in rows.to_pyarrow().to_pylist()]
+
+
+def _period_before_start(op: ibis.Table, label: str) -> list[Problem]:
+    """An ``observation_period_end_date`` before its ``observation_period_start_date`` (when
+    the file has the start): the CDM's period runs from start to end, and a period whose
+    end precedes its start has one of them wrong. The end is the last follow-up of a living
+    patient (censoring of OS and PFS), so it is not read from such a row; OHDSI's Data
+    Quality Dashboard checks the same (``plausibleStartBeforeEnd``). Until 2026-12-07 the
+    end was read whatever the start (note34)."""
+    start, end = "observation_period_start_date", "observation_period_end_date"
+    if start not in op.columns:
+        return []
+    key = "observation_period_id" if "observation_period_id" in op.columns else "person_id"
+    bad = op.filter(op[end] < op[start])
+    cols = {c: op[c].cast("string") if c.endswith("_date") else op[c]  # a year past 9999
+            for c in dict.fromkeys((key, "person_id", start, end))}  # fmt: skip
+    rows = bad.select(**cols).order_by([key, "person_id"]).limit(_EXAMPLES)
+    return [Problem(label, None, end, r[end],
+                    (f"observation_period_id {r[key]} (person_id {r['person_id']})"
+                     if key != "person_id" else f"person_id {r['person_id']}")
+                    + f": the period ends before it starts ({r[start]})",
+                    "give the first and the last day of the period in the instance's data "
+                    f"(the end on or after the start: {end} is the last follow-up of a living "
+                    "patient)") for r in rows.to_pyarrow().to_pylist()]  # fmt: skip
 
 
 def _end_problem(r: dict, label: str) -> Problem:
