@@ -780,6 +780,21 @@ def test_an_empty_gzipped_csv_is_named_as_empty(tmp_path):
     assert "death.csv.gz" in text and "the file is empty (not even a header row)" in text
 
 
+def test_a_gzipped_csv_cut_short_is_named_as_not_decompressible(tmp_path, capsys):
+    # its heading counted it among the files "not UTF-8 text" until 2026-12-07
+    import gzip
+
+    src, _ = _instance(tmp_path / "omop", "csv")
+    whole = gzip.compress((src / "measurement.csv").read_bytes())
+    (src / "measurement.csv").unlink()
+    (src / "measurement.csv.gz").write_bytes(whole[: len(whole) // 2])
+    assert main(["derive", "--omop", str(src), "-o", str(tmp_path / "o")]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "1 OMOP table file(s) that cannot be decompressed" in err
+    assert "measurement.csv.gz" in err and "gzip -t FILE" in err
+    assert "not UTF-8" not in err and "Traceback" not in err
+
+
 def test_a_duckdb_file_whose_tables_are_in_another_schema_names_it(tmp_path, capsys):
     db = write_duckdb(tmp_path / "site.duckdb", schema="cdm")
     assert main(["derive", "--omop", str(db), "-o", str(tmp_path / "o")]) == 2

@@ -280,6 +280,16 @@ def _line_text(f: Path, number: int) -> str:
     return ""
 
 
+def _unreadable(bad: list[Problem]) -> str:
+    """What the files of ``bad`` (:func:`utf8_problem`'s problems) are: a ``.csv.gz`` cut
+    short is no text at all (until 2026-12-07 it was counted as "not UTF-8 text")."""
+    cut = sum(p.rule == "unreadable_file" for p in bad)
+    if not cut:
+        return "not UTF-8 text"
+    return "that cannot be decompressed" if cut == len(bad) else (
+        "that cannot be decompressed or are not UTF-8 text")
+
+
 def _from_folder(con, folder: Path, text: bool) -> tuple[dict[str, ibis.Table], dict[str, Path]]:
     """The tables of a folder; ``text``: first check that every CSV file is UTF-8 (DuckDB's
     own error can quote the line before the culprit; Spark reads the bytes as U+FFFD)."""
@@ -290,7 +300,7 @@ def _from_folder(con, folder: Path, text: bool) -> tuple[dict[str, ibis.Table], 
     if text:
         bad = [p for f in files.values() if is_csv_file(f) and (p := utf8_problem(f, str(f)))]
         if bad:
-            raise CohortError(bad, f"{folder}: {len(bad)} OMOP table file(s) not UTF-8 text")
+            raise CohortError(bad, f"{folder}: {len(bad)} OMOP table file(s) {_unreadable(bad)}")
     out = {}
     for name, f in files.items():
         if is_csv_file(f):
