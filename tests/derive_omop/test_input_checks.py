@@ -20,6 +20,7 @@ from handmade import EXPECTED, LOCAL_TOML, tables, write_duckdb
 
 from aftercar.cli import main
 from aftercar.derive.omop import derive_omop
+from aftercar.derive.omop.batched import derive_omop_batched
 from aftercar.derive.omop.source import open_source
 from aftercar.errors import CohortError
 
@@ -426,8 +427,13 @@ def test_dates_and_numbers_stored_as_text_are_read_or_named(tmp_path):
     _reads_as_written(src, "drug_exposure", "measurement")
     blank, local = _instance(tmp_path / "blank",
                              measurement=_text(me, "value_as_number", [*nums[:-1], " "]))
-    with pytest.raises(CohortError, match="serum M-protein: not a number"):  # a missing value
+    with pytest.raises(CohortError, match="serum M-protein: not a number") as err:  # missing
         derive_omop(blank, concepts=local)
+    # named by its file, in one run as in batches (the table's bare name until 2026-12-07)
+    assert {p.file for p in err.value.problems} == {str(blank / "measurement.parquet")}
+    with pytest.raises(CohortError, match="serum M-protein: not a number") as err:
+        derive_omop_batched(blank, tmp_path / "out", concepts=local, batch_persons=2)
+    assert {p.file for p in err.value.problems} == {str(blank / "measurement.parquet")}
     us = [dt.date.fromisoformat(v).strftime("%m/%d/%Y") for v in iso]
     bad, _ = _instance(tmp_path / "bad", drug_exposure=_text(de, "drug_exposure_start_date", us),
                        measurement=_text(me, "value_as_number", ["abc", *nums[1:]]))  # fmt: skip

@@ -87,11 +87,16 @@ from aftercar.derive.omop.parts import (
     mark_checked,
     source_state,
 )
-from aftercar.derive.omop.source import close_source, open_source
+from aftercar.derive.omop.source import (
+    close_source,
+    named_by_file,
+    open_source,
+    table_labels,
+)
 from aftercar.derive.omop.write import check_episode_target, episode_tables, synthetic_marker
 from aftercar.derive.raw.rules import Rules, load_rules
 from aftercar.derive.raw.write import writing
-from aftercar.errors import InputError
+from aftercar.errors import CohortError, InputError
 from aftercar.io import cohort_arrow
 from aftercar.io.csv_out import write_csv
 
@@ -398,6 +403,8 @@ def _derive_batches(o: _Run, con, work: Path) -> tuple[BatchedRun, dict[str, lis
                 store.parts(len(batches)).write("audit/attrition", _with(orphans, _PART, 1))
         finally:
             files = store.close()
+    except CohortError as err:  # the mapped rows' checks name tables: name their files
+        raise named_by_file(err, table_labels(o.source, tables)) from None
     finally:
         _drop_batch_views(con, tables)
         close_source(con, o.source)

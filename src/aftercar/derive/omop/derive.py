@@ -22,7 +22,12 @@ import pyarrow as pa
 from aftercar.derive.omop import cohort, covariates
 from aftercar.derive.omop.concepts import Concepts, load_concepts
 from aftercar.derive.omop.mapping import OmopRaw
-from aftercar.derive.omop.source import close_source, open_source
+from aftercar.derive.omop.source import (
+    close_source,
+    named_by_file,
+    open_source,
+    table_labels,
+)
 from aftercar.derive.raw.derive import derive_raw
 from aftercar.derive.raw.labs import EMPTY_UNIT, IMPLAUSIBLE, unit_conflicts
 from aftercar.derive.raw.result import RawDerivation
@@ -145,7 +150,10 @@ def derive_omop(
     step("reading the OMOP tables")
     cmap = concepts if isinstance(concepts, Concepts) else load_concepts(concepts, rules)
     tables = open_source(con, source, schema, scope=cohort.myeloma_scope(con, cmap))
-    out = derive_tables(con, tables, cmap, rules, progress)
+    try:
+        out = derive_tables(con, tables, cmap, rules, progress)
+    except CohortError as err:  # the mapped rows' checks name tables: name their files
+        raise named_by_file(err, table_labels(source, tables)) from None
     orphans = cohort.orphan_rows(tables).to_pyarrow()
     close_source(con, source)
     return with_orphans(out, orphans)

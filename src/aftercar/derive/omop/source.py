@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -442,9 +443,34 @@ def open_source(con, source: str | Path, schema: str | None = None, *, checked: 
         _not_found(source, "no such file or folder")
     check_tables(tables, where, files, values=not checked)
     if not checked:
-        check_rows(tables, {n: str(files[n]) if n in files else f"{where}/{n}" for n in tables},
+        check_rows(tables, _labels(tables, files, where),
                    None if scope is None else scope(tables))  # fmt: skip
     return tables
+
+
+def _labels(tables: dict, files: dict[str, Path], where: str) -> dict[str, str]:
+    """How a problem names each table: its file in a folder, else ``SOURCE/table``."""
+    return {n: str(files[n]) if n in files else f"{where}/{n}" for n in tables}
+
+
+def table_labels(source: str | Path, tables: dict) -> dict[str, str]:
+    """How problems name the tables of the opened ``source`` (:func:`open_source`): a
+    folder's table by its file (``omop/measurement.csv``), a DuckDB file's or a schema's as
+    ``SOURCE/measurement``."""
+    path = Path(source)
+    files = {n: f for n in tables if (f := _file_of(path, n)) is not None} \
+        if path.is_dir() else {}  # fmt: skip
+    return _labels(tables, files, str(source))
+
+
+def named_by_file(err: CohortError, labels: dict[str, str]) -> CohortError:
+    """``err`` with each problem that names a table by its bare name (``measurement``, as
+    the derivation's checks of mapped rows do: they see tables, not files) naming the
+    table's file instead (:func:`table_labels`); until 2026-12-07 the lab value and age
+    errors of ``derive --omop`` named the table, not the file (note34)."""
+    problems = [replace(p, file=labels[p.file]) if p.file in labels else p
+                for p in err.problems]  # fmt: skip
+    return CohortError(problems, err.summary)
 
 
 #: A catalog schema (``cdm``, ``main.cdm``), not a path: a path is never listed as one.
@@ -481,4 +507,5 @@ def _not_found(source: str | Path, what: str) -> None:
 
 
 __all__ = ["OPTIONAL", "PRIMARY_IDS", "REQUIRED", "Scope", "check_rows", "check_tables",
-           "close_source", "list_tables", "open_source", "table_names"]  # fmt: skip
+           "close_source", "list_tables", "named_by_file", "open_source", "table_labels",
+           "table_names"]  # fmt: skip
