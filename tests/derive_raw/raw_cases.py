@@ -511,6 +511,14 @@ def _bundle_cases(b: RawBuilder) -> None:
     b.procedure(p, 100, "autologous stem cell transplant")
     b.procedure(p, 190, "autologous stem cell transplant")
     b.drug(p, "REVLIMID 25 mg PO", weekly(600, 3))
+    # a drug line that progressed (PD at day 170 from its nadir 1.2, confirmed at 180) before
+    # the transplant began (melphalan on day 195): it ended by progression, not "next line
+    # started" (hand-labelled raw patient P22, 2026-12-07); the index PD at day 90
+    p = b.patient("pd_before_asct")
+    b.serum(p, {-10: 3.0, 30: 0.5, 60: 0.3, 90: 1.0, 100: 1.2, 140: 1.3, 170: 2.0, 180: 2.2})
+    b.drug(p, "POMALYST 4 mg PO", weekly(110, 10))
+    b.drug(p, "MELPHALAN 200 mg/m2 IV", [195])
+    b.procedure(p, 197, "autologous stem cell transplant")
     # maintenance: lenalidomide alone (with dex) starting within a year of the transplant belongs
     # to the transplant line; a two-drug regimen after it does not
     p = b.patient("maintenance")

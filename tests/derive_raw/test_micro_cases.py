@@ -148,6 +148,14 @@ def test_a_car_t_line_is_completed_only_when_a_line_follows_it(cases):
     assert _lines(cases, "asct")[0]["end_reason"] == "completed"
 
 
+def test_a_drug_line_that_progressed_before_a_transplant_ended_by_progression(cases):
+    # hand-labelled raw patient P22: "next line started" until 2026-12-07 (docs/derivation.md)
+    got = [(r["start_date"], r["regimen"], r["progression_date"], r["end_reason"])
+           for r in _lines(cases, "pd_before_asct")]  # fmt: skip
+    assert got == [(d(110), "pomalidomide", d(170), "progression"),
+                   (d(195), "melphalan + autologous stem cell transplant", None, None)]
+
+
 def test_a_car_t_infused_as_a_procedure_names_its_product(cases):
     assert _summary(cases, "cart_proc") == [(1, d(240), "ciltacabtagene autoleucel")]
     assert _lines(cases, "cart_proc")[0]["regimen"] == "ciltacabtagene autoleucel"

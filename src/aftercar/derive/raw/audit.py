@@ -450,15 +450,25 @@ def _curated(c, index: ibis.Table, final: ibis.Table, drugs: ibis.Table):
             ordered(lines, [Col.PATIENT_ID, Col.LINE]).to_pyarrow())  # fmt: skip
 
 
-def _end_reasons(end_rule: pa.ChunkedArray, kinds: pa.ChunkedArray) -> pa.Array:
+def _end_reasons(end_rule: pa.ChunkedArray, kinds: pa.ChunkedArray,
+                 progressed: pa.ChunkedArray) -> pa.Array:  # fmt: skip
+    """Each line's ``end_reason`` from its ``end_rule`` (:data:`_END_REASON`): a CAR-T,
+    transplant or radiotherapy line followed by another is "completed"; a drug line that
+    progressed (``progressed``: its ``progression_date``, a PD seen up to the next line's
+    start) before a CAR-T, transplant or radiotherapy line began ended by "progression",
+    as one followed by a new drug does (it read "next line started" until 2026-12-07: a
+    hand-labelled raw patient, P22, progressed on its salvage line before a transplant)."""
     reason = per_distinct(end_rule, lambda r: _END_REASON.get(r, "") or None)
-    single = pc.and_(pc.not_equal(kinds, "drug"), pc.equal(reason, "next line started"))
-    return pc.if_else(pc.fill_null(single, False), "completed", reason)
+    drug = pc.equal(kinds, "drug")
+    single = pc.and_(pc.invert(drug), pc.equal(reason, "next line started"))
+    reason = pc.if_else(pc.fill_null(single, False), "completed", reason)
+    pd = pc.and_(pc.and_(drug, pc.equal(end_rule, "bundle")), pc.is_valid(progressed))
+    return pc.if_else(pc.fill_null(pd, False), "progression", reason)
 
 
 def _finish_lines(lines: pa.Table) -> pa.Table:
     regimen = _regimen_column(lines[Col.DRUGS], lines["kind"])
-    reason = _end_reasons(lines["end_rule"], lines["kind"])
+    reason = _end_reasons(lines["end_rule"], lines["kind"], lines[Col.PROGRESSION_DATE])
     n = lines.num_rows
     return pa.table({
         Col.PATIENT_ID: lines[Col.PATIENT_ID], Col.LINE: lines[Col.LINE].cast(pa.int64()),
