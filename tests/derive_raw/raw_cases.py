@@ -704,6 +704,10 @@ def _imwg_more(b: RawBuilder) -> None:
     # SD: 20% reduction (< 25%: not MR)
     p = line_with("labs_sd")
     b.serum(p, {339: 2.0, 370: 1.6, 400: 1.6})
+    # MR from a baseline that is detectable but not measurable (0.8 g/dL < 1.0): graded under
+    # [measurable] fallback_to_detectable, and said so in audit/lines (P26, 2026-12-07)
+    p = line_with("labs_mr_not_measurable")
+    b.serum(p, {339: 0.8, 370: 0.55, 400: 0.5})
     # SD then PD: SD needs no confirmation, so the best response is SD; PD dated at day 400
     p = line_with("labs_sd_then_pd")
     b.serum(p, {339: 2.0, 370: 1.9, 400: 2.6, 430: 2.8})

@@ -446,6 +446,19 @@ def test_response_parameter_follows_measurable_disease(cases):
         "urine", "flc", "serum")  # fmt: skip
 
 
+def test_the_line_audit_says_whether_the_baseline_was_measurable(cases):
+    # a response graded from a detectable, not measurable, baseline (fallback_to_detectable;
+    # IMWG: not evaluable) was not told from one graded as IMWG grades it until 2026-12-07
+    audit = {r["patient_id"]: r for r in cases.audit["lines"].to_pylist() if r["line"] == 1}
+    got = {pid: (audit[pid]["response_parameter"], audit[pid]["measurable_baseline"],
+                 audit[pid]["best_response"])
+           for pid in ("labs_mr_not_measurable", "labs_vgpr", "labs_urine", "labs_no_param",
+                       "labs_none")}  # fmt: skip
+    assert got == {"labs_mr_not_measurable": ("serum", False, "MR"),
+                   "labs_vgpr": ("serum", True, "VGPR"), "labs_urine": ("urine", True, "PR"),
+                   "labs_no_param": (None, None, "NE"), "labs_none": (None, None, None)}
+
+
 def test_pd_confirmed_by_the_first_assessment_after_the_next_line_started(cases):
     lines = _lines(cases, "labs_pd_confirmed_after")
     first = lines[0]

@@ -246,7 +246,13 @@ def _audit_lines(final: ibis.Table, rows: ibis.Table) -> ibis.Table:
     keys = (Col.PATIENT_ID, Col.LINE, "kind", Col.START_DATE, Col.END_DATE)
     return f.select(*keys, start_rule=start,
                     end_rule=end, progression_before_restart=f.t_pd,
-                    response_parameter=f.param, n_assessments=f.n_assessments,
+                    response_parameter=f.param,
+                    # a response graded from a detectable, not measurable, baseline (IMWG
+                    # would call it not evaluable; [measurable] fallback_to_detectable):
+                    # said per line since 2026-12-07 (hand-labelled raw patient P26's MR)
+                    measurable_baseline=ibis.ifelse(f.param.isnull(), ibis.null("boolean"),
+                                                    f.measurable),
+                    n_assessments=f.n_assessments,
                     best_response=f.best_response, progression_date=f.progression_date,
                     administration_rows=f.administration_rows,
                     procedure_rows=f.procedure_rows)  # fmt: skip

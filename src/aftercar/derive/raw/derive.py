@@ -149,7 +149,7 @@ def _final_lines(con, segs: ibis.Table, pats: ibis.Table, vis, rules: Rules):
     summ = con.create_table("_line_summary", summarise(cand, a, rules), overwrite=True)
     s = s.mutate(lkey=s.pkey * 1000 + s.line)
     out = s.join(summ.select("lkey", Col.BEST_RESPONSE, Col.PROGRESSION_DATE, "param",
-                             "n_assessments"), "lkey")  # fmt: skip
+                             "measurable", "n_assessments"), "lkey")  # fmt: skip
     return con.create_table("_lines_final", out, overwrite=True), a
 
 

@@ -411,8 +411,8 @@ def _confirm(t: ibis.Table, rules: Rules) -> ibis.Table:
     best = ibis.greatest(t.level, nxt)
     conf = ibis.ifelse(t.level.isnull() | (t.level == 6) | t.lookahead, ibis.null("int64"), best)
     return t.select(
-        "lkey", Col.PATIENT_ID, "date", "vid", "param", "baseline", "b_date", "b_param_date",
-        "value", "nadir",
+        "lkey", Col.PATIENT_ID, "date", "vid", "param", "measurable", "baseline", "b_date",
+        "b_param_date", "value", "nadir",
         "level", "lookahead", "window_end", Col.START_DATE, confirmed_level=conf.cast("int64"),
         pd_confirmed=pd_ok.fill_null(False), pd_date=t.date,
     )  # fmt: skip
@@ -429,7 +429,8 @@ def summarise(lines: ibis.Table, a: ibis.Table, rules: Rules) -> ibis.Table:
     whose baseline comes after its start (no lab on or before it) is NE unless its
     progression is confirmed, then PD (``response_needs_pretreatment_baseline``, IMWG
     2016: responses are measured from the pre-treatment baseline). Also ``n_assessments``,
-    ``param`` and ``first_date`` for the audit.
+    ``param``, ``measurable`` (the parameter was measurable at the baseline; false when
+    ``fallback_to_detectable`` follows a detectable one) and ``first_date`` for the audit.
     """
     inside = ~a.lookahead
     sd_min = rules.get("response", "sd_min_days")
@@ -437,6 +438,7 @@ def summarise(lines: ibis.Table, a: ibis.Table, rules: Rules) -> ibis.Table:
     s = a.group_by("lkey").aggregate(
         n_assessments=a.count(where=inside),
         param=a.param.max(),
+        measurable=a.measurable.any(),
         best_level=a.confirmed_level.min(),
         progression_date=a.pd_date.min(where=a.pd_confirmed),
         first_date=a.date.min(where=inside),
