@@ -78,6 +78,17 @@ def test_invariants(patients):
         assert (key in used) != (key in listed), key  # used or listed, never both or neither
         if key in used:
             assert len(per_row_lines[key]) == 1  # one line (or the index CAR T = line 0)
+    _labs_are_assessed_or_listed(b, out, listed)
+
+
+def _labs_are_assessed_or_listed(b: RawBuilder, out, listed: set) -> None:
+    """Every lab row is in an assessment (its visit or its baseline) or in the attrition,
+    never both (a patient without an index progression had its index assessments' rows in
+    both until 2026-12-07; one left out before the index had assessments at all)."""
+    seen = {int(x) for r in out.audit["assessments"].to_pylist()
+            for c in ("lab_rows", "baseline_rows") for x in (r[c] or "").split()}  # fmt: skip
+    for row in b.tables()["labs"]["row"].to_pylist():
+        assert (row in seen) != (("labs", row) in listed), row
 
 
 def _anti_myeloma_rows_are_in_one_line(b: RawBuilder, patients, out) -> None:

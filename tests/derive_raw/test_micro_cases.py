@@ -459,6 +459,34 @@ def test_the_line_audit_says_whether_the_baseline_was_measurable(cases):
                    "labs_no_param": (None, None, "NE"), "labs_none": (None, None, None)}
 
 
+def test_lab_rows_of_patients_without_an_index_are_assessed_or_listed_never_both():
+    # until 2026-12-07 the index CAR T's assessments of a patient without an index
+    # progression were in audit/assessments and their rows in the attrition too, and a
+    # patient left out before the index (a CD19 CAR T) had assessments at all
+    from raw_cases import RawBuilder
+
+    from aftercar.derive.raw.derive import derive_raw
+
+    b = RawBuilder()
+    b.serum(b.patient("no_index"), {-10: 3.0, 30: 0.5, 60: 0.3, 90: 0.3})
+    cd19 = b.patient("cd19")
+    b.patients[-1]["car_t_product"] = "tisagenlecleucel"
+    b.serum(cd19, {-10: 3.0, 30: 0.5, 60: 0.3, 90: 1.0, 100: 1.2})
+    labs = b.tables()["labs"].to_pylist()
+    own = {p: {r["row"] for r in labs if r["patient_id"] == p} for p in ("no_index", "cd19")}
+    out = derive_raw(b.tables())
+    used: dict[str, set[int]] = {}
+    for r in out.audit["assessments"].to_pylist():
+        used.setdefault(r["patient_id"], set()).update(
+            int(x) for c in ("lab_rows", "baseline_rows") for x in (r[c] or "").split())
+    listed = {(r["table"], r["row"]): r["reason"] for r in out.attrition.to_pylist()}
+    assert set(used) == {"no_index"} and used["no_index"] == own["no_index"]  # why no index
+    assert not any(("labs", r) in listed for r in own["no_index"])  # ... its rows are used
+    assert listed[("patients", 2)].startswith("patient has no confirmed IMWG progression")
+    assert {listed[("labs", r)] for r in own["cd19"]} == {listed[("patients", 3)]}
+    assert listed[("patients", 3)].startswith("index CAR T is not BCMA-directed")
+
+
 def test_pd_confirmed_by_the_first_assessment_after_the_next_line_started(cases):
     lines = _lines(cases, "labs_pd_confirmed_after")
     first = lines[0]

@@ -258,8 +258,18 @@ def _audit_lines(final: ibis.Table, rows: ibis.Table) -> ibis.Table:
                     procedure_rows=f.procedure_rows)  # fmt: skip
 
 
-def _assessed(index_a, line_a) -> ibis.Table:
-    """The assessments of the index (line 0) and of every salvage line, one table."""
+def _assessed(index_a, line_a, index: ibis.Table) -> ibis.Table:
+    """The assessments of the index (line 0) and of every salvage line, one table.
+
+    Those of a patient the cohort leaves out before the index (``excluded``: a CAR T that
+    is not BCMA-directed, dates out of order...) are not: that patient's lab rows are listed
+    in the attrition with that reason. A patient without an index progression keeps the
+    index CAR T's assessments (they show why there is none), and the lab rows they read
+    are not listed in the attrition: until 2026-12-07 both were, a row used and left out
+    at once (note34).
+    """
+    out = index.filter(index.excluded.notnull()).select(Col.PATIENT_ID)
+    index_a = index_a.anti_join(out, Col.PATIENT_ID)
     ia = index_a.mutate(line=ibis.literal(0).cast("int64"))
     la = line_a.mutate(line=(line_a.lkey % 1000).cast("int64"))
     # the same integer width on both sides: Spark types row numbers as INT
@@ -376,7 +386,9 @@ def _lab_attrition(norm: ibis.Table, index: ibis.Table, vr: ibis.Table, rules: R
     early = n.date < n.car_t_date - ibis.interval(days=back)
     reason = ibis.cases(
         (n.param.isnull(), "test not used by the IMWG response criteria"),
-        (n.index_date.isnull(), n.excluded.fill_null(_NO_INDEX)),
+        # an assessed row of a patient without an index progression is in the assessments
+        (n.index_date.isnull() & (n.excluded.notnull() | n.seen.isnull()),
+         n.excluded.fill_null(_NO_INDEX)),
         (n.fu == "after_followup", _AFTER_FU),
         (early, "before the index CAR-T baseline window"),
         (n.seen.isnull(), _NOT_ASSESSED),
@@ -509,7 +521,7 @@ def assemble(con, c, index, index_a, final, members, line_a, norm, rules: Rules,
                              _allo_kind(c, _ended(final, _bundle_ends(c, rows, final, rules))),
                              overwrite=True)  # fmt: skip
     pats, lines = _curated(c, index, final, drugs)
-    u = _assessed(index_a, line_a)
+    u = _assessed(index_a, line_a, index)
     vr = _visit_rows(con, u, norm)
     audit = {
         "lines": ordered(_audit_lines(final, rows), [Col.PATIENT_ID, Col.LINE]).to_pyarrow(),
