@@ -537,6 +537,8 @@ def test_a_myeloma_condition_without_a_date_is_an_error_another_condition_is_not
     text = _open_error(src, scoped=True)
     assert "person_id 1: no myeloma condition has a condition_start_date" in text
     assert "condition_start_datetime" in text
+    # named by its file, not the bare table name (until 2026-12-07)
+    assert f"{src / 'condition_occurrence.parquet'}, column 'condition_start_date'" in text
 
 
 @pytest.mark.parametrize(("table", "column", "row", "named"), [
@@ -786,14 +788,18 @@ def test_an_empty_gzipped_csv_is_named_as_empty(tmp_path):
     assert "death.csv.gz" in text and "the file is empty (not even a header row)" in text
 
 
-def test_a_gzipped_csv_cut_short_is_named_as_not_decompressible(tmp_path, capsys):
-    # its heading counted it among the files "not UTF-8 text" until 2026-12-07
+@pytest.mark.parametrize("cut", ["half", "first bytes", "not gzip"])
+def test_a_gzipped_csv_cut_short_is_named_as_not_decompressible(tmp_path, capsys, cut):
+    # its heading counted it among the files "not UTF-8 text" until 2026-12-07; cut within
+    # its first bytes, or no gzip at all, it stopped with "Aborted." or a traceback
     import gzip
 
     src, _ = _instance(tmp_path / "omop", "csv")
-    whole = gzip.compress((src / "measurement.csv").read_bytes())
+    text = (src / "measurement.csv").read_bytes()
+    whole = gzip.compress(text)
     (src / "measurement.csv").unlink()
-    (src / "measurement.csv.gz").write_bytes(whole[: len(whole) // 2])
+    data = {"half": whole[: len(whole) // 2], "first bytes": whole[:20], "not gzip": text}
+    (src / "measurement.csv.gz").write_bytes(data[cut])
     assert main(["derive", "--omop", str(src), "-o", str(tmp_path / "o")]) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert "1 OMOP table file(s) that cannot be decompressed" in err

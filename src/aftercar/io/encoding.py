@@ -18,14 +18,14 @@ from pathlib import Path
 
 from aftercar.errors import Problem
 
-__all__ = ["open_csv", "utf8_problem"]
+__all__ = ["GZIP_ERRORS", "open_csv", "utf8_problem"]
 
 _CHUNK = 1 << 24
 #: Byte-order marks of other encodings, longest first (UTF-32-LE starts as UTF-16-LE).
 _BOMS = {b"\xff\xfe\x00\x00": "UTF-32 (little-endian)", b"\x00\x00\xfe\xff": "UTF-32 (big-endian)",
          b"\xff\xfe": "UTF-16 (little-endian)", b"\xfe\xff": "UTF-16 (big-endian)"}  # fmt: skip
 #: Errors of a ``.gz`` file that is cut short or not gzip at all.
-_GZIP_ERRORS = (EOFError, OSError, zlib.error)
+GZIP_ERRORS = (EOFError, OSError, zlib.error)
 _FIX = ("save the file as UTF-8 text ('CSV UTF-8' in a spreadsheet program; from the shell "
         "`iconv -f WINDOWS-1252 -t UTF-8 IN.csv > OUT.csv` if it was written as Windows or "
         "Latin-1 text)")  # fmt: skip
@@ -97,7 +97,7 @@ def utf8_problem(path: str | Path, label: str | None = None,
     label = label or path.name
     try:
         return _scan(path, label, rule)
-    except _GZIP_ERRORS as exc:
+    except GZIP_ERRORS as exc:
         return Problem(label, None, None, None,
                        f"the file cannot be decompressed ({type(exc).__name__}: {exc})",
                        "write the file again (`gzip -t FILE` tests a .gz file)",

@@ -404,7 +404,8 @@ def _derive_batches(o: _Run, con, work: Path) -> tuple[BatchedRun, dict[str, lis
         finally:
             files = store.close()
     except CohortError as err:  # the mapped rows' checks name tables: name their files
-        raise named_by_file(err, table_labels(o.source, tables)) from None
+        named_by_file(err, table_labels(o.source, tables))
+        raise
     finally:
         _drop_batch_views(con, tables)
         close_source(con, o.source)

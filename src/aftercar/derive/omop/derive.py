@@ -153,7 +153,8 @@ def derive_omop(
     try:
         out = derive_tables(con, tables, cmap, rules, progress)
     except CohortError as err:  # the mapped rows' checks name tables: name their files
-        raise named_by_file(err, table_labels(source, tables)) from None
+        named_by_file(err, table_labels(source, tables))
+        raise
     orphans = cohort.orphan_rows(tables).to_pyarrow()
     close_source(con, source)
     return with_orphans(out, orphans)

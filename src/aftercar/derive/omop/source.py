@@ -29,7 +29,7 @@ from aftercar.derive.omop.checks import (
     parquet_parts,
 )
 from aftercar.errors import CohortError, Problem
-from aftercar.io.encoding import open_csv, utf8_problem
+from aftercar.io.encoding import GZIP_ERRORS, open_csv, utf8_problem
 
 _EXTS = ("parquet", "csv")
 _ALIAS = "omop_source"
@@ -59,10 +59,16 @@ def _file_of(folder: Path, name: str) -> Path | None:
 
 
 def _has_text(f: Path) -> bool:
-    """Whether the file (a ``.gz`` one decompressed) holds more than blanks and a BOM."""
+    """Whether the file (a ``.gz`` one decompressed) holds more than blanks and a BOM; a
+    ``.gz`` file that cannot be decompressed (cut short within its first bytes, or no gzip
+    at all) counts as text, for :func:`utf8_problem` to name (it stopped the run with a
+    traceback, or "Aborted." and no file named, until 2026-12-07)."""
     if f.name.lower().endswith(".gz"):
-        with open_csv(f) as fh:
-            head = fh.read(65)
+        try:
+            with open_csv(f) as fh:
+                head = fh.read(65)
+        except GZIP_ERRORS:
+            return True
     elif f.stat().st_size > 64:
         return True
     else:
@@ -443,8 +449,13 @@ def open_source(con, source: str | Path, schema: str | None = None, *, checked: 
         _not_found(source, "no such file or folder")
     check_tables(tables, where, files, values=not checked)
     if not checked:
-        check_rows(tables, _labels(tables, files, where),
-                   None if scope is None else scope(tables))  # fmt: skip
+        labels = _labels(tables, files, where)
+        try:  # the scope stops on an undated myeloma condition, named by its table
+            persons = None if scope is None else scope(tables)
+        except CohortError as err:
+            named_by_file(err, labels)
+            raise
+        check_rows(tables, labels, persons)
     return tables
 
 
@@ -460,17 +471,18 @@ def table_labels(source: str | Path, tables: dict) -> dict[str, str]:
     path = Path(source)
     files = {n: f for n in tables if (f := _file_of(path, n)) is not None} \
         if path.is_dir() else {}  # fmt: skip
-    return _labels(tables, files, str(source))
+    return _labels(tables, files, str(path) if path.exists() else str(source))
 
 
 def named_by_file(err: CohortError, labels: dict[str, str]) -> CohortError:
-    """``err`` with each problem that names a table by its bare name (``measurement``, as
-    the derivation's checks of mapped rows do: they see tables, not files) naming the
-    table's file instead (:func:`table_labels`); until 2026-12-07 the lab value and age
-    errors of ``derive --omop`` named the table, not the file (note34)."""
-    problems = [replace(p, file=labels[p.file]) if p.file in labels else p
-                for p in err.problems]  # fmt: skip
-    return CohortError(problems, err.summary)
+    """``err``, its problems that name a table by its bare name (``measurement``, as the
+    derivation's checks of mapped rows do: they see tables, not files) now naming the
+    table's file (:func:`table_labels`; changed in place, so that the caller re-raises the
+    same error with its traceback); until 2026-12-07 the lab value, age and undated
+    condition errors of ``derive --omop`` named the table, not the file (note34)."""
+    err.problems = tuple(replace(p, file=labels[p.file]) if p.file in labels else p
+                         for p in err.problems)  # fmt: skip
+    return err
 
 
 #: A catalog schema (``cdm``, ``main.cdm``), not a path: a path is never listed as one.
