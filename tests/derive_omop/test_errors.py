@@ -404,6 +404,31 @@ def test_an_unescaped_quote_in_a_csv_value_is_named_with_its_line(tmp_path, caps
     assert "row 4" in err and "quotation mark inside a quoted value" in err
 
 
+@pytest.mark.parametrize("where", ["inside", "last"])
+def test_an_unclosed_quote_in_a_csv_value_is_named_at_its_own_line(tmp_path, capsys, where):
+    # until 2026-12-07 the line after it was named (where the reader stopped), or, on the last
+    # line, the engine's text without a line
+    src = write(tmp_path / "omop", fmt="csv")
+    f = src / "drug_exposure.csv"
+    lines = f.read_text(encoding="utf-8").splitlines()
+    at = 3 if where == "inside" else len(lines) - 1
+    cells = lines[at].split(",")
+    cells[-1] = '"' + cells[-1].strip('"')  # opened, never closed
+    lines[at] = ",".join(cells)
+    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    local = tmp_path / "local.toml"
+    local.write_text(LOCAL_TOML)
+    assert main(["derive", "--omop", str(src), "--concepts", str(local),
+                 "-o", str(tmp_path / "out")]) == 2  # fmt: skip
+    err = " ".join(capsys.readouterr().err.split())
+    line = at + 1
+    opened = f"drug_exposure.csv, row {line}: a quoted value opened on line {line} is not closed"
+    assert opened in err
+    assert ("before the end of the file" in err) == (where == "last")
+    assert f"the record runs from line {line} to line {line + 1}" in err or where == "last"
+    assert "Traceback" not in err
+
+
 @pytest.mark.parametrize("value, unit, stops", [(500.0, "g/dL", True), (150.0, "g/L", False),
                                                (1500.0, "mg/dL", False)])  # fmt: skip
 def test_a_serum_m_protein_no_patient_has_stops_the_run(tmp_path, capsys, value, unit, stops):

@@ -227,15 +227,8 @@ def _repeated_headers(f: Path) -> tuple[str, int] | None:
 def _csv_problem(f: Path, exc: Exception) -> Problem:
     try:
         ragged = _ragged_line(f)
-    except csv.Error as quote:  # a quote inside a quoted value, not doubled
-        if "expected after" not in str(quote.args[0]):  # another fault: the engine's word
-            return _engine_csv_problem(f, exc)
-        line, text = quote.args[1], quote.args[2]
-        return Problem(str(f), line, None, text[:200],
-                       f"a quotation mark inside a quoted value, or other characters after "
-                       f"a quoted value (line {line} of the file)",
-                       'double a quotation mark inside a quoted value ("" for "), or export '
-                       "the text with escaped quotes", rule="ragged_row")  # fmt: skip
+    except csv.Error as quote:  # a quote inside a quoted value, not doubled, or unclosed
+        return _quote_problem(f, exc, quote)
     if ragged is not None:
         line, n, width = ragged
         return Problem(str(f), line, None, None,
@@ -243,6 +236,32 @@ def _csv_problem(f: Path, exc: Exception) -> Problem:
                        "quote the values that hold the delimiter, or remove the extra or "
                        "missing fields of that line", rule="ragged_row")  # fmt: skip
     return _engine_csv_problem(f, exc)
+
+
+def _quote_problem(f: Path, exc: Exception, quote: csv.Error) -> Problem:
+    """The problem of a quotation mark the CSV reader stopped at (:func:`_ragged_line`'s
+    error: message, line, that line's text, the first line of the record read). A record
+    that began on an earlier line ran on from a quoted value that was not closed there: the
+    record's first line is named, with the line where the reader stopped (until 2026-12-07
+    only the latter, one or more lines after the unclosed quote, or the engine's text when
+    the quote ran to the end of the file)."""
+    message, line, text, start = quote.args
+    fix = ('close the quoted value on its line, and double a quotation mark inside a quoted '
+           'value ("" for "), or export the text with escaped quotes')
+    if "unexpected end of data" in message:
+        return Problem(str(f), start, None, _line_text(f, start)[:200],
+                       f"a quoted value opened on line {start} is not closed before the end "
+                       "of the file", fix, rule="ragged_row")  # fmt: skip
+    if "expected after" not in message:  # another fault: the engine's word
+        return _engine_csv_problem(f, exc)
+    if start < line:
+        return Problem(str(f), start, None, _line_text(f, start)[:200],
+                       f"a quoted value opened on line {start} is not closed on that line, "
+                       f"or a quotation mark inside a quoted value (the record runs from line "
+                       f"{start} to line {line} of the file)", fix, rule="ragged_row")  # fmt: skip
+    return Problem(str(f), line, None, text[:200],
+                   f"a quotation mark inside a quoted value, or other characters after "
+                   f"a quoted value (line {line} of the file)", fix, rule="ragged_row")
 
 
 def _engine_csv_problem(f: Path, exc: Exception) -> Problem:
@@ -259,22 +278,25 @@ def _ragged_line(f: Path) -> tuple[int, int, int] | None:
     Raises
     ------
     csv.Error
-        With ``args`` (message, line, the line's text): a quotation mark inside a quoted
-        value that is not doubled (fuzzing round 5, H05: DuckDB's message named columns
-        that the file has).
+        With ``args`` (message, line, the line's text, the first line of the record being
+        read): a quotation mark inside a quoted value that is not doubled (fuzzing round 5,
+        H05: DuckDB's message named columns that the file has), or a quoted value not
+        closed (the record then runs on over the next lines, or to the end of the file).
     """
     with open_csv(f, "rt", newline="", encoding="utf-8-sig", errors="replace") as fh:
         first = fh.readline()
         dialect = _dialect(first) or csv.excel
         width = len(next(csv.reader([first], dialect), []))
         reader = csv.reader(fh, dialect, strict=True, doublequote=True)  # RFC 4180
+        start = 2  # the first line of the record being read (the header is line 1)
         try:
             for row in reader:
                 if row and len(row) != width:
-                    return reader.line_num + 1, len(row), width  # + the header line
+                    return start, len(row), width
+                start = reader.line_num + 2  # + the header line, + 1: the next line
         except csv.Error as exc:
             bad = reader.line_num + 1
-            raise csv.Error(str(exc), bad, _line_text(f, bad)) from None
+            raise csv.Error(str(exc), bad, _line_text(f, bad), start) from None
     return None
 
 
